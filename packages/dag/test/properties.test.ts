@@ -13,7 +13,8 @@ import {
   successors,
 } from './arbitraries.js';
 
-const runs = { numRuns: 300 };
+/** Property runs; raise with FC_RUNS for a longer soak. */
+const runs = { numRuns: Number(process.env.FC_RUNS ?? 300) };
 
 describe('properties: order and closures', () => {
   it('topological order lists every node once and respects every edge', () => {

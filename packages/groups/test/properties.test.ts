@@ -14,7 +14,8 @@ import {
   refreshUnits,
 } from '../src/index.js';
 
-const runs = { numRuns: 300 };
+/** Property runs; raise with FC_RUNS for a longer soak. */
+const runs = { numRuns: Number(process.env.FC_RUNS ?? 300) };
 const ids = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l'];
 const isolation = fc.constantFrom<IsolationLevel>('read committed', 'repeatable read');
 const memberSet = fc.uniqueArray(fc.constantFrom(...ids), { minLength: 1, maxLength: 4 });
