@@ -1,1 +1,114 @@
-export {};
+/**
+ * @pgtrickle/gates — RefreshGate, GateDecision (Proceed / Skip / Block), the lazily filled
+ * GateContext, the gate pipeline and every gate. Pure: no database driver, no network, no real clock.
+ */
+export { type Clock, fixedClock, ManualClock } from './clock.js';
+export {
+  type ContextKey,
+  type ContextLoad,
+  type ContextOptions,
+  ContextProvider,
+  type ContextRequest,
+  type ContextValue,
+  type CreateContextOptions,
+  createGateContext,
+  defineContextKey,
+  defineTickKey,
+  type GateContext,
+  GateTick,
+  type GateTickOptions,
+  type KeyOptions,
+  type RefreshInitiator,
+  type StreamTableKey,
+  type StreamTableLoader,
+  type TickKey,
+  type TickLoader,
+  type TickScope,
+} from './context.js';
+export {
+  type BlockDecision,
+  type BlowFuseEffect,
+  block,
+  formatDecision,
+  type GateDecision,
+  type GateDecisionKind,
+  type GateEffect,
+  isProceed,
+  type ProceedDecision,
+  proceed,
+  type SkipDecision,
+  skip,
+} from './decision.js';
+export {
+  ContextValueError,
+  describeError,
+  GateConfigError,
+  GateError,
+  type GateErrorCode,
+  GateEvaluationError,
+} from './errors.js';
+export { defineGate, type RefreshGate } from './gate.js';
+export {
+  allOf,
+  CONVERGENCE_GATE,
+  type ConvergenceCheck,
+  ConvergenceGate,
+  type ConvergenceGateOptions,
+  type ConvergenceResult,
+  contentHashEqual,
+  convergenceGate,
+  dataTimestampCaughtUp,
+  type FrontierCheckOptions,
+  frontierCaughtUp,
+  lagBelow,
+} from './gates/convergence.js';
+export { type GroupAwareOptions, groupAware } from './gates/group-aware.js';
+export {
+  CronCalculator,
+  SCHEDULE_GATE,
+  ScheduleGate,
+  type ScheduleGateOptions,
+  type ScheduleStatus,
+  scheduleGate,
+  scheduleStatus,
+  TIER_MULTIPLIERS,
+} from './gates/schedule.js';
+export {
+  SNAPSHOT_COHERENCE_GATE,
+  SnapshotCoherenceGate,
+  snapshotCoherenceGate,
+} from './gates/snapshot-coherence.js';
+export { STATUS_GATE, StatusGate, statusGate } from './gates/status.js';
+export { UPSTREAM_CHANGES_GATE, UpstreamChangesGate, upstreamChangesGate } from './gates/upstream-changes.js';
+export {
+  blueGreenFrontiers,
+  blueMeta,
+  changedUpstreams,
+  contentHashes,
+  currentRefreshUnit,
+  frontierLsn,
+  groupMembers,
+  hasPendingSourceChanges,
+  ownConsistencyGroup,
+  pendingChangeCount,
+  tickLsn,
+} from './keys.js';
+export { compareLsn, formatLsn, isLsn, parseLsn } from './lsn.js';
+export type {
+  CalculatedSchedule,
+  FuseMeta,
+  FuseMode,
+  FuseStateName,
+  RefreshMode,
+  RefreshTier,
+  ResolvedSchedule,
+  StreamTableMeta,
+  StreamTableStatus,
+} from './meta.js';
+export {
+  GatePipeline,
+  type GateReport,
+  type InsertPosition,
+  type PipelineExplanation,
+  type PipelineVerdict,
+} from './pipeline.js';

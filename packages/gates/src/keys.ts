@@ -1,0 +1,71 @@
+/**
+ * The context values the built-in gates ask for. Rule: each is a typed key; the caller's
+ * `ContextProvider` loads it (the scheduler over the catalog and change buffers, tests over fakes).
+ * Keys with a `fallback` derive their value from other keys when the provider has no loader.
+ * Generic gates (LSN tick, watermark, diamond, convergence frontiers) take their keys as options;
+ * the keys here are the defaults those gates use.
+ */
+import type { ConsistencyGroup, RefreshUnit } from '@pgtrickle/groups';
+import { defineContextKey, defineTickKey } from './context.js';
+import type { StreamTableMeta } from './meta.js';
+
+/** Rows waiting in the change buffers of this stream table's base sources, in its refresh window (fuse input). */
+export const pendingChangeCount = defineContextKey<number>('pendingChangeCount', {
+  description: 'change rows pending for this stream table across its base sources',
+});
+
+/**
+ * Whether any base source of this stream table has pending changes (engine §5.3: one EXISTS over
+ * the buffers). Falls back to `pendingChangeCount > 0` when the provider has no cheaper loader.
+ */
+export const hasPendingSourceChanges = defineContextKey<boolean>('hasPendingSourceChanges', {
+  description: 'whether any base source has pending changes',
+  fallback: async (_st, ctx) => (await ctx.get(pendingChangeCount)) > 0,
+});
+
+/** Ids of upstream stream tables with new data since this table's last refresh (engine §5.3, ST sources). */
+export const changedUpstreams = defineContextKey<readonly string[]>('changedUpstreams', {
+  description: 'upstream stream tables that produced changes since this table last refreshed',
+});
+
+/** The refresh unit the scheduler is running this table in (null: evaluated on its own). */
+export const currentRefreshUnit = defineContextKey<RefreshUnit | null>('currentRefreshUnit', {
+  description: 'the refresh unit (group or single) this table is being evaluated in',
+});
+
+/** The metas of every member of this table's consistency group (it may be included; it is ignored). */
+export const groupMembers = defineContextKey<readonly StreamTableMeta[]>('groupMembers', {
+  description: "metas of the members of this table's consistency group",
+});
+
+/** For a green table: the meta of the blue table it will replace (null if unknown). */
+export const blueMeta = defineContextKey<StreamTableMeta | null>('blueMeta', {
+  description: 'meta of the blue table a green table will replace',
+});
+
+/** For a green table: content hashes of the blue and green tables' rows (null = not computed). */
+export const contentHashes = defineContextKey<{
+  readonly blue: string | null;
+  readonly green: string | null;
+}>('contentHashes', { description: 'content hashes of the blue and green tables' });
+
+/** For a green table: the blue and green frontiers as pg_lsn text (null = none yet). */
+export const blueGreenFrontiers = defineContextKey<{
+  readonly blue: string | null;
+  readonly green: string | null;
+}>('blueGreenFrontiers', { description: 'frontier upper bounds (pg_lsn) of the blue and green tables' });
+
+/** The tick's upper bound as pg_lsn text (captured once per tick after holdback); null = not captured. */
+export const tickLsn = defineTickKey<string | null>('tickLsn', {
+  description: "the tick's WAL upper bound every refresh is capped to",
+});
+
+/** This table's current frontier upper bound as pg_lsn text (max over its sources); null = never refreshed. */
+export const frontierLsn = defineContextKey<string | null>('frontierLsn', {
+  description: "this table's frontier upper bound",
+});
+
+/** This table's own consistency group definition (members, isolation); null when in none. */
+export const ownConsistencyGroup = defineContextKey<ConsistencyGroup | null>('ownConsistencyGroup', {
+  description: 'the consistency group this table belongs to',
+});
