@@ -450,6 +450,9 @@ export async function startEmbeddedPostgres(
             'Remove it or point dataDir elsewhere.',
         );
       }
+      // Parents get the default mode (a recursive mkdir would give them all 0700, which the
+      // PostgreSQL OS user could not traverse when running as root); the data directory is 0700.
+      await mkdir(path.dirname(dataDir), { recursive: true });
       await mkdir(dataDir, { recursive: true, mode: 0o700 });
       if (runAs) await chown(dataDir, runAs.uid, runAs.gid);
     }
