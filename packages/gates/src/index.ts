@@ -40,6 +40,12 @@ export {
   skip,
 } from './decision.js';
 export {
+  DEFAULT_GATE_ORDER,
+  type DefaultGateName,
+  type DefaultPipelineOptions,
+  defaultPipeline,
+} from './defaults.js';
+export {
   ContextValueError,
   describeError,
   GateConfigError,
@@ -62,7 +68,31 @@ export {
   frontierCaughtUp,
   lagBelow,
 } from './gates/convergence.js';
+export {
+  DIAMOND_GATE,
+  DiamondConsistencyGate,
+  type DiamondGateOptions,
+  diamondConsistencyGate,
+  numberOrder,
+} from './gates/diamond.js';
+export {
+  DEFAULT_FUSE_MIN_SAMPLES,
+  DEFAULT_FUSE_SENSITIVITY,
+  FUSE_GATE,
+  FuseGate,
+  type FuseGateOptions,
+  fuseGate,
+  fusePolicy,
+} from './gates/fuse.js';
 export { type GroupAwareOptions, groupAware } from './gates/group-aware.js';
+export {
+  type BoundOrder,
+  LSN_TICK_GATE,
+  LsnTickGate,
+  type LsnTickGateOptions,
+  lsnOrder,
+  lsnTickGate,
+} from './gates/lsn-tick.js';
 export {
   CronCalculator,
   SCHEDULE_GATE,
@@ -81,8 +111,15 @@ export {
 export { STATUS_GATE, StatusGate, statusGate } from './gates/status.js';
 export { UPSTREAM_CHANGES_GATE, UpstreamChangesGate, upstreamChangesGate } from './gates/upstream-changes.js';
 export {
+  WATERMARK_GATE,
+  WatermarkGate,
+  type WatermarkGateOptions,
+  watermarkGate,
+} from './gates/watermark.js';
+export {
   blueGreenFrontiers,
   blueMeta,
+  changeCountBaseline,
   changedUpstreams,
   contentHashes,
   currentRefreshUnit,
@@ -92,6 +129,9 @@ export {
   ownConsistencyGroup,
   pendingChangeCount,
   tickLsn,
+  upstreamEpochs,
+  type WatermarkInputs,
+  watermarkInputs,
 } from './keys.js';
 export { compareLsn, formatLsn, isLsn, parseLsn } from './lsn.js';
 export type {

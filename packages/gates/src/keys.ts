@@ -6,6 +6,8 @@
  * the keys here are the defaults those gates use.
  */
 import type { ConsistencyGroup, RefreshUnit } from '@pgtrickle/groups';
+import type { SummaryStatistics } from '@pgtrickle/stats';
+import type { WatermarkGroup } from '@pgtrickle/watermark';
 import { defineContextKey, defineTickKey } from './context.js';
 import type { StreamTableMeta } from './meta.js';
 
@@ -68,4 +70,27 @@ export const frontierLsn = defineContextKey<string | null>('frontierLsn', {
 /** This table's own consistency group definition (members, isolation); null when in none. */
 export const ownConsistencyGroup = defineContextKey<ConsistencyGroup | null>('ownConsistencyGroup', {
   description: 'the consistency group this table belongs to',
+});
+
+/** For a diamond fan-in table: the group epoch (frontier version) of each upstream stream table in its group. */
+export const upstreamEpochs = defineContextKey<ReadonlyMap<string, number | undefined>>('upstreamEpochs', {
+  description: 'frontier epoch of each in-group upstream stream table',
+});
+
+/** Baseline statistics of this table's recent per-refresh change counts (statistical fuse input). */
+export const changeCountBaseline = defineContextKey<SummaryStatistics>('changeCountBaseline', {
+  description: 'summary statistics of recent per-refresh change counts',
+});
+
+/** A watermark group definition and the current watermark of each of its sources. */
+export interface WatermarkInputs<T, D> {
+  /** The group (sources and tolerance). */
+  readonly group: WatermarkGroup<D>;
+  /** Current watermark per source id (undefined = none yet). */
+  readonly watermarks: ReadonlyMap<string, T | undefined>;
+}
+
+/** The table's watermark group and its sources' Date watermarks (null = group unknown). */
+export const watermarkInputs = defineContextKey<WatermarkInputs<Date, number> | null>('watermarkInputs', {
+  description: "the table's watermark group and its sources' watermarks",
 });
