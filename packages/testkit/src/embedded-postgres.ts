@@ -16,6 +16,7 @@
  * This module does not import vitest, so non-test code can use it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -53,7 +54,11 @@ export interface EmbeddedPostgresOptions {
   readonly host?: string;
   /** Superuser name created by initdb. Default `postgres`. */
   readonly user?: string;
-  /** Superuser password (scram-sha-256). Default `postgres`. For a persistent directory it must match the one it was initialised with. */
+  /**
+   * Superuser password (scram-sha-256). Default: random for a throw-away server (it is in
+   * {@link EmbeddedPostgres.url}), `postgres` for a persistent `dataDir`, where it must match the
+   * password the directory was initialised with.
+   */
   readonly password?: string;
   /** Database named in {@link EmbeddedPostgres.url}. Default `postgres`. */
   readonly database?: string;
@@ -400,7 +405,9 @@ export async function startEmbeddedPostgres(
   const t0 = performance.now();
   const host = options.host ?? '127.0.0.1';
   const user = options.user ?? 'postgres';
-  const password = options.password ?? 'postgres';
+  // A throw-away server gets a random password: it listens on TCP, reachable by every local user.
+  const password =
+    options.password ?? (options.dataDir === undefined ? randomBytes(12).toString('hex') : 'postgres');
   const database = options.database ?? 'postgres';
   const fast = options.fast ?? true;
   const persistent = options.dataDir !== undefined;

@@ -4,12 +4,12 @@
  * orphaned by a SIGKILLed process.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   cleanupStaleServers,
   type EmbeddedPostgres,
@@ -17,13 +17,35 @@ import {
   TestkitError,
 } from '../src/index.js';
 import { isProcessAlive } from '../src/process-util.js';
+import { OWNER_FILE, writeOwnerFile } from '../src/stale.js';
 import { childEnv, packageDir } from './helpers.js';
 
 // Run directories of this file's servers go to a private base (searchable by every user, as the
 // PostgreSQL OS user needs when the tests run as root) so the checks below see only our own.
-const base = mkdtempSync(path.join(os.tmpdir(), 'pgt-embedded-test-'));
+// The base has an owner file too, so a later run can clean up after a killed one.
+const BASE_PREFIX = 'pgt-embedded-test-';
+const base = mkdtempSync(path.join(os.tmpdir(), BASE_PREFIX));
 chmodSync(base, 0o755);
+await writeOwnerFile(base);
 const started: EmbeddedPostgres[] = [];
+
+beforeAll(async () => {
+  // Bases of earlier runs of this file that were killed: stop their orphans, remove them.
+  for (const name of readdirSync(os.tmpdir())) {
+    const dir = path.join(os.tmpdir(), name);
+    if (!name.startsWith(BASE_PREFIX) || dir === base) continue;
+    let owner: { pid?: unknown; startTime?: unknown };
+    try {
+      owner = JSON.parse(readFileSync(path.join(dir, OWNER_FILE), 'utf8')) as typeof owner;
+    } catch {
+      continue;
+    }
+    const startTime = typeof owner.startTime === 'string' ? owner.startTime : undefined;
+    if (typeof owner.pid !== 'number' || isProcessAlive(owner.pid, startTime)) continue;
+    await cleanupStaleServers({ tmpDir: dir, graceMs: 0 });
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 afterAll(async () => {
   await Promise.allSettled(started.map((s) => s.stop({ mode: 'immediate' })));
