@@ -72,10 +72,13 @@ export const ownConsistencyGroup = defineContextKey<ConsistencyGroup | null>('ow
   description: 'the consistency group this table belongs to',
 });
 
-/** For a diamond fan-in table: the group epoch (frontier version) of each upstream stream table in its group. */
-export const upstreamEpochs = defineContextKey<ReadonlyMap<string, number | undefined>>('upstreamEpochs', {
-  description: 'frontier epoch of each in-group upstream stream table',
-});
+/** For a diamond apex: the frontier (pg_lsn upper bound) of each of its `diamondInputs` (undefined = never refreshed). */
+export const diamondFrontiers = defineContextKey<ReadonlyMap<string, string | undefined>>(
+  'diamondFrontiers',
+  {
+    description: "frontier of each of a diamond apex's inputs",
+  },
+);
 
 /** Baseline statistics of this table's recent per-refresh change counts (statistical fuse input). */
 export const changeCountBaseline = defineContextKey<SummaryStatistics>('changeCountBaseline', {

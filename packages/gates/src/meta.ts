@@ -79,6 +79,8 @@ export interface StreamTableMeta {
   readonly watermarkGroup?: string | null;
   /** Id of the consistency group (detected, declared or merged) this table refreshes with, if any. */
   readonly consistencyGroupId?: string | null;
+  /** For a diamond apex: its direct inputs on diamond paths (from `Dag.diamonds()`); absent for other tables. */
+  readonly diamondInputs?: readonly string[] | null;
   /** For a blue-green "green" table: the id of the blue table it will replace. */
   readonly greenOf?: string | null;
 }

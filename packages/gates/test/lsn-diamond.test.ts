@@ -1,12 +1,15 @@
+import type { RefreshUnit } from '@pgtrickle/groups';
 import { describe, expect, it } from 'vitest';
 import {
   ContextProvider,
   compareLsn,
   createGateContext,
+  currentRefreshUnit,
   DiamondConsistencyGate,
   defineContextKey,
   defineTickKey,
   diamondConsistencyGate,
+  diamondFrontiers,
   fixedClock,
   formatLsn,
   frontierLsn,
@@ -15,10 +18,10 @@ import {
   isLsn,
   LsnTickGate,
   lsnTickGate,
+  numberOrder,
   parseLsn,
   type StreamTableMeta,
   tickLsn,
-  upstreamEpochs,
 } from '../src/index.js';
 import { meta, T0 } from './helpers.js';
 
@@ -110,56 +113,91 @@ describe('LsnTickGate', () => {
 
 describe('DiamondConsistencyGate', () => {
   const gate = diamondConsistencyGate();
-  const apex = meta({ id: 'd', consistencyGroupId: 'detected:b,c,d' });
-  const run = (st: StreamTableMeta, epochs: Record<string, number | undefined>) =>
+  const apex = meta({ id: 'd', consistencyGroupId: 'detected:b,c,d', diamondInputs: ['b', 'c', 'e'] });
+  const unitOf = (members: string[]): RefreshUnit => ({
+    id: 'u',
+    kind: members.length > 1 ? 'group' : 'single',
+    members,
+    group: null,
+    dependsOn: [],
+  });
+  const run = (
+    st: StreamTableMeta,
+    frontiers: Record<string, string | undefined>,
+    unit: RefreshUnit | null = null,
+  ) =>
     gate.evaluate(
       st,
       createGateContext(st, {
         clock,
-        provider: new ContextProvider().provide(upstreamEpochs, () => new Map(Object.entries(epochs))),
+        provider: new ContextProvider()
+          .provide(diamondFrontiers, () => new Map(Object.entries(frontiers)))
+          .provide(currentRefreshUnit, () => unit),
       }),
     );
 
-  it('proceeds when the in-group upstreams share one epoch', async () => {
-    expect((await run(apex, { b: 5, c: 5 })).kind).toBe('proceed');
+  it('proceeds when the diamond inputs are at one frontier', async () => {
+    expect((await run(apex, { b: '0/50', c: '0/50', e: '0/50' })).kind).toBe('proceed');
   });
 
-  it('skips naming every upstream that is behind', async () => {
-    expect(await run(apex, { b: 5, c: 4, e: 3 })).toEqual({
-      kind: 'skip',
-      reason: 'diamond inputs of "public.d" not aligned: upstream "c" at 4, "e" at 3 behind "b" at 5',
+  it('counts an input missing from the frontier map as never refreshed', async () => {
+    expect(await run(apex, { b: '0/50', c: '0/50' })).toMatchObject({
+      reason: expect.stringContaining('upstream "e" (never refreshed) behind "b" at 0/50'),
     });
   });
 
-  it('skips when an upstream has no frontier yet', async () => {
-    expect(await run(apex, { b: 5, c: undefined })).toEqual({
+  it('skips naming every input that is behind (pg_lsn order)', async () => {
+    expect(await run(apex, { b: '0/10', c: '0/9', e: undefined })).toEqual({
       kind: 'skip',
-      reason: 'diamond inputs of "public.d" not aligned: upstream "c" has no frontier yet',
+      reason:
+        'diamond inputs of "public.d" not aligned: upstream "c" at 0/9, "e" (never refreshed) behind "b" at 0/10; waiting for them to catch up',
     });
   });
 
-  it('proceeds for fewer than two inputs, and for tables in no group without loading', async () => {
-    expect((await run(apex, { b: 1 })).kind).toBe('proceed');
-    const loner = meta({ id: 'x' });
-    expect((await gate.evaluate(loner, createGateContext(loner, { clock }))).kind).toBe('proceed');
+  it('treats inputs that were all never refreshed as aligned', async () => {
+    expect((await run(apex, { b: undefined, c: undefined, e: undefined })).kind).toBe('proceed');
   });
 
-  it('accepts custom frontier values', async () => {
-    const key = defineContextKey<ReadonlyMap<string, string | undefined>>('lsnFrontiers');
-    const g = new DiamondConsistencyGate<string>({ order: { compare: compareLsn }, frontiers: key });
+  it('leaves out inputs refreshed together in the running unit', async () => {
+    expect((await run(apex, { b: '0/10', c: '0/9', e: '0/1' }, unitOf(['b', 'c', 'e', 'd']))).kind).toBe(
+      'proceed',
+    );
+    expect((await run(apex, { b: undefined, c: '0/9' }, unitOf(['b', 'c', 'e', 'd']))).kind).toBe('proceed');
+    // only "c" refreshes with d: b and e are compared
+    expect(await run(apex, { b: '0/10', c: '0/1', e: '0/8' }, unitOf(['c', 'd']))).toMatchObject({
+      reason: expect.stringContaining('upstream "e" at 0/8 behind "b" at 0/10'),
+    });
+  });
+
+  it('proceeds for tables with fewer than two diamond inputs without loading anything', async () => {
+    for (const st of [meta({ id: 'x' }), meta({ id: 'y', diamondInputs: ['b'] })]) {
+      expect((await gate.evaluate(st, createGateContext(st, { clock }))).kind).toBe('proceed');
+    }
+  });
+
+  it('accepts custom frontier values (numeric epochs)', async () => {
+    const key = defineContextKey<ReadonlyMap<string, number | undefined>>('epochs');
+    const g = new DiamondConsistencyGate<number>({
+      order: numberOrder,
+      frontiers: key,
+      format: (v) => `epoch ${v}`,
+    });
     const ctx = createGateContext(apex, {
       clock,
-      provider: new ContextProvider().provide(
-        key,
-        () =>
-          new Map([
-            ['b', '0/10'],
-            ['c', '0/9'],
-          ]),
-      ),
+      provider: new ContextProvider()
+        .provide(
+          key,
+          () =>
+            new Map([
+              ['b', 5],
+              ['c', 4],
+              ['e', 5],
+            ]),
+        )
+        .provide(currentRefreshUnit, () => null),
     });
     expect(await g.evaluate(apex, ctx)).toMatchObject({
-      reason: expect.stringContaining('"c" at 0/9 behind "b" at 0/10'),
+      reason: expect.stringContaining('"c" at epoch 4 behind "b" at epoch 5'),
     });
   });
 });

@@ -1,0 +1,210 @@
+import type { SummaryStatistics } from '@pgtrickle/stats';
+import { describe, expect, it } from 'vitest';
+import {
+  block,
+  ContextProvider,
+  changeCountBaseline,
+  createGateContext,
+  FuseGate,
+  type FuseMeta,
+  fixedClock,
+  fuseGate,
+  fusePolicy,
+  GateTick,
+  groupAware,
+  groupMembers,
+  pendingChangeCount,
+  type StreamTableMeta,
+  WatermarkGate,
+  watermarkGate,
+  watermarkInputs,
+} from '../src/index.js';
+import { meta, T0 } from './helpers.js';
+
+const clock = fixedClock(T0);
+const steady: SummaryStatistics = { count: 20, mean: 100, variance: 100, stddev: 10 };
+
+function fuseRun(
+  fuse: FuseMeta | null,
+  count: number,
+  baseline: SummaryStatistics = steady,
+  st = meta({ fuse }),
+) {
+  const loaded: string[] = [];
+  const provider = new ContextProvider()
+    .provide(pendingChangeCount, () => {
+      loaded.push('count');
+      return count;
+    })
+    .provide(changeCountBaseline, () => {
+      loaded.push('baseline');
+      return baseline;
+    });
+  return { loaded, decision: fuseGate().evaluate(st, createGateContext(st, { clock, provider })) };
+}
+
+describe('FuseGate', () => {
+  it('proceeds without loading anything when there is no fuse or it is off', async () => {
+    for (const fuse of [null, { mode: 'off', state: 'INTACT' } as const]) {
+      const r = fuseRun(fuse, 1e9);
+      expect((await r.decision).kind).toBe('proceed');
+      expect(r.loaded).toEqual([]);
+    }
+  });
+
+  it('blocks a blown fuse until reset, whatever the mode', async () => {
+    const blown: FuseMeta = {
+      mode: 'off',
+      state: 'BLOWN',
+      blownAt: T0,
+      blownReason: '50000 changes, ceiling 1000',
+    };
+    const r = fuseRun(blown, 0);
+    expect(await r.decision).toEqual({
+      kind: 'block',
+      reason:
+        'fuse blown at 2024-01-01T12:00:00.000Z (50000 changes, ceiling 1000); reset it with `pgtrickle fuse reset public.st1` once the change volume is understood',
+    });
+    expect(r.loaded).toEqual([]);
+    const custom = new FuseGate({ resetHint: (st) => `trickle.resetFuse('${st.id}')` });
+    const st = meta({ fuse: blown });
+    expect(await custom.evaluate(st, createGateContext(st, { clock }))).toMatchObject({
+      reason: expect.stringContaining("reset it with trickle.resetFuse('st1')"),
+    });
+  });
+
+  it('fixed mode: trips above the ceiling only, never loading the baseline', async () => {
+    const fuse: FuseMeta = { mode: 'fixed', ceiling: 1000, state: 'INTACT' };
+    const ok = fuseRun(fuse, 1000);
+    expect((await ok.decision).kind).toBe('proceed');
+    const trip = fuseRun(fuse, 1001);
+    const d = await trip.decision;
+    expect(d).toMatchObject({
+      kind: 'block',
+      reason: expect.stringMatching(/^fuse tripped on 1001 pending changes: .*; the fuse must be blown/),
+      effect: { kind: 'blow-fuse', streamTable: 'st1', changeCount: 1001, trigger: 'ceiling' },
+    });
+    expect(trip.loaded).toEqual(['count']);
+  });
+
+  it('fixed mode without a ceiling is a configuration error → block', async () => {
+    expect(await fuseRun({ mode: 'fixed', state: 'INTACT' }, 1).decision).toMatchObject({
+      kind: 'block',
+      reason: expect.stringContaining("'fixed' but has no ceiling"),
+    });
+  });
+
+  it('statistical mode: z-score against the baseline', async () => {
+    const fuse: FuseMeta = { mode: 'statistical', sensitivity: 3, minSamples: 10, state: 'INTACT' };
+    expect((await fuseRun(fuse, 125).decision).kind).toBe('proceed');
+    const d = await fuseRun(fuse, 200).decision;
+    expect(d).toMatchObject({
+      kind: 'block',
+      effect: { kind: 'blow-fuse', trigger: 'z-score', changeCount: 200 },
+    });
+  });
+
+  it('statistical mode: no z-score before minSamples, but the ceiling still applies', async () => {
+    const young: SummaryStatistics = { count: 3, mean: 100, variance: 1, stddev: 1 };
+    const fuse: FuseMeta = { mode: 'statistical', minSamples: 10, ceiling: 5000, state: 'INTACT' };
+    expect((await fuseRun(fuse, 4000, young).decision).kind).toBe('proceed');
+    expect(await fuseRun(fuse, 5001, young).decision).toMatchObject({ effect: { trigger: 'ceiling' } });
+  });
+
+  it('maps its configuration to an anomaly policy', () => {
+    expect(fusePolicy({ mode: 'statistical', state: 'INTACT' })).toEqual({
+      sensitivity: 3,
+      ceiling: undefined,
+      minSamples: 10,
+    });
+  });
+
+  it('groupAware: a blown fuse on any member blocks the whole group', async () => {
+    const g = (id: string, fuse: FuseMeta): StreamTableMeta =>
+      meta({ id, consistencyGroupId: 'detected:b,c,d', fuse });
+    const intact: FuseMeta = { mode: 'fixed', ceiling: 100, state: 'INTACT' };
+    const members = [g('b', intact), g('c', { ...intact, state: 'BLOWN', blownAt: T0 }), g('d', intact)];
+    const provider = new ContextProvider()
+      .provide(pendingChangeCount, () => 1)
+      .provide(groupMembers, () => members);
+    const tick = new GateTick({ clock, provider });
+    const gate = groupAware(fuseGate());
+    for (const m of members) {
+      const d = await gate.evaluate(m, tick.context(m));
+      expect(d.kind).toBe('block');
+      if (m.id !== 'c')
+        expect(d).toMatchObject({
+          reason: expect.stringMatching(/^consistency group "detected:b,c,d" member "public.c": fuse blown/),
+        });
+    }
+  });
+
+  it('groupAware: a member tripping passes its blow-fuse effect (targeting that member) to the others', async () => {
+    const intact: FuseMeta = { mode: 'fixed', ceiling: 100, state: 'INTACT' };
+    const members = ['b', 'c'].map((id) => meta({ id, consistencyGroupId: 'g', fuse: intact }));
+    const provider = new ContextProvider()
+      .provide(pendingChangeCount, (st) => (st.id === 'c' ? 500 : 1))
+      .provide(groupMembers, () => members);
+    const tick = new GateTick({ clock, provider });
+    const d = await groupAware(fuseGate()).evaluate(members[0]!, tick.context(members[0]!));
+    expect(d).toMatchObject({
+      kind: 'block',
+      effect: { kind: 'blow-fuse', streamTable: 'c', changeCount: 500 },
+    });
+    expect(block('x').effect).toBeUndefined();
+  });
+});
+
+describe('WatermarkGate', () => {
+  const group = { name: 'ingest', sources: ['clicks', 'payments'], tolerance: 60_000 };
+  const st = meta({ watermarkGroup: 'ingest' });
+  const run = (watermarks: Record<string, Date | undefined> | null, table: StreamTableMeta = st) =>
+    watermarkGate().evaluate(
+      table,
+      createGateContext(table, {
+        clock,
+        provider: new ContextProvider().provide(watermarkInputs, () =>
+          watermarks === null ? null : { group, watermarks: new Map(Object.entries(watermarks)) },
+        ),
+      }),
+    );
+
+  it('proceeds for a table in no watermark group without loading', async () => {
+    const plain = meta();
+    expect((await watermarkGate().evaluate(plain, createGateContext(plain, { clock }))).kind).toBe('proceed');
+  });
+
+  it('proceeds when the watermarks are within tolerance', async () => {
+    expect(
+      (await run({ clicks: new Date('2024-01-01T12:00:00Z'), payments: new Date('2024-01-01T11:59:00Z') }))
+        .kind,
+    ).toBe('proceed');
+  });
+
+  it('skips naming the laggard when the spread exceeds the tolerance', async () => {
+    expect(
+      await run({ clicks: new Date('2024-01-01T12:00:00Z'), payments: new Date('2024-01-01T11:50:00Z') }),
+    ).toEqual({
+      kind: 'skip',
+      reason:
+        'watermark lag 600000 ms exceeds tolerance 60000 ms in group "ingest", laggard source "payments" at 2024-01-01T11:50:00.000Z (leader "clicks" at 2024-01-01T12:00:00.000Z)',
+    });
+  });
+
+  it('skips when a source has no watermark yet, or the group is unknown', async () => {
+    expect(await run({ clicks: new Date('2024-01-01T12:00:00Z'), payments: undefined })).toEqual({
+      kind: 'skip',
+      reason: 'watermark group "ingest": no watermark yet for source "payments"',
+    });
+    expect(await run(null)).toMatchObject({
+      kind: 'skip',
+      reason: expect.stringContaining('is not defined'),
+    });
+  });
+
+  it('is generic over the watermark type', () => {
+    expect(
+      new WatermarkGate({ ordering: { compare: () => 0 } as never, inputs: watermarkInputs as never }).name,
+    ).toBe('watermark');
+  });
+});
