@@ -43,6 +43,11 @@ export interface FuseMeta {
   readonly minSamples?: number;
   /** Current state. */
   readonly state: FuseStateName;
+  /**
+   * Set after a reset that accepts the pending changes (reset "apply"): the next check is skipped so
+   * the accepted batch does not trip the fuse again; the caller clears it after that refresh.
+   */
+  readonly bypassNextCheck?: boolean;
   /** When it blew (BLOWN only). */
   readonly blownAt?: Date | null;
   /** Why it blew (BLOWN only). */

@@ -87,6 +87,15 @@ describe('FuseGate', () => {
     expect(trip.loaded).toEqual(['count']);
   });
 
+  it('skips the check once after a reset that accepted the pending batch', async () => {
+    const r = fuseRun({ mode: 'fixed', ceiling: 10, state: 'INTACT', bypassNextCheck: true }, 1e6);
+    expect((await r.decision).kind).toBe('proceed');
+    expect(r.loaded).toEqual([]);
+    expect(
+      (await fuseRun({ mode: 'fixed', ceiling: 10, state: 'BLOWN', bypassNextCheck: true }, 0).decision).kind,
+    ).toBe('block');
+  });
+
   it('fixed mode without a ceiling is a configuration error → block', async () => {
     expect(await fuseRun({ mode: 'fixed', state: 'INTACT' }, 1).decision).toMatchObject({
       kind: 'block',

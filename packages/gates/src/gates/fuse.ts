@@ -1,6 +1,8 @@
 /**
  * FuseGate — rule: halt refresh when the change volume is anomalous (report §1.1).
  * - No fuse, or mode 'off' → Proceed (a BLOWN fuse still blocks: only an explicit reset clears it).
+ * - `bypassNextCheck` (set by the caller after a reset that accepts the pending batch) → Proceed
+ *   without checking, so the accepted batch does not trip the fuse again.
  * - Fuse BLOWN → Block "fuse blown at …; reset with …".
  * - 'fixed': pending changes above the ceiling trip it; the baseline is not loaded.
  * - 'statistical': the pending change count is tested against a baseline of recent change counts
@@ -72,7 +74,7 @@ export class FuseGate implements RefreshGate {
         `fuse blown${when}${why}; reset it with ${this.#resetHint(st)} once the change volume is understood`,
       );
     }
-    if (fuse.mode === 'off') return proceed();
+    if (fuse.mode === 'off' || fuse.bypassNextCheck) return proceed();
     if (fuse.mode === 'fixed' && (fuse.ceiling === null || fuse.ceiling === undefined)) {
       return block(
         `fuse of "${st.name}" is 'fixed' but has no ceiling; set a ceiling or switch the fuse off`,
