@@ -10,7 +10,7 @@
  * constant baseline trips on any increase once minSamples is reached — never a NaN. The result is
  * monotone in `value`: if v trips, every larger value trips too.
  */
-import { InvalidStatsInputError, requireNotNaN } from './errors.js';
+import { InvalidStatsInputError, requireFinite, requireNotNaN } from './errors.js';
 import type { SummaryStatistics } from './summary.js';
 
 /** When a value counts as anomalous against a baseline. */
@@ -71,7 +71,7 @@ export function detectAnomaly(
     if (typeof stddev !== 'number' || !Number.isFinite(stddev) || stddev < 0) {
       throw new InvalidStatsInputError('baseline.stddev', stddev, 'a finite number ≥ 0');
     }
-    z = zScore(value, mean, stddev);
+    z = rawZ(value, mean, stddev);
   }
   const samples = `${fmt(count)} ${count === 1 ? 'sample' : 'samples'}`;
   // "6.2σ above the baseline mean 120.5 (σ 7.3, 30 samples)"; only called when z !== null
@@ -124,13 +124,24 @@ export function detectAnomaly(
   };
 }
 
-/** (value − mean) / stddev, with stddev 0 giving ±Infinity (or 0 at the mean) instead of NaN. */
+/**
+ * (value − mean) / stddev, with stddev 0 giving +Infinity above the mean, −Infinity below and 0 at
+ * it — never NaN; throws `InvalidStatsInputError` for a NaN value, a non-finite mean or a
+ * negative / non-finite stddev.
+ */
 export function zScore(value: number, mean: number, stddev: number): number {
-  const d = value - mean;
-  if (stddev === 0 || Number.isNaN(d)) {
-    // d is NaN only for value = ±Infinity = mean, which detectAnomaly rules out (mean is finite)
-    return d > 0 ? Number.POSITIVE_INFINITY : d < 0 ? Number.NEGATIVE_INFINITY : 0;
+  requireNotNaN('zScore value', value);
+  requireFinite('zScore mean', mean);
+  if (typeof stddev !== 'number' || !Number.isFinite(stddev) || stddev < 0) {
+    throw new InvalidStatsInputError('zScore stddev', stddev, 'a finite number ≥ 0');
   }
+  return rawZ(value, mean, stddev);
+}
+
+/** zScore without the checks (value not NaN, mean finite, stddev finite ≥ 0: d is never NaN). */
+function rawZ(value: number, mean: number, stddev: number): number {
+  const d = value - mean;
+  if (stddev === 0) return d > 0 ? Number.POSITIVE_INFINITY : d < 0 ? Number.NEGATIVE_INFINITY : 0;
   return d / stddev;
 }
 

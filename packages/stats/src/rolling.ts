@@ -75,6 +75,7 @@ class MonotonicDeque {
     return this.#length === 0 ? undefined : this.#slots[this.#head];
   }
 
+  /** Empties the deque. */
   clear(): void {
     this.#head = 0;
     this.#length = 0;

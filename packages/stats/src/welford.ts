@@ -174,6 +174,7 @@ export class Welford implements SummaryStatistics {
   }
 }
 
+/** Checks a parsed Welford snapshot; throws `InvalidSnapshotError` naming the first problem. */
 function validateSnapshot(snapshot: unknown): WelfordSnapshot {
   const fail = (problem: string): never => {
     throw new InvalidSnapshotError('welford', problem);

@@ -263,6 +263,16 @@ describe('detectAnomaly: examples', () => {
       0,
       -Infinity,
     ]);
+    expect(zScore(Infinity, 10, 0)).toBe(Infinity);
+    for (const [v, m, sd] of [
+      [Number.NaN, 0, 1],
+      [1, Number.NaN, 1],
+      [1, Infinity, 1],
+      [1, 0, -1],
+      [1, 0, Number.NaN],
+    ]) {
+      expect(() => zScore(v!, m!, sd!)).toThrow(InvalidStatsInputError);
+    }
   });
 });
 
