@@ -1,1 +1,79 @@
-export {};
+/**
+ * @pgtrickle/dvm: from a stream table's defining SELECT to everything that maintains it, as SQL
+ * text — parsing on the real PostgreSQL grammar, the operator tree and its delta rules, storage
+ * DDL, population / FULL / differential refresh statements, change-capture DDL. It never
+ * connects anywhere: what it needs from the database it asks through `CatalogPort` and runs
+ * through `SqlExecutor`, both implemented by the caller.
+ */
+export type {
+  CatalogPort,
+  ColumnInfo,
+  FunctionInfo,
+  QualifiedName,
+  QueryColumn,
+  RelationInfo,
+  RelationKind,
+  StreamTableInfo,
+  Volatility,
+} from './catalog/port.js';
+export { createSqlCatalogPort, type SqlCatalogPortOptions } from './catalog/sql-port.js';
+export type { DeltaParam, DeltaSource } from './diff/context.js';
+export { findRowIdExprs, ROW_ID_SETTINGS, rowIdExpr } from './diff/rowid.js';
+export {
+  AmbiguousColumnError,
+  CatalogError,
+  DvmError,
+  type DvmErrorCode,
+  InternalError,
+  InvalidQueryError,
+  QuerySyntaxError,
+  type SourcePosition,
+  UnknownColumnError,
+  UnknownRelationError,
+  UnsupportedQueryError,
+} from './errors.js';
+export type { IrNode, SourceRef } from './ir/types.js';
+export * from './names.js';
+export { initParser, type ParsedQuery, parseQuery } from './parse/parser.js';
+export {
+  type ApplyTarget,
+  applyConsolidatedSql,
+  captureAppliedSql,
+  consolidateSql,
+  deltaTable,
+  deltaTableDdl,
+  rowText,
+} from './plan/apply.js';
+export {
+  baseBuffer,
+  baseCaptureDdl,
+  type CaptureTarget,
+  changesSchemaDdl,
+  dropBaseCaptureDdl,
+  dropStreamBufferDdl,
+  streamBuffer,
+  streamBufferDdl,
+} from './plan/capture.js';
+export {
+  type CompiledPlan,
+  type CompileOptions,
+  compileStreamTable,
+  type PlanMode,
+  type PlanSource,
+  type RequestedMode,
+  type StreamTableName,
+} from './plan/compile.js';
+export { CONSUMED_SNAPSHOT_SQL, frontierTable } from './plan/frontier.js';
+export {
+  deltaParamValues,
+  type Frontier,
+  inspectWindow,
+  type RefreshOptions,
+  type RefreshResult,
+  runRefresh,
+  type SqlExecutor,
+  type SqlResult,
+  settingsSql,
+  type WindowInspection,
+} from './plan/refresh.js';
+export { dollarQuote, quoteIdent, quoteLiteral, quoteQualified } from './sql/quote.js';

@@ -1,0 +1,177 @@
+/**
+ * The build environment: everything the (synchronous) query builder needs from the database,
+ * fetched up front through the {@link CatalogPort} by one asynchronous pre-pass over the whole
+ * parse tree (every relation name and every function name it mentions), plus the per-build state
+ * (id allocation, sources, warnings, the refresh mode being compiled for).
+ */
+import type { Node } from '@pgsql/types';
+import type {
+  CatalogPort,
+  FunctionInfo,
+  QualifiedName,
+  RelationInfo,
+  StreamTableInfo,
+} from '../catalog/port.js';
+import { CatalogError, type SourcePosition, UnsupportedQueryError } from '../errors.js';
+import { IdAllocator } from '../ir/ids.js';
+import type { SourceRef } from '../ir/types.js';
+import { HIDDEN_PREFIX, ROW_ID_COLUMN } from '../names.js';
+import { asNode, nameList, walkAst } from '../parse/ast.js';
+import type { PositionMap } from '../parse/position.js';
+
+/** The refresh modes a query is compiled for. */
+export type CompileMode = 'FULL' | 'DIFFERENTIAL' | 'IMMEDIATE';
+
+/** Text key of a possibly qualified name in the pre-pass maps. */
+export function nameKey(name: QualifiedName): string {
+  return `${name.schema ?? ''}\u0000${name.name}`;
+}
+
+/** A qualified name from a name list (`[schema, name]` or `[name]`); undefined for longer lists. */
+export function qualifiedFromList(parts: readonly string[]): QualifiedName | undefined {
+  if (parts.length === 1) return { schema: null, name: parts[0] as string };
+  if (parts.length === 2) return { schema: parts[0] as string, name: parts[1] as string };
+  return undefined;
+}
+
+/** What the pre-pass learned about the names a query mentions. */
+export interface CatalogFacts {
+  readonly relations: ReadonlyMap<string, RelationInfo | null>;
+  readonly functions: ReadonlyMap<string, FunctionInfo | null>;
+  readonly streamTables: ReadonlyMap<number, StreamTableInfo | null>;
+}
+
+/** Collects every relation and function name in `root` and asks the port about each once. */
+export async function loadCatalogFacts(root: Node, port: CatalogPort): Promise<CatalogFacts> {
+  const relationNames = new Map<string, QualifiedName>();
+  const functionNames = new Map<string, QualifiedName>();
+  walkAst(root, (node) => {
+    const rv = asNode(node, 'RangeVar');
+    if (rv?.relname !== undefined) {
+      const q = { schema: rv.schemaname ?? null, name: rv.relname };
+      relationNames.set(nameKey(q), q);
+    }
+    const fc = asNode(node, 'FuncCall');
+    if (fc !== undefined) {
+      const parts = nameList(fc.funcname);
+      const q = parts === undefined ? undefined : qualifiedFromList(parts);
+      if (q !== undefined) functionNames.set(nameKey(q), q);
+    }
+    return undefined;
+  });
+  const relations = new Map<string, RelationInfo | null>();
+  const functions = new Map<string, FunctionInfo | null>();
+  const streamTables = new Map<number, StreamTableInfo | null>();
+  try {
+    await Promise.all([
+      ...[...relationNames].map(async ([key, q]) => {
+        const info = await port.resolveRelation(q);
+        relations.set(key, info);
+        if (info !== null && port.streamTableOf !== undefined) {
+          streamTables.set(info.oid, await port.streamTableOf(info.oid));
+        }
+      }),
+      ...[...functionNames].map(async ([key, q]) => {
+        functions.set(key, await port.functionInfo(q));
+      }),
+    ]);
+  } catch (error) {
+    throw new CatalogError(
+      `The catalog lookup failed while compiling the query: ${error instanceof Error ? error.message : String(error)}. Check the connection and the privileges of the compiling role.`,
+      { cause: error },
+    );
+  }
+  return { relations, functions, streamTables };
+}
+
+/** Per-build state shared by every part of the builder. */
+export class BuildEnv {
+  /** Node numbers and column ids. */
+  readonly ids = new IdAllocator();
+  /** Warnings for the user (e.g. an ORDER BY without LIMIT that was dropped). */
+  readonly warnings: string[] = [];
+  private readonly sources = new Map<string, SourceRef>();
+
+  constructor(
+    readonly facts: CatalogFacts,
+    readonly positions: PositionMap,
+    readonly mode: CompileMode,
+  ) {}
+
+  /** Line:column of an AST location. */
+  at(location: number | undefined): SourcePosition | undefined {
+    return this.positions.fromByteOffset(location);
+  }
+
+  /** Whether the build must produce incremental rules (DIFFERENTIAL or IMMEDIATE). */
+  get incremental(): boolean {
+    return this.mode !== 'FULL';
+  }
+
+  /** Throws `PGT_UNSUPPORTED` for `construct` unless compiling for FULL, where it is fine. */
+  requireFullFor(construct: string, location: number | undefined, why = ''): void {
+    if (!this.incremental) return;
+    throw new UnsupportedQueryError(
+      `${construct} in ${this.mode} mode`,
+      `${why}${why === '' ? '' : ' '}Use refreshMode 'FULL' (or 'AUTO', which falls back to FULL) for this query.`,
+      { position: this.at(location) },
+    );
+  }
+
+  /** What the pre-pass found for a function name (undefined: not looked up). */
+  functionInfo(name: QualifiedName): FunctionInfo | null | undefined {
+    return this.facts.functions.get(nameKey(name));
+  }
+
+  /** What the pre-pass found for a relation name. */
+  relationInfo(name: QualifiedName): RelationInfo | null | undefined {
+    return this.facts.relations.get(nameKey(name));
+  }
+
+  /** The {@link SourceRef} of a resolved relation (one per relation, shared by all its scans). */
+  source(info: RelationInfo): SourceRef {
+    const key = String(info.oid);
+    const known = this.sources.get(key);
+    if (known !== undefined) return known;
+    const st = this.facts.streamTables.get(info.oid) ?? null;
+    const visible = info.columns.filter((c) => !c.name.startsWith(HIDDEN_PREFIX));
+    let ref: SourceRef;
+    if (st !== null) {
+      const rowId = info.columns.find((c) => c.name === ROW_ID_COLUMN);
+      const captured = rowId === undefined ? visible : [rowId, ...visible];
+      ref = {
+        key,
+        oid: info.oid,
+        schema: info.schema,
+        name: info.name,
+        kind: 'streamTable',
+        pgtId: st.pgtId,
+        captured,
+        visible,
+        idColumns: st.uniqueRowIds ? [ROW_ID_COLUMN] : visible.map((c) => c.name),
+        keyed: st.uniqueRowIds,
+      };
+    } else {
+      const pk = info.primaryKey;
+      ref = {
+        key,
+        oid: info.oid,
+        schema: info.schema,
+        name: info.name,
+        kind: 'table',
+        pgtId: null,
+        captured: info.columns,
+        visible: info.columns,
+        idColumns: pk === null || pk.length === 0 ? info.columns.map((c) => c.name) : [...pk],
+        keyed: pk !== null && pk.length > 0,
+      };
+    }
+    this.sources.set(key, ref);
+    return ref;
+  }
+
+  /** Every source the build read, in order of first use. */
+  sourceList(): SourceRef[] {
+    return [...this.sources.values()];
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * What dvm asks of the database (docs/dvm-design.md §6). dvm never connects anywhere: the client
+ * implements this port with catalog queries, the tests implement it over the test database.
+ */
+
+/** A possibly schema-qualified name as written in the query (schema null = resolve with search_path). */
+export interface QualifiedName {
+  readonly schema: string | null;
+  readonly name: string;
+}
+
+/** Relation kinds the port may report. Only `table` and `partitioned` can be captured by triggers. */
+export type RelationKind = 'table' | 'partitioned' | 'view' | 'matview' | 'foreign' | 'other';
+
+/** A column of a relation. */
+export interface ColumnInfo {
+  /** Column name (exact case). */
+  readonly name: string;
+  /** SQL type as `format_type(atttypid, atttypmod)` prints it (usable in DDL, e.g. `numeric(10,2)`). */
+  readonly type: string;
+  /** Whether the column is NOT NULL. */
+  readonly notNull: boolean;
+}
+
+/** A relation, resolved. */
+export interface RelationInfo {
+  /** pg_class oid. */
+  readonly oid: number;
+  /** The schema it lives in (resolved, never null). */
+  readonly schema: string;
+  /** Its name. */
+  readonly name: string;
+  readonly kind: RelationKind;
+  /** Columns in attnum order, dropped columns excluded. */
+  readonly columns: readonly ColumnInfo[];
+  /** Primary key column names in key order, or null when the relation has no primary key. */
+  readonly primaryKey: readonly string[] | null;
+}
+
+/** An output column of a query. */
+export interface QueryColumn {
+  readonly name: string;
+  /** SQL type with modifiers, as `format_type` prints it. */
+  readonly type: string;
+}
+
+/** Function volatility as pg_proc.provolatile. */
+export type Volatility = 'immutable' | 'stable' | 'volatile';
+
+/** What dvm needs to know about a function name (over all its overloads). */
+export interface FunctionInfo {
+  /** The most volatile overload's volatility. */
+  readonly volatility: Volatility;
+  /** Whether an overload is an aggregate (`prokind = 'a'`). */
+  readonly aggregate: boolean;
+  /** Whether an overload is a window function (`prokind = 'w'`). */
+  readonly window: boolean;
+  /** Whether an overload returns a set (`proretset`). */
+  readonly returnsSet: boolean;
+}
+
+/** What dvm knows about a relation that is itself a stream table. */
+export interface StreamTableInfo {
+  /** The stream table's id (names its change buffer `changes_st_<pgtId>`). */
+  readonly pgtId: number;
+  /** Whether its `__pgt_row_id` values are unique (it then serves as the source's key). */
+  readonly uniqueRowIds: boolean;
+}
+
+/** The port dvm compiles through. */
+export interface CatalogPort {
+  /**
+   * Resolves a relation name (schema null: search_path semantics, the port's business).
+   * Returns null when no such relation exists.
+   */
+  resolveRelation(name: QualifiedName): Promise<RelationInfo | null>;
+  /**
+   * Output columns of a SELECT (names and types), e.g. from a temporary view or a prepared
+   * statement. It must not run the query. Errors are reported by throwing.
+   */
+  describeQuery(sql: string): Promise<readonly QueryColumn[]>;
+  /**
+   * What a function name stands for, over all overloads visible under that name (schema null:
+   * search_path semantics). Returns null when no function of that name exists.
+   */
+  functionInfo(name: QualifiedName): Promise<FunctionInfo | null>;
+  /** Whether relation `oid` is a stream table (optional: without it no source is a stream table). */
+  streamTableOf?(oid: number): Promise<StreamTableInfo | null>;
+}

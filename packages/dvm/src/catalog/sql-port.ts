@@ -1,0 +1,112 @@
+/**
+ * The {@link CatalogPort} over any {@link SqlExecutor}: catalog queries against pg_catalog. The
+ * client passes its `pg` connection; tests pass the test database. Relation names resolve like
+ * SQL does (`to_regclass`, search_path for unqualified names); functions by name over all
+ * overloads visible under it; a query is described by running it under `LIMIT 0` (planned, no row
+ * produced) and formatting its result column types.
+ */
+import type { SqlExecutor } from '../plan/refresh.js';
+import { quoteQualified } from '../sql/quote.js';
+import type {
+  CatalogPort,
+  ColumnInfo,
+  FunctionInfo,
+  QualifiedName,
+  QueryColumn,
+  RelationInfo,
+  RelationKind,
+  StreamTableInfo,
+} from './port.js';
+
+/** Options of {@link createSqlCatalogPort}. */
+export interface SqlCatalogPortOptions {
+  /** Tells whether a relation is a stream table (the client reads its own catalog); default: none is. */
+  readonly streamTableOf?: (oid: number) => Promise<StreamTableInfo | null>;
+}
+
+const KINDS: Record<string, RelationKind> = {
+  r: 'table',
+  p: 'partitioned',
+  v: 'view',
+  m: 'matview',
+  f: 'foreign',
+};
+
+/** A catalog port answering from pg_catalog through `exec`. */
+export function createSqlCatalogPort(exec: SqlExecutor, options: SqlCatalogPortOptions = {}): CatalogPort {
+  return {
+    async resolveRelation(name: QualifiedName): Promise<RelationInfo | null> {
+      const rel = await exec.query(
+        `SELECT c.oid::int8 AS oid, n.nspname, c.relname, c.relkind::text AS relkind, c.relpersistence::text AS relpersistence
+         FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+         WHERE c.oid = pg_catalog.to_regclass($1)`,
+        [quoteQualified(name.schema, name.name)],
+      );
+      const r = rel.rows[0];
+      if (r === undefined) return null;
+      const oid = Number(r.oid);
+      const cols = await exec.query(
+        `SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull
+         FROM pg_catalog.pg_attribute AS a
+         WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
+        [oid],
+      );
+      const pk = await exec.query(
+        `SELECT a.attname FROM pg_catalog.pg_index AS i
+         CROSS JOIN LATERAL pg_catalog.unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+         JOIN pg_catalog.pg_attribute AS a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+         WHERE i.indrelid = $1::oid AND i.indisprimary ORDER BY k.ord`,
+        [oid],
+      );
+      const columns: ColumnInfo[] = cols.rows.map((c) => ({
+        name: String(c.attname),
+        type: String(c.type),
+        notNull: c.attnotnull === true,
+      }));
+      const kind = r.relpersistence === 't' ? 'other' : (KINDS[String(r.relkind)] ?? 'other');
+      return {
+        oid,
+        schema: String(r.nspname),
+        name: String(r.relname),
+        kind,
+        columns,
+        primaryKey: pk.rows.length === 0 ? null : pk.rows.map((p) => String(p.attname)),
+      };
+    },
+
+    async describeQuery(sql: string): Promise<readonly QueryColumn[]> {
+      const res = await exec.query(`SELECT * FROM (${sql}\n) AS __pgt_describe LIMIT 0`);
+      const fields = res.fields ?? [];
+      if (fields.length === 0) return [];
+      const types = await exec.query(
+        `SELECT pg_catalog.format_type(t.oid, t.mod) AS type FROM ROWS FROM (pg_catalog.unnest($1::oid[]), pg_catalog.unnest($2::int[])) WITH ORDINALITY AS t(oid, mod, ord) ORDER BY t.ord`,
+        [fields.map((f) => f.dataTypeID), fields.map((f) => f.dataTypeModifier ?? -1)],
+      );
+      return fields.map((f, i) => ({ name: f.name, type: String(types.rows[i]?.type) }));
+    },
+
+    async functionInfo(name: QualifiedName): Promise<FunctionInfo | null> {
+      const res = await exec.query(
+        `SELECT pg_catalog.max(p.provolatile::text) AS volatility,
+                pg_catalog.bool_or(p.prokind = 'a') AS aggregate,
+                pg_catalog.bool_or(p.prokind = 'w') AS win,
+                pg_catalog.bool_or(p.proretset) AS srf,
+                pg_catalog.count(*) AS n
+         FROM pg_catalog.pg_proc AS p JOIN pg_catalog.pg_namespace AS ns ON ns.oid = p.pronamespace
+         WHERE p.proname = $1 AND (CASE WHEN $2::text IS NULL THEN pg_catalog.pg_function_is_visible(p.oid) ELSE ns.nspname = $2 END)`,
+        [name.name, name.schema],
+      );
+      const r = res.rows[0];
+      if (r === undefined || Number(r.n) === 0) return null;
+      const v = String(r.volatility);
+      return {
+        volatility: v === 'v' ? 'volatile' : v === 's' ? 'stable' : 'immutable',
+        aggregate: r.aggregate === true,
+        window: r.win === true,
+        returnsSet: r.srf === true,
+      };
+    },
+
+    ...(options.streamTableOf === undefined ? {} : { streamTableOf: options.streamTableOf }),
+  };
+}

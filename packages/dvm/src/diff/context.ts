@@ -1,0 +1,151 @@
+/**
+ * The delta framework: what a refresh reads its changes from (the {@link DeltaSource}), the
+ * per-statement context operators generate SQL in, and the dispatch of `snapshot` / `delta` to
+ * the operator registered for a node's kind.
+ */
+import { InternalError } from '../errors.js';
+import type { IrNode, Side, SourceRef } from '../ir/types.js';
+import { getOperator } from './registry.js';
+import { StatementBuilder } from './statement.js';
+
+/**
+ * Where the changes of a refresh come from. `changeBuffer`: every source's change buffer, over
+ * the window since the stored frontier (bound through statement parameters). `transitionTable`:
+ * one source's statement-level transition tables (IMMEDIATE mode); every other source is unchanged.
+ */
+export type DeltaSource =
+  | { readonly kind: 'changeBuffer' }
+  | {
+      readonly kind: 'transitionTable';
+      /** The source key (see {@link SourceRef.key}). */
+      readonly source: string;
+      /** Name of the OLD transition table, or null (INSERT). */
+      readonly oldTable: string | null;
+      /** Name of the NEW transition table, or null (DELETE). */
+      readonly newTable: string | null;
+    };
+
+/**
+ * The statement parameters of a change-buffer delta: `$1` is the previous frontier's snapshot
+ * (a `pg_snapshot`, shared by every base-table source), then one `bigint` per stream-table source
+ * (the last upstream epoch consumed), in the plan's source order.
+ */
+export interface DeltaParam {
+  /** 1-based parameter number (`$1`). */
+  readonly index: number;
+  /** `prevSnapshot`: the frontier snapshot; `prevEpoch`: the epoch of stream-table source `source`. */
+  readonly kind: 'prevSnapshot' | 'prevEpoch';
+  /** For `prevEpoch`: the source key. */
+  readonly source: string | null;
+  /** For `prevEpoch`: the upstream stream table's id. */
+  readonly pgtId: number | null;
+}
+
+/** The parameter list for the given sources: the snapshot, then each stream-table source's epoch. */
+export function deltaParams(sources: readonly SourceRef[]): DeltaParam[] {
+  const params: DeltaParam[] = [{ index: 1, kind: 'prevSnapshot', source: null, pgtId: null }];
+  for (const s of sources) {
+    if (s.kind === 'streamTable') {
+      params.push({ index: params.length + 1, kind: 'prevEpoch', source: s.key, pgtId: s.pgtId });
+    }
+  }
+  return params;
+}
+
+/** Where the state of the stream table's top operator is stored (see `OperatorRules.rootState`). */
+export interface StorageBinding {
+  /** The storage table, quoted and qualified. */
+  readonly relation: string;
+  /** The node whose state the storage table keeps. */
+  readonly stateNid: number;
+  /** The storage column (unquoted name) holding column id `id` of that node. */
+  column(id: string): string;
+}
+
+/** The context one generated statement is built in. */
+export class DiffContext {
+  /** The CTEs of the statement. */
+  readonly stmt = new StatementBuilder();
+  /** Where changes come from. */
+  readonly deltaSource: DeltaSource;
+  private readonly deltas = new Map<number, string>();
+  private readonly sourceDeltas = new Map<string, string>();
+  private readonly sources = new Map<string, SourceRef>();
+
+  /** The storage binding of the top operator's state, when the statement maintains a stream table. */
+  readonly storage: StorageBinding | null;
+
+  /** The statement's parameters (change-buffer deltas). */
+  readonly params: readonly DeltaParam[];
+
+  constructor(
+    deltaSource: DeltaSource,
+    params: readonly DeltaParam[] = [],
+    storage: StorageBinding | null = null,
+  ) {
+    this.deltaSource = deltaSource;
+    this.params = params;
+    this.storage = storage;
+  }
+
+  /** The storage binding if `node` is the operator whose state the storage table keeps. */
+  storageFor(node: IrNode): StorageBinding | null {
+    return this.storage !== null && this.storage.stateNid === node.nid ? this.storage : null;
+  }
+
+  /** SELECT of `node`'s snapshot: columns `__pgt_row_id`, then its column ids. */
+  snapshot(node: IrNode, side: Side): string {
+    return getOperator(node.kind).snapshot(node, side, this);
+  }
+
+  /** Name of the CTE holding `node`'s delta: `__pgt_row_id`, `__pgt_weight`, then its column ids. Memoised. */
+  delta(node: IrNode): string {
+    const known = this.deltas.get(node.nid);
+    if (known !== undefined) return known;
+    const name = getOperator(node.kind).delta(node, this);
+    this.deltas.set(node.nid, name);
+    return name;
+  }
+
+  /**
+   * The CTE holding one source's delta with its columns named as in the source
+   * (`__pgt_row_id`, `__pgt_weight`, <visible columns>), built once per statement by `build`.
+   */
+  sourceDelta(source: SourceRef, build: () => string): string {
+    this.sources.set(source.key, source);
+    const known = this.sourceDeltas.get(source.key);
+    if (known !== undefined) return known;
+    const name = build();
+    this.sourceDeltas.set(source.key, name);
+    return name;
+  }
+
+  /** The sources whose deltas this statement reads, in order of first use. */
+  sourcesRead(): SourceRef[] {
+    return [...this.sources.values()];
+  }
+
+  /** The parameter carrying `source`'s previous frontier, as a typed SQL expression (`$1::pg_snapshot`). */
+  param(source: SourceRef): string {
+    if (this.deltaSource.kind !== 'changeBuffer') {
+      throw new InternalError('a frontier parameter was requested outside a change-buffer delta');
+    }
+    this.sources.set(source.key, source);
+    const p =
+      source.kind === 'streamTable'
+        ? this.params.find((x) => x.kind === 'prevEpoch' && x.source === source.key)
+        : this.params[0];
+    if (p === undefined) throw new InternalError(`no frontier parameter for source ${source.name}`);
+    return `$${p.index}::${p.kind === 'prevEpoch' ? 'bigint' : 'pg_snapshot'}`;
+  }
+
+  /** Whether `node`'s delta is certainly empty (a transition-table delta of a source it does not read). */
+  isStaticallyEmpty(node: IrNode): boolean {
+    if (this.deltaSource.kind !== 'transitionTable') return false;
+    const key = this.deltaSource.source;
+    const reads = (n: IrNode): boolean =>
+      (n.kind === 'scan' && (n as IrNode & { source: SourceRef }).source.key === key) ||
+      n.children.some(reads);
+    return !reads(node);
+  }
+}

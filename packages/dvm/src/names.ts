@@ -1,0 +1,104 @@
+/**
+ * Names of every catalog object pgtrickle creates, in one place: schemas, change buffers,
+ * capture triggers and functions, temp tables of a refresh, hidden storage columns. The client
+ * (cleanup, monitoring) and the tests use the same functions.
+ */
+
+/** Schema of pgtrickle's own catalog (owned by the client). */
+export const PGTRICKLE_SCHEMA = 'pgtrickle';
+/** Schema of the change buffers and the capture trigger functions. */
+export const CHANGES_SCHEMA = 'pgtrickle_changes';
+/** NOTIFY channel the capture triggers signal on (payload: the source key). */
+export const WAKE_CHANNEL = 'pgtrickle_wake';
+/** Prefix of every hidden storage column (the oracle ignores these). */
+export const HIDDEN_PREFIX = '__pgt_';
+/** The row id column of every storage table, delta and snapshot. */
+export const ROW_ID_COLUMN = '__pgt_row_id';
+/** The weight column of every delta. */
+export const WEIGHT_COLUMN = '__pgt_weight';
+/** Row count of a group / reference count of a DISTINCT row in a storage table. */
+export const COUNT_COLUMN = '__pgt_count';
+/** Transition table names used by the capture triggers and the IMMEDIATE deltas. */
+export const TRANSITION_OLD = '__pgt_old';
+/** Transition table name of the new rows. */
+export const TRANSITION_NEW = '__pgt_new';
+
+/** Bookkeeping columns of a base-table change buffer. */
+export const BASE_BUFFER_COLUMNS: readonly string[] = ['change_id', 'xid', 'action'];
+/** Bookkeeping columns of a stream-table change buffer. */
+export const STREAM_BUFFER_COLUMNS: readonly string[] = ['change_id', 'epoch', 'action'];
+
+/** The change buffer table of base relation `oid` (in {@link CHANGES_SCHEMA}). */
+export function baseBufferName(oid: number): string {
+  return `changes_${oid}`;
+}
+
+/** The change buffer table of stream table `pgtId` (in {@link CHANGES_SCHEMA}). */
+export function streamBufferName(pgtId: number): string {
+  return `changes_st_${pgtId}`;
+}
+
+/** The buffer column that stores source column `column` (renamed when it collides with bookkeeping). */
+export function bufferColumnName(
+  column: string,
+  bookkeeping: readonly string[] = BASE_BUFFER_COLUMNS,
+): string {
+  return bookkeeping.includes(column) || column.startsWith('__usr_') ? `__usr_${column}` : column;
+}
+
+/** Capture trigger function name for an event (`ins`, `upd`, `del`, `trunc`) of base relation `oid`. */
+export function captureFunctionName(event: CaptureEvent, oid: number): string {
+  return `capture_${event}_${oid}`;
+}
+
+/** Capture trigger name (on the source table) for an event of base relation `oid`. */
+export function captureTriggerName(event: CaptureEvent, oid: number): string {
+  return `pgtrickle_${event}_${oid}`;
+}
+
+/** The four events a capture trigger exists for. */
+export type CaptureEvent = 'ins' | 'upd' | 'del' | 'trunc';
+
+/** Index on the `xid` (base) or `epoch` (stream table) column of a buffer. */
+export function bufferIndexName(bufferTable: string): string {
+  return `${bufferTable}_window`;
+}
+
+/** Temp table (in `pg_temp`) that a refresh materialises its delta into. */
+export function deltaTempName(tag: string): string {
+  return `__pgt_delta_${tag}`;
+}
+
+/** Temp table (in `pg_temp`) that a refresh stores its captured frontier in. */
+export function frontierTempName(tag: string): string {
+  return `__pgt_frontier_${tag}`;
+}
+
+/** Temp table (in `pg_temp`) that a refresh stores its consolidated delta in. */
+export function consolidatedTempName(tag: string): string {
+  return `__pgt_applied_${tag}`;
+}
+
+/** Name of the storage table's row-id index. */
+export function rowIdIndexName(table: string): string {
+  return truncateIdent(`${table}__pgt_row_id_idx`);
+}
+
+/** Shortens an identifier to PostgreSQL's 63-byte limit, keeping it unique with a hash suffix. */
+export function truncateIdent(name: string): string {
+  if (Buffer.byteLength(name, 'utf8') <= 63) return name;
+  const suffix = `_${shortHash(name)}`;
+  let head = name;
+  while (Buffer.byteLength(head, 'utf8') + suffix.length > 63) head = head.slice(0, -1);
+  return head + suffix;
+}
+
+/** 8 hex digits of FNV-1a over the text: stable short tags for generated names. */
+export function shortHash(text: string): string {
+  let h = 0x811c9dc5;
+  for (const byte of Buffer.from(text, 'utf8')) {
+    h ^= byte;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}

@@ -1,0 +1,59 @@
+/**
+ * Filter (WHERE, HAVING, pushed-down join predicates): σ_p.
+ *
+ * Delta rule: Δσ(R) = σ(ΔR) — the same predicate on the −1 and the +1 rows. Three-valued logic:
+ * a row passes only when p is TRUE (`WHERE p`), on both paths; never `NOT p` for the other side,
+ * so an update whose predicate becomes NULL is a plain deletion.
+ * Snapshots: σ(R₀) / σ(R₁) — reads the child's snapshot on the same side.
+ * Row id: the child's, passed through.
+ */
+
+import { registerOperator } from '../diff/registry.js';
+import { renderExpr } from '../ir/expr.js';
+import type { IdAllocator } from '../ir/ids.js';
+import type { Expr, IrNode, IrNodeBase } from '../ir/types.js';
+import { quoteIdent } from '../sql/quote.js';
+
+/** Rows of `child` for which `predicate` is TRUE. */
+export interface FilterNode extends IrNodeBase {
+  readonly kind: 'filter';
+  readonly predicate: Expr;
+}
+
+/** Builds a filter over `child`; the predicate reads `child`'s column ids. */
+export function makeFilter(ids: IdAllocator, child: IrNode, predicate: Expr): FilterNode {
+  return {
+    kind: 'filter',
+    nid: ids.node(),
+    columns: child.columns,
+    uniqueIds: child.uniqueIds,
+    children: [child],
+    predicate,
+  };
+}
+
+/** `child` of a single-input node (throws if missing). */
+export function onlyChild(node: IrNode): IrNode {
+  const child = node.children[0];
+  if (child === undefined) throw new Error(`${node.kind} node ${node.nid} has no input`);
+  return child;
+}
+
+function passThrough(node: IrNode, alias: string): string {
+  return node.columns.map((c) => `, ${alias}.${quoteIdent(c.id)}`).join('');
+}
+
+registerOperator<FilterNode>({
+  kind: 'filter',
+  snapshot(node, side, ctx) {
+    const child = onlyChild(node);
+    return `SELECT c.__pgt_row_id${passThrough(node, 'c')}\nFROM (${ctx.snapshot(child, side)}) AS c\nWHERE ${renderExpr(node.predicate, 'c')}`;
+  },
+  delta(node, ctx) {
+    const d = ctx.delta(onlyChild(node));
+    return ctx.stmt.add(
+      `d${node.nid}_filter`,
+      `SELECT c.__pgt_row_id, c.__pgt_weight${passThrough(node, 'c')}\nFROM ${d} AS c\nWHERE ${renderExpr(node.predicate, 'c')}`,
+    );
+  },
+});

@@ -1,0 +1,86 @@
+/**
+ * Inner join (JOIN … ON, CROSS JOIN, comma joins): L ⋈_p R, binary; n tables form a left-deep
+ * tree. WHERE conjuncts that read both sides are pushed into `p` by the builder.
+ *
+ * Delta rule (Z-sets, weights multiply):
+ *   Δ(L⋈R) = ΔL⋈R₁ + L₀⋈ΔR,  computed as  ΔL⋈R₁ + L₁⋈ΔR − ΔL⋈ΔR   (since L₀ = L₁ − ΔL).
+ * The second form reads only the new snapshots (live tables, indexable on the join keys) and the
+ * deltas, so each term is driven by a small delta. A self-join is two scans of one source
+ * sharing one buffer read; the rule is unchanged.
+ * Snapshots: L₀⋈R₀ / L₁⋈R₁ — both children's snapshots on the same side.
+ * Row id: `hashtextextended(ROW(<left id>, <right id>)::text, 0)`; unique iff both sides' are.
+ */
+
+import { registerOperator } from '../diff/registry.js';
+import { rowIdExpr } from '../diff/rowid.js';
+import { renderExpr } from '../ir/expr.js';
+import type { IdAllocator } from '../ir/ids.js';
+import type { Expr, IrNode, IrNodeBase } from '../ir/types.js';
+import { quoteIdent } from '../sql/quote.js';
+
+/** An inner join of two inputs on `condition` (null: a cross join). */
+export interface JoinNode extends IrNodeBase {
+  readonly kind: 'join';
+  readonly condition: Expr | null;
+}
+
+/** Builds an inner join; the condition reads column ids of both inputs. */
+export function makeJoin(ids: IdAllocator, left: IrNode, right: IrNode, condition: Expr | null): JoinNode {
+  return {
+    kind: 'join',
+    nid: ids.node(),
+    columns: [...left.columns, ...right.columns],
+    uniqueIds: left.uniqueIds && right.uniqueIds,
+    children: [left, right],
+    condition,
+  };
+}
+
+/** Returns a copy of `join` whose condition also requires `extra` (AND). */
+export function withJoinCondition(join: JoinNode, extra: Expr, and: (a: Expr, b: Expr) => Expr): JoinNode {
+  return { ...join, condition: join.condition === null ? extra : and(join.condition, extra) };
+}
+
+function sides(node: JoinNode): [IrNode, IrNode] {
+  const [left, right] = node.children;
+  if (left === undefined || right === undefined) throw new Error(`join node ${node.nid} needs two inputs`);
+  return [left, right];
+}
+
+/** The join's row id from its inputs' ids (aliases `l` and `r`). */
+export const JOIN_ROW_ID = rowIdExpr(['l.__pgt_row_id', 'r.__pgt_row_id']);
+
+function term(node: JoinNode, left: string, right: string, weight: string): string {
+  const [l] = sides(node);
+  const leftIds = new Set(l.columns.map((c) => c.id));
+  const on =
+    node.condition === null ? 'true' : renderExpr(node.condition, (id) => (leftIds.has(id) ? 'l' : 'r'));
+  const cols = node.columns.map((c) => `, ${leftIds.has(c.id) ? 'l' : 'r'}.${quoteIdent(c.id)}`).join('');
+  return `SELECT ${JOIN_ROW_ID} AS __pgt_row_id${weight === '' ? '' : `, ${weight} AS __pgt_weight`}${cols}\nFROM ${left} AS l\nJOIN ${right} AS r ON ${on}`;
+}
+
+registerOperator<JoinNode>({
+  kind: 'join',
+  snapshot(node, side, ctx) {
+    const [l, r] = sides(node);
+    return term(node, `(${ctx.snapshot(l, side)})`, `(${ctx.snapshot(r, side)})`, '');
+  },
+  delta(node, ctx) {
+    const [l, r] = sides(node);
+    const leftEmpty = ctx.isStaticallyEmpty(l);
+    const rightEmpty = ctx.isStaticallyEmpty(r);
+    const terms: string[] = [];
+    const dl = leftEmpty ? null : ctx.delta(l);
+    const dr = rightEmpty ? null : ctx.delta(r);
+    if (dl !== null) terms.push(term(node, dl, `(${ctx.snapshot(r, 'new')})`, 'l.__pgt_weight'));
+    if (dr !== null) terms.push(term(node, `(${ctx.snapshot(l, 'new')})`, dr, 'r.__pgt_weight'));
+    if (dl !== null && dr !== null) terms.push(term(node, dl, dr, '-(l.__pgt_weight * r.__pgt_weight)'));
+    if (terms.length === 0) {
+      // Neither side changes: an empty relation of the right shape.
+      terms.push(
+        `${term(node, `(${ctx.snapshot(l, 'new')})`, `(${ctx.snapshot(r, 'new')})`, '0::bigint')}\nWHERE false`,
+      );
+    }
+    return ctx.stmt.add(`d${node.nid}_join`, terms.join('\nUNION ALL\n'));
+  },
+});

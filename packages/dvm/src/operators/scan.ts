@@ -1,0 +1,210 @@
+/**
+ * Scan: a leaf reading one source relation (base table or stream table).
+ *
+ * Delta rule (the primitive every other rule derives from):
+ * - change buffer, keyed source: the net effect per key in the window — for each row id, the
+ *   first change (by change_id) if it is a `D` gives −1 with that row's values (the key existed
+ *   before the window), the last change if it is an `I` gives +1 with its values (it exists
+ *   after). Insert+delete in one window cancels to nothing.
+ * - change buffer, keyless source: Σ(+1 per I, −1 per D) per row id (= per content), non-zero
+ *   sums only, weight = the net count.
+ * - transition tables: −1 per row of the OLD table, +1 per row of the NEW table.
+ * - any other source in a transition-table delta: empty.
+ * Snapshots: R₁ = the live table. R₀ = R₁ without the rows whose id has a +1 in Δ, plus Δ's −1
+ * rows (keyed); keyless: per id, count₀ = count₁ − net copies.
+ * Row id: `hashtextextended(ROW(<id columns>)::text, 0)` over the primary key columns (keyed),
+ * `__pgt_row_id` for a stream table with unique ids, else all visible columns (ids not unique);
+ * computed the same way from the live table, the buffer and the transition tables (alias
+ * `__pgt_src`, columns under their source names).
+ */
+
+import type { DiffContext } from '../diff/context.js';
+import { registerOperator } from '../diff/registry.js';
+import { rowIdExpr } from '../diff/rowid.js';
+import { InternalError } from '../errors.js';
+import type { IdAllocator } from '../ir/ids.js';
+import type { IrColumn, IrNodeBase, Side, SourceRef } from '../ir/types.js';
+import {
+  baseBufferName,
+  bufferColumnName,
+  CHANGES_SCHEMA,
+  STREAM_BUFFER_COLUMNS,
+  streamBufferName,
+} from '../names.js';
+import { quoteIdent, quoteQualified } from '../sql/quote.js';
+
+/** A scan of one source under one alias. */
+export interface ScanNode extends IrNodeBase {
+  readonly kind: 'scan';
+  readonly source: SourceRef;
+  /** The alias the query gives it (or its name). */
+  readonly alias: string;
+  /** Output column id → source column name, in the source's column order. */
+  readonly sourceColumns: readonly { readonly id: string; readonly column: string }[];
+}
+
+/** Builds a scan of `source` under `alias`, exposing its visible columns. */
+export function makeScan(ids: IdAllocator, source: SourceRef, alias: string): ScanNode {
+  const sourceColumns = source.visible.map((c) => ({ id: ids.column(`${alias}_${c.name}`), column: c.name }));
+  const columns: IrColumn[] = sourceColumns.map((c) => ({ id: c.id, name: c.column }));
+  return {
+    kind: 'scan',
+    nid: ids.node(),
+    columns,
+    uniqueIds: source.keyed,
+    children: [],
+    source,
+    alias,
+    sourceColumns,
+  };
+}
+
+/** Alias every source row is read under when its row id is computed. */
+export const SOURCE_ALIAS = '__pgt_src';
+
+/** The row-id expression of a source row (alias {@link SOURCE_ALIAS}, columns under source names). */
+export function sourceRowId(source: SourceRef): string {
+  return rowIdExpr(source.idColumns.map((c) => `${SOURCE_ALIAS}.${quoteIdent(c)}`));
+}
+
+/** The source's relation (storage table of a stream table). */
+export function sourceRelation(source: SourceRef): string {
+  return quoteQualified(source.schema, source.name);
+}
+
+/** The source's change buffer, qualified. */
+export function sourceBuffer(source: SourceRef): string {
+  return source.kind === 'streamTable'
+    ? quoteQualified(CHANGES_SCHEMA, streamBufferName(requirePgtId(source)))
+    : quoteQualified(CHANGES_SCHEMA, baseBufferName(source.oid));
+}
+
+function requirePgtId(source: SourceRef): number {
+  if (source.pgtId === null) throw new InternalError(`stream-table source ${source.name} has no pgt id`);
+  return source.pgtId;
+}
+
+/** Buffer column holding source column `column`. */
+export function sourceBufferColumn(source: SourceRef, column: string): string {
+  return source.kind === 'streamTable'
+    ? bufferColumnName(column, STREAM_BUFFER_COLUMNS)
+    : bufferColumnName(column);
+}
+
+/** SQL condition selecting a buffer's rows in the refresh window (buffer alias `b`). */
+export function windowCondition(source: SourceRef, ctx: DiffContext): string {
+  const p = ctx.param(source);
+  return source.kind === 'streamTable'
+    ? `b.epoch > ${p}`
+    : `b.xid >= pg_catalog.pg_snapshot_xmin(${p}) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, ${p})`;
+}
+
+/** Id columns plus visible columns (the columns a source delta needs), without duplicates. */
+function readColumns(source: SourceRef): string[] {
+  const cols = source.visible.map((c) => c.name);
+  for (const c of source.idColumns) if (!cols.includes(c)) cols.push(c);
+  return cols;
+}
+
+/** The CTE of one source's delta (columns under source names); shared by every scan of the source. */
+function sourceDeltaCte(source: SourceRef, ctx: DiffContext): string {
+  return ctx.sourceDelta(source, () => {
+    const visible = source.visible.map((c) => quoteIdent(c.name));
+    const ds = ctx.deltaSource;
+    const srcCols = (alias: string) => visible.map((v) => `, ${alias}.${v}`).join('');
+    if (ds.kind === 'transitionTable') {
+      if (ds.source !== source.key) {
+        return ctx.stmt.add(
+          `delta_${source.name}`,
+          `SELECT ${sourceRowId(source)} AS __pgt_row_id, 0::bigint AS __pgt_weight${srcCols(SOURCE_ALIAS)}\nFROM ${sourceRelation(source)} AS ${SOURCE_ALIAS} WHERE false`,
+        );
+      }
+      const parts: string[] = [];
+      for (const [table, weight] of [
+        [ds.oldTable, -1],
+        [ds.newTable, 1],
+      ] as const) {
+        if (table === null) continue;
+        parts.push(
+          `SELECT ${sourceRowId(source)} AS __pgt_row_id, ${weight}::bigint AS __pgt_weight${srcCols(SOURCE_ALIAS)}\nFROM ${quoteIdent(table)} AS ${SOURCE_ALIAS}`,
+        );
+      }
+      if (parts.length === 0) {
+        throw new InternalError('a transition-table delta source needs an old or a new table');
+      }
+      return ctx.stmt.add(`delta_${source.name}`, parts.join('\nUNION ALL\n'));
+    }
+    // Change buffer: the window, with columns renamed back to their source names.
+    const cols = readColumns(source);
+    const renamed = cols.map((c) => `b.${quoteIdent(sourceBufferColumn(source, c))} AS ${quoteIdent(c)}`);
+    const win = ctx.stmt.add(
+      `win_${source.name}`,
+      `SELECT ${sourceRowId(source)} AS __pgt_row_id, ${SOURCE_ALIAS}.*\nFROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, ${renamed.join(', ')}\n      FROM ${sourceBuffer(source)} AS b\n      WHERE ${windowCondition(source, ctx)} AND b.action IN ('I', 'D')) AS ${SOURCE_ALIAS}`,
+      true,
+    );
+    if (source.keyed) {
+      // Net effect per key: −1 with the first change's values if it is a D (the row existed
+      // before the window), +1 with the last change's values if it is an I (it exists after).
+      return ctx.stmt.add(
+        `delta_${source.name}`,
+        `SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight${srcCols('w')}\nFROM (SELECT DISTINCT ON (__pgt_row_id) * FROM ${win} ORDER BY __pgt_row_id, __pgt_change_id) AS w\nWHERE w.__pgt_action = 'D'\nUNION ALL\nSELECT w.__pgt_row_id, 1::bigint AS __pgt_weight${srcCols('w')}\nFROM (SELECT DISTINCT ON (__pgt_row_id) * FROM ${win} ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w\nWHERE w.__pgt_action = 'I'`,
+        true,
+      );
+    }
+    // Keyless: the id is the content; net count per content, non-zero only.
+    return ctx.stmt.add(
+      `delta_${source.name}`,
+      `SELECT w.__pgt_row_id, w.__pgt_net AS __pgt_weight${srcCols('w')}\nFROM (SELECT DISTINCT ON (__pgt_row_id) *, pg_catalog.sum(CASE WHEN __pgt_action = 'I' THEN 1 ELSE -1 END) OVER (PARTITION BY __pgt_row_id)::bigint AS __pgt_net\n      FROM ${win} ORDER BY __pgt_row_id, __pgt_change_id) AS w\nWHERE w.__pgt_net <> 0`,
+      true,
+    );
+  });
+}
+
+function selectList(node: ScanNode, alias: string): string {
+  return node.sourceColumns.map((c) => `${alias}.${quoteIdent(c.column)} AS ${quoteIdent(c.id)}`).join(', ');
+}
+
+/** R₁ of a scan: the live relation, its row ids, its columns under the scan's column ids. */
+function newSnapshot(node: ScanNode): string {
+  const cols = selectList(node, SOURCE_ALIAS);
+  return `SELECT ${sourceRowId(node.source)} AS __pgt_row_id${cols === '' ? '' : `, ${cols}`}\nFROM ${sourceRelation(node.source)} AS ${SOURCE_ALIAS}`;
+}
+
+function idList(node: ScanNode, alias: string): string {
+  return node.columns.map((c) => `, ${alias}.${quoteIdent(c.id)}`).join('');
+}
+
+/** R₀ of a scan, from R₁ and the scan's delta. */
+function oldSnapshot(node: ScanNode, ctx: DiffContext): string {
+  const d = ctx.delta(node);
+  const ids = idList(node, 's');
+  const live = newSnapshot(node);
+  if (node.source.keyed) {
+    // Keyed: drop the rows the window inserted or changed (+1), add back their old values (−1).
+    return `SELECT s.__pgt_row_id${ids}\nFROM (${live}) AS s\nWHERE NOT EXISTS (SELECT 1 FROM ${d} AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)\nUNION ALL\nSELECT s.__pgt_row_id${ids}\nFROM ${d} AS s WHERE s.__pgt_weight < 0`;
+  }
+  // Keyless: contents the window did not touch as they are; for a touched content with net
+  // change n and c live copies, c − n copies.
+  const counts = ctx.stmt.add(
+    `n${node.nid}_live_counts`,
+    `SELECT l.__pgt_row_id, pg_catalog.count(*)::bigint AS __pgt_live\nFROM (${live}) AS l\nWHERE l.__pgt_row_id IN (SELECT d.__pgt_row_id FROM ${d} AS d)\nGROUP BY l.__pgt_row_id`,
+    true,
+  );
+  return `SELECT s.__pgt_row_id${ids}\nFROM (${live}) AS s\nWHERE NOT EXISTS (SELECT 1 FROM ${d} AS d WHERE d.__pgt_row_id = s.__pgt_row_id)\nUNION ALL\nSELECT s.__pgt_row_id${ids}\nFROM (SELECT DISTINCT ON (x.__pgt_row_id) x.*, pg_catalog.sum(x.__pgt_weight) OVER (PARTITION BY x.__pgt_row_id) AS __pgt_net FROM ${d} AS x) AS s\nCROSS JOIN LATERAL pg_catalog.generate_series(1, COALESCE((SELECT c.__pgt_live FROM ${counts} AS c WHERE c.__pgt_row_id = s.__pgt_row_id), 0) - s.__pgt_net)`;
+}
+
+registerOperator<ScanNode>({
+  kind: 'scan',
+  snapshot(node, side: Side, ctx) {
+    if (side === 'new' || ctx.isStaticallyEmpty(node)) return newSnapshot(node);
+    return oldSnapshot(node, ctx);
+  },
+  delta(node, ctx) {
+    const src = sourceDeltaCte(node.source, ctx);
+    const cols = node.sourceColumns.map((c) => `, d.${quoteIdent(c.column)} AS ${quoteIdent(c.id)}`).join('');
+    return ctx.stmt.add(
+      `d${node.nid}_scan_${node.alias}`,
+      `SELECT d.__pgt_row_id, d.__pgt_weight${cols}\nFROM ${src} AS d`,
+    );
+  },
+});

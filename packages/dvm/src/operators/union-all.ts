@@ -1,0 +1,74 @@
+/**
+ * UNION ALL of n branches (positional columns).
+ *
+ * Delta rule: Δ(A ⊎ B) = ΔA ⊎ ΔB (linear), each branch's rows re-identified by branch number.
+ * Snapshots: A₀ ⊎ B₀ / A₁ ⊎ B₁ — every branch on the same side.
+ * Row id: `hashtextextended(ROW(<branch number from 1>, <branch row id>)::text, 0)`; unique iff
+ * every branch's ids are.
+ */
+
+import { registerOperator } from '../diff/registry.js';
+import { rowIdExpr } from '../diff/rowid.js';
+import type { IdAllocator } from '../ir/ids.js';
+import type { IrNode, IrNodeBase } from '../ir/types.js';
+import { quoteIdent } from '../sql/quote.js';
+
+/** The concatenation of its children (same column count, matched by position). */
+export interface UnionAllNode extends IrNodeBase {
+  readonly kind: 'unionAll';
+}
+
+/** Builds a UNION ALL; output columns are named after the first branch's. */
+export function makeUnionAll(ids: IdAllocator, branches: readonly IrNode[]): UnionAllNode {
+  const first = branches[0];
+  if (first === undefined) throw new Error('UNION ALL needs branches');
+  return {
+    kind: 'unionAll',
+    nid: ids.node(),
+    columns: first.columns.map((c) => ({ id: ids.column(c.name), name: c.name })),
+    uniqueIds: branches.every((b) => b.uniqueIds),
+    children: branches,
+  };
+}
+
+/** Row id of branch `n` (1-based) from its row's id (alias `b`). */
+export function unionBranchRowId(n: number): string {
+  return rowIdExpr([String(n), 'b.__pgt_row_id']);
+}
+
+function branchSelect(
+  node: UnionAllNode,
+  branch: IrNode,
+  n: number,
+  from: string,
+  weighted: boolean,
+): string {
+  const cols = node.columns
+    .map((c, i) => {
+      const source = branch.columns[i];
+      if (source === undefined) throw new Error('UNION ALL branches differ in column count');
+      return `, b.${quoteIdent(source.id)} AS ${quoteIdent(c.id)}`;
+    })
+    .join('');
+  return `SELECT ${unionBranchRowId(n)} AS __pgt_row_id${weighted ? ', b.__pgt_weight' : ''}${cols}\nFROM ${from} AS b`;
+}
+
+registerOperator<UnionAllNode>({
+  kind: 'unionAll',
+  snapshot(node, side, ctx) {
+    return node.children
+      .map((branch, i) => branchSelect(node, branch, i + 1, `(${ctx.snapshot(branch, side)})`, false))
+      .join('\nUNION ALL\n');
+  },
+  delta(node, ctx) {
+    const parts = node.children.map((branch, i) =>
+      ctx.isStaticallyEmpty(branch)
+        ? `${branchSelect(node, branch, i + 1, `(${ctx.snapshot(branch, 'new')})`, false).replace(
+            'AS __pgt_row_id',
+            'AS __pgt_row_id, 0::bigint AS __pgt_weight',
+          )}\nWHERE false`
+        : branchSelect(node, branch, i + 1, ctx.delta(branch), true),
+    );
+    return ctx.stmt.add(`d${node.nid}_union_all`, parts.join('\nUNION ALL\n'));
+  },
+});

@@ -1,0 +1,126 @@
+/**
+ * Applying a delta to a storage table (docs/dvm-design.md §4). The materialised delta
+ * (`__pgt_row_id`, `__pgt_weight`, storage columns) is first consolidated: rows equal in id and
+ * in every value (compared by their text form, so any column type works) are summed and zero
+ * sums dropped. Then:
+ * - unique row ids: per id at most one −1 (old values) and one +1 (new values) remain; one MERGE
+ *   updates a matched row to the +1 values (only if a value differs), inserts an unmatched +1,
+ *   deletes a matched lone −1;
+ * - non-unique row ids (keyless results): delete |w| copies of each −w row (by ctid), insert w
+ *   copies of each +w row.
+ * A stream table read by other stream tables also appends the consolidated change to its own
+ * buffer (D rows before I rows) under the refresh's epoch.
+ */
+import {
+  bufferColumnName,
+  consolidatedTempName,
+  deltaTempName,
+  ROW_ID_COLUMN,
+  STREAM_BUFFER_COLUMNS,
+} from '../names.js';
+import { quoteIdent } from '../sql/quote.js';
+import { streamBuffer } from './capture.js';
+
+/** What the apply SQL needs to know about the storage table. */
+export interface ApplyTarget {
+  /** The storage table, quoted and qualified. */
+  readonly relation: string;
+  /** Storage columns after `__pgt_row_id`, in order (visible then hidden). */
+  readonly columns: readonly string[];
+  /** The visible columns (captured into the stream table's own buffer). */
+  readonly visible: readonly string[];
+  /** Whether row ids are unique. */
+  readonly uniqueRowIds: boolean;
+  /** Names the temp tables of one refresh. */
+  readonly tag: string;
+}
+
+/** The delta temp table of a refresh, qualified. */
+export function deltaTable(tag: string): string {
+  return `pg_temp.${quoteIdent(deltaTempName(tag))}`;
+}
+
+/** The consolidated delta temp table of a refresh, qualified. */
+export function consolidatedTable(tag: string): string {
+  return `pg_temp.${quoteIdent(consolidatedTempName(tag))}`;
+}
+
+/** The text form of a row of `columns` over alias `alias` (NULL-safe, any type). */
+export function rowText(alias: string, columns: readonly string[]): string {
+  if (columns.length === 0) return `''`;
+  return `(ROW(${columns.map((c) => `${alias}.${quoteIdent(c)}`).join(', ')}))::text`;
+}
+
+/** Creates the (empty) delta temp table shaped like the storage table plus a weight. */
+export function deltaTableDdl(target: ApplyTarget): string[] {
+  const cols = target.columns.map((c) => `, s.${quoteIdent(c)}`).join('');
+  return [
+    `DROP TABLE IF EXISTS ${deltaTable(target.tag)}`,
+    `CREATE TEMP TABLE ${quoteIdent(deltaTempName(target.tag))} ON COMMIT DROP AS SELECT s.${quoteIdent(ROW_ID_COLUMN)}, 0::bigint AS __pgt_weight${cols} FROM ${target.relation} AS s WITH NO DATA`,
+  ];
+}
+
+/** Statements that consolidate a delta table (`from`, with `__pgt_weight`) into the consolidated table. */
+export function consolidateSql(target: ApplyTarget, from: string): string[] {
+  const cols = target.columns.map((c) => `, x.${quoteIdent(c)}`).join('');
+  const text = rowText('x', target.columns);
+  return [
+    `DROP TABLE IF EXISTS ${consolidatedTable(target.tag)}`,
+    `CREATE TEMP TABLE ${quoteIdent(consolidatedTempName(target.tag))} ON COMMIT DROP AS
+SELECT y.${quoteIdent(ROW_ID_COLUMN)}, y.__pgt_weight${target.columns.map((c) => `, y.${quoteIdent(c)}`).join('')}
+FROM (SELECT DISTINCT ON (x.${quoteIdent(ROW_ID_COLUMN)}, x.__pgt_text) x.${quoteIdent(ROW_ID_COLUMN)}, pg_catalog.sum(x.__pgt_weight) OVER (PARTITION BY x.${quoteIdent(ROW_ID_COLUMN)}, x.__pgt_text)::bigint AS __pgt_weight${cols}
+      FROM (SELECT d.*, ${text.replaceAll('x.', 'd.')} AS __pgt_text FROM ${from} AS d) AS x
+      ORDER BY x.${quoteIdent(ROW_ID_COLUMN)}, x.__pgt_text) AS y
+WHERE y.__pgt_weight <> 0`,
+  ];
+}
+
+/** Statements that apply the consolidated delta to the storage table. */
+export function applyConsolidatedSql(target: ApplyTarget): string[] {
+  const c = consolidatedTable(target.tag);
+  const id = quoteIdent(ROW_ID_COLUMN);
+  const cols = target.columns.map(quoteIdent);
+  if (target.uniqueRowIds) {
+    const set = cols.map((q) => `${q} = d.${q}`).join(', ');
+    const differs = `${rowText('st', target.columns)} IS DISTINCT FROM ${rowText('d', target.columns)}`;
+    return [
+      `MERGE INTO ${target.relation} AS st
+USING (SELECT DISTINCT ON (x.${id}) x.* FROM ${c} AS x ORDER BY x.${id}, x.__pgt_weight DESC) AS d
+ON st.${id} = d.${id}
+WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
+${cols.length === 0 ? '' : `WHEN MATCHED AND d.__pgt_weight > 0 AND ${differs} THEN UPDATE SET ${set}\n`}WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT (${[id, ...cols].join(', ')}) VALUES (${[`d.${id}`, ...cols.map((q) => `d.${q}`)].join(', ')})`,
+    ];
+  }
+  const text = rowText('s', target.columns);
+  return [
+    `DELETE FROM ${target.relation} AS t
+USING (SELECT s.ctid AS __pgt_ctid, pg_catalog.row_number() OVER (PARTITION BY s.${id}, ${text}) AS __pgt_n, ${text} AS __pgt_text, s.${id}
+       FROM ${target.relation} AS s
+       WHERE s.${id} IN (SELECT x.${id} FROM ${c} AS x WHERE x.__pgt_weight < 0)) AS v,
+      (SELECT x.${id}, ${rowText('x', target.columns)} AS __pgt_text, -x.__pgt_weight AS __pgt_copies FROM ${c} AS x WHERE x.__pgt_weight < 0) AS d
+WHERE t.ctid = v.__pgt_ctid AND v.${id} = d.${id} AND v.__pgt_text = d.__pgt_text AND v.__pgt_n <= d.__pgt_copies`,
+    `INSERT INTO ${target.relation} (${[id, ...cols].join(', ')})
+SELECT x.${id}${cols.map((q) => `, x.${q}`).join('')} FROM ${c} AS x CROSS JOIN LATERAL pg_catalog.generate_series(1, x.__pgt_weight) AS g
+WHERE x.__pgt_weight > 0`,
+  ];
+}
+
+/**
+ * Appends the consolidated change (in `table`, default the consolidated temp table) to stream
+ * table `pgtId`'s own buffer under epoch `$<epochParam>`: |w| D rows per −w, then |w| I rows per +w.
+ */
+export function captureAppliedSql(
+  target: ApplyTarget,
+  pgtId: number,
+  epochParam: string,
+  table?: string,
+): string {
+  const c = table ?? consolidatedTable(target.tag);
+  const id = quoteIdent(ROW_ID_COLUMN);
+  const bufCols = target.visible.map((v) => quoteIdent(bufferColumnName(v, STREAM_BUFFER_COLUMNS)));
+  const vals = target.visible.map((v) => `x.${quoteIdent(v)}`);
+  return `INSERT INTO ${streamBuffer(pgtId)} (epoch, action, ${[id, ...bufCols].join(', ')})
+SELECT ${epochParam}, CASE WHEN x.__pgt_weight < 0 THEN 'D' ELSE 'I' END, ${[`x.${id}`, ...vals].join(', ')}
+FROM ${c} AS x CROSS JOIN LATERAL pg_catalog.generate_series(1, abs(x.__pgt_weight)) AS g
+ORDER BY x.__pgt_weight > 0, x.${id}`;
+}

@@ -1,0 +1,457 @@
+/**
+ * Compiling a defining query into the plan of one stream table: everything needed to create,
+ * populate and maintain it, as SQL text. One plan per stream table and refresh mode:
+ * - FULL plans evaluate the query as written (stream-table sources seen through their visible
+ *   columns) and replace the contents on each refresh; row ids hash the whole row.
+ * - DIFFERENTIAL / IMMEDIATE plans build the operator tree; population and FULL refresh use the
+ *   tree's new-side snapshot, deltas its delta rules, so the three compute row ids the same way.
+ * - AUTO tries DIFFERENTIAL and falls back to FULL (recording why) when the query has a construct
+ *   without a delta rule.
+ */
+import type { Node, RangeVar } from '@pgsql/types';
+import { BuildEnv, type CatalogFacts, loadCatalogFacts } from '../build/env.js';
+import { buildDefiningQuery } from '../build/index.js';
+import type { CatalogPort, QueryColumn } from '../catalog/port.js';
+import {
+  type DeltaParam,
+  type DeltaSource,
+  DiffContext,
+  deltaParams,
+  type StorageBinding,
+} from '../diff/context.js';
+import { getOperator } from '../diff/registry.js';
+import { rowIdExpr } from '../diff/rowid.js';
+import { DvmError, InvalidQueryError, UnsupportedQueryError } from '../errors.js';
+import { makeExpr, refNode } from '../ir/expr.js';
+import type { IrColumn, IrNode, SourceRef } from '../ir/types.js';
+import { HIDDEN_PREFIX, ROW_ID_COLUMN, rowIdIndexName, shortHash } from '../names.js';
+import '../operators/index.js';
+import type { ProjectNode } from '../operators/project.js';
+import { mapAst } from '../parse/ast.js';
+import { deparseNode } from '../parse/deparse.js';
+import { initParser, parseQuery } from '../parse/parser.js';
+import { quoteIdent, quoteQualified } from '../sql/quote.js';
+import { type ApplyTarget, deltaTable } from './apply.js';
+import { baseBuffer, streamBuffer } from './capture.js';
+import { frontierCaptureSql } from './frontier.js';
+
+/** The refresh modes a stream table can be created with. */
+export type RequestedMode = 'AUTO' | 'FULL' | 'DIFFERENTIAL' | 'IMMEDIATE';
+
+/** The mode a plan actually maintains the table in. */
+export type PlanMode = 'FULL' | 'DIFFERENTIAL' | 'IMMEDIATE';
+
+/** A stream table's storage table name (schema resolved). */
+export interface StreamTableName {
+  readonly schema: string;
+  readonly name: string;
+}
+
+/** Options of {@link compileStreamTable}. */
+export interface CompileOptions {
+  /** The storage table. */
+  readonly name: StreamTableName;
+  /** The requested refresh mode (default AUTO). */
+  readonly refreshMode?: RequestedMode;
+  /** Names the temp tables of this table's refreshes (default: a hash of the name). */
+  readonly tag?: string;
+}
+
+/** A source the plan reads. */
+export interface PlanSource {
+  /** Stable key (the relation oid as text). */
+  readonly key: string;
+  readonly oid: number;
+  readonly schema: string;
+  readonly name: string;
+  /** `table` (trigger-captured buffer) or `streamTable` (epoch buffer of another stream table). */
+  readonly kind: 'table' | 'streamTable';
+  readonly pgtId: number | null;
+  /** All columns of a base table (captured), or the visible columns of a stream table. */
+  readonly columns: readonly { readonly name: string; readonly type: string; readonly notNull: boolean }[];
+}
+
+/** The compiled plan of one stream table. */
+export interface CompiledPlan {
+  /** The defining query as given. */
+  readonly query: string;
+  readonly requestedMode: RequestedMode;
+  readonly mode: PlanMode;
+  /** Why AUTO fell back to FULL (the refusal's message), else null. */
+  readonly fallbackReason: string | null;
+  readonly storage: StreamTableName;
+  /** The visible output columns, in order, with PostgreSQL's types. */
+  readonly columns: readonly QueryColumn[];
+  /** Hidden bookkeeping columns of the storage table (after the visible ones). */
+  readonly hiddenColumns: readonly string[];
+  /** Whether `__pgt_row_id` is unique. */
+  readonly uniqueRowIds: boolean;
+  readonly sources: readonly PlanSource[];
+  /** Parameters of the differential delta statement. */
+  readonly params: readonly DeltaParam[];
+  readonly warnings: readonly string[];
+  /** Names the temp tables of a refresh. */
+  readonly tag: string;
+  /** The operator tree (null for FULL plans). */
+  readonly tree: IrNode | null;
+  /** Statements creating the storage table and its indexes. */
+  storageDdl(): string[];
+  /** The SELECT of the full result with row ids, in storage column order (no frontier capture). */
+  populationSelect(): string;
+  /** The statement replacing nothing: INSERT the full result into the (empty) storage table and record the frontier. */
+  fullInsert(): string;
+  /**
+   * The statement materialising the delta over the window since the previous frontier into the
+   * delta temp table and recording the new frontier (null for FULL plans).
+   */
+  deltaInsert(source?: DeltaSource): string | null;
+  /** What the apply statements need. */
+  applyTarget(): ApplyTarget;
+  /** Counts of pending changes per source in the window (params as the delta), TRUNCATE flags, table sizes. */
+  inspectSql(): string;
+}
+
+/** Compiles the defining query `query` through `port`. */
+export async function compileStreamTable(
+  query: string,
+  port: CatalogPort,
+  options: CompileOptions,
+): Promise<CompiledPlan> {
+  await initParser();
+  const parsed = parseQuery(query);
+  const facts = await loadCatalogFacts(parsed.node, port);
+  const requested = options.refreshMode ?? 'AUTO';
+  const tag = options.tag ?? shortHash(`${options.name.schema}.${options.name.name}`);
+
+  // The query as PostgreSQL will run it in FULL mode: stream-table sources through their visible columns.
+  const fullEnv = new BuildEnv(facts, parsed.positions, 'FULL');
+  const fullText = visibleQueryText(parsed.node, fullEnv, facts);
+  const columns = await describe(port, fullText);
+  checkOutputNames(columns);
+
+  if (requested === 'FULL')
+    return fullPlan(query, requested, null, options.name, tag, columns, fullText, fullEnv);
+  const mode: PlanMode = requested === 'IMMEDIATE' ? 'IMMEDIATE' : 'DIFFERENTIAL';
+  try {
+    const built = buildDefiningQuery(parsed, facts, mode);
+    return incrementalPlan(
+      query,
+      requested,
+      mode,
+      options.name,
+      tag,
+      columns,
+      built.root,
+      built.outputs,
+      built.sources,
+      built.warnings,
+    );
+  } catch (error) {
+    if (requested === 'AUTO' && error instanceof UnsupportedQueryError) {
+      return fullPlan(query, requested, error.message, options.name, tag, columns, fullText, fullEnv);
+    }
+    throw error;
+  }
+}
+
+async function describe(port: CatalogPort, sql: string): Promise<readonly QueryColumn[]> {
+  try {
+    return await port.describeQuery(sql);
+  } catch (error) {
+    if (error instanceof DvmError) throw error;
+    const msg = error instanceof Error ? error.message : String(error);
+    throw new InvalidQueryError(`PostgreSQL rejects the defining query: ${msg}. Fix the query`, {
+      cause: error,
+    });
+  }
+}
+
+function checkOutputNames(columns: readonly QueryColumn[]): void {
+  const seen = new Set<string>();
+  for (const c of columns) {
+    if (c.name.startsWith(HIDDEN_PREFIX)) {
+      throw new InvalidQueryError(
+        `Output column "${c.name}" uses the reserved prefix ${HIDDEN_PREFIX}; rename it`,
+      );
+    }
+    if (seen.has(c.name)) {
+      throw new InvalidQueryError(
+        `Two output columns are named "${c.name}"; give them distinct aliases (a table cannot have duplicate column names)`,
+      );
+    }
+    seen.add(c.name);
+  }
+  if (columns.length === 0) throw new InvalidQueryError('The defining query has no output columns');
+}
+
+/** The user's query with every stream-table source replaced by a subquery of its visible columns. */
+function visibleQueryText(root: Node, env: BuildEnv, facts: CatalogFacts): string {
+  const rewritten = mapAst(root, (node) => {
+    const rv = (node as { RangeVar?: RangeVar }).RangeVar;
+    if (rv === undefined || rv.relname === undefined) return undefined;
+    const info = env.relationInfo({ schema: rv.schemaname ?? null, name: rv.relname });
+    if (info === null || info === undefined || facts.streamTables.get(info.oid) == null) return undefined;
+    const cols = info.columns.filter((c) => !c.name.startsWith(HIDDEN_PREFIX)).map((c) => quoteIdent(c.name));
+    const inner = `SELECT ${cols.join(', ')} FROM ${quoteQualified(info.schema, info.name)}`;
+    const alias = rv.alias ?? { aliasname: rv.relname };
+    return { RangeSubselect: { subquery: parseSubselect(inner), alias } } as Node;
+  }) as Node;
+  return deparseNode(rewritten);
+}
+
+function parseSubselect(sql: string): Node {
+  const parsed = parseQuery(sql);
+  return parsed.node;
+}
+
+/** Sources of a FULL plan: every relation the text names (CTE names excluded). */
+function fullSources(root: Node, env: BuildEnv): SourceRef[] {
+  const cteNames = new Set<string>();
+  mapAst(root, (node) => {
+    const cte = (node as { CommonTableExpr?: { ctename?: string } }).CommonTableExpr;
+    if (cte?.ctename !== undefined) cteNames.add(cte.ctename);
+    return undefined;
+  });
+  const out = new Map<string, SourceRef>();
+  mapAst(root, (node) => {
+    const rv = (node as { RangeVar?: RangeVar }).RangeVar;
+    if (rv?.relname === undefined) return undefined;
+    if (rv.schemaname === undefined && cteNames.has(rv.relname)) return undefined;
+    const info = env.relationInfo({ schema: rv.schemaname ?? null, name: rv.relname });
+    if (info === null || info === undefined) return undefined;
+    if (info.kind !== 'table' && info.kind !== 'partitioned') return undefined;
+    const ref = env.source(info);
+    out.set(ref.key, ref);
+    return undefined;
+  });
+  return [...out.values()];
+}
+
+function planSource(s: SourceRef): PlanSource {
+  return {
+    key: s.key,
+    oid: s.oid,
+    schema: s.schema,
+    name: s.name,
+    kind: s.kind,
+    pgtId: s.pgtId,
+    columns: s.kind === 'streamTable' ? s.visible : s.captured,
+  };
+}
+
+function storageColumnsSql(plan: { storage: StreamTableName; uniqueRowIds: boolean }): string[] {
+  const rel = quoteQualified(plan.storage.schema, plan.storage.name);
+  const index = quoteIdent(rowIdIndexName(plan.storage.name));
+  return [
+    `ALTER TABLE ${rel} ALTER COLUMN ${quoteIdent(ROW_ID_COLUMN)} SET NOT NULL`,
+    `CREATE ${plan.uniqueRowIds ? 'UNIQUE ' : ''}INDEX ${index} ON ${rel} (${quoteIdent(ROW_ID_COLUMN)})`,
+  ];
+}
+
+function fullPlan(
+  query: string,
+  requested: RequestedMode,
+  fallbackReason: string | null,
+  name: StreamTableName,
+  tag: string,
+  columns: readonly QueryColumn[],
+  fullText: string,
+  env: BuildEnv,
+): CompiledPlan {
+  const parsed = parseQuery(fullText);
+  const refs = fullSources(parsed.node, env);
+  const params = deltaParams(refs);
+  const rel = quoteQualified(name.schema, name.name);
+  const visible = columns.map((c) => c.name);
+  const select = `SELECT ${rowIdExpr(['q.*'])} AS ${quoteIdent(ROW_ID_COLUMN)}, ${visible.map((c, i) => `q.${quoteIdent(c)}::${(columns[i] as QueryColumn).type} AS ${quoteIdent(c)}`).join(', ')}\nFROM (${fullText}) AS q`;
+  const plan: CompiledPlan = {
+    query,
+    requestedMode: requested,
+    mode: 'FULL',
+    fallbackReason,
+    storage: name,
+    columns,
+    hiddenColumns: [],
+    uniqueRowIds: false,
+    sources: refs.map(planSource),
+    params,
+    warnings: env.warnings,
+    tag,
+    tree: null,
+    storageDdl: () => [`CREATE TABLE ${rel} AS ${select} WITH NO DATA`, ...storageColumnsSql(plan)],
+    populationSelect: () => select,
+    fullInsert: () =>
+      `WITH __pgt_frontier AS (${frontierCaptureSql(tag, refs, null)})\nINSERT INTO ${rel} (${[ROW_ID_COLUMN, ...visible].map(quoteIdent).join(', ')})\n${select}`,
+    deltaInsert: () => null,
+    applyTarget: () => ({ relation: rel, columns: visible, visible, uniqueRowIds: false, tag }),
+    inspectSql: () => inspect(refs, params),
+  };
+  return plan;
+}
+
+/** Finds the operator whose state the storage keeps: the top node below projections, if it declares state. */
+function stateOperator(
+  root: IrNode,
+): { chain: ProjectNode[]; node: IrNode; state: readonly IrColumn[] } | null {
+  const chain: ProjectNode[] = [];
+  let node = root;
+  while (node.kind === 'project') {
+    chain.push(node as ProjectNode);
+    node = node.children[0] as IrNode;
+  }
+  const rules = getOperator(node.kind);
+  const state = rules.rootState?.(node as never) ?? null;
+  if (state === null || state.length === 0) return null;
+  return { chain, node, state };
+}
+
+/** Rebuilds the projection chain above the state operator so it also passes the state columns through. */
+function passState(
+  root: IrNode,
+  info: { chain: ProjectNode[]; node: IrNode; state: readonly IrColumn[] },
+): IrNode {
+  let rebuilt: IrNode = info.node;
+  for (const p of [...info.chain].reverse()) {
+    const extra = info.state
+      .filter((s) => !p.projections.some((x) => x.column.id === s.id))
+      .map((s) => ({ column: s, expr: makeExpr(refNode(s.id)) }));
+    rebuilt = {
+      ...p,
+      children: [rebuilt],
+      projections: [...p.projections, ...extra],
+      columns: [...p.columns, ...extra.map((e) => e.column)],
+    } as ProjectNode;
+  }
+  void root;
+  return rebuilt;
+}
+
+function incrementalPlan(
+  query: string,
+  requested: RequestedMode,
+  mode: PlanMode,
+  name: StreamTableName,
+  tag: string,
+  columns: readonly QueryColumn[],
+  builtRoot: IrNode,
+  outputs: readonly { name: string; id: string }[],
+  sourceRefs: readonly SourceRef[],
+  warnings: readonly string[],
+): CompiledPlan {
+  if (outputs.length !== columns.length) {
+    throw new InvalidQueryError(
+      `Internal mismatch: the query has ${columns.length} output columns but ${outputs.length} were built; please report it with the query`,
+    );
+  }
+  const state = stateOperator(builtRoot);
+  const root = state === null ? builtRoot : passState(builtRoot, state);
+  // Storage columns: visible outputs (PostgreSQL's names), then hidden ones (state, sort keys).
+  const outputIds = new Set(outputs.map((o) => o.id));
+  const hidden = root.columns.filter((c) => !outputIds.has(c.id));
+  for (const h of hidden) {
+    if (!h.name.startsWith(HIDDEN_PREFIX)) {
+      throw new InvalidQueryError(
+        `Internal error: hidden column ${h.name} lacks the ${HIDDEN_PREFIX} prefix; please report it with the query`,
+      );
+    }
+  }
+  const visible = columns.map((c) => c.name);
+  const storageCols: { id: string; name: string; type: string | null }[] = [
+    ...outputs.map((o, i) => ({
+      id: o.id,
+      name: (columns[i] as QueryColumn).name,
+      type: (columns[i] as QueryColumn).type,
+    })),
+    ...hidden.map((h) => ({ id: h.id, name: h.name, type: null })),
+  ];
+  const rel = quoteQualified(name.schema, name.name);
+  const params = deltaParams(sourceRefs);
+  const binding: StorageBinding | null =
+    state === null
+      ? null
+      : {
+          relation: rel,
+          stateNid: state.node.nid,
+          column(id: string): string {
+            const col = storageCols.find((c) => c.id === id);
+            if (col === undefined)
+              throw new InvalidQueryError(`Internal error: state column ${id} is not stored`);
+            return col.name;
+          },
+        };
+  const project = (alias: string) =>
+    storageCols
+      .map(
+        (c) => `${alias}.${quoteIdent(c.id)}${c.type === null ? '' : `::${c.type}`} AS ${quoteIdent(c.name)}`,
+      )
+      .join(', ');
+  const snapshotSelect = (): { ctx: DiffContext; body: string } => {
+    const ctx = new DiffContext({ kind: 'changeBuffer' }, params, null);
+    const snap = ctx.snapshot(root, 'new');
+    return { ctx, body: `SELECT r.${quoteIdent(ROW_ID_COLUMN)}, ${project('r')}\nFROM (${snap}) AS r` };
+  };
+  const allCols = storageCols.map((c) => c.name);
+  const plan: CompiledPlan = {
+    query,
+    requestedMode: requested,
+    mode,
+    fallbackReason: null,
+    storage: name,
+    columns,
+    hiddenColumns: hidden.map((h) => h.name),
+    uniqueRowIds: root.uniqueIds,
+    sources: sourceRefs.map(planSource),
+    params,
+    warnings,
+    tag,
+    tree: root,
+    storageDdl() {
+      const { ctx, body } = snapshotSelect();
+      return [`CREATE TABLE ${rel} AS ${ctx.stmt.build(body)} WITH NO DATA`, ...storageColumnsSql(plan)];
+    },
+    populationSelect() {
+      const { ctx, body } = snapshotSelect();
+      return ctx.stmt.build(body);
+    },
+    fullInsert() {
+      const { ctx, body } = snapshotSelect();
+      ctx.stmt.addNamed('__pgt_frontier', frontierCaptureSql(tag, sourceRefs, null));
+      return ctx.stmt.build(
+        `INSERT INTO ${rel} (${[ROW_ID_COLUMN, ...allCols].map(quoteIdent).join(', ')})\n${body}`,
+      );
+    },
+    deltaInsert(source: DeltaSource = { kind: 'changeBuffer' }) {
+      const ctx = new DiffContext(source, source.kind === 'changeBuffer' ? params : [], binding);
+      const d = ctx.delta(root);
+      if (source.kind === 'changeBuffer') {
+        ctx.stmt.addNamed('__pgt_frontier', frontierCaptureSql(tag, sourceRefs, params));
+      }
+      const cols = storageCols.map((c) => `d.${quoteIdent(c.id)}`).join(', ');
+      return ctx.stmt.build(
+        `INSERT INTO ${deltaTable(tag)} (${[ROW_ID_COLUMN, '__pgt_weight', ...allCols].map(quoteIdent).join(', ')})\nSELECT d.${quoteIdent(ROW_ID_COLUMN)}, d.__pgt_weight, ${cols}\nFROM ${d} AS d`,
+      );
+    },
+    applyTarget: () => ({ relation: rel, columns: allCols, visible, uniqueRowIds: root.uniqueIds, tag }),
+    inspectSql: () => inspect(sourceRefs, params),
+  };
+  return plan;
+}
+
+/** Per source: changes pending in the window, whether a TRUNCATE is among them, and the table's size estimate. */
+function inspect(sources: readonly SourceRef[], params: readonly DeltaParam[]): string {
+  if (sources.length === 0) {
+    return `SELECT NULL::text AS source, 0::bigint AS changes, false AS truncated, 0::float8 AS reltuples WHERE false`;
+  }
+  const ctx = new DiffContext({ kind: 'changeBuffer' }, params, null);
+  const parts = sources.map((s) => {
+    const p = ctx.param(s);
+    const key = `'${s.key}'`;
+    const size = `(SELECT c.reltuples::float8 FROM pg_catalog.pg_class AS c WHERE c.oid = ${s.oid})`;
+    if (s.kind === 'streamTable') {
+      return `SELECT ${key}::text AS source, (SELECT pg_catalog.count(*) FROM ${streamBuffer(s.pgtId as number)} AS b WHERE b.epoch > ${p})::bigint AS changes, false AS truncated, ${size} AS reltuples`;
+    }
+    const buf = baseBuffer(s.oid);
+    return `SELECT ${key}::text AS source, pg_catalog.count(*) FILTER (WHERE b.action <> 'T')::bigint AS changes, COALESCE(pg_catalog.bool_or(b.action = 'T'), false) AS truncated, ${size} AS reltuples\nFROM ${buf} AS b WHERE b.xid >= pg_catalog.pg_snapshot_xmin(${p}) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, ${p})`;
+  });
+  return parts.join('\nUNION ALL\n');
+}

@@ -1,0 +1,229 @@
+/**
+ * Running one refresh of a compiled plan through an {@link SqlExecutor} (a `pg` client in the
+ * client package, the test database in tests). It must run inside the caller's transaction: the
+ * caller commits the storage change together with the returned frontier (and its history), so a
+ * crash at any point loses nothing and applies nothing twice.
+ *
+ * DIFFERENTIAL: inspect the window (a TRUNCATE in it forces FULL; no changes is NO_DATA, the
+ * frontier stays), materialise the delta with the new frontier in one statement, consolidate,
+ * apply. FULL: replace the contents with the full result, recording the frontier in the same
+ * statement. A stream table with downstream consumers also writes what it applied into its own
+ * buffer under `captureEpoch` (for FULL, the difference old → new).
+ */
+import { ROW_ID_SETTINGS } from '../diff/rowid.js';
+import { InternalError } from '../errors.js';
+import { quoteIdent, quoteLiteral } from '../sql/quote.js';
+import {
+  applyConsolidatedSql,
+  captureAppliedSql,
+  consolidatedTable,
+  consolidateSql,
+  deltaTable,
+  deltaTableDdl,
+} from './apply.js';
+import type { CompiledPlan } from './compile.js';
+import { frontierTable, frontierTableDdl } from './frontier.js';
+
+/** One query result as the executor returns it (`pg`'s QueryResult fits). */
+export interface SqlResult {
+  readonly rows: readonly Record<string, unknown>[];
+  readonly rowCount?: number | null;
+  readonly fields?: readonly {
+    readonly name: string;
+    readonly dataTypeID: number;
+    readonly dataTypeModifier?: number;
+  }[];
+}
+
+/** Runs SQL: the one thing dvm needs from a database connection (`pg.Client`, `pg.PoolClient` fit). */
+export interface SqlExecutor {
+  query(sql: string, params?: unknown[]): Promise<SqlResult>;
+}
+
+/** What a stream table has consumed: a `pg_snapshot` of base-table changes, epochs of stream-table sources. */
+export interface Frontier {
+  /** Text form of the snapshot (`xmin:xmax:xip,…`). */
+  readonly snapshot: string;
+  /** Last consumed epoch per upstream stream table id, as decimal text. */
+  readonly epochs: Readonly<Record<string, string>>;
+}
+
+/** How to refresh. */
+export interface RefreshOptions {
+  /** The action asked for; DIFFERENTIAL needs a previous frontier and a non-FULL plan. */
+  readonly action: 'FULL' | 'DIFFERENTIAL';
+  /** The frontier of the previous refresh (null: never refreshed). */
+  readonly frontier: Frontier | null;
+  /** If the table has downstream consumers: the epoch its applied changes are written under. */
+  readonly captureEpoch?: string | null;
+  /** The stream table's id (names its own buffer); required with `captureEpoch`. */
+  readonly pgtId?: number | null;
+}
+
+/** What a refresh did. */
+export interface RefreshResult {
+  /** What ran: FULL, DIFFERENTIAL, or NO_DATA (nothing pending; frontier unchanged). */
+  readonly action: 'FULL' | 'DIFFERENTIAL' | 'NO_DATA';
+  /** Why the action differs from the one asked for, if it does. */
+  readonly reason: string | null;
+  /** The frontier to store with the refresh. */
+  readonly frontier: Frontier;
+  /** Rows inserted into / deleted from the storage table (an update counts as one of each). */
+  readonly rowsInserted: number;
+  readonly rowsDeleted: number;
+  /** Pending changes per source key in the window (DIFFERENTIAL). */
+  readonly pendingChanges: Readonly<Record<string, number>>;
+}
+
+/** The pending changes of each source in the window since `frontier` (and TRUNCATE flags). */
+export interface WindowInspection {
+  readonly changes: Readonly<Record<string, number>>;
+  readonly truncated: readonly string[];
+  readonly reltuples: Readonly<Record<string, number>>;
+}
+
+/** Statements that pin the settings row ids are computed under (run first in every refresh transaction). */
+export function settingsSql(): string[] {
+  return Object.entries(ROW_ID_SETTINGS).map(([k, v]) => `SET LOCAL ${quoteIdent(k)} = ${quoteLiteral(v)}`);
+}
+
+/** Bound parameter values of the plan's delta statement for `frontier`. */
+export function deltaParamValues(plan: CompiledPlan, frontier: Frontier): unknown[] {
+  return plan.params.map((p) => {
+    if (p.kind === 'prevSnapshot') return frontier.snapshot;
+    return frontier.epochs[String(p.pgtId)] ?? '0';
+  });
+}
+
+/** Counts what is pending for `plan` since `frontier`. */
+export async function inspectWindow(
+  plan: CompiledPlan,
+  exec: SqlExecutor,
+  frontier: Frontier,
+): Promise<WindowInspection> {
+  const res = await exec.query(plan.inspectSql(), deltaParamValues(plan, frontier));
+  const changes: Record<string, number> = {};
+  const reltuples: Record<string, number> = {};
+  const truncated: string[] = [];
+  for (const row of res.rows) {
+    const key = String(row.source);
+    changes[key] = Number(row.changes);
+    reltuples[key] = Number(row.reltuples);
+    if (row.truncated === true) truncated.push(key);
+  }
+  return { changes, truncated, reltuples };
+}
+
+async function readFrontier(plan: CompiledPlan, exec: SqlExecutor): Promise<Frontier> {
+  const res = await exec.query(`SELECT snapshot::text AS snapshot, epochs FROM ${frontierTable(plan.tag)}`);
+  const row = res.rows[0];
+  if (row === undefined) throw new InternalError('the refresh statement did not record a frontier');
+  const epochs: Record<string, string> = {};
+  for (const [k, v] of Object.entries((row.epochs ?? {}) as Record<string, unknown>)) epochs[k] = String(v);
+  return { snapshot: String(row.snapshot), epochs };
+}
+
+async function run(exec: SqlExecutor, statements: readonly string[]): Promise<void> {
+  for (const sql of statements) await exec.query(sql);
+}
+
+async function prepare(plan: CompiledPlan, exec: SqlExecutor): Promise<void> {
+  await run(exec, [
+    ...settingsSql(),
+    `DROP TABLE IF EXISTS ${frontierTable(plan.tag)}`,
+    frontierTableDdl(plan.tag),
+  ]);
+}
+
+async function counts(plan: CompiledPlan, exec: SqlExecutor): Promise<{ ins: number; del: number }> {
+  const res = await exec.query(
+    `SELECT COALESCE(sum(__pgt_weight) FILTER (WHERE __pgt_weight > 0), 0)::bigint AS ins, COALESCE(-sum(__pgt_weight) FILTER (WHERE __pgt_weight < 0), 0)::bigint AS del FROM ${consolidatedTable(plan.tag)}`,
+  );
+  const row = res.rows[0] ?? {};
+  return { ins: Number(row.ins ?? 0), del: Number(row.del ?? 0) };
+}
+
+function epochParamFor(options: RefreshOptions): { epoch: string; pgtId: number } | null {
+  if (options.captureEpoch === undefined || options.captureEpoch === null) return null;
+  if (options.pgtId === undefined || options.pgtId === null) {
+    throw new InternalError('captureEpoch needs the stream table id (pgtId)');
+  }
+  return { epoch: options.captureEpoch, pgtId: options.pgtId };
+}
+
+/** Refreshes the stream table of `plan` inside the caller's transaction. */
+export async function runRefresh(
+  plan: CompiledPlan,
+  exec: SqlExecutor,
+  options: RefreshOptions,
+): Promise<RefreshResult> {
+  await prepare(plan, exec);
+  const capture = epochParamFor(options);
+  const target = plan.applyTarget();
+  let reason: string | null = null;
+  let pending: Record<string, number> = {};
+  if (options.action === 'DIFFERENTIAL') {
+    if (plan.mode === 'FULL') reason = 'the plan is FULL-only';
+    else if (options.frontier === null) reason = 'first refresh (no frontier yet)';
+    else {
+      const frontier = options.frontier;
+      const window = await inspectWindow(plan, exec, frontier);
+      pending = { ...window.changes };
+      if (window.truncated.length > 0) {
+        reason = `a source was truncated (${window.truncated.map((k) => plan.sources.find((s) => s.key === k)?.name ?? k).join(', ')})`;
+      } else if (Object.values(window.changes).every((n) => n === 0)) {
+        return {
+          action: 'NO_DATA',
+          reason: null,
+          frontier,
+          rowsInserted: 0,
+          rowsDeleted: 0,
+          pendingChanges: pending,
+        };
+      } else {
+        const insert = plan.deltaInsert();
+        if (insert === null) throw new InternalError('an incremental plan has no delta statement');
+        await run(exec, deltaTableDdl(target));
+        await exec.query(insert, deltaParamValues(plan, frontier));
+        await run(exec, consolidateSql(target, deltaTable(plan.tag)));
+        await run(exec, applyConsolidatedSql(target));
+        if (capture !== null)
+          await exec.query(captureAppliedSql(target, capture.pgtId, '$1::bigint'), [capture.epoch]);
+        const c = await counts(plan, exec);
+        return {
+          action: 'DIFFERENTIAL',
+          reason: null,
+          frontier: await readFrontier(plan, exec),
+          rowsInserted: c.ins,
+          rowsDeleted: c.del,
+          pendingChanges: pending,
+        };
+      }
+    }
+  }
+  // FULL: replace the contents; with consumers, capture old → new.
+  const prev = `pg_temp.${quoteIdent(`__pgt_prev_${plan.tag}`)}`;
+  if (capture !== null) {
+    await run(exec, [
+      `DROP TABLE IF EXISTS ${prev}`,
+      `CREATE TEMP TABLE ${quoteIdent(`__pgt_prev_${plan.tag}`)} ON COMMIT DROP AS SELECT * FROM ${target.relation}`,
+    ]);
+  }
+  const before = await exec.query(`SELECT count(*)::bigint AS n FROM ${target.relation}`);
+  await exec.query(`TRUNCATE ${target.relation}`);
+  const inserted = await exec.query(plan.fullInsert());
+  if (capture !== null) {
+    const cols = ['__pgt_row_id', ...target.columns].map(quoteIdent);
+    const union = `(SELECT ${cols.join(', ')}, -1::bigint AS __pgt_weight FROM ${prev} UNION ALL SELECT ${cols.join(', ')}, 1::bigint FROM ${target.relation})`;
+    await run(exec, consolidateSql(target, union));
+    await exec.query(captureAppliedSql(target, capture.pgtId, '$1::bigint'), [capture.epoch]);
+  }
+  return {
+    action: 'FULL',
+    reason,
+    frontier: await readFrontier(plan, exec),
+    rowsInserted: inserted.rowCount ?? 0,
+    rowsDeleted: Number(before.rows[0]?.n ?? 0),
+    pendingChanges: pending,
+  };
+}
