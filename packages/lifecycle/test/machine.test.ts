@@ -1,3 +1,7 @@
+/**
+ * Example tests of the generic machine: inferred types, compile-time and run-time validation of
+ * definitions, transitions and their errors, runtime parsing, explain/Mermaid, Lifecycle instances.
+ */
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   defineMachine,

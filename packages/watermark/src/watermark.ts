@@ -21,11 +21,14 @@ export interface AdvanceResult<T, D> {
   readonly by: D | undefined;
 }
 
-/** Throws `InvalidWatermarkValueError` unless the ordering accepts `value` as a watermark value. */
-export function assertWatermarkValue<T, D>(value: unknown, ordering: Ordering<T, D>, source: string): T {
+/**
+ * Returns `value` if the ordering accepts it as a watermark value, else throws
+ * `InvalidWatermarkValueError`; `subject` names it in the message (e.g. 'watermark of source "clicks"').
+ */
+export function assertWatermarkValue<T, D>(value: unknown, ordering: Ordering<T, D>, subject: string): T {
   if (!ordering.isValue(value)) {
     throw new InvalidWatermarkValueError(
-      `watermark of source "${source}"`,
+      subject,
       value,
       `a "${ordering.name}" value (e.g. a valid Date for time watermarks, a finite number, a bigint)`,
     );
@@ -43,9 +46,9 @@ export function advanceWatermark<T, D>(
   next: T,
   ordering: Ordering<T, D>,
 ): AdvanceResult<T, D> {
-  assertWatermarkValue(next, ordering, source);
+  assertWatermarkValue(next, ordering, `new watermark of source "${source}"`);
   if (current === undefined) return { changed: true, value: next, previous: undefined, by: undefined };
-  assertWatermarkValue(current, ordering, source);
+  assertWatermarkValue(current, ordering, `current watermark of source "${source}"`);
   const c = ordering.compare(next, current);
   if (c > 0) return { changed: true, value: next, previous: current, by: ordering.distance(current, next) };
   if (c === 0) return { changed: false, value: current, previous: current, by: ordering.zero };
@@ -58,8 +61,8 @@ export function advanceWatermark<T, D>(
 
 /** How far `watermark` is behind `reference` (`zero` when it is at or past it). */
 export function lag<T, D>(watermark: T, reference: T, ordering: Ordering<T, D>): D {
-  assertWatermarkValue(watermark, ordering, 'watermark');
-  assertWatermarkValue(reference, ordering, 'reference');
+  assertWatermarkValue(watermark, ordering, 'lag: the watermark');
+  assertWatermarkValue(reference, ordering, 'lag: the reference');
   return ordering.compare(watermark, reference) < 0 ? ordering.distance(watermark, reference) : ordering.zero;
 }
 
@@ -112,7 +115,11 @@ export class Watermark<T, D = unknown> {
     if (typeof source !== 'string' || source === '') {
       throw new InvalidWatermarkValueError('watermark source', source, 'a non-empty source id');
     }
-    return new Watermark(source, assertWatermarkValue(value, ordering, source), ordering);
+    return new Watermark(
+      source,
+      assertWatermarkValue(value, ordering, `watermark of source "${source}"`),
+      ordering,
+    );
   }
 
   /** Reads a stored watermark back with the ordering it was written with (its `kind` must match). */
@@ -153,7 +160,10 @@ export class Watermark<T, D = unknown> {
 
   /** Negative, zero or positive as this watermark is before, at or after `value`. */
   compareTo(value: T): number {
-    return this.ordering.compare(this.#value, assertWatermarkValue(value, this.ordering, this.source));
+    return this.ordering.compare(
+      this.#value,
+      assertWatermarkValue(value, this.ordering, 'compareTo: the value'),
+    );
   }
 
   /** How far this watermark is behind `reference` (`zero` when at or past it). */

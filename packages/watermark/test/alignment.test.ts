@@ -1,3 +1,7 @@
+/**
+ * Example tests of alignment (aligned, misaligned, missing, ties, boundaries, pg_lsn), group
+ * validation, and time tolerances given as date-fns Durations.
+ */
 import { describe, expect, it } from 'vitest';
 import {
   bigintOrdering,

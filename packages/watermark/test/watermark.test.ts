@@ -1,3 +1,7 @@
+/**
+ * Example tests of monotonic watermarks: forward, equal and backwards advances, the regression
+ * error, value checks, lag, JSON storage, and the other orderings (pg_lsn, defineOrdering, by key).
+ */
 import { describe, expect, it } from 'vitest';
 import {
   advanceWatermark,
@@ -89,6 +93,11 @@ describe('Watermark.advance', () => {
     expect(() => Watermark.of('', 1, numberOrdering)).toThrow(/non-empty source id/);
     const w = Watermark.of('n', 5, numberOrdering);
     expect(() => w.advance(Number.NaN)).toThrow(expect.objectContaining({ code: 'PGT_INVALID_ARGUMENT' }));
+    expect(() => w.advance(Number.NaN)).toThrow('new watermark of source "n": NaN is not valid');
+    expect(() => lag(1, Number.NaN, numberOrdering)).toThrow('lag: the reference: NaN is not valid');
+    expect(() => advanceWatermark('n', Number.NaN, 1, numberOrdering)).toThrow(
+      'current watermark of source "n": NaN is not valid',
+    );
   });
 
   it('compares and measures lag against a reference', () => {
