@@ -18,7 +18,7 @@ export type {
 } from './catalog/port.js';
 export { createSqlCatalogPort, type SqlCatalogPortOptions } from './catalog/sql-port.js';
 export type { DeltaParam, DeltaSource } from './diff/context.js';
-export { findRowIdExprs, ROW_ID_SETTINGS, rowIdExpr } from './diff/rowid.js';
+export { findRowIdExprs, ROW_ID_SETTINGS, rowIdExpr, rowText } from './diff/rowid.js';
 export {
   AmbiguousColumnError,
   CatalogError,
@@ -42,7 +42,6 @@ export {
   consolidateSql,
   deltaTable,
   deltaTableDdl,
-  rowText,
 } from './plan/apply.js';
 export {
   baseBuffer,

@@ -2,7 +2,7 @@
  * Row identity (docs/dvm-design.md §2): one formula everywhere —
  * `hashtextextended(ROW(<id parts>)::text, 0)` — under pinned session settings.
  */
-import { quoteLiteral } from '../sql/quote.js';
+import { quoteIdent, quoteLiteral } from '../sql/quote.js';
 
 /**
  * Session settings every statement that computes row ids runs with (`SET LOCAL` in a refresh
@@ -51,4 +51,13 @@ export function findRowIdExprs(sql: string): string[] {
     }
   }
   return found;
+}
+
+/**
+ * The text form of a row of `columns` over alias `alias` (`(ROW(a."c1", …))::text`): NULL-safe,
+ * for any column type; two rows with the same text hold the same values.
+ */
+export function rowText(alias: string, columns: readonly string[]): string {
+  if (columns.length === 0) return `''`;
+  return `(ROW(${columns.map((c) => `${alias}.${quoteIdent(c)}`).join(', ')}))::text`;
 }

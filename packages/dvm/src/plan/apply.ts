@@ -11,6 +11,8 @@
  * A stream table read by other stream tables also appends the consolidated change to its own
  * buffer (D rows before I rows) under the refresh's epoch.
  */
+
+import { rowText } from '../diff/rowid.js';
 import {
   bufferColumnName,
   consolidatedTempName,
@@ -45,12 +47,6 @@ export function consolidatedTable(tag: string): string {
   return `pg_temp.${quoteIdent(consolidatedTempName(tag))}`;
 }
 
-/** The text form of a row of `columns` over alias `alias` (NULL-safe, any type). */
-export function rowText(alias: string, columns: readonly string[]): string {
-  if (columns.length === 0) return `''`;
-  return `(ROW(${columns.map((c) => `${alias}.${quoteIdent(c)}`).join(', ')}))::text`;
-}
-
 /** Creates the (empty) delta temp table shaped like the storage table plus a weight. */
 export function deltaTableDdl(target: ApplyTarget): string[] {
   const cols = target.columns.map((c) => `, s.${quoteIdent(c)}`).join('');
@@ -63,13 +59,12 @@ export function deltaTableDdl(target: ApplyTarget): string[] {
 /** Statements that consolidate a delta table (`from`, with `__pgt_weight`) into the consolidated table. */
 export function consolidateSql(target: ApplyTarget, from: string): string[] {
   const cols = target.columns.map((c) => `, x.${quoteIdent(c)}`).join('');
-  const text = rowText('x', target.columns);
   return [
     `DROP TABLE IF EXISTS ${consolidatedTable(target.tag)}`,
     `CREATE TEMP TABLE ${quoteIdent(consolidatedTempName(target.tag))} ON COMMIT DROP AS
 SELECT y.${quoteIdent(ROW_ID_COLUMN)}, y.__pgt_weight${target.columns.map((c) => `, y.${quoteIdent(c)}`).join('')}
 FROM (SELECT DISTINCT ON (x.${quoteIdent(ROW_ID_COLUMN)}, x.__pgt_text) x.${quoteIdent(ROW_ID_COLUMN)}, pg_catalog.sum(x.__pgt_weight) OVER (PARTITION BY x.${quoteIdent(ROW_ID_COLUMN)}, x.__pgt_text)::bigint AS __pgt_weight${cols}
-      FROM (SELECT d.*, ${text.replaceAll('x.', 'd.')} AS __pgt_text FROM ${from} AS d) AS x
+      FROM (SELECT d.*, ${rowText('d', target.columns)} AS __pgt_text FROM ${from} AS d) AS x
       ORDER BY x.${quoteIdent(ROW_ID_COLUMN)}, x.__pgt_text) AS y
 WHERE y.__pgt_weight <> 0`,
   ];

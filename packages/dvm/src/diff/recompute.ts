@@ -1,0 +1,66 @@
+/**
+ * Deltas by recomputation, shared by the operators whose delta is not linear:
+ * - `differenceDelta`: Δ = Q₁ − Q₀ for two snapshots of a node (possibly both restricted to the
+ *   same affected keys), as a Z-set: each distinct row (same id, same values by text form) with
+ *   weight (copies in Q₁) − (copies in Q₀), zero weights dropped. Exact for any deterministic
+ *   operator; its cost is that of the two snapshots.
+ * - `keyFilter`: the condition "this row's key is among the affected keys", NULL-safe (a NULL
+ *   key equals a NULL key, as GROUP BY / PARTITION BY / DISTINCT treat NULLs).
+ */
+import type { IrNode } from '../ir/types.js';
+import { quoteIdent } from '../sql/quote.js';
+import type { DiffContext } from './context.js';
+import { rowText } from './rowid.js';
+
+/**
+ * Adds the CTE of `newSql − oldSql` (both SELECTs of `__pgt_row_id` and `node`'s column ids) and
+ * returns its name; columns `__pgt_row_id`, `__pgt_weight`, the column ids.
+ */
+export function differenceDelta(
+  ctx: DiffContext,
+  node: IrNode,
+  newSql: string,
+  oldSql: string,
+  label = 'diff',
+): string {
+  const ids = node.columns.map((c) => c.id);
+  const cols = ids.map((id) => `, x.${quoteIdent(id)}`).join('');
+  const both = ctx.stmt.add(
+    `n${node.nid}_${label}_sides`,
+    `SELECT s.*, 1::bigint AS __pgt_side FROM (${newSql}) AS s\nUNION ALL\nSELECT s.*, -1::bigint AS __pgt_side FROM (${oldSql}) AS s`,
+  );
+  return ctx.stmt.add(
+    `d${node.nid}_${label}`,
+    `SELECT y.__pgt_row_id, y.__pgt_weight${ids.map((id) => `, y.${quoteIdent(id)}`).join('')}
+FROM (SELECT DISTINCT ON (x.__pgt_row_id, x.__pgt_text) x.__pgt_row_id, pg_catalog.sum(x.__pgt_side) OVER (PARTITION BY x.__pgt_row_id, x.__pgt_text)::bigint AS __pgt_weight${cols}
+      FROM (SELECT b.*, ${rowText('b', ids)} AS __pgt_text FROM ${both} AS b) AS x
+      ORDER BY x.__pgt_row_id, x.__pgt_text) AS y
+WHERE y.__pgt_weight <> 0`,
+  );
+}
+
+/**
+ * The condition that the key columns `keyIds` of row alias `alias` match a row of the CTE `keys`
+ * (whose columns are named like `keyNames`), NULL-safe. Uses `IN` for non-NULL keys (index
+ * friendly) plus an explicit NULL branch per column.
+ */
+export function keyFilter(
+  alias: string,
+  keyIds: readonly string[],
+  keys: string,
+  keyNames: readonly string[] = keyIds,
+): string {
+  if (keyIds.length === 0) return 'true';
+  const pairs = keyIds.map((id, i) => ({
+    col: `${alias}.${quoteIdent(id)}`,
+    key: `k.${quoteIdent(keyNames[i] as string)}`,
+  }));
+  const match = pairs
+    .map((p) => `(${p.col} = ${p.key} OR (${p.col} IS NULL AND ${p.key} IS NULL))`)
+    .join(' AND ');
+  if (pairs.length === 1) {
+    const p = pairs[0] as { col: string; key: string };
+    return `(${p.col} IN (SELECT ${p.key} FROM ${keys} AS k WHERE ${p.key} IS NOT NULL) OR (${p.col} IS NULL AND EXISTS (SELECT 1 FROM ${keys} AS k WHERE ${p.key} IS NULL)))`;
+  }
+  return `EXISTS (SELECT 1 FROM ${keys} AS k WHERE ${match})`;
+}

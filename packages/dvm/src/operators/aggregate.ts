@@ -1,0 +1,2 @@
+/** Placeholder: the aggregate operator module (registered from operators/index.ts) is being written. */
+export {};

@@ -1,0 +1,2 @@
+/** Placeholder: the lateral operator module (registered from operators/index.ts) is being written. */
+export {};
