@@ -4,7 +4,8 @@
  * the operator registered for a node's kind.
  */
 import { InternalError } from '../errors.js';
-import type { IrNode, Side, SourceRef } from '../ir/types.js';
+import { renderExpr } from '../ir/expr.js';
+import type { Expr, IrNode, Side, SourceRef } from '../ir/types.js';
 import { getOperator } from './registry.js';
 import { StatementBuilder } from './statement.js';
 
@@ -86,6 +87,34 @@ export class DiffContext {
     this.deltaSource = deltaSource;
     this.params = params;
     this.storage = storage;
+  }
+
+  private outer = new Map<string, string>();
+
+  /**
+   * Renders a resolved expression: column id → `<alias>."<id>"` with `aliasOf` for the operator's
+   * own inputs; ids of an enclosing query level (correlated references, see {@link withOuter})
+   * get that level's alias. Operators render every expression through here.
+   */
+  render(expr: Expr, aliasOf: string | ((id: string) => string)): string {
+    if (this.outer.size === 0) return renderExpr(expr, aliasOf);
+    const local = typeof aliasOf === 'string' ? () => aliasOf : aliasOf;
+    return renderExpr(expr, (id) => this.outer.get(id) ?? local(id));
+  }
+
+  /**
+   * Runs `fn` (which generates SQL nested inside a relation aliased per `aliases`) with the
+   * given outer column ids rendered under those aliases. SQL generated this way is correlated:
+   * it may be inlined there (snapshots), never put into a statement-level CTE.
+   */
+  withOuter<T>(aliases: ReadonlyMap<string, string>, fn: () => T): T {
+    const saved = this.outer;
+    this.outer = new Map([...saved, ...aliases]);
+    try {
+      return fn();
+    } finally {
+      this.outer = saved;
+    }
   }
 
   /** The storage binding if `node` is the operator whose state the storage table keeps. */

@@ -3,6 +3,8 @@
  * operator = one module that defines its node type, a constructor, and these rules, plus one
  * line in `operators/index.ts`.
  */
+
+import type { QueryColumn } from '../catalog/port.js';
 import { InternalError } from '../errors.js';
 import type { IrColumn, IrNode, Side } from '../ir/types.js';
 import type { DiffContext } from './context.js';
@@ -28,6 +30,20 @@ export interface OperatorRules<N extends IrNode = IrNode> {
    * the node keeps no state. Names must start with `__pgt_`.
    */
   rootState?(node: N): readonly IrColumn[] | null;
+  /**
+   * Optional compile-time analysis that needs the database (e.g. the result types of its
+   * expressions): called once per node, children first, before any SQL is generated. It may
+   * record what it learns on the node (mutable fields of its own node type).
+   */
+  analyze?(node: N, tools: AnalyzeTools): Promise<void>;
+}
+
+/** What {@link OperatorRules.analyze} can use. */
+export interface AnalyzeTools {
+  /** Output columns (names, types) of a SELECT, as PostgreSQL describes it (not run). */
+  describe(sql: string): Promise<readonly QueryColumn[]>;
+  /** A standalone SELECT of a node's new-side snapshot (`__pgt_row_id`, its column ids). */
+  snapshotSql(node: IrNode): string;
 }
 
 const operators = new Map<string, OperatorRules>();

@@ -9,7 +9,6 @@
  */
 
 import { registerOperator } from '../diff/registry.js';
-import { renderExpr } from '../ir/expr.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrNode, IrNodeBase } from '../ir/types.js';
 import { quoteIdent } from '../sql/quote.js';
@@ -47,13 +46,13 @@ registerOperator<FilterNode>({
   kind: 'filter',
   snapshot(node, side, ctx) {
     const child = onlyChild(node);
-    return `SELECT c.__pgt_row_id${passThrough(node, 'c')}\nFROM (${ctx.snapshot(child, side)}) AS c\nWHERE ${renderExpr(node.predicate, 'c')}`;
+    return `SELECT c.__pgt_row_id${passThrough(node, 'c')}\nFROM (${ctx.snapshot(child, side)}) AS c\nWHERE ${ctx.render(node.predicate, 'c')}`;
   },
   delta(node, ctx) {
     const d = ctx.delta(onlyChild(node));
     return ctx.stmt.add(
       `d${node.nid}_filter`,
-      `SELECT c.__pgt_row_id, c.__pgt_weight${passThrough(node, 'c')}\nFROM ${d} AS c\nWHERE ${renderExpr(node.predicate, 'c')}`,
+      `SELECT c.__pgt_row_id, c.__pgt_weight${passThrough(node, 'c')}\nFROM ${d} AS c\nWHERE ${ctx.render(node.predicate, 'c')}`,
     );
   },
 });

@@ -11,9 +11,9 @@
  * Row id: `hashtextextended(ROW(<left id>, <right id>)::text, 0)`; unique iff both sides' are.
  */
 
+import type { DiffContext } from '../diff/context.js';
 import { registerOperator } from '../diff/registry.js';
 import { rowIdExpr } from '../diff/rowid.js';
-import { renderExpr } from '../ir/expr.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrNode, IrNodeBase } from '../ir/types.js';
 import { quoteIdent } from '../sql/quote.js';
@@ -50,11 +50,11 @@ function sides(node: JoinNode): [IrNode, IrNode] {
 /** The join's row id from its inputs' ids (aliases `l` and `r`). */
 export const JOIN_ROW_ID = rowIdExpr(['l.__pgt_row_id', 'r.__pgt_row_id']);
 
-function term(node: JoinNode, left: string, right: string, weight: string): string {
+function term(ctx: DiffContext, node: JoinNode, left: string, right: string, weight: string): string {
   const [l] = sides(node);
   const leftIds = new Set(l.columns.map((c) => c.id));
   const on =
-    node.condition === null ? 'true' : renderExpr(node.condition, (id) => (leftIds.has(id) ? 'l' : 'r'));
+    node.condition === null ? 'true' : ctx.render(node.condition, (id) => (leftIds.has(id) ? 'l' : 'r'));
   const cols = node.columns.map((c) => `, ${leftIds.has(c.id) ? 'l' : 'r'}.${quoteIdent(c.id)}`).join('');
   return `SELECT ${JOIN_ROW_ID} AS __pgt_row_id${weight === '' ? '' : `, ${weight} AS __pgt_weight`}${cols}\nFROM ${left} AS l\nJOIN ${right} AS r ON ${on}`;
 }
@@ -63,7 +63,7 @@ registerOperator<JoinNode>({
   kind: 'join',
   snapshot(node, side, ctx) {
     const [l, r] = sides(node);
-    return term(node, `(${ctx.snapshot(l, side)})`, `(${ctx.snapshot(r, side)})`, '');
+    return term(ctx, node, `(${ctx.snapshot(l, side)})`, `(${ctx.snapshot(r, side)})`, '');
   },
   delta(node, ctx) {
     const [l, r] = sides(node);
@@ -72,13 +72,13 @@ registerOperator<JoinNode>({
     const terms: string[] = [];
     const dl = leftEmpty ? null : ctx.delta(l);
     const dr = rightEmpty ? null : ctx.delta(r);
-    if (dl !== null) terms.push(term(node, dl, `(${ctx.snapshot(r, 'new')})`, 'l.__pgt_weight'));
-    if (dr !== null) terms.push(term(node, `(${ctx.snapshot(l, 'new')})`, dr, 'r.__pgt_weight'));
-    if (dl !== null && dr !== null) terms.push(term(node, dl, dr, '-(l.__pgt_weight * r.__pgt_weight)'));
+    if (dl !== null) terms.push(term(ctx, node, dl, `(${ctx.snapshot(r, 'new')})`, 'l.__pgt_weight'));
+    if (dr !== null) terms.push(term(ctx, node, `(${ctx.snapshot(l, 'new')})`, dr, 'r.__pgt_weight'));
+    if (dl !== null && dr !== null) terms.push(term(ctx, node, dl, dr, '-(l.__pgt_weight * r.__pgt_weight)'));
     if (terms.length === 0) {
       // Neither side changes: an empty relation of the right shape.
       terms.push(
-        `${term(node, `(${ctx.snapshot(l, 'new')})`, `(${ctx.snapshot(r, 'new')})`, '0::bigint')}\nWHERE false`,
+        `${term(ctx, node, `(${ctx.snapshot(l, 'new')})`, `(${ctx.snapshot(r, 'new')})`, '0::bigint')}\nWHERE false`,
       );
     }
     return ctx.stmt.add(`d${node.nid}_join`, terms.join('\nUNION ALL\n'));

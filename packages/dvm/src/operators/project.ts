@@ -9,8 +9,8 @@
  * stay distinct).
  */
 
+import type { DiffContext } from '../diff/context.js';
 import { registerOperator } from '../diff/registry.js';
-import { renderExpr } from '../ir/expr.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrColumn, IrNode, IrNodeBase } from '../ir/types.js';
 import { quoteIdent } from '../sql/quote.js';
@@ -53,20 +53,20 @@ export function makeProject(ids: IdAllocator, child: IrNode, items: readonly Pro
 }
 
 /** The projected select list over input alias `alias`. */
-export function projectionList(node: ProjectNode, alias: string): string {
-  return node.projections.map((p) => `, ${renderExpr(p.expr, alias)} AS ${quoteIdent(p.column.id)}`).join('');
+export function projectionList(node: ProjectNode, alias: string, ctx: DiffContext): string {
+  return node.projections.map((p) => `, ${ctx.render(p.expr, alias)} AS ${quoteIdent(p.column.id)}`).join('');
 }
 
 registerOperator<ProjectNode>({
   kind: 'project',
   snapshot(node, side, ctx) {
-    return `SELECT c.__pgt_row_id${projectionList(node, 'c')}\nFROM (${ctx.snapshot(onlyChild(node), side)}) AS c`;
+    return `SELECT c.__pgt_row_id${projectionList(node, 'c', ctx)}\nFROM (${ctx.snapshot(onlyChild(node), side)}) AS c`;
   },
   delta(node, ctx) {
     const d = ctx.delta(onlyChild(node));
     return ctx.stmt.add(
       `d${node.nid}_project`,
-      `SELECT c.__pgt_row_id, c.__pgt_weight${projectionList(node, 'c')}\nFROM ${d} AS c`,
+      `SELECT c.__pgt_row_id, c.__pgt_weight${projectionList(node, 'c', ctx)}\nFROM ${d} AS c`,
     );
   },
 });

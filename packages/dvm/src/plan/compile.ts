@@ -134,6 +134,7 @@ export async function compileStreamTable(
   const mode: PlanMode = requested === 'IMMEDIATE' ? 'IMMEDIATE' : 'DIFFERENTIAL';
   try {
     const built = buildDefiningQuery(parsed, facts, mode);
+    await analyzeTree(built.root, port, deltaParams(built.sources));
     return incrementalPlan(
       query,
       requested,
@@ -152,6 +153,26 @@ export async function compileStreamTable(
     }
     throw error;
   }
+}
+
+/** Runs every operator's compile-time analysis (children first). */
+async function analyzeTree(root: IrNode, port: CatalogPort, params: readonly DeltaParam[]): Promise<void> {
+  const seen = new Set<number>();
+  const visit = async (node: IrNode): Promise<void> => {
+    if (seen.has(node.nid)) return;
+    seen.add(node.nid);
+    for (const child of node.children) await visit(child);
+    const rules = getOperator(node.kind);
+    if (rules.analyze === undefined) return;
+    await rules.analyze(node as never, {
+      describe: (sql) => describe(port, sql),
+      snapshotSql(n: IrNode): string {
+        const ctx = new DiffContext({ kind: 'changeBuffer' }, params, null);
+        return ctx.stmt.build(ctx.snapshot(n, 'new'));
+      },
+    });
+  };
+  await visit(root);
 }
 
 async function describe(port: CatalogPort, sql: string): Promise<readonly QueryColumn[]> {
