@@ -14,6 +14,7 @@ import { ROW_ID_SETTINGS } from '../diff/rowid.js';
 import { InternalError } from '../errors.js';
 import { quoteIdent, quoteLiteral } from '../sql/quote.js';
 import {
+  type ApplyTarget,
   applyConsolidatedSql,
   captureAppliedSql,
   consolidatedTable,
@@ -58,6 +59,11 @@ export interface RefreshOptions {
   readonly captureEpoch?: string | null;
   /** The stream table's id (names its own buffer); required with `captureEpoch`. */
   readonly pgtId?: number | null;
+  /**
+   * Called with the window's pending changes before a DIFFERENTIAL refresh applies them: return
+   * a reason to refresh FULL instead (e.g. the change ratio makes FULL cheaper), or null.
+   */
+  readonly preferFull?: (window: WindowInspection, plan: CompiledPlan) => string | null;
 }
 
 /** What a refresh did. */
@@ -151,6 +157,33 @@ function epochParamFor(options: RefreshOptions): { epoch: string; pgtId: number 
   return { epoch: options.captureEpoch, pgtId: options.pgtId };
 }
 
+async function differential(
+  plan: CompiledPlan,
+  exec: SqlExecutor,
+  target: ApplyTarget,
+  frontier: Frontier,
+  capture: { epoch: string; pgtId: number } | null,
+  pending: Record<string, number>,
+): Promise<RefreshResult> {
+  const insert = plan.deltaInsert();
+  if (insert === null) throw new InternalError('an incremental plan has no delta statement');
+  await run(exec, deltaTableDdl(target));
+  await exec.query(insert, deltaParamValues(plan, frontier));
+  await run(exec, consolidateSql(target, deltaTable(plan.tag)));
+  await run(exec, applyConsolidatedSql(target));
+  if (capture !== null)
+    await exec.query(captureAppliedSql(target, capture.pgtId, '$1::bigint'), [capture.epoch]);
+  const c = await counts(plan, exec);
+  return {
+    action: 'DIFFERENTIAL',
+    reason: null,
+    frontier: await readFrontier(plan, exec),
+    rowsInserted: c.ins,
+    rowsDeleted: c.del,
+    pendingChanges: pending,
+  };
+}
+
 /** Refreshes the stream table of `plan` inside the caller's transaction. */
 export async function runRefresh(
   plan: CompiledPlan,
@@ -181,23 +214,8 @@ export async function runRefresh(
           pendingChanges: pending,
         };
       } else {
-        const insert = plan.deltaInsert();
-        if (insert === null) throw new InternalError('an incremental plan has no delta statement');
-        await run(exec, deltaTableDdl(target));
-        await exec.query(insert, deltaParamValues(plan, frontier));
-        await run(exec, consolidateSql(target, deltaTable(plan.tag)));
-        await run(exec, applyConsolidatedSql(target));
-        if (capture !== null)
-          await exec.query(captureAppliedSql(target, capture.pgtId, '$1::bigint'), [capture.epoch]);
-        const c = await counts(plan, exec);
-        return {
-          action: 'DIFFERENTIAL',
-          reason: null,
-          frontier: await readFrontier(plan, exec),
-          rowsInserted: c.ins,
-          rowsDeleted: c.del,
-          pendingChanges: pending,
-        };
+        reason = options.preferFull?.(window, plan) ?? null;
+        if (reason === null) return differential(plan, exec, target, frontier, capture, pending);
       }
     }
   }
