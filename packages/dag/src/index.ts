@@ -34,8 +34,10 @@ export {
 export {
   type CronSchedule,
   cronSchedule,
+  formatSchedule,
   type IntervalSchedule,
   intervalSchedule,
+  parseSchedule,
   type ScheduleSpec,
   validateSchedule,
 } from './schedule.js';

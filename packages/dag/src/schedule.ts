@@ -62,3 +62,72 @@ export function validateSchedule(spec: ScheduleSpec | null, owner?: string): voi
       'Use "interval", "cron", or null for CALCULATED.',
   );
 }
+
+const UNIT_MS: Record<string, number> = {
+  ms: 1,
+  s: 1_000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+};
+
+/**
+ * Parses a schedule as users write it: a duration (`30s`, `5m`, `1h30m`, `250ms`, units ms/s/m/h/d/w,
+ * a bare number = seconds), a cron expression (5 or 6 fields, or `@hourly` / `@daily` / `@weekly` /
+ * `@monthly` / `@yearly`), or `calculated` / empty = CALCULATED (null). Throws InvalidArgumentError
+ * with the accepted forms otherwise.
+ */
+export function parseSchedule(text: string | null | undefined): ScheduleSpec | null {
+  const t = (text ?? '').trim();
+  if (t === '' || t.toLowerCase() === 'calculated') return null;
+  if (t.startsWith('@') || /\s/.test(t)) {
+    const fields = t.split(/\s+/);
+    const macro =
+      t.startsWith('@') &&
+      ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly'].includes(
+        t.toLowerCase(),
+      );
+    if (!macro && (t.startsWith('@') || fields.length < 5 || fields.length > 6)) {
+      throw new InvalidArgumentError(
+        `"${t}" is not a cron expression: use 5 or 6 fields (e.g. "*/5 * * * *") or @hourly, @daily, @weekly, @monthly, @yearly.`,
+      );
+    }
+    return cronSchedule(t);
+  }
+  if (/^\d+(\.\d+)?$/.test(t)) return intervalSchedule(Number(t) * 1000);
+  const re = /(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)/gy;
+  let total = 0;
+  let consumed = 0;
+  for (let m = re.exec(t); m !== null; m = re.exec(t)) {
+    total += Number(m[1]) * (UNIT_MS[m[2] as string] as number);
+    consumed = re.lastIndex;
+  }
+  if (consumed !== t.length || total <= 0) {
+    throw new InvalidArgumentError(
+      `"${t}" is not a schedule: use a duration such as "30s", "5m", "1h30m" (units ms, s, m, h, d, w), a cron expression, or "calculated".`,
+    );
+  }
+  return intervalSchedule(total);
+}
+
+/** The text form of a schedule (inverse of {@link parseSchedule} up to formatting); null → "calculated". */
+export function formatSchedule(spec: ScheduleSpec | null): string {
+  if (spec === null) return 'calculated';
+  if (spec.kind === 'cron') return spec.expression;
+  let ms = spec.ms;
+  const parts: string[] = [];
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1_000],
+  ] as const) {
+    if (ms >= size) {
+      parts.push(`${Math.floor(ms / size)}${unit}`);
+      ms %= size;
+    }
+  }
+  if (ms > 0 || parts.length === 0) parts.push(`${ms}ms`);
+  return parts.join('');
+}

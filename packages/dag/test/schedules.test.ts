@@ -1,5 +1,14 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { calculatedSchedules, cronSchedule, Dag, explainSchedules, intervalSchedule } from '../src/index.js';
+import {
+  calculatedSchedules,
+  cronSchedule,
+  Dag,
+  explainSchedules,
+  formatSchedule,
+  intervalSchedule,
+  parseSchedule,
+} from '../src/index.js';
 
 describe('calculated schedules', () => {
   it('keeps explicit intervals, gives cron null and CALCULATED the fastest consumer', () => {
@@ -58,5 +67,30 @@ describe('calculated schedules', () => {
     expect(dag.calculatedSchedules().get('a')).toBe(1000);
     dag.setSchedule('b', intervalSchedule(250));
     expect(dag.calculatedSchedules().get('a')).toBe(250);
+  });
+});
+
+describe('parseSchedule / formatSchedule', () => {
+  it('reads durations, cron and calculated', () => {
+    expect(parseSchedule('30s')).toEqual({ kind: 'interval', ms: 30_000 });
+    expect(parseSchedule('1h30m')).toEqual({ kind: 'interval', ms: 5_400_000 });
+    expect(parseSchedule('250ms')).toEqual({ kind: 'interval', ms: 250 });
+    expect(parseSchedule('2')).toEqual({ kind: 'interval', ms: 2_000 });
+    expect(parseSchedule('*/5 * * * *')).toEqual({ kind: 'cron', expression: '*/5 * * * *' });
+    expect(parseSchedule('@hourly')).toEqual({ kind: 'cron', expression: '@hourly' });
+    expect(parseSchedule('calculated')).toBeNull();
+    expect(parseSchedule(null)).toBeNull();
+  });
+  it('refuses anything else with the accepted forms', () => {
+    for (const bad of ['30x', '0s', '1h 30', '@sometimes', 'soon', '5m30']) {
+      expect(() => parseSchedule(bad)).toThrow(/schedule|cron/);
+    }
+  });
+  it('formats back to a parseable schedule', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 10 ** 10 }), (ms) => {
+        expect(parseSchedule(formatSchedule({ kind: 'interval', ms }))).toEqual({ kind: 'interval', ms });
+      }),
+    );
   });
 });
