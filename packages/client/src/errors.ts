@@ -1,0 +1,157 @@
+/**
+ * Errors of @pgtrickle/client. Every error has a stable `code`; errors from the query compiler
+ * (@pgtrickle/dvm: `PGT_SYNTAX`, `PGT_UNSUPPORTED`, `PGT_UNKNOWN_RELATION`, …) pass through as they
+ * are, so one `switch (error.code)` handles both.
+ */
+
+/** Stable error codes of @pgtrickle/client. */
+export type ClientErrorCode =
+  | 'PGT_ALREADY_EXISTS'
+  | 'PGT_NOT_FOUND'
+  | 'PGT_HAS_DEPENDENTS'
+  | 'PGT_CYCLE'
+  | 'PGT_INVALID_ARGUMENT'
+  | 'PGT_NOT_INSTALLED'
+  | 'PGT_SCHEMA_VERSION'
+  | 'PGT_NOT_ACTIVE'
+  | 'PGT_REFRESH_FAILED'
+  | 'PGT_BUSY'
+  | 'PGT_SOURCE_CHANGED'
+  | 'PGT_CLOSED';
+
+/** Options common to client errors. */
+export interface ClientErrorOptions {
+  readonly cause?: unknown;
+}
+
+/** Base class of every error thrown by @pgtrickle/client itself. */
+export class ClientError extends Error {
+  /** The stable error code. */
+  readonly code: ClientErrorCode;
+
+  constructor(code: ClientErrorCode, message: string, options: ClientErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** A stream table (or a relation) of that name already exists (`PGT_ALREADY_EXISTS`). */
+export class AlreadyExistsError extends ClientError {
+  constructor(name: string, what = 'a stream table') {
+    super('PGT_ALREADY_EXISTS', `${name} already exists as ${what}. Choose another name, or drop it first.`);
+  }
+}
+
+/** No stream table of that name (`PGT_NOT_FOUND`). */
+export class NotFoundError extends ClientError {
+  constructor(name: string) {
+    super(
+      'PGT_NOT_FOUND',
+      `There is no stream table ${name}. Check the name (and its schema); status() lists them.`,
+    );
+  }
+}
+
+/** Other stream tables read this one (`PGT_HAS_DEPENDENTS`). */
+export class HasDependentsError extends ClientError {
+  /** The stream tables that read it. */
+  readonly dependents: readonly string[];
+
+  constructor(name: string, dependents: readonly string[], what: string) {
+    super(
+      'PGT_HAS_DEPENDENTS',
+      `${name} is read by ${dependents.join(', ')}; cannot ${what}. Drop those first, or pass { cascade: true } to drop them too.`,
+    );
+    this.dependents = dependents;
+  }
+}
+
+/** The change would make stream tables read each other in a cycle (`PGT_CYCLE`). */
+export class CycleError extends ClientError {
+  constructor(cycle: readonly string[], options: ClientErrorOptions = {}) {
+    super(
+      'PGT_CYCLE',
+      `Stream tables would read each other in a cycle: ${cycle.join(' → ')}. A stream table cannot depend on itself, directly or through others.`,
+      options,
+    );
+  }
+}
+
+/** A bad argument (`PGT_INVALID_ARGUMENT`). */
+export class InvalidArgumentError extends ClientError {
+  constructor(message: string, options: ClientErrorOptions = {}) {
+    super('PGT_INVALID_ARGUMENT', message, options);
+  }
+}
+
+/** pgtrickle's catalog is not installed in this database (`PGT_NOT_INSTALLED`). */
+export class NotInstalledError extends ClientError {
+  constructor(options: ClientErrorOptions = {}) {
+    super(
+      'PGT_NOT_INSTALLED',
+      'pgtrickle is not installed in this database. Call install() first (or run `pgtrickle migrate`).',
+      options,
+    );
+  }
+}
+
+/** The catalog was installed by a newer pgtrickle (`PGT_SCHEMA_VERSION`). */
+export class SchemaVersionError extends ClientError {
+  constructor(found: number, known: number) {
+    super(
+      'PGT_SCHEMA_VERSION',
+      `The pgtrickle catalog is at version ${found}, newer than this client knows (${known}). Upgrade @pgtrickle/client.`,
+    );
+  }
+}
+
+/** The stream table is SUSPENDED or in ERROR and cannot be refreshed (`PGT_NOT_ACTIVE`). */
+export class NotActiveError extends ClientError {
+  constructor(name: string, status: string, lastError: string | null) {
+    super(
+      'PGT_NOT_ACTIVE',
+      `${name} is ${status}${lastError === null ? '' : ` (${lastError})`}; fix the cause, then resume it with alterStreamTable(name, { status: 'ACTIVE' }) or recreate it.`,
+    );
+  }
+}
+
+/** A refresh failed and was rolled back (`PGT_REFRESH_FAILED`); `cause` is the database error. */
+export class RefreshFailedError extends ClientError {
+  constructor(name: string, cause: unknown) {
+    const msg = cause instanceof Error ? cause.message : String(cause);
+    super(
+      'PGT_REFRESH_FAILED',
+      `Refreshing ${name} failed and was rolled back (nothing was applied): ${msg}`,
+      { cause },
+    );
+  }
+}
+
+/** Another session holds the stream table (`PGT_BUSY`). */
+export class BusyError extends ClientError {
+  constructor(name: string) {
+    super(
+      'PGT_BUSY',
+      `${name} is being refreshed or changed by another session; try again when it has finished.`,
+    );
+  }
+}
+
+/** A source's definition changed so the stream table cannot be kept (`PGT_SOURCE_CHANGED`). */
+export class SourceChangedError extends ClientError {
+  constructor(name: string, detail: string, options: ClientErrorOptions = {}) {
+    super(
+      'PGT_SOURCE_CHANGED',
+      `${name} can no longer be maintained: ${detail}. Alter it with a query that fits the new sources (alterStreamTable(name, { query })), or drop it.`,
+      options,
+    );
+  }
+}
+
+/** The client was closed (`PGT_CLOSED`). */
+export class ClosedError extends ClientError {
+  constructor() {
+    super('PGT_CLOSED', 'This pgtrickle client is closed; connect() again.');
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * @pgtrickle/client: stream tables on a real PostgreSQL. The one package that talks to the
+ * database (through `pg`): catalog install and migrations, change capture, atomic refreshes,
+ * group execution strategies, and the `connect()` API.
+ */
+
+export {
+  CATALOG_LOCK_KEY,
+  type InstallResult,
+  installCatalog,
+  installedVersion,
+  migrationChecksum,
+} from './catalog/install.js';
+export { CATALOG_VERSION, MIGRATIONS, type Migration } from './catalog/migrations.js';
+export type { DependencyRow, HistoryEntry, StreamTableRow } from './catalog/rows.js';
+export { allDependencies, allStreamTables, dependenciesOf, streamTableById } from './catalog/rows.js';
+export { cleanupBuffers } from './cdc.js';
+export {
+  type Conn,
+  type ConnectionOptions,
+  Db,
+  executor,
+  type Isolation,
+  isConnectionError,
+  sqlState,
+} from './db.js';
+export {
+  AlreadyExistsError,
+  BusyError,
+  ClientError,
+  type ClientErrorCode,
+  ClosedError,
+  CycleError,
+  HasDependentsError,
+  InvalidArgumentError,
+  NotActiveError,
+  NotFoundError,
+  NotInstalledError,
+  RefreshFailedError,
+  SchemaVersionError,
+  SourceChangedError,
+} from './errors.js';
+export { isPermanentRefreshError, recordFailure } from './failures.js';
+export { type PgGroupTransaction, RepeatableReadGroupStrategy, SavepointGroupStrategy } from './groups.js';
+export { displayName, type ParsedName, parseName } from './names.js';
+export { catalogPort, fingerprints } from './port.js';
+export {
+  autoPreferFull,
+  createEngine,
+  DEFAULT_AUTO_FULL_RATIO,
+  type Engine,
+  type Initiator,
+  type RefreshOutcome,
+  type RefreshRequest,
+  refreshInTransaction,
+} from './refresh.js';
+export {
+  type AlterStreamTableOptions,
+  type ConnectOptions,
+  type CreateStreamTableOptions,
+  connect,
+  type RefreshSummary,
+  type StreamTableExplanation,
+  type StreamTableStatus,
+  Trickle,
+} from './trickle.js';

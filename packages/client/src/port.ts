@@ -1,0 +1,45 @@
+/**
+ * The catalog port dvm compiles through, over this database: dvm's SQL port (pg_catalog), plus
+ * "is this relation a stream table?" from pgtrickle's own catalog. Also source fingerprints:
+ * a hash of a relation's columns (names, types, NOT NULL) and primary key, recorded per
+ * dependency so a later change of the source is noticed before a refresh reads it.
+ */
+import { type CatalogPort, createSqlCatalogPort } from '@pgtrickle/dvm';
+import { type Conn, type Db, executor } from './db.js';
+
+/** A catalog port on `q` that knows pgtrickle's stream tables. */
+export function catalogPort(q: Conn | Db): CatalogPort {
+  const target = 'pool' in q ? q.pool : q;
+  return createSqlCatalogPort(executor(target), {
+    async streamTableOf(oid: number) {
+      const res = await target.query(
+        'SELECT pgt_id, unique_row_ids FROM pgtrickle.pgt_stream_tables WHERE storage_oid = $1',
+        [oid],
+      );
+      const r = res.rows[0];
+      return r === undefined ? null : { pgtId: Number(r.pgt_id), uniqueRowIds: r.unique_row_ids === true };
+    },
+  });
+}
+
+/** Current fingerprints of relations by oid (null: the relation no longer exists). */
+export async function fingerprints(
+  q: Conn | Db,
+  oids: readonly number[],
+): Promise<Map<number, string | null>> {
+  const res = await q.query(
+    `SELECT o.oid::int8 AS oid,
+            CASE WHEN c.oid IS NULL THEN NULL ELSE pg_catalog.md5(
+              COALESCE((SELECT pg_catalog.string_agg(a.attname || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod) || ' ' || a.attnotnull::text, ',' ORDER BY a.attnum)
+                        FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '')
+              || '|' ||
+              COALESCE((SELECT pg_catalog.string_agg(a.attname, ',' ORDER BY k.ord)
+                        FROM pg_catalog.pg_index AS i
+                        CROSS JOIN LATERAL pg_catalog.unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+                        JOIN pg_catalog.pg_attribute AS a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+                        WHERE i.indrelid = c.oid AND i.indisprimary), '')) END AS fp
+     FROM pg_catalog.unnest($1::oid[]) AS o(oid) LEFT JOIN pg_catalog.pg_class AS c ON c.oid = o.oid`,
+    [oids],
+  );
+  return new Map(res.rows.map((r) => [Number(r.oid), r.fp === null ? null : String(r.fp)]));
+}

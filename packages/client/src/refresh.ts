@@ -1,0 +1,308 @@
+/**
+ * One refresh of one stream table, inside the caller's transaction. Rule: the storage change,
+ * the new frontier, the catalog update and the history row are written in that one transaction,
+ * so they commit together or not at all — a crash, a killed connection or an error at any point
+ * leaves the previous state and loses no change (the change buffers are only trimmed afterwards,
+ * in `cleanupBuffers`, up to what every consumer's committed frontier has passed).
+ *
+ * Before reading, the sources' current definitions are compared with the fingerprints recorded
+ * at creation: a dropped source is an error; a changed one rebuilds the stream table (new plan,
+ * capture re-installed, storage re-created when its columns change, FULL refresh), or fails with
+ * a message saying what to do when the query no longer fits. The action is FULL for the first
+ * refresh, a pending reinitialisation, a FULL plan, a TRUNCATE in the window, or (AUTO) when the
+ * pending changes exceed the change-ratio threshold of a source's size; otherwise DIFFERENTIAL
+ * (NO_DATA when nothing is pending).
+ */
+import {
+  type CompiledPlan,
+  compileStreamTable,
+  DvmError,
+  type RefreshResult,
+  runRefresh,
+  type WindowInspection,
+} from '@pgtrickle/dvm';
+import {
+  type DependencyRow,
+  dependenciesOf,
+  insertHistory,
+  type StreamTableRow,
+  streamTableById,
+} from './catalog/rows.js';
+import { ensureBaseCapture, ensureStreamBuffer } from './cdc.js';
+import { type Conn, executor } from './db.js';
+import { SourceChangedError } from './errors.js';
+import { displayName, sqlName } from './names.js';
+import { catalogPort, fingerprints } from './port.js';
+import { createStorage, planSignature, storageColumnsOf } from './storage.js';
+
+/** Default AUTO threshold: refresh FULL when a source's pending changes exceed this share of its rows. */
+export const DEFAULT_AUTO_FULL_RATIO = 0.15;
+
+/** Engine-wide settings and caches shared by every refresh of one client. */
+export interface Engine {
+  /** AUTO's change-ratio threshold (a table's own `auto_threshold` overrides it). */
+  readonly autoFullRatio: number;
+  /** Compiled plans by stream table id. */
+  readonly plans: Map<number, { readonly key: string; readonly plan: CompiledPlan }>;
+}
+
+/** A new engine state. */
+export function createEngine(options: { autoFullRatio?: number } = {}): Engine {
+  return { autoFullRatio: options.autoFullRatio ?? DEFAULT_AUTO_FULL_RATIO, plans: new Map() };
+}
+
+/** Who asked for a refresh (recorded in the history). */
+export type Initiator = 'MANUAL' | 'SCHEDULER' | 'INITIAL' | 'ALTER';
+
+/** How to refresh. */
+export interface RefreshRequest {
+  readonly initiatedBy: Initiator;
+  /** Force an action (default: decided as described in the module header). */
+  readonly action?: 'FULL' | 'DIFFERENTIAL';
+  /** How to take the stream table's row lock: wait, fail, or skip the refresh when it is held. */
+  readonly lock?: 'wait' | 'nowait' | 'skip';
+  /** Refresh even if SUSPENDED or ERROR (the scheduler and resume use the status gate instead). */
+  readonly ignoreStatus?: boolean;
+}
+
+/** What one refresh did (null `result` = skipped because another session holds the table). */
+export interface RefreshOutcome {
+  readonly pgtId: number;
+  readonly name: string;
+  /** FULL, DIFFERENTIAL, NO_DATA or REINITIALIZE (a rebuild after a source changed). */
+  readonly action: 'FULL' | 'DIFFERENTIAL' | 'NO_DATA' | 'REINITIALIZE' | 'SKIPPED';
+  readonly reason: string | null;
+  readonly rowsInserted: number;
+  readonly rowsDeleted: number;
+  readonly pendingChanges: number;
+  /** The sources whose buffers may be trimmed after commit. */
+  readonly sources: readonly DependencyRow[];
+}
+
+/** The compiled plan of a stream table row (cached while its query, mode and sources are unchanged). */
+export async function planFor(
+  conn: Conn,
+  engine: Engine,
+  row: StreamTableRow,
+  deps: readonly DependencyRow[],
+): Promise<CompiledPlan> {
+  const key = JSON.stringify([row.query, row.requestedMode, deps.map((d) => [d.sourceOid, d.fingerprint])]);
+  const cached = engine.plans.get(row.pgtId);
+  if (cached?.key === key) return cached.plan;
+  const plan = await compileStreamTable(row.query, catalogPort(conn), {
+    name: { schema: row.schema, name: row.name },
+    refreshMode: row.requestedMode,
+    tag: `st${row.pgtId}`,
+  });
+  engine.plans.set(row.pgtId, { key, plan });
+  return plan;
+}
+
+/** AUTO's rule: FULL when a source's pending changes exceed `ratio` × max(its rows, 1000). */
+export function autoPreferFull(
+  ratio: number,
+): (window: WindowInspection, plan: CompiledPlan) => string | null {
+  return (window, plan) => {
+    for (const [key, changes] of Object.entries(window.changes)) {
+      const rows = Math.max(window.reltuples[key] ?? 0, 1000);
+      if (changes > Math.ceil(rows * ratio)) {
+        const name = plan.sources.find((s) => s.key === key)?.name ?? key;
+        return `AUTO: ${changes} pending changes on ${name} exceed ${ratio} × ${Math.round(rows)} rows; FULL is cheaper`;
+      }
+    }
+    return null;
+  };
+}
+
+const LOCKS = { wait: 'FOR UPDATE', nowait: 'FOR UPDATE NOWAIT', skip: 'FOR UPDATE SKIP LOCKED' } as const;
+
+/** Refreshes stream table `pgtId` in the transaction open on `conn`. */
+export async function refreshInTransaction(
+  conn: Conn,
+  engine: Engine,
+  pgtId: number,
+  request: RefreshRequest,
+): Promise<RefreshOutcome> {
+  const startedAt = new Date();
+  const row = await streamTableById(conn, pgtId, LOCKS[request.lock ?? 'wait']);
+  if (row === null) {
+    return {
+      pgtId,
+      name: String(pgtId),
+      action: 'SKIPPED',
+      reason: 'locked by another session',
+      rowsInserted: 0,
+      rowsDeleted: 0,
+      pendingChanges: 0,
+      sources: [],
+    };
+  }
+  const name = displayName(row.schema, row.name);
+  let deps = await dependenciesOf(conn, pgtId);
+  await conn.query(`SET LOCAL pgtrickle.internal = 'on'`);
+
+  // Source DDL: dropped → error; changed → rebuild (or an error that says what to do).
+  const current = await fingerprints(
+    conn,
+    deps.map((d) => d.sourceOid),
+  );
+  const dropped = deps.filter((d) => current.get(d.sourceOid) === null);
+  if (dropped.length > 0) {
+    throw new SourceChangedError(
+      name,
+      `its source ${dropped.map((d) => displayName(d.sourceSchema, d.sourceName)).join(', ')} was dropped`,
+    );
+  }
+  const changed = deps.filter((d) => current.get(d.sourceOid) !== d.fingerprint);
+  let rebuild = false;
+  if (changed.length > 0) {
+    deps = await rebuildAfterSourceChange(conn, engine, row, deps, changed, current);
+    rebuild = true;
+  }
+
+  const plan = await planFor(conn, engine, row, deps);
+  const consumers = await conn.query(
+    'SELECT count(*)::int AS n FROM pgtrickle.pgt_dependencies WHERE source_pgt_id = $1',
+    [pgtId],
+  );
+  const hasConsumers = Number(consumers.rows[0]?.n ?? 0) > 0;
+  const action =
+    request.action ?? (rebuild || row.needsReinit || row.frontier === null ? 'FULL' : 'DIFFERENTIAL');
+  const result: RefreshResult = await runRefresh(plan, executor(conn), {
+    action,
+    frontier: row.frontier,
+    captureEpoch: hasConsumers ? String(row.epoch + 1) : null,
+    pgtId,
+    ...(row.requestedMode === 'AUTO'
+      ? { preferFull: autoPreferFull(row.autoThreshold ?? engine.autoFullRatio) }
+      : {}),
+  });
+  const changedData = result.rowsInserted + result.rowsDeleted > 0;
+  const captured = hasConsumers && result.action !== 'NO_DATA';
+  await conn.query(
+    `UPDATE pgtrickle.pgt_stream_tables SET
+       frontier_snapshot = $2::pg_snapshot, frontier_epochs = $3::jsonb,
+       epoch = epoch + $4::int, last_refresh_at = clock_timestamp(),
+       data_timestamp = CASE WHEN $5 THEN clock_timestamp() ELSE data_timestamp END,
+       status = 'ACTIVE', consecutive_errors = 0, last_error = NULL, last_error_at = NULL, needs_reinit = false,
+       effective_mode = $6, mode_reason = $7, unique_row_ids = $8, updated_at = clock_timestamp()
+     WHERE pgt_id = $1`,
+    [
+      pgtId,
+      result.frontier.snapshot,
+      JSON.stringify(result.frontier.epochs),
+      captured ? 1 : 0,
+      changedData,
+      plan.mode,
+      plan.fallbackReason,
+      plan.uniqueRowIds,
+    ],
+  );
+  const recorded = rebuild ? 'REINITIALIZE' : result.action;
+  const reason = rebuild
+    ? `source changed: ${changed.map((d) => displayName(d.sourceSchema, d.sourceName)).join(', ')}`
+    : result.reason;
+  const pending = Object.values(result.pendingChanges).reduce((a, b) => a + b, 0);
+  await insertHistory(conn, {
+    pgtId,
+    action: recorded,
+    status: 'COMPLETED',
+    initiatedBy: request.initiatedBy,
+    startedAt,
+    rowsInserted: result.rowsInserted,
+    rowsDeleted: result.rowsDeleted,
+    pendingChanges: pending,
+    reason,
+    error: null,
+  });
+  return {
+    pgtId,
+    name,
+    action: recorded,
+    reason,
+    rowsInserted: result.rowsInserted,
+    rowsDeleted: result.rowsDeleted,
+    pendingChanges: pending,
+    sources: deps,
+  };
+}
+
+/**
+ * A source changed: recompile; re-install capture; re-create the storage if the output columns
+ * changed (consumers are told to reinitialise); record the new fingerprints. Returns the new deps.
+ */
+async function rebuildAfterSourceChange(
+  conn: Conn,
+  engine: Engine,
+  row: StreamTableRow,
+  deps: readonly DependencyRow[],
+  changed: readonly DependencyRow[],
+  current: ReadonlyMap<number, string | null>,
+): Promise<DependencyRow[]> {
+  const name = displayName(row.schema, row.name);
+  engine.plans.delete(row.pgtId);
+  let plan: CompiledPlan;
+  try {
+    plan = await compileStreamTable(row.query, catalogPort(conn), {
+      name: { schema: row.schema, name: row.name },
+      refreshMode: row.requestedMode,
+      tag: `st${row.pgtId}`,
+    });
+  } catch (error) {
+    const detail = error instanceof DvmError ? error.message : String(error);
+    throw new SourceChangedError(
+      name,
+      `${changed.map((d) => displayName(d.sourceSchema, d.sourceName)).join(', ')} changed and the query no longer compiles (${detail})`,
+      { cause: error },
+    );
+  }
+  for (const s of plan.sources) {
+    if (s.kind === 'table') await ensureBaseCapture(conn, s);
+    else await ensureStreamBuffer(conn, s.pgtId as number, s.columns);
+  }
+  const existing = await storageColumnsOf(conn, row.schema, row.name);
+  const wanted = planSignature(plan);
+  const same =
+    existing !== null && existing.length === wanted.length && existing.every((c, i) => c === wanted[i]);
+  if (!same) {
+    const consumers = await conn.query(
+      'SELECT pgt_id FROM pgtrickle.pgt_dependencies WHERE source_pgt_id = $1',
+      [row.pgtId],
+    );
+    await conn.query(`DROP TABLE IF EXISTS ${sqlName(row.schema, row.name)}`);
+    const oid = await createStorage(conn, plan);
+    await conn.query('UPDATE pgtrickle.pgt_stream_tables SET storage_oid = $2 WHERE pgt_id = $1', [
+      row.pgtId,
+      oid,
+    ]);
+    // Consumers read the old table: point them at the new one and have them rebuild.
+    await conn.query('UPDATE pgtrickle.pgt_dependencies SET source_oid = $2 WHERE source_pgt_id = $1', [
+      row.pgtId,
+      oid,
+    ]);
+    for (const c of consumers.rows) {
+      await conn.query('UPDATE pgtrickle.pgt_stream_tables SET needs_reinit = true WHERE pgt_id = $1', [
+        Number(c.pgt_id),
+      ]);
+    }
+  }
+  await conn.query('DELETE FROM pgtrickle.pgt_dependencies WHERE pgt_id = $1', [row.pgtId]);
+  const fps = await fingerprints(
+    conn,
+    plan.sources.map((s) => s.oid),
+  );
+  for (const s of plan.sources) {
+    await conn.query(
+      `INSERT INTO pgtrickle.pgt_dependencies (pgt_id, source_oid, source_schema, source_name, source_kind, source_pgt_id, fingerprint)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [row.pgtId, s.oid, s.schema, s.name, s.kind, s.pgtId, fps.get(s.oid) ?? current.get(s.oid) ?? ''],
+    );
+  }
+  void deps;
+  return dependenciesOf(conn, row.pgtId);
+}
+
+/** Re-reads a stream table row (after its refresh committed). */
+export async function reloadRow(conn: Conn, pgtId: number): Promise<StreamTableRow | null> {
+  return streamTableById(conn, pgtId);
+}

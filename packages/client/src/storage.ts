@@ -1,0 +1,44 @@
+/**
+ * Storage tables: created from the plan's DDL (column types as PostgreSQL infers them for the
+ * query), protected by a statement-level guard trigger that refuses writes from anyone but a
+ * refresh (which sets `pgtrickle.internal` for its transaction), and compared by signature
+ * (visible columns with their types, then hidden column names) to decide whether a rebuilt plan
+ * still fits the existing table.
+ */
+import type { CompiledPlan } from '@pgtrickle/dvm';
+import { quoteIdent } from '@pgtrickle/dvm';
+import type { Conn } from './db.js';
+import { sqlName } from './names.js';
+
+/** Name of the guard trigger on every storage table. */
+export const GUARD_TRIGGER = 'pgtrickle_guard';
+
+/** Creates the storage table of `plan` with its guard; returns its oid. */
+export async function createStorage(conn: Conn, plan: CompiledPlan): Promise<number> {
+  for (const sql of plan.storageDdl()) await conn.query(sql);
+  const rel = sqlName(plan.storage.schema, plan.storage.name);
+  await conn.query(
+    `CREATE TRIGGER ${quoteIdent(GUARD_TRIGGER)} BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${rel} FOR EACH STATEMENT EXECUTE FUNCTION pgtrickle.guard_storage()`,
+  );
+  const res = await conn.query('SELECT to_regclass($1)::oid::int8 AS oid', [rel]);
+  return Number(res.rows[0]?.oid);
+}
+
+/** The signature a plan's storage table has: `name type` per visible column, then hidden names. */
+export function planSignature(plan: CompiledPlan): string[] {
+  return [...plan.columns.map((c) => `${c.name} ${c.type}`), ...plan.hiddenColumns];
+}
+
+/** The signature of an existing storage table (null when it does not exist). */
+export async function storageColumnsOf(conn: Conn, schema: string, name: string): Promise<string[] | null> {
+  const res = await conn.query(
+    `SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type
+     FROM pg_catalog.pg_attribute AS a
+     WHERE a.attrelid = pg_catalog.to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
+    [sqlName(schema, name)],
+  );
+  if (res.rows.length === 0) return null;
+  return res.rows
+    .filter((r) => r.attname !== '__pgt_row_id')
+    .map((r) => (String(r.attname).startsWith('__pgt_') ? String(r.attname) : `${r.attname} ${r.type}`));
+}

@@ -1,0 +1,75 @@
+import { expectTableEqualsQuery, useTestDatabase } from '@pgtrickle/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, type Trickle } from '../src/index.js';
+
+const db = useTestDatabase();
+let trickle: Trickle;
+
+beforeAll(async () => {
+  trickle = await connect({ connectionString: db.url });
+  await trickle.install();
+  await db.query(`
+    CREATE SCHEMA analytics;
+    CREATE TABLE orders (id int PRIMARY KEY, customer int, amount numeric, region text);
+    INSERT INTO orders SELECT g, g % 7, g * 1.5, CASE WHEN g % 3 = 0 THEN 'eu' ELSE 'us' END FROM generate_series(1, 50) g;
+  `);
+});
+afterAll(async () => {
+  await trickle?.close();
+});
+
+describe('the public API', () => {
+  it('creates, refreshes, explains, alters and drops a stream table', async () => {
+    const st = await trickle.createStreamTable({
+      name: 'analytics."Big Orders"',
+      query: 'SELECT id, amount, region FROM orders WHERE amount > 30',
+      refreshMode: 'DIFFERENTIAL',
+      schedule: '30s',
+    });
+    expect(st).toMatchObject({
+      name: 'analytics."Big Orders"',
+      status: 'ACTIVE',
+      effectiveMode: 'DIFFERENTIAL',
+      schedule: '30s',
+    });
+    await expectTableEqualsQuery(
+      db,
+      'analytics."Big Orders"',
+      'SELECT id, amount, region FROM orders WHERE amount > 30',
+    );
+    await db.query(
+      `UPDATE orders SET amount = 100 WHERE id = 2; DELETE FROM orders WHERE id = 40; INSERT INTO orders VALUES (100, 1, 99, 'eu')`,
+    );
+    const r = await trickle.refresh('analytics."Big Orders"');
+    expect(r.action).toBe('DIFFERENTIAL');
+    await expectTableEqualsQuery(
+      db,
+      'analytics."Big Orders"',
+      'SELECT id, amount, region FROM orders WHERE amount > 30',
+    );
+    expect((await trickle.refresh('analytics."Big Orders"')).action).toBe('NO_DATA');
+    const ex = await trickle.explain('analytics."Big Orders"');
+    expect(ex.mode).toBe('DIFFERENTIAL');
+    expect(ex.sql.delta).toContain('pg_snapshot');
+    await trickle.alterStreamTable('analytics."Big Orders"', {
+      query: 'SELECT id, amount FROM orders WHERE amount > 60',
+    });
+    await expectTableEqualsQuery(
+      db,
+      'analytics."Big Orders"',
+      'SELECT id, amount FROM orders WHERE amount > 60',
+    );
+    const status = await trickle.status();
+    expect(status.map((s) => s.name)).toContain('analytics."Big Orders"');
+    await trickle.dropStreamTable('analytics."Big Orders"');
+    expect((await db.query(`SELECT to_regclass('analytics."Big Orders"') AS r`)).rows[0].r).toBeNull();
+    const capture = await db.query(`SELECT count(*)::int AS n FROM pgtrickle.pgt_change_tracking`);
+    expect(capture.rows[0].n).toBe(0);
+  });
+
+  it('refuses writes to a stream table', async () => {
+    await trickle.createStreamTable({ name: 'guarded', query: 'SELECT id FROM orders' });
+    await expect(db.query('DELETE FROM guarded')).rejects.toThrow(/maintained by pgtrickle/);
+    await trickle.dropStreamTable('guarded');
+  });
+});
