@@ -14,7 +14,7 @@ import { type BuiltQuery, type QueryCtx, type SortKey, withCtes } from './contex
 import { columnRefFields } from './scope.js';
 import { buildSelectBlock } from './select.js';
 import { buildSetOperation } from './setop.js';
-import { buildTopN } from './topn.js';
+import { buildTopN, withTies } from './topn.js';
 
 /** Builds a query (a SELECT block or a set operation) in context `q`. */
 export function buildQuery(stmt: SelectStmt, q: QueryCtx): BuiltQuery {
@@ -40,7 +40,15 @@ export function buildQuery(stmt: SelectStmt, q: QueryCtx): BuiltQuery {
   if (limited) {
     const keys = (stmt.sortClause ?? []).map((s) => setOpSortKey(asNode(s, 'SortBy') as SortBy, built));
     return {
-      node: buildTopN(built.node, built.outputs, keys, stmt.limitCount, stmt.limitOffset, inner),
+      node: buildTopN(
+        built.node,
+        built.outputs,
+        keys,
+        stmt.limitCount,
+        stmt.limitOffset,
+        inner,
+        withTies(stmt),
+      ),
       outputs: built.outputs,
     };
   }

@@ -23,7 +23,7 @@ import { placePredicates } from './pushdown.js';
 import { createScalarSubqueryCollector } from './scalar-subquery.js';
 import { columnRefFields, EMPTY_FROM, Scope, type ScopeColumn } from './scope.js';
 import { buildWhereSublink, containsSublink } from './sublink.js';
-import { buildTopN } from './topn.js';
+import { buildTopN, withTies } from './topn.js';
 import { buildValues } from './values.js';
 import { createWindowCollector } from './window.js';
 
@@ -132,7 +132,7 @@ export function buildSelectBlock(stmt: SelectStmt, q: QueryCtx): BuiltQuery {
     node = buildDistinct(node, outputs, distinctIds, sortKeys, q);
   }
   if (limited) {
-    node = buildTopN(node, outputs, sortKeys, stmt.limitCount, stmt.limitOffset, q);
+    node = buildTopN(node, outputs, sortKeys, stmt.limitCount, stmt.limitOffset, q, withTies(stmt));
   }
   return { node, outputs };
 }

@@ -1,2 +1,124 @@
-/** Placeholder: the window operator module (registered from operators/index.ts) is being written. */
-export {};
+/**
+ * Window: the window functions of one SELECT (after FROM / WHERE / GROUP BY / HAVING), computed
+ * over the child's rows. Output = the child's columns + one column per distinct window call.
+ *
+ * Delta rule (affected-partition recomputation): a window function's value for a row depends
+ * only on the rows of its partition, so a change can only alter rows in the partitions it
+ * touches. Let P be the PARTITION BY expressions common to every window of the node (compared
+ * structurally); every window's partitions refine the partitions of P. With
+ *   K = { P(r) : r ∈ ΔC }   (the −1 rows carry old values, the +1 rows new ones, so a row that
+ *                            moves between partitions marks both),
+ *   Δ = W(C₁|K) − W(C₀|K)   (`differenceDelta` over the two recomputations, `keyFilter` NULL-safe)
+ * where C|K are the child's rows whose P values are in K. No common PARTITION BY (no PARTITION
+ * BY at all, or windows partitioned differently without a shared expression): the whole input is
+ * one partition, so any change recomputes the whole window over C₁ and C₀ (O(input); a window
+ * with no change in its input costs nothing: both sides are guarded by "ΔC is not empty").
+ * Snapshots: W(C₀) / W(C₁) — the child's snapshot on the same side. The delta reads C₁ and C₀,
+ * both restricted to K (key-restricted reads of the live tables, and of the old snapshot).
+ * Row id: the child row's id when the child's ids are unique (a row keeps its id when its rank
+ * changes, so the apply updates it in place). With non-unique child ids (keyless sources), rows
+ * that share an id hold equal values but may get different window results (row_number() over
+ * duplicates), so the id is `ROW(child id, every window result)` and ids are marked non-unique;
+ * rows equal in id are then equal in every column, and the counted apply keeps their copies.
+ * Determinism: with ties in a window's ORDER BY, row_number(), lag(), first_value() over ROWS
+ * frames, … are arbitrary in PostgreSQL; such a window cannot be checked against its query, so
+ * queries (and the tests) need a total order wherever the function depends on the row order.
+ */
+
+import type { DiffContext } from '../diff/context.js';
+import { differenceDelta, keyFilter } from '../diff/recompute.js';
+import { registerOperator } from '../diff/registry.js';
+import { rowIdExpr } from '../diff/rowid.js';
+import type { IdAllocator } from '../ir/ids.js';
+import type { Expr, IrColumn, IrNode, IrNodeBase, Side } from '../ir/types.js';
+import { quoteIdent } from '../sql/quote.js';
+import { onlyChild } from './filter.js';
+
+/** One window function call: its result column and the resolved call (`f(args) [FILTER] OVER (…)`). */
+export interface WindowCall {
+  readonly column: IrColumn;
+  /** The resolved FuncCall, its OVER clause inlined (no window names), reading child column ids. */
+  readonly call: Expr;
+}
+
+/** The window calls of one SELECT over `child`. */
+export interface WindowNode extends IrNodeBase {
+  readonly kind: 'window';
+  readonly calls: readonly WindowCall[];
+  /** PARTITION BY expressions shared by every call (empty: the whole input is one partition). */
+  readonly partitionKey: readonly Expr[];
+}
+
+/** Builds a window node over `child` computing `calls` (result ids pre-allocated by the builder). */
+export function makeWindow(
+  ids: IdAllocator,
+  child: IrNode,
+  calls: readonly WindowCall[],
+  partitionKey: readonly Expr[],
+): WindowNode {
+  return {
+    kind: 'window',
+    nid: ids.node(),
+    columns: [...child.columns, ...calls.map((c) => c.column)],
+    uniqueIds: child.uniqueIds,
+    children: [child],
+    calls,
+    partitionKey,
+  };
+}
+
+/** The window computation over an input relation (SQL) with the child's columns. */
+function evaluate(node: WindowNode, input: string, ctx: DiffContext): string {
+  const child = onlyChild(node);
+  const inputCols = child.columns.map((c) => `, c.${quoteIdent(c.id)}`).join('');
+  const calls = node.calls.map((w) => `, ${ctx.render(w.call, 'c')} AS ${quoteIdent(w.column.id)}`).join('');
+  const inner = `SELECT c.__pgt_row_id${inputCols}${calls}\nFROM (${input}) AS c`;
+  if (child.uniqueIds) return inner;
+  const id = rowIdExpr(['w.__pgt_row_id', ...node.calls.map((w) => `w.${quoteIdent(w.column.id)}`)]);
+  const all = node.columns.map((c) => `, w.${quoteIdent(c.id)}`).join('');
+  return `SELECT ${id} AS __pgt_row_id${all}\nFROM (${inner}) AS w`;
+}
+
+/** Column names of the affected-keys CTE. */
+function keyNames(node: WindowNode): string[] {
+  return node.partitionKey.map((_, i) => `__pgt_k${i + 1}`);
+}
+
+/** The child's snapshot on `side`, restricted to the partitions in `keys` (or to "Δ not empty"). */
+function restricted(node: WindowNode, side: Side, keys: string | null, delta: string, ctx: DiffContext) {
+  const child = onlyChild(node);
+  const snap = ctx.snapshot(child, side);
+  const cols = child.columns.map((c) => `, s.${quoteIdent(c.id)}`).join('');
+  if (keys === null) {
+    return `SELECT s.__pgt_row_id${cols}\nFROM (${snap}) AS s\nWHERE EXISTS (SELECT 1 FROM ${delta})`;
+  }
+  const names = keyNames(node);
+  const computed = node.partitionKey.map((e, i) => `, ${ctx.render(e, 'c')} AS ${names[i]}`).join('');
+  return `SELECT s.__pgt_row_id${cols}\nFROM (SELECT c.*${computed} FROM (${snap}) AS c) AS s\nWHERE ${keyFilter('s', names, keys)}`;
+}
+
+registerOperator<WindowNode>({
+  kind: 'window',
+  snapshot(node, side, ctx) {
+    return evaluate(node, ctx.snapshot(onlyChild(node), side), ctx);
+  },
+  delta(node, ctx) {
+    const child = onlyChild(node);
+    if (ctx.isStaticallyEmpty(child)) {
+      return ctx.stmt.add(
+        `d${node.nid}_window`,
+        `SELECT e.__pgt_row_id, 0::bigint AS __pgt_weight${node.columns.map((c) => `, e.${quoteIdent(c.id)}`).join('')}\nFROM (${evaluate(node, ctx.snapshot(child, 'new'), ctx)}) AS e\nWHERE false`,
+      );
+    }
+    const d = ctx.delta(child);
+    let keys: string | null = null;
+    if (node.partitionKey.length > 0) {
+      const names = keyNames(node);
+      const exprs = node.partitionKey.map((e, i) => `${ctx.render(e, 'd')} AS ${names[i]}`).join(', ');
+      keys = ctx.stmt.add(`n${node.nid}_partitions`, `SELECT DISTINCT ${exprs}\nFROM ${d} AS d`, true);
+    }
+    const newSql = evaluate(node, restricted(node, 'new', keys, d, ctx), ctx);
+    const oldSql = evaluate(node, restricted(node, 'old', keys, d, ctx), ctx);
+    return differenceDelta(ctx, node, newSql, oldSql, 'window');
+  },
+});
