@@ -122,13 +122,13 @@ export async function cleanupBuffers(
       if (exists.rows[0]?.e !== true) return 0;
       const res = await conn.query(
         `WITH bound AS (
-           SELECT min(COALESCE((st.frontier_epochs ->> $1::text)::bigint, -1)) AS epoch, count(*) AS n
+           SELECT min(COALESCE((st.frontier_epochs ->> $2::text)::bigint, -1)) AS epoch, count(*) AS n
            FROM pgtrickle.pgt_stream_tables AS st
            JOIN pgtrickle.pgt_dependencies AS d ON d.pgt_id = st.pgt_id
            WHERE d.source_pgt_id = $1
          )
          DELETE FROM ${streamBuffer(pgtId)} AS b USING bound WHERE bound.n > 0 AND b.epoch <= bound.epoch`,
-        [pgtId],
+        [pgtId, String(pgtId)],
       );
       return res.rowCount ?? 0;
     });

@@ -21,7 +21,14 @@ import {
 } from '../diff/context.js';
 import { getOperator } from '../diff/registry.js';
 import { rowIdExpr } from '../diff/rowid.js';
-import { DvmError, InvalidQueryError, UnsupportedQueryError } from '../errors.js';
+import {
+  AmbiguousColumnError,
+  DvmError,
+  InvalidQueryError,
+  UnknownColumnError,
+  UnknownRelationError,
+  UnsupportedQueryError,
+} from '../errors.js';
 import { makeExpr, refNode } from '../ir/expr.js';
 import type { IrColumn, IrNode, SourceRef } from '../ir/types.js';
 import { HIDDEN_PREFIX, ROW_ID_COLUMN, rowIdIndexName, shortHash } from '../names.js';
@@ -125,15 +132,25 @@ export async function compileStreamTable(
 
   // The query as PostgreSQL will run it in FULL mode: stream-table sources through their visible columns.
   const fullEnv = new BuildEnv(facts, parsed.positions, 'FULL');
+  checkRelationsExist(parsed.node, fullEnv);
   const fullText = visibleQueryText(parsed.node, fullEnv, facts);
+  const mode: PlanMode = requested === 'IMMEDIATE' ? 'IMMEDIATE' : 'DIFFERENTIAL';
+  // Incremental modes build the tree first: its name errors point into the user's text.
+  let built: ReturnType<typeof buildDefiningQuery> | null = null;
+  let fallback: string | null = null;
+  if (requested !== 'FULL') {
+    try {
+      built = buildDefiningQuery(parsed, facts, mode);
+    } catch (error) {
+      if (requested === 'AUTO' && error instanceof UnsupportedQueryError) fallback = error.message;
+      else throw error;
+    }
+  }
   const columns = await describe(port, fullText);
   checkOutputNames(columns);
-
-  if (requested === 'FULL')
-    return fullPlan(query, requested, null, options.name, tag, columns, fullText, fullEnv);
-  const mode: PlanMode = requested === 'IMMEDIATE' ? 'IMMEDIATE' : 'DIFFERENTIAL';
+  if (built === null)
+    return fullPlan(query, requested, fallback, options.name, tag, columns, fullText, fullEnv);
   try {
-    const built = buildDefiningQuery(parsed, facts, mode);
     await analyzeTree(built.root, port, deltaParams(built.sources));
     return incrementalPlan(
       query,
@@ -181,10 +198,46 @@ async function describe(port: CatalogPort, sql: string): Promise<readonly QueryC
   } catch (error) {
     if (error instanceof DvmError) throw error;
     const msg = error instanceof Error ? error.message : String(error);
+    const code = (error as { code?: unknown }).code;
+    // Name the usual mistakes with their own codes (PostgreSQL's message says which name).
+    if (code === '42703')
+      throw new UnknownColumnError(msg.replace(/^column /, '').replace(/ does not exist$/, ''), {
+        cause: error,
+      });
+    if (code === '42P01')
+      throw new UnknownRelationError(msg.replace(/^relation /, '').replace(/ does not exist$/, ''), {
+        cause: error,
+      });
+    if (code === '42702')
+      throw new AmbiguousColumnError(
+        msg.replace(/^column reference /, '').replace(/ is ambiguous$/, ''),
+        [],
+        { cause: error },
+      );
     throw new InvalidQueryError(`PostgreSQL rejects the defining query: ${msg}. Fix the query`, {
       cause: error,
     });
   }
+}
+
+/** Refuses a relation name that does not exist (CTE names aside), with its position. */
+function checkRelationsExist(root: Node, env: BuildEnv): void {
+  const cteNames = new Set<string>();
+  mapAst(root, (node) => {
+    const cte = (node as { CommonTableExpr?: { ctename?: string } }).CommonTableExpr;
+    if (cte?.ctename !== undefined) cteNames.add(cte.ctename);
+    return undefined;
+  });
+  mapAst(root, (node) => {
+    const rv = (node as { RangeVar?: RangeVar }).RangeVar;
+    if (rv?.relname === undefined) return undefined;
+    if (rv.schemaname === undefined && cteNames.has(rv.relname)) return undefined;
+    if (env.relationInfo({ schema: rv.schemaname ?? null, name: rv.relname }) === null) {
+      const shown = rv.schemaname === undefined ? `"${rv.relname}"` : `"${rv.schemaname}"."${rv.relname}"`;
+      throw new UnknownRelationError(shown, { position: env.at(rv.location) });
+    }
+    return undefined;
+  });
 }
 
 function checkOutputNames(columns: readonly QueryColumn[]): void {
