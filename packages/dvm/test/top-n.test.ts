@@ -51,41 +51,40 @@ const SCORES = `
 `;
 
 /** Every kind of change on `scores`: rows entering, leaving and moving inside the top. */
-async function churn(st: Maintained): Promise<void> {
-  await st.check();
+async function churn(...sts: Maintained[]): Promise<void> {
+  for (const st of sts) await st.check();
   // A row enters at the top, one enters in the middle, one far below.
   await db.query(
     `INSERT INTO scores VALUES (100, 'top', 1000, 'red'), (101, 'mid', 90, 'blue'), (102, 'low', -5, NULL)`,
   );
-  await step(st);
+  for (const st of sts) await step(st);
   // The top row drops out, a low row jumps up, a row in the top changes only a non-key column.
   await db.query(`UPDATE scores SET score = -1 WHERE id = 100`);
   await db.query(`UPDATE scores SET score = 95 WHERE id = 102`);
   await db.query(
     `UPDATE scores SET player = 'renamed' WHERE id = (SELECT id FROM scores ORDER BY score DESC NULLS LAST, id LIMIT 1)`,
   );
-  await step(st);
+  for (const st of sts) await step(st);
   // Deletes inside the top (others move up), a NULL score, a key change.
   await db.query(`DELETE FROM scores WHERE score = (SELECT max(score) FROM scores)`);
   await db.query(`UPDATE scores SET score = NULL WHERE id = 101`);
   await db.query(
     `UPDATE scores SET id = 200 WHERE id = (SELECT id FROM scores ORDER BY score DESC NULLS LAST, id LIMIT 1 OFFSET 1)`,
   );
-  await step(st);
+  for (const st of sts) await step(st);
   // Changes only far below the top, and a row inserted and deleted before the refresh.
   await db.query(`UPDATE scores SET player = 'x' WHERE score < 5`);
   await db.query(`INSERT INTO scores VALUES (300, 'ghost', 5000, 'red')`);
   await db.query(`DELETE FROM scores WHERE id = 300`);
-  await step(st);
+  for (const st of sts) await step(st);
   // Ties on the score (broken by id) at the boundary.
   await db.query(
     `UPDATE scores SET score = 80 WHERE id IN (SELECT id FROM scores ORDER BY score DESC NULLS LAST, id LIMIT 6)`,
   );
-  await step(st);
+  for (const st of sts) await step(st);
   await db.query(`UPDATE scores SET score = 80 WHERE id IN (1, 2, 3)`);
-  await step(st);
-  const none = await st.refresh();
-  expect(none.action).toBe('NO_DATA');
+  for (const st of sts) await step(st);
+  for (const st of sts) expect((await st.refresh()).action).toBe('NO_DATA');
 }
 
 beforeAll(async () => {
@@ -215,6 +214,56 @@ describe('ORDER BY … LIMIT / OFFSET', () => {
   });
 });
 
+describe('sort keys and bounds', () => {
+  it('orders by output names and ordinals, under a WHERE whose membership changes', async () => {
+    await db.query(SCORES);
+    const a = await maintain(
+      db,
+      't_alias',
+      `SELECT id, coalesce(score, -1) AS s FROM scores WHERE team IS NOT NULL ORDER BY s DESC, id LIMIT 4`,
+    );
+    const b = await maintain(
+      db,
+      't_ordinal',
+      `SELECT player, id, score FROM scores WHERE score > 20 ORDER BY 3, 2 DESC LIMIT 4`,
+    );
+    await churn(a, b);
+    await db.query(
+      `UPDATE scores SET team = NULL WHERE id IN (SELECT id FROM scores WHERE team IS NOT NULL ORDER BY score DESC NULLS LAST LIMIT 2)`,
+    );
+    await db.query(`UPDATE scores SET score = 21 WHERE score <= 20 AND id % 2 = 0`);
+    await step(a);
+    await step(b);
+  });
+
+  it('a LIMIT larger than the input and an OFFSET beyond it', async () => {
+    await db.query(SCORES);
+    const big = await maintain(db, 't_big', 'SELECT id, score FROM scores ORDER BY score, id LIMIT 1000');
+    const past = await maintain(db, 't_past', 'SELECT id FROM scores ORDER BY score, id LIMIT 5 OFFSET 31');
+    await db.query(`INSERT INTO scores VALUES (100, 'a', 1, 'red'), (101, 'b', 2, 'red')`);
+    await step(big);
+    await step(past);
+    await db.query(`DELETE FROM scores WHERE id IN (100, 101, 5)`);
+    await step(big);
+    await step(past);
+  });
+
+  it('orders text by a collation', async () => {
+    await db.query(SCORES);
+    await db.query(`UPDATE scores SET player = CASE WHEN id % 2 = 0 THEN upper(player) ELSE player END`);
+    const st = await maintain(
+      db,
+      't_collate',
+      `SELECT id, player FROM scores ORDER BY player COLLATE "C" DESC, id LIMIT 5`,
+    );
+    await churn(st);
+    await db.query(
+      `INSERT INTO scores VALUES (400, 'zz', 1, NULL), (401, 'ZZ', 1, NULL), (402, 'a', 1, NULL)`,
+    );
+    await step(st);
+  });
+});
+
 describe('FETCH FIRST … WITH TIES', () => {
   it('includes the ties of the last row, as they enter and leave', async () => {
     await db.query(`
@@ -259,6 +308,29 @@ describe('FETCH FIRST … WITH TIES', () => {
     await db.query(`UPDATE tie SET s = NULL WHERE id = 10`);
     await db.query(`UPDATE tie SET g = 1 WHERE id = 6`);
     for (const st of sts) await step(st);
+  });
+});
+
+describe('WITH TIES over duplicates', () => {
+  it('keeps every duplicate tied with the last row of a keyless source', async () => {
+    await db.query(`
+      DROP TABLE IF EXISTS ev;
+      CREATE TABLE ev (k text, v int);
+      INSERT INTO ev VALUES ('a', 1), ('a', 1), ('b', 1), ('c', 2), ('d', NULL);
+    `);
+    const st = await maintain(
+      db,
+      't_ties_keyless',
+      'SELECT k, v FROM ev ORDER BY v FETCH FIRST 1 ROW WITH TIES',
+    );
+    await st.check();
+    await db.query(`INSERT INTO ev VALUES ('e', 1), ('a', 1)`);
+    await step(st);
+    await db.query(`DELETE FROM ev WHERE ctid = (SELECT min(ctid) FROM ev WHERE k = 'a')`);
+    await db.query(`UPDATE ev SET v = 0 WHERE k = 'c'`);
+    await step(st);
+    await db.query(`UPDATE ev SET v = 1 WHERE k = 'c'`);
+    await step(st);
   });
 });
 
