@@ -1,15 +1,17 @@
 /**
- * SELECT DISTINCT and DISTINCT ON.
- * (Implementation pending: refused in incremental modes for now.)
+ * SELECT DISTINCT and DISTINCT ON (operators in `operators/distinct.ts`). PostgreSQL itself has
+ * already checked the query (the DISTINCT ON keys lead the ORDER BY; DISTINCT's ORDER BY keys are
+ * in the select list), so the keys here are column ids of the projection.
  */
-import { UnsupportedQueryError } from '../errors.js';
-import type { IrNode } from '../ir/types.js';
+import type { IrColumn, IrNode } from '../ir/types.js';
+import { makeDistinct, makeDistinctOn } from '../operators/distinct.js';
 import type { QueryCtx, SortKey } from './context.js';
 import type { ScopeColumn } from './scope.js';
 
 /**
  * DISTINCT over the projected `node` (`distinctOn` null) or DISTINCT ON the given column ids,
- * keeping per key the first row by `sortKeys`. `outputs` are the SELECT's output columns.
+ * keeping per key the first row by `sortKeys`. `outputs` are the SELECT's output columns. The
+ * result's columns include the outputs (same ids); DISTINCT ON keeps the hidden key columns too.
  */
 export function buildDistinct(
   node: IrNode,
@@ -18,13 +20,14 @@ export function buildDistinct(
   sortKeys: readonly SortKey[],
   q: QueryCtx,
 ): IrNode {
-  void node;
-  void outputs;
-  void sortKeys;
-  void q;
-  throw new UnsupportedQueryError(
-    distinctOn === null ? 'SELECT DISTINCT' : 'SELECT DISTINCT ON',
-    "Not supported yet in incremental modes; use refreshMode 'FULL'.",
-    {},
+  if (distinctOn === null) {
+    const columns: IrColumn[] = outputs.map((o) => ({ id: o.id, name: o.name }));
+    return makeDistinct(q.env.ids, node, columns);
+  }
+  return makeDistinctOn(
+    q.env.ids,
+    node,
+    [...new Set(distinctOn)],
+    sortKeys.map((k) => ({ id: k.id, descending: k.descending, nullsFirst: k.nullsFirst })),
   );
 }
