@@ -16,7 +16,7 @@ const db = useTestDatabase();
 
 beforeAll(async () => {
   await db.query(`
-    CREATE TABLE items (id int PRIMARY KEY, cat text, color text, price numeric, n int);
+    CREATE TABLE items (id int PRIMARY KEY, cat text, color text, price numeric, qty int);
     INSERT INTO items VALUES (1, 'a', 'red', 10, 1), (2, 'a', 'red', 10, 2), (3, 'b', NULL, 5, 3),
       (4, NULL, NULL, NULL, 4), (5, NULL, NULL, 7, 5);
     CREATE TABLE bag (a int, b text);
@@ -88,10 +88,10 @@ describe('SELECT DISTINCT', () => {
     await scenario(
       db,
       'st_d_expr',
-      `SELECT DISTINCT upper(cat) AS ucat, n % 2 AS parity FROM items WHERE price > 1 OR price IS NULL`,
+      `SELECT DISTINCT upper(cat) AS ucat, qty % 2 AS parity FROM items WHERE price > 1 OR price IS NULL`,
       [
         `UPDATE items SET price = 0 WHERE id = 1`,
-        `UPDATE items SET n = n + 1`,
+        `UPDATE items SET qty = qty + 1`,
         `INSERT INTO items VALUES (20, 'A', 'x', 100, 3), (21, 'a', 'y', 100, 5)`,
         `DELETE FROM items WHERE id = 20`,
         `UPDATE items SET price = NULL WHERE id = 21`,
@@ -199,7 +199,7 @@ describe('SELECT DISTINCT', () => {
   });
 
   it('DISTINCT inside a UNION ALL branch', async () => {
-    await scenario(db, 'st_d_in_union_all', 'SELECT DISTINCT a FROM bag UNION ALL SELECT n FROM items', [
+    await scenario(db, 'st_d_in_union_all', 'SELECT DISTINCT a FROM bag UNION ALL SELECT qty FROM items', [
       `INSERT INTO bag VALUES (50, 'u'), (50, 'v')`,
       `INSERT INTO items VALUES (50, 'u', 'u', 1, 50)`,
       `DELETE FROM bag WHERE a = 50`,

@@ -22,7 +22,9 @@
  * such ties arbitrarily, so a stream table matches its query exactly only when the ORDER BY is a
  * total order within each key (tests use total orders).
  * - Delta: affected keys K = the keys of ΔC's rows; Δ = Q₁|K − Q₀|K, each side the first row per
- *   key over the child's NEW / OLD snapshot restricted to K (index-friendly `restrictToKeys`).
+ *   key: Q₁|K over the child's NEW snapshot restricted to K (index-friendly `restrictToKeys`),
+ *   Q₀|K over C₀|K = C₁|K − ΔC (the same restricted rows with ΔC taken back out), so only the
+ *   new snapshot is read.
  * - Snapshots: over C₀ / C₁.
  * - Row id: `hashtextextended(ROW(<canonical distinct-on key values>)::text, 0)`; unique.
  * The node keeps all the child's columns (the outputs and hidden ORDER BY keys, which a LIMIT
@@ -235,9 +237,21 @@ registerOperator<DistinctOnNode>({
 FROM ${d} AS d`,
       true,
     );
-    const side = (s: Side) =>
-      firstPerKey(node, `(${restrictToKeys(ctx.snapshot(child, s), node.keyIds, node.types, keys)})`);
-    return differenceDelta(ctx, node, side('new'), side('old'), 'distinct_on');
+    // C₁ restricted to the affected keys, once; C₀|K = C₁|K − ΔC (per child row id and text: the
+    // rows whose net count stays positive; copies do not matter to DISTINCT ON).
+    const cols = node.columns.map((c) => c.id);
+    const current = ctx.stmt.add(
+      `n${node.nid}_current`,
+      restrictToKeys(ctx.snapshot(child, 'new'), node.keyIds, node.types, keys),
+      true,
+    );
+    const before = `(SELECT y.* FROM (SELECT DISTINCT ON (x.__pgt_row_id, x.__pgt_text) x.*, pg_catalog.sum(x.__pgt_n) OVER (PARTITION BY x.__pgt_row_id, x.__pgt_text) AS __pgt_net
+        FROM (SELECT c.__pgt_row_id, ${rowText('c', cols)} AS __pgt_text, 1::bigint AS __pgt_n${colList('c', cols)} FROM ${current} AS c
+              UNION ALL
+              SELECT d.__pgt_row_id, ${rowText('d', cols)}, -d.__pgt_weight${colList('d', cols)} FROM ${d} AS d) AS x
+        ORDER BY x.__pgt_row_id, x.__pgt_text) AS y
+  WHERE y.__pgt_net > 0)`;
+    return differenceDelta(ctx, node, firstPerKey(node, current), firstPerKey(node, before), 'distinct_on');
   },
   async analyze(node, tools) {
     node.types = await childTypes(node, tools);
