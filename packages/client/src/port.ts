@@ -1,7 +1,7 @@
 /**
  * The catalog port dvm compiles through, over this database: dvm's SQL port (pg_catalog), plus
  * "is this relation a stream table?" from pgtrickle's own catalog. Also source fingerprints:
- * a hash of a relation's columns (names, types, NOT NULL) and primary key, recorded per
+ * a hash of a relation's name, columns (names, types, NOT NULL) and primary key, recorded per
  * dependency so a later change of the source is noticed before a refresh reads it.
  */
 import { type CatalogPort, createSqlCatalogPort } from '@pgtrickle/dvm';
@@ -30,6 +30,7 @@ export async function fingerprints(
   const res = await q.query(
     `SELECT o.oid::int8 AS oid,
             CASE WHEN c.oid IS NULL THEN NULL ELSE pg_catalog.md5(
+              (SELECT n.nspname FROM pg_catalog.pg_namespace AS n WHERE n.oid = c.relnamespace) || '.' || c.relname || '|' ||
               COALESCE((SELECT pg_catalog.string_agg(a.attname || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod) || ' ' || a.attnotnull::text, ',' ORDER BY a.attnum)
                         FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '')
               || '|' ||

@@ -84,11 +84,28 @@ function requirePgtId(source: SourceRef): number {
   return source.pgtId;
 }
 
-/** Buffer column holding source column `column`. */
-export function sourceBufferColumn(source: SourceRef, column: string): string {
-  return source.kind === 'streamTable'
-    ? bufferColumnName(column, STREAM_BUFFER_COLUMNS)
-    : bufferColumnName(column);
+/** Buffer column holding source column `column` of a stream-table source. */
+export function sourceBufferColumn(column: string): string {
+  return bufferColumnName(column, STREAM_BUFFER_COLUMNS);
+}
+
+/**
+ * The buffer rows of `source` in the window: `__pgt_row_id`, `__pgt_change_id`, `__pgt_action`
+ * and the visible columns under their source names. A base-table buffer stores rows as jsonb,
+ * decoded with the column types recorded at compile time; a stream-table buffer has typed columns.
+ */
+function windowSql(source: SourceRef, ctx: DiffContext): string {
+  const visible = source.visible.map((c) => `, ${SOURCE_ALIAS}.${quoteIdent(c.name)}`).join('');
+  const head = `SELECT ${sourceRowId(source)} AS __pgt_row_id, ${SOURCE_ALIAS}.__pgt_change_id, ${SOURCE_ALIAS}.__pgt_action${visible}`;
+  const where = `${windowCondition(source, ctx)} AND b.action IN ('I', 'D')`;
+  if (source.kind === 'streamTable') {
+    const cols = readColumns(source).map((c) => `b.${quoteIdent(sourceBufferColumn(c))} AS ${quoteIdent(c)}`);
+    return `${head}\nFROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, ${cols.join(', ')}\n      FROM ${sourceBuffer(source)} AS b\n      WHERE ${where}) AS ${SOURCE_ALIAS}`;
+  }
+  const needed = readColumns(source);
+  const types = new Map(source.captured.map((c) => [c.name, c.type]));
+  const defs = needed.map((c) => `${quoteIdent(c)} ${types.get(c) ?? 'text'}`).join(', ');
+  return `${head}\nFROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, r.*\n      FROM ${sourceBuffer(source)} AS b\n      CROSS JOIN LATERAL pg_catalog.jsonb_to_record(b.data) AS r(${defs})\n      WHERE ${where}) AS ${SOURCE_ALIAS}`;
 }
 
 /** SQL condition selecting a buffer's rows in the refresh window (buffer alias `b`). */
@@ -134,14 +151,8 @@ function sourceDeltaCte(source: SourceRef, ctx: DiffContext): string {
       }
       return ctx.stmt.add(`delta_${source.name}`, parts.join('\nUNION ALL\n'));
     }
-    // Change buffer: the window, with columns renamed back to their source names.
-    const cols = readColumns(source);
-    const renamed = cols.map((c) => `b.${quoteIdent(sourceBufferColumn(source, c))} AS ${quoteIdent(c)}`);
-    const win = ctx.stmt.add(
-      `win_${source.name}`,
-      `SELECT ${sourceRowId(source)} AS __pgt_row_id, ${SOURCE_ALIAS}.*\nFROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, ${renamed.join(', ')}\n      FROM ${sourceBuffer(source)} AS b\n      WHERE ${windowCondition(source, ctx)} AND b.action IN ('I', 'D')) AS ${SOURCE_ALIAS}`,
-      true,
-    );
+    // Change buffer: the window, with the columns the scan reads typed as the source had them.
+    const win = ctx.stmt.add(`win_${source.name}`, windowSql(source, ctx), true);
     if (source.keyed) {
       // Net effect per key: −1 with the first change's values if it is a D (the row existed
       // before the window), +1 with the last change's values if it is an I (it exists after).

@@ -1,19 +1,18 @@
 /**
  * Change capture DDL (docs/dvm-design.md §1). A base table gets one buffer
- * `pgtrickle_changes.changes_<oid>` (change_id, xid, action, one typed column per source column),
+ * `pgtrickle_changes.changes_<oid>` (change_id, xid, action, the row as jsonb),
  * shared by every stream table reading it, and four statement-level triggers: INSERT (rows of the
  * NEW transition table as 'I'), UPDATE (OLD rows as 'D', then NEW rows as 'I'), DELETE (OLD as
  * 'D'), TRUNCATE (one 'T' marker). Trigger functions are PL/pgSQL, SECURITY DEFINER with a pinned
  * search_path, and NOTIFY `pgtrickle_wake` with the source oid. Everything is idempotent (IF NOT
- * EXISTS / OR REPLACE, columns added when missing), so installing capture for a second consumer
- * or after `ALTER TABLE … ADD COLUMN` is the same call.
+ * EXISTS / OR REPLACE), so installing capture for a second consumer is the same call. The trigger
+ * functions name no source column, so source DDL can never make a user's write fail.
  *
  * A stream table read by other stream tables gets `changes_st_<pgt id>` (change_id, epoch,
  * action, __pgt_row_id, its visible columns), filled by its own refreshes.
  */
 import type { ColumnInfo } from '../catalog/port.js';
 import {
-  BASE_BUFFER_COLUMNS,
   baseBufferName,
   bufferColumnName,
   bufferIndexName,
@@ -60,25 +59,20 @@ export function changesSchemaDdl(): string[] {
 export function baseCaptureDdl(target: CaptureTarget): string[] {
   const buffer = baseBuffer(target.oid);
   const source = quoteQualified(target.schema, target.name);
-  const cols = target.columns.map((c) => ({
-    name: c.name,
-    type: c.type,
-    buf: bufferColumnName(c.name, BASE_BUFFER_COLUMNS),
-  }));
   const stmts: string[] = [
     ...changesSchemaDdl(),
     `CREATE TABLE IF NOT EXISTS ${buffer} (
   change_id bigserial NOT NULL,
   xid pg_catalog.xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
-  action "char" NOT NULL${cols.map((c) => `,\n  ${quoteIdent(c.buf)} ${c.type}`).join('')}
+  action "char" NOT NULL,
+  data jsonb
 )`,
-    ...cols.map((c) => `ALTER TABLE ${buffer} ADD COLUMN IF NOT EXISTS ${quoteIdent(c.buf)} ${c.type}`),
     `CREATE INDEX IF NOT EXISTS ${quoteIdent(bufferIndexName(baseBufferName(target.oid)))} ON ${buffer} (xid)`,
   ];
-  const bufCols = cols.map((c) => quoteIdent(c.buf)).join(', ');
-  const from = (alias: string) => cols.map((c) => `${alias}.${quoteIdent(c.name)}`).join(', ');
+  // The whole row as jsonb: the functions name no column, so no ALTER TABLE on the source can
+  // make them fail (the user's writes never break); the refresh reads the columns it needs.
   const insert = (action: string, table: string, alias: string) =>
-    `INSERT INTO ${buffer} (action${bufCols === '' ? '' : `, ${bufCols}`}) SELECT '${action}'${cols.length === 0 ? '' : `, ${from(alias)}`} FROM ${quoteIdent(table)} AS ${alias};`;
+    `INSERT INTO ${buffer} (action, data) SELECT '${action}', pg_catalog.to_jsonb(${alias}.*) FROM ${quoteIdent(table)} AS ${alias};`;
   const notify = `PERFORM pg_catalog.pg_notify(${quoteLiteral(WAKE_CHANNEL)}, ${quoteLiteral(String(target.oid))});`;
   const bodies: Record<CaptureEvent, string> = {
     ins: `${insert('I', TRANSITION_NEW, 'n')}\n  ${notify}`,

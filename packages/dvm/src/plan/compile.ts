@@ -498,6 +498,7 @@ function incrementalPlan(
       const ctx = new DiffContext(source, source.kind === 'changeBuffer' ? params : [], binding);
       const d = ctx.delta(root);
       if (source.kind === 'changeBuffer') {
+        ctx.stmt.addNamed('__pgt_params', paramsDeclaration(params));
         ctx.stmt.addNamed('__pgt_frontier', frontierCaptureSql(tag, sourceRefs, params));
       }
       const cols = storageCols.map((c) => `d.${quoteIdent(c.id)}`).join(', ');
@@ -514,7 +515,7 @@ function incrementalPlan(
 /** Per source: changes pending in the window, whether a TRUNCATE is among them, and the table's size estimate. */
 function inspect(sources: readonly SourceRef[], params: readonly DeltaParam[]): string {
   if (sources.length === 0) {
-    return `SELECT NULL::text AS source, 0::bigint AS changes, false AS truncated, 0::float8 AS reltuples WHERE false`;
+    return `WITH __pgt_params AS (${paramsDeclaration(params)})\nSELECT NULL::text AS source, 0::bigint AS changes, false AS truncated, 0::float8 AS reltuples WHERE false`;
   }
   const ctx = new DiffContext({ kind: 'changeBuffer' }, params, null);
   const parts = sources.map((s) => {
@@ -527,5 +528,10 @@ function inspect(sources: readonly SourceRef[], params: readonly DeltaParam[]): 
     const buf = baseBuffer(s.oid);
     return `SELECT ${key}::text AS source, pg_catalog.count(*) FILTER (WHERE b.action <> 'T')::bigint AS changes, COALESCE(pg_catalog.bool_or(b.action = 'T'), false) AS truncated, ${size} AS reltuples\nFROM ${buf} AS b WHERE b.xid >= pg_catalog.pg_snapshot_xmin(${p}) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, ${p})`;
   });
-  return parts.join('\nUNION ALL\n');
+  return `WITH __pgt_params AS (${paramsDeclaration(params)})\n${parts.join('\nUNION ALL\n')}`;
+}
+
+/** A SELECT naming every parameter with its type, so a statement that reads only some still types them all. */
+function paramsDeclaration(params: readonly DeltaParam[]): string {
+  return `SELECT ${params.map((p) => `$${p.index}::${p.kind === 'prevSnapshot' ? 'pg_catalog.pg_snapshot' : 'bigint'} AS p${p.index}`).join(', ')}`;
 }
