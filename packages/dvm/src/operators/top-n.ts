@@ -10,7 +10,8 @@
  * where T(C₁) re-runs ORDER BY … LIMIT over the child's new snapshot (an index on the sort key
  * makes it O(n + m)), and T(C₀), the previous result, is read from the storage table when this
  * node is the stream table's top operator (`rootState`: the storage holds exactly the previous
- * result; O(n)), else recomputed over the child's old snapshot.
+ * result; O(n)). Below the root, T(C₀) = T(P − Δ⁺ + Δ⁻) for the prefix P of the first
+ * n + m + |Δ⁺| rows of C₁ (proof in `delta`); only the new snapshot and the delta are read.
  * Snapshots: T(C₀) / T(C₁) over the child's snapshot on the same side.
  * Row id: the child row's id (unique iff the child's are).
  * Determinism: a plain LIMIT (or OFFSET) whose boundary falls inside a group of rows tied on the
@@ -26,6 +27,7 @@ import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrNode, IrNodeBase } from '../ir/types.js';
 import { quoteIdent } from '../sql/quote.js';
 import { onlyChild } from './filter.js';
+import { addedCount, netDelta, oldFromNew } from './old-from-new.js';
 
 /** One sort key of a top-N: a child column, direction and NULL placement. */
 export interface TopNKey {
@@ -72,17 +74,18 @@ function columnList(node: IrNode, alias: string): string {
   return node.columns.map((c) => `, ${alias}.${quoteIdent(c.id)}`).join('');
 }
 
-/** `ORDER BY … [OFFSET …] [LIMIT … | FETCH FIRST … ROWS WITH TIES]` over alias `alias`. */
-function limitClause(node: TopNNode, alias: string, ctx: DiffContext): string {
-  const order = node.sortKeys
-    .map(
-      (k) =>
-        `${alias}.${quoteIdent(k.id)} ${k.descending ? 'DESC' : 'ASC'} NULLS ${k.nullsFirst ? 'FIRST' : 'LAST'}`,
-    )
-    .join(', ');
-  const parts = [`ORDER BY ${order}`];
-  const offset = node.offset === null ? null : `(${ctx.render(node.offset, alias)})`;
-  const limit = node.limit === null ? null : `(${ctx.render(node.limit, alias)})`;
+/** `ORDER BY …` of the sort keys over alias `alias`. */
+function orderBy(node: TopNNode, alias: string): string {
+  const keys = node.sortKeys.map(
+    (k) =>
+      `${alias}.${quoteIdent(k.id)} ${k.descending ? 'DESC' : 'ASC'} NULLS ${k.nullsFirst ? 'FIRST' : 'LAST'}`,
+  );
+  return `ORDER BY ${keys.join(', ')}`;
+}
+
+/** `ORDER BY … [OFFSET …] [LIMIT … | FETCH FIRST … ROWS WITH TIES]` with SQL limit / offset (null: none). */
+function limitClause(node: TopNNode, alias: string, limit: string | null, offset: string | null): string {
+  const parts = [orderBy(node, alias)];
   if (node.withTies) {
     if (offset !== null) parts.push(`OFFSET ${offset} ROWS`);
     if (limit !== null) parts.push(`FETCH FIRST ${limit} ROWS WITH TIES`);
@@ -93,9 +96,18 @@ function limitClause(node: TopNNode, alias: string, ctx: DiffContext): string {
   return parts.join(' ');
 }
 
+/** The node's limit and offset as SQL (null: none). */
+function bounds(node: TopNNode, ctx: DiffContext): { limit: string | null; offset: string | null } {
+  return {
+    limit: node.limit === null ? null : `(${ctx.render(node.limit, 'c')})`,
+    offset: node.offset === null ? null : `(${ctx.render(node.offset, 'c')})`,
+  };
+}
+
 /** T(input): the top-N of a relation with the child's columns. */
 function topOf(node: TopNNode, input: string, ctx: DiffContext): string {
-  return `SELECT c.__pgt_row_id${columnList(node, 'c')}\nFROM (${input}) AS c\n${limitClause(node, 'c', ctx)}`;
+  const { limit, offset } = bounds(node, ctx);
+  return `SELECT c.__pgt_row_id${columnList(node, 'c')}\nFROM (${input}) AS c\n${limitClause(node, 'c', limit, offset)}`;
 }
 
 /** Name of the hidden storage column keeping column `id` when the top-N is below projections. */
@@ -118,12 +130,29 @@ registerOperator<TopNNode>({
     }
     const d = ctx.delta(child);
     const changed = `EXISTS (SELECT 1 FROM ${d})`;
-    const newSql = `SELECT t.* FROM (${topOf(node, ctx.snapshot(child, 'new'), ctx)}) AS t WHERE ${changed}`;
     const storage = ctx.storageFor(node);
-    const oldSql =
-      storage === null
-        ? `SELECT t.* FROM (${topOf(node, ctx.snapshot(child, 'old'), ctx)}) AS t WHERE ${changed}`
-        : `SELECT s.__pgt_row_id${node.columns.map((c) => `, s.${quoteIdent(storage.column(c.id))} AS ${quoteIdent(c.id)}`).join('')}\nFROM ${storage.relation} AS s WHERE ${changed}`;
+    if (storage !== null) {
+      // At the root the previous result is the storage table.
+      const newSql = `SELECT t.* FROM (${topOf(node, ctx.snapshot(child, 'new'), ctx)}) AS t WHERE ${changed}`;
+      const oldSql = `SELECT s.__pgt_row_id${node.columns.map((c) => `, s.${quoteIdent(storage.column(c.id))} AS ${quoteIdent(c.id)}`).join('')}\nFROM ${storage.relation} AS s WHERE ${changed}`;
+      return differenceDelta(ctx, node, newSql, oldSql, 'topn');
+    }
+    // Below the root: both results from a prefix of C₁ long enough for both. A row of the old
+    // top that is in C₁ has fewer than limit + offset rows of C₀ before it, hence fewer than
+    // limit + offset + |Δ⁺| rows of C₁ (C₁ ⊆ C₀ + Δ⁺): the first limit + offset + |Δ⁺| rows
+    // of C₁ (WITH TIES: and their ties), minus Δ⁺, plus Δ⁻, hold the old top (old-from-new.ts).
+    const net = netDelta(ctx, node, child, d);
+    const { limit, offset } = bounds(node, ctx);
+    const length = limit === null ? null : `${limit} + COALESCE(${offset ?? '0'}, 0) + ${addedCount(net)}`;
+    const prefixLimit =
+      length === null ? '' : node.withTies ? ` FETCH FIRST (${length}) ROWS WITH TIES` : ` LIMIT (${length})`;
+    const prefix = ctx.stmt.add(
+      `n${node.nid}_prefix`,
+      `SELECT t.* FROM (SELECT c.__pgt_row_id${columnList(node, 'c')}\nFROM (${ctx.snapshot(child, 'new')}) AS c\n${orderBy(node, 'c')}${prefixLimit}) AS t\nWHERE ${changed}`,
+      true,
+    );
+    const newSql = topOf(node, `SELECT * FROM ${prefix}`, ctx);
+    const oldSql = topOf(node, oldFromNew(child, prefix, net), ctx);
     return differenceDelta(ctx, node, newSql, oldSql, 'topn');
   },
   rootState(node) {

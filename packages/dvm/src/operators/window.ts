@@ -8,13 +8,14 @@
  * structurally); every window's partitions refine the partitions of P. With
  *   K = { P(r) : r ∈ ΔC }   (the −1 rows carry old values, the +1 rows new ones, so a row that
  *                            moves between partitions marks both),
- *   Δ = W(C₁|K) − W(C₀|K)   (`differenceDelta` over the two recomputations, `keyFilter` NULL-safe)
+ *   Δ = W(C₁|K) − W(C₀|K)   (`differenceDelta` over the two recomputations; C|K NULL-safe)
  * where C|K are the child's rows whose P values are in K. No common PARTITION BY (no PARTITION
  * BY at all, or windows partitioned differently without a shared expression): the whole input is
  * one partition, so any change recomputes the whole window over C₁ and C₀ (O(input); a window
  * with no change in its input costs nothing: both sides are guarded by "ΔC is not empty").
- * Snapshots: W(C₀) / W(C₁) — the child's snapshot on the same side. The delta reads C₁ and C₀,
- * both restricted to K (key-restricted reads of the live tables, and of the old snapshot).
+ * Snapshots: W(C₀) / W(C₁) — the child's snapshot on the same side. The delta reads only the
+ * child's new snapshot, restricted to K (C₁|K: a semi-join on the affected keys, index lookups),
+ * and the child's delta: C₀|K = C₁|K − Δ⁺ + Δ⁻ (see `old-from-new.ts`), never the old snapshot.
  * Row id: the child row's id when the child's ids are unique (a row keeps its id when its rank
  * changes, so the apply updates it in place). With non-unique child ids (keyless sources), rows
  * that share an id hold equal values but may get different window results (row_number() over
@@ -26,13 +27,14 @@
  */
 
 import type { DiffContext } from '../diff/context.js';
-import { differenceDelta, keyFilter } from '../diff/recompute.js';
+import { differenceDelta } from '../diff/recompute.js';
 import { registerOperator } from '../diff/registry.js';
 import { rowIdExpr } from '../diff/rowid.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrColumn, IrNode, IrNodeBase, Side } from '../ir/types.js';
 import { quoteIdent } from '../sql/quote.js';
 import { onlyChild } from './filter.js';
+import { netDelta, oldFromNew } from './old-from-new.js';
 
 /** One window function call: its result column and the resolved call (`f(args) [FILTER] OVER (…)`). */
 export interface WindowCall {
@@ -84,7 +86,13 @@ function keyNames(node: WindowNode): string[] {
   return node.partitionKey.map((_, i) => `__pgt_k${i + 1}`);
 }
 
-/** The child's snapshot on `side`, restricted to the partitions in `keys` (or to "Δ not empty"). */
+/**
+ * The child's snapshot on `side`, restricted to the partitions in `keys` (or, without a common
+ * PARTITION BY, to "Δ is not empty"). Two disjoint branches keep the common case index-friendly:
+ * partitions whose key has no NULL are a plain semi-join (`(k₁, …) IN (SELECT … FROM keys)`, which
+ * PostgreSQL runs as index lookups per affected key); partitions with a NULL in the key are matched
+ * NULL-safely in a second branch that only runs when such a key is affected (one-time filter).
+ */
 function restricted(node: WindowNode, side: Side, keys: string | null, delta: string, ctx: DiffContext) {
   const child = onlyChild(node);
   const snap = ctx.snapshot(child, side);
@@ -94,7 +102,18 @@ function restricted(node: WindowNode, side: Side, keys: string | null, delta: st
   }
   const names = keyNames(node);
   const computed = node.partitionKey.map((e, i) => `, ${ctx.render(e, 'c')} AS ${names[i]}`).join('');
-  return `SELECT s.__pgt_row_id${cols}\nFROM (SELECT c.*${computed} FROM (${snap}) AS c) AS s\nWHERE ${keyFilter('s', names, keys)}`;
+  const input = `SELECT s.__pgt_row_id${cols}\nFROM (SELECT c.*${computed} FROM (${snap}) AS c) AS s`;
+  const sk = names.map((n) => `s.${n}`);
+  const kk = names.map((n) => `k.${n}`);
+  const tuple = (xs: string[]) => (xs.length === 1 ? (xs[0] as string) : `(${xs.join(', ')})`);
+  const noNull = kk.map((k) => `${k} IS NOT NULL`).join(' AND ');
+  const someNull = kk.map((k) => `${k} IS NULL`).join(' OR ');
+  const nullSafe = names.map((n) => `(s.${n} = k.${n} OR (s.${n} IS NULL AND k.${n} IS NULL))`).join(' AND ');
+  const rowHasNull = sk.map((x) => `${x} IS NULL`).join(' OR ');
+  return `${input}\nWHERE ${tuple(sk)} IN (SELECT ${kk.join(', ')} FROM ${keys} AS k WHERE ${noNull})
+UNION ALL
+${input}\nWHERE (${rowHasNull}) AND EXISTS (SELECT 1 FROM ${keys} AS k WHERE ${someNull})
+  AND EXISTS (SELECT 1 FROM ${keys} AS k WHERE (${someNull}) AND ${nullSafe})`;
 }
 
 registerOperator<WindowNode>({
@@ -117,8 +136,11 @@ registerOperator<WindowNode>({
       const exprs = node.partitionKey.map((e, i) => `${ctx.render(e, 'd')} AS ${names[i]}`).join(', ');
       keys = ctx.stmt.add(`n${node.nid}_partitions`, `SELECT DISTINCT ${exprs}\nFROM ${d} AS d`, true);
     }
-    const newSql = evaluate(node, restricted(node, 'new', keys, d, ctx), ctx);
-    const oldSql = evaluate(node, restricted(node, 'old', keys, d, ctx), ctx);
+    // C₁|K once (materialized), and C₀|K = C₁|K − Δ⁺ + Δ⁻ (every Δ row is in K by construction).
+    const newInput = ctx.stmt.add(`n${node.nid}_new_input`, restricted(node, 'new', keys, d, ctx), true);
+    const oldInput = oldFromNew(child, newInput, netDelta(ctx, node, child, d));
+    const newSql = evaluate(node, `SELECT * FROM ${newInput}`, ctx);
+    const oldSql = evaluate(node, oldInput, ctx);
     return differenceDelta(ctx, node, newSql, oldSql, 'window');
   },
 });

@@ -1,0 +1,65 @@
+/**
+ * Old rows from new rows and the delta (shared by the window and top-N rules): for any part P of
+ * a child's new snapshot C₁ that contains every C₁-row of interest, the corresponding old rows are
+ *   P₀ = P − Δ⁺ + Δ⁻   (multiset arithmetic, clipped at zero copies),
+ * since C₀ = C₁ − ΔC. This reads only the new snapshot (live tables, indexable) and the delta,
+ * instead of the old snapshot (which for a scan is "live minus delta plus deleted rows", a union
+ * that PostgreSQL cannot restrict with a semi-join or serve from an index in sort order).
+ * The delta is first netted per (row id, row text): the terms of a delta rule may emit a row
+ * several times with opposite signs (a join's ΔL⋈R₁ + L₁⋈ΔR − ΔL⋈ΔR), and only the net counts.
+ * Unique ids: a row of P whose id has a net +1 is the new version of a changed row and is
+ * dropped (matched by id, so it does not depend on the row's text); net −1 rows are added.
+ * Non-unique ids (a content-derived id: rows equal in id are equal in value): copies are counted
+ * per (id, text): old copies = copies in P − net weight.
+ */
+
+import type { DiffContext } from '../diff/context.js';
+import { rowText } from '../diff/rowid.js';
+import type { IrNode } from '../ir/types.js';
+import { quoteIdent } from '../sql/quote.js';
+
+/** Adds the CTE of `delta` netted per (id, row text), non-zero weights only; returns its name. */
+export function netDelta(ctx: DiffContext, node: IrNode, child: IrNode, delta: string): string {
+  const ids = child.columns.map((c) => c.id);
+  const cols = ids.map((id) => `, x.${quoteIdent(id)}`).join('');
+  return ctx.stmt.add(
+    `n${node.nid}_net`,
+    `SELECT y.__pgt_row_id, y.__pgt_weight${ids.map((id) => `, y.${quoteIdent(id)}`).join('')}
+FROM (SELECT DISTINCT ON (x.__pgt_row_id, x.__pgt_text) x.__pgt_row_id, pg_catalog.sum(x.__pgt_weight) OVER (PARTITION BY x.__pgt_row_id, x.__pgt_text)::bigint AS __pgt_weight${cols}
+      FROM (SELECT d.*, ${rowText('d', ids)} AS __pgt_text FROM ${delta} AS d) AS x
+      ORDER BY x.__pgt_row_id, x.__pgt_text) AS y
+WHERE y.__pgt_weight <> 0`,
+    true,
+  );
+}
+
+/** `SELECT … FROM net` rows with weight < 0, one SQL row per copy. */
+function removedRows(child: IrNode, net: string): string {
+  const cols = child.columns.map((c) => `, d.${quoteIdent(c.id)}`).join('');
+  return `SELECT d.__pgt_row_id${cols}\nFROM ${net} AS d CROSS JOIN LATERAL pg_catalog.generate_series(1, -d.__pgt_weight) AS g\nWHERE d.__pgt_weight < 0`;
+}
+
+/** Total count of rows added by the net delta (Σ positive weights), as a scalar subquery. */
+export function addedCount(net: string): string {
+  return `(SELECT COALESCE(pg_catalog.sum(d.__pgt_weight), 0)::bigint FROM ${net} AS d WHERE d.__pgt_weight > 0)`;
+}
+
+/**
+ * SQL of P₀ = P − Δ⁺ + Δ⁻ for `part` (a relation: `__pgt_row_id` + the child's column ids, in
+ * order) and the netted delta `net` of `child`.
+ */
+export function oldFromNew(child: IrNode, part: string, net: string): string {
+  const ids = child.columns.map((c) => c.id);
+  const cols = (alias: string) => ids.map((id) => `, ${alias}.${quoteIdent(id)}`).join('');
+  if (child.uniqueIds) {
+    return `SELECT p.__pgt_row_id${cols('p')}\nFROM ${part} AS p\nWHERE NOT EXISTS (SELECT 1 FROM ${net} AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = p.__pgt_row_id)\nUNION ALL\n${removedRows(child, net)}`;
+  }
+  return `SELECT y.__pgt_row_id${cols('y')}
+FROM (SELECT DISTINCT ON (u.__pgt_row_id, u.__pgt_text) u.__pgt_row_id${cols('u')}, pg_catalog.sum(u.__pgt_n) OVER (PARTITION BY u.__pgt_row_id, u.__pgt_text)::bigint AS __pgt_copies
+      FROM (SELECT p.__pgt_row_id${cols('p')}, ${rowText('p', ids)} AS __pgt_text, 1::bigint AS __pgt_n FROM ${part} AS p
+            UNION ALL
+            SELECT d.__pgt_row_id${cols('d')}, ${rowText('d', ids)} AS __pgt_text, -d.__pgt_weight AS __pgt_n FROM ${net} AS d) AS u
+      ORDER BY u.__pgt_row_id, u.__pgt_text) AS y
+CROSS JOIN LATERAL pg_catalog.generate_series(1, y.__pgt_copies) AS g
+WHERE y.__pgt_copies > 0`;
+}
