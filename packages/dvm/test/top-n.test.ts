@@ -401,6 +401,58 @@ describe('top-N in larger queries', () => {
     await step(st);
   });
 
+  it('LIMIT subqueries below the root: OFFSET, OFFSET alone, WITH TIES', async () => {
+    await db.query(SCORES);
+    const sts = [
+      await maintain(
+        db,
+        't_sub_offset',
+        `SELECT s.id, t.city FROM (SELECT id, team FROM scores ORDER BY score DESC NULLS LAST, id LIMIT 3 OFFSET 2) AS s
+         JOIN teams AS t ON t.name = s.team`,
+      ),
+      await maintain(
+        db,
+        't_sub_offset_only',
+        `SELECT s.id, t.city FROM (SELECT id, team FROM scores ORDER BY score NULLS FIRST, id OFFSET 25) AS s
+         JOIN teams AS t ON t.name = s.team`,
+      ),
+      await maintain(
+        db,
+        't_sub_ties',
+        `SELECT s.id, s.sc, t.city FROM (SELECT id, team, score AS sc FROM scores ORDER BY score DESC NULLS LAST FETCH FIRST 3 ROWS WITH TIES) AS s
+         JOIN teams AS t ON t.name = s.team`,
+      ),
+    ];
+    await churn(...sts);
+    await db.query(`UPDATE teams SET city = upper(city)`);
+    for (const st of sts) await step(st);
+  });
+
+  it('a LIMIT subquery over a keyless source with duplicates, joined', async () => {
+    await db.query(`
+      DROP TABLE IF EXISTS ev;
+      CREATE TABLE ev (k text, v int);
+      INSERT INTO ev VALUES ('a', 1), ('a', 1), ('a', 1), ('b', 2), ('b', 0), ('c', NULL);
+    `);
+    const st = await maintain(
+      db,
+      't_sub_keyless',
+      `SELECT e.k, e.v, x.n FROM (SELECT k, v FROM ev ORDER BY v, k LIMIT 3) AS e
+       JOIN (VALUES ('a', 10), ('b', 20)) AS x(k, n) ON x.k = e.k`,
+    );
+    await st.check();
+    await db.query(`INSERT INTO ev VALUES ('b', -1), ('a', 1)`);
+    await step(st);
+    await db.query(`DELETE FROM ev WHERE ctid = (SELECT min(ctid) FROM ev WHERE k = 'b' AND v = -1)`);
+    await db.query(`DELETE FROM ev WHERE ctid = (SELECT min(ctid) FROM ev WHERE k = 'a')`);
+    await step(st);
+    await db.query(`UPDATE ev SET v = -5 WHERE k = 'c'`);
+    await db.query(`INSERT INTO ev VALUES ('a', -9), ('a', -9)`);
+    await step(st);
+    await db.query(`DELETE FROM ev WHERE v < 0`);
+    await step(st);
+  });
+
   it('a top-N over a join', async () => {
     await db.query(SCORES);
     const st = await maintain(
