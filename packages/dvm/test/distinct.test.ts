@@ -10,7 +10,7 @@
 import { useTestDatabase } from '@pgtrickle/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { maintain } from './support/maintained.js';
-import { expectStateMatchesPopulation, scenario } from './support/multiset-scenario.js';
+import { expectStateMatchesPopulation, immediateScenario, scenario } from './support/multiset-scenario.js';
 
 const db = useTestDatabase();
 
@@ -293,5 +293,71 @@ describe('SELECT DISTINCT ON', () => {
       `SELECT DISTINCT ON (v) v IS NULL AS missing, id FROM nums ORDER BY v, id`,
       [`INSERT INTO nums VALUES (90, 2.000, 0, '1 day')`, `DELETE FROM nums WHERE v = 2`],
     );
+  });
+});
+
+describe('transition-table deltas (IMMEDIATE style), downstream stream tables, refusals', () => {
+  it('DISTINCT, DISTINCT over a join and DISTINCT ON from statement transition tables', async () => {
+    await immediateScenario(db, 'st_imm_d', 'SELECT DISTINCT cat, color FROM items', [
+      {
+        insert: 'items',
+        values: `(100, 'a', 'red', 1, 1), (101, 'imm', NULL, 1, 1), (102, 'imm', NULL, 2, 2)`,
+      },
+      { delete: 'items', where: `id = 101` },
+      { update: 'items', set: `cat = 'imm2'`, where: `cat = 'imm'` },
+      { delete: 'items', where: `cat = 'a'` },
+      { insert: 'items', values: `(103, 'a', 'red', 1, 1)` },
+    ]);
+    await immediateScenario(
+      db,
+      'st_imm_join',
+      'SELECT DISTINCT c.tier, o.region FROM orders o JOIN customers c ON c.id = o.customer',
+      [
+        { insert: 'orders', values: `(200, 1, 1, 'zz'), (201, 1, 1, 'zz')` },
+        { update: 'customers', set: `tier = 'platinum'`, where: `id = 1` },
+        { delete: 'orders', where: `id = 200` },
+        { delete: 'orders', where: `id = 201` },
+      ],
+    );
+    await immediateScenario(
+      db,
+      'st_imm_on',
+      'SELECT DISTINCT ON (grp) grp, player FROM scores ORDER BY grp, score DESC NULLS LAST, id',
+      [
+        { insert: 'scores', values: `(300, 'g1', 1000, 'top'), (301, 'g9', 1, 'new')` },
+        { update: 'scores', set: `score = -5`, where: `id = 300` },
+        { delete: 'scores', where: `grp = 'g9'` },
+      ],
+    );
+  });
+
+  it('a stream table reading a DISTINCT stream table sees exact deletes and inserts', async () => {
+    const up = await maintain(db, 'st_up_distinct', 'SELECT DISTINCT cat, color FROM items');
+    const down = await maintain(
+      db,
+      'st_down_distinct',
+      `SELECT cat, color FROM st_up_distinct WHERE cat IS NOT NULL`,
+    );
+    expect(down.plan.mode).toBe('DIFFERENTIAL');
+    for (const sql of [
+      `INSERT INTO items VALUES (400, 'up', 'x', 1, 1), (401, 'up', 'x', 1, 1)`,
+      `DELETE FROM items WHERE id = 400`,
+      `DELETE FROM items WHERE id = 401`,
+      `UPDATE items SET color = 'recolored' WHERE cat = 'a'`,
+    ]) {
+      await db.query(sql);
+      await up.refreshAndCheck();
+      await down.refreshAndCheck();
+    }
+  });
+
+  it('refuses what has no delta rule, naming the construct', async () => {
+    await expect(
+      maintain(db, 'st_refuse_volatile', 'SELECT DISTINCT cat, random() > 2 AS r FROM items'),
+    ).rejects.toMatchObject({ code: 'PGT_UNSUPPORTED', message: expect.stringContaining('random') });
+    const auto = await maintain(db, 'st_refuse_auto', 'SELECT DISTINCT cat, random() > 2 AS r FROM items', {
+      mode: 'AUTO',
+    });
+    expect(auto.plan.mode).toBe('FULL');
   });
 });

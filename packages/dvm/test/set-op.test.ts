@@ -9,7 +9,7 @@
 import { useTestDatabase } from '@pgtrickle/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { maintain } from './support/maintained.js';
-import { scenario } from './support/multiset-scenario.js';
+import { immediateScenario, scenario } from './support/multiset-scenario.js';
 
 const db = useTestDatabase();
 
@@ -294,5 +294,66 @@ describe('INTERSECT and EXCEPT', () => {
         `INSERT INTO ta VALUES (90, 3, 'c')`,
       ],
     );
+  });
+});
+
+describe('more set-operation shapes', () => {
+  it('timestamp UNION timestamptz, SELECT DISTINCT as a UNION input', async () => {
+    await db.query(`CREATE TABLE t1 (id int PRIMARY KEY, ts timestamp);
+                    CREATE TABLE t2 (id int PRIMARY KEY, ts timestamptz);
+                    INSERT INTO t1 VALUES (1, '2024-01-01 00:00'), (2, '2024-01-02 00:00');
+                    INSERT INTO t2 VALUES (1, '2024-01-01 00:00+00'), (2, '2024-01-03 00:00+00')`);
+    await scenario(db, 'st_u_ts', 'SELECT ts FROM t1 UNION SELECT ts FROM t2', [
+      `DELETE FROM t1 WHERE id = 1`,
+      `DELETE FROM t2 WHERE id = 1`,
+      `INSERT INTO t2 VALUES (3, '2024-01-02 00:00+00')`,
+      `DELETE FROM t1`,
+    ]);
+    await scenario(db, 'st_u_distinct_input', 'SELECT DISTINCT x FROM ka UNION SELECT x FROM tb', [
+      `INSERT INTO ka VALUES (77, 'q'), (77, 'r')`,
+      `INSERT INTO tb VALUES (77, 77, 'q')`,
+      `DELETE FROM ka WHERE x = 77`,
+      `DELETE FROM tb WHERE id = 77`,
+    ]);
+  });
+
+  it('transition-table deltas (IMMEDIATE style), changes on one input at a time', async () => {
+    for (const op of ['UNION', 'INTERSECT', 'INTERSECT ALL', 'EXCEPT', 'EXCEPT ALL']) {
+      const tag = op.toLowerCase().replace(' ', '_');
+      await immediateScenario(db, `st_imm_${tag}`, `SELECT x, y FROM ka ${op} SELECT x, y FROM kb`, [
+        { insert: 'ka', values: `(1, 'a'), (1, 'a'), (8, 'h')` },
+        { insert: 'kb', values: `(8, 'h'), (1, 'a')` },
+        { delete: 'kb', where: `x = 1` },
+        { update: 'ka', set: `y = 'H'`, where: `x = 8` },
+        { delete: 'ka', where: `x IS NULL` },
+        { insert: 'kb', values: `(NULL, NULL)` },
+      ]);
+    }
+    // A branch that does not read the changed table.
+    await immediateScenario(
+      db,
+      'st_imm_three',
+      'SELECT x FROM ka EXCEPT SELECT x FROM kb UNION SELECT x FROM tc',
+      [
+        { insert: 'tc', values: `(500, 8, 'h')` },
+        { delete: 'tc', where: `id = 500` },
+        { insert: 'ka', values: `(501, 'z')` },
+      ],
+    );
+  });
+
+  it('a stream table reading an INTERSECT ALL stream table (non-unique ids upstream)', async () => {
+    const up = await maintain(db, 'st_up_iall', 'SELECT x, y FROM ka INTERSECT ALL SELECT x, y FROM kb');
+    const down = await maintain(db, 'st_down_iall', 'SELECT x FROM st_up_iall WHERE x IS NOT NULL');
+    for (const sql of [
+      `INSERT INTO ka VALUES (600, 'p'), (600, 'p'), (600, 'p')`,
+      `INSERT INTO kb VALUES (600, 'p'), (600, 'p')`,
+      `DELETE FROM ka WHERE x = 600 AND ctid = (SELECT min(ctid) FROM ka WHERE x = 600)`,
+      `DELETE FROM kb WHERE x = 600`,
+    ]) {
+      await db.query(sql);
+      await up.refreshAndCheck();
+      await down.refreshAndCheck();
+    }
   });
 });

@@ -4,7 +4,13 @@
  * both, that the differential refresh really was differential, and that the differential table's
  * whole storage (row ids and hidden counts included) equals a fresh population.
  */
-import { ROW_ID_SETTINGS } from '@pgtrickle/dvm';
+import {
+  applyConsolidatedSql,
+  consolidateSql,
+  deltaTable,
+  deltaTableDdl,
+  ROW_ID_SETTINGS,
+} from '@pgtrickle/dvm';
 import type { TestDatabase } from '@pgtrickle/testkit';
 import { expect } from 'vitest';
 import { type Maintained, maintain } from './maintained.js';
@@ -63,5 +69,75 @@ export async function scenario(
   await st.refresh('FULL');
   await st.check();
   await expectStateMatchesPopulation(db, st);
+  return st;
+}
+
+/** One statement of an IMMEDIATE-style step: its table, and the rows it touches. */
+export type ImmediateStep =
+  | { readonly insert: string; readonly values: string }
+  | { readonly delete: string; readonly where: string }
+  | { readonly update: string; readonly set: string; readonly where: string };
+
+/**
+ * Maintains `query` and applies each step the way an IMMEDIATE trigger would: the statement runs,
+ * its OLD / NEW transition rows are collected into temp tables, and the plan's transition-table
+ * delta is consolidated and applied in the same transaction; the oracle runs after each step.
+ * (The change buffers also see these writes, so the table is not refreshed DIFFERENTIAL after.)
+ */
+export async function immediateScenario(
+  db: TestDatabase,
+  name: string,
+  query: string,
+  steps: readonly ImmediateStep[],
+): Promise<Maintained> {
+  const st = await maintain(db, name, query);
+  const target = st.plan.applyTarget();
+  for (const step of steps) {
+    const table = 'insert' in step ? step.insert : 'delete' in step ? step.delete : step.update;
+    const source = st.plan.sources.find((s) => s.name === table);
+    if (source === undefined) throw new Error(`${table} is not a source of ${name}`);
+    const client = await db.pool.connect();
+    try {
+      await client.query('BEGIN');
+      for (const [k, v] of Object.entries(ROW_ID_SETTINGS)) {
+        await client.query(`SELECT pg_catalog.set_config($1, $2, true)`, [k, v]);
+      }
+      await client.query(`CREATE TEMP TABLE pgt_test_old (LIKE ${table}) ON COMMIT DROP`);
+      await client.query(`CREATE TEMP TABLE pgt_test_new (LIKE ${table}) ON COMMIT DROP`);
+      let oldTable: string | null = null;
+      let newTable: string | null = null;
+      if ('insert' in step) {
+        await client.query(
+          `WITH x AS (INSERT INTO ${table} VALUES ${step.values} RETURNING *) INSERT INTO pgt_test_new SELECT * FROM x`,
+        );
+        newTable = 'pgt_test_new';
+      } else {
+        await client.query(`INSERT INTO pgt_test_old SELECT * FROM ${table} WHERE ${step.where}`);
+        oldTable = 'pgt_test_old';
+        if ('delete' in step) {
+          await client.query(`DELETE FROM ${table} WHERE ${step.where}`);
+        } else {
+          await client.query(
+            `WITH x AS (UPDATE ${table} SET ${step.set} WHERE ${step.where} RETURNING *) INSERT INTO pgt_test_new SELECT * FROM x`,
+          );
+          newTable = 'pgt_test_new';
+        }
+      }
+      for (const sql of deltaTableDdl(target)) await client.query(sql);
+      const delta = st.plan.deltaInsert({ kind: 'transitionTable', source: source.key, oldTable, newTable });
+      if (delta === null) throw new Error('no delta statement');
+      await client.query(delta);
+      for (const sql of consolidateSql(target, deltaTable(target.tag))) await client.query(sql);
+      for (const sql of applyConsolidatedSql(target)) await client.query(sql);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+    await st.check();
+    await expectStateMatchesPopulation(db, st);
+  }
   return st;
 }
