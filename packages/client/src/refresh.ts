@@ -107,7 +107,7 @@ export function autoPreferFull(
       const rows = Math.max(window.reltuples[key] ?? 0, 1000);
       if (changes > Math.ceil(rows * ratio)) {
         const name = plan.sources.find((s) => s.key === key)?.name ?? key;
-        return `AUTO: ${changes} pending changes on ${name} exceed ${ratio} × ${Math.round(rows)} rows; FULL is cheaper`;
+        return `AUTO: ${changes} pending change records (an update is two) on ${name} exceed ${ratio} × ${Math.round(rows)} rows; FULL is cheaper`;
       }
     }
     return null;

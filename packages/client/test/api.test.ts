@@ -67,6 +67,32 @@ describe('the public API', () => {
     expect(capture.rows[0].n).toBe(0);
   });
 
+  it('AUTO refreshes FULL when the pending change ratio makes it cheaper, and records why', async () => {
+    await db.query(
+      'CREATE TABLE wide (id int PRIMARY KEY, v int); INSERT INTO wide SELECT g, g FROM generate_series(1, 4000) g; ANALYZE wide',
+    );
+    await trickle.createStreamTable({ name: 'wide_st', query: 'SELECT id, v FROM wide WHERE v % 2 = 0' });
+    await db.query('UPDATE wide SET v = v + 1 WHERE id <= 2000');
+    const big = await trickle.refresh('wide_st');
+    expect(big.action).toBe('FULL');
+    expect(big.reason).toMatch(/AUTO: 4000 pending change records \(an update is two\) on wide exceed 0.15/);
+    await expectTableEqualsQuery(db, 'wide_st', 'SELECT id, v FROM wide WHERE v % 2 = 0');
+    await db.query('UPDATE wide SET v = v + 1 WHERE id <= 20');
+    expect((await trickle.refresh('wide_st')).action).toBe('DIFFERENTIAL');
+    await expectTableEqualsQuery(db, 'wide_st', 'SELECT id, v FROM wide WHERE v % 2 = 0');
+    const history = await db.query(
+      `SELECT action, reason FROM pgtrickle.pgt_refresh_history h JOIN pgtrickle.pgt_stream_tables s USING (pgt_id) WHERE s.table_name = 'wide_st' ORDER BY refresh_id`,
+    );
+    expect(history.rows.map((r) => r.action)).toEqual(['FULL', 'FULL', 'DIFFERENTIAL']);
+    expect(history.rows[1].reason).toMatch(/AUTO/);
+    // A tighter threshold per client.
+    const strict = await connect({ connectionString: db.url, autoFullRatio: 0.001 });
+    await db.query('UPDATE wide SET v = v + 1 WHERE id <= 20');
+    expect((await strict.refresh('wide_st')).action).toBe('FULL');
+    await strict.close();
+    await trickle.dropStreamTable('wide_st');
+  });
+
   it('refuses writes to a stream table', async () => {
     await trickle.createStreamTable({ name: 'guarded', query: 'SELECT id FROM orders' });
     await expect(db.query('DELETE FROM guarded')).rejects.toThrow(/maintained by pgtrickle/);
