@@ -110,7 +110,10 @@ describe('a refresh whose connection is terminated', () => {
         (e: unknown) => e,
       );
       let pid: number | null = null;
-      await waitFor(async () => (pid = await lockedBackend(app)) !== null, 'the refresh to block');
+      await waitFor(async () => {
+        pid = await lockedBackend(app);
+        return pid !== null;
+      }, 'the refresh to block');
       await db.query('SELECT pg_terminate_backend($1)', [pid]);
       const error = await refreshing;
       expect(error).toBeInstanceOf(Error);
