@@ -9,6 +9,7 @@ import { UnsupportedQueryError } from '@pgtrickle/dvm';
 import { useTestDatabase } from '@pgtrickle/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Maintained, maintain } from './support/maintained.js';
+import { immediateScenario } from './support/multiset-scenario.js';
 
 const db = useTestDatabase();
 
@@ -542,6 +543,45 @@ describe('top-N with other operators', () => {
       `UPDATE scores SET team = 'zz' WHERE id IN (SELECT id FROM scores WHERE team IS NULL ORDER BY id LIMIT 2)`,
     );
     await step(st);
+  });
+});
+
+describe('transition-table deltas (IMMEDIATE style)', () => {
+  it('a top-N at the root and below a join, one input changing at a time', async () => {
+    await db.query(SCORES);
+    await immediateScenario(
+      db,
+      't_imm',
+      'SELECT id, score FROM scores ORDER BY score DESC NULLS LAST, id LIMIT 4',
+      [
+        { insert: 'scores', values: `(100, 'a', 1000, 'red'), (101, 'b', 50, NULL)` },
+        { update: 'scores', set: `score = 0`, where: `id = 100` },
+        { delete: 'scores', where: `score > 80` },
+        { update: 'scores', set: `score = 99`, where: `id IN (1, 2)` },
+      ],
+    );
+    await immediateScenario(
+      db,
+      't_imm_ties',
+      'SELECT id, score FROM scores ORDER BY score DESC NULLS LAST FETCH FIRST 2 ROWS WITH TIES',
+      [
+        { update: 'scores', set: `score = 99`, where: `id = 3` },
+        { delete: 'scores', where: `id = 1` },
+      ],
+    );
+    await immediateScenario(
+      db,
+      't_imm_join',
+      `SELECT s.id, t.city FROM (SELECT id, team FROM scores ORDER BY score DESC NULLS LAST, id LIMIT 5) AS s
+       JOIN teams AS t ON t.name = s.team`,
+      [
+        { update: 'teams', set: `city = 'paris'`, where: `name = 'red'` },
+        { insert: 'scores', values: `(200, 'z', 2000, 'blue')` },
+        { delete: 'teams', where: `name = 'blue'` },
+        { update: 'scores', set: `score = -1`, where: `id = 200` },
+        { insert: 'teams', values: `('blue', 'kyiv')` },
+      ],
+    );
   });
 });
 

@@ -10,6 +10,7 @@ import { type IrNode, UnsupportedQueryError } from '@pgtrickle/dvm';
 import { useTestDatabase } from '@pgtrickle/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Maintained, maintain } from './support/maintained.js';
+import { immediateScenario } from './support/multiset-scenario.js';
 
 const db = useTestDatabase();
 
@@ -466,6 +467,42 @@ describe('windows with other operators', () => {
     await step(st);
     await db.query(`DELETE FROM depts WHERE name = 'eng'`);
     await step(st);
+  });
+});
+
+describe('transition-table deltas (IMMEDIATE style)', () => {
+  it('windows over a table and over a join, one input changing at a time', async () => {
+    await db.query(EMP);
+    await db.query(`
+      DROP TABLE IF EXISTS depts;
+      CREATE TABLE depts (name text PRIMARY KEY, region text);
+      INSERT INTO depts VALUES ('eng', 'eu'), ('ops', 'us'), ('sales', 'eu'), ('hr', NULL);
+    `);
+    await immediateScenario(
+      db,
+      'w_imm',
+      `SELECT id, rank() OVER (PARTITION BY dept ORDER BY salary DESC NULLS LAST, id) AS r,
+              sum(salary) OVER (PARTITION BY dept) AS s, row_number() OVER (ORDER BY id) AS rn FROM emp`,
+      [
+        { insert: 'emp', values: `(20, 'eng', 150, '2021-03-01', 5), (21, NULL, 1, '2021-03-01', 5)` },
+        { update: 'emp', set: `dept = 'ops'`, where: `id = 1` },
+        { update: 'emp', set: `salary = NULL`, where: `dept = 'eng'` },
+        { delete: 'emp', where: `dept = 'ops'` },
+      ],
+    );
+    await immediateScenario(
+      db,
+      'w_imm_join',
+      `SELECT e.id, d.region, rank() OVER (PARTITION BY d.region ORDER BY e.salary DESC NULLS LAST, e.id) AS r
+       FROM emp e JOIN depts d ON d.name = e.dept`,
+      [
+        { update: 'depts', set: `region = 'us'`, where: `name = 'eng'` },
+        { insert: 'emp', values: `(30, 'sales', 999, '2022-01-01', 1)` },
+        { delete: 'depts', where: `name = 'sales'` },
+        { update: 'emp', set: `dept = 'hr'`, where: `id IN (2, 3)` },
+        { insert: 'depts', values: `('sales', NULL)` },
+      ],
+    );
   });
 });
 
