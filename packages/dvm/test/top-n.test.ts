@@ -546,6 +546,36 @@ describe('top-N with other operators', () => {
   });
 });
 
+describe('stream tables around top-N', () => {
+  it('a top-N over another stream table, and a stream table over a top-N', async () => {
+    await db.query(SCORES);
+    const up = await maintain(db, 't_up', `SELECT id, team, score FROM scores WHERE team IS NOT NULL`);
+    const mid = await maintain(
+      db,
+      't_mid',
+      `SELECT id, team, score FROM t_up ORDER BY score DESC NULLS LAST, id LIMIT 4`,
+    );
+    const down = await maintain(db, 't_down', `SELECT team, id FROM t_mid WHERE score > 50`);
+    const all = async (): Promise<void> => {
+      await up.refreshAndCheck();
+      await mid.refreshAndCheck();
+      await down.refreshAndCheck();
+    };
+    await db.query(`INSERT INTO scores VALUES (100, 'a', 1000, 'red'), (101, 'b', 999, NULL)`);
+    await all();
+    await db.query(`UPDATE scores SET team = NULL WHERE id = 100`);
+    await db.query(`UPDATE scores SET team = 'blue' WHERE id = 101`);
+    await all();
+    await db.query(
+      `DELETE FROM scores WHERE id IN (SELECT id FROM scores ORDER BY score DESC NULLS LAST LIMIT 3)`,
+    );
+    await all();
+    await mid.refresh('FULL');
+    await mid.check();
+    await down.refreshAndCheck();
+  });
+});
+
 describe('transition-table deltas (IMMEDIATE style)', () => {
   it('a top-N at the root and below a join, one input changing at a time', async () => {
     await db.query(SCORES);

@@ -470,6 +470,35 @@ describe('windows with other operators', () => {
   });
 });
 
+describe('stream tables around windows', () => {
+  it('a window over another stream table, and a stream table over a window', async () => {
+    await db.query(EMP);
+    const up = await maintain(db, 'w_up', `SELECT id, dept, salary FROM emp WHERE salary IS NOT NULL`);
+    const mid = await maintain(
+      db,
+      'w_mid',
+      `SELECT id, dept, rank() OVER (PARTITION BY dept ORDER BY salary DESC, id) AS r FROM w_up`,
+    );
+    const down = await maintain(db, 'w_top', `SELECT dept, id FROM w_mid WHERE r = 1`);
+    const all = async (): Promise<void> => {
+      await up.refreshAndCheck();
+      await mid.refreshAndCheck();
+      await down.refreshAndCheck();
+    };
+    await db.query(`INSERT INTO emp VALUES (20, 'eng', 500, '2021-01-01', 0)`);
+    await all();
+    await db.query(`UPDATE emp SET dept = 'ops' WHERE id = 20`);
+    await db.query(`UPDATE emp SET salary = NULL WHERE id = 2`);
+    await all();
+    await db.query(`DELETE FROM emp WHERE dept = 'ops'`);
+    await db.query(`UPDATE emp SET salary = 1000 WHERE id = 9`);
+    await all();
+    await mid.refresh('FULL');
+    await mid.check();
+    await down.refreshAndCheck();
+  });
+});
+
 describe('transition-table deltas (IMMEDIATE style)', () => {
   it('windows over a table and over a join, one input changing at a time', async () => {
     await db.query(EMP);
