@@ -24,6 +24,10 @@
  * Determinism: with ties in a window's ORDER BY, row_number(), lag(), first_value() over ROWS
  * frames, … are arbitrary in PostgreSQL; such a window cannot be checked against its query, so
  * queries (and the tests) need a total order wherever the function depends on the row order.
+ * Floating-point window aggregates (sum/avg of float8 over a frame) may differ in the last digits
+ * between two evaluations over the same rows in another order; with unique ids the apply then
+ * just updates the row, with non-unique ids (whose id includes the results) such a difference
+ * would leave a stale copy, so keyless inputs need exact types (numeric, integers) there.
  */
 
 import type { DiffContext } from '../diff/context.js';
