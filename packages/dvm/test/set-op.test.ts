@@ -32,6 +32,10 @@ beforeAll(async () => {
     CREATE TABLE orders (id int PRIMARY KEY, customer int, region text);
     INSERT INTO customers VALUES (1, 'ann', 'gold'), (2, 'bob', NULL), (3, 'cy', 'silver');
     INSERT INTO orders VALUES (1, 1, 'eu'), (2, 1, 'us'), (3, 2, 'eu'), (4, 3, NULL);
+    CREATE TABLE t1 (id int PRIMARY KEY, ts timestamp);
+    CREATE TABLE t2 (id int PRIMARY KEY, ts timestamptz);
+    INSERT INTO t1 VALUES (1, '2024-01-01 00:00'), (2, '2024-01-02 00:00');
+    INSERT INTO t2 VALUES (1, '2024-01-01 00:00+00'), (2, '2024-01-03 00:00+00');
   `);
 });
 
@@ -300,10 +304,6 @@ describe('INTERSECT and EXCEPT', () => {
 
 describe('more set-operation shapes', () => {
   it('timestamp UNION timestamptz, SELECT DISTINCT as a UNION input', async () => {
-    await db.query(`CREATE TABLE t1 (id int PRIMARY KEY, ts timestamp);
-                    CREATE TABLE t2 (id int PRIMARY KEY, ts timestamptz);
-                    INSERT INTO t1 VALUES (1, '2024-01-01 00:00'), (2, '2024-01-02 00:00');
-                    INSERT INTO t2 VALUES (1, '2024-01-01 00:00+00'), (2, '2024-01-03 00:00+00')`);
     await scenario(db, 'st_u_ts', 'SELECT ts FROM t1 UNION SELECT ts FROM t2', [
       `DELETE FROM t1 WHERE id = 1`,
       `DELETE FROM t2 WHERE id = 1`,
@@ -371,6 +371,36 @@ async function withOthers(skip: () => void, run: () => Promise<unknown>): Promis
     throw error;
   }
 }
+
+describe('untyped literals in set-operation inputs', () => {
+  it('take the type PostgreSQL resolves for the operation (NULL, strings), UNION ALL included', async () => {
+    await scenario(db, 'st_lit_all', `SELECT x, y FROM ta UNION ALL SELECT NULL, 'n'`, [
+      `INSERT INTO ta VALUES (1000, NULL, 'n')`,
+      `DELETE FROM ta WHERE id = 1000`,
+    ]);
+    await scenario(db, 'st_lit_union', `SELECT x, y FROM ta UNION SELECT NULL, 'n'`, [
+      `INSERT INTO ta VALUES (1001, NULL, 'n')`,
+      `DELETE FROM ta WHERE id = 1001`,
+      `UPDATE ta SET y = 'n', x = NULL WHERE id = (SELECT min(id) FROM ta)`,
+    ]);
+    await scenario(db, 'st_lit_intersect', `SELECT x FROM ta INTERSECT SELECT '1'`, [
+      `DELETE FROM ta WHERE x = 1`,
+      `INSERT INTO ta VALUES (1002, 1, 'one')`,
+    ]);
+    await scenario(db, 'st_lit_left', `SELECT NULL AS x UNION SELECT x FROM tb UNION SELECT '7'`, [
+      `INSERT INTO tb VALUES (1003, 7, 'seven'), (1004, NULL, 'none')`,
+      `DELETE FROM tb WHERE id IN (1003, 1004)`,
+    ]);
+    await scenario(db, 'st_lit_except', `SELECT x FROM ka EXCEPT ALL SELECT NULL`, [
+      `INSERT INTO ka VALUES (NULL, 'q'), (NULL, 'r')`,
+      `DELETE FROM ka WHERE x IS NULL`,
+    ]);
+    await scenario(db, 'st_lit_ts', `SELECT ts FROM t1 UNION SELECT '2024-01-05'`, [
+      `INSERT INTO t1 VALUES (10, '2024-01-05 00:00')`,
+      `DELETE FROM t1 WHERE id = 10`,
+    ]);
+  });
+});
 
 describe('set operations with other operators', () => {
   it('UNION of aggregates, EXCEPT over a LEFT JOIN, IN (INTERSECT)', async (t) => {

@@ -13,7 +13,7 @@ import { asNode, locationOf } from '../parse/ast.js';
 import { type BuiltQuery, type QueryCtx, type SortKey, withCtes } from './context.js';
 import { columnRefFields } from './scope.js';
 import { buildSelectBlock } from './select.js';
-import { buildSetOperation } from './setop.js';
+import { buildSetOperation, setOperationInputs } from './setop.js';
 import { buildTopN, withTies } from './topn.js';
 
 /** Builds a query (a SELECT block or a set operation) in context `q`. */
@@ -62,13 +62,9 @@ export function buildQuery(stmt: SelectStmt, q: QueryCtx): BuiltQuery {
 
 /** UNION ALL of two built queries; nested UNION ALLs flatten into one node. */
 function unionAll(left: BuiltQuery, right: BuiltQuery, q: QueryCtx): BuiltQuery {
-  const branches: IrNode[] = [];
-  const add = (b: BuiltQuery): void => {
-    // Re-project each branch onto its outputs in order (a branch may carry hidden columns).
-    branches.push(onOutputs(b, q));
-  };
-  add(left);
-  add(right);
+  // Each branch re-projected onto its outputs in order (a branch may carry hidden columns);
+  // untyped literal columns (`SELECT NULL`) cast to the type the set operation resolves.
+  const branches: IrNode[] = setOperationInputs([left, right], q);
   const node = makeUnionAll(q.env.ids, branches);
   return { node, outputs: node.columns.map((c, i) => ({ name: left.outputs[i]?.name ?? c.name, id: c.id })) };
 }

@@ -15,11 +15,16 @@
  * Snapshots: over L₀ ⊎ R₀ / L₁ ⊎ R₁; one representative per value (the smallest left row text).
  * Row id: `hashtextextended(ROW(<canonical output values>)::text, 0)`; unique for the plain
  * forms; the ALL forms store that many copies under one id (not unique; counted apply).
+ *
+ * Also here: `setInput`, one input of a set operation with untyped literal columns cast to the
+ * type PostgreSQL resolves for the operation (see {@link SetInputNode}).
  */
 
-import { registerOperator } from '../diff/registry.js';
+import type { DiffContext } from '../diff/context.js';
+import { type AnalyzeTools, registerOperator } from '../diff/registry.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { IrColumn, IrNode, IrNodeBase } from '../ir/types.js';
+import { quoteIdent } from '../sql/quote.js';
 import { onlyChild } from './filter.js';
 import {
   type CountedFields,
@@ -74,5 +79,102 @@ registerOperator<SetOpNode>({
   },
   async analyze(node, tools) {
     node.types = await childTypes(node, tools);
+  },
+});
+
+/**
+ * The inputs of one set operation (a UNION ALL's branches), when some input column is an untyped
+ * literal (`NULL`, `'text'`): PostgreSQL types such a column by the set operation's resolution
+ * (`SELECT x UNION SELECT NULL` is an int), while a snapshot subquery alone would make it text.
+ * The group learns the resolved types once, at compile time, from a probe query of the same shape.
+ */
+export interface SetInputGroup {
+  /** The members, in branch order. */
+  readonly members: SetInputNode[];
+  /** The resolved column types (learned by the first member's `analyze`). */
+  resolved: Promise<readonly string[]> | null;
+}
+
+/**
+ * One input of a set operation re-projected onto its output columns, casting its untyped literal
+ * columns to the type PostgreSQL resolves for the set operation.
+ * Delta rule: Δ = π(ΔC) (a projection). Snapshots: the child's, same side. Row id: the child's.
+ */
+export interface SetInputNode extends IrNodeBase {
+  readonly kind: 'setInput';
+  /** Per output column: the child column it reads. */
+  readonly sources: readonly string[];
+  /** Per output column: the SQL of its untyped literal, or null. */
+  readonly literals: readonly (string | null)[];
+  readonly group: SetInputGroup;
+  /** Per output column: the type to cast to (null: none), set by `analyze`. */
+  casts: readonly (string | null)[] | null;
+}
+
+/** A new, empty group of set-operation inputs. */
+export function makeSetInputGroup(): SetInputGroup {
+  return { members: [], resolved: null };
+}
+
+/** Adds input `child` (output columns `outputs`, untyped literal SQL per column) to `group`. */
+export function makeSetInput(
+  ids: IdAllocator,
+  child: IrNode,
+  outputs: readonly IrColumn[],
+  literals: readonly (string | null)[],
+  group: SetInputGroup,
+): SetInputNode {
+  const node: SetInputNode = {
+    kind: 'setInput',
+    nid: ids.node(),
+    columns: outputs.map((o) => ({ id: ids.column(o.name), name: o.name })),
+    uniqueIds: child.uniqueIds,
+    children: [child],
+    sources: outputs.map((o) => o.id),
+    literals,
+    group,
+    casts: null,
+  };
+  group.members.push(node);
+  return node;
+}
+
+async function resolveGroup(group: SetInputGroup, tools: AnalyzeTools): Promise<readonly string[]> {
+  const selects: string[] = [];
+  for (const m of group.members) {
+    const described = await tools.describe(tools.snapshotSql(onlyChild(m)));
+    const types = new Map(described.map((c) => [c.name, c.type]));
+    const cols = m.sources.map((id, i) => m.literals[i] ?? `NULL::${types.get(id) ?? 'text'}`);
+    selects.push(`SELECT ${cols.map((c, i) => `${c} AS c${i}`).join(', ')}`);
+  }
+  const resolved = await tools.describe(selects.join('\nUNION ALL\n'));
+  return resolved.map((c) => c.type);
+}
+
+function setInputSelect(node: SetInputNode, from: string, weighted: boolean, ctx: DiffContext): string {
+  void ctx;
+  const cols = node.columns
+    .map((c, i) => {
+      const src = `c.${quoteIdent(node.sources[i] as string)}`;
+      const cast = node.casts?.[i] ?? null;
+      return `, ${cast === null ? src : `(${src})::${cast}`} AS ${quoteIdent(c.id)}`;
+    })
+    .join('');
+  return `SELECT c.__pgt_row_id${weighted ? ', c.__pgt_weight' : ''}${cols}\nFROM ${from} AS c`;
+}
+
+registerOperator<SetInputNode>({
+  kind: 'setInput',
+  snapshot(node, side, ctx) {
+    return setInputSelect(node, `(${ctx.snapshot(onlyChild(node), side)})`, false, ctx);
+  },
+  delta(node, ctx) {
+    const d = ctx.delta(onlyChild(node));
+    return ctx.stmt.add(`d${node.nid}_set_input`, setInputSelect(node, d, true, ctx));
+  },
+  async analyze(node, tools) {
+    node.group.resolved ??= resolveGroup(node.group, tools);
+    const types = await node.group.resolved;
+    node.casts = node.literals.map((lit, i) => (lit === null ? null : (types[i] ?? null)));
   },
 });
