@@ -1,2 +1,88 @@
-/** Placeholder: the aggregate operator module (registered from operators/index.ts) is being written. */
-export {};
+/**
+ * Aggregate: GROUP BY / aggregate calls / HAVING / GROUPING SETS, ROLLUP, CUBE — γ_K(C).
+ *
+ * Shape (see `aggregate-node.ts`): group keys K (expressions over the child C), one aggregation
+ * per grouping set (UNION ALL-like; a plain GROUP BY is one set, no GROUP BY the empty set, which
+ * always yields exactly one row, also over an empty input), a hidden row count `__pgt_count`,
+ * per call its result plus algebraic state (SUM: non-NULL count; AVG: sum + non-NULL count),
+ * GROUPING() values as per-set constants, HAVING over the node's own columns.
+ *
+ * Row id: `hashtextextended(ROW(<group key values>)::text, 0)` (ROW() without keys); with several
+ * grouping sets ROW(<set number>, <all keys, NULL where not grouped>), so rows of different sets
+ * (and a data NULL vs a "not grouped" NULL) never share an id. Numeric keys enter the id without
+ * trailing zeros and float keys without negative zero (equal keys, equal ids). Ids are unique.
+ *
+ * Snapshots: γ(C₀) / γ(C₁) — the child's snapshot on the same side, HAVING applied.
+ *
+ * Delta rules:
+ * 1. At the root (only projections above; `rootState` = every column of the node, all named
+ *    `__pgt_…`, so the storage table holds the previous state of every group), no HAVING, every
+ *    call COUNT(*) / COUNT(x) / SUM / AVG / MIN / MAX (FILTER folded in): `aggregate-delta.ts`.
+ *    Reads ΔC and the storage rows of the affected groups (by row id) only — never C — except
+ *    MIN/MAX groups whose stored extremum may have been deleted (a deleted value ≤ MIN / ≥ MAX)
+ *    and SUM/AVG groups that lost a NaN/±Infinity, which are rescanned from C₁ restricted to
+ *    those groups. SUM of only NULLs is NULL (non-NULL count 0); AVG = sum / non-NULL count in
+ *    PostgreSQL's result type (numeric division for integers and numerics, like avg itself).
+ *    Float sums are maintained by adding deltas, so they can differ from a recomputation in the
+ *    last digits; numeric sums are exact in value (their display scale may keep trailing zeros
+ *    of removed values, e.g. 2.00 for 2).
+ * 2. At the root otherwise (HAVING, COUNT(DISTINCT …), bool_and/bool_or, string_agg/array_agg
+ *    with ORDER BY, any other or user-defined aggregate): the affected groups K (keys of ΔC, per
+ *    grouping set) are rescanned from C₁ restricted to K (cost O(affected groups)); Δ = γ(C₁|K)
+ *    − storage|K. With HAVING a group's presence is decided by its recomputed values, so groups
+ *    cross the threshold both ways.
+ * 3. Not at the root (e.g. a subquery that is joined or filtered): Δ = γ(C₁|K) − γ(C₀|K), exact
+ *    (`differenceDelta`), with C₀ / C₁ restricted to K.
+ * A key-less grouping set is affected when ΔC is non-empty, and then reads the whole C₁ (its one
+ * group is the whole input) in rules 2 and 3.
+ */
+
+import type { DiffContext } from '../diff/context.js';
+import { differenceDelta } from '../diff/recompute.js';
+import { registerOperator } from '../diff/registry.js';
+import { quoteIdent } from '../sql/quote.js';
+import { algebraicDelta, isAlgebraic } from './aggregate-delta.js';
+import { type AggregateNode, aggregateChild } from './aggregate-node.js';
+import { affectedKeys, aggregateSelect, restrictedAggregate, storedRows } from './aggregate-sql.js';
+import { analyzeAggregate } from './aggregate-types.js';
+
+export type { AggKind, AggregateNode, AggSpec } from './aggregate-node.js';
+export { makeAggregate, withHaving } from './aggregate-node.js';
+
+function emptyDelta(node: AggregateNode, ctx: DiffContext): string {
+  const cols = node.columns.map((c) => `, s.${quoteIdent(c.id)}`).join('');
+  return ctx.stmt.add(
+    `d${node.nid}_aggregate`,
+    `SELECT s.__pgt_row_id, 0::bigint AS __pgt_weight${cols}\nFROM (${ctx.snapshot(node, 'new')}) AS s WHERE false`,
+  );
+}
+
+registerOperator<AggregateNode>({
+  kind: 'aggregate',
+  snapshot(node, side, ctx) {
+    const child = ctx.snapshot(aggregateChild(node), side);
+    return aggregateSelect(
+      node,
+      ctx,
+      () => child,
+      () => null,
+    );
+  },
+  delta(node, ctx) {
+    const child = aggregateChild(node);
+    if (ctx.isStaticallyEmpty(child)) return emptyDelta(node, ctx);
+    const binding = ctx.storageFor(node);
+    if (binding !== null && isAlgebraic(node)) return algebraicDelta(node, ctx, binding);
+    const keys = affectedKeys(node, ctx, ctx.delta(child));
+    const now = restrictedAggregate(node, ctx, ctx.snapshot(child, 'new'), keys);
+    if (binding !== null) return differenceDelta(ctx, node, now, storedRows(node, binding, keys), 'rescan');
+    const before = restrictedAggregate(node, ctx, ctx.snapshot(child, 'old'), keys);
+    return differenceDelta(ctx, node, now, before, 'recompute');
+  },
+  rootState(node) {
+    return node.columns;
+  },
+  analyze(node, tools) {
+    return analyzeAggregate(node, tools);
+  },
+});

@@ -1,0 +1,315 @@
+/**
+ * The algebraic root delta of the aggregate (COUNT / SUM / AVG / MIN / MAX, no HAVING): the
+ * previous state of each affected group is read from the storage table by row id, ΔC is
+ * aggregated per group key, and the new state is old ⊕ Δ. A group whose MIN/MAX extremum may have
+ * been deleted (or that lost a NaN / ±Infinity summand) is rescanned from the child's new
+ * snapshot restricted to those groups. Emits −1 (old row) / +1 (new row) only for groups whose
+ * row changed; a keyed group reaching zero rows disappears, a key-less set's row stays.
+ */
+import type { DiffContext, StorageBinding } from '../diff/context.js';
+import { rowText } from '../diff/rowid.js';
+import { InternalError } from '../errors.js';
+import type { IrColumn } from '../ir/types.js';
+import { ROW_ID_COLUMN } from '../names.js';
+import { quoteIdent } from '../sql/quote.js';
+import {
+  type AggregateNode,
+  type AggSpec,
+  type AggTypes,
+  aggregateChild,
+  effectiveKind,
+  groupingValue,
+} from './aggregate-node.js';
+import { aggRowId, keyAt, restrictedAggregate, setKeyColumns, specialValues } from './aggregate-sql.js';
+
+const q = quoteIdent;
+
+/** Whether the algebraic root rule applies (every call algebraic after analysis, no HAVING). */
+export function isAlgebraic(node: AggregateNode): boolean {
+  return (
+    node.analysis !== null &&
+    node.having === null &&
+    node.aggs.every((_, j) => effectiveKind(node, j) !== 'generic')
+  );
+}
+
+function typesOf(node: AggregateNode, j: number): AggTypes {
+  const t = node.analysis?.aggs[j];
+  if (t === undefined) throw new InternalError('the algebraic aggregate delta needs the analysis');
+  return t;
+}
+
+/** Old value column of node column `id` in the working CTEs. */
+const oldCol = (id: string): string => q(`__o_${id}`);
+/** New value column of node column `id`. */
+const newCol = (id: string): string => q(`__n_${id}`);
+/** A per-call delta column. */
+const dcol = (what: string, j: number): string => q(`__pgt_d${what}_${j}`);
+
+/** The delta terms of call `j` over the prepared delta rows `x`. */
+function deltaTerms(spec: AggSpec, t: AggTypes, j: number): string[] {
+  const f = spec.filter === null ? [] : [`x.${q(`__pgt_f${j}`)}`];
+  const where = (...conds: string[]): string => {
+    const all = [...conds, ...f];
+    return all.length === 0 ? '' : ` FILTER (WHERE ${all.join(' AND ')})`;
+  };
+  const a = `x.${q(`__pgt_a${j}`)}`;
+  const nn = `x.${q(`__pgt_n${j}`)}`;
+  switch (t.kind) {
+    case 'count_star':
+      return [`pg_catalog.sum(x.__pgt_w)${where()} AS ${dcol('c', j)}`];
+    case 'count':
+      return [`pg_catalog.sum(x.__pgt_w)${where(nn)} AS ${dcol('c', j)}`];
+    case 'sum':
+    case 'avg': {
+      const plan = t.sum;
+      if (plan === null) throw new InternalError('an algebraic SUM/AVG without a plan');
+      const acc = plan.acc;
+      const v = `(${a})::${acc}`;
+      const sv = specialValues(acc);
+      const times =
+        acc === 'money'
+          ? 'x.__pgt_w'
+          : acc === 'numeric'
+            ? '(x.__pgt_w)::numeric'
+            : '(x.__pgt_w)::double precision';
+      const weighted = `CASE WHEN x.__pgt_w = 1 THEN ${v} WHEN x.__pgt_w = -1 THEN -(${v}) ELSE ${v} * ${times} END`;
+      const finite = plan.special === 'count' ? [`${v} NOT IN (${sv.nan}, ${sv.pinf}, ${sv.ninf})`] : [];
+      const terms = [
+        `pg_catalog.sum(x.__pgt_w)${where(nn)} AS ${dcol('n', j)}`,
+        `pg_catalog.sum(${weighted})${where(nn, ...finite)} AS ${dcol('s', j)}`,
+      ];
+      if (plan.special === 'count') {
+        terms.push(`pg_catalog.sum(x.__pgt_w)${where(`${v} = ${sv.nan}`)} AS ${dcol('nan', j)}`);
+        terms.push(`pg_catalog.sum(x.__pgt_w)${where(`${v} = ${sv.pinf}`)} AS ${dcol('pinf', j)}`);
+        terms.push(`pg_catalog.sum(x.__pgt_w)${where(`${v} = ${sv.ninf}`)} AS ${dcol('ninf', j)}`);
+      }
+      if (plan.special === 'rescan') {
+        terms.push(
+          `pg_catalog.bool_or(NOT pg_catalog.isfinite(${v}))${where('x.__pgt_w < 0', nn)} AS ${dcol('x', j)}`,
+        );
+      }
+      return terms;
+    }
+    case 'min':
+    case 'max':
+      return [
+        `pg_catalog.${t.kind}(${a})${where('x.__pgt_w > 0')} AS ${dcol('i', j)}`,
+        `pg_catalog.${t.kind}(${a})${where('x.__pgt_w < 0')} AS ${dcol('r', j)}`,
+      ];
+    case 'generic':
+      throw new InternalError('a generic aggregate reached the algebraic delta');
+  }
+}
+
+/** The condition that call `j` needs its group rescanned (over `u`, the joined state). */
+function rescanCondition(spec: AggSpec, t: AggTypes, j: number): string | null {
+  const old = `u.${oldCol(spec.column.id)}`;
+  const removed = `u.${dcol('r', j)}`;
+  if (t.kind === 'min') return `(${removed} IS NOT NULL AND (${old} IS NULL OR ${removed} <= ${old}))`;
+  if (t.kind === 'max') return `(${removed} IS NOT NULL AND (${old} IS NULL OR ${removed} >= ${old}))`;
+  if ((t.kind === 'sum' || t.kind === 'avg') && t.sum?.special === 'rescan') {
+    return `COALESCE(u.${dcol('x', j)}, false)`;
+  }
+  return null;
+}
+
+/** New-value expressions (by node column id) of call `j`, over `u`. */
+function newValues(spec: AggSpec, t: AggTypes, j: number): [string, string][] {
+  const old = (id: string): string => `u.${oldCol(id)}`;
+  const out: [string, string][] = [];
+  switch (t.kind) {
+    case 'count_star':
+    case 'count':
+      out.push([
+        spec.column.id,
+        `(COALESCE(${old(spec.column.id)}, 0) + COALESCE(u.${dcol('c', j)}, 0))::bigint`,
+      ]);
+      break;
+    case 'sum':
+    case 'avg': {
+      const plan = t.sum;
+      const nnId = spec.nnState?.id;
+      const sumId = spec.sumState?.id;
+      if (plan === null || nnId === undefined || sumId === undefined) {
+        throw new InternalError('an algebraic SUM/AVG without its state');
+      }
+      const acc = plan.acc;
+      const counted = plan.special === 'count';
+      const plus = (col: IrColumn | null, d: string): string | null =>
+        col === null ? null : `(COALESCE(${old(col.id)}, 0) + COALESCE(u.${dcol(d, j)}, 0))`;
+      const nn = plus(spec.nnState, 'n') as string;
+      const nan = counted ? plus(spec.nanState, 'nan') : null;
+      const pinf = counted ? plus(spec.pinfState, 'pinf') : null;
+      const ninf = counted ? plus(spec.ninfState, 'ninf') : null;
+      // The sum of the finite arguments: NULL when there is none.
+      const finiteCount =
+        nan === null || pinf === null || ninf === null ? nn : `(${nn} - ${nan} - ${pinf} - ${ninf})`;
+      const prev = old(t.kind === 'sum' && !counted ? spec.column.id : sumId);
+      const ds = `u.${dcol('s', j)}`;
+      const fin = `(CASE WHEN ${finiteCount} = 0 THEN NULL WHEN ${prev} IS NULL THEN ${ds} WHEN ${ds} IS NULL THEN (${prev})::${acc} ELSE (${prev})::${acc} + ${ds} END)`;
+      // NaN / ±Infinity decide the result as in PostgreSQL's accumulators.
+      const sv = specialValues(acc);
+      const special =
+        nan === null || pinf === null || ninf === null
+          ? null
+          : `(CASE WHEN ${nan} > 0 OR (${pinf} > 0 AND ${ninf} > 0) THEN ${sv.nan} WHEN ${pinf} > 0 THEN ${sv.pinf} WHEN ${ninf} > 0 THEN ${sv.ninf} END)`;
+      const total = special === null ? fin : `COALESCE(${special}, ${fin})`;
+      out.push([nnId, `${nn}::bigint`]);
+      for (const [col, value] of [
+        [spec.nanState, nan],
+        [spec.pinfState, pinf],
+        [spec.ninfState, ninf],
+      ] as const) {
+        if (col !== null) out.push([col.id, value === null ? old(col.id) : `${value}::bigint`]);
+      }
+      if (t.kind === 'sum') {
+        out.push([sumId, counted ? `(${fin})::${acc}` : old(sumId)]);
+        out.push([spec.column.id, `(CASE WHEN ${nn} = 0 THEN NULL ELSE ${total} END)::${t.resultType}`]);
+      } else {
+        const div = acc === 'numeric' ? 'numeric' : 'double precision';
+        const mean = `${fin} / (${nn})::${div}`;
+        out.push([sumId, `(${fin})::${acc}`]);
+        out.push([
+          spec.column.id,
+          `(CASE WHEN ${nn} = 0 THEN NULL ELSE ${special === null ? mean : `COALESCE(${special}, ${mean})`} END)::${t.resultType}`,
+        ]);
+      }
+      break;
+    }
+    case 'min':
+    case 'max': {
+      const fn = t.kind === 'min' ? 'LEAST' : 'GREATEST';
+      out.push([spec.column.id, `(${fn}(${old(spec.column.id)}, u.${dcol('i', j)}))::${t.resultType}`]);
+      break;
+    }
+    case 'generic':
+      throw new InternalError('a generic aggregate reached the algebraic delta');
+  }
+  return out;
+}
+
+/** Adds the CTEs of the algebraic root delta and returns the last one's name. */
+export function algebraicDelta(node: AggregateNode, ctx: DiffContext, binding: StorageBinding): string {
+  const child = aggregateChild(node);
+  const d = ctx.delta(child);
+  const multi = node.sets.length > 1;
+
+  // The child's delta rows with their keys, arguments, FILTER results and non-NULL flags.
+  const dx: string[] = ['c.__pgt_weight AS __pgt_w'];
+  node.keys.forEach((k) => {
+    dx.push(`${ctx.render(k.expr, 'c')} AS ${q(k.column.id)}`);
+  });
+  node.aggs.forEach((spec, j) => {
+    const t = typesOf(node, j);
+    if (spec.arg !== null) {
+      const arg = ctx.render(spec.arg, 'c');
+      const typed = t.kind === 'min' || t.kind === 'max' ? `(${arg})::${t.resultType}` : arg;
+      dx.push(`${typed} AS ${q(`__pgt_a${j}`)}`);
+      dx.push(`(pg_catalog.num_nonnulls(${arg}) = 1) AS ${q(`__pgt_n${j}`)}`);
+    }
+    if (spec.filter !== null) dx.push(`(${ctx.render(spec.filter, 'c')}) AS ${q(`__pgt_f${j}`)}`);
+  });
+  const rows = ctx.stmt.add(
+    `n${node.nid}_drows`,
+    `SELECT ${dx.join(', ')}\nFROM ${d} AS c`,
+    multi ? true : undefined,
+  );
+
+  // ΔC aggregated per group key, per grouping set.
+  const terms = node.aggs.flatMap((spec, j) => deltaTerms(spec, typesOf(node, j), j));
+  const branches = node.sets.map((set, s) => {
+    const cols = setKeyColumns(node, s, (i) => `x.${q(keyAt(node, i).column.id)}`);
+    for (const g of node.groupings) cols.push(`${groupingValue(g, set)}::integer AS ${q(g.column.id)}`);
+    cols.push(
+      `${set.length === 0} AS __pgt_total`,
+      'pg_catalog.sum(x.__pgt_w)::bigint AS __pgt_dcount',
+      ...terms,
+    );
+    const tail =
+      set.length > 0 ? `\nGROUP BY ${set.map((i) => i + 1).join(', ')}` : '\nHAVING pg_catalog.count(*) > 0';
+    return `SELECT ${cols.join(', ')}\nFROM ${rows} AS x${tail}`;
+  });
+  const grouped = ctx.stmt.add(
+    `n${node.nid}_dgroups`,
+    `SELECT ${aggRowId(node, 'g')} AS __pgt_row_id, g.*\nFROM (${branches.join('\nUNION ALL\n')}) AS g`,
+  );
+
+  // The stored state of those groups (by row id: the storage table's unique index).
+  const rescans = node.aggs
+    .map((spec, j) => rescanCondition(spec, typesOf(node, j), j))
+    .filter((c): c is string => c !== null);
+  const stored = node.columns.map((c) => `, s.${q(binding.column(c.id))} AS ${oldCol(c.id)}`).join('');
+  const joined = ctx.stmt.add(
+    `n${node.nid}_state`,
+    `SELECT d.*, (s.${q(ROW_ID_COLUMN)} IS NOT NULL) AS __pgt_had${stored}
+FROM ${grouped} AS d
+LEFT JOIN ${binding.relation} AS s ON s.${q(ROW_ID_COLUMN)} = d.__pgt_row_id`,
+  );
+  const upd = ctx.stmt.add(
+    `n${node.nid}_upd`,
+    `SELECT u.*, ${rescans.length === 0 ? 'false' : rescans.join(' OR ')} AS __pgt_rescan\nFROM ${joined} AS u`,
+    true,
+  );
+
+  // Groups whose extremum may have left: recomputed from the child's new snapshot.
+  let resc: string | null = null;
+  if (rescans.length > 0) {
+    const keys = ctx.stmt.add(
+      `n${node.nid}_rescan_keys`,
+      `SELECT u.* FROM ${upd} AS u WHERE u.__pgt_rescan`,
+      true,
+    );
+    resc = ctx.stmt.add(
+      `n${node.nid}_rescan`,
+      restrictedAggregate(node, ctx, ctx.snapshot(child, 'new'), keys),
+      true,
+    );
+  }
+
+  // Old and new rows side by side.
+  const values = new Map<string, string>();
+  values.set(node.count.id, `(COALESCE(u.${oldCol(node.count.id)}, 0) + u.__pgt_dcount)`);
+  node.aggs.forEach((spec, j) => {
+    for (const [id, sql] of newValues(spec, typesOf(node, j), j)) values.set(id, sql);
+  });
+  const count = values.get(node.count.id) as string;
+  const plainHas = `(${count} > 0 OR u.__pgt_total)`;
+  const newCols = node.columns.map((c) => {
+    const alg = values.get(c.id);
+    if (alg === undefined) return `u.${q(c.id)} AS ${newCol(c.id)}`;
+    return resc === null
+      ? `${alg} AS ${newCol(c.id)}`
+      : `CASE WHEN u.__pgt_rescan THEN r.${q(c.id)} ELSE ${alg} END AS ${newCol(c.id)}`;
+  });
+  const has =
+    resc === null
+      ? plainHas
+      : `CASE WHEN u.__pgt_rescan THEN r.__pgt_row_id IS NOT NULL ELSE ${plainHas} END`;
+  const oldCols = node.columns.map((c) => `u.${oldCol(c.id)}`);
+  const fin = ctx.stmt.add(
+    `n${node.nid}_rows`,
+    `SELECT u.__pgt_row_id, u.__pgt_had, ${has} AS __pgt_has, ${oldCols.join(', ')}, ${newCols.join(', ')}
+FROM ${upd} AS u${resc === null ? '' : `\nLEFT JOIN ${resc} AS r ON u.__pgt_rescan AND r.__pgt_row_id = u.__pgt_row_id`}`,
+    true,
+  );
+  const oldText = rowText(
+    'f',
+    node.columns.map((c) => `__o_${c.id}`),
+  );
+  const newText = rowText(
+    'f',
+    node.columns.map((c) => `__n_${c.id}`),
+  );
+  const changed = `${oldText} IS DISTINCT FROM ${newText}`;
+  const out = (col: (id: string) => string) =>
+    node.columns.map((c) => `, f.${col(c.id)} AS ${q(c.id)}`).join('');
+  return ctx.stmt.add(
+    `d${node.nid}_aggregate`,
+    `SELECT f.__pgt_row_id, -1::bigint AS __pgt_weight${out(oldCol)}
+FROM ${fin} AS f WHERE f.__pgt_had AND (NOT f.__pgt_has OR ${changed})
+UNION ALL
+SELECT f.__pgt_row_id, 1::bigint AS __pgt_weight${out(newCol)}
+FROM ${fin} AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR ${changed})`,
+  );
+}

@@ -1,0 +1,124 @@
+/**
+ * The aggregate's compile-time analysis: PostgreSQL describes the group keys, the arguments and
+ * the results of the aggregate calls over the child's snapshot, and each call gets the kind it is
+ * maintained with. SUM / AVG are algebraic only over the built-in numeric types, interval and
+ * money, and only when PostgreSQL's result type is the built-in one (so a user-defined `sum` is
+ * rescanned); COUNT must return bigint; MIN / MAX compare in their result type.
+ */
+import { DiffContext } from '../diff/context.js';
+import type { AnalyzeTools } from '../diff/registry.js';
+import { UnsupportedQueryError } from '../errors.js';
+import {
+  type AggKind,
+  type AggregateNode,
+  type AggTypes,
+  aggregateChild,
+  type SumPlan,
+} from './aggregate-node.js';
+
+/** A type name without its modifier, lower case (`numeric(10,2)` → `numeric`). */
+export function baseType(type: string): string {
+  return type
+    .toLowerCase()
+    .replace(/\([^)]*\)/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+const INTS = new Set(['smallint', 'integer']);
+const FLOATS = new Set(['real', 'double precision']);
+
+/** The accumulation of SUM(argType) returning `result`, or null if not algebraic. */
+function sumPlan(argType: string, result: string): SumPlan | null {
+  const arg = baseType(argType);
+  const res = baseType(result);
+  if (INTS.has(arg)) return res === 'bigint' ? { acc: 'numeric', special: 'none' } : null;
+  if (arg === 'bigint') return res === 'numeric' ? { acc: 'numeric', special: 'none' } : null;
+  if (arg === 'numeric') return res === 'numeric' ? { acc: 'numeric', special: 'count' } : null;
+  if (FLOATS.has(arg)) return res === arg ? { acc: 'double precision', special: 'count' } : null;
+  if (arg.startsWith('interval'))
+    return res.startsWith('interval') ? { acc: 'interval', special: 'rescan' } : null;
+  if (arg === 'money') return res === 'money' ? { acc: 'money', special: 'none' } : null;
+  return null;
+}
+
+/** The accumulation of AVG(argType) returning `result`, or null if not algebraic. */
+function avgPlan(argType: string, result: string): SumPlan | null {
+  const arg = baseType(argType);
+  const res = baseType(result);
+  if (INTS.has(arg) || arg === 'bigint' || arg === 'numeric') {
+    return res === 'numeric' ? { acc: 'numeric', special: arg === 'numeric' ? 'count' : 'none' } : null;
+  }
+  if (FLOATS.has(arg))
+    return res === 'double precision' ? { acc: 'double precision', special: 'count' } : null;
+  if (arg.startsWith('interval'))
+    return res.startsWith('interval') ? { acc: 'interval', special: 'rescan' } : null;
+  return null;
+}
+
+function classify(candidate: AggKind, argType: string | null, resultType: string): AggTypes {
+  const generic: AggTypes = { kind: 'generic', resultType, argType, sum: null };
+  switch (candidate) {
+    case 'count_star':
+    case 'count':
+      return baseType(resultType) === 'bigint'
+        ? { kind: candidate, resultType, argType, sum: null }
+        : generic;
+    case 'sum':
+    case 'avg': {
+      if (argType === null) return generic;
+      const plan = candidate === 'sum' ? sumPlan(argType, resultType) : avgPlan(argType, resultType);
+      return plan === null ? generic : { kind: candidate, resultType, argType, sum: plan };
+    }
+    case 'min':
+    case 'max':
+      return argType === null ? generic : { kind: candidate, resultType, argType, sum: null };
+    case 'generic':
+      return generic;
+  }
+}
+
+/** Runs the analysis of `node` (records it on the node). */
+export async function analyzeAggregate(node: AggregateNode, tools: AnalyzeTools): Promise<void> {
+  const childSql = tools.snapshotSql(aggregateChild(node));
+  const ctx = new DiffContext({ kind: 'changeBuffer' });
+  const exprCols: string[] = [];
+  node.keys.forEach((k, i) => {
+    exprCols.push(`${ctx.render(k.expr, 'c')} AS k${i}`);
+  });
+  const argIndex: (number | null)[] = node.aggs.map((a) => {
+    if (a.arg === null) return null;
+    exprCols.push(`${ctx.render(a.arg, 'c')} AS a${exprCols.length}`);
+    return exprCols.length - 1;
+  });
+  const aggCols = node.aggs.map((a, j) => `${ctx.render(a.call, 'c')} AS r${j}`);
+  try {
+    const exprTypes =
+      exprCols.length === 0
+        ? []
+        : await tools.describe(`SELECT ${exprCols.join(', ')} FROM (${childSql}) AS c`);
+    const resultTypes =
+      aggCols.length === 0
+        ? []
+        : await tools.describe(`SELECT ${aggCols.join(', ')} FROM (${childSql}) AS c`);
+    node.analysis = {
+      keyTypes: node.keys.map((_, i) => exprTypes[i]?.type ?? 'text'),
+      aggs: node.aggs.map((a, j) => {
+        const idx = argIndex[j];
+        const argType = idx === null || idx === undefined ? null : (exprTypes[idx]?.type ?? null);
+        return classify(a.candidate, argType, resultTypes[j]?.type ?? 'unknown');
+      }),
+    };
+  } catch (error) {
+    // The input cannot be described on its own (e.g. it is correlated to an enclosing query):
+    // every aggregate is then rescanned; grouping sets need the key types.
+    node.analysis = null;
+    if (node.sets.length > 1) {
+      throw new UnsupportedQueryError(
+        'GROUPING SETS / ROLLUP / CUBE over this input',
+        "Its key types could not be determined (a correlated input?); use refreshMode 'FULL'.",
+        { cause: error },
+      );
+    }
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * Aggregates composed with other parts of the system: window functions, top-N and DISTINCT over
+ * aggregates (the post-grouping hooks), aggregates over outer joins, EXISTS and UNION ALL, LATERAL
+ * and correlated aggregate subqueries, a stream table reading an aggregate stream table, and the
+ * transition-table (IMMEDIATE) delta source. The oracle runs after every refresh.
+ */
+import {
+  applyConsolidatedSql,
+  compileStreamTable,
+  consolidateSql,
+  deltaTable,
+  deltaTableDdl,
+  settingsSql,
+} from '@pgtrickle/dvm';
+import { useTestDatabase } from '@pgtrickle/testkit';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { maintain, portFor } from './support/maintained.js';
+
+const db = useTestDatabase();
+
+beforeAll(async () => {
+  await db.query(`
+    CREATE TABLE t (id int PRIMARY KEY, g text, x int);
+    CREATE TABLE u (g text PRIMARY KEY, label text);
+    INSERT INTO t VALUES (1, 'a', 1), (2, 'a', 2), (3, 'b', 5), (4, NULL, 7), (5, 'c', 1);
+    INSERT INTO u VALUES ('a', 'A'), ('b', 'B');
+  `);
+});
+
+const queries: [string, string][] = [
+  ['win_rank', `SELECT g, sum(x) AS s, rank() OVER (ORDER BY sum(x) DESC) AS r FROM t GROUP BY g`],
+  ['win_total', `SELECT g, sum(sum(x)) OVER () AS tot, count(*) AS n FROM t GROUP BY g`],
+  ['top_n', `SELECT g, count(*) AS n FROM t GROUP BY g ORDER BY count(*) DESC, g LIMIT 2`],
+  ['top_hidden', `SELECT g FROM t GROUP BY g ORDER BY sum(x) DESC, g LIMIT 2`],
+  ['top_named', `SELECT g AS grp, count(*) AS n FROM t GROUP BY grp ORDER BY n DESC, grp LIMIT 1`],
+  ['distinct', `SELECT DISTINCT count(*) AS n FROM t GROUP BY g`],
+  ['distinct_on', `SELECT DISTINCT ON (count(*)) g, count(*) AS n FROM t GROUP BY g ORDER BY count(*), g`],
+  [
+    'left_join',
+    `SELECT t.g, u.label, count(*) AS n, sum(t.x) AS s FROM t LEFT JOIN u ON u.g = t.g GROUP BY t.g, u.label`,
+  ],
+  ['exists', `SELECT g, count(*) AS n FROM t WHERE EXISTS (SELECT 1 FROM u WHERE u.g = t.g) GROUP BY g`],
+  ['union_all', `SELECT g, count(*) AS n FROM t GROUP BY g UNION ALL SELECT 'total', count(*) FROM t`],
+  [
+    'lateral',
+    `SELECT u.g, s.n, s.m FROM u CROSS JOIN LATERAL (SELECT count(*) AS n, max(x) AS m FROM t WHERE t.g = u.g) s`,
+  ],
+  ['scalar', `SELECT u.g, (SELECT count(*) FROM t WHERE t.g = u.g) AS n FROM u`],
+];
+
+describe('aggregates with other operators', () => {
+  queries.forEach(([name, query], i) => {
+    it(`maintains ${name}`, async () => {
+      const st = await maintain(db, `st_${name}`, query);
+      expect(st.plan.mode).toBe('DIFFERENTIAL');
+      await st.check();
+      await db.query(`INSERT INTO t VALUES (${100 + i}, 'b', 3), (${200 + i}, 'd', 1)`);
+      await db.query(`UPDATE t SET x = x + 1 WHERE id = 1`);
+      await st.refreshAndCheck();
+      await db.query(`UPDATE u SET label = label || '!' WHERE g = 'a'; INSERT INTO u VALUES ('q${i}', 'Q')`);
+      await db.query(`DELETE FROM t WHERE id = ${200 + i}`);
+      await st.refreshAndCheck();
+      await st.refresh('FULL');
+      await st.check();
+    });
+  });
+
+  it('feeds a stream table that aggregates an aggregate stream table', async () => {
+    await db.query(`
+      CREATE TABLE src (id int PRIMARY KEY, g text, v int);
+      INSERT INTO src VALUES (1, 'a', 1), (2, 'a', 2), (3, 'b', 3);
+    `);
+    const up = await maintain(db, 'st_up', `SELECT g, count(*) AS n, sum(v) AS s FROM src GROUP BY g`);
+    const down = await maintain(
+      db,
+      'st_down',
+      `SELECT n, count(*) AS groups, sum(s) AS total FROM st_up GROUP BY n`,
+    );
+    expect(down.plan.mode).toBe('DIFFERENTIAL');
+    for (const step of [
+      `INSERT INTO src VALUES (4, 'b', 4), (5, 'c', 5)`,
+      `UPDATE src SET g = 'c' WHERE id = 1`,
+      `DELETE FROM src WHERE g = 'b'`,
+    ]) {
+      await db.query(step);
+      await up.refreshAndCheck();
+      await down.refreshAndCheck();
+    }
+  });
+});
+
+describe('transition-table deltas (IMMEDIATE)', () => {
+  it('applies one statement’s transition tables to a root aggregate over a join', async () => {
+    await db.query(`
+      CREATE TABLE im_o (id int PRIMARY KEY, c int, amount numeric);
+      CREATE TABLE im_c (id int PRIMARY KEY, tier text);
+      INSERT INTO im_c VALUES (1, 'gold'), (2, 'silver');
+      INSERT INTO im_o VALUES (1, 1, 10), (2, 1, 5), (3, 2, 7);
+    `);
+    const query = `SELECT c.tier, count(*) AS n, sum(o.amount) AS s, max(o.amount) AS hi, string_agg(o.id::text, ',' ORDER BY o.id) AS ids FROM im_o o JOIN im_c c ON c.id = o.c GROUP BY c.tier`;
+    const st = await maintain(db, 'st_im', query, { mode: 'IMMEDIATE' });
+    expect(st.plan.mode).toBe('IMMEDIATE');
+    const oid = await db.query<{ oid: string }>(`SELECT 'im_o'::regclass::oid::text AS oid`);
+    const key = oid.rows[0]?.oid as string;
+    const statements = [
+      `UPDATE im_o SET amount = amount * 3 WHERE id IN (1, 3) RETURNING *`,
+      `DELETE FROM im_o WHERE id = 1 RETURNING *`,
+      `INSERT INTO im_o VALUES (4, 2, 1), (5, 1, 100) RETURNING *`,
+    ];
+    for (const dml of statements) {
+      const client = await db.pool.connect();
+      try {
+        await client.query('BEGIN');
+        for (const s of settingsSql()) await client.query(s);
+        // Stand-ins for the statement's OLD / NEW transition tables.
+        await client.query(`CREATE TEMP TABLE tt_old ON COMMIT DROP AS SELECT * FROM im_o WITH NO DATA`);
+        await client.query(`CREATE TEMP TABLE tt_new ON COMMIT DROP AS SELECT * FROM im_o WITH NO DATA`);
+        const verb = dml.split(' ')[0];
+        if (verb !== 'INSERT') {
+          const where = dml.slice(dml.indexOf('WHERE'), dml.indexOf('RETURNING'));
+          await client.query(`INSERT INTO tt_old SELECT * FROM im_o ${where}`);
+        }
+        const changed = await client.query(dml);
+        if (verb !== 'DELETE') {
+          for (const r of changed.rows) {
+            await client.query(`INSERT INTO tt_new VALUES ($1, $2, $3)`, [r.id, r.c, r.amount]);
+          }
+        }
+        const target = st.plan.applyTarget();
+        for (const s of deltaTableDdl(target)) await client.query(s);
+        const insert = st.plan.deltaInsert({
+          kind: 'transitionTable',
+          source: key,
+          oldTable: verb === 'INSERT' ? null : 'tt_old',
+          newTable: verb === 'DELETE' ? null : 'tt_new',
+        });
+        if (insert === null) throw new Error('no delta statement');
+        await client.query(insert);
+        for (const s of consolidateSql(target, deltaTable(target.tag))) await client.query(s);
+        for (const s of applyConsolidatedSql(target)) await client.query(s);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK');
+        throw error;
+      } finally {
+        client.release();
+      }
+      await st.check();
+    }
+    // The plan compiles against the catalog again the same way.
+    const again = await compileStreamTable(query, portFor(db), {
+      name: { schema: 'public', name: 'st_im2' },
+      refreshMode: 'IMMEDIATE',
+    });
+    expect(again.hiddenColumns).toEqual(st.plan.hiddenColumns);
+  });
+});
