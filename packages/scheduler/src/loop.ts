@@ -1,0 +1,139 @@
+/**
+ * The loop. Rule: ticks run one after another, never overlapping; between ticks the loop waits
+ * for the poll interval or a wake-up, whichever comes first. Wake-ups (LISTEN/NOTIFY in the
+ * sidecar) are debounced: a burst of them within `debounceMs` gives one tick, and a wake-up that
+ * arrives during a tick makes the next tick start right after it (after the debounce). Stopping
+ * (the signal aborts) lets the tick in flight finish — its refreshes commit or roll back — and
+ * starts no other.
+ */
+import type { Clock, GatePipeline } from '@pgtrickle/gates';
+import type { SchedulerLogger, SchedulerStore, Sleep, UnitExecutor } from './ports.js';
+import { silentLogger } from './ports.js';
+import { DEFAULT_RETRY, type RetryPolicy, RetryTracker } from './retry.js';
+import { runTick, type TickReport } from './tick.js';
+
+/** Options of a Scheduler. */
+export interface SchedulerOptions {
+  readonly store: SchedulerStore;
+  readonly executor: UnitExecutor;
+  readonly clock: Clock;
+  /** The gate pipeline (default: the default pipeline of @pgtrickle/gates). */
+  readonly pipeline?: GatePipeline;
+  /** Units refreshed in parallel, at most (default 4). */
+  readonly concurrency?: number;
+  /** Longest wait between ticks without a wake-up, ms (default 1000). */
+  readonly pollIntervalMs?: number;
+  /** Wake-ups within this many ms give one tick (default 25). */
+  readonly debounceMs?: number;
+  /** Retry policy (partial: the rest from the default). */
+  readonly retry?: Partial<RetryPolicy>;
+  /** Random numbers for retry jitter (default Math.random). */
+  readonly random?: () => number;
+  /** How to wait (default: timers). */
+  readonly sleep?: Sleep;
+  readonly logger?: SchedulerLogger;
+  /** Called after every tick with its report. */
+  readonly onTick?: (report: TickReport) => void;
+}
+
+/** Waits `ms` with a timer, resolving early on abort. */
+export const timerSleep: Sleep = (ms, signal) =>
+  new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+
+/** The refresh loop over its ports. */
+export class Scheduler {
+  readonly retry: RetryTracker;
+  readonly #options: SchedulerOptions;
+  readonly #logger: SchedulerLogger;
+  #ticks = 0;
+  #current: Promise<TickReport> | null = null;
+  #woken = false;
+  #waiting: AbortController | null = null;
+  #debounce: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(options: SchedulerOptions) {
+    this.#options = options;
+    this.#logger = options.logger ?? silentLogger;
+    this.retry = new RetryTracker({ ...DEFAULT_RETRY, ...options.retry }, options.random);
+  }
+
+  /** Number of ticks run so far. */
+  get ticks(): number {
+    return this.#ticks;
+  }
+
+  /** Runs one tick now (waiting for one in flight first). */
+  async tick(): Promise<TickReport> {
+    while (this.#current !== null) await this.#current.catch(() => undefined);
+    this.#ticks++;
+    const o = this.#options;
+    const run = runTick({
+      store: o.store,
+      executor: o.executor,
+      clock: o.clock,
+      retry: this.retry,
+      tick: this.#ticks,
+      ...(o.pipeline === undefined ? {} : { pipeline: o.pipeline }),
+      ...(o.concurrency === undefined ? {} : { concurrency: o.concurrency }),
+      logger: this.#logger,
+    });
+    this.#current = run;
+    try {
+      const report = await run;
+      o.onTick?.(report);
+      return report;
+    } finally {
+      this.#current = null;
+    }
+  }
+
+  /** Asks for a tick soon (debounced). */
+  wake(): void {
+    if (this.#waiting === null) {
+      // A tick is in flight: the loop ticks again right after it.
+      this.#woken = true;
+      return;
+    }
+    if (this.#debounce !== null) return;
+    this.#debounce = setTimeout(() => {
+      this.#debounce = null;
+      this.#waiting?.abort();
+    }, this.#options.debounceMs ?? 25);
+  }
+
+  /** Ticks until `signal` aborts; the tick in flight when it does completes first. */
+  async run(signal: AbortSignal): Promise<void> {
+    const sleep = this.#options.sleep ?? timerSleep;
+    while (!signal.aborted) {
+      try {
+        await this.tick();
+      } catch (error) {
+        // The catalog could not be loaded (connection lost…): log, wait, try again.
+        this.#logger.error('tick-failed', { error: error instanceof Error ? error.message : String(error) });
+      }
+      if (signal.aborted) break;
+      const wait = new AbortController();
+      const onStop = () => wait.abort();
+      signal.addEventListener('abort', onStop, { once: true });
+      this.#waiting = wait;
+      if (this.#woken) {
+        this.#woken = false;
+        this.wake();
+      }
+      await sleep(this.#options.pollIntervalMs ?? 1000, wait.signal);
+      signal.removeEventListener('abort', onStop);
+      this.#waiting = null;
+    }
+    if (this.#debounce !== null) clearTimeout(this.#debounce);
+    this.#debounce = null;
+  }
+}

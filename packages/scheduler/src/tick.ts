@@ -1,0 +1,246 @@
+/**
+ * One tick. Rules:
+ * - Load the catalog once, plan the units (DAG order), read the clock once (`GateTick`).
+ * - A unit is evaluated only when every unit holding one of its upstream stream tables has
+ *   settled in this tick (refreshed, skipped or failed), so its gates see what the upstreams just
+ *   did, and it never refreshes before them. Ready units run in parallel, at most `concurrency`
+ *   at a time; a table belongs to exactly one unit and a unit runs at most once per tick, so no
+ *   table is ever refreshed twice at once.
+ * - Each member goes through the gate pipeline (backing-off members are held first). A single
+ *   unit refreshes when its table proceeds. A group unit refreshes as a whole when no member is
+ *   blocked, no member skipped for a reason other than "not due" / "nothing pending" (those
+ *   refresh along, cheaply), and at least one proceeded; otherwise it is held.
+ * - Gate effects (blow a fuse) go to the store. Failures back off; repeated ones suspend; permanent
+ *   ones are left in ERROR by the executor.
+ */
+import {
+  type Clock,
+  currentRefreshUnit,
+  defaultPipeline,
+  type GatePipeline,
+  GateTick,
+  groupMembers,
+  ownConsistencyGroup,
+  type PipelineVerdict,
+} from '@pgtrickle/gates';
+import type { RefreshUnit } from '@pgtrickle/groups';
+import { planTick, type TickPlan } from './plan.js';
+import type { MemberResult, SchedulerLogger, SchedulerStore, UnitExecutor } from './ports.js';
+import { silentLogger } from './ports.js';
+import { RetryTracker } from './retry.js';
+
+/** Gates whose Skip only means "nothing to do now": a group member skipped by them refreshes with its group. */
+const SOFT_SKIP_GATES = new Set(['schedule', 'upstream-changes']);
+
+/** What happened to one unit in a tick. */
+export interface UnitReport {
+  readonly unit: string;
+  readonly kind: RefreshUnit['kind'];
+  readonly members: readonly string[];
+  /** refreshed; skipped / blocked by a gate (or backoff); failed; suspended (failed too often). */
+  readonly outcome: 'refreshed' | 'skipped' | 'blocked' | 'failed' | 'suspended';
+  /** The gate that held it (null when refreshed or failed). */
+  readonly gate: string | null;
+  readonly reason: string | null;
+  /** Per-member results when refreshed. */
+  readonly results?: readonly MemberResult[];
+  /** The error when failed or suspended. */
+  readonly error?: unknown;
+  /** Per-member verdicts, for status views. */
+  readonly verdicts: readonly PipelineVerdict[];
+}
+
+/** What one tick did. */
+export interface TickReport {
+  readonly tick: number;
+  /** The tick's instant. */
+  readonly at: Date;
+  readonly units: readonly UnitReport[];
+  /** Tables left out of the plan, with why. */
+  readonly excluded: readonly { readonly id: string; readonly reason: string }[];
+}
+
+/** Everything a tick needs. */
+export interface TickDeps {
+  readonly store: SchedulerStore;
+  readonly executor: UnitExecutor;
+  readonly clock: Clock;
+  readonly pipeline?: GatePipeline;
+  readonly retry?: RetryTracker;
+  /** Units refreshed at the same time, at most (default 4). */
+  readonly concurrency?: number;
+  readonly logger?: SchedulerLogger;
+  /** Tick number for logs. */
+  readonly tick?: number;
+}
+
+/** Runs one tick. */
+export async function runTick(deps: TickDeps): Promise<TickReport> {
+  const logger = deps.logger ?? silentLogger;
+  const retry = deps.retry ?? new RetryTracker();
+  const pipeline = deps.pipeline ?? defaultPipeline();
+  const concurrency = Math.max(1, Math.floor(deps.concurrency ?? 4));
+  const snapshot = await deps.store.load();
+  const plan = planTick(snapshot);
+  for (const e of plan.excluded) logger.error('table-excluded', { table: e.id, reason: e.reason });
+  const provider = deps.store
+    .contextProvider(snapshot)
+    .provide(currentRefreshUnit, (st) => plan.unitOf.get(st.id) ?? null)
+    .provide(ownConsistencyGroup, (st) => plan.groupOf.get(st.id) ?? null)
+    .provide(groupMembers, (st) =>
+      (plan.groupOf.get(st.id)?.members ?? []).flatMap((m) => plan.metas.get(m) ?? []),
+    );
+  const tick = new GateTick({ clock: deps.clock, provider, tick: deps.tick ?? 0 });
+  const nowMs = tick.now.getTime();
+
+  const reports = new Map<string, UnitReport>();
+  const settled = new Set<string>();
+  const pending = [...plan.units];
+  const running = new Map<string, Promise<void>>();
+
+  const runUnit = async (unit: RefreshUnit): Promise<void> => {
+    try {
+      reports.set(unit.id, await evaluateAndRun(unit, plan, tick, pipeline, deps, retry, nowMs, logger));
+    } catch (error) {
+      // A gate or the store failed: this unit is held this tick; nothing was refreshed.
+      logger.error('unit-evaluation-failed', { unit: unit.id, error: String(error) });
+      reports.set(unit.id, {
+        unit: unit.id,
+        kind: unit.kind,
+        members: unit.members,
+        outcome: 'failed',
+        gate: null,
+        reason: `evaluation failed: ${error instanceof Error ? error.message : String(error)}`,
+        error,
+        verdicts: [],
+      });
+    }
+  };
+
+  while (pending.length > 0 || running.size > 0) {
+    for (let i = 0; i < pending.length && running.size < concurrency; ) {
+      const unit = pending[i] as RefreshUnit;
+      if (unit.dependsOn.every((d) => settled.has(d))) {
+        pending.splice(i, 1);
+        const p = runUnit(unit).finally(() => {
+          running.delete(unit.id);
+          settled.add(unit.id);
+        });
+        running.set(unit.id, p);
+      } else {
+        i++;
+      }
+    }
+    if (running.size === 0) {
+      // Every remaining unit waits on a unit that is not in the plan: cannot happen for a valid plan.
+      for (const unit of pending.splice(0)) {
+        reports.set(unit.id, {
+          unit: unit.id,
+          kind: unit.kind,
+          members: unit.members,
+          outcome: 'skipped',
+          gate: null,
+          reason: 'upstream unit missing from the plan',
+          verdicts: [],
+        });
+      }
+      break;
+    }
+    await Promise.race(running.values());
+  }
+  return {
+    tick: tick.tick,
+    at: tick.now,
+    units: plan.units.flatMap((u) => reports.get(u.id) ?? []),
+    excluded: plan.excluded,
+  };
+}
+
+async function evaluateAndRun(
+  unit: RefreshUnit,
+  plan: TickPlan,
+  tick: GateTick,
+  pipeline: GatePipeline,
+  deps: TickDeps,
+  retry: RetryTracker,
+  nowMs: number,
+  logger: SchedulerLogger,
+): Promise<UnitReport> {
+  const base = { unit: unit.id, kind: unit.kind, members: unit.members };
+  const backingOff = unit.members
+    .map((m) => ({ m, until: retry.backingOffUntil(m, nowMs) }))
+    .find((b) => b.until !== null);
+  if (backingOff !== undefined) {
+    return {
+      ...base,
+      outcome: 'skipped',
+      gate: 'retry-backoff',
+      reason: `"${backingOff.m}" failed recently; next attempt at ${new Date(backingOff.until as number).toISOString()}`,
+      verdicts: [],
+    };
+  }
+  const verdicts: PipelineVerdict[] = [];
+  for (const id of unit.members) {
+    const meta = plan.metas.get(id);
+    if (meta === undefined) continue;
+    const v = await pipeline.evaluate(meta, tick.context(meta));
+    verdicts.push(v);
+    const effect = v.decision.kind === 'proceed' ? undefined : v.decision.effect;
+    if (effect !== undefined) await deps.store.applyEffect(effect);
+  }
+  const blocked = verdicts.find((v) => v.decision.kind === 'block');
+  const hardSkip = verdicts.find(
+    (v) => v.decision.kind === 'skip' && !(unit.kind === 'group' && SOFT_SKIP_GATES.has(v.gate ?? '')),
+  );
+  const anyProceed = verdicts.some((v) => v.decision.kind === 'proceed');
+  const holder = blocked ?? hardSkip ?? (anyProceed ? undefined : verdicts[0]);
+  if (holder !== undefined || verdicts.length === 0) {
+    const d = holder?.decision;
+    return {
+      ...base,
+      outcome: d?.kind === 'block' ? 'blocked' : 'skipped',
+      gate: holder?.gate ?? null,
+      reason: d === undefined || d.kind === 'proceed' ? null : `${holder?.streamTable}: ${d.reason}`,
+      verdicts,
+    };
+  }
+  logger.debug('unit-refresh', { unit: unit.id, members: unit.members });
+  const outcome = await deps.executor.execute(unit, unit.members, unit.group);
+  if (outcome.ok) {
+    for (const m of unit.members) retry.succeed(m);
+    logger.info('unit-refreshed', { unit: unit.id, results: outcome.results });
+    return { ...base, outcome: 'refreshed', gate: null, reason: null, results: outcome.results, verdicts };
+  }
+  const message = outcome.error instanceof Error ? outcome.error.message : String(outcome.error);
+  if (outcome.permanent) {
+    for (const m of unit.members) retry.forget(m);
+    logger.error('unit-failed-permanently', { unit: unit.id, member: outcome.failedMember, error: message });
+    return { ...base, outcome: 'failed', gate: null, reason: message, error: outcome.error, verdicts };
+  }
+  const failing = outcome.failedMember === null ? unit.members : [outcome.failedMember];
+  let suspended = false;
+  for (const m of failing) {
+    const verdict = retry.fail(m, nowMs);
+    if (verdict.suspend) {
+      suspended = true;
+      retry.forget(m);
+      await deps.store.suspend(
+        m,
+        `suspended after ${verdict.failures} consecutive failed refreshes; last error: ${message}`,
+      );
+    }
+  }
+  logger.warn(suspended ? 'unit-suspended' : 'unit-failed', {
+    unit: unit.id,
+    member: outcome.failedMember,
+    error: message,
+  });
+  return {
+    ...base,
+    outcome: suspended ? 'suspended' : 'failed',
+    gate: null,
+    reason: message,
+    error: outcome.error,
+    verdicts,
+  };
+}
