@@ -9,7 +9,7 @@
  *   +1; >0 → 0 emits −1; any other count change emits −1 (old count) / +1 (new count), which the
  *   apply turns into an update of the hidden count. The stored values are kept for a value that
  *   stays (when this node's columns are the stored ones); a new value takes the smallest row text
- *   among its inserted rows.
+ *   among its inserted rows. Cost: O(|ΔC|) plus one storage lookup by row id per affected value.
  * - Delta elsewhere: the counted rule of `multiset.ts` (affected values recomputed from the
  *   child's NEW snapshot restricted to them, old counts = new − Σ ΔC); `__pgt_count` is NULL.
  * - Snapshots: C₀ / C₁ grouped by value (the child's snapshot on the same side); one
@@ -24,7 +24,7 @@
  * - Delta: affected keys K = the keys of ΔC's rows; Δ = Q₁|K − Q₀|K, each side the first row per
  *   key: Q₁|K over the child's NEW snapshot restricted to K (index-friendly `restrictToKeys`),
  *   Q₀|K over C₀|K = C₁|K − ΔC (the same restricted rows with ΔC taken back out), so only the
- *   new snapshot is read.
+ *   new snapshot is read. Cost: O(|ΔC| + rows of C₁ with an affected key).
  * - Snapshots: over C₀ / C₁.
  * - Row id: `hashtextextended(ROW(<canonical distinct-on key values>)::text, 0)`; unique.
  * The node keeps all the child's columns (the outputs and hidden ORDER BY keys, which a LIMIT

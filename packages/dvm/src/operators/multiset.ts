@@ -22,7 +22,8 @@
  *   (new snapshot restricted to the affected values), n₀ = n₁ − Σ ΔC weights (exact, since
  *   C₀ = C₁ − ΔC as multisets); l/r summed per side; copies₀ = f(l₀, r₀), copies₁ = f(l₁, r₁);
  *   emit −copies₀ × the old representative, +copies₁ × the new one (one net row when both
- *   representatives are the same row text).
+ *   representatives are the same row text). Cost: O(|ΔC| + rows of C₁ holding an affected
+ *   value), index-served when the child is a scan (or join) with an index on the value columns.
  * - `restrictToKeys`: a child snapshot restricted to the rows whose key values match the affected
  *   keys, NULL-safe, written so an index on the key columns can serve it (row `IN` for keys
  *   without NULLs, a separate branch for keys with NULLs).
