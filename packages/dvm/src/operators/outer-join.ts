@@ -1,2 +1,201 @@
-/** Placeholder: the outer-join operator module (registered from operators/index.ts) is being written. */
-export {};
+/**
+ * Outer joins: LEFT (RIGHT is a LEFT join with its inputs swapped by the builder) and FULL, on a
+ * condition p (ON, USING, NATURAL; null = ON TRUE). Input 0 is the preserved input of a LEFT join.
+ *
+ *   L ⟕ R = (L ⋈ R) ⊎ (L ▷ R)×NULL          L ⟗ R = (L ⋈ R) ⊎ (L ▷ R)×NULL ⊎ NULL×(R ▷ L)
+ *
+ * where L ▷ R are the rows of L with no row of R satisfying p (p must be TRUE: NULL keys never
+ * match). Delta rule, term by term:
+ * - inner part, as the inner join: Δ(L⋈R) = ΔL⋈R₁ + L₁⋈ΔR − ΔL⋈ΔR;
+ * - left-padded part, with nm_R(l) ∈ {0,1} = "no row of R matches l":
+ *     L₁·nm₁ − L₀·nm₀ = ΔL·nm₀ + L₁·(nm₁ − nm₀)
+ *   i.e. (A) every ΔL row (its weight) that has no match in R₀, padded; (B) the rows of L₁ that
+ *   match some row of |ΔR| (found from ΔR through p, index-friendly) — the only rows whose
+ *   padded row can appear or disappear: −1 if it had no match in R₀ and has one in R₁ (it gained
+ *   its first match), +1 if the reverse (it lost its last match);
+ * - FULL adds the symmetric right-padded part: ΔR·nm_L₀ + R₁·(nm_L₁ − nm_L₀), with the rows of R₁
+ *   that match some row of |ΔL|.
+ * Snapshots read: L₁, R₁ (inner part, part B), L₀ / R₀ (the "no match before" tests);
+ * snapshot(side) = `L_side LEFT|FULL JOIN R_side ON p`.
+ * Row id: `hashtextextended(ROW(<input 0 id>, <input 1 id>)::text, 0)` with NULL for the missing
+ * side — the same formula in every part (a padded row's id differs from every matched row's);
+ * unique iff both inputs' ids are.
+ */
+
+import type { DiffContext } from '../diff/context.js';
+import { registerOperator } from '../diff/registry.js';
+import { rowIdExpr } from '../diff/rowid.js';
+import type { IdAllocator } from '../ir/ids.js';
+import type { Expr, IrColumn, IrNode, IrNodeBase } from '../ir/types.js';
+import { quoteIdent } from '../sql/quote.js';
+import { type Alternative, affectedRowsSql, someMatchSql } from './existence.js';
+
+/** A LEFT (input 0 preserved) or FULL outer join of two inputs on `condition` (null: ON TRUE). */
+export interface OuterJoinNode extends IrNodeBase {
+  readonly kind: 'outerJoin';
+  readonly full: boolean;
+  readonly condition: Expr | null;
+  /** Inputs whose rows the join preserves (WHERE conjuncts over them may be pushed into them). */
+  readonly preservedInputs: readonly number[];
+}
+
+/**
+ * Builds an outer join; `columns` (default: input 0's then input 1's) lets a RIGHT join keep the
+ * user's column order while its preserved input comes first.
+ */
+export function makeOuterJoin(
+  ids: IdAllocator,
+  full: boolean,
+  preserved: IrNode,
+  other: IrNode,
+  condition: Expr | null,
+  columns?: readonly IrColumn[],
+): OuterJoinNode {
+  return {
+    kind: 'outerJoin',
+    nid: ids.node(),
+    columns: columns ?? [...preserved.columns, ...other.columns],
+    uniqueIds: preserved.uniqueIds && other.uniqueIds,
+    children: [preserved, other],
+    full,
+    condition,
+    preservedInputs: full ? [] : [0],
+  };
+}
+
+function sides(node: OuterJoinNode): [IrNode, IrNode] {
+  const [left, right] = node.children;
+  if (left === undefined || right === undefined) throw new Error(`outer join ${node.nid} needs two inputs`);
+  return [left, right];
+}
+
+/** The join condition as one alternative (`true` for none). */
+function matchAlternatives(node: OuterJoinNode): Alternative[] {
+  return [node.condition === null ? [] : [{ expr: node.condition, test: 'true' }]];
+}
+
+/**
+ * The output select list: the row id from the two id expressions, an optional weight, then every
+ * output column from alias `la` (input 0's), `ra` (input 1's) or NULL when that side is missing.
+ */
+function outputList(
+  node: OuterJoinNode,
+  la: string | null,
+  ra: string | null,
+  weight: string | null,
+): string {
+  const [left] = sides(node);
+  const leftIds = new Set(left.columns.map((c) => c.id));
+  const id = rowIdExpr([
+    la === null ? 'NULL::bigint' : `${la}.__pgt_row_id`,
+    ra === null ? 'NULL::bigint' : `${ra}.__pgt_row_id`,
+  ]);
+  const cols = node.columns
+    .map((c) => {
+      const alias = leftIds.has(c.id) ? la : ra;
+      return `, ${alias === null ? 'NULL' : `${alias}.${quoteIdent(c.id)}`} AS ${quoteIdent(c.id)}`;
+    })
+    .join('');
+  return `${id} AS __pgt_row_id${weight === null ? '' : `, ${weight} AS __pgt_weight`}${cols}`;
+}
+
+function aliasesFor(node: OuterJoinNode, la: string, ra: string): (id: string) => string {
+  const [left] = sides(node);
+  const leftIds = new Set(left.columns.map((c) => c.id));
+  return (id) => (leftIds.has(id) ? la : ra);
+}
+
+/** One inner-join term: `left` ⋈ `right` with the given weight expression. */
+function innerTerm(
+  ctx: DiffContext,
+  node: OuterJoinNode,
+  left: string,
+  right: string,
+  weight: string,
+): string {
+  const on = node.condition === null ? 'true' : ctx.render(node.condition, aliasesFor(node, 'l', 'r'));
+  return `SELECT ${outputList(node, 'l', 'r', weight)}\nFROM ${left} AS l\nJOIN ${right} AS r ON ${on}`;
+}
+
+/**
+ * The padded part of one side (`side` 0: rows of input 0 without a match in input 1; 1: the
+ * reverse, FULL only): parts A and B of the header.
+ */
+function paddedParts(ctx: DiffContext, node: OuterJoinNode, side: 0 | 1): string[] {
+  const [left, right] = sides(node);
+  const own = side === 0 ? left : right;
+  const other = side === 0 ? right : left;
+  const alts = matchAlternatives(node);
+  const parts: string[] = [];
+  const o = `o${node.nid}`;
+  const p = `p${node.nid}`;
+  // Column aliases: the padded side's row alias is `p`, the other side's `o`.
+  const aliasOf = (pa: string, oa: string) =>
+    side === 0 ? aliasesFor(node, pa, oa) : aliasesFor(node, oa, pa);
+  const padded = (alias: string, weight: string) =>
+    side === 0 ? outputList(node, alias, null, weight) : outputList(node, null, alias, weight);
+  const ownEmpty = ctx.isStaticallyEmpty(own);
+  const otherEmpty = ctx.isStaticallyEmpty(other);
+  if (ownEmpty && otherEmpty) return parts;
+  const other0 = `(${ctx.snapshot(other, 'old')})`;
+  if (!ownEmpty) {
+    // A: changed rows of this side without a match in the other side's R₀.
+    // (The test is computed in the select list of a materialised CTE: a per-row, indexable
+    // subplan driven by the small delta, never an anti-join hashing all of the other side.)
+    const d = ctx.delta(own);
+    const flags = ctx.stmt.add(
+      `n${node.nid}_pad${side}_delta`,
+      `SELECT ${p}.*, ${someMatchSql(ctx, other0, o, alts, aliasOf(p, o), true)} AS __pgt_m\nFROM ${d} AS ${p}`,
+      true,
+    );
+    parts.push(`SELECT ${padded('f', 'f.__pgt_weight')}\nFROM ${flags} AS f\nWHERE NOT f.__pgt_m`);
+  }
+  if (!otherEmpty) {
+    // B: rows of this side (new) matching a changed row of the other side; padded row old vs new.
+    const d = ctx.delta(other);
+    const affected = affectedRowsSql(ctx, `(${ctx.snapshot(own, 'new')})`, p, d, o, alts, aliasOf(p, o));
+    const other1 = `(${ctx.snapshot(other, 'new')})`;
+    const a = `a${node.nid}`;
+    const flags = ctx.stmt.add(
+      `n${node.nid}_pad${side}_affected`,
+      `SELECT ${a}.*, ${someMatchSql(ctx, other1, o, alts, aliasOf(a, o), true)} AS __pgt_m1, ${someMatchSql(ctx, other0, o, alts, aliasOf(a, o), true)} AS __pgt_m0\nFROM (${affected}) AS ${a}`,
+      true,
+    );
+    parts.push(
+      `SELECT ${padded('f', '(CASE WHEN f.__pgt_m1 THEN -1 ELSE 1 END)::bigint')}\nFROM ${flags} AS f\nWHERE f.__pgt_m1 <> f.__pgt_m0`,
+    );
+  }
+  return parts;
+}
+
+registerOperator<OuterJoinNode>({
+  kind: 'outerJoin',
+  snapshot(node, side, ctx) {
+    const [l, r] = sides(node);
+    const on = node.condition === null ? 'true' : ctx.render(node.condition, aliasesFor(node, 'l', 'r'));
+    return `SELECT ${outputList(node, 'l', 'r', null)}\nFROM (${ctx.snapshot(l, side)}) AS l\n${node.full ? 'FULL' : 'LEFT'} JOIN (${ctx.snapshot(r, side)}) AS r ON ${on}`;
+  },
+  delta(node, ctx) {
+    const [l, r] = sides(node);
+    const leftEmpty = ctx.isStaticallyEmpty(l);
+    const rightEmpty = ctx.isStaticallyEmpty(r);
+    const terms: string[] = [];
+    const dl = leftEmpty ? null : ctx.delta(l);
+    const dr = rightEmpty ? null : ctx.delta(r);
+    // The inner part (its columns are typed, so it comes first: the NULL columns of the padded
+    // parts take their types from it).
+    if (dl !== null) terms.push(innerTerm(ctx, node, dl, `(${ctx.snapshot(r, 'new')})`, 'l.__pgt_weight'));
+    if (dr !== null) terms.push(innerTerm(ctx, node, `(${ctx.snapshot(l, 'new')})`, dr, 'r.__pgt_weight'));
+    if (dl !== null && dr !== null) {
+      terms.push(innerTerm(ctx, node, dl, dr, '-(l.__pgt_weight * r.__pgt_weight)'));
+    }
+    if (terms.length === 0) {
+      terms.push(
+        `${innerTerm(ctx, node, `(${ctx.snapshot(l, 'new')})`, `(${ctx.snapshot(r, 'new')})`, '0::bigint')}\nWHERE false`,
+      );
+    }
+    terms.push(...paddedParts(ctx, node, 0));
+    if (node.full) terms.push(...paddedParts(ctx, node, 1));
+    return ctx.stmt.add(`d${node.nid}_${node.full ? 'full' : 'left'}_join`, terms.join('\nUNION ALL\n'));
+  },
+});

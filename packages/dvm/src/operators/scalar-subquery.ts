@@ -1,2 +1,250 @@
-/** Placeholder: the scalar-subquery operator module (registered from operators/index.ts) is being written. */
-export {};
+/**
+ * Per-row subquery values ("apply"): the left input's rows, each with one more column computed
+ * from the rows of the right input (the subquery's FROM and local WHERE, uncorrelated) that
+ * satisfy the correlation c(l, r) (the subquery's conjuncts that read the enclosing row):
+ * - `scalar`: `(SELECT <target> FROM R r WHERE c [HAVING h])` — a scalar subquery; the builder
+ *   only accepts shapes that yield at most one row (an aggregate without GROUP BY: exactly one;
+ *   or a primary key of the subquery's single table equated to outer values or constants), so
+ *   the value never raises "more than one row returned by a subquery";
+ * - `exists`: `EXISTS (SELECT 1 FROM R r WHERE c)` (EXISTS inside an expression);
+ * - `quantified`: x op ANY / ALL (SELECT y …) inside an expression, three-valued:
+ *   `CASE WHEN some r has c ∧ decisive THEN <decisive value> WHEN some r has c ∧ undecided
+ *   THEN NULL ELSE NOT <decisive value> END` (ANY: decisive = `x op y` TRUE → TRUE, undecided
+ *   = `x op y` not FALSE; ALL: decisive = `x op y` FALSE → FALSE, undecided = not TRUE).
+ *
+ * The value of left row l depends only on S(l) = the rows r of R with c(l, r) TRUE (for
+ * `quantified`: the rows with c ∧ undecided). Delta rule, v₀ / v₁ = the value over R₀ / R₁:
+ *   Σ L₁(l)·[l, v₁(l)] − L₀(l)·[l, v₀(l)] = ΔL·[l, v₀] + L₁·([l, v₁] − [l, v₀])
+ * - Part A: every ΔL row (its weight) with its value over R₀;
+ * - Part B: the rows of L₁ matching some changed row of |ΔR| by the correlation (found from ΔR)
+ *   — the only rows whose value can change; −1 with v₀ and +1 with v₁ where they differ (by text).
+ * A value that reads no left column (an uncorrelated subquery) is computed once per side (a
+ * one-row CTE); when v₀ and v₁ differ, every row of L₁ changes: part B is then O(|L|), inherent.
+ * Snapshots: L₁ (new) in part B; R₀ for part A and v₀, R₁ for v₁;
+ * snapshot(side) = L_side with the value computed over R_side.
+ * Row id: the left row's, passed through; unique iff the left input's ids are.
+ */
+
+import type { DiffContext } from '../diff/context.js';
+import { registerOperator } from '../diff/registry.js';
+import type { IdAllocator } from '../ir/ids.js';
+import type { Expr, IrColumn, IrNode, IrNodeBase } from '../ir/types.js';
+import { quoteIdent } from '../sql/quote.js';
+import {
+  type Alternative,
+  affectedRowsSql,
+  alternativeRefs,
+  alternativeSql,
+  columnList,
+  sideAliases,
+  someMatchSql,
+} from './existence.js';
+
+/** How the value column is computed from the correlated rows of the right input. */
+export type SubqueryValue =
+  | {
+      readonly kind: 'scalar';
+      /** The subquery's select-list expression (may call aggregates; reads right and left ids). */
+      readonly target: Expr;
+      /** Its HAVING condition (aggregate subqueries only), or null. */
+      readonly having: Expr | null;
+    }
+  | { readonly kind: 'exists' }
+  | {
+      readonly kind: 'quantified';
+      /** A row satisfying this decides the value: {@link decisiveValue}. */
+      readonly decisive: Alternative;
+      readonly decisiveValue: boolean;
+      /** Rows satisfying one of these (and not the decisive test) make the value NULL. */
+      readonly undecided: readonly Alternative[];
+    };
+
+/** The left input's rows, each with a value computed by a (correlated) subquery over the right input. */
+export interface ScalarSubqueryNode extends IrNodeBase {
+  readonly kind: 'scalarSubquery';
+  /** The value column (the last output column). */
+  readonly column: IrColumn;
+  readonly value: SubqueryValue;
+  /** The correlation: the subquery's conjuncts that read the enclosing row (AND). */
+  readonly correlation: Alternative;
+  /** Whether the value reads no column outside the right input (one value per snapshot). */
+  readonly constant: boolean;
+  /** WHERE conjuncts over the left input may be pushed into it. */
+  readonly preservedInputs: readonly number[];
+}
+
+/** Builds the node: `left`'s columns plus `column`, computed by `value` over `right`. */
+export function makeScalarSubquery(
+  ids: IdAllocator,
+  left: IrNode,
+  right: IrNode,
+  column: IrColumn,
+  value: SubqueryValue,
+  correlation: Alternative,
+): ScalarSubqueryNode {
+  const rightIds = new Set(right.columns.map((c) => c.id));
+  const refs = new Set([...alternativeRefs([correlation]), ...valueRefs(value)]);
+  return {
+    kind: 'scalarSubquery',
+    nid: ids.node(),
+    columns: [...left.columns, column],
+    uniqueIds: left.uniqueIds,
+    children: [left, right],
+    column,
+    value,
+    correlation,
+    constant: [...refs].every((r) => rightIds.has(r)),
+    preservedInputs: [0],
+  };
+}
+
+function valueRefs(value: SubqueryValue): string[] {
+  switch (value.kind) {
+    case 'scalar':
+      return [...value.target.refs, ...(value.having?.refs ?? [])];
+    case 'exists':
+      return [];
+    case 'quantified':
+      return [...alternativeRefs([value.decisive, ...value.undecided])];
+  }
+}
+
+function sides(node: IrNode): [IrNode, IrNode] {
+  const [left, right] = node.children;
+  if (left === undefined || right === undefined) throw new Error(`node ${node.nid} needs two inputs`);
+  return [left, right];
+}
+
+/**
+ * The value for the left row under alias `la` over relation `rel` (a parenthesised SELECT);
+ * `perRow` on delta paths (see `someMatchSql`).
+ */
+function valueSql(
+  ctx: DiffContext,
+  node: ScalarSubqueryNode,
+  rel: string,
+  la: string,
+  perRow = false,
+): string {
+  const [left] = sides(node);
+  const ra = `r${node.nid}`;
+  const aliasOf = sideAliases(left, la, ra);
+  const corr = node.correlation;
+  const v = node.value;
+  switch (v.kind) {
+    case 'scalar': {
+      const having = v.having === null ? '' : `\n HAVING ${ctx.render(v.having, aliasOf)}`;
+      return `(SELECT ${ctx.render(v.target, aliasOf)} FROM ${rel} AS ${ra} WHERE ${alternativeSql(ctx, corr, aliasOf)}${having})`;
+    }
+    case 'exists':
+      return someMatchSql(ctx, rel, ra, [corr], aliasOf, perRow);
+    case 'quantified': {
+      const decisive = someMatchSql(ctx, rel, ra, [[...corr, ...v.decisive]], aliasOf, perRow);
+      const undecided = someMatchSql(
+        ctx,
+        rel,
+        ra,
+        v.undecided.map((u) => [...corr, ...u]),
+        aliasOf,
+        perRow,
+      );
+      return `(CASE WHEN ${decisive} THEN ${v.decisiveValue} WHEN ${undecided} THEN NULL::boolean ELSE ${!v.decisiveValue} END)`;
+    }
+  }
+}
+
+/** The alternatives by which a changed right row can change a left row's value. */
+function dependence(node: ScalarSubqueryNode): Alternative[] {
+  const v = node.value;
+  if (v.kind === 'quantified') return v.undecided.map((u) => [...node.correlation, ...u]);
+  return [node.correlation];
+}
+
+function distinct(a: string, b: string): string {
+  return `(${a})::text IS DISTINCT FROM (${b})::text`;
+}
+
+registerOperator<ScalarSubqueryNode>({
+  kind: 'scalarSubquery',
+  snapshot(node, side, ctx) {
+    const [left, right] = sides(node);
+    const la = `l${node.nid}`;
+    return `SELECT ${la}.__pgt_row_id${columnList(left, la)}, ${valueSql(ctx, node, `(${ctx.snapshot(right, side)})`, la)} AS ${quoteIdent(node.column.id)}\nFROM (${ctx.snapshot(left, side)}) AS ${la}`;
+  },
+  delta(node, ctx) {
+    const [left, right] = sides(node);
+    const col = quoteIdent(node.column.id);
+    const leftEmpty = ctx.isStaticallyEmpty(left);
+    const rightEmpty = ctx.isStaticallyEmpty(right);
+    const parts: string[] = [];
+    const la = `l${node.nid}`;
+    if (leftEmpty && rightEmpty) {
+      // Nothing it reads changes: an empty relation of the right shape (and types).
+      const s = `s${node.nid}`;
+      return ctx.stmt.add(
+        `d${node.nid}_subquery`,
+        `SELECT ${s}.__pgt_row_id, 0::bigint AS __pgt_weight${columnList(node, s)}\nFROM (${ctx.snapshot(node, 'new')}) AS ${s}\nWHERE false`,
+      );
+    }
+    const r0 = `(${ctx.snapshot(right, 'old')})`;
+    if (node.constant) {
+      // One value per side, computed once (the value reads no left column, so this CTE is not correlated).
+      const r1 = rightEmpty ? r0 : `(${ctx.snapshot(right, 'new')})`;
+      const vals = ctx.stmt.add(
+        `n${node.nid}_subquery_values`,
+        `SELECT ${valueSql(ctx, node, r0, la)} AS __pgt_v0, ${rightEmpty ? '' : `${valueSql(ctx, node, r1, la)} AS __pgt_v1, `}true AS __pgt_one`,
+        true,
+      );
+      if (!leftEmpty) {
+        const dl = ctx.delta(left);
+        parts.push(
+          `SELECT d.__pgt_row_id, d.__pgt_weight${columnList(left, 'd')}, v.__pgt_v0 AS ${col}\nFROM ${dl} AS d CROSS JOIN ${vals} AS v`,
+        );
+      }
+      if (!rightEmpty) {
+        const l1 = `(${ctx.snapshot(left, 'new')})`;
+        const changed = distinct('v.__pgt_v0', 'v.__pgt_v1');
+        parts.push(
+          `SELECT l.__pgt_row_id, 1::bigint AS __pgt_weight${columnList(left, 'l')}, v.__pgt_v1 AS ${col}\nFROM ${l1} AS l CROSS JOIN ${vals} AS v\nWHERE ${changed}`,
+          `SELECT l.__pgt_row_id, -1::bigint AS __pgt_weight${columnList(left, 'l')}, v.__pgt_v0 AS ${col}\nFROM ${l1} AS l CROSS JOIN ${vals} AS v\nWHERE ${changed}`,
+        );
+      }
+      return ctx.stmt.add(`d${node.nid}_subquery`, parts.join('\nUNION ALL\n'));
+    }
+    if (!leftEmpty) {
+      // Part A: ΔL rows with their value over R₀.
+      const dl = ctx.delta(left);
+      const da = `d${node.nid}`;
+      parts.push(
+        `SELECT ${da}.__pgt_row_id, ${da}.__pgt_weight${columnList(left, da)}, ${valueSql(ctx, node, r0, da, true)} AS ${col}\nFROM ${dl} AS ${da}`,
+      );
+    }
+    if (!rightEmpty) {
+      // Part B: L₁ rows correlated with a changed right row: old value out, new value in.
+      const dr = ctx.delta(right);
+      const ra = `r${node.nid}`;
+      const affected = affectedRowsSql(
+        ctx,
+        `(${ctx.snapshot(left, 'new')})`,
+        la,
+        dr,
+        ra,
+        dependence(node),
+        sideAliases(left, la, ra),
+      );
+      const a = `a${node.nid}`;
+      const r1 = `(${ctx.snapshot(right, 'new')})`;
+      const values = ctx.stmt.add(
+        `n${node.nid}_subquery_affected`,
+        `SELECT ${a}.*, ${valueSql(ctx, node, r1, a, true)} AS __pgt_v1, ${valueSql(ctx, node, r0, a, true)} AS __pgt_v0\nFROM (${affected}) AS ${a}`,
+        true,
+      );
+      const changed = distinct('f.__pgt_v0', 'f.__pgt_v1');
+      parts.push(
+        `SELECT f.__pgt_row_id, 1::bigint AS __pgt_weight${columnList(left, 'f')}, f.__pgt_v1 AS ${col}\nFROM ${values} AS f\nWHERE ${changed}`,
+        `SELECT f.__pgt_row_id, -1::bigint AS __pgt_weight${columnList(left, 'f')}, f.__pgt_v0 AS ${col}\nFROM ${values} AS f\nWHERE ${changed}`,
+      );
+    }
+    return ctx.stmt.add(`d${node.nid}_subquery`, parts.join('\nUNION ALL\n'));
+  },
+});

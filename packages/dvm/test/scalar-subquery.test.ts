@@ -1,0 +1,263 @@
+/**
+ * Subqueries as values, maintained differentially against the oracle after every refresh, with
+ * a FULL refresh agreeing row for row: uncorrelated and correlated aggregate subqueries (COUNT
+ * is 0 over no rows, the others NULL), primary-key lookups, subqueries in WHERE and inside
+ * expressions, EXISTS / IN as select-list values with SQL's three-valued results; and the
+ * refusals of subqueries that could return more than one row.
+ */
+import { compileStreamTable, type DvmError } from '@pgtrickle/dvm';
+import { useTestDatabase } from '@pgtrickle/testkit';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type Maintained, maintain, portFor } from './support/maintained.js';
+
+const db = useTestDatabase();
+
+async function agree(st: Maintained): Promise<void> {
+  const rows = async (): Promise<string[]> =>
+    (await db.query(`SELECT * FROM ${st.relation}`)).rows.map((r) => JSON.stringify(r)).sort();
+  const before = await rows();
+  await st.refresh('FULL');
+  await st.check();
+  expect(await rows()).toEqual(before);
+}
+
+const RESET = `
+  DELETE FROM cust; DELETE FROM ord; DELETE FROM rate; DELETE FROM pair; DELETE FROM note;
+  INSERT INTO cust VALUES (1, 'ann', 'eu'), (2, 'bob', 'us'), (3, 'cy', NULL), (4, 'di', 'eu');
+  INSERT INTO ord VALUES (10, 1, 50, 'open'), (11, 1, 70, 'paid'), (12, 2, 20, 'open'),
+    (13, NULL, 5, 'open'), (14, 9, 15, 'paid'), (15, 4, NULL, NULL);
+  INSERT INTO rate VALUES ('eu', 1.5), ('us', 2), ('asia', NULL);
+  INSERT INTO pair VALUES (1, 1, 'a'), (1, 2, 'b'), (2, 1, 'c');
+  INSERT INTO note VALUES (1, 'x'), (1, 'x'), (NULL, 'n');
+`;
+
+async function scenario(
+  prefix: string,
+  queries: readonly string[],
+  batches: readonly (readonly string[])[],
+): Promise<void> {
+  await db.query(RESET);
+  const sts: Maintained[] = [];
+  for (const [i, q] of queries.entries()) {
+    const st = await maintain(db, `${prefix}_${i}`, q);
+    await st.check();
+    sts.push(st);
+  }
+  for (const batch of batches) {
+    for (const sql of batch) await db.query(sql);
+    for (const st of sts) {
+      try {
+        await st.refreshAndCheck();
+      } catch (error) {
+        throw new Error(`${st.plan.query}\nafter ${batch.join('; ')}\n${String(error)}`, { cause: error });
+      }
+    }
+  }
+  for (const st of sts) await agree(st);
+}
+
+async function refusal(query: string): Promise<DvmError> {
+  const error = await compileStreamTable(query, portFor(db), {
+    name: { schema: 'public', name: 'st_refused' },
+    refreshMode: 'DIFFERENTIAL',
+  }).then(
+    () => null,
+    (e: unknown) => e as DvmError,
+  );
+  if (error === null) throw new Error(`expected a refusal of: ${query}`);
+  return error;
+}
+
+beforeAll(async () => {
+  await db.query(`
+    CREATE TABLE cust (id int PRIMARY KEY, name text, region text);
+    CREATE TABLE ord (id int PRIMARY KEY, cust int, amount int, status text);
+    CREATE TABLE rate (region text PRIMARY KEY, factor numeric);
+    CREATE TABLE pair (a int, b int, label text, PRIMARY KEY (a, b));
+    CREATE TABLE note (cust int, body text);
+  `);
+});
+
+/** Changes on both sides: values, correlation keys, rows gaining / losing their last match. */
+const batches = (): string[][] => [
+  [
+    `INSERT INTO ord VALUES (16, 3, 30, 'open'), (17, 2, 40, 'paid'), (18, 7, 1, 'open')`,
+    `INSERT INTO cust VALUES (5, 'ed', 'asia')`,
+  ],
+  [`DELETE FROM ord WHERE id = 12`, `UPDATE ord SET amount = 75 WHERE id = 11`],
+  [
+    `UPDATE ord SET cust = 5 WHERE id = 11`,
+    `UPDATE ord SET cust = NULL WHERE id = 16`,
+    `UPDATE ord SET cust = 3 WHERE id = 13`,
+  ],
+  [
+    `UPDATE cust SET id = 6 WHERE id = 2`,
+    `UPDATE cust SET region = 'us' WHERE id = 1`,
+    `DELETE FROM cust WHERE id = 4`,
+    `INSERT INTO cust VALUES (8, 'gus', 'eu')`,
+    `DELETE FROM cust WHERE id = 8`,
+  ],
+  [
+    `INSERT INTO cust VALUES (9, 'hal', 'us')`,
+    `UPDATE ord SET amount = NULL WHERE id = 10`,
+    `DELETE FROM cust WHERE id = 5`,
+  ],
+  [`DELETE FROM ord`],
+  [
+    `INSERT INTO ord VALUES (20, 1, 10, 'open'), (21, 1, 10, 'open'), (22, 9, 99, 'paid'), (23, NULL, 1, NULL)`,
+  ],
+];
+
+describe('scalar subqueries in the select list', () => {
+  it('uncorrelated aggregates: a change of the value changes every row', async () => {
+    await scenario(
+      'st_unc',
+      [
+        'SELECT c.id, (SELECT max(o.amount) FROM ord o) AS top FROM cust c',
+        `SELECT c.id, c.name, (SELECT count(*) FROM ord WHERE status = 'paid') AS paid, (SELECT sum(amount) FROM ord) - c.id AS rest FROM cust c`,
+        'SELECT o.id, o.amount * 100 / NULLIF((SELECT sum(o2.amount) FROM ord o2), 0) AS share FROM ord o',
+      ],
+      batches(),
+    );
+  });
+
+  it('correlated aggregates: COUNT 0 and SUM NULL over no rows, FILTER, DISTINCT, expressions of outer columns', async () => {
+    await scenario(
+      'st_cor',
+      [
+        'SELECT c.id, (SELECT count(*) FROM ord o WHERE o.cust = c.id) AS n FROM cust c',
+        "SELECT c.id, (SELECT sum(o.amount) FROM ord o WHERE o.cust = c.id) AS total, (SELECT max(o.amount) FROM ord o WHERE o.cust = c.id AND o.status = 'open') AS top_open FROM cust c",
+        `SELECT c.id, (SELECT count(DISTINCT o.status) FILTER (WHERE o.amount > 10) FROM ord o WHERE o.cust = c.id) AS k FROM cust c`,
+        'SELECT c.id, (SELECT sum(o.amount * c.id) + c.id FROM ord o WHERE o.cust = c.id OR o.cust IS NULL) AS mixed FROM cust c',
+        `SELECT c.id, COALESCE((SELECT string_agg(o.status, ',' ORDER BY o.id) FROM ord o WHERE o.cust = c.id), '-') AS statuses FROM cust c`,
+        'SELECT c.id, (SELECT count(*) FROM ord o WHERE o.cust = c.id HAVING count(*) > 1) AS many FROM cust c',
+      ],
+      batches(),
+    );
+  });
+
+  it('primary-key lookups: at most one row by construction', async () => {
+    await scenario(
+      'st_pk',
+      [
+        'SELECT o.id, (SELECT c.name FROM cust c WHERE c.id = o.cust) AS name FROM ord o',
+        'SELECT o.id, (SELECT r.factor FROM cust c JOIN rate r ON r.region = c.region WHERE c.id = o.cust) AS factor FROM ord o',
+        'SELECT o.id, (SELECT c.name || r.factor FROM rate r, cust c WHERE c.id = o.cust AND r.region = c.region) AS both FROM ord o',
+        'SELECT c.id, (SELECT p.label FROM pair p WHERE p.a = c.id AND p.b = 1) AS label FROM cust c',
+        `SELECT o.id, (SELECT c.name FROM cust c WHERE c.id = 1) AS first, (SELECT 'x' || o.id) AS tagged FROM ord o`,
+      ],
+      [
+        ...batches().slice(0, 4),
+        [
+          `UPDATE rate SET factor = factor * 2`,
+          `INSERT INTO pair VALUES (3, 1, 'd')`,
+          `UPDATE pair SET label = 'A' WHERE a = 1 AND b = 1`,
+        ],
+        [`UPDATE pair SET b = 3 WHERE a = 1 AND b = 2`, `DELETE FROM rate WHERE region = 'eu'`],
+        ...batches().slice(4),
+      ],
+    );
+  });
+
+  it('keyless outer input with duplicates; a scalar subquery over a join', async () => {
+    await scenario(
+      'st_dup',
+      [
+        'SELECT n.body, (SELECT count(*) FROM ord o WHERE o.cust = n.cust) AS k FROM note n',
+        'SELECT n.body, (SELECT sum(o.amount) FROM ord o JOIN cust c ON c.id = o.cust WHERE c.id = n.cust) AS s FROM note n',
+      ],
+      [
+        ...batches().slice(0, 2),
+        [`INSERT INTO note VALUES (1, 'x'), (2, 'y'), (NULL, 'n')`],
+        [
+          `DELETE FROM note WHERE ctid = (SELECT min(ctid) FROM note WHERE cust = 1)`,
+          `UPDATE note SET cust = 3 WHERE body = 'y'`,
+        ],
+        ...batches().slice(2),
+      ],
+    );
+  });
+
+  it('EXISTS and IN as select-list values: three-valued, NULLs included', async () => {
+    await scenario(
+      'st_mark',
+      [
+        'SELECT c.id, EXISTS (SELECT 1 FROM ord o WHERE o.cust = c.id) AS has_orders FROM cust c',
+        'SELECT c.id, c.id IN (SELECT o.cust FROM ord o) AS ordered, c.id NOT IN (SELECT o.cust FROM ord o) AS not_ordered FROM cust c',
+        `SELECT o.id, o.amount > ALL (SELECT o2.amount FROM ord o2 WHERE o2.id <> o.id) AS biggest, CASE WHEN o.status IN (SELECT status FROM ord WHERE amount > 60) THEN 'hot' ELSE 'cold' END AS temp FROM ord o`,
+        'SELECT c.id, (c.region, 2) = ANY (SELECT r.region, r.factor FROM rate r) AS two FROM cust c',
+      ],
+      [
+        ...batches().slice(0, 3),
+        [`UPDATE rate SET factor = 2 WHERE region = 'eu'`, `INSERT INTO rate VALUES ('zz', 2)`],
+        ...batches().slice(3),
+        [`UPDATE rate SET factor = NULL`],
+      ],
+    );
+  });
+
+  it('scalar subqueries in WHERE and with other clauses of the query', async () => {
+    await scenario(
+      'st_where',
+      [
+        'SELECT o.id, o.amount FROM ord o WHERE o.amount > (SELECT avg(o2.amount) FROM ord o2)',
+        'SELECT c.id FROM cust c WHERE (SELECT count(*) FROM ord o WHERE o.cust = c.id) = 0',
+        'SELECT c.id, (SELECT count(*) FROM ord o WHERE o.cust = c.id) AS n FROM cust c WHERE c.region IS NOT NULL UNION ALL SELECT 0, (SELECT count(*) FROM ord) FROM rate r WHERE r.factor > 1',
+        'SELECT x.id, x.n FROM (SELECT c.id, (SELECT count(*) FROM ord o WHERE o.cust = c.id) AS n FROM cust c) x WHERE x.n > 0',
+      ],
+      batches(),
+    );
+  });
+});
+
+describe('refusals', () => {
+  it('subqueries that could return more than one row, and forms without a rule', async () => {
+    const cases: [string, RegExp][] = [
+      [
+        'SELECT c.id, (SELECT o.amount FROM ord o WHERE o.cust = c.id) FROM cust c',
+        /may return more than one row/,
+      ],
+      [
+        'SELECT c.id, (SELECT p.label FROM pair p WHERE p.a = c.id) FROM cust c',
+        /may return more than one row/,
+      ],
+      [
+        'SELECT c.id, (SELECT o.id FROM ord o WHERE o.id + 0 = c.id) FROM cust c',
+        /may return more than one row/,
+      ],
+      [
+        'SELECT c.id, (SELECT max(o.amount) FROM ord o WHERE o.cust = c.id GROUP BY o.status) FROM cust c',
+        /scalar subquery with GROUP BY/,
+      ],
+      [
+        'SELECT c.id, (SELECT o.amount FROM ord o ORDER BY o.id LIMIT 1) FROM cust c',
+        /scalar subquery with LIMIT/,
+      ],
+      [
+        'SELECT c.id, ARRAY(SELECT o.id FROM ord o WHERE o.cust = c.id) FROM cust c',
+        /ARRAY\(subquery\) in the select list/,
+      ],
+      [
+        'SELECT c.id, (SELECT count(c.id) FROM ord o) FROM cust c',
+        /aggregate over the enclosing query's columns/,
+      ],
+      [
+        'SELECT o.id, (SELECT r.factor FROM rate r, cust c WHERE r.region = c.region) FROM ord o',
+        /may return more than one row/,
+      ],
+      [
+        'SELECT o.id, (SELECT r.factor FROM rate r WHERE r.region = (SELECT c.region FROM cust c WHERE c.id = o.cust)) FROM ord o',
+        /nested subqueries refer to the enclosing query/,
+      ],
+      [
+        'SELECT c.id, (SELECT sum(x.amount) FROM (SELECT o.amount FROM ord o WHERE o.cust = c.id) x) FROM cust c',
+        /refer to the enclosing query/,
+      ],
+    ];
+    for (const [query, message] of cases) {
+      const error = await refusal(query);
+      expect(error.code, query).toBe('PGT_UNSUPPORTED');
+      expect(error.message, query).toMatch(message);
+    }
+  });
+});
