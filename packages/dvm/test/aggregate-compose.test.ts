@@ -90,22 +90,29 @@ describe('aggregates with other operators', () => {
 });
 
 describe('transition-table deltas (IMMEDIATE)', () => {
-  it('applies one statement’s transition tables to a root aggregate over a join', async () => {
+  it('applies one statement’s transition tables to root and inner aggregates', async () => {
     await db.query(`
       CREATE TABLE im_o (id int PRIMARY KEY, c int, amount numeric);
       CREATE TABLE im_c (id int PRIMARY KEY, tier text);
-      INSERT INTO im_c VALUES (1, 'gold'), (2, 'silver');
+      INSERT INTO im_c VALUES (1, 'gold'), (2, 'silver'), (3, 'gold');
       INSERT INTO im_o VALUES (1, 1, 10), (2, 1, 5), (3, 2, 7);
     `);
-    const query = `SELECT c.tier, count(*) AS n, sum(o.amount) AS s, max(o.amount) AS hi, string_agg(o.id::text, ',' ORDER BY o.id) AS ids FROM im_o o JOIN im_c c ON c.id = o.c GROUP BY c.tier`;
-    const st = await maintain(db, 'st_im', query, { mode: 'IMMEDIATE' });
-    expect(st.plan.mode).toBe('IMMEDIATE');
+    const queries = [
+      `SELECT c.tier, count(*) AS n, sum(o.amount) AS s, max(o.amount) AS hi, string_agg(o.id::text, ',' ORDER BY o.id) AS ids FROM im_o o JOIN im_c c ON c.id = o.c GROUP BY c.tier`,
+      `SELECT o.id, t.n FROM im_o o JOIN im_c c ON c.id = o.c JOIN (SELECT tier, count(*) AS n FROM im_c GROUP BY tier) t ON t.tier = c.tier`,
+    ];
+    const tables = [];
+    for (const [i, query] of queries.entries()) {
+      const st = await maintain(db, `st_im${i}`, query, { mode: 'IMMEDIATE' });
+      expect(st.plan.mode).toBe('IMMEDIATE');
+      tables.push(st);
+    }
     const oid = await db.query<{ oid: string }>(`SELECT 'im_o'::regclass::oid::text AS oid`);
     const key = oid.rows[0]?.oid as string;
     const statements = [
       `UPDATE im_o SET amount = amount * 3 WHERE id IN (1, 3) RETURNING *`,
       `DELETE FROM im_o WHERE id = 1 RETURNING *`,
-      `INSERT INTO im_o VALUES (4, 2, 1), (5, 1, 100) RETURNING *`,
+      `INSERT INTO im_o VALUES (4, 2, 1), (5, 3, 100) RETURNING *`,
     ];
     for (const dml of statements) {
       const client = await db.pool.connect();
@@ -126,18 +133,20 @@ describe('transition-table deltas (IMMEDIATE)', () => {
             await client.query(`INSERT INTO tt_new VALUES ($1, $2, $3)`, [r.id, r.c, r.amount]);
           }
         }
-        const target = st.plan.applyTarget();
-        for (const s of deltaTableDdl(target)) await client.query(s);
-        const insert = st.plan.deltaInsert({
-          kind: 'transitionTable',
-          source: key,
-          oldTable: verb === 'INSERT' ? null : 'tt_old',
-          newTable: verb === 'DELETE' ? null : 'tt_new',
-        });
-        if (insert === null) throw new Error('no delta statement');
-        await client.query(insert);
-        for (const s of consolidateSql(target, deltaTable(target.tag))) await client.query(s);
-        for (const s of applyConsolidatedSql(target)) await client.query(s);
+        for (const st of tables) {
+          const target = st.plan.applyTarget();
+          for (const s of deltaTableDdl(target)) await client.query(s);
+          const insert = st.plan.deltaInsert({
+            kind: 'transitionTable',
+            source: key,
+            oldTable: verb === 'INSERT' ? null : 'tt_old',
+            newTable: verb === 'DELETE' ? null : 'tt_new',
+          });
+          if (insert === null) throw new Error('no delta statement');
+          await client.query(insert);
+          for (const s of consolidateSql(target, deltaTable(target.tag))) await client.query(s);
+          for (const s of applyConsolidatedSql(target)) await client.query(s);
+        }
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK');
@@ -145,13 +154,13 @@ describe('transition-table deltas (IMMEDIATE)', () => {
       } finally {
         client.release();
       }
-      await st.check();
+      for (const st of tables) await st.check();
     }
     // The plan compiles against the catalog again the same way.
-    const again = await compileStreamTable(query, portFor(db), {
-      name: { schema: 'public', name: 'st_im2' },
+    const again = await compileStreamTable(queries[0] as string, portFor(db), {
+      name: { schema: 'public', name: 'st_im_again' },
       refreshMode: 'IMMEDIATE',
     });
-    expect(again.hiddenColumns).toEqual(st.plan.hiddenColumns);
+    expect(again.hiddenColumns).toEqual(tables[0]?.plan.hiddenColumns);
   });
 });

@@ -123,6 +123,28 @@ describe('algebraic aggregates at the root', () => {
     );
   });
 
+  it('maintains SUM / AVG / MIN over interval and money, grouped by an interval', async () => {
+    await db.query(`
+      CREATE TABLE t23 (id int PRIMARY KEY, k interval, d interval, m money);
+      INSERT INTO t23 VALUES (1, '1 day', '1 hour', 1.5), (2, '24:00:00', '30 minutes', 2), (3, '1 mon', NULL, NULL),
+                             (4, '30 days', '1 year', 10);
+    `);
+    await scenario(
+      'st_interval',
+      `SELECT k, count(*) AS n, sum(d) AS sd, avg(d) AS ad, min(d) AS lo, sum(m) AS sm FROM t23 GROUP BY k`,
+      [
+        `INSERT INTO t23 VALUES (5, '1 day', '2 days', 3), (6, '2 days', '1 second', 0.01)`,
+        `UPDATE t23 SET d = d * 2, m = m * 2 WHERE id IN (1, 4)`,
+        `DELETE FROM t23 WHERE id = 2`,
+        `INSERT INTO t23 VALUES (7, '1 mon', 'infinity', 1)`,
+        `INSERT INTO t23 VALUES (8, '1 mon', '1 day', 1)`,
+        `DELETE FROM t23 WHERE id = 7`,
+        `UPDATE t23 SET k = '48:00:00' WHERE id = 5`,
+        `DELETE FROM t23 WHERE k = '1 day'`,
+      ],
+    );
+  });
+
   it('keeps SUM NULL over only NULLs, COUNT(x) 0 and AVG NULL, and turns them non-NULL again', async () => {
     await db.query(`
       CREATE TABLE t4 (id int PRIMARY KEY, g int, v int);
@@ -314,6 +336,25 @@ describe('rescanned aggregates at the root', () => {
     );
   });
 
+  it('rescans multi-column groups with NULL keys under HAVING', async () => {
+    await db.query(`
+      CREATE TABLE t24 (id int PRIMARY KEY, a text, b int, v int);
+      INSERT INTO t24 VALUES (1, NULL, NULL, 1), (2, NULL, 1, 2), (3, 'x', NULL, 3), (4, 'x', 1, 4), (5, NULL, NULL, 5);
+    `);
+    await scenario(
+      'st_having_nulls',
+      `SELECT a, b, sum(v) AS s, string_agg(v::text, ',' ORDER BY v) AS vs FROM t24 GROUP BY a, b HAVING count(*) >= 1 AND sum(v) < 100`,
+      [
+        `INSERT INTO t24 VALUES (6, NULL, NULL, 6), (7, 'x', NULL, 7)`,
+        `UPDATE t24 SET v = 200 WHERE id = 2`,
+        `UPDATE t24 SET b = NULL WHERE id = 4`,
+        `UPDATE t24 SET v = 1 WHERE id = 2`,
+        `DELETE FROM t24 WHERE a IS NULL AND b IS NULL`,
+        `UPDATE t24 SET a = NULL`,
+      ],
+    );
+  });
+
   it('applies HAVING without GROUP BY (zero or one row) and HAVING on a key', async () => {
     await db.query(`
       CREATE TABLE t16 (id int PRIMARY KEY, g text, v int);
@@ -464,6 +505,20 @@ describe('refusals and errors', () => {
     expect(auto.plan.mode).toBe('FULL');
     expect(auto.plan.fallbackReason).toMatch(/subquery in HAVING/);
     await auto.check();
+  });
+
+  it('refuses an aggregate of an outer query level inside a subquery', async () => {
+    await salesTable('t25');
+    await expect(
+      maintain(
+        db,
+        'st_outer_agg',
+        `SELECT g, (SELECT count(t.x) FROM t25 AS u WHERE u.id = 1) AS c FROM t25 AS t GROUP BY g`,
+      ),
+    ).rejects.toMatchObject({
+      code: 'PGT_UNSUPPORTED',
+      message: expect.stringMatching(/aggregate over (columns of an|the) enclosing query/),
+    });
   });
 
   it('refuses volatile aggregate arguments in DIFFERENTIAL mode', async () => {

@@ -170,6 +170,7 @@ export function buildGrouping(
       }
       const call = asNode(node, 'FuncCall');
       if (call !== undefined && call.over === undefined && isAggregateCall(call, q)) {
+        refuseOuterAggregate(call, node, scope, q);
         const r = resolveCall(call);
         if (!aggIndex.has(r.key)) {
           aggs.push(aggCallInput(r.call, call));
@@ -435,6 +436,35 @@ function expandItem(item: Node, key: (ast: Node) => number, q: QueryCtx): number
 
 function sortedUnion(a: readonly number[], b: readonly number[]): number[] {
   return [...new Set([...a, ...b])].sort((x, y) => x - y);
+}
+
+/**
+ * Refuses an aggregate whose arguments read only columns of enclosing query levels: PostgreSQL
+ * evaluates it in the outer query (which it turns into a grouped one), not here.
+ */
+function refuseOuterAggregate(call: FuncCall, node: Node, scope: Scope, q: QueryCtx): void {
+  let local = false;
+  let outer = false;
+  walkAst([call.args, call.agg_filter, call.agg_order], (n, tag) => {
+    if (tag === 'SubLink') return false;
+    if (tag !== 'ColumnRef') return undefined;
+    const fields = columnRefFields(n);
+    if (fields === undefined || fields.includes(null)) return false;
+    try {
+      if (scope.resolve(fields as string[], locationOf(n)).depth === 0) local = true;
+      else outer = true;
+    } catch {
+      // reported when the call is resolved
+    }
+    return false;
+  });
+  if (outer && !local) {
+    throw new UnsupportedQueryError(
+      'an aggregate over columns of an enclosing query (an outer-level aggregate)',
+      "Compute the aggregate in the outer query, or use refreshMode 'FULL'.",
+      { position: q.env.at(locationOf(node)) },
+    );
+  }
 }
 
 /** Whether a FuncCall (no OVER) is an aggregate of this query level. */

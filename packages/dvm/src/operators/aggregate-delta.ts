@@ -1,10 +1,12 @@
 /**
  * The algebraic root delta of the aggregate (COUNT / SUM / AVG / MIN / MAX, no HAVING): the
  * previous state of each affected group is read from the storage table by row id, ΔC is
- * aggregated per group key, and the new state is old ⊕ Δ. A group whose MIN/MAX extremum may have
- * been deleted (or that lost a NaN / ±Infinity summand) is rescanned from the child's new
- * snapshot restricted to those groups. Emits −1 (old row) / +1 (new row) only for groups whose
- * row changed; a keyed group reaching zero rows disappears, a key-less set's row stays.
+ * aggregated per group key, and the new state is old ⊕ Δ (counts add; SUM / AVG keep the finite
+ * sum, the non-NULL count and NaN / ±Infinity counts). A group whose MIN/MAX extremum may have
+ * been deleted (or whose interval SUM / AVG lost an infinite value) is rescanned from the
+ * child's new snapshot restricted to those groups. Emits −1 (old row) / +1 (new row) only for
+ * groups whose row changed; a keyed group reaching zero rows disappears, a key-less set's row
+ * stays.
  */
 import type { DiffContext, StorageBinding } from '../diff/context.js';
 import { rowText } from '../diff/rowid.js';
@@ -73,7 +75,10 @@ function deltaTerms(spec: AggSpec, t: AggTypes, j: number): string[] {
           : acc === 'numeric'
             ? '(x.__pgt_w)::numeric'
             : '(x.__pgt_w)::double precision';
-      const weighted = `CASE WHEN x.__pgt_w = 1 THEN ${v} WHEN x.__pgt_w = -1 THEN -(${v}) ELSE ${v} * ${times} END`;
+      const weighted =
+        acc === 'money'
+          ? `${v} * x.__pgt_w`
+          : `CASE WHEN x.__pgt_w = 1 THEN ${v} WHEN x.__pgt_w = -1 THEN -(${v}) ELSE ${v} * ${times} END`;
       const finite = plan.special === 'count' ? [`${v} NOT IN (${sv.nan}, ${sv.pinf}, ${sv.ninf})`] : [];
       const terms = [
         `pg_catalog.sum(x.__pgt_w)${where(nn)} AS ${dcol('n', j)}`,

@@ -29,7 +29,8 @@ export function keyAt(node: AggregateNode, i: number): AggKey {
 
 /**
  * A key value in the form its row-id part takes: equal values must give equal ids, so numerics
- * lose trailing zeros (1.0 = 1.00) and floats their negative zero; other types print canonically.
+ * lose trailing zeros (1.0 = 1.00), floats their negative zero, intervals are justified
+ * ('24:00' = '1 day') and citext is lower-cased; other types are taken to print canonically.
  */
 function canonicalKey(node: AggregateNode, i: number, sql: string): string {
   const type = node.analysis?.keyTypes[i];
@@ -37,6 +38,8 @@ function canonicalKey(node: AggregateNode, i: number, sql: string): string {
   const base = baseType(type);
   if (base === 'numeric') return `pg_catalog.trim_scale(${sql})`;
   if (base === 'real' || base === 'double precision') return `(${sql} + (0)::${type})`;
+  if (base.startsWith('interval')) return `pg_catalog.justify_interval(${sql})`;
+  if (base === 'citext') return `pg_catalog.lower((${sql})::text)`;
   return sql;
 }
 

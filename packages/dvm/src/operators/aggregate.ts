@@ -2,37 +2,43 @@
  * Aggregate: GROUP BY / aggregate calls / HAVING / GROUPING SETS, ROLLUP, CUBE — γ_K(C).
  *
  * Shape (see `aggregate-node.ts`): group keys K (expressions over the child C), one aggregation
- * per grouping set (UNION ALL-like; a plain GROUP BY is one set, no GROUP BY the empty set, which
- * always yields exactly one row, also over an empty input), a hidden row count `__pgt_count`,
- * per call its result plus algebraic state (SUM: non-NULL count; AVG: sum + non-NULL count),
- * GROUPING() values as per-set constants, HAVING over the node's own columns.
+ * per grouping set (UNION ALL-like; a plain GROUP BY is one set, no GROUP BY / GROUP BY () the
+ * empty set, which always yields exactly one row, also over an empty input: count 0, sum NULL), a
+ * hidden row count `__pgt_count`, per call its result plus algebraic state (SUM / AVG: the sum of
+ * the finite arguments, the non-NULL count, and NaN / +Infinity / −Infinity counts), GROUPING()
+ * values as per-set constants, HAVING over the node's own columns.
  *
  * Row id: `hashtextextended(ROW(<group key values>)::text, 0)` (ROW() without keys); with several
  * grouping sets ROW(<set number>, <all keys, NULL where not grouped>), so rows of different sets
- * (and a data NULL vs a "not grouped" NULL) never share an id. Numeric keys enter the id without
- * trailing zeros and float keys without negative zero (equal keys, equal ids). Ids are unique.
+ * (and a data NULL vs a "not grouped" NULL) never share an id. Keys enter the id in a canonical
+ * form so equal keys give equal ids (numeric without trailing zeros, float without −0, justified
+ * interval, lower-cased citext). Ids are unique.
  *
  * Snapshots: γ(C₀) / γ(C₁) — the child's snapshot on the same side, HAVING applied.
  *
  * Delta rules:
  * 1. At the root (only projections above; `rootState` = every column of the node, all named
  *    `__pgt_…`, so the storage table holds the previous state of every group), no HAVING, every
- *    call COUNT(*) / COUNT(x) / SUM / AVG / MIN / MAX (FILTER folded in): `aggregate-delta.ts`.
- *    Reads ΔC and the storage rows of the affected groups (by row id) only — never C — except
- *    MIN/MAX groups whose stored extremum may have been deleted (a deleted value ≤ MIN / ≥ MAX)
- *    and SUM/AVG groups that lost a NaN/±Infinity, which are rescanned from C₁ restricted to
- *    those groups. SUM of only NULLs is NULL (non-NULL count 0); AVG = sum / non-NULL count in
- *    PostgreSQL's result type (numeric division for integers and numerics, like avg itself).
- *    Float sums are maintained by adding deltas, so they can differ from a recomputation in the
- *    last digits; numeric sums are exact in value (their display scale may keep trailing zeros
- *    of removed values, e.g. 2.00 for 2).
+ *    call COUNT(*) / COUNT(x) / SUM / AVG / MIN / MAX with FILTER folded in (`aggregate-delta.ts`):
+ *    ΔC is aggregated per group key, the previous state of those groups is read from the storage
+ *    table by row id (its unique index), new = old ⊕ Δ. Reads ΔC (the change buffers, through the
+ *    child's delta) and the affected storage rows only — never C. SUM of only NULLs is NULL
+ *    (non-NULL count 0); NaN / ±Infinity decide SUM and AVG as in PostgreSQL's accumulators;
+ *    AVG = sum / non-NULL count in PostgreSQL's result type (numeric division for integers and
+ *    numerics, like avg itself). MIN / MAX: LEAST / GREATEST(old, inserted extreme) unless a
+ *    deleted value could have been the extremum (deleted ≤ MIN / ≥ MAX): then that group is
+ *    rescanned from C₁ restricted to it; interval SUM / AVG groups that lose an infinite value
+ *    likewise. A keyed group reaching zero rows disappears, a key-less set's row stays; −1 (old
+ *    row) / +1 (new row) only for groups whose row changed. Float sums are maintained by adding
+ *    deltas, so they can differ from a recomputation in the last digits; numeric sums are exact
+ *    in value (their display scale may keep trailing zeros of removed values, e.g. 2.00 for 2).
  * 2. At the root otherwise (HAVING, COUNT(DISTINCT …), bool_and/bool_or, string_agg/array_agg
  *    with ORDER BY, any other or user-defined aggregate): the affected groups K (keys of ΔC, per
- *    grouping set) are rescanned from C₁ restricted to K (cost O(affected groups)); Δ = γ(C₁|K)
- *    − storage|K. With HAVING a group's presence is decided by its recomputed values, so groups
- *    cross the threshold both ways.
- * 3. Not at the root (e.g. a subquery that is joined or filtered): Δ = γ(C₁|K) − γ(C₀|K), exact
- *    (`differenceDelta`), with C₀ / C₁ restricted to K.
+ *    grouping set) are rescanned from C₁ restricted to K (cost O(affected groups) with an index on
+ *    the group keys); Δ = γ(C₁|K) − storage|K. With HAVING a group's presence is decided by its
+ *    recomputed values, so groups cross the threshold both ways.
+ * 3. Not at the root (e.g. a subquery that is joined or filtered, a CTE, below DISTINCT / top-N /
+ *    windows): Δ = γ(C₁|K) − γ(C₀|K), exact (`differenceDelta`), C₀ / C₁ restricted to K.
  * A key-less grouping set is affected when ΔC is non-empty, and then reads the whole C₁ (its one
  * group is the whole input) in rules 2 and 3.
  */
