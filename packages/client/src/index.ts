@@ -54,6 +54,10 @@ export {
   type RefreshRequest,
   refreshInTransaction,
 } from './refresh.js';
+export { LEADER_LOCK_KEY, Leadership, type LeadershipOptions, NotLeaderError } from './service/leader.js';
+export { processRequests, type RequestsProcessed } from './service/requests.js';
+export { type ServiceOptions, systemClock, TrickleService } from './service/service.js';
+export { type Fence, PgSchedulerStore, PgUnitExecutor, tableId } from './service/store.js';
 export {
   type AlterStreamTableOptions,
   type ConnectOptions,

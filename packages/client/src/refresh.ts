@@ -182,7 +182,7 @@ export async function refreshInTransaction(
   await conn.query(
     `UPDATE pgtrickle.pgt_stream_tables SET
        frontier_snapshot = $2::pg_snapshot, frontier_epochs = $3::jsonb,
-       epoch = epoch + $4::int, last_refresh_at = clock_timestamp(),
+       epoch = epoch + $4::int, last_refresh_at = clock_timestamp(), frontier_lsn = pg_current_wal_lsn(),
        data_timestamp = CASE WHEN $5 THEN clock_timestamp() ELSE data_timestamp END,
        status = 'ACTIVE', consecutive_errors = 0, last_error = NULL, last_error_at = NULL, needs_reinit = false,
        effective_mode = $6, mode_reason = $7, unique_row_ids = $8, updated_at = clock_timestamp()

@@ -62,9 +62,9 @@ describe('the public API', () => {
     const status = await trickle.status();
     expect(status.map((s) => s.name)).toContain('analytics."Big Orders"');
     await trickle.dropStreamTable('analytics."Big Orders"');
-    expect((await db.query(`SELECT to_regclass('analytics."Big Orders"') AS r`)).rows[0].r).toBeNull();
+    expect((await db.query(`SELECT to_regclass('analytics."Big Orders"') AS r`)).rows[0]?.r).toBeNull();
     const capture = await db.query(`SELECT count(*)::int AS n FROM pgtrickle.pgt_change_tracking`);
-    expect(capture.rows[0].n).toBe(0);
+    expect(capture.rows[0]?.n).toBe(0);
   });
 
   it('AUTO refreshes FULL when the pending change ratio makes it cheaper, and records why', async () => {
@@ -84,7 +84,7 @@ describe('the public API', () => {
       `SELECT action, reason FROM pgtrickle.pgt_refresh_history h JOIN pgtrickle.pgt_stream_tables s USING (pgt_id) WHERE s.table_name = 'wide_st' ORDER BY refresh_id`,
     );
     expect(history.rows.map((r) => r.action)).toEqual(['FULL', 'FULL', 'DIFFERENTIAL']);
-    expect(history.rows[1].reason).toMatch(/AUTO/);
+    expect(history.rows[1]?.reason).toMatch(/AUTO/);
     // A tighter threshold per client.
     const strict = await connect({ connectionString: db.url, autoFullRatio: 0.001 });
     await db.query('UPDATE wide SET v = v + 1 WHERE id <= 20');

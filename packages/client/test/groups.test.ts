@@ -33,10 +33,10 @@ beforeAll(async () => {
   for (const [name, q] of [
     ['sa', 'SELECT id, v FROM a'],
     ['sb', 'SELECT id, v FROM b'],
-  ]) {
+  ] as const) {
     await trickle().createStreamTable({ name, query: q, refreshMode: 'DIFFERENTIAL' });
     const r = await db.query('SELECT pgt_id FROM pgtrickle.pgt_stream_tables WHERE table_name = $1', [name]);
-    ids.set(name, Number(r.rows[0].pgt_id));
+    ids.set(name, Number(r.rows[0]?.pgt_id));
   }
 });
 
@@ -75,8 +75,8 @@ describe('SavepointGroupStrategy', () => {
       expect(r.rolledBack).toEqual(['sa']);
       expect(r.error.code).toBe('PGT_GROUP_FAILED');
     }
-    expect((await db.query('SELECT array_agg(v ORDER BY id) AS v FROM sa')).rows[0].v).toEqual(
-      before.rows[0].v,
+    expect((await db.query('SELECT array_agg(v ORDER BY id) AS v FROM sa')).rows[0]?.v).toEqual(
+      before.rows[0]?.v,
     );
     // Nothing was consumed: the next group refresh applies everything exactly once.
     const again = await new SavepointGroupStrategy(trickle().db).execute(
@@ -101,7 +101,7 @@ describe('SavepointGroupStrategy', () => {
           })
           .catch(() => undefined);
         const gone = await tx.conn.query(`SELECT to_regclass('pg_temp.scratch') IS NULL AS gone`);
-        return gone.rows[0].gone as boolean;
+        return gone.rows[0]?.gone as boolean;
       },
     );
     expect(r.ok && r.results[0]?.value).toBe(true);
@@ -127,7 +127,7 @@ describe('isolation', () => {
     });
     expect(r.ok).toBe(true);
     const seen = await db.query('SELECT v FROM sb WHERE id = 1');
-    return { seen: seen.rows[0].v as number, racedValue };
+    return { seen: seen.rows[0]?.v as number, racedValue };
   }
 
   it('REPEATABLE READ: the second member does not see a commit made after the group began', async () => {

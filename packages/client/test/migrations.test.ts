@@ -77,7 +77,7 @@ describe('catalog migrations', () => {
         message: /different statements/,
       });
       await db.query(`UPDATE pgtrickle.pgt_schema_version SET checksum = $1 WHERE version = 1`, [
-        rows.rows[0].checksum,
+        rows.rows[0]?.checksum,
       ]);
       await db.query(`INSERT INTO pgtrickle.pgt_schema_version VALUES (999, 'future', 'x')`);
       await expect(installCatalog(db)).rejects.toMatchObject({

@@ -75,7 +75,7 @@ describe('out-of-order commits', () => {
     await t2.close();
     // 2001 was not visible to that refresh, so it is still pending and nothing was lost.
     const has = await db.query('SELECT count(*)::int AS n FROM st WHERE id = 2001');
-    expect(has.rows[0].n).toBe(0);
+    expect(has.rows[0]?.n).toBe(0);
     await trickle().refresh('st');
     await check();
     await blocker.end();
@@ -125,11 +125,11 @@ describe('a refresh whose connection is terminated', () => {
         'SELECT frontier_snapshot::text AS f FROM pgtrickle.pgt_stream_tables WHERE table_name = $1',
         ['st'],
       );
-      expect(after.rows[0].f).toBe(before.rows[0].f);
+      expect(after.rows[0]?.f).toBe(before.rows[0]?.f);
       const failed = await db.query(
         `SELECT count(*)::int AS n FROM pgtrickle.pgt_refresh_history h JOIN pgtrickle.pgt_stream_tables s USING (pgt_id) WHERE s.table_name = 'st' AND h.status = 'FAILED'`,
       );
-      expect(failed.rows[0].n).toBeGreaterThan(0);
+      expect(failed.rows[0]?.n).toBeGreaterThan(0);
       const r = await trickle().refresh('st');
       expect(r.action).toBe('DIFFERENTIAL');
       await check();
@@ -167,7 +167,7 @@ describe('install', () => {
     expect(results.every((r) => r.applied.length === 0)).toBe(true);
     await Promise.all(clients.map((c) => c.close()));
     const versions = await db.query('SELECT count(*)::int AS n FROM pgtrickle.pgt_schema_version');
-    expect(versions.rows[0].n).toBeGreaterThan(0);
+    expect(versions.rows[0]?.n).toBeGreaterThan(0);
   });
 });
 
@@ -178,7 +178,7 @@ describe('refresh in a transaction that also wrote the source', () => {
     const c: pg.PoolClient = await pool.connect();
     const { refreshInTransaction, createEngine, streamTableById } = await import('../src/index.js');
     const row = await db.query(`SELECT pgt_id FROM pgtrickle.pgt_stream_tables WHERE table_name = 'st'`);
-    const pgtId = Number(row.rows[0].pgt_id);
+    const pgtId = Number(row.rows[0]?.pgt_id);
     await c.query('BEGIN');
     await c.query('INSERT INTO src VALUES (7001, 70)');
     await refreshInTransaction(c, createEngine(), pgtId, { initiatedBy: 'MANUAL' });
@@ -203,7 +203,7 @@ describe('refresh in a transaction that also wrote the source', () => {
     const c = await db.pool.connect();
     await c.query('BEGIN');
     await c.query(`INSERT INTO logs VALUES ('mine'), ('mine')`);
-    await refreshInTransaction(c, createEngine(), Number(row.rows[0].pgt_id), { initiatedBy: 'MANUAL' });
+    await refreshInTransaction(c, createEngine(), Number(row.rows[0]?.pgt_id), { initiatedBy: 'MANUAL' });
     await c.query('COMMIT');
     c.release();
     await expectTableEqualsQuery(db, 'log_st', 'SELECT msg FROM logs');

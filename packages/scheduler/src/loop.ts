@@ -34,6 +34,11 @@ export interface SchedulerOptions {
   readonly logger?: SchedulerLogger;
   /** Called after every tick with its report. */
   readonly onTick?: (report: TickReport) => void;
+  /**
+   * Called by `run` before each tick (e.g. leadership, pending user requests); returning false
+   * skips the tick and waits as usual.
+   */
+  readonly beforeTick?: () => Promise<boolean>;
 }
 
 /** Waits `ms` with a timer, resolving early on abort. */
@@ -115,7 +120,8 @@ export class Scheduler {
     const sleep = this.#options.sleep ?? timerSleep;
     while (!signal.aborted) {
       try {
-        await this.tick();
+        const go = this.#options.beforeTick === undefined ? true : await this.#options.beforeTick();
+        if (go && !signal.aborted) await this.tick();
       } catch (error) {
         // The catalog could not be loaded (connection lost…): log, wait, try again.
         this.#logger.error('tick-failed', { error: error instanceof Error ? error.message : String(error) });
