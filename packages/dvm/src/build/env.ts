@@ -18,6 +18,7 @@ import type { SourceRef } from '../ir/types.js';
 import { HIDDEN_PREFIX, ROW_ID_COLUMN } from '../names.js';
 import { asNode, nameList, walkAst } from '../parse/ast.js';
 import type { PositionMap } from '../parse/position.js';
+import { type FunctionShape, probeFunctionShapes } from './lateral-shapes.js';
 
 /** The refresh modes a query is compiled for. */
 export type CompileMode = 'FULL' | 'DIFFERENTIAL' | 'IMMEDIATE';
@@ -39,6 +40,8 @@ export interface CatalogFacts {
   readonly relations: ReadonlyMap<string, RelationInfo | null>;
   readonly functions: ReadonlyMap<string, FunctionInfo | null>;
   readonly streamTables: ReadonlyMap<number, StreamTableInfo | null>;
+  /** Result shapes of the function calls in FROM, by call location (see `lateral-shapes.ts`). */
+  readonly functionShapes?: ReadonlyMap<number, FunctionShape | null>;
 }
 
 /** Collects every relation and function name in `root` and asks the port about each once. */
@@ -81,7 +84,8 @@ export async function loadCatalogFacts(root: Node, port: CatalogPort): Promise<C
       { cause: error },
     );
   }
-  return { relations, functions, streamTables };
+  const functionShapes = await probeFunctionShapes(root, port);
+  return { relations, functions, streamTables, functionShapes };
 }
 
 /** Per-build state shared by every part of the builder. */

@@ -1,2 +1,225 @@
-/** Placeholder: the lateral operator module (registered from operators/index.ts) is being written. */
-export {};
+/**
+ * Lateral function: a function (usually set-returning: `unnest`, `jsonb_array_elements`,
+ * `generate_series`, …, or `ROWS FROM (f(…), g(…))`) in FROM, evaluated for each row of the
+ * items before it (`FROM t CROSS JOIN LATERAL unnest(t.tags) AS tag`, `LEFT JOIN LATERAL … ON
+ * cond`), or on its own (first FROM item: over constants, or over an enclosing query's row).
+ *
+ * Delta rule (linear flat-map): the result is Σₗ L(l)·g(l), where g(l) (the function's rows for
+ * left row l, filtered by the ON condition; for LEFT a single NULL-padded row when none remain)
+ * depends only on l, since the function reads no source and is immutable or stable. So
+ *   Δ = Σₗ ΔL(l)·g(l)   — the function applied to ΔL's rows, weights unchanged.
+ * Without an input (a function over constants, e.g. `generate_series(1, 3)`) it is a constant
+ * relation: Δ = ∅. A function over an enclosing query's row only (inside a correlated
+ * subquery) has no delta of its own: the enclosing operator recomputes it (its SQL is inlined).
+ * Snapshots: L₀ ⋈ g / L₁ ⋈ g — the input's snapshot on the same side.
+ * Row id: `hashtextextended(ROW(<left id>, <ordinality>)::text, 0)`; WITH ORDINALITY is always
+ * used internally (the user's ordinality column, if asked for, is the same number); a
+ * NULL-padded row of a LEFT join has a NULL ordinality. Without an input: ROW(<ordinality>).
+ * Unique iff the input's ids are. The same SQL builds population, FULL and delta rows.
+ * Shapes: the result columns of each call are checked against PostgreSQL's description at
+ * compile time (`analyze`); a mismatch is refused.
+ */
+
+import type { DiffContext } from '../diff/context.js';
+import { type AnalyzeTools, registerOperator } from '../diff/registry.js';
+import { rowIdExpr } from '../diff/rowid.js';
+import { InternalError, UnsupportedQueryError } from '../errors.js';
+import { renderExpr } from '../ir/expr.js';
+import type { IdAllocator } from '../ir/ids.js';
+import type { Expr, IrColumn, IrNode, IrNodeBase, Side } from '../ir/types.js';
+import { quoteIdent } from '../sql/quote.js';
+import './lateral-subquery.js';
+
+/** One function call of a lateral function item. */
+export interface LateralCall {
+  /** The resolved call (a FuncCall whose arguments read column ids). */
+  readonly expr: Expr;
+  /** Its column definition list as SQL (`a int, b text`), or null. */
+  readonly coldefs: string | null;
+  /** The function's name as written, for messages. */
+  readonly name: string;
+}
+
+/** A function item in FROM, flat-mapped over its input (if any). */
+export interface LateralFunctionNode extends IrNodeBase {
+  readonly kind: 'lateralFunction';
+  /** INNER (comma, CROSS JOIN, JOIN … ON) or LEFT (LEFT JOIN LATERAL … ON). */
+  readonly join: 'INNER' | 'LEFT';
+  readonly calls: readonly LateralCall[];
+  /** The calls' result columns, in order (ordinality excluded). */
+  readonly functionColumns: readonly IrColumn[];
+  /** The user's WITH ORDINALITY column, or null. */
+  readonly ordinality: IrColumn | null;
+  /** The SQL name of the ordinality column (the user's column id, or an internal name). */
+  readonly ordinalityId: string;
+  /** The ON condition (reads input, function and outer ids), or null. */
+  readonly condition: Expr | null;
+  /** Whether its expressions read columns of an enclosing query level. */
+  readonly correlated: boolean;
+  /** WHERE conjuncts over the input alone may be pushed into it. */
+  readonly preservedInputs: readonly number[];
+  /** Result column count PostgreSQL reported for its calls (set by `analyze`). */
+  describedWidth: number | null;
+}
+
+/** Fields of {@link makeLateralFunction}. */
+export interface LateralFunctionSpec {
+  readonly join: 'INNER' | 'LEFT';
+  readonly calls: readonly LateralCall[];
+  readonly functionColumns: readonly IrColumn[];
+  readonly ordinality: IrColumn | null;
+  readonly condition: Expr | null;
+  readonly correlated: boolean;
+}
+
+/** Builds a lateral function over `left` (null: no input). */
+export function makeLateralFunction(
+  ids: IdAllocator,
+  left: IrNode | null,
+  spec: LateralFunctionSpec,
+): LateralFunctionNode {
+  const own = [...spec.functionColumns, ...(spec.ordinality === null ? [] : [spec.ordinality])];
+  const nid = ids.node();
+  return {
+    kind: 'lateralFunction',
+    nid,
+    columns: [...(left?.columns ?? []), ...own],
+    uniqueIds: left?.uniqueIds ?? true,
+    children: left === null ? [] : [left],
+    join: spec.join,
+    calls: spec.calls,
+    functionColumns: spec.functionColumns,
+    ordinality: spec.ordinality,
+    ordinalityId: spec.ordinality?.id ?? `__pgt_ord_${nid}`,
+    condition: spec.condition,
+    correlated: spec.correlated,
+    preservedInputs: left === null ? [] : [0],
+    describedWidth: null,
+  };
+}
+
+/** The input alias of node `nid` (unique, so it cannot capture an enclosing level's alias). */
+function leftAlias(node: IrNode): string {
+  return `__pgt_l${node.nid}`;
+}
+
+/** The function alias of node `nid`. */
+function fnAlias(node: IrNode): string {
+  return `__pgt_f${node.nid}`;
+}
+
+/**
+ * `ROWS FROM (f(…), g(…) AS (…)) WITH ORDINALITY AS <alias>(<columns>)`, the calls rendered by
+ * `render` (column aliases omitted when `named` is false: PostgreSQL then names them).
+ */
+export function rowsFromSql(
+  node: LateralFunctionNode,
+  render: (e: Expr) => string,
+  alias: string,
+  named = true,
+): string {
+  const calls = node.calls.map((c) => `${render(c.expr)}${c.coldefs === null ? '' : ` AS (${c.coldefs})`}`);
+  const cols = [...node.functionColumns.map((c) => c.id), node.ordinalityId].map(quoteIdent).join(', ');
+  return `ROWS FROM (${calls.join(', ')}) WITH ORDINALITY AS ${alias}${named ? `(${cols})` : ''}`;
+}
+
+function input(node: LateralFunctionNode): IrNode | null {
+  return node.children[0] ?? null;
+}
+
+/** The rows of the item over input relation `from` (a snapshot or a delta), or alone. */
+function itemSql(
+  node: LateralFunctionNode,
+  ctx: DiffContext,
+  from: string | null,
+  weighted: boolean,
+): string {
+  const f = fnAlias(node);
+  const own = [...node.functionColumns, ...(node.ordinality === null ? [] : [node.ordinality])];
+  const ownCols = own.map((c) => `, ${f}.${quoteIdent(c.id)}`).join('');
+  const left = input(node);
+  if (left === null || from === null) {
+    const rows = rowsFromSql(node, (e) => ctx.render(e, f), f);
+    return `SELECT ${rowIdExpr([`${f}.${quoteIdent(node.ordinalityId)}`])} AS __pgt_row_id${weighted ? ', 1::bigint AS __pgt_weight' : ''}${ownCols}\nFROM ${rows}`;
+  }
+  const l = leftAlias(node);
+  const leftIds = new Set(left.columns.map((c) => c.id));
+  const aliasOf = (id: string) => (leftIds.has(id) ? l : f);
+  const rows = rowsFromSql(node, (e) => ctx.render(e, aliasOf), f);
+  const leftCols = left.columns.map((c) => `, ${l}.${quoteIdent(c.id)}`).join('');
+  const rowId = rowIdExpr([`${l}.__pgt_row_id`, `${f}.${quoteIdent(node.ordinalityId)}`]);
+  const on = node.condition === null ? 'true' : ctx.render(node.condition, aliasOf);
+  const join =
+    node.join === 'LEFT'
+      ? `LEFT JOIN LATERAL ${rows} ON ${on}`
+      : node.condition === null
+        ? `CROSS JOIN LATERAL ${rows}`
+        : `JOIN LATERAL ${rows} ON ${on}`;
+  return `SELECT ${rowId} AS __pgt_row_id${weighted ? `, ${l}.__pgt_weight` : ''}${leftCols}${ownCols}\nFROM ${from} AS ${l}\n${join}`;
+}
+
+/** Compile-time check of the calls' result width against PostgreSQL's description. */
+async function analyzeFunction(node: LateralFunctionNode, tools: AnalyzeTools): Promise<void> {
+  if (node.correlated) return;
+  const left = input(node);
+  const f = fnAlias(node);
+  const l = leftAlias(node);
+  const leftIds = new Set(left?.columns.map((c) => c.id) ?? []);
+  const rows = rowsFromSql(node, (e) => renderExpr(e, (id) => (leftIds.has(id) ? l : f)), f, false);
+  const sql =
+    left === null
+      ? `SELECT ${f}.* FROM ${rows}`
+      : `SELECT ${f}.* FROM (${tools.snapshotSql(left)}) AS ${l} CROSS JOIN LATERAL ${rows}`;
+  const names = node.calls.map((c) => `${c.name}()`).join(', ');
+  let width: number;
+  try {
+    width = (await tools.describe(sql)).length - 1;
+  } catch (error) {
+    throw new UnsupportedQueryError(
+      `the function item ${names} in FROM`,
+      `PostgreSQL could not describe it as generated (${error instanceof Error ? error.message : String(error)}); use refreshMode 'FULL'.`,
+      { cause: error },
+    );
+  }
+  if (width !== node.functionColumns.length) {
+    throw new UnsupportedQueryError(
+      `the function item ${names} in FROM`,
+      `Its result has ${width} columns but ${node.functionColumns.length} were expected from its declaration (e.g. a polymorphic function returning a composite type); give it a column definition list, or use refreshMode 'FULL'.`,
+    );
+  }
+  node.describedWidth = width;
+}
+
+/** An empty delta of `node`'s shape, typed by its snapshot SQL `snapshot`. */
+export function emptyDelta(node: IrNode, snapshot: string): string {
+  const cols = node.columns.map((c) => `, c.${quoteIdent(c.id)}`).join('');
+  return `SELECT c.__pgt_row_id, 0::bigint AS __pgt_weight${cols}\nFROM (${snapshot}) AS c\nWHERE false`;
+}
+
+registerOperator<LateralFunctionNode>({
+  kind: 'lateralFunction',
+  snapshot(node, side: Side, ctx) {
+    const left = input(node);
+    return itemSql(node, ctx, left === null ? null : `(${ctx.snapshot(left, side)})`, false);
+  },
+  delta(node, ctx) {
+    const left = input(node);
+    if (left === null) {
+      if (node.correlated) {
+        throw new InternalError(
+          `the delta of the correlated function item ${node.calls.map((c) => c.name).join(', ')}() was requested; the enclosing operator must recompute it from snapshots`,
+        );
+      }
+      // A constant relation: nothing it reads ever changes.
+      return ctx.stmt.add(`d${node.nid}_lateral_fn`, emptyDelta(node, itemSql(node, ctx, null, false)));
+    }
+    if (ctx.isStaticallyEmpty(left)) {
+      return ctx.stmt.add(
+        `d${node.nid}_lateral_fn`,
+        emptyDelta(node, itemSql(node, ctx, `(${ctx.snapshot(left, 'new')})`, false)),
+      );
+    }
+    return ctx.stmt.add(`d${node.nid}_lateral_fn`, itemSql(node, ctx, ctx.delta(left), true));
+  },
+  analyze: analyzeFunction,
+});
