@@ -25,7 +25,10 @@ async function eventually(check: () => Promise<void>, timeoutMs = 15_000): Promi
 }
 
 async function statusOf(name: string): Promise<{ status: string; last_error: string | null } | undefined> {
-  const res = await db.query('SELECT status, last_error FROM pgtrickle.pgt_status WHERE name = $1', [name]);
+  const res = await db.query<{ status: string; last_error: string | null }>(
+    'SELECT status, last_error FROM pgtrickle.pgt_status WHERE name = $1',
+    [name],
+  );
   return res.rows[0];
 }
 
