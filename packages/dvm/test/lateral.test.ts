@@ -36,6 +36,9 @@ beforeAll(async () => {
       AS $$ SELECT split_part(p, '=', 1), split_part(p, '=', 2) FROM unnest(string_to_array(t, ',')) AS p $$;
     CREATE FUNCTION rand_rows(n int) RETURNS SETOF int VOLATILE LANGUAGE sql
       AS $$ SELECT g FROM generate_series(1, n) g WHERE random() >= 0 $$;
+    CREATE TYPE pt AS (x int, y int);
+    CREATE FUNCTION mk(n int) RETURNS pt IMMUTABLE LANGUAGE sql AS $$ SELECT ROW(n, n * n)::pt $$;
+    CREATE TYPE item_t AS (sku text, qty int);
     CREATE TABLE kv (id int PRIMARY KEY, pairs text);
     INSERT INTO kv VALUES (1, 'a=1,b=2'), (2, 'c=3'), (3, NULL);
   `);
@@ -368,6 +371,36 @@ describe('generate_series, splitting, ROWS FROM, user functions', () => {
   });
 });
 
+describe('functions returning one row', () => {
+  it('a composite-returning function has its columns; a scalar one is named after the alias', async () => {
+    const comp = await maintain(db, 'st_composite', `SELECT p.id, m.x, m.y FROM posts p, mk(p.n) AS m`);
+    const scalar = await maintain(
+      db,
+      'st_scalar_fn',
+      `SELECT p.id, l FROM posts p, lower(array_to_string(p.tags, '-')) AS l`,
+    );
+    const populate = await maintain(
+      db,
+      'st_populate',
+      `SELECT d.id, r.* FROM docs d, jsonb_populate_recordset(NULL::item_t, d.doc->'items') AS r`,
+    );
+    await comp.check();
+    await db.query(`UPDATE posts SET n = 7, tags = '{U,V}' WHERE id = 1`);
+    await db.query(`UPDATE posts SET n = NULL WHERE id = 2`);
+    await db.query(
+      `UPDATE docs SET doc = '{"items": [{"sku": "pp", "qty": 2}, {"sku": "qq"}]}' WHERE id = 2`,
+    );
+    await step(comp);
+    await step(scalar);
+    await step(populate);
+    await db.query(`DELETE FROM posts WHERE id = 1`);
+    await db.query(`DELETE FROM docs WHERE id = 2`);
+    await step(comp);
+    await step(scalar);
+    await step(populate);
+  });
+});
+
 describe('constant set-returning functions', () => {
   it('joins a constant series to a table (both orders) and stands alone', async () => {
     const cross = await maintain(
@@ -479,6 +512,28 @@ describe('LATERAL subqueries', () => {
     await db.query(`UPDATE posts SET tags = '{b,c,b}' WHERE id = 4`);
     await db.query(`INSERT INTO posts VALUES (10, '{b}', 1)`);
     await step(st);
+  });
+
+  it('LATERAL (VALUES …) unpivots the row before it', async () => {
+    const st = await maintain(
+      db,
+      'st_lat_values',
+      `SELECT s.id, v.which, v.bound FROM spans s CROSS JOIN LATERAL (VALUES ('lo', s.lo), ('hi', s.hi), ('lo', s.lo)) AS v(which, bound)`,
+    );
+    const left = await maintain(
+      db,
+      'st_lat_values_left',
+      `SELECT s.id, v.column1 FROM spans s LEFT JOIN LATERAL (VALUES (s.lo), (s.hi)) AS v ON v.column1 > 2`,
+    );
+    await st.check();
+    await db.query(`UPDATE spans SET lo = 0, hi = NULL WHERE id = 2`);
+    await db.query(`INSERT INTO spans VALUES (8, 8, 9, 'z')`);
+    await step(st);
+    await step(left);
+    await db.query(`DELETE FROM spans WHERE id = 8`);
+    await db.query(`UPDATE spans SET hi = 5 WHERE id = 2`);
+    await step(st);
+    await step(left);
   });
 
   it('an uncorrelated LATERAL subquery is a plain join', async () => {

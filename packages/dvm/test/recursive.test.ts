@@ -362,6 +362,21 @@ describe('more shapes', () => {
     await step(st);
   });
 
+  it('a recursive CTE reading another recursive CTE', async () => {
+    const st = await maintain(
+      db,
+      'st_rec_nested',
+      `WITH RECURSIVE reach(a, b) AS (SELECT src, dst FROM edges UNION SELECT r.a, e.dst FROM reach r JOIN edges e ON e.src = r.b),
+                     hops(a, b, n) AS (SELECT a, b, 1 FROM reach WHERE a = 1 UNION SELECT h.a, r.b, h.n + 1 FROM hops h JOIN reach r ON r.a = h.b WHERE h.n < 3)
+       SELECT a, b, n FROM hops`,
+    );
+    await st.check();
+    await db.query(`INSERT INTO edges VALUES (4, 80), (80, 81)`);
+    await step(st);
+    await db.query(`DELETE FROM edges WHERE src = 80`);
+    await step(st);
+  });
+
   it('a recursive CTE inside a LATERAL subquery', async () => {
     const st = await maintain(
       db,
@@ -382,6 +397,18 @@ describe('more shapes', () => {
 });
 
 describe('refusals', () => {
+  it('refuses a recursive CTE that reads the enclosing query (AUTO: FULL)', async () => {
+    const q = `SELECT s.id, x.n FROM starts s CROSS JOIN LATERAL (
+       WITH RECURSIVE r(node) AS (SELECT s.node UNION SELECT e.dst FROM r JOIN edges e ON e.src = r.node)
+       SELECT count(*) AS n FROM r) x`;
+    const err = await maintain(db, 'st_rec_correlated', q).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'PGT_UNSUPPORTED' });
+    expect(String((err as Error).message)).toContain('recursive CTE "r"');
+    const auto = await maintain(db, 'st_rec_correlated_auto', q, { mode: 'AUTO' });
+    expect(auto.plan.mode).toBe('FULL');
+    await auto.check();
+  });
+
   it('refuses a volatile function in the recursive term; AUTO falls back to FULL', async () => {
     const q = `WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3 AND random() >= 0) SELECT n FROM r`;
     const err = await maintain(db, 'st_rec_volatile', q).catch((e: unknown) => e);

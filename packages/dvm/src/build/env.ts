@@ -66,25 +66,24 @@ export async function loadCatalogFacts(root: Node, port: CatalogPort): Promise<C
   const functions = new Map<string, FunctionInfo | null>();
   const streamTables = new Map<number, StreamTableInfo | null>();
   try {
-    await Promise.all([
-      ...[...relationNames].map(async ([key, q]) => {
-        const info = await port.resolveRelation(q);
-        relations.set(key, info);
-        if (info !== null && port.streamTableOf !== undefined) {
-          streamTables.set(info.oid, await port.streamTableOf(info.oid));
-        }
-      }),
-      ...[...functionNames].map(async ([key, q]) => {
-        functions.set(key, await port.functionInfo(q));
-      }),
-    ]);
+    // One question at a time: the port may run on a single connection (inside a transaction).
+    for (const [key, q] of relationNames) {
+      const info = await port.resolveRelation(q);
+      relations.set(key, info);
+      if (info !== null && port.streamTableOf !== undefined) {
+        streamTables.set(info.oid, await port.streamTableOf(info.oid));
+      }
+    }
+    for (const [key, q] of functionNames) {
+      functions.set(key, await port.functionInfo(q));
+    }
   } catch (error) {
     throw new CatalogError(
       `The catalog lookup failed while compiling the query: ${error instanceof Error ? error.message : String(error)}. Check the connection and the privileges of the compiling role.`,
       { cause: error },
     );
   }
-  const functionShapes = await probeFunctionShapes(root, port);
+  const functionShapes = await probeFunctionShapes(root, port, (q) => relations.get(nameKey(q)));
   return { relations, functions, streamTables, functionShapes };
 }
 

@@ -15,7 +15,7 @@
  * it for INNER; a LATERAL subquery that reads the items before it → `lateralSubquery`; an
  * uncorrelated one under INNER → a plain `join`.
  */
-import type { Node, RangeFunction, RangeSubselect } from '@pgsql/types';
+import type { Node, RangeFunction, RangeSubselect, SelectStmt } from '@pgsql/types';
 import { InvalidQueryError, UnsupportedQueryError } from '../errors.js';
 import { makeExpr } from '../ir/expr.js';
 import type { Expr, IrColumn, IrNode } from '../ir/types.js';
@@ -238,6 +238,7 @@ function buildLateralSubquery(
 ): FromPart {
   const stmt = asNode(sub.subquery, 'SelectStmt');
   if (stmt === undefined) throw new UnsupportedQueryError('this subquery in FROM', 'Use a SELECT.', {});
+  if (stmt.valuesLists !== undefined) return buildLateralValues(stmt, sub, left, kind, condition, q);
   const outer = new Scope(left.scope, q.outer, q.env);
   const built = buildQuery(stmt, { env: q.env, ctes: q.ctes, outer, top: false });
   const subNode = onOutputs(built, q);
@@ -269,4 +270,52 @@ function buildLateralSubquery(
       ? makeJoin(q.env.ids, left.node, subNode, on)
       : makeLateralSubquery(q.env.ids, left.node, subNode, kind, on);
   return { node, scope };
+}
+
+/**
+ * `LATERAL (VALUES (…), (…)) AS v(a, b)`: rows of expressions over the items before it, a
+ * flat-map like a function item (the row's position is its ordinality).
+ */
+function buildLateralValues(
+  stmt: SelectStmt,
+  sub: RangeSubselect,
+  left: FromPart,
+  kind: 'INNER' | 'LEFT',
+  condition: Node | undefined,
+  q: QueryCtx,
+): FromPart {
+  const { env } = q;
+  const rows = (stmt.valuesLists ?? []).map((l) => asNode(l, 'List')?.items ?? []);
+  const width = rows[0]?.length ?? 0;
+  if (rows.some((r) => r.length !== width))
+    throw new InvalidQueryError('VALUES lists must all be the same length');
+  const scope = new Scope(left.scope, q.outer, env);
+  const values = rows.map((row) => row.map((v: Node) => resolveExpr(v, scope, env, { clause: 'VALUES' })));
+  const alias = sub.alias?.aliasname ?? 'unnamed_subquery';
+  const names = renameColumns(
+    Array.from({ length: width }, (_, i) => `column${i + 1}`),
+    sub.alias,
+    q,
+    locationOf(sub.subquery),
+  );
+  const functionColumns: IrColumn[] = names.map((n) => ({ id: env.ids.column(`${alias}_${n}`), name: n }));
+  const item = itemScope({ alias, schema: null, columns: functionColumns });
+  const scopeAll = concatScopes(left.scope, item);
+  let on: Expr | null = null;
+  if (condition !== undefined) {
+    on = resolveExpr(condition, new Scope(scopeAll, q.outer, env), env, { clause: 'a JOIN condition' });
+  }
+  const leftIds = new Set(left.node.columns.map((c) => c.id));
+  const own = new Set(functionColumns.map((c) => c.id));
+  const refs = [...values.flat().flatMap((e) => e.refs), ...(on?.refs ?? [])];
+  const node = makeLateralFunction(env.ids, left.node, {
+    join: kind,
+    calls: [],
+    values,
+    functionColumns,
+    ordinality: null,
+    condition: on,
+    correlated: refs.some((r) => !leftIds.has(r) && !own.has(r)),
+  });
+  return { node, scope: scopeAll };
 }

@@ -46,6 +46,8 @@ export interface LateralFunctionNode extends IrNodeBase {
   /** INNER (comma, CROSS JOIN, JOIN … ON) or LEFT (LEFT JOIN LATERAL … ON). */
   readonly join: 'INNER' | 'LEFT';
   readonly calls: readonly LateralCall[];
+  /** Instead of calls: the rows of a `LATERAL (VALUES …)` (expressions over the input), or null. */
+  readonly values: readonly (readonly Expr[])[] | null;
   /** The calls' result columns, in order (ordinality excluded). */
   readonly functionColumns: readonly IrColumn[];
   /** The user's WITH ORDINALITY column, or null. */
@@ -66,6 +68,8 @@ export interface LateralFunctionNode extends IrNodeBase {
 export interface LateralFunctionSpec {
   readonly join: 'INNER' | 'LEFT';
   readonly calls: readonly LateralCall[];
+  /** The rows of a `LATERAL (VALUES …)` instead of calls. */
+  readonly values?: readonly (readonly Expr[])[];
   readonly functionColumns: readonly IrColumn[];
   readonly ordinality: IrColumn | null;
   readonly condition: Expr | null;
@@ -88,6 +92,7 @@ export function makeLateralFunction(
     children: left === null ? [] : [left],
     join: spec.join,
     calls: spec.calls,
+    values: spec.values ?? null,
     functionColumns: spec.functionColumns,
     ordinality: spec.ordinality,
     ordinalityId: spec.ordinality?.id ?? `__pgt_ord_${nid}`,
@@ -118,8 +123,13 @@ export function rowsFromSql(
   alias: string,
   named = true,
 ): string {
-  const calls = node.calls.map((c) => `${render(c.expr)}${c.coldefs === null ? '' : ` AS (${c.coldefs})`}`);
   const cols = [...node.functionColumns.map((c) => c.id), node.ordinalityId].map(quoteIdent).join(', ');
+  if (node.values !== null) {
+    // The row's position is its ordinality (the last column, as for ROWS FROM).
+    const rows = node.values.map((row, i) => `(${[...row.map(render), String(i + 1)].join(', ')})`);
+    return `(VALUES ${rows.join(', ')}) AS ${alias}(${cols})`;
+  }
+  const calls = node.calls.map((c) => `${render(c.expr)}${c.coldefs === null ? '' : ` AS (${c.coldefs})`}`);
   return `ROWS FROM (${calls.join(', ')}) WITH ORDINALITY AS ${alias}${named ? `(${cols})` : ''}`;
 }
 
@@ -160,7 +170,7 @@ function itemSql(
 
 /** Compile-time check of the calls' result width against PostgreSQL's description. */
 async function analyzeFunction(node: LateralFunctionNode, tools: AnalyzeTools): Promise<void> {
-  if (node.correlated) return;
+  if (node.correlated || node.values !== null) return;
   const left = input(node);
   const f = fnAlias(node);
   const l = leftAlias(node);

@@ -7,25 +7,30 @@
  * trees (their scans give the sources' changes; the recursive reference in the recursive term is
  * a `recursiveSelf` leaf).
  *
- * Delta rules, per refresh (chosen in SQL by what the window holds):
- * - no source changed: Δ = ∅ (nothing is evaluated);
- * - insert-only window (no source delta has a negative weight), when the CTE is the stream
- *   table's top operator (its previous result R₀ is the storage table), has no SEARCH / CYCLE
- *   clause and both terms are built only from monotone, linear operators (scan, filter, project,
- *   inner join, UNION ALL, constant, lateral function): semi-naive evaluation. With B the
- *   non-recursive term and F the recursive one (F(R) over the sources), ΔF(R₀) = F₁(R₀) − F₀(R₀)
- *   is the recursive term's delta with its self-reference fixed at R₀ (the recursive-term tree's
- *   delta rule, O(changes)), and the seed S = ΔB⁺ + ΔF(R₀)⁺:
- *     UNION (sets):     Δ = N, N = lfp(Y = (S − R₀) ∪ (F₁(Y) − R₀))   (all +1, disjoint from R₀);
- *     UNION ALL (bags): Δ = Σⱼ F₁ʲ(S)   (S with multiplicities; the counting algorithm),
- *   both evaluated by PostgreSQL as a nested WITH RECURSIVE whose recursive term is the user's,
- *   over the new snapshots. Exact: for sets R₁ = R₀ ∪ N because F₁ distributes over union and
- *   F₁(R₀) − R₀ = ΔF(R₀) − R₀; for bags R₁ − R₀ = ΔB + ΔF(R₀) + F₁(R₁ − R₀). Membership in R₀ is
- *   decided by row id and row text (index lookups on the storage table);
- * - otherwise (deletes or updates in the window, or not eligible): recomputation,
- *   Δ = R₁ − R₀ (`differenceDelta`), R₁ over the new snapshots, R₀ = the storage table at the
- *   root, else the CTE over the old snapshots. O(|R₀| + |R₁|) work for that refresh.
- *   (Delete-and-rederive is not implemented.)
+ * Delta rules, per refresh (chosen in SQL, by one-time filters, from what the window holds):
+ * - no source changed: Δ = ∅ (nothing is evaluated).
+ * - Incremental rules apply when the CTE is the stream table's top operator (its previous
+ *   result R₀ is the storage table: index lookups by row id), has no SEARCH / CYCLE clause, and
+ *   both terms are built only from monotone, linear operators (scan, filter, project, inner
+ *   join, UNION ALL, constant, lateral function). With B the non-recursive term and F the
+ *   recursive one, ΔB is B's delta and ΔF(R₀) = F₁(R₀) − F₀(R₀) the recursive term's delta with
+ *   its self-reference held at R₀ (its tree's delta rules: O(changes), plus one scan of R₀ for
+ *   each join with the self-reference). S = ΔB + ΔF(R₀). Each fixpoint below is evaluated by
+ *   PostgreSQL as a nested WITH RECURSIVE whose recursive term is the user's own.
+ *   · UNION ALL (bags), insert-only or delete-only window — the counting algorithm:
+ *       Δ = Σⱼ F₁ʲ(S)   (S consolidated, |n| copies of each row, all of the window's sign),
+ *     exact for any Z-set since R₁ − R₀ = S + F₁(R₁ − R₀) when F is linear; it terminates because
+ *     the rows it walks are derivations in R₁ (inserts) or in R₀ (deletes), which are finite.
+ *   · UNION (sets), insert-only window — semi-naive: Δ = +N, N = lfp(Y = (S⁺ − R₀) ∪ (F₁(Y) −
+ *     R₀)); R₁ = R₀ ∪ N because F₁ distributes over union and F₁(R₀) − R₀ ⊆ S⁺.
+ *   · UNION (sets), delete-only window — delete and rederive: the over-deleted rows
+ *     D = lfp(Y = (S⁻ ∩ R₀) ∪ (F₀(Y) ∩ R₀)) (every row with a derivation that uses a deleted row,
+ *     old sources), the rederived ones Rd = lfp(Z = D ∩ (B₁ ∪ F₁(R₀ − D) ∪ F₁(Z))) (new sources),
+ *     Δ = −(D − Rd). The step F₁(R₀ − D) joins all of R₀ once.
+ * - otherwise (a window with both deletes and inserts, e.g. updates; or not eligible):
+ *   recomputation, Δ = R₁ − R₀ (`differenceDelta`), R₁ over the new snapshots, R₀ = the storage
+ *   table at the root, else the CTE over the old snapshots: O(|R₀| + |R₁|) for that refresh.
+ * Membership in R₀, D, Rd is decided by row id and row text (the row-id identity of values).
  * Snapshots: the CTE over every source's old / new snapshot.
  * Row id: `hashtextextended(ROW(<all output columns>)::text, 0)` (SEARCH / CYCLE columns
  * included). UNION: unique. UNION ALL: not unique — duplicates are separate rows sharing an id.
