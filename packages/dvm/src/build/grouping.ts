@@ -182,12 +182,10 @@ export function buildGrouping(
         const fields = columnRefFields(node);
         if (fields === undefined) return false;
         if (fields.at(-1) === null) {
-          if (fields.length > 1 || stmt.targetList?.some((t) => targetStar(t) === node)) {
-            try {
-              for (const c of scope.expandStar(fields, locationOf(node))) referenced.add(c.id);
-            } catch {
-              // reported when the select list is resolved
-            }
+          try {
+            for (const c of scope.expandStar(fields, locationOf(node))) referenced.add(c.id);
+          } catch {
+            // reported when the select list is resolved
           }
           return false;
         }
@@ -294,13 +292,6 @@ export function buildGrouping(
 function columnId(entry: { readonly column: { readonly id: string } } | undefined): string {
   if (entry === undefined) throw new InvalidQueryError('Internal error: a grouping entry is missing');
   return entry.column.id;
-}
-
-/** The ResTarget's value if it is a bare `*` / `t.*`. */
-function targetStar(t: Node): Node | undefined {
-  const val = (asNode(t, 'ResTarget') as ResTarget).val as Node;
-  const fields = columnRefFields(val);
-  return fields !== undefined && fields.at(-1) === null ? val : undefined;
 }
 
 /** The select list with stars expanded into column references (for GROUP BY ordinals and names). */

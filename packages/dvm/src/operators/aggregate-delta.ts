@@ -1,16 +1,19 @@
 /**
- * The algebraic root delta of the aggregate (COUNT / SUM / AVG / MIN / MAX, no HAVING): the
+ * The algebraic root delta of the aggregate (COUNT / SUM / AVG / MIN / MAX): the
  * previous state of each affected group is read from the storage table by row id, ΔC is
  * aggregated per group key, and the new state is old ⊕ Δ (counts add; SUM / AVG keep the finite
  * sum, the non-NULL count and NaN / ±Infinity counts). A group whose MIN/MAX extremum may have
  * been deleted (or whose interval SUM / AVG lost an infinite value) is rescanned from the
- * child's new snapshot restricted to those groups. Emits −1 (old row) / +1 (new row) only for
+ * child's new snapshot restricted to those groups; with HAVING so is every affected group that
+ * is not stored (new, or failing HAVING: its state is unknown), and a stored group's presence is
+ * decided by HAVING on its new values. Emits −1 (old row) / +1 (new row) only for
  * groups whose row changed; a keyed group reaching zero rows disappears, a key-less set's row
  * stays.
  */
 import type { DiffContext, StorageBinding } from '../diff/context.js';
 import { rowText } from '../diff/rowid.js';
 import { InternalError } from '../errors.js';
+import { refNode, substitute } from '../ir/expr.js';
 import type { IrColumn } from '../ir/types.js';
 import { ROW_ID_COLUMN } from '../names.js';
 import { quoteIdent } from '../sql/quote.js';
@@ -22,17 +25,21 @@ import {
   effectiveKind,
   groupingValue,
 } from './aggregate-node.js';
-import { aggRowId, keyAt, restrictedAggregate, setKeyColumns, specialValues } from './aggregate-sql.js';
+import {
+  aggRowId,
+  keyAt,
+  maxScale,
+  restrictedAggregate,
+  scaleTerm,
+  setKeyColumns,
+  specialValues,
+} from './aggregate-sql.js';
 
 const q = quoteIdent;
 
-/** Whether the algebraic root rule applies (every call algebraic after analysis, no HAVING). */
+/** Whether the algebraic root rule applies (every call algebraic after the analysis). */
 export function isAlgebraic(node: AggregateNode): boolean {
-  return (
-    node.analysis !== null &&
-    node.having === null &&
-    node.aggs.every((_, j) => effectiveKind(node, j) !== 'generic')
-  );
+  return node.analysis !== null && node.aggs.every((_, j) => effectiveKind(node, j) !== 'generic');
 }
 
 function typesOf(node: AggregateNode, j: number): AggTypes {
@@ -88,6 +95,11 @@ function deltaTerms(spec: AggSpec, t: AggTypes, j: number): string[] {
         terms.push(`pg_catalog.sum(x.__pgt_w)${where(`${v} = ${sv.nan}`)} AS ${dcol('nan', j)}`);
         terms.push(`pg_catalog.sum(x.__pgt_w)${where(`${v} = ${sv.pinf}`)} AS ${dcol('pinf', j)}`);
         terms.push(`pg_catalog.sum(x.__pgt_w)${where(`${v} = ${sv.ninf}`)} AS ${dcol('ninf', j)}`);
+      }
+      if (plan.scaled) {
+        terms.push(
+          `pg_catalog.sum(${scaleTerm(v)} * (x.__pgt_w)::numeric)${where(nn, ...finite)} AS ${dcol('sc', j)}`,
+        );
       }
       if (plan.special === 'rescan') {
         terms.push(
@@ -159,7 +171,13 @@ function newValues(spec: AggSpec, t: AggTypes, j: number): [string, string][] {
         nan === null || pinf === null || ninf === null
           ? null
           : `(CASE WHEN ${nan} > 0 OR (${pinf} > 0 AND ${ninf} > 0) THEN ${sv.nan} WHEN ${pinf} > 0 THEN ${sv.pinf} WHEN ${ninf} > 0 THEN ${sv.ninf} END)`;
-      const total = special === null ? fin : `COALESCE(${special}, ${fin})`;
+      // Numeric: the result's display scale is the largest among the finite arguments.
+      const scale = plan.scaled ? plus(spec.scaleState, 'sc') : null;
+      const shown = scale === null ? fin : `pg_catalog.round(${fin}, ${maxScale(scale)})`;
+      const total = special === null ? shown : `COALESCE(${special}, ${shown})`;
+      if (spec.scaleState !== null) {
+        out.push([spec.scaleState.id, scale === null ? old(spec.scaleState.id) : `${scale}::numeric`]);
+      }
       out.push([nnId, `${nn}::bigint`]);
       for (const [col, value] of [
         [spec.nanState, nan],
@@ -173,7 +191,7 @@ function newValues(spec: AggSpec, t: AggTypes, j: number): [string, string][] {
         out.push([spec.column.id, `(CASE WHEN ${nn} = 0 THEN NULL ELSE ${total} END)::${t.resultType}`]);
       } else {
         const div = acc === 'numeric' ? 'numeric' : 'double precision';
-        const mean = `${fin} / (${nn})::${div}`;
+        const mean = `${shown} / (${nn})::${div}`;
         out.push([sumId, `(${fin})::${acc}`]);
         out.push([
           spec.column.id,
@@ -244,6 +262,8 @@ export function algebraicDelta(node: AggregateNode, ctx: DiffContext, binding: S
   const rescans = node.aggs
     .map((spec, j) => rescanCondition(spec, typesOf(node, j), j))
     .filter((c): c is string => c !== null);
+  // With HAVING, the state of a group that is not stored (new, or failing HAVING) is unknown.
+  if (node.having !== null) rescans.push('NOT u.__pgt_had');
   const stored = node.columns.map((c) => `, s.${q(binding.column(c.id))} AS ${oldCol(c.id)}`).join('');
   const joined = ctx.stmt.add(
     `n${node.nid}_state`,
@@ -307,14 +327,23 @@ FROM ${upd} AS u${resc === null ? '' : `\nLEFT JOIN ${resc} AS r ON u.__pgt_resc
     node.columns.map((c) => `__n_${c.id}`),
   );
   const changed = `${oldText} IS DISTINCT FROM ${newText}`;
+  // HAVING on the new values (a rescanned group passed it already; applying it again is harmless).
+  const ids = new Set(node.columns.map((c) => c.id));
+  const keep =
+    node.having === null
+      ? 'f.__pgt_has'
+      : `(f.__pgt_has AND (${ctx.render(
+          substitute(node.having, (id) => refNode(ids.has(id) ? `__n_${id}` : id)),
+          'f',
+        )}) IS TRUE)`;
   const out = (col: (id: string) => string) =>
     node.columns.map((c) => `, f.${col(c.id)} AS ${q(c.id)}`).join('');
   return ctx.stmt.add(
     `d${node.nid}_aggregate`,
     `SELECT f.__pgt_row_id, -1::bigint AS __pgt_weight${out(oldCol)}
-FROM ${fin} AS f WHERE f.__pgt_had AND (NOT f.__pgt_has OR ${changed})
+FROM ${fin} AS f WHERE f.__pgt_had AND (NOT ${keep} OR ${changed})
 UNION ALL
 SELECT f.__pgt_row_id, 1::bigint AS __pgt_weight${out(newCol)}
-FROM ${fin} AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR ${changed})`,
+FROM ${fin} AS f WHERE ${keep} AND (NOT f.__pgt_had OR ${changed})`,
   );
 }

@@ -11,7 +11,9 @@
  * - per aggregate call `__pgt_agg_<j>` (its result), plus for SUM and AVG `__pgt_sum_<j>` (the
  *   sum of the finite arguments), `__pgt_nn_<j>` (the non-NULL argument count) and
  *   `__pgt_nan_<j>`, `__pgt_pinf_<j>`, `__pgt_ninf_<j>` (how many are NaN, +Infinity, −Infinity;
- *   numeric and float arguments only, NULL otherwise);
+ *   numeric and float arguments only, NULL otherwise) and `__pgt_scale_<j>` (numeric arguments:
+ *   how many finite arguments have each display scale s, as Σ 10^(19·s), so the result's scale —
+ *   the largest present, as in PostgreSQL — is known after deletions);
  * - per GROUPING(…) call `__pgt_gf_<k>` (a constant per grouping set).
  */
 import type { IdAllocator } from '../ir/ids.js';
@@ -51,6 +53,8 @@ export interface AggSpec {
   readonly nanState: IrColumn | null;
   readonly pinfState: IrColumn | null;
   readonly ninfState: IrColumn | null;
+  /** SUM / AVG over numeric: the histogram of the finite arguments' display scales. */
+  readonly scaleState: IrColumn | null;
 }
 
 /** A GROUPING(…) call: the keys it names (by index), leftmost = most significant bit. */
@@ -69,6 +73,8 @@ export interface SumPlan {
    * that loses one is rescanned: interval).
    */
   readonly special: 'none' | 'count' | 'rescan';
+  /** Whether the result's display scale follows the arguments' (numeric): kept as a histogram. */
+  readonly scaled: boolean;
 }
 
 /** What the analysis learned about one aggregate call. */
@@ -146,6 +152,7 @@ export function makeAggregate(ids: IdAllocator, child: IrNode, input: AggregateI
       nanState: state('nan'),
       pinfState: state('pinf'),
       ninfState: state('ninf'),
+      scaleState: state('scale'),
     };
   });
   const groupings = input.groupings.map((args, k) => ({ column: col(`__pgt_gf_${k + 1}`), args }));
@@ -175,7 +182,7 @@ export function makeAggregate(ids: IdAllocator, child: IrNode, input: AggregateI
 
 /** The state columns of an aggregate call (after its result column). */
 export function aggStateColumns(a: AggSpec): IrColumn[] {
-  return [a.sumState, a.nnState, a.nanState, a.pinfState, a.ninfState].filter(
+  return [a.sumState, a.nnState, a.nanState, a.pinfState, a.ninfState, a.scaleState].filter(
     (c): c is IrColumn => c !== null,
   );
 }

@@ -72,6 +72,16 @@ export function setKeyColumns(node: AggregateNode, s: number, value: (i: number)
   return cols;
 }
 
+/** The display-scale histogram term of one numeric value `v`: 10^(19·scale(v)) (NULL for NULL / non-finite). */
+export function scaleTerm(v: string): string {
+  return `('1e' || (19 * pg_catalog.scale(${v}))::text)::numeric`;
+}
+
+/** The largest display scale present in histogram `h` (0 when empty). */
+export function maxScale(h: string): string {
+  return `(CASE WHEN COALESCE(${h}, 0) = 0 THEN 0 ELSE (pg_catalog.length((${h})::text) - 1) / 19 END)`;
+}
+
 /** The non-finite values of a SUM / AVG accumulation type, as SQL literals. */
 export function specialValues(acc: string): { nan: string; pinf: string; ninf: string } {
   return { nan: `'NaN'::${acc}`, pinf: `'Infinity'::${acc}`, ninf: `'-Infinity'::${acc}` };
@@ -95,6 +105,7 @@ function aggColumns(node: AggregateNode, ctx: DiffContext, j: number): string[] 
   if (plan === null) {
     as(spec.sumState, 'NULL::numeric');
     for (const c of [spec.nnState, spec.nanState, spec.pinfState, spec.ninfState]) as(c, 'NULL::bigint');
+    as(spec.scaleState, 'NULL::numeric');
     return cols;
   }
   const v = `(${arg})::${plan.acc}`;
@@ -121,6 +132,12 @@ function aggColumns(node: AggregateNode, ctx: DiffContext, j: number): string[] 
   counted(spec.nanState, sv.nan);
   counted(spec.pinfState, sv.pinf);
   counted(spec.ninfState, sv.ninf);
+  as(
+    spec.scaleState,
+    plan.scaled
+      ? `pg_catalog.sum(${scaleTerm(v)})${filterClause(ctx, spec, `${v} NOT IN (${sv.nan}, ${sv.pinf}, ${sv.ninf})`)}`
+      : 'NULL::numeric',
+  );
   return cols;
 }
 

@@ -32,13 +32,14 @@ const FLOATS = new Set(['real', 'double precision']);
 function sumPlan(argType: string, result: string): SumPlan | null {
   const arg = baseType(argType);
   const res = baseType(result);
-  if (INTS.has(arg)) return res === 'bigint' ? { acc: 'numeric', special: 'none' } : null;
-  if (arg === 'bigint') return res === 'numeric' ? { acc: 'numeric', special: 'none' } : null;
-  if (arg === 'numeric') return res === 'numeric' ? { acc: 'numeric', special: 'count' } : null;
-  if (FLOATS.has(arg)) return res === arg ? { acc: 'double precision', special: 'count' } : null;
+  if (INTS.has(arg)) return res === 'bigint' ? { acc: 'numeric', special: 'none', scaled: false } : null;
+  if (arg === 'bigint') return res === 'numeric' ? { acc: 'numeric', special: 'none', scaled: false } : null;
+  if (arg === 'numeric') return res === 'numeric' ? { acc: 'numeric', special: 'count', scaled: true } : null;
+  if (FLOATS.has(arg))
+    return res === arg ? { acc: 'double precision', special: 'count', scaled: false } : null;
   if (arg.startsWith('interval'))
-    return res.startsWith('interval') ? { acc: 'interval', special: 'rescan' } : null;
-  if (arg === 'money') return res === 'money' ? { acc: 'money', special: 'none' } : null;
+    return res.startsWith('interval') ? { acc: 'interval', special: 'rescan', scaled: false } : null;
+  if (arg === 'money') return res === 'money' ? { acc: 'money', special: 'none', scaled: false } : null;
   return null;
 }
 
@@ -47,12 +48,15 @@ function avgPlan(argType: string, result: string): SumPlan | null {
   const arg = baseType(argType);
   const res = baseType(result);
   if (INTS.has(arg) || arg === 'bigint' || arg === 'numeric') {
-    return res === 'numeric' ? { acc: 'numeric', special: arg === 'numeric' ? 'count' : 'none' } : null;
+    if (res !== 'numeric') return null;
+    return arg === 'numeric'
+      ? { acc: 'numeric', special: 'count', scaled: true }
+      : { acc: 'numeric', special: 'none', scaled: false };
   }
   if (FLOATS.has(arg))
-    return res === 'double precision' ? { acc: 'double precision', special: 'count' } : null;
+    return res === 'double precision' ? { acc: 'double precision', special: 'count', scaled: false } : null;
   if (arg.startsWith('interval'))
-    return res.startsWith('interval') ? { acc: 'interval', special: 'rescan' } : null;
+    return res.startsWith('interval') ? { acc: 'interval', special: 'rescan', scaled: false } : null;
   return null;
 }
 

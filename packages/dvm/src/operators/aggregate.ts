@@ -5,8 +5,9 @@
  * per grouping set (UNION ALL-like; a plain GROUP BY is one set, no GROUP BY / GROUP BY () the
  * empty set, which always yields exactly one row, also over an empty input: count 0, sum NULL), a
  * hidden row count `__pgt_count`, per call its result plus algebraic state (SUM / AVG: the sum of
- * the finite arguments, the non-NULL count, and NaN / +Infinity / −Infinity counts), GROUPING()
- * values as per-set constants, HAVING over the node's own columns.
+ * the finite arguments, the non-NULL count, NaN / +Infinity / −Infinity counts and, for numeric,
+ * a histogram of the arguments' display scales), GROUPING() values as per-set constants, HAVING
+ * over the node's own columns.
  *
  * Row id: `hashtextextended(ROW(<group key values>)::text, 0)` (ROW() without keys); with several
  * grouping sets ROW(<set number>, <all keys, NULL where not grouped>), so rows of different sets
@@ -18,8 +19,8 @@
  *
  * Delta rules:
  * 1. At the root (only projections above; `rootState` = every column of the node, all named
- *    `__pgt_…`, so the storage table holds the previous state of every group), no HAVING, every
- *    call COUNT(*) / COUNT(x) / SUM / AVG / MIN / MAX with FILTER folded in (`aggregate-delta.ts`):
+ *    `__pgt_…`, so the storage table holds the previous state of every stored group), every call
+ *    COUNT(*) / COUNT(x) / SUM / AVG / MIN / MAX with FILTER folded in (`aggregate-delta.ts`):
  *    ΔC is aggregated per group key, the previous state of those groups is read from the storage
  *    table by row id (its unique index), new = old ⊕ Δ. Reads ΔC (the change buffers, through the
  *    child's delta) and the affected storage rows only — never C. SUM of only NULLs is NULL
@@ -29,14 +30,18 @@
  *    deleted value could have been the extremum (deleted ≤ MIN / ≥ MAX): then that group is
  *    rescanned from C₁ restricted to it; interval SUM / AVG groups that lose an infinite value
  *    likewise. A keyed group reaching zero rows disappears, a key-less set's row stays; −1 (old
- *    row) / +1 (new row) only for groups whose row changed. Float sums are maintained by adding
- *    deltas, so they can differ from a recomputation in the last digits; numeric sums are exact
- *    in value (their display scale may keep trailing zeros of removed values, e.g. 2.00 for 2).
- * 2. At the root otherwise (HAVING, COUNT(DISTINCT …), bool_and/bool_or, string_agg/array_agg
- *    with ORDER BY, any other or user-defined aggregate): the affected groups K (keys of ΔC, per
- *    grouping set) are rescanned from C₁ restricted to K (cost O(affected groups) with an index on
- *    the group keys); Δ = γ(C₁|K) − storage|K. With HAVING a group's presence is decided by its
- *    recomputed values, so groups cross the threshold both ways.
+ *    row) / +1 (new row) only for groups whose row changed. HAVING: a stored group is updated
+ *    algebraically and stays iff HAVING holds on its new values; an affected group that is not
+ *    stored (new, or failing HAVING, whose state is therefore unknown) is rescanned from C₁
+ *    restricted to it and appears iff HAVING holds — so groups cross the threshold both ways.
+ *    Float sums are maintained by adding deltas, so they can differ from a recomputation in the
+ *    last digits; numeric SUM / AVG are exact, display scale included (the largest scale among
+ *    the group's finite arguments, tracked as a histogram, as PostgreSQL's sum shows it).
+ * 2. At the root otherwise (COUNT(DISTINCT …), bool_and/bool_or, string_agg/array_agg with
+ *    ORDER BY, any other or user-defined aggregate, with or without HAVING): the affected groups
+ *    K (keys of ΔC, per grouping set) are rescanned from C₁ restricted to K (cost O(affected
+ *    groups) with an index on the group keys); Δ = γ(C₁|K) − storage|K, HAVING applied to the
+ *    recomputed values.
  * 3. Not at the root (e.g. a subquery that is joined or filtered, a CTE, below DISTINCT / top-N /
  *    windows): Δ = γ(C₁|K) − γ(C₀|K), exact (`differenceDelta`), C₀ / C₁ restricted to K.
  * A key-less grouping set is affected when ΔC is non-empty, and then reads the whole C₁ (its one
