@@ -254,15 +254,29 @@ describe('SEARCH, CYCLE, constants, other CTEs', () => {
        ) SEARCH BREADTH FIRST BY id SET ordering
        SELECT id, parent, ordering::text AS ordering FROM t`,
     );
+    const depth = await maintain(
+      db,
+      'st_search_depth',
+      `WITH RECURSIVE w(a, b) AS (
+         SELECT src, dst FROM edges WHERE src = 1
+         UNION
+         SELECT w.a, e.dst FROM w JOIN edges e ON e.src = w.b
+       ) SEARCH DEPTH FIRST BY b SET seq CYCLE b SET is_cycle TO 'Y' DEFAULT 'N' USING route
+       SELECT a, b, seq::text AS seq, is_cycle FROM w`,
+    );
     await cyc.check();
+    await depth.check();
     await db.query(`INSERT INTO edges VALUES (2, 1)`);
     await db.query(`INSERT INTO nodes VALUES (15, 3, 'l')`);
     await step(cyc);
     await step(search);
+    await step(depth);
     await db.query(`DELETE FROM edges WHERE (src, dst) = (2, 1)`);
     await db.query(`DELETE FROM nodes WHERE id = 15`);
     await step(cyc);
     await step(search);
+    await step(depth);
+    await fullAgrees(depth);
   });
 
   it('a recursive CTE over constants only, joined to a table, with a column list', async () => {

@@ -9,12 +9,13 @@
  *   Δ = L₁⋈g₁ − L₀⋈g₀ = ΔL⋈g₀ + L₁|A⋈g₁ − L₁|A⋈g₀,
  * where A ⊇ {l : g₁(l) ≠ g₀(l)} — the left rows whose subquery result may have changed, i.e.
  * those that can see a changed source row. A is derived per scan S in the subquery:
- * - S feeds (through filters and plain projections only) a filter with a conjunct
- *   `<expr over S> = <expr over L>` (a correlation predicate, e.g. `r.k = t.k`): g(l) reads
- *   only the rows of S for which it holds, so l ∈ A iff a row of ΔS (old or new values)
- *   satisfies it for l — `EXISTS (SELECT 1 FROM ΔS WHERE <conjuncts>)`, exact, O(changes) with
- *   an index on the left's column;
- * - otherwise: every left row as soon as ΔS is not empty (exact, but O(|L|) then).
+ * - S feeds (through filters and plain projections only) filters with conjuncts over S's
+ *   columns and the input's (a correlation predicate, e.g. `r.k = t.k`, `r.x < t.limit`; also
+ *   conjuncts over S alone): g(l) reads only the rows of S for which they are TRUE, so l ∈ A iff
+ *   a row of ΔS (old or new values) satisfies them for l —
+ *   `EXISTS (SELECT 1 FROM ΔS WHERE <conjuncts>)`. Exact; O(changes) with an equality on an
+ *   indexed column of the input, else one pass over the input with a cheap test per row;
+ * - otherwise: every left row as soon as ΔS is not empty (exact, but O(|L|) recomputation).
  * The first term reads ΔL and the old subquery, the others the live input (restricted to A)
  * and both subquery snapshots, diffed (`differenceDelta`). Nothing in the subquery's own delta
  * is ever asked for (it is correlated): only its snapshots, inlined under this node's alias.
@@ -30,7 +31,7 @@ import { rowIdExpr } from '../diff/rowid.js';
 import { collectRefs, makeExpr, refNode, substitute } from '../ir/expr.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrNode, IrNodeBase, Side } from '../ir/types.js';
-import { asNode, nameList } from '../parse/ast.js';
+import { asNode } from '../parse/ast.js';
 import { quoteIdent } from '../sql/quote.js';
 import type { FilterNode } from './filter.js';
 import type { ProjectNode } from './project.js';
@@ -116,20 +117,8 @@ function applySql(
 /** A scan inside the subquery and the correlation conjuncts restricting the rows it feeds. */
 interface ScanCorrelation {
   readonly scan: ScanNode;
-  /** Conjuncts `<expr over the scan's ids> = <expr over input ids>`; empty: uncorrelated. */
+  /** Conjuncts over the scan's ids and input ids restricting the rows it feeds; empty: none. */
   readonly conjuncts: readonly Expr[];
-}
-
-function isEquality(ast: Expr['ast']): [Expr['ast'], Expr['ast']] | undefined {
-  const e = asNode(ast, 'A_Expr');
-  if (e === undefined || e.kind !== 'AEXPR_OP' || e.lexpr === undefined || e.rexpr === undefined) {
-    return undefined;
-  }
-  const name = nameList(e.name);
-  if (name === undefined || name.at(-1) !== '=' || (name.length === 2 && name[0] !== 'pg_catalog')) {
-    return undefined;
-  }
-  return [e.lexpr, e.rexpr];
 }
 
 function splitAnd(ast: Expr['ast']): Expr['ast'][] {
@@ -185,14 +174,12 @@ function scanCorrelations(sub: IrNode, leftIds: ReadonlySet<string>): ScanCorrel
         const entry = scans.get(fed.scan.nid) ?? { scan: fed.scan, conjuncts: [] };
         scans.set(fed.scan.nid, entry);
         for (const c of splitAnd((node as FilterNode).predicate.ast)) {
-          const eq = isEquality(c);
-          if (eq === undefined) continue;
-          const [a, b] = eq.map((side) => collectRefs(side)) as [string[], string[]];
-          const overScan = (refs: string[]) => refs.length > 0 && refs.every((r) => fed.map.has(r));
-          const overLeft = (refs: string[]) => refs.length > 0 && refs.every((r) => leftIds.has(r));
-          if ((overScan(a) && overLeft(b)) || (overScan(b) && overLeft(a))) {
-            entry.conjuncts.push(substitute(makeExpr(c), (id) => refNode(fed.map.get(id) ?? id)));
-          }
+          // A conjunct over the scan's (passed-through) columns and the input's: a row of the
+          // scan reaches the subquery for input row l only if it holds for (row, l).
+          const refs = collectRefs(c);
+          const usable =
+            refs.some((r) => fed.map.has(r)) && refs.every((r) => fed.map.has(r) || leftIds.has(r));
+          if (usable) entry.conjuncts.push(substitute(makeExpr(c), (id) => refNode(fed.map.get(id) ?? id)));
         }
       }
     }
