@@ -8,6 +8,7 @@
 import { useTestDatabase } from '@pgtrickle/testkit';
 import { describe, expect, it } from 'vitest';
 import { type Maintained, maintain } from './support/maintained.js';
+import { applyTransition, type TransitionStep } from './support/transition.js';
 
 const db = useTestDatabase();
 
@@ -16,7 +17,8 @@ async function steps(st: Maintained, batches: readonly (readonly string[])[]): P
   await st.check();
   for (const batch of batches) {
     for (const sql of batch) await db.query(sql);
-    await st.refreshAndCheck();
+    const r = await st.refreshAndCheck();
+    expect(['DIFFERENTIAL', 'NO_DATA']).toContain(r.action);
   }
   await agree(st);
 }
@@ -448,5 +450,38 @@ describe('chains and nestings', () => {
        SELECT ab.id, ab.ck, c.z FROM ab LEFT JOIN ch4_c c ON c.id = ab.ck WHERE ab.bk IS NOT NULL`,
     );
     await steps(st, batches('ch4'));
+  });
+});
+
+describe('transition-table deltas (IMMEDIATE): one source changes, the other is statically unchanged', () => {
+  const steps = (p: string): TransitionStep[] => [
+    { insert: `${p}_r`, values: `(15, 3, 150, true), (16, NULL, 160, true), (17, 2, 170, false)` },
+    { insert: `${p}_l`, values: `(6, 8, 'f', false), (7, 2, 'g', NULL)` },
+    { delete: `${p}_r`, where: 'k = 2' },
+    { update: `${p}_r`, set: 'k = 8', where: 'id IN (10, 13)' },
+    { update: `${p}_l`, set: 'k = 1, v = upper(v)', where: 'id IN (3, 6)' },
+    { update: `${p}_l`, set: 'id = id + 100', where: 'k = 1' },
+    { delete: `${p}_l`, where: 'k IS NULL OR k = 8' },
+    { delete: `${p}_r`, where: 'true' },
+    { insert: `${p}_r`, values: `(20, 1, 1, true), (21, NULL, 2, true)` },
+  ];
+
+  it('LEFT, RIGHT and FULL joins', async () => {
+    await keyedPair('tt');
+    const sts = [
+      await maintain(
+        db,
+        'st_tt_left',
+        'SELECT l.id, l.v, r.id AS rid FROM tt_l l LEFT JOIN tt_r r ON r.k = l.k AND r.flag',
+      ),
+      await maintain(
+        db,
+        'st_tt_right',
+        'SELECT l.id, r.id AS rid, r.w FROM tt_l l RIGHT JOIN tt_r r ON r.k = l.k',
+      ),
+      await maintain(db, 'st_tt_full', 'SELECT l.id, r.id AS rid FROM tt_l l FULL JOIN tt_r r ON r.k = l.k'),
+    ];
+    for (const st of sts) await st.check();
+    for (const step of steps('tt')) await applyTransition(db, sts, step);
   });
 });

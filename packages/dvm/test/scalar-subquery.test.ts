@@ -9,6 +9,7 @@ import { compileStreamTable, type DvmError } from '@pgtrickle/dvm';
 import { useTestDatabase } from '@pgtrickle/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Maintained, maintain, portFor } from './support/maintained.js';
+import { applyTransition, type TransitionStep } from './support/transition.js';
 
 const db = useTestDatabase();
 
@@ -182,7 +183,7 @@ describe('scalar subqueries in the select list', () => {
     await scenario(
       'st_mark',
       [
-        'SELECT c.id, EXISTS (SELECT 1 FROM ord o WHERE o.cust = c.id) AS has_orders FROM cust c',
+        'SELECT c.id, EXISTS (SELECT 1 FROM ord o WHERE o.cust = c.id) AS has_orders, EXISTS (SELECT 1 FROM ord o WHERE o.cust = c.id HAVING count(*) >= 2) AS repeat FROM cust c',
         'SELECT c.id, c.id IN (SELECT o.cust FROM ord o) AS ordered, c.id NOT IN (SELECT o.cust FROM ord o) AS not_ordered FROM cust c',
         `SELECT o.id, o.amount > ALL (SELECT o2.amount FROM ord o2 WHERE o2.id <> o.id) AS biggest, CASE WHEN o.status IN (SELECT status FROM ord WHERE amount > 60) THEN 'hot' ELSE 'cold' END AS temp FROM ord o`,
         'SELECT c.id, (c.region, 2) = ANY (SELECT r.region, r.factor FROM rate r) AS two FROM cust c',
@@ -207,6 +208,50 @@ describe('scalar subqueries in the select list', () => {
       ],
       batches(),
     );
+  });
+});
+
+describe('subqueries correlated to the group keys of a grouped query', () => {
+  it('GROUP BY a column the subquery reads', async () => {
+    await scenario(
+      'st_grp',
+      [
+        'SELECT c.region, count(*) AS n, (SELECT count(*) FROM ord o JOIN cust c2 ON c2.id = o.cust WHERE c2.region = c.region) AS orders FROM cust c GROUP BY c.region',
+        `SELECT c.region, EXISTS (SELECT 1 FROM rate r WHERE r.region = c.region AND r.factor > 1) AS priced, c.region IN (SELECT r.region FROM rate r) AS known FROM cust c GROUP BY c.region`,
+      ],
+      [
+        ...batches(),
+        [`UPDATE rate SET factor = 3 WHERE region = 'us'`, `INSERT INTO cust VALUES (30, 'zed', 'asia')`],
+        [`DELETE FROM rate WHERE region = 'eu'`, `UPDATE cust SET region = NULL WHERE id = 1`],
+      ],
+    );
+  });
+});
+
+describe('transition-table deltas (IMMEDIATE)', () => {
+  it('uncorrelated and correlated values, one source changing at a time', async () => {
+    await db.query(RESET);
+    const sts: Maintained[] = [];
+    for (const [i, q] of [
+      'SELECT c.id, (SELECT max(o.amount) FROM ord o) AS top FROM cust c',
+      'SELECT c.id, (SELECT count(*) FROM ord o WHERE o.cust = c.id) AS n, (SELECT sum(o.amount) FROM ord o WHERE o.cust = c.id) AS s FROM cust c',
+      'SELECT o.id, (SELECT c.name FROM cust c WHERE c.id = o.cust) AS name FROM ord o',
+      'SELECT c.id, EXISTS (SELECT 1 FROM ord o WHERE o.cust = c.id) AS e, c.id NOT IN (SELECT o.cust FROM ord o) AS ni FROM cust c',
+    ].entries()) {
+      sts.push(await maintain(db, `st_tt_${i}`, q));
+    }
+    const steps: TransitionStep[] = [
+      { insert: 'ord', values: `(30, 3, 400, 'open'), (31, 5, 1, 'paid')` },
+      { insert: 'cust', values: `(5, 'ed', 'eu'), (21, 'nul', NULL)` },
+      { insert: 'ord', values: `(32, NULL, 1, 'open')` },
+      { update: 'ord', set: 'cust = 21, amount = amount + 1', where: 'id IN (30, 32)' },
+      { update: 'cust', set: 'id = id + 100, name = upper(name)', where: 'id IN (1, 3)' },
+      { delete: 'ord', where: 'cust IS NULL OR cust = 21' },
+      { delete: 'cust', where: 'id > 100' },
+      { delete: 'ord', where: 'true' },
+    ];
+    for (const st of sts) await st.check();
+    for (const step of steps) await applyTransition(db, sts, step);
   });
 });
 

@@ -20,8 +20,9 @@ import { type Alternative, type Atom, alternativeRefs } from '../operators/exist
 import { makeScalarSubquery, type SubqueryValue } from '../operators/scalar-subquery.js';
 import { locationOf, nameList } from '../parse/ast.js';
 import type { QueryCtx } from './context.js';
+import type { ExprHooks } from './expr.js';
 import type { Scope } from './scope.js';
-import { comparison, quantifiedName, refuseSublink, testExpressions } from './sublink.js';
+import { comparison, isTrue, quantifiedName, refuseSublink, testExpressions } from './sublink.js';
 import { atMostOneRow, buildSubquery, columnCountError } from './subquery.js';
 
 /** Collects the scalar subqueries of one select list while it is resolved. */
@@ -32,9 +33,16 @@ export interface ScalarSubqueryCollector {
   wrap(input: IrNode): IrNode;
 }
 
-/** A collector for scalar subqueries of a select list whose names are `scope`. */
-export function createScalarSubqueryCollector(scope: Scope, q: QueryCtx): ScalarSubqueryCollector {
-  return createSubqueryValueCollector(scope, q, 'the select list');
+/**
+ * A collector for scalar subqueries of a select list whose names are `scope`; `outer` are the
+ * select list's own hooks (GROUP BY key replacement), applied to the subqueries' references to it.
+ */
+export function createScalarSubqueryCollector(
+  scope: Scope,
+  q: QueryCtx,
+  outer?: ExprHooks,
+): ScalarSubqueryCollector {
+  return createSubqueryValueCollector(scope, q, 'the select list', outer);
 }
 
 interface PendingValue {
@@ -55,25 +63,27 @@ export function createSubqueryValueCollector(
   scope: Scope,
   q: QueryCtx,
   clause: string,
+  outer?: ExprHooks,
 ): ScalarSubqueryCollector {
   const { env } = q;
   const pending: PendingValue[] = [];
+  /** Registers a value column computed by `value` over `right`; returns its reference. */
   const add = (
     right: IrNode,
     value: SubqueryValue,
     correlation: readonly Expr[],
     location: number | undefined,
-  ): Node => {
+  ): string => {
     const column = { id: env.ids.column('subquery'), name: '__pgt_subquery' };
     const atoms: Atom[] = correlation.map((expr) => ({ expr, test: 'true' }));
     pending.push({ right, column, value, correlation: atoms, location });
-    return refNode(column.id, location);
+    return column.id;
   };
   const hook = (link: SubLink, node: Node): Node => {
     const location = locationOf(node);
     switch (link.subLinkType) {
       case 'EXPR_SUBLINK': {
-        const sub = buildSubquery(link, scope, q, 'scalar', 'a scalar subquery');
+        const sub = buildSubquery(link, scope, q, 'scalar', 'a scalar subquery', outer);
         if (sub.kind !== 'decorrelated') throw new InvalidQueryError('unexpected scalar subquery shape');
         if (sub.targets.length !== 1) columnCountError(1, sub.targets.length, location, q);
         if (!atMostOneRow(sub)) {
@@ -83,30 +93,28 @@ export function createSubqueryValueCollector(
             { position: env.at(location) },
           );
         }
-        return add(
-          sub.right,
-          { kind: 'scalar', target: sub.targets[0] as Expr, having: sub.having },
-          sub.correlated,
-          location,
-        );
+        const value: SubqueryValue = { kind: 'scalar', target: sub.targets[0] as Expr, having: sub.having };
+        return refNode(add(sub.right, value, sub.correlated, location), location);
       }
       case 'EXISTS_SUBLINK': {
-        const sub = buildSubquery(link, scope, q, 'exists', 'EXISTS (subquery)');
-        if (sub.kind === 'decorrelated' && sub.aggregate) return TRUE_AST;
-        return add(
-          sub.right,
-          { kind: 'exists' },
-          sub.kind === 'decorrelated' ? sub.correlated : [],
-          location,
-        );
+        const sub = buildSubquery(link, scope, q, 'exists', 'EXISTS (subquery)', outer);
+        if (sub.kind === 'decorrelated' && sub.aggregate) {
+          // One row — unless HAVING h removes it: EXISTS = (SELECT true … HAVING h) IS TRUE.
+          if (sub.having === null) return TRUE_AST;
+          const value: SubqueryValue = { kind: 'scalar', target: makeExpr(TRUE_AST), having: sub.having };
+          return isTrue(add(sub.right, value, sub.correlated, location));
+        }
+        const correlation = sub.kind === 'decorrelated' ? sub.correlated : [];
+        return refNode(add(sub.right, { kind: 'exists' }, correlation, location), location);
       }
       case 'ANY_SUBLINK':
       case 'ALL_SUBLINK': {
         const name = quantifiedName(link);
-        const xs = testExpressions(link, scope, env, clause, hook);
-        const sub = buildSubquery(link, scope, q, 'in', name);
+        const xs = testExpressions(link, scope, env, { ...outer, clause, sublink: hook });
+        const sub = buildSubquery(link, scope, q, 'in', name, outer);
         if (sub.targets.length !== xs.length) columnCountError(xs.length, sub.targets.length, location, q);
         const op = nameList(link.operName) ?? ['='];
+        const correlation = sub.kind === 'decorrelated' ? sub.correlated : [];
         if (sub.kind === 'decorrelated' && sub.aggregate) {
           if (xs.length !== 1) {
             throw new UnsupportedQueryError(
@@ -116,30 +124,26 @@ export function createSubqueryValueCollector(
             );
           }
           // Exactly one row y: x op ANY / ALL {y} = x op y.
-          const ref = add(
-            sub.right,
-            { kind: 'scalar', target: sub.targets[0] as Expr, having: sub.having },
-            sub.correlated,
-            location,
-          );
-          return comparison(op, xs, [makeExpr(ref)]).expr.ast;
+          const value: SubqueryValue = { kind: 'scalar', target: sub.targets[0] as Expr, having: sub.having };
+          const id = add(sub.right, value, correlation, location);
+          return comparison(op, xs, [makeExpr(refNode(id, location))]).expr.ast;
         }
         const cmp = comparison(op, xs, sub.targets);
-        const any = link.subLinkType === 'ANY_SUBLINK';
-        const value: SubqueryValue = any
-          ? {
-              kind: 'quantified',
-              decisive: [{ expr: cmp.expr, test: 'true' }],
-              decisiveValue: true,
-              undecided: cmp.notFalse,
-            }
-          : {
-              kind: 'quantified',
-              decisive: [{ expr: cmp.expr, test: 'false' }],
-              decisiveValue: false,
-              undecided: cmp.notTrue,
-            };
-        return add(sub.right, value, sub.kind === 'decorrelated' ? sub.correlated : [], location);
+        const value: SubqueryValue =
+          link.subLinkType === 'ANY_SUBLINK'
+            ? {
+                kind: 'quantified',
+                decisive: [{ expr: cmp.expr, test: 'true' }],
+                decisiveValue: true,
+                undecided: cmp.notFalse,
+              }
+            : {
+                kind: 'quantified',
+                decisive: [{ expr: cmp.expr, test: 'false' }],
+                decisiveValue: false,
+                undecided: cmp.notTrue,
+              };
+        return refNode(add(sub.right, value, correlation, location), location);
       }
       default:
         return refuseSublink(link, q, clause);

@@ -66,7 +66,7 @@ export function buildSelectBlock(stmt: SelectStmt, q: QueryCtx): BuiltQuery {
   }
 
   // The select list (with its scalar subqueries and window functions).
-  const subqueries = createScalarSubqueryCollector(scope, q);
+  const subqueries = createScalarSubqueryCollector(scope, q, base);
   const windows = createWindowCollector(stmt, scope, base, q);
   const hooks: ExprHooks = {
     ...base,

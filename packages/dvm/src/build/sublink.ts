@@ -22,7 +22,7 @@
  * resolves its subqueries to value columns (`scalar-subquery.ts`) and becomes a filter.
  */
 import type { Node, SubLink } from '@pgsql/types';
-import { InvalidQueryError, UnsupportedQueryError } from '../errors.js';
+import { UnsupportedQueryError } from '../errors.js';
 import { makeExpr, refNode } from '../ir/expr.js';
 import type { Expr, IrNode } from '../ir/types.js';
 import type { Alternative, Atom } from '../operators/existence.js';
@@ -32,7 +32,7 @@ import { makeSemiJoin } from '../operators/semi-join.js';
 import { asNode, locationOf, nameList, walkAst } from '../parse/ast.js';
 import type { QueryCtx } from './context.js';
 import type { BuildEnv } from './env.js';
-import { resolveExpr } from './expr.js';
+import { type ExprHooks, resolveExpr } from './expr.js';
 import { createSubqueryValueCollector } from './scalar-subquery.js';
 import type { Scope } from './scope.js';
 import { buildSubquery, columnCountError } from './subquery.js';
@@ -77,6 +77,12 @@ function trueAtoms(exprs: readonly Expr[]): Atom[] {
 }
 
 const FALSE_EXPR: Expr = makeExpr({ A_Const: { boolval: {} } });
+const TRUE_EXPR: Expr = makeExpr({ A_Const: { boolval: { boolval: true } } });
+
+/** `<column id> IS TRUE` (negated: `IS NOT TRUE`). */
+export function isTrue(id: string, negated = false): Node {
+  return { BooleanTest: { arg: refNode(id), booltesttype: negated ? 'IS_NOT_TRUE' : 'IS_TRUE' } };
+}
 
 function existsJoin(link: SubLink, negated: boolean, input: IrNode, scope: Scope, q: QueryCtx): IrNode {
   const sub = buildSubquery(
@@ -87,8 +93,19 @@ function existsJoin(link: SubLink, negated: boolean, input: IrNode, scope: Scope
     negated ? 'NOT EXISTS (subquery)' : 'EXISTS (subquery)',
   );
   if (sub.kind === 'decorrelated' && sub.aggregate) {
-    // An aggregate without GROUP BY yields one row: EXISTS is TRUE.
-    return negated ? makeFilter(q.env.ids, input, FALSE_EXPR) : input;
+    // An aggregate without GROUP BY yields one row: EXISTS is TRUE — unless HAVING h removes
+    // it: then EXISTS = (SELECT true … HAVING h) IS TRUE, a value column.
+    if (sub.having === null) return negated ? makeFilter(q.env.ids, input, FALSE_EXPR) : input;
+    const column = { id: q.env.ids.column('subquery'), name: '__pgt_subquery' };
+    const left = makeScalarSubquery(
+      q.env.ids,
+      input,
+      sub.right,
+      column,
+      { kind: 'scalar', target: TRUE_EXPR, having: sub.having },
+      trueAtoms(sub.correlated),
+    );
+    return makeFilter(q.env.ids, left, makeExpr(isTrue(column.id, negated)));
   }
   const corr = sub.kind === 'decorrelated' ? trueAtoms(sub.correlated) : [];
   return makeSemiJoin(q.env.ids, input, sub.right, negated, [corr]);
@@ -102,24 +119,18 @@ export function quantifiedName(link: SubLink): string {
 }
 
 /** The left-hand expressions of `x op ANY (…)` / `(a, b) IN (…)`, resolved in `scope`. */
-export function testExpressions(
-  link: SubLink,
-  scope: Scope,
-  env: BuildEnv,
-  clause: string,
-  hook: (link: SubLink, node: Node) => Node,
-): Expr[] {
+export function testExpressions(link: SubLink, scope: Scope, env: BuildEnv, hooks: ExprHooks): Expr[] {
   const test = link.testexpr as Node;
   const row = asNode(test, 'RowExpr');
   const items = row?.args ?? [test];
-  return items.map((n) => resolveExpr(n, scope, env, { clause, sublink: hook }));
+  return items.map((n) => resolveExpr(n, scope, env, hooks));
 }
 
 function quantifiedJoin(link: SubLink, negated: boolean, input: IrNode, scope: Scope, q: QueryCtx): IrNode {
   const { env } = q;
   const name = quantifiedName(link);
   const values = createSubqueryValueCollector(scope, q, 'WHERE');
-  const xs = testExpressions(link, scope, env, 'WHERE', values.hook);
+  const xs = testExpressions(link, scope, env, { clause: 'WHERE', sublink: values.hook });
   let left = values.wrap(input);
   const sub = buildSubquery(link, scope, q, 'in', negated ? `NOT ${name}` : name);
   if (sub.targets.length !== xs.length) columnCountError(xs.length, sub.targets.length, link.location, q);
@@ -252,7 +263,6 @@ export function refuseSublink(link: SubLink, q: QueryCtx, clause: string): never
       : type === 'ROWCOMPARE_SUBLINK'
         ? 'a row comparison with a subquery'
         : `a ${type.replace('_SUBLINK', '').toLowerCase()} subquery`;
-  if (!q.env.incremental) throw new InvalidQueryError(`${name} is not expected here`);
   throw new UnsupportedQueryError(`${name} in ${clause}`, "Use refreshMode 'FULL' for this query.", {
     position: q.env.at(link.location ?? locationOf({ SubLink: link })),
   });

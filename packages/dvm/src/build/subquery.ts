@@ -3,8 +3,8 @@
  *
  * A subquery of the simple shape `SELECT <targets> FROM <from> WHERE <conjuncts>` (no GROUP BY,
  * window, LIMIT / OFFSET, DISTINCT ON or set operation; plain DISTINCT and ORDER BY are dropped,
- * they cannot change existence, membership or an at-most-one-row value; HAVING only in a scalar
- * aggregate subquery) is split into
+ * they cannot change existence, membership or an at-most-one-row value; HAVING in a scalar or
+ * EXISTS subquery, which then aggregates) is split into
  * - the right input: its FROM with the conjuncts that read only its own columns placed into it —
  *   an uncorrelated operator tree;
  * - the correlation: the conjuncts that read the enclosing query's columns;
@@ -71,7 +71,7 @@ function notSimple(stmt: SelectStmt, use: SubqueryUse): string | null {
   if ((stmt.op ?? 'SETOP_NONE') !== 'SETOP_NONE') return 'a set operation';
   if (stmt.valuesLists !== undefined) return 'VALUES';
   if ((stmt.groupClause?.length ?? 0) > 0) return 'GROUP BY';
-  if (stmt.havingClause !== undefined && use !== 'scalar') return 'HAVING';
+  if (stmt.havingClause !== undefined && use === 'in') return 'HAVING';
   if ((stmt.windowClause?.length ?? 0) > 0) return 'WINDOW';
   if (stmt.limitCount !== undefined || stmt.limitOffset !== undefined) return 'LIMIT / OFFSET';
   const distinct = stmt.distinctClause;
@@ -89,6 +89,7 @@ export function buildSubquery(
   q: QueryCtx,
   use: SubqueryUse,
   construct: string,
+  outer: ExprHooks | undefined = undefined,
 ): BuiltSubquery {
   const { env } = q;
   const location = link.location;
@@ -117,7 +118,7 @@ export function buildSubquery(
     }
     return { kind: 'general', right: built.node, targets: built.outputs.map((o) => refExpr(o.id)) };
   }
-  return decorrelate(stmt, scope, q, use, construct, location);
+  return decorrelate(stmt, scope, q, use, construct, location, outer);
 }
 
 function decorrelate(
@@ -127,11 +128,13 @@ function decorrelate(
   use: SubqueryUse,
   construct: string,
   location: number | undefined,
+  outer: ExprHooks | undefined,
 ): DecorrelatedSubquery {
   const { env } = outerQ;
   const q = withCtes(stmt, { env, ctes: outerQ.ctes, outer: scope, top: false });
   const from = buildFromClause(stmt.fromClause ?? [], q);
   const sub = new Scope(from?.scope ?? EMPTY_FROM, scope, env);
+  const replace = enclosingReplace(sub, outer);
   const correlated: Expr[] = [];
   let node: IrNode = from === null ? makeSingleRow(env.ids) : hoistCorrelated(from.node, correlated);
   const fromTree = from === null ? null : node;
@@ -145,7 +148,18 @@ function decorrelate(
       nested.push(c);
       continue;
     }
-    const e = resolveExpr(c, sub, env, { clause: 'WHERE' });
+    const e = resolveExpr(c, sub, env, {
+      clause: 'WHERE',
+      replace,
+      // PostgreSQL has validated the query: an aggregate here belongs to the enclosing query.
+      aggregate: (_call, n) => {
+        throw new UnsupportedQueryError(
+          `an aggregate of the enclosing query inside the WHERE of ${construct}`,
+          "Compute the aggregate in the enclosing query, or use refreshMode 'FULL'.",
+          { position: env.at(locationOf(n)) },
+        );
+      },
+    });
     (e.refs.every((r) => localIds.has(r)) ? local : correlated).push(e);
   }
   node = placePredicates(node, local, env);
@@ -155,9 +169,10 @@ function decorrelate(
   let aggregate = stmt.havingClause !== undefined;
   const hooks: ExprHooks = {
     clause: 'a subquery select list',
+    replace,
     aggregate: (call, n) => {
       aggregate = true;
-      return aggregateCall(call, n, sub, localIds, outerQ, construct);
+      return aggregateCall(call, n, sub, localIds, outerQ, construct, replace);
     },
     window: (_call, n) => {
       throw new UnsupportedQueryError(
@@ -230,6 +245,44 @@ function hoistCorrelated(node: IrNode, out: Expr[]): IrNode {
   return visit(node);
 }
 
+/**
+ * The `replace` hook that hands an expression of the subquery reading only columns of the
+ * enclosing query level (resolved at depth 1) to that level's own `replace` hook — so a
+ * correlated reference to a grouped column becomes a reference to the group key, as in
+ * `SELECT c.region, (SELECT … WHERE x.region = c.region) FROM c GROUP BY c.region` (and an
+ * ungrouped one is refused as PostgreSQL refuses it). Undefined when the level has none.
+ */
+function enclosingReplace(sub: Scope, outer: ExprHooks | undefined): ExprHooks['replace'] {
+  const replaceOuter = outer?.replace;
+  if (replaceOuter === undefined) return undefined;
+  return (node: Node): Node | undefined => {
+    if (asNode(node, 'SubLink') !== undefined || asNode(node, 'A_Const') !== undefined) return undefined;
+    let refs = 0;
+    let outerOnly = true;
+    walkAst(node, (n) => {
+      if (!outerOnly) return false;
+      if ('SubLink' in n) {
+        outerOnly = false;
+        return false;
+      }
+      const fields = columnRefFields(n);
+      if (fields === undefined) return undefined;
+      refs++;
+      if (fields.includes(null)) {
+        outerOnly = false;
+        return false;
+      }
+      try {
+        outerOnly = sub.resolve(fields as string[], undefined).depth === 1;
+      } catch {
+        outerOnly = false;
+      }
+      return false;
+    });
+    return refs > 0 && outerOnly ? replaceOuter(node) : undefined;
+  };
+}
+
 /** An aggregate call of the subquery: its arguments resolved, refused if it belongs to the enclosing query. */
 function aggregateCall(
   call: FuncCall,
@@ -238,9 +291,10 @@ function aggregateCall(
   localIds: ReadonlySet<string>,
   q: QueryCtx,
   construct: string,
+  replace: ExprHooks['replace'],
 ): Node {
   const { env } = q;
-  const argHooks: ExprHooks = { clause: 'an aggregate argument' };
+  const argHooks: ExprHooks = { clause: 'an aggregate argument', replace };
   const resolve = (n: Node): Node => resolveExpr(n, sub, env, argHooks).ast;
   const args = call.args?.map(resolve);
   const filter = call.agg_filter === undefined ? undefined : resolve(call.agg_filter);

@@ -188,11 +188,15 @@ registerOperator<ScalarSubqueryNode>({
     }
     const r0 = `(${ctx.snapshot(right, 'old')})`;
     if (node.constant) {
-      // One value per side, computed once (the value reads no left column, so this CTE is not correlated).
-      const r1 = rightEmpty ? r0 : `(${ctx.snapshot(right, 'new')})`;
+      // One value per side, computed once (the value reads no left column, so this CTE is not
+      // correlated): v₁ over R₁ (the live tables); v₀ over R₀ only when R changed, else v₁.
+      const r1 = `(${ctx.snapshot(right, 'new')})`;
+      const v0 = rightEmpty
+        ? 'x.__pgt_v1'
+        : `CASE WHEN EXISTS (SELECT 1 FROM ${ctx.delta(right)}) THEN ${valueSql(ctx, node, r0, la)} ELSE x.__pgt_v1 END`;
       const vals = ctx.stmt.add(
         `n${node.nid}_subquery_values`,
-        `SELECT ${valueSql(ctx, node, r0, la)} AS __pgt_v0, ${rightEmpty ? '' : `${valueSql(ctx, node, r1, la)} AS __pgt_v1, `}true AS __pgt_one`,
+        `SELECT x.__pgt_v1, ${v0} AS __pgt_v0\nFROM (SELECT ${valueSql(ctx, node, rightEmpty ? r0 : r1, la)} AS __pgt_v1) AS x`,
         true,
       );
       if (!leftEmpty) {
