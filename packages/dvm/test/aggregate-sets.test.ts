@@ -10,6 +10,17 @@ import { type Maintained, type MaintainOptions, maintain } from './support/maint
 
 const db = useTestDatabase();
 
+/** The table's rows print exactly like the query's (text forms, as multisets). */
+async function expectSameText(st: Maintained): Promise<void> {
+  const cols = st.plan.columns.map((c) => `"${c.name}"`).join(', ');
+  const diff = await db.query(
+    `SELECT 'table' AS side, (ROW(${cols}))::text AS r FROM ${st.relation} EXCEPT ALL SELECT 'table', (ROW(${cols}))::text FROM (${st.plan.query}) AS q
+     UNION ALL
+     SELECT 'query', (ROW(${cols}))::text FROM (${st.plan.query}) AS q EXCEPT ALL SELECT 'query', (ROW(${cols}))::text FROM ${st.relation}`,
+  );
+  expect(diff.rows).toEqual([]);
+}
+
 async function scenario(
   name: string,
   query: string,
@@ -23,6 +34,7 @@ async function scenario(
     await db.query(step);
     try {
       await st.refreshAndCheck();
+      await expectSameText(st);
     } catch (error) {
       throw new Error(
         `${name}: after step «${step}»: ${error instanceof Error ? error.message : String(error)}`,
