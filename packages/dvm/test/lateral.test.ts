@@ -611,6 +611,45 @@ describe('LATERAL subqueries', () => {
   });
 });
 
+describe('composed with other operators', () => {
+  it('aggregates, DISTINCT, outer joins and subqueries over lateral items', async () => {
+    const counts = await maintain(
+      db,
+      'st_tag_counts',
+      `SELECT tag, count(*) AS n FROM posts p, unnest(p.tags) AS tag GROUP BY tag`,
+    );
+    const distinct = await maintain(
+      db,
+      'st_tag_distinct',
+      `SELECT DISTINCT tag FROM posts p, unnest(p.tags) AS tag`,
+    );
+    const outer = await maintain(
+      db,
+      'st_outer_unnest',
+      `SELECT o.id, p.id AS post, t FROM orders o LEFT JOIN posts p ON p.n = o.id CROSS JOIN LATERAL unnest(coalesce(p.tags, '{none}')) AS t`,
+    );
+    const nested = await maintain(
+      db,
+      'st_nested_fn',
+      `SELECT x.id, x.t FROM (SELECT p.id, t FROM posts p, unnest(p.tags) AS t) x WHERE x.t <> 'b'`,
+    );
+    await db.query(`UPDATE posts SET tags = '{b,b,c}', n = 1 WHERE id = 3`);
+    await db.query(`INSERT INTO posts VALUES (11, '{a,z}', 4)`);
+    await step(counts);
+    await step(distinct);
+    await step(outer);
+    await step(nested);
+    await db.query(`DELETE FROM posts WHERE id = 11`);
+    await db.query(`UPDATE posts SET tags = NULL WHERE id = 3`);
+    await db.query(`UPDATE orders SET id = 9 WHERE id = 4`);
+    await step(counts);
+    await step(distinct);
+    await step(outer);
+    await step(nested);
+    await fullAgrees(counts);
+  });
+});
+
 describe('refusals', () => {
   it('refuses a volatile set-returning function, names it, and AUTO falls back to FULL', async () => {
     const err = await maintain(db, 'st_volatile', 'SELECT p.id, r FROM posts p, rand_rows(p.n) AS r').catch(

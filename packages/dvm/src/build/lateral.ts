@@ -12,8 +12,11 @@
  *
  * Operators: a function reading the items before it → `lateralFunction` (flat-map); a function
  * over constants → a `lateralFunction` without input, cross-joined (`join`) to the items before
- * it for INNER; a LATERAL subquery that reads the items before it → `lateralSubquery`; an
- * uncorrelated one under INNER → a plain `join`.
+ * it for INNER; `LATERAL (VALUES …)` → `lateralFunction` over VALUES rows; a LATERAL subquery
+ * that reads the items before it → `lateralSubquery`; an uncorrelated one under INNER → a plain
+ * `join`. Not supported: a whole-row reference to a function item (refused by the expression
+ * checks), a LATERAL item reading FROM items before the JOIN it is part of (PostgreSQL allows
+ * `FROM a, b JOIN LATERAL f(a.x) …`; here only the join's left side is visible).
  */
 import type { Node, RangeFunction, RangeSubselect, SelectStmt } from '@pgsql/types';
 import { InvalidQueryError, UnsupportedQueryError } from '../errors.js';
