@@ -136,6 +136,17 @@ describe('grouping sets', () => {
     );
   });
 
+  it('refuses more grouping sets than it maintains (PGT_UNSUPPORTED), AUTO falls back to FULL', async () => {
+    const q = `SELECT count(*) AS n FROM s1 GROUP BY CUBE (id, region, city, amount, w), CUBE (id % 2, id % 3, id % 5, id % 7)`;
+    await expect(maintain(db, 'st_many_sets', q)).rejects.toMatchObject({
+      code: 'PGT_UNSUPPORTED',
+      message: expect.stringMatching(/512 grouping sets/),
+    });
+    const auto = await maintain(db, 'st_many_sets_auto', q, { mode: 'AUTO' });
+    expect(auto.plan.mode).toBe('FULL');
+    await auto.check();
+  });
+
   it('keeps a data NULL apart from a not-grouped NULL (distinct row ids)', async () => {
     const st = await maintain(
       db,

@@ -1,11 +1,12 @@
 /**
  * GROUP BY, aggregates and HAVING. The GROUP BY clause is expanded into grouping sets the way
  * PostgreSQL does it (items combine as a cross product; ROLLUP / CUBE / GROUPING SETS expand;
- * `(a, b)` is a list; GROUP BY DISTINCT drops repeated sets); an item may be an ordinal or an
- * output-column name (an input column of that name wins, as in PostgreSQL). Every aggregate
- * call and GROUPING() of the select list, HAVING, the WINDOW clause and (when LIMIT or DISTINCT
- * ON give it meaning) ORDER BY is collected before the aggregate node is built; columns that
- * depend functionally on a grouped primary key become extra group keys. The returned hooks
+ * `(a, b)` is a list; GROUP BY DISTINCT drops repeated sets; more than 256 sets are refused in
+ * incremental modes); an item may be an ordinal or an output-column name (an input column of
+ * that name wins, as in PostgreSQL). Every aggregate call and GROUPING() of the select list,
+ * HAVING, the WINDOW clause and (when LIMIT or DISTINCT ON give it meaning) ORDER BY is
+ * collected before the aggregate node is built; columns that depend functionally on a grouped
+ * primary key become extra group keys. The returned hooks
  * resolve expressions after grouping: a subexpression equal (as resolved ASTs) to a GROUP BY
  * expression reads its key column, an aggregate call its result column, any other column of
  * this query level is an error like PostgreSQL's.
@@ -43,6 +44,8 @@ export function isGrouped(stmt: SelectStmt, hasAggregate: (node: unknown) => boo
 
 /** PostgreSQL's limit on the number of grouping sets. */
 const MAX_GROUPING_SETS = 4096;
+/** Grouping sets maintained incrementally at most (each is its own aggregation in every statement). */
+const MAX_MAINTAINED_SETS = 256;
 
 /** Node tags that are never an expression on their own (names, sort/window wrappers). */
 const NOT_EXPRESSIONS = new Set([
@@ -112,6 +115,13 @@ export function buildGrouping(
       seen.add(k);
       return true;
     });
+  }
+  if (sets.length > MAX_MAINTAINED_SETS) {
+    throw new UnsupportedQueryError(
+      `${sets.length} grouping sets`,
+      `At most ${MAX_MAINTAINED_SETS} grouping sets are maintained incrementally (each is aggregated separately); use refreshMode 'FULL'.`,
+      { position: env.at(locationOf(stmt.groupClause?.[0])) },
+    );
   }
   const originalKeys = keys.length;
 
