@@ -7,6 +7,7 @@
  */
 import { compileStreamTable, type DvmError } from '@pgtrickle/dvm';
 import { useTestDatabase } from '@pgtrickle/testkit';
+import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Maintained, maintain, portFor } from './support/maintained.js';
 import { applyTransition, type TransitionStep } from './support/transition.js';
@@ -406,4 +407,86 @@ describe('refusals', () => {
     expect(st.plan.mode).toBe('FULL');
     expect(st.plan.fallbackReason).toMatch(/LIMIT/);
   });
+});
+
+describe('random histories (fast-check)', () => {
+  const runs = Number(process.env.FC_RUNS ?? 4);
+  const nul = <T>(arb: fc.Arbitrary<T>): fc.Arbitrary<T | null> => fc.option(arb, { nil: null, freq: 4 });
+  const lit = (v: number | null): string => (v === null ? 'NULL' : String(v));
+  const id = fc.integer({ min: 1, max: 8 });
+  const key = nul(fc.integer({ min: 1, max: 4 }));
+  const val = nul(fc.integer({ min: 0, max: 6 }));
+  const change: fc.Arbitrary<string> = fc.oneof(
+    fc
+      .tuple(id, key, val)
+      .map(
+        ([i, k, v]) =>
+          `INSERT INTO px VALUES (${i}, ${lit(k)}, ${lit(v)}) ON CONFLICT (id) DO UPDATE SET k = EXCLUDED.k, v = EXCLUDED.v`,
+      ),
+    id.map((i) => `DELETE FROM px WHERE id = ${i}`),
+    fc
+      .tuple(id, id)
+      .map(
+        ([a, b]) =>
+          `UPDATE px SET id = ${b} WHERE id = ${a} AND NOT EXISTS (SELECT 1 FROM px WHERE id = ${b})`,
+      ),
+    fc.tuple(key, val).map(([k, w]) => `INSERT INTO py VALUES (${lit(k)}, ${lit(w)})`),
+    key.map(
+      (k) => `DELETE FROM py WHERE ctid = (SELECT min(ctid) FROM py WHERE k IS NOT DISTINCT FROM ${lit(k)})`,
+    ),
+    fc.tuple(key, key).map(([a, b]) => `UPDATE py SET k = ${lit(b)} WHERE k IS NOT DISTINCT FROM ${lit(a)}`),
+    fc
+      .tuple(id, val)
+      .map(
+        ([i, n]) => `INSERT INTO pz VALUES (${i}, ${lit(n)}) ON CONFLICT (id) DO UPDATE SET n = EXCLUDED.n`,
+      ),
+    id.map((i) => `DELETE FROM pz WHERE id = ${i}`),
+  );
+  const history = fc.array(fc.array(change, { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 5 });
+
+  it('every form over random rows and changes: the oracle after each refresh, FULL agreeing', async () => {
+    await db.query(`
+      CREATE TABLE px (id int PRIMARY KEY, k int, v int);
+      CREATE TABLE py (k int, w int);
+      CREATE TABLE pz (id int PRIMARY KEY, n int);
+      INSERT INTO px VALUES (1, 1, 1), (2, 2, NULL), (3, NULL, 3);
+      INSERT INTO py VALUES (1, 1), (1, 1), (NULL, 2), (3, NULL);
+      INSERT INTO pz VALUES (1, 10), (3, NULL);
+    `);
+    const queries = [
+      'SELECT x.id, x.v, y.w FROM px x LEFT JOIN py y ON y.k = x.k AND y.w > 0',
+      'SELECT x.id, y.k, y.w FROM px x RIGHT JOIN py y ON y.k = x.k',
+      'SELECT x.id, y.k, y.w, z.n FROM px x FULL JOIN py y ON y.k = x.k AND y.w <= x.v LEFT JOIN pz z ON z.id = x.id',
+      'SELECT x.id FROM px x WHERE EXISTS (SELECT 1 FROM py y WHERE y.k = x.k)',
+      'SELECT y.k, y.w FROM py y WHERE NOT EXISTS (SELECT 1 FROM px x WHERE x.k = y.k AND x.v > y.w)',
+      'SELECT x.id FROM px x WHERE x.v IN (SELECT y.w FROM py y WHERE y.k <> 2)',
+      'SELECT x.id FROM px x WHERE x.v NOT IN (SELECT y.w FROM py y)',
+      'SELECT x.id FROM px x WHERE (x.k, x.v) NOT IN (SELECT y.k, y.w FROM py y)',
+      'SELECT x.id FROM px x WHERE x.v >= ALL (SELECT y.w FROM py y WHERE y.k = x.k)',
+      'SELECT x.id, x.k IN (SELECT y.k FROM py y) AS i, x.v NOT IN (SELECT y.w FROM py y) AS ni FROM px x',
+      'SELECT x.id FROM px x WHERE x.v = 0 OR EXISTS (SELECT 1 FROM py y WHERE y.w = x.v)',
+      'SELECT x.id, (SELECT count(*) FROM py y WHERE y.k = x.k) AS c, (SELECT sum(y.w) FROM py y WHERE y.k = x.k) AS s FROM px x',
+      'SELECT y.k, (SELECT max(x.v) FROM px x) AS m, (SELECT z.n FROM pz z WHERE z.id = y.k) AS n FROM py y',
+    ];
+    const sts: Maintained[] = [];
+    for (const [i, q] of queries.entries()) sts.push(await maintain(db, `st_fc_${i}`, q));
+    await fc.assert(
+      fc.asyncProperty(history, async (batches) => {
+        for (const batch of batches) {
+          for (const sql of batch) await db.query(sql);
+          for (const st of sts) {
+            try {
+              await st.refreshAndCheck();
+            } catch (error) {
+              throw new Error(`${st.plan.query}\nafter ${batch.join('; ')}\n${String(error)}`, {
+                cause: error,
+              });
+            }
+          }
+        }
+        for (const st of sts) await agree(st);
+      }),
+      { numRuns: runs, ...(process.env.FC_SEED === undefined ? {} : { seed: Number(process.env.FC_SEED) }) },
+    );
+  }, 600_000);
 });
