@@ -7,10 +7,14 @@
 import { type CatalogPort, createSqlCatalogPort } from '@pgtrickle/dvm';
 import { type Conn, type Db, executor } from './db.js';
 
-/** A catalog port on `q` that knows pgtrickle's stream tables. */
+/**
+ * A catalog port on `q` that knows pgtrickle's stream tables. On a connection (always inside a
+ * transaction here), describing a query runs under a savepoint: a query PostgreSQL rejects must
+ * not abort the caller's transaction.
+ */
 export function catalogPort(q: Conn | Db): CatalogPort {
   const target = 'pool' in q ? q.pool : q;
-  return createSqlCatalogPort(executor(target), {
+  const port = createSqlCatalogPort(executor(target), {
     async streamTableOf(oid: number) {
       const res = await target.query(
         'SELECT pgt_id, unique_row_ids FROM pgtrickle.pgt_stream_tables WHERE storage_oid = $1',
@@ -20,6 +24,22 @@ export function catalogPort(q: Conn | Db): CatalogPort {
       return r === undefined ? null : { pgtId: Number(r.pgt_id), uniqueRowIds: r.unique_row_ids === true };
     },
   });
+  if ('pool' in q) return port;
+  const conn = q;
+  return {
+    ...port,
+    async describeQuery(sql: string) {
+      await conn.query('SAVEPOINT pgtrickle_describe');
+      try {
+        const columns = await port.describeQuery(sql);
+        await conn.query('RELEASE SAVEPOINT pgtrickle_describe');
+        return columns;
+      } catch (error) {
+        await conn.query('ROLLBACK TO SAVEPOINT pgtrickle_describe');
+        throw error;
+      }
+    },
+  };
 }
 
 /** Current fingerprints of relations by oid (null: the relation no longer exists). */

@@ -252,8 +252,9 @@ export async function probeFunctionShapes(
   const calls: { call: Node; levels: readonly LevelColumns[] }[] = [];
   collectCalls(root, [], relation, calls);
   const shapes = new Map<number, FunctionShape | null>();
-  await Promise.all(
-    calls.map(async ({ call, levels }) => {
+  // One at a time: the port may run on a single connection (inside a transaction).
+  for (const { call, levels } of calls) {
+    await (async () => {
       const location = callLocation(call);
       if (location === undefined || shapes.has(location)) return;
       shapes.set(location, null);
@@ -273,7 +274,7 @@ export async function probeFunctionShapes(
       } catch {
         // Not describable this way (e.g. overloaded on an unknown argument type): refused later.
       }
-    }),
-  );
+    })();
+  }
   return shapes;
 }
