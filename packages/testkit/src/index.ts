@@ -26,6 +26,7 @@ export {
   type RowDiff,
   type TableComparison,
 } from './oracle.js';
+export { type ReadmeRun, runReadmeExample } from './readme.js';
 export { cleanupStaleServers, RUN_DIR_PREFIX, type StaleCleanupReport } from './stale.js';
 export {
   createTestDatabase,

@@ -1,0 +1,17 @@
+/** The README's example, run as written; it prints what its comments say. */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runReadmeExample } from '@pgtrickle/testkit';
+import { describe, expect, it } from 'vitest';
+
+const readme = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'README.md');
+
+describe('README example', () => {
+  it('runs as written and prints what its comments say', () => {
+    const run = runReadmeExample(readme);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.expected.length).toBeGreaterThan(0);
+    expect(run.printed).toEqual(run.expected);
+  });
+});
