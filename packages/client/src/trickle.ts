@@ -12,6 +12,7 @@ import { Dag, CycleError as DagCycleError, formatSchedule, parseSchedule } from 
 import {
   type CompiledPlan,
   compileStreamTable,
+  dropStreamBufferDdl,
   type RequestedMode,
   UnsupportedQueryError,
 } from '@pgtrickle/dvm';
@@ -524,7 +525,7 @@ export class Trickle {
           if (d.sourcePgtId !== null) upstreams.add(d.sourcePgtId);
         await conn.query(`DROP TABLE IF EXISTS ${sqlName(r.schema, r.name)}`);
         await conn.query('DELETE FROM pgtrickle.pgt_stream_tables WHERE pgt_id = $1', [r.pgtId]);
-        await conn.query(`DROP TABLE IF EXISTS pgtrickle_changes.${`"changes_st_${r.pgtId}"`}`);
+        for (const sql of dropStreamBufferDdl(r.pgtId)) await conn.query(sql);
         this.engine.plans.delete(r.pgtId);
         upstreams.delete(r.pgtId);
       }
