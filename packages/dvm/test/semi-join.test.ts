@@ -153,6 +153,8 @@ describe('EXISTS and NOT EXISTS', () => {
         'SELECT t.val, t.note FROM tag t WHERE EXISTS (SELECT 1 FROM item i WHERE i.val = t.val)',
         'SELECT t.val, t.note FROM tag t WHERE NOT EXISTS (SELECT 1 FROM item i WHERE i.val = t.val)',
         'SELECT t.val FROM tag t WHERE EXISTS (SELECT 1 FROM item i WHERE i.grp = t.val)',
+        'SELECT t.val, t.note FROM tag t WHERE NOT EXISTS (SELECT 1 FROM item i JOIN tag t2 ON t2.val = i.grp WHERE i.val = t.val)',
+        'SELECT t.val, i.grp FROM tag t LEFT JOIN (item i JOIN tag t2 ON t2.val = i.grp) ON i.val = t.val',
       ],
       [
         [`INSERT INTO item VALUES (1, 2), (1, 3), (5, 1)`, `INSERT INTO tag VALUES (1, 'a'), (3, 'c')`],

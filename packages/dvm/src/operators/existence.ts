@@ -12,6 +12,13 @@
  *   alternative, each row once (the alternatives are made disjoint: alternative i excludes the
  *   rows already found by alternatives 1…i−1), driven by the delta.
  *
+ * - **Old-side probes**: "some row of R₀ matches" per outer row. For a scan (or filters and
+ *   projections over one) R₀ is its old snapshot, which PostgreSQL probes through the table's
+ *   indexes. For any other R (a join, an aggregate, …) the old snapshot cannot be probed
+ *   efficiently (its parts are unions PostgreSQL does not parameterise), so the probe reads
+ *   R₀|c = R₁|c − Δ⁺ + Δ⁻ (`old-from-new.ts`): the rows of R₁ satisfying the probe's condition c
+ *   (the live tables, indexable), corrected by R's netted delta.
+ *
  * Tests are rendered with explicit parentheses around every expression (the deparser does not
  * parenthesise `x = y IS NOT FALSE` correctly).
  */
@@ -19,6 +26,7 @@
 import type { DiffContext } from '../diff/context.js';
 import type { Expr, IrNode } from '../ir/types.js';
 import { quoteIdent } from '../sql/quote.js';
+import { netDelta, oldFromNew } from './old-from-new.js';
 
 /**
  * How an atom tests its expression. `nulls`: the value is the SQL NULL — `ROW(e) IS NULL`, which
@@ -66,7 +74,57 @@ export function alternativeSql(ctx: DiffContext, alt: Alternative, aliasOf: (id:
 }
 
 /**
- * `some row of relation `rel` (a parenthesised SELECT or a CTE name) under alias `ra` satisfies
+ * A relation probed per outer row: SQL (a parenthesised SELECT or a CTE name), or a function
+ * building it for the probe's condition rendered over alias {@link PROBE_ALIAS} (it must contain
+ * every row satisfying the condition; the probe applies the condition again).
+ */
+export type ProbeRelation = string | ((condition: string) => string);
+
+/** The alias the condition handed to a {@link ProbeRelation} function is rendered over. */
+export const PROBE_ALIAS = '__pgt_q';
+
+/** The relation of `rel` for a probe by the conjunction `alt` (see {@link ProbeRelation}). */
+export function probeRelation(
+  ctx: DiffContext,
+  rel: ProbeRelation,
+  ra: string,
+  alt: Alternative,
+  aliasOf: (id: string) => string,
+): string {
+  if (typeof rel === 'string') return rel;
+  return rel(
+    alternativeSql(ctx, alt, (id) => {
+      const a = aliasOf(id);
+      return a === ra ? PROBE_ALIAS : a;
+    }),
+  );
+}
+
+function scanLike(node: IrNode): boolean {
+  if (node.kind === 'scan') return true;
+  return (node.kind === 'filter' || node.kind === 'project') && scanLike(node.children[0] as IrNode);
+}
+
+const nets = new WeakMap<DiffContext, Map<string, string>>();
+
+/** R₀ of `child` (an input of `owner`) for per-row probes (see the header). */
+export function oldProbe(ctx: DiffContext, owner: IrNode, child: IrNode): ProbeRelation {
+  if (ctx.isStaticallyEmpty(child) || scanLike(child)) return `(${ctx.snapshot(child, 'old')})`;
+  let known = nets.get(ctx);
+  if (known === undefined) {
+    known = new Map();
+    nets.set(ctx, known);
+  }
+  const key = `${owner.nid}:${child.nid}`;
+  const net = known.get(key) ?? netDelta(ctx, owner, child, ctx.delta(child));
+  known.set(key, net);
+  const r1 = ctx.snapshot(child, 'new');
+  return (condition) =>
+    `(${oldFromNew(child, `(SELECT ${PROBE_ALIAS}.* FROM (${r1}) AS ${PROBE_ALIAS} WHERE ${condition})`, net)})`;
+}
+
+/**
+ * `some row of relation `rel` (see {@link ProbeRelation}) under alias `ra` satisfies
  * some alternative` — one EXISTS per alternative; `false` for no alternatives. `perRow`: for a
  * few outer rows (delta paths) — each EXISTS gets `OFFSET 0`, which keeps PostgreSQL from turning
  * it into a semi-join or a hashed subplan that reads all of `rel` (on a misestimated outer row
@@ -74,7 +132,7 @@ export function alternativeSql(ctx: DiffContext, alt: Alternative, aliasOf: (id:
  */
 export function someMatchSql(
   ctx: DiffContext,
-  rel: string,
+  rel: ProbeRelation,
   ra: string,
   alts: readonly Alternative[],
   aliasOf: (id: string) => string,
@@ -83,7 +141,8 @@ export function someMatchSql(
   if (alts.length === 0) return 'false';
   const fence = perRow ? ' OFFSET 0' : '';
   const parts = alts.map(
-    (alt) => `EXISTS (SELECT 1 FROM ${rel} AS ${ra} WHERE ${alternativeSql(ctx, alt, aliasOf)}${fence})`,
+    (alt) =>
+      `EXISTS (SELECT 1 FROM ${probeRelation(ctx, rel, ra, alt, aliasOf)} AS ${ra} WHERE ${alternativeSql(ctx, alt, aliasOf)}${fence})`,
   );
   return parts.length === 1 ? (parts[0] as string) : `(${parts.join(' OR ')})`;
 }
@@ -94,7 +153,7 @@ export function someMatchSql(
  */
 export function noMatchSql(
   ctx: DiffContext,
-  rel: string,
+  rel: ProbeRelation,
   ra: string,
   alts: readonly Alternative[],
   aliasOf: (id: string) => string,
@@ -105,7 +164,7 @@ export function noMatchSql(
   return alts
     .map(
       (alt) =>
-        `NOT EXISTS (SELECT 1 FROM ${rel} AS ${ra} WHERE ${alternativeSql(ctx, alt, aliasOf)}${fence})`,
+        `NOT EXISTS (SELECT 1 FROM ${probeRelation(ctx, rel, ra, alt, aliasOf)} AS ${ra} WHERE ${alternativeSql(ctx, alt, aliasOf)}${fence})`,
     )
     .join(' AND ');
 }

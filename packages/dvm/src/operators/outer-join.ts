@@ -28,7 +28,7 @@ import { rowIdExpr } from '../diff/rowid.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrColumn, IrNode, IrNodeBase } from '../ir/types.js';
 import { quoteIdent } from '../sql/quote.js';
-import { type Alternative, affectedRowsSql, someMatchSql } from './existence.js';
+import { type Alternative, affectedRowsSql, oldProbe, someMatchSql } from './existence.js';
 
 /** A LEFT (input 0 preserved) or FULL outer join of two inputs on `condition` (null: ON TRUE). */
 export interface OuterJoinNode extends IrNodeBase {
@@ -137,7 +137,7 @@ function paddedParts(ctx: DiffContext, node: OuterJoinNode, side: 0 | 1): string
   const ownEmpty = ctx.isStaticallyEmpty(own);
   const otherEmpty = ctx.isStaticallyEmpty(other);
   if (ownEmpty && otherEmpty) return parts;
-  const other0 = `(${ctx.snapshot(other, 'old')})`;
+  const other0 = oldProbe(ctx, node, other);
   if (!ownEmpty) {
     // A: changed rows of this side without a match in the other side's R₀.
     // (The test is computed in the select list of a materialised CTE: a per-row, indexable

@@ -36,6 +36,9 @@ import {
   alternativeRefs,
   alternativeSql,
   columnList,
+  oldProbe,
+  type ProbeRelation,
+  probeRelation,
   sideAliases,
   someMatchSql,
 } from './existence.js';
@@ -122,7 +125,7 @@ function sides(node: IrNode): [IrNode, IrNode] {
 function valueSql(
   ctx: DiffContext,
   node: ScalarSubqueryNode,
-  rel: string,
+  rel: ProbeRelation,
   la: string,
   perRow = false,
 ): string {
@@ -134,7 +137,7 @@ function valueSql(
   switch (v.kind) {
     case 'scalar': {
       const having = v.having === null ? '' : `\n HAVING ${ctx.render(v.having, aliasOf)}`;
-      return `(SELECT ${ctx.render(v.target, aliasOf)} FROM ${rel} AS ${ra} WHERE ${alternativeSql(ctx, corr, aliasOf)}${having})`;
+      return `(SELECT ${ctx.render(v.target, aliasOf)} FROM ${probeRelation(ctx, rel, ra, corr, aliasOf)} AS ${ra} WHERE ${alternativeSql(ctx, corr, aliasOf)}${having})`;
     }
     case 'exists':
       return someMatchSql(ctx, rel, ra, [corr], aliasOf, perRow);
@@ -186,7 +189,7 @@ registerOperator<ScalarSubqueryNode>({
         `SELECT ${s}.__pgt_row_id, 0::bigint AS __pgt_weight${columnList(node, s)}\nFROM (${ctx.snapshot(node, 'new')}) AS ${s}\nWHERE false`,
       );
     }
-    const r0 = `(${ctx.snapshot(right, 'old')})`;
+    const r0: ProbeRelation = node.constant ? `(${ctx.snapshot(right, 'old')})` : oldProbe(ctx, node, right);
     if (node.constant) {
       // One value per side, computed once (the value reads no left column, so this CTE is not
       // correlated): v₁ over R₁ (the live tables); v₀ over R₀ only when R changed, else v₁.

@@ -27,6 +27,8 @@ import {
   affectedRowsSql,
   columnList,
   noMatchSql,
+  oldProbe,
+  type ProbeRelation,
   sideAliases,
   someMatchSql,
 } from './existence.js';
@@ -69,7 +71,13 @@ function sides(node: IrNode): [IrNode, IrNode] {
 }
 
 /** The membership test of left alias `la` against relation `rel` (anti: no match). */
-function member(ctx: DiffContext, node: SemiJoinNode, rel: string, la: string, perRow = false): string {
+function member(
+  ctx: DiffContext,
+  node: SemiJoinNode,
+  rel: ProbeRelation,
+  la: string,
+  perRow = false,
+): string {
   const [left] = sides(node);
   const ra = `r${node.nid}`;
   const aliasOf = sideAliases(left, la, ra);
@@ -90,7 +98,7 @@ registerOperator<SemiJoinNode>({
     const parts: string[] = [];
     const leftEmpty = ctx.isStaticallyEmpty(left);
     const rightEmpty = ctx.isStaticallyEmpty(right);
-    const r0 = leftEmpty && rightEmpty ? '' : `(${ctx.snapshot(right, 'old')})`;
+    const r0 = leftEmpty && rightEmpty ? '' : oldProbe(ctx, node, right);
     if (!leftEmpty) {
       // Part A: ΔL rows whose membership holds against R₀.
       // The test is computed in the select list of a materialised CTE: a per-row (indexable)
