@@ -211,6 +211,22 @@ describe('scalar subqueries in the select list', () => {
   });
 });
 
+describe('ORDER BY … LIMIT 1 with a total order', () => {
+  it('the largest / latest correlated row, OFFSET, and an aggregate with LIMIT', async () => {
+    await scenario(
+      'st_top1',
+      [
+        'SELECT c.id, (SELECT o.amount FROM ord o WHERE o.cust = c.id ORDER BY o.amount DESC NULLS LAST, o.id LIMIT 1) AS top FROM cust c',
+        'SELECT c.id, (SELECT o.status FROM ord o WHERE o.cust = c.id ORDER BY o.id DESC LIMIT 1 OFFSET 1) AS second_last FROM cust c',
+        'SELECT c.id, (SELECT o.id FROM ord o WHERE o.amount > c.id * 10 ORDER BY 1 LIMIT 1) AS first_big FROM cust c',
+        'SELECT c.id, (SELECT o.amount FROM ord o ORDER BY o.id LIMIT 1) AS first_amount FROM cust c',
+        'SELECT c.id, (SELECT count(*) AS n FROM ord o WHERE o.cust = c.id ORDER BY n LIMIT 1) AS n FROM cust c',
+      ],
+      batches(),
+    );
+  });
+});
+
 describe('subqueries correlated to the group keys of a grouped query', () => {
   it('GROUP BY a column the subquery reads', async () => {
     await scenario(
@@ -275,7 +291,15 @@ describe('refusals', () => {
         /scalar subquery with GROUP BY/,
       ],
       [
-        'SELECT c.id, (SELECT o.amount FROM ord o ORDER BY o.id LIMIT 1) FROM cust c',
+        'SELECT c.id, (SELECT o.amount FROM ord o WHERE o.cust = c.id ORDER BY o.amount LIMIT 1) FROM cust c',
+        /may return more than one row/,
+      ],
+      [
+        'SELECT c.id, (SELECT o.amount FROM ord o ORDER BY o.id LIMIT 2) FROM cust c',
+        /may return more than one row/,
+      ],
+      [
+        'SELECT c.id, (SELECT o.amount FROM ord o ORDER BY o.id LIMIT c.id) FROM cust c',
         /scalar subquery with LIMIT/,
       ],
       [

@@ -129,6 +129,7 @@ describe('EXISTS and NOT EXISTS', () => {
         `SELECT c.* FROM cust c WHERE EXISTS (SELECT * FROM ord o WHERE o.cust = c.id AND o.status = 'paid' AND o.amount > 30) AND c.region IS NOT NULL`,
         'SELECT c.id FROM cust c WHERE NOT NOT EXISTS (SELECT 1 FROM ord o WHERE o.cust = c.id AND c.vip)',
         'SELECT c.id FROM cust c WHERE EXISTS (SELECT 1 FROM ord o WHERE o.cust = c.id AND o.amount > c.id * 10)',
+        'SELECT c.id FROM cust c WHERE EXISTS (SELECT 1 FROM ord o WHERE o.cust = c.id ORDER BY o.amount LIMIT 1)',
       ],
       custOrd(),
     );
@@ -363,10 +364,13 @@ describe('refusals', () => {
   it('correlated subqueries that cannot be decorrelated, and other subquery forms', async () => {
     const cases: [string, RegExp][] = [
       [
-        'SELECT c.id FROM cust c WHERE EXISTS (SELECT 1 FROM ord o WHERE o.cust = c.id ORDER BY o.id LIMIT 1)',
-        /correlated EXISTS \(subquery\) with LIMIT/,
+        'SELECT c.id FROM cust c WHERE EXISTS (SELECT 1 FROM ord o WHERE o.cust = c.id ORDER BY o.id OFFSET 1)',
+        /correlated EXISTS \(subquery\) with LIMIT \/ OFFSET/,
       ],
-      ['SELECT c.id FROM cust c WHERE EXISTS (SELECT 1 FROM ord o WHERE o.cust = c.id LIMIT 1)', /LIMIT/],
+      [
+        'SELECT c.id FROM cust c WHERE c.id IN (SELECT o.cust FROM ord o WHERE o.amount > c.id ORDER BY o.id LIMIT 1)',
+        /correlated IN \(subquery\) with LIMIT \/ OFFSET/,
+      ],
       [
         'SELECT c.id FROM cust c WHERE c.id IN (SELECT o.cust FROM ord o WHERE o.amount > c.id GROUP BY o.cust)',
         /correlated IN \(subquery\) with GROUP BY/,
@@ -403,11 +407,11 @@ describe('refusals', () => {
     const st = await maintain(
       db,
       'st_auto_sub',
-      'SELECT c.id FROM cust c WHERE EXISTS (SELECT 1 FROM ord o WHERE o.cust = c.id ORDER BY o.amount LIMIT 1)',
+      'SELECT c.id FROM cust c WHERE EXISTS (SELECT 1 FROM ord o WHERE o.cust = c.id ORDER BY o.amount, o.id OFFSET 1)',
       { mode: 'AUTO' },
     );
     expect(st.plan.mode).toBe('FULL');
-    expect(st.plan.fallbackReason).toMatch(/LIMIT/);
+    expect(st.plan.fallbackReason).toMatch(/OFFSET/);
   });
 });
 

@@ -10,7 +10,9 @@
  * silently differ from that: accepted are aggregates without GROUP BY (exactly one row; COUNT
  * over no rows is 0, the others NULL, as the aggregate itself computes), a subquery without
  * FROM, and a subquery over one table whose whole primary key is equated to outer values or
- * constants (`(SELECT name FROM customers WHERE id = o.cid)`). Anything else is refused.
+ * constants (`(SELECT name FROM customers WHERE id = o.cid)`), and `ORDER BY … LIMIT 1` over one
+ * table whose primary key is among the ORDER BY keys (a total order: the same row whatever the
+ * plan). Anything else is refused.
  */
 import type { Node, SubLink } from '@pgsql/types';
 import { InvalidQueryError, UnsupportedQueryError } from '../errors.js';
@@ -89,11 +91,18 @@ export function createSubqueryValueCollector(
         if (!atMostOneRow(sub)) {
           throw new UnsupportedQueryError(
             `a scalar subquery that may return more than one row in ${clause}`,
-            "PostgreSQL raises an error when it does. Make it an aggregate without GROUP BY (e.g. (SELECT max(x) FROM …)), or equate the whole primary key of its single table (WHERE t.id = o.t_id), or use refreshMode 'FULL'.",
+            "PostgreSQL raises an error when it does. Make it an aggregate without GROUP BY (e.g. (SELECT max(x) FROM …)), or equate the whole primary key of its single table (WHERE t.id = o.t_id), or with ORDER BY … LIMIT 1 include that primary key in ORDER BY (a total order), or use refreshMode 'FULL'.",
             { position: env.at(location) },
           );
         }
-        const value: SubqueryValue = { kind: 'scalar', target: sub.targets[0] as Expr, having: sub.having };
+        const value: SubqueryValue = {
+          kind: 'scalar',
+          target: sub.targets[0] as Expr,
+          having: sub.having,
+          order: sub.order,
+          limit: sub.limit,
+          offset: sub.offset,
+        };
         return refNode(add(sub.right, value, sub.correlated, location), location);
       }
       case 'EXISTS_SUBLINK': {
@@ -182,7 +191,11 @@ export function createSubqueryValueCollector(
 function valueRefs(value: SubqueryValue): string[] {
   switch (value.kind) {
     case 'scalar':
-      return [...value.target.refs, ...(value.having?.refs ?? [])];
+      return [
+        ...value.target.refs,
+        ...(value.having?.refs ?? []),
+        ...(value.order ?? []).flatMap((o) => o.expr.refs),
+      ];
     case 'exists':
       return [];
     case 'quantified':

@@ -4,7 +4,8 @@
  * A subquery of the simple shape `SELECT <targets> FROM <from> WHERE <conjuncts>` (no GROUP BY,
  * window, LIMIT / OFFSET, DISTINCT ON or set operation; plain DISTINCT and ORDER BY are dropped,
  * they cannot change existence, membership or an at-most-one-row value; HAVING in a scalar or
- * EXISTS subquery, which then aggregates) is split into
+ * EXISTS subquery, which then aggregates; a positive LIMIT in EXISTS is ignored, a constant
+ * LIMIT / OFFSET of a scalar subquery kept with its ORDER BY) is split into
  * - the right input: its FROM with the conjuncts that read only its own columns placed into it —
  *   an uncorrelated operator tree;
  * - the correlation: the conjuncts that read the enclosing query's columns;
@@ -24,6 +25,7 @@ import type { JoinNode } from '../operators/join.js';
 import type { ScanNode } from '../operators/scan.js';
 import { asNode, locationOf, nameList, walkAst } from '../parse/ast.js';
 import { type QueryCtx, withCtes } from './context.js';
+import type { BuildEnv } from './env.js';
 import { andAll, conjuncts, containsAggregate, type ExprHooks, resolveExpr } from './expr.js';
 import { buildFromClause } from './from.js';
 import { exprConjuncts } from './outer-join.js';
@@ -53,6 +55,18 @@ export interface DecorrelatedSubquery {
   readonly from: IrNode | null;
   /** Whether it has no FROM clause (at most one row). */
   readonly fromless: boolean;
+  /** ORDER BY (kept only with LIMIT / OFFSET in a scalar subquery; else empty). */
+  readonly order: readonly OrderKey[];
+  /** Constant LIMIT / OFFSET of a scalar subquery, or null. */
+  readonly limit: number | null;
+  readonly offset: number | null;
+}
+
+/** One resolved ORDER BY key of a subquery. */
+export interface OrderKey {
+  readonly expr: Expr;
+  readonly descending: boolean;
+  readonly nullsFirst: boolean;
 }
 
 /** Any other subquery: built whole, uncorrelated. */
@@ -66,6 +80,13 @@ export interface GeneralSubquery {
 /** A built subquery. */
 export type BuiltSubquery = DecorrelatedSubquery | GeneralSubquery;
 
+/** The value of an integer constant (`LIMIT 1`), else undefined. */
+function constInt(node: Node | undefined): number | undefined {
+  const c = asNode(node, 'A_Const');
+  if (c === undefined || c.ival === undefined) return undefined;
+  return c.ival.ival ?? 0;
+}
+
 /** Why `stmt` is not of the simple shape, or null. */
 function notSimple(stmt: SelectStmt, use: SubqueryUse): string | null {
   if ((stmt.op ?? 'SETOP_NONE') !== 'SETOP_NONE') return 'a set operation';
@@ -73,7 +94,18 @@ function notSimple(stmt: SelectStmt, use: SubqueryUse): string | null {
   if ((stmt.groupClause?.length ?? 0) > 0) return 'GROUP BY';
   if (stmt.havingClause !== undefined && use === 'in') return 'HAVING';
   if ((stmt.windowClause?.length ?? 0) > 0) return 'WINDOW';
-  if (stmt.limitCount !== undefined || stmt.limitOffset !== undefined) return 'LIMIT / OFFSET';
+  if (stmt.limitCount !== undefined || stmt.limitOffset !== undefined) {
+    // EXISTS ignores a positive LIMIT (as PostgreSQL does); a scalar subquery may have constant
+    // LIMIT / OFFSET (kept: see atMostOneRow).
+    const limit = constInt(stmt.limitCount);
+    const offset = constInt(stmt.limitOffset);
+    const constant =
+      stmt.limitOption !== 'LIMIT_OPTION_WITH_TIES' &&
+      (stmt.limitCount === undefined || (limit !== undefined && limit >= 1)) &&
+      (stmt.limitOffset === undefined || (offset !== undefined && offset >= 0));
+    const fine = use === 'exists' ? constant && stmt.limitOffset === undefined : use === 'scalar' && constant;
+    if (!fine) return 'LIMIT / OFFSET';
+  }
   const distinct = stmt.distinctClause;
   if (distinct?.some((n) => n !== null && typeof n === 'object' && Object.keys(n).length > 0)) {
     return 'DISTINCT ON';
@@ -197,6 +229,10 @@ function decorrelate(
     }
   }
   const having = stmt.havingClause === undefined ? null : resolveExpr(stmt.havingClause, sub, env, hooks);
+  const limited = use === 'scalar' && (stmt.limitCount !== undefined || stmt.limitOffset !== undefined);
+  const order = limited
+    ? (stmt.sortClause ?? []).map((n) => orderKey(n, stmt, targets, sub, env, hooks))
+    : [];
 
   if (freeRefs(node).size > 0) {
     throw new UnsupportedQueryError(
@@ -215,6 +251,9 @@ function decorrelate(
     having,
     from: fromTree,
     fromless: from === null,
+    order,
+    limit: limited ? (constInt(stmt.limitCount) ?? null) : null,
+    offset: limited ? (constInt(stmt.limitOffset) ?? null) : null,
   };
 }
 
@@ -243,6 +282,43 @@ function hoistCorrelated(node: IrNode, out: Expr[]): IrNode {
     return { ...join, condition: andAll(keep), children: join.children.map(visit) } as JoinNode;
   };
   return visit(node);
+}
+
+/** An ORDER BY item of the subquery: an ordinal or output name (its select-list expression), else an expression. */
+function orderKey(
+  node: Node,
+  stmt: SelectStmt,
+  targets: readonly Expr[],
+  sub: Scope,
+  env: BuildEnv,
+  hooks: ExprHooks,
+): OrderKey {
+  const sort = asNode(node, 'SortBy') as SortBy;
+  if (sort.sortby_dir === 'SORTBY_USING') {
+    throw new UnsupportedQueryError(
+      'ORDER BY … USING <operator> in a subquery',
+      "Use ASC or DESC, or refreshMode 'FULL'.",
+      {
+        position: env.at(locationOf(node)),
+      },
+    );
+  }
+  const descending = sort.sortby_dir === 'SORTBY_DESC';
+  const nullsFirst =
+    sort.sortby_nulls === 'SORTBY_NULLS_FIRST'
+      ? true
+      : sort.sortby_nulls === 'SORTBY_NULLS_LAST'
+        ? false
+        : descending;
+  const key = sort.node as Node;
+  const ordinal = constInt(key);
+  let expr: Expr | undefined = ordinal === undefined ? undefined : targets[ordinal - 1];
+  const fields = columnRefFields(key);
+  if (expr === undefined && fields?.length === 1 && typeof fields[0] === 'string') {
+    const i = (stmt.targetList ?? []).findIndex((t) => asNode(t, 'ResTarget')?.name === fields[0]);
+    if (i >= 0) expr = targets[i];
+  }
+  return { expr: expr ?? resolveExpr(key, sub, env, hooks), descending, nullsFirst };
 }
 
 /**
@@ -330,6 +406,7 @@ function aggregateCall(
 export function atMostOneRow(sub: DecorrelatedSubquery): boolean {
   if (sub.aggregate || sub.fromless) return true;
   if (sub.from === null) return false;
+  if (sub.limit === 1 && totallyOrdered(sub)) return true;
   const scans: ScanNode[] = [];
   const conds: Expr[] = [...sub.local, ...sub.correlated];
   const collect = (n: IrNode): boolean => {
@@ -365,6 +442,26 @@ export function atMostOneRow(sub: DecorrelatedSubquery): boolean {
     }
   }
   return pending.length === 0;
+}
+
+/**
+ * Whether the subquery's ORDER BY orders its rows totally, so that `LIMIT 1` picks the same row
+ * whatever the plan: its FROM is one table and every primary-key column is an ORDER BY key.
+ */
+function totallyOrdered(sub: DecorrelatedSubquery): boolean {
+  const scan = sub.from;
+  if (scan === null || scan.kind !== 'scan') return false;
+  const s = scan as ScanNode;
+  if (!s.source.keyed || s.source.kind !== 'table') return false;
+  const keys = new Set(
+    sub.order
+      .map((k) => columnRefFields(k.expr.ast))
+      .flatMap((f) => (f?.length === 1 && typeof f[0] === 'string' ? [f[0]] : [])),
+  );
+  return s.source.idColumns.every((name) => {
+    const id = s.sourceColumns.find((c) => c.column === name)?.id;
+    return id !== undefined && keys.has(id);
+  });
 }
 
 /** Whether `ast` is `<column id> = e` (or `e = <column id>`) with every column e reads `known`. */

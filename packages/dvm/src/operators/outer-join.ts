@@ -15,7 +15,8 @@
  *   its first match), +1 if the reverse (it lost its last match);
  * - FULL adds the symmetric right-padded part: ΔR·nm_L₀ + R₁·(nm_L₁ − nm_L₀), with the rows of R₁
  *   that match some row of |ΔL|.
- * Snapshots read: L₁, R₁ (inner part, part B), L₀ / R₀ (the "no match before" tests);
+ * Snapshots read: L₁, R₁ (inner part, part B), L₀ / R₀ (the "no match before" tests, probed per
+ * row; R₀ of a non-scan input as R₁|c − Δ⁺ + Δ⁻, see `existence.ts`);
  * snapshot(side) = `L_side LEFT|FULL JOIN R_side ON p`.
  * Row id: `hashtextextended(ROW(<input 0 id>, <input 1 id>)::text, 0)` with NULL for the missing
  * side — the same formula in every part (a padded row's id differs from every matched row's);

@@ -20,7 +20,9 @@
  *   — the only rows whose value can change; −1 with v₀ and +1 with v₁ where they differ (by text).
  * A value that reads no left column (an uncorrelated subquery) is computed once per side (a
  * one-row CTE); when v₀ and v₁ differ, every row of L₁ changes: part B is then O(|L|), inherent.
- * Snapshots: L₁ (new) in part B; R₀ for part A and v₀, R₁ for v₁;
+ * Snapshots: L₁ (new) in part B; R₀ for part A and v₀, R₁ for v₁ — per row, over the correlated
+ * rows only (R₀ of a non-scan input as R₁|c − Δ⁺ + Δ⁻, see `existence.ts`); a constant value reads
+ * R₁ once, and R₀ once only when R changed;
  * snapshot(side) = L_side with the value computed over R_side.
  * Row id: the left row's, passed through; unique iff the left input's ids are.
  */
@@ -51,6 +53,10 @@ export type SubqueryValue =
       readonly target: Expr;
       /** Its HAVING condition (aggregate subqueries only), or null. */
       readonly having: Expr | null;
+      /** ORDER BY with a constant LIMIT / OFFSET (the builder only accepts a total order). */
+      readonly order?: readonly ValueOrder[];
+      readonly limit?: number | null;
+      readonly offset?: number | null;
     }
   | { readonly kind: 'exists' }
   | {
@@ -61,6 +67,13 @@ export type SubqueryValue =
       /** Rows satisfying one of these (and not the decisive test) make the value NULL. */
       readonly undecided: readonly Alternative[];
     };
+
+/** One ORDER BY key of a scalar subquery with LIMIT / OFFSET. */
+export interface ValueOrder {
+  readonly expr: Expr;
+  readonly descending: boolean;
+  readonly nullsFirst: boolean;
+}
 
 /** The left input's rows, each with a value computed by a (correlated) subquery over the right input. */
 export interface ScalarSubqueryNode extends IrNodeBase {
@@ -104,7 +117,11 @@ export function makeScalarSubquery(
 function valueRefs(value: SubqueryValue): string[] {
   switch (value.kind) {
     case 'scalar':
-      return [...value.target.refs, ...(value.having?.refs ?? [])];
+      return [
+        ...value.target.refs,
+        ...(value.having?.refs ?? []),
+        ...(value.order ?? []).flatMap((o) => o.expr.refs),
+      ];
     case 'exists':
       return [];
     case 'quantified':
@@ -137,7 +154,18 @@ function valueSql(
   switch (v.kind) {
     case 'scalar': {
       const having = v.having === null ? '' : `\n HAVING ${ctx.render(v.having, aliasOf)}`;
-      return `(SELECT ${ctx.render(v.target, aliasOf)} FROM ${probeRelation(ctx, rel, ra, corr, aliasOf)} AS ${ra} WHERE ${alternativeSql(ctx, corr, aliasOf)}${having})`;
+      const order =
+        (v.order?.length ?? 0) === 0
+          ? ''
+          : ` ORDER BY ${(v.order ?? [])
+              .map(
+                (o) =>
+                  `${ctx.render(o.expr, aliasOf)} ${o.descending ? 'DESC' : 'ASC'} NULLS ${o.nullsFirst ? 'FIRST' : 'LAST'}`,
+              )
+              .join(', ')}`;
+      const limit = v.limit === undefined || v.limit === null ? '' : ` LIMIT ${v.limit}`;
+      const offset = v.offset === undefined || v.offset === null ? '' : ` OFFSET ${v.offset}`;
+      return `(SELECT ${ctx.render(v.target, aliasOf)} FROM ${probeRelation(ctx, rel, ra, corr, aliasOf)} AS ${ra} WHERE ${alternativeSql(ctx, corr, aliasOf)}${having}${order}${limit}${offset})`;
     }
     case 'exists':
       return someMatchSql(ctx, rel, ra, [corr], aliasOf, perRow);

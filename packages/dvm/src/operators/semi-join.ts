@@ -13,8 +13,9 @@
  *   their membership can differ between R₀ and R₁; for those, +1 if it holds in R₁ and not in
  *   R₀, −1 if the reverse (a row gaining its first match / losing its last one).
  * Rows of L₁ that match no changed row of R keep their membership, so the rule is exact.
- * Snapshots: L₁ (new) in part B; R₀ (old) for parts A and B, R₁ (new) for part B;
- * snapshot(side) = L_side filtered by a match in R_side.
+ * Snapshots: L₁ (new) in part B; R₀ for parts A and B, R₁ for part B — each probed per row (a
+ * fenced EXISTS, index-driven; R₀ of a non-scan input as R₁|c − Δ⁺ + Δ⁻, see `existence.ts`);
+ * snapshot(side) = L_side filtered by a match in R_side (a plain semi/anti-join).
  * Row id: the left row's id, passed through; unique iff the left input's ids are.
  */
 
