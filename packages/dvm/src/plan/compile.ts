@@ -118,6 +118,9 @@ export interface CompiledPlan {
   inspectSql(): string;
 }
 
+/** Builder errors that PostgreSQL may not agree with (then they are our limitation). */
+const BUILDER_NAME_ERRORS = new Set(['PGT_INVALID_QUERY', 'PGT_UNKNOWN_COLUMN', 'PGT_AMBIGUOUS_COLUMN']);
+
 /** Compiles the defining query `query` through `port`. */
 export async function compileStreamTable(
   query: string,
@@ -138,15 +141,33 @@ export async function compileStreamTable(
   // Incremental modes build the tree first: its name errors point into the user's text.
   let built: ReturnType<typeof buildDefiningQuery> | null = null;
   let fallback: string | null = null;
+  let builderError: DvmError | null = null;
   if (requested !== 'FULL') {
     try {
       built = buildDefiningQuery(parsed, facts, mode);
     } catch (error) {
       if (requested === 'AUTO' && error instanceof UnsupportedQueryError) fallback = error.message;
+      else if (error instanceof DvmError && BUILDER_NAME_ERRORS.has(error.code)) builderError = error;
       else throw error;
     }
   }
-  const columns = await describe(port, fullText);
+  let columns: readonly QueryColumn[];
+  try {
+    columns = await describe(port, fullText);
+  } catch (error) {
+    throw builderError ?? error; // the builder's error points into the user's text
+  }
+  if (builderError !== null) {
+    // PostgreSQL accepts the query but the incremental builder could not resolve it: a limit
+    // of ours, not a mistake of the user's.
+    const refusal = new UnsupportedQueryError(
+      'a query the incremental compiler cannot resolve',
+      `${builderError.message.replace(/\.$/, '')}; PostgreSQL accepts the query, so use refreshMode 'FULL' (or 'AUTO').`,
+      { position: builderError.position, cause: builderError },
+    );
+    if (requested !== 'AUTO') throw refusal;
+    fallback = refusal.message;
+  }
   checkOutputNames(columns);
   if (built === null)
     return fullPlan(query, requested, fallback, options.name, tag, columns, fullText, fullEnv);
