@@ -1,11 +1,9 @@
 /**
  * Deltas by recomputation, shared by the operators whose delta is not linear:
- * - `differenceDelta`: Δ = Q₁ − Q₀ for two snapshots of a node (possibly both restricted to the
+ * `differenceDelta`: Δ = Q₁ − Q₀ for two snapshots of a node (possibly both restricted to the
  *   same affected keys), as a Z-set: each distinct row (same id, same values by text form) with
  *   weight (copies in Q₁) − (copies in Q₀), zero weights dropped. Exact for any deterministic
  *   operator; its cost is that of the two snapshots.
- * - `keyFilter`: the condition "this row's key is among the affected keys", NULL-safe (a NULL
- *   key equals a NULL key, as GROUP BY / PARTITION BY / DISTINCT treat NULLs).
  */
 import type { IrNode } from '../ir/types.js';
 import { quoteIdent } from '../sql/quote.js';
@@ -37,30 +35,4 @@ FROM (SELECT DISTINCT ON (x.__pgt_row_id, x.__pgt_text) x.__pgt_row_id, pg_catal
       ORDER BY x.__pgt_row_id, x.__pgt_text) AS y
 WHERE y.__pgt_weight <> 0`,
   );
-}
-
-/**
- * The condition that the key columns `keyIds` of row alias `alias` match a row of the CTE `keys`
- * (whose columns are named like `keyNames`), NULL-safe. Uses `IN` for non-NULL keys (index
- * friendly) plus an explicit NULL branch per column.
- */
-export function keyFilter(
-  alias: string,
-  keyIds: readonly string[],
-  keys: string,
-  keyNames: readonly string[] = keyIds,
-): string {
-  if (keyIds.length === 0) return 'true';
-  const pairs = keyIds.map((id, i) => ({
-    col: `${alias}.${quoteIdent(id)}`,
-    key: `k.${quoteIdent(keyNames[i] as string)}`,
-  }));
-  const match = pairs
-    .map((p) => `(${p.col} = ${p.key} OR (${p.col} IS NULL AND ${p.key} IS NULL))`)
-    .join(' AND ');
-  if (pairs.length === 1) {
-    const p = pairs[0] as { col: string; key: string };
-    return `(${p.col} IN (SELECT ${p.key} FROM ${keys} AS k WHERE ${p.key} IS NOT NULL) OR (${p.col} IS NULL AND EXISTS (SELECT 1 FROM ${keys} AS k WHERE ${p.key} IS NULL)))`;
-  }
-  return `EXISTS (SELECT 1 FROM ${keys} AS k WHERE ${match})`;
 }
