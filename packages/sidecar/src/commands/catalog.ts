@@ -1,0 +1,237 @@
+/**
+ * `pgtrickle migrate` and `pgtrickle plan`: the catalog's migrations, applied or printed.
+ * Rules:
+ * - `migrate` applies the pending migrations one transaction each (the client's `installCatalog`
+ *   up to each version in turn, under its advisory lock), with a progress line per migration; a
+ *   failure leaves the catalog at the last migration that committed, and running it again resumes;
+ * - `plan` prints, without executing anything, exactly the statements `migrate` would run for
+ *   this database's catalog version, as a script a DBA can review (and run with psql: the result
+ *   is a catalog `migrate` accepts as current — a test checks it). With `--query`, it also prints
+ *   what creating that stream table would install: storage DDL, change capture on its sources,
+ *   the population and the differential delta.
+ */
+import {
+  CATALOG_LOCK_KEY,
+  CATALOG_VERSION,
+  ClientError,
+  catalogPort,
+  type Db,
+  executor,
+  installCatalog,
+  installedVersion,
+  MIGRATIONS,
+  type Migration,
+  migrationChecksum,
+  parseName,
+  SchemaVersionError,
+} from '@pgtrickle/client';
+import {
+  baseCaptureDdl,
+  type CatalogPort,
+  changesSchemaDdl,
+  compileStreamTable,
+  createSqlCatalogPort,
+  streamBufferDdl,
+} from '@pgtrickle/dvm';
+import { type CommandContext, withTrickle } from '../context.js';
+import { startProgress } from '../progress.js';
+import { parseMode } from './tables.js';
+
+/** The table recording applied migrations (as `installCatalog` creates it). */
+const SCHEMA_VERSION_DDL = `CREATE TABLE IF NOT EXISTS pgtrickle.pgt_schema_version (
+  version integer PRIMARY KEY,
+  name text NOT NULL,
+  checksum text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now()
+)`;
+
+/** What the catalog of a database looks like, against this pgtrickle's migrations. */
+export interface CatalogState {
+  /** The installed version (0: not installed). */
+  readonly version: number;
+  /** Migrations not applied yet, in order. */
+  readonly pending: readonly Migration[];
+  /** Applied migrations whose recorded checksum differs from this pgtrickle's statements. */
+  readonly mismatched: readonly number[];
+  /** Applied versions this pgtrickle does not know (a newer pgtrickle installed them). */
+  readonly unknown: readonly number[];
+}
+
+/** Reads the catalog's applied migrations and compares them with this pgtrickle's. */
+export async function catalogState(db: Db): Promise<CatalogState> {
+  const exists = await db.query(`SELECT to_regclass('pgtrickle.pgt_schema_version') IS NOT NULL AS e`);
+  const applied =
+    exists.rows[0]?.e === true
+      ? (
+          await db.query('SELECT version, checksum FROM pgtrickle.pgt_schema_version ORDER BY version')
+        ).rows.map((r) => ({
+          version: Number(r.version),
+          checksum: String(r.checksum),
+        }))
+      : [];
+  const known = new Map(MIGRATIONS.map((m) => [m.version, m]));
+  const done = new Set(applied.map((a) => a.version));
+  return {
+    version: Math.max(0, ...applied.map((a) => a.version)),
+    pending: MIGRATIONS.filter((m) => !done.has(m.version)),
+    mismatched: applied
+      .filter(
+        (a) => known.has(a.version) && migrationChecksum(known.get(a.version) as Migration) !== a.checksum,
+      )
+      .map((a) => a.version),
+    unknown: applied.filter((a) => !known.has(a.version)).map((a) => a.version),
+  };
+}
+
+function refuseForeign(state: CatalogState): void {
+  if (state.unknown.length > 0) throw new SchemaVersionError(Math.max(...state.unknown), CATALOG_VERSION);
+  if (state.mismatched.length > 0) {
+    throw new ClientError(
+      'PGT_SCHEMA_VERSION',
+      `Catalog migration ${state.mismatched.join(', ')} was applied from different statements than this pgtrickle's; the catalog was changed by another version of pgtrickle. Use that version, or reinstall.`,
+    );
+  }
+}
+
+function statement(sql: string): string {
+  const s = sql.trim();
+  return s.endsWith(';') ? s : `${s};`;
+}
+
+/** The SQL script `migrate` runs for a catalog in `state`: one transaction per pending migration. */
+export function migrationScript(state: CatalogState): string[] {
+  const lines: string[] = [];
+  if (state.pending.length === 0) {
+    lines.push(
+      `-- The pgtrickle catalog is at version ${state.version}, the latest this pgtrickle knows: nothing to do.`,
+    );
+    return lines;
+  }
+  lines.push(
+    `-- pgtrickle catalog: version ${state.version} → ${CATALOG_VERSION}, ${state.pending.length} pending migration(s): ${state.pending
+      .map((m) => `${m.version} (${m.name})`)
+      .join(', ')}.`,
+    '-- This is what `pgtrickle migrate` executes, one transaction per migration. Nothing has been run.',
+    '-- The first statements of each transaction are idempotent (IF NOT EXISTS) and serialise concurrent installs.',
+  );
+  for (const m of state.pending) {
+    lines.push('', `-- migration ${m.version}: ${m.name}`, 'BEGIN;');
+    lines.push(statement(`SELECT pg_advisory_xact_lock(${CATALOG_LOCK_KEY})`));
+    lines.push(statement('CREATE SCHEMA IF NOT EXISTS pgtrickle'));
+    for (const sql of changesSchemaDdl()) lines.push(statement(sql));
+    lines.push(statement(SCHEMA_VERSION_DDL));
+    for (const sql of m.statements) lines.push(statement(sql));
+    lines.push(
+      statement(
+        `INSERT INTO pgtrickle.pgt_schema_version (version, name, checksum) VALUES (${m.version}, '${m.name.replace(/'/g, "''")}', '${migrationChecksum(m)}')`,
+      ),
+      'COMMIT;',
+    );
+  }
+  return lines;
+}
+
+/** `pgtrickle migrate`. */
+export async function migrateCommand(ctx: CommandContext): Promise<number> {
+  return withTrickle(ctx, async (trickle) => {
+    const state = await catalogState(trickle.db);
+    refuseForeign(state);
+    if (state.pending.length === 0) {
+      ctx.out(`pgtrickle catalog is up to date (version ${state.version})`);
+      return 0;
+    }
+    ctx.logger.info('migrating', {
+      from: state.version,
+      to: CATALOG_VERSION,
+      pending: state.pending.map((m) => m.version),
+    });
+    for (const [i, m] of state.pending.entries()) {
+      const label = `[${i + 1}/${state.pending.length}] migration ${m.version}: ${m.name}`;
+      const progress = startProgress(label, { sink: ctx.io.stderr });
+      const started = performance.now();
+      try {
+        await installCatalog(trickle.db, m.version);
+      } catch (error) {
+        progress.fail(
+          `${label} failed (rolled back; the catalog is at version ${await installedVersion(trickle.db).catch(() => '?')})`,
+        );
+        throw error;
+      }
+      const ms = Math.round(performance.now() - started);
+      progress.succeed(label);
+      ctx.logger.info('migration-applied', { version: m.version, name: m.name, ms });
+      ctx.out(`applied migration ${m.version} (${m.name}) in ${ms} ms`);
+    }
+    ctx.out(`pgtrickle catalog is at version ${await installedVersion(trickle.db)}`);
+    return 0;
+  });
+}
+
+/** Options of `pgtrickle plan`. */
+export interface PlanOptions {
+  /** Also plan this stream table's defining query. */
+  readonly query?: string;
+  /** Its name (default `public.planned_stream_table`). */
+  readonly name?: string;
+  /** Its refresh mode (default AUTO). */
+  readonly mode?: string;
+}
+
+/** `pgtrickle plan [--query … --name … --mode …]`. */
+export async function planCommand(ctx: CommandContext, options: PlanOptions): Promise<number> {
+  const mode = parseMode(options.mode);
+  return withTrickle(ctx, async (trickle) => {
+    const state = await catalogState(trickle.db);
+    refuseForeign(state);
+    for (const line of migrationScript(state)) ctx.out(line);
+    if (options.query === undefined) return 0;
+
+    const parsed = parseName(options.name ?? 'planned_stream_table');
+    const schema =
+      parsed.schema ??
+      String((await trickle.db.query('SELECT current_schema() AS s')).rows[0]?.s ?? 'public');
+    const table = parsed.name;
+    // Without a catalog there are no stream tables to recognise among the sources.
+    const port: CatalogPort =
+      state.version > 0
+        ? catalogPort(trickle.db)
+        : createSqlCatalogPort(executor(trickle.db.pool), { streamTableOf: async () => null });
+    const plan = await compileStreamTable(options.query, port, {
+      name: { schema, name: table },
+      ...(mode === undefined ? {} : { refreshMode: mode }),
+    });
+    ctx.out('');
+    ctx.out(
+      `-- stream table ${schema}.${table}: ${plan.mode}${plan.requestedMode !== plan.mode ? ` (requested ${plan.requestedMode})` : ''}`,
+    );
+    if (plan.fallbackReason) ctx.out(`-- why FULL: ${plan.fallbackReason}`);
+    for (const w of plan.warnings) ctx.out(`-- warning: ${w}`);
+    ctx.out(
+      '-- Created by `pgtrickle create` (or pgtrickle.create_stream_table) in one transaction with its catalog rows.',
+    );
+    ctx.out('-- storage table');
+    for (const sql of plan.storageDdl()) ctx.out(statement(sql));
+    for (const s of plan.sources) {
+      if (s.kind === 'table') {
+        ctx.out(
+          `-- change capture on ${s.schema}.${s.name} (shared with other stream tables reading it; skipped if installed)`,
+        );
+        for (const sql of baseCaptureDdl({ oid: s.oid, schema: s.schema, name: s.name, columns: s.columns }))
+          ctx.out(statement(sql));
+      } else if (s.pgtId !== null) {
+        ctx.out(`-- change buffer of the stream table ${s.schema}.${s.name} (skipped if it exists)`);
+        for (const sql of streamBufferDdl(s.pgtId, s.columns)) ctx.out(statement(sql));
+      }
+    }
+    ctx.out('-- population (the initial FULL refresh)');
+    ctx.out(statement(plan.populationSelect()));
+    const delta = plan.deltaInsert();
+    ctx.out(
+      delta === null
+        ? '-- no differential delta: every refresh recomputes the query'
+        : '-- differential delta, per refresh',
+    );
+    if (delta !== null) ctx.out(statement(delta));
+    return 0;
+  });
+}

@@ -1,0 +1,372 @@
+/**
+ * `pgtrickle doctor`: checks a database for running pgtrickle, one line each (pass / warn / fail /
+ * info), and exits non-zero when any check fails. Failing checks are what keeps pgtrickle from
+ * working (no connection, a server older than 14, a foreign catalog, missing privileges); warnings
+ * need attention but do not stop it (a catalog to migrate, tables in ERROR or SUSPENDED, large
+ * change buffers, no live leader, requests nobody processes).
+ */
+import { CATALOG_VERSION, Db, LEADER_LOCK_KEY, MIGRATIONS, migrationChecksum } from '@pgtrickle/client';
+import { redactUrl } from '../config.js';
+import { asConnectionError, type CommandContext } from '../context.js';
+import { SidecarError } from '../errors.js';
+import { formatAge, textTable } from './tables.js';
+
+/** The outcome of one check. */
+export type CheckStatus = 'pass' | 'warn' | 'fail' | 'info';
+
+/** One check's line. */
+export interface CheckResult {
+  readonly check: string;
+  readonly status: CheckStatus;
+  readonly message: string;
+}
+
+/** The oldest server version pgtrickle supports. */
+export const MIN_SERVER_VERSION_NUM = 140000;
+/** A change buffer with more rows than this is reported (its consumers lag or are not refreshed). */
+export const BUFFER_ROWS_WARN = 100_000;
+/** A PENDING request older than this means no leader processes requests. */
+export const PENDING_REQUEST_WARN_S = 60;
+
+type Row = Record<string, unknown>;
+
+async function rows(db: Db, sql: string, params: unknown[] = []): Promise<Row[]> {
+  return (await db.query(sql, params)).rows as Row[];
+}
+
+/** Runs every check against `db`; `leaseMs` is the configured lease (for the leader's age). */
+export async function runChecks(db: Db, url: string, leaseMs: number): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  const add = (check: string, status: CheckStatus, message: string) =>
+    results.push({ check, status, message });
+  // A check that cannot even run (e.g. permission denied on pgtrickle's tables) fails with the reason.
+  const guard = async (check: string, body: () => Promise<void>) => {
+    try {
+      await body();
+    } catch (error) {
+      add(check, 'fail', `could not check: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
+
+  // Connectivity and version.
+  let server: Row;
+  try {
+    server = (
+      await rows(
+        db,
+        `SELECT current_setting('server_version') AS version, current_setting('server_version_num')::int AS num,
+                current_database() AS db, current_user AS usr,
+                (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) AS superuser`,
+      )
+    )[0] as Row;
+  } catch (error) {
+    const wrapped = asConnectionError(error, url);
+    add('connection', 'fail', wrapped instanceof Error ? wrapped.message : String(wrapped));
+    return results;
+  }
+  const num = Number(server.num);
+  add(
+    'connection',
+    num >= MIN_SERVER_VERSION_NUM ? 'pass' : 'fail',
+    `PostgreSQL ${String(server.version)} at ${redactUrl(url)} as ${String(server.usr)}${server.superuser === true ? ' (superuser)' : ''}` +
+      (num >= MIN_SERVER_VERSION_NUM ? '' : `: pgtrickle needs PostgreSQL 14 or later`),
+  );
+
+  // Catalog.
+  const hasCatalog =
+    (await rows(db, `SELECT to_regclass('pgtrickle.pgt_schema_version') IS NOT NULL AS e`))[0]?.e === true;
+  let installed = 0;
+  if (!hasCatalog) {
+    add(
+      'catalog',
+      'warn',
+      `not installed; \`pgtrickle migrate\` (or \`pgtrickle run\`) installs version ${CATALOG_VERSION}`,
+    );
+  } else {
+    const applied = await rows(
+      db,
+      'SELECT version, checksum FROM pgtrickle.pgt_schema_version ORDER BY version',
+    );
+    installed = Math.max(0, ...applied.map((r) => Number(r.version)));
+    const known = new Map(MIGRATIONS.map((m) => [m.version, m]));
+    const foreign = applied.filter((r) => !known.has(Number(r.version))).map((r) => Number(r.version));
+    const changed = applied
+      .filter((r) => {
+        const m = known.get(Number(r.version));
+        return m !== undefined && migrationChecksum(m) !== r.checksum;
+      })
+      .map((r) => Number(r.version));
+    if (foreign.length > 0)
+      add(
+        'catalog',
+        'fail',
+        `version ${installed} is newer than this pgtrickle (${CATALOG_VERSION}); upgrade pgtrickle`,
+      );
+    else if (changed.length > 0)
+      add(
+        'catalog',
+        'fail',
+        `migration ${changed.join(', ')} was applied from other statements (another pgtrickle version)`,
+      );
+    else if (installed < CATALOG_VERSION)
+      add(
+        'catalog',
+        'warn',
+        `version ${installed}, ${CATALOG_VERSION - installed} migration(s) pending: \`pgtrickle plan\` shows them, \`pgtrickle migrate\` applies them`,
+      );
+    else add('catalog', 'pass', `installed, version ${installed} (current)`);
+  }
+  const hasTables = hasCatalog && installed >= 1;
+  const hasApi = hasCatalog && installed >= 3;
+
+  // Privileges.
+  await guard('privileges', async () => {
+    if (server.superuser === true) add('privileges', 'pass', 'superuser: every privilege pgtrickle needs');
+    else {
+      const missing: string[] = [];
+      if (!hasCatalog) {
+        const ok =
+          (await rows(db, `SELECT has_database_privilege(current_database(), 'CREATE') AS ok`))[0]?.ok ===
+          true;
+        if (!ok)
+          missing.push(
+            `CREATE on database ${String(server.db)} (to create the schemas pgtrickle and pgtrickle_changes)`,
+          );
+      } else {
+        for (const schema of ['pgtrickle', 'pgtrickle_changes']) {
+          const r = await rows(
+            db,
+            `SELECT n.oid IS NOT NULL AS exists, COALESCE(has_schema_privilege(n.oid, 'CREATE') AND has_schema_privilege(n.oid, 'USAGE'), false) AS ok
+               FROM (SELECT 1) x LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = $1`,
+            [schema],
+          );
+          if (r[0]?.exists === true && r[0]?.ok !== true) missing.push(`CREATE, USAGE on schema ${schema}`);
+        }
+      }
+      const schemas = hasTables
+        ? (await rows(db, 'SELECT DISTINCT schema_name AS s FROM pgtrickle.pgt_stream_tables')).map((r) =>
+            String(r.s),
+          )
+        : [];
+      if (schemas.length === 0)
+        schemas.push(String((await rows(db, 'SELECT current_schema() AS s'))[0]?.s ?? 'public'));
+      for (const s of schemas) {
+        const ok = (await rows(db, `SELECT has_schema_privilege($1, 'CREATE') AS ok`, [s]))[0]?.ok === true;
+        if (!ok) missing.push(`CREATE on schema ${s} (stream tables' storage)`);
+      }
+      if (hasTables) {
+        const sources = await rows(
+          db,
+          `SELECT t.source_schema || '.' || t.source_name AS name,
+                  has_table_privilege(t.source_oid, 'TRIGGER') AS trig, has_table_privilege(t.source_oid, 'SELECT') AS sel
+             FROM pgtrickle.pgt_change_tracking t JOIN pg_catalog.pg_class c ON c.oid = t.source_oid`,
+        );
+        for (const s of sources) {
+          if (s.trig !== true) missing.push(`TRIGGER on ${String(s.name)}`);
+          if (s.sel !== true) missing.push(`SELECT on ${String(s.name)}`);
+        }
+      }
+      if (missing.length === 0)
+        add(
+          'privileges',
+          'pass',
+          `${String(server.usr)} has CREATE on the schemas it uses and TRIGGER on every captured source`,
+        );
+      else add('privileges', 'fail', `${String(server.usr)} lacks ${missing.join('; ')}`);
+    }
+  });
+
+  // Settings: informational.
+  await guard('settings', async () => {
+    const settings = (
+      await rows(
+        db,
+        `SELECT current_setting('track_commit_timestamp') AS tct, current_setting('wal_level') AS wal`,
+      )
+    )[0] as Row;
+    add(
+      'track_commit_timestamp',
+      'info',
+      `${String(settings.tct)}: not needed (change windows use transaction snapshots, not commit timestamps)`,
+    );
+    add(
+      'wal_level',
+      'info',
+      `${String(settings.wal)}: any level works (capture is by triggers; WAL positions only order refreshes)`,
+    );
+  });
+
+  if (!hasTables) return results;
+
+  // Requests of the SQL API.
+  await guard('requests', async () => {
+    if (hasApi) {
+      const pending = (
+        await rows(
+          db,
+          `SELECT count(*)::int AS n, extract(epoch FROM clock_timestamp() - min(requested_at))::float8 AS oldest
+             FROM pgtrickle.pgt_requests WHERE status = 'PENDING'`,
+        )
+      )[0] as Row;
+      const n = Number(pending.n);
+      const oldest = pending.oldest === null ? 0 : Number(pending.oldest);
+      if (n === 0) add('requests', 'pass', 'no pending SQL-API requests');
+      else if (oldest > PENDING_REQUEST_WARN_S)
+        add(
+          'requests',
+          'warn',
+          `${n} pending request(s), the oldest ${formatAge(oldest)} old: is a \`pgtrickle run\` leading?`,
+        );
+      else add('requests', 'pass', `${n} pending request(s), the oldest ${formatAge(oldest)} old`);
+    }
+  });
+
+  // Stream tables.
+  await guard('stream tables', async () => {
+    const tables = await rows(
+      db,
+      `SELECT quote_ident(schema_name) || '.' || quote_ident(table_name) AS name, status, last_error
+         FROM pgtrickle.pgt_stream_tables ORDER BY schema_name, table_name`,
+    );
+    const bad = tables.filter((t) => t.status === 'ERROR' || t.status === 'SUSPENDED');
+    const failedRequests = hasApi
+      ? await rows(
+          db,
+          `SELECT name, last_error FROM pgtrickle.pgt_status WHERE request_id IS NOT NULL AND status = 'ERROR'`,
+        )
+      : [];
+    if (bad.length === 0 && failedRequests.length === 0)
+      add('stream tables', 'pass', `${tables.length} stream table(s), none in ERROR or SUSPENDED`);
+    for (const t of bad) {
+      add(
+        'stream tables',
+        'warn',
+        `${String(t.name)} is ${String(t.status)}: ${String(t.last_error ?? '(no message)').replace(/\s+/g, ' ')} — fix the cause, then resume it (alter status ACTIVE) or recreate it`,
+      );
+    }
+    for (const r of failedRequests) {
+      add(
+        'stream tables',
+        'warn',
+        `creating ${String(r.name)} failed: ${String(r.last_error ?? '').replace(/\s+/g, ' ')}`,
+      );
+    }
+  });
+
+  // Change buffers.
+  await guard('change buffers', async () => {
+    const buffers = await rows(
+      db,
+      `SELECT c.relname AS name, pg_total_relation_size(c.oid)::bigint AS bytes
+         FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'pgtrickle_changes' AND c.relkind = 'r' ORDER BY c.relname`,
+    );
+    const sized: { name: string; rows: number; bytes: number }[] = [];
+    for (const b of buffers) {
+      const count = await rows(
+        db,
+        `SELECT count(*)::bigint AS n FROM (SELECT 1 FROM pgtrickle_changes.${`"${String(b.name).replace(/"/g, '""')}"`} LIMIT ${BUFFER_ROWS_WARN * 10 + 1}) x`,
+      );
+      sized.push({ name: String(b.name), rows: Number(count[0]?.n ?? 0), bytes: Number(b.bytes) });
+    }
+    const total = sized.reduce((s, b) => s + b.rows, 0);
+    const big = sized.filter((b) => b.rows > BUFFER_ROWS_WARN);
+    const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+    if (big.length === 0)
+      add(
+        'change buffers',
+        'pass',
+        `${sized.length} buffer(s), ${total} row(s) waiting, ${mb(sized.reduce((s, b) => s + b.bytes, 0))}`,
+      );
+    for (const b of big) {
+      add(
+        'change buffers',
+        'warn',
+        `${b.name}: ${b.rows > BUFFER_ROWS_WARN * 10 ? `> ${BUFFER_ROWS_WARN * 10}` : b.rows} rows, ${mb(b.bytes)}: its readers lag (are they refreshed?)`,
+      );
+    }
+  });
+
+  // Leadership.
+  await guard('leader', async () => {
+    if (hasApi) {
+      const leader = (
+        await rows(
+          db,
+          `SELECT r.holder, r.epoch, extract(epoch FROM clock_timestamp() - r.renewed_at)::float8 AS age,
+                  (SELECT a.application_name FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
+                    WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())
+                      AND ((l.classid::bigint << 32) | l.objid::bigint) = ${LEADER_LOCK_KEY}::bigint LIMIT 1) AS lock_holder
+             FROM pgtrickle.pgt_leader r WHERE r.id = 1`,
+        )
+      )[0];
+      if (leader === undefined || leader.holder === null)
+        add('leader', 'warn', 'no sidecar has led this database yet: start `pgtrickle run`');
+      else {
+        const age = leader.age === null ? Number.POSITIVE_INFINITY : Number(leader.age);
+        const live = leader.lock_holder !== null && age * 1000 <= leaseMs;
+        add(
+          'leader',
+          live ? 'pass' : 'warn',
+          `${String(leader.holder)} (epoch ${String(leader.epoch)}), lease renewed ${formatAge(age)} ago${
+            live
+              ? ''
+              : leader.lock_holder === null
+                ? ': no sidecar holds the lead now'
+                : `: older than the lease (${leaseMs} ms)`
+          }`,
+        );
+      }
+    }
+  });
+
+  return results;
+}
+
+/** `pgtrickle doctor [--json]`. */
+export async function doctorCommand(ctx: CommandContext, options: { json?: boolean }): Promise<number> {
+  const url = ctx.connection();
+  const db = new Db({
+    connectionString: url,
+    application_name: 'pgtrickle doctor',
+    connectionTimeoutMillis: 15_000,
+    max: 2,
+  });
+  let results: CheckResult[];
+  try {
+    results = await runChecks(db, url, ctx.loaded.config.leader.leaseMs);
+  } finally {
+    await db.close().catch(() => undefined);
+  }
+  if (options.json === true) ctx.out(JSON.stringify(results, null, 2));
+  else {
+    const tty = ctx.io.stdout.isTTY === true;
+    const mark: Record<CheckStatus, string> = tty
+      ? {
+          pass: '\u001b[32m✓ pass\u001b[0m',
+          warn: '\u001b[33m! warn\u001b[0m',
+          fail: '\u001b[31m✗ fail\u001b[0m',
+          info: '\u001b[90m· info\u001b[0m',
+        }
+      : { pass: 'pass', warn: 'warn', fail: 'FAIL', info: 'info' };
+    for (const line of textTable(
+      ['', 'CHECK', 'RESULT'],
+      results.map((r) => [mark[r.status], r.check, r.message]),
+    ).slice(1)) {
+      ctx.out(line);
+    }
+  }
+  const failed = results.filter((r) => r.status === 'fail').length;
+  const warned = results.filter((r) => r.status === 'warn').length;
+  if (options.json !== true) ctx.out(`\n${results.length} checks: ${failed} failed, ${warned} warning(s)`);
+  if (failed > 0) {
+    throw new SidecarError(
+      'PGT_DOCTOR_FAILED',
+      `${failed} check(s) failed: ${results
+        .filter((r) => r.status === 'fail')
+        .map((r) => r.check)
+        .join(', ')}`,
+    );
+  }
+  return 0;
+}

@@ -1,0 +1,199 @@
+/**
+ * `pgtrickle run`: the service (leadership, the SQL API's requests, the scheduler and its
+ * wake-ups) until SIGINT/SIGTERM. Rules:
+ * - the catalog is installed or upgraded at start (with progress on a terminal);
+ * - on the first signal, `stop()` lets the tick in flight finish — each refresh commits or rolls
+ *   back as a whole — then releases the lead and closes every connection; exit 0;
+ * - a second signal, or a stop that takes longer than the shutdown timeout, exits 1 at once: the
+ *   database rolls back whatever was in flight when the connections close.
+ */
+import os from 'node:os';
+import { CATALOG_VERSION, Db, installedVersion, TrickleService } from '@pgtrickle/client';
+import type { TickReport } from '@pgtrickle/scheduler';
+import { redactUrl } from '../config.js';
+import { asConnectionError, type CommandContext, processStopSignal, untilAborted } from '../context.js';
+import { SidecarError } from '../errors.js';
+import type { SidecarLogger } from '../logger.js';
+import { startProgress } from '../progress.js';
+
+/** Options of `pgtrickle run`. */
+export interface RunOptions {
+  /** How long a clean stop may take before the process gives up (default 30 s). */
+  readonly shutdownTimeoutMs?: number;
+}
+
+/** Resolves stream table ids to names for log lines (cached, refreshed on a miss). */
+class TableNames {
+  readonly #names = new Map<string, string>();
+  #loading: Promise<void> | null = null;
+
+  constructor(private readonly db: Db) {}
+
+  async name(id: string): Promise<string> {
+    if (!this.#names.has(id)) {
+      this.#loading ??= this.db
+        .query(
+          `SELECT pgt_id::text AS id, quote_ident(schema_name) || '.' || quote_ident(table_name) AS name FROM pgtrickle.pgt_stream_tables`,
+        )
+        .then((res) => {
+          for (const r of res.rows) this.#names.set(String(r.id), String(r.name));
+        })
+        .catch(() => undefined)
+        .finally(() => {
+          this.#loading = null;
+        });
+      await this.#loading;
+    }
+    return this.#names.get(id) ?? `#${id}`;
+  }
+}
+
+/**
+ * Logs what a tick did, with table names: each refresh that changed something at info
+ * (`refreshed`; NO_DATA at debug), and one `tick` line at debug. Failures and suspensions are
+ * logged by the scheduler itself (`unit-failed`, `unit-suspended`, `unit-failed-permanently`).
+ */
+export function tickLogger(
+  logger: SidecarLogger,
+  names: (id: string) => Promise<string>,
+): (r: TickReport) => void {
+  let chain: Promise<void> = Promise.resolve();
+  return (report) => {
+    const tickMs = Date.now() - report.at.getTime();
+    chain = chain.then(async () => {
+      let refreshed = 0;
+      for (const unit of report.units) {
+        if (unit.outcome !== 'refreshed') continue;
+        for (const r of unit.results ?? []) {
+          const fields = {
+            table: await names(r.id),
+            action: r.action,
+            inserted: r.rowsInserted ?? 0,
+            deleted: r.rowsDeleted ?? 0,
+            ...(r.reason ? { reason: r.reason } : {}),
+          };
+          if (r.action === 'NO_DATA' || r.action === 'SKIPPED') logger.debug('refreshed', fields);
+          else {
+            refreshed++;
+            logger.info('refreshed', fields);
+          }
+        }
+      }
+      logger.debug('tick', { tick: report.tick, units: report.units.length, refreshed, ms: tickMs });
+    });
+  };
+}
+
+/** The scheduler's `unit-refreshed` (ids only) at debug: `refreshed` lines with names replace it. */
+function serviceLogger(logger: SidecarLogger): SidecarLogger {
+  return {
+    ...logger,
+    info: (event, fields) =>
+      event === 'unit-refreshed' ? logger.debug(event, fields) : logger.info(event, fields),
+  };
+}
+
+/** Runs the service until stopped; resolves with the exit code. */
+export async function runCommand(ctx: CommandContext, options: RunOptions = {}): Promise<number> {
+  const url = ctx.connection();
+  const { config } = ctx.loaded;
+  const logger = ctx.logger;
+  const holder = config.leader.holder ?? `${os.hostname()}:${process.pid}`;
+  let forced = false;
+  const stop =
+    ctx.io.stop ??
+    processStopSignal((signal) => {
+      forced = true;
+      logger.warn('forced-exit', {
+        signal,
+        note: 'second signal: exiting now; the refresh in flight rolls back',
+      });
+      process.exit(1);
+    });
+
+  const probe = new Db({
+    connectionString: url,
+    application_name: 'pgtrickle',
+    connectionTimeoutMillis: 15_000,
+    max: 1,
+  });
+  let before: number;
+  try {
+    before = await installedVersion(probe);
+  } catch (error) {
+    await probe.close().catch(() => undefined);
+    throw asConnectionError(error, url);
+  }
+  logger.info('starting', {
+    database: redactUrl(url),
+    holder,
+    pollIntervalMs: config.scheduler.pollIntervalMs,
+    concurrency: config.scheduler.concurrency,
+    catalogVersion: before,
+  });
+
+  const progress =
+    before < CATALOG_VERSION
+      ? startProgress(`installing the pgtrickle catalog (version ${before} → ${CATALOG_VERSION})`, {
+          sink: ctx.io.stderr,
+        })
+      : null;
+  const names = new TableNames(probe);
+  let service: TrickleService;
+  try {
+    service = await TrickleService.start({
+      connectionString: url,
+      holder,
+      pollIntervalMs: config.scheduler.pollIntervalMs,
+      concurrency: config.scheduler.concurrency,
+      debounceMs: config.scheduler.debounceMs,
+      leaseMs: config.leader.leaseMs,
+      retry: { suspendAfter: config.refresh.maxConsecutiveErrors },
+      autoFullRatio: config.refresh.autoFullRatio,
+      logger: serviceLogger(logger),
+      onTick: tickLogger(logger, (id) => names.name(id)),
+    });
+  } catch (error) {
+    progress?.fail();
+    await probe.close().catch(() => undefined);
+    throw asConnectionError(error, url);
+  }
+  if (before < CATALOG_VERSION) {
+    progress?.succeed(`pgtrickle catalog at version ${CATALOG_VERSION}`);
+    logger.info('catalog-migrated', { from: before, to: CATALOG_VERSION });
+  }
+  logger.info('started', { holder });
+  // A standby says so once (the leader logs leadership-acquired from its first tick).
+  const standbyCheck = setTimeout(
+    () => {
+      if (service.leading) return;
+      probe
+        .query('SELECT holder FROM pgtrickle.pgt_leader WHERE id = 1')
+        .then((res) => {
+          if (!service.leading) logger.info('standby', { holder, leader: res.rows[0]?.holder ?? null });
+        })
+        .catch(() => undefined);
+    },
+    config.scheduler.pollIntervalMs * 2 + 500,
+  );
+
+  const reason = await untilAborted(stop);
+  clearTimeout(standbyCheck);
+  logger.info('stopping', { signal: typeof reason === 'string' ? reason : 'stop', holder });
+  const timeoutMs = options.shutdownTimeoutMs ?? 30_000;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+  });
+  const result = await Promise.race([service.stop().then(() => 'stopped' as const), timedOut]);
+  clearTimeout(timer);
+  await probe.close().catch(() => undefined);
+  if (result === 'timeout' && !forced) {
+    throw new SidecarError(
+      'PGT_SHUTDOWN_TIMEOUT',
+      `The service did not stop within ${timeoutMs} ms; exiting: the refresh in flight is rolled back by the database.`,
+    );
+  }
+  logger.info('stopped', { holder });
+  return 0;
+}

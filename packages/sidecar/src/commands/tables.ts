@@ -1,0 +1,251 @@
+/**
+ * The stream-table commands: `create`, `drop`, `refresh`, `status`, `explain`. They call the
+ * client directly (synchronously: `create` returns once the table is populated), so they work
+ * whether or not a `pgtrickle run` is leading; catalog changes are serialised by the client's
+ * catalog lock either way.
+ */
+import { NotInstalledError, type StreamTableExplanation } from '@pgtrickle/client';
+import type { RequestedMode } from '@pgtrickle/dvm';
+import { type CommandContext, withTrickle } from '../context.js';
+import { SidecarError } from '../errors.js';
+import { startProgress } from '../progress.js';
+
+const MODES: readonly RequestedMode[] = ['AUTO', 'FULL', 'DIFFERENTIAL', 'IMMEDIATE'];
+
+/** Parses `--mode` (any case). */
+export function parseMode(text: string | undefined): RequestedMode | undefined {
+  if (text === undefined) return undefined;
+  const mode = text.trim().toUpperCase() as RequestedMode;
+  if (!MODES.includes(mode)) {
+    throw new SidecarError('PGT_USAGE', `--mode must be one of ${MODES.join(', ')}, got "${text}".`);
+  }
+  return mode;
+}
+
+/** Renders a duration in seconds as `850ms`, `12s`, `3m04s`, `2h05m`. */
+export function formatAge(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds)) return '-';
+  if (seconds < 1) return `${Math.max(0, Math.round(seconds * 1000))}ms`;
+  if (seconds < 60) return `${seconds.toFixed(seconds < 10 ? 1 : 0)}s`;
+  if (seconds < 3600)
+    return `${Math.floor(seconds / 60)}m${String(Math.floor(seconds % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(seconds / 3600)}h${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** Lays out rows as an aligned text table with a header. */
+export function textTable(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)];
+}
+
+/** `pgtrickle create <name> --query … [--schedule] [--mode]`. */
+export async function createCommand(
+  ctx: CommandContext,
+  name: string,
+  options: { query: string; schedule?: string; mode?: string },
+): Promise<number> {
+  const refreshMode = parseMode(options.mode);
+  return withTrickle(ctx, async (trickle) => {
+    const progress = startProgress(`creating ${name} (compiling, capturing changes, populating)`, {
+      sink: ctx.io.stderr,
+    });
+    try {
+      const st = await trickle.createStreamTable({
+        name,
+        query: options.query,
+        ...(refreshMode === undefined ? {} : { refreshMode }),
+        ...(options.schedule === undefined ? {} : { schedule: options.schedule }),
+      });
+      progress.succeed(`created ${st.name}`);
+      ctx.logger.info('created', { table: st.name, mode: st.effectiveMode, schedule: st.schedule });
+      ctx.out(
+        `created ${st.name}: ${st.effectiveMode}${st.refreshMode !== st.effectiveMode ? ` (requested ${st.refreshMode})` : ''}, schedule ${st.schedule}, reads ${st.sources.join(', ') || '-'}`,
+      );
+      if (st.modeReason) ctx.out(`  why FULL: ${st.modeReason}`);
+      return 0;
+    } catch (error) {
+      progress.fail(`creating ${name} failed`);
+      throw error;
+    }
+  });
+}
+
+/** `pgtrickle drop <name> [--cascade]`. */
+export async function dropCommand(
+  ctx: CommandContext,
+  name: string,
+  options: { cascade?: boolean },
+): Promise<number> {
+  return withTrickle(ctx, async (trickle) => {
+    const { dropped } = await trickle.dropStreamTable(name, { cascade: options.cascade === true });
+    ctx.logger.info('dropped', { tables: dropped });
+    ctx.out(`dropped ${dropped.join(', ')}`);
+    return 0;
+  });
+}
+
+/** `pgtrickle refresh <name> [--full]`. */
+export async function refreshCommand(
+  ctx: CommandContext,
+  name: string,
+  options: { full?: boolean },
+): Promise<number> {
+  return withTrickle(ctx, async (trickle) => {
+    const progress = startProgress(`refreshing ${name}`, { sink: ctx.io.stderr });
+    const started = performance.now();
+    try {
+      const r = await trickle.refresh(name, options.full === true ? { action: 'FULL' } : {});
+      const ms = Math.round(performance.now() - started);
+      progress.stop();
+      ctx.logger.info('refreshed', {
+        table: r.name,
+        action: r.action,
+        inserted: r.rowsInserted,
+        deleted: r.rowsDeleted,
+        ms,
+      });
+      ctx.out(
+        `refreshed ${r.name}: ${r.action}, +${r.rowsInserted} -${r.rowsDeleted} rows, ${r.pendingChanges} pending changes, ${ms} ms${r.reason ? ` (${r.reason})` : ''}`,
+      );
+      return 0;
+    } catch (error) {
+      progress.fail(`refreshing ${name} failed`);
+      throw error;
+    }
+  });
+}
+
+/** One row of `pgtrickle status`. */
+export interface StatusRow {
+  readonly name: string;
+  readonly status: string;
+  readonly refreshMode: string | null;
+  readonly effectiveMode: string | null;
+  readonly schedule: string;
+  readonly lastRefreshAt: string | null;
+  readonly dataTimestamp: string | null;
+  /** Seconds since the data last changed by a refresh (null: never refreshed). */
+  readonly stalenessSeconds: number | null;
+  /** Seconds since the last refresh of any kind. */
+  readonly sinceRefreshSeconds: number | null;
+  readonly consecutiveErrors: number;
+  readonly lastError: string | null;
+  readonly requestId: number | null;
+}
+
+/** Reads `pgtrickle.pgt_status` (stream tables and pending or failed create requests). */
+export async function readStatus(
+  query: (sql: string) => Promise<{ rows: Record<string, unknown>[] }>,
+): Promise<StatusRow[]> {
+  const res = await query(
+    `SELECT name, status, refresh_mode, effective_mode, schedule, last_refresh_at, data_timestamp,
+            extract(epoch FROM staleness)::float8 AS staleness_s,
+            extract(epoch FROM clock_timestamp() - last_refresh_at)::float8 AS since_s,
+            consecutive_errors, last_error, request_id
+       FROM pgtrickle.pgt_status ORDER BY schema_name, table_name`,
+  );
+  const iso = (v: unknown) =>
+    v instanceof Date ? v.toISOString() : v === null || v === undefined ? null : String(v);
+  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  return res.rows.map((r) => ({
+    name: String(r.name),
+    status: String(r.status),
+    refreshMode: (r.refresh_mode as string | null) ?? null,
+    effectiveMode: (r.effective_mode as string | null) ?? null,
+    schedule: String(r.schedule),
+    lastRefreshAt: iso(r.last_refresh_at),
+    dataTimestamp: iso(r.data_timestamp),
+    stalenessSeconds: num(r.staleness_s),
+    sinceRefreshSeconds: num(r.since_s),
+    consecutiveErrors: Number(r.consecutive_errors ?? 0),
+    lastError: (r.last_error as string | null) ?? null,
+    requestId: num(r.request_id),
+  }));
+}
+
+/** `pgtrickle status [--json]`. */
+export async function statusCommand(ctx: CommandContext, options: { json?: boolean }): Promise<number> {
+  return withTrickle(ctx, async (trickle) => {
+    const installed = await trickle.db.query(`SELECT to_regclass('pgtrickle.pgt_status') IS NOT NULL AS ok`);
+    if (installed.rows[0]?.ok !== true) throw new NotInstalledError();
+    const rows = await readStatus((sql) => trickle.db.query(sql));
+    if (options.json === true) {
+      ctx.out(JSON.stringify(rows, null, 2));
+      return 0;
+    }
+    if (rows.length === 0) {
+      ctx.out('no stream tables (create one: pgtrickle create <name> --query "SELECT …")');
+      return 0;
+    }
+    const mode = (r: StatusRow) =>
+      r.effectiveMode === null
+        ? (r.refreshMode ?? '-')
+        : r.refreshMode !== null && r.refreshMode !== r.effectiveMode
+          ? `${r.refreshMode}→${r.effectiveMode}`
+          : r.effectiveMode;
+    const oneLine = (s: string | null) => (s === null ? '' : s.replace(/\s+/g, ' ').slice(0, 80));
+    for (const line of textTable(
+      ['NAME', 'STATUS', 'MODE', 'SCHEDULE', 'LAST REFRESH', 'STALENESS', 'ERRORS'],
+      rows.map((r) => [
+        r.name,
+        r.status,
+        mode(r),
+        r.schedule,
+        r.sinceRefreshSeconds === null ? 'never' : `${formatAge(r.sinceRefreshSeconds)} ago`,
+        formatAge(r.stalenessSeconds),
+        r.consecutiveErrors > 0 || r.lastError !== null
+          ? `${r.consecutiveErrors} ${oneLine(r.lastError)}`.trim()
+          : '0',
+      ]),
+    )) {
+      ctx.out(line);
+    }
+    return 0;
+  });
+}
+
+/** Prints an explanation as text. */
+export function printExplanation(out: (line?: string) => void, e: StreamTableExplanation): void {
+  out(e.name);
+  out(`  mode          ${e.mode}${e.requestedMode !== e.mode ? ` (requested ${e.requestedMode})` : ''}`);
+  if (e.fallbackReason) out(`  why FULL      ${e.fallbackReason}`);
+  out(
+    `  sources       ${e.sources.map((s) => `${s.name} (${s.kind === 'table' ? 'table' : 'stream table'})`).join(', ') || '-'}`,
+  );
+  out(
+    `  row identity  __pgt_row_id, ${e.uniqueRowIds ? 'unique (one row per id)' : 'not unique (multiplicities counted)'}; hidden columns ${e.hiddenColumns.join(', ') || '-'}`,
+  );
+  out(`  columns       ${e.columns.map((c) => `${c.name} ${c.type}`).join(', ')}`);
+  for (const w of e.warnings) out(`  warning       ${w}`);
+  out();
+  out('-- storage');
+  for (const s of e.sql.storage) out(`${s};`);
+  out();
+  out('-- population (FULL refresh)');
+  out(`${e.sql.population};`);
+  out();
+  if (e.sql.delta === null) out('-- no differential delta: every refresh recomputes the query');
+  else {
+    out('-- differential delta (over the change window since the last refresh)');
+    out(`${e.sql.delta};`);
+  }
+}
+
+/** `pgtrickle explain <name> [--json]`. */
+export async function explainCommand(
+  ctx: CommandContext,
+  name: string,
+  options: { json?: boolean },
+): Promise<number> {
+  return withTrickle(ctx, async (trickle) => {
+    const e = await trickle.explain(name);
+    if (options.json === true) ctx.out(JSON.stringify(e, null, 2));
+    else printExplanation((l) => ctx.out(l), e);
+    return 0;
+  });
+}

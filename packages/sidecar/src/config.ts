@@ -1,0 +1,522 @@
+/**
+ * Configuration. Rule: built-in defaults < TOML file < `PGTRICKLE_*` environment < flags, key by
+ * key; every value is validated where it is read, and an invalid one is a `ConfigError` naming the
+ * key and the source it came from. The file is `--config`, else `$PGTRICKLE_CONFIG`, else
+ * `./pgtrickle.toml` when it exists (a named file that is missing is an error; the implicit one is
+ * optional). Unknown keys in the file are errors (a typo must not silently fall back to a default);
+ * unknown `PGTRICKLE_*` variables are ignored (other tools share the prefix).
+ *
+ * The connection is either `connection.url` or its parts (`host`, `port`, `database`, `user`,
+ * and `password_env`: the *name* of an environment variable holding the password, so no secret
+ * sits in the file). When both are given, the one from the higher-precedence source wins.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parse as parseToml } from 'smol-toml';
+import { ConfigError, type ConfigSource, describeSource } from './errors.js';
+
+/** Log levels, most verbose first. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+/** A log level. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+/** Log formats: `auto` is `pretty` when stderr is a terminal, else `json`. */
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+/** A log format. */
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+/** The sidecar's configuration, validated. */
+export interface SidecarConfig {
+  readonly connection: {
+    readonly url: string | null;
+    readonly host: string | null;
+    readonly port: number | null;
+    readonly database: string | null;
+    readonly user: string | null;
+    /** Name of the environment variable that holds the password. */
+    readonly passwordEnv: string | null;
+  };
+  readonly scheduler: {
+    readonly pollIntervalMs: number;
+    readonly concurrency: number;
+    readonly debounceMs: number;
+  };
+  readonly refresh: {
+    readonly autoFullRatio: number;
+    /** Consecutive failures that suspend a table (the service's `retry.suspendAfter`). */
+    readonly maxConsecutiveErrors: number;
+  };
+  readonly leader: {
+    readonly leaseMs: number;
+    /** Who this process is in the lease row; null: `<hostname>:<pid>`. */
+    readonly holder: string | null;
+  };
+  readonly log: {
+    readonly level: LogLevel;
+    readonly format: LogFormat;
+  };
+}
+
+type Value = string | number | null;
+type Parser = (
+  raw: unknown,
+  fromText: boolean,
+) => { ok: true; value: Value } | { ok: false; expected: string };
+
+/** One configuration key: where it lives in the file, its environment variable and flag. */
+export interface ConfigKeySpec {
+  /** `section.key` as in the TOML file. */
+  readonly key: string;
+  /** The `PGTRICKLE_*` environment variable. */
+  readonly env: string;
+  /** The long flag, without `--`. */
+  readonly flag: string;
+  /** One line for `--help` and the README. */
+  readonly description: string;
+  readonly default: Value;
+  readonly parse: Parser;
+}
+
+function integer(min: number, max = Number.MAX_SAFE_INTEGER): Parser {
+  const expected =
+    max === Number.MAX_SAFE_INTEGER ? `an integer ≥ ${min}` : `an integer from ${min} to ${max}`;
+  return (raw, fromText) => {
+    let n: number;
+    if (typeof raw === 'number' && !fromText) n = raw;
+    else if (typeof raw === 'string' && /^\s*\d+\s*$/.test(raw)) n = Number(raw);
+    else if (typeof raw === 'bigint') n = Number(raw);
+    else return { ok: false, expected };
+    return Number.isInteger(n) && n >= min && n <= max ? { ok: true, value: n } : { ok: false, expected };
+  };
+}
+
+function ratio(): Parser {
+  const expected = 'a number greater than 0 and at most 1';
+  return (raw, fromText) => {
+    let n: number;
+    if (typeof raw === 'number' && !fromText) n = raw;
+    else if (typeof raw === 'string' && /^\s*(\d+(\.\d*)?|\.\d+)\s*$/.test(raw)) n = Number(raw);
+    else return { ok: false, expected };
+    return n > 0 && n <= 1 ? { ok: true, value: n } : { ok: false, expected };
+  };
+}
+
+function text(expected = 'a non-empty string'): Parser {
+  return (raw) =>
+    typeof raw === 'string' && raw.trim() !== '' ? { ok: true, value: raw.trim() } : { ok: false, expected };
+}
+
+function url(): Parser {
+  const expected = 'a postgres:// or postgresql:// URL';
+  return (raw) => {
+    if (typeof raw !== 'string') return { ok: false, expected };
+    const s = raw.trim();
+    try {
+      const u = new URL(s);
+      if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') return { ok: false, expected };
+    } catch {
+      return { ok: false, expected };
+    }
+    return { ok: true, value: s };
+  };
+}
+
+function oneOf(values: readonly string[]): Parser {
+  const expected = `one of ${values.join(', ')}`;
+  return (raw) => {
+    if (typeof raw !== 'string') return { ok: false, expected };
+    const s = raw.trim().toLowerCase();
+    return values.includes(s) ? { ok: true, value: s } : { ok: false, expected };
+  };
+}
+
+function envName(): Parser {
+  const expected = 'an environment variable name (letters, digits, _)';
+  return (raw) =>
+    typeof raw === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(raw.trim())
+      ? { ok: true, value: raw.trim() }
+      : { ok: false, expected };
+}
+
+/** Every configuration key, in file order. */
+export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
+  {
+    key: 'connection.url',
+    env: 'PGTRICKLE_DATABASE_URL',
+    flag: 'database-url',
+    description: 'PostgreSQL URL (postgres://user:pass@host:5432/db)',
+    default: null,
+    parse: url(),
+  },
+  {
+    key: 'connection.host',
+    env: 'PGTRICKLE_DB_HOST',
+    flag: 'host',
+    description: 'database host (instead of a URL)',
+    default: null,
+    parse: text(),
+  },
+  {
+    key: 'connection.port',
+    env: 'PGTRICKLE_DB_PORT',
+    flag: 'port',
+    description: 'database port (default 5432)',
+    default: null,
+    parse: integer(1, 65535),
+  },
+  {
+    key: 'connection.database',
+    env: 'PGTRICKLE_DB_NAME',
+    flag: 'database',
+    description: 'database name',
+    default: null,
+    parse: text(),
+  },
+  {
+    key: 'connection.user',
+    env: 'PGTRICKLE_DB_USER',
+    flag: 'user',
+    description: 'database user',
+    default: null,
+    parse: text(),
+  },
+  {
+    key: 'connection.password_env',
+    env: 'PGTRICKLE_DB_PASSWORD_ENV',
+    flag: 'password-env',
+    description: 'name of the environment variable holding the password',
+    default: null,
+    parse: envName(),
+  },
+  {
+    key: 'scheduler.poll_interval_ms',
+    env: 'PGTRICKLE_POLL_INTERVAL_MS',
+    flag: 'poll-interval-ms',
+    description: 'longest wait between ticks without a wake-up',
+    default: 1000,
+    parse: integer(10),
+  },
+  {
+    key: 'scheduler.concurrency',
+    env: 'PGTRICKLE_CONCURRENCY',
+    flag: 'concurrency',
+    description: 'refresh units run in parallel',
+    default: 4,
+    parse: integer(1, 256),
+  },
+  {
+    key: 'scheduler.debounce_ms',
+    env: 'PGTRICKLE_DEBOUNCE_MS',
+    flag: 'debounce-ms',
+    description: 'wake-ups within this window give one tick',
+    default: 25,
+    parse: integer(0),
+  },
+  {
+    key: 'refresh.auto_full_ratio',
+    env: 'PGTRICKLE_AUTO_FULL_RATIO',
+    flag: 'auto-full-ratio',
+    description: 'AUTO refreshes FULL above this share of changed source rows',
+    default: 0.15,
+    parse: ratio(),
+  },
+  {
+    key: 'refresh.max_consecutive_errors',
+    env: 'PGTRICKLE_MAX_CONSECUTIVE_ERRORS',
+    flag: 'max-consecutive-errors',
+    description: 'consecutive refresh failures that suspend a table',
+    default: 3,
+    parse: integer(1),
+  },
+  {
+    key: 'leader.lease_ms',
+    env: 'PGTRICKLE_LEASE_MS',
+    flag: 'lease-ms',
+    description: 'a leader silent this long is replaced',
+    default: 10_000,
+    parse: integer(100),
+  },
+  {
+    key: 'leader.holder',
+    env: 'PGTRICKLE_HOLDER',
+    flag: 'holder',
+    description: 'this process in the lease row (default <hostname>:<pid>)',
+    default: null,
+    parse: text(),
+  },
+  {
+    key: 'log.level',
+    env: 'PGTRICKLE_LOG_LEVEL',
+    flag: 'log-level',
+    description: `log level: ${LOG_LEVELS.join(', ')}`,
+    default: 'info',
+    parse: oneOf(LOG_LEVELS),
+  },
+  {
+    key: 'log.format',
+    env: 'PGTRICKLE_LOG_FORMAT',
+    flag: 'log-format',
+    description: 'log format: auto (pretty on a terminal, else JSON), json, pretty',
+    default: 'auto',
+    parse: oneOf(LOG_FORMATS),
+  },
+];
+
+/** The environment variable naming the config file. */
+export const CONFIG_ENV = 'PGTRICKLE_CONFIG';
+/** The config file used when present in the working directory and none is named. */
+export const DEFAULT_CONFIG_FILE = 'pgtrickle.toml';
+
+/** What {@link loadConfig} reads. */
+export interface LoadConfigInput {
+  /** Flag values by long flag name (`database-url`), as given on the command line. */
+  readonly flags?: Readonly<Record<string, string | undefined>>;
+  /** `--config`. */
+  readonly configPath?: string;
+  /** Default `process.env`. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Default `process.cwd()`. */
+  readonly cwd?: string;
+}
+
+/** The configuration with the source of each value. */
+export interface LoadedConfig {
+  readonly config: SidecarConfig;
+  /** Where each key's value came from. */
+  readonly sources: Readonly<Record<string, ConfigSource>>;
+  /** The TOML file read, or null. */
+  readonly file: string | null;
+}
+
+function readFile(input: LoadConfigInput, env: Readonly<Record<string, string | undefined>>, cwd: string) {
+  let file: string | null = null;
+  let named: ConfigSource | null = null;
+  if (input.configPath !== undefined && input.configPath !== '') {
+    file = path.resolve(cwd, input.configPath);
+    named = { kind: 'flag', name: 'config' };
+  } else if (env[CONFIG_ENV] !== undefined && env[CONFIG_ENV] !== '') {
+    file = path.resolve(cwd, env[CONFIG_ENV] as string);
+    named = { kind: 'env', name: CONFIG_ENV };
+  } else {
+    const implicit = path.join(cwd, DEFAULT_CONFIG_FILE);
+    if (existsSync(implicit)) file = implicit;
+  }
+  if (file === null) return { file: null, table: {} as Record<string, unknown> };
+  let content: string;
+  try {
+    content = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(
+      'PGT_CONFIG_FILE',
+      `Cannot read the config file ${file}${named ? ` (named by ${describeSource(named)})` : ''}: ${
+        (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : String(error)
+      }.`,
+      { source: named, cause: error },
+    );
+  }
+  let table: Record<string, unknown>;
+  try {
+    table = parseToml(content) as Record<string, unknown>;
+  } catch (error) {
+    const detail = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    throw new ConfigError('PGT_CONFIG_FILE', `The config file ${file} is not valid TOML: ${detail}`, {
+      source: { kind: 'file', path: file },
+      cause: error,
+    });
+  }
+  return { file, table };
+}
+
+/** Flattens the TOML table into `section.key` entries, refusing unknown keys. */
+function flatten(table: Record<string, unknown>, file: string): Map<string, unknown> {
+  const known = new Set(CONFIG_KEYS.map((k) => k.key));
+  const sections = new Set(CONFIG_KEYS.map((k) => k.key.split('.')[0]));
+  const out = new Map<string, unknown>();
+  const source: ConfigSource = { kind: 'file', path: file };
+  for (const [section, body] of Object.entries(table)) {
+    if (!sections.has(section) || typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new ConfigError(
+        'PGT_CONFIG_UNKNOWN_KEY',
+        sections.has(section)
+          ? `[${section}] in ${file} must be a table of keys.`
+          : `Unknown section "${section}" in ${file}; known sections: ${[...sections].join(', ')}.`,
+        { key: section, source },
+      );
+    }
+    for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
+      const full = `${section}.${key}`;
+      if (!known.has(full)) {
+        const options = CONFIG_KEYS.filter((k) => k.key.startsWith(`${section}.`)).map((k) => k.key);
+        throw new ConfigError(
+          'PGT_CONFIG_UNKNOWN_KEY',
+          `Unknown key ${full} in ${file}; known keys of [${section}]: ${options.join(', ')}.`,
+          { key: full, source },
+        );
+      }
+      out.set(full, value);
+    }
+  }
+  return out;
+}
+
+const RANK: Record<ConfigSource['kind'], number> = { default: 0, file: 1, env: 2, flag: 3 };
+
+/**
+ * Loads the configuration: defaults < TOML file < `PGTRICKLE_*` environment < flags.
+ *
+ * @throws {ConfigError} `PGT_CONFIG_FILE`, `PGT_CONFIG_UNKNOWN_KEY` or `PGT_CONFIG_INVALID`.
+ */
+export function loadConfig(input: LoadConfigInput = {}): LoadedConfig {
+  const env = input.env ?? process.env;
+  const cwd = input.cwd ?? process.cwd();
+  const { file, table } = readFile(input, env, cwd);
+  const fromFile = file === null ? new Map<string, unknown>() : flatten(table, file);
+  const values = new Map<string, Value>();
+  const sources: Record<string, ConfigSource> = {};
+  for (const spec of CONFIG_KEYS) {
+    const layers: { raw: unknown; source: ConfigSource; fromText: boolean }[] = [];
+    if (fromFile.has(spec.key))
+      layers.push({
+        raw: fromFile.get(spec.key),
+        source: { kind: 'file', path: file as string },
+        fromText: false,
+      });
+    const e = env[spec.env];
+    if (e !== undefined && e !== '')
+      layers.push({ raw: e, source: { kind: 'env', name: spec.env }, fromText: true });
+    const f = input.flags?.[spec.flag];
+    if (f !== undefined) layers.push({ raw: f, source: { kind: 'flag', name: spec.flag }, fromText: true });
+    const top = layers.at(-1);
+    if (top === undefined) {
+      values.set(spec.key, spec.default);
+      sources[spec.key] = { kind: 'default' };
+      continue;
+    }
+    const parsed = spec.parse(top.raw, top.fromText);
+    if (!parsed.ok) {
+      throw new ConfigError(
+        'PGT_CONFIG_INVALID',
+        `${spec.key} must be ${parsed.expected}, got ${JSON.stringify(top.raw)} (from ${describeSource(top.source)}).`,
+        { key: spec.key, source: top.source },
+      );
+    }
+    values.set(spec.key, parsed.value);
+    sources[spec.key] = top.source;
+  }
+
+  // The URL and the parts: the one from the higher-precedence source wins.
+  const partKeys = ['connection.host', 'connection.port', 'connection.database', 'connection.user'];
+  const urlRank =
+    values.get('connection.url') === null ? -1 : RANK[(sources['connection.url'] as ConfigSource).kind];
+  const partsRank = Math.max(
+    -1,
+    ...partKeys.filter((k) => values.get(k) !== null).map((k) => RANK[(sources[k] as ConfigSource).kind]),
+  );
+  if (urlRank >= 0 && partsRank >= 0) {
+    if (urlRank >= partsRank) for (const k of partKeys) values.set(k, null);
+    else values.set('connection.url', null);
+  }
+
+  const str = (k: string) => values.get(k) as string | null;
+  const num = (k: string) => values.get(k) as number;
+  const config: SidecarConfig = {
+    connection: {
+      url: str('connection.url'),
+      host: str('connection.host'),
+      port: values.get('connection.port') as number | null,
+      database: str('connection.database'),
+      user: str('connection.user'),
+      passwordEnv: str('connection.password_env'),
+    },
+    scheduler: {
+      pollIntervalMs: num('scheduler.poll_interval_ms'),
+      concurrency: num('scheduler.concurrency'),
+      debounceMs: num('scheduler.debounce_ms'),
+    },
+    refresh: {
+      autoFullRatio: num('refresh.auto_full_ratio'),
+      maxConsecutiveErrors: num('refresh.max_consecutive_errors'),
+    },
+    leader: { leaseMs: num('leader.lease_ms'), holder: str('leader.holder') },
+    log: { level: str('log.level') as LogLevel, format: str('log.format') as LogFormat },
+  };
+  return { config, sources, file };
+}
+
+/** Whether a database is configured (a URL or a host). */
+export function hasDatabase(config: SidecarConfig): boolean {
+  return config.connection.url !== null || config.connection.host !== null;
+}
+
+/**
+ * The connection string of the configured database. The password comes from the environment
+ * variable named by `connection.password_env` (overriding one in the URL).
+ *
+ * @throws {ConfigError} `PGT_CONFIG_NO_DATABASE`, or `PGT_CONFIG_INVALID` when the password
+ *   variable is not set.
+ */
+export function connectionString(
+  loaded: LoadedConfig,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string {
+  const c = loaded.config.connection;
+  if (!hasDatabase(loaded.config)) {
+    throw new ConfigError(
+      'PGT_CONFIG_NO_DATABASE',
+      'No database is configured: pass --database-url postgres://…, set PGTRICKLE_DATABASE_URL, or put ' +
+        '[connection] url = "…" in pgtrickle.toml.',
+      { key: 'connection.url' },
+    );
+  }
+  let password: string | undefined;
+  if (c.passwordEnv !== null) {
+    password = env[c.passwordEnv];
+    if (password === undefined) {
+      throw new ConfigError(
+        'PGT_CONFIG_INVALID',
+        `connection.password_env names the environment variable ${c.passwordEnv}, which is not set (from ${describeSource(
+          loaded.sources['connection.password_env'] ?? { kind: 'default' },
+        )}).`,
+        { key: 'connection.password_env', source: loaded.sources['connection.password_env'] ?? null },
+      );
+    }
+  }
+  if (c.url !== null) {
+    if (password === undefined) return c.url;
+    const u = new URL(c.url);
+    u.password = encodeURIComponent(password);
+    return u.toString();
+  }
+  const user = c.user ?? os.userInfo().username;
+  const auth = `${encodeURIComponent(user)}${password === undefined ? '' : `:${encodeURIComponent(password)}`}@`;
+  const host =
+    (c.host as string).includes(':') && !(c.host as string).startsWith('/') ? `[${c.host}]` : c.host;
+  const db = c.database ?? user;
+  return `postgres://${auth}${host}:${c.port ?? 5432}/${encodeURIComponent(db)}`;
+}
+
+/** A connection string with its password masked, for logs and messages. */
+export function redactUrl(connection: string): string {
+  try {
+    const u = new URL(connection);
+    if (u.password !== '') u.password = '***';
+    return u.toString();
+  } catch {
+    return connection.replace(/:[^:@/]*@/, ':***@');
+  }
+}
+
+/** The configuration as TOML-ish lines with the source of each value (for `pgtrickle doctor`). */
+export function describeConfig(loaded: LoadedConfig): string[] {
+  const out: string[] = [];
+  for (const spec of CONFIG_KEYS) {
+    const source = loaded.sources[spec.key] ?? { kind: 'default' };
+    const [section, key] = spec.key.split('.') as [string, string];
+    const camel = key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+    const group = (loaded.config as unknown as Record<string, Record<string, unknown>>)[section];
+    let value = group?.[camel] ?? null;
+    if (spec.key === 'connection.url' && typeof value === 'string') value = redactUrl(value);
+    out.push(`${spec.key} = ${JSON.stringify(value)}  (${describeSource(source)})`);
+  }
+  return out;
+}

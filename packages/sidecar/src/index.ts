@@ -1,0 +1,50 @@
+/**
+ * @pgtrickle/sidecar: the `pgtrickle` process and CLI — configuration (TOML, `PGTRICKLE_*`
+ * environment, flags), structured logs, the service loop (`run`), the stream-table commands, the
+ * catalog's `migrate` / `plan`, `doctor`, and the live `demo` on an embedded PostgreSQL 18. The
+ * functions behind the commands are exported for embedding and tests.
+ */
+export { type CatalogState, catalogState, migrationScript, type PlanOptions } from './commands/catalog.js';
+export { type DemoOptions, demoCommand } from './commands/demo.js';
+export { type CheckResult, type CheckStatus, MIN_SERVER_VERSION_NUM, runChecks } from './commands/doctor.js';
+export { type RunOptions, runCommand, tickLogger } from './commands/run.js';
+export { formatAge, parseMode, readStatus, type StatusRow, textTable } from './commands/tables.js';
+export {
+  CONFIG_ENV,
+  CONFIG_KEYS,
+  type ConfigKeySpec,
+  connectionString,
+  DEFAULT_CONFIG_FILE,
+  describeConfig,
+  hasDatabase,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  type LoadConfigInput,
+  type LoadedConfig,
+  type LogFormat,
+  type LogLevel,
+  loadConfig,
+  redactUrl,
+  type SidecarConfig,
+} from './config.js';
+export { type CliIo, type CommandContext, commandContext } from './context.js';
+export { DEMO_SCHEMA, type DemoTable, demoPipeline, ShopWriter, shopSql } from './demo/shop.js';
+export { compareTables, type TableCheck, waitCaughtUp } from './demo/verify.js';
+export {
+  ConfigError,
+  type ConfigSource,
+  describeSource,
+  errorCode,
+  SidecarError,
+  type SidecarErrorCode,
+} from './errors.js';
+export {
+  createLogger,
+  type LineSink,
+  type LoggerOptions,
+  nullLogger,
+  prettyLine,
+  type SidecarLogger,
+} from './logger.js';
+export { main, processIo, VERSION } from './main.js';
+export { type Progress, type ProgressOptions, startProgress } from './progress.js';
