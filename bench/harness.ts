@@ -14,7 +14,7 @@ export interface BenchCase {
   unit: string;
   /** How many operations one call of `fn` performs (default 1). */
   opsPerCall?: number;
-  /** The measured work. */
+  /** The measured work (may return `{ overriddenDuration: ms }` to time only part of the call). */
   fn: () => unknown | Promise<unknown>;
 }
 
@@ -28,6 +28,8 @@ export interface BenchSuite {
   timeMs?: number;
   /** Minimum iterations per case (default 10). */
   iterations?: number;
+  /** Warm-up iterations before measuring (default true); turn off for cases that take seconds. */
+  warmup?: boolean;
 }
 
 /** Declares a benchmark suite (identity, for typing). */
@@ -61,7 +63,11 @@ export async function runSuite(suite: BenchSuite): Promise<BenchResultRow[]> {
   await suite.setup?.();
   try {
     const cases = typeof suite.cases === 'function' ? await suite.cases() : suite.cases;
-    const bench = new Bench({ time: suite.timeMs ?? 500, iterations: suite.iterations ?? 10 });
+    const bench = new Bench({
+      time: suite.timeMs ?? 500,
+      iterations: suite.iterations ?? 10,
+      warmup: suite.warmup ?? true,
+    });
     for (const c of cases) bench.add(c.name, c.fn);
     await bench.run();
     const rows: BenchResultRow[] = [];
