@@ -11,7 +11,8 @@
  * - errors that carry the server log's tail (the library rejects with `undefined`);
  * - a free port chosen per start, retried when another process grabs it first;
  * - clean-up of servers orphaned by killed runs (see `stale.ts`);
- * - no global signal handlers: only a synchronous `exit` hook that signals the postmaster.
+ * - no global signal handlers: only a synchronous `exit` hook that signals the postmaster, which
+ *   runs in its own process group (a terminal's Ctrl-C reaches the Node process, not the server).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -336,6 +337,10 @@ function launch(
     const child = spawn(bins.postgres, ['-D', dataDir, '-p', String(port), ...settingArgs(settings)], {
       env: sanitizedEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: a terminal's Ctrl-C goes to the Node process only, which then stops
+      // the server itself (SIGINT reaching the postmaster directly would start a fast shutdown that
+      // terminates the caller's connections in the middle of its work).
+      detached: process.platform !== 'win32',
       ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}),
     });
     let settled = false;

@@ -40,6 +40,7 @@ function expectAllFresh(stdout: string): void {
     );
   expect(stdout).toContain('every table equalled its query every time ✓');
   expect(stdout).not.toContain('✗');
+  expect(stdout).not.toContain('writer transaction(s) failed');
 }
 
 describe('pgtrickle demo', () => {

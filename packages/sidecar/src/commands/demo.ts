@@ -161,7 +161,11 @@ export async function demoCommand(ctx: CommandContext, options: DemoOptions = {}
   const verifyEveryMs = (options.verifyEveryS ?? 4) * 1000;
   const tty = ctx.io.stdout.isTTY === true && options.plain !== true;
   const color = tty && ctx.io.env.NO_COLOR === undefined;
-  const logger = ctx.logger;
+  // On a terminal the screen is the output: the demo's own info lines would only scroll it.
+  const logger: SidecarLogger =
+    tty && !ctx.logger.enabled('debug')
+      ? { ...ctx.logger, info: () => undefined, debug: () => undefined }
+      : ctx.logger;
   const stop = ctx.io.stop ?? processStopSignal(() => process.exit(130));
 
   let server: EmbeddedPostgres | null = null;
@@ -236,13 +240,14 @@ export async function demoCommand(ctx: CommandContext, options: DemoOptions = {}
       });
     }
     setup.succeed(`shop schema ${DEMO_SCHEMA} and ${pipeline.length} stream tables created`);
-    ctx.out(`pgtrickle demo on PostgreSQL ${version} (${where})`);
-    ctx.out(`stream tables in ${DEMO_SCHEMA}:`);
-    for (const line of pipelineLines(pipeline)) ctx.out(line);
-    ctx.out(
+    const intro = [
+      `pgtrickle demo on PostgreSQL ${version} (${where})`,
+      `stream tables in ${DEMO_SCHEMA}:`,
+      ...pipelineLines(pipeline),
       `a writer changes the shop ${rate}×/s; every ${verifyEveryMs / 1000}s it pauses and each table is compared with its query`,
-    );
-    ctx.out('');
+      '',
+    ];
+    if (!tty) for (const line of intro) ctx.out(line);
 
     // The service, in-process, as `pgtrickle run` would run it.
     const serviceLogger = demoServiceLogger(logger, events, tty);
@@ -263,11 +268,12 @@ export async function demoCommand(ctx: CommandContext, options: DemoOptions = {}
     });
     writer = new ShopWriter(writerPool.db.pool, rate, 7, (error) => {
       events.push(`writer: ${error instanceof Error ? error.message : String(error)}`);
+      if (!tty) logger.warn('writer-failed', { error });
     });
     writer.start();
 
     const kinds = new Map(pipeline.map((t) => [t.name, t.kind]));
-    const screen = tty ? new TerminalScreen(ctx.io.stdout) : null;
+    const screen = tty ? new TerminalScreen(ctx.io.stdout, intro) : null;
     const started = performance.now();
     const elapsed = () => (performance.now() - started) / 1000;
     let nextRound = verifyEveryMs;
@@ -289,8 +295,8 @@ export async function demoCommand(ctx: CommandContext, options: DemoOptions = {}
     };
     const show = async () => {
       const frame: Frame = {
-        header: `pgtrickle demo · PostgreSQL ${version} (${where}) · leader ${service?.leading ? 'this process' : 'another process'}`,
-        elapsedS: elapsed(),
+        header: `live · the service in this process ${service?.leading ? 'leads' : 'stands by (another sidecar leads)'}`,
+        elapsedS: durationS > 0 ? Math.min(elapsed(), durationS) : elapsed(),
         durationS,
         writes: writer?.stats.transactions ?? 0,
         tables: await liveTables(trickle as Trickle, kinds),
@@ -327,12 +333,17 @@ export async function demoCommand(ctx: CommandContext, options: DemoOptions = {}
     const failed = rounds.filter((r) => r.caughtUpMs === null || r.checks.some((c) => !c.equal));
     const stats = writer.stats;
     ctx.out('');
+    if (stats.errors > 0)
+      ctx.out(
+        `${stats.errors} writer transaction(s) failed: ${events.filter((e) => e.startsWith('writer:')).at(-1) ?? ''}`,
+      );
     ctx.out(
-      `${pipeline.length} stream tables, ${stats.transactions} writer transactions (${stats.inserts} inserted, ${stats.updates} updated, ${stats.deletes} deleted rows), ${rounds.length} verification round(s): ${
-        failed.length === 0
-          ? 'every table equalled its query every time ✓'
-          : `${failed.length} round(s) found differences ✗`
-      }`,
+      `${stats.transactions} writer transactions (${stats.inserts} rows inserted, ${stats.updates} updated, ${stats.deletes} deleted), ${rounds.length} verification round(s) over ${pipeline.length} stream tables:`,
+    );
+    ctx.out(
+      failed.length === 0
+        ? 'every table equalled its query every time ✓'
+        : `${failed.length} round(s) found differences ✗`,
     );
     if (server !== null)
       ctx.out(`the demo database stays in ${where.replace(/^embedded, /, '')}; \`pnpm demo\` re-uses it`);

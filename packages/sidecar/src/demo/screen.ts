@@ -105,17 +105,26 @@ export function roundLine(r: Round, color: boolean): string {
   return RED(`${head}${bad.length} differ ✗: ${bad.join(', ')}`, color);
 }
 
-/** Redraws frames in place on a terminal. */
+/**
+ * Redraws frames on a terminal: each frame is written from the top of the screen (cleared the
+ * first time), every line cleared to its end and the rest of the screen below it, so lines that
+ * wrap or log lines written in between cannot leave stale rows.
+ */
 export class TerminalScreen {
-  #drawn = 0;
+  #first = true;
 
-  constructor(private readonly sink: LineSink) {}
+  constructor(
+    private readonly sink: LineSink,
+    /** Lines shown above every frame. */
+    private readonly intro: readonly string[] = [],
+  ) {}
 
   /** Replaces the previous frame. */
   draw(lines: readonly string[]): void {
-    const up = this.#drawn > 0 ? `\u001b[${this.#drawn}F` : '';
-    this.sink.write(`${up}\u001b[J${lines.join('\n')}\n`);
-    this.#drawn = lines.length;
+    const clear = this.#first ? '\u001b[2J' : '';
+    this.#first = false;
+    const body = [...this.intro, ...lines].map((l) => `${l}\u001b[K`).join('\n');
+    this.sink.write(`${clear}\u001b[H${body}\n\u001b[J`);
   }
 }
 

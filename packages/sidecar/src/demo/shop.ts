@@ -296,7 +296,7 @@ export class ShopWriter {
         this.#upd += res.rowCount ?? 0;
       } else if (r < 0.75) {
         const res = await client.query(
-          `UPDATE ${s}.products SET price = greatest(1, round(price * (0.9 + random() * 0.2), 2)) WHERE id = $1`,
+          `UPDATE ${s}.products SET price = greatest(1, round(price * (0.9 + random() * 0.2)::numeric, 2)) WHERE id = $1`,
           [this.pick(PRODUCTS.length)],
         );
         this.#upd += res.rowCount ?? 0;
