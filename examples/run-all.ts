@@ -1,5 +1,5 @@
 /**
- * `pnpm demo` (for now): runs every runnable example program in `examples/*` one after another,
+ * `pnpm examples`: runs every runnable example program in `examples/*` one after another,
  * each in its own process with the workspace's source condition, and fails if any of them fails.
  */
 import { spawnSync } from 'node:child_process';
