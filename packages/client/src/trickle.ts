@@ -8,7 +8,7 @@
  *   database is left exactly as it was (no half-created table, capture or catalog row);
  * - every refresh is atomic (see `refresh.ts`).
  */
-import { Dag, CycleError as DagCycleError, formatSchedule, parseSchedule } from '@pgtrickle/dag';
+import { formatSchedule, parseSchedule } from '@pgtrickle/dag';
 import {
   type CompiledPlan,
   compileStreamTable,
@@ -315,32 +315,40 @@ export class Trickle {
       if (s.kind === 'table') await ensureBaseCapture(conn, s);
       else await ensureStreamBuffer(conn, s.pgtId as number, s.columns);
     }
-    await this.checkAcyclic(conn, display);
+    await this.checkAcyclic(conn, pgtId, display);
   }
 
-  /** Throws CycleError if the stream tables' dependencies (as now in the transaction) form a cycle. */
-  private async checkAcyclic(conn: Conn, display: string): Promise<void> {
+  /**
+   * Throws CycleError if stream table `pgtId` now reads itself through other stream tables. The
+   * catalog was acyclic before this change, so a cycle must pass through it: follow what it reads,
+   * stream table by stream table (linear in the dependencies).
+   */
+  private async checkAcyclic(conn: Conn, pgtId: number, display: string): Promise<void> {
     const rows = await allStreamTables(conn);
     const deps = await allDependencies(conn);
-    const label = new Map(rows.map((r) => [`st:${r.pgtId}`, displayName(r.schema, r.name)]));
-    const dag = new Dag();
-    const reads = new Map<string, string[]>();
+    const label = new Map(rows.map((r) => [r.pgtId, displayName(r.schema, r.name)]));
+    const reads = new Map<number, number[]>();
     for (const d of deps) {
-      const from = d.sourceKind === 'streamTable' ? `st:${d.sourcePgtId}` : `t:${d.sourceOid}`;
-      if (d.sourceKind === 'table' && !dag.has(from)) dag.addSource(from);
-      const list = reads.get(`st:${d.pgtId}`) ?? [];
-      list.push(from);
-      reads.set(`st:${d.pgtId}`, list);
+      if (d.sourcePgtId === null) continue;
+      reads.set(d.pgtId, [...(reads.get(d.pgtId) ?? []), d.sourcePgtId]);
     }
-    for (const r of rows) dag.addStreamTable(`st:${r.pgtId}`, { reads: [] });
-    try {
-      for (const [st, list] of reads) dag.setReads(st, list);
-    } catch (error) {
-      if (error instanceof DagCycleError) {
-        const cycle = error.cycle.map((id) => label.get(id) ?? id);
-        throw new CycleError(cycle.length > 0 ? cycle : [display, display], { cause: error });
+    const from = new Map<number, number>();
+    const stack = [...(reads.get(pgtId) ?? [])];
+    for (const s of stack) from.set(s, pgtId);
+    while (stack.length > 0) {
+      const id = stack.pop() as number;
+      if (id === pgtId) {
+        const path = [pgtId];
+        for (let at = from.get(pgtId) as number; at !== pgtId; at = from.get(at) as number) path.push(at);
+        path.push(pgtId);
+        throw new CycleError(path.reverse().map((p) => label.get(p) ?? (p === pgtId ? display : String(p))));
       }
-      throw error;
+      for (const next of reads.get(id) ?? []) {
+        if (next !== pgtId && from.has(next)) continue;
+        if (next === pgtId && from.has(pgtId)) continue;
+        from.set(next, id);
+        stack.push(next);
+      }
     }
   }
 

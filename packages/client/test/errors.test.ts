@@ -25,6 +25,9 @@ beforeAll(async () => {
   `);
   await trickle().createStreamTable({ name: 'base_st', query: 'SELECT id, price FROM items' });
   await trickle().createStreamTable({ name: 'reader_st', query: 'SELECT id FROM base_st WHERE price > 1' });
+  await trickle().createStreamTable({ name: 'ring_a', query: 'SELECT id FROM items' });
+  await trickle().createStreamTable({ name: 'ring_b', query: 'SELECT id FROM ring_a' });
+  await trickle().createStreamTable({ name: 'ring_c', query: 'SELECT id FROM ring_b' });
 });
 
 describe('refused input leaves nothing behind', () => {
@@ -141,6 +144,12 @@ describe('refused input leaves nothing behind', () => {
         trickle().alterStreamTable('base_st', { query: 'SELECT id, 1::numeric AS price FROM reader_st' }),
       code: 'PGT_CYCLE',
       message: /cycle: .*base_st.*reader_st|cycle: .*reader_st.*base_st/,
+    },
+    {
+      what: 'a longer cycle, named in order',
+      run: () => trickle().alterStreamTable('ring_a', { query: 'SELECT id FROM ring_c' }),
+      code: 'PGT_CYCLE',
+      message: /cycle: public\.ring_a → public\.ring_c → public\.ring_b → public\.ring_a/,
     },
     {
       what: 'dropping a stream table another one reads',

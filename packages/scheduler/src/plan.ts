@@ -41,15 +41,35 @@ export function planTick(snapshot: CatalogSnapshot): TickPlan {
   for (const t of snapshot.tables) {
     for (const r of t.reads) if (!ids.has(r) && !dag.has(r)) dag.addSource(r);
   }
-  for (const t of snapshot.tables) dag.addStreamTable(t.meta.id, { reads: [], schedule: t.schedule });
+  // Add stream tables upstream first (Kahn), so each is added once with its reads: linear, where
+  // adding them all and then setting reads re-checks the whole graph per table.
+  const byId = new Map(snapshot.tables.map((t) => [t.meta.id, t]));
+  const waiting = new Map<string, number>();
+  const readers = new Map<string, string[]>();
   for (const t of snapshot.tables) {
-    try {
-      dag.setReads(t.meta.id, t.reads);
-    } catch (error) {
-      excluded.push({ id: t.meta.id, reason: error instanceof Error ? error.message : String(error) });
+    const ups = [...new Set(t.reads.filter((r) => ids.has(r)))];
+    waiting.set(t.meta.id, ups.length);
+    for (const u of ups) readers.set(u, [...(readers.get(u) ?? []), t.meta.id]);
+  }
+  const ready = snapshot.tables.filter((t) => waiting.get(t.meta.id) === 0).map((t) => t.meta.id);
+  while (ready.length > 0) {
+    const id = ready.shift() as string;
+    const t = byId.get(id) as (typeof snapshot.tables)[number];
+    dag.addStreamTable(id, { reads: t.reads, schedule: t.schedule });
+    for (const r of readers.get(id) ?? []) {
+      const n = (waiting.get(r) ?? 0) - 1;
+      waiting.set(r, n);
+      if (n === 0) ready.push(r);
     }
   }
-  for (const e of excluded) dag.removeNode(e.id, { cascade: true });
+  for (const t of snapshot.tables) {
+    if (!dag.has(t.meta.id)) {
+      excluded.push({
+        id: t.meta.id,
+        reason: `"${t.meta.id}" is on (or reads from) a cycle of stream tables and cannot be scheduled`,
+      });
+    }
+  }
   const periods = dag.calculatedSchedules();
   let groups: ConsistencyGroup[];
   try {

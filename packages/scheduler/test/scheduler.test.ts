@@ -139,6 +139,14 @@ describe('runTick', () => {
     expect(backoffMs(DEFAULT_RETRY, 30)).toBe(60_000);
   });
 
+  it('leaves out tables on a cycle (a corrupted catalog) and schedules the rest', async () => {
+    const w = new FakeWorld().add('ok', ['src']).add('x', ['y']).add('y', ['x']).add('z', ['x']);
+    const r = await runTick({ store: w, executor: w, clock: w.clock });
+    expect(r.units.map((u) => u.unit)).toEqual(['ok']);
+    expect(r.excluded.map((e) => e.id).sort()).toEqual(['x', 'y', 'z']);
+    expect(r.excluded[0]?.reason).toMatch(/cycle/);
+  });
+
   it('does not retry a permanent failure', async () => {
     const w = new FakeWorld().add('a', ['src']);
     w.table('a').broken = true;

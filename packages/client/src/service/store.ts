@@ -69,6 +69,7 @@ function metaOf(row: StreamTableRow): StreamTableMeta {
 export class PgSchedulerStore implements SchedulerStore {
   #deps = new Map<number, DependencyRow[]>();
   #pending: Promise<Map<number, boolean>> | null = null;
+  #frontiers: Promise<Map<number, string | null>> | null = null;
   readonly #refreshedThisTick = new Set<number>();
 
   constructor(private readonly db: Db) {}
@@ -83,6 +84,7 @@ export class PgSchedulerStore implements SchedulerStore {
       this.#deps.set(d.pgtId, list);
     }
     this.#pending = null;
+    this.#frontiers = null;
     this.#refreshedThisTick.clear();
     const tables: ScheduledTable[] = rows
       .filter((r) => r.effectiveMode !== 'IMMEDIATE')
@@ -131,11 +133,12 @@ export class PgSchedulerStore implements SchedulerStore {
         String((await this.db.query('SELECT pg_current_wal_lsn()::text AS l')).rows[0]?.l),
       )
       .provide(frontierLsn, async (st) => {
-        const res = await this.db.query(
-          'SELECT frontier_lsn::text AS l FROM pgtrickle.pgt_stream_tables WHERE pgt_id = $1',
-          [Number(st.id)],
-        );
-        return (res.rows[0]?.l as string | null) ?? null;
+        // Read once per tick for every table: a table's own frontier only moves when it refreshes,
+        // after its gates ran.
+        this.#frontiers ??= this.db
+          .query('SELECT pgt_id, frontier_lsn::text AS l FROM pgtrickle.pgt_stream_tables')
+          .then((res) => new Map(res.rows.map((r) => [Number(r.pgt_id), (r.l as string | null) ?? null])));
+        return (await this.#frontiers).get(Number(st.id)) ?? null;
       })
       .provide(hasPendingSourceChanges, async (st) => {
         const pgtId = Number(st.id);
