@@ -15,7 +15,7 @@ const registry = useTestDatabase();
 const fixtureDir = path.join(packageDir, 'test', 'fixtures', 'child-run');
 
 beforeAll(async () => {
-  await registry.query('CREATE TABLE runs (file text, db text, port int)');
+  await registry.query('CREATE TABLE runs (file text, db text, port int); CREATE TABLE counted (file text)');
 });
 
 describe('a child vitest run', () => {

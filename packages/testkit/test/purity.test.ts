@@ -13,7 +13,10 @@ const PURE = ['stats', 'watermark', 'lifecycle', 'dag', 'groups', 'gates', 'dvm'
 
 const FORBIDDEN: { rule: string; pattern: RegExp }[] = [
   { rule: 'imports pg', pattern: /from\s+['"](pg|pg-pool|postgres|pg-native)['"]/ },
-  { rule: 'imports a network or process module', pattern: /from\s+['"]node:(net|http|https|dgram|tls|child_process|cluster)['"]/ },
+  {
+    rule: 'imports a network or process module',
+    pattern: /from\s+['"]node:(net|http|https|dgram|tls|child_process|cluster)['"]/,
+  },
   { rule: 'reads the clock (Date.now)', pattern: /\bDate\.now\(\)/ },
   { rule: 'reads the clock (new Date())', pattern: /\bnew Date\(\s*\)/ },
   { rule: 'reads the clock (performance.now)', pattern: /\bperformance\.now\(\)/ },
@@ -52,6 +55,9 @@ describe('pure packages', () => {
 
   it('the check itself catches a violation', () => {
     const sample = "import pg from 'pg';\nconst t = Date.now();";
-    expect(FORBIDDEN.filter((f) => f.pattern.test(sample)).map((f) => f.rule)).toEqual(['imports pg', 'reads the clock (Date.now)']);
+    expect(FORBIDDEN.filter((f) => f.pattern.test(sample)).map((f) => f.rule)).toEqual([
+      'imports pg',
+      'reads the clock (Date.now)',
+    ]);
   });
 });
