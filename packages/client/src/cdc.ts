@@ -17,6 +17,7 @@ import {
   streamBufferDdl,
 } from '@pgtrickle/dvm';
 import type { Conn, Db } from './db.js';
+import { fingerprints } from './port.js';
 
 /** Installs (or extends) capture on a base-table source. Idempotent. */
 export async function ensureBaseCapture(conn: Conn, source: PlanSource): Promise<void> {
@@ -134,4 +135,30 @@ export async function cleanupBuffers(
     });
   }
   return deleted;
+}
+
+/**
+ * Records the sources of `plan` as the dependencies of stream table `pgtId` (with their current
+ * fingerprints) and installs their capture: base tables' triggers and buffers, stream-table
+ * sources' epoch buffers.
+ */
+export async function recordDependencies(
+  conn: Conn,
+  pgtId: number,
+  plan: { readonly sources: readonly PlanSource[] },
+): Promise<void> {
+  await conn.query('DELETE FROM pgtrickle.pgt_dependencies WHERE pgt_id = $1', [pgtId]);
+  const fps = await fingerprints(
+    conn,
+    plan.sources.map((s) => s.oid),
+  );
+  for (const s of plan.sources) {
+    await conn.query(
+      `INSERT INTO pgtrickle.pgt_dependencies (pgt_id, source_oid, source_schema, source_name, source_kind, source_pgt_id, fingerprint)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [pgtId, s.oid, s.schema, s.name, s.kind, s.pgtId, fps.get(s.oid) ?? ''],
+    );
+    if (s.kind === 'table') await ensureBaseCapture(conn, s);
+    else await ensureStreamBuffer(conn, s.pgtId as number, s.columns);
+  }
 }

@@ -28,12 +28,12 @@ import {
   type StreamTableRow,
   streamTableById,
 } from './catalog/rows.js';
-import { ensureBaseCapture, ensureStreamBuffer } from './cdc.js';
+import { recordDependencies } from './cdc.js';
 import { type Conn, executor } from './db.js';
 import { SourceChangedError } from './errors.js';
-import { displayName, sqlName } from './names.js';
+import { displayName } from './names.js';
 import { catalogPort, fingerprints } from './port.js';
-import { createStorage, planSignature, storageColumnsOf } from './storage.js';
+import { replaceStorage, storageFit } from './storage.js';
 
 /** Default AUTO threshold: refresh FULL when a source's pending changes exceed this share of its rows. */
 export const DEFAULT_AUTO_FULL_RATIO = 0.15;
@@ -156,7 +156,7 @@ export async function refreshInTransaction(
   const changed = deps.filter((d) => current.get(d.sourceOid) !== d.fingerprint);
   let rebuild = false;
   if (changed.length > 0) {
-    deps = await rebuildAfterSourceChange(conn, engine, row, deps, changed, current);
+    deps = await rebuildAfterSourceChange(conn, engine, row, changed);
     rebuild = true;
   }
 
@@ -235,9 +235,7 @@ async function rebuildAfterSourceChange(
   conn: Conn,
   engine: Engine,
   row: StreamTableRow,
-  deps: readonly DependencyRow[],
   changed: readonly DependencyRow[],
-  current: ReadonlyMap<number, string | null>,
 ): Promise<DependencyRow[]> {
   const name = displayName(row.schema, row.name);
   engine.plans.delete(row.pgtId);
@@ -256,49 +254,9 @@ async function rebuildAfterSourceChange(
       { cause: error },
     );
   }
-  for (const s of plan.sources) {
-    if (s.kind === 'table') await ensureBaseCapture(conn, s);
-    else await ensureStreamBuffer(conn, s.pgtId as number, s.columns);
-  }
-  const existing = await storageColumnsOf(conn, row.schema, row.name);
-  const wanted = planSignature(plan);
-  const same =
-    existing !== null && existing.length === wanted.length && existing.every((c, i) => c === wanted[i]);
-  if (!same) {
-    const consumers = await conn.query(
-      'SELECT pgt_id FROM pgtrickle.pgt_dependencies WHERE source_pgt_id = $1',
-      [row.pgtId],
-    );
-    await conn.query(`DROP TABLE IF EXISTS ${sqlName(row.schema, row.name)}`);
-    const oid = await createStorage(conn, plan);
-    await conn.query('UPDATE pgtrickle.pgt_stream_tables SET storage_oid = $2 WHERE pgt_id = $1', [
-      row.pgtId,
-      oid,
-    ]);
-    // Consumers read the old table: point them at the new one and have them rebuild.
-    await conn.query('UPDATE pgtrickle.pgt_dependencies SET source_oid = $2 WHERE source_pgt_id = $1', [
-      row.pgtId,
-      oid,
-    ]);
-    for (const c of consumers.rows) {
-      await conn.query('UPDATE pgtrickle.pgt_stream_tables SET needs_reinit = true WHERE pgt_id = $1', [
-        Number(c.pgt_id),
-      ]);
-    }
-  }
-  await conn.query('DELETE FROM pgtrickle.pgt_dependencies WHERE pgt_id = $1', [row.pgtId]);
-  const fps = await fingerprints(
-    conn,
-    plan.sources.map((s) => s.oid),
-  );
-  for (const s of plan.sources) {
-    await conn.query(
-      `INSERT INTO pgtrickle.pgt_dependencies (pgt_id, source_oid, source_schema, source_name, source_kind, source_pgt_id, fingerprint)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [row.pgtId, s.oid, s.schema, s.name, s.kind, s.pgtId, fps.get(s.oid) ?? current.get(s.oid) ?? ''],
-    );
-  }
-  void deps;
+  const { same } = await storageFit(conn, row.schema, row.name, plan);
+  if (!same) await replaceStorage(conn, row.pgtId, plan);
+  await recordDependencies(conn, row.pgtId, plan);
   return dependenciesOf(conn, row.pgtId);
 }
 

@@ -42,3 +42,47 @@ export async function storageColumnsOf(conn: Conn, schema: string, name: string)
     .filter((r) => r.attname !== '__pgt_row_id')
     .map((r) => (String(r.attname).startsWith('__pgt_') ? String(r.attname) : `${r.attname} ${r.type}`));
 }
+
+/** How an existing storage table fits a plan: same columns throughout, or same visible columns only. */
+export interface StorageFit {
+  readonly same: boolean;
+  readonly visibleSame: boolean;
+}
+
+/** Compares the storage table schema.name with what `plan` would create. */
+export async function storageFit(
+  conn: Conn,
+  schema: string,
+  name: string,
+  plan: CompiledPlan,
+): Promise<StorageFit> {
+  const existing = await storageColumnsOf(conn, schema, name);
+  const wanted = planSignature(plan);
+  const visible = plan.columns.map((c) => `${c.name} ${c.type}`);
+  const same =
+    existing !== null && existing.length === wanted.length && existing.every((c, i) => c === wanted[i]);
+  const shown = existing?.filter((c) => !c.startsWith('__pgt_')) ?? null;
+  const visibleSame =
+    shown !== null && shown.length === visible.length && shown.every((c, i) => c === visible[i]);
+  return { same, visibleSame };
+}
+
+/**
+ * Replaces the storage table of stream table `pgtId` by a new one for `plan`: drops it, creates
+ * the new one, records its oid, and points the stream tables reading it at the new table (they
+ * rebuild on their next refresh). Returns the new oid.
+ */
+export async function replaceStorage(conn: Conn, pgtId: number, plan: CompiledPlan): Promise<number> {
+  await conn.query(`DROP TABLE IF EXISTS ${sqlName(plan.storage.schema, plan.storage.name)}`);
+  const oid = await createStorage(conn, plan);
+  await conn.query('UPDATE pgtrickle.pgt_stream_tables SET storage_oid = $2 WHERE pgt_id = $1', [pgtId, oid]);
+  await conn.query('UPDATE pgtrickle.pgt_dependencies SET source_oid = $2 WHERE source_pgt_id = $1', [
+    pgtId,
+    oid,
+  ]);
+  await conn.query(
+    'UPDATE pgtrickle.pgt_stream_tables SET needs_reinit = true WHERE pgt_id IN (SELECT pgt_id FROM pgtrickle.pgt_dependencies WHERE source_pgt_id = $1)',
+    [pgtId],
+  );
+  return oid;
+}

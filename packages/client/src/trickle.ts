@@ -27,13 +27,7 @@ import {
   findStreamTable,
   type StreamTableRow,
 } from './catalog/rows.js';
-import {
-  cleanupBuffers,
-  dropStreamBufferIfUnused,
-  dropUnusedCapture,
-  ensureBaseCapture,
-  ensureStreamBuffer,
-} from './cdc.js';
+import { cleanupBuffers, dropStreamBufferIfUnused, dropUnusedCapture, recordDependencies } from './cdc.js';
 import { type Conn, type ConnectionOptions, Db } from './db.js';
 import {
   AlreadyExistsError,
@@ -49,9 +43,9 @@ import {
 } from './errors.js';
 import { recordFailure } from './failures.js';
 import { displayName, parseName, sqlName } from './names.js';
-import { catalogPort, fingerprints } from './port.js';
+import { catalogPort } from './port.js';
 import { createEngine, type Engine, type RefreshOutcome, refreshInTransaction } from './refresh.js';
-import { createStorage, planSignature, storageColumnsOf } from './storage.js';
+import { createStorage, replaceStorage, storageFit } from './storage.js';
 
 /** Options of {@link connect}: where to connect, and engine settings. */
 export interface ConnectOptions {
@@ -301,20 +295,7 @@ export class Trickle {
     plan: CompiledPlan,
     display: string,
   ): Promise<void> {
-    await conn.query('DELETE FROM pgtrickle.pgt_dependencies WHERE pgt_id = $1', [pgtId]);
-    const fps = await fingerprints(
-      conn,
-      plan.sources.map((s) => s.oid),
-    );
-    for (const s of plan.sources) {
-      await conn.query(
-        `INSERT INTO pgtrickle.pgt_dependencies (pgt_id, source_oid, source_schema, source_name, source_kind, source_pgt_id, fingerprint)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-        [pgtId, s.oid, s.schema, s.name, s.kind, s.pgtId, fps.get(s.oid) ?? ''],
-      );
-      if (s.kind === 'table') await ensureBaseCapture(conn, s);
-      else await ensureStreamBuffer(conn, s.pgtId as number, s.columns);
-    }
+    await recordDependencies(conn, pgtId, plan);
     await this.checkAcyclic(conn, pgtId, display);
   }
 
@@ -433,14 +414,7 @@ export class Trickle {
         tag: `st${row.pgtId}`,
       });
       const consumers = await consumersOf(conn, row.pgtId);
-      const existing = await storageColumnsOf(conn, row.schema, row.name);
-      const wanted = planSignature(plan);
-      const sameColumns =
-        existing !== null && existing.length === wanted.length && existing.every((c, i) => c === wanted[i]);
-      const visibleSame =
-        existing !== null &&
-        JSON.stringify(existing.filter((c) => !c.startsWith('__pgt_'))) ===
-          JSON.stringify(plan.columns.map((c) => `${c.name} ${c.type}`));
+      const { same: sameColumns, visibleSame } = await storageFit(conn, row.schema, row.name, plan);
       if (consumers.length > 0 && !visibleSame) {
         throw new HasDependentsError(
           display,
@@ -457,16 +431,7 @@ export class Trickle {
       await this.writeDependencies(conn, row.pgtId, plan, display);
       await conn.query(`SET LOCAL pgtrickle.internal = 'on'`);
       if (!sameColumns) {
-        await conn.query(`DROP TABLE ${sqlName(row.schema, row.name)}`);
-        const oid = await createStorage(conn, plan);
-        await conn.query('UPDATE pgtrickle.pgt_stream_tables SET storage_oid = $2 WHERE pgt_id = $1', [
-          row.pgtId,
-          oid,
-        ]);
-        await conn.query('UPDATE pgtrickle.pgt_dependencies SET source_oid = $2 WHERE source_pgt_id = $1', [
-          row.pgtId,
-          oid,
-        ]);
+        await replaceStorage(conn, row.pgtId, plan);
       } else {
         // Same columns: keep the table (and what consumers read); re-create the row-id index for the new uniqueness.
         const index = await conn.query(
