@@ -8,6 +8,7 @@ import {
   type CompiledPlan,
   compileStreamTable,
   createSqlCatalogPort,
+  type DvmError,
   type Frontier,
   type RefreshResult,
   type RequestedMode,
@@ -54,26 +55,18 @@ export class Maintained {
 
   /** One refresh in its own transaction. */
   async refresh(action: 'FULL' | 'DIFFERENTIAL' = 'DIFFERENTIAL'): Promise<RefreshResult> {
-    const client = await this.db.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const captureEpoch = this.consumers > 0 ? String(this.epoch + 1) : null;
-      const result = await runRefresh(this.plan, client as unknown as SqlExecutor, {
+    const captureEpoch = this.consumers > 0 ? String(this.epoch + 1) : null;
+    const result = await withTransaction(this.db, (client) =>
+      runRefresh(this.plan, client as unknown as SqlExecutor, {
         action,
         frontier: this.frontier,
         captureEpoch,
         pgtId: this.pgtId,
-      });
-      await client.query('COMMIT');
-      this.frontier = result.frontier;
-      if (captureEpoch !== null) this.epoch++;
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+      }),
+    );
+    this.frontier = result.frontier;
+    if (captureEpoch !== null) this.epoch++;
+    return result;
   }
 
   /** The oracle: the table equals its query, no negative counts. */
@@ -84,7 +77,7 @@ export class Maintained {
     await expectNoNegativeCounts(this.db, this.relation);
   }
 
-  /** Refresh differentially, check; then check a FULL refresh agrees too (on a copy of the state). */
+  /** Refresh differentially, then the oracle ({@link check}). */
   async refreshAndCheck(): Promise<RefreshResult> {
     const r = await this.refresh('DIFFERENTIAL');
     await this.check();
@@ -102,6 +95,19 @@ export function portFor(db: TestDatabase) {
   });
 }
 
+/** The error compiling `query` DIFFERENTIAL fails with (a test failure when it compiles). */
+export async function refusalOf(db: TestDatabase, query: string): Promise<DvmError> {
+  const error = await compileStreamTable(query, portFor(db), {
+    name: { schema: 'public', name: 'st_refused' },
+    refreshMode: 'DIFFERENTIAL',
+  }).then(
+    () => null,
+    (e: unknown) => e as DvmError,
+  );
+  if (error === null) throw new Error(`expected a refusal of: ${query}`);
+  return error;
+}
+
 /** Compiles and creates a stream table `name` for `query`, populated, with capture on its sources. */
 export async function maintain(
   db: TestDatabase,
@@ -115,9 +121,7 @@ export async function maintain(
     refreshMode: options.mode ?? 'DIFFERENTIAL',
   });
   const m = new Maintained(db, plan, name, options);
-  const client = await db.pool.connect();
-  try {
-    await client.query('BEGIN');
+  await withTransaction(db, async (client) => {
     for (const s of plan.sources) {
       if (s.kind === 'table') {
         for (const sql of baseCaptureDdl({ oid: s.oid, schema: s.schema, name: s.name, columns: s.columns }))
@@ -130,30 +134,35 @@ export async function maintain(
       }
     }
     for (const sql of plan.storageDdl()) await client.query(sql);
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
   const oid = await db.query<{ oid: number }>('SELECT to_regclass($1)::oid::int AS oid', [m.relation]);
   registry.set(Number(oid.rows[0]?.oid), { pgtId: m.pgtId, uniqueRowIds: plan.uniqueRowIds, maintained: m });
   await m.refresh('FULL');
   return m;
 }
 
-/** Runs statements on one connection in a transaction. */
-export async function inTransaction(db: TestDatabase, statements: readonly string[]): Promise<void> {
-  const client: pg.PoolClient = await db.pool.connect();
+/** Runs `body` on one pooled connection between BEGIN and COMMIT (ROLLBACK when it throws). */
+export async function withTransaction<T>(
+  db: TestDatabase,
+  body: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await db.pool.connect();
   try {
     await client.query('BEGIN');
-    for (const s of statements) await client.query(s);
+    const result = await body(client);
     await client.query('COMMIT');
+    return result;
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   } finally {
     client.release();
   }
+}
+
+/** Runs statements on one connection in a transaction. */
+export async function inTransaction(db: TestDatabase, statements: readonly string[]): Promise<void> {
+  await withTransaction(db, async (client) => {
+    for (const s of statements) await client.query(s);
+  });
 }
