@@ -4,17 +4,11 @@
  * and correlated aggregate subqueries, a stream table reading an aggregate stream table, and the
  * transition-table (IMMEDIATE) delta source. The oracle runs after every refresh.
  */
-import {
-  applyConsolidatedSql,
-  compileStreamTable,
-  consolidateSql,
-  deltaTable,
-  deltaTableDdl,
-  settingsSql,
-} from '@pgtrickle/dvm';
+import { compileStreamTable } from '@pgtrickle/dvm';
 import { useTestDatabase } from '@pgtrickle/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { maintain, portFor } from './support/maintained.js';
+import { applyTransition, runSteps, scenario, type TransitionStep } from './support/scenario.js';
 
 const db = useTestDatabase();
 
@@ -51,17 +45,22 @@ const queries: [string, string][] = [
 describe('aggregates with other operators', () => {
   queries.forEach(([name, query], i) => {
     it(`maintains ${name}`, async () => {
-      const st = await maintain(db, `st_${name}`, query);
-      expect(st.plan.mode).toBe('DIFFERENTIAL');
-      await st.check();
-      await db.query(`INSERT INTO t VALUES (${100 + i}, 'b', 3), (${200 + i}, 'd', 1)`);
-      await db.query(`UPDATE t SET x = x + 1 WHERE id = 1`);
-      await st.refreshAndCheck();
-      await db.query(`UPDATE u SET label = label || '!' WHERE g = 'a'; INSERT INTO u VALUES ('q${i}', 'Q')`);
-      await db.query(`DELETE FROM t WHERE id = ${200 + i}`);
-      await st.refreshAndCheck();
-      await st.refresh('FULL');
-      await st.check();
+      await scenario(
+        db,
+        `st_${name}`,
+        query,
+        [
+          [
+            `INSERT INTO t VALUES (${100 + i}, 'b', 3), (${200 + i}, 'd', 1)`,
+            `UPDATE t SET x = x + 1 WHERE id = 1`,
+          ],
+          [
+            `UPDATE u SET label = label || '!' WHERE g = 'a'; INSERT INTO u VALUES ('q${i}', 'Q')`,
+            `DELETE FROM t WHERE id = ${200 + i}`,
+          ],
+        ],
+        { expectDifferential: true, end: {} },
+      );
     });
   });
 
@@ -77,15 +76,15 @@ describe('aggregates with other operators', () => {
       `SELECT n, count(*) AS groups, sum(s) AS total FROM st_up GROUP BY n`,
     );
     expect(down.plan.mode).toBe('DIFFERENTIAL');
-    for (const step of [
-      `INSERT INTO src VALUES (4, 'b', 4), (5, 'c', 5)`,
-      `UPDATE src SET g = 'c' WHERE id = 1`,
-      `DELETE FROM src WHERE g = 'b'`,
-    ]) {
-      await db.query(step);
-      await up.refreshAndCheck();
-      await down.refreshAndCheck();
-    }
+    await runSteps(
+      db,
+      [up, down],
+      [
+        `INSERT INTO src VALUES (4, 'b', 4), (5, 'c', 5)`,
+        `UPDATE src SET g = 'c' WHERE id = 1`,
+        `DELETE FROM src WHERE g = 'b'`,
+      ],
+    );
   });
 });
 
@@ -107,55 +106,12 @@ describe('transition-table deltas (IMMEDIATE)', () => {
       expect(st.plan.mode).toBe('IMMEDIATE');
       tables.push(st);
     }
-    const oid = await db.query<{ oid: string }>(`SELECT 'im_o'::regclass::oid::text AS oid`);
-    const key = oid.rows[0]?.oid as string;
-    const statements = [
-      `UPDATE im_o SET amount = amount * 3 WHERE id IN (1, 3) RETURNING *`,
-      `DELETE FROM im_o WHERE id = 1 RETURNING *`,
-      `INSERT INTO im_o VALUES (4, 2, 1), (5, 3, 100) RETURNING *`,
+    const steps: TransitionStep[] = [
+      { update: 'im_o', set: 'amount = amount * 3', where: 'id IN (1, 3)' },
+      { delete: 'im_o', where: 'id = 1' },
+      { insert: 'im_o', values: '(4, 2, 1), (5, 3, 100)' },
     ];
-    for (const dml of statements) {
-      const client = await db.pool.connect();
-      try {
-        await client.query('BEGIN');
-        for (const s of settingsSql()) await client.query(s);
-        // Stand-ins for the statement's OLD / NEW transition tables.
-        await client.query(`CREATE TEMP TABLE tt_old ON COMMIT DROP AS SELECT * FROM im_o WITH NO DATA`);
-        await client.query(`CREATE TEMP TABLE tt_new ON COMMIT DROP AS SELECT * FROM im_o WITH NO DATA`);
-        const verb = dml.split(' ')[0];
-        if (verb !== 'INSERT') {
-          const where = dml.slice(dml.indexOf('WHERE'), dml.indexOf('RETURNING'));
-          await client.query(`INSERT INTO tt_old SELECT * FROM im_o ${where}`);
-        }
-        const changed = await client.query(dml);
-        if (verb !== 'DELETE') {
-          for (const r of changed.rows) {
-            await client.query(`INSERT INTO tt_new VALUES ($1, $2, $3)`, [r.id, r.c, r.amount]);
-          }
-        }
-        for (const st of tables) {
-          const target = st.plan.applyTarget();
-          for (const s of deltaTableDdl(target)) await client.query(s);
-          const insert = st.plan.deltaInsert({
-            kind: 'transitionTable',
-            source: key,
-            oldTable: verb === 'INSERT' ? null : 'tt_old',
-            newTable: verb === 'DELETE' ? null : 'tt_new',
-          });
-          if (insert === null) throw new Error('no delta statement');
-          await client.query(insert);
-          for (const s of consolidateSql(target, deltaTable(target.tag))) await client.query(s);
-          for (const s of applyConsolidatedSql(target)) await client.query(s);
-        }
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK');
-        throw error;
-      } finally {
-        client.release();
-      }
-      for (const st of tables) await st.check();
-    }
+    for (const step of steps) await applyTransition(db, tables, step);
     // The plan compiles against the catalog again the same way.
     const again = await compileStreamTable(queries[0] as string, portFor(db), {
       name: { schema: 'public', name: 'st_im_again' },

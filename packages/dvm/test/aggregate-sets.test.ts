@@ -6,49 +6,14 @@
  */
 import { useTestDatabase } from '@pgtrickle/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Maintained, type MaintainOptions, maintain } from './support/maintained.js';
+import { type Maintained, maintain } from './support/maintained.js';
+import { AGGREGATE_SCENARIO, scenario as runScenario } from './support/scenario.js';
 
 const db = useTestDatabase();
 
-/** The table's rows print exactly like the query's (text forms, as multisets). */
-async function expectSameText(st: Maintained): Promise<void> {
-  const cols = st.plan.columns.map((c) => `"${c.name}"`).join(', ');
-  const diff = await db.query(
-    `SELECT 'table' AS side, (ROW(${cols}))::text AS r FROM ${st.relation} EXCEPT ALL SELECT 'table', (ROW(${cols}))::text FROM (${st.plan.query}) AS q
-     UNION ALL
-     SELECT 'query', (ROW(${cols}))::text FROM (${st.plan.query}) AS q EXCEPT ALL SELECT 'query', (ROW(${cols}))::text FROM ${st.relation}`,
-  );
-  expect(diff.rows).toEqual([]);
-}
-
-async function scenario(
-  name: string,
-  query: string,
-  steps: readonly string[],
-  options: MaintainOptions = {},
-): Promise<Maintained> {
-  const st = await maintain(db, name, query, options);
-  expect(st.plan.mode).toBe('DIFFERENTIAL');
-  await st.check();
-  for (const step of steps) {
-    await db.query(step);
-    try {
-      await st.refreshAndCheck();
-      await expectSameText(st);
-    } catch (error) {
-      throw new Error(
-        `${name}: after step «${step}»: ${error instanceof Error ? error.message : String(error)}`,
-        {
-          cause: error,
-        },
-      );
-    }
-  }
-  await st.refresh('FULL');
-  await st.check();
-  await st.refreshAndCheck();
-  return st;
-}
+/** The aggregate scenario ({@link AGGREGATE_SCENARIO}): every step checked by the oracle and text-exact. */
+const scenario = (name: string, query: string, steps: readonly string[]): Promise<Maintained> =>
+  runScenario(db, name, query, steps, AGGREGATE_SCENARIO);
 
 const steps = (t: string): string[] => [
   `INSERT INTO ${t} VALUES (100, 'eu', 'rome', 5, 1.5), (101, 'asia', 'tokyo', 1, 2)`,

@@ -10,67 +10,24 @@
 import { useTestDatabase } from '@pgtrickle/testkit';
 import { describe, expect, it } from 'vitest';
 import { type Maintained, type MaintainOptions, maintain } from './support/maintained.js';
+import { AGGREGATE_SCENARIO, scenario as runScenario } from './support/scenario.js';
 
 const db = useTestDatabase();
 
 /**
- * The stricter oracle: the table's rows print exactly like the query's (text forms of `columns`,
- * as multisets), so e.g. numeric display scales must match too. (MIN / MAX of equal numerics
- * with different scales depend on the scan order even in PostgreSQL, so they are left out.)
- */
-async function expectSameText(st: Maintained, columns: readonly string[]): Promise<void> {
-  const cols = columns.map((c) => `"${c}"`).join(', ');
-  const res = await db.query<{ extra: string; missing: string }>(
-    `WITH t AS (SELECT (ROW(${cols}))::text AS r FROM ${st.relation}),
-          q AS (SELECT (ROW(${cols}))::text AS r FROM (${st.plan.query}) AS q)
-     SELECT (SELECT count(*) FROM (SELECT r FROM t EXCEPT ALL SELECT r FROM q) x) AS extra,
-            (SELECT count(*) FROM (SELECT r FROM q EXCEPT ALL SELECT r FROM t) x) AS missing`,
-  );
-  if (res.rows[0]?.extra !== '0' || res.rows[0]?.missing !== '0') {
-    const diff = await db.query(
-      `SELECT 'table' AS side, (ROW(${cols}))::text AS r FROM ${st.relation} EXCEPT ALL SELECT 'table', (ROW(${cols}))::text FROM (${st.plan.query}) AS q
-       UNION ALL
-       SELECT 'query', (ROW(${cols}))::text FROM (${st.plan.query}) AS q EXCEPT ALL SELECT 'query', (ROW(${cols}))::text FROM ${st.relation}`,
-    );
-    expect(diff.rows).toEqual([]);
-  }
-}
-
-/**
  * Creates a stream table, checks it, runs each step (SQL) + a differential refresh + the oracle
- * (and the text-exact oracle), then FULL.
+ * and the text-exact oracle ({@link AGGREGATE_SCENARIO}), then FULL. The text-exact oracle covers
+ * every column unless floats are compared rounded or the caller narrows it. (MIN / MAX of equal
+ * numerics with different scales depend on the scan order even in PostgreSQL, so they are left out.)
  */
-async function scenario(
+function scenario(
   name: string,
   query: string,
   steps: readonly string[],
   options: MaintainOptions & { readonly exactText?: readonly string[] | false } = {},
 ): Promise<Maintained> {
-  const st = await maintain(db, name, query, options);
-  expect(st.plan.mode).toBe('DIFFERENTIAL');
-  await st.check();
-  for (const step of steps) {
-    await db.query(step);
-    try {
-      await st.refreshAndCheck();
-      // Text-exact too, unless floats are compared rounded or the caller narrows it.
-      const exact =
-        options.exactText ?? (options.floatDigits === undefined ? st.plan.columns.map((c) => c.name) : false);
-      if (exact !== false) await expectSameText(st, exact);
-    } catch (error) {
-      throw new Error(
-        `${name}: after step «${step}»: ${error instanceof Error ? error.message : String(error)}`,
-        {
-          cause: error,
-        },
-      );
-    }
-  }
-  await st.refresh('FULL');
-  await st.check();
-  // And differential again after the FULL refresh.
-  await st.refreshAndCheck();
-  return st;
+  const exactText = options.exactText ?? options.floatDigits === undefined;
+  return runScenario(db, name, query, steps, { ...AGGREGATE_SCENARIO, maintain: options, exactText });
 }
 
 /** A keyed table `name(id, g, h, x, y, n, f, b, s)` with a few rows. */

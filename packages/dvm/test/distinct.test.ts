@@ -7,11 +7,16 @@
  * DISTINCT ON with total ORDER BYs (PostgreSQL breaks remaining ties arbitrarily, so a table can
  * only match its query under a total order), hidden sort columns, NULL keys.
  */
-import { UnsupportedQueryError } from '@pgtrickle/dvm';
 import { useTestDatabase } from '@pgtrickle/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { maintain } from './support/maintained.js';
-import { expectStateMatchesPopulation, immediateScenario, scenario } from './support/multiset-scenario.js';
+import {
+  immediateScenario,
+  multisetScenario,
+  runSteps,
+  skipWhileStub,
+  verifiedRefresh,
+} from './support/scenario.js';
 
 const db = useTestDatabase();
 
@@ -38,7 +43,7 @@ beforeAll(async () => {
 
 describe('SELECT DISTINCT', () => {
   it('keeps one row per distinct value through counts going to zero and back', async () => {
-    await scenario(db, 'st_d_basic', 'SELECT DISTINCT cat, color FROM items', [
+    await multisetScenario(db, 'st_d_basic', 'SELECT DISTINCT cat, color FROM items', [
       `INSERT INTO items VALUES (6, 'a', 'red', 1, 6)`,
       `DELETE FROM items WHERE id IN (1, 2)`,
       `DELETE FROM items WHERE id = 6`,
@@ -51,7 +56,7 @@ describe('SELECT DISTINCT', () => {
   });
 
   it('treats NULLs as one value', async () => {
-    await scenario(db, 'st_d_nulls', 'SELECT DISTINCT color FROM items', [
+    await multisetScenario(db, 'st_d_nulls', 'SELECT DISTINCT color FROM items', [
       `UPDATE items SET color = NULL WHERE id = 1`,
       `DELETE FROM items WHERE color IS NULL`,
       `INSERT INTO items VALUES (10, NULL, NULL, NULL, NULL), (11, 'q', NULL, 1, 1)`,
@@ -61,7 +66,7 @@ describe('SELECT DISTINCT', () => {
   });
 
   it('counts duplicates of a keyless table', async () => {
-    await scenario(db, 'st_d_bag', 'SELECT DISTINCT a, b FROM bag', [
+    await multisetScenario(db, 'st_d_bag', 'SELECT DISTINCT a, b FROM bag', [
       `DELETE FROM bag WHERE ctid = (SELECT min(ctid) FROM bag WHERE a = 1)`,
       `DELETE FROM bag WHERE a = 1`,
       `INSERT INTO bag VALUES (1, 'x'), (1, 'x')`,
@@ -73,12 +78,12 @@ describe('SELECT DISTINCT', () => {
   });
 
   it('DISTINCT * over a keyless table, and a single-column DISTINCT of it', async () => {
-    await scenario(db, 'st_d_star', 'SELECT DISTINCT * FROM bag', [
+    await multisetScenario(db, 'st_d_star', 'SELECT DISTINCT * FROM bag', [
       `INSERT INTO bag VALUES (3, 'y'), (4, 'w')`,
       `DELETE FROM bag WHERE a = 3`,
       `UPDATE bag SET a = a + 10 WHERE a = 4`,
     ]);
-    await scenario(db, 'st_d_bag_a', 'SELECT DISTINCT a FROM bag', [
+    await multisetScenario(db, 'st_d_bag_a', 'SELECT DISTINCT a FROM bag', [
       `INSERT INTO bag VALUES (14, 'other')`,
       `DELETE FROM bag WHERE a = 14 AND b = 'w'`,
       `DELETE FROM bag WHERE a = 14`,
@@ -86,7 +91,7 @@ describe('SELECT DISTINCT', () => {
   });
 
   it('DISTINCT over expressions and a filter', async () => {
-    await scenario(
+    await multisetScenario(
       db,
       'st_d_expr',
       `SELECT DISTINCT upper(cat) AS ucat, qty % 2 AS parity FROM items WHERE price > 1 OR price IS NULL`,
@@ -101,7 +106,7 @@ describe('SELECT DISTINCT', () => {
   });
 
   it('DISTINCT over a join, with changes on both sides and rows moving between groups', async () => {
-    await scenario(
+    await multisetScenario(
       db,
       'st_d_join',
       `SELECT DISTINCT c.tier, o.region FROM orders o JOIN customers c ON c.id = o.customer`,
@@ -118,23 +123,23 @@ describe('SELECT DISTINCT', () => {
   });
 
   it('groups equal values whose text differs (numeric scale, -0, interval)', async () => {
-    await scenario(db, 'st_d_num', 'SELECT DISTINCT v FROM nums', [
+    await multisetScenario(db, 'st_d_num', 'SELECT DISTINCT v FROM nums', [
       `DELETE FROM nums WHERE id = 1`,
       `INSERT INTO nums VALUES (5, 1.000, 2, '1 day')`,
       `DELETE FROM nums WHERE id IN (2, 5)`,
       `INSERT INTO nums VALUES (1, 1.0, 0, '1 day'), (2, 1.00, -0.0, '24 hours')`,
     ]);
-    await scenario(db, 'st_d_float', 'SELECT DISTINCT f FROM nums', [
+    await multisetScenario(db, 'st_d_float', 'SELECT DISTINCT f FROM nums', [
       `DELETE FROM nums WHERE id = 1`,
       `INSERT INTO nums VALUES (6, 3, 0, '1 day')`,
       `UPDATE nums SET f = -0.0 WHERE id = 6`,
     ]);
-    await scenario(db, 'st_d_interval', 'SELECT DISTINCT iv FROM nums', [
+    await multisetScenario(db, 'st_d_interval', 'SELECT DISTINCT iv FROM nums', [
       `UPDATE nums SET iv = '30 days' WHERE id = 6`,
       `DELETE FROM nums WHERE id = 3`,
       `DELETE FROM nums WHERE iv = '1 day'`,
     ]);
-    await scenario(db, 'st_d_num_pair', 'SELECT DISTINCT v, iv FROM nums', [
+    await multisetScenario(db, 'st_d_num_pair', 'SELECT DISTINCT v, iv FROM nums', [
       `INSERT INTO nums VALUES (7, 2.0, 1, '30 days'), (8, 2.00, 1, '720 hours')`,
       `DELETE FROM nums WHERE id = 7`,
     ]);
@@ -152,20 +157,24 @@ describe('SELECT DISTINCT', () => {
     );
     expect(counts.rows).toEqual(expected.rows);
     await db.query(`INSERT INTO bag VALUES (1, 'x'), (1, 'x')`);
-    await st.refreshAndCheck();
-    await expectStateMatchesPopulation(db, st);
+    await verifiedRefresh(st, { population: true });
     const one = await db.query<{ c: string }>(`SELECT __pgt_count::text AS c FROM st_d_state WHERE a = 1`);
     const real = await db.query<{ c: string }>(`SELECT count(*)::text AS c FROM bag WHERE a = 1`);
     expect(one.rows).toEqual(real.rows);
   });
 
   it('a projection above DISTINCT (state stored through it) and DISTINCT of DISTINCT', async () => {
-    await scenario(db, 'st_d_proj', 'SELECT s.x AS y FROM (SELECT DISTINCT cat AS x FROM items) AS s', [
-      `INSERT INTO items VALUES (30, 'new', NULL, 1, 1)`,
-      `DELETE FROM items WHERE cat = 'a'`,
-      `UPDATE items SET cat = 'new' WHERE cat IS NULL`,
-    ]);
-    await scenario(db, 'st_d_nested', 'SELECT DISTINCT a FROM (SELECT DISTINCT a, b FROM bag) AS s', [
+    await multisetScenario(
+      db,
+      'st_d_proj',
+      'SELECT s.x AS y FROM (SELECT DISTINCT cat AS x FROM items) AS s',
+      [
+        `INSERT INTO items VALUES (30, 'new', NULL, 1, 1)`,
+        `DELETE FROM items WHERE cat = 'a'`,
+        `UPDATE items SET cat = 'new' WHERE cat IS NULL`,
+      ],
+    );
+    await multisetScenario(db, 'st_d_nested', 'SELECT DISTINCT a FROM (SELECT DISTINCT a, b FROM bag) AS s', [
       `INSERT INTO bag VALUES (1, 'q'), (1, 'r')`,
       `DELETE FROM bag WHERE a = 1 AND b = 'x'`,
       `DELETE FROM bag WHERE a = 1`,
@@ -174,7 +183,7 @@ describe('SELECT DISTINCT', () => {
   });
 
   it('DISTINCT below a join and inside a CTE (not the root)', async () => {
-    await scenario(
+    await multisetScenario(
       db,
       'st_d_below_join',
       `SELECT d.region, c.name FROM (SELECT DISTINCT customer, region FROM orders) AS d JOIN customers c ON c.id = d.customer`,
@@ -186,7 +195,7 @@ describe('SELECT DISTINCT', () => {
         `UPDATE orders SET region = NULL WHERE customer = 4`,
       ],
     );
-    await scenario(
+    await multisetScenario(
       db,
       'st_d_cte',
       `WITH t AS (SELECT DISTINCT tier FROM customers) SELECT t.tier, o.id FROM t JOIN customers c ON c.tier = t.tier JOIN orders o ON o.customer = c.id`,
@@ -200,11 +209,16 @@ describe('SELECT DISTINCT', () => {
   });
 
   it('DISTINCT inside a UNION ALL branch', async () => {
-    await scenario(db, 'st_d_in_union_all', 'SELECT DISTINCT a FROM bag UNION ALL SELECT qty FROM items', [
-      `INSERT INTO bag VALUES (50, 'u'), (50, 'v')`,
-      `INSERT INTO items VALUES (50, 'u', 'u', 1, 50)`,
-      `DELETE FROM bag WHERE a = 50`,
-    ]);
+    await multisetScenario(
+      db,
+      'st_d_in_union_all',
+      'SELECT DISTINCT a FROM bag UNION ALL SELECT qty FROM items',
+      [
+        `INSERT INTO bag VALUES (50, 'u'), (50, 'v')`,
+        `INSERT INTO items VALUES (50, 'u', 'u', 1, 50)`,
+        `DELETE FROM bag WHERE a = 50`,
+      ],
+    );
   });
 
   it('falls back to nothing in AUTO mode (DISTINCT is differential)', async () => {
@@ -216,7 +230,7 @@ describe('SELECT DISTINCT', () => {
 
 describe('SELECT DISTINCT ON', () => {
   it('keeps the first row per key by a total ORDER BY, with a sort column not in the select list', async () => {
-    await scenario(
+    await multisetScenario(
       db,
       'st_on_hidden',
       `SELECT DISTINCT ON (grp) grp, player FROM scores ORDER BY grp, score DESC NULLS LAST, id`,
@@ -234,7 +248,7 @@ describe('SELECT DISTINCT ON', () => {
   });
 
   it('with the ORDER BY keys in the select list, NULLS FIRST, and several keys', async () => {
-    await scenario(
+    await multisetScenario(
       db,
       'st_on_multi',
       `SELECT DISTINCT ON (grp, score > 10) grp, score > 10 AS big, score, player FROM scores ORDER BY grp, score > 10, score NULLS FIRST, id DESC`,
@@ -248,7 +262,7 @@ describe('SELECT DISTINCT ON', () => {
   });
 
   it('with an expression key and without ORDER BY ties (one row per key)', async () => {
-    await scenario(
+    await multisetScenario(
       db,
       'st_on_expr',
       `SELECT DISTINCT ON (lower(grp)) lower(grp) AS g, id FROM scores ORDER BY lower(grp), id`,
@@ -262,7 +276,7 @@ describe('SELECT DISTINCT ON', () => {
   });
 
   it('over a join and below a join', async () => {
-    await scenario(
+    await multisetScenario(
       db,
       'st_on_join',
       `SELECT DISTINCT ON (c.id) c.name, o.amount FROM customers c JOIN orders o ON o.customer = c.id ORDER BY c.id, o.amount DESC NULLS LAST, o.id`,
@@ -274,7 +288,7 @@ describe('SELECT DISTINCT ON', () => {
         `UPDATE orders SET customer = 3 WHERE id = 60`,
       ],
     );
-    await scenario(
+    await multisetScenario(
       db,
       'st_on_below',
       `SELECT f.grp, f.player, c.name FROM (SELECT DISTINCT ON (grp) grp, player, score FROM scores ORDER BY grp, score, id) AS f JOIN customers c ON c.name = f.player`,
@@ -288,7 +302,7 @@ describe('SELECT DISTINCT ON', () => {
   });
 
   it('DISTINCT ON numeric keys groups equal values of different scale', async () => {
-    await scenario(
+    await multisetScenario(
       db,
       'st_on_num',
       `SELECT DISTINCT ON (v) v IS NULL AS missing, id FROM nums ORDER BY v, id`,
@@ -340,16 +354,16 @@ describe('transition-table deltas (IMMEDIATE style), downstream stream tables, r
       `SELECT cat, color FROM st_up_distinct WHERE cat IS NOT NULL`,
     );
     expect(down.plan.mode).toBe('DIFFERENTIAL');
-    for (const sql of [
-      `INSERT INTO items VALUES (400, 'up', 'x', 1, 1), (401, 'up', 'x', 1, 1)`,
-      `DELETE FROM items WHERE id = 400`,
-      `DELETE FROM items WHERE id = 401`,
-      `UPDATE items SET color = 'recolored' WHERE cat = 'a'`,
-    ]) {
-      await db.query(sql);
-      await up.refreshAndCheck();
-      await down.refreshAndCheck();
-    }
+    await runSteps(
+      db,
+      [up, down],
+      [
+        `INSERT INTO items VALUES (400, 'up', 'x', 1, 1), (401, 'up', 'x', 1, 1)`,
+        `DELETE FROM items WHERE id = 400`,
+        `DELETE FROM items WHERE id = 401`,
+        `UPDATE items SET color = 'recolored' WHERE cat = 'a'`,
+      ],
+    );
   });
 
   it('refuses what has no delta rule, naming the construct', async () => {
@@ -363,23 +377,10 @@ describe('transition-table deltas (IMMEDIATE style), downstream stream tables, r
   });
 });
 
-/**
- * A scenario over operators of other families (aggregates, outer joins, sublinks): skipped while
- * such a construct is still a refusing stub ("Not supported yet").
- */
-async function withOthers(skip: () => void, run: () => Promise<unknown>): Promise<void> {
-  try {
-    await run();
-  } catch (error) {
-    if (error instanceof UnsupportedQueryError && error.message.includes('Not supported yet')) skip();
-    throw error;
-  }
-}
-
 describe('DISTINCT with other operators', () => {
   it('an aggregate over DISTINCT, DISTINCT over an aggregate', async (t) => {
-    await withOthers(t.skip, () =>
-      scenario(
+    await skipWhileStub(t.skip, () =>
+      multisetScenario(
         db,
         'st_d_agg_over',
         'SELECT a, count(*) AS n FROM (SELECT DISTINCT a, b FROM bag) AS s GROUP BY a',
@@ -390,8 +391,8 @@ describe('DISTINCT with other operators', () => {
         ],
       ),
     );
-    await withOthers(t.skip, () =>
-      scenario(db, 'st_d_over_agg', 'SELECT DISTINCT count(*) AS n FROM items GROUP BY cat', [
+    await skipWhileStub(t.skip, () =>
+      multisetScenario(db, 'st_d_over_agg', 'SELECT DISTINCT count(*) AS n FROM items GROUP BY cat', [
         `INSERT INTO items VALUES (700, 'solo', NULL, 1, 1)`,
         `DELETE FROM items WHERE cat = 'b'`,
         `UPDATE items SET cat = 'solo' WHERE id = 700`,
@@ -400,8 +401,8 @@ describe('DISTINCT with other operators', () => {
   });
 
   it('DISTINCT over a LEFT JOIN, DISTINCT with an IN subquery', async (t) => {
-    await withOthers(t.skip, () =>
-      scenario(
+    await skipWhileStub(t.skip, () =>
+      multisetScenario(
         db,
         'st_d_left',
         'SELECT DISTINCT c.tier, o.region FROM customers c LEFT JOIN orders o ON o.customer = c.id',
@@ -412,8 +413,8 @@ describe('DISTINCT with other operators', () => {
         ],
       ),
     );
-    await withOthers(t.skip, () =>
-      scenario(
+    await skipWhileStub(t.skip, () =>
+      multisetScenario(
         db,
         'st_d_in',
         'SELECT DISTINCT region FROM orders WHERE customer IN (SELECT id FROM customers WHERE tier IS NOT NULL)',

@@ -6,10 +6,10 @@
  * top-N per group). Every step is checked against the query (the oracle), differential refreshes
  * and FULL refreshes alike; refusals are checked too.
  */
-import { applyConsolidatedSql, consolidateSql, deltaTable, deltaTableDdl, settingsSql } from '@pgtrickle/dvm';
 import { useTestDatabase } from '@pgtrickle/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Maintained, maintain } from './support/maintained.js';
+import { maintain } from './support/maintained.js';
+import { applyTransition, expectFullRefreshAgrees } from './support/scenario.js';
 
 const db = useTestDatabase();
 
@@ -44,68 +44,6 @@ beforeAll(async () => {
   `);
 });
 
-/** A differential refresh and the oracle; then a FULL refresh must give the same table. */
-async function step(st: Maintained): Promise<void> {
-  await st.refreshAndCheck();
-}
-
-/** A FULL refresh agrees with the query too (and differential refreshes continue from it). */
-async function fullAgrees(st: Maintained): Promise<void> {
-  const r = await st.refresh('FULL');
-  expect(r.action).toBe('FULL');
-  await st.check();
-}
-
-/**
- * Runs `dml` (`UPDATE|DELETE … WHERE … RETURNING *` or `INSERT … RETURNING *` on `table`) and
- * applies each stream table's delta from the statement's transition tables (stand-ins built from
- * the rows it changed), in one transaction, the way an IMMEDIATE trigger does; then checks them.
- */
-async function immediate(sts: readonly Maintained[], table: string, dml: string): Promise<void> {
-  const oid = await db.query<{ oid: string }>(`SELECT $1::regclass::oid::text AS oid`, [table]);
-  const key = oid.rows[0]?.oid as string;
-  const verb = dml.trim().split(/\s+/)[0]?.toUpperCase();
-  const client = await db.pool.connect();
-  try {
-    await client.query('BEGIN');
-    for (const s of settingsSql()) await client.query(s);
-    await client.query(`CREATE TEMP TABLE tt_old ON COMMIT DROP AS SELECT * FROM ${table} WITH NO DATA`);
-    await client.query(`CREATE TEMP TABLE tt_new ON COMMIT DROP AS SELECT * FROM ${table} WITH NO DATA`);
-    if (verb !== 'INSERT') {
-      const where = dml.slice(dml.indexOf('WHERE'), dml.indexOf('RETURNING'));
-      await client.query(`INSERT INTO tt_old SELECT * FROM ${table} ${where}`);
-    }
-    const changed = await client.query(dml);
-    if (verb !== 'DELETE') {
-      await client.query(
-        `INSERT INTO tt_new SELECT * FROM json_populate_recordset(NULL::${table}, $1::json)`,
-        [JSON.stringify(changed.rows)],
-      );
-    }
-    for (const st of sts) {
-      const target = st.plan.applyTarget();
-      for (const s of deltaTableDdl(target)) await client.query(s);
-      const insert = st.plan.deltaInsert({
-        kind: 'transitionTable',
-        source: key,
-        oldTable: verb === 'INSERT' ? null : 'tt_old',
-        newTable: verb === 'DELETE' ? null : 'tt_new',
-      });
-      if (insert === null) throw new Error('no delta statement');
-      await client.query(insert);
-      for (const s of consolidateSql(target, deltaTable(target.tag))) await client.query(s);
-      for (const s of applyConsolidatedSql(target)) await client.query(s);
-    }
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK');
-    throw error;
-  } finally {
-    client.release();
-  }
-  for (const st of sts) await st.check();
-}
-
 describe('unnest', () => {
   it('flat-maps arrays that grow, shrink, hold NULLs and duplicates', async () => {
     const st = await maintain(
@@ -119,18 +57,18 @@ describe('unnest', () => {
     await db.query(`UPDATE posts SET tags = tags || '{c}' WHERE id = 1`);
     await db.query(`UPDATE posts SET tags = '{b}' WHERE id = 2`);
     await db.query(`INSERT INTO posts VALUES (5, '{x,NULL,x}', 1)`);
-    await step(st);
+    await st.refreshAndCheck();
     await db.query(`UPDATE posts SET tags = NULL WHERE id = 1`);
     await db.query(`UPDATE posts SET id = 50 WHERE id = 5`);
     await db.query(`INSERT INTO posts VALUES (6, '{y}', 1)`);
     await db.query(`DELETE FROM posts WHERE id = 6`);
-    await step(st);
+    await st.refreshAndCheck();
     await db.query(`UPDATE posts SET tags = '{a,b,a,b}' WHERE id = 3`);
     await db.query(`UPDATE posts SET tags = '{}' WHERE id = 50`);
-    await step(st);
-    await fullAgrees(st);
+    await st.refreshAndCheck();
+    await expectFullRefreshAgrees(st, { expectFullAction: true });
     await db.query(`UPDATE posts SET tags = '{q}' WHERE id = 3`);
-    await step(st);
+    await st.refreshAndCheck();
     const none = await st.refresh();
     expect(none.action).toBe('NO_DATA');
   });
@@ -144,11 +82,11 @@ describe('unnest', () => {
     await st.check();
     await db.query(`UPDATE posts SET tags = '{z,y,x}' WHERE id = 3`);
     await db.query(`INSERT INTO posts VALUES (7, '{NULL,NULL,NULL}', 0)`);
-    await step(st);
+    await st.refreshAndCheck();
     await db.query(`UPDATE posts SET tags = '{y}' WHERE id = 3`);
     await db.query(`DELETE FROM posts WHERE id = 7`);
-    await step(st);
-    await fullAgrees(st);
+    await st.refreshAndCheck();
+    await expectFullRefreshAgrees(st, { expectFullAction: true });
   });
 
   it('expands a multi-argument unnest (arrays of different lengths)', async () => {
@@ -160,7 +98,7 @@ describe('unnest', () => {
     await st.check();
     await db.query(`UPDATE posts SET n = 9 WHERE id = 1`);
     await db.query(`UPDATE posts SET tags = '{m,n,o}' WHERE id = 4`);
-    await step(st);
+    await st.refreshAndCheck();
     const plain = await maintain(
       db,
       'st_unnest_multi2',
@@ -179,15 +117,15 @@ describe('unnest', () => {
     expect(st.plan.uniqueRowIds).toBe(false);
     await st.check();
     await db.query(`INSERT INTO bag VALUES ('{a,a}', 1), ('{c}', 4)`);
-    await step(st);
+    await st.refreshAndCheck();
     await db.query(`DELETE FROM bag WHERE ctid = (SELECT min(ctid) FROM bag WHERE v = 1)`);
-    await step(st);
+    await st.refreshAndCheck();
     await db.query(`UPDATE bag SET tags = tags || '{z}' WHERE v = 1`);
-    await step(st);
+    await st.refreshAndCheck();
     await db.query(`DELETE FROM bag WHERE v = 2`);
     await db.query(`INSERT INTO bag VALUES ('{b}', 2)`);
-    await step(st);
-    await fullAgrees(st);
+    await st.refreshAndCheck();
+    await expectFullRefreshAgrees(st, { expectFullAction: true });
   });
 
   it('filters on the left pushed below and on the elements above', async () => {
@@ -199,10 +137,10 @@ describe('unnest', () => {
     await st.check();
     await db.query(`UPDATE posts SET n = 0 WHERE id = 1`);
     await db.query(`UPDATE posts SET n = 5, tags = '{4,5}' WHERE id = 4`);
-    await step(st);
+    await st.refreshAndCheck();
     await db.query(`UPDATE posts SET n = NULL WHERE id = 4`);
     await db.query(`UPDATE posts SET n = 1 WHERE id = 1`);
-    await step(st);
+    await st.refreshAndCheck();
   });
 });
 
@@ -217,12 +155,12 @@ describe('LEFT JOIN LATERAL', () => {
     await db.query(`UPDATE posts SET tags = '{}' WHERE id = 1`);
     await db.query(`UPDATE posts SET tags = '{k,l}' WHERE id = 4`);
     await db.query(`INSERT INTO posts VALUES (8, NULL, 1), (9, '{NULL}', 1)`);
-    await step(st);
+    await st.refreshAndCheck();
     await db.query(`UPDATE posts SET tags = NULL WHERE id = 4`);
     await db.query(`UPDATE posts SET tags = '{r}' WHERE id = 8`);
     await db.query(`DELETE FROM posts WHERE id = 9`);
-    await step(st);
-    await fullAgrees(st);
+    await st.refreshAndCheck();
+    await expectFullRefreshAgrees(st, { expectFullAction: true });
   });
 
   it('pads the rows whose elements all fail the ON condition', async () => {
@@ -235,10 +173,10 @@ describe('LEFT JOIN LATERAL', () => {
     await db.query(`UPDATE spans SET lo = 2, hi = 2 WHERE id = 1`);
     await db.query(`UPDATE spans SET hi = 9 WHERE id = 2`);
     await db.query(`INSERT INTO spans VALUES (5, 7, 8, 'x')`);
-    await step(st);
+    await st.refreshAndCheck();
     await db.query(`UPDATE spans SET lo = 1 WHERE id = 1`);
     await db.query(`DELETE FROM spans WHERE id = 5`);
-    await step(st);
+    await st.refreshAndCheck();
   });
 });
 
@@ -255,12 +193,12 @@ describe('json functions', () => {
     );
     await db.query(`UPDATE docs SET doc = '{"items": [{"sku": "q", "qty": 0}]}' WHERE id = 2`);
     await db.query(`INSERT INTO docs VALUES (5, '{"items": [1, "two", null]}')`);
-    await step(st);
+    await st.refreshAndCheck();
     await db.query(`UPDATE docs SET doc = '{"items": []}' WHERE id = 1`);
     await db.query(`UPDATE docs SET doc = NULL WHERE id = 3`);
     await db.query(`DELETE FROM docs WHERE id = 5`);
-    await step(st);
-    await fullAgrees(st);
+    await st.refreshAndCheck();
+    await expectFullRefreshAgrees(st, { expectFullAction: true });
   });
 
   it('maintains jsonb_each, jsonb_array_elements_text and json_each_text', async () => {
@@ -283,14 +221,14 @@ describe('json functions', () => {
       `UPDATE docs SET doc = doc || '{"meta": {"a": 2, "c": [1]}, "tags": ["p", "q", "p"]}' WHERE id = 1`,
     );
     await db.query(`UPDATE docs SET doc = '{"meta": {"z": null}, "tags": []}' WHERE id = 2`);
-    await step(each);
-    await step(texts);
-    await step(jsonEach);
+    await each.refreshAndCheck();
+    await texts.refreshAndCheck();
+    await jsonEach.refreshAndCheck();
     await db.query(`UPDATE docs SET doc = doc - 'meta' WHERE id = 1`);
     await db.query(`INSERT INTO docs VALUES (6, '{"meta": {"k": "v"}, "tags": ["only"]}')`);
-    await step(each);
-    await step(texts);
-    await step(jsonEach);
+    await each.refreshAndCheck();
+    await texts.refreshAndCheck();
+    await jsonEach.refreshAndCheck();
   });
 
   it('uses a column definition list (jsonb_to_recordset)', async () => {
@@ -302,7 +240,7 @@ describe('json functions', () => {
     await st.check();
     await db.query(`UPDATE docs SET doc = '{"items": [{"sku": "n", "qty": 7}, {"qty": 8}]}' WHERE id = 2`);
     await db.query(`DELETE FROM docs WHERE id = 6`);
-    await step(st);
+    await st.refreshAndCheck();
   });
 });
 
@@ -318,11 +256,11 @@ describe('generate_series, splitting, ROWS FROM, user functions', () => {
     await db.query(`UPDATE spans SET lo = NULL WHERE id = 2`);
     await db.query(`UPDATE spans SET lo = 1, hi = 4 WHERE id = 3`);
     await db.query(`INSERT INTO spans VALUES (6, 10, 12, 'x,y,z')`);
-    await step(st);
+    await st.refreshAndCheck();
     await db.query(`UPDATE spans SET hi = lo WHERE id = 1`);
     await db.query(`UPDATE spans SET id = 60 WHERE id = 6`);
-    await step(st);
-    await fullAgrees(st);
+    await st.refreshAndCheck();
+    await expectFullRefreshAgrees(st, { expectFullAction: true });
   });
 
   it('splits strings with regexp_split_to_table and string_to_table', async () => {
@@ -338,11 +276,11 @@ describe('generate_series, splitting, ROWS FROM, user functions', () => {
     );
     await db.query(`UPDATE spans SET label = 'p,,q' WHERE id = 2`);
     await db.query(`UPDATE spans SET label = NULL WHERE id = 1`);
-    await step(re);
-    await step(st2);
+    await re.refreshAndCheck();
+    await st2.refreshAndCheck();
     await db.query(`UPDATE spans SET label = 'one' WHERE id = 4`);
-    await step(re);
-    await step(st2);
+    await re.refreshAndCheck();
+    await st2.refreshAndCheck();
   });
 
   it('zips ROWS FROM functions of different lengths', async () => {
@@ -354,9 +292,9 @@ describe('generate_series, splitting, ROWS FROM, user functions', () => {
     await st.check();
     await db.query(`UPDATE posts SET n = 4 WHERE id = 1`);
     await db.query(`UPDATE posts SET tags = '{d,e,f,g,h}' WHERE id = 4`);
-    await step(st);
+    await st.refreshAndCheck();
     await db.query(`UPDATE posts SET n = NULL WHERE id = 4`);
-    await step(st);
+    await st.refreshAndCheck();
   });
 
   it('maintains an immutable user-defined function returning a table', async () => {
@@ -365,9 +303,9 @@ describe('generate_series, splitting, ROWS FROM, user functions', () => {
     await db.query(`UPDATE kv SET pairs = 'a=9,d=4,e=' WHERE id = 1`);
     await db.query(`UPDATE kv SET pairs = 'x=1' WHERE id = 3`);
     await db.query(`INSERT INTO kv VALUES (4, 'm=1,m=1')`);
-    await step(st);
+    await st.refreshAndCheck();
     await db.query(`DELETE FROM kv WHERE id = 2`);
-    await step(st);
+    await st.refreshAndCheck();
   });
 });
 
@@ -390,14 +328,14 @@ describe('functions returning one row', () => {
     await db.query(
       `UPDATE docs SET doc = '{"items": [{"sku": "pp", "qty": 2}, {"sku": "qq"}]}' WHERE id = 2`,
     );
-    await step(comp);
-    await step(scalar);
-    await step(populate);
+    await comp.refreshAndCheck();
+    await scalar.refreshAndCheck();
+    await populate.refreshAndCheck();
     await db.query(`DELETE FROM posts WHERE id = 1`);
     await db.query(`DELETE FROM docs WHERE id = 2`);
-    await step(comp);
-    await step(scalar);
-    await step(populate);
+    await comp.refreshAndCheck();
+    await scalar.refreshAndCheck();
+    await populate.refreshAndCheck();
   });
 });
 
@@ -422,13 +360,13 @@ describe('constant set-returning functions', () => {
     await db.query(`UPDATE spans SET hi = 1 WHERE id = 60`);
     await db.query(`UPDATE spans SET lo = 0 WHERE id = 2`);
     await db.query(`INSERT INTO spans VALUES (7, 3, 3, 'k')`);
-    await step(cross);
-    await step(first);
-    await step(alone);
+    await cross.refreshAndCheck();
+    await first.refreshAndCheck();
+    await alone.refreshAndCheck();
     await db.query(`DELETE FROM spans WHERE id IN (1, 7)`);
-    await step(cross);
-    await step(first);
-    await fullAgrees(first);
+    await cross.refreshAndCheck();
+    await first.refreshAndCheck();
+    await expectFullRefreshAgrees(first, { expectFullAction: true });
   });
 });
 
@@ -444,19 +382,19 @@ describe('LATERAL subqueries', () => {
     expect(delta).toContain('EXISTS (SELECT 1 FROM');
     await db.query(`INSERT INTO items VALUES (8, 2, 6), (9, 4, 1), (10, 4, 2)`);
     await db.query(`UPDATE orders SET threshold = 6 WHERE id = 1`);
-    await step(st);
+    await st.refreshAndCheck();
     await db.query(`UPDATE items SET order_id = 4 WHERE id = 4`);
     await db.query(`UPDATE items SET x = 100 WHERE id = 5`);
     await db.query(`DELETE FROM items WHERE id = 1`);
     await db.query(`INSERT INTO orders VALUES (5, 40, 0)`);
     await db.query(`INSERT INTO items VALUES (11, 5, 1)`);
-    await step(st);
+    await st.refreshAndCheck();
     await db.query(`UPDATE orders SET id = 6 WHERE id = 5`);
     await db.query(`UPDATE items SET order_id = NULL WHERE id = 11`);
     await db.query(`INSERT INTO items VALUES (12, 6, 3)`);
     await db.query(`DELETE FROM items WHERE id = 12`);
-    await step(st);
-    await fullAgrees(st);
+    await st.refreshAndCheck();
+    await expectFullRefreshAgrees(st, { expectFullAction: true });
   });
 
   it('LEFT JOIN LATERAL subquery keeps left rows without matches', async () => {
@@ -468,10 +406,10 @@ describe('LATERAL subqueries', () => {
     await st.check();
     await db.query(`DELETE FROM items WHERE order_id = 3`);
     await db.query(`INSERT INTO items VALUES (13, 6, 7)`);
-    await step(st);
+    await st.refreshAndCheck();
     await db.query(`INSERT INTO items VALUES (14, 3, 7)`);
     await db.query(`DELETE FROM orders WHERE id = 4`);
-    await step(st);
+    await st.refreshAndCheck();
   });
 
   it('LEFT JOIN LATERAL … ON a condition over both sides', async () => {
@@ -483,9 +421,9 @@ describe('LATERAL subqueries', () => {
     await st.check();
     await db.query(`UPDATE orders SET threshold = 100 WHERE id = 2`);
     await db.query(`UPDATE items SET x = 0 WHERE id = 13`);
-    await step(st);
+    await st.refreshAndCheck();
     await db.query(`UPDATE orders SET threshold = NULL WHERE id = 2`);
-    await step(st);
+    await st.refreshAndCheck();
   });
 
   it('without an equality on a key: every left row is recomputed when the subquery source changes', async () => {
@@ -497,9 +435,9 @@ describe('LATERAL subqueries', () => {
     await st.check();
     await db.query(`INSERT INTO items VALUES (15, NULL, 0)`);
     await db.query(`UPDATE orders SET threshold = 3 WHERE id = 1`);
-    await step(st);
+    await st.refreshAndCheck();
     await db.query(`UPDATE items SET x = 50 WHERE id = 15`);
-    await step(st);
+    await st.refreshAndCheck();
   });
 
   it('a subquery over the items before it only (a function inside)', async () => {
@@ -511,7 +449,7 @@ describe('LATERAL subqueries', () => {
     await st.check();
     await db.query(`UPDATE posts SET tags = '{b,c,b}' WHERE id = 4`);
     await db.query(`INSERT INTO posts VALUES (10, '{b}', 1)`);
-    await step(st);
+    await st.refreshAndCheck();
   });
 
   it('LATERAL (VALUES …) unpivots the row before it', async () => {
@@ -528,12 +466,12 @@ describe('LATERAL subqueries', () => {
     await st.check();
     await db.query(`UPDATE spans SET lo = 0, hi = NULL WHERE id = 2`);
     await db.query(`INSERT INTO spans VALUES (8, 8, 9, 'z')`);
-    await step(st);
-    await step(left);
+    await st.refreshAndCheck();
+    await left.refreshAndCheck();
     await db.query(`DELETE FROM spans WHERE id = 8`);
     await db.query(`UPDATE spans SET hi = 5 WHERE id = 2`);
-    await step(st);
-    await step(left);
+    await st.refreshAndCheck();
+    await left.refreshAndCheck();
   });
 
   it('an uncorrelated LATERAL subquery is a plain join', async () => {
@@ -545,7 +483,7 @@ describe('LATERAL subqueries', () => {
     expect(st.plan.tree?.children[0]?.kind).toBe('join');
     await db.query(`UPDATE items SET x = 8 WHERE id = 2`);
     await db.query(`INSERT INTO orders VALUES (7, 70, 0)`);
-    await step(st);
+    await st.refreshAndCheck();
   });
 
   it('correlated through a nested subquery, a self-join on a non-key column, and nested LATERAL', async () => {
@@ -567,16 +505,16 @@ describe('LATERAL subqueries', () => {
     await db.query(`UPDATE orders SET customer = 10 WHERE id = 3`);
     await db.query(`INSERT INTO items VALUES (18, 3, 9), (19, 1, 2)`);
     await db.query(`UPDATE items SET x = 1 WHERE id = 2`);
-    await step(through);
-    await step(peers);
-    await step(nested);
+    await through.refreshAndCheck();
+    await peers.refreshAndCheck();
+    await nested.refreshAndCheck();
     await db.query(`UPDATE orders SET customer = 30 WHERE id = 1`);
     await db.query(`DELETE FROM items WHERE id = 3`);
     await db.query(`UPDATE items SET order_id = 3 WHERE id = 19`);
-    await step(through);
-    await step(peers);
-    await step(nested);
-    await fullAgrees(nested);
+    await through.refreshAndCheck();
+    await peers.refreshAndCheck();
+    await nested.refreshAndCheck();
+    await expectFullRefreshAgrees(nested, { expectFullAction: true });
   });
 
   it('an aggregate per left row', async () => {
@@ -589,9 +527,9 @@ describe('LATERAL subqueries', () => {
     await db.query(`INSERT INTO items VALUES (20, 4, 10)`);
     await db.query(`DELETE FROM items WHERE order_id = 2`);
     await db.query(`INSERT INTO orders VALUES (8, 80, 0)`);
-    await step(st);
+    await st.refreshAndCheck();
     await db.query(`UPDATE items SET order_id = 8 WHERE id = 20`);
-    await step(st);
+    await st.refreshAndCheck();
   });
 
   it('top-N per group', async () => {
@@ -602,12 +540,12 @@ describe('LATERAL subqueries', () => {
     );
     await st.check();
     await db.query(`INSERT INTO items VALUES (16, 1, 6), (17, 2, 100)`);
-    await step(st);
+    await st.refreshAndCheck();
     await db.query(`DELETE FROM items WHERE id = 16`);
     await db.query(`UPDATE items SET x = 0 WHERE id = 17`);
     await db.query(`UPDATE items SET order_id = 1 WHERE id = 8`);
-    await step(st);
-    await fullAgrees(st);
+    await st.refreshAndCheck();
+    await expectFullRefreshAgrees(st, { expectFullAction: true });
   });
 });
 
@@ -635,18 +573,18 @@ describe('composed with other operators', () => {
     );
     await db.query(`UPDATE posts SET tags = '{b,b,c}', n = 1 WHERE id = 3`);
     await db.query(`INSERT INTO posts VALUES (11, '{a,z}', 4)`);
-    await step(counts);
-    await step(distinct);
-    await step(outer);
-    await step(nested);
+    await counts.refreshAndCheck();
+    await distinct.refreshAndCheck();
+    await outer.refreshAndCheck();
+    await nested.refreshAndCheck();
     await db.query(`DELETE FROM posts WHERE id = 11`);
     await db.query(`UPDATE posts SET tags = NULL WHERE id = 3`);
     await db.query(`UPDATE orders SET id = 9 WHERE id = 4`);
-    await step(counts);
-    await step(distinct);
-    await step(outer);
-    await step(nested);
-    await fullAgrees(counts);
+    await counts.refreshAndCheck();
+    await distinct.refreshAndCheck();
+    await outer.refreshAndCheck();
+    await nested.refreshAndCheck();
+    await expectFullRefreshAgrees(counts, { expectFullAction: true });
   });
 });
 
@@ -711,11 +649,36 @@ describe('IMMEDIATE (transition tables)', () => {
       { mode: 'IMMEDIATE' },
     );
     expect(fn.plan.mode).toBe('IMMEDIATE');
-    await immediate([fn, sub], 'posts', `INSERT INTO posts VALUES (90, '{i,j}', 1) RETURNING *`);
-    await immediate([fn, sub], 'posts', `UPDATE posts SET tags = '{}' WHERE id = 90 RETURNING *`);
-    await immediate([fn, sub], 'items', `INSERT INTO items VALUES (90, 1, 50), (91, 2, 60) RETURNING *`);
-    await immediate([fn, sub], 'items', `UPDATE items SET x = -1 WHERE id = 90 RETURNING *`);
-    await immediate([fn, sub], 'orders', `DELETE FROM orders WHERE id = 2 RETURNING *`);
-    await immediate([fn, sub], 'items', `DELETE FROM items WHERE id IN (90, 91) RETURNING *`);
+    await applyTransition(
+      db,
+      [fn, sub],
+      { insert: 'posts', values: `(90, '{i,j}', 1)` },
+      { includeNonReaders: true },
+    );
+    await applyTransition(
+      db,
+      [fn, sub],
+      { update: 'posts', set: `tags = '{}'`, where: `id = 90` },
+      { includeNonReaders: true },
+    );
+    await applyTransition(
+      db,
+      [fn, sub],
+      { insert: 'items', values: `(90, 1, 50), (91, 2, 60)` },
+      { includeNonReaders: true },
+    );
+    await applyTransition(
+      db,
+      [fn, sub],
+      { update: 'items', set: `x = -1`, where: `id = 90` },
+      { includeNonReaders: true },
+    );
+    await applyTransition(db, [fn, sub], { delete: 'orders', where: `id = 2` }, { includeNonReaders: true });
+    await applyTransition(
+      db,
+      [fn, sub],
+      { delete: 'items', where: `id IN (90, 91)` },
+      { includeNonReaders: true },
+    );
   });
 });

@@ -8,30 +8,16 @@
 import { useTestDatabase } from '@pgtrickle/testkit';
 import { describe, expect, it } from 'vitest';
 import { type Maintained, maintain } from './support/maintained.js';
-import { applyTransition, type TransitionStep } from './support/transition.js';
+import { applyTransition, type RunOptions, runSteps, type TransitionStep } from './support/scenario.js';
 
 const db = useTestDatabase();
 
-/** Runs each batch of statements, refreshing differentially and checking after each. */
-async function steps(st: Maintained, batches: readonly (readonly string[])[]): Promise<void> {
-  await st.check();
-  for (const batch of batches) {
-    for (const sql of batch) await db.query(sql);
-    const r = await st.refreshAndCheck();
-    expect(['DIFFERENTIAL', 'NO_DATA']).toContain(r.action);
-  }
-  await agree(st);
-}
+/** After the last step: a FULL refresh yields exactly the differential state (row ids included). */
+const AGREE: RunOptions = { end: { sameRows: 'json' } };
 
-/** A FULL refresh yields exactly the differential state (row ids included). */
-async function agree(st: Maintained): Promise<void> {
-  const rows = async (): Promise<string[]> =>
-    (await db.query(`SELECT * FROM ${st.relation}`)).rows.map((r) => JSON.stringify(r)).sort();
-  const before = await rows();
-  await st.refresh('FULL');
-  await st.check();
-  expect(await rows()).toEqual(before);
-}
+/** Checks first, runs each batch of statements, refreshing differentially (really) and checking after each; then {@link AGREE}. */
+const steps = (st: Maintained, batches: readonly (readonly string[])[]): Promise<void> =>
+  runSteps(db, [st], batches, { initialCheck: true, differential: true, ...AGREE });
 
 /** Two keyed tables `<p>_l (id, k, v)` and `<p>_r (id, k, w, flag)` with NULL keys and unmatched rows. */
 async function keyedPair(p: string): Promise<void> {
@@ -144,15 +130,7 @@ describe('LEFT JOIN', () => {
       'st_ljn_false',
       'SELECT l.id, r.id AS rid FROM ljn_l l LEFT JOIN ljn_r r ON r.k = l.k AND 1 = 2',
     );
-    for (const batch of keyedBatches('ljn')) {
-      for (const sql of batch) await db.query(sql);
-      await lt.refreshAndCheck();
-      await on.refreshAndCheck();
-      await off.refreshAndCheck();
-    }
-    await agree(lt);
-    await agree(on);
-    await agree(off);
+    await runSteps(db, [lt, on, off], keyedBatches('ljn'), AGREE);
   });
 
   it('WHERE on the nullable side stays above the join; WHERE on the preserved side is pushed', async () => {
@@ -172,15 +150,7 @@ describe('LEFT JOIN', () => {
       'st_ljw_p',
       `SELECT l.id, r.id AS rid FROM ljw_l l LEFT JOIN ljw_r r ON r.k = l.k WHERE l.v <> 'b' AND l.flag`,
     );
-    for (const batch of keyedBatches('ljw')) {
-      for (const sql of batch) await db.query(sql);
-      await nullable.refreshAndCheck();
-      await anti.refreshAndCheck();
-      await preserved.refreshAndCheck();
-    }
-    await agree(nullable);
-    await agree(anti);
-    await agree(preserved);
+    await runSteps(db, [nullable, anti, preserved], keyedBatches('ljw'), AGREE);
   });
 
   it('keyless inputs with duplicates on both sides', async () => {
@@ -228,13 +198,7 @@ describe('LEFT JOIN', () => {
       [`UPDATE lju_b SET k = NULL WHERE bid IN (1, 2)`, `UPDATE lju_a SET k = 1 WHERE id = 3`],
       [`DELETE FROM lju_b WHERE bid = 4`, `UPDATE lju_a SET x = 'zz'`],
     ];
-    for (const batch of batches) {
-      for (const sql of batch) await db.query(sql);
-      await using.refreshAndCheck();
-      await natural.refreshAndCheck();
-    }
-    await agree(using);
-    await agree(natural);
+    await runSteps(db, [using, natural], batches, AGREE);
   });
 
   it('a self-join through a LEFT JOIN', async () => {
@@ -302,13 +266,7 @@ describe('FULL JOIN', () => {
       'st_fju_w',
       'SELECT * FROM (SELECT id AS lid, k, v FROM fju_l) l FULL JOIN (SELECT id AS rid, k, w FROM fju_r) r USING (k) WHERE k IS NOT NULL',
     );
-    for (const batch of keyedBatches('fju')) {
-      for (const sql of batch) await db.query(sql);
-      await st.refreshAndCheck();
-      await where.refreshAndCheck();
-    }
-    await agree(st);
-    await agree(where);
+    await runSteps(db, [st, where], keyedBatches('fju'), AGREE);
   });
 
   it('keyless inputs with duplicates and NULL keys', async () => {
@@ -402,15 +360,7 @@ describe('chains and nestings', () => {
       'st_ch2_io',
       'SELECT a.id, b.y, c.z FROM ch2_a a JOIN ch2_b b ON b.id = a.bk LEFT JOIN ch2_c c ON c.id = b.ck',
     );
-    for (const batch of batches('ch2')) {
-      for (const sql of batch) await db.query(sql);
-      await nested.refreshAndCheck();
-      await outerInner.refreshAndCheck();
-      await innerOuter.refreshAndCheck();
-    }
-    await agree(nested);
-    await agree(outerInner);
-    await agree(innerOuter);
+    await runSteps(db, [nested, outerInner, innerOuter], batches('ch2'), AGREE);
   });
 
   it('FULL JOIN chains, RIGHT after LEFT, and comma joins mixed with outer joins', async () => {
@@ -430,15 +380,7 @@ describe('chains and nestings', () => {
       'st_ch3_c',
       'SELECT a.id AS aid, b.id AS bid, c.id AS cid FROM ch3_c c, ch3_a a LEFT JOIN ch3_b b ON b.id = a.bk WHERE c.id = a.id',
     );
-    for (const batch of batches('ch3')) {
-      for (const sql of batch) await db.query(sql);
-      await full.refreshAndCheck();
-      await mixed.refreshAndCheck();
-      await comma.refreshAndCheck();
-    }
-    await agree(full);
-    await agree(mixed);
-    await agree(comma);
+    await runSteps(db, [full, mixed, comma], batches('ch3'), AGREE);
   });
 
   it('an outer join inside a CTE and a subquery, joined again', async () => {

@@ -5,10 +5,10 @@
  * (recomputation) of edges that add or remove many derived rows. The oracle runs after every
  * refresh; FULL and DIFFERENTIAL refreshes must agree.
  */
-import { applyConsolidatedSql, consolidateSql, deltaTable, deltaTableDdl, settingsSql } from '@pgtrickle/dvm';
 import { useTestDatabase } from '@pgtrickle/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Maintained, maintain } from './support/maintained.js';
+import { maintain } from './support/maintained.js';
+import { applyTransition, expectFullRefreshAgrees } from './support/scenario.js';
 
 const db = useTestDatabase();
 
@@ -25,66 +25,6 @@ beforeAll(async () => {
   `);
 });
 
-async function step(st: Maintained): Promise<void> {
-  await st.refreshAndCheck();
-}
-
-async function fullAgrees(st: Maintained): Promise<void> {
-  const r = await st.refresh('FULL');
-  expect(r.action).toBe('FULL');
-  await st.check();
-}
-
-/**
- * Runs `dml` (`UPDATE|DELETE … WHERE … RETURNING *` or `INSERT … RETURNING *` on `table`) and
- * applies each stream table's delta from the statement's transition tables (stand-ins built from
- * the rows it changed), in one transaction, the way an IMMEDIATE trigger does; then checks them.
- */
-async function immediate(sts: readonly Maintained[], table: string, dml: string): Promise<void> {
-  const oid = await db.query<{ oid: string }>(`SELECT $1::regclass::oid::text AS oid`, [table]);
-  const key = oid.rows[0]?.oid as string;
-  const verb = dml.trim().split(/\s+/)[0]?.toUpperCase();
-  const client = await db.pool.connect();
-  try {
-    await client.query('BEGIN');
-    for (const s of settingsSql()) await client.query(s);
-    await client.query(`CREATE TEMP TABLE tt_old ON COMMIT DROP AS SELECT * FROM ${table} WITH NO DATA`);
-    await client.query(`CREATE TEMP TABLE tt_new ON COMMIT DROP AS SELECT * FROM ${table} WITH NO DATA`);
-    if (verb !== 'INSERT') {
-      const where = dml.slice(dml.indexOf('WHERE'), dml.indexOf('RETURNING'));
-      await client.query(`INSERT INTO tt_old SELECT * FROM ${table} ${where}`);
-    }
-    const changed = await client.query(dml);
-    if (verb !== 'DELETE') {
-      await client.query(
-        `INSERT INTO tt_new SELECT * FROM json_populate_recordset(NULL::${table}, $1::json)`,
-        [JSON.stringify(changed.rows)],
-      );
-    }
-    for (const st of sts) {
-      const target = st.plan.applyTarget();
-      for (const s of deltaTableDdl(target)) await client.query(s);
-      const insert = st.plan.deltaInsert({
-        kind: 'transitionTable',
-        source: key,
-        oldTable: verb === 'INSERT' ? null : 'tt_old',
-        newTable: verb === 'DELETE' ? null : 'tt_new',
-      });
-      if (insert === null) throw new Error('no delta statement');
-      await client.query(insert);
-      for (const s of consolidateSql(target, deltaTable(target.tag))) await client.query(s);
-      for (const s of applyConsolidatedSql(target)) await client.query(s);
-    }
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK');
-    throw error;
-  } finally {
-    client.release();
-  }
-  for (const st of sts) await st.check();
-}
-
 const REACH = `WITH RECURSIVE reach(a, b) AS (
   SELECT src, dst FROM edges
   UNION
@@ -100,30 +40,30 @@ describe('graph closure with UNION', () => {
     await st.check();
     // Inserts only: a bridge that adds many derived pairs.
     await db.query(`INSERT INTO edges VALUES (4, 10), (11, 12)`);
-    await step(st);
+    await st.refreshAndCheck();
     // A cycle: UNION terminates.
     await db.query(`INSERT INTO edges VALUES (12, 1)`);
-    await step(st);
+    await st.refreshAndCheck();
     await db.query(`INSERT INTO edges VALUES (5, 5), (12, 5)`);
-    await step(st);
+    await st.refreshAndCheck();
     // Deletes: the cycle is cut, many pairs disappear.
     await db.query(`DELETE FROM edges WHERE (src, dst) = (4, 10)`);
-    await step(st);
+    await st.refreshAndCheck();
     // An update (delete + insert) and an insert deleted again in the same window.
     await db.query(`UPDATE edges SET dst = 3 WHERE (src, dst) = (12, 5)`);
     await db.query(`INSERT INTO edges VALUES (7, 8)`);
     await db.query(`DELETE FROM edges WHERE src = 7`);
-    await step(st);
-    await fullAgrees(st);
+    await st.refreshAndCheck();
+    await expectFullRefreshAgrees(st, { expectFullAction: true });
     await db.query(`INSERT INTO edges VALUES (3, 12)`);
-    await step(st);
+    await st.refreshAndCheck();
     // A diamond: deleting one branch keeps the pairs the other branch still derives.
     await db.query(`INSERT INTO edges VALUES (40, 41), (41, 43), (40, 42), (42, 43), (43, 44)`);
-    await step(st);
+    await st.refreshAndCheck();
     await db.query(`DELETE FROM edges WHERE (src, dst) = (41, 43)`);
-    await step(st);
+    await st.refreshAndCheck();
     await db.query(`DELETE FROM edges WHERE src = 42`);
-    await step(st);
+    await st.refreshAndCheck();
     const none = await st.refresh();
     expect(none.action).toBe('NO_DATA');
   });
@@ -140,16 +80,16 @@ describe('graph closure with UNION', () => {
     );
     await st.check();
     await db.query(`INSERT INTO starts VALUES (3, 4)`);
-    await step(st);
+    await st.refreshAndCheck();
     await db.query(`INSERT INTO edges VALUES (4, 20), (20, 21)`);
     await db.query(`INSERT INTO starts VALUES (4, 20)`);
-    await step(st);
+    await st.refreshAndCheck();
     await db.query(`UPDATE starts SET node = 11 WHERE id = 1`);
-    await step(st);
+    await st.refreshAndCheck();
     await db.query(`DELETE FROM edges WHERE src = 20`);
     await db.query(`INSERT INTO edges VALUES (21, 4)`);
-    await step(st);
-    await fullAgrees(st);
+    await st.refreshAndCheck();
+    await expectFullRefreshAgrees(st, { expectFullAction: true });
   });
 
   it('below other operators: filtered, aggregated, joined (old snapshots recomputed)', async () => {
@@ -165,15 +105,15 @@ describe('graph closure with UNION', () => {
       REACH.replace('SELECT a, b FROM reach', 'SELECT s.id, r.b FROM starts s JOIN reach r ON r.a = s.node'),
     );
     await db.query(`INSERT INTO edges VALUES (2, 30), (30, 31)`);
-    await step(filtered);
-    await step(counted);
-    await step(joined);
+    await filtered.refreshAndCheck();
+    await counted.refreshAndCheck();
+    await joined.refreshAndCheck();
     await db.query(`DELETE FROM edges WHERE src = 2`);
     await db.query(`UPDATE starts SET node = 2 WHERE id = 2`);
-    await step(filtered);
-    await step(counted);
-    await step(joined);
-    await fullAgrees(counted);
+    await filtered.refreshAndCheck();
+    await counted.refreshAndCheck();
+    await joined.refreshAndCheck();
+    await expectFullRefreshAgrees(counted, { expectFullAction: true });
   });
 });
 
@@ -190,23 +130,23 @@ describe('hierarchy with UNION ALL', () => {
     await st.check();
     // Inserts: a whole subtree in one window (semi-naive over a bag).
     await db.query(`INSERT INTO nodes VALUES (7, 5, 'e'), (8, 7, 'f'), (9, 7, 'g'), (10, 6, 'h')`);
-    await step(st);
+    await st.refreshAndCheck();
     await db.query(`INSERT INTO nodes VALUES (11, NULL, 'new root'), (12, 11, 'i')`);
-    await step(st);
+    await st.refreshAndCheck();
     // Re-parenting moves a subtree (its depths and paths change).
     await db.query(`UPDATE nodes SET parent = 6 WHERE id = 4`);
-    await step(st);
+    await st.refreshAndCheck();
     await db.query(`UPDATE nodes SET name = 'C' WHERE id = 4`);
-    await step(st);
+    await st.refreshAndCheck();
     // Deleting an inner node cuts its subtree off.
     await db.query(`DELETE FROM nodes WHERE id = 7`);
-    await step(st);
+    await st.refreshAndCheck();
     await db.query(`UPDATE nodes SET parent = NULL WHERE id = 8`);
     await db.query(`INSERT INTO nodes VALUES (13, 8, 'j')`);
-    await step(st);
-    await fullAgrees(st);
+    await st.refreshAndCheck();
+    await expectFullRefreshAgrees(st, { expectFullAction: true });
     await db.query(`INSERT INTO nodes VALUES (14, 13, 'k')`);
-    await step(st);
+    await st.refreshAndCheck();
   });
 
   it('a DAG over a keyless table: every path counted, duplicates kept', async () => {
@@ -221,14 +161,14 @@ describe('hierarchy with UNION ALL', () => {
     );
     await st.check();
     await db.query(`INSERT INTO links VALUES (5, 6), (4, 6)`);
-    await step(st);
+    await st.refreshAndCheck();
     await db.query(`INSERT INTO links VALUES (1, 2)`);
-    await step(st);
+    await st.refreshAndCheck();
     await db.query(`DELETE FROM links WHERE ctid = (SELECT min(ctid) FROM links WHERE a = 1 AND b = 2)`);
-    await step(st);
+    await st.refreshAndCheck();
     await db.query(`DELETE FROM links WHERE a = 4`);
-    await step(st);
-    await fullAgrees(st);
+    await st.refreshAndCheck();
+    await expectFullRefreshAgrees(st, { expectFullAction: true });
   });
 });
 
@@ -268,15 +208,15 @@ describe('SEARCH, CYCLE, constants, other CTEs', () => {
     await depth.check();
     await db.query(`INSERT INTO edges VALUES (2, 1)`);
     await db.query(`INSERT INTO nodes VALUES (15, 3, 'l')`);
-    await step(cyc);
-    await step(search);
-    await step(depth);
+    await cyc.refreshAndCheck();
+    await search.refreshAndCheck();
+    await depth.refreshAndCheck();
     await db.query(`DELETE FROM edges WHERE (src, dst) = (2, 1)`);
     await db.query(`DELETE FROM nodes WHERE id = 15`);
-    await step(cyc);
-    await step(search);
-    await step(depth);
-    await fullAgrees(depth);
+    await cyc.refreshAndCheck();
+    await search.refreshAndCheck();
+    await depth.refreshAndCheck();
+    await expectFullRefreshAgrees(depth, { expectFullAction: true });
   });
 
   it('a recursive CTE over constants only, joined to a table, with a column list', async () => {
@@ -288,7 +228,7 @@ describe('SEARCH, CYCLE, constants, other CTEs', () => {
     );
     await st.check();
     await db.query(`DELETE FROM nodes WHERE id = 2`);
-    await step(st);
+    await st.refreshAndCheck();
   });
 
   it('reads a sibling CTE and a CTE of the outer query', async () => {
@@ -304,9 +244,9 @@ describe('SEARCH, CYCLE, constants, other CTEs', () => {
     );
     await st.check();
     await db.query(`INSERT INTO nodes VALUES (16, 12, 'm')`);
-    await step(st);
+    await st.refreshAndCheck();
     await db.query(`UPDATE nodes SET name = 'other' WHERE id = 11`);
-    await step(st);
+    await st.refreshAndCheck();
   });
 });
 
@@ -319,12 +259,12 @@ describe('more shapes', () => {
     );
     await st.check();
     await db.query(`DELETE FROM links WHERE ctid = (SELECT min(ctid) FROM links WHERE a = 1 AND b = 2)`);
-    await step(st);
+    await st.refreshAndCheck();
     await db.query(`DELETE FROM links WHERE a = 1 AND b = 2`);
-    await step(st);
+    await st.refreshAndCheck();
     await db.query(`INSERT INTO links VALUES (1, 2), (1, 2), (5, 1)`);
-    await step(st);
-    await fullAgrees(st);
+    await st.refreshAndCheck();
+    await expectFullRefreshAgrees(st, { expectFullAction: true });
   });
 
   it('a closure read twice, and WITH clauses inside the CTE body', async () => {
@@ -346,13 +286,13 @@ describe('more shapes', () => {
     await bodyWith.check();
     await db.query(`INSERT INTO edges VALUES (1, 50), (50, 51)`);
     await db.query(`INSERT INTO starts VALUES (5, 50)`);
-    await step(twice);
-    await step(bodyWith);
+    await twice.refreshAndCheck();
+    await bodyWith.refreshAndCheck();
     await db.query(`DELETE FROM edges WHERE src = 50`);
-    await step(twice);
-    await step(bodyWith);
+    await twice.refreshAndCheck();
+    await bodyWith.refreshAndCheck();
     await db.query(`DELETE FROM starts WHERE id = 5`);
-    await step(bodyWith);
+    await bodyWith.refreshAndCheck();
   });
 
   it('a long chain inserted and deleted in one window each (thousands of derived rows)', async () => {
@@ -363,17 +303,17 @@ describe('more shapes', () => {
       `WITH RECURSIVE r(a, b, len) AS (SELECT src, dst, 1 FROM chain UNION ALL SELECT r.a, c.dst, r.len + 1 FROM r JOIN chain c ON c.src = r.b) SELECT a, b, len FROM r`,
     );
     await db.query(`INSERT INTO chain SELECT g, g + 1 FROM generate_series(1, 120) g`);
-    await step(st);
+    await st.refreshAndCheck();
     const n = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM st_chain`);
     expect(Number(n.rows[0]?.n)).toBe((120 * 121) / 2);
     await db.query(`DELETE FROM chain WHERE src = 60`);
-    await step(st);
+    await st.refreshAndCheck();
     await db.query(`DELETE FROM chain WHERE src > 100`);
-    await step(st);
+    await st.refreshAndCheck();
     await db.query(`INSERT INTO chain VALUES (60, 61)`);
-    await step(st);
+    await st.refreshAndCheck();
     await db.query(`UPDATE chain SET dst = 200 WHERE src = 30`);
-    await step(st);
+    await st.refreshAndCheck();
   });
 
   it('a recursive CTE reading another recursive CTE', async () => {
@@ -386,9 +326,9 @@ describe('more shapes', () => {
     );
     await st.check();
     await db.query(`INSERT INTO edges VALUES (4, 80), (80, 81)`);
-    await step(st);
+    await st.refreshAndCheck();
     await db.query(`DELETE FROM edges WHERE src = 80`);
-    await step(st);
+    await st.refreshAndCheck();
   });
 
   it('a recursive CTE inside a LATERAL subquery', async () => {
@@ -403,10 +343,10 @@ describe('more shapes', () => {
     // The CTE is uncorrelated; the outer level reads it per start node.
     await st.check();
     await db.query(`INSERT INTO edges VALUES (11, 60), (60, 61)`);
-    await step(st);
+    await st.refreshAndCheck();
     await db.query(`DELETE FROM edges WHERE src = 60`);
     await db.query(`INSERT INTO starts VALUES (6, 60)`);
-    await step(st);
+    await st.refreshAndCheck();
   });
 });
 
@@ -438,19 +378,41 @@ describe('IMMEDIATE (transition tables)', () => {
     const reach = await maintain(db, 'st_im_reach', REACH, { mode: 'IMMEDIATE' });
     const tree = await maintain(db, 'st_im_tree', TREE, { mode: 'IMMEDIATE' });
     expect(reach.plan.mode).toBe('IMMEDIATE');
-    await immediate(
+    await applyTransition(
+      db,
       [reach, tree],
-      'edges',
-      `INSERT INTO edges VALUES (70, 71), (71, 72), (72, 70) RETURNING *`,
+      { insert: 'edges', values: `(70, 71), (71, 72), (72, 70)` },
+      { includeNonReaders: true },
     );
-    await immediate([reach, tree], 'edges', `DELETE FROM edges WHERE src = 71 RETURNING *`);
-    await immediate([reach, tree], 'edges', `UPDATE edges SET dst = 1 WHERE src = 72 RETURNING *`);
-    await immediate(
+    await applyTransition(
+      db,
       [reach, tree],
-      'nodes',
-      `INSERT INTO nodes VALUES (70, 1, 'x'), (71, 70, 'y') RETURNING *`,
+      { delete: 'edges', where: `src = 71` },
+      { includeNonReaders: true },
     );
-    await immediate([reach, tree], 'nodes', `DELETE FROM nodes WHERE id = 70 RETURNING *`);
-    await immediate([reach, tree], 'nodes', `UPDATE nodes SET parent = 2 WHERE id = 71 RETURNING *`);
+    await applyTransition(
+      db,
+      [reach, tree],
+      { update: 'edges', set: `dst = 1`, where: `src = 72` },
+      { includeNonReaders: true },
+    );
+    await applyTransition(
+      db,
+      [reach, tree],
+      { insert: 'nodes', values: `(70, 1, 'x'), (71, 70, 'y')` },
+      { includeNonReaders: true },
+    );
+    await applyTransition(
+      db,
+      [reach, tree],
+      { delete: 'nodes', where: `id = 70` },
+      { includeNonReaders: true },
+    );
+    await applyTransition(
+      db,
+      [reach, tree],
+      { update: 'nodes', set: `parent = 2`, where: `id = 71` },
+      { includeNonReaders: true },
+    );
   });
 });

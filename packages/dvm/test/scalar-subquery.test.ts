@@ -5,22 +5,15 @@
  * expressions, EXISTS / IN as select-list values with SQL's three-valued results; and the
  * refusals of subqueries that could return more than one row.
  */
-import { compileStreamTable, type DvmError } from '@pgtrickle/dvm';
 import { useTestDatabase } from '@pgtrickle/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Maintained, maintain, portFor } from './support/maintained.js';
-import { applyTransition, type TransitionStep } from './support/transition.js';
+import { type Maintained, maintain, refusalOf } from './support/maintained.js';
+import { applyTransition, type RunOptions, scenarios, type TransitionStep } from './support/scenario.js';
 
 const db = useTestDatabase();
 
-async function agree(st: Maintained): Promise<void> {
-  const rows = async (): Promise<string[]> =>
-    (await db.query(`SELECT * FROM ${st.relation}`)).rows.map((r) => JSON.stringify(r)).sort();
-  const before = await rows();
-  await st.refresh('FULL');
-  await st.check();
-  expect(await rows()).toEqual(before);
-}
+/** After the last step: a FULL refresh yields exactly the differential state (row ids included). */
+const AGREE: RunOptions = { end: { sameRows: 'json' } };
 
 const RESET = `
   DELETE FROM cust; DELETE FROM ord; DELETE FROM rate; DELETE FROM pair; DELETE FROM note;
@@ -37,36 +30,8 @@ async function scenario(
   queries: readonly string[],
   batches: readonly (readonly string[])[],
 ): Promise<void> {
-  await db.query(RESET);
-  const sts: Maintained[] = [];
-  for (const [i, q] of queries.entries()) {
-    const st = await maintain(db, `${prefix}_${i}`, q);
-    await st.check();
-    sts.push(st);
-  }
-  for (const batch of batches) {
-    for (const sql of batch) await db.query(sql);
-    for (const st of sts) {
-      try {
-        await st.refreshAndCheck();
-      } catch (error) {
-        throw new Error(`${st.plan.query}\nafter ${batch.join('; ')}\n${String(error)}`, { cause: error });
-      }
-    }
-  }
-  for (const st of sts) await agree(st);
-}
-
-async function refusal(query: string): Promise<DvmError> {
-  const error = await compileStreamTable(query, portFor(db), {
-    name: { schema: 'public', name: 'st_refused' },
-    refreshMode: 'DIFFERENTIAL',
-  }).then(
-    () => null,
-    (e: unknown) => e as DvmError,
-  );
-  if (error === null) throw new Error(`expected a refusal of: ${query}`);
-  return error;
+  const tables = queries.map((q, i) => [`${prefix}_${i}`, q] as const);
+  await scenarios(db, tables, batches, { setup: RESET, ...AGREE });
 }
 
 beforeAll(async () => {
@@ -324,7 +289,7 @@ describe('refusals', () => {
       ],
     ];
     for (const [query, message] of cases) {
-      const error = await refusal(query);
+      const error = await refusalOf(db, query);
       expect(error.code, query).toBe('PGT_UNSUPPORTED');
       expect(error.message, query).toMatch(message);
     }

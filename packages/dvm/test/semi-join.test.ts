@@ -5,23 +5,22 @@
  * multiplied), duplicates, NULLs on both sides, rows gaining their first / losing their last
  * match, subqueries over joins, nested subqueries, subqueries inside OR; and the refusals.
  */
-import { compileStreamTable, type DvmError } from '@pgtrickle/dvm';
 import { useTestDatabase } from '@pgtrickle/testkit';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Maintained, maintain, portFor } from './support/maintained.js';
-import { applyTransition, type TransitionStep } from './support/transition.js';
+import { type Maintained, maintain, refusalOf } from './support/maintained.js';
+import {
+  applyTransition,
+  type RunOptions,
+  runSteps,
+  scenarios,
+  type TransitionStep,
+} from './support/scenario.js';
 
 const db = useTestDatabase();
 
-async function agree(st: Maintained): Promise<void> {
-  const rows = async (): Promise<string[]> =>
-    (await db.query(`SELECT * FROM ${st.relation}`)).rows.map((r) => JSON.stringify(r)).sort();
-  const before = await rows();
-  await st.refresh('FULL');
-  await st.check();
-  expect(await rows()).toEqual(before);
-}
+/** After the last step: a FULL refresh yields exactly the differential state (row ids included). */
+const AGREE: RunOptions = { end: { sameRows: 'json' } };
 
 /** Maintains every query over the same batches of changes, checking each after every refresh. */
 async function scenario(
@@ -29,36 +28,8 @@ async function scenario(
   queries: readonly string[],
   batches: readonly (readonly string[])[],
 ): Promise<void> {
-  await db.query(RESET);
-  const sts: Maintained[] = [];
-  for (const [i, q] of queries.entries()) {
-    const st = await maintain(db, `${prefix}_${i}`, q);
-    await st.check();
-    sts.push(st);
-  }
-  for (const batch of batches) {
-    for (const sql of batch) await db.query(sql);
-    for (const st of sts) {
-      try {
-        await st.refreshAndCheck();
-      } catch (error) {
-        throw new Error(`${st.plan.query}\nafter ${batch.join('; ')}\n${String(error)}`, { cause: error });
-      }
-    }
-  }
-  for (const st of sts) await agree(st);
-}
-
-async function refusal(query: string): Promise<DvmError> {
-  const error = await compileStreamTable(query, portFor(db), {
-    name: { schema: 'public', name: 'st_refused' },
-    refreshMode: 'DIFFERENTIAL',
-  }).then(
-    () => null,
-    (e: unknown) => e as DvmError,
-  );
-  if (error === null) throw new Error(`expected a refusal of: ${query}`);
-  return error;
+  const tables = queries.map((q, i) => [`${prefix}_${i}`, q] as const);
+  await scenarios(db, tables, batches, { setup: RESET, ...AGREE });
 }
 
 /** The initial contents of the shared tables (each scenario starts from them). */
@@ -397,7 +368,7 @@ describe('refusals', () => {
       ],
     ];
     for (const [query, message] of cases) {
-      const error = await refusal(query);
+      const error = await refusalOf(db, query);
       expect(error.code, query).toBe('PGT_UNSUPPORTED');
       expect(error.message, query).toMatch(message);
     }
@@ -478,19 +449,7 @@ describe('random histories (fast-check)', () => {
     for (const [i, q] of queries.entries()) sts.push(await maintain(db, `st_fc_${i}`, q));
     await fc.assert(
       fc.asyncProperty(history, async (batches) => {
-        for (const batch of batches) {
-          for (const sql of batch) await db.query(sql);
-          for (const st of sts) {
-            try {
-              await st.refreshAndCheck();
-            } catch (error) {
-              throw new Error(`${st.plan.query}\nafter ${batch.join('; ')}\n${String(error)}`, {
-                cause: error,
-              });
-            }
-          }
-        }
-        for (const st of sts) await agree(st);
+        await runSteps(db, sts, batches, AGREE);
       }),
       { numRuns: runs, ...(process.env.FC_SEED === undefined ? {} : { seed: Number(process.env.FC_SEED) }) },
     );

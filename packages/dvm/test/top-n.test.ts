@@ -5,27 +5,24 @@
  * with ties at the boundary PostgreSQL keeps an arbitrary subset, and no table could equal "the"
  * result. WITH TIES is deterministic and is tested with ties at the boundary.
  */
-import { UnsupportedQueryError } from '@pgtrickle/dvm';
 import { useTestDatabase } from '@pgtrickle/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Maintained, maintain } from './support/maintained.js';
-import { immediateScenario } from './support/multiset-scenario.js';
+import {
+  immediateScenario,
+  runSteps,
+  type StepChecks,
+  skipWhileStub,
+  verifiedRefresh,
+} from './support/scenario.js';
 
 const db = useTestDatabase();
 
-/** DIFFERENTIAL refresh + oracle, then a FULL refresh must give the same state (ids included). */
-async function step(st: Maintained): Promise<void> {
-  await st.refreshAndCheck();
-  const before = await contents(st);
-  await st.refresh('FULL');
-  await st.check();
-  expect(await contents(st)).toEqual(before);
-}
+/** After each DIFFERENTIAL refresh + oracle, a FULL refresh must give the same state (ids, hidden columns included). */
+const AGREE: StepChecks = { full: { sameRows: 'text' } };
 
-async function contents(st: Maintained): Promise<string[]> {
-  const r = await db.query<{ t: string }>(`SELECT (s.*)::text AS t FROM ${st.relation} AS s ORDER BY 1`);
-  return r.rows.map((x) => x.t);
-}
+/** DIFFERENTIAL refresh + oracle, then a FULL refresh must give the same state. */
+const step = (st: Maintained) => verifiedRefresh(st, AGREE);
 
 /** Whether the compiled tree has a top-N node. */
 function hasTopN(st: Maintained): boolean {
@@ -33,14 +30,8 @@ function hasTopN(st: Maintained): boolean {
 }
 
 /** `maintain`, or skip the test while GROUP BY is not maintained yet (the stub refuses it). */
-async function maintainGrouped(skip: () => void, name: string, query: string): Promise<Maintained> {
-  try {
-    return await maintain(db, name, query);
-  } catch (error) {
-    if (error instanceof UnsupportedQueryError && error.message.includes('Not supported yet')) skip();
-    throw error;
-  }
-}
+const maintainGrouped = (skip: () => void, name: string, query: string): Promise<Maintained> =>
+  skipWhileStub(skip, () => maintain(db, name, query));
 
 const SCORES = `
   DROP TABLE IF EXISTS scores;
@@ -53,38 +44,36 @@ const SCORES = `
 
 /** Every kind of change on `scores`: rows entering, leaving and moving inside the top. */
 async function churn(...sts: Maintained[]): Promise<void> {
-  for (const st of sts) await st.check();
-  // A row enters at the top, one enters in the middle, one far below.
-  await db.query(
-    `INSERT INTO scores VALUES (100, 'top', 1000, 'red'), (101, 'mid', 90, 'blue'), (102, 'low', -5, NULL)`,
+  await runSteps(
+    db,
+    sts,
+    [
+      // A row enters at the top, one enters in the middle, one far below.
+      `INSERT INTO scores VALUES (100, 'top', 1000, 'red'), (101, 'mid', 90, 'blue'), (102, 'low', -5, NULL)`,
+      // The top row drops out, a low row jumps up, a row in the top changes only a non-key column.
+      [
+        `UPDATE scores SET score = -1 WHERE id = 100`,
+        `UPDATE scores SET score = 95 WHERE id = 102`,
+        `UPDATE scores SET player = 'renamed' WHERE id = (SELECT id FROM scores ORDER BY score DESC NULLS LAST, id LIMIT 1)`,
+      ],
+      // Deletes inside the top (others move up), a NULL score, a key change.
+      [
+        `DELETE FROM scores WHERE score = (SELECT max(score) FROM scores)`,
+        `UPDATE scores SET score = NULL WHERE id = 101`,
+        `UPDATE scores SET id = 200 WHERE id = (SELECT id FROM scores ORDER BY score DESC NULLS LAST, id LIMIT 1 OFFSET 1)`,
+      ],
+      // Changes only far below the top, and a row inserted and deleted before the refresh.
+      [
+        `UPDATE scores SET player = 'x' WHERE score < 5`,
+        `INSERT INTO scores VALUES (300, 'ghost', 5000, 'red')`,
+        `DELETE FROM scores WHERE id = 300`,
+      ],
+      // Ties on the score (broken by id) at the boundary.
+      `UPDATE scores SET score = 80 WHERE id IN (SELECT id FROM scores ORDER BY score DESC NULLS LAST, id LIMIT 6)`,
+      `UPDATE scores SET score = 80 WHERE id IN (1, 2, 3)`,
+    ],
+    { initialCheck: true, ...AGREE },
   );
-  for (const st of sts) await step(st);
-  // The top row drops out, a low row jumps up, a row in the top changes only a non-key column.
-  await db.query(`UPDATE scores SET score = -1 WHERE id = 100`);
-  await db.query(`UPDATE scores SET score = 95 WHERE id = 102`);
-  await db.query(
-    `UPDATE scores SET player = 'renamed' WHERE id = (SELECT id FROM scores ORDER BY score DESC NULLS LAST, id LIMIT 1)`,
-  );
-  for (const st of sts) await step(st);
-  // Deletes inside the top (others move up), a NULL score, a key change.
-  await db.query(`DELETE FROM scores WHERE score = (SELECT max(score) FROM scores)`);
-  await db.query(`UPDATE scores SET score = NULL WHERE id = 101`);
-  await db.query(
-    `UPDATE scores SET id = 200 WHERE id = (SELECT id FROM scores ORDER BY score DESC NULLS LAST, id LIMIT 1 OFFSET 1)`,
-  );
-  for (const st of sts) await step(st);
-  // Changes only far below the top, and a row inserted and deleted before the refresh.
-  await db.query(`UPDATE scores SET player = 'x' WHERE score < 5`);
-  await db.query(`INSERT INTO scores VALUES (300, 'ghost', 5000, 'red')`);
-  await db.query(`DELETE FROM scores WHERE id = 300`);
-  for (const st of sts) await step(st);
-  // Ties on the score (broken by id) at the boundary.
-  await db.query(
-    `UPDATE scores SET score = 80 WHERE id IN (SELECT id FROM scores ORDER BY score DESC NULLS LAST, id LIMIT 6)`,
-  );
-  for (const st of sts) await step(st);
-  await db.query(`UPDATE scores SET score = 80 WHERE id IN (1, 2, 3)`);
-  for (const st of sts) await step(st);
   for (const st of sts) expect((await st.refresh()).action).toBe('NO_DATA');
 }
 
@@ -155,16 +144,22 @@ describe('ORDER BY … LIMIT / OFFSET', () => {
       ),
     ];
     for (const st of sts) expect(hasTopN(st)).toBe(true);
-    await db.query(`INSERT INTO scores VALUES (100, 'a', 50, 'red'), (101, 'b', 2, 'blue')`);
-    for (const st of sts) await step(st);
-    await db.query(`DELETE FROM scores WHERE id IN (SELECT id FROM scores ORDER BY score, id LIMIT 2)`);
-    await db.query(`UPDATE scores SET score = 99 WHERE id = 101`);
-    for (const st of sts) await step(st);
-    await db.query(
-      `UPDATE scores SET team = NULL WHERE id IN (SELECT id FROM scores WHERE team IS NOT NULL ORDER BY score, id LIMIT 3)`,
+    await runSteps(
+      db,
+      sts,
+      [
+        `INSERT INTO scores VALUES (100, 'a', 50, 'red'), (101, 'b', 2, 'blue')`,
+        [
+          `DELETE FROM scores WHERE id IN (SELECT id FROM scores ORDER BY score, id LIMIT 2)`,
+          `UPDATE scores SET score = 99 WHERE id = 101`,
+        ],
+        [
+          `UPDATE scores SET team = NULL WHERE id IN (SELECT id FROM scores WHERE team IS NOT NULL ORDER BY score, id LIMIT 3)`,
+          `UPDATE scores SET score = score + 1`,
+        ],
+      ],
+      AGREE,
     );
-    await db.query(`UPDATE scores SET score = score + 1`);
-    for (const st of sts) await step(st);
   });
 
   it('orders by expressions not in the select list (hidden sort keys)', async () => {
@@ -294,21 +289,20 @@ describe('FETCH FIRST … WITH TIES', () => {
         'SELECT id, s FROM tie ORDER BY s NULLS FIRST FETCH FIRST 1 ROW WITH TIES',
       ),
     ];
-    for (const st of sts) await st.check();
-    // A new tie at the boundary, then the boundary value changes.
-    await db.query(`INSERT INTO tie VALUES (8, 1, 9)`);
-    for (const st of sts) await step(st);
-    await db.query(`UPDATE tie SET s = 11 WHERE id = 2`);
-    for (const st of sts) await step(st);
-    // Ties leave, the row above the boundary goes, NULLs tie.
-    await db.query(`DELETE FROM tie WHERE id IN (1, 3)`);
-    await db.query(`INSERT INTO tie VALUES (9, 3, NULL), (10, 2, 8)`);
-    for (const st of sts) await step(st);
-    await db.query(`UPDATE tie SET s = 8 WHERE s IS NOT NULL`);
-    for (const st of sts) await step(st);
-    await db.query(`UPDATE tie SET s = NULL WHERE id = 10`);
-    await db.query(`UPDATE tie SET g = 1 WHERE id = 6`);
-    for (const st of sts) await step(st);
+    await runSteps(
+      db,
+      sts,
+      [
+        // A new tie at the boundary, then the boundary value changes.
+        `INSERT INTO tie VALUES (8, 1, 9)`,
+        `UPDATE tie SET s = 11 WHERE id = 2`,
+        // Ties leave, the row above the boundary goes, NULLs tie.
+        [`DELETE FROM tie WHERE id IN (1, 3)`, `INSERT INTO tie VALUES (9, 3, NULL), (10, 2, 8)`],
+        `UPDATE tie SET s = 8 WHERE s IS NOT NULL`,
+        [`UPDATE tie SET s = NULL WHERE id = 10`, `UPDATE tie SET g = 1 WHERE id = 6`],
+      ],
+      { initialCheck: true, ...AGREE },
+    );
   });
 });
 
@@ -362,10 +356,15 @@ describe('constant LIMIT / OFFSET', () => {
       ),
     ];
     for (const st of sts) expect(hasTopN(st)).toBe(true);
-    await db.query(`INSERT INTO scores VALUES (100, 'a', 1000, 'red'), (101, 'b', -1000, 'blue')`);
-    for (const st of sts) await step(st);
-    await db.query(`DELETE FROM scores WHERE id IN (100, 101, 1, 2)`);
-    for (const st of sts) await step(st);
+    await runSteps(
+      db,
+      sts,
+      [
+        `INSERT INTO scores VALUES (100, 'a', 1000, 'red'), (101, 'b', -1000, 'blue')`,
+        `DELETE FROM scores WHERE id IN (100, 101, 1, 2)`,
+      ],
+      AGREE,
+    );
   });
 
   it('LIMIT ALL, LIMIT NULL and OFFSET 0 keep every row (no top-N node)', async () => {
@@ -376,9 +375,12 @@ describe('constant LIMIT / OFFSET', () => {
       await maintain(db, 't_off0', 'SELECT id FROM (SELECT id, score FROM scores OFFSET 0) AS s'),
     ];
     for (const st of sts) expect(hasTopN(st)).toBe(false);
-    await db.query(`INSERT INTO scores VALUES (100, 'a', 1000, 'red')`);
-    await db.query(`DELETE FROM scores WHERE id = 3`);
-    for (const st of sts) await step(st);
+    await runSteps(
+      db,
+      sts,
+      [[`INSERT INTO scores VALUES (100, 'a', 1000, 'red')`, `DELETE FROM scores WHERE id = 3`]],
+      AGREE,
+    );
   });
 });
 
@@ -556,20 +558,15 @@ describe('stream tables around top-N', () => {
       `SELECT id, team, score FROM t_up ORDER BY score DESC NULLS LAST, id LIMIT 4`,
     );
     const down = await maintain(db, 't_down', `SELECT team, id FROM t_mid WHERE score > 50`);
-    const all = async (): Promise<void> => {
-      await up.refreshAndCheck();
-      await mid.refreshAndCheck();
-      await down.refreshAndCheck();
-    };
-    await db.query(`INSERT INTO scores VALUES (100, 'a', 1000, 'red'), (101, 'b', 999, NULL)`);
-    await all();
-    await db.query(`UPDATE scores SET team = NULL WHERE id = 100`);
-    await db.query(`UPDATE scores SET team = 'blue' WHERE id = 101`);
-    await all();
-    await db.query(
-      `DELETE FROM scores WHERE id IN (SELECT id FROM scores ORDER BY score DESC NULLS LAST LIMIT 3)`,
+    await runSteps(
+      db,
+      [up, mid, down],
+      [
+        `INSERT INTO scores VALUES (100, 'a', 1000, 'red'), (101, 'b', 999, NULL)`,
+        [`UPDATE scores SET team = NULL WHERE id = 100`, `UPDATE scores SET team = 'blue' WHERE id = 101`],
+        `DELETE FROM scores WHERE id IN (SELECT id FROM scores ORDER BY score DESC NULLS LAST LIMIT 3)`,
+      ],
     );
-    await all();
     await mid.refresh('FULL');
     await mid.check();
     await down.refreshAndCheck();

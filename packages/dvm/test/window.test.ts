@@ -6,35 +6,32 @@
  * order, and no table could equal "the" result. Peer-based functions (rank, dense_rank,
  * percent_rank, cume_dist, RANGE/GROUPS frames) are also tested with ties.
  */
-import { type IrNode, UnsupportedQueryError } from '@pgtrickle/dvm';
+import type { IrNode } from '@pgtrickle/dvm';
 import { useTestDatabase } from '@pgtrickle/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Maintained, maintain } from './support/maintained.js';
-import { immediateScenario } from './support/multiset-scenario.js';
+import {
+  immediateScenario,
+  runSteps,
+  type StepChecks,
+  skipWhileStub,
+  verifiedRefresh,
+} from './support/scenario.js';
 
 const db = useTestDatabase();
 
-/** DIFFERENTIAL refresh + oracle, then a FULL refresh must give the same state (ids included). */
-async function step(st: Maintained): Promise<void> {
-  await st.refreshAndCheck();
-  const before = await contents(st);
-  await st.refresh('FULL');
-  await st.check();
-  expect(await contents(st)).toEqual(before);
-}
+/** After each DIFFERENTIAL refresh + oracle, a FULL refresh must give the same state (ids included). */
+const AGREE: StepChecks = { full: { sameRows: 'text' } };
+
+/** DIFFERENTIAL refresh + oracle, then a FULL refresh must give the same state. */
+const step = (st: Maintained) => verifiedRefresh(st, AGREE);
 
 /**
  * `maintain`, or skip the test while a construct of another operator family (GROUP BY, outer
  * joins) is still a refusing stub ("Not supported yet"). Once it lands these tests run.
  */
-async function maintainGrouped(skip: () => void, name: string, query: string): Promise<Maintained> {
-  try {
-    return await maintain(db, name, query);
-  } catch (error) {
-    if (error instanceof UnsupportedQueryError && error.message.includes('Not supported yet')) skip();
-    throw error;
-  }
-}
+const maintainGrouped = (skip: () => void, name: string, query: string): Promise<Maintained> =>
+  skipWhileStub(skip, () => maintain(db, name, query));
 
 /** The number of common PARTITION BY expressions of the plan's window node. */
 function partitionKeyLength(st: Maintained): number | undefined {
@@ -43,41 +40,38 @@ function partitionKeyLength(st: Maintained): number | undefined {
   return (find(st.plan.tree) as (IrNode & { partitionKey: unknown[] }) | undefined)?.partitionKey.length;
 }
 
-async function contents(st: Maintained): Promise<string[]> {
-  const r = await db.query<{ t: string }>(`SELECT (s.*)::text AS t FROM ${st.relation} AS s ORDER BY 1`);
-  return r.rows.map((x) => x.t);
-}
-
 /** A standard sequence of changes on `emp`: every kind of change, on several partitions. */
 async function churn(st: Maintained): Promise<void> {
-  await st.check();
-  // Insert into an existing partition, a new one and the NULL partition.
-  await db.query(
-    `INSERT INTO emp VALUES (20, 'eng', 150, '2021-03-01', 5), (21, 'ops', 90, '2020-01-01', NULL), (22, NULL, 70, '2019-05-05', 1)`,
+  await runSteps(
+    db,
+    [st],
+    [
+      // Insert into an existing partition, a new one and the NULL partition.
+      `INSERT INTO emp VALUES (20, 'eng', 150, '2021-03-01', 5), (21, 'ops', 90, '2020-01-01', NULL), (22, NULL, 70, '2019-05-05', 1)`,
+      // Rank changes inside a partition.
+      [`UPDATE emp SET salary = salary + 200 WHERE id = 2`, `UPDATE emp SET salary = NULL WHERE id = 3`],
+      // Rows move between partitions (also into and out of NULL).
+      [
+        `UPDATE emp SET dept = 'ops' WHERE id = 1`,
+        `UPDATE emp SET dept = NULL WHERE id = 4`,
+        `UPDATE emp SET dept = 'eng' WHERE id = 22`,
+      ],
+      // Deletes, a key change, and a row inserted and deleted before the refresh.
+      [
+        `DELETE FROM emp WHERE id IN (5, 21)`,
+        `UPDATE emp SET id = 40 WHERE id = 6`,
+        `INSERT INTO emp VALUES (30, 'eng', 1, '2000-01-01', 0)`,
+        `DELETE FROM emp WHERE id = 30`,
+      ],
+      // A whole partition disappears, another appears; ties.
+      [
+        `DELETE FROM emp WHERE dept = 'ops'`,
+        `INSERT INTO emp VALUES (31, 'hr', 100, '2022-01-01', 2), (32, 'hr', 100, '2022-01-01', 2), (33, 'hr', 50, '2022-02-01', NULL)`,
+        `UPDATE emp SET salary = 100 WHERE id = 7`,
+      ],
+    ],
+    { initialCheck: true, ...AGREE },
   );
-  await step(st);
-  // Rank changes inside a partition.
-  await db.query(`UPDATE emp SET salary = salary + 200 WHERE id = 2`);
-  await db.query(`UPDATE emp SET salary = NULL WHERE id = 3`);
-  await step(st);
-  // Rows move between partitions (also into and out of NULL).
-  await db.query(`UPDATE emp SET dept = 'ops' WHERE id = 1`);
-  await db.query(`UPDATE emp SET dept = NULL WHERE id = 4`);
-  await db.query(`UPDATE emp SET dept = 'eng' WHERE id = 22`);
-  await step(st);
-  // Deletes, a key change, and a row inserted and deleted before the refresh.
-  await db.query(`DELETE FROM emp WHERE id IN (5, 21)`);
-  await db.query(`UPDATE emp SET id = 40 WHERE id = 6`);
-  await db.query(`INSERT INTO emp VALUES (30, 'eng', 1, '2000-01-01', 0)`);
-  await db.query(`DELETE FROM emp WHERE id = 30`);
-  await step(st);
-  // A whole partition disappears, another appears; ties.
-  await db.query(`DELETE FROM emp WHERE dept = 'ops'`);
-  await db.query(
-    `INSERT INTO emp VALUES (31, 'hr', 100, '2022-01-01', 2), (32, 'hr', 100, '2022-01-01', 2), (33, 'hr', 50, '2022-02-01', NULL)`,
-  );
-  await db.query(`UPDATE emp SET salary = 100 WHERE id = 7`);
-  await step(st);
   // Nothing changes: no work.
   const none = await st.refresh();
   expect(none.action).toBe('NO_DATA');
@@ -480,19 +474,15 @@ describe('stream tables around windows', () => {
       `SELECT id, dept, rank() OVER (PARTITION BY dept ORDER BY salary DESC, id) AS r FROM w_up`,
     );
     const down = await maintain(db, 'w_top', `SELECT dept, id FROM w_mid WHERE r = 1`);
-    const all = async (): Promise<void> => {
-      await up.refreshAndCheck();
-      await mid.refreshAndCheck();
-      await down.refreshAndCheck();
-    };
-    await db.query(`INSERT INTO emp VALUES (20, 'eng', 500, '2021-01-01', 0)`);
-    await all();
-    await db.query(`UPDATE emp SET dept = 'ops' WHERE id = 20`);
-    await db.query(`UPDATE emp SET salary = NULL WHERE id = 2`);
-    await all();
-    await db.query(`DELETE FROM emp WHERE dept = 'ops'`);
-    await db.query(`UPDATE emp SET salary = 1000 WHERE id = 9`);
-    await all();
+    await runSteps(
+      db,
+      [up, mid, down],
+      [
+        `INSERT INTO emp VALUES (20, 'eng', 500, '2021-01-01', 0)`,
+        [`UPDATE emp SET dept = 'ops' WHERE id = 20`, `UPDATE emp SET salary = NULL WHERE id = 2`],
+        [`DELETE FROM emp WHERE dept = 'ops'`, `UPDATE emp SET salary = 1000 WHERE id = 9`],
+      ],
+    );
     await mid.refresh('FULL');
     await mid.check();
     await down.refreshAndCheck();
