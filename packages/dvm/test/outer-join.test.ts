@@ -8,16 +8,13 @@
 import { useTestDatabase } from '@pgtrickle/testkit';
 import { describe, expect, it } from 'vitest';
 import { type Maintained, maintain } from './support/maintained.js';
-import { applyTransition, type RunOptions, runSteps, type TransitionStep } from './support/scenario.js';
+import { FULL_AGREES_AT_END, immediateScenarios, runSteps, type TransitionStep } from './support/scenario.js';
 
 const db = useTestDatabase();
 
-/** After the last step: a FULL refresh yields exactly the differential state (row ids included). */
-const AGREE: RunOptions = { end: { sameRows: 'json' } };
-
-/** Checks first, runs each batch of statements, refreshing differentially (really) and checking after each; then {@link AGREE}. */
+/** Checks first, runs each batch of statements, refreshing differentially (really) and checking after each; then {@link FULL_AGREES_AT_END}. */
 const steps = (st: Maintained, batches: readonly (readonly string[])[]): Promise<void> =>
-  runSteps(db, [st], batches, { initialCheck: true, differential: true, ...AGREE });
+  runSteps(db, [st], batches, { initialCheck: true, differential: true, ...FULL_AGREES_AT_END });
 
 /** Two keyed tables `<p>_l (id, k, v)` and `<p>_r (id, k, w, flag)` with NULL keys and unmatched rows. */
 async function keyedPair(p: string): Promise<void> {
@@ -130,7 +127,7 @@ describe('LEFT JOIN', () => {
       'st_ljn_false',
       'SELECT l.id, r.id AS rid FROM ljn_l l LEFT JOIN ljn_r r ON r.k = l.k AND 1 = 2',
     );
-    await runSteps(db, [lt, on, off], keyedBatches('ljn'), AGREE);
+    await runSteps(db, [lt, on, off], keyedBatches('ljn'), FULL_AGREES_AT_END);
   });
 
   it('WHERE on the nullable side stays above the join; WHERE on the preserved side is pushed', async () => {
@@ -150,7 +147,7 @@ describe('LEFT JOIN', () => {
       'st_ljw_p',
       `SELECT l.id, r.id AS rid FROM ljw_l l LEFT JOIN ljw_r r ON r.k = l.k WHERE l.v <> 'b' AND l.flag`,
     );
-    await runSteps(db, [nullable, anti, preserved], keyedBatches('ljw'), AGREE);
+    await runSteps(db, [nullable, anti, preserved], keyedBatches('ljw'), FULL_AGREES_AT_END);
   });
 
   it('keyless inputs with duplicates on both sides', async () => {
@@ -198,7 +195,7 @@ describe('LEFT JOIN', () => {
       [`UPDATE lju_b SET k = NULL WHERE bid IN (1, 2)`, `UPDATE lju_a SET k = 1 WHERE id = 3`],
       [`DELETE FROM lju_b WHERE bid = 4`, `UPDATE lju_a SET x = 'zz'`],
     ];
-    await runSteps(db, [using, natural], batches, AGREE);
+    await runSteps(db, [using, natural], batches, FULL_AGREES_AT_END);
   });
 
   it('a self-join through a LEFT JOIN', async () => {
@@ -266,7 +263,7 @@ describe('FULL JOIN', () => {
       'st_fju_w',
       'SELECT * FROM (SELECT id AS lid, k, v FROM fju_l) l FULL JOIN (SELECT id AS rid, k, w FROM fju_r) r USING (k) WHERE k IS NOT NULL',
     );
-    await runSteps(db, [st, where], keyedBatches('fju'), AGREE);
+    await runSteps(db, [st, where], keyedBatches('fju'), FULL_AGREES_AT_END);
   });
 
   it('keyless inputs with duplicates and NULL keys', async () => {
@@ -360,7 +357,7 @@ describe('chains and nestings', () => {
       'st_ch2_io',
       'SELECT a.id, b.y, c.z FROM ch2_a a JOIN ch2_b b ON b.id = a.bk LEFT JOIN ch2_c c ON c.id = b.ck',
     );
-    await runSteps(db, [nested, outerInner, innerOuter], batches('ch2'), AGREE);
+    await runSteps(db, [nested, outerInner, innerOuter], batches('ch2'), FULL_AGREES_AT_END);
   });
 
   it('FULL JOIN chains, RIGHT after LEFT, and comma joins mixed with outer joins', async () => {
@@ -380,7 +377,7 @@ describe('chains and nestings', () => {
       'st_ch3_c',
       'SELECT a.id AS aid, b.id AS bid, c.id AS cid FROM ch3_c c, ch3_a a LEFT JOIN ch3_b b ON b.id = a.bk WHERE c.id = a.id',
     );
-    await runSteps(db, [full, mixed, comma], batches('ch3'), AGREE);
+    await runSteps(db, [full, mixed, comma], batches('ch3'), FULL_AGREES_AT_END);
   });
 
   it('an outer join inside a CTE and a subquery, joined again', async () => {
@@ -410,20 +407,15 @@ describe('transition-table deltas (IMMEDIATE): one source changes, the other is 
 
   it('LEFT, RIGHT and FULL joins', async () => {
     await keyedPair('tt');
-    const sts = [
-      await maintain(
-        db,
-        'st_tt_left',
-        'SELECT l.id, l.v, r.id AS rid FROM tt_l l LEFT JOIN tt_r r ON r.k = l.k AND r.flag',
-      ),
-      await maintain(
-        db,
-        'st_tt_right',
-        'SELECT l.id, r.id AS rid, r.w FROM tt_l l RIGHT JOIN tt_r r ON r.k = l.k',
-      ),
-      await maintain(db, 'st_tt_full', 'SELECT l.id, r.id AS rid FROM tt_l l FULL JOIN tt_r r ON r.k = l.k'),
-    ];
-    for (const st of sts) await st.check();
-    for (const step of steps('tt')) await applyTransition(db, sts, step);
+    await immediateScenarios(
+      db,
+      [
+        ['st_tt_left', 'SELECT l.id, l.v, r.id AS rid FROM tt_l l LEFT JOIN tt_r r ON r.k = l.k AND r.flag'],
+        ['st_tt_right', 'SELECT l.id, r.id AS rid, r.w FROM tt_l l RIGHT JOIN tt_r r ON r.k = l.k'],
+        ['st_tt_full', 'SELECT l.id, r.id AS rid FROM tt_l l FULL JOIN tt_r r ON r.k = l.k'],
+      ],
+      steps('tt'),
+      { initialCheck: true },
+    );
   });
 });

@@ -7,13 +7,17 @@
  */
 import { useTestDatabase } from '@pgtrickle/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Maintained, maintain, refusalOf } from './support/maintained.js';
-import { applyTransition, type RunOptions, scenarios, type TransitionStep } from './support/scenario.js';
+import { refusalOf } from './support/maintained.js';
+import {
+  FULL_AGREES_AT_END,
+  immediateScenarios,
+  numbered,
+  type Step,
+  scenarios,
+  type TransitionStep,
+} from './support/scenario.js';
 
 const db = useTestDatabase();
-
-/** After the last step: a FULL refresh yields exactly the differential state (row ids included). */
-const AGREE: RunOptions = { end: { sameRows: 'json' } };
 
 const RESET = `
   DELETE FROM cust; DELETE FROM ord; DELETE FROM rate; DELETE FROM pair; DELETE FROM note;
@@ -25,14 +29,9 @@ const RESET = `
   INSERT INTO note VALUES (1, 'x'), (1, 'x'), (NULL, 'n');
 `;
 
-async function scenario(
-  prefix: string,
-  queries: readonly string[],
-  batches: readonly (readonly string[])[],
-): Promise<void> {
-  const tables = queries.map((q, i) => [`${prefix}_${i}`, q] as const);
-  await scenarios(db, tables, batches, { setup: RESET, ...AGREE });
-}
+/** Maintains every query over the same batches of changes, checking each after every refresh. */
+const scenario = (prefix: string, queries: readonly string[], batches: readonly Step[]) =>
+  scenarios(db, numbered(prefix, queries), batches, { setup: RESET, ...FULL_AGREES_AT_END });
 
 beforeAll(async () => {
   await db.query(`
@@ -211,16 +210,6 @@ describe('subqueries correlated to the group keys of a grouped query', () => {
 
 describe('transition-table deltas (IMMEDIATE)', () => {
   it('uncorrelated and correlated values, one source changing at a time', async () => {
-    await db.query(RESET);
-    const sts: Maintained[] = [];
-    for (const [i, q] of [
-      'SELECT c.id, (SELECT max(o.amount) FROM ord o) AS top FROM cust c',
-      'SELECT c.id, (SELECT count(*) FROM ord o WHERE o.cust = c.id) AS n, (SELECT sum(o.amount) FROM ord o WHERE o.cust = c.id) AS s FROM cust c',
-      'SELECT o.id, (SELECT c.name FROM cust c WHERE c.id = o.cust) AS name FROM ord o',
-      'SELECT c.id, EXISTS (SELECT 1 FROM ord o WHERE o.cust = c.id) AS e, c.id NOT IN (SELECT o.cust FROM ord o) AS ni FROM cust c',
-    ].entries()) {
-      sts.push(await maintain(db, `st_tt_${i}`, q));
-    }
     const steps: TransitionStep[] = [
       { insert: 'ord', values: `(30, 3, 400, 'open'), (31, 5, 1, 'paid')` },
       { insert: 'cust', values: `(5, 'ed', 'eu'), (21, 'nul', NULL)` },
@@ -231,8 +220,17 @@ describe('transition-table deltas (IMMEDIATE)', () => {
       { delete: 'cust', where: 'id > 100' },
       { delete: 'ord', where: 'true' },
     ];
-    for (const st of sts) await st.check();
-    for (const step of steps) await applyTransition(db, sts, step);
+    await immediateScenarios(
+      db,
+      numbered('st_tt', [
+        'SELECT c.id, (SELECT max(o.amount) FROM ord o) AS top FROM cust c',
+        'SELECT c.id, (SELECT count(*) FROM ord o WHERE o.cust = c.id) AS n, (SELECT sum(o.amount) FROM ord o WHERE o.cust = c.id) AS s FROM cust c',
+        'SELECT o.id, (SELECT c.name FROM cust c WHERE c.id = o.cust) AS name FROM ord o',
+        'SELECT c.id, EXISTS (SELECT 1 FROM ord o WHERE o.cust = c.id) AS e, c.id NOT IN (SELECT o.cust FROM ord o) AS ni FROM cust c',
+      ]),
+      steps,
+      { setup: RESET, initialCheck: true },
+    );
   });
 });
 

@@ -10,27 +10,20 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Maintained, maintain, refusalOf } from './support/maintained.js';
 import {
-  applyTransition,
-  type RunOptions,
+  FULL_AGREES_AT_END,
+  immediateScenarios,
+  numbered,
   runSteps,
+  type Step,
   scenarios,
   type TransitionStep,
 } from './support/scenario.js';
 
 const db = useTestDatabase();
 
-/** After the last step: a FULL refresh yields exactly the differential state (row ids included). */
-const AGREE: RunOptions = { end: { sameRows: 'json' } };
-
 /** Maintains every query over the same batches of changes, checking each after every refresh. */
-async function scenario(
-  prefix: string,
-  queries: readonly string[],
-  batches: readonly (readonly string[])[],
-): Promise<void> {
-  const tables = queries.map((q, i) => [`${prefix}_${i}`, q] as const);
-  await scenarios(db, tables, batches, { setup: RESET, ...AGREE });
-}
+const scenario = (prefix: string, queries: readonly string[], batches: readonly Step[]) =>
+  scenarios(db, numbered(prefix, queries), batches, { setup: RESET, ...FULL_AGREES_AT_END });
 
 /** The initial contents of the shared tables (each scenario starts from them). */
 const RESET = `
@@ -305,17 +298,6 @@ describe('subqueries inside expressions in WHERE', () => {
 
 describe('transition-table deltas (IMMEDIATE)', () => {
   it('EXISTS, NOT EXISTS, IN, NOT IN and a subquery inside OR, one source changing at a time', async () => {
-    await db.query(RESET);
-    const sts: Maintained[] = [];
-    for (const [i, q] of [
-      'SELECT c.id FROM cust c WHERE EXISTS (SELECT 1 FROM ord o WHERE o.cust = c.id)',
-      `SELECT c.id FROM cust c WHERE NOT EXISTS (SELECT 1 FROM ord o WHERE o.cust = c.id AND o.status = 'open')`,
-      'SELECT c.id FROM cust c WHERE c.id IN (SELECT o.cust FROM ord o)',
-      'SELECT c.id FROM cust c WHERE c.id NOT IN (SELECT o.cust FROM ord o)',
-      'SELECT c.id FROM cust c WHERE c.vip OR c.id IN (SELECT o.cust FROM ord o WHERE o.amount > 30)',
-    ].entries()) {
-      sts.push(await maintain(db, `st_tt_${i}`, q));
-    }
     const steps: TransitionStep[] = [
       { insert: 'ord', values: `(30, 3, 40, 'open'), (31, 5, 1, 'paid')` },
       { insert: 'cust', values: `(20, 'new', 'eu', false), (21, 'nul', NULL, NULL)` },
@@ -326,8 +308,18 @@ describe('transition-table deltas (IMMEDIATE)', () => {
       { delete: 'cust', where: 'id > 100' },
       { delete: 'ord', where: 'true' },
     ];
-    for (const st of sts) await st.check();
-    for (const step of steps) await applyTransition(db, sts, step);
+    await immediateScenarios(
+      db,
+      numbered('st_tt', [
+        'SELECT c.id FROM cust c WHERE EXISTS (SELECT 1 FROM ord o WHERE o.cust = c.id)',
+        `SELECT c.id FROM cust c WHERE NOT EXISTS (SELECT 1 FROM ord o WHERE o.cust = c.id AND o.status = 'open')`,
+        'SELECT c.id FROM cust c WHERE c.id IN (SELECT o.cust FROM ord o)',
+        'SELECT c.id FROM cust c WHERE c.id NOT IN (SELECT o.cust FROM ord o)',
+        'SELECT c.id FROM cust c WHERE c.vip OR c.id IN (SELECT o.cust FROM ord o WHERE o.amount > 30)',
+      ]),
+      steps,
+      { setup: RESET, initialCheck: true },
+    );
   });
 });
 
@@ -449,7 +441,7 @@ describe('random histories (fast-check)', () => {
     for (const [i, q] of queries.entries()) sts.push(await maintain(db, `st_fc_${i}`, q));
     await fc.assert(
       fc.asyncProperty(history, async (batches) => {
-        await runSteps(db, sts, batches, AGREE);
+        await runSteps(db, sts, batches, FULL_AGREES_AT_END);
       }),
       { numRuns: runs, ...(process.env.FC_SEED === undefined ? {} : { seed: Number(process.env.FC_SEED) }) },
     );

@@ -9,20 +9,17 @@ import { useTestDatabase } from '@pgtrickle/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Maintained, maintain } from './support/maintained.js';
 import {
+  FULL_AGREES_EACH_STEP,
   immediateScenario,
+  maintainOrSkip,
   runSteps,
-  type StepChecks,
-  skipWhileStub,
   verifiedRefresh,
 } from './support/scenario.js';
 
 const db = useTestDatabase();
 
-/** After each DIFFERENTIAL refresh + oracle, a FULL refresh must give the same state (ids, hidden columns included). */
-const AGREE: StepChecks = { full: { sameRows: 'text' } };
-
 /** DIFFERENTIAL refresh + oracle, then a FULL refresh must give the same state. */
-const step = (st: Maintained) => verifiedRefresh(st, AGREE);
+const step = (st: Maintained) => verifiedRefresh(st, FULL_AGREES_EACH_STEP);
 
 /** Whether the compiled tree has a top-N node. */
 function hasTopN(st: Maintained): boolean {
@@ -30,8 +27,6 @@ function hasTopN(st: Maintained): boolean {
 }
 
 /** `maintain`, or skip the test while GROUP BY is not maintained yet (the stub refuses it). */
-const maintainGrouped = (skip: () => void, name: string, query: string): Promise<Maintained> =>
-  skipWhileStub(skip, () => maintain(db, name, query));
 
 const SCORES = `
   DROP TABLE IF EXISTS scores;
@@ -72,7 +67,7 @@ async function churn(...sts: Maintained[]): Promise<void> {
       `UPDATE scores SET score = 80 WHERE id IN (SELECT id FROM scores ORDER BY score DESC NULLS LAST, id LIMIT 6)`,
       `UPDATE scores SET score = 80 WHERE id IN (1, 2, 3)`,
     ],
-    { initialCheck: true, ...AGREE },
+    { initialCheck: true, ...FULL_AGREES_EACH_STEP },
   );
   for (const st of sts) expect((await st.refresh()).action).toBe('NO_DATA');
 }
@@ -158,7 +153,7 @@ describe('ORDER BY … LIMIT / OFFSET', () => {
           `UPDATE scores SET score = score + 1`,
         ],
       ],
-      AGREE,
+      FULL_AGREES_EACH_STEP,
     );
   });
 
@@ -301,7 +296,7 @@ describe('FETCH FIRST … WITH TIES', () => {
         `UPDATE tie SET s = 8 WHERE s IS NOT NULL`,
         [`UPDATE tie SET s = NULL WHERE id = 10`, `UPDATE tie SET g = 1 WHERE id = 6`],
       ],
-      { initialCheck: true, ...AGREE },
+      { initialCheck: true, ...FULL_AGREES_EACH_STEP },
     );
   });
 });
@@ -363,7 +358,7 @@ describe('constant LIMIT / OFFSET', () => {
         `INSERT INTO scores VALUES (100, 'a', 1000, 'red'), (101, 'b', -1000, 'blue')`,
         `DELETE FROM scores WHERE id IN (100, 101, 1, 2)`,
       ],
-      AGREE,
+      FULL_AGREES_EACH_STEP,
     );
   });
 
@@ -379,7 +374,7 @@ describe('constant LIMIT / OFFSET', () => {
       db,
       sts,
       [[`INSERT INTO scores VALUES (100, 'a', 1000, 'red')`, `DELETE FROM scores WHERE id = 3`]],
-      AGREE,
+      FULL_AGREES_EACH_STEP,
     );
   });
 });
@@ -508,8 +503,9 @@ describe('top-N in larger queries', () => {
 
   it('a top-N of the groups of an aggregate', async (t) => {
     await db.query(SCORES);
-    const st = await maintainGrouped(
+    const st = await maintainOrSkip(
       () => t.skip(),
+      db,
       't_agg',
       `SELECT team, sum(score) AS total, count(*) AS n FROM scores GROUP BY team
        ORDER BY sum(score) DESC NULLS LAST, team NULLS LAST LIMIT 2`,
@@ -523,8 +519,9 @@ describe('top-N in larger queries', () => {
 describe('top-N with other operators', () => {
   it('DISTINCT … ORDER BY … LIMIT', async (t) => {
     await db.query(SCORES);
-    const st = await maintainGrouped(
+    const st = await maintainOrSkip(
       () => t.skip(),
+      db,
       't_distinct',
       `SELECT DISTINCT team, score / 10 AS band FROM scores ORDER BY band DESC NULLS LAST, team NULLS LAST LIMIT 4`,
     );
@@ -533,8 +530,9 @@ describe('top-N with other operators', () => {
 
   it('a top-N over a LEFT JOIN', async (t) => {
     await db.query(SCORES);
-    const st = await maintainGrouped(
+    const st = await maintainOrSkip(
       () => t.skip(),
+      db,
       't_left',
       `SELECT s.id, t.city FROM scores AS s LEFT JOIN teams AS t ON t.name = s.team
        ORDER BY t.city NULLS FIRST, s.id LIMIT 6`,

@@ -11,27 +11,22 @@ import { useTestDatabase } from '@pgtrickle/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Maintained, maintain } from './support/maintained.js';
 import {
+  FULL_AGREES_EACH_STEP,
   immediateScenario,
+  maintainOrSkip,
   runSteps,
-  type StepChecks,
-  skipWhileStub,
   verifiedRefresh,
 } from './support/scenario.js';
 
 const db = useTestDatabase();
 
-/** After each DIFFERENTIAL refresh + oracle, a FULL refresh must give the same state (ids included). */
-const AGREE: StepChecks = { full: { sameRows: 'text' } };
-
 /** DIFFERENTIAL refresh + oracle, then a FULL refresh must give the same state. */
-const step = (st: Maintained) => verifiedRefresh(st, AGREE);
+const step = (st: Maintained) => verifiedRefresh(st, FULL_AGREES_EACH_STEP);
 
 /**
  * `maintain`, or skip the test while a construct of another operator family (GROUP BY, outer
  * joins) is still a refusing stub ("Not supported yet"). Once it lands these tests run.
  */
-const maintainGrouped = (skip: () => void, name: string, query: string): Promise<Maintained> =>
-  skipWhileStub(skip, () => maintain(db, name, query));
 
 /** The number of common PARTITION BY expressions of the plan's window node. */
 function partitionKeyLength(st: Maintained): number | undefined {
@@ -70,7 +65,7 @@ async function churn(st: Maintained): Promise<void> {
         `UPDATE emp SET salary = 100 WHERE id = 7`,
       ],
     ],
-    { initialCheck: true, ...AGREE },
+    { initialCheck: true, ...FULL_AGREES_EACH_STEP },
   );
   // Nothing changes: no work.
   const none = await st.refresh();
@@ -398,8 +393,9 @@ describe('more window shapes', () => {
 describe('windows over aggregates', () => {
   it('sum(sum(x)) OVER () and rank() OVER (ORDER BY count(*))', async (t) => {
     await db.query(EMP);
-    const st = await maintainGrouped(
+    const st = await maintainOrSkip(
       () => t.skip(),
+      db,
       'w_agg',
       `SELECT dept, sum(salary) AS s, sum(sum(salary)) OVER () AS total,
               rank() OVER (ORDER BY count(*) DESC) AS by_count,
@@ -416,8 +412,9 @@ describe('windows over aggregates', () => {
       CREATE TABLE depts (name text PRIMARY KEY, region text);
       INSERT INTO depts VALUES ('eng', 'eu'), ('ops', 'us'), ('sales', 'eu'), ('hr', NULL);
     `);
-    const st = await maintainGrouped(
+    const st = await maintainOrSkip(
       () => t.skip(),
+      db,
       'w_agg_part',
       `SELECT d.region, extract(year FROM e.hired) AS y, count(*) AS n,
               sum(count(*)) OVER (PARTITION BY d.region ORDER BY extract(year FROM e.hired)) AS running,
@@ -434,8 +431,9 @@ describe('windows over aggregates', () => {
 describe('windows with other operators', () => {
   it('DISTINCT over window results', async (t) => {
     await db.query(EMP);
-    const st = await maintainGrouped(
+    const st = await maintainOrSkip(
       () => t.skip(),
+      db,
       'w_distinct',
       `SELECT DISTINCT dept, count(*) OVER (PARTITION BY dept) AS n, max(salary) OVER (PARTITION BY dept) AS top FROM emp`,
     );
@@ -449,8 +447,9 @@ describe('windows with other operators', () => {
       CREATE TABLE depts (name text PRIMARY KEY, region text);
       INSERT INTO depts VALUES ('eng', 'eu'), ('ops', 'us'), ('hr', NULL);
     `);
-    const st = await maintainGrouped(
+    const st = await maintainOrSkip(
       () => t.skip(),
+      db,
       'w_left',
       `SELECT e.id, d.region, rank() OVER (PARTITION BY d.region ORDER BY e.salary DESC NULLS LAST, e.id) AS r,
               count(d.name) OVER (PARTITION BY d.region) AS matched

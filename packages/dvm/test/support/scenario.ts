@@ -15,9 +15,10 @@
  * - {@link scenario} / {@link scenarios}: creates the stream tables (checking each), optionally a
  *   FULL-mode twin of each, then {@link runSteps}. Presets: {@link MULTISET_SCENARIO} (also as
  *   {@link multisetScenario}), {@link AGGREGATE_SCENARIO}.
- * - {@link applyTransition} / {@link immediateScenario}: a statement's transition-table delta
+ * - {@link applyTransition} / {@link immediateScenarios}: a statement's transition-table delta
  *   applied in the statement's transaction, the way an IMMEDIATE trigger does, then the oracle.
- * - {@link skipWhileStub}: skips a test while a construct of another family is a refusing stub.
+ * - {@link skipWhileStub} / {@link maintainOrSkip}: skips a test while a construct of another
+ *   family is a refusing stub.
  *
  * A step's failure is rethrown naming the stream table, its query and the step.
  */
@@ -305,6 +306,17 @@ export const AGGREGATE_SCENARIO: ScenarioOptions = Object.freeze({
   end: { thenDifferential: true },
 });
 
+/** After each step's DIFFERENTIAL refresh, a FULL refresh yields the same stored rows (compared as text; row ids and hidden columns included). */
+export const FULL_AGREES_EACH_STEP: StepChecks = Object.freeze({ full: { sameRows: 'text' as const } });
+
+/** After the last step, a FULL refresh of each table yields the same stored rows (compared as JSON; row ids included). */
+export const FULL_AGREES_AT_END: RunOptions = Object.freeze({ end: { sameRows: 'json' as const } });
+
+/** `[<prefix>_<i>, query]` for each query: the tables of {@link scenarios}. */
+export function numbered(prefix: string, queries: readonly string[]): (readonly [string, string])[] {
+  return queries.map((q, i) => [`${prefix}_${i}`, q] as const);
+}
+
 /** One statement on one table: an INSERT of `values`, a DELETE or an UPDATE of the rows `where`. */
 export type TransitionStep =
   | { readonly insert: string; readonly values: string }
@@ -381,19 +393,51 @@ export async function applyTransition(
   }
 }
 
+/** Options of {@link immediateScenarios}. */
+export interface ImmediateScenarioOptions extends TransitionOptions {
+  /** SQL run before the stream tables are created (e.g. resetting shared tables). */
+  readonly setup?: string;
+  /** Check every table (the oracle) once all are created, before the first step. */
+  readonly initialCheck?: boolean;
+}
+
 /**
- * Maintains `query` (DIFFERENTIAL plan) and applies each step the IMMEDIATE way
- * ({@link applyTransition}); the oracle and the population check after each.
+ * Maintains each `[name, query]` (DIFFERENTIAL plans) and applies each step to all of them the
+ * IMMEDIATE way ({@link applyTransition}: the oracle after each, and what `options` asks for).
  */
+export async function immediateScenarios(
+  db: TestDatabase,
+  tables: readonly (readonly [name: string, query: string])[],
+  steps: readonly TransitionStep[],
+  options: ImmediateScenarioOptions = {},
+): Promise<Maintained[]> {
+  if (options.setup !== undefined) await db.query(options.setup);
+  const sts: Maintained[] = [];
+  for (const [name, query] of tables) sts.push(await maintain(db, name, query));
+  if (options.initialCheck === true) for (const st of sts) await st.check();
+  for (const step of steps) await applyTransition(db, sts, step, options);
+  return sts;
+}
+
+/** {@link immediateScenarios} of one query, with the population check after each step. */
 export async function immediateScenario(
   db: TestDatabase,
   name: string,
   query: string,
   steps: readonly TransitionStep[],
 ): Promise<Maintained> {
-  const st = await maintain(db, name, query);
-  for (const step of steps) await applyTransition(db, [st], step, { population: true });
-  return st;
+  const [st] = await immediateScenarios(db, [[name, query]], steps, { population: true });
+  return st as Maintained;
+}
+
+/** {@link maintain}, or skips the test while a construct of another family is a refusing stub ({@link skipWhileStub}). */
+export function maintainOrSkip(
+  skip: () => void,
+  db: TestDatabase,
+  name: string,
+  query: string,
+): Promise<Maintained> {
+  return skipWhileStub(skip, () => maintain(db, name, query));
 }
 
 /**
