@@ -18,8 +18,8 @@ import type { Node, SubLink } from '@pgsql/types';
 import { InvalidQueryError, UnsupportedQueryError } from '../errors.js';
 import { makeExpr, refNode } from '../ir/expr.js';
 import type { Expr, IrColumn, IrNode } from '../ir/types.js';
-import { type Alternative, type Atom, alternativeRefs } from '../operators/existence.js';
-import { makeScalarSubquery, type SubqueryValue } from '../operators/scalar-subquery.js';
+import type { Alternative, Atom } from '../operators/existence.js';
+import { makeScalarSubquery, type SubqueryValue, subqueryRefs } from '../operators/scalar-subquery.js';
 import { locationOf, nameList } from '../parse/ast.js';
 import type { QueryCtx } from './context.js';
 import type { ExprHooks } from './expr.js';
@@ -170,7 +170,7 @@ export function createSubqueryValueCollector(
       for (const p of pending) {
         const available = new Set(node.columns.map((c) => c.id));
         const rightIds = new Set(p.right.columns.map((c) => c.id));
-        const refs = new Set([...alternativeRefs([p.correlation]), ...valueRefs(p.value)]);
+        const refs = subqueryRefs(p.correlation, p.value);
         for (const r of refs) {
           if (!rightIds.has(r) && levelIds.has(r) && !available.has(r)) {
             throw new UnsupportedQueryError(
@@ -186,19 +186,4 @@ export function createSubqueryValueCollector(
       return node;
     },
   };
-}
-
-function valueRefs(value: SubqueryValue): string[] {
-  switch (value.kind) {
-    case 'scalar':
-      return [
-        ...value.target.refs,
-        ...(value.having?.refs ?? []),
-        ...(value.order ?? []).flatMap((o) => o.expr.refs),
-      ];
-    case 'exists':
-      return [];
-    case 'quantified':
-      return [...alternativeRefs([value.decisive, ...value.undecided])];
-  }
 }

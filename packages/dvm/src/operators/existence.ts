@@ -124,6 +124,22 @@ export function oldProbe(ctx: DiffContext, owner: IrNode, child: IrNode): ProbeR
 }
 
 /**
+ * `EXISTS` a row of `rel` (see {@link ProbeRelation}) under alias `ra` satisfying the conjunction
+ * `alt`; `perRow`: fenced with `OFFSET 0` (see {@link someMatchSql}).
+ */
+function existsSql(
+  ctx: DiffContext,
+  rel: ProbeRelation,
+  ra: string,
+  alt: Alternative,
+  aliasOf: (id: string) => string,
+  perRow: boolean,
+): string {
+  const fence = perRow ? ' OFFSET 0' : '';
+  return `EXISTS (SELECT 1 FROM ${probeRelation(ctx, rel, ra, alt, aliasOf)} AS ${ra} WHERE ${alternativeSql(ctx, alt, aliasOf)}${fence})`;
+}
+
+/**
  * `some row of relation `rel` (see {@link ProbeRelation}) under alias `ra` satisfies
  * some alternative` — one EXISTS per alternative; `false` for no alternatives. `perRow`: for a
  * few outer rows (delta paths) — each EXISTS gets `OFFSET 0`, which keeps PostgreSQL from turning
@@ -139,11 +155,7 @@ export function someMatchSql(
   perRow = false,
 ): string {
   if (alts.length === 0) return 'false';
-  const fence = perRow ? ' OFFSET 0' : '';
-  const parts = alts.map(
-    (alt) =>
-      `EXISTS (SELECT 1 FROM ${probeRelation(ctx, rel, ra, alt, aliasOf)} AS ${ra} WHERE ${alternativeSql(ctx, alt, aliasOf)}${fence})`,
-  );
+  const parts = alts.map((alt) => existsSql(ctx, rel, ra, alt, aliasOf, perRow));
   return parts.length === 1 ? (parts[0] as string) : `(${parts.join(' OR ')})`;
 }
 
@@ -160,13 +172,7 @@ export function noMatchSql(
   perRow = false,
 ): string {
   if (alts.length === 0) return 'true';
-  const fence = perRow ? ' OFFSET 0' : '';
-  return alts
-    .map(
-      (alt) =>
-        `NOT EXISTS (SELECT 1 FROM ${probeRelation(ctx, rel, ra, alt, aliasOf)} AS ${ra} WHERE ${alternativeSql(ctx, alt, aliasOf)}${fence})`,
-    )
-    .join(' AND ');
+  return alts.map((alt) => `NOT ${existsSql(ctx, rel, ra, alt, aliasOf, perRow)}`).join(' AND ');
 }
 
 /**
@@ -194,6 +200,23 @@ export function affectedRowsSql(
       return `SELECT ${ba}.* FROM ${base} AS ${ba}\nWHERE EXISTS (SELECT 1 FROM ${delta} AS ${da} WHERE ${cond})${earlier}`;
     })
     .join('\nUNION ALL\n');
+}
+
+/**
+ * A materialised CTE `name` of the rows of `from` (a CTE name or a parenthesised SELECT) under
+ * `alias`, each with per-row values appended (`[sql, column]`, in order): membership tests or
+ * subquery values computed in the select list of a materialised CTE run as per-row (indexable)
+ * subplans driven by the small delta, never as a semi-join hashing all of the probed relation.
+ */
+export function perRowValuesCte(
+  ctx: DiffContext,
+  name: string,
+  from: string,
+  alias: string,
+  values: readonly (readonly [sql: string, column: string])[],
+): string {
+  const list = values.map(([sql, column]) => `${sql} AS ${column}`).join(', ');
+  return ctx.stmt.add(name, `SELECT ${alias}.*, ${list}\nFROM ${from} AS ${alias}`, true);
 }
 
 /** `, <alias>."<id>"` for every column of `node`. */

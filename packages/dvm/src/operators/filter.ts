@@ -38,6 +38,14 @@ export function onlyChild(node: IrNode): IrNode {
   return child;
 }
 
+/** The two inputs of a binary node (joins, semi-joins, subquery values, LATERAL subqueries). */
+export function twoChildren(node: IrNode): [IrNode, IrNode] {
+  const [left, right] = node.children;
+  if (left === undefined || right === undefined)
+    throw new Error(`${node.kind} node ${node.nid} needs two inputs`);
+  return [left, right];
+}
+
 function passThrough(node: IrNode, alias: string): string {
   return node.columns.map((c) => `, ${alias}.${quoteIdent(c.id)}`).join('');
 }

@@ -40,10 +40,12 @@ import {
   columnList,
   oldProbe,
   type ProbeRelation,
+  perRowValuesCte,
   probeRelation,
   sideAliases,
   someMatchSql,
 } from './existence.js';
+import { twoChildren } from './filter.js';
 
 /** How the value column is computed from the correlated rows of the right input. */
 export type SubqueryValue =
@@ -99,7 +101,7 @@ export function makeScalarSubquery(
   correlation: Alternative,
 ): ScalarSubqueryNode {
   const rightIds = new Set(right.columns.map((c) => c.id));
-  const refs = new Set([...alternativeRefs([correlation]), ...valueRefs(value)]);
+  const refs = subqueryRefs(correlation, value);
   return {
     kind: 'scalarSubquery',
     nid: ids.node(),
@@ -112,6 +114,11 @@ export function makeScalarSubquery(
     constant: [...refs].every((r) => rightIds.has(r)),
     preservedInputs: [0],
   };
+}
+
+/** Every column id the correlation and the value read (right input ids, left ids, outer ids). */
+export function subqueryRefs(correlation: Alternative, value: SubqueryValue): Set<string> {
+  return new Set([...alternativeRefs([correlation]), ...valueRefs(value)]);
 }
 
 function valueRefs(value: SubqueryValue): string[] {
@@ -129,12 +136,6 @@ function valueRefs(value: SubqueryValue): string[] {
   }
 }
 
-function sides(node: IrNode): [IrNode, IrNode] {
-  const [left, right] = node.children;
-  if (left === undefined || right === undefined) throw new Error(`node ${node.nid} needs two inputs`);
-  return [left, right];
-}
-
 /**
  * The value for the left row under alias `la` over relation `rel` (a parenthesised SELECT);
  * `perRow` on delta paths (see `someMatchSql`).
@@ -146,7 +147,7 @@ function valueSql(
   la: string,
   perRow = false,
 ): string {
-  const [left] = sides(node);
+  const [left] = twoChildren(node);
   const ra = `r${node.nid}`;
   const aliasOf = sideAliases(left, la, ra);
   const corr = node.correlation;
@@ -198,12 +199,12 @@ function distinct(a: string, b: string): string {
 registerOperator<ScalarSubqueryNode>({
   kind: 'scalarSubquery',
   snapshot(node, side, ctx) {
-    const [left, right] = sides(node);
+    const [left, right] = twoChildren(node);
     const la = `l${node.nid}`;
     return `SELECT ${la}.__pgt_row_id${columnList(left, la)}, ${valueSql(ctx, node, `(${ctx.snapshot(right, side)})`, la)} AS ${quoteIdent(node.column.id)}\nFROM (${ctx.snapshot(left, side)}) AS ${la}`;
   },
   delta(node, ctx) {
-    const [left, right] = sides(node);
+    const [left, right] = twoChildren(node);
     const col = quoteIdent(node.column.id);
     const leftEmpty = ctx.isStaticallyEmpty(left);
     const rightEmpty = ctx.isStaticallyEmpty(right);
@@ -269,11 +270,10 @@ registerOperator<ScalarSubqueryNode>({
       );
       const a = `a${node.nid}`;
       const r1 = `(${ctx.snapshot(right, 'new')})`;
-      const values = ctx.stmt.add(
-        `n${node.nid}_subquery_affected`,
-        `SELECT ${a}.*, ${valueSql(ctx, node, r1, a, true)} AS __pgt_v1, ${valueSql(ctx, node, r0, a, true)} AS __pgt_v0\nFROM (${affected}) AS ${a}`,
-        true,
-      );
+      const values = perRowValuesCte(ctx, `n${node.nid}_subquery_affected`, `(${affected})`, a, [
+        [valueSql(ctx, node, r1, a, true), '__pgt_v1'],
+        [valueSql(ctx, node, r0, a, true), '__pgt_v0'],
+      ]);
       const changed = distinct('f.__pgt_v0', 'f.__pgt_v1');
       parts.push(
         `SELECT f.__pgt_row_id, 1::bigint AS __pgt_weight${columnList(left, 'f')}, f.__pgt_v1 AS ${col}\nFROM ${values} AS f\nWHERE ${changed}`,

@@ -30,9 +30,11 @@ import {
   noMatchSql,
   oldProbe,
   type ProbeRelation,
+  perRowValuesCte,
   sideAliases,
   someMatchSql,
 } from './existence.js';
+import { twoChildren } from './filter.js';
 
 /** Rows of the left input with (semi) or without (anti) a matching row of the right input. */
 export interface SemiJoinNode extends IrNodeBase {
@@ -65,12 +67,6 @@ export function makeSemiJoin(
   };
 }
 
-function sides(node: IrNode): [IrNode, IrNode] {
-  const [left, right] = node.children;
-  if (left === undefined || right === undefined) throw new Error(`node ${node.nid} needs two inputs`);
-  return [left, right];
-}
-
 /** The membership test of left alias `la` against relation `rel` (anti: no match). */
 function member(
   ctx: DiffContext,
@@ -79,7 +75,7 @@ function member(
   la: string,
   perRow = false,
 ): string {
-  const [left] = sides(node);
+  const [left] = twoChildren(node);
   const ra = `r${node.nid}`;
   const aliasOf = sideAliases(left, la, ra);
   return node.anti
@@ -90,12 +86,12 @@ function member(
 registerOperator<SemiJoinNode>({
   kind: 'semiJoin',
   snapshot(node, side, ctx) {
-    const [left, right] = sides(node);
+    const [left, right] = twoChildren(node);
     const la = `l${node.nid}`;
     return `SELECT ${la}.__pgt_row_id${columnList(left, la)}\nFROM (${ctx.snapshot(left, side)}) AS ${la}\nWHERE ${member(ctx, node, `(${ctx.snapshot(right, side)})`, la)}`;
   },
   delta(node, ctx) {
-    const [left, right] = sides(node);
+    const [left, right] = twoChildren(node);
     const parts: string[] = [];
     const leftEmpty = ctx.isStaticallyEmpty(left);
     const rightEmpty = ctx.isStaticallyEmpty(right);
@@ -106,11 +102,9 @@ registerOperator<SemiJoinNode>({
       // subplan driven by the small delta, never a semi-join hashing all of R₀.
       const dl = ctx.delta(left);
       const da = `d${node.nid}`;
-      const flags = ctx.stmt.add(
-        `n${node.nid}_semi_delta`,
-        `SELECT ${da}.*, ${member(ctx, node, r0, da, true)} AS __pgt_m\nFROM ${dl} AS ${da}`,
-        true,
-      );
+      const flags = perRowValuesCte(ctx, `n${node.nid}_semi_delta`, dl, da, [
+        [member(ctx, node, r0, da, true), '__pgt_m'],
+      ]);
       parts.push(
         `SELECT f.__pgt_row_id, f.__pgt_weight${columnList(left, 'f')}\nFROM ${flags} AS f\nWHERE f.__pgt_m`,
       );
@@ -131,11 +125,10 @@ registerOperator<SemiJoinNode>({
       );
       const a = `a${node.nid}`;
       const r1 = `(${ctx.snapshot(right, 'new')})`;
-      const flags = ctx.stmt.add(
-        `n${node.nid}_semi_affected`,
-        `SELECT ${a}.*, ${someMatchSql(ctx, r1, ra, node.alternatives, sideAliases(left, a, ra), true)} AS __pgt_m1, ${someMatchSql(ctx, r0, ra, node.alternatives, sideAliases(left, a, ra), true)} AS __pgt_m0\nFROM (${affected}) AS ${a}`,
-        true,
-      );
+      const flags = perRowValuesCte(ctx, `n${node.nid}_semi_affected`, `(${affected})`, a, [
+        [someMatchSql(ctx, r1, ra, node.alternatives, sideAliases(left, a, ra), true), '__pgt_m1'],
+        [someMatchSql(ctx, r0, ra, node.alternatives, sideAliases(left, a, ra), true), '__pgt_m0'],
+      ]);
       const gain = node.anti ? '-1' : '1';
       const lose = node.anti ? '1' : '-1';
       parts.push(
