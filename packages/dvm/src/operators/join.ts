@@ -17,6 +17,7 @@ import { rowIdExpr } from '../diff/rowid.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrNode, IrNodeBase } from '../ir/types.js';
 import { quoteIdent } from '../sql/quote.js';
+import { twoChildren } from './filter.js';
 
 /** An inner join of two inputs on `condition` (null: a cross join). */
 export interface JoinNode extends IrNodeBase {
@@ -41,17 +42,11 @@ export function withJoinCondition(join: JoinNode, extra: Expr, and: (a: Expr, b:
   return { ...join, condition: join.condition === null ? extra : and(join.condition, extra) };
 }
 
-function sides(node: JoinNode): [IrNode, IrNode] {
-  const [left, right] = node.children;
-  if (left === undefined || right === undefined) throw new Error(`join node ${node.nid} needs two inputs`);
-  return [left, right];
-}
-
 /** The join's row id from its inputs' ids (aliases `l` and `r`). */
 export const JOIN_ROW_ID = rowIdExpr(['l.__pgt_row_id', 'r.__pgt_row_id']);
 
 function term(ctx: DiffContext, node: JoinNode, left: string, right: string, weight: string): string {
-  const [l] = sides(node);
+  const [l] = twoChildren(node);
   const leftIds = new Set(l.columns.map((c) => c.id));
   const on =
     node.condition === null ? 'true' : ctx.render(node.condition, (id) => (leftIds.has(id) ? 'l' : 'r'));
@@ -59,28 +54,45 @@ function term(ctx: DiffContext, node: JoinNode, left: string, right: string, wei
   return `SELECT ${JOIN_ROW_ID} AS __pgt_row_id${weight === '' ? '' : `, ${weight} AS __pgt_weight`}${cols}\nFROM ${left} AS l\nJOIN ${right} AS r ON ${on}`;
 }
 
+/**
+ * The terms of the inner-join rule over inputs `l` (alias `l`) and `r` (alias `r`):
+ * ΔL⋈R₁ + L₁⋈ΔR − ΔL⋈ΔR, without the terms of a statically empty delta; when neither input
+ * changes, one empty term of the right shape. `term(left, right, weight)` builds one term from two
+ * relations and its weight expression (the outer joins' inner part uses it with their own select
+ * list).
+ */
+export function innerJoinDeltaTerms(
+  ctx: DiffContext,
+  l: IrNode,
+  r: IrNode,
+  term: (left: string, right: string, weight: string) => string,
+): string[] {
+  const terms: string[] = [];
+  const dl = ctx.isStaticallyEmpty(l) ? null : ctx.delta(l);
+  const dr = ctx.isStaticallyEmpty(r) ? null : ctx.delta(r);
+  if (dl !== null) terms.push(term(dl, `(${ctx.snapshot(r, 'new')})`, 'l.__pgt_weight'));
+  if (dr !== null) terms.push(term(`(${ctx.snapshot(l, 'new')})`, dr, 'r.__pgt_weight'));
+  if (dl !== null && dr !== null) terms.push(term(dl, dr, '-(l.__pgt_weight * r.__pgt_weight)'));
+  if (terms.length === 0) {
+    // Neither side changes: an empty relation of the right shape.
+    terms.push(
+      `${term(`(${ctx.snapshot(l, 'new')})`, `(${ctx.snapshot(r, 'new')})`, '0::bigint')}\nWHERE false`,
+    );
+  }
+  return terms;
+}
+
 registerOperator<JoinNode>({
   kind: 'join',
   snapshot(node, side, ctx) {
-    const [l, r] = sides(node);
+    const [l, r] = twoChildren(node);
     return term(ctx, node, `(${ctx.snapshot(l, side)})`, `(${ctx.snapshot(r, side)})`, '');
   },
   delta(node, ctx) {
-    const [l, r] = sides(node);
-    const leftEmpty = ctx.isStaticallyEmpty(l);
-    const rightEmpty = ctx.isStaticallyEmpty(r);
-    const terms: string[] = [];
-    const dl = leftEmpty ? null : ctx.delta(l);
-    const dr = rightEmpty ? null : ctx.delta(r);
-    if (dl !== null) terms.push(term(ctx, node, dl, `(${ctx.snapshot(r, 'new')})`, 'l.__pgt_weight'));
-    if (dr !== null) terms.push(term(ctx, node, `(${ctx.snapshot(l, 'new')})`, dr, 'r.__pgt_weight'));
-    if (dl !== null && dr !== null) terms.push(term(ctx, node, dl, dr, '-(l.__pgt_weight * r.__pgt_weight)'));
-    if (terms.length === 0) {
-      // Neither side changes: an empty relation of the right shape.
-      terms.push(
-        `${term(ctx, node, `(${ctx.snapshot(l, 'new')})`, `(${ctx.snapshot(r, 'new')})`, '0::bigint')}\nWHERE false`,
-      );
-    }
+    const [l, r] = twoChildren(node);
+    const terms = innerJoinDeltaTerms(ctx, l, r, (left, right, weight) =>
+      term(ctx, node, left, right, weight),
+    );
     return ctx.stmt.add(`d${node.nid}_join`, terms.join('\nUNION ALL\n'));
   },
 });

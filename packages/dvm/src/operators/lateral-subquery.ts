@@ -33,7 +33,7 @@ import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrNode, IrNodeBase, Side } from '../ir/types.js';
 import { asNode } from '../parse/ast.js';
 import { quoteIdent } from '../sql/quote.js';
-import type { FilterNode } from './filter.js';
+import { type FilterNode, twoChildren } from './filter.js';
 import type { ProjectNode } from './project.js';
 import type { ScanNode } from './scan.js';
 
@@ -67,13 +67,6 @@ export function makeLateralSubquery(
   };
 }
 
-function parts(node: LateralSubqueryNode): [IrNode, IrNode] {
-  const [left, sub] = node.children;
-  if (left === undefined || sub === undefined)
-    throw new Error(`lateral subquery ${node.nid} needs two inputs`);
-  return [left, sub];
-}
-
 /** Alias of the input rows (unique: the subquery's own aliases cannot capture it). */
 function leftAlias(node: IrNode): string {
   return `__pgt_lat${node.nid}`;
@@ -95,7 +88,7 @@ function applySql(
   weighted: boolean,
   where: string | null,
 ): string {
-  const [left, sub] = parts(node);
+  const [left, sub] = twoChildren(node);
   const l = leftAlias(node);
   const s = subAlias(node);
   const leftIds = new Set(left.columns.map((c) => c.id));
@@ -191,7 +184,7 @@ function scanCorrelations(sub: IrNode, leftIds: ReadonlySet<string>): ScanCorrel
 
 /** The condition (over the input alias) that an input row may see a changed source row. */
 function affectedCondition(node: LateralSubqueryNode, ctx: DiffContext): string | null {
-  const [left, sub] = parts(node);
+  const [left, sub] = twoChildren(node);
   const l = leftAlias(node);
   const leftIds = new Set(left.columns.map((c) => c.id));
   const terms: string[] = [];
@@ -213,11 +206,11 @@ function affectedCondition(node: LateralSubqueryNode, ctx: DiffContext): string 
 registerOperator<LateralSubqueryNode>({
   kind: 'lateralSubquery',
   snapshot(node, side, ctx) {
-    const [left] = parts(node);
+    const [left] = twoChildren(node);
     return applySql(node, ctx, `(${ctx.snapshot(left, side)})`, side, false, null);
   },
   delta(node, ctx) {
-    const [left] = parts(node);
+    const [left] = twoChildren(node);
     const terms: string[] = [];
     if (!ctx.isStaticallyEmpty(left)) {
       terms.push(applySql(node, ctx, ctx.delta(left), 'old', true, null));

@@ -29,7 +29,9 @@ import { rowIdExpr } from '../diff/rowid.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrColumn, IrNode, IrNodeBase } from '../ir/types.js';
 import { quoteIdent } from '../sql/quote.js';
-import { type Alternative, affectedRowsSql, oldProbe, someMatchSql } from './existence.js';
+import { type Alternative, affectedRowsSql, oldProbe, perRowValuesCte, someMatchSql } from './existence.js';
+import { twoChildren } from './filter.js';
+import { innerJoinDeltaTerms } from './join.js';
 
 /** A LEFT (input 0 preserved) or FULL outer join of two inputs on `condition` (null: ON TRUE). */
 export interface OuterJoinNode extends IrNodeBase {
@@ -64,12 +66,6 @@ export function makeOuterJoin(
   };
 }
 
-function sides(node: OuterJoinNode): [IrNode, IrNode] {
-  const [left, right] = node.children;
-  if (left === undefined || right === undefined) throw new Error(`outer join ${node.nid} needs two inputs`);
-  return [left, right];
-}
-
 /** The join condition as one alternative (`true` for none). */
 function matchAlternatives(node: OuterJoinNode): Alternative[] {
   return [node.condition === null ? [] : [{ expr: node.condition, test: 'true' }]];
@@ -85,7 +81,7 @@ function outputList(
   ra: string | null,
   weight: string | null,
 ): string {
-  const [left] = sides(node);
+  const [left] = twoChildren(node);
   const leftIds = new Set(left.columns.map((c) => c.id));
   const id = rowIdExpr([
     la === null ? 'NULL::bigint' : `${la}.__pgt_row_id`,
@@ -101,7 +97,7 @@ function outputList(
 }
 
 function aliasesFor(node: OuterJoinNode, la: string, ra: string): (id: string) => string {
-  const [left] = sides(node);
+  const [left] = twoChildren(node);
   const leftIds = new Set(left.columns.map((c) => c.id));
   return (id) => (leftIds.has(id) ? la : ra);
 }
@@ -123,7 +119,7 @@ function innerTerm(
  * reverse, FULL only): parts A and B of the header.
  */
 function paddedParts(ctx: DiffContext, node: OuterJoinNode, side: 0 | 1): string[] {
-  const [left, right] = sides(node);
+  const [left, right] = twoChildren(node);
   const own = side === 0 ? left : right;
   const other = side === 0 ? right : left;
   const alts = matchAlternatives(node);
@@ -144,11 +140,9 @@ function paddedParts(ctx: DiffContext, node: OuterJoinNode, side: 0 | 1): string
     // (The test is computed in the select list of a materialised CTE: a per-row, indexable
     // subplan driven by the small delta, never an anti-join hashing all of the other side.)
     const d = ctx.delta(own);
-    const flags = ctx.stmt.add(
-      `n${node.nid}_pad${side}_delta`,
-      `SELECT ${p}.*, ${someMatchSql(ctx, other0, o, alts, aliasOf(p, o), true)} AS __pgt_m\nFROM ${d} AS ${p}`,
-      true,
-    );
+    const flags = perRowValuesCte(ctx, `n${node.nid}_pad${side}_delta`, d, p, [
+      [someMatchSql(ctx, other0, o, alts, aliasOf(p, o), true), '__pgt_m'],
+    ]);
     parts.push(`SELECT ${padded('f', 'f.__pgt_weight')}\nFROM ${flags} AS f\nWHERE NOT f.__pgt_m`);
   }
   if (!otherEmpty) {
@@ -157,11 +151,10 @@ function paddedParts(ctx: DiffContext, node: OuterJoinNode, side: 0 | 1): string
     const affected = affectedRowsSql(ctx, `(${ctx.snapshot(own, 'new')})`, p, d, o, alts, aliasOf(p, o));
     const other1 = `(${ctx.snapshot(other, 'new')})`;
     const a = `a${node.nid}`;
-    const flags = ctx.stmt.add(
-      `n${node.nid}_pad${side}_affected`,
-      `SELECT ${a}.*, ${someMatchSql(ctx, other1, o, alts, aliasOf(a, o), true)} AS __pgt_m1, ${someMatchSql(ctx, other0, o, alts, aliasOf(a, o), true)} AS __pgt_m0\nFROM (${affected}) AS ${a}`,
-      true,
-    );
+    const flags = perRowValuesCte(ctx, `n${node.nid}_pad${side}_affected`, `(${affected})`, a, [
+      [someMatchSql(ctx, other1, o, alts, aliasOf(a, o), true), '__pgt_m1'],
+      [someMatchSql(ctx, other0, o, alts, aliasOf(a, o), true), '__pgt_m0'],
+    ]);
     parts.push(
       `SELECT ${padded('f', '(CASE WHEN f.__pgt_m1 THEN -1 ELSE 1 END)::bigint')}\nFROM ${flags} AS f\nWHERE f.__pgt_m1 <> f.__pgt_m0`,
     );
@@ -172,29 +165,17 @@ function paddedParts(ctx: DiffContext, node: OuterJoinNode, side: 0 | 1): string
 registerOperator<OuterJoinNode>({
   kind: 'outerJoin',
   snapshot(node, side, ctx) {
-    const [l, r] = sides(node);
+    const [l, r] = twoChildren(node);
     const on = node.condition === null ? 'true' : ctx.render(node.condition, aliasesFor(node, 'l', 'r'));
     return `SELECT ${outputList(node, 'l', 'r', null)}\nFROM (${ctx.snapshot(l, side)}) AS l\n${node.full ? 'FULL' : 'LEFT'} JOIN (${ctx.snapshot(r, side)}) AS r ON ${on}`;
   },
   delta(node, ctx) {
-    const [l, r] = sides(node);
-    const leftEmpty = ctx.isStaticallyEmpty(l);
-    const rightEmpty = ctx.isStaticallyEmpty(r);
-    const terms: string[] = [];
-    const dl = leftEmpty ? null : ctx.delta(l);
-    const dr = rightEmpty ? null : ctx.delta(r);
-    // The inner part (its columns are typed, so it comes first: the NULL columns of the padded
-    // parts take their types from it).
-    if (dl !== null) terms.push(innerTerm(ctx, node, dl, `(${ctx.snapshot(r, 'new')})`, 'l.__pgt_weight'));
-    if (dr !== null) terms.push(innerTerm(ctx, node, `(${ctx.snapshot(l, 'new')})`, dr, 'r.__pgt_weight'));
-    if (dl !== null && dr !== null) {
-      terms.push(innerTerm(ctx, node, dl, dr, '-(l.__pgt_weight * r.__pgt_weight)'));
-    }
-    if (terms.length === 0) {
-      terms.push(
-        `${innerTerm(ctx, node, `(${ctx.snapshot(l, 'new')})`, `(${ctx.snapshot(r, 'new')})`, '0::bigint')}\nWHERE false`,
-      );
-    }
+    const [l, r] = twoChildren(node);
+    // The inner part, as the inner join's rule (its columns are typed, so it comes first: the
+    // NULL columns of the padded parts take their types from it).
+    const terms = innerJoinDeltaTerms(ctx, l, r, (left, right, weight) =>
+      innerTerm(ctx, node, left, right, weight),
+    );
     terms.push(...paddedParts(ctx, node, 0));
     if (node.full) terms.push(...paddedParts(ctx, node, 1));
     return ctx.stmt.add(`d${node.nid}_${node.full ? 'full' : 'left'}_join`, terms.join('\nUNION ALL\n'));
