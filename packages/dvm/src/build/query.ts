@@ -9,7 +9,7 @@ import { makeExpr, refNode } from '../ir/expr.js';
 import type { IrNode } from '../ir/types.js';
 import { makeProject } from '../operators/project.js';
 import { makeUnionAll } from '../operators/union-all.js';
-import { asNode, locationOf } from '../parse/ast.js';
+import { asNode, locationOf, sortDirection } from '../parse/ast.js';
 import { type BuiltQuery, type QueryCtx, type SortKey, withCtes } from './context.js';
 import { columnRefFields } from './scope.js';
 import { buildSelectBlock } from './select.js';
@@ -96,12 +96,6 @@ function setOpSortKey(sort: SortBy, built: BuiltQuery): SortKey {
       { position: undefined },
     );
   }
-  const descending = sort.sortby_dir === 'SORTBY_DESC';
-  const nullsFirst =
-    sort.sortby_nulls === 'SORTBY_NULLS_FIRST'
-      ? true
-      : sort.sortby_nulls === 'SORTBY_NULLS_LAST'
-        ? false
-        : descending;
+  const { descending, nullsFirst } = sortDirection(sort);
   return { id, descending, nullsFirst, location: locationOf(node) };
 }

@@ -12,7 +12,7 @@ import { makeExpr, refNode } from '../ir/expr.js';
 import type { Expr, IrNode } from '../ir/types.js';
 import { makeSingleRow } from '../operators/constant.js';
 import { makeProject, type ProjectItem } from '../operators/project.js';
-import { asNode, locationOf } from '../parse/ast.js';
+import { asNode, locationOf, sortDirection } from '../parse/ast.js';
 import { figureColname } from './colname.js';
 import type { BuiltQuery, QueryCtx, SortKey } from './context.js';
 import { buildDistinct } from './distinct.js';
@@ -188,13 +188,7 @@ function sortKey(sort: SortBy, keyColumn: (ast: Node) => string): SortKey {
   if (sort.sortby_dir === 'SORTBY_USING') {
     throw new UnsupportedQueryError('ORDER BY … USING <operator>', 'Use ASC or DESC.', {});
   }
-  const descending = sort.sortby_dir === 'SORTBY_DESC';
-  const nullsFirst =
-    sort.sortby_nulls === 'SORTBY_NULLS_FIRST'
-      ? true
-      : sort.sortby_nulls === 'SORTBY_NULLS_LAST'
-        ? false
-        : descending;
+  const { descending, nullsFirst } = sortDirection(sort);
   return { id: keyColumn(sort.node as Node), descending, nullsFirst, location: locationOf(sort.node) };
 }
 

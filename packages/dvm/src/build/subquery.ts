@@ -23,7 +23,7 @@ import { makeSingleRow } from '../operators/constant.js';
 import type { FilterNode } from '../operators/filter.js';
 import type { JoinNode } from '../operators/join.js';
 import type { ScanNode } from '../operators/scan.js';
-import { asNode, locationOf, nameList, walkAst } from '../parse/ast.js';
+import { asNode, locationOf, nameList, sortDirection, walkAst } from '../parse/ast.js';
 import { type QueryCtx, withCtes } from './context.js';
 import type { BuildEnv } from './env.js';
 import { andAll, conjuncts, containsAggregate, type ExprHooks, resolveExpr } from './expr.js';
@@ -303,13 +303,7 @@ function orderKey(
       },
     );
   }
-  const descending = sort.sortby_dir === 'SORTBY_DESC';
-  const nullsFirst =
-    sort.sortby_nulls === 'SORTBY_NULLS_FIRST'
-      ? true
-      : sort.sortby_nulls === 'SORTBY_NULLS_LAST'
-        ? false
-        : descending;
+  const { descending, nullsFirst } = sortDirection(sort);
   const key = sort.node as Node;
   const ordinal = constInt(key);
   let expr: Expr | undefined = ordinal === undefined ? undefined : targets[ordinal - 1];

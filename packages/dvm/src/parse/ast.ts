@@ -2,7 +2,22 @@
  * Typed access to libpg-query's AST (`@pgsql/types`, PostgreSQL 18). A `Node` is a one-key object
  * (`{ ColumnRef: {...} }`); these helpers name and unwrap nodes without `any`.
  */
-import type { Node } from '@pgsql/types';
+import type { Node, SortBy } from '@pgsql/types';
+
+/**
+ * The direction of an ORDER BY item: DESC or not, and whether NULLs sort first (PostgreSQL's
+ * default without NULLS FIRST / LAST: first when descending).
+ */
+export function sortDirection(sort: SortBy): { readonly descending: boolean; readonly nullsFirst: boolean } {
+  const descending = sort.sortby_dir === 'SORTBY_DESC';
+  const nullsFirst =
+    sort.sortby_nulls === 'SORTBY_NULLS_FIRST'
+      ? true
+      : sort.sortby_nulls === 'SORTBY_NULLS_LAST'
+        ? false
+        : descending;
+  return { descending, nullsFirst };
+}
 
 /** The names of every node type (the key of a `Node`). */
 export type NodeTag = Node extends infer N ? (N extends unknown ? keyof N : never) : never;
