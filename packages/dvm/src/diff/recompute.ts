@@ -4,11 +4,22 @@
  *   same affected keys), as a Z-set: each distinct row (same id, same values by text form) with
  *   weight (copies in Q₁) − (copies in Q₀), zero weights dropped. Exact for any deterministic
  *   operator; its cost is that of the two snapshots.
+ * `emptyDeltaSql`: the delta of a node when nothing it reads changes — no rows, the node's shape
+ *   (and types, from the snapshot it selects from).
  */
 import type { IrNode } from '../ir/types.js';
 import { quoteIdent } from '../sql/quote.js';
 import type { DiffContext } from './context.js';
 import { rowText } from './rowid.js';
+
+/**
+ * An empty delta of `node`'s shape (`__pgt_row_id`, `__pgt_weight`, its column ids), typed by the
+ * SELECT `snapshot` of its rows (read under alias `alias`, never run: `WHERE false`).
+ */
+export function emptyDeltaSql(node: IrNode, snapshot: string, alias = 'c'): string {
+  const cols = node.columns.map((c) => `, ${alias}.${quoteIdent(c.id)}`).join('');
+  return `SELECT ${alias}.__pgt_row_id, 0::bigint AS __pgt_weight${cols}\nFROM (${snapshot}) AS ${alias}\nWHERE false`;
+}
 
 /**
  * Adds the CTE of `newSql − oldSql` (both SELECTs of `__pgt_row_id` and `node`'s column ids) and

@@ -7,11 +7,11 @@
  * Row id: given by the builder in `sql` (for a VALUES list: the row's position; one row: `ROW()`).
  */
 
+import { emptyDeltaSql } from '../diff/recompute.js';
 import { registerOperator } from '../diff/registry.js';
 import { rowIdExpr } from '../diff/rowid.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { IrColumn, IrNodeBase } from '../ir/types.js';
-import { quoteIdent } from '../sql/quote.js';
 
 /** A relation computed without reading any source. */
 export interface ConstantNode extends IrNodeBase {
@@ -41,10 +41,6 @@ registerOperator<ConstantNode>({
     return node.sql;
   },
   delta(node, ctx) {
-    const cols = node.columns.map((c) => `, c.${quoteIdent(c.id)}`).join('');
-    return ctx.stmt.add(
-      `d${node.nid}_constant`,
-      `SELECT c.__pgt_row_id, 0::bigint AS __pgt_weight${cols}\nFROM (${node.sql}) AS c\nWHERE false`,
-    );
+    return ctx.stmt.add(`d${node.nid}_constant`, emptyDeltaSql(node, node.sql));
   },
 });

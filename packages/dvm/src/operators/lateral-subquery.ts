@@ -25,7 +25,7 @@
  */
 
 import type { DiffContext } from '../diff/context.js';
-import { differenceDelta } from '../diff/recompute.js';
+import { differenceDelta, emptyDeltaSql } from '../diff/recompute.js';
 import { registerOperator } from '../diff/registry.js';
 import { rowIdExpr } from '../diff/rowid.js';
 import { collectRefs, makeExpr, refNode, substitute } from '../ir/expr.js';
@@ -229,9 +229,7 @@ registerOperator<LateralSubqueryNode>({
       terms.push(`SELECT x.__pgt_row_id, x.__pgt_weight${cols}\nFROM ${diff} AS x`);
     }
     if (terms.length === 0) {
-      terms.push(
-        `SELECT x.__pgt_row_id, 0::bigint AS __pgt_weight${node.columns.map((c) => `, x.${quoteIdent(c.id)}`).join('')}\nFROM (${ctx.snapshot(node, 'new')}) AS x\nWHERE false`,
-      );
+      terms.push(emptyDeltaSql(node, ctx.snapshot(node, 'new'), 'x'));
     }
     return ctx.stmt.add(`d${node.nid}_lateral_sub`, terms.join('\nUNION ALL\n'));
   },

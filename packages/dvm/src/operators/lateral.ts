@@ -21,6 +21,7 @@
  */
 
 import type { DiffContext } from '../diff/context.js';
+import { emptyDeltaSql } from '../diff/recompute.js';
 import { type AnalyzeTools, registerOperator } from '../diff/registry.js';
 import { rowIdExpr } from '../diff/rowid.js';
 import { InternalError, UnsupportedQueryError } from '../errors.js';
@@ -200,12 +201,6 @@ async function analyzeFunction(node: LateralFunctionNode, tools: AnalyzeTools): 
   node.describedWidth = width;
 }
 
-/** An empty delta of `node`'s shape, typed by its snapshot SQL `snapshot`. */
-export function emptyDelta(node: IrNode, snapshot: string): string {
-  const cols = node.columns.map((c) => `, c.${quoteIdent(c.id)}`).join('');
-  return `SELECT c.__pgt_row_id, 0::bigint AS __pgt_weight${cols}\nFROM (${snapshot}) AS c\nWHERE false`;
-}
-
 registerOperator<LateralFunctionNode>({
   kind: 'lateralFunction',
   snapshot(node, side: Side, ctx) {
@@ -221,12 +216,12 @@ registerOperator<LateralFunctionNode>({
         );
       }
       // A constant relation: nothing it reads ever changes.
-      return ctx.stmt.add(`d${node.nid}_lateral_fn`, emptyDelta(node, itemSql(node, ctx, null, false)));
+      return ctx.stmt.add(`d${node.nid}_lateral_fn`, emptyDeltaSql(node, itemSql(node, ctx, null, false)));
     }
     if (ctx.isStaticallyEmpty(left)) {
       return ctx.stmt.add(
         `d${node.nid}_lateral_fn`,
-        emptyDelta(node, itemSql(node, ctx, `(${ctx.snapshot(left, 'new')})`, false)),
+        emptyDeltaSql(node, itemSql(node, ctx, `(${ctx.snapshot(left, 'new')})`, false)),
       );
     }
     return ctx.stmt.add(`d${node.nid}_lateral_fn`, itemSql(node, ctx, ctx.delta(left), true));

@@ -40,14 +40,13 @@
  */
 
 import type { DiffContext, StorageBinding } from '../diff/context.js';
-import { differenceDelta } from '../diff/recompute.js';
+import { differenceDelta, emptyDeltaSql } from '../diff/recompute.js';
 import { type AnalyzeTools, registerOperator } from '../diff/registry.js';
 import { rowIdExpr, rowText } from '../diff/rowid.js';
 import { UnsupportedQueryError } from '../errors.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { IrColumn, IrNode, IrNodeBase, Side } from '../ir/types.js';
 import { quoteIdent } from '../sql/quote.js';
-import { emptyDelta } from './lateral.js';
 import type { ScanNode } from './scan.js';
 
 /** A source relation the CTE's text reads, under its placeholder CTE name. */
@@ -194,7 +193,7 @@ function termNodes(node: RecursiveCteNode): [IrNode, IrNode] {
 function recursiveDelta(node: RecursiveCteNode, ctx: DiffContext): string {
   const label = `d${node.nid}_recursive`;
   const live = node.sources.filter((s) => !ctx.isStaticallyEmpty(s.scan));
-  if (live.length === 0) return ctx.stmt.add(label, emptyDelta(node, cteSnapshot(node, 'new', ctx)));
+  if (live.length === 0) return ctx.stmt.add(label, emptyDeltaSql(node, cteSnapshot(node, 'new', ctx)));
   const deltas = live.map((s) => ctx.delta(s.scan));
   const changed = `(${deltas.map((d) => `EXISTS (SELECT 1 FROM ${d})`).join(' OR ')})`;
   const hasNeg = `(${deltas.map((d) => `EXISTS (SELECT 1 FROM ${d} AS x WHERE x.__pgt_weight < 0)`).join(' OR ')})`;
@@ -403,6 +402,6 @@ registerOperator<RecursiveSelfNode>({
   },
   delta(node, ctx) {
     // The recursive reference is held fixed (R₀) while the recursive term's delta is taken.
-    return ctx.stmt.add(`d${node.nid}_rec_self`, emptyDelta(node, selfSnapshot(node, 'new', ctx)));
+    return ctx.stmt.add(`d${node.nid}_rec_self`, emptyDeltaSql(node, selfSnapshot(node, 'new', ctx)));
   },
 });

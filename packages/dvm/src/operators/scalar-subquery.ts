@@ -28,6 +28,7 @@
  */
 
 import type { DiffContext } from '../diff/context.js';
+import { emptyDeltaSql } from '../diff/recompute.js';
 import { registerOperator } from '../diff/registry.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrColumn, IrNode, IrNodeBase } from '../ir/types.js';
@@ -212,10 +213,9 @@ registerOperator<ScalarSubqueryNode>({
     const la = `l${node.nid}`;
     if (leftEmpty && rightEmpty) {
       // Nothing it reads changes: an empty relation of the right shape (and types).
-      const s = `s${node.nid}`;
       return ctx.stmt.add(
         `d${node.nid}_subquery`,
-        `SELECT ${s}.__pgt_row_id, 0::bigint AS __pgt_weight${columnList(node, s)}\nFROM (${ctx.snapshot(node, 'new')}) AS ${s}\nWHERE false`,
+        emptyDeltaSql(node, ctx.snapshot(node, 'new'), `s${node.nid}`),
       );
     }
     const r0: ProbeRelation = node.constant ? `(${ctx.snapshot(right, 'old')})` : oldProbe(ctx, node, right);

@@ -20,6 +20,7 @@
  */
 
 import type { DiffContext } from '../diff/context.js';
+import { emptyDeltaSql } from '../diff/recompute.js';
 import { registerOperator } from '../diff/registry.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { IrNode, IrNodeBase } from '../ir/types.js';
@@ -136,10 +137,7 @@ registerOperator<SemiJoinNode>({
       );
     }
     if (parts.length === 0) {
-      const la = `l${node.nid}`;
-      parts.push(
-        `SELECT ${la}.__pgt_row_id, 0::bigint AS __pgt_weight${columnList(left, la)}\nFROM (${ctx.snapshot(left, 'new')}) AS ${la}\nWHERE false`,
-      );
+      parts.push(emptyDeltaSql(left, ctx.snapshot(left, 'new'), `l${node.nid}`));
     }
     return ctx.stmt.add(`d${node.nid}_${node.anti ? 'anti' : 'semi'}`, parts.join('\nUNION ALL\n'));
   },

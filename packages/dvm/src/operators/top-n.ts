@@ -21,7 +21,7 @@
  */
 
 import type { DiffContext } from '../diff/context.js';
-import { differenceDelta } from '../diff/recompute.js';
+import { differenceDelta, emptyDeltaSql } from '../diff/recompute.js';
 import { registerOperator } from '../diff/registry.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrNode, IrNodeBase } from '../ir/types.js';
@@ -123,10 +123,7 @@ registerOperator<TopNNode>({
   delta(node, ctx) {
     const child = onlyChild(node);
     if (ctx.isStaticallyEmpty(child)) {
-      return ctx.stmt.add(
-        `d${node.nid}_topn`,
-        `SELECT t.__pgt_row_id, 0::bigint AS __pgt_weight${columnList(node, 't')}\nFROM (${ctx.snapshot(node, 'new')}) AS t\nWHERE false`,
-      );
+      return ctx.stmt.add(`d${node.nid}_topn`, emptyDeltaSql(node, ctx.snapshot(node, 'new'), 't'));
     }
     const d = ctx.delta(child);
     const changed = `EXISTS (SELECT 1 FROM ${d})`;

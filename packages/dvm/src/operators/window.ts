@@ -31,7 +31,7 @@
  */
 
 import type { DiffContext } from '../diff/context.js';
-import { differenceDelta } from '../diff/recompute.js';
+import { differenceDelta, emptyDeltaSql } from '../diff/recompute.js';
 import { registerOperator } from '../diff/registry.js';
 import { rowIdExpr } from '../diff/rowid.js';
 import type { IdAllocator } from '../ir/ids.js';
@@ -130,7 +130,7 @@ registerOperator<WindowNode>({
     if (ctx.isStaticallyEmpty(child)) {
       return ctx.stmt.add(
         `d${node.nid}_window`,
-        `SELECT e.__pgt_row_id, 0::bigint AS __pgt_weight${node.columns.map((c) => `, e.${quoteIdent(c.id)}`).join('')}\nFROM (${evaluate(node, ctx.snapshot(child, 'new'), ctx)}) AS e\nWHERE false`,
+        emptyDeltaSql(node, evaluate(node, ctx.snapshot(child, 'new'), ctx), 'e'),
       );
     }
     const d = ctx.delta(child);
