@@ -26,8 +26,6 @@ function hasTopN(st: Maintained): boolean {
   return JSON.stringify(st.plan.tree).includes('"kind":"topN"');
 }
 
-/** `maintain`, or skip the test while GROUP BY is not maintained yet (the stub refuses it). */
-
 const SCORES = `
   DROP TABLE IF EXISTS scores;
   CREATE TABLE scores (id int PRIMARY KEY, player text, score int, team text);

@@ -23,11 +23,6 @@ const db = useTestDatabase();
 /** DIFFERENTIAL refresh + oracle, then a FULL refresh must give the same state. */
 const step = (st: Maintained) => verifiedRefresh(st, FULL_AGREES_EACH_STEP);
 
-/**
- * `maintain`, or skip the test while a construct of another operator family (GROUP BY, outer
- * joins) is still a refusing stub ("Not supported yet"). Once it lands these tests run.
- */
-
 /** The number of common PARTITION BY expressions of the plan's window node. */
 function partitionKeyLength(st: Maintained): number | undefined {
   const find = (n: IrNode | null): IrNode | undefined =>
