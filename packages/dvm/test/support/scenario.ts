@@ -17,8 +17,6 @@
  *   {@link multisetScenario}), {@link AGGREGATE_SCENARIO}.
  * - {@link applyTransition} / {@link immediateScenarios}: a statement's transition-table delta
  *   applied in the statement's transaction, the way an IMMEDIATE trigger does, then the oracle.
- * - {@link skipWhileStub} / {@link maintainOrSkip}: skips a test while a construct of another
- *   family is a refusing stub.
  *
  * A step's failure is rethrown naming the stream table, its query and the step.
  */
@@ -29,7 +27,6 @@ import {
   deltaTableDdl,
   type RefreshResult,
   settingsSql,
-  UnsupportedQueryError,
 } from '@pgtrickle/dvm';
 import type { TestDatabase } from '@pgtrickle/testkit';
 import { expect } from 'vitest';
@@ -428,27 +425,4 @@ export async function immediateScenario(
 ): Promise<Maintained> {
   const [st] = await immediateScenarios(db, [[name, query]], steps, { population: true });
   return st as Maintained;
-}
-
-/** {@link maintain}, or skips the test while a construct of another family is a refusing stub ({@link skipWhileStub}). */
-export function maintainOrSkip(
-  skip: () => void,
-  db: TestDatabase,
-  name: string,
-  query: string,
-): Promise<Maintained> {
-  return skipWhileStub(skip, () => maintain(db, name, query));
-}
-
-/**
- * Runs `body`, or skips the test (`skip`) when it is refused because a construct of another
- * operator family is still a refusing stub ("Not supported yet"); once it lands the test runs.
- */
-export async function skipWhileStub<T>(skip: () => void, body: () => Promise<T>): Promise<T> {
-  try {
-    return await body();
-  } catch (error) {
-    if (error instanceof UnsupportedQueryError && error.message.includes('Not supported yet')) skip();
-    throw error;
-  }
 }
