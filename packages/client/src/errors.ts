@@ -17,7 +17,10 @@ export type ClientErrorCode =
   | 'PGT_REFRESH_FAILED'
   | 'PGT_BUSY'
   | 'PGT_SOURCE_CHANGED'
-  | 'PGT_CLOSED';
+  | 'PGT_CLOSED'
+  | 'PGT_PERMISSION_DENIED'
+  | 'PGT_RESERVED_NAME'
+  | 'PGT_INTERNAL';
 
 /** Options common to client errors. */
 export interface ClientErrorOptions {
@@ -153,5 +156,26 @@ export class SourceChangedError extends ClientError {
 export class ClosedError extends ClientError {
   constructor() {
     super('PGT_CLOSED', 'This pgtrickle client is closed; connect() again.');
+  }
+}
+
+/** The role lacks a privilege the operation needs (`PGT_PERMISSION_DENIED`). */
+export class PermissionDeniedError extends ClientError {
+  constructor(message: string, options: ClientErrorOptions = {}) {
+    super('PGT_PERMISSION_DENIED', message, options);
+  }
+}
+
+/** A name in a schema pgtrickle reserves, or one that collides with its own objects (`PGT_RESERVED_NAME`). */
+export class ReservedNameError extends ClientError {
+  constructor(name: string, why: string) {
+    super('PGT_RESERVED_NAME', `${name} cannot be a stream table: ${why}. Choose another schema or name.`);
+  }
+}
+
+/** A broken internal rule of pgtrickle itself (`PGT_INTERNAL`): a bug, please report it. */
+export class ClientInternalError extends ClientError {
+  constructor(message: string, options: ClientErrorOptions = {}) {
+    super('PGT_INTERNAL', `pgtrickle internal error: ${message}. This is a bug; please report it.`, options);
   }
 }
