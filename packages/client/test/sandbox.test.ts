@@ -54,8 +54,8 @@ describe('the owner sandbox', () => {
   });
 
   it('refuses every way back to the sidecar role', async () => {
-    for (const escape of ['RESET ROLE', `SET ROLE ${'postgres'}`, 'SET SESSION AUTHORIZATION postgres']) {
-      await expect(inSandbox((sb) => sb.exec.query(escape))).rejects.toMatchObject({ code: '42501' });
+    for (const way of ['RESET ROLE', 'SET ROLE postgres', 'SET SESSION AUTHORIZATION postgres']) {
+      await expect(inSandbox((sb) => sb.exec.query(way))).rejects.toMatchObject({ code: '42501' });
     }
     await expect(inSandbox((sb) => sb.exec.query(`ALTER ROLE ${owner} SUPERUSER`))).rejects.toMatchObject({
       code: '42501',
