@@ -2,7 +2,10 @@
  * The loop. Rule: ticks run one after another, never overlapping; between ticks the loop waits
  * for the poll interval or a wake-up, whichever comes first. Wake-ups (LISTEN/NOTIFY in the
  * sidecar) are debounced: a burst of them within `debounceMs` gives one tick, and a wake-up that
- * arrives during a tick makes the next tick start right after it (after the debounce). Stopping
+ * arrives during a tick makes the next tick start right after it (after the debounce). Wake-ups
+ * are also rate-bounded: a tick they start begins at least `minWakeIntervalMs` after the previous
+ * tick began, so a flood of notifications (anyone may NOTIFY) cannot make the loop tick faster
+ * than 1000 / `minWakeIntervalMs` times a second. Stopping
  * (the signal aborts) lets the tick in flight finish — its refreshes commit or roll back — and
  * starts no other.
  */
@@ -25,6 +28,8 @@ export interface SchedulerOptions {
   readonly pollIntervalMs?: number;
   /** Wake-ups within this many ms give one tick (default 25). */
   readonly debounceMs?: number;
+  /** A tick started by a wake-up begins at least this many ms after the previous one began (default 50). */
+  readonly minWakeIntervalMs?: number;
   /** Retry policy (partial: the rest from the default). */
   readonly retry?: Partial<RetryPolicy>;
   /** Random numbers for retry jitter (default Math.random). */
@@ -64,6 +69,7 @@ export class Scheduler {
   #woken = false;
   #waiting: AbortController | null = null;
   #debounce: ReturnType<typeof setTimeout> | null = null;
+  #lastTickStart = Number.NEGATIVE_INFINITY;
 
   constructor(options: SchedulerOptions) {
     this.#options = options;
@@ -81,6 +87,7 @@ export class Scheduler {
     while (this.#current !== null) await this.#current.catch(() => undefined);
     this.#ticks++;
     const o = this.#options;
+    this.#lastTickStart = o.clock.now().getTime();
     const run = runTick({
       store: o.store,
       executor: o.executor,
@@ -109,10 +116,15 @@ export class Scheduler {
       return;
     }
     if (this.#debounce !== null) return;
+    const sinceLastTick = this.#options.clock.now().getTime() - this.#lastTickStart;
+    const delay = Math.max(
+      this.#options.debounceMs ?? 25,
+      (this.#options.minWakeIntervalMs ?? 50) - sinceLastTick,
+    );
     this.#debounce = setTimeout(() => {
       this.#debounce = null;
       this.#waiting?.abort();
-    }, this.#options.debounceMs ?? 25);
+    }, delay);
   }
 
   /** Ticks until `signal` aborts; the tick in flight when it does completes first. */

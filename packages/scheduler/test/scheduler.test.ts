@@ -211,4 +211,33 @@ describe('Scheduler loop', () => {
     stop.abort();
     await running;
   });
+
+  it('bounds the tick rate under a flood of wake-ups', async () => {
+    const w = new FakeWorld().add('a', ['src']);
+    let ticks = 0;
+    const s = new Scheduler({
+      store: w,
+      executor: w,
+      clock: { now: () => new Date() },
+      pollIntervalMs: 60_000,
+      debounceMs: 1,
+      minWakeIntervalMs: 40,
+      onTick: () => {
+        ticks++;
+      },
+    });
+    const stop = new AbortController();
+    const running = s.run(stop.signal);
+    const started = Date.now();
+    while (Date.now() - started < 400) {
+      s.wake();
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    const elapsed = Date.now() - started;
+    stop.abort();
+    await running;
+    // One tick at start, then at most one per 40 ms of flooding (never one per wake-up).
+    expect(ticks).toBeGreaterThanOrEqual(3);
+    expect(ticks).toBeLessThanOrEqual(2 + Math.ceil(elapsed / 40));
+  });
 });
