@@ -106,7 +106,9 @@ describe('references stay inside the repository', () => {
   });
 
   it('no source, README or doc cites a document outside the repository', () => {
-    const violations = files.flatMap((f) => outsideReferences(path.relative(root, f), readFileSync(f, 'utf8')));
+    const violations = files.flatMap((f) =>
+      outsideReferences(path.relative(root, f), readFileSync(f, 'utf8')),
+    );
     expect(violations).toEqual([]);
   });
 
