@@ -78,13 +78,5 @@ export { processRequests, type RequestsProcessed } from './service/requests.js';
 export { type ServiceOptions, systemClock, TrickleService } from './service/service.js';
 export { type Fence, PgSchedulerStore, PgUnitExecutor, tableId } from './service/store.js';
 export { StreamTableService } from './stream-tables/service.js';
-export {
-  type AlterStreamTableOptions,
-  type ConnectOptions,
-  type CreateStreamTableOptions,
-  connect,
-  type RefreshSummary,
-  type StreamTableExplanation,
-  type StreamTableStatus,
-  Trickle,
-} from './trickle.js';
+export type * from './stream-tables/types.js';
+export { type ConnectOptions, connect, Trickle } from './trickle.js';

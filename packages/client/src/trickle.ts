@@ -33,14 +33,6 @@ export interface ConnectOptions {
   readonly autoFullRatio?: number;
 }
 
-export type {
-  AlterStreamTableOptions,
-  CreateStreamTableOptions,
-  RefreshSummary,
-  StreamTableExplanation,
-  StreamTableStatus,
-} from './stream-tables/types.js';
-
 /** Connects to a database. */
 export async function connect(options: ConnectOptions | string | import('pg').Pool): Promise<Trickle> {
   let target: ConnectionOptions;

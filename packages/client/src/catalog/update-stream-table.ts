@@ -3,7 +3,6 @@ import type { RequestedMode } from '@pgtrickle/dvm';
 import { cat, type Queryable } from './schema.js';
 
 const ST = cat('pgt_stream_tables');
-const DEP = cat('pgt_dependencies');
 
 /** Records the oid of `pgtId`'s storage table, and points the stream tables reading it at the new oid (they rebuild). */
 export async function setStorageOid(
@@ -14,6 +13,7 @@ export async function setStorageOid(
 ): Promise<void> {
   await q.query(`UPDATE ${ST} SET storage_oid = $2 WHERE pgt_id = $1`, [pgtId, oid]);
   if (!readers) return;
+  const DEP = cat('pgt_dependencies');
   await q.query(`UPDATE ${DEP} SET source_oid = $2 WHERE source_pgt_id = $1`, [pgtId, oid]);
   await q.query(
     `UPDATE ${ST} SET needs_reinit = true WHERE pgt_id IN (SELECT pgt_id FROM ${DEP} WHERE source_pgt_id = $1)`,
