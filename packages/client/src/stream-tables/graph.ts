@@ -22,16 +22,26 @@ async function loadGraph(
   pending: number | null,
 ): Promise<{ dag: Dag<StreamTableRow>; pendingReads: string[] }> {
   const [rows, deps] = await Promise.all([allStreamTables(q), allDependencies(q)]);
-  const dag = new Dag<StreamTableRow>();
-  for (const r of rows) dag.addStreamTable(node(r.pgtId), { reads: [], meta: r });
+  const byId = new Map(rows.map((r) => [node(r.pgtId), r]));
   const reads = new Map<string, string[]>();
   for (const d of deps) {
-    if (d.sourcePgtId === null || !dag.has(node(d.sourcePgtId))) continue;
+    if (d.sourcePgtId === null || !byId.has(node(d.sourcePgtId))) continue;
     const id = node(d.pgtId);
     reads.set(id, [...(reads.get(id) ?? []), node(d.sourcePgtId)]);
   }
   const own = pending === null ? null : node(pending);
-  for (const [id, r] of reads) if (id !== own) dag.setReads(id, r);
+  const readsOf = (id: string) => (id === own ? [] : (reads.get(id) ?? []));
+  // Added in dependency order, each with its reads (linear: no cycle search while the catalog's
+  // own edges go in; only the caller's setReads of `pending` searches).
+  const dag = new Dag<StreamTableRow>();
+  const visiting = new Set<string>();
+  const add = (id: string): void => {
+    if (dag.has(id) || visiting.has(id)) return;
+    visiting.add(id);
+    for (const r of readsOf(id)) add(r);
+    dag.addStreamTable(id, { reads: readsOf(id), meta: byId.get(id) as StreamTableRow });
+  };
+  for (const id of byId.keys()) add(id);
   return { dag, pendingReads: own === null ? [] : (reads.get(own) ?? []) };
 }
 
