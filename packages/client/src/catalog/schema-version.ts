@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { changesSchemaDdl, quoteLiteral } from '@pgtrickle/dvm';
 import { CATALOG_VERSION, MIGRATIONS, type Migration } from './migrations.js';
-import { CATALOG_LOCK_KEY, CATALOG_SCHEMA, cat, catalogObjectExists, type Queryable } from './schema.js';
+import { CATALOG_SCHEMA, cat, catalogObjectExists, LOCK_CATALOG_SQL, type Queryable } from './schema.js';
 
 const SV = cat('pgt_schema_version');
 
@@ -21,7 +21,7 @@ export function migrationChecksum(m: Migration): string {
  */
 export function installPreamble(): string[] {
   return [
-    `SELECT pg_advisory_xact_lock(${CATALOG_LOCK_KEY})`,
+    LOCK_CATALOG_SQL,
     `CREATE SCHEMA IF NOT EXISTS ${CATALOG_SCHEMA}`,
     ...changesSchemaDdl(),
     `CREATE TABLE IF NOT EXISTS ${SV} (

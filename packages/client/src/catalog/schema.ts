@@ -40,9 +40,12 @@ export interface Queryable {
 /** Advisory lock key serialising catalog installs and catalog-changing operations ("pgtrickl"). */
 export const CATALOG_LOCK_KEY = '8098715542962826092';
 
+/** The statement taking the catalog lock until the end of the transaction (waits for it). */
+export const LOCK_CATALOG_SQL = `SELECT pg_advisory_xact_lock(${CATALOG_LOCK_KEY})`;
+
 /** Takes the catalog lock for the rest of the transaction open on `conn` (waits for it). */
 export async function lockCatalog(conn: Queryable): Promise<void> {
-  await conn.query(`SELECT pg_advisory_xact_lock(${CATALOG_LOCK_KEY})`);
+  await conn.query(LOCK_CATALOG_SQL);
 }
 
 /** The setting a refresh turns on for its transaction so the storage guard lets it write. */

@@ -13,6 +13,7 @@ import {
   type StreamTableExplanation,
 } from '@pgtrickle/client';
 import type { RequestedMode } from '@pgtrickle/dvm';
+import type pg from 'pg';
 import { type CommandContext, withTrickle } from '../context.js';
 import { SidecarError } from '../errors.js';
 import { startProgress } from '../progress.js';
@@ -130,9 +131,19 @@ export async function refreshCommand(
 /** One row of `pgtrickle status` (the client's status view row). */
 export type StatusRow = StatusViewRow;
 
-/** Reads the status view (stream tables and pending or failed create requests). */
-export function readStatus(q: Queryable): Promise<StatusRow[]> {
-  return readStatusView(q);
+/** Reads the status view (stream tables and pending or failed create requests) through `q` or a query function. */
+export function readStatus(
+  q: Queryable | ((sql: string) => Promise<{ rows: Record<string, unknown>[] }>),
+): Promise<StatusRow[]> {
+  if (typeof q !== 'function') return readStatusView(q);
+  const query = async (sql: string): Promise<pg.QueryResult> => ({
+    command: 'SELECT',
+    rowCount: null,
+    oid: 0,
+    fields: [],
+    ...(await q(sql)),
+  });
+  return readStatusView({ query });
 }
 
 /** `pgtrickle status [--json]`. */
