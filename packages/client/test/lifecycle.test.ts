@@ -19,16 +19,12 @@ const db = useTestDatabase();
 let trickle: Trickle;
 
 beforeAll(async () => {
-  trickle = await connect({ connectionString: db.url });
+  await db.query('CREATE TABLE things (id int PRIMARY KEY, v int)');
+  await db.query('INSERT INTO things SELECT g, g FROM generate_series(1, 20) g');
+  trickle = await connect(db.url);
   await trickle.install();
-  await db.query(`
-    CREATE TABLE things (id int PRIMARY KEY, v int);
-    INSERT INTO things SELECT g, g FROM generate_series(1, 20) g;
-  `);
 });
-afterAll(async () => {
-  await trickle?.close();
-});
+afterAll(() => trickle?.close());
 
 async function pgtIdOf(name: string): Promise<number> {
   const res = await db.query(`SELECT pgt_id FROM pgtrickle.pgt_stream_tables WHERE table_name = $1`, [name]);
