@@ -1,12 +1,14 @@
 /**
  * Recording a failed refresh, after its transaction rolled back: a FAILED history row and the
  * error on the catalog row. Rule: an error that will not go away by retrying (the query no longer
- * fits its sources, a source was dropped, a compile refusal) puts the table in ERROR with the
+ * fits its sources, a source was dropped, a compile refusal) puts the table in ERROR (the status
+ * machine's `permanent_error`) with the
  * message saying what to do; anything else (a lost connection, a lock timeout, a serialization
  * failure) only counts towards the consecutive-error limit the scheduler enforces.
  */
 import { DvmError } from '@pgtrickle/dvm';
-import { insertHistory } from './catalog/rows.js';
+import { insertHistory } from './catalog/record-refresh.js';
+import { recordFailureOnRow } from './catalog/set-status.js';
 import { type Db, isConnectionError } from './db.js';
 import { SourceChangedError } from './errors.js';
 
@@ -29,12 +31,7 @@ export async function recordFailure(
   const permanent = isPermanentRefreshError(error);
   try {
     await db.transaction(async (conn) => {
-      await conn.query(
-        `UPDATE pgtrickle.pgt_stream_tables SET consecutive_errors = consecutive_errors + 1, last_error = $2,
-           last_error_at = clock_timestamp(), status = CASE WHEN $3 THEN 'ERROR' ELSE status END, updated_at = clock_timestamp()
-         WHERE pgt_id = $1`,
-        [pgtId, message, permanent],
-      );
+      await recordFailureOnRow(conn, pgtId, message, permanent);
       await insertHistory(conn, {
         pgtId,
         action: 'DIFFERENTIAL',

@@ -4,6 +4,15 @@
  * group execution strategies, and the `connect()` API.
  */
 
+export { captureGrants } from './catalog/change-tracking.js';
+export { deleteRequestsIn, pendingRequestSummary } from './catalog/claim-requests.js';
+export { allStreamTables, findStreamTable, streamTableById } from './catalog/find-stream-table.js';
+export {
+  type ChangeBufferSize,
+  catalogSchemaGrants,
+  changeBufferSizes,
+  streamTableSchemas,
+} from './catalog/inspect.js';
 export {
   CATALOG_LOCK_KEY,
   type InstallResult,
@@ -11,10 +20,20 @@ export {
   installedVersion,
   migrationChecksum,
 } from './catalog/install.js';
+export { type LeaseState, readLease } from './catalog/leader-lease.js';
 export { CATALOG_VERSION, MIGRATIONS, type Migration } from './catalog/migrations.js';
+export { allDependencies, dependenciesOf } from './catalog/read-dependencies.js';
+export { progressOf, readPending, type StreamTableProgress } from './catalog/read-frontiers.js';
 export type { DependencyRow, HistoryEntry, StreamTableRow } from './catalog/rows.js';
-export { allDependencies, allStreamTables, dependenciesOf, streamTableById } from './catalog/rows.js';
-export { cleanupBuffers } from './cdc.js';
+export { CATALOG_SCHEMA_NAME, CHANGES_SCHEMA_NAME, type Queryable } from './catalog/schema.js';
+export { type CatalogState, catalogState, migrationScript } from './catalog/schema-version.js';
+export {
+  failedCreateRequests,
+  hasStatusView,
+  readStatusView,
+  type StatusViewRow,
+} from './catalog/status-view.js';
+export { type CleanupTarget, cleanupBuffers, cleanupTargets } from './cdc.js';
 export {
   type Conn,
   type ConnectionOptions,
@@ -58,13 +77,6 @@ export { LEADER_LOCK_KEY, Leadership, type LeadershipOptions, NotLeaderError } f
 export { processRequests, type RequestsProcessed } from './service/requests.js';
 export { type ServiceOptions, systemClock, TrickleService } from './service/service.js';
 export { type Fence, PgSchedulerStore, PgUnitExecutor, tableId } from './service/store.js';
-export {
-  type AlterStreamTableOptions,
-  type ConnectOptions,
-  type CreateStreamTableOptions,
-  connect,
-  type RefreshSummary,
-  type StreamTableExplanation,
-  type StreamTableStatus,
-  Trickle,
-} from './trickle.js';
+export { StreamTableService } from './stream-tables/service.js';
+export type * from './stream-tables/types.js';
+export { type ConnectOptions, connect, Trickle } from './trickle.js';

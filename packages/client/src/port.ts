@@ -5,6 +5,7 @@
  * dependency so a later change of the source is noticed before a refresh reads it.
  */
 import { type CatalogPort, createSqlCatalogPort } from '@pgtrickle/dvm';
+import { streamTableOfStorage } from './catalog/find-stream-table.js';
 import { type Conn, type Db, executor } from './db.js';
 
 /**
@@ -15,14 +16,7 @@ import { type Conn, type Db, executor } from './db.js';
 export function catalogPort(q: Conn | Db): CatalogPort {
   const target = 'pool' in q ? q.pool : q;
   const port = createSqlCatalogPort(executor(target), {
-    async streamTableOf(oid: number) {
-      const res = await target.query(
-        'SELECT pgt_id, unique_row_ids FROM pgtrickle.pgt_stream_tables WHERE storage_oid = $1',
-        [oid],
-      );
-      const r = res.rows[0];
-      return r === undefined ? null : { pgtId: Number(r.pgt_id), uniqueRowIds: r.unique_row_ids === true };
-    },
+    streamTableOf: (oid: number) => streamTableOfStorage(target, oid),
   });
   if ('pool' in q) return port;
   const conn = q;

@@ -21,19 +21,19 @@ import {
   runRefresh,
   type WindowInspection,
 } from '@pgtrickle/dvm';
-import {
-  type DependencyRow,
-  dependenciesOf,
-  insertHistory,
-  type StreamTableRow,
-  streamTableById,
-} from './catalog/rows.js';
+import { streamTableById } from './catalog/find-stream-table.js';
+import { dependenciesOf, hasReaders } from './catalog/read-dependencies.js';
+import { insertHistory, recordRefresh } from './catalog/record-refresh.js';
+import type { DependencyRow, StreamTableRow } from './catalog/rows.js';
+import { allowStorageWrites } from './catalog/schema.js';
+import { statusAfter } from './catalog/set-status.js';
 import { recordDependencies } from './cdc.js';
 import { type Conn, executor } from './db.js';
 import { SourceChangedError } from './errors.js';
 import { displayName } from './names.js';
 import { catalogPort, fingerprints } from './port.js';
 import { replaceStorage, storageFit } from './storage.js';
+import { modeSwitch } from './stream-tables/modes.js';
 
 /** Default AUTO threshold: refresh FULL when a source's pending changes exceed this share of its rows. */
 export const DEFAULT_AUTO_FULL_RATIO = 0.15;
@@ -61,8 +61,16 @@ export interface RefreshRequest {
   readonly action?: 'FULL' | 'DIFFERENTIAL';
   /** How to take the stream table's row lock: wait, fail, or skip the refresh when it is held. */
   readonly lock?: 'wait' | 'nowait' | 'skip';
-  /** Refresh even if SUSPENDED or ERROR (the scheduler and resume use the status gate instead). */
+  /**
+   * Refresh even if SUSPENDED or ERROR, as a reinitialisation (the status machine's `reinitialize`,
+   * then `populated`); otherwise such a table is skipped (the scheduler's status gate keeps them out).
+   */
   readonly ignoreStatus?: boolean;
+  /**
+   * The plan the caller compiled for this table in this transaction (create, alter): used for
+   * this refresh and cached, instead of compiling the same query again.
+   */
+  readonly plan?: CompiledPlan;
 }
 
 /** What one refresh did (null `result` = skipped because another session holds the table). */
@@ -77,6 +85,8 @@ export interface RefreshOutcome {
   readonly pendingChanges: number;
   /** The sources whose buffers may be trimmed after commit. */
   readonly sources: readonly DependencyRow[];
+  /** The stream table's row as this refresh left it (null when skipped). */
+  readonly row: StreamTableRow | null;
 }
 
 /** The compiled plan of a stream table row (cached while its query, mode and sources are unchanged). */
@@ -85,8 +95,13 @@ export async function planFor(
   engine: Engine,
   row: StreamTableRow,
   deps: readonly DependencyRow[],
+  compiled?: CompiledPlan,
 ): Promise<CompiledPlan> {
   const key = JSON.stringify([row.query, row.requestedMode, deps.map((d) => [d.sourceOid, d.fingerprint])]);
+  if (compiled !== undefined) {
+    engine.plans.set(row.pgtId, { key, plan: compiled });
+    return compiled;
+  }
   const cached = engine.plans.get(row.pgtId);
   if (cached?.key === key) return cached.plan;
   const plan = await compileStreamTable(row.query, catalogPort(conn), {
@@ -125,21 +140,28 @@ export async function refreshInTransaction(
 ): Promise<RefreshOutcome> {
   const startedAt = new Date();
   const row = await streamTableById(conn, pgtId, LOCKS[request.lock ?? 'wait']);
-  if (row === null) {
-    return {
-      pgtId,
-      name: String(pgtId),
-      action: 'SKIPPED',
-      reason: 'locked by another session',
-      rowsInserted: 0,
-      rowsDeleted: 0,
-      pendingChanges: 0,
-      sources: [],
-    };
-  }
+  const skipped = (name: string, reason: string): RefreshOutcome => ({
+    pgtId,
+    name,
+    action: 'SKIPPED',
+    reason,
+    rowsInserted: 0,
+    rowsDeleted: 0,
+    pendingChanges: 0,
+    sources: [],
+    row: null,
+  });
+  if (row === null) return skipped(String(pgtId), 'locked by another session');
+  // The status after this refresh, by the status machine: a first population, a refresh, or
+  // (ignoreStatus: create, alter, resume) a reinitialisation of a table that is not maintained.
+  const status = row.status === 'SUSPENDED' || row.status === 'ERROR' ? null : row.status;
+  if (status === null && request.ignoreStatus !== true)
+    return skipped(displayName(row.schema, row.name), `${row.status}: not refreshed until resumed`);
+  const before = status ?? statusAfter(row.status, 'reinitialize');
+  const after = statusAfter(before, before === 'INITIALIZING' ? 'populated' : 'refresh_succeeded');
   const name = displayName(row.schema, row.name);
   let deps = await dependenciesOf(conn, pgtId);
-  await conn.query(`SET LOCAL pgtrickle.internal = 'on'`);
+  await allowStorageWrites(conn);
 
   // Source DDL: dropped → error; changed → rebuild (or an error that says what to do).
   const current = await fingerprints(
@@ -160,12 +182,9 @@ export async function refreshInTransaction(
     rebuild = true;
   }
 
-  const plan = await planFor(conn, engine, row, deps);
-  const consumers = await conn.query(
-    'SELECT count(*)::int AS n FROM pgtrickle.pgt_dependencies WHERE source_pgt_id = $1',
-    [pgtId],
-  );
-  const hasConsumers = Number(consumers.rows[0]?.n ?? 0) > 0;
+  const plan = await planFor(conn, engine, row, deps, rebuild ? undefined : request.plan);
+  modeSwitch(row.effectiveMode, plan.mode);
+  const hasConsumers = await hasReaders(conn, pgtId);
   const action =
     request.action ?? (rebuild || row.needsReinit || row.frontier === null ? 'FULL' : 'DIFFERENTIAL');
   const result: RefreshResult = await runRefresh(plan, executor(conn), {
@@ -179,25 +198,15 @@ export async function refreshInTransaction(
   });
   const changedData = result.rowsInserted + result.rowsDeleted > 0;
   const captured = hasConsumers && result.action !== 'NO_DATA';
-  await conn.query(
-    `UPDATE pgtrickle.pgt_stream_tables SET
-       frontier_snapshot = $2::pg_snapshot, frontier_epochs = $3::jsonb,
-       epoch = epoch + $4::int, last_refresh_at = clock_timestamp(), frontier_lsn = pg_current_wal_lsn(),
-       data_timestamp = CASE WHEN $5 THEN clock_timestamp() ELSE data_timestamp END,
-       status = 'ACTIVE', consecutive_errors = 0, last_error = NULL, last_error_at = NULL, needs_reinit = false,
-       effective_mode = $6, mode_reason = $7, unique_row_ids = $8, updated_at = clock_timestamp()
-     WHERE pgt_id = $1`,
-    [
-      pgtId,
-      result.frontier.snapshot,
-      JSON.stringify(result.frontier.epochs),
-      captured ? 1 : 0,
-      changedData,
-      plan.mode,
-      plan.fallbackReason,
-      plan.uniqueRowIds,
-    ],
-  );
+  const updated = await recordRefresh(conn, pgtId, {
+    frontier: result.frontier,
+    captured,
+    changedData,
+    status: after,
+    effectiveMode: plan.mode,
+    modeReason: plan.fallbackReason,
+    uniqueRowIds: plan.uniqueRowIds,
+  });
   const recorded = rebuild ? 'REINITIALIZE' : result.action;
   const reason = rebuild
     ? `source changed: ${changed.map((d) => displayName(d.sourceSchema, d.sourceName)).join(', ')}`
@@ -224,6 +233,7 @@ export async function refreshInTransaction(
     rowsDeleted: result.rowsDeleted,
     pendingChanges: pending,
     sources: deps,
+    row: updated,
   };
 }
 

@@ -7,6 +7,8 @@
  */
 import type { CompiledPlan } from '@pgtrickle/dvm';
 import { quoteIdent } from '@pgtrickle/dvm';
+import { CATALOG_SCHEMA } from './catalog/schema.js';
+import { setStorageOid } from './catalog/update-stream-table.js';
 import type { Conn } from './db.js';
 import { sqlName } from './names.js';
 
@@ -18,7 +20,7 @@ export async function createStorage(conn: Conn, plan: CompiledPlan): Promise<num
   for (const sql of plan.storageDdl()) await conn.query(sql);
   const rel = sqlName(plan.storage.schema, plan.storage.name);
   await conn.query(
-    `CREATE TRIGGER ${quoteIdent(GUARD_TRIGGER)} BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${rel} FOR EACH STATEMENT EXECUTE FUNCTION pgtrickle.guard_storage()`,
+    `CREATE TRIGGER ${quoteIdent(GUARD_TRIGGER)} BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${rel} FOR EACH STATEMENT EXECUTE FUNCTION ${CATALOG_SCHEMA}.guard_storage()`,
   );
   const res = await conn.query('SELECT to_regclass($1)::oid::int8 AS oid', [rel]);
   return Number(res.rows[0]?.oid);
@@ -75,14 +77,6 @@ export async function storageFit(
 export async function replaceStorage(conn: Conn, pgtId: number, plan: CompiledPlan): Promise<number> {
   await conn.query(`DROP TABLE IF EXISTS ${sqlName(plan.storage.schema, plan.storage.name)}`);
   const oid = await createStorage(conn, plan);
-  await conn.query('UPDATE pgtrickle.pgt_stream_tables SET storage_oid = $2 WHERE pgt_id = $1', [pgtId, oid]);
-  await conn.query('UPDATE pgtrickle.pgt_dependencies SET source_oid = $2 WHERE source_pgt_id = $1', [
-    pgtId,
-    oid,
-  ]);
-  await conn.query(
-    'UPDATE pgtrickle.pgt_stream_tables SET needs_reinit = true WHERE pgt_id IN (SELECT pgt_id FROM pgtrickle.pgt_dependencies WHERE source_pgt_id = $1)',
-    [pgtId],
-  );
+  await setStorageOid(conn, pgtId, oid, true);
   return oid;
 }

@@ -4,7 +4,8 @@
  */
 import { createTestDatabase, type OwnedTestDatabase, testServerUrl } from '@pgtrickle/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CATALOG_VERSION, Db, installCatalog, MIGRATIONS } from '../src/index.js';
+import { parseMigration, STATEMENT_BREAKPOINT } from '../src/catalog/migrations.js';
+import { CATALOG_VERSION, Db, installCatalog, MIGRATIONS, migrationChecksum } from '../src/index.js';
 
 const owned: OwnedTestDatabase[] = [];
 afterAll(async () => {
@@ -38,6 +39,46 @@ async function describeCatalog(db: Db): Promise<string[]> {
     ORDER BY 1`);
   return res.rows.map((r) => String(r.o));
 }
+
+describe('catalog migration files', () => {
+  it('produce the released migrations 1–3 with exactly the checksums existing installs recorded', () => {
+    // Recorded by every install made before the migrations moved to sql/migrations/*.sql: never change these.
+    const released: Record<number, [string, string]> = {
+      1: ['core catalog', 'a25ee9463557b7ad68457b8bda6a9766fbab4897bbafec3473e2c670f971c4be'],
+      2: ['refresh history', '43eed861e52020b9a8b4684ebf09f08d75ff103cd9748bf583a9fbf09f8b7618'],
+      3: [
+        'sql api, requests, leadership',
+        '1aa5f212909a07fe6c3efffa143c04265c5b3e6aa6eea4d6416fa1fcb87e93be',
+      ],
+    };
+    for (const [version, [name, checksum]] of Object.entries(released)) {
+      const m = MIGRATIONS.find((x) => x.version === Number(version));
+      expect(m?.name).toBe(name);
+      expect(m && migrationChecksum(m)).toBe(checksum);
+    }
+    expect(MIGRATIONS.map((m) => m.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
+  });
+
+  it('split at the breakpoint line only, so dollar-quoted bodies keep their semicolons', () => {
+    const m = parseMigration(
+      7,
+      [
+        '-- header',
+        '-- name: test one',
+        '',
+        'SELECT 1;',
+        STATEMENT_BREAKPOINT,
+        '-- lead comment',
+        'DO $x$ BEGIN PERFORM 1; END $x$',
+      ].join('\n'),
+    );
+    expect(m).toEqual({
+      version: 7,
+      name: 'test one',
+      statements: ['SELECT 1;', 'DO $x$ BEGIN PERFORM 1; END $x$'],
+    });
+  });
+});
 
 describe('catalog migrations', () => {
   it('a fresh install equals an install upgraded one migration at a time', async () => {

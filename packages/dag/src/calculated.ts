@@ -1,14 +1,14 @@
 /**
  * CALCULATED schedule resolution (internal algorithm on the CSR snapshot).
  *
- * Rule (engine §1.6): a stream table with an explicit interval keeps it; a cron stream table has no
- * period (`null`) and contributes nothing to others' resolution; a CALCULATED stream table
- * (`schedule: null`) refreshes as often as its most frequent consumer: its period is the minimum of
- * the periods of its direct downstream stream tables that have one (explicit intervals or resolved
- * CALCULATED periods, so the rule applies through chains). With no such consumer (a leaf, or only
- * cron consumers) it gets `defaultPeriodMs`. Resolved in one pass in reverse topological order —
- * the fixpoint of the rule on a DAG — so a CALCULATED period is ≤ every consumer's period.
- * Sources are not scheduled and do not appear in the result.
+ * Rule (docs/scheduler.md, "Schedules"): a stream table with an explicit interval keeps it; a cron
+ * stream table has no period (`null`) and contributes nothing to others' resolution; a CALCULATED
+ * stream table (`schedule: null`) refreshes as often as its most frequent consumer: its period is
+ * the minimum of the periods of its direct downstream stream tables that have one (explicit
+ * intervals or resolved CALCULATED periods, so the rule applies through chains). With no such
+ * consumer (a leaf, or only cron consumers) it gets `defaultPeriodMs`. Resolved in one pass in
+ * reverse topological order — the fixpoint of the rule on a DAG — so a CALCULATED period is ≤ every
+ * consumer's period. Sources are not scheduled and do not appear in the result.
  */
 import type { Compiled } from './compiled.js';
 import { InvalidArgumentError } from './errors.js';

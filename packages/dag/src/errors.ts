@@ -1,7 +1,7 @@
 /**
  * Errors of @pgtrickle/dag. Rule: every rejected change throws one of these classes, each with a
- * stable `code` (matching the engine's error names) and a message saying what happened and what to
- * do; a rejected change never leaves the graph modified.
+ * stable `code` (the `PGT_*` names the other pgtrickle packages use too) and a message saying what
+ * happened and what to do; a rejected change never leaves the graph modified.
  */
 
 /** Stable error codes used by this package. */

@@ -1,5 +1,5 @@
 /**
- * The default pipeline, in the report's order (§1.6, §3): lsn-tick → status → schedule →
+ * The default pipeline (docs/scheduler.md, "The default pipeline"): lsn-tick → status → schedule →
  * upstream-changes → fuse → watermark → snapshot-coherence → diamond. Cheap, global checks come
  * first; checks that load per-table values come after the ones that usually say "not now", so a
  * quiet tick loads almost nothing. The fuse is group-aware by default (a blown fuse on any

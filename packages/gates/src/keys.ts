@@ -17,15 +17,15 @@ export const pendingChangeCount = defineContextKey<number>('pendingChangeCount',
 });
 
 /**
- * Whether any base source of this stream table has pending changes (engine §5.3: one EXISTS over
- * the buffers). Falls back to `pendingChangeCount > 0` when the provider has no cheaper loader.
+ * Whether any base source of this stream table has pending changes (one EXISTS per source over its
+ * change buffer, in the table's refresh window). Falls back to `pendingChangeCount > 0` when the provider has no cheaper loader.
  */
 export const hasPendingSourceChanges = defineContextKey<boolean>('hasPendingSourceChanges', {
   description: 'whether any base source has pending changes',
   fallback: async (_st, ctx) => (await ctx.get(pendingChangeCount)) > 0,
 });
 
-/** Ids of upstream stream tables with new data since this table's last refresh (engine §5.3, ST sources). */
+/** Ids of upstream stream tables with new data since this table's last refresh (stream-table sources). */
 export const changedUpstreams = defineContextKey<readonly string[]>('changedUpstreams', {
   description: 'upstream stream tables that produced changes since this table last refreshed',
 });

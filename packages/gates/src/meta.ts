@@ -6,7 +6,7 @@
  */
 import type { ScheduleSpec } from '@pgtrickle/dag';
 
-/** Lifecycle status of a stream table (engine §1.7). */
+/** Lifecycle status of a stream table (docs/scheduler.md, "Stream-table status"). */
 export type StreamTableStatus = 'PENDING' | 'INITIALIZING' | 'ACTIVE' | 'SUSPENDED' | 'ERROR' | 'DROPPED';
 
 /** How a stream table is maintained. */

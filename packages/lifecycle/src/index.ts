@@ -1,7 +1,8 @@
 /**
- * @pgtrickle/lifecycle — transition-checked state machines (report §2.3): a small generic
- * `defineMachine` with inferred state/event/step types, and the machines of pgtrickle: fuse,
- * stream-table status, refresh mode, CDC mode and blue-green. Pure, zero dependencies.
+ * @pgtrickle/lifecycle — transition-checked state machines (docs/scheduler.md, "State machines"): a
+ * small generic `defineMachine` with inferred state/event/step types, and the machines of
+ * pgtrickle: fuse, stream-table status, refresh mode, CDC mode and blue-green. Pure, zero
+ * dependencies.
  */
 export {
   InvalidMachineError,

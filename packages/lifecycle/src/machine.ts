@@ -1,5 +1,5 @@
 /**
- * Transition-checked state machines (report §2.3). Rule: a machine is a finite set of states and
+ * Transition-checked state machines. Rule: a machine is a finite set of states and
  * events with a transition table (from-state → event → to-state), checked when it is defined —
  * every named state and event exists, the initial state exists, every state is reachable from it,
  * terminal states have no exits and every other state has at least one. `transition(state, event)`

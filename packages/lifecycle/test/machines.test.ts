@@ -147,7 +147,7 @@ describe('fuse', () => {
 });
 
 describe('stream-table status', () => {
-  it('has exactly the table of the engine (§1.7, §5.4)', () => {
+  it('has exactly the documented table (docs/scheduler.md, "Stream-table status")', () => {
     expectTable(streamTableStatusMachine, [
       ['PENDING', 'created', 'INITIALIZING'],
       ['PENDING', 'permanent_error', 'ERROR'],

@@ -30,3 +30,20 @@ describe('the built pgtrickle CLI', () => {
     for (const r of rounds) expect(r).toMatch(/equal their queries ✓$/);
   }, 150_000);
 });
+
+describe('the built pgtrickle CLI on an empty database', () => {
+  const fresh = useTestDatabase({ label: 'dist_plan' });
+  it('reads the catalog migrations from the installed client package (sql/migrations) and prints them', () => {
+    const res = spawnSync(process.execPath, [cli, 'plan', '--database-url', fresh.url], {
+      env: childEnv(),
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(res.status, res.stderr).toBe(0);
+    expect(res.stdout).toContain('-- migration 1: core catalog');
+    expect(res.stdout).toContain('-- migration 3: sql api, requests, leadership');
+    // The checksums recorded by installs made before the migrations moved to .sql files.
+    expect(res.stdout).toContain('a25ee9463557b7ad68457b8bda6a9766fbab4897bbafec3473e2c670f971c4be');
+    expect(res.stdout).toContain('1aa5f212909a07fe6c3efffa143c04265c5b3e6aa6eea4d6416fa1fcb87e93be');
+  }, 90_000);
+});

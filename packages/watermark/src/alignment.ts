@@ -1,5 +1,5 @@
 /**
- * Group alignment (report §1.2). Rule: a group is aligned when every source has a watermark and
+ * Group alignment. Rule: a group is aligned when every source has a watermark and
  * max(W) − min(W) ≤ tolerance; its effective watermark is min(W), the point up to which all of its
  * sources are complete. A source without a watermark makes the group 'missing' (listed in group
  * order); a spread above the tolerance makes it 'misaligned'. The laggard holds the minimum and the

@@ -1,8 +1,9 @@
 /**
- * @pgtrickle/watermark — the watermark algebra of report §1.2: watermarks that only move forward,
- * groups of sources with a tolerance, the alignment predicate max(W) − min(W) ≤ tolerance and the
- * effective watermark min(W), for any ordered value (times, numbers, bigints, pg_lsn text, your
- * own). Pure: no I/O, never reads the clock (times are passed in). Depends on date-fns.
+ * @pgtrickle/watermark — the watermark algebra (docs/scheduler.md, "Watermarks"): watermarks that
+ * only move forward, groups of sources with a tolerance, the alignment predicate max(W) − min(W) ≤
+ * tolerance and the effective watermark min(W), for any ordered value (times, numbers, bigints,
+ * pg_lsn text, your own). Pure: no I/O, never reads the clock (times are passed in). Depends on
+ * date-fns.
  */
 export {
   type Aligned,

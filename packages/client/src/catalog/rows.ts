@@ -1,10 +1,9 @@
 /**
- * Typed access to the catalog rows the client reads and writes: stream tables, their
- * dependencies, captured sources, refresh history. Every statement is parameterised; names reach
- * SQL only quoted.
+ * The catalog's rows as the client types them (stream tables, dependencies, history entries) and
+ * the mapping from database rows. The statements that read and write them are the modules of this
+ * folder, one per operation.
  */
 import type { Frontier, RequestedMode } from '@pgtrickle/dvm';
-import type { Conn, Db } from '../db.js';
 
 /** A stream table as the catalog records it. */
 export interface StreamTableRow {
@@ -41,13 +40,13 @@ export interface DependencyRow {
   readonly fingerprint: string;
 }
 
-const ST_COLUMNS = `pgt_id, schema_name, table_name, storage_oid, defining_query, requested_mode, effective_mode,
+/** The columns `toRow` reads, for `SELECT ${ST_COLUMNS} FROM pgt_stream_tables`. */
+export const ST_COLUMNS = `pgt_id, schema_name, table_name, storage_oid, defining_query, requested_mode, effective_mode,
   mode_reason, schedule, status, unique_row_ids, frontier_snapshot::text AS frontier_snapshot, frontier_epochs,
   epoch, auto_threshold, needs_reinit, consecutive_errors, last_error, last_error_at, last_refresh_at, data_timestamp`;
 
-type Queryable = Conn | Db;
-
-function toRow(r: Record<string, unknown>): StreamTableRow {
+/** A catalog row of pgt_stream_tables as a StreamTableRow. */
+export function toRow(r: Record<string, unknown>): StreamTableRow {
   const snapshot = r.frontier_snapshot === null ? null : String(r.frontier_snapshot);
   const epochs: Record<string, string> = {};
   for (const [k, v] of Object.entries((r.frontier_epochs ?? {}) as Record<string, unknown>))
@@ -76,42 +75,8 @@ function toRow(r: Record<string, unknown>): StreamTableRow {
   };
 }
 
-/** The stream table named schema.name, or null. `lock`: `FOR UPDATE` (waits) or `FOR UPDATE NOWAIT`. */
-export async function findStreamTable(
-  q: Queryable,
-  schema: string,
-  name: string,
-  lock: '' | 'FOR UPDATE' | 'FOR UPDATE NOWAIT' = '',
-): Promise<StreamTableRow | null> {
-  const res = await q.query(
-    `SELECT ${ST_COLUMNS} FROM pgtrickle.pgt_stream_tables WHERE schema_name = $1 AND table_name = $2 ${lock}`,
-    [schema, name],
-  );
-  const r = res.rows[0];
-  return r === undefined ? null : toRow(r);
-}
-
-/** The stream table with id `pgtId`, or null. */
-export async function streamTableById(
-  q: Queryable,
-  pgtId: number,
-  lock: '' | 'FOR UPDATE' | 'FOR UPDATE NOWAIT' | 'FOR UPDATE SKIP LOCKED' = '',
-): Promise<StreamTableRow | null> {
-  const res = await q.query(
-    `SELECT ${ST_COLUMNS} FROM pgtrickle.pgt_stream_tables WHERE pgt_id = $1 ${lock}`,
-    [pgtId],
-  );
-  const r = res.rows[0];
-  return r === undefined ? null : toRow(r);
-}
-
-/** Every stream table, by id. */
-export async function allStreamTables(q: Queryable): Promise<StreamTableRow[]> {
-  const res = await q.query(`SELECT ${ST_COLUMNS} FROM pgtrickle.pgt_stream_tables ORDER BY pgt_id`);
-  return res.rows.map(toRow);
-}
-
-function toDependency(r: Record<string, unknown>): DependencyRow {
+/** A catalog row of pgt_dependencies as a DependencyRow. */
+export function toDependency(r: Record<string, unknown>): DependencyRow {
   return {
     pgtId: Number(r.pgt_id),
     sourceOid: Number(r.source_oid),
@@ -121,30 +86,6 @@ function toDependency(r: Record<string, unknown>): DependencyRow {
     sourcePgtId: r.source_pgt_id === null ? null : Number(r.source_pgt_id),
     fingerprint: String(r.fingerprint),
   };
-}
-
-/** The sources of stream table `pgtId`. */
-export async function dependenciesOf(q: Queryable, pgtId: number): Promise<DependencyRow[]> {
-  const res = await q.query(
-    'SELECT * FROM pgtrickle.pgt_dependencies WHERE pgt_id = $1 ORDER BY source_oid',
-    [pgtId],
-  );
-  return res.rows.map(toDependency);
-}
-
-/** Every dependency. */
-export async function allDependencies(q: Queryable): Promise<DependencyRow[]> {
-  const res = await q.query('SELECT * FROM pgtrickle.pgt_dependencies ORDER BY pgt_id, source_oid');
-  return res.rows.map(toDependency);
-}
-
-/** Stream tables that read stream table `pgtId` directly. */
-export async function consumersOf(q: Queryable, pgtId: number): Promise<StreamTableRow[]> {
-  const res = await q.query(
-    `SELECT ${ST_COLUMNS} FROM pgtrickle.pgt_stream_tables WHERE pgt_id IN (SELECT pgt_id FROM pgtrickle.pgt_dependencies WHERE source_pgt_id = $1) ORDER BY pgt_id`,
-    [pgtId],
-  );
-  return res.rows.map(toRow);
 }
 
 /** One history row. */
@@ -159,25 +100,4 @@ export interface HistoryEntry {
   readonly pendingChanges: number | null;
   readonly reason: string | null;
   readonly error: string | null;
-}
-
-/** Appends a history row. */
-export async function insertHistory(q: Queryable, h: HistoryEntry): Promise<void> {
-  await q.query(
-    `INSERT INTO pgtrickle.pgt_refresh_history
-       (pgt_id, action, status, initiated_by, started_at, rows_inserted, rows_deleted, pending_changes, reason, error)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-    [
-      h.pgtId,
-      h.action,
-      h.status,
-      h.initiatedBy,
-      h.startedAt,
-      h.rowsInserted,
-      h.rowsDeleted,
-      h.pendingChanges,
-      h.reason,
-      h.error,
-    ],
-  );
 }

@@ -13,6 +13,7 @@
  *   backend and takes over.
  */
 import pg from 'pg';
+import { endStaleHolder, leaseEpochForShare, renewLease, takeLease } from '../catalog/leader-lease.js';
 import type { Conn } from '../db.js';
 import { ClientError } from '../errors.js';
 
@@ -70,12 +71,7 @@ export class Leadership {
       await this.takeOverStaleLease(conn);
       return false;
     }
-    const res = await conn.query(
-      `UPDATE pgtrickle.pgt_leader SET epoch = epoch + 1, holder = $1, acquired_at = clock_timestamp(), renewed_at = clock_timestamp()
-       WHERE id = 1 RETURNING epoch`,
-      [this.#options.holder],
-    );
-    this.#epoch = Number(res.rows[0]?.epoch);
+    this.#epoch = await takeLease(conn, this.#options.holder);
     return true;
   }
 
@@ -83,11 +79,7 @@ export class Leadership {
   async renew(): Promise<boolean> {
     if (this.#epoch === null || this.#conn === null) return false;
     try {
-      const res = await this.#conn.query(
-        'UPDATE pgtrickle.pgt_leader SET renewed_at = clock_timestamp() WHERE id = 1 AND epoch = $1',
-        [this.#epoch],
-      );
-      if (res.rowCount === 1) return true;
+      if (await renewLease(this.#conn, this.#epoch)) return true;
     } catch {
       // connection lost
     }
@@ -99,8 +91,7 @@ export class Leadership {
   async fence(conn: Conn): Promise<void> {
     const epoch = this.#epoch;
     if (epoch === null) throw new NotLeaderError(-1);
-    const res = await conn.query('SELECT epoch FROM pgtrickle.pgt_leader WHERE id = 1 FOR SHARE');
-    if (Number(res.rows[0]?.epoch) !== epoch) {
+    if ((await leaseEpochForShare(conn)) !== epoch) {
       this.lost();
       throw new NotLeaderError(epoch);
     }
@@ -142,14 +133,6 @@ export class Leadership {
   /** A lease not renewed for `leaseMs`: terminate the backend holding the lock so it is released. */
   private async takeOverStaleLease(conn: pg.Client): Promise<void> {
     const leaseMs = this.#options.leaseMs ?? 10_000;
-    await conn.query(
-      `SELECT pg_terminate_backend(l.pid)
-       FROM pg_locks AS l, pgtrickle.pgt_leader AS r
-       WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-         AND ((l.classid::bigint << 32) | l.objid::bigint) = ${LEADER_LOCK_KEY}::bigint
-         AND r.id = 1 AND (r.renewed_at IS NULL OR r.renewed_at < clock_timestamp() - make_interval(secs => $1::float8 / 1000))
-         AND l.pid <> pg_backend_pid()`,
-      [leaseMs],
-    );
+    await endStaleHolder(conn, LEADER_LOCK_KEY, leaseMs);
   }
 }

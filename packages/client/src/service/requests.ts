@@ -6,23 +6,10 @@
  * Executing a request again after a crash between the work and the mark is harmless: a create
  * whose table exists with the same query, or a drop whose table is gone, counts as done.
  */
-import type { RequestedMode } from '@pgtrickle/dvm';
-import { findStreamTable } from '../catalog/rows.js';
+import { claimRequests, finishRequest, type RequestRow } from '../catalog/claim-requests.js';
+import { findStreamTable } from '../catalog/find-stream-table.js';
 import { sqlName } from '../names.js';
 import type { Trickle } from '../trickle.js';
-
-/** One pending request. */
-interface RequestRow {
-  readonly request_id: string;
-  readonly kind: 'create' | 'alter' | 'drop' | 'refresh';
-  readonly schema_name: string;
-  readonly table_name: string;
-  readonly query: string | null;
-  readonly schedule: string | null;
-  readonly refresh_mode: RequestedMode | null;
-  readonly set_schedule: boolean;
-  readonly cascade_drop: boolean;
-}
 
 /** What processing did. */
 export interface RequestsProcessed {
@@ -32,26 +19,18 @@ export interface RequestsProcessed {
 
 /** Executes every pending request in order. */
 export async function processRequests(trickle: Trickle): Promise<RequestsProcessed> {
-  const pending = await trickle.db.query(
-    `SELECT * FROM pgtrickle.pgt_requests WHERE status = 'PENDING' ORDER BY request_id`,
-  );
+  const pending = await claimRequests(trickle.db);
   let done = 0;
   let failed = 0;
-  for (const r of pending.rows as RequestRow[]) {
-    const name = sqlName(r.schema_name, r.table_name);
+  for (const r of pending) {
+    const name = sqlName(r.schema, r.name);
     try {
       await execute(trickle, r, name);
-      await trickle.db.query(
-        `UPDATE pgtrickle.pgt_requests SET status = 'DONE', done_at = clock_timestamp() WHERE request_id = $1`,
-        [r.request_id],
-      );
+      await finishRequest(trickle.db, r.requestId, null);
       done++;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      await trickle.db.query(
-        `UPDATE pgtrickle.pgt_requests SET status = 'FAILED', error = $2, done_at = clock_timestamp() WHERE request_id = $1`,
-        [r.request_id, message],
-      );
+      await finishRequest(trickle.db, r.requestId, message);
       failed++;
     }
   }
@@ -61,12 +40,12 @@ export async function processRequests(trickle: Trickle): Promise<RequestsProcess
 async function execute(trickle: Trickle, r: RequestRow, name: string): Promise<void> {
   switch (r.kind) {
     case 'create': {
-      const existing = await findStreamTable(trickle.db, r.schema_name, r.table_name);
+      const existing = await findStreamTable(trickle.db, r.schema, r.name);
       if (existing !== null && existing.query === r.query) return; // done before a crash
       await trickle.createStreamTable({
         name,
         query: r.query ?? '',
-        ...(r.refresh_mode === null ? {} : { refreshMode: r.refresh_mode }),
+        ...(r.refreshMode === null ? {} : { refreshMode: r.refreshMode }),
         schedule: r.schedule,
       });
       return;
@@ -74,13 +53,13 @@ async function execute(trickle: Trickle, r: RequestRow, name: string): Promise<v
     case 'alter':
       await trickle.alterStreamTable(name, {
         ...(r.query === null ? {} : { query: r.query }),
-        ...(r.refresh_mode === null ? {} : { refreshMode: r.refresh_mode }),
-        ...(r.set_schedule ? { schedule: r.schedule } : {}),
+        ...(r.refreshMode === null ? {} : { refreshMode: r.refreshMode }),
+        ...(r.setSchedule ? { schedule: r.schedule } : {}),
       });
       return;
     case 'drop': {
-      if ((await findStreamTable(trickle.db, r.schema_name, r.table_name)) === null) return;
-      await trickle.dropStreamTable(name, { cascade: r.cascade_drop });
+      if ((await findStreamTable(trickle.db, r.schema, r.name)) === null) return;
+      await trickle.dropStreamTable(name, { cascade: r.cascadeDrop });
       return;
     }
     case 'refresh':

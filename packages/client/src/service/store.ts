@@ -32,13 +32,12 @@ import type {
   UnitExecutor,
   UnitOutcome,
 } from '@pgtrickle/scheduler';
-import {
-  allDependencies,
-  allStreamTables,
-  type DependencyRow,
-  type StreamTableRow,
-} from '../catalog/rows.js';
-import { cleanupBuffers } from '../cdc.js';
+import { allStreamTables } from '../catalog/find-stream-table.js';
+import { allDependencies } from '../catalog/read-dependencies.js';
+import { pendingSourceCount, readFrontiers, readPending } from '../catalog/read-frontiers.js';
+import type { DependencyRow, StreamTableRow } from '../catalog/rows.js';
+import { suspendStreamTable } from '../catalog/set-status.js';
+import { cleanupBuffers, cleanupTargets } from '../cdc.js';
 import type { Conn, Db } from '../db.js';
 import { isPermanentRefreshError, recordFailure } from '../failures.js';
 import { SavepointGroupStrategy } from '../groups.js';
@@ -112,18 +111,12 @@ export class PgSchedulerStore implements SchedulerStore {
   }
 
   private pendingAll(): Promise<Map<number, boolean>> {
-    this.#pending ??= this.db
-      .query('SELECT pgt_id, bool_or(pending) AS pending FROM pgtrickle.pending_sources() GROUP BY pgt_id')
-      .then((res) => new Map(res.rows.map((r) => [Number(r.pgt_id), r.pending === true])));
+    this.#pending ??= readPending(this.db);
     return this.#pending;
   }
 
   private async pendingOne(pgtId: number): Promise<boolean> {
-    const res = await this.db.query(
-      'SELECT bool_or(pending) AS pending FROM pgtrickle.pending_sources() WHERE pgt_id = $1',
-      [pgtId],
-    );
-    return res.rows[0]?.pending === true;
+    return (await pendingSourceCount(this.db, pgtId)) > 0;
   }
 
   contextProvider(_snapshot: CatalogSnapshot): ContextProvider {
@@ -135,9 +128,7 @@ export class PgSchedulerStore implements SchedulerStore {
       .provide(frontierLsn, async (st) => {
         // Read once per tick for every table: a table's own frontier only moves when it refreshes,
         // after its gates ran.
-        this.#frontiers ??= this.db
-          .query('SELECT pgt_id, frontier_lsn::text AS l FROM pgtrickle.pgt_stream_tables')
-          .then((res) => new Map(res.rows.map((r) => [Number(r.pgt_id), (r.l as string | null) ?? null])));
+        this.#frontiers ??= readFrontiers(this.db);
         return (await this.#frontiers).get(Number(st.id)) ?? null;
       })
       .provide(hasPendingSourceChanges, async (st) => {
@@ -150,29 +141,19 @@ export class PgSchedulerStore implements SchedulerStore {
       })
       .provide(changedUpstreams, () => [])
       .provide(pendingChangeCount, async (st) => {
-        const res = await this.db.query(
-          `SELECT COALESCE(sum(c), 0)::bigint AS n FROM (SELECT CASE WHEN pending THEN 1 ELSE 0 END AS c FROM pgtrickle.pending_sources() WHERE pgt_id = $1) x`,
-          [Number(st.id)],
-        );
-        return Number(res.rows[0]?.n ?? 0);
+        return pendingSourceCount(this.db, Number(st.id));
       })
       .provide(diamondFrontiers, async (st) => {
         const inputs = (st.diamondInputs ?? []).map(Number);
         if (inputs.length === 0) return new Map();
-        const res = await this.db.query(
-          'SELECT pgt_id, frontier_lsn::text AS l FROM pgtrickle.pgt_stream_tables WHERE pgt_id = ANY($1::bigint[])',
-          [inputs],
-        );
-        return new Map(res.rows.map((r) => [tableId(Number(r.pgt_id)), (r.l as string | null) ?? undefined]));
+        const frontiers = await readFrontiers(this.db, inputs);
+        return new Map([...frontiers].map(([id, lsn]) => [tableId(id), lsn ?? undefined]));
       })
       .provide(watermarkInputs, () => null);
   }
 
   async suspend(id: string, reason: string): Promise<void> {
-    await this.db.query(
-      `UPDATE pgtrickle.pgt_stream_tables SET status = 'SUSPENDED', last_error = $2, last_error_at = clock_timestamp(), updated_at = clock_timestamp() WHERE pgt_id = $1`,
-      [Number(id), reason],
-    );
+    await this.db.transaction((conn) => suspendStreamTable(conn, Number(id), reason));
   }
 
   async applyEffect(effect: GateEffect): Promise<void> {
@@ -247,9 +228,7 @@ export class PgUnitExecutor implements UnitExecutor {
     }
     await cleanupBuffers(
       this.db,
-      outcomes.flatMap((o) =>
-        o.sources.map((d) => ({ kind: d.sourceKind, oid: d.sourceOid, pgtId: d.sourcePgtId })),
-      ),
+      outcomes.flatMap((o) => cleanupTargets(o.sources)),
     ).catch(() => 0);
     return { ok: true, results };
   }

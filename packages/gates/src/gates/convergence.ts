@@ -1,7 +1,7 @@
 /**
  * ConvergenceGate (blue-green) — rule: a green table may be promoted when ALL of its composable
- * `ConvergenceCheck`s pass (report §1.3: frontier caught up, lag below a threshold, data timestamp
- * reached, content hash equal). Proceed = "converged: promote"; Skip lists every unmet check (or,
+ * `ConvergenceCheck`s pass (frontier caught up, lag below a threshold, data timestamp reached,
+ * content hash equal). Proceed = "converged: promote"; Skip lists every unmet check (or,
  * with `stopAtFirstUnmet`, the first one, so expensive checks such as a content hash run only once
  * the cheap ones pass). A table that is not green (`greenOf` unset) → Proceed: nothing to converge.
  * An unknown blue table → Skip. The gate only decides; promoting (the blue-green lifecycle

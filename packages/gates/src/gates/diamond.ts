@@ -2,7 +2,7 @@
  * DiamondConsistencyGate — rule: a diamond fan-in table must not refresh while the upstream stream
  * tables on its diamond paths have consumed their shared sources up to different points: D joining
  * B and C would see source A at two versions. The frontiers (default: pg_lsn upper bounds, the
- * engine's frontier alignment check; any ordered "frontier version" works) come from the context
+ * frontier alignment check; any ordered "frontier version" works) come from the context
  * value `diamondFrontiers` — the provider returns them only for fan-in tables (an empty map
  * otherwise).
  * - Upstreams that are members of the refresh unit currently running (`currentRefreshUnit`) are

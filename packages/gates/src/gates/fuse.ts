@@ -1,5 +1,5 @@
 /**
- * FuseGate — rule: halt refresh when the change volume is anomalous (report §1.1).
+ * FuseGate — rule: halt refresh when the change volume is anomalous (docs/scheduler.md, "Fuses").
  * - No fuse, or mode 'off' → Proceed (a BLOWN fuse still blocks: only an explicit reset clears it).
  * - `bypassNextCheck` (set by the caller after a reset that accepts the pending batch) → Proceed
  *   without checking, so the accepted batch does not trip the fuse again.

@@ -4,8 +4,9 @@
  * every other member (each in its own context of the same tick, so values stay memoized); a member
  * whose decision is Block (or any non-Proceed, with `propagate: 'non-proceed'`) blocks/skips the
  * table too, with the member named in the reason and its effect passed through unchanged (effects
- * name their target table, so the caller can de-duplicate them). Report §3: a blown fuse on any
- * diamond-group member blocks the entire group. Members come from the `groupMembers` context value.
+ * name their target table, so the caller can de-duplicate them). The default pipeline wraps the
+ * fuse this way: a blown fuse on any consistency-group member blocks the entire group, so the group
+ * never commits some members without the others. Members come from the `groupMembers` context value.
  */
 import type { GateContext } from '../context.js';
 import type { GateDecision } from '../decision.js';

@@ -1,6 +1,6 @@
 /**
- * LsnTickGate (global tick watermark, report §1.6 approach C) — rule: per tick the scheduler
- * captures ONE upper bound B (a WAL LSN after holdback, engine §2.4, or a snapshot id) as a tick
+ * LsnTickGate (one global bound per tick) — rule: per tick the scheduler
+ * captures ONE upper bound B (a WAL LSN, optionally held back, or a snapshot id) as a tick
  * context value, and every refresh in that tick is capped to B: it consumes changes in
  * (frontier, B] and its new frontier is at most B, so all tables refreshed in a tick see their
  * sources as of the same point. The gate checks that the cap is possible:

@@ -1,5 +1,5 @@
 /**
- * ScheduleGate — rule: refresh only when the schedule says it is due (engine §1.6).
+ * ScheduleGate — rule: refresh only when the schedule says it is due (docs/scheduler.md, "Schedules").
  * - Interval (and a CALCULATED schedule, which arrives resolved to a period): due when
  *   now − lastRefreshAt ≥ period × tier multiplier (hot 1, warm 2, cold 10).
  * - Cron: due when the expression fired at some instant in (lastRefreshAt, now] (croner, used as a

@@ -1,7 +1,8 @@
 /**
  * SnapshotCoherenceGate — rule: a member of a consistency group refreshes only inside a refresh
  * unit that runs its whole group, at an isolation at least as strong as the group's (cross-source
- * snapshot consistency, report §1.6; applies to declared and detected groups alike).
+ * snapshot consistency; applies to declared and detected groups alike; see docs/scheduler.md,
+ * "Consistency groups and strategies").
  *
  * What a pure gate can check, from `st.consistencyGroupId` and the context:
  * 1. the table is being evaluated inside a group unit (`currentRefreshUnit`), not on its own —

@@ -1,5 +1,6 @@
 /**
- * StatusGate — rule: only ACTIVE and INITIALIZING stream tables refresh (engine §1.7, §5.4).
+ * StatusGate — rule: only ACTIVE and INITIALIZING stream tables refresh (docs/scheduler.md,
+ * "Stream-table status").
  * - PENDING (creation not finished) → Skip: it will become INITIALIZING on its own.
  * - SUSPENDED → Skip: paused (by a user, or after repeated errors) and re-checked every tick, so
  *   it resumes as soon as its status is set back to ACTIVE; a status, not a fault to reset here.

@@ -1,6 +1,6 @@
 /**
  * UpstreamChangesGate — rule: skip "no pending changes" when no base source has pending changes and
- * no upstream stream table has new data since this table last refreshed (engine §5.3). Loads lazily:
+ * no upstream stream table has new data since this table last refreshed. Loads lazily:
  * `hasPendingSourceChanges` first, `changedUpstreams` only when the sources are quiet. Never
  * refreshed, or a pending reinitialization → Proceed without loading anything. (The scheduler may
  * record such a skip as a NO_DATA run; the gate itself changes nothing.)

@@ -1,6 +1,6 @@
 /**
  * WatermarkGate (gate mode) — rule: a table in a watermark group refreshes only when the group's
- * source watermarks are aligned (report §1.2): every source has a watermark and
+ * source watermarks are aligned (docs/scheduler.md, "Watermarks"): every source has a watermark and
  * max − min ≤ tolerance. Misaligned → Skip "watermark lag … exceeds tolerance …, laggard source X";
  * a source without a watermark → Skip naming it; the group unknown → Skip. A table in no group →
  * Proceed without loading anything. The alignment test is `checkAlignment` from

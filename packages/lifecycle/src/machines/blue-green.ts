@@ -1,5 +1,5 @@
 /**
- * The blue-green deployment machine (report §1.3, §2.3). Rule: a green copy of a stream table is
+ * The blue-green deployment machine. Rule: a green copy of a stream table is
  * CREATING (being set up and populated), then CATCHING_UP (refreshed on its own frontier over the
  * shared change buffers), CONVERGED once the convergence checks pass (it may fall back to
  * CATCHING_UP if it diverges again), and finally PROMOTED (atomically swapped in for blue) or

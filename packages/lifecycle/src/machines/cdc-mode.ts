@@ -1,5 +1,5 @@
 /**
- * The CDC-mode machine (engine §2.8, report §2.3). Rule: a source's changes are captured by
+ * The CDC-mode machine. Rule: a source's changes are captured by
  * TRIGGER (row triggers writing the change buffer), then optionally by WAL (logical decoding into
  * the same buffer) through TRANSITIONING, where both writers run and duplicates are resolved at
  * refresh. TRANSITIONING → WAL once the decoder has caught up (the triggers are then dropped);

@@ -1,5 +1,5 @@
 /**
- * The fuse machine (report §1.1, §2.3). Rule: a fuse is INTACT (refreshes pass the fuse gate) or
+ * The fuse machine (docs/scheduler.md, "Fuses"). Rule: a fuse is INTACT (refreshes pass the fuse gate) or
  * BLOWN (every refresh is blocked). `blow` is automatic — the fuse gate returns a `blow-fuse` effect
  * and the caller sends it — and `reset` is manual, only from BLOWN. A reset says what happens to the
  * batch that blew the fuse, as data the caller acts on (`fuseResetPlan`):

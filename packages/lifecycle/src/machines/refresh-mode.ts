@@ -1,5 +1,5 @@
 /**
- * The refresh-mode machine (report §1.7 "mode switching as a lifecycle transition", engine §1.4).
+ * The refresh-mode machine: switching mode is a lifecycle transition.
  * Rule: a stream table is maintained FULL (recomputed each refresh), DIFFERENTIAL (captured changes
  * applied at refresh time) or IMMEDIATE (maintained inside the writers' transactions by
  * statement triggers); every switch between two different modes is allowed and carries the ordered

@@ -1,11 +1,11 @@
 /**
- * The stream-table status machine (engine §1.7, §5.4; report §2.3). Rule: a table is created
- * PENDING (recorded, not yet set up), INITIALIZING while it is being populated, ACTIVE once
+ * The stream-table status machine (docs/scheduler.md, "Stream-table status"). Rule: a table is
+ * created PENDING (recorded, not yet set up), INITIALIZING while it is being populated, ACTIVE once
  * populated; SUSPENDED (skipped each tick until resumed) and ERROR (blocked until fixed, then
  * resumed or reinitialized) take it out of the scheduler; DROPPED is terminal. A retryable refresh
  * failure leaves the status as it is: counting consecutive failures and sending `suspend` at the
- * limit (3 in pg_trickle) is the caller's business. The states are exactly `StreamTableStatus` of
- * @pgtrickle/gates.
+ * limit (`suspendAfter` of @pgtrickle/scheduler, default 3) is the caller's business. The states
+ * are exactly `StreamTableStatus` of @pgtrickle/gates.
  */
 import { defineMachine } from '../machine.js';
 

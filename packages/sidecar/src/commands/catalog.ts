@@ -5,30 +5,27 @@
  *   up to each version in turn, under its advisory lock), with a progress line per migration; a
  *   failure leaves the catalog at the last migration that committed, and running it again resumes;
  * - `plan` prints, without executing anything, exactly the statements `migrate` would run for
- *   this database's catalog version, as a script a DBA can review (and run with psql: the result
+ *   this database's catalog version (the client's `migrationScript`, from the same migration files), as a script a DBA can review (and run with psql: the result
  *   is a catalog `migrate` accepts as current — a test checks it). With `--query`, it also prints
  *   what creating that stream table would install: storage DDL, change capture on its sources,
  *   the population and the differential delta.
  */
 import {
-  CATALOG_LOCK_KEY,
+  CATALOG_SCHEMA_NAME,
   CATALOG_VERSION,
+  type CatalogState,
   ClientError,
   catalogPort,
-  type Db,
   executor,
   installCatalog,
   installedVersion,
-  MIGRATIONS,
-  type Migration,
-  migrationChecksum,
+  migrationScript,
   parseName,
   SchemaVersionError,
 } from '@pgtrickle/client';
 import {
   baseCaptureDdl,
   type CatalogPort,
-  changesSchemaDdl,
   compileStreamTable,
   createSqlCatalogPort,
   streamBufferDdl,
@@ -37,58 +34,14 @@ import { type CommandContext, withTrickle } from '../context.js';
 import { startProgress } from '../progress.js';
 import { parseMode } from './tables.js';
 
-/** The table recording applied migrations (as `installCatalog` creates it). */
-const SCHEMA_VERSION_DDL = `CREATE TABLE IF NOT EXISTS pgtrickle.pgt_schema_version (
-  version integer PRIMARY KEY,
-  name text NOT NULL,
-  checksum text NOT NULL,
-  applied_at timestamptz NOT NULL DEFAULT now()
-)`;
-
-/** What the catalog of a database looks like, against this pgtrickle's migrations. */
-export interface CatalogState {
-  /** The installed version (0: not installed). */
-  readonly version: number;
-  /** Migrations not applied yet, in order. */
-  readonly pending: readonly Migration[];
-  /** Applied migrations whose recorded checksum differs from this pgtrickle's statements. */
-  readonly mismatched: readonly number[];
-  /** Applied versions this pgtrickle does not know (a newer pgtrickle installed them). */
-  readonly unknown: readonly number[];
-}
-
-/** Reads the catalog's applied migrations and compares them with this pgtrickle's. */
-export async function catalogState(db: Db): Promise<CatalogState> {
-  const exists = await db.query(`SELECT to_regclass('pgtrickle.pgt_schema_version') IS NOT NULL AS e`);
-  const applied =
-    exists.rows[0]?.e === true
-      ? (
-          await db.query('SELECT version, checksum FROM pgtrickle.pgt_schema_version ORDER BY version')
-        ).rows.map((r) => ({
-          version: Number(r.version),
-          checksum: String(r.checksum),
-        }))
-      : [];
-  const known = new Map(MIGRATIONS.map((m) => [m.version, m]));
-  const done = new Set(applied.map((a) => a.version));
-  return {
-    version: Math.max(0, ...applied.map((a) => a.version)),
-    pending: MIGRATIONS.filter((m) => !done.has(m.version)),
-    mismatched: applied
-      .filter(
-        (a) => known.has(a.version) && migrationChecksum(known.get(a.version) as Migration) !== a.checksum,
-      )
-      .map((a) => a.version),
-    unknown: applied.filter((a) => !known.has(a.version)).map((a) => a.version),
-  };
-}
+export { type CatalogState, catalogState, migrationScript } from '@pgtrickle/client';
 
 function refuseForeign(state: CatalogState): void {
   if (state.unknown.length > 0) throw new SchemaVersionError(Math.max(...state.unknown), CATALOG_VERSION);
   if (state.mismatched.length > 0) {
     throw new ClientError(
       'PGT_SCHEMA_VERSION',
-      `Catalog migration ${state.mismatched.join(', ')} was applied from different statements than this pgtrickle's; the catalog was changed by another version of pgtrickle. Use that version, or reinstall.`,
+      `Catalog migration ${state.mismatched.join(', ')} was applied from different statements than this pgtrickle's; the catalog was changed by another version of pgtrickle: use that version, or reinstall.`,
     );
   }
 }
@@ -98,43 +51,10 @@ function statement(sql: string): string {
   return s.endsWith(';') ? s : `${s};`;
 }
 
-/** The SQL script `migrate` runs for a catalog in `state`: one transaction per pending migration. */
-export function migrationScript(state: CatalogState): string[] {
-  const lines: string[] = [];
-  if (state.pending.length === 0) {
-    lines.push(
-      `-- The pgtrickle catalog is at version ${state.version}, the latest this pgtrickle knows: nothing to do.`,
-    );
-    return lines;
-  }
-  lines.push(
-    `-- pgtrickle catalog: version ${state.version} → ${CATALOG_VERSION}, ${state.pending.length} pending migration(s): ${state.pending
-      .map((m) => `${m.version} (${m.name})`)
-      .join(', ')}.`,
-    '-- This is what `pgtrickle migrate` executes, one transaction per migration. Nothing has been run.',
-    '-- The first statements of each transaction are idempotent (IF NOT EXISTS) and serialise concurrent installs.',
-  );
-  for (const m of state.pending) {
-    lines.push('', `-- migration ${m.version}: ${m.name}`, 'BEGIN;');
-    lines.push(statement(`SELECT pg_advisory_xact_lock(${CATALOG_LOCK_KEY})`));
-    lines.push(statement('CREATE SCHEMA IF NOT EXISTS pgtrickle'));
-    for (const sql of changesSchemaDdl()) lines.push(statement(sql));
-    lines.push(statement(SCHEMA_VERSION_DDL));
-    for (const sql of m.statements) lines.push(statement(sql));
-    lines.push(
-      statement(
-        `INSERT INTO pgtrickle.pgt_schema_version (version, name, checksum) VALUES (${m.version}, '${m.name.replace(/'/g, "''")}', '${migrationChecksum(m)}')`,
-      ),
-      'COMMIT;',
-    );
-  }
-  return lines;
-}
-
 /** `pgtrickle migrate`. */
 export async function migrateCommand(ctx: CommandContext): Promise<number> {
   return withTrickle(ctx, async (trickle) => {
-    const state = await catalogState(trickle.db);
+    const state = await trickle.catalogState();
     refuseForeign(state);
     if (state.pending.length === 0) {
       ctx.out(`pgtrickle catalog is up to date (version ${state.version})`);
@@ -181,7 +101,7 @@ export interface PlanOptions {
 export async function planCommand(ctx: CommandContext, options: PlanOptions): Promise<number> {
   const mode = parseMode(options.mode);
   return withTrickle(ctx, async (trickle) => {
-    const state = await catalogState(trickle.db);
+    const state = await trickle.catalogState();
     refuseForeign(state);
     for (const line of migrationScript(state)) ctx.out(line);
     if (options.query === undefined) return 0;
@@ -207,7 +127,7 @@ export async function planCommand(ctx: CommandContext, options: PlanOptions): Pr
     if (plan.fallbackReason) ctx.out(`-- why FULL: ${plan.fallbackReason}`);
     for (const w of plan.warnings) ctx.out(`-- warning: ${w}`);
     ctx.out(
-      '-- Created by `pgtrickle create` (or pgtrickle.create_stream_table) in one transaction with its catalog rows.',
+      `-- Created by \`pgtrickle create\` (or ${CATALOG_SCHEMA_NAME}.create_stream_table) in one transaction with its catalog rows.`,
     );
     ctx.out('-- storage table');
     for (const sql of plan.storageDdl()) ctx.out(statement(sql));

@@ -13,7 +13,15 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { connect, type Trickle, TrickleService } from '@pgtrickle/client';
+import {
+  allStreamTables,
+  connect,
+  deleteRequestsIn,
+  progressOf,
+  type Trickle,
+  TrickleService,
+} from '@pgtrickle/client';
+import { quoteQualified } from '@pgtrickle/dvm';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '@pgtrickle/embedded';
 import { hasDatabase, redactUrl } from '../config.js';
 import { asConnectionError, type CommandContext, processStopSignal } from '../context.js';
@@ -73,45 +81,33 @@ async function resetSchema(trickle: Trickle): Promise<void> {
   }
   // Drop the stream tables through pgtrickle (catalog rows, capture), then the schema.
   for (;;) {
-    const left = await trickle.db.query(
-      `SELECT quote_ident(schema_name) || '.' || quote_ident(table_name) AS name FROM pgtrickle.pgt_stream_tables WHERE schema_name = $1 LIMIT 1`,
-      [DEMO_SCHEMA],
-    );
-    const name = left.rows[0]?.name as string | undefined;
-    if (name === undefined) break;
-    await trickle.dropStreamTable(name, { cascade: true });
+    const left = (await allStreamTables(trickle.db)).find((t) => t.schema === DEMO_SCHEMA);
+    if (left === undefined) break;
+    await trickle.dropStreamTable(quoteQualified(left.schema, left.name), { cascade: true });
   }
-  await trickle.db.query(`DELETE FROM pgtrickle.pgt_requests WHERE schema_name = $1`, [DEMO_SCHEMA]);
+  await deleteRequestsIn(trickle.db, DEMO_SCHEMA);
   await trickle.db.query(`DROP SCHEMA ${DEMO_SCHEMA} CASCADE`);
 }
 
 async function liveTables(trickle: Trickle, kinds: ReadonlyMap<string, string>): Promise<LiveTable[]> {
-  const status = await trickle.db.query(
-    `SELECT s.table_name AS name, s.status, s.effective_mode AS mode,
-            extract(epoch FROM clock_timestamp() - s.last_refresh_at)::float8 AS since,
-            COALESCE(p.pending, false) AS pending
-       FROM pgtrickle.pgt_stream_tables s
-       LEFT JOIN (SELECT pgt_id, bool_or(pending) AS pending FROM pgtrickle.pending_sources() GROUP BY pgt_id) p USING (pgt_id)
-      WHERE s.schema_name = $1 ORDER BY s.pgt_id`,
-    [DEMO_SCHEMA],
-  );
-  const names = status.rows.map((r) => String(r.name));
+  const status = await progressOf(trickle.db, DEMO_SCHEMA);
+  const names = status.map((r) => r.name);
   const counts = names.length
     ? await trickle.db.query(
         names
-          .map((n, i) => `SELECT ${i} AS i, count(*)::int AS n FROM ${DEMO_SCHEMA}.${n}`)
+          .map((n, i) => `SELECT ${i} AS i, count(*)::int AS n FROM ${quoteQualified(DEMO_SCHEMA, n)}`)
           .join(' UNION ALL '),
       )
     : { rows: [] };
   const rowsOf = new Map(counts.rows.map((r) => [Number(r.i), Number(r.n)]));
-  return status.rows.map((r, i) => ({
-    name: String(r.name),
-    kind: kinds.get(String(r.name)) ?? '',
-    status: String(r.status),
-    mode: String(r.mode),
+  return status.map((r, i) => ({
+    name: r.name,
+    kind: kinds.get(r.name) ?? '',
+    status: r.status,
+    mode: r.mode,
     rows: rowsOf.get(i) ?? 0,
-    sinceRefresh: r.since === null ? null : Number(r.since),
-    pending: r.pending === true,
+    sinceRefresh: r.sinceRefreshSeconds,
+    pending: r.pending,
   }));
 }
 

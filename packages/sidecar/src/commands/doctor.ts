@@ -5,7 +5,23 @@
  * need attention but do not stop it (a catalog to migrate, tables in ERROR or SUSPENDED, large
  * change buffers, no live leader, requests nobody processes).
  */
-import { CATALOG_VERSION, Db, LEADER_LOCK_KEY, MIGRATIONS, migrationChecksum } from '@pgtrickle/client';
+import {
+  allStreamTables,
+  CATALOG_SCHEMA_NAME,
+  CATALOG_VERSION,
+  CHANGES_SCHEMA_NAME,
+  captureGrants,
+  catalogSchemaGrants,
+  catalogState,
+  changeBufferSizes,
+  Db,
+  displayName,
+  failedCreateRequests,
+  LEADER_LOCK_KEY,
+  pendingRequestSummary,
+  readLease,
+  streamTableSchemas,
+} from '@pgtrickle/client';
 import { redactUrl } from '../config.js';
 import { asConnectionError, type CommandContext } from '../context.js';
 import { SidecarError } from '../errors.js';
@@ -73,49 +89,34 @@ export async function runChecks(db: Db, url: string, leaseMs: number): Promise<C
   );
 
   // Catalog.
-  const hasCatalog =
-    (await rows(db, `SELECT to_regclass('pgtrickle.pgt_schema_version') IS NOT NULL AS e`))[0]?.e === true;
-  let installed = 0;
+  const state = await catalogState(db);
+  const hasCatalog = state.installed;
+  const installed = state.version;
   if (!hasCatalog) {
     add(
       'catalog',
       'warn',
       `not installed; \`pgtrickle migrate\` (or \`pgtrickle run\`) installs version ${CATALOG_VERSION}`,
     );
-  } else {
-    const applied = await rows(
-      db,
-      'SELECT version, checksum FROM pgtrickle.pgt_schema_version ORDER BY version',
+  } else if (state.unknown.length > 0)
+    add(
+      'catalog',
+      'fail',
+      `version ${installed} is newer than this pgtrickle (${CATALOG_VERSION}); upgrade pgtrickle`,
     );
-    installed = Math.max(0, ...applied.map((r) => Number(r.version)));
-    const known = new Map(MIGRATIONS.map((m) => [m.version, m]));
-    const foreign = applied.filter((r) => !known.has(Number(r.version))).map((r) => Number(r.version));
-    const changed = applied
-      .filter((r) => {
-        const m = known.get(Number(r.version));
-        return m !== undefined && migrationChecksum(m) !== r.checksum;
-      })
-      .map((r) => Number(r.version));
-    if (foreign.length > 0)
-      add(
-        'catalog',
-        'fail',
-        `version ${installed} is newer than this pgtrickle (${CATALOG_VERSION}); upgrade pgtrickle`,
-      );
-    else if (changed.length > 0)
-      add(
-        'catalog',
-        'fail',
-        `migration ${changed.join(', ')} was applied from other statements (another pgtrickle version)`,
-      );
-    else if (installed < CATALOG_VERSION)
-      add(
-        'catalog',
-        'warn',
-        `version ${installed}, ${CATALOG_VERSION - installed} migration(s) pending: \`pgtrickle plan\` shows them, \`pgtrickle migrate\` applies them`,
-      );
-    else add('catalog', 'pass', `installed, version ${installed} (current)`);
-  }
+  else if (state.mismatched.length > 0)
+    add(
+      'catalog',
+      'fail',
+      `migration ${state.mismatched.join(', ')} was applied from other statements (another pgtrickle version)`,
+    );
+  else if (installed < CATALOG_VERSION)
+    add(
+      'catalog',
+      'warn',
+      `version ${installed}, ${CATALOG_VERSION - installed} migration(s) pending: \`pgtrickle plan\` shows them, \`pgtrickle migrate\` applies them`,
+    );
+  else add('catalog', 'pass', `installed, version ${installed} (current)`);
   const hasTables = hasCatalog && installed >= 1;
   const hasApi = hasCatalog && installed >= 3;
 
@@ -130,24 +131,13 @@ export async function runChecks(db: Db, url: string, leaseMs: number): Promise<C
           true;
         if (!ok)
           missing.push(
-            `CREATE on database ${String(server.db)} (to create the schemas pgtrickle and pgtrickle_changes)`,
+            `CREATE on database ${String(server.db)} (to create the schemas ${CATALOG_SCHEMA_NAME} and ${CHANGES_SCHEMA_NAME})`,
           );
       } else {
-        for (const schema of ['pgtrickle', 'pgtrickle_changes']) {
-          const r = await rows(
-            db,
-            `SELECT n.oid IS NOT NULL AS exists, COALESCE(has_schema_privilege(n.oid, 'CREATE') AND has_schema_privilege(n.oid, 'USAGE'), false) AS ok
-               FROM (SELECT 1) x LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = $1`,
-            [schema],
-          );
-          if (r[0]?.exists === true && r[0]?.ok !== true) missing.push(`CREATE, USAGE on schema ${schema}`);
-        }
+        for (const g of await catalogSchemaGrants(db))
+          if (g.exists && !g.ok) missing.push(`CREATE, USAGE on schema ${g.schema}`);
       }
-      const schemas = hasTables
-        ? (await rows(db, 'SELECT DISTINCT schema_name AS s FROM pgtrickle.pgt_stream_tables')).map((r) =>
-            String(r.s),
-          )
-        : [];
+      const schemas = hasTables ? await streamTableSchemas(db) : [];
       if (schemas.length === 0)
         schemas.push(String((await rows(db, 'SELECT current_schema() AS s'))[0]?.s ?? 'public'));
       for (const s of schemas) {
@@ -155,15 +145,9 @@ export async function runChecks(db: Db, url: string, leaseMs: number): Promise<C
         if (!ok) missing.push(`CREATE on schema ${s} (stream tables' storage)`);
       }
       if (hasTables) {
-        const sources = await rows(
-          db,
-          `SELECT t.source_schema || '.' || t.source_name AS name,
-                  has_table_privilege(t.source_oid, 'TRIGGER') AS trig, has_table_privilege(t.source_oid, 'SELECT') AS sel
-             FROM pgtrickle.pgt_change_tracking t JOIN pg_catalog.pg_class c ON c.oid = t.source_oid`,
-        );
-        for (const s of sources) {
-          if (s.trig !== true) missing.push(`TRIGGER on ${String(s.name)}`);
-          if (s.sel !== true) missing.push(`SELECT on ${String(s.name)}`);
+        for (const s of await captureGrants(db)) {
+          if (!s.trigger) missing.push(`TRIGGER on ${s.name}`);
+          if (!s.select) missing.push(`SELECT on ${s.name}`);
         }
       }
       if (missing.length === 0)
@@ -201,15 +185,9 @@ export async function runChecks(db: Db, url: string, leaseMs: number): Promise<C
   // Requests of the SQL API.
   await guard('requests', async () => {
     if (hasApi) {
-      const pending = (
-        await rows(
-          db,
-          `SELECT count(*)::int AS n, extract(epoch FROM clock_timestamp() - min(requested_at))::float8 AS oldest
-             FROM pgtrickle.pgt_requests WHERE status = 'PENDING'`,
-        )
-      )[0] as Row;
-      const n = Number(pending.n);
-      const oldest = pending.oldest === null ? 0 : Number(pending.oldest);
+      const pending = await pendingRequestSummary(db);
+      const n = pending.count;
+      const oldest = pending.oldestSeconds ?? 0;
       if (n === 0) add('requests', 'pass', 'no pending SQL-API requests');
       else if (oldest > PENDING_REQUEST_WARN_S)
         add(
@@ -223,52 +201,28 @@ export async function runChecks(db: Db, url: string, leaseMs: number): Promise<C
 
   // Stream tables.
   await guard('stream tables', async () => {
-    const tables = await rows(
-      db,
-      `SELECT quote_ident(schema_name) || '.' || quote_ident(table_name) AS name, status, last_error
-         FROM pgtrickle.pgt_stream_tables ORDER BY schema_name, table_name`,
-    );
+    const tables = (await allStreamTables(db))
+      .sort((a, b) => a.schema.localeCompare(b.schema) || a.name.localeCompare(b.name))
+      .map((t) => ({ name: displayName(t.schema, t.name), status: t.status, lastError: t.lastError }));
     const bad = tables.filter((t) => t.status === 'ERROR' || t.status === 'SUSPENDED');
-    const failedRequests = hasApi
-      ? await rows(
-          db,
-          `SELECT name, last_error FROM pgtrickle.pgt_status WHERE request_id IS NOT NULL AND status = 'ERROR'`,
-        )
-      : [];
+    const failedRequests = hasApi ? await failedCreateRequests(db) : [];
     if (bad.length === 0 && failedRequests.length === 0)
       add('stream tables', 'pass', `${tables.length} stream table(s), none in ERROR or SUSPENDED`);
     for (const t of bad) {
       add(
         'stream tables',
         'warn',
-        `${String(t.name)} is ${String(t.status)}: ${String(t.last_error ?? '(no message)').replace(/\s+/g, ' ')} — fix the cause, then resume it (alter status ACTIVE) or recreate it`,
+        `${t.name} is ${t.status}: ${(t.lastError ?? '(no message)').replace(/\s+/g, ' ')} — fix the cause, then resume it (alter status ACTIVE) or recreate it`,
       );
     }
     for (const r of failedRequests) {
-      add(
-        'stream tables',
-        'warn',
-        `creating ${String(r.name)} failed: ${String(r.last_error ?? '').replace(/\s+/g, ' ')}`,
-      );
+      add('stream tables', 'warn', `creating ${r.name} failed: ${(r.error ?? '').replace(/\s+/g, ' ')}`);
     }
   });
 
   // Change buffers.
   await guard('change buffers', async () => {
-    const buffers = await rows(
-      db,
-      `SELECT c.relname AS name, pg_total_relation_size(c.oid)::bigint AS bytes
-         FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname = 'pgtrickle_changes' AND c.relkind = 'r' ORDER BY c.relname`,
-    );
-    const sized: { name: string; rows: number; bytes: number }[] = [];
-    for (const b of buffers) {
-      const count = await rows(
-        db,
-        `SELECT count(*)::bigint AS n FROM (SELECT 1 FROM pgtrickle_changes.${`"${String(b.name).replace(/"/g, '""')}"`} LIMIT ${BUFFER_ROWS_WARN * 10 + 1}) x`,
-      );
-      sized.push({ name: String(b.name), rows: Number(count[0]?.n ?? 0), bytes: Number(b.bytes) });
-    }
+    const sized = await changeBufferSizes(db, BUFFER_ROWS_WARN * 10);
     const total = sized.reduce((s, b) => s + b.rows, 0);
     const big = sized.filter((b) => b.rows > BUFFER_ROWS_WARN);
     const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
@@ -290,28 +244,19 @@ export async function runChecks(db: Db, url: string, leaseMs: number): Promise<C
   // Leadership.
   await guard('leader', async () => {
     if (hasApi) {
-      const leader = (
-        await rows(
-          db,
-          `SELECT r.holder, r.epoch, extract(epoch FROM clock_timestamp() - r.renewed_at)::float8 AS age,
-                  (SELECT a.application_name FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
-                    WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())
-                      AND ((l.classid::bigint << 32) | l.objid::bigint) = ${LEADER_LOCK_KEY}::bigint LIMIT 1) AS lock_holder
-             FROM pgtrickle.pgt_leader r WHERE r.id = 1`,
-        )
-      )[0];
-      if (leader === undefined || leader.holder === null)
+      const leader = await readLease(db, LEADER_LOCK_KEY);
+      if (leader === null || leader.holder === null)
         add('leader', 'warn', 'no sidecar has led this database yet: start `pgtrickle run`');
       else {
-        const age = leader.age === null ? Number.POSITIVE_INFINITY : Number(leader.age);
-        const live = leader.lock_holder !== null && age * 1000 <= leaseMs;
+        const age = leader.ageSeconds ?? Number.POSITIVE_INFINITY;
+        const live = leader.lockHolder !== null && age * 1000 <= leaseMs;
         add(
           'leader',
           live ? 'pass' : 'warn',
-          `${String(leader.holder)} (epoch ${String(leader.epoch)}), lease renewed ${formatAge(age)} ago${
+          `${leader.holder} (epoch ${leader.epoch}), lease renewed ${formatAge(age)} ago${
             live
               ? ''
-              : leader.lock_holder === null
+              : leader.lockHolder === null
                 ? ': no sidecar holds the lead now'
                 : `: older than the lease (${leaseMs} ms)`
           }`,

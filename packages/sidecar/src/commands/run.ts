@@ -8,7 +8,16 @@
  *   database rolls back whatever was in flight when the connections close.
  */
 import os from 'node:os';
-import { CATALOG_VERSION, Db, installedVersion, TrickleService } from '@pgtrickle/client';
+import {
+  allStreamTables,
+  CATALOG_VERSION,
+  Db,
+  displayName,
+  installedVersion,
+  LEADER_LOCK_KEY,
+  readLease,
+  TrickleService,
+} from '@pgtrickle/client';
 import type { TickReport } from '@pgtrickle/scheduler';
 import { redactUrl } from '../config.js';
 import { asConnectionError, type CommandContext, processStopSignal, untilAborted } from '../context.js';
@@ -31,12 +40,9 @@ class TableNames {
 
   async name(id: string): Promise<string> {
     if (!this.#names.has(id)) {
-      this.#loading ??= this.db
-        .query(
-          `SELECT pgt_id::text AS id, quote_ident(schema_name) || '.' || quote_ident(table_name) AS name FROM pgtrickle.pgt_stream_tables`,
-        )
-        .then((res) => {
-          for (const r of res.rows) this.#names.set(String(r.id), String(r.name));
+      this.#loading ??= allStreamTables(this.db)
+        .then((rows) => {
+          for (const r of rows) this.#names.set(String(r.pgtId), displayName(r.schema, r.name));
         })
         .catch(() => undefined)
         .finally(() => {
@@ -167,10 +173,9 @@ export async function runCommand(ctx: CommandContext, options: RunOptions = {}):
   const standbyCheck = setTimeout(
     () => {
       if (service.leading) return;
-      probe
-        .query('SELECT holder FROM pgtrickle.pgt_leader WHERE id = 1')
-        .then((res) => {
-          if (!service.leading) logger.info('standby', { holder, leader: res.rows[0]?.holder ?? null });
+      readLease(probe, LEADER_LOCK_KEY)
+        .then((lease) => {
+          if (!service.leading) logger.info('standby', { holder, leader: lease?.holder ?? null });
         })
         .catch(() => undefined);
     },

@@ -4,8 +4,16 @@
  * whether or not a `pgtrickle run` is leading; catalog changes are serialised by the client's
  * catalog lock either way.
  */
-import { NotInstalledError, type StreamTableExplanation } from '@pgtrickle/client';
+import {
+  hasStatusView,
+  NotInstalledError,
+  type Queryable,
+  readStatusView,
+  type StatusViewRow,
+  type StreamTableExplanation,
+} from '@pgtrickle/client';
 import type { RequestedMode } from '@pgtrickle/dvm';
+import type pg from 'pg';
 import { type CommandContext, withTrickle } from '../context.js';
 import { SidecarError } from '../errors.js';
 import { startProgress } from '../progress.js';
@@ -120,60 +128,29 @@ export async function refreshCommand(
   });
 }
 
-/** One row of `pgtrickle status`. */
-export interface StatusRow {
-  readonly name: string;
-  readonly status: string;
-  readonly refreshMode: string | null;
-  readonly effectiveMode: string | null;
-  readonly schedule: string;
-  readonly lastRefreshAt: string | null;
-  readonly dataTimestamp: string | null;
-  /** Seconds since the data last changed by a refresh (null: never refreshed). */
-  readonly stalenessSeconds: number | null;
-  /** Seconds since the last refresh of any kind. */
-  readonly sinceRefreshSeconds: number | null;
-  readonly consecutiveErrors: number;
-  readonly lastError: string | null;
-  readonly requestId: number | null;
-}
+/** One row of `pgtrickle status` (the client's status view row). */
+export type StatusRow = StatusViewRow;
 
-/** Reads `pgtrickle.pgt_status` (stream tables and pending or failed create requests). */
-export async function readStatus(
-  query: (sql: string) => Promise<{ rows: Record<string, unknown>[] }>,
+/** Reads the status view (stream tables and pending or failed create requests) through `q` or a query function. */
+export function readStatus(
+  q: Queryable | ((sql: string) => Promise<{ rows: Record<string, unknown>[] }>),
 ): Promise<StatusRow[]> {
-  const res = await query(
-    `SELECT name, status, refresh_mode, effective_mode, schedule, last_refresh_at, data_timestamp,
-            extract(epoch FROM staleness)::float8 AS staleness_s,
-            extract(epoch FROM clock_timestamp() - last_refresh_at)::float8 AS since_s,
-            consecutive_errors, last_error, request_id
-       FROM pgtrickle.pgt_status ORDER BY schema_name, table_name`,
-  );
-  const iso = (v: unknown) =>
-    v instanceof Date ? v.toISOString() : v === null || v === undefined ? null : String(v);
-  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
-  return res.rows.map((r) => ({
-    name: String(r.name),
-    status: String(r.status),
-    refreshMode: (r.refresh_mode as string | null) ?? null,
-    effectiveMode: (r.effective_mode as string | null) ?? null,
-    schedule: String(r.schedule),
-    lastRefreshAt: iso(r.last_refresh_at),
-    dataTimestamp: iso(r.data_timestamp),
-    stalenessSeconds: num(r.staleness_s),
-    sinceRefreshSeconds: num(r.since_s),
-    consecutiveErrors: Number(r.consecutive_errors ?? 0),
-    lastError: (r.last_error as string | null) ?? null,
-    requestId: num(r.request_id),
-  }));
+  if (typeof q !== 'function') return readStatusView(q);
+  const query = async (sql: string): Promise<pg.QueryResult> => ({
+    command: 'SELECT',
+    rowCount: null,
+    oid: 0,
+    fields: [],
+    ...(await q(sql)),
+  });
+  return readStatusView({ query });
 }
 
 /** `pgtrickle status [--json]`. */
 export async function statusCommand(ctx: CommandContext, options: { json?: boolean }): Promise<number> {
   return withTrickle(ctx, async (trickle) => {
-    const installed = await trickle.db.query(`SELECT to_regclass('pgtrickle.pgt_status') IS NOT NULL AS ok`);
-    if (installed.rows[0]?.ok !== true) throw new NotInstalledError();
-    const rows = await readStatus((sql) => trickle.db.query(sql));
+    if (!(await hasStatusView(trickle.db))) throw new NotInstalledError();
+    const rows = await readStatus(trickle.db);
     if (options.json === true) {
       ctx.out(JSON.stringify(rows, null, 2));
       return 0;

@@ -1,11 +1,13 @@
 /**
  * Checking the demo's stream tables against their defining queries. Rules:
  * - a stream table is compared only once it has caught up: no source change it has not applied
- *   (`pgtrickle.pending_sources()` reports nothing for it) while the writer is paused — otherwise
+ *   (the catalog's pending-sources check reports nothing for it) while the writer is paused — otherwise
  *   "different" would only mean "not refreshed yet";
  * - the comparison is of multisets (`EXCEPT ALL` both ways) over the table's visible columns,
  *   every table in one REPEATABLE READ snapshot.
  */
+import { progressOf } from '@pgtrickle/client';
+import { quoteIdent as ident } from '@pgtrickle/dvm';
 import type pg from 'pg';
 import { DEMO_SCHEMA, type DemoTable } from './shop.js';
 
@@ -17,10 +19,6 @@ export interface TableCheck {
   /** Rows the table has that the query does not produce. */
   readonly extra: number;
   readonly equal: boolean;
-}
-
-function ident(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }
 
 /** Compares every table of `tables` with its query in one snapshot. */
@@ -55,15 +53,11 @@ export async function compareTables(pool: pg.Pool, tables: readonly DemoTable[])
 
 /** Names of the demo's stream tables that still have source changes to apply (or are not ACTIVE). */
 export async function behind(pool: pg.Pool): Promise<string[]> {
-  const res = await pool.query<{ name: string }>(
-    `SELECT s.table_name AS name
-       FROM pgtrickle.pgt_stream_tables s
-       LEFT JOIN (SELECT pgt_id, bool_or(pending) AS pending FROM pgtrickle.pending_sources() GROUP BY pgt_id) p USING (pgt_id)
-      WHERE s.schema_name = $1 AND (s.status <> 'ACTIVE' OR COALESCE(p.pending, false))
-      ORDER BY s.table_name`,
-    [DEMO_SCHEMA],
-  );
-  return res.rows.map((r) => r.name);
+  const tables = await progressOf(pool, DEMO_SCHEMA);
+  return tables
+    .filter((t) => t.status !== 'ACTIVE' || t.pending)
+    .map((t) => t.name)
+    .sort();
 }
 
 /** Waits until no demo table is behind; resolves with how long it took, or null on timeout. */

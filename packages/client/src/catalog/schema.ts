@@ -1,0 +1,63 @@
+/**
+ * Where pgtrickle's catalog lives, named once: the schema names, their quoted forms, the one
+ * helper that names a catalog object in SQL, and the catalog lock. Every other module builds its
+ * SQL from these (no module spells the schema in a string).
+ */
+import { quoteIdent } from '@pgtrickle/dvm';
+import type pg from 'pg';
+
+/** The schema of pgtrickle's catalog (unquoted). */
+export const CATALOG_SCHEMA_NAME = 'pgtrickle';
+/** The schema of the change buffers (unquoted). */
+export const CHANGES_SCHEMA_NAME = 'pgtrickle_changes';
+/** The catalog schema, quoted for SQL. */
+export const CATALOG_SCHEMA = quoteIdent(CATALOG_SCHEMA_NAME);
+/** The change-buffer schema, quoted for SQL. */
+export const CHANGES_SCHEMA = quoteIdent(CHANGES_SCHEMA_NAME);
+
+/** The tables, views and functions of the catalog. */
+export type CatalogObject =
+  | 'pgt_schema_version'
+  | 'pgt_stream_tables'
+  | 'pgt_dependencies'
+  | 'pgt_change_tracking'
+  | 'pgt_refresh_history'
+  | 'pgt_requests'
+  | 'pgt_leader'
+  | 'pgt_status'
+  | 'pending_sources';
+
+/** The quoted, schema-qualified SQL name of a catalog object. */
+export function cat(object: CatalogObject): string {
+  return `${CATALOG_SCHEMA}.${quoteIdent(object)}`;
+}
+
+/** Anything that runs a query: the pool (`Db`), a transaction's connection, a dedicated client. */
+export interface Queryable {
+  query(sql: string, params?: unknown[]): Promise<pg.QueryResult>;
+}
+
+/** Advisory lock key serialising catalog installs and catalog-changing operations ("pgtrickl"). */
+export const CATALOG_LOCK_KEY = '8098715542962826092';
+
+/** The statement taking the catalog lock until the end of the transaction (waits for it). */
+export const LOCK_CATALOG_SQL = `SELECT pg_advisory_xact_lock(${CATALOG_LOCK_KEY})`;
+
+/** Takes the catalog lock for the rest of the transaction open on `conn` (waits for it). */
+export async function lockCatalog(conn: Queryable): Promise<void> {
+  await conn.query(LOCK_CATALOG_SQL);
+}
+
+/** The setting a refresh turns on for its transaction so the storage guard lets it write. */
+export const INTERNAL_SETTING = `${CATALOG_SCHEMA_NAME}.internal`;
+
+/** Lets this transaction write stream tables' storage (the guard trigger checks the setting). */
+export async function allowStorageWrites(conn: Queryable): Promise<void> {
+  await conn.query(`SET LOCAL ${INTERNAL_SETTING} = 'on'`);
+}
+
+/** Whether catalog object `object` exists in the database. */
+export async function catalogObjectExists(q: Queryable, object: CatalogObject): Promise<boolean> {
+  const res = await q.query('SELECT pg_catalog.to_regclass($1) IS NOT NULL AS e', [cat(object)]);
+  return res.rows[0]?.e === true;
+}

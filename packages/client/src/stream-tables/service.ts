@@ -1,0 +1,346 @@
+/**
+ * The stream-table service: create, alter, drop, refresh, status and explain over the catalog
+ * modules. Rules every operation keeps:
+ * - validate before writing: names, schedules and modes are checked and the query is compiled
+ *   (parsed, resolved, refused with `PGT_UNSUPPORTED` if it cannot be maintained in the requested
+ *   mode) before anything is created;
+ * - every catalog-changing operation is one transaction under the catalog lock (`lockCatalog`): on
+ *   any error the database is left exactly as it was;
+ * - a plan is compiled once: create and alter hand the plan they compiled to the first refresh,
+ *   whose updated row (returned by the refresh) is what they report;
+ * - status changes go through the status machine (`catalog/set-status.ts`), effective-mode changes
+ *   through the refresh-mode machine (`modes.ts`), cycles are refused by the dag (`graph.ts`);
+ * - after a commit, the buffers the refresh read are trimmed (`cleanupTargets`, one mapping).
+ */
+import { type CompiledPlan, compileStreamTable, dropStreamBufferDdl } from '@pgtrickle/dvm';
+import { deleteStreamTable } from '../catalog/delete-stream-table.js';
+import { allStreamTables, consumersOf, findStreamTable } from '../catalog/find-stream-table.js';
+import { insertStreamTable, nextStreamTableId } from '../catalog/insert-stream-table.js';
+import { allDependencies, dependenciesOf } from '../catalog/read-dependencies.js';
+import type { DependencyRow, StreamTableRow } from '../catalog/rows.js';
+import { allowStorageWrites, lockCatalog } from '../catalog/schema.js';
+import { resumeStreamTable, statusAfter } from '../catalog/set-status.js';
+import { setDefinition, setSchedule, setStorageOid } from '../catalog/update-stream-table.js';
+import {
+  cleanupBuffers,
+  cleanupTargets,
+  dropStreamBufferIfUnused,
+  dropUnusedCapture,
+  recordDependencies,
+} from '../cdc.js';
+import type { Conn, Db } from '../db.js';
+import {
+  AlreadyExistsError,
+  HasDependentsError,
+  InvalidArgumentError,
+  NotActiveError,
+  NotFoundError,
+  RefreshFailedError,
+} from '../errors.js';
+import { recordFailure } from '../failures.js';
+import { displayName, parseName, sqlName } from '../names.js';
+import { catalogPort } from '../port.js';
+import { type Engine, type RefreshOutcome, refreshInTransaction } from '../refresh.js';
+import { createStorage, replaceStorage, storageFit } from '../storage.js';
+import { checkAcyclic, dropOrder } from './graph.js';
+import { modeSwitch } from './modes.js';
+import type {
+  AlterStreamTableOptions,
+  CreateStreamTableOptions,
+  RefreshSummary,
+  StreamTableExplanation,
+  StreamTableStatus,
+} from './types.js';
+import { normalizeSchedule, validateMode, validateQuery } from './validate.js';
+
+/** Stream-table operations on one database, sharing one engine (plan cache, settings). */
+export class StreamTableService {
+  constructor(
+    private readonly db: Db,
+    private readonly engine: Engine,
+  ) {}
+
+  private async resolve(q: Conn | Db, text: string): Promise<{ schema: string; name: string }> {
+    const parsed = parseName(text);
+    if (parsed.schema !== null) return { schema: parsed.schema, name: parsed.name };
+    const res = await q.query('SELECT current_schema() AS s');
+    const schema = res.rows[0]?.s;
+    if (typeof schema !== 'string')
+      throw new InvalidArgumentError(`No current schema to create ${text} in; qualify the name.`);
+    return { schema, name: parsed.name };
+  }
+
+  private async row(q: Conn | Db, text: string, lock: '' | 'FOR UPDATE' = ''): Promise<StreamTableRow> {
+    const { schema, name } = await this.resolve(q, text);
+    const row = await findStreamTable(q, schema, name, lock);
+    if (row === null) throw new NotFoundError(displayName(schema, name));
+    return row;
+  }
+
+  /** Runs `body` in one transaction under the catalog lock. */
+  private locked<T>(body: (conn: Conn) => Promise<T>): Promise<T> {
+    return this.db.transaction(async (conn) => {
+      await lockCatalog(conn);
+      return body(conn);
+    });
+  }
+
+  /** Trims the buffers a committed refresh read (best effort is the caller's choice). */
+  private async cleanup(outcome: RefreshOutcome | null): Promise<void> {
+    if (outcome !== null) await cleanupBuffers(this.db, cleanupTargets(outcome.sources));
+  }
+
+  /** Compiles `query` for the stream table schema.name (tagged with its id). */
+  private compile(
+    q: Conn | Db,
+    query: string,
+    schema: string,
+    name: string,
+    mode: StreamTableRow['requestedMode'],
+    pgtId: number,
+  ): Promise<CompiledPlan> {
+    return compileStreamTable(query, catalogPort(q), {
+      name: { schema, name },
+      refreshMode: mode,
+      tag: `st${pgtId}`,
+    });
+  }
+
+  /** The first refresh after create or alter: FULL, with the plan just compiled. */
+  private populate(
+    conn: Conn,
+    pgtId: number,
+    plan: CompiledPlan,
+    initiatedBy: 'INITIAL' | 'ALTER',
+  ): Promise<RefreshOutcome> {
+    return refreshInTransaction(conn, this.engine, pgtId, {
+      initiatedBy,
+      action: 'FULL',
+      ignoreStatus: true,
+      plan,
+    });
+  }
+
+  /** Creates and populates a stream table. Nothing is left behind if it fails. */
+  async create(options: CreateStreamTableOptions): Promise<StreamTableStatus> {
+    const query = validateQuery(options?.query, 'createStreamTable needs a query (the defining SELECT).');
+    const mode = validateMode(options.refreshMode);
+    const schedule = normalizeSchedule(options.schedule);
+    const outcome = await this.locked(async (conn) => {
+      const { schema, name } = await this.resolve(conn, options.name);
+      const display = displayName(schema, name);
+      if ((await findStreamTable(conn, schema, name)) !== null) throw new AlreadyExistsError(display);
+      const exists = await conn.query('SELECT to_regclass($1) IS NOT NULL AS e', [sqlName(schema, name)]);
+      if (exists.rows[0]?.e === true) throw new AlreadyExistsError(display, 'a table or view');
+      const schemaOk = await conn.query('SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1', [schema]);
+      if (schemaOk.rows.length === 0)
+        throw new InvalidArgumentError(`Schema "${schema}" does not exist; create it first.`);
+      const pgtId = await nextStreamTableId(conn);
+      const plan = await this.compile(conn, query, schema, name, mode, pgtId);
+      await insertStreamTable(conn, {
+        pgtId,
+        schema,
+        name,
+        query,
+        requestedMode: mode,
+        effectiveMode: plan.mode,
+        modeReason: plan.fallbackReason,
+        schedule,
+        uniqueRowIds: plan.uniqueRowIds,
+      });
+      await recordDependencies(conn, pgtId, plan);
+      await checkAcyclic(conn, pgtId, display);
+      await setStorageOid(conn, pgtId, await createStorage(conn, plan), false);
+      return this.populate(conn, pgtId, plan, 'INITIAL');
+    });
+    await this.cleanup(outcome);
+    return describe(outcome.row as StreamTableRow, outcome.sources);
+  }
+
+  /** Refreshes a stream table now, synchronously (waits if another session is refreshing it). */
+  async refresh(name: string, options: { action?: 'FULL' | 'DIFFERENTIAL' } = {}): Promise<RefreshSummary> {
+    const row = await this.row(this.db, name);
+    if (row.status === 'SUSPENDED' || row.status === 'ERROR') {
+      throw new NotActiveError(displayName(row.schema, row.name), row.status, row.lastError);
+    }
+    let outcome: RefreshOutcome;
+    try {
+      outcome = await this.db.transaction((conn) =>
+        refreshInTransaction(conn, this.engine, row.pgtId, {
+          initiatedBy: 'MANUAL',
+          lock: 'wait',
+          ...(options.action ? { action: options.action } : {}),
+        }),
+      );
+    } catch (error) {
+      await recordFailure(this.db, row.pgtId, error, 'MANUAL');
+      if (
+        error instanceof Error &&
+        'code' in error &&
+        typeof error.code === 'string' &&
+        error.code.startsWith('PGT_')
+      )
+        throw error;
+      throw new RefreshFailedError(displayName(row.schema, row.name), error);
+    }
+    await this.cleanup(outcome);
+    const { sources: _s, pgtId: _p, row: _r, ...summary } = outcome;
+    return summary;
+  }
+
+  /** Changes a stream table's schedule, mode, query or status (a new query or mode rebuilds and repopulates it). */
+  async alter(name: string, changes: AlterStreamTableOptions): Promise<StreamTableStatus> {
+    const schedule = changes.schedule === undefined ? undefined : normalizeSchedule(changes.schedule);
+    const mode = changes.refreshMode === undefined ? undefined : validateMode(changes.refreshMode);
+    if (changes.query !== undefined)
+      validateQuery(changes.query, 'alterStreamTable: the new query is empty.');
+    if (changes.status !== undefined && changes.status !== 'ACTIVE') {
+      throw new InvalidArgumentError(
+        `alterStreamTable: status can only be set to 'ACTIVE' (resume), got ${JSON.stringify(changes.status)}.`,
+      );
+    }
+    const result = await this.locked(async (conn) => {
+      let row = await this.row(conn, name, 'FOR UPDATE');
+      const display = displayName(row.schema, row.name);
+      if (schedule !== undefined) await setSchedule(conn, row.pgtId, schedule);
+      if (changes.status === 'ACTIVE' && row.status !== 'ACTIVE') {
+        await resumeStreamTable(conn, row);
+        row = { ...row, status: statusAfter(row.status, 'resume'), needsReinit: true };
+      }
+      if (changes.query === undefined && mode === undefined) return { row, outcome: null };
+      const query = changes.query ?? row.query;
+      const newMode = mode ?? row.requestedMode;
+      const plan = await this.compile(conn, query, row.schema, row.name, newMode, row.pgtId);
+      modeSwitch(row.effectiveMode, plan.mode);
+      const consumers = await consumersOf(conn, row.pgtId);
+      const { same: sameColumns, visibleSame } = await storageFit(conn, row.schema, row.name, plan);
+      if (consumers.length > 0 && !visibleSame) {
+        throw new HasDependentsError(
+          display,
+          consumers.map((c) => displayName(c.schema, c.name)),
+          'change its output columns (they read them)',
+        );
+      }
+      await setDefinition(
+        conn,
+        row.pgtId,
+        {
+          query,
+          requestedMode: newMode,
+          effectiveMode: plan.mode,
+          modeReason: plan.fallbackReason,
+          uniqueRowIds: plan.uniqueRowIds,
+        },
+        statusAfter(row.status, 'reinitialize') as 'INITIALIZING',
+      );
+      const oldSources = await dependenciesOf(conn, row.pgtId);
+      await recordDependencies(conn, row.pgtId, plan);
+      await checkAcyclic(conn, row.pgtId, display);
+      await allowStorageWrites(conn);
+      if (!sameColumns) await replaceStorage(conn, row.pgtId, plan);
+      else await this.recreateRowIdIndex(conn, row, plan);
+      const outcome = await this.populate(conn, row.pgtId, plan, 'ALTER');
+      for (const d of oldSources)
+        if (d.sourcePgtId !== null) await dropStreamBufferIfUnused(conn, d.sourcePgtId);
+      await dropUnusedCapture(conn);
+      return { row: outcome.row as StreamTableRow, outcome };
+    });
+    await this.cleanup(result.outcome);
+    const sources = result.outcome?.sources ?? (await dependenciesOf(this.db, result.row.pgtId));
+    if (result.outcome === null) return describe(await this.row(this.db, name), sources);
+    return describe(result.row, sources);
+  }
+
+  /** Same columns: keep the table (and what consumers read); re-create the row-id index for the new uniqueness. */
+  private async recreateRowIdIndex(conn: Conn, row: StreamTableRow, plan: CompiledPlan): Promise<void> {
+    const index = await conn.query(
+      `SELECT i.relname FROM pg_catalog.pg_index AS x JOIN pg_catalog.pg_class AS i ON i.oid = x.indexrelid
+       WHERE x.indrelid = to_regclass($1) AND x.indkey::text = (SELECT a.attnum::text FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = to_regclass($1) AND a.attname = '__pgt_row_id')`,
+      [sqlName(row.schema, row.name)],
+    );
+    for (const ix of index.rows) await conn.query(`DROP INDEX ${sqlName(row.schema, String(ix.relname))}`);
+    await conn.query(
+      `CREATE ${plan.uniqueRowIds ? 'UNIQUE ' : ''}INDEX ON ${sqlName(row.schema, row.name)} (__pgt_row_id)`,
+    );
+  }
+
+  /** Drops a stream table (refused while others read it, unless `cascade`, which drops them first). */
+  async drop(name: string, options: { cascade?: boolean } = {}): Promise<{ dropped: readonly string[] }> {
+    return this.locked(async (conn) => {
+      const row = await this.row(conn, name, 'FOR UPDATE');
+      const order = await dropOrder(conn, row);
+      const dependents = order.filter((r) => r.pgtId !== row.pgtId);
+      if (dependents.length > 0 && options.cascade !== true) {
+        throw new HasDependentsError(
+          displayName(row.schema, row.name),
+          dependents.map((d) => displayName(d.schema, d.name)),
+          'drop it',
+        );
+      }
+      const upstreams = new Set<number>();
+      for (const r of order) {
+        statusAfter(r.status, 'drop');
+        for (const d of await dependenciesOf(conn, r.pgtId))
+          if (d.sourcePgtId !== null) upstreams.add(d.sourcePgtId);
+        await conn.query(`DROP TABLE IF EXISTS ${sqlName(r.schema, r.name)}`);
+        await deleteStreamTable(conn, r.pgtId);
+        for (const sql of dropStreamBufferDdl(r.pgtId)) await conn.query(sql);
+        this.engine.plans.delete(r.pgtId);
+        upstreams.delete(r.pgtId);
+      }
+      for (const up of upstreams) await dropStreamBufferIfUnused(conn, up);
+      await dropUnusedCapture(conn);
+      return { dropped: order.map((r) => displayName(r.schema, r.name)) };
+    });
+  }
+
+  /** Every stream table with its status. */
+  async status(): Promise<StreamTableStatus[]> {
+    const [rows, deps] = await Promise.all([allStreamTables(this.db), allDependencies(this.db)]);
+    return rows.map((r) =>
+      describe(
+        r,
+        deps.filter((d) => d.pgtId === r.pgtId),
+      ),
+    );
+  }
+
+  /** How a stream table is maintained: mode, sources, row identity, and the SQL. */
+  async explain(name: string): Promise<StreamTableExplanation> {
+    const row = await this.row(this.db, name);
+    const plan = await this.compile(this.db, row.query, row.schema, row.name, row.requestedMode, row.pgtId);
+    return {
+      name: displayName(row.schema, row.name),
+      query: row.query,
+      requestedMode: row.requestedMode,
+      mode: plan.mode,
+      fallbackReason: plan.fallbackReason,
+      uniqueRowIds: plan.uniqueRowIds,
+      columns: plan.columns,
+      hiddenColumns: plan.hiddenColumns,
+      sources: plan.sources.map((s) => ({ name: displayName(s.schema, s.name), kind: s.kind })),
+      warnings: plan.warnings,
+      sql: { storage: plan.storageDdl(), population: plan.populationSelect(), delta: plan.deltaInsert() },
+    };
+  }
+}
+
+/** A stream table's row and its sources as `status()` reports them. */
+function describe(r: StreamTableRow, sources: readonly DependencyRow[]): StreamTableStatus {
+  return {
+    name: displayName(r.schema, r.name),
+    schema: r.schema,
+    table: r.name,
+    status: r.status,
+    refreshMode: r.requestedMode,
+    effectiveMode: r.effectiveMode,
+    modeReason: r.modeReason,
+    schedule: r.schedule ?? 'calculated',
+    lastRefreshAt: r.lastRefreshAt,
+    dataTimestamp: r.dataTimestamp,
+    consecutiveErrors: r.consecutiveErrors,
+    lastError: r.lastError,
+    needsReinit: r.needsReinit,
+    sources: sources.map((d) => displayName(d.sourceSchema, d.sourceName)),
+  };
+}

@@ -1,0 +1,69 @@
+/** The public shapes of the stream-table API (`Trickle`'s arguments and results). */
+import type { CompiledPlan, RequestedMode } from '@pgtrickle/dvm';
+import type { StreamTableRow } from '../catalog/rows.js';
+import type { RefreshOutcome } from '../refresh.js';
+
+/** What `createStreamTable` takes. */
+export interface CreateStreamTableOptions {
+  /** `[schema.]name`, SQL identifier rules (quote mixed case: `analytics."Order Totals"`). */
+  readonly name: string;
+  /** The defining SELECT. */
+  readonly query: string;
+  /** 'AUTO' (default), 'FULL', 'DIFFERENTIAL' or 'IMMEDIATE'. */
+  readonly refreshMode?: RequestedMode;
+  /** '30s', '5m', '1h30m', a cron expression, or 'calculated' / omitted (as often as its consumers). */
+  readonly schedule?: string | null;
+}
+
+/** What `alterStreamTable` can change (omitted = unchanged). */
+export interface AlterStreamTableOptions {
+  readonly schedule?: string | null;
+  readonly refreshMode?: RequestedMode;
+  readonly query?: string;
+  /** 'ACTIVE' resumes a SUSPENDED or ERROR table (it is rebuilt on its next refresh). */
+  readonly status?: 'ACTIVE';
+}
+
+/** One stream table as `status()` reports it. */
+export interface StreamTableStatus {
+  readonly name: string;
+  readonly schema: string;
+  readonly table: string;
+  readonly status: StreamTableRow['status'];
+  readonly refreshMode: RequestedMode;
+  /** What the table is maintained by now (AUTO resolves to DIFFERENTIAL or FULL). */
+  readonly effectiveMode: StreamTableRow['effectiveMode'];
+  /** Why AUTO chose FULL, if it did. */
+  readonly modeReason: string | null;
+  readonly schedule: string;
+  readonly lastRefreshAt: Date | null;
+  readonly dataTimestamp: Date | null;
+  readonly consecutiveErrors: number;
+  readonly lastError: string | null;
+  readonly needsReinit: boolean;
+  /** Names of the relations it reads. */
+  readonly sources: readonly string[];
+}
+
+/** What `explain()` returns. */
+export interface StreamTableExplanation {
+  readonly name: string;
+  readonly query: string;
+  readonly requestedMode: RequestedMode;
+  readonly mode: CompiledPlan['mode'];
+  readonly fallbackReason: string | null;
+  readonly uniqueRowIds: boolean;
+  readonly columns: CompiledPlan['columns'];
+  readonly hiddenColumns: readonly string[];
+  readonly sources: readonly { readonly name: string; readonly kind: 'table' | 'streamTable' }[];
+  readonly warnings: readonly string[];
+  /** The SQL that maintains it: storage DDL, population, the differential delta (null for FULL). */
+  readonly sql: {
+    readonly storage: readonly string[];
+    readonly population: string;
+    readonly delta: string | null;
+  };
+}
+
+/** What one `refresh()` did. */
+export type RefreshSummary = Omit<RefreshOutcome, 'sources' | 'pgtId' | 'row'>;
