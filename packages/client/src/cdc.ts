@@ -9,14 +9,22 @@
  */
 import {
   baseBuffer,
+  baseCaptureAccessDdl,
   baseCaptureDdl,
   dropBaseCaptureDdl,
   dropStreamBufferDdl,
   type PlanSource,
   streamBuffer,
+  streamBufferAccessDdl,
   streamBufferDdl,
 } from '@pgtrickle/dvm';
-import { deleteChangeTracking, unusedCaptures, upsertChangeTracking } from './catalog/change-tracking.js';
+import {
+  capturedSources,
+  deleteChangeTracking,
+  streamBuffersInUse,
+  unusedCaptures,
+  upsertChangeTracking,
+} from './catalog/change-tracking.js';
 import { hasReaders } from './catalog/read-dependencies.js';
 import type { DependencyRow } from './catalog/rows.js';
 import { trimBaseBuffer, trimStreamBuffer } from './catalog/trim-buffers.js';
@@ -24,7 +32,16 @@ import { replaceDependencies } from './catalog/write-dependencies.js';
 import type { Conn, Db } from './db.js';
 import { fingerprints } from './port.js';
 
-/** Installs (or extends) capture on a base-table source. Idempotent. */
+/** The owner of relation `oid` (a source table's owner owns its capture functions). */
+async function relationOwner(conn: Conn, oid: number): Promise<string> {
+  const res = await conn.query(
+    'SELECT pg_catalog.pg_get_userbyid(c.relowner)::text AS owner FROM pg_catalog.pg_class AS c WHERE c.oid = $1',
+    [oid],
+  );
+  return String(res.rows[0]?.owner);
+}
+
+/** Installs (or extends) capture on a base-table source, with its access rules. Idempotent. */
 export async function ensureBaseCapture(conn: Conn, source: PlanSource): Promise<void> {
   for (const sql of baseCaptureDdl({
     oid: source.oid,
@@ -34,6 +51,8 @@ export async function ensureBaseCapture(conn: Conn, source: PlanSource): Promise
   })) {
     await conn.query(sql);
   }
+  for (const sql of baseCaptureAccessDdl(source, await relationOwner(conn, source.oid)))
+    await conn.query(sql);
   await upsertChangeTracking(conn, {
     oid: source.oid,
     schema: source.schema,
@@ -42,13 +61,26 @@ export async function ensureBaseCapture(conn: Conn, source: PlanSource): Promise
   });
 }
 
-/** Creates (or extends) the epoch buffer of stream table `pgtId` with its visible columns. */
+/**
+ * Creates (or extends) the epoch buffer of stream table `pgtId` (stored in relation `storageOid`)
+ * with its visible columns, written by the table's owner and readable by its storage's readers.
+ */
 export async function ensureStreamBuffer(
   conn: Conn,
   pgtId: number,
+  storageOid: number,
   columns: PlanSource['columns'],
 ): Promise<void> {
   for (const sql of streamBufferDdl(pgtId, columns)) await conn.query(sql);
+  const res = await conn.query(
+    `SELECT pg_catalog.pg_get_userbyid(c.relowner)::text AS owner,
+            pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS storage
+       FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+      WHERE c.oid = $1`,
+    [storageOid],
+  );
+  const r = res.rows[0];
+  for (const sql of streamBufferAccessDdl(pgtId, String(r?.storage), String(r?.owner))) await conn.query(sql);
 }
 
 /** Removes capture from base tables no stream table reads any more. */
@@ -122,7 +154,7 @@ export async function recordDependencies(
   );
   for (const s of plan.sources) {
     if (s.kind === 'table') await ensureBaseCapture(conn, s);
-    else await ensureStreamBuffer(conn, s.pgtId as number, s.columns);
+    else await ensureStreamBuffer(conn, s.pgtId as number, s.oid, s.columns);
   }
 }
 
@@ -136,4 +168,21 @@ export interface CleanupTarget {
 /** The buffers to trim after refreshes that read `sources` (the one mapping from dependencies to cleanup targets). */
 export function cleanupTargets(sources: readonly DependencyRow[]): CleanupTarget[] {
   return sources.map((d) => ({ kind: d.sourceKind, oid: d.sourceOid, pgtId: d.sourcePgtId }));
+}
+
+/** The catalog version that introduced capture access rules (docs/security.md). */
+const SECURITY_MODEL_VERSION = 4;
+
+/**
+ * After an upgrade that crossed the security model: gives capture installed by an older version
+ * its access rules (capture functions owned by each source's owner, row-level security on buffers).
+ */
+export async function secureExistingCapture(conn: Conn, applied: readonly number[]): Promise<void> {
+  if (!applied.includes(SECURITY_MODEL_VERSION)) return;
+  for (const t of await capturedSources(conn)) {
+    for (const sql of baseCaptureAccessDdl(t, t.owner)) await conn.query(sql);
+  }
+  for (const b of await streamBuffersInUse(conn)) {
+    for (const sql of streamBufferAccessDdl(b.pgtId, b.storage, b.owner)) await conn.query(sql);
+  }
 }

@@ -5,6 +5,7 @@
  */
 import type { SqlExecutor, SqlResult } from '@pgtrickle/dvm';
 import pg from 'pg';
+import { discardSessionState, ranSandboxedCode } from './security/sandbox.js';
 
 /** Isolation levels a transaction may run under. */
 export type Isolation = 'read committed' | 'repeatable read' | 'serializable';
@@ -62,6 +63,13 @@ export class Db {
       throw error;
     } finally {
       conn.off('error', onError);
+      // Code that ran in an owner's sandbox may have left session state (temporary tables,
+      // settings, prepared statements): clean the session before the pool hands it out again.
+      if (broken === undefined && ranSandboxedCode(conn)) {
+        await discardSessionState(conn).catch((error: Error) => {
+          broken = error;
+        });
+      }
       conn.release(broken);
     }
   }

@@ -15,9 +15,9 @@
  */
 import {
   type CompiledPlan,
-  compileStreamTable,
   DvmError,
   type RefreshResult,
+  ROW_ID_SETTINGS,
   runRefresh,
   type WindowInspection,
 } from '@pgtrickle/dvm';
@@ -25,13 +25,15 @@ import { streamTableById } from './catalog/find-stream-table.js';
 import { dependenciesOf, hasReaders } from './catalog/read-dependencies.js';
 import { insertHistory, recordRefresh } from './catalog/record-refresh.js';
 import type { DependencyRow, StreamTableRow } from './catalog/rows.js';
-import { allowStorageWrites } from './catalog/schema.js';
+import { allowStorageWrites, endStorageWrites } from './catalog/schema.js';
 import { statusAfter } from './catalog/set-status.js';
 import { recordDependencies } from './cdc.js';
-import { type Conn, executor } from './db.js';
+import type { Conn } from './db.js';
 import { SourceChangedError } from './errors.js';
 import { displayName } from './names.js';
-import { catalogPort, fingerprints } from './port.js';
+import { fingerprints } from './port.js';
+import { compileAsOwner, sourcesHiddenFromOwner } from './security/owner-compile.js';
+import { type OwnerSandbox, withSandbox } from './security/sandbox.js';
 import { replaceStorage, storageFit } from './storage.js';
 import { modeSwitch } from './stream-tables/modes.js';
 
@@ -89,25 +91,42 @@ export interface RefreshOutcome {
   readonly row: StreamTableRow | null;
 }
 
-/** The compiled plan of a stream table row (cached while its query, mode and sources are unchanged). */
+/**
+ * The compiled plan of a stream table row, compiled as its owner (cached while its query, mode,
+ * sources and owner are unchanged). An incremental plan is re-checked against the owner's rights
+ * on every refresh: a source that became partly hidden from the owner (a row-level security policy,
+ * a revoked privilege) makes it compile again, FULL for AUTO, refused for DIFFERENTIAL.
+ */
 export async function planFor(
   conn: Conn,
+  sandbox: OwnerSandbox,
   engine: Engine,
   row: StreamTableRow,
   deps: readonly DependencyRow[],
   compiled?: CompiledPlan,
 ): Promise<CompiledPlan> {
-  const key = JSON.stringify([row.query, row.requestedMode, deps.map((d) => [d.sourceOid, d.fingerprint])]);
+  const key = JSON.stringify([
+    row.query,
+    row.requestedMode,
+    row.ownerOid,
+    row.searchPath,
+    deps.map((d) => [d.sourceOid, d.fingerprint]),
+  ]);
   if (compiled !== undefined) {
     engine.plans.set(row.pgtId, { key, plan: compiled });
     return compiled;
   }
   const cached = engine.plans.get(row.pgtId);
-  if (cached?.key === key) return cached.plan;
-  const plan = await compileStreamTable(row.query, catalogPort(conn), {
-    name: { schema: row.schema, name: row.name },
-    refreshMode: row.requestedMode,
-    tag: `st${row.pgtId}`,
+  if (cached?.key === key) {
+    if (cached.plan.mode === 'FULL' || (await sourcesHiddenFromOwner(sandbox, cached.plan)).length === 0)
+      return cached.plan;
+  }
+  const plan = await compileAsOwner(conn, sandbox, {
+    query: row.query,
+    schema: row.schema,
+    name: row.name,
+    mode: row.requestedMode,
+    pgtId: row.pgtId,
   });
   engine.plans.set(row.pgtId, { key, plan });
   return plan;
@@ -160,8 +179,29 @@ export async function refreshInTransaction(
   const before = status ?? statusAfter(row.status, 'reinitialize');
   const after = statusAfter(before, before === 'INITIALIZING' ? 'populated' : 'refresh_succeeded');
   const name = displayName(row.schema, row.name);
-  let deps = await dependenciesOf(conn, pgtId);
-  await allowStorageWrites(conn);
+  const deps = await dependenciesOf(conn, pgtId);
+  await allowStorageWrites(conn, pgtId);
+  const owner = { role: row.owner, searchPath: row.searchPath };
+  const outcome = await withSandbox(conn, owner, ROW_ID_SETTINGS, (sandbox) =>
+    refreshAsOwner(conn, sandbox, engine, row, deps, request, { startedAt, after, name }),
+  );
+  await endStorageWrites(conn);
+  return outcome;
+}
+
+/** The refresh itself, every statement touching the query or the storage run in the owner's sandbox. */
+async function refreshAsOwner(
+  conn: Conn,
+  sandbox: OwnerSandbox,
+  engine: Engine,
+  row: StreamTableRow,
+  initialDeps: readonly DependencyRow[],
+  request: RefreshRequest,
+  at: { readonly startedAt: Date; readonly after: StreamTableRow['status']; readonly name: string },
+): Promise<RefreshOutcome> {
+  const { startedAt, after, name } = at;
+  const pgtId = row.pgtId;
+  let deps = initialDeps;
 
   // Source DDL: dropped → error; changed → rebuild (or an error that says what to do).
   const current = await fingerprints(
@@ -178,16 +218,16 @@ export async function refreshInTransaction(
   const changed = deps.filter((d) => current.get(d.sourceOid) !== d.fingerprint);
   let rebuild = false;
   if (changed.length > 0) {
-    deps = await rebuildAfterSourceChange(conn, engine, row, changed);
+    deps = await rebuildAfterSourceChange(conn, sandbox, engine, row, changed);
     rebuild = true;
   }
 
-  const plan = await planFor(conn, engine, row, deps, rebuild ? undefined : request.plan);
+  const plan = await planFor(conn, sandbox, engine, row, deps, rebuild ? undefined : request.plan);
   modeSwitch(row.effectiveMode, plan.mode);
   const hasConsumers = await hasReaders(conn, pgtId);
   const action =
     request.action ?? (rebuild || row.needsReinit || row.frontier === null ? 'FULL' : 'DIFFERENTIAL');
-  const result: RefreshResult = await runRefresh(plan, executor(conn), {
+  const result: RefreshResult = await runRefresh(plan, sandbox.exec, {
     action,
     frontier: row.frontier,
     captureEpoch: hasConsumers ? String(row.epoch + 1) : null,
@@ -243,6 +283,7 @@ export async function refreshInTransaction(
  */
 async function rebuildAfterSourceChange(
   conn: Conn,
+  sandbox: OwnerSandbox,
   engine: Engine,
   row: StreamTableRow,
   changed: readonly DependencyRow[],
@@ -251,10 +292,12 @@ async function rebuildAfterSourceChange(
   engine.plans.delete(row.pgtId);
   let plan: CompiledPlan;
   try {
-    plan = await compileStreamTable(row.query, catalogPort(conn), {
-      name: { schema: row.schema, name: row.name },
-      refreshMode: row.requestedMode,
-      tag: `st${row.pgtId}`,
+    plan = await compileAsOwner(conn, sandbox, {
+      query: row.query,
+      schema: row.schema,
+      name: row.name,
+      mode: row.requestedMode,
+      pgtId: row.pgtId,
     });
   } catch (error) {
     const detail = error instanceof DvmError ? error.message : String(error);
@@ -265,7 +308,7 @@ async function rebuildAfterSourceChange(
     );
   }
   const { same } = await storageFit(conn, row.schema, row.name, plan);
-  if (!same) await replaceStorage(conn, row.pgtId, plan);
+  if (!same) await replaceStorage(conn, row.pgtId, plan, row.owner);
   await recordDependencies(conn, row.pgtId, plan);
   return dependenciesOf(conn, row.pgtId);
 }

@@ -1,7 +1,8 @@
 /**
  * Storage tables: created from the plan's DDL (column types as PostgreSQL infers them for the
- * query), protected by a statement-level guard trigger that refuses writes from anyone but a
- * refresh (which sets `pgtrickle.internal` for its transaction), and compared by signature
+ * query), owned by the stream table's owner, protected by a statement-level guard trigger that
+ * refuses writes from anyone but a refresh that registered itself for the table in its own
+ * transaction (`allowStorageWrites`), and compared by signature
  * (visible columns with their types, then hidden column names) to decide whether a rebuilt plan
  * still fits the existing table.
  */
@@ -15,13 +16,14 @@ import { sqlName } from './names.js';
 /** Name of the guard trigger on every storage table. */
 export const GUARD_TRIGGER = 'pgtrickle_guard';
 
-/** Creates the storage table of `plan` with its guard; returns its oid. */
-export async function createStorage(conn: Conn, plan: CompiledPlan): Promise<number> {
+/** Creates the storage table of `plan` with its guard, owned by role `owner`; returns its oid. */
+export async function createStorage(conn: Conn, plan: CompiledPlan, owner: string): Promise<number> {
   for (const sql of plan.storageDdl()) await conn.query(sql);
   const rel = sqlName(plan.storage.schema, plan.storage.name);
   await conn.query(
     `CREATE TRIGGER ${quoteIdent(GUARD_TRIGGER)} BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${rel} FOR EACH STATEMENT EXECUTE FUNCTION ${CATALOG_SCHEMA}.guard_storage()`,
   );
+  await conn.query(`ALTER TABLE ${rel} OWNER TO ${quoteIdent(owner)}`);
   const res = await conn.query('SELECT to_regclass($1)::oid::int8 AS oid', [rel]);
   return Number(res.rows[0]?.oid);
 }
@@ -74,9 +76,14 @@ export async function storageFit(
  * the new one, records its oid, and points the stream tables reading it at the new table (they
  * rebuild on their next refresh). Returns the new oid.
  */
-export async function replaceStorage(conn: Conn, pgtId: number, plan: CompiledPlan): Promise<number> {
+export async function replaceStorage(
+  conn: Conn,
+  pgtId: number,
+  plan: CompiledPlan,
+  owner: string,
+): Promise<number> {
   await conn.query(`DROP TABLE IF EXISTS ${sqlName(plan.storage.schema, plan.storage.name)}`);
-  const oid = await createStorage(conn, plan);
+  const oid = await createStorage(conn, plan, owner);
   await setStorageOid(conn, pgtId, oid, true);
   return oid;
 }

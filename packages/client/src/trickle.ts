@@ -8,8 +8,15 @@
 import { type InstallResult, installCatalog, installedVersion } from './catalog/install.js';
 import { CATALOG_VERSION } from './catalog/migrations.js';
 import { type CatalogState, catalogState } from './catalog/schema-version.js';
-import { type ConnectionOptions, Db } from './db.js';
-import { ClosedError, InvalidArgumentError, NotInstalledError, SchemaVersionError } from './errors.js';
+import { secureExistingCapture } from './cdc.js';
+import { type ConnectionOptions, Db, sqlState } from './db.js';
+import {
+  ClosedError,
+  InvalidArgumentError,
+  NotInstalledError,
+  PermissionDeniedError,
+  SchemaVersionError,
+} from './errors.js';
 import { recordFailure } from './failures.js';
 import { createEngine, type Engine } from './refresh.js';
 import { StreamTableService } from './stream-tables/service.js';
@@ -88,16 +95,31 @@ export class Trickle {
   }
 
   private async requireInstalled(): Promise<void> {
-    const v = await installedVersion(this.db);
+    let v: number;
+    try {
+      v = await installedVersion(this.db);
+    } catch (error) {
+      if (sqlState(error) !== '42501') throw error;
+      throw new PermissionDeniedError(
+        "This role may not use pgtrickle's catalog directly: the TypeScript API works with the rights of the " +
+          'role that installed pgtrickle. Use the SQL API instead — pgtrickle.create_stream_table(), ' +
+          'pgtrickle.alter_stream_table(), pgtrickle.refresh_stream_table(), pgtrickle.drop_stream_table() — ' +
+          'as a member of pgtrickle_user, or connect as the role that installed pgtrickle.',
+        { cause: error },
+      );
+    }
     if (v === 0) throw new NotInstalledError();
     if (v > CATALOG_VERSION) throw new SchemaVersionError(v, CATALOG_VERSION);
     if (v < CATALOG_VERSION) await this.install();
   }
 
-  /** Installs or upgrades the catalog; idempotent and safe from several processes at once. */
-  async install(): Promise<InstallResult> {
+  /**
+   * Installs or upgrades the catalog (up to migration `upTo`, default the latest); idempotent and
+   * safe from several processes at once.
+   */
+  async install(upTo: number = CATALOG_VERSION): Promise<InstallResult> {
     this.check();
-    return installCatalog(this.db);
+    return installCatalog(this.db, upTo, secureExistingCapture);
   }
 
   /** Creates and populates a stream table. Nothing is left behind if it fails. */
@@ -151,6 +173,11 @@ export class Trickle {
     if (this.#closed) return;
     this.#closed = true;
     await this.db.close();
+  }
+
+  /** @internal The stream-table service, for request processing (acting as the requesting role). */
+  get streamTables(): StreamTableService {
+    return this.#tables;
   }
 
   /** @internal The engine (plan cache, settings), for the scheduler. */

@@ -162,14 +162,32 @@ describe('the SQL API runs with the caller as owner', () => {
   });
 
   it('refuses the TypeScript API on a table the connection does not own', async () => {
+    // A role without the catalog's rights is told to use the SQL API.
     const otherTrickle = await connect({ connectionString: urlFor(other) });
     try {
       await expect(otherTrickle.dropStreamTable('app.mine')).rejects.toMatchObject({
         code: 'PGT_PERMISSION_DENIED',
+        message: expect.stringContaining('pgtrickle.create_stream_table'),
       });
-      await expect(otherTrickle.refresh('app.mine')).rejects.toMatchObject({ code: 'PGT_PERMISSION_DENIED' });
     } finally {
       await otherTrickle.close();
+    }
+    // A role with the catalog's rights (a member of the sidecar's role) still needs ownership.
+    const sidecarRole = (await db.query('SELECT current_user AS u')).rows[0]?.u as string;
+    await db.query(`GRANT ${sidecarRole} TO ${other}`);
+    const operator = await connect({ connectionString: urlFor(other) });
+    try {
+      for (const attempt of [
+        () => operator.dropStreamTable('app.mine'),
+        () => operator.refresh('app.mine'),
+        () => operator.alterStreamTable('app.mine', { query: 'SELECT 1 AS id, 2 AS v' }),
+        () => operator.explain('app.mine'),
+      ]) {
+        await expect(attempt()).rejects.toMatchObject({ code: 'PGT_PERMISSION_DENIED' });
+      }
+    } finally {
+      await operator.close();
+      await db.query(`REVOKE ${sidecarRole} FROM ${other}`);
     }
     expect((await db.query(`SELECT to_regclass('app.mine') IS NOT NULL AS e`)).rows[0]?.e).toBe(true);
   });
@@ -279,7 +297,7 @@ describe("user code on user data runs with its owner's rights", () => {
     expect(diff.action).not.toBe('DIFFERENTIAL');
     await expect(
       sidecar.createStreamTable({
-        name: 'public.docs_diff',
+        name: 'app.docs_diff',
         query: 'SELECT id, body FROM public.docs',
         refreshMode: 'DIFFERENTIAL',
         owner: app,

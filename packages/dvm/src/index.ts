@@ -45,12 +45,14 @@ export {
 } from './plan/apply.js';
 export {
   baseBuffer,
+  baseCaptureAccessDdl,
   baseCaptureDdl,
   type CaptureTarget,
   changesSchemaDdl,
   dropBaseCaptureDdl,
   dropStreamBufferDdl,
   streamBuffer,
+  streamBufferAccessDdl,
   streamBufferDdl,
 } from './plan/capture.js';
 export {

@@ -58,3 +58,28 @@ export async function captureGrants(
   );
   return res.rows.map((r) => ({ name: String(r.name), trigger: r.trig === true, select: r.sel === true }));
 }
+
+/** Captured tables that still exist, with their owners. */
+export async function capturedSources(q: Queryable): Promise<{ oid: number; owner: string }[]> {
+  const res = await q.query(
+    `SELECT t.source_oid::int8 AS oid, pg_catalog.pg_get_userbyid(c.relowner)::text AS owner
+       FROM ${CT} AS t JOIN pg_catalog.pg_class AS c ON c.oid = t.source_oid`,
+  );
+  return res.rows.map((r) => ({ oid: Number(r.oid), owner: String(r.owner) }));
+}
+
+/** Stream tables other stream tables read (so they have a buffer): id, qualified storage name, owner. */
+export async function streamBuffersInUse(
+  q: Queryable,
+): Promise<{ pgtId: number; storage: string; owner: string }[]> {
+  const res = await q.query(
+    `SELECT DISTINCT s.pgt_id::int8 AS pgt_id, pg_catalog.pg_get_userbyid(s.owner_oid)::text AS owner,
+            pg_catalog.quote_ident(s.schema_name) || '.' || pg_catalog.quote_ident(s.table_name) AS storage
+       FROM ${cat('pgt_stream_tables')} AS s JOIN ${cat('pgt_dependencies')} AS d ON d.source_pgt_id = s.pgt_id`,
+  );
+  return res.rows.map((r) => ({
+    pgtId: Number(r.pgt_id),
+    storage: String(r.storage),
+    owner: String(r.owner),
+  }));
+}

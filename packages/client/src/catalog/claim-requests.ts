@@ -15,11 +15,16 @@ export interface RequestRow {
   readonly refreshMode: RequestedMode | null;
   readonly setSchedule: boolean;
   readonly cascadeDrop: boolean;
+  /** The role that made the request (recorded by the table's default, not writable by it). */
+  readonly requester: { readonly oid: number; readonly name: string; readonly searchPath: string };
 }
 
 /** The pending requests, oldest first. */
 export async function claimRequests(q: Queryable): Promise<RequestRow[]> {
-  const res = await q.query(`SELECT * FROM ${RQ} WHERE status = 'PENDING' ORDER BY request_id`);
+  const res = await q.query(
+    `SELECT r.*, r.requester::int8 AS requester_oid, pg_catalog.pg_get_userbyid(r.requester)::text AS requester_name
+       FROM ${RQ} AS r WHERE r.status = 'PENDING' ORDER BY r.request_id`,
+  );
   return res.rows.map((r) => ({
     requestId: String(r.request_id),
     kind: r.kind as RequestRow['kind'],
@@ -30,6 +35,11 @@ export async function claimRequests(q: Queryable): Promise<RequestRow[]> {
     refreshMode: (r.refresh_mode as RequestedMode | null) ?? null,
     setSchedule: r.set_schedule === true,
     cascadeDrop: r.cascade_drop === true,
+    requester: {
+      oid: Number(r.requester_oid),
+      name: String(r.requester_name),
+      searchPath: String(r.search_path),
+    },
   }));
 }
 

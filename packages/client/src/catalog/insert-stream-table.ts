@@ -14,6 +14,10 @@ export interface NewStreamTable {
   readonly modeReason: string | null;
   readonly schedule: string | null;
   readonly uniqueRowIds: boolean;
+  /** The owner's role oid. */
+  readonly ownerOid: number;
+  /** The search_path the query resolves names by. */
+  readonly searchPath: string;
 }
 
 const ST = cat('pgt_stream_tables');
@@ -27,8 +31,8 @@ export async function nextStreamTableId(q: Queryable): Promise<number> {
 /** Inserts the row of a new stream table. */
 export async function insertStreamTable(q: Queryable, t: NewStreamTable): Promise<void> {
   await q.query(
-    `INSERT INTO ${ST} (pgt_id, schema_name, table_name, defining_query, requested_mode, effective_mode, mode_reason, schedule, unique_row_ids)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    `INSERT INTO ${ST} (pgt_id, schema_name, table_name, defining_query, requested_mode, effective_mode, mode_reason, schedule, unique_row_ids, owner_oid, search_path)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
     [
       t.pgtId,
       t.schema,
@@ -39,6 +43,8 @@ export async function insertStreamTable(q: Queryable, t: NewStreamTable): Promis
       t.modeReason,
       t.schedule,
       t.uniqueRowIds,
+      t.ownerOid,
+      t.searchPath,
     ],
   );
 }

@@ -5,7 +5,7 @@
  * recorded (version, name, checksum of its statements); a recorded checksum that differs from the
  * client's migration, or a catalog newer than the client, is an error rather than a guess.
  */
-import type { Db } from '../db.js';
+import type { Conn, Db } from '../db.js';
 import { ClientError, SchemaVersionError } from '../errors.js';
 import { CATALOG_VERSION, MIGRATIONS } from './migrations.js';
 import { appliedMigrations, installPreamble, migrationChecksum, recordMigration } from './schema-version.js';
@@ -21,8 +21,16 @@ export interface InstallResult {
   readonly version: number;
 }
 
-/** Installs or upgrades the catalog (up to `upTo`, default the latest; lower values are for tests). */
-export async function installCatalog(db: Db, upTo: number = CATALOG_VERSION): Promise<InstallResult> {
+/**
+ * Installs or upgrades the catalog (up to `upTo`, default the latest; lower values are for tests).
+ * `afterMigrations` runs in the same transaction with the versions just applied (e.g. to bring
+ * objects outside the catalog, such as capture, up to what a migration introduced).
+ */
+export async function installCatalog(
+  db: Db,
+  upTo: number = CATALOG_VERSION,
+  afterMigrations?: (conn: Conn, applied: readonly number[]) => Promise<void>,
+): Promise<InstallResult> {
   return db.transaction(async (conn) => {
     for (const sql of installPreamble()) await conn.query(sql);
     const rows = await appliedMigrations(conn);
@@ -45,6 +53,7 @@ export async function installCatalog(db: Db, upTo: number = CATALOG_VERSION): Pr
       await recordMigration(conn, m);
       applied.push(m.version);
     }
+    if (applied.length > 0) await afterMigrations?.(conn, applied);
     const version = Math.max(0, ...done, ...applied);
     return { applied, version };
   });

@@ -27,6 +27,12 @@ export interface StreamTableRow {
   readonly lastErrorAt: Date | null;
   readonly lastRefreshAt: Date | null;
   readonly dataTimestamp: Date | null;
+  /** The owner: the role that created it (its rights run the query; see docs/security.md). */
+  readonly ownerOid: number;
+  /** The owner's role name. */
+  readonly owner: string;
+  /** The search_path the query was written under (names in it resolve by it). */
+  readonly searchPath: string;
 }
 
 /** A dependency of a stream table on a source. */
@@ -43,7 +49,8 @@ export interface DependencyRow {
 /** The columns `toRow` reads, for `SELECT ${ST_COLUMNS} FROM pgt_stream_tables`. */
 export const ST_COLUMNS = `pgt_id, schema_name, table_name, storage_oid, defining_query, requested_mode, effective_mode,
   mode_reason, schedule, status, unique_row_ids, frontier_snapshot::text AS frontier_snapshot, frontier_epochs,
-  epoch, auto_threshold, needs_reinit, consecutive_errors, last_error, last_error_at, last_refresh_at, data_timestamp`;
+  epoch, auto_threshold, needs_reinit, consecutive_errors, last_error, last_error_at, last_refresh_at, data_timestamp,
+  owner_oid::int8 AS owner_oid, pg_catalog.pg_get_userbyid(owner_oid)::text AS owner, search_path`;
 
 /** A catalog row of pgt_stream_tables as a StreamTableRow. */
 export function toRow(r: Record<string, unknown>): StreamTableRow {
@@ -72,6 +79,9 @@ export function toRow(r: Record<string, unknown>): StreamTableRow {
     lastErrorAt: (r.last_error_at as Date | null) ?? null,
     lastRefreshAt: (r.last_refresh_at as Date | null) ?? null,
     dataTimestamp: (r.data_timestamp as Date | null) ?? null,
+    ownerOid: Number(r.owner_oid),
+    owner: String(r.owner),
+    searchPath: String(r.search_path),
   };
 }
 

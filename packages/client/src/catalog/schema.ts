@@ -25,7 +25,9 @@ export type CatalogObject =
   | 'pgt_requests'
   | 'pgt_leader'
   | 'pgt_status'
-  | 'pending_sources';
+  | 'pgt_refreshing'
+  | 'pending_sources'
+  | 'acts_as';
 
 /** The quoted, schema-qualified SQL name of a catalog object. */
 export function cat(object: CatalogObject): string {
@@ -48,12 +50,21 @@ export async function lockCatalog(conn: Queryable): Promise<void> {
   await conn.query(LOCK_CATALOG_SQL);
 }
 
-/** The setting a refresh turns on for its transaction so the storage guard lets it write. */
-export const INTERNAL_SETTING = `${CATALOG_SCHEMA_NAME}.internal`;
+/**
+ * Lets this transaction write the storage of stream table `pgtId`: registers it in
+ * `pgt_refreshing`, which the storage guard trigger checks (readable by the catalog's owner only,
+ * so no other role can register itself). Undone by {@link endStorageWrites} or the rollback.
+ */
+export async function allowStorageWrites(conn: Queryable, pgtId: number): Promise<void> {
+  await conn.query(
+    `INSERT INTO ${cat('pgt_refreshing')} (xid, pgt_id) VALUES (pg_catalog.pg_current_xact_id(), $1) ON CONFLICT DO NOTHING`,
+    [pgtId],
+  );
+}
 
-/** Lets this transaction write stream tables' storage (the guard trigger checks the setting). */
-export async function allowStorageWrites(conn: Queryable): Promise<void> {
-  await conn.query(`SET LOCAL ${INTERNAL_SETTING} = 'on'`);
+/** Ends this transaction's registration as a writer of stream tables' storage. */
+export async function endStorageWrites(conn: Queryable): Promise<void> {
+  await conn.query(`DELETE FROM ${cat('pgt_refreshing')} WHERE xid = pg_catalog.pg_current_xact_id()`);
 }
 
 /** Whether catalog object `object` exists in the database. */

@@ -56,6 +56,14 @@ export interface OwnerSandbox {
 
 let sequence = 0;
 
+/** Connections whose session ran sandboxed code since they were last cleaned. */
+const sandboxedSessions = new WeakSet<object>();
+
+/** Whether `conn`'s session ran sandboxed code (and must be cleaned before reuse). */
+export function ranSandboxedCode(conn: object): boolean {
+  return sandboxedSessions.has(conn);
+}
+
 function functionBody(maxParams: number): string {
   const using = Array.from({ length: maxParams }, (_, i) => `params[${i + 1}]`).join(', ');
   return `
@@ -177,6 +185,7 @@ export async function openSandbox(
     await conn.query(`SELECT pg_catalog.set_config('search_path', $1, true)`, [saved.rows[0]?.path ?? '']);
   }
   await conn.query(`ALTER FUNCTION ${signature} OWNER TO ${quoteIdent(owner.role)}`);
+  sandboxedSessions.add(conn);
   let closed = false;
 
   const call = async (sql: string, params: readonly unknown[], mode: 'rows' | 'command' | 'describe') => {
@@ -243,6 +252,7 @@ export async function openSandbox(
  */
 export async function discardSessionState(conn: Conn): Promise<void> {
   await conn.query('DISCARD ALL');
+  sandboxedSessions.delete(conn);
 }
 
 /**

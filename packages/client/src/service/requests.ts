@@ -1,7 +1,8 @@
 /**
  * Requests made through the SQL API (`pgtrickle.create_stream_table(…)` etc.): the functions
  * validate what they can, record a row in `pgtrickle.pgt_requests` and NOTIFY; the leading sidecar
- * executes each pending request, oldest first, through the same TypeScript API, and marks it DONE
+ * executes each pending request, oldest first, through the same stream-table service acting as the
+ * requesting role (its owner checks, and queries run with the owner's rights), and marks it DONE
  * or FAILED with the error message (`pgtrickle.pgt_status` shows PENDING → ACTIVE or ERROR).
  * Executing a request again after a crash between the work and the mark is harmless: a create
  * whose table exists with the same query, or a drop whose table is gone, counts as done.
@@ -38,32 +39,42 @@ export async function processRequests(trickle: Trickle): Promise<RequestsProcess
 }
 
 async function execute(trickle: Trickle, r: RequestRow, name: string): Promise<void> {
+  const tables = trickle.streamTables;
+  const actor = r.requester;
   switch (r.kind) {
     case 'create': {
       const existing = await findStreamTable(trickle.db, r.schema, r.name);
       if (existing !== null && existing.query === r.query) return; // done before a crash
-      await trickle.createStreamTable({
-        name,
-        query: r.query ?? '',
-        ...(r.refreshMode === null ? {} : { refreshMode: r.refreshMode }),
-        schedule: r.schedule,
-      });
+      await tables.create(
+        {
+          name,
+          query: r.query ?? '',
+          ...(r.refreshMode === null ? {} : { refreshMode: r.refreshMode }),
+          schedule: r.schedule,
+          searchPath: actor.searchPath,
+        },
+        actor,
+      );
       return;
     }
     case 'alter':
-      await trickle.alterStreamTable(name, {
-        ...(r.query === null ? {} : { query: r.query }),
-        ...(r.refreshMode === null ? {} : { refreshMode: r.refreshMode }),
-        ...(r.setSchedule ? { schedule: r.schedule } : {}),
-      });
+      await tables.alter(
+        name,
+        {
+          ...(r.query === null ? {} : { query: r.query }),
+          ...(r.refreshMode === null ? {} : { refreshMode: r.refreshMode }),
+          ...(r.setSchedule ? { schedule: r.schedule } : {}),
+        },
+        actor,
+      );
       return;
     case 'drop': {
       if ((await findStreamTable(trickle.db, r.schema, r.name)) === null) return;
-      await trickle.dropStreamTable(name, { cascade: r.cascadeDrop });
+      await tables.drop(name, { cascade: r.cascadeDrop }, actor);
       return;
     }
     case 'refresh':
-      await trickle.refresh(name);
+      await tables.refresh(name, {}, actor);
       return;
   }
 }

@@ -12,13 +12,13 @@
  *   through the refresh-mode machine (`modes.ts`), cycles are refused by the dag (`graph.ts`);
  * - after a commit, the buffers the refresh read are trimmed (`cleanupTargets`, one mapping).
  */
-import { type CompiledPlan, compileStreamTable, dropStreamBufferDdl } from '@pgtrickle/dvm';
+import { type CompiledPlan, dropStreamBufferDdl, ROW_ID_SETTINGS } from '@pgtrickle/dvm';
 import { deleteStreamTable } from '../catalog/delete-stream-table.js';
 import { allStreamTables, consumersOf, findStreamTable } from '../catalog/find-stream-table.js';
 import { insertStreamTable, nextStreamTableId } from '../catalog/insert-stream-table.js';
 import { allDependencies, dependenciesOf } from '../catalog/read-dependencies.js';
 import type { DependencyRow, StreamTableRow } from '../catalog/rows.js';
-import { allowStorageWrites, lockCatalog } from '../catalog/schema.js';
+import { lockCatalog } from '../catalog/schema.js';
 import { resumeStreamTable, statusAfter } from '../catalog/set-status.js';
 import { setDefinition, setSchedule, setStorageOid } from '../catalog/update-stream-table.js';
 import {
@@ -39,8 +39,17 @@ import {
 } from '../errors.js';
 import { recordFailure } from '../failures.js';
 import { displayName, parseName, sqlName } from '../names.js';
-import { catalogPort } from '../port.js';
 import { type Engine, type RefreshOutcome, refreshInTransaction } from '../refresh.js';
+import {
+  type Actor,
+  checkStreamTableName,
+  currentActor,
+  requireCreateOnSchema,
+  requireOwnership,
+  roleNamed,
+} from '../security/actor.js';
+import { compileAsOwner } from '../security/owner-compile.js';
+import { withSandbox } from '../security/sandbox.js';
 import { createStorage, replaceStorage, storageFit } from '../storage.js';
 import { checkAcyclic, dropOrder } from './graph.js';
 import { modeSwitch } from './modes.js';
@@ -90,20 +99,33 @@ export class StreamTableService {
     if (outcome !== null) await cleanupBuffers(this.db, cleanupTargets(outcome.sources));
   }
 
-  /** Compiles `query` for the stream table schema.name (tagged with its id). */
+  /** Compiles `query` for the stream table schema.name (tagged with its id), as its owner. */
   private compile(
-    q: Conn | Db,
+    conn: Conn,
+    owner: { readonly role: string; readonly searchPath: string },
     query: string,
     schema: string,
     name: string,
     mode: StreamTableRow['requestedMode'],
     pgtId: number,
   ): Promise<CompiledPlan> {
-    return compileStreamTable(query, catalogPort(q), {
-      name: { schema, name },
-      refreshMode: mode,
-      tag: `st${pgtId}`,
-    });
+    return withSandbox(conn, owner, ROW_ID_SETTINGS, (sandbox) =>
+      compileAsOwner(conn, sandbox, { query, schema, name, mode, pgtId }),
+    );
+  }
+
+  /** The row of the stream table `text` names, after checking `actor` may `doing` it. */
+  private async owned(
+    q: Conn | Db,
+    text: string,
+    actor: Actor | undefined,
+    doing: string,
+    lock: '' | 'FOR UPDATE' = '',
+  ): Promise<StreamTableRow> {
+    const row = await this.row(q, text, lock);
+    const who = actor ?? (await currentActor(q));
+    await requireOwnership(q, who, { ...row, display: displayName(row.schema, row.name) }, doing);
+    return row;
   }
 
   /** The first refresh after create or alter: FULL, with the plan just compiled. */
@@ -121,22 +143,39 @@ export class StreamTableService {
     });
   }
 
-  /** Creates and populates a stream table. Nothing is left behind if it fails. */
-  async create(options: CreateStreamTableOptions): Promise<StreamTableStatus> {
+  /**
+   * Creates and populates a stream table owned by `options.owner` (default: the actor). Nothing
+   * is left behind if it fails. `actor` (default: the connection's role) is who asks.
+   */
+  async create(options: CreateStreamTableOptions, actor?: Actor): Promise<StreamTableStatus> {
     const query = validateQuery(options?.query, 'createStreamTable needs a query (the defining SELECT).');
     const mode = validateMode(options.refreshMode);
     const schedule = normalizeSchedule(options.schedule);
     const outcome = await this.locked(async (conn) => {
       const { schema, name } = await this.resolve(conn, options.name);
       const display = displayName(schema, name);
+      checkStreamTableName(schema, name, display);
+      const who = actor ?? (await currentActor(conn));
+      const searchPath = options.searchPath ?? who.searchPath;
+      const owner = options.owner === undefined ? who : await roleNamed(conn, options.owner, searchPath);
+      if (owner.oid !== who.oid) {
+        await requireOwnership(
+          conn,
+          who,
+          { display, ownerOid: owner.oid, owner: owner.name },
+          'create, for its owner,',
+        );
+      }
       if ((await findStreamTable(conn, schema, name)) !== null) throw new AlreadyExistsError(display);
       const exists = await conn.query('SELECT to_regclass($1) IS NOT NULL AS e', [sqlName(schema, name)]);
       if (exists.rows[0]?.e === true) throw new AlreadyExistsError(display, 'a table or view');
       const schemaOk = await conn.query('SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1', [schema]);
       if (schemaOk.rows.length === 0)
         throw new InvalidArgumentError(`Schema "${schema}" does not exist; create it first.`);
+      await requireCreateOnSchema(conn, owner, schema);
       const pgtId = await nextStreamTableId(conn);
-      const plan = await this.compile(conn, query, schema, name, mode, pgtId);
+      const ownerContext = { role: owner.name, searchPath };
+      const plan = await this.compile(conn, ownerContext, query, schema, name, mode, pgtId);
       await insertStreamTable(conn, {
         pgtId,
         schema,
@@ -147,10 +186,12 @@ export class StreamTableService {
         modeReason: plan.fallbackReason,
         schedule,
         uniqueRowIds: plan.uniqueRowIds,
+        ownerOid: owner.oid,
+        searchPath,
       });
       await recordDependencies(conn, pgtId, plan);
       await checkAcyclic(conn, pgtId, display);
-      await setStorageOid(conn, pgtId, await createStorage(conn, plan), false);
+      await setStorageOid(conn, pgtId, await createStorage(conn, plan, owner.name), false);
       return this.populate(conn, pgtId, plan, 'INITIAL');
     });
     await this.cleanup(outcome);
@@ -158,8 +199,12 @@ export class StreamTableService {
   }
 
   /** Refreshes a stream table now, synchronously (waits if another session is refreshing it). */
-  async refresh(name: string, options: { action?: 'FULL' | 'DIFFERENTIAL' } = {}): Promise<RefreshSummary> {
-    const row = await this.row(this.db, name);
+  async refresh(
+    name: string,
+    options: { action?: 'FULL' | 'DIFFERENTIAL' } = {},
+    actor?: Actor,
+  ): Promise<RefreshSummary> {
+    const row = await this.owned(this.db, name, actor, 'refresh');
     if (row.status === 'SUSPENDED' || row.status === 'ERROR') {
       throw new NotActiveError(displayName(row.schema, row.name), row.status, row.lastError);
     }
@@ -189,7 +234,7 @@ export class StreamTableService {
   }
 
   /** Changes a stream table's schedule, mode, query or status (a new query or mode rebuilds and repopulates it). */
-  async alter(name: string, changes: AlterStreamTableOptions): Promise<StreamTableStatus> {
+  async alter(name: string, changes: AlterStreamTableOptions, actor?: Actor): Promise<StreamTableStatus> {
     const schedule = changes.schedule === undefined ? undefined : normalizeSchedule(changes.schedule);
     const mode = changes.refreshMode === undefined ? undefined : validateMode(changes.refreshMode);
     if (changes.query !== undefined)
@@ -200,7 +245,7 @@ export class StreamTableService {
       );
     }
     const result = await this.locked(async (conn) => {
-      let row = await this.row(conn, name, 'FOR UPDATE');
+      let row = await this.owned(conn, name, actor, 'alter', 'FOR UPDATE');
       const display = displayName(row.schema, row.name);
       if (schedule !== undefined) await setSchedule(conn, row.pgtId, schedule);
       if (changes.status === 'ACTIVE' && row.status !== 'ACTIVE') {
@@ -210,7 +255,8 @@ export class StreamTableService {
       if (changes.query === undefined && mode === undefined) return { row, outcome: null };
       const query = changes.query ?? row.query;
       const newMode = mode ?? row.requestedMode;
-      const plan = await this.compile(conn, query, row.schema, row.name, newMode, row.pgtId);
+      const owner = { role: row.owner, searchPath: row.searchPath };
+      const plan = await this.compile(conn, owner, query, row.schema, row.name, newMode, row.pgtId);
       modeSwitch(row.effectiveMode, plan.mode);
       const consumers = await consumersOf(conn, row.pgtId);
       const { same: sameColumns, visibleSame } = await storageFit(conn, row.schema, row.name, plan);
@@ -236,8 +282,7 @@ export class StreamTableService {
       const oldSources = await dependenciesOf(conn, row.pgtId);
       await recordDependencies(conn, row.pgtId, plan);
       await checkAcyclic(conn, row.pgtId, display);
-      await allowStorageWrites(conn);
-      if (!sameColumns) await replaceStorage(conn, row.pgtId, plan);
+      if (!sameColumns) await replaceStorage(conn, row.pgtId, plan, row.owner);
       else await this.recreateRowIdIndex(conn, row, plan);
       const outcome = await this.populate(conn, row.pgtId, plan, 'ALTER');
       for (const d of oldSources)
@@ -265,9 +310,13 @@ export class StreamTableService {
   }
 
   /** Drops a stream table (refused while others read it, unless `cascade`, which drops them first). */
-  async drop(name: string, options: { cascade?: boolean } = {}): Promise<{ dropped: readonly string[] }> {
+  async drop(
+    name: string,
+    options: { cascade?: boolean } = {},
+    actor?: Actor,
+  ): Promise<{ dropped: readonly string[] }> {
     return this.locked(async (conn) => {
-      const row = await this.row(conn, name, 'FOR UPDATE');
+      const row = await this.owned(conn, name, actor, 'drop', 'FOR UPDATE');
       const order = await dropOrder(conn, row);
       const dependents = order.filter((r) => r.pgtId !== row.pgtId);
       if (dependents.length > 0 && options.cascade !== true) {
@@ -306,9 +355,12 @@ export class StreamTableService {
   }
 
   /** How a stream table is maintained: mode, sources, row identity, and the SQL. */
-  async explain(name: string): Promise<StreamTableExplanation> {
-    const row = await this.row(this.db, name);
-    const plan = await this.compile(this.db, row.query, row.schema, row.name, row.requestedMode, row.pgtId);
+  async explain(name: string, actor?: Actor): Promise<StreamTableExplanation> {
+    const row = await this.owned(this.db, name, actor, 'explain');
+    const owner = { role: row.owner, searchPath: row.searchPath };
+    const plan = await this.db.transaction((conn) =>
+      this.compile(conn, owner, row.query, row.schema, row.name, row.requestedMode, row.pgtId),
+    );
     return {
       name: displayName(row.schema, row.name),
       query: row.query,

@@ -13,6 +13,13 @@ export interface CreateStreamTableOptions {
   readonly refreshMode?: RequestedMode;
   /** '30s', '5m', '1h30m', a cron expression, or 'calculated' / omitted (as often as its consumers). */
   readonly schedule?: string | null;
+  /**
+   * The role that owns it (default: the connection's role, which must be a member of the owner).
+   * Its query runs with the owner's rights; see docs/security.md.
+   */
+  readonly owner?: string;
+  /** The search_path the query's names resolve by (default: the connection's). */
+  readonly searchPath?: string;
 }
 
 /** What `alterStreamTable` can change (omitted = unchanged). */

@@ -4,7 +4,9 @@
  * shared by every stream table reading it, and four statement-level triggers: INSERT (rows of the
  * NEW transition table as 'I'), UPDATE (OLD rows as 'D', then NEW rows as 'I'), DELETE (OLD as
  * 'D'), TRUNCATE (one 'T' marker). Trigger functions are PL/pgSQL, SECURITY DEFINER with a pinned
- * search_path, and NOTIFY `pgtrickle_wake` with the source oid. Everything is idempotent (IF NOT
+ * search_path, owned by the source table's owner (so a cast or type its owner controls never runs
+ * with more than that owner's rights), and NOTIFY `pgtrickle_wake` with no payload (anyone may
+ * LISTEN: notifications name no table). Everything is idempotent (IF NOT
  * EXISTS / OR REPLACE), so installing capture for a second consumer is the same call. The trigger
  * functions name no source column, so source DDL can never make a user's write fail.
  *
@@ -51,7 +53,8 @@ export function streamBuffer(pgtId: number): string {
 export function changesSchemaDdl(): string[] {
   return [
     `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(CHANGES_SCHEMA)}`,
-    `REVOKE ALL ON SCHEMA ${quoteIdent(CHANGES_SCHEMA)} FROM PUBLIC`,
+    `REVOKE CREATE ON SCHEMA ${quoteIdent(CHANGES_SCHEMA)} FROM PUBLIC`,
+    `GRANT USAGE ON SCHEMA ${quoteIdent(CHANGES_SCHEMA)} TO PUBLIC`,
   ];
 }
 
@@ -73,7 +76,7 @@ export function baseCaptureDdl(target: CaptureTarget): string[] {
   // make them fail (the user's writes never break); the refresh reads the columns it needs.
   const insert = (action: string, table: string, alias: string) =>
     `INSERT INTO ${buffer} (action, data) SELECT '${action}', pg_catalog.to_jsonb(${alias}.*) FROM ${quoteIdent(table)} AS ${alias};`;
-  const notify = `PERFORM pg_catalog.pg_notify(${quoteLiteral(WAKE_CHANNEL)}, ${quoteLiteral(String(target.oid))});`;
+  const notify = `PERFORM pg_catalog.pg_notify(${quoteLiteral(WAKE_CHANNEL)}, '');`;
   const bodies: Record<CaptureEvent, string> = {
     ins: `${insert('I', TRANSITION_NEW, 'n')}\n  ${notify}`,
     upd: `${insert('D', TRANSITION_OLD, 'o')}\n  ${insert('I', TRANSITION_NEW, 'n')}\n  ${notify}`,
@@ -141,4 +144,46 @@ export function streamBufferDdl(pgtId: number, columns: readonly ColumnInfo[]): 
 /** DDL that drops the change buffer of stream table `pgtId`. */
 export function dropStreamBufferDdl(pgtId: number): string[] {
   return [`DROP TABLE IF EXISTS ${streamBuffer(pgtId)}`];
+}
+
+/**
+ * Who may touch a base table's buffer (docs/security.md, "Change capture"): row-level security on
+ * the buffer lets a role read a source's changes only while it may read the whole source and no
+ * policy of the source applies to it (so a stream table's owner reads, in its sandbox, exactly what
+ * its own SELECT could); the source's owner inserts (its capture functions, which it owns, run
+ * with its rights). The buffer's owner, the sidecar, reads and trims everything.
+ */
+export function baseCaptureAccessDdl(target: Pick<CaptureTarget, 'oid'>, sourceOwner: string): string[] {
+  const buffer = baseBuffer(target.oid);
+  const readable = `pg_catalog.has_table_privilege(${target.oid}::oid, 'SELECT') AND NOT pg_catalog.row_security_active(${target.oid}::oid)`;
+  return [
+    ...bufferAccessDdl(buffer, baseBufferName(target.oid), readable, sourceOwner),
+    ...(['ins', 'upd', 'del', 'trunc'] as const).map(
+      (event) =>
+        `ALTER FUNCTION ${quoteQualified(CHANGES_SCHEMA, captureFunctionName(event, target.oid))}() OWNER TO ${quoteIdent(sourceOwner)}`,
+    ),
+  ];
+}
+
+/**
+ * Who may touch a stream table's buffer: readers of its storage table read it (row-level
+ * security, as for base buffers), its owner writes it (its refreshes run as the owner).
+ */
+export function streamBufferAccessDdl(pgtId: number, storage: string, owner: string): string[] {
+  const readable = `pg_catalog.has_table_privilege(${quoteLiteral(storage)}, 'SELECT')`;
+  return bufferAccessDdl(streamBuffer(pgtId), streamBufferName(pgtId), readable, owner);
+}
+
+function bufferAccessDdl(buffer: string, bufferName: string, readable: string, writer: string): string[] {
+  const sequence = quoteQualified(CHANGES_SCHEMA, `${bufferName}_change_id_seq`);
+  return [
+    `ALTER TABLE ${buffer} ENABLE ROW LEVEL SECURITY`,
+    `DROP POLICY IF EXISTS pgt_read ON ${buffer}`,
+    `CREATE POLICY pgt_read ON ${buffer} FOR SELECT USING ((SELECT ${readable}))`,
+    `DROP POLICY IF EXISTS pgt_write ON ${buffer}`,
+    `CREATE POLICY pgt_write ON ${buffer} FOR INSERT WITH CHECK (true)`,
+    `GRANT SELECT ON ${buffer} TO PUBLIC`,
+    `GRANT INSERT ON ${buffer} TO ${quoteIdent(writer)}`,
+    `GRANT USAGE ON SEQUENCE ${sequence} TO ${quoteIdent(writer)}`,
+  ];
 }

@@ -235,10 +235,21 @@ async function describe(port: CatalogPort, sql: string): Promise<readonly QueryC
         [],
         { cause: error },
       );
+    // A port that describes through a view reports duplicate output names itself.
+    const duplicate = code === '42701' ? /^column "(.*)" specified more than once$/.exec(msg) : null;
+    if (duplicate !== null) throw duplicateColumnError(duplicate[1] as string, error);
     throw new InvalidQueryError(`PostgreSQL rejects the defining query: ${msg}. Fix the query`, {
       cause: error,
     });
   }
+}
+
+/** Two output columns share `name`. */
+function duplicateColumnError(name: string, cause?: unknown): InvalidQueryError {
+  return new InvalidQueryError(
+    `Two output columns are named "${name}"; give them distinct aliases (a table cannot have duplicate column names)`,
+    cause === undefined ? {} : { cause },
+  );
 }
 
 /** Refuses a relation name that does not exist (CTE names aside), with its position. */
@@ -269,11 +280,7 @@ function checkOutputNames(columns: readonly QueryColumn[]): void {
         `Output column "${c.name}" uses the reserved prefix ${HIDDEN_PREFIX}; rename it`,
       );
     }
-    if (seen.has(c.name)) {
-      throw new InvalidQueryError(
-        `Two output columns are named "${c.name}"; give them distinct aliases (a table cannot have duplicate column names)`,
-      );
-    }
+    if (seen.has(c.name)) throw duplicateColumnError(c.name);
     seen.add(c.name);
   }
   if (columns.length === 0) throw new InvalidQueryError('The defining query has no output columns');

@@ -1,7 +1,7 @@
 /**
  * `pgtrickle migrate` and `pgtrickle plan`: the catalog's migrations, applied or printed.
  * Rules:
- * - `migrate` applies the pending migrations one transaction each (the client's `installCatalog`
+ * - `migrate` applies the pending migrations one transaction each (the client's `Trickle.install`
  *   up to each version in turn, under its advisory lock), with a progress line per migration; a
  *   failure leaves the catalog at the last migration that committed, and running it again resumes;
  * - `plan` prints, without executing anything, exactly the statements `migrate` would run for
@@ -17,7 +17,6 @@ import {
   ClientError,
   catalogPort,
   executor,
-  installCatalog,
   installedVersion,
   migrationScript,
   parseName,
@@ -70,7 +69,7 @@ export async function migrateCommand(ctx: CommandContext): Promise<number> {
       const progress = startProgress(label, { sink: ctx.io.stderr });
       const started = performance.now();
       try {
-        await installCatalog(trickle.db, m.version);
+        await trickle.install(m.version);
       } catch (error) {
         progress.fail(
           `${label} failed (rolled back; the catalog is at version ${await installedVersion(trickle.db).catch(() => '?')})`,
