@@ -40,6 +40,7 @@ export interface SidecarConfig {
     readonly pollIntervalMs: number;
     readonly concurrency: number;
     readonly debounceMs: number;
+    readonly minWakeIntervalMs: number;
   };
   readonly refresh: {
     readonly autoFullRatio: number;
@@ -210,6 +211,15 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
     flag: 'debounce-ms',
     description: 'wake-ups within this window give one tick',
     default: 25,
+    parse: integer(0),
+  },
+  {
+    key: 'scheduler.min_wake_interval_ms',
+    env: 'PGTRICKLE_MIN_WAKE_INTERVAL_MS',
+    flag: 'min-wake-interval-ms',
+    description:
+      'a tick started by a wake-up begins at least this long after the previous one (bounds the tick rate under a flood of NOTIFYs)',
+    default: 50,
     parse: integer(0),
   },
   {
@@ -432,6 +442,7 @@ export function loadConfig(input: LoadConfigInput = {}): LoadedConfig {
       pollIntervalMs: num('scheduler.poll_interval_ms'),
       concurrency: num('scheduler.concurrency'),
       debounceMs: num('scheduler.debounce_ms'),
+      minWakeIntervalMs: num('scheduler.min_wake_interval_ms'),
     },
     refresh: {
       autoFullRatio: num('refresh.auto_full_ratio'),

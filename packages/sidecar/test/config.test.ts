@@ -54,7 +54,12 @@ describe('precedence', () => {
   it('uses the built-in defaults when nothing is given', () => {
     const { config, sources, file: f } = loadConfig({ env: {}, cwd: dir });
     expect(f).toBeNull();
-    expect(config.scheduler).toEqual({ pollIntervalMs: 1000, concurrency: 4, debounceMs: 25 });
+    expect(config.scheduler).toEqual({
+      pollIntervalMs: 1000,
+      concurrency: 4,
+      debounceMs: 25,
+      minWakeIntervalMs: 50,
+    });
     expect(config.refresh).toEqual({ autoFullRatio: 0.15, maxConsecutiveErrors: 3 });
     expect(config.leader).toEqual({ leaseMs: 10_000, holder: null });
     expect(config.log).toEqual({ level: 'info', format: 'auto' });
@@ -176,7 +181,7 @@ describe('validation', () => {
     expect(typo.code).toBe('PGT_CONFIG_UNKNOWN_KEY');
     expect(typo.key).toBe('scheduler.poll_interval');
     expect(typo.message).toContain(
-      'known keys of [scheduler]: scheduler.poll_interval_ms, scheduler.concurrency, scheduler.debounce_ms',
+      'known keys of [scheduler]: scheduler.poll_interval_ms, scheduler.concurrency, scheduler.debounce_ms, scheduler.min_wake_interval_ms',
     );
     const section = error(() =>
       loadConfig({ configPath: file('sect.toml', '[metrics]\nport = 1\n'), env: {}, cwd: dir }),

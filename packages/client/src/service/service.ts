@@ -34,6 +34,8 @@ export interface ServiceOptions {
   readonly concurrency?: number;
   /** Wake-up debounce, ms (default 25). */
   readonly debounceMs?: number;
+  /** A tick started by a wake-up begins at least this long after the previous one, ms (default 50). */
+  readonly minWakeIntervalMs?: number;
   /** A silent leader is replaced after this long, ms (default 10000). */
   readonly leaseMs?: number;
   readonly retry?: Partial<RetryPolicy>;
@@ -90,6 +92,7 @@ export class TrickleService {
       ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
       ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
       ...(options.debounceMs === undefined ? {} : { debounceMs: options.debounceMs }),
+      ...(options.minWakeIntervalMs === undefined ? {} : { minWakeIntervalMs: options.minWakeIntervalMs }),
       ...(options.retry === undefined ? {} : { retry: options.retry }),
       ...(options.onTick === undefined ? {} : { onTick: options.onTick }),
       beforeTick: () => (service as TrickleService).beforeTick(),

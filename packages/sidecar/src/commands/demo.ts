@@ -251,6 +251,7 @@ export async function demoCommand(ctx: CommandContext, options: DemoOptions = {}
       pollIntervalMs: Math.min(ctx.loaded.config.scheduler.pollIntervalMs, 250),
       concurrency: ctx.loaded.config.scheduler.concurrency,
       debounceMs: ctx.loaded.config.scheduler.debounceMs,
+      minWakeIntervalMs: ctx.loaded.config.scheduler.minWakeIntervalMs,
       leaseMs: ctx.loaded.config.leader.leaseMs,
       retry: { suspendAfter: ctx.loaded.config.refresh.maxConsecutiveErrors },
       autoFullRatio: ctx.loaded.config.refresh.autoFullRatio,

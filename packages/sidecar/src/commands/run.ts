@@ -153,6 +153,7 @@ export async function runCommand(ctx: CommandContext, options: RunOptions = {}):
       pollIntervalMs: config.scheduler.pollIntervalMs,
       concurrency: config.scheduler.concurrency,
       debounceMs: config.scheduler.debounceMs,
+      minWakeIntervalMs: config.scheduler.minWakeIntervalMs,
       leaseMs: config.leader.leaseMs,
       retry: { suspendAfter: config.refresh.maxConsecutiveErrors },
       autoFullRatio: config.refresh.autoFullRatio,
