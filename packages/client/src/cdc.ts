@@ -32,13 +32,27 @@ import { replaceDependencies } from './catalog/write-dependencies.js';
 import type { Conn, Db } from './db.js';
 import { fingerprints } from './port.js';
 
-/** The owner of relation `oid` (a source table's owner owns its capture functions). */
-async function relationOwner(conn: Conn, oid: number): Promise<string> {
+/**
+ * The access rules of a base source's buffer, its capture functions owned by the source's owner
+ * (`owner`; read from the catalog when omitted).
+ */
+async function baseAccessDdl(conn: Conn, oid: number, owner?: string): Promise<string[]> {
   const res = await conn.query(
-    'SELECT pg_catalog.pg_get_userbyid(c.relowner)::text AS owner FROM pg_catalog.pg_class AS c WHERE c.oid = $1',
+    `SELECT pg_catalog.pg_get_userbyid(c.relowner)::text AS owner,
+            (SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.rolname = current_user) AS superuser
+       FROM pg_catalog.pg_class AS c WHERE c.oid = $1`,
     [oid],
   );
-  return String(res.rows[0]?.owner);
+  const r = res.rows[0];
+  const sourceOwner = owner ?? String(r?.owner);
+  return baseCaptureAccessDdl({ oid }, sourceOwner, {
+    grantCreateForOwnerChange: r?.superuser !== true && sourceOwner !== (await currentRoleName(conn)),
+  });
+}
+
+async function currentRoleName(conn: Conn): Promise<string> {
+  const res = await conn.query('SELECT current_user::text AS u');
+  return String(res.rows[0]?.u);
 }
 
 /** Installs (or extends) capture on a base-table source, with its access rules. Idempotent. */
@@ -51,8 +65,7 @@ export async function ensureBaseCapture(conn: Conn, source: PlanSource): Promise
   })) {
     await conn.query(sql);
   }
-  for (const sql of baseCaptureAccessDdl(source, await relationOwner(conn, source.oid)))
-    await conn.query(sql);
+  for (const sql of await baseAccessDdl(conn, source.oid)) await conn.query(sql);
   await upsertChangeTracking(conn, {
     oid: source.oid,
     schema: source.schema,
@@ -180,7 +193,7 @@ const SECURITY_MODEL_VERSION = 4;
 export async function secureExistingCapture(conn: Conn, applied: readonly number[]): Promise<void> {
   if (!applied.includes(SECURITY_MODEL_VERSION)) return;
   for (const t of await capturedSources(conn)) {
-    for (const sql of baseCaptureAccessDdl(t, t.owner)) await conn.query(sql);
+    for (const sql of await baseAccessDdl(conn, t.oid, t.owner)) await conn.query(sql);
   }
   for (const b of await streamBuffersInUse(conn)) {
     for (const sql of streamBufferAccessDdl(b.pgtId, b.storage, b.owner)) await conn.query(sql);

@@ -24,6 +24,7 @@ export { type LeaseState, readLease } from './catalog/leader-lease.js';
 export { CATALOG_VERSION, MIGRATIONS, type Migration } from './catalog/migrations.js';
 export { allDependencies, dependenciesOf } from './catalog/read-dependencies.js';
 export { progressOf, readPending, type StreamTableProgress } from './catalog/read-frontiers.js';
+export { API_ROLE, apiRoleMembers, rolesNotActedAs } from './catalog/roles.js';
 export type { DependencyRow, HistoryEntry, StreamTableRow } from './catalog/rows.js';
 export { CATALOG_SCHEMA_NAME, CHANGES_SCHEMA_NAME, type Queryable } from './catalog/schema.js';
 export { type CatalogState, catalogState, migrationScript } from './catalog/schema-version.js';

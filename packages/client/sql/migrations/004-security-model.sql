@@ -190,7 +190,9 @@ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'pgtrickle_user') THEN
     BEGIN
       CREATE ROLE pgtrickle_user NOLOGIN;
-    EXCEPTION WHEN insufficient_privilege THEN
+    EXCEPTION WHEN duplicate_object OR unique_violation THEN
+      NULL; -- another database's install created it at the same moment (roles are cluster-wide)
+    WHEN insufficient_privilege THEN
       RAISE EXCEPTION 'pgtrickle needs the role pgtrickle_user, and this role may not create roles' USING ERRCODE = '42501',
         HINT = 'Create it once as a superuser (CREATE ROLE pgtrickle_user NOLOGIN), then run pgtrickle migrate again.';
     END;

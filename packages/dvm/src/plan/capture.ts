@@ -153,15 +153,30 @@ export function dropStreamBufferDdl(pgtId: number): string[] {
  * its own SELECT could); the source's owner inserts (its capture functions, which it owns, run
  * with its rights). The buffer's owner, the sidecar, reads and trims everything.
  */
-export function baseCaptureAccessDdl(target: Pick<CaptureTarget, 'oid'>, sourceOwner: string): string[] {
+export function baseCaptureAccessDdl(
+  target: Pick<CaptureTarget, 'oid'>,
+  sourceOwner: string,
+  options: { readonly grantCreateForOwnerChange?: boolean } = {},
+): string[] {
   const buffer = baseBuffer(target.oid);
   const readable = `pg_catalog.has_table_privilege(${target.oid}::oid, 'SELECT') AND NOT pg_catalog.row_security_active(${target.oid}::oid)`;
+  const owner = quoteIdent(sourceOwner);
+  const reown = (['ins', 'upd', 'del', 'trunc'] as const).map(
+    (event) =>
+      `ALTER FUNCTION ${quoteQualified(CHANGES_SCHEMA, captureFunctionName(event, target.oid))}() OWNER TO ${owner}`,
+  );
+  // A new owner needs CREATE on the function's schema when a non-superuser re-owns it: granted
+  // for the moment of the change only, inside the caller's transaction, so no other session sees it.
+  const schema = quoteIdent(CHANGES_SCHEMA);
   return [
     ...bufferAccessDdl(buffer, baseBufferName(target.oid), readable, sourceOwner),
-    ...(['ins', 'upd', 'del', 'trunc'] as const).map(
-      (event) =>
-        `ALTER FUNCTION ${quoteQualified(CHANGES_SCHEMA, captureFunctionName(event, target.oid))}() OWNER TO ${quoteIdent(sourceOwner)}`,
-    ),
+    ...(options.grantCreateForOwnerChange === true
+      ? [
+          `GRANT CREATE ON SCHEMA ${schema} TO ${owner}`,
+          ...reown,
+          `REVOKE CREATE ON SCHEMA ${schema} FROM ${owner}`,
+        ]
+      : reown),
   ];
 }
 

@@ -6,7 +6,9 @@
  * change buffers, no live leader, requests nobody processes).
  */
 import {
+  API_ROLE,
   allStreamTables,
+  apiRoleMembers,
   CATALOG_SCHEMA_NAME,
   CATALOG_VERSION,
   CHANGES_SCHEMA_NAME,
@@ -20,6 +22,7 @@ import {
   LEADER_LOCK_KEY,
   pendingRequestSummary,
   readLease,
+  rolesNotActedAs,
   streamTableSchemas,
 } from '@pgtrickle/client';
 import { redactUrl } from '../config.js';
@@ -122,8 +125,18 @@ export async function runChecks(db: Db, url: string, leaseMs: number): Promise<C
 
   // Privileges.
   await guard('privileges', async () => {
-    if (server.superuser === true) add('privileges', 'pass', 'superuser: every privilege pgtrickle needs');
-    else {
+    if (server.superuser === true) {
+      add('privileges', 'pass', 'superuser: every privilege pgtrickle needs');
+      const members = hasCatalog && installed >= 4 ? await apiRoleMembers(db) : [];
+      if (members.length > 0)
+        add(
+          'least privilege',
+          'warn',
+          `${String(server.usr)} is a superuser while roles use the SQL API (members of ${API_ROLE}: ${members.join(', ')}). ` +
+            'Their queries run with their own rights either way, but the sidecar needs far less: the catalog schemas, ' +
+            'TRIGGER on captured sources and membership in the owning roles — see docs/security.md, "Running the sidecar without superuser".',
+        );
+    } else {
       const missing: string[] = [];
       if (!hasCatalog) {
         const ok =
@@ -149,6 +162,12 @@ export async function runChecks(db: Db, url: string, leaseMs: number): Promise<C
           if (!s.trigger) missing.push(`TRIGGER on ${s.name}`);
           if (!s.select) missing.push(`SELECT on ${s.name}`);
         }
+      }
+      if (hasCatalog && installed >= 4) {
+        for (const r of await rolesNotActedAs(db))
+          missing.push(
+            `membership in role ${r.role}, which ${r.why} (GRANT ${r.role} TO ${String(server.usr)})`,
+          );
       }
       if (missing.length === 0)
         add(
