@@ -179,3 +179,18 @@ export class ClientInternalError extends ClientError {
     super('PGT_INTERNAL', `pgtrickle internal error: ${message}. This is a bug; please report it.`, options);
   }
 }
+
+/** Views read a column of a stream table that a change would drop or retype (`PGT_HAS_DEPENDENTS`). */
+export class DependentViewsError extends ClientError {
+  /** The views that read the column. */
+  readonly dependents: readonly string[];
+
+  constructor(name: string, views: readonly string[], column: string, cause?: unknown) {
+    super(
+      'PGT_HAS_DEPENDENTS',
+      `The new definition of ${name} drops or retypes its column ${column}, which ${views.length > 0 ? views.join(', ') : 'a view'} ${views.length === 1 ? 'reads' : 'read'}; nothing was changed. Drop or change ${views.length === 1 ? 'that view' : 'those views'} first, or keep the column.`,
+      cause === undefined ? {} : { cause },
+    );
+    this.dependents = views;
+  }
+}

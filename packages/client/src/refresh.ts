@@ -34,7 +34,7 @@ import { displayName } from './names.js';
 import { fingerprints } from './port.js';
 import { compileAsOwner, sourcesHiddenFromOwner } from './security/owner-compile.js';
 import { type OwnerSandbox, withSandbox } from './security/sandbox.js';
-import { replaceStorage, storageFit } from './storage.js';
+import { evolveStorage } from './storage.js';
 import { modeSwitch } from './stream-tables/modes.js';
 
 /** Default AUTO threshold: refresh FULL when a source's pending changes exceed this share of its rows. */
@@ -307,8 +307,7 @@ async function rebuildAfterSourceChange(
       { cause: error },
     );
   }
-  const { same } = await storageFit(conn, row.schema, row.name, plan);
-  if (!same) await replaceStorage(conn, row.pgtId, plan, row.owner);
+  await evolveStorage(conn, sandbox, row.pgtId, plan);
   await recordDependencies(conn, row.pgtId, plan);
   return dependenciesOf(conn, row.pgtId);
 }

@@ -7,11 +7,11 @@
  * still fits the existing table.
  */
 import type { CompiledPlan } from '@pgtrickle/dvm';
-import { quoteIdent } from '@pgtrickle/dvm';
-import { CATALOG_SCHEMA } from './catalog/schema.js';
-import { setStorageOid } from './catalog/update-stream-table.js';
+import { HIDDEN_PREFIX, quoteIdent, ROW_ID_COLUMN } from '@pgtrickle/dvm';
+import { allowStorageWrites, CATALOG_SCHEMA } from './catalog/schema.js';
 import type { Conn } from './db.js';
-import { sqlName } from './names.js';
+import { DependentViewsError } from './errors.js';
+import { displayName, sqlName } from './names.js';
 
 /** Name of the guard trigger on every storage table. */
 export const GUARD_TRIGGER = 'pgtrickle_guard';
@@ -43,8 +43,8 @@ export async function storageColumnsOf(conn: Conn, schema: string, name: string)
   );
   if (res.rows.length === 0) return null;
   return res.rows
-    .filter((r) => r.attname !== '__pgt_row_id')
-    .map((r) => (String(r.attname).startsWith('__pgt_') ? String(r.attname) : `${r.attname} ${r.type}`));
+    .filter((r) => r.attname !== ROW_ID_COLUMN)
+    .map((r) => (String(r.attname).startsWith(HIDDEN_PREFIX) ? String(r.attname) : `${r.attname} ${r.type}`));
 }
 
 /** How an existing storage table fits a plan: same columns throughout, or same visible columns only. */
@@ -53,7 +53,11 @@ export interface StorageFit {
   readonly visibleSame: boolean;
 }
 
-/** Compares the storage table schema.name with what `plan` would create. */
+/**
+ * Compares the storage table schema.name with what `plan` would create: visible columns by name
+ * and type, hidden columns by name, in any order (a storage evolved in place keeps the order its
+ * columns were added in).
+ */
 export async function storageFit(
   conn: Conn,
   schema: string,
@@ -61,29 +65,87 @@ export async function storageFit(
   plan: CompiledPlan,
 ): Promise<StorageFit> {
   const existing = await storageColumnsOf(conn, schema, name);
-  const wanted = planSignature(plan);
+  const sameSet = (a: readonly string[], b: readonly string[]) =>
+    a.length === b.length && [...a].sort().every((c, i) => c === [...b].sort()[i]);
   const visible = plan.columns.map((c) => `${c.name} ${c.type}`);
-  const same =
-    existing !== null && existing.length === wanted.length && existing.every((c, i) => c === wanted[i]);
-  const shown = existing?.filter((c) => !c.startsWith('__pgt_')) ?? null;
-  const visibleSame =
-    shown !== null && shown.length === visible.length && shown.every((c, i) => c === visible[i]);
-  return { same, visibleSame };
+  const same = existing !== null && sameSet(existing, planSignature(plan));
+  const shown = existing?.filter((c) => !c.startsWith(HIDDEN_PREFIX)) ?? null;
+  return { same, visibleSame: shown !== null && sameSet(shown, visible) };
+}
+
+/** What a storage evolution can run: statements and query descriptions, as the table's owner. */
+export interface OwnerStatements {
+  readonly exec: { query(sql: string, params?: unknown[]): Promise<unknown> };
+  describe(sql: string): Promise<readonly { readonly name: string; readonly type: string }[]>;
 }
 
 /**
- * Replaces the storage table of stream table `pgtId` by a new one for `plan`: drops it, creates
- * the new one, records its oid, and points the stream tables reading it at the new table (they
- * rebuild on their next refresh). Returns the new oid.
+ * Brings the storage table of stream table `pgtId` to the columns of `plan` in place — the
+ * relation stays, so its owner, grants, comments, the indexes and triggers its owner added, and
+ * the views over it survive: columns the plan no longer has are dropped, changed types are
+ * altered (to NULL: a FULL refresh follows), new columns are added, and the row-id index is made
+ * unique or not as the plan needs. Runs as the owner. A view that reads a column that goes or
+ * changes type is reported by name (`PGT_HAS_DEPENDENTS`), nothing changed.
  */
-export async function replaceStorage(
+export async function evolveStorage(
   conn: Conn,
+  owner: OwnerStatements,
   pgtId: number,
   plan: CompiledPlan,
-  owner: string,
-): Promise<number> {
-  await conn.query(`DROP TABLE IF EXISTS ${sqlName(plan.storage.schema, plan.storage.name)}`);
-  const oid = await createStorage(conn, plan, owner);
-  await setStorageOid(conn, pgtId, oid, true);
-  return oid;
+): Promise<void> {
+  const rel = sqlName(plan.storage.schema, plan.storage.name);
+  const display = displayName(plan.storage.schema, plan.storage.name);
+  const wanted = await owner.describe(plan.populationSelect());
+  const existing = await conn.query(
+    `SELECT a.attname::text AS name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type
+       FROM pg_catalog.pg_attribute AS a
+      WHERE a.attrelid = pg_catalog.to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
+    [rel],
+  );
+  const had = new Map(existing.rows.map((r) => [String(r.name), String(r.type)]));
+  const want = new Map(wanted.map((c) => [c.name, c.type]));
+  const steps: { sql: string; column: string }[] = [];
+  for (const [col] of had)
+    if (!want.has(col)) steps.push({ sql: `DROP COLUMN ${quoteIdent(col)}`, column: col });
+  for (const [col, type] of want) {
+    const was = had.get(col);
+    if (was === undefined) steps.push({ sql: `ADD COLUMN ${quoteIdent(col)} ${type}`, column: col });
+    else if (was !== type)
+      steps.push({ sql: `ALTER COLUMN ${quoteIdent(col)} TYPE ${type} USING NULL::${type}`, column: col });
+  }
+  for (const step of steps) {
+    if (step.sql.startsWith('ADD ')) continue;
+    const views = await viewsReading(conn, rel, step.column);
+    if (views.length > 0) throw new DependentViewsError(display, views, step.column);
+  }
+  await allowStorageWrites(conn, pgtId);
+  for (const step of steps) await owner.exec.query(`ALTER TABLE ${rel} ${step.sql}`);
+  const rowIdIndexes = await conn.query(
+    `SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(i.relname) AS ix
+       FROM pg_catalog.pg_index AS x
+       JOIN pg_catalog.pg_class AS i ON i.oid = x.indexrelid
+       JOIN pg_catalog.pg_namespace AS n ON n.oid = i.relnamespace
+      WHERE x.indrelid = pg_catalog.to_regclass($1) AND x.indnatts = 1
+        AND x.indkey[0] = (SELECT a.attnum FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = x.indrelid AND a.attname = $2)`,
+    [rel, ROW_ID_COLUMN],
+  );
+  for (const ix of rowIdIndexes.rows) await owner.exec.query(`DROP INDEX ${String(ix.ix)}`);
+  await owner.exec.query(
+    `CREATE ${plan.uniqueRowIds ? 'UNIQUE ' : ''}INDEX ON ${rel} (${quoteIdent(ROW_ID_COLUMN)})`,
+  );
+}
+
+/** The views (and rules) that read column `column` of relation `rel`. */
+async function viewsReading(conn: Conn, rel: string, column: string): Promise<string[]> {
+  const res = await conn.query(
+    `SELECT DISTINCT v.oid::regclass::text AS view
+       FROM pg_catalog.pg_depend AS d
+       JOIN pg_catalog.pg_rewrite AS r ON r.oid = d.objid AND d.classid = 'pg_catalog.pg_rewrite'::regclass
+       JOIN pg_catalog.pg_class AS v ON v.oid = r.ev_class
+       JOIN pg_catalog.pg_attribute AS a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+      WHERE d.refobjid = pg_catalog.to_regclass($1) AND a.attname = $2 AND v.oid <> d.refobjid
+      ORDER BY 1`,
+    [rel, column],
+  );
+  return res.rows.map((r) => String(r.view));
 }

@@ -306,6 +306,57 @@ describe("user code on user data runs with its owner's rights", () => {
   });
 });
 
+describe('rebuilds keep the relation', () => {
+  it('keeps grants, comments, user indexes and dependent views through a query change and a source ADD COLUMN', async () => {
+    await db.query(`
+      CREATE TABLE public.items (id int PRIMARY KEY, price numeric NOT NULL);
+      INSERT INTO public.items SELECT g, g * 10 FROM generate_series(1, 5) g;
+    `);
+    await sidecar.createStreamTable({
+      name: 'public.items_st',
+      query: 'SELECT * FROM public.items',
+      refreshMode: 'DIFFERENTIAL',
+    });
+    await db.query(`
+      GRANT SELECT ON public.items_st TO ${other};
+      COMMENT ON TABLE public.items_st IS 'priced items';
+      CREATE INDEX items_st_price ON public.items_st (price);
+      CREATE VIEW public.items_view AS SELECT id, price FROM public.items_st;
+    `);
+    const oid = async () => (await db.query(`SELECT 'public.items_st'::regclass::oid::int8 AS o`)).rows[0]?.o;
+    const before = await oid();
+    const kept = async () => {
+      const r = await db.query(`
+        SELECT has_table_privilege('${other}', 'public.items_st', 'SELECT') AS granted,
+               obj_description('public.items_st'::regclass, 'pg_class') AS comment,
+               to_regclass('public.items_st_price') IS NOT NULL AS indexed,
+               (SELECT count(*)::int FROM public.items_view) AS through_view`);
+      return r.rows[0];
+    };
+    await sidecar.alterStreamTable('public.items_st', {
+      query: 'SELECT id, price, price * 2 AS doubled FROM public.items',
+    });
+    expect(await kept()).toEqual({ granted: true, comment: 'priced items', indexed: true, through_view: 5 });
+    await expectTableEqualsQuery(
+      db,
+      'public.items_st',
+      'SELECT id, price, price * 2 AS doubled FROM public.items',
+    );
+    await sidecar.alterStreamTable('public.items_st', { query: 'SELECT * FROM public.items' });
+    await db.query(`ALTER TABLE public.items ADD COLUMN label text DEFAULT 'x'`);
+    await db.query(`INSERT INTO public.items VALUES (6, 60, 'six')`);
+    await sidecar.refresh('public.items_st');
+    expect(await kept()).toEqual({ granted: true, comment: 'priced items', indexed: true, through_view: 6 });
+    await expectTableEqualsQuery(db, 'public.items_st', 'SELECT * FROM public.items');
+    expect(await oid()).toBe(before);
+    // A change that drops a column the view reads is refused by name, and changes nothing.
+    await expect(
+      sidecar.alterStreamTable('public.items_st', { query: 'SELECT id FROM public.items' }),
+    ).rejects.toMatchObject({ code: 'PGT_HAS_DEPENDENTS', message: expect.stringContaining('items_view') });
+    await expectTableEqualsQuery(db, 'public.items_st', 'SELECT * FROM public.items');
+  });
+});
+
 describe('wake-ups', () => {
   it('carry no table identities', async () => {
     const listener = await clientFor(other);

@@ -50,7 +50,7 @@ import {
 } from '../security/actor.js';
 import { compileAsOwner } from '../security/owner-compile.js';
 import { withSandbox } from '../security/sandbox.js';
-import { createStorage, replaceStorage, storageFit } from '../storage.js';
+import { createStorage, evolveStorage, storageFit } from '../storage.js';
 import { checkAcyclic, dropOrder } from './graph.js';
 import { modeSwitch } from './modes.js';
 import type {
@@ -259,7 +259,7 @@ export class StreamTableService {
       const plan = await this.compile(conn, owner, query, row.schema, row.name, newMode, row.pgtId);
       modeSwitch(row.effectiveMode, plan.mode);
       const consumers = await consumersOf(conn, row.pgtId);
-      const { same: sameColumns, visibleSame } = await storageFit(conn, row.schema, row.name, plan);
+      const { visibleSame } = await storageFit(conn, row.schema, row.name, plan);
       if (consumers.length > 0 && !visibleSame) {
         throw new HasDependentsError(
           display,
@@ -282,8 +282,9 @@ export class StreamTableService {
       const oldSources = await dependenciesOf(conn, row.pgtId);
       await recordDependencies(conn, row.pgtId, plan);
       await checkAcyclic(conn, row.pgtId, display);
-      if (!sameColumns) await replaceStorage(conn, row.pgtId, plan, row.owner);
-      else await this.recreateRowIdIndex(conn, row, plan);
+      await withSandbox(conn, owner, ROW_ID_SETTINGS, (sandbox) =>
+        evolveStorage(conn, sandbox, row.pgtId, plan),
+      );
       const outcome = await this.populate(conn, row.pgtId, plan, 'ALTER');
       for (const d of oldSources)
         if (d.sourcePgtId !== null) await dropStreamBufferIfUnused(conn, d.sourcePgtId);
@@ -294,19 +295,6 @@ export class StreamTableService {
     const sources = result.outcome?.sources ?? (await dependenciesOf(this.db, result.row.pgtId));
     if (result.outcome === null) return describe(await this.row(this.db, name), sources);
     return describe(result.row, sources);
-  }
-
-  /** Same columns: keep the table (and what consumers read); re-create the row-id index for the new uniqueness. */
-  private async recreateRowIdIndex(conn: Conn, row: StreamTableRow, plan: CompiledPlan): Promise<void> {
-    const index = await conn.query(
-      `SELECT i.relname FROM pg_catalog.pg_index AS x JOIN pg_catalog.pg_class AS i ON i.oid = x.indexrelid
-       WHERE x.indrelid = to_regclass($1) AND x.indkey::text = (SELECT a.attnum::text FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = to_regclass($1) AND a.attname = '__pgt_row_id')`,
-      [sqlName(row.schema, row.name)],
-    );
-    for (const ix of index.rows) await conn.query(`DROP INDEX ${sqlName(row.schema, String(ix.relname))}`);
-    await conn.query(
-      `CREATE ${plan.uniqueRowIds ? 'UNIQUE ' : ''}INDEX ON ${sqlName(row.schema, row.name)} (__pgt_row_id)`,
-    );
   }
 
   /** Drops a stream table (refused while others read it, unless `cascade`, which drops them first). */
