@@ -27,11 +27,11 @@ describe('catalog commands', () => {
   it('plan prints every pending migration without running anything', async () => {
     const r = await cli(['plan']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('-- pgtrickle catalog: version 0 → 3, 3 pending migration(s)');
+    expect(r.stdout).toContain('-- pgtrickle catalog: version 0 → 4, 4 pending migration(s)');
     expect(r.stdout).toContain('CREATE TABLE pgtrickle.pgt_stream_tables (');
     expect(r.stdout).toContain('CREATE FUNCTION pgtrickle.create_stream_table(');
-    expect(r.stdout.match(/^BEGIN;$/gm)).toHaveLength(3);
-    expect(r.stdout.match(/^COMMIT;$/gm)).toHaveLength(3);
+    expect(r.stdout.match(/^BEGIN;$/gm)).toHaveLength(4);
+    expect(r.stdout.match(/^COMMIT;$/gm)).toHaveLength(4);
     const installed = await db.query(`SELECT to_regnamespace('pgtrickle') IS NULL AS none`);
     expect(installed.rows[0]?.none).toBe(true); // nothing was executed
   });
@@ -50,10 +50,10 @@ describe('catalog commands', () => {
     const r = await cli(['migrate']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(
-      /applied migration 1 \(core catalog\) in \d+ ms\napplied migration 2 \(refresh history\) in \d+ ms\napplied migration 3 .*\npgtrickle catalog is at version 3\n$/,
+      /applied migration 1 \(core catalog\) in \d+ ms\napplied migration 2 \(refresh history\) in \d+ ms\napplied migration 3 .*\napplied migration 4 \(security model\) in \d+ ms\npgtrickle catalog is at version 4\n$/,
     );
     const again = await cli(['migrate']);
-    expect(again.stdout).toBe('pgtrickle catalog is up to date (version 3)\n');
+    expect(again.stdout).toBe('pgtrickle catalog is up to date (version 4)\n');
     const plan = await cli(['plan']);
     expect(plan.stdout).toContain('nothing to do');
   });
@@ -71,10 +71,10 @@ describe('the plan, applied by hand', () => {
     expect(r).toBe(0);
     const check = captureIo({ env: { PGTRICKLE_DATABASE_URL: fresh.url } });
     await main(['migrate'], check);
-    expect(check.stdoutText()).toBe('pgtrickle catalog is up to date (version 3)\n');
+    expect(check.stdoutText()).toBe('pgtrickle catalog is up to date (version 4)\n');
     const doctor = captureIo({ env: { PGTRICKLE_DATABASE_URL: fresh.url } });
     expect(await main(['doctor'], doctor)).toBe(0);
-    expect(doctor.stdoutText()).toMatch(/^pass\s+catalog\s+installed, version 3 \(current\)/m);
+    expect(doctor.stdoutText()).toMatch(/^pass\s+catalog\s+installed, version 4 \(current\)/m);
   });
 });
 
@@ -210,10 +210,18 @@ describe('doctor', () => {
     await db.query(`SELECT pgtrickle.create_stream_table('later', 'SELECT id FROM orders')`);
     const r = await cli(['doctor']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^pass\s+catalog\s+installed, version 3/m);
+    expect(r.stdout).toMatch(/^pass\s+catalog\s+installed, version 4/m);
     expect(r.stdout).toMatch(/^pass\s+requests\s+1 pending request\(s\)/m);
     expect(r.stdout).toMatch(/^warn\s+leader\s+no sidecar has led this database yet/m);
     expect(r.stdout).toMatch(/^pass\s+change buffers\s+\d+ buffer\(s\)/m);
+    // A superuser sidecar while applications use the SQL API: told what least privilege would be.
+    await db.query(
+      `DO $$ BEGIN CREATE ROLE pgt_doctor_app NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$; GRANT pgtrickle_user TO pgt_doctor_app`,
+    );
+    expect((await cli(['doctor'])).stdout).toMatch(
+      /^warn\s+least privilege\s+\S+ is a superuser while roles use the SQL API \(members of pgtrickle_user: .*pgt_doctor_app.*docs\/security\.md/m,
+    );
+    await db.query('DROP ROLE pgt_doctor_app');
     await db.query(
       `UPDATE pgtrickle.pgt_requests SET requested_at = now() - interval '5 minutes' WHERE status = 'PENDING'`,
     );
@@ -249,12 +257,14 @@ describe('doctor', () => {
     const r = await cli(['doctor'], { PGTRICKLE_DATABASE_URL: url.toString() });
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^FAIL\s+privileges\s+pgt_doctor_weak lacks .*TRIGGER on public\.orders/m);
-    // It cannot read the change buffers either (pgtrickle_changes is not granted to PUBLIC): that check fails too.
+    // Row-level security hides buffered changes from it, and the status view's ownership filter is
+    // not granted to it: those checks fail too, saying why.
+    expect(r.stdout).toMatch(/^FAIL\s+change buffers\s+could not check: .*row-level security/m);
     expect(r.stdout).toMatch(
-      /^FAIL\s+change buffers\s+could not check: permission denied for schema pgtrickle_changes/m,
+      /^FAIL\s+stream tables\s+could not check: permission denied for function acts_as/m,
     );
     expect(r.stderr).toBe(
-      'pgtrickle doctor: PGT_DOCTOR_FAILED: 2 check(s) failed: privileges, change buffers\n',
+      'pgtrickle doctor: PGT_DOCTOR_FAILED: 3 check(s) failed: privileges, stream tables, change buffers\n',
     );
     await db.query(`DROP OWNED BY pgt_doctor_weak; DROP ROLE pgt_doctor_weak`);
   });

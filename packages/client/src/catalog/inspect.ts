@@ -1,5 +1,7 @@
 /** What `pgtrickle doctor` inspects beyond the migrations: schemas, privileges and change buffers. */
+
 import { quoteQualified } from '@pgtrickle/dvm';
+import { PermissionDeniedError } from '../errors.js';
 import { CATALOG_SCHEMA_NAME, CHANGES_SCHEMA_NAME, cat, type Queryable } from './schema.js';
 
 /** The schemas pgtrickle creates, with whether they exist and the current user may use and create in them. */
@@ -34,12 +36,18 @@ export interface ChangeBufferSize {
 /** Every change buffer with its size; rows are counted up to `limit` + 1 (more reads as `limit` + 1). */
 export async function changeBufferSizes(q: Queryable, limit: number): Promise<ChangeBufferSize[]> {
   const buffers = await q.query(
-    `SELECT c.relname AS name, pg_total_relation_size(c.oid)::bigint AS bytes
+    `SELECT c.relname AS name, pg_total_relation_size(c.oid)::bigint AS bytes,
+            pg_catalog.row_security_active(c.oid) AS hidden
        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname = $1 AND c.relkind = 'r' ORDER BY c.relname`,
     [CHANGES_SCHEMA_NAME],
   );
   const out: ChangeBufferSize[] = [];
+  if (buffers.rows.some((b) => b.hidden === true)) {
+    throw new PermissionDeniedError(
+      'row-level security hides buffered changes from this role; only the role that installed pgtrickle sees them all (run this as that role)',
+    );
+  }
   for (const b of buffers.rows) {
     const name = String(b.name);
     const count = await q.query(
