@@ -25,8 +25,7 @@ function producedIds(node: IrNode): Set<string> {
  */
 function pushableInputs(node: IrNode): readonly number[] {
   if (node.kind === 'join') return [0, 1];
-  const declared = (node as IrNode & { preservedInputs?: readonly number[] }).preservedInputs;
-  return declared ?? [];
+  return 'preservedInputs' in node ? node.preservedInputs : [];
 }
 
 /** Places `predicates` (resolved conjuncts) into the tree under `node`. */
@@ -62,9 +61,8 @@ function filterOver(node: IrNode, predicates: readonly Expr[], env: BuildEnv): I
   const predicate = andAll(predicates);
   if (predicate === null) return node;
   if (node.kind === 'filter') {
-    const f = node as IrNode & { predicate: Expr };
-    const merged = andAll([f.predicate, predicate]);
-    return { ...node, predicate: merged } as IrNode;
+    const merged = andAll([node.predicate, predicate]);
+    return merged === null ? node : { ...node, predicate: merged };
   }
   return makeFilter(env.ids, node, predicate);
 }

@@ -20,7 +20,6 @@ import { InvalidQueryError, UnsupportedQueryError } from '../errors.js';
 import { collectRefs, refExpr } from '../ir/expr.js';
 import type { Expr, IrNode } from '../ir/types.js';
 import { makeSingleRow } from '../operators/constant.js';
-import type { FilterNode } from '../operators/filter.js';
 import type { JoinNode } from '../operators/join.js';
 import type { ScanNode } from '../operators/scan.js';
 import { asNode, locationOf, nameList, sortDirection, walkAst } from '../parse/ast.js';
@@ -274,7 +273,7 @@ function hoistCorrelated(node: IrNode, out: Expr[]): IrNode {
   const visit = (n: IrNode): IrNode => {
     if (n.kind === 'filter') return { ...n, children: [visit(n.children[0] as IrNode)] } as IrNode;
     if (n.kind !== 'join') return n;
-    const join = n as JoinNode;
+    const join = n;
     const keep: Expr[] = [];
     for (const c of exprConjuncts(join.condition)) {
       (c.refs.every((r) => produced.has(r)) ? keep : out).push(c);
@@ -405,11 +404,11 @@ export function atMostOneRow(sub: DecorrelatedSubquery): boolean {
   const conds: Expr[] = [...sub.local, ...sub.correlated];
   const collect = (n: IrNode): boolean => {
     if (n.kind === 'scan') {
-      scans.push(n as ScanNode);
+      scans.push(n);
       return true;
     }
-    if (n.kind === 'filter') conds.push(...exprConjuncts((n as FilterNode).predicate));
-    else if (n.kind === 'join') conds.push(...exprConjuncts((n as JoinNode).condition));
+    if (n.kind === 'filter') conds.push(...exprConjuncts(n.predicate));
+    else if (n.kind === 'join') conds.push(...exprConjuncts(n.condition));
     else return false;
     return n.children.every(collect);
   };
@@ -445,7 +444,7 @@ export function atMostOneRow(sub: DecorrelatedSubquery): boolean {
 function totallyOrdered(sub: DecorrelatedSubquery): boolean {
   const scan = sub.from;
   if (scan === null || scan.kind !== 'scan') return false;
-  const s = scan as ScanNode;
+  const s = scan;
   if (!s.source.keyed || s.source.kind !== 'table') return false;
   const keys = new Set(
     sub.order

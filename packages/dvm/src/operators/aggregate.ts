@@ -50,12 +50,12 @@
 
 import type { DiffContext } from '../diff/context.js';
 import { differenceDelta } from '../diff/recompute.js';
-import { registerOperator } from '../diff/registry.js';
 import { quoteIdent } from '../sql/quote.js';
 import { algebraicDelta, isAlgebraic } from './aggregate-delta.js';
 import { type AggregateNode, aggregateChild } from './aggregate-node.js';
 import { affectedKeys, aggregateSelect, restrictedAggregate, storedRows } from './aggregate-sql.js';
 import { analyzeAggregate } from './aggregate-types.js';
+import type { OperatorRules } from './rules.js';
 
 export type { AggKind, AggregateNode, AggSpec } from './aggregate-node.js';
 export { makeAggregate, withHaving } from './aggregate-node.js';
@@ -68,8 +68,8 @@ function emptyDelta(node: AggregateNode, ctx: DiffContext): string {
   );
 }
 
-registerOperator<AggregateNode>({
-  kind: 'aggregate',
+/** The rules of `aggregate` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
+export const aggregateRules: OperatorRules<AggregateNode> = {
   snapshot(node, side, ctx) {
     const child = ctx.snapshot(aggregateChild(node), side);
     return aggregateSelect(
@@ -96,4 +96,4 @@ registerOperator<AggregateNode>({
   analyze(node, tools) {
     return analyzeAggregate(node, tools);
   },
-});
+};

@@ -8,10 +8,10 @@
  */
 
 import { emptyDeltaSql } from '../diff/recompute.js';
-import { registerOperator } from '../diff/registry.js';
 import { rowIdExpr } from '../diff/rowid.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { IrColumn, IrNodeBase } from '../ir/types.js';
+import type { OperatorRules } from './rules.js';
 
 /** A relation computed without reading any source. */
 export interface ConstantNode extends IrNodeBase {
@@ -35,12 +35,12 @@ export function makeSingleRow(ids: IdAllocator): ConstantNode {
   return makeConstant(ids, [], `SELECT ${rowIdExpr([])} AS __pgt_row_id`, true);
 }
 
-registerOperator<ConstantNode>({
-  kind: 'constant',
+/** The rules of `constant` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
+export const constantRules: OperatorRules<ConstantNode> = {
   snapshot(node) {
     return node.sql;
   },
   delta(node, ctx) {
     return ctx.stmt.add(`d${node.nid}_constant`, emptyDeltaSql(node, node.sql));
   },
-});
+};

@@ -33,14 +33,13 @@
 
 import type { DiffContext, StorageBinding } from '../diff/context.js';
 import { differenceDelta } from '../diff/recompute.js';
-import { registerOperator } from '../diff/registry.js';
 import { rowText } from '../diff/rowid.js';
 import { DvmError } from '../errors.js';
+import { onlyChild } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { IrColumn, IrNode, IrNodeBase, Side } from '../ir/types.js';
 import { COUNT_COLUMN } from '../names.js';
 import { quoteIdent } from '../sql/quote.js';
-import { onlyChild } from './filter.js';
 import {
   type ColumnTypes,
   type CountedFields,
@@ -53,6 +52,7 @@ import {
   restrictToKeys,
   valueRowId,
 } from './multiset.js';
+import type { OperatorRules } from './rules.js';
 
 /** DISTINCT over its child's `outputs` columns (UNION: over a UNION ALL). */
 export interface DistinctNode extends IrNodeBase, CountedFields {
@@ -147,8 +147,8 @@ FROM ${joined} AS j WHERE j.__pgt_old + j.__pgt_net > 0`,
   );
 }
 
-registerOperator<DistinctNode>({
-  kind: 'distinct',
+/** The rules of `distinct` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
+export const distinctRules: OperatorRules<DistinctNode> = {
   snapshot(node, side, ctx) {
     return countedSnapshot(node, side, ctx);
   },
@@ -165,7 +165,7 @@ registerOperator<DistinctNode>({
   async analyze(node, tools) {
     node.types = await childTypes(node, tools);
   },
-});
+};
 
 /** One ORDER BY key of DISTINCT ON over a column id. */
 export interface OrderKey {
@@ -224,8 +224,8 @@ function distinctOnSnapshot(node: DistinctOnNode, side: Side, ctx: DiffContext):
   return firstPerKey(node, `(${ctx.snapshot(onlyChild(node), side)})`);
 }
 
-registerOperator<DistinctOnNode>({
-  kind: 'distinctOn',
+/** The rules of `distinctOn` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
+export const distinctOnRules: OperatorRules<DistinctOnNode> = {
   snapshot: distinctOnSnapshot,
   delta(node, ctx) {
     const child = onlyChild(node);
@@ -256,4 +256,4 @@ FROM ${d} AS d`,
   async analyze(node, tools) {
     node.types = await childTypes(node, tools);
   },
-});
+};

@@ -12,12 +12,12 @@
  */
 
 import type { DiffContext } from '../diff/context.js';
-import { registerOperator } from '../diff/registry.js';
 import { rowIdExpr } from '../diff/rowid.js';
+import { twoChildren } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrNode, IrNodeBase } from '../ir/types.js';
 import { quoteIdent } from '../sql/quote.js';
-import { twoChildren } from './filter.js';
+import type { OperatorRules } from './rules.js';
 
 /** An inner join of two inputs on `condition` (null: a cross join). */
 export interface JoinNode extends IrNodeBase {
@@ -82,8 +82,8 @@ export function innerJoinDeltaTerms(
   return terms;
 }
 
-registerOperator<JoinNode>({
-  kind: 'join',
+/** The rules of `join` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
+export const joinRules: OperatorRules<JoinNode> = {
   snapshot(node, side, ctx) {
     const [l, r] = twoChildren(node);
     return term(ctx, node, `(${ctx.snapshot(l, side)})`, `(${ctx.snapshot(r, side)})`, '');
@@ -95,4 +95,4 @@ registerOperator<JoinNode>({
     );
     return ctx.stmt.add(`d${node.nid}_join`, terms.join('\nUNION ALL\n'));
   },
-});
+};

@@ -26,15 +26,14 @@
 
 import type { DiffContext } from '../diff/context.js';
 import { differenceDelta, emptyDeltaSql } from '../diff/recompute.js';
-import { registerOperator } from '../diff/registry.js';
 import { rowIdExpr } from '../diff/rowid.js';
+import { onlyChild, twoChildren } from '../ir/children.js';
 import { collectRefs, makeExpr, refNode, substitute } from '../ir/expr.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrNode, IrNodeBase, Side } from '../ir/types.js';
 import { asNode } from '../parse/ast.js';
 import { quoteIdent } from '../sql/quote.js';
-import { type FilterNode, twoChildren } from './filter.js';
-import type { ProjectNode } from './project.js';
+import type { OperatorRules } from './rules.js';
 import type { ScanNode } from './scan.js';
 
 /** A LATERAL subquery joined to its input (`children`: [input, subquery]). */
@@ -128,13 +127,13 @@ function feedingScan(node: IrNode): { scan: ScanNode; map: Map<string, string> }
   let map = new Map(node.columns.map((c) => [c.id, c.id] as const));
   let cur = node;
   for (;;) {
-    if (cur.kind === 'scan') return { scan: cur as ScanNode, map };
+    if (cur.kind === 'scan') return { scan: cur, map };
     if (cur.kind === 'filter') {
-      cur = cur.children[0] as IrNode;
+      cur = onlyChild(cur);
       continue;
     }
     if (cur.kind === 'project') {
-      const p = cur as ProjectNode;
+      const p = cur;
       const through = new Map<string, string>();
       for (const x of p.projections) {
         const ref = asNode(x.expr.ast, 'ColumnRef');
@@ -146,7 +145,7 @@ function feedingScan(node: IrNode): { scan: ScanNode; map: Map<string, string> }
         if (c !== undefined) next.set(k, c);
       }
       map = next;
-      cur = p.children[0] as IrNode;
+      cur = onlyChild(p);
       continue;
     }
     return undefined;
@@ -158,15 +157,15 @@ function scanCorrelations(sub: IrNode, leftIds: ReadonlySet<string>): ScanCorrel
   const scans = new Map<number, { scan: ScanNode; conjuncts: Expr[] }>();
   const visit = (node: IrNode): void => {
     if (node.kind === 'scan') {
-      if (!scans.has(node.nid)) scans.set(node.nid, { scan: node as ScanNode, conjuncts: [] });
+      if (!scans.has(node.nid)) scans.set(node.nid, { scan: node, conjuncts: [] });
       return;
     }
     if (node.kind === 'filter') {
-      const fed = feedingScan(node.children[0] as IrNode);
+      const fed = feedingScan(onlyChild(node));
       if (fed !== undefined) {
         const entry = scans.get(fed.scan.nid) ?? { scan: fed.scan, conjuncts: [] };
         scans.set(fed.scan.nid, entry);
-        for (const c of splitAnd((node as FilterNode).predicate.ast)) {
+        for (const c of splitAnd(node.predicate.ast)) {
           // A conjunct over the scan's (passed-through) columns and the input's: a row of the
           // scan reaches the subquery for input row l only if it holds for (row, l).
           const refs = collectRefs(c);
@@ -203,8 +202,8 @@ function affectedCondition(node: LateralSubqueryNode, ctx: DiffContext): string 
   return terms.length === 0 ? null : terms.map((t) => `(${t})`).join(' OR ');
 }
 
-registerOperator<LateralSubqueryNode>({
-  kind: 'lateralSubquery',
+/** The rules of `lateralSubquery` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
+export const lateralSubqueryRules: OperatorRules<LateralSubqueryNode> = {
   snapshot(node, side, ctx) {
     const [left] = twoChildren(node);
     return applySql(node, ctx, `(${ctx.snapshot(left, side)})`, side, false, null);
@@ -233,4 +232,4 @@ registerOperator<LateralSubqueryNode>({
     }
     return ctx.stmt.add(`d${node.nid}_lateral_sub`, terms.join('\nUNION ALL\n'));
   },
-});
+};

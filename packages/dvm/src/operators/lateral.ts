@@ -22,13 +22,13 @@
 
 import type { DiffContext } from '../diff/context.js';
 import { emptyDeltaSql } from '../diff/recompute.js';
-import { type AnalyzeTools, registerOperator } from '../diff/registry.js';
 import { rowIdExpr } from '../diff/rowid.js';
 import { InternalError, UnsupportedQueryError } from '../errors.js';
 import { renderExpr } from '../ir/expr.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrColumn, IrNode, IrNodeBase, Side } from '../ir/types.js';
 import { quoteIdent } from '../sql/quote.js';
+import type { AnalyzeTools, OperatorRules } from './rules.js';
 import './lateral-subquery.js';
 
 /** One function call of a lateral function item. */
@@ -201,8 +201,8 @@ async function analyzeFunction(node: LateralFunctionNode, tools: AnalyzeTools): 
   node.describedWidth = width;
 }
 
-registerOperator<LateralFunctionNode>({
-  kind: 'lateralFunction',
+/** The rules of `lateralFunction` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
+export const lateralFunctionRules: OperatorRules<LateralFunctionNode> = {
   snapshot(node, side: Side, ctx) {
     const left = input(node);
     return itemSql(node, ctx, left === null ? null : `(${ctx.snapshot(left, side)})`, false);
@@ -227,4 +227,4 @@ registerOperator<LateralFunctionNode>({
     return ctx.stmt.add(`d${node.nid}_lateral_fn`, itemSql(node, ctx, ctx.delta(left), true));
   },
   analyze: analyzeFunction,
-});
+};

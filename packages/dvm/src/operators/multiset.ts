@@ -30,11 +30,13 @@
  */
 
 import type { DiffContext } from '../diff/context.js';
-import type { AnalyzeTools } from '../diff/registry.js';
 import { rowIdExpr, rowText } from '../diff/rowid.js';
-import type { IrColumn, IrNode, IrNodeBase, Side } from '../ir/types.js';
+import { onlyChild } from '../ir/children.js';
+import type { IrColumn, IrNode, Side } from '../ir/types.js';
 import { quoteIdent } from '../sql/quote.js';
-import { onlyChild } from './filter.js';
+import type { DistinctNode } from './distinct.js';
+import type { AnalyzeTools } from './rules.js';
+import type { SetOpNode } from './set-op.js';
 
 /** Column id → PostgreSQL type name (as `format_type` prints it), learned at compile time. */
 export type ColumnTypes = ReadonlyMap<string, string>;
@@ -107,8 +109,8 @@ export interface CountedFields {
   types: ColumnTypes | null;
 }
 
-/** A counted node. */
-export type CountedNode = IrNodeBase & CountedFields;
+/** A counted node: DISTINCT or a set operation (INTERSECT / EXCEPT, ALL or not, and UNION). */
+export type CountedNode = DistinctNode | SetOpNode;
 
 /** The number of copies of a value with `l` left and `r` right copies (both non-NULL bigints). */
 export function copiesSql(node: CountedFields, l: string, r: string): string {

@@ -24,14 +24,14 @@
  */
 
 import type { DiffContext } from '../diff/context.js';
-import { registerOperator } from '../diff/registry.js';
 import { rowIdExpr } from '../diff/rowid.js';
+import { twoChildren } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrColumn, IrNode, IrNodeBase } from '../ir/types.js';
 import { quoteIdent } from '../sql/quote.js';
 import { type Alternative, affectedRowsSql, oldProbe, perRowValuesCte, someMatchSql } from './existence.js';
-import { twoChildren } from './filter.js';
 import { innerJoinDeltaTerms } from './join.js';
+import type { OperatorRules } from './rules.js';
 
 /** A LEFT (input 0 preserved) or FULL outer join of two inputs on `condition` (null: ON TRUE). */
 export interface OuterJoinNode extends IrNodeBase {
@@ -162,8 +162,8 @@ function paddedParts(ctx: DiffContext, node: OuterJoinNode, side: 0 | 1): string
   return parts;
 }
 
-registerOperator<OuterJoinNode>({
-  kind: 'outerJoin',
+/** The rules of `outerJoin` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
+export const outerJoinRules: OperatorRules<OuterJoinNode> = {
   snapshot(node, side, ctx) {
     const [l, r] = twoChildren(node);
     const on = node.condition === null ? 'true' : ctx.render(node.condition, aliasesFor(node, 'l', 'r'));
@@ -180,4 +180,4 @@ registerOperator<OuterJoinNode>({
     if (node.full) terms.push(...paddedParts(ctx, node, 1));
     return ctx.stmt.add(`d${node.nid}_${node.full ? 'full' : 'left'}_join`, terms.join('\nUNION ALL\n'));
   },
-});
+};

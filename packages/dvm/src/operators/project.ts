@@ -10,11 +10,11 @@
  */
 
 import type { DiffContext } from '../diff/context.js';
-import { registerOperator } from '../diff/registry.js';
+import { onlyChild } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrColumn, IrNode, IrNodeBase } from '../ir/types.js';
 import { quoteIdent } from '../sql/quote.js';
-import { onlyChild } from './filter.js';
+import type { OperatorRules } from './rules.js';
 
 /** One output column of a projection. */
 export interface Projection {
@@ -57,8 +57,8 @@ export function projectionList(node: ProjectNode, alias: string, ctx: DiffContex
   return node.projections.map((p) => `, ${ctx.render(p.expr, alias)} AS ${quoteIdent(p.column.id)}`).join('');
 }
 
-registerOperator<ProjectNode>({
-  kind: 'project',
+/** The rules of `project` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
+export const projectRules: OperatorRules<ProjectNode> = {
   snapshot(node, side, ctx) {
     return `SELECT c.__pgt_row_id${projectionList(node, 'c', ctx)}\nFROM (${ctx.snapshot(onlyChild(node), side)}) AS c`;
   },
@@ -69,4 +69,4 @@ registerOperator<ProjectNode>({
       `SELECT c.__pgt_row_id, c.__pgt_weight${projectionList(node, 'c', ctx)}\nFROM ${d} AS c`,
     );
   },
-});
+};

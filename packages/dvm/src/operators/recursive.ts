@@ -41,12 +41,12 @@
 
 import type { DiffContext, StorageBinding } from '../diff/context.js';
 import { differenceDelta, emptyDeltaSql } from '../diff/recompute.js';
-import { type AnalyzeTools, registerOperator } from '../diff/registry.js';
 import { rowIdExpr, rowText } from '../diff/rowid.js';
 import { UnsupportedQueryError } from '../errors.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { IrColumn, IrNode, IrNodeBase, Side } from '../ir/types.js';
 import { quoteIdent } from '../sql/quote.js';
+import type { AnalyzeTools, OperatorRules } from './rules.js';
 import type { ScanNode } from './scan.js';
 
 /** A source relation the CTE's text reads, under its placeholder CTE name. */
@@ -350,8 +350,8 @@ WHERE ${deleteOnly} AND NOT EXISTS (SELECT 1 FROM ${rederived} AS r WHERE r.__pg
   return [inserted, deleted];
 }
 
-registerOperator<RecursiveCteNode>({
-  kind: 'recursiveCte',
+/** The rules of `recursiveCte` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
+export const recursiveCteRules: OperatorRules<RecursiveCteNode> = {
   snapshot(node, side, ctx) {
     return cteSnapshot(node, side, ctx);
   },
@@ -383,7 +383,7 @@ registerOperator<RecursiveCteNode>({
       );
     }
   },
-});
+};
 
 function selfSnapshot(node: RecursiveSelfNode, side: Side, ctx: DiffContext): string {
   const owner = node.owner;
@@ -395,8 +395,8 @@ function selfSnapshot(node: RecursiveSelfNode, side: Side, ctx: DiffContext): st
   return `SELECT o.__pgt_row_id${cols}\nFROM ${rel} AS o`;
 }
 
-registerOperator<RecursiveSelfNode>({
-  kind: 'recursiveSelf',
+/** The rules of `recursiveSelf` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
+export const recursiveSelfRules: OperatorRules<RecursiveSelfNode> = {
   snapshot(node, side, ctx) {
     return selfSnapshot(node, side, ctx);
   },
@@ -404,4 +404,4 @@ registerOperator<RecursiveSelfNode>({
     // The recursive reference is held fixed (R₀) while the recursive term's delta is taken.
     return ctx.stmt.add(`d${node.nid}_rec_self`, emptyDeltaSql(node, selfSnapshot(node, 'new', ctx)));
   },
-});
+};

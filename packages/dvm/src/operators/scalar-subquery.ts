@@ -29,7 +29,7 @@
 
 import type { DiffContext } from '../diff/context.js';
 import { emptyDeltaSql } from '../diff/recompute.js';
-import { registerOperator } from '../diff/registry.js';
+import { twoChildren } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrColumn, IrNode, IrNodeBase } from '../ir/types.js';
 import { quoteIdent } from '../sql/quote.js';
@@ -46,7 +46,7 @@ import {
   sideAliases,
   someMatchSql,
 } from './existence.js';
-import { twoChildren } from './filter.js';
+import type { OperatorRules } from './rules.js';
 
 /** How the value column is computed from the correlated rows of the right input. */
 export type SubqueryValue =
@@ -197,8 +197,8 @@ function distinct(a: string, b: string): string {
   return `(${a})::text IS DISTINCT FROM (${b})::text`;
 }
 
-registerOperator<ScalarSubqueryNode>({
-  kind: 'scalarSubquery',
+/** The rules of `scalarSubquery` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
+export const scalarSubqueryRules: OperatorRules<ScalarSubqueryNode> = {
   snapshot(node, side, ctx) {
     const [left, right] = twoChildren(node);
     const la = `l${node.nid}`;
@@ -282,4 +282,4 @@ registerOperator<ScalarSubqueryNode>({
     }
     return ctx.stmt.add(`d${node.nid}_subquery`, parts.join('\nUNION ALL\n'));
   },
-});
+};

@@ -19,7 +19,6 @@
  */
 
 import type { DiffContext } from '../diff/context.js';
-import { registerOperator } from '../diff/registry.js';
 import { rowIdExpr } from '../diff/rowid.js';
 import { InternalError } from '../errors.js';
 import type { IdAllocator } from '../ir/ids.js';
@@ -32,6 +31,7 @@ import {
   streamBufferName,
 } from '../names.js';
 import { quoteIdent, quoteQualified } from '../sql/quote.js';
+import type { OperatorRules } from './rules.js';
 
 /** A scan of one source under one alias. */
 export interface ScanNode extends IrNodeBase {
@@ -204,8 +204,8 @@ function oldSnapshot(node: ScanNode, ctx: DiffContext): string {
   return `SELECT s.__pgt_row_id${ids}\nFROM (${live}) AS s\nWHERE NOT EXISTS (SELECT 1 FROM ${d} AS d WHERE d.__pgt_row_id = s.__pgt_row_id)\nUNION ALL\nSELECT s.__pgt_row_id${ids}\nFROM (SELECT DISTINCT ON (x.__pgt_row_id) x.*, pg_catalog.sum(x.__pgt_weight) OVER (PARTITION BY x.__pgt_row_id) AS __pgt_net FROM ${d} AS x) AS s\nCROSS JOIN LATERAL pg_catalog.generate_series(1, COALESCE((SELECT c.__pgt_live FROM ${counts} AS c WHERE c.__pgt_row_id = s.__pgt_row_id), 0) - s.__pgt_net)`;
 }
 
-registerOperator<ScanNode>({
-  kind: 'scan',
+/** The rules of `scan` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
+export const scanRules: OperatorRules<ScanNode> = {
   snapshot(node, side: Side, ctx) {
     if (side === 'new' || ctx.isStaticallyEmpty(node)) return newSnapshot(node);
     return oldSnapshot(node, ctx);
@@ -218,4 +218,4 @@ registerOperator<ScanNode>({
       `SELECT d.__pgt_row_id, d.__pgt_weight${cols}\nFROM ${src} AS d`,
     );
   },
-});
+};

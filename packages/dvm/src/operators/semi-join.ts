@@ -21,7 +21,7 @@
 
 import type { DiffContext } from '../diff/context.js';
 import { emptyDeltaSql } from '../diff/recompute.js';
-import { registerOperator } from '../diff/registry.js';
+import { twoChildren } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { IrNode, IrNodeBase } from '../ir/types.js';
 import {
@@ -35,7 +35,7 @@ import {
   sideAliases,
   someMatchSql,
 } from './existence.js';
-import { twoChildren } from './filter.js';
+import type { OperatorRules } from './rules.js';
 
 /** Rows of the left input with (semi) or without (anti) a matching row of the right input. */
 export interface SemiJoinNode extends IrNodeBase {
@@ -84,8 +84,8 @@ function member(
     : someMatchSql(ctx, rel, ra, node.alternatives, aliasOf, perRow);
 }
 
-registerOperator<SemiJoinNode>({
-  kind: 'semiJoin',
+/** The rules of `semiJoin` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
+export const semiJoinRules: OperatorRules<SemiJoinNode> = {
   snapshot(node, side, ctx) {
     const [left, right] = twoChildren(node);
     const la = `l${node.nid}`;
@@ -141,4 +141,4 @@ registerOperator<SemiJoinNode>({
     }
     return ctx.stmt.add(`d${node.nid}_${node.anti ? 'anti' : 'semi'}`, parts.join('\nUNION ALL\n'));
   },
-});
+};

@@ -21,11 +21,10 @@
  */
 
 import type { DiffContext } from '../diff/context.js';
-import { type AnalyzeTools, registerOperator } from '../diff/registry.js';
+import { onlyChild } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { IrColumn, IrNode, IrNodeBase } from '../ir/types.js';
 import { quoteIdent } from '../sql/quote.js';
-import { onlyChild } from './filter.js';
 import {
   type CountedFields,
   type CountRule,
@@ -34,6 +33,7 @@ import {
   countedSnapshot,
   emptyDelta,
 } from './multiset.js';
+import type { AnalyzeTools, OperatorRules } from './rules.js';
 
 /** INTERSECT / EXCEPT [ALL] over a side-tagged UNION ALL of its two inputs. */
 export interface SetOpNode extends IrNodeBase, CountedFields {
@@ -68,8 +68,8 @@ export function makeSetOp(
   };
 }
 
-registerOperator<SetOpNode>({
-  kind: 'setOp',
+/** The rules of `setOp` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
+export const setOpRules: OperatorRules<SetOpNode> = {
   snapshot(node, side, ctx) {
     return countedSnapshot(node, side, ctx);
   },
@@ -80,7 +80,7 @@ registerOperator<SetOpNode>({
   async analyze(node, tools) {
     node.types = await childTypes(node, tools);
   },
-});
+};
 
 /**
  * The inputs of one set operation (a UNION ALL's branches), when some input column is an untyped
@@ -163,8 +163,8 @@ function setInputSelect(node: SetInputNode, from: string, weighted: boolean, ctx
   return `SELECT c.__pgt_row_id${weighted ? ', c.__pgt_weight' : ''}${cols}\nFROM ${from} AS c`;
 }
 
-registerOperator<SetInputNode>({
-  kind: 'setInput',
+/** The rules of `setInput` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
+export const setInputRules: OperatorRules<SetInputNode> = {
   snapshot(node, side, ctx) {
     return setInputSelect(node, `(${ctx.snapshot(onlyChild(node), side)})`, false, ctx);
   },
@@ -177,4 +177,4 @@ registerOperator<SetInputNode>({
     const types = await node.group.resolved;
     node.casts = node.literals.map((lit, i) => (lit === null ? null : (types[i] ?? null)));
   },
-});
+};

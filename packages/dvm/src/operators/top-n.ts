@@ -22,12 +22,12 @@
 
 import type { DiffContext } from '../diff/context.js';
 import { differenceDelta, emptyDeltaSql } from '../diff/recompute.js';
-import { registerOperator } from '../diff/registry.js';
+import { onlyChild } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrNode, IrNodeBase } from '../ir/types.js';
 import { quoteIdent } from '../sql/quote.js';
-import { onlyChild } from './filter.js';
 import { addedCount, netDelta, oldFromNew } from './old-from-new.js';
+import type { OperatorRules } from './rules.js';
 
 /** One sort key of a top-N: a child column, direction and NULL placement. */
 export interface TopNKey {
@@ -115,8 +115,8 @@ function stateName(id: string): string {
   return `__pgt_topn_${id}`;
 }
 
-registerOperator<TopNNode>({
-  kind: 'topN',
+/** The rules of `topN` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
+export const topNRules: OperatorRules<TopNNode> = {
   snapshot(node, side, ctx) {
     return topOf(node, ctx.snapshot(onlyChild(node), side), ctx);
   },
@@ -157,4 +157,4 @@ registerOperator<TopNNode>({
     // top-N is the root (only a projection above it stores them again, under hidden names).
     return node.columns.map((c) => ({ id: c.id, name: stateName(c.id) }));
   },
-});
+};

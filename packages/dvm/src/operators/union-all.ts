@@ -7,11 +7,11 @@
  * every branch's ids are.
  */
 
-import { registerOperator } from '../diff/registry.js';
 import { rowIdExpr } from '../diff/rowid.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { IrNode, IrNodeBase } from '../ir/types.js';
 import { quoteIdent } from '../sql/quote.js';
+import type { OperatorRules } from './rules.js';
 
 /** The concatenation of its children (same column count, matched by position). */
 export interface UnionAllNode extends IrNodeBase {
@@ -53,8 +53,8 @@ function branchSelect(
   return `SELECT ${unionBranchRowId(n)} AS __pgt_row_id${weighted ? ', b.__pgt_weight' : ''}${cols}\nFROM ${from} AS b`;
 }
 
-registerOperator<UnionAllNode>({
-  kind: 'unionAll',
+/** The rules of `unionAll` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
+export const unionAllRules: OperatorRules<UnionAllNode> = {
   snapshot(node, side, ctx) {
     return node.children
       .map((branch, i) => branchSelect(node, branch, i + 1, `(${ctx.snapshot(branch, side)})`, false))
@@ -71,4 +71,4 @@ registerOperator<UnionAllNode>({
     );
     return ctx.stmt.add(`d${node.nid}_union_all`, parts.join('\nUNION ALL\n'));
   },
-});
+};

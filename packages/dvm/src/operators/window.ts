@@ -32,13 +32,13 @@
 
 import type { DiffContext } from '../diff/context.js';
 import { differenceDelta, emptyDeltaSql } from '../diff/recompute.js';
-import { registerOperator } from '../diff/registry.js';
 import { rowIdExpr } from '../diff/rowid.js';
+import { onlyChild } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrColumn, IrNode, IrNodeBase, Side } from '../ir/types.js';
 import { quoteIdent } from '../sql/quote.js';
-import { onlyChild } from './filter.js';
 import { netDelta, oldFromNew } from './old-from-new.js';
+import type { OperatorRules } from './rules.js';
 
 /** One window function call: its result column and the resolved call (`f(args) [FILTER] OVER (…)`). */
 export interface WindowCall {
@@ -120,8 +120,8 @@ ${input}\nWHERE (${rowHasNull}) AND EXISTS (SELECT 1 FROM ${keys} AS k WHERE ${s
   AND EXISTS (SELECT 1 FROM ${keys} AS k WHERE (${someNull}) AND ${nullSafe})`;
 }
 
-registerOperator<WindowNode>({
-  kind: 'window',
+/** The rules of `window` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
+export const windowRules: OperatorRules<WindowNode> = {
   snapshot(node, side, ctx) {
     return evaluate(node, ctx.snapshot(onlyChild(node), side), ctx);
   },
@@ -147,4 +147,4 @@ registerOperator<WindowNode>({
     const oldSql = evaluate(node, oldInput, ctx);
     return differenceDelta(ctx, node, newSql, oldSql, 'window');
   },
-});
+};

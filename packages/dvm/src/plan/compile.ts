@@ -19,7 +19,6 @@ import {
   deltaParams,
   type StorageBinding,
 } from '../diff/context.js';
-import { getOperator } from '../diff/registry.js';
 import { rowIdExpr } from '../diff/rowid.js';
 import {
   AmbiguousColumnError,
@@ -29,10 +28,11 @@ import {
   UnknownRelationError,
   UnsupportedQueryError,
 } from '../errors.js';
+import { onlyChild } from '../ir/children.js';
 import { makeExpr, refNode } from '../ir/expr.js';
 import type { IrColumn, IrNode, SourceRef } from '../ir/types.js';
 import { HIDDEN_PREFIX, ROW_ID_COLUMN, rowIdIndexName, shortHash } from '../names.js';
-import '../operators/index.js';
+import { rulesOf } from '../operators/index.js';
 import type { ProjectNode } from '../operators/project.js';
 import { mapAst } from '../parse/ast.js';
 import { deparseNode } from '../parse/deparse.js';
@@ -200,9 +200,9 @@ async function analyzeTree(root: IrNode, port: CatalogPort, params: readonly Del
     if (seen.has(node.nid)) return;
     seen.add(node.nid);
     for (const child of node.children) await visit(child);
-    const rules = getOperator(node.kind);
+    const rules = rulesOf(node);
     if (rules.analyze === undefined) return;
-    await rules.analyze(node as never, {
+    await rules.analyze(node, {
       describe: (sql) => describe(port, sql),
       snapshotSql(n: IrNode): string {
         const ctx = new DiffContext({ kind: 'changeBuffer' }, params, null);
@@ -391,11 +391,10 @@ function stateOperator(
   const chain: ProjectNode[] = [];
   let node = root;
   while (node.kind === 'project') {
-    chain.push(node as ProjectNode);
-    node = node.children[0] as IrNode;
+    chain.push(node);
+    node = onlyChild(node);
   }
-  const rules = getOperator(node.kind);
-  const state = rules.rootState?.(node as never) ?? null;
+  const state = rulesOf(node).rootState?.(node) ?? null;
   if (state === null || state.length === 0) return null;
   return { chain, node, state };
 }
