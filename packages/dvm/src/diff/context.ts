@@ -7,6 +7,7 @@ import { InternalError } from '../errors.js';
 import { renderExpr } from '../ir/expr.js';
 import type { Expr, IrNode, Side, SourceRef } from '../ir/types.js';
 import { rulesOf } from '../operators/index.js';
+import { emptyDeltaSql } from './recompute.js';
 import { StatementBuilder } from './statement.js';
 
 /**
@@ -127,11 +128,18 @@ export class DiffContext {
     return rulesOf(node).snapshot(node, side, this);
   }
 
-  /** Name of the CTE holding `node`'s delta: `__pgt_row_id`, `__pgt_weight`, then its column ids. Memoised. */
+  /**
+   * Name of the CTE holding `node`'s delta: `__pgt_row_id`, `__pgt_weight`, then its column ids.
+   * Memoised. A statically empty node (see {@link isStaticallyEmpty}) gets the empty delta of its
+   * shape here, once for every operator: its rules' `delta` is only asked when something it reads
+   * may change.
+   */
   delta(node: IrNode): string {
     const known = this.deltas.get(node.nid);
     if (known !== undefined) return known;
-    const name = rulesOf(node).delta(node, this);
+    const name = this.isStaticallyEmpty(node)
+      ? this.stmt.add(`d${node.nid}_empty`, emptyDeltaSql(node, this.snapshot(node, 'new')))
+      : rulesOf(node).delta(node, this);
     this.deltas.set(node.nid, name);
     return name;
   }

@@ -40,6 +40,7 @@ import type { IdAllocator } from '../ir/ids.js';
 import type { IrColumn, IrNode, IrNodeBase, Side } from '../ir/types.js';
 import { COUNT_COLUMN } from '../names.js';
 import { quoteIdent } from '../sql/quote.js';
+import type { OperatorRules } from './rules.js';
 import {
   type ColumnTypes,
   type CountedFields,
@@ -47,12 +48,10 @@ import {
   colList,
   countedDelta,
   countedSnapshot,
-  emptyDelta,
   keyedChildDelta,
   restrictToKeys,
   valueRowId,
-} from './multiset.js';
-import type { OperatorRules } from './rules.js';
+} from './shared/multiset.js';
 
 /** DISTINCT over its child's `outputs` columns (UNION: over a UNION ALL). */
 export interface DistinctNode extends IrNodeBase, CountedFields {
@@ -153,7 +152,6 @@ export const distinctRules: OperatorRules<DistinctNode> = {
     return countedSnapshot(node, side, ctx);
   },
   delta(node, ctx) {
-    if (ctx.isStaticallyEmpty(onlyChild(node))) return emptyDelta(node, ctx, 'distinct');
     const binding = node.stored ? ctx.storageFor(node) : null;
     if (binding !== null) return storedDelta(node, binding, ctx);
     return countedDelta(node, ctx, 'distinct');
@@ -229,7 +227,6 @@ export const distinctOnRules: OperatorRules<DistinctOnNode> = {
   snapshot: distinctOnSnapshot,
   delta(node, ctx) {
     const child = onlyChild(node);
-    if (ctx.isStaticallyEmpty(child)) return emptyDelta(node, ctx, 'distinct_on');
     const d = ctx.delta(child);
     const keys = ctx.stmt.add(
       `n${node.nid}_keys`,

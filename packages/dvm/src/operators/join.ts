@@ -18,6 +18,7 @@ import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrNode, IrNodeBase } from '../ir/types.js';
 import { quoteIdent } from '../sql/quote.js';
 import type { OperatorRules } from './rules.js';
+import { innerJoinDeltaTerms } from './shared/join-terms.js';
 
 /** An inner join of two inputs on `condition` (null: a cross join). */
 export interface JoinNode extends IrNodeBase {
@@ -52,34 +53,6 @@ function term(ctx: DiffContext, node: JoinNode, left: string, right: string, wei
     node.condition === null ? 'true' : ctx.render(node.condition, (id) => (leftIds.has(id) ? 'l' : 'r'));
   const cols = node.columns.map((c) => `, ${leftIds.has(c.id) ? 'l' : 'r'}.${quoteIdent(c.id)}`).join('');
   return `SELECT ${JOIN_ROW_ID} AS __pgt_row_id${weight === '' ? '' : `, ${weight} AS __pgt_weight`}${cols}\nFROM ${left} AS l\nJOIN ${right} AS r ON ${on}`;
-}
-
-/**
- * The terms of the inner-join rule over inputs `l` (alias `l`) and `r` (alias `r`):
- * ΔL⋈R₁ + L₁⋈ΔR − ΔL⋈ΔR, without the terms of a statically empty delta; when neither input
- * changes, one empty term of the right shape. `term(left, right, weight)` builds one term from two
- * relations and its weight expression (the outer joins' inner part uses it with their own select
- * list).
- */
-export function innerJoinDeltaTerms(
-  ctx: DiffContext,
-  l: IrNode,
-  r: IrNode,
-  term: (left: string, right: string, weight: string) => string,
-): string[] {
-  const terms: string[] = [];
-  const dl = ctx.isStaticallyEmpty(l) ? null : ctx.delta(l);
-  const dr = ctx.isStaticallyEmpty(r) ? null : ctx.delta(r);
-  if (dl !== null) terms.push(term(dl, `(${ctx.snapshot(r, 'new')})`, 'l.__pgt_weight'));
-  if (dr !== null) terms.push(term(`(${ctx.snapshot(l, 'new')})`, dr, 'r.__pgt_weight'));
-  if (dl !== null && dr !== null) terms.push(term(dl, dr, '-(l.__pgt_weight * r.__pgt_weight)'));
-  if (terms.length === 0) {
-    // Neither side changes: an empty relation of the right shape.
-    terms.push(
-      `${term(`(${ctx.snapshot(l, 'new')})`, `(${ctx.snapshot(r, 'new')})`, '0::bigint')}\nWHERE false`,
-    );
-  }
-  return terms;
 }
 
 /** The rules of `join` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */

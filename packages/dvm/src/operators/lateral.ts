@@ -218,12 +218,6 @@ export const lateralFunctionRules: OperatorRules<LateralFunctionNode> = {
       // A constant relation: nothing it reads ever changes.
       return ctx.stmt.add(`d${node.nid}_lateral_fn`, emptyDeltaSql(node, itemSql(node, ctx, null, false)));
     }
-    if (ctx.isStaticallyEmpty(left)) {
-      return ctx.stmt.add(
-        `d${node.nid}_lateral_fn`,
-        emptyDeltaSql(node, itemSql(node, ctx, `(${ctx.snapshot(left, 'new')})`, false)),
-      );
-    }
     return ctx.stmt.add(`d${node.nid}_lateral_fn`, itemSql(node, ctx, ctx.delta(left), true));
   },
   analyze: analyzeFunction,

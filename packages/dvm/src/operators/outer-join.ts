@@ -29,9 +29,15 @@ import { twoChildren } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrColumn, IrNode, IrNodeBase } from '../ir/types.js';
 import { quoteIdent } from '../sql/quote.js';
-import { type Alternative, affectedRowsSql, oldProbe, perRowValuesCte, someMatchSql } from './existence.js';
-import { innerJoinDeltaTerms } from './join.js';
 import type { OperatorRules } from './rules.js';
+import {
+  type Alternative,
+  affectedRowsSql,
+  oldProbe,
+  perRowValuesCte,
+  someMatchSql,
+} from './shared/existence.js';
+import { innerJoinDeltaTerms } from './shared/join-terms.js';
 
 /** A LEFT (input 0 preserved) or FULL outer join of two inputs on `condition` (null: ON TRUE). */
 export interface OuterJoinNode extends IrNodeBase {
@@ -133,7 +139,6 @@ function paddedParts(ctx: DiffContext, node: OuterJoinNode, side: 0 | 1): string
     side === 0 ? outputList(node, alias, null, weight) : outputList(node, null, alias, weight);
   const ownEmpty = ctx.isStaticallyEmpty(own);
   const otherEmpty = ctx.isStaticallyEmpty(other);
-  if (ownEmpty && otherEmpty) return parts;
   const other0 = oldProbe(ctx, node, other);
   if (!ownEmpty) {
     // A: changed rows of this side without a match in the other side's R₀.

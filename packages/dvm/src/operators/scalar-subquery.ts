@@ -28,11 +28,11 @@
  */
 
 import type { DiffContext } from '../diff/context.js';
-import { emptyDeltaSql } from '../diff/recompute.js';
 import { twoChildren } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrColumn, IrNode, IrNodeBase } from '../ir/types.js';
 import { quoteIdent } from '../sql/quote.js';
+import type { OperatorRules } from './rules.js';
 import {
   type Alternative,
   affectedRowsSql,
@@ -45,8 +45,7 @@ import {
   probeRelation,
   sideAliases,
   someMatchSql,
-} from './existence.js';
-import type { OperatorRules } from './rules.js';
+} from './shared/existence.js';
 
 /** How the value column is computed from the correlated rows of the right input. */
 export type SubqueryValue =
@@ -211,13 +210,6 @@ export const scalarSubqueryRules: OperatorRules<ScalarSubqueryNode> = {
     const rightEmpty = ctx.isStaticallyEmpty(right);
     const parts: string[] = [];
     const la = `l${node.nid}`;
-    if (leftEmpty && rightEmpty) {
-      // Nothing it reads changes: an empty relation of the right shape (and types).
-      return ctx.stmt.add(
-        `d${node.nid}_subquery`,
-        emptyDeltaSql(node, ctx.snapshot(node, 'new'), `s${node.nid}`),
-      );
-    }
     const r0: ProbeRelation = node.constant ? `(${ctx.snapshot(right, 'old')})` : oldProbe(ctx, node, right);
     if (node.constant) {
       // One value per side, computed once (the value reads no left column, so this CTE is not

@@ -20,10 +20,10 @@
  */
 
 import type { DiffContext } from '../diff/context.js';
-import { emptyDeltaSql } from '../diff/recompute.js';
 import { twoChildren } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { IrNode, IrNodeBase } from '../ir/types.js';
+import type { OperatorRules } from './rules.js';
 import {
   type Alternative,
   affectedRowsSql,
@@ -34,8 +34,7 @@ import {
   perRowValuesCte,
   sideAliases,
   someMatchSql,
-} from './existence.js';
-import type { OperatorRules } from './rules.js';
+} from './shared/existence.js';
 
 /** Rows of the left input with (semi) or without (anti) a matching row of the right input. */
 export interface SemiJoinNode extends IrNodeBase {
@@ -96,7 +95,7 @@ export const semiJoinRules: OperatorRules<SemiJoinNode> = {
     const parts: string[] = [];
     const leftEmpty = ctx.isStaticallyEmpty(left);
     const rightEmpty = ctx.isStaticallyEmpty(right);
-    const r0 = leftEmpty && rightEmpty ? '' : oldProbe(ctx, node, right);
+    const r0 = oldProbe(ctx, node, right);
     if (!leftEmpty) {
       // Part A: ΔL rows whose membership holds against R₀.
       // The test is computed in the select list of a materialised CTE: a per-row (indexable)
@@ -135,9 +134,6 @@ export const semiJoinRules: OperatorRules<SemiJoinNode> = {
       parts.push(
         `SELECT f.__pgt_row_id, (CASE WHEN f.__pgt_m1 THEN ${gain} ELSE ${lose} END)::bigint AS __pgt_weight${columnList(left, 'f')}\nFROM ${flags} AS f\nWHERE f.__pgt_m1 <> f.__pgt_m0`,
       );
-    }
-    if (parts.length === 0) {
-      parts.push(emptyDeltaSql(left, ctx.snapshot(left, 'new'), `l${node.nid}`));
     }
     return ctx.stmt.add(`d${node.nid}_${node.anti ? 'anti' : 'semi'}`, parts.join('\nUNION ALL\n'));
   },

@@ -25,15 +25,14 @@ import { onlyChild } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { IrColumn, IrNode, IrNodeBase } from '../ir/types.js';
 import { quoteIdent } from '../sql/quote.js';
+import type { AnalyzeTools, OperatorRules } from './rules.js';
 import {
   type CountedFields,
   type CountRule,
   childTypes,
   countedDelta,
   countedSnapshot,
-  emptyDelta,
-} from './multiset.js';
-import type { AnalyzeTools, OperatorRules } from './rules.js';
+} from './shared/multiset.js';
 
 /** INTERSECT / EXCEPT [ALL] over a side-tagged UNION ALL of its two inputs. */
 export interface SetOpNode extends IrNodeBase, CountedFields {
@@ -74,7 +73,6 @@ export const setOpRules: OperatorRules<SetOpNode> = {
     return countedSnapshot(node, side, ctx);
   },
   delta(node, ctx) {
-    if (ctx.isStaticallyEmpty(onlyChild(node))) return emptyDelta(node, ctx, node.rule);
     return countedDelta(node, ctx, node.rule);
   },
   async analyze(node, tools) {

@@ -21,13 +21,13 @@
  */
 
 import type { DiffContext } from '../diff/context.js';
-import { differenceDelta, emptyDeltaSql } from '../diff/recompute.js';
+import { differenceDelta } from '../diff/recompute.js';
 import { onlyChild } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrNode, IrNodeBase } from '../ir/types.js';
 import { quoteIdent } from '../sql/quote.js';
-import { addedCount, netDelta, oldFromNew } from './old-from-new.js';
 import type { OperatorRules } from './rules.js';
+import { addedCount, netDelta, oldFromNew } from './shared/old-from-new.js';
 
 /** One sort key of a top-N: a child column, direction and NULL placement. */
 export interface TopNKey {
@@ -122,9 +122,6 @@ export const topNRules: OperatorRules<TopNNode> = {
   },
   delta(node, ctx) {
     const child = onlyChild(node);
-    if (ctx.isStaticallyEmpty(child)) {
-      return ctx.stmt.add(`d${node.nid}_topn`, emptyDeltaSql(node, ctx.snapshot(node, 'new'), 't'));
-    }
     const d = ctx.delta(child);
     const changed = `EXISTS (SELECT 1 FROM ${d})`;
     const storage = ctx.storageFor(node);

@@ -31,14 +31,14 @@
  */
 
 import type { DiffContext } from '../diff/context.js';
-import { differenceDelta, emptyDeltaSql } from '../diff/recompute.js';
+import { differenceDelta } from '../diff/recompute.js';
 import { rowIdExpr } from '../diff/rowid.js';
 import { onlyChild } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrColumn, IrNode, IrNodeBase, Side } from '../ir/types.js';
 import { quoteIdent } from '../sql/quote.js';
-import { netDelta, oldFromNew } from './old-from-new.js';
 import type { OperatorRules } from './rules.js';
+import { netDelta, oldFromNew } from './shared/old-from-new.js';
 
 /** One window function call: its result column and the resolved call (`f(args) [FILTER] OVER (…)`). */
 export interface WindowCall {
@@ -127,12 +127,6 @@ export const windowRules: OperatorRules<WindowNode> = {
   },
   delta(node, ctx) {
     const child = onlyChild(node);
-    if (ctx.isStaticallyEmpty(child)) {
-      return ctx.stmt.add(
-        `d${node.nid}_window`,
-        emptyDeltaSql(node, evaluate(node, ctx.snapshot(child, 'new'), ctx), 'e'),
-      );
-    }
     const d = ctx.delta(child);
     let keys: string | null = null;
     if (node.partitionKey.length > 0) {

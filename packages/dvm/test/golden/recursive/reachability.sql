@@ -312,14 +312,11 @@ __pgt_d7_recompute AS (
         ORDER BY x.__pgt_row_id, x.__pgt_text) AS y
   WHERE y.__pgt_weight <> 0
 ),
-__pgt_d1_constant AS (
-  SELECT c.__pgt_row_id, 0::bigint AS __pgt_weight
-  FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 0) AS __pgt_row_id) AS c
+__pgt_d2_empty AS (
+  SELECT c.__pgt_row_id, 0::bigint AS __pgt_weight, c."column_"
+  FROM (SELECT c.__pgt_row_id, 1 AS "column_"
+  FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 0) AS __pgt_row_id) AS c) AS c
   WHERE false
-),
-__pgt_d2_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, 1 AS "column_"
-  FROM __pgt_d1_constant AS c
 ),
 __pgt_d5_join AS (
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 0) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."e_src", l."e_dst", r."reach_n"
@@ -336,7 +333,7 @@ __pgt_d7_seminaive AS (
   FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."e_src" AS "src", s."e_dst" AS "dst" FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 0) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
   FROM "public"."edges" AS __pgt_src) AS s),
   __pgt_inc("n") AS (
-  SELECT x."__pgt_c1" FROM (SELECT DISTINCT x."__pgt_c1" FROM (SELECT b."column_" AS "__pgt_c1", b.__pgt_weight FROM __pgt_d2_project AS b
+  SELECT x."__pgt_c1" FROM (SELECT DISTINCT x."__pgt_c1" FROM (SELECT b."column_" AS "__pgt_c1", b.__pgt_weight FROM __pgt_d2_empty AS b
   UNION ALL
   SELECT b."dst" AS "__pgt_c1", b.__pgt_weight FROM __pgt_d6_project AS b) AS x WHERE x.__pgt_weight > 0 AND NOT EXISTS (SELECT 1 FROM "public"."st_recursive_reachability" AS s WHERE s.__pgt_row_id = pg_catalog.hashtextextended((ROW(x."__pgt_c1"))::text, 0) AND (ROW(s."__pgt_rec_reach_n_2"))::text = (ROW(x."__pgt_c1"))::text)) AS x
   UNION
@@ -356,7 +353,7 @@ __pgt_n7_rec_overdeleted AS MATERIALIZED (
   SELECT s.__pgt_row_id, s."e_src", s."e_dst"
   FROM __pgt_d3_scan_e AS s WHERE s.__pgt_weight < 0) AS s),
   __pgt_inc("n") AS (
-  SELECT x."__pgt_c1" FROM (SELECT DISTINCT x."__pgt_c1" FROM (SELECT b."column_" AS "__pgt_c1", b.__pgt_weight FROM __pgt_d2_project AS b
+  SELECT x."__pgt_c1" FROM (SELECT DISTINCT x."__pgt_c1" FROM (SELECT b."column_" AS "__pgt_c1", b.__pgt_weight FROM __pgt_d2_empty AS b
   UNION ALL
   SELECT b."dst" AS "__pgt_c1", b.__pgt_weight FROM __pgt_d6_project AS b) AS x WHERE x.__pgt_weight < 0 AND EXISTS (SELECT 1 FROM "public"."st_recursive_reachability" AS s WHERE s.__pgt_row_id = pg_catalog.hashtextextended((ROW(x."__pgt_c1"))::text, 0) AND (ROW(s."__pgt_rec_reach_n_2"))::text = (ROW(x."__pgt_c1"))::text)) AS x
   UNION

@@ -23,9 +23,9 @@
  * parenthesise `x = y IS NOT FALSE` correctly).
  */
 
-import type { DiffContext } from '../diff/context.js';
-import type { Expr, IrNode } from '../ir/types.js';
-import { quoteIdent } from '../sql/quote.js';
+import type { DiffContext } from '../../diff/context.js';
+import type { Expr, IrNode } from '../../ir/types.js';
+import { quoteIdent } from '../../sql/quote.js';
 import { netDelta, oldFromNew } from './old-from-new.js';
 
 /**

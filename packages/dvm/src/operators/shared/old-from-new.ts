@@ -13,10 +13,10 @@
  * per (id, text): old copies = copies in P − net weight.
  */
 
-import type { DiffContext } from '../diff/context.js';
-import { rowText } from '../diff/rowid.js';
-import type { IrNode } from '../ir/types.js';
-import { quoteIdent } from '../sql/quote.js';
+import type { DiffContext } from '../../diff/context.js';
+import { rowText } from '../../diff/rowid.js';
+import type { IrNode } from '../../ir/types.js';
+import { quoteIdent } from '../../sql/quote.js';
 
 /** Adds the CTE of `delta` netted per (id, row text), non-zero weights only; returns its name. */
 export function netDelta(ctx: DiffContext, node: IrNode, child: IrNode, delta: string): string {

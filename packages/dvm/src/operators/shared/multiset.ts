@@ -29,14 +29,14 @@
  *   without NULLs, a separate branch for keys with NULLs).
  */
 
-import type { DiffContext } from '../diff/context.js';
-import { rowIdExpr, rowText } from '../diff/rowid.js';
-import { onlyChild } from '../ir/children.js';
-import type { IrColumn, IrNode, Side } from '../ir/types.js';
-import { quoteIdent } from '../sql/quote.js';
-import type { DistinctNode } from './distinct.js';
-import type { AnalyzeTools } from './rules.js';
-import type { SetOpNode } from './set-op.js';
+import type { DiffContext } from '../../diff/context.js';
+import { rowIdExpr, rowText } from '../../diff/rowid.js';
+import { onlyChild } from '../../ir/children.js';
+import type { IrColumn, IrNode, Side } from '../../ir/types.js';
+import { quoteIdent } from '../../sql/quote.js';
+import type { DistinctNode } from '../distinct.js';
+import type { AnalyzeTools } from '../rules.js';
+import type { SetOpNode } from '../set-op.js';
 
 /** Column id → PostgreSQL type name (as `format_type` prints it), learned at compile time. */
 export type ColumnTypes = ReadonlyMap<string, string>;
@@ -154,17 +154,6 @@ ORDER BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text`;
   return `SELECT y.__pgt_row_id${colList('y', cols)}${countColumn(node, 'y.__pgt_l')}
 FROM (${grouped}) AS y${expand}
 WHERE ${copies} > 0`;
-}
-
-/** An empty delta of the node's shape. */
-export function emptyDelta(node: IrNode, ctx: DiffContext, label: string): string {
-  return ctx.stmt.add(
-    `d${node.nid}_${label}`,
-    `SELECT s.__pgt_row_id, 0::bigint AS __pgt_weight${colList(
-      's',
-      node.columns.map((c) => c.id),
-    )} FROM (${ctx.snapshot(node, 'new')}) AS s WHERE false`,
-  );
 }
 
 /** The child's delta with each row's value id, text and side (`__pgt_dw` = its weight). */
