@@ -110,7 +110,8 @@ function transform(value: unknown, scope: Scope, env: BuildEnv, hooks: ExprHooks
       if (env.incremental) {
         throw new UnsupportedQueryError(
           `time-dependent value ${op.replace('SVFOP_', '').replace(/_N$/, '')}`,
-          "A stream table must depend only on its sources; the current time changes without any source changing. Use refreshMode 'FULL', or store the time in a source table.",
+          'A stream table must depend only on its sources; the current time changes without any source changing. Use refreshMode ' +
+            "'FULL', or store the time in a source table.",
           { position: env.at(location) },
         );
       }
@@ -207,7 +208,8 @@ function funcCall(
   if (env.incremental && (TIME_FUNCTIONS.has(bare) || (bare === 'age' && (call.args?.length ?? 0) === 1))) {
     throw new UnsupportedQueryError(
       `time-dependent function ${name}()`,
-      "A stream table must depend only on its sources; the current time changes without any source changing. Use refreshMode 'FULL', or store the time in a source table.",
+      'A stream table must depend only on its sources; the current time changes without any source changing. Use refreshMode ' +
+        "'FULL', or store the time in a source table.",
       { position: env.at(location) },
     );
   }

@@ -128,7 +128,8 @@ function buildCall(
   if (env.incremental && TIME_FUNCTIONS.has(bare)) {
     throw new UnsupportedQueryError(
       `time-dependent function ${name}() in FROM`,
-      "A stream table must depend only on its sources; the current time changes without any source changing. Use refreshMode 'FULL', or store the time in a source table.",
+      'A stream table must depend only on its sources; the current time changes without any source changing. Use refreshMode ' +
+        "'FULL', or store the time in a source table.",
       { position: env.at(location) },
     );
   }
@@ -159,7 +160,8 @@ function buildCall(
   if (shape === undefined) {
     throw new UnsupportedQueryError(
       `the function ${name}() in FROM`,
-      "Its result columns could not be determined before compiling (PostgreSQL cannot describe it without its argument types, e.g. a polymorphic function). Give it a column definition list if it returns record, or use refreshMode 'FULL'.",
+      'Its result columns could not be determined before compiling (PostgreSQL cannot describe it without its argument types, ' +
+        "e.g. a polymorphic function). Give it a column definition list if it returns record, or use refreshMode 'FULL'.",
       { position: env.at(location) },
     );
   }

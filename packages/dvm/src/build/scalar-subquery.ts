@@ -91,7 +91,9 @@ export function createSubqueryValueCollector(
         if (!atMostOneRow(sub)) {
           throw new UnsupportedQueryError(
             `a scalar subquery that may return more than one row in ${clause}`,
-            "PostgreSQL raises an error when it does. Make it an aggregate without GROUP BY (e.g. (SELECT max(x) FROM …)), or equate the whole primary key of its single table (WHERE t.id = o.t_id), or with ORDER BY … LIMIT 1 include that primary key in ORDER BY (a total order), or use refreshMode 'FULL'.",
+            'PostgreSQL raises an error when it does. Make it an aggregate without GROUP BY (e.g. (SELECT max(x) FROM …)), or ' +
+              'equate the whole primary key of its single table (WHERE t.id = o.t_id), or with ORDER BY … LIMIT 1 include that primary key in ' +
+              "ORDER BY (a total order), or use refreshMode 'FULL'.",
             { position: env.at(location) },
           );
         }

@@ -135,7 +135,8 @@ export function buildSubquery(
     if (use === 'scalar') {
       throw new UnsupportedQueryError(
         `a scalar subquery with ${reason}`,
-        "Its number of rows cannot be guaranteed to be at most one. Write it as an aggregate without GROUP BY (e.g. (SELECT max(x) FROM …)), or use refreshMode 'FULL'.",
+        'Its number of rows cannot be guaranteed to be at most one. Write it as an aggregate without GROUP BY (e.g. (SELECT ' +
+          "max(x) FROM …)), or use refreshMode 'FULL'.",
         { position: env.at(location) },
       );
     }
@@ -143,7 +144,8 @@ export function buildSubquery(
     if (freeRefs(built.node).size > 0) {
       throw new UnsupportedQueryError(
         `a correlated ${construct} with ${reason}`,
-        "Only correlated subqueries of the form SELECT … FROM … WHERE … can be decorrelated; move the correlation out, or use refreshMode 'FULL'.",
+        'Only correlated subqueries of the form SELECT … FROM … WHERE … can be decorrelated; ' +
+          "move the correlation out, or use refreshMode 'FULL'.",
         { position: env.at(location) },
       );
     }

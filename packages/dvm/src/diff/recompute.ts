@@ -7,7 +7,9 @@
  * `emptyDeltaSql`: the delta of a node when nothing it reads changes — no rows, the node's shape
  *   (and types, from the snapshot it selects from).
  */
+
 import type { IrNode } from '../ir/types.js';
+import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
 import { quoteIdent } from '../sql/quote.js';
 import type { DiffContext } from './context.js';
 import { rowText } from './rowid.js';
@@ -18,7 +20,7 @@ import { rowText } from './rowid.js';
  */
 export function emptyDeltaSql(node: IrNode, snapshot: string, alias = 'c'): string {
   const cols = node.columns.map((c) => `, ${alias}.${quoteIdent(c.id)}`).join('');
-  return `SELECT ${alias}.__pgt_row_id, 0::bigint AS __pgt_weight${cols}\nFROM (${snapshot}) AS ${alias}\nWHERE false`;
+  return `SELECT ${alias}.${ROW_ID_COLUMN}, 0::bigint AS ${WEIGHT_COLUMN}${cols}\nFROM (${snapshot}) AS ${alias}\nWHERE false`;
 }
 
 /**
@@ -40,10 +42,11 @@ export function differenceDelta(
   );
   return ctx.stmt.add(
     `d${node.nid}_${label}`,
-    `SELECT y.__pgt_row_id, y.__pgt_weight${ids.map((id) => `, y.${quoteIdent(id)}`).join('')}
-FROM (SELECT DISTINCT ON (x.__pgt_row_id, x.__pgt_text) x.__pgt_row_id, pg_catalog.sum(x.__pgt_side) OVER (PARTITION BY x.__pgt_row_id, x.__pgt_text)::bigint AS __pgt_weight${cols}
+    `SELECT y.${ROW_ID_COLUMN}, y.${WEIGHT_COLUMN}${ids.map((id) => `, y.${quoteIdent(id)}`).join('')}
+FROM (SELECT DISTINCT ON (x.${ROW_ID_COLUMN}, x.__pgt_text) x.${ROW_ID_COLUMN}, pg_catalog.sum(x.__pgt_side) OVER (PARTITION BY
+  x.${ROW_ID_COLUMN}, x.__pgt_text)::bigint AS ${WEIGHT_COLUMN}${cols}
       FROM (SELECT b.*, ${rowText('b', ids)} AS __pgt_text FROM ${both} AS b) AS x
-      ORDER BY x.__pgt_row_id, x.__pgt_text) AS y
-WHERE y.__pgt_weight <> 0`,
+      ORDER BY x.${ROW_ID_COLUMN}, x.__pgt_text) AS y
+WHERE y.${WEIGHT_COLUMN} <> 0`,
   );
 }

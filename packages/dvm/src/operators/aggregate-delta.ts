@@ -10,12 +10,13 @@
  * groups whose row changed; a keyed group reaching zero rows disappears, a key-less set's row
  * stays.
  */
+
 import type { DiffContext, StorageBinding } from '../diff/context.js';
 import { rowText } from '../diff/rowid.js';
 import { InternalError } from '../errors.js';
 import { refNode, substitute } from '../ir/expr.js';
 import type { IrColumn } from '../ir/types.js';
-import { ROW_ID_COLUMN } from '../names.js';
+import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
 import { quoteIdent } from '../sql/quote.js';
 import {
   type AggregateNode,
@@ -164,13 +165,15 @@ function newValues(spec: AggSpec, t: AggTypes, j: number): [string, string][] {
         nan === null || pinf === null || ninf === null ? nn : `(${nn} - ${nan} - ${pinf} - ${ninf})`;
       const prev = old(t.kind === 'sum' && !counted ? spec.column.id : sumId);
       const ds = `u.${dcol('s', j)}`;
-      const fin = `(CASE WHEN ${finiteCount} = 0 THEN NULL WHEN ${prev} IS NULL THEN ${ds} WHEN ${ds} IS NULL THEN (${prev})::${acc} ELSE (${prev})::${acc} + ${ds} END)`;
+      const fin = `(CASE WHEN ${finiteCount} = 0 THEN NULL WHEN ${prev} IS NULL THEN ${ds} WHEN ${ds} IS NULL THEN (${prev})::${acc} ELSE
+  (${prev})::${acc} + ${ds} END)`;
       // NaN / ±Infinity decide the result as in PostgreSQL's accumulators.
       const sv = specialValues(acc);
       const special =
         nan === null || pinf === null || ninf === null
           ? null
-          : `(CASE WHEN ${nan} > 0 OR (${pinf} > 0 AND ${ninf} > 0) THEN ${sv.nan} WHEN ${pinf} > 0 THEN ${sv.pinf} WHEN ${ninf} > 0 THEN ${sv.ninf} END)`;
+          : `(CASE WHEN ${nan} > 0 OR (${pinf} > 0 AND ${ninf} > 0) THEN ${sv.nan} WHEN ${pinf} > 0 THEN ${sv.pinf} WHEN ${ninf} > 0 THEN
+  ${sv.ninf} END)`;
       // Numeric: the result's display scale is the largest among the finite arguments.
       const scale = plan.scaled ? plus(spec.scaleState, 'sc') : null;
       const shown = scale === null ? fin : `pg_catalog.round(${fin}, ${maxScale(scale)})`;
@@ -219,7 +222,7 @@ export function algebraicDelta(node: AggregateNode, ctx: DiffContext, binding: S
   const multi = node.sets.length > 1;
 
   // The child's delta rows with their keys, arguments, FILTER results and non-NULL flags.
-  const dx: string[] = ['c.__pgt_weight AS __pgt_w'];
+  const dx: string[] = [`c.${WEIGHT_COLUMN} AS __pgt_w`];
   node.keys.forEach((k) => {
     dx.push(`${ctx.render(k.expr, 'c')} AS ${q(k.column.id)}`);
   });
@@ -255,7 +258,7 @@ export function algebraicDelta(node: AggregateNode, ctx: DiffContext, binding: S
   });
   const grouped = ctx.stmt.add(
     `n${node.nid}_dgroups`,
-    `SELECT ${aggRowId(node, 'g')} AS __pgt_row_id, g.*\nFROM (${branches.join('\nUNION ALL\n')}) AS g`,
+    `SELECT ${aggRowId(node, 'g')} AS ${ROW_ID_COLUMN}, g.*\nFROM (${branches.join('\nUNION ALL\n')}) AS g`,
   );
 
   // The stored state of those groups (by row id: the storage table's unique index).
@@ -269,7 +272,7 @@ export function algebraicDelta(node: AggregateNode, ctx: DiffContext, binding: S
     `n${node.nid}_state`,
     `SELECT d.*, (s.${q(ROW_ID_COLUMN)} IS NOT NULL) AS __pgt_had${stored}
 FROM ${grouped} AS d
-LEFT JOIN ${binding.relation} AS s ON s.${q(ROW_ID_COLUMN)} = d.__pgt_row_id`,
+LEFT JOIN ${binding.relation} AS s ON s.${q(ROW_ID_COLUMN)} = d.${ROW_ID_COLUMN}`,
   );
   const upd = ctx.stmt.add(
     `n${node.nid}_upd`,
@@ -310,12 +313,12 @@ LEFT JOIN ${binding.relation} AS s ON s.${q(ROW_ID_COLUMN)} = d.__pgt_row_id`,
   const has =
     resc === null
       ? plainHas
-      : `CASE WHEN u.__pgt_rescan THEN r.__pgt_row_id IS NOT NULL ELSE ${plainHas} END`;
+      : `CASE WHEN u.__pgt_rescan THEN r.${ROW_ID_COLUMN} IS NOT NULL ELSE ${plainHas} END`;
   const oldCols = node.columns.map((c) => `u.${oldCol(c.id)}`);
   const fin = ctx.stmt.add(
     `n${node.nid}_rows`,
-    `SELECT u.__pgt_row_id, u.__pgt_had, ${has} AS __pgt_has, ${oldCols.join(', ')}, ${newCols.join(', ')}
-FROM ${upd} AS u${resc === null ? '' : `\nLEFT JOIN ${resc} AS r ON u.__pgt_rescan AND r.__pgt_row_id = u.__pgt_row_id`}`,
+    `SELECT u.${ROW_ID_COLUMN}, u.__pgt_had, ${has} AS __pgt_has, ${oldCols.join(', ')}, ${newCols.join(', ')}
+FROM ${upd} AS u${resc === null ? '' : `\nLEFT JOIN ${resc} AS r ON u.__pgt_rescan AND r.${ROW_ID_COLUMN} = u.${ROW_ID_COLUMN}`}`,
     true,
   );
   const oldText = rowText(
@@ -340,10 +343,10 @@ FROM ${upd} AS u${resc === null ? '' : `\nLEFT JOIN ${resc} AS r ON u.__pgt_resc
     node.columns.map((c) => `, f.${col(c.id)} AS ${q(c.id)}`).join('');
   return ctx.stmt.add(
     `d${node.nid}_aggregate`,
-    `SELECT f.__pgt_row_id, -1::bigint AS __pgt_weight${out(oldCol)}
+    `SELECT f.${ROW_ID_COLUMN}, -1::bigint AS ${WEIGHT_COLUMN}${out(oldCol)}
 FROM ${fin} AS f WHERE f.__pgt_had AND (NOT ${keep} OR ${changed})
 UNION ALL
-SELECT f.__pgt_row_id, 1::bigint AS __pgt_weight${out(newCol)}
+SELECT f.${ROW_ID_COLUMN}, 1::bigint AS ${WEIGHT_COLUMN}${out(newCol)}
 FROM ${fin} AS f WHERE ${keep} AND (NOT f.__pgt_had OR ${changed})`,
   );
 }

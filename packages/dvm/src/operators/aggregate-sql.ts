@@ -4,6 +4,7 @@
  * snapshot restricted to affected keys (index-friendly: `IN` for non-NULL keys, a separately
  * gated branch for keys with NULLs).
  */
+
 import type { DiffContext, StorageBinding } from '../diff/context.js';
 import { rowIdExpr } from '../diff/rowid.js';
 import { InternalError } from '../errors.js';
@@ -164,7 +165,7 @@ export function aggregateSelect(
     const inner = `SELECT ${cols.join(', ')}\nFROM (${input(s)}) AS c${groupBy}${g === null ? '' : `\nHAVING ${g}`}`;
     const where = node.having === null ? '' : `\nWHERE ${ctx.render(node.having, 'g')}`;
     const out = node.columns.map((c) => `, g.${q(c.id)}`).join('');
-    return `SELECT ${aggRowId(node, 'g')} AS __pgt_row_id${out}\nFROM (${inner}) AS g${where}`;
+    return `SELECT ${aggRowId(node, 'g')} AS ${ROW_ID_COLUMN}${out}\nFROM (${inner}) AS g${where}`;
   });
   return branches.join('\nUNION ALL\n');
 }
@@ -187,7 +188,7 @@ export function affectedKeys(node: AggregateNode, ctx: DiffContext, d: string, l
   });
   return ctx.stmt.add(
     `n${node.nid}_${label}`,
-    `SELECT ${aggRowId(node, 'a')} AS __pgt_row_id, a.*\nFROM (${branches.join('\nUNION ALL\n')}) AS a`,
+    `SELECT ${aggRowId(node, 'a')} AS ${ROW_ID_COLUMN}, a.*\nFROM (${branches.join('\nUNION ALL\n')}) AS a`,
     true,
   );
 }
@@ -248,5 +249,7 @@ export function restrictedAggregate(
 /** The stored rows (all node columns, from the storage table) of the groups in `keys`. */
 export function storedRows(node: AggregateNode, binding: StorageBinding, keys: string): string {
   const cols = node.columns.map((c) => `, s.${q(binding.column(c.id))} AS ${q(c.id)}`).join('');
-  return `SELECT s.${q(ROW_ID_COLUMN)} AS __pgt_row_id${cols}\nFROM ${binding.relation} AS s\nWHERE s.${q(ROW_ID_COLUMN)} IN (SELECT k.__pgt_row_id FROM ${keys} AS k)`;
+  return `SELECT s.${q(ROW_ID_COLUMN)} AS ${ROW_ID_COLUMN}${cols}
+FROM ${binding.relation} AS s
+WHERE s.${q(ROW_ID_COLUMN)} IN (SELECT k.${ROW_ID_COLUMN} FROM ${keys} AS k)`;
 }

@@ -11,6 +11,7 @@ import { emptyDeltaSql } from '../diff/recompute.js';
 import { rowIdExpr } from '../diff/rowid.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { IrColumn, IrNodeBase } from '../ir/types.js';
+import { ROW_ID_COLUMN } from '../names.js';
 import type { OperatorRules } from './rules.js';
 
 /** A relation computed without reading any source. */
@@ -32,7 +33,7 @@ export function makeConstant(
 
 /** The one-row, no-column relation of a SELECT without FROM. */
 export function makeSingleRow(ids: IdAllocator): ConstantNode {
-  return makeConstant(ids, [], `SELECT ${rowIdExpr([])} AS __pgt_row_id`, true);
+  return makeConstant(ids, [], `SELECT ${rowIdExpr([])} AS ${ROW_ID_COLUMN}`, true);
 }
 
 /** The rules of `constant` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */

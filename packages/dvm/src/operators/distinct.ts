@@ -38,7 +38,7 @@ import { DvmError } from '../errors.js';
 import { onlyChild } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { IrColumn, IrNode, IrNodeBase, Side } from '../ir/types.js';
-import { COUNT_COLUMN } from '../names.js';
+import { COUNT_COLUMN, ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
 import { quoteIdent } from '../sql/quote.js';
 import type { OperatorRules } from './rules.js';
 import {
@@ -105,17 +105,17 @@ function storedDelta(node: DistinctNode, binding: StorageBinding, ctx: DiffConte
   const dk = keyedChildDelta(node, ctx);
   const texts = ctx.stmt.add(
     `n${node.nid}_texts`,
-    `SELECT DISTINCT ON (k.__pgt_row_id, k.__pgt_text) k.__pgt_row_id, k.__pgt_text${colList('k', cols)},
-       (pg_catalog.sum(k.__pgt_dw) OVER (PARTITION BY k.__pgt_row_id, k.__pgt_text))::bigint AS __pgt_dw
+    `SELECT DISTINCT ON (k.${ROW_ID_COLUMN}, k.__pgt_text) k.${ROW_ID_COLUMN}, k.__pgt_text${colList('k', cols)},
+       (pg_catalog.sum(k.__pgt_dw) OVER (PARTITION BY k.${ROW_ID_COLUMN}, k.__pgt_text))::bigint AS __pgt_dw
 FROM ${dk} AS k
-ORDER BY k.__pgt_row_id, k.__pgt_text`,
+ORDER BY k.${ROW_ID_COLUMN}, k.__pgt_text`,
   );
   const perValue = ctx.stmt.add(
     `n${node.nid}_net`,
-    `SELECT DISTINCT ON (t.__pgt_row_id) t.__pgt_row_id${colList('t', cols)},
-       (pg_catalog.sum(t.__pgt_dw) OVER (PARTITION BY t.__pgt_row_id))::bigint AS __pgt_net
+    `SELECT DISTINCT ON (t.${ROW_ID_COLUMN}) t.${ROW_ID_COLUMN}${colList('t', cols)},
+       (pg_catalog.sum(t.__pgt_dw) OVER (PARTITION BY t.${ROW_ID_COLUMN}))::bigint AS __pgt_net
 FROM ${texts} AS t
-ORDER BY t.__pgt_row_id, t.__pgt_dw > 0 DESC, t.__pgt_text`,
+ORDER BY t.${ROW_ID_COLUMN}, t.__pgt_dw > 0 DESC, t.__pgt_text`,
   );
   const stored = cols.map((id) => storedColumn(binding, id));
   const keepStored = stored.every((s) => s !== null);
@@ -124,8 +124,8 @@ ORDER BY t.__pgt_row_id, t.__pgt_dw > 0 DESC, t.__pgt_text`,
     : '';
   const joined = ctx.stmt.add(
     `n${node.nid}_old`,
-    `SELECT a.*, COALESCE(s.${quoteIdent(binding.column(countId))}, 0)::bigint AS __pgt_old, s.__pgt_row_id IS NOT NULL AS __pgt_has${storedCols}
-FROM ${perValue} AS a LEFT JOIN ${binding.relation} AS s ON s.__pgt_row_id = a.__pgt_row_id
+    `SELECT a.*, COALESCE(s.${quoteIdent(binding.column(countId))}, 0)::bigint AS __pgt_old, s.${ROW_ID_COLUMN} IS NOT NULL AS __pgt_has${storedCols}
+FROM ${perValue} AS a LEFT JOIN ${binding.relation} AS s ON s.${ROW_ID_COLUMN} = a.${ROW_ID_COLUMN}
 WHERE a.__pgt_net <> 0`,
     true,
   );
@@ -138,10 +138,10 @@ WHERE a.__pgt_net <> 0`,
     .join('');
   return ctx.stmt.add(
     `d${node.nid}_distinct`,
-    `SELECT j.__pgt_row_id, -1::bigint AS __pgt_weight${values}, j.__pgt_old AS ${quoteIdent(countId)}
+    `SELECT j.${ROW_ID_COLUMN}, -1::bigint AS ${WEIGHT_COLUMN}${values}, j.__pgt_old AS ${quoteIdent(countId)}
 FROM ${joined} AS j WHERE j.__pgt_old > 0
 UNION ALL
-SELECT j.__pgt_row_id, 1::bigint AS __pgt_weight${values}, j.__pgt_old + j.__pgt_net AS ${quoteIdent(countId)}
+SELECT j.${ROW_ID_COLUMN}, 1::bigint AS ${WEIGHT_COLUMN}${values}, j.__pgt_old + j.__pgt_net AS ${quoteIdent(countId)}
 FROM ${joined} AS j WHERE j.__pgt_old + j.__pgt_net > 0`,
   );
 }
@@ -212,10 +212,10 @@ function firstPerKey(node: DistinctOnNode, from: string): string {
         `x.${quoteIdent(o.id)} ${o.descending ? 'DESC' : 'ASC'} NULLS ${o.nullsFirst ? 'FIRST' : 'LAST'}, `,
     )
     .join('');
-  return `SELECT DISTINCT ON (x.__pgt_row_id) x.__pgt_row_id${colList('x', cols)}
-FROM (SELECT ${valueRowId('c', node.keyIds, node.types)} AS __pgt_row_id, ${rowText('c', cols)} AS __pgt_text${colList('c', cols)}
+  return `SELECT DISTINCT ON (x.${ROW_ID_COLUMN}) x.${ROW_ID_COLUMN}${colList('x', cols)}
+FROM (SELECT ${valueRowId('c', node.keyIds, node.types)} AS ${ROW_ID_COLUMN}, ${rowText('c', cols)} AS __pgt_text${colList('c', cols)}
       FROM ${from} AS c) AS x
-ORDER BY x.__pgt_row_id, ${order}x.__pgt_text`;
+ORDER BY x.${ROW_ID_COLUMN}, ${order}x.__pgt_text`;
 }
 
 function distinctOnSnapshot(node: DistinctOnNode, side: Side, ctx: DiffContext): string {
@@ -230,7 +230,7 @@ export const distinctOnRules: OperatorRules<DistinctOnNode> = {
     const d = ctx.delta(child);
     const keys = ctx.stmt.add(
       `n${node.nid}_keys`,
-      `SELECT DISTINCT ${valueRowId('d', node.keyIds, node.types)} AS __pgt_row_id${colList('d', node.keyIds)}
+      `SELECT DISTINCT ${valueRowId('d', node.keyIds, node.types)} AS ${ROW_ID_COLUMN}${colList('d', node.keyIds)}
 FROM ${d} AS d`,
       true,
     );
@@ -242,11 +242,12 @@ FROM ${d} AS d`,
       restrictToKeys(ctx.snapshot(child, 'new'), node.keyIds, node.types, keys),
       true,
     );
-    const before = `(SELECT y.* FROM (SELECT DISTINCT ON (x.__pgt_row_id, x.__pgt_text) x.*, pg_catalog.sum(x.__pgt_n) OVER (PARTITION BY x.__pgt_row_id, x.__pgt_text) AS __pgt_net
-        FROM (SELECT c.__pgt_row_id, ${rowText('c', cols)} AS __pgt_text, 1::bigint AS __pgt_n${colList('c', cols)} FROM ${current} AS c
+    const before = `(SELECT y.* FROM (SELECT DISTINCT ON (x.${ROW_ID_COLUMN}, x.__pgt_text) x.*, pg_catalog.sum(x.__pgt_n) OVER (PARTITION
+  BY x.${ROW_ID_COLUMN}, x.__pgt_text) AS __pgt_net
+        FROM (SELECT c.${ROW_ID_COLUMN}, ${rowText('c', cols)} AS __pgt_text, 1::bigint AS __pgt_n${colList('c', cols)} FROM ${current} AS c
               UNION ALL
-              SELECT d.__pgt_row_id, ${rowText('d', cols)}, -d.__pgt_weight${colList('d', cols)} FROM ${d} AS d) AS x
-        ORDER BY x.__pgt_row_id, x.__pgt_text) AS y
+              SELECT d.${ROW_ID_COLUMN}, ${rowText('d', cols)}, -d.${WEIGHT_COLUMN}${colList('d', cols)} FROM ${d} AS d) AS x
+        ORDER BY x.${ROW_ID_COLUMN}, x.__pgt_text) AS y
   WHERE y.__pgt_net > 0)`;
     return differenceDelta(ctx, node, firstPerKey(node, current), firstPerKey(node, before), 'distinct_on');
   },

@@ -11,6 +11,7 @@
 import { onlyChild } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrNode, IrNodeBase } from '../ir/types.js';
+import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
 import { quoteIdent } from '../sql/quote.js';
 import type { OperatorRules } from './rules.js';
 
@@ -40,13 +41,13 @@ function passThrough(node: IrNode, alias: string): string {
 export const filterRules: OperatorRules<FilterNode> = {
   snapshot(node, side, ctx) {
     const child = onlyChild(node);
-    return `SELECT c.__pgt_row_id${passThrough(node, 'c')}\nFROM (${ctx.snapshot(child, side)}) AS c\nWHERE ${ctx.render(node.predicate, 'c')}`;
+    return `SELECT c.${ROW_ID_COLUMN}${passThrough(node, 'c')}\nFROM (${ctx.snapshot(child, side)}) AS c\nWHERE ${ctx.render(node.predicate, 'c')}`;
   },
   delta(node, ctx) {
     const d = ctx.delta(onlyChild(node));
     return ctx.stmt.add(
       `d${node.nid}_filter`,
-      `SELECT c.__pgt_row_id, c.__pgt_weight${passThrough(node, 'c')}\nFROM ${d} AS c\nWHERE ${ctx.render(node.predicate, 'c')}`,
+      `SELECT c.${ROW_ID_COLUMN}, c.${WEIGHT_COLUMN}${passThrough(node, 'c')}\nFROM ${d} AS c\nWHERE ${ctx.render(node.predicate, 'c')}`,
     );
   },
 };

@@ -16,6 +16,7 @@ import { rowIdExpr } from '../diff/rowid.js';
 import { twoChildren } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrNode, IrNodeBase } from '../ir/types.js';
+import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
 import { quoteIdent } from '../sql/quote.js';
 import type { OperatorRules } from './rules.js';
 import { innerJoinDeltaTerms } from './shared/join-terms.js';
@@ -44,7 +45,7 @@ export function withJoinCondition(join: JoinNode, extra: Expr, and: (a: Expr, b:
 }
 
 /** The join's row id from its inputs' ids (aliases `l` and `r`). */
-export const JOIN_ROW_ID = rowIdExpr(['l.__pgt_row_id', 'r.__pgt_row_id']);
+export const JOIN_ROW_ID = rowIdExpr([`l.${ROW_ID_COLUMN}`, `r.${ROW_ID_COLUMN}`]);
 
 function term(ctx: DiffContext, node: JoinNode, left: string, right: string, weight: string): string {
   const [l] = twoChildren(node);
@@ -52,7 +53,9 @@ function term(ctx: DiffContext, node: JoinNode, left: string, right: string, wei
   const on =
     node.condition === null ? 'true' : ctx.render(node.condition, (id) => (leftIds.has(id) ? 'l' : 'r'));
   const cols = node.columns.map((c) => `, ${leftIds.has(c.id) ? 'l' : 'r'}.${quoteIdent(c.id)}`).join('');
-  return `SELECT ${JOIN_ROW_ID} AS __pgt_row_id${weight === '' ? '' : `, ${weight} AS __pgt_weight`}${cols}\nFROM ${left} AS l\nJOIN ${right} AS r ON ${on}`;
+  return `SELECT ${JOIN_ROW_ID} AS ${ROW_ID_COLUMN}${weight === '' ? '' : `, ${weight} AS ${WEIGHT_COLUMN}`}${cols}
+FROM ${left} AS l
+JOIN ${right} AS r ON ${on}`;
 }
 
 /** The rules of `join` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */

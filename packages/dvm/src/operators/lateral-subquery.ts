@@ -31,6 +31,7 @@ import { onlyChild, twoChildren } from '../ir/children.js';
 import { collectRefs, makeExpr, refNode, substitute } from '../ir/expr.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrNode, IrNodeBase, Side } from '../ir/types.js';
+import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
 import { asNode } from '../parse/ast.js';
 import { quoteIdent } from '../sql/quote.js';
 import type { OperatorRules } from './rules.js';
@@ -96,14 +97,21 @@ function applySql(
   const aliasOf = (id: string) => (leftIds.has(id) ? l : s);
   const on = node.condition === null ? 'true' : ctx.render(node.condition, aliasOf);
   const cols = node.columns.map((c) => `, ${aliasOf(c.id)}.${quoteIdent(c.id)}`).join('');
-  const rowId = rowIdExpr([`${l}.__pgt_row_id`, `${s}.__pgt_row_id`]);
+  const rowId = rowIdExpr([`${l}.${ROW_ID_COLUMN}`, `${s}.${ROW_ID_COLUMN}`]);
   const join =
     node.join === 'LEFT'
       ? 'LEFT JOIN LATERAL'
       : node.condition === null
         ? 'CROSS JOIN LATERAL'
         : 'JOIN LATERAL';
-  return `SELECT ${rowId} AS __pgt_row_id${weighted ? `, ${l}.__pgt_weight` : ''}${cols}\nFROM ${from} AS ${l}\n${join} (${subSql}) AS ${s}${join === 'CROSS JOIN LATERAL' ? '' : ` ON ${on}`}${where === null ? '' : `\nWHERE ${where}`}`;
+  return `SELECT ${rowId} AS ${ROW_ID_COLUMN}${weighted ? `, ${l}.${WEIGHT_COLUMN}` : ''}${cols}
+FROM ${from} AS ${l}
+${join} (${subSql}) AS ${s}${join === 'CROSS JOIN LATERAL' ? '' : ` ON ${on}`}${
+    where === null
+      ? ''
+      : `
+WHERE ${where}`
+  }`;
 }
 
 /** A scan inside the subquery and the correlation conjuncts restricting the rows it feeds. */
@@ -225,7 +233,7 @@ export const lateralSubqueryRules: OperatorRules<LateralSubqueryNode> = {
         'lateral',
       );
       const cols = node.columns.map((c) => `, x.${quoteIdent(c.id)}`).join('');
-      terms.push(`SELECT x.__pgt_row_id, x.__pgt_weight${cols}\nFROM ${diff} AS x`);
+      terms.push(`SELECT x.${ROW_ID_COLUMN}, x.${WEIGHT_COLUMN}${cols}\nFROM ${diff} AS x`);
     }
     if (terms.length === 0) {
       terms.push(emptyDeltaSql(node, ctx.snapshot(node, 'new'), 'x'));

@@ -27,6 +27,7 @@ import { InternalError, UnsupportedQueryError } from '../errors.js';
 import { renderExpr } from '../ir/expr.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrColumn, IrNode, IrNodeBase, Side } from '../ir/types.js';
+import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
 import { quoteIdent } from '../sql/quote.js';
 import type { AnalyzeTools, OperatorRules } from './rules.js';
 import './lateral-subquery.js';
@@ -151,14 +152,20 @@ function itemSql(
   const left = input(node);
   if (left === null || from === null) {
     const rows = rowsFromSql(node, (e) => ctx.render(e, f), f);
-    return `SELECT ${rowIdExpr([`${f}.${quoteIdent(node.ordinalityId)}`])} AS __pgt_row_id${weighted ? ', 1::bigint AS __pgt_weight' : ''}${ownCols}\nFROM ${rows}`;
+    return `SELECT ${rowIdExpr([`${f}.${quoteIdent(node.ordinalityId)}`])} AS ${ROW_ID_COLUMN}${
+      weighted
+        ? `, 1::bigint AS
+  ${WEIGHT_COLUMN}`
+        : ''
+    }${ownCols}
+FROM ${rows}`;
   }
   const l = leftAlias(node);
   const leftIds = new Set(left.columns.map((c) => c.id));
   const aliasOf = (id: string) => (leftIds.has(id) ? l : f);
   const rows = rowsFromSql(node, (e) => ctx.render(e, aliasOf), f);
   const leftCols = left.columns.map((c) => `, ${l}.${quoteIdent(c.id)}`).join('');
-  const rowId = rowIdExpr([`${l}.__pgt_row_id`, `${f}.${quoteIdent(node.ordinalityId)}`]);
+  const rowId = rowIdExpr([`${l}.${ROW_ID_COLUMN}`, `${f}.${quoteIdent(node.ordinalityId)}`]);
   const on = node.condition === null ? 'true' : ctx.render(node.condition, aliasOf);
   const join =
     node.join === 'LEFT'
@@ -166,7 +173,7 @@ function itemSql(
       : node.condition === null
         ? `CROSS JOIN LATERAL ${rows}`
         : `JOIN LATERAL ${rows} ON ${on}`;
-  return `SELECT ${rowId} AS __pgt_row_id${weighted ? `, ${l}.__pgt_weight` : ''}${leftCols}${ownCols}\nFROM ${from} AS ${l}\n${join}`;
+  return `SELECT ${rowId} AS ${ROW_ID_COLUMN}${weighted ? `, ${l}.${WEIGHT_COLUMN}` : ''}${leftCols}${ownCols}\nFROM ${from} AS ${l}\n${join}`;
 }
 
 /** Compile-time check of the calls' result width against PostgreSQL's description. */
@@ -195,7 +202,8 @@ async function analyzeFunction(node: LateralFunctionNode, tools: AnalyzeTools): 
   if (width !== node.functionColumns.length) {
     throw new UnsupportedQueryError(
       `the function item ${names} in FROM`,
-      `Its result has ${width} columns but ${node.functionColumns.length} were expected from its declaration (e.g. a polymorphic function returning a composite type); give it a column definition list, or use refreshMode 'FULL'.`,
+      `Its result has ${width} columns but ${node.functionColumns.length} were expected from its declaration (e.g. a polymorphic ` +
+        `function returning a composite type); give it a column definition list, or use refreshMode 'FULL'.`,
     );
   }
   node.describedWidth = width;
@@ -212,7 +220,8 @@ export const lateralFunctionRules: OperatorRules<LateralFunctionNode> = {
     if (left === null) {
       if (node.correlated) {
         throw new InternalError(
-          `the delta of the correlated function item ${node.calls.map((c) => c.name).join(', ')}() was requested; the enclosing operator must recompute it from snapshots`,
+          `the delta of the correlated function item ${node.calls.map((c) => c.name).join(', ')}() was requested; the enclosing ` +
+            `operator must recompute it from snapshots`,
         );
       }
       // A constant relation: nothing it reads ever changes.

@@ -28,6 +28,7 @@ import { rowIdExpr } from '../diff/rowid.js';
 import { twoChildren } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrColumn, IrNode, IrNodeBase } from '../ir/types.js';
+import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
 import { quoteIdent } from '../sql/quote.js';
 import type { OperatorRules } from './rules.js';
 import {
@@ -90,8 +91,8 @@ function outputList(
   const [left] = twoChildren(node);
   const leftIds = new Set(left.columns.map((c) => c.id));
   const id = rowIdExpr([
-    la === null ? 'NULL::bigint' : `${la}.__pgt_row_id`,
-    ra === null ? 'NULL::bigint' : `${ra}.__pgt_row_id`,
+    la === null ? 'NULL::bigint' : `${la}.${ROW_ID_COLUMN}`,
+    ra === null ? 'NULL::bigint' : `${ra}.${ROW_ID_COLUMN}`,
   ]);
   const cols = node.columns
     .map((c) => {
@@ -99,7 +100,7 @@ function outputList(
       return `, ${alias === null ? 'NULL' : `${alias}.${quoteIdent(c.id)}`} AS ${quoteIdent(c.id)}`;
     })
     .join('');
-  return `${id} AS __pgt_row_id${weight === null ? '' : `, ${weight} AS __pgt_weight`}${cols}`;
+  return `${id} AS ${ROW_ID_COLUMN}${weight === null ? '' : `, ${weight} AS ${WEIGHT_COLUMN}`}${cols}`;
 }
 
 function aliasesFor(node: OuterJoinNode, la: string, ra: string): (id: string) => string {
@@ -148,7 +149,7 @@ function paddedParts(ctx: DiffContext, node: OuterJoinNode, side: 0 | 1): string
     const flags = perRowValuesCte(ctx, `n${node.nid}_pad${side}_delta`, d, p, [
       [someMatchSql(ctx, other0, o, alts, aliasOf(p, o), true), '__pgt_m'],
     ]);
-    parts.push(`SELECT ${padded('f', 'f.__pgt_weight')}\nFROM ${flags} AS f\nWHERE NOT f.__pgt_m`);
+    parts.push(`SELECT ${padded('f', `f.${WEIGHT_COLUMN}`)}\nFROM ${flags} AS f\nWHERE NOT f.__pgt_m`);
   }
   if (!otherEmpty) {
     // B: rows of this side (new) matching a changed row of the other side; padded row old vs new.
@@ -172,7 +173,9 @@ export const outerJoinRules: OperatorRules<OuterJoinNode> = {
   snapshot(node, side, ctx) {
     const [l, r] = twoChildren(node);
     const on = node.condition === null ? 'true' : ctx.render(node.condition, aliasesFor(node, 'l', 'r'));
-    return `SELECT ${outputList(node, 'l', 'r', null)}\nFROM (${ctx.snapshot(l, side)}) AS l\n${node.full ? 'FULL' : 'LEFT'} JOIN (${ctx.snapshot(r, side)}) AS r ON ${on}`;
+    return `SELECT ${outputList(node, 'l', 'r', null)}
+FROM (${ctx.snapshot(l, side)}) AS l
+${node.full ? 'FULL' : 'LEFT'} JOIN (${ctx.snapshot(r, side)}) AS r ON ${on}`;
   },
   delta(node, ctx) {
     const [l, r] = twoChildren(node);

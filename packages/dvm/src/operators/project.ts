@@ -13,6 +13,7 @@ import type { DiffContext } from '../diff/context.js';
 import { onlyChild } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrColumn, IrNode, IrNodeBase } from '../ir/types.js';
+import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
 import { quoteIdent } from '../sql/quote.js';
 import type { OperatorRules } from './rules.js';
 
@@ -60,13 +61,13 @@ export function projectionList(node: ProjectNode, alias: string, ctx: DiffContex
 /** The rules of `project` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
 export const projectRules: OperatorRules<ProjectNode> = {
   snapshot(node, side, ctx) {
-    return `SELECT c.__pgt_row_id${projectionList(node, 'c', ctx)}\nFROM (${ctx.snapshot(onlyChild(node), side)}) AS c`;
+    return `SELECT c.${ROW_ID_COLUMN}${projectionList(node, 'c', ctx)}\nFROM (${ctx.snapshot(onlyChild(node), side)}) AS c`;
   },
   delta(node, ctx) {
     const d = ctx.delta(onlyChild(node));
     return ctx.stmt.add(
       `d${node.nid}_project`,
-      `SELECT c.__pgt_row_id, c.__pgt_weight${projectionList(node, 'c', ctx)}\nFROM ${d} AS c`,
+      `SELECT c.${ROW_ID_COLUMN}, c.${WEIGHT_COLUMN}${projectionList(node, 'c', ctx)}\nFROM ${d} AS c`,
     );
   },
 };

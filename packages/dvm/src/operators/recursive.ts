@@ -45,6 +45,7 @@ import { rowIdExpr, rowText } from '../diff/rowid.js';
 import { UnsupportedQueryError } from '../errors.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { IrColumn, IrNode, IrNodeBase, Side } from '../ir/types.js';
+import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
 import { quoteIdent } from '../sql/quote.js';
 import type { AnalyzeTools, OperatorRules } from './rules.js';
 import type { ScanNode } from './scan.js';
@@ -173,7 +174,7 @@ function withList(node: RecursiveCteNode, side: Side, ctx: DiffContext, extra: s
 function withRowIds(node: IrNode, query: string): string {
   const ids = node.columns.map((c) => quoteIdent(c.id));
   const rowId = rowIdExpr(ids.map((id) => `q.${id}`));
-  return `SELECT ${rowId} AS __pgt_row_id${ids.map((id) => `, q.${id}`).join('')}\nFROM (${query}) AS q(${ids.join(', ')})`;
+  return `SELECT ${rowId} AS ${ROW_ID_COLUMN}${ids.map((id) => `, q.${id}`).join('')}\nFROM (${query}) AS q(${ids.join(', ')})`;
 }
 
 /** The CTE evaluated over every source's snapshot on `side`. */
@@ -196,14 +197,15 @@ function recursiveDelta(node: RecursiveCteNode, ctx: DiffContext): string {
   if (live.length === 0) return ctx.stmt.add(label, emptyDeltaSql(node, cteSnapshot(node, 'new', ctx)));
   const deltas = live.map((s) => ctx.delta(s.scan));
   const changed = `(${deltas.map((d) => `EXISTS (SELECT 1 FROM ${d})`).join(' OR ')})`;
-  const hasNeg = `(${deltas.map((d) => `EXISTS (SELECT 1 FROM ${d} AS x WHERE x.__pgt_weight < 0)`).join(' OR ')})`;
-  const hasPos = `(${deltas.map((d) => `EXISTS (SELECT 1 FROM ${d} AS x WHERE x.__pgt_weight > 0)`).join(' OR ')})`;
+  const hasNeg = `(${deltas.map((d) => `EXISTS (SELECT 1 FROM ${d} AS x WHERE x.${WEIGHT_COLUMN} < 0)`).join(' OR ')})`;
+  const hasPos = `(${deltas.map((d) => `EXISTS (SELECT 1 FROM ${d} AS x WHERE x.${WEIGHT_COLUMN} > 0)`).join(' OR ')})`;
   const storage = ctx.storageFor(node);
   const ids = node.columns.map((c) => c.id);
   const stored =
     storage === null
       ? null
-      : `SELECT s.__pgt_row_id${ids.map((id) => `, s.${quoteIdent(storage.column(id))} AS ${quoteIdent(id)}`).join('')}\nFROM ${storage.relation} AS s`;
+      : `SELECT s.${ROW_ID_COLUMN}${ids.map((id) => `, s.${quoteIdent(storage.column(id))} AS ${quoteIdent(id)}`).join('')}
+FROM ${storage.relation} AS s`;
   const incremental = storage !== null && node.terms !== null && node.self !== null;
   // Recomputation: any window when not incremental, else a window with deletes and inserts.
   const gate = incremental ? `${hasNeg} AND ${hasPos}` : changed;
@@ -218,7 +220,9 @@ function recursiveDelta(node: RecursiveCteNode, ctx: DiffContext): string {
   const all = ids.map((id) => `, x.${quoteIdent(id)}`).join('');
   return ctx.stmt.add(
     label,
-    parts.map((p) => `SELECT x.__pgt_row_id, x.__pgt_weight${all} FROM ${p} AS x`).join('\nUNION ALL\n'),
+    parts
+      .map((p) => `SELECT x.${ROW_ID_COLUMN}, x.${WEIGHT_COLUMN}${all} FROM ${p} AS x`)
+      .join('\nUNION ALL\n'),
   );
 }
 
@@ -253,7 +257,7 @@ function incrementalDeltas(
     ids.map((id) => storage.column(id)),
   );
   const inR0 = (alias: string) =>
-    `EXISTS (SELECT 1 FROM ${storage.relation} AS s WHERE s.__pgt_row_id = ${rid(alias)} AND ${storedText} = ${txt(alias)})`;
+    `EXISTS (SELECT 1 FROM ${storage.relation} AS s WHERE s.${ROW_ID_COLUMN} = ${rid(alias)} AND ${storedText} = ${txt(alias)})`;
   const names = node.cteNames.map(quoteIdent).join(', ');
   const positional = cols.map(quoteIdent).join(', ');
   /** The recursion from `seed` (columns `cols`) with the user's recursive term over `side`. */
@@ -262,15 +266,24 @@ function incrementalDeltas(
       node,
       side,
       ctx,
-      `__pgt_inc(${names}) AS (\nSELECT ${colList('x')} FROM (${seed}) AS x\nUNION${node.all ? ' ALL' : ''}\nSELECT y.* FROM (${texts.recursive}) AS y(${positional})${keep === null ? '' : `\nWHERE ${keep('y')}`}\n)`,
+      `__pgt_inc(${names}) AS (
+SELECT ${colList('x')} FROM (${seed}) AS x
+UNION${node.all ? ' ALL' : ''}
+SELECT y.* FROM (${texts.recursive}) AS y(${positional})${
+        keep === null
+          ? ''
+          : `
+WHERE ${keep('y')}`
+      }
+)`,
     )}\nSELECT * FROM __pgt_inc`;
   const output = (from: string, weight: string, gate: string): string =>
-    `SELECT ${rid('i')} AS __pgt_row_id, ${weight}::bigint AS __pgt_weight${cols
+    `SELECT ${rid('i')} AS ${ROW_ID_COLUMN}, ${weight}::bigint AS ${WEIGHT_COLUMN}${cols
       .map((c, i) => `, i.${quoteIdent(c)} AS ${quoteIdent(ids[i] as string)}`)
       .join('')}\nFROM (${from}) AS i(${positional})\nWHERE ${gate}`;
 
   // ΔB and ΔF(R₀): the terms' deltas with the self-reference fixed at R₀ (the storage table).
-  self.binding = `(SELECT s.__pgt_row_id${ids
+  self.binding = `(SELECT s.${ROW_ID_COLUMN}${ids
     .map((id) => `, s.${quoteIdent(storage.column(id))} AS ${quoteIdent(id)}`)
     .join('')} FROM ${storage.relation} AS s)`;
   let dB: string;
@@ -283,13 +296,16 @@ function incrementalDeltas(
   }
   const termCols = (term: IrNode) =>
     term.columns.map((c, i) => `b.${quoteIdent(c.id)} AS ${quoteIdent(cols[i] as string)}`).join(', ');
-  const terms = `SELECT ${termCols(base)}, b.__pgt_weight FROM ${dB} AS b\nUNION ALL\nSELECT ${termCols(rec)}, b.__pgt_weight FROM ${dF} AS b`;
+  const terms = `SELECT ${termCols(base)}, b.${WEIGHT_COLUMN} FROM ${dB} AS b
+UNION ALL
+SELECT ${termCols(rec)}, b.${WEIGHT_COLUMN} FROM ${dF} AS b`;
 
   if (node.all) {
     // Bags: Δ = Σⱼ F₁ʲ(S), S = ΔB + ΔF(R₀) with multiplicities (all of one sign in these windows).
     const seed = ctx.stmt.add(
       `n${node.nid}_rec_seed`,
-      `SELECT ${colList('x')}\nFROM (SELECT DISTINCT ON (u.__pgt_text) u.*, pg_catalog.sum(u.__pgt_weight) OVER (PARTITION BY u.__pgt_text)::bigint AS __pgt_n
+      `SELECT ${colList('x')}
+FROM (SELECT DISTINCT ON (u.__pgt_text) u.*, pg_catalog.sum(u.${WEIGHT_COLUMN}) OVER (PARTITION BY u.__pgt_text)::bigint AS __pgt_n
       FROM (SELECT t.*, ${txt('t')} AS __pgt_text FROM (${terms}) AS t) AS u
       ORDER BY u.__pgt_text) AS x
 CROSS JOIN LATERAL pg_catalog.generate_series(1, abs(x.__pgt_n)) AS g
@@ -309,7 +325,7 @@ WHERE x.__pgt_n <> 0`,
 
   // Sets, insert-only: N = lfp(Y = (S − R₀) ∪ (F₁(Y) − R₀)).
   const insertOnly = `${gates.changed} AND NOT ${gates.hasNeg}`;
-  const seedIns = `SELECT DISTINCT ${colList('x')} FROM (${terms}) AS x WHERE x.__pgt_weight > 0 AND NOT ${inR0('x')}`;
+  const seedIns = `SELECT DISTINCT ${colList('x')} FROM (${terms}) AS x WHERE x.${WEIGHT_COLUMN} > 0 AND NOT ${inR0('x')}`;
   const inserted = ctx.stmt.add(
     `d${node.nid}_seminaive`,
     output(
@@ -322,30 +338,36 @@ WHERE x.__pgt_n <> 0`,
   // Sets, delete-only: delete and rederive.
   const deleteOnly = `${gates.changed} AND NOT ${gates.hasPos}`;
   // D: every row of R₀ with a derivation that uses a deleted row (old sources).
-  const seedDel = `SELECT DISTINCT ${colList('x')} FROM (${terms}) AS x WHERE x.__pgt_weight < 0 AND ${inR0('x')}`;
+  const seedDel = `SELECT DISTINCT ${colList('x')} FROM (${terms}) AS x WHERE x.${WEIGHT_COLUMN} < 0 AND ${inR0('x')}`;
   const over = ctx.stmt.add(
     `n${node.nid}_rec_overdeleted`,
-    `SELECT ${rid('o')} AS __pgt_row_id, ${colList('o')}\nFROM (${recursion('old', seedDel, inR0)}) AS o(${positional})\nWHERE ${deleteOnly}`,
+    `SELECT ${rid('o')} AS ${ROW_ID_COLUMN}, ${colList('o')}\nFROM (${recursion('old', seedDel, inR0)}) AS o(${positional})\nWHERE ${deleteOnly}`,
     true,
   );
   const inD = (alias: string) =>
-    `EXISTS (SELECT 1 FROM ${over} AS d WHERE d.__pgt_row_id = ${rid(alias)} AND ${txt('d')} = ${txt(alias)})`;
+    `EXISTS (SELECT 1 FROM ${over} AS d WHERE d.${ROW_ID_COLUMN} = ${rid(alias)} AND ${txt('d')} = ${txt(alias)})`;
   const kept = `SELECT ${ids.map((id, i) => `s.${quoteIdent(storage.column(id))} AS ${quoteIdent(cols[i] as string)}`).join(', ')}
 FROM ${storage.relation} AS s
-WHERE NOT EXISTS (SELECT 1 FROM ${over} AS d WHERE d.__pgt_row_id = s.__pgt_row_id AND ${txt('d')} = ${storedText})`;
+WHERE NOT EXISTS (SELECT 1 FROM ${over} AS d WHERE d.${ROW_ID_COLUMN} = s.${ROW_ID_COLUMN} AND ${txt('d')} = ${storedText})`;
   // Rows of D derivable again: from the base term, or in one step from R₀ − D; then their closure within D.
   const fromBase = `SELECT b.* FROM (${withList(node, 'new', ctx, null)}\n${texts.base}) AS b(${positional}) WHERE ${inD('b')}`;
-  const fromKept = `SELECT y.* FROM (${withList(node, 'new', ctx, `__pgt_inc(${names}) AS (${kept})`)}\n${texts.recursive}) AS y(${positional}) WHERE ${inD('y')}`;
+  const fromKept = `SELECT y.* FROM (${withList(node, 'new', ctx, `__pgt_inc(${names}) AS (${kept})`)}
+${texts.recursive}) AS y(${positional}) WHERE ${inD('y')}`;
   const rederived = ctx.stmt.add(
     `n${node.nid}_rec_rederived`,
-    `SELECT ${rid('r')} AS __pgt_row_id, ${colList('r')}\nFROM (${recursion('new', `${fromBase}\nUNION\n${fromKept}`, inD)}) AS r(${positional})`,
+    `SELECT ${rid('r')} AS ${ROW_ID_COLUMN}, ${colList('r')}\nFROM (${recursion('new', `${fromBase}\nUNION\n${fromKept}`, inD)}) AS r(${positional})`,
     true,
   );
   const deleted = ctx.stmt.add(
     `d${node.nid}_dred`,
-    `SELECT d.__pgt_row_id, -1::bigint AS __pgt_weight${cols.map((c, i) => `, d.${quoteIdent(c)} AS ${quoteIdent(ids[i] as string)}`).join('')}
+    `SELECT d.${ROW_ID_COLUMN}, -1::bigint AS ${WEIGHT_COLUMN}${cols
+      .map(
+        (c, i) => `, d.${quoteIdent(c)} AS
+  ${quoteIdent(ids[i] as string)}`,
+      )
+      .join('')}
 FROM ${over} AS d
-WHERE ${deleteOnly} AND NOT EXISTS (SELECT 1 FROM ${rederived} AS r WHERE r.__pgt_row_id = d.__pgt_row_id AND ${txt('r')} = ${txt('d')})`,
+WHERE ${deleteOnly} AND NOT EXISTS (SELECT 1 FROM ${rederived} AS r WHERE r.${ROW_ID_COLUMN} = d.${ROW_ID_COLUMN} AND ${txt('r')} = ${txt('d')})`,
   );
   return [inserted, deleted];
 }
@@ -372,7 +394,9 @@ export const recursiveCteRules: OperatorRules<RecursiveCteNode> = {
     } catch (error) {
       throw new UnsupportedQueryError(
         `the recursive CTE "${node.name}" as generated`,
-        `PostgreSQL could not evaluate it over the sources' snapshots (${error instanceof Error ? error.message : String(error)}), e.g. it refers to columns of an enclosing query; use refreshMode 'FULL'.`,
+        `PostgreSQL could not evaluate it over the sources' ` +
+          `snapshots (${error instanceof Error ? error.message : String(error)}), ` +
+          "e.g. it refers to columns of an enclosing query; use refreshMode 'FULL'.",
         { cause: error },
       );
     }
@@ -392,7 +416,7 @@ function selfSnapshot(node: RecursiveSelfNode, side: Side, ctx: DiffContext): st
   const cols = node.columns
     .map((c, i) => `, o.${quoteIdent((owner.columns[i] as IrColumn).id)} AS ${quoteIdent(c.id)}`)
     .join('');
-  return `SELECT o.__pgt_row_id${cols}\nFROM ${rel} AS o`;
+  return `SELECT o.${ROW_ID_COLUMN}${cols}\nFROM ${rel} AS o`;
 }
 
 /** The rules of `recursiveSelf` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */

@@ -31,6 +31,7 @@ import type { DiffContext } from '../diff/context.js';
 import { twoChildren } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrColumn, IrNode, IrNodeBase } from '../ir/types.js';
+import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
 import { quoteIdent } from '../sql/quote.js';
 import type { OperatorRules } from './rules.js';
 import {
@@ -166,7 +167,8 @@ function valueSql(
               .join(', ')}`;
       const limit = v.limit === undefined || v.limit === null ? '' : ` LIMIT ${v.limit}`;
       const offset = v.offset === undefined || v.offset === null ? '' : ` OFFSET ${v.offset}`;
-      return `(SELECT ${ctx.render(v.target, aliasOf)} FROM ${probeRelation(ctx, rel, ra, corr, aliasOf)} AS ${ra} WHERE ${alternativeSql(ctx, corr, aliasOf)}${having}${order}${limit}${offset})`;
+      return `(SELECT ${ctx.render(v.target, aliasOf)} FROM ${probeRelation(ctx, rel, ra, corr, aliasOf)} AS ${ra} WHERE
+  ${alternativeSql(ctx, corr, aliasOf)}${having}${order}${limit}${offset})`;
     }
     case 'exists':
       return someMatchSql(ctx, rel, ra, [corr], aliasOf, perRow);
@@ -201,7 +203,9 @@ export const scalarSubqueryRules: OperatorRules<ScalarSubqueryNode> = {
   snapshot(node, side, ctx) {
     const [left, right] = twoChildren(node);
     const la = `l${node.nid}`;
-    return `SELECT ${la}.__pgt_row_id${columnList(left, la)}, ${valueSql(ctx, node, `(${ctx.snapshot(right, side)})`, la)} AS ${quoteIdent(node.column.id)}\nFROM (${ctx.snapshot(left, side)}) AS ${la}`;
+    return `SELECT ${la}.${ROW_ID_COLUMN}${columnList(left, la)}, ${valueSql(ctx, node, `(${ctx.snapshot(right, side)})`, la)} AS
+  ${quoteIdent(node.column.id)}
+FROM (${ctx.snapshot(left, side)}) AS ${la}`;
   },
   delta(node, ctx) {
     const [left, right] = twoChildren(node);
@@ -226,15 +230,19 @@ export const scalarSubqueryRules: OperatorRules<ScalarSubqueryNode> = {
       if (!leftEmpty) {
         const dl = ctx.delta(left);
         parts.push(
-          `SELECT d.__pgt_row_id, d.__pgt_weight${columnList(left, 'd')}, v.__pgt_v0 AS ${col}\nFROM ${dl} AS d CROSS JOIN ${vals} AS v`,
+          `SELECT d.${ROW_ID_COLUMN}, d.${WEIGHT_COLUMN}${columnList(left, 'd')}, v.__pgt_v0 AS ${col}\nFROM ${dl} AS d CROSS JOIN ${vals} AS v`,
         );
       }
       if (!rightEmpty) {
         const l1 = `(${ctx.snapshot(left, 'new')})`;
         const changed = distinct('v.__pgt_v0', 'v.__pgt_v1');
         parts.push(
-          `SELECT l.__pgt_row_id, 1::bigint AS __pgt_weight${columnList(left, 'l')}, v.__pgt_v1 AS ${col}\nFROM ${l1} AS l CROSS JOIN ${vals} AS v\nWHERE ${changed}`,
-          `SELECT l.__pgt_row_id, -1::bigint AS __pgt_weight${columnList(left, 'l')}, v.__pgt_v0 AS ${col}\nFROM ${l1} AS l CROSS JOIN ${vals} AS v\nWHERE ${changed}`,
+          `SELECT l.${ROW_ID_COLUMN}, 1::bigint AS ${WEIGHT_COLUMN}${columnList(left, 'l')}, v.__pgt_v1 AS ${col}
+FROM ${l1} AS l CROSS JOIN ${vals} AS v
+WHERE ${changed}`,
+          `SELECT l.${ROW_ID_COLUMN}, -1::bigint AS ${WEIGHT_COLUMN}${columnList(left, 'l')}, v.__pgt_v0 AS ${col}
+FROM ${l1} AS l CROSS JOIN ${vals} AS v
+WHERE ${changed}`,
         );
       }
       return ctx.stmt.add(`d${node.nid}_subquery`, parts.join('\nUNION ALL\n'));
@@ -244,7 +252,8 @@ export const scalarSubqueryRules: OperatorRules<ScalarSubqueryNode> = {
       const dl = ctx.delta(left);
       const da = `d${node.nid}`;
       parts.push(
-        `SELECT ${da}.__pgt_row_id, ${da}.__pgt_weight${columnList(left, da)}, ${valueSql(ctx, node, r0, da, true)} AS ${col}\nFROM ${dl} AS ${da}`,
+        `SELECT ${da}.${ROW_ID_COLUMN}, ${da}.${WEIGHT_COLUMN}${columnList(left, da)}, ${valueSql(ctx, node, r0, da, true)} AS ${col}
+FROM ${dl} AS ${da}`,
       );
     }
     if (!rightEmpty) {
@@ -268,8 +277,12 @@ export const scalarSubqueryRules: OperatorRules<ScalarSubqueryNode> = {
       ]);
       const changed = distinct('f.__pgt_v0', 'f.__pgt_v1');
       parts.push(
-        `SELECT f.__pgt_row_id, 1::bigint AS __pgt_weight${columnList(left, 'f')}, f.__pgt_v1 AS ${col}\nFROM ${values} AS f\nWHERE ${changed}`,
-        `SELECT f.__pgt_row_id, -1::bigint AS __pgt_weight${columnList(left, 'f')}, f.__pgt_v0 AS ${col}\nFROM ${values} AS f\nWHERE ${changed}`,
+        `SELECT f.${ROW_ID_COLUMN}, 1::bigint AS ${WEIGHT_COLUMN}${columnList(left, 'f')}, f.__pgt_v1 AS ${col}
+FROM ${values} AS f
+WHERE ${changed}`,
+        `SELECT f.${ROW_ID_COLUMN}, -1::bigint AS ${WEIGHT_COLUMN}${columnList(left, 'f')}, f.__pgt_v0 AS ${col}
+FROM ${values} AS f
+WHERE ${changed}`,
       );
     }
     return ctx.stmt.add(`d${node.nid}_subquery`, parts.join('\nUNION ALL\n'));

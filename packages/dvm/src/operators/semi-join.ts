@@ -23,6 +23,7 @@ import type { DiffContext } from '../diff/context.js';
 import { twoChildren } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { IrNode, IrNodeBase } from '../ir/types.js';
+import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
 import type { OperatorRules } from './rules.js';
 import {
   type Alternative,
@@ -88,7 +89,9 @@ export const semiJoinRules: OperatorRules<SemiJoinNode> = {
   snapshot(node, side, ctx) {
     const [left, right] = twoChildren(node);
     const la = `l${node.nid}`;
-    return `SELECT ${la}.__pgt_row_id${columnList(left, la)}\nFROM (${ctx.snapshot(left, side)}) AS ${la}\nWHERE ${member(ctx, node, `(${ctx.snapshot(right, side)})`, la)}`;
+    return `SELECT ${la}.${ROW_ID_COLUMN}${columnList(left, la)}
+FROM (${ctx.snapshot(left, side)}) AS ${la}
+WHERE ${member(ctx, node, `(${ctx.snapshot(right, side)})`, la)}`;
   },
   delta(node, ctx) {
     const [left, right] = twoChildren(node);
@@ -106,7 +109,7 @@ export const semiJoinRules: OperatorRules<SemiJoinNode> = {
         [member(ctx, node, r0, da, true), '__pgt_m'],
       ]);
       parts.push(
-        `SELECT f.__pgt_row_id, f.__pgt_weight${columnList(left, 'f')}\nFROM ${flags} AS f\nWHERE f.__pgt_m`,
+        `SELECT f.${ROW_ID_COLUMN}, f.${WEIGHT_COLUMN}${columnList(left, 'f')}\nFROM ${flags} AS f\nWHERE f.__pgt_m`,
       );
     }
     if (!rightEmpty) {
@@ -132,7 +135,9 @@ export const semiJoinRules: OperatorRules<SemiJoinNode> = {
       const gain = node.anti ? '-1' : '1';
       const lose = node.anti ? '1' : '-1';
       parts.push(
-        `SELECT f.__pgt_row_id, (CASE WHEN f.__pgt_m1 THEN ${gain} ELSE ${lose} END)::bigint AS __pgt_weight${columnList(left, 'f')}\nFROM ${flags} AS f\nWHERE f.__pgt_m1 <> f.__pgt_m0`,
+        `SELECT f.${ROW_ID_COLUMN}, (CASE WHEN f.__pgt_m1 THEN ${gain} ELSE ${lose} END)::bigint AS ${WEIGHT_COLUMN}${columnList(left, 'f')}
+FROM ${flags} AS f
+WHERE f.__pgt_m1 <> f.__pgt_m0`,
       );
     }
     return ctx.stmt.add(`d${node.nid}_${node.anti ? 'anti' : 'semi'}`, parts.join('\nUNION ALL\n'));

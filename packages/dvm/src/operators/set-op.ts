@@ -24,6 +24,7 @@ import type { DiffContext } from '../diff/context.js';
 import { onlyChild } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { IrColumn, IrNode, IrNodeBase } from '../ir/types.js';
+import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
 import { quoteIdent } from '../sql/quote.js';
 import type { AnalyzeTools, OperatorRules } from './rules.js';
 import {
@@ -158,7 +159,7 @@ function setInputSelect(node: SetInputNode, from: string, weighted: boolean, ctx
       return `, ${cast === null ? src : `(${src})::${cast}`} AS ${quoteIdent(c.id)}`;
     })
     .join('');
-  return `SELECT c.__pgt_row_id${weighted ? ', c.__pgt_weight' : ''}${cols}\nFROM ${from} AS c`;
+  return `SELECT c.${ROW_ID_COLUMN}${weighted ? `, c.${WEIGHT_COLUMN}` : ''}${cols}\nFROM ${from} AS c`;
 }
 
 /** The rules of `setInput` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */

@@ -25,6 +25,7 @@ import { differenceDelta } from '../diff/recompute.js';
 import { onlyChild } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrNode, IrNodeBase } from '../ir/types.js';
+import { ROW_ID_COLUMN } from '../names.js';
 import { quoteIdent } from '../sql/quote.js';
 import type { OperatorRules } from './rules.js';
 import { addedCount, netDelta, oldFromNew } from './shared/old-from-new.js';
@@ -107,7 +108,7 @@ function bounds(node: TopNNode, ctx: DiffContext): { limit: string | null; offse
 /** T(input): the top-N of a relation with the child's columns. */
 function topOf(node: TopNNode, input: string, ctx: DiffContext): string {
   const { limit, offset } = bounds(node, ctx);
-  return `SELECT c.__pgt_row_id${columnList(node, 'c')}\nFROM (${input}) AS c\n${limitClause(node, 'c', limit, offset)}`;
+  return `SELECT c.${ROW_ID_COLUMN}${columnList(node, 'c')}\nFROM (${input}) AS c\n${limitClause(node, 'c', limit, offset)}`;
 }
 
 /** Name of the hidden storage column keeping column `id` when the top-N is below projections. */
@@ -128,7 +129,8 @@ export const topNRules: OperatorRules<TopNNode> = {
     if (storage !== null) {
       // At the root the previous result is the storage table.
       const newSql = `SELECT t.* FROM (${topOf(node, ctx.snapshot(child, 'new'), ctx)}) AS t WHERE ${changed}`;
-      const oldSql = `SELECT s.__pgt_row_id${node.columns.map((c) => `, s.${quoteIdent(storage.column(c.id))} AS ${quoteIdent(c.id)}`).join('')}\nFROM ${storage.relation} AS s WHERE ${changed}`;
+      const oldSql = `SELECT s.${ROW_ID_COLUMN}${node.columns.map((c) => `, s.${quoteIdent(storage.column(c.id))} AS ${quoteIdent(c.id)}`).join('')}
+FROM ${storage.relation} AS s WHERE ${changed}`;
       return differenceDelta(ctx, node, newSql, oldSql, 'topn');
     }
     // Below the root: both results from a prefix of C₁ long enough for both. A row of the old
@@ -142,7 +144,10 @@ export const topNRules: OperatorRules<TopNNode> = {
       length === null ? '' : node.withTies ? ` FETCH FIRST (${length}) ROWS WITH TIES` : ` LIMIT (${length})`;
     const prefix = ctx.stmt.add(
       `n${node.nid}_prefix`,
-      `SELECT t.* FROM (SELECT c.__pgt_row_id${columnList(node, 'c')}\nFROM (${ctx.snapshot(child, 'new')}) AS c\n${orderBy(node, 'c')}${prefixLimit}) AS t\nWHERE ${changed}`,
+      `SELECT t.* FROM (SELECT c.${ROW_ID_COLUMN}${columnList(node, 'c')}
+FROM (${ctx.snapshot(child, 'new')}) AS c
+${orderBy(node, 'c')}${prefixLimit}) AS t
+WHERE ${changed}`,
       true,
     );
     const newSql = topOf(node, `SELECT * FROM ${prefix}`, ctx);

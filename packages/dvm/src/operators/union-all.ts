@@ -10,6 +10,7 @@
 import { rowIdExpr } from '../diff/rowid.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { IrNode, IrNodeBase } from '../ir/types.js';
+import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
 import { quoteIdent } from '../sql/quote.js';
 import type { OperatorRules } from './rules.js';
 
@@ -33,7 +34,7 @@ export function makeUnionAll(ids: IdAllocator, branches: readonly IrNode[]): Uni
 
 /** Row id of branch `n` (1-based) from its row's id (alias `b`). */
 export function unionBranchRowId(n: number): string {
-  return rowIdExpr([String(n), 'b.__pgt_row_id']);
+  return rowIdExpr([String(n), `b.${ROW_ID_COLUMN}`]);
 }
 
 function branchSelect(
@@ -50,7 +51,7 @@ function branchSelect(
       return `, b.${quoteIdent(source.id)} AS ${quoteIdent(c.id)}`;
     })
     .join('');
-  return `SELECT ${unionBranchRowId(n)} AS __pgt_row_id${weighted ? ', b.__pgt_weight' : ''}${cols}\nFROM ${from} AS b`;
+  return `SELECT ${unionBranchRowId(n)} AS ${ROW_ID_COLUMN}${weighted ? `, b.${WEIGHT_COLUMN}` : ''}${cols}\nFROM ${from} AS b`;
 }
 
 /** The rules of `unionAll` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
@@ -64,8 +65,8 @@ export const unionAllRules: OperatorRules<UnionAllNode> = {
     const parts = node.children.map((branch, i) =>
       ctx.isStaticallyEmpty(branch)
         ? `${branchSelect(node, branch, i + 1, `(${ctx.snapshot(branch, 'new')})`, false).replace(
-            'AS __pgt_row_id',
-            'AS __pgt_row_id, 0::bigint AS __pgt_weight',
+            `AS ${ROW_ID_COLUMN}`,
+            `AS ${ROW_ID_COLUMN}, 0::bigint AS ${WEIGHT_COLUMN}`,
           )}\nWHERE false`
         : branchSelect(node, branch, i + 1, ctx.delta(branch), true),
     );

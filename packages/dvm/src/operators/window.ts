@@ -36,6 +36,7 @@ import { rowIdExpr } from '../diff/rowid.js';
 import { onlyChild } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrColumn, IrNode, IrNodeBase, Side } from '../ir/types.js';
+import { ROW_ID_COLUMN } from '../names.js';
 import { quoteIdent } from '../sql/quote.js';
 import type { OperatorRules } from './rules.js';
 import { netDelta, oldFromNew } from './shared/old-from-new.js';
@@ -78,11 +79,11 @@ function evaluate(node: WindowNode, input: string, ctx: DiffContext): string {
   const child = onlyChild(node);
   const inputCols = child.columns.map((c) => `, c.${quoteIdent(c.id)}`).join('');
   const calls = node.calls.map((w) => `, ${ctx.render(w.call, 'c')} AS ${quoteIdent(w.column.id)}`).join('');
-  const inner = `SELECT c.__pgt_row_id${inputCols}${calls}\nFROM (${input}) AS c`;
+  const inner = `SELECT c.${ROW_ID_COLUMN}${inputCols}${calls}\nFROM (${input}) AS c`;
   if (child.uniqueIds) return inner;
-  const id = rowIdExpr(['w.__pgt_row_id', ...node.calls.map((w) => `w.${quoteIdent(w.column.id)}`)]);
+  const id = rowIdExpr([`w.${ROW_ID_COLUMN}`, ...node.calls.map((w) => `w.${quoteIdent(w.column.id)}`)]);
   const all = node.columns.map((c) => `, w.${quoteIdent(c.id)}`).join('');
-  return `SELECT ${id} AS __pgt_row_id${all}\nFROM (${inner}) AS w`;
+  return `SELECT ${id} AS ${ROW_ID_COLUMN}${all}\nFROM (${inner}) AS w`;
 }
 
 /** Column names of the affected-keys CTE. */
@@ -102,11 +103,11 @@ function restricted(node: WindowNode, side: Side, keys: string | null, delta: st
   const snap = ctx.snapshot(child, side);
   const cols = child.columns.map((c) => `, s.${quoteIdent(c.id)}`).join('');
   if (keys === null) {
-    return `SELECT s.__pgt_row_id${cols}\nFROM (${snap}) AS s\nWHERE EXISTS (SELECT 1 FROM ${delta})`;
+    return `SELECT s.${ROW_ID_COLUMN}${cols}\nFROM (${snap}) AS s\nWHERE EXISTS (SELECT 1 FROM ${delta})`;
   }
   const names = keyNames(node);
   const computed = node.partitionKey.map((e, i) => `, ${ctx.render(e, 'c')} AS ${names[i]}`).join('');
-  const input = `SELECT s.__pgt_row_id${cols}\nFROM (SELECT c.*${computed} FROM (${snap}) AS c) AS s`;
+  const input = `SELECT s.${ROW_ID_COLUMN}${cols}\nFROM (SELECT c.*${computed} FROM (${snap}) AS c) AS s`;
   const sk = names.map((n) => `s.${n}`);
   const kk = names.map((n) => `k.${n}`);
   const tuple = (xs: string[]) => (xs.length === 1 ? (xs[0] as string) : `(${xs.join(', ')})`);

@@ -8,6 +8,7 @@
  * - AUTO tries DIFFERENTIAL and falls back to FULL (recording why) when the query has a construct
  *   without a delta rule.
  */
+
 import type { Node, RangeVar } from '@pgsql/types';
 import { BuildEnv, type CatalogFacts, loadCatalogFacts } from '../build/env.js';
 import { buildDefiningQuery } from '../build/index.js';
@@ -31,7 +32,7 @@ import {
 import { onlyChild } from '../ir/children.js';
 import { makeExpr, refNode } from '../ir/expr.js';
 import type { IrColumn, IrNode, SourceRef } from '../ir/types.js';
-import { HIDDEN_PREFIX, ROW_ID_COLUMN, rowIdIndexName, shortHash } from '../names.js';
+import { HIDDEN_PREFIX, ROW_ID_COLUMN, rowIdIndexName, shortHash, WEIGHT_COLUMN } from '../names.js';
 import { rulesOf } from '../operators/index.js';
 import type { ProjectNode } from '../operators/project.js';
 import { mapAst } from '../parse/ast.js';
@@ -358,7 +359,9 @@ function fullPlan(
   const params = deltaParams(refs);
   const rel = quoteQualified(name.schema, name.name);
   const visible = columns.map((c) => c.name);
-  const select = `SELECT ${rowIdExpr(['q.*'])} AS ${quoteIdent(ROW_ID_COLUMN)}, ${visible.map((c, i) => `q.${quoteIdent(c)}::${(columns[i] as QueryColumn).type} AS ${quoteIdent(c)}`).join(', ')}\nFROM (${fullText}) AS q`;
+  const select = `SELECT ${rowIdExpr(['q.*'])} AS ${quoteIdent(ROW_ID_COLUMN)},
+  ${visible.map((c, i) => `q.${quoteIdent(c)}::${(columns[i] as QueryColumn).type} AS ${quoteIdent(c)}`).join(', ')}
+FROM (${fullText}) AS q`;
   const plan: CompiledPlan = {
     query,
     requestedMode: requested,
@@ -376,7 +379,9 @@ function fullPlan(
     storageDdl: () => [`CREATE TABLE ${rel} AS ${select} WITH NO DATA`, ...storageColumnsSql(plan)],
     populationSelect: () => select,
     fullInsert: () =>
-      `WITH __pgt_frontier AS (${frontierCaptureSql(tag, refs, null)})\nINSERT INTO ${rel} (${[ROW_ID_COLUMN, ...visible].map(quoteIdent).join(', ')})\n${select}`,
+      `WITH __pgt_frontier AS (${frontierCaptureSql(tag, refs, null)})
+INSERT INTO ${rel} (${[ROW_ID_COLUMN, ...visible].map(quoteIdent).join(', ')})
+${select}`,
     deltaInsert: () => null,
     applyTarget: () => ({ relation: rel, columns: visible, visible, uniqueRowIds: false, tag }),
     inspectSql: () => inspect(refs, params),
@@ -523,7 +528,9 @@ function incrementalPlan(
       }
       const cols = storageCols.map((c) => `d.${quoteIdent(c.id)}`).join(', ');
       return ctx.stmt.build(
-        `INSERT INTO ${deltaTable(tag)} (${[ROW_ID_COLUMN, '__pgt_weight', ...allCols].map(quoteIdent).join(', ')})\nSELECT d.${quoteIdent(ROW_ID_COLUMN)}, d.__pgt_weight, ${cols}\nFROM ${d} AS d`,
+        `INSERT INTO ${deltaTable(tag)} (${[ROW_ID_COLUMN, `${WEIGHT_COLUMN}`, ...allCols].map(quoteIdent).join(', ')})
+SELECT d.${quoteIdent(ROW_ID_COLUMN)}, d.${WEIGHT_COLUMN}, ${cols}
+FROM ${d} AS d`,
       );
     },
     applyTarget: () => ({ relation: rel, columns: allCols, visible, uniqueRowIds: root.uniqueIds, tag }),
@@ -535,7 +542,8 @@ function incrementalPlan(
 /** Per source: changes pending in the window, whether a TRUNCATE is among them, and the table's size estimate. */
 function inspect(sources: readonly SourceRef[], params: readonly DeltaParam[]): string {
   if (sources.length === 0) {
-    return `WITH __pgt_params AS (${paramsDeclaration(params)})\nSELECT NULL::text AS source, 0::bigint AS changes, false AS truncated, 0::float8 AS reltuples WHERE false`;
+    return `WITH __pgt_params AS (${paramsDeclaration(params)})
+SELECT NULL::text AS source, 0::bigint AS changes, false AS truncated, 0::float8 AS reltuples WHERE false`;
   }
   const ctx = new DiffContext({ kind: 'changeBuffer' }, params, null);
   const parts = sources.map((s) => {
@@ -543,10 +551,13 @@ function inspect(sources: readonly SourceRef[], params: readonly DeltaParam[]): 
     const key = `'${s.key}'`;
     const size = `(SELECT c.reltuples::float8 FROM pg_catalog.pg_class AS c WHERE c.oid = ${s.oid})`;
     if (s.kind === 'streamTable') {
-      return `SELECT ${key}::text AS source, (SELECT pg_catalog.count(*) FROM ${streamBuffer(s.pgtId as number)} AS b WHERE b.epoch > ${p})::bigint AS changes, false AS truncated, ${size} AS reltuples`;
+      return `SELECT ${key}::text AS source, (SELECT pg_catalog.count(*) FROM ${streamBuffer(s.pgtId as number)} AS b WHERE b.epoch >
+  ${p})::bigint AS changes, false AS truncated, ${size} AS reltuples`;
     }
     const buf = baseBuffer(s.oid);
-    return `SELECT ${key}::text AS source, pg_catalog.count(*) FILTER (WHERE b.action <> 'T')::bigint AS changes, COALESCE(pg_catalog.bool_or(b.action = 'T'), false) AS truncated, ${size} AS reltuples\nFROM ${buf} AS b WHERE b.xid >= pg_catalog.pg_snapshot_xmin(${p}) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, ${p})`;
+    return `SELECT ${key}::text AS source, pg_catalog.count(*) FILTER (WHERE b.action <> 'T')::bigint AS changes,
+  COALESCE(pg_catalog.bool_or(b.action = 'T'), false) AS truncated, ${size} AS reltuples
+FROM ${buf} AS b WHERE b.xid >= pg_catalog.pg_snapshot_xmin(${p}) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, ${p})`;
   });
   return `WITH __pgt_params AS (${paramsDeclaration(params)})\n${parts.join('\nUNION ALL\n')}`;
 }

@@ -2,8 +2,10 @@
  * The term list of the inner-join delta rule, shared by inner joins (`operators/join.ts`) and the
  * inner part of outer joins (`operators/outer-join.ts`).
  */
+
 import type { DiffContext } from '../../diff/context.js';
 import type { IrNode } from '../../ir/types.js';
+import { WEIGHT_COLUMN } from '../../names.js';
 
 /**
  * The terms of the inner-join rule over inputs `l` (alias `l`) and `r` (alias `r`):
@@ -21,8 +23,8 @@ export function innerJoinDeltaTerms(
   const terms: string[] = [];
   const dl = ctx.isStaticallyEmpty(l) ? null : ctx.delta(l);
   const dr = ctx.isStaticallyEmpty(r) ? null : ctx.delta(r);
-  if (dl !== null) terms.push(term(dl, `(${ctx.snapshot(r, 'new')})`, 'l.__pgt_weight'));
-  if (dr !== null) terms.push(term(`(${ctx.snapshot(l, 'new')})`, dr, 'r.__pgt_weight'));
-  if (dl !== null && dr !== null) terms.push(term(dl, dr, '-(l.__pgt_weight * r.__pgt_weight)'));
+  if (dl !== null) terms.push(term(dl, `(${ctx.snapshot(r, 'new')})`, `l.${WEIGHT_COLUMN}`));
+  if (dr !== null) terms.push(term(`(${ctx.snapshot(l, 'new')})`, dr, `r.${WEIGHT_COLUMN}`));
+  if (dl !== null && dr !== null) terms.push(term(dl, dr, `-(l.${WEIGHT_COLUMN} * r.${WEIGHT_COLUMN})`));
   return terms;
 }

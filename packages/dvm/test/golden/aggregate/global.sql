@@ -19,7 +19,8 @@ CREATE TABLE IF NOT EXISTS "pgtrickle_changes"."changes_16385" (
 
 CREATE INDEX IF NOT EXISTS "changes_16385_window" ON "pgtrickle_changes"."changes_16385" (xid);
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_ins_16385"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_ins_16385"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16385" (action, data) SELECT 'I', pg_catalog.to_jsonb(n.*) FROM "__pgt_new" AS n;
   PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16385');
@@ -29,9 +30,11 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_ins_16385"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_ins_16385" AFTER INSERT ON "public"."orders" REFERENCING NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_ins_16385"();
+CREATE OR REPLACE TRIGGER "pgtrickle_ins_16385" AFTER INSERT ON "public"."orders"
+  REFERENCING NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_ins_16385"();
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_upd_16385"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_upd_16385"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16385" (action, data) SELECT 'D', pg_catalog.to_jsonb(o.*) FROM "__pgt_old" AS o;
   INSERT INTO "pgtrickle_changes"."changes_16385" (action, data) SELECT 'I', pg_catalog.to_jsonb(n.*) FROM "__pgt_new" AS n;
@@ -42,9 +45,11 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_upd_16385"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_upd_16385" AFTER UPDATE ON "public"."orders" REFERENCING OLD TABLE AS "__pgt_old" NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_upd_16385"();
+CREATE OR REPLACE TRIGGER "pgtrickle_upd_16385" AFTER UPDATE ON "public"."orders"
+  REFERENCING OLD TABLE AS "__pgt_old" NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_upd_16385"();
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_del_16385"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_del_16385"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16385" (action, data) SELECT 'D', pg_catalog.to_jsonb(o.*) FROM "__pgt_old" AS o;
   PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16385');
@@ -54,9 +59,11 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_del_16385"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_del_16385" AFTER DELETE ON "public"."orders" REFERENCING OLD TABLE AS "__pgt_old" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_del_16385"();
+CREATE OR REPLACE TRIGGER "pgtrickle_del_16385" AFTER DELETE ON "public"."orders"
+  REFERENCING OLD TABLE AS "__pgt_old" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_del_16385"();
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_trunc_16385"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_trunc_16385"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16385" (action) VALUES ('T');
   PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16385');
@@ -66,7 +73,8 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_trunc_16385"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16385" AFTER TRUNCATE ON "public"."orders" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_trunc_16385"();
+CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16385" AFTER TRUNCATE ON "public"."orders"
+  FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_trunc_16385"();
 
 
 -- ==== storage DDL
@@ -101,7 +109,8 @@ WITH __pgt_frontier AS (
                       FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
                             WHERE i <> x.own
                             UNION
-                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1)) AS xs), ''))::pg_catalog.pg_snapshot
+                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
+    AS xs), ''))::pg_catalog.pg_snapshot
     END
     FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x), '{}'::jsonb
 )
@@ -155,7 +164,10 @@ __pgt_n2_upd AS MATERIALIZED (
   FROM __pgt_n2_state AS u
 ),
 __pgt_n2_rows AS MATERIALIZED (
-  SELECT u.__pgt_row_id, u.__pgt_had, ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) AS __pgt_has, u."__o_pgt_count", u."__o_pgt_agg_1", u."__o_pgt_agg_2", u."__o_pgt_sum_2", u."__o_pgt_nn_2", u."__o_pgt_nan_2", u."__o_pgt_pinf_2", u."__o_pgt_ninf_2", u."__o_pgt_scale_2", (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) AS "__n_pgt_count", (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint AS "__n_pgt_agg_1", (CASE WHEN (COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0)) = 0 THEN NULL ELSE COALESCE((CASE WHEN (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0)) > 0 OR ((COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0)) > 0 AND (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0)) > 0) THEN 'NaN'::numeric WHEN (COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0)) > 0 THEN 'Infinity'::numeric WHEN (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0)) > 0 THEN '-Infinity'::numeric END), pg_catalog.round((CASE WHEN ((COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0)) - (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0)) - (COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0)) - (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0))) = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END), (CASE WHEN COALESCE((COALESCE(u."__o_pgt_scale_2", 0) + COALESCE(u."__pgt_dsc_1", 0)), 0) = 0 THEN 0 ELSE (pg_catalog.length(((COALESCE(u."__o_pgt_scale_2", 0) + COALESCE(u."__pgt_dsc_1", 0)))::text) - 1) / 19 END))) END)::numeric AS "__n_pgt_agg_2", ((CASE WHEN ((COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0)) - (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0)) - (COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0)) - (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0))) = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END))::numeric AS "__n_pgt_sum_2", (COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0))::bigint AS "__n_pgt_nn_2", (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0))::bigint AS "__n_pgt_nan_2", (COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0))::bigint AS "__n_pgt_pinf_2", (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0))::bigint AS "__n_pgt_ninf_2", (COALESCE(u."__o_pgt_scale_2", 0) + COALESCE(u."__pgt_dsc_1", 0))::numeric AS "__n_pgt_scale_2"
+  SELECT u.__pgt_row_id, u.__pgt_had, ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) AS __pgt_has, u."__o_pgt_count", u."__o_pgt_agg_1", u."__o_pgt_agg_2", u."__o_pgt_sum_2", u."__o_pgt_nn_2", u."__o_pgt_nan_2", u."__o_pgt_pinf_2", u."__o_pgt_ninf_2", u."__o_pgt_scale_2", (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) AS "__n_pgt_count", (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint AS "__n_pgt_agg_1", (CASE WHEN (COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0)) = 0 THEN NULL ELSE COALESCE((CASE WHEN (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0)) > 0 OR ((COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0)) > 0 AND (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0)) > 0) THEN 'NaN'::numeric WHEN (COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0)) > 0 THEN 'Infinity'::numeric WHEN (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0)) > 0 THEN
+    '-Infinity'::numeric END), pg_catalog.round((CASE WHEN ((COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0)) - (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0)) - (COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0)) - (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0))) = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
+    (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END), (CASE WHEN COALESCE((COALESCE(u."__o_pgt_scale_2", 0) + COALESCE(u."__pgt_dsc_1", 0)), 0) = 0 THEN 0 ELSE (pg_catalog.length(((COALESCE(u."__o_pgt_scale_2", 0) + COALESCE(u."__pgt_dsc_1", 0)))::text) - 1) / 19 END))) END)::numeric AS "__n_pgt_agg_2", ((CASE WHEN ((COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0)) - (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0)) - (COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0)) - (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0))) = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
+    (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END))::numeric AS "__n_pgt_sum_2", (COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0))::bigint AS "__n_pgt_nn_2", (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0))::bigint AS "__n_pgt_nan_2", (COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0))::bigint AS "__n_pgt_pinf_2", (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0))::bigint AS "__n_pgt_ninf_2", (COALESCE(u."__o_pgt_scale_2", 0) + COALESCE(u."__pgt_dsc_1", 0))::numeric AS "__n_pgt_scale_2"
   FROM __pgt_n2_upd AS u
 ),
 __pgt_d2_aggregate AS (
@@ -181,7 +193,8 @@ __pgt_frontier AS (
                       FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
                             WHERE i <> x.own
                             UNION
-                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1)) AS xs), ''))::pg_catalog.pg_snapshot
+                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
+    AS xs), ''))::pg_catalog.pg_snapshot
     END
     FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x), '{}'::jsonb
 )
@@ -222,7 +235,10 @@ __pgt_n2_upd AS MATERIALIZED (
   FROM __pgt_n2_state AS u
 ),
 __pgt_n2_rows AS MATERIALIZED (
-  SELECT u.__pgt_row_id, u.__pgt_had, ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) AS __pgt_has, u."__o_pgt_count", u."__o_pgt_agg_1", u."__o_pgt_agg_2", u."__o_pgt_sum_2", u."__o_pgt_nn_2", u."__o_pgt_nan_2", u."__o_pgt_pinf_2", u."__o_pgt_ninf_2", u."__o_pgt_scale_2", (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) AS "__n_pgt_count", (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint AS "__n_pgt_agg_1", (CASE WHEN (COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0)) = 0 THEN NULL ELSE COALESCE((CASE WHEN (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0)) > 0 OR ((COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0)) > 0 AND (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0)) > 0) THEN 'NaN'::numeric WHEN (COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0)) > 0 THEN 'Infinity'::numeric WHEN (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0)) > 0 THEN '-Infinity'::numeric END), pg_catalog.round((CASE WHEN ((COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0)) - (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0)) - (COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0)) - (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0))) = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END), (CASE WHEN COALESCE((COALESCE(u."__o_pgt_scale_2", 0) + COALESCE(u."__pgt_dsc_1", 0)), 0) = 0 THEN 0 ELSE (pg_catalog.length(((COALESCE(u."__o_pgt_scale_2", 0) + COALESCE(u."__pgt_dsc_1", 0)))::text) - 1) / 19 END))) END)::numeric AS "__n_pgt_agg_2", ((CASE WHEN ((COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0)) - (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0)) - (COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0)) - (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0))) = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END))::numeric AS "__n_pgt_sum_2", (COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0))::bigint AS "__n_pgt_nn_2", (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0))::bigint AS "__n_pgt_nan_2", (COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0))::bigint AS "__n_pgt_pinf_2", (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0))::bigint AS "__n_pgt_ninf_2", (COALESCE(u."__o_pgt_scale_2", 0) + COALESCE(u."__pgt_dsc_1", 0))::numeric AS "__n_pgt_scale_2"
+  SELECT u.__pgt_row_id, u.__pgt_had, ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) AS __pgt_has, u."__o_pgt_count", u."__o_pgt_agg_1", u."__o_pgt_agg_2", u."__o_pgt_sum_2", u."__o_pgt_nn_2", u."__o_pgt_nan_2", u."__o_pgt_pinf_2", u."__o_pgt_ninf_2", u."__o_pgt_scale_2", (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) AS "__n_pgt_count", (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint AS "__n_pgt_agg_1", (CASE WHEN (COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0)) = 0 THEN NULL ELSE COALESCE((CASE WHEN (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0)) > 0 OR ((COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0)) > 0 AND (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0)) > 0) THEN 'NaN'::numeric WHEN (COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0)) > 0 THEN 'Infinity'::numeric WHEN (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0)) > 0 THEN
+    '-Infinity'::numeric END), pg_catalog.round((CASE WHEN ((COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0)) - (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0)) - (COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0)) - (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0))) = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
+    (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END), (CASE WHEN COALESCE((COALESCE(u."__o_pgt_scale_2", 0) + COALESCE(u."__pgt_dsc_1", 0)), 0) = 0 THEN 0 ELSE (pg_catalog.length(((COALESCE(u."__o_pgt_scale_2", 0) + COALESCE(u."__pgt_dsc_1", 0)))::text) - 1) / 19 END))) END)::numeric AS "__n_pgt_agg_2", ((CASE WHEN ((COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0)) - (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0)) - (COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0)) - (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0))) = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
+    (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END))::numeric AS "__n_pgt_sum_2", (COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0))::bigint AS "__n_pgt_nn_2", (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0))::bigint AS "__n_pgt_nan_2", (COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0))::bigint AS "__n_pgt_pinf_2", (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0))::bigint AS "__n_pgt_ninf_2", (COALESCE(u."__o_pgt_scale_2", 0) + COALESCE(u."__pgt_dsc_1", 0))::numeric AS "__n_pgt_scale_2"
   FROM __pgt_n2_upd AS u
 ),
 __pgt_d2_aggregate AS (
@@ -244,13 +260,15 @@ FROM __pgt_d3_project AS d;
 -- ==== apply
 DROP TABLE IF EXISTS pg_temp."__pgt_delta_588471e1";
 
-CREATE TEMP TABLE "__pgt_delta_588471e1" ON COMMIT DROP AS SELECT s."__pgt_row_id", 0::bigint AS __pgt_weight, s."n", s."total", s."__pgt_count", s."__pgt_agg_1", s."__pgt_agg_2", s."__pgt_sum_2", s."__pgt_nn_2", s."__pgt_nan_2", s."__pgt_pinf_2", s."__pgt_ninf_2", s."__pgt_scale_2" FROM "public"."st_aggregate_global" AS s WITH NO DATA;
+CREATE TEMP TABLE "__pgt_delta_588471e1" ON COMMIT DROP AS SELECT s."__pgt_row_id", 0::bigint AS
+  __pgt_weight, s."n", s."total", s."__pgt_count", s."__pgt_agg_1", s."__pgt_agg_2", s."__pgt_sum_2", s."__pgt_nn_2", s."__pgt_nan_2", s."__pgt_pinf_2", s."__pgt_ninf_2", s."__pgt_scale_2" FROM "public"."st_aggregate_global" AS s WITH NO DATA;
 
 DROP TABLE IF EXISTS pg_temp."__pgt_applied_588471e1";
 
 CREATE TEMP TABLE "__pgt_applied_588471e1" ON COMMIT DROP AS
 SELECT y."__pgt_row_id", y.__pgt_weight, y."n", y."total", y."__pgt_count", y."__pgt_agg_1", y."__pgt_agg_2", y."__pgt_sum_2", y."__pgt_nn_2", y."__pgt_nan_2", y."__pgt_pinf_2", y."__pgt_ninf_2", y."__pgt_scale_2"
-FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight) OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."n", x."total", x."__pgt_count", x."__pgt_agg_1", x."__pgt_agg_2", x."__pgt_sum_2", x."__pgt_nn_2", x."__pgt_nan_2", x."__pgt_pinf_2", x."__pgt_ninf_2", x."__pgt_scale_2"
+FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
+  OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."n", x."total", x."__pgt_count", x."__pgt_agg_1", x."__pgt_agg_2", x."__pgt_sum_2", x."__pgt_nn_2", x."__pgt_nan_2", x."__pgt_pinf_2", x."__pgt_ninf_2", x."__pgt_scale_2"
       FROM (SELECT d.*, (ROW(d."n", d."total", d."__pgt_count", d."__pgt_agg_1", d."__pgt_agg_2", d."__pgt_sum_2", d."__pgt_nn_2", d."__pgt_nan_2", d."__pgt_pinf_2", d."__pgt_ninf_2", d."__pgt_scale_2"))::text AS __pgt_text FROM pg_temp."__pgt_delta_588471e1" AS d) AS x
       ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
 WHERE y.__pgt_weight <> 0;
@@ -260,7 +278,8 @@ USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM pg_temp."__pgt_applied_588
 ON st."__pgt_row_id" = d."__pgt_row_id"
 WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
 WHEN MATCHED AND d.__pgt_weight > 0 AND (ROW(st."n", st."total", st."__pgt_count", st."__pgt_agg_1", st."__pgt_agg_2", st."__pgt_sum_2", st."__pgt_nn_2", st."__pgt_nan_2", st."__pgt_pinf_2", st."__pgt_ninf_2", st."__pgt_scale_2"))::text IS DISTINCT FROM (ROW(d."n", d."total", d."__pgt_count", d."__pgt_agg_1", d."__pgt_agg_2", d."__pgt_sum_2", d."__pgt_nn_2", d."__pgt_nan_2", d."__pgt_pinf_2", d."__pgt_ninf_2", d."__pgt_scale_2"))::text THEN UPDATE SET "n" = d."n", "total" = d."total", "__pgt_count" = d."__pgt_count", "__pgt_agg_1" = d."__pgt_agg_1", "__pgt_agg_2" = d."__pgt_agg_2", "__pgt_sum_2" = d."__pgt_sum_2", "__pgt_nn_2" = d."__pgt_nn_2", "__pgt_nan_2" = d."__pgt_nan_2", "__pgt_pinf_2" = d."__pgt_pinf_2", "__pgt_ninf_2" = d."__pgt_ninf_2", "__pgt_scale_2" = d."__pgt_scale_2"
-WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "n", "total", "__pgt_count", "__pgt_agg_1", "__pgt_agg_2", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2", "__pgt_pinf_2", "__pgt_ninf_2", "__pgt_scale_2") VALUES (d."__pgt_row_id", d."n", d."total", d."__pgt_count", d."__pgt_agg_1", d."__pgt_agg_2", d."__pgt_sum_2", d."__pgt_nn_2", d."__pgt_nan_2", d."__pgt_pinf_2", d."__pgt_ninf_2", d."__pgt_scale_2");
+WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "n", "total", "__pgt_count", "__pgt_agg_1", "__pgt_agg_2", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2", "__pgt_pinf_2", "__pgt_ninf_2", "__pgt_scale_2") VALUES
+  (d."__pgt_row_id", d."n", d."total", d."__pgt_count", d."__pgt_agg_1", d."__pgt_agg_2", d."__pgt_sum_2", d."__pgt_nn_2", d."__pgt_nan_2", d."__pgt_pinf_2", d."__pgt_ninf_2", d."__pgt_scale_2");
 
 INSERT INTO "pgtrickle_changes"."changes_st_99" (epoch, action, "__pgt_row_id", "n", "total")
 SELECT $1::bigint, CASE WHEN x.__pgt_weight < 0 THEN 'D' ELSE 'I' END, x."__pgt_row_id", x."n", x."total"

@@ -31,7 +31,8 @@ WITH __pgt_frontier AS (
                       FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
                             WHERE i <> x.own
                             UNION
-                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1)) AS xs), ''))::pg_catalog.pg_snapshot
+                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
+    AS xs), ''))::pg_catalog.pg_snapshot
     END
     FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x), '{}'::jsonb
 )
@@ -63,7 +64,8 @@ __pgt_frontier AS (
                       FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
                             WHERE i <> x.own
                             UNION
-                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1)) AS xs), ''))::pg_catalog.pg_snapshot
+                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
+    AS xs), ''))::pg_catalog.pg_snapshot
     END
     FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x), '{}'::jsonb
 )
@@ -75,13 +77,15 @@ FROM __pgt_d2_project AS d;
 -- ==== apply
 DROP TABLE IF EXISTS pg_temp."__pgt_delta_b20c3160";
 
-CREATE TEMP TABLE "__pgt_delta_b20c3160" ON COMMIT DROP AS SELECT s."__pgt_row_id", 0::bigint AS __pgt_weight, s."one", s."two" FROM "public"."st_constant_select_constant" AS s WITH NO DATA;
+CREATE TEMP TABLE "__pgt_delta_b20c3160" ON COMMIT DROP AS SELECT s."__pgt_row_id", 0::bigint AS
+  __pgt_weight, s."one", s."two" FROM "public"."st_constant_select_constant" AS s WITH NO DATA;
 
 DROP TABLE IF EXISTS pg_temp."__pgt_applied_b20c3160";
 
 CREATE TEMP TABLE "__pgt_applied_b20c3160" ON COMMIT DROP AS
 SELECT y."__pgt_row_id", y.__pgt_weight, y."one", y."two"
-FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight) OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."one", x."two"
+FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
+  OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."one", x."two"
       FROM (SELECT d.*, (ROW(d."one", d."two"))::text AS __pgt_text FROM pg_temp."__pgt_delta_b20c3160" AS d) AS x
       ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
 WHERE y.__pgt_weight <> 0;
@@ -91,7 +95,8 @@ USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM pg_temp."__pgt_applied_b20
 ON st."__pgt_row_id" = d."__pgt_row_id"
 WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
 WHEN MATCHED AND d.__pgt_weight > 0 AND (ROW(st."one", st."two"))::text IS DISTINCT FROM (ROW(d."one", d."two"))::text THEN UPDATE SET "one" = d."one", "two" = d."two"
-WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "one", "two") VALUES (d."__pgt_row_id", d."one", d."two");
+WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "one", "two") VALUES
+  (d."__pgt_row_id", d."one", d."two");
 
 INSERT INTO "pgtrickle_changes"."changes_st_99" (epoch, action, "__pgt_row_id", "one", "two")
 SELECT $1::bigint, CASE WHEN x.__pgt_weight < 0 THEN 'D' ELSE 'I' END, x."__pgt_row_id", x."one", x."two"

@@ -20,7 +20,8 @@ CREATE TABLE IF NOT EXISTS "pgtrickle_changes"."changes_16393" (
 
 CREATE INDEX IF NOT EXISTS "changes_16393_window" ON "pgtrickle_changes"."changes_16393" (xid);
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_ins_16393"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_ins_16393"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16393" (action, data) SELECT 'I', pg_catalog.to_jsonb(n.*) FROM "__pgt_new" AS n;
   PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16393');
@@ -30,9 +31,11 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_ins_16393"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_ins_16393" AFTER INSERT ON "public"."customers" REFERENCING NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_ins_16393"();
+CREATE OR REPLACE TRIGGER "pgtrickle_ins_16393" AFTER INSERT ON "public"."customers"
+  REFERENCING NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_ins_16393"();
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_upd_16393"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_upd_16393"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16393" (action, data) SELECT 'D', pg_catalog.to_jsonb(o.*) FROM "__pgt_old" AS o;
   INSERT INTO "pgtrickle_changes"."changes_16393" (action, data) SELECT 'I', pg_catalog.to_jsonb(n.*) FROM "__pgt_new" AS n;
@@ -43,9 +46,11 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_upd_16393"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_upd_16393" AFTER UPDATE ON "public"."customers" REFERENCING OLD TABLE AS "__pgt_old" NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_upd_16393"();
+CREATE OR REPLACE TRIGGER "pgtrickle_upd_16393" AFTER UPDATE ON "public"."customers"
+  REFERENCING OLD TABLE AS "__pgt_old" NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_upd_16393"();
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_del_16393"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_del_16393"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16393" (action, data) SELECT 'D', pg_catalog.to_jsonb(o.*) FROM "__pgt_old" AS o;
   PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16393');
@@ -55,9 +60,11 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_del_16393"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_del_16393" AFTER DELETE ON "public"."customers" REFERENCING OLD TABLE AS "__pgt_old" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_del_16393"();
+CREATE OR REPLACE TRIGGER "pgtrickle_del_16393" AFTER DELETE ON "public"."customers"
+  REFERENCING OLD TABLE AS "__pgt_old" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_del_16393"();
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_trunc_16393"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_trunc_16393"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16393" (action) VALUES ('T');
   PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16393');
@@ -67,7 +74,8 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_trunc_16393"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16393" AFTER TRUNCATE ON "public"."customers" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_trunc_16393"();
+CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16393" AFTER TRUNCATE ON "public"."customers"
+  FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_trunc_16393"();
 
 
 -- ==== capture DDL of table public.orders
@@ -84,7 +92,8 @@ CREATE TABLE IF NOT EXISTS "pgtrickle_changes"."changes_16385" (
 
 CREATE INDEX IF NOT EXISTS "changes_16385_window" ON "pgtrickle_changes"."changes_16385" (xid);
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_ins_16385"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_ins_16385"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16385" (action, data) SELECT 'I', pg_catalog.to_jsonb(n.*) FROM "__pgt_new" AS n;
   PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16385');
@@ -94,9 +103,11 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_ins_16385"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_ins_16385" AFTER INSERT ON "public"."orders" REFERENCING NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_ins_16385"();
+CREATE OR REPLACE TRIGGER "pgtrickle_ins_16385" AFTER INSERT ON "public"."orders"
+  REFERENCING NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_ins_16385"();
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_upd_16385"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_upd_16385"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16385" (action, data) SELECT 'D', pg_catalog.to_jsonb(o.*) FROM "__pgt_old" AS o;
   INSERT INTO "pgtrickle_changes"."changes_16385" (action, data) SELECT 'I', pg_catalog.to_jsonb(n.*) FROM "__pgt_new" AS n;
@@ -107,9 +118,11 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_upd_16385"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_upd_16385" AFTER UPDATE ON "public"."orders" REFERENCING OLD TABLE AS "__pgt_old" NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_upd_16385"();
+CREATE OR REPLACE TRIGGER "pgtrickle_upd_16385" AFTER UPDATE ON "public"."orders"
+  REFERENCING OLD TABLE AS "__pgt_old" NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_upd_16385"();
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_del_16385"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_del_16385"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16385" (action, data) SELECT 'D', pg_catalog.to_jsonb(o.*) FROM "__pgt_old" AS o;
   PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16385');
@@ -119,9 +132,11 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_del_16385"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_del_16385" AFTER DELETE ON "public"."orders" REFERENCING OLD TABLE AS "__pgt_old" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_del_16385"();
+CREATE OR REPLACE TRIGGER "pgtrickle_del_16385" AFTER DELETE ON "public"."orders"
+  REFERENCING OLD TABLE AS "__pgt_old" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_del_16385"();
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_trunc_16385"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_trunc_16385"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16385" (action) VALUES ('T');
   PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16385');
@@ -131,7 +146,8 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_trunc_16385"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16385" AFTER TRUNCATE ON "public"."orders" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_trunc_16385"();
+CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16385" AFTER TRUNCATE ON "public"."orders"
+  FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_trunc_16385"();
 
 
 -- ==== storage DDL
@@ -178,7 +194,8 @@ WITH __pgt_frontier AS (
                       FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
                             WHERE i <> x.own
                             UNION
-                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1)) AS xs), ''))::pg_catalog.pg_snapshot
+                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
+    AS xs), ''))::pg_catalog.pg_snapshot
     END
     FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x), '{}'::jsonb
 )
@@ -270,7 +287,8 @@ __pgt_n6_lateral_sides AS (
 ),
 __pgt_d6_lateral AS (
   SELECT y.__pgt_row_id, y.__pgt_weight, y."c_id", y."c_name", y."c_tier", y."n"
-  FROM (SELECT DISTINCT ON (x.__pgt_row_id, x.__pgt_text) x.__pgt_row_id, pg_catalog.sum(x.__pgt_side) OVER (PARTITION BY x.__pgt_row_id, x.__pgt_text)::bigint AS __pgt_weight, x."c_id", x."c_name", x."c_tier", x."n"
+  FROM (SELECT DISTINCT ON (x.__pgt_row_id, x.__pgt_text) x.__pgt_row_id, pg_catalog.sum(x.__pgt_side) OVER (PARTITION BY
+    x.__pgt_row_id, x.__pgt_text)::bigint AS __pgt_weight, x."c_id", x."c_name", x."c_tier", x."n"
         FROM (SELECT b.*, (ROW(b."c_id", b."c_name", b."c_tier", b."n"))::text AS __pgt_text FROM __pgt_n6_lateral_sides AS b) AS x
         ORDER BY x.__pgt_row_id, x.__pgt_text) AS y
   WHERE y.__pgt_weight <> 0
@@ -310,7 +328,8 @@ __pgt_frontier AS (
                       FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
                             WHERE i <> x.own
                             UNION
-                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1)) AS xs), ''))::pg_catalog.pg_snapshot
+                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
+    AS xs), ''))::pg_catalog.pg_snapshot
     END
     FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x), '{}'::jsonb
 )
@@ -395,7 +414,8 @@ __pgt_n6_lateral_sides AS (
 ),
 __pgt_d6_lateral AS (
   SELECT y.__pgt_row_id, y.__pgt_weight, y."c_id", y."c_name", y."c_tier", y."n"
-  FROM (SELECT DISTINCT ON (x.__pgt_row_id, x.__pgt_text) x.__pgt_row_id, pg_catalog.sum(x.__pgt_side) OVER (PARTITION BY x.__pgt_row_id, x.__pgt_text)::bigint AS __pgt_weight, x."c_id", x."c_name", x."c_tier", x."n"
+  FROM (SELECT DISTINCT ON (x.__pgt_row_id, x.__pgt_text) x.__pgt_row_id, pg_catalog.sum(x.__pgt_side) OVER (PARTITION BY
+    x.__pgt_row_id, x.__pgt_text)::bigint AS __pgt_weight, x."c_id", x."c_name", x."c_tier", x."n"
         FROM (SELECT b.*, (ROW(b."c_id", b."c_name", b."c_tier", b."n"))::text AS __pgt_text FROM __pgt_n6_lateral_sides AS b) AS x
         ORDER BY x.__pgt_row_id, x.__pgt_text) AS y
   WHERE y.__pgt_weight <> 0
@@ -416,13 +436,15 @@ FROM __pgt_d7_project AS d;
 -- ==== apply
 DROP TABLE IF EXISTS pg_temp."__pgt_delta_8723f7c0";
 
-CREATE TEMP TABLE "__pgt_delta_8723f7c0" ON COMMIT DROP AS SELECT s."__pgt_row_id", 0::bigint AS __pgt_weight, s."id", s."n" FROM "public"."st_lateral_subquery_left_aggregate" AS s WITH NO DATA;
+CREATE TEMP TABLE "__pgt_delta_8723f7c0" ON COMMIT DROP AS SELECT s."__pgt_row_id", 0::bigint AS
+  __pgt_weight, s."id", s."n" FROM "public"."st_lateral_subquery_left_aggregate" AS s WITH NO DATA;
 
 DROP TABLE IF EXISTS pg_temp."__pgt_applied_8723f7c0";
 
 CREATE TEMP TABLE "__pgt_applied_8723f7c0" ON COMMIT DROP AS
 SELECT y."__pgt_row_id", y.__pgt_weight, y."id", y."n"
-FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight) OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."id", x."n"
+FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
+  OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."id", x."n"
       FROM (SELECT d.*, (ROW(d."id", d."n"))::text AS __pgt_text FROM pg_temp."__pgt_delta_8723f7c0" AS d) AS x
       ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
 WHERE y.__pgt_weight <> 0;
@@ -432,7 +454,8 @@ USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM pg_temp."__pgt_applied_872
 ON st."__pgt_row_id" = d."__pgt_row_id"
 WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
 WHEN MATCHED AND d.__pgt_weight > 0 AND (ROW(st."id", st."n"))::text IS DISTINCT FROM (ROW(d."id", d."n"))::text THEN UPDATE SET "id" = d."id", "n" = d."n"
-WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id", "n") VALUES (d."__pgt_row_id", d."id", d."n");
+WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id", "n") VALUES
+  (d."__pgt_row_id", d."id", d."n");
 
 INSERT INTO "pgtrickle_changes"."changes_st_99" (epoch, action, "__pgt_row_id", "id", "n")
 SELECT $1::bigint, CASE WHEN x.__pgt_weight < 0 THEN 'D' ELSE 'I' END, x."__pgt_row_id", x."id", x."n"

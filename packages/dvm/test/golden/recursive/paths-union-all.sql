@@ -23,7 +23,8 @@ CREATE TABLE IF NOT EXISTS "pgtrickle_changes"."changes_16406" (
 
 CREATE INDEX IF NOT EXISTS "changes_16406_window" ON "pgtrickle_changes"."changes_16406" (xid);
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_ins_16406"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_ins_16406"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16406" (action, data) SELECT 'I', pg_catalog.to_jsonb(n.*) FROM "__pgt_new" AS n;
   PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16406');
@@ -33,9 +34,11 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_ins_16406"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_ins_16406" AFTER INSERT ON "public"."edges" REFERENCING NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_ins_16406"();
+CREATE OR REPLACE TRIGGER "pgtrickle_ins_16406" AFTER INSERT ON "public"."edges"
+  REFERENCING NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_ins_16406"();
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_upd_16406"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_upd_16406"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16406" (action, data) SELECT 'D', pg_catalog.to_jsonb(o.*) FROM "__pgt_old" AS o;
   INSERT INTO "pgtrickle_changes"."changes_16406" (action, data) SELECT 'I', pg_catalog.to_jsonb(n.*) FROM "__pgt_new" AS n;
@@ -46,9 +49,11 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_upd_16406"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_upd_16406" AFTER UPDATE ON "public"."edges" REFERENCING OLD TABLE AS "__pgt_old" NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_upd_16406"();
+CREATE OR REPLACE TRIGGER "pgtrickle_upd_16406" AFTER UPDATE ON "public"."edges"
+  REFERENCING OLD TABLE AS "__pgt_old" NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_upd_16406"();
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_del_16406"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_del_16406"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16406" (action, data) SELECT 'D', pg_catalog.to_jsonb(o.*) FROM "__pgt_old" AS o;
   PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16406');
@@ -58,9 +63,11 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_del_16406"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_del_16406" AFTER DELETE ON "public"."edges" REFERENCING OLD TABLE AS "__pgt_old" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_del_16406"();
+CREATE OR REPLACE TRIGGER "pgtrickle_del_16406" AFTER DELETE ON "public"."edges"
+  REFERENCING OLD TABLE AS "__pgt_old" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_del_16406"();
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_trunc_16406"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_trunc_16406"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16406" (action) VALUES ('T');
   PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16406');
@@ -70,7 +77,8 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_trunc_16406"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16406" AFTER TRUNCATE ON "public"."edges" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_trunc_16406"();
+CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16406" AFTER TRUNCATE ON "public"."edges"
+  FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_trunc_16406"();
 
 
 -- ==== storage DDL
@@ -107,7 +115,8 @@ WITH __pgt_frontier AS (
                       FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
                             WHERE i <> x.own
                             UNION
-                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1)) AS xs), ''))::pg_catalog.pg_snapshot
+                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
+    AS xs), ''))::pg_catalog.pg_snapshot
     END
     FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x), '{}'::jsonb
 )
@@ -154,7 +163,8 @@ __pgt_n8_recompute_sides AS (
 ),
 __pgt_d8_recompute AS (
   SELECT y.__pgt_row_id, y.__pgt_weight, y."p_src_2", y."p_dst_2", y."p_depth_2"
-  FROM (SELECT DISTINCT ON (x.__pgt_row_id, x.__pgt_text) x.__pgt_row_id, pg_catalog.sum(x.__pgt_side) OVER (PARTITION BY x.__pgt_row_id, x.__pgt_text)::bigint AS __pgt_weight, x."p_src_2", x."p_dst_2", x."p_depth_2"
+  FROM (SELECT DISTINCT ON (x.__pgt_row_id, x.__pgt_text) x.__pgt_row_id, pg_catalog.sum(x.__pgt_side) OVER (PARTITION BY
+    x.__pgt_row_id, x.__pgt_text)::bigint AS __pgt_weight, x."p_src_2", x."p_dst_2", x."p_depth_2"
         FROM (SELECT b.*, (ROW(b."p_src_2", b."p_dst_2", b."p_depth_2"))::text AS __pgt_text FROM __pgt_n8_recompute_sides AS b) AS x
         ORDER BY x.__pgt_row_id, x.__pgt_text) AS y
   WHERE y.__pgt_weight <> 0
@@ -242,7 +252,8 @@ __pgt_frontier AS (
                       FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
                             WHERE i <> x.own
                             UNION
-                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1)) AS xs), ''))::pg_catalog.pg_snapshot
+                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
+    AS xs), ''))::pg_catalog.pg_snapshot
     END
     FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x), '{}'::jsonb
 )
@@ -275,7 +286,8 @@ __pgt_n8_recompute_sides AS (
 ),
 __pgt_d8_recompute AS (
   SELECT y.__pgt_row_id, y.__pgt_weight, y."p_src_2", y."p_dst_2", y."p_depth_2"
-  FROM (SELECT DISTINCT ON (x.__pgt_row_id, x.__pgt_text) x.__pgt_row_id, pg_catalog.sum(x.__pgt_side) OVER (PARTITION BY x.__pgt_row_id, x.__pgt_text)::bigint AS __pgt_weight, x."p_src_2", x."p_dst_2", x."p_depth_2"
+  FROM (SELECT DISTINCT ON (x.__pgt_row_id, x.__pgt_text) x.__pgt_row_id, pg_catalog.sum(x.__pgt_side) OVER (PARTITION BY
+    x.__pgt_row_id, x.__pgt_text)::bigint AS __pgt_weight, x."p_src_2", x."p_dst_2", x."p_depth_2"
         FROM (SELECT b.*, (ROW(b."p_src_2", b."p_dst_2", b."p_depth_2"))::text AS __pgt_text FROM __pgt_n8_recompute_sides AS b) AS x
         ORDER BY x.__pgt_row_id, x.__pgt_text) AS y
   WHERE y.__pgt_weight <> 0
@@ -339,13 +351,15 @@ FROM __pgt_d9_project AS d;
 -- ==== apply
 DROP TABLE IF EXISTS pg_temp."__pgt_delta_277ee2a1";
 
-CREATE TEMP TABLE "__pgt_delta_277ee2a1" ON COMMIT DROP AS SELECT s."__pgt_row_id", 0::bigint AS __pgt_weight, s."src", s."dst", s."depth", s."__pgt_rec_p_src_2", s."__pgt_rec_p_dst_2", s."__pgt_rec_p_depth_2" FROM "public"."st_recursive_paths_union_all" AS s WITH NO DATA;
+CREATE TEMP TABLE "__pgt_delta_277ee2a1" ON COMMIT DROP AS SELECT s."__pgt_row_id", 0::bigint AS
+  __pgt_weight, s."src", s."dst", s."depth", s."__pgt_rec_p_src_2", s."__pgt_rec_p_dst_2", s."__pgt_rec_p_depth_2" FROM "public"."st_recursive_paths_union_all" AS s WITH NO DATA;
 
 DROP TABLE IF EXISTS pg_temp."__pgt_applied_277ee2a1";
 
 CREATE TEMP TABLE "__pgt_applied_277ee2a1" ON COMMIT DROP AS
 SELECT y."__pgt_row_id", y.__pgt_weight, y."src", y."dst", y."depth", y."__pgt_rec_p_src_2", y."__pgt_rec_p_dst_2", y."__pgt_rec_p_depth_2"
-FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight) OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."src", x."dst", x."depth", x."__pgt_rec_p_src_2", x."__pgt_rec_p_dst_2", x."__pgt_rec_p_depth_2"
+FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
+  OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."src", x."dst", x."depth", x."__pgt_rec_p_src_2", x."__pgt_rec_p_dst_2", x."__pgt_rec_p_depth_2"
       FROM (SELECT d.*, (ROW(d."src", d."dst", d."depth", d."__pgt_rec_p_src_2", d."__pgt_rec_p_dst_2", d."__pgt_rec_p_depth_2"))::text AS __pgt_text FROM pg_temp."__pgt_delta_277ee2a1" AS d) AS x
       ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
 WHERE y.__pgt_weight <> 0;
@@ -354,7 +368,8 @@ DELETE FROM "public"."st_recursive_paths_union_all" AS t
 USING (SELECT s.ctid AS __pgt_ctid, pg_catalog.row_number() OVER (PARTITION BY s."__pgt_row_id", (ROW(s."src", s."dst", s."depth", s."__pgt_rec_p_src_2", s."__pgt_rec_p_dst_2", s."__pgt_rec_p_depth_2"))::text) AS __pgt_n, (ROW(s."src", s."dst", s."depth", s."__pgt_rec_p_src_2", s."__pgt_rec_p_dst_2", s."__pgt_rec_p_depth_2"))::text AS __pgt_text, s."__pgt_row_id"
        FROM "public"."st_recursive_paths_union_all" AS s
        WHERE s."__pgt_row_id" IN (SELECT x."__pgt_row_id" FROM pg_temp."__pgt_applied_277ee2a1" AS x WHERE x.__pgt_weight < 0)) AS v,
-      (SELECT x."__pgt_row_id", (ROW(x."src", x."dst", x."depth", x."__pgt_rec_p_src_2", x."__pgt_rec_p_dst_2", x."__pgt_rec_p_depth_2"))::text AS __pgt_text, -x.__pgt_weight AS __pgt_copies FROM pg_temp."__pgt_applied_277ee2a1" AS x WHERE x.__pgt_weight < 0) AS d
+      (SELECT x."__pgt_row_id", (ROW(x."src", x."dst", x."depth", x."__pgt_rec_p_src_2", x."__pgt_rec_p_dst_2", x."__pgt_rec_p_depth_2"))::text AS __pgt_text, -x.__pgt_weight AS __pgt_copies FROM pg_temp."__pgt_applied_277ee2a1" AS x WHERE
+  x.__pgt_weight < 0) AS d
 WHERE t.ctid = v.__pgt_ctid AND v."__pgt_row_id" = d."__pgt_row_id" AND v.__pgt_text = d.__pgt_text AND v.__pgt_n <= d.__pgt_copies;
 
 INSERT INTO "public"."st_recursive_paths_union_all" ("__pgt_row_id", "src", "dst", "depth", "__pgt_rec_p_src_2", "__pgt_rec_p_dst_2", "__pgt_rec_p_depth_2")

@@ -20,7 +20,8 @@ CREATE TABLE IF NOT EXISTS "pgtrickle_changes"."changes_16406" (
 
 CREATE INDEX IF NOT EXISTS "changes_16406_window" ON "pgtrickle_changes"."changes_16406" (xid);
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_ins_16406"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_ins_16406"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16406" (action, data) SELECT 'I', pg_catalog.to_jsonb(n.*) FROM "__pgt_new" AS n;
   PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16406');
@@ -30,9 +31,11 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_ins_16406"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_ins_16406" AFTER INSERT ON "public"."edges" REFERENCING NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_ins_16406"();
+CREATE OR REPLACE TRIGGER "pgtrickle_ins_16406" AFTER INSERT ON "public"."edges"
+  REFERENCING NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_ins_16406"();
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_upd_16406"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_upd_16406"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16406" (action, data) SELECT 'D', pg_catalog.to_jsonb(o.*) FROM "__pgt_old" AS o;
   INSERT INTO "pgtrickle_changes"."changes_16406" (action, data) SELECT 'I', pg_catalog.to_jsonb(n.*) FROM "__pgt_new" AS n;
@@ -43,9 +46,11 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_upd_16406"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_upd_16406" AFTER UPDATE ON "public"."edges" REFERENCING OLD TABLE AS "__pgt_old" NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_upd_16406"();
+CREATE OR REPLACE TRIGGER "pgtrickle_upd_16406" AFTER UPDATE ON "public"."edges"
+  REFERENCING OLD TABLE AS "__pgt_old" NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_upd_16406"();
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_del_16406"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_del_16406"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16406" (action, data) SELECT 'D', pg_catalog.to_jsonb(o.*) FROM "__pgt_old" AS o;
   PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16406');
@@ -55,9 +60,11 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_del_16406"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_del_16406" AFTER DELETE ON "public"."edges" REFERENCING OLD TABLE AS "__pgt_old" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_del_16406"();
+CREATE OR REPLACE TRIGGER "pgtrickle_del_16406" AFTER DELETE ON "public"."edges"
+  REFERENCING OLD TABLE AS "__pgt_old" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_del_16406"();
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_trunc_16406"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_trunc_16406"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16406" (action) VALUES ('T');
   PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16406');
@@ -67,7 +74,8 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_trunc_16406"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16406" AFTER TRUNCATE ON "public"."edges" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_trunc_16406"();
+CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16406" AFTER TRUNCATE ON "public"."edges"
+  FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_trunc_16406"();
 
 
 -- ==== storage DDL
@@ -104,7 +112,8 @@ WITH __pgt_frontier AS (
                       FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
                             WHERE i <> x.own
                             UNION
-                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1)) AS xs), ''))::pg_catalog.pg_snapshot
+                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
+    AS xs), ''))::pg_catalog.pg_snapshot
     END
     FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x), '{}'::jsonb
 )
@@ -151,7 +160,8 @@ __pgt_n7_recompute_sides AS (
 ),
 __pgt_d7_recompute AS (
   SELECT y.__pgt_row_id, y.__pgt_weight, y."reach_n_2"
-  FROM (SELECT DISTINCT ON (x.__pgt_row_id, x.__pgt_text) x.__pgt_row_id, pg_catalog.sum(x.__pgt_side) OVER (PARTITION BY x.__pgt_row_id, x.__pgt_text)::bigint AS __pgt_weight, x."reach_n_2"
+  FROM (SELECT DISTINCT ON (x.__pgt_row_id, x.__pgt_text) x.__pgt_row_id, pg_catalog.sum(x.__pgt_side) OVER (PARTITION BY
+    x.__pgt_row_id, x.__pgt_text)::bigint AS __pgt_weight, x."reach_n_2"
         FROM (SELECT b.*, (ROW(b."reach_n_2"))::text AS __pgt_text FROM __pgt_n7_recompute_sides AS b) AS x
         ORDER BY x.__pgt_row_id, x.__pgt_text) AS y
   WHERE y.__pgt_weight <> 0
@@ -247,7 +257,8 @@ __pgt_n7_rec_rederived AS MATERIALIZED (
   SELECT * FROM __pgt_inc) AS r("__pgt_c1")
 ),
 __pgt_d7_dred AS (
-  SELECT d.__pgt_row_id, -1::bigint AS __pgt_weight, d."__pgt_c1" AS "reach_n_2"
+  SELECT d.__pgt_row_id, -1::bigint AS __pgt_weight, d."__pgt_c1" AS
+    "reach_n_2"
   FROM __pgt_n7_rec_overdeleted AS d
   WHERE (EXISTS (SELECT 1 FROM __pgt_d3_scan_e)) AND NOT (EXISTS (SELECT 1 FROM __pgt_d3_scan_e AS x WHERE x.__pgt_weight > 0)) AND NOT EXISTS (SELECT 1 FROM __pgt_n7_rec_rederived AS r WHERE r.__pgt_row_id = d.__pgt_row_id AND (ROW(r."__pgt_c1"))::text = (ROW(d."__pgt_c1"))::text)
 ),
@@ -274,7 +285,8 @@ __pgt_frontier AS (
                       FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
                             WHERE i <> x.own
                             UNION
-                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1)) AS xs), ''))::pg_catalog.pg_snapshot
+                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
+    AS xs), ''))::pg_catalog.pg_snapshot
     END
     FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x), '{}'::jsonb
 )
@@ -307,7 +319,8 @@ __pgt_n7_recompute_sides AS (
 ),
 __pgt_d7_recompute AS (
   SELECT y.__pgt_row_id, y.__pgt_weight, y."reach_n_2"
-  FROM (SELECT DISTINCT ON (x.__pgt_row_id, x.__pgt_text) x.__pgt_row_id, pg_catalog.sum(x.__pgt_side) OVER (PARTITION BY x.__pgt_row_id, x.__pgt_text)::bigint AS __pgt_weight, x."reach_n_2"
+  FROM (SELECT DISTINCT ON (x.__pgt_row_id, x.__pgt_text) x.__pgt_row_id, pg_catalog.sum(x.__pgt_side) OVER (PARTITION BY
+    x.__pgt_row_id, x.__pgt_text)::bigint AS __pgt_weight, x."reach_n_2"
         FROM (SELECT b.*, (ROW(b."reach_n_2"))::text AS __pgt_text FROM __pgt_n7_recompute_sides AS b) AS x
         ORDER BY x.__pgt_row_id, x.__pgt_text) AS y
   WHERE y.__pgt_weight <> 0
@@ -385,7 +398,8 @@ __pgt_n7_rec_rederived AS MATERIALIZED (
   SELECT * FROM __pgt_inc) AS r("__pgt_c1")
 ),
 __pgt_d7_dred AS (
-  SELECT d.__pgt_row_id, -1::bigint AS __pgt_weight, d."__pgt_c1" AS "reach_n_2"
+  SELECT d.__pgt_row_id, -1::bigint AS __pgt_weight, d."__pgt_c1" AS
+    "reach_n_2"
   FROM __pgt_n7_rec_overdeleted AS d
   WHERE (EXISTS (SELECT 1 FROM __pgt_d3_scan_e)) AND NOT (EXISTS (SELECT 1 FROM __pgt_d3_scan_e AS x WHERE x.__pgt_weight > 0)) AND NOT EXISTS (SELECT 1 FROM __pgt_n7_rec_rederived AS r WHERE r.__pgt_row_id = d.__pgt_row_id AND (ROW(r."__pgt_c1"))::text = (ROW(d."__pgt_c1"))::text)
 ),
@@ -408,13 +422,15 @@ FROM __pgt_d8_project AS d;
 -- ==== apply
 DROP TABLE IF EXISTS pg_temp."__pgt_delta_75902354";
 
-CREATE TEMP TABLE "__pgt_delta_75902354" ON COMMIT DROP AS SELECT s."__pgt_row_id", 0::bigint AS __pgt_weight, s."n", s."__pgt_rec_reach_n_2" FROM "public"."st_recursive_reachability" AS s WITH NO DATA;
+CREATE TEMP TABLE "__pgt_delta_75902354" ON COMMIT DROP AS SELECT s."__pgt_row_id", 0::bigint AS
+  __pgt_weight, s."n", s."__pgt_rec_reach_n_2" FROM "public"."st_recursive_reachability" AS s WITH NO DATA;
 
 DROP TABLE IF EXISTS pg_temp."__pgt_applied_75902354";
 
 CREATE TEMP TABLE "__pgt_applied_75902354" ON COMMIT DROP AS
 SELECT y."__pgt_row_id", y.__pgt_weight, y."n", y."__pgt_rec_reach_n_2"
-FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight) OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."n", x."__pgt_rec_reach_n_2"
+FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
+  OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."n", x."__pgt_rec_reach_n_2"
       FROM (SELECT d.*, (ROW(d."n", d."__pgt_rec_reach_n_2"))::text AS __pgt_text FROM pg_temp."__pgt_delta_75902354" AS d) AS x
       ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
 WHERE y.__pgt_weight <> 0;
@@ -424,7 +440,8 @@ USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM pg_temp."__pgt_applied_759
 ON st."__pgt_row_id" = d."__pgt_row_id"
 WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
 WHEN MATCHED AND d.__pgt_weight > 0 AND (ROW(st."n", st."__pgt_rec_reach_n_2"))::text IS DISTINCT FROM (ROW(d."n", d."__pgt_rec_reach_n_2"))::text THEN UPDATE SET "n" = d."n", "__pgt_rec_reach_n_2" = d."__pgt_rec_reach_n_2"
-WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "n", "__pgt_rec_reach_n_2") VALUES (d."__pgt_row_id", d."n", d."__pgt_rec_reach_n_2");
+WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "n", "__pgt_rec_reach_n_2") VALUES
+  (d."__pgt_row_id", d."n", d."__pgt_rec_reach_n_2");
 
 INSERT INTO "pgtrickle_changes"."changes_st_99" (epoch, action, "__pgt_row_id", "n")
 SELECT $1::bigint, CASE WHEN x.__pgt_weight < 0 THEN 'D' ELSE 'I' END, x."__pgt_row_id", x."n"

@@ -19,7 +19,8 @@ CREATE TABLE IF NOT EXISTS "pgtrickle_changes"."changes_16393" (
 
 CREATE INDEX IF NOT EXISTS "changes_16393_window" ON "pgtrickle_changes"."changes_16393" (xid);
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_ins_16393"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_ins_16393"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16393" (action, data) SELECT 'I', pg_catalog.to_jsonb(n.*) FROM "__pgt_new" AS n;
   PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16393');
@@ -29,9 +30,11 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_ins_16393"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_ins_16393" AFTER INSERT ON "public"."customers" REFERENCING NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_ins_16393"();
+CREATE OR REPLACE TRIGGER "pgtrickle_ins_16393" AFTER INSERT ON "public"."customers"
+  REFERENCING NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_ins_16393"();
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_upd_16393"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_upd_16393"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16393" (action, data) SELECT 'D', pg_catalog.to_jsonb(o.*) FROM "__pgt_old" AS o;
   INSERT INTO "pgtrickle_changes"."changes_16393" (action, data) SELECT 'I', pg_catalog.to_jsonb(n.*) FROM "__pgt_new" AS n;
@@ -42,9 +45,11 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_upd_16393"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_upd_16393" AFTER UPDATE ON "public"."customers" REFERENCING OLD TABLE AS "__pgt_old" NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_upd_16393"();
+CREATE OR REPLACE TRIGGER "pgtrickle_upd_16393" AFTER UPDATE ON "public"."customers"
+  REFERENCING OLD TABLE AS "__pgt_old" NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_upd_16393"();
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_del_16393"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_del_16393"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16393" (action, data) SELECT 'D', pg_catalog.to_jsonb(o.*) FROM "__pgt_old" AS o;
   PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16393');
@@ -54,9 +59,11 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_del_16393"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_del_16393" AFTER DELETE ON "public"."customers" REFERENCING OLD TABLE AS "__pgt_old" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_del_16393"();
+CREATE OR REPLACE TRIGGER "pgtrickle_del_16393" AFTER DELETE ON "public"."customers"
+  REFERENCING OLD TABLE AS "__pgt_old" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_del_16393"();
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_trunc_16393"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_trunc_16393"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16393" (action) VALUES ('T');
   PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16393');
@@ -66,7 +73,8 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_trunc_16393"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16393" AFTER TRUNCATE ON "public"."customers" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_trunc_16393"();
+CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16393" AFTER TRUNCATE ON "public"."customers"
+  FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_trunc_16393"();
 
 
 -- ==== capture DDL of table public.orders
@@ -83,7 +91,8 @@ CREATE TABLE IF NOT EXISTS "pgtrickle_changes"."changes_16385" (
 
 CREATE INDEX IF NOT EXISTS "changes_16385_window" ON "pgtrickle_changes"."changes_16385" (xid);
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_ins_16385"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_ins_16385"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16385" (action, data) SELECT 'I', pg_catalog.to_jsonb(n.*) FROM "__pgt_new" AS n;
   PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16385');
@@ -93,9 +102,11 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_ins_16385"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_ins_16385" AFTER INSERT ON "public"."orders" REFERENCING NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_ins_16385"();
+CREATE OR REPLACE TRIGGER "pgtrickle_ins_16385" AFTER INSERT ON "public"."orders"
+  REFERENCING NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_ins_16385"();
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_upd_16385"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_upd_16385"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16385" (action, data) SELECT 'D', pg_catalog.to_jsonb(o.*) FROM "__pgt_old" AS o;
   INSERT INTO "pgtrickle_changes"."changes_16385" (action, data) SELECT 'I', pg_catalog.to_jsonb(n.*) FROM "__pgt_new" AS n;
@@ -106,9 +117,11 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_upd_16385"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_upd_16385" AFTER UPDATE ON "public"."orders" REFERENCING OLD TABLE AS "__pgt_old" NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_upd_16385"();
+CREATE OR REPLACE TRIGGER "pgtrickle_upd_16385" AFTER UPDATE ON "public"."orders"
+  REFERENCING OLD TABLE AS "__pgt_old" NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_upd_16385"();
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_del_16385"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_del_16385"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16385" (action, data) SELECT 'D', pg_catalog.to_jsonb(o.*) FROM "__pgt_old" AS o;
   PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16385');
@@ -118,9 +131,11 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_del_16385"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_del_16385" AFTER DELETE ON "public"."orders" REFERENCING OLD TABLE AS "__pgt_old" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_del_16385"();
+CREATE OR REPLACE TRIGGER "pgtrickle_del_16385" AFTER DELETE ON "public"."orders"
+  REFERENCING OLD TABLE AS "__pgt_old" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_del_16385"();
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_trunc_16385"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_trunc_16385"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16385" (action) VALUES ('T');
   PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16385');
@@ -130,14 +145,17 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_trunc_16385"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16385" AFTER TRUNCATE ON "public"."orders" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_trunc_16385"();
+CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16385" AFTER TRUNCATE ON "public"."orders"
+  FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_trunc_16385"();
 
 
 -- ==== storage DDL
 CREATE TABLE "public"."st_scalar_subquery_correlated" AS SELECT r."__pgt_row_id", r."id"::integer AS "id", r."total"::numeric AS "total"
 FROM (SELECT c.__pgt_row_id, c.c_id AS "id", c.subquery AS "total"
 FROM (SELECT l3.__pgt_row_id, l3."c_id", l3."c_name", l3."c_tier", (SELECT sum(r3.o_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
-FROM "public"."orders" AS __pgt_src) AS r3 WHERE (r3.o_customer = l3.c_id)) AS "subquery"
+FROM "public"."orders" AS __pgt_src) AS r3 WHERE
+  (r3.o_customer = l3.c_id)) AS
+  "subquery"
 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
 FROM "public"."customers" AS __pgt_src) AS l3) AS c) AS r WITH NO DATA;
 
@@ -150,7 +168,9 @@ CREATE UNIQUE INDEX "st_scalar_subquery_correlated__pgt_row_id_idx" ON "public".
 SELECT r."__pgt_row_id", r."id"::integer AS "id", r."total"::numeric AS "total"
 FROM (SELECT c.__pgt_row_id, c.c_id AS "id", c.subquery AS "total"
 FROM (SELECT l3.__pgt_row_id, l3."c_id", l3."c_name", l3."c_tier", (SELECT sum(r3.o_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
-FROM "public"."orders" AS __pgt_src) AS r3 WHERE (r3.o_customer = l3.c_id)) AS "subquery"
+FROM "public"."orders" AS __pgt_src) AS r3 WHERE
+  (r3.o_customer = l3.c_id)) AS
+  "subquery"
 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
 FROM "public"."customers" AS __pgt_src) AS l3) AS c) AS r;
 
@@ -165,7 +185,8 @@ WITH __pgt_frontier AS (
                       FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
                             WHERE i <> x.own
                             UNION
-                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1)) AS xs), ''))::pg_catalog.pg_snapshot
+                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
+    AS xs), ''))::pg_catalog.pg_snapshot
     END
     FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x), '{}'::jsonb
 )
@@ -173,7 +194,9 @@ INSERT INTO "public"."st_scalar_subquery_correlated" ("__pgt_row_id", "id", "tot
 SELECT r."__pgt_row_id", r."id"::integer AS "id", r."total"::numeric AS "total"
 FROM (SELECT c.__pgt_row_id, c.c_id AS "id", c.subquery AS "total"
 FROM (SELECT l3.__pgt_row_id, l3."c_id", l3."c_name", l3."c_tier", (SELECT sum(r3.o_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
-FROM "public"."orders" AS __pgt_src) AS r3 WHERE (r3.o_customer = l3.c_id)) AS "subquery"
+FROM "public"."orders" AS __pgt_src) AS r3 WHERE
+  (r3.o_customer = l3.c_id)) AS
+  "subquery"
 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
 FROM "public"."customers" AS __pgt_src) AS l3) AS c) AS r;
 
@@ -221,13 +244,15 @@ __pgt_d1_scan_c AS (
 ),
 __pgt_n3_subquery_affected AS MATERIALIZED (
   SELECT a3.*, (SELECT sum(r3.o_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
-  FROM "public"."orders" AS __pgt_src) AS r3 WHERE (r3.o_customer = a3.c_id)) AS __pgt_v1, (SELECT sum(r3.o_amount) FROM (SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount", s."o_region", s."o_tags"
+  FROM "public"."orders" AS __pgt_src) AS r3 WHERE
+    (r3.o_customer = a3.c_id)) AS __pgt_v1, (SELECT sum(r3.o_amount) FROM (SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount", s."o_region", s."o_tags"
   FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
   FROM "public"."orders" AS __pgt_src) AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_o AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
   UNION ALL
   SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount", s."o_region", s."o_tags"
-  FROM __pgt_d2_scan_o AS s WHERE s.__pgt_weight < 0) AS r3 WHERE (r3.o_customer = a3.c_id)) AS __pgt_v0
+  FROM __pgt_d2_scan_o AS s WHERE s.__pgt_weight < 0) AS r3 WHERE
+    (r3.o_customer = a3.c_id)) AS __pgt_v0
   FROM (SELECT l3.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
   FROM "public"."customers" AS __pgt_src) AS l3
   WHERE EXISTS (SELECT 1 FROM __pgt_d2_scan_o AS r3 WHERE (r3.o_customer = l3.c_id))) AS a3
@@ -239,7 +264,8 @@ __pgt_d3_subquery AS (
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_o AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
   UNION ALL
   SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount", s."o_region", s."o_tags"
-  FROM __pgt_d2_scan_o AS s WHERE s.__pgt_weight < 0) AS r3 WHERE (r3.o_customer = d3.c_id)) AS "subquery"
+  FROM __pgt_d2_scan_o AS s WHERE s.__pgt_weight < 0) AS r3 WHERE
+    (r3.o_customer = d3.c_id)) AS "subquery"
   FROM __pgt_d1_scan_c AS d3
   UNION ALL
   SELECT f.__pgt_row_id, 1::bigint AS __pgt_weight, f."c_id", f."c_name", f."c_tier", f.__pgt_v1 AS "subquery"
@@ -266,7 +292,8 @@ __pgt_frontier AS (
                       FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
                             WHERE i <> x.own
                             UNION
-                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1)) AS xs), ''))::pg_catalog.pg_snapshot
+                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
+    AS xs), ''))::pg_catalog.pg_snapshot
     END
     FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x), '{}'::jsonb
 )
@@ -289,7 +316,8 @@ __pgt_d1_scan_c AS (
 ),
 __pgt_d3_subquery AS (
   SELECT d3.__pgt_row_id, d3.__pgt_weight, d3."c_id", d3."c_name", d3."c_tier", (SELECT sum(r3.o_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
-  FROM "public"."orders" AS __pgt_src) AS r3 WHERE (r3.o_customer = d3.c_id)) AS "subquery"
+  FROM "public"."orders" AS __pgt_src) AS r3 WHERE
+    (r3.o_customer = d3.c_id)) AS "subquery"
   FROM __pgt_d1_scan_c AS d3
 ),
 __pgt_d4_project AS (
@@ -315,13 +343,15 @@ __pgt_d2_scan_o AS (
 ),
 __pgt_n3_subquery_affected AS MATERIALIZED (
   SELECT a3.*, (SELECT sum(r3.o_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
-  FROM "public"."orders" AS __pgt_src) AS r3 WHERE (r3.o_customer = a3.c_id)) AS __pgt_v1, (SELECT sum(r3.o_amount) FROM (SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount", s."o_region", s."o_tags"
+  FROM "public"."orders" AS __pgt_src) AS r3 WHERE
+    (r3.o_customer = a3.c_id)) AS __pgt_v1, (SELECT sum(r3.o_amount) FROM (SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount", s."o_region", s."o_tags"
   FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
   FROM "public"."orders" AS __pgt_src) AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_o AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
   UNION ALL
   SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount", s."o_region", s."o_tags"
-  FROM __pgt_d2_scan_o AS s WHERE s.__pgt_weight < 0) AS r3 WHERE (r3.o_customer = a3.c_id)) AS __pgt_v0
+  FROM __pgt_d2_scan_o AS s WHERE s.__pgt_weight < 0) AS r3 WHERE
+    (r3.o_customer = a3.c_id)) AS __pgt_v0
   FROM (SELECT l3.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
   FROM "public"."customers" AS __pgt_src) AS l3
   WHERE EXISTS (SELECT 1 FROM __pgt_d2_scan_o AS r3 WHERE (r3.o_customer = l3.c_id))) AS a3
@@ -347,13 +377,15 @@ FROM __pgt_d4_project AS d;
 -- ==== apply
 DROP TABLE IF EXISTS pg_temp."__pgt_delta_9c931139";
 
-CREATE TEMP TABLE "__pgt_delta_9c931139" ON COMMIT DROP AS SELECT s."__pgt_row_id", 0::bigint AS __pgt_weight, s."id", s."total" FROM "public"."st_scalar_subquery_correlated" AS s WITH NO DATA;
+CREATE TEMP TABLE "__pgt_delta_9c931139" ON COMMIT DROP AS SELECT s."__pgt_row_id", 0::bigint AS
+  __pgt_weight, s."id", s."total" FROM "public"."st_scalar_subquery_correlated" AS s WITH NO DATA;
 
 DROP TABLE IF EXISTS pg_temp."__pgt_applied_9c931139";
 
 CREATE TEMP TABLE "__pgt_applied_9c931139" ON COMMIT DROP AS
 SELECT y."__pgt_row_id", y.__pgt_weight, y."id", y."total"
-FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight) OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."id", x."total"
+FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
+  OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."id", x."total"
       FROM (SELECT d.*, (ROW(d."id", d."total"))::text AS __pgt_text FROM pg_temp."__pgt_delta_9c931139" AS d) AS x
       ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
 WHERE y.__pgt_weight <> 0;
@@ -363,7 +395,8 @@ USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM pg_temp."__pgt_applied_9c9
 ON st."__pgt_row_id" = d."__pgt_row_id"
 WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
 WHEN MATCHED AND d.__pgt_weight > 0 AND (ROW(st."id", st."total"))::text IS DISTINCT FROM (ROW(d."id", d."total"))::text THEN UPDATE SET "id" = d."id", "total" = d."total"
-WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id", "total") VALUES (d."__pgt_row_id", d."id", d."total");
+WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id", "total") VALUES
+  (d."__pgt_row_id", d."id", d."total");
 
 INSERT INTO "pgtrickle_changes"."changes_st_99" (epoch, action, "__pgt_row_id", "id", "total")
 SELECT $1::bigint, CASE WHEN x.__pgt_weight < 0 THEN 'D' ELSE 'I' END, x."__pgt_row_id", x."id", x."total"

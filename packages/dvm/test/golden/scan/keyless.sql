@@ -19,7 +19,8 @@ CREATE TABLE IF NOT EXISTS "pgtrickle_changes"."changes_16401" (
 
 CREATE INDEX IF NOT EXISTS "changes_16401_window" ON "pgtrickle_changes"."changes_16401" (xid);
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_ins_16401"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_ins_16401"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16401" (action, data) SELECT 'I', pg_catalog.to_jsonb(n.*) FROM "__pgt_new" AS n;
   PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16401');
@@ -29,9 +30,11 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_ins_16401"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_ins_16401" AFTER INSERT ON "public"."events" REFERENCING NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_ins_16401"();
+CREATE OR REPLACE TRIGGER "pgtrickle_ins_16401" AFTER INSERT ON "public"."events"
+  REFERENCING NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_ins_16401"();
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_upd_16401"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_upd_16401"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16401" (action, data) SELECT 'D', pg_catalog.to_jsonb(o.*) FROM "__pgt_old" AS o;
   INSERT INTO "pgtrickle_changes"."changes_16401" (action, data) SELECT 'I', pg_catalog.to_jsonb(n.*) FROM "__pgt_new" AS n;
@@ -42,9 +45,11 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_upd_16401"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_upd_16401" AFTER UPDATE ON "public"."events" REFERENCING OLD TABLE AS "__pgt_old" NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_upd_16401"();
+CREATE OR REPLACE TRIGGER "pgtrickle_upd_16401" AFTER UPDATE ON "public"."events"
+  REFERENCING OLD TABLE AS "__pgt_old" NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_upd_16401"();
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_del_16401"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_del_16401"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16401" (action, data) SELECT 'D', pg_catalog.to_jsonb(o.*) FROM "__pgt_old" AS o;
   PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16401');
@@ -54,9 +59,11 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_del_16401"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_del_16401" AFTER DELETE ON "public"."events" REFERENCING OLD TABLE AS "__pgt_old" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_del_16401"();
+CREATE OR REPLACE TRIGGER "pgtrickle_del_16401" AFTER DELETE ON "public"."events"
+  REFERENCING OLD TABLE AS "__pgt_old" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_del_16401"();
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_trunc_16401"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_trunc_16401"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16401" (action) VALUES ('T');
   PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16401');
@@ -66,7 +73,8 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_trunc_16401"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16401" AFTER TRUNCATE ON "public"."events" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_trunc_16401"();
+CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16401" AFTER TRUNCATE ON "public"."events"
+  FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_trunc_16401"();
 
 
 -- ==== storage DDL
@@ -97,7 +105,8 @@ WITH __pgt_frontier AS (
                       FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
                             WHERE i <> x.own
                             UNION
-                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1)) AS xs), ''))::pg_catalog.pg_snapshot
+                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
+    AS xs), ''))::pg_catalog.pg_snapshot
     END
     FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x), '{}'::jsonb
 )
@@ -118,7 +127,8 @@ WITH __pgt_win_events AS MATERIALIZED (
 ),
 __pgt_delta_events AS MATERIALIZED (
   SELECT w.__pgt_row_id, w.__pgt_net AS __pgt_weight, w."kind", w."n"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) *, pg_catalog.sum(CASE WHEN __pgt_action = 'I' THEN 1 ELSE -1 END) OVER (PARTITION BY __pgt_row_id)::bigint AS __pgt_net
+  FROM (SELECT DISTINCT ON (__pgt_row_id) *, pg_catalog.sum(CASE WHEN __pgt_action = 'I' THEN 1 ELSE -1 END) OVER (PARTITION BY
+    __pgt_row_id)::bigint AS __pgt_net
         FROM __pgt_win_events ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_net <> 0
 ),
@@ -142,7 +152,8 @@ __pgt_frontier AS (
                       FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
                             WHERE i <> x.own
                             UNION
-                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1)) AS xs), ''))::pg_catalog.pg_snapshot
+                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
+    AS xs), ''))::pg_catalog.pg_snapshot
     END
     FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x), '{}'::jsonb
 )
@@ -175,13 +186,15 @@ FROM __pgt_d2_project AS d;
 -- ==== apply
 DROP TABLE IF EXISTS pg_temp."__pgt_delta_6c81f8a6";
 
-CREATE TEMP TABLE "__pgt_delta_6c81f8a6" ON COMMIT DROP AS SELECT s."__pgt_row_id", 0::bigint AS __pgt_weight, s."kind", s."n" FROM "public"."st_scan_keyless" AS s WITH NO DATA;
+CREATE TEMP TABLE "__pgt_delta_6c81f8a6" ON COMMIT DROP AS SELECT s."__pgt_row_id", 0::bigint AS
+  __pgt_weight, s."kind", s."n" FROM "public"."st_scan_keyless" AS s WITH NO DATA;
 
 DROP TABLE IF EXISTS pg_temp."__pgt_applied_6c81f8a6";
 
 CREATE TEMP TABLE "__pgt_applied_6c81f8a6" ON COMMIT DROP AS
 SELECT y."__pgt_row_id", y.__pgt_weight, y."kind", y."n"
-FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight) OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."kind", x."n"
+FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
+  OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."kind", x."n"
       FROM (SELECT d.*, (ROW(d."kind", d."n"))::text AS __pgt_text FROM pg_temp."__pgt_delta_6c81f8a6" AS d) AS x
       ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
 WHERE y.__pgt_weight <> 0;
@@ -190,7 +203,8 @@ DELETE FROM "public"."st_scan_keyless" AS t
 USING (SELECT s.ctid AS __pgt_ctid, pg_catalog.row_number() OVER (PARTITION BY s."__pgt_row_id", (ROW(s."kind", s."n"))::text) AS __pgt_n, (ROW(s."kind", s."n"))::text AS __pgt_text, s."__pgt_row_id"
        FROM "public"."st_scan_keyless" AS s
        WHERE s."__pgt_row_id" IN (SELECT x."__pgt_row_id" FROM pg_temp."__pgt_applied_6c81f8a6" AS x WHERE x.__pgt_weight < 0)) AS v,
-      (SELECT x."__pgt_row_id", (ROW(x."kind", x."n"))::text AS __pgt_text, -x.__pgt_weight AS __pgt_copies FROM pg_temp."__pgt_applied_6c81f8a6" AS x WHERE x.__pgt_weight < 0) AS d
+      (SELECT x."__pgt_row_id", (ROW(x."kind", x."n"))::text AS __pgt_text, -x.__pgt_weight AS __pgt_copies FROM pg_temp."__pgt_applied_6c81f8a6" AS x WHERE
+  x.__pgt_weight < 0) AS d
 WHERE t.ctid = v.__pgt_ctid AND v."__pgt_row_id" = d."__pgt_row_id" AND v.__pgt_text = d.__pgt_text AND v.__pgt_n <= d.__pgt_copies;
 
 INSERT INTO "public"."st_scan_keyless" ("__pgt_row_id", "kind", "n")

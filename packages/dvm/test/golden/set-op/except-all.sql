@@ -19,7 +19,8 @@ CREATE TABLE IF NOT EXISTS "pgtrickle_changes"."changes_16401" (
 
 CREATE INDEX IF NOT EXISTS "changes_16401_window" ON "pgtrickle_changes"."changes_16401" (xid);
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_ins_16401"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_ins_16401"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16401" (action, data) SELECT 'I', pg_catalog.to_jsonb(n.*) FROM "__pgt_new" AS n;
   PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16401');
@@ -29,9 +30,11 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_ins_16401"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_ins_16401" AFTER INSERT ON "public"."events" REFERENCING NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_ins_16401"();
+CREATE OR REPLACE TRIGGER "pgtrickle_ins_16401" AFTER INSERT ON "public"."events"
+  REFERENCING NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_ins_16401"();
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_upd_16401"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_upd_16401"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16401" (action, data) SELECT 'D', pg_catalog.to_jsonb(o.*) FROM "__pgt_old" AS o;
   INSERT INTO "pgtrickle_changes"."changes_16401" (action, data) SELECT 'I', pg_catalog.to_jsonb(n.*) FROM "__pgt_new" AS n;
@@ -42,9 +45,11 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_upd_16401"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_upd_16401" AFTER UPDATE ON "public"."events" REFERENCING OLD TABLE AS "__pgt_old" NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_upd_16401"();
+CREATE OR REPLACE TRIGGER "pgtrickle_upd_16401" AFTER UPDATE ON "public"."events"
+  REFERENCING OLD TABLE AS "__pgt_old" NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_upd_16401"();
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_del_16401"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_del_16401"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16401" (action, data) SELECT 'D', pg_catalog.to_jsonb(o.*) FROM "__pgt_old" AS o;
   PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16401');
@@ -54,9 +59,11 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_del_16401"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_del_16401" AFTER DELETE ON "public"."events" REFERENCING OLD TABLE AS "__pgt_old" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_del_16401"();
+CREATE OR REPLACE TRIGGER "pgtrickle_del_16401" AFTER DELETE ON "public"."events"
+  REFERENCING OLD TABLE AS "__pgt_old" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_del_16401"();
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_trunc_16401"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_trunc_16401"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16401" (action) VALUES ('T');
   PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16401');
@@ -66,7 +73,8 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_trunc_16401"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16401" AFTER TRUNCATE ON "public"."events" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_trunc_16401"();
+CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16401" AFTER TRUNCATE ON "public"."events"
+  FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_trunc_16401"();
 
 
 -- ==== capture DDL of table public.customers
@@ -83,7 +91,8 @@ CREATE TABLE IF NOT EXISTS "pgtrickle_changes"."changes_16393" (
 
 CREATE INDEX IF NOT EXISTS "changes_16393_window" ON "pgtrickle_changes"."changes_16393" (xid);
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_ins_16393"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_ins_16393"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16393" (action, data) SELECT 'I', pg_catalog.to_jsonb(n.*) FROM "__pgt_new" AS n;
   PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16393');
@@ -93,9 +102,11 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_ins_16393"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_ins_16393" AFTER INSERT ON "public"."customers" REFERENCING NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_ins_16393"();
+CREATE OR REPLACE TRIGGER "pgtrickle_ins_16393" AFTER INSERT ON "public"."customers"
+  REFERENCING NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_ins_16393"();
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_upd_16393"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_upd_16393"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16393" (action, data) SELECT 'D', pg_catalog.to_jsonb(o.*) FROM "__pgt_old" AS o;
   INSERT INTO "pgtrickle_changes"."changes_16393" (action, data) SELECT 'I', pg_catalog.to_jsonb(n.*) FROM "__pgt_new" AS n;
@@ -106,9 +117,11 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_upd_16393"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_upd_16393" AFTER UPDATE ON "public"."customers" REFERENCING OLD TABLE AS "__pgt_old" NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_upd_16393"();
+CREATE OR REPLACE TRIGGER "pgtrickle_upd_16393" AFTER UPDATE ON "public"."customers"
+  REFERENCING OLD TABLE AS "__pgt_old" NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_upd_16393"();
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_del_16393"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_del_16393"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16393" (action, data) SELECT 'D', pg_catalog.to_jsonb(o.*) FROM "__pgt_old" AS o;
   PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16393');
@@ -118,9 +131,11 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_del_16393"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_del_16393" AFTER DELETE ON "public"."customers" REFERENCING OLD TABLE AS "__pgt_old" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_del_16393"();
+CREATE OR REPLACE TRIGGER "pgtrickle_del_16393" AFTER DELETE ON "public"."customers"
+  REFERENCING OLD TABLE AS "__pgt_old" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_del_16393"();
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_trunc_16393"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_trunc_16393"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16393" (action) VALUES ('T');
   PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16393');
@@ -130,14 +145,17 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_trunc_16393"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16393" AFTER TRUNCATE ON "public"."customers" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_trunc_16393"();
+CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16393" AFTER TRUNCATE ON "public"."customers"
+  FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_trunc_16393"();
 
 
 -- ==== storage DDL
 CREATE TABLE "public"."st_set_op_except_all" AS SELECT r."__pgt_row_id", r."n_3"::integer AS "n"
 FROM (SELECT y.__pgt_row_id, y."n_3"
-FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.*, pg_catalog.count(*) FILTER (WHERE x.__pgt_side = 1) OVER w AS __pgt_l, pg_catalog.count(*) FILTER (WHERE x.__pgt_side <> 1) OVER w AS __pgt_r
-FROM (SELECT pg_catalog.hashtextextended((ROW(c."n_3"))::text, 0) AS __pgt_row_id, (ROW(c."n_3"))::text AS __pgt_text, c."pgt_side_3" AS __pgt_side, c."n_3"
+FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.*, pg_catalog.count(*) FILTER (WHERE x.__pgt_side = 1) OVER w AS __pgt_l,
+  pg_catalog.count(*) FILTER (WHERE x.__pgt_side <> 1) OVER w AS __pgt_r
+FROM (SELECT pg_catalog.hashtextextended((ROW(c."n_3"))::text, 0) AS __pgt_row_id, (ROW(c."n_3"))::text AS __pgt_text, c."pgt_side_3"
+  AS __pgt_side, c."n_3"
 FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
 FROM (SELECT c.__pgt_row_id, c.n AS "n_2", 1 AS "pgt_side"
 FROM (SELECT c.__pgt_row_id, c.events_n AS "n"
@@ -162,8 +180,10 @@ CREATE INDEX "st_set_op_except_all__pgt_row_id_idx" ON "public"."st_set_op_excep
 -- ==== population SELECT
 SELECT r."__pgt_row_id", r."n_3"::integer AS "n"
 FROM (SELECT y.__pgt_row_id, y."n_3"
-FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.*, pg_catalog.count(*) FILTER (WHERE x.__pgt_side = 1) OVER w AS __pgt_l, pg_catalog.count(*) FILTER (WHERE x.__pgt_side <> 1) OVER w AS __pgt_r
-FROM (SELECT pg_catalog.hashtextextended((ROW(c."n_3"))::text, 0) AS __pgt_row_id, (ROW(c."n_3"))::text AS __pgt_text, c."pgt_side_3" AS __pgt_side, c."n_3"
+FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.*, pg_catalog.count(*) FILTER (WHERE x.__pgt_side = 1) OVER w AS __pgt_l,
+  pg_catalog.count(*) FILTER (WHERE x.__pgt_side <> 1) OVER w AS __pgt_r
+FROM (SELECT pg_catalog.hashtextextended((ROW(c."n_3"))::text, 0) AS __pgt_row_id, (ROW(c."n_3"))::text AS __pgt_text, c."pgt_side_3"
+  AS __pgt_side, c."n_3"
 FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
 FROM (SELECT c.__pgt_row_id, c.n AS "n_2", 1 AS "pgt_side"
 FROM (SELECT c.__pgt_row_id, c.events_n AS "n"
@@ -191,15 +211,18 @@ WITH __pgt_frontier AS (
                       FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
                             WHERE i <> x.own
                             UNION
-                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1)) AS xs), ''))::pg_catalog.pg_snapshot
+                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
+    AS xs), ''))::pg_catalog.pg_snapshot
     END
     FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x), '{}'::jsonb
 )
 INSERT INTO "public"."st_set_op_except_all" ("__pgt_row_id", "n")
 SELECT r."__pgt_row_id", r."n_3"::integer AS "n"
 FROM (SELECT y.__pgt_row_id, y."n_3"
-FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.*, pg_catalog.count(*) FILTER (WHERE x.__pgt_side = 1) OVER w AS __pgt_l, pg_catalog.count(*) FILTER (WHERE x.__pgt_side <> 1) OVER w AS __pgt_r
-FROM (SELECT pg_catalog.hashtextextended((ROW(c."n_3"))::text, 0) AS __pgt_row_id, (ROW(c."n_3"))::text AS __pgt_text, c."pgt_side_3" AS __pgt_side, c."n_3"
+FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.*, pg_catalog.count(*) FILTER (WHERE x.__pgt_side = 1) OVER w AS __pgt_l,
+  pg_catalog.count(*) FILTER (WHERE x.__pgt_side <> 1) OVER w AS __pgt_r
+FROM (SELECT pg_catalog.hashtextextended((ROW(c."n_3"))::text, 0) AS __pgt_row_id, (ROW(c."n_3"))::text AS __pgt_text, c."pgt_side_3"
+  AS __pgt_side, c."n_3"
 FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
 FROM (SELECT c.__pgt_row_id, c.n AS "n_2", 1 AS "pgt_side"
 FROM (SELECT c.__pgt_row_id, c.events_n AS "n"
@@ -227,7 +250,8 @@ WITH __pgt_win_events AS MATERIALIZED (
 ),
 __pgt_delta_events AS MATERIALIZED (
   SELECT w.__pgt_row_id, w.__pgt_net AS __pgt_weight, w."kind", w."n"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) *, pg_catalog.sum(CASE WHEN __pgt_action = 'I' THEN 1 ELSE -1 END) OVER (PARTITION BY __pgt_row_id)::bigint AS __pgt_net
+  FROM (SELECT DISTINCT ON (__pgt_row_id) *, pg_catalog.sum(CASE WHEN __pgt_action = 'I' THEN 1 ELSE -1 END) OVER (PARTITION BY
+    __pgt_row_id)::bigint AS __pgt_net
         FROM __pgt_win_events ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_net <> 0
 ),
@@ -279,11 +303,13 @@ __pgt_d7_union_all AS (
   FROM __pgt_d6_project AS b
 ),
 __pgt_n8_changed AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(d."n_3"))::text, 0) AS __pgt_row_id, (ROW(d."n_3"))::text AS __pgt_text, d."pgt_side_3" AS __pgt_side, d.__pgt_weight AS __pgt_dw, d."n_3"
+  SELECT pg_catalog.hashtextextended((ROW(d."n_3"))::text, 0) AS __pgt_row_id, (ROW(d."n_3"))::text AS __pgt_text, d."pgt_side_3" AS
+    __pgt_side, d.__pgt_weight AS __pgt_dw, d."n_3"
   FROM __pgt_d7_union_all AS d
 ),
 __pgt_n8_rows AS (
-  SELECT pg_catalog.hashtextextended((ROW(c."n_3"))::text, 0) AS __pgt_row_id, (ROW(c."n_3"))::text AS __pgt_text, c."pgt_side_3" AS __pgt_side, 1::bigint AS __pgt_n1, 0::bigint AS __pgt_dw, c."n_3"
+  SELECT pg_catalog.hashtextextended((ROW(c."n_3"))::text, 0) AS __pgt_row_id, (ROW(c."n_3"))::text AS __pgt_text, c."pgt_side_3" AS
+    __pgt_side, 1::bigint AS __pgt_n1, 0::bigint AS __pgt_dw, c."n_3"
   FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.n AS "n_2", 1 AS "pgt_side"
   FROM (SELECT c.__pgt_row_id, c.events_n AS "n"
@@ -321,7 +347,8 @@ __pgt_n8_texts AS MATERIALIZED (
   ORDER BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text
 ),
 __pgt_n8_counts AS MATERIALIZED (
-  SELECT p.__pgt_row_id, p.__pgt_l1, GREATEST(p.__pgt_l1 - p.__pgt_r1, 0) AS __pgt_c1, p.__pgt_l0, GREATEST(p.__pgt_l0 - p.__pgt_r0, 0) AS __pgt_c0
+  SELECT p.__pgt_row_id, p.__pgt_l1, GREATEST(p.__pgt_l1 - p.__pgt_r1, 0) AS __pgt_c1, p.__pgt_l0,
+    GREATEST(p.__pgt_l0 - p.__pgt_r0, 0) AS __pgt_c0
   FROM (SELECT t.__pgt_row_id, COALESCE(pg_catalog.sum(t.__pgt_n1) FILTER (WHERE t.__pgt_side = 1), 0)::bigint AS __pgt_l1, COALESCE(pg_catalog.sum(t.__pgt_n1) FILTER (WHERE t.__pgt_side <> 1), 0)::bigint AS __pgt_r1,
                COALESCE(pg_catalog.sum(t.__pgt_n1 - t.__pgt_dw) FILTER (WHERE t.__pgt_side = 1), 0)::bigint AS __pgt_l0, COALESCE(pg_catalog.sum(t.__pgt_n1 - t.__pgt_dw) FILTER (WHERE t.__pgt_side <> 1), 0)::bigint AS __pgt_r0
         FROM __pgt_n8_texts AS t GROUP BY t.__pgt_row_id) AS p
@@ -361,7 +388,8 @@ __pgt_frontier AS (
                       FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
                             WHERE i <> x.own
                             UNION
-                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1)) AS xs), ''))::pg_catalog.pg_snapshot
+                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
+    AS xs), ''))::pg_catalog.pg_snapshot
     END
     FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x), '{}'::jsonb
 )
@@ -402,11 +430,13 @@ __pgt_d7_union_all AS (
   WHERE false
 ),
 __pgt_n8_changed AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(d."n_3"))::text, 0) AS __pgt_row_id, (ROW(d."n_3"))::text AS __pgt_text, d."pgt_side_3" AS __pgt_side, d.__pgt_weight AS __pgt_dw, d."n_3"
+  SELECT pg_catalog.hashtextextended((ROW(d."n_3"))::text, 0) AS __pgt_row_id, (ROW(d."n_3"))::text AS __pgt_text, d."pgt_side_3" AS
+    __pgt_side, d.__pgt_weight AS __pgt_dw, d."n_3"
   FROM __pgt_d7_union_all AS d
 ),
 __pgt_n8_rows AS (
-  SELECT pg_catalog.hashtextextended((ROW(c."n_3"))::text, 0) AS __pgt_row_id, (ROW(c."n_3"))::text AS __pgt_text, c."pgt_side_3" AS __pgt_side, 1::bigint AS __pgt_n1, 0::bigint AS __pgt_dw, c."n_3"
+  SELECT pg_catalog.hashtextextended((ROW(c."n_3"))::text, 0) AS __pgt_row_id, (ROW(c."n_3"))::text AS __pgt_text, c."pgt_side_3" AS
+    __pgt_side, 1::bigint AS __pgt_n1, 0::bigint AS __pgt_dw, c."n_3"
   FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.n AS "n_2", 1 AS "pgt_side"
   FROM (SELECT c.__pgt_row_id, c.events_n AS "n"
@@ -444,7 +474,8 @@ __pgt_n8_texts AS MATERIALIZED (
   ORDER BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text
 ),
 __pgt_n8_counts AS MATERIALIZED (
-  SELECT p.__pgt_row_id, p.__pgt_l1, GREATEST(p.__pgt_l1 - p.__pgt_r1, 0) AS __pgt_c1, p.__pgt_l0, GREATEST(p.__pgt_l0 - p.__pgt_r0, 0) AS __pgt_c0
+  SELECT p.__pgt_row_id, p.__pgt_l1, GREATEST(p.__pgt_l1 - p.__pgt_r1, 0) AS __pgt_c1, p.__pgt_l0,
+    GREATEST(p.__pgt_l0 - p.__pgt_r0, 0) AS __pgt_c0
   FROM (SELECT t.__pgt_row_id, COALESCE(pg_catalog.sum(t.__pgt_n1) FILTER (WHERE t.__pgt_side = 1), 0)::bigint AS __pgt_l1, COALESCE(pg_catalog.sum(t.__pgt_n1) FILTER (WHERE t.__pgt_side <> 1), 0)::bigint AS __pgt_r1,
                COALESCE(pg_catalog.sum(t.__pgt_n1 - t.__pgt_dw) FILTER (WHERE t.__pgt_side = 1), 0)::bigint AS __pgt_l0, COALESCE(pg_catalog.sum(t.__pgt_n1 - t.__pgt_dw) FILTER (WHERE t.__pgt_side <> 1), 0)::bigint AS __pgt_r0
         FROM __pgt_n8_texts AS t GROUP BY t.__pgt_row_id) AS p
@@ -509,11 +540,13 @@ __pgt_d7_union_all AS (
   FROM __pgt_d6_project AS b
 ),
 __pgt_n8_changed AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(d."n_3"))::text, 0) AS __pgt_row_id, (ROW(d."n_3"))::text AS __pgt_text, d."pgt_side_3" AS __pgt_side, d.__pgt_weight AS __pgt_dw, d."n_3"
+  SELECT pg_catalog.hashtextextended((ROW(d."n_3"))::text, 0) AS __pgt_row_id, (ROW(d."n_3"))::text AS __pgt_text, d."pgt_side_3" AS
+    __pgt_side, d.__pgt_weight AS __pgt_dw, d."n_3"
   FROM __pgt_d7_union_all AS d
 ),
 __pgt_n8_rows AS (
-  SELECT pg_catalog.hashtextextended((ROW(c."n_3"))::text, 0) AS __pgt_row_id, (ROW(c."n_3"))::text AS __pgt_text, c."pgt_side_3" AS __pgt_side, 1::bigint AS __pgt_n1, 0::bigint AS __pgt_dw, c."n_3"
+  SELECT pg_catalog.hashtextextended((ROW(c."n_3"))::text, 0) AS __pgt_row_id, (ROW(c."n_3"))::text AS __pgt_text, c."pgt_side_3" AS
+    __pgt_side, 1::bigint AS __pgt_n1, 0::bigint AS __pgt_dw, c."n_3"
   FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.n AS "n_2", 1 AS "pgt_side"
   FROM (SELECT c.__pgt_row_id, c.events_n AS "n"
@@ -551,7 +584,8 @@ __pgt_n8_texts AS MATERIALIZED (
   ORDER BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text
 ),
 __pgt_n8_counts AS MATERIALIZED (
-  SELECT p.__pgt_row_id, p.__pgt_l1, GREATEST(p.__pgt_l1 - p.__pgt_r1, 0) AS __pgt_c1, p.__pgt_l0, GREATEST(p.__pgt_l0 - p.__pgt_r0, 0) AS __pgt_c0
+  SELECT p.__pgt_row_id, p.__pgt_l1, GREATEST(p.__pgt_l1 - p.__pgt_r1, 0) AS __pgt_c1, p.__pgt_l0,
+    GREATEST(p.__pgt_l0 - p.__pgt_r0, 0) AS __pgt_c0
   FROM (SELECT t.__pgt_row_id, COALESCE(pg_catalog.sum(t.__pgt_n1) FILTER (WHERE t.__pgt_side = 1), 0)::bigint AS __pgt_l1, COALESCE(pg_catalog.sum(t.__pgt_n1) FILTER (WHERE t.__pgt_side <> 1), 0)::bigint AS __pgt_r1,
                COALESCE(pg_catalog.sum(t.__pgt_n1 - t.__pgt_dw) FILTER (WHERE t.__pgt_side = 1), 0)::bigint AS __pgt_l0, COALESCE(pg_catalog.sum(t.__pgt_n1 - t.__pgt_dw) FILTER (WHERE t.__pgt_side <> 1), 0)::bigint AS __pgt_r0
         FROM __pgt_n8_texts AS t GROUP BY t.__pgt_row_id) AS p
@@ -587,13 +621,15 @@ FROM __pgt_d8_except AS d;
 -- ==== apply
 DROP TABLE IF EXISTS pg_temp."__pgt_delta_23eac700";
 
-CREATE TEMP TABLE "__pgt_delta_23eac700" ON COMMIT DROP AS SELECT s."__pgt_row_id", 0::bigint AS __pgt_weight, s."n" FROM "public"."st_set_op_except_all" AS s WITH NO DATA;
+CREATE TEMP TABLE "__pgt_delta_23eac700" ON COMMIT DROP AS SELECT s."__pgt_row_id", 0::bigint AS
+  __pgt_weight, s."n" FROM "public"."st_set_op_except_all" AS s WITH NO DATA;
 
 DROP TABLE IF EXISTS pg_temp."__pgt_applied_23eac700";
 
 CREATE TEMP TABLE "__pgt_applied_23eac700" ON COMMIT DROP AS
 SELECT y."__pgt_row_id", y.__pgt_weight, y."n"
-FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight) OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."n"
+FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
+  OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."n"
       FROM (SELECT d.*, (ROW(d."n"))::text AS __pgt_text FROM pg_temp."__pgt_delta_23eac700" AS d) AS x
       ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
 WHERE y.__pgt_weight <> 0;
@@ -602,7 +638,8 @@ DELETE FROM "public"."st_set_op_except_all" AS t
 USING (SELECT s.ctid AS __pgt_ctid, pg_catalog.row_number() OVER (PARTITION BY s."__pgt_row_id", (ROW(s."n"))::text) AS __pgt_n, (ROW(s."n"))::text AS __pgt_text, s."__pgt_row_id"
        FROM "public"."st_set_op_except_all" AS s
        WHERE s."__pgt_row_id" IN (SELECT x."__pgt_row_id" FROM pg_temp."__pgt_applied_23eac700" AS x WHERE x.__pgt_weight < 0)) AS v,
-      (SELECT x."__pgt_row_id", (ROW(x."n"))::text AS __pgt_text, -x.__pgt_weight AS __pgt_copies FROM pg_temp."__pgt_applied_23eac700" AS x WHERE x.__pgt_weight < 0) AS d
+      (SELECT x."__pgt_row_id", (ROW(x."n"))::text AS __pgt_text, -x.__pgt_weight AS __pgt_copies FROM pg_temp."__pgt_applied_23eac700" AS x WHERE
+  x.__pgt_weight < 0) AS d
 WHERE t.ctid = v.__pgt_ctid AND v."__pgt_row_id" = d."__pgt_row_id" AND v.__pgt_text = d.__pgt_text AND v.__pgt_n <= d.__pgt_copies;
 
 INSERT INTO "public"."st_set_op_except_all" ("__pgt_row_id", "n")

@@ -19,7 +19,8 @@ CREATE TABLE IF NOT EXISTS "pgtrickle_changes"."changes_16385" (
 
 CREATE INDEX IF NOT EXISTS "changes_16385_window" ON "pgtrickle_changes"."changes_16385" (xid);
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_ins_16385"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_ins_16385"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16385" (action, data) SELECT 'I', pg_catalog.to_jsonb(n.*) FROM "__pgt_new" AS n;
   PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16385');
@@ -29,9 +30,11 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_ins_16385"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_ins_16385" AFTER INSERT ON "public"."orders" REFERENCING NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_ins_16385"();
+CREATE OR REPLACE TRIGGER "pgtrickle_ins_16385" AFTER INSERT ON "public"."orders"
+  REFERENCING NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_ins_16385"();
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_upd_16385"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_upd_16385"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16385" (action, data) SELECT 'D', pg_catalog.to_jsonb(o.*) FROM "__pgt_old" AS o;
   INSERT INTO "pgtrickle_changes"."changes_16385" (action, data) SELECT 'I', pg_catalog.to_jsonb(n.*) FROM "__pgt_new" AS n;
@@ -42,9 +45,11 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_upd_16385"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_upd_16385" AFTER UPDATE ON "public"."orders" REFERENCING OLD TABLE AS "__pgt_old" NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_upd_16385"();
+CREATE OR REPLACE TRIGGER "pgtrickle_upd_16385" AFTER UPDATE ON "public"."orders"
+  REFERENCING OLD TABLE AS "__pgt_old" NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_upd_16385"();
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_del_16385"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_del_16385"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16385" (action, data) SELECT 'D', pg_catalog.to_jsonb(o.*) FROM "__pgt_old" AS o;
   PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16385');
@@ -54,9 +59,11 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_del_16385"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_del_16385" AFTER DELETE ON "public"."orders" REFERENCING OLD TABLE AS "__pgt_old" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_del_16385"();
+CREATE OR REPLACE TRIGGER "pgtrickle_del_16385" AFTER DELETE ON "public"."orders"
+  REFERENCING OLD TABLE AS "__pgt_old" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_del_16385"();
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_trunc_16385"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_trunc_16385"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16385" (action) VALUES ('T');
   PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16385');
@@ -66,7 +73,8 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_trunc_16385"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16385" AFTER TRUNCATE ON "public"."orders" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_trunc_16385"();
+CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16385" AFTER TRUNCATE ON "public"."orders"
+  FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_trunc_16385"();
 
 
 -- ==== capture DDL of table public.customers
@@ -83,7 +91,8 @@ CREATE TABLE IF NOT EXISTS "pgtrickle_changes"."changes_16393" (
 
 CREATE INDEX IF NOT EXISTS "changes_16393_window" ON "pgtrickle_changes"."changes_16393" (xid);
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_ins_16393"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_ins_16393"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16393" (action, data) SELECT 'I', pg_catalog.to_jsonb(n.*) FROM "__pgt_new" AS n;
   PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16393');
@@ -93,9 +102,11 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_ins_16393"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_ins_16393" AFTER INSERT ON "public"."customers" REFERENCING NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_ins_16393"();
+CREATE OR REPLACE TRIGGER "pgtrickle_ins_16393" AFTER INSERT ON "public"."customers"
+  REFERENCING NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_ins_16393"();
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_upd_16393"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_upd_16393"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16393" (action, data) SELECT 'D', pg_catalog.to_jsonb(o.*) FROM "__pgt_old" AS o;
   INSERT INTO "pgtrickle_changes"."changes_16393" (action, data) SELECT 'I', pg_catalog.to_jsonb(n.*) FROM "__pgt_new" AS n;
@@ -106,9 +117,11 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_upd_16393"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_upd_16393" AFTER UPDATE ON "public"."customers" REFERENCING OLD TABLE AS "__pgt_old" NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_upd_16393"();
+CREATE OR REPLACE TRIGGER "pgtrickle_upd_16393" AFTER UPDATE ON "public"."customers"
+  REFERENCING OLD TABLE AS "__pgt_old" NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_upd_16393"();
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_del_16393"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_del_16393"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16393" (action, data) SELECT 'D', pg_catalog.to_jsonb(o.*) FROM "__pgt_old" AS o;
   PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16393');
@@ -118,9 +131,11 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_del_16393"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_del_16393" AFTER DELETE ON "public"."customers" REFERENCING OLD TABLE AS "__pgt_old" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_del_16393"();
+CREATE OR REPLACE TRIGGER "pgtrickle_del_16393" AFTER DELETE ON "public"."customers"
+  REFERENCING OLD TABLE AS "__pgt_old" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_del_16393"();
 
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_trunc_16393"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $pgt$
+CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_trunc_16393"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16393" (action) VALUES ('T');
   PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16393');
@@ -130,14 +145,17 @@ $pgt$;
 
 REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_trunc_16393"() FROM PUBLIC;
 
-CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16393" AFTER TRUNCATE ON "public"."customers" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_trunc_16393"();
+CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16393" AFTER TRUNCATE ON "public"."customers"
+  FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_trunc_16393"();
 
 
 -- ==== storage DDL
 CREATE TABLE "public"."st_set_op_intersect" AS SELECT r."__pgt_row_id", r."id_5"::integer AS "id"
 FROM (SELECT y.__pgt_row_id, y."id_5"
-FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.*, pg_catalog.count(*) FILTER (WHERE x.__pgt_side = 1) OVER w AS __pgt_l, pg_catalog.count(*) FILTER (WHERE x.__pgt_side <> 1) OVER w AS __pgt_r
-FROM (SELECT pg_catalog.hashtextextended((ROW(c."id_5"))::text, 0) AS __pgt_row_id, (ROW(c."id_5"))::text AS __pgt_text, c."pgt_side_3" AS __pgt_side, c."id_5"
+FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.*, pg_catalog.count(*) FILTER (WHERE x.__pgt_side = 1) OVER w AS __pgt_l,
+  pg_catalog.count(*) FILTER (WHERE x.__pgt_side <> 1) OVER w AS __pgt_r
+FROM (SELECT pg_catalog.hashtextextended((ROW(c."id_5"))::text, 0) AS __pgt_row_id, (ROW(c."id_5"))::text AS __pgt_text, c."pgt_side_3"
+  AS __pgt_side, c."id_5"
 FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
 FROM (SELECT c.__pgt_row_id, c.id AS "id_3", 1 AS "pgt_side"
 FROM (SELECT c.__pgt_row_id, c.orders_customer AS "id"
@@ -161,8 +179,10 @@ CREATE UNIQUE INDEX "st_set_op_intersect__pgt_row_id_idx" ON "public"."st_set_op
 -- ==== population SELECT
 SELECT r."__pgt_row_id", r."id_5"::integer AS "id"
 FROM (SELECT y.__pgt_row_id, y."id_5"
-FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.*, pg_catalog.count(*) FILTER (WHERE x.__pgt_side = 1) OVER w AS __pgt_l, pg_catalog.count(*) FILTER (WHERE x.__pgt_side <> 1) OVER w AS __pgt_r
-FROM (SELECT pg_catalog.hashtextextended((ROW(c."id_5"))::text, 0) AS __pgt_row_id, (ROW(c."id_5"))::text AS __pgt_text, c."pgt_side_3" AS __pgt_side, c."id_5"
+FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.*, pg_catalog.count(*) FILTER (WHERE x.__pgt_side = 1) OVER w AS __pgt_l,
+  pg_catalog.count(*) FILTER (WHERE x.__pgt_side <> 1) OVER w AS __pgt_r
+FROM (SELECT pg_catalog.hashtextextended((ROW(c."id_5"))::text, 0) AS __pgt_row_id, (ROW(c."id_5"))::text AS __pgt_text, c."pgt_side_3"
+  AS __pgt_side, c."id_5"
 FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
 FROM (SELECT c.__pgt_row_id, c.id AS "id_3", 1 AS "pgt_side"
 FROM (SELECT c.__pgt_row_id, c.orders_customer AS "id"
@@ -189,15 +209,18 @@ WITH __pgt_frontier AS (
                       FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
                             WHERE i <> x.own
                             UNION
-                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1)) AS xs), ''))::pg_catalog.pg_snapshot
+                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
+    AS xs), ''))::pg_catalog.pg_snapshot
     END
     FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x), '{}'::jsonb
 )
 INSERT INTO "public"."st_set_op_intersect" ("__pgt_row_id", "id")
 SELECT r."__pgt_row_id", r."id_5"::integer AS "id"
 FROM (SELECT y.__pgt_row_id, y."id_5"
-FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.*, pg_catalog.count(*) FILTER (WHERE x.__pgt_side = 1) OVER w AS __pgt_l, pg_catalog.count(*) FILTER (WHERE x.__pgt_side <> 1) OVER w AS __pgt_r
-FROM (SELECT pg_catalog.hashtextextended((ROW(c."id_5"))::text, 0) AS __pgt_row_id, (ROW(c."id_5"))::text AS __pgt_text, c."pgt_side_3" AS __pgt_side, c."id_5"
+FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.*, pg_catalog.count(*) FILTER (WHERE x.__pgt_side = 1) OVER w AS __pgt_l,
+  pg_catalog.count(*) FILTER (WHERE x.__pgt_side <> 1) OVER w AS __pgt_r
+FROM (SELECT pg_catalog.hashtextextended((ROW(c."id_5"))::text, 0) AS __pgt_row_id, (ROW(c."id_5"))::text AS __pgt_text, c."pgt_side_3"
+  AS __pgt_side, c."id_5"
 FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
 FROM (SELECT c.__pgt_row_id, c.id AS "id_3", 1 AS "pgt_side"
 FROM (SELECT c.__pgt_row_id, c.orders_customer AS "id"
@@ -279,11 +302,13 @@ __pgt_d7_union_all AS (
   FROM __pgt_d6_project AS b
 ),
 __pgt_n8_changed AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(d."id_5"))::text, 0) AS __pgt_row_id, (ROW(d."id_5"))::text AS __pgt_text, d."pgt_side_3" AS __pgt_side, d.__pgt_weight AS __pgt_dw, d."id_5"
+  SELECT pg_catalog.hashtextextended((ROW(d."id_5"))::text, 0) AS __pgt_row_id, (ROW(d."id_5"))::text AS __pgt_text, d."pgt_side_3" AS
+    __pgt_side, d.__pgt_weight AS __pgt_dw, d."id_5"
   FROM __pgt_d7_union_all AS d
 ),
 __pgt_n8_rows AS (
-  SELECT pg_catalog.hashtextextended((ROW(c."id_5"))::text, 0) AS __pgt_row_id, (ROW(c."id_5"))::text AS __pgt_text, c."pgt_side_3" AS __pgt_side, 1::bigint AS __pgt_n1, 0::bigint AS __pgt_dw, c."id_5"
+  SELECT pg_catalog.hashtextextended((ROW(c."id_5"))::text, 0) AS __pgt_row_id, (ROW(c."id_5"))::text AS __pgt_text, c."pgt_side_3" AS
+    __pgt_side, 1::bigint AS __pgt_n1, 0::bigint AS __pgt_dw, c."id_5"
   FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_3", 1 AS "pgt_side"
   FROM (SELECT c.__pgt_row_id, c.orders_customer AS "id"
@@ -321,7 +346,8 @@ __pgt_n8_texts AS MATERIALIZED (
   ORDER BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text
 ),
 __pgt_n8_counts AS MATERIALIZED (
-  SELECT p.__pgt_row_id, p.__pgt_l1, (CASE WHEN p.__pgt_l1 > 0 AND p.__pgt_r1 > 0 THEN 1 ELSE 0 END)::bigint AS __pgt_c1, p.__pgt_l0, (CASE WHEN p.__pgt_l0 > 0 AND p.__pgt_r0 > 0 THEN 1 ELSE 0 END)::bigint AS __pgt_c0
+  SELECT p.__pgt_row_id, p.__pgt_l1, (CASE WHEN p.__pgt_l1 > 0 AND p.__pgt_r1 > 0 THEN 1 ELSE 0 END)::bigint AS __pgt_c1, p.__pgt_l0,
+    (CASE WHEN p.__pgt_l0 > 0 AND p.__pgt_r0 > 0 THEN 1 ELSE 0 END)::bigint AS __pgt_c0
   FROM (SELECT t.__pgt_row_id, COALESCE(pg_catalog.sum(t.__pgt_n1) FILTER (WHERE t.__pgt_side = 1), 0)::bigint AS __pgt_l1, COALESCE(pg_catalog.sum(t.__pgt_n1) FILTER (WHERE t.__pgt_side <> 1), 0)::bigint AS __pgt_r1,
                COALESCE(pg_catalog.sum(t.__pgt_n1 - t.__pgt_dw) FILTER (WHERE t.__pgt_side = 1), 0)::bigint AS __pgt_l0, COALESCE(pg_catalog.sum(t.__pgt_n1 - t.__pgt_dw) FILTER (WHERE t.__pgt_side <> 1), 0)::bigint AS __pgt_r0
         FROM __pgt_n8_texts AS t GROUP BY t.__pgt_row_id) AS p
@@ -361,7 +387,8 @@ __pgt_frontier AS (
                       FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
                             WHERE i <> x.own
                             UNION
-                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1)) AS xs), ''))::pg_catalog.pg_snapshot
+                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
+    AS xs), ''))::pg_catalog.pg_snapshot
     END
     FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x), '{}'::jsonb
 )
@@ -402,11 +429,13 @@ __pgt_d7_union_all AS (
   WHERE false
 ),
 __pgt_n8_changed AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(d."id_5"))::text, 0) AS __pgt_row_id, (ROW(d."id_5"))::text AS __pgt_text, d."pgt_side_3" AS __pgt_side, d.__pgt_weight AS __pgt_dw, d."id_5"
+  SELECT pg_catalog.hashtextextended((ROW(d."id_5"))::text, 0) AS __pgt_row_id, (ROW(d."id_5"))::text AS __pgt_text, d."pgt_side_3" AS
+    __pgt_side, d.__pgt_weight AS __pgt_dw, d."id_5"
   FROM __pgt_d7_union_all AS d
 ),
 __pgt_n8_rows AS (
-  SELECT pg_catalog.hashtextextended((ROW(c."id_5"))::text, 0) AS __pgt_row_id, (ROW(c."id_5"))::text AS __pgt_text, c."pgt_side_3" AS __pgt_side, 1::bigint AS __pgt_n1, 0::bigint AS __pgt_dw, c."id_5"
+  SELECT pg_catalog.hashtextextended((ROW(c."id_5"))::text, 0) AS __pgt_row_id, (ROW(c."id_5"))::text AS __pgt_text, c."pgt_side_3" AS
+    __pgt_side, 1::bigint AS __pgt_n1, 0::bigint AS __pgt_dw, c."id_5"
   FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_3", 1 AS "pgt_side"
   FROM (SELECT c.__pgt_row_id, c.orders_customer AS "id"
@@ -444,7 +473,8 @@ __pgt_n8_texts AS MATERIALIZED (
   ORDER BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text
 ),
 __pgt_n8_counts AS MATERIALIZED (
-  SELECT p.__pgt_row_id, p.__pgt_l1, (CASE WHEN p.__pgt_l1 > 0 AND p.__pgt_r1 > 0 THEN 1 ELSE 0 END)::bigint AS __pgt_c1, p.__pgt_l0, (CASE WHEN p.__pgt_l0 > 0 AND p.__pgt_r0 > 0 THEN 1 ELSE 0 END)::bigint AS __pgt_c0
+  SELECT p.__pgt_row_id, p.__pgt_l1, (CASE WHEN p.__pgt_l1 > 0 AND p.__pgt_r1 > 0 THEN 1 ELSE 0 END)::bigint AS __pgt_c1, p.__pgt_l0,
+    (CASE WHEN p.__pgt_l0 > 0 AND p.__pgt_r0 > 0 THEN 1 ELSE 0 END)::bigint AS __pgt_c0
   FROM (SELECT t.__pgt_row_id, COALESCE(pg_catalog.sum(t.__pgt_n1) FILTER (WHERE t.__pgt_side = 1), 0)::bigint AS __pgt_l1, COALESCE(pg_catalog.sum(t.__pgt_n1) FILTER (WHERE t.__pgt_side <> 1), 0)::bigint AS __pgt_r1,
                COALESCE(pg_catalog.sum(t.__pgt_n1 - t.__pgt_dw) FILTER (WHERE t.__pgt_side = 1), 0)::bigint AS __pgt_l0, COALESCE(pg_catalog.sum(t.__pgt_n1 - t.__pgt_dw) FILTER (WHERE t.__pgt_side <> 1), 0)::bigint AS __pgt_r0
         FROM __pgt_n8_texts AS t GROUP BY t.__pgt_row_id) AS p
@@ -509,11 +539,13 @@ __pgt_d7_union_all AS (
   FROM __pgt_d6_project AS b
 ),
 __pgt_n8_changed AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(d."id_5"))::text, 0) AS __pgt_row_id, (ROW(d."id_5"))::text AS __pgt_text, d."pgt_side_3" AS __pgt_side, d.__pgt_weight AS __pgt_dw, d."id_5"
+  SELECT pg_catalog.hashtextextended((ROW(d."id_5"))::text, 0) AS __pgt_row_id, (ROW(d."id_5"))::text AS __pgt_text, d."pgt_side_3" AS
+    __pgt_side, d.__pgt_weight AS __pgt_dw, d."id_5"
   FROM __pgt_d7_union_all AS d
 ),
 __pgt_n8_rows AS (
-  SELECT pg_catalog.hashtextextended((ROW(c."id_5"))::text, 0) AS __pgt_row_id, (ROW(c."id_5"))::text AS __pgt_text, c."pgt_side_3" AS __pgt_side, 1::bigint AS __pgt_n1, 0::bigint AS __pgt_dw, c."id_5"
+  SELECT pg_catalog.hashtextextended((ROW(c."id_5"))::text, 0) AS __pgt_row_id, (ROW(c."id_5"))::text AS __pgt_text, c."pgt_side_3" AS
+    __pgt_side, 1::bigint AS __pgt_n1, 0::bigint AS __pgt_dw, c."id_5"
   FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_3", 1 AS "pgt_side"
   FROM (SELECT c.__pgt_row_id, c.orders_customer AS "id"
@@ -551,7 +583,8 @@ __pgt_n8_texts AS MATERIALIZED (
   ORDER BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text
 ),
 __pgt_n8_counts AS MATERIALIZED (
-  SELECT p.__pgt_row_id, p.__pgt_l1, (CASE WHEN p.__pgt_l1 > 0 AND p.__pgt_r1 > 0 THEN 1 ELSE 0 END)::bigint AS __pgt_c1, p.__pgt_l0, (CASE WHEN p.__pgt_l0 > 0 AND p.__pgt_r0 > 0 THEN 1 ELSE 0 END)::bigint AS __pgt_c0
+  SELECT p.__pgt_row_id, p.__pgt_l1, (CASE WHEN p.__pgt_l1 > 0 AND p.__pgt_r1 > 0 THEN 1 ELSE 0 END)::bigint AS __pgt_c1, p.__pgt_l0,
+    (CASE WHEN p.__pgt_l0 > 0 AND p.__pgt_r0 > 0 THEN 1 ELSE 0 END)::bigint AS __pgt_c0
   FROM (SELECT t.__pgt_row_id, COALESCE(pg_catalog.sum(t.__pgt_n1) FILTER (WHERE t.__pgt_side = 1), 0)::bigint AS __pgt_l1, COALESCE(pg_catalog.sum(t.__pgt_n1) FILTER (WHERE t.__pgt_side <> 1), 0)::bigint AS __pgt_r1,
                COALESCE(pg_catalog.sum(t.__pgt_n1 - t.__pgt_dw) FILTER (WHERE t.__pgt_side = 1), 0)::bigint AS __pgt_l0, COALESCE(pg_catalog.sum(t.__pgt_n1 - t.__pgt_dw) FILTER (WHERE t.__pgt_side <> 1), 0)::bigint AS __pgt_r0
         FROM __pgt_n8_texts AS t GROUP BY t.__pgt_row_id) AS p
@@ -587,13 +620,15 @@ FROM __pgt_d8_intersect AS d;
 -- ==== apply
 DROP TABLE IF EXISTS pg_temp."__pgt_delta_82ad6bda";
 
-CREATE TEMP TABLE "__pgt_delta_82ad6bda" ON COMMIT DROP AS SELECT s."__pgt_row_id", 0::bigint AS __pgt_weight, s."id" FROM "public"."st_set_op_intersect" AS s WITH NO DATA;
+CREATE TEMP TABLE "__pgt_delta_82ad6bda" ON COMMIT DROP AS SELECT s."__pgt_row_id", 0::bigint AS
+  __pgt_weight, s."id" FROM "public"."st_set_op_intersect" AS s WITH NO DATA;
 
 DROP TABLE IF EXISTS pg_temp."__pgt_applied_82ad6bda";
 
 CREATE TEMP TABLE "__pgt_applied_82ad6bda" ON COMMIT DROP AS
 SELECT y."__pgt_row_id", y.__pgt_weight, y."id"
-FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight) OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."id"
+FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
+  OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."id"
       FROM (SELECT d.*, (ROW(d."id"))::text AS __pgt_text FROM pg_temp."__pgt_delta_82ad6bda" AS d) AS x
       ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
 WHERE y.__pgt_weight <> 0;
@@ -603,7 +638,8 @@ USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM pg_temp."__pgt_applied_82a
 ON st."__pgt_row_id" = d."__pgt_row_id"
 WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
 WHEN MATCHED AND d.__pgt_weight > 0 AND (ROW(st."id"))::text IS DISTINCT FROM (ROW(d."id"))::text THEN UPDATE SET "id" = d."id"
-WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id") VALUES (d."__pgt_row_id", d."id");
+WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id") VALUES
+  (d."__pgt_row_id", d."id");
 
 INSERT INTO "pgtrickle_changes"."changes_st_99" (epoch, action, "__pgt_row_id", "id")
 SELECT $1::bigint, CASE WHEN x.__pgt_weight < 0 THEN 'D' ELSE 'I' END, x."__pgt_row_id", x."id"
