@@ -29,7 +29,7 @@ import { asNode, locationOf, nameList } from '../parse/ast.js';
 import { deparseNode } from '../parse/deparse.js';
 import type { QueryCtx } from './context.js';
 import { qualifiedFromList } from './env.js';
-import { resolveExpr } from './expr.js';
+import { resolveExpr, TIME_DEPENDENT_HINT } from './expr.js';
 import { type FromPart, renameColumns, subqueryPart } from './from.js';
 import { builtinShape, callLocation, type FunctionShape, fromFunctionCalls } from './lateral-shapes.js';
 import { buildQuery, onOutputs } from './query.js';
@@ -126,12 +126,9 @@ function buildCall(
     });
   }
   if (env.incremental && TIME_FUNCTIONS.has(bare)) {
-    throw new UnsupportedQueryError(
-      `time-dependent function ${name}() in FROM`,
-      'A stream table must depend only on its sources; the current time changes without any source changing. Use refreshMode ' +
-        "'FULL', or store the time in a source table.",
-      { position: env.at(location) },
-    );
+    throw new UnsupportedQueryError(`time-dependent function ${name}() in FROM`, TIME_DEPENDENT_HINT, {
+      position: env.at(location),
+    });
   }
   if (info?.volatility === 'volatile') {
     if (env.incremental) {

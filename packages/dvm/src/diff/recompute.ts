@@ -10,7 +10,7 @@
 
 import type { IrNode } from '../ir/types.js';
 import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
-import { quoteIdent } from '../sql/quote.js';
+import { sql } from '../sql/sql.js';
 import type { DiffContext } from './context.js';
 import { rowText } from './rowid.js';
 
@@ -19,8 +19,8 @@ import { rowText } from './rowid.js';
  * SELECT `snapshot` of its rows (read under alias `alias`, never run: `WHERE false`).
  */
 export function emptyDeltaSql(node: IrNode, snapshot: string, alias = 'c'): string {
-  const cols = node.columns.map((c) => `, ${alias}.${quoteIdent(c.id)}`).join('');
-  return `SELECT ${alias}.${ROW_ID_COLUMN}, 0::bigint AS ${WEIGHT_COLUMN}${cols}\nFROM (${snapshot}) AS ${alias}\nWHERE false`;
+  const cols = node.columns.map((c) => sql`, ${alias}.${sql.id(c.id)}`).join('');
+  return sql`SELECT ${alias}.${ROW_ID_COLUMN}, 0::bigint AS ${WEIGHT_COLUMN}${cols}\nFROM (${snapshot}) AS ${alias}\nWHERE false`;
 }
 
 /**
@@ -35,14 +35,14 @@ export function differenceDelta(
   label = 'diff',
 ): string {
   const ids = node.columns.map((c) => c.id);
-  const cols = ids.map((id) => `, x.${quoteIdent(id)}`).join('');
+  const cols = ids.map((id) => sql`, x.${sql.id(id)}`).join('');
   const both = ctx.stmt.add(
     `n${node.nid}_${label}_sides`,
-    `SELECT s.*, 1::bigint AS __pgt_side FROM (${newSql}) AS s\nUNION ALL\nSELECT s.*, -1::bigint AS __pgt_side FROM (${oldSql}) AS s`,
+    sql`SELECT s.*, 1::bigint AS __pgt_side FROM (${newSql}) AS s\nUNION ALL\nSELECT s.*, -1::bigint AS __pgt_side FROM (${oldSql}) AS s`,
   );
   return ctx.stmt.add(
     `d${node.nid}_${label}`,
-    `SELECT y.${ROW_ID_COLUMN}, y.${WEIGHT_COLUMN}${ids.map((id) => `, y.${quoteIdent(id)}`).join('')}
+    sql`SELECT y.${ROW_ID_COLUMN}, y.${WEIGHT_COLUMN}${ids.map((id) => sql`, y.${sql.id(id)}`).join('')}
 FROM (SELECT DISTINCT ON (x.${ROW_ID_COLUMN}, x.__pgt_text) x.${ROW_ID_COLUMN}, pg_catalog.sum(x.__pgt_side) OVER (PARTITION BY
   x.${ROW_ID_COLUMN}, x.__pgt_text)::bigint AS ${WEIGHT_COLUMN}${cols}
       FROM (SELECT b.*, ${rowText('b', ids)} AS __pgt_text FROM ${both} AS b) AS x

@@ -8,6 +8,7 @@
 
 import { UnsupportedQueryError } from '../errors.js';
 import { renderExpr } from '../ir/expr.js';
+import { sql } from '../sql/sql.js';
 import {
   type AggKind,
   type AggregateNode,
@@ -88,23 +89,23 @@ export async function analyzeAggregate(node: AggregateNode, tools: AnalyzeTools)
   const childSql = tools.snapshotSql(aggregateChild(node));
   const exprCols: string[] = [];
   node.keys.forEach((k, i) => {
-    exprCols.push(`${renderExpr(k.expr, 'c')} AS k${i}`);
+    exprCols.push(sql`${renderExpr(k.expr, 'c')} AS k${i}`);
   });
   const argIndex: (number | null)[] = node.aggs.map((a) => {
     if (a.arg === null) return null;
-    exprCols.push(`${renderExpr(a.arg, 'c')} AS a${exprCols.length}`);
+    exprCols.push(sql`${renderExpr(a.arg, 'c')} AS a${exprCols.length}`);
     return exprCols.length - 1;
   });
-  const aggCols = node.aggs.map((a, j) => `${renderExpr(a.call, 'c')} AS r${j}`);
+  const aggCols = node.aggs.map((a, j) => sql`${renderExpr(a.call, 'c')} AS r${j}`);
   try {
     const exprTypes =
       exprCols.length === 0
         ? []
-        : await tools.describe(`SELECT ${exprCols.join(', ')} FROM (${childSql}) AS c`);
+        : await tools.describe(sql`SELECT ${exprCols.join(', ')} FROM (${childSql}) AS c`);
     const resultTypes =
       aggCols.length === 0
         ? []
-        : await tools.describe(`SELECT ${aggCols.join(', ')} FROM (${childSql}) AS c`);
+        : await tools.describe(sql`SELECT ${aggCols.join(', ')} FROM (${childSql}) AS c`);
     node.analysis = {
       keyTypes: node.keys.map((_, i) => exprTypes[i]?.type ?? 'text'),
       aggs: node.aggs.map((a, j) => {

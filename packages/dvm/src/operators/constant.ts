@@ -12,6 +12,7 @@ import { rowIdExpr } from '../diff/rowid.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { IrColumn, IrNodeBase } from '../ir/types.js';
 import { ROW_ID_COLUMN } from '../names.js';
+import { sql } from '../sql/sql.js';
 import type { OperatorRules } from './rules.js';
 
 /** A relation computed without reading any source. */
@@ -33,7 +34,7 @@ export function makeConstant(
 
 /** The one-row, no-column relation of a SELECT without FROM. */
 export function makeSingleRow(ids: IdAllocator): ConstantNode {
-  return makeConstant(ids, [], `SELECT ${rowIdExpr([])} AS ${ROW_ID_COLUMN}`, true);
+  return makeConstant(ids, [], sql`SELECT ${rowIdExpr([])} AS ${ROW_ID_COLUMN}`, true);
 }
 
 /** The rules of `constant` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */

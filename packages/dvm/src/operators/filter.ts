@@ -12,7 +12,7 @@ import { onlyChild } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrNode, IrNodeBase } from '../ir/types.js';
 import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
-import { quoteIdent } from '../sql/quote.js';
+import { sql } from '../sql/sql.js';
 import type { OperatorRules } from './rules.js';
 
 /** Rows of `child` for which `predicate` is TRUE. */
@@ -34,20 +34,22 @@ export function makeFilter(ids: IdAllocator, child: IrNode, predicate: Expr): Fi
 }
 
 function passThrough(node: IrNode, alias: string): string {
-  return node.columns.map((c) => `, ${alias}.${quoteIdent(c.id)}`).join('');
+  return node.columns.map((c) => sql`, ${alias}.${sql.id(c.id)}`).join('');
 }
 
 /** The rules of `filter` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
 export const filterRules: OperatorRules<FilterNode> = {
   snapshot(node, side, ctx) {
     const child = onlyChild(node);
-    return `SELECT c.${ROW_ID_COLUMN}${passThrough(node, 'c')}\nFROM (${ctx.snapshot(child, side)}) AS c\nWHERE ${ctx.render(node.predicate, 'c')}`;
+    return sql`SELECT c.${ROW_ID_COLUMN}${passThrough(node, 'c')}
+FROM (${ctx.snapshot(child, side)}) AS c
+WHERE ${ctx.render(node.predicate, 'c')}`;
   },
   delta(node, ctx) {
     const d = ctx.delta(onlyChild(node));
     return ctx.stmt.add(
       `d${node.nid}_filter`,
-      `SELECT c.${ROW_ID_COLUMN}, c.${WEIGHT_COLUMN}${passThrough(node, 'c')}\nFROM ${d} AS c\nWHERE ${ctx.render(node.predicate, 'c')}`,
+      sql`SELECT c.${ROW_ID_COLUMN}, c.${WEIGHT_COLUMN}${passThrough(node, 'c')}\nFROM ${d} AS c\nWHERE ${ctx.render(node.predicate, 'c')}`,
     );
   },
 };

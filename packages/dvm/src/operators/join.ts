@@ -17,7 +17,7 @@ import { twoChildren } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrNode, IrNodeBase } from '../ir/types.js';
 import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
-import { quoteIdent } from '../sql/quote.js';
+import { sql } from '../sql/sql.js';
 import type { OperatorRules } from './rules.js';
 import { innerJoinDeltaTerms } from './shared/join-terms.js';
 
@@ -52,8 +52,8 @@ function term(ctx: DiffContext, node: JoinNode, left: string, right: string, wei
   const leftIds = new Set(l.columns.map((c) => c.id));
   const on =
     node.condition === null ? 'true' : ctx.render(node.condition, (id) => (leftIds.has(id) ? 'l' : 'r'));
-  const cols = node.columns.map((c) => `, ${leftIds.has(c.id) ? 'l' : 'r'}.${quoteIdent(c.id)}`).join('');
-  return `SELECT ${JOIN_ROW_ID} AS ${ROW_ID_COLUMN}${weight === '' ? '' : `, ${weight} AS ${WEIGHT_COLUMN}`}${cols}
+  const cols = node.columns.map((c) => sql`, ${leftIds.has(c.id) ? 'l' : 'r'}.${sql.id(c.id)}`).join('');
+  return sql`SELECT ${JOIN_ROW_ID} AS ${ROW_ID_COLUMN}${weight === '' ? '' : sql`, ${weight} AS ${WEIGHT_COLUMN}`}${cols}
 FROM ${left} AS l
 JOIN ${right} AS r ON ${on}`;
 }

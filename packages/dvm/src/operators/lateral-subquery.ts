@@ -33,7 +33,7 @@ import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrNode, IrNodeBase, Side } from '../ir/types.js';
 import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
 import { asNode } from '../parse/ast.js';
-import { quoteIdent } from '../sql/quote.js';
+import { sql } from '../sql/sql.js';
 import type { OperatorRules } from './rules.js';
 import type { ScanNode } from './scan.js';
 
@@ -96,7 +96,7 @@ function applySql(
   const subSql = ctx.withOuter(outer, () => ctx.snapshot(sub, side));
   const aliasOf = (id: string) => (leftIds.has(id) ? l : s);
   const on = node.condition === null ? 'true' : ctx.render(node.condition, aliasOf);
-  const cols = node.columns.map((c) => `, ${aliasOf(c.id)}.${quoteIdent(c.id)}`).join('');
+  const cols = node.columns.map((c) => sql`, ${aliasOf(c.id)}.${sql.id(c.id)}`).join('');
   const rowId = rowIdExpr([`${l}.${ROW_ID_COLUMN}`, `${s}.${ROW_ID_COLUMN}`]);
   const join =
     node.join === 'LEFT'
@@ -104,12 +104,12 @@ function applySql(
       : node.condition === null
         ? 'CROSS JOIN LATERAL'
         : 'JOIN LATERAL';
-  return `SELECT ${rowId} AS ${ROW_ID_COLUMN}${weighted ? `, ${l}.${WEIGHT_COLUMN}` : ''}${cols}
+  return sql`SELECT ${rowId} AS ${ROW_ID_COLUMN}${weighted ? `, ${l}.${WEIGHT_COLUMN}` : ''}${cols}
 FROM ${from} AS ${l}
 ${join} (${subSql}) AS ${s}${join === 'CROSS JOIN LATERAL' ? '' : ` ON ${on}`}${
     where === null
       ? ''
-      : `
+      : sql`
 WHERE ${where}`
   }`;
 }
@@ -199,13 +199,13 @@ function affectedCondition(node: LateralSubqueryNode, ctx: DiffContext): string 
     if (ctx.isStaticallyEmpty(scan)) continue;
     const d = ctx.delta(scan);
     if (conjuncts.length === 0) {
-      terms.push(`EXISTS (SELECT 1 FROM ${d})`);
+      terms.push(sql`EXISTS (SELECT 1 FROM ${d})`);
       continue;
     }
     const match = conjuncts
       .map((c) => ctx.render(c, (id) => (leftIds.has(id) ? l : '__pgt_d')))
       .join(' AND ');
-    terms.push(`EXISTS (SELECT 1 FROM ${d} AS __pgt_d WHERE ${match})`);
+    terms.push(sql`EXISTS (SELECT 1 FROM ${d} AS __pgt_d WHERE ${match})`);
   }
   return terms.length === 0 ? null : terms.map((t) => `(${t})`).join(' OR ');
 }
@@ -232,8 +232,8 @@ export const lateralSubqueryRules: OperatorRules<LateralSubqueryNode> = {
         applySql(node, ctx, live, 'old', false, affected),
         'lateral',
       );
-      const cols = node.columns.map((c) => `, x.${quoteIdent(c.id)}`).join('');
-      terms.push(`SELECT x.${ROW_ID_COLUMN}, x.${WEIGHT_COLUMN}${cols}\nFROM ${diff} AS x`);
+      const cols = node.columns.map((c) => sql`, x.${sql.id(c.id)}`).join('');
+      terms.push(sql`SELECT x.${ROW_ID_COLUMN}, x.${WEIGHT_COLUMN}${cols}\nFROM ${diff} AS x`);
     }
     if (terms.length === 0) {
       terms.push(emptyDeltaSql(node, ctx.snapshot(node, 'new'), 'x'));

@@ -29,6 +29,7 @@ import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrColumn, IrNode, IrNodeBase, Side } from '../ir/types.js';
 import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
 import { quoteIdent } from '../sql/quote.js';
+import { sql } from '../sql/sql.js';
 import type { AnalyzeTools, OperatorRules } from './rules.js';
 import './lateral-subquery.js';
 
@@ -129,10 +130,12 @@ export function rowsFromSql(
   if (node.values !== null) {
     // The row's position is its ordinality (the last column, as for ROWS FROM).
     const rows = node.values.map((row, i) => `(${[...row.map(render), String(i + 1)].join(', ')})`);
-    return `(VALUES ${rows.join(', ')}) AS ${alias}(${cols})`;
+    return sql`(VALUES ${rows.join(', ')}) AS ${alias}(${cols})`;
   }
-  const calls = node.calls.map((c) => `${render(c.expr)}${c.coldefs === null ? '' : ` AS (${c.coldefs})`}`);
-  return `ROWS FROM (${calls.join(', ')}) WITH ORDINALITY AS ${alias}${named ? `(${cols})` : ''}`;
+  const calls = node.calls.map(
+    (c) => `${render(c.expr)}${c.coldefs === null ? '' : sql` AS (${c.coldefs})`}`,
+  );
+  return sql`ROWS FROM (${calls.join(', ')}) WITH ORDINALITY AS ${alias}${named ? `(${cols})` : ''}`;
 }
 
 function input(node: LateralFunctionNode): IrNode | null {
@@ -148,13 +151,13 @@ function itemSql(
 ): string {
   const f = fnAlias(node);
   const own = [...node.functionColumns, ...(node.ordinality === null ? [] : [node.ordinality])];
-  const ownCols = own.map((c) => `, ${f}.${quoteIdent(c.id)}`).join('');
+  const ownCols = own.map((c) => sql`, ${f}.${sql.id(c.id)}`).join('');
   const left = input(node);
   if (left === null || from === null) {
     const rows = rowsFromSql(node, (e) => ctx.render(e, f), f);
-    return `SELECT ${rowIdExpr([`${f}.${quoteIdent(node.ordinalityId)}`])} AS ${ROW_ID_COLUMN}${
+    return sql`SELECT ${rowIdExpr([sql`${f}.${sql.id(node.ordinalityId)}`])} AS ${ROW_ID_COLUMN}${
       weighted
-        ? `, 1::bigint AS
+        ? sql`, 1::bigint AS
   ${WEIGHT_COLUMN}`
         : ''
     }${ownCols}
@@ -164,16 +167,16 @@ FROM ${rows}`;
   const leftIds = new Set(left.columns.map((c) => c.id));
   const aliasOf = (id: string) => (leftIds.has(id) ? l : f);
   const rows = rowsFromSql(node, (e) => ctx.render(e, aliasOf), f);
-  const leftCols = left.columns.map((c) => `, ${l}.${quoteIdent(c.id)}`).join('');
-  const rowId = rowIdExpr([`${l}.${ROW_ID_COLUMN}`, `${f}.${quoteIdent(node.ordinalityId)}`]);
+  const leftCols = left.columns.map((c) => sql`, ${l}.${sql.id(c.id)}`).join('');
+  const rowId = rowIdExpr([`${l}.${ROW_ID_COLUMN}`, sql`${f}.${sql.id(node.ordinalityId)}`]);
   const on = node.condition === null ? 'true' : ctx.render(node.condition, aliasOf);
   const join =
     node.join === 'LEFT'
-      ? `LEFT JOIN LATERAL ${rows} ON ${on}`
+      ? sql`LEFT JOIN LATERAL ${rows} ON ${on}`
       : node.condition === null
-        ? `CROSS JOIN LATERAL ${rows}`
-        : `JOIN LATERAL ${rows} ON ${on}`;
-  return `SELECT ${rowId} AS ${ROW_ID_COLUMN}${weighted ? `, ${l}.${WEIGHT_COLUMN}` : ''}${leftCols}${ownCols}\nFROM ${from} AS ${l}\n${join}`;
+        ? sql`CROSS JOIN LATERAL ${rows}`
+        : sql`JOIN LATERAL ${rows} ON ${on}`;
+  return sql`SELECT ${rowId} AS ${ROW_ID_COLUMN}${weighted ? `, ${l}.${WEIGHT_COLUMN}` : ''}${leftCols}${ownCols}\nFROM ${from} AS ${l}\n${join}`;
 }
 
 /** Compile-time check of the calls' result width against PostgreSQL's description. */
@@ -184,14 +187,14 @@ async function analyzeFunction(node: LateralFunctionNode, tools: AnalyzeTools): 
   const l = leftAlias(node);
   const leftIds = new Set(left?.columns.map((c) => c.id) ?? []);
   const rows = rowsFromSql(node, (e) => renderExpr(e, (id) => (leftIds.has(id) ? l : f)), f, false);
-  const sql =
+  const query =
     left === null
-      ? `SELECT ${f}.* FROM ${rows}`
-      : `SELECT ${f}.* FROM (${tools.snapshotSql(left)}) AS ${l} CROSS JOIN LATERAL ${rows}`;
+      ? sql`SELECT ${f}.* FROM ${rows}`
+      : sql`SELECT ${f}.* FROM (${tools.snapshotSql(left)}) AS ${l} CROSS JOIN LATERAL ${rows}`;
   const names = node.calls.map((c) => `${c.name}()`).join(', ');
   let width: number;
   try {
-    width = (await tools.describe(sql)).length - 1;
+    width = (await tools.describe(query)).length - 1;
   } catch (error) {
     throw new UnsupportedQueryError(
       `the function item ${names} in FROM`,

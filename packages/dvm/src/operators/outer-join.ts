@@ -29,7 +29,7 @@ import { twoChildren } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrColumn, IrNode, IrNodeBase } from '../ir/types.js';
 import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
-import { quoteIdent } from '../sql/quote.js';
+import { sql } from '../sql/sql.js';
 import type { OperatorRules } from './rules.js';
 import {
   type Alternative,
@@ -97,10 +97,10 @@ function outputList(
   const cols = node.columns
     .map((c) => {
       const alias = leftIds.has(c.id) ? la : ra;
-      return `, ${alias === null ? 'NULL' : `${alias}.${quoteIdent(c.id)}`} AS ${quoteIdent(c.id)}`;
+      return sql`, ${alias === null ? 'NULL' : sql`${alias}.${sql.id(c.id)}`} AS ${sql.id(c.id)}`;
     })
     .join('');
-  return `${id} AS ${ROW_ID_COLUMN}${weight === null ? '' : `, ${weight} AS ${WEIGHT_COLUMN}`}${cols}`;
+  return sql`${id} AS ${ROW_ID_COLUMN}${weight === null ? '' : sql`, ${weight} AS ${WEIGHT_COLUMN}`}${cols}`;
 }
 
 function aliasesFor(node: OuterJoinNode, la: string, ra: string): (id: string) => string {
@@ -118,7 +118,7 @@ function innerTerm(
   weight: string,
 ): string {
   const on = node.condition === null ? 'true' : ctx.render(node.condition, aliasesFor(node, 'l', 'r'));
-  return `SELECT ${outputList(node, 'l', 'r', weight)}\nFROM ${left} AS l\nJOIN ${right} AS r ON ${on}`;
+  return sql`SELECT ${outputList(node, 'l', 'r', weight)}\nFROM ${left} AS l\nJOIN ${right} AS r ON ${on}`;
 }
 
 /**
@@ -149,7 +149,7 @@ function paddedParts(ctx: DiffContext, node: OuterJoinNode, side: 0 | 1): string
     const flags = perRowValuesCte(ctx, `n${node.nid}_pad${side}_delta`, d, p, [
       [someMatchSql(ctx, other0, o, alts, aliasOf(p, o), true), '__pgt_m'],
     ]);
-    parts.push(`SELECT ${padded('f', `f.${WEIGHT_COLUMN}`)}\nFROM ${flags} AS f\nWHERE NOT f.__pgt_m`);
+    parts.push(sql`SELECT ${padded('f', `f.${WEIGHT_COLUMN}`)}\nFROM ${flags} AS f\nWHERE NOT f.__pgt_m`);
   }
   if (!otherEmpty) {
     // B: rows of this side (new) matching a changed row of the other side; padded row old vs new.
@@ -162,7 +162,7 @@ function paddedParts(ctx: DiffContext, node: OuterJoinNode, side: 0 | 1): string
       [someMatchSql(ctx, other0, o, alts, aliasOf(a, o), true), '__pgt_m0'],
     ]);
     parts.push(
-      `SELECT ${padded('f', '(CASE WHEN f.__pgt_m1 THEN -1 ELSE 1 END)::bigint')}\nFROM ${flags} AS f\nWHERE f.__pgt_m1 <> f.__pgt_m0`,
+      sql`SELECT ${padded('f', '(CASE WHEN f.__pgt_m1 THEN -1 ELSE 1 END)::bigint')}\nFROM ${flags} AS f\nWHERE f.__pgt_m1 <> f.__pgt_m0`,
     );
   }
   return parts;
@@ -173,7 +173,7 @@ export const outerJoinRules: OperatorRules<OuterJoinNode> = {
   snapshot(node, side, ctx) {
     const [l, r] = twoChildren(node);
     const on = node.condition === null ? 'true' : ctx.render(node.condition, aliasesFor(node, 'l', 'r'));
-    return `SELECT ${outputList(node, 'l', 'r', null)}
+    return sql`SELECT ${outputList(node, 'l', 'r', null)}
 FROM (${ctx.snapshot(l, side)}) AS l
 ${node.full ? 'FULL' : 'LEFT'} JOIN (${ctx.snapshot(r, side)}) AS r ON ${on}`;
   },

@@ -47,6 +47,7 @@ import type { IdAllocator } from '../ir/ids.js';
 import type { IrColumn, IrNode, IrNodeBase, Side } from '../ir/types.js';
 import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
 import { quoteIdent } from '../sql/quote.js';
+import { sql } from '../sql/sql.js';
 import type { AnalyzeTools, OperatorRules } from './rules.js';
 import type { ScanNode } from './scan.js';
 
@@ -154,9 +155,9 @@ export function makeRecursiveCte(
 
 /** The placeholder CTE of a source over its snapshot on `side`, under the source's column names. */
 function sourceCte(source: RecursiveSource, side: Side, ctx: DiffContext): string {
-  const cols = source.scan.sourceColumns.map((c) => `s.${quoteIdent(c.id)} AS ${quoteIdent(c.column)}`);
+  const cols = source.scan.sourceColumns.map((c) => sql`s.${sql.id(c.id)} AS ${sql.id(c.column)}`);
   const list = cols.length === 0 ? 'NULL AS __pgt_none' : cols.join(', ');
-  return `${source.name} AS NOT MATERIALIZED (SELECT ${list} FROM (${ctx.snapshot(source.scan, side)}) AS s)`;
+  return sql`${source.name} AS NOT MATERIALIZED (SELECT ${list} FROM (${ctx.snapshot(source.scan, side)}) AS s)`;
 }
 
 /** The WITH RECURSIVE list: sources on `side`, inlined CTEs, then `extra`. */
@@ -174,15 +175,12 @@ function withList(node: RecursiveCteNode, side: Side, ctx: DiffContext, extra: s
 function withRowIds(node: IrNode, query: string): string {
   const ids = node.columns.map((c) => quoteIdent(c.id));
   const rowId = rowIdExpr(ids.map((id) => `q.${id}`));
-  return `SELECT ${rowId} AS ${ROW_ID_COLUMN}${ids.map((id) => `, q.${id}`).join('')}\nFROM (${query}) AS q(${ids.join(', ')})`;
+  return sql`SELECT ${rowId} AS ${ROW_ID_COLUMN}${ids.map((id) => `, q.${id}`).join('')}\nFROM (${query}) AS q(${ids.join(', ')})`;
 }
 
 /** The CTE evaluated over every source's snapshot on `side`. */
 function cteSnapshot(node: RecursiveCteNode, side: Side, ctx: DiffContext): string {
-  return withRowIds(
-    node,
-    `${withList(node, side, ctx, node.cteSql)}\nSELECT * FROM ${quoteIdent(node.name)}`,
-  );
+  return withRowIds(node, sql`${withList(node, side, ctx, node.cteSql)}\nSELECT * FROM ${sql.id(node.name)}`);
 }
 
 function termNodes(node: RecursiveCteNode): [IrNode, IrNode] {
@@ -196,32 +194,32 @@ function recursiveDelta(node: RecursiveCteNode, ctx: DiffContext): string {
   const live = node.sources.filter((s) => !ctx.isStaticallyEmpty(s.scan));
   if (live.length === 0) return ctx.stmt.add(label, emptyDeltaSql(node, cteSnapshot(node, 'new', ctx)));
   const deltas = live.map((s) => ctx.delta(s.scan));
-  const changed = `(${deltas.map((d) => `EXISTS (SELECT 1 FROM ${d})`).join(' OR ')})`;
-  const hasNeg = `(${deltas.map((d) => `EXISTS (SELECT 1 FROM ${d} AS x WHERE x.${WEIGHT_COLUMN} < 0)`).join(' OR ')})`;
-  const hasPos = `(${deltas.map((d) => `EXISTS (SELECT 1 FROM ${d} AS x WHERE x.${WEIGHT_COLUMN} > 0)`).join(' OR ')})`;
+  const changed = `(${deltas.map((d) => sql`EXISTS (SELECT 1 FROM ${d})`).join(' OR ')})`;
+  const hasNeg = `(${deltas.map((d) => sql`EXISTS (SELECT 1 FROM ${d} AS x WHERE x.${WEIGHT_COLUMN} < 0)`).join(' OR ')})`;
+  const hasPos = `(${deltas.map((d) => sql`EXISTS (SELECT 1 FROM ${d} AS x WHERE x.${WEIGHT_COLUMN} > 0)`).join(' OR ')})`;
   const storage = ctx.storageFor(node);
   const ids = node.columns.map((c) => c.id);
   const stored =
     storage === null
       ? null
-      : `SELECT s.${ROW_ID_COLUMN}${ids.map((id) => `, s.${quoteIdent(storage.column(id))} AS ${quoteIdent(id)}`).join('')}
+      : sql`SELECT s.${ROW_ID_COLUMN}${ids.map((id) => sql`, s.${sql.id(storage.column(id))} AS ${sql.id(id)}`).join('')}
 FROM ${storage.relation} AS s`;
   const incremental = storage !== null && node.terms !== null && node.self !== null;
   // Recomputation: any window when not incremental, else a window with deletes and inserts.
   const gate = incremental ? `${hasNeg} AND ${hasPos}` : changed;
-  const newSql = `SELECT t.* FROM (${cteSnapshot(node, 'new', ctx)}) AS t WHERE ${gate}`;
+  const newSql = sql`SELECT t.* FROM (${cteSnapshot(node, 'new', ctx)}) AS t WHERE ${gate}`;
   const oldSql =
     stored === null
-      ? `SELECT t.* FROM (${cteSnapshot(node, 'old', ctx)}) AS t WHERE ${gate}`
-      : `SELECT t.* FROM (${stored}) AS t WHERE ${gate}`;
+      ? sql`SELECT t.* FROM (${cteSnapshot(node, 'old', ctx)}) AS t WHERE ${gate}`
+      : sql`SELECT t.* FROM (${stored}) AS t WHERE ${gate}`;
   const recomputed = differenceDelta(ctx, node, newSql, oldSql, 'recompute');
   if (!incremental || storage === null) return recomputed;
   const parts = [recomputed, ...incrementalDeltas(node, ctx, storage, { changed, hasNeg, hasPos })];
-  const all = ids.map((id) => `, x.${quoteIdent(id)}`).join('');
+  const all = ids.map((id) => sql`, x.${sql.id(id)}`).join('');
   return ctx.stmt.add(
     label,
     parts
-      .map((p) => `SELECT x.${ROW_ID_COLUMN}, x.${WEIGHT_COLUMN}${all} FROM ${p} AS x`)
+      .map((p) => sql`SELECT x.${ROW_ID_COLUMN}, x.${WEIGHT_COLUMN}${all} FROM ${p} AS x`)
       .join('\nUNION ALL\n'),
   );
 }
@@ -249,42 +247,42 @@ function incrementalDeltas(
   const texts = node.terms as RecursiveTerms;
   const ids = node.columns.map((c) => c.id);
   const cols = ids.map((_, i) => `__pgt_c${i + 1}`);
-  const colList = (alias: string) => cols.map((c) => `${alias}.${quoteIdent(c)}`).join(', ');
-  const rid = (alias: string) => rowIdExpr(cols.map((c) => `${alias}.${quoteIdent(c)}`));
+  const colList = (alias: string) => cols.map((c) => sql`${alias}.${sql.id(c)}`).join(', ');
+  const rid = (alias: string) => rowIdExpr(cols.map((c) => sql`${alias}.${sql.id(c)}`));
   const txt = (alias: string) => rowText(alias, cols);
   const storedText = rowText(
     's',
     ids.map((id) => storage.column(id)),
   );
   const inR0 = (alias: string) =>
-    `EXISTS (SELECT 1 FROM ${storage.relation} AS s WHERE s.${ROW_ID_COLUMN} = ${rid(alias)} AND ${storedText} = ${txt(alias)})`;
+    sql`EXISTS (SELECT 1 FROM ${storage.relation} AS s WHERE s.${ROW_ID_COLUMN} = ${rid(alias)} AND ${storedText} = ${txt(alias)})`;
   const names = node.cteNames.map(quoteIdent).join(', ');
   const positional = cols.map(quoteIdent).join(', ');
   /** The recursion from `seed` (columns `cols`) with the user's recursive term over `side`. */
   const recursion = (side: Side, seed: string, keep: ((alias: string) => string) | null): string =>
-    `${withList(
+    sql`${withList(
       node,
       side,
       ctx,
-      `__pgt_inc(${names}) AS (
+      sql`__pgt_inc(${names}) AS (
 SELECT ${colList('x')} FROM (${seed}) AS x
 UNION${node.all ? ' ALL' : ''}
 SELECT y.* FROM (${texts.recursive}) AS y(${positional})${
         keep === null
           ? ''
-          : `
+          : sql`
 WHERE ${keep('y')}`
       }
 )`,
     )}\nSELECT * FROM __pgt_inc`;
   const output = (from: string, weight: string, gate: string): string =>
-    `SELECT ${rid('i')} AS ${ROW_ID_COLUMN}, ${weight}::bigint AS ${WEIGHT_COLUMN}${cols
-      .map((c, i) => `, i.${quoteIdent(c)} AS ${quoteIdent(ids[i] as string)}`)
+    sql`SELECT ${rid('i')} AS ${ROW_ID_COLUMN}, ${weight}::bigint AS ${WEIGHT_COLUMN}${cols
+      .map((c, i) => sql`, i.${sql.id(c)} AS ${sql.id(ids[i] as string)}`)
       .join('')}\nFROM (${from}) AS i(${positional})\nWHERE ${gate}`;
 
   // ΔB and ΔF(R₀): the terms' deltas with the self-reference fixed at R₀ (the storage table).
-  self.binding = `(SELECT s.${ROW_ID_COLUMN}${ids
-    .map((id) => `, s.${quoteIdent(storage.column(id))} AS ${quoteIdent(id)}`)
+  self.binding = sql`(SELECT s.${ROW_ID_COLUMN}${ids
+    .map((id) => sql`, s.${sql.id(storage.column(id))} AS ${sql.id(id)}`)
     .join('')} FROM ${storage.relation} AS s)`;
   let dB: string;
   let dF: string;
@@ -295,8 +293,8 @@ WHERE ${keep('y')}`
     self.binding = null;
   }
   const termCols = (term: IrNode) =>
-    term.columns.map((c, i) => `b.${quoteIdent(c.id)} AS ${quoteIdent(cols[i] as string)}`).join(', ');
-  const terms = `SELECT ${termCols(base)}, b.${WEIGHT_COLUMN} FROM ${dB} AS b
+    term.columns.map((c, i) => sql`b.${sql.id(c.id)} AS ${sql.id(cols[i] as string)}`).join(', ');
+  const terms = sql`SELECT ${termCols(base)}, b.${WEIGHT_COLUMN} FROM ${dB} AS b
 UNION ALL
 SELECT ${termCols(rec)}, b.${WEIGHT_COLUMN} FROM ${dF} AS b`;
 
@@ -304,7 +302,7 @@ SELECT ${termCols(rec)}, b.${WEIGHT_COLUMN} FROM ${dF} AS b`;
     // Bags: Δ = Σⱼ F₁ʲ(S), S = ΔB + ΔF(R₀) with multiplicities (all of one sign in these windows).
     const seed = ctx.stmt.add(
       `n${node.nid}_rec_seed`,
-      `SELECT ${colList('x')}
+      sql`SELECT ${colList('x')}
 FROM (SELECT DISTINCT ON (u.__pgt_text) u.*, pg_catalog.sum(u.${WEIGHT_COLUMN}) OVER (PARTITION BY u.__pgt_text)::bigint AS __pgt_n
       FROM (SELECT t.*, ${txt('t')} AS __pgt_text FROM (${terms}) AS t) AS u
       ORDER BY u.__pgt_text) AS x
@@ -315,8 +313,8 @@ WHERE x.__pgt_n <> 0`,
       ctx.stmt.add(
         `d${node.nid}_counting`,
         output(
-          recursion('new', `SELECT * FROM ${seed}`, null),
-          `CASE WHEN ${gates.hasNeg} THEN -1 ELSE 1 END`,
+          recursion('new', sql`SELECT * FROM ${seed}`, null),
+          sql`CASE WHEN ${gates.hasNeg} THEN -1 ELSE 1 END`,
           `${gates.changed} AND NOT (${gates.hasNeg} AND ${gates.hasPos})`,
         ),
       ),
@@ -325,7 +323,7 @@ WHERE x.__pgt_n <> 0`,
 
   // Sets, insert-only: N = lfp(Y = (S − R₀) ∪ (F₁(Y) − R₀)).
   const insertOnly = `${gates.changed} AND NOT ${gates.hasNeg}`;
-  const seedIns = `SELECT DISTINCT ${colList('x')} FROM (${terms}) AS x WHERE x.${WEIGHT_COLUMN} > 0 AND NOT ${inR0('x')}`;
+  const seedIns = sql`SELECT DISTINCT ${colList('x')} FROM (${terms}) AS x WHERE x.${WEIGHT_COLUMN} > 0 AND NOT ${inR0('x')}`;
   const inserted = ctx.stmt.add(
     `d${node.nid}_seminaive`,
     output(
@@ -338,32 +336,39 @@ WHERE x.__pgt_n <> 0`,
   // Sets, delete-only: delete and rederive.
   const deleteOnly = `${gates.changed} AND NOT ${gates.hasPos}`;
   // D: every row of R₀ with a derivation that uses a deleted row (old sources).
-  const seedDel = `SELECT DISTINCT ${colList('x')} FROM (${terms}) AS x WHERE x.${WEIGHT_COLUMN} < 0 AND ${inR0('x')}`;
+  const seedDel = sql`SELECT DISTINCT ${colList('x')} FROM (${terms}) AS x WHERE x.${WEIGHT_COLUMN} < 0 AND ${inR0('x')}`;
   const over = ctx.stmt.add(
     `n${node.nid}_rec_overdeleted`,
-    `SELECT ${rid('o')} AS ${ROW_ID_COLUMN}, ${colList('o')}\nFROM (${recursion('old', seedDel, inR0)}) AS o(${positional})\nWHERE ${deleteOnly}`,
+    sql`SELECT ${rid('o')} AS ${ROW_ID_COLUMN}, ${colList('o')}\nFROM (${recursion('old', seedDel, inR0)}) AS o(${positional})\nWHERE ${deleteOnly}`,
     true,
   );
   const inD = (alias: string) =>
-    `EXISTS (SELECT 1 FROM ${over} AS d WHERE d.${ROW_ID_COLUMN} = ${rid(alias)} AND ${txt('d')} = ${txt(alias)})`;
-  const kept = `SELECT ${ids.map((id, i) => `s.${quoteIdent(storage.column(id))} AS ${quoteIdent(cols[i] as string)}`).join(', ')}
+    sql`EXISTS (SELECT 1 FROM ${over} AS d WHERE d.${ROW_ID_COLUMN} = ${rid(alias)} AND ${txt('d')} = ${txt(alias)})`;
+  const kept = sql`SELECT ${ids.map((id, i) => sql`s.${sql.id(storage.column(id))} AS ${sql.id(cols[i] as string)}`).join(', ')}
 FROM ${storage.relation} AS s
 WHERE NOT EXISTS (SELECT 1 FROM ${over} AS d WHERE d.${ROW_ID_COLUMN} = s.${ROW_ID_COLUMN} AND ${txt('d')} = ${storedText})`;
   // Rows of D derivable again: from the base term, or in one step from R₀ − D; then their closure within D.
-  const fromBase = `SELECT b.* FROM (${withList(node, 'new', ctx, null)}\n${texts.base}) AS b(${positional}) WHERE ${inD('b')}`;
-  const fromKept = `SELECT y.* FROM (${withList(node, 'new', ctx, `__pgt_inc(${names}) AS (${kept})`)}
+  const fromBase = sql`SELECT b.* FROM (${withList(node, 'new', ctx, null)}\n${texts.base}) AS b(${positional}) WHERE ${inD('b')}`;
+  const fromKept = sql`SELECT y.* FROM (${withList(node, 'new', ctx, sql`__pgt_inc(${names}) AS (${kept})`)}
 ${texts.recursive}) AS y(${positional}) WHERE ${inD('y')}`;
   const rederived = ctx.stmt.add(
     `n${node.nid}_rec_rederived`,
-    `SELECT ${rid('r')} AS ${ROW_ID_COLUMN}, ${colList('r')}\nFROM (${recursion('new', `${fromBase}\nUNION\n${fromKept}`, inD)}) AS r(${positional})`,
+    sql`SELECT ${rid('r')} AS ${ROW_ID_COLUMN}, ${colList('r')}
+FROM (${recursion(
+      'new',
+      `${fromBase}
+UNION
+${fromKept}`,
+      inD,
+    )}) AS r(${positional})`,
     true,
   );
   const deleted = ctx.stmt.add(
     `d${node.nid}_dred`,
-    `SELECT d.${ROW_ID_COLUMN}, -1::bigint AS ${WEIGHT_COLUMN}${cols
+    sql`SELECT d.${ROW_ID_COLUMN}, -1::bigint AS ${WEIGHT_COLUMN}${cols
       .map(
-        (c, i) => `, d.${quoteIdent(c)} AS
-  ${quoteIdent(ids[i] as string)}`,
+        (c, i) => sql`, d.${sql.id(c)} AS
+  ${sql.id(ids[i] as string)}`,
       )
       .join('')}
 FROM ${over} AS d
@@ -414,9 +419,9 @@ function selfSnapshot(node: RecursiveSelfNode, side: Side, ctx: DiffContext): st
   if (owner === null) throw new Error(`recursive reference ${node.nid} has no CTE`);
   const rel = node.binding ?? `(${ctx.snapshot(owner, side)})`;
   const cols = node.columns
-    .map((c, i) => `, o.${quoteIdent((owner.columns[i] as IrColumn).id)} AS ${quoteIdent(c.id)}`)
+    .map((c, i) => sql`, o.${sql.id((owner.columns[i] as IrColumn).id)} AS ${sql.id(c.id)}`)
     .join('');
-  return `SELECT o.${ROW_ID_COLUMN}${cols}\nFROM ${rel} AS o`;
+  return sql`SELECT o.${ROW_ID_COLUMN}${cols}\nFROM ${rel} AS o`;
 }
 
 /** The rules of `recursiveSelf` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */

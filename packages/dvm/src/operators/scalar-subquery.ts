@@ -33,6 +33,7 @@ import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrColumn, IrNode, IrNodeBase } from '../ir/types.js';
 import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
 import { quoteIdent } from '../sql/quote.js';
+import { sql } from '../sql/sql.js';
 import type { OperatorRules } from './rules.js';
 import {
   type Alternative,
@@ -167,7 +168,7 @@ function valueSql(
               .join(', ')}`;
       const limit = v.limit === undefined || v.limit === null ? '' : ` LIMIT ${v.limit}`;
       const offset = v.offset === undefined || v.offset === null ? '' : ` OFFSET ${v.offset}`;
-      return `(SELECT ${ctx.render(v.target, aliasOf)} FROM ${probeRelation(ctx, rel, ra, corr, aliasOf)} AS ${ra} WHERE
+      return sql`(SELECT ${ctx.render(v.target, aliasOf)} FROM ${probeRelation(ctx, rel, ra, corr, aliasOf)} AS ${ra} WHERE
   ${alternativeSql(ctx, corr, aliasOf)}${having}${order}${limit}${offset})`;
     }
     case 'exists':
@@ -182,7 +183,7 @@ function valueSql(
         aliasOf,
         perRow,
       );
-      return `(CASE WHEN ${decisive} THEN ${v.decisiveValue} WHEN ${undecided} THEN NULL::boolean ELSE ${!v.decisiveValue} END)`;
+      return sql`(CASE WHEN ${decisive} THEN ${sql.lit(v.decisiveValue)} WHEN ${undecided} THEN NULL::boolean ELSE ${sql.lit(!v.decisiveValue)} END)`;
     }
   }
 }
@@ -195,7 +196,7 @@ function dependence(node: ScalarSubqueryNode): Alternative[] {
 }
 
 function distinct(a: string, b: string): string {
-  return `(${a})::text IS DISTINCT FROM (${b})::text`;
+  return sql`(${a})::text IS DISTINCT FROM (${b})::text`;
 }
 
 /** The rules of `scalarSubquery` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
@@ -203,8 +204,8 @@ export const scalarSubqueryRules: OperatorRules<ScalarSubqueryNode> = {
   snapshot(node, side, ctx) {
     const [left, right] = twoChildren(node);
     const la = `l${node.nid}`;
-    return `SELECT ${la}.${ROW_ID_COLUMN}${columnList(left, la)}, ${valueSql(ctx, node, `(${ctx.snapshot(right, side)})`, la)} AS
-  ${quoteIdent(node.column.id)}
+    return sql`SELECT ${la}.${ROW_ID_COLUMN}${columnList(left, la)}, ${valueSql(ctx, node, `(${ctx.snapshot(right, side)})`, la)} AS
+  ${sql.id(node.column.id)}
 FROM (${ctx.snapshot(left, side)}) AS ${la}`;
   },
   delta(node, ctx) {
@@ -221,26 +222,26 @@ FROM (${ctx.snapshot(left, side)}) AS ${la}`;
       const r1 = `(${ctx.snapshot(right, 'new')})`;
       const v0 = rightEmpty
         ? 'x.__pgt_v1'
-        : `CASE WHEN EXISTS (SELECT 1 FROM ${ctx.delta(right)}) THEN ${valueSql(ctx, node, r0, la)} ELSE x.__pgt_v1 END`;
+        : sql`CASE WHEN EXISTS (SELECT 1 FROM ${ctx.delta(right)}) THEN ${valueSql(ctx, node, r0, la)} ELSE x.__pgt_v1 END`;
       const vals = ctx.stmt.add(
         `n${node.nid}_subquery_values`,
-        `SELECT x.__pgt_v1, ${v0} AS __pgt_v0\nFROM (SELECT ${valueSql(ctx, node, rightEmpty ? r0 : r1, la)} AS __pgt_v1) AS x`,
+        sql`SELECT x.__pgt_v1, ${v0} AS __pgt_v0\nFROM (SELECT ${valueSql(ctx, node, rightEmpty ? r0 : r1, la)} AS __pgt_v1) AS x`,
         true,
       );
       if (!leftEmpty) {
         const dl = ctx.delta(left);
         parts.push(
-          `SELECT d.${ROW_ID_COLUMN}, d.${WEIGHT_COLUMN}${columnList(left, 'd')}, v.__pgt_v0 AS ${col}\nFROM ${dl} AS d CROSS JOIN ${vals} AS v`,
+          sql`SELECT d.${ROW_ID_COLUMN}, d.${WEIGHT_COLUMN}${columnList(left, 'd')}, v.__pgt_v0 AS ${col}\nFROM ${dl} AS d CROSS JOIN ${vals} AS v`,
         );
       }
       if (!rightEmpty) {
         const l1 = `(${ctx.snapshot(left, 'new')})`;
         const changed = distinct('v.__pgt_v0', 'v.__pgt_v1');
         parts.push(
-          `SELECT l.${ROW_ID_COLUMN}, 1::bigint AS ${WEIGHT_COLUMN}${columnList(left, 'l')}, v.__pgt_v1 AS ${col}
+          sql`SELECT l.${ROW_ID_COLUMN}, 1::bigint AS ${WEIGHT_COLUMN}${columnList(left, 'l')}, v.__pgt_v1 AS ${col}
 FROM ${l1} AS l CROSS JOIN ${vals} AS v
 WHERE ${changed}`,
-          `SELECT l.${ROW_ID_COLUMN}, -1::bigint AS ${WEIGHT_COLUMN}${columnList(left, 'l')}, v.__pgt_v0 AS ${col}
+          sql`SELECT l.${ROW_ID_COLUMN}, -1::bigint AS ${WEIGHT_COLUMN}${columnList(left, 'l')}, v.__pgt_v0 AS ${col}
 FROM ${l1} AS l CROSS JOIN ${vals} AS v
 WHERE ${changed}`,
         );
@@ -252,7 +253,7 @@ WHERE ${changed}`,
       const dl = ctx.delta(left);
       const da = `d${node.nid}`;
       parts.push(
-        `SELECT ${da}.${ROW_ID_COLUMN}, ${da}.${WEIGHT_COLUMN}${columnList(left, da)}, ${valueSql(ctx, node, r0, da, true)} AS ${col}
+        sql`SELECT ${da}.${ROW_ID_COLUMN}, ${da}.${WEIGHT_COLUMN}${columnList(left, da)}, ${valueSql(ctx, node, r0, da, true)} AS ${col}
 FROM ${dl} AS ${da}`,
       );
     }
@@ -277,10 +278,10 @@ FROM ${dl} AS ${da}`,
       ]);
       const changed = distinct('f.__pgt_v0', 'f.__pgt_v1');
       parts.push(
-        `SELECT f.${ROW_ID_COLUMN}, 1::bigint AS ${WEIGHT_COLUMN}${columnList(left, 'f')}, f.__pgt_v1 AS ${col}
+        sql`SELECT f.${ROW_ID_COLUMN}, 1::bigint AS ${WEIGHT_COLUMN}${columnList(left, 'f')}, f.__pgt_v1 AS ${col}
 FROM ${values} AS f
 WHERE ${changed}`,
-        `SELECT f.${ROW_ID_COLUMN}, -1::bigint AS ${WEIGHT_COLUMN}${columnList(left, 'f')}, f.__pgt_v0 AS ${col}
+        sql`SELECT f.${ROW_ID_COLUMN}, -1::bigint AS ${WEIGHT_COLUMN}${columnList(left, 'f')}, f.__pgt_v0 AS ${col}
 FROM ${values} AS f
 WHERE ${changed}`,
       );

@@ -33,6 +33,7 @@ import {
   WEIGHT_COLUMN,
 } from '../names.js';
 import { quoteIdent, quoteQualified } from '../sql/quote.js';
+import { sql } from '../sql/sql.js';
 import type { OperatorRules } from './rules.js';
 
 /** A scan of one source under one alias. */
@@ -66,7 +67,7 @@ export const SOURCE_ALIAS = '__pgt_src';
 
 /** The row-id expression of a source row (alias {@link SOURCE_ALIAS}, columns under source names). */
 export function sourceRowId(source: SourceRef): string {
-  return rowIdExpr(source.idColumns.map((c) => `${SOURCE_ALIAS}.${quoteIdent(c)}`));
+  return rowIdExpr(source.idColumns.map((c) => sql`${SOURCE_ALIAS}.${sql.id(c)}`));
 }
 
 /** The source's relation (storage table of a stream table). */
@@ -97,20 +98,20 @@ export function sourceBufferColumn(column: string): string {
  * decoded with the column types recorded at compile time; a stream-table buffer has typed columns.
  */
 function windowSql(source: SourceRef, ctx: DiffContext): string {
-  const visible = source.visible.map((c) => `, ${SOURCE_ALIAS}.${quoteIdent(c.name)}`).join('');
-  const head = `SELECT ${sourceRowId(source)} AS ${ROW_ID_COLUMN}, ${SOURCE_ALIAS}.__pgt_change_id, ${SOURCE_ALIAS}.__pgt_action${visible}`;
+  const visible = source.visible.map((c) => sql`, ${SOURCE_ALIAS}.${sql.id(c.name)}`).join('');
+  const head = sql`SELECT ${sourceRowId(source)} AS ${ROW_ID_COLUMN}, ${SOURCE_ALIAS}.__pgt_change_id, ${SOURCE_ALIAS}.__pgt_action${visible}`;
   const where = `${windowCondition(source, ctx)} AND b.action IN ('I', 'D')`;
   if (source.kind === 'streamTable') {
-    const cols = readColumns(source).map((c) => `b.${quoteIdent(sourceBufferColumn(c))} AS ${quoteIdent(c)}`);
-    return `${head}
+    const cols = readColumns(source).map((c) => sql`b.${sql.id(sourceBufferColumn(c))} AS ${sql.id(c)}`);
+    return sql`${head}
 FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, ${cols.join(', ')}
       FROM ${sourceBuffer(source)} AS b
       WHERE ${where}) AS ${SOURCE_ALIAS}`;
   }
   const needed = readColumns(source);
   const types = new Map(source.captured.map((c) => [c.name, c.type]));
-  const defs = needed.map((c) => `${quoteIdent(c)} ${types.get(c) ?? 'text'}`).join(', ');
-  return `${head}
+  const defs = needed.map((c) => sql`${sql.id(c)} ${types.get(c) ?? 'text'}`).join(', ');
+  return sql`${head}
 FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, r.*
       FROM ${sourceBuffer(source)} AS b
       CROSS JOIN LATERAL pg_catalog.jsonb_to_record(b.data) AS r(${defs})
@@ -142,7 +143,7 @@ function sourceDeltaCte(source: SourceRef, ctx: DiffContext): string {
       if (ds.source !== source.key) {
         return ctx.stmt.add(
           `delta_${source.name}`,
-          `SELECT ${sourceRowId(source)} AS ${ROW_ID_COLUMN}, 0::bigint AS ${WEIGHT_COLUMN}${srcCols(SOURCE_ALIAS)}
+          sql`SELECT ${sourceRowId(source)} AS ${ROW_ID_COLUMN}, 0::bigint AS ${WEIGHT_COLUMN}${srcCols(SOURCE_ALIAS)}
 FROM ${sourceRelation(source)} AS ${SOURCE_ALIAS} WHERE false`,
         );
       }
@@ -153,8 +154,8 @@ FROM ${sourceRelation(source)} AS ${SOURCE_ALIAS} WHERE false`,
       ] as const) {
         if (table === null) continue;
         parts.push(
-          `SELECT ${sourceRowId(source)} AS ${ROW_ID_COLUMN}, ${weight}::bigint AS ${WEIGHT_COLUMN}${srcCols(SOURCE_ALIAS)}
-FROM ${quoteIdent(table)} AS ${SOURCE_ALIAS}`,
+          sql`SELECT ${sourceRowId(source)} AS ${ROW_ID_COLUMN}, ${weight}::bigint AS ${WEIGHT_COLUMN}${srcCols(SOURCE_ALIAS)}
+FROM ${sql.id(table)} AS ${SOURCE_ALIAS}`,
         );
       }
       if (parts.length === 0) {
@@ -169,7 +170,7 @@ FROM ${quoteIdent(table)} AS ${SOURCE_ALIAS}`,
       // before the window), +1 with the last change's values if it is an I (it exists after).
       return ctx.stmt.add(
         `delta_${source.name}`,
-        `SELECT w.${ROW_ID_COLUMN}, -1::bigint AS ${WEIGHT_COLUMN}${srcCols('w')}
+        sql`SELECT w.${ROW_ID_COLUMN}, -1::bigint AS ${WEIGHT_COLUMN}${srcCols('w')}
 FROM (SELECT DISTINCT ON (${ROW_ID_COLUMN}) * FROM ${win} ORDER BY ${ROW_ID_COLUMN}, __pgt_change_id) AS w
 WHERE w.__pgt_action = 'D'
 UNION ALL
@@ -182,7 +183,7 @@ WHERE w.__pgt_action = 'I'`,
     // Keyless: the id is the content; net count per content, non-zero only.
     return ctx.stmt.add(
       `delta_${source.name}`,
-      `SELECT w.${ROW_ID_COLUMN}, w.__pgt_net AS ${WEIGHT_COLUMN}${srcCols('w')}
+      sql`SELECT w.${ROW_ID_COLUMN}, w.__pgt_net AS ${WEIGHT_COLUMN}${srcCols('w')}
 FROM (SELECT DISTINCT ON (${ROW_ID_COLUMN}) *, pg_catalog.sum(CASE WHEN __pgt_action = 'I' THEN 1 ELSE -1 END) OVER (PARTITION BY
   ${ROW_ID_COLUMN})::bigint AS __pgt_net
       FROM ${win} ORDER BY ${ROW_ID_COLUMN}, __pgt_change_id) AS w
@@ -193,18 +194,18 @@ WHERE w.__pgt_net <> 0`,
 }
 
 function selectList(node: ScanNode, alias: string): string {
-  return node.sourceColumns.map((c) => `${alias}.${quoteIdent(c.column)} AS ${quoteIdent(c.id)}`).join(', ');
+  return node.sourceColumns.map((c) => sql`${alias}.${sql.id(c.column)} AS ${sql.id(c.id)}`).join(', ');
 }
 
 /** R₁ of a scan: the live relation, its row ids, its columns under the scan's column ids. */
 function newSnapshot(node: ScanNode): string {
   const cols = selectList(node, SOURCE_ALIAS);
-  return `SELECT ${sourceRowId(node.source)} AS ${ROW_ID_COLUMN}${cols === '' ? '' : `, ${cols}`}
+  return sql`SELECT ${sourceRowId(node.source)} AS ${ROW_ID_COLUMN}${cols === '' ? '' : `, ${cols}`}
 FROM ${sourceRelation(node.source)} AS ${SOURCE_ALIAS}`;
 }
 
 function idList(node: ScanNode, alias: string): string {
-  return node.columns.map((c) => `, ${alias}.${quoteIdent(c.id)}`).join('');
+  return node.columns.map((c) => sql`, ${alias}.${sql.id(c.id)}`).join('');
 }
 
 /** R₀ of a scan, from R₁ and the scan's delta. */
@@ -214,7 +215,7 @@ function oldSnapshot(node: ScanNode, ctx: DiffContext): string {
   const live = newSnapshot(node);
   if (node.source.keyed) {
     // Keyed: drop the rows the window inserted or changed (+1), add back their old values (−1).
-    return `SELECT s.${ROW_ID_COLUMN}${ids}
+    return sql`SELECT s.${ROW_ID_COLUMN}${ids}
 FROM (${live}) AS s
 WHERE NOT EXISTS (SELECT 1 FROM ${d} AS d WHERE d.${WEIGHT_COLUMN} > 0 AND d.${ROW_ID_COLUMN} = s.${ROW_ID_COLUMN})
 UNION ALL
@@ -225,13 +226,13 @@ FROM ${d} AS s WHERE s.${WEIGHT_COLUMN} < 0`;
   // change n and c live copies, c − n copies.
   const counts = ctx.stmt.add(
     `n${node.nid}_live_counts`,
-    `SELECT l.${ROW_ID_COLUMN}, pg_catalog.count(*)::bigint AS __pgt_live
+    sql`SELECT l.${ROW_ID_COLUMN}, pg_catalog.count(*)::bigint AS __pgt_live
 FROM (${live}) AS l
 WHERE l.${ROW_ID_COLUMN} IN (SELECT d.${ROW_ID_COLUMN} FROM ${d} AS d)
 GROUP BY l.${ROW_ID_COLUMN}`,
     true,
   );
-  return `SELECT s.${ROW_ID_COLUMN}${ids}
+  return sql`SELECT s.${ROW_ID_COLUMN}${ids}
 FROM (${live}) AS s
 WHERE NOT EXISTS (SELECT 1 FROM ${d} AS d WHERE d.${ROW_ID_COLUMN} = s.${ROW_ID_COLUMN})
 UNION ALL
@@ -250,10 +251,10 @@ export const scanRules: OperatorRules<ScanNode> = {
   },
   delta(node, ctx) {
     const src = sourceDeltaCte(node.source, ctx);
-    const cols = node.sourceColumns.map((c) => `, d.${quoteIdent(c.column)} AS ${quoteIdent(c.id)}`).join('');
+    const cols = node.sourceColumns.map((c) => sql`, d.${sql.id(c.column)} AS ${sql.id(c.id)}`).join('');
     return ctx.stmt.add(
       `d${node.nid}_scan_${node.alias}`,
-      `SELECT d.${ROW_ID_COLUMN}, d.${WEIGHT_COLUMN}${cols}\nFROM ${src} AS d`,
+      sql`SELECT d.${ROW_ID_COLUMN}, d.${WEIGHT_COLUMN}${cols}\nFROM ${src} AS d`,
     );
   },
 };

@@ -24,6 +24,7 @@ import { twoChildren } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { IrNode, IrNodeBase } from '../ir/types.js';
 import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
+import { sql } from '../sql/sql.js';
 import type { OperatorRules } from './rules.js';
 import {
   type Alternative,
@@ -89,7 +90,7 @@ export const semiJoinRules: OperatorRules<SemiJoinNode> = {
   snapshot(node, side, ctx) {
     const [left, right] = twoChildren(node);
     const la = `l${node.nid}`;
-    return `SELECT ${la}.${ROW_ID_COLUMN}${columnList(left, la)}
+    return sql`SELECT ${la}.${ROW_ID_COLUMN}${columnList(left, la)}
 FROM (${ctx.snapshot(left, side)}) AS ${la}
 WHERE ${member(ctx, node, `(${ctx.snapshot(right, side)})`, la)}`;
   },
@@ -109,7 +110,7 @@ WHERE ${member(ctx, node, `(${ctx.snapshot(right, side)})`, la)}`;
         [member(ctx, node, r0, da, true), '__pgt_m'],
       ]);
       parts.push(
-        `SELECT f.${ROW_ID_COLUMN}, f.${WEIGHT_COLUMN}${columnList(left, 'f')}\nFROM ${flags} AS f\nWHERE f.__pgt_m`,
+        sql`SELECT f.${ROW_ID_COLUMN}, f.${WEIGHT_COLUMN}${columnList(left, 'f')}\nFROM ${flags} AS f\nWHERE f.__pgt_m`,
       );
     }
     if (!rightEmpty) {
@@ -135,7 +136,7 @@ WHERE ${member(ctx, node, `(${ctx.snapshot(right, side)})`, la)}`;
       const gain = node.anti ? '-1' : '1';
       const lose = node.anti ? '1' : '-1';
       parts.push(
-        `SELECT f.${ROW_ID_COLUMN}, (CASE WHEN f.__pgt_m1 THEN ${gain} ELSE ${lose} END)::bigint AS ${WEIGHT_COLUMN}${columnList(left, 'f')}
+        sql`SELECT f.${ROW_ID_COLUMN}, (CASE WHEN f.__pgt_m1 THEN ${gain} ELSE ${lose} END)::bigint AS ${WEIGHT_COLUMN}${columnList(left, 'f')}
 FROM ${flags} AS f
 WHERE f.__pgt_m1 <> f.__pgt_m0`,
       );

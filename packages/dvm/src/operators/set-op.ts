@@ -25,7 +25,7 @@ import { onlyChild } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { IrColumn, IrNode, IrNodeBase } from '../ir/types.js';
 import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
-import { quoteIdent } from '../sql/quote.js';
+import { sql } from '../sql/sql.js';
 import type { AnalyzeTools, OperatorRules } from './rules.js';
 import {
   type CountedFields,
@@ -144,7 +144,7 @@ async function resolveGroup(group: SetInputGroup, tools: AnalyzeTools): Promise<
     const described = await tools.describe(tools.snapshotSql(onlyChild(m)));
     const types = new Map(described.map((c) => [c.name, c.type]));
     const cols = m.sources.map((id, i) => m.literals[i] ?? `NULL::${types.get(id) ?? 'text'}`);
-    selects.push(`SELECT ${cols.map((c, i) => `${c} AS c${i}`).join(', ')}`);
+    selects.push(sql`SELECT ${cols.map((c, i) => sql`${c} AS c${i}`).join(', ')}`);
   }
   const resolved = await tools.describe(selects.join('\nUNION ALL\n'));
   return resolved.map((c) => c.type);
@@ -154,12 +154,12 @@ function setInputSelect(node: SetInputNode, from: string, weighted: boolean, ctx
   void ctx;
   const cols = node.columns
     .map((c, i) => {
-      const src = `c.${quoteIdent(node.sources[i] as string)}`;
+      const src = sql`c.${sql.id(node.sources[i] as string)}`;
       const cast = node.casts?.[i] ?? null;
-      return `, ${cast === null ? src : `(${src})::${cast}`} AS ${quoteIdent(c.id)}`;
+      return sql`, ${cast === null ? src : `(${src})::${cast}`} AS ${sql.id(c.id)}`;
     })
     .join('');
-  return `SELECT c.${ROW_ID_COLUMN}${weighted ? `, c.${WEIGHT_COLUMN}` : ''}${cols}\nFROM ${from} AS c`;
+  return sql`SELECT c.${ROW_ID_COLUMN}${weighted ? `, c.${WEIGHT_COLUMN}` : ''}${cols}\nFROM ${from} AS c`;
 }
 
 /** The rules of `setInput` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */

@@ -26,7 +26,7 @@ import { onlyChild } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrNode, IrNodeBase } from '../ir/types.js';
 import { ROW_ID_COLUMN } from '../names.js';
-import { quoteIdent } from '../sql/quote.js';
+import { sql } from '../sql/sql.js';
 import type { OperatorRules } from './rules.js';
 import { addedCount, netDelta, oldFromNew } from './shared/old-from-new.js';
 
@@ -72,14 +72,14 @@ export function makeTopN(
 }
 
 function columnList(node: IrNode, alias: string): string {
-  return node.columns.map((c) => `, ${alias}.${quoteIdent(c.id)}`).join('');
+  return node.columns.map((c) => sql`, ${alias}.${sql.id(c.id)}`).join('');
 }
 
 /** `ORDER BY …` of the sort keys over alias `alias`. */
 function orderBy(node: TopNNode, alias: string): string {
   const keys = node.sortKeys.map(
     (k) =>
-      `${alias}.${quoteIdent(k.id)} ${k.descending ? 'DESC' : 'ASC'} NULLS ${k.nullsFirst ? 'FIRST' : 'LAST'}`,
+      sql`${alias}.${sql.id(k.id)} ${k.descending ? 'DESC' : 'ASC'} NULLS ${k.nullsFirst ? 'FIRST' : 'LAST'}`,
   );
   return `ORDER BY ${keys.join(', ')}`;
 }
@@ -108,7 +108,7 @@ function bounds(node: TopNNode, ctx: DiffContext): { limit: string | null; offse
 /** T(input): the top-N of a relation with the child's columns. */
 function topOf(node: TopNNode, input: string, ctx: DiffContext): string {
   const { limit, offset } = bounds(node, ctx);
-  return `SELECT c.${ROW_ID_COLUMN}${columnList(node, 'c')}\nFROM (${input}) AS c\n${limitClause(node, 'c', limit, offset)}`;
+  return sql`SELECT c.${ROW_ID_COLUMN}${columnList(node, 'c')}\nFROM (${input}) AS c\n${limitClause(node, 'c', limit, offset)}`;
 }
 
 /** Name of the hidden storage column keeping column `id` when the top-N is below projections. */
@@ -124,12 +124,12 @@ export const topNRules: OperatorRules<TopNNode> = {
   delta(node, ctx) {
     const child = onlyChild(node);
     const d = ctx.delta(child);
-    const changed = `EXISTS (SELECT 1 FROM ${d})`;
+    const changed = sql`EXISTS (SELECT 1 FROM ${d})`;
     const storage = ctx.storageFor(node);
     if (storage !== null) {
       // At the root the previous result is the storage table.
-      const newSql = `SELECT t.* FROM (${topOf(node, ctx.snapshot(child, 'new'), ctx)}) AS t WHERE ${changed}`;
-      const oldSql = `SELECT s.${ROW_ID_COLUMN}${node.columns.map((c) => `, s.${quoteIdent(storage.column(c.id))} AS ${quoteIdent(c.id)}`).join('')}
+      const newSql = sql`SELECT t.* FROM (${topOf(node, ctx.snapshot(child, 'new'), ctx)}) AS t WHERE ${changed}`;
+      const oldSql = sql`SELECT s.${ROW_ID_COLUMN}${node.columns.map((c) => sql`, s.${sql.id(storage.column(c.id))} AS ${sql.id(c.id)}`).join('')}
 FROM ${storage.relation} AS s WHERE ${changed}`;
       return differenceDelta(ctx, node, newSql, oldSql, 'topn');
     }
@@ -144,13 +144,13 @@ FROM ${storage.relation} AS s WHERE ${changed}`;
       length === null ? '' : node.withTies ? ` FETCH FIRST (${length}) ROWS WITH TIES` : ` LIMIT (${length})`;
     const prefix = ctx.stmt.add(
       `n${node.nid}_prefix`,
-      `SELECT t.* FROM (SELECT c.${ROW_ID_COLUMN}${columnList(node, 'c')}
+      sql`SELECT t.* FROM (SELECT c.${ROW_ID_COLUMN}${columnList(node, 'c')}
 FROM (${ctx.snapshot(child, 'new')}) AS c
 ${orderBy(node, 'c')}${prefixLimit}) AS t
 WHERE ${changed}`,
       true,
     );
-    const newSql = topOf(node, `SELECT * FROM ${prefix}`, ctx);
+    const newSql = topOf(node, sql`SELECT * FROM ${prefix}`, ctx);
     const oldSql = topOf(node, oldFromNew(child, prefix, net), ctx);
     return differenceDelta(ctx, node, newSql, oldSql, 'topn');
   },

@@ -11,7 +11,7 @@ import { rowIdExpr } from '../diff/rowid.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { IrNode, IrNodeBase } from '../ir/types.js';
 import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
-import { quoteIdent } from '../sql/quote.js';
+import { sql } from '../sql/sql.js';
 import type { OperatorRules } from './rules.js';
 
 /** The concatenation of its children (same column count, matched by position). */
@@ -48,10 +48,10 @@ function branchSelect(
     .map((c, i) => {
       const source = branch.columns[i];
       if (source === undefined) throw new Error('UNION ALL branches differ in column count');
-      return `, b.${quoteIdent(source.id)} AS ${quoteIdent(c.id)}`;
+      return sql`, b.${sql.id(source.id)} AS ${sql.id(c.id)}`;
     })
     .join('');
-  return `SELECT ${unionBranchRowId(n)} AS ${ROW_ID_COLUMN}${weighted ? `, b.${WEIGHT_COLUMN}` : ''}${cols}\nFROM ${from} AS b`;
+  return sql`SELECT ${unionBranchRowId(n)} AS ${ROW_ID_COLUMN}${weighted ? `, b.${WEIGHT_COLUMN}` : ''}${cols}\nFROM ${from} AS b`;
 }
 
 /** The rules of `unionAll` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
@@ -65,8 +65,8 @@ export const unionAllRules: OperatorRules<UnionAllNode> = {
     const parts = node.children.map((branch, i) =>
       ctx.isStaticallyEmpty(branch)
         ? `${branchSelect(node, branch, i + 1, `(${ctx.snapshot(branch, 'new')})`, false).replace(
-            `AS ${ROW_ID_COLUMN}`,
-            `AS ${ROW_ID_COLUMN}, 0::bigint AS ${WEIGHT_COLUMN}`,
+            sql`AS ${ROW_ID_COLUMN}`,
+            sql`AS ${ROW_ID_COLUMN}, 0::bigint AS ${WEIGHT_COLUMN}`,
           )}\nWHERE false`
         : branchSelect(node, branch, i + 1, ctx.delta(branch), true),
     );
