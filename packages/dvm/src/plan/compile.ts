@@ -65,16 +65,12 @@ export interface CompileOptions {
   readonly tag?: string;
 }
 
-/** A source the plan reads. */
-export interface PlanSource {
-  /** Stable key (the relation oid as text). */
-  readonly key: string;
-  readonly oid: number;
-  readonly schema: string;
-  readonly name: string;
-  /** `table` (trigger-captured buffer) or `streamTable` (epoch buffer of another stream table). */
-  readonly kind: 'table' | 'streamTable';
-  readonly pgtId: number | null;
+/**
+ * A source the plan reads: its identity as the operator tree's {@link SourceRef} has it (`key`:
+ * the relation oid as text; `kind`: `table`, a trigger-captured buffer, or `streamTable`, the
+ * epoch buffer of another stream table; `pgtId` for a stream table), and its columns.
+ */
+export interface PlanSource extends Pick<SourceRef, 'key' | 'oid' | 'schema' | 'name' | 'kind' | 'pgtId'> {
   /** All columns of a base table (captured), or the visible columns of a stream table. */
   readonly columns: readonly { readonly name: string; readonly type: string; readonly notNull: boolean }[];
 }
