@@ -20,8 +20,11 @@ export const TIME_DEPENDENT_HINT =
   'A stream table must depend only on its sources; the current time changes without any source changing. ' +
   "Use refreshMode 'FULL', or store the time in a source table.";
 
-/** Functions whose result depends on the current time (PostgreSQL marks them STABLE or VOLATILE). */
-const TIME_FUNCTIONS = new Set([
+/**
+ * Functions whose result depends on the current time (PostgreSQL marks them STABLE or VOLATILE);
+ * refused in expressions and as FROM items (`build/lateral.ts`) in incremental modes.
+ */
+export const TIME_FUNCTIONS: ReadonlySet<string> = new Set([
   'now',
   'statement_timestamp',
   'transaction_timestamp',

@@ -29,7 +29,7 @@ import { asNode, locationOf, nameList } from '../parse/ast.js';
 import { deparseNode } from '../parse/deparse.js';
 import type { QueryCtx } from './context.js';
 import { qualifiedFromList } from './env.js';
-import { resolveExpr, TIME_DEPENDENT_HINT } from './expr.js';
+import { resolveExpr, TIME_DEPENDENT_HINT, TIME_FUNCTIONS } from './expr.js';
 import { type FromPart, renameColumns, subqueryPart } from './from.js';
 import { builtinShape, callLocation, type FunctionShape, fromFunctionCalls } from './lateral-shapes.js';
 import { buildQuery, onOutputs } from './query.js';
@@ -65,15 +65,6 @@ export function buildLateral(
     },
   );
 }
-
-/** Time-dependent functions (also refused by the expression checks when called in expressions). */
-const TIME_FUNCTIONS = new Set([
-  'now',
-  'statement_timestamp',
-  'transaction_timestamp',
-  'clock_timestamp',
-  'timeofday',
-]);
 
 /** One checked, resolved call of a function item. */
 interface BuiltCall {

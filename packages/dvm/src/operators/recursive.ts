@@ -42,7 +42,8 @@
 import type { DiffContext, StorageBinding } from '../diff/context.js';
 import { differenceDelta, emptyDeltaSql } from '../diff/recompute.js';
 import { rowIdExpr, rowText } from '../diff/rowid.js';
-import { UnsupportedQueryError } from '../errors.js';
+import { InternalError, UnsupportedQueryError } from '../errors.js';
+import { twoChildren } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { IrColumn, IrNode, IrNodeBase, Side } from '../ir/types.js';
 import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
@@ -184,9 +185,7 @@ function cteSnapshot(node: RecursiveCteNode, side: Side, ctx: DiffContext): stri
 }
 
 function termNodes(node: RecursiveCteNode): [IrNode, IrNode] {
-  const [base, rec] = node.children;
-  if (base === undefined || rec === undefined) throw new Error(`recursive CTE ${node.nid} needs two terms`);
-  return [base, rec];
+  return twoChildren(node);
 }
 
 function recursiveDelta(node: RecursiveCteNode, ctx: DiffContext): string {
@@ -416,7 +415,7 @@ export const recursiveCteRules: OperatorRules<RecursiveCteNode> = {
 
 function selfSnapshot(node: RecursiveSelfNode, side: Side, ctx: DiffContext): string {
   const owner = node.owner;
-  if (owner === null) throw new Error(`recursive reference ${node.nid} has no CTE`);
+  if (owner === null) throw new InternalError(`recursive reference ${node.nid} has no CTE`);
   const rel = node.binding ?? `(${ctx.snapshot(owner, side)})`;
   const cols = node.columns
     .map((c, i) => sql`, o.${sql.id((owner.columns[i] as IrColumn).id)} AS ${sql.id(c.id)}`)

@@ -44,6 +44,7 @@ import {
   oldProbe,
   type ProbeRelation,
   perRowValuesCte,
+  probeAliases,
   probeRelation,
   sideAliases,
   someMatchSql,
@@ -149,9 +150,7 @@ function valueSql(
   la: string,
   perRow = false,
 ): string {
-  const [left] = twoChildren(node);
-  const ra = `r${node.nid}`;
-  const aliasOf = sideAliases(left, la, ra);
+  const { ra, aliasOf } = probeAliases(node, la);
   const corr = node.correlation;
   const v = node.value;
   switch (v.kind) {

@@ -34,6 +34,7 @@ import {
   oldProbe,
   type ProbeRelation,
   perRowValuesCte,
+  probeAliases,
   sideAliases,
   someMatchSql,
 } from './shared/existence.js';
@@ -77,9 +78,7 @@ function member(
   la: string,
   perRow = false,
 ): string {
-  const [left] = twoChildren(node);
-  const ra = `r${node.nid}`;
-  const aliasOf = sideAliases(left, la, ra);
+  const { ra, aliasOf } = probeAliases(node, la);
   return node.anti
     ? noMatchSql(ctx, rel, ra, node.alternatives, aliasOf, perRow)
     : someMatchSql(ctx, rel, ra, node.alternatives, aliasOf, perRow);

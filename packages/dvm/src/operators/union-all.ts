@@ -8,6 +8,7 @@
  */
 
 import { rowIdExpr } from '../diff/rowid.js';
+import { InternalError } from '../errors.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { IrNode, IrNodeBase } from '../ir/types.js';
 import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
@@ -22,7 +23,7 @@ export interface UnionAllNode extends IrNodeBase {
 /** Builds a UNION ALL; output columns are named after the first branch's. */
 export function makeUnionAll(ids: IdAllocator, branches: readonly IrNode[]): UnionAllNode {
   const first = branches[0];
-  if (first === undefined) throw new Error('UNION ALL needs branches');
+  if (first === undefined) throw new InternalError('UNION ALL needs branches');
   return {
     kind: 'unionAll',
     nid: ids.node(),
@@ -47,7 +48,7 @@ function branchSelect(
   const cols = node.columns
     .map((c, i) => {
       const source = branch.columns[i];
-      if (source === undefined) throw new Error('UNION ALL branches differ in column count');
+      if (source === undefined) throw new InternalError('UNION ALL branches differ in column count');
       return sql`, b.${sql.id(source.id)} AS ${sql.id(c.id)}`;
     })
     .join('');

@@ -24,6 +24,7 @@
  */
 
 import type { DiffContext } from '../../diff/context.js';
+import { twoChildren } from '../../ir/children.js';
 import type { Expr, IrNode } from '../../ir/types.js';
 import { sql } from '../../sql/sql.js';
 import { netDelta, oldFromNew } from './old-from-new.js';
@@ -48,6 +49,16 @@ export type Alternative = readonly Atom[];
 export function sideAliases(left: IrNode, la: string, ra: string): (id: string) => string {
   const ids = new Set(left.columns.map((c) => c.id));
   return (id) => (ids.has(id) ? la : ra);
+}
+
+/**
+ * The aliases of a probe of a binary node's right input (semi-joins, subquery values): the right
+ * rows' alias `r<nid>`, and the column aliasing with the left row under `la`.
+ */
+export function probeAliases(node: IrNode, la: string): { ra: string; aliasOf: (id: string) => string } {
+  const [left] = twoChildren(node);
+  const ra = `r${node.nid}`;
+  return { ra, aliasOf: sideAliases(left, la, ra) };
 }
 
 /** SQL of one atom. */
