@@ -9,7 +9,6 @@
  */
 import type { Expr, IrNode } from '../ir/types.js';
 import { makeFilter } from '../operators/filter.js';
-import type { JoinNode } from '../operators/join.js';
 import type { BuildEnv } from './env.js';
 import { andAll } from './expr.js';
 
@@ -50,9 +49,8 @@ export function placePredicates(node: IrNode, predicates: readonly Expr[], env: 
   const rebuilt = { ...node, children } as IrNode;
   if (here.length === 0) return rebuilt;
   if (node.kind === 'join') {
-    const join = rebuilt as JoinNode;
-    const condition = andAll([...(join.condition === null ? [] : [join.condition]), ...here]);
-    return { ...join, condition } as JoinNode;
+    const condition = andAll([...(node.condition === null ? [] : [node.condition]), ...here]);
+    return { ...node, children, condition };
   }
   return filterOver(rebuilt, here, env);
 }

@@ -14,7 +14,7 @@ import type { Node } from '@pgsql/types';
 import { makeExpr, refExpr } from '../ir/expr.js';
 import type { IrNode } from '../ir/types.js';
 import { makeDistinct } from '../operators/distinct.js';
-import { makeProject, type ProjectNode } from '../operators/project.js';
+import { makeProject } from '../operators/project.js';
 import { makeSetInput, makeSetInputGroup, makeSetOp } from '../operators/set-op.js';
 import { makeUnionAll } from '../operators/union-all.js';
 import { asNode } from '../parse/ast.js';
@@ -81,7 +81,7 @@ export function setOperationInputs(inputs: readonly BuiltQuery[], q: QueryCtx): 
 /** Per output: the SQL of an untyped literal (`NULL`, a string) computing it directly, or null. */
 function untypedLiterals(b: BuiltQuery): (string | null)[] {
   if (b.node.kind !== 'project') return b.outputs.map(() => null);
-  const project = b.node as ProjectNode;
+  const project = b.node;
   return b.outputs.map((o) => {
     const p = project.projections.find((x) => x.column.id === o.id);
     const literal = p === undefined ? undefined : asNode(p.expr.ast, 'A_Const');

@@ -15,12 +15,13 @@
  * still refers to the enclosing query (a correlated FROM item, a nested subquery correlated to
  * this level) is refused.
  */
+
 import type { FuncCall, Node, SelectStmt, SortBy, SubLink } from '@pgsql/types';
 import { InvalidQueryError, UnsupportedQueryError } from '../errors.js';
+import { onlyChild } from '../ir/children.js';
 import { collectRefs, refExpr } from '../ir/expr.js';
 import type { Expr, IrNode } from '../ir/types.js';
 import { makeSingleRow } from '../operators/constant.js';
-import type { JoinNode } from '../operators/join.js';
 import type { ScanNode } from '../operators/scan.js';
 import { asNode, locationOf, nameList, sortDirection, walkAst } from '../parse/ast.js';
 import { type QueryCtx, withCtes } from './context.js';
@@ -273,14 +274,14 @@ function hoistCorrelated(node: IrNode, out: Expr[]): IrNode {
   };
   collect(node);
   const visit = (n: IrNode): IrNode => {
-    if (n.kind === 'filter') return { ...n, children: [visit(n.children[0] as IrNode)] } as IrNode;
+    if (n.kind === 'filter') return { ...n, children: [visit(onlyChild(n))] };
     if (n.kind !== 'join') return n;
     const join = n;
     const keep: Expr[] = [];
     for (const c of exprConjuncts(join.condition)) {
       (c.refs.every((r) => produced.has(r)) ? keep : out).push(c);
     }
-    return { ...join, condition: andAll(keep), children: join.children.map(visit) } as JoinNode;
+    return { ...join, condition: andAll(keep), children: join.children.map(visit) };
   };
   return visit(node);
 }

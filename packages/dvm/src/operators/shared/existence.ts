@@ -24,7 +24,7 @@
  */
 
 import type { DiffContext } from '../../diff/context.js';
-import { twoChildren } from '../../ir/children.js';
+import { onlyChild, twoChildren } from '../../ir/children.js';
 import type { Expr, IrNode } from '../../ir/types.js';
 import { sql } from '../../sql/sql.js';
 import { netDelta, oldFromNew } from './old-from-new.js';
@@ -113,7 +113,7 @@ export function probeRelation(
 
 function scanLike(node: IrNode): boolean {
   if (node.kind === 'scan') return true;
-  return (node.kind === 'filter' || node.kind === 'project') && scanLike(node.children[0] as IrNode);
+  return (node.kind === 'filter' || node.kind === 'project') && scanLike(onlyChild(node));
 }
 
 const nets = new WeakMap<DiffContext, Map<string, string>>();
