@@ -1,7 +1,8 @@
 /**
- * Shared pieces of the dvm benchmarks: an in-memory {@link CatalogPort} (answers recorded once from
- * PostgreSQL, then replayed with no database), an embedded PostgreSQL for the suite, and a minimal
- * "maintain" (capture, storage, population, refreshes in transactions) over a `pg` pool.
+ * Shared pieces of the dvm benchmarks: the in-memory catalog port of `test/support/catalog.ts`
+ * (answers recorded once from PostgreSQL, then replayed with no database), an embedded
+ * PostgreSQL for the suite, and a minimal "maintain" (capture, storage, population, refreshes in
+ * transactions) over a `pg` pool.
  */
 
 import pg from 'pg';
@@ -10,65 +11,16 @@ import pg from 'pg';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../../embedded/src/index.js';
 import {
   baseCaptureDdl,
-  type CatalogPort,
   type CompiledPlan,
   compileStreamTable,
   createSqlCatalogPort,
   type Frontier,
-  type FunctionInfo,
-  type QualifiedName,
-  type QueryColumn,
-  type RelationInfo,
   runRefresh,
   type SqlExecutor,
 } from '../src/index.js';
 
-const key = (n: QualifiedName) => `${n.schema ?? ''}.${n.name}`;
-
-/** What a port was asked and answered, by question. */
-export interface PortRecording {
-  readonly relations: Map<string, RelationInfo | null>;
-  readonly functions: Map<string, FunctionInfo | null>;
-  readonly described: Map<string, readonly QueryColumn[]>;
-}
-
-/** Wraps `port` so that every answer is recorded into a new {@link PortRecording}. */
-export function recordingPort(port: CatalogPort): { port: CatalogPort; recording: PortRecording } {
-  const recording: PortRecording = { relations: new Map(), functions: new Map(), described: new Map() };
-  return {
-    recording,
-    port: {
-      async resolveRelation(name) {
-        const r = await port.resolveRelation(name);
-        recording.relations.set(key(name), r);
-        return r;
-      },
-      async functionInfo(name) {
-        const f = await port.functionInfo(name);
-        recording.functions.set(key(name), f);
-        return f;
-      },
-      async describeQuery(sql) {
-        const d = await port.describeQuery(sql);
-        recording.described.set(sql, d);
-        return d;
-      },
-    },
-  };
-}
-
-/** A port answering from memory only; a question it has no answer for is an error (so no database is involved). */
-export function memoryPort(recording: PortRecording): CatalogPort {
-  const get = <T>(map: Map<string, T>, k: string, what: string): T => {
-    if (!map.has(k)) throw new Error(`the in-memory port has no answer for ${what} ${k}`);
-    return map.get(k) as T;
-  };
-  return {
-    resolveRelation: async (name) => get(recording.relations, key(name), 'relation'),
-    functionInfo: async (name) => get(recording.functions, key(name), 'function'),
-    describeQuery: async (sql) => get(recording.described, sql, 'query'),
-  };
-}
+// The in-memory catalog port lives with the tests (the golden SQL tests compile through it too).
+export { memoryPort, type PortRecording, recordingPort } from '../test/support/catalog.js';
 
 /** A throw-away embedded PostgreSQL (temporary directory, removed on stop) and a pool on it. */
 export interface BenchDatabase {

@@ -5,17 +5,9 @@
  * connects anywhere: what it needs from the database it asks through `CatalogPort` and runs
  * through `SqlExecutor`, both implemented by the caller.
  */
-export type {
-  CatalogPort,
-  ColumnInfo,
-  FunctionInfo,
-  QualifiedName,
-  QueryColumn,
-  RelationInfo,
-  RelationKind,
-  StreamTableInfo,
-  Volatility,
-} from './catalog/port.js';
+// The catalog port's types (CatalogPort, ColumnInfo, FunctionInfo, QualifiedName, QueryColumn,
+// RelationInfo, RelationKind, StreamTableInfo, Volatility): the module declares nothing else.
+export type * from './catalog/port.js';
 export { createSqlCatalogPort, type SqlCatalogPortOptions } from './catalog/sql-port.js';
 export type { DeltaParam, DeltaSource } from './diff/context.js';
 export { findRowIdExprs, ROW_ID_SETTINGS, rowIdExpr, rowText } from './diff/rowid.js';

@@ -1,7 +1,8 @@
 /**
  * The built CLI, as users run it (`node dist/cli.js`, no source condition): the packages as
- * published must work — e.g. a bundler must not drop modules imported for their side effects
- * (dvm's operators register themselves). Needs `pnpm build` first, as the README and CI do.
+ * published must work — e.g. a bundler must not drop a module the CLI needs (every package is
+ * `sideEffects: false`, so each module must be reached through imports). Needs `pnpm build`
+ * first, as the README and CI do.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';

@@ -79,7 +79,8 @@ export async function loadCatalogFacts(root: Node, port: CatalogPort): Promise<C
     }
   } catch (error) {
     throw new CatalogError(
-      `The catalog lookup failed while compiling the query: ${error instanceof Error ? error.message : String(error)}. Check the connection and the privileges of the compiling role.`,
+      `The catalog lookup failed while compiling the query: ${error instanceof Error ? error.message : String(error)}. Check the ` +
+        `connection and the privileges of the compiling role.`,
       { cause: error },
     );
   }

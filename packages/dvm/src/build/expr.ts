@@ -15,8 +15,16 @@ import type { BuildEnv } from './env.js';
 import { qualifiedFromList } from './env.js';
 import { columnRefFields, type Scope } from './scope.js';
 
-/** Functions whose result depends on the current time (PostgreSQL marks them STABLE or VOLATILE). */
-const TIME_FUNCTIONS = new Set([
+/** The hint of every refusal of a time-dependent function or value in incremental modes. */
+export const TIME_DEPENDENT_HINT =
+  'A stream table must depend only on its sources; the current time changes without any source changing. ' +
+  "Use refreshMode 'FULL', or store the time in a source table.";
+
+/**
+ * Functions whose result depends on the current time (PostgreSQL marks them STABLE or VOLATILE);
+ * refused in expressions and as FROM items (`build/lateral.ts`) in incremental modes.
+ */
+export const TIME_FUNCTIONS: ReadonlySet<string> = new Set([
   'now',
   'statement_timestamp',
   'transaction_timestamp',
@@ -110,7 +118,7 @@ function transform(value: unknown, scope: Scope, env: BuildEnv, hooks: ExprHooks
       if (env.incremental) {
         throw new UnsupportedQueryError(
           `time-dependent value ${op.replace('SVFOP_', '').replace(/_N$/, '')}`,
-          "A stream table must depend only on its sources; the current time changes without any source changing. Use refreshMode 'FULL', or store the time in a source table.",
+          TIME_DEPENDENT_HINT,
           { position: env.at(location) },
         );
       }
@@ -205,11 +213,9 @@ function funcCall(
     });
   }
   if (env.incremental && (TIME_FUNCTIONS.has(bare) || (bare === 'age' && (call.args?.length ?? 0) === 1))) {
-    throw new UnsupportedQueryError(
-      `time-dependent function ${name}()`,
-      "A stream table must depend only on its sources; the current time changes without any source changing. Use refreshMode 'FULL', or store the time in a source table.",
-      { position: env.at(location) },
-    );
+    throw new UnsupportedQueryError(`time-dependent function ${name}()`, TIME_DEPENDENT_HINT, {
+      position: env.at(location),
+    });
   }
   if (info?.volatility === 'volatile') {
     if (env.incremental) {

@@ -160,7 +160,13 @@ function buildRangeVar(rv: RangeVar, q: QueryCtx): FromPart {
   }
   if (info.kind !== 'table' && info.kind !== 'partitioned') {
     q.env.requireFullFor(
-      `the ${info.kind === 'matview' ? 'materialized view' : info.kind === 'foreign' ? 'foreign table' : 'relation'} ${info.schema}.${info.name} as a source`,
+      `the ${
+        info.kind === 'matview'
+          ? 'materialized view'
+          : info.kind === 'foreign'
+            ? 'foreign ' + 'table'
+            : 'relation'
+      } ${info.schema}.${info.name} as a source`,
       rv.location,
       'Only tables (and stream tables) can have their changes captured.',
     );

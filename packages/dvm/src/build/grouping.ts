@@ -16,7 +16,6 @@ import { InvalidQueryError, UnknownColumnError, UnsupportedQueryError } from '..
 import { astKey, makeExpr, refNode } from '../ir/expr.js';
 import type { Expr, IrNode } from '../ir/types.js';
 import { type AggCallInput, type AggKind, makeAggregate, withHaving } from '../operators/aggregate-node.js';
-import type { ScanNode } from '../operators/scan.js';
 import { asNode, locationOf, nameList, tagOf, walkAst } from '../parse/ast.js';
 import { figureColname } from './colname.js';
 import type { QueryCtx } from './context.js';
@@ -513,12 +512,11 @@ function dependentColumns(input: IrNode, keys: readonly Expr[], sets: readonly n
   const out = new Set<string>();
   const visit = (node: IrNode): void => {
     if (node.kind === 'scan') {
-      const scan = node as ScanNode;
-      const src = scan.source;
+      const src = node.source;
       if (src.kind === 'table' && src.keyed) {
-        const pk = src.idColumns.map((c) => scan.sourceColumns.find((s) => s.column === c)?.id);
+        const pk = src.idColumns.map((c) => node.sourceColumns.find((s) => s.column === c)?.id);
         if (pk.every((id) => id !== undefined && grouped.has(id))) {
-          for (const c of scan.columns) out.add(c.id);
+          for (const c of node.columns) out.add(c.id);
         }
       }
     }

@@ -29,7 +29,7 @@ import { asNode, locationOf, nameList } from '../parse/ast.js';
 import { deparseNode } from '../parse/deparse.js';
 import type { QueryCtx } from './context.js';
 import { qualifiedFromList } from './env.js';
-import { resolveExpr } from './expr.js';
+import { resolveExpr, TIME_DEPENDENT_HINT, TIME_FUNCTIONS } from './expr.js';
 import { type FromPart, renameColumns, subqueryPart } from './from.js';
 import { builtinShape, callLocation, type FunctionShape, fromFunctionCalls } from './lateral-shapes.js';
 import { buildQuery, onOutputs } from './query.js';
@@ -65,15 +65,6 @@ export function buildLateral(
     },
   );
 }
-
-/** Time-dependent functions (also refused by the expression checks when called in expressions). */
-const TIME_FUNCTIONS = new Set([
-  'now',
-  'statement_timestamp',
-  'transaction_timestamp',
-  'clock_timestamp',
-  'timeofday',
-]);
 
 /** One checked, resolved call of a function item. */
 interface BuiltCall {
@@ -126,11 +117,9 @@ function buildCall(
     });
   }
   if (env.incremental && TIME_FUNCTIONS.has(bare)) {
-    throw new UnsupportedQueryError(
-      `time-dependent function ${name}() in FROM`,
-      "A stream table must depend only on its sources; the current time changes without any source changing. Use refreshMode 'FULL', or store the time in a source table.",
-      { position: env.at(location) },
-    );
+    throw new UnsupportedQueryError(`time-dependent function ${name}() in FROM`, TIME_DEPENDENT_HINT, {
+      position: env.at(location),
+    });
   }
   if (info?.volatility === 'volatile') {
     if (env.incremental) {
@@ -159,7 +148,8 @@ function buildCall(
   if (shape === undefined) {
     throw new UnsupportedQueryError(
       `the function ${name}() in FROM`,
-      "Its result columns could not be determined before compiling (PostgreSQL cannot describe it without its argument types, e.g. a polymorphic function). Give it a column definition list if it returns record, or use refreshMode 'FULL'.",
+      'Its result columns could not be determined before compiling (PostgreSQL cannot describe it without its argument types, ' +
+        "e.g. a polymorphic function). Give it a column definition list if it returns record, or use refreshMode 'FULL'.",
       { position: env.at(location) },
     );
   }

@@ -9,7 +9,6 @@
  */
 import type { Expr, IrNode } from '../ir/types.js';
 import { makeFilter } from '../operators/filter.js';
-import type { JoinNode } from '../operators/join.js';
 import type { BuildEnv } from './env.js';
 import { andAll } from './expr.js';
 
@@ -25,8 +24,7 @@ function producedIds(node: IrNode): Set<string> {
  */
 function pushableInputs(node: IrNode): readonly number[] {
   if (node.kind === 'join') return [0, 1];
-  const declared = (node as IrNode & { preservedInputs?: readonly number[] }).preservedInputs;
-  return declared ?? [];
+  return 'preservedInputs' in node ? node.preservedInputs : [];
 }
 
 /** Places `predicates` (resolved conjuncts) into the tree under `node`. */
@@ -51,9 +49,8 @@ export function placePredicates(node: IrNode, predicates: readonly Expr[], env: 
   const rebuilt = { ...node, children } as IrNode;
   if (here.length === 0) return rebuilt;
   if (node.kind === 'join') {
-    const join = rebuilt as JoinNode;
-    const condition = andAll([...(join.condition === null ? [] : [join.condition]), ...here]);
-    return { ...join, condition } as JoinNode;
+    const condition = andAll([...(node.condition === null ? [] : [node.condition]), ...here]);
+    return { ...node, children, condition };
   }
   return filterOver(rebuilt, here, env);
 }
@@ -62,9 +59,8 @@ function filterOver(node: IrNode, predicates: readonly Expr[], env: BuildEnv): I
   const predicate = andAll(predicates);
   if (predicate === null) return node;
   if (node.kind === 'filter') {
-    const f = node as IrNode & { predicate: Expr };
-    const merged = andAll([f.predicate, predicate]);
-    return { ...node, predicate: merged } as IrNode;
+    const merged = andAll([node.predicate, predicate]);
+    return merged === null ? node : { ...node, predicate: merged };
   }
   return makeFilter(env.ids, node, predicate);
 }

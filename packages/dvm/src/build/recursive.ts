@@ -108,8 +108,7 @@ export function buildRecursiveCteReference(def: CteDef, q: QueryCtx): BuiltQuery
   const scans = new Map<string, ScanNode>();
   for (const n of [...allNodes(baseNode), ...allNodes(recNode)]) {
     if (n.kind !== 'scan') continue;
-    const scan = n as ScanNode;
-    if (!scans.has(scan.source.key)) scans.set(scan.source.key, scan);
+    if (!scans.has(n.source.key)) scans.set(n.source.key, n);
   }
   const text = rewriteRecursiveCte(def, env, scans);
 

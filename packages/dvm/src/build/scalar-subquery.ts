@@ -18,8 +18,8 @@ import type { Node, SubLink } from '@pgsql/types';
 import { InvalidQueryError, UnsupportedQueryError } from '../errors.js';
 import { makeExpr, refNode } from '../ir/expr.js';
 import type { Expr, IrColumn, IrNode } from '../ir/types.js';
-import type { Alternative, Atom } from '../operators/existence.js';
 import { makeScalarSubquery, type SubqueryValue, subqueryRefs } from '../operators/scalar-subquery.js';
+import type { Alternative, Atom } from '../operators/shared/existence.js';
 import { locationOf, nameList } from '../parse/ast.js';
 import type { QueryCtx } from './context.js';
 import type { ExprHooks } from './expr.js';
@@ -91,7 +91,9 @@ export function createSubqueryValueCollector(
         if (!atMostOneRow(sub)) {
           throw new UnsupportedQueryError(
             `a scalar subquery that may return more than one row in ${clause}`,
-            "PostgreSQL raises an error when it does. Make it an aggregate without GROUP BY (e.g. (SELECT max(x) FROM …)), or equate the whole primary key of its single table (WHERE t.id = o.t_id), or with ORDER BY … LIMIT 1 include that primary key in ORDER BY (a total order), or use refreshMode 'FULL'.",
+            'PostgreSQL raises an error when it does. Make it an aggregate without GROUP BY (e.g. (SELECT max(x) FROM …)), or ' +
+              'equate the whole primary key of its single table (WHERE t.id = o.t_id), or with ORDER BY … LIMIT 1 include that primary key in ' +
+              "ORDER BY (a total order), or use refreshMode 'FULL'.",
             { position: env.at(location) },
           );
         }

@@ -13,8 +13,8 @@
 import type { Node } from '@pgsql/types';
 import { makeExpr, refExpr } from '../ir/expr.js';
 import type { IrNode } from '../ir/types.js';
-import { type DistinctNode, makeDistinct } from '../operators/distinct.js';
-import { makeProject, type ProjectNode } from '../operators/project.js';
+import { makeDistinct } from '../operators/distinct.js';
+import { makeProject } from '../operators/project.js';
 import { makeSetInput, makeSetInputGroup, makeSetOp } from '../operators/set-op.js';
 import { makeUnionAll } from '../operators/union-all.js';
 import { asNode } from '../parse/ast.js';
@@ -81,7 +81,7 @@ export function setOperationInputs(inputs: readonly BuiltQuery[], q: QueryCtx): 
 /** Per output: the SQL of an untyped literal (`NULL`, a string) computing it directly, or null. */
 function untypedLiterals(b: BuiltQuery): (string | null)[] {
   if (b.node.kind !== 'project') return b.outputs.map(() => null);
-  const project = b.node as ProjectNode;
+  const project = b.node;
   return b.outputs.map((o) => {
     const p = project.projections.find((x) => x.column.id === o.id);
     const literal = p === undefined ? undefined : asNode(p.expr.ast, 'A_Const');
@@ -97,7 +97,7 @@ function unionBranches(left: BuiltQuery): BuiltQuery[] {
     left.outputs.length <= n.columns.length && left.outputs.every((o, i) => n.columns[i]?.id === o.id);
   const branches = (inner: IrNode): BuiltQuery[] =>
     inner.children.map((b) => ({ node: b, outputs: b.columns.map((c) => ({ id: c.id, name: c.name })) }));
-  if (node.kind === 'distinct' && (node as DistinctNode).union && onItsColumns(node)) {
+  if (node.kind === 'distinct' && node.union && onItsColumns(node)) {
     const inner = node.children[0];
     if (inner !== undefined && inner.kind === 'unionAll') return branches(inner);
   }

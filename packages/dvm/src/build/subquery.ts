@@ -15,13 +15,13 @@
  * still refers to the enclosing query (a correlated FROM item, a nested subquery correlated to
  * this level) is refused.
  */
+
 import type { FuncCall, Node, SelectStmt, SortBy, SubLink } from '@pgsql/types';
 import { InvalidQueryError, UnsupportedQueryError } from '../errors.js';
+import { onlyChild } from '../ir/children.js';
 import { collectRefs, refExpr } from '../ir/expr.js';
 import type { Expr, IrNode } from '../ir/types.js';
 import { makeSingleRow } from '../operators/constant.js';
-import type { FilterNode } from '../operators/filter.js';
-import type { JoinNode } from '../operators/join.js';
 import type { ScanNode } from '../operators/scan.js';
 import { asNode, locationOf, nameList, sortDirection, walkAst } from '../parse/ast.js';
 import { type QueryCtx, withCtes } from './context.js';
@@ -136,7 +136,8 @@ export function buildSubquery(
     if (use === 'scalar') {
       throw new UnsupportedQueryError(
         `a scalar subquery with ${reason}`,
-        "Its number of rows cannot be guaranteed to be at most one. Write it as an aggregate without GROUP BY (e.g. (SELECT max(x) FROM …)), or use refreshMode 'FULL'.",
+        'Its number of rows cannot be guaranteed to be at most one. Write it as an aggregate without GROUP BY (e.g. (SELECT ' +
+          "max(x) FROM …)), or use refreshMode 'FULL'.",
         { position: env.at(location) },
       );
     }
@@ -144,7 +145,8 @@ export function buildSubquery(
     if (freeRefs(built.node).size > 0) {
       throw new UnsupportedQueryError(
         `a correlated ${construct} with ${reason}`,
-        "Only correlated subqueries of the form SELECT … FROM … WHERE … can be decorrelated; move the correlation out, or use refreshMode 'FULL'.",
+        'Only correlated subqueries of the form SELECT … FROM … WHERE … can be decorrelated; ' +
+          "move the correlation out, or use refreshMode 'FULL'.",
         { position: env.at(location) },
       );
     }
@@ -272,14 +274,14 @@ function hoistCorrelated(node: IrNode, out: Expr[]): IrNode {
   };
   collect(node);
   const visit = (n: IrNode): IrNode => {
-    if (n.kind === 'filter') return { ...n, children: [visit(n.children[0] as IrNode)] } as IrNode;
+    if (n.kind === 'filter') return { ...n, children: [visit(onlyChild(n))] };
     if (n.kind !== 'join') return n;
-    const join = n as JoinNode;
+    const join = n;
     const keep: Expr[] = [];
     for (const c of exprConjuncts(join.condition)) {
       (c.refs.every((r) => produced.has(r)) ? keep : out).push(c);
     }
-    return { ...join, condition: andAll(keep), children: join.children.map(visit) } as JoinNode;
+    return { ...join, condition: andAll(keep), children: join.children.map(visit) };
   };
   return visit(node);
 }
@@ -405,11 +407,11 @@ export function atMostOneRow(sub: DecorrelatedSubquery): boolean {
   const conds: Expr[] = [...sub.local, ...sub.correlated];
   const collect = (n: IrNode): boolean => {
     if (n.kind === 'scan') {
-      scans.push(n as ScanNode);
+      scans.push(n);
       return true;
     }
-    if (n.kind === 'filter') conds.push(...exprConjuncts((n as FilterNode).predicate));
-    else if (n.kind === 'join') conds.push(...exprConjuncts((n as JoinNode).condition));
+    if (n.kind === 'filter') conds.push(...exprConjuncts(n.predicate));
+    else if (n.kind === 'join') conds.push(...exprConjuncts(n.condition));
     else return false;
     return n.children.every(collect);
   };
@@ -445,7 +447,7 @@ export function atMostOneRow(sub: DecorrelatedSubquery): boolean {
 function totallyOrdered(sub: DecorrelatedSubquery): boolean {
   const scan = sub.from;
   if (scan === null || scan.kind !== 'scan') return false;
-  const s = scan as ScanNode;
+  const s = scan;
   if (!s.source.keyed || s.source.kind !== 'table') return false;
   const keys = new Set(
     sub.order

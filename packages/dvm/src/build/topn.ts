@@ -34,7 +34,8 @@ export function buildTopN(
   if (sortKeys.length === 0) {
     throw new UnsupportedQueryError(
       `${limitExpr === null ? 'OFFSET' : 'LIMIT'} without ORDER BY`,
-      "Which rows it keeps is up to PostgreSQL's plan, so the stream table could not be kept equal to its query. Add an ORDER BY that orders the rows totally (e.g. ending with the primary key), or use refreshMode 'FULL'.",
+      "Which rows it keeps is up to PostgreSQL's plan, so the stream table could not be kept equal to its query. Add an ORDER BY " +
+        "that orders the rows totally (e.g. ending with the primary key), or use refreshMode 'FULL'.",
       { position: q.env.at(locationOf(limit ?? offset)) },
     );
   }
@@ -67,7 +68,8 @@ function constant(ast: Node | undefined, clause: 'LIMIT' | 'OFFSET', q: QueryCtx
     const what = asNode(offending, 'SubLink') !== undefined ? 'a subquery' : 'a column reference';
     throw new UnsupportedQueryError(
       `a non-constant ${clause} (${what})`,
-      `${clause} must be a constant (a literal or an expression over literals) to be maintained; write the number into the query, or use refreshMode 'FULL'.`,
+      `${clause} must be a constant (a literal or an expression over literals) to be maintained; write the number into the query, ` +
+        `or use refreshMode 'FULL'.`,
       { position: q.env.at(locationOf(offending) ?? locationOf(ast)) },
     );
   }

@@ -3,10 +3,12 @@
  * position as an extra first value, which forms its row id, so duplicate rows stay distinct.
  * Its expressions may not read columns (they are checked like any other expression).
  */
+
 import type { Node, SelectStmt } from '@pgsql/types';
 import { rowIdExpr } from '../diff/rowid.js';
 import { InvalidQueryError } from '../errors.js';
 import { renderExpr } from '../ir/expr.js';
+import { ROW_ID_COLUMN } from '../names.js';
 import { makeConstant } from '../operators/constant.js';
 import { asNode } from '../parse/ast.js';
 import { quoteIdent } from '../sql/quote.js';
@@ -32,7 +34,7 @@ export function buildValues(stmt: SelectStmt, q: QueryCtx): BuiltQuery {
   }));
   const names = ['__pgt_ord', ...columns.map((c) => c.id)].map(quoteIdent).join(', ');
   const select = columns.map((c) => `, v.${quoteIdent(c.id)}`).join('');
-  const sql = `SELECT ${rowIdExpr(['v.__pgt_ord'])} AS __pgt_row_id${select}\nFROM (VALUES ${rendered.join(', ')}) AS v(${names})`;
+  const sql = `SELECT ${rowIdExpr(['v.__pgt_ord'])} AS ${ROW_ID_COLUMN}${select}\nFROM (VALUES ${rendered.join(', ')}) AS v(${names})`;
   const node = makeConstant(q.env.ids, columns, sql, true);
   return { node, outputs: columns.map((c) => ({ name: c.name, id: c.id })) };
 }

@@ -79,7 +79,8 @@ export function createSqlCatalogPort(exec: SqlExecutor, options: SqlCatalogPortO
       const fields = res.fields ?? [];
       if (fields.length === 0) return [];
       const types = await exec.query(
-        `SELECT pg_catalog.format_type(t.oid, t.mod) AS type FROM ROWS FROM (pg_catalog.unnest($1::oid[]), pg_catalog.unnest($2::int[])) WITH ORDINALITY AS t(oid, mod, ord) ORDER BY t.ord`,
+        `SELECT pg_catalog.format_type(t.oid, t.mod) AS type FROM ROWS FROM (pg_catalog.unnest($1::oid[]), pg_catalog.unnest($2::int[]))
+  WITH ORDINALITY AS t(oid, mod, ord) ORDER BY t.ord`,
         [fields.map((f) => f.dataTypeID), fields.map((f) => f.dataTypeModifier ?? -1)],
       );
       return fields.map((f, i) => ({ name: f.name, type: String(types.rows[i]?.type) }));

@@ -1,12 +1,13 @@
 /**
  * The delta framework: what a refresh reads its changes from (the {@link DeltaSource}), the
  * per-statement context operators generate SQL in, and the dispatch of `snapshot` / `delta` to
- * the operator registered for a node's kind.
+ * the rules of a node's kind (`OPERATOR_RULES`).
  */
 import { InternalError } from '../errors.js';
 import { renderExpr } from '../ir/expr.js';
 import type { Expr, IrNode, Side, SourceRef } from '../ir/types.js';
-import { getOperator } from './registry.js';
+import { rulesOf } from '../operators/index.js';
+import { emptyDeltaSql } from './recompute.js';
 import { StatementBuilder } from './statement.js';
 
 /**
@@ -124,14 +125,21 @@ export class DiffContext {
 
   /** SELECT of `node`'s snapshot: columns `__pgt_row_id`, then its column ids. */
   snapshot(node: IrNode, side: Side): string {
-    return getOperator(node.kind).snapshot(node, side, this);
+    return rulesOf(node).snapshot(node, side, this);
   }
 
-  /** Name of the CTE holding `node`'s delta: `__pgt_row_id`, `__pgt_weight`, then its column ids. Memoised. */
+  /**
+   * Name of the CTE holding `node`'s delta: `__pgt_row_id`, `__pgt_weight`, then its column ids.
+   * Memoised. A statically empty node (see {@link isStaticallyEmpty}) gets the empty delta of its
+   * shape here, once for every operator: its rules' `delta` is only asked when something it reads
+   * may change.
+   */
   delta(node: IrNode): string {
     const known = this.deltas.get(node.nid);
     if (known !== undefined) return known;
-    const name = getOperator(node.kind).delta(node, this);
+    const name = this.isStaticallyEmpty(node)
+      ? this.stmt.add(`d${node.nid}_empty`, emptyDeltaSql(node, this.snapshot(node, 'new')))
+      : rulesOf(node).delta(node, this);
     this.deltas.set(node.nid, name);
     return name;
   }
@@ -173,8 +181,7 @@ export class DiffContext {
     if (this.deltaSource.kind !== 'transitionTable') return false;
     const key = this.deltaSource.source;
     const reads = (n: IrNode): boolean =>
-      (n.kind === 'scan' && (n as IrNode & { source: SourceRef }).source.key === key) ||
-      n.children.some(reads);
+      (n.kind === 'scan' && n.source.key === key) || n.children.some(reads);
     return !reads(node);
   }
 }

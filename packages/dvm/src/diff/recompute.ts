@@ -7,8 +7,10 @@
  * `emptyDeltaSql`: the delta of a node when nothing it reads changes — no rows, the node's shape
  *   (and types, from the snapshot it selects from).
  */
+
 import type { IrNode } from '../ir/types.js';
-import { quoteIdent } from '../sql/quote.js';
+import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
+import { sql } from '../sql/sql.js';
 import type { DiffContext } from './context.js';
 import { rowText } from './rowid.js';
 
@@ -17,8 +19,8 @@ import { rowText } from './rowid.js';
  * SELECT `snapshot` of its rows (read under alias `alias`, never run: `WHERE false`).
  */
 export function emptyDeltaSql(node: IrNode, snapshot: string, alias = 'c'): string {
-  const cols = node.columns.map((c) => `, ${alias}.${quoteIdent(c.id)}`).join('');
-  return `SELECT ${alias}.__pgt_row_id, 0::bigint AS __pgt_weight${cols}\nFROM (${snapshot}) AS ${alias}\nWHERE false`;
+  const cols = node.columns.map((c) => sql`, ${alias}.${sql.id(c.id)}`).join('');
+  return sql`SELECT ${alias}.${ROW_ID_COLUMN}, 0::bigint AS ${WEIGHT_COLUMN}${cols}\nFROM (${snapshot}) AS ${alias}\nWHERE false`;
 }
 
 /**
@@ -33,17 +35,18 @@ export function differenceDelta(
   label = 'diff',
 ): string {
   const ids = node.columns.map((c) => c.id);
-  const cols = ids.map((id) => `, x.${quoteIdent(id)}`).join('');
+  const cols = ids.map((id) => sql`, x.${sql.id(id)}`).join('');
   const both = ctx.stmt.add(
     `n${node.nid}_${label}_sides`,
-    `SELECT s.*, 1::bigint AS __pgt_side FROM (${newSql}) AS s\nUNION ALL\nSELECT s.*, -1::bigint AS __pgt_side FROM (${oldSql}) AS s`,
+    sql`SELECT s.*, 1::bigint AS __pgt_side FROM (${newSql}) AS s\nUNION ALL\nSELECT s.*, -1::bigint AS __pgt_side FROM (${oldSql}) AS s`,
   );
   return ctx.stmt.add(
     `d${node.nid}_${label}`,
-    `SELECT y.__pgt_row_id, y.__pgt_weight${ids.map((id) => `, y.${quoteIdent(id)}`).join('')}
-FROM (SELECT DISTINCT ON (x.__pgt_row_id, x.__pgt_text) x.__pgt_row_id, pg_catalog.sum(x.__pgt_side) OVER (PARTITION BY x.__pgt_row_id, x.__pgt_text)::bigint AS __pgt_weight${cols}
+    sql`SELECT y.${ROW_ID_COLUMN}, y.${WEIGHT_COLUMN}${ids.map((id) => sql`, y.${sql.id(id)}`).join('')}
+FROM (SELECT DISTINCT ON (x.${ROW_ID_COLUMN}, x.__pgt_text) x.${ROW_ID_COLUMN}, pg_catalog.sum(x.__pgt_side) OVER (PARTITION BY
+  x.${ROW_ID_COLUMN}, x.__pgt_text)::bigint AS ${WEIGHT_COLUMN}${cols}
       FROM (SELECT b.*, ${rowText('b', ids)} AS __pgt_text FROM ${both} AS b) AS x
-      ORDER BY x.__pgt_row_id, x.__pgt_text) AS y
-WHERE y.__pgt_weight <> 0`,
+      ORDER BY x.${ROW_ID_COLUMN}, x.__pgt_text) AS y
+WHERE y.${WEIGHT_COLUMN} <> 0`,
   );
 }

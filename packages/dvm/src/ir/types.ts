@@ -1,10 +1,28 @@
 /**
- * The operator tree (IR). Every node has a `kind` (one operator module per kind registers its
- * rules in `diff/registry.ts`), output columns with compile-wide unique ids, and the static facts
- * the planner needs. Operator modules extend {@link IrNodeBase} with their own fields.
+ * The operator tree (IR). Every node has a `kind` (the closed {@link IrNode} union lists them;
+ * `OPERATOR_RULES` in `operators/index.ts` holds each kind's rules), output columns with
+ * compile-wide unique ids, and the static facts the planner needs. Operator modules extend
+ * {@link IrNodeBase} with their own fields.
  */
 import type { Node } from '@pgsql/types';
 import type { ColumnInfo } from '../catalog/port.js';
+import type { AggregateNode } from '../operators/aggregate-node.js';
+import type { ConstantNode } from '../operators/constant.js';
+import type { DistinctNode, DistinctOnNode } from '../operators/distinct.js';
+import type { FilterNode } from '../operators/filter.js';
+import type { JoinNode } from '../operators/join.js';
+import type { LateralFunctionNode } from '../operators/lateral.js';
+import type { LateralSubqueryNode } from '../operators/lateral-subquery.js';
+import type { OuterJoinNode } from '../operators/outer-join.js';
+import type { ProjectNode } from '../operators/project.js';
+import type { RecursiveCteNode, RecursiveSelfNode } from '../operators/recursive.js';
+import type { ScalarSubqueryNode } from '../operators/scalar-subquery.js';
+import type { ScanNode } from '../operators/scan.js';
+import type { SemiJoinNode } from '../operators/semi-join.js';
+import type { SetInputNode, SetOpNode } from '../operators/set-op.js';
+import type { TopNNode } from '../operators/top-n.js';
+import type { UnionAllNode } from '../operators/union-all.js';
+import type { WindowNode } from '../operators/window.js';
 
 /**
  * An output column of a node. `id` is unique in the whole compiled tree and names the column in
@@ -30,7 +48,7 @@ export interface Expr {
 
 /** Fields every operator node has. */
 export interface IrNodeBase {
-  /** The operator kind; selects the module that implements its rules. */
+  /** The operator kind (each node type narrows it to its own literal); selects its rules. */
   readonly kind: string;
   /** Unique number of this node in its tree (names CTEs, memoises deltas). */
   readonly nid: number;
@@ -42,8 +60,31 @@ export interface IrNodeBase {
   readonly children: readonly IrNode[];
 }
 
-/** Any operator node (the set of kinds is open: operator modules add theirs). */
-export type IrNode = IrNodeBase;
+/** Any operator node: the closed union of every operator module's node type. */
+export type IrNode =
+  | ScanNode
+  | FilterNode
+  | ProjectNode
+  | JoinNode
+  | OuterJoinNode
+  | SemiJoinNode
+  | ScalarSubqueryNode
+  | AggregateNode
+  | DistinctNode
+  | DistinctOnNode
+  | SetOpNode
+  | SetInputNode
+  | UnionAllNode
+  | WindowNode
+  | TopNNode
+  | LateralFunctionNode
+  | LateralSubqueryNode
+  | RecursiveCteNode
+  | RecursiveSelfNode
+  | ConstantNode;
+
+/** The kinds of operator node. */
+export type IrNodeKind = IrNode['kind'];
 
 /** A source relation read by scans: a base table or a stream table. */
 export interface SourceRef {

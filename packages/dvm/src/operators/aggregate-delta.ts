@@ -10,13 +10,15 @@
  * groups whose row changed; a keyed group reaching zero rows disappears, a key-less set's row
  * stays.
  */
+
 import type { DiffContext, StorageBinding } from '../diff/context.js';
 import { rowText } from '../diff/rowid.js';
 import { InternalError } from '../errors.js';
 import { refNode, substitute } from '../ir/expr.js';
 import type { IrColumn } from '../ir/types.js';
-import { ROW_ID_COLUMN } from '../names.js';
+import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
 import { quoteIdent } from '../sql/quote.js';
+import { sql } from '../sql/sql.js';
 import {
   type AggregateNode,
   type AggSpec,
@@ -60,15 +62,15 @@ function deltaTerms(spec: AggSpec, t: AggTypes, j: number): string[] {
   const f = spec.filter === null ? [] : [`x.${q(`__pgt_f${j}`)}`];
   const where = (...conds: string[]): string => {
     const all = [...conds, ...f];
-    return all.length === 0 ? '' : ` FILTER (WHERE ${all.join(' AND ')})`;
+    return all.length === 0 ? '' : sql` FILTER (WHERE ${all.join(' AND ')})`;
   };
   const a = `x.${q(`__pgt_a${j}`)}`;
   const nn = `x.${q(`__pgt_n${j}`)}`;
   switch (t.kind) {
     case 'count_star':
-      return [`pg_catalog.sum(x.__pgt_w)${where()} AS ${dcol('c', j)}`];
+      return [sql`pg_catalog.sum(x.__pgt_w)${where()} AS ${dcol('c', j)}`];
     case 'count':
-      return [`pg_catalog.sum(x.__pgt_w)${where(nn)} AS ${dcol('c', j)}`];
+      return [sql`pg_catalog.sum(x.__pgt_w)${where(nn)} AS ${dcol('c', j)}`];
     case 'sum':
     case 'avg': {
       const plan = t.sum;
@@ -85,25 +87,25 @@ function deltaTerms(spec: AggSpec, t: AggTypes, j: number): string[] {
       const weighted =
         acc === 'money'
           ? `${v} * x.__pgt_w`
-          : `CASE WHEN x.__pgt_w = 1 THEN ${v} WHEN x.__pgt_w = -1 THEN -(${v}) ELSE ${v} * ${times} END`;
+          : sql`CASE WHEN x.__pgt_w = 1 THEN ${v} WHEN x.__pgt_w = -1 THEN -(${v}) ELSE ${v} * ${times} END`;
       const finite = plan.special === 'count' ? [`${v} NOT IN (${sv.nan}, ${sv.pinf}, ${sv.ninf})`] : [];
       const terms = [
-        `pg_catalog.sum(x.__pgt_w)${where(nn)} AS ${dcol('n', j)}`,
-        `pg_catalog.sum(${weighted})${where(nn, ...finite)} AS ${dcol('s', j)}`,
+        sql`pg_catalog.sum(x.__pgt_w)${where(nn)} AS ${dcol('n', j)}`,
+        sql`pg_catalog.sum(${weighted})${where(nn, ...finite)} AS ${dcol('s', j)}`,
       ];
       if (plan.special === 'count') {
-        terms.push(`pg_catalog.sum(x.__pgt_w)${where(`${v} = ${sv.nan}`)} AS ${dcol('nan', j)}`);
-        terms.push(`pg_catalog.sum(x.__pgt_w)${where(`${v} = ${sv.pinf}`)} AS ${dcol('pinf', j)}`);
-        terms.push(`pg_catalog.sum(x.__pgt_w)${where(`${v} = ${sv.ninf}`)} AS ${dcol('ninf', j)}`);
+        terms.push(sql`pg_catalog.sum(x.__pgt_w)${where(`${v} = ${sv.nan}`)} AS ${dcol('nan', j)}`);
+        terms.push(sql`pg_catalog.sum(x.__pgt_w)${where(`${v} = ${sv.pinf}`)} AS ${dcol('pinf', j)}`);
+        terms.push(sql`pg_catalog.sum(x.__pgt_w)${where(`${v} = ${sv.ninf}`)} AS ${dcol('ninf', j)}`);
       }
       if (plan.scaled) {
         terms.push(
-          `pg_catalog.sum(${scaleTerm(v)} * (x.__pgt_w)::numeric)${where(nn, ...finite)} AS ${dcol('sc', j)}`,
+          sql`pg_catalog.sum(${scaleTerm(v)} * (x.__pgt_w)::numeric)${where(nn, ...finite)} AS ${dcol('sc', j)}`,
         );
       }
       if (plan.special === 'rescan') {
         terms.push(
-          `pg_catalog.bool_or(NOT pg_catalog.isfinite(${v}))${where('x.__pgt_w < 0', nn)} AS ${dcol('x', j)}`,
+          sql`pg_catalog.bool_or(NOT pg_catalog.isfinite(${v}))${where('x.__pgt_w < 0', nn)} AS ${dcol('x', j)}`,
         );
       }
       return terms;
@@ -111,8 +113,8 @@ function deltaTerms(spec: AggSpec, t: AggTypes, j: number): string[] {
     case 'min':
     case 'max':
       return [
-        `pg_catalog.${t.kind}(${a})${where('x.__pgt_w > 0')} AS ${dcol('i', j)}`,
-        `pg_catalog.${t.kind}(${a})${where('x.__pgt_w < 0')} AS ${dcol('r', j)}`,
+        sql`pg_catalog.${t.kind}(${a})${where('x.__pgt_w > 0')} AS ${dcol('i', j)}`,
+        sql`pg_catalog.${t.kind}(${a})${where('x.__pgt_w < 0')} AS ${dcol('r', j)}`,
       ];
     case 'generic':
       throw new InternalError('a generic aggregate reached the algebraic delta');
@@ -164,13 +166,15 @@ function newValues(spec: AggSpec, t: AggTypes, j: number): [string, string][] {
         nan === null || pinf === null || ninf === null ? nn : `(${nn} - ${nan} - ${pinf} - ${ninf})`;
       const prev = old(t.kind === 'sum' && !counted ? spec.column.id : sumId);
       const ds = `u.${dcol('s', j)}`;
-      const fin = `(CASE WHEN ${finiteCount} = 0 THEN NULL WHEN ${prev} IS NULL THEN ${ds} WHEN ${ds} IS NULL THEN (${prev})::${acc} ELSE (${prev})::${acc} + ${ds} END)`;
+      const fin = sql`(CASE WHEN ${finiteCount} = 0 THEN NULL WHEN ${prev} IS NULL THEN ${ds} WHEN ${ds} IS NULL THEN (${prev})::${acc} ELSE
+  (${prev})::${acc} + ${ds} END)`;
       // NaN / ±Infinity decide the result as in PostgreSQL's accumulators.
       const sv = specialValues(acc);
       const special =
         nan === null || pinf === null || ninf === null
           ? null
-          : `(CASE WHEN ${nan} > 0 OR (${pinf} > 0 AND ${ninf} > 0) THEN ${sv.nan} WHEN ${pinf} > 0 THEN ${sv.pinf} WHEN ${ninf} > 0 THEN ${sv.ninf} END)`;
+          : sql`(CASE WHEN ${nan} > 0 OR (${pinf} > 0 AND ${ninf} > 0) THEN ${sv.nan} WHEN ${pinf} > 0 THEN ${sv.pinf} WHEN ${ninf} > 0 THEN
+  ${sv.ninf} END)`;
       // Numeric: the result's display scale is the largest among the finite arguments.
       const scale = plan.scaled ? plus(spec.scaleState, 'sc') : null;
       const shown = scale === null ? fin : `pg_catalog.round(${fin}, ${maxScale(scale)})`;
@@ -188,14 +192,14 @@ function newValues(spec: AggSpec, t: AggTypes, j: number): [string, string][] {
       }
       if (t.kind === 'sum') {
         out.push([sumId, counted ? `(${fin})::${acc}` : old(sumId)]);
-        out.push([spec.column.id, `(CASE WHEN ${nn} = 0 THEN NULL ELSE ${total} END)::${t.resultType}`]);
+        out.push([spec.column.id, sql`(CASE WHEN ${nn} = 0 THEN NULL ELSE ${total} END)::${t.resultType}`]);
       } else {
         const div = acc === 'numeric' ? 'numeric' : 'double precision';
         const mean = `${shown} / (${nn})::${div}`;
         out.push([sumId, `(${fin})::${acc}`]);
         out.push([
           spec.column.id,
-          `(CASE WHEN ${nn} = 0 THEN NULL ELSE ${special === null ? mean : `COALESCE(${special}, ${mean})`} END)::${t.resultType}`,
+          sql`(CASE WHEN ${nn} = 0 THEN NULL ELSE ${special === null ? mean : `COALESCE(${special}, ${mean})`} END)::${t.resultType}`,
         ]);
       }
       break;
@@ -219,23 +223,23 @@ export function algebraicDelta(node: AggregateNode, ctx: DiffContext, binding: S
   const multi = node.sets.length > 1;
 
   // The child's delta rows with their keys, arguments, FILTER results and non-NULL flags.
-  const dx: string[] = ['c.__pgt_weight AS __pgt_w'];
+  const dx: string[] = [sql`c.${WEIGHT_COLUMN} AS __pgt_w`];
   node.keys.forEach((k) => {
-    dx.push(`${ctx.render(k.expr, 'c')} AS ${q(k.column.id)}`);
+    dx.push(sql`${ctx.render(k.expr, 'c')} AS ${q(k.column.id)}`);
   });
   node.aggs.forEach((spec, j) => {
     const t = typesOf(node, j);
     if (spec.arg !== null) {
       const arg = ctx.render(spec.arg, 'c');
       const typed = t.kind === 'min' || t.kind === 'max' ? `(${arg})::${t.resultType}` : arg;
-      dx.push(`${typed} AS ${q(`__pgt_a${j}`)}`);
-      dx.push(`(pg_catalog.num_nonnulls(${arg}) = 1) AS ${q(`__pgt_n${j}`)}`);
+      dx.push(sql`${typed} AS ${q(`__pgt_a${j}`)}`);
+      dx.push(sql`(pg_catalog.num_nonnulls(${arg}) = 1) AS ${q(`__pgt_n${j}`)}`);
     }
-    if (spec.filter !== null) dx.push(`(${ctx.render(spec.filter, 'c')}) AS ${q(`__pgt_f${j}`)}`);
+    if (spec.filter !== null) dx.push(sql`(${ctx.render(spec.filter, 'c')}) AS ${q(`__pgt_f${j}`)}`);
   });
   const rows = ctx.stmt.add(
     `n${node.nid}_drows`,
-    `SELECT ${dx.join(', ')}\nFROM ${d} AS c`,
+    sql`SELECT ${dx.join(', ')}\nFROM ${d} AS c`,
     multi ? true : undefined,
   );
 
@@ -243,19 +247,19 @@ export function algebraicDelta(node: AggregateNode, ctx: DiffContext, binding: S
   const terms = node.aggs.flatMap((spec, j) => deltaTerms(spec, typesOf(node, j), j));
   const branches = node.sets.map((set, s) => {
     const cols = setKeyColumns(node, s, (i) => `x.${q(keyAt(node, i).column.id)}`);
-    for (const g of node.groupings) cols.push(`${groupingValue(g, set)}::integer AS ${q(g.column.id)}`);
+    for (const g of node.groupings) cols.push(sql`${groupingValue(g, set)}::integer AS ${q(g.column.id)}`);
     cols.push(
-      `${set.length === 0} AS __pgt_total`,
+      sql`${sql.lit(set.length === 0)} AS __pgt_total`,
       'pg_catalog.sum(x.__pgt_w)::bigint AS __pgt_dcount',
       ...terms,
     );
     const tail =
       set.length > 0 ? `\nGROUP BY ${set.map((i) => i + 1).join(', ')}` : '\nHAVING pg_catalog.count(*) > 0';
-    return `SELECT ${cols.join(', ')}\nFROM ${rows} AS x${tail}`;
+    return sql`SELECT ${cols.join(', ')}\nFROM ${rows} AS x${tail}`;
   });
   const grouped = ctx.stmt.add(
     `n${node.nid}_dgroups`,
-    `SELECT ${aggRowId(node, 'g')} AS __pgt_row_id, g.*\nFROM (${branches.join('\nUNION ALL\n')}) AS g`,
+    sql`SELECT ${aggRowId(node, 'g')} AS ${ROW_ID_COLUMN}, g.*\nFROM (${branches.join('\nUNION ALL\n')}) AS g`,
   );
 
   // The stored state of those groups (by row id: the storage table's unique index).
@@ -264,16 +268,16 @@ export function algebraicDelta(node: AggregateNode, ctx: DiffContext, binding: S
     .filter((c): c is string => c !== null);
   // With HAVING, the state of a group that is not stored (new, or failing HAVING) is unknown.
   if (node.having !== null) rescans.push('NOT u.__pgt_had');
-  const stored = node.columns.map((c) => `, s.${q(binding.column(c.id))} AS ${oldCol(c.id)}`).join('');
+  const stored = node.columns.map((c) => sql`, s.${q(binding.column(c.id))} AS ${oldCol(c.id)}`).join('');
   const joined = ctx.stmt.add(
     `n${node.nid}_state`,
-    `SELECT d.*, (s.${q(ROW_ID_COLUMN)} IS NOT NULL) AS __pgt_had${stored}
+    sql`SELECT d.*, (s.${q(ROW_ID_COLUMN)} IS NOT NULL) AS __pgt_had${stored}
 FROM ${grouped} AS d
-LEFT JOIN ${binding.relation} AS s ON s.${q(ROW_ID_COLUMN)} = d.__pgt_row_id`,
+LEFT JOIN ${binding.relation} AS s ON s.${q(ROW_ID_COLUMN)} = d.${ROW_ID_COLUMN}`,
   );
   const upd = ctx.stmt.add(
     `n${node.nid}_upd`,
-    `SELECT u.*, ${rescans.length === 0 ? 'false' : rescans.join(' OR ')} AS __pgt_rescan\nFROM ${joined} AS u`,
+    sql`SELECT u.*, ${rescans.length === 0 ? 'false' : rescans.join(' OR ')} AS __pgt_rescan\nFROM ${joined} AS u`,
     true,
   );
 
@@ -282,7 +286,7 @@ LEFT JOIN ${binding.relation} AS s ON s.${q(ROW_ID_COLUMN)} = d.__pgt_row_id`,
   if (rescans.length > 0) {
     const keys = ctx.stmt.add(
       `n${node.nid}_rescan_keys`,
-      `SELECT u.* FROM ${upd} AS u WHERE u.__pgt_rescan`,
+      sql`SELECT u.* FROM ${upd} AS u WHERE u.__pgt_rescan`,
       true,
     );
     resc = ctx.stmt.add(
@@ -302,20 +306,20 @@ LEFT JOIN ${binding.relation} AS s ON s.${q(ROW_ID_COLUMN)} = d.__pgt_row_id`,
   const plainHas = `(${count} > 0 OR u.__pgt_total)`;
   const newCols = node.columns.map((c) => {
     const alg = values.get(c.id);
-    if (alg === undefined) return `u.${q(c.id)} AS ${newCol(c.id)}`;
+    if (alg === undefined) return sql`u.${q(c.id)} AS ${newCol(c.id)}`;
     return resc === null
-      ? `${alg} AS ${newCol(c.id)}`
-      : `CASE WHEN u.__pgt_rescan THEN r.${q(c.id)} ELSE ${alg} END AS ${newCol(c.id)}`;
+      ? sql`${alg} AS ${newCol(c.id)}`
+      : sql`CASE WHEN u.__pgt_rescan THEN r.${q(c.id)} ELSE ${alg} END AS ${newCol(c.id)}`;
   });
   const has =
     resc === null
       ? plainHas
-      : `CASE WHEN u.__pgt_rescan THEN r.__pgt_row_id IS NOT NULL ELSE ${plainHas} END`;
+      : sql`CASE WHEN u.__pgt_rescan THEN r.${ROW_ID_COLUMN} IS NOT NULL ELSE ${plainHas} END`;
   const oldCols = node.columns.map((c) => `u.${oldCol(c.id)}`);
   const fin = ctx.stmt.add(
     `n${node.nid}_rows`,
-    `SELECT u.__pgt_row_id, u.__pgt_had, ${has} AS __pgt_has, ${oldCols.join(', ')}, ${newCols.join(', ')}
-FROM ${upd} AS u${resc === null ? '' : `\nLEFT JOIN ${resc} AS r ON u.__pgt_rescan AND r.__pgt_row_id = u.__pgt_row_id`}`,
+    sql`SELECT u.${ROW_ID_COLUMN}, u.__pgt_had, ${has} AS __pgt_has, ${oldCols.join(', ')}, ${newCols.join(', ')}
+FROM ${upd} AS u${resc === null ? '' : sql`\nLEFT JOIN ${resc} AS r ON u.__pgt_rescan AND r.${ROW_ID_COLUMN} = u.${ROW_ID_COLUMN}`}`,
     true,
   );
   const oldText = rowText(
@@ -326,7 +330,7 @@ FROM ${upd} AS u${resc === null ? '' : `\nLEFT JOIN ${resc} AS r ON u.__pgt_resc
     'f',
     node.columns.map((c) => `__n_${c.id}`),
   );
-  const changed = `${oldText} IS DISTINCT FROM ${newText}`;
+  const changed = sql`${oldText} IS DISTINCT FROM ${newText}`;
   // HAVING on the new values (a rescanned group passed it already; applying it again is harmless).
   const ids = new Set(node.columns.map((c) => c.id));
   const keep =
@@ -337,13 +341,13 @@ FROM ${upd} AS u${resc === null ? '' : `\nLEFT JOIN ${resc} AS r ON u.__pgt_resc
           'f',
         )}) IS TRUE)`;
   const out = (col: (id: string) => string) =>
-    node.columns.map((c) => `, f.${col(c.id)} AS ${q(c.id)}`).join('');
+    node.columns.map((c) => sql`, f.${col(c.id)} AS ${q(c.id)}`).join('');
   return ctx.stmt.add(
     `d${node.nid}_aggregate`,
-    `SELECT f.__pgt_row_id, -1::bigint AS __pgt_weight${out(oldCol)}
+    sql`SELECT f.${ROW_ID_COLUMN}, -1::bigint AS ${WEIGHT_COLUMN}${out(oldCol)}
 FROM ${fin} AS f WHERE f.__pgt_had AND (NOT ${keep} OR ${changed})
 UNION ALL
-SELECT f.__pgt_row_id, 1::bigint AS __pgt_weight${out(newCol)}
+SELECT f.${ROW_ID_COLUMN}, 1::bigint AS ${WEIGHT_COLUMN}${out(newCol)}
 FROM ${fin} AS f WHERE ${keep} AND (NOT f.__pgt_had OR ${changed})`,
   );
 }

@@ -16,6 +16,7 @@
  *   the largest present, as in PostgreSQL — is known after deletions);
  * - per GROUPING(…) call `__pgt_gf_<k>` (a constant per grouping set).
  */
+import { onlyChild } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrColumn, IrNode, IrNodeBase } from '../ir/types.js';
 import { COUNT_COLUMN } from '../names.js';
@@ -194,9 +195,7 @@ export function withHaving(node: AggregateNode, predicate: Expr | null): Aggrega
 
 /** The aggregate's input. */
 export function aggregateChild(node: AggregateNode): IrNode {
-  const child = node.children[0];
-  if (child === undefined) throw new Error(`aggregate node ${node.nid} has no input`);
-  return child;
+  return onlyChild(node);
 }
 
 /** The kind an aggregate call is maintained with (after the analysis; `generic` without one). */

@@ -4,11 +4,13 @@
  * snapshot restricted to affected keys (index-friendly: `IN` for non-NULL keys, a separately
  * gated branch for keys with NULLs).
  */
+
 import type { DiffContext, StorageBinding } from '../diff/context.js';
 import { rowIdExpr } from '../diff/rowid.js';
 import { InternalError } from '../errors.js';
 import { ROW_ID_COLUMN } from '../names.js';
 import { quoteIdent } from '../sql/quote.js';
+import { sql } from '../sql/sql.js';
 import {
   type AggKey,
   type AggregateNode,
@@ -66,9 +68,9 @@ export function typedNull(node: AggregateNode, i: number): string {
 export function setKeyColumns(node: AggregateNode, s: number, value: (i: number) => string): string[] {
   const set = node.sets[s] ?? [];
   const cols = node.keys.map(
-    (k, i) => `${set.includes(i) ? value(i) : typedNull(node, i)} AS ${q(k.column.id)}`,
+    (k, i) => sql`${set.includes(i) ? value(i) : typedNull(node, i)} AS ${q(k.column.id)}`,
   );
-  if (node.setColumn !== null) cols.push(`${s}::integer AS ${q(node.setColumn.id)}`);
+  if (node.setColumn !== null) cols.push(sql`${s}::integer AS ${q(node.setColumn.id)}`);
   return cols;
 }
 
@@ -79,7 +81,7 @@ export function scaleTerm(v: string): string {
 
 /** The largest display scale present in histogram `h` (0 when empty). */
 export function maxScale(h: string): string {
-  return `(CASE WHEN COALESCE(${h}, 0) = 0 THEN 0 ELSE (pg_catalog.length((${h})::text) - 1) / 19 END)`;
+  return sql`(CASE WHEN COALESCE(${h}, 0) = 0 THEN 0 ELSE (pg_catalog.length((${h})::text) - 1) / 19 END)`;
 }
 
 /** The non-finite values of a SUM / AVG accumulation type, as SQL literals. */
@@ -89,18 +91,18 @@ export function specialValues(acc: string): { nan: string; pinf: string; ninf: s
 
 function filterClause(ctx: DiffContext, spec: AggSpec, ...extra: string[]): string {
   const conds = [...(spec.filter === null ? [] : [ctx.render(spec.filter, 'c')]), ...extra];
-  return conds.length === 0 ? '' : ` FILTER (WHERE ${conds.map((c) => `(${c})`).join(' AND ')})`;
+  return conds.length === 0 ? '' : sql` FILTER (WHERE ${conds.map((c) => `(${c})`).join(' AND ')})`;
 }
 
 /** The aggregate columns (result and state) of call `j`, over input alias `c`. */
 function aggColumns(node: AggregateNode, ctx: DiffContext, j: number): string[] {
   const spec = node.aggs[j] as AggSpec;
   const kind = effectiveKind(node, j);
-  const cols = [`${ctx.render(spec.call, 'c')} AS ${q(spec.column.id)}`];
+  const cols = [sql`${ctx.render(spec.call, 'c')} AS ${q(spec.column.id)}`];
   const arg = spec.arg === null ? 'NULL' : ctx.render(spec.arg, 'c');
   const plan = kind === 'sum' || kind === 'avg' ? (node.analysis?.aggs[j]?.sum ?? null) : null;
-  const as = (col: { id: string } | null, sql: string): void => {
-    if (col !== null) cols.push(`${sql} AS ${q(col.id)}`);
+  const as = (col: { id: string } | null, expr: string): void => {
+    if (col !== null) cols.push(sql`${expr} AS ${q(col.id)}`);
   };
   if (plan === null) {
     as(spec.sumState, 'NULL::numeric');
@@ -154,17 +156,17 @@ export function aggregateSelect(
 ): string {
   const branches = node.sets.map((set, s) => {
     const cols = setKeyColumns(node, s, (i) => ctx.render(keyAt(node, i).expr, 'c'));
-    cols.push(`pg_catalog.count(*)::bigint AS ${q(node.count.id)}`);
+    cols.push(sql`pg_catalog.count(*)::bigint AS ${q(node.count.id)}`);
     node.aggs.forEach((_, j) => {
       cols.push(...aggColumns(node, ctx, j));
     });
-    for (const g of node.groupings) cols.push(`${groupingValue(g, set)}::integer AS ${q(g.column.id)}`);
+    for (const g of node.groupings) cols.push(sql`${groupingValue(g, set)}::integer AS ${q(g.column.id)}`);
     const groupBy = set.length > 0 ? `\nGROUP BY ${set.map((i) => i + 1).join(', ')}` : '';
     const g = set.length === 0 ? gate(s) : null;
-    const inner = `SELECT ${cols.join(', ')}\nFROM (${input(s)}) AS c${groupBy}${g === null ? '' : `\nHAVING ${g}`}`;
+    const inner = sql`SELECT ${cols.join(', ')}\nFROM (${input(s)}) AS c${groupBy}${g === null ? '' : `\nHAVING ${g}`}`;
     const where = node.having === null ? '' : `\nWHERE ${ctx.render(node.having, 'g')}`;
     const out = node.columns.map((c) => `, g.${q(c.id)}`).join('');
-    return `SELECT ${aggRowId(node, 'g')} AS __pgt_row_id${out}\nFROM (${inner}) AS g${where}`;
+    return sql`SELECT ${aggRowId(node, 'g')} AS ${ROW_ID_COLUMN}${out}\nFROM (${inner}) AS g${where}`;
   });
   return branches.join('\nUNION ALL\n');
 }
@@ -183,18 +185,18 @@ export function affectedKeys(node: AggregateNode, ctx: DiffContext, d: string, l
     const cols = setKeyColumns(node, s, (i) => ctx.render(keyAt(node, i).expr, 'c'));
     const tail =
       set.length > 0 ? ` GROUP BY ${set.map((i) => i + 1).join(', ')}` : ' HAVING pg_catalog.count(*) > 0';
-    return `SELECT ${[...cols, 'true AS __pgt_hit'].join(', ')} FROM ${d} AS c${tail}`;
+    return sql`SELECT ${[...cols, 'true AS __pgt_hit'].join(', ')} FROM ${d} AS c${tail}`;
   });
   return ctx.stmt.add(
     `n${node.nid}_${label}`,
-    `SELECT ${aggRowId(node, 'a')} AS __pgt_row_id, a.*\nFROM (${branches.join('\nUNION ALL\n')}) AS a`,
+    sql`SELECT ${aggRowId(node, 'a')} AS ${ROW_ID_COLUMN}, a.*\nFROM (${branches.join('\nUNION ALL\n')}) AS a`,
     true,
   );
 }
 
 /** The gate of a key-less grouping set over the affected keys `keys`. */
 export function keysGate(node: AggregateNode, keys: string): (s: number) => string {
-  return (s) => `EXISTS (SELECT 1 FROM ${keys} AS k WHERE true${setCondition(node, s, 'k')})`;
+  return (s) => sql`EXISTS (SELECT 1 FROM ${keys} AS k WHERE true${setCondition(node, s, 'k')})`;
 }
 
 /**
@@ -212,20 +214,20 @@ export function restrictedInput(
   const set = node.sets[s] ?? [];
   const cond = setCondition(node, s, 'k');
   if (set.length === 0) {
-    return `SELECT c.* FROM (${childSql}) AS c WHERE ${keysGate(node, keys)(s)}`;
+    return sql`SELECT c.* FROM (${childSql}) AS c WHERE ${keysGate(node, keys)(s)}`;
   }
   const exprs = set.map((i) => ctx.render(keyAt(node, i).expr, 'c'));
   const kc = set.map((i) => `k.${q(keyAt(node, i).column.id)}`);
   const lhs = exprs.length === 1 ? (exprs[0] as string) : `(${exprs.join(', ')})`;
   const notNull = kc.map((k) => `${k} IS NOT NULL`).join(' AND ');
   const anyNull = kc.map((k) => `${k} IS NULL`).join(' OR ');
-  const withNull = `EXISTS (SELECT 1 FROM ${keys} AS k WHERE (${anyNull})${cond})`;
-  const plain = `SELECT c.* FROM (${childSql}) AS c\nWHERE ${lhs} IN (SELECT ${kc.join(', ')} FROM ${keys} AS k WHERE ${notNull}${cond})`;
+  const withNull = sql`EXISTS (SELECT 1 FROM ${keys} AS k WHERE (${anyNull})${cond})`;
+  const plain = sql`SELECT c.* FROM (${childSql}) AS c\nWHERE ${lhs} IN (SELECT ${kc.join(', ')} FROM ${keys} AS k WHERE ${notNull}${cond})`;
   const nulls =
     exprs.length === 1
-      ? `SELECT c.* FROM (${childSql}) AS c\nWHERE ${exprs[0]} IS NULL AND ${withNull}`
-      : `SELECT c.* FROM (${childSql}) AS c\nWHERE ${withNull} AND EXISTS (SELECT 1 FROM ${keys} AS k WHERE (${anyNull})${cond} AND ${exprs
-          .map((e, x) => `${e} IS NOT DISTINCT FROM ${kc[x]}`)
+      ? sql`SELECT c.* FROM (${childSql}) AS c\nWHERE ${exprs[0]!} IS NULL AND ${withNull}`
+      : sql`SELECT c.* FROM (${childSql}) AS c\nWHERE ${withNull} AND EXISTS (SELECT 1 FROM ${keys} AS k WHERE (${anyNull})${cond} AND ${exprs
+          .map((e, x) => sql`${e} IS NOT DISTINCT FROM ${kc[x]!}`)
           .join(' AND ')})`;
   return `${plain}\nUNION ALL\n${nulls}`;
 }
@@ -247,6 +249,8 @@ export function restrictedAggregate(
 
 /** The stored rows (all node columns, from the storage table) of the groups in `keys`. */
 export function storedRows(node: AggregateNode, binding: StorageBinding, keys: string): string {
-  const cols = node.columns.map((c) => `, s.${q(binding.column(c.id))} AS ${q(c.id)}`).join('');
-  return `SELECT s.${q(ROW_ID_COLUMN)} AS __pgt_row_id${cols}\nFROM ${binding.relation} AS s\nWHERE s.${q(ROW_ID_COLUMN)} IN (SELECT k.__pgt_row_id FROM ${keys} AS k)`;
+  const cols = node.columns.map((c) => sql`, s.${q(binding.column(c.id))} AS ${q(c.id)}`).join('');
+  return sql`SELECT s.${q(ROW_ID_COLUMN)} AS ${ROW_ID_COLUMN}${cols}
+FROM ${binding.relation} AS s
+WHERE s.${q(ROW_ID_COLUMN)} IN (SELECT k.${ROW_ID_COLUMN} FROM ${keys} AS k)`;
 }

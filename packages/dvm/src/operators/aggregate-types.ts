@@ -5,9 +5,10 @@
  * money, and only when PostgreSQL's result type is the built-in one (so a user-defined `sum` is
  * rescanned); COUNT must return bigint; MIN / MAX compare in their result type.
  */
-import { DiffContext } from '../diff/context.js';
-import type { AnalyzeTools } from '../diff/registry.js';
+
 import { UnsupportedQueryError } from '../errors.js';
+import { renderExpr } from '../ir/expr.js';
+import { sql } from '../sql/sql.js';
 import {
   type AggKind,
   type AggregateNode,
@@ -15,6 +16,7 @@ import {
   aggregateChild,
   type SumPlan,
 } from './aggregate-node.js';
+import type { AnalyzeTools } from './rules.js';
 
 /** A type name without its modifier, lower case (`numeric(10,2)` → `numeric`). */
 export function baseType(type: string): string {
@@ -85,26 +87,25 @@ function classify(candidate: AggKind, argType: string | null, resultType: string
 /** Runs the analysis of `node` (records it on the node). */
 export async function analyzeAggregate(node: AggregateNode, tools: AnalyzeTools): Promise<void> {
   const childSql = tools.snapshotSql(aggregateChild(node));
-  const ctx = new DiffContext({ kind: 'changeBuffer' });
   const exprCols: string[] = [];
   node.keys.forEach((k, i) => {
-    exprCols.push(`${ctx.render(k.expr, 'c')} AS k${i}`);
+    exprCols.push(sql`${renderExpr(k.expr, 'c')} AS k${i}`);
   });
   const argIndex: (number | null)[] = node.aggs.map((a) => {
     if (a.arg === null) return null;
-    exprCols.push(`${ctx.render(a.arg, 'c')} AS a${exprCols.length}`);
+    exprCols.push(sql`${renderExpr(a.arg, 'c')} AS a${exprCols.length}`);
     return exprCols.length - 1;
   });
-  const aggCols = node.aggs.map((a, j) => `${ctx.render(a.call, 'c')} AS r${j}`);
+  const aggCols = node.aggs.map((a, j) => sql`${renderExpr(a.call, 'c')} AS r${j}`);
   try {
     const exprTypes =
       exprCols.length === 0
         ? []
-        : await tools.describe(`SELECT ${exprCols.join(', ')} FROM (${childSql}) AS c`);
+        : await tools.describe(sql`SELECT ${exprCols.join(', ')} FROM (${childSql}) AS c`);
     const resultTypes =
       aggCols.length === 0
         ? []
-        : await tools.describe(`SELECT ${aggCols.join(', ')} FROM (${childSql}) AS c`);
+        : await tools.describe(sql`SELECT ${aggCols.join(', ')} FROM (${childSql}) AS c`);
     node.analysis = {
       keyTypes: node.keys.map((_, i) => exprTypes[i]?.type ?? 'text'),
       aggs: node.aggs.map((a, j) => {

@@ -48,28 +48,18 @@
  * group is the whole input) in rules 2 and 3.
  */
 
-import type { DiffContext } from '../diff/context.js';
 import { differenceDelta } from '../diff/recompute.js';
-import { registerOperator } from '../diff/registry.js';
-import { quoteIdent } from '../sql/quote.js';
 import { algebraicDelta, isAlgebraic } from './aggregate-delta.js';
 import { type AggregateNode, aggregateChild } from './aggregate-node.js';
 import { affectedKeys, aggregateSelect, restrictedAggregate, storedRows } from './aggregate-sql.js';
 import { analyzeAggregate } from './aggregate-types.js';
+import type { OperatorRules } from './rules.js';
 
 export type { AggKind, AggregateNode, AggSpec } from './aggregate-node.js';
 export { makeAggregate, withHaving } from './aggregate-node.js';
 
-function emptyDelta(node: AggregateNode, ctx: DiffContext): string {
-  const cols = node.columns.map((c) => `, s.${quoteIdent(c.id)}`).join('');
-  return ctx.stmt.add(
-    `d${node.nid}_aggregate`,
-    `SELECT s.__pgt_row_id, 0::bigint AS __pgt_weight${cols}\nFROM (${ctx.snapshot(node, 'new')}) AS s WHERE false`,
-  );
-}
-
-registerOperator<AggregateNode>({
-  kind: 'aggregate',
+/** The rules of `aggregate` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
+export const aggregateRules: OperatorRules<AggregateNode> = {
   snapshot(node, side, ctx) {
     const child = ctx.snapshot(aggregateChild(node), side);
     return aggregateSelect(
@@ -81,7 +71,6 @@ registerOperator<AggregateNode>({
   },
   delta(node, ctx) {
     const child = aggregateChild(node);
-    if (ctx.isStaticallyEmpty(child)) return emptyDelta(node, ctx);
     const binding = ctx.storageFor(node);
     if (binding !== null && isAlgebraic(node)) return algebraicDelta(node, ctx, binding);
     const keys = affectedKeys(node, ctx, ctx.delta(child));
@@ -96,4 +85,4 @@ registerOperator<AggregateNode>({
   analyze(node, tools) {
     return analyzeAggregate(node, tools);
   },
-});
+};

@@ -8,10 +8,12 @@
  */
 
 import { emptyDeltaSql } from '../diff/recompute.js';
-import { registerOperator } from '../diff/registry.js';
 import { rowIdExpr } from '../diff/rowid.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { IrColumn, IrNodeBase } from '../ir/types.js';
+import { ROW_ID_COLUMN } from '../names.js';
+import { sql } from '../sql/sql.js';
+import type { OperatorRules } from './rules.js';
 
 /** A relation computed without reading any source. */
 export interface ConstantNode extends IrNodeBase {
@@ -32,15 +34,15 @@ export function makeConstant(
 
 /** The one-row, no-column relation of a SELECT without FROM. */
 export function makeSingleRow(ids: IdAllocator): ConstantNode {
-  return makeConstant(ids, [], `SELECT ${rowIdExpr([])} AS __pgt_row_id`, true);
+  return makeConstant(ids, [], sql`SELECT ${rowIdExpr([])} AS ${ROW_ID_COLUMN}`, true);
 }
 
-registerOperator<ConstantNode>({
-  kind: 'constant',
+/** The rules of `constant` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
+export const constantRules: OperatorRules<ConstantNode> = {
   snapshot(node) {
     return node.sql;
   },
   delta(node, ctx) {
     return ctx.stmt.add(`d${node.nid}_constant`, emptyDeltaSql(node, node.sql));
   },
-});
+};

@@ -33,14 +33,14 @@
 
 import type { DiffContext, StorageBinding } from '../diff/context.js';
 import { differenceDelta } from '../diff/recompute.js';
-import { registerOperator } from '../diff/registry.js';
 import { rowText } from '../diff/rowid.js';
 import { DvmError } from '../errors.js';
+import { onlyChild } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { IrColumn, IrNode, IrNodeBase, Side } from '../ir/types.js';
-import { COUNT_COLUMN } from '../names.js';
-import { quoteIdent } from '../sql/quote.js';
-import { onlyChild } from './filter.js';
+import { COUNT_COLUMN, ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
+import { sql } from '../sql/sql.js';
+import type { OperatorRules } from './rules.js';
 import {
   type ColumnTypes,
   type CountedFields,
@@ -48,11 +48,10 @@ import {
   colList,
   countedDelta,
   countedSnapshot,
-  emptyDelta,
   keyedChildDelta,
   restrictToKeys,
   valueRowId,
-} from './multiset.js';
+} from './shared/multiset.js';
 
 /** DISTINCT over its child's `outputs` columns (UNION: over a UNION ALL). */
 export interface DistinctNode extends IrNodeBase, CountedFields {
@@ -106,54 +105,53 @@ function storedDelta(node: DistinctNode, binding: StorageBinding, ctx: DiffConte
   const dk = keyedChildDelta(node, ctx);
   const texts = ctx.stmt.add(
     `n${node.nid}_texts`,
-    `SELECT DISTINCT ON (k.__pgt_row_id, k.__pgt_text) k.__pgt_row_id, k.__pgt_text${colList('k', cols)},
-       (pg_catalog.sum(k.__pgt_dw) OVER (PARTITION BY k.__pgt_row_id, k.__pgt_text))::bigint AS __pgt_dw
+    sql`SELECT DISTINCT ON (k.${ROW_ID_COLUMN}, k.__pgt_text) k.${ROW_ID_COLUMN}, k.__pgt_text${colList('k', cols)},
+       (pg_catalog.sum(k.__pgt_dw) OVER (PARTITION BY k.${ROW_ID_COLUMN}, k.__pgt_text))::bigint AS __pgt_dw
 FROM ${dk} AS k
-ORDER BY k.__pgt_row_id, k.__pgt_text`,
+ORDER BY k.${ROW_ID_COLUMN}, k.__pgt_text`,
   );
   const perValue = ctx.stmt.add(
     `n${node.nid}_net`,
-    `SELECT DISTINCT ON (t.__pgt_row_id) t.__pgt_row_id${colList('t', cols)},
-       (pg_catalog.sum(t.__pgt_dw) OVER (PARTITION BY t.__pgt_row_id))::bigint AS __pgt_net
+    sql`SELECT DISTINCT ON (t.${ROW_ID_COLUMN}) t.${ROW_ID_COLUMN}${colList('t', cols)},
+       (pg_catalog.sum(t.__pgt_dw) OVER (PARTITION BY t.${ROW_ID_COLUMN}))::bigint AS __pgt_net
 FROM ${texts} AS t
-ORDER BY t.__pgt_row_id, t.__pgt_dw > 0 DESC, t.__pgt_text`,
+ORDER BY t.${ROW_ID_COLUMN}, t.__pgt_dw > 0 DESC, t.__pgt_text`,
   );
   const stored = cols.map((id) => storedColumn(binding, id));
   const keepStored = stored.every((s) => s !== null);
   const storedCols = keepStored
-    ? stored.map((s, i) => `, s.${quoteIdent(s as string)} AS ${quoteIdent(`__pgt_s${i}`)}`).join('')
+    ? stored.map((s, i) => sql`, s.${sql.id(s as string)} AS ${sql.id(`__pgt_s${i}`)}`).join('')
     : '';
   const joined = ctx.stmt.add(
     `n${node.nid}_old`,
-    `SELECT a.*, COALESCE(s.${quoteIdent(binding.column(countId))}, 0)::bigint AS __pgt_old, s.__pgt_row_id IS NOT NULL AS __pgt_has${storedCols}
-FROM ${perValue} AS a LEFT JOIN ${binding.relation} AS s ON s.__pgt_row_id = a.__pgt_row_id
+    sql`SELECT a.*, COALESCE(s.${sql.id(binding.column(countId))}, 0)::bigint AS __pgt_old, s.${ROW_ID_COLUMN} IS NOT NULL AS __pgt_has${storedCols}
+FROM ${perValue} AS a LEFT JOIN ${binding.relation} AS s ON s.${ROW_ID_COLUMN} = a.${ROW_ID_COLUMN}
 WHERE a.__pgt_net <> 0`,
     true,
   );
   const values = cols
     .map((id, i) =>
       keepStored
-        ? `, CASE WHEN j.__pgt_has THEN j.${quoteIdent(`__pgt_s${i}`)} ELSE j.${quoteIdent(id)} END AS ${quoteIdent(id)}`
-        : `, j.${quoteIdent(id)}`,
+        ? sql`, CASE WHEN j.__pgt_has THEN j.${sql.id(`__pgt_s${i}`)} ELSE j.${sql.id(id)} END AS ${sql.id(id)}`
+        : sql`, j.${sql.id(id)}`,
     )
     .join('');
   return ctx.stmt.add(
     `d${node.nid}_distinct`,
-    `SELECT j.__pgt_row_id, -1::bigint AS __pgt_weight${values}, j.__pgt_old AS ${quoteIdent(countId)}
+    sql`SELECT j.${ROW_ID_COLUMN}, -1::bigint AS ${WEIGHT_COLUMN}${values}, j.__pgt_old AS ${sql.id(countId)}
 FROM ${joined} AS j WHERE j.__pgt_old > 0
 UNION ALL
-SELECT j.__pgt_row_id, 1::bigint AS __pgt_weight${values}, j.__pgt_old + j.__pgt_net AS ${quoteIdent(countId)}
+SELECT j.${ROW_ID_COLUMN}, 1::bigint AS ${WEIGHT_COLUMN}${values}, j.__pgt_old + j.__pgt_net AS ${sql.id(countId)}
 FROM ${joined} AS j WHERE j.__pgt_old + j.__pgt_net > 0`,
   );
 }
 
-registerOperator<DistinctNode>({
-  kind: 'distinct',
+/** The rules of `distinct` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
+export const distinctRules: OperatorRules<DistinctNode> = {
   snapshot(node, side, ctx) {
     return countedSnapshot(node, side, ctx);
   },
   delta(node, ctx) {
-    if (ctx.isStaticallyEmpty(onlyChild(node))) return emptyDelta(node, ctx, 'distinct');
     const binding = node.stored ? ctx.storageFor(node) : null;
     if (binding !== null) return storedDelta(node, binding, ctx);
     return countedDelta(node, ctx, 'distinct');
@@ -165,7 +163,7 @@ registerOperator<DistinctNode>({
   async analyze(node, tools) {
     node.types = await childTypes(node, tools);
   },
-});
+};
 
 /** One ORDER BY key of DISTINCT ON over a column id. */
 export interface OrderKey {
@@ -211,29 +209,28 @@ function firstPerKey(node: DistinctOnNode, from: string): string {
   const order = node.order
     .map(
       (o) =>
-        `x.${quoteIdent(o.id)} ${o.descending ? 'DESC' : 'ASC'} NULLS ${o.nullsFirst ? 'FIRST' : 'LAST'}, `,
+        sql`x.${sql.id(o.id)} ${o.descending ? 'DESC' : 'ASC'} NULLS ${o.nullsFirst ? 'FIRST' : 'LAST'}, `,
     )
     .join('');
-  return `SELECT DISTINCT ON (x.__pgt_row_id) x.__pgt_row_id${colList('x', cols)}
-FROM (SELECT ${valueRowId('c', node.keyIds, node.types)} AS __pgt_row_id, ${rowText('c', cols)} AS __pgt_text${colList('c', cols)}
+  return sql`SELECT DISTINCT ON (x.${ROW_ID_COLUMN}) x.${ROW_ID_COLUMN}${colList('x', cols)}
+FROM (SELECT ${valueRowId('c', node.keyIds, node.types)} AS ${ROW_ID_COLUMN}, ${rowText('c', cols)} AS __pgt_text${colList('c', cols)}
       FROM ${from} AS c) AS x
-ORDER BY x.__pgt_row_id, ${order}x.__pgt_text`;
+ORDER BY x.${ROW_ID_COLUMN}, ${order}x.__pgt_text`;
 }
 
 function distinctOnSnapshot(node: DistinctOnNode, side: Side, ctx: DiffContext): string {
   return firstPerKey(node, `(${ctx.snapshot(onlyChild(node), side)})`);
 }
 
-registerOperator<DistinctOnNode>({
-  kind: 'distinctOn',
+/** The rules of `distinctOn` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
+export const distinctOnRules: OperatorRules<DistinctOnNode> = {
   snapshot: distinctOnSnapshot,
   delta(node, ctx) {
     const child = onlyChild(node);
-    if (ctx.isStaticallyEmpty(child)) return emptyDelta(node, ctx, 'distinct_on');
     const d = ctx.delta(child);
     const keys = ctx.stmt.add(
       `n${node.nid}_keys`,
-      `SELECT DISTINCT ${valueRowId('d', node.keyIds, node.types)} AS __pgt_row_id${colList('d', node.keyIds)}
+      sql`SELECT DISTINCT ${valueRowId('d', node.keyIds, node.types)} AS ${ROW_ID_COLUMN}${colList('d', node.keyIds)}
 FROM ${d} AS d`,
       true,
     );
@@ -245,15 +242,16 @@ FROM ${d} AS d`,
       restrictToKeys(ctx.snapshot(child, 'new'), node.keyIds, node.types, keys),
       true,
     );
-    const before = `(SELECT y.* FROM (SELECT DISTINCT ON (x.__pgt_row_id, x.__pgt_text) x.*, pg_catalog.sum(x.__pgt_n) OVER (PARTITION BY x.__pgt_row_id, x.__pgt_text) AS __pgt_net
-        FROM (SELECT c.__pgt_row_id, ${rowText('c', cols)} AS __pgt_text, 1::bigint AS __pgt_n${colList('c', cols)} FROM ${current} AS c
+    const before = sql`(SELECT y.* FROM (SELECT DISTINCT ON (x.${ROW_ID_COLUMN}, x.__pgt_text) x.*, pg_catalog.sum(x.__pgt_n) OVER (PARTITION
+  BY x.${ROW_ID_COLUMN}, x.__pgt_text) AS __pgt_net
+        FROM (SELECT c.${ROW_ID_COLUMN}, ${rowText('c', cols)} AS __pgt_text, 1::bigint AS __pgt_n${colList('c', cols)} FROM ${current} AS c
               UNION ALL
-              SELECT d.__pgt_row_id, ${rowText('d', cols)}, -d.__pgt_weight${colList('d', cols)} FROM ${d} AS d) AS x
-        ORDER BY x.__pgt_row_id, x.__pgt_text) AS y
+              SELECT d.${ROW_ID_COLUMN}, ${rowText('d', cols)}, -d.${WEIGHT_COLUMN}${colList('d', cols)} FROM ${d} AS d) AS x
+        ORDER BY x.${ROW_ID_COLUMN}, x.__pgt_text) AS y
   WHERE y.__pgt_net > 0)`;
     return differenceDelta(ctx, node, firstPerKey(node, current), firstPerKey(node, before), 'distinct_on');
   },
   async analyze(node, tools) {
     node.types = await childTypes(node, tools);
   },
-});
+};

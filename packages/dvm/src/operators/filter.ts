@@ -8,10 +8,12 @@
  * Row id: the child's, passed through.
  */
 
-import { registerOperator } from '../diff/registry.js';
+import { onlyChild } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrNode, IrNodeBase } from '../ir/types.js';
-import { quoteIdent } from '../sql/quote.js';
+import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
+import { sql } from '../sql/sql.js';
+import type { OperatorRules } from './rules.js';
 
 /** Rows of `child` for which `predicate` is TRUE. */
 export interface FilterNode extends IrNodeBase {
@@ -31,36 +33,23 @@ export function makeFilter(ids: IdAllocator, child: IrNode, predicate: Expr): Fi
   };
 }
 
-/** `child` of a single-input node (throws if missing). */
-export function onlyChild(node: IrNode): IrNode {
-  const child = node.children[0];
-  if (child === undefined) throw new Error(`${node.kind} node ${node.nid} has no input`);
-  return child;
-}
-
-/** The two inputs of a binary node (joins, semi-joins, subquery values, LATERAL subqueries). */
-export function twoChildren(node: IrNode): [IrNode, IrNode] {
-  const [left, right] = node.children;
-  if (left === undefined || right === undefined)
-    throw new Error(`${node.kind} node ${node.nid} needs two inputs`);
-  return [left, right];
-}
-
 function passThrough(node: IrNode, alias: string): string {
-  return node.columns.map((c) => `, ${alias}.${quoteIdent(c.id)}`).join('');
+  return node.columns.map((c) => sql`, ${alias}.${sql.id(c.id)}`).join('');
 }
 
-registerOperator<FilterNode>({
-  kind: 'filter',
+/** The rules of `filter` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
+export const filterRules: OperatorRules<FilterNode> = {
   snapshot(node, side, ctx) {
     const child = onlyChild(node);
-    return `SELECT c.__pgt_row_id${passThrough(node, 'c')}\nFROM (${ctx.snapshot(child, side)}) AS c\nWHERE ${ctx.render(node.predicate, 'c')}`;
+    return sql`SELECT c.${ROW_ID_COLUMN}${passThrough(node, 'c')}
+FROM (${ctx.snapshot(child, side)}) AS c
+WHERE ${ctx.render(node.predicate, 'c')}`;
   },
   delta(node, ctx) {
     const d = ctx.delta(onlyChild(node));
     return ctx.stmt.add(
       `d${node.nid}_filter`,
-      `SELECT c.__pgt_row_id, c.__pgt_weight${passThrough(node, 'c')}\nFROM ${d} AS c\nWHERE ${ctx.render(node.predicate, 'c')}`,
+      sql`SELECT c.${ROW_ID_COLUMN}, c.${WEIGHT_COLUMN}${passThrough(node, 'c')}\nFROM ${d} AS c\nWHERE ${ctx.render(node.predicate, 'c')}`,
     );
   },
-});
+};

@@ -12,12 +12,14 @@
  */
 
 import type { DiffContext } from '../diff/context.js';
-import { registerOperator } from '../diff/registry.js';
 import { rowIdExpr } from '../diff/rowid.js';
+import { twoChildren } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrNode, IrNodeBase } from '../ir/types.js';
-import { quoteIdent } from '../sql/quote.js';
-import { twoChildren } from './filter.js';
+import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
+import { sql } from '../sql/sql.js';
+import type { OperatorRules } from './rules.js';
+import { innerJoinDeltaTerms } from './shared/join-terms.js';
 
 /** An inner join of two inputs on `condition` (null: a cross join). */
 export interface JoinNode extends IrNodeBase {
@@ -43,47 +45,21 @@ export function withJoinCondition(join: JoinNode, extra: Expr, and: (a: Expr, b:
 }
 
 /** The join's row id from its inputs' ids (aliases `l` and `r`). */
-export const JOIN_ROW_ID = rowIdExpr(['l.__pgt_row_id', 'r.__pgt_row_id']);
+export const JOIN_ROW_ID = rowIdExpr([`l.${ROW_ID_COLUMN}`, `r.${ROW_ID_COLUMN}`]);
 
 function term(ctx: DiffContext, node: JoinNode, left: string, right: string, weight: string): string {
   const [l] = twoChildren(node);
   const leftIds = new Set(l.columns.map((c) => c.id));
   const on =
     node.condition === null ? 'true' : ctx.render(node.condition, (id) => (leftIds.has(id) ? 'l' : 'r'));
-  const cols = node.columns.map((c) => `, ${leftIds.has(c.id) ? 'l' : 'r'}.${quoteIdent(c.id)}`).join('');
-  return `SELECT ${JOIN_ROW_ID} AS __pgt_row_id${weight === '' ? '' : `, ${weight} AS __pgt_weight`}${cols}\nFROM ${left} AS l\nJOIN ${right} AS r ON ${on}`;
+  const cols = node.columns.map((c) => sql`, ${leftIds.has(c.id) ? 'l' : 'r'}.${sql.id(c.id)}`).join('');
+  return sql`SELECT ${JOIN_ROW_ID} AS ${ROW_ID_COLUMN}${weight === '' ? '' : sql`, ${weight} AS ${WEIGHT_COLUMN}`}${cols}
+FROM ${left} AS l
+JOIN ${right} AS r ON ${on}`;
 }
 
-/**
- * The terms of the inner-join rule over inputs `l` (alias `l`) and `r` (alias `r`):
- * ΔL⋈R₁ + L₁⋈ΔR − ΔL⋈ΔR, without the terms of a statically empty delta; when neither input
- * changes, one empty term of the right shape. `term(left, right, weight)` builds one term from two
- * relations and its weight expression (the outer joins' inner part uses it with their own select
- * list).
- */
-export function innerJoinDeltaTerms(
-  ctx: DiffContext,
-  l: IrNode,
-  r: IrNode,
-  term: (left: string, right: string, weight: string) => string,
-): string[] {
-  const terms: string[] = [];
-  const dl = ctx.isStaticallyEmpty(l) ? null : ctx.delta(l);
-  const dr = ctx.isStaticallyEmpty(r) ? null : ctx.delta(r);
-  if (dl !== null) terms.push(term(dl, `(${ctx.snapshot(r, 'new')})`, 'l.__pgt_weight'));
-  if (dr !== null) terms.push(term(`(${ctx.snapshot(l, 'new')})`, dr, 'r.__pgt_weight'));
-  if (dl !== null && dr !== null) terms.push(term(dl, dr, '-(l.__pgt_weight * r.__pgt_weight)'));
-  if (terms.length === 0) {
-    // Neither side changes: an empty relation of the right shape.
-    terms.push(
-      `${term(`(${ctx.snapshot(l, 'new')})`, `(${ctx.snapshot(r, 'new')})`, '0::bigint')}\nWHERE false`,
-    );
-  }
-  return terms;
-}
-
-registerOperator<JoinNode>({
-  kind: 'join',
+/** The rules of `join` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
+export const joinRules: OperatorRules<JoinNode> = {
   snapshot(node, side, ctx) {
     const [l, r] = twoChildren(node);
     return term(ctx, node, `(${ctx.snapshot(l, side)})`, `(${ctx.snapshot(r, side)})`, '');
@@ -95,4 +71,4 @@ registerOperator<JoinNode>({
     );
     return ctx.stmt.add(`d${node.nid}_join`, terms.join('\nUNION ALL\n'));
   },
-});
+};

@@ -26,15 +26,15 @@
 
 import type { DiffContext } from '../diff/context.js';
 import { differenceDelta, emptyDeltaSql } from '../diff/recompute.js';
-import { registerOperator } from '../diff/registry.js';
 import { rowIdExpr } from '../diff/rowid.js';
+import { onlyChild, twoChildren } from '../ir/children.js';
 import { collectRefs, makeExpr, refNode, substitute } from '../ir/expr.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrNode, IrNodeBase, Side } from '../ir/types.js';
+import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
 import { asNode } from '../parse/ast.js';
-import { quoteIdent } from '../sql/quote.js';
-import { type FilterNode, twoChildren } from './filter.js';
-import type { ProjectNode } from './project.js';
+import { sql } from '../sql/sql.js';
+import type { OperatorRules } from './rules.js';
 import type { ScanNode } from './scan.js';
 
 /** A LATERAL subquery joined to its input (`children`: [input, subquery]). */
@@ -96,15 +96,22 @@ function applySql(
   const subSql = ctx.withOuter(outer, () => ctx.snapshot(sub, side));
   const aliasOf = (id: string) => (leftIds.has(id) ? l : s);
   const on = node.condition === null ? 'true' : ctx.render(node.condition, aliasOf);
-  const cols = node.columns.map((c) => `, ${aliasOf(c.id)}.${quoteIdent(c.id)}`).join('');
-  const rowId = rowIdExpr([`${l}.__pgt_row_id`, `${s}.__pgt_row_id`]);
+  const cols = node.columns.map((c) => sql`, ${aliasOf(c.id)}.${sql.id(c.id)}`).join('');
+  const rowId = rowIdExpr([`${l}.${ROW_ID_COLUMN}`, `${s}.${ROW_ID_COLUMN}`]);
   const join =
     node.join === 'LEFT'
       ? 'LEFT JOIN LATERAL'
       : node.condition === null
         ? 'CROSS JOIN LATERAL'
         : 'JOIN LATERAL';
-  return `SELECT ${rowId} AS __pgt_row_id${weighted ? `, ${l}.__pgt_weight` : ''}${cols}\nFROM ${from} AS ${l}\n${join} (${subSql}) AS ${s}${join === 'CROSS JOIN LATERAL' ? '' : ` ON ${on}`}${where === null ? '' : `\nWHERE ${where}`}`;
+  return sql`SELECT ${rowId} AS ${ROW_ID_COLUMN}${weighted ? `, ${l}.${WEIGHT_COLUMN}` : ''}${cols}
+FROM ${from} AS ${l}
+${join} (${subSql}) AS ${s}${join === 'CROSS JOIN LATERAL' ? '' : ` ON ${on}`}${
+    where === null
+      ? ''
+      : sql`
+WHERE ${where}`
+  }`;
 }
 
 /** A scan inside the subquery and the correlation conjuncts restricting the rows it feeds. */
@@ -128,13 +135,13 @@ function feedingScan(node: IrNode): { scan: ScanNode; map: Map<string, string> }
   let map = new Map(node.columns.map((c) => [c.id, c.id] as const));
   let cur = node;
   for (;;) {
-    if (cur.kind === 'scan') return { scan: cur as ScanNode, map };
+    if (cur.kind === 'scan') return { scan: cur, map };
     if (cur.kind === 'filter') {
-      cur = cur.children[0] as IrNode;
+      cur = onlyChild(cur);
       continue;
     }
     if (cur.kind === 'project') {
-      const p = cur as ProjectNode;
+      const p = cur;
       const through = new Map<string, string>();
       for (const x of p.projections) {
         const ref = asNode(x.expr.ast, 'ColumnRef');
@@ -146,7 +153,7 @@ function feedingScan(node: IrNode): { scan: ScanNode; map: Map<string, string> }
         if (c !== undefined) next.set(k, c);
       }
       map = next;
-      cur = p.children[0] as IrNode;
+      cur = onlyChild(p);
       continue;
     }
     return undefined;
@@ -158,15 +165,15 @@ function scanCorrelations(sub: IrNode, leftIds: ReadonlySet<string>): ScanCorrel
   const scans = new Map<number, { scan: ScanNode; conjuncts: Expr[] }>();
   const visit = (node: IrNode): void => {
     if (node.kind === 'scan') {
-      if (!scans.has(node.nid)) scans.set(node.nid, { scan: node as ScanNode, conjuncts: [] });
+      if (!scans.has(node.nid)) scans.set(node.nid, { scan: node, conjuncts: [] });
       return;
     }
     if (node.kind === 'filter') {
-      const fed = feedingScan(node.children[0] as IrNode);
+      const fed = feedingScan(onlyChild(node));
       if (fed !== undefined) {
         const entry = scans.get(fed.scan.nid) ?? { scan: fed.scan, conjuncts: [] };
         scans.set(fed.scan.nid, entry);
-        for (const c of splitAnd((node as FilterNode).predicate.ast)) {
+        for (const c of splitAnd(node.predicate.ast)) {
           // A conjunct over the scan's (passed-through) columns and the input's: a row of the
           // scan reaches the subquery for input row l only if it holds for (row, l).
           const refs = collectRefs(c);
@@ -192,19 +199,19 @@ function affectedCondition(node: LateralSubqueryNode, ctx: DiffContext): string 
     if (ctx.isStaticallyEmpty(scan)) continue;
     const d = ctx.delta(scan);
     if (conjuncts.length === 0) {
-      terms.push(`EXISTS (SELECT 1 FROM ${d})`);
+      terms.push(sql`EXISTS (SELECT 1 FROM ${d})`);
       continue;
     }
     const match = conjuncts
       .map((c) => ctx.render(c, (id) => (leftIds.has(id) ? l : '__pgt_d')))
       .join(' AND ');
-    terms.push(`EXISTS (SELECT 1 FROM ${d} AS __pgt_d WHERE ${match})`);
+    terms.push(sql`EXISTS (SELECT 1 FROM ${d} AS __pgt_d WHERE ${match})`);
   }
   return terms.length === 0 ? null : terms.map((t) => `(${t})`).join(' OR ');
 }
 
-registerOperator<LateralSubqueryNode>({
-  kind: 'lateralSubquery',
+/** The rules of `lateralSubquery` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
+export const lateralSubqueryRules: OperatorRules<LateralSubqueryNode> = {
   snapshot(node, side, ctx) {
     const [left] = twoChildren(node);
     return applySql(node, ctx, `(${ctx.snapshot(left, side)})`, side, false, null);
@@ -225,12 +232,12 @@ registerOperator<LateralSubqueryNode>({
         applySql(node, ctx, live, 'old', false, affected),
         'lateral',
       );
-      const cols = node.columns.map((c) => `, x.${quoteIdent(c.id)}`).join('');
-      terms.push(`SELECT x.__pgt_row_id, x.__pgt_weight${cols}\nFROM ${diff} AS x`);
+      const cols = node.columns.map((c) => sql`, x.${sql.id(c.id)}`).join('');
+      terms.push(sql`SELECT x.${ROW_ID_COLUMN}, x.${WEIGHT_COLUMN}${cols}\nFROM ${diff} AS x`);
     }
     if (terms.length === 0) {
       terms.push(emptyDeltaSql(node, ctx.snapshot(node, 'new'), 'x'));
     }
     return ctx.stmt.add(`d${node.nid}_lateral_sub`, terms.join('\nUNION ALL\n'));
   },
-});
+};

@@ -22,13 +22,15 @@
 
 import type { DiffContext } from '../diff/context.js';
 import { emptyDeltaSql } from '../diff/recompute.js';
-import { type AnalyzeTools, registerOperator } from '../diff/registry.js';
 import { rowIdExpr } from '../diff/rowid.js';
 import { InternalError, UnsupportedQueryError } from '../errors.js';
 import { renderExpr } from '../ir/expr.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrColumn, IrNode, IrNodeBase, Side } from '../ir/types.js';
+import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
 import { quoteIdent } from '../sql/quote.js';
+import { sql } from '../sql/sql.js';
+import type { AnalyzeTools, OperatorRules } from './rules.js';
 import './lateral-subquery.js';
 
 /** One function call of a lateral function item. */
@@ -128,10 +130,12 @@ export function rowsFromSql(
   if (node.values !== null) {
     // The row's position is its ordinality (the last column, as for ROWS FROM).
     const rows = node.values.map((row, i) => `(${[...row.map(render), String(i + 1)].join(', ')})`);
-    return `(VALUES ${rows.join(', ')}) AS ${alias}(${cols})`;
+    return sql`(VALUES ${rows.join(', ')}) AS ${alias}(${cols})`;
   }
-  const calls = node.calls.map((c) => `${render(c.expr)}${c.coldefs === null ? '' : ` AS (${c.coldefs})`}`);
-  return `ROWS FROM (${calls.join(', ')}) WITH ORDINALITY AS ${alias}${named ? `(${cols})` : ''}`;
+  const calls = node.calls.map(
+    (c) => `${render(c.expr)}${c.coldefs === null ? '' : sql` AS (${c.coldefs})`}`,
+  );
+  return sql`ROWS FROM (${calls.join(', ')}) WITH ORDINALITY AS ${alias}${named ? `(${cols})` : ''}`;
 }
 
 function input(node: LateralFunctionNode): IrNode | null {
@@ -147,26 +151,32 @@ function itemSql(
 ): string {
   const f = fnAlias(node);
   const own = [...node.functionColumns, ...(node.ordinality === null ? [] : [node.ordinality])];
-  const ownCols = own.map((c) => `, ${f}.${quoteIdent(c.id)}`).join('');
+  const ownCols = own.map((c) => sql`, ${f}.${sql.id(c.id)}`).join('');
   const left = input(node);
   if (left === null || from === null) {
     const rows = rowsFromSql(node, (e) => ctx.render(e, f), f);
-    return `SELECT ${rowIdExpr([`${f}.${quoteIdent(node.ordinalityId)}`])} AS __pgt_row_id${weighted ? ', 1::bigint AS __pgt_weight' : ''}${ownCols}\nFROM ${rows}`;
+    return sql`SELECT ${rowIdExpr([sql`${f}.${sql.id(node.ordinalityId)}`])} AS ${ROW_ID_COLUMN}${
+      weighted
+        ? sql`, 1::bigint AS
+  ${WEIGHT_COLUMN}`
+        : ''
+    }${ownCols}
+FROM ${rows}`;
   }
   const l = leftAlias(node);
   const leftIds = new Set(left.columns.map((c) => c.id));
   const aliasOf = (id: string) => (leftIds.has(id) ? l : f);
   const rows = rowsFromSql(node, (e) => ctx.render(e, aliasOf), f);
-  const leftCols = left.columns.map((c) => `, ${l}.${quoteIdent(c.id)}`).join('');
-  const rowId = rowIdExpr([`${l}.__pgt_row_id`, `${f}.${quoteIdent(node.ordinalityId)}`]);
+  const leftCols = left.columns.map((c) => sql`, ${l}.${sql.id(c.id)}`).join('');
+  const rowId = rowIdExpr([`${l}.${ROW_ID_COLUMN}`, sql`${f}.${sql.id(node.ordinalityId)}`]);
   const on = node.condition === null ? 'true' : ctx.render(node.condition, aliasOf);
   const join =
     node.join === 'LEFT'
-      ? `LEFT JOIN LATERAL ${rows} ON ${on}`
+      ? sql`LEFT JOIN LATERAL ${rows} ON ${on}`
       : node.condition === null
-        ? `CROSS JOIN LATERAL ${rows}`
-        : `JOIN LATERAL ${rows} ON ${on}`;
-  return `SELECT ${rowId} AS __pgt_row_id${weighted ? `, ${l}.__pgt_weight` : ''}${leftCols}${ownCols}\nFROM ${from} AS ${l}\n${join}`;
+        ? sql`CROSS JOIN LATERAL ${rows}`
+        : sql`JOIN LATERAL ${rows} ON ${on}`;
+  return sql`SELECT ${rowId} AS ${ROW_ID_COLUMN}${weighted ? `, ${l}.${WEIGHT_COLUMN}` : ''}${leftCols}${ownCols}\nFROM ${from} AS ${l}\n${join}`;
 }
 
 /** Compile-time check of the calls' result width against PostgreSQL's description. */
@@ -177,14 +187,14 @@ async function analyzeFunction(node: LateralFunctionNode, tools: AnalyzeTools): 
   const l = leftAlias(node);
   const leftIds = new Set(left?.columns.map((c) => c.id) ?? []);
   const rows = rowsFromSql(node, (e) => renderExpr(e, (id) => (leftIds.has(id) ? l : f)), f, false);
-  const sql =
+  const query =
     left === null
-      ? `SELECT ${f}.* FROM ${rows}`
-      : `SELECT ${f}.* FROM (${tools.snapshotSql(left)}) AS ${l} CROSS JOIN LATERAL ${rows}`;
+      ? sql`SELECT ${f}.* FROM ${rows}`
+      : sql`SELECT ${f}.* FROM (${tools.snapshotSql(left)}) AS ${l} CROSS JOIN LATERAL ${rows}`;
   const names = node.calls.map((c) => `${c.name}()`).join(', ');
   let width: number;
   try {
-    width = (await tools.describe(sql)).length - 1;
+    width = (await tools.describe(query)).length - 1;
   } catch (error) {
     throw new UnsupportedQueryError(
       `the function item ${names} in FROM`,
@@ -195,14 +205,15 @@ async function analyzeFunction(node: LateralFunctionNode, tools: AnalyzeTools): 
   if (width !== node.functionColumns.length) {
     throw new UnsupportedQueryError(
       `the function item ${names} in FROM`,
-      `Its result has ${width} columns but ${node.functionColumns.length} were expected from its declaration (e.g. a polymorphic function returning a composite type); give it a column definition list, or use refreshMode 'FULL'.`,
+      `Its result has ${width} columns but ${node.functionColumns.length} were expected from its declaration (e.g. a polymorphic ` +
+        `function returning a composite type); give it a column definition list, or use refreshMode 'FULL'.`,
     );
   }
   node.describedWidth = width;
 }
 
-registerOperator<LateralFunctionNode>({
-  kind: 'lateralFunction',
+/** The rules of `lateralFunction` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
+export const lateralFunctionRules: OperatorRules<LateralFunctionNode> = {
   snapshot(node, side: Side, ctx) {
     const left = input(node);
     return itemSql(node, ctx, left === null ? null : `(${ctx.snapshot(left, side)})`, false);
@@ -212,19 +223,14 @@ registerOperator<LateralFunctionNode>({
     if (left === null) {
       if (node.correlated) {
         throw new InternalError(
-          `the delta of the correlated function item ${node.calls.map((c) => c.name).join(', ')}() was requested; the enclosing operator must recompute it from snapshots`,
+          `the delta of the correlated function item ${node.calls.map((c) => c.name).join(', ')}() was requested; the enclosing ` +
+            `operator must recompute it from snapshots`,
         );
       }
       // A constant relation: nothing it reads ever changes.
       return ctx.stmt.add(`d${node.nid}_lateral_fn`, emptyDeltaSql(node, itemSql(node, ctx, null, false)));
     }
-    if (ctx.isStaticallyEmpty(left)) {
-      return ctx.stmt.add(
-        `d${node.nid}_lateral_fn`,
-        emptyDeltaSql(node, itemSql(node, ctx, `(${ctx.snapshot(left, 'new')})`, false)),
-      );
-    }
     return ctx.stmt.add(`d${node.nid}_lateral_fn`, itemSql(node, ctx, ctx.delta(left), true));
   },
   analyze: analyzeFunction,
-});
+};

@@ -24,14 +24,21 @@
  */
 
 import type { DiffContext } from '../diff/context.js';
-import { registerOperator } from '../diff/registry.js';
 import { rowIdExpr } from '../diff/rowid.js';
+import { twoChildren } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrColumn, IrNode, IrNodeBase } from '../ir/types.js';
-import { quoteIdent } from '../sql/quote.js';
-import { type Alternative, affectedRowsSql, oldProbe, perRowValuesCte, someMatchSql } from './existence.js';
-import { twoChildren } from './filter.js';
-import { innerJoinDeltaTerms } from './join.js';
+import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
+import { sql } from '../sql/sql.js';
+import type { OperatorRules } from './rules.js';
+import {
+  type Alternative,
+  affectedRowsSql,
+  oldProbe,
+  perRowValuesCte,
+  someMatchSql,
+} from './shared/existence.js';
+import { innerJoinDeltaTerms } from './shared/join-terms.js';
 
 /** A LEFT (input 0 preserved) or FULL outer join of two inputs on `condition` (null: ON TRUE). */
 export interface OuterJoinNode extends IrNodeBase {
@@ -84,16 +91,16 @@ function outputList(
   const [left] = twoChildren(node);
   const leftIds = new Set(left.columns.map((c) => c.id));
   const id = rowIdExpr([
-    la === null ? 'NULL::bigint' : `${la}.__pgt_row_id`,
-    ra === null ? 'NULL::bigint' : `${ra}.__pgt_row_id`,
+    la === null ? 'NULL::bigint' : `${la}.${ROW_ID_COLUMN}`,
+    ra === null ? 'NULL::bigint' : `${ra}.${ROW_ID_COLUMN}`,
   ]);
   const cols = node.columns
     .map((c) => {
       const alias = leftIds.has(c.id) ? la : ra;
-      return `, ${alias === null ? 'NULL' : `${alias}.${quoteIdent(c.id)}`} AS ${quoteIdent(c.id)}`;
+      return sql`, ${alias === null ? 'NULL' : sql`${alias}.${sql.id(c.id)}`} AS ${sql.id(c.id)}`;
     })
     .join('');
-  return `${id} AS __pgt_row_id${weight === null ? '' : `, ${weight} AS __pgt_weight`}${cols}`;
+  return sql`${id} AS ${ROW_ID_COLUMN}${weight === null ? '' : sql`, ${weight} AS ${WEIGHT_COLUMN}`}${cols}`;
 }
 
 function aliasesFor(node: OuterJoinNode, la: string, ra: string): (id: string) => string {
@@ -111,7 +118,7 @@ function innerTerm(
   weight: string,
 ): string {
   const on = node.condition === null ? 'true' : ctx.render(node.condition, aliasesFor(node, 'l', 'r'));
-  return `SELECT ${outputList(node, 'l', 'r', weight)}\nFROM ${left} AS l\nJOIN ${right} AS r ON ${on}`;
+  return sql`SELECT ${outputList(node, 'l', 'r', weight)}\nFROM ${left} AS l\nJOIN ${right} AS r ON ${on}`;
 }
 
 /**
@@ -133,7 +140,6 @@ function paddedParts(ctx: DiffContext, node: OuterJoinNode, side: 0 | 1): string
     side === 0 ? outputList(node, alias, null, weight) : outputList(node, null, alias, weight);
   const ownEmpty = ctx.isStaticallyEmpty(own);
   const otherEmpty = ctx.isStaticallyEmpty(other);
-  if (ownEmpty && otherEmpty) return parts;
   const other0 = oldProbe(ctx, node, other);
   if (!ownEmpty) {
     // A: changed rows of this side without a match in the other side's R₀.
@@ -143,7 +149,7 @@ function paddedParts(ctx: DiffContext, node: OuterJoinNode, side: 0 | 1): string
     const flags = perRowValuesCte(ctx, `n${node.nid}_pad${side}_delta`, d, p, [
       [someMatchSql(ctx, other0, o, alts, aliasOf(p, o), true), '__pgt_m'],
     ]);
-    parts.push(`SELECT ${padded('f', 'f.__pgt_weight')}\nFROM ${flags} AS f\nWHERE NOT f.__pgt_m`);
+    parts.push(sql`SELECT ${padded('f', `f.${WEIGHT_COLUMN}`)}\nFROM ${flags} AS f\nWHERE NOT f.__pgt_m`);
   }
   if (!otherEmpty) {
     // B: rows of this side (new) matching a changed row of the other side; padded row old vs new.
@@ -156,18 +162,20 @@ function paddedParts(ctx: DiffContext, node: OuterJoinNode, side: 0 | 1): string
       [someMatchSql(ctx, other0, o, alts, aliasOf(a, o), true), '__pgt_m0'],
     ]);
     parts.push(
-      `SELECT ${padded('f', '(CASE WHEN f.__pgt_m1 THEN -1 ELSE 1 END)::bigint')}\nFROM ${flags} AS f\nWHERE f.__pgt_m1 <> f.__pgt_m0`,
+      sql`SELECT ${padded('f', '(CASE WHEN f.__pgt_m1 THEN -1 ELSE 1 END)::bigint')}\nFROM ${flags} AS f\nWHERE f.__pgt_m1 <> f.__pgt_m0`,
     );
   }
   return parts;
 }
 
-registerOperator<OuterJoinNode>({
-  kind: 'outerJoin',
+/** The rules of `outerJoin` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
+export const outerJoinRules: OperatorRules<OuterJoinNode> = {
   snapshot(node, side, ctx) {
     const [l, r] = twoChildren(node);
     const on = node.condition === null ? 'true' : ctx.render(node.condition, aliasesFor(node, 'l', 'r'));
-    return `SELECT ${outputList(node, 'l', 'r', null)}\nFROM (${ctx.snapshot(l, side)}) AS l\n${node.full ? 'FULL' : 'LEFT'} JOIN (${ctx.snapshot(r, side)}) AS r ON ${on}`;
+    return sql`SELECT ${outputList(node, 'l', 'r', null)}
+FROM (${ctx.snapshot(l, side)}) AS l
+${node.full ? 'FULL' : 'LEFT'} JOIN (${ctx.snapshot(r, side)}) AS r ON ${on}`;
   },
   delta(node, ctx) {
     const [l, r] = twoChildren(node);
@@ -180,4 +188,4 @@ registerOperator<OuterJoinNode>({
     if (node.full) terms.push(...paddedParts(ctx, node, 1));
     return ctx.stmt.add(`d${node.nid}_${node.full ? 'full' : 'left'}_join`, terms.join('\nUNION ALL\n'));
   },
-});
+};

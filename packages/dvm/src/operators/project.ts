@@ -10,11 +10,12 @@
  */
 
 import type { DiffContext } from '../diff/context.js';
-import { registerOperator } from '../diff/registry.js';
+import { onlyChild } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrColumn, IrNode, IrNodeBase } from '../ir/types.js';
-import { quoteIdent } from '../sql/quote.js';
-import { onlyChild } from './filter.js';
+import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
+import { sql } from '../sql/sql.js';
+import type { OperatorRules } from './rules.js';
 
 /** One output column of a projection. */
 export interface Projection {
@@ -54,19 +55,19 @@ export function makeProject(ids: IdAllocator, child: IrNode, items: readonly Pro
 
 /** The projected select list over input alias `alias`. */
 export function projectionList(node: ProjectNode, alias: string, ctx: DiffContext): string {
-  return node.projections.map((p) => `, ${ctx.render(p.expr, alias)} AS ${quoteIdent(p.column.id)}`).join('');
+  return node.projections.map((p) => sql`, ${ctx.render(p.expr, alias)} AS ${sql.id(p.column.id)}`).join('');
 }
 
-registerOperator<ProjectNode>({
-  kind: 'project',
+/** The rules of `project` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
+export const projectRules: OperatorRules<ProjectNode> = {
   snapshot(node, side, ctx) {
-    return `SELECT c.__pgt_row_id${projectionList(node, 'c', ctx)}\nFROM (${ctx.snapshot(onlyChild(node), side)}) AS c`;
+    return sql`SELECT c.${ROW_ID_COLUMN}${projectionList(node, 'c', ctx)}\nFROM (${ctx.snapshot(onlyChild(node), side)}) AS c`;
   },
   delta(node, ctx) {
     const d = ctx.delta(onlyChild(node));
     return ctx.stmt.add(
       `d${node.nid}_project`,
-      `SELECT c.__pgt_row_id, c.__pgt_weight${projectionList(node, 'c', ctx)}\nFROM ${d} AS c`,
+      sql`SELECT c.${ROW_ID_COLUMN}, c.${WEIGHT_COLUMN}${projectionList(node, 'c', ctx)}\nFROM ${d} AS c`,
     );
   },
-});
+};

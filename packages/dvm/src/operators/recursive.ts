@@ -41,12 +41,15 @@
 
 import type { DiffContext, StorageBinding } from '../diff/context.js';
 import { differenceDelta, emptyDeltaSql } from '../diff/recompute.js';
-import { type AnalyzeTools, registerOperator } from '../diff/registry.js';
 import { rowIdExpr, rowText } from '../diff/rowid.js';
-import { UnsupportedQueryError } from '../errors.js';
+import { InternalError, UnsupportedQueryError } from '../errors.js';
+import { twoChildren } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { IrColumn, IrNode, IrNodeBase, Side } from '../ir/types.js';
+import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
 import { quoteIdent } from '../sql/quote.js';
+import { sql } from '../sql/sql.js';
+import type { AnalyzeTools, OperatorRules } from './rules.js';
 import type { ScanNode } from './scan.js';
 
 /** A source relation the CTE's text reads, under its placeholder CTE name. */
@@ -153,9 +156,9 @@ export function makeRecursiveCte(
 
 /** The placeholder CTE of a source over its snapshot on `side`, under the source's column names. */
 function sourceCte(source: RecursiveSource, side: Side, ctx: DiffContext): string {
-  const cols = source.scan.sourceColumns.map((c) => `s.${quoteIdent(c.id)} AS ${quoteIdent(c.column)}`);
+  const cols = source.scan.sourceColumns.map((c) => sql`s.${sql.id(c.id)} AS ${sql.id(c.column)}`);
   const list = cols.length === 0 ? 'NULL AS __pgt_none' : cols.join(', ');
-  return `${source.name} AS NOT MATERIALIZED (SELECT ${list} FROM (${ctx.snapshot(source.scan, side)}) AS s)`;
+  return sql`${source.name} AS NOT MATERIALIZED (SELECT ${list} FROM (${ctx.snapshot(source.scan, side)}) AS s)`;
 }
 
 /** The WITH RECURSIVE list: sources on `side`, inlined CTEs, then `extra`. */
@@ -173,21 +176,16 @@ function withList(node: RecursiveCteNode, side: Side, ctx: DiffContext, extra: s
 function withRowIds(node: IrNode, query: string): string {
   const ids = node.columns.map((c) => quoteIdent(c.id));
   const rowId = rowIdExpr(ids.map((id) => `q.${id}`));
-  return `SELECT ${rowId} AS __pgt_row_id${ids.map((id) => `, q.${id}`).join('')}\nFROM (${query}) AS q(${ids.join(', ')})`;
+  return sql`SELECT ${rowId} AS ${ROW_ID_COLUMN}${ids.map((id) => `, q.${id}`).join('')}\nFROM (${query}) AS q(${ids.join(', ')})`;
 }
 
 /** The CTE evaluated over every source's snapshot on `side`. */
 function cteSnapshot(node: RecursiveCteNode, side: Side, ctx: DiffContext): string {
-  return withRowIds(
-    node,
-    `${withList(node, side, ctx, node.cteSql)}\nSELECT * FROM ${quoteIdent(node.name)}`,
-  );
+  return withRowIds(node, sql`${withList(node, side, ctx, node.cteSql)}\nSELECT * FROM ${sql.id(node.name)}`);
 }
 
 function termNodes(node: RecursiveCteNode): [IrNode, IrNode] {
-  const [base, rec] = node.children;
-  if (base === undefined || rec === undefined) throw new Error(`recursive CTE ${node.nid} needs two terms`);
-  return [base, rec];
+  return twoChildren(node);
 }
 
 function recursiveDelta(node: RecursiveCteNode, ctx: DiffContext): string {
@@ -195,30 +193,33 @@ function recursiveDelta(node: RecursiveCteNode, ctx: DiffContext): string {
   const live = node.sources.filter((s) => !ctx.isStaticallyEmpty(s.scan));
   if (live.length === 0) return ctx.stmt.add(label, emptyDeltaSql(node, cteSnapshot(node, 'new', ctx)));
   const deltas = live.map((s) => ctx.delta(s.scan));
-  const changed = `(${deltas.map((d) => `EXISTS (SELECT 1 FROM ${d})`).join(' OR ')})`;
-  const hasNeg = `(${deltas.map((d) => `EXISTS (SELECT 1 FROM ${d} AS x WHERE x.__pgt_weight < 0)`).join(' OR ')})`;
-  const hasPos = `(${deltas.map((d) => `EXISTS (SELECT 1 FROM ${d} AS x WHERE x.__pgt_weight > 0)`).join(' OR ')})`;
+  const changed = `(${deltas.map((d) => sql`EXISTS (SELECT 1 FROM ${d})`).join(' OR ')})`;
+  const hasNeg = `(${deltas.map((d) => sql`EXISTS (SELECT 1 FROM ${d} AS x WHERE x.${WEIGHT_COLUMN} < 0)`).join(' OR ')})`;
+  const hasPos = `(${deltas.map((d) => sql`EXISTS (SELECT 1 FROM ${d} AS x WHERE x.${WEIGHT_COLUMN} > 0)`).join(' OR ')})`;
   const storage = ctx.storageFor(node);
   const ids = node.columns.map((c) => c.id);
   const stored =
     storage === null
       ? null
-      : `SELECT s.__pgt_row_id${ids.map((id) => `, s.${quoteIdent(storage.column(id))} AS ${quoteIdent(id)}`).join('')}\nFROM ${storage.relation} AS s`;
+      : sql`SELECT s.${ROW_ID_COLUMN}${ids.map((id) => sql`, s.${sql.id(storage.column(id))} AS ${sql.id(id)}`).join('')}
+FROM ${storage.relation} AS s`;
   const incremental = storage !== null && node.terms !== null && node.self !== null;
   // Recomputation: any window when not incremental, else a window with deletes and inserts.
   const gate = incremental ? `${hasNeg} AND ${hasPos}` : changed;
-  const newSql = `SELECT t.* FROM (${cteSnapshot(node, 'new', ctx)}) AS t WHERE ${gate}`;
+  const newSql = sql`SELECT t.* FROM (${cteSnapshot(node, 'new', ctx)}) AS t WHERE ${gate}`;
   const oldSql =
     stored === null
-      ? `SELECT t.* FROM (${cteSnapshot(node, 'old', ctx)}) AS t WHERE ${gate}`
-      : `SELECT t.* FROM (${stored}) AS t WHERE ${gate}`;
+      ? sql`SELECT t.* FROM (${cteSnapshot(node, 'old', ctx)}) AS t WHERE ${gate}`
+      : sql`SELECT t.* FROM (${stored}) AS t WHERE ${gate}`;
   const recomputed = differenceDelta(ctx, node, newSql, oldSql, 'recompute');
   if (!incremental || storage === null) return recomputed;
   const parts = [recomputed, ...incrementalDeltas(node, ctx, storage, { changed, hasNeg, hasPos })];
-  const all = ids.map((id) => `, x.${quoteIdent(id)}`).join('');
+  const all = ids.map((id) => sql`, x.${sql.id(id)}`).join('');
   return ctx.stmt.add(
     label,
-    parts.map((p) => `SELECT x.__pgt_row_id, x.__pgt_weight${all} FROM ${p} AS x`).join('\nUNION ALL\n'),
+    parts
+      .map((p) => sql`SELECT x.${ROW_ID_COLUMN}, x.${WEIGHT_COLUMN}${all} FROM ${p} AS x`)
+      .join('\nUNION ALL\n'),
   );
 }
 
@@ -245,33 +246,42 @@ function incrementalDeltas(
   const texts = node.terms as RecursiveTerms;
   const ids = node.columns.map((c) => c.id);
   const cols = ids.map((_, i) => `__pgt_c${i + 1}`);
-  const colList = (alias: string) => cols.map((c) => `${alias}.${quoteIdent(c)}`).join(', ');
-  const rid = (alias: string) => rowIdExpr(cols.map((c) => `${alias}.${quoteIdent(c)}`));
+  const colList = (alias: string) => cols.map((c) => sql`${alias}.${sql.id(c)}`).join(', ');
+  const rid = (alias: string) => rowIdExpr(cols.map((c) => sql`${alias}.${sql.id(c)}`));
   const txt = (alias: string) => rowText(alias, cols);
   const storedText = rowText(
     's',
     ids.map((id) => storage.column(id)),
   );
   const inR0 = (alias: string) =>
-    `EXISTS (SELECT 1 FROM ${storage.relation} AS s WHERE s.__pgt_row_id = ${rid(alias)} AND ${storedText} = ${txt(alias)})`;
+    sql`EXISTS (SELECT 1 FROM ${storage.relation} AS s WHERE s.${ROW_ID_COLUMN} = ${rid(alias)} AND ${storedText} = ${txt(alias)})`;
   const names = node.cteNames.map(quoteIdent).join(', ');
   const positional = cols.map(quoteIdent).join(', ');
   /** The recursion from `seed` (columns `cols`) with the user's recursive term over `side`. */
   const recursion = (side: Side, seed: string, keep: ((alias: string) => string) | null): string =>
-    `${withList(
+    sql`${withList(
       node,
       side,
       ctx,
-      `__pgt_inc(${names}) AS (\nSELECT ${colList('x')} FROM (${seed}) AS x\nUNION${node.all ? ' ALL' : ''}\nSELECT y.* FROM (${texts.recursive}) AS y(${positional})${keep === null ? '' : `\nWHERE ${keep('y')}`}\n)`,
+      sql`__pgt_inc(${names}) AS (
+SELECT ${colList('x')} FROM (${seed}) AS x
+UNION${node.all ? ' ALL' : ''}
+SELECT y.* FROM (${texts.recursive}) AS y(${positional})${
+        keep === null
+          ? ''
+          : sql`
+WHERE ${keep('y')}`
+      }
+)`,
     )}\nSELECT * FROM __pgt_inc`;
   const output = (from: string, weight: string, gate: string): string =>
-    `SELECT ${rid('i')} AS __pgt_row_id, ${weight}::bigint AS __pgt_weight${cols
-      .map((c, i) => `, i.${quoteIdent(c)} AS ${quoteIdent(ids[i] as string)}`)
+    sql`SELECT ${rid('i')} AS ${ROW_ID_COLUMN}, ${weight}::bigint AS ${WEIGHT_COLUMN}${cols
+      .map((c, i) => sql`, i.${sql.id(c)} AS ${sql.id(ids[i] as string)}`)
       .join('')}\nFROM (${from}) AS i(${positional})\nWHERE ${gate}`;
 
   // ΔB and ΔF(R₀): the terms' deltas with the self-reference fixed at R₀ (the storage table).
-  self.binding = `(SELECT s.__pgt_row_id${ids
-    .map((id) => `, s.${quoteIdent(storage.column(id))} AS ${quoteIdent(id)}`)
+  self.binding = sql`(SELECT s.${ROW_ID_COLUMN}${ids
+    .map((id) => sql`, s.${sql.id(storage.column(id))} AS ${sql.id(id)}`)
     .join('')} FROM ${storage.relation} AS s)`;
   let dB: string;
   let dF: string;
@@ -282,14 +292,17 @@ function incrementalDeltas(
     self.binding = null;
   }
   const termCols = (term: IrNode) =>
-    term.columns.map((c, i) => `b.${quoteIdent(c.id)} AS ${quoteIdent(cols[i] as string)}`).join(', ');
-  const terms = `SELECT ${termCols(base)}, b.__pgt_weight FROM ${dB} AS b\nUNION ALL\nSELECT ${termCols(rec)}, b.__pgt_weight FROM ${dF} AS b`;
+    term.columns.map((c, i) => sql`b.${sql.id(c.id)} AS ${sql.id(cols[i] as string)}`).join(', ');
+  const terms = sql`SELECT ${termCols(base)}, b.${WEIGHT_COLUMN} FROM ${dB} AS b
+UNION ALL
+SELECT ${termCols(rec)}, b.${WEIGHT_COLUMN} FROM ${dF} AS b`;
 
   if (node.all) {
     // Bags: Δ = Σⱼ F₁ʲ(S), S = ΔB + ΔF(R₀) with multiplicities (all of one sign in these windows).
     const seed = ctx.stmt.add(
       `n${node.nid}_rec_seed`,
-      `SELECT ${colList('x')}\nFROM (SELECT DISTINCT ON (u.__pgt_text) u.*, pg_catalog.sum(u.__pgt_weight) OVER (PARTITION BY u.__pgt_text)::bigint AS __pgt_n
+      sql`SELECT ${colList('x')}
+FROM (SELECT DISTINCT ON (u.__pgt_text) u.*, pg_catalog.sum(u.${WEIGHT_COLUMN}) OVER (PARTITION BY u.__pgt_text)::bigint AS __pgt_n
       FROM (SELECT t.*, ${txt('t')} AS __pgt_text FROM (${terms}) AS t) AS u
       ORDER BY u.__pgt_text) AS x
 CROSS JOIN LATERAL pg_catalog.generate_series(1, abs(x.__pgt_n)) AS g
@@ -299,8 +312,8 @@ WHERE x.__pgt_n <> 0`,
       ctx.stmt.add(
         `d${node.nid}_counting`,
         output(
-          recursion('new', `SELECT * FROM ${seed}`, null),
-          `CASE WHEN ${gates.hasNeg} THEN -1 ELSE 1 END`,
+          recursion('new', sql`SELECT * FROM ${seed}`, null),
+          sql`CASE WHEN ${gates.hasNeg} THEN -1 ELSE 1 END`,
           `${gates.changed} AND NOT (${gates.hasNeg} AND ${gates.hasPos})`,
         ),
       ),
@@ -309,7 +322,7 @@ WHERE x.__pgt_n <> 0`,
 
   // Sets, insert-only: N = lfp(Y = (S − R₀) ∪ (F₁(Y) − R₀)).
   const insertOnly = `${gates.changed} AND NOT ${gates.hasNeg}`;
-  const seedIns = `SELECT DISTINCT ${colList('x')} FROM (${terms}) AS x WHERE x.__pgt_weight > 0 AND NOT ${inR0('x')}`;
+  const seedIns = sql`SELECT DISTINCT ${colList('x')} FROM (${terms}) AS x WHERE x.${WEIGHT_COLUMN} > 0 AND NOT ${inR0('x')}`;
   const inserted = ctx.stmt.add(
     `d${node.nid}_seminaive`,
     output(
@@ -322,36 +335,49 @@ WHERE x.__pgt_n <> 0`,
   // Sets, delete-only: delete and rederive.
   const deleteOnly = `${gates.changed} AND NOT ${gates.hasPos}`;
   // D: every row of R₀ with a derivation that uses a deleted row (old sources).
-  const seedDel = `SELECT DISTINCT ${colList('x')} FROM (${terms}) AS x WHERE x.__pgt_weight < 0 AND ${inR0('x')}`;
+  const seedDel = sql`SELECT DISTINCT ${colList('x')} FROM (${terms}) AS x WHERE x.${WEIGHT_COLUMN} < 0 AND ${inR0('x')}`;
   const over = ctx.stmt.add(
     `n${node.nid}_rec_overdeleted`,
-    `SELECT ${rid('o')} AS __pgt_row_id, ${colList('o')}\nFROM (${recursion('old', seedDel, inR0)}) AS o(${positional})\nWHERE ${deleteOnly}`,
+    sql`SELECT ${rid('o')} AS ${ROW_ID_COLUMN}, ${colList('o')}\nFROM (${recursion('old', seedDel, inR0)}) AS o(${positional})\nWHERE ${deleteOnly}`,
     true,
   );
   const inD = (alias: string) =>
-    `EXISTS (SELECT 1 FROM ${over} AS d WHERE d.__pgt_row_id = ${rid(alias)} AND ${txt('d')} = ${txt(alias)})`;
-  const kept = `SELECT ${ids.map((id, i) => `s.${quoteIdent(storage.column(id))} AS ${quoteIdent(cols[i] as string)}`).join(', ')}
+    sql`EXISTS (SELECT 1 FROM ${over} AS d WHERE d.${ROW_ID_COLUMN} = ${rid(alias)} AND ${txt('d')} = ${txt(alias)})`;
+  const kept = sql`SELECT ${ids.map((id, i) => sql`s.${sql.id(storage.column(id))} AS ${sql.id(cols[i] as string)}`).join(', ')}
 FROM ${storage.relation} AS s
-WHERE NOT EXISTS (SELECT 1 FROM ${over} AS d WHERE d.__pgt_row_id = s.__pgt_row_id AND ${txt('d')} = ${storedText})`;
+WHERE NOT EXISTS (SELECT 1 FROM ${over} AS d WHERE d.${ROW_ID_COLUMN} = s.${ROW_ID_COLUMN} AND ${txt('d')} = ${storedText})`;
   // Rows of D derivable again: from the base term, or in one step from R₀ − D; then their closure within D.
-  const fromBase = `SELECT b.* FROM (${withList(node, 'new', ctx, null)}\n${texts.base}) AS b(${positional}) WHERE ${inD('b')}`;
-  const fromKept = `SELECT y.* FROM (${withList(node, 'new', ctx, `__pgt_inc(${names}) AS (${kept})`)}\n${texts.recursive}) AS y(${positional}) WHERE ${inD('y')}`;
+  const fromBase = sql`SELECT b.* FROM (${withList(node, 'new', ctx, null)}\n${texts.base}) AS b(${positional}) WHERE ${inD('b')}`;
+  const fromKept = sql`SELECT y.* FROM (${withList(node, 'new', ctx, sql`__pgt_inc(${names}) AS (${kept})`)}
+${texts.recursive}) AS y(${positional}) WHERE ${inD('y')}`;
   const rederived = ctx.stmt.add(
     `n${node.nid}_rec_rederived`,
-    `SELECT ${rid('r')} AS __pgt_row_id, ${colList('r')}\nFROM (${recursion('new', `${fromBase}\nUNION\n${fromKept}`, inD)}) AS r(${positional})`,
+    sql`SELECT ${rid('r')} AS ${ROW_ID_COLUMN}, ${colList('r')}
+FROM (${recursion(
+      'new',
+      `${fromBase}
+UNION
+${fromKept}`,
+      inD,
+    )}) AS r(${positional})`,
     true,
   );
   const deleted = ctx.stmt.add(
     `d${node.nid}_dred`,
-    `SELECT d.__pgt_row_id, -1::bigint AS __pgt_weight${cols.map((c, i) => `, d.${quoteIdent(c)} AS ${quoteIdent(ids[i] as string)}`).join('')}
+    sql`SELECT d.${ROW_ID_COLUMN}, -1::bigint AS ${WEIGHT_COLUMN}${cols
+      .map(
+        (c, i) => sql`, d.${sql.id(c)} AS
+  ${sql.id(ids[i] as string)}`,
+      )
+      .join('')}
 FROM ${over} AS d
-WHERE ${deleteOnly} AND NOT EXISTS (SELECT 1 FROM ${rederived} AS r WHERE r.__pgt_row_id = d.__pgt_row_id AND ${txt('r')} = ${txt('d')})`,
+WHERE ${deleteOnly} AND NOT EXISTS (SELECT 1 FROM ${rederived} AS r WHERE r.${ROW_ID_COLUMN} = d.${ROW_ID_COLUMN} AND ${txt('r')} = ${txt('d')})`,
   );
   return [inserted, deleted];
 }
 
-registerOperator<RecursiveCteNode>({
-  kind: 'recursiveCte',
+/** The rules of `recursiveCte` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
+export const recursiveCteRules: OperatorRules<RecursiveCteNode> = {
   snapshot(node, side, ctx) {
     return cteSnapshot(node, side, ctx);
   },
@@ -372,7 +398,9 @@ registerOperator<RecursiveCteNode>({
     } catch (error) {
       throw new UnsupportedQueryError(
         `the recursive CTE "${node.name}" as generated`,
-        `PostgreSQL could not evaluate it over the sources' snapshots (${error instanceof Error ? error.message : String(error)}), e.g. it refers to columns of an enclosing query; use refreshMode 'FULL'.`,
+        `PostgreSQL could not evaluate it over the sources' ` +
+          `snapshots (${error instanceof Error ? error.message : String(error)}), ` +
+          "e.g. it refers to columns of an enclosing query; use refreshMode 'FULL'.",
         { cause: error },
       );
     }
@@ -383,20 +411,20 @@ registerOperator<RecursiveCteNode>({
       );
     }
   },
-});
+};
 
 function selfSnapshot(node: RecursiveSelfNode, side: Side, ctx: DiffContext): string {
   const owner = node.owner;
-  if (owner === null) throw new Error(`recursive reference ${node.nid} has no CTE`);
+  if (owner === null) throw new InternalError(`recursive reference ${node.nid} has no CTE`);
   const rel = node.binding ?? `(${ctx.snapshot(owner, side)})`;
   const cols = node.columns
-    .map((c, i) => `, o.${quoteIdent((owner.columns[i] as IrColumn).id)} AS ${quoteIdent(c.id)}`)
+    .map((c, i) => sql`, o.${sql.id((owner.columns[i] as IrColumn).id)} AS ${sql.id(c.id)}`)
     .join('');
-  return `SELECT o.__pgt_row_id${cols}\nFROM ${rel} AS o`;
+  return sql`SELECT o.${ROW_ID_COLUMN}${cols}\nFROM ${rel} AS o`;
 }
 
-registerOperator<RecursiveSelfNode>({
-  kind: 'recursiveSelf',
+/** The rules of `recursiveSelf` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
+export const recursiveSelfRules: OperatorRules<RecursiveSelfNode> = {
   snapshot(node, side, ctx) {
     return selfSnapshot(node, side, ctx);
   },
@@ -404,4 +432,4 @@ registerOperator<RecursiveSelfNode>({
     // The recursive reference is held fixed (R₀) while the recursive term's delta is taken.
     return ctx.stmt.add(`d${node.nid}_rec_self`, emptyDeltaSql(node, selfSnapshot(node, 'new', ctx)));
   },
-});
+};

@@ -28,11 +28,13 @@
  */
 
 import type { DiffContext } from '../diff/context.js';
-import { emptyDeltaSql } from '../diff/recompute.js';
-import { registerOperator } from '../diff/registry.js';
+import { twoChildren } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrColumn, IrNode, IrNodeBase } from '../ir/types.js';
+import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
 import { quoteIdent } from '../sql/quote.js';
+import { sql } from '../sql/sql.js';
+import type { OperatorRules } from './rules.js';
 import {
   type Alternative,
   affectedRowsSql,
@@ -42,11 +44,11 @@ import {
   oldProbe,
   type ProbeRelation,
   perRowValuesCte,
+  probeAliases,
   probeRelation,
   sideAliases,
   someMatchSql,
-} from './existence.js';
-import { twoChildren } from './filter.js';
+} from './shared/existence.js';
 
 /** How the value column is computed from the correlated rows of the right input. */
 export type SubqueryValue =
@@ -148,9 +150,7 @@ function valueSql(
   la: string,
   perRow = false,
 ): string {
-  const [left] = twoChildren(node);
-  const ra = `r${node.nid}`;
-  const aliasOf = sideAliases(left, la, ra);
+  const { ra, aliasOf } = probeAliases(node, la);
   const corr = node.correlation;
   const v = node.value;
   switch (v.kind) {
@@ -167,7 +167,8 @@ function valueSql(
               .join(', ')}`;
       const limit = v.limit === undefined || v.limit === null ? '' : ` LIMIT ${v.limit}`;
       const offset = v.offset === undefined || v.offset === null ? '' : ` OFFSET ${v.offset}`;
-      return `(SELECT ${ctx.render(v.target, aliasOf)} FROM ${probeRelation(ctx, rel, ra, corr, aliasOf)} AS ${ra} WHERE ${alternativeSql(ctx, corr, aliasOf)}${having}${order}${limit}${offset})`;
+      return sql`(SELECT ${ctx.render(v.target, aliasOf)} FROM ${probeRelation(ctx, rel, ra, corr, aliasOf)} AS ${ra} WHERE
+  ${alternativeSql(ctx, corr, aliasOf)}${having}${order}${limit}${offset})`;
     }
     case 'exists':
       return someMatchSql(ctx, rel, ra, [corr], aliasOf, perRow);
@@ -181,7 +182,7 @@ function valueSql(
         aliasOf,
         perRow,
       );
-      return `(CASE WHEN ${decisive} THEN ${v.decisiveValue} WHEN ${undecided} THEN NULL::boolean ELSE ${!v.decisiveValue} END)`;
+      return sql`(CASE WHEN ${decisive} THEN ${sql.lit(v.decisiveValue)} WHEN ${undecided} THEN NULL::boolean ELSE ${sql.lit(!v.decisiveValue)} END)`;
     }
   }
 }
@@ -194,15 +195,17 @@ function dependence(node: ScalarSubqueryNode): Alternative[] {
 }
 
 function distinct(a: string, b: string): string {
-  return `(${a})::text IS DISTINCT FROM (${b})::text`;
+  return sql`(${a})::text IS DISTINCT FROM (${b})::text`;
 }
 
-registerOperator<ScalarSubqueryNode>({
-  kind: 'scalarSubquery',
+/** The rules of `scalarSubquery` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
+export const scalarSubqueryRules: OperatorRules<ScalarSubqueryNode> = {
   snapshot(node, side, ctx) {
     const [left, right] = twoChildren(node);
     const la = `l${node.nid}`;
-    return `SELECT ${la}.__pgt_row_id${columnList(left, la)}, ${valueSql(ctx, node, `(${ctx.snapshot(right, side)})`, la)} AS ${quoteIdent(node.column.id)}\nFROM (${ctx.snapshot(left, side)}) AS ${la}`;
+    return sql`SELECT ${la}.${ROW_ID_COLUMN}${columnList(left, la)}, ${valueSql(ctx, node, `(${ctx.snapshot(right, side)})`, la)} AS
+  ${sql.id(node.column.id)}
+FROM (${ctx.snapshot(left, side)}) AS ${la}`;
   },
   delta(node, ctx) {
     const [left, right] = twoChildren(node);
@@ -211,13 +214,6 @@ registerOperator<ScalarSubqueryNode>({
     const rightEmpty = ctx.isStaticallyEmpty(right);
     const parts: string[] = [];
     const la = `l${node.nid}`;
-    if (leftEmpty && rightEmpty) {
-      // Nothing it reads changes: an empty relation of the right shape (and types).
-      return ctx.stmt.add(
-        `d${node.nid}_subquery`,
-        emptyDeltaSql(node, ctx.snapshot(node, 'new'), `s${node.nid}`),
-      );
-    }
     const r0: ProbeRelation = node.constant ? `(${ctx.snapshot(right, 'old')})` : oldProbe(ctx, node, right);
     if (node.constant) {
       // One value per side, computed once (the value reads no left column, so this CTE is not
@@ -225,24 +221,28 @@ registerOperator<ScalarSubqueryNode>({
       const r1 = `(${ctx.snapshot(right, 'new')})`;
       const v0 = rightEmpty
         ? 'x.__pgt_v1'
-        : `CASE WHEN EXISTS (SELECT 1 FROM ${ctx.delta(right)}) THEN ${valueSql(ctx, node, r0, la)} ELSE x.__pgt_v1 END`;
+        : sql`CASE WHEN EXISTS (SELECT 1 FROM ${ctx.delta(right)}) THEN ${valueSql(ctx, node, r0, la)} ELSE x.__pgt_v1 END`;
       const vals = ctx.stmt.add(
         `n${node.nid}_subquery_values`,
-        `SELECT x.__pgt_v1, ${v0} AS __pgt_v0\nFROM (SELECT ${valueSql(ctx, node, rightEmpty ? r0 : r1, la)} AS __pgt_v1) AS x`,
+        sql`SELECT x.__pgt_v1, ${v0} AS __pgt_v0\nFROM (SELECT ${valueSql(ctx, node, rightEmpty ? r0 : r1, la)} AS __pgt_v1) AS x`,
         true,
       );
       if (!leftEmpty) {
         const dl = ctx.delta(left);
         parts.push(
-          `SELECT d.__pgt_row_id, d.__pgt_weight${columnList(left, 'd')}, v.__pgt_v0 AS ${col}\nFROM ${dl} AS d CROSS JOIN ${vals} AS v`,
+          sql`SELECT d.${ROW_ID_COLUMN}, d.${WEIGHT_COLUMN}${columnList(left, 'd')}, v.__pgt_v0 AS ${col}\nFROM ${dl} AS d CROSS JOIN ${vals} AS v`,
         );
       }
       if (!rightEmpty) {
         const l1 = `(${ctx.snapshot(left, 'new')})`;
         const changed = distinct('v.__pgt_v0', 'v.__pgt_v1');
         parts.push(
-          `SELECT l.__pgt_row_id, 1::bigint AS __pgt_weight${columnList(left, 'l')}, v.__pgt_v1 AS ${col}\nFROM ${l1} AS l CROSS JOIN ${vals} AS v\nWHERE ${changed}`,
-          `SELECT l.__pgt_row_id, -1::bigint AS __pgt_weight${columnList(left, 'l')}, v.__pgt_v0 AS ${col}\nFROM ${l1} AS l CROSS JOIN ${vals} AS v\nWHERE ${changed}`,
+          sql`SELECT l.${ROW_ID_COLUMN}, 1::bigint AS ${WEIGHT_COLUMN}${columnList(left, 'l')}, v.__pgt_v1 AS ${col}
+FROM ${l1} AS l CROSS JOIN ${vals} AS v
+WHERE ${changed}`,
+          sql`SELECT l.${ROW_ID_COLUMN}, -1::bigint AS ${WEIGHT_COLUMN}${columnList(left, 'l')}, v.__pgt_v0 AS ${col}
+FROM ${l1} AS l CROSS JOIN ${vals} AS v
+WHERE ${changed}`,
         );
       }
       return ctx.stmt.add(`d${node.nid}_subquery`, parts.join('\nUNION ALL\n'));
@@ -252,7 +252,8 @@ registerOperator<ScalarSubqueryNode>({
       const dl = ctx.delta(left);
       const da = `d${node.nid}`;
       parts.push(
-        `SELECT ${da}.__pgt_row_id, ${da}.__pgt_weight${columnList(left, da)}, ${valueSql(ctx, node, r0, da, true)} AS ${col}\nFROM ${dl} AS ${da}`,
+        sql`SELECT ${da}.${ROW_ID_COLUMN}, ${da}.${WEIGHT_COLUMN}${columnList(left, da)}, ${valueSql(ctx, node, r0, da, true)} AS ${col}
+FROM ${dl} AS ${da}`,
       );
     }
     if (!rightEmpty) {
@@ -276,10 +277,14 @@ registerOperator<ScalarSubqueryNode>({
       ]);
       const changed = distinct('f.__pgt_v0', 'f.__pgt_v1');
       parts.push(
-        `SELECT f.__pgt_row_id, 1::bigint AS __pgt_weight${columnList(left, 'f')}, f.__pgt_v1 AS ${col}\nFROM ${values} AS f\nWHERE ${changed}`,
-        `SELECT f.__pgt_row_id, -1::bigint AS __pgt_weight${columnList(left, 'f')}, f.__pgt_v0 AS ${col}\nFROM ${values} AS f\nWHERE ${changed}`,
+        sql`SELECT f.${ROW_ID_COLUMN}, 1::bigint AS ${WEIGHT_COLUMN}${columnList(left, 'f')}, f.__pgt_v1 AS ${col}
+FROM ${values} AS f
+WHERE ${changed}`,
+        sql`SELECT f.${ROW_ID_COLUMN}, -1::bigint AS ${WEIGHT_COLUMN}${columnList(left, 'f')}, f.__pgt_v0 AS ${col}
+FROM ${values} AS f
+WHERE ${changed}`,
       );
     }
     return ctx.stmt.add(`d${node.nid}_subquery`, parts.join('\nUNION ALL\n'));
   },
-});
+};

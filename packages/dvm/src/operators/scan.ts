@@ -19,7 +19,6 @@
  */
 
 import type { DiffContext } from '../diff/context.js';
-import { registerOperator } from '../diff/registry.js';
 import { rowIdExpr } from '../diff/rowid.js';
 import { InternalError } from '../errors.js';
 import type { IdAllocator } from '../ir/ids.js';
@@ -28,10 +27,14 @@ import {
   baseBufferName,
   bufferColumnName,
   CHANGES_SCHEMA,
+  ROW_ID_COLUMN,
   STREAM_BUFFER_COLUMNS,
   streamBufferName,
+  WEIGHT_COLUMN,
 } from '../names.js';
 import { quoteIdent, quoteQualified } from '../sql/quote.js';
+import { sql } from '../sql/sql.js';
+import type { OperatorRules } from './rules.js';
 
 /** A scan of one source under one alias. */
 export interface ScanNode extends IrNodeBase {
@@ -64,7 +67,7 @@ export const SOURCE_ALIAS = '__pgt_src';
 
 /** The row-id expression of a source row (alias {@link SOURCE_ALIAS}, columns under source names). */
 export function sourceRowId(source: SourceRef): string {
-  return rowIdExpr(source.idColumns.map((c) => `${SOURCE_ALIAS}.${quoteIdent(c)}`));
+  return rowIdExpr(source.idColumns.map((c) => sql`${SOURCE_ALIAS}.${sql.id(c)}`));
 }
 
 /** The source's relation (storage table of a stream table). */
@@ -95,17 +98,24 @@ export function sourceBufferColumn(column: string): string {
  * decoded with the column types recorded at compile time; a stream-table buffer has typed columns.
  */
 function windowSql(source: SourceRef, ctx: DiffContext): string {
-  const visible = source.visible.map((c) => `, ${SOURCE_ALIAS}.${quoteIdent(c.name)}`).join('');
-  const head = `SELECT ${sourceRowId(source)} AS __pgt_row_id, ${SOURCE_ALIAS}.__pgt_change_id, ${SOURCE_ALIAS}.__pgt_action${visible}`;
+  const visible = source.visible.map((c) => sql`, ${SOURCE_ALIAS}.${sql.id(c.name)}`).join('');
+  const head = sql`SELECT ${sourceRowId(source)} AS ${ROW_ID_COLUMN}, ${SOURCE_ALIAS}.__pgt_change_id, ${SOURCE_ALIAS}.__pgt_action${visible}`;
   const where = `${windowCondition(source, ctx)} AND b.action IN ('I', 'D')`;
   if (source.kind === 'streamTable') {
-    const cols = readColumns(source).map((c) => `b.${quoteIdent(sourceBufferColumn(c))} AS ${quoteIdent(c)}`);
-    return `${head}\nFROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, ${cols.join(', ')}\n      FROM ${sourceBuffer(source)} AS b\n      WHERE ${where}) AS ${SOURCE_ALIAS}`;
+    const cols = readColumns(source).map((c) => sql`b.${sql.id(sourceBufferColumn(c))} AS ${sql.id(c)}`);
+    return sql`${head}
+FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, ${cols.join(', ')}
+      FROM ${sourceBuffer(source)} AS b
+      WHERE ${where}) AS ${SOURCE_ALIAS}`;
   }
   const needed = readColumns(source);
   const types = new Map(source.captured.map((c) => [c.name, c.type]));
-  const defs = needed.map((c) => `${quoteIdent(c)} ${types.get(c) ?? 'text'}`).join(', ');
-  return `${head}\nFROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, r.*\n      FROM ${sourceBuffer(source)} AS b\n      CROSS JOIN LATERAL pg_catalog.jsonb_to_record(b.data) AS r(${defs})\n      WHERE ${where}) AS ${SOURCE_ALIAS}`;
+  const defs = needed.map((c) => sql`${sql.id(c)} ${types.get(c) ?? 'text'}`).join(', ');
+  return sql`${head}
+FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, r.*
+      FROM ${sourceBuffer(source)} AS b
+      CROSS JOIN LATERAL pg_catalog.jsonb_to_record(b.data) AS r(${defs})
+      WHERE ${where}) AS ${SOURCE_ALIAS}`;
 }
 
 /** SQL condition selecting a buffer's rows in the refresh window (buffer alias `b`). */
@@ -133,7 +143,8 @@ function sourceDeltaCte(source: SourceRef, ctx: DiffContext): string {
       if (ds.source !== source.key) {
         return ctx.stmt.add(
           `delta_${source.name}`,
-          `SELECT ${sourceRowId(source)} AS __pgt_row_id, 0::bigint AS __pgt_weight${srcCols(SOURCE_ALIAS)}\nFROM ${sourceRelation(source)} AS ${SOURCE_ALIAS} WHERE false`,
+          sql`SELECT ${sourceRowId(source)} AS ${ROW_ID_COLUMN}, 0::bigint AS ${WEIGHT_COLUMN}${srcCols(SOURCE_ALIAS)}
+FROM ${sourceRelation(source)} AS ${SOURCE_ALIAS} WHERE false`,
         );
       }
       const parts: string[] = [];
@@ -143,7 +154,8 @@ function sourceDeltaCte(source: SourceRef, ctx: DiffContext): string {
       ] as const) {
         if (table === null) continue;
         parts.push(
-          `SELECT ${sourceRowId(source)} AS __pgt_row_id, ${weight}::bigint AS __pgt_weight${srcCols(SOURCE_ALIAS)}\nFROM ${quoteIdent(table)} AS ${SOURCE_ALIAS}`,
+          sql`SELECT ${sourceRowId(source)} AS ${ROW_ID_COLUMN}, ${weight}::bigint AS ${WEIGHT_COLUMN}${srcCols(SOURCE_ALIAS)}
+FROM ${sql.id(table)} AS ${SOURCE_ALIAS}`,
         );
       }
       if (parts.length === 0) {
@@ -158,31 +170,42 @@ function sourceDeltaCte(source: SourceRef, ctx: DiffContext): string {
       // before the window), +1 with the last change's values if it is an I (it exists after).
       return ctx.stmt.add(
         `delta_${source.name}`,
-        `SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight${srcCols('w')}\nFROM (SELECT DISTINCT ON (__pgt_row_id) * FROM ${win} ORDER BY __pgt_row_id, __pgt_change_id) AS w\nWHERE w.__pgt_action = 'D'\nUNION ALL\nSELECT w.__pgt_row_id, 1::bigint AS __pgt_weight${srcCols('w')}\nFROM (SELECT DISTINCT ON (__pgt_row_id) * FROM ${win} ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w\nWHERE w.__pgt_action = 'I'`,
+        sql`SELECT w.${ROW_ID_COLUMN}, -1::bigint AS ${WEIGHT_COLUMN}${srcCols('w')}
+FROM (SELECT DISTINCT ON (${ROW_ID_COLUMN}) * FROM ${win} ORDER BY ${ROW_ID_COLUMN}, __pgt_change_id) AS w
+WHERE w.__pgt_action = 'D'
+UNION ALL
+SELECT w.${ROW_ID_COLUMN}, 1::bigint AS ${WEIGHT_COLUMN}${srcCols('w')}
+FROM (SELECT DISTINCT ON (${ROW_ID_COLUMN}) * FROM ${win} ORDER BY ${ROW_ID_COLUMN}, __pgt_change_id DESC) AS w
+WHERE w.__pgt_action = 'I'`,
         true,
       );
     }
     // Keyless: the id is the content; net count per content, non-zero only.
     return ctx.stmt.add(
       `delta_${source.name}`,
-      `SELECT w.__pgt_row_id, w.__pgt_net AS __pgt_weight${srcCols('w')}\nFROM (SELECT DISTINCT ON (__pgt_row_id) *, pg_catalog.sum(CASE WHEN __pgt_action = 'I' THEN 1 ELSE -1 END) OVER (PARTITION BY __pgt_row_id)::bigint AS __pgt_net\n      FROM ${win} ORDER BY __pgt_row_id, __pgt_change_id) AS w\nWHERE w.__pgt_net <> 0`,
+      sql`SELECT w.${ROW_ID_COLUMN}, w.__pgt_net AS ${WEIGHT_COLUMN}${srcCols('w')}
+FROM (SELECT DISTINCT ON (${ROW_ID_COLUMN}) *, pg_catalog.sum(CASE WHEN __pgt_action = 'I' THEN 1 ELSE -1 END) OVER (PARTITION BY
+  ${ROW_ID_COLUMN})::bigint AS __pgt_net
+      FROM ${win} ORDER BY ${ROW_ID_COLUMN}, __pgt_change_id) AS w
+WHERE w.__pgt_net <> 0`,
       true,
     );
   });
 }
 
 function selectList(node: ScanNode, alias: string): string {
-  return node.sourceColumns.map((c) => `${alias}.${quoteIdent(c.column)} AS ${quoteIdent(c.id)}`).join(', ');
+  return node.sourceColumns.map((c) => sql`${alias}.${sql.id(c.column)} AS ${sql.id(c.id)}`).join(', ');
 }
 
 /** R₁ of a scan: the live relation, its row ids, its columns under the scan's column ids. */
 function newSnapshot(node: ScanNode): string {
   const cols = selectList(node, SOURCE_ALIAS);
-  return `SELECT ${sourceRowId(node.source)} AS __pgt_row_id${cols === '' ? '' : `, ${cols}`}\nFROM ${sourceRelation(node.source)} AS ${SOURCE_ALIAS}`;
+  return sql`SELECT ${sourceRowId(node.source)} AS ${ROW_ID_COLUMN}${cols === '' ? '' : `, ${cols}`}
+FROM ${sourceRelation(node.source)} AS ${SOURCE_ALIAS}`;
 }
 
 function idList(node: ScanNode, alias: string): string {
-  return node.columns.map((c) => `, ${alias}.${quoteIdent(c.id)}`).join('');
+  return node.columns.map((c) => sql`, ${alias}.${sql.id(c.id)}`).join('');
 }
 
 /** R₀ of a scan, from R₁ and the scan's delta. */
@@ -192,30 +215,46 @@ function oldSnapshot(node: ScanNode, ctx: DiffContext): string {
   const live = newSnapshot(node);
   if (node.source.keyed) {
     // Keyed: drop the rows the window inserted or changed (+1), add back their old values (−1).
-    return `SELECT s.__pgt_row_id${ids}\nFROM (${live}) AS s\nWHERE NOT EXISTS (SELECT 1 FROM ${d} AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)\nUNION ALL\nSELECT s.__pgt_row_id${ids}\nFROM ${d} AS s WHERE s.__pgt_weight < 0`;
+    return sql`SELECT s.${ROW_ID_COLUMN}${ids}
+FROM (${live}) AS s
+WHERE NOT EXISTS (SELECT 1 FROM ${d} AS d WHERE d.${WEIGHT_COLUMN} > 0 AND d.${ROW_ID_COLUMN} = s.${ROW_ID_COLUMN})
+UNION ALL
+SELECT s.${ROW_ID_COLUMN}${ids}
+FROM ${d} AS s WHERE s.${WEIGHT_COLUMN} < 0`;
   }
   // Keyless: contents the window did not touch as they are; for a touched content with net
   // change n and c live copies, c − n copies.
   const counts = ctx.stmt.add(
     `n${node.nid}_live_counts`,
-    `SELECT l.__pgt_row_id, pg_catalog.count(*)::bigint AS __pgt_live\nFROM (${live}) AS l\nWHERE l.__pgt_row_id IN (SELECT d.__pgt_row_id FROM ${d} AS d)\nGROUP BY l.__pgt_row_id`,
+    sql`SELECT l.${ROW_ID_COLUMN}, pg_catalog.count(*)::bigint AS __pgt_live
+FROM (${live}) AS l
+WHERE l.${ROW_ID_COLUMN} IN (SELECT d.${ROW_ID_COLUMN} FROM ${d} AS d)
+GROUP BY l.${ROW_ID_COLUMN}`,
     true,
   );
-  return `SELECT s.__pgt_row_id${ids}\nFROM (${live}) AS s\nWHERE NOT EXISTS (SELECT 1 FROM ${d} AS d WHERE d.__pgt_row_id = s.__pgt_row_id)\nUNION ALL\nSELECT s.__pgt_row_id${ids}\nFROM (SELECT DISTINCT ON (x.__pgt_row_id) x.*, pg_catalog.sum(x.__pgt_weight) OVER (PARTITION BY x.__pgt_row_id) AS __pgt_net FROM ${d} AS x) AS s\nCROSS JOIN LATERAL pg_catalog.generate_series(1, COALESCE((SELECT c.__pgt_live FROM ${counts} AS c WHERE c.__pgt_row_id = s.__pgt_row_id), 0) - s.__pgt_net)`;
+  return sql`SELECT s.${ROW_ID_COLUMN}${ids}
+FROM (${live}) AS s
+WHERE NOT EXISTS (SELECT 1 FROM ${d} AS d WHERE d.${ROW_ID_COLUMN} = s.${ROW_ID_COLUMN})
+UNION ALL
+SELECT s.${ROW_ID_COLUMN}${ids}
+FROM (SELECT DISTINCT ON (x.${ROW_ID_COLUMN}) x.*, pg_catalog.sum(x.${WEIGHT_COLUMN}) OVER (PARTITION BY x.${ROW_ID_COLUMN}) AS __pgt_net
+  FROM ${d} AS x) AS s
+CROSS JOIN LATERAL pg_catalog.generate_series(1, COALESCE((SELECT c.__pgt_live FROM ${counts} AS c WHERE c.${ROW_ID_COLUMN} =
+  s.${ROW_ID_COLUMN}), 0) - s.__pgt_net)`;
 }
 
-registerOperator<ScanNode>({
-  kind: 'scan',
+/** The rules of `scan` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
+export const scanRules: OperatorRules<ScanNode> = {
   snapshot(node, side: Side, ctx) {
     if (side === 'new' || ctx.isStaticallyEmpty(node)) return newSnapshot(node);
     return oldSnapshot(node, ctx);
   },
   delta(node, ctx) {
     const src = sourceDeltaCte(node.source, ctx);
-    const cols = node.sourceColumns.map((c) => `, d.${quoteIdent(c.column)} AS ${quoteIdent(c.id)}`).join('');
+    const cols = node.sourceColumns.map((c) => sql`, d.${sql.id(c.column)} AS ${sql.id(c.id)}`).join('');
     return ctx.stmt.add(
       `d${node.nid}_scan_${node.alias}`,
-      `SELECT d.__pgt_row_id, d.__pgt_weight${cols}\nFROM ${src} AS d`,
+      sql`SELECT d.${ROW_ID_COLUMN}, d.${WEIGHT_COLUMN}${cols}\nFROM ${src} AS d`,
     );
   },
-});
+};

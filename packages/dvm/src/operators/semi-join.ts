@@ -20,10 +20,12 @@
  */
 
 import type { DiffContext } from '../diff/context.js';
-import { emptyDeltaSql } from '../diff/recompute.js';
-import { registerOperator } from '../diff/registry.js';
+import { twoChildren } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { IrNode, IrNodeBase } from '../ir/types.js';
+import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
+import { sql } from '../sql/sql.js';
+import type { OperatorRules } from './rules.js';
 import {
   type Alternative,
   affectedRowsSql,
@@ -32,10 +34,10 @@ import {
   oldProbe,
   type ProbeRelation,
   perRowValuesCte,
+  probeAliases,
   sideAliases,
   someMatchSql,
-} from './existence.js';
-import { twoChildren } from './filter.js';
+} from './shared/existence.js';
 
 /** Rows of the left input with (semi) or without (anti) a matching row of the right input. */
 export interface SemiJoinNode extends IrNodeBase {
@@ -76,27 +78,27 @@ function member(
   la: string,
   perRow = false,
 ): string {
-  const [left] = twoChildren(node);
-  const ra = `r${node.nid}`;
-  const aliasOf = sideAliases(left, la, ra);
+  const { ra, aliasOf } = probeAliases(node, la);
   return node.anti
     ? noMatchSql(ctx, rel, ra, node.alternatives, aliasOf, perRow)
     : someMatchSql(ctx, rel, ra, node.alternatives, aliasOf, perRow);
 }
 
-registerOperator<SemiJoinNode>({
-  kind: 'semiJoin',
+/** The rules of `semiJoin` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
+export const semiJoinRules: OperatorRules<SemiJoinNode> = {
   snapshot(node, side, ctx) {
     const [left, right] = twoChildren(node);
     const la = `l${node.nid}`;
-    return `SELECT ${la}.__pgt_row_id${columnList(left, la)}\nFROM (${ctx.snapshot(left, side)}) AS ${la}\nWHERE ${member(ctx, node, `(${ctx.snapshot(right, side)})`, la)}`;
+    return sql`SELECT ${la}.${ROW_ID_COLUMN}${columnList(left, la)}
+FROM (${ctx.snapshot(left, side)}) AS ${la}
+WHERE ${member(ctx, node, `(${ctx.snapshot(right, side)})`, la)}`;
   },
   delta(node, ctx) {
     const [left, right] = twoChildren(node);
     const parts: string[] = [];
     const leftEmpty = ctx.isStaticallyEmpty(left);
     const rightEmpty = ctx.isStaticallyEmpty(right);
-    const r0 = leftEmpty && rightEmpty ? '' : oldProbe(ctx, node, right);
+    const r0 = oldProbe(ctx, node, right);
     if (!leftEmpty) {
       // Part A: ΔL rows whose membership holds against R₀.
       // The test is computed in the select list of a materialised CTE: a per-row (indexable)
@@ -107,7 +109,7 @@ registerOperator<SemiJoinNode>({
         [member(ctx, node, r0, da, true), '__pgt_m'],
       ]);
       parts.push(
-        `SELECT f.__pgt_row_id, f.__pgt_weight${columnList(left, 'f')}\nFROM ${flags} AS f\nWHERE f.__pgt_m`,
+        sql`SELECT f.${ROW_ID_COLUMN}, f.${WEIGHT_COLUMN}${columnList(left, 'f')}\nFROM ${flags} AS f\nWHERE f.__pgt_m`,
       );
     }
     if (!rightEmpty) {
@@ -133,12 +135,11 @@ registerOperator<SemiJoinNode>({
       const gain = node.anti ? '-1' : '1';
       const lose = node.anti ? '1' : '-1';
       parts.push(
-        `SELECT f.__pgt_row_id, (CASE WHEN f.__pgt_m1 THEN ${gain} ELSE ${lose} END)::bigint AS __pgt_weight${columnList(left, 'f')}\nFROM ${flags} AS f\nWHERE f.__pgt_m1 <> f.__pgt_m0`,
+        sql`SELECT f.${ROW_ID_COLUMN}, (CASE WHEN f.__pgt_m1 THEN ${gain} ELSE ${lose} END)::bigint AS ${WEIGHT_COLUMN}${columnList(left, 'f')}
+FROM ${flags} AS f
+WHERE f.__pgt_m1 <> f.__pgt_m0`,
       );
-    }
-    if (parts.length === 0) {
-      parts.push(emptyDeltaSql(left, ctx.snapshot(left, 'new'), `l${node.nid}`));
     }
     return ctx.stmt.add(`d${node.nid}_${node.anti ? 'anti' : 'semi'}`, parts.join('\nUNION ALL\n'));
   },
-});
+};

@@ -21,19 +21,19 @@
  */
 
 import type { DiffContext } from '../diff/context.js';
-import { type AnalyzeTools, registerOperator } from '../diff/registry.js';
+import { onlyChild } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { IrColumn, IrNode, IrNodeBase } from '../ir/types.js';
-import { quoteIdent } from '../sql/quote.js';
-import { onlyChild } from './filter.js';
+import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
+import { sql } from '../sql/sql.js';
+import type { AnalyzeTools, OperatorRules } from './rules.js';
 import {
   type CountedFields,
   type CountRule,
   childTypes,
   countedDelta,
   countedSnapshot,
-  emptyDelta,
-} from './multiset.js';
+} from './shared/multiset.js';
 
 /** INTERSECT / EXCEPT [ALL] over a side-tagged UNION ALL of its two inputs. */
 export interface SetOpNode extends IrNodeBase, CountedFields {
@@ -68,19 +68,18 @@ export function makeSetOp(
   };
 }
 
-registerOperator<SetOpNode>({
-  kind: 'setOp',
+/** The rules of `setOp` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
+export const setOpRules: OperatorRules<SetOpNode> = {
   snapshot(node, side, ctx) {
     return countedSnapshot(node, side, ctx);
   },
   delta(node, ctx) {
-    if (ctx.isStaticallyEmpty(onlyChild(node))) return emptyDelta(node, ctx, node.rule);
     return countedDelta(node, ctx, node.rule);
   },
   async analyze(node, tools) {
     node.types = await childTypes(node, tools);
   },
-});
+};
 
 /**
  * The inputs of one set operation (a UNION ALL's branches), when some input column is an untyped
@@ -145,7 +144,7 @@ async function resolveGroup(group: SetInputGroup, tools: AnalyzeTools): Promise<
     const described = await tools.describe(tools.snapshotSql(onlyChild(m)));
     const types = new Map(described.map((c) => [c.name, c.type]));
     const cols = m.sources.map((id, i) => m.literals[i] ?? `NULL::${types.get(id) ?? 'text'}`);
-    selects.push(`SELECT ${cols.map((c, i) => `${c} AS c${i}`).join(', ')}`);
+    selects.push(sql`SELECT ${cols.map((c, i) => sql`${c} AS c${i}`).join(', ')}`);
   }
   const resolved = await tools.describe(selects.join('\nUNION ALL\n'));
   return resolved.map((c) => c.type);
@@ -155,16 +154,16 @@ function setInputSelect(node: SetInputNode, from: string, weighted: boolean, ctx
   void ctx;
   const cols = node.columns
     .map((c, i) => {
-      const src = `c.${quoteIdent(node.sources[i] as string)}`;
+      const src = sql`c.${sql.id(node.sources[i] as string)}`;
       const cast = node.casts?.[i] ?? null;
-      return `, ${cast === null ? src : `(${src})::${cast}`} AS ${quoteIdent(c.id)}`;
+      return sql`, ${cast === null ? src : `(${src})::${cast}`} AS ${sql.id(c.id)}`;
     })
     .join('');
-  return `SELECT c.__pgt_row_id${weighted ? ', c.__pgt_weight' : ''}${cols}\nFROM ${from} AS c`;
+  return sql`SELECT c.${ROW_ID_COLUMN}${weighted ? `, c.${WEIGHT_COLUMN}` : ''}${cols}\nFROM ${from} AS c`;
 }
 
-registerOperator<SetInputNode>({
-  kind: 'setInput',
+/** The rules of `setInput` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
+export const setInputRules: OperatorRules<SetInputNode> = {
   snapshot(node, side, ctx) {
     return setInputSelect(node, `(${ctx.snapshot(onlyChild(node), side)})`, false, ctx);
   },
@@ -177,4 +176,4 @@ registerOperator<SetInputNode>({
     const types = await node.group.resolved;
     node.casts = node.literals.map((lit, i) => (lit === null ? null : (types[i] ?? null)));
   },
-});
+};

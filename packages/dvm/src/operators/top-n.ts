@@ -21,13 +21,14 @@
  */
 
 import type { DiffContext } from '../diff/context.js';
-import { differenceDelta, emptyDeltaSql } from '../diff/recompute.js';
-import { registerOperator } from '../diff/registry.js';
+import { differenceDelta } from '../diff/recompute.js';
+import { onlyChild } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrNode, IrNodeBase } from '../ir/types.js';
-import { quoteIdent } from '../sql/quote.js';
-import { onlyChild } from './filter.js';
-import { addedCount, netDelta, oldFromNew } from './old-from-new.js';
+import { ROW_ID_COLUMN } from '../names.js';
+import { sql } from '../sql/sql.js';
+import type { OperatorRules } from './rules.js';
+import { addedCount, netDelta, oldFromNew } from './shared/old-from-new.js';
 
 /** One sort key of a top-N: a child column, direction and NULL placement. */
 export interface TopNKey {
@@ -71,14 +72,14 @@ export function makeTopN(
 }
 
 function columnList(node: IrNode, alias: string): string {
-  return node.columns.map((c) => `, ${alias}.${quoteIdent(c.id)}`).join('');
+  return node.columns.map((c) => sql`, ${alias}.${sql.id(c.id)}`).join('');
 }
 
 /** `ORDER BY …` of the sort keys over alias `alias`. */
 function orderBy(node: TopNNode, alias: string): string {
   const keys = node.sortKeys.map(
     (k) =>
-      `${alias}.${quoteIdent(k.id)} ${k.descending ? 'DESC' : 'ASC'} NULLS ${k.nullsFirst ? 'FIRST' : 'LAST'}`,
+      sql`${alias}.${sql.id(k.id)} ${k.descending ? 'DESC' : 'ASC'} NULLS ${k.nullsFirst ? 'FIRST' : 'LAST'}`,
   );
   return `ORDER BY ${keys.join(', ')}`;
 }
@@ -107,7 +108,7 @@ function bounds(node: TopNNode, ctx: DiffContext): { limit: string | null; offse
 /** T(input): the top-N of a relation with the child's columns. */
 function topOf(node: TopNNode, input: string, ctx: DiffContext): string {
   const { limit, offset } = bounds(node, ctx);
-  return `SELECT c.__pgt_row_id${columnList(node, 'c')}\nFROM (${input}) AS c\n${limitClause(node, 'c', limit, offset)}`;
+  return sql`SELECT c.${ROW_ID_COLUMN}${columnList(node, 'c')}\nFROM (${input}) AS c\n${limitClause(node, 'c', limit, offset)}`;
 }
 
 /** Name of the hidden storage column keeping column `id` when the top-N is below projections. */
@@ -115,23 +116,21 @@ function stateName(id: string): string {
   return `__pgt_topn_${id}`;
 }
 
-registerOperator<TopNNode>({
-  kind: 'topN',
+/** The rules of `topN` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
+export const topNRules: OperatorRules<TopNNode> = {
   snapshot(node, side, ctx) {
     return topOf(node, ctx.snapshot(onlyChild(node), side), ctx);
   },
   delta(node, ctx) {
     const child = onlyChild(node);
-    if (ctx.isStaticallyEmpty(child)) {
-      return ctx.stmt.add(`d${node.nid}_topn`, emptyDeltaSql(node, ctx.snapshot(node, 'new'), 't'));
-    }
     const d = ctx.delta(child);
-    const changed = `EXISTS (SELECT 1 FROM ${d})`;
+    const changed = sql`EXISTS (SELECT 1 FROM ${d})`;
     const storage = ctx.storageFor(node);
     if (storage !== null) {
       // At the root the previous result is the storage table.
-      const newSql = `SELECT t.* FROM (${topOf(node, ctx.snapshot(child, 'new'), ctx)}) AS t WHERE ${changed}`;
-      const oldSql = `SELECT s.__pgt_row_id${node.columns.map((c) => `, s.${quoteIdent(storage.column(c.id))} AS ${quoteIdent(c.id)}`).join('')}\nFROM ${storage.relation} AS s WHERE ${changed}`;
+      const newSql = sql`SELECT t.* FROM (${topOf(node, ctx.snapshot(child, 'new'), ctx)}) AS t WHERE ${changed}`;
+      const oldSql = sql`SELECT s.${ROW_ID_COLUMN}${node.columns.map((c) => sql`, s.${sql.id(storage.column(c.id))} AS ${sql.id(c.id)}`).join('')}
+FROM ${storage.relation} AS s WHERE ${changed}`;
       return differenceDelta(ctx, node, newSql, oldSql, 'topn');
     }
     // Below the root: both results from a prefix of C₁ long enough for both. A row of the old
@@ -145,10 +144,13 @@ registerOperator<TopNNode>({
       length === null ? '' : node.withTies ? ` FETCH FIRST (${length}) ROWS WITH TIES` : ` LIMIT (${length})`;
     const prefix = ctx.stmt.add(
       `n${node.nid}_prefix`,
-      `SELECT t.* FROM (SELECT c.__pgt_row_id${columnList(node, 'c')}\nFROM (${ctx.snapshot(child, 'new')}) AS c\n${orderBy(node, 'c')}${prefixLimit}) AS t\nWHERE ${changed}`,
+      sql`SELECT t.* FROM (SELECT c.${ROW_ID_COLUMN}${columnList(node, 'c')}
+FROM (${ctx.snapshot(child, 'new')}) AS c
+${orderBy(node, 'c')}${prefixLimit}) AS t
+WHERE ${changed}`,
       true,
     );
-    const newSql = topOf(node, `SELECT * FROM ${prefix}`, ctx);
+    const newSql = topOf(node, sql`SELECT * FROM ${prefix}`, ctx);
     const oldSql = topOf(node, oldFromNew(child, prefix, net), ctx);
     return differenceDelta(ctx, node, newSql, oldSql, 'topn');
   },
@@ -157,4 +159,4 @@ registerOperator<TopNNode>({
     // top-N is the root (only a projection above it stores them again, under hidden names).
     return node.columns.map((c) => ({ id: c.id, name: stateName(c.id) }));
   },
-});
+};

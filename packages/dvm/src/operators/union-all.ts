@@ -7,11 +7,13 @@
  * every branch's ids are.
  */
 
-import { registerOperator } from '../diff/registry.js';
 import { rowIdExpr } from '../diff/rowid.js';
+import { InternalError } from '../errors.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { IrNode, IrNodeBase } from '../ir/types.js';
-import { quoteIdent } from '../sql/quote.js';
+import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
+import { sql } from '../sql/sql.js';
+import type { OperatorRules } from './rules.js';
 
 /** The concatenation of its children (same column count, matched by position). */
 export interface UnionAllNode extends IrNodeBase {
@@ -21,7 +23,7 @@ export interface UnionAllNode extends IrNodeBase {
 /** Builds a UNION ALL; output columns are named after the first branch's. */
 export function makeUnionAll(ids: IdAllocator, branches: readonly IrNode[]): UnionAllNode {
   const first = branches[0];
-  if (first === undefined) throw new Error('UNION ALL needs branches');
+  if (first === undefined) throw new InternalError('UNION ALL needs branches');
   return {
     kind: 'unionAll',
     nid: ids.node(),
@@ -33,7 +35,7 @@ export function makeUnionAll(ids: IdAllocator, branches: readonly IrNode[]): Uni
 
 /** Row id of branch `n` (1-based) from its row's id (alias `b`). */
 export function unionBranchRowId(n: number): string {
-  return rowIdExpr([String(n), 'b.__pgt_row_id']);
+  return rowIdExpr([String(n), `b.${ROW_ID_COLUMN}`]);
 }
 
 function branchSelect(
@@ -46,15 +48,15 @@ function branchSelect(
   const cols = node.columns
     .map((c, i) => {
       const source = branch.columns[i];
-      if (source === undefined) throw new Error('UNION ALL branches differ in column count');
-      return `, b.${quoteIdent(source.id)} AS ${quoteIdent(c.id)}`;
+      if (source === undefined) throw new InternalError('UNION ALL branches differ in column count');
+      return sql`, b.${sql.id(source.id)} AS ${sql.id(c.id)}`;
     })
     .join('');
-  return `SELECT ${unionBranchRowId(n)} AS __pgt_row_id${weighted ? ', b.__pgt_weight' : ''}${cols}\nFROM ${from} AS b`;
+  return sql`SELECT ${unionBranchRowId(n)} AS ${ROW_ID_COLUMN}${weighted ? `, b.${WEIGHT_COLUMN}` : ''}${cols}\nFROM ${from} AS b`;
 }
 
-registerOperator<UnionAllNode>({
-  kind: 'unionAll',
+/** The rules of `unionAll` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
+export const unionAllRules: OperatorRules<UnionAllNode> = {
   snapshot(node, side, ctx) {
     return node.children
       .map((branch, i) => branchSelect(node, branch, i + 1, `(${ctx.snapshot(branch, side)})`, false))
@@ -64,11 +66,11 @@ registerOperator<UnionAllNode>({
     const parts = node.children.map((branch, i) =>
       ctx.isStaticallyEmpty(branch)
         ? `${branchSelect(node, branch, i + 1, `(${ctx.snapshot(branch, 'new')})`, false).replace(
-            'AS __pgt_row_id',
-            'AS __pgt_row_id, 0::bigint AS __pgt_weight',
+            sql`AS ${ROW_ID_COLUMN}`,
+            sql`AS ${ROW_ID_COLUMN}, 0::bigint AS ${WEIGHT_COLUMN}`,
           )}\nWHERE false`
         : branchSelect(node, branch, i + 1, ctx.delta(branch), true),
     );
     return ctx.stmt.add(`d${node.nid}_union_all`, parts.join('\nUNION ALL\n'));
   },
-});
+};

@@ -31,14 +31,15 @@
  */
 
 import type { DiffContext } from '../diff/context.js';
-import { differenceDelta, emptyDeltaSql } from '../diff/recompute.js';
-import { registerOperator } from '../diff/registry.js';
+import { differenceDelta } from '../diff/recompute.js';
 import { rowIdExpr } from '../diff/rowid.js';
+import { onlyChild } from '../ir/children.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrColumn, IrNode, IrNodeBase, Side } from '../ir/types.js';
-import { quoteIdent } from '../sql/quote.js';
-import { onlyChild } from './filter.js';
-import { netDelta, oldFromNew } from './old-from-new.js';
+import { ROW_ID_COLUMN } from '../names.js';
+import { sql } from '../sql/sql.js';
+import type { OperatorRules } from './rules.js';
+import { netDelta, oldFromNew } from './shared/old-from-new.js';
 
 /** One window function call: its result column and the resolved call (`f(args) [FILTER] OVER (…)`). */
 export interface WindowCall {
@@ -76,13 +77,13 @@ export function makeWindow(
 /** The window computation over an input relation (SQL) with the child's columns. */
 function evaluate(node: WindowNode, input: string, ctx: DiffContext): string {
   const child = onlyChild(node);
-  const inputCols = child.columns.map((c) => `, c.${quoteIdent(c.id)}`).join('');
-  const calls = node.calls.map((w) => `, ${ctx.render(w.call, 'c')} AS ${quoteIdent(w.column.id)}`).join('');
-  const inner = `SELECT c.__pgt_row_id${inputCols}${calls}\nFROM (${input}) AS c`;
+  const inputCols = child.columns.map((c) => sql`, c.${sql.id(c.id)}`).join('');
+  const calls = node.calls.map((w) => sql`, ${ctx.render(w.call, 'c')} AS ${sql.id(w.column.id)}`).join('');
+  const inner = sql`SELECT c.${ROW_ID_COLUMN}${inputCols}${calls}\nFROM (${input}) AS c`;
   if (child.uniqueIds) return inner;
-  const id = rowIdExpr(['w.__pgt_row_id', ...node.calls.map((w) => `w.${quoteIdent(w.column.id)}`)]);
-  const all = node.columns.map((c) => `, w.${quoteIdent(c.id)}`).join('');
-  return `SELECT ${id} AS __pgt_row_id${all}\nFROM (${inner}) AS w`;
+  const id = rowIdExpr([`w.${ROW_ID_COLUMN}`, ...node.calls.map((w) => sql`w.${sql.id(w.column.id)}`)]);
+  const all = node.columns.map((c) => sql`, w.${sql.id(c.id)}`).join('');
+  return sql`SELECT ${id} AS ${ROW_ID_COLUMN}${all}\nFROM (${inner}) AS w`;
 }
 
 /** Column names of the affected-keys CTE. */
@@ -100,13 +101,13 @@ function keyNames(node: WindowNode): string[] {
 function restricted(node: WindowNode, side: Side, keys: string | null, delta: string, ctx: DiffContext) {
   const child = onlyChild(node);
   const snap = ctx.snapshot(child, side);
-  const cols = child.columns.map((c) => `, s.${quoteIdent(c.id)}`).join('');
+  const cols = child.columns.map((c) => sql`, s.${sql.id(c.id)}`).join('');
   if (keys === null) {
-    return `SELECT s.__pgt_row_id${cols}\nFROM (${snap}) AS s\nWHERE EXISTS (SELECT 1 FROM ${delta})`;
+    return sql`SELECT s.${ROW_ID_COLUMN}${cols}\nFROM (${snap}) AS s\nWHERE EXISTS (SELECT 1 FROM ${delta})`;
   }
   const names = keyNames(node);
-  const computed = node.partitionKey.map((e, i) => `, ${ctx.render(e, 'c')} AS ${names[i]}`).join('');
-  const input = `SELECT s.__pgt_row_id${cols}\nFROM (SELECT c.*${computed} FROM (${snap}) AS c) AS s`;
+  const computed = node.partitionKey.map((e, i) => sql`, ${ctx.render(e, 'c')} AS ${names[i]!}`).join('');
+  const input = sql`SELECT s.${ROW_ID_COLUMN}${cols}\nFROM (SELECT c.*${computed} FROM (${snap}) AS c) AS s`;
   const sk = names.map((n) => `s.${n}`);
   const kk = names.map((n) => `k.${n}`);
   const tuple = (xs: string[]) => (xs.length === 1 ? (xs[0] as string) : `(${xs.join(', ')})`);
@@ -114,37 +115,31 @@ function restricted(node: WindowNode, side: Side, keys: string | null, delta: st
   const someNull = kk.map((k) => `${k} IS NULL`).join(' OR ');
   const nullSafe = names.map((n) => `(s.${n} = k.${n} OR (s.${n} IS NULL AND k.${n} IS NULL))`).join(' AND ');
   const rowHasNull = sk.map((x) => `${x} IS NULL`).join(' OR ');
-  return `${input}\nWHERE ${tuple(sk)} IN (SELECT ${kk.join(', ')} FROM ${keys} AS k WHERE ${noNull})
+  return sql`${input}\nWHERE ${tuple(sk)} IN (SELECT ${kk.join(', ')} FROM ${keys} AS k WHERE ${noNull})
 UNION ALL
 ${input}\nWHERE (${rowHasNull}) AND EXISTS (SELECT 1 FROM ${keys} AS k WHERE ${someNull})
   AND EXISTS (SELECT 1 FROM ${keys} AS k WHERE (${someNull}) AND ${nullSafe})`;
 }
 
-registerOperator<WindowNode>({
-  kind: 'window',
+/** The rules of `window` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
+export const windowRules: OperatorRules<WindowNode> = {
   snapshot(node, side, ctx) {
     return evaluate(node, ctx.snapshot(onlyChild(node), side), ctx);
   },
   delta(node, ctx) {
     const child = onlyChild(node);
-    if (ctx.isStaticallyEmpty(child)) {
-      return ctx.stmt.add(
-        `d${node.nid}_window`,
-        emptyDeltaSql(node, evaluate(node, ctx.snapshot(child, 'new'), ctx), 'e'),
-      );
-    }
     const d = ctx.delta(child);
     let keys: string | null = null;
     if (node.partitionKey.length > 0) {
       const names = keyNames(node);
-      const exprs = node.partitionKey.map((e, i) => `${ctx.render(e, 'd')} AS ${names[i]}`).join(', ');
-      keys = ctx.stmt.add(`n${node.nid}_partitions`, `SELECT DISTINCT ${exprs}\nFROM ${d} AS d`, true);
+      const exprs = node.partitionKey.map((e, i) => sql`${ctx.render(e, 'd')} AS ${names[i]!}`).join(', ');
+      keys = ctx.stmt.add(`n${node.nid}_partitions`, sql`SELECT DISTINCT ${exprs}\nFROM ${d} AS d`, true);
     }
     // C₁|K once (materialized), and C₀|K = C₁|K − Δ⁺ + Δ⁻ (every Δ row is in K by construction).
     const newInput = ctx.stmt.add(`n${node.nid}_new_input`, restricted(node, 'new', keys, d, ctx), true);
     const oldInput = oldFromNew(child, newInput, netDelta(ctx, node, child, d));
-    const newSql = evaluate(node, `SELECT * FROM ${newInput}`, ctx);
+    const newSql = evaluate(node, sql`SELECT * FROM ${newInput}`, ctx);
     const oldSql = evaluate(node, oldInput, ctx);
     return differenceDelta(ctx, node, newSql, oldSql, 'window');
   },
-});
+};

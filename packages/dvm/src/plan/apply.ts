@@ -19,6 +19,7 @@ import {
   deltaTempName,
   ROW_ID_COLUMN,
   STREAM_BUFFER_COLUMNS,
+  WEIGHT_COLUMN,
 } from '../names.js';
 import { quoteIdent } from '../sql/quote.js';
 import { streamBuffer } from './capture.js';
@@ -52,7 +53,8 @@ export function deltaTableDdl(target: ApplyTarget): string[] {
   const cols = target.columns.map((c) => `, s.${quoteIdent(c)}`).join('');
   return [
     `DROP TABLE IF EXISTS ${deltaTable(target.tag)}`,
-    `CREATE TEMP TABLE ${quoteIdent(deltaTempName(target.tag))} ON COMMIT DROP AS SELECT s.${quoteIdent(ROW_ID_COLUMN)}, 0::bigint AS __pgt_weight${cols} FROM ${target.relation} AS s WITH NO DATA`,
+    `CREATE TEMP TABLE ${quoteIdent(deltaTempName(target.tag))} ON COMMIT DROP AS SELECT s.${quoteIdent(ROW_ID_COLUMN)}, 0::bigint AS
+  ${WEIGHT_COLUMN}${cols} FROM ${target.relation} AS s WITH NO DATA`,
   ];
 }
 
@@ -62,11 +64,12 @@ export function consolidateSql(target: ApplyTarget, from: string): string[] {
   return [
     `DROP TABLE IF EXISTS ${consolidatedTable(target.tag)}`,
     `CREATE TEMP TABLE ${quoteIdent(consolidatedTempName(target.tag))} ON COMMIT DROP AS
-SELECT y.${quoteIdent(ROW_ID_COLUMN)}, y.__pgt_weight${target.columns.map((c) => `, y.${quoteIdent(c)}`).join('')}
-FROM (SELECT DISTINCT ON (x.${quoteIdent(ROW_ID_COLUMN)}, x.__pgt_text) x.${quoteIdent(ROW_ID_COLUMN)}, pg_catalog.sum(x.__pgt_weight) OVER (PARTITION BY x.${quoteIdent(ROW_ID_COLUMN)}, x.__pgt_text)::bigint AS __pgt_weight${cols}
+SELECT y.${quoteIdent(ROW_ID_COLUMN)}, y.${WEIGHT_COLUMN}${target.columns.map((c) => `, y.${quoteIdent(c)}`).join('')}
+FROM (SELECT DISTINCT ON (x.${quoteIdent(ROW_ID_COLUMN)}, x.__pgt_text) x.${quoteIdent(ROW_ID_COLUMN)}, pg_catalog.sum(x.${WEIGHT_COLUMN})
+  OVER (PARTITION BY x.${quoteIdent(ROW_ID_COLUMN)}, x.__pgt_text)::bigint AS ${WEIGHT_COLUMN}${cols}
       FROM (SELECT d.*, ${rowText('d', target.columns)} AS __pgt_text FROM ${from} AS d) AS x
       ORDER BY x.${quoteIdent(ROW_ID_COLUMN)}, x.__pgt_text) AS y
-WHERE y.__pgt_weight <> 0`,
+WHERE y.${WEIGHT_COLUMN} <> 0`,
   ];
 }
 
@@ -80,10 +83,16 @@ export function applyConsolidatedSql(target: ApplyTarget): string[] {
     const differs = `${rowText('st', target.columns)} IS DISTINCT FROM ${rowText('d', target.columns)}`;
     return [
       `MERGE INTO ${target.relation} AS st
-USING (SELECT DISTINCT ON (x.${id}) x.* FROM ${c} AS x ORDER BY x.${id}, x.__pgt_weight DESC) AS d
+USING (SELECT DISTINCT ON (x.${id}) x.* FROM ${c} AS x ORDER BY x.${id}, x.${WEIGHT_COLUMN} DESC) AS d
 ON st.${id} = d.${id}
-WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
-${cols.length === 0 ? '' : `WHEN MATCHED AND d.__pgt_weight > 0 AND ${differs} THEN UPDATE SET ${set}\n`}WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT (${[id, ...cols].join(', ')}) VALUES (${[`d.${id}`, ...cols.map((q) => `d.${q}`)].join(', ')})`,
+WHEN MATCHED AND d.${WEIGHT_COLUMN} < 0 THEN DELETE
+${
+  cols.length === 0
+    ? ''
+    : `WHEN MATCHED AND d.${WEIGHT_COLUMN} > 0 AND ${differs} THEN UPDATE SET ${set}
+`
+}WHEN NOT MATCHED AND d.${WEIGHT_COLUMN} > 0 THEN INSERT (${[id, ...cols].join(', ')}) VALUES
+  (${[`d.${id}`, ...cols.map((q) => `d.${q}`)].join(', ')})`,
     ];
   }
   const text = rowText('s', target.columns);
@@ -91,12 +100,13 @@ ${cols.length === 0 ? '' : `WHEN MATCHED AND d.__pgt_weight > 0 AND ${differs} T
     `DELETE FROM ${target.relation} AS t
 USING (SELECT s.ctid AS __pgt_ctid, pg_catalog.row_number() OVER (PARTITION BY s.${id}, ${text}) AS __pgt_n, ${text} AS __pgt_text, s.${id}
        FROM ${target.relation} AS s
-       WHERE s.${id} IN (SELECT x.${id} FROM ${c} AS x WHERE x.__pgt_weight < 0)) AS v,
-      (SELECT x.${id}, ${rowText('x', target.columns)} AS __pgt_text, -x.__pgt_weight AS __pgt_copies FROM ${c} AS x WHERE x.__pgt_weight < 0) AS d
+       WHERE s.${id} IN (SELECT x.${id} FROM ${c} AS x WHERE x.${WEIGHT_COLUMN} < 0)) AS v,
+      (SELECT x.${id}, ${rowText('x', target.columns)} AS __pgt_text, -x.${WEIGHT_COLUMN} AS __pgt_copies FROM ${c} AS x WHERE
+  x.${WEIGHT_COLUMN} < 0) AS d
 WHERE t.ctid = v.__pgt_ctid AND v.${id} = d.${id} AND v.__pgt_text = d.__pgt_text AND v.__pgt_n <= d.__pgt_copies`,
     `INSERT INTO ${target.relation} (${[id, ...cols].join(', ')})
-SELECT x.${id}${cols.map((q) => `, x.${q}`).join('')} FROM ${c} AS x CROSS JOIN LATERAL pg_catalog.generate_series(1, x.__pgt_weight) AS g
-WHERE x.__pgt_weight > 0`,
+SELECT x.${id}${cols.map((q) => `, x.${q}`).join('')} FROM ${c} AS x CROSS JOIN LATERAL pg_catalog.generate_series(1, x.${WEIGHT_COLUMN}) AS g
+WHERE x.${WEIGHT_COLUMN} > 0`,
   ];
 }
 
@@ -115,7 +125,7 @@ export function captureAppliedSql(
   const bufCols = target.visible.map((v) => quoteIdent(bufferColumnName(v, STREAM_BUFFER_COLUMNS)));
   const vals = target.visible.map((v) => `x.${quoteIdent(v)}`);
   return `INSERT INTO ${streamBuffer(pgtId)} (epoch, action, ${[id, ...bufCols].join(', ')})
-SELECT ${epochParam}, CASE WHEN x.__pgt_weight < 0 THEN 'D' ELSE 'I' END, ${[`x.${id}`, ...vals].join(', ')}
-FROM ${c} AS x CROSS JOIN LATERAL pg_catalog.generate_series(1, abs(x.__pgt_weight)) AS g
-ORDER BY x.__pgt_weight > 0, x.${id}`;
+SELECT ${epochParam}, CASE WHEN x.${WEIGHT_COLUMN} < 0 THEN 'D' ELSE 'I' END, ${[`x.${id}`, ...vals].join(', ')}
+FROM ${c} AS x CROSS JOIN LATERAL pg_catalog.generate_series(1, abs(x.${WEIGHT_COLUMN})) AS g
+ORDER BY x.${WEIGHT_COLUMN} > 0, x.${id}`;
 }

@@ -96,9 +96,11 @@ export function baseCaptureDdl(target: CaptureTarget): string[] {
     const fn = quoteQualified(CHANGES_SCHEMA, captureFunctionName(event, target.oid));
     const body = `\nBEGIN\n  ${bodies[event]}\n  RETURN NULL;\nEND\n`;
     stmts.push(
-      `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS ${dollarQuote(body)}`,
+      `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+  ${dollarQuote(body)}`,
       `REVOKE ALL ON FUNCTION ${fn}() FROM PUBLIC`,
-      `CREATE OR REPLACE TRIGGER ${quoteIdent(captureTriggerName(event, target.oid))} AFTER ${events[event].on} ON ${source} ${events[event].referencing}FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`,
+      `CREATE OR REPLACE TRIGGER ${quoteIdent(captureTriggerName(event, target.oid))} AFTER ${events[event].on} ON ${source}
+  ${events[event].referencing}FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`,
     );
   }
   return stmts;

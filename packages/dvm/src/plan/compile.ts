@@ -8,6 +8,7 @@
  * - AUTO tries DIFFERENTIAL and falls back to FULL (recording why) when the query has a construct
  *   without a delta rule.
  */
+
 import type { Node, RangeVar } from '@pgsql/types';
 import { BuildEnv, type CatalogFacts, loadCatalogFacts } from '../build/env.js';
 import { buildDefiningQuery } from '../build/index.js';
@@ -19,7 +20,6 @@ import {
   deltaParams,
   type StorageBinding,
 } from '../diff/context.js';
-import { getOperator } from '../diff/registry.js';
 import { rowIdExpr } from '../diff/rowid.js';
 import {
   AmbiguousColumnError,
@@ -29,10 +29,11 @@ import {
   UnknownRelationError,
   UnsupportedQueryError,
 } from '../errors.js';
+import { onlyChild } from '../ir/children.js';
 import { makeExpr, refNode } from '../ir/expr.js';
 import type { IrColumn, IrNode, SourceRef } from '../ir/types.js';
-import { HIDDEN_PREFIX, ROW_ID_COLUMN, rowIdIndexName, shortHash } from '../names.js';
-import '../operators/index.js';
+import { HIDDEN_PREFIX, ROW_ID_COLUMN, rowIdIndexName, shortHash, WEIGHT_COLUMN } from '../names.js';
+import { rulesOf } from '../operators/index.js';
 import type { ProjectNode } from '../operators/project.js';
 import { mapAst } from '../parse/ast.js';
 import { deparseNode } from '../parse/deparse.js';
@@ -64,16 +65,12 @@ export interface CompileOptions {
   readonly tag?: string;
 }
 
-/** A source the plan reads. */
-export interface PlanSource {
-  /** Stable key (the relation oid as text). */
-  readonly key: string;
-  readonly oid: number;
-  readonly schema: string;
-  readonly name: string;
-  /** `table` (trigger-captured buffer) or `streamTable` (epoch buffer of another stream table). */
-  readonly kind: 'table' | 'streamTable';
-  readonly pgtId: number | null;
+/**
+ * A source the plan reads: its identity as the operator tree's {@link SourceRef} has it (`key`:
+ * the relation oid as text; `kind`: `table`, a trigger-captured buffer, or `streamTable`, the
+ * epoch buffer of another stream table; `pgtId` for a stream table), and its columns.
+ */
+export interface PlanSource extends Pick<SourceRef, 'key' | 'oid' | 'schema' | 'name' | 'kind' | 'pgtId'> {
   /** All columns of a base table (captured), or the visible columns of a stream table. */
   readonly columns: readonly { readonly name: string; readonly type: string; readonly notNull: boolean }[];
 }
@@ -200,9 +197,9 @@ async function analyzeTree(root: IrNode, port: CatalogPort, params: readonly Del
     if (seen.has(node.nid)) return;
     seen.add(node.nid);
     for (const child of node.children) await visit(child);
-    const rules = getOperator(node.kind);
+    const rules = rulesOf(node);
     if (rules.analyze === undefined) return;
-    await rules.analyze(node as never, {
+    await rules.analyze(node, {
       describe: (sql) => describe(port, sql),
       snapshotSql(n: IrNode): string {
         const ctx = new DiffContext({ kind: 'changeBuffer' }, params, null);
@@ -365,7 +362,9 @@ function fullPlan(
   const params = deltaParams(refs);
   const rel = quoteQualified(name.schema, name.name);
   const visible = columns.map((c) => c.name);
-  const select = `SELECT ${rowIdExpr(['q.*'])} AS ${quoteIdent(ROW_ID_COLUMN)}, ${visible.map((c, i) => `q.${quoteIdent(c)}::${(columns[i] as QueryColumn).type} AS ${quoteIdent(c)}`).join(', ')}\nFROM (${fullText}) AS q`;
+  const select = `SELECT ${rowIdExpr(['q.*'])} AS ${quoteIdent(ROW_ID_COLUMN)},
+  ${visible.map((c, i) => `q.${quoteIdent(c)}::${(columns[i] as QueryColumn).type} AS ${quoteIdent(c)}`).join(', ')}
+FROM (${fullText}) AS q`;
   const plan: CompiledPlan = {
     query,
     requestedMode: requested,
@@ -383,7 +382,9 @@ function fullPlan(
     storageDdl: () => [`CREATE TABLE ${rel} AS ${select} WITH NO DATA`, ...storageColumnsSql(plan)],
     populationSelect: () => select,
     fullInsert: () =>
-      `WITH __pgt_frontier AS (${frontierCaptureSql(tag, refs, null)})\nINSERT INTO ${rel} (${[ROW_ID_COLUMN, ...visible].map(quoteIdent).join(', ')})\n${select}`,
+      `WITH __pgt_frontier AS (${frontierCaptureSql(tag, refs, null)})
+INSERT INTO ${rel} (${[ROW_ID_COLUMN, ...visible].map(quoteIdent).join(', ')})
+${select}`,
     deltaInsert: () => null,
     applyTarget: () => ({ relation: rel, columns: visible, visible, uniqueRowIds: false, tag }),
     inspectSql: () => inspect(refs, params),
@@ -398,11 +399,10 @@ function stateOperator(
   const chain: ProjectNode[] = [];
   let node = root;
   while (node.kind === 'project') {
-    chain.push(node as ProjectNode);
-    node = node.children[0] as IrNode;
+    chain.push(node);
+    node = onlyChild(node);
   }
-  const rules = getOperator(node.kind);
-  const state = rules.rootState?.(node as never) ?? null;
+  const state = rulesOf(node).rootState?.(node) ?? null;
   if (state === null || state.length === 0) return null;
   return { chain, node, state };
 }
@@ -531,7 +531,9 @@ function incrementalPlan(
       }
       const cols = storageCols.map((c) => `d.${quoteIdent(c.id)}`).join(', ');
       return ctx.stmt.build(
-        `INSERT INTO ${deltaTable(tag)} (${[ROW_ID_COLUMN, '__pgt_weight', ...allCols].map(quoteIdent).join(', ')})\nSELECT d.${quoteIdent(ROW_ID_COLUMN)}, d.__pgt_weight, ${cols}\nFROM ${d} AS d`,
+        `INSERT INTO ${deltaTable(tag)} (${[ROW_ID_COLUMN, `${WEIGHT_COLUMN}`, ...allCols].map(quoteIdent).join(', ')})
+SELECT d.${quoteIdent(ROW_ID_COLUMN)}, d.${WEIGHT_COLUMN}, ${cols}
+FROM ${d} AS d`,
       );
     },
     applyTarget: () => ({ relation: rel, columns: allCols, visible, uniqueRowIds: root.uniqueIds, tag }),
@@ -543,7 +545,8 @@ function incrementalPlan(
 /** Per source: changes pending in the window, whether a TRUNCATE is among them, and the table's size estimate. */
 function inspect(sources: readonly SourceRef[], params: readonly DeltaParam[]): string {
   if (sources.length === 0) {
-    return `WITH __pgt_params AS (${paramsDeclaration(params)})\nSELECT NULL::text AS source, 0::bigint AS changes, false AS truncated, 0::float8 AS reltuples WHERE false`;
+    return `WITH __pgt_params AS (${paramsDeclaration(params)})
+SELECT NULL::text AS source, 0::bigint AS changes, false AS truncated, 0::float8 AS reltuples WHERE false`;
   }
   const ctx = new DiffContext({ kind: 'changeBuffer' }, params, null);
   const parts = sources.map((s) => {
@@ -551,10 +554,13 @@ function inspect(sources: readonly SourceRef[], params: readonly DeltaParam[]): 
     const key = `'${s.key}'`;
     const size = `(SELECT c.reltuples::float8 FROM pg_catalog.pg_class AS c WHERE c.oid = ${s.oid})`;
     if (s.kind === 'streamTable') {
-      return `SELECT ${key}::text AS source, (SELECT pg_catalog.count(*) FROM ${streamBuffer(s.pgtId as number)} AS b WHERE b.epoch > ${p})::bigint AS changes, false AS truncated, ${size} AS reltuples`;
+      return `SELECT ${key}::text AS source, (SELECT pg_catalog.count(*) FROM ${streamBuffer(s.pgtId as number)} AS b WHERE b.epoch >
+  ${p})::bigint AS changes, false AS truncated, ${size} AS reltuples`;
     }
     const buf = baseBuffer(s.oid);
-    return `SELECT ${key}::text AS source, pg_catalog.count(*) FILTER (WHERE b.action <> 'T')::bigint AS changes, COALESCE(pg_catalog.bool_or(b.action = 'T'), false) AS truncated, ${size} AS reltuples\nFROM ${buf} AS b WHERE b.xid >= pg_catalog.pg_snapshot_xmin(${p}) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, ${p})`;
+    return `SELECT ${key}::text AS source, pg_catalog.count(*) FILTER (WHERE b.action <> 'T')::bigint AS changes,
+  COALESCE(pg_catalog.bool_or(b.action = 'T'), false) AS truncated, ${size} AS reltuples
+FROM ${buf} AS b WHERE b.xid >= pg_catalog.pg_snapshot_xmin(${p}) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, ${p})`;
   });
   return `WITH __pgt_params AS (${paramsDeclaration(params)})\n${parts.join('\nUNION ALL\n')}`;
 }

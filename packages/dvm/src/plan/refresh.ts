@@ -10,8 +10,10 @@
  * statement. A stream table with downstream consumers also writes what it applied into its own
  * buffer under `captureEpoch` (for FULL, the difference old → new).
  */
+
 import { ROW_ID_SETTINGS } from '../diff/rowid.js';
 import { InternalError } from '../errors.js';
+import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
 import { quoteIdent, quoteLiteral } from '../sql/quote.js';
 import {
   type ApplyTarget,
@@ -143,7 +145,8 @@ async function prepare(plan: CompiledPlan, exec: SqlExecutor): Promise<void> {
 
 async function counts(plan: CompiledPlan, exec: SqlExecutor): Promise<{ ins: number; del: number }> {
   const res = await exec.query(
-    `SELECT COALESCE(sum(__pgt_weight) FILTER (WHERE __pgt_weight > 0), 0)::bigint AS ins, COALESCE(-sum(__pgt_weight) FILTER (WHERE __pgt_weight < 0), 0)::bigint AS del FROM ${consolidatedTable(plan.tag)}`,
+    `SELECT COALESCE(sum(${WEIGHT_COLUMN}) FILTER (WHERE ${WEIGHT_COLUMN} > 0), 0)::bigint AS ins, COALESCE(-sum(${WEIGHT_COLUMN}) FILTER
+  (WHERE ${WEIGHT_COLUMN} < 0), 0)::bigint AS del FROM ${consolidatedTable(plan.tag)}`,
   );
   const row = res.rows[0] ?? {};
   return { ins: Number(row.ins ?? 0), del: Number(row.del ?? 0) };
@@ -231,8 +234,9 @@ export async function runRefresh(
   await exec.query(`TRUNCATE ${target.relation}`);
   const inserted = await exec.query(plan.fullInsert());
   if (capture !== null) {
-    const cols = ['__pgt_row_id', ...target.columns].map(quoteIdent);
-    const union = `(SELECT ${cols.join(', ')}, -1::bigint AS __pgt_weight FROM ${prev} UNION ALL SELECT ${cols.join(', ')}, 1::bigint FROM ${target.relation})`;
+    const cols = [`${ROW_ID_COLUMN}`, ...target.columns].map(quoteIdent);
+    const union = `(SELECT ${cols.join(', ')}, -1::bigint AS ${WEIGHT_COLUMN} FROM ${prev} UNION ALL SELECT ${cols.join(', ')}, 1::bigint
+  FROM ${target.relation})`;
     await run(exec, consolidateSql(target, union));
     await exec.query(captureAppliedSql(target, capture.pgtId, '$1::bigint'), [capture.epoch]);
   }

@@ -1,18 +1,15 @@
 /**
- * The operator registry: one module per operator kind registers its rules here. Adding an
- * operator = one module that defines its node type, a constructor, and these rules, plus one
- * line in `operators/index.ts`.
+ * What an operator kind implements: its {@link OperatorRules}. Each operator module exports the
+ * rules of its node kind(s); `operators/index.ts` lists them in `OPERATOR_RULES`, a table keyed by
+ * every kind of the closed {@link IrNode} union, so a kind without rules is a compile error.
  */
 
 import type { QueryColumn } from '../catalog/port.js';
-import { InternalError } from '../errors.js';
+import type { DiffContext } from '../diff/context.js';
 import type { IrColumn, IrNode, Side } from '../ir/types.js';
-import type { DiffContext } from './context.js';
 
 /** The rules of one operator kind (docs/dvm-design.md §3). */
 export interface OperatorRules<N extends IrNode = IrNode> {
-  /** The node kind these rules are for. */
-  readonly kind: string;
   /**
    * A SELECT of the node's snapshot on `side` (R₀ before the window, R₁ as of the statement):
    * columns `__pgt_row_id`, then the node's column ids, one SQL row per result row.
@@ -44,23 +41,4 @@ export interface AnalyzeTools {
   describe(sql: string): Promise<readonly QueryColumn[]>;
   /** A standalone SELECT of a node's new-side snapshot (`__pgt_row_id`, its column ids). */
   snapshotSql(node: IrNode): string;
-}
-
-const operators = new Map<string, OperatorRules>();
-
-/** Registers the rules of an operator kind (a later registration of the same kind replaces it). */
-export function registerOperator<N extends IrNode>(rules: OperatorRules<N>): void {
-  operators.set(rules.kind, rules as unknown as OperatorRules);
-}
-
-/** The rules registered for `kind`. */
-export function getOperator(kind: string): OperatorRules {
-  const rules = operators.get(kind);
-  if (rules === undefined) throw new InternalError(`no operator is registered for node kind "${kind}"`);
-  return rules;
-}
-
-/** The kinds registered so far. */
-export function registeredKinds(): string[] {
-  return [...operators.keys()];
 }

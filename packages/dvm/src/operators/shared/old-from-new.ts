@@ -13,35 +13,39 @@
  * per (id, text): old copies = copies in P − net weight.
  */
 
-import type { DiffContext } from '../diff/context.js';
-import { rowText } from '../diff/rowid.js';
-import type { IrNode } from '../ir/types.js';
-import { quoteIdent } from '../sql/quote.js';
+import type { DiffContext } from '../../diff/context.js';
+import { rowText } from '../../diff/rowid.js';
+import type { IrNode } from '../../ir/types.js';
+import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../../names.js';
+import { sql } from '../../sql/sql.js';
 
 /** Adds the CTE of `delta` netted per (id, row text), non-zero weights only; returns its name. */
 export function netDelta(ctx: DiffContext, node: IrNode, child: IrNode, delta: string): string {
   const ids = child.columns.map((c) => c.id);
-  const cols = ids.map((id) => `, x.${quoteIdent(id)}`).join('');
+  const cols = ids.map((id) => sql`, x.${sql.id(id)}`).join('');
   return ctx.stmt.add(
     `n${node.nid}_net`,
-    `SELECT y.__pgt_row_id, y.__pgt_weight${ids.map((id) => `, y.${quoteIdent(id)}`).join('')}
-FROM (SELECT DISTINCT ON (x.__pgt_row_id, x.__pgt_text) x.__pgt_row_id, pg_catalog.sum(x.__pgt_weight) OVER (PARTITION BY x.__pgt_row_id, x.__pgt_text)::bigint AS __pgt_weight${cols}
+    sql`SELECT y.${ROW_ID_COLUMN}, y.${WEIGHT_COLUMN}${ids.map((id) => sql`, y.${sql.id(id)}`).join('')}
+FROM (SELECT DISTINCT ON (x.${ROW_ID_COLUMN}, x.__pgt_text) x.${ROW_ID_COLUMN}, pg_catalog.sum(x.${WEIGHT_COLUMN}) OVER (PARTITION BY
+  x.${ROW_ID_COLUMN}, x.__pgt_text)::bigint AS ${WEIGHT_COLUMN}${cols}
       FROM (SELECT d.*, ${rowText('d', ids)} AS __pgt_text FROM ${delta} AS d) AS x
-      ORDER BY x.__pgt_row_id, x.__pgt_text) AS y
-WHERE y.__pgt_weight <> 0`,
+      ORDER BY x.${ROW_ID_COLUMN}, x.__pgt_text) AS y
+WHERE y.${WEIGHT_COLUMN} <> 0`,
     true,
   );
 }
 
 /** `SELECT … FROM net` rows with weight < 0, one SQL row per copy. */
 function removedRows(child: IrNode, net: string): string {
-  const cols = child.columns.map((c) => `, d.${quoteIdent(c.id)}`).join('');
-  return `SELECT d.__pgt_row_id${cols}\nFROM ${net} AS d CROSS JOIN LATERAL pg_catalog.generate_series(1, -d.__pgt_weight) AS g\nWHERE d.__pgt_weight < 0`;
+  const cols = child.columns.map((c) => sql`, d.${sql.id(c.id)}`).join('');
+  return sql`SELECT d.${ROW_ID_COLUMN}${cols}
+FROM ${net} AS d CROSS JOIN LATERAL pg_catalog.generate_series(1, -d.${WEIGHT_COLUMN}) AS g
+WHERE d.${WEIGHT_COLUMN} < 0`;
 }
 
 /** Total count of rows added by the net delta (Σ positive weights), as a scalar subquery. */
 export function addedCount(net: string): string {
-  return `(SELECT COALESCE(pg_catalog.sum(d.__pgt_weight), 0)::bigint FROM ${net} AS d WHERE d.__pgt_weight > 0)`;
+  return sql`(SELECT COALESCE(pg_catalog.sum(d.${WEIGHT_COLUMN}), 0)::bigint FROM ${net} AS d WHERE d.${WEIGHT_COLUMN} > 0)`;
 }
 
 /**
@@ -50,16 +54,21 @@ export function addedCount(net: string): string {
  */
 export function oldFromNew(child: IrNode, part: string, net: string): string {
   const ids = child.columns.map((c) => c.id);
-  const cols = (alias: string) => ids.map((id) => `, ${alias}.${quoteIdent(id)}`).join('');
+  const cols = (alias: string) => ids.map((id) => sql`, ${alias}.${sql.id(id)}`).join('');
   if (child.uniqueIds) {
-    return `SELECT p.__pgt_row_id${cols('p')}\nFROM ${part} AS p\nWHERE NOT EXISTS (SELECT 1 FROM ${net} AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = p.__pgt_row_id)\nUNION ALL\n${removedRows(child, net)}`;
+    return sql`SELECT p.${ROW_ID_COLUMN}${cols('p')}
+FROM ${part} AS p
+WHERE NOT EXISTS (SELECT 1 FROM ${net} AS d WHERE d.${WEIGHT_COLUMN} > 0 AND d.${ROW_ID_COLUMN} = p.${ROW_ID_COLUMN})
+UNION ALL
+${removedRows(child, net)}`;
   }
-  return `SELECT y.__pgt_row_id${cols('y')}
-FROM (SELECT DISTINCT ON (u.__pgt_row_id, u.__pgt_text) u.__pgt_row_id${cols('u')}, pg_catalog.sum(u.__pgt_n) OVER (PARTITION BY u.__pgt_row_id, u.__pgt_text)::bigint AS __pgt_copies
-      FROM (SELECT p.__pgt_row_id${cols('p')}, ${rowText('p', ids)} AS __pgt_text, 1::bigint AS __pgt_n FROM ${part} AS p
+  return sql`SELECT y.${ROW_ID_COLUMN}${cols('y')}
+FROM (SELECT DISTINCT ON (u.${ROW_ID_COLUMN}, u.__pgt_text) u.${ROW_ID_COLUMN}${cols('u')}, pg_catalog.sum(u.__pgt_n) OVER (PARTITION BY
+  u.${ROW_ID_COLUMN}, u.__pgt_text)::bigint AS __pgt_copies
+      FROM (SELECT p.${ROW_ID_COLUMN}${cols('p')}, ${rowText('p', ids)} AS __pgt_text, 1::bigint AS __pgt_n FROM ${part} AS p
             UNION ALL
-            SELECT d.__pgt_row_id${cols('d')}, ${rowText('d', ids)} AS __pgt_text, -d.__pgt_weight AS __pgt_n FROM ${net} AS d) AS u
-      ORDER BY u.__pgt_row_id, u.__pgt_text) AS y
+            SELECT d.${ROW_ID_COLUMN}${cols('d')}, ${rowText('d', ids)} AS __pgt_text, -d.${WEIGHT_COLUMN} AS __pgt_n FROM ${net} AS d) AS u
+      ORDER BY u.${ROW_ID_COLUMN}, u.__pgt_text) AS y
 CROSS JOIN LATERAL pg_catalog.generate_series(1, y.__pgt_copies) AS g
 WHERE y.__pgt_copies > 0`;
 }

@@ -23,9 +23,10 @@
  * parenthesise `x = y IS NOT FALSE` correctly).
  */
 
-import type { DiffContext } from '../diff/context.js';
-import type { Expr, IrNode } from '../ir/types.js';
-import { quoteIdent } from '../sql/quote.js';
+import type { DiffContext } from '../../diff/context.js';
+import { onlyChild, twoChildren } from '../../ir/children.js';
+import type { Expr, IrNode } from '../../ir/types.js';
+import { sql } from '../../sql/sql.js';
 import { netDelta, oldFromNew } from './old-from-new.js';
 
 /**
@@ -48,6 +49,16 @@ export type Alternative = readonly Atom[];
 export function sideAliases(left: IrNode, la: string, ra: string): (id: string) => string {
   const ids = new Set(left.columns.map((c) => c.id));
   return (id) => (ids.has(id) ? la : ra);
+}
+
+/**
+ * The aliases of a probe of a binary node's right input (semi-joins, subquery values): the right
+ * rows' alias `r<nid>`, and the column aliasing with the left row under `la`.
+ */
+export function probeAliases(node: IrNode, la: string): { ra: string; aliasOf: (id: string) => string } {
+  const [left] = twoChildren(node);
+  const ra = `r${node.nid}`;
+  return { ra, aliasOf: sideAliases(left, la, ra) };
 }
 
 /** SQL of one atom. */
@@ -102,7 +113,7 @@ export function probeRelation(
 
 function scanLike(node: IrNode): boolean {
   if (node.kind === 'scan') return true;
-  return (node.kind === 'filter' || node.kind === 'project') && scanLike(node.children[0] as IrNode);
+  return (node.kind === 'filter' || node.kind === 'project') && scanLike(onlyChild(node));
 }
 
 const nets = new WeakMap<DiffContext, Map<string, string>>();
@@ -120,7 +131,7 @@ export function oldProbe(ctx: DiffContext, owner: IrNode, child: IrNode): ProbeR
   known.set(key, net);
   const r1 = ctx.snapshot(child, 'new');
   return (condition) =>
-    `(${oldFromNew(child, `(SELECT ${PROBE_ALIAS}.* FROM (${r1}) AS ${PROBE_ALIAS} WHERE ${condition})`, net)})`;
+    `(${oldFromNew(child, sql`(SELECT ${PROBE_ALIAS}.* FROM (${r1}) AS ${PROBE_ALIAS} WHERE ${condition})`, net)})`;
 }
 
 /**
@@ -136,7 +147,7 @@ function existsSql(
   perRow: boolean,
 ): string {
   const fence = perRow ? ' OFFSET 0' : '';
-  return `EXISTS (SELECT 1 FROM ${probeRelation(ctx, rel, ra, alt, aliasOf)} AS ${ra} WHERE ${alternativeSql(ctx, alt, aliasOf)}${fence})`;
+  return sql`EXISTS (SELECT 1 FROM ${probeRelation(ctx, rel, ra, alt, aliasOf)} AS ${ra} WHERE ${alternativeSql(ctx, alt, aliasOf)}${fence})`;
 }
 
 /**
@@ -189,15 +200,15 @@ export function affectedRowsSql(
   alts: readonly Alternative[],
   aliasOf: (id: string) => string,
 ): string {
-  if (alts.length === 0) return `SELECT ${ba}.* FROM ${base} AS ${ba} WHERE false`;
+  if (alts.length === 0) return sql`SELECT ${ba}.* FROM ${base} AS ${ba} WHERE false`;
   const conds = alts.map((alt) => alternativeSql(ctx, alt, aliasOf));
   return conds
     .map((cond, i) => {
       const earlier = conds
         .slice(0, i)
-        .map((c) => `\n  AND NOT EXISTS (SELECT 1 FROM ${delta} AS ${da} WHERE ${c})`)
+        .map((c) => sql`\n  AND NOT EXISTS (SELECT 1 FROM ${delta} AS ${da} WHERE ${c})`)
         .join('');
-      return `SELECT ${ba}.* FROM ${base} AS ${ba}\nWHERE EXISTS (SELECT 1 FROM ${delta} AS ${da} WHERE ${cond})${earlier}`;
+      return sql`SELECT ${ba}.* FROM ${base} AS ${ba}\nWHERE EXISTS (SELECT 1 FROM ${delta} AS ${da} WHERE ${cond})${earlier}`;
     })
     .join('\nUNION ALL\n');
 }
@@ -215,18 +226,18 @@ export function perRowValuesCte(
   alias: string,
   values: readonly (readonly [sql: string, column: string])[],
 ): string {
-  const list = values.map(([sql, column]) => `${sql} AS ${column}`).join(', ');
-  return ctx.stmt.add(name, `SELECT ${alias}.*, ${list}\nFROM ${from} AS ${alias}`, true);
+  const list = values.map(([expr, column]) => sql`${expr} AS ${column}`).join(', ');
+  return ctx.stmt.add(name, sql`SELECT ${alias}.*, ${list}\nFROM ${from} AS ${alias}`, true);
 }
 
 /** `, <alias>."<id>"` for every column of `node`. */
 export function columnList(node: IrNode, alias: string): string {
-  return node.columns.map((c) => `, ${alias}.${quoteIdent(c.id)}`).join('');
+  return node.columns.map((c) => sql`, ${alias}.${sql.id(c.id)}`).join('');
 }
 
 /** `, NULL AS "<id>"` for every column of `node` (the padded side of an outer join). */
 export function nullColumns(node: IrNode): string {
-  return node.columns.map((c) => `, NULL AS ${quoteIdent(c.id)}`).join('');
+  return node.columns.map((c) => sql`, NULL AS ${sql.id(c.id)}`).join('');
 }
 
 /** Every column id an alternative list reads. */

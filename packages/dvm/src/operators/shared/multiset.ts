@@ -29,29 +29,33 @@
  *   without NULLs, a separate branch for keys with NULLs).
  */
 
-import type { DiffContext } from '../diff/context.js';
-import type { AnalyzeTools } from '../diff/registry.js';
-import { rowIdExpr, rowText } from '../diff/rowid.js';
-import type { IrColumn, IrNode, IrNodeBase, Side } from '../ir/types.js';
-import { quoteIdent } from '../sql/quote.js';
-import { onlyChild } from './filter.js';
+import type { DiffContext } from '../../diff/context.js';
+import { rowIdExpr, rowText } from '../../diff/rowid.js';
+import { onlyChild } from '../../ir/children.js';
+import type { IrColumn, IrNode, Side } from '../../ir/types.js';
+import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../../names.js';
+import { sql } from '../../sql/sql.js';
+import type { DistinctNode } from '../distinct.js';
+import type { AnalyzeTools } from '../rules.js';
+import type { SetOpNode } from '../set-op.js';
 
 /** Column id → PostgreSQL type name (as `format_type` prints it), learned at compile time. */
 export type ColumnTypes = ReadonlyMap<string, string>;
 
 /** The SQL of the canonical form of value `sql` of type `type` (see the header). */
-export function canonicalValue(sql: string, type: string | undefined): string {
-  if (type === undefined || type.endsWith(']')) return sql;
-  if (type === 'numeric' || type.startsWith('numeric(')) return `pg_catalog.trim_scale(${sql})`;
-  if (type === 'double precision' || type === 'real') return `(CASE WHEN ${sql} = 0 THEN 0 ELSE ${sql} END)`;
+export function canonicalValue(expr: string, type: string | undefined): string {
+  if (type === undefined || type.endsWith(']')) return expr;
+  if (type === 'numeric' || type.startsWith('numeric(')) return `pg_catalog.trim_scale(${expr})`;
+  if (type === 'double precision' || type === 'real')
+    return sql`(CASE WHEN ${expr} = 0 THEN 0 ELSE ${expr} END)`;
   if (type === 'interval' || type.startsWith('interval ') || type.startsWith('interval('))
-    return `pg_catalog.justify_interval(${sql})`;
-  return sql;
+    return `pg_catalog.justify_interval(${expr})`;
+  return expr;
 }
 
 /** The value-identity row id of columns `ids` of row alias `alias`. */
 export function valueRowId(alias: string, ids: readonly string[], types: ColumnTypes | null): string {
-  return rowIdExpr(ids.map((id) => canonicalValue(`${alias}.${quoteIdent(id)}`, types?.get(id))));
+  return rowIdExpr(ids.map((id) => canonicalValue(sql`${alias}.${sql.id(id)}`, types?.get(id))));
 }
 
 /** Learns the column types of `node`'s only child (for canonical value ids). */
@@ -62,7 +66,7 @@ export async function childTypes(node: IrNode, tools: AnalyzeTools): Promise<Col
 
 /** `, <alias>."<id>"` for each id. */
 export function colList(alias: string, ids: readonly string[]): string {
-  return ids.map((id) => `, ${alias}.${quoteIdent(id)}`).join('');
+  return ids.map((id) => sql`, ${alias}.${sql.id(id)}`).join('');
 }
 
 /**
@@ -76,11 +80,11 @@ export function restrictToKeys(
   types: ColumnTypes | null,
   keys: string,
 ): string {
-  const byId = `${valueRowId('c', keyIds, types)} IN (SELECT k.__pgt_row_id FROM ${keys} AS k)`;
-  if (keyIds.length === 0) return `SELECT c.* FROM (${snapshotSql}) AS c WHERE ${byId}`;
-  const tuple = (alias: string) => `(${keyIds.map((id) => `${alias}.${quoteIdent(id)}`).join(', ')})`;
-  const anyNull = (alias: string) => keyIds.map((id) => `${alias}.${quoteIdent(id)} IS NULL`).join(' OR ');
-  return `SELECT c.* FROM (${snapshotSql}) AS c
+  const byId = sql`${valueRowId('c', keyIds, types)} IN (SELECT k.${ROW_ID_COLUMN} FROM ${keys} AS k)`;
+  if (keyIds.length === 0) return sql`SELECT c.* FROM (${snapshotSql}) AS c WHERE ${byId}`;
+  const tuple = (alias: string) => sql`(${keyIds.map((id) => sql`${alias}.${sql.id(id)}`).join(', ')})`;
+  const anyNull = (alias: string) => keyIds.map((id) => sql`${alias}.${sql.id(id)} IS NULL`).join(' OR ');
+  return sql`SELECT c.* FROM (${snapshotSql}) AS c
 WHERE ${tuple('c')} IN (SELECT ${tuple('k').slice(1, -1)} FROM ${keys} AS k) AND ${byId}
 UNION ALL
 SELECT c.* FROM (${snapshotSql}) AS c
@@ -107,20 +111,22 @@ export interface CountedFields {
   types: ColumnTypes | null;
 }
 
-/** A counted node. */
-export type CountedNode = IrNodeBase & CountedFields;
+/** A counted node: DISTINCT or a set operation (INTERSECT / EXCEPT, ALL or not, and UNION). */
+export type CountedNode = DistinctNode | SetOpNode;
 
 /** The number of copies of a value with `l` left and `r` right copies (both non-NULL bigints). */
 export function copiesSql(node: CountedFields, l: string, r: string): string {
   switch (node.rule) {
     case 'distinct':
-      return node.all ? l : `(CASE WHEN ${l} > 0 THEN 1 ELSE 0 END)::bigint`;
+      return node.all ? l : sql`(CASE WHEN ${l} > 0 THEN 1 ELSE 0 END)::bigint`;
     case 'intersect':
-      return node.all ? `LEAST(${l}, ${r})` : `(CASE WHEN ${l} > 0 AND ${r} > 0 THEN 1 ELSE 0 END)::bigint`;
+      return node.all
+        ? `LEAST(${l}, ${r})`
+        : sql`(CASE WHEN ${l} > 0 AND ${r} > 0 THEN 1 ELSE 0 END)::bigint`;
     case 'except':
       return node.all
         ? `GREATEST(${l} - ${r}, 0)`
-        : `(CASE WHEN ${l} > 0 AND ${r} = 0 THEN 1 ELSE 0 END)::bigint`;
+        : sql`(CASE WHEN ${l} > 0 AND ${r} = 0 THEN 1 ELSE 0 END)::bigint`;
   }
 }
 
@@ -129,40 +135,31 @@ function ids(node: CountedNode): string[] {
 }
 
 function sideOf(node: CountedNode, alias: string): string {
-  return node.sideId === null ? '1' : `${alias}.${quoteIdent(node.sideId)}`;
+  return node.sideId === null ? '1' : sql`${alias}.${sql.id(node.sideId)}`;
 }
 
 /** The count column of the node's rows (`, <sql> AS "<countId>"`), or nothing. */
-function countColumn(node: CountedNode, sql: string): string {
+function countColumn(node: CountedNode, count: string): string {
   if (node.countId === null) return '';
-  return `, ${node.stored ? sql : 'NULL::bigint'} AS ${quoteIdent(node.countId)}`;
+  return sql`, ${node.stored ? count : 'NULL::bigint'} AS ${sql.id(node.countId)}`;
 }
 
 /** Snapshot of a counted node (see the header). */
 export function countedSnapshot(node: CountedNode, side: Side, ctx: DiffContext): string {
   const cols = ids(node);
-  const inner = `SELECT ${valueRowId('c', cols, node.types)} AS __pgt_row_id, ${rowText('c', cols)} AS __pgt_text, ${sideOf(node, 'c')} AS __pgt_side${colList('c', cols)}
+  const inner = sql`SELECT ${valueRowId('c', cols, node.types)} AS ${ROW_ID_COLUMN}, ${rowText('c', cols)} AS __pgt_text, ${sideOf(node, 'c')}
+  AS __pgt_side${colList('c', cols)}
 FROM (${ctx.snapshot(onlyChild(node), side)}) AS c`;
-  const grouped = `SELECT DISTINCT ON (x.__pgt_row_id) x.*, pg_catalog.count(*) FILTER (WHERE x.__pgt_side = 1) OVER w AS __pgt_l, pg_catalog.count(*) FILTER (WHERE x.__pgt_side <> 1) OVER w AS __pgt_r
+  const grouped = sql`SELECT DISTINCT ON (x.${ROW_ID_COLUMN}) x.*, pg_catalog.count(*) FILTER (WHERE x.__pgt_side = 1) OVER w AS __pgt_l,
+  pg_catalog.count(*) FILTER (WHERE x.__pgt_side <> 1) OVER w AS __pgt_r
 FROM (${inner}) AS x
-WINDOW w AS (PARTITION BY x.__pgt_row_id)
-ORDER BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text`;
+WINDOW w AS (PARTITION BY x.${ROW_ID_COLUMN})
+ORDER BY x.${ROW_ID_COLUMN}, x.__pgt_side, x.__pgt_text`;
   const copies = copiesSql(node, 'y.__pgt_l', 'y.__pgt_r');
-  const expand = node.all ? `\nCROSS JOIN LATERAL pg_catalog.generate_series(1, ${copies}) AS g` : '';
-  return `SELECT y.__pgt_row_id${colList('y', cols)}${countColumn(node, 'y.__pgt_l')}
+  const expand = node.all ? sql`\nCROSS JOIN LATERAL pg_catalog.generate_series(1, ${copies}) AS g` : '';
+  return sql`SELECT y.${ROW_ID_COLUMN}${colList('y', cols)}${countColumn(node, 'y.__pgt_l')}
 FROM (${grouped}) AS y${expand}
 WHERE ${copies} > 0`;
-}
-
-/** An empty delta of the node's shape. */
-export function emptyDelta(node: IrNode, ctx: DiffContext, label: string): string {
-  return ctx.stmt.add(
-    `d${node.nid}_${label}`,
-    `SELECT s.__pgt_row_id, 0::bigint AS __pgt_weight${colList(
-      's',
-      node.columns.map((c) => c.id),
-    )} FROM (${ctx.snapshot(node, 'new')}) AS s WHERE false`,
-  );
 }
 
 /** The child's delta with each row's value id, text and side (`__pgt_dw` = its weight). */
@@ -171,7 +168,8 @@ export function keyedChildDelta(node: CountedNode, ctx: DiffContext): string {
   const d = ctx.delta(onlyChild(node));
   return ctx.stmt.add(
     `n${node.nid}_changed`,
-    `SELECT ${valueRowId('d', cols, node.types)} AS __pgt_row_id, ${rowText('d', cols)} AS __pgt_text, ${sideOf(node, 'd')} AS __pgt_side, d.__pgt_weight AS __pgt_dw${colList('d', cols)}
+    sql`SELECT ${valueRowId('d', cols, node.types)} AS ${ROW_ID_COLUMN}, ${rowText('d', cols)} AS __pgt_text, ${sideOf(node, 'd')} AS
+  __pgt_side, d.${WEIGHT_COLUMN} AS __pgt_dw${colList('d', cols)}
 FROM ${d} AS d`,
     true,
   );
@@ -184,59 +182,61 @@ export function countedDelta(node: CountedNode, ctx: DiffContext, label: string)
   const current = restrictToKeys(ctx.snapshot(onlyChild(node), 'new'), cols, node.types, dk);
   const rows = ctx.stmt.add(
     `n${node.nid}_rows`,
-    `SELECT ${valueRowId('c', cols, node.types)} AS __pgt_row_id, ${rowText('c', cols)} AS __pgt_text, ${sideOf(node, 'c')} AS __pgt_side, 1::bigint AS __pgt_n1, 0::bigint AS __pgt_dw${colList('c', cols)}
+    sql`SELECT ${valueRowId('c', cols, node.types)} AS ${ROW_ID_COLUMN}, ${rowText('c', cols)} AS __pgt_text, ${sideOf(node, 'c')} AS
+  __pgt_side, 1::bigint AS __pgt_n1, 0::bigint AS __pgt_dw${colList('c', cols)}
 FROM (${current}) AS c
 UNION ALL
-SELECT k.__pgt_row_id, k.__pgt_text, k.__pgt_side, 0::bigint, k.__pgt_dw${colList('k', cols)}
+SELECT k.${ROW_ID_COLUMN}, k.__pgt_text, k.__pgt_side, 0::bigint, k.__pgt_dw${colList('k', cols)}
 FROM ${dk} AS k`,
   );
   // Per (value, side, row text): copies in C₁ and the net change.
   const texts = ctx.stmt.add(
     `n${node.nid}_texts`,
-    `SELECT DISTINCT ON (x.__pgt_row_id, x.__pgt_side, x.__pgt_text) x.__pgt_row_id, x.__pgt_side, x.__pgt_text${colList('x', cols)},
+    sql`SELECT DISTINCT ON (x.${ROW_ID_COLUMN}, x.__pgt_side, x.__pgt_text) x.${ROW_ID_COLUMN}, x.__pgt_side, x.__pgt_text${colList('x', cols)},
        (pg_catalog.sum(x.__pgt_n1) OVER w)::bigint AS __pgt_n1, (pg_catalog.sum(x.__pgt_dw) OVER w)::bigint AS __pgt_dw
 FROM ${rows} AS x
-WINDOW w AS (PARTITION BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text)
-ORDER BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text`,
+WINDOW w AS (PARTITION BY x.${ROW_ID_COLUMN}, x.__pgt_side, x.__pgt_text)
+ORDER BY x.${ROW_ID_COLUMN}, x.__pgt_side, x.__pgt_text`,
     true,
   );
   const sum = (expr: string, left: boolean) =>
-    `COALESCE(pg_catalog.sum(${expr}) FILTER (WHERE t.__pgt_side ${left ? '=' : '<>'} 1), 0)::bigint`;
+    sql`COALESCE(pg_catalog.sum(${expr}) FILTER (WHERE t.__pgt_side ${left ? '=' : '<>'} 1), 0)::bigint`;
   const counts = ctx.stmt.add(
     `n${node.nid}_counts`,
-    `SELECT p.__pgt_row_id, p.__pgt_l1, ${copiesSql(node, 'p.__pgt_l1', 'p.__pgt_r1')} AS __pgt_c1, p.__pgt_l0, ${copiesSql(node, 'p.__pgt_l0', 'p.__pgt_r0')} AS __pgt_c0
-FROM (SELECT t.__pgt_row_id, ${sum('t.__pgt_n1', true)} AS __pgt_l1, ${sum('t.__pgt_n1', false)} AS __pgt_r1,
+    sql`SELECT p.${ROW_ID_COLUMN}, p.__pgt_l1, ${copiesSql(node, 'p.__pgt_l1', 'p.__pgt_r1')} AS __pgt_c1, p.__pgt_l0,
+  ${copiesSql(node, 'p.__pgt_l0', 'p.__pgt_r0')} AS __pgt_c0
+FROM (SELECT t.${ROW_ID_COLUMN}, ${sum('t.__pgt_n1', true)} AS __pgt_l1, ${sum('t.__pgt_n1', false)} AS __pgt_r1,
              ${sum('t.__pgt_n1 - t.__pgt_dw', true)} AS __pgt_l0, ${sum('t.__pgt_n1 - t.__pgt_dw', false)} AS __pgt_r0
-      FROM ${texts} AS t GROUP BY t.__pgt_row_id) AS p`,
+      FROM ${texts} AS t GROUP BY t.${ROW_ID_COLUMN}) AS p`,
     true,
   );
   // The representative row of each value before and after (left rows first, then smallest text).
   const rep = (name: string, present: string) =>
     ctx.stmt.add(
       `n${node.nid}_${name}`,
-      `SELECT DISTINCT ON (t.__pgt_row_id) t.__pgt_row_id, t.__pgt_text${colList('t', cols)}
+      sql`SELECT DISTINCT ON (t.${ROW_ID_COLUMN}) t.${ROW_ID_COLUMN}, t.__pgt_text${colList('t', cols)}
 FROM ${texts} AS t WHERE ${present} > 0
-ORDER BY t.__pgt_row_id, t.__pgt_side, t.__pgt_text`,
+ORDER BY t.${ROW_ID_COLUMN}, t.__pgt_side, t.__pgt_text`,
       true,
     );
   const after = rep('rep_new', 't.__pgt_n1');
   const before = rep('rep_old', 't.__pgt_n1 - t.__pgt_dw');
   const out = (alias: string, weight: string, count: string) =>
-    `SELECT p.__pgt_row_id, ${weight} AS __pgt_weight${colList(alias, cols)}${countColumn(node, count)}`;
+    sql`SELECT p.${ROW_ID_COLUMN}, ${weight} AS ${WEIGHT_COLUMN}${colList(alias, cols)}${countColumn(node, count)}`;
   // A value's row changes when its representative does (or, with a stored count, its count).
-  const changed = `(n.__pgt_text IS DISTINCT FROM o.__pgt_text${node.stored && node.countId !== null ? ' OR p.__pgt_l1 <> p.__pgt_l0' : ''})`;
+  const changed = sql`(n.__pgt_text IS DISTINCT FROM o.__pgt_text${node.stored && node.countId !== null ? ' OR p.__pgt_l1 <> p.__pgt_l0' : ''})`;
   return ctx.stmt.add(
     `d${node.nid}_${label}`,
-    `${out('o', '-p.__pgt_c0', 'p.__pgt_l0')}
-FROM ${counts} AS p JOIN ${before} AS o ON o.__pgt_row_id = p.__pgt_row_id LEFT JOIN ${after} AS n ON n.__pgt_row_id = p.__pgt_row_id
+    sql`${out('o', '-p.__pgt_c0', 'p.__pgt_l0')}
+FROM ${counts} AS p JOIN ${before} AS o ON o.${ROW_ID_COLUMN} = p.${ROW_ID_COLUMN} LEFT JOIN ${after} AS n ON n.${ROW_ID_COLUMN} = p.${ROW_ID_COLUMN}
 WHERE p.__pgt_c0 > 0 AND ${changed}
 UNION ALL
 ${out('n', 'p.__pgt_c1', 'p.__pgt_l1')}
-FROM ${counts} AS p JOIN ${after} AS n ON n.__pgt_row_id = p.__pgt_row_id LEFT JOIN ${before} AS o ON o.__pgt_row_id = p.__pgt_row_id
+FROM ${counts} AS p JOIN ${after} AS n ON n.${ROW_ID_COLUMN} = p.${ROW_ID_COLUMN} LEFT JOIN ${before} AS o ON o.${ROW_ID_COLUMN} = p.${ROW_ID_COLUMN}
 WHERE p.__pgt_c1 > 0 AND ${changed}
 UNION ALL
 ${out('n', 'p.__pgt_c1 - p.__pgt_c0', 'p.__pgt_l1')}
-FROM ${counts} AS p JOIN ${after} AS n ON n.__pgt_row_id = p.__pgt_row_id JOIN ${before} AS o ON o.__pgt_row_id = p.__pgt_row_id
+FROM ${counts} AS p JOIN ${after} AS n ON n.${ROW_ID_COLUMN} = p.${ROW_ID_COLUMN} JOIN ${before} AS o ON o.${ROW_ID_COLUMN} = p.${ROW_ID_COLUMN}
 WHERE NOT ${changed} AND p.__pgt_c1 <> p.__pgt_c0`,
   );
 }

@@ -1,0 +1,30 @@
+/**
+ * The term list of the inner-join delta rule, shared by inner joins (`operators/join.ts`) and the
+ * inner part of outer joins (`operators/outer-join.ts`).
+ */
+
+import type { DiffContext } from '../../diff/context.js';
+import type { IrNode } from '../../ir/types.js';
+import { WEIGHT_COLUMN } from '../../names.js';
+
+/**
+ * The terms of the inner-join rule over inputs `l` (alias `l`) and `r` (alias `r`):
+ * ΔL⋈R₁ + L₁⋈ΔR − ΔL⋈ΔR, without the terms of a statically empty delta (the framework never asks
+ * for the delta of a join neither of whose inputs changes, so at least one term remains). `term(left, right, weight)` builds one term from two
+ * relations and its weight expression (the outer joins' inner part uses it with their own select
+ * list).
+ */
+export function innerJoinDeltaTerms(
+  ctx: DiffContext,
+  l: IrNode,
+  r: IrNode,
+  term: (left: string, right: string, weight: string) => string,
+): string[] {
+  const terms: string[] = [];
+  const dl = ctx.isStaticallyEmpty(l) ? null : ctx.delta(l);
+  const dr = ctx.isStaticallyEmpty(r) ? null : ctx.delta(r);
+  if (dl !== null) terms.push(term(dl, `(${ctx.snapshot(r, 'new')})`, `l.${WEIGHT_COLUMN}`));
+  if (dr !== null) terms.push(term(`(${ctx.snapshot(l, 'new')})`, dr, `r.${WEIGHT_COLUMN}`));
+  if (dl !== null && dr !== null) terms.push(term(dl, dr, `-(l.${WEIGHT_COLUMN} * r.${WEIGHT_COLUMN})`));
+  return terms;
+}
