@@ -8,7 +8,9 @@
 -- ==== capture DDL of table public.orders
 CREATE SCHEMA IF NOT EXISTS "pgtrickle_changes";
 
-REVOKE ALL ON SCHEMA "pgtrickle_changes" FROM PUBLIC;
+REVOKE CREATE ON SCHEMA "pgtrickle_changes" FROM PUBLIC;
+
+GRANT USAGE ON SCHEMA "pgtrickle_changes" TO PUBLIC;
 
 CREATE TABLE IF NOT EXISTS "pgtrickle_changes"."changes_16385" (
   change_id bigserial NOT NULL,
@@ -23,7 +25,7 @@ CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_ins_16385"() RETURNS tri
   $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16385" (action, data) SELECT 'I', pg_catalog.to_jsonb(n.*) FROM "__pgt_new" AS n;
-  PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16385');
+  PERFORM pg_catalog.pg_notify('pgtrickle_wake', '');
   RETURN NULL;
 END
 $pgt$;
@@ -38,7 +40,7 @@ CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_upd_16385"() RETURNS tri
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16385" (action, data) SELECT 'D', pg_catalog.to_jsonb(o.*) FROM "__pgt_old" AS o;
   INSERT INTO "pgtrickle_changes"."changes_16385" (action, data) SELECT 'I', pg_catalog.to_jsonb(n.*) FROM "__pgt_new" AS n;
-  PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16385');
+  PERFORM pg_catalog.pg_notify('pgtrickle_wake', '');
   RETURN NULL;
 END
 $pgt$;
@@ -52,7 +54,7 @@ CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_del_16385"() RETURNS tri
   $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16385" (action, data) SELECT 'D', pg_catalog.to_jsonb(o.*) FROM "__pgt_old" AS o;
-  PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16385');
+  PERFORM pg_catalog.pg_notify('pgtrickle_wake', '');
   RETURN NULL;
 END
 $pgt$;
@@ -66,7 +68,7 @@ CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_trunc_16385"() RETURNS t
   $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16385" (action) VALUES ('T');
-  PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16385');
+  PERFORM pg_catalog.pg_notify('pgtrickle_wake', '');
   RETURN NULL;
 END
 $pgt$;

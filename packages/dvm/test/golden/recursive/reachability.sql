@@ -9,7 +9,9 @@
 -- ==== capture DDL of table public.edges
 CREATE SCHEMA IF NOT EXISTS "pgtrickle_changes";
 
-REVOKE ALL ON SCHEMA "pgtrickle_changes" FROM PUBLIC;
+REVOKE CREATE ON SCHEMA "pgtrickle_changes" FROM PUBLIC;
+
+GRANT USAGE ON SCHEMA "pgtrickle_changes" TO PUBLIC;
 
 CREATE TABLE IF NOT EXISTS "pgtrickle_changes"."changes_16406" (
   change_id bigserial NOT NULL,
@@ -24,7 +26,7 @@ CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_ins_16406"() RETURNS tri
   $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16406" (action, data) SELECT 'I', pg_catalog.to_jsonb(n.*) FROM "__pgt_new" AS n;
-  PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16406');
+  PERFORM pg_catalog.pg_notify('pgtrickle_wake', '');
   RETURN NULL;
 END
 $pgt$;
@@ -39,7 +41,7 @@ CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_upd_16406"() RETURNS tri
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16406" (action, data) SELECT 'D', pg_catalog.to_jsonb(o.*) FROM "__pgt_old" AS o;
   INSERT INTO "pgtrickle_changes"."changes_16406" (action, data) SELECT 'I', pg_catalog.to_jsonb(n.*) FROM "__pgt_new" AS n;
-  PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16406');
+  PERFORM pg_catalog.pg_notify('pgtrickle_wake', '');
   RETURN NULL;
 END
 $pgt$;
@@ -53,7 +55,7 @@ CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_del_16406"() RETURNS tri
   $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16406" (action, data) SELECT 'D', pg_catalog.to_jsonb(o.*) FROM "__pgt_old" AS o;
-  PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16406');
+  PERFORM pg_catalog.pg_notify('pgtrickle_wake', '');
   RETURN NULL;
 END
 $pgt$;
@@ -67,7 +69,7 @@ CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_trunc_16406"() RETURNS t
   $pgt$
 BEGIN
   INSERT INTO "pgtrickle_changes"."changes_16406" (action) VALUES ('T');
-  PERFORM pg_catalog.pg_notify('pgtrickle_wake', '16406');
+  PERFORM pg_catalog.pg_notify('pgtrickle_wake', '');
   RETURN NULL;
 END
 $pgt$;

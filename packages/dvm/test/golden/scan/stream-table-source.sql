@@ -8,7 +8,9 @@
 -- ==== capture DDL of streamTable public.upstream
 CREATE SCHEMA IF NOT EXISTS "pgtrickle_changes";
 
-REVOKE ALL ON SCHEMA "pgtrickle_changes" FROM PUBLIC;
+REVOKE CREATE ON SCHEMA "pgtrickle_changes" FROM PUBLIC;
+
+GRANT USAGE ON SCHEMA "pgtrickle_changes" TO PUBLIC;
 
 CREATE TABLE IF NOT EXISTS "pgtrickle_changes"."changes_st_7" (
   change_id bigserial NOT NULL,
