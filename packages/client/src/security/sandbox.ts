@@ -24,8 +24,15 @@
  * row count. `describe` reports a query's result columns by creating a temporary view of it
  * inside the sandbox: parsed and type-checked, never planned or run.
  */
-import type { CatalogPort, QueryColumn, SqlExecutor, SqlResult } from '@pgtrickle/dvm';
-import { quoteIdent } from '@pgtrickle/dvm';
+import {
+  type CatalogPort,
+  createSqlCatalogPort,
+  type QueryColumn,
+  quoteIdent,
+  quoteLiteral,
+  type SqlExecutor,
+  type SqlResult,
+} from '@pgtrickle/dvm';
 import type { Conn } from '../db.js';
 import { ClientInternalError } from '../errors.js';
 
@@ -154,37 +161,84 @@ export function paramText(value: unknown): string | null {
   return JSON.stringify(value);
 }
 
+/** Wraps `port` so its query descriptions run through `describe`, under a savepoint on `conn`. */
+function describingPort(
+  conn: Conn,
+  port: CatalogPort,
+  describe: (sql: string) => Promise<readonly QueryColumn[]>,
+) {
+  return {
+    ...port,
+    async describeQuery(sql: string) {
+      await conn.query('SAVEPOINT pgtrickle_describe');
+      try {
+        const columns = await describe(sql);
+        await conn.query('RELEASE SAVEPOINT pgtrickle_describe');
+        return columns;
+      } catch (error) {
+        await conn.query('ROLLBACK TO SAVEPOINT pgtrickle_describe');
+        throw error;
+      }
+    },
+  };
+}
+
+/**
+ * The sandbox of a stream table owned by the connection's own role: no role to protect, so the
+ * statements run directly (under the owner's search_path for the transaction's rest, restored on
+ * close), and queries are described by the base port.
+ */
+async function ownSandbox(conn: Conn, owner: SandboxOwner): Promise<OwnerSandbox> {
+  const saved = await conn.query<{ path: string }>(
+    `SELECT pg_catalog.current_setting('search_path') AS path,
+            pg_catalog.set_config('search_path', $1, true)`,
+    [owner.searchPath.trim() === '' ? 'pg_temp' : `${owner.searchPath}, pg_temp`],
+  );
+  let closed = false;
+  const exec: SqlExecutor = { query: (sql: string, params?: unknown[]) => conn.query(sql, params) };
+  const describer = createSqlCatalogPort(exec);
+  return {
+    exec,
+    owner,
+    describe: (sql: string) => describer.describeQuery(sql),
+    port: (base: CatalogPort) => describingPort(conn, base, (sql) => describer.describeQuery(sql)),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await conn.query(`SELECT pg_catalog.set_config('search_path', $1, true)`, [saved.rows[0]?.path ?? '']);
+    },
+  };
+}
+
 /**
  * Opens a sandbox running as `owner` in the transaction open on `conn`. `restore` holds the
  * transaction-local settings to set again after each statement (the sandboxed code may change
- * any setting). Close it before the transaction commits.
+ * any setting). Close it before the transaction commits. A stream table owned by the connection's
+ * own role gets a pass-through (nothing to protect: its code has that role's rights anyway).
  */
 export async function openSandbox(
   conn: Conn,
   owner: SandboxOwner,
   restore: Readonly<Record<string, string>> = {},
 ): Promise<OwnerSandbox> {
+  const me = await conn.query<{ self: boolean }>('SELECT current_user = $1 AS self', [owner.role]);
+  if (me.rows[0]?.self === true) return ownSandbox(conn, owner);
   sequence += 1;
   const fn = `pg_temp.${quoteIdent(`pgt_sandbox_${process.pid}_${sequence}`)}`;
   const signature = `${fn}(text, text[], text, text[])`;
   const restoreArray = Object.entries(restore).flat();
-  // The function's SET clause pins the owner's search_path (pg_temp last: no temporary table
-  // shadows a name of the query); it is taken FROM CURRENT so the path is never spliced into SQL.
-  const saved = await conn.query<{ path: string }>(
-    `SELECT pg_catalog.current_setting('search_path') AS path`,
+  // One round trip: pin the owner's search_path (pg_temp last: no temporary table shadows a name
+  // of the query) in the function's SET clause, taken FROM CURRENT, then restore the caller's and
+  // give the function to the owner.
+  const path = owner.searchPath.trim() === '' ? 'pg_temp' : `${owner.searchPath}, pg_temp`;
+  await conn.query(
+    `SELECT pg_catalog.set_config('pgtrickle.saved_search_path', pg_catalog.current_setting('search_path'), true),
+            pg_catalog.set_config('search_path', ${quoteLiteral(path)}, true);
+     CREATE FUNCTION ${fn}(stmt text, params text[], mode text, restore text[]) RETURNS SETOF jsonb
+       LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $pgt_sandbox$${functionBody(SANDBOX_MAX_PARAMS)}$pgt_sandbox$;
+     SELECT pg_catalog.set_config('search_path', pg_catalog.current_setting('pgtrickle.saved_search_path'), true);
+     ALTER FUNCTION ${signature} OWNER TO ${quoteIdent(owner.role)}`,
   );
-  await conn.query(`SELECT pg_catalog.set_config('search_path', $1, true)`, [
-    owner.searchPath.trim() === '' ? 'pg_temp' : `${owner.searchPath}, pg_temp`,
-  ]);
-  try {
-    await conn.query(
-      `CREATE FUNCTION ${fn}(stmt text, params text[], mode text, restore text[]) RETURNS SETOF jsonb
-       LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $pgt_sandbox$${functionBody(SANDBOX_MAX_PARAMS)}$pgt_sandbox$`,
-    );
-  } finally {
-    await conn.query(`SELECT pg_catalog.set_config('search_path', $1, true)`, [saved.rows[0]?.path ?? '']);
-  }
-  await conn.query(`ALTER FUNCTION ${signature} OWNER TO ${quoteIdent(owner.role)}`);
   sandboxedSessions.add(conn);
   let closed = false;
 
@@ -222,22 +276,7 @@ export async function openSandbox(
     exec,
     owner,
     describe,
-    port(base: CatalogPort): CatalogPort {
-      return {
-        ...base,
-        async describeQuery(sql: string) {
-          await conn.query('SAVEPOINT pgtrickle_describe');
-          try {
-            const columns = await describe(sql);
-            await conn.query('RELEASE SAVEPOINT pgtrickle_describe');
-            return columns;
-          } catch (error) {
-            await conn.query('ROLLBACK TO SAVEPOINT pgtrickle_describe');
-            throw error;
-          }
-        },
-      };
-    },
+    port: (base: CatalogPort) => describingPort(conn, base, describe),
     async close() {
       if (closed) return;
       closed = true;
