@@ -34,7 +34,7 @@ import { displayName } from './names.js';
 import { fingerprints } from './port.js';
 import { compileAsOwner, sourcesHiddenFromOwner } from './security/owner-compile.js';
 import { type OwnerSandbox, withSandbox } from './security/sandbox.js';
-import { evolveStorage } from './storage.js';
+import { evolveStorage, restoreGuard } from './storage.js';
 import { modeSwitch } from './stream-tables/modes.js';
 
 /** Default AUTO threshold: refresh FULL when a source's pending changes exceed this share of its rows. */
@@ -225,8 +225,11 @@ async function refreshAsOwner(
   const plan = await planFor(conn, sandbox, engine, row, deps, rebuild ? undefined : request.plan);
   modeSwitch(row.effectiveMode, plan.mode);
   const hasConsumers = await hasReaders(conn, pgtId);
-  const action =
-    request.action ?? (rebuild || row.needsReinit || row.frontier === null ? 'FULL' : 'DIFFERENTIAL');
+  // A guard its owner switched off may have let writes in: restore it and rebuild the contents.
+  const guardRestored = row.storageOid !== null && (await restoreGuard(conn, row.storageOid));
+  const action = guardRestored
+    ? 'FULL'
+    : (request.action ?? (rebuild || row.needsReinit || row.frontier === null ? 'FULL' : 'DIFFERENTIAL'));
   const result: RefreshResult = await runRefresh(plan, sandbox.exec, {
     action,
     frontier: row.frontier,
@@ -250,7 +253,9 @@ async function refreshAsOwner(
   const recorded = rebuild ? 'REINITIALIZE' : result.action;
   const reason = rebuild
     ? `source changed: ${changed.map((d) => displayName(d.sourceSchema, d.sourceName)).join(', ')}`
-    : result.reason;
+    : guardRestored
+      ? `the write guard of ${name} had been disabled or dropped: restored, and the contents rebuilt`
+      : result.reason;
   const pending = Object.values(result.pendingChanges).reduce((a, b) => a + b, 0);
   await insertHistory(conn, {
     pgtId,

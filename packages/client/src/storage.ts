@@ -16,13 +16,17 @@ import { displayName, sqlName } from './names.js';
 /** Name of the guard trigger on every storage table. */
 export const GUARD_TRIGGER = 'pgtrickle_guard';
 
+/** The statement creating the guard trigger on storage table `rel` (quoted). */
+function guardTriggerSql(rel: string): string {
+  return `CREATE TRIGGER ${quoteIdent(GUARD_TRIGGER)} BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${rel}
+  FOR EACH STATEMENT EXECUTE FUNCTION ${CATALOG_SCHEMA}.guard_storage()`;
+}
+
 /** Creates the storage table of `plan` with its guard, owned by role `owner`; returns its oid. */
 export async function createStorage(conn: Conn, plan: CompiledPlan, owner: string): Promise<number> {
   for (const sql of plan.storageDdl()) await conn.query(sql);
   const rel = sqlName(plan.storage.schema, plan.storage.name);
-  await conn.query(
-    `CREATE TRIGGER ${quoteIdent(GUARD_TRIGGER)} BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${rel} FOR EACH STATEMENT EXECUTE FUNCTION ${CATALOG_SCHEMA}.guard_storage()`,
-  );
+  await conn.query(guardTriggerSql(rel));
   await conn.query(`ALTER TABLE ${rel} OWNER TO ${quoteIdent(owner)}`);
   const res = await conn.query('SELECT to_regclass($1)::oid::int8 AS oid', [rel]);
   return Number(res.rows[0]?.oid);
@@ -148,4 +152,25 @@ async function viewsReading(conn: Conn, rel: string, column: string): Promise<st
     [rel, column],
   );
   return res.rows.map((r) => String(r.view));
+}
+
+/**
+ * Makes sure the guard trigger of storage table `oid` exists and fires (its owner, who owns the
+ * table, can disable or drop it). Returns true when it had to be restored: writes may have got in,
+ * so the caller rebuilds the contents.
+ */
+export async function restoreGuard(conn: Conn, oid: number): Promise<boolean> {
+  const res = await conn.query(
+    `SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS rel,
+            (SELECT t.tgenabled::text FROM pg_catalog.pg_trigger AS t WHERE t.tgrelid = c.oid AND t.tgname = $2) AS enabled
+       FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+      WHERE c.oid = $1`,
+    [oid, GUARD_TRIGGER],
+  );
+  const r = res.rows[0];
+  if (r === undefined || r.enabled === 'O' || r.enabled === 'A') return false;
+  const rel = String(r.rel);
+  if (r.enabled === null) await conn.query(guardTriggerSql(rel));
+  else await conn.query(`ALTER TABLE ${rel} ENABLE TRIGGER ${quoteIdent(GUARD_TRIGGER)}`);
+  return true;
 }

@@ -271,6 +271,14 @@ describe("user code on user data runs with its owner's rights", () => {
     await asApp.query('ROLLBACK').catch(() => undefined);
     await expect(asApp.query(`DELETE FROM app.mine`)).rejects.toMatchObject({ code: '42501' });
     await expectTableEqualsQuery(db, 'app.mine', 'SELECT id, v FROM public.shared WHERE v > 2');
+    // Its owner can switch the guard off (it owns the table): the next refresh restores it and
+    // rebuilds the contents, saying why.
+    await asApp.query('ALTER TABLE app.mine DISABLE TRIGGER pgtrickle_guard');
+    await asApp.query('INSERT INTO app.mine (__pgt_row_id, id, v) VALUES (-1, 99, 99)');
+    const repaired = await sidecar.refresh('app.mine');
+    expect(repaired).toMatchObject({ action: 'FULL', reason: expect.stringContaining('write guard') });
+    await expectTableEqualsQuery(db, 'app.mine', 'SELECT id, v FROM public.shared WHERE v > 2');
+    await expect(asApp.query(`DELETE FROM app.mine`)).rejects.toMatchObject({ code: '42501' });
   });
 
   it('row-level security of a source applies alike in FULL and DIFFERENTIAL refreshes', async () => {
