@@ -29,33 +29,25 @@ export type StreamTableLoader<T> = (st: StreamTableMeta, ctx: GateContext) => T 
 /** Loads a per-tick value shared by every stream table of the tick. */
 export type TickLoader<T> = (tick: TickScope) => T | Promise<T>;
 
-/** A typed name for a value loaded once per stream table per tick. */
-export interface StreamTableKey<T> {
-  /** Always 'stream-table'. */
-  readonly scope: 'stream-table';
+/** What every context key has: its scope, name, description and fallback loader of type L. */
+interface KeyFields<Scope extends string, L, T> {
+  /** Which values the key names: 'stream-table' (one per stream table) or 'tick' (one per tick). */
+  readonly scope: Scope;
   /** Name shown in explain output and errors. */
   readonly name: string;
   /** What the value means. */
   readonly description: string;
   /** Loader used when the provider has none. */
-  readonly fallback: StreamTableLoader<T> | undefined;
+  readonly fallback: L | undefined;
   /** Type marker only; never set. */
   readonly [valueType]?: T;
 }
 
-/** A typed name for a value loaded once per tick and shared by every stream table. */
-export interface TickKey<T> {
-  /** Always 'tick'. */
-  readonly scope: 'tick';
-  /** Name shown in explain output and errors. */
-  readonly name: string;
-  /** What the value means. */
-  readonly description: string;
-  /** Loader used when the provider has none. */
-  readonly fallback: TickLoader<T> | undefined;
-  /** Type marker only; never set. */
-  readonly [valueType]?: T;
-}
+/** A typed name for a value loaded once per stream table per tick (`scope` is always 'stream-table'). */
+export interface StreamTableKey<T> extends KeyFields<'stream-table', StreamTableLoader<T>, T> {}
+
+/** A typed name for a value loaded once per tick and shared by every stream table (`scope` is always 'tick'). */
+export interface TickKey<T> extends KeyFields<'tick', TickLoader<T>, T> {}
 
 /** Any context key. */
 export type ContextKey<T> = StreamTableKey<T> | TickKey<T>;

@@ -36,13 +36,5 @@ export {
   InMemoryTransaction,
 } from './memory.js';
 export { type MergeOptions, mergeGroups } from './merge.js';
-export {
-  checkExecutionMembers,
-  type GroupExecutionResult,
-  type GroupExecutionStrategy,
-  type GroupTransaction,
-  groupFailure,
-  type MemberOutcome,
-  unwrapGroupResult,
-} from './strategy.js';
+export * from './strategy.js';
 export { type RefreshUnit, refreshUnits, unitIndex } from './units.js';

@@ -67,6 +67,27 @@ function quote(items: readonly string[]): string {
   return items.map((i) => `"${i}"`).join(', ');
 }
 
+/**
+ * The names of a machine's `states` or `events` list; adds to `problems` every entry that is not a
+ * non-empty name, then the names listed more than once.
+ */
+function declaredNames(
+  kind: 'state' | 'event',
+  names: readonly string[] | undefined,
+  problems: string[],
+): Set<string> {
+  const seen = new Set<string>();
+  const repeated = new Set<string>();
+  for (const name of names ?? []) {
+    if (typeof name !== 'string' || name === '')
+      problems.push(`${kind} ${JSON.stringify(name)} is not a non-empty name`);
+    else if (seen.has(name)) repeated.add(name);
+    seen.add(name);
+  }
+  if (repeated.size > 0) problems.push(`${kind}s ${quote([...repeated])} are listed more than once`);
+  return seen;
+}
+
 /** Every problem of a machine definition (empty when it is valid). */
 export function machineProblems<S extends string, E extends string, X extends string>(
   spec: MachineSpec<S, E, X>,
@@ -74,25 +95,9 @@ export function machineProblems<S extends string, E extends string, X extends st
   const problems: string[] = [];
   if (typeof spec.name !== 'string' || spec.name.trim() === '')
     problems.push('the name must be non-empty text');
-  const states = new Set<string>();
-  const dupStates = new Set<string>();
   if (!Array.isArray(spec.states) || spec.states.length === 0) problems.push('it needs at least one state');
-  for (const s of spec.states ?? []) {
-    if (typeof s !== 'string' || s === '')
-      problems.push(`state ${JSON.stringify(s)} is not a non-empty name`);
-    else if (states.has(s)) dupStates.add(s);
-    states.add(s);
-  }
-  if (dupStates.size > 0) problems.push(`states ${quote([...dupStates])} are listed more than once`);
-  const events = new Set<string>();
-  const dupEvents = new Set<string>();
-  for (const e of spec.events ?? []) {
-    if (typeof e !== 'string' || e === '')
-      problems.push(`event ${JSON.stringify(e)} is not a non-empty name`);
-    else if (events.has(e)) dupEvents.add(e);
-    events.add(e);
-  }
-  if (dupEvents.size > 0) problems.push(`events ${quote([...dupEvents])} are listed more than once`);
+  const states = declaredNames('state', spec.states, problems);
+  const events = declaredNames('event', spec.events, problems);
   if (!states.has(spec.initial))
     problems.push(`the initial state "${spec.initial}" is not one of the states`);
   const terminal = new Set<string>(spec.terminal ?? []);

@@ -7,7 +7,8 @@
  * w₁ = (1 − α)ⁿ⁻¹ and wᵢ = α·(1 − α)ⁿ⁻ⁱ for i ≥ 2 (they sum to 1). A half-life h (in samples)
  * gives α = 1 − 2^(−1/h): a sample's weight halves every h newer samples.
  */
-import { InvalidSnapshotError, InvalidStatsInputError, requireFinite } from './errors.js';
+import { InvalidStatsInputError, requireFinite } from './errors.js';
+import { isCount, isFiniteNumber, readSnapshot } from './snapshot.js';
 import type { SummaryStatistics } from './summary.js';
 
 /** How fast an Ewma forgets: a smoothing factor `alpha` ∈ (0, 1] or a `halfLife` in samples (> 0). */
@@ -78,22 +79,12 @@ export class Ewma implements SummaryStatistics {
 
   /** Restores an EWMA from `toJSON()` output exactly; throws `InvalidSnapshotError` if malformed. */
   static fromJSON(snapshot: unknown): Ewma {
-    const fail = (problem: string): never => {
-      throw new InvalidSnapshotError('ewma', problem);
-    };
-    if (typeof snapshot !== 'object' || snapshot === null) return fail('not an object');
-    const s = snapshot as Record<string, unknown>;
-    if (s.kind !== 'ewma') fail(`kind must be 'ewma', got ${JSON.stringify(s.kind)}`);
-    if (s.version !== 1) fail(`unsupported version ${JSON.stringify(s.version)} (this release reads 1)`);
-    const { alpha, count, mean, variance } = s;
+    const { fields, fail } = readSnapshot(snapshot, 'ewma');
+    const { alpha, count, mean, variance } = fields;
     if (typeof alpha !== 'number' || !(alpha > 0 && alpha <= 1)) fail('alpha must be a number in (0, 1]');
-    if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0) {
-      fail('count must be a non-negative integer');
-    }
-    if (typeof mean !== 'number' || !Number.isFinite(mean)) fail('mean must be a finite number');
-    if (typeof variance !== 'number' || !Number.isFinite(variance) || variance < 0) {
-      fail('variance must be a finite number ≥ 0');
-    }
+    if (!isCount(count)) fail('count must be a non-negative integer');
+    if (!isFiniteNumber(mean)) fail('mean must be a finite number');
+    if (!isFiniteNumber(variance) || variance < 0) fail('variance must be a finite number ≥ 0');
     if (count === 0 && (mean !== 0 || variance !== 0))
       fail('an empty snapshot must have mean 0 and variance 0');
     const e = new Ewma({ alpha: alpha as number });

@@ -10,8 +10,9 @@
  * small remaining variance would be mostly rounding noise). Amortized O(1) per push, O(N) memory;
  * min and max come from monotonic deques (amortized O(1)).
  */
-import { InvalidSnapshotError, InvalidStatsInputError, requireFinite } from './errors.js';
-import type { SummaryStatistics } from './summary.js';
+import { InvalidStatsInputError, requireFinite } from './errors.js';
+import { Moments } from './moments.js';
+import { isFiniteNumber, readSnapshot } from './snapshot.js';
 
 /** M2 may shrink by at most this factor in one update before it is recomputed (2⁻²⁰: ≤ 2⁻³² relative error). */
 const CANCELLATION_LIMIT = 2 ** -20;
@@ -89,8 +90,8 @@ class MonotonicDeque {
   }
 }
 
-/** Mean / variance / min / max of the last `size` samples. */
-export class RollingWindow implements SummaryStatistics {
+/** Mean / variance / min / max of the last `size` samples (`count` = min(pushed, size)). */
+export class RollingWindow extends Moments {
   /** Window size N: the statistics cover the last N samples. */
   readonly size: number;
   readonly #values: Float64Array;
@@ -98,9 +99,6 @@ export class RollingWindow implements SummaryStatistics {
   readonly #mins: MonotonicDeque;
   /** Slot the next sample is written to (the oldest sample's slot once the window is full). */
   #next = 0;
-  #n = 0;
-  #mean = 0;
-  #m2 = 0;
   #replacements = 0;
 
   /** An empty window over the last `size` samples; `size` must be a positive integer. */
@@ -112,6 +110,7 @@ export class RollingWindow implements SummaryStatistics {
         'an integer from 1 to 4294967295 (the number of samples kept)',
       );
     }
+    super();
     this.size = size;
     this.#values = new Float64Array(size);
     this.#maxes = new MonotonicDeque(size, true);
@@ -128,20 +127,14 @@ export class RollingWindow implements SummaryStatistics {
    * them, equal to the original's up to rounding); throws `InvalidSnapshotError` if malformed.
    */
   static fromJSON(snapshot: unknown): RollingWindow {
-    const fail = (problem: string): never => {
-      throw new InvalidSnapshotError('rolling-window', problem);
-    };
-    if (typeof snapshot !== 'object' || snapshot === null) return fail('not an object');
-    const s = snapshot as Record<string, unknown>;
-    if (s.kind !== 'rolling-window') fail(`kind must be 'rolling-window', got ${JSON.stringify(s.kind)}`);
-    if (s.version !== 1) fail(`unsupported version ${JSON.stringify(s.version)} (this release reads 1)`);
-    const { size, values } = s;
+    const { fields, fail } = readSnapshot(snapshot, 'rolling-window');
+    const { size, values } = fields;
     if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 1) {
       fail('size must be a positive integer');
     }
     if (!Array.isArray(values)) return fail('values must be an array');
     if (values.length > (size as number)) fail(`values has ${values.length} samples, more than size ${size}`);
-    if (!values.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+    if (!values.every(isFiniteNumber)) {
       fail('values must all be finite numbers');
     }
     return RollingWindow.of(size as number, values as number[]);
@@ -153,12 +146,8 @@ export class RollingWindow implements SummaryStatistics {
     x += 0; // -0 → 0, so snapshots round-trip through JSON exactly
     const size = this.size;
     const slot = this.#next;
-    if (this.#n < size) {
-      const n = this.#n + 1;
-      const delta = x - this.#mean;
-      this.#mean += delta / n;
-      this.#m2 += delta * (x - this.#mean);
-      this.#n = n;
+    if (this.count < size) {
+      this.addSample(x);
       this.#values[slot] = x;
     } else {
       this.#maxes.evict(slot);
@@ -166,14 +155,14 @@ export class RollingWindow implements SummaryStatistics {
       const old = this.#values[slot]!;
       this.#values[slot] = x;
       const delta = x - old;
-      const oldMean = this.#mean;
+      const oldMean = this.mean;
+      const oldM2 = this.squaredDeviations;
       const mean = oldMean + delta / size;
-      const m2 = this.#m2 + delta * (x - mean + (old - oldMean));
-      if (++this.#replacements >= size || m2 < this.#m2 * CANCELLATION_LIMIT) {
+      const m2 = oldM2 + delta * (x - mean + (old - oldMean));
+      if (++this.#replacements >= size || m2 < oldM2 * CANCELLATION_LIMIT) {
         this.#recompute();
       } else {
-        this.#mean = mean;
-        this.#m2 = m2;
+        this.setMoments(size, mean, m2);
       }
     }
     this.#maxes.push(slot, x, this.#values);
@@ -191,7 +180,7 @@ export class RollingWindow implements SummaryStatistics {
   /** Exact (Neumaier-compensated two-pass) mean and M2 of the full window; resets the drift counter. */
   #recompute(): void {
     const v = this.#values;
-    const n = this.#n;
+    const n = this.count;
     let sum = 0;
     let c = 0;
     for (let i = 0; i < n; i++) {
@@ -210,39 +199,8 @@ export class RollingWindow implements SummaryStatistics {
       c += sum >= x ? sum - t + x : x - t + sum;
       sum = t;
     }
-    this.#mean = mean;
-    this.#m2 = sum + c;
+    this.setMoments(n, mean, sum + c);
     this.#replacements = 0;
-  }
-
-  /** Number of samples in the window: min(pushed, size). */
-  get count(): number {
-    return this.#n;
-  }
-
-  /** Mean of the window (0 when empty). */
-  get mean(): number {
-    return this.#mean;
-  }
-
-  /** Population variance of the window (0 when empty). */
-  get variance(): number {
-    return this.#n === 0 ? 0 : this.#m2 / this.#n;
-  }
-
-  /** Sample (Bessel-corrected) variance of the window (0 with fewer than 2 samples). */
-  get sampleVariance(): number {
-    return this.#n < 2 ? 0 : this.#m2 / (this.#n - 1);
-  }
-
-  /** Population standard deviation √variance. */
-  get stddev(): number {
-    return Math.sqrt(this.variance);
-  }
-
-  /** Sample standard deviation √sampleVariance. */
-  get sampleStddev(): number {
-    return Math.sqrt(this.sampleVariance);
   }
 
   /** Smallest sample in the window (undefined when empty). */
@@ -260,8 +218,9 @@ export class RollingWindow implements SummaryStatistics {
   /** The samples in the window, oldest first (a copy). */
   values(): number[] {
     const out: number[] = [];
-    const start = this.#n < this.size ? 0 : this.#next;
-    for (let i = 0; i < this.#n; i++) out.push(this.#values[(start + i) % this.size]!);
+    const n = this.count;
+    const start = n < this.size ? 0 : this.#next;
+    for (let i = 0; i < n; i++) out.push(this.#values[(start + i) % this.size]!);
     return out;
   }
 
@@ -272,9 +231,7 @@ export class RollingWindow implements SummaryStatistics {
     c.#maxes.copyFrom(this.#maxes);
     c.#mins.copyFrom(this.#mins);
     c.#next = this.#next;
-    c.#n = this.#n;
-    c.#mean = this.#mean;
-    c.#m2 = this.#m2;
+    c.setMoments(this.count, this.mean, this.squaredDeviations);
     c.#replacements = this.#replacements;
     return c;
   }
@@ -282,9 +239,7 @@ export class RollingWindow implements SummaryStatistics {
   /** Forgets every sample (the size is kept). */
   clear(): this {
     this.#next = 0;
-    this.#n = 0;
-    this.#mean = 0;
-    this.#m2 = 0;
+    this.setMoments(0, 0, 0);
     this.#replacements = 0;
     this.#maxes.clear();
     this.#mins.clear();

@@ -8,8 +8,9 @@
  * catastrophic cancellation of Σx² − n·x̄², so a baseline of values near 10⁹ that vary by 1 stays
  * accurate. Samples must be finite; squared deviations must be representable (|x| ≲ 1e150).
  */
-import { InvalidSnapshotError, requireFinite } from './errors.js';
-import type { SummaryStatistics } from './summary.js';
+import { requireFinite } from './errors.js';
+import { Moments } from './moments.js';
+import { isCount, isFiniteNumber, readSnapshot } from './snapshot.js';
 
 /** The JSON form of a Welford accumulator (`toJSON()`), e.g. for a catalog `jsonb` column. */
 export interface WelfordSnapshot {
@@ -30,10 +31,7 @@ export interface WelfordSnapshot {
 }
 
 /** Online mean / variance / min / max of every sample pushed, numerically stable and mergeable. */
-export class Welford implements SummaryStatistics {
-  #n = 0;
-  #mean = 0;
-  #m2 = 0;
+export class Welford extends Moments {
   #min = Number.POSITIVE_INFINITY;
   #max = Number.NEGATIVE_INFINITY;
 
@@ -46,9 +44,7 @@ export class Welford implements SummaryStatistics {
   static fromJSON(snapshot: unknown): Welford {
     const s = validateSnapshot(snapshot);
     const w = new Welford();
-    w.#n = s.count;
-    w.#mean = s.mean;
-    w.#m2 = s.m2;
+    w.setMoments(s.count, s.mean, s.m2);
     w.#min = s.min ?? Number.POSITIVE_INFINITY;
     w.#max = s.max ?? Number.NEGATIVE_INFINITY;
     return w;
@@ -58,11 +54,7 @@ export class Welford implements SummaryStatistics {
   push(x: number): this {
     requireFinite('Welford.push(x): x', x);
     x += 0; // -0 → 0, so snapshots round-trip through JSON exactly
-    const n = this.#n + 1;
-    const delta = x - this.#mean;
-    this.#mean += delta / n;
-    this.#m2 += delta * (x - this.#mean);
-    this.#n = n;
+    this.addSample(x);
     if (x < this.#min) this.#min = x;
     if (x > this.#max) this.#max = x;
     return this;
@@ -76,72 +68,42 @@ export class Welford implements SummaryStatistics {
 
   /** Folds `other`'s samples into this one (Chan et al.); equals pushing them here. `other` is unchanged. */
   merge(other: Welford): this {
-    const nb = other.#n;
+    const nb = other.count;
     if (nb === 0) return this;
-    const na = this.#n;
-    const meanB = other.#mean;
-    const m2B = other.#m2;
+    const na = this.count;
+    const meanB = other.mean;
+    const m2B = other.squaredDeviations;
     const minB = other.#min;
     const maxB = other.#max;
     if (na === 0) {
-      this.#n = nb;
-      this.#mean = meanB;
-      this.#m2 = m2B;
+      this.setMoments(nb, meanB, m2B);
     } else {
       const n = na + nb;
-      const delta = meanB - this.#mean;
-      this.#mean += delta * (nb / n);
-      this.#m2 += m2B + delta * delta * ((na / n) * nb);
-      this.#n = n;
+      const delta = meanB - this.mean;
+      this.setMoments(
+        n,
+        this.mean + delta * (nb / n),
+        this.squaredDeviations + (m2B + delta * delta * ((na / n) * nb)),
+      );
     }
     if (minB < this.#min) this.#min = minB;
     if (maxB > this.#max) this.#max = maxB;
     return this;
   }
 
-  /** Number of samples. */
-  get count(): number {
-    return this.#n;
-  }
-
-  /** Mean of the samples (0 when empty). */
-  get mean(): number {
-    return this.#mean;
-  }
-
-  /** Population variance M2 / n (0 when empty). */
-  get variance(): number {
-    return this.#n === 0 ? 0 : this.#m2 / this.#n;
-  }
-
-  /** Sample (Bessel-corrected) variance M2 / (n − 1) (0 with fewer than 2 samples). */
-  get sampleVariance(): number {
-    return this.#n < 2 ? 0 : this.#m2 / (this.#n - 1);
-  }
-
-  /** Population standard deviation √variance. */
-  get stddev(): number {
-    return Math.sqrt(this.variance);
-  }
-
-  /** Sample standard deviation √sampleVariance. */
-  get sampleStddev(): number {
-    return Math.sqrt(this.sampleVariance);
-  }
-
   /** Sum of squared deviations from the mean, M2. */
   get m2(): number {
-    return this.#m2;
+    return this.squaredDeviations;
   }
 
   /** Smallest sample (undefined when empty). */
   get min(): number | undefined {
-    return this.#n === 0 ? undefined : this.#min;
+    return this.count === 0 ? undefined : this.#min;
   }
 
   /** Largest sample (undefined when empty). */
   get max(): number | undefined {
-    return this.#n === 0 ? undefined : this.#max;
+    return this.count === 0 ? undefined : this.#max;
   }
 
   /** An independent copy. */
@@ -151,9 +113,7 @@ export class Welford implements SummaryStatistics {
 
   /** Forgets every sample. */
   clear(): this {
-    this.#n = 0;
-    this.#mean = 0;
-    this.#m2 = 0;
+    this.setMoments(0, 0, 0);
     this.#min = Number.POSITIVE_INFINITY;
     this.#max = Number.NEGATIVE_INFINITY;
     return this;
@@ -161,13 +121,13 @@ export class Welford implements SummaryStatistics {
 
   /** A plain JSON-safe snapshot; `Welford.fromJSON` restores it exactly. */
   toJSON(): WelfordSnapshot {
-    const empty = this.#n === 0;
+    const empty = this.count === 0;
     return {
       kind: 'welford',
       version: 1,
-      count: this.#n,
-      mean: this.#mean,
-      m2: this.#m2,
+      count: this.count,
+      mean: this.mean,
+      m2: this.squaredDeviations,
       min: empty ? null : this.#min,
       max: empty ? null : this.#max,
     };
@@ -176,33 +136,19 @@ export class Welford implements SummaryStatistics {
 
 /** Checks a parsed Welford snapshot; throws `InvalidSnapshotError` naming the first problem. */
 function validateSnapshot(snapshot: unknown): WelfordSnapshot {
-  const fail = (problem: string): never => {
-    throw new InvalidSnapshotError('welford', problem);
-  };
-  if (typeof snapshot !== 'object' || snapshot === null) return fail('not an object');
-  const s = snapshot as Record<string, unknown>;
-  if (s.kind !== 'welford') fail(`kind must be 'welford', got ${JSON.stringify(s.kind)}`);
-  if (s.version !== 1) fail(`unsupported version ${JSON.stringify(s.version)} (this release reads 1)`);
-  const { count, mean, m2, min, max } = s;
-  if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0) {
-    fail('count must be a non-negative integer');
-  }
-  if (typeof mean !== 'number' || !Number.isFinite(mean)) fail('mean must be a finite number');
-  if (typeof m2 !== 'number' || !Number.isFinite(m2) || m2 < 0) fail('m2 must be a finite number ≥ 0');
+  const { fields, fail } = readSnapshot(snapshot, 'welford');
+  const { count, mean, m2, min, max } = fields;
+  if (!isCount(count)) fail('count must be a non-negative integer');
+  if (!isFiniteNumber(mean)) fail('mean must be a finite number');
+  if (!isFiniteNumber(m2) || m2 < 0) fail('m2 must be a finite number ≥ 0');
   if (count === 0) {
     if (mean !== 0 || m2 !== 0 || min !== null || max !== null) {
       fail('an empty snapshot must have mean 0, m2 0, min null and max null');
     }
   } else {
-    if (
-      typeof min !== 'number' ||
-      typeof max !== 'number' ||
-      !Number.isFinite(min) ||
-      !Number.isFinite(max)
-    ) {
+    if (!isFiniteNumber(min) || !isFiniteNumber(max))
       fail('min and max must be finite numbers when count > 0');
-    }
     if ((min as number) > (max as number)) fail('min must not exceed max');
   }
-  return s as unknown as WelfordSnapshot;
+  return fields as unknown as WelfordSnapshot;
 }

@@ -19,17 +19,11 @@ import {
 } from '../../embedded/src/index.js';
 import { TestkitError, type TestkitErrorCode } from './errors.js';
 
-export {
-  type EmbeddedPostgres,
-  type EmbeddedPostgresOptions,
-  findFreePort,
-  type PostgresBinaries,
-  type PostgresSettingValue,
-  type StartTimings,
-  type StopOptions,
-  stopEmbeddedPostgres,
-} from '../../embedded/src/index.js';
-export { cleanupStaleServers, RUN_DIR_PREFIX, type StaleCleanupReport } from './stale.js';
+export type { PostgresBinaries } from '../../embedded/src/binaries.js';
+// The launcher's API as it is, except `startEmbeddedPostgres`: this module's own declaration
+// below takes precedence over the star re-export (ES module rule), so it is the kit's wrapper.
+export * from '../../embedded/src/embedded-postgres.js';
+export { cleanupStaleServers, RUN_DIR_PREFIX, type StaleCleanupReport } from '../../embedded/src/stale.js';
 
 const CODES: Record<EmbeddedErrorCode, TestkitErrorCode> = {
   PGT_EMBEDDED_START_FAILED: 'PGT_TESTKIT_START_FAILED',

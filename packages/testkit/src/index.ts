@@ -4,11 +4,14 @@
  * stream table equals its defining query (`expectTableEqualsQuery`).
  */
 export {
+  cleanupStaleServers,
   type EmbeddedPostgres,
   type EmbeddedPostgresOptions,
   findFreePort,
   type PostgresBinaries,
   type PostgresSettingValue,
+  RUN_DIR_PREFIX,
+  type StaleCleanupReport,
   type StartTimings,
   type StopOptions,
   startEmbeddedPostgres,
@@ -27,7 +30,6 @@ export {
   type TableComparison,
 } from './oracle.js';
 export { type ReadmeRun, runReadmeExample } from './readme.js';
-export { cleanupStaleServers, RUN_DIR_PREFIX, type StaleCleanupReport } from './stale.js';
 export {
   createTestDatabase,
   type OwnedTestDatabase,

@@ -18,8 +18,15 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ensureBinariesUsable, locatePostgresBinaries, type PostgresBinaries } from '../src/binaries.js';
-import { firstUntraversable, isRoot, resolveOsUser } from '../src/os-user.js';
+// The launcher's helpers, from @pgtrickle/embedded's source (as the kit imports it).
+import {
+  ensureBinariesUsable,
+  firstUntraversable,
+  isRoot,
+  locatePostgresBinaries,
+  type PostgresBinaries,
+  resolveOsUser,
+} from '../../embedded/src/index.js';
 
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'pgt-binaries-test-'));
 chmodSync(scratch, 0o755);

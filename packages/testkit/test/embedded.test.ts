@@ -10,14 +10,14 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// The launcher's helpers, from @pgtrickle/embedded's source (as the kit imports it).
+import { isProcessAlive, OWNER_FILE, writeOwnerFile } from '../../embedded/src/index.js';
 import {
   cleanupStaleServers,
   type EmbeddedPostgres,
   startEmbeddedPostgres,
   TestkitError,
 } from '../src/index.js';
-import { isProcessAlive } from '../src/process-util.js';
-import { OWNER_FILE, writeOwnerFile } from '../src/stale.js';
 import { childEnv, packageDir } from './helpers.js';
 
 // Run directories of this file's servers go to a private base (searchable by every user, as the

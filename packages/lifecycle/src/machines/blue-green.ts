@@ -6,7 +6,7 @@
  * ROLLED_BACK (discarded); both are terminal. A rollback is allowed from every non-terminal state;
  * a promotion only from CONVERGED.
  */
-import { defineMachine } from '../machine.js';
+import { defineMachine, type EventOf, type StateOf } from '../machine.js';
 
 /** What the caller must do for a blue-green transition, one kind per step. */
 export type BlueGreenStep = 'swap_tables' | 'retire_blue' | 'drop_green';
@@ -59,7 +59,7 @@ export const blueGreenMachine = defineMachine({
 });
 
 /** A blue-green deployment state. */
-export type BlueGreenState = (typeof blueGreenMachine.states)[number];
+export type BlueGreenState = StateOf<typeof blueGreenMachine>;
 
 /** An event of the blue-green machine. */
-export type BlueGreenEvent = (typeof blueGreenMachine.events)[number];
+export type BlueGreenEvent = EventOf<typeof blueGreenMachine>;

@@ -9,7 +9,7 @@
  * return from WAL installs the triggers first and drains the decoder up to that point, so nothing
  * is lost. Each transition carries these steps as data.
  */
-import { defineMachine } from '../machine.js';
+import { defineMachine, type EventOf, type StateOf } from '../machine.js';
 
 /** What the caller must do for a CDC-mode transition, one kind per step. */
 export type CdcModeStep =
@@ -118,7 +118,7 @@ export const cdcModeMachine = defineMachine({
 });
 
 /** A CDC mode. */
-export type CdcMode = (typeof cdcModeMachine.states)[number];
+export type CdcMode = StateOf<typeof cdcModeMachine>;
 
 /** An event of the CDC-mode machine. */
-export type CdcModeEvent = (typeof cdcModeMachine.events)[number];
+export type CdcModeEvent = EventOf<typeof cdcModeMachine>;

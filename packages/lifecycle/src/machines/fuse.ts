@@ -11,7 +11,7 @@
  *   recomputes it and seeds a fresh frontier), so the pending changes no longer matter.
  */
 import { UnknownValueError } from '../errors.js';
-import { defineMachine } from '../machine.js';
+import { defineMachine, type EventOf, type StateOf } from '../machine.js';
 
 /** The fuse machine: INTACT ⇄ BLOWN. */
 export const fuseMachine = defineMachine({
@@ -39,10 +39,10 @@ export const fuseMachine = defineMachine({
 });
 
 /** A fuse state: 'INTACT' | 'BLOWN' (the same set as FuseStateName in @pgtrickle/gates). */
-export type FuseState = (typeof fuseMachine.states)[number];
+export type FuseState = StateOf<typeof fuseMachine>;
 
 /** A fuse event: 'blow' | 'reset'. */
-export type FuseEvent = (typeof fuseMachine.events)[number];
+export type FuseEvent = EventOf<typeof fuseMachine>;
 
 /** What a reset does with the batch that blew the fuse. */
 export type FuseResetMode = 'apply' | 'skip' | 'reinitialize';

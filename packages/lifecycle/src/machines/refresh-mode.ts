@@ -16,7 +16,7 @@
  *   next scheduled refresh.
  * A "switch" to the current mode is no transition (`refreshModeTransitionSteps` returns []).
  */
-import { defineMachine } from '../machine.js';
+import { defineMachine, type EventOf, type StateOf } from '../machine.js';
 
 /** What the caller must do to switch refresh mode, one kind per step. */
 export type RefreshModeStep =
@@ -95,10 +95,10 @@ export const refreshModeMachine = defineMachine({
 });
 
 /** A refresh mode (the same set as RefreshMode in @pgtrickle/gates). */
-export type RefreshMode = (typeof refreshModeMachine.states)[number];
+export type RefreshMode = StateOf<typeof refreshModeMachine>;
 
 /** An event of the refresh-mode machine: the request to switch to a mode. */
-export type RefreshModeEvent = (typeof refreshModeMachine.events)[number];
+export type RefreshModeEvent = EventOf<typeof refreshModeMachine>;
 
 const EVENT_FOR: Readonly<Record<RefreshMode, RefreshModeEvent>> = Object.freeze({
   FULL: 'switch_to_full',

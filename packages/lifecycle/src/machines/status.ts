@@ -7,7 +7,7 @@
  * limit (`suspendAfter` of @pgtrickle/scheduler, default 3) is the caller's business. The states
  * are exactly `StreamTableStatus` of @pgtrickle/gates.
  */
-import { defineMachine } from '../machine.js';
+import { defineMachine, type EventOf, type StateOf } from '../machine.js';
 
 /** The stream-table status machine. */
 export const streamTableStatusMachine = defineMachine({
@@ -91,7 +91,7 @@ export const streamTableStatusMachine = defineMachine({
 });
 
 /** A stream table's status (the same set as StreamTableStatus in @pgtrickle/gates). */
-export type StreamTableStatus = (typeof streamTableStatusMachine.states)[number];
+export type StreamTableStatus = StateOf<typeof streamTableStatusMachine>;
 
 /** An event of the status machine. */
-export type StreamTableStatusEvent = (typeof streamTableStatusMachine.events)[number];
+export type StreamTableStatusEvent = EventOf<typeof streamTableStatusMachine>;
