@@ -3,26 +3,19 @@
  * role with CREATE on the database and membership in the application's role installs the catalog,
  * executes an application's SQL-API requests, and keeps a DIFFERENTIAL stream table exact.
  */
-import { randomBytes } from 'node:crypto';
 import { expectTableEqualsQuery, useTestDatabase } from '@pgtrickle/testkit';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, processRequests, rolesNotActedAs, type Trickle } from '../src/index.js';
+import { TestRoles } from './support/roles.js';
 
 const db = useTestDatabase();
-const suffix = randomBytes(4).toString('hex');
-const sidecarRole = `pgt_sidecar_${suffix}`;
-const app = `pgt_lp_app_${suffix}`;
-const password = randomBytes(12).toString('hex');
+const roles = new TestRoles(() => db.url);
+const sidecarRole = roles.name('pgt_sidecar');
+const app = roles.name('pgt_lp_app');
+const password = roles.password;
 let sidecar: Trickle;
 let asApp: pg.Client;
-
-function urlFor(role: string): string {
-  const u = new URL(db.url);
-  u.username = role;
-  u.password = password;
-  return u.toString();
-}
 
 beforeAll(async () => {
   // What a DBA does once (the role pgtrickle_user may already exist: roles are cluster-wide).
@@ -37,14 +30,12 @@ beforeAll(async () => {
     GRANT ${app} TO ${sidecarRole};
     CREATE SCHEMA shop AUTHORIZATION ${app};
   `);
-  asApp = new pg.Client({ connectionString: urlFor(app) });
-  asApp.on('error', () => undefined);
-  await asApp.connect();
+  asApp = await roles.client(app);
   await asApp.query(`
     CREATE TABLE shop.orders (id int PRIMARY KEY, customer int NOT NULL, amount numeric NOT NULL);
     INSERT INTO shop.orders SELECT g, g % 5, g * 2 FROM generate_series(1, 40) g;
   `);
-  sidecar = await connect({ connectionString: urlFor(sidecarRole) });
+  sidecar = await connect({ connectionString: roles.url(sidecarRole) });
 });
 
 afterAll(async () => {

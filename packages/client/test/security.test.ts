@@ -4,34 +4,22 @@
  * `pgtrickle_user`. Every attack ends in a permission error with nothing created, changed or
  * escalated.
  */
-import { randomBytes } from 'node:crypto';
 import { expectTableEqualsQuery, useTestDatabase } from '@pgtrickle/testkit';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, processRequests, type Trickle } from '../src/index.js';
+import { TestRoles } from './support/roles.js';
 
 const db = useTestDatabase();
-const suffix = randomBytes(4).toString('hex');
-const app = `pgt_app_${suffix}`;
-const other = `pgt_other_${suffix}`;
-const password = randomBytes(12).toString('hex');
+const roles = new TestRoles(() => db.url);
+const app = roles.name('pgt_app');
+const other = roles.name('pgt_other');
+const password = roles.password;
 let sidecar: Trickle;
 let asApp: pg.Client;
 let asOther: pg.Client;
-
-function urlFor(role: string): string {
-  const u = new URL(db.url);
-  u.username = role;
-  u.password = password;
-  return u.toString();
-}
-
-async function clientFor(role: string): Promise<pg.Client> {
-  const c = new pg.Client({ connectionString: urlFor(role) });
-  c.on('error', () => undefined);
-  await c.connect();
-  return c;
-}
+const urlFor = (role: string) => roles.url(role);
+const clientFor = (role: string) => roles.client(role);
 
 async function isSuper(role: string): Promise<boolean> {
   const r = await db.query('SELECT rolsuper FROM pg_roles WHERE rolname = $1', [role]);
