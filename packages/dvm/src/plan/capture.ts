@@ -42,12 +42,12 @@ export interface CaptureTarget {
 
 /** The buffer table of a base source, quoted. */
 export function baseBuffer(oid: number): string {
-  return sql`${sql.id(CHANGES_SCHEMA, baseBufferName(oid))}`;
+  return sql.id(CHANGES_SCHEMA, baseBufferName(oid)).text;
 }
 
 /** The buffer table of a stream-table source, quoted. */
 export function streamBuffer(pgtId: number): string {
-  return sql`${sql.id(CHANGES_SCHEMA, streamBufferName(pgtId))}`;
+  return sql.id(CHANGES_SCHEMA, streamBufferName(pgtId)).text;
 }
 
 /** `CREATE SCHEMA` of the changes schema (PUBLIC gets no access to it). */
