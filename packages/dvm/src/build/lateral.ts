@@ -27,6 +27,7 @@ import { type LateralCall, makeLateralFunction } from '../operators/lateral.js';
 import { makeLateralSubquery } from '../operators/lateral-subquery.js';
 import { asNode, locationOf, nameList } from '../parse/ast.js';
 import { deparseNode } from '../parse/deparse.js';
+import { sql } from '../sql/sql.js';
 import type { QueryCtx } from './context.js';
 import { qualifiedFromList } from './env.js';
 import { resolveExpr, TIME_DEPENDENT_HINT, TIME_FUNCTIONS } from './expr.js';
@@ -153,7 +154,7 @@ function buildCall(
   if (coldefs !== undefined) {
     const names = coldefs.map((d) => asNode(d, 'ColumnDef')?.colname ?? '?column?');
     shape = { kind: 'named', names };
-    coldefSql = coldefs.map((d) => deparseNode(d)).join(', ');
+    coldefSql = sql`${sql.join(coldefs.map((d) => deparseNode(d)))}`;
   } else {
     const probed = location === undefined ? undefined : env.facts.functionShapes?.get(location);
     shape = probed ?? builtinShape(parts);
