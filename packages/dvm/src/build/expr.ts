@@ -282,32 +282,37 @@ export function andAll(list: readonly Expr[]): Expr | null {
 }
 
 /**
+ * Whether `match` holds for some object in `value` (an AST, a node body, or a list of them),
+ * searched depth-first through every property; objects for which `skip` holds are not searched.
+ */
+export function someInAst(
+  value: unknown,
+  match: (v: object) => boolean,
+  skip: (v: object) => boolean = () => false,
+): boolean {
+  const visit = (v: unknown): boolean => {
+    if (v === null || typeof v !== 'object') return false;
+    if (Array.isArray(v)) return v.some(visit);
+    if (skip(v)) return false;
+    return match(v) || Object.values(v).some(visit);
+  };
+  return visit(value);
+}
+
+/**
  * Whether `value` (an AST or a list of them) calls an aggregate of this query level: a FuncCall
  * without OVER that is an aggregate; subqueries are not searched (their aggregates are theirs).
  */
 export function containsAggregate(value: unknown, env: BuildEnv): boolean {
-  let found = false;
-  const visit = (v: unknown): void => {
-    if (found || v === null || typeof v !== 'object') return;
-    if (Array.isArray(v)) {
-      for (const x of v) visit(x);
-      return;
-    }
-    if ('SubLink' in v) return;
+  const isAggregateCall = (v: object): boolean => {
     const call = (v as { FuncCall?: FuncCall }).FuncCall;
-    if (call !== undefined && call.over === undefined) {
-      const q = qualifiedFromList(nameList(call.funcname) ?? []);
-      if (
-        call.agg_star === true ||
-        call.agg_within_group === true ||
-        (q !== undefined && env.functionInfo(q)?.aggregate === true)
-      ) {
-        found = true;
-        return;
-      }
-    }
-    for (const x of Object.values(v)) visit(x);
+    if (call === undefined || call.over !== undefined) return false;
+    const q = qualifiedFromList(nameList(call.funcname) ?? []);
+    return (
+      call.agg_star === true ||
+      call.agg_within_group === true ||
+      (q !== undefined && env.functionInfo(q)?.aggregate === true)
+    );
   };
-  visit(value);
-  return found;
+  return someInAst(value, isAggregateCall, (v) => 'SubLink' in v);
 }

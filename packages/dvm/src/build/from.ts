@@ -19,7 +19,7 @@ import { makeProject } from '../operators/project.js';
 import { makeScan } from '../operators/scan.js';
 import { asNode, locationOf, nameList } from '../parse/ast.js';
 import type { QueryCtx } from './context.js';
-import { andAll, resolveExpr } from './expr.js';
+import { andAll, resolveExpr, someInAst } from './expr.js';
 import { buildLateral, isLateralItem } from './lateral.js';
 import { buildOuterJoin } from './outer-join.js';
 import { buildQuery } from './query.js';
@@ -185,22 +185,10 @@ function buildRangeVar(rv: RangeVar, q: QueryCtx): FromPart {
 
 /** Whether `stmt` mentions relation `name` anywhere (a recursive CTE referring to itself). */
 function refersTo(stmt: SelectStmt, name: string): boolean {
-  let found = false;
-  const visit = (v: unknown): void => {
-    if (found || v === null || typeof v !== 'object') return;
-    if (Array.isArray(v)) {
-      for (const x of v) visit(x);
-      return;
-    }
+  return someInAst(stmt, (v) => {
     const rv = (v as { RangeVar?: RangeVar }).RangeVar;
-    if (rv !== undefined && rv.schemaname === undefined && rv.relname === name) {
-      found = true;
-      return;
-    }
-    for (const x of Object.values(v)) visit(x);
-  };
-  visit(stmt);
-  return found;
+    return rv !== undefined && rv.schemaname === undefined && rv.relname === name;
+  });
 }
 
 /** The FROM part of a built subquery under `alias` with column names `names`. */

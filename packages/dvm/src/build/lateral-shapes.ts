@@ -17,6 +17,7 @@ import type { CatalogPort, QualifiedName, RelationInfo } from '../catalog/port.j
 import { asNode, mapAst, nameList } from '../parse/ast.js';
 import { deparseNode } from '../parse/deparse.js';
 import { parseSql } from '../parse/parser.js';
+import { sql } from '../sql/sql.js';
 
 /** What one function call in FROM yields: one unnamed (scalar) column, or named columns. */
 export type FunctionShape =
@@ -189,7 +190,7 @@ function probeCall(call: Node, levels: readonly LevelColumns[]): Node {
 
 /** A TypeName node for a type as `format_type` prints it (parsed by PostgreSQL's grammar). */
 function typeNameOf(type: string): TypeName {
-  const parsed = parseSql(`SELECT NULL::${type}`);
+  const parsed = parseSql(sql`SELECT NULL::${type}`);
   const stmt = parsed.stmts?.[0]?.stmt;
   const target = asNode(asNode(stmt, 'SelectStmt')?.targetList?.[0], 'ResTarget');
   const cast = asNode(target?.val, 'TypeCast');
@@ -258,14 +259,14 @@ export async function probeFunctionShapes(
       const location = callLocation(call);
       if (location === undefined || shapes.has(location)) return;
       shapes.set(location, null);
-      let sql: string;
+      let probe: string;
       try {
-        sql = `SELECT * FROM ${deparseNode(probeCall(call, levels))} AS ${PROBE_ALIAS}`;
+        probe = sql`SELECT * FROM ${deparseNode(probeCall(call, levels))} AS ${PROBE_ALIAS}`;
       } catch {
         return;
       }
       try {
-        const columns = await port.describeQuery(sql);
+        const columns = await port.describeQuery(probe);
         const names = columns.map((c) => c.name);
         shapes.set(
           location,

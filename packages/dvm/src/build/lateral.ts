@@ -27,6 +27,7 @@ import { type LateralCall, makeLateralFunction } from '../operators/lateral.js';
 import { makeLateralSubquery } from '../operators/lateral-subquery.js';
 import { asNode, locationOf, nameList } from '../parse/ast.js';
 import { deparseNode } from '../parse/deparse.js';
+import { sql } from '../sql/sql.js';
 import type { QueryCtx } from './context.js';
 import { qualifiedFromList } from './env.js';
 import { resolveExpr, TIME_DEPENDENT_HINT, TIME_FUNCTIONS } from './expr.js';
@@ -54,9 +55,9 @@ export function buildLateral(
   q: QueryCtx,
 ): FromPart {
   const rf = asNode(item, 'RangeFunction');
-  if (rf !== undefined) return buildFunctionItem(rf, item, left, kind, condition, q);
+  if (rf !== undefined) return buildFunctionItem(rf, item, { left, kind, condition }, q);
   const sub = asNode(item, 'RangeSubselect');
-  if (sub !== undefined && left !== null) return buildLateralSubquery(sub, left, kind, condition, q);
+  if (sub !== undefined && left !== null) return buildLateralSubquery(sub, { left, kind, condition }, q);
   throw new UnsupportedQueryError(
     `${Object.keys(item)[0]} as a LATERAL item`,
     'Use a function or a subquery.',
@@ -64,6 +65,19 @@ export function buildLateral(
       position: q.env.at(locationOf(item)),
     },
   );
+}
+
+/** How a LATERAL item joins the FROM items before it (`left`: null when it is the first). */
+interface LateralJoin<Left extends FromPart | null = FromPart | null> {
+  readonly left: Left;
+  readonly kind: 'INNER' | 'LEFT';
+  readonly condition: Node | undefined;
+}
+
+/** The join's ON condition resolved over `scope` (the items before it and the item), or null. */
+function joinCondition(condition: Node | undefined, scope: FromScope, q: QueryCtx): Expr | null {
+  if (condition === undefined) return null;
+  return resolveExpr(condition, new Scope(scope, q.outer, q.env), q.env, { clause: 'a JOIN condition' });
 }
 
 /** One checked, resolved call of a function item. */
@@ -140,7 +154,7 @@ function buildCall(
   if (coldefs !== undefined) {
     const names = coldefs.map((d) => asNode(d, 'ColumnDef')?.colname ?? '?column?');
     shape = { kind: 'named', names };
-    coldefSql = coldefs.map((d) => deparseNode(d)).join(', ');
+    coldefSql = sql`${sql.join(coldefs.map((d) => deparseNode(d)))}`;
   } else {
     const probed = location === undefined ? undefined : env.facts.functionShapes?.get(location);
     shape = probed ?? builtinShape(parts);
@@ -156,15 +170,9 @@ function buildCall(
   return { call: { expr, coldefs: coldefSql, name }, shape, bare };
 }
 
-function buildFunctionItem(
-  rf: RangeFunction,
-  item: Node,
-  left: FromPart | null,
-  kind: 'INNER' | 'LEFT',
-  condition: Node | undefined,
-  q: QueryCtx,
-): FromPart {
+function buildFunctionItem(rf: RangeFunction, item: Node, join: LateralJoin, q: QueryCtx): FromPart {
   const { env } = q;
+  const { left, kind } = join;
   const location = locationOf(item) ?? callLocation((fromFunctionCalls(rf)[0]?.call ?? {}) as Node);
   const scope = new Scope(left?.scope ?? EMPTY_FROM, q.outer, env);
   const calls = fromFunctionCalls(rf).map((c) => buildCall(c.call, c.coldefs, scope, q, location));
@@ -193,10 +201,7 @@ function buildFunctionItem(
   const refs = calls.flatMap((c) => c.call.expr.refs);
   const readsLeft = refs.some((r) => leftIds.has(r));
   const correlated = refs.some((r) => !leftIds.has(r));
-  let on: Expr | null = null;
-  if (condition !== undefined) {
-    on = resolveExpr(condition, new Scope(scopeAll, q.outer, env), env, { clause: 'a JOIN condition' });
-  }
+  const on = joinCondition(join.condition, scopeAll, q);
   const spec = { calls: calls.map((c) => c.call), functionColumns, ordinality, correlated };
   let node: IrNode;
   if (left === null) {
@@ -222,16 +227,11 @@ function refText(id: string): string {
   return JSON.stringify({ String: { sval: id } });
 }
 
-function buildLateralSubquery(
-  sub: RangeSubselect,
-  left: FromPart,
-  kind: 'INNER' | 'LEFT',
-  condition: Node | undefined,
-  q: QueryCtx,
-): FromPart {
+function buildLateralSubquery(sub: RangeSubselect, join: LateralJoin<FromPart>, q: QueryCtx): FromPart {
   const stmt = asNode(sub.subquery, 'SelectStmt');
   if (stmt === undefined) throw new UnsupportedQueryError('this subquery in FROM', 'Use a SELECT.', {});
-  if (stmt.valuesLists !== undefined) return buildLateralValues(stmt, sub, left, kind, condition, q);
+  if (stmt.valuesLists !== undefined) return buildLateralValues(stmt, sub, join, q);
+  const { left, kind } = join;
   const outer = new Scope(left.scope, q.outer, q.env);
   const built = buildQuery(stmt, { env: q.env, ctes: q.ctes, outer, top: false });
   const subNode = onOutputs(built, q);
@@ -244,10 +244,7 @@ function buildLateralSubquery(
   );
   const part = subqueryPart(subNode, built.outputs, names, alias, null);
   const scope = concatScopes(left.scope, part.scope);
-  let on: Expr | null = null;
-  if (condition !== undefined) {
-    on = resolveExpr(condition, new Scope(scope, q.outer, q.env), q.env, { clause: 'a JOIN condition' });
-  }
+  const on = joinCondition(join.condition, scope, q);
   // Does the subquery read the items before it? (Resolved references are one-field ColumnRefs
   // naming column ids, which are unique in the tree.)
   const seen = new WeakSet<object>();
@@ -272,12 +269,11 @@ function buildLateralSubquery(
 function buildLateralValues(
   stmt: SelectStmt,
   sub: RangeSubselect,
-  left: FromPart,
-  kind: 'INNER' | 'LEFT',
-  condition: Node | undefined,
+  join: LateralJoin<FromPart>,
   q: QueryCtx,
 ): FromPart {
   const { env } = q;
+  const { left, kind } = join;
   const rows = (stmt.valuesLists ?? []).map((l) => asNode(l, 'List')?.items ?? []);
   const width = rows[0]?.length ?? 0;
   if (rows.some((r) => r.length !== width))
@@ -294,10 +290,7 @@ function buildLateralValues(
   const functionColumns: IrColumn[] = names.map((n) => ({ id: env.ids.column(`${alias}_${n}`), name: n }));
   const item = itemScope({ alias, schema: null, columns: functionColumns });
   const scopeAll = concatScopes(left.scope, item);
-  let on: Expr | null = null;
-  if (condition !== undefined) {
-    on = resolveExpr(condition, new Scope(scopeAll, q.outer, env), env, { clause: 'a JOIN condition' });
-  }
+  const on = joinCondition(join.condition, scopeAll, q);
   const leftIds = new Set(left.node.columns.map((c) => c.id));
   const own = new Set(functionColumns.map((c) => c.id));
   const refs = [...values.flat().flatMap((e) => e.refs), ...(on?.refs ?? [])];

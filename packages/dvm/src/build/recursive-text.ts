@@ -16,7 +16,7 @@ import { UnsupportedQueryError } from '../errors.js';
 import type { RecursiveSource } from '../operators/recursive.js';
 import type { ScanNode } from '../operators/scan.js';
 import { deparseNode } from '../parse/deparse.js';
-import { quoteIdent } from '../sql/quote.js';
+import { sql } from '../sql/sql.js';
 import type { CteDef, CteEnv } from './context.js';
 import type { BuildEnv } from './env.js';
 
@@ -154,12 +154,13 @@ class Rewriter {
       ctes: def.ctes,
       shadow: new Set(),
     });
-    const cols = def.columnNames === undefined ? '' : `(${def.columnNames.map(quoteIdent).join(', ')})`;
+    const cols =
+      def.columnNames === undefined ? '' : sql`(${sql.join(def.columnNames.map((n) => sql.id(n)))})`;
     if (recursive) {
       const cte = deparseNode({ CommonTableExpr: { ...def.ast, ctequery: { SelectStmt: body } } });
-      this.inlined.push(`${name} AS (WITH RECURSIVE ${cte} SELECT * FROM ${quoteIdent(def.name)})`);
+      this.inlined.push(sql`${name} AS (WITH RECURSIVE ${cte} SELECT * FROM ${sql.id(def.name)})`);
     } else {
-      this.inlined.push(`${name}${cols} AS (${deparseNode({ SelectStmt: body })})`);
+      this.inlined.push(sql`${name}${cols} AS (${deparseNode({ SelectStmt: body })})`);
     }
     this.depth--;
     return name;

@@ -11,7 +11,7 @@ import { renderExpr } from '../ir/expr.js';
 import { ROW_ID_COLUMN } from '../names.js';
 import { makeConstant } from '../operators/constant.js';
 import { asNode } from '../parse/ast.js';
-import { quoteIdent } from '../sql/quote.js';
+import { sql } from '../sql/sql.js';
 import type { BuiltQuery, QueryCtx } from './context.js';
 import { resolveExpr } from './expr.js';
 import { EMPTY_FROM, Scope } from './scope.js';
@@ -26,15 +26,19 @@ export function buildValues(stmt: SelectStmt, q: QueryCtx): BuiltQuery {
   const scope = new Scope(EMPTY_FROM, q.outer, q.env);
   const rendered = rows.map((row, i) => {
     const values = row.map((v: Node) => renderExpr(resolveExpr(v, scope, q.env, { clause: 'VALUES' }), 'v'));
-    return `(${[String(i + 1), ...values].join(', ')})`;
+    return sql`(${sql.join([i + 1, ...values])})`;
   });
   const columns = Array.from({ length: width }, (_, i) => ({
     id: q.env.ids.column(`values_${i + 1}`),
     name: `column${i + 1}`,
   }));
-  const names = ['__pgt_ord', ...columns.map((c) => c.id)].map(quoteIdent).join(', ');
-  const select = columns.map((c) => `, v.${quoteIdent(c.id)}`).join('');
-  const sql = `SELECT ${rowIdExpr(['v.__pgt_ord'])} AS ${ROW_ID_COLUMN}${select}\nFROM (VALUES ${rendered.join(', ')}) AS v(${names})`;
-  const node = makeConstant(q.env.ids, columns, sql, true);
+  const names = sql.join(['__pgt_ord', ...columns.map((c) => c.id)].map((n) => sql.id(n)));
+  const select = sql.join(
+    columns.map((c) => sql`, v.${sql.id(c.id)}`),
+    '',
+  );
+  const text = sql`SELECT ${rowIdExpr(['v.__pgt_ord'])} AS ${ROW_ID_COLUMN}${select}
+FROM (VALUES ${sql.join(rendered)}) AS v(${names})`;
+  const node = makeConstant(q.env.ids, columns, text, true);
   return { node, outputs: columns.map((c) => ({ name: c.name, id: c.id })) };
 }

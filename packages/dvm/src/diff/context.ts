@@ -7,6 +7,7 @@ import { InternalError } from '../errors.js';
 import { renderExpr } from '../ir/expr.js';
 import type { Expr, IrNode, Side, SourceRef } from '../ir/types.js';
 import { rulesOf } from '../operators/index.js';
+import { sql } from '../sql/sql.js';
 import { emptyDeltaSql } from './recompute.js';
 import { StatementBuilder } from './statement.js';
 
@@ -173,7 +174,7 @@ export class DiffContext {
         ? this.params.find((x) => x.kind === 'prevEpoch' && x.source === source.key)
         : this.params[0];
     if (p === undefined) throw new InternalError(`no frontier parameter for source ${source.name}`);
-    return `$${p.index}::${p.kind === 'prevEpoch' ? 'bigint' : 'pg_snapshot'}`;
+    return sql`$${p.index}::${p.kind === 'prevEpoch' ? 'bigint' : 'pg_snapshot'}`;
   }
 
   /** Whether `node`'s delta is certainly empty (a transition-table delta of a source it does not read). */

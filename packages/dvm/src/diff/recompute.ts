@@ -19,7 +19,10 @@ import { rowText } from './rowid.js';
  * SELECT `snapshot` of its rows (read under alias `alias`, never run: `WHERE false`).
  */
 export function emptyDeltaSql(node: IrNode, snapshot: string, alias = 'c'): string {
-  const cols = node.columns.map((c) => sql`, ${alias}.${sql.id(c.id)}`).join('');
+  const cols = sql.join(
+    node.columns.map((c) => sql`, ${alias}.${sql.id(c.id)}`),
+    '',
+  );
   return sql`SELECT ${alias}.${ROW_ID_COLUMN}, 0::bigint AS ${WEIGHT_COLUMN}${cols}\nFROM (${snapshot}) AS ${alias}\nWHERE false`;
 }
 
@@ -35,16 +38,20 @@ export function differenceDelta(
   label = 'diff',
 ): string {
   const ids = node.columns.map((c) => c.id);
-  const cols = ids.map((id) => sql`, x.${sql.id(id)}`).join('');
+  const trailing = (alias: string) =>
+    sql.join(
+      ids.map((id) => sql`, ${alias}.${sql.id(id)}`),
+      '',
+    );
   const both = ctx.stmt.add(
     `n${node.nid}_${label}_sides`,
     sql`SELECT s.*, 1::bigint AS __pgt_side FROM (${newSql}) AS s\nUNION ALL\nSELECT s.*, -1::bigint AS __pgt_side FROM (${oldSql}) AS s`,
   );
   return ctx.stmt.add(
     `d${node.nid}_${label}`,
-    sql`SELECT y.${ROW_ID_COLUMN}, y.${WEIGHT_COLUMN}${ids.map((id) => sql`, y.${sql.id(id)}`).join('')}
+    sql`SELECT y.${ROW_ID_COLUMN}, y.${WEIGHT_COLUMN}${trailing('y')}
 FROM (SELECT DISTINCT ON (x.${ROW_ID_COLUMN}, x.__pgt_text) x.${ROW_ID_COLUMN}, pg_catalog.sum(x.__pgt_side) OVER (PARTITION BY
-  x.${ROW_ID_COLUMN}, x.__pgt_text)::bigint AS ${WEIGHT_COLUMN}${cols}
+  x.${ROW_ID_COLUMN}, x.__pgt_text)::bigint AS ${WEIGHT_COLUMN}${trailing('x')}
       FROM (SELECT b.*, ${rowText('b', ids)} AS __pgt_text FROM ${both} AS b) AS x
       ORDER BY x.${ROW_ID_COLUMN}, x.__pgt_text) AS y
 WHERE y.${WEIGHT_COLUMN} <> 0`,

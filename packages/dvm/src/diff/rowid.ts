@@ -2,7 +2,7 @@
  * Row identity (docs/dvm-design.md §2): one formula everywhere —
  * `hashtextextended(ROW(<id parts>)::text, 0)` — under pinned session settings.
  */
-import { quoteIdent, quoteLiteral } from '../sql/quote.js';
+import { sql } from '../sql/sql.js';
 
 /**
  * Session settings every statement that computes row ids runs with (`SET LOCAL` in a refresh
@@ -18,7 +18,9 @@ export const ROW_ID_SETTINGS: Readonly<Record<string, string>> = Object.freeze({
 
 /** `SET LOCAL` statements for {@link ROW_ID_SETTINGS}, in a fixed order. */
 export function rowIdSettingsSql(): string[] {
-  return Object.entries(ROW_ID_SETTINGS).map(([name, value]) => `SET LOCAL ${name} = ${quoteLiteral(value)}`);
+  return Object.entries(ROW_ID_SETTINGS).map(
+    ([name, value]) => sql`SET LOCAL ${sql.raw(name)} = ${sql.lit(value)}`,
+  );
 }
 
 /**
@@ -26,7 +28,7 @@ export function rowIdSettingsSql(): string[] {
  * without GROUP BY) give the constant id of `ROW()`.
  */
 export function rowIdExpr(parts: readonly string[]): string {
-  return `pg_catalog.hashtextextended((ROW(${parts.join(', ')}))::text, 0)`;
+  return sql`pg_catalog.hashtextextended((ROW(${sql.join(parts)}))::text, 0)`;
 }
 
 /** Every row-id expression in generated SQL, in order of appearance (for tests and tooling). */
@@ -59,5 +61,5 @@ export function findRowIdExprs(sql: string): string[] {
  */
 export function rowText(alias: string, columns: readonly string[]): string {
   if (columns.length === 0) return `''`;
-  return `(ROW(${columns.map((c) => `${alias}.${quoteIdent(c)}`).join(', ')}))::text`;
+  return sql`(ROW(${sql.join(columns.map((c) => sql`${alias}.${sql.id(c)}`))}))::text`;
 }

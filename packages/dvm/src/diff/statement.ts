@@ -3,6 +3,8 @@
  * statement, and prints `WITH … <final>`.
  */
 
+import { sql } from '../sql/sql.js';
+
 /** One CTE of a statement. */
 export interface Cte {
   readonly name: string;
@@ -50,9 +52,9 @@ export class StatementBuilder {
     const parts = this.ctes.map((c) => {
       const hint =
         c.materialized === true ? 'MATERIALIZED ' : c.materialized === false ? 'NOT MATERIALIZED ' : '';
-      return `${c.name} AS ${hint}(\n${indent(c.sql)}\n)`;
+      return sql`${c.name} AS ${hint}(\n${indent(c.sql)}\n)`;
     });
-    return `WITH ${parts.join(',\n')}\n${body}`;
+    return sql`WITH ${sql.join(parts, ',\n')}\n${body}`;
   }
 }
 

@@ -21,7 +21,7 @@ import {
   STREAM_BUFFER_COLUMNS,
   WEIGHT_COLUMN,
 } from '../names.js';
-import { quoteIdent } from '../sql/quote.js';
+import { sql } from '../sql/sql.js';
 import { streamBuffer } from './capture.js';
 
 /** What the apply SQL needs to know about the storage table. */
@@ -40,35 +40,43 @@ export interface ApplyTarget {
 
 /** The delta temp table of a refresh, qualified. */
 export function deltaTable(tag: string): string {
-  return `pg_temp.${quoteIdent(deltaTempName(tag))}`;
+  return sql`pg_temp.${sql.id(deltaTempName(tag))}`;
 }
 
 /** The consolidated delta temp table of a refresh, qualified. */
 export function consolidatedTable(tag: string): string {
-  return `pg_temp.${quoteIdent(consolidatedTempName(tag))}`;
+  return sql`pg_temp.${sql.id(consolidatedTempName(tag))}`;
+}
+
+/** `, <alias>."c1", <alias>."c2", …` (each column after a leading comma). */
+function trailingColumns(alias: string, columns: readonly string[]): string {
+  return sql`${sql.join(
+    columns.map((c) => sql`, ${alias}.${sql.id(c)}`),
+    '',
+  )}`;
 }
 
 /** Creates the (empty) delta temp table shaped like the storage table plus a weight. */
 export function deltaTableDdl(target: ApplyTarget): string[] {
-  const cols = target.columns.map((c) => `, s.${quoteIdent(c)}`).join('');
+  const cols = trailingColumns('s', target.columns);
   return [
-    `DROP TABLE IF EXISTS ${deltaTable(target.tag)}`,
-    `CREATE TEMP TABLE ${quoteIdent(deltaTempName(target.tag))} ON COMMIT DROP AS SELECT s.${quoteIdent(ROW_ID_COLUMN)}, 0::bigint AS
+    sql`DROP TABLE IF EXISTS ${deltaTable(target.tag)}`,
+    sql`CREATE TEMP TABLE ${sql.id(deltaTempName(target.tag))} ON COMMIT DROP AS SELECT s.${sql.id(ROW_ID_COLUMN)}, 0::bigint AS
   ${WEIGHT_COLUMN}${cols} FROM ${target.relation} AS s WITH NO DATA`,
   ];
 }
 
 /** Statements that consolidate a delta table (`from`, with `__pgt_weight`) into the consolidated table. */
 export function consolidateSql(target: ApplyTarget, from: string): string[] {
-  const cols = target.columns.map((c) => `, x.${quoteIdent(c)}`).join('');
+  const id = sql.id(ROW_ID_COLUMN);
   return [
-    `DROP TABLE IF EXISTS ${consolidatedTable(target.tag)}`,
-    `CREATE TEMP TABLE ${quoteIdent(consolidatedTempName(target.tag))} ON COMMIT DROP AS
-SELECT y.${quoteIdent(ROW_ID_COLUMN)}, y.${WEIGHT_COLUMN}${target.columns.map((c) => `, y.${quoteIdent(c)}`).join('')}
-FROM (SELECT DISTINCT ON (x.${quoteIdent(ROW_ID_COLUMN)}, x.__pgt_text) x.${quoteIdent(ROW_ID_COLUMN)}, pg_catalog.sum(x.${WEIGHT_COLUMN})
-  OVER (PARTITION BY x.${quoteIdent(ROW_ID_COLUMN)}, x.__pgt_text)::bigint AS ${WEIGHT_COLUMN}${cols}
+    sql`DROP TABLE IF EXISTS ${consolidatedTable(target.tag)}`,
+    sql`CREATE TEMP TABLE ${sql.id(consolidatedTempName(target.tag))} ON COMMIT DROP AS
+SELECT y.${id}, y.${WEIGHT_COLUMN}${trailingColumns('y', target.columns)}
+FROM (SELECT DISTINCT ON (x.${id}, x.__pgt_text) x.${id}, pg_catalog.sum(x.${WEIGHT_COLUMN})
+  OVER (PARTITION BY x.${id}, x.__pgt_text)::bigint AS ${WEIGHT_COLUMN}${trailingColumns('x', target.columns)}
       FROM (SELECT d.*, ${rowText('d', target.columns)} AS __pgt_text FROM ${from} AS d) AS x
-      ORDER BY x.${quoteIdent(ROW_ID_COLUMN)}, x.__pgt_text) AS y
+      ORDER BY x.${id}, x.__pgt_text) AS y
 WHERE y.${WEIGHT_COLUMN} <> 0`,
   ];
 }
@@ -76,36 +84,37 @@ WHERE y.${WEIGHT_COLUMN} <> 0`,
 /** Statements that apply the consolidated delta to the storage table. */
 export function applyConsolidatedSql(target: ApplyTarget): string[] {
   const c = consolidatedTable(target.tag);
-  const id = quoteIdent(ROW_ID_COLUMN);
-  const cols = target.columns.map(quoteIdent);
+  const id = sql.id(ROW_ID_COLUMN);
+  const cols = target.columns.map((c) => sql.id(c));
+  const names = sql.join([id, ...cols]);
   if (target.uniqueRowIds) {
-    const set = cols.map((q) => `${q} = d.${q}`).join(', ');
-    const differs = `${rowText('st', target.columns)} IS DISTINCT FROM ${rowText('d', target.columns)}`;
+    const set = sql.join(cols.map((q) => sql`${q} = d.${q}`));
+    const differs = sql`${rowText('st', target.columns)} IS DISTINCT FROM ${rowText('d', target.columns)}`;
+    const update =
+      cols.length === 0
+        ? ''
+        : sql`WHEN MATCHED AND d.${WEIGHT_COLUMN} > 0 AND ${differs} THEN UPDATE SET ${set}
+`;
     return [
-      `MERGE INTO ${target.relation} AS st
+      sql`MERGE INTO ${target.relation} AS st
 USING (SELECT DISTINCT ON (x.${id}) x.* FROM ${c} AS x ORDER BY x.${id}, x.${WEIGHT_COLUMN} DESC) AS d
 ON st.${id} = d.${id}
 WHEN MATCHED AND d.${WEIGHT_COLUMN} < 0 THEN DELETE
-${
-  cols.length === 0
-    ? ''
-    : `WHEN MATCHED AND d.${WEIGHT_COLUMN} > 0 AND ${differs} THEN UPDATE SET ${set}
-`
-}WHEN NOT MATCHED AND d.${WEIGHT_COLUMN} > 0 THEN INSERT (${[id, ...cols].join(', ')}) VALUES
-  (${[`d.${id}`, ...cols.map((q) => `d.${q}`)].join(', ')})`,
+${update}WHEN NOT MATCHED AND d.${WEIGHT_COLUMN} > 0 THEN INSERT (${names}) VALUES
+  (${sql.join([id, ...cols].map((q) => sql`d.${q}`))})`,
     ];
   }
   const text = rowText('s', target.columns);
   return [
-    `DELETE FROM ${target.relation} AS t
+    sql`DELETE FROM ${target.relation} AS t
 USING (SELECT s.ctid AS __pgt_ctid, pg_catalog.row_number() OVER (PARTITION BY s.${id}, ${text}) AS __pgt_n, ${text} AS __pgt_text, s.${id}
        FROM ${target.relation} AS s
        WHERE s.${id} IN (SELECT x.${id} FROM ${c} AS x WHERE x.${WEIGHT_COLUMN} < 0)) AS v,
       (SELECT x.${id}, ${rowText('x', target.columns)} AS __pgt_text, -x.${WEIGHT_COLUMN} AS __pgt_copies FROM ${c} AS x WHERE
   x.${WEIGHT_COLUMN} < 0) AS d
 WHERE t.ctid = v.__pgt_ctid AND v.${id} = d.${id} AND v.__pgt_text = d.__pgt_text AND v.__pgt_n <= d.__pgt_copies`,
-    `INSERT INTO ${target.relation} (${[id, ...cols].join(', ')})
-SELECT x.${id}${cols.map((q) => `, x.${q}`).join('')} FROM ${c} AS x CROSS JOIN LATERAL pg_catalog.generate_series(1, x.${WEIGHT_COLUMN}) AS g
+    sql`INSERT INTO ${target.relation} (${names})
+SELECT x.${id}${trailingColumns('x', target.columns)} FROM ${c} AS x CROSS JOIN LATERAL pg_catalog.generate_series(1, x.${WEIGHT_COLUMN}) AS g
 WHERE x.${WEIGHT_COLUMN} > 0`,
   ];
 }
@@ -121,11 +130,11 @@ export function captureAppliedSql(
   table?: string,
 ): string {
   const c = table ?? consolidatedTable(target.tag);
-  const id = quoteIdent(ROW_ID_COLUMN);
-  const bufCols = target.visible.map((v) => quoteIdent(bufferColumnName(v, STREAM_BUFFER_COLUMNS)));
-  const vals = target.visible.map((v) => `x.${quoteIdent(v)}`);
-  return `INSERT INTO ${streamBuffer(pgtId)} (epoch, action, ${[id, ...bufCols].join(', ')})
-SELECT ${epochParam}, CASE WHEN x.${WEIGHT_COLUMN} < 0 THEN 'D' ELSE 'I' END, ${[`x.${id}`, ...vals].join(', ')}
+  const id = sql.id(ROW_ID_COLUMN);
+  const bufCols = target.visible.map((v) => sql.id(bufferColumnName(v, STREAM_BUFFER_COLUMNS)));
+  const vals = target.visible.map((v) => sql`x.${sql.id(v)}`);
+  return sql`INSERT INTO ${streamBuffer(pgtId)} (epoch, action, ${sql.join([id, ...bufCols])})
+SELECT ${epochParam}, CASE WHEN x.${WEIGHT_COLUMN} < 0 THEN 'D' ELSE 'I' END, ${sql.join([sql`x.${id}`, ...vals])}
 FROM ${c} AS x CROSS JOIN LATERAL pg_catalog.generate_series(1, abs(x.${WEIGHT_COLUMN})) AS g
 ORDER BY x.${WEIGHT_COLUMN} > 0, x.${id}`;
 }

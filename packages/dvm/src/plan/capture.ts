@@ -29,7 +29,8 @@ import {
   TRANSITION_OLD,
   WAKE_CHANNEL,
 } from '../names.js';
-import { dollarQuote, quoteIdent, quoteLiteral, quoteQualified } from '../sql/quote.js';
+import { dollarQuote } from '../sql/quote.js';
+import { sql } from '../sql/sql.js';
 
 /** A base table to capture: identity, and the columns to store (all of them). */
 export interface CaptureTarget {
@@ -41,65 +42,65 @@ export interface CaptureTarget {
 
 /** The buffer table of a base source, quoted. */
 export function baseBuffer(oid: number): string {
-  return quoteQualified(CHANGES_SCHEMA, baseBufferName(oid));
+  return sql.id(CHANGES_SCHEMA, baseBufferName(oid)).text;
 }
 
 /** The buffer table of a stream-table source, quoted. */
 export function streamBuffer(pgtId: number): string {
-  return quoteQualified(CHANGES_SCHEMA, streamBufferName(pgtId));
+  return sql.id(CHANGES_SCHEMA, streamBufferName(pgtId)).text;
 }
 
 /** `CREATE SCHEMA` of the changes schema (PUBLIC gets no access to it). */
 export function changesSchemaDdl(): string[] {
   return [
-    `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(CHANGES_SCHEMA)}`,
-    `REVOKE CREATE ON SCHEMA ${quoteIdent(CHANGES_SCHEMA)} FROM PUBLIC`,
-    `GRANT USAGE ON SCHEMA ${quoteIdent(CHANGES_SCHEMA)} TO PUBLIC`,
+    sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(CHANGES_SCHEMA)}`,
+    sql`REVOKE CREATE ON SCHEMA ${sql.id(CHANGES_SCHEMA)} FROM PUBLIC`,
+    sql`GRANT USAGE ON SCHEMA ${sql.id(CHANGES_SCHEMA)} TO PUBLIC`,
   ];
 }
 
 /** Idempotent DDL that captures every change of `target` into its buffer. */
 export function baseCaptureDdl(target: CaptureTarget): string[] {
   const buffer = baseBuffer(target.oid);
-  const source = quoteQualified(target.schema, target.name);
+  const source = sql.id(target.schema, target.name);
   const stmts: string[] = [
     ...changesSchemaDdl(),
-    `CREATE TABLE IF NOT EXISTS ${buffer} (
+    sql`CREATE TABLE IF NOT EXISTS ${buffer} (
   change_id bigserial NOT NULL,
   xid pg_catalog.xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
   action "char" NOT NULL,
   data jsonb
 )`,
-    `CREATE INDEX IF NOT EXISTS ${quoteIdent(bufferIndexName(baseBufferName(target.oid)))} ON ${buffer} (xid)`,
+    sql`CREATE INDEX IF NOT EXISTS ${sql.id(bufferIndexName(baseBufferName(target.oid)))} ON ${buffer} (xid)`,
   ];
   // The whole row as jsonb: the functions name no column, so no ALTER TABLE on the source can
   // make them fail (the user's writes never break); the refresh reads the columns it needs.
   const insert = (action: string, table: string, alias: string) =>
-    `INSERT INTO ${buffer} (action, data) SELECT '${action}', pg_catalog.to_jsonb(${alias}.*) FROM ${quoteIdent(table)} AS ${alias};`;
-  const notify = `PERFORM pg_catalog.pg_notify(${quoteLiteral(WAKE_CHANNEL)}, '');`;
+    sql`INSERT INTO ${buffer} (action, data) SELECT ${sql.lit(action)}, pg_catalog.to_jsonb(${alias}.*) FROM ${sql.id(table)} AS ${alias};`;
+  const notify = sql`PERFORM pg_catalog.pg_notify(${sql.lit(WAKE_CHANNEL)}, '');`;
   const bodies: Record<CaptureEvent, string> = {
-    ins: `${insert('I', TRANSITION_NEW, 'n')}\n  ${notify}`,
-    upd: `${insert('D', TRANSITION_OLD, 'o')}\n  ${insert('I', TRANSITION_NEW, 'n')}\n  ${notify}`,
-    del: `${insert('D', TRANSITION_OLD, 'o')}\n  ${notify}`,
-    trunc: `INSERT INTO ${buffer} (action) VALUES ('T');\n  ${notify}`,
+    ins: sql`${insert('I', TRANSITION_NEW, 'n')}\n  ${notify}`,
+    upd: sql`${insert('D', TRANSITION_OLD, 'o')}\n  ${insert('I', TRANSITION_NEW, 'n')}\n  ${notify}`,
+    del: sql`${insert('D', TRANSITION_OLD, 'o')}\n  ${notify}`,
+    trunc: sql`INSERT INTO ${buffer} (action) VALUES ('T');\n  ${notify}`,
   };
   const events: Record<CaptureEvent, { on: string; referencing: string }> = {
-    ins: { on: 'INSERT', referencing: `REFERENCING NEW TABLE AS ${quoteIdent(TRANSITION_NEW)} ` },
+    ins: { on: 'INSERT', referencing: sql`REFERENCING NEW TABLE AS ${sql.id(TRANSITION_NEW)} ` },
     upd: {
       on: 'UPDATE',
-      referencing: `REFERENCING OLD TABLE AS ${quoteIdent(TRANSITION_OLD)} NEW TABLE AS ${quoteIdent(TRANSITION_NEW)} `,
+      referencing: sql`REFERENCING OLD TABLE AS ${sql.id(TRANSITION_OLD)} NEW TABLE AS ${sql.id(TRANSITION_NEW)} `,
     },
-    del: { on: 'DELETE', referencing: `REFERENCING OLD TABLE AS ${quoteIdent(TRANSITION_OLD)} ` },
+    del: { on: 'DELETE', referencing: sql`REFERENCING OLD TABLE AS ${sql.id(TRANSITION_OLD)} ` },
     trunc: { on: 'TRUNCATE', referencing: '' },
   };
   for (const event of ['ins', 'upd', 'del', 'trunc'] as const) {
-    const fn = quoteQualified(CHANGES_SCHEMA, captureFunctionName(event, target.oid));
-    const body = `\nBEGIN\n  ${bodies[event]}\n  RETURN NULL;\nEND\n`;
+    const fn = sql.id(CHANGES_SCHEMA, captureFunctionName(event, target.oid));
+    const body = sql`\nBEGIN\n  ${bodies[event]}\n  RETURN NULL;\nEND\n`;
     stmts.push(
-      `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
+      sql`CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
   ${dollarQuote(body)}`,
-      `REVOKE ALL ON FUNCTION ${fn}() FROM PUBLIC`,
-      `CREATE OR REPLACE TRIGGER ${quoteIdent(captureTriggerName(event, target.oid))} AFTER ${events[event].on} ON ${source}
+      sql`REVOKE ALL ON FUNCTION ${fn}() FROM PUBLIC`,
+      sql`CREATE OR REPLACE TRIGGER ${sql.id(captureTriggerName(event, target.oid))} AFTER ${events[event].on} ON ${source}
   ${events[event].referencing}FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`,
     );
   }
@@ -115,37 +116,44 @@ export function dropBaseCaptureDdl(
   for (const event of ['ins', 'upd', 'del', 'trunc'] as const) {
     if (sourceExists) {
       stmts.push(
-        `DROP TRIGGER IF EXISTS ${quoteIdent(captureTriggerName(event, target.oid))} ON ${quoteQualified(target.schema, target.name)}`,
+        sql`DROP TRIGGER IF EXISTS ${sql.id(captureTriggerName(event, target.oid))} ON ${sql.id(target.schema, target.name)}`,
       );
     }
     stmts.push(
-      `DROP FUNCTION IF EXISTS ${quoteQualified(CHANGES_SCHEMA, captureFunctionName(event, target.oid))}()`,
+      sql`DROP FUNCTION IF EXISTS ${sql.id(CHANGES_SCHEMA, captureFunctionName(event, target.oid))}()`,
     );
   }
-  stmts.push(`DROP TABLE IF EXISTS ${baseBuffer(target.oid)}`);
+  stmts.push(sql`DROP TABLE IF EXISTS ${baseBuffer(target.oid)}`);
   return stmts;
 }
 
 /** Idempotent DDL of the change buffer of stream table `pgtId` with visible columns `columns`. */
 export function streamBufferDdl(pgtId: number, columns: readonly ColumnInfo[]): string[] {
   const buffer = streamBuffer(pgtId);
-  const cols = columns.map((c) => ({ buf: bufferColumnName(c.name, STREAM_BUFFER_COLUMNS), type: c.type }));
+  const cols = columns.map((c) => ({
+    buf: sql.id(bufferColumnName(c.name, STREAM_BUFFER_COLUMNS)),
+    type: c.type,
+  }));
+  const colDefs = sql.join(
+    cols.map((c) => sql`,\n  ${c.buf} ${c.type}`),
+    '',
+  );
   return [
     ...changesSchemaDdl(),
-    `CREATE TABLE IF NOT EXISTS ${buffer} (
+    sql`CREATE TABLE IF NOT EXISTS ${buffer} (
   change_id bigserial NOT NULL,
   epoch bigint NOT NULL,
   action "char" NOT NULL,
-  ${quoteIdent(ROW_ID_COLUMN)} bigint${cols.map((c) => `,\n  ${quoteIdent(c.buf)} ${c.type}`).join('')}
+  ${sql.id(ROW_ID_COLUMN)} bigint${colDefs}
 )`,
-    ...cols.map((c) => `ALTER TABLE ${buffer} ADD COLUMN IF NOT EXISTS ${quoteIdent(c.buf)} ${c.type}`),
-    `CREATE INDEX IF NOT EXISTS ${quoteIdent(bufferIndexName(streamBufferName(pgtId)))} ON ${buffer} (epoch)`,
+    ...cols.map((c) => sql`ALTER TABLE ${buffer} ADD COLUMN IF NOT EXISTS ${c.buf} ${c.type}`),
+    sql`CREATE INDEX IF NOT EXISTS ${sql.id(bufferIndexName(streamBufferName(pgtId)))} ON ${buffer} (epoch)`,
   ];
 }
 
 /** DDL that drops the change buffer of stream table `pgtId`. */
 export function dropStreamBufferDdl(pgtId: number): string[] {
-  return [`DROP TABLE IF EXISTS ${streamBuffer(pgtId)}`];
+  return [sql`DROP TABLE IF EXISTS ${streamBuffer(pgtId)}`];
 }
 
 /**
@@ -161,22 +169,22 @@ export function baseCaptureAccessDdl(
   options: { readonly grantCreateForOwnerChange?: boolean } = {},
 ): string[] {
   const buffer = baseBuffer(target.oid);
-  const readable = `pg_catalog.has_table_privilege(${target.oid}::oid, 'SELECT') AND NOT pg_catalog.row_security_active(${target.oid}::oid)`;
-  const owner = quoteIdent(sourceOwner);
+  const readable = sql`pg_catalog.has_table_privilege(${target.oid}::oid, 'SELECT') AND NOT pg_catalog.row_security_active(${target.oid}::oid)`;
+  const owner = sql.id(sourceOwner);
   const reown = (['ins', 'upd', 'del', 'trunc'] as const).map(
     (event) =>
-      `ALTER FUNCTION ${quoteQualified(CHANGES_SCHEMA, captureFunctionName(event, target.oid))}() OWNER TO ${owner}`,
+      sql`ALTER FUNCTION ${sql.id(CHANGES_SCHEMA, captureFunctionName(event, target.oid))}() OWNER TO ${owner}`,
   );
   // A new owner needs CREATE on the function's schema when a non-superuser re-owns it: granted
   // for the moment of the change only, inside the caller's transaction, so no other session sees it.
-  const schema = quoteIdent(CHANGES_SCHEMA);
+  const schema = sql.id(CHANGES_SCHEMA);
   return [
     ...bufferAccessDdl(buffer, baseBufferName(target.oid), readable, sourceOwner),
     ...(options.grantCreateForOwnerChange === true
       ? [
-          `GRANT CREATE ON SCHEMA ${schema} TO ${owner}`,
+          sql`GRANT CREATE ON SCHEMA ${schema} TO ${owner}`,
           ...reown,
-          `REVOKE CREATE ON SCHEMA ${schema} FROM ${owner}`,
+          sql`REVOKE CREATE ON SCHEMA ${schema} FROM ${owner}`,
         ]
       : reown),
   ];
@@ -187,20 +195,20 @@ export function baseCaptureAccessDdl(
  * security, as for base buffers), its owner writes it (its refreshes run as the owner).
  */
 export function streamBufferAccessDdl(pgtId: number, storage: string, owner: string): string[] {
-  const readable = `pg_catalog.has_table_privilege(${quoteLiteral(storage)}, 'SELECT')`;
+  const readable = sql`pg_catalog.has_table_privilege(${sql.lit(storage)}, 'SELECT')`;
   return bufferAccessDdl(streamBuffer(pgtId), streamBufferName(pgtId), readable, owner);
 }
 
 function bufferAccessDdl(buffer: string, bufferName: string, readable: string, writer: string): string[] {
-  const sequence = quoteQualified(CHANGES_SCHEMA, `${bufferName}_change_id_seq`);
+  const sequence = sql.id(CHANGES_SCHEMA, `${bufferName}_change_id_seq`);
   return [
-    `ALTER TABLE ${buffer} ENABLE ROW LEVEL SECURITY`,
-    `DROP POLICY IF EXISTS pgt_read ON ${buffer}`,
-    `CREATE POLICY pgt_read ON ${buffer} FOR SELECT USING ((SELECT ${readable}))`,
-    `DROP POLICY IF EXISTS pgt_write ON ${buffer}`,
-    `CREATE POLICY pgt_write ON ${buffer} FOR INSERT WITH CHECK (true)`,
-    `GRANT SELECT ON ${buffer} TO PUBLIC`,
-    `GRANT INSERT ON ${buffer} TO ${quoteIdent(writer)}`,
-    `GRANT USAGE ON SEQUENCE ${sequence} TO ${quoteIdent(writer)}`,
+    sql`ALTER TABLE ${buffer} ENABLE ROW LEVEL SECURITY`,
+    sql`DROP POLICY IF EXISTS pgt_read ON ${buffer}`,
+    sql`CREATE POLICY pgt_read ON ${buffer} FOR SELECT USING ((SELECT ${readable}))`,
+    sql`DROP POLICY IF EXISTS pgt_write ON ${buffer}`,
+    sql`CREATE POLICY pgt_write ON ${buffer} FOR INSERT WITH CHECK (true)`,
+    sql`GRANT SELECT ON ${buffer} TO PUBLIC`,
+    sql`GRANT INSERT ON ${buffer} TO ${sql.id(writer)}`,
+    sql`GRANT USAGE ON SEQUENCE ${sequence} TO ${sql.id(writer)}`,
   ];
 }

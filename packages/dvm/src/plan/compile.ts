@@ -38,7 +38,7 @@ import type { ProjectNode } from '../operators/project.js';
 import { mapAst } from '../parse/ast.js';
 import { deparseNode } from '../parse/deparse.js';
 import { initParser, parseQuery } from '../parse/parser.js';
-import { quoteIdent, quoteQualified } from '../sql/quote.js';
+import { type SqlFragment, sql } from '../sql/sql.js';
 import { type ApplyTarget, deltaTable } from './apply.js';
 import { baseBuffer, streamBuffer } from './capture.js';
 import { frontierCaptureSql } from './frontier.js';
@@ -290,8 +290,8 @@ function visibleQueryText(root: Node, env: BuildEnv, facts: CatalogFacts): strin
     if (rv === undefined || rv.relname === undefined) return undefined;
     const info = env.relationInfo({ schema: rv.schemaname ?? null, name: rv.relname });
     if (info === null || info === undefined || facts.streamTables.get(info.oid) == null) return undefined;
-    const cols = info.columns.filter((c) => !c.name.startsWith(HIDDEN_PREFIX)).map((c) => quoteIdent(c.name));
-    const inner = `SELECT ${cols.join(', ')} FROM ${quoteQualified(info.schema, info.name)}`;
+    const cols = info.columns.filter((c) => !c.name.startsWith(HIDDEN_PREFIX)).map((c) => sql.id(c.name));
+    const inner = sql`SELECT ${sql.join(cols)} FROM ${sql.id(info.schema, info.name)}`;
     const alias = rv.alias ?? { aliasname: rv.relname };
     return { RangeSubselect: { subquery: parseSubselect(inner), alias } } as Node;
   }) as Node;
@@ -339,11 +339,12 @@ function planSource(s: SourceRef): PlanSource {
 }
 
 function storageColumnsSql(plan: { storage: StreamTableName; uniqueRowIds: boolean }): string[] {
-  const rel = quoteQualified(plan.storage.schema, plan.storage.name);
-  const index = quoteIdent(rowIdIndexName(plan.storage.name));
+  const rel = sql.id(plan.storage.schema, plan.storage.name);
+  const index = sql.id(rowIdIndexName(plan.storage.name));
+  const id = sql.id(ROW_ID_COLUMN);
   return [
-    `ALTER TABLE ${rel} ALTER COLUMN ${quoteIdent(ROW_ID_COLUMN)} SET NOT NULL`,
-    `CREATE ${plan.uniqueRowIds ? 'UNIQUE ' : ''}INDEX ${index} ON ${rel} (${quoteIdent(ROW_ID_COLUMN)})`,
+    sql`ALTER TABLE ${rel} ALTER COLUMN ${id} SET NOT NULL`,
+    sql`CREATE ${plan.uniqueRowIds ? 'UNIQUE ' : ''}INDEX ${index} ON ${rel} (${id})`,
   ];
 }
 
@@ -360,10 +361,13 @@ function fullPlan(
   const parsed = parseQuery(fullText);
   const refs = fullSources(parsed.node, env);
   const params = deltaParams(refs);
-  const rel = quoteQualified(name.schema, name.name);
+  const rel = sql.id(name.schema, name.name).text;
   const visible = columns.map((c) => c.name);
-  const select = `SELECT ${rowIdExpr(['q.*'])} AS ${quoteIdent(ROW_ID_COLUMN)},
-  ${visible.map((c, i) => `q.${quoteIdent(c)}::${(columns[i] as QueryColumn).type} AS ${quoteIdent(c)}`).join(', ')}
+  const typed = visible.map(
+    (c, i) => sql`q.${sql.id(c)}::${(columns[i] as QueryColumn).type} AS ${sql.id(c)}`,
+  );
+  const select = sql`SELECT ${rowIdExpr(['q.*'])} AS ${sql.id(ROW_ID_COLUMN)},
+  ${sql.join(typed)}
 FROM (${fullText}) AS q`;
   const plan: CompiledPlan = {
     query,
@@ -379,11 +383,11 @@ FROM (${fullText}) AS q`;
     warnings: env.warnings,
     tag,
     tree: null,
-    storageDdl: () => [`CREATE TABLE ${rel} AS ${select} WITH NO DATA`, ...storageColumnsSql(plan)],
+    storageDdl: () => [sql`CREATE TABLE ${rel} AS ${select} WITH NO DATA`, ...storageColumnsSql(plan)],
     populationSelect: () => select,
     fullInsert: () =>
-      `WITH __pgt_frontier AS (${frontierCaptureSql(tag, refs, null)})
-INSERT INTO ${rel} (${[ROW_ID_COLUMN, ...visible].map(quoteIdent).join(', ')})
+      sql`WITH __pgt_frontier AS (${frontierCaptureSql(tag, refs, null)})
+INSERT INTO ${rel} (${columnList([ROW_ID_COLUMN, ...visible])})
 ${select}`,
     deltaInsert: () => null,
     applyTarget: () => ({ relation: rel, columns: visible, visible, uniqueRowIds: false, tag }),
@@ -466,7 +470,7 @@ function incrementalPlan(
     })),
     ...hidden.map((h) => ({ id: h.id, name: h.name, type: null })),
   ];
-  const rel = quoteQualified(name.schema, name.name);
+  const rel = sql.id(name.schema, name.name).text;
   const params = deltaParams(sourceRefs);
   const binding: StorageBinding | null =
     state === null
@@ -482,15 +486,15 @@ function incrementalPlan(
           },
         };
   const project = (alias: string) =>
-    storageCols
-      .map(
-        (c) => `${alias}.${quoteIdent(c.id)}${c.type === null ? '' : `::${c.type}`} AS ${quoteIdent(c.name)}`,
-      )
-      .join(', ');
+    sql.join(
+      storageCols.map(
+        (c) => sql`${alias}.${sql.id(c.id)}${c.type === null ? '' : `::${c.type}`} AS ${sql.id(c.name)}`,
+      ),
+    );
   const snapshotSelect = (): { ctx: DiffContext; body: string } => {
     const ctx = new DiffContext({ kind: 'changeBuffer' }, params, null);
     const snap = ctx.snapshot(root, 'new');
-    return { ctx, body: `SELECT r.${quoteIdent(ROW_ID_COLUMN)}, ${project('r')}\nFROM (${snap}) AS r` };
+    return { ctx, body: sql`SELECT r.${sql.id(ROW_ID_COLUMN)}, ${project('r')}\nFROM (${snap}) AS r` };
   };
   const allCols = storageCols.map((c) => c.name);
   const plan: CompiledPlan = {
@@ -509,7 +513,7 @@ function incrementalPlan(
     tree: root,
     storageDdl() {
       const { ctx, body } = snapshotSelect();
-      return [`CREATE TABLE ${rel} AS ${ctx.stmt.build(body)} WITH NO DATA`, ...storageColumnsSql(plan)];
+      return [sql`CREATE TABLE ${rel} AS ${ctx.stmt.build(body)} WITH NO DATA`, ...storageColumnsSql(plan)];
     },
     populationSelect() {
       const { ctx, body } = snapshotSelect();
@@ -518,9 +522,7 @@ function incrementalPlan(
     fullInsert() {
       const { ctx, body } = snapshotSelect();
       ctx.stmt.addNamed('__pgt_frontier', frontierCaptureSql(tag, sourceRefs, null));
-      return ctx.stmt.build(
-        `INSERT INTO ${rel} (${[ROW_ID_COLUMN, ...allCols].map(quoteIdent).join(', ')})\n${body}`,
-      );
+      return ctx.stmt.build(sql`INSERT INTO ${rel} (${columnList([ROW_ID_COLUMN, ...allCols])})\n${body}`);
     },
     deltaInsert(source: DeltaSource = { kind: 'changeBuffer' }) {
       const ctx = new DiffContext(source, source.kind === 'changeBuffer' ? params : [], binding);
@@ -529,10 +531,10 @@ function incrementalPlan(
         ctx.stmt.addNamed('__pgt_params', paramsDeclaration(params));
         ctx.stmt.addNamed('__pgt_frontier', frontierCaptureSql(tag, sourceRefs, params));
       }
-      const cols = storageCols.map((c) => `d.${quoteIdent(c.id)}`).join(', ');
+      const cols = sql.join(storageCols.map((c) => sql`d.${sql.id(c.id)}`));
       return ctx.stmt.build(
-        `INSERT INTO ${deltaTable(tag)} (${[ROW_ID_COLUMN, `${WEIGHT_COLUMN}`, ...allCols].map(quoteIdent).join(', ')})
-SELECT d.${quoteIdent(ROW_ID_COLUMN)}, d.${WEIGHT_COLUMN}, ${cols}
+        sql`INSERT INTO ${deltaTable(tag)} (${columnList([ROW_ID_COLUMN, WEIGHT_COLUMN, ...allCols])})
+SELECT d.${sql.id(ROW_ID_COLUMN)}, d.${WEIGHT_COLUMN}, ${cols}
 FROM ${d} AS d`,
       );
     },
@@ -545,27 +547,36 @@ FROM ${d} AS d`,
 /** Per source: changes pending in the window, whether a TRUNCATE is among them, and the table's size estimate. */
 function inspect(sources: readonly SourceRef[], params: readonly DeltaParam[]): string {
   if (sources.length === 0) {
-    return `WITH __pgt_params AS (${paramsDeclaration(params)})
+    return sql`WITH __pgt_params AS (${paramsDeclaration(params)})
 SELECT NULL::text AS source, 0::bigint AS changes, false AS truncated, 0::float8 AS reltuples WHERE false`;
   }
   const ctx = new DiffContext({ kind: 'changeBuffer' }, params, null);
   const parts = sources.map((s) => {
     const p = ctx.param(s);
-    const key = `'${s.key}'`;
-    const size = `(SELECT c.reltuples::float8 FROM pg_catalog.pg_class AS c WHERE c.oid = ${s.oid})`;
+    const key = sql.lit(s.key);
+    const size = sql`(SELECT c.reltuples::float8 FROM pg_catalog.pg_class AS c WHERE c.oid = ${s.oid})`;
     if (s.kind === 'streamTable') {
-      return `SELECT ${key}::text AS source, (SELECT pg_catalog.count(*) FROM ${streamBuffer(s.pgtId as number)} AS b WHERE b.epoch >
+      return sql`SELECT ${key}::text AS source, (SELECT pg_catalog.count(*) FROM ${streamBuffer(s.pgtId as number)} AS b WHERE b.epoch >
   ${p})::bigint AS changes, false AS truncated, ${size} AS reltuples`;
     }
     const buf = baseBuffer(s.oid);
-    return `SELECT ${key}::text AS source, pg_catalog.count(*) FILTER (WHERE b.action <> 'T')::bigint AS changes,
+    return sql`SELECT ${key}::text AS source, pg_catalog.count(*) FILTER (WHERE b.action <> 'T')::bigint AS changes,
   COALESCE(pg_catalog.bool_or(b.action = 'T'), false) AS truncated, ${size} AS reltuples
 FROM ${buf} AS b WHERE b.xid >= pg_catalog.pg_snapshot_xmin(${p}) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, ${p})`;
   });
-  return `WITH __pgt_params AS (${paramsDeclaration(params)})\n${parts.join('\nUNION ALL\n')}`;
+  return sql`WITH __pgt_params AS (${paramsDeclaration(params)})\n${sql.join(parts, '\nUNION ALL\n')}`;
 }
 
 /** A SELECT naming every parameter with its type, so a statement that reads only some still types them all. */
 function paramsDeclaration(params: readonly DeltaParam[]): string {
-  return `SELECT ${params.map((p) => `$${p.index}::${p.kind === 'prevSnapshot' ? 'pg_catalog.pg_snapshot' : 'bigint'} AS p${p.index}`).join(', ')}`;
+  const declared = params.map((p) => {
+    const type = p.kind === 'prevSnapshot' ? 'pg_catalog.pg_snapshot' : 'bigint';
+    return sql`$${p.index}::${type} AS p${p.index}`;
+  });
+  return sql`SELECT ${sql.join(declared)}`;
+}
+
+/** A parenthesised-list body of column names, each quoted (`"a", "b"`). */
+function columnList(names: readonly string[]): SqlFragment {
+  return sql.join(names.map((n) => sql.id(n)));
 }

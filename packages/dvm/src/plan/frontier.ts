@@ -10,16 +10,17 @@
 import type { DeltaParam } from '../diff/context.js';
 import type { SourceRef } from '../ir/types.js';
 import { CHANGES_SCHEMA, frontierTempName, streamBufferName } from '../names.js';
-import { quoteIdent, quoteLiteral, quoteQualified } from '../sql/quote.js';
+import { sql } from '../sql/sql.js';
 
 /** The temp table (`pg_temp`) a refresh writes its new frontier into, quoted. */
 export function frontierTable(tag: string): string {
-  return `pg_temp.${quoteIdent(frontierTempName(tag))}`;
+  return sql`pg_temp.${sql.id(frontierTempName(tag))}`;
 }
 
 /** Creates the frontier temp table for one refresh (dropped at commit). */
 export function frontierTableDdl(tag: string): string {
-  return `CREATE TEMP TABLE ${quoteIdent(frontierTempName(tag))} (snapshot pg_catalog.pg_snapshot NOT NULL, epochs jsonb NOT NULL) ON COMMIT DROP`;
+  const columns = '(snapshot pg_catalog.pg_snapshot NOT NULL, epochs jsonb NOT NULL)';
+  return sql`CREATE TEMP TABLE ${sql.id(frontierTempName(tag))} ${columns} ON COMMIT DROP`;
 }
 
 /**
@@ -47,11 +48,11 @@ export function epochsSql(sources: readonly SourceRef[], params: readonly DeltaP
   if (st.length === 0) return `'{}'::jsonb`;
   const parts = st.map((s) => {
     const p = params?.find((x) => x.kind === 'prevEpoch' && x.source === s.key);
-    const floor = p === undefined ? '0' : `$${p.index}::bigint`;
-    const buffer = quoteQualified(CHANGES_SCHEMA, streamBufferName(s.pgtId as number));
-    return `${quoteLiteral(String(s.pgtId))}, GREATEST(${floor}, COALESCE((SELECT pg_catalog.max(b.epoch) FROM ${buffer} AS b), 0))`;
+    const floor = p === undefined ? '0' : sql`$${p.index}::bigint`;
+    const buffer = sql.id(CHANGES_SCHEMA, streamBufferName(s.pgtId as number));
+    return sql`${sql.lit(String(s.pgtId))}, GREATEST(${floor}, COALESCE((SELECT pg_catalog.max(b.epoch) FROM ${buffer} AS b), 0))`;
   });
-  return `pg_catalog.jsonb_build_object(${parts.join(', ')})`;
+  return sql`pg_catalog.jsonb_build_object(${sql.join(parts)})`;
 }
 
 /** The data-modifying CTE body that records the frontier of the statement it is part of. */
@@ -60,5 +61,5 @@ export function frontierCaptureSql(
   sources: readonly SourceRef[],
   params: readonly DeltaParam[] | null,
 ): string {
-  return `INSERT INTO ${frontierTable(tag)} (snapshot, epochs) SELECT ${CONSUMED_SNAPSHOT_SQL}, ${epochsSql(sources, params)}`;
+  return sql`INSERT INTO ${frontierTable(tag)} (snapshot, epochs) SELECT ${CONSUMED_SNAPSHOT_SQL}, ${epochsSql(sources, params)}`;
 }

@@ -14,7 +14,7 @@
 import { ROW_ID_SETTINGS } from '../diff/rowid.js';
 import { InternalError } from '../errors.js';
 import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
-import { quoteIdent, quoteLiteral } from '../sql/quote.js';
+import { sql } from '../sql/sql.js';
 import {
   type ApplyTarget,
   applyConsolidatedSql,
@@ -92,7 +92,7 @@ export interface WindowInspection {
 
 /** Statements that pin the settings row ids are computed under (run first in every refresh transaction). */
 export function settingsSql(): string[] {
-  return Object.entries(ROW_ID_SETTINGS).map(([k, v]) => `SET LOCAL ${quoteIdent(k)} = ${quoteLiteral(v)}`);
+  return Object.entries(ROW_ID_SETTINGS).map(([k, v]) => sql`SET LOCAL ${sql.id(k)} = ${sql.lit(v)}`);
 }
 
 /** Bound parameter values of the plan's delta statement for `frontier`. */
@@ -123,7 +123,9 @@ export async function inspectWindow(
 }
 
 async function readFrontier(plan: CompiledPlan, exec: SqlExecutor): Promise<Frontier> {
-  const res = await exec.query(`SELECT snapshot::text AS snapshot, epochs FROM ${frontierTable(plan.tag)}`);
+  const res = await exec.query(
+    sql`SELECT snapshot::text AS snapshot, epochs FROM ${frontierTable(plan.tag)}`,
+  );
   const row = res.rows[0];
   if (row === undefined) throw new InternalError('the refresh statement did not record a frontier');
   const epochs: Record<string, string> = {};
@@ -132,20 +134,20 @@ async function readFrontier(plan: CompiledPlan, exec: SqlExecutor): Promise<Fron
 }
 
 async function run(exec: SqlExecutor, statements: readonly string[]): Promise<void> {
-  for (const sql of statements) await exec.query(sql);
+  for (const statement of statements) await exec.query(statement);
 }
 
 async function prepare(plan: CompiledPlan, exec: SqlExecutor): Promise<void> {
   await run(exec, [
     ...settingsSql(),
-    `DROP TABLE IF EXISTS ${frontierTable(plan.tag)}`,
+    sql`DROP TABLE IF EXISTS ${frontierTable(plan.tag)}`,
     frontierTableDdl(plan.tag),
   ]);
 }
 
 async function counts(plan: CompiledPlan, exec: SqlExecutor): Promise<{ ins: number; del: number }> {
   const res = await exec.query(
-    `SELECT COALESCE(sum(${WEIGHT_COLUMN}) FILTER (WHERE ${WEIGHT_COLUMN} > 0), 0)::bigint AS ins, COALESCE(-sum(${WEIGHT_COLUMN}) FILTER
+    sql`SELECT COALESCE(sum(${WEIGHT_COLUMN}) FILTER (WHERE ${WEIGHT_COLUMN} > 0), 0)::bigint AS ins, COALESCE(-sum(${WEIGHT_COLUMN}) FILTER
   (WHERE ${WEIGHT_COLUMN} < 0), 0)::bigint AS del FROM ${consolidatedTable(plan.tag)}`,
   );
   const row = res.rows[0] ?? {};
@@ -223,19 +225,20 @@ export async function runRefresh(
     }
   }
   // FULL: replace the contents; with consumers, capture old → new.
-  const prev = `pg_temp.${quoteIdent(`__pgt_prev_${plan.tag}`)}`;
+  const prevName = sql.id(`__pgt_prev_${plan.tag}`);
+  const prev = sql`pg_temp.${prevName}`;
   if (capture !== null) {
     await run(exec, [
-      `DROP TABLE IF EXISTS ${prev}`,
-      `CREATE TEMP TABLE ${quoteIdent(`__pgt_prev_${plan.tag}`)} ON COMMIT DROP AS SELECT * FROM ${target.relation}`,
+      sql`DROP TABLE IF EXISTS ${prev}`,
+      sql`CREATE TEMP TABLE ${prevName} ON COMMIT DROP AS SELECT * FROM ${target.relation}`,
     ]);
   }
-  const before = await exec.query(`SELECT count(*)::bigint AS n FROM ${target.relation}`);
-  await exec.query(`TRUNCATE ${target.relation}`);
+  const before = await exec.query(sql`SELECT count(*)::bigint AS n FROM ${target.relation}`);
+  await exec.query(sql`TRUNCATE ${target.relation}`);
   const inserted = await exec.query(plan.fullInsert());
   if (capture !== null) {
-    const cols = [`${ROW_ID_COLUMN}`, ...target.columns].map(quoteIdent);
-    const union = `(SELECT ${cols.join(', ')}, -1::bigint AS ${WEIGHT_COLUMN} FROM ${prev} UNION ALL SELECT ${cols.join(', ')}, 1::bigint
+    const cols = sql.join([ROW_ID_COLUMN, ...target.columns].map((c) => sql.id(c)));
+    const union = sql`(SELECT ${cols}, -1::bigint AS ${WEIGHT_COLUMN} FROM ${prev} UNION ALL SELECT ${cols}, 1::bigint
   FROM ${target.relation})`;
     await run(exec, consolidateSql(target, union));
     await exec.query(captureAppliedSql(target, capture.pgtId, '$1::bigint'), [capture.epoch]);
