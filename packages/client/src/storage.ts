@@ -22,12 +22,19 @@ function guardTriggerSql(rel: string): string {
   FOR EACH STATEMENT EXECUTE FUNCTION ${CATALOG_SCHEMA}.guard_storage()`;
 }
 
-/** Creates the storage table of `plan` with its guard, owned by role `owner`; returns its oid. */
-export async function createStorage(conn: Conn, plan: CompiledPlan, owner: string): Promise<number> {
-  for (const sql of plan.storageDdl()) await conn.query(sql);
+/**
+ * Creates the storage table of `plan` through `owner` (the owner's sandbox: the table is the
+ * owner's, and its DDL, which holds the query, never runs with the sidecar's rights), then its
+ * guard; returns its oid.
+ */
+export async function createStorage(
+  conn: Conn,
+  owner: { query(sql: string, params?: unknown[]): Promise<unknown> },
+  plan: CompiledPlan,
+): Promise<number> {
+  for (const sql of plan.storageDdl()) await owner.query(sql);
   const rel = sqlName(plan.storage.schema, plan.storage.name);
   await conn.query(guardTriggerSql(rel));
-  await conn.query(`ALTER TABLE ${rel} OWNER TO ${quoteIdent(owner)}`);
   const res = await conn.query('SELECT to_regclass($1)::oid::int8 AS oid', [rel]);
   return Number(res.rows[0]?.oid);
 }

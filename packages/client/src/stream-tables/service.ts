@@ -175,7 +175,11 @@ export class StreamTableService {
       await requireCreateOnSchema(conn, owner, schema);
       const pgtId = await nextStreamTableId(conn);
       const ownerContext = { role: owner.name, searchPath };
-      const plan = await this.compile(conn, ownerContext, query, schema, name, mode, pgtId);
+      // Compiled, and its storage created, as the owner (the storage DDL holds the query).
+      const { plan, storageOid } = await withSandbox(conn, ownerContext, ROW_ID_SETTINGS, async (sandbox) => {
+        const compiled = await compileAsOwner(conn, sandbox, { query, schema, name, mode, pgtId });
+        return { plan: compiled, storageOid: await createStorage(conn, sandbox.exec, compiled) };
+      });
       await insertStreamTable(conn, {
         pgtId,
         schema,
@@ -191,7 +195,7 @@ export class StreamTableService {
       });
       await recordDependencies(conn, pgtId, plan);
       await checkAcyclic(conn, pgtId, display);
-      await setStorageOid(conn, pgtId, await createStorage(conn, plan, owner.name), false);
+      await setStorageOid(conn, pgtId, storageOid, false);
       return this.populate(conn, pgtId, plan, 'INITIAL');
     });
     await this.cleanup(outcome);
