@@ -302,6 +302,46 @@ describe("user code on user data runs with its owner's rights", () => {
   });
 });
 
+describe('stream tables of different owners reading each other', () => {
+  it("keeps a chain exact when the downstream table's owner was granted SELECT on the upstream one", async () => {
+    await db.query(`
+      CREATE TABLE public.sales (id int PRIMARY KEY, region text NOT NULL, amount int NOT NULL);
+      INSERT INTO public.sales SELECT g, CASE WHEN g % 2 = 0 THEN 'eu' ELSE 'us' END, g FROM generate_series(1, 20) g;
+      GRANT SELECT ON public.sales TO ${app};
+    `);
+    const up = await request(
+      asApp,
+      `SELECT pgtrickle.create_stream_table('app.big_sales', 'SELECT id, region, amount FROM public.sales WHERE amount > 5', '1s', 'DIFFERENTIAL')`,
+    );
+    expect(await settle(up)).toMatchObject({ status: 'DONE' });
+    await asApp.query(`GRANT USAGE ON SCHEMA app TO ${other}; GRANT SELECT ON app.big_sales TO ${other}`);
+    const query = 'SELECT region, count(*) AS n, sum(amount) AS total FROM app.big_sales GROUP BY region';
+    const down = await request(
+      asOther,
+      `SELECT pgtrickle.create_stream_table('other.by_region', $1, '1s', 'DIFFERENTIAL')`,
+      [query],
+    );
+    expect(await settle(down)).toMatchObject({ status: 'DONE', error: null });
+    await db.query(
+      `UPDATE public.sales SET amount = amount + 10 WHERE id <= 4; DELETE FROM public.sales WHERE id = 20`,
+    );
+    expect((await sidecar.refresh('app.big_sales')).action).toBe('DIFFERENTIAL');
+    expect((await sidecar.refresh('other.by_region')).action).toBe('DIFFERENTIAL');
+    await expectTableEqualsQuery(
+      db,
+      'other.by_region',
+      query.replace('app.big_sales', '(SELECT * FROM public.sales WHERE amount > 5) AS s'),
+    );
+    // Without the grant, the downstream owner's next refresh fails with PostgreSQL's own error.
+    await asApp.query(`REVOKE SELECT ON app.big_sales FROM ${other}`);
+    await db.query('UPDATE public.sales SET amount = amount + 1 WHERE id = 10');
+    await sidecar.refresh('app.big_sales');
+    await expect(sidecar.refresh('other.by_region')).rejects.toMatchObject({
+      message: expect.stringMatching(/permission denied|may not read/),
+    });
+  });
+});
+
 describe('rebuilds keep the relation', () => {
   it('keeps grants, comments, user indexes and dependent views through a query change and a source ADD COLUMN', async () => {
     await db.query(`

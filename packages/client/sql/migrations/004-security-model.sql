@@ -206,6 +206,8 @@ GRANT USAGE ON SCHEMA pgtrickle TO pgtrickle_user
 --> statement-breakpoint
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA pgtrickle FROM PUBLIC
 --> statement-breakpoint
+ALTER DEFAULT PRIVILEGES IN SCHEMA pgtrickle REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC
+--> statement-breakpoint
 GRANT EXECUTE ON FUNCTION pgtrickle.create_stream_table(text, text, text, text), pgtrickle.alter_stream_table(text, text, text, text),
   pgtrickle.drop_stream_table(text, boolean), pgtrickle.refresh_stream_table(text),
   pgtrickle.request(text, text, text, text, text, boolean, boolean), pgtrickle.resolve_name(text),
