@@ -149,6 +149,20 @@ describe('the SQL API runs with the caller as owner', () => {
     expect(row.rows[0]?.defining_query).toBe('SELECT id, v FROM public.shared WHERE v > 2');
   });
 
+  it('resumes a suspended stream table for its owner, and for no one else', async () => {
+    await db.query(
+      `UPDATE pgtrickle.pgt_stream_tables SET status = 'SUSPENDED' WHERE schema_name = 'app' AND table_name = 'mine'`,
+    );
+    await expect(asOther.query(`SELECT pgtrickle.resume_stream_table('app.mine')`)).rejects.toMatchObject({
+      code: '42501',
+    });
+    const id = await request(asApp, `SELECT pgtrickle.resume_stream_table('app.mine')`);
+    expect(await settle(id)).toMatchObject({ status: 'DONE' });
+    const st = await asApp.query(`SELECT status FROM pgtrickle.pgt_status WHERE name = 'app.mine'`);
+    expect(st.rows).toEqual([{ status: 'ACTIVE' }]);
+    await expectTableEqualsQuery(db, 'app.mine', 'SELECT id, v FROM public.shared WHERE v > 2');
+  });
+
   it('refuses the TypeScript API on a table the connection does not own', async () => {
     // A role without the catalog's rights is told to use the SQL API.
     const otherTrickle = await connect({ connectionString: urlFor(other) });

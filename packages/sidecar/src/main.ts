@@ -16,6 +16,7 @@ import {
   dropCommand,
   explainCommand,
   refreshCommand,
+  resumeCommand,
   statusCommand,
 } from './commands/tables.js';
 import { CONFIG_KEYS, type LoadedConfig, loadConfig } from './config.js';
@@ -125,6 +126,9 @@ function program(io: CliIo, hooks: Hooks): Command {
     .action(
       action('refresh', (ctx, name: string, opts: { full?: boolean }) => refreshCommand(ctx, name, opts)),
     );
+  p.command('resume <name>')
+    .description('resume a SUSPENDED or ERROR stream table (rebuilt by a FULL refresh now)')
+    .action(action('resume', (ctx, name: string) => resumeCommand(ctx, name)));
   p.command('status')
     .description('list the stream tables with their status and freshness')
     .option('--json', 'print JSON')

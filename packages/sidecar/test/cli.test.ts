@@ -243,6 +243,12 @@ describe('doctor', () => {
       status: 'warn',
       message: expect.stringContaining('public.broken is ERROR: something broke') as unknown as string,
     });
+    expect(json.find((c) => c.check === 'stream tables')?.message).toContain(
+      '`pgtrickle resume public.broken`',
+    );
+    const resumed = await cli(['resume', 'broken']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toBe('resumed public.broken: ACTIVE\n');
   });
 
   it('fails (exit 1, PGT_DOCTOR_FAILED) for a user without the privileges pgtrickle needs', async () => {

@@ -25,6 +25,9 @@ ALTER TABLE pgtrickle.pgt_requests
   ADD COLUMN requester oid NOT NULL DEFAULT pg_catalog.to_regrole(pg_catalog.quote_ident(current_user))::oid,
   ADD COLUMN search_path text NOT NULL DEFAULT pg_catalog.current_setting('search_path')
 --> statement-breakpoint
+ALTER TABLE pgtrickle.pgt_requests DROP CONSTRAINT pgt_requests_kind_check,
+  ADD CONSTRAINT pgt_requests_kind_check CHECK (kind IN ('create', 'alter', 'drop', 'refresh', 'resume'))
+--> statement-breakpoint
 CREATE UNLOGGED TABLE pgtrickle.pgt_refreshing (
   xid pg_catalog.xid8 NOT NULL,
   pgt_id bigint NOT NULL,
@@ -98,7 +101,7 @@ BEGIN
   NEW.error := NULL;
   NEW.done_at := NULL;
   NEW.requested_at := pg_catalog.clock_timestamp();
-  IF NEW.kind NOT IN ('create', 'alter', 'drop', 'refresh') THEN
+  IF NEW.kind NOT IN ('create', 'alter', 'drop', 'refresh', 'resume') THEN
     RAISE EXCEPTION 'unknown request kind %', NEW.kind USING ERRCODE = '22023';
   END IF;
   IF NEW.requester IS NULL THEN
@@ -134,7 +137,7 @@ BEGIN
     END IF;
     IF NOT pgtrickle.acts_as(NEW.requester, owner) THEN
       RAISE EXCEPTION 'must be owner of stream table %.%', NEW.schema_name, NEW.table_name USING ERRCODE = '42501',
-        HINT = 'Only its owner (or a member of the owning role) may alter, refresh or drop a stream table.';
+        HINT = 'Only its owner (or a member of the owning role) may alter, refresh, resume or drop a stream table.';
     END IF;
   END IF;
   RETURN NEW;
@@ -159,6 +162,9 @@ BEGIN
   RETURN id;
 END
 $fn$
+--> statement-breakpoint
+CREATE FUNCTION pgtrickle.resume_stream_table(name text)
+RETURNS bigint LANGUAGE sql AS $fn$ SELECT pgtrickle.request('resume', name, NULL, NULL, NULL, false, false) $fn$
 --> statement-breakpoint
 CREATE OR REPLACE VIEW pgtrickle.pgt_status AS
 SELECT s.schema_name, s.table_name, pg_catalog.quote_ident(s.schema_name) || '.' || pg_catalog.quote_ident(s.table_name) AS name,
@@ -209,7 +215,7 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA pgtrickle FROM PUBLIC
 ALTER DEFAULT PRIVILEGES IN SCHEMA pgtrickle REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC
 --> statement-breakpoint
 GRANT EXECUTE ON FUNCTION pgtrickle.create_stream_table(text, text, text, text), pgtrickle.alter_stream_table(text, text, text, text),
-  pgtrickle.drop_stream_table(text, boolean), pgtrickle.refresh_stream_table(text),
+  pgtrickle.drop_stream_table(text, boolean), pgtrickle.refresh_stream_table(text), pgtrickle.resume_stream_table(text),
   pgtrickle.request(text, text, text, text, text, boolean, boolean), pgtrickle.resolve_name(text),
   pgtrickle.acts_as(oid, oid) TO pgtrickle_user
 --> statement-breakpoint

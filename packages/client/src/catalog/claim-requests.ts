@@ -7,7 +7,7 @@ const RQ = cat('pgt_requests');
 /** One pending request. */
 export interface RequestRow {
   readonly requestId: string;
-  readonly kind: 'create' | 'alter' | 'drop' | 'refresh';
+  readonly kind: 'create' | 'alter' | 'drop' | 'refresh' | 'resume';
   readonly schema: string;
   readonly name: string;
   readonly query: string | null;

@@ -76,5 +76,8 @@ async function execute(trickle: Trickle, r: RequestRow, name: string): Promise<v
     case 'refresh':
       await tables.refresh(name, {}, actor);
       return;
+    case 'resume':
+      await tables.alter(name, { status: 'ACTIVE' }, actor);
+      return;
   }
 }

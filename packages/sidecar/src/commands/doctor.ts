@@ -231,7 +231,7 @@ export async function runChecks(db: Db, url: string, leaseMs: number): Promise<C
       add(
         'stream tables',
         'warn',
-        `${t.name} is ${t.status}: ${(t.lastError ?? '(no message)').replace(/\s+/g, ' ')} — fix the cause, then resume it (alter status ACTIVE) or recreate it`,
+        `${t.name} is ${t.status}: ${(t.lastError ?? '(no message)').replace(/\s+/g, ' ')} — fix the cause, then \`pgtrickle resume ${t.name}\` (or SELECT pgtrickle.resume_stream_table('${t.name}')), or recreate it`,
       );
     }
     for (const r of failedRequests) {

@@ -226,3 +226,13 @@ export async function explainCommand(
     return 0;
   });
 }
+
+/** `pgtrickle resume NAME`: puts a SUSPENDED or ERROR stream table back to ACTIVE, rebuilding it. */
+export async function resumeCommand(ctx: CommandContext, name: string): Promise<number> {
+  return withTrickle(ctx, async (trickle) => {
+    const st = await trickle.alterStreamTable(name, { status: 'ACTIVE' });
+    ctx.logger.info('resumed', { table: st.name, status: st.status });
+    ctx.out(`resumed ${st.name}: ${st.status}`);
+    return 0;
+  });
+}
