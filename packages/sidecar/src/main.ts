@@ -161,7 +161,10 @@ function program(io: CliIo, hooks: Hooks): Command {
       'a live demo: an embedded PostgreSQL 18 (unless a database is configured), a shop and a pipeline of stream tables kept fresh under writes',
     )
     .option('-d, --duration <seconds>', 'how long to run; 0 = until Ctrl-C', '20')
-    .option('--data-dir <dir>', 'the embedded server data directory', '.pgtrickle/demo')
+    .option(
+      '--data-dir <dir>',
+      "the embedded server data directory (default .pgtrickle/demo; under the temp dir when PostgreSQL's OS user cannot reach it)",
+    )
     .option('--rate <tps>', 'writer transactions per second', '5')
     .option('--verify-every <seconds>', 'seconds between verification rounds', '4')
     .option('--plain', 'plain lines even on a terminal')
@@ -170,11 +173,11 @@ function program(io: CliIo, hooks: Hooks): Command {
         'demo',
         (
           ctx,
-          opts: { duration: string; dataDir: string; rate: string; verifyEvery: string; plain?: boolean },
+          opts: { duration: string; dataDir?: string; rate: string; verifyEvery: string; plain?: boolean },
         ) =>
           demoCommand(ctx, {
             durationS: intOption('duration', opts.duration, 0) ?? 20,
-            dataDir: opts.dataDir,
+            ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }),
             rate: intOption('rate', opts.rate, 0.1) ?? 5,
             verifyEveryS: intOption('verify-every', opts.verifyEvery, 1) ?? 4,
             plain: opts.plain === true,

@@ -75,6 +75,27 @@ describe('pgtrickle demo', () => {
     );
   });
 
+  it("moves its default data directory to the temp dir when PostgreSQL's OS user cannot reach it", async () => {
+    // A clone under /root run as root: the current directory is closed to the postgres OS user.
+    const closed = mkdtempSync(path.join(os.tmpdir(), 'pgt-demo-closed-'));
+    chmodSync(closed, 0o700);
+    try {
+      const r = await runCli(['demo', '--duration', '6'], { cwd: closed });
+      expect(r.code, r.stderr).toBe(0);
+      expectAllFresh(r.stdout);
+      const moved = /the demo database goes to (\S+)/.exec(r.stderr);
+      if (process.getuid?.() === 0) {
+        expect(moved, r.stderr).not.toBeNull();
+        expect(r.stdout).toContain(`(embedded, ${moved?.[1]})`);
+        rmSync(moved?.[1] as string, { recursive: true, force: true });
+      } else {
+        expect(moved).toBeNull(); // the server runs as this user, who can reach its own directory
+      }
+    } finally {
+      rmSync(closed, { recursive: true, force: true });
+    }
+  });
+
   it('starts an embedded PostgreSQL 18 in its data directory, and re-uses it after a killed run', async () => {
     const dataDir = path.join(base, 'demo');
     const first = await runCli(['demo', '--duration', '6', '--data-dir', dataDir]);

@@ -11,6 +11,7 @@
  *   with its defining query (✓/✗) — it exits 1 if any round found a difference;
  * - it runs for `--duration` seconds (0: until Ctrl-C) and always ends with a final round.
  */
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -169,14 +170,31 @@ export async function demoCommand(ctx: CommandContext, options: DemoOptions = {}
     url = ctx.connection();
     where = redactUrl(url);
   } else {
-    const dataDir = path.resolve(ctx.io.cwd, options.dataDir ?? path.join('.pgtrickle', 'demo'));
+    let dataDir = path.resolve(ctx.io.cwd, options.dataDir ?? path.join('.pgtrickle', 'demo'));
     const progress = startProgress(`starting an embedded PostgreSQL 18 in ${shown(dataDir, ctx.io.cwd)}`, {
       sink: ctx.io.stderr,
     });
+    const start = (dir: string) =>
+      startEmbeddedPostgres({ dataDir: dir, onLog: (line) => logger.debug('postgres', { line }) });
     try {
-      server = await startEmbeddedPostgres({
-        dataDir,
-        onLog: (line) => logger.debug('postgres', { line }),
+      server = await start(dataDir).catch(async (error: unknown) => {
+        // Run as root from a directory PostgreSQL's OS user cannot reach (e.g. a clone under
+        // /root): the default data directory moves to the temp dir, and the demo says where.
+        if (
+          options.dataDir !== undefined ||
+          (error as { code?: unknown }).code !== 'PGT_EMBEDDED_DATA_DIR_INACCESSIBLE'
+        )
+          throw error;
+        const fallback = path.join(
+          os.tmpdir(),
+          `pgtrickle-demo-${createHash('sha256').update(dataDir).digest('hex').slice(0, 8)}`,
+        );
+        ctx.io.stderr.write(
+          `${shown(dataDir, ctx.io.cwd)} is not reachable by PostgreSQL's OS user; the demo database goes to ${fallback}\n`,
+        );
+        logger.info('embedded-data-dir-moved', { from: dataDir, to: fallback });
+        dataDir = fallback;
+        return start(dataDir);
       });
     } catch (error) {
       progress.fail('starting the embedded PostgreSQL failed');

@@ -4,8 +4,9 @@
  * depend on a build; output collected, JSON log lines parsed, exits awaited.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** The sidecar package directory. */
 export const packageDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -13,6 +14,10 @@ export const packageDir = path.resolve(path.dirname(fileURLToPath(import.meta.ur
 export const repoRoot = path.resolve(packageDir, '..', '..');
 /** The CLI's source entry. */
 export const cliSource = path.join(packageDir, 'src', 'cli.ts');
+/** tsx's loader by absolute URL, so a child started in any directory finds it. */
+const tsxLoader = pathToFileURL(
+  path.join(path.dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist', 'loader.mjs'),
+).href;
 
 /** The environment of a child: ours without vitest's and pgtrickle's variables, plus `extra`. */
 export function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
@@ -57,7 +62,7 @@ export function startCli(
 ): CliProcess {
   const child = spawn(
     process.execPath,
-    ['--conditions=@pgtrickle/source', '--import', 'tsx', cliSource, ...args],
+    ['--conditions=@pgtrickle/source', '--import', tsxLoader, cliSource, ...args],
     {
       cwd: options.cwd ?? repoRoot,
       env: childEnv(options.env),
