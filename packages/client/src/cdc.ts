@@ -38,7 +38,7 @@ import { fingerprints } from './port.js';
  */
 async function baseAccessDdl(conn: Conn, oid: number, owner?: string): Promise<string[]> {
   const res = await conn.query(
-    `SELECT pg_catalog.pg_get_userbyid(c.relowner)::text AS owner,
+    `SELECT pg_catalog.pg_get_userbyid(c.relowner)::text AS owner, current_user::text AS me,
             (SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.rolname = current_user) AS superuser
        FROM pg_catalog.pg_class AS c WHERE c.oid = $1`,
     [oid],
@@ -46,13 +46,8 @@ async function baseAccessDdl(conn: Conn, oid: number, owner?: string): Promise<s
   const r = res.rows[0];
   const sourceOwner = owner ?? String(r?.owner);
   return baseCaptureAccessDdl({ oid }, sourceOwner, {
-    grantCreateForOwnerChange: r?.superuser !== true && sourceOwner !== (await currentRoleName(conn)),
+    grantCreateForOwnerChange: r?.superuser !== true && sourceOwner !== r?.me,
   });
-}
-
-async function currentRoleName(conn: Conn): Promise<string> {
-  const res = await conn.query('SELECT current_user::text AS u');
-  return String(res.rows[0]?.u);
 }
 
 /** Installs (or extends) capture on a base-table source, with its access rules. Idempotent. */

@@ -7,6 +7,7 @@
 import { type CatalogPort, createSqlCatalogPort } from '@pgtrickle/dvm';
 import { streamTableOfStorage } from './catalog/find-stream-table.js';
 import { type Conn, type Db, executor } from './db.js';
+import { describingPort } from './security/sandbox.js';
 
 /**
  * A catalog port on `q` that knows pgtrickle's stream tables. On a connection (always inside a
@@ -19,21 +20,7 @@ export function catalogPort(q: Conn | Db): CatalogPort {
     streamTableOf: (oid: number) => streamTableOfStorage(target, oid),
   });
   if ('pool' in q) return port;
-  const conn = q;
-  return {
-    ...port,
-    async describeQuery(sql: string) {
-      await conn.query('SAVEPOINT pgtrickle_describe');
-      try {
-        const columns = await port.describeQuery(sql);
-        await conn.query('RELEASE SAVEPOINT pgtrickle_describe');
-        return columns;
-      } catch (error) {
-        await conn.query('ROLLBACK TO SAVEPOINT pgtrickle_describe');
-        throw error;
-      }
-    },
-  };
+  return describingPort(q, port, (sql) => port.describeQuery(sql));
 }
 
 /** Current fingerprints of relations by oid (null: the relation no longer exists). */

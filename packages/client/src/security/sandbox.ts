@@ -161,8 +161,11 @@ export function paramText(value: unknown): string | null {
   return JSON.stringify(value);
 }
 
-/** Wraps `port` so its query descriptions run through `describe`, under a savepoint on `conn`. */
-function describingPort(
+/**
+ * Wraps `port` so its query descriptions run through `describe` under a savepoint on `conn`: a
+ * query PostgreSQL rejects must not abort the caller's transaction.
+ */
+export function describingPort(
   conn: Conn,
   port: CatalogPort,
   describe: (sql: string) => Promise<readonly QueryColumn[]>,
