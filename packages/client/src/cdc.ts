@@ -10,7 +10,7 @@
 import {
   baseBuffer,
   baseCaptureAccessDdl,
-  baseCaptureDdl,
+  captureSyncCall,
   dropBaseCaptureDdl,
   dropStreamBufferDdl,
   type PlanSource,
@@ -33,34 +33,12 @@ import type { Conn, Db } from './db.js';
 import { fingerprints } from './port.js';
 
 /**
- * The access rules of a base source's buffer, its capture functions owned by the source's owner
- * (`owner`; read from the catalog when omitted).
+ * Installs (or repairs) capture on a base-table source and its partitions or children, with its
+ * buffer's access rules. Idempotent; the machinery (`capture_sync`) is installed with the catalog.
  */
-async function baseAccessDdl(conn: Conn, oid: number, owner?: string): Promise<string[]> {
-  const res = await conn.query(
-    `SELECT pg_catalog.pg_get_userbyid(c.relowner)::text AS owner, current_user::text AS me,
-            (SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.rolname = current_user) AS superuser
-       FROM pg_catalog.pg_class AS c WHERE c.oid = $1`,
-    [oid],
-  );
-  const r = res.rows[0];
-  const sourceOwner = owner ?? String(r?.owner);
-  return baseCaptureAccessDdl({ oid }, sourceOwner, {
-    grantCreateForOwnerChange: r?.superuser !== true && sourceOwner !== r?.me,
-  });
-}
-
-/** Installs (or extends) capture on a base-table source, with its access rules. Idempotent. */
 export async function ensureBaseCapture(conn: Conn, source: PlanSource): Promise<void> {
-  for (const sql of baseCaptureDdl({
-    oid: source.oid,
-    schema: source.schema,
-    name: source.name,
-    columns: source.columns,
-  })) {
-    await conn.query(sql);
-  }
-  for (const sql of await baseAccessDdl(conn, source.oid)) await conn.query(sql);
+  await conn.query(captureSyncCall(source.oid));
+  for (const sql of baseCaptureAccessDdl({ oid: source.oid })) await conn.query(sql);
   await upsertChangeTracking(conn, {
     oid: source.oid,
     schema: source.schema,
@@ -95,8 +73,7 @@ export async function ensureStreamBuffer(
 export async function dropUnusedCapture(conn: Conn): Promise<void> {
   // A table renamed since is addressed by its current name.
   for (const t of await unusedCaptures(conn)) {
-    for (const sql of dropBaseCaptureDdl({ oid: t.oid, schema: t.schema, name: t.name }, t.exists))
-      await conn.query(sql);
+    for (const sql of dropBaseCaptureDdl({ oid: t.oid })) await conn.query(sql);
     await deleteChangeTracking(conn, t.oid);
   }
 }
@@ -144,6 +121,11 @@ export async function recordDependencies(
   pgtId: number,
   plan: { readonly sources: readonly PlanSource[] },
 ): Promise<void> {
+  // Capture first: a captured table's fingerprint includes the state of its capture.
+  for (const s of plan.sources) {
+    if (s.kind === 'table') await ensureBaseCapture(conn, s);
+    else await ensureStreamBuffer(conn, s.pgtId as number, s.oid, s.columns);
+  }
   const fps = await fingerprints(
     conn,
     plan.sources.map((s) => s.oid),
@@ -160,10 +142,6 @@ export async function recordDependencies(
       fingerprint: fps.get(s.oid) ?? '',
     })),
   );
-  for (const s of plan.sources) {
-    if (s.kind === 'table') await ensureBaseCapture(conn, s);
-    else await ensureStreamBuffer(conn, s.pgtId as number, s.oid, s.columns);
-  }
 }
 
 /** A source whose buffer may be trimmed after a refresh commits. */
@@ -180,17 +158,24 @@ export function cleanupTargets(sources: readonly DependencyRow[]): CleanupTarget
 
 /** The catalog version that introduced capture access rules (docs/security.md). */
 const SECURITY_MODEL_VERSION = 4;
+/** The catalog version that introduced capture by `capture_sync` (typed or text buffers). */
+const CAPTURE_SYNC_VERSION = 5;
 
 /**
- * After an upgrade that crossed the security model: gives capture installed by an older version
- * its access rules (capture functions owned by each source's owner, row-level security on buffers).
+ * After an upgrade: gives capture installed by an older version what the migrations introduced —
+ * access rules (version 4), and buffers rebuilt by `capture_sync` (version 7: the stream tables
+ * reading them recompute, their pending changes being in the old layout).
  */
-export async function secureExistingCapture(conn: Conn, applied: readonly number[]): Promise<void> {
-  if (!applied.includes(SECURITY_MODEL_VERSION)) return;
-  for (const t of await capturedSources(conn)) {
-    for (const sql of await baseAccessDdl(conn, t.oid, t.owner)) await conn.query(sql);
+export async function upgradeExistingCapture(conn: Conn, applied: readonly number[]): Promise<void> {
+  if (applied.includes(CAPTURE_SYNC_VERSION)) {
+    for (const t of await capturedSources(conn)) await conn.query(captureSyncCall(t.oid));
   }
-  for (const b of await streamBuffersInUse(conn)) {
-    for (const sql of streamBufferAccessDdl(b.pgtId, b.storage, b.owner)) await conn.query(sql);
+  if (applied.includes(SECURITY_MODEL_VERSION) || applied.includes(CAPTURE_SYNC_VERSION)) {
+    for (const t of await capturedSources(conn)) {
+      for (const sql of baseCaptureAccessDdl({ oid: t.oid })) await conn.query(sql);
+    }
+    for (const b of await streamBuffersInUse(conn)) {
+      for (const sql of streamBufferAccessDdl(b.pgtId, b.storage, b.owner)) await conn.query(sql);
+    }
   }
 }

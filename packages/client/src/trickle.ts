@@ -8,7 +8,7 @@
 import { type InstallResult, installCatalog, installedVersion } from './catalog/install.js';
 import { CATALOG_VERSION } from './catalog/migrations.js';
 import { type CatalogState, catalogState } from './catalog/schema-version.js';
-import { secureExistingCapture } from './cdc.js';
+import { upgradeExistingCapture } from './cdc.js';
 import { type ConnectionOptions, Db, sqlState } from './db.js';
 import {
   ClosedError,
@@ -119,7 +119,7 @@ export class Trickle {
    */
   async install(upTo: number = CATALOG_VERSION): Promise<InstallResult> {
     this.check();
-    return installCatalog(this.db, upTo, secureExistingCapture);
+    return installCatalog(this.db, upTo, upgradeExistingCapture);
   }
 
   /** Creates and populates a stream table. Nothing is left behind if it fails. */

@@ -168,6 +168,8 @@ export class BuildEnv {
         visible: info.columns,
         idColumns: pk === null || pk.length === 0 ? info.columns.map((c) => c.name) : [...pk],
         keyed: pk !== null && pk.length > 0,
+        deferrableKey: info.primaryKeyDeferrable === true,
+        captureFormat: info.captureFormat ?? 'typed',
       };
     }
     this.sources.set(key, ref);
