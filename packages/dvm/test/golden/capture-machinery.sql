@@ -143,7 +143,7 @@ BEGIN
                 HINT = 'Install the catalog as a role that may create event triggers (pgtrickle migrate as a superuser) for typed capture, or use refresh mode FULL.';
       END IF;
       targets := ', data';
-      vals := ', n::text';
+      vals := ', (n.*)::text';
     END IF;
     FOREACH ev IN ARRAY ARRAY['ins', 'upd', 'del', 'trunc'] LOOP
       fn := pg_catalog.format('%I.%I', 'pgtrickle_changes', 'capture_' || ev || '_' || rel);
