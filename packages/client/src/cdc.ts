@@ -30,6 +30,8 @@ import type { DependencyRow } from './catalog/rows.js';
 import { trimBaseBuffer, trimStreamBuffer } from './catalog/trim-buffers.js';
 import { replaceDependencies } from './catalog/write-dependencies.js';
 import type { Conn, Db } from './db.js';
+import { CaptureUnsupportedError } from './errors.js';
+import { displayName } from './names.js';
 import { fingerprints } from './port.js';
 
 /**
@@ -37,7 +39,18 @@ import { fingerprints } from './port.js';
  * buffer's access rules. Idempotent; the machinery (`capture_sync`) is installed with the catalog.
  */
 export async function ensureBaseCapture(conn: Conn, source: PlanSource): Promise<void> {
-  await conn.query(captureSyncCall(source.oid));
+  try {
+    await conn.query(captureSyncCall(source.oid));
+  } catch (error) {
+    const e = error as { code?: unknown; message?: unknown; hint?: unknown };
+    if (e.code !== '0A000') throw error;
+    throw new CaptureUnsupportedError(
+      displayName(source.schema, source.name),
+      String(e.message).replace(/^table \S+ cannot be captured: /, ''),
+      typeof e.hint === 'string' ? e.hint : undefined,
+      { cause: error },
+    );
+  }
   for (const sql of baseCaptureAccessDdl({ oid: source.oid })) await conn.query(sql);
   await upsertChangeTracking(conn, {
     oid: source.oid,

@@ -20,6 +20,7 @@ export type ClientErrorCode =
   | 'PGT_CLOSED'
   | 'PGT_PERMISSION_DENIED'
   | 'PGT_RESERVED_NAME'
+  | 'PGT_UNSUPPORTED'
   | 'PGT_INTERNAL';
 
 /** Options common to client errors. */
@@ -192,5 +193,20 @@ export class DependentViewsError extends ClientError {
       cause === undefined ? {} : { cause },
     );
     this.dependents = views;
+  }
+}
+
+/**
+ * A source whose changes cannot be captured exactly (e.g. a foreign-table partition, two levels of
+ * one partition tree read by stream tables, or a child laid out unlike its parent without the DDL
+ * event trigger). Nothing was created or changed.
+ */
+export class CaptureUnsupportedError extends ClientError {
+  constructor(source: string, reason: string, hint: string | undefined, options: ClientErrorOptions = {}) {
+    super(
+      'PGT_UNSUPPORTED',
+      `Changes of ${source} cannot be captured: ${reason}. ${hint ?? 'Read another table, or change the table.'} Nothing was created or changed.`,
+      options,
+    );
   }
 }

@@ -31,7 +31,7 @@ import { recordDependencies } from './cdc.js';
 import type { Conn } from './db.js';
 import { SourceChangedError } from './errors.js';
 import { displayName } from './names.js';
-import { fingerprints } from './port.js';
+import { fingerprints, onlyCaptureChanged } from './port.js';
 import { compileAsOwner, sourcesHiddenFromOwner } from './security/owner-compile.js';
 import { type OwnerSandbox, withSandbox } from './security/sandbox.js';
 import { evolveStorage, restoreGuard } from './storage.js';
@@ -252,7 +252,9 @@ async function refreshAsOwner(
   });
   const recorded = rebuild ? 'REINITIALIZE' : result.action;
   const reason = rebuild
-    ? `source changed: ${changed.map((d) => displayName(d.sourceSchema, d.sourceName)).join(', ')}`
+    ? changed.every((d) => onlyCaptureChanged(d.fingerprint, current.get(d.sourceOid) ?? ''))
+      ? `capture of ${changed.map((d) => displayName(d.sourceSchema, d.sourceName)).join(', ')} had been switched off, or its partition or inheritance tree changed (writes may have been missed): capture repaired, contents recomputed`
+      : `source changed: ${changed.map((d) => displayName(d.sourceSchema, d.sourceName)).join(', ')}`
     : guardRestored
       ? `the write guard of ${name} had been disabled or dropped: restored, and the contents rebuilt`
       : result.reason;

@@ -29,4 +29,43 @@ it('stores captured rows as their text when no event trigger keeps typed buffers
   );
 });
 
+it('notices capture switched off, repairs it and recomputes, saying so', async () => {
+  await env.db.query(
+    'CREATE TABLE off_probe (id int PRIMARY KEY, v int); INSERT INTO off_probe VALUES (1, 1)',
+  );
+  await env.trickle().createStreamTable({
+    name: 'off_probe_st',
+    query: 'SELECT id, v FROM off_probe',
+    refreshMode: 'DIFFERENTIAL',
+  });
+  await env.db.query('ALTER TABLE off_probe DISABLE TRIGGER ALL; INSERT INTO off_probe VALUES (2, 2)');
+  const r = await env.trickle().refresh('off_probe_st');
+  expect(r.action).toBe('REINITIALIZE');
+  expect(r.reason).toMatch(/capture of public\.off_probe had been switched off/);
+  const states = await env.db.query(
+    "SELECT DISTINCT tgenabled FROM pg_trigger WHERE tgrelid = 'off_probe'::regclass AND tgname LIKE 'pgtrickle\\_%'",
+  );
+  expect(states.rows).toEqual([{ tgenabled: 'A' }]);
+  await env.db.query('INSERT INTO off_probe VALUES (3, 3)');
+  expect((await env.trickle().refresh('off_probe_st')).action).toBe('DIFFERENTIAL');
+  const rows = await env.db.query('SELECT count(*)::int AS n FROM off_probe_st');
+  expect(rows.rows[0]?.n).toBe(3);
+});
+
+it('refuses, creating nothing, a child laid out unlike its parent', async () => {
+  await env.db.query(
+    'CREATE TABLE lay_par (id int, v int); CREATE TABLE lay_ch (extra text, id int, v int); ALTER TABLE lay_ch INHERIT lay_par',
+  );
+  await expect(
+    env
+      .trickle()
+      .createStreamTable({ name: 'lay_st', query: 'SELECT id, v FROM lay_par', refreshMode: 'DIFFERENTIAL' }),
+  ).rejects.toMatchObject({
+    code: 'PGT_UNSUPPORTED',
+    message: expect.stringMatching(/lays out its columns differently.*event trigger/),
+  });
+  const left = await env.db.query("SELECT to_regclass('lay_st') AS t");
+  expect(left.rows[0]?.t).toBeNull();
+});
+
 describeCaptureScenarios('cx', env);

@@ -34,4 +34,42 @@ it('stores captured rows in typed columns', async () => {
   ]);
 });
 
+it('refuses, creating nothing, a second level of a captured partition tree', async () => {
+  await env.db.query(`CREATE TABLE lvl (id int, g int) PARTITION BY LIST (g);
+    CREATE TABLE lvl_1 PARTITION OF lvl FOR VALUES IN (1)`);
+  await env
+    .trickle()
+    .createStreamTable({ name: 'lvl_top', query: 'SELECT id FROM lvl', refreshMode: 'DIFFERENTIAL' });
+  await expect(
+    env
+      .trickle()
+      .createStreamTable({ name: 'lvl_part', query: 'SELECT id FROM lvl_1', refreshMode: 'DIFFERENTIAL' }),
+  ).rejects.toMatchObject({
+    code: 'PGT_UNSUPPORTED',
+    message: expect.stringMatching(/shares a partition or inheritance tree/),
+  });
+  const left = await env.db.query("SELECT to_regclass('lvl_part') AS t");
+  expect(left.rows[0]?.t).toBeNull();
+});
+
+it('keeps typed capture in step with DDL inside the DDL transaction: no write fails', async () => {
+  await env.db.query('CREATE TABLE ddl_probe (id int PRIMARY KEY, a int, b text)');
+  await env
+    .trickle()
+    .createStreamTable({
+      name: 'ddl_probe_st',
+      query: 'SELECT id, b FROM ddl_probe',
+      refreshMode: 'DIFFERENTIAL',
+    });
+  await env.db.query(`BEGIN; ALTER TABLE ddl_probe DROP COLUMN a; INSERT INTO ddl_probe VALUES (1, 'x');
+    ALTER TABLE ddl_probe RENAME COLUMN b TO bb; UPDATE ddl_probe SET bb = 'y'; ALTER TABLE ddl_probe RENAME COLUMN bb TO b;
+    ALTER TABLE ddl_probe ALTER COLUMN b TYPE varchar(5); INSERT INTO ddl_probe VALUES (2, 'z'); COMMIT`);
+  await env.trickle().refresh('ddl_probe_st');
+  const rows = await env.db.query('SELECT id, b FROM ddl_probe_st ORDER BY id');
+  expect(rows.rows).toEqual([
+    { id: 1, b: 'y' },
+    { id: 2, b: 'z' },
+  ]);
+});
+
 describeCaptureScenarios('ct', env);
