@@ -54,13 +54,11 @@ it('refuses, creating nothing, a second level of a captured partition tree', asy
 
 it('keeps typed capture in step with DDL inside the DDL transaction: no write fails', async () => {
   await env.db.query('CREATE TABLE ddl_probe (id int PRIMARY KEY, a int, b text)');
-  await env
-    .trickle()
-    .createStreamTable({
-      name: 'ddl_probe_st',
-      query: 'SELECT id, b FROM ddl_probe',
-      refreshMode: 'DIFFERENTIAL',
-    });
+  await env.trickle().createStreamTable({
+    name: 'ddl_probe_st',
+    query: 'SELECT id, b FROM ddl_probe',
+    refreshMode: 'DIFFERENTIAL',
+  });
   await env.db.query(`BEGIN; ALTER TABLE ddl_probe DROP COLUMN a; INSERT INTO ddl_probe VALUES (1, 'x');
     ALTER TABLE ddl_probe RENAME COLUMN b TO bb; UPDATE ddl_probe SET bb = 'y'; ALTER TABLE ddl_probe RENAME COLUMN bb TO b;
     ALTER TABLE ddl_probe ALTER COLUMN b TYPE varchar(5); INSERT INTO ddl_probe VALUES (2, 'z'); COMMIT`);
