@@ -90,16 +90,14 @@ type Op =
 const id = fc.integer({ min: 1, max: 8 });
 const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant('insert' as const), id, row }),
-  fc
-    .constantFrom(...COLUMNS)
-    .chain((column) =>
-      fc.record({
-        kind: fc.constant('update' as const),
-        id,
-        column: fc.constant(column),
-        value: values[column],
-      }),
-    ),
+  fc.constantFrom(...COLUMNS).chain((column) =>
+    fc.record({
+      kind: fc.constant('update' as const),
+      id,
+      column: fc.constant(column),
+      value: values[column],
+    }),
+  ),
   fc.record({ kind: fc.constant('delete' as const), id }),
 );
 const batch = fc.record({ session, ops: fc.array(op, { minLength: 1, maxLength: 4 }) });
