@@ -14,6 +14,7 @@ import {
   dropBaseCaptureDdl,
   dropStreamBufferDdl,
   type PlanSource,
+  type PlanView,
   streamBuffer,
   streamBufferAccessDdl,
   streamBufferDdl,
@@ -132,21 +133,17 @@ export async function cleanupBuffers(db: Db, sources: readonly CleanupTarget[]):
 export async function recordDependencies(
   conn: Conn,
   pgtId: number,
-  plan: { readonly sources: readonly PlanSource[] },
+  plan: { readonly sources: readonly PlanSource[]; readonly views?: readonly PlanView[] },
 ): Promise<void> {
   // Capture first: a captured table's fingerprint includes the state of its capture.
   for (const s of plan.sources) {
     if (s.kind === 'table') await ensureBaseCapture(conn, s);
     else await ensureStreamBuffer(conn, s.pgtId as number, s.oid, s.columns);
   }
-  const fps = await fingerprints(
-    conn,
-    plan.sources.map((s) => s.oid),
-  );
-  await replaceDependencies(
-    conn,
-    pgtId,
-    plan.sources.map((s) => ({
+  const views = plan.views ?? [];
+  const fps = await fingerprints(conn, [...plan.sources.map((s) => s.oid), ...views.map((v) => v.oid)]);
+  await replaceDependencies(conn, pgtId, [
+    ...plan.sources.map((s) => ({
       sourceOid: s.oid,
       sourceSchema: s.schema,
       sourceName: s.name,
@@ -154,7 +151,16 @@ export async function recordDependencies(
       sourcePgtId: s.pgtId,
       fingerprint: fps.get(s.oid) ?? '',
     })),
-  );
+    // A view read (inlined or not) is a dependency without capture: its definition is in its fingerprint.
+    ...views.map((v) => ({
+      sourceOid: v.oid,
+      sourceSchema: v.schema,
+      sourceName: v.name,
+      sourceKind: 'view' as const,
+      sourcePgtId: null,
+      fingerprint: fps.get(v.oid) ?? '',
+    })),
+  ]);
 }
 
 /** A source whose buffer may be trimmed after a refresh commits. */
@@ -166,7 +172,9 @@ export interface CleanupTarget {
 
 /** The buffers to trim after refreshes that read `sources` (the one mapping from dependencies to cleanup targets). */
 export function cleanupTargets(sources: readonly DependencyRow[]): CleanupTarget[] {
-  return sources.map((d) => ({ kind: d.sourceKind, oid: d.sourceOid, pgtId: d.sourcePgtId }));
+  return sources.flatMap((d) =>
+    d.sourceKind === 'view' ? [] : [{ kind: d.sourceKind, oid: d.sourceOid, pgtId: d.sourcePgtId }],
+  );
 }
 
 /** The catalog version that introduced capture access rules (docs/security.md). */

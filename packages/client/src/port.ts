@@ -50,6 +50,7 @@ export async function fingerprints(
                         JOIN pg_catalog.pg_attribute AS a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
                         WHERE i.indrelid = c.oid AND i.indisprimary), '')
               || '|' || c.relnatts || '|' ||
+              CASE WHEN c.relkind = 'v' THEN pg_catalog.pg_get_viewdef(c.oid) || '|' || c.relowner || '|' || COALESCE(pg_catalog.array_to_string(c.reloptions, ','), '') || '|' ELSE '' END ||
               COALESCE((WITH RECURSIVE tree(relid) AS (
                           SELECT i.inhrelid FROM pg_catalog.pg_inherits AS i WHERE i.inhparent = c.oid
                           UNION SELECT i.inhrelid FROM pg_catalog.pg_inherits AS i JOIN tree AS t ON i.inhparent = t.relid)

@@ -62,6 +62,7 @@ export {
   compileStreamTable,
   type PlanMode,
   type PlanSource,
+  type PlanView,
   type RequestedMode,
   type StreamTableName,
 } from './plan/compile.js';

@@ -152,10 +152,30 @@ function buildRangeVar(rv: RangeVar, q: QueryCtx): FromPart {
     );
   }
   if (info.kind === 'view') {
+    q.env.noteView(info);
+    const definition = q.env.viewDefinition(info.oid);
+    if (definition !== undefined) {
+      // Inlined: the view read as a subquery of its definition (its tables are then captured).
+      if (q.env.isInlining(info.oid)) {
+        throw new UnsupportedQueryError(`the view ${info.schema}.${info.name}, which refers to itself`, '', {
+          position: q.env.at(rv.location),
+        });
+      }
+      const built = q.env.inlined(info.oid, () =>
+        buildQuery(definition, { env: q.env, ctes: null, outer: null, top: false }),
+      );
+      const names = renameColumns(
+        built.outputs.map((c) => c.name),
+        rv.alias,
+        q,
+        rv.location,
+      );
+      return subqueryPart(built.node, built.outputs, names, alias, info.schema);
+    }
     q.env.requireFullFor(
       `the view ${info.schema}.${info.name} as a source`,
       rv.location,
-      "Views have no change capture; define the stream table over the view's own query, or over its tables.",
+      `It cannot be read inline: ${info.view?.notInlinable ?? 'its definition is not available'}.`,
     );
   }
   if (info.kind !== 'table' && info.kind !== 'partitioned') {

@@ -45,6 +45,20 @@ export interface RelationInfo {
   readonly primaryKeyDeferrable?: boolean;
   /** How its change buffer stores rows (default `typed`). */
   readonly captureFormat?: 'typed' | 'text';
+  /** For a view: its definition, and whether it may be inlined (read with the reader's rights). */
+  readonly view?: ViewInfo;
+}
+
+/** A view's definition as PostgreSQL prints it, and whether reading it inline means the same. */
+export interface ViewInfo {
+  /** `pg_get_viewdef`: a SELECT whose names resolve under the current search_path. */
+  readonly definition: string;
+  /**
+   * Why it may not be inlined, or null when it may: a view reads its tables with its owner's
+   * rights (and row-level security), so only a view owned by the reader, or a
+   * `security_invoker` one, reads the same rows inlined.
+   */
+  readonly notInlinable: string | null;
 }
 
 /** An output column of a query. */

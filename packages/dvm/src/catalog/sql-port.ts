@@ -20,6 +20,7 @@ import type {
   RelationInfo,
   RelationKind,
   StreamTableInfo,
+  ViewInfo,
 } from './port.js';
 
 /** Options of {@link createSqlCatalogPort}. */
@@ -98,6 +99,25 @@ export function createSqlCatalogPort(exec: SqlExecutor, options: SqlCatalogPortO
           : { virtualExpr: String(c.virtual_expr) }),
       }));
       const kind = r.relpersistence === 't' ? 'other' : (KINDS[String(r.relkind)] ?? 'other');
+      let view: ViewInfo | undefined;
+      if (kind === 'view') {
+        const v = await exec.query(
+          `SELECT pg_catalog.pg_get_viewdef(c.oid) AS def, c.relowner = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user) AS own,
+                  COALESCE(pg_catalog.bool_or(o.option_name = 'security_invoker' AND o.option_value IN ('true', 'on', '1', 'yes')), false) AS invoker,
+                  pg_catalog.pg_get_userbyid(c.relowner)::text AS owner
+             FROM pg_catalog.pg_class AS c LEFT JOIN LATERAL pg_catalog.pg_options_to_table(c.reloptions) AS o ON true
+            WHERE c.oid = $1::oid GROUP BY c.oid, c.relowner`,
+          [oid],
+        );
+        const d = v.rows[0];
+        view = {
+          definition: String(d?.def),
+          notInlinable:
+            d?.own === true || d?.invoker === true
+              ? null
+              : `the view is owned by ${String(d?.owner)} and reads its tables with that role's rights, not the stream table owner's`,
+        };
+      }
       return {
         oid,
         schema: String(r.nspname),
@@ -107,6 +127,7 @@ export function createSqlCatalogPort(exec: SqlExecutor, options: SqlCatalogPortO
         primaryKey: pk.rows.length === 0 ? null : pk.rows.map((p) => String(p.attname)),
         primaryKeyDeferrable: pk.rows.some((p) => p.deferrable === true),
         captureFormat,
+        ...(view === undefined ? {} : { view }),
       };
     },
 

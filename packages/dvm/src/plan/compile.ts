@@ -75,6 +75,13 @@ export interface PlanSource extends Pick<SourceRef, 'key' | 'oid' | 'schema' | '
   readonly columns: readonly { readonly name: string; readonly type: string; readonly notNull: boolean }[];
 }
 
+/** A view a plan reads. */
+export interface PlanView {
+  readonly oid: number;
+  readonly schema: string;
+  readonly name: string;
+}
+
 /** The compiled plan of one stream table. */
 export interface CompiledPlan {
   /** The defining query as given. */
@@ -91,6 +98,8 @@ export interface CompiledPlan {
   /** Whether `__pgt_row_id` is unique. */
   readonly uniqueRowIds: boolean;
   readonly sources: readonly PlanSource[];
+  /** The views the query reads (inlined or not): a change of one's definition means a rebuild. */
+  readonly views: readonly PlanView[];
   /** Parameters of the differential delta statement. */
   readonly params: readonly DeltaParam[];
   readonly warnings: readonly string[];
@@ -180,6 +189,7 @@ export async function compileStreamTable(
       built.root,
       built.outputs,
       built.sources,
+      built.views,
       built.warnings,
     );
   } catch (error) {
@@ -303,21 +313,25 @@ function parseSubselect(sql: string): Node {
   return parsed.node;
 }
 
-/** Sources of a FULL plan: every relation the text names (CTE names excluded). */
-function fullSources(root: Node, env: BuildEnv): SourceRef[] {
+/** Sources of a FULL plan: every relation the text names (CTE names excluded), through inlinable views. */
+function fullSources(root: Node, env: BuildEnv, out = new Map<string, SourceRef>()): SourceRef[] {
   const cteNames = new Set<string>();
   mapAst(root, (node) => {
     const cte = (node as { CommonTableExpr?: { ctename?: string } }).CommonTableExpr;
     if (cte?.ctename !== undefined) cteNames.add(cte.ctename);
     return undefined;
   });
-  const out = new Map<string, SourceRef>();
   mapAst(root, (node) => {
     const rv = (node as { RangeVar?: RangeVar }).RangeVar;
     if (rv?.relname === undefined) return undefined;
     if (rv.schemaname === undefined && cteNames.has(rv.relname)) return undefined;
     const info = env.relationInfo({ schema: rv.schemaname ?? null, name: rv.relname });
     if (info === null || info === undefined) return undefined;
+    if (info.kind === 'view' && !env.viewsRead.has(info.oid)) {
+      env.noteView(info);
+      const definition = env.viewDefinition(info.oid);
+      if (definition !== undefined) fullSources({ SelectStmt: definition } as Node, env, out);
+    }
     if (info.kind !== 'table' && info.kind !== 'partitioned') return undefined;
     const ref = env.source(info);
     out.set(ref.key, ref);
@@ -379,6 +393,7 @@ FROM (${fullText}) AS q`;
     hiddenColumns: [],
     uniqueRowIds: false,
     sources: refs.map(planSource),
+    views: [...env.viewsRead.values()],
     params,
     warnings: env.warnings,
     tag,
@@ -442,6 +457,7 @@ function incrementalPlan(
   builtRoot: IrNode,
   outputs: readonly { name: string; id: string }[],
   sourceRefs: readonly SourceRef[],
+  views: readonly PlanView[],
   warnings: readonly string[],
 ): CompiledPlan {
   if (outputs.length !== columns.length) {
@@ -507,6 +523,7 @@ function incrementalPlan(
     hiddenColumns: hidden.map((h) => h.name),
     uniqueRowIds: root.uniqueIds,
     sources: sourceRefs.map(planSource),
+    views,
     params,
     warnings,
     tag,
