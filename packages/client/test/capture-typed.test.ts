@@ -70,4 +70,25 @@ it('keeps typed capture in step with DDL inside the DDL transaction: no write fa
   ]);
 });
 
+it('tells the scheduler a FULL table over a partitioned source has changes written to a partition', async () => {
+  await env.db.query(`CREATE TABLE fp (id int, g int) PARTITION BY LIST (g);
+    CREATE TABLE fp_1 PARTITION OF fp FOR VALUES IN (1)`);
+  await env
+    .trickle()
+    .createStreamTable({
+      name: 'fp_st',
+      query: 'SELECT g, count(*) AS n FROM fp GROUP BY g',
+      refreshMode: 'FULL',
+    });
+  const pending = async () =>
+    (
+      await env.db.query(
+        `SELECT p.pending FROM pgtrickle.pending_sources() p JOIN pgtrickle.pgt_stream_tables s USING (pgt_id) WHERE s.table_name = 'fp_st'`,
+      )
+    ).rows.map((r) => r.pending);
+  expect(await pending()).toEqual([false]);
+  await env.db.query('INSERT INTO fp_1 VALUES (1, 1)');
+  expect(await pending()).toEqual([true]);
+});
+
 describeCaptureScenarios('ct', env);
