@@ -73,13 +73,11 @@ it('keeps typed capture in step with DDL inside the DDL transaction: no write fa
 it('tells the scheduler a FULL table over a partitioned source has changes written to a partition', async () => {
   await env.db.query(`CREATE TABLE fp (id int, g int) PARTITION BY LIST (g);
     CREATE TABLE fp_1 PARTITION OF fp FOR VALUES IN (1)`);
-  await env
-    .trickle()
-    .createStreamTable({
-      name: 'fp_st',
-      query: 'SELECT g, count(*) AS n FROM fp GROUP BY g',
-      refreshMode: 'FULL',
-    });
+  await env.trickle().createStreamTable({
+    name: 'fp_st',
+    query: 'SELECT g, count(*) AS n FROM fp GROUP BY g',
+    refreshMode: 'FULL',
+  });
   const pending = async () =>
     (
       await env.db.query(
