@@ -4,6 +4,7 @@
  * group execution strategies, and the `connect()` API.
  */
 
+export { type CaptureGap, type CaptureHealth, captureHealth } from './catalog/capture-health.js';
 export { captureGrants } from './catalog/change-tracking.js';
 export { deleteRequestsIn, pendingRequestSummary } from './catalog/claim-requests.js';
 export { allStreamTables, findStreamTable, streamTableById } from './catalog/find-stream-table.js';

@@ -5,6 +5,7 @@
  */
 import { SOURCE_DDL_EVENT_TRIGGER } from '@pgtrickle/dvm';
 import { beforeAll, expect, it } from 'vitest';
+import { captureHealth } from '../src/index.js';
 import { describeCaptureScenarios } from './support/capture-scenarios.js';
 import { useTrickle } from './support/setup.js';
 
@@ -39,6 +40,9 @@ it('notices capture switched off, repairs it and recomputes, saying so', async (
     refreshMode: 'DIFFERENTIAL',
   });
   await env.db.query('ALTER TABLE off_probe DISABLE TRIGGER ALL; INSERT INTO off_probe VALUES (2, 2)');
+  const health = await captureHealth(env.db);
+  expect(health.eventTrigger).toBe('missing');
+  expect(health.gaps).toEqual([{ table: 'off_probe', enabled: 0, expected: 4 }]);
   const r = await env.trickle().refresh('off_probe_st');
   expect(r.action).toBe('REINITIALIZE');
   expect(r.reason).toMatch(/capture of public\.off_probe had been switched off/);
@@ -46,6 +50,7 @@ it('notices capture switched off, repairs it and recomputes, saying so', async (
     "SELECT DISTINCT tgenabled FROM pg_trigger WHERE tgrelid = 'off_probe'::regclass AND tgname LIKE 'pgtrickle\\_%'",
   );
   expect(states.rows).toEqual([{ tgenabled: 'A' }]);
+  expect((await captureHealth(env.db)).gaps).toEqual([]);
   await env.db.query('INSERT INTO off_probe VALUES (3, 3)');
   expect((await env.trickle().refresh('off_probe_st')).action).toBe('DIFFERENTIAL');
   const rows = await env.db.query('SELECT count(*)::int AS n FROM off_probe_st');
