@@ -13,7 +13,7 @@ beforeAll(async () => {
   const et = await env.db.query('SELECT evtenabled FROM pg_catalog.pg_event_trigger WHERE evtname = $1', [
     SOURCE_DDL_EVENT_TRIGGER,
   ]);
-  expect(et.rows).toEqual([{ evtenabled: 'O' }]);
+  expect(et.rows).toEqual([{ evtenabled: 'A' }]);
 });
 
 it('stores captured rows in typed columns', async () => {

@@ -323,6 +323,8 @@ export function sourceDdlEventTriggerDdl(): string[] {
     sql`CREATE EVENT TRIGGER ${sql.id(SOURCE_DDL_EVENT_TRIGGER)} ON ddl_command_end
   WHEN TAG IN ('ALTER TABLE', 'CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO')
   EXECUTE FUNCTION ${SCHEMA}.on_source_ddl()`,
+    // Also under session_replication_role = replica (restores and migration tools run DDL so).
+    sql`ALTER EVENT TRIGGER ${sql.id(SOURCE_DDL_EVENT_TRIGGER)} ENABLE ALWAYS`,
   ];
 }
 

@@ -254,3 +254,5 @@ REVOKE ALL ON FUNCTION "pgtrickle_changes".on_source_ddl() FROM PUBLIC;
 CREATE EVENT TRIGGER "pgtrickle_source_ddl" ON ddl_command_end
   WHEN TAG IN ('ALTER TABLE', 'CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO')
   EXECUTE FUNCTION "pgtrickle_changes".on_source_ddl();
+
+ALTER EVENT TRIGGER "pgtrickle_source_ddl" ENABLE ALWAYS;

@@ -13,6 +13,7 @@ import {
   CATALOG_VERSION,
   CHANGES_SCHEMA_NAME,
   captureGrants,
+  captureHealth,
   catalogSchemaGrants,
   catalogState,
   changeBufferSizes,
@@ -256,6 +257,29 @@ export async function runChecks(db: Db, url: string, leaseMs: number): Promise<C
         'change buffers',
         'warn',
         `${b.name}: ${b.rows > BUFFER_ROWS_WARN * 10 ? `> ${BUFFER_ROWS_WARN * 10}` : b.rows} rows, ${mb(b.bytes)}: its readers lag (are they refreshed?)`,
+      );
+    }
+  });
+
+  // Change capture: the DDL event trigger, and capture switched off on some table.
+  await guard('change capture', async () => {
+    const health = await captureHealth(db);
+    const formats = `${health.formats.typed} typed, ${health.formats.text} text`;
+    if (health.eventTrigger === 'enabled')
+      add('change capture', 'pass', `DDL event trigger enabled; ${formats}`);
+    else
+      add(
+        'change capture',
+        health.formats.typed > 0 ? 'warn' : 'info',
+        `DDL event trigger ${health.eventTrigger}: new capture uses the text format${
+          health.formats.typed > 0 ? ', and DDL on a table with typed capture can make its writes fail' : ''
+        } (run \`pgtrickle migrate\` as a superuser to install it); ${formats}`,
+      );
+    for (const g of health.gaps) {
+      add(
+        'change capture',
+        'warn',
+        `${g.table}: ${g.enabled} of ${g.expected} capture triggers enabled: writes are missed until its stream tables' next refresh repairs capture and recomputes (\`pgtrickle refresh NAME\`)`,
       );
     }
   });
