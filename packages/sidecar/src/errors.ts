@@ -24,6 +24,8 @@ export type SidecarErrorCode =
   | 'PGT_DEMO_SCHEMA_TAKEN'
   /** The demo's stream tables did not stay equal to their queries. */
   | 'PGT_DEMO_FAILED'
+  /** `demo` needs an embedded PostgreSQL and the optional package `@pgtrickle/embedded` is not installed. */
+  | 'PGT_EMBEDDED_NOT_INSTALLED'
   /** `run` did not stop within the shutdown timeout (the refresh in flight was rolled back). */
   | 'PGT_SHUTDOWN_TIMEOUT';
 

@@ -23,7 +23,7 @@ import {
   TrickleService,
 } from '@pgtrickle/client';
 import { quoteQualified } from '@pgtrickle/dvm';
-import { type EmbeddedPostgres, startEmbeddedPostgres } from '@pgtrickle/embedded';
+import type { EmbeddedPostgres } from '@pgtrickle/embedded';
 import { hasDatabase, redactUrl } from '../config.js';
 import { asConnectionError, type CommandContext, processStopSignal } from '../context.js';
 import {
@@ -38,6 +38,7 @@ import {
 } from '../demo/screen.js';
 import { DEMO_MARKER, DEMO_SCHEMA, demoPipeline, ShopWriter, shopSql } from '../demo/shop.js';
 import { compareTables, waitCaughtUp } from '../demo/verify.js';
+import { loadEmbedded } from '../embedded.js';
 import { SidecarError } from '../errors.js';
 import type { SidecarLogger } from '../logger.js';
 import { startProgress } from '../progress.js';
@@ -170,6 +171,8 @@ export async function demoCommand(ctx: CommandContext, options: DemoOptions = {}
     url = ctx.connection();
     where = redactUrl(url);
   } else {
+    // Loaded only here: the package is an optional peer dependency (PGT_EMBEDDED_NOT_INSTALLED).
+    const { startEmbeddedPostgres } = await loadEmbedded();
     let dataDir = path.resolve(ctx.io.cwd, options.dataDir ?? path.join('.pgtrickle', 'demo'));
     const progress = startProgress(`starting an embedded PostgreSQL 18 in ${shown(dataDir, ctx.io.cwd)}`, {
       sink: ctx.io.stderr,
