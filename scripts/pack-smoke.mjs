@@ -46,7 +46,6 @@ function cleanEnv(extra = {}) {
 function run(cmd, argv, options = {}) {
   const r = spawnSync(cmd, argv, {
     encoding: 'utf8',
-    env: cleanEnv(options.env),
     timeout: 180_000,
     ...options,
     env: cleanEnv(options.env),
