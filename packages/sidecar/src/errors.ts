@@ -12,8 +12,6 @@ export type SidecarErrorCode =
   | 'PGT_CONFIG_UNKNOWN_KEY'
   /** The configuration file is missing, unreadable or not valid TOML. */
   | 'PGT_CONFIG_FILE'
-  /** No database is configured (no URL, no host). */
-  | 'PGT_CONFIG_NO_DATABASE'
   /** The command line is wrong (unknown option, missing argument, bad value). */
   | 'PGT_USAGE'
   /** The database cannot be reached. */
@@ -73,7 +71,7 @@ export class ConfigError extends SidecarError {
   readonly source: ConfigSource | null;
 
   constructor(
-    code: 'PGT_CONFIG_INVALID' | 'PGT_CONFIG_UNKNOWN_KEY' | 'PGT_CONFIG_FILE' | 'PGT_CONFIG_NO_DATABASE',
+    code: 'PGT_CONFIG_INVALID' | 'PGT_CONFIG_UNKNOWN_KEY' | 'PGT_CONFIG_FILE',
     message: string,
     options: { key?: string | null; source?: ConfigSource | null; cause?: unknown } = {},
   ) {

@@ -1,7 +1,8 @@
 /**
  * `pgtrickle demo`: a live pipeline of stream tables over a small shop, kept fresh while a writer
  * changes the shop. Rules:
- * - with no database configured it starts an embedded PostgreSQL 18 on a persistent data
+ * - with no database configured by pgtrickle's own flags, `PGTRICKLE_*` variables or config file
+ *   (the conventional `DATABASE_URL`/`PG*` variables are not enough) it starts an embedded PostgreSQL 18 on a persistent data
  *   directory (`./.pgtrickle/demo`, re-used next time; a server a killed demo left running there
  *   is stopped first), and stops it at the end; with one configured it uses that database;
  * - it owns only the schema `pgtrickle_demo` (marked by a comment): it drops it, with its stream
@@ -24,7 +25,7 @@ import {
 } from '@pgtrickle/client';
 import { quoteQualified } from '@pgtrickle/dvm';
 import type { EmbeddedPostgres } from '@pgtrickle/embedded';
-import { hasDatabase, redactUrl } from '../config.js';
+import { hasOwnDatabase, redactUrl } from '../config.js';
 import { asConnectionError, type CommandContext, processStopSignal } from '../context.js';
 import {
   type Frame,
@@ -41,7 +42,7 @@ import { compareTables, waitCaughtUp } from '../demo/verify.js';
 import { loadEmbedded } from '../embedded.js';
 import { SidecarError } from '../errors.js';
 import type { SidecarLogger } from '../logger.js';
-import { startProgress } from '../progress.js';
+import { colorEnabled, startProgress } from '../progress.js';
 
 /** Options of `pgtrickle demo`. */
 export interface DemoOptions {
@@ -156,7 +157,7 @@ export async function demoCommand(ctx: CommandContext, options: DemoOptions = {}
   const rate = options.rate ?? 5;
   const verifyEveryMs = (options.verifyEveryS ?? 4) * 1000;
   const tty = ctx.io.stdout.isTTY === true && options.plain !== true;
-  const color = tty && ctx.io.env.NO_COLOR === undefined;
+  const color = tty && colorEnabled(ctx.io.stdout, ctx.io.env);
   // On a terminal the screen is the output: the demo's own info lines would only scroll it.
   const logger: SidecarLogger =
     tty && !ctx.logger.enabled('debug')
@@ -167,7 +168,7 @@ export async function demoCommand(ctx: CommandContext, options: DemoOptions = {}
   let server: EmbeddedPostgres | null = null;
   let url: string;
   let where: string;
-  if (hasDatabase(ctx.loaded.config)) {
+  if (hasOwnDatabase(ctx.loaded)) {
     url = ctx.connection();
     where = redactUrl(url);
   } else {
@@ -176,6 +177,7 @@ export async function demoCommand(ctx: CommandContext, options: DemoOptions = {}
     let dataDir = path.resolve(ctx.io.cwd, options.dataDir ?? path.join('.pgtrickle', 'demo'));
     const progress = startProgress(`starting an embedded PostgreSQL 18 in ${shown(dataDir, ctx.io.cwd)}`, {
       sink: ctx.io.stderr,
+      env: ctx.io.env,
     });
     const start = (dir: string) =>
       startEmbeddedPostgres({ dataDir: dir, onLog: (line) => logger.debug('postgres', { line }) });
@@ -240,7 +242,10 @@ export async function demoCommand(ctx: CommandContext, options: DemoOptions = {}
     await trickle.install();
 
     // The shop and its pipeline.
-    const setup = startProgress('creating the shop schema and its stream tables', { sink: ctx.io.stderr });
+    const setup = startProgress('creating the shop schema and its stream tables', {
+      sink: ctx.io.stderr,
+      env: ctx.io.env,
+    });
     await resetSchema(trickle);
     await trickle.db.transaction(async (conn) => {
       for (const sql of shopSql()) await conn.query(sql);
