@@ -10,7 +10,7 @@
  * Usage: node scripts/pack-smoke.mjs [--node <path to a node binary>]… [--keep]
  * Packs from the built `dist/` (run `pnpm build` first); runs the checks with each `--node` given
  * (default: this node). Prints `ok <check>` or `FAIL <check>: <detail>` per check, then a closing
- * `N passed, N failed` line; exits 1 when a check failed.
+ * `packed install: N checks ok, N failed` line; exits 1 when a check failed.
  */
 import { spawnSync } from 'node:child_process';
 import {
@@ -234,5 +234,5 @@ try {
   else rmSync(work, { recursive: true, force: true });
 }
 
-console.log(`${passed} passed, ${failed} failed`);
+console.log(`packed install: ${passed} checks ok, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);
