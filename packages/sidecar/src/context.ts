@@ -33,6 +33,8 @@ export interface CommandContext {
   out(line?: string): void;
   /** Prints a value as JSON command output (bigints as strings, dates as ISO text). */
   outJson(value: unknown): void;
+  /** Prints a value as one line of JSON (for streams of updates). */
+  outLine(value: unknown): void;
   /** The configured database's connection string (throws when none is configured). */
   connection(): string;
 }
@@ -55,13 +57,16 @@ export function commandContext(
     outJson: (value) => {
       io.stdout.write(`${toJson(value)}\n`);
     },
+    outLine: (value) => {
+      io.stdout.write(`${toJson(value, 0)}\n`);
+    },
     connection: () => connectionString(loaded, io.env),
   };
 }
 
 /** JSON text of a command's result: indented, bigints as strings. */
-export function toJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2);
+export function toJson(value: unknown, indent = 2): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), indent);
 }
 
 function flatMessage(error: unknown): string {

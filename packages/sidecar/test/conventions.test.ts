@@ -168,6 +168,20 @@ describe('--json', () => {
     expect(JSON.parse(drop.out)).toEqual({ dropped: ['public.kinds'] });
   });
 
+  it('the demo prints JSON lines: start, status, rounds, summary', async () => {
+    const io = captureIo({ env: env(), cwd: dir });
+    const code = await main(['demo', '--duration', '1', '--verify-every', '1', '--rate', '2', '--json'], io);
+    expect(code, io.stderrText()).toBe(0);
+    const lines = io
+      .stdoutText()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; failedRounds?: number });
+    expect(lines[0]?.type).toBe('start');
+    expect(lines.map((l) => l.type)).toEqual(expect.arrayContaining(['status', 'round']));
+    expect(lines.at(-1)).toMatchObject({ type: 'summary', failedRounds: 0 });
+  });
+
   it('errors are {"error":{code,message,hint}} on stderr, with the same exit codes', async () => {
     const missing = await json(['refresh', 'no_such_table']);
     expect(missing.code).toBe(1);

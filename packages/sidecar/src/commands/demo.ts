@@ -10,7 +10,9 @@
  * - the service runs in-process exactly as `pgtrickle run` does; every few seconds the writer
  *   pauses, the demo waits until every stream table has applied every change, and compares each
  *   with its defining query (✓/✗) — it exits 1 if any round found a difference;
- * - it runs for `--duration` seconds (0: until Ctrl-C) and always ends with a final round.
+ * - it runs for `--duration` seconds (0: until Ctrl-C) and always ends with a final round;
+ * - with `--json` it prints JSON lines instead of text: `start`, a `status` per second, a `round`
+ *   per verification and a closing `summary` (each an object with that `type`).
  */
 import { createHash } from 'node:crypto';
 import os from 'node:os';
@@ -267,7 +269,17 @@ export async function demoCommand(ctx: CommandContext, options: DemoOptions = {}
       `a writer changes the shop ${rate}×/s; every ${verifyEveryMs / 1000}s it pauses and each table is compared with its query`,
       '',
     ];
-    if (!tty) for (const line of intro) ctx.out(line);
+    if (ctx.json)
+      ctx.outLine({
+        type: 'start',
+        postgres: version,
+        where,
+        schema: DEMO_SCHEMA,
+        tables: pipeline.map((t) => ({ name: t.name, kind: t.kind })),
+        rate,
+        verifyEveryS: verifyEveryMs / 1000,
+      });
+    else if (!tty) for (const line of intro) ctx.out(line);
 
     // The service, in-process, as `pgtrickle run` would run it.
     const serviceLogger = demoServiceLogger(logger, events, tty);
@@ -330,7 +342,15 @@ export async function demoCommand(ctx: CommandContext, options: DemoOptions = {}
       if (screen !== null) screen.draw(frameLines(frame, color));
       else if (Math.floor(frame.elapsedS) !== lastPlain) {
         lastPlain = Math.floor(frame.elapsedS);
-        ctx.out(plainStatusLine(frame));
+        if (ctx.json)
+          ctx.outLine({
+            type: 'status',
+            elapsedS: Math.round(frame.elapsedS * 10) / 10,
+            leading: service?.leading === true,
+            writes: frame.writes,
+            tables: frame.tables,
+          });
+        else ctx.out(plainStatusLine(frame));
       }
     };
 
@@ -338,7 +358,8 @@ export async function demoCommand(ctx: CommandContext, options: DemoOptions = {}
       await show();
       if (elapsed() * 1000 >= nextRound) {
         const round = await verify();
-        if (screen === null) ctx.out(roundLine(round, false));
+        if (ctx.json) ctx.outLine({ type: 'round', ...round });
+        else if (screen === null) ctx.out(roundLine(round, false));
         writer.resume();
         nextRound = elapsed() * 1000 + verifyEveryMs;
         continue;
@@ -350,24 +371,39 @@ export async function demoCommand(ctx: CommandContext, options: DemoOptions = {}
     await writer.stop();
     const final = await verify();
     await show();
-    if (screen === null) ctx.out(roundLine(final, false));
     const failed = rounds.filter((r) => r.caughtUpMs === null || r.checks.some((c) => !c.equal));
     const stats = writer.stats;
-    ctx.out('');
-    if (stats.errors > 0)
+    if (ctx.json) {
+      ctx.outLine({ type: 'round', ...final });
+      ctx.outLine({
+        type: 'summary',
+        writer: stats,
+        rounds: rounds.length,
+        failedRounds: failed.length,
+        tables: pipeline.length,
+        dataDir: server === null ? null : where.replace(/^embedded, /, ''),
+      });
+    } else {
+      if (screen === null) ctx.out(roundLine(final, false));
+      printSummary();
+    }
+    function printSummary() {
+      ctx.out('');
+      if (stats.errors > 0)
+        ctx.out(
+          `${stats.errors} writer transaction(s) failed: ${events.filter((e) => e.startsWith('writer:')).at(-1) ?? ''}`,
+        );
       ctx.out(
-        `${stats.errors} writer transaction(s) failed: ${events.filter((e) => e.startsWith('writer:')).at(-1) ?? ''}`,
+        `${stats.transactions} writer transactions (${stats.inserts} rows inserted, ${stats.updates} updated, ${stats.deletes} deleted), ${rounds.length} verification round(s) over ${pipeline.length} stream tables:`,
       );
-    ctx.out(
-      `${stats.transactions} writer transactions (${stats.inserts} rows inserted, ${stats.updates} updated, ${stats.deletes} deleted), ${rounds.length} verification round(s) over ${pipeline.length} stream tables:`,
-    );
-    ctx.out(
-      failed.length === 0
-        ? 'every table equalled its query every time ✓'
-        : `${failed.length} round(s) found differences ✗`,
-    );
-    if (server !== null)
-      ctx.out(`the demo database stays in ${where.replace(/^embedded, /, '')}; \`pnpm demo\` re-uses it`);
+      ctx.out(
+        failed.length === 0
+          ? 'every table equalled its query every time ✓'
+          : `${failed.length} round(s) found differences ✗`,
+      );
+      if (server !== null)
+        ctx.out(`the demo database stays in ${where.replace(/^embedded, /, '')}; \`pnpm demo\` re-uses it`);
+    }
     if (failed.length > 0) {
       throw new SidecarError(
         'PGT_DEMO_FAILED',

@@ -230,7 +230,7 @@ export async function statusCommand(ctx: CommandContext, options: StatusOptions 
     for (let n = 1; ; n++) {
       const rows = await readStatus(trickle.db);
       const at = new Date().toISOString();
-      if (options.json === true) ctx.out(JSON.stringify({ at, update: n, tables: rows }));
+      if (options.json === true) ctx.outLine({ at, update: n, tables: rows });
       else {
         if (inPlace) ctx.io.stdout.write('\u001b[H\u001b[2J');
         else if (n > 1) ctx.out();
