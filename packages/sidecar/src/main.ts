@@ -151,7 +151,11 @@ function program(io: CliIo, hooks: Hooks): Command {
     });
     hooks.logger(logger);
     logger.debug('config', { file: loaded.file });
-    return commandContext(loaded, logger, io, { json });
+    // --json: stderr carries JSON lines only, so no spinner draws there even on a terminal.
+    const commandIo: CliIo = json
+      ? { ...io, stderr: { isTTY: false, write: (chunk: string) => io.stderr.write(chunk) } }
+      : io;
+    return commandContext(loaded, logger, commandIo, { json });
   };
   const example = (cmd: Command, name: string): Command =>
     cmd.addHelpText(

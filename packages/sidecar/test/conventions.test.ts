@@ -168,6 +168,31 @@ describe('--json', () => {
     expect(JSON.parse(drop.out)).toEqual({ dropped: ['public.kinds'] });
   });
 
+  it('run logs JSON lines even on a terminal', async () => {
+    const controller = new AbortController();
+    let err = '';
+    const io = {
+      ...captureIo({ env: env(), cwd: dir }),
+      env: { PGTRICKLE_DATABASE_URL: db.url, PGTRICKLE_POLL_INTERVAL_MS: '50' },
+      stop: controller.signal,
+      stderr: {
+        isTTY: true,
+        write: (chunk: string) => {
+          err += chunk;
+          if (err.includes('"event":"started"')) controller.abort('test');
+          return true;
+        },
+      },
+    };
+    expect(await main(['run', '--json'], io)).toBe(0);
+    const lines = err.trim().split('\n');
+    expect(lines.length).toBeGreaterThan(1);
+    for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
+    expect(lines.map((l) => (JSON.parse(l) as { event?: string }).event)).toEqual(
+      expect.arrayContaining(['starting', 'started', 'stopped']),
+    );
+  });
+
   it('the demo prints JSON lines: start, status, rounds, summary', async () => {
     const io = captureIo({ env: env(), cwd: dir });
     const code = await main(['demo', '--duration', '1', '--verify-every', '1', '--rate', '2', '--json'], io);
