@@ -266,6 +266,22 @@ describe('colours and the progress line', () => {
     }
   });
 
+  it('pretty log lines on a terminal have colours, and none with NO_COLOR', async () => {
+    const run = async (env: Record<string, string>) => {
+      const err = sink(true);
+      const io = {
+        ...captureIo({ cwd: dir }),
+        env: { PGTRICKLE_DATABASE_URL: db.url, ...env },
+        stderr: err,
+      };
+      expect(await main(['migrate', '--log-level', 'debug', '--log-format', 'pretty'], io)).toBe(0);
+      expect(err.text()).toContain('config');
+      return err.text();
+    };
+    expect(await run({})).toMatch(ESC_COLOR);
+    expect(await run({ NO_COLOR: '1' })).not.toMatch(ESC_COLOR);
+  });
+
   it('uses colours on a terminal, and none when NO_COLOR is set', () => {
     const colored = sink(true);
     startProgress('working', { sink: colored, env: {} }).succeed('done');
