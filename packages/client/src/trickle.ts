@@ -40,8 +40,12 @@ export interface ConnectOptions {
   readonly autoFullRatio?: number;
 }
 
-/** Connects to a database. */
-export async function connect(options: ConnectOptions | string | import('pg').Pool): Promise<Trickle> {
+/**
+ * Connects to a database: a URL, a pool, a pool configuration — or, with none of them
+ * (`connect()`), pg's own defaults, which read the libpq variables `PGHOST`, `PGPORT`,
+ * `PGDATABASE`, `PGUSER` and `PGPASSWORD` (and fall back to localhost:5432 as the OS user).
+ */
+export async function connect(options: ConnectOptions | string | import('pg').Pool = {}): Promise<Trickle> {
   let target: ConnectionOptions;
   let autoFullRatio: number | undefined;
   if (typeof options === 'string') target = options;
@@ -49,13 +53,8 @@ export async function connect(options: ConnectOptions | string | import('pg').Po
     target = options as import('pg').Pool;
   else {
     const o = options as ConnectOptions;
-    target =
-      o.pool ??
-      o.poolConfig ??
-      o.connectionString ??
-      (() => {
-        throw new InvalidArgumentError('connect() needs a connectionString, a pool or a poolConfig.');
-      })();
+    // Nothing given: an empty pool configuration, which pg completes from the PG* variables.
+    target = o.pool ?? o.poolConfig ?? o.connectionString ?? {};
     autoFullRatio = o.autoFullRatio;
   }
   if (autoFullRatio !== undefined && !(autoFullRatio > 0 && autoFullRatio <= 1)) {

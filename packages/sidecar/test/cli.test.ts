@@ -300,7 +300,7 @@ describe('the executable', () => {
     const usage = await runCli(['status', '--bogus']);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toBe(
-      "pgtrickle status: PGT_USAGE: unknown option '--bogus' (see pgtrickle --help)\n",
+      "pgtrickle status: PGT_USAGE: unknown option '--bogus' (see pgtrickle status --help)\n",
     );
   });
 });
