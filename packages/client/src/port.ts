@@ -57,9 +57,10 @@ export async function fingerprints(
                         SELECT pg_catalog.string_agg(relid::text, ',' ORDER BY relid) FROM tree), '')
             ) || COALESCE((SELECT ';capture=' || s.shape_version || ':' ||
                              (SELECT pg_catalog.count(*) FROM pg_catalog.pg_trigger AS t
-                               WHERE t.tgrelid = ANY (s.relations) AND t.tgenabled = 'A'
-                                 AND t.tgname = 'pgtrickle_' || pg_catalog.split_part(t.tgname, '_', 2) || '_' || t.tgrelid)
-                             || '/' || 4 * pg_catalog.cardinality(s.relations)
+                               WHERE t.tgrelid = ANY (s.relations) AND t.tgname LIKE 'pgtrickle\\_%'
+                                 AND t.tgenabled = CASE WHEN t.tgname LIKE 'pgtrickle\\_trunc\\_%' THEN 'A'
+                                                        WHEN t.tgname ~ '^pgtrickle_(ins|upd|del)r_' THEN 'R' ELSE 'O' END)
+                             || '/' || 7 * pg_catalog.cardinality(s.relations)
                            FROM ${CAPTURE_STATE} AS s WHERE s.source_oid = c.oid), '') END AS fp
      FROM pg_catalog.unnest($1::oid[]) AS o(oid) LEFT JOIN pg_catalog.pg_class AS c ON c.oid = o.oid`,
     [oids],

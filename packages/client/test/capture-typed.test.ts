@@ -3,6 +3,8 @@
  * event trigger (the test server's superuser), so capture follows source DDL in its transaction.
  */
 import { SOURCE_DDL_EVENT_TRIGGER } from '@pgtrickle/dvm';
+import { expectTableEqualsQuery } from '@pgtrickle/testkit';
+import pg from 'pg';
 import { beforeAll, expect, it } from 'vitest';
 import { describeCaptureScenarios } from './support/capture-scenarios.js';
 import { useTrickle } from './support/setup.js';
@@ -88,5 +90,56 @@ it('tells the scheduler a FULL table over a partitioned source has changes writt
   await env.db.query('INSERT INTO fp_1 VALUES (1, 1)');
   expect(await pending()).toEqual([true]);
 });
+
+it('captures writes applied by logical replication (which fires row triggers only)', async () => {
+  // A publisher database on the same server, subscribed to by this one (slot created first, as
+  // PostgreSQL requires when both are in one cluster).
+  const pub = `pgt_pub_${process.pid}`;
+  await env.db.query(`CREATE DATABASE ${pub}`);
+  const url = new URL(env.db.url);
+  url.pathname = `/${pub}`;
+  const publisher = new pg.Client({ connectionString: url.toString() });
+  await publisher.connect();
+  try {
+    await publisher.query(`CREATE TABLE rep (id int PRIMARY KEY, v text); INSERT INTO rep VALUES (1, 'a');
+      CREATE PUBLICATION rep_pub FOR TABLE rep`);
+    await publisher.query(`SELECT pg_create_logical_replication_slot('${pub}', 'pgoutput')`);
+    await env.db.query('CREATE TABLE rep (id int PRIMARY KEY, v text)');
+    await env
+      .trickle()
+      .createStreamTable({ name: 'rep_st', query: 'SELECT id, v FROM rep', refreshMode: 'DIFFERENTIAL' });
+    const conninfo = `host=${url.hostname} port=${url.port} dbname=${pub} user=${decodeURIComponent(url.username)} password=${decodeURIComponent(url.password)}`;
+    await env.db.query(
+      `CREATE SUBSCRIPTION rep_sub CONNECTION '${conninfo}' PUBLICATION rep_pub WITH (create_slot = false, slot_name = '${pub}')`,
+    );
+    const applied = async (n: number) => {
+      for (let i = 0; i < 200; i++) {
+        const r = await env.db.query('SELECT count(*)::int AS n FROM rep');
+        if (r.rows[0]?.n === n) return;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      throw new Error(`logical replication did not apply ${n} rows`);
+    };
+    await applied(1);
+    await publisher.query(
+      `INSERT INTO rep VALUES (2, 'b'), (3, 'c'); UPDATE rep SET v = 'A' WHERE id = 1; DELETE FROM rep WHERE id = 3`,
+    );
+    await applied(2);
+    await env.trickle().refresh('rep_st');
+    await expectTableEqualsQuery(env.db, 'rep_st', 'SELECT id, v FROM rep');
+    const rows = await env.db.query('SELECT id, v FROM rep_st ORDER BY id');
+    expect(rows.rows).toEqual([
+      { id: 1, v: 'A' },
+      { id: 2, v: 'b' },
+    ]);
+  } finally {
+    await env.db.query('ALTER SUBSCRIPTION rep_sub DISABLE').catch(() => undefined);
+    await env.db.query('ALTER SUBSCRIPTION rep_sub SET (slot_name = NONE)').catch(() => undefined);
+    await env.db.query('DROP SUBSCRIPTION IF EXISTS rep_sub').catch(() => undefined);
+    await publisher.query(`SELECT pg_drop_replication_slot('${pub}')`).catch(() => undefined);
+    await publisher.end();
+    await env.db.query(`DROP DATABASE IF EXISTS ${pub} WITH (FORCE)`).catch(() => undefined);
+  }
+}, 60_000);
 
 describeCaptureScenarios('ct', env);

@@ -35,7 +35,7 @@ it('passes with the event trigger, and warns about capture switched off, naming 
     /^warn\s+change capture\s+DDL event trigger disabled: new capture uses the text format/m,
   );
   expect(warned.stdout).toMatch(
-    /^warn\s+change capture\s+items: 0 of 4 capture triggers enabled: .*`pgtrickle refresh NAME`/m,
+    /^warn\s+change capture\s+items: 0 of 7 capture triggers enabled: .*`pgtrickle refresh NAME`/m,
   );
   await db.query('ALTER EVENT TRIGGER pgtrickle_source_ddl ENABLE ALWAYS');
 });

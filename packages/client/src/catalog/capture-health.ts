@@ -38,10 +38,11 @@ export async function captureHealth(q: Queryable): Promise<CaptureHealth> {
   const exists = await q.query('SELECT pg_catalog.to_regclass($1) IS NOT NULL AS e', [state]);
   if (exists.rows[0]?.e !== true) return { eventTrigger, formats: { typed: 0, text: 0 }, gaps: [] };
   const res = await q.query(
-    `SELECT s.format, s.source_oid::regclass::text AS tbl, 4 * pg_catalog.cardinality(s.relations) AS expected,
+    `SELECT s.format, s.source_oid::regclass::text AS tbl, 7 * pg_catalog.cardinality(s.relations) AS expected,
             (SELECT pg_catalog.count(*) FROM pg_catalog.pg_trigger AS t
-              WHERE t.tgrelid = ANY (s.relations) AND t.tgenabled = 'A'
-                AND t.tgname = 'pgtrickle_' || pg_catalog.split_part(t.tgname, '_', 2) || '_' || t.tgrelid)::int AS enabled
+              WHERE t.tgrelid = ANY (s.relations) AND t.tgname LIKE 'pgtrickle\\_%'
+                AND t.tgenabled = CASE WHEN t.tgname LIKE 'pgtrickle\\_trunc\\_%' THEN 'A'
+                                       WHEN t.tgname ~ '^pgtrickle_(ins|upd|del)r_' THEN 'R' ELSE 'O' END)::int AS enabled
        FROM ${state} AS s JOIN pg_catalog.pg_class AS c ON c.oid = s.source_oid
       ORDER BY 2`,
   );

@@ -30,6 +30,10 @@ DECLARE
   trg text;
   tg record;
   had boolean;
+  newvals text;
+  oldvals text;
+  ispart boolean;
+  mode "char";
 BEGIN
   IF pg_catalog.current_setting('pgtrickle.capture_sync', true) = 'on' THEN RETURN NULL; END IF;
   PERFORM pg_catalog.set_config('pgtrickle.capture_sync', 'on', true);
@@ -66,7 +70,7 @@ BEGIN
   bufoid := pg_catalog.to_regclass(buf);
   IF NOT found_state THEN
     FOREACH rel IN ARRAY rels LOOP
-      FOREACH ev IN ARRAY ARRAY['ins', 'upd', 'del', 'trunc'] LOOP
+      FOREACH ev IN ARRAY ARRAY['ins', 'upd', 'del', 'trunc', 'insr', 'updr', 'delr'] LOOP
         IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = rel AND tgname = 'pgtrickle_' || ev || '_' || rel) THEN
           EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', 'pgtrickle_' || ev || '_' || rel, rel::regclass);
         END IF;
@@ -122,13 +126,17 @@ BEGIN
   FOREACH rel IN ARRAY rels LOOP
     IF fmt = 'typed' THEN
       SELECT pg_catalog.string_agg(pg_catalog.quote_ident('c' || a.attnum), ', ' ORDER BY a.attnum),
-             pg_catalog.string_agg(CASE WHEN r.attname IS NULL THEN 'NULL' ELSE 'n.' || pg_catalog.quote_ident(r.attname) END, ', ' ORDER BY a.attnum)
-        INTO targets, vals
+             pg_catalog.string_agg(CASE WHEN r.attname IS NULL THEN 'NULL' ELSE 'n.' || pg_catalog.quote_ident(r.attname) END, ', ' ORDER BY a.attnum),
+             pg_catalog.string_agg(CASE WHEN r.attname IS NULL THEN 'NULL' ELSE 'NEW.' || pg_catalog.quote_ident(r.attname) END, ', ' ORDER BY a.attnum),
+             pg_catalog.string_agg(CASE WHEN r.attname IS NULL THEN 'NULL' ELSE 'OLD.' || pg_catalog.quote_ident(r.attname) END, ', ' ORDER BY a.attnum)
+        INTO targets, vals, newvals, oldvals
         FROM pg_catalog.pg_attribute AS a
         LEFT JOIN pg_catalog.pg_attribute AS r ON r.attrelid = rel AND r.attname = a.attname AND NOT r.attisdropped AND r.attnum > 0
        WHERE a.attrelid = p_source AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated <> 'v';
       targets := COALESCE(', ' || targets, '');
       vals := COALESCE(', ' || vals, '');
+      newvals := COALESCE(', ' || newvals, '');
+      oldvals := COALESCE(', ' || oldvals, '');
     ELSE
       -- Row text is positional: a child must lay out its columns like the source does.
       IF rel <> p_source AND EXISTS (
@@ -144,17 +152,45 @@ BEGIN
       END IF;
       targets := ', data';
       vals := ', (n.*)::text';
+      newvals := ', NEW::text';
+      oldvals := ', OLD::text';
     END IF;
-    FOREACH ev IN ARRAY ARRAY['ins', 'upd', 'del', 'trunc'] LOOP
+    SELECT c.relispartition INTO ispart FROM pg_catalog.pg_class AS c WHERE c.oid = rel;
+    FOREACH ev IN ARRAY ARRAY['ins', 'upd', 'del', 'trunc', 'insr', 'updr', 'delr'] LOOP
       fn := pg_catalog.format('%I.%I', 'pgtrickle_changes', 'capture_' || ev || '_' || rel);
       trg := 'pgtrickle_' || ev || '_' || rel;
+      -- Statement triggers fire in ordinary sessions, row triggers in replica ones (logical
+      -- replication apply fires row triggers only), TRUNCATE's always: each write once.
+      mode := CASE WHEN ev = 'trunc' THEN 'A' WHEN ev LIKE '%r' THEN 'R' ELSE 'O' END;
+      IF ev LIKE '%r' AND rel <> p_source AND ispart THEN
+        -- A partition carries the clone of the root's row trigger (same function, same buffer).
+        trg := 'pgtrickle_' || ev || '_' || p_source;
+        SELECT t.tgenabled INTO tg FROM pg_catalog.pg_trigger AS t WHERE t.tgrelid = rel AND t.tgname = trg;
+        IF FOUND AND tg.tgenabled <> mode THEN
+          EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE %s TRIGGER %I', rel::regclass, 'REPLICA', trg);
+          changed := true;
+        END IF;
+        CONTINUE;
+      END IF;
       body := CASE ev
         WHEN 'ins' THEN pg_catalog.format('INSERT INTO %s (action%s) SELECT ''I''%s FROM %I AS n;', buf, targets, vals, '__pgt_new')
         WHEN 'del' THEN pg_catalog.format('INSERT INTO %s (action%s) SELECT ''D''%s FROM %I AS n;', buf, targets, vals, '__pgt_old')
         WHEN 'upd' THEN pg_catalog.format('INSERT INTO %s (action%s) SELECT ''D''%s FROM %I AS n;', buf, targets, vals, '__pgt_old')
-          || E'\n  ' || pg_catalog.format('INSERT INTO %s (action%s) SELECT ''I''%s FROM %I AS n;', buf, targets, vals, '__pgt_new')
+          || E'
+  ' || pg_catalog.format('INSERT INTO %s (action%s) SELECT ''I''%s FROM %I AS n;', buf, targets, vals, '__pgt_new')
+        WHEN 'insr' THEN pg_catalog.format('INSERT INTO %s (action%s) VALUES (''I''%s);', buf, targets, newvals)
+        WHEN 'delr' THEN pg_catalog.format('INSERT INTO %s (action%s) VALUES (''D''%s);', buf, targets, oldvals)
+        WHEN 'updr' THEN pg_catalog.format('INSERT INTO %s (action%s) VALUES (''D''%s);', buf, targets, oldvals)
+          || E'
+  ' || pg_catalog.format('INSERT INTO %s (action%s) VALUES (''I''%s);', buf, targets, newvals)
         ELSE pg_catalog.format('INSERT INTO %s (action) VALUES (''T'');', buf) END;
-      body := E'\nBEGIN\n  ' || body || E'\n  PERFORM pg_catalog.pg_notify(' || pg_catalog.quote_literal('pgtrickle_wake') || E', '''');\n  RETURN NULL;\nEND\n';
+      body := E'
+BEGIN
+  ' || body || E'
+  PERFORM pg_catalog.pg_notify(' || pg_catalog.quote_literal('pgtrickle_wake') || E', '''');
+  RETURN NULL;
+END
+';
       IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_proc WHERE oid = pg_catalog.to_regprocedure(fn || '()') AND prosrc = body) THEN
         EXECUTE 'CREATE OR REPLACE FUNCTION ' || fn || '() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp'
           || CASE WHEN fmt = 'text' THEN ' SET DateStyle = ''ISO, YMD'' SET IntervalStyle = ''iso_8601'' SET extra_float_digits = ''1'' SET bytea_output = ''hex''' ELSE '' END
@@ -164,17 +200,19 @@ BEGIN
       SELECT t.tgenabled INTO tg FROM pg_catalog.pg_trigger AS t WHERE t.tgrelid = rel AND t.tgname = trg;
       had := FOUND;
       IF NOT had THEN
-        EXECUTE pg_catalog.format('CREATE TRIGGER %I AFTER %s ON %s %s FOR EACH STATEMENT EXECUTE FUNCTION %s()',
-          trg, CASE ev WHEN 'ins' THEN 'INSERT' WHEN 'upd' THEN 'UPDATE' WHEN 'del' THEN 'DELETE' ELSE 'TRUNCATE' END, rel::regclass,
+        EXECUTE pg_catalog.format('CREATE TRIGGER %I AFTER %s ON %s %s FOR EACH %s EXECUTE FUNCTION %s()',
+          trg, CASE WHEN ev LIKE 'ins%' THEN 'INSERT' WHEN ev LIKE 'upd%' THEN 'UPDATE' WHEN ev LIKE 'del%' THEN 'DELETE' ELSE 'TRUNCATE' END, rel::regclass,
           CASE ev WHEN 'ins' THEN pg_catalog.format('REFERENCING NEW TABLE AS %I', '__pgt_new')
                   WHEN 'upd' THEN pg_catalog.format('REFERENCING OLD TABLE AS %I NEW TABLE AS %I', '__pgt_old', '__pgt_new')
                   WHEN 'del' THEN pg_catalog.format('REFERENCING OLD TABLE AS %I', '__pgt_old')
-                  ELSE '' END, fn);
+                  ELSE '' END,
+          CASE WHEN ev LIKE '%r' THEN 'ROW' ELSE 'STATEMENT' END, fn);
         -- A relation that joined the tree after capture began was written without it.
         changed := changed OR (found_state AND NOT rel = ANY (st.relations));
       END IF;
-      IF NOT had OR tg.tgenabled <> 'A' THEN
-        EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', rel::regclass, trg);
+      IF NOT had OR tg.tgenabled <> mode THEN
+        EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE %s TRIGGER %I', rel::regclass,
+          CASE mode WHEN 'A' THEN 'ALWAYS' WHEN 'R' THEN 'REPLICA' ELSE '' END, trg);
         -- Capture was off (DISABLE TRIGGER ALL, or lost): writes may have been missed.
         changed := changed OR had;
       END IF;
@@ -185,7 +223,13 @@ BEGIN
     FOREACH rel IN ARRAY st.relations LOOP
       CONTINUE WHEN rel = ANY (rels);
       changed := true;
-      FOREACH ev IN ARRAY ARRAY['ins', 'upd', 'del', 'trunc'] LOOP
+      -- A detached partition may keep (independent) copies of the root's row triggers.
+      FOREACH ev IN ARRAY ARRAY['insr', 'updr', 'delr'] LOOP
+        IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = rel AND tgname = 'pgtrickle_' || ev || '_' || p_source AND tgparentid = 0) THEN
+          EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', 'pgtrickle_' || ev || '_' || p_source, rel::regclass);
+        END IF;
+      END LOOP;
+      FOREACH ev IN ARRAY ARRAY['ins', 'upd', 'del', 'trunc', 'insr', 'updr', 'delr'] LOOP
         IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = rel AND tgname = 'pgtrickle_' || ev || '_' || rel) THEN
           EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', 'pgtrickle_' || ev || '_' || rel, rel::regclass);
         END IF;
@@ -214,7 +258,7 @@ DECLARE
 BEGIN
   SELECT * INTO st FROM "pgtrickle_changes".capture_state WHERE source_oid = p_source FOR UPDATE;
   FOREACH rel IN ARRAY COALESCE(st.relations, ARRAY[p_source]) || ARRAY[p_source] LOOP
-    FOREACH ev IN ARRAY ARRAY['ins', 'upd', 'del', 'trunc'] LOOP
+    FOREACH ev IN ARRAY ARRAY['ins', 'upd', 'del', 'trunc', 'insr', 'updr', 'delr'] LOOP
       IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = rel AND tgname = 'pgtrickle_' || ev || '_' || rel) THEN
         EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', 'pgtrickle_' || ev || '_' || rel, rel::regclass);
       END IF;
