@@ -59,6 +59,7 @@ export {
   RefreshFailedError,
   SchemaVersionError,
   SourceChangedError,
+  StorageMissingError,
 } from './errors.js';
 export { isPermanentRefreshError, recordFailure } from './failures.js';
 export { type PgGroupTransaction, RepeatableReadGroupStrategy, SavepointGroupStrategy } from './groups.js';

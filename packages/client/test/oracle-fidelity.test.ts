@@ -248,3 +248,40 @@ describe('oracle suite: fidelity', () => {
     });
   });
 });
+
+describe('oracle suite: fidelity — a storage table dropped behind pgtrickle', () => {
+  for (const mode of MODES) {
+    it(`puts the stream table in ERROR with PGT_STORAGE_MISSING, and drop still works, in ${mode}`, async () => {
+      const schema = `gone_${mode.toLowerCase()}`;
+      await db.query(`CREATE SCHEMA ${schema}; ${SHOP.replaceAll('{s}', schema)}`);
+      const st = `${schema}.st`;
+      await trickle().createStreamTable({
+        name: st,
+        query: `SELECT customer_id, count(*) AS n FROM ${schema}.orders GROUP BY customer_id`,
+        refreshMode: mode,
+      });
+      await db.query(`DROP TABLE ${st}`);
+      const before = (await trickle().status()).find((s) => s.name === st);
+      expect(before?.storageMissing).toBe(true);
+      // A table created again under the name is the user's, not the storage.
+      await db.query(`CREATE TABLE ${st} (x int); INSERT INTO ${st} VALUES (1)`);
+      await db.query(`INSERT INTO ${schema}.orders VALUES (99, 1, 1, 'paid')`);
+      const error = await trickle()
+        .refresh(st)
+        .then(
+          () => null,
+          (e: unknown) => e as { code?: unknown; message?: unknown },
+        );
+      expect(error?.code).toBe('PGT_STORAGE_MISSING');
+      expect(String(error?.message)).toContain(`pgtrickle drop ${st}`);
+      expect(String(error?.message)).toContain(`pgtrickle.drop_stream_table('${st}')`);
+      const after = (await trickle().status()).find((s) => s.name === st);
+      expect(after?.status).toBe('ERROR');
+      expect(after?.lastError).toContain('no longer exists');
+      await trickle().dropStreamTable(st);
+      expect((await trickle().status()).some((s) => s.name === st)).toBe(false);
+      const kept = await db.query(`SELECT x FROM ${st}`);
+      expect(kept.rows).toEqual([{ x: 1 }]);
+    }, 120_000);
+  }
+});
