@@ -160,6 +160,20 @@ const SCENARIOS: Scenario[] = [
       'SELECT o.customer_id, t.n, o.id, o.amount, o.status FROM {s}.totals t JOIN {s}.orders o ON o.customer_id = t.customer_id',
   }),
   shop(
+    't.* of a stream table in a join, and SELECT * through a subquery',
+    'SELECT t.*, o.id FROM (SELECT * FROM {s}.totals) t JOIN {s}.orders o USING (customer_id)',
+    {
+      upstream: [
+        {
+          name: 'totals',
+          query: 'SELECT customer_id, count(*) AS n, max(amount) AS top FROM {s}.orders GROUP BY customer_id',
+        },
+      ],
+      oracle:
+        'SELECT t.customer_id, t.n, t.top, o.id FROM {s}.totals t JOIN {s}.orders o ON o.customer_id = t.customer_id',
+    },
+  ),
+  shop(
     'whole-row references to a stream table',
     'SELECT t.*, row_to_json(t)::text AS js, (t.*)::text AS whole FROM {s}.paid t',
     {
