@@ -103,6 +103,13 @@ const SCENARIOS: Scenario[] = [
       'WITH RECURSIVE reach(a, b) AS (SELECT src, dst FROM {s}.edges UNION SELECT r.a, e.dst FROM reach r JOIN {s}.edges e ON e.src = r.b) SELECT a, count(*) AS n FROM reach GROUP BY DISTINCT ROLLUP (a), ROLLUP (a)',
     steps: [`INSERT INTO {s}.edges VALUES (4, 5)`, `DELETE FROM {s}.edges WHERE src = 2`],
   },
+  {
+    name: 'GROUP BY DISTINCT inside a recursive CTE',
+    setup: `CREATE TABLE {s}.edges (src int, dst int, PRIMARY KEY (src, dst)); INSERT INTO {s}.edges VALUES (1, 2), (2, 3), (3, 4), (5, 6)`,
+    query:
+      'WITH RECURSIVE r(a, n, d) AS (SELECT src, count(*), 0 FROM {s}.edges GROUP BY DISTINCT ROLLUP (src), ROLLUP (src) UNION ALL SELECT r.a, r.n, r.d + 1 FROM r WHERE r.d < 2) SELECT a, n, d FROM r',
+    steps: [`INSERT INTO {s}.edges VALUES (4, 5)`, `DELETE FROM {s}.edges WHERE src = 2`],
+  },
   docs(
     'JSON_VALUE, JSON_QUERY and JSON_EXISTS',
     `SELECT id, JSON_VALUE(body, '$.a' RETURNING int DEFAULT -1 ON ERROR) AS a,
@@ -174,6 +181,19 @@ const SCENARIOS: Scenario[] = [
     },
   ),
   shop(
+    'TABLE and a CTE over a stream table with a quoted name',
+    'WITH x AS (TABLE {s}."Totals") SELECT * FROM x',
+    {
+      upstream: [
+        {
+          name: '"Totals"',
+          query: 'SELECT customer_id, count(*) AS n FROM {s}.orders GROUP BY customer_id',
+        },
+      ],
+      oracle: 'SELECT customer_id, n FROM {s}."Totals"',
+    },
+  ),
+  shop(
     'whole-row references to a stream table',
     'SELECT t.*, row_to_json(t)::text AS js, (t.*)::text AS whole FROM {s}.paid t',
     {
@@ -197,7 +217,12 @@ const SCENARIOS: Scenario[] = [
   shop('a materialized view as a source (FULL reads it as last refreshed)', 'SELECT id, amount FROM {s}.mv', {
     setup: `${SHOP} CREATE MATERIALIZED VIEW {s}.mv AS SELECT id, amount FROM {s}.orders`,
     steps: [...SHOP_STEPS.map((step) => `${step}; REFRESH MATERIALIZED VIEW {s}.mv`)],
-    refuse: { DIFFERENTIAL: { code: 'PGT_UNSUPPORTED', names: 'materialized view' } },
+    refuse: {
+      DIFFERENTIAL: {
+        code: 'PGT_UNSUPPORTED',
+        names: 'materialized view as of its last REFRESH MATERIALIZED VIEW',
+      },
+    },
   }),
   {
     name: 'a foreign table as a source',
@@ -206,7 +231,7 @@ const SCENARIOS: Scenario[] = [
     query: 'SELECT id, v FROM {s}.remote',
     steps: [],
     modes: ['DIFFERENTIAL'],
-    refuse: { DIFFERENTIAL: { code: 'PGT_UNSUPPORTED', names: 'foreign table' } },
+    refuse: { DIFFERENTIAL: { code: 'PGT_UNSUPPORTED', names: 'a FULL refresh reads the foreign table' } },
   },
 ];
 
