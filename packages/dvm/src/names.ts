@@ -43,7 +43,9 @@ export function bufferColumnName(
   column: string,
   bookkeeping: readonly string[] = BASE_BUFFER_COLUMNS,
 ): string {
-  return bookkeeping.includes(column) || column.startsWith('__usr_') ? truncateIdent(`__usr_${column}`) : column;
+  return bookkeeping.includes(column) || column.startsWith('__usr_')
+    ? truncateIdent(`__usr_${column}`)
+    : column;
 }
 
 /** Capture trigger function name for an event (`ins`, `upd`, `del`, `trunc`) of base relation `oid`. */
