@@ -207,6 +207,16 @@ const SCENARIOS: Scenario[] = [
   shop('a system column in an expression', 'SELECT id, xmin::text AS version FROM {s}.orders', {
     refuse: { DIFFERENTIAL: { code: 'PGT_UNSUPPORTED', names: 'the system column xmin' } },
   }),
+  shop('a system column of a stream table', 'SELECT customer_id, xmin::text AS version FROM {s}.totals', {
+    upstream: [
+      { name: 'totals', query: 'SELECT customer_id, count(*) AS n FROM {s}.orders GROUP BY customer_id' },
+    ],
+    refuse: {
+      FULL: { code: 'PGT_UNSUPPORTED', names: 'the system column xmin of a stream table' },
+      DIFFERENTIAL: { code: 'PGT_UNSUPPORTED', names: 'the system column xmin' },
+      AUTO: { code: 'PGT_UNSUPPORTED', names: 'the system column xmin of a stream table' },
+    },
+  }),
   shop('an output column named like a system column', 'SELECT id, ctid FROM {s}.orders', {
     refuse: {
       FULL: { code: 'PGT_UNSUPPORTED', names: 'ctid' },

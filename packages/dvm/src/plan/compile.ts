@@ -232,6 +232,15 @@ async function describe(port: CatalogPort, sql: string): Promise<readonly QueryC
     const msg = error instanceof Error ? error.message : String(error);
     const code = (error as { code?: unknown }).code;
     // Name the usual mistakes with their own codes (PostgreSQL's message says which name).
+    const systemColumn =
+      code === '42703' ? /^column (?:\w+\.)?"?(\w+)"? does not exist$/.exec(msg)?.[1] : undefined;
+    if (systemColumn !== undefined && SYSTEM_COLUMNS.has(systemColumn))
+      // A stream-table source is read through a subquery of its visible columns: no system columns.
+      throw new UnsupportedQueryError(
+        `the system column ${systemColumn} of a stream table`,
+        'A stream table is read through its visible columns only; select a column of its own instead.',
+        { cause: error },
+      );
     if (code === '42703')
       throw new UnknownColumnError(msg.replace(/^column /, '').replace(/ does not exist$/, ''), {
         cause: error,
