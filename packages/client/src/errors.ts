@@ -17,6 +17,7 @@ export type ClientErrorCode =
   | 'PGT_REFRESH_FAILED'
   | 'PGT_BUSY'
   | 'PGT_SOURCE_CHANGED'
+  | 'PGT_STORAGE_MISSING'
   | 'PGT_CLOSED'
   | 'PGT_PERMISSION_DENIED'
   | 'PGT_RESERVED_NAME'
@@ -148,6 +149,20 @@ export class SourceChangedError extends ClientError {
     super(
       'PGT_SOURCE_CHANGED',
       `${name} can no longer be maintained: ${detail}. Alter it with a query that fits the new sources (alterStreamTable(name, { query })), or drop it.`,
+      options,
+    );
+  }
+}
+
+/**
+ * A stream table's storage table was dropped (or replaced) behind pgtrickle's back
+ * (`PGT_STORAGE_MISSING`): the table cannot be refreshed; the message says how to clean up.
+ */
+export class StorageMissingError extends ClientError {
+  constructor(name: string, options: ClientErrorOptions = {}) {
+    super(
+      'PGT_STORAGE_MISSING',
+      `The storage table of stream table ${name} no longer exists (it was dropped, or replaced by another table of that name), so ${name} cannot be refreshed. Drop the stream table with \`pgtrickle drop ${name}\` or SELECT pgtrickle.drop_stream_table('${name.replaceAll("'", "''")}'), then create it again if you still need it.`,
       options,
     );
   }

@@ -1,7 +1,7 @@
 /**
  * Recording a failed refresh, after its transaction rolled back: a FAILED history row and the
  * error on the catalog row. Rule: an error that will not go away by retrying (the query no longer
- * fits its sources, a source was dropped, a compile refusal) puts the table in ERROR (the status
+ * fits its sources, a source or the storage table was dropped, a compile refusal) puts the table in ERROR (the status
  * machine's `permanent_error`) with the
  * message saying what to do; anything else (a lost connection, a lock timeout, a serialization
  * failure) only counts towards the consecutive-error limit the scheduler enforces.
@@ -10,12 +10,13 @@ import { DvmError } from '@pgtrickle/dvm';
 import { insertHistory } from './catalog/record-refresh.js';
 import { recordFailureOnRow } from './catalog/set-status.js';
 import { type Db, isConnectionError } from './db.js';
-import { SourceChangedError } from './errors.js';
+import { SourceChangedError, StorageMissingError } from './errors.js';
 
 /** Whether a refresh error is permanent (retrying cannot help). */
 export function isPermanentRefreshError(error: unknown): boolean {
   return (
     error instanceof SourceChangedError ||
+    error instanceof StorageMissingError ||
     (error instanceof DvmError && error.code !== 'PGT_CATALOG' && error.code !== 'PGT_INTERNAL')
   );
 }

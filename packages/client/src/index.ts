@@ -60,6 +60,7 @@ export {
   RefreshFailedError,
   SchemaVersionError,
   SourceChangedError,
+  StorageMissingError,
 } from './errors.js';
 export { isPermanentRefreshError, recordFailure } from './failures.js';
 export { type PgGroupTransaction, RepeatableReadGroupStrategy, SavepointGroupStrategy } from './groups.js';
@@ -79,6 +80,7 @@ export { LEADER_LOCK_KEY, Leadership, type LeadershipOptions, NotLeaderError } f
 export { processRequests, type RequestsProcessed } from './service/requests.js';
 export { type ServiceOptions, systemClock, TrickleService } from './service/service.js';
 export { type Fence, PgSchedulerStore, PgUnitExecutor, tableId } from './service/store.js';
+export { missingStorageOids } from './storage.js';
 export { StreamTableService } from './stream-tables/service.js';
 export type * from './stream-tables/types.js';
 export { type ConnectOptions, connect, Trickle } from './trickle.js';

@@ -34,7 +34,7 @@ import { displayName } from './names.js';
 import { fingerprints, onlyCaptureChanged } from './port.js';
 import { compileAsOwner, sourcesHiddenFromOwner } from './security/owner-compile.js';
 import { type OwnerSandbox, withSandbox } from './security/sandbox.js';
-import { evolveStorage, restoreGuard } from './storage.js';
+import { evolveStorage, requireStorage, restoreGuard } from './storage.js';
 import { modeSwitch } from './stream-tables/modes.js';
 
 /** Default AUTO threshold: refresh FULL when a source's pending changes exceed this share of its rows. */
@@ -202,6 +202,9 @@ async function refreshAsOwner(
   const { startedAt, after, name } = at;
   const pgtId = row.pgtId;
   let deps = initialDeps;
+
+  // The storage table dropped behind pgtrickle's back: a permanent error naming the cleanup.
+  await requireStorage(conn, row);
 
   // Source DDL: dropped → error; changed → rebuild (or an error that says what to do).
   const current = await fingerprints(

@@ -85,6 +85,13 @@ export function buildFromItem(item: Node, q: QueryCtx): FromPart {
       },
     );
   }
+  if (asNode(item, 'JsonTable') !== undefined || asNode(item, 'RangeTableFunc') !== undefined) {
+    q.env.requireFullFor(
+      asNode(item, 'JsonTable') !== undefined ? 'JSON_TABLE' : 'XMLTABLE',
+      locationOf(item),
+      'It has no incremental rule yet (a set-returning function such as jsonb_array_elements does).',
+    );
+  }
   throw new UnsupportedQueryError(
     `${Object.keys(item)[0]} in FROM`,
     'Use tables, subqueries, joins or set-returning functions in FROM.',
@@ -188,7 +195,13 @@ function buildRangeVar(rv: RangeVar, q: QueryCtx): FromPart {
             : 'relation'
       } ${info.schema}.${info.name} as a source`,
       rv.location,
-      'Only tables (and stream tables) can have their changes captured.',
+      info.kind === 'matview' || info.kind === 'foreign'
+        ? `Only tables (and stream tables) have their changes captured; a FULL refresh reads the ${
+            info.kind === 'matview'
+              ? 'materialized view as of its last REFRESH MATERIALIZED VIEW'
+              : 'foreign table'
+          }, on the stream table's schedule (a change to it does not wake the refresh).`
+        : 'Only tables (and stream tables) can have their changes captured.',
     );
   }
   const source = q.env.source(info);

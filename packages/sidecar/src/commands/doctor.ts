@@ -21,6 +21,7 @@ import {
   displayName,
   failedCreateRequests,
   LEADER_LOCK_KEY,
+  missingStorageOids,
   pendingRequestSummary,
   readLease,
   rolesNotActedAs,
@@ -221,13 +222,31 @@ export async function runChecks(db: Db, url: string, leaseMs: number): Promise<C
 
   // Stream tables.
   await guard('stream tables', async () => {
-    const tables = (await allStreamTables(db))
+    const rows = await allStreamTables(db);
+    const missing = await missingStorageOids(
+      db,
+      rows.flatMap((t) => (t.storageOid === null ? [] : [t.storageOid])),
+    );
+    const tables = rows
       .sort((a, b) => a.schema.localeCompare(b.schema) || a.name.localeCompare(b.name))
-      .map((t) => ({ name: displayName(t.schema, t.name), status: t.status, lastError: t.lastError }));
-    const bad = tables.filter((t) => t.status === 'ERROR' || t.status === 'SUSPENDED');
+      .map((t) => ({
+        name: displayName(t.schema, t.name),
+        status: t.status,
+        lastError: t.lastError,
+        storageMissing: t.storageOid !== null && missing.has(t.storageOid),
+      }));
+    const gone = tables.filter((t) => t.storageMissing);
+    const bad = tables.filter((t) => !t.storageMissing && (t.status === 'ERROR' || t.status === 'SUSPENDED'));
     const failedRequests = hasApi ? await failedCreateRequests(db) : [];
-    if (bad.length === 0 && failedRequests.length === 0)
+    if (bad.length === 0 && gone.length === 0 && failedRequests.length === 0)
       add('stream tables', 'pass', `${tables.length} stream table(s), none in ERROR or SUSPENDED`);
+    for (const t of gone) {
+      add(
+        'stream tables',
+        'warn',
+        `${t.name} (${t.status}) has lost its storage table (it was dropped behind pgtrickle) and cannot be refreshed — drop it with \`pgtrickle drop ${t.name}\` (or SELECT pgtrickle.drop_stream_table('${t.name}')), then create it again if needed`,
+      );
+    }
     for (const t of bad) {
       add(
         'stream tables',
