@@ -105,7 +105,7 @@ WITH RECURSIVE own AS (
     LEFT JOIN pgtrickle.pgt_freshness f USING (pgt_id)
    WHERE pgtrickle.acts_as(pg_catalog.to_regrole(pg_catalog.quote_ident(current_user))::oid, s.owner_oid)
 )
-SELECT b.schema_name, b.table_name, pg_catalog.quote_ident(b.schema_name) || '.' || pg_catalog.quote_ident(b.table_name) AS name,
+SELECT b.pgt_id, b.schema_name, b.table_name, pg_catalog.quote_ident(b.schema_name) || '.' || pg_catalog.quote_ident(b.table_name) AS name,
        pg_catalog.pg_get_userbyid(b.owner_oid) AS owner, b.status, b.effective_mode, COALESCE(b.schedule, 'calculated') AS schedule,
        b.period AS schedule_period, b.last_refresh_at, b.checked_at AS last_checked_at, b.fresh_at,
        clock_timestamp() - b.fresh_at AS staleness,

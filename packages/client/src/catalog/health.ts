@@ -55,6 +55,7 @@ export function worstSeverity(rows: readonly HealthRow[]): HealthSeverity {
 
 /** One line of `pgt_stream_table_stats`. */
 export interface StreamTableStats {
+  readonly pgtId: number;
   readonly name: string;
   readonly schema: string;
   readonly table: string;
@@ -91,7 +92,7 @@ export interface StreamTableStats {
 /** Every line of `pgt_stream_table_stats` the connected role may see, by schema and name. */
 export async function readStreamTableStats(q: Queryable): Promise<StreamTableStats[]> {
   const res = await q.query(
-    `SELECT name, schema_name, table_name, owner, status, effective_mode, schedule,
+    `SELECT pgt_id, name, schema_name, table_name, owner, status, effective_mode, schedule,
             extract(epoch FROM schedule_period)::float8 AS period_s, last_refresh_at, last_checked_at, fresh_at,
             extract(epoch FROM staleness)::float8 AS staleness_s, stale,
             extract(epoch FROM data_age)::float8 AS data_age_s, refreshes, failed_refreshes, no_data_refreshes,
@@ -103,6 +104,7 @@ export async function readStreamTableStats(q: Queryable): Promise<StreamTableSta
     v instanceof Date ? v.toISOString() : v === null || v === undefined ? null : String(v);
   const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
   return res.rows.map((r) => ({
+    pgtId: Number(r.pgt_id),
     name: String(r.name),
     schema: String(r.schema_name),
     table: String(r.table_name),
