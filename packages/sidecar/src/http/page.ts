@@ -69,11 +69,10 @@ const $ = (id) => document.getElementById(id);
 
 function age(seconds) {
   if (seconds === null || seconds === undefined) return "never";
-  if (seconds < 1) return "now";
-  if (seconds < 120) return Math.round(seconds) + " s";
-  if (seconds < 7200) return Math.round(seconds / 60) + " min";
-  if (seconds < 172800) return Math.round(seconds / 3600) + " h";
-  return Math.round(seconds / 86400) + " d";
+  if (seconds < 1) return "just now";
+  const n = seconds < 120 ? Math.round(seconds) + " s" : seconds < 7200 ? Math.round(seconds / 60) + " min"
+    : seconds < 172800 ? Math.round(seconds / 3600) + " h" : Math.round(seconds / 86400) + " d";
+  return n + " ago";
 }
 function since(iso, now) { return iso === null ? null : (now - Date.parse(iso)) / 1000; }
 
@@ -81,13 +80,24 @@ function since(iso, now) { return iso === null ? null : (now - Date.parse(iso)) 
 function stateOf(t) {
   if (t.status === "ERROR" || t.status === "SUSPENDED") return "error";
   if (t.stale) return "stale";
-  if (t.hold && (t.hold.decision === "block" || (t.hold.gate !== "schedule" && t.hold.gate !== "upstream-changes"))) return "held";
+  if (!idleHold(t.hold)) return "held";
   if (t.pending) return "pending";
   return "ok";
 }
 function stateText(t) {
   const s = stateOf(t);
   return s === "error" ? t.status : s === "ok" ? "fresh" : s;
+}
+
+/** Holds that only mean "nothing to do now". */
+function idleHold(h) {
+  return !h || (h.decision === "skip" && (h.gate === "schedule" || h.gate === "upstream-changes"));
+}
+function holdText(h) {
+  if (!h) return "—";
+  if (h.decision === "skip" && h.gate === "schedule") return "waiting for its schedule";
+  if (h.decision === "skip" && h.gate === "upstream-changes") return "nothing to apply";
+  return h.gate + " (" + h.decision + "): " + h.reason;
 }
 
 function cell(row, text, cls) {
@@ -129,10 +139,10 @@ function renderTables(s, now) {
     badge(cell(tr, ""), stateText(t), stateOf(t));
     cell(tr, t.effectiveMode);
     cell(tr, t.schedule);
-    cell(tr, t.stalenessSeconds === null ? "never" : age(t.stalenessSeconds) + " ago");
-    cell(tr, t.lastRefreshAt === null ? "never" : age(since(t.lastRefreshAt, now)) + " ago");
-    cell(tr, t.dataAgeSeconds === null ? "never" : age(t.dataAgeSeconds) + " ago");
-    cell(tr, t.hold ? t.hold.gate + ": " + t.hold.reason : "—", t.hold ? "" : "muted");
+    cell(tr, age(t.stalenessSeconds));
+    cell(tr, age(since(t.lastRefreshAt, now)));
+    cell(tr, age(t.dataAgeSeconds));
+    cell(tr, holdText(t.hold), idleHold(t.hold) ? "muted" : "");
     cell(tr, String(t.refreshes));
     cell(tr, t.consecutiveErrors > 0 ? t.consecutiveErrors + " " + (t.lastError || "") : "0");
     body.appendChild(tr);
@@ -180,7 +190,7 @@ function layout(s) {
     const d = depth.get(n.id) || 0;
     (columns[d] = columns[d] || []).push(n);
   }
-  const W = 230, H = 46, GX = 70, GY = 18;
+  const W = 280, H = 46, GX = 60, GY = 18;
   const pos = new Map();
   columns.forEach((col, c) => col.forEach((n, r) => pos.set(n.id, { x: 10 + c * (W + GX), y: 10 + r * (H + GY), n })));
   const rows = Math.max(1, ...columns.map((c) => (c ? c.length : 0)));
@@ -215,7 +225,7 @@ function renderDag(s, now) {
     title.setAttribute("x", String(x + 10));
     title.setAttribute("y", String(y + 19));
     title.setAttribute("class", "name");
-    title.textContent = n.label.length > 30 ? n.label.slice(0, 29) + "…" : n.label;
+    title.textContent = n.label.length > 36 ? n.label.slice(0, 35) + "…" : n.label;
     g.appendChild(title);
     const detail = document.createElementNS(SVG, "text");
     detail.setAttribute("x", String(x + 10));
@@ -224,7 +234,7 @@ function renderDag(s, now) {
     if (n.kind === "source") detail.textContent = "source table";
     else {
       const t = n.table;
-      detail.textContent = stateText(t) + " · " + t.effectiveMode + " · fresh " + (t.stalenessSeconds === null ? "never" : age(t.stalenessSeconds) + " ago");
+      detail.textContent = stateText(t) + " · " + t.effectiveMode + " · " + (t.stalenessSeconds === null ? "never fresh" : "fresh " + age(t.stalenessSeconds));
     }
     g.appendChild(detail);
     const tip = document.createElementNS(SVG, "title");
