@@ -214,6 +214,45 @@ describe('the endpoints of a leader', () => {
   });
 });
 
+describe('pgtrickle status', () => {
+  it('shows the time since a table was known fresh, not since its data changed, and flags one behind schedule', async () => {
+    await client.query(
+      `UPDATE pgtrickle.pgt_stream_tables SET last_refresh_at = now() - interval '1 hour',
+              data_timestamp = now() - interval '1 hour' WHERE table_name = 'by_region'`,
+    );
+    await client.query(
+      `UPDATE pgtrickle.pgt_stream_tables SET status = 'SUSPENDED', last_refresh_at = now() - interval '1 hour'
+        WHERE table_name = 'big_regions'`,
+    );
+    await client.query(
+      `DELETE FROM pgtrickle.pgt_freshness WHERE pgt_id IN (SELECT pgt_id FROM pgtrickle.pgt_stream_tables)`,
+    );
+    try {
+      await eventually(async () => {
+        const io = captureIo();
+        expect(await main(['status', '--json', '--database-url', db.url], io)).toBe(0);
+        const rows = JSON.parse(io.stdoutText()) as {
+          name: string;
+          stalenessSeconds: number;
+          stale: boolean;
+        }[];
+        const fresh = rows.find((r) => r.name === 'public.by_region');
+        expect(fresh?.stale).toBe(false);
+        expect(fresh?.stalenessSeconds).toBeLessThan(60);
+        expect(rows.find((r) => r.name === 'public.big_regions')?.stale).toBe(true);
+      }, 30_000);
+      const io = captureIo();
+      expect(await main(['status', '--database-url', db.url], io)).toBe(0);
+      expect(io.stdoutText()).toMatch(/public\.big_regions\s+SUSPENDED.*\dh\d\dm \(behind schedule\)/);
+      expect(io.stdoutText()).not.toMatch(/public\.by_region .*behind schedule/);
+    } finally {
+      await client.query(
+        `UPDATE pgtrickle.pgt_stream_tables SET status = 'ACTIVE' WHERE table_name = 'big_regions'`,
+      );
+    }
+  });
+});
+
 describe('without a database server', () => {
   it('answers /health, and /ready with 503 and the reason', async () => {
     const view = await startOperatorView({
