@@ -182,7 +182,7 @@ describe('the stale flag', () => {
       ).rows[0]?.checked_at.getTime() as number;
     const now = await stored();
     expect(await recordChecked(db, [id], new Date(now - 60_000))).toBe(0);
-    expect(await stored()).toBe(now);
+    expect(await stored()).toBeGreaterThanOrEqual(now); // (the running leader may record a newer check)
     expect(await recordChecked(db, [id, 999_999], new Date(now + 3_600_000))).toBe(1);
     expect(await stored()).toBe(now + 3_600_000);
   });

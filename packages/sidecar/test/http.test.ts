@@ -166,6 +166,43 @@ describe('the endpoints of a leader', () => {
     expect(sample(text, 'pgtrickle_has_pending_changes', { table: 'public.by_region' })).toBeDefined();
   });
 
+  it('calls a standby behind a live leader ready, and one behind a silent leader not', async () => {
+    const standby = await startOperatorView({
+      listen: { host: '127.0.0.1', port: 0 },
+      connectionString: db.url,
+      holder: 'standby:2',
+      leaseMs: 10_000,
+      logger: nullLogger,
+    });
+    try {
+      standby.live.running = true;
+      const r = await fetch(`http://${standby.server.address}/ready`);
+      expect(r.status).toBe(200);
+      expect(await r.json()).toEqual({ ready: true, role: 'standby', reasons: [] });
+      const metrics = await (await fetch(`http://${standby.server.address}/metrics`)).text();
+      expect(sample(metrics, 'pgtrickle_leader')).toBe(0);
+    } finally {
+      await standby.close();
+    }
+    const strict = await startOperatorView({
+      listen: { host: '127.0.0.1', port: 0 },
+      connectionString: db.url,
+      holder: 'standby:3',
+      leaseMs: 0,
+      logger: nullLogger,
+    });
+    try {
+      strict.live.running = true;
+      const r = await fetch(`http://${strict.server.address}/ready`);
+      expect(r.status).toBe(503);
+      expect(((await r.json()) as { reasons: string[] }).reasons.join(' ')).toMatch(
+        /standing by, and the leader .* has not renewed its lease/,
+      );
+    } finally {
+      await strict.close();
+    }
+  });
+
   it('shows the DAG and where each table stands in /api/status', async () => {
     const s = JSON.parse((await get('/api/status')).text);
     expect(s.catalog).toEqual({ ok: true, error: null });
@@ -181,7 +218,10 @@ describe('the endpoints of a leader', () => {
       status: 'ACTIVE',
       stale: false,
     });
-    expect(s.recent.length).toBeGreaterThan(0);
+    // (a snapshot is reused for a second: the refreshes may be in the next one)
+    await eventually(async () =>
+      expect(JSON.parse((await get('/api/status')).text).recent.length).toBeGreaterThan(0),
+    );
     const page = await get('/');
     expect(page.type).toMatch(/^text\/html/);
     expect(page.text).toContain('api/status');
@@ -243,7 +283,7 @@ describe('pgtrickle status', () => {
       }, 30_000);
       const io = captureIo();
       expect(await main(['status', '--database-url', db.url], io)).toBe(0);
-      expect(io.stdoutText()).toMatch(/public\.big_regions\s+SUSPENDED.*\dh\d\dm \(behind schedule\)/);
+      expect(io.stdoutText()).toMatch(/public\.big_regions\s+SUSPENDED.* \(behind schedule\)/);
       expect(io.stdoutText()).not.toMatch(/public\.by_region .*behind schedule/);
     } finally {
       await client.query(
