@@ -18,8 +18,10 @@ import {
   type TickReport,
 } from '@pgtrickle/scheduler';
 import pg from 'pg';
+import { nothingPendingIds, recordChecked } from '../catalog/freshness.js';
 import { connect, type Trickle } from '../trickle.js';
 import { Leadership } from './leader.js';
+import { notify, observedExecutor, type ServiceObserver } from './observer.js';
 import { processRequests } from './requests.js';
 import { PgSchedulerStore, PgUnitExecutor } from './store.js';
 
@@ -45,6 +47,8 @@ export interface ServiceOptions {
   readonly clock?: Clock;
   /** Called after every tick. */
   readonly onTick?: (report: TickReport) => void;
+  /** Watches refreshes and ticks (metrics, a status page). */
+  readonly observer?: ServiceObserver;
 }
 
 /** The system clock (the service is where real time enters). */
@@ -56,6 +60,7 @@ export class TrickleService {
   #running: Promise<void> | null = null;
   #listener: pg.Client | null = null;
   #closed = false;
+  #checks: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly trickle: Trickle,
@@ -80,8 +85,9 @@ export class TrickleService {
       ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
     });
     const store = new PgSchedulerStore(trickle.db);
-    const executor = new PgUnitExecutor(trickle.db, trickle.engineState, store, (conn) =>
-      leadership.fence(conn),
+    const executor = observedExecutor(
+      new PgUnitExecutor(trickle.db, trickle.engineState, store, (conn) => leadership.fence(conn)),
+      options.observer,
     );
     let service: TrickleService | null = null;
     const scheduler = new Scheduler({
@@ -94,7 +100,7 @@ export class TrickleService {
       ...(options.debounceMs === undefined ? {} : { debounceMs: options.debounceMs }),
       ...(options.minWakeIntervalMs === undefined ? {} : { minWakeIntervalMs: options.minWakeIntervalMs }),
       ...(options.retry === undefined ? {} : { retry: options.retry }),
-      ...(options.onTick === undefined ? {} : { onTick: options.onTick }),
+      onTick: (report) => (service as TrickleService).afterTick(report),
       beforeTick: () => (service as TrickleService).beforeTick(),
     });
     service = new TrickleService(trickle, leadership, scheduler, options, logger);
@@ -123,6 +129,24 @@ export class TrickleService {
     return this.leadership.leading;
   }
 
+  /** Records the tables found with nothing to apply as fresh, then tells the hooks. */
+  private afterTick(report: TickReport): void {
+    const ids = nothingPendingIds(report);
+    if (ids.length > 0) {
+      this.#checks = this.#checks
+        .then(() => recordChecked(this.trickle.db, ids, report.at))
+        .then(
+          () => undefined,
+          (error: unknown) =>
+            this.logger.debug('freshness-not-recorded', {
+              error: error instanceof Error ? error.message : String(error),
+            }),
+        );
+    }
+    this.options.onTick?.(report);
+    notify(this.options.observer, 'tickCompleted', report, Date.now() - report.at.getTime());
+  }
+
   private async listen(): Promise<void> {
     if (this.#closed) return;
     const client = new pg.Client({
@@ -148,6 +172,7 @@ export class TrickleService {
     this.#closed = true;
     this.#stop.abort();
     await this.#running?.catch(() => undefined);
+    await this.#checks;
     const listener = this.#listener;
     this.#listener = null;
     await listener?.end().catch(() => undefined);
