@@ -20,6 +20,11 @@ export interface ColumnInfo {
   readonly type: string;
   /** Whether the column is NOT NULL. */
   readonly notNull: boolean;
+  /**
+   * The column's collation (schema and name) when it is not its type's default collation; absent
+   * otherwise. Values read back from a change buffer get it again.
+   */
+  readonly collation?: { readonly schema: string; readonly name: string };
 }
 
 /** A relation, resolved. */
