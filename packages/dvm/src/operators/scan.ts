@@ -32,7 +32,7 @@ import {
   streamBufferName,
   WEIGHT_COLUMN,
 } from '../names.js';
-import { quoteIdent, quoteQualified } from '../sql/quote.js';
+import { quoteQualified } from '../sql/quote.js';
 import { sql } from '../sql/sql.js';
 import type { OperatorRules } from './rules.js';
 

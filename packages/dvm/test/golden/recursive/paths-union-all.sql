@@ -141,11 +141,11 @@ WITH __pgt_win_edges AS MATERIALIZED (
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_edges AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."src", w."dst"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."src" AS "src", w."dst" AS "dst"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_edges ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."src", w."dst"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."src" AS "src", w."dst" AS "dst"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_edges ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
@@ -266,10 +266,10 @@ FROM __pgt_d9_project AS d;
 
 -- ==== delta statement (transition tables of public.edges)
 WITH __pgt_delta_edges AS (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."src"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."dst"), 7919)), 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."src", __pgt_src."dst"
+  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."src"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."dst"), 7919)), 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."src" AS "src", __pgt_src."dst" AS "dst"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."src"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."dst"), 7919)), 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."src", __pgt_src."dst"
+  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."src"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."dst"), 7919)), 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."src" AS "src", __pgt_src."dst" AS "dst"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_edges AS (
