@@ -1,24 +1,26 @@
 /**
  * Row identity (docs/dvm-design.md §2): one formula everywhere —
- * `pg_catalog.hash_record_extended(ROW(<id parts>), 7919)` — and one row image,
+ * `pg_catalog.hashtextextended((ROW(<part values>))::text, 7919)` — and one row image,
  * `pg_catalog.record_send(ROW(<columns>))`.
  *
- * Rule: a row id hashes its parts with the parts' own extended hash functions (through the
- * parts' collations), so two parts that the type's equality calls equal (numeric 2 = 2.0, bpchar
- * trailing spaces, jsonb numbers, arrays / ranges / composites of such, case-insensitive
- * nondeterministic collations, interval '1 day' = '24 hours', float −0 = 0) hash equally, and no
- * hash depends on a session setting (TimeZone, DateStyle, extra_float_digits, …). A part whose
- * type has no extended hash function is hashed through a session-independent stand-in
- * ({@link hashablePart}): `json` as `jsonb` (jsonb equality), the other such built-in types by their
- * binary form. The row image (the exact representation of a row, used where rows with equal
- * values but different representations must stay apart) is the binary send form, which no
- * session setting changes either. Nothing here needs pinned settings, so user expressions are
- * evaluated under the user's own settings.
+ * Rule: a typed id part enters the id as values that are equal exactly when the type's equality
+ * (under the part's collation) calls the parts equal: its own extended hash
+ * (`hash_record_extended(ROW(part), 7919)`), so numeric 2 = 2.0, bpchar trailing spaces, jsonb
+ * numbers, arrays / ranges / composites of such, case-insensitive nondeterministic collations,
+ * interval '1 day' = '24 hours' and float −0 = 0 hash equally; integers as themselves and
+ * timestamps as their exact epoch (their hash folds 64 bits to 32). A part whose type has no
+ * extended hash function is hashed through a session-independent stand-in ({@link hashablePart}):
+ * `json` as `jsonb` (jsonb equality), the other such built-in types by their binary form. The
+ * values are `bigint`s, integers and `numeric` epochs, whose text no session setting changes;
+ * hashing that text gives a well-mixed 64-bit id. The row image (the exact representation of a
+ * row, used where rows with equal values but different representations must stay apart) is the
+ * binary send form, which no session setting changes either. Nothing here needs pinned settings,
+ * so user expressions are evaluated under the user's own settings.
  */
 import { sql } from '../sql/sql.js';
 
 /**
- * The seed of every row-id hash. Not 0: a NULL part contributes 0 to `hash_record_extended`, and
+ * The seed of every row-id hash. Not 0 or 1: `hash_record_extended` gives 0 for a NULL part, and
  * some hash functions return the seed itself, or the seed − 1, for a value (float zero, numeric
  * zero), so seeds 0 and 1 would give NULL and zero one id.
  */
@@ -72,25 +74,49 @@ function bareType(type: string): { name: string; array: boolean } {
   return { name, array };
 }
 
+/** Integer types: a part of one of these enters the id as its own (exact, setting-free) text. */
+const INTEGERS = new Set(['smallint', 'integer', 'bigint', 'oid']);
+
 /**
- * The SQL values that stand for part `expr` of type `type` in a row id (see the module header):
- * - a type with an extended hash function (or an unknown type): the value itself;
- * - arrays also their bounds (`array_dims`: the element hash ignores the shape, equality does not);
- * - `jsonb` also its structure (its text without number tokens: jsonb's hash covers only the
- *   scalars, equality the nesting too), `json` as `jsonb` (json has no equality of its own);
- * - another built-in type without an extended hash function: its binary send form (`bytea`).
+ * Types whose hash function folds a 64-bit value to 32 bits first (`hashint8extended`): a part of
+ * one of these enters the id as its exact epoch (`numeric`, independent of TimeZone), so distinct
+ * instants never share a hash by the fold.
+ */
+const EPOCH_TYPES = new Set([
+  'timestamp with time zone',
+  'timestamp without time zone',
+  'time without time zone',
+]);
+
+/**
+ * The SQL values that stand for part `expr` of type `type` in a row id (see the module header),
+ * each a `bigint` hash or an exact value whose text no session setting changes:
+ * - integers as they are; timestamps and times as their exact epoch;
+ * - arrays: their hash and the hash of their bounds (`array_dims`: the element hash ignores the
+ *   shape, equality does not);
+ * - `jsonb`: its hash and the hash of its structure (its text without number tokens: jsonb's
+ *   hash covers only the scalars, equality the nesting too); `json` as `jsonb` (json has no
+ *   equality of its own);
+ * - another built-in type without an extended hash function: the hash of its binary send form;
+ * - any other type (or an unknown one): its hash (its type's extended hash function, through its
+ *   collation).
  */
 export function hashablePart(expr: string, type: string | undefined): string[] {
-  if (type === undefined) return [expr];
+  if (type === undefined) return [valueHash(expr)];
   const { name, array } = bareType(type);
+  if (!array && INTEGERS.has(name)) return [expr];
+  if (!array && EPOCH_TYPES.has(name)) return [sql`pg_catalog.extract('epoch', ${expr})`];
   if (name === 'json' || name === 'jsonb') {
     const value = name === 'json' ? sql`(${expr})::jsonb${array ? '[]' : ''}` : expr;
-    if (array) return [value, sql`pg_catalog.array_dims(${value})`];
-    return [value, sql`pg_catalog.regexp_replace((${value})::text, '[-+.0-9eE]+', '', 'g')`];
+    if (array) return [valueHash(value), valueHash(sql`pg_catalog.array_dims(${value})`)];
+    return [
+      valueHash(value),
+      valueHash(sql`pg_catalog.regexp_replace((${value})::text, '[-+.0-9eE]+', '', 'g')`),
+    ];
   }
-  if (UNHASHABLE.has(name)) return [sql`pg_catalog.record_send(ROW(${expr}))`];
-  if (array) return [expr, sql`pg_catalog.array_dims(${expr})`];
-  return [expr];
+  if (UNHASHABLE.has(name)) return [valueHash(sql`pg_catalog.record_send(ROW(${expr}))`)];
+  if (array) return [valueHash(expr), valueHash(sql`pg_catalog.array_dims(${expr})`)];
+  return [valueHash(expr)];
 }
 
 /** The hash of one value (its type's extended hash function through its collation; NULL → 0). */
@@ -100,20 +126,19 @@ function valueHash(expr: string): string {
 
 /**
  * The row id of a row whose id parts are the given SQL expressions: plain strings are `bigint`
- * row ids or ordinals, hashed as they are; typed parts ({@link IdPart}) are first hashed one by
- * one ({@link hashablePart}), so the outer hash mixes well-distributed `bigint`s. Zero parts (an
- * aggregate without GROUP BY) give the constant id of `ROW()`.
+ * row ids or ordinals, taken as they are; typed parts ({@link IdPart}) stand as
+ * {@link hashablePart} says. The id hashes the text of the row of those (`bigint`s, exact
+ * integers and epochs, whose text no session setting changes) with `hashtextextended`, 64 bits
+ * throughout. Zero parts (an aggregate without GROUP BY) give the constant id of `ROW()`.
  */
 export function rowIdExpr(parts: readonly (string | IdPart)[]): string {
-  const forms = parts.flatMap((p) =>
-    typeof p === 'string' ? [p] : hashablePart(p.expr, p.type).map((e) => valueHash(e)),
-  );
-  return sql`pg_catalog.hash_record_extended(ROW(${sql.join(forms)}), ${ROW_ID_SEED})`;
+  const forms = parts.flatMap((p) => (typeof p === 'string' ? [p] : hashablePart(p.expr, p.type)));
+  return sql`pg_catalog.hashtextextended((ROW(${sql.join(forms)}))::text, ${ROW_ID_SEED})`;
 }
 
 /** Every row-id expression in generated SQL, in order of appearance (for tests and tooling). */
 export function findRowIdExprs(sql: string): string[] {
-  const head = 'pg_catalog.hash_record_extended(';
+  const head = 'pg_catalog.hashtextextended(';
   const found: string[] = [];
   for (let start = sql.indexOf(head); start >= 0; start = sql.indexOf(head, start + 1)) {
     let depth = 0;

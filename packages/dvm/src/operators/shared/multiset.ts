@@ -4,8 +4,8 @@
  *
  * - Value identity. These operators treat two rows as the same when their values are equal (the
  *   type's `=` under the column's collation, NULL equal to NULL), as PostgreSQL's DISTINCT / set
- *   operations do. Their row id is `hash_record_extended(ROW(<values>), 0)` (diff/rowid.ts): the
- *   types' own extended hash functions, which hash equal values equally (1.0 = 1.00, bpchar
+ *   operations do. Their row id is the row id of (<values>) (diff/rowid.ts): by the types' own
+ *   extended hash functions, which hash equal values equally (1.0 = 1.00, bpchar
  *   trailing spaces, jsonb numbers, arrays and ranges of those, nondeterministic collations,
  *   '1 day' = '24 hours', −0 = 0). Types come from PostgreSQL at compile time (`analyze`); a type
  *   without a hash function is hashed through its stand-in (`hashablePart`).

@@ -82,9 +82,9 @@ CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16385" AFTER TRUNCATE ON "public"."or
 -- ==== storage DDL
 CREATE TABLE "public"."st_aggregate_global" AS SELECT r."__pgt_row_id", r."n"::bigint AS "n", r."total"::numeric AS "total", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1", r."pgt_agg_2" AS "__pgt_agg_2", r."pgt_sum_2" AS "__pgt_sum_2", r."pgt_nn_2" AS "__pgt_nn_2", r."pgt_nan_2" AS "__pgt_nan_2", r."pgt_pinf_2" AS "__pgt_pinf_2", r."pgt_ninf_2" AS "__pgt_ninf_2", r."pgt_scale_2" AS "__pgt_scale_2"
 FROM (SELECT c.__pgt_row_id, c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2", c.pgt_pinf_2 AS "pgt_pinf_2", c.pgt_ninf_2 AS "pgt_ninf_2", c.pgt_scale_2 AS "pgt_scale_2"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(), 7919) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1", g."pgt_agg_2", g."pgt_sum_2", g."pgt_nn_2", g."pgt_nan_2", g."pgt_pinf_2", g."pgt_ninf_2", g."pgt_scale_2"
+FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1", g."pgt_agg_2", g."pgt_sum_2", g."pgt_nn_2", g."pgt_nan_2", g."pgt_pinf_2", g."pgt_ninf_2", g."pgt_scale_2"
 FROM (SELECT pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1", sum(c.orders_amount) AS "pgt_agg_2", pg_catalog.sum((c.orders_amount)::numeric) FILTER (WHERE ((c.orders_amount)::numeric NOT IN ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric))) AS "pgt_sum_2", pg_catalog.count(c.orders_amount) AS "pgt_nn_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'NaN'::numeric)) AS "pgt_nan_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'Infinity'::numeric)) AS "pgt_pinf_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = '-Infinity'::numeric)) AS "pgt_ninf_2", pg_catalog.sum(('1e' || (19 * pg_catalog.scale((c.orders_amount)::numeric))::text)::numeric) FILTER (WHERE ((c.orders_amount)::numeric NOT IN ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric))) AS "pgt_scale_2"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c) AS g) AS c) AS r WITH NO DATA;
 
 ALTER TABLE "public"."st_aggregate_global" ALTER COLUMN "__pgt_row_id" SET NOT NULL;
@@ -95,9 +95,9 @@ CREATE UNIQUE INDEX "st_aggregate_global__pgt_row_id_idx" ON "public"."st_aggreg
 -- ==== population SELECT
 SELECT r."__pgt_row_id", r."n"::bigint AS "n", r."total"::numeric AS "total", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1", r."pgt_agg_2" AS "__pgt_agg_2", r."pgt_sum_2" AS "__pgt_sum_2", r."pgt_nn_2" AS "__pgt_nn_2", r."pgt_nan_2" AS "__pgt_nan_2", r."pgt_pinf_2" AS "__pgt_pinf_2", r."pgt_ninf_2" AS "__pgt_ninf_2", r."pgt_scale_2" AS "__pgt_scale_2"
 FROM (SELECT c.__pgt_row_id, c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2", c.pgt_pinf_2 AS "pgt_pinf_2", c.pgt_ninf_2 AS "pgt_ninf_2", c.pgt_scale_2 AS "pgt_scale_2"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(), 7919) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1", g."pgt_agg_2", g."pgt_sum_2", g."pgt_nn_2", g."pgt_nan_2", g."pgt_pinf_2", g."pgt_ninf_2", g."pgt_scale_2"
+FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1", g."pgt_agg_2", g."pgt_sum_2", g."pgt_nn_2", g."pgt_nan_2", g."pgt_pinf_2", g."pgt_ninf_2", g."pgt_scale_2"
 FROM (SELECT pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1", sum(c.orders_amount) AS "pgt_agg_2", pg_catalog.sum((c.orders_amount)::numeric) FILTER (WHERE ((c.orders_amount)::numeric NOT IN ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric))) AS "pgt_sum_2", pg_catalog.count(c.orders_amount) AS "pgt_nn_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'NaN'::numeric)) AS "pgt_nan_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'Infinity'::numeric)) AS "pgt_pinf_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = '-Infinity'::numeric)) AS "pgt_ninf_2", pg_catalog.sum(('1e' || (19 * pg_catalog.scale((c.orders_amount)::numeric))::text)::numeric) FILTER (WHERE ((c.orders_amount)::numeric NOT IN ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric))) AS "pgt_scale_2"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c) AS g) AS c) AS r;
 
 
@@ -119,15 +119,15 @@ WITH __pgt_frontier AS (
 INSERT INTO "public"."st_aggregate_global" ("__pgt_row_id", "n", "total", "__pgt_count", "__pgt_agg_1", "__pgt_agg_2", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2", "__pgt_pinf_2", "__pgt_ninf_2", "__pgt_scale_2")
 SELECT r."__pgt_row_id", r."n"::bigint AS "n", r."total"::numeric AS "total", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1", r."pgt_agg_2" AS "__pgt_agg_2", r."pgt_sum_2" AS "__pgt_sum_2", r."pgt_nn_2" AS "__pgt_nn_2", r."pgt_nan_2" AS "__pgt_nan_2", r."pgt_pinf_2" AS "__pgt_pinf_2", r."pgt_ninf_2" AS "__pgt_ninf_2", r."pgt_scale_2" AS "__pgt_scale_2"
 FROM (SELECT c.__pgt_row_id, c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2", c.pgt_pinf_2 AS "pgt_pinf_2", c.pgt_ninf_2 AS "pgt_ninf_2", c.pgt_scale_2 AS "pgt_scale_2"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(), 7919) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1", g."pgt_agg_2", g."pgt_sum_2", g."pgt_nn_2", g."pgt_nan_2", g."pgt_pinf_2", g."pgt_ninf_2", g."pgt_scale_2"
+FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1", g."pgt_agg_2", g."pgt_sum_2", g."pgt_nn_2", g."pgt_nan_2", g."pgt_pinf_2", g."pgt_ninf_2", g."pgt_scale_2"
 FROM (SELECT pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1", sum(c.orders_amount) AS "pgt_agg_2", pg_catalog.sum((c.orders_amount)::numeric) FILTER (WHERE ((c.orders_amount)::numeric NOT IN ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric))) AS "pgt_sum_2", pg_catalog.count(c.orders_amount) AS "pgt_nn_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'NaN'::numeric)) AS "pgt_nan_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'Infinity'::numeric)) AS "pgt_pinf_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = '-Infinity'::numeric)) AS "pgt_ninf_2", pg_catalog.sum(('1e' || (19 * pg_catalog.scale((c.orders_amount)::numeric))::text)::numeric) FILTER (WHERE ((c.orders_amount)::numeric NOT IN ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric))) AS "pgt_scale_2"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c) AS g) AS c) AS r;
 
 
 -- ==== delta statement (change buffers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, r.*
         FROM "pgtrickle_changes"."changes_16385" AS b
         CROSS JOIN LATERAL pg_catalog.jsonb_to_record(b.data) AS r("id" integer, "customer" integer, "amount" numeric(12,2), "region" text, "tags" text[])
@@ -151,7 +151,7 @@ __pgt_n2_drows AS (
   FROM __pgt_d1_scan_orders AS c
 ),
 __pgt_n2_dgroups AS (
-  SELECT pg_catalog.hash_record_extended(ROW(), 7919) AS __pgt_row_id, g.*
+  SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g.*
   FROM (SELECT true AS __pgt_total, pg_catalog.sum(x.__pgt_w)::bigint AS __pgt_dcount, pg_catalog.sum(x.__pgt_w) AS "__pgt_dc_0", pg_catalog.sum(x.__pgt_w) FILTER (WHERE x."__pgt_n1") AS "__pgt_dn_1", pg_catalog.sum(CASE WHEN x.__pgt_w = 1 THEN (x."__pgt_a1")::numeric WHEN x.__pgt_w = -1 THEN -((x."__pgt_a1")::numeric) ELSE (x."__pgt_a1")::numeric * (x.__pgt_w)::numeric END) FILTER (WHERE x."__pgt_n1" AND (x."__pgt_a1")::numeric NOT IN ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric)) AS "__pgt_ds_1", pg_catalog.sum(x.__pgt_w) FILTER (WHERE (x."__pgt_a1")::numeric = 'NaN'::numeric) AS "__pgt_dnan_1", pg_catalog.sum(x.__pgt_w) FILTER (WHERE (x."__pgt_a1")::numeric = 'Infinity'::numeric) AS "__pgt_dpinf_1", pg_catalog.sum(x.__pgt_w) FILTER (WHERE (x."__pgt_a1")::numeric = '-Infinity'::numeric) AS "__pgt_dninf_1", pg_catalog.sum(('1e' || (19 * pg_catalog.scale((x."__pgt_a1")::numeric))::text)::numeric * (x.__pgt_w)::numeric) FILTER (WHERE x."__pgt_n1" AND (x."__pgt_a1")::numeric NOT IN ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric)) AS "__pgt_dsc_1"
   FROM __pgt_n2_drows AS x
   HAVING pg_catalog.count(*) > 0) AS g
@@ -207,10 +207,10 @@ FROM __pgt_d3_project AS d;
 
 -- ==== delta statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_orders AS (
@@ -222,7 +222,7 @@ __pgt_n2_drows AS (
   FROM __pgt_d1_scan_orders AS c
 ),
 __pgt_n2_dgroups AS (
-  SELECT pg_catalog.hash_record_extended(ROW(), 7919) AS __pgt_row_id, g.*
+  SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g.*
   FROM (SELECT true AS __pgt_total, pg_catalog.sum(x.__pgt_w)::bigint AS __pgt_dcount, pg_catalog.sum(x.__pgt_w) AS "__pgt_dc_0", pg_catalog.sum(x.__pgt_w) FILTER (WHERE x."__pgt_n1") AS "__pgt_dn_1", pg_catalog.sum(CASE WHEN x.__pgt_w = 1 THEN (x."__pgt_a1")::numeric WHEN x.__pgt_w = -1 THEN -((x."__pgt_a1")::numeric) ELSE (x."__pgt_a1")::numeric * (x.__pgt_w)::numeric END) FILTER (WHERE x."__pgt_n1" AND (x."__pgt_a1")::numeric NOT IN ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric)) AS "__pgt_ds_1", pg_catalog.sum(x.__pgt_w) FILTER (WHERE (x."__pgt_a1")::numeric = 'NaN'::numeric) AS "__pgt_dnan_1", pg_catalog.sum(x.__pgt_w) FILTER (WHERE (x."__pgt_a1")::numeric = 'Infinity'::numeric) AS "__pgt_dpinf_1", pg_catalog.sum(x.__pgt_w) FILTER (WHERE (x."__pgt_a1")::numeric = '-Infinity'::numeric) AS "__pgt_dninf_1", pg_catalog.sum(('1e' || (19 * pg_catalog.scale((x."__pgt_a1")::numeric))::text)::numeric * (x.__pgt_w)::numeric) FILTER (WHERE x."__pgt_n1" AND (x."__pgt_a1")::numeric NOT IN ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric)) AS "__pgt_dsc_1"
   FROM __pgt_n2_drows AS x
   HAVING pg_catalog.count(*) > 0) AS g

@@ -82,21 +82,21 @@ CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16385" AFTER TRUNCATE ON "public"."or
 -- ==== storage DDL
 CREATE TABLE "public"."st_aggregate_grouping_sets" AS SELECT r."__pgt_row_id", r."region"::text AS "region", r."customer"::integer AS "customer", r."n"::bigint AS "n", r."pgt_grp_1" AS "__pgt_grp_1", r."pgt_grp_2" AS "__pgt_grp_2", r."pgt_set" AS "__pgt_set", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1"
 FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_grp_2 AS "customer", c.pgt_agg_1 AS "n", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_grp_2 AS "pgt_grp_2", c.pgt_set AS "pgt_set", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), pg_catalog.hash_record_extended(ROW(g."pgt_grp_2"), 7919)), 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
+FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
 FROM (SELECT c.orders_region AS "pgt_grp_1", c.orders_customer AS "pgt_grp_2", 0::integer AS "pgt_set", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c
 GROUP BY 1, 2) AS g
 UNION ALL
-SELECT pg_catalog.hash_record_extended(ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), pg_catalog.hash_record_extended(ROW(g."pgt_grp_2"), 7919)), 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
+SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
 FROM (SELECT c.orders_region AS "pgt_grp_1", NULL::integer AS "pgt_grp_2", 1::integer AS "pgt_set", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c
 GROUP BY 1) AS g
 UNION ALL
-SELECT pg_catalog.hash_record_extended(ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), pg_catalog.hash_record_extended(ROW(g."pgt_grp_2"), 7919)), 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
+SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
 FROM (SELECT NULL::text AS "pgt_grp_1", NULL::integer AS "pgt_grp_2", 2::integer AS "pgt_set", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c) AS g) AS c) AS r WITH NO DATA;
 
 ALTER TABLE "public"."st_aggregate_grouping_sets" ALTER COLUMN "__pgt_row_id" SET NOT NULL;
@@ -107,21 +107,21 @@ CREATE UNIQUE INDEX "st_aggregate_grouping_sets__pgt_row_id_idx" ON "public"."st
 -- ==== population SELECT
 SELECT r."__pgt_row_id", r."region"::text AS "region", r."customer"::integer AS "customer", r."n"::bigint AS "n", r."pgt_grp_1" AS "__pgt_grp_1", r."pgt_grp_2" AS "__pgt_grp_2", r."pgt_set" AS "__pgt_set", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1"
 FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_grp_2 AS "customer", c.pgt_agg_1 AS "n", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_grp_2 AS "pgt_grp_2", c.pgt_set AS "pgt_set", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), pg_catalog.hash_record_extended(ROW(g."pgt_grp_2"), 7919)), 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
+FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
 FROM (SELECT c.orders_region AS "pgt_grp_1", c.orders_customer AS "pgt_grp_2", 0::integer AS "pgt_set", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c
 GROUP BY 1, 2) AS g
 UNION ALL
-SELECT pg_catalog.hash_record_extended(ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), pg_catalog.hash_record_extended(ROW(g."pgt_grp_2"), 7919)), 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
+SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
 FROM (SELECT c.orders_region AS "pgt_grp_1", NULL::integer AS "pgt_grp_2", 1::integer AS "pgt_set", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c
 GROUP BY 1) AS g
 UNION ALL
-SELECT pg_catalog.hash_record_extended(ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), pg_catalog.hash_record_extended(ROW(g."pgt_grp_2"), 7919)), 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
+SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
 FROM (SELECT NULL::text AS "pgt_grp_1", NULL::integer AS "pgt_grp_2", 2::integer AS "pgt_set", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c) AS g) AS c) AS r;
 
 
@@ -143,27 +143,27 @@ WITH __pgt_frontier AS (
 INSERT INTO "public"."st_aggregate_grouping_sets" ("__pgt_row_id", "region", "customer", "n", "__pgt_grp_1", "__pgt_grp_2", "__pgt_set", "__pgt_count", "__pgt_agg_1")
 SELECT r."__pgt_row_id", r."region"::text AS "region", r."customer"::integer AS "customer", r."n"::bigint AS "n", r."pgt_grp_1" AS "__pgt_grp_1", r."pgt_grp_2" AS "__pgt_grp_2", r."pgt_set" AS "__pgt_set", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1"
 FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_grp_2 AS "customer", c.pgt_agg_1 AS "n", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_grp_2 AS "pgt_grp_2", c.pgt_set AS "pgt_set", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), pg_catalog.hash_record_extended(ROW(g."pgt_grp_2"), 7919)), 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
+FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
 FROM (SELECT c.orders_region AS "pgt_grp_1", c.orders_customer AS "pgt_grp_2", 0::integer AS "pgt_set", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c
 GROUP BY 1, 2) AS g
 UNION ALL
-SELECT pg_catalog.hash_record_extended(ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), pg_catalog.hash_record_extended(ROW(g."pgt_grp_2"), 7919)), 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
+SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
 FROM (SELECT c.orders_region AS "pgt_grp_1", NULL::integer AS "pgt_grp_2", 1::integer AS "pgt_set", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c
 GROUP BY 1) AS g
 UNION ALL
-SELECT pg_catalog.hash_record_extended(ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), pg_catalog.hash_record_extended(ROW(g."pgt_grp_2"), 7919)), 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
+SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
 FROM (SELECT NULL::text AS "pgt_grp_1", NULL::integer AS "pgt_grp_2", 2::integer AS "pgt_set", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c) AS g) AS c) AS r;
 
 
 -- ==== delta statement (change buffers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, r.*
         FROM "pgtrickle_changes"."changes_16385" AS b
         CROSS JOIN LATERAL pg_catalog.jsonb_to_record(b.data) AS r("id" integer, "customer" integer, "amount" numeric(12,2), "region" text, "tags" text[])
@@ -187,7 +187,7 @@ __pgt_n2_drows AS MATERIALIZED (
   FROM __pgt_d1_scan_orders AS c
 ),
 __pgt_n2_dgroups AS (
-  SELECT pg_catalog.hash_record_extended(ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), pg_catalog.hash_record_extended(ROW(g."pgt_grp_2"), 7919)), 7919) AS __pgt_row_id, g.*
+  SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g.*
   FROM (SELECT x."pgt_grp_1" AS "pgt_grp_1", x."pgt_grp_2" AS "pgt_grp_2", 0::integer AS "pgt_set", false AS __pgt_total, pg_catalog.sum(x.__pgt_w)::bigint AS __pgt_dcount, pg_catalog.sum(x.__pgt_w) AS "__pgt_dc_0"
   FROM __pgt_n2_drows AS x
   GROUP BY 1, 2
@@ -248,10 +248,10 @@ FROM __pgt_d3_project AS d;
 
 -- ==== delta statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_orders AS (
@@ -263,7 +263,7 @@ __pgt_n2_drows AS MATERIALIZED (
   FROM __pgt_d1_scan_orders AS c
 ),
 __pgt_n2_dgroups AS (
-  SELECT pg_catalog.hash_record_extended(ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), pg_catalog.hash_record_extended(ROW(g."pgt_grp_2"), 7919)), 7919) AS __pgt_row_id, g.*
+  SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g.*
   FROM (SELECT x."pgt_grp_1" AS "pgt_grp_1", x."pgt_grp_2" AS "pgt_grp_2", 0::integer AS "pgt_set", false AS __pgt_total, pg_catalog.sum(x.__pgt_w)::bigint AS __pgt_dcount, pg_catalog.sum(x.__pgt_w) AS "__pgt_dc_0"
   FROM __pgt_n2_drows AS x
   GROUP BY 1, 2

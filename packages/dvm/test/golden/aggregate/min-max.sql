@@ -82,9 +82,9 @@ CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16385" AFTER TRUNCATE ON "public"."or
 -- ==== storage DDL
 CREATE TABLE "public"."st_aggregate_min_max" AS SELECT r."__pgt_row_id", r."region"::text AS "region", r."lo"::numeric AS "lo", r."hi"::numeric AS "hi", r."pgt_grp_1" AS "__pgt_grp_1", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1", r."pgt_agg_2" AS "__pgt_agg_2"
 FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "lo", c.pgt_agg_2 AS "hi", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)), 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1", g."pgt_agg_2"
+FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1", g."pgt_agg_2"
 FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", min(c.orders_amount) AS "pgt_agg_1", max(c.orders_amount) AS "pgt_agg_2"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c
 GROUP BY 1) AS g) AS c) AS r WITH NO DATA;
 
@@ -96,9 +96,9 @@ CREATE UNIQUE INDEX "st_aggregate_min_max__pgt_row_id_idx" ON "public"."st_aggre
 -- ==== population SELECT
 SELECT r."__pgt_row_id", r."region"::text AS "region", r."lo"::numeric AS "lo", r."hi"::numeric AS "hi", r."pgt_grp_1" AS "__pgt_grp_1", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1", r."pgt_agg_2" AS "__pgt_agg_2"
 FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "lo", c.pgt_agg_2 AS "hi", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)), 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1", g."pgt_agg_2"
+FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1", g."pgt_agg_2"
 FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", min(c.orders_amount) AS "pgt_agg_1", max(c.orders_amount) AS "pgt_agg_2"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c
 GROUP BY 1) AS g) AS c) AS r;
 
@@ -121,16 +121,16 @@ WITH __pgt_frontier AS (
 INSERT INTO "public"."st_aggregate_min_max" ("__pgt_row_id", "region", "lo", "hi", "__pgt_grp_1", "__pgt_count", "__pgt_agg_1", "__pgt_agg_2")
 SELECT r."__pgt_row_id", r."region"::text AS "region", r."lo"::numeric AS "lo", r."hi"::numeric AS "hi", r."pgt_grp_1" AS "__pgt_grp_1", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1", r."pgt_agg_2" AS "__pgt_agg_2"
 FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "lo", c.pgt_agg_2 AS "hi", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)), 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1", g."pgt_agg_2"
+FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1", g."pgt_agg_2"
 FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", min(c.orders_amount) AS "pgt_agg_1", max(c.orders_amount) AS "pgt_agg_2"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c
 GROUP BY 1) AS g) AS c) AS r;
 
 
 -- ==== delta statement (change buffers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, r.*
         FROM "pgtrickle_changes"."changes_16385" AS b
         CROSS JOIN LATERAL pg_catalog.jsonb_to_record(b.data) AS r("id" integer, "customer" integer, "amount" numeric(12,2), "region" text, "tags" text[])
@@ -154,7 +154,7 @@ __pgt_n2_drows AS (
   FROM __pgt_d1_scan_orders AS c
 ),
 __pgt_n2_dgroups AS (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)), 7919) AS __pgt_row_id, g.*
+  SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g.*
   FROM (SELECT x."pgt_grp_1" AS "pgt_grp_1", false AS __pgt_total, pg_catalog.sum(x.__pgt_w)::bigint AS __pgt_dcount, pg_catalog.min(x."__pgt_a0") FILTER (WHERE x.__pgt_w > 0) AS "__pgt_di_0", pg_catalog.min(x."__pgt_a0") FILTER (WHERE x.__pgt_w < 0) AS "__pgt_dr_0", pg_catalog.max(x."__pgt_a1") FILTER (WHERE x.__pgt_w > 0) AS "__pgt_di_1", pg_catalog.max(x."__pgt_a1") FILTER (WHERE x.__pgt_w < 0) AS "__pgt_dr_1"
   FROM __pgt_n2_drows AS x
   GROUP BY 1) AS g
@@ -172,13 +172,13 @@ __pgt_n2_rescan_keys AS MATERIALIZED (
   SELECT u.* FROM __pgt_n2_upd AS u WHERE u.__pgt_rescan
 ),
 __pgt_n2_rescan AS MATERIALIZED (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)), 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1", g."pgt_agg_2"
+  SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1", g."pgt_agg_2"
   FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", min(c.orders_amount) AS "pgt_agg_1", max(c.orders_amount) AS "pgt_agg_2"
-  FROM (SELECT c.* FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS c
   WHERE c.orders_region IN (SELECT k."pgt_grp_1" FROM __pgt_n2_rescan_keys AS k WHERE k."pgt_grp_1" IS NOT NULL)
   UNION ALL
-  SELECT c.* FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS c
   WHERE c.orders_region IS NULL AND EXISTS (SELECT 1 FROM __pgt_n2_rescan_keys AS k WHERE (k."pgt_grp_1" IS NULL))) AS c
   GROUP BY 1) AS g
@@ -223,10 +223,10 @@ FROM __pgt_d3_project AS d;
 
 -- ==== delta statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_orders AS (
@@ -238,7 +238,7 @@ __pgt_n2_drows AS (
   FROM __pgt_d1_scan_orders AS c
 ),
 __pgt_n2_dgroups AS (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)), 7919) AS __pgt_row_id, g.*
+  SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g.*
   FROM (SELECT x."pgt_grp_1" AS "pgt_grp_1", false AS __pgt_total, pg_catalog.sum(x.__pgt_w)::bigint AS __pgt_dcount, pg_catalog.min(x."__pgt_a0") FILTER (WHERE x.__pgt_w > 0) AS "__pgt_di_0", pg_catalog.min(x."__pgt_a0") FILTER (WHERE x.__pgt_w < 0) AS "__pgt_dr_0", pg_catalog.max(x."__pgt_a1") FILTER (WHERE x.__pgt_w > 0) AS "__pgt_di_1", pg_catalog.max(x."__pgt_a1") FILTER (WHERE x.__pgt_w < 0) AS "__pgt_dr_1"
   FROM __pgt_n2_drows AS x
   GROUP BY 1) AS g
@@ -256,13 +256,13 @@ __pgt_n2_rescan_keys AS MATERIALIZED (
   SELECT u.* FROM __pgt_n2_upd AS u WHERE u.__pgt_rescan
 ),
 __pgt_n2_rescan AS MATERIALIZED (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)), 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1", g."pgt_agg_2"
+  SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1", g."pgt_agg_2"
   FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", min(c.orders_amount) AS "pgt_agg_1", max(c.orders_amount) AS "pgt_agg_2"
-  FROM (SELECT c.* FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS c
   WHERE c.orders_region IN (SELECT k."pgt_grp_1" FROM __pgt_n2_rescan_keys AS k WHERE k."pgt_grp_1" IS NOT NULL)
   UNION ALL
-  SELECT c.* FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS c
   WHERE c.orders_region IS NULL AND EXISTS (SELECT 1 FROM __pgt_n2_rescan_keys AS k WHERE (k."pgt_grp_1" IS NULL))) AS c
   GROUP BY 1) AS g

@@ -82,9 +82,9 @@ CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16385" AFTER TRUNCATE ON "public"."or
 -- ==== storage DDL
 CREATE TABLE "public"."st_aggregate_rescan" AS SELECT r."__pgt_row_id", r."region"::text AS "region", r."ids"::text AS "ids", r."pgt_grp_1" AS "__pgt_grp_1", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1"
 FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "ids", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)), 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1"
+FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1"
 FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", string_agg(c.orders_id::text, ',' ORDER BY c.orders_id) AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c
 GROUP BY 1) AS g) AS c) AS r WITH NO DATA;
 
@@ -96,9 +96,9 @@ CREATE UNIQUE INDEX "st_aggregate_rescan__pgt_row_id_idx" ON "public"."st_aggreg
 -- ==== population SELECT
 SELECT r."__pgt_row_id", r."region"::text AS "region", r."ids"::text AS "ids", r."pgt_grp_1" AS "__pgt_grp_1", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1"
 FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "ids", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)), 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1"
+FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1"
 FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", string_agg(c.orders_id::text, ',' ORDER BY c.orders_id) AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c
 GROUP BY 1) AS g) AS c) AS r;
 
@@ -121,16 +121,16 @@ WITH __pgt_frontier AS (
 INSERT INTO "public"."st_aggregate_rescan" ("__pgt_row_id", "region", "ids", "__pgt_grp_1", "__pgt_count", "__pgt_agg_1")
 SELECT r."__pgt_row_id", r."region"::text AS "region", r."ids"::text AS "ids", r."pgt_grp_1" AS "__pgt_grp_1", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1"
 FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "ids", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)), 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1"
+FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1"
 FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", string_agg(c.orders_id::text, ',' ORDER BY c.orders_id) AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c
 GROUP BY 1) AS g) AS c) AS r;
 
 
 -- ==== delta statement (change buffers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, r.*
         FROM "pgtrickle_changes"."changes_16385" AS b
         CROSS JOIN LATERAL pg_catalog.jsonb_to_record(b.data) AS r("id" integer, "customer" integer, "amount" numeric(12,2), "region" text, "tags" text[])
@@ -150,17 +150,17 @@ __pgt_d1_scan_orders AS (
   FROM __pgt_delta_orders AS d
 ),
 __pgt_n2_keys AS MATERIALIZED (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(a."pgt_grp_1"), 7919)), 7919) AS __pgt_row_id, a.*
+  SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(a."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, a.*
   FROM (SELECT c.orders_region AS "pgt_grp_1", true AS __pgt_hit FROM __pgt_d1_scan_orders AS c GROUP BY 1) AS a
 ),
 __pgt_n2_rescan_sides AS (
-  SELECT s.*, 1::bigint AS __pgt_side FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)), 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1"
+  SELECT s.*, 1::bigint AS __pgt_side FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1"
   FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", string_agg(c.orders_id::text, ',' ORDER BY c.orders_id) AS "pgt_agg_1"
-  FROM (SELECT c.* FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS c
   WHERE c.orders_region IN (SELECT k."pgt_grp_1" FROM __pgt_n2_keys AS k WHERE k."pgt_grp_1" IS NOT NULL)
   UNION ALL
-  SELECT c.* FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS c
   WHERE c.orders_region IS NULL AND EXISTS (SELECT 1 FROM __pgt_n2_keys AS k WHERE (k."pgt_grp_1" IS NULL))) AS c
   GROUP BY 1) AS g) AS s
@@ -205,10 +205,10 @@ FROM __pgt_d3_project AS d;
 
 -- ==== delta statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_orders AS (
@@ -216,17 +216,17 @@ __pgt_d1_scan_orders AS (
   FROM __pgt_delta_orders AS d
 ),
 __pgt_n2_keys AS MATERIALIZED (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(a."pgt_grp_1"), 7919)), 7919) AS __pgt_row_id, a.*
+  SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(a."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, a.*
   FROM (SELECT c.orders_region AS "pgt_grp_1", true AS __pgt_hit FROM __pgt_d1_scan_orders AS c GROUP BY 1) AS a
 ),
 __pgt_n2_rescan_sides AS (
-  SELECT s.*, 1::bigint AS __pgt_side FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)), 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1"
+  SELECT s.*, 1::bigint AS __pgt_side FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1"
   FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", string_agg(c.orders_id::text, ',' ORDER BY c.orders_id) AS "pgt_agg_1"
-  FROM (SELECT c.* FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS c
   WHERE c.orders_region IN (SELECT k."pgt_grp_1" FROM __pgt_n2_keys AS k WHERE k."pgt_grp_1" IS NOT NULL)
   UNION ALL
-  SELECT c.* FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS c
   WHERE c.orders_region IS NULL AND EXISTS (SELECT 1 FROM __pgt_n2_keys AS k WHERE (k."pgt_grp_1" IS NULL))) AS c
   GROUP BY 1) AS g) AS s

@@ -8,7 +8,7 @@
 -- ==== storage DDL
 CREATE TABLE "public"."st_constant_select_constant" AS SELECT r."__pgt_row_id", r."one"::integer AS "one", r."two"::text AS "two"
 FROM (SELECT c.__pgt_row_id, 1 AS "one", 'x'::text AS "two"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(), 7919) AS __pgt_row_id) AS c) AS r WITH NO DATA;
+FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id) AS c) AS r WITH NO DATA;
 
 ALTER TABLE "public"."st_constant_select_constant" ALTER COLUMN "__pgt_row_id" SET NOT NULL;
 
@@ -18,7 +18,7 @@ CREATE UNIQUE INDEX "st_constant_select_constant__pgt_row_id_idx" ON "public"."s
 -- ==== population SELECT
 SELECT r."__pgt_row_id", r."one"::integer AS "one", r."two"::text AS "two"
 FROM (SELECT c.__pgt_row_id, 1 AS "one", 'x'::text AS "two"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(), 7919) AS __pgt_row_id) AS c) AS r;
+FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id) AS c) AS r;
 
 
 -- ==== FULL insert
@@ -39,13 +39,13 @@ WITH __pgt_frontier AS (
 INSERT INTO "public"."st_constant_select_constant" ("__pgt_row_id", "one", "two")
 SELECT r."__pgt_row_id", r."one"::integer AS "one", r."two"::text AS "two"
 FROM (SELECT c.__pgt_row_id, 1 AS "one", 'x'::text AS "two"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(), 7919) AS __pgt_row_id) AS c) AS r;
+FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id) AS c) AS r;
 
 
 -- ==== delta statement (change buffers)
 WITH __pgt_d1_constant AS (
   SELECT c.__pgt_row_id, 0::bigint AS __pgt_weight
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(), 7919) AS __pgt_row_id) AS c
+  FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id) AS c
   WHERE false
 ),
 __pgt_d2_project AS (

@@ -82,10 +82,10 @@ CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16385" AFTER TRUNCATE ON "public"."or
 -- ==== storage DDL
 CREATE TABLE "public"."st_constant_values_join" AS SELECT r."__pgt_row_id", r."id"::integer AS "id", r."label"::text AS "label"
 FROM (SELECT c.__pgt_row_id, c.o_id AS "id", c.values_2 AS "label"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(l.__pgt_row_id, r.__pgt_row_id), 7919) AS __pgt_row_id, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."values_1", r."values_2"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."values_1", r."values_2"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
 FROM "public"."orders" AS __pgt_src) AS l
-JOIN (SELECT pg_catalog.hash_record_extended(ROW(v.__pgt_ord), 7919) AS __pgt_row_id, v."values_1", v."values_2"
+JOIN (SELECT pg_catalog.hashtextextended((ROW(v.__pgt_ord))::text, 7919) AS __pgt_row_id, v."values_1", v."values_2"
 FROM (VALUES (1, 'eu', 'Europe')) AS v("__pgt_ord", "values_1", "values_2")) AS r ON r.values_1 = l.o_region) AS c) AS r WITH NO DATA;
 
 ALTER TABLE "public"."st_constant_values_join" ALTER COLUMN "__pgt_row_id" SET NOT NULL;
@@ -96,10 +96,10 @@ CREATE UNIQUE INDEX "st_constant_values_join__pgt_row_id_idx" ON "public"."st_co
 -- ==== population SELECT
 SELECT r."__pgt_row_id", r."id"::integer AS "id", r."label"::text AS "label"
 FROM (SELECT c.__pgt_row_id, c.o_id AS "id", c.values_2 AS "label"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(l.__pgt_row_id, r.__pgt_row_id), 7919) AS __pgt_row_id, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."values_1", r."values_2"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."values_1", r."values_2"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
 FROM "public"."orders" AS __pgt_src) AS l
-JOIN (SELECT pg_catalog.hash_record_extended(ROW(v.__pgt_ord), 7919) AS __pgt_row_id, v."values_1", v."values_2"
+JOIN (SELECT pg_catalog.hashtextextended((ROW(v.__pgt_ord))::text, 7919) AS __pgt_row_id, v."values_1", v."values_2"
 FROM (VALUES (1, 'eu', 'Europe')) AS v("__pgt_ord", "values_1", "values_2")) AS r ON r.values_1 = l.o_region) AS c) AS r;
 
 
@@ -121,16 +121,16 @@ WITH __pgt_frontier AS (
 INSERT INTO "public"."st_constant_values_join" ("__pgt_row_id", "id", "label")
 SELECT r."__pgt_row_id", r."id"::integer AS "id", r."label"::text AS "label"
 FROM (SELECT c.__pgt_row_id, c.o_id AS "id", c.values_2 AS "label"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(l.__pgt_row_id, r.__pgt_row_id), 7919) AS __pgt_row_id, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."values_1", r."values_2"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."values_1", r."values_2"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
 FROM "public"."orders" AS __pgt_src) AS l
-JOIN (SELECT pg_catalog.hash_record_extended(ROW(v.__pgt_ord), 7919) AS __pgt_row_id, v."values_1", v."values_2"
+JOIN (SELECT pg_catalog.hashtextextended((ROW(v.__pgt_ord))::text, 7919) AS __pgt_row_id, v."values_1", v."values_2"
 FROM (VALUES (1, 'eu', 'Europe')) AS v("__pgt_ord", "values_1", "values_2")) AS r ON r.values_1 = l.o_region) AS c) AS r;
 
 
 -- ==== delta statement (change buffers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, r.*
         FROM "pgtrickle_changes"."changes_16385" AS b
         CROSS JOIN LATERAL pg_catalog.jsonb_to_record(b.data) AS r("id" integer, "customer" integer, "amount" numeric(12,2), "region" text, "tags" text[])
@@ -151,22 +151,22 @@ __pgt_d1_scan_o AS (
 ),
 __pgt_d2_constant AS (
   SELECT c.__pgt_row_id, 0::bigint AS __pgt_weight, c."values_1", c."values_2"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(v.__pgt_ord), 7919) AS __pgt_row_id, v."values_1", v."values_2"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(v.__pgt_ord))::text, 7919) AS __pgt_row_id, v."values_1", v."values_2"
   FROM (VALUES (1, 'eu', 'Europe')) AS v("__pgt_ord", "values_1", "values_2")) AS c
   WHERE false
 ),
 __pgt_d3_join AS (
-  SELECT pg_catalog.hash_record_extended(ROW(l.__pgt_row_id, r.__pgt_row_id), 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."values_1", r."values_2"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."values_1", r."values_2"
   FROM __pgt_d1_scan_o AS l
-  JOIN (SELECT pg_catalog.hash_record_extended(ROW(v.__pgt_ord), 7919) AS __pgt_row_id, v."values_1", v."values_2"
+  JOIN (SELECT pg_catalog.hashtextextended((ROW(v.__pgt_ord))::text, 7919) AS __pgt_row_id, v."values_1", v."values_2"
   FROM (VALUES (1, 'eu', 'Europe')) AS v("__pgt_ord", "values_1", "values_2")) AS r ON r.values_1 = l.o_region
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(l.__pgt_row_id, r.__pgt_row_id), 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."values_1", r."values_2"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."values_1", r."values_2"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
   FROM "public"."orders" AS __pgt_src) AS l
   JOIN __pgt_d2_constant AS r ON r.values_1 = l.o_region
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(l.__pgt_row_id, r.__pgt_row_id), 7919) AS __pgt_row_id, -(l.__pgt_weight * r.__pgt_weight) AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."values_1", r."values_2"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, -(l.__pgt_weight * r.__pgt_weight) AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."values_1", r."values_2"
   FROM __pgt_d1_scan_o AS l
   JOIN __pgt_d2_constant AS r ON r.values_1 = l.o_region
 ),
@@ -198,10 +198,10 @@ FROM __pgt_d4_project AS d;
 
 -- ==== delta statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_o AS (
@@ -209,9 +209,9 @@ __pgt_d1_scan_o AS (
   FROM __pgt_delta_orders AS d
 ),
 __pgt_d3_join AS (
-  SELECT pg_catalog.hash_record_extended(ROW(l.__pgt_row_id, r.__pgt_row_id), 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."values_1", r."values_2"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."values_1", r."values_2"
   FROM __pgt_d1_scan_o AS l
-  JOIN (SELECT pg_catalog.hash_record_extended(ROW(v.__pgt_ord), 7919) AS __pgt_row_id, v."values_1", v."values_2"
+  JOIN (SELECT pg_catalog.hashtextextended((ROW(v.__pgt_ord))::text, 7919) AS __pgt_row_id, v."values_1", v."values_2"
   FROM (VALUES (1, 'eu', 'Europe')) AS v("__pgt_ord", "values_1", "values_2")) AS r ON r.values_1 = l.o_region
 ),
 __pgt_d4_project AS (

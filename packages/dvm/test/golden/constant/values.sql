@@ -8,7 +8,7 @@
 -- ==== storage DDL
 CREATE TABLE "public"."st_constant_values" AS SELECT r."__pgt_row_id", r."x"::integer AS "x", r."y"::text AS "y"
 FROM (SELECT c.__pgt_row_id, c.values_1 AS "x", c.values_2 AS "y"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(v.__pgt_ord), 7919) AS __pgt_row_id, v."values_1", v."values_2"
+FROM (SELECT pg_catalog.hashtextextended((ROW(v.__pgt_ord))::text, 7919) AS __pgt_row_id, v."values_1", v."values_2"
 FROM (VALUES (1, 1, 'a'), (2, 2, 'b')) AS v("__pgt_ord", "values_1", "values_2")) AS c) AS r WITH NO DATA;
 
 ALTER TABLE "public"."st_constant_values" ALTER COLUMN "__pgt_row_id" SET NOT NULL;
@@ -19,7 +19,7 @@ CREATE UNIQUE INDEX "st_constant_values__pgt_row_id_idx" ON "public"."st_constan
 -- ==== population SELECT
 SELECT r."__pgt_row_id", r."x"::integer AS "x", r."y"::text AS "y"
 FROM (SELECT c.__pgt_row_id, c.values_1 AS "x", c.values_2 AS "y"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(v.__pgt_ord), 7919) AS __pgt_row_id, v."values_1", v."values_2"
+FROM (SELECT pg_catalog.hashtextextended((ROW(v.__pgt_ord))::text, 7919) AS __pgt_row_id, v."values_1", v."values_2"
 FROM (VALUES (1, 1, 'a'), (2, 2, 'b')) AS v("__pgt_ord", "values_1", "values_2")) AS c) AS r;
 
 
@@ -41,14 +41,14 @@ WITH __pgt_frontier AS (
 INSERT INTO "public"."st_constant_values" ("__pgt_row_id", "x", "y")
 SELECT r."__pgt_row_id", r."x"::integer AS "x", r."y"::text AS "y"
 FROM (SELECT c.__pgt_row_id, c.values_1 AS "x", c.values_2 AS "y"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(v.__pgt_ord), 7919) AS __pgt_row_id, v."values_1", v."values_2"
+FROM (SELECT pg_catalog.hashtextextended((ROW(v.__pgt_ord))::text, 7919) AS __pgt_row_id, v."values_1", v."values_2"
 FROM (VALUES (1, 1, 'a'), (2, 2, 'b')) AS v("__pgt_ord", "values_1", "values_2")) AS c) AS r;
 
 
 -- ==== delta statement (change buffers)
 WITH __pgt_d1_constant AS (
   SELECT c.__pgt_row_id, 0::bigint AS __pgt_weight, c."values_1", c."values_2"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(v.__pgt_ord), 7919) AS __pgt_row_id, v."values_1", v."values_2"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(v.__pgt_ord))::text, 7919) AS __pgt_row_id, v."values_1", v."values_2"
   FROM (VALUES (1, 1, 'a'), (2, 2, 'b')) AS v("__pgt_ord", "values_1", "values_2")) AS c
   WHERE false
 ),

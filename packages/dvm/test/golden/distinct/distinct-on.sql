@@ -82,9 +82,9 @@ CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16385" AFTER TRUNCATE ON "public"."or
 -- ==== storage DDL
 CREATE TABLE "public"."st_distinct_distinct_on" AS SELECT r."__pgt_row_id", r."region"::text AS "region", r."id"::integer AS "id", r."amount"::numeric(12,2) AS "amount"
 FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.__pgt_row_id, x."region", x."id", x."amount"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(c."region"), 7919)), 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."region", c."id", c."amount")) AS __pgt_text, c."region", c."id", c."amount"
+FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(c."region"), 7919)))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."region", c."id", c."amount")) AS __pgt_text, c."region", c."id", c."amount"
       FROM (SELECT c.__pgt_row_id, c.orders_region AS "region", c.orders_id AS "id", c.orders_amount AS "amount"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c) AS c) AS x
 ORDER BY x.__pgt_row_id, x."amount" ASC NULLS LAST, x.__pgt_text) AS r WITH NO DATA;
 
@@ -96,9 +96,9 @@ CREATE UNIQUE INDEX "st_distinct_distinct_on__pgt_row_id_idx" ON "public"."st_di
 -- ==== population SELECT
 SELECT r."__pgt_row_id", r."region"::text AS "region", r."id"::integer AS "id", r."amount"::numeric(12,2) AS "amount"
 FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.__pgt_row_id, x."region", x."id", x."amount"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(c."region"), 7919)), 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."region", c."id", c."amount")) AS __pgt_text, c."region", c."id", c."amount"
+FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(c."region"), 7919)))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."region", c."id", c."amount")) AS __pgt_text, c."region", c."id", c."amount"
       FROM (SELECT c.__pgt_row_id, c.orders_region AS "region", c.orders_id AS "id", c.orders_amount AS "amount"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c) AS c) AS x
 ORDER BY x.__pgt_row_id, x."amount" ASC NULLS LAST, x.__pgt_text) AS r;
 
@@ -121,16 +121,16 @@ WITH __pgt_frontier AS (
 INSERT INTO "public"."st_distinct_distinct_on" ("__pgt_row_id", "region", "id", "amount")
 SELECT r."__pgt_row_id", r."region"::text AS "region", r."id"::integer AS "id", r."amount"::numeric(12,2) AS "amount"
 FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.__pgt_row_id, x."region", x."id", x."amount"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(c."region"), 7919)), 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."region", c."id", c."amount")) AS __pgt_text, c."region", c."id", c."amount"
+FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(c."region"), 7919)))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."region", c."id", c."amount")) AS __pgt_text, c."region", c."id", c."amount"
       FROM (SELECT c.__pgt_row_id, c.orders_region AS "region", c.orders_id AS "id", c.orders_amount AS "amount"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c) AS c) AS x
 ORDER BY x.__pgt_row_id, x."amount" ASC NULLS LAST, x.__pgt_text) AS r;
 
 
 -- ==== delta statement (change buffers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, r.*
         FROM "pgtrickle_changes"."changes_16385" AS b
         CROSS JOIN LATERAL pg_catalog.jsonb_to_record(b.data) AS r("id" integer, "customer" integer, "amount" numeric(12,2), "region" text, "tags" text[])
@@ -154,28 +154,28 @@ __pgt_d2_project AS (
   FROM __pgt_d1_scan_orders AS c
 ),
 __pgt_n3_keys AS MATERIALIZED (
-  SELECT DISTINCT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(d."region"), 7919)), 7919) AS __pgt_row_id, d."region"
+  SELECT DISTINCT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(d."region"), 7919)))::text, 7919) AS __pgt_row_id, d."region"
   FROM __pgt_d2_project AS d
 ),
 __pgt_n3_current AS MATERIALIZED (
   SELECT c.* FROM (SELECT c.__pgt_row_id, c.orders_region AS "region", c.orders_id AS "id", c.orders_amount AS "amount"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS c) AS c
-  WHERE (c."region") IN (SELECT k."region" FROM __pgt_n3_keys AS k) AND pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(c."region"), 7919)), 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n3_keys AS k)
+  WHERE (c."region") IN (SELECT k."region" FROM __pgt_n3_keys AS k) AND pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(c."region"), 7919)))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n3_keys AS k)
   UNION ALL
   SELECT c.* FROM (SELECT c.__pgt_row_id, c.orders_region AS "region", c.orders_id AS "id", c.orders_amount AS "amount"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS c) AS c
-  WHERE EXISTS (SELECT 1 FROM __pgt_n3_keys AS k WHERE k."region" IS NULL) AND (c."region" IS NULL) AND pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(c."region"), 7919)), 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n3_keys AS k)
+  WHERE EXISTS (SELECT 1 FROM __pgt_n3_keys AS k WHERE k."region" IS NULL) AND (c."region" IS NULL) AND pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(c."region"), 7919)))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n3_keys AS k)
 ),
 __pgt_n3_distinct_on_sides AS (
   SELECT s.*, 1::bigint AS __pgt_side FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.__pgt_row_id, x."region", x."id", x."amount"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(c."region"), 7919)), 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."region", c."id", c."amount")) AS __pgt_text, c."region", c."id", c."amount"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(c."region"), 7919)))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."region", c."id", c."amount")) AS __pgt_text, c."region", c."id", c."amount"
         FROM __pgt_n3_current AS c) AS x
   ORDER BY x.__pgt_row_id, x."amount" ASC NULLS LAST, x.__pgt_text) AS s
   UNION ALL
   SELECT s.*, -1::bigint AS __pgt_side FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.__pgt_row_id, x."region", x."id", x."amount"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(c."region"), 7919)), 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."region", c."id", c."amount")) AS __pgt_text, c."region", c."id", c."amount"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(c."region"), 7919)))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."region", c."id", c."amount")) AS __pgt_text, c."region", c."id", c."amount"
         FROM (SELECT y.* FROM (SELECT DISTINCT ON (x.__pgt_row_id, x.__pgt_text) x.*, pg_catalog.sum(x.__pgt_n) OVER (PARTITION
     BY x.__pgt_row_id, x.__pgt_text) AS __pgt_net
           FROM (SELECT c.__pgt_row_id, pg_catalog.record_send(ROW(c."region", c."id", c."amount")) AS __pgt_text, 1::bigint AS __pgt_n, c."region", c."id", c."amount" FROM __pgt_n3_current AS c
@@ -217,10 +217,10 @@ FROM __pgt_d3_distinct_on AS d;
 
 -- ==== delta statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_orders AS (
@@ -232,28 +232,28 @@ __pgt_d2_project AS (
   FROM __pgt_d1_scan_orders AS c
 ),
 __pgt_n3_keys AS MATERIALIZED (
-  SELECT DISTINCT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(d."region"), 7919)), 7919) AS __pgt_row_id, d."region"
+  SELECT DISTINCT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(d."region"), 7919)))::text, 7919) AS __pgt_row_id, d."region"
   FROM __pgt_d2_project AS d
 ),
 __pgt_n3_current AS MATERIALIZED (
   SELECT c.* FROM (SELECT c.__pgt_row_id, c.orders_region AS "region", c.orders_id AS "id", c.orders_amount AS "amount"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS c) AS c
-  WHERE (c."region") IN (SELECT k."region" FROM __pgt_n3_keys AS k) AND pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(c."region"), 7919)), 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n3_keys AS k)
+  WHERE (c."region") IN (SELECT k."region" FROM __pgt_n3_keys AS k) AND pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(c."region"), 7919)))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n3_keys AS k)
   UNION ALL
   SELECT c.* FROM (SELECT c.__pgt_row_id, c.orders_region AS "region", c.orders_id AS "id", c.orders_amount AS "amount"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS c) AS c
-  WHERE EXISTS (SELECT 1 FROM __pgt_n3_keys AS k WHERE k."region" IS NULL) AND (c."region" IS NULL) AND pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(c."region"), 7919)), 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n3_keys AS k)
+  WHERE EXISTS (SELECT 1 FROM __pgt_n3_keys AS k WHERE k."region" IS NULL) AND (c."region" IS NULL) AND pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(c."region"), 7919)))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n3_keys AS k)
 ),
 __pgt_n3_distinct_on_sides AS (
   SELECT s.*, 1::bigint AS __pgt_side FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.__pgt_row_id, x."region", x."id", x."amount"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(c."region"), 7919)), 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."region", c."id", c."amount")) AS __pgt_text, c."region", c."id", c."amount"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(c."region"), 7919)))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."region", c."id", c."amount")) AS __pgt_text, c."region", c."id", c."amount"
         FROM __pgt_n3_current AS c) AS x
   ORDER BY x.__pgt_row_id, x."amount" ASC NULLS LAST, x.__pgt_text) AS s
   UNION ALL
   SELECT s.*, -1::bigint AS __pgt_side FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.__pgt_row_id, x."region", x."id", x."amount"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(c."region"), 7919)), 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."region", c."id", c."amount")) AS __pgt_text, c."region", c."id", c."amount"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(c."region"), 7919)))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."region", c."id", c."amount")) AS __pgt_text, c."region", c."id", c."amount"
         FROM (SELECT y.* FROM (SELECT DISTINCT ON (x.__pgt_row_id, x.__pgt_text) x.*, pg_catalog.sum(x.__pgt_n) OVER (PARTITION
     BY x.__pgt_row_id, x.__pgt_text) AS __pgt_net
           FROM (SELECT c.__pgt_row_id, pg_catalog.record_send(ROW(c."region", c."id", c."amount")) AS __pgt_text, 1::bigint AS __pgt_n, c."region", c."id", c."amount" FROM __pgt_n3_current AS c

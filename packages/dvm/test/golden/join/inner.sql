@@ -156,10 +156,10 @@ CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16393" AFTER TRUNCATE ON "public"."cu
 -- ==== storage DDL
 CREATE TABLE "public"."st_join_inner" AS SELECT r."__pgt_row_id", r."id"::integer AS "id", r."amount"::numeric(12,2) AS "amount", r."name"::text AS "name"
 FROM (SELECT c.__pgt_row_id, c.o_id AS "id", c.o_amount AS "amount", c.c_name AS "name"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(l.__pgt_row_id, r.__pgt_row_id), 7919) AS __pgt_row_id, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."c_id", r."c_name", r."c_tier"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."c_id", r."c_name", r."c_tier"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
 FROM "public"."orders" AS __pgt_src) AS l
-JOIN (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
 FROM "public"."customers" AS __pgt_src) AS r ON r.c_id = l.o_customer) AS c) AS r WITH NO DATA;
 
 ALTER TABLE "public"."st_join_inner" ALTER COLUMN "__pgt_row_id" SET NOT NULL;
@@ -170,10 +170,10 @@ CREATE UNIQUE INDEX "st_join_inner__pgt_row_id_idx" ON "public"."st_join_inner" 
 -- ==== population SELECT
 SELECT r."__pgt_row_id", r."id"::integer AS "id", r."amount"::numeric(12,2) AS "amount", r."name"::text AS "name"
 FROM (SELECT c.__pgt_row_id, c.o_id AS "id", c.o_amount AS "amount", c.c_name AS "name"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(l.__pgt_row_id, r.__pgt_row_id), 7919) AS __pgt_row_id, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."c_id", r."c_name", r."c_tier"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."c_id", r."c_name", r."c_tier"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
 FROM "public"."orders" AS __pgt_src) AS l
-JOIN (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
 FROM "public"."customers" AS __pgt_src) AS r ON r.c_id = l.o_customer) AS c) AS r;
 
 
@@ -195,16 +195,16 @@ WITH __pgt_frontier AS (
 INSERT INTO "public"."st_join_inner" ("__pgt_row_id", "id", "amount", "name")
 SELECT r."__pgt_row_id", r."id"::integer AS "id", r."amount"::numeric(12,2) AS "amount", r."name"::text AS "name"
 FROM (SELECT c.__pgt_row_id, c.o_id AS "id", c.o_amount AS "amount", c.c_name AS "name"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(l.__pgt_row_id, r.__pgt_row_id), 7919) AS __pgt_row_id, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."c_id", r."c_name", r."c_tier"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."c_id", r."c_name", r."c_tier"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
 FROM "public"."orders" AS __pgt_src) AS l
-JOIN (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
 FROM "public"."customers" AS __pgt_src) AS r ON r.c_id = l.o_customer) AS c) AS r;
 
 
 -- ==== delta statement (change buffers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, r.*
         FROM "pgtrickle_changes"."changes_16385" AS b
         CROSS JOIN LATERAL pg_catalog.jsonb_to_record(b.data) AS r("id" integer, "customer" integer, "amount" numeric(12,2), "region" text, "tags" text[])
@@ -224,7 +224,7 @@ __pgt_d1_scan_o AS (
   FROM __pgt_delta_orders AS d
 ),
 __pgt_win_customers AS MATERIALIZED (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, r.*
         FROM "pgtrickle_changes"."changes_16393" AS b
         CROSS JOIN LATERAL pg_catalog.jsonb_to_record(b.data) AS r("id" integer, "name" text, "tier" text)
@@ -244,17 +244,17 @@ __pgt_d2_scan_c AS (
   FROM __pgt_delta_customers AS d
 ),
 __pgt_d3_join AS (
-  SELECT pg_catalog.hash_record_extended(ROW(l.__pgt_row_id, r.__pgt_row_id), 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."c_id", r."c_name", r."c_tier"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."c_id", r."c_name", r."c_tier"
   FROM __pgt_d1_scan_o AS l
-  JOIN (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+  JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
   FROM "public"."customers" AS __pgt_src) AS r ON r.c_id = l.o_customer
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(l.__pgt_row_id, r.__pgt_row_id), 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."c_id", r."c_name", r."c_tier"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."c_id", r."c_name", r."c_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
   FROM "public"."orders" AS __pgt_src) AS l
   JOIN __pgt_d2_scan_c AS r ON r.c_id = l.o_customer
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(l.__pgt_row_id, r.__pgt_row_id), 7919) AS __pgt_row_id, -(l.__pgt_weight * r.__pgt_weight) AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."c_id", r."c_name", r."c_tier"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, -(l.__pgt_weight * r.__pgt_weight) AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."c_id", r."c_name", r."c_tier"
   FROM __pgt_d1_scan_o AS l
   JOIN __pgt_d2_scan_c AS r ON r.c_id = l.o_customer
 ),
@@ -286,10 +286,10 @@ FROM __pgt_d4_project AS d;
 
 -- ==== delta statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_o AS (
@@ -297,9 +297,9 @@ __pgt_d1_scan_o AS (
   FROM __pgt_delta_orders AS d
 ),
 __pgt_d3_join AS (
-  SELECT pg_catalog.hash_record_extended(ROW(l.__pgt_row_id, r.__pgt_row_id), 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."c_id", r."c_name", r."c_tier"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."c_id", r."c_name", r."c_tier"
   FROM __pgt_d1_scan_o AS l
-  JOIN (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+  JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
   FROM "public"."customers" AS __pgt_src) AS r ON r.c_id = l.o_customer
 ),
 __pgt_d4_project AS (
@@ -313,10 +313,10 @@ FROM __pgt_d4_project AS d;
 
 -- ==== delta statement (transition tables of public.customers)
 WITH __pgt_delta_customers AS (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name", __pgt_src."tier" AS "tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name", __pgt_src."tier" AS "tier"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name", __pgt_src."tier" AS "tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name", __pgt_src."tier" AS "tier"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d2_scan_c AS (
@@ -324,8 +324,8 @@ __pgt_d2_scan_c AS (
   FROM __pgt_delta_customers AS d
 ),
 __pgt_d3_join AS (
-  SELECT pg_catalog.hash_record_extended(ROW(l.__pgt_row_id, r.__pgt_row_id), 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."c_id", r."c_name", r."c_tier"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."c_id", r."c_name", r."c_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
   FROM "public"."orders" AS __pgt_src) AS l
   JOIN __pgt_d2_scan_c AS r ON r.c_id = l.o_customer
 ),

@@ -156,10 +156,10 @@ CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16393" AFTER TRUNCATE ON "public"."cu
 -- ==== storage DDL
 CREATE TABLE "public"."st_join_keyless_cross" AS SELECT r."__pgt_row_id", r."kind"::text AS "kind", r."name"::text AS "name"
 FROM (SELECT c.__pgt_row_id, c.e_kind AS "kind", c.c_name AS "name"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(l.__pgt_row_id, r.__pgt_row_id), 7919) AS __pgt_row_id, l."e_kind", l."e_n", r."c_id", r."c_name", r."c_tier"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."n"), 7919)), 7919) AS __pgt_row_id, __pgt_src."kind" AS "e_kind", __pgt_src."n" AS "e_n"
+FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."e_kind", l."e_n", r."c_id", r."c_name", r."c_tier"
+FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "e_kind", __pgt_src."n" AS "e_n"
 FROM "public"."events" AS __pgt_src) AS l
-JOIN (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
 FROM "public"."customers" AS __pgt_src) AS r ON l.e_n = r.c_id) AS c) AS r WITH NO DATA;
 
 ALTER TABLE "public"."st_join_keyless_cross" ALTER COLUMN "__pgt_row_id" SET NOT NULL;
@@ -170,10 +170,10 @@ CREATE INDEX "st_join_keyless_cross__pgt_row_id_idx" ON "public"."st_join_keyles
 -- ==== population SELECT
 SELECT r."__pgt_row_id", r."kind"::text AS "kind", r."name"::text AS "name"
 FROM (SELECT c.__pgt_row_id, c.e_kind AS "kind", c.c_name AS "name"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(l.__pgt_row_id, r.__pgt_row_id), 7919) AS __pgt_row_id, l."e_kind", l."e_n", r."c_id", r."c_name", r."c_tier"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."n"), 7919)), 7919) AS __pgt_row_id, __pgt_src."kind" AS "e_kind", __pgt_src."n" AS "e_n"
+FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."e_kind", l."e_n", r."c_id", r."c_name", r."c_tier"
+FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "e_kind", __pgt_src."n" AS "e_n"
 FROM "public"."events" AS __pgt_src) AS l
-JOIN (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
 FROM "public"."customers" AS __pgt_src) AS r ON l.e_n = r.c_id) AS c) AS r;
 
 
@@ -195,16 +195,16 @@ WITH __pgt_frontier AS (
 INSERT INTO "public"."st_join_keyless_cross" ("__pgt_row_id", "kind", "name")
 SELECT r."__pgt_row_id", r."kind"::text AS "kind", r."name"::text AS "name"
 FROM (SELECT c.__pgt_row_id, c.e_kind AS "kind", c.c_name AS "name"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(l.__pgt_row_id, r.__pgt_row_id), 7919) AS __pgt_row_id, l."e_kind", l."e_n", r."c_id", r."c_name", r."c_tier"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."n"), 7919)), 7919) AS __pgt_row_id, __pgt_src."kind" AS "e_kind", __pgt_src."n" AS "e_n"
+FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."e_kind", l."e_n", r."c_id", r."c_name", r."c_tier"
+FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "e_kind", __pgt_src."n" AS "e_n"
 FROM "public"."events" AS __pgt_src) AS l
-JOIN (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
 FROM "public"."customers" AS __pgt_src) AS r ON l.e_n = r.c_id) AS c) AS r;
 
 
 -- ==== delta statement (change buffers)
 WITH __pgt_win_events AS MATERIALIZED (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."n"), 7919)), 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."kind", __pgt_src."n"
+  SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."kind", __pgt_src."n"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, r.*
         FROM "pgtrickle_changes"."changes_16401" AS b
         CROSS JOIN LATERAL pg_catalog.jsonb_to_record(b.data) AS r("kind" text, "n" integer)
@@ -223,7 +223,7 @@ __pgt_d1_scan_e AS (
   FROM __pgt_delta_events AS d
 ),
 __pgt_win_customers AS MATERIALIZED (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, r.*
         FROM "pgtrickle_changes"."changes_16393" AS b
         CROSS JOIN LATERAL pg_catalog.jsonb_to_record(b.data) AS r("id" integer, "name" text, "tier" text)
@@ -243,17 +243,17 @@ __pgt_d2_scan_c AS (
   FROM __pgt_delta_customers AS d
 ),
 __pgt_d3_join AS (
-  SELECT pg_catalog.hash_record_extended(ROW(l.__pgt_row_id, r.__pgt_row_id), 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."e_kind", l."e_n", r."c_id", r."c_name", r."c_tier"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."e_kind", l."e_n", r."c_id", r."c_name", r."c_tier"
   FROM __pgt_d1_scan_e AS l
-  JOIN (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+  JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
   FROM "public"."customers" AS __pgt_src) AS r ON l.e_n = r.c_id
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(l.__pgt_row_id, r.__pgt_row_id), 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."e_kind", l."e_n", r."c_id", r."c_name", r."c_tier"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."n"), 7919)), 7919) AS __pgt_row_id, __pgt_src."kind" AS "e_kind", __pgt_src."n" AS "e_n"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."e_kind", l."e_n", r."c_id", r."c_name", r."c_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "e_kind", __pgt_src."n" AS "e_n"
   FROM "public"."events" AS __pgt_src) AS l
   JOIN __pgt_d2_scan_c AS r ON l.e_n = r.c_id
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(l.__pgt_row_id, r.__pgt_row_id), 7919) AS __pgt_row_id, -(l.__pgt_weight * r.__pgt_weight) AS __pgt_weight, l."e_kind", l."e_n", r."c_id", r."c_name", r."c_tier"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, -(l.__pgt_weight * r.__pgt_weight) AS __pgt_weight, l."e_kind", l."e_n", r."c_id", r."c_name", r."c_tier"
   FROM __pgt_d1_scan_e AS l
   JOIN __pgt_d2_scan_c AS r ON l.e_n = r.c_id
 ),
@@ -285,10 +285,10 @@ FROM __pgt_d4_project AS d;
 
 -- ==== delta statement (transition tables of public.events)
 WITH __pgt_delta_events AS (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."n"), 7919)), 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."kind" AS "kind", __pgt_src."n" AS "n"
+  SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."kind" AS "kind", __pgt_src."n" AS "n"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."n"), 7919)), 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."kind" AS "kind", __pgt_src."n" AS "n"
+  SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."kind" AS "kind", __pgt_src."n" AS "n"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_e AS (
@@ -296,9 +296,9 @@ __pgt_d1_scan_e AS (
   FROM __pgt_delta_events AS d
 ),
 __pgt_d3_join AS (
-  SELECT pg_catalog.hash_record_extended(ROW(l.__pgt_row_id, r.__pgt_row_id), 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."e_kind", l."e_n", r."c_id", r."c_name", r."c_tier"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."e_kind", l."e_n", r."c_id", r."c_name", r."c_tier"
   FROM __pgt_d1_scan_e AS l
-  JOIN (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+  JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
   FROM "public"."customers" AS __pgt_src) AS r ON l.e_n = r.c_id
 ),
 __pgt_d4_project AS (
@@ -312,10 +312,10 @@ FROM __pgt_d4_project AS d;
 
 -- ==== delta statement (transition tables of public.customers)
 WITH __pgt_delta_customers AS (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name", __pgt_src."tier" AS "tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name", __pgt_src."tier" AS "tier"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name", __pgt_src."tier" AS "tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name", __pgt_src."tier" AS "tier"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d2_scan_c AS (
@@ -323,8 +323,8 @@ __pgt_d2_scan_c AS (
   FROM __pgt_delta_customers AS d
 ),
 __pgt_d3_join AS (
-  SELECT pg_catalog.hash_record_extended(ROW(l.__pgt_row_id, r.__pgt_row_id), 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."e_kind", l."e_n", r."c_id", r."c_name", r."c_tier"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."n"), 7919)), 7919) AS __pgt_row_id, __pgt_src."kind" AS "e_kind", __pgt_src."n" AS "e_n"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."e_kind", l."e_n", r."c_id", r."c_name", r."c_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "e_kind", __pgt_src."n" AS "e_n"
   FROM "public"."events" AS __pgt_src) AS l
   JOIN __pgt_d2_scan_c AS r ON l.e_n = r.c_id
 ),

@@ -157,13 +157,13 @@ CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16385" AFTER TRUNCATE ON "public"."or
 -- ==== storage DDL
 CREATE TABLE "public"."st_lateral_subquery_top_1" AS SELECT r."__pgt_row_id", r."id"::integer AS "id", r."amount_2"::numeric(12,2) AS "amount"
 FROM (SELECT c.__pgt_row_id, c.c_id AS "id", c.amount AS "amount_2"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id), 7919) AS __pgt_row_id, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."amount"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id))::text, 7919) AS __pgt_row_id, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."amount"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
 FROM "public"."customers" AS __pgt_src) AS __pgt_lat6
 CROSS JOIN LATERAL (SELECT c.__pgt_row_id, c."amount"
 FROM (SELECT c.__pgt_row_id, c.o_amount AS "amount"
 FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
 FROM "public"."orders" AS __pgt_src) AS c
 WHERE c.o_customer = __pgt_lat6.c_id) AS c) AS c
 ORDER BY c."amount" DESC NULLS FIRST LIMIT (1)) AS __pgt_sub6) AS c) AS r WITH NO DATA;
@@ -176,13 +176,13 @@ CREATE UNIQUE INDEX "st_lateral_subquery_top_1__pgt_row_id_idx" ON "public"."st_
 -- ==== population SELECT
 SELECT r."__pgt_row_id", r."id"::integer AS "id", r."amount_2"::numeric(12,2) AS "amount"
 FROM (SELECT c.__pgt_row_id, c.c_id AS "id", c.amount AS "amount_2"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id), 7919) AS __pgt_row_id, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."amount"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id))::text, 7919) AS __pgt_row_id, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."amount"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
 FROM "public"."customers" AS __pgt_src) AS __pgt_lat6
 CROSS JOIN LATERAL (SELECT c.__pgt_row_id, c."amount"
 FROM (SELECT c.__pgt_row_id, c.o_amount AS "amount"
 FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
 FROM "public"."orders" AS __pgt_src) AS c
 WHERE c.o_customer = __pgt_lat6.c_id) AS c) AS c
 ORDER BY c."amount" DESC NULLS FIRST LIMIT (1)) AS __pgt_sub6) AS c) AS r;
@@ -206,13 +206,13 @@ WITH __pgt_frontier AS (
 INSERT INTO "public"."st_lateral_subquery_top_1" ("__pgt_row_id", "id", "amount")
 SELECT r."__pgt_row_id", r."id"::integer AS "id", r."amount_2"::numeric(12,2) AS "amount"
 FROM (SELECT c.__pgt_row_id, c.c_id AS "id", c.amount AS "amount_2"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id), 7919) AS __pgt_row_id, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."amount"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id))::text, 7919) AS __pgt_row_id, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."amount"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
 FROM "public"."customers" AS __pgt_src) AS __pgt_lat6
 CROSS JOIN LATERAL (SELECT c.__pgt_row_id, c."amount"
 FROM (SELECT c.__pgt_row_id, c.o_amount AS "amount"
 FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
 FROM "public"."orders" AS __pgt_src) AS c
 WHERE c.o_customer = __pgt_lat6.c_id) AS c) AS c
 ORDER BY c."amount" DESC NULLS FIRST LIMIT (1)) AS __pgt_sub6) AS c) AS r;
@@ -220,7 +220,7 @@ ORDER BY c."amount" DESC NULLS FIRST LIMIT (1)) AS __pgt_sub6) AS c) AS r;
 
 -- ==== delta statement (change buffers)
 WITH __pgt_win_customers AS MATERIALIZED (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, r.*
         FROM "pgtrickle_changes"."changes_16393" AS b
         CROSS JOIN LATERAL pg_catalog.jsonb_to_record(b.data) AS r("id" integer, "name" text, "tier" text)
@@ -240,7 +240,7 @@ __pgt_d1_scan_c AS (
   FROM __pgt_delta_customers AS d
 ),
 __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, r.*
         FROM "pgtrickle_changes"."changes_16385" AS b
         CROSS JOIN LATERAL pg_catalog.jsonb_to_record(b.data) AS r("id" integer, "customer" integer, "amount" numeric(12,2), "region" text, "tags" text[])
@@ -260,26 +260,26 @@ __pgt_d2_scan_o AS (
   FROM __pgt_delta_orders AS d
 ),
 __pgt_n6_lateral_sides AS (
-  SELECT s.*, 1::bigint AS __pgt_side FROM (SELECT pg_catalog.hash_record_extended(ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id), 7919) AS __pgt_row_id, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."amount"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+  SELECT s.*, 1::bigint AS __pgt_side FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id))::text, 7919) AS __pgt_row_id, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."amount"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
   FROM "public"."customers" AS __pgt_src) AS __pgt_lat6
   CROSS JOIN LATERAL (SELECT c.__pgt_row_id, c."amount"
   FROM (SELECT c.__pgt_row_id, c.o_amount AS "amount"
   FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
   FROM "public"."orders" AS __pgt_src) AS c
   WHERE c.o_customer = __pgt_lat6.c_id) AS c) AS c
   ORDER BY c."amount" DESC NULLS FIRST LIMIT (1)) AS __pgt_sub6
   WHERE (EXISTS (SELECT 1 FROM __pgt_d2_scan_o AS __pgt_d WHERE __pgt_d.o_customer = __pgt_lat6.c_id))) AS s
   UNION ALL
-  SELECT s.*, -1::bigint AS __pgt_side FROM (SELECT pg_catalog.hash_record_extended(ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id), 7919) AS __pgt_row_id, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."amount"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+  SELECT s.*, -1::bigint AS __pgt_side FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id))::text, 7919) AS __pgt_row_id, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."amount"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
   FROM "public"."customers" AS __pgt_src) AS __pgt_lat6
   CROSS JOIN LATERAL (SELECT c.__pgt_row_id, c."amount"
   FROM (SELECT c.__pgt_row_id, c.o_amount AS "amount"
   FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags"
   FROM (SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount", s."o_region", s."o_tags"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
   FROM "public"."orders" AS __pgt_src) AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_o AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
   UNION ALL
@@ -298,13 +298,13 @@ __pgt_d6_lateral AS (
   WHERE y.__pgt_weight <> 0
 ),
 __pgt_d6_lateral_sub AS (
-  SELECT pg_catalog.hash_record_extended(ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id), 7919) AS __pgt_row_id, __pgt_lat6.__pgt_weight, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."amount"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id))::text, 7919) AS __pgt_row_id, __pgt_lat6.__pgt_weight, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."amount"
   FROM __pgt_d1_scan_c AS __pgt_lat6
   CROSS JOIN LATERAL (SELECT c.__pgt_row_id, c."amount"
   FROM (SELECT c.__pgt_row_id, c.o_amount AS "amount"
   FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags"
   FROM (SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount", s."o_region", s."o_tags"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
   FROM "public"."orders" AS __pgt_src) AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_o AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
   UNION ALL
@@ -344,10 +344,10 @@ FROM __pgt_d7_project AS d;
 
 -- ==== delta statement (transition tables of public.customers)
 WITH __pgt_delta_customers AS (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name", __pgt_src."tier" AS "tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name", __pgt_src."tier" AS "tier"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name", __pgt_src."tier" AS "tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name", __pgt_src."tier" AS "tier"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_c AS (
@@ -355,12 +355,12 @@ __pgt_d1_scan_c AS (
   FROM __pgt_delta_customers AS d
 ),
 __pgt_d6_lateral_sub AS (
-  SELECT pg_catalog.hash_record_extended(ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id), 7919) AS __pgt_row_id, __pgt_lat6.__pgt_weight, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."amount"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id))::text, 7919) AS __pgt_row_id, __pgt_lat6.__pgt_weight, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."amount"
   FROM __pgt_d1_scan_c AS __pgt_lat6
   CROSS JOIN LATERAL (SELECT c.__pgt_row_id, c."amount"
   FROM (SELECT c.__pgt_row_id, c.o_amount AS "amount"
   FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
   FROM "public"."orders" AS __pgt_src) AS c
   WHERE c.o_customer = __pgt_lat6.c_id) AS c) AS c
   ORDER BY c."amount" DESC NULLS FIRST LIMIT (1)) AS __pgt_sub6
@@ -376,10 +376,10 @@ FROM __pgt_d7_project AS d;
 
 -- ==== delta statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d2_scan_o AS (
@@ -387,26 +387,26 @@ __pgt_d2_scan_o AS (
   FROM __pgt_delta_orders AS d
 ),
 __pgt_n6_lateral_sides AS (
-  SELECT s.*, 1::bigint AS __pgt_side FROM (SELECT pg_catalog.hash_record_extended(ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id), 7919) AS __pgt_row_id, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."amount"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+  SELECT s.*, 1::bigint AS __pgt_side FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id))::text, 7919) AS __pgt_row_id, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."amount"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
   FROM "public"."customers" AS __pgt_src) AS __pgt_lat6
   CROSS JOIN LATERAL (SELECT c.__pgt_row_id, c."amount"
   FROM (SELECT c.__pgt_row_id, c.o_amount AS "amount"
   FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
   FROM "public"."orders" AS __pgt_src) AS c
   WHERE c.o_customer = __pgt_lat6.c_id) AS c) AS c
   ORDER BY c."amount" DESC NULLS FIRST LIMIT (1)) AS __pgt_sub6
   WHERE (EXISTS (SELECT 1 FROM __pgt_d2_scan_o AS __pgt_d WHERE __pgt_d.o_customer = __pgt_lat6.c_id))) AS s
   UNION ALL
-  SELECT s.*, -1::bigint AS __pgt_side FROM (SELECT pg_catalog.hash_record_extended(ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id), 7919) AS __pgt_row_id, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."amount"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+  SELECT s.*, -1::bigint AS __pgt_side FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id))::text, 7919) AS __pgt_row_id, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."amount"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
   FROM "public"."customers" AS __pgt_src) AS __pgt_lat6
   CROSS JOIN LATERAL (SELECT c.__pgt_row_id, c."amount"
   FROM (SELECT c.__pgt_row_id, c.o_amount AS "amount"
   FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags"
   FROM (SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount", s."o_region", s."o_tags"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
   FROM "public"."orders" AS __pgt_src) AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_o AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
   UNION ALL

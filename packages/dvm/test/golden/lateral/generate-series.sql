@@ -82,8 +82,8 @@ CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16401" AFTER TRUNCATE ON "public"."ev
 -- ==== storage DDL
 CREATE TABLE "public"."st_lateral_generate_series" AS SELECT r."__pgt_row_id", r."kind"::text AS "kind", r."g"::integer AS "g"
 FROM (SELECT c.__pgt_row_id, c.e_kind AS "kind", c.g_g AS "g"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(__pgt_l2.__pgt_row_id, __pgt_f2."__pgt_ord_2"), 7919) AS __pgt_row_id, __pgt_l2."e_kind", __pgt_l2."e_n", __pgt_f2."g_g"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."n"), 7919)), 7919) AS __pgt_row_id, __pgt_src."kind" AS "e_kind", __pgt_src."n" AS "e_n"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_l2.__pgt_row_id, __pgt_f2."__pgt_ord_2"))::text, 7919) AS __pgt_row_id, __pgt_l2."e_kind", __pgt_l2."e_n", __pgt_f2."g_g"
+FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "e_kind", __pgt_src."n" AS "e_n"
 FROM "public"."events" AS __pgt_src) AS __pgt_l2
 CROSS JOIN LATERAL ROWS FROM (generate_series(1, __pgt_l2.e_n)) WITH ORDINALITY AS __pgt_f2("g_g", "__pgt_ord_2")) AS c) AS r WITH NO DATA;
 
@@ -95,8 +95,8 @@ CREATE INDEX "st_lateral_generate_series__pgt_row_id_idx" ON "public"."st_latera
 -- ==== population SELECT
 SELECT r."__pgt_row_id", r."kind"::text AS "kind", r."g"::integer AS "g"
 FROM (SELECT c.__pgt_row_id, c.e_kind AS "kind", c.g_g AS "g"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(__pgt_l2.__pgt_row_id, __pgt_f2."__pgt_ord_2"), 7919) AS __pgt_row_id, __pgt_l2."e_kind", __pgt_l2."e_n", __pgt_f2."g_g"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."n"), 7919)), 7919) AS __pgt_row_id, __pgt_src."kind" AS "e_kind", __pgt_src."n" AS "e_n"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_l2.__pgt_row_id, __pgt_f2."__pgt_ord_2"))::text, 7919) AS __pgt_row_id, __pgt_l2."e_kind", __pgt_l2."e_n", __pgt_f2."g_g"
+FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "e_kind", __pgt_src."n" AS "e_n"
 FROM "public"."events" AS __pgt_src) AS __pgt_l2
 CROSS JOIN LATERAL ROWS FROM (generate_series(1, __pgt_l2.e_n)) WITH ORDINALITY AS __pgt_f2("g_g", "__pgt_ord_2")) AS c) AS r;
 
@@ -119,15 +119,15 @@ WITH __pgt_frontier AS (
 INSERT INTO "public"."st_lateral_generate_series" ("__pgt_row_id", "kind", "g")
 SELECT r."__pgt_row_id", r."kind"::text AS "kind", r."g"::integer AS "g"
 FROM (SELECT c.__pgt_row_id, c.e_kind AS "kind", c.g_g AS "g"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(__pgt_l2.__pgt_row_id, __pgt_f2."__pgt_ord_2"), 7919) AS __pgt_row_id, __pgt_l2."e_kind", __pgt_l2."e_n", __pgt_f2."g_g"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."n"), 7919)), 7919) AS __pgt_row_id, __pgt_src."kind" AS "e_kind", __pgt_src."n" AS "e_n"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_l2.__pgt_row_id, __pgt_f2."__pgt_ord_2"))::text, 7919) AS __pgt_row_id, __pgt_l2."e_kind", __pgt_l2."e_n", __pgt_f2."g_g"
+FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "e_kind", __pgt_src."n" AS "e_n"
 FROM "public"."events" AS __pgt_src) AS __pgt_l2
 CROSS JOIN LATERAL ROWS FROM (generate_series(1, __pgt_l2.e_n)) WITH ORDINALITY AS __pgt_f2("g_g", "__pgt_ord_2")) AS c) AS r;
 
 
 -- ==== delta statement (change buffers)
 WITH __pgt_win_events AS MATERIALIZED (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."n"), 7919)), 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."kind", __pgt_src."n"
+  SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."kind", __pgt_src."n"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, r.*
         FROM "pgtrickle_changes"."changes_16401" AS b
         CROSS JOIN LATERAL pg_catalog.jsonb_to_record(b.data) AS r("kind" text, "n" integer)
@@ -146,7 +146,7 @@ __pgt_d1_scan_e AS (
   FROM __pgt_delta_events AS d
 ),
 __pgt_d2_lateral_fn AS (
-  SELECT pg_catalog.hash_record_extended(ROW(__pgt_l2.__pgt_row_id, __pgt_f2."__pgt_ord_2"), 7919) AS __pgt_row_id, __pgt_l2.__pgt_weight, __pgt_l2."e_kind", __pgt_l2."e_n", __pgt_f2."g_g"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_l2.__pgt_row_id, __pgt_f2."__pgt_ord_2"))::text, 7919) AS __pgt_row_id, __pgt_l2.__pgt_weight, __pgt_l2."e_kind", __pgt_l2."e_n", __pgt_f2."g_g"
   FROM __pgt_d1_scan_e AS __pgt_l2
   CROSS JOIN LATERAL ROWS FROM (generate_series(1, __pgt_l2.e_n)) WITH ORDINALITY AS __pgt_f2("g_g", "__pgt_ord_2")
 ),
@@ -178,10 +178,10 @@ FROM __pgt_d3_project AS d;
 
 -- ==== delta statement (transition tables of public.events)
 WITH __pgt_delta_events AS (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."n"), 7919)), 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."kind" AS "kind", __pgt_src."n" AS "n"
+  SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."kind" AS "kind", __pgt_src."n" AS "n"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."n"), 7919)), 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."kind" AS "kind", __pgt_src."n" AS "n"
+  SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."kind" AS "kind", __pgt_src."n" AS "n"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_e AS (
@@ -189,7 +189,7 @@ __pgt_d1_scan_e AS (
   FROM __pgt_delta_events AS d
 ),
 __pgt_d2_lateral_fn AS (
-  SELECT pg_catalog.hash_record_extended(ROW(__pgt_l2.__pgt_row_id, __pgt_f2."__pgt_ord_2"), 7919) AS __pgt_row_id, __pgt_l2.__pgt_weight, __pgt_l2."e_kind", __pgt_l2."e_n", __pgt_f2."g_g"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_l2.__pgt_row_id, __pgt_f2."__pgt_ord_2"))::text, 7919) AS __pgt_row_id, __pgt_l2.__pgt_weight, __pgt_l2."e_kind", __pgt_l2."e_n", __pgt_f2."g_g"
   FROM __pgt_d1_scan_e AS __pgt_l2
   CROSS JOIN LATERAL ROWS FROM (generate_series(1, __pgt_l2.e_n)) WITH ORDINALITY AS __pgt_f2("g_g", "__pgt_ord_2")
 ),

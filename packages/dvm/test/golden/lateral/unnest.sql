@@ -82,8 +82,8 @@ CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16385" AFTER TRUNCATE ON "public"."or
 -- ==== storage DDL
 CREATE TABLE "public"."st_lateral_unnest" AS SELECT r."__pgt_row_id", r."id"::integer AS "id", r."tag"::text AS "tag"
 FROM (SELECT c.__pgt_row_id, c.o_id AS "id", c.t_tag AS "tag"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(__pgt_l2.__pgt_row_id, __pgt_f2."__pgt_ord_2"), 7919) AS __pgt_row_id, __pgt_l2."o_id", __pgt_l2."o_customer", __pgt_l2."o_amount", __pgt_l2."o_region", __pgt_l2."o_tags", __pgt_f2."t_tag"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_l2.__pgt_row_id, __pgt_f2."__pgt_ord_2"))::text, 7919) AS __pgt_row_id, __pgt_l2."o_id", __pgt_l2."o_customer", __pgt_l2."o_amount", __pgt_l2."o_region", __pgt_l2."o_tags", __pgt_f2."t_tag"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
 FROM "public"."orders" AS __pgt_src) AS __pgt_l2
 CROSS JOIN LATERAL ROWS FROM (unnest(__pgt_l2.o_tags)) WITH ORDINALITY AS __pgt_f2("t_tag", "__pgt_ord_2")) AS c) AS r WITH NO DATA;
 
@@ -95,8 +95,8 @@ CREATE UNIQUE INDEX "st_lateral_unnest__pgt_row_id_idx" ON "public"."st_lateral_
 -- ==== population SELECT
 SELECT r."__pgt_row_id", r."id"::integer AS "id", r."tag"::text AS "tag"
 FROM (SELECT c.__pgt_row_id, c.o_id AS "id", c.t_tag AS "tag"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(__pgt_l2.__pgt_row_id, __pgt_f2."__pgt_ord_2"), 7919) AS __pgt_row_id, __pgt_l2."o_id", __pgt_l2."o_customer", __pgt_l2."o_amount", __pgt_l2."o_region", __pgt_l2."o_tags", __pgt_f2."t_tag"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_l2.__pgt_row_id, __pgt_f2."__pgt_ord_2"))::text, 7919) AS __pgt_row_id, __pgt_l2."o_id", __pgt_l2."o_customer", __pgt_l2."o_amount", __pgt_l2."o_region", __pgt_l2."o_tags", __pgt_f2."t_tag"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
 FROM "public"."orders" AS __pgt_src) AS __pgt_l2
 CROSS JOIN LATERAL ROWS FROM (unnest(__pgt_l2.o_tags)) WITH ORDINALITY AS __pgt_f2("t_tag", "__pgt_ord_2")) AS c) AS r;
 
@@ -119,15 +119,15 @@ WITH __pgt_frontier AS (
 INSERT INTO "public"."st_lateral_unnest" ("__pgt_row_id", "id", "tag")
 SELECT r."__pgt_row_id", r."id"::integer AS "id", r."tag"::text AS "tag"
 FROM (SELECT c.__pgt_row_id, c.o_id AS "id", c.t_tag AS "tag"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(__pgt_l2.__pgt_row_id, __pgt_f2."__pgt_ord_2"), 7919) AS __pgt_row_id, __pgt_l2."o_id", __pgt_l2."o_customer", __pgt_l2."o_amount", __pgt_l2."o_region", __pgt_l2."o_tags", __pgt_f2."t_tag"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_l2.__pgt_row_id, __pgt_f2."__pgt_ord_2"))::text, 7919) AS __pgt_row_id, __pgt_l2."o_id", __pgt_l2."o_customer", __pgt_l2."o_amount", __pgt_l2."o_region", __pgt_l2."o_tags", __pgt_f2."t_tag"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
 FROM "public"."orders" AS __pgt_src) AS __pgt_l2
 CROSS JOIN LATERAL ROWS FROM (unnest(__pgt_l2.o_tags)) WITH ORDINALITY AS __pgt_f2("t_tag", "__pgt_ord_2")) AS c) AS r;
 
 
 -- ==== delta statement (change buffers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, r.*
         FROM "pgtrickle_changes"."changes_16385" AS b
         CROSS JOIN LATERAL pg_catalog.jsonb_to_record(b.data) AS r("id" integer, "customer" integer, "amount" numeric(12,2), "region" text, "tags" text[])
@@ -147,7 +147,7 @@ __pgt_d1_scan_o AS (
   FROM __pgt_delta_orders AS d
 ),
 __pgt_d2_lateral_fn AS (
-  SELECT pg_catalog.hash_record_extended(ROW(__pgt_l2.__pgt_row_id, __pgt_f2."__pgt_ord_2"), 7919) AS __pgt_row_id, __pgt_l2.__pgt_weight, __pgt_l2."o_id", __pgt_l2."o_customer", __pgt_l2."o_amount", __pgt_l2."o_region", __pgt_l2."o_tags", __pgt_f2."t_tag"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_l2.__pgt_row_id, __pgt_f2."__pgt_ord_2"))::text, 7919) AS __pgt_row_id, __pgt_l2.__pgt_weight, __pgt_l2."o_id", __pgt_l2."o_customer", __pgt_l2."o_amount", __pgt_l2."o_region", __pgt_l2."o_tags", __pgt_f2."t_tag"
   FROM __pgt_d1_scan_o AS __pgt_l2
   CROSS JOIN LATERAL ROWS FROM (unnest(__pgt_l2.o_tags)) WITH ORDINALITY AS __pgt_f2("t_tag", "__pgt_ord_2")
 ),
@@ -179,10 +179,10 @@ FROM __pgt_d3_project AS d;
 
 -- ==== delta statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_o AS (
@@ -190,7 +190,7 @@ __pgt_d1_scan_o AS (
   FROM __pgt_delta_orders AS d
 ),
 __pgt_d2_lateral_fn AS (
-  SELECT pg_catalog.hash_record_extended(ROW(__pgt_l2.__pgt_row_id, __pgt_f2."__pgt_ord_2"), 7919) AS __pgt_row_id, __pgt_l2.__pgt_weight, __pgt_l2."o_id", __pgt_l2."o_customer", __pgt_l2."o_amount", __pgt_l2."o_region", __pgt_l2."o_tags", __pgt_f2."t_tag"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_l2.__pgt_row_id, __pgt_f2."__pgt_ord_2"))::text, 7919) AS __pgt_row_id, __pgt_l2.__pgt_weight, __pgt_l2."o_id", __pgt_l2."o_customer", __pgt_l2."o_amount", __pgt_l2."o_region", __pgt_l2."o_tags", __pgt_f2."t_tag"
   FROM __pgt_d1_scan_o AS __pgt_l2
   CROSS JOIN LATERAL ROWS FROM (unnest(__pgt_l2.o_tags)) WITH ORDINALITY AS __pgt_f2("t_tag", "__pgt_ord_2")
 ),

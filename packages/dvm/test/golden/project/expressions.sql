@@ -82,7 +82,7 @@ CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16385" AFTER TRUNCATE ON "public"."or
 -- ==== storage DDL
 CREATE TABLE "public"."st_project_expressions" AS SELECT r."__pgt_row_id", r."id"::integer AS "id", r."double"::numeric AS "double", r."r"::text AS "r"
 FROM (SELECT c.__pgt_row_id, c.orders_id AS "id", c.orders_amount * 2 AS "double", upper(c.orders_region) AS "r"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c) AS r WITH NO DATA;
 
 ALTER TABLE "public"."st_project_expressions" ALTER COLUMN "__pgt_row_id" SET NOT NULL;
@@ -93,7 +93,7 @@ CREATE UNIQUE INDEX "st_project_expressions__pgt_row_id_idx" ON "public"."st_pro
 -- ==== population SELECT
 SELECT r."__pgt_row_id", r."id"::integer AS "id", r."double"::numeric AS "double", r."r"::text AS "r"
 FROM (SELECT c.__pgt_row_id, c.orders_id AS "id", c.orders_amount * 2 AS "double", upper(c.orders_region) AS "r"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c) AS r;
 
 
@@ -115,13 +115,13 @@ WITH __pgt_frontier AS (
 INSERT INTO "public"."st_project_expressions" ("__pgt_row_id", "id", "double", "r")
 SELECT r."__pgt_row_id", r."id"::integer AS "id", r."double"::numeric AS "double", r."r"::text AS "r"
 FROM (SELECT c.__pgt_row_id, c.orders_id AS "id", c.orders_amount * 2 AS "double", upper(c.orders_region) AS "r"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c) AS r;
 
 
 -- ==== delta statement (change buffers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, r.*
         FROM "pgtrickle_changes"."changes_16385" AS b
         CROSS JOIN LATERAL pg_catalog.jsonb_to_record(b.data) AS r("id" integer, "customer" integer, "amount" numeric(12,2), "region" text, "tags" text[])
@@ -168,10 +168,10 @@ FROM __pgt_d2_project AS d;
 
 -- ==== delta statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_orders AS (

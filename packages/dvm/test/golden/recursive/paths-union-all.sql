@@ -86,8 +86,8 @@ CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16406" AFTER TRUNCATE ON "public"."ed
 -- ==== storage DDL
 CREATE TABLE "public"."st_recursive_paths_union_all" AS SELECT r."__pgt_row_id", r."src_3"::integer AS "src", r."dst_3"::integer AS "dst", r."depth"::integer AS "depth", r."p_src_2" AS "__pgt_rec_p_src_2", r."p_dst_2" AS "__pgt_rec_p_dst_2", r."p_depth_2" AS "__pgt_rec_p_depth_2"
 FROM (SELECT c.__pgt_row_id, c.p_src_2 AS "src_3", c.p_dst_2 AS "dst_3", c.p_depth_2 AS "depth", c.p_src_2 AS "p_src_2", c.p_dst_2 AS "p_dst_2", c.p_depth_2 AS "p_depth_2"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(q."p_src_2"), 7919), pg_catalog.hash_record_extended(ROW(q."p_dst_2"), 7919), pg_catalog.hash_record_extended(ROW(q."p_depth_2"), 7919)), 7919) AS __pgt_row_id, q."p_src_2", q."p_dst_2", q."p_depth_2"
-FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."edges_src" AS "src", s."edges_dst" AS "dst" FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."src"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."dst"), 7919)), 7919) AS __pgt_row_id, __pgt_src."src" AS "edges_src", __pgt_src."dst" AS "edges_dst"
+FROM (SELECT pg_catalog.hashtextextended((ROW(q."p_src_2", q."p_dst_2", q."p_depth_2"))::text, 7919) AS __pgt_row_id, q."p_src_2", q."p_dst_2", q."p_depth_2"
+FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."edges_src" AS "src", s."edges_dst" AS "dst" FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src."src" AS "edges_src", __pgt_src."dst" AS "edges_dst"
 FROM "public"."edges" AS __pgt_src) AS s),
 p(src, dst, depth) AS (SELECT src, dst, 1 FROM __pgt_src_1 AS edges UNION ALL SELECT p.src, e.dst, p.depth + 1 FROM p JOIN __pgt_src_1 AS e ON e.src = p.dst WHERE p.depth < 3)
 SELECT * FROM "p") AS q("p_src_2", "p_dst_2", "p_depth_2")) AS c) AS r WITH NO DATA;
@@ -100,8 +100,8 @@ CREATE INDEX "st_recursive_paths_union_all__pgt_row_id_idx" ON "public"."st_recu
 -- ==== population SELECT
 SELECT r."__pgt_row_id", r."src_3"::integer AS "src", r."dst_3"::integer AS "dst", r."depth"::integer AS "depth", r."p_src_2" AS "__pgt_rec_p_src_2", r."p_dst_2" AS "__pgt_rec_p_dst_2", r."p_depth_2" AS "__pgt_rec_p_depth_2"
 FROM (SELECT c.__pgt_row_id, c.p_src_2 AS "src_3", c.p_dst_2 AS "dst_3", c.p_depth_2 AS "depth", c.p_src_2 AS "p_src_2", c.p_dst_2 AS "p_dst_2", c.p_depth_2 AS "p_depth_2"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(q."p_src_2"), 7919), pg_catalog.hash_record_extended(ROW(q."p_dst_2"), 7919), pg_catalog.hash_record_extended(ROW(q."p_depth_2"), 7919)), 7919) AS __pgt_row_id, q."p_src_2", q."p_dst_2", q."p_depth_2"
-FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."edges_src" AS "src", s."edges_dst" AS "dst" FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."src"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."dst"), 7919)), 7919) AS __pgt_row_id, __pgt_src."src" AS "edges_src", __pgt_src."dst" AS "edges_dst"
+FROM (SELECT pg_catalog.hashtextextended((ROW(q."p_src_2", q."p_dst_2", q."p_depth_2"))::text, 7919) AS __pgt_row_id, q."p_src_2", q."p_dst_2", q."p_depth_2"
+FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."edges_src" AS "src", s."edges_dst" AS "dst" FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src."src" AS "edges_src", __pgt_src."dst" AS "edges_dst"
 FROM "public"."edges" AS __pgt_src) AS s),
 p(src, dst, depth) AS (SELECT src, dst, 1 FROM __pgt_src_1 AS edges UNION ALL SELECT p.src, e.dst, p.depth + 1 FROM p JOIN __pgt_src_1 AS e ON e.src = p.dst WHERE p.depth < 3)
 SELECT * FROM "p") AS q("p_src_2", "p_dst_2", "p_depth_2")) AS c) AS r;
@@ -125,8 +125,8 @@ WITH __pgt_frontier AS (
 INSERT INTO "public"."st_recursive_paths_union_all" ("__pgt_row_id", "src", "dst", "depth", "__pgt_rec_p_src_2", "__pgt_rec_p_dst_2", "__pgt_rec_p_depth_2")
 SELECT r."__pgt_row_id", r."src_3"::integer AS "src", r."dst_3"::integer AS "dst", r."depth"::integer AS "depth", r."p_src_2" AS "__pgt_rec_p_src_2", r."p_dst_2" AS "__pgt_rec_p_dst_2", r."p_depth_2" AS "__pgt_rec_p_depth_2"
 FROM (SELECT c.__pgt_row_id, c.p_src_2 AS "src_3", c.p_dst_2 AS "dst_3", c.p_depth_2 AS "depth", c.p_src_2 AS "p_src_2", c.p_dst_2 AS "p_dst_2", c.p_depth_2 AS "p_depth_2"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(q."p_src_2"), 7919), pg_catalog.hash_record_extended(ROW(q."p_dst_2"), 7919), pg_catalog.hash_record_extended(ROW(q."p_depth_2"), 7919)), 7919) AS __pgt_row_id, q."p_src_2", q."p_dst_2", q."p_depth_2"
-FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."edges_src" AS "src", s."edges_dst" AS "dst" FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."src"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."dst"), 7919)), 7919) AS __pgt_row_id, __pgt_src."src" AS "edges_src", __pgt_src."dst" AS "edges_dst"
+FROM (SELECT pg_catalog.hashtextextended((ROW(q."p_src_2", q."p_dst_2", q."p_depth_2"))::text, 7919) AS __pgt_row_id, q."p_src_2", q."p_dst_2", q."p_depth_2"
+FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."edges_src" AS "src", s."edges_dst" AS "dst" FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src."src" AS "edges_src", __pgt_src."dst" AS "edges_dst"
 FROM "public"."edges" AS __pgt_src) AS s),
 p(src, dst, depth) AS (SELECT src, dst, 1 FROM __pgt_src_1 AS edges UNION ALL SELECT p.src, e.dst, p.depth + 1 FROM p JOIN __pgt_src_1 AS e ON e.src = p.dst WHERE p.depth < 3)
 SELECT * FROM "p") AS q("p_src_2", "p_dst_2", "p_depth_2")) AS c) AS r;
@@ -134,7 +134,7 @@ SELECT * FROM "p") AS q("p_src_2", "p_dst_2", "p_depth_2")) AS c) AS r;
 
 -- ==== delta statement (change buffers)
 WITH __pgt_win_edges AS MATERIALIZED (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."src"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."dst"), 7919)), 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."src", __pgt_src."dst"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."src", __pgt_src."dst"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, r.*
         FROM "pgtrickle_changes"."changes_16406" AS b
         CROSS JOIN LATERAL pg_catalog.jsonb_to_record(b.data) AS r("src" integer, "dst" integer)
@@ -154,8 +154,8 @@ __pgt_d1_scan_edges AS (
   FROM __pgt_delta_edges AS d
 ),
 __pgt_n8_recompute_sides AS (
-  SELECT s.*, 1::bigint AS __pgt_side FROM (SELECT t.* FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(q."p_src_2"), 7919), pg_catalog.hash_record_extended(ROW(q."p_dst_2"), 7919), pg_catalog.hash_record_extended(ROW(q."p_depth_2"), 7919)), 7919) AS __pgt_row_id, q."p_src_2", q."p_dst_2", q."p_depth_2"
-  FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."edges_src" AS "src", s."edges_dst" AS "dst" FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."src"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."dst"), 7919)), 7919) AS __pgt_row_id, __pgt_src."src" AS "edges_src", __pgt_src."dst" AS "edges_dst"
+  SELECT s.*, 1::bigint AS __pgt_side FROM (SELECT t.* FROM (SELECT pg_catalog.hashtextextended((ROW(q."p_src_2", q."p_dst_2", q."p_depth_2"))::text, 7919) AS __pgt_row_id, q."p_src_2", q."p_dst_2", q."p_depth_2"
+  FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."edges_src" AS "src", s."edges_dst" AS "dst" FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src."src" AS "edges_src", __pgt_src."dst" AS "edges_dst"
   FROM "public"."edges" AS __pgt_src) AS s),
   p(src, dst, depth) AS (SELECT src, dst, 1 FROM __pgt_src_1 AS edges UNION ALL SELECT p.src, e.dst, p.depth + 1 FROM p JOIN __pgt_src_1 AS e ON e.src = p.dst WHERE p.depth < 3)
   SELECT * FROM "p") AS q("p_src_2", "p_dst_2", "p_depth_2")) AS t WHERE (EXISTS (SELECT 1 FROM __pgt_d1_scan_edges AS x WHERE x.__pgt_weight < 0)) AND (EXISTS (SELECT 1 FROM __pgt_d1_scan_edges AS x WHERE x.__pgt_weight > 0))) AS s
@@ -191,19 +191,19 @@ __pgt_d4_scan_e AS (
   FROM __pgt_delta_edges AS d
 ),
 __pgt_d5_join AS (
-  SELECT pg_catalog.hash_record_extended(ROW(l.__pgt_row_id, r.__pgt_row_id), 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."p_src", l."p_dst", l."p_depth", r."e_src", r."e_dst"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."p_src", l."p_dst", l."p_depth", r."e_src", r."e_dst"
   FROM __pgt_d6_filter AS l
-  JOIN (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."src"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."dst"), 7919)), 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
+  JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
   FROM "public"."edges" AS __pgt_src) AS r ON r.e_src = l.p_dst
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(l.__pgt_row_id, r.__pgt_row_id), 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."p_src", l."p_dst", l."p_depth", r."e_src", r."e_dst"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."p_src", l."p_dst", l."p_depth", r."e_src", r."e_dst"
   FROM (SELECT c.__pgt_row_id, c."p_src", c."p_dst", c."p_depth"
   FROM (SELECT o.__pgt_row_id, o."p_src_2" AS "p_src", o."p_dst_2" AS "p_dst", o."p_depth_2" AS "p_depth"
   FROM (SELECT s.__pgt_row_id, s."__pgt_rec_p_src_2" AS "p_src_2", s."__pgt_rec_p_dst_2" AS "p_dst_2", s."__pgt_rec_p_depth_2" AS "p_depth_2" FROM "public"."st_recursive_paths_union_all" AS s) AS o) AS c
   WHERE c.p_depth < 3) AS l
   JOIN __pgt_d4_scan_e AS r ON r.e_src = l.p_dst
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(l.__pgt_row_id, r.__pgt_row_id), 7919) AS __pgt_row_id, -(l.__pgt_weight * r.__pgt_weight) AS __pgt_weight, l."p_src", l."p_dst", l."p_depth", r."e_src", r."e_dst"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, -(l.__pgt_weight * r.__pgt_weight) AS __pgt_weight, l."p_src", l."p_dst", l."p_depth", r."e_src", r."e_dst"
   FROM __pgt_d6_filter AS l
   JOIN __pgt_d4_scan_e AS r ON r.e_src = l.p_dst
 ),
@@ -222,8 +222,8 @@ __pgt_n8_rec_seed AS (
   WHERE x.__pgt_n <> 0
 ),
 __pgt_d8_counting AS (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(i."__pgt_c1"), 7919), pg_catalog.hash_record_extended(ROW(i."__pgt_c2"), 7919), pg_catalog.hash_record_extended(ROW(i."__pgt_c3"), 7919)), 7919) AS __pgt_row_id, CASE WHEN (EXISTS (SELECT 1 FROM __pgt_d1_scan_edges AS x WHERE x.__pgt_weight < 0)) THEN -1 ELSE 1 END::bigint AS __pgt_weight, i."__pgt_c1" AS "p_src_2", i."__pgt_c2" AS "p_dst_2", i."__pgt_c3" AS "p_depth_2"
-  FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."edges_src" AS "src", s."edges_dst" AS "dst" FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."src"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."dst"), 7919)), 7919) AS __pgt_row_id, __pgt_src."src" AS "edges_src", __pgt_src."dst" AS "edges_dst"
+  SELECT pg_catalog.hashtextextended((ROW(i."__pgt_c1", i."__pgt_c2", i."__pgt_c3"))::text, 7919) AS __pgt_row_id, CASE WHEN (EXISTS (SELECT 1 FROM __pgt_d1_scan_edges AS x WHERE x.__pgt_weight < 0)) THEN -1 ELSE 1 END::bigint AS __pgt_weight, i."__pgt_c1" AS "p_src_2", i."__pgt_c2" AS "p_dst_2", i."__pgt_c3" AS "p_depth_2"
+  FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."edges_src" AS "src", s."edges_dst" AS "dst" FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src."src" AS "edges_src", __pgt_src."dst" AS "edges_dst"
   FROM "public"."edges" AS __pgt_src) AS s),
   __pgt_inc("src", "dst", "depth") AS (
   SELECT x."__pgt_c1", x."__pgt_c2", x."__pgt_c3" FROM (SELECT * FROM __pgt_n8_rec_seed) AS x
@@ -266,10 +266,10 @@ FROM __pgt_d9_project AS d;
 
 -- ==== delta statement (transition tables of public.edges)
 WITH __pgt_delta_edges AS (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."src"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."dst"), 7919)), 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."src" AS "src", __pgt_src."dst" AS "dst"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."src" AS "src", __pgt_src."dst" AS "dst"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."src"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."dst"), 7919)), 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."src" AS "src", __pgt_src."dst" AS "dst"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."src" AS "src", __pgt_src."dst" AS "dst"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_edges AS (
@@ -277,8 +277,8 @@ __pgt_d1_scan_edges AS (
   FROM __pgt_delta_edges AS d
 ),
 __pgt_n8_recompute_sides AS (
-  SELECT s.*, 1::bigint AS __pgt_side FROM (SELECT t.* FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(q."p_src_2"), 7919), pg_catalog.hash_record_extended(ROW(q."p_dst_2"), 7919), pg_catalog.hash_record_extended(ROW(q."p_depth_2"), 7919)), 7919) AS __pgt_row_id, q."p_src_2", q."p_dst_2", q."p_depth_2"
-  FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."edges_src" AS "src", s."edges_dst" AS "dst" FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."src"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."dst"), 7919)), 7919) AS __pgt_row_id, __pgt_src."src" AS "edges_src", __pgt_src."dst" AS "edges_dst"
+  SELECT s.*, 1::bigint AS __pgt_side FROM (SELECT t.* FROM (SELECT pg_catalog.hashtextextended((ROW(q."p_src_2", q."p_dst_2", q."p_depth_2"))::text, 7919) AS __pgt_row_id, q."p_src_2", q."p_dst_2", q."p_depth_2"
+  FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."edges_src" AS "src", s."edges_dst" AS "dst" FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src."src" AS "edges_src", __pgt_src."dst" AS "edges_dst"
   FROM "public"."edges" AS __pgt_src) AS s),
   p(src, dst, depth) AS (SELECT src, dst, 1 FROM __pgt_src_1 AS edges UNION ALL SELECT p.src, e.dst, p.depth + 1 FROM p JOIN __pgt_src_1 AS e ON e.src = p.dst WHERE p.depth < 3)
   SELECT * FROM "p") AS q("p_src_2", "p_dst_2", "p_depth_2")) AS t WHERE (EXISTS (SELECT 1 FROM __pgt_d1_scan_edges AS x WHERE x.__pgt_weight < 0)) AND (EXISTS (SELECT 1 FROM __pgt_d1_scan_edges AS x WHERE x.__pgt_weight > 0))) AS s
@@ -303,7 +303,7 @@ __pgt_d4_scan_e AS (
   FROM __pgt_delta_edges AS d
 ),
 __pgt_d5_join AS (
-  SELECT pg_catalog.hash_record_extended(ROW(l.__pgt_row_id, r.__pgt_row_id), 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."p_src", l."p_dst", l."p_depth", r."e_src", r."e_dst"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."p_src", l."p_dst", l."p_depth", r."e_src", r."e_dst"
   FROM (SELECT c.__pgt_row_id, c."p_src", c."p_dst", c."p_depth"
   FROM (SELECT o.__pgt_row_id, o."p_src_2" AS "p_src", o."p_dst_2" AS "p_dst", o."p_depth_2" AS "p_depth"
   FROM (SELECT s.__pgt_row_id, s."__pgt_rec_p_src_2" AS "p_src_2", s."__pgt_rec_p_dst_2" AS "p_dst_2", s."__pgt_rec_p_depth_2" AS "p_depth_2" FROM "public"."st_recursive_paths_union_all" AS s) AS o) AS c
@@ -325,8 +325,8 @@ __pgt_n8_rec_seed AS (
   WHERE x.__pgt_n <> 0
 ),
 __pgt_d8_counting AS (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(i."__pgt_c1"), 7919), pg_catalog.hash_record_extended(ROW(i."__pgt_c2"), 7919), pg_catalog.hash_record_extended(ROW(i."__pgt_c3"), 7919)), 7919) AS __pgt_row_id, CASE WHEN (EXISTS (SELECT 1 FROM __pgt_d1_scan_edges AS x WHERE x.__pgt_weight < 0)) THEN -1 ELSE 1 END::bigint AS __pgt_weight, i."__pgt_c1" AS "p_src_2", i."__pgt_c2" AS "p_dst_2", i."__pgt_c3" AS "p_depth_2"
-  FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."edges_src" AS "src", s."edges_dst" AS "dst" FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."src"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."dst"), 7919)), 7919) AS __pgt_row_id, __pgt_src."src" AS "edges_src", __pgt_src."dst" AS "edges_dst"
+  SELECT pg_catalog.hashtextextended((ROW(i."__pgt_c1", i."__pgt_c2", i."__pgt_c3"))::text, 7919) AS __pgt_row_id, CASE WHEN (EXISTS (SELECT 1 FROM __pgt_d1_scan_edges AS x WHERE x.__pgt_weight < 0)) THEN -1 ELSE 1 END::bigint AS __pgt_weight, i."__pgt_c1" AS "p_src_2", i."__pgt_c2" AS "p_dst_2", i."__pgt_c3" AS "p_depth_2"
+  FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."edges_src" AS "src", s."edges_dst" AS "dst" FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src."src" AS "edges_src", __pgt_src."dst" AS "edges_dst"
   FROM "public"."edges" AS __pgt_src) AS s),
   __pgt_inc("src", "dst", "depth") AS (
   SELECT x."__pgt_c1", x."__pgt_c2", x."__pgt_c3" FROM (SELECT * FROM __pgt_n8_rec_seed) AS x

@@ -83,8 +83,8 @@ CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16406" AFTER TRUNCATE ON "public"."ed
 -- ==== storage DDL
 CREATE TABLE "public"."st_recursive_reachability" AS SELECT r."__pgt_row_id", r."n"::integer AS "n", r."reach_n_2" AS "__pgt_rec_reach_n_2"
 FROM (SELECT c.__pgt_row_id, c.reach_n_2 AS "n", c.reach_n_2 AS "reach_n_2"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(q."reach_n_2"), 7919)), 7919) AS __pgt_row_id, q."reach_n_2"
-FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."e_src" AS "src", s."e_dst" AS "dst" FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."src"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."dst"), 7919)), 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
+FROM (SELECT pg_catalog.hashtextextended((ROW(q."reach_n_2"))::text, 7919) AS __pgt_row_id, q."reach_n_2"
+FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."e_src" AS "src", s."e_dst" AS "dst" FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
 FROM "public"."edges" AS __pgt_src) AS s),
 reach(n) AS (SELECT 1 UNION SELECT e.dst FROM __pgt_src_1 AS e JOIN reach AS r ON e.src = r.n)
 SELECT * FROM "reach") AS q("reach_n_2")) AS c) AS r WITH NO DATA;
@@ -97,8 +97,8 @@ CREATE UNIQUE INDEX "st_recursive_reachability__pgt_row_id_idx" ON "public"."st_
 -- ==== population SELECT
 SELECT r."__pgt_row_id", r."n"::integer AS "n", r."reach_n_2" AS "__pgt_rec_reach_n_2"
 FROM (SELECT c.__pgt_row_id, c.reach_n_2 AS "n", c.reach_n_2 AS "reach_n_2"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(q."reach_n_2"), 7919)), 7919) AS __pgt_row_id, q."reach_n_2"
-FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."e_src" AS "src", s."e_dst" AS "dst" FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."src"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."dst"), 7919)), 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
+FROM (SELECT pg_catalog.hashtextextended((ROW(q."reach_n_2"))::text, 7919) AS __pgt_row_id, q."reach_n_2"
+FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."e_src" AS "src", s."e_dst" AS "dst" FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
 FROM "public"."edges" AS __pgt_src) AS s),
 reach(n) AS (SELECT 1 UNION SELECT e.dst FROM __pgt_src_1 AS e JOIN reach AS r ON e.src = r.n)
 SELECT * FROM "reach") AS q("reach_n_2")) AS c) AS r;
@@ -122,8 +122,8 @@ WITH __pgt_frontier AS (
 INSERT INTO "public"."st_recursive_reachability" ("__pgt_row_id", "n", "__pgt_rec_reach_n_2")
 SELECT r."__pgt_row_id", r."n"::integer AS "n", r."reach_n_2" AS "__pgt_rec_reach_n_2"
 FROM (SELECT c.__pgt_row_id, c.reach_n_2 AS "n", c.reach_n_2 AS "reach_n_2"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(q."reach_n_2"), 7919)), 7919) AS __pgt_row_id, q."reach_n_2"
-FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."e_src" AS "src", s."e_dst" AS "dst" FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."src"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."dst"), 7919)), 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
+FROM (SELECT pg_catalog.hashtextextended((ROW(q."reach_n_2"))::text, 7919) AS __pgt_row_id, q."reach_n_2"
+FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."e_src" AS "src", s."e_dst" AS "dst" FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
 FROM "public"."edges" AS __pgt_src) AS s),
 reach(n) AS (SELECT 1 UNION SELECT e.dst FROM __pgt_src_1 AS e JOIN reach AS r ON e.src = r.n)
 SELECT * FROM "reach") AS q("reach_n_2")) AS c) AS r;
@@ -131,7 +131,7 @@ SELECT * FROM "reach") AS q("reach_n_2")) AS c) AS r;
 
 -- ==== delta statement (change buffers)
 WITH __pgt_win_edges AS MATERIALIZED (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."src"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."dst"), 7919)), 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."src", __pgt_src."dst"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."src", __pgt_src."dst"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, r.*
         FROM "pgtrickle_changes"."changes_16406" AS b
         CROSS JOIN LATERAL pg_catalog.jsonb_to_record(b.data) AS r("src" integer, "dst" integer)
@@ -151,8 +151,8 @@ __pgt_d3_scan_e AS (
   FROM __pgt_delta_edges AS d
 ),
 __pgt_n7_recompute_sides AS (
-  SELECT s.*, 1::bigint AS __pgt_side FROM (SELECT t.* FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(q."reach_n_2"), 7919)), 7919) AS __pgt_row_id, q."reach_n_2"
-  FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."e_src" AS "src", s."e_dst" AS "dst" FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."src"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."dst"), 7919)), 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
+  SELECT s.*, 1::bigint AS __pgt_side FROM (SELECT t.* FROM (SELECT pg_catalog.hashtextextended((ROW(q."reach_n_2"))::text, 7919) AS __pgt_row_id, q."reach_n_2"
+  FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."e_src" AS "src", s."e_dst" AS "dst" FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
   FROM "public"."edges" AS __pgt_src) AS s),
   reach(n) AS (SELECT 1 UNION SELECT e.dst FROM __pgt_src_1 AS e JOIN reach AS r ON e.src = r.n)
   SELECT * FROM "reach") AS q("reach_n_2")) AS t WHERE (EXISTS (SELECT 1 FROM __pgt_d3_scan_e AS x WHERE x.__pgt_weight < 0)) AND (EXISTS (SELECT 1 FROM __pgt_d3_scan_e AS x WHERE x.__pgt_weight > 0))) AS s
@@ -170,7 +170,7 @@ __pgt_d7_recompute AS (
 ),
 __pgt_d1_constant AS (
   SELECT c.__pgt_row_id, 0::bigint AS __pgt_weight
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(), 7919) AS __pgt_row_id) AS c
+  FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id) AS c
   WHERE false
 ),
 __pgt_d2_project AS (
@@ -184,17 +184,17 @@ __pgt_d4_rec_self AS (
   WHERE false
 ),
 __pgt_d5_join AS (
-  SELECT pg_catalog.hash_record_extended(ROW(l.__pgt_row_id, r.__pgt_row_id), 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."e_src", l."e_dst", r."reach_n"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."e_src", l."e_dst", r."reach_n"
   FROM __pgt_d3_scan_e AS l
   JOIN (SELECT o.__pgt_row_id, o."reach_n_2" AS "reach_n"
   FROM (SELECT s.__pgt_row_id, s."__pgt_rec_reach_n_2" AS "reach_n_2" FROM "public"."st_recursive_reachability" AS s) AS o) AS r ON l.e_src = r.reach_n
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(l.__pgt_row_id, r.__pgt_row_id), 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."e_src", l."e_dst", r."reach_n"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."src"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."dst"), 7919)), 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."e_src", l."e_dst", r."reach_n"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
   FROM "public"."edges" AS __pgt_src) AS l
   JOIN __pgt_d4_rec_self AS r ON l.e_src = r.reach_n
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(l.__pgt_row_id, r.__pgt_row_id), 7919) AS __pgt_row_id, -(l.__pgt_weight * r.__pgt_weight) AS __pgt_weight, l."e_src", l."e_dst", r."reach_n"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, -(l.__pgt_weight * r.__pgt_weight) AS __pgt_weight, l."e_src", l."e_dst", r."reach_n"
   FROM __pgt_d3_scan_e AS l
   JOIN __pgt_d4_rec_self AS r ON l.e_src = r.reach_n
 ),
@@ -203,24 +203,24 @@ __pgt_d6_project AS (
   FROM __pgt_d5_join AS c
 ),
 __pgt_d7_seminaive AS (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(i."__pgt_c1"), 7919)), 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, i."__pgt_c1" AS "reach_n_2"
-  FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."e_src" AS "src", s."e_dst" AS "dst" FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."src"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."dst"), 7919)), 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
+  SELECT pg_catalog.hashtextextended((ROW(i."__pgt_c1"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, i."__pgt_c1" AS "reach_n_2"
+  FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."e_src" AS "src", s."e_dst" AS "dst" FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
   FROM "public"."edges" AS __pgt_src) AS s),
   __pgt_inc("n") AS (
   SELECT x."__pgt_c1" FROM (SELECT DISTINCT x."__pgt_c1" FROM (SELECT b."column_" AS "__pgt_c1", b.__pgt_weight FROM __pgt_d2_project AS b
   UNION ALL
-  SELECT b."dst" AS "__pgt_c1", b.__pgt_weight FROM __pgt_d6_project AS b) AS x WHERE x.__pgt_weight > 0 AND NOT EXISTS (SELECT 1 FROM "public"."st_recursive_reachability" AS s WHERE s.__pgt_row_id = pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(x."__pgt_c1"), 7919)), 7919) AND pg_catalog.record_send(ROW(s."__pgt_rec_reach_n_2")) = pg_catalog.record_send(ROW(x."__pgt_c1")))) AS x
+  SELECT b."dst" AS "__pgt_c1", b.__pgt_weight FROM __pgt_d6_project AS b) AS x WHERE x.__pgt_weight > 0 AND NOT EXISTS (SELECT 1 FROM "public"."st_recursive_reachability" AS s WHERE s.__pgt_row_id = pg_catalog.hashtextextended((ROW(x."__pgt_c1"))::text, 7919) AND pg_catalog.record_send(ROW(s."__pgt_rec_reach_n_2")) = pg_catalog.record_send(ROW(x."__pgt_c1")))) AS x
   UNION
   SELECT y.* FROM (SELECT e.dst FROM __pgt_src_1 AS e JOIN __pgt_inc AS r ON e.src = r.n) AS y("__pgt_c1")
-  WHERE NOT EXISTS (SELECT 1 FROM "public"."st_recursive_reachability" AS s WHERE s.__pgt_row_id = pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(y."__pgt_c1"), 7919)), 7919) AND pg_catalog.record_send(ROW(s."__pgt_rec_reach_n_2")) = pg_catalog.record_send(ROW(y."__pgt_c1")))
+  WHERE NOT EXISTS (SELECT 1 FROM "public"."st_recursive_reachability" AS s WHERE s.__pgt_row_id = pg_catalog.hashtextextended((ROW(y."__pgt_c1"))::text, 7919) AND pg_catalog.record_send(ROW(s."__pgt_rec_reach_n_2")) = pg_catalog.record_send(ROW(y."__pgt_c1")))
   )
   SELECT * FROM __pgt_inc) AS i("__pgt_c1")
   WHERE (EXISTS (SELECT 1 FROM __pgt_d3_scan_e)) AND NOT (EXISTS (SELECT 1 FROM __pgt_d3_scan_e AS x WHERE x.__pgt_weight < 0))
 ),
 __pgt_n7_rec_overdeleted AS MATERIALIZED (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(o."__pgt_c1"), 7919)), 7919) AS __pgt_row_id, o."__pgt_c1"
+  SELECT pg_catalog.hashtextextended((ROW(o."__pgt_c1"))::text, 7919) AS __pgt_row_id, o."__pgt_c1"
   FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."e_src" AS "src", s."e_dst" AS "dst" FROM (SELECT s.__pgt_row_id, s."e_src", s."e_dst"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."src"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."dst"), 7919)), 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
   FROM "public"."edges" AS __pgt_src) AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_d3_scan_e AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
   UNION ALL
@@ -229,32 +229,32 @@ __pgt_n7_rec_overdeleted AS MATERIALIZED (
   __pgt_inc("n") AS (
   SELECT x."__pgt_c1" FROM (SELECT DISTINCT x."__pgt_c1" FROM (SELECT b."column_" AS "__pgt_c1", b.__pgt_weight FROM __pgt_d2_project AS b
   UNION ALL
-  SELECT b."dst" AS "__pgt_c1", b.__pgt_weight FROM __pgt_d6_project AS b) AS x WHERE x.__pgt_weight < 0 AND EXISTS (SELECT 1 FROM "public"."st_recursive_reachability" AS s WHERE s.__pgt_row_id = pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(x."__pgt_c1"), 7919)), 7919) AND pg_catalog.record_send(ROW(s."__pgt_rec_reach_n_2")) = pg_catalog.record_send(ROW(x."__pgt_c1")))) AS x
+  SELECT b."dst" AS "__pgt_c1", b.__pgt_weight FROM __pgt_d6_project AS b) AS x WHERE x.__pgt_weight < 0 AND EXISTS (SELECT 1 FROM "public"."st_recursive_reachability" AS s WHERE s.__pgt_row_id = pg_catalog.hashtextextended((ROW(x."__pgt_c1"))::text, 7919) AND pg_catalog.record_send(ROW(s."__pgt_rec_reach_n_2")) = pg_catalog.record_send(ROW(x."__pgt_c1")))) AS x
   UNION
   SELECT y.* FROM (SELECT e.dst FROM __pgt_src_1 AS e JOIN __pgt_inc AS r ON e.src = r.n) AS y("__pgt_c1")
-  WHERE EXISTS (SELECT 1 FROM "public"."st_recursive_reachability" AS s WHERE s.__pgt_row_id = pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(y."__pgt_c1"), 7919)), 7919) AND pg_catalog.record_send(ROW(s."__pgt_rec_reach_n_2")) = pg_catalog.record_send(ROW(y."__pgt_c1")))
+  WHERE EXISTS (SELECT 1 FROM "public"."st_recursive_reachability" AS s WHERE s.__pgt_row_id = pg_catalog.hashtextextended((ROW(y."__pgt_c1"))::text, 7919) AND pg_catalog.record_send(ROW(s."__pgt_rec_reach_n_2")) = pg_catalog.record_send(ROW(y."__pgt_c1")))
   )
   SELECT * FROM __pgt_inc) AS o("__pgt_c1")
   WHERE (EXISTS (SELECT 1 FROM __pgt_d3_scan_e)) AND NOT (EXISTS (SELECT 1 FROM __pgt_d3_scan_e AS x WHERE x.__pgt_weight > 0))
 ),
 __pgt_n7_rec_rederived AS MATERIALIZED (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(r."__pgt_c1"), 7919)), 7919) AS __pgt_row_id, r."__pgt_c1"
-  FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."e_src" AS "src", s."e_dst" AS "dst" FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."src"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."dst"), 7919)), 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
+  SELECT pg_catalog.hashtextextended((ROW(r."__pgt_c1"))::text, 7919) AS __pgt_row_id, r."__pgt_c1"
+  FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."e_src" AS "src", s."e_dst" AS "dst" FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
   FROM "public"."edges" AS __pgt_src) AS s),
   __pgt_inc("n") AS (
-  SELECT x."__pgt_c1" FROM (SELECT b.* FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."e_src" AS "src", s."e_dst" AS "dst" FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."src"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."dst"), 7919)), 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
+  SELECT x."__pgt_c1" FROM (SELECT b.* FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."e_src" AS "src", s."e_dst" AS "dst" FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
   FROM "public"."edges" AS __pgt_src) AS s)
-  SELECT 1) AS b("__pgt_c1") WHERE EXISTS (SELECT 1 FROM __pgt_n7_rec_overdeleted AS d WHERE d.__pgt_row_id = pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(b."__pgt_c1"), 7919)), 7919) AND pg_catalog.record_send(ROW(d."__pgt_c1")) = pg_catalog.record_send(ROW(b."__pgt_c1")))
+  SELECT 1) AS b("__pgt_c1") WHERE EXISTS (SELECT 1 FROM __pgt_n7_rec_overdeleted AS d WHERE d.__pgt_row_id = pg_catalog.hashtextextended((ROW(b."__pgt_c1"))::text, 7919) AND pg_catalog.record_send(ROW(d."__pgt_c1")) = pg_catalog.record_send(ROW(b."__pgt_c1")))
   UNION
-  SELECT y.* FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."e_src" AS "src", s."e_dst" AS "dst" FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."src"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."dst"), 7919)), 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
+  SELECT y.* FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."e_src" AS "src", s."e_dst" AS "dst" FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
   FROM "public"."edges" AS __pgt_src) AS s),
   __pgt_inc("n") AS (SELECT s."__pgt_rec_reach_n_2" AS "__pgt_c1"
   FROM "public"."st_recursive_reachability" AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_n7_rec_overdeleted AS d WHERE d.__pgt_row_id = s.__pgt_row_id AND pg_catalog.record_send(ROW(d."__pgt_c1")) = pg_catalog.record_send(ROW(s."__pgt_rec_reach_n_2"))))
-  SELECT e.dst FROM __pgt_src_1 AS e JOIN __pgt_inc AS r ON e.src = r.n) AS y("__pgt_c1") WHERE EXISTS (SELECT 1 FROM __pgt_n7_rec_overdeleted AS d WHERE d.__pgt_row_id = pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(y."__pgt_c1"), 7919)), 7919) AND pg_catalog.record_send(ROW(d."__pgt_c1")) = pg_catalog.record_send(ROW(y."__pgt_c1")))) AS x
+  SELECT e.dst FROM __pgt_src_1 AS e JOIN __pgt_inc AS r ON e.src = r.n) AS y("__pgt_c1") WHERE EXISTS (SELECT 1 FROM __pgt_n7_rec_overdeleted AS d WHERE d.__pgt_row_id = pg_catalog.hashtextextended((ROW(y."__pgt_c1"))::text, 7919) AND pg_catalog.record_send(ROW(d."__pgt_c1")) = pg_catalog.record_send(ROW(y."__pgt_c1")))) AS x
   UNION
   SELECT y.* FROM (SELECT e.dst FROM __pgt_src_1 AS e JOIN __pgt_inc AS r ON e.src = r.n) AS y("__pgt_c1")
-  WHERE EXISTS (SELECT 1 FROM __pgt_n7_rec_overdeleted AS d WHERE d.__pgt_row_id = pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(y."__pgt_c1"), 7919)), 7919) AND pg_catalog.record_send(ROW(d."__pgt_c1")) = pg_catalog.record_send(ROW(y."__pgt_c1")))
+  WHERE EXISTS (SELECT 1 FROM __pgt_n7_rec_overdeleted AS d WHERE d.__pgt_row_id = pg_catalog.hashtextextended((ROW(y."__pgt_c1"))::text, 7919) AND pg_catalog.record_send(ROW(d."__pgt_c1")) = pg_catalog.record_send(ROW(y."__pgt_c1")))
   )
   SELECT * FROM __pgt_inc) AS r("__pgt_c1")
 ),
@@ -299,10 +299,10 @@ FROM __pgt_d8_project AS d;
 
 -- ==== delta statement (transition tables of public.edges)
 WITH __pgt_delta_edges AS (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."src"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."dst"), 7919)), 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."src" AS "src", __pgt_src."dst" AS "dst"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."src" AS "src", __pgt_src."dst" AS "dst"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."src"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."dst"), 7919)), 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."src" AS "src", __pgt_src."dst" AS "dst"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."src" AS "src", __pgt_src."dst" AS "dst"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d3_scan_e AS (
@@ -310,8 +310,8 @@ __pgt_d3_scan_e AS (
   FROM __pgt_delta_edges AS d
 ),
 __pgt_n7_recompute_sides AS (
-  SELECT s.*, 1::bigint AS __pgt_side FROM (SELECT t.* FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(q."reach_n_2"), 7919)), 7919) AS __pgt_row_id, q."reach_n_2"
-  FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."e_src" AS "src", s."e_dst" AS "dst" FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."src"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."dst"), 7919)), 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
+  SELECT s.*, 1::bigint AS __pgt_side FROM (SELECT t.* FROM (SELECT pg_catalog.hashtextextended((ROW(q."reach_n_2"))::text, 7919) AS __pgt_row_id, q."reach_n_2"
+  FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."e_src" AS "src", s."e_dst" AS "dst" FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
   FROM "public"."edges" AS __pgt_src) AS s),
   reach(n) AS (SELECT 1 UNION SELECT e.dst FROM __pgt_src_1 AS e JOIN reach AS r ON e.src = r.n)
   SELECT * FROM "reach") AS q("reach_n_2")) AS t WHERE (EXISTS (SELECT 1 FROM __pgt_d3_scan_e AS x WHERE x.__pgt_weight < 0)) AND (EXISTS (SELECT 1 FROM __pgt_d3_scan_e AS x WHERE x.__pgt_weight > 0))) AS s
@@ -330,11 +330,11 @@ __pgt_d7_recompute AS (
 __pgt_d2_empty AS (
   SELECT c.__pgt_row_id, 0::bigint AS __pgt_weight, c."column_"
   FROM (SELECT c.__pgt_row_id, 1 AS "column_"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(), 7919) AS __pgt_row_id) AS c) AS c
+  FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id) AS c) AS c
   WHERE false
 ),
 __pgt_d5_join AS (
-  SELECT pg_catalog.hash_record_extended(ROW(l.__pgt_row_id, r.__pgt_row_id), 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."e_src", l."e_dst", r."reach_n"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."e_src", l."e_dst", r."reach_n"
   FROM __pgt_d3_scan_e AS l
   JOIN (SELECT o.__pgt_row_id, o."reach_n_2" AS "reach_n"
   FROM (SELECT s.__pgt_row_id, s."__pgt_rec_reach_n_2" AS "reach_n_2" FROM "public"."st_recursive_reachability" AS s) AS o) AS r ON l.e_src = r.reach_n
@@ -344,24 +344,24 @@ __pgt_d6_project AS (
   FROM __pgt_d5_join AS c
 ),
 __pgt_d7_seminaive AS (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(i."__pgt_c1"), 7919)), 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, i."__pgt_c1" AS "reach_n_2"
-  FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."e_src" AS "src", s."e_dst" AS "dst" FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."src"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."dst"), 7919)), 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
+  SELECT pg_catalog.hashtextextended((ROW(i."__pgt_c1"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, i."__pgt_c1" AS "reach_n_2"
+  FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."e_src" AS "src", s."e_dst" AS "dst" FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
   FROM "public"."edges" AS __pgt_src) AS s),
   __pgt_inc("n") AS (
   SELECT x."__pgt_c1" FROM (SELECT DISTINCT x."__pgt_c1" FROM (SELECT b."column_" AS "__pgt_c1", b.__pgt_weight FROM __pgt_d2_empty AS b
   UNION ALL
-  SELECT b."dst" AS "__pgt_c1", b.__pgt_weight FROM __pgt_d6_project AS b) AS x WHERE x.__pgt_weight > 0 AND NOT EXISTS (SELECT 1 FROM "public"."st_recursive_reachability" AS s WHERE s.__pgt_row_id = pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(x."__pgt_c1"), 7919)), 7919) AND pg_catalog.record_send(ROW(s."__pgt_rec_reach_n_2")) = pg_catalog.record_send(ROW(x."__pgt_c1")))) AS x
+  SELECT b."dst" AS "__pgt_c1", b.__pgt_weight FROM __pgt_d6_project AS b) AS x WHERE x.__pgt_weight > 0 AND NOT EXISTS (SELECT 1 FROM "public"."st_recursive_reachability" AS s WHERE s.__pgt_row_id = pg_catalog.hashtextextended((ROW(x."__pgt_c1"))::text, 7919) AND pg_catalog.record_send(ROW(s."__pgt_rec_reach_n_2")) = pg_catalog.record_send(ROW(x."__pgt_c1")))) AS x
   UNION
   SELECT y.* FROM (SELECT e.dst FROM __pgt_src_1 AS e JOIN __pgt_inc AS r ON e.src = r.n) AS y("__pgt_c1")
-  WHERE NOT EXISTS (SELECT 1 FROM "public"."st_recursive_reachability" AS s WHERE s.__pgt_row_id = pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(y."__pgt_c1"), 7919)), 7919) AND pg_catalog.record_send(ROW(s."__pgt_rec_reach_n_2")) = pg_catalog.record_send(ROW(y."__pgt_c1")))
+  WHERE NOT EXISTS (SELECT 1 FROM "public"."st_recursive_reachability" AS s WHERE s.__pgt_row_id = pg_catalog.hashtextextended((ROW(y."__pgt_c1"))::text, 7919) AND pg_catalog.record_send(ROW(s."__pgt_rec_reach_n_2")) = pg_catalog.record_send(ROW(y."__pgt_c1")))
   )
   SELECT * FROM __pgt_inc) AS i("__pgt_c1")
   WHERE (EXISTS (SELECT 1 FROM __pgt_d3_scan_e)) AND NOT (EXISTS (SELECT 1 FROM __pgt_d3_scan_e AS x WHERE x.__pgt_weight < 0))
 ),
 __pgt_n7_rec_overdeleted AS MATERIALIZED (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(o."__pgt_c1"), 7919)), 7919) AS __pgt_row_id, o."__pgt_c1"
+  SELECT pg_catalog.hashtextextended((ROW(o."__pgt_c1"))::text, 7919) AS __pgt_row_id, o."__pgt_c1"
   FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."e_src" AS "src", s."e_dst" AS "dst" FROM (SELECT s.__pgt_row_id, s."e_src", s."e_dst"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."src"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."dst"), 7919)), 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
   FROM "public"."edges" AS __pgt_src) AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_d3_scan_e AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
   UNION ALL
@@ -370,32 +370,32 @@ __pgt_n7_rec_overdeleted AS MATERIALIZED (
   __pgt_inc("n") AS (
   SELECT x."__pgt_c1" FROM (SELECT DISTINCT x."__pgt_c1" FROM (SELECT b."column_" AS "__pgt_c1", b.__pgt_weight FROM __pgt_d2_empty AS b
   UNION ALL
-  SELECT b."dst" AS "__pgt_c1", b.__pgt_weight FROM __pgt_d6_project AS b) AS x WHERE x.__pgt_weight < 0 AND EXISTS (SELECT 1 FROM "public"."st_recursive_reachability" AS s WHERE s.__pgt_row_id = pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(x."__pgt_c1"), 7919)), 7919) AND pg_catalog.record_send(ROW(s."__pgt_rec_reach_n_2")) = pg_catalog.record_send(ROW(x."__pgt_c1")))) AS x
+  SELECT b."dst" AS "__pgt_c1", b.__pgt_weight FROM __pgt_d6_project AS b) AS x WHERE x.__pgt_weight < 0 AND EXISTS (SELECT 1 FROM "public"."st_recursive_reachability" AS s WHERE s.__pgt_row_id = pg_catalog.hashtextextended((ROW(x."__pgt_c1"))::text, 7919) AND pg_catalog.record_send(ROW(s."__pgt_rec_reach_n_2")) = pg_catalog.record_send(ROW(x."__pgt_c1")))) AS x
   UNION
   SELECT y.* FROM (SELECT e.dst FROM __pgt_src_1 AS e JOIN __pgt_inc AS r ON e.src = r.n) AS y("__pgt_c1")
-  WHERE EXISTS (SELECT 1 FROM "public"."st_recursive_reachability" AS s WHERE s.__pgt_row_id = pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(y."__pgt_c1"), 7919)), 7919) AND pg_catalog.record_send(ROW(s."__pgt_rec_reach_n_2")) = pg_catalog.record_send(ROW(y."__pgt_c1")))
+  WHERE EXISTS (SELECT 1 FROM "public"."st_recursive_reachability" AS s WHERE s.__pgt_row_id = pg_catalog.hashtextextended((ROW(y."__pgt_c1"))::text, 7919) AND pg_catalog.record_send(ROW(s."__pgt_rec_reach_n_2")) = pg_catalog.record_send(ROW(y."__pgt_c1")))
   )
   SELECT * FROM __pgt_inc) AS o("__pgt_c1")
   WHERE (EXISTS (SELECT 1 FROM __pgt_d3_scan_e)) AND NOT (EXISTS (SELECT 1 FROM __pgt_d3_scan_e AS x WHERE x.__pgt_weight > 0))
 ),
 __pgt_n7_rec_rederived AS MATERIALIZED (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(r."__pgt_c1"), 7919)), 7919) AS __pgt_row_id, r."__pgt_c1"
-  FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."e_src" AS "src", s."e_dst" AS "dst" FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."src"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."dst"), 7919)), 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
+  SELECT pg_catalog.hashtextextended((ROW(r."__pgt_c1"))::text, 7919) AS __pgt_row_id, r."__pgt_c1"
+  FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."e_src" AS "src", s."e_dst" AS "dst" FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
   FROM "public"."edges" AS __pgt_src) AS s),
   __pgt_inc("n") AS (
-  SELECT x."__pgt_c1" FROM (SELECT b.* FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."e_src" AS "src", s."e_dst" AS "dst" FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."src"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."dst"), 7919)), 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
+  SELECT x."__pgt_c1" FROM (SELECT b.* FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."e_src" AS "src", s."e_dst" AS "dst" FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
   FROM "public"."edges" AS __pgt_src) AS s)
-  SELECT 1) AS b("__pgt_c1") WHERE EXISTS (SELECT 1 FROM __pgt_n7_rec_overdeleted AS d WHERE d.__pgt_row_id = pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(b."__pgt_c1"), 7919)), 7919) AND pg_catalog.record_send(ROW(d."__pgt_c1")) = pg_catalog.record_send(ROW(b."__pgt_c1")))
+  SELECT 1) AS b("__pgt_c1") WHERE EXISTS (SELECT 1 FROM __pgt_n7_rec_overdeleted AS d WHERE d.__pgt_row_id = pg_catalog.hashtextextended((ROW(b."__pgt_c1"))::text, 7919) AND pg_catalog.record_send(ROW(d."__pgt_c1")) = pg_catalog.record_send(ROW(b."__pgt_c1")))
   UNION
-  SELECT y.* FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."e_src" AS "src", s."e_dst" AS "dst" FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."src"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."dst"), 7919)), 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
+  SELECT y.* FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."e_src" AS "src", s."e_dst" AS "dst" FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
   FROM "public"."edges" AS __pgt_src) AS s),
   __pgt_inc("n") AS (SELECT s."__pgt_rec_reach_n_2" AS "__pgt_c1"
   FROM "public"."st_recursive_reachability" AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_n7_rec_overdeleted AS d WHERE d.__pgt_row_id = s.__pgt_row_id AND pg_catalog.record_send(ROW(d."__pgt_c1")) = pg_catalog.record_send(ROW(s."__pgt_rec_reach_n_2"))))
-  SELECT e.dst FROM __pgt_src_1 AS e JOIN __pgt_inc AS r ON e.src = r.n) AS y("__pgt_c1") WHERE EXISTS (SELECT 1 FROM __pgt_n7_rec_overdeleted AS d WHERE d.__pgt_row_id = pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(y."__pgt_c1"), 7919)), 7919) AND pg_catalog.record_send(ROW(d."__pgt_c1")) = pg_catalog.record_send(ROW(y."__pgt_c1")))) AS x
+  SELECT e.dst FROM __pgt_src_1 AS e JOIN __pgt_inc AS r ON e.src = r.n) AS y("__pgt_c1") WHERE EXISTS (SELECT 1 FROM __pgt_n7_rec_overdeleted AS d WHERE d.__pgt_row_id = pg_catalog.hashtextextended((ROW(y."__pgt_c1"))::text, 7919) AND pg_catalog.record_send(ROW(d."__pgt_c1")) = pg_catalog.record_send(ROW(y."__pgt_c1")))) AS x
   UNION
   SELECT y.* FROM (SELECT e.dst FROM __pgt_src_1 AS e JOIN __pgt_inc AS r ON e.src = r.n) AS y("__pgt_c1")
-  WHERE EXISTS (SELECT 1 FROM __pgt_n7_rec_overdeleted AS d WHERE d.__pgt_row_id = pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(y."__pgt_c1"), 7919)), 7919) AND pg_catalog.record_send(ROW(d."__pgt_c1")) = pg_catalog.record_send(ROW(y."__pgt_c1")))
+  WHERE EXISTS (SELECT 1 FROM __pgt_n7_rec_overdeleted AS d WHERE d.__pgt_row_id = pg_catalog.hashtextextended((ROW(y."__pgt_c1"))::text, 7919) AND pg_catalog.record_send(ROW(d."__pgt_c1")) = pg_catalog.record_send(ROW(y."__pgt_c1")))
   )
   SELECT * FROM __pgt_inc) AS r("__pgt_c1")
 ),

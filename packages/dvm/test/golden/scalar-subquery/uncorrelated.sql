@@ -83,11 +83,11 @@ CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16385" AFTER TRUNCATE ON "public"."or
 CREATE TABLE "public"."st_scalar_subquery_uncorrelated" AS SELECT r."__pgt_row_id", r."id"::integer AS "id"
 FROM (SELECT c.__pgt_row_id, c.o_id AS "id"
 FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags", c."subquery"
-FROM (SELECT l3.__pgt_row_id, l3."o_id", l3."o_customer", l3."o_amount", l3."o_region", l3."o_tags", (SELECT avg(r3.orders_amount) FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT l3.__pgt_row_id, l3."o_id", l3."o_customer", l3."o_amount", l3."o_region", l3."o_tags", (SELECT avg(r3.orders_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS r3 WHERE
   true) AS
   "subquery"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
 FROM "public"."orders" AS __pgt_src) AS l3) AS c
 WHERE c.o_amount > c.subquery) AS c) AS r WITH NO DATA;
 
@@ -100,11 +100,11 @@ CREATE UNIQUE INDEX "st_scalar_subquery_uncorrelated__pgt_row_id_idx" ON "public
 SELECT r."__pgt_row_id", r."id"::integer AS "id"
 FROM (SELECT c.__pgt_row_id, c.o_id AS "id"
 FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags", c."subquery"
-FROM (SELECT l3.__pgt_row_id, l3."o_id", l3."o_customer", l3."o_amount", l3."o_region", l3."o_tags", (SELECT avg(r3.orders_amount) FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT l3.__pgt_row_id, l3."o_id", l3."o_customer", l3."o_amount", l3."o_region", l3."o_tags", (SELECT avg(r3.orders_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS r3 WHERE
   true) AS
   "subquery"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
 FROM "public"."orders" AS __pgt_src) AS l3) AS c
 WHERE c.o_amount > c.subquery) AS c) AS r;
 
@@ -128,18 +128,18 @@ INSERT INTO "public"."st_scalar_subquery_uncorrelated" ("__pgt_row_id", "id")
 SELECT r."__pgt_row_id", r."id"::integer AS "id"
 FROM (SELECT c.__pgt_row_id, c.o_id AS "id"
 FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags", c."subquery"
-FROM (SELECT l3.__pgt_row_id, l3."o_id", l3."o_customer", l3."o_amount", l3."o_region", l3."o_tags", (SELECT avg(r3.orders_amount) FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT l3.__pgt_row_id, l3."o_id", l3."o_customer", l3."o_amount", l3."o_region", l3."o_tags", (SELECT avg(r3.orders_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS r3 WHERE
   true) AS
   "subquery"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
 FROM "public"."orders" AS __pgt_src) AS l3) AS c
 WHERE c.o_amount > c.subquery) AS c) AS r;
 
 
 -- ==== delta statement (change buffers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, r.*
         FROM "pgtrickle_changes"."changes_16385" AS b
         CROSS JOIN LATERAL pg_catalog.jsonb_to_record(b.data) AS r("id" integer, "customer" integer, "amount" numeric(12,2), "region" text, "tags" text[])
@@ -160,14 +160,14 @@ __pgt_d2_scan_orders AS (
 ),
 __pgt_n3_subquery_values AS MATERIALIZED (
   SELECT x.__pgt_v1, CASE WHEN EXISTS (SELECT 1 FROM __pgt_d2_scan_orders) THEN (SELECT avg(r3.orders_amount) FROM (SELECT s.__pgt_row_id, s."orders_id", s."orders_customer", s."orders_amount", s."orders_region", s."orders_tags"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_orders AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
   UNION ALL
   SELECT s.__pgt_row_id, s."orders_id", s."orders_customer", s."orders_amount", s."orders_region", s."orders_tags"
   FROM __pgt_d2_scan_orders AS s WHERE s.__pgt_weight < 0) AS r3 WHERE
     true) ELSE x.__pgt_v1 END AS __pgt_v0
-  FROM (SELECT (SELECT avg(r3.orders_amount) FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT (SELECT avg(r3.orders_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS r3 WHERE
     true) AS __pgt_v1) AS x
 ),
@@ -180,12 +180,12 @@ __pgt_d3_subquery AS (
   FROM __pgt_d1_scan_o AS d CROSS JOIN __pgt_n3_subquery_values AS v
   UNION ALL
   SELECT l.__pgt_row_id, 1::bigint AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", v.__pgt_v1 AS "subquery"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
   FROM "public"."orders" AS __pgt_src) AS l CROSS JOIN __pgt_n3_subquery_values AS v
   WHERE pg_catalog.record_send(ROW(v.__pgt_v0)) IS DISTINCT FROM pg_catalog.record_send(ROW(v.__pgt_v1))
   UNION ALL
   SELECT l.__pgt_row_id, -1::bigint AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", v.__pgt_v0 AS "subquery"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
   FROM "public"."orders" AS __pgt_src) AS l CROSS JOIN __pgt_n3_subquery_values AS v
   WHERE pg_catalog.record_send(ROW(v.__pgt_v0)) IS DISTINCT FROM pg_catalog.record_send(ROW(v.__pgt_v1))
 ),
@@ -222,10 +222,10 @@ FROM __pgt_d5_project AS d;
 
 -- ==== delta statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d2_scan_orders AS (
@@ -234,14 +234,14 @@ __pgt_d2_scan_orders AS (
 ),
 __pgt_n3_subquery_values AS MATERIALIZED (
   SELECT x.__pgt_v1, CASE WHEN EXISTS (SELECT 1 FROM __pgt_d2_scan_orders) THEN (SELECT avg(r3.orders_amount) FROM (SELECT s.__pgt_row_id, s."orders_id", s."orders_customer", s."orders_amount", s."orders_region", s."orders_tags"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_orders AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
   UNION ALL
   SELECT s.__pgt_row_id, s."orders_id", s."orders_customer", s."orders_amount", s."orders_region", s."orders_tags"
   FROM __pgt_d2_scan_orders AS s WHERE s.__pgt_weight < 0) AS r3 WHERE
     true) ELSE x.__pgt_v1 END AS __pgt_v0
-  FROM (SELECT (SELECT avg(r3.orders_amount) FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT (SELECT avg(r3.orders_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS r3 WHERE
     true) AS __pgt_v1) AS x
 ),
@@ -254,12 +254,12 @@ __pgt_d3_subquery AS (
   FROM __pgt_d1_scan_o AS d CROSS JOIN __pgt_n3_subquery_values AS v
   UNION ALL
   SELECT l.__pgt_row_id, 1::bigint AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", v.__pgt_v1 AS "subquery"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
   FROM "public"."orders" AS __pgt_src) AS l CROSS JOIN __pgt_n3_subquery_values AS v
   WHERE pg_catalog.record_send(ROW(v.__pgt_v0)) IS DISTINCT FROM pg_catalog.record_send(ROW(v.__pgt_v1))
   UNION ALL
   SELECT l.__pgt_row_id, -1::bigint AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", v.__pgt_v0 AS "subquery"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
   FROM "public"."orders" AS __pgt_src) AS l CROSS JOIN __pgt_n3_subquery_values AS v
   WHERE pg_catalog.record_send(ROW(v.__pgt_v0)) IS DISTINCT FROM pg_catalog.record_send(ROW(v.__pgt_v1))
 ),

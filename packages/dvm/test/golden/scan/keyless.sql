@@ -82,7 +82,7 @@ CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16401" AFTER TRUNCATE ON "public"."ev
 -- ==== storage DDL
 CREATE TABLE "public"."st_scan_keyless" AS SELECT r."__pgt_row_id", r."kind"::text AS "kind", r."n"::integer AS "n"
 FROM (SELECT c.__pgt_row_id, c.events_kind AS "kind", c.events_n AS "n"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."n"), 7919)), 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
+FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
 FROM "public"."events" AS __pgt_src) AS c) AS r WITH NO DATA;
 
 ALTER TABLE "public"."st_scan_keyless" ALTER COLUMN "__pgt_row_id" SET NOT NULL;
@@ -93,7 +93,7 @@ CREATE INDEX "st_scan_keyless__pgt_row_id_idx" ON "public"."st_scan_keyless" ("_
 -- ==== population SELECT
 SELECT r."__pgt_row_id", r."kind"::text AS "kind", r."n"::integer AS "n"
 FROM (SELECT c.__pgt_row_id, c.events_kind AS "kind", c.events_n AS "n"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."n"), 7919)), 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
+FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
 FROM "public"."events" AS __pgt_src) AS c) AS r;
 
 
@@ -115,13 +115,13 @@ WITH __pgt_frontier AS (
 INSERT INTO "public"."st_scan_keyless" ("__pgt_row_id", "kind", "n")
 SELECT r."__pgt_row_id", r."kind"::text AS "kind", r."n"::integer AS "n"
 FROM (SELECT c.__pgt_row_id, c.events_kind AS "kind", c.events_n AS "n"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."n"), 7919)), 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
+FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
 FROM "public"."events" AS __pgt_src) AS c) AS r;
 
 
 -- ==== delta statement (change buffers)
 WITH __pgt_win_events AS MATERIALIZED (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."n"), 7919)), 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."kind", __pgt_src."n"
+  SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."kind", __pgt_src."n"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, r.*
         FROM "pgtrickle_changes"."changes_16401" AS b
         CROSS JOIN LATERAL pg_catalog.jsonb_to_record(b.data) AS r("kind" text, "n" integer)
@@ -167,10 +167,10 @@ FROM __pgt_d2_project AS d;
 
 -- ==== delta statement (transition tables of public.events)
 WITH __pgt_delta_events AS (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."n"), 7919)), 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."kind" AS "kind", __pgt_src."n" AS "n"
+  SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."kind" AS "kind", __pgt_src."n" AS "n"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."n"), 7919)), 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."kind" AS "kind", __pgt_src."n" AS "n"
+  SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."kind" AS "kind", __pgt_src."n" AS "n"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_events AS (

@@ -158,18 +158,18 @@ CREATE TABLE "public"."st_set_op_except_all" AS SELECT r."__pgt_row_id", r."n_3"
 FROM (SELECT y.__pgt_row_id, y."n_3"
 FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.*, pg_catalog.count(*) FILTER (WHERE x.__pgt_side = 1) OVER w AS __pgt_l,
   pg_catalog.count(*) FILTER (WHERE x.__pgt_side <> 1) OVER w AS __pgt_r
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(c."n_3"), 7919)), 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."n_3")) AS __pgt_text, c."pgt_side_3"
+FROM (SELECT pg_catalog.hashtextextended((ROW(c."n_3"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."n_3")) AS __pgt_text, c."pgt_side_3"
   AS __pgt_side, c."n_3"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(1, b.__pgt_row_id), 7919) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
+FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
 FROM (SELECT c.__pgt_row_id, c.n AS "n_2", 1 AS "pgt_side"
 FROM (SELECT c.__pgt_row_id, c.events_n AS "n"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."n"), 7919)), 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
+FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
 FROM "public"."events" AS __pgt_src) AS c) AS c) AS b
 UNION ALL
-SELECT pg_catalog.hash_record_extended(ROW(2, b.__pgt_row_id), 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
+SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
 FROM (SELECT c.__pgt_row_id, c.id AS "id_2", 2 AS "pgt_side_2"
 FROM (SELECT c.__pgt_row_id, c.customers_id AS "id"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
 FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c) AS x
 WINDOW w AS (PARTITION BY x.__pgt_row_id)
 ORDER BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text) AS y
@@ -186,18 +186,18 @@ SELECT r."__pgt_row_id", r."n_3"::integer AS "n"
 FROM (SELECT y.__pgt_row_id, y."n_3"
 FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.*, pg_catalog.count(*) FILTER (WHERE x.__pgt_side = 1) OVER w AS __pgt_l,
   pg_catalog.count(*) FILTER (WHERE x.__pgt_side <> 1) OVER w AS __pgt_r
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(c."n_3"), 7919)), 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."n_3")) AS __pgt_text, c."pgt_side_3"
+FROM (SELECT pg_catalog.hashtextextended((ROW(c."n_3"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."n_3")) AS __pgt_text, c."pgt_side_3"
   AS __pgt_side, c."n_3"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(1, b.__pgt_row_id), 7919) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
+FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
 FROM (SELECT c.__pgt_row_id, c.n AS "n_2", 1 AS "pgt_side"
 FROM (SELECT c.__pgt_row_id, c.events_n AS "n"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."n"), 7919)), 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
+FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
 FROM "public"."events" AS __pgt_src) AS c) AS c) AS b
 UNION ALL
-SELECT pg_catalog.hash_record_extended(ROW(2, b.__pgt_row_id), 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
+SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
 FROM (SELECT c.__pgt_row_id, c.id AS "id_2", 2 AS "pgt_side_2"
 FROM (SELECT c.__pgt_row_id, c.customers_id AS "id"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
 FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c) AS x
 WINDOW w AS (PARTITION BY x.__pgt_row_id)
 ORDER BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text) AS y
@@ -225,18 +225,18 @@ SELECT r."__pgt_row_id", r."n_3"::integer AS "n"
 FROM (SELECT y.__pgt_row_id, y."n_3"
 FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.*, pg_catalog.count(*) FILTER (WHERE x.__pgt_side = 1) OVER w AS __pgt_l,
   pg_catalog.count(*) FILTER (WHERE x.__pgt_side <> 1) OVER w AS __pgt_r
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(c."n_3"), 7919)), 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."n_3")) AS __pgt_text, c."pgt_side_3"
+FROM (SELECT pg_catalog.hashtextextended((ROW(c."n_3"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."n_3")) AS __pgt_text, c."pgt_side_3"
   AS __pgt_side, c."n_3"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(1, b.__pgt_row_id), 7919) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
+FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
 FROM (SELECT c.__pgt_row_id, c.n AS "n_2", 1 AS "pgt_side"
 FROM (SELECT c.__pgt_row_id, c.events_n AS "n"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."n"), 7919)), 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
+FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
 FROM "public"."events" AS __pgt_src) AS c) AS c) AS b
 UNION ALL
-SELECT pg_catalog.hash_record_extended(ROW(2, b.__pgt_row_id), 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
+SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
 FROM (SELECT c.__pgt_row_id, c.id AS "id_2", 2 AS "pgt_side_2"
 FROM (SELECT c.__pgt_row_id, c.customers_id AS "id"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
 FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c) AS x
 WINDOW w AS (PARTITION BY x.__pgt_row_id)
 ORDER BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text) AS y
@@ -246,7 +246,7 @@ WHERE GREATEST(y.__pgt_l - y.__pgt_r, 0) > 0) AS r;
 
 -- ==== delta statement (change buffers)
 WITH __pgt_win_events AS MATERIALIZED (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."n"), 7919)), 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."kind", __pgt_src."n"
+  SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."kind", __pgt_src."n"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, r.*
         FROM "pgtrickle_changes"."changes_16401" AS b
         CROSS JOIN LATERAL pg_catalog.jsonb_to_record(b.data) AS r("kind" text, "n" integer)
@@ -273,7 +273,7 @@ __pgt_d5_project AS (
   FROM __pgt_d2_project AS c
 ),
 __pgt_win_customers AS MATERIALIZED (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, r.*
         FROM "pgtrickle_changes"."changes_16393" AS b
         CROSS JOIN LATERAL pg_catalog.jsonb_to_record(b.data) AS r("id" integer, "name" text, "tier" text)
@@ -301,45 +301,45 @@ __pgt_d6_project AS (
   FROM __pgt_d4_project AS c
 ),
 __pgt_d7_union_all AS (
-  SELECT pg_catalog.hash_record_extended(ROW(1, b.__pgt_row_id), 7919) AS __pgt_row_id, b.__pgt_weight, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b.__pgt_weight, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
   FROM __pgt_d5_project AS b
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(2, b.__pgt_row_id), 7919) AS __pgt_row_id, b.__pgt_weight, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b.__pgt_weight, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
   FROM __pgt_d6_project AS b
 ),
 __pgt_n8_changed AS MATERIALIZED (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(d."n_3"), 7919)), 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(d."n_3")) AS __pgt_text, d."pgt_side_3" AS
+  SELECT pg_catalog.hashtextextended((ROW(d."n_3"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(d."n_3")) AS __pgt_text, d."pgt_side_3" AS
     __pgt_side, d.__pgt_weight AS __pgt_dw, d."n_3"
   FROM __pgt_d7_union_all AS d
 ),
 __pgt_n8_rows AS (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(c."n_3"), 7919)), 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."n_3")) AS __pgt_text, c."pgt_side_3" AS
+  SELECT pg_catalog.hashtextextended((ROW(c."n_3"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."n_3")) AS __pgt_text, c."pgt_side_3" AS
     __pgt_side, 1::bigint AS __pgt_n1, 0::bigint AS __pgt_dw, c."n_3"
-  FROM (SELECT c.* FROM (SELECT pg_catalog.hash_record_extended(ROW(1, b.__pgt_row_id), 7919) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
+  FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.n AS "n_2", 1 AS "pgt_side"
   FROM (SELECT c.__pgt_row_id, c.events_n AS "n"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."n"), 7919)), 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
   FROM "public"."events" AS __pgt_src) AS c) AS c) AS b
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(2, b.__pgt_row_id), 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_2", 2 AS "pgt_side_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
   FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c
-  WHERE (c."n_3") IN (SELECT k."n_3" FROM __pgt_n8_changed AS k) AND pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(c."n_3"), 7919)), 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)
+  WHERE (c."n_3") IN (SELECT k."n_3" FROM __pgt_n8_changed AS k) AND pg_catalog.hashtextextended((ROW(c."n_3"))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)
   UNION ALL
-  SELECT c.* FROM (SELECT pg_catalog.hash_record_extended(ROW(1, b.__pgt_row_id), 7919) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
+  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.n AS "n_2", 1 AS "pgt_side"
   FROM (SELECT c.__pgt_row_id, c.events_n AS "n"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."n"), 7919)), 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
   FROM "public"."events" AS __pgt_src) AS c) AS c) AS b
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(2, b.__pgt_row_id), 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_2", 2 AS "pgt_side_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
   FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c
-  WHERE EXISTS (SELECT 1 FROM __pgt_n8_changed AS k WHERE k."n_3" IS NULL) AND (c."n_3" IS NULL) AND pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(c."n_3"), 7919)), 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)) AS c
+  WHERE EXISTS (SELECT 1 FROM __pgt_n8_changed AS k WHERE k."n_3" IS NULL) AND (c."n_3" IS NULL) AND pg_catalog.hashtextextended((ROW(c."n_3"))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)) AS c
   UNION ALL
   SELECT k.__pgt_row_id, k.__pgt_text, k.__pgt_side, 0::bigint, k.__pgt_dw, k."n_3"
   FROM __pgt_n8_changed AS k
@@ -405,10 +405,10 @@ FROM __pgt_d8_except AS d;
 
 -- ==== delta statement (transition tables of public.events)
 WITH __pgt_delta_events AS (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."n"), 7919)), 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."kind" AS "kind", __pgt_src."n" AS "n"
+  SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."kind" AS "kind", __pgt_src."n" AS "n"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."n"), 7919)), 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."kind" AS "kind", __pgt_src."n" AS "n"
+  SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."kind" AS "kind", __pgt_src."n" AS "n"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_events AS (
@@ -424,49 +424,49 @@ __pgt_d5_project AS (
   FROM __pgt_d2_project AS c
 ),
 __pgt_d7_union_all AS (
-  SELECT pg_catalog.hash_record_extended(ROW(1, b.__pgt_row_id), 7919) AS __pgt_row_id, b.__pgt_weight, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b.__pgt_weight, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
   FROM __pgt_d5_project AS b
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(2, b.__pgt_row_id), 7919) AS __pgt_row_id, 0::bigint AS __pgt_weight, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, 0::bigint AS __pgt_weight, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_2", 2 AS "pgt_side_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
   FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b
   WHERE false
 ),
 __pgt_n8_changed AS MATERIALIZED (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(d."n_3"), 7919)), 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(d."n_3")) AS __pgt_text, d."pgt_side_3" AS
+  SELECT pg_catalog.hashtextextended((ROW(d."n_3"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(d."n_3")) AS __pgt_text, d."pgt_side_3" AS
     __pgt_side, d.__pgt_weight AS __pgt_dw, d."n_3"
   FROM __pgt_d7_union_all AS d
 ),
 __pgt_n8_rows AS (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(c."n_3"), 7919)), 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."n_3")) AS __pgt_text, c."pgt_side_3" AS
+  SELECT pg_catalog.hashtextextended((ROW(c."n_3"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."n_3")) AS __pgt_text, c."pgt_side_3" AS
     __pgt_side, 1::bigint AS __pgt_n1, 0::bigint AS __pgt_dw, c."n_3"
-  FROM (SELECT c.* FROM (SELECT pg_catalog.hash_record_extended(ROW(1, b.__pgt_row_id), 7919) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
+  FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.n AS "n_2", 1 AS "pgt_side"
   FROM (SELECT c.__pgt_row_id, c.events_n AS "n"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."n"), 7919)), 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
   FROM "public"."events" AS __pgt_src) AS c) AS c) AS b
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(2, b.__pgt_row_id), 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_2", 2 AS "pgt_side_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
   FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c
-  WHERE (c."n_3") IN (SELECT k."n_3" FROM __pgt_n8_changed AS k) AND pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(c."n_3"), 7919)), 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)
+  WHERE (c."n_3") IN (SELECT k."n_3" FROM __pgt_n8_changed AS k) AND pg_catalog.hashtextextended((ROW(c."n_3"))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)
   UNION ALL
-  SELECT c.* FROM (SELECT pg_catalog.hash_record_extended(ROW(1, b.__pgt_row_id), 7919) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
+  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.n AS "n_2", 1 AS "pgt_side"
   FROM (SELECT c.__pgt_row_id, c.events_n AS "n"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."n"), 7919)), 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
   FROM "public"."events" AS __pgt_src) AS c) AS c) AS b
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(2, b.__pgt_row_id), 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_2", 2 AS "pgt_side_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
   FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c
-  WHERE EXISTS (SELECT 1 FROM __pgt_n8_changed AS k WHERE k."n_3" IS NULL) AND (c."n_3" IS NULL) AND pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(c."n_3"), 7919)), 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)) AS c
+  WHERE EXISTS (SELECT 1 FROM __pgt_n8_changed AS k WHERE k."n_3" IS NULL) AND (c."n_3" IS NULL) AND pg_catalog.hashtextextended((ROW(c."n_3"))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)) AS c
   UNION ALL
   SELECT k.__pgt_row_id, k.__pgt_text, k.__pgt_side, 0::bigint, k.__pgt_dw, k."n_3"
   FROM __pgt_n8_changed AS k
@@ -515,10 +515,10 @@ FROM __pgt_d8_except AS d;
 
 -- ==== delta statement (transition tables of public.customers)
 WITH __pgt_delta_customers AS (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name", __pgt_src."tier" AS "tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name", __pgt_src."tier" AS "tier"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name", __pgt_src."tier" AS "tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name", __pgt_src."tier" AS "tier"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d3_scan_customers AS (
@@ -534,49 +534,49 @@ __pgt_d6_project AS (
   FROM __pgt_d4_project AS c
 ),
 __pgt_d7_union_all AS (
-  SELECT pg_catalog.hash_record_extended(ROW(1, b.__pgt_row_id), 7919) AS __pgt_row_id, 0::bigint AS __pgt_weight, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, 0::bigint AS __pgt_weight, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.n AS "n_2", 1 AS "pgt_side"
   FROM (SELECT c.__pgt_row_id, c.events_n AS "n"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."n"), 7919)), 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
   FROM "public"."events" AS __pgt_src) AS c) AS c) AS b
   WHERE false
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(2, b.__pgt_row_id), 7919) AS __pgt_row_id, b.__pgt_weight, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b.__pgt_weight, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
   FROM __pgt_d6_project AS b
 ),
 __pgt_n8_changed AS MATERIALIZED (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(d."n_3"), 7919)), 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(d."n_3")) AS __pgt_text, d."pgt_side_3" AS
+  SELECT pg_catalog.hashtextextended((ROW(d."n_3"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(d."n_3")) AS __pgt_text, d."pgt_side_3" AS
     __pgt_side, d.__pgt_weight AS __pgt_dw, d."n_3"
   FROM __pgt_d7_union_all AS d
 ),
 __pgt_n8_rows AS (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(c."n_3"), 7919)), 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."n_3")) AS __pgt_text, c."pgt_side_3" AS
+  SELECT pg_catalog.hashtextextended((ROW(c."n_3"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."n_3")) AS __pgt_text, c."pgt_side_3" AS
     __pgt_side, 1::bigint AS __pgt_n1, 0::bigint AS __pgt_dw, c."n_3"
-  FROM (SELECT c.* FROM (SELECT pg_catalog.hash_record_extended(ROW(1, b.__pgt_row_id), 7919) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
+  FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.n AS "n_2", 1 AS "pgt_side"
   FROM (SELECT c.__pgt_row_id, c.events_n AS "n"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."n"), 7919)), 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
   FROM "public"."events" AS __pgt_src) AS c) AS c) AS b
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(2, b.__pgt_row_id), 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_2", 2 AS "pgt_side_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
   FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c
-  WHERE (c."n_3") IN (SELECT k."n_3" FROM __pgt_n8_changed AS k) AND pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(c."n_3"), 7919)), 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)
+  WHERE (c."n_3") IN (SELECT k."n_3" FROM __pgt_n8_changed AS k) AND pg_catalog.hashtextextended((ROW(c."n_3"))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)
   UNION ALL
-  SELECT c.* FROM (SELECT pg_catalog.hash_record_extended(ROW(1, b.__pgt_row_id), 7919) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
+  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.n AS "n_2", 1 AS "pgt_side"
   FROM (SELECT c.__pgt_row_id, c.events_n AS "n"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), pg_catalog.hash_record_extended(ROW(__pgt_src."n"), 7919)), 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
   FROM "public"."events" AS __pgt_src) AS c) AS c) AS b
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(2, b.__pgt_row_id), 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_2", 2 AS "pgt_side_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
   FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c
-  WHERE EXISTS (SELECT 1 FROM __pgt_n8_changed AS k WHERE k."n_3" IS NULL) AND (c."n_3" IS NULL) AND pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(c."n_3"), 7919)), 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)) AS c
+  WHERE EXISTS (SELECT 1 FROM __pgt_n8_changed AS k WHERE k."n_3" IS NULL) AND (c."n_3" IS NULL) AND pg_catalog.hashtextextended((ROW(c."n_3"))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)) AS c
   UNION ALL
   SELECT k.__pgt_row_id, k.__pgt_text, k.__pgt_side, 0::bigint, k.__pgt_dw, k."n_3"
   FROM __pgt_n8_changed AS k

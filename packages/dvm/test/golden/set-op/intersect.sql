@@ -158,18 +158,18 @@ CREATE TABLE "public"."st_set_op_intersect" AS SELECT r."__pgt_row_id", r."id_5"
 FROM (SELECT y.__pgt_row_id, y."id_5"
 FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.*, pg_catalog.count(*) FILTER (WHERE x.__pgt_side = 1) OVER w AS __pgt_l,
   pg_catalog.count(*) FILTER (WHERE x.__pgt_side <> 1) OVER w AS __pgt_r
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(c."id_5"), 7919)), 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."id_5")) AS __pgt_text, c."pgt_side_3"
+FROM (SELECT pg_catalog.hashtextextended((ROW(c."id_5"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."id_5")) AS __pgt_text, c."pgt_side_3"
   AS __pgt_side, c."id_5"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(1, b.__pgt_row_id), 7919) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
+FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
 FROM (SELECT c.__pgt_row_id, c.id AS "id_3", 1 AS "pgt_side"
 FROM (SELECT c.__pgt_row_id, c.orders_customer AS "id"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c) AS c) AS b
 UNION ALL
-SELECT pg_catalog.hash_record_extended(ROW(2, b.__pgt_row_id), 7919) AS __pgt_row_id, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
+SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
 FROM (SELECT c.__pgt_row_id, c.id_2 AS "id_4", 2 AS "pgt_side_2"
 FROM (SELECT c.__pgt_row_id, c.customers_id AS "id_2"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
 FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c) AS x
 WINDOW w AS (PARTITION BY x.__pgt_row_id)
 ORDER BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text) AS y
@@ -185,18 +185,18 @@ SELECT r."__pgt_row_id", r."id_5"::integer AS "id"
 FROM (SELECT y.__pgt_row_id, y."id_5"
 FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.*, pg_catalog.count(*) FILTER (WHERE x.__pgt_side = 1) OVER w AS __pgt_l,
   pg_catalog.count(*) FILTER (WHERE x.__pgt_side <> 1) OVER w AS __pgt_r
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(c."id_5"), 7919)), 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."id_5")) AS __pgt_text, c."pgt_side_3"
+FROM (SELECT pg_catalog.hashtextextended((ROW(c."id_5"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."id_5")) AS __pgt_text, c."pgt_side_3"
   AS __pgt_side, c."id_5"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(1, b.__pgt_row_id), 7919) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
+FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
 FROM (SELECT c.__pgt_row_id, c.id AS "id_3", 1 AS "pgt_side"
 FROM (SELECT c.__pgt_row_id, c.orders_customer AS "id"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c) AS c) AS b
 UNION ALL
-SELECT pg_catalog.hash_record_extended(ROW(2, b.__pgt_row_id), 7919) AS __pgt_row_id, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
+SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
 FROM (SELECT c.__pgt_row_id, c.id_2 AS "id_4", 2 AS "pgt_side_2"
 FROM (SELECT c.__pgt_row_id, c.customers_id AS "id_2"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
 FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c) AS x
 WINDOW w AS (PARTITION BY x.__pgt_row_id)
 ORDER BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text) AS y
@@ -223,18 +223,18 @@ SELECT r."__pgt_row_id", r."id_5"::integer AS "id"
 FROM (SELECT y.__pgt_row_id, y."id_5"
 FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.*, pg_catalog.count(*) FILTER (WHERE x.__pgt_side = 1) OVER w AS __pgt_l,
   pg_catalog.count(*) FILTER (WHERE x.__pgt_side <> 1) OVER w AS __pgt_r
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(c."id_5"), 7919)), 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."id_5")) AS __pgt_text, c."pgt_side_3"
+FROM (SELECT pg_catalog.hashtextextended((ROW(c."id_5"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."id_5")) AS __pgt_text, c."pgt_side_3"
   AS __pgt_side, c."id_5"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(1, b.__pgt_row_id), 7919) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
+FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
 FROM (SELECT c.__pgt_row_id, c.id AS "id_3", 1 AS "pgt_side"
 FROM (SELECT c.__pgt_row_id, c.orders_customer AS "id"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c) AS c) AS b
 UNION ALL
-SELECT pg_catalog.hash_record_extended(ROW(2, b.__pgt_row_id), 7919) AS __pgt_row_id, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
+SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
 FROM (SELECT c.__pgt_row_id, c.id_2 AS "id_4", 2 AS "pgt_side_2"
 FROM (SELECT c.__pgt_row_id, c.customers_id AS "id_2"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
 FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c) AS x
 WINDOW w AS (PARTITION BY x.__pgt_row_id)
 ORDER BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text) AS y
@@ -243,7 +243,7 @@ WHERE (CASE WHEN y.__pgt_l > 0 AND y.__pgt_r > 0 THEN 1 ELSE 0 END)::bigint > 0)
 
 -- ==== delta statement (change buffers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, r.*
         FROM "pgtrickle_changes"."changes_16385" AS b
         CROSS JOIN LATERAL pg_catalog.jsonb_to_record(b.data) AS r("id" integer, "customer" integer, "amount" numeric(12,2), "region" text, "tags" text[])
@@ -271,7 +271,7 @@ __pgt_d5_project AS (
   FROM __pgt_d2_project AS c
 ),
 __pgt_win_customers AS MATERIALIZED (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, r.*
         FROM "pgtrickle_changes"."changes_16393" AS b
         CROSS JOIN LATERAL pg_catalog.jsonb_to_record(b.data) AS r("id" integer, "name" text, "tier" text)
@@ -299,45 +299,45 @@ __pgt_d6_project AS (
   FROM __pgt_d4_project AS c
 ),
 __pgt_d7_union_all AS (
-  SELECT pg_catalog.hash_record_extended(ROW(1, b.__pgt_row_id), 7919) AS __pgt_row_id, b.__pgt_weight, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b.__pgt_weight, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
   FROM __pgt_d5_project AS b
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(2, b.__pgt_row_id), 7919) AS __pgt_row_id, b.__pgt_weight, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b.__pgt_weight, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
   FROM __pgt_d6_project AS b
 ),
 __pgt_n8_changed AS MATERIALIZED (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(d."id_5"), 7919)), 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(d."id_5")) AS __pgt_text, d."pgt_side_3" AS
+  SELECT pg_catalog.hashtextextended((ROW(d."id_5"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(d."id_5")) AS __pgt_text, d."pgt_side_3" AS
     __pgt_side, d.__pgt_weight AS __pgt_dw, d."id_5"
   FROM __pgt_d7_union_all AS d
 ),
 __pgt_n8_rows AS (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(c."id_5"), 7919)), 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."id_5")) AS __pgt_text, c."pgt_side_3" AS
+  SELECT pg_catalog.hashtextextended((ROW(c."id_5"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."id_5")) AS __pgt_text, c."pgt_side_3" AS
     __pgt_side, 1::bigint AS __pgt_n1, 0::bigint AS __pgt_dw, c."id_5"
-  FROM (SELECT c.* FROM (SELECT pg_catalog.hash_record_extended(ROW(1, b.__pgt_row_id), 7919) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
+  FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_3", 1 AS "pgt_side"
   FROM (SELECT c.__pgt_row_id, c.orders_customer AS "id"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS c) AS c) AS b
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(2, b.__pgt_row_id), 7919) AS __pgt_row_id, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id_2 AS "id_4", 2 AS "pgt_side_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id_2"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
   FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c
-  WHERE (c."id_5") IN (SELECT k."id_5" FROM __pgt_n8_changed AS k) AND pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(c."id_5"), 7919)), 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)
+  WHERE (c."id_5") IN (SELECT k."id_5" FROM __pgt_n8_changed AS k) AND pg_catalog.hashtextextended((ROW(c."id_5"))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)
   UNION ALL
-  SELECT c.* FROM (SELECT pg_catalog.hash_record_extended(ROW(1, b.__pgt_row_id), 7919) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
+  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_3", 1 AS "pgt_side"
   FROM (SELECT c.__pgt_row_id, c.orders_customer AS "id"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS c) AS c) AS b
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(2, b.__pgt_row_id), 7919) AS __pgt_row_id, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id_2 AS "id_4", 2 AS "pgt_side_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id_2"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
   FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c
-  WHERE EXISTS (SELECT 1 FROM __pgt_n8_changed AS k WHERE k."id_5" IS NULL) AND (c."id_5" IS NULL) AND pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(c."id_5"), 7919)), 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)) AS c
+  WHERE EXISTS (SELECT 1 FROM __pgt_n8_changed AS k WHERE k."id_5" IS NULL) AND (c."id_5" IS NULL) AND pg_catalog.hashtextextended((ROW(c."id_5"))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)) AS c
   UNION ALL
   SELECT k.__pgt_row_id, k.__pgt_text, k.__pgt_side, 0::bigint, k.__pgt_dw, k."id_5"
   FROM __pgt_n8_changed AS k
@@ -403,10 +403,10 @@ FROM __pgt_d8_intersect AS d;
 
 -- ==== delta statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_orders AS (
@@ -422,49 +422,49 @@ __pgt_d5_project AS (
   FROM __pgt_d2_project AS c
 ),
 __pgt_d7_union_all AS (
-  SELECT pg_catalog.hash_record_extended(ROW(1, b.__pgt_row_id), 7919) AS __pgt_row_id, b.__pgt_weight, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b.__pgt_weight, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
   FROM __pgt_d5_project AS b
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(2, b.__pgt_row_id), 7919) AS __pgt_row_id, 0::bigint AS __pgt_weight, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, 0::bigint AS __pgt_weight, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id_2 AS "id_4", 2 AS "pgt_side_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id_2"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
   FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b
   WHERE false
 ),
 __pgt_n8_changed AS MATERIALIZED (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(d."id_5"), 7919)), 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(d."id_5")) AS __pgt_text, d."pgt_side_3" AS
+  SELECT pg_catalog.hashtextextended((ROW(d."id_5"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(d."id_5")) AS __pgt_text, d."pgt_side_3" AS
     __pgt_side, d.__pgt_weight AS __pgt_dw, d."id_5"
   FROM __pgt_d7_union_all AS d
 ),
 __pgt_n8_rows AS (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(c."id_5"), 7919)), 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."id_5")) AS __pgt_text, c."pgt_side_3" AS
+  SELECT pg_catalog.hashtextextended((ROW(c."id_5"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."id_5")) AS __pgt_text, c."pgt_side_3" AS
     __pgt_side, 1::bigint AS __pgt_n1, 0::bigint AS __pgt_dw, c."id_5"
-  FROM (SELECT c.* FROM (SELECT pg_catalog.hash_record_extended(ROW(1, b.__pgt_row_id), 7919) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
+  FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_3", 1 AS "pgt_side"
   FROM (SELECT c.__pgt_row_id, c.orders_customer AS "id"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS c) AS c) AS b
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(2, b.__pgt_row_id), 7919) AS __pgt_row_id, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id_2 AS "id_4", 2 AS "pgt_side_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id_2"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
   FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c
-  WHERE (c."id_5") IN (SELECT k."id_5" FROM __pgt_n8_changed AS k) AND pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(c."id_5"), 7919)), 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)
+  WHERE (c."id_5") IN (SELECT k."id_5" FROM __pgt_n8_changed AS k) AND pg_catalog.hashtextextended((ROW(c."id_5"))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)
   UNION ALL
-  SELECT c.* FROM (SELECT pg_catalog.hash_record_extended(ROW(1, b.__pgt_row_id), 7919) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
+  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_3", 1 AS "pgt_side"
   FROM (SELECT c.__pgt_row_id, c.orders_customer AS "id"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS c) AS c) AS b
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(2, b.__pgt_row_id), 7919) AS __pgt_row_id, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id_2 AS "id_4", 2 AS "pgt_side_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id_2"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
   FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c
-  WHERE EXISTS (SELECT 1 FROM __pgt_n8_changed AS k WHERE k."id_5" IS NULL) AND (c."id_5" IS NULL) AND pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(c."id_5"), 7919)), 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)) AS c
+  WHERE EXISTS (SELECT 1 FROM __pgt_n8_changed AS k WHERE k."id_5" IS NULL) AND (c."id_5" IS NULL) AND pg_catalog.hashtextextended((ROW(c."id_5"))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)) AS c
   UNION ALL
   SELECT k.__pgt_row_id, k.__pgt_text, k.__pgt_side, 0::bigint, k.__pgt_dw, k."id_5"
   FROM __pgt_n8_changed AS k
@@ -513,10 +513,10 @@ FROM __pgt_d8_intersect AS d;
 
 -- ==== delta statement (transition tables of public.customers)
 WITH __pgt_delta_customers AS (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name", __pgt_src."tier" AS "tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name", __pgt_src."tier" AS "tier"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name", __pgt_src."tier" AS "tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name", __pgt_src."tier" AS "tier"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d3_scan_customers AS (
@@ -532,49 +532,49 @@ __pgt_d6_project AS (
   FROM __pgt_d4_project AS c
 ),
 __pgt_d7_union_all AS (
-  SELECT pg_catalog.hash_record_extended(ROW(1, b.__pgt_row_id), 7919) AS __pgt_row_id, 0::bigint AS __pgt_weight, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, 0::bigint AS __pgt_weight, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_3", 1 AS "pgt_side"
   FROM (SELECT c.__pgt_row_id, c.orders_customer AS "id"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS c) AS c) AS b
   WHERE false
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(2, b.__pgt_row_id), 7919) AS __pgt_row_id, b.__pgt_weight, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b.__pgt_weight, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
   FROM __pgt_d6_project AS b
 ),
 __pgt_n8_changed AS MATERIALIZED (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(d."id_5"), 7919)), 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(d."id_5")) AS __pgt_text, d."pgt_side_3" AS
+  SELECT pg_catalog.hashtextextended((ROW(d."id_5"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(d."id_5")) AS __pgt_text, d."pgt_side_3" AS
     __pgt_side, d.__pgt_weight AS __pgt_dw, d."id_5"
   FROM __pgt_d7_union_all AS d
 ),
 __pgt_n8_rows AS (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(c."id_5"), 7919)), 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."id_5")) AS __pgt_text, c."pgt_side_3" AS
+  SELECT pg_catalog.hashtextextended((ROW(c."id_5"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."id_5")) AS __pgt_text, c."pgt_side_3" AS
     __pgt_side, 1::bigint AS __pgt_n1, 0::bigint AS __pgt_dw, c."id_5"
-  FROM (SELECT c.* FROM (SELECT pg_catalog.hash_record_extended(ROW(1, b.__pgt_row_id), 7919) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
+  FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_3", 1 AS "pgt_side"
   FROM (SELECT c.__pgt_row_id, c.orders_customer AS "id"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS c) AS c) AS b
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(2, b.__pgt_row_id), 7919) AS __pgt_row_id, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id_2 AS "id_4", 2 AS "pgt_side_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id_2"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
   FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c
-  WHERE (c."id_5") IN (SELECT k."id_5" FROM __pgt_n8_changed AS k) AND pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(c."id_5"), 7919)), 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)
+  WHERE (c."id_5") IN (SELECT k."id_5" FROM __pgt_n8_changed AS k) AND pg_catalog.hashtextextended((ROW(c."id_5"))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)
   UNION ALL
-  SELECT c.* FROM (SELECT pg_catalog.hash_record_extended(ROW(1, b.__pgt_row_id), 7919) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
+  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_3", 1 AS "pgt_side"
   FROM (SELECT c.__pgt_row_id, c.orders_customer AS "id"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS c) AS c) AS b
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(2, b.__pgt_row_id), 7919) AS __pgt_row_id, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id_2 AS "id_4", 2 AS "pgt_side_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id_2"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
   FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c
-  WHERE EXISTS (SELECT 1 FROM __pgt_n8_changed AS k WHERE k."id_5" IS NULL) AND (c."id_5" IS NULL) AND pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(c."id_5"), 7919)), 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)) AS c
+  WHERE EXISTS (SELECT 1 FROM __pgt_n8_changed AS k WHERE k."id_5" IS NULL) AND (c."id_5" IS NULL) AND pg_catalog.hashtextextended((ROW(c."id_5"))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)) AS c
   UNION ALL
   SELECT k.__pgt_row_id, k.__pgt_text, k.__pgt_side, 0::bigint, k.__pgt_dw, k."id_5"
   FROM __pgt_n8_changed AS k

@@ -155,14 +155,14 @@ CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16393" AFTER TRUNCATE ON "public"."cu
 
 -- ==== storage DDL
 CREATE TABLE "public"."st_union_all_union_all" AS SELECT r."__pgt_row_id", r."id_3"::integer AS "id", r."region_2"::text AS "region"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(1, b.__pgt_row_id), 7919) AS __pgt_row_id, b."id" AS "id_3", b."region" AS "region_2"
+FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id" AS "id_3", b."region" AS "region_2"
 FROM (SELECT c.__pgt_row_id, c.orders_id AS "id", c.orders_region AS "region"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c) AS b
 UNION ALL
-SELECT pg_catalog.hash_record_extended(ROW(2, b.__pgt_row_id), 7919) AS __pgt_row_id, b."id_2" AS "id_3", b."tier" AS "region_2"
+SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "id_3", b."tier" AS "region_2"
 FROM (SELECT c.__pgt_row_id, c.customers_id AS "id_2", c.customers_tier AS "tier"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
 FROM "public"."customers" AS __pgt_src) AS c) AS b) AS r WITH NO DATA;
 
 ALTER TABLE "public"."st_union_all_union_all" ALTER COLUMN "__pgt_row_id" SET NOT NULL;
@@ -172,14 +172,14 @@ CREATE UNIQUE INDEX "st_union_all_union_all__pgt_row_id_idx" ON "public"."st_uni
 
 -- ==== population SELECT
 SELECT r."__pgt_row_id", r."id_3"::integer AS "id", r."region_2"::text AS "region"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(1, b.__pgt_row_id), 7919) AS __pgt_row_id, b."id" AS "id_3", b."region" AS "region_2"
+FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id" AS "id_3", b."region" AS "region_2"
 FROM (SELECT c.__pgt_row_id, c.orders_id AS "id", c.orders_region AS "region"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c) AS b
 UNION ALL
-SELECT pg_catalog.hash_record_extended(ROW(2, b.__pgt_row_id), 7919) AS __pgt_row_id, b."id_2" AS "id_3", b."tier" AS "region_2"
+SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "id_3", b."tier" AS "region_2"
 FROM (SELECT c.__pgt_row_id, c.customers_id AS "id_2", c.customers_tier AS "tier"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
 FROM "public"."customers" AS __pgt_src) AS c) AS b) AS r;
 
 
@@ -200,20 +200,20 @@ WITH __pgt_frontier AS (
 )
 INSERT INTO "public"."st_union_all_union_all" ("__pgt_row_id", "id", "region")
 SELECT r."__pgt_row_id", r."id_3"::integer AS "id", r."region_2"::text AS "region"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(1, b.__pgt_row_id), 7919) AS __pgt_row_id, b."id" AS "id_3", b."region" AS "region_2"
+FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id" AS "id_3", b."region" AS "region_2"
 FROM (SELECT c.__pgt_row_id, c.orders_id AS "id", c.orders_region AS "region"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c) AS b
 UNION ALL
-SELECT pg_catalog.hash_record_extended(ROW(2, b.__pgt_row_id), 7919) AS __pgt_row_id, b."id_2" AS "id_3", b."tier" AS "region_2"
+SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "id_3", b."tier" AS "region_2"
 FROM (SELECT c.__pgt_row_id, c.customers_id AS "id_2", c.customers_tier AS "tier"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
 FROM "public"."customers" AS __pgt_src) AS c) AS b) AS r;
 
 
 -- ==== delta statement (change buffers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, r.*
         FROM "pgtrickle_changes"."changes_16385" AS b
         CROSS JOIN LATERAL pg_catalog.jsonb_to_record(b.data) AS r("id" integer, "customer" integer, "amount" numeric(12,2), "region" text, "tags" text[])
@@ -237,7 +237,7 @@ __pgt_d2_project AS (
   FROM __pgt_d1_scan_orders AS c
 ),
 __pgt_win_customers AS MATERIALIZED (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, r.*
         FROM "pgtrickle_changes"."changes_16393" AS b
         CROSS JOIN LATERAL pg_catalog.jsonb_to_record(b.data) AS r("id" integer, "name" text, "tier" text)
@@ -261,10 +261,10 @@ __pgt_d4_project AS (
   FROM __pgt_d3_scan_customers AS c
 ),
 __pgt_d5_union_all AS (
-  SELECT pg_catalog.hash_record_extended(ROW(1, b.__pgt_row_id), 7919) AS __pgt_row_id, b.__pgt_weight, b."id" AS "id_3", b."region" AS "region_2"
+  SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b.__pgt_weight, b."id" AS "id_3", b."region" AS "region_2"
   FROM __pgt_d2_project AS b
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(2, b.__pgt_row_id), 7919) AS __pgt_row_id, b.__pgt_weight, b."id_2" AS "id_3", b."tier" AS "region_2"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b.__pgt_weight, b."id_2" AS "id_3", b."tier" AS "region_2"
   FROM __pgt_d4_project AS b
 ),
 __pgt_params AS (
@@ -291,10 +291,10 @@ FROM __pgt_d5_union_all AS d;
 
 -- ==== delta statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_orders AS (
@@ -306,12 +306,12 @@ __pgt_d2_project AS (
   FROM __pgt_d1_scan_orders AS c
 ),
 __pgt_d5_union_all AS (
-  SELECT pg_catalog.hash_record_extended(ROW(1, b.__pgt_row_id), 7919) AS __pgt_row_id, b.__pgt_weight, b."id" AS "id_3", b."region" AS "region_2"
+  SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b.__pgt_weight, b."id" AS "id_3", b."region" AS "region_2"
   FROM __pgt_d2_project AS b
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(2, b.__pgt_row_id), 7919) AS __pgt_row_id, 0::bigint AS __pgt_weight, b."id_2" AS "id_3", b."tier" AS "region_2"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, 0::bigint AS __pgt_weight, b."id_2" AS "id_3", b."tier" AS "region_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id_2", c.customers_tier AS "tier"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
   FROM "public"."customers" AS __pgt_src) AS c) AS b
   WHERE false
 )
@@ -322,10 +322,10 @@ FROM __pgt_d5_union_all AS d;
 
 -- ==== delta statement (transition tables of public.customers)
 WITH __pgt_delta_customers AS (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name", __pgt_src."tier" AS "tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name", __pgt_src."tier" AS "tier"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name", __pgt_src."tier" AS "tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name", __pgt_src."tier" AS "tier"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d3_scan_customers AS (
@@ -337,13 +337,13 @@ __pgt_d4_project AS (
   FROM __pgt_d3_scan_customers AS c
 ),
 __pgt_d5_union_all AS (
-  SELECT pg_catalog.hash_record_extended(ROW(1, b.__pgt_row_id), 7919) AS __pgt_row_id, 0::bigint AS __pgt_weight, b."id" AS "id_3", b."region" AS "region_2"
+  SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, 0::bigint AS __pgt_weight, b."id" AS "id_3", b."region" AS "region_2"
   FROM (SELECT c.__pgt_row_id, c.orders_id AS "id", c.orders_region AS "region"
-  FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS c) AS b
   WHERE false
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(2, b.__pgt_row_id), 7919) AS __pgt_row_id, b.__pgt_weight, b."id_2" AS "id_3", b."tier" AS "region_2"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b.__pgt_weight, b."id_2" AS "id_3", b."tier" AS "region_2"
   FROM __pgt_d4_project AS b
 )
 INSERT INTO pg_temp."__pgt_delta_a4678acd" ("__pgt_row_id", "__pgt_weight", "id", "region")

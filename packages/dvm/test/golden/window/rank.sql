@@ -83,7 +83,7 @@ CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16385" AFTER TRUNCATE ON "public"."or
 CREATE TABLE "public"."st_window_rank" AS SELECT r."__pgt_row_id", r."id"::integer AS "id", r."region"::text AS "region", r."r"::bigint AS "r"
 FROM (SELECT c.__pgt_row_id, c.orders_id AS "id", c.orders_region AS "region", c.pgt_win_1 AS "r"
 FROM (SELECT c.__pgt_row_id, c."orders_id", c."orders_customer", c."orders_amount", c."orders_region", c."orders_tags", rank() OVER (PARTITION BY c.orders_region ORDER BY c.orders_amount) AS "pgt_win_1"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c) AS c) AS r WITH NO DATA;
 
 ALTER TABLE "public"."st_window_rank" ALTER COLUMN "__pgt_row_id" SET NOT NULL;
@@ -95,7 +95,7 @@ CREATE UNIQUE INDEX "st_window_rank__pgt_row_id_idx" ON "public"."st_window_rank
 SELECT r."__pgt_row_id", r."id"::integer AS "id", r."region"::text AS "region", r."r"::bigint AS "r"
 FROM (SELECT c.__pgt_row_id, c.orders_id AS "id", c.orders_region AS "region", c.pgt_win_1 AS "r"
 FROM (SELECT c.__pgt_row_id, c."orders_id", c."orders_customer", c."orders_amount", c."orders_region", c."orders_tags", rank() OVER (PARTITION BY c.orders_region ORDER BY c.orders_amount) AS "pgt_win_1"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c) AS c) AS r;
 
 
@@ -118,13 +118,13 @@ INSERT INTO "public"."st_window_rank" ("__pgt_row_id", "id", "region", "r")
 SELECT r."__pgt_row_id", r."id"::integer AS "id", r."region"::text AS "region", r."r"::bigint AS "r"
 FROM (SELECT c.__pgt_row_id, c.orders_id AS "id", c.orders_region AS "region", c.pgt_win_1 AS "r"
 FROM (SELECT c.__pgt_row_id, c."orders_id", c."orders_customer", c."orders_amount", c."orders_region", c."orders_tags", rank() OVER (PARTITION BY c.orders_region ORDER BY c.orders_amount) AS "pgt_win_1"
-FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c) AS c) AS r;
 
 
 -- ==== delta statement (change buffers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, r.*
         FROM "pgtrickle_changes"."changes_16385" AS b
         CROSS JOIN LATERAL pg_catalog.jsonb_to_record(b.data) AS r("id" integer, "customer" integer, "amount" numeric(12,2), "region" text, "tags" text[])
@@ -149,12 +149,12 @@ __pgt_n2_partitions AS MATERIALIZED (
 ),
 __pgt_n2_new_input AS MATERIALIZED (
   SELECT s.__pgt_row_id, s."orders_id", s."orders_customer", s."orders_amount", s."orders_region", s."orders_tags"
-  FROM (SELECT c.*, c.orders_region AS __pgt_k1 FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT c.*, c.orders_region AS __pgt_k1 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS c) AS s
   WHERE s.__pgt_k1 IN (SELECT k.__pgt_k1 FROM __pgt_n2_partitions AS k WHERE k.__pgt_k1 IS NOT NULL)
   UNION ALL
   SELECT s.__pgt_row_id, s."orders_id", s."orders_customer", s."orders_amount", s."orders_region", s."orders_tags"
-  FROM (SELECT c.*, c.orders_region AS __pgt_k1 FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT c.*, c.orders_region AS __pgt_k1 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS c) AS s
   WHERE (s.__pgt_k1 IS NULL) AND EXISTS (SELECT 1 FROM __pgt_n2_partitions AS k WHERE k.__pgt_k1 IS NULL)
     AND EXISTS (SELECT 1 FROM __pgt_n2_partitions AS k WHERE (k.__pgt_k1 IS NULL) AND (s.__pgt_k1 = k.__pgt_k1 OR (s.__pgt_k1 IS NULL AND k.__pgt_k1 IS NULL)))
@@ -216,10 +216,10 @@ FROM __pgt_d3_project AS d;
 
 -- ==== delta statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_orders AS (
@@ -232,12 +232,12 @@ __pgt_n2_partitions AS MATERIALIZED (
 ),
 __pgt_n2_new_input AS MATERIALIZED (
   SELECT s.__pgt_row_id, s."orders_id", s."orders_customer", s."orders_amount", s."orders_region", s."orders_tags"
-  FROM (SELECT c.*, c.orders_region AS __pgt_k1 FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT c.*, c.orders_region AS __pgt_k1 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS c) AS s
   WHERE s.__pgt_k1 IN (SELECT k.__pgt_k1 FROM __pgt_n2_partitions AS k WHERE k.__pgt_k1 IS NOT NULL)
   UNION ALL
   SELECT s.__pgt_row_id, s."orders_id", s."orders_customer", s."orders_amount", s."orders_region", s."orders_tags"
-  FROM (SELECT c.*, c.orders_region AS __pgt_k1 FROM (SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."id"), 7919)), 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT c.*, c.orders_region AS __pgt_k1 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS c) AS s
   WHERE (s.__pgt_k1 IS NULL) AND EXISTS (SELECT 1 FROM __pgt_n2_partitions AS k WHERE k.__pgt_k1 IS NULL)
     AND EXISTS (SELECT 1 FROM __pgt_n2_partitions AS k WHERE (k.__pgt_k1 IS NULL) AND (s.__pgt_k1 = k.__pgt_k1 OR (s.__pgt_k1 IS NULL AND k.__pgt_k1 IS NULL)))
