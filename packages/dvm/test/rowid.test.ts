@@ -11,7 +11,8 @@ import { rowIdExpr, rowText } from '../src/index.js';
 const db = useTestDatabase({
   setupSql: `CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
     CREATE TYPE mood AS ENUM ('sad', 'ok');
-    CREATE DOMAIN amount AS numeric`,
+    CREATE DOMAIN amount AS numeric;
+    CREATE EXTENSION citext`,
 });
 
 /** The id of one value literal of `type` (a one-part id). */
@@ -45,6 +46,7 @@ const EQUAL: readonly [string, string, string, string?][] = [
   ['numrange', "'[1,2)'", "'[1.0,2.00)'"],
   ['money', "'1.50'", "'1.5'"],
   ['mood', "'ok'", "'ok'"],
+  ['citext', "'ABC'", "'abc'"],
 ];
 
 const UNEQUAL: readonly [string, string, string][] = [
