@@ -6,7 +6,8 @@
 import { SOURCE_DDL_EVENT_TRIGGER } from '@pgtrickle/dvm';
 import { beforeAll, expect, it } from 'vitest';
 import { captureHealth } from '../src/index.js';
-import { describeCaptureScenarios } from './support/capture-scenarios.js';
+import { CAPTURE_SCENARIOS } from './support/capture-scenarios.js';
+import { oracleScenarios } from './support/oracle-scenarios.js';
 import { useTrickle } from './support/setup.js';
 
 const env = useTrickle();
@@ -73,4 +74,4 @@ it('refuses, creating nothing, a child laid out unlike its parent', async () => 
   expect(left.rows[0]?.t).toBeNull();
 });
 
-describeCaptureScenarios('cx', env);
+oracleScenarios('cx', CAPTURE_SCENARIOS, env.db, env.trickle);

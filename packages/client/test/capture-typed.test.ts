@@ -6,7 +6,8 @@ import { SOURCE_DDL_EVENT_TRIGGER } from '@pgtrickle/dvm';
 import { expectTableEqualsQuery } from '@pgtrickle/testkit';
 import pg from 'pg';
 import { beforeAll, expect, it } from 'vitest';
-import { describeCaptureScenarios } from './support/capture-scenarios.js';
+import { CAPTURE_SCENARIOS } from './support/capture-scenarios.js';
+import { oracleScenarios } from './support/oracle-scenarios.js';
 import { useTrickle } from './support/setup.js';
 
 const env = useTrickle();
@@ -142,4 +143,4 @@ it('captures writes applied by logical replication (which fires row triggers onl
   }
 }, 60_000);
 
-describeCaptureScenarios('ct', env);
+oracleScenarios('ct', CAPTURE_SCENARIOS, env.db, env.trickle);

@@ -3,7 +3,7 @@
  * a scalar subquery over a table without a key whose value is fixed by its ORDER BY … LIMIT 1.
  */
 import { expect, it } from 'vitest';
-import { type CaptureScenario, describeCaptureScenarios } from './support/capture-scenarios.js';
+import { type OracleScenario, oracleScenarios } from './support/oracle-scenarios.js';
 import { useTrickle } from './support/setup.js';
 
 const env = useTrickle();
@@ -21,7 +21,7 @@ const PARTS_STEPS = [
   `INSERT INTO {s}.ps VALUES (7, 1, 1, 1)`,
 ];
 
-const SCENARIOS: CaptureScenario[] = [
+const SCENARIOS: OracleScenario[] = [
   {
     name: 'a scalar subquery in HAVING (TPC-H Q11 shape)',
     setup: PARTS,
@@ -71,4 +71,4 @@ it('compiles the keyless ORDER BY … LIMIT 1 scalar subquery differentially', a
   ).rejects.toMatchObject({ code: 'PGT_UNSUPPORTED' });
 });
 
-describeCaptureScenarios('cov', env, SCENARIOS);
+oracleScenarios('cov', SCENARIOS, env.db, env.trickle);

@@ -5,20 +5,13 @@
  * counts. Every scenario × mode has its own schema, so steps never interfere. `{s}` in the SQL is
  * that schema.
  */
-import { expectNoNegativeCounts, expectTableEqualsQuery } from '@pgtrickle/testkit';
 import { describe, expect, it } from 'vitest';
+import { type OracleScenario, oracleScenarios } from './support/oracle-scenarios.js';
 import { useTrickle } from './support/setup.js';
 
 const { db, trickle } = useTrickle();
 
-interface Scenario {
-  readonly name: string;
-  readonly setup: string;
-  readonly query: string;
-  readonly steps: readonly string[];
-  /** Round float columns in the oracle (summation order). */
-  readonly floatDigits?: number;
-}
+type Scenario = OracleScenario;
 
 const SHOP = `
   CREATE TABLE {s}.customers (id int PRIMARY KEY, name text, tier text, country text);
@@ -291,40 +284,10 @@ const SCENARIOS: Scenario[] = [
   ),
 ];
 
-const MODES = ['FULL', 'DIFFERENTIAL', 'AUTO'] as const;
-
 describe('oracle suite', () => {
   it('has at least 40 scenarios of its own', () => {
     expect(SCENARIOS.length).toBeGreaterThanOrEqual(40);
   });
 
-  SCENARIOS.forEach((scenario, index) => {
-    describe(scenario.name, () => {
-      for (const mode of MODES) {
-        it(`stays equal to its query in ${mode}`, async () => {
-          const schema = `s${index}_${mode.toLowerCase()}`;
-          const sub = (sql: string) => sql.replaceAll('{s}', `"${schema}"`);
-          await db.query(`CREATE SCHEMA "${schema}"`);
-          await db.query(sub(scenario.setup));
-          const query = sub(scenario.query);
-          const st = `"${schema}".st`;
-          const created = await trickle().createStreamTable({ name: st, query, refreshMode: mode });
-          if (mode !== 'AUTO') expect(created.effectiveMode).toBe(mode);
-          const options = scenario.floatDigits === undefined ? {} : { floatDigits: scenario.floatDigits };
-          await expectTableEqualsQuery(db, st, query, options);
-          for (const step of scenario.steps) {
-            await db.query(sub(step));
-            await trickle().refresh(st);
-            await expectTableEqualsQuery(db, st, query, options);
-            await expectNoNegativeCounts(db, st);
-          }
-          // FULL and DIFFERENTIAL agree: a forced FULL refresh changes nothing.
-          const full = await trickle().refresh(st, { action: 'FULL' });
-          expect(full.action).toBe('FULL');
-          await expectTableEqualsQuery(db, st, query, options);
-          await trickle().dropStreamTable(st);
-        }, 120_000);
-      }
-    });
-  });
+  oracleScenarios('s', SCENARIOS, db, trickle);
 });

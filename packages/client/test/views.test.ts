@@ -6,7 +6,7 @@
  */
 import { expectTableEqualsQuery } from '@pgtrickle/testkit';
 import { describe, expect, it } from 'vitest';
-import { type CaptureScenario, describeCaptureScenarios } from './support/capture-scenarios.js';
+import { type OracleScenario, oracleScenarios } from './support/oracle-scenarios.js';
 import { useTrickle } from './support/setup.js';
 
 const env = useTrickle();
@@ -25,7 +25,7 @@ const STEPS = [
   `UPDATE {s}.customers SET tier = NULL WHERE id = 3; INSERT INTO {s}.customers VALUES (4, 'dee', 'gold')`,
 ];
 
-const VIEW_SCENARIOS: CaptureScenario[] = [
+const VIEW_SCENARIOS: OracleScenario[] = [
   { name: 'a view with a filter', setup: SHOP, query: 'SELECT id, name FROM {s}.gold', steps: STEPS },
   {
     name: 'a view over a view, joined and aggregated',
@@ -42,7 +42,7 @@ const VIEW_SCENARIOS: CaptureScenario[] = [
   },
 ];
 
-describeCaptureScenarios('vw', env, VIEW_SCENARIOS);
+oracleScenarios('vw', VIEW_SCENARIOS, env.db, env.trickle);
 
 describe('views as sources', () => {
   it('captures the tables under a view and rebuilds when the view is replaced', async () => {

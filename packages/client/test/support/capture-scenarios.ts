@@ -2,22 +2,13 @@
  * Oracle scenarios about change capture: writes capture must see (partitions, inheritance
  * children, replica mode, disabled triggers) and values it must bring back exactly (jsonb null,
  * array bounds, json text, floats written under a low extra_float_digits, virtual generated
- * columns, collations, DEFERRABLE keys, a rename around an update). Each runs in FULL,
- * DIFFERENTIAL and AUTO, once per capture format (the two test files that use this module).
+ * columns, collations, DEFERRABLE keys, a rename around an update), run in FULL, DIFFERENTIAL
+ * and AUTO by the oracle runner, once per capture format (the two test files that use them).
  */
-import { expectNoNegativeCounts, expectTableEqualsQuery, type TestDatabase } from '@pgtrickle/testkit';
-import { describe, expect, it } from 'vitest';
-import type { Trickle } from '../../src/index.js';
+import type { OracleScenario } from './oracle-scenarios.js';
 
-/** One scenario: setup SQL, the query, steps of DML (`{s}` is the scenario's schema). */
-export interface CaptureScenario {
-  readonly name: string;
-  readonly setup: string;
-  readonly query: string;
-  readonly steps: readonly string[];
-}
-
-export const CAPTURE_SCENARIOS: readonly CaptureScenario[] = [
+/** The capture scenarios (run by `oracleScenarios`, once per capture format). */
+export const CAPTURE_SCENARIOS: readonly OracleScenario[] = [
   {
     name: 'writes addressed to partitions, new and attached partitions, a detached one',
     setup: `CREATE TABLE {s}.m (id int, grp text, v int, PRIMARY KEY (id, grp)) PARTITION BY LIST (grp);
@@ -136,41 +127,3 @@ export const CAPTURE_SCENARIOS: readonly CaptureScenario[] = [
     ],
   },
 ];
-
-const MODES = ['FULL', 'DIFFERENTIAL', 'AUTO'] as const;
-
-/** Declares the scenarios as oracle tests in every mode (schema names prefixed with `prefix`). */
-export function describeCaptureScenarios(
-  prefix: string,
-  env: { readonly db: TestDatabase; readonly trickle: () => Trickle },
-  scenarios: readonly CaptureScenario[] = CAPTURE_SCENARIOS,
-): void {
-  const { db, trickle } = env;
-  scenarios.forEach((scenario, index) => {
-    describe(scenario.name, () => {
-      for (const mode of MODES) {
-        it(`stays equal to its query in ${mode}`, async () => {
-          const schema = `${prefix}${index}_${mode.toLowerCase()}`;
-          const sub = (sql: string) => sql.replaceAll('{s}', `"${schema}"`);
-          await db.query(`CREATE SCHEMA "${schema}"`);
-          await db.query(sub(scenario.setup));
-          const query = sub(scenario.query);
-          const st = `"${schema}".st`;
-          const created = await trickle().createStreamTable({ name: st, query, refreshMode: mode });
-          if (mode !== 'AUTO') expect(created.effectiveMode).toBe(mode);
-          await expectTableEqualsQuery(db, st, query);
-          for (const step of scenario.steps) {
-            await db.query(sub(step));
-            await trickle().refresh(st);
-            await expectTableEqualsQuery(db, st, query);
-            await expectNoNegativeCounts(db, st);
-          }
-          const full = await trickle().refresh(st, { action: 'FULL' });
-          expect(full.action).toBe('FULL');
-          await expectTableEqualsQuery(db, st, query);
-          await trickle().dropStreamTable(st);
-        }, 120_000);
-      }
-    });
-  });
-}

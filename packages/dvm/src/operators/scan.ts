@@ -219,24 +219,11 @@ FROM ${sql.id(table)} AS ${SOURCE_ALIAS}`,
     }
     // Change buffer: the window, with the columns the scan reads typed as the source had them.
     const win = ctx.stmt.add(`win_${source.name}`, windowSql(source, ctx), true);
-    if (source.keyed && source.deferrableKey === true) {
-      // A DEFERRABLE key: a transaction may insert a key's new row before deleting its old one, so
-      // the order of a key's changes says nothing. Net count per (key, row content) instead: −1
-      // for the row the key had before the window, +1 for the row it has after.
-      return ctx.stmt.add(
-        `delta_${source.name}`,
-        sql`SELECT w.${ROW_ID_COLUMN}, w.__pgt_net AS ${WEIGHT_COLUMN}${srcCols('w')}
-FROM (SELECT DISTINCT ON (x.${ROW_ID_COLUMN}, x.__pgt_content) x.*, pg_catalog.sum(CASE WHEN x.__pgt_action = 'I' THEN 1 ELSE -1 END)
-  OVER (PARTITION BY x.${ROW_ID_COLUMN}, x.__pgt_content)::bigint AS __pgt_net
-      FROM (SELECT v.*, ${keylessImage(source, 'v')} AS __pgt_content FROM ${win} AS v) AS x
-      ORDER BY x.${ROW_ID_COLUMN}, x.__pgt_content, x.__pgt_change_id) AS w
-WHERE w.__pgt_net <> 0`,
-        true,
-      );
-    }
-    if (source.keyed) {
+    if (source.keyed && source.deferrableKey !== true) {
       // Net effect per key: −1 with the first change's values if it is a D (the row existed
       // before the window), +1 with the last change's values if it is an I (it exists after).
+      // (A DEFERRABLE key may have its new row inserted before its old one is deleted, so the
+      // order says nothing: such a source is netted by content below, like a keyless one.)
       return ctx.stmt.add(
         `delta_${source.name}`,
         sql`SELECT w.${ROW_ID_COLUMN}, -1::bigint AS ${WEIGHT_COLUMN}${srcCols('w')}
@@ -249,8 +236,9 @@ WHERE w.__pgt_action = 'I'`,
         true,
       );
     }
-    // Keyless: the id is the content (by value); net count per content and representation
-    // (image), non-zero only, so a change of representation (1.0 → 1.00) is a change.
+    // Keyless (or a DEFERRABLE key): net count per id and representation (image), non-zero only,
+    // so a change of representation (1.0 → 1.00) is a change; for a deferrable key what remains
+    // is the key's row before the window (−1) and after it (+1), in whatever order it was written.
     return ctx.stmt.add(
       `delta_${source.name}`,
       sql`SELECT w.${ROW_ID_COLUMN}, w.__pgt_net AS ${WEIGHT_COLUMN}${srcCols('w')}

@@ -118,12 +118,7 @@ BEGIN
   bufoid := pg_catalog.to_regclass(buf);
   IF NOT found_state THEN
     FOREACH rel IN ARRAY rels LOOP
-      FOREACH ev IN ARRAY ARRAY['ins', 'upd', 'del', 'trunc', 'insr', 'updr', 'delr'] LOOP
-        IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = rel AND tgname = 'pgtrickle_' || ev || '_' || rel) THEN
-          EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', 'pgtrickle_' || ev || '_' || rel, rel::regclass);
-        END IF;
-        EXECUTE pg_catalog.format('DROP FUNCTION IF EXISTS %I.%I()', ${sql.lit(CHANGES_SCHEMA)}, 'capture_' || ev || '_' || rel);
-      END LOOP;
+      PERFORM ${SCHEMA}.capture_unhook(rel, p_source);
     END LOOP;
   END IF;
   IF bufoid IS NOT NULL AND (NOT found_state OR st.format <> fmt) THEN
@@ -263,18 +258,7 @@ BEGIN
     FOREACH rel IN ARRAY st.relations LOOP
       CONTINUE WHEN rel = ANY (rels);
       changed := true;
-      -- A detached partition may keep (independent) copies of the root's row triggers.
-      FOREACH ev IN ARRAY ARRAY['insr', 'updr', 'delr'] LOOP
-        IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = rel AND tgname = 'pgtrickle_' || ev || '_' || p_source AND tgparentid = 0) THEN
-          EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', 'pgtrickle_' || ev || '_' || p_source, rel::regclass);
-        END IF;
-      END LOOP;
-      FOREACH ev IN ARRAY ARRAY['ins', 'upd', 'del', 'trunc', 'insr', 'updr', 'delr'] LOOP
-        IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = rel AND tgname = 'pgtrickle_' || ev || '_' || rel) THEN
-          EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', 'pgtrickle_' || ev || '_' || rel, rel::regclass);
-        END IF;
-        EXECUTE pg_catalog.format('DROP FUNCTION IF EXISTS %I.%I()', ${sql.lit(CHANGES_SCHEMA)}, 'capture_' || ev || '_' || rel);
-      END LOOP;
+      PERFORM ${SCHEMA}.capture_unhook(rel, p_source);
     END LOOP;
   END IF;
   INSERT INTO ${SCHEMA}.capture_state AS s (source_oid, format, shape_version, relations, signature)
@@ -288,6 +272,26 @@ END
 `;
 }
 
+function unhookBody(): string {
+  return sql`
+DECLARE
+  ev text;
+BEGIN
+  FOREACH ev IN ARRAY ARRAY['ins', 'upd', 'del', 'trunc', 'insr', 'updr', 'delr'] LOOP
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = p_rel AND tgname = 'pgtrickle_' || ev || '_' || p_rel) THEN
+      EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', 'pgtrickle_' || ev || '_' || p_rel, p_rel::regclass);
+    END IF;
+    -- A partition detached from the root may keep (independent) copies of the root's row triggers.
+    IF p_rel <> p_root AND EXISTS (SELECT 1 FROM pg_catalog.pg_trigger
+                                    WHERE tgrelid = p_rel AND tgname = 'pgtrickle_' || ev || '_' || p_root AND tgparentid = 0) THEN
+      EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', 'pgtrickle_' || ev || '_' || p_root, p_rel::regclass);
+    END IF;
+    EXECUTE pg_catalog.format('DROP FUNCTION IF EXISTS %I.%I()', ${sql.lit(CHANGES_SCHEMA)}, 'capture_' || ev || '_' || p_rel);
+  END LOOP;
+END
+`;
+}
+
 function dropBody(): string {
   return sql`
 DECLARE
@@ -297,12 +301,7 @@ DECLARE
 BEGIN
   SELECT * INTO st FROM ${SCHEMA}.capture_state WHERE source_oid = p_source FOR UPDATE;
   FOREACH rel IN ARRAY COALESCE(st.relations, ARRAY[p_source]) || ARRAY[p_source] LOOP
-    FOREACH ev IN ARRAY ARRAY['ins', 'upd', 'del', 'trunc', 'insr', 'updr', 'delr'] LOOP
-      IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = rel AND tgname = 'pgtrickle_' || ev || '_' || rel) THEN
-        EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', 'pgtrickle_' || ev || '_' || rel, rel::regclass);
-      END IF;
-      EXECUTE pg_catalog.format('DROP FUNCTION IF EXISTS %I.%I()', ${sql.lit(CHANGES_SCHEMA)}, 'capture_' || ev || '_' || rel);
-    END LOOP;
+    PERFORM ${SCHEMA}.capture_unhook(rel, p_source);
   END LOOP;
   EXECUTE pg_catalog.format('DROP TABLE IF EXISTS %I.%I', ${sql.lit(CHANGES_SCHEMA)}, 'changes_' || p_source);
   DELETE FROM ${SCHEMA}.capture_state WHERE source_oid = p_source;
@@ -341,6 +340,9 @@ export function captureSyncDdl(): string[] {
   return [
     STATE_DDL,
     sql`GRANT SELECT ON ${SCHEMA}.capture_state TO PUBLIC`,
+    sql`CREATE OR REPLACE FUNCTION ${SCHEMA}.capture_unhook(p_rel oid, p_root oid) RETURNS void LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp AS ${dollarQuote(unhookBody())}`,
+    sql`REVOKE ALL ON FUNCTION ${SCHEMA}.capture_unhook(oid, oid) FROM PUBLIC`,
     sql`CREATE OR REPLACE FUNCTION ${SCHEMA}.capture_sync(p_source oid, p_format text) RETURNS text LANGUAGE plpgsql
   SET search_path = pg_catalog, pg_temp AS ${dollarQuote(syncBody())}`,
     sql`REVOKE ALL ON FUNCTION ${SCHEMA}.capture_sync(oid, text) FROM PUBLIC`,

@@ -8,6 +8,27 @@ CREATE TABLE IF NOT EXISTS "pgtrickle_changes".capture_state (
 
 GRANT SELECT ON "pgtrickle_changes".capture_state TO PUBLIC;
 
+CREATE OR REPLACE FUNCTION "pgtrickle_changes".capture_unhook(p_rel oid, p_root oid) RETURNS void LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp AS $pgt$
+DECLARE
+  ev text;
+BEGIN
+  FOREACH ev IN ARRAY ARRAY['ins', 'upd', 'del', 'trunc', 'insr', 'updr', 'delr'] LOOP
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = p_rel AND tgname = 'pgtrickle_' || ev || '_' || p_rel) THEN
+      EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', 'pgtrickle_' || ev || '_' || p_rel, p_rel::regclass);
+    END IF;
+    -- A partition detached from the root may keep (independent) copies of the root's row triggers.
+    IF p_rel <> p_root AND EXISTS (SELECT 1 FROM pg_catalog.pg_trigger
+                                    WHERE tgrelid = p_rel AND tgname = 'pgtrickle_' || ev || '_' || p_root AND tgparentid = 0) THEN
+      EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', 'pgtrickle_' || ev || '_' || p_root, p_rel::regclass);
+    END IF;
+    EXECUTE pg_catalog.format('DROP FUNCTION IF EXISTS %I.%I()', 'pgtrickle_changes', 'capture_' || ev || '_' || p_rel);
+  END LOOP;
+END
+$pgt$;
+
+REVOKE ALL ON FUNCTION "pgtrickle_changes".capture_unhook(oid, oid) FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION "pgtrickle_changes".capture_sync(p_source oid, p_format text) RETURNS text LANGUAGE plpgsql
   SET search_path = pg_catalog, pg_temp AS $pgt$
 DECLARE
@@ -70,12 +91,7 @@ BEGIN
   bufoid := pg_catalog.to_regclass(buf);
   IF NOT found_state THEN
     FOREACH rel IN ARRAY rels LOOP
-      FOREACH ev IN ARRAY ARRAY['ins', 'upd', 'del', 'trunc', 'insr', 'updr', 'delr'] LOOP
-        IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = rel AND tgname = 'pgtrickle_' || ev || '_' || rel) THEN
-          EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', 'pgtrickle_' || ev || '_' || rel, rel::regclass);
-        END IF;
-        EXECUTE pg_catalog.format('DROP FUNCTION IF EXISTS %I.%I()', 'pgtrickle_changes', 'capture_' || ev || '_' || rel);
-      END LOOP;
+      PERFORM "pgtrickle_changes".capture_unhook(rel, p_source);
     END LOOP;
   END IF;
   IF bufoid IS NOT NULL AND (NOT found_state OR st.format <> fmt) THEN
@@ -223,18 +239,7 @@ END
     FOREACH rel IN ARRAY st.relations LOOP
       CONTINUE WHEN rel = ANY (rels);
       changed := true;
-      -- A detached partition may keep (independent) copies of the root's row triggers.
-      FOREACH ev IN ARRAY ARRAY['insr', 'updr', 'delr'] LOOP
-        IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = rel AND tgname = 'pgtrickle_' || ev || '_' || p_source AND tgparentid = 0) THEN
-          EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', 'pgtrickle_' || ev || '_' || p_source, rel::regclass);
-        END IF;
-      END LOOP;
-      FOREACH ev IN ARRAY ARRAY['ins', 'upd', 'del', 'trunc', 'insr', 'updr', 'delr'] LOOP
-        IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = rel AND tgname = 'pgtrickle_' || ev || '_' || rel) THEN
-          EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', 'pgtrickle_' || ev || '_' || rel, rel::regclass);
-        END IF;
-        EXECUTE pg_catalog.format('DROP FUNCTION IF EXISTS %I.%I()', 'pgtrickle_changes', 'capture_' || ev || '_' || rel);
-      END LOOP;
+      PERFORM "pgtrickle_changes".capture_unhook(rel, p_source);
     END LOOP;
   END IF;
   INSERT INTO "pgtrickle_changes".capture_state AS s (source_oid, format, shape_version, relations, signature)
@@ -258,12 +263,7 @@ DECLARE
 BEGIN
   SELECT * INTO st FROM "pgtrickle_changes".capture_state WHERE source_oid = p_source FOR UPDATE;
   FOREACH rel IN ARRAY COALESCE(st.relations, ARRAY[p_source]) || ARRAY[p_source] LOOP
-    FOREACH ev IN ARRAY ARRAY['ins', 'upd', 'del', 'trunc', 'insr', 'updr', 'delr'] LOOP
-      IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = rel AND tgname = 'pgtrickle_' || ev || '_' || rel) THEN
-        EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', 'pgtrickle_' || ev || '_' || rel, rel::regclass);
-      END IF;
-      EXECUTE pg_catalog.format('DROP FUNCTION IF EXISTS %I.%I()', 'pgtrickle_changes', 'capture_' || ev || '_' || rel);
-    END LOOP;
+    PERFORM "pgtrickle_changes".capture_unhook(rel, p_source);
   END LOOP;
   EXECUTE pg_catalog.format('DROP TABLE IF EXISTS %I.%I', 'pgtrickle_changes', 'changes_' || p_source);
   DELETE FROM "pgtrickle_changes".capture_state WHERE source_oid = p_source;
