@@ -20,10 +20,19 @@ export {
   installedVersion,
   migrationChecksum,
 } from './catalog/install.js';
-export { type LeaseState, readLease } from './catalog/leader-lease.js';
+export { type LeaseState, readLease, taggedApplicationName } from './catalog/leader-lease.js';
 export { CATALOG_VERSION, MIGRATIONS, type Migration } from './catalog/migrations.js';
+export { type PinnedBuffer, pinnedBuffers, releaseFrontier } from './catalog/pinned-buffers.js';
 export { allDependencies, dependenciesOf } from './catalog/read-dependencies.js';
 export { progressOf, readPending, type StreamTableProgress } from './catalog/read-frontiers.js';
+export {
+  applyRetention,
+  DEFAULT_RETENTION,
+  type RetentionPolicy,
+  type RetentionResult,
+  trimHistory,
+  trimRequests,
+} from './catalog/retention.js';
 export { API_ROLE, apiRoleMembers, rolesNotActedAs } from './catalog/roles.js';
 export type { DependencyRow, HistoryEntry, StreamTableRow } from './catalog/rows.js';
 export { CATALOG_SCHEMA_NAME, CHANGES_SCHEMA_NAME, type Queryable } from './catalog/schema.js';
@@ -34,6 +43,7 @@ export {
   readStatusView,
   type StatusViewRow,
 } from './catalog/status-view.js';
+export { type CaptureTrigger, captureTriggers, type UninstallResult } from './catalog/uninstall.js';
 export { type CleanupTarget, cleanupBuffers, cleanupTargets } from './cdc.js';
 export {
   type Conn,
@@ -47,6 +57,7 @@ export {
 export {
   AlreadyExistsError,
   BusyError,
+  CatalogMissingError,
   ClientError,
   type ClientErrorCode,
   ClosedError,
@@ -56,11 +67,19 @@ export {
   NotActiveError,
   NotFoundError,
   NotInstalledError,
+  PopulationFailedError,
   RefreshFailedError,
   SchemaVersionError,
   SourceChangedError,
 } from './errors.js';
-export { isPermanentRefreshError, recordFailure } from './failures.js';
+export {
+  classifyFailure,
+  type FailureClass,
+  isPermanentRefreshError,
+  isTransientRefreshError,
+  recordFailure,
+  TRANSIENT_SQLSTATES,
+} from './failures.js';
 export { type PgGroupTransaction, RepeatableReadGroupStrategy, SavepointGroupStrategy } from './groups.js';
 export { displayName, type ParsedName, parseName } from './names.js';
 export { catalogPort, fingerprints } from './port.js';
@@ -74,7 +93,23 @@ export {
   type RefreshRequest,
   refreshInTransaction,
 } from './refresh.js';
-export { LEADER_LOCK_KEY, Leadership, type LeadershipOptions, NotLeaderError } from './service/leader.js';
+export {
+  KEEPALIVE,
+  LEADER_LOCK_KEY,
+  Leadership,
+  type LeadershipLog,
+  type LeadershipOptions,
+  NotLeaderError,
+  newTag,
+} from './service/leader.js';
+export {
+  allCleanupTargets,
+  DEFAULT_MAX_PINNED_ROWS,
+  Maintenance,
+  type MaintenanceOptions,
+  type MaintenanceReport,
+  maintain,
+} from './service/maintenance.js';
 export { processRequests, type RequestsProcessed } from './service/requests.js';
 export { type ServiceOptions, systemClock, TrickleService } from './service/service.js';
 export { type Fence, PgSchedulerStore, PgUnitExecutor, tableId } from './service/store.js';

@@ -9,6 +9,7 @@ export { type DemoOptions, demoCommand } from './commands/demo.js';
 export { type CheckResult, type CheckStatus, MIN_SERVER_VERSION_NUM, runChecks } from './commands/doctor.js';
 export { type RunOptions, runCommand, tickLogger } from './commands/run.js';
 export { formatAge, parseMode, readStatus, type StatusRow, textTable } from './commands/tables.js';
+export { type UninstallOptions, uninstallCommand } from './commands/uninstall.js';
 export {
   CONFIG_ENV,
   CONFIG_KEYS,

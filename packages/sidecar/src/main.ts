@@ -19,6 +19,7 @@ import {
   resumeCommand,
   statusCommand,
 } from './commands/tables.js';
+import { uninstallCommand } from './commands/uninstall.js';
 import { CONFIG_KEYS, type LoadedConfig, loadConfig } from './config.js';
 import { type CliIo, type CommandContext, commandContext } from './context.js';
 import { errorCode, errorMessage, SidecarError } from './errors.js';
@@ -156,6 +157,17 @@ function program(io: CliIo, hooks: Hooks): Command {
     .description('check the database for running pgtrickle (exit 1 when a check fails)')
     .option('--json', 'print JSON')
     .action(action('doctor', (ctx, opts: { json?: boolean }) => doctorCommand(ctx, opts)));
+  p.command('uninstall')
+    .description(
+      'remove pgtrickle from the database (capture, buffers, catalog); storage tables stay as plain tables',
+    )
+    .option('--drop-tables', 'also drop the stream tables’ storage tables')
+    .option('--yes', 'do it (without it, say what would be removed)')
+    .action(
+      action('uninstall', (ctx, opts: { dropTables?: boolean; yes?: boolean }) =>
+        uninstallCommand(ctx, opts),
+      ),
+    );
   p.command('demo')
     .description(
       'a live demo: an embedded PostgreSQL 18 (unless a database is configured), a shop and a pipeline of stream tables kept fresh under writes',
