@@ -1,7 +1,7 @@
 /**
  * Stream table names as users write them: `name`, `schema.name`, with SQL identifier rules —
  * unquoted parts fold to lower case as PostgreSQL folds them (only ASCII A–Z: `Ventes_ÉTÉ` is
- * `ventes_ÉTÉ`), `"Quoted Parts"` keep their case and may contain dots,
+ * `ventes_ÉtÉ`), `"Quoted Parts"` keep their case and may contain dots,
  * spaces and `""` for a quote. Parsed by hand (never spliced into SQL); the result is always
  * quoted when it reaches SQL.
  */

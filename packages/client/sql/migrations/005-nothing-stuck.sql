@@ -5,7 +5,8 @@
 -- The lease names the leader's connections (its tag is in the application_name of each), so a
 -- standby can end every session of a leader that stopped answering; history and finished requests
 -- are trimmed by age (indexes for it); a failed create no longer shows as a stream table in
--- pgt_status (pgt_request_log shows every request); pgtrickle.uninstall() removes pgtrickle.
+-- pgt_status (pgt_request_log shows every request); pgtrickle.uninstall() removes pgtrickle and
+-- leaves each storage table as a plain table of the query's columns (or drops it).
 
 ALTER TABLE pgtrickle.pgt_leader ADD COLUMN holder_tag text
 --> statement-breakpoint
@@ -42,6 +43,7 @@ CREATE FUNCTION pgtrickle.uninstall(drop_tables boolean DEFAULT false) RETURNS t
 LANGUAGE plpgsql AS $fn$
 DECLARE
   t record;
+  col record;
   kept int := 0;
   dropped int := 0;
 BEGIN
@@ -59,6 +61,12 @@ BEGIN
       dropped := dropped + 1;
     ELSE
       EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS pgtrickle_guard ON %I.%I', t.schema_name, t.table_name);
+      -- The bookkeeping columns (__pgt_row_id, __pgt_count, ...) go: what is left is the query's columns.
+      FOR col IN SELECT a.attname FROM pg_catalog.pg_attribute a
+                WHERE a.attrelid = pg_catalog.to_regclass(pg_catalog.quote_ident(t.schema_name) || '.' || pg_catalog.quote_ident(t.table_name))
+                  AND a.attnum > 0 AND NOT a.attisdropped AND a.attname LIKE '\_\_pgt\_%' LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE %I.%I DROP COLUMN %I', t.schema_name, t.table_name, col.attname);
+      END LOOP;
       kept := kept + 1;
     END IF;
   END LOOP;
