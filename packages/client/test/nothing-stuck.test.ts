@@ -81,7 +81,12 @@ describe('failure classes', () => {
 describe('a refresh cancelled again and again (pg_cancel_backend from another session)', () => {
   it('is retried, never suspended, and catches up', async () => {
     const q = 'SELECT id, v FROM src WHERE v % 2 = 0';
-    await trickle().createStreamTable({ name: 'st_cancel', query: q, schedule: '1s', refreshMode: 'DIFFERENTIAL' });
+    await trickle().createStreamTable({
+      name: 'st_cancel',
+      query: q,
+      schedule: '1s',
+      refreshMode: 'DIFFERENTIAL',
+    });
     const s = scheduler();
     await sleep(1100);
     for (let i = 0; i < 4; i++) {
@@ -126,7 +131,12 @@ describe('a deterministic failure', () => {
     await db.query('CREATE TABLE divisors (id int PRIMARY KEY, d int NOT NULL)');
     await db.query('INSERT INTO divisors VALUES (1, 1), (2, 2)');
     const q = 'SELECT id, 100 / d AS q FROM divisors';
-    await trickle().createStreamTable({ name: 'st_div', query: q, schedule: '1s', refreshMode: 'DIFFERENTIAL' });
+    await trickle().createStreamTable({
+      name: 'st_div',
+      query: q,
+      schedule: '1s',
+      refreshMode: 'DIFFERENTIAL',
+    });
     const s = scheduler();
     await sleep(1100);
     await db.query('INSERT INTO divisors VALUES (3, 0)');
@@ -192,8 +202,9 @@ describe('a suspended table and the shared buffer', () => {
 describe('retention', () => {
   it('trims history by age and per-table rows, and finished requests by age, in batches; pending requests stay', async () => {
     await trickle().createStreamTable({ name: 'st_hist', query: 'SELECT id FROM src' });
-    const pgtId = (await db.query(`SELECT pgt_id FROM pgtrickle.pgt_stream_tables WHERE table_name = 'st_hist'`))
-      .rows[0]?.pgt_id;
+    const pgtId = (
+      await db.query(`SELECT pgt_id FROM pgtrickle.pgt_stream_tables WHERE table_name = 'st_hist'`)
+    ).rows[0]?.pgt_id;
     await db.query(
       `INSERT INTO pgtrickle.pgt_refresh_history (pgt_id, action, status, initiated_by, started_at, finished_at)
        SELECT $1, 'NO_DATA', 'COMPLETED', 'SCHEDULER', now() - g * interval '1 hour', now() - g * interval '1 hour'
@@ -202,8 +213,11 @@ describe('retention', () => {
     );
     const count = async () =>
       Number(
-        (await db.query('SELECT count(*)::int AS n FROM pgtrickle.pgt_refresh_history WHERE pgt_id = $1', [pgtId]))
-          .rows[0]?.n,
+        (
+          await db.query('SELECT count(*)::int AS n FROM pgtrickle.pgt_refresh_history WHERE pgt_id = $1', [
+            pgtId,
+          ])
+        ).rows[0]?.n,
       );
     expect(await count()).toBe(301);
     // Older than 100 hours: 200 rows go (batches of 30), then at most 50 rows are kept.
@@ -215,7 +229,12 @@ describe('retention', () => {
     });
     expect(r1.historyRows).toBe(200);
     expect(await count()).toBe(101);
-    await applyRetention(trickle().db, { ...DEFAULT_RETENTION, historyMaxRowsPerTable: 50, batch: 7, maxBatches: 100 });
+    await applyRetention(trickle().db, {
+      ...DEFAULT_RETENTION,
+      historyMaxRowsPerTable: 50,
+      batch: 7,
+      maxBatches: 100,
+    });
     expect(await count()).toBe(50);
     // A call deletes at most batch × maxBatches rows.
     const limited = await applyRetention(trickle().db, {
