@@ -27,11 +27,11 @@ describe('catalog commands', () => {
   it('plan prints every pending migration without running anything', async () => {
     const r = await cli(['plan']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('-- pgtrickle catalog: version 0 → 4, 4 pending migration(s)');
+    expect(r.stdout).toContain('-- pgtrickle catalog: version 0 → 5, 5 pending migration(s)');
     expect(r.stdout).toContain('CREATE TABLE pgtrickle.pgt_stream_tables (');
     expect(r.stdout).toContain('CREATE FUNCTION pgtrickle.create_stream_table(');
-    expect(r.stdout.match(/^BEGIN;$/gm)).toHaveLength(4);
-    expect(r.stdout.match(/^COMMIT;$/gm)).toHaveLength(4);
+    expect(r.stdout.match(/^BEGIN;$/gm)).toHaveLength(5);
+    expect(r.stdout.match(/^COMMIT;$/gm)).toHaveLength(5);
     const installed = await db.query(`SELECT to_regnamespace('pgtrickle') IS NULL AS none`);
     expect(installed.rows[0]?.none).toBe(true); // nothing was executed
   });
@@ -50,10 +50,10 @@ describe('catalog commands', () => {
     const r = await cli(['migrate']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(
-      /applied migration 1 \(core catalog\) in \d+ ms\napplied migration 2 \(refresh history\) in \d+ ms\napplied migration 3 .*\napplied migration 4 \(security model\) in \d+ ms\npgtrickle catalog is at version 4\n$/,
+      /applied migration 1 \(core catalog\) in \d+ ms\napplied migration 2 \(refresh history\) in \d+ ms\napplied migration 3 .*\napplied migration 4 \(security model\) in \d+ ms\napplied migration 5 \(nothing stuck\) in \d+ ms\npgtrickle catalog is at version 5\n$/,
     );
     const again = await cli(['migrate']);
-    expect(again.stdout).toBe('pgtrickle catalog is up to date (version 4)\n');
+    expect(again.stdout).toBe('pgtrickle catalog is up to date (version 5)\n');
     const plan = await cli(['plan']);
     expect(plan.stdout).toContain('nothing to do');
   });
@@ -71,10 +71,10 @@ describe('the plan, applied by hand', () => {
     expect(r).toBe(0);
     const check = captureIo({ env: { PGTRICKLE_DATABASE_URL: fresh.url } });
     await main(['migrate'], check);
-    expect(check.stdoutText()).toBe('pgtrickle catalog is up to date (version 4)\n');
+    expect(check.stdoutText()).toBe('pgtrickle catalog is up to date (version 5)\n');
     const doctor = captureIo({ env: { PGTRICKLE_DATABASE_URL: fresh.url } });
     expect(await main(['doctor'], doctor)).toBe(0);
-    expect(doctor.stdoutText()).toMatch(/^pass\s+catalog\s+installed, version 4 \(current\)/m);
+    expect(doctor.stdoutText()).toMatch(/^pass\s+catalog\s+installed, version 5 \(current\)/m);
   });
 });
 
@@ -210,7 +210,7 @@ describe('doctor', () => {
     await db.query(`SELECT pgtrickle.create_stream_table('later', 'SELECT id FROM orders')`);
     const r = await cli(['doctor']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^pass\s+catalog\s+installed, version 4/m);
+    expect(r.stdout).toMatch(/^pass\s+catalog\s+installed, version 5/m);
     expect(r.stdout).toMatch(/^pass\s+requests\s+1 pending request\(s\)/m);
     expect(r.stdout).toMatch(/^warn\s+leader\s+no sidecar has led this database yet/m);
     expect(r.stdout).toMatch(/^pass\s+change buffers\s+\d+ buffer\(s\)/m);
