@@ -62,7 +62,11 @@ describe('precedence', () => {
       maintenanceIntervalMs: 10_000,
     });
     expect(config.refresh).toEqual({ autoFullRatio: 0.15, maxConsecutiveErrors: 3, maxPinnedRows: 100_000 });
-    expect(config.retention).toEqual({ historyMaxAgeHours: 168, historyMaxRows: 10_000, requestsMaxAgeHours: 24 });
+    expect(config.retention).toEqual({
+      historyMaxAgeHours: 168,
+      historyMaxRows: 10_000,
+      requestsMaxAgeHours: 24,
+    });
     expect(config.connection.startRetryS).toBe(0);
     expect(config.leader).toEqual({ leaseMs: 10_000, holder: null });
     expect(config.log).toEqual({ level: 'info', format: 'auto' });
