@@ -278,9 +278,10 @@ describe('soak', () => {
     }
     const convergedMs = Date.now() - started - CHAOS_S * 1000;
 
+    // A clean stop of both (each once its signal handlers are in place).
+    for (const p of slots) await p?.waitForLog('started', 60_000);
     for (const p of slots) p?.child.kill('SIGTERM');
     const exits = await Promise.all(slots.map((p) => p?.exited));
-    for (const e of exits) expect(e?.code).toBe(0);
 
     // A final refresh of each, and a cleanup: no buffer row is left behind.
     const final = await connect(url);
@@ -319,11 +320,13 @@ describe('soak', () => {
           sourceRows: rows.rows[0],
           convergedAfterChaosMs: convergedMs,
           bufferRowsLeft: left,
+          sidecarExitCodes: exits.map((e) => e?.code ?? e?.signal),
         },
         null,
         2,
       ),
     );
+    for (const e of exits) expect(e?.code).toBe(0);
     expect(Number(suspended.rows[0]?.n)).toBe(0);
     expect(left).toBe(0);
     expect(buffers.rows.length).toBeGreaterThanOrEqual(4);
