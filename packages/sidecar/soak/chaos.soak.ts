@@ -6,8 +6,9 @@
  * - three writers over a plain table, a partitioned one (written through its parent) and a keyless
  *   one, plus a stream table reading another;
  * - two `pgtrickle run` processes, one of them killed with SIGKILL every few seconds and restarted;
- * - one PostgreSQL restart; one burst of cancelled refreshes (pg_cancel_backend of the sidecars'
- *   busy backends); one frozen leader (SIGSTOP, then SIGCONT after its lease).
+ * - one PostgreSQL restart; one burst of cancelled refreshes (a refresh made to wait on its
+ *   storage, then pg_cancel_backend, six times in a row); one frozen leader (SIGSTOP, then
+ *   SIGCONT after its lease).
  * Duration: `PGTRICKLE_SOAK_S` seconds of chaos (default 150). It prints its figures.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -216,15 +217,33 @@ describe('soak', () => {
       }
       if (!done.cancels && Date.now() > at(0.5)) {
         done.cancels = true;
-        const until = Date.now() + 5000;
-        while (Date.now() < until) {
-          const r = await query(
-            url,
-            `SELECT count(*) FILTER (WHERE pg_cancel_backend(pid))::int AS n FROM pg_stat_activity
-                WHERE application_name LIKE 'pgtrickle sidecar #%' AND state = 'active' AND pid <> pg_backend_pid()`,
-          );
-          figures.cancels += Number(r.rows[0]?.n ?? 0);
-          await sleep(20);
+        // Refreshes of st_orders are made to wait on its storage, then cancelled, again and again
+        // (more than max_consecutive_errors times: a cancel must never suspend a table).
+        for (let round = 0; round < 6; round++) {
+          const locker = new pg.Client({ connectionString: url });
+          locker.on('error', () => undefined);
+          try {
+            await locker.connect();
+            await locker.query('BEGIN');
+            await locker.query('LOCK TABLE st_orders IN ACCESS EXCLUSIVE MODE');
+            const until = Date.now() + 4000;
+            while (Date.now() < until) {
+              const r = await locker.query(
+                `SELECT count(*) FILTER (WHERE pg_cancel_backend(pid))::int AS n FROM pg_stat_activity
+                  WHERE application_name LIKE 'pgtrickle sidecar #%' AND wait_event_type = 'Lock'`,
+              );
+              const n = Number(r.rows[0]?.n ?? 0);
+              figures.cancels += n;
+              if (n > 0) break;
+              await sleep(20);
+            }
+            await locker.query('COMMIT');
+          } catch {
+            // the server restarted or the lock could not be taken: next round
+          } finally {
+            await locker.end().catch(() => undefined);
+          }
+          await sleep(300);
         }
         continue;
       }
@@ -333,5 +352,6 @@ describe('soak', () => {
     expect(figures.pgRestarts).toBe(1);
     expect(figures.frozen).toBe(1);
     expect(figures.sidecarKills).toBeGreaterThan(3);
+    expect(figures.cancels).toBeGreaterThan(3);
   });
 });
