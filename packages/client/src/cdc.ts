@@ -10,10 +10,11 @@
 import {
   baseBuffer,
   baseCaptureAccessDdl,
-  baseCaptureDdl,
+  captureSyncCall,
   dropBaseCaptureDdl,
   dropStreamBufferDdl,
   type PlanSource,
+  type PlanView,
   streamBuffer,
   streamBufferAccessDdl,
   streamBufferDdl,
@@ -30,37 +31,28 @@ import type { DependencyRow } from './catalog/rows.js';
 import { trimBaseBuffer, trimStreamBuffer } from './catalog/trim-buffers.js';
 import { replaceDependencies } from './catalog/write-dependencies.js';
 import type { Conn, Db } from './db.js';
+import { CaptureUnsupportedError } from './errors.js';
+import { displayName } from './names.js';
 import { fingerprints } from './port.js';
 
 /**
- * The access rules of a base source's buffer, its capture functions owned by the source's owner
- * (`owner`; read from the catalog when omitted).
+ * Installs (or repairs) capture on a base-table source and its partitions or children, with its
+ * buffer's access rules. Idempotent; the machinery (`capture_sync`) is installed with the catalog.
  */
-async function baseAccessDdl(conn: Conn, oid: number, owner?: string): Promise<string[]> {
-  const res = await conn.query(
-    `SELECT pg_catalog.pg_get_userbyid(c.relowner)::text AS owner, current_user::text AS me,
-            (SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.rolname = current_user) AS superuser
-       FROM pg_catalog.pg_class AS c WHERE c.oid = $1`,
-    [oid],
-  );
-  const r = res.rows[0];
-  const sourceOwner = owner ?? String(r?.owner);
-  return baseCaptureAccessDdl({ oid }, sourceOwner, {
-    grantCreateForOwnerChange: r?.superuser !== true && sourceOwner !== r?.me,
-  });
-}
-
-/** Installs (or extends) capture on a base-table source, with its access rules. Idempotent. */
 export async function ensureBaseCapture(conn: Conn, source: PlanSource): Promise<void> {
-  for (const sql of baseCaptureDdl({
-    oid: source.oid,
-    schema: source.schema,
-    name: source.name,
-    columns: source.columns,
-  })) {
-    await conn.query(sql);
+  try {
+    await conn.query(captureSyncCall(source.oid));
+  } catch (error) {
+    const e = error as { code?: unknown; message?: unknown; hint?: unknown };
+    if (e.code !== '0A000') throw error;
+    throw new CaptureUnsupportedError(
+      displayName(source.schema, source.name),
+      String(e.message).replace(/^table \S+ cannot be captured: /, ''),
+      typeof e.hint === 'string' ? e.hint : undefined,
+      { cause: error },
+    );
   }
-  for (const sql of await baseAccessDdl(conn, source.oid)) await conn.query(sql);
+  for (const sql of baseCaptureAccessDdl({ oid: source.oid })) await conn.query(sql);
   await upsertChangeTracking(conn, {
     oid: source.oid,
     schema: source.schema,
@@ -95,8 +87,7 @@ export async function ensureStreamBuffer(
 export async function dropUnusedCapture(conn: Conn): Promise<void> {
   // A table renamed since is addressed by its current name.
   for (const t of await unusedCaptures(conn)) {
-    for (const sql of dropBaseCaptureDdl({ oid: t.oid, schema: t.schema, name: t.name }, t.exists))
-      await conn.query(sql);
+    for (const sql of dropBaseCaptureDdl({ oid: t.oid })) await conn.query(sql);
     await deleteChangeTracking(conn, t.oid);
   }
 }
@@ -142,16 +133,17 @@ export async function cleanupBuffers(db: Db, sources: readonly CleanupTarget[]):
 export async function recordDependencies(
   conn: Conn,
   pgtId: number,
-  plan: { readonly sources: readonly PlanSource[] },
+  plan: { readonly sources: readonly PlanSource[]; readonly views?: readonly PlanView[] },
 ): Promise<void> {
-  const fps = await fingerprints(
-    conn,
-    plan.sources.map((s) => s.oid),
-  );
-  await replaceDependencies(
-    conn,
-    pgtId,
-    plan.sources.map((s) => ({
+  // Capture first: a captured table's fingerprint includes the state of its capture.
+  for (const s of plan.sources) {
+    if (s.kind === 'table') await ensureBaseCapture(conn, s);
+    else await ensureStreamBuffer(conn, s.pgtId as number, s.oid, s.columns);
+  }
+  const views = plan.views ?? [];
+  const fps = await fingerprints(conn, [...plan.sources.map((s) => s.oid), ...views.map((v) => v.oid)]);
+  await replaceDependencies(conn, pgtId, [
+    ...plan.sources.map((s) => ({
       sourceOid: s.oid,
       sourceSchema: s.schema,
       sourceName: s.name,
@@ -159,11 +151,16 @@ export async function recordDependencies(
       sourcePgtId: s.pgtId,
       fingerprint: fps.get(s.oid) ?? '',
     })),
-  );
-  for (const s of plan.sources) {
-    if (s.kind === 'table') await ensureBaseCapture(conn, s);
-    else await ensureStreamBuffer(conn, s.pgtId as number, s.oid, s.columns);
-  }
+    // A view read (inlined or not) is a dependency without capture: its definition is in its fingerprint.
+    ...views.map((v) => ({
+      sourceOid: v.oid,
+      sourceSchema: v.schema,
+      sourceName: v.name,
+      sourceKind: 'view' as const,
+      sourcePgtId: null,
+      fingerprint: fps.get(v.oid) ?? '',
+    })),
+  ]);
 }
 
 /** A source whose buffer may be trimmed after a refresh commits. */
@@ -175,22 +172,31 @@ export interface CleanupTarget {
 
 /** The buffers to trim after refreshes that read `sources` (the one mapping from dependencies to cleanup targets). */
 export function cleanupTargets(sources: readonly DependencyRow[]): CleanupTarget[] {
-  return sources.map((d) => ({ kind: d.sourceKind, oid: d.sourceOid, pgtId: d.sourcePgtId }));
+  return sources.flatMap((d) =>
+    d.sourceKind === 'view' ? [] : [{ kind: d.sourceKind, oid: d.sourceOid, pgtId: d.sourcePgtId }],
+  );
 }
 
 /** The catalog version that introduced capture access rules (docs/security.md). */
 const SECURITY_MODEL_VERSION = 4;
+/** The catalog version that introduced capture by `capture_sync` (typed or text buffers). */
+const CAPTURE_SYNC_VERSION = 5;
 
 /**
- * After an upgrade that crossed the security model: gives capture installed by an older version
- * its access rules (capture functions owned by each source's owner, row-level security on buffers).
+ * After an upgrade: gives capture installed by an older version what the migrations introduced —
+ * access rules (version 4), and buffers rebuilt by `capture_sync` (version 7: the stream tables
+ * reading them recompute, their pending changes being in the old layout).
  */
-export async function secureExistingCapture(conn: Conn, applied: readonly number[]): Promise<void> {
-  if (!applied.includes(SECURITY_MODEL_VERSION)) return;
-  for (const t of await capturedSources(conn)) {
-    for (const sql of await baseAccessDdl(conn, t.oid, t.owner)) await conn.query(sql);
+export async function upgradeExistingCapture(conn: Conn, applied: readonly number[]): Promise<void> {
+  if (applied.includes(CAPTURE_SYNC_VERSION)) {
+    for (const t of await capturedSources(conn)) await conn.query(captureSyncCall(t.oid));
   }
-  for (const b of await streamBuffersInUse(conn)) {
-    for (const sql of streamBufferAccessDdl(b.pgtId, b.storage, b.owner)) await conn.query(sql);
+  if (applied.includes(SECURITY_MODEL_VERSION) || applied.includes(CAPTURE_SYNC_VERSION)) {
+    for (const t of await capturedSources(conn)) {
+      for (const sql of baseCaptureAccessDdl({ oid: t.oid })) await conn.query(sql);
+    }
+    for (const b of await streamBuffersInUse(conn)) {
+      for (const sql of streamBufferAccessDdl(b.pgtId, b.storage, b.owner)) await conn.query(sql);
+    }
   }
 }

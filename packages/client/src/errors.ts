@@ -17,9 +17,11 @@ export type ClientErrorCode =
   | 'PGT_REFRESH_FAILED'
   | 'PGT_BUSY'
   | 'PGT_SOURCE_CHANGED'
+  | 'PGT_STORAGE_MISSING'
   | 'PGT_CLOSED'
   | 'PGT_PERMISSION_DENIED'
   | 'PGT_RESERVED_NAME'
+  | 'PGT_UNSUPPORTED'
   | 'PGT_CATALOG_MISSING'
   | 'PGT_POPULATION_FAILED'
   | 'PGT_INTERNAL';
@@ -192,6 +194,20 @@ export class SourceChangedError extends ClientError {
   }
 }
 
+/**
+ * A stream table's storage table was dropped (or replaced) behind pgtrickle's back
+ * (`PGT_STORAGE_MISSING`): the table cannot be refreshed; the message says how to clean up.
+ */
+export class StorageMissingError extends ClientError {
+  constructor(name: string, options: ClientErrorOptions = {}) {
+    super(
+      'PGT_STORAGE_MISSING',
+      `The storage table of stream table ${name} no longer exists (it was dropped, or replaced by another table of that name), so ${name} cannot be refreshed. Drop the stream table with \`pgtrickle drop ${name}\` or SELECT pgtrickle.drop_stream_table('${name.replaceAll("'", "''")}'), then create it again if you still need it.`,
+      options,
+    );
+  }
+}
+
 /** The client was closed (`PGT_CLOSED`). */
 export class ClosedError extends ClientError {
   constructor() {
@@ -232,5 +248,20 @@ export class DependentViewsError extends ClientError {
       cause === undefined ? {} : { cause },
     );
     this.dependents = views;
+  }
+}
+
+/**
+ * A source whose changes cannot be captured exactly (e.g. a foreign-table partition, two levels of
+ * one partition tree read by stream tables, or a child laid out unlike its parent without the DDL
+ * event trigger). Nothing was created or changed.
+ */
+export class CaptureUnsupportedError extends ClientError {
+  constructor(source: string, reason: string, hint: string | undefined, options: ClientErrorOptions = {}) {
+    super(
+      'PGT_UNSUPPORTED',
+      `Changes of ${source} cannot be captured: ${reason}. ${hint ?? 'Read another table, or change the table.'} Nothing was created or changed.`,
+      options,
+    );
   }
 }

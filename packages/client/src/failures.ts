@@ -7,8 +7,8 @@
  *   `tuple concurrently updated` (XX000 with that message), or this sidecar losing the lead. It is
  *   retried with backoff, recorded in the history, and never counts towards suspension (the row's
  *   `consecutive_errors` does not move);
- * - **permanent**: retrying cannot help and the table needs a change — a source dropped, a source
- *   changed so the query no longer compiles, a compile refusal: the table goes to ERROR (the
+ * - **permanent**: retrying cannot help and the table needs a change — a source or the storage table
+ *   dropped, a source changed so the query no longer compiles, a compile refusal: the table goes to ERROR (the
  *   status machine's `permanent_error`) with the message saying what to do;
  * - **deterministic**: anything else (a division by zero, a constraint, a permission denied): it
  *   counts towards the consecutive-error limit, past which the scheduler suspends the table with
@@ -18,7 +18,7 @@ import { DvmError } from '@pgtrickle/dvm';
 import { insertHistory } from './catalog/record-refresh.js';
 import { recordFailureOnRow } from './catalog/set-status.js';
 import { type Db, isConnectionError, sqlState } from './db.js';
-import { SourceChangedError } from './errors.js';
+import { SourceChangedError, StorageMissingError } from './errors.js';
 
 /** How a refresh failure is handled: retried freely, counted towards suspension, or ERROR at once. */
 export type FailureClass = 'transient' | 'deterministic' | 'permanent';
@@ -40,6 +40,7 @@ export const TRANSIENT_SQLSTATES: ReadonlySet<string> = new Set([
 export function isPermanentRefreshError(error: unknown): boolean {
   return (
     error instanceof SourceChangedError ||
+    error instanceof StorageMissingError ||
     (error instanceof DvmError && error.code !== 'PGT_CATALOG' && error.code !== 'PGT_INTERNAL')
   );
 }

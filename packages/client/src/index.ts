@@ -4,6 +4,7 @@
  * group execution strategies, and the `connect()` API.
  */
 
+export { type CaptureGap, type CaptureHealth, captureHealth } from './catalog/capture-health.js';
 export { captureGrants } from './catalog/change-tracking.js';
 export { deleteRequestsIn, pendingRequestSummary } from './catalog/claim-requests.js';
 export { allStreamTables, findStreamTable, streamTableById } from './catalog/find-stream-table.js';
@@ -71,6 +72,7 @@ export {
   RefreshFailedError,
   SchemaVersionError,
   SourceChangedError,
+  StorageMissingError,
 } from './errors.js';
 export {
   classifyFailure,
@@ -113,6 +115,7 @@ export {
 export { processRequests, type RequestsProcessed } from './service/requests.js';
 export { type ServiceOptions, systemClock, TrickleService } from './service/service.js';
 export { type Fence, PgSchedulerStore, PgUnitExecutor, tableId } from './service/store.js';
+export { missingStorageOids } from './storage.js';
 export { StreamTableService } from './stream-tables/service.js';
 export type * from './stream-tables/types.js';
 export { type ConnectOptions, connect, Trickle } from './trickle.js';

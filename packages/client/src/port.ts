@@ -4,10 +4,12 @@
  * a hash of a relation's name, columns (names, types, NOT NULL) and primary key, recorded per
  * dependency so a later change of the source is noticed before a refresh reads it.
  */
-import { type CatalogPort, createSqlCatalogPort } from '@pgtrickle/dvm';
+import { type CatalogPort, CHANGES_SCHEMA, createSqlCatalogPort, quoteQualified } from '@pgtrickle/dvm';
 import { streamTableOfStorage } from './catalog/find-stream-table.js';
 import { type Conn, type Db, executor } from './db.js';
 import { describingPort } from './security/sandbox.js';
+
+const CAPTURE_STATE = quoteQualified(CHANGES_SCHEMA, 'capture_state');
 
 /**
  * A catalog port on `q` that knows pgtrickle's stream tables. On a connection (always inside a
@@ -23,7 +25,14 @@ export function catalogPort(q: Conn | Db): CatalogPort {
   return describingPort(q, port, (sql) => port.describeQuery(sql));
 }
 
-/** Current fingerprints of relations by oid (null: the relation no longer exists). */
+/**
+ * Current fingerprints of relations by oid (null: the relation no longer exists): an md5 of the
+ * name, the columns (names, types, NOT NULL), the primary key, `relnatts` (so a column added and
+ * dropped again is noticed) and the partitions or children; then, for a captured table,
+ * `;capture=<shape version>:<enabled triggers>/<expected>` — the generator's shape version and
+ * whether every capture trigger of the tree is there and enabled (a trigger disabled or a child
+ * without capture means writes may have been missed).
+ */
 export async function fingerprints(
   q: Conn | Db,
   oids: readonly number[],
@@ -39,9 +48,27 @@ export async function fingerprints(
                         FROM pg_catalog.pg_index AS i
                         CROSS JOIN LATERAL pg_catalog.unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
                         JOIN pg_catalog.pg_attribute AS a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-                        WHERE i.indrelid = c.oid AND i.indisprimary), '')) END AS fp
+                        WHERE i.indrelid = c.oid AND i.indisprimary), '')
+              || '|' || c.relnatts || '|' ||
+              CASE WHEN c.relkind = 'v' THEN pg_catalog.pg_get_viewdef(c.oid) || '|' || c.relowner || '|' || COALESCE(pg_catalog.array_to_string(c.reloptions, ','), '') || '|' ELSE '' END ||
+              COALESCE((WITH RECURSIVE tree(relid) AS (
+                          SELECT i.inhrelid FROM pg_catalog.pg_inherits AS i WHERE i.inhparent = c.oid
+                          UNION SELECT i.inhrelid FROM pg_catalog.pg_inherits AS i JOIN tree AS t ON i.inhparent = t.relid)
+                        SELECT pg_catalog.string_agg(relid::text, ',' ORDER BY relid) FROM tree), '')
+            ) || COALESCE((SELECT ';capture=' || s.shape_version || ':' ||
+                             (SELECT pg_catalog.count(*) FROM pg_catalog.pg_trigger AS t
+                               WHERE t.tgrelid = ANY (s.relations) AND t.tgname LIKE 'pgtrickle\\_%'
+                                 AND t.tgenabled = CASE WHEN t.tgname LIKE 'pgtrickle\\_trunc\\_%' THEN 'A'
+                                                        WHEN t.tgname ~ '^pgtrickle_(ins|upd|del)r_' THEN 'R' ELSE 'O' END)
+                             || '/' || 7 * pg_catalog.cardinality(s.relations)
+                           FROM ${CAPTURE_STATE} AS s WHERE s.source_oid = c.oid), '') END AS fp
      FROM pg_catalog.unnest($1::oid[]) AS o(oid) LEFT JOIN pg_catalog.pg_class AS c ON c.oid = o.oid`,
     [oids],
   );
   return new Map(res.rows.map((r) => [Number(r.oid), r.fp === null ? null : String(r.fp)]));
+}
+
+/** Whether two fingerprints differ only in their capture part (the source itself is unchanged). */
+export function onlyCaptureChanged(recorded: string, current: string): boolean {
+  return recorded.split(';')[0] === current.split(';')[0] && recorded !== current;
 }

@@ -31,10 +31,10 @@ import { recordDependencies } from './cdc.js';
 import type { Conn } from './db.js';
 import { SourceChangedError } from './errors.js';
 import { displayName } from './names.js';
-import { fingerprints } from './port.js';
+import { fingerprints, onlyCaptureChanged } from './port.js';
 import { compileAsOwner, sourcesHiddenFromOwner } from './security/owner-compile.js';
 import { type OwnerSandbox, withSandbox } from './security/sandbox.js';
-import { evolveStorage, restoreGuard } from './storage.js';
+import { evolveStorage, requireStorage, restoreGuard } from './storage.js';
 import { modeSwitch } from './stream-tables/modes.js';
 
 /** Default AUTO threshold: refresh FULL when a source's pending changes exceed this share of its rows. */
@@ -203,6 +203,9 @@ async function refreshAsOwner(
   const pgtId = row.pgtId;
   let deps = initialDeps;
 
+  // The storage table dropped behind pgtrickle's back: a permanent error naming the cleanup.
+  await requireStorage(conn, row);
+
   // Source DDL: dropped → error; changed → rebuild (or an error that says what to do).
   const current = await fingerprints(
     conn,
@@ -252,7 +255,9 @@ async function refreshAsOwner(
   });
   const recorded = rebuild ? 'REINITIALIZE' : result.action;
   const reason = rebuild
-    ? `source changed: ${changed.map((d) => displayName(d.sourceSchema, d.sourceName)).join(', ')}`
+    ? changed.every((d) => onlyCaptureChanged(d.fingerprint, current.get(d.sourceOid) ?? ''))
+      ? `capture of ${changed.map((d) => displayName(d.sourceSchema, d.sourceName)).join(', ')} had been switched off, or its partition or inheritance tree changed (writes may have been missed): capture repaired, contents recomputed`
+      : `source changed: ${changed.map((d) => displayName(d.sourceSchema, d.sourceName)).join(', ')}`
     : guardRestored
       ? `the write guard of ${name} had been disabled or dropped: restored, and the contents rebuilt`
       : result.reason;

@@ -9,8 +9,8 @@
 import type { CompiledPlan } from '@pgtrickle/dvm';
 import { HIDDEN_PREFIX, quoteIdent, ROW_ID_COLUMN } from '@pgtrickle/dvm';
 import { allowStorageWrites, CATALOG_SCHEMA } from './catalog/schema.js';
-import type { Conn } from './db.js';
-import { DependentViewsError } from './errors.js';
+import type { Conn, Db } from './db.js';
+import { DependentViewsError, StorageMissingError } from './errors.js';
 import { displayName, sqlName } from './names.js';
 
 /** Name of the guard trigger on every storage table. */
@@ -37,6 +37,48 @@ export async function createStorage(
   await conn.query(guardTriggerSql(rel));
   const res = await conn.query('SELECT to_regclass($1)::oid::int8 AS oid', [rel]);
   return Number(res.rows[0]?.oid);
+}
+
+/** Of the storage table oids given, those no relation has any more (dropped behind pgtrickle's back). */
+export async function missingStorageOids(conn: Conn | Db, oids: readonly number[]): Promise<Set<number>> {
+  if (oids.length === 0) return new Set();
+  const res = await conn.query(
+    `SELECT o::int8 AS oid FROM pg_catalog.unnest($1::oid[]) AS o
+     WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class AS c WHERE c.oid = o AND c.relkind IN ('r', 'p'))`,
+    [oids.map(String)],
+  );
+  return new Set(res.rows.map((r) => Number(r.oid)));
+}
+
+/**
+ * Refuses to refresh a stream table whose storage table is gone (`PGT_STORAGE_MISSING`, a
+ * permanent error: the table goes to ERROR with the message naming the drop command). A table
+ * dropped and created again under the same name is not the storage either: it has another oid.
+ */
+export async function requireStorage(
+  conn: Conn | Db,
+  row: { readonly storageOid: number | null; readonly schema: string; readonly name: string },
+): Promise<void> {
+  if (row.storageOid === null) return;
+  if ((await missingStorageOids(conn, [row.storageOid])).size > 0) {
+    throw new StorageMissingError(displayName(row.schema, row.name));
+  }
+}
+
+/** The statement dropping a stream table's storage: by its oid (wherever it was renamed to); nothing if it is gone. */
+export async function dropStorageSql(
+  conn: Conn | Db,
+  row: { readonly storageOid: number | null; readonly schema: string; readonly name: string },
+): Promise<string | null> {
+  if (row.storageOid === null) return `DROP TABLE IF EXISTS ${sqlName(row.schema, row.name)}`;
+  const res = await conn.query(
+    `SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) AS rel
+     FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+     WHERE c.oid = $1 AND c.relkind IN ('r', 'p')`,
+    [row.storageOid],
+  );
+  const rel = res.rows[0]?.rel;
+  return typeof rel === 'string' ? `DROP TABLE ${rel}` : null;
 }
 
 /** The signature a plan's storage table has: `name type` per visible column, then hidden names. */

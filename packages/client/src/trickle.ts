@@ -9,7 +9,7 @@ import { type InstallResult, installCatalog, installedVersion } from './catalog/
 import { CATALOG_VERSION } from './catalog/migrations.js';
 import { type CatalogState, catalogState } from './catalog/schema-version.js';
 import { type UninstallResult, uninstallCatalog } from './catalog/uninstall.js';
-import { secureExistingCapture } from './cdc.js';
+import { upgradeExistingCapture } from './cdc.js';
 import { type ConnectionOptions, Db, sqlState } from './db.js';
 import {
   ClosedError,
@@ -41,8 +41,12 @@ export interface ConnectOptions {
   readonly autoFullRatio?: number;
 }
 
-/** Connects to a database. */
-export async function connect(options: ConnectOptions | string | import('pg').Pool): Promise<Trickle> {
+/**
+ * Connects to a database: a URL, a pool, a pool configuration — or, with none of them
+ * (`connect()`), pg's own defaults, which read the libpq variables `PGHOST`, `PGPORT`,
+ * `PGDATABASE`, `PGUSER` and `PGPASSWORD` (and fall back to localhost:5432 as the OS user).
+ */
+export async function connect(options: ConnectOptions | string | import('pg').Pool = {}): Promise<Trickle> {
   let target: ConnectionOptions;
   let autoFullRatio: number | undefined;
   if (typeof options === 'string') target = options;
@@ -50,13 +54,8 @@ export async function connect(options: ConnectOptions | string | import('pg').Po
     target = options as import('pg').Pool;
   else {
     const o = options as ConnectOptions;
-    target =
-      o.pool ??
-      o.poolConfig ??
-      o.connectionString ??
-      (() => {
-        throw new InvalidArgumentError('connect() needs a connectionString, a pool or a poolConfig.');
-      })();
+    // Nothing given: an empty pool configuration, which pg completes from the PG* variables.
+    target = o.pool ?? o.poolConfig ?? o.connectionString ?? {};
     autoFullRatio = o.autoFullRatio;
   }
   if (autoFullRatio !== undefined && !(autoFullRatio > 0 && autoFullRatio <= 1)) {
@@ -120,7 +119,7 @@ export class Trickle {
    */
   async install(upTo: number = CATALOG_VERSION): Promise<InstallResult> {
     this.check();
-    return installCatalog(this.db, upTo, secureExistingCapture);
+    return installCatalog(this.db, upTo, upgradeExistingCapture);
   }
 
   /**

@@ -70,7 +70,7 @@ async function apply(schema: string, o: Op): Promise<void> {
 async function bufferRows(): Promise<number> {
   const res =
     await db.query(`SELECT string_agg(format('SELECT count(*) FROM pgtrickle_changes.%I', relname), ' UNION ALL ') AS q
-                              FROM pg_class WHERE relnamespace = 'pgtrickle_changes'::regnamespace AND relkind = 'r'`);
+                              FROM pg_class WHERE relnamespace = 'pgtrickle_changes'::regnamespace AND relkind = 'r' AND relname LIKE 'changes_%'`);
   if (res.rows[0]?.q === null) return 0;
   return Number(
     (await db.query(`SELECT COALESCE(sum(count), 0)::int AS n FROM (${res.rows[0]?.q}) x`)).rows[0]?.n,

@@ -48,11 +48,21 @@ export {
   streamBufferDdl,
 } from './plan/capture.js';
 export {
+  type CaptureFormat,
+  captureDropCall,
+  captureSyncCall,
+  captureSyncDdl,
+  SOURCE_DDL_EVENT_TRIGGER,
+  sourceDdlEventTriggerDdl,
+  TEXT_CAPTURE_SETTINGS,
+} from './plan/capture-sync.js';
+export {
   type CompiledPlan,
   type CompileOptions,
   compileStreamTable,
   type PlanMode,
   type PlanSource,
+  type PlanView,
   type RequestedMode,
   type StreamTableName,
 } from './plan/compile.js';

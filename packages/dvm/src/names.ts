@@ -43,7 +43,9 @@ export function bufferColumnName(
   column: string,
   bookkeeping: readonly string[] = BASE_BUFFER_COLUMNS,
 ): string {
-  return bookkeeping.includes(column) || column.startsWith('__usr_') ? `__usr_${column}` : column;
+  return bookkeeping.includes(column) || column.startsWith('__usr_')
+    ? truncateIdent(`__usr_${column}`)
+    : column;
 }
 
 /** Capture trigger function name for an event (`ins`, `upd`, `del`, `trunc`) of base relation `oid`. */
@@ -84,13 +86,39 @@ export function rowIdIndexName(table: string): string {
   return truncateIdent(`${table}__pgt_row_id_idx`);
 }
 
-/** Shortens an identifier to PostgreSQL's 63-byte limit, keeping it unique with a hash suffix. */
+/** PostgreSQL's identifier limit in bytes (NAMEDATALEN − 1): longer names are silently cut. */
+export const MAX_IDENT_BYTES = 63;
+
+/**
+ * The physical form of a generated name: the name itself when it fits PostgreSQL's 63-byte
+ * limit (UTF-8 bytes), else its first characters (whole characters, never half of one) followed
+ * by `_` and 16 hex digits of a 64-bit hash of the whole name. PostgreSQL would otherwise cut it
+ * to 63 bytes, and two names differing only after that point would become one. Every name
+ * pgtrickle generates from a user's name goes through here (CTE names, index names, …).
+ */
 export function truncateIdent(name: string): string {
-  if (Buffer.byteLength(name, 'utf8') <= 63) return name;
-  const suffix = `_${shortHash(name)}`;
-  let head = name;
-  while (Buffer.byteLength(head, 'utf8') + suffix.length > 63) head = head.slice(0, -1);
+  if (Buffer.byteLength(name, 'utf8') <= MAX_IDENT_BYTES) return name;
+  const suffix = `_${longHash(name)}`;
+  const budget = MAX_IDENT_BYTES - suffix.length;
+  let head = '';
+  let bytes = 0;
+  for (const ch of name) {
+    const size = Buffer.byteLength(ch, 'utf8');
+    if (bytes + size > budget) break;
+    head += ch;
+    bytes += size;
+  }
   return head + suffix;
+}
+
+/** 16 hex digits of 64-bit FNV-1a over the text's UTF-8 bytes. */
+export function longHash(text: string): string {
+  let h = 0xcbf29ce484222325n;
+  for (const byte of Buffer.from(text, 'utf8')) {
+    h ^= BigInt(byte);
+    h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
+  }
+  return h.toString(16).padStart(16, '0');
 }
 
 /** 8 hex digits of FNV-1a over the text: stable short tags for generated names. */

@@ -17,16 +17,18 @@ import { useTestDatabase } from '@pgtrickle/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   applyConsolidatedSql,
-  baseCaptureDdl,
   type CatalogPort,
   type CompiledPlan,
   captureAppliedSql,
+  captureSyncCall,
+  captureSyncDdl,
   compileStreamTable,
   consolidateSql,
   createSqlCatalogPort,
   deltaTable,
   deltaTableDdl,
   type SqlExecutor,
+  sourceDdlEventTriggerDdl,
   streamBufferDdl,
 } from '../src/index.js';
 import { GOLDEN_CASES, GOLDEN_SCHEMA, GOLDEN_STREAM_TABLE, type GoldenCase } from './golden/cases.js';
@@ -37,6 +39,7 @@ import {
   recordingPort,
   recordingToJson,
 } from './support/catalog.js';
+import { ensureCaptureMachinery } from './support/maintained.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const goldenDir = path.join(here, 'golden');
@@ -58,6 +61,7 @@ beforeAll(async () => {
     return;
   }
   await db.query(GOLDEN_SCHEMA);
+  await ensureCaptureMachinery(db);
   const oid = await db.query<{ oid: number }>(`SELECT 'public.upstream'::regclass::oid::int AS oid`);
   const upstreamOid = oid.rows[0]?.oid;
   const real = createSqlCatalogPort(db as unknown as SqlExecutor, {
@@ -91,11 +95,7 @@ function goldenText(k: GoldenCase, plan: CompiledPlan): string {
   for (const s of plan.sources) {
     section(
       `capture DDL of ${s.kind} ${s.schema}.${s.name}`,
-      statements(
-        s.kind === 'table'
-          ? baseCaptureDdl({ oid: s.oid, schema: s.schema, name: s.name, columns: s.columns })
-          : streamBufferDdl(s.pgtId ?? 0, s.columns),
-      ),
+      statements(s.kind === 'table' ? [captureSyncCall(s.oid)] : streamBufferDdl(s.pgtId ?? 0, s.columns)),
     );
   }
   section('storage DDL', statements(plan.storageDdl()));
@@ -125,6 +125,12 @@ function goldenText(k: GoldenCase, plan: CompiledPlan): string {
 }
 
 describe('golden SQL', () => {
+  it('capture machinery (capture_sync, capture_drop, the DDL event trigger)', async () => {
+    await expect(statements([...captureSyncDdl(), ...sourceDdlEventTriggerDdl()])).toMatchFileSnapshot(
+      path.join(goldenDir, 'capture-machinery.sql'),
+    );
+  });
+
   for (const k of GOLDEN_CASES) {
     it(`${k.operator}/${k.name}`, async () => {
       const plan = await compileStreamTable(k.query, port, options(k));

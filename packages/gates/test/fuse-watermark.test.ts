@@ -63,7 +63,7 @@ describe('FuseGate', () => {
     expect(await r.decision).toEqual({
       kind: 'block',
       reason:
-        'fuse blown at 2024-01-01T12:00:00.000Z (50000 changes, ceiling 1000); reset it with `pgtrickle fuse reset public.st1` once the change volume is understood',
+        "fuse blown at 2024-01-01T12:00:00.000Z (50000 changes, ceiling 1000); reset it with resetFuse (@pgtrickle/lifecycle) on public.st1's fuse state once the change volume is understood",
     });
     expect(r.loaded).toEqual([]);
     const custom = new FuseGate({ resetHint: (st) => `trickle.resetFuse('${st.id}')` });

@@ -1,6 +1,9 @@
 /**
- * Configuration. Rule: built-in defaults < TOML file < `PGTRICKLE_*` environment < flags, key by
- * key; every value is validated where it is read, and an invalid one is a `ConfigError` naming the
+ * Configuration. Rule: built-in defaults < TOML file < environment < flags, key by key; the
+ * environment is `PGTRICKLE_*`, and for the connection also the conventional variables below it
+ * (`DATABASE_URL`, then libpq's `PGHOST`, `PGPORT`, `PGDATABASE`, `PGUSER`, `PGPASSWORD`,
+ * `PGSSLMODE`); with no connection configured anywhere, pg's defaults apply (localhost:5432, the
+ * OS user, the database of the user's name), as psql's would. Every value is validated where it is read, and an invalid one is a `ConfigError` naming the
  * key and the source it came from. The file is `--config`, else `$PGTRICKLE_CONFIG`, else
  * `./pgtrickle.toml` when it exists (a named file that is missing is an error; the implicit one is
  * optional). Unknown keys in the file are errors (a typo must not silently fall back to a default);
@@ -81,6 +84,8 @@ export interface ConfigKeySpec {
   readonly key: string;
   /** The `PGTRICKLE_*` environment variable. */
   readonly env: string;
+  /** Conventional variables read when `env` is not set (`DATABASE_URL`, `PGHOST`…), first wins. */
+  readonly envAliases?: readonly string[];
   /** The long flag, without `--`. */
   readonly flag: string;
   /** One line for `--help` and the README. */
@@ -155,6 +160,7 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
   {
     key: 'connection.url',
     env: 'PGTRICKLE_DATABASE_URL',
+    envAliases: ['DATABASE_URL'],
     flag: 'database-url',
     description: 'PostgreSQL URL (postgres://user:pass@host:5432/db)',
     default: null,
@@ -163,6 +169,7 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
   {
     key: 'connection.host',
     env: 'PGTRICKLE_DB_HOST',
+    envAliases: ['PGHOST'],
     flag: 'host',
     description: 'database host (instead of a URL)',
     default: null,
@@ -171,6 +178,7 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
   {
     key: 'connection.port',
     env: 'PGTRICKLE_DB_PORT',
+    envAliases: ['PGPORT'],
     flag: 'port',
     description: 'database port (default 5432)',
     default: null,
@@ -179,6 +187,7 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
   {
     key: 'connection.database',
     env: 'PGTRICKLE_DB_NAME',
+    envAliases: ['PGDATABASE'],
     flag: 'database',
     description: 'database name',
     default: null,
@@ -187,6 +196,7 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
   {
     key: 'connection.user',
     env: 'PGTRICKLE_DB_USER',
+    envAliases: ['PGUSER'],
     flag: 'user',
     description: 'database user',
     default: null,
@@ -451,9 +461,9 @@ export function loadConfig(input: LoadConfigInput = {}): LoadedConfig {
         source: { kind: 'file', path: file as string },
         fromText: false,
       });
-    const e = env[spec.env];
-    if (e !== undefined && e !== '')
-      layers.push({ raw: e, source: { kind: 'env', name: spec.env }, fromText: true });
+    const envName = [spec.env, ...(spec.envAliases ?? [])].find((n) => env[n] !== undefined && env[n] !== '');
+    if (envName !== undefined)
+      layers.push({ raw: env[envName], source: { kind: 'env', name: envName }, fromText: true });
     const f = input.flags?.[spec.flag];
     if (f !== undefined) layers.push({ raw: f, source: { kind: 'flag', name: spec.flag }, fromText: true });
     const top = layers.at(-1);
@@ -522,31 +532,66 @@ export function loadConfig(input: LoadConfigInput = {}): LoadedConfig {
   return { config, sources, file };
 }
 
-/** Whether a database is configured (a URL or a host). */
+/** Whether a database is configured (a URL or a host), from any source. */
 export function hasDatabase(config: SidecarConfig): boolean {
   return config.connection.url !== null || config.connection.host !== null;
 }
 
+/** Whether any connection setting (URL, host, port, database, user) was given anywhere. */
+export function connectionConfigured(loaded: LoadedConfig): boolean {
+  return [
+    'connection.url',
+    'connection.host',
+    'connection.port',
+    'connection.database',
+    'connection.user',
+  ].some((k) => (loaded.sources[k]?.kind ?? 'default') !== 'default');
+}
+
+/** The conventional connection variables, which only `hasOwnDatabase` sets aside. */
+export const CONVENTIONAL_ENV: readonly string[] = CONFIG_KEYS.flatMap((k) => k.envAliases ?? []);
+
+/**
+ * Whether pgtrickle's own configuration names a database: a flag, a `PGTRICKLE_*` variable or the
+ * config file — not only the conventional `DATABASE_URL`/`PG*` variables of the environment (the
+ * demo uses this: it does not write into whatever database a shell happens to point at).
+ */
+export function hasOwnDatabase(loaded: LoadedConfig): boolean {
+  if (!hasDatabase(loaded.config)) return false;
+  const key = loaded.config.connection.url !== null ? 'connection.url' : 'connection.host';
+  const source = loaded.sources[key];
+  return !(source?.kind === 'env' && CONVENTIONAL_ENV.includes(source.name));
+}
+
+/** Where the connection came from: the sources of the keys that made it, or pg's defaults. */
+export function describeConnectionSource(loaded: LoadedConfig): string {
+  if (!connectionConfigured(loaded))
+    return "pg's defaults (no --database-url/-c, PGTRICKLE_DATABASE_URL, DATABASE_URL, PGHOST or config file)";
+  const keys =
+    loaded.config.connection.url !== null
+      ? ['connection.url']
+      : ['connection.host', 'connection.port', 'connection.database', 'connection.user'];
+  const seen = new Set<string>();
+  for (const k of keys) {
+    const source = loaded.sources[k];
+    if (source !== undefined && source.kind !== 'default') seen.add(describeSource(source));
+  }
+  return [...seen].join(', ');
+}
+
 /**
  * The connection string of the configured database. The password comes from the environment
- * variable named by `connection.password_env` (overriding one in the URL).
+ * variable named by `connection.password_env` (overriding one in the URL), else from `PGPASSWORD`
+ * when the URL has none; `PGSSLMODE` adds an `sslmode` the URL does not have. With no connection
+ * configured, pg's defaults: localhost:5432, the OS user, the database of the user's name.
  *
- * @throws {ConfigError} `PGT_CONFIG_NO_DATABASE`, or `PGT_CONFIG_INVALID` when the password
- *   variable is not set.
+ * @throws {ConfigError} `PGT_CONFIG_INVALID` when the variable named by `password_env` is not set.
  */
 export function connectionString(
   loaded: LoadedConfig,
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): string {
   const c = loaded.config.connection;
-  if (!hasDatabase(loaded.config)) {
-    throw new ConfigError(
-      'PGT_CONFIG_NO_DATABASE',
-      'No database is configured: pass --database-url postgres://…, set PGTRICKLE_DATABASE_URL, or put ' +
-        '[connection] url = "…" in pgtrickle.toml.',
-      { key: 'connection.url' },
-    );
-  }
   let password: string | undefined;
   if (c.passwordEnv !== null) {
     password = env[c.passwordEnv];
@@ -560,18 +605,26 @@ export function connectionString(
       );
     }
   }
+  let u: URL;
   if (c.url !== null) {
-    if (password === undefined) return c.url;
-    const u = new URL(c.url);
-    u.password = encodeURIComponent(password);
-    return u.toString();
+    u = new URL(c.url);
+  } else {
+    const user = c.user ?? env.USER ?? os.userInfo().username;
+    const host = c.host ?? 'localhost';
+    const socket = host.startsWith('/');
+    const shownHost = socket ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+    u = new URL(`postgres://${shownHost}:${c.port ?? 5432}/${encodeURIComponent(c.database ?? user)}`);
+    u.username = encodeURIComponent(user);
+    // A Unix-socket directory (PGHOST=/var/run/postgresql) goes in the host parameter.
+    if (socket) u.searchParams.set('host', host);
   }
-  const user = c.user ?? os.userInfo().username;
-  const auth = `${encodeURIComponent(user)}${password === undefined ? '' : `:${encodeURIComponent(password)}`}@`;
-  const host =
-    (c.host as string).includes(':') && !(c.host as string).startsWith('/') ? `[${c.host}]` : c.host;
-  const db = c.database ?? user;
-  return `postgres://${auth}${host}:${c.port ?? 5432}/${encodeURIComponent(db)}`;
+  if (password !== undefined) u.password = encodeURIComponent(password);
+  else if (u.password === '' && env.PGPASSWORD !== undefined && env.PGPASSWORD !== '')
+    u.password = encodeURIComponent(env.PGPASSWORD);
+  if (env.PGSSLMODE !== undefined && env.PGSSLMODE !== '' && !u.searchParams.has('sslmode'))
+    u.searchParams.set('sslmode', env.PGSSLMODE);
+  if (c.url !== null && u.toString() === new URL(c.url).toString()) return c.url;
+  return u.toString();
 }
 
 /** A connection string with its password masked, for logs and messages. */

@@ -27,23 +27,46 @@ export interface CommandContext {
   readonly loaded: LoadedConfig;
   readonly logger: SidecarLogger;
   readonly io: CliIo;
+  /** Whether `--json` was given: command output is JSON, errors a JSON object. */
+  readonly json: boolean;
   /** Prints one line of command output. */
   out(line?: string): void;
+  /** Prints a value as JSON command output (bigints as strings, dates as ISO text). */
+  outJson(value: unknown): void;
+  /** Prints a value as one line of JSON (for streams of updates). */
+  outLine(value: unknown): void;
   /** The configured database's connection string (throws when none is configured). */
   connection(): string;
 }
 
 /** Builds a command context. */
-export function commandContext(loaded: LoadedConfig, logger: SidecarLogger, io: CliIo): CommandContext {
+export function commandContext(
+  loaded: LoadedConfig,
+  logger: SidecarLogger,
+  io: CliIo,
+  options: { json?: boolean } = {},
+): CommandContext {
   return {
     loaded,
     logger,
     io,
+    json: options.json === true,
     out: (line = '') => {
       io.stdout.write(`${line}\n`);
     },
+    outJson: (value) => {
+      io.stdout.write(`${toJson(value)}\n`);
+    },
+    outLine: (value) => {
+      io.stdout.write(`${toJson(value, 0)}\n`);
+    },
     connection: () => connectionString(loaded, io.env),
   };
+}
+
+/** JSON text of a command's result: indented, bigints as strings. */
+export function toJson(value: unknown, indent = 2): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), indent);
 }
 
 function flatMessage(error: unknown): string {

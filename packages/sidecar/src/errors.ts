@@ -12,8 +12,6 @@ export type SidecarErrorCode =
   | 'PGT_CONFIG_UNKNOWN_KEY'
   /** The configuration file is missing, unreadable or not valid TOML. */
   | 'PGT_CONFIG_FILE'
-  /** No database is configured (no URL, no host). */
-  | 'PGT_CONFIG_NO_DATABASE'
   /** The command line is wrong (unknown option, missing argument, bad value). */
   | 'PGT_USAGE'
   /** The database cannot be reached. */
@@ -24,6 +22,8 @@ export type SidecarErrorCode =
   | 'PGT_DEMO_SCHEMA_TAKEN'
   /** The demo's stream tables did not stay equal to their queries. */
   | 'PGT_DEMO_FAILED'
+  /** `demo` needs an embedded PostgreSQL and the optional package `@pgtrickle/embedded` is not installed. */
+  | 'PGT_EMBEDDED_NOT_INSTALLED'
   /** `run` did not stop within the shutdown timeout (the refresh in flight was rolled back). */
   | 'PGT_SHUTDOWN_TIMEOUT';
 
@@ -71,7 +71,7 @@ export class ConfigError extends SidecarError {
   readonly source: ConfigSource | null;
 
   constructor(
-    code: 'PGT_CONFIG_INVALID' | 'PGT_CONFIG_UNKNOWN_KEY' | 'PGT_CONFIG_FILE' | 'PGT_CONFIG_NO_DATABASE',
+    code: 'PGT_CONFIG_INVALID' | 'PGT_CONFIG_UNKNOWN_KEY' | 'PGT_CONFIG_FILE',
     message: string,
     options: { key?: string | null; source?: ConfigSource | null; cause?: unknown } = {},
   ) {

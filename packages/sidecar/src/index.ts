@@ -8,16 +8,28 @@ export { type CatalogState, catalogState, migrationScript, type PlanOptions } fr
 export { type DemoOptions, demoCommand } from './commands/demo.js';
 export { type CheckResult, type CheckStatus, MIN_SERVER_VERSION_NUM, runChecks } from './commands/doctor.js';
 export { type RunOptions, runCommand, tickLogger } from './commands/run.js';
-export { formatAge, parseMode, readStatus, type StatusRow, textTable } from './commands/tables.js';
+export {
+  formatAge,
+  parseMode,
+  readStatus,
+  type StatusOptions,
+  type StatusRow,
+  statusLines,
+  textTable,
+} from './commands/tables.js';
 export { type UninstallOptions, uninstallCommand } from './commands/uninstall.js';
 export {
   CONFIG_ENV,
   CONFIG_KEYS,
+  CONVENTIONAL_ENV,
   type ConfigKeySpec,
+  connectionConfigured,
   connectionString,
   DEFAULT_CONFIG_FILE,
   describeConfig,
+  describeConnectionSource,
   hasDatabase,
+  hasOwnDatabase,
   LOG_FORMATS,
   LOG_LEVELS,
   type LoadConfigInput,
@@ -31,6 +43,7 @@ export {
 export { type CliIo, type CommandContext, commandContext } from './context.js';
 export { DEMO_SCHEMA, type DemoTable, demoPipeline, ShopWriter, shopSql } from './demo/shop.js';
 export { compareTables, type TableCheck, waitCaughtUp } from './demo/verify.js';
+export { EMBEDDED_PACKAGE, type EmbeddedModule, embeddedMissingError, loadEmbedded } from './embedded.js';
 export {
   ConfigError,
   type ConfigSource,
@@ -47,5 +60,6 @@ export {
   prettyLine,
   type SidecarLogger,
 } from './logger.js';
-export { main, processIo, VERSION } from './main.js';
-export { type Progress, type ProgressOptions, startProgress } from './progress.js';
+export { CONNECTION_HELP, EXAMPLES, main, processIo, VERSION } from './main.js';
+export { type ErrorJson, errorHint, errorJson } from './output.js';
+export { colorEnabled, type Progress, type ProgressOptions, startProgress } from './progress.js';

@@ -1,10 +1,16 @@
 /**
  * The `pgtrickle` command line. Rules:
- * - every command reads the configuration the same way (defaults < TOML < `PGTRICKLE_*` < flags;
- *   the configuration flags are accepted before or after the command name);
- * - command output goes to stdout, logs and progress to stderr;
- * - a failure prints one line, `pgtrickle <command>: <CODE>: <message>`, and exits 1; a wrong
- *   command line exits 2 (unknown command or option, missing argument, invalid flag value).
+ * - every command reads the configuration the same way (defaults < TOML < environment < flags;
+ *   for the connection: flag > `PGTRICKLE_DATABASE_URL` > `DATABASE_URL` > `PG*` > config file >
+ *   pg's defaults); the global options are accepted before or after the command name, and every
+ *   command's `--help` lists them, with an example;
+ * - `-c` is the connection (`-c, --connection <url>`, as graphile-worker has it); the config file
+ *   is `--config` only;
+ * - command output goes to stdout, logs and progress to stderr; `--json` makes every command's
+ *   output JSON (and the logs of `run`/`demo` JSON lines);
+ * - a failure prints one line, `pgtrickle <command>: <CODE>: <message>` — with `--json`, one
+ *   object `{"error":{"code","message","hint"}}` — and exits 1; a wrong command line exits 2
+ *   (unknown command or option, missing argument, invalid flag value).
  */
 import { Command, CommanderError, Option } from 'commander';
 import { migrateCommand, planCommand } from './commands/catalog.js';
@@ -20,10 +26,18 @@ import {
   statusCommand,
 } from './commands/tables.js';
 import { uninstallCommand } from './commands/uninstall.js';
-import { CONFIG_KEYS, type LoadedConfig, loadConfig } from './config.js';
+import {
+  CONFIG_KEYS,
+  connectionConfigured,
+  describeConnectionSource,
+  type LoadedConfig,
+  loadConfig,
+} from './config.js';
 import { type CliIo, type CommandContext, commandContext } from './context.js';
 import { errorCode, errorMessage, SidecarError } from './errors.js';
 import { createLogger, type SidecarLogger } from './logger.js';
+import { errorJson } from './output.js';
+import { colorEnabled } from './progress.js';
 
 /** The version printed by `pgtrickle --version`. */
 export const VERSION = '0.1.0';
@@ -50,7 +64,40 @@ interface Hooks {
   exit(code: number): void;
   command(name: string): void;
   logger(logger: SidecarLogger): void;
+  loaded(loaded: LoadedConfig): void;
 }
+
+/** One example per command, shown at the end of its `--help`. */
+export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
+  run: [
+    'pgtrickle run -c postgres://app@db.internal:5432/shop',
+    'DATABASE_URL=postgres://… pgtrickle run --log-format json',
+  ],
+  create: [
+    `pgtrickle create order_totals --query "SELECT customer_id, sum(amount) AS total FROM orders GROUP BY customer_id" --schedule 30s`,
+  ],
+  drop: ['pgtrickle drop order_totals --cascade'],
+  refresh: ['pgtrickle refresh order_totals --full'],
+  resume: ['pgtrickle resume order_totals'],
+  status: ['pgtrickle status', 'pgtrickle status --watch 2', 'pgtrickle status --json'],
+  explain: ['pgtrickle explain order_totals'],
+  migrate: ['PGHOST=db.internal PGUSER=admin PGDATABASE=shop pgtrickle migrate'],
+  plan: [
+    'pgtrickle plan > pgtrickle-catalog.sql',
+    `pgtrickle plan --query "SELECT region, count(*) FROM orders GROUP BY region"`,
+  ],
+  doctor: ['pgtrickle doctor -c postgres://app@localhost/shop', 'pgtrickle doctor --json'],
+  demo: ['pgtrickle demo', 'pgtrickle demo --duration 0 --database-url postgres://localhost/scratch'],
+};
+
+/** The precedence of the connection settings, printed after the program's help. */
+export const CONNECTION_HELP = [
+  'Connection (highest first): --database-url/-c or --host/--port/--database/--user flags;',
+  '  PGTRICKLE_DATABASE_URL (or PGTRICKLE_DB_*); DATABASE_URL; PGHOST, PGPORT, PGDATABASE, PGUSER,',
+  '  PGPASSWORD, PGSSLMODE; the config file (--config, $PGTRICKLE_CONFIG, else ./pgtrickle.toml);',
+  "  pg's defaults (localhost:5432, your OS user).",
+  'Colours: off when NO_COLOR is set or the output is not a terminal.',
+].join('\n');
 
 function program(io: CliIo, hooks: Hooks): Command {
   const p = new Command('pgtrickle')
@@ -58,38 +105,64 @@ function program(io: CliIo, hooks: Hooks): Command {
     .version(VERSION, '-v, --version')
     .helpOption('-h, --help')
     .showHelpAfterError(false)
+    .configureHelp({ showGlobalOptions: true })
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
       outputError: () => undefined,
     })
     .exitOverride();
+  p.addOption(new Option('--json', 'print JSON: the command output, and errors as {"error":{…}}'));
   p.addOption(
-    new Option('-c, --config <file>', `TOML config file (default $PGTRICKLE_CONFIG, else ./pgtrickle.toml)`),
+    new Option('-c, --connection <url>', 'PostgreSQL URL (the same as --database-url)').conflicts(
+      'databaseUrl',
+    ),
+  );
+  p.addOption(
+    new Option('--config <file>', `TOML config file (default $PGTRICKLE_CONFIG, else ./pgtrickle.toml)`),
   );
   for (const spec of CONFIG_KEYS) {
-    p.addOption(new Option(`--${spec.flag} <value>`, `${spec.description} [${spec.key}, $${spec.env}]`));
+    const envs = [spec.env, ...(spec.envAliases ?? [])].map((e) => `$${e}`).join(', ');
+    p.addOption(new Option(`--${spec.flag} <value>`, `${spec.description} [${spec.key}, ${envs}]`));
   }
+  p.addHelpText(
+    'after',
+    `\n${CONNECTION_HELP}\n\nExamples:\n  $ pgtrickle demo\n  $ pgtrickle migrate -c postgres://app@localhost/shop\n  $ pgtrickle status --watch 2\n`,
+  );
 
   const context = (cmd: Command): CommandContext => {
-    const all = cmd.optsWithGlobals() as Record<string, string | undefined>;
+    const all = cmd.optsWithGlobals() as Record<string, string | boolean | undefined>;
     const flags: Record<string, string | undefined> = {};
-    for (const spec of CONFIG_KEYS) flags[spec.flag] = all[camel(spec.flag)];
+    for (const spec of CONFIG_KEYS) flags[spec.flag] = all[camel(spec.flag)] as string | undefined;
+    if (typeof all.connection === 'string') flags['database-url'] = all.connection;
     const loaded: LoadedConfig = loadConfig({
       flags,
-      ...(all.config === undefined ? {} : { configPath: all.config }),
+      ...(typeof all.config === 'string' ? { configPath: all.config } : {}),
       env: io.env,
       cwd: io.cwd,
     });
+    hooks.loaded(loaded);
+    const json = all.json === true;
     const logger = createLogger({
       level: loaded.config.log.level,
-      format: loaded.config.log.format,
+      // --json: the logs of run and demo are JSON lines too, unless a format is configured.
+      format: json && loaded.config.log.format === 'auto' ? 'json' : loaded.config.log.format,
       sink: io.stderr,
+      color: colorEnabled(io.stderr, io.env),
     });
     hooks.logger(logger);
     logger.debug('config', { file: loaded.file });
-    return commandContext(loaded, logger, io);
+    // --json: stderr carries JSON lines only, so no spinner draws there even on a terminal.
+    const commandIo: CliIo = json
+      ? { ...io, stderr: { isTTY: false, write: (chunk: string) => io.stderr.write(chunk) } }
+      : io;
+    return commandContext(loaded, logger, commandIo, { json });
   };
+  const example = (cmd: Command, name: string): Command =>
+    cmd.addHelpText(
+      'after',
+      `\nExample${(EXAMPLES[name]?.length ?? 0) > 1 ? 's' : ''}:\n${(EXAMPLES[name] ?? []).map((e) => `  $ ${e}`).join('\n')}\n`,
+    );
   const action =
     <A extends unknown[]>(name: string, body: (ctx: CommandContext, ...args: A) => Promise<number>) =>
     async (...args: unknown[]) => {
@@ -132,14 +205,29 @@ function program(io: CliIo, hooks: Hooks): Command {
     .action(action('resume', (ctx, name: string) => resumeCommand(ctx, name)));
   p.command('status')
     .description('list the stream tables with their status and freshness')
-    .option('--json', 'print JSON')
-    .action(action('status', (ctx, opts: { json?: boolean }) => statusCommand(ctx, opts)));
+    .option('-w, --watch [seconds]', 'print it again every N seconds (default 2) until Ctrl-C')
+    .option('--count <n>', 'with --watch: stop after this many updates')
+    .action(
+      action('status', (ctx, opts: { watch?: string | boolean; count?: string }) => {
+        const everyS =
+          opts.watch === undefined
+            ? undefined
+            : opts.watch === true
+              ? 2
+              : intOption('watch', String(opts.watch), 0.1);
+        if (opts.count !== undefined && everyS === undefined)
+          throw new SidecarError('PGT_USAGE', '--count needs --watch.');
+        const count = intOption('count', opts.count, 1);
+        return statusCommand(ctx, {
+          json: ctx.json,
+          ...(everyS === undefined ? {} : { watchS: everyS }),
+          ...(count === undefined ? {} : { count }),
+        });
+      }),
+    );
   p.command('explain <name>')
     .description('how a stream table is maintained: mode, sources, row identity, SQL')
-    .option('--json', 'print JSON')
-    .action(
-      action('explain', (ctx, name: string, opts: { json?: boolean }) => explainCommand(ctx, name, opts)),
-    );
+    .action(action('explain', (ctx, name: string) => explainCommand(ctx, name, { json: ctx.json })));
   p.command('migrate')
     .description('install or upgrade the pgtrickle catalog')
     .action(action('migrate', (ctx) => migrateCommand(ctx)));
@@ -155,8 +243,7 @@ function program(io: CliIo, hooks: Hooks): Command {
     );
   p.command('doctor')
     .description('check the database for running pgtrickle (exit 1 when a check fails)')
-    .option('--json', 'print JSON')
-    .action(action('doctor', (ctx, opts: { json?: boolean }) => doctorCommand(ctx, opts)));
+    .action(action('doctor', (ctx) => doctorCommand(ctx, { json: ctx.json })));
   p.command('uninstall')
     .description(
       'remove pgtrickle from the database (capture, buffers, catalog); storage tables stay as plain tables',
@@ -179,7 +266,7 @@ function program(io: CliIo, hooks: Hooks): Command {
     )
     .option('--rate <tps>', 'writer transactions per second', '5')
     .option('--verify-every <seconds>', 'seconds between verification rounds', '4')
-    .option('--plain', 'plain lines even on a terminal')
+    .option('--plain', 'plain lines even on a terminal (implied by --json)')
     .action(
       action(
         'demo',
@@ -192,10 +279,11 @@ function program(io: CliIo, hooks: Hooks): Command {
             ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }),
             rate: intOption('rate', opts.rate, 0.1) ?? 5,
             verifyEveryS: intOption('verify-every', opts.verifyEvery, 1) ?? 4,
-            plain: opts.plain === true,
+            plain: opts.plain === true || ctx.json,
           }),
       ),
     );
+  for (const cmd of p.commands) example(cmd, cmd.name());
   return p;
 }
 
@@ -204,6 +292,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   let exit = 0;
   let command = '';
   let logger: SidecarLogger | null = null;
+  let loaded: LoadedConfig | null = null;
   const p = program(io, {
     exit: (code) => {
       exit = code;
@@ -214,14 +303,36 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     logger: (l) => {
       logger = l;
     },
+    loaded: (l) => {
+      loaded = l;
+    },
   });
   // The command's name for error lines, also when parsing fails before its action runs.
   const names = new Set(p.commands.map((c) => c.name()));
   command = argv.find((a) => names.has(a)) ?? '';
+  // --json decides the error format, also when the command line itself is wrong.
+  const end = argv.indexOf('--');
+  const json = (end === -1 ? argv : argv.slice(0, end)).includes('--json');
   if (argv.length === 0) {
     io.stderr.write(p.helpInformation());
     return 2;
   }
+  const fail = (error: unknown, text: string, code: number): number => {
+    if (!json) {
+      io.stderr.write(`${text}\n`);
+      return code;
+    }
+    const body = errorJson(error, command);
+    const config = loaded as LoadedConfig | null;
+    // Where the refused connection came from is half of the answer.
+    const hint =
+      body.error.code === 'PGT_CONNECTION' && config !== null
+        ? `${body.error.hint} (this connection came from ${describeConnectionSource(config)})`
+        : body.error.hint;
+    io.stderr.write(`${JSON.stringify({ error: { ...body.error, hint } })}\n`);
+    return code;
+  };
+  const prefix = `pgtrickle${command ? ` ${command}` : ''}`;
   try {
     await p.parseAsync([...argv], { from: 'user' });
     return exit;
@@ -233,20 +344,30 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
         error.exitCode === 0
       )
         return 0;
-      io.stderr.write(
-        `pgtrickle${command ? ` ${command}` : ''}: PGT_USAGE: ${error.message.replace(/^error: /, '')} (see pgtrickle --help)\n`,
+      const message = error.message.replace(/^error: /, '');
+      return fail(
+        new SidecarError('PGT_USAGE', message, { cause: error }),
+        `${prefix}: PGT_USAGE: ${message} (see pgtrickle ${command ? `${command} ` : ''}--help)`,
+        2,
       );
-      return 2;
     }
-    const message = errorMessage(error);
-    const [first, ...rest] = message.split('\n');
+    const [first, ...rest] = errorMessage(error).split('\n');
     // One line; details (e.g. the server log of a failed start) go to the debug log.
     const more =
       rest.length > 0 && !(logger as SidecarLogger | null)?.enabled('debug')
         ? ' (details: --log-level debug)'
         : '';
-    io.stderr.write(`pgtrickle${command ? ` ${command}` : ''}: ${errorCode(error)}: ${first}${more}\n`);
+    // A refused connection nobody configured: say that pg's defaults were tried.
+    const config = loaded as LoadedConfig | null;
+    const defaults =
+      errorCode(error) === 'PGT_CONNECTION' && config !== null && !connectionConfigured(config)
+        ? " (nothing configured the connection, so pg's defaults were used: pass --database-url or -c, or set DATABASE_URL or PGHOST)"
+        : '';
     if (rest.length > 0) (logger as SidecarLogger | null)?.debug('error-detail', { detail: rest.join('\n') });
-    return error instanceof SidecarError ? error.exitCode : 1;
+    return fail(
+      error,
+      `${prefix}: ${errorCode(error)}: ${first}${more}${defaults}`,
+      error instanceof SidecarError ? error.exitCode : 1,
+    );
   }
 }

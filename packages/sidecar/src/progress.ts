@@ -1,8 +1,9 @@
 /**
  * A one-line progress indicator for long operations (a migration, the initial population of a
- * stream table, starting the embedded server). Rule: it draws only on a terminal — a spinner with
- * the elapsed time, redrawn in place — and prints nothing otherwise (logs and command output
- * carry the result), so piped output stays clean.
+ * stream table, starting the embedded server). Rule: it draws only on a terminal that is not
+ * `TERM=dumb` — a spinner with the elapsed time, redrawn in place — and prints nothing otherwise
+ * (logs and command output carry the result), so piped output stays clean; it uses no colours when
+ * `NO_COLOR` is set (to anything but the empty string).
  */
 import type { LineSink } from './logger.js';
 
@@ -26,6 +27,16 @@ export interface ProgressOptions {
   readonly sink?: LineSink;
   /** Draw even when the sink is not a terminal (default: only on a terminal). */
   readonly force?: boolean;
+  /** The environment read for `NO_COLOR` and `TERM` (default process.env). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** Whether output to `sink` may use colours: a terminal, and `NO_COLOR` unset or empty. */
+export function colorEnabled(
+  sink: { readonly isTTY?: boolean },
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): boolean {
+  return sink.isTTY === true && (env.NO_COLOR === undefined || env.NO_COLOR === '') && env.TERM !== 'dumb';
 }
 
 function seconds(ms: number): string {
@@ -35,7 +46,8 @@ function seconds(ms: number): string {
 /** Starts a progress line; on a non-terminal sink every method is a no-op. */
 export function startProgress(text: string, options: ProgressOptions = {}): Progress {
   const sink = options.sink ?? process.stderr;
-  if (sink.isTTY !== true && options.force !== true) {
+  const env = options.env ?? process.env;
+  if ((sink.isTTY !== true || env.TERM === 'dumb') && options.force !== true) {
     return {
       update: () => undefined,
       succeed: () => undefined,
@@ -43,13 +55,15 @@ export function startProgress(text: string, options: ProgressOptions = {}): Prog
       stop: () => undefined,
     };
   }
+  const color = env.NO_COLOR === undefined || env.NO_COLOR === '';
+  const paint = (code: string, s: string) => (color ? `\u001b[${code}m${s}\u001b[0m` : s);
   const started = performance.now();
   let current = text;
   let frame = 0;
   let done = false;
   const draw = () => {
     const glyph = FRAMES[frame++ % FRAMES.length] as string;
-    sink.write(`\r\u001b[2K${glyph} ${current} \u001b[90m${seconds(performance.now() - started)}\u001b[0m`);
+    sink.write(`\r\u001b[2K${glyph} ${current} ${paint('90', seconds(performance.now() - started))}`);
   };
   draw();
   const timer = setInterval(draw, 100);
@@ -60,14 +74,14 @@ export function startProgress(text: string, options: ProgressOptions = {}): Prog
     clearInterval(timer);
     sink.write('\r\u001b[2K');
     if (mark !== null)
-      sink.write(`${mark} ${final ?? current} \u001b[90m${seconds(performance.now() - started)}\u001b[0m\n`);
+      sink.write(`${mark} ${final ?? current} ${paint('90', seconds(performance.now() - started))}\n`);
   };
   return {
     update: (t) => {
       current = t;
     },
-    succeed: (t) => end('\u001b[32m✓\u001b[0m', t),
-    fail: (t) => end('\u001b[31m✗\u001b[0m', t),
+    succeed: (t) => end(paint('32', '✓'), t),
+    fail: (t) => end(paint('31', '✗'), t),
     stop: () => end(null, undefined),
   };
 }

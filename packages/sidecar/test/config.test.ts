@@ -213,10 +213,9 @@ describe('validation', () => {
     expect(broken.message).toContain('is not valid TOML');
   });
 
-  it('says how to configure a database when none is', () => {
-    const none = error(() => connectionString(loadConfig({ env: {}, cwd: dir }), {}));
-    expect(none.code).toBe('PGT_CONFIG_NO_DATABASE');
-    expect(none.message).toContain('--database-url');
+  it("falls back to pg's defaults when no connection is configured", () => {
+    const loaded = loadConfig({ env: {}, cwd: dir });
+    expect(connectionString(loaded, { USER: 'alice' })).toBe('postgres://alice@localhost:5432/alice');
   });
 });
 
@@ -261,9 +260,12 @@ describe('the CLI on configuration and usage errors', () => {
     expect(await main([], none)).toBe(2);
   });
 
-  it('exits 1 with PGT_CONFIG_NO_DATABASE when a database command has no database', async () => {
+  it("says that pg's defaults were used when a command has no connection configured", async () => {
     const io = captureIo({ env: {}, cwd: dir });
-    expect(await main(['doctor'], io)).toBe(1);
-    expect(io.stderrText()).toMatch(/^pgtrickle doctor: PGT_CONFIG_NO_DATABASE: /);
+    expect(await main(['status'], io)).toBe(1);
+    expect(io.stderrText()).toMatch(
+      /^pgtrickle status: PGT_CONNECTION: Cannot connect to postgres:\/\/.*@localhost:5432\//,
+    );
+    expect(io.stderrText()).toContain("so pg's defaults were used: pass --database-url or -c");
   });
 });

@@ -81,13 +81,13 @@ export function watermarkGroup<T, D>(group: WatermarkGroup<D>, ordering: Orderin
   return frozen;
 }
 
-/** A group of time watermarks; the tolerance in ms or as a date-fns Duration (`{ minutes: 5 }`). */
+/** A group of time watermarks; the tolerance in ms or as a Duration (`{ minutes: 5 }`). */
 export interface TimeWatermarkGroupSpec {
   /** Group name. */
   readonly name: string;
   /** Source ids. */
   readonly sources: readonly string[];
-  /** Largest allowed spread: milliseconds or a date-fns Duration. */
+  /** Largest allowed spread: milliseconds or a Duration. */
   readonly tolerance: TimeTolerance;
 }
 

@@ -2,8 +2,8 @@
  * @pgtrickle/watermark — the watermark algebra (docs/scheduler.md, "Watermarks"): watermarks that
  * only move forward, groups of sources with a tolerance, the alignment predicate max(W) − min(W) ≤
  * tolerance and the effective watermark min(W), for any ordered value (times, numbers, bigints,
- * pg_lsn text, your own). Pure: no I/O, never reads the clock (times are passed in). Depends on
- * date-fns.
+ * pg_lsn text, your own). Pure: no I/O, never reads the clock (times are passed in). No
+ * dependencies.
  */
 export {
   type Aligned,
@@ -14,6 +14,7 @@ export {
   type Misaligned,
   type MissingWatermarks,
 } from './alignment.js';
+export { type Duration, durationMilliseconds, formatDuration, parseIsoInstant } from './duration.js';
 export {
   describeValue,
   InvalidWatermarkGroupError,

@@ -1,38 +1,30 @@
 /**
  * Time watermarks. Rule: a time watermark is a valid `Date` ("the source is complete through this
  * instant"); the distance between two is the difference in milliseconds, so tolerances are
- * milliseconds. A tolerance may also be written as a date-fns `Duration` (`{ minutes: 5 }`) and is
- * converted with date-fns `milliseconds`, where calendar units have fixed average lengths (a month
+ * milliseconds. A tolerance may also be written as a `Duration` (`{ minutes: 5 }`) and is
+ * converted by `durationMilliseconds`, where calendar units have fixed average lengths (a month
  * is 30.436875 days, a year 365.2425 days): prefer weeks, days, hours, minutes and seconds. Dates are
- * stored as ISO-8601 text, read back with date-fns `parseISO` (an explicit offset is required, so
+ * stored as ISO-8601 text, read back by `parseIsoInstant` (an explicit offset is required, so
  * reading never depends on the process's time zone).
  */
-import { type Duration, formatDuration, milliseconds, parseISO } from 'date-fns';
+import {
+  DURATION_UNITS,
+  type Duration,
+  durationMilliseconds,
+  formatDuration,
+  parseIsoInstant,
+} from './duration.js';
 import { InvalidWatermarkValueError } from './errors.js';
 import { compareNatural, defineOrdering, type Ordering } from './ordering.js';
 
-/** A time tolerance: milliseconds, or a date-fns Duration such as `{ minutes: 5 }`. */
+/** A time tolerance: milliseconds, or a Duration such as `{ minutes: 5 }`. */
 export type TimeTolerance = number | Duration;
 
-const DURATION_UNITS: readonly (keyof Duration)[] = [
-  'years',
-  'months',
-  'weeks',
-  'days',
-  'hours',
-  'minutes',
-  'seconds',
-];
-
-/** Converts a tolerance (ms or a date-fns Duration) to milliseconds; throws for negative, NaN or unknown units. */
+/** Converts a tolerance (ms or a Duration) to milliseconds; throws for negative, NaN or unknown units. */
 export function toMilliseconds(tolerance: TimeTolerance): number {
   if (typeof tolerance === 'number') {
     if (Number.isNaN(tolerance) || tolerance < 0) {
-      throw new InvalidWatermarkValueError(
-        'time tolerance',
-        tolerance,
-        'milliseconds ≥ 0 or a date-fns Duration',
-      );
+      throw new InvalidWatermarkValueError('time tolerance', tolerance, 'milliseconds ≥ 0 or a Duration');
     }
     return tolerance;
   }
@@ -40,7 +32,7 @@ export function toMilliseconds(tolerance: TimeTolerance): number {
     throw new InvalidWatermarkValueError(
       'time tolerance',
       tolerance,
-      'milliseconds ≥ 0 or a date-fns Duration such as { minutes: 5 }',
+      'milliseconds ≥ 0 or a Duration such as { minutes: 5 }',
     );
   }
   for (const [unit, amount] of Object.entries(tolerance)) {
@@ -48,7 +40,7 @@ export function toMilliseconds(tolerance: TimeTolerance): number {
       throw new InvalidWatermarkValueError(
         'time tolerance',
         tolerance,
-        `a date-fns Duration with units ${DURATION_UNITS.join(', ')} ("${unit}" is not one; ` +
+        `a Duration with units ${DURATION_UNITS.join(', ')} ("${unit}" is not one; ` +
           'give sub-second tolerances as a number of milliseconds)',
       );
     }
@@ -56,11 +48,11 @@ export function toMilliseconds(tolerance: TimeTolerance): number {
       throw new InvalidWatermarkValueError(
         'time tolerance',
         tolerance,
-        `a date-fns Duration whose amounts are finite numbers ≥ 0 ("${unit}" is ${String(amount)})`,
+        `a Duration whose amounts are finite numbers ≥ 0 ("${unit}" is ${String(amount)})`,
       );
     }
   }
-  return milliseconds(tolerance);
+  return durationMilliseconds(tolerance);
 }
 
 const MS_PER = { days: 86_400_000, hours: 3_600_000, minutes: 60_000, seconds: 1000 } as const;
@@ -101,7 +93,7 @@ export const timeOrdering: Ordering<Date, number> = defineOrdering<Date, number>
   encode: (d) => d.toISOString(),
   decode: (json) => {
     // an explicit offset is required: text without one would be read in the process's time zone
-    const date = typeof json === 'string' && ZONED.test(json) ? parseISO(json) : null;
+    const date = typeof json === 'string' && ZONED.test(json) ? parseIsoInstant(json) : null;
     if (date !== null && isDate(date)) return date;
     throw new InvalidWatermarkValueError(
       'decoding a "time" watermark',

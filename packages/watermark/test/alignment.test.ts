@@ -1,6 +1,6 @@
 /**
  * Example tests of alignment (aligned, misaligned, missing, ties, boundaries, pg_lsn), group
- * validation, and time tolerances given as date-fns Durations.
+ * validation, and time tolerances given as Durations.
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -232,7 +232,7 @@ describe('watermark groups', () => {
   });
 });
 
-describe('time tolerances (date-fns Durations)', () => {
+describe('time tolerances (Durations)', () => {
   it('converts Durations to milliseconds', () => {
     expect(toMilliseconds({ minutes: 5 })).toBe(300_000);
     expect(toMilliseconds({ hours: 1, minutes: 30, seconds: 15 })).toBe(5_415_000);

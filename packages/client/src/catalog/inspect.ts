@@ -39,7 +39,7 @@ export async function changeBufferSizes(q: Queryable, limit: number): Promise<Ch
     `SELECT c.relname AS name, pg_total_relation_size(c.oid)::bigint AS bytes,
             pg_catalog.row_security_active(c.oid) AS hidden
        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = $1 AND c.relkind = 'r' ORDER BY c.relname`,
+      WHERE n.nspname = $1 AND c.relkind = 'r' AND c.relname LIKE 'changes_%' ORDER BY c.relname`,
     [CHANGES_SCHEMA_NAME],
   );
   const out: ChangeBufferSize[] = [];

@@ -41,7 +41,7 @@ export interface DependencyRow {
   readonly sourceOid: number;
   readonly sourceSchema: string;
   readonly sourceName: string;
-  readonly sourceKind: 'table' | 'streamTable';
+  readonly sourceKind: 'table' | 'streamTable' | 'view';
   readonly sourcePgtId: number | null;
   readonly fingerprint: string;
 }

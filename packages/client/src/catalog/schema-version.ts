@@ -4,7 +4,14 @@
  * and `pgtrickle doctor` all read. Also the statements that open every install transaction.
  */
 import { createHash } from 'node:crypto';
-import { changesSchemaDdl, quoteLiteral } from '@pgtrickle/dvm';
+import {
+  captureSyncDdl,
+  changesSchemaDdl,
+  dollarQuote,
+  quoteLiteral,
+  SOURCE_DDL_EVENT_TRIGGER,
+  sourceDdlEventTriggerDdl,
+} from '@pgtrickle/dvm';
 import { CATALOG_VERSION, MIGRATIONS, type Migration } from './migrations.js';
 import { CATALOG_SCHEMA, cat, catalogObjectExists, LOCK_CATALOG_SQL, type Queryable } from './schema.js';
 
@@ -30,6 +37,30 @@ export function installPreamble(): string[] {
   checksum text NOT NULL,
   applied_at timestamptz NOT NULL DEFAULT now()
 )`,
+    ...captureMachineryDdl(),
+  ];
+}
+
+/**
+ * The capture machinery, installed with the catalog (idempotent): `capture_sync` and its state,
+ * and — when this role may create it — the DDL event trigger that keeps typed capture in step with
+ * source DDL. Without it, new capture uses the text format.
+ */
+export function captureMachineryDdl(): string[] {
+  const create = sourceDdlEventTriggerDdl().join(';\n');
+  return [
+    ...captureSyncDdl(),
+    `DO ${dollarQuote(`
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = ${quoteLiteral(SOURCE_DDL_EVENT_TRIGGER)}) THEN
+    BEGIN
+      EXECUTE ${quoteLiteral(create)};
+    EXCEPTION WHEN insufficient_privilege THEN
+      RAISE NOTICE 'pgtrickle: this role may not create event triggers; change capture uses the text format';
+    END;
+  END IF;
+END
+`)}`,
   ];
 }
 

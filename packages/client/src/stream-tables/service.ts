@@ -51,7 +51,7 @@ import {
 } from '../security/actor.js';
 import { compileAsOwner } from '../security/owner-compile.js';
 import { withSandbox } from '../security/sandbox.js';
-import { createStorage, evolveStorage, storageFit } from '../storage.js';
+import { createStorage, dropStorageSql, evolveStorage, missingStorageOids, storageFit } from '../storage.js';
 import { checkAcyclic, dropOrder } from './graph.js';
 import { modeSwitch } from './modes.js';
 import type {
@@ -331,7 +331,8 @@ export class StreamTableService {
         statusAfter(r.status, 'drop');
         for (const d of await dependenciesOf(conn, r.pgtId))
           if (d.sourcePgtId !== null) upstreams.add(d.sourcePgtId);
-        await conn.query(`DROP TABLE IF EXISTS ${sqlName(r.schema, r.name)}`);
+        const dropStorage = await dropStorageSql(conn, r); // null: its storage is already gone
+        if (dropStorage !== null) await conn.query(dropStorage);
         await deleteStreamTable(conn, r.pgtId);
         for (const sql of dropStreamBufferDdl(r.pgtId)) await conn.query(sql);
         this.engine.plans.delete(r.pgtId);
@@ -346,10 +347,13 @@ export class StreamTableService {
   /** Every stream table with its status. */
   async status(): Promise<StreamTableStatus[]> {
     const [rows, deps] = await Promise.all([allStreamTables(this.db), allDependencies(this.db)]);
+    const stored = rows.flatMap((r) => (r.storageOid === null ? [] : [r.storageOid]));
+    const missing = await missingStorageOids(this.db, stored);
     return rows.map((r) =>
       describe(
         r,
         deps.filter((d) => d.pgtId === r.pgtId),
+        r.storageOid !== null && missing.has(r.storageOid),
       ),
     );
   }
@@ -378,7 +382,11 @@ export class StreamTableService {
 }
 
 /** A stream table's row and its sources as `status()` reports them. */
-function describe(r: StreamTableRow, sources: readonly DependencyRow[]): StreamTableStatus {
+function describe(
+  r: StreamTableRow,
+  sources: readonly DependencyRow[],
+  storageMissing = false,
+): StreamTableStatus {
   return {
     name: displayName(r.schema, r.name),
     schema: r.schema,
@@ -394,5 +402,6 @@ function describe(r: StreamTableRow, sources: readonly DependencyRow[]): StreamT
     lastError: r.lastError,
     needsReinit: r.needsReinit,
     sources: sources.map((d) => displayName(d.sourceSchema, d.sourceName)),
+    storageMissing,
   };
 }

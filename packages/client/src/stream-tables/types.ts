@@ -50,6 +50,11 @@ export interface StreamTableStatus {
   readonly needsReinit: boolean;
   /** Names of the relations it reads. */
   readonly sources: readonly string[];
+  /**
+   * Its storage table no longer exists (dropped behind pgtrickle's back): the next refresh puts
+   * it in ERROR (`PGT_STORAGE_MISSING`); drop the stream table to clean up.
+   */
+  readonly storageMissing: boolean;
 }
 
 /** What `explain()` returns. */

@@ -4,7 +4,7 @@
  * parse tree (every relation name and every function name it mentions), plus the per-build state
  * (id allocation, sources, warnings, the refresh mode being compiled for).
  */
-import type { Node } from '@pgsql/types';
+import type { Node, SelectStmt } from '@pgsql/types';
 import type {
   CatalogPort,
   FunctionInfo,
@@ -17,6 +17,7 @@ import { IdAllocator } from '../ir/ids.js';
 import type { SourceRef } from '../ir/types.js';
 import { HIDDEN_PREFIX, ROW_ID_COLUMN } from '../names.js';
 import { asNode, nameList, walkAst } from '../parse/ast.js';
+import { parseQuery } from '../parse/parser.js';
 import type { PositionMap } from '../parse/position.js';
 import { type FunctionShape, probeFunctionShapes } from './lateral-shapes.js';
 
@@ -42,37 +43,54 @@ export interface CatalogFacts {
   readonly streamTables: ReadonlyMap<number, StreamTableInfo | null>;
   /** Result shapes of the function calls in FROM, by call location (see `lateral-shapes.ts`). */
   readonly functionShapes?: ReadonlyMap<number, FunctionShape | null>;
+  /** Parsed definitions of the views that may be inlined, by oid. */
+  readonly views?: ReadonlyMap<number, SelectStmt>;
 }
 
-/** Collects every relation and function name in `root` and asks the port about each once. */
+/**
+ * Collects every relation and function name in `root` and asks the port about each once. A view
+ * that may be inlined is parsed and its names collected too (views over views, to any depth), so
+ * the builder can read it as a subquery over its tables.
+ */
 export async function loadCatalogFacts(root: Node, port: CatalogPort): Promise<CatalogFacts> {
   const relationNames = new Map<string, QualifiedName>();
   const functionNames = new Map<string, QualifiedName>();
-  walkAst(root, (node) => {
-    const rv = asNode(node, 'RangeVar');
-    if (rv?.relname !== undefined) {
-      const q = { schema: rv.schemaname ?? null, name: rv.relname };
-      relationNames.set(nameKey(q), q);
-    }
-    const fc = asNode(node, 'FuncCall');
-    if (fc !== undefined) {
-      const parts = nameList(fc.funcname);
-      const q = parts === undefined ? undefined : qualifiedFromList(parts);
-      if (q !== undefined) functionNames.set(nameKey(q), q);
-    }
-    return undefined;
-  });
+  const collect = (tree: Node) =>
+    walkAst(tree, (node) => {
+      const rv = asNode(node, 'RangeVar');
+      if (rv?.relname !== undefined) {
+        const q = { schema: rv.schemaname ?? null, name: rv.relname };
+        relationNames.set(nameKey(q), q);
+      }
+      const fc = asNode(node, 'FuncCall');
+      if (fc !== undefined) {
+        const parts = nameList(fc.funcname);
+        const q = parts === undefined ? undefined : qualifiedFromList(parts);
+        if (q !== undefined) functionNames.set(nameKey(q), q);
+      }
+      return undefined;
+    });
+  collect(root);
   const relations = new Map<string, RelationInfo | null>();
   const functions = new Map<string, FunctionInfo | null>();
   const streamTables = new Map<number, StreamTableInfo | null>();
+  const views = new Map<number, SelectStmt>();
   try {
     // One question at a time: the port may run on a single connection (inside a transaction).
-    for (const [key, q] of relationNames) {
-      const info = await port.resolveRelation(q);
-      relations.set(key, info);
-      if (info !== null && port.streamTableOf !== undefined) {
-        streamTables.set(info.oid, await port.streamTableOf(info.oid));
+    for (let pending = [...relationNames]; pending.length > 0; ) {
+      for (const [key, q] of pending) {
+        const info = await port.resolveRelation(q);
+        relations.set(key, info);
+        if (info !== null && port.streamTableOf !== undefined) {
+          streamTables.set(info.oid, await port.streamTableOf(info.oid));
+        }
+        if (info?.view !== undefined && info.view.notInlinable === null && !views.has(info.oid)) {
+          const parsed = parseQuery(info.view.definition);
+          views.set(info.oid, parsed.select);
+          collect(parsed.node);
+        }
       }
+      pending = [...relationNames].filter(([key]) => !relations.has(key));
     }
     for (const [key, q] of functionNames) {
       functions.set(key, await port.functionInfo(q));
@@ -85,7 +103,7 @@ export async function loadCatalogFacts(root: Node, port: CatalogPort): Promise<C
     );
   }
   const functionShapes = await probeFunctionShapes(root, port, (q) => relations.get(nameKey(q)));
-  return { relations, functions, streamTables, functionShapes };
+  return { relations, functions, streamTables, functionShapes, views };
 }
 
 /** Per-build state shared by every part of the builder. */
@@ -125,6 +143,38 @@ export class BuildEnv {
   /** What the pre-pass found for a function name (undefined: not looked up). */
   functionInfo(name: QualifiedName): FunctionInfo | null | undefined {
     return this.facts.functions.get(nameKey(name));
+  }
+
+  private readonly inlining = new Set<number>();
+  /** The views the query reads (by oid), inlined or not: a change of one's definition means a rebuild. */
+  readonly viewsRead = new Map<
+    number,
+    { readonly oid: number; readonly schema: string; readonly name: string }
+  >();
+
+  /** Records that the query reads view `info`. */
+  noteView(info: RelationInfo): void {
+    this.viewsRead.set(info.oid, { oid: info.oid, schema: info.schema, name: info.name });
+  }
+
+  /** Whether view `oid` is being inlined right now (a view cannot contain itself). */
+  isInlining(oid: number): boolean {
+    return this.inlining.has(oid);
+  }
+
+  /** Runs `build` while view `oid` is being inlined. */
+  inlined<T>(oid: number, build: () => T): T {
+    this.inlining.add(oid);
+    try {
+      return build();
+    } finally {
+      this.inlining.delete(oid);
+    }
+  }
+
+  /** The parsed definition of view `oid` when it may be inlined. */
+  viewDefinition(oid: number): SelectStmt | undefined {
+    return this.facts.views?.get(oid);
   }
 
   /** What the pre-pass found for a relation name. */
@@ -168,6 +218,8 @@ export class BuildEnv {
         visible: info.columns,
         idColumns: pk === null || pk.length === 0 ? info.columns.map((c) => c.name) : [...pk],
         keyed: pk !== null && pk.length > 0,
+        deferrableKey: info.primaryKeyDeferrable === true,
+        captureFormat: info.captureFormat ?? 'typed',
       };
     }
     this.sources.set(key, ref);

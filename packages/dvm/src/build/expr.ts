@@ -37,6 +37,16 @@ export const TIME_FUNCTIONS: ReadonlySet<string> = new Set([
   'localtimestamp',
 ]);
 
+/** PostgreSQL's system columns: every table has them, but they are no part of a captured row. */
+export const SYSTEM_COLUMNS: ReadonlySet<string> = new Set([
+  'xmin',
+  'xmax',
+  'cmin',
+  'cmax',
+  'ctid',
+  'tableoid',
+]);
+
 /** Date/time input words that PostgreSQL evaluates to the current time. */
 const TIME_WORDS = new Set(['now', 'today', 'tomorrow', 'yesterday']);
 const TIME_TYPES = new Set(['date', 'timestamp', 'timestamptz', 'time', 'timetz']);
@@ -88,6 +98,14 @@ function transform(value: unknown, scope: Scope, env: BuildEnv, hooks: ExprHooks
 
   const call = asNode(node, 'FuncCall');
   if (call !== undefined) return funcCall(call, node, scope, env, hooks, location);
+
+  if (asNode(node, 'JsonArrayAgg') !== undefined || asNode(node, 'JsonObjectAgg') !== undefined) {
+    env.requireFullFor(
+      asNode(node, 'JsonArrayAgg') !== undefined ? 'JSON_ARRAYAGG' : 'JSON_OBJECTAGG',
+      location,
+      'The SQL/JSON aggregates have no incremental rule yet (json_agg and json_object_agg do).',
+    );
+  }
 
   const link = asNode(node, 'SubLink');
   if (link !== undefined) {
@@ -181,6 +199,14 @@ function columnRef(node: Node, scope: Scope, env: BuildEnv, location: number | u
     // `t` alone naming a FROM item is a whole-row reference.
     if (error instanceof UnknownColumnError && names.length === 1 && scope.hasItem(names[0] as string)) {
       return wholeRow(env, location);
+    }
+    const last = names.at(-1) as string;
+    if (error instanceof UnknownColumnError && SYSTEM_COLUMNS.has(last)) {
+      env.requireFullFor(
+        `the system column ${last}`,
+        location,
+        'System columns are not captured with a change; a FULL refresh reads them as they are.',
+      );
     }
     throw error;
   }

@@ -85,6 +85,13 @@ export function buildFromItem(item: Node, q: QueryCtx): FromPart {
       },
     );
   }
+  if (asNode(item, 'JsonTable') !== undefined || asNode(item, 'RangeTableFunc') !== undefined) {
+    q.env.requireFullFor(
+      asNode(item, 'JsonTable') !== undefined ? 'JSON_TABLE' : 'XMLTABLE',
+      locationOf(item),
+      'It has no incremental rule yet (a set-returning function such as jsonb_array_elements does).',
+    );
+  }
   throw new UnsupportedQueryError(
     `${Object.keys(item)[0]} in FROM`,
     'Use tables, subqueries, joins or set-returning functions in FROM.',
@@ -152,10 +159,30 @@ function buildRangeVar(rv: RangeVar, q: QueryCtx): FromPart {
     );
   }
   if (info.kind === 'view') {
+    q.env.noteView(info);
+    const definition = q.env.viewDefinition(info.oid);
+    if (definition !== undefined) {
+      // Inlined: the view read as a subquery of its definition (its tables are then captured).
+      if (q.env.isInlining(info.oid)) {
+        throw new UnsupportedQueryError(`the view ${info.schema}.${info.name}, which refers to itself`, '', {
+          position: q.env.at(rv.location),
+        });
+      }
+      const built = q.env.inlined(info.oid, () =>
+        buildQuery(definition, { env: q.env, ctes: null, outer: null, top: false }),
+      );
+      const names = renameColumns(
+        built.outputs.map((c) => c.name),
+        rv.alias,
+        q,
+        rv.location,
+      );
+      return subqueryPart(built.node, built.outputs, names, alias, info.schema);
+    }
     q.env.requireFullFor(
       `the view ${info.schema}.${info.name} as a source`,
       rv.location,
-      "Views have no change capture; define the stream table over the view's own query, or over its tables.",
+      `It cannot be read inline: ${info.view?.notInlinable ?? 'its definition is not available'}.`,
     );
   }
   if (info.kind !== 'table' && info.kind !== 'partitioned') {
@@ -168,7 +195,13 @@ function buildRangeVar(rv: RangeVar, q: QueryCtx): FromPart {
             : 'relation'
       } ${info.schema}.${info.name} as a source`,
       rv.location,
-      'Only tables (and stream tables) can have their changes captured.',
+      info.kind === 'matview' || info.kind === 'foreign'
+        ? `Only tables (and stream tables) have their changes captured; a FULL refresh reads the ${
+            info.kind === 'matview'
+              ? 'materialized view as of its last REFRESH MATERIALIZED VIEW'
+              : 'foreign table'
+          }, on the stream table's schedule (a change to it does not wake the refresh).`
+        : 'Only tables (and stream tables) can have their changes captured.',
     );
   }
   const source = q.env.source(info);

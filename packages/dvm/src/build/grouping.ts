@@ -16,11 +16,13 @@ import { InvalidQueryError, UnknownColumnError, UnsupportedQueryError } from '..
 import { astKey, makeExpr, refNode } from '../ir/expr.js';
 import type { Expr, IrNode } from '../ir/types.js';
 import { type AggCallInput, type AggKind, makeAggregate, withHaving } from '../operators/aggregate-node.js';
+import { makeFilter } from '../operators/filter.js';
 import { asNode, locationOf, nameList, tagOf, walkAst } from '../parse/ast.js';
 import { figureColname } from './colname.js';
 import type { QueryCtx } from './context.js';
 import { qualifiedFromList } from './env.js';
-import { type ExprHooks, resolveExpr } from './expr.js';
+import { type ExprHooks, resolveExpr, someInAst } from './expr.js';
+import { createSubqueryValueCollector } from './scalar-subquery.js';
 import { columnRefFields, type Scope } from './scope.js';
 
 /** The aggregated input and the hooks that resolve select-list / ORDER BY expressions over it. */
@@ -290,6 +292,17 @@ export function buildGrouping(
       return refNode(columnId(base.groupings[k]), locationOf(node));
     },
   };
+  if (stmt.havingClause !== undefined && containsSublink(stmt.havingClause)) {
+    // A subquery in HAVING: its value joins the groups (a scalar-subquery node over the
+    // aggregate), and HAVING becomes a filter above them, so a change on either side is seen.
+    const values = createSubqueryValueCollector(scope, q, 'HAVING', hooks);
+    const predicate = resolveExpr(stmt.havingClause, scope, env, {
+      ...hooks,
+      clause: 'HAVING',
+      sublink: values.hook,
+    });
+    return { node: makeFilter(env.ids, values.wrap(base), predicate), hooks };
+  }
   const having =
     stmt.havingClause === undefined
       ? null
@@ -524,4 +537,9 @@ function dependentColumns(input: IrNode, keys: readonly Expr[], sets: readonly n
   };
   visit(input);
   return out;
+}
+
+/** Whether `node` holds a subquery (a SubLink) anywhere. */
+function containsSublink(node: Node): boolean {
+  return someInAst(node, (v) => (v as { SubLink?: unknown }).SubLink !== undefined);
 }

@@ -16,6 +16,8 @@ export interface BuiltDefiningQuery {
   readonly outputs: readonly ScopeColumn[];
   /** Every source read, in order of first use. */
   readonly sources: readonly SourceRef[];
+  /** Every view read (inlined), by oid. */
+  readonly views: readonly { readonly oid: number; readonly schema: string; readonly name: string }[];
   readonly warnings: readonly string[];
 }
 
@@ -27,5 +29,11 @@ export function buildDefiningQuery(
 ): BuiltDefiningQuery {
   const env = new BuildEnv(facts, parsed.positions, mode);
   const built = buildQuery(parsed.select, { env, ctes: null, outer: null, top: true });
-  return { root: built.node, outputs: built.outputs, sources: env.sourceList(), warnings: env.warnings };
+  return {
+    root: built.node,
+    outputs: built.outputs,
+    sources: env.sourceList(),
+    views: [...env.viewsRead.values()],
+    warnings: env.warnings,
+  };
 }

@@ -402,7 +402,7 @@ function aggregateCall(
 export function atMostOneRow(sub: DecorrelatedSubquery): boolean {
   if (sub.aggregate || sub.fromless) return true;
   if (sub.from === null) return false;
-  if (sub.limit === 1 && totallyOrdered(sub)) return true;
+  if (sub.limit === 1 && (totallyOrdered(sub) || orderDeterminesTargets(sub))) return true;
   const scans: ScanNode[] = [];
   const conds: Expr[] = [...sub.local, ...sub.correlated];
   const collect = (n: IrNode): boolean => {
@@ -444,6 +444,21 @@ export function atMostOneRow(sub: DecorrelatedSubquery): boolean {
  * Whether the subquery's ORDER BY orders its rows totally, so that `LIMIT 1` picks the same row
  * whatever the plan: its FROM is one table and every primary-key column is an ORDER BY key.
  */
+/**
+ * Whether every column the targets read is a plain ORDER BY key: then `LIMIT 1` gives one value
+ * whichever of the tied first rows PostgreSQL picks (e.g. `(SELECT k FROM b ORDER BY k LIMIT 1)`
+ * over a table without a key).
+ */
+function orderDeterminesTargets(sub: DecorrelatedSubquery): boolean {
+  if (sub.order.length === 0 || sub.offset !== null) return false;
+  const keys = new Set(
+    sub.order
+      .map((k) => columnRefFields(k.expr.ast))
+      .flatMap((f) => (f?.length === 1 && typeof f[0] === 'string' ? [f[0]] : [])),
+  );
+  return sub.targets.every((t) => collectRefs(t.ast).every((r) => keys.has(r)));
+}
+
 function totallyOrdered(sub: DecorrelatedSubquery): boolean {
   const scan = sub.from;
   if (scan === null || scan.kind !== 'scan') return false;

@@ -20,6 +20,12 @@ export interface ColumnInfo {
   readonly type: string;
   /** Whether the column is NOT NULL. */
   readonly notNull: boolean;
+  /** Its attnum (names its typed buffer column `c<attnum>`); absent for query outputs. */
+  readonly attnum?: number;
+  /** The type its typed buffer column stores when it differs from `type` (a domain's base type). */
+  readonly storedType?: string;
+  /** For a virtual generated column, its generation expression (PostgreSQL's own text). */
+  readonly virtualExpr?: string;
 }
 
 /** A relation, resolved. */
@@ -35,6 +41,24 @@ export interface RelationInfo {
   readonly columns: readonly ColumnInfo[];
   /** Primary key column names in key order, or null when the relation has no primary key. */
   readonly primaryKey: readonly string[] | null;
+  /** Whether the primary key is DEFERRABLE (a transaction may then change its rows in any order). */
+  readonly primaryKeyDeferrable?: boolean;
+  /** How its change buffer stores rows (default `typed`). */
+  readonly captureFormat?: 'typed' | 'text';
+  /** For a view: its definition, and whether it may be inlined (read with the reader's rights). */
+  readonly view?: ViewInfo;
+}
+
+/** A view's definition as PostgreSQL prints it, and whether reading it inline means the same. */
+export interface ViewInfo {
+  /** `pg_get_viewdef`: a SELECT whose names resolve under the current search_path. */
+  readonly definition: string;
+  /**
+   * Why it may not be inlined, or null when it may: a view reads its tables with its owner's
+   * rights (and row-level security), so only a view owned by the reader, or a
+   * `security_invoker` one, reads the same rows inlined.
+   */
+  readonly notInlinable: string | null;
 }
 
 /** An output column of a query. */

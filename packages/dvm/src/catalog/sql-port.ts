@@ -5,8 +5,12 @@
  * overloads visible under it; a query is described by running it under `LIMIT 0` (planned, no row
  * produced) and formatting its result column types.
  */
+
+import { CHANGES_SCHEMA } from '../names.js';
+import { SOURCE_DDL_EVENT_TRIGGER } from '../plan/capture-sync.js';
 import type { SqlExecutor } from '../plan/refresh.js';
 import { quoteQualified } from '../sql/quote.js';
+import { sql } from '../sql/sql.js';
 import type {
   CatalogPort,
   ColumnInfo,
@@ -16,6 +20,7 @@ import type {
   RelationInfo,
   RelationKind,
   StreamTableInfo,
+  ViewInfo,
 } from './port.js';
 
 /** Options of {@link createSqlCatalogPort}. */
@@ -46,24 +51,73 @@ export function createSqlCatalogPort(exec: SqlExecutor, options: SqlCatalogPortO
       if (r === undefined) return null;
       const oid = Number(r.oid);
       const cols = await exec.query(
-        `SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull
+        `SELECT a.attname, a.attnum, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull,
+                CASE WHEN t.typtype = 'd' THEN pg_catalog.format_type(t.typbasetype, t.typtypmod) END AS stored_type,
+                CASE WHEN a.attgenerated = 'v' THEN pg_catalog.pg_get_expr(d.adbin, d.adrelid) END AS virtual_expr
          FROM pg_catalog.pg_attribute AS a
+         JOIN pg_catalog.pg_type AS t ON t.oid = a.atttypid
+         LEFT JOIN pg_catalog.pg_attrdef AS d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
          WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
         [oid],
       );
       const pk = await exec.query(
-        `SELECT a.attname FROM pg_catalog.pg_index AS i
+        `SELECT a.attname, COALESCE(con.condeferrable, false) AS deferrable FROM pg_catalog.pg_index AS i
          CROSS JOIN LATERAL pg_catalog.unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
          JOIN pg_catalog.pg_attribute AS a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+         LEFT JOIN pg_catalog.pg_constraint AS con ON con.conindid = i.indexrelid AND con.contype = 'p'
          WHERE i.indrelid = $1::oid AND i.indisprimary ORDER BY k.ord`,
         [oid],
       );
+      // The capture format: the installed capture's, else typed when the DDL event trigger exists.
+      const state = sql.id(CHANGES_SCHEMA, 'capture_state').text;
+      const fmt = await exec.query(
+        `SELECT pg_catalog.to_regclass($1) IS NOT NULL AND pg_catalog.has_table_privilege($1, 'SELECT') AS has_state,
+                EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger AS e WHERE e.evtname = $2 AND e.evtenabled <> 'D') AS typed`,
+        [state, SOURCE_DDL_EVENT_TRIGGER],
+      );
+      const installed =
+        fmt.rows[0]?.has_state === true
+          ? (await exec.query(`SELECT s.format FROM ${state} AS s WHERE s.source_oid = $1::oid`, [oid]))
+              .rows[0]?.format
+          : undefined;
+      const captureFormat: 'typed' | 'text' =
+        installed === 'text' || installed === 'typed'
+          ? installed
+          : fmt.rows[0]?.typed === true
+            ? 'typed'
+            : 'text';
       const columns: ColumnInfo[] = cols.rows.map((c) => ({
         name: String(c.attname),
         type: String(c.type),
         notNull: c.attnotnull === true,
+        attnum: Number(c.attnum),
+        ...(c.stored_type === null || c.stored_type === undefined
+          ? {}
+          : { storedType: String(c.stored_type) }),
+        ...(c.virtual_expr === null || c.virtual_expr === undefined
+          ? {}
+          : { virtualExpr: String(c.virtual_expr) }),
       }));
       const kind = r.relpersistence === 't' ? 'other' : (KINDS[String(r.relkind)] ?? 'other');
+      let view: ViewInfo | undefined;
+      if (kind === 'view') {
+        const v = await exec.query(
+          `SELECT pg_catalog.pg_get_viewdef(c.oid) AS def, c.relowner = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user) AS own,
+                  COALESCE(pg_catalog.bool_or(o.option_name = 'security_invoker' AND o.option_value IN ('true', 'on', '1', 'yes')), false) AS invoker,
+                  pg_catalog.pg_get_userbyid(c.relowner)::text AS owner
+             FROM pg_catalog.pg_class AS c LEFT JOIN LATERAL pg_catalog.pg_options_to_table(c.reloptions) AS o ON true
+            WHERE c.oid = $1::oid GROUP BY c.oid, c.relowner`,
+          [oid],
+        );
+        const d = v.rows[0];
+        view = {
+          definition: String(d?.def),
+          notInlinable:
+            d?.own === true || d?.invoker === true
+              ? null
+              : `the view is owned by ${String(d?.owner)} and reads its tables with that role's rights, not the stream table owner's`,
+        };
+      }
       return {
         oid,
         schema: String(r.nspname),
@@ -71,6 +125,9 @@ export function createSqlCatalogPort(exec: SqlExecutor, options: SqlCatalogPortO
         kind,
         columns,
         primaryKey: pk.rows.length === 0 ? null : pk.rows.map((p) => String(p.attname)),
+        primaryKeyDeferrable: pk.rows.some((p) => p.deferrable === true),
+        captureFormat,
+        ...(view === undefined ? {} : { view }),
       };
     },
 

@@ -3,6 +3,8 @@
  * statement, and prints `WITH … <final>`.
  */
 
+import { InternalError } from '../errors.js';
+import { truncateIdent } from '../names.js';
 import { sql } from '../sql/sql.js';
 
 /** One CTE of a statement. */
@@ -18,11 +20,15 @@ export class StatementBuilder {
   private readonly ctes: Cte[] = [];
   private readonly used = new Set<string>();
 
-  /** A CTE name not used yet, derived from `base` (`__pgt_` prefixed). */
+  /**
+   * A CTE name not used yet, derived from `base` (`__pgt_` prefixed), within PostgreSQL's
+   * 63-byte limit: a long base is shortened with a hash suffix (`truncateIdent`), and names are
+   * compared as PostgreSQL will see them, so two long bases never meet after truncation.
+   */
   freshName(base: string): string {
     const clean = base.replace(/[^a-z0-9_]/gi, '_').toLowerCase();
-    let name = `__pgt_${clean}`;
-    for (let i = 2; this.used.has(name); i++) name = `__pgt_${clean}_${i}`;
+    let name = truncateIdent(`__pgt_${clean}`);
+    for (let i = 2; this.used.has(name); i++) name = truncateIdent(`__pgt_${clean}_${i}`);
     this.used.add(name);
     return name;
   }
@@ -36,6 +42,9 @@ export class StatementBuilder {
 
   /** Adds a CTE under an exact name (must be unused). */
   addNamed(name: string, sql: string, materialized?: boolean): string {
+    if (this.used.has(name) || truncateIdent(name) !== name) {
+      throw new InternalError(`the CTE name ${name} is taken or longer than PostgreSQL keeps`);
+    }
     this.used.add(name);
     this.ctes.push({ name, sql, materialized });
     return name;

@@ -105,6 +105,10 @@ export interface SourceRef {
   readonly idColumns: readonly string[];
   /** Whether `idColumns` is a key (ids unique). */
   readonly keyed: boolean;
+  /** Whether the key is DEFERRABLE (a transaction may insert a key's new row before deleting its old one). */
+  readonly deferrableKey?: boolean;
+  /** How a base table's buffer stores rows (`typed` columns `c<attnum>`, or the row's text). */
+  readonly captureFormat?: 'typed' | 'text';
 }
 
 /** A snapshot side: R₀ (before the window) or R₁ (as of the statement). */

@@ -94,8 +94,11 @@ export function sourceBufferColumn(column: string): string {
 
 /**
  * The buffer rows of `source` in the window: `__pgt_row_id`, `__pgt_change_id`, `__pgt_action`
- * and the visible columns under their source names. A base-table buffer stores rows as jsonb,
- * decoded with the column types recorded at compile time; a stream-table buffer has typed columns.
+ * and the visible columns under their source names, each with its own type and collation. A
+ * base-table buffer stores rows in typed columns `c<attnum>` (a domain as its base type, cast back
+ * here) or as the row's text (read back through the table's row type); a virtual generated column
+ * is computed from the others with its generation expression. A stream-table buffer has typed
+ * columns under the source's names.
  */
 function windowSql(source: SourceRef, ctx: DiffContext): string {
   const visible = source.visible.map((c) => sql`, ${SOURCE_ALIAS}.${sql.id(c.name)}`).join('');
@@ -108,14 +111,44 @@ FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, ${cols.jo
       FROM ${sourceBuffer(source)} AS b
       WHERE ${where}) AS ${SOURCE_ALIAS}`;
   }
-  const needed = readColumns(source);
-  const types = new Map(source.captured.map((c) => [c.name, c.type]));
-  const defs = needed.map((c) => sql`${sql.id(c)} ${types.get(c) ?? 'text'}`).join(', ');
-  return sql`${head}
-FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, r.*
+  const byName = new Map(source.captured.map((c) => [c.name, c]));
+  const needed = readColumns(source).map((name) => {
+    const col = byName.get(name);
+    if (col === undefined)
+      throw new InternalError(`column ${name} of ${source.name} is not among its captured columns`);
+    return col;
+  });
+  const virtual = needed.filter((c) => c.virtualExpr !== undefined);
+  // A generation expression reads other columns: with one in play, every stored column is decoded.
+  const stored = (virtual.length > 0 ? source.captured : needed).filter((c) => c.virtualExpr === undefined);
+  let decoded: string;
+  if (source.captureFormat === 'text') {
+    const rowType = sql.id(source.schema, source.name);
+    const cols = stored.map((c) => sql`(r.v).${sql.id(c.name)} AS ${sql.id(c.name)}`);
+    decoded = sql`SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action${sql.raw(cols.map((c) => `, ${c}`).join(''))}
       FROM ${sourceBuffer(source)} AS b
-      CROSS JOIN LATERAL pg_catalog.jsonb_to_record(b.data) AS r(${defs})
-      WHERE ${where}) AS ${SOURCE_ALIAS}`;
+      CROSS JOIN LATERAL (SELECT b.data::${rowType} AS v OFFSET 0) AS r
+      WHERE ${where}`;
+  } else {
+    const cols = stored.map((c) => {
+      if (c.attnum === undefined) throw new InternalError(`column ${c.name} of ${source.name} has no attnum`);
+      const raw = sql`b.${sql.id(`c${c.attnum}`)}`;
+      return c.storedType === undefined
+        ? sql`, ${raw} AS ${sql.id(c.name)}`
+        : sql`, ${raw}::${sql.raw(c.type)} AS ${sql.id(c.name)}`;
+    });
+    decoded = sql`SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action${sql.raw(cols.join(''))}
+      FROM ${sourceBuffer(source)} AS b
+      WHERE ${where}`;
+  }
+  if (virtual.length > 0) {
+    const gen = virtual.map(
+      (c) => sql`, (${sql.raw(c.virtualExpr ?? 'NULL')})::${sql.raw(c.type)} AS ${sql.id(c.name)}`,
+    );
+    decoded = sql`SELECT g.*${sql.raw(gen.join(''))} FROM (${sql.raw(decoded)}) AS g`;
+  }
+  return sql`${head}
+FROM (${sql.raw(decoded)}) AS ${SOURCE_ALIAS}`;
 }
 
 /** SQL condition selecting a buffer's rows in the refresh window (buffer alias `b`). */
@@ -165,6 +198,21 @@ FROM ${sql.id(table)} AS ${SOURCE_ALIAS}`,
     }
     // Change buffer: the window, with the columns the scan reads typed as the source had them.
     const win = ctx.stmt.add(`win_${source.name}`, windowSql(source, ctx), true);
+    if (source.keyed && source.deferrableKey === true) {
+      // A DEFERRABLE key: a transaction may insert a key's new row before deleting its old one, so
+      // the order of a key's changes says nothing. Net count per (key, row content) instead: −1
+      // for the row the key had before the window, +1 for the row it has after.
+      return ctx.stmt.add(
+        `delta_${source.name}`,
+        sql`SELECT w.${ROW_ID_COLUMN}, w.__pgt_net AS ${WEIGHT_COLUMN}${srcCols('w')}
+FROM (SELECT DISTINCT ON (x.${ROW_ID_COLUMN}, x.__pgt_content) x.*, pg_catalog.sum(CASE WHEN x.__pgt_action = 'I' THEN 1 ELSE -1 END)
+  OVER (PARTITION BY x.${ROW_ID_COLUMN}, x.__pgt_content)::bigint AS __pgt_net
+      FROM (SELECT v.*, (ROW(${sql.raw(visible.map((c) => `v.${c}`).join(', '))}))::text AS __pgt_content FROM ${win} AS v) AS x
+      ORDER BY x.${ROW_ID_COLUMN}, x.__pgt_content, x.__pgt_change_id) AS w
+WHERE w.__pgt_net <> 0`,
+        true,
+      );
+    }
     if (source.keyed) {
       // Net effect per key: −1 with the first change's values if it is a D (the row existed
       // before the window), +1 with the last change's values if it is an I (it exists after).

@@ -28,6 +28,8 @@ export function parserReady(): boolean {
 export interface ParsedQuery {
   /** The user's text, as given. */
   readonly text: string;
+  /** The statement's own text: {@link text} without a trailing `;` (and what follows it). */
+  readonly statement: string;
   /** The top-level SELECT statement. */
   readonly select: SelectStmt;
   /** The statement as an AST node (`{ SelectStmt: … }`). */
@@ -104,7 +106,11 @@ export function parseQuery(text: string): ParsedQuery {
       { position: positions.fromByteOffset(0) },
     );
   }
-  return { text, select, node: stmt, positions };
+  const start = stmts[0]?.stmt_location ?? 0;
+  const length = stmts[0]?.stmt_len ?? 0;
+  const bytes = Buffer.from(text, 'utf8');
+  const statement = bytes.subarray(start, length > 0 ? start + length : bytes.length).toString('utf8');
+  return { text, statement, select, node: stmt, positions };
 }
 
 function statementName(tag: string): string {

@@ -1,14 +1,9 @@
 /**
- * Change capture DDL (docs/dvm-design.md §1). A base table gets one buffer
- * `pgtrickle_changes.changes_<oid>` (change_id, xid, action, the row as jsonb),
- * shared by every stream table reading it, and four statement-level triggers: INSERT (rows of the
- * NEW transition table as 'I'), UPDATE (OLD rows as 'D', then NEW rows as 'I'), DELETE (OLD as
- * 'D'), TRUNCATE (one 'T' marker). Trigger functions are PL/pgSQL, SECURITY DEFINER with a pinned
- * search_path, owned by the source table's owner (so a cast or type its owner controls never runs
- * with more than that owner's rights), and NOTIFY `pgtrickle_wake` with no payload (anyone may
- * LISTEN: notifications name no table). Everything is idempotent (IF NOT
- * EXISTS / OR REPLACE), so installing capture for a second consumer is the same call. The trigger
- * functions name no source column, so source DDL can never make a user's write fail.
+ * Change capture DDL (docs/capture.md). A base table gets one buffer
+ * `pgtrickle_changes.changes_<oid>`, shared by every stream table reading it, filled by
+ * statement-level triggers on the table and on each of its partitions or children; the buffer and
+ * the triggers are built by the in-database generator `capture_sync` (plan/capture-sync.ts), so the
+ * sidecar and the DDL event trigger build the same thing.
  *
  * A stream table read by other stream tables gets `changes_st_<pgt id>` (change_id, epoch,
  * action, __pgt_row_id, its visible columns), filled by its own refreshes.
@@ -18,19 +13,13 @@ import {
   baseBufferName,
   bufferColumnName,
   bufferIndexName,
-  type CaptureEvent,
   CHANGES_SCHEMA,
-  captureFunctionName,
-  captureTriggerName,
   ROW_ID_COLUMN,
   STREAM_BUFFER_COLUMNS,
   streamBufferName,
-  TRANSITION_NEW,
-  TRANSITION_OLD,
-  WAKE_CHANNEL,
 } from '../names.js';
-import { dollarQuote } from '../sql/quote.js';
 import { sql } from '../sql/sql.js';
+import { type CaptureFormat, captureDropCall, captureSyncCall, captureSyncDdl } from './capture-sync.js';
 
 /** A base table to capture: identity, and the columns to store (all of them). */
 export interface CaptureTarget {
@@ -59,72 +48,18 @@ export function changesSchemaDdl(): string[] {
   ];
 }
 
-/** Idempotent DDL that captures every change of `target` into its buffer. */
-export function baseCaptureDdl(target: CaptureTarget): string[] {
-  const buffer = baseBuffer(target.oid);
-  const source = sql.id(target.schema, target.name);
-  const stmts: string[] = [
-    ...changesSchemaDdl(),
-    sql`CREATE TABLE IF NOT EXISTS ${buffer} (
-  change_id bigserial NOT NULL,
-  xid pg_catalog.xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
-  action "char" NOT NULL,
-  data jsonb
-)`,
-    sql`CREATE INDEX IF NOT EXISTS ${sql.id(bufferIndexName(baseBufferName(target.oid)))} ON ${buffer} (xid)`,
-  ];
-  // The whole row as jsonb: the functions name no column, so no ALTER TABLE on the source can
-  // make them fail (the user's writes never break); the refresh reads the columns it needs.
-  const insert = (action: string, table: string, alias: string) =>
-    sql`INSERT INTO ${buffer} (action, data) SELECT ${sql.lit(action)}, pg_catalog.to_jsonb(${alias}.*) FROM ${sql.id(table)} AS ${alias};`;
-  const notify = sql`PERFORM pg_catalog.pg_notify(${sql.lit(WAKE_CHANNEL)}, '');`;
-  const bodies: Record<CaptureEvent, string> = {
-    ins: sql`${insert('I', TRANSITION_NEW, 'n')}\n  ${notify}`,
-    upd: sql`${insert('D', TRANSITION_OLD, 'o')}\n  ${insert('I', TRANSITION_NEW, 'n')}\n  ${notify}`,
-    del: sql`${insert('D', TRANSITION_OLD, 'o')}\n  ${notify}`,
-    trunc: sql`INSERT INTO ${buffer} (action) VALUES ('T');\n  ${notify}`,
-  };
-  const events: Record<CaptureEvent, { on: string; referencing: string }> = {
-    ins: { on: 'INSERT', referencing: sql`REFERENCING NEW TABLE AS ${sql.id(TRANSITION_NEW)} ` },
-    upd: {
-      on: 'UPDATE',
-      referencing: sql`REFERENCING OLD TABLE AS ${sql.id(TRANSITION_OLD)} NEW TABLE AS ${sql.id(TRANSITION_NEW)} `,
-    },
-    del: { on: 'DELETE', referencing: sql`REFERENCING OLD TABLE AS ${sql.id(TRANSITION_OLD)} ` },
-    trunc: { on: 'TRUNCATE', referencing: '' },
-  };
-  for (const event of ['ins', 'upd', 'del', 'trunc'] as const) {
-    const fn = sql.id(CHANGES_SCHEMA, captureFunctionName(event, target.oid));
-    const body = sql`\nBEGIN\n  ${bodies[event]}\n  RETURN NULL;\nEND\n`;
-    stmts.push(
-      sql`CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
-  ${dollarQuote(body)}`,
-      sql`REVOKE ALL ON FUNCTION ${fn}() FROM PUBLIC`,
-      sql`CREATE OR REPLACE TRIGGER ${sql.id(captureTriggerName(event, target.oid))} AFTER ${events[event].on} ON ${source}
-  ${events[event].referencing}FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`,
-    );
-  }
-  return stmts;
+/**
+ * Idempotent DDL that captures every change of `target` (and of its partitions or children) into
+ * its buffer: the capture machinery (see plan/capture-sync.ts) and one `capture_sync` call. The
+ * format is the existing capture's, else `format`, else typed when the DDL event trigger exists.
+ */
+export function baseCaptureDdl(target: CaptureTarget, format?: CaptureFormat): string[] {
+  return [...changesSchemaDdl(), ...captureSyncDdl(), captureSyncCall(target.oid, format)];
 }
 
-/** DDL that removes the capture of base table `target` (triggers, functions, buffer). */
-export function dropBaseCaptureDdl(
-  target: Pick<CaptureTarget, 'oid' | 'schema' | 'name'>,
-  sourceExists = true,
-): string[] {
-  const stmts: string[] = [];
-  for (const event of ['ins', 'upd', 'del', 'trunc'] as const) {
-    if (sourceExists) {
-      stmts.push(
-        sql`DROP TRIGGER IF EXISTS ${sql.id(captureTriggerName(event, target.oid))} ON ${sql.id(target.schema, target.name)}`,
-      );
-    }
-    stmts.push(
-      sql`DROP FUNCTION IF EXISTS ${sql.id(CHANGES_SCHEMA, captureFunctionName(event, target.oid))}()`,
-    );
-  }
-  stmts.push(sql`DROP TABLE IF EXISTS ${baseBuffer(target.oid)}`);
-  return stmts;
+/** DDL that removes the capture of base table `target` (triggers on its whole tree, functions, buffer). */
+export function dropBaseCaptureDdl(target: Pick<CaptureTarget, 'oid'>): string[] {
+  return [captureDropCall(target.oid)];
 }
 
 /** Idempotent DDL of the change buffer of stream table `pgtId` with visible columns `columns`. */
@@ -157,37 +92,15 @@ export function dropStreamBufferDdl(pgtId: number): string[] {
 }
 
 /**
- * Who may touch a base table's buffer (docs/security.md, "Change capture"): row-level security on
+ * Who may read a base table's buffer (docs/security.md, "Change capture"): row-level security on
  * the buffer lets a role read a source's changes only while it may read the whole source and no
  * policy of the source applies to it (so a stream table's owner reads, in its sandbox, exactly what
- * its own SELECT could); the source's owner inserts (its capture functions, which it owns, run
- * with its rights). The buffer's owner, the sidecar, reads and trims everything.
+ * its own SELECT could). The buffer's owner, the sidecar, owns the capture functions (which
+ * evaluate no user-defined SQL), writes, reads and trims everything.
  */
-export function baseCaptureAccessDdl(
-  target: Pick<CaptureTarget, 'oid'>,
-  sourceOwner: string,
-  options: { readonly grantCreateForOwnerChange?: boolean } = {},
-): string[] {
-  const buffer = baseBuffer(target.oid);
+export function baseCaptureAccessDdl(target: Pick<CaptureTarget, 'oid'>): string[] {
   const readable = sql`pg_catalog.has_table_privilege(${target.oid}::oid, 'SELECT') AND NOT pg_catalog.row_security_active(${target.oid}::oid)`;
-  const owner = sql.id(sourceOwner);
-  const reown = (['ins', 'upd', 'del', 'trunc'] as const).map(
-    (event) =>
-      sql`ALTER FUNCTION ${sql.id(CHANGES_SCHEMA, captureFunctionName(event, target.oid))}() OWNER TO ${owner}`,
-  );
-  // A new owner needs CREATE on the function's schema when a non-superuser re-owns it: granted
-  // for the moment of the change only, inside the caller's transaction, so no other session sees it.
-  const schema = sql.id(CHANGES_SCHEMA);
-  return [
-    ...bufferAccessDdl(buffer, baseBufferName(target.oid), readable, sourceOwner),
-    ...(options.grantCreateForOwnerChange === true
-      ? [
-          sql`GRANT CREATE ON SCHEMA ${schema} TO ${owner}`,
-          ...reown,
-          sql`REVOKE CREATE ON SCHEMA ${schema} FROM ${owner}`,
-        ]
-      : reown),
-  ];
+  return bufferAccessDdl(baseBuffer(target.oid), baseBufferName(target.oid), readable, null);
 }
 
 /**
@@ -199,16 +112,27 @@ export function streamBufferAccessDdl(pgtId: number, storage: string, owner: str
   return bufferAccessDdl(streamBuffer(pgtId), streamBufferName(pgtId), readable, owner);
 }
 
-function bufferAccessDdl(buffer: string, bufferName: string, readable: string, writer: string): string[] {
+function bufferAccessDdl(
+  buffer: string,
+  bufferName: string,
+  readable: string,
+  writer: string | null,
+): string[] {
   const sequence = sql.id(CHANGES_SCHEMA, `${bufferName}_change_id_seq`);
+  const writes =
+    writer === null
+      ? []
+      : [
+          sql`DROP POLICY IF EXISTS pgt_write ON ${buffer}`,
+          sql`CREATE POLICY pgt_write ON ${buffer} FOR INSERT WITH CHECK (true)`,
+          sql`GRANT INSERT ON ${buffer} TO ${sql.id(writer)}`,
+          sql`GRANT USAGE ON SEQUENCE ${sequence} TO ${sql.id(writer)}`,
+        ];
   return [
     sql`ALTER TABLE ${buffer} ENABLE ROW LEVEL SECURITY`,
     sql`DROP POLICY IF EXISTS pgt_read ON ${buffer}`,
     sql`CREATE POLICY pgt_read ON ${buffer} FOR SELECT USING ((SELECT ${readable}))`,
-    sql`DROP POLICY IF EXISTS pgt_write ON ${buffer}`,
-    sql`CREATE POLICY pgt_write ON ${buffer} FOR INSERT WITH CHECK (true)`,
     sql`GRANT SELECT ON ${buffer} TO PUBLIC`,
-    sql`GRANT INSERT ON ${buffer} TO ${sql.id(writer)}`,
-    sql`GRANT USAGE ON SEQUENCE ${sequence} TO ${sql.id(writer)}`,
+    ...writes,
   ];
 }

@@ -11,6 +11,7 @@
 
 import type { Node, RangeVar } from '@pgsql/types';
 import { BuildEnv, type CatalogFacts, loadCatalogFacts } from '../build/env.js';
+import { SYSTEM_COLUMNS } from '../build/expr.js';
 import { buildDefiningQuery } from '../build/index.js';
 import type { CatalogPort, QueryColumn } from '../catalog/port.js';
 import {
@@ -37,7 +38,7 @@ import { rulesOf } from '../operators/index.js';
 import type { ProjectNode } from '../operators/project.js';
 import { mapAst } from '../parse/ast.js';
 import { deparseNode } from '../parse/deparse.js';
-import { initParser, parseQuery } from '../parse/parser.js';
+import { initParser, type ParsedQuery, parseQuery } from '../parse/parser.js';
 import { type SqlFragment, sql } from '../sql/sql.js';
 import { type ApplyTarget, deltaTable } from './apply.js';
 import { baseBuffer, streamBuffer } from './capture.js';
@@ -75,6 +76,13 @@ export interface PlanSource extends Pick<SourceRef, 'key' | 'oid' | 'schema' | '
   readonly columns: readonly { readonly name: string; readonly type: string; readonly notNull: boolean }[];
 }
 
+/** A view a plan reads. */
+export interface PlanView {
+  readonly oid: number;
+  readonly schema: string;
+  readonly name: string;
+}
+
 /** The compiled plan of one stream table. */
 export interface CompiledPlan {
   /** The defining query as given. */
@@ -91,6 +99,8 @@ export interface CompiledPlan {
   /** Whether `__pgt_row_id` is unique. */
   readonly uniqueRowIds: boolean;
   readonly sources: readonly PlanSource[];
+  /** The views the query reads (inlined or not): a change of one's definition means a rebuild. */
+  readonly views: readonly PlanView[];
   /** Parameters of the differential delta statement. */
   readonly params: readonly DeltaParam[];
   readonly warnings: readonly string[];
@@ -133,7 +143,7 @@ export async function compileStreamTable(
   // The query as PostgreSQL will run it in FULL mode: stream-table sources through their visible columns.
   const fullEnv = new BuildEnv(facts, parsed.positions, 'FULL');
   checkRelationsExist(parsed.node, fullEnv);
-  const fullText = visibleQueryText(parsed.node, fullEnv, facts);
+  const fullText = visibleQueryText(parsed, fullEnv, facts);
   const mode: PlanMode = requested === 'IMMEDIATE' ? 'IMMEDIATE' : 'DIFFERENTIAL';
   // Incremental modes build the tree first: its name errors point into the user's text.
   let built: ReturnType<typeof buildDefiningQuery> | null = null;
@@ -170,17 +180,20 @@ export async function compileStreamTable(
     return fullPlan(query, requested, fallback, options.name, tag, columns, fullText, fullEnv);
   try {
     await analyzeTree(built.root, port, deltaParams(built.sources));
-    return incrementalPlan(
-      query,
-      requested,
-      mode,
-      options.name,
-      tag,
-      columns,
-      built.root,
-      built.outputs,
-      built.sources,
-      built.warnings,
+    return checkPrintable(
+      incrementalPlan(
+        query,
+        requested,
+        mode,
+        options.name,
+        tag,
+        columns,
+        built.root,
+        built.outputs,
+        built.sources,
+        built.views,
+        built.warnings,
+      ),
     );
   } catch (error) {
     if (requested === 'AUTO' && error instanceof UnsupportedQueryError) {
@@ -188,6 +201,17 @@ export async function compileStreamTable(
     }
     throw error;
   }
+}
+
+/**
+ * Prints every statement of an incremental plan once, so an expression the SQL printer cannot
+ * reproduce is refused now (`PGT_UNSUPPORTED`; AUTO falls back to FULL), not at a refresh.
+ */
+function checkPrintable(plan: CompiledPlan): CompiledPlan {
+  plan.storageDdl();
+  plan.fullInsert();
+  plan.deltaInsert();
+  return plan;
 }
 
 /** Runs every operator's compile-time analysis (children first). */
@@ -218,6 +242,15 @@ async function describe(port: CatalogPort, sql: string): Promise<readonly QueryC
     const msg = error instanceof Error ? error.message : String(error);
     const code = (error as { code?: unknown }).code;
     // Name the usual mistakes with their own codes (PostgreSQL's message says which name).
+    const systemColumn =
+      code === '42703' ? /^column (?:\w+\.)?"?(\w+)"? does not exist$/.exec(msg)?.[1] : undefined;
+    if (systemColumn !== undefined && SYSTEM_COLUMNS.has(systemColumn))
+      // A stream-table source is read through a subquery of its visible columns: no system columns.
+      throw new UnsupportedQueryError(
+        `the system column ${systemColumn} of a stream table`,
+        'A stream table is read through its visible columns only; select a column of its own instead.',
+        { cause: error },
+      );
     if (code === '42703')
       throw new UnknownColumnError(msg.replace(/^column /, '').replace(/ does not exist$/, ''), {
         cause: error,
@@ -277,15 +310,27 @@ function checkOutputNames(columns: readonly QueryColumn[]): void {
         `Output column "${c.name}" uses the reserved prefix ${HIDDEN_PREFIX}; rename it`,
       );
     }
+    if (SYSTEM_COLUMNS.has(c.name)) {
+      throw new UnsupportedQueryError(
+        `an output column named ${c.name}`,
+        `A table cannot have a column named like the system column ${c.name}; give it an alias (e.g. ${c.name} AS row_${c.name}).`,
+      );
+    }
     if (seen.has(c.name)) throw duplicateColumnError(c.name);
     seen.add(c.name);
   }
   if (columns.length === 0) throw new InvalidQueryError('The defining query has no output columns');
 }
 
-/** The user's query with every stream-table source replaced by a subquery of its visible columns. */
-function visibleQueryText(root: Node, env: BuildEnv, facts: CatalogFacts): string {
-  const rewritten = mapAst(root, (node) => {
+/**
+ * The query a FULL plan runs: the user's own text when it reads no stream table (nothing is
+ * re-printed, so nothing can be altered), else the query with every stream-table source replaced
+ * by a subquery of its visible columns, printed from the tree (checked to round-trip). The text
+ * ends with a line break, so a trailing `--` comment cannot swallow what a caller appends.
+ */
+function visibleQueryText(parsed: ParsedQuery, env: BuildEnv, facts: CatalogFacts): string {
+  let rewrote = false;
+  const rewritten = mapAst(parsed.node, (node) => {
     const rv = (node as { RangeVar?: RangeVar }).RangeVar;
     if (rv === undefined || rv.relname === undefined) return undefined;
     const info = env.relationInfo({ schema: rv.schemaname ?? null, name: rv.relname });
@@ -293,9 +338,10 @@ function visibleQueryText(root: Node, env: BuildEnv, facts: CatalogFacts): strin
     const cols = info.columns.filter((c) => !c.name.startsWith(HIDDEN_PREFIX)).map((c) => sql.id(c.name));
     const inner = sql`SELECT ${sql.join(cols)} FROM ${sql.id(info.schema, info.name)}`;
     const alias = rv.alias ?? { aliasname: rv.relname };
+    rewrote = true;
     return { RangeSubselect: { subquery: parseSubselect(inner), alias } } as Node;
   }) as Node;
-  return deparseNode(rewritten);
+  return `${rewrote ? deparseNode(rewritten) : parsed.statement.trim()}\n`;
 }
 
 function parseSubselect(sql: string): Node {
@@ -303,21 +349,25 @@ function parseSubselect(sql: string): Node {
   return parsed.node;
 }
 
-/** Sources of a FULL plan: every relation the text names (CTE names excluded). */
-function fullSources(root: Node, env: BuildEnv): SourceRef[] {
+/** Sources of a FULL plan: every relation the text names (CTE names excluded), through inlinable views. */
+function fullSources(root: Node, env: BuildEnv, out = new Map<string, SourceRef>()): SourceRef[] {
   const cteNames = new Set<string>();
   mapAst(root, (node) => {
     const cte = (node as { CommonTableExpr?: { ctename?: string } }).CommonTableExpr;
     if (cte?.ctename !== undefined) cteNames.add(cte.ctename);
     return undefined;
   });
-  const out = new Map<string, SourceRef>();
   mapAst(root, (node) => {
     const rv = (node as { RangeVar?: RangeVar }).RangeVar;
     if (rv?.relname === undefined) return undefined;
     if (rv.schemaname === undefined && cteNames.has(rv.relname)) return undefined;
     const info = env.relationInfo({ schema: rv.schemaname ?? null, name: rv.relname });
     if (info === null || info === undefined) return undefined;
+    if (info.kind === 'view' && !env.viewsRead.has(info.oid)) {
+      env.noteView(info);
+      const definition = env.viewDefinition(info.oid);
+      if (definition !== undefined) fullSources({ SelectStmt: definition } as Node, env, out);
+    }
     if (info.kind !== 'table' && info.kind !== 'partitioned') return undefined;
     const ref = env.source(info);
     out.set(ref.key, ref);
@@ -379,6 +429,7 @@ FROM (${fullText}) AS q`;
     hiddenColumns: [],
     uniqueRowIds: false,
     sources: refs.map(planSource),
+    views: [...env.viewsRead.values()],
     params,
     warnings: env.warnings,
     tag,
@@ -442,6 +493,7 @@ function incrementalPlan(
   builtRoot: IrNode,
   outputs: readonly { name: string; id: string }[],
   sourceRefs: readonly SourceRef[],
+  views: readonly PlanView[],
   warnings: readonly string[],
 ): CompiledPlan {
   if (outputs.length !== columns.length) {
@@ -507,6 +559,7 @@ function incrementalPlan(
     hiddenColumns: hidden.map((h) => h.name),
     uniqueRowIds: root.uniqueIds,
     sources: sourceRefs.map(planSource),
+    views,
     params,
     warnings,
     tag,

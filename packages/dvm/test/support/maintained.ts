@@ -6,6 +6,8 @@
 import {
   baseCaptureDdl,
   type CompiledPlan,
+  captureSyncDdl,
+  changesSchemaDdl,
   compileStreamTable,
   createSqlCatalogPort,
   type DvmError,
@@ -13,8 +15,10 @@ import {
   type RefreshResult,
   type RequestedMode,
   runRefresh,
+  SOURCE_DDL_EVENT_TRIGGER,
   type SqlExecutor,
   type StreamTableInfo,
+  sourceDdlEventTriggerDdl,
   streamBufferDdl,
 } from '@pgtrickle/dvm';
 import { expectNoNegativeCounts, expectTableEqualsQuery, type TestDatabase } from '@pgtrickle/testkit';
@@ -108,6 +112,24 @@ export async function refusalOf(db: TestDatabase, query: string): Promise<DvmErr
   return error;
 }
 
+const machineryReady = new WeakSet<TestDatabase>();
+
+/**
+ * Installs the capture machinery in the test database once, with the DDL event trigger (typed
+ * capture) unless `PGTRICKLE_TEST_CAPTURE_FORMAT=text` asks for the text format everywhere.
+ */
+export async function ensureCaptureMachinery(db: TestDatabase): Promise<void> {
+  if (machineryReady.has(db)) return;
+  for (const sql of [...changesSchemaDdl(), ...captureSyncDdl()]) await db.query(sql);
+  const exists = await db.query('SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = $1', [
+    SOURCE_DDL_EVENT_TRIGGER,
+  ]);
+  if (process.env.PGTRICKLE_TEST_CAPTURE_FORMAT !== 'text' && exists.rows.length === 0) {
+    for (const sql of sourceDdlEventTriggerDdl()) await db.query(sql);
+  }
+  machineryReady.add(db);
+}
+
 /** Compiles and creates a stream table `name` for `query`, populated, with capture on its sources. */
 export async function maintain(
   db: TestDatabase,
@@ -116,6 +138,7 @@ export async function maintain(
   options: MaintainOptions = {},
 ): Promise<Maintained> {
   const schema = options.schema ?? 'public';
+  await ensureCaptureMachinery(db);
   const plan = await compileStreamTable(query, portFor(db), {
     name: { schema, name },
     refreshMode: options.mode ?? 'DIFFERENTIAL',

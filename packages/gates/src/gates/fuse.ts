@@ -48,7 +48,11 @@ export function fusePolicy(fuse: FuseMeta): AnomalyPolicy {
 
 /** Options of the fuse gate. */
 export interface FuseGateOptions {
-  /** How users reset a fuse, quoted in Block reasons (default: the CLI command). */
+  /**
+   * How users reset a fuse, quoted in Block reasons (default: `resetFuse` of @pgtrickle/lifecycle,
+   * which a scheduler composed from these gates calls on the table's fuse state; pass your own
+   * when your application offers a command for it).
+   */
   readonly resetHint?: (st: StreamTableMeta) => string;
 }
 
@@ -60,7 +64,8 @@ export class FuseGate implements RefreshGate {
 
   /** A fuse gate; `options.resetHint` customises the reset instruction. */
   constructor(options: FuseGateOptions = {}) {
-    this.#resetHint = options.resetHint ?? ((st) => `\`pgtrickle fuse reset ${st.name}\``);
+    this.#resetHint =
+      options.resetHint ?? ((st) => `resetFuse (@pgtrickle/lifecycle) on ${st.name}'s fuse state`);
   }
 
   /** Decides from `st.fuse`, `pendingChangeCount` and (statistical mode) `changeCountBaseline`. */

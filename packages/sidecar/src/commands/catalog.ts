@@ -55,8 +55,12 @@ export async function migrateCommand(ctx: CommandContext): Promise<number> {
   return withTrickle(ctx, async (trickle) => {
     const state = await trickle.catalogState();
     refuseForeign(state);
+    const applied: { version: number; name: string; ms: number }[] = [];
+    const report = async () =>
+      ctx.outJson({ from: state.version, version: await installedVersion(trickle.db), applied });
     if (state.pending.length === 0) {
-      ctx.out(`pgtrickle catalog is up to date (version ${state.version})`);
+      if (ctx.json) await report();
+      else ctx.out(`pgtrickle catalog is up to date (version ${state.version})`);
       return 0;
     }
     ctx.logger.info('migrating', {
@@ -66,7 +70,7 @@ export async function migrateCommand(ctx: CommandContext): Promise<number> {
     });
     for (const [i, m] of state.pending.entries()) {
       const label = `[${i + 1}/${state.pending.length}] migration ${m.version}: ${m.name}`;
-      const progress = startProgress(label, { sink: ctx.io.stderr });
+      const progress = startProgress(label, { sink: ctx.io.stderr, env: ctx.io.env });
       const started = performance.now();
       try {
         await trickle.install(m.version);
@@ -79,9 +83,11 @@ export async function migrateCommand(ctx: CommandContext): Promise<number> {
       const ms = Math.round(performance.now() - started);
       progress.succeed(label);
       ctx.logger.info('migration-applied', { version: m.version, name: m.name, ms });
-      ctx.out(`applied migration ${m.version} (${m.name}) in ${ms} ms`);
+      applied.push({ version: m.version, name: m.name, ms });
+      if (!ctx.json) ctx.out(`applied migration ${m.version} (${m.name}) in ${ms} ms`);
     }
-    ctx.out(`pgtrickle catalog is at version ${await installedVersion(trickle.db)}`);
+    if (ctx.json) await report();
+    else ctx.out(`pgtrickle catalog is at version ${await installedVersion(trickle.db)}`);
     return 0;
   });
 }
@@ -96,12 +102,28 @@ export interface PlanOptions {
   readonly mode?: string;
 }
 
-/** `pgtrickle plan [--query … --name … --mode …]`. */
+/** `pgtrickle plan [--query … --name … --mode …]`; with `--json`, `{ from, to, sql }`. */
 export async function planCommand(ctx: CommandContext, options: PlanOptions): Promise<number> {
+  if (!ctx.json) return planText(ctx, options);
+  const lines: string[] = [];
+  let from = 0;
+  const code = await planText({ ...ctx, json: false, out: (line = '') => lines.push(line) }, options, (v) => {
+    from = v;
+  });
+  ctx.outJson({ from, to: CATALOG_VERSION, sql: `${lines.join('\n')}\n` });
+  return code;
+}
+
+async function planText(
+  ctx: CommandContext,
+  options: PlanOptions,
+  onVersion: (version: number) => void = () => undefined,
+): Promise<number> {
   const mode = parseMode(options.mode);
   return withTrickle(ctx, async (trickle) => {
     const state = await trickle.catalogState();
     refuseForeign(state);
+    onVersion(state.version);
     for (const line of migrationScript(state)) ctx.out(line);
     if (options.query === undefined) return 0;
 

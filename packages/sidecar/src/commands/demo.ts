@@ -1,7 +1,8 @@
 /**
  * `pgtrickle demo`: a live pipeline of stream tables over a small shop, kept fresh while a writer
  * changes the shop. Rules:
- * - with no database configured it starts an embedded PostgreSQL 18 on a persistent data
+ * - with no database configured by pgtrickle's own flags, `PGTRICKLE_*` variables or config file
+ *   (the conventional `DATABASE_URL`/`PG*` variables are not enough) it starts an embedded PostgreSQL 18 on a persistent data
  *   directory (`./.pgtrickle/demo`, re-used next time; a server a killed demo left running there
  *   is stopped first), and stops it at the end; with one configured it uses that database;
  * - it owns only the schema `pgtrickle_demo` (marked by a comment): it drops it, with its stream
@@ -9,7 +10,9 @@
  * - the service runs in-process exactly as `pgtrickle run` does; every few seconds the writer
  *   pauses, the demo waits until every stream table has applied every change, and compares each
  *   with its defining query (✓/✗) — it exits 1 if any round found a difference;
- * - it runs for `--duration` seconds (0: until Ctrl-C) and always ends with a final round.
+ * - it runs for `--duration` seconds (0: until Ctrl-C) and always ends with a final round;
+ * - with `--json` it prints JSON lines instead of text: `start`, a `status` per second, a `round`
+ *   per verification and a closing `summary` (each an object with that `type`).
  */
 import { createHash } from 'node:crypto';
 import os from 'node:os';
@@ -23,8 +26,8 @@ import {
   TrickleService,
 } from '@pgtrickle/client';
 import { quoteQualified } from '@pgtrickle/dvm';
-import { type EmbeddedPostgres, startEmbeddedPostgres } from '@pgtrickle/embedded';
-import { hasDatabase, redactUrl } from '../config.js';
+import type { EmbeddedPostgres } from '@pgtrickle/embedded';
+import { hasOwnDatabase, redactUrl } from '../config.js';
 import { asConnectionError, type CommandContext, processStopSignal } from '../context.js';
 import {
   type Frame,
@@ -38,9 +41,10 @@ import {
 } from '../demo/screen.js';
 import { DEMO_MARKER, DEMO_SCHEMA, demoPipeline, ShopWriter, shopSql } from '../demo/shop.js';
 import { compareTables, waitCaughtUp } from '../demo/verify.js';
+import { loadEmbedded } from '../embedded.js';
 import { SidecarError } from '../errors.js';
 import type { SidecarLogger } from '../logger.js';
-import { startProgress } from '../progress.js';
+import { colorEnabled, startProgress } from '../progress.js';
 
 /** Options of `pgtrickle demo`. */
 export interface DemoOptions {
@@ -155,7 +159,7 @@ export async function demoCommand(ctx: CommandContext, options: DemoOptions = {}
   const rate = options.rate ?? 5;
   const verifyEveryMs = (options.verifyEveryS ?? 4) * 1000;
   const tty = ctx.io.stdout.isTTY === true && options.plain !== true;
-  const color = tty && ctx.io.env.NO_COLOR === undefined;
+  const color = tty && colorEnabled(ctx.io.stdout, ctx.io.env);
   // On a terminal the screen is the output: the demo's own info lines would only scroll it.
   const logger: SidecarLogger =
     tty && !ctx.logger.enabled('debug')
@@ -166,13 +170,16 @@ export async function demoCommand(ctx: CommandContext, options: DemoOptions = {}
   let server: EmbeddedPostgres | null = null;
   let url: string;
   let where: string;
-  if (hasDatabase(ctx.loaded.config)) {
+  if (hasOwnDatabase(ctx.loaded)) {
     url = ctx.connection();
     where = redactUrl(url);
   } else {
+    // Loaded only here: the package is an optional peer dependency (PGT_EMBEDDED_NOT_INSTALLED).
+    const { startEmbeddedPostgres } = await loadEmbedded();
     let dataDir = path.resolve(ctx.io.cwd, options.dataDir ?? path.join('.pgtrickle', 'demo'));
     const progress = startProgress(`starting an embedded PostgreSQL 18 in ${shown(dataDir, ctx.io.cwd)}`, {
       sink: ctx.io.stderr,
+      env: ctx.io.env,
     });
     const start = (dir: string) =>
       startEmbeddedPostgres({ dataDir: dir, onLog: (line) => logger.debug('postgres', { line }) });
@@ -237,7 +244,10 @@ export async function demoCommand(ctx: CommandContext, options: DemoOptions = {}
     await trickle.install();
 
     // The shop and its pipeline.
-    const setup = startProgress('creating the shop schema and its stream tables', { sink: ctx.io.stderr });
+    const setup = startProgress('creating the shop schema and its stream tables', {
+      sink: ctx.io.stderr,
+      env: ctx.io.env,
+    });
     await resetSchema(trickle);
     await trickle.db.transaction(async (conn) => {
       for (const sql of shopSql()) await conn.query(sql);
@@ -259,7 +269,17 @@ export async function demoCommand(ctx: CommandContext, options: DemoOptions = {}
       `a writer changes the shop ${rate}×/s; every ${verifyEveryMs / 1000}s it pauses and each table is compared with its query`,
       '',
     ];
-    if (!tty) for (const line of intro) ctx.out(line);
+    if (ctx.json)
+      ctx.outLine({
+        type: 'start',
+        postgres: version,
+        where,
+        schema: DEMO_SCHEMA,
+        tables: pipeline.map((t) => ({ name: t.name, kind: t.kind })),
+        rate,
+        verifyEveryS: verifyEveryMs / 1000,
+      });
+    else if (!tty) for (const line of intro) ctx.out(line);
 
     // The service, in-process, as `pgtrickle run` would run it.
     const serviceLogger = demoServiceLogger(logger, events, tty);
@@ -322,7 +342,15 @@ export async function demoCommand(ctx: CommandContext, options: DemoOptions = {}
       if (screen !== null) screen.draw(frameLines(frame, color));
       else if (Math.floor(frame.elapsedS) !== lastPlain) {
         lastPlain = Math.floor(frame.elapsedS);
-        ctx.out(plainStatusLine(frame));
+        if (ctx.json)
+          ctx.outLine({
+            type: 'status',
+            elapsedS: Math.round(frame.elapsedS * 10) / 10,
+            leading: service?.leading === true,
+            writes: frame.writes,
+            tables: frame.tables,
+          });
+        else ctx.out(plainStatusLine(frame));
       }
     };
 
@@ -330,7 +358,8 @@ export async function demoCommand(ctx: CommandContext, options: DemoOptions = {}
       await show();
       if (elapsed() * 1000 >= nextRound) {
         const round = await verify();
-        if (screen === null) ctx.out(roundLine(round, false));
+        if (ctx.json) ctx.outLine({ type: 'round', ...round });
+        else if (screen === null) ctx.out(roundLine(round, false));
         writer.resume();
         nextRound = elapsed() * 1000 + verifyEveryMs;
         continue;
@@ -342,24 +371,39 @@ export async function demoCommand(ctx: CommandContext, options: DemoOptions = {}
     await writer.stop();
     const final = await verify();
     await show();
-    if (screen === null) ctx.out(roundLine(final, false));
     const failed = rounds.filter((r) => r.caughtUpMs === null || r.checks.some((c) => !c.equal));
     const stats = writer.stats;
-    ctx.out('');
-    if (stats.errors > 0)
+    if (ctx.json) {
+      ctx.outLine({ type: 'round', ...final });
+      ctx.outLine({
+        type: 'summary',
+        writer: stats,
+        rounds: rounds.length,
+        failedRounds: failed.length,
+        tables: pipeline.length,
+        dataDir: server === null ? null : where.replace(/^embedded, /, ''),
+      });
+    } else {
+      if (screen === null) ctx.out(roundLine(final, false));
+      printSummary();
+    }
+    function printSummary() {
+      ctx.out('');
+      if (stats.errors > 0)
+        ctx.out(
+          `${stats.errors} writer transaction(s) failed: ${events.filter((e) => e.startsWith('writer:')).at(-1) ?? ''}`,
+        );
       ctx.out(
-        `${stats.errors} writer transaction(s) failed: ${events.filter((e) => e.startsWith('writer:')).at(-1) ?? ''}`,
+        `${stats.transactions} writer transactions (${stats.inserts} rows inserted, ${stats.updates} updated, ${stats.deletes} deleted), ${rounds.length} verification round(s) over ${pipeline.length} stream tables:`,
       );
-    ctx.out(
-      `${stats.transactions} writer transactions (${stats.inserts} rows inserted, ${stats.updates} updated, ${stats.deletes} deleted), ${rounds.length} verification round(s) over ${pipeline.length} stream tables:`,
-    );
-    ctx.out(
-      failed.length === 0
-        ? 'every table equalled its query every time ✓'
-        : `${failed.length} round(s) found differences ✗`,
-    );
-    if (server !== null)
-      ctx.out(`the demo database stays in ${where.replace(/^embedded, /, '')}; \`pnpm demo\` re-uses it`);
+      ctx.out(
+        failed.length === 0
+          ? 'every table equalled its query every time ✓'
+          : `${failed.length} round(s) found differences ✗`,
+      );
+      if (server !== null)
+        ctx.out(`the demo database stays in ${where.replace(/^embedded, /, '')}; \`pnpm demo\` re-uses it`);
+    }
     if (failed.length > 0) {
       throw new SidecarError(
         'PGT_DEMO_FAILED',

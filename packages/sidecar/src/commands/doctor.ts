@@ -16,6 +16,7 @@ import {
   CATALOG_VERSION,
   CHANGES_SCHEMA_NAME,
   captureGrants,
+  captureHealth,
   captureTriggers,
   catalogSchemaGrants,
   catalogState,
@@ -25,6 +26,7 @@ import {
   displayName,
   failedCreateRequests,
   LEADER_LOCK_KEY,
+  missingStorageOids,
   pendingRequestSummary,
   pinnedBuffers,
   readLease,
@@ -250,13 +252,31 @@ export async function runChecks(
 
   // Stream tables.
   await guard('stream tables', async () => {
-    const tables = (await allStreamTables(db))
+    const rows = await allStreamTables(db);
+    const missing = await missingStorageOids(
+      db,
+      rows.flatMap((t) => (t.storageOid === null ? [] : [t.storageOid])),
+    );
+    const tables = rows
       .sort((a, b) => a.schema.localeCompare(b.schema) || a.name.localeCompare(b.name))
-      .map((t) => ({ name: displayName(t.schema, t.name), status: t.status, lastError: t.lastError }));
-    const bad = tables.filter((t) => t.status === 'ERROR' || t.status === 'SUSPENDED');
+      .map((t) => ({
+        name: displayName(t.schema, t.name),
+        status: t.status,
+        lastError: t.lastError,
+        storageMissing: t.storageOid !== null && missing.has(t.storageOid),
+      }));
+    const gone = tables.filter((t) => t.storageMissing);
+    const bad = tables.filter((t) => !t.storageMissing && (t.status === 'ERROR' || t.status === 'SUSPENDED'));
     const failedRequests = hasApi ? await failedCreateRequests(db) : [];
-    if (bad.length === 0 && failedRequests.length === 0)
+    if (bad.length === 0 && gone.length === 0 && failedRequests.length === 0)
       add('stream tables', 'pass', `${tables.length} stream table(s), none in ERROR or SUSPENDED`);
+    for (const t of gone) {
+      add(
+        'stream tables',
+        'warn',
+        `${t.name} (${t.status}) has lost its storage table (it was dropped behind pgtrickle) and cannot be refreshed — drop it with \`pgtrickle drop ${t.name}\` (or SELECT pgtrickle.drop_stream_table('${t.name}')), then create it again if needed`,
+      );
+    }
     for (const t of bad) {
       add(
         'stream tables',
@@ -301,6 +321,29 @@ export async function runChecks(
         'pinned buffers',
         'warn',
         `${displayName(p.schema, p.name)} (${p.status}) holds ${p.rows > maxPinnedRows ? `> ${maxPinnedRows}` : p.rows} unconsumed row(s) of ${displayName(p.sourceSchema, p.sourceName)}'s buffer; past refresh.max_pinned_rows (${maxPinnedRows}) the leader releases them (the table is then rebuilt FULL when resumed) — \`pgtrickle resume ${displayName(p.schema, p.name)}\` once its cause is fixed`,
+      );
+    }
+  });
+
+  // Change capture: the DDL event trigger, and capture switched off on some table.
+  await guard('change capture', async () => {
+    const health = await captureHealth(db);
+    const formats = `${health.formats.typed} typed, ${health.formats.text} text`;
+    if (health.eventTrigger === 'enabled')
+      add('change capture', 'pass', `DDL event trigger enabled; ${formats}`);
+    else
+      add(
+        'change capture',
+        health.formats.typed > 0 ? 'warn' : 'info',
+        `DDL event trigger ${health.eventTrigger}: new capture uses the text format${
+          health.formats.typed > 0 ? ', and DDL on a table with typed capture can make its writes fail' : ''
+        } (run \`pgtrickle migrate\` as a superuser to install it); ${formats}`,
+      );
+    for (const g of health.gaps) {
+      add(
+        'change capture',
+        'warn',
+        `${g.table}: ${g.enabled} of ${g.expected} capture triggers enabled: writes are missed until its stream tables' next refresh repairs capture and recomputes (\`pgtrickle refresh NAME\`)`,
       );
     }
   });

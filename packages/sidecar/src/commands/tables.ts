@@ -1,8 +1,10 @@
 /**
- * The stream-table commands: `create`, `drop`, `refresh`, `status`, `explain`. They call the
- * client directly (synchronously: `create` returns once the table is populated), so they work
+ * The stream-table commands: `create`, `drop`, `refresh`, `resume`, `status`, `explain`. They call
+ * the client directly (synchronously: `create` returns once the table is populated), so they work
  * whether or not a `pgtrickle run` is leading; catalog changes are serialised by the client's
- * catalog lock either way.
+ * catalog lock either way. With `--json` each prints one JSON document; `status --watch N` prints
+ * the status again every N seconds (on a terminal in place of the previous one; with `--json` one
+ * JSON line per update) until Ctrl-C or `--count` updates.
  */
 import {
   hasStatusView,
@@ -14,7 +16,7 @@ import {
 } from '@pgtrickle/client';
 import type { RequestedMode } from '@pgtrickle/dvm';
 import type pg from 'pg';
-import { type CommandContext, withTrickle } from '../context.js';
+import { type CommandContext, processStopSignal, withTrickle } from '../context.js';
 import { SidecarError } from '../errors.js';
 import { startProgress } from '../progress.js';
 
@@ -61,6 +63,7 @@ export async function createCommand(
   return withTrickle(ctx, async (trickle) => {
     const progress = startProgress(`creating ${name} (compiling, capturing changes, populating)`, {
       sink: ctx.io.stderr,
+      env: ctx.io.env,
     });
     try {
       const st = await trickle.createStreamTable({
@@ -71,6 +74,18 @@ export async function createCommand(
       });
       progress.succeed(`created ${st.name}`);
       ctx.logger.info('created', { table: st.name, mode: st.effectiveMode, schedule: st.schedule });
+      if (ctx.json) {
+        ctx.outJson({
+          name: st.name,
+          refreshMode: st.refreshMode,
+          effectiveMode: st.effectiveMode,
+          modeReason: st.modeReason ?? null,
+          schedule: st.schedule,
+          sources: st.sources,
+          status: st.status,
+        });
+        return 0;
+      }
       ctx.out(
         `created ${st.name}: ${st.effectiveMode}${st.refreshMode !== st.effectiveMode ? ` (requested ${st.refreshMode})` : ''}, schedule ${st.schedule}, reads ${st.sources.join(', ') || '-'}`,
       );
@@ -92,7 +107,8 @@ export async function dropCommand(
   return withTrickle(ctx, async (trickle) => {
     const { dropped } = await trickle.dropStreamTable(name, { cascade: options.cascade === true });
     ctx.logger.info('dropped', { tables: dropped });
-    ctx.out(`dropped ${dropped.join(', ')}`);
+    if (ctx.json) ctx.outJson({ dropped });
+    else ctx.out(`dropped ${dropped.join(', ')}`);
     return 0;
   });
 }
@@ -104,7 +120,7 @@ export async function refreshCommand(
   options: { full?: boolean },
 ): Promise<number> {
   return withTrickle(ctx, async (trickle) => {
-    const progress = startProgress(`refreshing ${name}`, { sink: ctx.io.stderr });
+    const progress = startProgress(`refreshing ${name}`, { sink: ctx.io.stderr, env: ctx.io.env });
     const started = performance.now();
     try {
       const r = await trickle.refresh(name, options.full === true ? { action: 'FULL' } : {});
@@ -117,6 +133,10 @@ export async function refreshCommand(
         deleted: r.rowsDeleted,
         ms,
       });
+      if (ctx.json) {
+        ctx.outJson({ ...r, ms });
+        return 0;
+      }
       ctx.out(
         `refreshed ${r.name}: ${r.action}, +${r.rowsInserted} -${r.rowsDeleted} rows, ${r.pendingChanges} pending changes, ${ms} ms${r.reason ? ` (${r.reason})` : ''}`,
       );
@@ -146,43 +166,81 @@ export function readStatus(
   return readStatusView({ query });
 }
 
-/** `pgtrickle status [--json]`. */
-export async function statusCommand(ctx: CommandContext, options: { json?: boolean }): Promise<number> {
+/** Options of `pgtrickle status`. */
+export interface StatusOptions {
+  /** Print JSON. */
+  readonly json?: boolean;
+  /** Print the status again every this many seconds, until stopped. */
+  readonly watchS?: number;
+  /** With `watchS`: stop after this many updates. */
+  readonly count?: number;
+}
+
+/** The status as text lines (the table, or how to create a first stream table). */
+export function statusLines(rows: readonly StatusRow[]): string[] {
+  if (rows.length === 0) return ['no stream tables (create one: pgtrickle create <name> --query "SELECT …")'];
+  const mode = (r: StatusRow) =>
+    r.effectiveMode === null
+      ? (r.refreshMode ?? '-')
+      : r.refreshMode !== null && r.refreshMode !== r.effectiveMode
+        ? `${r.refreshMode}→${r.effectiveMode}`
+        : r.effectiveMode;
+  const oneLine = (s: string | null) => (s === null ? '' : s.replace(/\s+/g, ' ').slice(0, 80));
+  return textTable(
+    ['NAME', 'STATUS', 'MODE', 'SCHEDULE', 'LAST REFRESH', 'STALENESS', 'ERRORS'],
+    rows.map((r) => [
+      r.name,
+      r.status,
+      mode(r),
+      r.schedule,
+      r.sinceRefreshSeconds === null ? 'never' : `${formatAge(r.sinceRefreshSeconds)} ago`,
+      formatAge(r.stalenessSeconds),
+      r.consecutiveErrors > 0 || r.lastError !== null
+        ? `${r.consecutiveErrors} ${oneLine(r.lastError)}`.trim()
+        : '0',
+    ]),
+  );
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+
+/** `pgtrickle status [--json] [--watch N [--count K]]`. */
+export async function statusCommand(ctx: CommandContext, options: StatusOptions = {}): Promise<number> {
   return withTrickle(ctx, async (trickle) => {
     if (!(await hasStatusView(trickle.db))) throw new NotInstalledError();
-    const rows = await readStatus(trickle.db);
-    if (options.json === true) {
-      ctx.out(JSON.stringify(rows, null, 2));
+    if (options.watchS === undefined) {
+      const rows = await readStatus(trickle.db);
+      if (options.json === true) ctx.out(JSON.stringify(rows, null, 2));
+      else for (const line of statusLines(rows)) ctx.out(line);
       return 0;
     }
-    if (rows.length === 0) {
-      ctx.out('no stream tables (create one: pgtrickle create <name> --query "SELECT …")');
-      return 0;
+    const stop = ctx.io.stop ?? processStopSignal();
+    // On a terminal each update replaces the previous one; elsewhere updates follow each other.
+    const inPlace = ctx.io.stdout.isTTY === true && options.json !== true && ctx.io.env.TERM !== 'dumb';
+    for (let n = 1; ; n++) {
+      const rows = await readStatus(trickle.db);
+      const at = new Date().toISOString();
+      if (options.json === true) ctx.outLine({ at, update: n, tables: rows });
+      else {
+        if (inPlace) ctx.io.stdout.write('\u001b[H\u001b[2J');
+        else if (n > 1) ctx.out();
+        ctx.out(`${at}  every ${options.watchS}s (Ctrl-C to stop)`);
+        for (const line of statusLines(rows)) ctx.out(line);
+      }
+      if ((options.count !== undefined && n >= options.count) || stop.aborted) return 0;
+      await sleep(options.watchS * 1000, stop);
+      if (stop.aborted) return 0;
     }
-    const mode = (r: StatusRow) =>
-      r.effectiveMode === null
-        ? (r.refreshMode ?? '-')
-        : r.refreshMode !== null && r.refreshMode !== r.effectiveMode
-          ? `${r.refreshMode}→${r.effectiveMode}`
-          : r.effectiveMode;
-    const oneLine = (s: string | null) => (s === null ? '' : s.replace(/\s+/g, ' ').slice(0, 80));
-    for (const line of textTable(
-      ['NAME', 'STATUS', 'MODE', 'SCHEDULE', 'LAST REFRESH', 'STALENESS', 'ERRORS'],
-      rows.map((r) => [
-        r.name,
-        r.status,
-        mode(r),
-        r.schedule,
-        r.sinceRefreshSeconds === null ? 'never' : `${formatAge(r.sinceRefreshSeconds)} ago`,
-        formatAge(r.stalenessSeconds),
-        r.consecutiveErrors > 0 || r.lastError !== null
-          ? `${r.consecutiveErrors} ${oneLine(r.lastError)}`.trim()
-          : '0',
-      ]),
-    )) {
-      ctx.out(line);
-    }
-    return 0;
   });
 }
 
@@ -232,7 +290,8 @@ export async function resumeCommand(ctx: CommandContext, name: string): Promise<
   return withTrickle(ctx, async (trickle) => {
     const st = await trickle.alterStreamTable(name, { status: 'ACTIVE' });
     ctx.logger.info('resumed', { table: st.name, status: st.status });
-    ctx.out(`resumed ${st.name}: ${st.status}`);
+    if (ctx.json) ctx.outJson({ name: st.name, status: st.status });
+    else ctx.out(`resumed ${st.name}: ${st.status}`);
     return 0;
   });
 }

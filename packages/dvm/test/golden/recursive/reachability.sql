@@ -7,77 +7,7 @@
 -- mode DIFFERENTIAL, row ids unique, columns n integer; hidden: __pgt_rec_reach_n_2
 
 -- ==== capture DDL of table public.edges
-CREATE SCHEMA IF NOT EXISTS "pgtrickle_changes";
-
-REVOKE CREATE ON SCHEMA "pgtrickle_changes" FROM PUBLIC;
-
-GRANT USAGE ON SCHEMA "pgtrickle_changes" TO PUBLIC;
-
-CREATE TABLE IF NOT EXISTS "pgtrickle_changes"."changes_16406" (
-  change_id bigserial NOT NULL,
-  xid pg_catalog.xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
-  action "char" NOT NULL,
-  data jsonb
-);
-
-CREATE INDEX IF NOT EXISTS "changes_16406_window" ON "pgtrickle_changes"."changes_16406" (xid);
-
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_ins_16406"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
-  $pgt$
-BEGIN
-  INSERT INTO "pgtrickle_changes"."changes_16406" (action, data) SELECT 'I', pg_catalog.to_jsonb(n.*) FROM "__pgt_new" AS n;
-  PERFORM pg_catalog.pg_notify('pgtrickle_wake', '');
-  RETURN NULL;
-END
-$pgt$;
-
-REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_ins_16406"() FROM PUBLIC;
-
-CREATE OR REPLACE TRIGGER "pgtrickle_ins_16406" AFTER INSERT ON "public"."edges"
-  REFERENCING NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_ins_16406"();
-
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_upd_16406"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
-  $pgt$
-BEGIN
-  INSERT INTO "pgtrickle_changes"."changes_16406" (action, data) SELECT 'D', pg_catalog.to_jsonb(o.*) FROM "__pgt_old" AS o;
-  INSERT INTO "pgtrickle_changes"."changes_16406" (action, data) SELECT 'I', pg_catalog.to_jsonb(n.*) FROM "__pgt_new" AS n;
-  PERFORM pg_catalog.pg_notify('pgtrickle_wake', '');
-  RETURN NULL;
-END
-$pgt$;
-
-REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_upd_16406"() FROM PUBLIC;
-
-CREATE OR REPLACE TRIGGER "pgtrickle_upd_16406" AFTER UPDATE ON "public"."edges"
-  REFERENCING OLD TABLE AS "__pgt_old" NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_upd_16406"();
-
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_del_16406"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
-  $pgt$
-BEGIN
-  INSERT INTO "pgtrickle_changes"."changes_16406" (action, data) SELECT 'D', pg_catalog.to_jsonb(o.*) FROM "__pgt_old" AS o;
-  PERFORM pg_catalog.pg_notify('pgtrickle_wake', '');
-  RETURN NULL;
-END
-$pgt$;
-
-REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_del_16406"() FROM PUBLIC;
-
-CREATE OR REPLACE TRIGGER "pgtrickle_del_16406" AFTER DELETE ON "public"."edges"
-  REFERENCING OLD TABLE AS "__pgt_old" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_del_16406"();
-
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_trunc_16406"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
-  $pgt$
-BEGIN
-  INSERT INTO "pgtrickle_changes"."changes_16406" (action) VALUES ('T');
-  PERFORM pg_catalog.pg_notify('pgtrickle_wake', '');
-  RETURN NULL;
-END
-$pgt$;
-
-REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_trunc_16406"() FROM PUBLIC;
-
-CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16406" AFTER TRUNCATE ON "public"."edges"
-  FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_trunc_16406"();
+SELECT "pgtrickle_changes".capture_sync(16406::oid, NULL::text);
 
 
 -- ==== storage DDL
@@ -132,9 +62,8 @@ SELECT * FROM "reach") AS q("reach_n_2")) AS c) AS r;
 -- ==== delta statement (change buffers)
 WITH __pgt_win_edges AS MATERIALIZED (
   SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 0) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."src", __pgt_src."dst"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, r.*
+  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "src", b."c2" AS "dst"
         FROM "pgtrickle_changes"."changes_16406" AS b
-        CROSS JOIN LATERAL pg_catalog.jsonb_to_record(b.data) AS r("src" integer, "dst" integer)
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_edges AS MATERIALIZED (

@@ -6,151 +6,11 @@
 -- mode DIFFERENTIAL, row ids unique, columns id integer, region text; hidden: (none)
 
 -- ==== capture DDL of table public.orders
-CREATE SCHEMA IF NOT EXISTS "pgtrickle_changes";
-
-REVOKE CREATE ON SCHEMA "pgtrickle_changes" FROM PUBLIC;
-
-GRANT USAGE ON SCHEMA "pgtrickle_changes" TO PUBLIC;
-
-CREATE TABLE IF NOT EXISTS "pgtrickle_changes"."changes_16385" (
-  change_id bigserial NOT NULL,
-  xid pg_catalog.xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
-  action "char" NOT NULL,
-  data jsonb
-);
-
-CREATE INDEX IF NOT EXISTS "changes_16385_window" ON "pgtrickle_changes"."changes_16385" (xid);
-
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_ins_16385"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
-  $pgt$
-BEGIN
-  INSERT INTO "pgtrickle_changes"."changes_16385" (action, data) SELECT 'I', pg_catalog.to_jsonb(n.*) FROM "__pgt_new" AS n;
-  PERFORM pg_catalog.pg_notify('pgtrickle_wake', '');
-  RETURN NULL;
-END
-$pgt$;
-
-REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_ins_16385"() FROM PUBLIC;
-
-CREATE OR REPLACE TRIGGER "pgtrickle_ins_16385" AFTER INSERT ON "public"."orders"
-  REFERENCING NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_ins_16385"();
-
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_upd_16385"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
-  $pgt$
-BEGIN
-  INSERT INTO "pgtrickle_changes"."changes_16385" (action, data) SELECT 'D', pg_catalog.to_jsonb(o.*) FROM "__pgt_old" AS o;
-  INSERT INTO "pgtrickle_changes"."changes_16385" (action, data) SELECT 'I', pg_catalog.to_jsonb(n.*) FROM "__pgt_new" AS n;
-  PERFORM pg_catalog.pg_notify('pgtrickle_wake', '');
-  RETURN NULL;
-END
-$pgt$;
-
-REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_upd_16385"() FROM PUBLIC;
-
-CREATE OR REPLACE TRIGGER "pgtrickle_upd_16385" AFTER UPDATE ON "public"."orders"
-  REFERENCING OLD TABLE AS "__pgt_old" NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_upd_16385"();
-
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_del_16385"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
-  $pgt$
-BEGIN
-  INSERT INTO "pgtrickle_changes"."changes_16385" (action, data) SELECT 'D', pg_catalog.to_jsonb(o.*) FROM "__pgt_old" AS o;
-  PERFORM pg_catalog.pg_notify('pgtrickle_wake', '');
-  RETURN NULL;
-END
-$pgt$;
-
-REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_del_16385"() FROM PUBLIC;
-
-CREATE OR REPLACE TRIGGER "pgtrickle_del_16385" AFTER DELETE ON "public"."orders"
-  REFERENCING OLD TABLE AS "__pgt_old" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_del_16385"();
-
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_trunc_16385"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
-  $pgt$
-BEGIN
-  INSERT INTO "pgtrickle_changes"."changes_16385" (action) VALUES ('T');
-  PERFORM pg_catalog.pg_notify('pgtrickle_wake', '');
-  RETURN NULL;
-END
-$pgt$;
-
-REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_trunc_16385"() FROM PUBLIC;
-
-CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16385" AFTER TRUNCATE ON "public"."orders"
-  FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_trunc_16385"();
+SELECT "pgtrickle_changes".capture_sync(16385::oid, NULL::text);
 
 
 -- ==== capture DDL of table public.customers
-CREATE SCHEMA IF NOT EXISTS "pgtrickle_changes";
-
-REVOKE CREATE ON SCHEMA "pgtrickle_changes" FROM PUBLIC;
-
-GRANT USAGE ON SCHEMA "pgtrickle_changes" TO PUBLIC;
-
-CREATE TABLE IF NOT EXISTS "pgtrickle_changes"."changes_16393" (
-  change_id bigserial NOT NULL,
-  xid pg_catalog.xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
-  action "char" NOT NULL,
-  data jsonb
-);
-
-CREATE INDEX IF NOT EXISTS "changes_16393_window" ON "pgtrickle_changes"."changes_16393" (xid);
-
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_ins_16393"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
-  $pgt$
-BEGIN
-  INSERT INTO "pgtrickle_changes"."changes_16393" (action, data) SELECT 'I', pg_catalog.to_jsonb(n.*) FROM "__pgt_new" AS n;
-  PERFORM pg_catalog.pg_notify('pgtrickle_wake', '');
-  RETURN NULL;
-END
-$pgt$;
-
-REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_ins_16393"() FROM PUBLIC;
-
-CREATE OR REPLACE TRIGGER "pgtrickle_ins_16393" AFTER INSERT ON "public"."customers"
-  REFERENCING NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_ins_16393"();
-
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_upd_16393"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
-  $pgt$
-BEGIN
-  INSERT INTO "pgtrickle_changes"."changes_16393" (action, data) SELECT 'D', pg_catalog.to_jsonb(o.*) FROM "__pgt_old" AS o;
-  INSERT INTO "pgtrickle_changes"."changes_16393" (action, data) SELECT 'I', pg_catalog.to_jsonb(n.*) FROM "__pgt_new" AS n;
-  PERFORM pg_catalog.pg_notify('pgtrickle_wake', '');
-  RETURN NULL;
-END
-$pgt$;
-
-REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_upd_16393"() FROM PUBLIC;
-
-CREATE OR REPLACE TRIGGER "pgtrickle_upd_16393" AFTER UPDATE ON "public"."customers"
-  REFERENCING OLD TABLE AS "__pgt_old" NEW TABLE AS "__pgt_new" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_upd_16393"();
-
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_del_16393"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
-  $pgt$
-BEGIN
-  INSERT INTO "pgtrickle_changes"."changes_16393" (action, data) SELECT 'D', pg_catalog.to_jsonb(o.*) FROM "__pgt_old" AS o;
-  PERFORM pg_catalog.pg_notify('pgtrickle_wake', '');
-  RETURN NULL;
-END
-$pgt$;
-
-REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_del_16393"() FROM PUBLIC;
-
-CREATE OR REPLACE TRIGGER "pgtrickle_del_16393" AFTER DELETE ON "public"."customers"
-  REFERENCING OLD TABLE AS "__pgt_old" FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_del_16393"();
-
-CREATE OR REPLACE FUNCTION "pgtrickle_changes"."capture_trunc_16393"() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
-  $pgt$
-BEGIN
-  INSERT INTO "pgtrickle_changes"."changes_16393" (action) VALUES ('T');
-  PERFORM pg_catalog.pg_notify('pgtrickle_wake', '');
-  RETURN NULL;
-END
-$pgt$;
-
-REVOKE ALL ON FUNCTION "pgtrickle_changes"."capture_trunc_16393"() FROM PUBLIC;
-
-CREATE OR REPLACE TRIGGER "pgtrickle_trunc_16393" AFTER TRUNCATE ON "public"."customers"
-  FOR EACH STATEMENT EXECUTE FUNCTION "pgtrickle_changes"."capture_trunc_16393"();
+SELECT "pgtrickle_changes".capture_sync(16393::oid, NULL::text);
 
 
 -- ==== storage DDL
@@ -214,9 +74,8 @@ FROM "public"."customers" AS __pgt_src) AS c) AS b) AS r;
 -- ==== delta statement (change buffers)
 WITH __pgt_win_orders AS MATERIALIZED (
   SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, r.*
+  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount", b."c4" AS "region", b."c5" AS "tags"
         FROM "pgtrickle_changes"."changes_16385" AS b
-        CROSS JOIN LATERAL pg_catalog.jsonb_to_record(b.data) AS r("id" integer, "customer" integer, "amount" numeric(12,2), "region" text, "tags" text[])
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_orders AS MATERIALIZED (
@@ -238,9 +97,8 @@ __pgt_d2_project AS (
 ),
 __pgt_win_customers AS MATERIALIZED (
   SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, r.*
+  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "name", b."c3" AS "tier"
         FROM "pgtrickle_changes"."changes_16393" AS b
-        CROSS JOIN LATERAL pg_catalog.jsonb_to_record(b.data) AS r("id" integer, "name" text, "tier" text)
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_customers AS MATERIALIZED (

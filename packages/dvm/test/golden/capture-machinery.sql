@@ -1,0 +1,302 @@
+CREATE TABLE IF NOT EXISTS "pgtrickle_changes".capture_state (
+  source_oid oid PRIMARY KEY,
+  format text NOT NULL CHECK (format IN ('typed', 'text')),
+  shape_version bigint NOT NULL DEFAULT 0,
+  relations oid[] NOT NULL DEFAULT '{}',
+  signature text NOT NULL DEFAULT ''
+);
+
+GRANT SELECT ON "pgtrickle_changes".capture_state TO PUBLIC;
+
+CREATE OR REPLACE FUNCTION "pgtrickle_changes".capture_sync(p_source oid, p_format text) RETURNS text LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp AS $pgt$
+DECLARE
+  st "pgtrickle_changes".capture_state;
+  fmt text;
+  buf text := pg_catalog.format('%I.%I', 'pgtrickle_changes', 'changes_' || p_source);
+  bufoid oid;
+  rels oid[];
+  rel oid;
+  ev text;
+  changed boolean := false;
+  found_state boolean;
+  sig text;
+  col record;
+  targets text;
+  vals text;
+  body text;
+  missing text;
+  fn text;
+  trg text;
+  tg record;
+  had boolean;
+  newvals text;
+  oldvals text;
+  ispart boolean;
+  mode "char";
+BEGIN
+  IF pg_catalog.current_setting('pgtrickle.capture_sync', true) = 'on' THEN RETURN NULL; END IF;
+  PERFORM pg_catalog.set_config('pgtrickle.capture_sync', 'on', true);
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class WHERE oid = p_source AND relkind IN ('r', 'p')) THEN
+    RAISE EXCEPTION 'relation % cannot be captured: only tables and partitioned tables can', p_source::regclass
+      USING ERRCODE = 'feature_not_supported';
+  END IF;
+  SELECT * INTO st FROM "pgtrickle_changes".capture_state WHERE source_oid = p_source FOR UPDATE;
+  found_state := FOUND;
+  fmt := COALESCE(st.format, p_format, CASE WHEN EXISTS (
+    SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'pgtrickle_source_ddl' AND evtenabled <> 'D')
+    THEN 'typed' ELSE 'text' END);
+  -- The tree: the source and every partition or inheritance child, at any depth.
+  WITH RECURSIVE tree(relid) AS (
+    SELECT p_source
+    UNION SELECT i.inhrelid FROM pg_catalog.pg_inherits AS i JOIN tree AS t ON i.inhparent = t.relid)
+  SELECT pg_catalog.array_agg(relid ORDER BY relid) INTO rels FROM tree;
+  SELECT pg_catalog.string_agg(c.oid::regclass::text, ', ') INTO missing
+    FROM pg_catalog.pg_class AS c WHERE c.oid = ANY (rels) AND c.relkind NOT IN ('r', 'p');
+  IF missing IS NOT NULL THEN
+    RAISE EXCEPTION 'table % cannot be captured: its partitions or children % are not plain tables (writes to them fire no capture)', p_source::regclass, missing
+      USING ERRCODE = 'feature_not_supported', HINT = 'Use refresh mode FULL for stream tables reading it.';
+  END IF;
+  -- One level of a tree only: writes routed through another captured table would miss this one's buffer.
+  SELECT pg_catalog.string_agg(s.source_oid::regclass::text, ', ') INTO missing
+    FROM "pgtrickle_changes".capture_state AS s
+   WHERE s.source_oid <> p_source AND (s.source_oid = ANY (rels) OR p_source = ANY (s.relations));
+  IF missing IS NOT NULL THEN
+    RAISE EXCEPTION 'table % cannot be captured: it shares a partition or inheritance tree with captured table %', p_source::regclass, missing
+      USING ERRCODE = 'feature_not_supported', HINT = 'Read one level of the tree differentially, and use refresh mode FULL for stream tables reading the other.';
+  END IF;
+  -- The buffer, in its format (a buffer of another layout, e.g. an older version's, is replaced,
+  -- with the triggers and functions that wrote it).
+  bufoid := pg_catalog.to_regclass(buf);
+  IF NOT found_state THEN
+    FOREACH rel IN ARRAY rels LOOP
+      FOREACH ev IN ARRAY ARRAY['ins', 'upd', 'del', 'trunc', 'insr', 'updr', 'delr'] LOOP
+        IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = rel AND tgname = 'pgtrickle_' || ev || '_' || rel) THEN
+          EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', 'pgtrickle_' || ev || '_' || rel, rel::regclass);
+        END IF;
+        EXECUTE pg_catalog.format('DROP FUNCTION IF EXISTS %I.%I()', 'pgtrickle_changes', 'capture_' || ev || '_' || rel);
+      END LOOP;
+    END LOOP;
+  END IF;
+  IF bufoid IS NOT NULL AND (NOT found_state OR st.format <> fmt) THEN
+    EXECUTE 'DROP TABLE ' || buf;
+    bufoid := NULL;
+    changed := true;
+  END IF;
+  IF bufoid IS NULL THEN
+    EXECUTE 'CREATE TABLE ' || buf || ' (change_id bigserial NOT NULL, xid pg_catalog.xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(), action "char" NOT NULL'
+      || CASE WHEN fmt = 'text' THEN ', data text' ELSE '' END || ')';
+    EXECUTE pg_catalog.format('CREATE INDEX %I ON %s (xid)', 'changes_' || p_source || '_window', buf);
+    bufoid := pg_catalog.to_regclass(buf);
+  END IF;
+  IF fmt = 'typed' THEN
+    -- Wanted columns: c<attnum> per stored column (virtual generated columns are computed on read).
+    FOR col IN
+      SELECT w.name, w.type || CASE WHEN w.coll <> 0 THEN ' COLLATE ' || w.coll::regcollation::text ELSE '' END AS type,
+             e.attname IS NOT NULL AS present,
+             e.attname IS NOT NULL AND pg_catalog.format_type(e.atttypid, e.atttypmod) = w.type AND e.attcollation = w.coll AS same
+        FROM (SELECT 'c' || a.attnum AS name,
+                     pg_catalog.format_type(COALESCE(NULLIF(t.typbasetype, 0), a.atttypid), CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END) AS type,
+                     a.attcollation AS coll
+                FROM pg_catalog.pg_attribute AS a JOIN pg_catalog.pg_type AS t ON t.oid = a.atttypid
+               WHERE a.attrelid = p_source AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated <> 'v') AS w
+        LEFT JOIN pg_catalog.pg_attribute AS e ON e.attrelid = bufoid AND e.attname = w.name AND NOT e.attisdropped
+    LOOP
+      IF col.present AND NOT col.same THEN
+        EXECUTE pg_catalog.format('ALTER TABLE %s DROP COLUMN %I', buf, col.name);
+      END IF;
+      IF NOT col.same THEN
+        EXECUTE pg_catalog.format('ALTER TABLE %s ADD COLUMN %I %s', buf, col.name, col.type);
+        changed := changed OR found_state;
+      END IF;
+    END LOOP;
+    FOR col IN
+      SELECT e.attname AS name FROM pg_catalog.pg_attribute AS e
+       WHERE e.attrelid = bufoid AND e.attnum > 0 AND NOT e.attisdropped AND e.attname ~ '^c[0-9]+$'
+         AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute AS a
+                          WHERE a.attrelid = p_source AND 'c' || a.attnum = e.attname AND NOT a.attisdropped AND a.attgenerated <> 'v')
+    LOOP
+      EXECUTE pg_catalog.format('ALTER TABLE %s DROP COLUMN %I', buf, col.name);
+      changed := true;
+    END LOOP;
+  END IF;
+  SELECT pg_catalog.string_agg(a.attname || ':' || pg_catalog.format_type(a.atttypid, a.atttypmod), ',' ORDER BY a.attnum) INTO sig
+    FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = bufoid AND a.attnum > 0 AND NOT a.attisdropped;
+  -- Capture functions and triggers on every relation of the tree.
+  FOREACH rel IN ARRAY rels LOOP
+    IF fmt = 'typed' THEN
+      SELECT pg_catalog.string_agg(pg_catalog.quote_ident('c' || a.attnum), ', ' ORDER BY a.attnum),
+             pg_catalog.string_agg(CASE WHEN r.attname IS NULL THEN 'NULL' ELSE 'n.' || pg_catalog.quote_ident(r.attname) END, ', ' ORDER BY a.attnum),
+             pg_catalog.string_agg(CASE WHEN r.attname IS NULL THEN 'NULL' ELSE 'NEW.' || pg_catalog.quote_ident(r.attname) END, ', ' ORDER BY a.attnum),
+             pg_catalog.string_agg(CASE WHEN r.attname IS NULL THEN 'NULL' ELSE 'OLD.' || pg_catalog.quote_ident(r.attname) END, ', ' ORDER BY a.attnum)
+        INTO targets, vals, newvals, oldvals
+        FROM pg_catalog.pg_attribute AS a
+        LEFT JOIN pg_catalog.pg_attribute AS r ON r.attrelid = rel AND r.attname = a.attname AND NOT r.attisdropped AND r.attnum > 0
+       WHERE a.attrelid = p_source AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated <> 'v';
+      targets := COALESCE(', ' || targets, '');
+      vals := COALESCE(', ' || vals, '');
+      newvals := COALESCE(', ' || newvals, '');
+      oldvals := COALESCE(', ' || oldvals, '');
+    ELSE
+      -- Row text is positional: a child must lay out its columns like the source does.
+      IF rel <> p_source AND EXISTS (
+        SELECT 1 FROM (SELECT a.attname, a.atttypid, a.atttypmod, pg_catalog.row_number() OVER (ORDER BY a.attnum) AS pos
+                         FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = p_source AND a.attnum > 0 AND NOT a.attisdropped) AS s
+        FULL JOIN (SELECT a.attname, a.atttypid, a.atttypmod, pg_catalog.row_number() OVER (ORDER BY a.attnum) AS pos
+                     FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped) AS c
+          ON s.pos = c.pos
+        WHERE s.attname IS DISTINCT FROM c.attname OR s.atttypid IS DISTINCT FROM c.atttypid OR s.atttypmod IS DISTINCT FROM c.atttypmod) THEN
+        RAISE EXCEPTION 'table % cannot be captured without the DDL event trigger: its partition or child % lays out its columns differently', p_source::regclass, rel::regclass
+          USING ERRCODE = 'feature_not_supported',
+                HINT = 'Install the catalog as a role that may create event triggers (pgtrickle migrate as a superuser) for typed capture, or use refresh mode FULL.';
+      END IF;
+      targets := ', data';
+      vals := ', (n.*)::text';
+      newvals := ', NEW::text';
+      oldvals := ', OLD::text';
+    END IF;
+    SELECT c.relispartition INTO ispart FROM pg_catalog.pg_class AS c WHERE c.oid = rel;
+    FOREACH ev IN ARRAY ARRAY['ins', 'upd', 'del', 'trunc', 'insr', 'updr', 'delr'] LOOP
+      fn := pg_catalog.format('%I.%I', 'pgtrickle_changes', 'capture_' || ev || '_' || rel);
+      trg := 'pgtrickle_' || ev || '_' || rel;
+      -- Statement triggers fire in ordinary sessions, row triggers in replica ones (logical
+      -- replication apply fires row triggers only), TRUNCATE's always: each write once.
+      mode := CASE WHEN ev = 'trunc' THEN 'A' WHEN ev LIKE '%r' THEN 'R' ELSE 'O' END;
+      IF ev LIKE '%r' AND rel <> p_source AND ispart THEN
+        -- A partition carries the clone of the root's row trigger (same function, same buffer).
+        trg := 'pgtrickle_' || ev || '_' || p_source;
+        SELECT t.tgenabled INTO tg FROM pg_catalog.pg_trigger AS t WHERE t.tgrelid = rel AND t.tgname = trg;
+        IF FOUND AND tg.tgenabled <> mode THEN
+          EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE %s TRIGGER %I', rel::regclass, 'REPLICA', trg);
+          changed := true;
+        END IF;
+        CONTINUE;
+      END IF;
+      body := CASE ev
+        WHEN 'ins' THEN pg_catalog.format('INSERT INTO %s (action%s) SELECT ''I''%s FROM %I AS n;', buf, targets, vals, '__pgt_new')
+        WHEN 'del' THEN pg_catalog.format('INSERT INTO %s (action%s) SELECT ''D''%s FROM %I AS n;', buf, targets, vals, '__pgt_old')
+        WHEN 'upd' THEN pg_catalog.format('INSERT INTO %s (action%s) SELECT ''D''%s FROM %I AS n;', buf, targets, vals, '__pgt_old')
+          || E'
+  ' || pg_catalog.format('INSERT INTO %s (action%s) SELECT ''I''%s FROM %I AS n;', buf, targets, vals, '__pgt_new')
+        WHEN 'insr' THEN pg_catalog.format('INSERT INTO %s (action%s) VALUES (''I''%s);', buf, targets, newvals)
+        WHEN 'delr' THEN pg_catalog.format('INSERT INTO %s (action%s) VALUES (''D''%s);', buf, targets, oldvals)
+        WHEN 'updr' THEN pg_catalog.format('INSERT INTO %s (action%s) VALUES (''D''%s);', buf, targets, oldvals)
+          || E'
+  ' || pg_catalog.format('INSERT INTO %s (action%s) VALUES (''I''%s);', buf, targets, newvals)
+        ELSE pg_catalog.format('INSERT INTO %s (action) VALUES (''T'');', buf) END;
+      body := E'
+BEGIN
+  ' || body || E'
+  PERFORM pg_catalog.pg_notify(' || pg_catalog.quote_literal('pgtrickle_wake') || E', '''');
+  RETURN NULL;
+END
+';
+      IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_proc WHERE oid = pg_catalog.to_regprocedure(fn || '()') AND prosrc = body) THEN
+        EXECUTE 'CREATE OR REPLACE FUNCTION ' || fn || '() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp'
+          || CASE WHEN fmt = 'text' THEN ' SET DateStyle = ''ISO, YMD'' SET IntervalStyle = ''iso_8601'' SET extra_float_digits = ''1'' SET bytea_output = ''hex''' ELSE '' END
+          || ' AS ' || pg_catalog.quote_literal(body);
+        EXECUTE 'REVOKE ALL ON FUNCTION ' || fn || '() FROM PUBLIC';
+      END IF;
+      SELECT t.tgenabled INTO tg FROM pg_catalog.pg_trigger AS t WHERE t.tgrelid = rel AND t.tgname = trg;
+      had := FOUND;
+      IF NOT had THEN
+        EXECUTE pg_catalog.format('CREATE TRIGGER %I AFTER %s ON %s %s FOR EACH %s EXECUTE FUNCTION %s()',
+          trg, CASE WHEN ev LIKE 'ins%' THEN 'INSERT' WHEN ev LIKE 'upd%' THEN 'UPDATE' WHEN ev LIKE 'del%' THEN 'DELETE' ELSE 'TRUNCATE' END, rel::regclass,
+          CASE ev WHEN 'ins' THEN pg_catalog.format('REFERENCING NEW TABLE AS %I', '__pgt_new')
+                  WHEN 'upd' THEN pg_catalog.format('REFERENCING OLD TABLE AS %I NEW TABLE AS %I', '__pgt_old', '__pgt_new')
+                  WHEN 'del' THEN pg_catalog.format('REFERENCING OLD TABLE AS %I', '__pgt_old')
+                  ELSE '' END,
+          CASE WHEN ev LIKE '%r' THEN 'ROW' ELSE 'STATEMENT' END, fn);
+        -- A relation that joined the tree after capture began was written without it.
+        changed := changed OR (found_state AND NOT rel = ANY (st.relations));
+      END IF;
+      IF NOT had OR tg.tgenabled <> mode THEN
+        EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE %s TRIGGER %I', rel::regclass,
+          CASE mode WHEN 'A' THEN 'ALWAYS' WHEN 'R' THEN 'REPLICA' ELSE '' END, trg);
+        -- Capture was off (DISABLE TRIGGER ALL, or lost): writes may have been missed.
+        changed := changed OR had;
+      END IF;
+    END LOOP;
+  END LOOP;
+  -- Relations that left the tree (DETACH, NO INHERIT, dropped): their capture goes.
+  IF found_state THEN
+    FOREACH rel IN ARRAY st.relations LOOP
+      CONTINUE WHEN rel = ANY (rels);
+      changed := true;
+      -- A detached partition may keep (independent) copies of the root's row triggers.
+      FOREACH ev IN ARRAY ARRAY['insr', 'updr', 'delr'] LOOP
+        IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = rel AND tgname = 'pgtrickle_' || ev || '_' || p_source AND tgparentid = 0) THEN
+          EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', 'pgtrickle_' || ev || '_' || p_source, rel::regclass);
+        END IF;
+      END LOOP;
+      FOREACH ev IN ARRAY ARRAY['ins', 'upd', 'del', 'trunc', 'insr', 'updr', 'delr'] LOOP
+        IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = rel AND tgname = 'pgtrickle_' || ev || '_' || rel) THEN
+          EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', 'pgtrickle_' || ev || '_' || rel, rel::regclass);
+        END IF;
+        EXECUTE pg_catalog.format('DROP FUNCTION IF EXISTS %I.%I()', 'pgtrickle_changes', 'capture_' || ev || '_' || rel);
+      END LOOP;
+    END LOOP;
+  END IF;
+  INSERT INTO "pgtrickle_changes".capture_state AS s (source_oid, format, shape_version, relations, signature)
+  VALUES (p_source, fmt, 0, rels, COALESCE(sig, ''))
+  ON CONFLICT (source_oid) DO UPDATE
+    SET format = EXCLUDED.format, relations = EXCLUDED.relations, signature = EXCLUDED.signature,
+        shape_version = s.shape_version + CASE WHEN changed OR s.signature <> EXCLUDED.signature THEN 1 ELSE 0 END;
+  PERFORM pg_catalog.set_config('pgtrickle.capture_sync', '', true);
+  RETURN fmt;
+END
+$pgt$;
+
+REVOKE ALL ON FUNCTION "pgtrickle_changes".capture_sync(oid, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION "pgtrickle_changes".capture_drop(p_source oid) RETURNS void LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp AS $pgt$
+DECLARE
+  st "pgtrickle_changes".capture_state;
+  rel oid;
+  ev text;
+BEGIN
+  SELECT * INTO st FROM "pgtrickle_changes".capture_state WHERE source_oid = p_source FOR UPDATE;
+  FOREACH rel IN ARRAY COALESCE(st.relations, ARRAY[p_source]) || ARRAY[p_source] LOOP
+    FOREACH ev IN ARRAY ARRAY['ins', 'upd', 'del', 'trunc', 'insr', 'updr', 'delr'] LOOP
+      IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = rel AND tgname = 'pgtrickle_' || ev || '_' || rel) THEN
+        EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', 'pgtrickle_' || ev || '_' || rel, rel::regclass);
+      END IF;
+      EXECUTE pg_catalog.format('DROP FUNCTION IF EXISTS %I.%I()', 'pgtrickle_changes', 'capture_' || ev || '_' || rel);
+    END LOOP;
+  END LOOP;
+  EXECUTE pg_catalog.format('DROP TABLE IF EXISTS %I.%I', 'pgtrickle_changes', 'changes_' || p_source);
+  DELETE FROM "pgtrickle_changes".capture_state WHERE source_oid = p_source;
+END
+$pgt$;
+
+REVOKE ALL ON FUNCTION "pgtrickle_changes".capture_drop(oid) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION "pgtrickle_changes".on_source_ddl() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp AS $pgt$
+DECLARE
+  s oid;
+BEGIN
+  IF pg_catalog.current_setting('pgtrickle.capture_sync', true) = 'on' THEN RETURN; END IF;
+  FOR s IN
+    WITH RECURSIVE touched(relid) AS (
+      SELECT c.objid FROM pg_catalog.pg_event_trigger_ddl_commands() AS c WHERE c.classid = 'pg_catalog.pg_class'::regclass
+      UNION SELECT i.inhparent FROM pg_catalog.pg_inherits AS i JOIN touched AS t ON i.inhrelid = t.relid)
+    SELECT DISTINCT st.source_oid FROM "pgtrickle_changes".capture_state AS st
+     WHERE st.source_oid IN (SELECT relid FROM touched)
+        OR EXISTS (SELECT 1 FROM touched AS t WHERE t.relid = ANY (st.relations))
+  LOOP
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_class WHERE oid = s) THEN
+      PERFORM "pgtrickle_changes".capture_sync(s, NULL);
+    END IF;
+  END LOOP;
+END
+$pgt$;
+
+REVOKE ALL ON FUNCTION "pgtrickle_changes".on_source_ddl() FROM PUBLIC;
+
+CREATE EVENT TRIGGER "pgtrickle_source_ddl" ON ddl_command_end
+  WHEN TAG IN ('ALTER TABLE', 'CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO')
+  EXECUTE FUNCTION "pgtrickle_changes".on_source_ddl();
+
+ALTER EVENT TRIGGER "pgtrickle_source_ddl" ENABLE ALWAYS;
