@@ -9,6 +9,23 @@ export { captureGrants } from './catalog/change-tracking.js';
 export { deleteRequestsIn, pendingRequestSummary } from './catalog/claim-requests.js';
 export { allStreamTables, findStreamTable, streamTableById } from './catalog/find-stream-table.js';
 export {
+  CHECK_GRANULARITY_MS,
+  hasFreshness,
+  nothingPendingIds,
+  recordChecked,
+} from './catalog/freshness.js';
+export {
+  HEALTH_SEVERITIES,
+  type HealthOptions,
+  type HealthRow,
+  type HealthSeverity,
+  hasHealth,
+  readHealth,
+  readStreamTableStats,
+  type StreamTableStats,
+  worstSeverity,
+} from './catalog/health.js';
+export {
   type ChangeBufferSize,
   catalogSchemaGrants,
   changeBufferSizes,
@@ -112,6 +129,12 @@ export {
   type MaintenanceReport,
   maintain,
 } from './service/maintenance.js';
+export {
+  notify,
+  observedExecutor,
+  type ServiceObserver,
+  type UnitExecution,
+} from './service/observer.js';
 export { processRequests, type RequestsProcessed } from './service/requests.js';
 export { type ServiceOptions, systemClock, TrickleService } from './service/service.js';
 export { type Fence, PgSchedulerStore, PgUnitExecutor, tableId } from './service/store.js';

@@ -18,6 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { ConfigError, type ConfigSource, describeSource } from './errors.js';
+import { formatListenAddress, parseListenAddress } from './http/address.js';
 
 /** Log levels, most verbose first. */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -69,6 +70,10 @@ export interface SidecarConfig {
   readonly log: {
     readonly level: LogLevel;
     readonly format: LogFormat;
+  };
+  readonly http: {
+    /** Where `run` serves /metrics, /health, /ready and the status page (`host:port`); null: off. */
+    readonly listen: string | null;
   };
 }
 
@@ -153,6 +158,16 @@ function envName(): Parser {
     typeof raw === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(raw.trim())
       ? { ok: true, value: raw.trim() }
       : { ok: false, expected };
+}
+
+function listen(): Parser {
+  const expected = 'a port, :port or host:port (a port alone binds 127.0.0.1)';
+  return (raw) => {
+    const text = typeof raw === 'number' ? String(raw) : raw;
+    if (typeof text !== 'string') return { ok: false, expected };
+    const a = parseListenAddress(text);
+    return a === null ? { ok: false, expected } : { ok: true, value: formatListenAddress(a) };
+  };
 }
 
 /** Every configuration key, in file order. */
@@ -339,6 +354,15 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
     description: 'log format: auto (pretty on a terminal, else JSON), json, pretty',
     default: 'auto',
     parse: oneOf(LOG_FORMATS),
+  },
+  {
+    key: 'http.listen',
+    env: 'PGTRICKLE_HTTP_LISTEN',
+    flag: 'http',
+    description:
+      'run: serve /metrics, /health, /ready and the status page here (a port or :port binds 127.0.0.1; default off)',
+    default: null,
+    parse: listen(),
   },
 ];
 
@@ -528,6 +552,7 @@ export function loadConfig(input: LoadConfigInput = {}): LoadedConfig {
     },
     leader: { leaseMs: num('leader.lease_ms'), holder: str('leader.holder') },
     log: { level: str('log.level') as LogLevel, format: str('log.format') as LogFormat },
+    http: { listen: str('http.listen') },
   };
   return { config, sources, file };
 }

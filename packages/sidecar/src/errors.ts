@@ -25,7 +25,9 @@ export type SidecarErrorCode =
   /** `demo` needs an embedded PostgreSQL and the optional package `@pgtrickle/embedded` is not installed. */
   | 'PGT_EMBEDDED_NOT_INSTALLED'
   /** `run` did not stop within the shutdown timeout (the refresh in flight was rolled back). */
-  | 'PGT_SHUTDOWN_TIMEOUT';
+  | 'PGT_SHUTDOWN_TIMEOUT'
+  /** `run --http` cannot listen on the address (in use, not allowed, not local). */
+  | 'PGT_HTTP_LISTEN';
 
 /** Base class of the errors the sidecar throws itself. */
 export class SidecarError extends Error {

@@ -53,6 +53,17 @@ export {
   type SidecarErrorCode,
 } from './errors.js';
 export {
+  DEFAULT_HTTP_HOST,
+  formatListenAddress,
+  type ListenAddress,
+  parseListenAddress,
+} from './http/address.js';
+export { LiveState, type RecentRefresh, type TableHold } from './http/live.js';
+export { OperatorMetrics } from './http/metrics.js';
+export { type OperatorServer, type Readiness, readiness, startServer } from './http/server.js';
+export { type OperatorSnapshot, readSnapshot, SnapshotCache, type TableView } from './http/snapshot.js';
+export { type OperatorView, type OperatorViewOptions, startOperatorView } from './http/view.js';
+export {
   createLogger,
   type LineSink,
   type LoggerOptions,

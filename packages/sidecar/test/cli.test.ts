@@ -52,11 +52,8 @@ describe('catalog commands', () => {
   it('migrate applies each migration with a line per migration, then has nothing to do', async () => {
     const r = await cli(['migrate']);
     expect(r.code, r.stderr).toBe(0);
-    const lines = MIGRATIONS.map(
-      (m) => `applied migration ${m.version} \\(${m.name.replace(/[()]/g, '\\$&')}\\) in \\d+ ms\\n`,
-    );
-    expect(r.stdout).toMatch(
-      new RegExp(`^${lines.join('')}pgtrickle catalog is at version ${CATALOG_VERSION}\\n$`),
+    expect(r.stdout.replace(/ in \d+ ms\n/g, '\n')).toBe(
+      `${MIGRATIONS.map((m) => `applied migration ${m.version} (${m.name})\n`).join('')}pgtrickle catalog is at version ${CATALOG_VERSION}\n`,
     );
     const again = await cli(['migrate']);
     expect(again.stdout).toBe(`pgtrickle catalog is up to date (version ${CATALOG_VERSION})\n`);

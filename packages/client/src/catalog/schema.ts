@@ -28,7 +28,10 @@ export type CatalogObject =
   | 'pgt_request_log'
   | 'pgt_refreshing'
   | 'pending_sources'
-  | 'acts_as';
+  | 'acts_as'
+  | 'pgt_freshness'
+  | 'pgt_stream_table_stats'
+  | 'health';
 
 /** The quoted, schema-qualified SQL name of a catalog object. */
 export function cat(object: CatalogObject): string {

@@ -24,6 +24,7 @@ import {
   type TickReport,
 } from '@pgtrickle/scheduler';
 import pg from 'pg';
+import { nothingPendingIds, recordChecked } from '../catalog/freshness.js';
 import { taggedApplicationName } from '../catalog/leader-lease.js';
 import type { RetentionPolicy } from '../catalog/retention.js';
 import { installedVersion } from '../catalog/schema-version.js';
@@ -32,6 +33,7 @@ import { CatalogMissingError, type ClientError } from '../errors.js';
 import { connect, type Trickle } from '../trickle.js';
 import { KEEPALIVE, Leadership, newTag } from './leader.js';
 import { Maintenance } from './maintenance.js';
+import { notify, observedExecutor, type ServiceObserver } from './observer.js';
 import { processRequests } from './requests.js';
 import { PgSchedulerStore, PgUnitExecutor } from './store.js';
 
@@ -65,6 +67,8 @@ export interface ServiceOptions {
   readonly clock?: Clock;
   /** Called after every tick. */
   readonly onTick?: (report: TickReport) => void;
+  /** Watches refreshes and ticks (metrics, a status page). */
+  readonly observer?: ServiceObserver;
 }
 
 /** The system clock (the service is where real time enters). */
@@ -81,6 +85,7 @@ export class TrickleService {
   /** Resolves with the error that made the service stop by itself (never resolves otherwise). */
   readonly failure: Promise<ClientError>;
   readonly #maintenance: Maintenance;
+  #checks: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly trickle: Trickle,
@@ -131,8 +136,9 @@ export class TrickleService {
       log: (level, event, fields) => logger[level](event, { holder, ...fields }),
     });
     const store = new PgSchedulerStore(trickle.db);
-    const executor = new PgUnitExecutor(trickle.db, trickle.engineState, store, (conn) =>
-      leadership.fence(conn),
+    const executor = observedExecutor(
+      new PgUnitExecutor(trickle.db, trickle.engineState, store, (conn) => leadership.fence(conn)),
+      options.observer,
     );
     let service: TrickleService | null = null;
     const scheduler = new Scheduler({
@@ -145,7 +151,7 @@ export class TrickleService {
       ...(options.debounceMs === undefined ? {} : { debounceMs: options.debounceMs }),
       ...(options.minWakeIntervalMs === undefined ? {} : { minWakeIntervalMs: options.minWakeIntervalMs }),
       ...(options.retry === undefined ? {} : { retry: options.retry }),
-      ...(options.onTick === undefined ? {} : { onTick: options.onTick }),
+      onTick: (report) => (service as TrickleService).afterTick(report),
       beforeTick: () => (service as TrickleService).beforeTick(),
     });
     service = new TrickleService(trickle, leadership, scheduler, options, logger);
@@ -208,6 +214,24 @@ export class TrickleService {
     return this.leadership.leading;
   }
 
+  /** Records the tables found with nothing to apply as fresh, then tells the hooks. */
+  private afterTick(report: TickReport): void {
+    const ids = nothingPendingIds(report);
+    if (ids.length > 0) {
+      this.#checks = this.#checks
+        .then(() => recordChecked(this.trickle.db, ids, report.at))
+        .then(
+          () => undefined,
+          (error: unknown) =>
+            this.logger.debug('freshness-not-recorded', {
+              error: error instanceof Error ? error.message : String(error),
+            }),
+        );
+    }
+    this.options.onTick?.(report);
+    notify(this.options.observer, 'tickCompleted', report, Date.now() - report.at.getTime());
+  }
+
   private async listen(): Promise<void> {
     if (this.#closed) return;
     const client = new pg.Client({
@@ -234,6 +258,7 @@ export class TrickleService {
     this.#closed = true;
     this.#stop.abort();
     await this.#running?.catch(() => undefined);
+    await this.#checks;
     const listener = this.#listener;
     this.#listener = null;
     await listener?.end().catch(() => undefined);

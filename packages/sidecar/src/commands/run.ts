@@ -35,6 +35,8 @@ import {
   untilAborted,
 } from '../context.js';
 import { SidecarError } from '../errors.js';
+import { parseListenAddress } from '../http/address.js';
+import { type OperatorView, startOperatorView } from '../http/view.js';
 import type { SidecarLogger } from '../logger.js';
 import { startProgress } from '../progress.js';
 
@@ -160,6 +162,38 @@ async function firstContact(
   }
 }
 
+/**
+ * The operator's view (`--http`, `http.listen`) when configured: started before the service (so
+ * /health answers and /ready says "not running" meanwhile); `serviceOptions` adds its observer and
+ * error counting; `attach` tells it the service runs; `close` stops it.
+ */
+async function operatorView(ctx: CommandContext, url: string, holder: string) {
+  const { config } = ctx.loaded;
+  const listen = config.http.listen === null ? null : parseListenAddress(config.http.listen);
+  const view: OperatorView | null =
+    listen === null
+      ? null
+      : await startOperatorView({
+          listen,
+          connectionString: url,
+          holder,
+          leaseMs: config.leader.leaseMs,
+          logger: ctx.logger,
+        });
+  return {
+    serviceOptions: (logger: SidecarLogger) =>
+      view === null ? { logger } : { logger: view.counting(logger), observer: view.observer },
+    attach: (service: TrickleService | null) => {
+      if (view === null) return;
+      view.live.isLeading = () => service?.leading ?? false;
+      view.live.running = service !== null;
+    },
+    close: async () => {
+      await view?.close();
+    },
+  };
+}
+
 /** Runs the service until stopped; resolves with the exit code. */
 export async function runCommand(ctx: CommandContext, options: RunOptions = {}): Promise<number> {
   const url = ctx.connection();
@@ -212,6 +246,14 @@ export async function runCommand(ctx: CommandContext, options: RunOptions = {}):
         })
       : null;
   const names = new TableNames(probe);
+  let view: Awaited<ReturnType<typeof operatorView>>;
+  try {
+    view = await operatorView(ctx, url, holder);
+  } catch (error) {
+    progress?.fail();
+    await probe.close().catch(() => undefined);
+    throw error;
+  }
   let service: TrickleService;
   try {
     service = await TrickleService.start({
@@ -231,11 +273,12 @@ export async function runCommand(ctx: CommandContext, options: RunOptions = {}):
         historyMaxRowsPerTable: config.retention.historyMaxRows,
         requestsMaxAgeMs: config.retention.requestsMaxAgeHours * 3600_000,
       },
-      logger: serviceLogger(logger),
+      ...view.serviceOptions(serviceLogger(logger)),
       onTick: tickLogger(logger, (id) => names.name(id)),
     });
   } catch (error) {
     progress?.fail();
+    await view.close();
     await probe.close().catch(() => undefined);
     throw asConnectionError(error, url);
   }
@@ -243,6 +286,7 @@ export async function runCommand(ctx: CommandContext, options: RunOptions = {}):
     progress?.succeed(`pgtrickle catalog at version ${CATALOG_VERSION}`);
     logger.info('catalog-migrated', { from: before, to: CATALOG_VERSION });
   }
+  view.attach(service);
   logger.info('started', { holder });
   // A standby says so once (the leader logs leadership-acquired from its first tick).
   const standbyCheck = setTimeout(
@@ -263,7 +307,9 @@ export async function runCommand(ctx: CommandContext, options: RunOptions = {}):
   ]);
   clearTimeout(standbyCheck);
   if (ended.failure !== null) {
+    view.attach(null);
     await service.stop().catch(() => undefined);
+    await view.close();
     await probe.close().catch(() => undefined);
     throw ended.failure;
   }
@@ -274,8 +320,10 @@ export async function runCommand(ctx: CommandContext, options: RunOptions = {}):
   const timedOut = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), timeoutMs);
   });
+  view.attach(null);
   const result = await Promise.race([service.stop().then(() => 'stopped' as const), timedOut]);
   clearTimeout(timer);
+  await view.close();
   await probe.close().catch(() => undefined);
   if (result === 'timeout' && !forced) {
     throw new SidecarError(

@@ -7,12 +7,15 @@
  * JSON line per update) until Ctrl-C or `--count` updates.
  */
 import {
+  hasHealth,
   hasStatusView,
   NotInstalledError,
   type Queryable,
   readStatusView,
+  readStreamTableStats,
   type StatusViewRow,
   type StreamTableExplanation,
+  type StreamTableStats,
 } from '@pgtrickle/client';
 import type { RequestedMode } from '@pgtrickle/dvm';
 import type pg from 'pg';
@@ -148,22 +151,43 @@ export async function refreshCommand(
   });
 }
 
-/** One row of `pgtrickle status` (the client's status view row). */
-export type StatusRow = StatusViewRow;
+/**
+ * One row of `pgtrickle status`: the client's status view row, with the staleness of
+ * `pgt_stream_table_stats` — seconds since the table was last known to equal its query (its last
+ * refresh, or the leader's last check finding nothing to apply), not since its data last changed —
+ * and its `stale` flag (behind schedule; null for a cron schedule, a request, or a catalog without
+ * the stats view, where the staleness stays the time since the data changed).
+ */
+export interface StatusRow extends StatusViewRow {
+  readonly stale: boolean | null;
+}
 
 /** Reads the status view (stream tables and pending or failed create requests) through `q` or a query function. */
-export function readStatus(
-  q: Queryable | ((sql: string) => Promise<{ rows: Record<string, unknown>[] }>),
+export async function readStatus(
+  q: Queryable | ((sql: string, params?: unknown[]) => Promise<{ rows: Record<string, unknown>[] }>),
 ): Promise<StatusRow[]> {
-  if (typeof q !== 'function') return readStatusView(q);
-  const query = async (sql: string): Promise<pg.QueryResult> => ({
-    command: 'SELECT',
-    rowCount: null,
-    oid: 0,
-    fields: [],
-    ...(await q(sql)),
+  const queryable: Queryable =
+    typeof q !== 'function'
+      ? q
+      : {
+          query: async (sql: string, params?: unknown[]): Promise<pg.QueryResult> => ({
+            command: 'SELECT',
+            rowCount: null,
+            oid: 0,
+            fields: [],
+            ...(await q(sql, params)),
+          }),
+        };
+  const rows = await readStatusView(queryable);
+  const stats = (await hasHealth(queryable))
+    ? new Map((await readStreamTableStats(queryable)).map((s) => [s.name, s]))
+    : new Map<string, StreamTableStats>();
+  return rows.map((r) => {
+    const s = r.requestId === null ? stats.get(r.name) : undefined;
+    return s === undefined
+      ? { ...r, stale: null }
+      : { ...r, stalenessSeconds: s.stalenessSeconds, stale: s.stale };
   });
-  return readStatusView({ query });
 }
 
 /** Options of `pgtrickle status`. */
@@ -194,7 +218,7 @@ export function statusLines(rows: readonly StatusRow[]): string[] {
       mode(r),
       r.schedule,
       r.sinceRefreshSeconds === null ? 'never' : `${formatAge(r.sinceRefreshSeconds)} ago`,
-      formatAge(r.stalenessSeconds),
+      `${formatAge(r.stalenessSeconds)}${r.stale === true ? ' (behind schedule)' : ''}`,
       r.consecutiveErrors > 0 || r.lastError !== null
         ? `${r.consecutiveErrors} ${oneLine(r.lastError)}`.trim()
         : '0',
