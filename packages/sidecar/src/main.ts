@@ -87,6 +87,10 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     `pgtrickle plan --query "SELECT region, count(*) FROM orders GROUP BY region"`,
   ],
   doctor: ['pgtrickle doctor -c postgres://app@localhost/shop', 'pgtrickle doctor --json'],
+  uninstall: [
+    'pgtrickle uninstall -c postgres://app@localhost/shop',
+    'pgtrickle uninstall --yes --drop-tables',
+  ],
   demo: ['pgtrickle demo', 'pgtrickle demo --duration 0 --database-url postgres://localhost/scratch'],
 };
 

@@ -38,7 +38,8 @@ export async function uninstallCommand(ctx: CommandContext, options: UninstallOp
     }
     const r = await trickle.uninstall({ dropTables: options.dropTables === true });
     ctx.logger.info('uninstalled', { summary: r.summary });
-    ctx.out(r.summary);
+    if (ctx.json) ctx.outJson({ uninstalled: true, hadCatalog: r.hadCatalog, summary: r.summary });
+    else ctx.out(r.summary);
     return 0;
   });
 }
