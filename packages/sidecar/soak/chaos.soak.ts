@@ -308,14 +308,16 @@ describe('soak', () => {
     await cleanupBuffers(final.db, await allCleanupTargets(final.db));
     const buffers = await final.db.query(
       `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-          WHERE n.nspname = 'pgtrickle_changes' AND c.relkind = 'r'`,
+          WHERE n.nspname = 'pgtrickle_changes' AND c.relkind = 'r' AND c.relname LIKE 'changes\\_%'`,
     );
     let left = 0;
+    const leftBy: Record<string, number> = {};
     for (const b of buffers.rows) {
       const n = await final.db.query(
         `SELECT count(*)::int AS n FROM pgtrickle_changes.${pg.escapeIdentifier(String(b.relname))}`,
       );
       left += Number(n.rows[0]?.n);
+      if (Number(n.rows[0]?.n) > 0) leftBy[String(b.relname)] = Number(n.rows[0]?.n);
     }
     const history = await final.db.query(
       `SELECT status, count(*)::int AS n FROM pgtrickle.pgt_refresh_history GROUP BY status ORDER BY status`,
@@ -339,6 +341,7 @@ describe('soak', () => {
           sourceRows: rows.rows[0],
           convergedAfterChaosMs: convergedMs,
           bufferRowsLeft: left,
+          bufferRowsLeftBy: leftBy,
           sidecarExitCodes: exits.map((e) => e?.code ?? e?.signal),
         },
         null,
