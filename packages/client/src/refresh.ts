@@ -17,7 +17,6 @@ import {
   type CompiledPlan,
   DvmError,
   type RefreshResult,
-  ROW_ID_SETTINGS,
   runRefresh,
   type WindowInspection,
 } from '@pgtrickle/dvm';
@@ -182,7 +181,7 @@ export async function refreshInTransaction(
   const deps = await dependenciesOf(conn, pgtId);
   await allowStorageWrites(conn, pgtId);
   const owner = { role: row.owner, searchPath: row.searchPath };
-  const outcome = await withSandbox(conn, owner, ROW_ID_SETTINGS, (sandbox) =>
+  const outcome = await withSandbox(conn, owner, {}, (sandbox) =>
     refreshAsOwner(conn, sandbox, engine, row, deps, request, { startedAt, after, name }),
   );
   await endStorageWrites(conn);

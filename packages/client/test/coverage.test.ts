@@ -42,7 +42,7 @@ const SCENARIOS: CaptureScenario[] = [
     setup: `CREATE TABLE {s}.a (id int PRIMARY KEY, v int); CREATE TABLE {s}.b (k int, note text);
       INSERT INTO {s}.a VALUES (1, 10), (2, 20); INSERT INTO {s}.b VALUES (5, 'x'), (5, 'y'), (7, 'z'), (NULL, 'n')`,
     query:
-      'SELECT id, v, (SELECT k FROM {s}.b ORDER BY k LIMIT 1) AS least, (SELECT b.k FROM {s}.b ORDER BY b.k DESC NULLS LAST LIMIT 1) AS most FROM {s}.a',
+      'SELECT id, v, (SELECT b.k FROM {s}.b WHERE b.k = a.id + 4 ORDER BY b.k LIMIT 1) AS same_k, (SELECT k FROM {s}.b ORDER BY k LIMIT 1) AS least, (SELECT b.k FROM {s}.b ORDER BY b.k DESC NULLS LAST LIMIT 1) AS most FROM {s}.a',
     steps: [
       `INSERT INTO {s}.b VALUES (3, 'w'), (3, 'v')`,
       `DELETE FROM {s}.b WHERE k = 3 AND note = 'w'`,

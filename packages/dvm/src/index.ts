@@ -10,7 +10,14 @@
 export type * from './catalog/port.js';
 export { createSqlCatalogPort, type SqlCatalogPortOptions } from './catalog/sql-port.js';
 export type { DeltaParam, DeltaSource } from './diff/context.js';
-export { findRowIdExprs, ROW_ID_SETTINGS, rowIdExpr, rowText } from './diff/rowid.js';
+export {
+  findRowIdExprs,
+  hashablePart,
+  type IdPart,
+  jsonNormalImage,
+  rowIdExpr,
+  rowText,
+} from './diff/rowid.js';
 export {
   AmbiguousColumnError,
   CatalogError,
@@ -76,7 +83,6 @@ export {
   runRefresh,
   type SqlExecutor,
   type SqlResult,
-  settingsSql,
   type WindowInspection,
 } from './plan/refresh.js';
 export { dollarQuote, quoteIdent, quoteLiteral, quoteQualified } from './sql/quote.js';

@@ -10,7 +10,6 @@ import {
   type Frontier,
   frontierTempName,
   quoteIdent,
-  settingsSql,
 } from '@pgtrickle/dvm';
 import { useTestDatabase } from '@pgtrickle/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -24,7 +23,6 @@ async function explainDelta(plan: CompiledPlan, frontier: Frontier): Promise<str
   const client = await db.pool.connect();
   try {
     await client.query('BEGIN');
-    for (const sql of settingsSql()) await client.query(sql);
     await client.query(
       `CREATE TEMP TABLE ${quoteIdent(frontierTempName(plan.tag))} (snapshot pg_catalog.pg_snapshot NOT NULL, epochs jsonb NOT NULL) ON COMMIT DROP`,
     );

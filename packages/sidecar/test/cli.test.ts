@@ -55,6 +55,12 @@ describe('catalog commands', () => {
     expect(r.stdout.replace(/ in \d+ ms\n/g, '\n')).toBe(
       `${MIGRATIONS.map((m) => `applied migration ${m.version} (${m.name})\n`).join('')}pgtrickle catalog is at version ${CATALOG_VERSION}\n`,
     );
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(MIGRATIONS.length + 1);
+    MIGRATIONS.forEach((m, i) => {
+      expect(lines[i]).toMatch(new RegExp(`^applied migration ${m.version} \\(.+\\) in \\d+ ms$`));
+    });
+    expect(lines.at(-1)).toBe(`pgtrickle catalog is at version ${CATALOG_VERSION}`);
     const again = await cli(['migrate']);
     expect(again.stdout).toBe(`pgtrickle catalog is up to date (version ${CATALOG_VERSION})\n`);
     const plan = await cli(['plan']);

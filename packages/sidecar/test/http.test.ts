@@ -236,7 +236,7 @@ describe('the endpoints of a leader', () => {
     await admin.query(`ALTER DATABASE ${db.name} ALLOW_CONNECTIONS false`);
     try {
       await client.query(
-        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pgtrickle http'`,
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pgtrickle-http'`,
       );
       await eventually(async () => {
         const r = await get('/ready');

@@ -59,7 +59,7 @@ export async function failedCreateRequests(q: Queryable): Promise<{ name: string
     );
     return res.rows.map((r) => ({ name: String(r.name), error: (r.last_error as string | null) ?? null }));
   }
-  // Since migration 7 the status view shows no failed create: the request log keeps it (for its retention).
+  // Since migration 8 the status view shows no failed create: the request log keeps it (for its retention).
   const res = await q.query(
     `SELECT l.name, l.error FROM ${cat('pgt_request_log')} AS l
       WHERE l.kind = 'create' AND l.status = 'FAILED'

@@ -3,7 +3,7 @@
  * and functions, the change buffers (schema `pgtrickle_changes`), the catalog (schema `pgtrickle`,
  * with its views, functions and the grants on them) — in one transaction under the catalog lock;
  * the storage tables stay as plain tables (their guard trigger removed) unless `dropTables`. The
- * work is `pgtrickle.uninstall(drop_tables)` (migration 7), which only the owner of the schema
+ * work is `pgtrickle.uninstall(drop_tables)` (migration 8), which only the owner of the schema
  * `pgtrickle` or a superuser may run; an older catalog is upgraded first. Without a catalog (it
  * was dropped by hand) what is left is removed: capture triggers whose function lives in
  * `pgtrickle_changes`, and that schema. The cluster-wide role `pgtrickle_user` is left in place

@@ -12,7 +12,7 @@
  *   through the refresh-mode machine (`modes.ts`), cycles are refused by the dag (`graph.ts`);
  * - after a commit, the buffers the refresh read are trimmed (`cleanupTargets`, one mapping).
  */
-import { type CompiledPlan, dropStreamBufferDdl, ROW_ID_SETTINGS } from '@pgtrickle/dvm';
+import { type CompiledPlan, dropStreamBufferDdl } from '@pgtrickle/dvm';
 import { deleteStreamTable } from '../catalog/delete-stream-table.js';
 import { allStreamTables, consumersOf, findStreamTable } from '../catalog/find-stream-table.js';
 import { insertStreamTable, nextStreamTableId } from '../catalog/insert-stream-table.js';
@@ -110,7 +110,7 @@ export class StreamTableService {
     mode: StreamTableRow['requestedMode'],
     pgtId: number,
   ): Promise<CompiledPlan> {
-    return withSandbox(conn, owner, ROW_ID_SETTINGS, (sandbox) =>
+    return withSandbox(conn, owner, {}, (sandbox) =>
       compileAsOwner(conn, sandbox, { query, schema, name, mode, pgtId }),
     );
   }
@@ -177,7 +177,7 @@ export class StreamTableService {
       const pgtId = await nextStreamTableId(conn);
       const ownerContext = { role: owner.name, searchPath };
       // Compiled, and its storage created, as the owner (the storage DDL holds the query).
-      const { plan, storageOid } = await withSandbox(conn, ownerContext, ROW_ID_SETTINGS, async (sandbox) => {
+      const { plan, storageOid } = await withSandbox(conn, ownerContext, {}, async (sandbox) => {
         const compiled = await compileAsOwner(conn, sandbox, { query, schema, name, mode, pgtId });
         return { plan: compiled, storageOid: await createStorage(conn, sandbox.exec, compiled) };
       });
@@ -294,9 +294,7 @@ export class StreamTableService {
       const oldSources = await dependenciesOf(conn, row.pgtId);
       await recordDependencies(conn, row.pgtId, plan);
       await checkAcyclic(conn, row.pgtId, display);
-      await withSandbox(conn, owner, ROW_ID_SETTINGS, (sandbox) =>
-        evolveStorage(conn, sandbox, row.pgtId, plan),
-      );
+      await withSandbox(conn, owner, {}, (sandbox) => evolveStorage(conn, sandbox, row.pgtId, plan));
       const outcome = await this.populate(conn, row.pgtId, plan, 'ALTER');
       for (const d of oldSources)
         if (d.sourcePgtId !== null) await dropStreamBufferIfUnused(conn, d.sourcePgtId);

@@ -26,6 +26,11 @@ export interface ColumnInfo {
   readonly storedType?: string;
   /** For a virtual generated column, its generation expression (PostgreSQL's own text). */
   readonly virtualExpr?: string;
+  /**
+   * The column's collation (schema and name) when it is not its type's default collation; absent
+   * otherwise. Values read back from a change buffer get it again.
+   */
+  readonly collation?: { readonly schema: string; readonly name: string };
 }
 
 /** A relation, resolved. */

@@ -2,7 +2,8 @@
  * The {@link CatalogPort} over any {@link SqlExecutor}: catalog queries against pg_catalog. The
  * client passes its `pg` connection; tests pass the test database. Relation names resolve like
  * SQL does (`to_regclass`, search_path for unqualified names); functions by name over all
- * overloads visible under it; a query is described by running it under `LIMIT 0` (planned, no row
+ * overloads visible under it; a column's collation is reported when it is not its type's default;
+ * a query is described by running it under `LIMIT 0` (planned, no row
  * produced) and formatting its result column types.
  */
 
@@ -53,10 +54,13 @@ export function createSqlCatalogPort(exec: SqlExecutor, options: SqlCatalogPortO
       const cols = await exec.query(
         `SELECT a.attname, a.attnum, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull,
                 CASE WHEN t.typtype = 'd' THEN pg_catalog.format_type(t.typbasetype, t.typtypmod) END AS stored_type,
-                CASE WHEN a.attgenerated = 'v' THEN pg_catalog.pg_get_expr(d.adbin, d.adrelid) END AS virtual_expr
+                CASE WHEN a.attgenerated = 'v' THEN pg_catalog.pg_get_expr(d.adbin, d.adrelid) END AS virtual_expr,
+                cn.nspname AS coll_schema, co.collname AS coll_name
          FROM pg_catalog.pg_attribute AS a
          JOIN pg_catalog.pg_type AS t ON t.oid = a.atttypid
          LEFT JOIN pg_catalog.pg_attrdef AS d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+         LEFT JOIN pg_catalog.pg_collation AS co ON co.oid = a.attcollation AND a.attcollation <> t.typcollation
+         LEFT JOIN pg_catalog.pg_namespace AS cn ON cn.oid = co.collnamespace
          WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
         [oid],
       );
@@ -97,6 +101,9 @@ export function createSqlCatalogPort(exec: SqlExecutor, options: SqlCatalogPortO
         ...(c.virtual_expr === null || c.virtual_expr === undefined
           ? {}
           : { virtualExpr: String(c.virtual_expr) }),
+        ...(c.coll_name === null || c.coll_name === undefined
+          ? {}
+          : { collation: { schema: String(c.coll_schema), name: String(c.coll_name) } }),
       }));
       const kind = r.relpersistence === 't' ? 'other' : (KINDS[String(r.relkind)] ?? 'other');
       let view: ViewInfo | undefined;

@@ -1,34 +1,139 @@
 /**
  * Row identity (docs/dvm-design.md §2): one formula everywhere —
- * `hashtextextended(ROW(<id parts>)::text, 0)` — under pinned session settings.
+ * `pg_catalog.hashtextextended((ROW(<part values>))::text, 7919)` — and one row image,
+ * `pg_catalog.record_send(ROW(<columns>))`.
+ *
+ * Rule: a typed id part enters the id as values that are equal exactly when the type's equality
+ * (under the part's collation) calls the parts equal: its own extended hash
+ * (`hash_record_extended(ROW(part), 7919)`), so numeric 2 = 2.0, bpchar trailing spaces, jsonb
+ * numbers, arrays / ranges / composites of such, case-insensitive nondeterministic collations,
+ * interval '1 day' = '24 hours' and float −0 = 0 hash equally; integers as themselves and
+ * timestamps as their exact epoch (their hash folds 64 bits to 32). A part whose type has no
+ * extended hash function is hashed through a session-independent stand-in ({@link hashablePart}):
+ * `json` as `jsonb` (jsonb equality), the other such built-in types by their binary form. The
+ * values are `bigint`s, integers and `numeric` epochs, whose text no session setting changes;
+ * hashing that text gives a well-mixed 64-bit id. The row image (the exact representation of a
+ * row, used where rows with equal values but different representations must stay apart) is the
+ * binary send form, which no session setting changes either. Nothing here needs pinned settings,
+ * so user expressions are evaluated under the user's own settings.
  */
 import { sql } from '../sql/sql.js';
 
 /**
- * Session settings every statement that computes row ids runs with (`SET LOCAL` in a refresh
- * transaction; function `SET` clauses in IMMEDIATE triggers). They fix the text form of values.
+ * The seed of every row-id hash. Not 0 or 1: `hash_record_extended` gives 0 for a NULL part, and
+ * some hash functions return the seed itself, or the seed − 1, for a value (float zero, numeric
+ * zero), so seeds 0 and 1 would give NULL and zero one id.
  */
-export const ROW_ID_SETTINGS: Readonly<Record<string, string>> = Object.freeze({
-  TimeZone: 'UTC',
-  DateStyle: 'ISO, MDY',
-  IntervalStyle: 'postgres',
-  extra_float_digits: '1',
-  bytea_output: 'hex',
-});
+const ROW_ID_SEED = 7919;
 
-/** `SET LOCAL` statements for {@link ROW_ID_SETTINGS}, in a fixed order. */
-export function rowIdSettingsSql(): string[] {
-  return Object.entries(ROW_ID_SETTINGS).map(
-    ([name, value]) => sql`SET LOCAL ${sql.raw(name)} = ${sql.lit(value)}`,
-  );
+/** One part of a row id: an SQL expression and, when known, its type (as `format_type` prints it). */
+export interface IdPart {
+  readonly expr: string;
+  readonly type?: string | undefined;
 }
 
 /**
- * The row id of a row whose id parts are the given SQL expressions. Zero parts (an aggregate
- * without GROUP BY) give the constant id of `ROW()`.
+ * Built-in types without an extended hash function (element types of arrays included; `record`:
+ * anonymous rows, e.g. the path column of CYCLE, have none either).
  */
-export function rowIdExpr(parts: readonly string[]): string {
-  return sql`pg_catalog.hashtextextended((ROW(${sql.join(parts)}))::text, 0)`;
+const UNHASHABLE = new Set([
+  'record',
+  'xml',
+  'point',
+  'lseg',
+  'line',
+  'box',
+  'path',
+  'polygon',
+  'circle',
+  'money',
+  'bit',
+  'bit varying',
+  'tsvector',
+  'tsquery',
+  'jsonpath',
+  'pg_snapshot',
+  'txid_snapshot',
+  'pg_node_tree',
+  'pg_ndistinct',
+  'pg_dependencies',
+  'pg_mcv_list',
+  'gtsvector',
+]);
+
+/** A type name without modifiers, array brackets and `pg_catalog.` (lower case). */
+function bareType(type: string): { name: string; array: boolean } {
+  const t = type.trim().toLowerCase();
+  const array = t.endsWith(']');
+  const name = t
+    .replace(/\[\d*\]/g, '')
+    .replace(/\([^)]*\)/g, '')
+    .replace(/^pg_catalog\./, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return { name, array };
+}
+
+/** Integer types: a part of one of these enters the id as its own (exact, setting-free) text. */
+const INTEGERS = new Set(['smallint', 'integer', 'bigint', 'oid']);
+
+/**
+ * Types whose hash function folds a 64-bit value to 32 bits first (`hashint8extended`): a part of
+ * one of these enters the id as its exact epoch (`numeric`, independent of TimeZone), so distinct
+ * instants never share a hash by the fold.
+ */
+const EPOCH_TYPES = new Set([
+  'timestamp with time zone',
+  'timestamp without time zone',
+  'time without time zone',
+]);
+
+/**
+ * The SQL values that stand for part `expr` of type `type` in a row id (see the module header),
+ * each a `bigint` hash or an exact value whose text no session setting changes:
+ * - integers as they are; timestamps and times as their exact epoch;
+ * - arrays: their hash and the hash of their bounds (`array_dims`: the element hash ignores the
+ *   shape, equality does not);
+ * - `jsonb`: its hash and the hash of its structure (its text without number tokens: jsonb's
+ *   hash covers only the scalars, equality the nesting too); `json` as `jsonb` (json has no
+ *   equality of its own);
+ * - another built-in type without an extended hash function: the hash of its binary send form;
+ * - any other type (or an unknown one): its hash (its type's extended hash function, through its
+ *   collation).
+ */
+export function hashablePart(expr: string, type: string | undefined): string[] {
+  if (type === undefined) return [valueHash(expr)];
+  const { name, array } = bareType(type);
+  if (!array && INTEGERS.has(name)) return [expr];
+  if (!array && EPOCH_TYPES.has(name)) return [sql`pg_catalog.extract('epoch', ${expr})`];
+  if (name === 'json' || name === 'jsonb') {
+    const value = name === 'json' ? sql`(${expr})::jsonb${array ? '[]' : ''}` : expr;
+    if (array) return [valueHash(value), valueHash(sql`pg_catalog.array_dims(${value})`)];
+    return [
+      valueHash(value),
+      valueHash(sql`pg_catalog.regexp_replace((${value})::text, '[-+.0-9eE]+', '', 'g')`),
+    ];
+  }
+  if (UNHASHABLE.has(name)) return [valueHash(sql`pg_catalog.record_send(ROW(${expr}))`)];
+  if (array) return [valueHash(expr), valueHash(sql`pg_catalog.array_dims(${expr})`)];
+  return [valueHash(expr)];
+}
+
+/** The hash of one value (its type's extended hash function through its collation; NULL → 0). */
+function valueHash(expr: string): string {
+  return sql`pg_catalog.hash_record_extended(ROW(${expr}), ${ROW_ID_SEED})`;
+}
+
+/**
+ * The row id of a row whose id parts are the given SQL expressions: plain strings are `bigint`
+ * row ids or ordinals, taken as they are; typed parts ({@link IdPart}) stand as
+ * {@link hashablePart} says. The id hashes the text of the row of those (`bigint`s, exact
+ * integers and epochs, whose text no session setting changes) with `hashtextextended`, 64 bits
+ * throughout. Zero parts (an aggregate without GROUP BY) give the constant id of `ROW()`.
+ */
+export function rowIdExpr(parts: readonly (string | IdPart)[]): string {
+  const forms = parts.flatMap((p) => (typeof p === 'string' ? [p] : hashablePart(p.expr, p.type)));
+  return sql`pg_catalog.hashtextextended((ROW(${sql.join(forms)}))::text, ${ROW_ID_SEED})`;
 }
 
 /** Every row-id expression in generated SQL, in order of appearance (for tests and tooling). */
@@ -56,10 +161,31 @@ export function findRowIdExprs(sql: string): string[] {
 }
 
 /**
- * The text form of a row of `columns` over alias `alias` (`(ROW(a."c1", …))::text`): NULL-safe,
- * for any column type; two rows with the same text hold the same values.
+ * The image of a row of `columns` over alias `alias` (`record_send(ROW(a."c1", …))`, a `bytea`):
+ * NULL-safe, for any column type with a binary send function; two rows with the same image hold
+ * the same values in the same representation (1.0 and 1.00 differ, as 'Red' and 'red' do), and
+ * the image does not depend on session settings. Both sides of a comparison must have the same
+ * column types (the image records them).
  */
 export function rowText(alias: string, columns: readonly string[]): string {
-  if (columns.length === 0) return `''`;
-  return sql`(ROW(${sql.join(columns.map((c) => sql`${alias}.${sql.id(c)}`))}))::text`;
+  if (columns.length === 0) return `'\\x'::bytea`;
+  return sql`pg_catalog.record_send(ROW(${sql.join(columns.map((c) => sql`${alias}.${sql.id(c)}`))}))`;
+}
+
+/**
+ * The image of a row whose `json` columns are read as `jsonb` (see {@link rowText}): rows that a
+ * change buffer returns with re-printed json (key order, whitespace) keep the image of the row
+ * they came from; every other value keeps its exact representation.
+ */
+export function jsonNormalImage(
+  alias: string,
+  columns: readonly { readonly name: string; readonly type: string }[],
+): string {
+  if (columns.length === 0) return `'\\x'::bytea`;
+  const parts = columns.map((c) => {
+    const col = sql`${alias}.${sql.id(c.name)}`;
+    const { name, array } = bareType(c.type);
+    return name === 'json' ? sql`(${col})::jsonb${array ? '[]' : ''}` : col;
+  });
+  return sql`pg_catalog.record_send(ROW(${sql.join(parts)}))`;
 }

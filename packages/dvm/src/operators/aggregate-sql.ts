@@ -18,7 +18,6 @@ import {
   effectiveKind,
   groupingValue,
 } from './aggregate-node.js';
-import { baseType } from './aggregate-types.js';
 
 const q = quoteIdent;
 
@@ -30,27 +29,17 @@ export function keyAt(node: AggregateNode, i: number): AggKey {
 }
 
 /**
- * A key value in the form its row-id part takes: equal values must give equal ids, so numerics
- * lose trailing zeros (1.0 = 1.00), floats their negative zero, intervals are justified
- * ('24:00' = '1 day') and citext is lower-cased; other types are taken to print canonically.
- */
-function canonicalKey(node: AggregateNode, i: number, sql: string): string {
-  const type = node.analysis?.keyTypes[i];
-  if (type === undefined) return sql;
-  const base = baseType(type);
-  if (base === 'numeric') return `pg_catalog.trim_scale(${sql})`;
-  if (base === 'real' || base === 'double precision') return `(${sql} + (0)::${type})`;
-  if (base.startsWith('interval')) return `pg_catalog.justify_interval(${sql})`;
-  if (base === 'citext') return `pg_catalog.lower((${sql})::text)`;
-  return sql;
-}
-
-/**
  * The row id of the node's rows, its columns under alias `a`: ROW(<group key values>) (ROW()
  * without keys); with several grouping sets ROW(<set number>, <every key, NULL when not grouped>).
+ * Keys are hashed with their types' own hash functions (diff/rowid.ts), so values equal under
+ * the key's equality and collation (1.0 = 1.00, 'Red' = 'red' under a case-insensitive
+ * collation, citext) share one group.
  */
 export function aggRowId(node: AggregateNode, a: string): string {
-  const parts = node.keys.map((k, i) => canonicalKey(node, i, `${a}.${q(k.column.id)}`));
+  const parts = node.keys.map((k, i) => ({
+    expr: `${a}.${q(k.column.id)}`,
+    type: node.analysis?.keyTypes[i],
+  }));
   if (node.setColumn === null) return rowIdExpr(parts);
   return rowIdExpr([`${a}.${q(node.setColumn.id)}`, ...parts]);
 }

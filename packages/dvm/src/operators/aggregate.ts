@@ -9,11 +9,12 @@
  * a histogram of the arguments' display scales), GROUPING() values as per-set constants, HAVING
  * over the node's own columns.
  *
- * Row id: `hashtextextended(ROW(<group key values>)::text, 0)` (ROW() without keys); with several
+ * Row id: the row id of (<group key values>) (ROW() without keys); with several
  * grouping sets ROW(<set number>, <all keys, NULL where not grouped>), so rows of different sets
- * (and a data NULL vs a "not grouped" NULL) never share an id. Keys enter the id in a canonical
- * form so equal keys give equal ids (numeric without trailing zeros, float without −0, justified
- * interval, lower-cased citext). Ids are unique.
+ * (and a data NULL vs a "not grouped" NULL) never share an id. Keys are hashed by their types'
+ * own hash functions under their collations, so keys equal as GROUP BY sees them give equal ids
+ * (1.0 = 1.00, −0 = 0, '1 day' = '24 hours', citext, bpchar trailing spaces, jsonb numbers,
+ * case-insensitive collations). Ids are unique.
  *
  * Snapshots: γ(C₀) / γ(C₁) — the child's snapshot on the same side, HAVING applied.
  *

@@ -14,7 +14,7 @@
  *   child's NEW snapshot restricted to them, old counts = new − Σ ΔC); `__pgt_count` is NULL.
  * - Snapshots: C₀ / C₁ grouped by value (the child's snapshot on the same side); one
  *   representative per value: the smallest row text.
- * - Row id: `hashtextextended(ROW(<canonical output values>)::text, 0)`; unique.
+ * - Row id: the row id of (<output values>), by the values' own equality (shared/multiset.ts); unique.
  *
  * DISTINCT ON (kind `distinctOn`): per distinct-on key (equal values, NULLs equal), the first
  * row by the remaining ORDER BY keys (PostgreSQL requires the leading ORDER BY keys to be the
@@ -26,7 +26,7 @@
  *   Q₀|K over C₀|K = C₁|K − ΔC (the same restricted rows with ΔC taken back out), so only the
  *   new snapshot is read. Cost: O(|ΔC| + rows of C₁ with an affected key).
  * - Snapshots: over C₀ / C₁.
- * - Row id: `hashtextextended(ROW(<canonical distinct-on key values>)::text, 0)`; unique.
+ * - Row id: the row id of (<distinct-on key values>), by the keys' own equality; unique.
  * The node keeps all the child's columns (the outputs and hidden ORDER BY keys, which a LIMIT
  * above it may sort by).
  */

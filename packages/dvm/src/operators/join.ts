@@ -8,7 +8,7 @@
  * deltas, so each term is driven by a small delta. A self-join is two scans of one source
  * sharing one buffer read; the rule is unchanged.
  * Snapshots: L₀⋈R₀ / L₁⋈R₁ — both children's snapshots on the same side.
- * Row id: `hashtextextended(ROW(<left id>, <right id>)::text, 0)`; unique iff both sides' are.
+ * Row id: the row id of (<left id>, <right id>); unique iff both sides' are.
  */
 
 import type { DiffContext } from '../diff/context.js';

@@ -20,7 +20,7 @@
  * and both subquery snapshots, diffed (`differenceDelta`). Nothing in the subquery's own delta
  * is ever asked for (it is correlated): only its snapshots, inlined under this node's alias.
  * Snapshots: L₀⋈g₀ / L₁⋈g₁ — the input and the subquery on the same side.
- * Row id: `hashtextextended(ROW(<left id>, <subquery row id>)::text, 0)` (a NULL-padded row:
+ * Row id: the row id of (<left id>, <subquery row id>) (a NULL-padded row:
  * ROW(<left id>, NULL)); unique iff both are.
  */
 

@@ -12,7 +12,7 @@
  * relation: Δ = ∅. A function over an enclosing query's row only (inside a correlated
  * subquery) has no delta of its own: the enclosing operator recomputes it (its SQL is inlined).
  * Snapshots: L₀ ⋈ g / L₁ ⋈ g — the input's snapshot on the same side.
- * Row id: `hashtextextended(ROW(<left id>, <ordinality>)::text, 0)`; WITH ORDINALITY is always
+ * Row id: the row id of (<left id>, <ordinality>); WITH ORDINALITY is always
  * used internally (the user's ordinality column, if asked for, is the same number); a
  * NULL-padded row of a LEFT join has a NULL ordinality. Without an input: ROW(<ordinality>).
  * Unique iff the input's ids are. The same SQL builds population, FULL and delta rows.

@@ -18,7 +18,7 @@
  * Snapshots read: L₁, R₁ (inner part, part B), L₀ / R₀ (the "no match before" tests, probed per
  * row; R₀ of a non-scan input as R₁|c − Δ⁺ + Δ⁻, see `existence.ts`);
  * snapshot(side) = `L_side LEFT|FULL JOIN R_side ON p`.
- * Row id: `hashtextextended(ROW(<input 0 id>, <input 1 id>)::text, 0)` with NULL for the missing
+ * Row id: the row id of (<input 0 id>, <input 1 id>) with NULL for the missing
  * side — the same formula in every part (a padded row's id differs from every matched row's);
  * unique iff both inputs' ids are.
  */

@@ -32,7 +32,7 @@
  *   table at the root, else the CTE over the old snapshots: O(|R₀| + |R₁|) for that refresh.
  * Membership in R₀, D, Rd is decided by row id and row text (the row-id identity of values).
  * Snapshots: the CTE over every source's old / new snapshot.
- * Row id: `hashtextextended(ROW(<all output columns>)::text, 0)` (SEARCH / CYCLE columns
+ * Row id: the row id of (<all output columns>) (SEARCH / CYCLE columns
  * included). UNION: unique. UNION ALL: not unique — duplicates are separate rows sharing an id.
  * Termination: UNION over cyclic data terminates (PostgreSQL discards rows it has seen); UNION
  * ALL over cyclic data never terminates in PostgreSQL either (neither the query nor its
@@ -78,6 +78,8 @@ export interface RecursiveCteNode extends IrNodeBase {
   readonly terms: RecursiveTerms | null;
   /** The self-reference leaf in the recursive term (semi-naive), or null. */
   readonly self: RecursiveSelfNode | null;
+  /** The output column types, in column order (set by `analyze`; null before). */
+  types: readonly string[] | null;
 }
 
 /** The recursive term's reference to its own CTE (a leaf of the recursive-term tree). */
@@ -151,6 +153,7 @@ export function makeRecursiveCte(
     sources: spec.sources,
     terms: spec.terms,
     self: spec.self,
+    types: null,
   };
 }
 
@@ -172,10 +175,15 @@ function withList(node: RecursiveCteNode, side: Side, ctx: DiffContext, extra: s
   return `WITH RECURSIVE ${parts.join(',\n')}`;
 }
 
+/** The type of output column `i` (undefined before `analyze`). */
+function typeAt(node: IrNode, i: number): string | undefined {
+  return node.kind === 'recursiveCte' ? (node.types?.[i] ?? undefined) : undefined;
+}
+
 /** `SELECT <row id>, <columns as ids> FROM (<query>) AS q(<ids>)`. */
 function withRowIds(node: IrNode, query: string): string {
   const ids = node.columns.map((c) => quoteIdent(c.id));
-  const rowId = rowIdExpr(ids.map((id) => `q.${id}`));
+  const rowId = rowIdExpr(ids.map((id, i) => ({ expr: `q.${id}`, type: typeAt(node, i) })));
   return sql`SELECT ${rowId} AS ${ROW_ID_COLUMN}${ids.map((id) => `, q.${id}`).join('')}\nFROM (${query}) AS q(${ids.join(', ')})`;
 }
 
@@ -247,7 +255,8 @@ function incrementalDeltas(
   const ids = node.columns.map((c) => c.id);
   const cols = ids.map((_, i) => `__pgt_c${i + 1}`);
   const colList = (alias: string) => cols.map((c) => sql`${alias}.${sql.id(c)}`).join(', ');
-  const rid = (alias: string) => rowIdExpr(cols.map((c) => sql`${alias}.${sql.id(c)}`));
+  const rid = (alias: string) =>
+    rowIdExpr(cols.map((c, i) => ({ expr: sql`${alias}.${sql.id(c)}`, type: typeAt(node, i) })));
   const txt = (alias: string) => rowText(alias, cols);
   const storedText = rowText(
     's',
@@ -394,7 +403,9 @@ export const recursiveCteRules: OperatorRules<RecursiveCteNode> = {
   async analyze(node, tools: AnalyzeTools) {
     let described: number;
     try {
-      described = (await tools.describe(tools.snapshotSql(node))).length - 1;
+      const columns = await tools.describe(tools.snapshotSql(node));
+      described = columns.length - 1;
+      node.types = columns.slice(1).map((c) => c.type);
     } catch (error) {
       throw new UnsupportedQueryError(
         `the recursive CTE "${node.name}" as generated`,

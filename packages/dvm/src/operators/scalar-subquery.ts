@@ -194,8 +194,9 @@ function dependence(node: ScalarSubqueryNode): Alternative[] {
   return [node.correlation];
 }
 
+/** Whether two values of one type differ in representation (binary images, diff/rowid.ts). */
 function distinct(a: string, b: string): string {
-  return sql`(${a})::text IS DISTINCT FROM (${b})::text`;
+  return sql`pg_catalog.record_send(ROW(${a})) IS DISTINCT FROM pg_catalog.record_send(ROW(${b}))`;
 }
 
 /** The rules of `scalarSubquery` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */

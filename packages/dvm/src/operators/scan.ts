@@ -12,14 +12,14 @@
  * - any other source in a transition-table delta: empty.
  * Snapshots: R₁ = the live table. R₀ = R₁ without the rows whose id has a +1 in Δ, plus Δ's −1
  * rows (keyed); keyless: per id, count₀ = count₁ − net copies.
- * Row id: `hashtextextended(ROW(<id columns>)::text, 0)` over the primary key columns (keyed),
+ * Row id: the row id of (<id columns>) over the primary key columns (keyed),
  * `__pgt_row_id` for a stream table with unique ids, else all visible columns (ids not unique);
  * computed the same way from the live table, the buffer and the transition tables (alias
  * `__pgt_src`, columns under their source names).
  */
 
 import type { DiffContext } from '../diff/context.js';
-import { rowIdExpr } from '../diff/rowid.js';
+import { jsonNormalImage, rowIdExpr } from '../diff/rowid.js';
 import { InternalError } from '../errors.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { IrColumn, IrNodeBase, Side, SourceRef } from '../ir/types.js';
@@ -32,7 +32,7 @@ import {
   streamBufferName,
   WEIGHT_COLUMN,
 } from '../names.js';
-import { quoteIdent, quoteQualified } from '../sql/quote.js';
+import { quoteQualified } from '../sql/quote.js';
 import { sql } from '../sql/sql.js';
 import type { OperatorRules } from './rules.js';
 
@@ -67,7 +67,26 @@ export const SOURCE_ALIAS = '__pgt_src';
 
 /** The row-id expression of a source row (alias {@link SOURCE_ALIAS}, columns under source names). */
 export function sourceRowId(source: SourceRef): string {
-  return rowIdExpr(source.idColumns.map((c) => sql`${SOURCE_ALIAS}.${sql.id(c)}`));
+  const types = new Map(source.captured.map((c) => [c.name, c.type]));
+  for (const c of source.visible) types.set(c.name, c.type);
+  return rowIdExpr(
+    source.idColumns.map((c) => ({
+      expr: collated(source, c, sql`${SOURCE_ALIAS}.${sql.id(c)}`),
+      type: types.get(c),
+    })),
+  );
+}
+
+/**
+ * `expr` (a value of source column `column`) under the column's own collation when that is not
+ * its type's default: values decoded from a change buffer would otherwise compare, hash and group
+ * under the default collation, unlike the live table's.
+ */
+function collated(source: SourceRef, column: string, expr: string): string {
+  const info =
+    source.captured.find((c) => c.name === column) ?? source.visible.find((c) => c.name === column);
+  const coll = info?.collation;
+  return coll === undefined ? expr : sql`(${expr} COLLATE ${sql.id(coll.schema, coll.name)})`;
 }
 
 /** The source's relation (storage table of a stream table). */
@@ -169,9 +188,11 @@ function readColumns(source: SourceRef): string[] {
 /** The CTE of one source's delta (columns under source names); shared by every scan of the source. */
 function sourceDeltaCte(source: SourceRef, ctx: DiffContext): string {
   return ctx.sourceDelta(source, () => {
-    const visible = source.visible.map((c) => quoteIdent(c.name));
     const ds = ctx.deltaSource;
-    const srcCols = (alias: string) => visible.map((v) => `, ${alias}.${v}`).join('');
+    const srcCols = (alias: string) =>
+      source.visible
+        .map((c) => sql`, ${collated(source, c.name, sql`${alias}.${sql.id(c.name)}`)} AS ${sql.id(c.name)}`)
+        .join('');
     if (ds.kind === 'transitionTable') {
       if (ds.source !== source.key) {
         return ctx.stmt.add(
@@ -207,7 +228,7 @@ FROM ${sql.id(table)} AS ${SOURCE_ALIAS}`,
         sql`SELECT w.${ROW_ID_COLUMN}, w.__pgt_net AS ${WEIGHT_COLUMN}${srcCols('w')}
 FROM (SELECT DISTINCT ON (x.${ROW_ID_COLUMN}, x.__pgt_content) x.*, pg_catalog.sum(CASE WHEN x.__pgt_action = 'I' THEN 1 ELSE -1 END)
   OVER (PARTITION BY x.${ROW_ID_COLUMN}, x.__pgt_content)::bigint AS __pgt_net
-      FROM (SELECT v.*, (ROW(${sql.raw(visible.map((c) => `v.${c}`).join(', '))}))::text AS __pgt_content FROM ${win} AS v) AS x
+      FROM (SELECT v.*, ${keylessImage(source, 'v')} AS __pgt_content FROM ${win} AS v) AS x
       ORDER BY x.${ROW_ID_COLUMN}, x.__pgt_content, x.__pgt_change_id) AS w
 WHERE w.__pgt_net <> 0`,
         true,
@@ -228,13 +249,15 @@ WHERE w.__pgt_action = 'I'`,
         true,
       );
     }
-    // Keyless: the id is the content; net count per content, non-zero only.
+    // Keyless: the id is the content (by value); net count per content and representation
+    // (image), non-zero only, so a change of representation (1.0 → 1.00) is a change.
     return ctx.stmt.add(
       `delta_${source.name}`,
       sql`SELECT w.${ROW_ID_COLUMN}, w.__pgt_net AS ${WEIGHT_COLUMN}${srcCols('w')}
-FROM (SELECT DISTINCT ON (${ROW_ID_COLUMN}) *, pg_catalog.sum(CASE WHEN __pgt_action = 'I' THEN 1 ELSE -1 END) OVER (PARTITION BY
-  ${ROW_ID_COLUMN})::bigint AS __pgt_net
-      FROM ${win} ORDER BY ${ROW_ID_COLUMN}, __pgt_change_id) AS w
+FROM (SELECT DISTINCT ON (v.${ROW_ID_COLUMN}, v.__pgt_image) v.*, pg_catalog.sum(CASE WHEN v.__pgt_action = 'I' THEN 1 ELSE -1 END)
+  OVER (PARTITION BY v.${ROW_ID_COLUMN}, v.__pgt_image)::bigint AS __pgt_net
+      FROM (SELECT u.*, ${keylessImage(source, 'u')} AS __pgt_image FROM ${win} AS u) AS v
+      ORDER BY v.${ROW_ID_COLUMN}, v.__pgt_image, v.__pgt_change_id) AS w
 WHERE w.__pgt_net <> 0`,
       true,
     );
@@ -270,25 +293,44 @@ UNION ALL
 SELECT s.${ROW_ID_COLUMN}${ids}
 FROM ${d} AS s WHERE s.${WEIGHT_COLUMN} < 0`;
   }
-  // Keyless: contents the window did not touch as they are; for a touched content with net
-  // change n and c live copies, c − n copies.
+  // Keyless: contents the window did not touch as they are; for a touched content (row id and
+  // image) with net change n and c live copies, c − n copies.
+  const image = (alias: string) =>
+    keylessImage(node.source, alias, new Map(node.sourceColumns.map((c) => [c.column, c.id])));
   const counts = ctx.stmt.add(
     `n${node.nid}_live_counts`,
-    sql`SELECT l.${ROW_ID_COLUMN}, pg_catalog.count(*)::bigint AS __pgt_live
+    sql`SELECT l.${ROW_ID_COLUMN}, ${image('l')} AS __pgt_image, pg_catalog.count(*)::bigint AS __pgt_live
 FROM (${live}) AS l
 WHERE l.${ROW_ID_COLUMN} IN (SELECT d.${ROW_ID_COLUMN} FROM ${d} AS d)
-GROUP BY l.${ROW_ID_COLUMN}`,
+GROUP BY 1, 2`,
+    true,
+  );
+  const touched = ctx.stmt.add(
+    `n${node.nid}_touched`,
+    sql`SELECT y.* FROM (SELECT DISTINCT ON (x.${ROW_ID_COLUMN}, x.__pgt_image) x.*, pg_catalog.sum(x.${WEIGHT_COLUMN})
+  OVER (PARTITION BY x.${ROW_ID_COLUMN}, x.__pgt_image) AS __pgt_net
+  FROM (SELECT d.*, ${image('d')} AS __pgt_image FROM ${d} AS d) AS x) AS y`,
     true,
   );
   return sql`SELECT s.${ROW_ID_COLUMN}${ids}
 FROM (${live}) AS s
-WHERE NOT EXISTS (SELECT 1 FROM ${d} AS d WHERE d.${ROW_ID_COLUMN} = s.${ROW_ID_COLUMN})
+WHERE NOT EXISTS (SELECT 1 FROM ${touched} AS d WHERE d.${ROW_ID_COLUMN} = s.${ROW_ID_COLUMN} AND d.__pgt_image = ${image('s')})
 UNION ALL
 SELECT s.${ROW_ID_COLUMN}${ids}
-FROM (SELECT DISTINCT ON (x.${ROW_ID_COLUMN}) x.*, pg_catalog.sum(x.${WEIGHT_COLUMN}) OVER (PARTITION BY x.${ROW_ID_COLUMN}) AS __pgt_net
-  FROM ${d} AS x) AS s
+FROM ${touched} AS s
 CROSS JOIN LATERAL pg_catalog.generate_series(1, COALESCE((SELECT c.__pgt_live FROM ${counts} AS c WHERE c.${ROW_ID_COLUMN} =
-  s.${ROW_ID_COLUMN}), 0) - s.__pgt_net)`;
+  s.${ROW_ID_COLUMN} AND c.__pgt_image = s.__pgt_image), 0) - s.__pgt_net)`;
+}
+
+/**
+ * The image of a keyless source row over alias `alias` (diff/rowid.ts `jsonNormalImage`): its
+ * visible columns, under their source names or, with `rename`, under the scan's column ids.
+ */
+function keylessImage(source: SourceRef, alias: string, rename?: ReadonlyMap<string, string>): string {
+  return jsonNormalImage(
+    alias,
+    source.visible.map((c) => ({ name: rename?.get(c.name) ?? c.name, type: c.type })),
+  );
 }
 
 /** The rules of `scan` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */

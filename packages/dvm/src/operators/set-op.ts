@@ -13,7 +13,7 @@
  * is unchanged). No state is stored (the storage holds only present values, so the counts of
  * absent values could not be kept there).
  * Snapshots: over L₀ ⊎ R₀ / L₁ ⊎ R₁; one representative per value (the smallest left row text).
- * Row id: `hashtextextended(ROW(<canonical output values>)::text, 0)`; unique for the plain
+ * Row id: the row id of (<output values>); unique for the plain
  * forms; the ALL forms store that many copies under one id (not unique; counted apply).
  *
  * Also here: `setInput`, one input of a set operation with untyped literal columns cast to the

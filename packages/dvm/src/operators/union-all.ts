@@ -3,7 +3,7 @@
  *
  * Delta rule: Δ(A ⊎ B) = ΔA ⊎ ΔB (linear), each branch's rows re-identified by branch number.
  * Snapshots: A₀ ⊎ B₀ / A₁ ⊎ B₁ — every branch on the same side.
- * Row id: `hashtextextended(ROW(<branch number from 1>, <branch row id>)::text, 0)`; unique iff
+ * Row id: the row id of (<branch number from 1>, <branch row id>); unique iff
  * every branch's ids are.
  */
 

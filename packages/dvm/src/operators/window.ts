@@ -54,6 +54,8 @@ export interface WindowNode extends IrNodeBase {
   readonly calls: readonly WindowCall[];
   /** PARTITION BY expressions shared by every call (empty: the whole input is one partition). */
   readonly partitionKey: readonly Expr[];
+  /** The calls' result types, in call order (set by `analyze` over non-unique child ids; else null). */
+  types: readonly string[] | null;
 }
 
 /** Builds a window node over `child` computing `calls` (result ids pre-allocated by the builder). */
@@ -71,6 +73,7 @@ export function makeWindow(
     children: [child],
     calls,
     partitionKey,
+    types: null,
   };
 }
 
@@ -81,7 +84,10 @@ function evaluate(node: WindowNode, input: string, ctx: DiffContext): string {
   const calls = node.calls.map((w) => sql`, ${ctx.render(w.call, 'c')} AS ${sql.id(w.column.id)}`).join('');
   const inner = sql`SELECT c.${ROW_ID_COLUMN}${inputCols}${calls}\nFROM (${input}) AS c`;
   if (child.uniqueIds) return inner;
-  const id = rowIdExpr([`w.${ROW_ID_COLUMN}`, ...node.calls.map((w) => sql`w.${sql.id(w.column.id)}`)]);
+  const id = rowIdExpr([
+    `w.${ROW_ID_COLUMN}`,
+    ...node.calls.map((w, i) => ({ expr: sql`w.${sql.id(w.column.id)}`, type: node.types?.[i] })),
+  ]);
   const all = node.columns.map((c) => sql`, w.${sql.id(c.id)}`).join('');
   return sql`SELECT ${id} AS ${ROW_ID_COLUMN}${all}\nFROM (${inner}) AS w`;
 }
@@ -141,5 +147,11 @@ export const windowRules: OperatorRules<WindowNode> = {
     const newSql = evaluate(node, sql`SELECT * FROM ${newInput}`, ctx);
     const oldSql = evaluate(node, oldInput, ctx);
     return differenceDelta(ctx, node, newSql, oldSql, 'window');
+  },
+  async analyze(node, tools) {
+    // Over non-unique child ids the call results are id parts: learn their types.
+    if (onlyChild(node).uniqueIds) return;
+    const byId = new Map((await tools.describe(tools.snapshotSql(node))).map((c) => [c.name, c.type]));
+    node.types = node.calls.map((w) => byId.get(w.column.id) ?? 'unknown');
   },
 };

@@ -12,7 +12,7 @@ import { PgtDeparser } from './printer.js';
 import { checkRoundTrip, isLocationKey, type RoundTripMismatch } from './roundtrip.js';
 
 const HINT =
-  "pgtrickle prints the query again from its parse tree and the printed text would not mean the same; in refreshMode 'FULL' (or 'AUTO') a query is run as written unless it reads a stream table, otherwise rewrite this part of the query";
+  "the query is printed again from its parse tree and the printed text would not mean the same; in refreshMode 'FULL' (or 'AUTO') a query is run as written unless it reads a stream table, otherwise rewrite this part of the query";
 
 /** Per tree (locations aside): its checked text, or why it cannot be printed. */
 const verdicts = new Map<

@@ -1,13 +1,14 @@
 /**
  * Applying a delta to a storage table (docs/dvm-design.md §4). The materialised delta
  * (`__pgt_row_id`, `__pgt_weight`, storage columns) is first consolidated: rows equal in id and
- * in every value (compared by their text form, so any column type works) are summed and zero
- * sums dropped. Then:
+ * in every value (compared by their binary image, diff/rowid.ts, so any column type works and no
+ * session setting matters) are summed and zero sums dropped. Then:
  * - unique row ids: per id at most one −1 (old values) and one +1 (new values) remain; one MERGE
  *   updates a matched row to the +1 values (only if a value differs), inserts an unmatched +1,
  *   deletes a matched lone −1;
- * - non-unique row ids (keyless results): delete |w| copies of each −w row (by ctid), insert w
- *   copies of each +w row.
+ * - non-unique row ids (keyless results): delete |w| copies of each −w row (by ctid; copies
+ *   with the row's exact image first, then, for a shortfall, other copies under the same id),
+ *   insert w copies of each +w row.
  * A stream table read by other stream tables also appends the consolidated change to its own
  * buffer (D rows before I rows) under the refresh's epoch.
  */
@@ -104,15 +105,25 @@ ${update}WHEN NOT MATCHED AND d.${WEIGHT_COLUMN} > 0 THEN INSERT (${names}) VALU
   (${sql.join([id, ...cols].map((q) => sql`d.${q}`))})`,
     ];
   }
+  // Copies to delete: first those with the delta row's exact image; a shortfall (a value the
+  // change buffer returned in another representation of the same value, e.g. re-printed json)
+  // is taken from the other copies under the same row id.
   const text = rowText('s', target.columns);
   return [
-    sql`DELETE FROM ${target.relation} AS t
-USING (SELECT s.ctid AS __pgt_ctid, pg_catalog.row_number() OVER (PARTITION BY s.${id}, ${text}) AS __pgt_n, ${text} AS __pgt_text, s.${id}
-       FROM ${target.relation} AS s
-       WHERE s.${id} IN (SELECT x.${id} FROM ${c} AS x WHERE x.${WEIGHT_COLUMN} < 0)) AS v,
-      (SELECT x.${id}, ${rowText('x', target.columns)} AS __pgt_text, -x.${WEIGHT_COLUMN} AS __pgt_copies FROM ${c} AS x WHERE
-  x.${WEIGHT_COLUMN} < 0) AS d
-WHERE t.ctid = v.__pgt_ctid AND v.${id} = d.${id} AND v.__pgt_text = d.__pgt_text AND v.__pgt_n <= d.__pgt_copies`,
+    sql`WITH want AS (SELECT x.${id}, ${rowText('x', target.columns)} AS __pgt_text, -x.${WEIGHT_COLUMN} AS __pgt_copies FROM ${c} AS x
+  WHERE x.${WEIGHT_COLUMN} < 0),
+have AS (SELECT s.ctid AS __pgt_ctid, s.${id}, ${text} AS __pgt_text,
+  pg_catalog.row_number() OVER (PARTITION BY s.${id}, ${text} ORDER BY s.ctid) AS __pgt_n
+  FROM ${target.relation} AS s WHERE s.${id} IN (SELECT w.${id} FROM want AS w)),
+exact AS (SELECT h.__pgt_ctid, h.${id} FROM have AS h JOIN want AS w ON w.${id} = h.${id} AND w.__pgt_text = h.__pgt_text
+  AND h.__pgt_n <= w.__pgt_copies),
+short AS (SELECT w.${id}, pg_catalog.sum(w.__pgt_copies) - (SELECT pg_catalog.count(*) FROM exact AS e WHERE e.${id} = w.${id})
+  AS __pgt_missing FROM want AS w GROUP BY w.${id}),
+rest AS (SELECT h.__pgt_ctid, h.${id}, pg_catalog.row_number() OVER (PARTITION BY h.${id} ORDER BY h.__pgt_ctid) AS __pgt_m
+  FROM have AS h WHERE NOT EXISTS (SELECT 1 FROM exact AS e WHERE e.__pgt_ctid = h.__pgt_ctid))
+DELETE FROM ${target.relation} AS t
+WHERE t.ctid = ANY (ARRAY(SELECT e.__pgt_ctid FROM exact AS e
+  UNION ALL SELECT r.__pgt_ctid FROM rest AS r JOIN short AS m ON m.${id} = r.${id} AND r.__pgt_m <= m.__pgt_missing))`,
     sql`INSERT INTO ${target.relation} (${names})
 SELECT x.${id}${trailingColumns('x', target.columns)} FROM ${c} AS x CROSS JOIN LATERAL pg_catalog.generate_series(1, x.${WEIGHT_COLUMN}) AS g
 WHERE x.${WEIGHT_COLUMN} > 0`,

@@ -416,7 +416,11 @@ function fullPlan(
   const typed = visible.map(
     (c, i) => sql`q.${sql.id(c)}::${(columns[i] as QueryColumn).type} AS ${sql.id(c)}`,
   );
-  const select = sql`SELECT ${rowIdExpr(['q.*'])} AS ${sql.id(ROW_ID_COLUMN)},
+  const idParts = visible.map((c, i) => ({
+    expr: sql`q.${sql.id(c)}`,
+    type: (columns[i] as QueryColumn).type,
+  }));
+  const select = sql`SELECT ${rowIdExpr(idParts)} AS ${sql.id(ROW_ID_COLUMN)},
   ${sql.join(typed)}
 FROM (${fullText}) AS q`;
   const plan: CompiledPlan = {

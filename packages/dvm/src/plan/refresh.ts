@@ -11,7 +11,6 @@
  * buffer under `captureEpoch` (for FULL, the difference old → new).
  */
 
-import { ROW_ID_SETTINGS } from '../diff/rowid.js';
 import { InternalError } from '../errors.js';
 import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
 import { sql } from '../sql/sql.js';
@@ -90,11 +89,6 @@ export interface WindowInspection {
   readonly reltuples: Readonly<Record<string, number>>;
 }
 
-/** Statements that pin the settings row ids are computed under (run first in every refresh transaction). */
-export function settingsSql(): string[] {
-  return Object.entries(ROW_ID_SETTINGS).map(([k, v]) => sql`SET LOCAL ${sql.id(k)} = ${sql.lit(v)}`);
-}
-
 /** Bound parameter values of the plan's delta statement for `frontier`. */
 export function deltaParamValues(plan: CompiledPlan, frontier: Frontier): unknown[] {
   return plan.params.map((p) => {
@@ -138,11 +132,7 @@ async function run(exec: SqlExecutor, statements: readonly string[]): Promise<vo
 }
 
 async function prepare(plan: CompiledPlan, exec: SqlExecutor): Promise<void> {
-  await run(exec, [
-    ...settingsSql(),
-    sql`DROP TABLE IF EXISTS ${frontierTable(plan.tag)}`,
-    frontierTableDdl(plan.tag),
-  ]);
+  await run(exec, [sql`DROP TABLE IF EXISTS ${frontierTable(plan.tag)}`, frontierTableDdl(plan.tag)]);
 }
 
 async function counts(plan: CompiledPlan, exec: SqlExecutor): Promise<{ ins: number; del: number }> {

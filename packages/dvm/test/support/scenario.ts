@@ -26,7 +26,6 @@ import {
   deltaTable,
   deltaTableDdl,
   type RefreshResult,
-  settingsSql,
 } from '@pgtrickle/dvm';
 import type { TestDatabase } from '@pgtrickle/testkit';
 import { expect } from 'vitest';
@@ -36,7 +35,6 @@ import { type Maintained, type MaintainOptions, maintain, withTransaction } from
 export async function expectStateMatchesPopulation(st: Maintained): Promise<void> {
   const pop = st.plan.populationSelect();
   const res = await withTransaction(st.db, async (client) => {
-    for (const s of settingsSql()) await client.query(s);
     return client.query(
       `SELECT (SELECT pg_catalog.json_agg(x) FROM (SELECT * FROM ${st.relation} EXCEPT ALL (${pop})) AS x) AS extra,
               (SELECT pg_catalog.json_agg(x) FROM ((${pop}) EXCEPT ALL SELECT * FROM ${st.relation}) AS x) AS missing`,
@@ -352,7 +350,6 @@ export async function applyTransition(
     }
   }
   await withTransaction(db, async (client) => {
-    for (const s of settingsSql()) await client.query(s);
     await client.query(`CREATE TEMP TABLE pgt_tt_old (LIKE ${table}) ON COMMIT DROP`);
     await client.query(`CREATE TEMP TABLE pgt_tt_new (LIKE ${table}) ON COMMIT DROP`);
     let oldTable: string | null = null;

@@ -38,7 +38,7 @@ export interface OperatorView {
 export async function startOperatorView(options: OperatorViewOptions): Promise<OperatorView> {
   const db = new Db({
     connectionString: options.connectionString,
-    application_name: 'pgtrickle http',
+    application_name: 'pgtrickle-http',
     max: 2,
     connectionTimeoutMillis: 3_000,
     query_timeout: 5_000,

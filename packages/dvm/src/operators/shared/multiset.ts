@@ -3,13 +3,12 @@
  * in `distinct.ts` / `set-op.ts`; DISTINCT ON in `distinct.ts`):
  *
  * - Value identity. These operators treat two rows as the same when their values are equal (the
- *   type's `=`, NULL equal to NULL), as PostgreSQL's DISTINCT / set operations do. Their row id is
- *   `hashtextextended(ROW(<values>)::text, 0)` over *canonical* forms of the values, so that equal
- *   values get one id even where their text differs: `numeric` → `trim_scale(v)` (1.0 = 1.00),
- *   `real` / `double precision` → −0 as 0, `interval` → `justify_interval(v)` ('1 day' =
- *   '24 hours'). Types come from PostgreSQL at compile time (`analyze`). Arrays / composites of
- *   those types and non-deterministic collations are not canonicalised (equal values with
- *   different text count as different rows there).
+ *   type's `=` under the column's collation, NULL equal to NULL), as PostgreSQL's DISTINCT / set
+ *   operations do. Their row id is the row id of (<values>) (diff/rowid.ts): by the types' own
+ *   extended hash functions, which hash equal values equally (1.0 = 1.00, bpchar
+ *   trailing spaces, jsonb numbers, arrays and ranges of those, nondeterministic collations,
+ *   '1 day' = '24 hours', −0 = 0). Types come from PostgreSQL at compile time (`analyze`); a type
+ *   without a hash function is hashed through its stand-in (`hashablePart`).
  * - The *counted* rule (DISTINCT / UNION / INTERSECT / EXCEPT and their ALL forms): per distinct
  *   value v, l = copies of v in the left input (every row for DISTINCT), r = copies in the right
  *   input; the result holds f(l, r) copies of v (see {@link copiesSql}). Its child is one relation
@@ -42,23 +41,12 @@ import type { SetOpNode } from '../set-op.js';
 /** Column id → PostgreSQL type name (as `format_type` prints it), learned at compile time. */
 export type ColumnTypes = ReadonlyMap<string, string>;
 
-/** The SQL of the canonical form of value `sql` of type `type` (see the header). */
-export function canonicalValue(expr: string, type: string | undefined): string {
-  if (type === undefined || type.endsWith(']')) return expr;
-  if (type === 'numeric' || type.startsWith('numeric(')) return `pg_catalog.trim_scale(${expr})`;
-  if (type === 'double precision' || type === 'real')
-    return sql`(CASE WHEN ${expr} = 0 THEN 0 ELSE ${expr} END)`;
-  if (type === 'interval' || type.startsWith('interval ') || type.startsWith('interval('))
-    return `pg_catalog.justify_interval(${expr})`;
-  return expr;
-}
-
 /** The value-identity row id of columns `ids` of row alias `alias`. */
 export function valueRowId(alias: string, ids: readonly string[], types: ColumnTypes | null): string {
-  return rowIdExpr(ids.map((id) => canonicalValue(sql`${alias}.${sql.id(id)}`, types?.get(id))));
+  return rowIdExpr(ids.map((id) => ({ expr: sql`${alias}.${sql.id(id)}`, type: types?.get(id) })));
 }
 
-/** Learns the column types of `node`'s only child (for canonical value ids). */
+/** Learns the column types of `node`'s only child (for value ids). */
 export async function childTypes(node: IrNode, tools: AnalyzeTools): Promise<ColumnTypes> {
   const cols = await tools.describe(tools.snapshotSql(onlyChild(node)));
   return new Map(cols.map((c) => [c.name, c.type]));

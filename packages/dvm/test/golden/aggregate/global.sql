@@ -12,9 +12,9 @@ SELECT "pgtrickle_changes".capture_sync(16385::oid, NULL::text);
 -- ==== storage DDL
 CREATE TABLE "public"."st_aggregate_global" AS SELECT r."__pgt_row_id", r."n"::bigint AS "n", r."total"::numeric AS "total", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1", r."pgt_agg_2" AS "__pgt_agg_2", r."pgt_sum_2" AS "__pgt_sum_2", r."pgt_nn_2" AS "__pgt_nn_2", r."pgt_nan_2" AS "__pgt_nan_2", r."pgt_pinf_2" AS "__pgt_pinf_2", r."pgt_ninf_2" AS "__pgt_ninf_2", r."pgt_scale_2" AS "__pgt_scale_2"
 FROM (SELECT c.__pgt_row_id, c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2", c.pgt_pinf_2 AS "pgt_pinf_2", c.pgt_ninf_2 AS "pgt_ninf_2", c.pgt_scale_2 AS "pgt_scale_2"
-FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 0) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1", g."pgt_agg_2", g."pgt_sum_2", g."pgt_nn_2", g."pgt_nan_2", g."pgt_pinf_2", g."pgt_ninf_2", g."pgt_scale_2"
+FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1", g."pgt_agg_2", g."pgt_sum_2", g."pgt_nn_2", g."pgt_nan_2", g."pgt_pinf_2", g."pgt_ninf_2", g."pgt_scale_2"
 FROM (SELECT pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1", sum(c.orders_amount) AS "pgt_agg_2", pg_catalog.sum((c.orders_amount)::numeric) FILTER (WHERE ((c.orders_amount)::numeric NOT IN ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric))) AS "pgt_sum_2", pg_catalog.count(c.orders_amount) AS "pgt_nn_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'NaN'::numeric)) AS "pgt_nan_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'Infinity'::numeric)) AS "pgt_pinf_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = '-Infinity'::numeric)) AS "pgt_ninf_2", pg_catalog.sum(('1e' || (19 * pg_catalog.scale((c.orders_amount)::numeric))::text)::numeric) FILTER (WHERE ((c.orders_amount)::numeric NOT IN ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric))) AS "pgt_scale_2"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c) AS g) AS c) AS r WITH NO DATA;
 
 ALTER TABLE "public"."st_aggregate_global" ALTER COLUMN "__pgt_row_id" SET NOT NULL;
@@ -25,9 +25,9 @@ CREATE UNIQUE INDEX "st_aggregate_global__pgt_row_id_idx" ON "public"."st_aggreg
 -- ==== population SELECT
 SELECT r."__pgt_row_id", r."n"::bigint AS "n", r."total"::numeric AS "total", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1", r."pgt_agg_2" AS "__pgt_agg_2", r."pgt_sum_2" AS "__pgt_sum_2", r."pgt_nn_2" AS "__pgt_nn_2", r."pgt_nan_2" AS "__pgt_nan_2", r."pgt_pinf_2" AS "__pgt_pinf_2", r."pgt_ninf_2" AS "__pgt_ninf_2", r."pgt_scale_2" AS "__pgt_scale_2"
 FROM (SELECT c.__pgt_row_id, c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2", c.pgt_pinf_2 AS "pgt_pinf_2", c.pgt_ninf_2 AS "pgt_ninf_2", c.pgt_scale_2 AS "pgt_scale_2"
-FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 0) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1", g."pgt_agg_2", g."pgt_sum_2", g."pgt_nn_2", g."pgt_nan_2", g."pgt_pinf_2", g."pgt_ninf_2", g."pgt_scale_2"
+FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1", g."pgt_agg_2", g."pgt_sum_2", g."pgt_nn_2", g."pgt_nan_2", g."pgt_pinf_2", g."pgt_ninf_2", g."pgt_scale_2"
 FROM (SELECT pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1", sum(c.orders_amount) AS "pgt_agg_2", pg_catalog.sum((c.orders_amount)::numeric) FILTER (WHERE ((c.orders_amount)::numeric NOT IN ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric))) AS "pgt_sum_2", pg_catalog.count(c.orders_amount) AS "pgt_nn_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'NaN'::numeric)) AS "pgt_nan_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'Infinity'::numeric)) AS "pgt_pinf_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = '-Infinity'::numeric)) AS "pgt_ninf_2", pg_catalog.sum(('1e' || (19 * pg_catalog.scale((c.orders_amount)::numeric))::text)::numeric) FILTER (WHERE ((c.orders_amount)::numeric NOT IN ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric))) AS "pgt_scale_2"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c) AS g) AS c) AS r;
 
 
@@ -49,25 +49,25 @@ WITH __pgt_frontier AS (
 INSERT INTO "public"."st_aggregate_global" ("__pgt_row_id", "n", "total", "__pgt_count", "__pgt_agg_1", "__pgt_agg_2", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2", "__pgt_pinf_2", "__pgt_ninf_2", "__pgt_scale_2")
 SELECT r."__pgt_row_id", r."n"::bigint AS "n", r."total"::numeric AS "total", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1", r."pgt_agg_2" AS "__pgt_agg_2", r."pgt_sum_2" AS "__pgt_sum_2", r."pgt_nn_2" AS "__pgt_nn_2", r."pgt_nan_2" AS "__pgt_nan_2", r."pgt_pinf_2" AS "__pgt_pinf_2", r."pgt_ninf_2" AS "__pgt_ninf_2", r."pgt_scale_2" AS "__pgt_scale_2"
 FROM (SELECT c.__pgt_row_id, c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2", c.pgt_pinf_2 AS "pgt_pinf_2", c.pgt_ninf_2 AS "pgt_ninf_2", c.pgt_scale_2 AS "pgt_scale_2"
-FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 0) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1", g."pgt_agg_2", g."pgt_sum_2", g."pgt_nn_2", g."pgt_nan_2", g."pgt_pinf_2", g."pgt_ninf_2", g."pgt_scale_2"
+FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1", g."pgt_agg_2", g."pgt_sum_2", g."pgt_nn_2", g."pgt_nan_2", g."pgt_pinf_2", g."pgt_ninf_2", g."pgt_scale_2"
 FROM (SELECT pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1", sum(c.orders_amount) AS "pgt_agg_2", pg_catalog.sum((c.orders_amount)::numeric) FILTER (WHERE ((c.orders_amount)::numeric NOT IN ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric))) AS "pgt_sum_2", pg_catalog.count(c.orders_amount) AS "pgt_nn_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'NaN'::numeric)) AS "pgt_nan_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'Infinity'::numeric)) AS "pgt_pinf_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = '-Infinity'::numeric)) AS "pgt_ninf_2", pg_catalog.sum(('1e' || (19 * pg_catalog.scale((c.orders_amount)::numeric))::text)::numeric) FILTER (WHERE ((c.orders_amount)::numeric NOT IN ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric))) AS "pgt_scale_2"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c) AS g) AS c) AS r;
 
 
 -- ==== delta statement (change buffers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount", b."c4" AS "region", b."c5" AS "tags"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id", w."customer", w."amount", w."region", w."tags"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id", w."customer", w."amount", w."region", w."tags"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
@@ -80,7 +80,7 @@ __pgt_n2_drows AS (
   FROM __pgt_d1_scan_orders AS c
 ),
 __pgt_n2_dgroups AS (
-  SELECT pg_catalog.hashtextextended((ROW())::text, 0) AS __pgt_row_id, g.*
+  SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g.*
   FROM (SELECT true AS __pgt_total, pg_catalog.sum(x.__pgt_w)::bigint AS __pgt_dcount, pg_catalog.sum(x.__pgt_w) AS "__pgt_dc_0", pg_catalog.sum(x.__pgt_w) FILTER (WHERE x."__pgt_n1") AS "__pgt_dn_1", pg_catalog.sum(CASE WHEN x.__pgt_w = 1 THEN (x."__pgt_a1")::numeric WHEN x.__pgt_w = -1 THEN -((x."__pgt_a1")::numeric) ELSE (x."__pgt_a1")::numeric * (x.__pgt_w)::numeric END) FILTER (WHERE x."__pgt_n1" AND (x."__pgt_a1")::numeric NOT IN ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric)) AS "__pgt_ds_1", pg_catalog.sum(x.__pgt_w) FILTER (WHERE (x."__pgt_a1")::numeric = 'NaN'::numeric) AS "__pgt_dnan_1", pg_catalog.sum(x.__pgt_w) FILTER (WHERE (x."__pgt_a1")::numeric = 'Infinity'::numeric) AS "__pgt_dpinf_1", pg_catalog.sum(x.__pgt_w) FILTER (WHERE (x."__pgt_a1")::numeric = '-Infinity'::numeric) AS "__pgt_dninf_1", pg_catalog.sum(('1e' || (19 * pg_catalog.scale((x."__pgt_a1")::numeric))::text)::numeric * (x.__pgt_w)::numeric) FILTER (WHERE x."__pgt_n1" AND (x."__pgt_a1")::numeric NOT IN ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric)) AS "__pgt_dsc_1"
   FROM __pgt_n2_drows AS x
   HAVING pg_catalog.count(*) > 0) AS g
@@ -103,10 +103,10 @@ __pgt_n2_rows AS MATERIALIZED (
 ),
 __pgt_d2_aggregate AS (
   SELECT f.__pgt_row_id, -1::bigint AS __pgt_weight, f."__o_pgt_count" AS "pgt_count", f."__o_pgt_agg_1" AS "pgt_agg_1", f."__o_pgt_agg_2" AS "pgt_agg_2", f."__o_pgt_sum_2" AS "pgt_sum_2", f."__o_pgt_nn_2" AS "pgt_nn_2", f."__o_pgt_nan_2" AS "pgt_nan_2", f."__o_pgt_pinf_2" AS "pgt_pinf_2", f."__o_pgt_ninf_2" AS "pgt_ninf_2", f."__o_pgt_scale_2" AS "pgt_scale_2"
-  FROM __pgt_n2_rows AS f WHERE f.__pgt_had AND (NOT f.__pgt_has OR (ROW(f."__o_pgt_count", f."__o_pgt_agg_1", f."__o_pgt_agg_2", f."__o_pgt_sum_2", f."__o_pgt_nn_2", f."__o_pgt_nan_2", f."__o_pgt_pinf_2", f."__o_pgt_ninf_2", f."__o_pgt_scale_2"))::text IS DISTINCT FROM (ROW(f."__n_pgt_count", f."__n_pgt_agg_1", f."__n_pgt_agg_2", f."__n_pgt_sum_2", f."__n_pgt_nn_2", f."__n_pgt_nan_2", f."__n_pgt_pinf_2", f."__n_pgt_ninf_2", f."__n_pgt_scale_2"))::text)
+  FROM __pgt_n2_rows AS f WHERE f.__pgt_had AND (NOT f.__pgt_has OR pg_catalog.record_send(ROW(f."__o_pgt_count", f."__o_pgt_agg_1", f."__o_pgt_agg_2", f."__o_pgt_sum_2", f."__o_pgt_nn_2", f."__o_pgt_nan_2", f."__o_pgt_pinf_2", f."__o_pgt_ninf_2", f."__o_pgt_scale_2")) IS DISTINCT FROM pg_catalog.record_send(ROW(f."__n_pgt_count", f."__n_pgt_agg_1", f."__n_pgt_agg_2", f."__n_pgt_sum_2", f."__n_pgt_nn_2", f."__n_pgt_nan_2", f."__n_pgt_pinf_2", f."__n_pgt_ninf_2", f."__n_pgt_scale_2")))
   UNION ALL
   SELECT f.__pgt_row_id, 1::bigint AS __pgt_weight, f."__n_pgt_count" AS "pgt_count", f."__n_pgt_agg_1" AS "pgt_agg_1", f."__n_pgt_agg_2" AS "pgt_agg_2", f."__n_pgt_sum_2" AS "pgt_sum_2", f."__n_pgt_nn_2" AS "pgt_nn_2", f."__n_pgt_nan_2" AS "pgt_nan_2", f."__n_pgt_pinf_2" AS "pgt_pinf_2", f."__n_pgt_ninf_2" AS "pgt_ninf_2", f."__n_pgt_scale_2" AS "pgt_scale_2"
-  FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR (ROW(f."__o_pgt_count", f."__o_pgt_agg_1", f."__o_pgt_agg_2", f."__o_pgt_sum_2", f."__o_pgt_nn_2", f."__o_pgt_nan_2", f."__o_pgt_pinf_2", f."__o_pgt_ninf_2", f."__o_pgt_scale_2"))::text IS DISTINCT FROM (ROW(f."__n_pgt_count", f."__n_pgt_agg_1", f."__n_pgt_agg_2", f."__n_pgt_sum_2", f."__n_pgt_nn_2", f."__n_pgt_nan_2", f."__n_pgt_pinf_2", f."__n_pgt_ninf_2", f."__n_pgt_scale_2"))::text)
+  FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR pg_catalog.record_send(ROW(f."__o_pgt_count", f."__o_pgt_agg_1", f."__o_pgt_agg_2", f."__o_pgt_sum_2", f."__o_pgt_nn_2", f."__o_pgt_nan_2", f."__o_pgt_pinf_2", f."__o_pgt_ninf_2", f."__o_pgt_scale_2")) IS DISTINCT FROM pg_catalog.record_send(ROW(f."__n_pgt_count", f."__n_pgt_agg_1", f."__n_pgt_agg_2", f."__n_pgt_sum_2", f."__n_pgt_nn_2", f."__n_pgt_nan_2", f."__n_pgt_pinf_2", f."__n_pgt_ninf_2", f."__n_pgt_scale_2")))
 ),
 __pgt_d3_project AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2", c.pgt_pinf_2 AS "pgt_pinf_2", c.pgt_ninf_2 AS "pgt_ninf_2", c.pgt_scale_2 AS "pgt_scale_2"
@@ -136,10 +136,10 @@ FROM __pgt_d3_project AS d;
 
 -- ==== delta statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_orders AS (
@@ -151,7 +151,7 @@ __pgt_n2_drows AS (
   FROM __pgt_d1_scan_orders AS c
 ),
 __pgt_n2_dgroups AS (
-  SELECT pg_catalog.hashtextextended((ROW())::text, 0) AS __pgt_row_id, g.*
+  SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g.*
   FROM (SELECT true AS __pgt_total, pg_catalog.sum(x.__pgt_w)::bigint AS __pgt_dcount, pg_catalog.sum(x.__pgt_w) AS "__pgt_dc_0", pg_catalog.sum(x.__pgt_w) FILTER (WHERE x."__pgt_n1") AS "__pgt_dn_1", pg_catalog.sum(CASE WHEN x.__pgt_w = 1 THEN (x."__pgt_a1")::numeric WHEN x.__pgt_w = -1 THEN -((x."__pgt_a1")::numeric) ELSE (x."__pgt_a1")::numeric * (x.__pgt_w)::numeric END) FILTER (WHERE x."__pgt_n1" AND (x."__pgt_a1")::numeric NOT IN ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric)) AS "__pgt_ds_1", pg_catalog.sum(x.__pgt_w) FILTER (WHERE (x."__pgt_a1")::numeric = 'NaN'::numeric) AS "__pgt_dnan_1", pg_catalog.sum(x.__pgt_w) FILTER (WHERE (x."__pgt_a1")::numeric = 'Infinity'::numeric) AS "__pgt_dpinf_1", pg_catalog.sum(x.__pgt_w) FILTER (WHERE (x."__pgt_a1")::numeric = '-Infinity'::numeric) AS "__pgt_dninf_1", pg_catalog.sum(('1e' || (19 * pg_catalog.scale((x."__pgt_a1")::numeric))::text)::numeric * (x.__pgt_w)::numeric) FILTER (WHERE x."__pgt_n1" AND (x."__pgt_a1")::numeric NOT IN ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric)) AS "__pgt_dsc_1"
   FROM __pgt_n2_drows AS x
   HAVING pg_catalog.count(*) > 0) AS g
@@ -174,10 +174,10 @@ __pgt_n2_rows AS MATERIALIZED (
 ),
 __pgt_d2_aggregate AS (
   SELECT f.__pgt_row_id, -1::bigint AS __pgt_weight, f."__o_pgt_count" AS "pgt_count", f."__o_pgt_agg_1" AS "pgt_agg_1", f."__o_pgt_agg_2" AS "pgt_agg_2", f."__o_pgt_sum_2" AS "pgt_sum_2", f."__o_pgt_nn_2" AS "pgt_nn_2", f."__o_pgt_nan_2" AS "pgt_nan_2", f."__o_pgt_pinf_2" AS "pgt_pinf_2", f."__o_pgt_ninf_2" AS "pgt_ninf_2", f."__o_pgt_scale_2" AS "pgt_scale_2"
-  FROM __pgt_n2_rows AS f WHERE f.__pgt_had AND (NOT f.__pgt_has OR (ROW(f."__o_pgt_count", f."__o_pgt_agg_1", f."__o_pgt_agg_2", f."__o_pgt_sum_2", f."__o_pgt_nn_2", f."__o_pgt_nan_2", f."__o_pgt_pinf_2", f."__o_pgt_ninf_2", f."__o_pgt_scale_2"))::text IS DISTINCT FROM (ROW(f."__n_pgt_count", f."__n_pgt_agg_1", f."__n_pgt_agg_2", f."__n_pgt_sum_2", f."__n_pgt_nn_2", f."__n_pgt_nan_2", f."__n_pgt_pinf_2", f."__n_pgt_ninf_2", f."__n_pgt_scale_2"))::text)
+  FROM __pgt_n2_rows AS f WHERE f.__pgt_had AND (NOT f.__pgt_has OR pg_catalog.record_send(ROW(f."__o_pgt_count", f."__o_pgt_agg_1", f."__o_pgt_agg_2", f."__o_pgt_sum_2", f."__o_pgt_nn_2", f."__o_pgt_nan_2", f."__o_pgt_pinf_2", f."__o_pgt_ninf_2", f."__o_pgt_scale_2")) IS DISTINCT FROM pg_catalog.record_send(ROW(f."__n_pgt_count", f."__n_pgt_agg_1", f."__n_pgt_agg_2", f."__n_pgt_sum_2", f."__n_pgt_nn_2", f."__n_pgt_nan_2", f."__n_pgt_pinf_2", f."__n_pgt_ninf_2", f."__n_pgt_scale_2")))
   UNION ALL
   SELECT f.__pgt_row_id, 1::bigint AS __pgt_weight, f."__n_pgt_count" AS "pgt_count", f."__n_pgt_agg_1" AS "pgt_agg_1", f."__n_pgt_agg_2" AS "pgt_agg_2", f."__n_pgt_sum_2" AS "pgt_sum_2", f."__n_pgt_nn_2" AS "pgt_nn_2", f."__n_pgt_nan_2" AS "pgt_nan_2", f."__n_pgt_pinf_2" AS "pgt_pinf_2", f."__n_pgt_ninf_2" AS "pgt_ninf_2", f."__n_pgt_scale_2" AS "pgt_scale_2"
-  FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR (ROW(f."__o_pgt_count", f."__o_pgt_agg_1", f."__o_pgt_agg_2", f."__o_pgt_sum_2", f."__o_pgt_nn_2", f."__o_pgt_nan_2", f."__o_pgt_pinf_2", f."__o_pgt_ninf_2", f."__o_pgt_scale_2"))::text IS DISTINCT FROM (ROW(f."__n_pgt_count", f."__n_pgt_agg_1", f."__n_pgt_agg_2", f."__n_pgt_sum_2", f."__n_pgt_nn_2", f."__n_pgt_nan_2", f."__n_pgt_pinf_2", f."__n_pgt_ninf_2", f."__n_pgt_scale_2"))::text)
+  FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR pg_catalog.record_send(ROW(f."__o_pgt_count", f."__o_pgt_agg_1", f."__o_pgt_agg_2", f."__o_pgt_sum_2", f."__o_pgt_nn_2", f."__o_pgt_nan_2", f."__o_pgt_pinf_2", f."__o_pgt_ninf_2", f."__o_pgt_scale_2")) IS DISTINCT FROM pg_catalog.record_send(ROW(f."__n_pgt_count", f."__n_pgt_agg_1", f."__n_pgt_agg_2", f."__n_pgt_sum_2", f."__n_pgt_nn_2", f."__n_pgt_nan_2", f."__n_pgt_pinf_2", f."__n_pgt_ninf_2", f."__n_pgt_scale_2")))
 ),
 __pgt_d3_project AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2", c.pgt_pinf_2 AS "pgt_pinf_2", c.pgt_ninf_2 AS "pgt_ninf_2", c.pgt_scale_2 AS "pgt_scale_2"
@@ -200,7 +200,7 @@ CREATE TEMP TABLE "__pgt_applied_588471e1" ON COMMIT DROP AS
 SELECT y."__pgt_row_id", y.__pgt_weight, y."n", y."total", y."__pgt_count", y."__pgt_agg_1", y."__pgt_agg_2", y."__pgt_sum_2", y."__pgt_nn_2", y."__pgt_nan_2", y."__pgt_pinf_2", y."__pgt_ninf_2", y."__pgt_scale_2"
 FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
   OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."n", x."total", x."__pgt_count", x."__pgt_agg_1", x."__pgt_agg_2", x."__pgt_sum_2", x."__pgt_nn_2", x."__pgt_nan_2", x."__pgt_pinf_2", x."__pgt_ninf_2", x."__pgt_scale_2"
-      FROM (SELECT d.*, (ROW(d."n", d."total", d."__pgt_count", d."__pgt_agg_1", d."__pgt_agg_2", d."__pgt_sum_2", d."__pgt_nn_2", d."__pgt_nan_2", d."__pgt_pinf_2", d."__pgt_ninf_2", d."__pgt_scale_2"))::text AS __pgt_text FROM pg_temp."__pgt_delta_588471e1" AS d) AS x
+      FROM (SELECT d.*, pg_catalog.record_send(ROW(d."n", d."total", d."__pgt_count", d."__pgt_agg_1", d."__pgt_agg_2", d."__pgt_sum_2", d."__pgt_nn_2", d."__pgt_nan_2", d."__pgt_pinf_2", d."__pgt_ninf_2", d."__pgt_scale_2")) AS __pgt_text FROM pg_temp."__pgt_delta_588471e1" AS d) AS x
       ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
 WHERE y.__pgt_weight <> 0;
 
@@ -208,7 +208,7 @@ MERGE INTO "public"."st_aggregate_global" AS st
 USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM pg_temp."__pgt_applied_588471e1" AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC) AS d
 ON st."__pgt_row_id" = d."__pgt_row_id"
 WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
-WHEN MATCHED AND d.__pgt_weight > 0 AND (ROW(st."n", st."total", st."__pgt_count", st."__pgt_agg_1", st."__pgt_agg_2", st."__pgt_sum_2", st."__pgt_nn_2", st."__pgt_nan_2", st."__pgt_pinf_2", st."__pgt_ninf_2", st."__pgt_scale_2"))::text IS DISTINCT FROM (ROW(d."n", d."total", d."__pgt_count", d."__pgt_agg_1", d."__pgt_agg_2", d."__pgt_sum_2", d."__pgt_nn_2", d."__pgt_nan_2", d."__pgt_pinf_2", d."__pgt_ninf_2", d."__pgt_scale_2"))::text THEN UPDATE SET "n" = d."n", "total" = d."total", "__pgt_count" = d."__pgt_count", "__pgt_agg_1" = d."__pgt_agg_1", "__pgt_agg_2" = d."__pgt_agg_2", "__pgt_sum_2" = d."__pgt_sum_2", "__pgt_nn_2" = d."__pgt_nn_2", "__pgt_nan_2" = d."__pgt_nan_2", "__pgt_pinf_2" = d."__pgt_pinf_2", "__pgt_ninf_2" = d."__pgt_ninf_2", "__pgt_scale_2" = d."__pgt_scale_2"
+WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."n", st."total", st."__pgt_count", st."__pgt_agg_1", st."__pgt_agg_2", st."__pgt_sum_2", st."__pgt_nn_2", st."__pgt_nan_2", st."__pgt_pinf_2", st."__pgt_ninf_2", st."__pgt_scale_2")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."n", d."total", d."__pgt_count", d."__pgt_agg_1", d."__pgt_agg_2", d."__pgt_sum_2", d."__pgt_nn_2", d."__pgt_nan_2", d."__pgt_pinf_2", d."__pgt_ninf_2", d."__pgt_scale_2")) THEN UPDATE SET "n" = d."n", "total" = d."total", "__pgt_count" = d."__pgt_count", "__pgt_agg_1" = d."__pgt_agg_1", "__pgt_agg_2" = d."__pgt_agg_2", "__pgt_sum_2" = d."__pgt_sum_2", "__pgt_nn_2" = d."__pgt_nn_2", "__pgt_nan_2" = d."__pgt_nan_2", "__pgt_pinf_2" = d."__pgt_pinf_2", "__pgt_ninf_2" = d."__pgt_ninf_2", "__pgt_scale_2" = d."__pgt_scale_2"
 WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "n", "total", "__pgt_count", "__pgt_agg_1", "__pgt_agg_2", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2", "__pgt_pinf_2", "__pgt_ninf_2", "__pgt_scale_2") VALUES
   (d."__pgt_row_id", d."n", d."total", d."__pgt_count", d."__pgt_agg_1", d."__pgt_agg_2", d."__pgt_sum_2", d."__pgt_nn_2", d."__pgt_nan_2", d."__pgt_pinf_2", d."__pgt_ninf_2", d."__pgt_scale_2");
 

@@ -12,21 +12,21 @@ SELECT "pgtrickle_changes".capture_sync(16385::oid, NULL::text);
 -- ==== storage DDL
 CREATE TABLE "public"."st_aggregate_grouping_sets" AS SELECT r."__pgt_row_id", r."region"::text AS "region", r."customer"::integer AS "customer", r."n"::bigint AS "n", r."pgt_grp_1" AS "__pgt_grp_1", r."pgt_grp_2" AS "__pgt_grp_2", r."pgt_set" AS "__pgt_set", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1"
 FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_grp_2 AS "customer", c.pgt_agg_1 AS "n", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_grp_2 AS "pgt_grp_2", c.pgt_set AS "pgt_set", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", g."pgt_grp_1", g."pgt_grp_2"))::text, 0) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
+FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
 FROM (SELECT c.orders_region AS "pgt_grp_1", c.orders_customer AS "pgt_grp_2", 0::integer AS "pgt_set", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c
 GROUP BY 1, 2) AS g
 UNION ALL
-SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", g."pgt_grp_1", g."pgt_grp_2"))::text, 0) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
+SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
 FROM (SELECT c.orders_region AS "pgt_grp_1", NULL::integer AS "pgt_grp_2", 1::integer AS "pgt_set", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c
 GROUP BY 1) AS g
 UNION ALL
-SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", g."pgt_grp_1", g."pgt_grp_2"))::text, 0) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
+SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
 FROM (SELECT NULL::text AS "pgt_grp_1", NULL::integer AS "pgt_grp_2", 2::integer AS "pgt_set", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c) AS g) AS c) AS r WITH NO DATA;
 
 ALTER TABLE "public"."st_aggregate_grouping_sets" ALTER COLUMN "__pgt_row_id" SET NOT NULL;
@@ -37,21 +37,21 @@ CREATE UNIQUE INDEX "st_aggregate_grouping_sets__pgt_row_id_idx" ON "public"."st
 -- ==== population SELECT
 SELECT r."__pgt_row_id", r."region"::text AS "region", r."customer"::integer AS "customer", r."n"::bigint AS "n", r."pgt_grp_1" AS "__pgt_grp_1", r."pgt_grp_2" AS "__pgt_grp_2", r."pgt_set" AS "__pgt_set", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1"
 FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_grp_2 AS "customer", c.pgt_agg_1 AS "n", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_grp_2 AS "pgt_grp_2", c.pgt_set AS "pgt_set", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", g."pgt_grp_1", g."pgt_grp_2"))::text, 0) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
+FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
 FROM (SELECT c.orders_region AS "pgt_grp_1", c.orders_customer AS "pgt_grp_2", 0::integer AS "pgt_set", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c
 GROUP BY 1, 2) AS g
 UNION ALL
-SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", g."pgt_grp_1", g."pgt_grp_2"))::text, 0) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
+SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
 FROM (SELECT c.orders_region AS "pgt_grp_1", NULL::integer AS "pgt_grp_2", 1::integer AS "pgt_set", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c
 GROUP BY 1) AS g
 UNION ALL
-SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", g."pgt_grp_1", g."pgt_grp_2"))::text, 0) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
+SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
 FROM (SELECT NULL::text AS "pgt_grp_1", NULL::integer AS "pgt_grp_2", 2::integer AS "pgt_set", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c) AS g) AS c) AS r;
 
 
@@ -73,37 +73,37 @@ WITH __pgt_frontier AS (
 INSERT INTO "public"."st_aggregate_grouping_sets" ("__pgt_row_id", "region", "customer", "n", "__pgt_grp_1", "__pgt_grp_2", "__pgt_set", "__pgt_count", "__pgt_agg_1")
 SELECT r."__pgt_row_id", r."region"::text AS "region", r."customer"::integer AS "customer", r."n"::bigint AS "n", r."pgt_grp_1" AS "__pgt_grp_1", r."pgt_grp_2" AS "__pgt_grp_2", r."pgt_set" AS "__pgt_set", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1"
 FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_grp_2 AS "customer", c.pgt_agg_1 AS "n", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_grp_2 AS "pgt_grp_2", c.pgt_set AS "pgt_set", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", g."pgt_grp_1", g."pgt_grp_2"))::text, 0) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
+FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
 FROM (SELECT c.orders_region AS "pgt_grp_1", c.orders_customer AS "pgt_grp_2", 0::integer AS "pgt_set", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c
 GROUP BY 1, 2) AS g
 UNION ALL
-SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", g."pgt_grp_1", g."pgt_grp_2"))::text, 0) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
+SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
 FROM (SELECT c.orders_region AS "pgt_grp_1", NULL::integer AS "pgt_grp_2", 1::integer AS "pgt_set", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c
 GROUP BY 1) AS g
 UNION ALL
-SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", g."pgt_grp_1", g."pgt_grp_2"))::text, 0) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
+SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
 FROM (SELECT NULL::text AS "pgt_grp_1", NULL::integer AS "pgt_grp_2", 2::integer AS "pgt_set", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c) AS g) AS c) AS r;
 
 
 -- ==== delta statement (change buffers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount", b."c4" AS "region", b."c5" AS "tags"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id", w."customer", w."amount", w."region", w."tags"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id", w."customer", w."amount", w."region", w."tags"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
@@ -116,7 +116,7 @@ __pgt_n2_drows AS MATERIALIZED (
   FROM __pgt_d1_scan_orders AS c
 ),
 __pgt_n2_dgroups AS (
-  SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", g."pgt_grp_1", g."pgt_grp_2"))::text, 0) AS __pgt_row_id, g.*
+  SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g.*
   FROM (SELECT x."pgt_grp_1" AS "pgt_grp_1", x."pgt_grp_2" AS "pgt_grp_2", 0::integer AS "pgt_set", false AS __pgt_total, pg_catalog.sum(x.__pgt_w)::bigint AS __pgt_dcount, pg_catalog.sum(x.__pgt_w) AS "__pgt_dc_0"
   FROM __pgt_n2_drows AS x
   GROUP BY 1, 2
@@ -144,10 +144,10 @@ __pgt_n2_rows AS MATERIALIZED (
 ),
 __pgt_d2_aggregate AS (
   SELECT f.__pgt_row_id, -1::bigint AS __pgt_weight, f."__o_pgt_grp_1" AS "pgt_grp_1", f."__o_pgt_grp_2" AS "pgt_grp_2", f."__o_pgt_set" AS "pgt_set", f."__o_pgt_count" AS "pgt_count", f."__o_pgt_agg_1" AS "pgt_agg_1"
-  FROM __pgt_n2_rows AS f WHERE f.__pgt_had AND (NOT f.__pgt_has OR (ROW(f."__o_pgt_grp_1", f."__o_pgt_grp_2", f."__o_pgt_set", f."__o_pgt_count", f."__o_pgt_agg_1"))::text IS DISTINCT FROM (ROW(f."__n_pgt_grp_1", f."__n_pgt_grp_2", f."__n_pgt_set", f."__n_pgt_count", f."__n_pgt_agg_1"))::text)
+  FROM __pgt_n2_rows AS f WHERE f.__pgt_had AND (NOT f.__pgt_has OR pg_catalog.record_send(ROW(f."__o_pgt_grp_1", f."__o_pgt_grp_2", f."__o_pgt_set", f."__o_pgt_count", f."__o_pgt_agg_1")) IS DISTINCT FROM pg_catalog.record_send(ROW(f."__n_pgt_grp_1", f."__n_pgt_grp_2", f."__n_pgt_set", f."__n_pgt_count", f."__n_pgt_agg_1")))
   UNION ALL
   SELECT f.__pgt_row_id, 1::bigint AS __pgt_weight, f."__n_pgt_grp_1" AS "pgt_grp_1", f."__n_pgt_grp_2" AS "pgt_grp_2", f."__n_pgt_set" AS "pgt_set", f."__n_pgt_count" AS "pgt_count", f."__n_pgt_agg_1" AS "pgt_agg_1"
-  FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR (ROW(f."__o_pgt_grp_1", f."__o_pgt_grp_2", f."__o_pgt_set", f."__o_pgt_count", f."__o_pgt_agg_1"))::text IS DISTINCT FROM (ROW(f."__n_pgt_grp_1", f."__n_pgt_grp_2", f."__n_pgt_set", f."__n_pgt_count", f."__n_pgt_agg_1"))::text)
+  FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR pg_catalog.record_send(ROW(f."__o_pgt_grp_1", f."__o_pgt_grp_2", f."__o_pgt_set", f."__o_pgt_count", f."__o_pgt_agg_1")) IS DISTINCT FROM pg_catalog.record_send(ROW(f."__n_pgt_grp_1", f."__n_pgt_grp_2", f."__n_pgt_set", f."__n_pgt_count", f."__n_pgt_agg_1")))
 ),
 __pgt_d3_project AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_grp_2 AS "customer", c.pgt_agg_1 AS "n", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_grp_2 AS "pgt_grp_2", c.pgt_set AS "pgt_set", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1"
@@ -177,10 +177,10 @@ FROM __pgt_d3_project AS d;
 
 -- ==== delta statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_orders AS (
@@ -192,7 +192,7 @@ __pgt_n2_drows AS MATERIALIZED (
   FROM __pgt_d1_scan_orders AS c
 ),
 __pgt_n2_dgroups AS (
-  SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", g."pgt_grp_1", g."pgt_grp_2"))::text, 0) AS __pgt_row_id, g.*
+  SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g.*
   FROM (SELECT x."pgt_grp_1" AS "pgt_grp_1", x."pgt_grp_2" AS "pgt_grp_2", 0::integer AS "pgt_set", false AS __pgt_total, pg_catalog.sum(x.__pgt_w)::bigint AS __pgt_dcount, pg_catalog.sum(x.__pgt_w) AS "__pgt_dc_0"
   FROM __pgt_n2_drows AS x
   GROUP BY 1, 2
@@ -220,10 +220,10 @@ __pgt_n2_rows AS MATERIALIZED (
 ),
 __pgt_d2_aggregate AS (
   SELECT f.__pgt_row_id, -1::bigint AS __pgt_weight, f."__o_pgt_grp_1" AS "pgt_grp_1", f."__o_pgt_grp_2" AS "pgt_grp_2", f."__o_pgt_set" AS "pgt_set", f."__o_pgt_count" AS "pgt_count", f."__o_pgt_agg_1" AS "pgt_agg_1"
-  FROM __pgt_n2_rows AS f WHERE f.__pgt_had AND (NOT f.__pgt_has OR (ROW(f."__o_pgt_grp_1", f."__o_pgt_grp_2", f."__o_pgt_set", f."__o_pgt_count", f."__o_pgt_agg_1"))::text IS DISTINCT FROM (ROW(f."__n_pgt_grp_1", f."__n_pgt_grp_2", f."__n_pgt_set", f."__n_pgt_count", f."__n_pgt_agg_1"))::text)
+  FROM __pgt_n2_rows AS f WHERE f.__pgt_had AND (NOT f.__pgt_has OR pg_catalog.record_send(ROW(f."__o_pgt_grp_1", f."__o_pgt_grp_2", f."__o_pgt_set", f."__o_pgt_count", f."__o_pgt_agg_1")) IS DISTINCT FROM pg_catalog.record_send(ROW(f."__n_pgt_grp_1", f."__n_pgt_grp_2", f."__n_pgt_set", f."__n_pgt_count", f."__n_pgt_agg_1")))
   UNION ALL
   SELECT f.__pgt_row_id, 1::bigint AS __pgt_weight, f."__n_pgt_grp_1" AS "pgt_grp_1", f."__n_pgt_grp_2" AS "pgt_grp_2", f."__n_pgt_set" AS "pgt_set", f."__n_pgt_count" AS "pgt_count", f."__n_pgt_agg_1" AS "pgt_agg_1"
-  FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR (ROW(f."__o_pgt_grp_1", f."__o_pgt_grp_2", f."__o_pgt_set", f."__o_pgt_count", f."__o_pgt_agg_1"))::text IS DISTINCT FROM (ROW(f."__n_pgt_grp_1", f."__n_pgt_grp_2", f."__n_pgt_set", f."__n_pgt_count", f."__n_pgt_agg_1"))::text)
+  FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR pg_catalog.record_send(ROW(f."__o_pgt_grp_1", f."__o_pgt_grp_2", f."__o_pgt_set", f."__o_pgt_count", f."__o_pgt_agg_1")) IS DISTINCT FROM pg_catalog.record_send(ROW(f."__n_pgt_grp_1", f."__n_pgt_grp_2", f."__n_pgt_set", f."__n_pgt_count", f."__n_pgt_agg_1")))
 ),
 __pgt_d3_project AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_grp_2 AS "customer", c.pgt_agg_1 AS "n", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_grp_2 AS "pgt_grp_2", c.pgt_set AS "pgt_set", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1"
@@ -246,7 +246,7 @@ CREATE TEMP TABLE "__pgt_applied_1b60ec61" ON COMMIT DROP AS
 SELECT y."__pgt_row_id", y.__pgt_weight, y."region", y."customer", y."n", y."__pgt_grp_1", y."__pgt_grp_2", y."__pgt_set", y."__pgt_count", y."__pgt_agg_1"
 FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
   OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."region", x."customer", x."n", x."__pgt_grp_1", x."__pgt_grp_2", x."__pgt_set", x."__pgt_count", x."__pgt_agg_1"
-      FROM (SELECT d.*, (ROW(d."region", d."customer", d."n", d."__pgt_grp_1", d."__pgt_grp_2", d."__pgt_set", d."__pgt_count", d."__pgt_agg_1"))::text AS __pgt_text FROM pg_temp."__pgt_delta_1b60ec61" AS d) AS x
+      FROM (SELECT d.*, pg_catalog.record_send(ROW(d."region", d."customer", d."n", d."__pgt_grp_1", d."__pgt_grp_2", d."__pgt_set", d."__pgt_count", d."__pgt_agg_1")) AS __pgt_text FROM pg_temp."__pgt_delta_1b60ec61" AS d) AS x
       ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
 WHERE y.__pgt_weight <> 0;
 
@@ -254,7 +254,7 @@ MERGE INTO "public"."st_aggregate_grouping_sets" AS st
 USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM pg_temp."__pgt_applied_1b60ec61" AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC) AS d
 ON st."__pgt_row_id" = d."__pgt_row_id"
 WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
-WHEN MATCHED AND d.__pgt_weight > 0 AND (ROW(st."region", st."customer", st."n", st."__pgt_grp_1", st."__pgt_grp_2", st."__pgt_set", st."__pgt_count", st."__pgt_agg_1"))::text IS DISTINCT FROM (ROW(d."region", d."customer", d."n", d."__pgt_grp_1", d."__pgt_grp_2", d."__pgt_set", d."__pgt_count", d."__pgt_agg_1"))::text THEN UPDATE SET "region" = d."region", "customer" = d."customer", "n" = d."n", "__pgt_grp_1" = d."__pgt_grp_1", "__pgt_grp_2" = d."__pgt_grp_2", "__pgt_set" = d."__pgt_set", "__pgt_count" = d."__pgt_count", "__pgt_agg_1" = d."__pgt_agg_1"
+WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."region", st."customer", st."n", st."__pgt_grp_1", st."__pgt_grp_2", st."__pgt_set", st."__pgt_count", st."__pgt_agg_1")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."region", d."customer", d."n", d."__pgt_grp_1", d."__pgt_grp_2", d."__pgt_set", d."__pgt_count", d."__pgt_agg_1")) THEN UPDATE SET "region" = d."region", "customer" = d."customer", "n" = d."n", "__pgt_grp_1" = d."__pgt_grp_1", "__pgt_grp_2" = d."__pgt_grp_2", "__pgt_set" = d."__pgt_set", "__pgt_count" = d."__pgt_count", "__pgt_agg_1" = d."__pgt_agg_1"
 WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "region", "customer", "n", "__pgt_grp_1", "__pgt_grp_2", "__pgt_set", "__pgt_count", "__pgt_agg_1") VALUES
   (d."__pgt_row_id", d."region", d."customer", d."n", d."__pgt_grp_1", d."__pgt_grp_2", d."__pgt_set", d."__pgt_count", d."__pgt_agg_1");
 

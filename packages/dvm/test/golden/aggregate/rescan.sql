@@ -12,9 +12,9 @@ SELECT "pgtrickle_changes".capture_sync(16385::oid, NULL::text);
 -- ==== storage DDL
 CREATE TABLE "public"."st_aggregate_rescan" AS SELECT r."__pgt_row_id", r."region"::text AS "region", r."ids"::text AS "ids", r."pgt_grp_1" AS "__pgt_grp_1", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1"
 FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "ids", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_grp_1"))::text, 0) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1"
+FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1"
 FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", string_agg(c.orders_id::text, ',' ORDER BY c.orders_id) AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c
 GROUP BY 1) AS g) AS c) AS r WITH NO DATA;
 
@@ -26,9 +26,9 @@ CREATE UNIQUE INDEX "st_aggregate_rescan__pgt_row_id_idx" ON "public"."st_aggreg
 -- ==== population SELECT
 SELECT r."__pgt_row_id", r."region"::text AS "region", r."ids"::text AS "ids", r."pgt_grp_1" AS "__pgt_grp_1", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1"
 FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "ids", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_grp_1"))::text, 0) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1"
+FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1"
 FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", string_agg(c.orders_id::text, ',' ORDER BY c.orders_id) AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c
 GROUP BY 1) AS g) AS c) AS r;
 
@@ -51,26 +51,26 @@ WITH __pgt_frontier AS (
 INSERT INTO "public"."st_aggregate_rescan" ("__pgt_row_id", "region", "ids", "__pgt_grp_1", "__pgt_count", "__pgt_agg_1")
 SELECT r."__pgt_row_id", r."region"::text AS "region", r."ids"::text AS "ids", r."pgt_grp_1" AS "__pgt_grp_1", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1"
 FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "ids", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_grp_1"))::text, 0) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1"
+FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1"
 FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", string_agg(c.orders_id::text, ',' ORDER BY c.orders_id) AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c
 GROUP BY 1) AS g) AS c) AS r;
 
 
 -- ==== delta statement (change buffers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount", b."c4" AS "region", b."c5" AS "tags"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id", w."customer", w."amount", w."region", w."tags"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id", w."customer", w."amount", w."region", w."tags"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
@@ -79,17 +79,17 @@ __pgt_d1_scan_orders AS (
   FROM __pgt_delta_orders AS d
 ),
 __pgt_n2_keys AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(a."pgt_grp_1"))::text, 0) AS __pgt_row_id, a.*
+  SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(a."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, a.*
   FROM (SELECT c.orders_region AS "pgt_grp_1", true AS __pgt_hit FROM __pgt_d1_scan_orders AS c GROUP BY 1) AS a
 ),
 __pgt_n2_rescan_sides AS (
-  SELECT s.*, 1::bigint AS __pgt_side FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_grp_1"))::text, 0) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1"
+  SELECT s.*, 1::bigint AS __pgt_side FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1"
   FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", string_agg(c.orders_id::text, ',' ORDER BY c.orders_id) AS "pgt_agg_1"
-  FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS c
   WHERE c.orders_region IN (SELECT k."pgt_grp_1" FROM __pgt_n2_keys AS k WHERE k."pgt_grp_1" IS NOT NULL)
   UNION ALL
-  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS c
   WHERE c.orders_region IS NULL AND EXISTS (SELECT 1 FROM __pgt_n2_keys AS k WHERE (k."pgt_grp_1" IS NULL))) AS c
   GROUP BY 1) AS g) AS s
@@ -102,7 +102,7 @@ __pgt_d2_rescan AS (
   SELECT y.__pgt_row_id, y.__pgt_weight, y."pgt_grp_1", y."pgt_count", y."pgt_agg_1"
   FROM (SELECT DISTINCT ON (x.__pgt_row_id, x.__pgt_text) x.__pgt_row_id, pg_catalog.sum(x.__pgt_side) OVER (PARTITION BY
     x.__pgt_row_id, x.__pgt_text)::bigint AS __pgt_weight, x."pgt_grp_1", x."pgt_count", x."pgt_agg_1"
-        FROM (SELECT b.*, (ROW(b."pgt_grp_1", b."pgt_count", b."pgt_agg_1"))::text AS __pgt_text FROM __pgt_n2_rescan_sides AS b) AS x
+        FROM (SELECT b.*, pg_catalog.record_send(ROW(b."pgt_grp_1", b."pgt_count", b."pgt_agg_1")) AS __pgt_text FROM __pgt_n2_rescan_sides AS b) AS x
         ORDER BY x.__pgt_row_id, x.__pgt_text) AS y
   WHERE y.__pgt_weight <> 0
 ),
@@ -134,10 +134,10 @@ FROM __pgt_d3_project AS d;
 
 -- ==== delta statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_orders AS (
@@ -145,17 +145,17 @@ __pgt_d1_scan_orders AS (
   FROM __pgt_delta_orders AS d
 ),
 __pgt_n2_keys AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(a."pgt_grp_1"))::text, 0) AS __pgt_row_id, a.*
+  SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(a."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, a.*
   FROM (SELECT c.orders_region AS "pgt_grp_1", true AS __pgt_hit FROM __pgt_d1_scan_orders AS c GROUP BY 1) AS a
 ),
 __pgt_n2_rescan_sides AS (
-  SELECT s.*, 1::bigint AS __pgt_side FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_grp_1"))::text, 0) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1"
+  SELECT s.*, 1::bigint AS __pgt_side FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1"
   FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", string_agg(c.orders_id::text, ',' ORDER BY c.orders_id) AS "pgt_agg_1"
-  FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS c
   WHERE c.orders_region IN (SELECT k."pgt_grp_1" FROM __pgt_n2_keys AS k WHERE k."pgt_grp_1" IS NOT NULL)
   UNION ALL
-  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS c
   WHERE c.orders_region IS NULL AND EXISTS (SELECT 1 FROM __pgt_n2_keys AS k WHERE (k."pgt_grp_1" IS NULL))) AS c
   GROUP BY 1) AS g) AS s
@@ -168,7 +168,7 @@ __pgt_d2_rescan AS (
   SELECT y.__pgt_row_id, y.__pgt_weight, y."pgt_grp_1", y."pgt_count", y."pgt_agg_1"
   FROM (SELECT DISTINCT ON (x.__pgt_row_id, x.__pgt_text) x.__pgt_row_id, pg_catalog.sum(x.__pgt_side) OVER (PARTITION BY
     x.__pgt_row_id, x.__pgt_text)::bigint AS __pgt_weight, x."pgt_grp_1", x."pgt_count", x."pgt_agg_1"
-        FROM (SELECT b.*, (ROW(b."pgt_grp_1", b."pgt_count", b."pgt_agg_1"))::text AS __pgt_text FROM __pgt_n2_rescan_sides AS b) AS x
+        FROM (SELECT b.*, pg_catalog.record_send(ROW(b."pgt_grp_1", b."pgt_count", b."pgt_agg_1")) AS __pgt_text FROM __pgt_n2_rescan_sides AS b) AS x
         ORDER BY x.__pgt_row_id, x.__pgt_text) AS y
   WHERE y.__pgt_weight <> 0
 ),
@@ -193,7 +193,7 @@ CREATE TEMP TABLE "__pgt_applied_4e6e3d8a" ON COMMIT DROP AS
 SELECT y."__pgt_row_id", y.__pgt_weight, y."region", y."ids", y."__pgt_grp_1", y."__pgt_count", y."__pgt_agg_1"
 FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
   OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."region", x."ids", x."__pgt_grp_1", x."__pgt_count", x."__pgt_agg_1"
-      FROM (SELECT d.*, (ROW(d."region", d."ids", d."__pgt_grp_1", d."__pgt_count", d."__pgt_agg_1"))::text AS __pgt_text FROM pg_temp."__pgt_delta_4e6e3d8a" AS d) AS x
+      FROM (SELECT d.*, pg_catalog.record_send(ROW(d."region", d."ids", d."__pgt_grp_1", d."__pgt_count", d."__pgt_agg_1")) AS __pgt_text FROM pg_temp."__pgt_delta_4e6e3d8a" AS d) AS x
       ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
 WHERE y.__pgt_weight <> 0;
 
@@ -201,7 +201,7 @@ MERGE INTO "public"."st_aggregate_rescan" AS st
 USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM pg_temp."__pgt_applied_4e6e3d8a" AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC) AS d
 ON st."__pgt_row_id" = d."__pgt_row_id"
 WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
-WHEN MATCHED AND d.__pgt_weight > 0 AND (ROW(st."region", st."ids", st."__pgt_grp_1", st."__pgt_count", st."__pgt_agg_1"))::text IS DISTINCT FROM (ROW(d."region", d."ids", d."__pgt_grp_1", d."__pgt_count", d."__pgt_agg_1"))::text THEN UPDATE SET "region" = d."region", "ids" = d."ids", "__pgt_grp_1" = d."__pgt_grp_1", "__pgt_count" = d."__pgt_count", "__pgt_agg_1" = d."__pgt_agg_1"
+WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."region", st."ids", st."__pgt_grp_1", st."__pgt_count", st."__pgt_agg_1")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."region", d."ids", d."__pgt_grp_1", d."__pgt_count", d."__pgt_agg_1")) THEN UPDATE SET "region" = d."region", "ids" = d."ids", "__pgt_grp_1" = d."__pgt_grp_1", "__pgt_count" = d."__pgt_count", "__pgt_agg_1" = d."__pgt_agg_1"
 WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "region", "ids", "__pgt_grp_1", "__pgt_count", "__pgt_agg_1") VALUES
   (d."__pgt_row_id", d."region", d."ids", d."__pgt_grp_1", d."__pgt_count", d."__pgt_agg_1");
 

@@ -8,7 +8,7 @@
 -- ==== storage DDL
 CREATE TABLE "public"."st_constant_select_constant" AS SELECT r."__pgt_row_id", r."one"::integer AS "one", r."two"::text AS "two"
 FROM (SELECT c.__pgt_row_id, 1 AS "one", 'x'::text AS "two"
-FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 0) AS __pgt_row_id) AS c) AS r WITH NO DATA;
+FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id) AS c) AS r WITH NO DATA;
 
 ALTER TABLE "public"."st_constant_select_constant" ALTER COLUMN "__pgt_row_id" SET NOT NULL;
 
@@ -18,7 +18,7 @@ CREATE UNIQUE INDEX "st_constant_select_constant__pgt_row_id_idx" ON "public"."s
 -- ==== population SELECT
 SELECT r."__pgt_row_id", r."one"::integer AS "one", r."two"::text AS "two"
 FROM (SELECT c.__pgt_row_id, 1 AS "one", 'x'::text AS "two"
-FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 0) AS __pgt_row_id) AS c) AS r;
+FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id) AS c) AS r;
 
 
 -- ==== FULL insert
@@ -39,13 +39,13 @@ WITH __pgt_frontier AS (
 INSERT INTO "public"."st_constant_select_constant" ("__pgt_row_id", "one", "two")
 SELECT r."__pgt_row_id", r."one"::integer AS "one", r."two"::text AS "two"
 FROM (SELECT c.__pgt_row_id, 1 AS "one", 'x'::text AS "two"
-FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 0) AS __pgt_row_id) AS c) AS r;
+FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id) AS c) AS r;
 
 
 -- ==== delta statement (change buffers)
 WITH __pgt_d1_constant AS (
   SELECT c.__pgt_row_id, 0::bigint AS __pgt_weight
-  FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 0) AS __pgt_row_id) AS c
+  FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id) AS c
   WHERE false
 ),
 __pgt_d2_project AS (
@@ -86,7 +86,7 @@ CREATE TEMP TABLE "__pgt_applied_b20c3160" ON COMMIT DROP AS
 SELECT y."__pgt_row_id", y.__pgt_weight, y."one", y."two"
 FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
   OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."one", x."two"
-      FROM (SELECT d.*, (ROW(d."one", d."two"))::text AS __pgt_text FROM pg_temp."__pgt_delta_b20c3160" AS d) AS x
+      FROM (SELECT d.*, pg_catalog.record_send(ROW(d."one", d."two")) AS __pgt_text FROM pg_temp."__pgt_delta_b20c3160" AS d) AS x
       ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
 WHERE y.__pgt_weight <> 0;
 
@@ -94,7 +94,7 @@ MERGE INTO "public"."st_constant_select_constant" AS st
 USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM pg_temp."__pgt_applied_b20c3160" AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC) AS d
 ON st."__pgt_row_id" = d."__pgt_row_id"
 WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
-WHEN MATCHED AND d.__pgt_weight > 0 AND (ROW(st."one", st."two"))::text IS DISTINCT FROM (ROW(d."one", d."two"))::text THEN UPDATE SET "one" = d."one", "two" = d."two"
+WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."one", st."two")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."one", d."two")) THEN UPDATE SET "one" = d."one", "two" = d."two"
 WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "one", "two") VALUES
   (d."__pgt_row_id", d."one", d."two");
 

@@ -8,7 +8,7 @@
 -- ==== storage DDL
 CREATE TABLE "public"."st_constant_values" AS SELECT r."__pgt_row_id", r."x"::integer AS "x", r."y"::text AS "y"
 FROM (SELECT c.__pgt_row_id, c.values_1 AS "x", c.values_2 AS "y"
-FROM (SELECT pg_catalog.hashtextextended((ROW(v.__pgt_ord))::text, 0) AS __pgt_row_id, v."values_1", v."values_2"
+FROM (SELECT pg_catalog.hashtextextended((ROW(v.__pgt_ord))::text, 7919) AS __pgt_row_id, v."values_1", v."values_2"
 FROM (VALUES (1, 1, 'a'), (2, 2, 'b')) AS v("__pgt_ord", "values_1", "values_2")) AS c) AS r WITH NO DATA;
 
 ALTER TABLE "public"."st_constant_values" ALTER COLUMN "__pgt_row_id" SET NOT NULL;
@@ -19,7 +19,7 @@ CREATE UNIQUE INDEX "st_constant_values__pgt_row_id_idx" ON "public"."st_constan
 -- ==== population SELECT
 SELECT r."__pgt_row_id", r."x"::integer AS "x", r."y"::text AS "y"
 FROM (SELECT c.__pgt_row_id, c.values_1 AS "x", c.values_2 AS "y"
-FROM (SELECT pg_catalog.hashtextextended((ROW(v.__pgt_ord))::text, 0) AS __pgt_row_id, v."values_1", v."values_2"
+FROM (SELECT pg_catalog.hashtextextended((ROW(v.__pgt_ord))::text, 7919) AS __pgt_row_id, v."values_1", v."values_2"
 FROM (VALUES (1, 1, 'a'), (2, 2, 'b')) AS v("__pgt_ord", "values_1", "values_2")) AS c) AS r;
 
 
@@ -41,14 +41,14 @@ WITH __pgt_frontier AS (
 INSERT INTO "public"."st_constant_values" ("__pgt_row_id", "x", "y")
 SELECT r."__pgt_row_id", r."x"::integer AS "x", r."y"::text AS "y"
 FROM (SELECT c.__pgt_row_id, c.values_1 AS "x", c.values_2 AS "y"
-FROM (SELECT pg_catalog.hashtextextended((ROW(v.__pgt_ord))::text, 0) AS __pgt_row_id, v."values_1", v."values_2"
+FROM (SELECT pg_catalog.hashtextextended((ROW(v.__pgt_ord))::text, 7919) AS __pgt_row_id, v."values_1", v."values_2"
 FROM (VALUES (1, 1, 'a'), (2, 2, 'b')) AS v("__pgt_ord", "values_1", "values_2")) AS c) AS r;
 
 
 -- ==== delta statement (change buffers)
 WITH __pgt_d1_constant AS (
   SELECT c.__pgt_row_id, 0::bigint AS __pgt_weight, c."values_1", c."values_2"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(v.__pgt_ord))::text, 0) AS __pgt_row_id, v."values_1", v."values_2"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(v.__pgt_ord))::text, 7919) AS __pgt_row_id, v."values_1", v."values_2"
   FROM (VALUES (1, 1, 'a'), (2, 2, 'b')) AS v("__pgt_ord", "values_1", "values_2")) AS c
   WHERE false
 ),
@@ -90,7 +90,7 @@ CREATE TEMP TABLE "__pgt_applied_62674479" ON COMMIT DROP AS
 SELECT y."__pgt_row_id", y.__pgt_weight, y."x", y."y"
 FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
   OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."x", x."y"
-      FROM (SELECT d.*, (ROW(d."x", d."y"))::text AS __pgt_text FROM pg_temp."__pgt_delta_62674479" AS d) AS x
+      FROM (SELECT d.*, pg_catalog.record_send(ROW(d."x", d."y")) AS __pgt_text FROM pg_temp."__pgt_delta_62674479" AS d) AS x
       ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
 WHERE y.__pgt_weight <> 0;
 
@@ -98,7 +98,7 @@ MERGE INTO "public"."st_constant_values" AS st
 USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM pg_temp."__pgt_applied_62674479" AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC) AS d
 ON st."__pgt_row_id" = d."__pgt_row_id"
 WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
-WHEN MATCHED AND d.__pgt_weight > 0 AND (ROW(st."x", st."y"))::text IS DISTINCT FROM (ROW(d."x", d."y"))::text THEN UPDATE SET "x" = d."x", "y" = d."y"
+WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."x", st."y")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."x", d."y")) THEN UPDATE SET "x" = d."x", "y" = d."y"
 WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "x", "y") VALUES
   (d."__pgt_row_id", d."x", d."y");
 

@@ -14,10 +14,10 @@ CREATE TABLE "public"."st_distinct_distinct" AS SELECT r."__pgt_row_id", r."regi
 FROM (SELECT y.__pgt_row_id, y."region", y.__pgt_l AS "pgt_count"
 FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.*, pg_catalog.count(*) FILTER (WHERE x.__pgt_side = 1) OVER w AS __pgt_l,
   pg_catalog.count(*) FILTER (WHERE x.__pgt_side <> 1) OVER w AS __pgt_r
-FROM (SELECT pg_catalog.hashtextextended((ROW(c."region"))::text, 0) AS __pgt_row_id, (ROW(c."region"))::text AS __pgt_text, 1
+FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(c."region"), 7919)))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."region")) AS __pgt_text, 1
   AS __pgt_side, c."region"
 FROM (SELECT c.__pgt_row_id, c.orders_region AS "region"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c) AS c) AS x
 WINDOW w AS (PARTITION BY x.__pgt_row_id)
 ORDER BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text) AS y
@@ -33,10 +33,10 @@ SELECT r."__pgt_row_id", r."region"::text AS "region", r."pgt_count" AS "__pgt_c
 FROM (SELECT y.__pgt_row_id, y."region", y.__pgt_l AS "pgt_count"
 FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.*, pg_catalog.count(*) FILTER (WHERE x.__pgt_side = 1) OVER w AS __pgt_l,
   pg_catalog.count(*) FILTER (WHERE x.__pgt_side <> 1) OVER w AS __pgt_r
-FROM (SELECT pg_catalog.hashtextextended((ROW(c."region"))::text, 0) AS __pgt_row_id, (ROW(c."region"))::text AS __pgt_text, 1
+FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(c."region"), 7919)))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."region")) AS __pgt_text, 1
   AS __pgt_side, c."region"
 FROM (SELECT c.__pgt_row_id, c.orders_region AS "region"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c) AS c) AS x
 WINDOW w AS (PARTITION BY x.__pgt_row_id)
 ORDER BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text) AS y
@@ -63,10 +63,10 @@ SELECT r."__pgt_row_id", r."region"::text AS "region", r."pgt_count" AS "__pgt_c
 FROM (SELECT y.__pgt_row_id, y."region", y.__pgt_l AS "pgt_count"
 FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.*, pg_catalog.count(*) FILTER (WHERE x.__pgt_side = 1) OVER w AS __pgt_l,
   pg_catalog.count(*) FILTER (WHERE x.__pgt_side <> 1) OVER w AS __pgt_r
-FROM (SELECT pg_catalog.hashtextextended((ROW(c."region"))::text, 0) AS __pgt_row_id, (ROW(c."region"))::text AS __pgt_text, 1
+FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(c."region"), 7919)))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."region")) AS __pgt_text, 1
   AS __pgt_side, c."region"
 FROM (SELECT c.__pgt_row_id, c.orders_region AS "region"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c) AS c) AS x
 WINDOW w AS (PARTITION BY x.__pgt_row_id)
 ORDER BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text) AS y
@@ -75,17 +75,17 @@ WHERE (CASE WHEN y.__pgt_l > 0 THEN 1 ELSE 0 END)::bigint > 0) AS r;
 
 -- ==== delta statement (change buffers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount", b."c4" AS "region", b."c5" AS "tags"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id", w."customer", w."amount", w."region", w."tags"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id", w."customer", w."amount", w."region", w."tags"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
@@ -98,7 +98,7 @@ __pgt_d2_project AS (
   FROM __pgt_d1_scan_orders AS c
 ),
 __pgt_n3_changed AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(d."region"))::text, 0) AS __pgt_row_id, (ROW(d."region"))::text AS __pgt_text, 1 AS
+  SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(d."region"), 7919)))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(d."region")) AS __pgt_text, 1 AS
     __pgt_side, d.__pgt_weight AS __pgt_dw, d."region"
   FROM __pgt_d2_project AS d
 ),
@@ -150,10 +150,10 @@ FROM __pgt_d3_distinct AS d;
 
 -- ==== delta statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_orders AS (
@@ -165,7 +165,7 @@ __pgt_d2_project AS (
   FROM __pgt_d1_scan_orders AS c
 ),
 __pgt_n3_changed AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(d."region"))::text, 0) AS __pgt_row_id, (ROW(d."region"))::text AS __pgt_text, 1 AS
+  SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(d."region"), 7919)))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(d."region")) AS __pgt_text, 1 AS
     __pgt_side, d.__pgt_weight AS __pgt_dw, d."region"
   FROM __pgt_d2_project AS d
 ),
@@ -210,7 +210,7 @@ CREATE TEMP TABLE "__pgt_applied_47f1560b" ON COMMIT DROP AS
 SELECT y."__pgt_row_id", y.__pgt_weight, y."region", y."__pgt_count"
 FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
   OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."region", x."__pgt_count"
-      FROM (SELECT d.*, (ROW(d."region", d."__pgt_count"))::text AS __pgt_text FROM pg_temp."__pgt_delta_47f1560b" AS d) AS x
+      FROM (SELECT d.*, pg_catalog.record_send(ROW(d."region", d."__pgt_count")) AS __pgt_text FROM pg_temp."__pgt_delta_47f1560b" AS d) AS x
       ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
 WHERE y.__pgt_weight <> 0;
 
@@ -218,7 +218,7 @@ MERGE INTO "public"."st_distinct_distinct" AS st
 USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM pg_temp."__pgt_applied_47f1560b" AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC) AS d
 ON st."__pgt_row_id" = d."__pgt_row_id"
 WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
-WHEN MATCHED AND d.__pgt_weight > 0 AND (ROW(st."region", st."__pgt_count"))::text IS DISTINCT FROM (ROW(d."region", d."__pgt_count"))::text THEN UPDATE SET "region" = d."region", "__pgt_count" = d."__pgt_count"
+WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."region", st."__pgt_count")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."region", d."__pgt_count")) THEN UPDATE SET "region" = d."region", "__pgt_count" = d."__pgt_count"
 WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "region", "__pgt_count") VALUES
   (d."__pgt_row_id", d."region", d."__pgt_count");
 

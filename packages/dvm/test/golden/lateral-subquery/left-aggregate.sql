@@ -17,14 +17,14 @@ SELECT "pgtrickle_changes".capture_sync(16385::oid, NULL::text);
 -- ==== storage DDL
 CREATE TABLE "public"."st_lateral_subquery_left_aggregate" AS SELECT r."__pgt_row_id", r."id"::integer AS "id", r."n_2"::bigint AS "n"
 FROM (SELECT c.__pgt_row_id, c.c_id AS "id", c.n AS "n_2"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id))::text, 0) AS __pgt_row_id, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."n"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id))::text, 7919) AS __pgt_row_id, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."n"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
 FROM "public"."customers" AS __pgt_src) AS __pgt_lat6
 LEFT JOIN LATERAL (SELECT c.__pgt_row_id, c.pgt_agg_1 AS "n"
-FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 0) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1"
+FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1"
 FROM (SELECT pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
 FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
 FROM "public"."orders" AS __pgt_src) AS c
 WHERE c.o_customer = __pgt_lat6.c_id) AS c) AS g) AS c) AS __pgt_sub6 ON true) AS c) AS r WITH NO DATA;
 
@@ -36,14 +36,14 @@ CREATE UNIQUE INDEX "st_lateral_subquery_left_aggregate__pgt_row_id_idx" ON "pub
 -- ==== population SELECT
 SELECT r."__pgt_row_id", r."id"::integer AS "id", r."n_2"::bigint AS "n"
 FROM (SELECT c.__pgt_row_id, c.c_id AS "id", c.n AS "n_2"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id))::text, 0) AS __pgt_row_id, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."n"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id))::text, 7919) AS __pgt_row_id, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."n"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
 FROM "public"."customers" AS __pgt_src) AS __pgt_lat6
 LEFT JOIN LATERAL (SELECT c.__pgt_row_id, c.pgt_agg_1 AS "n"
-FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 0) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1"
+FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1"
 FROM (SELECT pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
 FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
 FROM "public"."orders" AS __pgt_src) AS c
 WHERE c.o_customer = __pgt_lat6.c_id) AS c) AS g) AS c) AS __pgt_sub6 ON true) AS c) AS r;
 
@@ -66,31 +66,31 @@ WITH __pgt_frontier AS (
 INSERT INTO "public"."st_lateral_subquery_left_aggregate" ("__pgt_row_id", "id", "n")
 SELECT r."__pgt_row_id", r."id"::integer AS "id", r."n_2"::bigint AS "n"
 FROM (SELECT c.__pgt_row_id, c.c_id AS "id", c.n AS "n_2"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id))::text, 0) AS __pgt_row_id, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."n"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id))::text, 7919) AS __pgt_row_id, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."n"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
 FROM "public"."customers" AS __pgt_src) AS __pgt_lat6
 LEFT JOIN LATERAL (SELECT c.__pgt_row_id, c.pgt_agg_1 AS "n"
-FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 0) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1"
+FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1"
 FROM (SELECT pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
 FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
 FROM "public"."orders" AS __pgt_src) AS c
 WHERE c.o_customer = __pgt_lat6.c_id) AS c) AS g) AS c) AS __pgt_sub6 ON true) AS c) AS r;
 
 
 -- ==== delta statement (change buffers)
 WITH __pgt_win_customers AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "name", b."c3" AS "tier"
         FROM "pgtrickle_changes"."changes_16393" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_customers AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id", w."name", w."tier"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name", w."tier" AS "tier"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id", w."name", w."tier"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name", w."tier" AS "tier"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
@@ -99,17 +99,17 @@ __pgt_d1_scan_c AS (
   FROM __pgt_delta_customers AS d
 ),
 __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount", b."c4" AS "region", b."c5" AS "tags"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id", w."customer", w."amount", w."region", w."tags"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id", w."customer", w."amount", w."region", w."tags"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
@@ -118,27 +118,27 @@ __pgt_d2_scan_o AS (
   FROM __pgt_delta_orders AS d
 ),
 __pgt_n6_lateral_sides AS (
-  SELECT s.*, 1::bigint AS __pgt_side FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id))::text, 0) AS __pgt_row_id, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."n"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+  SELECT s.*, 1::bigint AS __pgt_side FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id))::text, 7919) AS __pgt_row_id, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."n"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
   FROM "public"."customers" AS __pgt_src) AS __pgt_lat6
   LEFT JOIN LATERAL (SELECT c.__pgt_row_id, c.pgt_agg_1 AS "n"
-  FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 0) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1"
+  FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1"
   FROM (SELECT pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
   FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
   FROM "public"."orders" AS __pgt_src) AS c
   WHERE c.o_customer = __pgt_lat6.c_id) AS c) AS g) AS c) AS __pgt_sub6 ON true
   WHERE (EXISTS (SELECT 1 FROM __pgt_d2_scan_o AS __pgt_d WHERE __pgt_d.o_customer = __pgt_lat6.c_id))) AS s
   UNION ALL
-  SELECT s.*, -1::bigint AS __pgt_side FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id))::text, 0) AS __pgt_row_id, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."n"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+  SELECT s.*, -1::bigint AS __pgt_side FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id))::text, 7919) AS __pgt_row_id, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."n"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
   FROM "public"."customers" AS __pgt_src) AS __pgt_lat6
   LEFT JOIN LATERAL (SELECT c.__pgt_row_id, c.pgt_agg_1 AS "n"
-  FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 0) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1"
+  FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1"
   FROM (SELECT pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
   FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags"
   FROM (SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount", s."o_region", s."o_tags"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
   FROM "public"."orders" AS __pgt_src) AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_o AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
   UNION ALL
@@ -151,19 +151,19 @@ __pgt_d6_lateral AS (
   SELECT y.__pgt_row_id, y.__pgt_weight, y."c_id", y."c_name", y."c_tier", y."n"
   FROM (SELECT DISTINCT ON (x.__pgt_row_id, x.__pgt_text) x.__pgt_row_id, pg_catalog.sum(x.__pgt_side) OVER (PARTITION BY
     x.__pgt_row_id, x.__pgt_text)::bigint AS __pgt_weight, x."c_id", x."c_name", x."c_tier", x."n"
-        FROM (SELECT b.*, (ROW(b."c_id", b."c_name", b."c_tier", b."n"))::text AS __pgt_text FROM __pgt_n6_lateral_sides AS b) AS x
+        FROM (SELECT b.*, pg_catalog.record_send(ROW(b."c_id", b."c_name", b."c_tier", b."n")) AS __pgt_text FROM __pgt_n6_lateral_sides AS b) AS x
         ORDER BY x.__pgt_row_id, x.__pgt_text) AS y
   WHERE y.__pgt_weight <> 0
 ),
 __pgt_d6_lateral_sub AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id))::text, 0) AS __pgt_row_id, __pgt_lat6.__pgt_weight, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."n"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id))::text, 7919) AS __pgt_row_id, __pgt_lat6.__pgt_weight, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."n"
   FROM __pgt_d1_scan_c AS __pgt_lat6
   LEFT JOIN LATERAL (SELECT c.__pgt_row_id, c.pgt_agg_1 AS "n"
-  FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 0) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1"
+  FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1"
   FROM (SELECT pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
   FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags"
   FROM (SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount", s."o_region", s."o_tags"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
   FROM "public"."orders" AS __pgt_src) AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_o AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
   UNION ALL
@@ -202,10 +202,10 @@ FROM __pgt_d7_project AS d;
 
 -- ==== delta statement (transition tables of public.customers)
 WITH __pgt_delta_customers AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name", __pgt_src."tier" AS "tier"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name", __pgt_src."tier" AS "tier"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_c AS (
@@ -213,13 +213,13 @@ __pgt_d1_scan_c AS (
   FROM __pgt_delta_customers AS d
 ),
 __pgt_d6_lateral_sub AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id))::text, 0) AS __pgt_row_id, __pgt_lat6.__pgt_weight, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."n"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id))::text, 7919) AS __pgt_row_id, __pgt_lat6.__pgt_weight, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."n"
   FROM __pgt_d1_scan_c AS __pgt_lat6
   LEFT JOIN LATERAL (SELECT c.__pgt_row_id, c.pgt_agg_1 AS "n"
-  FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 0) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1"
+  FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1"
   FROM (SELECT pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
   FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
   FROM "public"."orders" AS __pgt_src) AS c
   WHERE c.o_customer = __pgt_lat6.c_id) AS c) AS g) AS c) AS __pgt_sub6 ON true
 ),
@@ -234,10 +234,10 @@ FROM __pgt_d7_project AS d;
 
 -- ==== delta statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d2_scan_o AS (
@@ -245,27 +245,27 @@ __pgt_d2_scan_o AS (
   FROM __pgt_delta_orders AS d
 ),
 __pgt_n6_lateral_sides AS (
-  SELECT s.*, 1::bigint AS __pgt_side FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id))::text, 0) AS __pgt_row_id, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."n"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+  SELECT s.*, 1::bigint AS __pgt_side FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id))::text, 7919) AS __pgt_row_id, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."n"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
   FROM "public"."customers" AS __pgt_src) AS __pgt_lat6
   LEFT JOIN LATERAL (SELECT c.__pgt_row_id, c.pgt_agg_1 AS "n"
-  FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 0) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1"
+  FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1"
   FROM (SELECT pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
   FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
   FROM "public"."orders" AS __pgt_src) AS c
   WHERE c.o_customer = __pgt_lat6.c_id) AS c) AS g) AS c) AS __pgt_sub6 ON true
   WHERE (EXISTS (SELECT 1 FROM __pgt_d2_scan_o AS __pgt_d WHERE __pgt_d.o_customer = __pgt_lat6.c_id))) AS s
   UNION ALL
-  SELECT s.*, -1::bigint AS __pgt_side FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id))::text, 0) AS __pgt_row_id, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."n"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+  SELECT s.*, -1::bigint AS __pgt_side FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id))::text, 7919) AS __pgt_row_id, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."n"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
   FROM "public"."customers" AS __pgt_src) AS __pgt_lat6
   LEFT JOIN LATERAL (SELECT c.__pgt_row_id, c.pgt_agg_1 AS "n"
-  FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 0) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1"
+  FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1"
   FROM (SELECT pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
   FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags"
   FROM (SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount", s."o_region", s."o_tags"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
   FROM "public"."orders" AS __pgt_src) AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_o AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
   UNION ALL
@@ -278,7 +278,7 @@ __pgt_d6_lateral AS (
   SELECT y.__pgt_row_id, y.__pgt_weight, y."c_id", y."c_name", y."c_tier", y."n"
   FROM (SELECT DISTINCT ON (x.__pgt_row_id, x.__pgt_text) x.__pgt_row_id, pg_catalog.sum(x.__pgt_side) OVER (PARTITION BY
     x.__pgt_row_id, x.__pgt_text)::bigint AS __pgt_weight, x."c_id", x."c_name", x."c_tier", x."n"
-        FROM (SELECT b.*, (ROW(b."c_id", b."c_name", b."c_tier", b."n"))::text AS __pgt_text FROM __pgt_n6_lateral_sides AS b) AS x
+        FROM (SELECT b.*, pg_catalog.record_send(ROW(b."c_id", b."c_name", b."c_tier", b."n")) AS __pgt_text FROM __pgt_n6_lateral_sides AS b) AS x
         ORDER BY x.__pgt_row_id, x.__pgt_text) AS y
   WHERE y.__pgt_weight <> 0
 ),
@@ -307,7 +307,7 @@ CREATE TEMP TABLE "__pgt_applied_8723f7c0" ON COMMIT DROP AS
 SELECT y."__pgt_row_id", y.__pgt_weight, y."id", y."n"
 FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
   OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."id", x."n"
-      FROM (SELECT d.*, (ROW(d."id", d."n"))::text AS __pgt_text FROM pg_temp."__pgt_delta_8723f7c0" AS d) AS x
+      FROM (SELECT d.*, pg_catalog.record_send(ROW(d."id", d."n")) AS __pgt_text FROM pg_temp."__pgt_delta_8723f7c0" AS d) AS x
       ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
 WHERE y.__pgt_weight <> 0;
 
@@ -315,7 +315,7 @@ MERGE INTO "public"."st_lateral_subquery_left_aggregate" AS st
 USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM pg_temp."__pgt_applied_8723f7c0" AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC) AS d
 ON st."__pgt_row_id" = d."__pgt_row_id"
 WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
-WHEN MATCHED AND d.__pgt_weight > 0 AND (ROW(st."id", st."n"))::text IS DISTINCT FROM (ROW(d."id", d."n"))::text THEN UPDATE SET "id" = d."id", "n" = d."n"
+WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."id", st."n")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."id", d."n")) THEN UPDATE SET "id" = d."id", "n" = d."n"
 WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id", "n") VALUES
   (d."__pgt_row_id", d."id", d."n");
 

@@ -12,8 +12,8 @@ SELECT "pgtrickle_changes".capture_sync(16385::oid, NULL::text);
 -- ==== storage DDL
 CREATE TABLE "public"."st_lateral_unnest" AS SELECT r."__pgt_row_id", r."id"::integer AS "id", r."tag"::text AS "tag"
 FROM (SELECT c.__pgt_row_id, c.o_id AS "id", c.t_tag AS "tag"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_l2.__pgt_row_id, __pgt_f2."__pgt_ord_2"))::text, 0) AS __pgt_row_id, __pgt_l2."o_id", __pgt_l2."o_customer", __pgt_l2."o_amount", __pgt_l2."o_region", __pgt_l2."o_tags", __pgt_f2."t_tag"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_l2.__pgt_row_id, __pgt_f2."__pgt_ord_2"))::text, 7919) AS __pgt_row_id, __pgt_l2."o_id", __pgt_l2."o_customer", __pgt_l2."o_amount", __pgt_l2."o_region", __pgt_l2."o_tags", __pgt_f2."t_tag"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
 FROM "public"."orders" AS __pgt_src) AS __pgt_l2
 CROSS JOIN LATERAL ROWS FROM (unnest(__pgt_l2.o_tags)) WITH ORDINALITY AS __pgt_f2("t_tag", "__pgt_ord_2")) AS c) AS r WITH NO DATA;
 
@@ -25,8 +25,8 @@ CREATE UNIQUE INDEX "st_lateral_unnest__pgt_row_id_idx" ON "public"."st_lateral_
 -- ==== population SELECT
 SELECT r."__pgt_row_id", r."id"::integer AS "id", r."tag"::text AS "tag"
 FROM (SELECT c.__pgt_row_id, c.o_id AS "id", c.t_tag AS "tag"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_l2.__pgt_row_id, __pgt_f2."__pgt_ord_2"))::text, 0) AS __pgt_row_id, __pgt_l2."o_id", __pgt_l2."o_customer", __pgt_l2."o_amount", __pgt_l2."o_region", __pgt_l2."o_tags", __pgt_f2."t_tag"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_l2.__pgt_row_id, __pgt_f2."__pgt_ord_2"))::text, 7919) AS __pgt_row_id, __pgt_l2."o_id", __pgt_l2."o_customer", __pgt_l2."o_amount", __pgt_l2."o_region", __pgt_l2."o_tags", __pgt_f2."t_tag"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
 FROM "public"."orders" AS __pgt_src) AS __pgt_l2
 CROSS JOIN LATERAL ROWS FROM (unnest(__pgt_l2.o_tags)) WITH ORDINALITY AS __pgt_f2("t_tag", "__pgt_ord_2")) AS c) AS r;
 
@@ -49,25 +49,25 @@ WITH __pgt_frontier AS (
 INSERT INTO "public"."st_lateral_unnest" ("__pgt_row_id", "id", "tag")
 SELECT r."__pgt_row_id", r."id"::integer AS "id", r."tag"::text AS "tag"
 FROM (SELECT c.__pgt_row_id, c.o_id AS "id", c.t_tag AS "tag"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_l2.__pgt_row_id, __pgt_f2."__pgt_ord_2"))::text, 0) AS __pgt_row_id, __pgt_l2."o_id", __pgt_l2."o_customer", __pgt_l2."o_amount", __pgt_l2."o_region", __pgt_l2."o_tags", __pgt_f2."t_tag"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_l2.__pgt_row_id, __pgt_f2."__pgt_ord_2"))::text, 7919) AS __pgt_row_id, __pgt_l2."o_id", __pgt_l2."o_customer", __pgt_l2."o_amount", __pgt_l2."o_region", __pgt_l2."o_tags", __pgt_f2."t_tag"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
 FROM "public"."orders" AS __pgt_src) AS __pgt_l2
 CROSS JOIN LATERAL ROWS FROM (unnest(__pgt_l2.o_tags)) WITH ORDINALITY AS __pgt_f2("t_tag", "__pgt_ord_2")) AS c) AS r;
 
 
 -- ==== delta statement (change buffers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount", b."c4" AS "region", b."c5" AS "tags"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id", w."customer", w."amount", w."region", w."tags"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id", w."customer", w."amount", w."region", w."tags"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
@@ -76,7 +76,7 @@ __pgt_d1_scan_o AS (
   FROM __pgt_delta_orders AS d
 ),
 __pgt_d2_lateral_fn AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_l2.__pgt_row_id, __pgt_f2."__pgt_ord_2"))::text, 0) AS __pgt_row_id, __pgt_l2.__pgt_weight, __pgt_l2."o_id", __pgt_l2."o_customer", __pgt_l2."o_amount", __pgt_l2."o_region", __pgt_l2."o_tags", __pgt_f2."t_tag"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_l2.__pgt_row_id, __pgt_f2."__pgt_ord_2"))::text, 7919) AS __pgt_row_id, __pgt_l2.__pgt_weight, __pgt_l2."o_id", __pgt_l2."o_customer", __pgt_l2."o_amount", __pgt_l2."o_region", __pgt_l2."o_tags", __pgt_f2."t_tag"
   FROM __pgt_d1_scan_o AS __pgt_l2
   CROSS JOIN LATERAL ROWS FROM (unnest(__pgt_l2.o_tags)) WITH ORDINALITY AS __pgt_f2("t_tag", "__pgt_ord_2")
 ),
@@ -108,10 +108,10 @@ FROM __pgt_d3_project AS d;
 
 -- ==== delta statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_o AS (
@@ -119,7 +119,7 @@ __pgt_d1_scan_o AS (
   FROM __pgt_delta_orders AS d
 ),
 __pgt_d2_lateral_fn AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_l2.__pgt_row_id, __pgt_f2."__pgt_ord_2"))::text, 0) AS __pgt_row_id, __pgt_l2.__pgt_weight, __pgt_l2."o_id", __pgt_l2."o_customer", __pgt_l2."o_amount", __pgt_l2."o_region", __pgt_l2."o_tags", __pgt_f2."t_tag"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_l2.__pgt_row_id, __pgt_f2."__pgt_ord_2"))::text, 7919) AS __pgt_row_id, __pgt_l2.__pgt_weight, __pgt_l2."o_id", __pgt_l2."o_customer", __pgt_l2."o_amount", __pgt_l2."o_region", __pgt_l2."o_tags", __pgt_f2."t_tag"
   FROM __pgt_d1_scan_o AS __pgt_l2
   CROSS JOIN LATERAL ROWS FROM (unnest(__pgt_l2.o_tags)) WITH ORDINALITY AS __pgt_f2("t_tag", "__pgt_ord_2")
 ),
@@ -144,7 +144,7 @@ CREATE TEMP TABLE "__pgt_applied_8ffd0183" ON COMMIT DROP AS
 SELECT y."__pgt_row_id", y.__pgt_weight, y."id", y."tag"
 FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
   OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."id", x."tag"
-      FROM (SELECT d.*, (ROW(d."id", d."tag"))::text AS __pgt_text FROM pg_temp."__pgt_delta_8ffd0183" AS d) AS x
+      FROM (SELECT d.*, pg_catalog.record_send(ROW(d."id", d."tag")) AS __pgt_text FROM pg_temp."__pgt_delta_8ffd0183" AS d) AS x
       ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
 WHERE y.__pgt_weight <> 0;
 
@@ -152,7 +152,7 @@ MERGE INTO "public"."st_lateral_unnest" AS st
 USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM pg_temp."__pgt_applied_8ffd0183" AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC) AS d
 ON st."__pgt_row_id" = d."__pgt_row_id"
 WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
-WHEN MATCHED AND d.__pgt_weight > 0 AND (ROW(st."id", st."tag"))::text IS DISTINCT FROM (ROW(d."id", d."tag"))::text THEN UPDATE SET "id" = d."id", "tag" = d."tag"
+WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."id", st."tag")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."id", d."tag")) THEN UPDATE SET "id" = d."id", "tag" = d."tag"
 WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id", "tag") VALUES
   (d."__pgt_row_id", d."id", d."tag");
 

@@ -13,11 +13,11 @@ SELECT "pgtrickle_changes".capture_sync(16385::oid, NULL::text);
 CREATE TABLE "public"."st_scalar_subquery_uncorrelated" AS SELECT r."__pgt_row_id", r."id"::integer AS "id"
 FROM (SELECT c.__pgt_row_id, c.o_id AS "id"
 FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags", c."subquery"
-FROM (SELECT l3.__pgt_row_id, l3."o_id", l3."o_customer", l3."o_amount", l3."o_region", l3."o_tags", (SELECT avg(r3.orders_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT l3.__pgt_row_id, l3."o_id", l3."o_customer", l3."o_amount", l3."o_region", l3."o_tags", (SELECT avg(r3.orders_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS r3 WHERE
   true) AS
   "subquery"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
 FROM "public"."orders" AS __pgt_src) AS l3) AS c
 WHERE c.o_amount > c.subquery) AS c) AS r WITH NO DATA;
 
@@ -30,11 +30,11 @@ CREATE UNIQUE INDEX "st_scalar_subquery_uncorrelated__pgt_row_id_idx" ON "public
 SELECT r."__pgt_row_id", r."id"::integer AS "id"
 FROM (SELECT c.__pgt_row_id, c.o_id AS "id"
 FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags", c."subquery"
-FROM (SELECT l3.__pgt_row_id, l3."o_id", l3."o_customer", l3."o_amount", l3."o_region", l3."o_tags", (SELECT avg(r3.orders_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT l3.__pgt_row_id, l3."o_id", l3."o_customer", l3."o_amount", l3."o_region", l3."o_tags", (SELECT avg(r3.orders_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS r3 WHERE
   true) AS
   "subquery"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
 FROM "public"."orders" AS __pgt_src) AS l3) AS c
 WHERE c.o_amount > c.subquery) AS c) AS r;
 
@@ -58,28 +58,28 @@ INSERT INTO "public"."st_scalar_subquery_uncorrelated" ("__pgt_row_id", "id")
 SELECT r."__pgt_row_id", r."id"::integer AS "id"
 FROM (SELECT c.__pgt_row_id, c.o_id AS "id"
 FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags", c."subquery"
-FROM (SELECT l3.__pgt_row_id, l3."o_id", l3."o_customer", l3."o_amount", l3."o_region", l3."o_tags", (SELECT avg(r3.orders_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT l3.__pgt_row_id, l3."o_id", l3."o_customer", l3."o_amount", l3."o_region", l3."o_tags", (SELECT avg(r3.orders_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS r3 WHERE
   true) AS
   "subquery"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
 FROM "public"."orders" AS __pgt_src) AS l3) AS c
 WHERE c.o_amount > c.subquery) AS c) AS r;
 
 
 -- ==== delta statement (change buffers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount", b."c4" AS "region", b."c5" AS "tags"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id", w."customer", w."amount", w."region", w."tags"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id", w."customer", w."amount", w."region", w."tags"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
@@ -89,14 +89,14 @@ __pgt_d2_scan_orders AS (
 ),
 __pgt_n3_subquery_values AS MATERIALIZED (
   SELECT x.__pgt_v1, CASE WHEN EXISTS (SELECT 1 FROM __pgt_d2_scan_orders) THEN (SELECT avg(r3.orders_amount) FROM (SELECT s.__pgt_row_id, s."orders_id", s."orders_customer", s."orders_amount", s."orders_region", s."orders_tags"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_orders AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
   UNION ALL
   SELECT s.__pgt_row_id, s."orders_id", s."orders_customer", s."orders_amount", s."orders_region", s."orders_tags"
   FROM __pgt_d2_scan_orders AS s WHERE s.__pgt_weight < 0) AS r3 WHERE
     true) ELSE x.__pgt_v1 END AS __pgt_v0
-  FROM (SELECT (SELECT avg(r3.orders_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT (SELECT avg(r3.orders_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS r3 WHERE
     true) AS __pgt_v1) AS x
 ),
@@ -109,14 +109,14 @@ __pgt_d3_subquery AS (
   FROM __pgt_d1_scan_o AS d CROSS JOIN __pgt_n3_subquery_values AS v
   UNION ALL
   SELECT l.__pgt_row_id, 1::bigint AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", v.__pgt_v1 AS "subquery"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
   FROM "public"."orders" AS __pgt_src) AS l CROSS JOIN __pgt_n3_subquery_values AS v
-  WHERE (v.__pgt_v0)::text IS DISTINCT FROM (v.__pgt_v1)::text
+  WHERE pg_catalog.record_send(ROW(v.__pgt_v0)) IS DISTINCT FROM pg_catalog.record_send(ROW(v.__pgt_v1))
   UNION ALL
   SELECT l.__pgt_row_id, -1::bigint AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", v.__pgt_v0 AS "subquery"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
   FROM "public"."orders" AS __pgt_src) AS l CROSS JOIN __pgt_n3_subquery_values AS v
-  WHERE (v.__pgt_v0)::text IS DISTINCT FROM (v.__pgt_v1)::text
+  WHERE pg_catalog.record_send(ROW(v.__pgt_v0)) IS DISTINCT FROM pg_catalog.record_send(ROW(v.__pgt_v1))
 ),
 __pgt_d4_filter AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags", c."subquery"
@@ -151,10 +151,10 @@ FROM __pgt_d5_project AS d;
 
 -- ==== delta statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d2_scan_orders AS (
@@ -163,14 +163,14 @@ __pgt_d2_scan_orders AS (
 ),
 __pgt_n3_subquery_values AS MATERIALIZED (
   SELECT x.__pgt_v1, CASE WHEN EXISTS (SELECT 1 FROM __pgt_d2_scan_orders) THEN (SELECT avg(r3.orders_amount) FROM (SELECT s.__pgt_row_id, s."orders_id", s."orders_customer", s."orders_amount", s."orders_region", s."orders_tags"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_orders AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
   UNION ALL
   SELECT s.__pgt_row_id, s."orders_id", s."orders_customer", s."orders_amount", s."orders_region", s."orders_tags"
   FROM __pgt_d2_scan_orders AS s WHERE s.__pgt_weight < 0) AS r3 WHERE
     true) ELSE x.__pgt_v1 END AS __pgt_v0
-  FROM (SELECT (SELECT avg(r3.orders_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT (SELECT avg(r3.orders_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS r3 WHERE
     true) AS __pgt_v1) AS x
 ),
@@ -183,14 +183,14 @@ __pgt_d3_subquery AS (
   FROM __pgt_d1_scan_o AS d CROSS JOIN __pgt_n3_subquery_values AS v
   UNION ALL
   SELECT l.__pgt_row_id, 1::bigint AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", v.__pgt_v1 AS "subquery"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
   FROM "public"."orders" AS __pgt_src) AS l CROSS JOIN __pgt_n3_subquery_values AS v
-  WHERE (v.__pgt_v0)::text IS DISTINCT FROM (v.__pgt_v1)::text
+  WHERE pg_catalog.record_send(ROW(v.__pgt_v0)) IS DISTINCT FROM pg_catalog.record_send(ROW(v.__pgt_v1))
   UNION ALL
   SELECT l.__pgt_row_id, -1::bigint AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", v.__pgt_v0 AS "subquery"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
   FROM "public"."orders" AS __pgt_src) AS l CROSS JOIN __pgt_n3_subquery_values AS v
-  WHERE (v.__pgt_v0)::text IS DISTINCT FROM (v.__pgt_v1)::text
+  WHERE pg_catalog.record_send(ROW(v.__pgt_v0)) IS DISTINCT FROM pg_catalog.record_send(ROW(v.__pgt_v1))
 ),
 __pgt_d4_filter AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags", c."subquery"
@@ -218,7 +218,7 @@ CREATE TEMP TABLE "__pgt_applied_e14dbe1a" ON COMMIT DROP AS
 SELECT y."__pgt_row_id", y.__pgt_weight, y."id"
 FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
   OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."id"
-      FROM (SELECT d.*, (ROW(d."id"))::text AS __pgt_text FROM pg_temp."__pgt_delta_e14dbe1a" AS d) AS x
+      FROM (SELECT d.*, pg_catalog.record_send(ROW(d."id")) AS __pgt_text FROM pg_temp."__pgt_delta_e14dbe1a" AS d) AS x
       ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
 WHERE y.__pgt_weight <> 0;
 
@@ -226,7 +226,7 @@ MERGE INTO "public"."st_scalar_subquery_uncorrelated" AS st
 USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM pg_temp."__pgt_applied_e14dbe1a" AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC) AS d
 ON st."__pgt_row_id" = d."__pgt_row_id"
 WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
-WHEN MATCHED AND d.__pgt_weight > 0 AND (ROW(st."id"))::text IS DISTINCT FROM (ROW(d."id"))::text THEN UPDATE SET "id" = d."id"
+WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."id")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."id")) THEN UPDATE SET "id" = d."id"
 WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id") VALUES
   (d."__pgt_row_id", d."id");
 

@@ -12,7 +12,7 @@ SELECT "pgtrickle_changes".capture_sync(16401::oid, NULL::text);
 -- ==== storage DDL
 CREATE TABLE "public"."st_scan_keyless" AS SELECT r."__pgt_row_id", r."kind"::text AS "kind", r."n"::integer AS "n"
 FROM (SELECT c.__pgt_row_id, c.events_kind AS "kind", c.events_n AS "n"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."kind", __pgt_src."n"))::text, 0) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
+FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
 FROM "public"."events" AS __pgt_src) AS c) AS r WITH NO DATA;
 
 ALTER TABLE "public"."st_scan_keyless" ALTER COLUMN "__pgt_row_id" SET NOT NULL;
@@ -23,7 +23,7 @@ CREATE INDEX "st_scan_keyless__pgt_row_id_idx" ON "public"."st_scan_keyless" ("_
 -- ==== population SELECT
 SELECT r."__pgt_row_id", r."kind"::text AS "kind", r."n"::integer AS "n"
 FROM (SELECT c.__pgt_row_id, c.events_kind AS "kind", c.events_n AS "n"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."kind", __pgt_src."n"))::text, 0) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
+FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
 FROM "public"."events" AS __pgt_src) AS c) AS r;
 
 
@@ -45,22 +45,23 @@ WITH __pgt_frontier AS (
 INSERT INTO "public"."st_scan_keyless" ("__pgt_row_id", "kind", "n")
 SELECT r."__pgt_row_id", r."kind"::text AS "kind", r."n"::integer AS "n"
 FROM (SELECT c.__pgt_row_id, c.events_kind AS "kind", c.events_n AS "n"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."kind", __pgt_src."n"))::text, 0) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
+FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
 FROM "public"."events" AS __pgt_src) AS c) AS r;
 
 
 -- ==== delta statement (change buffers)
 WITH __pgt_win_events AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."kind", __pgt_src."n"))::text, 0) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."kind", __pgt_src."n"
+  SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."kind", __pgt_src."n"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "kind", b."c2" AS "n"
         FROM "pgtrickle_changes"."changes_16401" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_events AS MATERIALIZED (
-  SELECT w.__pgt_row_id, w.__pgt_net AS __pgt_weight, w."kind", w."n"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) *, pg_catalog.sum(CASE WHEN __pgt_action = 'I' THEN 1 ELSE -1 END) OVER (PARTITION BY
-    __pgt_row_id)::bigint AS __pgt_net
-        FROM __pgt_win_events ORDER BY __pgt_row_id, __pgt_change_id) AS w
+  SELECT w.__pgt_row_id, w.__pgt_net AS __pgt_weight, w."kind" AS "kind", w."n" AS "n"
+  FROM (SELECT DISTINCT ON (v.__pgt_row_id, v.__pgt_image) v.*, pg_catalog.sum(CASE WHEN v.__pgt_action = 'I' THEN 1 ELSE -1 END)
+    OVER (PARTITION BY v.__pgt_row_id, v.__pgt_image)::bigint AS __pgt_net
+        FROM (SELECT u.*, pg_catalog.record_send(ROW(u."kind", u."n")) AS __pgt_image FROM __pgt_win_events AS u) AS v
+        ORDER BY v.__pgt_row_id, v.__pgt_image, v.__pgt_change_id) AS w
   WHERE w.__pgt_net <> 0
 ),
 __pgt_d1_scan_events AS (
@@ -95,10 +96,10 @@ FROM __pgt_d2_project AS d;
 
 -- ==== delta statement (transition tables of public.events)
 WITH __pgt_delta_events AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."kind", __pgt_src."n"))::text, 0) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."kind", __pgt_src."n"
+  SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."kind" AS "kind", __pgt_src."n" AS "n"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."kind", __pgt_src."n"))::text, 0) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."kind", __pgt_src."n"
+  SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."kind" AS "kind", __pgt_src."n" AS "n"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_events AS (
@@ -126,17 +127,24 @@ CREATE TEMP TABLE "__pgt_applied_6c81f8a6" ON COMMIT DROP AS
 SELECT y."__pgt_row_id", y.__pgt_weight, y."kind", y."n"
 FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
   OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."kind", x."n"
-      FROM (SELECT d.*, (ROW(d."kind", d."n"))::text AS __pgt_text FROM pg_temp."__pgt_delta_6c81f8a6" AS d) AS x
+      FROM (SELECT d.*, pg_catalog.record_send(ROW(d."kind", d."n")) AS __pgt_text FROM pg_temp."__pgt_delta_6c81f8a6" AS d) AS x
       ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
 WHERE y.__pgt_weight <> 0;
 
+WITH want AS (SELECT x."__pgt_row_id", pg_catalog.record_send(ROW(x."kind", x."n")) AS __pgt_text, -x.__pgt_weight AS __pgt_copies FROM pg_temp."__pgt_applied_6c81f8a6" AS x
+  WHERE x.__pgt_weight < 0),
+have AS (SELECT s.ctid AS __pgt_ctid, s."__pgt_row_id", pg_catalog.record_send(ROW(s."kind", s."n")) AS __pgt_text,
+  pg_catalog.row_number() OVER (PARTITION BY s."__pgt_row_id", pg_catalog.record_send(ROW(s."kind", s."n")) ORDER BY s.ctid) AS __pgt_n
+  FROM "public"."st_scan_keyless" AS s WHERE s."__pgt_row_id" IN (SELECT w."__pgt_row_id" FROM want AS w)),
+exact AS (SELECT h.__pgt_ctid, h."__pgt_row_id" FROM have AS h JOIN want AS w ON w."__pgt_row_id" = h."__pgt_row_id" AND w.__pgt_text = h.__pgt_text
+  AND h.__pgt_n <= w.__pgt_copies),
+short AS (SELECT w."__pgt_row_id", pg_catalog.sum(w.__pgt_copies) - (SELECT pg_catalog.count(*) FROM exact AS e WHERE e."__pgt_row_id" = w."__pgt_row_id")
+  AS __pgt_missing FROM want AS w GROUP BY w."__pgt_row_id"),
+rest AS (SELECT h.__pgt_ctid, h."__pgt_row_id", pg_catalog.row_number() OVER (PARTITION BY h."__pgt_row_id" ORDER BY h.__pgt_ctid) AS __pgt_m
+  FROM have AS h WHERE NOT EXISTS (SELECT 1 FROM exact AS e WHERE e.__pgt_ctid = h.__pgt_ctid))
 DELETE FROM "public"."st_scan_keyless" AS t
-USING (SELECT s.ctid AS __pgt_ctid, pg_catalog.row_number() OVER (PARTITION BY s."__pgt_row_id", (ROW(s."kind", s."n"))::text) AS __pgt_n, (ROW(s."kind", s."n"))::text AS __pgt_text, s."__pgt_row_id"
-       FROM "public"."st_scan_keyless" AS s
-       WHERE s."__pgt_row_id" IN (SELECT x."__pgt_row_id" FROM pg_temp."__pgt_applied_6c81f8a6" AS x WHERE x.__pgt_weight < 0)) AS v,
-      (SELECT x."__pgt_row_id", (ROW(x."kind", x."n"))::text AS __pgt_text, -x.__pgt_weight AS __pgt_copies FROM pg_temp."__pgt_applied_6c81f8a6" AS x WHERE
-  x.__pgt_weight < 0) AS d
-WHERE t.ctid = v.__pgt_ctid AND v."__pgt_row_id" = d."__pgt_row_id" AND v.__pgt_text = d.__pgt_text AND v.__pgt_n <= d.__pgt_copies;
+WHERE t.ctid = ANY (ARRAY(SELECT e.__pgt_ctid FROM exact AS e
+  UNION ALL SELECT r.__pgt_ctid FROM rest AS r JOIN short AS m ON m."__pgt_row_id" = r."__pgt_row_id" AND r.__pgt_m <= m.__pgt_missing));
 
 INSERT INTO "public"."st_scan_keyless" ("__pgt_row_id", "kind", "n")
 SELECT x."__pgt_row_id", x."kind", x."n" FROM pg_temp."__pgt_applied_6c81f8a6" AS x CROSS JOIN LATERAL pg_catalog.generate_series(1, x.__pgt_weight) AS g

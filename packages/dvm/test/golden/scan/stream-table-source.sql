@@ -31,7 +31,7 @@ CREATE INDEX IF NOT EXISTS "changes_st_7_window" ON "pgtrickle_changes"."changes
 -- ==== storage DDL
 CREATE TABLE "public"."st_scan_stream_table_source" AS SELECT r."__pgt_row_id", r."k"::integer AS "k", r."v"::integer AS "v"
 FROM (SELECT c.__pgt_row_id, c.upstream_k AS "k", c.upstream_v AS "v"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."__pgt_row_id"))::text, 0) AS __pgt_row_id, __pgt_src."k" AS "upstream_k", __pgt_src."v" AS "upstream_v"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."__pgt_row_id"))::text, 7919) AS __pgt_row_id, __pgt_src."k" AS "upstream_k", __pgt_src."v" AS "upstream_v"
 FROM "public"."upstream" AS __pgt_src) AS c) AS r WITH NO DATA;
 
 ALTER TABLE "public"."st_scan_stream_table_source" ALTER COLUMN "__pgt_row_id" SET NOT NULL;
@@ -42,7 +42,7 @@ CREATE UNIQUE INDEX "st_scan_stream_table_source__pgt_row_id_idx" ON "public"."s
 -- ==== population SELECT
 SELECT r."__pgt_row_id", r."k"::integer AS "k", r."v"::integer AS "v"
 FROM (SELECT c.__pgt_row_id, c.upstream_k AS "k", c.upstream_v AS "v"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."__pgt_row_id"))::text, 0) AS __pgt_row_id, __pgt_src."k" AS "upstream_k", __pgt_src."v" AS "upstream_v"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."__pgt_row_id"))::text, 7919) AS __pgt_row_id, __pgt_src."k" AS "upstream_k", __pgt_src."v" AS "upstream_v"
 FROM "public"."upstream" AS __pgt_src) AS c) AS r;
 
 
@@ -64,23 +64,23 @@ WITH __pgt_frontier AS (
 INSERT INTO "public"."st_scan_stream_table_source" ("__pgt_row_id", "k", "v")
 SELECT r."__pgt_row_id", r."k"::integer AS "k", r."v"::integer AS "v"
 FROM (SELECT c.__pgt_row_id, c.upstream_k AS "k", c.upstream_v AS "v"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."__pgt_row_id"))::text, 0) AS __pgt_row_id, __pgt_src."k" AS "upstream_k", __pgt_src."v" AS "upstream_v"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."__pgt_row_id"))::text, 7919) AS __pgt_row_id, __pgt_src."k" AS "upstream_k", __pgt_src."v" AS "upstream_v"
 FROM "public"."upstream" AS __pgt_src) AS c) AS r;
 
 
 -- ==== delta statement (change buffers)
 WITH __pgt_win_upstream AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."__pgt_row_id"))::text, 0) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."k", __pgt_src."v"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."__pgt_row_id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."k", __pgt_src."v"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."k" AS "k", b."v" AS "v", b."__pgt_row_id" AS "__pgt_row_id"
         FROM "pgtrickle_changes"."changes_st_7" AS b
         WHERE b.epoch > $2::bigint AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_upstream AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."k", w."v"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."k" AS "k", w."v" AS "v"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_upstream ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."k", w."v"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."k" AS "k", w."v" AS "v"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_upstream ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
@@ -116,10 +116,10 @@ FROM __pgt_d2_project AS d;
 
 -- ==== delta statement (transition tables of public.upstream)
 WITH __pgt_delta_upstream AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."__pgt_row_id"))::text, 0) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."k", __pgt_src."v"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."__pgt_row_id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."k" AS "k", __pgt_src."v" AS "v"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."__pgt_row_id"))::text, 0) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."k", __pgt_src."v"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."__pgt_row_id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."k" AS "k", __pgt_src."v" AS "v"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_upstream AS (
@@ -147,7 +147,7 @@ CREATE TEMP TABLE "__pgt_applied_9f5aea31" ON COMMIT DROP AS
 SELECT y."__pgt_row_id", y.__pgt_weight, y."k", y."v"
 FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
   OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."k", x."v"
-      FROM (SELECT d.*, (ROW(d."k", d."v"))::text AS __pgt_text FROM pg_temp."__pgt_delta_9f5aea31" AS d) AS x
+      FROM (SELECT d.*, pg_catalog.record_send(ROW(d."k", d."v")) AS __pgt_text FROM pg_temp."__pgt_delta_9f5aea31" AS d) AS x
       ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
 WHERE y.__pgt_weight <> 0;
 
@@ -155,7 +155,7 @@ MERGE INTO "public"."st_scan_stream_table_source" AS st
 USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM pg_temp."__pgt_applied_9f5aea31" AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC) AS d
 ON st."__pgt_row_id" = d."__pgt_row_id"
 WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
-WHEN MATCHED AND d.__pgt_weight > 0 AND (ROW(st."k", st."v"))::text IS DISTINCT FROM (ROW(d."k", d."v"))::text THEN UPDATE SET "k" = d."k", "v" = d."v"
+WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."k", st."v")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."k", d."v")) THEN UPDATE SET "k" = d."k", "v" = d."v"
 WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "k", "v") VALUES
   (d."__pgt_row_id", d."k", d."v");
 

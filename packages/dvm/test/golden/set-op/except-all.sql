@@ -18,18 +18,18 @@ CREATE TABLE "public"."st_set_op_except_all" AS SELECT r."__pgt_row_id", r."n_3"
 FROM (SELECT y.__pgt_row_id, y."n_3"
 FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.*, pg_catalog.count(*) FILTER (WHERE x.__pgt_side = 1) OVER w AS __pgt_l,
   pg_catalog.count(*) FILTER (WHERE x.__pgt_side <> 1) OVER w AS __pgt_r
-FROM (SELECT pg_catalog.hashtextextended((ROW(c."n_3"))::text, 0) AS __pgt_row_id, (ROW(c."n_3"))::text AS __pgt_text, c."pgt_side_3"
+FROM (SELECT pg_catalog.hashtextextended((ROW(c."n_3"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."n_3")) AS __pgt_text, c."pgt_side_3"
   AS __pgt_side, c."n_3"
-FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
+FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
 FROM (SELECT c.__pgt_row_id, c.n AS "n_2", 1 AS "pgt_side"
 FROM (SELECT c.__pgt_row_id, c.events_n AS "n"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."kind", __pgt_src."n"))::text, 0) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
+FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
 FROM "public"."events" AS __pgt_src) AS c) AS c) AS b
 UNION ALL
-SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
+SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
 FROM (SELECT c.__pgt_row_id, c.id AS "id_2", 2 AS "pgt_side_2"
 FROM (SELECT c.__pgt_row_id, c.customers_id AS "id"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
 FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c) AS x
 WINDOW w AS (PARTITION BY x.__pgt_row_id)
 ORDER BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text) AS y
@@ -46,18 +46,18 @@ SELECT r."__pgt_row_id", r."n_3"::integer AS "n"
 FROM (SELECT y.__pgt_row_id, y."n_3"
 FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.*, pg_catalog.count(*) FILTER (WHERE x.__pgt_side = 1) OVER w AS __pgt_l,
   pg_catalog.count(*) FILTER (WHERE x.__pgt_side <> 1) OVER w AS __pgt_r
-FROM (SELECT pg_catalog.hashtextextended((ROW(c."n_3"))::text, 0) AS __pgt_row_id, (ROW(c."n_3"))::text AS __pgt_text, c."pgt_side_3"
+FROM (SELECT pg_catalog.hashtextextended((ROW(c."n_3"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."n_3")) AS __pgt_text, c."pgt_side_3"
   AS __pgt_side, c."n_3"
-FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
+FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
 FROM (SELECT c.__pgt_row_id, c.n AS "n_2", 1 AS "pgt_side"
 FROM (SELECT c.__pgt_row_id, c.events_n AS "n"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."kind", __pgt_src."n"))::text, 0) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
+FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
 FROM "public"."events" AS __pgt_src) AS c) AS c) AS b
 UNION ALL
-SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
+SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
 FROM (SELECT c.__pgt_row_id, c.id AS "id_2", 2 AS "pgt_side_2"
 FROM (SELECT c.__pgt_row_id, c.customers_id AS "id"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
 FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c) AS x
 WINDOW w AS (PARTITION BY x.__pgt_row_id)
 ORDER BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text) AS y
@@ -85,18 +85,18 @@ SELECT r."__pgt_row_id", r."n_3"::integer AS "n"
 FROM (SELECT y.__pgt_row_id, y."n_3"
 FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.*, pg_catalog.count(*) FILTER (WHERE x.__pgt_side = 1) OVER w AS __pgt_l,
   pg_catalog.count(*) FILTER (WHERE x.__pgt_side <> 1) OVER w AS __pgt_r
-FROM (SELECT pg_catalog.hashtextextended((ROW(c."n_3"))::text, 0) AS __pgt_row_id, (ROW(c."n_3"))::text AS __pgt_text, c."pgt_side_3"
+FROM (SELECT pg_catalog.hashtextextended((ROW(c."n_3"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."n_3")) AS __pgt_text, c."pgt_side_3"
   AS __pgt_side, c."n_3"
-FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
+FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
 FROM (SELECT c.__pgt_row_id, c.n AS "n_2", 1 AS "pgt_side"
 FROM (SELECT c.__pgt_row_id, c.events_n AS "n"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."kind", __pgt_src."n"))::text, 0) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
+FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
 FROM "public"."events" AS __pgt_src) AS c) AS c) AS b
 UNION ALL
-SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
+SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
 FROM (SELECT c.__pgt_row_id, c.id AS "id_2", 2 AS "pgt_side_2"
 FROM (SELECT c.__pgt_row_id, c.customers_id AS "id"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
 FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c) AS x
 WINDOW w AS (PARTITION BY x.__pgt_row_id)
 ORDER BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text) AS y
@@ -106,16 +106,17 @@ WHERE GREATEST(y.__pgt_l - y.__pgt_r, 0) > 0) AS r;
 
 -- ==== delta statement (change buffers)
 WITH __pgt_win_events AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."kind", __pgt_src."n"))::text, 0) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."kind", __pgt_src."n"
+  SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."kind", __pgt_src."n"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "kind", b."c2" AS "n"
         FROM "pgtrickle_changes"."changes_16401" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_events AS MATERIALIZED (
-  SELECT w.__pgt_row_id, w.__pgt_net AS __pgt_weight, w."kind", w."n"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) *, pg_catalog.sum(CASE WHEN __pgt_action = 'I' THEN 1 ELSE -1 END) OVER (PARTITION BY
-    __pgt_row_id)::bigint AS __pgt_net
-        FROM __pgt_win_events ORDER BY __pgt_row_id, __pgt_change_id) AS w
+  SELECT w.__pgt_row_id, w.__pgt_net AS __pgt_weight, w."kind" AS "kind", w."n" AS "n"
+  FROM (SELECT DISTINCT ON (v.__pgt_row_id, v.__pgt_image) v.*, pg_catalog.sum(CASE WHEN v.__pgt_action = 'I' THEN 1 ELSE -1 END)
+    OVER (PARTITION BY v.__pgt_row_id, v.__pgt_image)::bigint AS __pgt_net
+        FROM (SELECT u.*, pg_catalog.record_send(ROW(u."kind", u."n")) AS __pgt_image FROM __pgt_win_events AS u) AS v
+        ORDER BY v.__pgt_row_id, v.__pgt_image, v.__pgt_change_id) AS w
   WHERE w.__pgt_net <> 0
 ),
 __pgt_d1_scan_events AS (
@@ -131,17 +132,17 @@ __pgt_d5_project AS (
   FROM __pgt_d2_project AS c
 ),
 __pgt_win_customers AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "name", b."c3" AS "tier"
         FROM "pgtrickle_changes"."changes_16393" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_customers AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id", w."name", w."tier"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name", w."tier" AS "tier"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id", w."name", w."tier"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name", w."tier" AS "tier"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
@@ -158,45 +159,45 @@ __pgt_d6_project AS (
   FROM __pgt_d4_project AS c
 ),
 __pgt_d7_union_all AS (
-  SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b.__pgt_weight, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b.__pgt_weight, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
   FROM __pgt_d5_project AS b
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b.__pgt_weight, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b.__pgt_weight, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
   FROM __pgt_d6_project AS b
 ),
 __pgt_n8_changed AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(d."n_3"))::text, 0) AS __pgt_row_id, (ROW(d."n_3"))::text AS __pgt_text, d."pgt_side_3" AS
+  SELECT pg_catalog.hashtextextended((ROW(d."n_3"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(d."n_3")) AS __pgt_text, d."pgt_side_3" AS
     __pgt_side, d.__pgt_weight AS __pgt_dw, d."n_3"
   FROM __pgt_d7_union_all AS d
 ),
 __pgt_n8_rows AS (
-  SELECT pg_catalog.hashtextextended((ROW(c."n_3"))::text, 0) AS __pgt_row_id, (ROW(c."n_3"))::text AS __pgt_text, c."pgt_side_3" AS
+  SELECT pg_catalog.hashtextextended((ROW(c."n_3"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."n_3")) AS __pgt_text, c."pgt_side_3" AS
     __pgt_side, 1::bigint AS __pgt_n1, 0::bigint AS __pgt_dw, c."n_3"
-  FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
+  FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.n AS "n_2", 1 AS "pgt_side"
   FROM (SELECT c.__pgt_row_id, c.events_n AS "n"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."kind", __pgt_src."n"))::text, 0) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
   FROM "public"."events" AS __pgt_src) AS c) AS c) AS b
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_2", 2 AS "pgt_side_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
   FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c
-  WHERE (c."n_3") IN (SELECT k."n_3" FROM __pgt_n8_changed AS k) AND pg_catalog.hashtextextended((ROW(c."n_3"))::text, 0) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)
+  WHERE (c."n_3") IN (SELECT k."n_3" FROM __pgt_n8_changed AS k) AND pg_catalog.hashtextextended((ROW(c."n_3"))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)
   UNION ALL
-  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
+  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.n AS "n_2", 1 AS "pgt_side"
   FROM (SELECT c.__pgt_row_id, c.events_n AS "n"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."kind", __pgt_src."n"))::text, 0) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
   FROM "public"."events" AS __pgt_src) AS c) AS c) AS b
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_2", 2 AS "pgt_side_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
   FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c
-  WHERE EXISTS (SELECT 1 FROM __pgt_n8_changed AS k WHERE k."n_3" IS NULL) AND (c."n_3" IS NULL) AND pg_catalog.hashtextextended((ROW(c."n_3"))::text, 0) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)) AS c
+  WHERE EXISTS (SELECT 1 FROM __pgt_n8_changed AS k WHERE k."n_3" IS NULL) AND (c."n_3" IS NULL) AND pg_catalog.hashtextextended((ROW(c."n_3"))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)) AS c
   UNION ALL
   SELECT k.__pgt_row_id, k.__pgt_text, k.__pgt_side, 0::bigint, k.__pgt_dw, k."n_3"
   FROM __pgt_n8_changed AS k
@@ -262,10 +263,10 @@ FROM __pgt_d8_except AS d;
 
 -- ==== delta statement (transition tables of public.events)
 WITH __pgt_delta_events AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."kind", __pgt_src."n"))::text, 0) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."kind", __pgt_src."n"
+  SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."kind" AS "kind", __pgt_src."n" AS "n"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."kind", __pgt_src."n"))::text, 0) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."kind", __pgt_src."n"
+  SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."kind" AS "kind", __pgt_src."n" AS "n"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_events AS (
@@ -281,49 +282,49 @@ __pgt_d5_project AS (
   FROM __pgt_d2_project AS c
 ),
 __pgt_d7_union_all AS (
-  SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b.__pgt_weight, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b.__pgt_weight, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
   FROM __pgt_d5_project AS b
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 0) AS __pgt_row_id, 0::bigint AS __pgt_weight, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, 0::bigint AS __pgt_weight, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_2", 2 AS "pgt_side_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
   FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b
   WHERE false
 ),
 __pgt_n8_changed AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(d."n_3"))::text, 0) AS __pgt_row_id, (ROW(d."n_3"))::text AS __pgt_text, d."pgt_side_3" AS
+  SELECT pg_catalog.hashtextextended((ROW(d."n_3"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(d."n_3")) AS __pgt_text, d."pgt_side_3" AS
     __pgt_side, d.__pgt_weight AS __pgt_dw, d."n_3"
   FROM __pgt_d7_union_all AS d
 ),
 __pgt_n8_rows AS (
-  SELECT pg_catalog.hashtextextended((ROW(c."n_3"))::text, 0) AS __pgt_row_id, (ROW(c."n_3"))::text AS __pgt_text, c."pgt_side_3" AS
+  SELECT pg_catalog.hashtextextended((ROW(c."n_3"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."n_3")) AS __pgt_text, c."pgt_side_3" AS
     __pgt_side, 1::bigint AS __pgt_n1, 0::bigint AS __pgt_dw, c."n_3"
-  FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
+  FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.n AS "n_2", 1 AS "pgt_side"
   FROM (SELECT c.__pgt_row_id, c.events_n AS "n"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."kind", __pgt_src."n"))::text, 0) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
   FROM "public"."events" AS __pgt_src) AS c) AS c) AS b
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_2", 2 AS "pgt_side_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
   FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c
-  WHERE (c."n_3") IN (SELECT k."n_3" FROM __pgt_n8_changed AS k) AND pg_catalog.hashtextextended((ROW(c."n_3"))::text, 0) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)
+  WHERE (c."n_3") IN (SELECT k."n_3" FROM __pgt_n8_changed AS k) AND pg_catalog.hashtextextended((ROW(c."n_3"))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)
   UNION ALL
-  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
+  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.n AS "n_2", 1 AS "pgt_side"
   FROM (SELECT c.__pgt_row_id, c.events_n AS "n"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."kind", __pgt_src."n"))::text, 0) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
   FROM "public"."events" AS __pgt_src) AS c) AS c) AS b
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_2", 2 AS "pgt_side_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
   FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c
-  WHERE EXISTS (SELECT 1 FROM __pgt_n8_changed AS k WHERE k."n_3" IS NULL) AND (c."n_3" IS NULL) AND pg_catalog.hashtextextended((ROW(c."n_3"))::text, 0) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)) AS c
+  WHERE EXISTS (SELECT 1 FROM __pgt_n8_changed AS k WHERE k."n_3" IS NULL) AND (c."n_3" IS NULL) AND pg_catalog.hashtextextended((ROW(c."n_3"))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)) AS c
   UNION ALL
   SELECT k.__pgt_row_id, k.__pgt_text, k.__pgt_side, 0::bigint, k.__pgt_dw, k."n_3"
   FROM __pgt_n8_changed AS k
@@ -372,10 +373,10 @@ FROM __pgt_d8_except AS d;
 
 -- ==== delta statement (transition tables of public.customers)
 WITH __pgt_delta_customers AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name", __pgt_src."tier" AS "tier"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name", __pgt_src."tier" AS "tier"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d3_scan_customers AS (
@@ -391,49 +392,49 @@ __pgt_d6_project AS (
   FROM __pgt_d4_project AS c
 ),
 __pgt_d7_union_all AS (
-  SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, 0::bigint AS __pgt_weight, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, 0::bigint AS __pgt_weight, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.n AS "n_2", 1 AS "pgt_side"
   FROM (SELECT c.__pgt_row_id, c.events_n AS "n"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."kind", __pgt_src."n"))::text, 0) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
   FROM "public"."events" AS __pgt_src) AS c) AS c) AS b
   WHERE false
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b.__pgt_weight, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b.__pgt_weight, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
   FROM __pgt_d6_project AS b
 ),
 __pgt_n8_changed AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(d."n_3"))::text, 0) AS __pgt_row_id, (ROW(d."n_3"))::text AS __pgt_text, d."pgt_side_3" AS
+  SELECT pg_catalog.hashtextextended((ROW(d."n_3"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(d."n_3")) AS __pgt_text, d."pgt_side_3" AS
     __pgt_side, d.__pgt_weight AS __pgt_dw, d."n_3"
   FROM __pgt_d7_union_all AS d
 ),
 __pgt_n8_rows AS (
-  SELECT pg_catalog.hashtextextended((ROW(c."n_3"))::text, 0) AS __pgt_row_id, (ROW(c."n_3"))::text AS __pgt_text, c."pgt_side_3" AS
+  SELECT pg_catalog.hashtextextended((ROW(c."n_3"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."n_3")) AS __pgt_text, c."pgt_side_3" AS
     __pgt_side, 1::bigint AS __pgt_n1, 0::bigint AS __pgt_dw, c."n_3"
-  FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
+  FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.n AS "n_2", 1 AS "pgt_side"
   FROM (SELECT c.__pgt_row_id, c.events_n AS "n"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."kind", __pgt_src."n"))::text, 0) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
   FROM "public"."events" AS __pgt_src) AS c) AS c) AS b
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_2", 2 AS "pgt_side_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
   FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c
-  WHERE (c."n_3") IN (SELECT k."n_3" FROM __pgt_n8_changed AS k) AND pg_catalog.hashtextextended((ROW(c."n_3"))::text, 0) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)
+  WHERE (c."n_3") IN (SELECT k."n_3" FROM __pgt_n8_changed AS k) AND pg_catalog.hashtextextended((ROW(c."n_3"))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)
   UNION ALL
-  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
+  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.n AS "n_2", 1 AS "pgt_side"
   FROM (SELECT c.__pgt_row_id, c.events_n AS "n"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."kind", __pgt_src."n"))::text, 0) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
   FROM "public"."events" AS __pgt_src) AS c) AS c) AS b
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_2", 2 AS "pgt_side_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
   FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c
-  WHERE EXISTS (SELECT 1 FROM __pgt_n8_changed AS k WHERE k."n_3" IS NULL) AND (c."n_3" IS NULL) AND pg_catalog.hashtextextended((ROW(c."n_3"))::text, 0) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)) AS c
+  WHERE EXISTS (SELECT 1 FROM __pgt_n8_changed AS k WHERE k."n_3" IS NULL) AND (c."n_3" IS NULL) AND pg_catalog.hashtextextended((ROW(c."n_3"))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)) AS c
   UNION ALL
   SELECT k.__pgt_row_id, k.__pgt_text, k.__pgt_side, 0::bigint, k.__pgt_dw, k."n_3"
   FROM __pgt_n8_changed AS k
@@ -492,17 +493,24 @@ CREATE TEMP TABLE "__pgt_applied_23eac700" ON COMMIT DROP AS
 SELECT y."__pgt_row_id", y.__pgt_weight, y."n"
 FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
   OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."n"
-      FROM (SELECT d.*, (ROW(d."n"))::text AS __pgt_text FROM pg_temp."__pgt_delta_23eac700" AS d) AS x
+      FROM (SELECT d.*, pg_catalog.record_send(ROW(d."n")) AS __pgt_text FROM pg_temp."__pgt_delta_23eac700" AS d) AS x
       ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
 WHERE y.__pgt_weight <> 0;
 
+WITH want AS (SELECT x."__pgt_row_id", pg_catalog.record_send(ROW(x."n")) AS __pgt_text, -x.__pgt_weight AS __pgt_copies FROM pg_temp."__pgt_applied_23eac700" AS x
+  WHERE x.__pgt_weight < 0),
+have AS (SELECT s.ctid AS __pgt_ctid, s."__pgt_row_id", pg_catalog.record_send(ROW(s."n")) AS __pgt_text,
+  pg_catalog.row_number() OVER (PARTITION BY s."__pgt_row_id", pg_catalog.record_send(ROW(s."n")) ORDER BY s.ctid) AS __pgt_n
+  FROM "public"."st_set_op_except_all" AS s WHERE s."__pgt_row_id" IN (SELECT w."__pgt_row_id" FROM want AS w)),
+exact AS (SELECT h.__pgt_ctid, h."__pgt_row_id" FROM have AS h JOIN want AS w ON w."__pgt_row_id" = h."__pgt_row_id" AND w.__pgt_text = h.__pgt_text
+  AND h.__pgt_n <= w.__pgt_copies),
+short AS (SELECT w."__pgt_row_id", pg_catalog.sum(w.__pgt_copies) - (SELECT pg_catalog.count(*) FROM exact AS e WHERE e."__pgt_row_id" = w."__pgt_row_id")
+  AS __pgt_missing FROM want AS w GROUP BY w."__pgt_row_id"),
+rest AS (SELECT h.__pgt_ctid, h."__pgt_row_id", pg_catalog.row_number() OVER (PARTITION BY h."__pgt_row_id" ORDER BY h.__pgt_ctid) AS __pgt_m
+  FROM have AS h WHERE NOT EXISTS (SELECT 1 FROM exact AS e WHERE e.__pgt_ctid = h.__pgt_ctid))
 DELETE FROM "public"."st_set_op_except_all" AS t
-USING (SELECT s.ctid AS __pgt_ctid, pg_catalog.row_number() OVER (PARTITION BY s."__pgt_row_id", (ROW(s."n"))::text) AS __pgt_n, (ROW(s."n"))::text AS __pgt_text, s."__pgt_row_id"
-       FROM "public"."st_set_op_except_all" AS s
-       WHERE s."__pgt_row_id" IN (SELECT x."__pgt_row_id" FROM pg_temp."__pgt_applied_23eac700" AS x WHERE x.__pgt_weight < 0)) AS v,
-      (SELECT x."__pgt_row_id", (ROW(x."n"))::text AS __pgt_text, -x.__pgt_weight AS __pgt_copies FROM pg_temp."__pgt_applied_23eac700" AS x WHERE
-  x.__pgt_weight < 0) AS d
-WHERE t.ctid = v.__pgt_ctid AND v."__pgt_row_id" = d."__pgt_row_id" AND v.__pgt_text = d.__pgt_text AND v.__pgt_n <= d.__pgt_copies;
+WHERE t.ctid = ANY (ARRAY(SELECT e.__pgt_ctid FROM exact AS e
+  UNION ALL SELECT r.__pgt_ctid FROM rest AS r JOIN short AS m ON m."__pgt_row_id" = r."__pgt_row_id" AND r.__pgt_m <= m.__pgt_missing));
 
 INSERT INTO "public"."st_set_op_except_all" ("__pgt_row_id", "n")
 SELECT x."__pgt_row_id", x."n" FROM pg_temp."__pgt_applied_23eac700" AS x CROSS JOIN LATERAL pg_catalog.generate_series(1, x.__pgt_weight) AS g

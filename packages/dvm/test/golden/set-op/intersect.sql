@@ -18,18 +18,18 @@ CREATE TABLE "public"."st_set_op_intersect" AS SELECT r."__pgt_row_id", r."id_5"
 FROM (SELECT y.__pgt_row_id, y."id_5"
 FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.*, pg_catalog.count(*) FILTER (WHERE x.__pgt_side = 1) OVER w AS __pgt_l,
   pg_catalog.count(*) FILTER (WHERE x.__pgt_side <> 1) OVER w AS __pgt_r
-FROM (SELECT pg_catalog.hashtextextended((ROW(c."id_5"))::text, 0) AS __pgt_row_id, (ROW(c."id_5"))::text AS __pgt_text, c."pgt_side_3"
+FROM (SELECT pg_catalog.hashtextextended((ROW(c."id_5"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."id_5")) AS __pgt_text, c."pgt_side_3"
   AS __pgt_side, c."id_5"
-FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
+FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
 FROM (SELECT c.__pgt_row_id, c.id AS "id_3", 1 AS "pgt_side"
 FROM (SELECT c.__pgt_row_id, c.orders_customer AS "id"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c) AS c) AS b
 UNION ALL
-SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
+SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
 FROM (SELECT c.__pgt_row_id, c.id_2 AS "id_4", 2 AS "pgt_side_2"
 FROM (SELECT c.__pgt_row_id, c.customers_id AS "id_2"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
 FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c) AS x
 WINDOW w AS (PARTITION BY x.__pgt_row_id)
 ORDER BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text) AS y
@@ -45,18 +45,18 @@ SELECT r."__pgt_row_id", r."id_5"::integer AS "id"
 FROM (SELECT y.__pgt_row_id, y."id_5"
 FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.*, pg_catalog.count(*) FILTER (WHERE x.__pgt_side = 1) OVER w AS __pgt_l,
   pg_catalog.count(*) FILTER (WHERE x.__pgt_side <> 1) OVER w AS __pgt_r
-FROM (SELECT pg_catalog.hashtextextended((ROW(c."id_5"))::text, 0) AS __pgt_row_id, (ROW(c."id_5"))::text AS __pgt_text, c."pgt_side_3"
+FROM (SELECT pg_catalog.hashtextextended((ROW(c."id_5"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."id_5")) AS __pgt_text, c."pgt_side_3"
   AS __pgt_side, c."id_5"
-FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
+FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
 FROM (SELECT c.__pgt_row_id, c.id AS "id_3", 1 AS "pgt_side"
 FROM (SELECT c.__pgt_row_id, c.orders_customer AS "id"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c) AS c) AS b
 UNION ALL
-SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
+SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
 FROM (SELECT c.__pgt_row_id, c.id_2 AS "id_4", 2 AS "pgt_side_2"
 FROM (SELECT c.__pgt_row_id, c.customers_id AS "id_2"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
 FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c) AS x
 WINDOW w AS (PARTITION BY x.__pgt_row_id)
 ORDER BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text) AS y
@@ -83,18 +83,18 @@ SELECT r."__pgt_row_id", r."id_5"::integer AS "id"
 FROM (SELECT y.__pgt_row_id, y."id_5"
 FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.*, pg_catalog.count(*) FILTER (WHERE x.__pgt_side = 1) OVER w AS __pgt_l,
   pg_catalog.count(*) FILTER (WHERE x.__pgt_side <> 1) OVER w AS __pgt_r
-FROM (SELECT pg_catalog.hashtextextended((ROW(c."id_5"))::text, 0) AS __pgt_row_id, (ROW(c."id_5"))::text AS __pgt_text, c."pgt_side_3"
+FROM (SELECT pg_catalog.hashtextextended((ROW(c."id_5"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."id_5")) AS __pgt_text, c."pgt_side_3"
   AS __pgt_side, c."id_5"
-FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
+FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
 FROM (SELECT c.__pgt_row_id, c.id AS "id_3", 1 AS "pgt_side"
 FROM (SELECT c.__pgt_row_id, c.orders_customer AS "id"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c) AS c) AS b
 UNION ALL
-SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
+SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
 FROM (SELECT c.__pgt_row_id, c.id_2 AS "id_4", 2 AS "pgt_side_2"
 FROM (SELECT c.__pgt_row_id, c.customers_id AS "id_2"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
 FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c) AS x
 WINDOW w AS (PARTITION BY x.__pgt_row_id)
 ORDER BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text) AS y
@@ -103,17 +103,17 @@ WHERE (CASE WHEN y.__pgt_l > 0 AND y.__pgt_r > 0 THEN 1 ELSE 0 END)::bigint > 0)
 
 -- ==== delta statement (change buffers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount", b."c4" AS "region", b."c5" AS "tags"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id", w."customer", w."amount", w."region", w."tags"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id", w."customer", w."amount", w."region", w."tags"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
@@ -130,17 +130,17 @@ __pgt_d5_project AS (
   FROM __pgt_d2_project AS c
 ),
 __pgt_win_customers AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "name", b."c3" AS "tier"
         FROM "pgtrickle_changes"."changes_16393" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_customers AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id", w."name", w."tier"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name", w."tier" AS "tier"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id", w."name", w."tier"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name", w."tier" AS "tier"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
@@ -157,45 +157,45 @@ __pgt_d6_project AS (
   FROM __pgt_d4_project AS c
 ),
 __pgt_d7_union_all AS (
-  SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b.__pgt_weight, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b.__pgt_weight, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
   FROM __pgt_d5_project AS b
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b.__pgt_weight, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b.__pgt_weight, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
   FROM __pgt_d6_project AS b
 ),
 __pgt_n8_changed AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(d."id_5"))::text, 0) AS __pgt_row_id, (ROW(d."id_5"))::text AS __pgt_text, d."pgt_side_3" AS
+  SELECT pg_catalog.hashtextextended((ROW(d."id_5"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(d."id_5")) AS __pgt_text, d."pgt_side_3" AS
     __pgt_side, d.__pgt_weight AS __pgt_dw, d."id_5"
   FROM __pgt_d7_union_all AS d
 ),
 __pgt_n8_rows AS (
-  SELECT pg_catalog.hashtextextended((ROW(c."id_5"))::text, 0) AS __pgt_row_id, (ROW(c."id_5"))::text AS __pgt_text, c."pgt_side_3" AS
+  SELECT pg_catalog.hashtextextended((ROW(c."id_5"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."id_5")) AS __pgt_text, c."pgt_side_3" AS
     __pgt_side, 1::bigint AS __pgt_n1, 0::bigint AS __pgt_dw, c."id_5"
-  FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
+  FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_3", 1 AS "pgt_side"
   FROM (SELECT c.__pgt_row_id, c.orders_customer AS "id"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS c) AS c) AS b
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id_2 AS "id_4", 2 AS "pgt_side_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id_2"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
   FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c
-  WHERE (c."id_5") IN (SELECT k."id_5" FROM __pgt_n8_changed AS k) AND pg_catalog.hashtextextended((ROW(c."id_5"))::text, 0) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)
+  WHERE (c."id_5") IN (SELECT k."id_5" FROM __pgt_n8_changed AS k) AND pg_catalog.hashtextextended((ROW(c."id_5"))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)
   UNION ALL
-  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
+  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_3", 1 AS "pgt_side"
   FROM (SELECT c.__pgt_row_id, c.orders_customer AS "id"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS c) AS c) AS b
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id_2 AS "id_4", 2 AS "pgt_side_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id_2"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
   FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c
-  WHERE EXISTS (SELECT 1 FROM __pgt_n8_changed AS k WHERE k."id_5" IS NULL) AND (c."id_5" IS NULL) AND pg_catalog.hashtextextended((ROW(c."id_5"))::text, 0) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)) AS c
+  WHERE EXISTS (SELECT 1 FROM __pgt_n8_changed AS k WHERE k."id_5" IS NULL) AND (c."id_5" IS NULL) AND pg_catalog.hashtextextended((ROW(c."id_5"))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)) AS c
   UNION ALL
   SELECT k.__pgt_row_id, k.__pgt_text, k.__pgt_side, 0::bigint, k.__pgt_dw, k."id_5"
   FROM __pgt_n8_changed AS k
@@ -261,10 +261,10 @@ FROM __pgt_d8_intersect AS d;
 
 -- ==== delta statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_orders AS (
@@ -280,49 +280,49 @@ __pgt_d5_project AS (
   FROM __pgt_d2_project AS c
 ),
 __pgt_d7_union_all AS (
-  SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b.__pgt_weight, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b.__pgt_weight, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
   FROM __pgt_d5_project AS b
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 0) AS __pgt_row_id, 0::bigint AS __pgt_weight, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, 0::bigint AS __pgt_weight, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id_2 AS "id_4", 2 AS "pgt_side_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id_2"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
   FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b
   WHERE false
 ),
 __pgt_n8_changed AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(d."id_5"))::text, 0) AS __pgt_row_id, (ROW(d."id_5"))::text AS __pgt_text, d."pgt_side_3" AS
+  SELECT pg_catalog.hashtextextended((ROW(d."id_5"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(d."id_5")) AS __pgt_text, d."pgt_side_3" AS
     __pgt_side, d.__pgt_weight AS __pgt_dw, d."id_5"
   FROM __pgt_d7_union_all AS d
 ),
 __pgt_n8_rows AS (
-  SELECT pg_catalog.hashtextextended((ROW(c."id_5"))::text, 0) AS __pgt_row_id, (ROW(c."id_5"))::text AS __pgt_text, c."pgt_side_3" AS
+  SELECT pg_catalog.hashtextextended((ROW(c."id_5"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."id_5")) AS __pgt_text, c."pgt_side_3" AS
     __pgt_side, 1::bigint AS __pgt_n1, 0::bigint AS __pgt_dw, c."id_5"
-  FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
+  FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_3", 1 AS "pgt_side"
   FROM (SELECT c.__pgt_row_id, c.orders_customer AS "id"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS c) AS c) AS b
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id_2 AS "id_4", 2 AS "pgt_side_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id_2"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
   FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c
-  WHERE (c."id_5") IN (SELECT k."id_5" FROM __pgt_n8_changed AS k) AND pg_catalog.hashtextextended((ROW(c."id_5"))::text, 0) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)
+  WHERE (c."id_5") IN (SELECT k."id_5" FROM __pgt_n8_changed AS k) AND pg_catalog.hashtextextended((ROW(c."id_5"))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)
   UNION ALL
-  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
+  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_3", 1 AS "pgt_side"
   FROM (SELECT c.__pgt_row_id, c.orders_customer AS "id"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS c) AS c) AS b
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id_2 AS "id_4", 2 AS "pgt_side_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id_2"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
   FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c
-  WHERE EXISTS (SELECT 1 FROM __pgt_n8_changed AS k WHERE k."id_5" IS NULL) AND (c."id_5" IS NULL) AND pg_catalog.hashtextextended((ROW(c."id_5"))::text, 0) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)) AS c
+  WHERE EXISTS (SELECT 1 FROM __pgt_n8_changed AS k WHERE k."id_5" IS NULL) AND (c."id_5" IS NULL) AND pg_catalog.hashtextextended((ROW(c."id_5"))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)) AS c
   UNION ALL
   SELECT k.__pgt_row_id, k.__pgt_text, k.__pgt_side, 0::bigint, k.__pgt_dw, k."id_5"
   FROM __pgt_n8_changed AS k
@@ -371,10 +371,10 @@ FROM __pgt_d8_intersect AS d;
 
 -- ==== delta statement (transition tables of public.customers)
 WITH __pgt_delta_customers AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name", __pgt_src."tier" AS "tier"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name", __pgt_src."tier" AS "tier"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d3_scan_customers AS (
@@ -390,49 +390,49 @@ __pgt_d6_project AS (
   FROM __pgt_d4_project AS c
 ),
 __pgt_d7_union_all AS (
-  SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, 0::bigint AS __pgt_weight, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, 0::bigint AS __pgt_weight, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_3", 1 AS "pgt_side"
   FROM (SELECT c.__pgt_row_id, c.orders_customer AS "id"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS c) AS c) AS b
   WHERE false
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b.__pgt_weight, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b.__pgt_weight, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
   FROM __pgt_d6_project AS b
 ),
 __pgt_n8_changed AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(d."id_5"))::text, 0) AS __pgt_row_id, (ROW(d."id_5"))::text AS __pgt_text, d."pgt_side_3" AS
+  SELECT pg_catalog.hashtextextended((ROW(d."id_5"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(d."id_5")) AS __pgt_text, d."pgt_side_3" AS
     __pgt_side, d.__pgt_weight AS __pgt_dw, d."id_5"
   FROM __pgt_d7_union_all AS d
 ),
 __pgt_n8_rows AS (
-  SELECT pg_catalog.hashtextextended((ROW(c."id_5"))::text, 0) AS __pgt_row_id, (ROW(c."id_5"))::text AS __pgt_text, c."pgt_side_3" AS
+  SELECT pg_catalog.hashtextextended((ROW(c."id_5"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."id_5")) AS __pgt_text, c."pgt_side_3" AS
     __pgt_side, 1::bigint AS __pgt_n1, 0::bigint AS __pgt_dw, c."id_5"
-  FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
+  FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_3", 1 AS "pgt_side"
   FROM (SELECT c.__pgt_row_id, c.orders_customer AS "id"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS c) AS c) AS b
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id_2 AS "id_4", 2 AS "pgt_side_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id_2"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
   FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c
-  WHERE (c."id_5") IN (SELECT k."id_5" FROM __pgt_n8_changed AS k) AND pg_catalog.hashtextextended((ROW(c."id_5"))::text, 0) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)
+  WHERE (c."id_5") IN (SELECT k."id_5" FROM __pgt_n8_changed AS k) AND pg_catalog.hashtextextended((ROW(c."id_5"))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)
   UNION ALL
-  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
+  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_3", 1 AS "pgt_side"
   FROM (SELECT c.__pgt_row_id, c.orders_customer AS "id"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS c) AS c) AS b
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id_2 AS "id_4", 2 AS "pgt_side_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id_2"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
   FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c
-  WHERE EXISTS (SELECT 1 FROM __pgt_n8_changed AS k WHERE k."id_5" IS NULL) AND (c."id_5" IS NULL) AND pg_catalog.hashtextextended((ROW(c."id_5"))::text, 0) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)) AS c
+  WHERE EXISTS (SELECT 1 FROM __pgt_n8_changed AS k WHERE k."id_5" IS NULL) AND (c."id_5" IS NULL) AND pg_catalog.hashtextextended((ROW(c."id_5"))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)) AS c
   UNION ALL
   SELECT k.__pgt_row_id, k.__pgt_text, k.__pgt_side, 0::bigint, k.__pgt_dw, k."id_5"
   FROM __pgt_n8_changed AS k
@@ -491,7 +491,7 @@ CREATE TEMP TABLE "__pgt_applied_82ad6bda" ON COMMIT DROP AS
 SELECT y."__pgt_row_id", y.__pgt_weight, y."id"
 FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
   OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."id"
-      FROM (SELECT d.*, (ROW(d."id"))::text AS __pgt_text FROM pg_temp."__pgt_delta_82ad6bda" AS d) AS x
+      FROM (SELECT d.*, pg_catalog.record_send(ROW(d."id")) AS __pgt_text FROM pg_temp."__pgt_delta_82ad6bda" AS d) AS x
       ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
 WHERE y.__pgt_weight <> 0;
 
@@ -499,7 +499,7 @@ MERGE INTO "public"."st_set_op_intersect" AS st
 USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM pg_temp."__pgt_applied_82ad6bda" AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC) AS d
 ON st."__pgt_row_id" = d."__pgt_row_id"
 WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
-WHEN MATCHED AND d.__pgt_weight > 0 AND (ROW(st."id"))::text IS DISTINCT FROM (ROW(d."id"))::text THEN UPDATE SET "id" = d."id"
+WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."id")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."id")) THEN UPDATE SET "id" = d."id"
 WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id") VALUES
   (d."__pgt_row_id", d."id");
 

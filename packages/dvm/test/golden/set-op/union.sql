@@ -18,16 +18,16 @@ CREATE TABLE "public"."st_set_op_union" AS SELECT r."__pgt_row_id", r."id_3"::in
 FROM (SELECT y.__pgt_row_id, y."id_3", y.__pgt_l AS "pgt_count"
 FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.*, pg_catalog.count(*) FILTER (WHERE x.__pgt_side = 1) OVER w AS __pgt_l,
   pg_catalog.count(*) FILTER (WHERE x.__pgt_side <> 1) OVER w AS __pgt_r
-FROM (SELECT pg_catalog.hashtextextended((ROW(c."id_3"))::text, 0) AS __pgt_row_id, (ROW(c."id_3"))::text AS __pgt_text, 1
+FROM (SELECT pg_catalog.hashtextextended((ROW(c."id_3"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."id_3")) AS __pgt_text, 1
   AS __pgt_side, c."id_3"
-FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id" AS "id_3"
+FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id" AS "id_3"
 FROM (SELECT c.__pgt_row_id, c.orders_customer AS "id"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c) AS b
 UNION ALL
-SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id_2" AS "id_3"
+SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "id_3"
 FROM (SELECT c.__pgt_row_id, c.customers_id AS "id_2"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
 FROM "public"."customers" AS __pgt_src) AS c) AS b) AS c) AS x
 WINDOW w AS (PARTITION BY x.__pgt_row_id)
 ORDER BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text) AS y
@@ -43,16 +43,16 @@ SELECT r."__pgt_row_id", r."id_3"::integer AS "id", r."pgt_count" AS "__pgt_coun
 FROM (SELECT y.__pgt_row_id, y."id_3", y.__pgt_l AS "pgt_count"
 FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.*, pg_catalog.count(*) FILTER (WHERE x.__pgt_side = 1) OVER w AS __pgt_l,
   pg_catalog.count(*) FILTER (WHERE x.__pgt_side <> 1) OVER w AS __pgt_r
-FROM (SELECT pg_catalog.hashtextextended((ROW(c."id_3"))::text, 0) AS __pgt_row_id, (ROW(c."id_3"))::text AS __pgt_text, 1
+FROM (SELECT pg_catalog.hashtextextended((ROW(c."id_3"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."id_3")) AS __pgt_text, 1
   AS __pgt_side, c."id_3"
-FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id" AS "id_3"
+FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id" AS "id_3"
 FROM (SELECT c.__pgt_row_id, c.orders_customer AS "id"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c) AS b
 UNION ALL
-SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id_2" AS "id_3"
+SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "id_3"
 FROM (SELECT c.__pgt_row_id, c.customers_id AS "id_2"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
 FROM "public"."customers" AS __pgt_src) AS c) AS b) AS c) AS x
 WINDOW w AS (PARTITION BY x.__pgt_row_id)
 ORDER BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text) AS y
@@ -79,16 +79,16 @@ SELECT r."__pgt_row_id", r."id_3"::integer AS "id", r."pgt_count" AS "__pgt_coun
 FROM (SELECT y.__pgt_row_id, y."id_3", y.__pgt_l AS "pgt_count"
 FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.*, pg_catalog.count(*) FILTER (WHERE x.__pgt_side = 1) OVER w AS __pgt_l,
   pg_catalog.count(*) FILTER (WHERE x.__pgt_side <> 1) OVER w AS __pgt_r
-FROM (SELECT pg_catalog.hashtextextended((ROW(c."id_3"))::text, 0) AS __pgt_row_id, (ROW(c."id_3"))::text AS __pgt_text, 1
+FROM (SELECT pg_catalog.hashtextextended((ROW(c."id_3"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."id_3")) AS __pgt_text, 1
   AS __pgt_side, c."id_3"
-FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id" AS "id_3"
+FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id" AS "id_3"
 FROM (SELECT c.__pgt_row_id, c.orders_customer AS "id"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c) AS b
 UNION ALL
-SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id_2" AS "id_3"
+SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "id_3"
 FROM (SELECT c.__pgt_row_id, c.customers_id AS "id_2"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
 FROM "public"."customers" AS __pgt_src) AS c) AS b) AS c) AS x
 WINDOW w AS (PARTITION BY x.__pgt_row_id)
 ORDER BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text) AS y
@@ -97,17 +97,17 @@ WHERE (CASE WHEN y.__pgt_l > 0 THEN 1 ELSE 0 END)::bigint > 0) AS r;
 
 -- ==== delta statement (change buffers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount", b."c4" AS "region", b."c5" AS "tags"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id", w."customer", w."amount", w."region", w."tags"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id", w."customer", w."amount", w."region", w."tags"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
@@ -120,17 +120,17 @@ __pgt_d2_project AS (
   FROM __pgt_d1_scan_orders AS c
 ),
 __pgt_win_customers AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "name", b."c3" AS "tier"
         FROM "pgtrickle_changes"."changes_16393" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_customers AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id", w."name", w."tier"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name", w."tier" AS "tier"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id", w."name", w."tier"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name", w."tier" AS "tier"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
@@ -143,14 +143,14 @@ __pgt_d4_project AS (
   FROM __pgt_d3_scan_customers AS c
 ),
 __pgt_d5_union_all AS (
-  SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b.__pgt_weight, b."id" AS "id_3"
+  SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b.__pgt_weight, b."id" AS "id_3"
   FROM __pgt_d2_project AS b
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b.__pgt_weight, b."id_2" AS "id_3"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b.__pgt_weight, b."id_2" AS "id_3"
   FROM __pgt_d4_project AS b
 ),
 __pgt_n6_changed AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(d."id_3"))::text, 0) AS __pgt_row_id, (ROW(d."id_3"))::text AS __pgt_text, 1 AS
+  SELECT pg_catalog.hashtextextended((ROW(d."id_3"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(d."id_3")) AS __pgt_text, 1 AS
     __pgt_side, d.__pgt_weight AS __pgt_dw, d."id_3"
   FROM __pgt_d5_union_all AS d
 ),
@@ -202,10 +202,10 @@ FROM __pgt_d6_distinct AS d;
 
 -- ==== delta statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_orders AS (
@@ -217,17 +217,17 @@ __pgt_d2_project AS (
   FROM __pgt_d1_scan_orders AS c
 ),
 __pgt_d5_union_all AS (
-  SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b.__pgt_weight, b."id" AS "id_3"
+  SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b.__pgt_weight, b."id" AS "id_3"
   FROM __pgt_d2_project AS b
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 0) AS __pgt_row_id, 0::bigint AS __pgt_weight, b."id_2" AS "id_3"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, 0::bigint AS __pgt_weight, b."id_2" AS "id_3"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id_2"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
   FROM "public"."customers" AS __pgt_src) AS c) AS b
   WHERE false
 ),
 __pgt_n6_changed AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(d."id_3"))::text, 0) AS __pgt_row_id, (ROW(d."id_3"))::text AS __pgt_text, 1 AS
+  SELECT pg_catalog.hashtextextended((ROW(d."id_3"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(d."id_3")) AS __pgt_text, 1 AS
     __pgt_side, d.__pgt_weight AS __pgt_dw, d."id_3"
   FROM __pgt_d5_union_all AS d
 ),
@@ -262,10 +262,10 @@ FROM __pgt_d6_distinct AS d;
 
 -- ==== delta statement (transition tables of public.customers)
 WITH __pgt_delta_customers AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name", __pgt_src."tier" AS "tier"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name", __pgt_src."tier" AS "tier"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d3_scan_customers AS (
@@ -277,17 +277,17 @@ __pgt_d4_project AS (
   FROM __pgt_d3_scan_customers AS c
 ),
 __pgt_d5_union_all AS (
-  SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, 0::bigint AS __pgt_weight, b."id" AS "id_3"
+  SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, 0::bigint AS __pgt_weight, b."id" AS "id_3"
   FROM (SELECT c.__pgt_row_id, c.orders_customer AS "id"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS c) AS b
   WHERE false
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b.__pgt_weight, b."id_2" AS "id_3"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b.__pgt_weight, b."id_2" AS "id_3"
   FROM __pgt_d4_project AS b
 ),
 __pgt_n6_changed AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(d."id_3"))::text, 0) AS __pgt_row_id, (ROW(d."id_3"))::text AS __pgt_text, 1 AS
+  SELECT pg_catalog.hashtextextended((ROW(d."id_3"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(d."id_3")) AS __pgt_text, 1 AS
     __pgt_side, d.__pgt_weight AS __pgt_dw, d."id_3"
   FROM __pgt_d5_union_all AS d
 ),
@@ -332,7 +332,7 @@ CREATE TEMP TABLE "__pgt_applied_3916b9d0" ON COMMIT DROP AS
 SELECT y."__pgt_row_id", y.__pgt_weight, y."id", y."__pgt_count"
 FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
   OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."id", x."__pgt_count"
-      FROM (SELECT d.*, (ROW(d."id", d."__pgt_count"))::text AS __pgt_text FROM pg_temp."__pgt_delta_3916b9d0" AS d) AS x
+      FROM (SELECT d.*, pg_catalog.record_send(ROW(d."id", d."__pgt_count")) AS __pgt_text FROM pg_temp."__pgt_delta_3916b9d0" AS d) AS x
       ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
 WHERE y.__pgt_weight <> 0;
 
@@ -340,7 +340,7 @@ MERGE INTO "public"."st_set_op_union" AS st
 USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM pg_temp."__pgt_applied_3916b9d0" AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC) AS d
 ON st."__pgt_row_id" = d."__pgt_row_id"
 WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
-WHEN MATCHED AND d.__pgt_weight > 0 AND (ROW(st."id", st."__pgt_count"))::text IS DISTINCT FROM (ROW(d."id", d."__pgt_count"))::text THEN UPDATE SET "id" = d."id", "__pgt_count" = d."__pgt_count"
+WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."id", st."__pgt_count")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."id", d."__pgt_count")) THEN UPDATE SET "id" = d."id", "__pgt_count" = d."__pgt_count"
 WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id", "__pgt_count") VALUES
   (d."__pgt_row_id", d."id", d."__pgt_count");
 

@@ -15,14 +15,14 @@ SELECT "pgtrickle_changes".capture_sync(16393::oid, NULL::text);
 
 -- ==== storage DDL
 CREATE TABLE "public"."st_union_all_union_all" AS SELECT r."__pgt_row_id", r."id_3"::integer AS "id", r."region_2"::text AS "region"
-FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id" AS "id_3", b."region" AS "region_2"
+FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id" AS "id_3", b."region" AS "region_2"
 FROM (SELECT c.__pgt_row_id, c.orders_id AS "id", c.orders_region AS "region"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c) AS b
 UNION ALL
-SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id_2" AS "id_3", b."tier" AS "region_2"
+SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "id_3", b."tier" AS "region_2"
 FROM (SELECT c.__pgt_row_id, c.customers_id AS "id_2", c.customers_tier AS "tier"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
 FROM "public"."customers" AS __pgt_src) AS c) AS b) AS r WITH NO DATA;
 
 ALTER TABLE "public"."st_union_all_union_all" ALTER COLUMN "__pgt_row_id" SET NOT NULL;
@@ -32,14 +32,14 @@ CREATE UNIQUE INDEX "st_union_all_union_all__pgt_row_id_idx" ON "public"."st_uni
 
 -- ==== population SELECT
 SELECT r."__pgt_row_id", r."id_3"::integer AS "id", r."region_2"::text AS "region"
-FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id" AS "id_3", b."region" AS "region_2"
+FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id" AS "id_3", b."region" AS "region_2"
 FROM (SELECT c.__pgt_row_id, c.orders_id AS "id", c.orders_region AS "region"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c) AS b
 UNION ALL
-SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id_2" AS "id_3", b."tier" AS "region_2"
+SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "id_3", b."tier" AS "region_2"
 FROM (SELECT c.__pgt_row_id, c.customers_id AS "id_2", c.customers_tier AS "tier"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
 FROM "public"."customers" AS __pgt_src) AS c) AS b) AS r;
 
 
@@ -60,30 +60,30 @@ WITH __pgt_frontier AS (
 )
 INSERT INTO "public"."st_union_all_union_all" ("__pgt_row_id", "id", "region")
 SELECT r."__pgt_row_id", r."id_3"::integer AS "id", r."region_2"::text AS "region"
-FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id" AS "id_3", b."region" AS "region_2"
+FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id" AS "id_3", b."region" AS "region_2"
 FROM (SELECT c.__pgt_row_id, c.orders_id AS "id", c.orders_region AS "region"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
 FROM "public"."orders" AS __pgt_src) AS c) AS b
 UNION ALL
-SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b."id_2" AS "id_3", b."tier" AS "region_2"
+SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "id_3", b."tier" AS "region_2"
 FROM (SELECT c.__pgt_row_id, c.customers_id AS "id_2", c.customers_tier AS "tier"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
 FROM "public"."customers" AS __pgt_src) AS c) AS b) AS r;
 
 
 -- ==== delta statement (change buffers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount", b."c4" AS "region", b."c5" AS "tags"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id", w."customer", w."amount", w."region", w."tags"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id", w."customer", w."amount", w."region", w."tags"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
@@ -96,17 +96,17 @@ __pgt_d2_project AS (
   FROM __pgt_d1_scan_orders AS c
 ),
 __pgt_win_customers AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "name", b."c3" AS "tier"
         FROM "pgtrickle_changes"."changes_16393" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_customers AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id", w."name", w."tier"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name", w."tier" AS "tier"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id", w."name", w."tier"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name", w."tier" AS "tier"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
@@ -119,10 +119,10 @@ __pgt_d4_project AS (
   FROM __pgt_d3_scan_customers AS c
 ),
 __pgt_d5_union_all AS (
-  SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b.__pgt_weight, b."id" AS "id_3", b."region" AS "region_2"
+  SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b.__pgt_weight, b."id" AS "id_3", b."region" AS "region_2"
   FROM __pgt_d2_project AS b
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b.__pgt_weight, b."id_2" AS "id_3", b."tier" AS "region_2"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b.__pgt_weight, b."id_2" AS "id_3", b."tier" AS "region_2"
   FROM __pgt_d4_project AS b
 ),
 __pgt_params AS (
@@ -149,10 +149,10 @@ FROM __pgt_d5_union_all AS d;
 
 -- ==== delta statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_orders AS (
@@ -164,12 +164,12 @@ __pgt_d2_project AS (
   FROM __pgt_d1_scan_orders AS c
 ),
 __pgt_d5_union_all AS (
-  SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b.__pgt_weight, b."id" AS "id_3", b."region" AS "region_2"
+  SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b.__pgt_weight, b."id" AS "id_3", b."region" AS "region_2"
   FROM __pgt_d2_project AS b
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 0) AS __pgt_row_id, 0::bigint AS __pgt_weight, b."id_2" AS "id_3", b."tier" AS "region_2"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, 0::bigint AS __pgt_weight, b."id_2" AS "id_3", b."tier" AS "region_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id_2", c.customers_tier AS "tier"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
   FROM "public"."customers" AS __pgt_src) AS c) AS b
   WHERE false
 )
@@ -180,10 +180,10 @@ FROM __pgt_d5_union_all AS d;
 
 -- ==== delta statement (transition tables of public.customers)
 WITH __pgt_delta_customers AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name", __pgt_src."tier" AS "tier"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name", __pgt_src."tier" AS "tier"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d3_scan_customers AS (
@@ -195,13 +195,13 @@ __pgt_d4_project AS (
   FROM __pgt_d3_scan_customers AS c
 ),
 __pgt_d5_union_all AS (
-  SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 0) AS __pgt_row_id, 0::bigint AS __pgt_weight, b."id" AS "id_3", b."region" AS "region_2"
+  SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, 0::bigint AS __pgt_weight, b."id" AS "id_3", b."region" AS "region_2"
   FROM (SELECT c.__pgt_row_id, c.orders_id AS "id", c.orders_region AS "region"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 0) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS c) AS b
   WHERE false
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 0) AS __pgt_row_id, b.__pgt_weight, b."id_2" AS "id_3", b."tier" AS "region_2"
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b.__pgt_weight, b."id_2" AS "id_3", b."tier" AS "region_2"
   FROM __pgt_d4_project AS b
 )
 INSERT INTO pg_temp."__pgt_delta_a4678acd" ("__pgt_row_id", "__pgt_weight", "id", "region")
@@ -221,7 +221,7 @@ CREATE TEMP TABLE "__pgt_applied_a4678acd" ON COMMIT DROP AS
 SELECT y."__pgt_row_id", y.__pgt_weight, y."id", y."region"
 FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
   OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."id", x."region"
-      FROM (SELECT d.*, (ROW(d."id", d."region"))::text AS __pgt_text FROM pg_temp."__pgt_delta_a4678acd" AS d) AS x
+      FROM (SELECT d.*, pg_catalog.record_send(ROW(d."id", d."region")) AS __pgt_text FROM pg_temp."__pgt_delta_a4678acd" AS d) AS x
       ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
 WHERE y.__pgt_weight <> 0;
 
@@ -229,7 +229,7 @@ MERGE INTO "public"."st_union_all_union_all" AS st
 USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM pg_temp."__pgt_applied_a4678acd" AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC) AS d
 ON st."__pgt_row_id" = d."__pgt_row_id"
 WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
-WHEN MATCHED AND d.__pgt_weight > 0 AND (ROW(st."id", st."region"))::text IS DISTINCT FROM (ROW(d."id", d."region"))::text THEN UPDATE SET "id" = d."id", "region" = d."region"
+WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."id", st."region")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."id", d."region")) THEN UPDATE SET "id" = d."id", "region" = d."region"
 WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id", "region") VALUES
   (d."__pgt_row_id", d."id", d."region");
 

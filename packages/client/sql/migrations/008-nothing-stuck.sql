@@ -1,4 +1,4 @@
--- pgtrickle catalog migration 7: nothing stuck
+-- pgtrickle catalog migration 8: nothing stuck
 -- name: nothing stuck
 -- Released: never edit (its checksum is recorded in pgtrickle.pgt_schema_version); change the catalog in a new migration.
 -- Statements are separated by a line "--> statement-breakpoint" (dollar-quoted bodies may contain ";").

@@ -1,0 +1,76 @@
+/**
+ * Upgrading across the row-id formula change (docs/dvm-design.md §2): stream tables whose storage
+ * holds ids of the earlier formula (a hash of the row's text form) are rebuilt by a FULL refresh
+ * at their next refresh once the catalog migration "row id formula 2" is applied, and are
+ * maintained differentially, exactly, from then on.
+ */
+import { expectTableEqualsQuery } from '@pgtrickle/testkit';
+import { expect, it } from 'vitest';
+import { Db, installCatalog, MIGRATIONS } from '../src/index.js';
+import { useTrickle } from './support/setup.js';
+
+const { db, trickle } = useTrickle();
+
+const QUERIES: Record<string, { query: string; columns: string }> = {
+  'up.agg': { query: 'SELECT g, count(*) AS n, sum(v) AS s FROM up.t GROUP BY g', columns: 'g' },
+  'up.dist': { query: 'SELECT DISTINCT g FROM up.t', columns: 'g' },
+  'up.keyless': { query: 'SELECT g, v FROM up.k', columns: 'g, v' },
+};
+
+it('rebuilds stream tables stored under the earlier row-id formula, then maintains them differentially', async () => {
+  const migration = MIGRATIONS.find((m) => m.name === 'row id formula 2');
+  expect(migration).toBeDefined();
+  await db.query(`CREATE SCHEMA up;
+    CREATE TABLE up.t (id int PRIMARY KEY, g numeric, v int);
+    CREATE TABLE up.k (g numeric, v int);
+    INSERT INTO up.t SELECT i, (i % 3)::numeric / 2, i FROM generate_series(1, 12) i;
+    INSERT INTO up.k SELECT (i % 3)::numeric / 2, i % 2 FROM generate_series(1, 12) i`);
+  for (const [name, { query }] of Object.entries(QUERIES)) {
+    await trickle().createStreamTable({ name, query, refreshMode: 'DIFFERENTIAL' });
+  }
+
+  // As an earlier version left them: ids by the earlier formula, catalog one migration behind.
+  const conn = await db.client();
+  try {
+    await conn.query('BEGIN');
+    await conn.query(`SET LOCAL session_replication_role = replica`);
+    for (const [name, { columns }] of Object.entries(QUERIES)) {
+      await conn.query(
+        `UPDATE ${name} SET __pgt_row_id = pg_catalog.hashtextextended((ROW(${columns}))::text, 0)`,
+      );
+    }
+    await conn.query(`DELETE FROM pgtrickle.pgt_schema_version WHERE version = $1`, [migration?.version]);
+    await conn.query(`UPDATE pgtrickle.pgt_stream_tables SET needs_reinit = false`);
+    await conn.query('COMMIT');
+  } finally {
+    await conn.end();
+  }
+
+  const admin = new Db(db.url);
+  try {
+    const upgrade = await installCatalog(admin);
+    expect(upgrade.applied).toEqual([migration?.version]);
+  } finally {
+    await admin.close();
+  }
+  const flagged = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM pgtrickle.pgt_stream_tables WHERE needs_reinit`,
+  );
+  expect(flagged.rows[0]?.n).toBe(Object.keys(QUERIES).length);
+
+  await db.query(`UPDATE up.t SET g = g * 2 WHERE id <= 4; DELETE FROM up.t WHERE id = 12;
+    DELETE FROM up.k WHERE ctid = (SELECT min(ctid) FROM up.k); INSERT INTO up.k VALUES (0.50, 1)`);
+  for (const [name, { query }] of Object.entries(QUERIES)) {
+    const first = await trickle().refresh(name);
+    expect(first.action).toBe('FULL');
+    await expectTableEqualsQuery(db, name, query);
+  }
+
+  await db.query(`UPDATE up.t SET g = 1.00 WHERE id IN (5, 6); DELETE FROM up.k WHERE v = 0;
+    INSERT INTO up.t VALUES (40, 0.5, 1), (41, 0.50, 2)`);
+  for (const [name, { query }] of Object.entries(QUERIES)) {
+    const next = await trickle().refresh(name);
+    expect(next.action).toBe('DIFFERENTIAL');
+    await expectTableEqualsQuery(db, name, query);
+  }
+});

@@ -1,0 +1,133 @@
+/**
+ * The row-id formula (diff/rowid.ts) on PostgreSQL: values equal under their type's equality and
+ * collation share an id, unequal values do not (including the shapes the types' own hash
+ * functions confuse), ids do not depend on session settings, and distinct keys of the folding
+ * types (bigint, timestamps) do not collide at scale.
+ */
+import { useTestDatabase } from '@pgtrickle/testkit';
+import { describe, expect, it } from 'vitest';
+import { rowIdExpr, rowText } from '../src/index.js';
+
+const db = useTestDatabase({
+  setupSql: `CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+    CREATE TYPE mood AS ENUM ('sad', 'ok');
+    CREATE DOMAIN amount AS numeric;
+    CREATE EXTENSION citext`,
+});
+
+/** The id of one value literal of `type` (a one-part id). */
+function idOf(literal: string, type: string, collation?: string): string {
+  const expr = `${literal}::${type}${collation === undefined ? '' : ` COLLATE ${collation}`}`;
+  return rowIdExpr([{ expr, type }]);
+}
+
+async function ids(exprs: readonly string[]): Promise<string[]> {
+  const res = await db.query(`SELECT ${exprs.map((e, i) => `${e}::text AS c${i}`).join(', ')}`);
+  const row = res.rows[0] as Record<string, string>;
+  return exprs.map((_, i) => row[`c${i}`] as string);
+}
+
+const EQUAL: readonly [string, string, string, string?][] = [
+  ['numeric', '2', '2.000'],
+  ['numeric', "'NaN'", "'nan'"],
+  ['amount', '7.5', '7.50'],
+  ['double precision', "'-0'", '0'],
+  ['real', "'-0'", '0'],
+  ['bpchar', "'a'", "'a   '"],
+  ['character(4)', "'a'", "'a  '"],
+  ['jsonb', `'{"p":2}'`, `'{"p":2.0}'`],
+  ['jsonb', `'{"a":1,"b":[1.0]}'`, `'{"b":[1], "a":1.00}'`],
+  ['json', `'{"a": 1}'`, `'{"a":1}'`],
+  ['numeric[]', "'{3}'", "'{3.0}'"],
+  ['text', "'Red'", "'rED'", 'ci'],
+  ['interval', "'1 day'", "'24 hours'"],
+  ['timestamp with time zone', "'2026-01-01 10:00:00+09'", "'2026-01-01 01:00:00+00'"],
+  ['int4range', "'[1,3)'", "'[1,2]'"],
+  ['numrange', "'[1,2)'", "'[1.0,2.00)'"],
+  ['money', "'1.50'", "'1.5'"],
+  ['mood', "'ok'", "'ok'"],
+  ['citext', "'ABC'", "'abc'"],
+];
+
+const UNEQUAL: readonly [string, string, string][] = [
+  ['jsonb', "'{}'", "'[]'"],
+  ['jsonb', "'1'", "'[1]'"],
+  ['jsonb', "'[1,[2]]'", "'[[1],2]'"],
+  ['jsonb', "'[[]]'", 'NULL'],
+  ['integer[]', "'{{1,2}}'", "'{1,2}'"],
+  ['integer[]', "'[0:1]={1,2}'", "'{1,2}'"],
+  ['numeric', '0', 'NULL'],
+  ['double precision', '0', 'NULL'],
+  ['bigint', '1', "'4294967296'"],
+  ['bigint', '-1', '0'],
+  ['timestamp with time zone', "'2026-01-01 00:00:00+00'", "'2026-01-01 00:00:00.000001+00'"],
+  ['bpchar', "'a'", "'A'"],
+  ['text', "'Red'", "'red'"],
+  ['numeric', '1', '1.000001'],
+  ['point', "'(1,2)'", "'(2,1)'"],
+];
+
+describe('row ids', () => {
+  it('are equal for values equal under the type and collation', async () => {
+    for (const [type, a, b, coll] of EQUAL) {
+      const [x, y] = await ids([idOf(a, type, coll), idOf(b, type, coll)]);
+      expect({ type, a, b, id: x }).toEqual({ type, a, b, id: y });
+    }
+  });
+
+  it('differ for unequal values, also where the types’ hash functions confuse them', async () => {
+    for (const [type, a, b] of UNEQUAL) {
+      const [x, y] = await ids([idOf(a, type), idOf(b, type)]);
+      expect({ type, a, b, same: x === y }).toEqual({ type, a, b, same: false });
+    }
+    // Two parts: NULL and a one-NULL array against an empty array and NULL.
+    const pair = (a: string, b: string) =>
+      rowIdExpr([
+        { expr: `${a}::int[]`, type: 'integer[]' },
+        { expr: `${b}::int[]`, type: 'integer[]' },
+      ]);
+    const [p, q] = await ids([pair('NULL', "'{NULL}'"), pair("'{}'", 'NULL')]);
+    expect(p).not.toBe(q);
+  });
+
+  it('do not depend on session settings; row images neither', async () => {
+    const exprs = [
+      idOf("'2026-01-01 10:00:00+09'", 'timestamp with time zone'),
+      idOf("'2026-01-01 10:00:00'", 'timestamp without time zone'),
+      idOf("'0.30000000000000004'", 'double precision'),
+      idOf("'1 year 2 days 03:04:05'", 'interval'),
+      idOf("'\\x00ff'", 'bytea'),
+      idOf("'2026-01-01'", 'date'),
+      `(SELECT pg_catalog.encode(${rowText('r', ['a', 'b', 'c'])}, 'hex') FROM (SELECT '2026-01-01 10:00+09'::timestamptz AS a, 0.1::float8 AS b, '1 day'::interval AS c) AS r)`,
+    ];
+    const client = await db.client();
+    try {
+      const read = async () => {
+        const res = await client.query(`SELECT ${exprs.map((e, i) => `${e}::text AS c${i}`).join(', ')}`);
+        return res.rows[0] as Record<string, string>;
+      };
+      const before = await read();
+      await client.query(`SET TimeZone = 'Asia/Tokyo'; SET DateStyle = 'SQL, DMY'; SET extra_float_digits = -3;
+        SET IntervalStyle = 'sql_standard'; SET bytea_output = 'escape'`);
+      expect(await read()).toEqual(before);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('do not collide over 200,000 distinct bigints, timestamps and composite keys', async () => {
+    const res = await db.query(`
+      WITH v AS (SELECT g, (g::bigint * 2654435761 * 4099) # (g::bigint << 40) AS big,
+                        '2000-01-01'::timestamptz + g * interval '1.000001 second' AS at
+                 FROM generate_series(1, 200000) AS g)
+      SELECT count(DISTINCT ${rowIdExpr([{ expr: 'v.big', type: 'bigint' }])})::int AS bigs,
+             count(DISTINCT ${rowIdExpr([{ expr: 'v.at', type: 'timestamp with time zone' }])})::int AS ats,
+             count(DISTINCT ${rowIdExpr([
+               { expr: 'v.g % 1000', type: 'integer' },
+               { expr: 'v.g / 1000', type: 'integer' },
+             ])})::int AS pairs,
+             count(DISTINCT ${rowIdExpr(['v.big', 'v.g::bigint'])})::int AS ids
+      FROM v`);
+    expect(res.rows[0]).toEqual({ bigs: 200000, ats: 200000, pairs: 200000, ids: 200000 });
+  });
+});
