@@ -22,6 +22,8 @@ export type ClientErrorCode =
   | 'PGT_PERMISSION_DENIED'
   | 'PGT_RESERVED_NAME'
   | 'PGT_UNSUPPORTED'
+  | 'PGT_CATALOG_MISSING'
+  | 'PGT_POPULATION_FAILED'
   | 'PGT_INTERNAL';
 
 /** Options common to client errors. */
@@ -98,6 +100,44 @@ export class NotInstalledError extends ClientError {
       'pgtrickle is not installed in this database. Call install() first (or run `pgtrickle migrate`).',
       options,
     );
+  }
+}
+
+/** The catalog disappeared under a running service (`PGT_CATALOG_MISSING`): it stops instead of looping. */
+export class CatalogMissingError extends ClientError {
+  constructor(options: ClientErrorOptions = {}) {
+    super(
+      'PGT_CATALOG_MISSING',
+      'The pgtrickle catalog (schema pgtrickle) is gone from this database: it was uninstalled or dropped. ' +
+        'The service stopped. To use pgtrickle again, `pgtrickle migrate` (or install()) installs it; ' +
+        'to remove what is left (capture triggers, buffers), `pgtrickle uninstall`.',
+      options,
+    );
+  }
+}
+
+/**
+ * The first population of a new stream table failed (`PGT_POPULATION_FAILED`): nothing was
+ * created. `sqlState` and `detail` are the database's, `cause` its error.
+ */
+export class PopulationFailedError extends ClientError {
+  /** The stream table's name. */
+  readonly table: string;
+  /** The SQLSTATE of the database error, when there is one. */
+  readonly sqlState: string | null;
+
+  constructor(table: string, cause: unknown) {
+    const e = cause as { code?: unknown; message?: unknown } | null;
+    const state = typeof e?.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : null;
+    const msg = cause instanceof Error ? cause.message : String(cause);
+    super(
+      'PGT_POPULATION_FAILED',
+      `Populating ${table} failed${state === null ? '' : ` (SQLSTATE ${state})`}: ${msg}. Nothing was created; ` +
+        'fix the query or its data (run the query on its own to see the error) and create it again.',
+      { cause },
+    );
+    this.table = table;
+    this.sqlState = state;
   }
 }
 

@@ -38,10 +38,19 @@ export {
   installedVersion,
   migrationChecksum,
 } from './catalog/install.js';
-export { type LeaseState, readLease } from './catalog/leader-lease.js';
+export { type LeaseState, readLease, taggedApplicationName } from './catalog/leader-lease.js';
 export { CATALOG_VERSION, MIGRATIONS, type Migration } from './catalog/migrations.js';
+export { type PinnedBuffer, pinnedBuffers, releaseFrontier } from './catalog/pinned-buffers.js';
 export { allDependencies, dependenciesOf } from './catalog/read-dependencies.js';
 export { progressOf, readPending, type StreamTableProgress } from './catalog/read-frontiers.js';
+export {
+  applyRetention,
+  DEFAULT_RETENTION,
+  type RetentionPolicy,
+  type RetentionResult,
+  trimHistory,
+  trimRequests,
+} from './catalog/retention.js';
 export { API_ROLE, apiRoleMembers, rolesNotActedAs } from './catalog/roles.js';
 export type { DependencyRow, HistoryEntry, StreamTableRow } from './catalog/rows.js';
 export { CATALOG_SCHEMA_NAME, CHANGES_SCHEMA_NAME, type Queryable } from './catalog/schema.js';
@@ -52,6 +61,7 @@ export {
   readStatusView,
   type StatusViewRow,
 } from './catalog/status-view.js';
+export { type CaptureTrigger, captureTriggers, type UninstallResult } from './catalog/uninstall.js';
 export { type CleanupTarget, cleanupBuffers, cleanupTargets } from './cdc.js';
 export {
   type Conn,
@@ -65,6 +75,7 @@ export {
 export {
   AlreadyExistsError,
   BusyError,
+  CatalogMissingError,
   ClientError,
   type ClientErrorCode,
   ClosedError,
@@ -74,12 +85,20 @@ export {
   NotActiveError,
   NotFoundError,
   NotInstalledError,
+  PopulationFailedError,
   RefreshFailedError,
   SchemaVersionError,
   SourceChangedError,
   StorageMissingError,
 } from './errors.js';
-export { isPermanentRefreshError, recordFailure } from './failures.js';
+export {
+  classifyFailure,
+  type FailureClass,
+  isPermanentRefreshError,
+  isTransientRefreshError,
+  recordFailure,
+  TRANSIENT_SQLSTATES,
+} from './failures.js';
 export { type PgGroupTransaction, RepeatableReadGroupStrategy, SavepointGroupStrategy } from './groups.js';
 export { displayName, type ParsedName, parseName } from './names.js';
 export { catalogPort, fingerprints } from './port.js';
@@ -93,7 +112,23 @@ export {
   type RefreshRequest,
   refreshInTransaction,
 } from './refresh.js';
-export { LEADER_LOCK_KEY, Leadership, type LeadershipOptions, NotLeaderError } from './service/leader.js';
+export {
+  KEEPALIVE,
+  LEADER_LOCK_KEY,
+  Leadership,
+  type LeadershipLog,
+  type LeadershipOptions,
+  NotLeaderError,
+  newTag,
+} from './service/leader.js';
+export {
+  allCleanupTargets,
+  DEFAULT_MAX_PINNED_ROWS,
+  Maintenance,
+  type MaintenanceOptions,
+  type MaintenanceReport,
+  maintain,
+} from './service/maintenance.js';
 export {
   notify,
   observedExecutor,

@@ -1,6 +1,7 @@
 /**
  * Stream table names as users write them: `name`, `schema.name`, with SQL identifier rules —
- * unquoted parts fold to lower case, `"Quoted Parts"` keep their case and may contain dots,
+ * unquoted parts fold to lower case as PostgreSQL folds them (only ASCII A–Z: `Ventes_ÉTÉ` is
+ * `ventes_ÉtÉ`), `"Quoted Parts"` keep their case and may contain dots,
  * spaces and `""` for a quote. Parsed by hand (never spliced into SQL); the result is always
  * quoted when it reaches SQL.
  */
@@ -49,7 +50,7 @@ export function parseName(text: string): ParsedName {
           `Invalid name ${JSON.stringify(text)}: an unquoted identifier starts with a letter or underscore; quote it ("…") otherwise.`,
         );
       }
-      part = m[0].toLowerCase();
+      part = foldIdentifier(m[0]);
       i += m[0].length;
     }
     if (Buffer.byteLength(part, 'utf8') > 63) {
@@ -73,6 +74,11 @@ export function parseName(text: string): ParsedName {
   return parts.length === 2
     ? { schema: parts[0] as string, name: parts[1] as string }
     : { schema: null, name: parts[0] as string };
+}
+
+/** PostgreSQL's folding of an unquoted identifier (in a multi-byte encoding): ASCII A–Z only. */
+export function foldIdentifier(text: string): string {
+  return text.replace(/[A-Z]+/g, (m) => m.toLowerCase());
 }
 
 /** The quoted SQL form of a resolved name. */

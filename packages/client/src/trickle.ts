@@ -8,6 +8,7 @@
 import { type InstallResult, installCatalog, installedVersion } from './catalog/install.js';
 import { CATALOG_VERSION } from './catalog/migrations.js';
 import { type CatalogState, catalogState } from './catalog/schema-version.js';
+import { type UninstallResult, uninstallCatalog } from './catalog/uninstall.js';
 import { upgradeExistingCapture } from './cdc.js';
 import { type ConnectionOptions, Db, sqlState } from './db.js';
 import {
@@ -119,6 +120,23 @@ export class Trickle {
   async install(upTo: number = CATALOG_VERSION): Promise<InstallResult> {
     this.check();
     return installCatalog(this.db, upTo, upgradeExistingCapture);
+  }
+
+  /**
+   * Removes pgtrickle from the database: capture triggers and functions, change buffers, the
+   * catalog. Storage tables stay as plain tables unless `dropTables`. Only the owner of the schema
+   * `pgtrickle` (the role that installed it) or a superuser may; a running sidecar then stops with
+   * `PGT_CATALOG_MISSING`.
+   */
+  async uninstall(options: { dropTables?: boolean } = {}): Promise<UninstallResult> {
+    this.check();
+    const v = await installedVersion(this.db);
+    if (v > 0 && v < CATALOG_VERSION) await this.install();
+    return this.db.transaction((conn) =>
+      uninstallCatalog(conn, options, async () => {
+        await this.install();
+      }),
+    );
   }
 
   /** Creates and populates a stream table. Nothing is left behind if it fails. */

@@ -65,10 +65,15 @@ describe('the SQL API and the scheduler', () => {
     expect(log.rows.some((r) => r.action === 'DIFFERENTIAL')).toBe(true);
   });
 
-  it('reports a request that fails as ERROR with the message', async () => {
+  it('reports a request that fails as FAILED with the message, and never as a stream table', async () => {
     await db.query(`SELECT pgtrickle.create_stream_table('broken_st', 'SELECT nope FROM sales')`);
-    await eventually(async () => expect((await statusOf('public.broken_st'))?.status).toBe('ERROR'));
-    expect((await statusOf('public.broken_st'))?.last_error).toMatch(/"nope" does not exist/);
+    const logged = async () =>
+      (await db.query(`SELECT status, error FROM pgtrickle.pgt_request_log WHERE name = 'public.broken_st'`))
+        .rows[0];
+    await eventually(async () => expect((await logged())?.status).toBe('FAILED'));
+    expect((await logged())?.error).toMatch(/"nope" does not exist/);
+    // status shows stream tables (and pending creates), not a create that failed: drop would say NOT_FOUND.
+    expect(await statusOf('public.broken_st')).toBeUndefined();
   });
 
   it('validates what it can right away', async () => {
@@ -111,7 +116,7 @@ describe('leadership', () => {
 
     // The leader's process "dies": its dedicated lock connection is terminated.
     await db.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`, [
-      `pgtrickle leader ${leader === a ? 'svc-a' : 'svc-b'}`,
+      `pgtrickle leader #${leader.tag}`,
     ]);
     const took = await eventually(async () => expect(standby.leading).toBe(true), 10_000);
     expect(took).toBeLessThan(10_000);

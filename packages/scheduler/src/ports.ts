@@ -56,6 +56,11 @@ export type UnitOutcome =
       readonly error: unknown;
       /** True when retrying cannot help (the executor has already put the table in ERROR). */
       readonly permanent: boolean;
+      /**
+       * True when the same refresh can succeed when tried again (a cancel, a deadlock, a lost
+       * connection…): retried with backoff, never counted towards suspension.
+       */
+      readonly transient?: boolean;
     };
 
 /** Runs refreshes. */

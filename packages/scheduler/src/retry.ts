@@ -3,7 +3,8 @@
  * it is not retried before `base × 2^(n−1)` (capped at `max`), scaled by a jitter factor in
  * [1 − jitter, 1 + jitter] so that many failing tables do not retry in lockstep; at
  * `suspendAfter` consecutive failures it is suspended (the scheduler asks the store to record
- * it). A success forgets the failures. Permanent failures are not retried at all (the executor
+ * it). A transient failure (`failTransient`: a cancel, a deadlock, a lost connection) backs off the
+ * same way but never counts towards suspension. A success forgets the failures. Permanent failures are not retried at all (the executor
  * has put the table in ERROR). State is in memory: a restart retries at once.
  */
 
@@ -45,7 +46,7 @@ export function backoffMs(policy: RetryPolicy, failures: number): number {
 
 /** Tracks consecutive failures per table. */
 export class RetryTracker {
-  readonly #state = new Map<string, { failures: number; retryAt: number }>();
+  readonly #state = new Map<string, { failures: number; transient: number; retryAt: number }>();
 
   constructor(
     readonly policy: RetryPolicy = DEFAULT_RETRY,
@@ -66,11 +67,27 @@ export class RetryTracker {
 
   /** Records a failure of `id` at `nowMs`. */
   fail(id: string, nowMs: number): FailureVerdict {
-    const failures = (this.#state.get(id)?.failures ?? 0) + 1;
-    const factor = 1 + this.policy.jitter * (2 * this.random() - 1);
-    const retryAt = nowMs + Math.round(backoffMs(this.policy, failures) * factor);
-    this.#state.set(id, { failures, retryAt });
+    const prev = this.#state.get(id);
+    const failures = (prev?.failures ?? 0) + 1;
+    const transient = prev?.transient ?? 0;
+    const retryAt = nowMs + this.jittered(failures + transient);
+    this.#state.set(id, { failures, transient, retryAt });
     return { failures, retryAt, suspend: failures >= this.policy.suspendAfter };
+  }
+
+  /** Records a transient failure of `id` at `nowMs`: backs off, never suspends. */
+  failTransient(id: string, nowMs: number): FailureVerdict {
+    const prev = this.#state.get(id);
+    const failures = prev?.failures ?? 0;
+    const transient = (prev?.transient ?? 0) + 1;
+    const retryAt = nowMs + this.jittered(failures + transient);
+    this.#state.set(id, { failures, transient, retryAt });
+    return { failures, retryAt, suspend: false };
+  }
+
+  private jittered(n: number): number {
+    const factor = 1 + this.policy.jitter * (2 * this.random() - 1);
+    return Math.round(backoffMs(this.policy, n) * factor);
   }
 
   /** Records a success of `id`: its failures are forgotten. */

@@ -10,8 +10,8 @@
  *   unit refreshes when its table proceeds. A group unit refreshes as a whole when no member is
  *   blocked, no member skipped for a reason other than "not due" / "nothing pending" (those
  *   refresh along, cheaply), and at least one proceeded; otherwise it is held.
- * - Gate effects (blow a fuse) go to the store. Failures back off; repeated ones suspend; permanent
- *   ones are left in ERROR by the executor.
+ * - Gate effects (blow a fuse) go to the store. Failures back off; repeated ones suspend (transient
+ *   ones never do); permanent ones are left in ERROR by the executor.
  */
 import {
   type Clock,
@@ -220,7 +220,7 @@ async function evaluateAndRun(
   const failing = outcome.failedMember === null ? unit.members : [outcome.failedMember];
   let suspended = false;
   for (const m of failing) {
-    const verdict = retry.fail(m, nowMs);
+    const verdict = outcome.transient === true ? retry.failTransient(m, nowMs) : retry.fail(m, nowMs);
     if (verdict.suspend) {
       suspended = true;
       retry.forget(m);
@@ -234,6 +234,7 @@ async function evaluateAndRun(
     unit: unit.id,
     member: outcome.failedMember,
     error: message,
+    ...(outcome.transient === true ? { transient: true } : {}),
   });
   return {
     ...base,

@@ -31,6 +31,8 @@ export interface FakeTable {
   pending: number;
   /** Fail the next n refreshes (retryable). */
   failNext: number;
+  /** Fail the next n refreshes transiently (a cancel, a deadlock: never counted towards suspension). */
+  failTransientNext?: number;
   /** Fail permanently. */
   broken: boolean;
 }
@@ -165,6 +167,16 @@ export class FakeWorld implements SchedulerStore, UnitExecutor {
         const t = this.table(m);
         if (t.broken)
           return { ok: false, failedMember: m, error: new Error(`${m} is broken`), permanent: true };
+        if ((t.failTransientNext ?? 0) > 0) {
+          t.failTransientNext = (t.failTransientNext ?? 0) - 1;
+          return {
+            ok: false,
+            failedMember: m,
+            error: new Error(`${m} cancelled`),
+            permanent: false,
+            transient: true,
+          };
+        }
         if (t.failNext > 0) {
           t.failNext--;
           return { ok: false, failedMember: m, error: new Error(`${m} failed`), permanent: false };

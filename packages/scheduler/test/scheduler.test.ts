@@ -139,6 +139,26 @@ describe('runTick', () => {
     expect(backoffMs(DEFAULT_RETRY, 30)).toBe(60_000);
   });
 
+  it('backs off after transient failures but never suspends for them', async () => {
+    const w = new FakeWorld().add('a', ['src'], every(1000));
+    w.table('a').failTransientNext = 6;
+    const retry = new RetryTracker(DEFAULT_RETRY, () => 0.5);
+    const outcomes: string[] = [];
+    for (let i = 0; i < 200 && outcomes.at(-1) !== 'refreshed'; i++) {
+      w.table('a').pending = 1;
+      const r = await runTick({ store: w, executor: w, clock: w.clock, retry });
+      outcomes.push(`${r.units[0]?.outcome}${r.units[0]?.gate === 'retry-backoff' ? '(backoff)' : ''}`);
+      w.clock.advance(1000);
+    }
+    expect(outcomes.filter((o) => o === 'failed')).toHaveLength(6);
+    expect(outcomes).toContain('skipped(backoff)');
+    expect(outcomes).not.toContain('suspended');
+    expect(outcomes.at(-1)).toBe('refreshed');
+    expect(w.suspended).toEqual([]);
+    // A deterministic failure after transient ones still counts from zero towards suspension.
+    expect(retry.failures('a')).toBe(0);
+  });
+
   it('leaves out tables on a cycle (a corrupted catalog) and schedules the rest', async () => {
     const w = new FakeWorld().add('ok', ['src']).add('x', ['y']).add('y', ['x']).add('z', ['x']);
     const r = await runTick({ store: w, executor: w, clock: w.clock });

@@ -39,17 +39,28 @@ export interface SidecarConfig {
     readonly user: string | null;
     /** Name of the environment variable that holds the password. */
     readonly passwordEnv: string | null;
+    /** How long `run` keeps trying to reach the database at start, s (0: for ever). */
+    readonly startRetryS: number;
   };
   readonly scheduler: {
     readonly pollIntervalMs: number;
     readonly concurrency: number;
     readonly debounceMs: number;
     readonly minWakeIntervalMs: number;
+    /** Least time between two housekeeping passes of the leader (pinned buffers, retention). */
+    readonly maintenanceIntervalMs: number;
   };
   readonly refresh: {
     readonly autoFullRatio: number;
-    /** Consecutive failures that suspend a table (the service's `retry.suspendAfter`). */
+    /** Consecutive (non-transient) failures that suspend a table (the service's `retry.suspendAfter`). */
     readonly maxConsecutiveErrors: number;
+    /** Unconsumed rows a SUSPENDED/ERROR/failing table may hold in one buffer before it is released for a FULL rebuild. */
+    readonly maxPinnedRows: number;
+  };
+  readonly retention: {
+    readonly historyMaxAgeHours: number;
+    readonly historyMaxRows: number;
+    readonly requestsMaxAgeHours: number;
   };
   readonly leader: {
     readonly leaseMs: number;
@@ -215,6 +226,14 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
     parse: envName(),
   },
   {
+    key: 'connection.start_retry_s',
+    env: 'PGTRICKLE_START_RETRY_S',
+    flag: 'start-retry-s',
+    description: '`run`: how long to keep retrying an unreachable database at start, seconds (0: for ever)',
+    default: 0,
+    parse: integer(0),
+  },
+  {
     key: 'scheduler.poll_interval_ms',
     env: 'PGTRICKLE_POLL_INTERVAL_MS',
     flag: 'poll-interval-ms',
@@ -248,6 +267,14 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
     parse: integer(0),
   },
   {
+    key: 'scheduler.maintenance_interval_ms',
+    env: 'PGTRICKLE_MAINTENANCE_INTERVAL_MS',
+    flag: 'maintenance-interval-ms',
+    description: "least time between the leader's housekeeping passes (pinned buffers, retention)",
+    default: 10_000,
+    parse: integer(10),
+  },
+  {
     key: 'refresh.auto_full_ratio',
     env: 'PGTRICKLE_AUTO_FULL_RATIO',
     flag: 'auto-full-ratio',
@@ -261,6 +288,39 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
     flag: 'max-consecutive-errors',
     description: 'consecutive refresh failures that suspend a table',
     default: 3,
+    parse: integer(1),
+  },
+  {
+    key: 'refresh.max_pinned_rows',
+    env: 'PGTRICKLE_MAX_PINNED_ROWS',
+    flag: 'max-pinned-rows',
+    description:
+      'unconsumed rows a SUSPENDED, ERROR or failing table may hold in one change buffer; past it the table is released (rebuilt FULL later)',
+    default: 100_000,
+    parse: integer(1),
+  },
+  {
+    key: 'retention.history_max_age_hours',
+    env: 'PGTRICKLE_HISTORY_MAX_AGE_HOURS',
+    flag: 'history-max-age-hours',
+    description: 'refresh history rows older than this are deleted',
+    default: 168,
+    parse: integer(1),
+  },
+  {
+    key: 'retention.history_max_rows',
+    env: 'PGTRICKLE_HISTORY_MAX_ROWS',
+    flag: 'history-max-rows',
+    description: 'refresh history rows kept per stream table, at most',
+    default: 10_000,
+    parse: integer(1),
+  },
+  {
+    key: 'retention.requests_max_age_hours',
+    env: 'PGTRICKLE_REQUESTS_MAX_AGE_HOURS',
+    flag: 'requests-max-age-hours',
+    description: 'finished SQL-API requests (DONE, FAILED) older than this are deleted',
+    default: 24,
     parse: integer(1),
   },
   {
@@ -471,16 +531,24 @@ export function loadConfig(input: LoadConfigInput = {}): LoadedConfig {
       database: str('connection.database'),
       user: str('connection.user'),
       passwordEnv: str('connection.password_env'),
+      startRetryS: num('connection.start_retry_s'),
     },
     scheduler: {
       pollIntervalMs: num('scheduler.poll_interval_ms'),
       concurrency: num('scheduler.concurrency'),
       debounceMs: num('scheduler.debounce_ms'),
       minWakeIntervalMs: num('scheduler.min_wake_interval_ms'),
+      maintenanceIntervalMs: num('scheduler.maintenance_interval_ms'),
     },
     refresh: {
       autoFullRatio: num('refresh.auto_full_ratio'),
       maxConsecutiveErrors: num('refresh.max_consecutive_errors'),
+      maxPinnedRows: num('refresh.max_pinned_rows'),
+    },
+    retention: {
+      historyMaxAgeHours: num('retention.history_max_age_hours'),
+      historyMaxRows: num('retention.history_max_rows'),
+      requestsMaxAgeHours: num('retention.requests_max_age_hours'),
     },
     leader: { leaseMs: num('leader.lease_ms'), holder: str('leader.holder') },
     log: { level: str('log.level') as LogLevel, format: str('log.format') as LogFormat },

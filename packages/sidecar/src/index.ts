@@ -17,6 +17,7 @@ export {
   statusLines,
   textTable,
 } from './commands/tables.js';
+export { type UninstallOptions, uninstallCommand } from './commands/uninstall.js';
 export {
   CONFIG_ENV,
   CONFIG_KEYS,

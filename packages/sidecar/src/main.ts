@@ -25,6 +25,7 @@ import {
   resumeCommand,
   statusCommand,
 } from './commands/tables.js';
+import { uninstallCommand } from './commands/uninstall.js';
 import {
   CONFIG_KEYS,
   connectionConfigured,
@@ -86,6 +87,10 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     `pgtrickle plan --query "SELECT region, count(*) FROM orders GROUP BY region"`,
   ],
   doctor: ['pgtrickle doctor -c postgres://app@localhost/shop', 'pgtrickle doctor --json'],
+  uninstall: [
+    'pgtrickle uninstall -c postgres://app@localhost/shop',
+    'pgtrickle uninstall --yes --drop-tables',
+  ],
   demo: ['pgtrickle demo', 'pgtrickle demo --duration 0 --database-url postgres://localhost/scratch'],
 };
 
@@ -243,6 +248,17 @@ function program(io: CliIo, hooks: Hooks): Command {
   p.command('doctor')
     .description('check the database for running pgtrickle (exit 1 when a check fails)')
     .action(action('doctor', (ctx) => doctorCommand(ctx, { json: ctx.json })));
+  p.command('uninstall')
+    .description(
+      'remove pgtrickle from the database (capture, buffers, catalog); storage tables stay as plain tables',
+    )
+    .option('--drop-tables', 'also drop the stream tables’ storage tables')
+    .option('--yes', 'do it (without it, say what would be removed)')
+    .action(
+      action('uninstall', (ctx, opts: { dropTables?: boolean; yes?: boolean }) =>
+        uninstallCommand(ctx, opts),
+      ),
+    );
   p.command('demo')
     .description(
       'a live demo: an embedded PostgreSQL 18 (unless a database is configured), a shop and a pipeline of stream tables kept fresh under writes',

@@ -59,8 +59,15 @@ describe('precedence', () => {
       concurrency: 4,
       debounceMs: 25,
       minWakeIntervalMs: 50,
+      maintenanceIntervalMs: 10_000,
     });
-    expect(config.refresh).toEqual({ autoFullRatio: 0.15, maxConsecutiveErrors: 3 });
+    expect(config.refresh).toEqual({ autoFullRatio: 0.15, maxConsecutiveErrors: 3, maxPinnedRows: 100_000 });
+    expect(config.retention).toEqual({
+      historyMaxAgeHours: 168,
+      historyMaxRows: 10_000,
+      requestsMaxAgeHours: 24,
+    });
+    expect(config.connection.startRetryS).toBe(0);
     expect(config.leader).toEqual({ leaseMs: 10_000, holder: null });
     expect(config.log).toEqual({ level: 'info', format: 'auto' });
     expect(config.connection.url).toBeNull();
@@ -83,7 +90,7 @@ describe('precedence', () => {
     expect(config.log.level).toBe('debug');
     expect(config.log.format).toBe('json'); // file beats default
     expect(sources['log.format']).toEqual({ kind: 'file', path: f });
-    expect(config.refresh).toEqual({ autoFullRatio: 0.3, maxConsecutiveErrors: 5 });
+    expect(config.refresh).toEqual({ autoFullRatio: 0.3, maxConsecutiveErrors: 5, maxPinnedRows: 100_000 });
     expect(config.leader).toEqual({ leaseMs: 20_000, holder: 'from-file' });
     expect(config.scheduler.debounceMs).toBe(25); // nobody set it
     expect(describeConfig(loaded)).toContain('scheduler.poll_interval_ms = 100  (flag --poll-interval-ms)');

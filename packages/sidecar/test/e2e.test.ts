@@ -132,7 +132,7 @@ describe('pgtrickle run, end to end', () => {
     await new Promise((r) => setTimeout(r, 1_000));
     while (Date.now() < deadline) {
       const busy = await watcher.query(
-        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'pgtrickle' AND xact_start IS NOT NULL AND state <> 'idle'`,
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE 'pgtrickle sidecar #%' AND xact_start IS NOT NULL AND state <> 'idle'`,
       );
       if (Number(busy.rows[0]?.n) > 0) {
         inTransaction = true;

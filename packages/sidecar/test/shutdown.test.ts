@@ -36,7 +36,7 @@ async function lockStorage(): Promise<{ release: () => Promise<void> }> {
 async function refreshBlocked(): Promise<void> {
   await eventually(async () => {
     const res = await client.query(
-      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'pgtrickle' AND wait_event_type = 'Lock'`,
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE 'pgtrickle sidecar #%' AND wait_event_type = 'Lock'`,
     );
     expect(Number(res.rows[0]?.n)).toBeGreaterThan(0);
   }, 15_000);

@@ -25,6 +25,7 @@ export type CatalogObject =
   | 'pgt_requests'
   | 'pgt_leader'
   | 'pgt_status'
+  | 'pgt_request_log'
   | 'pgt_refreshing'
   | 'pending_sources'
   | 'acts_as'

@@ -59,22 +59,27 @@ export async function suspendStreamTable(q: Queryable, pgtId: number, reason: st
 }
 
 /**
- * Records a failed refresh of `pgtId` on its row: one more consecutive error, the message, and the
- * status the machine gives for a permanent or a retryable failure (unchanged where it allows none).
+ * Records a failed refresh of `pgtId` on its row: the message, and by its class (see
+ * `failures.ts`): a transient failure leaves the counter and the status alone; a deterministic one
+ * adds one consecutive error; a permanent one also moves the status as the machine gives for
+ * `permanent_error` (unchanged where it allows none).
  */
 export async function recordFailureOnRow(
   q: Queryable,
   pgtId: number,
   message: string,
-  permanent: boolean,
+  kind: 'transient' | 'deterministic' | 'permanent',
 ): Promise<void> {
   const from = await currentStatus(q, pgtId);
   if (from === null) return;
-  const to = statusAfterIfAllowed(from, permanent ? 'permanent_error' : 'refresh_failed_retryable');
+  const to = statusAfterIfAllowed(
+    from,
+    kind === 'permanent' ? 'permanent_error' : 'refresh_failed_retryable',
+  );
   await q.query(
-    `UPDATE ${ST} SET consecutive_errors = consecutive_errors + 1, last_error = $2,
+    `UPDATE ${ST} SET consecutive_errors = consecutive_errors + $4::int, last_error = $2,
        last_error_at = clock_timestamp(), status = $3, updated_at = clock_timestamp()
      WHERE pgt_id = $1`,
-    [pgtId, message, to],
+    [pgtId, message, to, kind === 'transient' ? 0 : 1],
   );
 }

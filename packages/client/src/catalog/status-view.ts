@@ -50,10 +50,22 @@ export async function readStatusView(q: Queryable): Promise<StatusViewRow[]> {
   }));
 }
 
-/** Create requests that failed (name and error), from the status view. */
+/** Create requests that failed and were not created since (name and error), from the request log. */
 export async function failedCreateRequests(q: Queryable): Promise<{ name: string; error: string | null }[]> {
+  const log = await q.query(`SELECT to_regclass('pgtrickle.pgt_request_log') IS NOT NULL AS e`);
+  if (log.rows[0]?.e !== true) {
+    const res = await q.query(
+      `SELECT name, last_error FROM ${cat('pgt_status')} WHERE request_id IS NOT NULL AND status = 'ERROR'`,
+    );
+    return res.rows.map((r) => ({ name: String(r.name), error: (r.last_error as string | null) ?? null }));
+  }
+  // Since migration 8 the status view shows no failed create: the request log keeps it (for its retention).
   const res = await q.query(
-    `SELECT name, last_error FROM ${cat('pgt_status')} WHERE request_id IS NOT NULL AND status = 'ERROR'`,
+    `SELECT l.name, l.error FROM ${cat('pgt_request_log')} AS l
+      WHERE l.kind = 'create' AND l.status = 'FAILED'
+        AND l.request_id = (SELECT max(l2.request_id) FROM ${cat('pgt_request_log')} AS l2 WHERE l2.kind = 'create' AND l2.name = l.name)
+        AND NOT EXISTS (SELECT 1 FROM ${cat('pgt_status')} AS s WHERE s.name = l.name)
+      ORDER BY l.request_id`,
   );
-  return res.rows.map((r) => ({ name: String(r.name), error: (r.last_error as string | null) ?? null }));
+  return res.rows.map((r) => ({ name: String(r.name), error: (r.error as string | null) ?? null }));
 }

@@ -7,7 +7,13 @@
  *   request was made), debounced by the scheduler, with polling as the fallback (the listening
  *   connection is re-opened when it drops);
  * - `stop()` lets the tick in flight finish (its refreshes commit or roll back), then gives up
- *   the lead and closes every connection.
+ *   the lead and closes every connection;
+ * - every connection carries this process's tag in its `application_name` (so a standby can end
+ *   them all if this process stops answering) and TCP keepalives;
+ * - the leader does its housekeeping before ticks (`maintenance.ts`: buffers pinned by stuck
+ *   tables, history and request retention);
+ * - when the catalog disappears (uninstalled, dropped), the service stops by itself with one
+ *   `CatalogMissingError` (`failure` resolves with it) instead of failing every poll.
  */
 import type { Clock } from '@pgtrickle/gates';
 import {
@@ -19,8 +25,14 @@ import {
 } from '@pgtrickle/scheduler';
 import pg from 'pg';
 import { nothingPendingIds, recordChecked } from '../catalog/freshness.js';
+import { taggedApplicationName } from '../catalog/leader-lease.js';
+import type { RetentionPolicy } from '../catalog/retention.js';
+import { installedVersion } from '../catalog/schema-version.js';
+import { sqlState } from '../db.js';
+import { CatalogMissingError, type ClientError } from '../errors.js';
 import { connect, type Trickle } from '../trickle.js';
-import { Leadership } from './leader.js';
+import { KEEPALIVE, Leadership, newTag } from './leader.js';
+import { Maintenance } from './maintenance.js';
 import { notify, observedExecutor, type ServiceObserver } from './observer.js';
 import { processRequests } from './requests.js';
 import { PgSchedulerStore, PgUnitExecutor } from './store.js';
@@ -40,6 +52,14 @@ export interface ServiceOptions {
   readonly minWakeIntervalMs?: number;
   /** A silent leader is replaced after this long, ms (default 10000). */
   readonly leaseMs?: number;
+  /** The longest wait for the lease row when taking over, ms (default min(leaseMs, 5000)). */
+  readonly leaseLockTimeoutMs?: number;
+  /** Least time between two housekeeping passes of the leader, ms (default 10000). */
+  readonly maintenanceIntervalMs?: number;
+  /** Unconsumed rows a SUSPENDED/ERROR/failing table may hold in one buffer before it is released for a FULL rebuild (default 100000). */
+  readonly maxPinnedRows?: number;
+  /** Retention of the refresh history and finished requests (default 7 days / 10000 rows per table, 1 day). */
+  readonly retention?: Partial<RetentionPolicy>;
   readonly retry?: Partial<RetryPolicy>;
   readonly autoFullRatio?: number;
   readonly logger?: SchedulerLogger;
@@ -60,6 +80,11 @@ export class TrickleService {
   #running: Promise<void> | null = null;
   #listener: pg.Client | null = null;
   #closed = false;
+  #failure: ClientError | null = null;
+  #onFailure: ((error: ClientError) => void) | null = null;
+  /** Resolves with the error that made the service stop by itself (never resolves otherwise). */
+  readonly failure: Promise<ClientError>;
+  readonly #maintenance: Maintenance;
   #checks: Promise<void> = Promise.resolve();
 
   private constructor(
@@ -68,21 +93,47 @@ export class TrickleService {
     readonly scheduler: Scheduler,
     private readonly options: ServiceOptions,
     private readonly logger: SchedulerLogger,
-  ) {}
+  ) {
+    this.failure = new Promise((resolve) => {
+      this.#onFailure = resolve;
+    });
+    this.#maintenance = new Maintenance(
+      trickle.db,
+      {
+        ...(options.maintenanceIntervalMs === undefined ? {} : { intervalMs: options.maintenanceIntervalMs }),
+        ...(options.maxPinnedRows === undefined ? {} : { maxPinnedRows: options.maxPinnedRows }),
+        ...(options.retention === undefined ? {} : { retention: options.retention }),
+      },
+      logger,
+    );
+  }
 
   /** Connects, installs or upgrades the catalog, and starts working (as leader or standby). */
   static async start(options: ServiceOptions): Promise<TrickleService> {
     const logger = options.logger ?? silentLogger;
+    const tag = newTag();
     const trickle = await connect({
-      poolConfig: { connectionString: options.connectionString, application_name: 'pgtrickle' },
+      poolConfig: {
+        connectionString: options.connectionString,
+        application_name: taggedApplicationName('sidecar', tag),
+        ...KEEPALIVE,
+      },
       ...(options.autoFullRatio === undefined ? {} : { autoFullRatio: options.autoFullRatio }),
     });
-    await trickle.install();
+    try {
+      await trickle.install();
+    } catch (error) {
+      await trickle.close().catch(() => undefined);
+      throw error;
+    }
     const holder = options.holder ?? `${(await import('node:os')).hostname()}:${process.pid}`;
     const leadership = new Leadership({
       connectionString: options.connectionString,
       holder,
+      tag,
       ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
+      ...(options.leaseLockTimeoutMs === undefined ? {} : { lockTimeoutMs: options.leaseLockTimeoutMs }),
+      log: (level, event, fields) => logger[level](event, { holder, ...fields }),
     });
     const store = new PgSchedulerStore(trickle.db);
     const executor = observedExecutor(
@@ -115,7 +166,40 @@ export class TrickleService {
     return this.leadership.leading;
   }
 
+  /** The tag in the application_name of this process's connections. */
+  get tag(): string {
+    return this.leadership.tag;
+  }
+
   private async beforeTick(): Promise<boolean> {
+    try {
+      return await this.leadAndPrepare();
+    } catch (error) {
+      if (await this.catalogGone(error)) {
+        this.fail(new CatalogMissingError({ cause: error }));
+        return false;
+      }
+      throw error;
+    }
+  }
+
+  /** Whether `error` comes from the catalog having disappeared. */
+  private async catalogGone(error: unknown): Promise<boolean> {
+    const state = sqlState(error);
+    if (state !== '42P01' && state !== '3F000' && state !== '42883') return false;
+    return (await installedVersion(this.trickle.db).catch(() => -1)) === 0;
+  }
+
+  /** Stops by itself with `error` (the lead is released, connections closed). */
+  private fail(error: ClientError): void {
+    if (this.#failure !== null) return;
+    this.#failure = error;
+    this.logger.error('service-failed', { code: error.code, error: error.message });
+    this.#stop.abort();
+    this.#onFailure?.(error);
+  }
+
+  private async leadAndPrepare(): Promise<boolean> {
     if (!this.leadership.leading) {
       const got = await this.leadership.tryAcquire();
       if (!got) return false;
@@ -125,6 +209,7 @@ export class TrickleService {
     }
     const r = await processRequests(this.trickle);
     if (r.done + r.failed > 0) this.logger.info('requests-processed', { ...r });
+    await this.#maintenance.maybeRun(Date.now());
     if (this.#listener === null) await this.listen().catch(() => undefined);
     return this.leadership.leading;
   }
@@ -151,7 +236,8 @@ export class TrickleService {
     if (this.#closed) return;
     const client = new pg.Client({
       connectionString: this.options.connectionString,
-      application_name: 'pgtrickle listener',
+      application_name: taggedApplicationName('listener', this.leadership.tag),
+      ...KEEPALIVE,
     });
     client.on('notification', () => this.scheduler.wake());
     client.on('error', () => {

@@ -8,7 +8,8 @@
  * - frontiers for the tick and diamond gates are the WAL positions recorded at each refresh;
  * - a unit's refreshes commit together (a group through its GroupExecutionStrategy), the
  *   leadership epoch is checked inside that transaction, and every failure is recorded (history,
- *   error counters; permanent ones put the table in ERROR) before it is reported to the scheduler.
+ *   error counters; permanent ones put the table in ERROR) and classified (`failures.ts`: transient
+ *   ones never count towards suspension) before it is reported to the scheduler.
  */
 import { parseSchedule } from '@pgtrickle/dag';
 import {
@@ -39,7 +40,7 @@ import type { DependencyRow, StreamTableRow } from '../catalog/rows.js';
 import { suspendStreamTable } from '../catalog/set-status.js';
 import { cleanupBuffers, cleanupTargets } from '../cdc.js';
 import type { Conn, Db } from '../db.js';
-import { isPermanentRefreshError, recordFailure } from '../failures.js';
+import { classifyFailure, recordFailure } from '../failures.js';
 import { SavepointGroupStrategy } from '../groups.js';
 import { displayName } from '../names.js';
 import { type Engine, type RefreshOutcome, refreshInTransaction } from '../refresh.js';
@@ -209,11 +210,13 @@ export class PgUnitExecutor implements UnitExecutor {
     if (failure !== null) {
       const failed = failure.member === null ? [...members] : [failure.member];
       for (const m of failed) await recordFailure(this.db, Number(m), failure.error, 'SCHEDULER');
+      const kind = classifyFailure(failure.error);
       return {
         ok: false,
         failedMember: failure.member,
         error: failure.error,
-        permanent: isPermanentRefreshError(failure.error),
+        permanent: kind === 'permanent',
+        transient: kind === 'transient',
       };
     }
     const results: MemberResult[] = outcomes.map((o) => ({

@@ -28,13 +28,14 @@ import {
   dropUnusedCapture,
   recordDependencies,
 } from '../cdc.js';
-import type { Conn, Db } from '../db.js';
+import { type Conn, type Db, isConnectionError, sqlState } from '../db.js';
 import {
   AlreadyExistsError,
   HasDependentsError,
   InvalidArgumentError,
   NotActiveError,
   NotFoundError,
+  PopulationFailedError,
   RefreshFailedError,
 } from '../errors.js';
 import { recordFailure } from '../failures.js';
@@ -196,7 +197,14 @@ export class StreamTableService {
       await recordDependencies(conn, pgtId, plan);
       await checkAcyclic(conn, pgtId, display);
       await setStorageOid(conn, pgtId, storageOid, false);
-      return this.populate(conn, pgtId, plan, 'INITIAL');
+      try {
+        return await this.populate(conn, pgtId, plan, 'INITIAL');
+      } catch (error) {
+        // A runtime error of the query on the data (a division by zero, a cast): coded, with its SQLSTATE.
+        if (sqlState(error) !== undefined && !isConnectionError(error))
+          throw new PopulationFailedError(display, error);
+        throw error;
+      }
     });
     await this.cleanup(outcome);
     return describe(outcome.row as StreamTableRow, outcome.sources);

@@ -4,6 +4,9 @@
  * working (no connection, a server older than 14, a foreign catalog, missing privileges); warnings
  * need attention but do not stop it (a catalog to migrate, tables in ERROR or SUSPENDED, large
  * change buffers, no live leader, requests nobody processes).
+ * Every check runs on its own: one that cannot run (e.g. permission denied on pgtrickle's tables
+ * for a role without privileges) fails with the reason, and the others still run. Without a
+ * catalog, capture triggers left behind (their buffers keep filling) fail the check `capture`.
  */
 import {
   API_ROLE,
@@ -14,15 +17,18 @@ import {
   CHANGES_SCHEMA_NAME,
   captureGrants,
   captureHealth,
+  captureTriggers,
   catalogSchemaGrants,
   catalogState,
   changeBufferSizes,
   Db,
+  DEFAULT_MAX_PINNED_ROWS,
   displayName,
   failedCreateRequests,
   LEADER_LOCK_KEY,
   missingStorageOids,
   pendingRequestSummary,
+  pinnedBuffers,
   readLease,
   rolesNotActedAs,
   streamTableSchemas,
@@ -55,8 +61,16 @@ async function rows(db: Db, sql: string, params: unknown[] = []): Promise<Row[]>
   return (await db.query(sql, params)).rows as Row[];
 }
 
-/** Runs every check against `db`; `leaseMs` is the configured lease (for the leader's age). */
-export async function runChecks(db: Db, url: string, leaseMs: number): Promise<CheckResult[]> {
+/**
+ * Runs every check against `db`; `leaseMs` is the configured lease (for the leader's age),
+ * `maxPinnedRows` the bound past which the service releases a stuck table's buffers.
+ */
+export async function runChecks(
+  db: Db,
+  url: string,
+  leaseMs: number,
+  maxPinnedRows: number = DEFAULT_MAX_PINNED_ROWS,
+): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   const add = (check: string, status: CheckStatus, message: string) =>
     results.push({ check, status, message });
@@ -94,7 +108,18 @@ export async function runChecks(db: Db, url: string, leaseMs: number): Promise<C
   );
 
   // Catalog.
-  const state = await catalogState(db);
+  let state: Awaited<ReturnType<typeof catalogState>>;
+  try {
+    state = await catalogState(db);
+  } catch (error) {
+    add(
+      'catalog',
+      'fail',
+      `could not check: ${error instanceof Error ? error.message : String(error)} (this role needs USAGE on schema ${CATALOG_SCHEMA_NAME} and SELECT on its tables; connect as the role that installed pgtrickle)`,
+    );
+    await guard('settings', () => settingsChecks(db, add));
+    return results;
+  }
   const hasCatalog = state.installed;
   const installed = state.version;
   if (!hasCatalog) {
@@ -103,6 +128,28 @@ export async function runChecks(db: Db, url: string, leaseMs: number): Promise<C
       'warn',
       `not installed; \`pgtrickle migrate\` (or \`pgtrickle run\`) installs version ${CATALOG_VERSION}`,
     );
+    await guard('capture', async () => {
+      const left = await captureTriggers(db);
+      const buffers = await rows(
+        db,
+        `SELECT count(*)::int AS n FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = $1 AND c.relkind = 'r'`,
+        [CHANGES_SCHEMA_NAME],
+      );
+      const nBuffers = Number(buffers[0]?.n ?? 0);
+      if (left.length > 0)
+        add(
+          'capture',
+          'fail',
+          `${left.length} capture trigger(s) left without a catalog (on ${[...new Set(left.map((t) => t.table))].join(', ')}): every write still fills ${nBuffers} change buffer(s) nobody reads. \`pgtrickle uninstall\` removes them (or \`pgtrickle migrate\` reinstalls the catalog)`,
+        );
+      else if (nBuffers > 0)
+        add(
+          'capture',
+          'warn',
+          `${nBuffers} change buffer(s) left in schema ${CHANGES_SCHEMA_NAME} without a catalog: \`pgtrickle uninstall\` removes them`,
+        );
+    });
   } else if (state.unknown.length > 0)
     add(
       'catalog',
@@ -182,24 +229,7 @@ export async function runChecks(db: Db, url: string, leaseMs: number): Promise<C
   });
 
   // Settings: informational.
-  await guard('settings', async () => {
-    const settings = (
-      await rows(
-        db,
-        `SELECT current_setting('track_commit_timestamp') AS tct, current_setting('wal_level') AS wal`,
-      )
-    )[0] as Row;
-    add(
-      'track_commit_timestamp',
-      'info',
-      `${String(settings.tct)}: not needed (change windows use transaction snapshots, not commit timestamps)`,
-    );
-    add(
-      'wal_level',
-      'info',
-      `${String(settings.wal)}: any level works (capture is by triggers; WAL positions only order refreshes)`,
-    );
-  });
+  await guard('settings', () => settingsChecks(db, add));
 
   if (!hasTables) return results;
 
@@ -280,6 +310,21 @@ export async function runChecks(db: Db, url: string, leaseMs: number): Promise<C
     }
   });
 
+  // Buffers held back by tables that are not refreshed.
+  await guard('pinned buffers', async () => {
+    const pinned = await pinnedBuffers(db, 0, maxPinnedRows);
+    const stuck = pinned.filter((p) => p.status === 'SUSPENDED' || p.status === 'ERROR');
+    if (stuck.length === 0)
+      add('pinned buffers', 'pass', 'no SUSPENDED or ERROR table holds buffer rows back');
+    for (const p of stuck) {
+      add(
+        'pinned buffers',
+        'warn',
+        `${displayName(p.schema, p.name)} (${p.status}) holds ${p.rows > maxPinnedRows ? `> ${maxPinnedRows}` : p.rows} unconsumed row(s) of ${displayName(p.sourceSchema, p.sourceName)}'s buffer; past refresh.max_pinned_rows (${maxPinnedRows}) the leader releases them (the table is then rebuilt FULL when resumed) — \`pgtrickle resume ${displayName(p.schema, p.name)}\` once its cause is fixed`,
+      );
+    }
+  });
+
   // Change capture: the DDL event trigger, and capture switched off on some table.
   await guard('change capture', async () => {
     const health = await captureHealth(db);
@@ -330,6 +375,26 @@ export async function runChecks(db: Db, url: string, leaseMs: number): Promise<C
   return results;
 }
 
+/** The informational settings lines. */
+async function settingsChecks(db: Db, add: (check: string, status: CheckStatus, message: string) => void) {
+  const settings = (
+    await rows(
+      db,
+      `SELECT current_setting('track_commit_timestamp') AS tct, current_setting('wal_level') AS wal`,
+    )
+  )[0] as Row;
+  add(
+    'track_commit_timestamp',
+    'info',
+    `${String(settings.tct)}: not needed (change windows use transaction snapshots, not commit timestamps)`,
+  );
+  add(
+    'wal_level',
+    'info',
+    `${String(settings.wal)}: any level works (capture is by triggers; WAL positions only order refreshes)`,
+  );
+}
+
 /** `pgtrickle doctor [--json]`. */
 export async function doctorCommand(ctx: CommandContext, options: { json?: boolean }): Promise<number> {
   const url = ctx.connection();
@@ -341,7 +406,12 @@ export async function doctorCommand(ctx: CommandContext, options: { json?: boole
   });
   let results: CheckResult[];
   try {
-    results = await runChecks(db, url, ctx.loaded.config.leader.leaseMs);
+    results = await runChecks(
+      db,
+      url,
+      ctx.loaded.config.leader.leaseMs,
+      ctx.loaded.config.refresh.maxPinnedRows,
+    );
   } finally {
     await db.close().catch(() => undefined);
   }

@@ -5,7 +5,13 @@
  * - on the first signal, `stop()` lets the tick in flight finish — each refresh commits or rolls
  *   back as a whole — then releases the lead and closes every connection; exit 0;
  * - a second signal, or a stop that takes longer than the shutdown timeout, exits 1 at once: the
- *   database rolls back whatever was in flight when the connections close.
+ *   database rolls back whatever was in flight when the connections close;
+ * - a database that cannot be reached at start is retried with backoff (1 s doubling to 30 s, each
+ *   attempt logged as `database-unreachable`), as a running service retries a database that went
+ *   away — for ever by default, or until `connection.start_retry_s` seconds, then `PGT_CONNECTION`;
+ *   a refused login (wrong password, no such role) is not retried;
+ * - a service whose catalog disappears (uninstalled, dropped) stops with `PGT_CATALOG_MISSING`
+ *   (exit 1) instead of failing every poll.
  */
 import os from 'node:os';
 import {
@@ -14,13 +20,20 @@ import {
   Db,
   displayName,
   installedVersion,
+  KEEPALIVE,
   LEADER_LOCK_KEY,
   readLease,
   TrickleService,
 } from '@pgtrickle/client';
 import type { TickReport } from '@pgtrickle/scheduler';
 import { redactUrl } from '../config.js';
-import { asConnectionError, type CommandContext, processStopSignal, untilAborted } from '../context.js';
+import {
+  asConnectionError,
+  type CommandContext,
+  isUnreachable,
+  processStopSignal,
+  untilAborted,
+} from '../context.js';
 import { SidecarError } from '../errors.js';
 import { parseListenAddress } from '../http/address.js';
 import { type OperatorView, startOperatorView } from '../http/view.js';
@@ -101,6 +114,54 @@ function serviceLogger(logger: SidecarLogger): SidecarLogger {
   };
 }
 
+/** A refused login or an unknown role: retrying cannot help. */
+function loginRefused(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '28P01' || code === '28000';
+}
+
+/**
+ * The catalog version, once the database answers: unreachable is retried with backoff (each
+ * attempt logged) for ever, or for `retryForS` seconds; null when stopped while waiting.
+ */
+async function firstContact(
+  probe: Db,
+  url: string,
+  retryForS: number,
+  logger: SidecarLogger,
+  stop: AbortSignal,
+): Promise<number | null> {
+  const started = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await installedVersion(probe);
+    } catch (error) {
+      if (!isUnreachable(error) || loginRefused(error)) throw error;
+      const elapsedS = (Date.now() - started) / 1000;
+      if (retryForS > 0 && elapsedS >= retryForS) throw error;
+      const waitMs = Math.min(30_000, 1000 * 2 ** Math.min(attempt - 1, 5));
+      logger.warn('database-unreachable', {
+        database: redactUrl(url),
+        attempt,
+        retryInMs: waitMs,
+        error: error instanceof Error ? error.message : String(error),
+        ...(retryForS > 0 ? { givingUpAfterS: retryForS } : {}),
+      });
+      const wait = new AbortController();
+      const timer = setTimeout(() => wait.abort(), waitMs);
+      const onStop = () => wait.abort();
+      stop.addEventListener('abort', onStop, { once: true });
+      await untilAborted(wait.signal);
+      clearTimeout(timer);
+      stop.removeEventListener('abort', onStop);
+      if (stop.aborted) {
+        logger.info('stopped', { note: 'stopped before the database could be reached' });
+        return null;
+      }
+    }
+  }
+}
+
 /**
  * The operator's view (`--http`, `http.listen`) when configured: started before the service (so
  * /health answers and /ready says "not running" meanwhile); `serviceOptions` adds its observer and
@@ -156,10 +217,16 @@ export async function runCommand(ctx: CommandContext, options: RunOptions = {}):
     application_name: 'pgtrickle',
     connectionTimeoutMillis: 15_000,
     max: 1,
+    ...KEEPALIVE,
   });
   let before: number;
   try {
-    before = await installedVersion(probe);
+    const found = await firstContact(probe, url, config.connection.startRetryS, logger, stop);
+    if (found === null) {
+      await probe.close().catch(() => undefined);
+      return 0;
+    }
+    before = found;
   } catch (error) {
     await probe.close().catch(() => undefined);
     throw asConnectionError(error, url);
@@ -199,6 +266,13 @@ export async function runCommand(ctx: CommandContext, options: RunOptions = {}):
       leaseMs: config.leader.leaseMs,
       retry: { suspendAfter: config.refresh.maxConsecutiveErrors },
       autoFullRatio: config.refresh.autoFullRatio,
+      maintenanceIntervalMs: config.scheduler.maintenanceIntervalMs,
+      maxPinnedRows: config.refresh.maxPinnedRows,
+      retention: {
+        historyMaxAgeMs: config.retention.historyMaxAgeHours * 3600_000,
+        historyMaxRowsPerTable: config.retention.historyMaxRows,
+        requestsMaxAgeMs: config.retention.requestsMaxAgeHours * 3600_000,
+      },
       ...view.serviceOptions(serviceLogger(logger)),
       onTick: tickLogger(logger, (id) => names.name(id)),
     });
@@ -227,8 +301,19 @@ export async function runCommand(ctx: CommandContext, options: RunOptions = {}):
     config.scheduler.pollIntervalMs * 2 + 500,
   );
 
-  const reason = await untilAborted(stop);
+  const ended = await Promise.race([
+    untilAborted(stop).then((reason) => ({ reason, failure: null })),
+    service.failure.then((failure) => ({ reason: 'failure', failure })),
+  ]);
   clearTimeout(standbyCheck);
+  if (ended.failure !== null) {
+    view.attach(null);
+    await service.stop().catch(() => undefined);
+    await view.close();
+    await probe.close().catch(() => undefined);
+    throw ended.failure;
+  }
+  const reason = ended.reason;
   logger.info('stopping', { signal: typeof reason === 'string' ? reason : 'stop', holder });
   const timeoutMs = options.shutdownTimeoutMs ?? 30_000;
   let timer: ReturnType<typeof setTimeout> | undefined;

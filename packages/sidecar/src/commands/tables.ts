@@ -162,7 +162,7 @@ export interface StatusRow extends StatusViewRow {
   readonly stale: boolean | null;
 }
 
-/** Reads the status view (stream tables and pending or failed create requests) through `q` or a query function. */
+/** Reads the status view (stream tables and pending create requests) through `q` or a query function. */
 export async function readStatus(
   q: Queryable | ((sql: string, params?: unknown[]) => Promise<{ rows: Record<string, unknown>[] }>),
 ): Promise<StatusRow[]> {
