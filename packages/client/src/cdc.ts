@@ -184,19 +184,17 @@ const CAPTURE_SYNC_VERSION = 5;
 
 /**
  * After an upgrade: gives capture installed by an older version what the migrations introduced —
- * access rules (version 4), and buffers rebuilt by `capture_sync` (version 7: the stream tables
+ * access rules (version 4), and buffers rebuilt by `capture_sync` (version 5: the stream tables
  * reading them recompute, their pending changes being in the old layout).
  */
 export async function upgradeExistingCapture(conn: Conn, applied: readonly number[]): Promise<void> {
-  if (applied.includes(CAPTURE_SYNC_VERSION)) {
-    for (const t of await capturedSources(conn)) await conn.query(captureSyncCall(t.oid));
+  const rebuilt = applied.includes(CAPTURE_SYNC_VERSION);
+  if (!rebuilt && !applied.includes(SECURITY_MODEL_VERSION)) return;
+  for (const t of await capturedSources(conn)) {
+    if (rebuilt) await conn.query(captureSyncCall(t.oid));
+    for (const sql of baseCaptureAccessDdl({ oid: t.oid })) await conn.query(sql);
   }
-  if (applied.includes(SECURITY_MODEL_VERSION) || applied.includes(CAPTURE_SYNC_VERSION)) {
-    for (const t of await capturedSources(conn)) {
-      for (const sql of baseCaptureAccessDdl({ oid: t.oid })) await conn.query(sql);
-    }
-    for (const b of await streamBuffersInUse(conn)) {
-      for (const sql of streamBufferAccessDdl(b.pgtId, b.storage, b.owner)) await conn.query(sql);
-    }
+  for (const b of await streamBuffersInUse(conn)) {
+    for (const sql of streamBufferAccessDdl(b.pgtId, b.storage, b.owner)) await conn.query(sql);
   }
 }

@@ -10,6 +10,7 @@ import { type Conn, type Db, executor } from './db.js';
 import { describingPort } from './security/sandbox.js';
 
 const CAPTURE_STATE = quoteQualified(CHANGES_SCHEMA, 'capture_state');
+const TRIGGER_COUNT = quoteQualified(CHANGES_SCHEMA, 'capture_trigger_count');
 
 /**
  * A catalog port on `q` that knows pgtrickle's stream tables. On a connection (always inside a
@@ -55,13 +56,9 @@ export async function fingerprints(
                           SELECT i.inhrelid FROM pg_catalog.pg_inherits AS i WHERE i.inhparent = c.oid
                           UNION SELECT i.inhrelid FROM pg_catalog.pg_inherits AS i JOIN tree AS t ON i.inhparent = t.relid)
                         SELECT pg_catalog.string_agg(relid::text, ',' ORDER BY relid) FROM tree), '')
-            ) || COALESCE((SELECT ';capture=' || s.shape_version || ':' ||
-                             (SELECT pg_catalog.count(*) FROM pg_catalog.pg_trigger AS t
-                               WHERE t.tgrelid = ANY (s.relations) AND t.tgname LIKE 'pgtrickle\\_%'
-                                 AND t.tgenabled = CASE WHEN t.tgname LIKE 'pgtrickle\\_trunc\\_%' THEN 'A'
-                                                        WHEN t.tgname ~ '^pgtrickle_(ins|upd|del)r_' THEN 'R' ELSE 'O' END)
-                             || '/' || 7 * pg_catalog.cardinality(s.relations)
-                           FROM ${CAPTURE_STATE} AS s WHERE s.source_oid = c.oid), '') END AS fp
+            ) || COALESCE((SELECT ';capture=' || s.shape_version || ':' || n.enabled || '/' || n.expected
+                           FROM ${CAPTURE_STATE} AS s CROSS JOIN LATERAL ${TRIGGER_COUNT}(s.relations) AS n
+                          WHERE s.source_oid = c.oid), '') END AS fp
      FROM pg_catalog.unnest($1::oid[]) AS o(oid) LEFT JOIN pg_catalog.pg_class AS c ON c.oid = o.oid`,
     [oids],
   );

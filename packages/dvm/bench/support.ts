@@ -76,8 +76,7 @@ export class BenchStreamTable {
     });
     await inTransaction(pool, async (exec) => {
       for (const s of plan.sources) {
-        for (const sql of baseCaptureDdl({ oid: s.oid, schema: s.schema, name: s.name, columns: s.columns }))
-          await exec.query(sql);
+        for (const sql of baseCaptureDdl({ oid: s.oid })) await exec.query(sql);
       }
       for (const sql of plan.storageDdl()) await exec.query(sql);
     });

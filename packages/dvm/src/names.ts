@@ -48,18 +48,12 @@ export function bufferColumnName(
     : column;
 }
 
-/** Capture trigger function name for an event (`ins`, `upd`, `del`, `trunc`) of base relation `oid`. */
-export function captureFunctionName(event: CaptureEvent, oid: number): string {
-  return `capture_${event}_${oid}`;
-}
-
-/** Capture trigger name (on the source table) for an event of base relation `oid`. */
-export function captureTriggerName(event: CaptureEvent, oid: number): string {
-  return `pgtrickle_${event}_${oid}`;
-}
-
-/** The four events a capture trigger exists for. */
-export type CaptureEvent = 'ins' | 'upd' | 'del' | 'trunc';
+/**
+ * The events a capture trigger exists for: statement-level `ins`, `upd`, `del`, `trunc` and
+ * row-level `insr`, `updr`, `delr`. On relation `r` the trigger is `pgtrickle_<event>_<r>`, calling
+ * `pgtrickle_changes.capture_<event>_<r>()` (named in the database by `capture_sync`).
+ */
+export type CaptureEvent = 'ins' | 'upd' | 'del' | 'trunc' | 'insr' | 'updr' | 'delr';
 
 /** Index on the `xid` (base) or `epoch` (stream table) column of a buffer. */
 export function bufferIndexName(bufferTable: string): string {

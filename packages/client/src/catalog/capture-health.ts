@@ -11,9 +11,9 @@ import type { Queryable } from './schema.js';
 export interface CaptureGap {
   /** The table, schema-qualified. */
   readonly table: string;
-  /** Capture triggers enabled (ENABLE ALWAYS) over its tree. */
+  /** Capture triggers of its tree enabled in their mode (see `CAPTURE_TRIGGER_MODES`). */
   readonly enabled: number;
-  /** Capture triggers its tree should have (four per relation). */
+  /** Capture triggers its tree should have (one per event and relation). */
   readonly expected: number;
 }
 
@@ -38,12 +38,9 @@ export async function captureHealth(q: Queryable): Promise<CaptureHealth> {
   const exists = await q.query('SELECT pg_catalog.to_regclass($1) IS NOT NULL AS e', [state]);
   if (exists.rows[0]?.e !== true) return { eventTrigger, formats: { typed: 0, text: 0 }, gaps: [] };
   const res = await q.query(
-    `SELECT s.format, s.source_oid::regclass::text AS tbl, 7 * pg_catalog.cardinality(s.relations) AS expected,
-            (SELECT pg_catalog.count(*) FROM pg_catalog.pg_trigger AS t
-              WHERE t.tgrelid = ANY (s.relations) AND t.tgname LIKE 'pgtrickle\\_%'
-                AND t.tgenabled = CASE WHEN t.tgname LIKE 'pgtrickle\\_trunc\\_%' THEN 'A'
-                                       WHEN t.tgname ~ '^pgtrickle_(ins|upd|del)r_' THEN 'R' ELSE 'O' END)::int AS enabled
+    `SELECT s.format, s.source_oid::regclass::text AS tbl, n.enabled, n.expected
        FROM ${state} AS s JOIN pg_catalog.pg_class AS c ON c.oid = s.source_oid
+       CROSS JOIN LATERAL ${quoteQualified(CHANGES_SCHEMA, 'capture_trigger_count')}(s.relations) AS n
       ORDER BY 2`,
   );
   const formats = { typed: 0, text: 0 };

@@ -25,7 +25,7 @@
  * Neither format evaluates user-defined SQL: typed capture copies values into columns of their own
  * type, text capture calls type output functions only.
  */
-import { CHANGES_SCHEMA, TRANSITION_NEW, TRANSITION_OLD, WAKE_CHANNEL } from '../names.js';
+import { type CaptureEvent, CHANGES_SCHEMA, TRANSITION_NEW, TRANSITION_OLD, WAKE_CHANNEL } from '../names.js';
 import { dollarQuote } from '../sql/quote.js';
 import { sql } from '../sql/sql.js';
 
@@ -34,6 +34,29 @@ export type CaptureFormat = 'typed' | 'text';
 
 /** The event trigger that keeps typed capture in step with source DDL. */
 export const SOURCE_DDL_EVENT_TRIGGER = 'pgtrickle_source_ddl';
+
+/**
+ * Every capture trigger a relation of a captured tree carries, by event, with the mode it is
+ * enabled in: statement triggers for ordinary sessions (`O`), row triggers for replica sessions
+ * (`R`: logical replication apply fires row triggers only), TRUNCATE's always (`A`). The one table
+ * the generator, `capture_unhook` and `capture_trigger_count` all read.
+ */
+export const CAPTURE_TRIGGER_MODES: Readonly<Record<CaptureEvent, 'O' | 'R' | 'A'>> = Object.freeze({
+  ins: 'O',
+  upd: 'O',
+  del: 'O',
+  trunc: 'A',
+  insr: 'R',
+  updr: 'R',
+  delr: 'R',
+});
+
+/** `ARRAY['ins', …]` of every capture event. */
+const EVENTS = sql`ARRAY[${sql.join(Object.keys(CAPTURE_TRIGGER_MODES).map((e) => sql.lit(e)))}]`;
+/** `(VALUES ('ins', 'O'), …)`: each capture event with its mode. */
+const EVENT_MODES = sql`(VALUES ${sql.join(
+  Object.entries(CAPTURE_TRIGGER_MODES).map(([e, m]) => sql`(${sql.lit(e)}, ${sql.lit(m)}::"char")`),
+)})`;
 
 /** Session settings text capture writes under (so a value's text never depends on the writer's session). */
 export const TEXT_CAPTURE_SETTINGS: Readonly<Record<string, string>> = Object.freeze({
@@ -199,18 +222,18 @@ BEGIN
       oldvals := ', OLD::text';
     END IF;
     SELECT c.relispartition INTO ispart FROM pg_catalog.pg_class AS c WHERE c.oid = rel;
-    FOREACH ev IN ARRAY ARRAY['ins', 'upd', 'del', 'trunc', 'insr', 'updr', 'delr'] LOOP
+    FOREACH ev IN ARRAY ${EVENTS} LOOP
       fn := pg_catalog.format('%I.%I', ${sql.lit(CHANGES_SCHEMA)}, 'capture_' || ev || '_' || rel);
       trg := 'pgtrickle_' || ev || '_' || rel;
       -- Statement triggers fire in ordinary sessions, row triggers in replica ones (logical
       -- replication apply fires row triggers only), TRUNCATE's always: each write once.
-      mode := CASE WHEN ev = 'trunc' THEN 'A' WHEN ev LIKE '%r' THEN 'R' ELSE 'O' END;
+      SELECT m.md INTO mode FROM ${EVENT_MODES} AS m(e, md) WHERE m.e = ev;
       IF ev LIKE '%r' AND rel <> p_source AND ispart THEN
         -- A partition carries the clone of the root's row trigger (same function, same buffer).
         trg := 'pgtrickle_' || ev || '_' || p_source;
         SELECT t.tgenabled INTO tg FROM pg_catalog.pg_trigger AS t WHERE t.tgrelid = rel AND t.tgname = trg;
         IF FOUND AND tg.tgenabled <> mode THEN
-          EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE %s TRIGGER %I', rel::regclass, 'REPLICA', trg);
+          EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE REPLICA TRIGGER %I', rel::regclass, trg);
           changed := true;
         END IF;
         CONTINUE;
@@ -277,7 +300,7 @@ function unhookBody(): string {
 DECLARE
   ev text;
 BEGIN
-  FOREACH ev IN ARRAY ARRAY['ins', 'upd', 'del', 'trunc', 'insr', 'updr', 'delr'] LOOP
+  FOREACH ev IN ARRAY ${EVENTS} LOOP
     IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = p_rel AND tgname = 'pgtrickle_' || ev || '_' || p_rel) THEN
       EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', 'pgtrickle_' || ev || '_' || p_rel, p_rel::regclass);
     END IF;
@@ -297,7 +320,6 @@ function dropBody(): string {
 DECLARE
   st ${SCHEMA}.capture_state;
   rel oid;
-  ev text;
 BEGIN
   SELECT * INTO st FROM ${SCHEMA}.capture_state WHERE source_oid = p_source FOR UPDATE;
   FOREACH rel IN ARRAY COALESCE(st.relations, ARRAY[p_source]) || ARRAY[p_source] LOOP
@@ -331,6 +353,16 @@ END
 `;
 }
 
+/** How many capture triggers of a tree are enabled in their mode, and how many it should have. */
+function countBody(): string {
+  return sql`
+  SELECT (SELECT pg_catalog.count(*)::int FROM pg_catalog.pg_trigger AS t JOIN ${EVENT_MODES} AS m(e, md)
+            ON t.tgname ~ ('^pgtrickle_' || m.e || '_[0-9]+$')
+          WHERE t.tgrelid = ANY (p_relations) AND t.tgenabled = m.md),
+         ${Object.keys(CAPTURE_TRIGGER_MODES).length} * pg_catalog.cardinality(p_relations)
+`;
+}
+
 /**
  * Idempotent DDL of the capture machinery: the state table, the generator `capture_sync`, its
  * inverse `capture_drop`, and the DDL event trigger's function. Creating the event trigger itself
@@ -340,6 +372,9 @@ export function captureSyncDdl(): string[] {
   return [
     STATE_DDL,
     sql`GRANT SELECT ON ${SCHEMA}.capture_state TO PUBLIC`,
+    sql`CREATE OR REPLACE FUNCTION ${SCHEMA}.capture_trigger_count(p_relations oid[], OUT enabled int, OUT expected int)
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS ${dollarQuote(countBody())}`,
+    sql`GRANT EXECUTE ON FUNCTION ${SCHEMA}.capture_trigger_count(oid[]) TO PUBLIC`,
     sql`CREATE OR REPLACE FUNCTION ${SCHEMA}.capture_unhook(p_rel oid, p_root oid) RETURNS void LANGUAGE plpgsql
   SET search_path = pg_catalog, pg_temp AS ${dollarQuote(unhookBody())}`,
     sql`REVOKE ALL ON FUNCTION ${SCHEMA}.capture_unhook(oid, oid) FROM PUBLIC`,

@@ -21,12 +21,9 @@ import {
 import { sql } from '../sql/sql.js';
 import { type CaptureFormat, captureDropCall, captureSyncCall, captureSyncDdl } from './capture-sync.js';
 
-/** A base table to capture: identity, and the columns to store (all of them). */
+/** A base table to capture, by oid (`capture_sync` reads its columns, tree and owner itself). */
 export interface CaptureTarget {
   readonly oid: number;
-  readonly schema: string;
-  readonly name: string;
-  readonly columns: readonly ColumnInfo[];
 }
 
 /** The buffer table of a base source, quoted. */
@@ -58,7 +55,7 @@ export function baseCaptureDdl(target: CaptureTarget, format?: CaptureFormat): s
 }
 
 /** DDL that removes the capture of base table `target` (triggers on its whole tree, functions, buffer). */
-export function dropBaseCaptureDdl(target: Pick<CaptureTarget, 'oid'>): string[] {
+export function dropBaseCaptureDdl(target: CaptureTarget): string[] {
   return [captureDropCall(target.oid)];
 }
 
@@ -98,7 +95,7 @@ export function dropStreamBufferDdl(pgtId: number): string[] {
  * its own SELECT could). The buffer's owner, the sidecar, owns the capture functions (which
  * evaluate no user-defined SQL), writes, reads and trims everything.
  */
-export function baseCaptureAccessDdl(target: Pick<CaptureTarget, 'oid'>): string[] {
+export function baseCaptureAccessDdl(target: CaptureTarget): string[] {
   const readable = sql`pg_catalog.has_table_privilege(${target.oid}::oid, 'SELECT') AND NOT pg_catalog.row_security_active(${target.oid}::oid)`;
   return bufferAccessDdl(baseBuffer(target.oid), baseBufferName(target.oid), readable, null);
 }

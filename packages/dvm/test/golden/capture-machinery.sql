@@ -8,6 +8,16 @@ CREATE TABLE IF NOT EXISTS "pgtrickle_changes".capture_state (
 
 GRANT SELECT ON "pgtrickle_changes".capture_state TO PUBLIC;
 
+CREATE OR REPLACE FUNCTION "pgtrickle_changes".capture_trigger_count(p_relations oid[], OUT enabled int, OUT expected int)
+  LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $pgt$
+  SELECT (SELECT pg_catalog.count(*)::int FROM pg_catalog.pg_trigger AS t JOIN (VALUES ('ins', 'O'::"char"), ('upd', 'O'::"char"), ('del', 'O'::"char"), ('trunc', 'A'::"char"), ('insr', 'R'::"char"), ('updr', 'R'::"char"), ('delr', 'R'::"char")) AS m(e, md)
+            ON t.tgname ~ ('^pgtrickle_' || m.e || '_[0-9]+$')
+          WHERE t.tgrelid = ANY (p_relations) AND t.tgenabled = m.md),
+         7 * pg_catalog.cardinality(p_relations)
+$pgt$;
+
+GRANT EXECUTE ON FUNCTION "pgtrickle_changes".capture_trigger_count(oid[]) TO PUBLIC;
+
 CREATE OR REPLACE FUNCTION "pgtrickle_changes".capture_unhook(p_rel oid, p_root oid) RETURNS void LANGUAGE plpgsql
   SET search_path = pg_catalog, pg_temp AS $pgt$
 DECLARE
@@ -177,13 +187,13 @@ BEGIN
       trg := 'pgtrickle_' || ev || '_' || rel;
       -- Statement triggers fire in ordinary sessions, row triggers in replica ones (logical
       -- replication apply fires row triggers only), TRUNCATE's always: each write once.
-      mode := CASE WHEN ev = 'trunc' THEN 'A' WHEN ev LIKE '%r' THEN 'R' ELSE 'O' END;
+      SELECT m.md INTO mode FROM (VALUES ('ins', 'O'::"char"), ('upd', 'O'::"char"), ('del', 'O'::"char"), ('trunc', 'A'::"char"), ('insr', 'R'::"char"), ('updr', 'R'::"char"), ('delr', 'R'::"char")) AS m(e, md) WHERE m.e = ev;
       IF ev LIKE '%r' AND rel <> p_source AND ispart THEN
         -- A partition carries the clone of the root's row trigger (same function, same buffer).
         trg := 'pgtrickle_' || ev || '_' || p_source;
         SELECT t.tgenabled INTO tg FROM pg_catalog.pg_trigger AS t WHERE t.tgrelid = rel AND t.tgname = trg;
         IF FOUND AND tg.tgenabled <> mode THEN
-          EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE %s TRIGGER %I', rel::regclass, 'REPLICA', trg);
+          EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE REPLICA TRIGGER %I', rel::regclass, trg);
           changed := true;
         END IF;
         CONTINUE;
@@ -259,7 +269,6 @@ CREATE OR REPLACE FUNCTION "pgtrickle_changes".capture_drop(p_source oid) RETURN
 DECLARE
   st "pgtrickle_changes".capture_state;
   rel oid;
-  ev text;
 BEGIN
   SELECT * INTO st FROM "pgtrickle_changes".capture_state WHERE source_oid = p_source FOR UPDATE;
   FOREACH rel IN ARRAY COALESCE(st.relations, ARRAY[p_source]) || ARRAY[p_source] LOOP

@@ -147,8 +147,7 @@ export async function maintain(
   await withTransaction(db, async (client) => {
     for (const s of plan.sources) {
       if (s.kind === 'table') {
-        for (const sql of baseCaptureDdl({ oid: s.oid, schema: s.schema, name: s.name, columns: s.columns }))
-          await client.query(sql);
+        for (const sql of baseCaptureDdl({ oid: s.oid })) await client.query(sql);
       } else {
         const up = [...registry.values()].find((r) => r.pgtId === s.pgtId);
         if (up === undefined) throw new Error(`unknown upstream stream table ${s.name}`);

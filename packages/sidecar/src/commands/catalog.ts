@@ -157,8 +157,7 @@ async function planText(
         ctx.out(
           `-- change capture on ${s.schema}.${s.name} (shared with other stream tables reading it; skipped if installed)`,
         );
-        for (const sql of baseCaptureDdl({ oid: s.oid, schema: s.schema, name: s.name, columns: s.columns }))
-          ctx.out(statement(sql));
+        for (const sql of baseCaptureDdl({ oid: s.oid })) ctx.out(statement(sql));
       } else if (s.pgtId !== null) {
         ctx.out(`-- change buffer of the stream table ${s.schema}.${s.name} (skipped if it exists)`);
         for (const sql of streamBufferDdl(s.pgtId, s.columns)) ctx.out(statement(sql));
