@@ -451,12 +451,17 @@ export function atMostOneRow(sub: DecorrelatedSubquery): boolean {
  */
 function orderDeterminesTargets(sub: DecorrelatedSubquery): boolean {
   if (sub.order.length === 0 || sub.offset !== null) return false;
-  const keys = new Set(
+  const keys = plainOrderKeys(sub);
+  return sub.targets.every((t) => collectRefs(t.ast).every((r) => keys.has(r)));
+}
+
+/** The column ids the subquery's ORDER BY sorts on directly (keys that are plain columns). */
+function plainOrderKeys(sub: DecorrelatedSubquery): Set<string> {
+  return new Set(
     sub.order
       .map((k) => columnRefFields(k.expr.ast))
       .flatMap((f) => (f?.length === 1 && typeof f[0] === 'string' ? [f[0]] : [])),
   );
-  return sub.targets.every((t) => collectRefs(t.ast).every((r) => keys.has(r)));
 }
 
 function totallyOrdered(sub: DecorrelatedSubquery): boolean {
@@ -464,11 +469,7 @@ function totallyOrdered(sub: DecorrelatedSubquery): boolean {
   if (scan === null || scan.kind !== 'scan') return false;
   const s = scan;
   if (!s.source.keyed || s.source.kind !== 'table') return false;
-  const keys = new Set(
-    sub.order
-      .map((k) => columnRefFields(k.expr.ast))
-      .flatMap((f) => (f?.length === 1 && typeof f[0] === 'string' ? [f[0]] : [])),
-  );
+  const keys = plainOrderKeys(sub);
   return s.source.idColumns.every((name) => {
     const id = s.sourceColumns.find((c) => c.column === name)?.id;
     return id !== undefined && keys.has(id);
