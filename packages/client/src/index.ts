@@ -4,6 +4,14 @@
  * group execution strategies, and the `connect()` API.
  */
 
+export {
+  ALERT_CHANNEL,
+  type Alert,
+  type AlertEvent,
+  alertPayload,
+  emitAlert,
+  parseAlert,
+} from './catalog/alerts.js';
 export { type CaptureGap, type CaptureHealth, captureHealth } from './catalog/capture-health.js';
 export { captureGrants } from './catalog/change-tracking.js';
 export { deleteRequestsIn, pendingRequestSummary } from './catalog/claim-requests.js';
