@@ -35,7 +35,6 @@ const base: StreamTableMeta = {
   lastRefreshAt: new Date('2024-01-01T12:00:00Z'),
   consecutiveErrors: 0,
   fuse: { mode: 'statistical', ceiling: 1_000_000, sensitivity: 3, minSamples: 5, state: 'INTACT' },
-  watermarkGroup: 'ingest',
   consistencyGroupId: 'g',
   diamondInputs: ['left', 'right'],
 };
@@ -56,9 +55,9 @@ const unit: RefreshUnit = {
   },
   dependsOn: [],
 };
-const watermarks = new Map<string, Date | undefined>([
-  ['clicks', new Date('2024-01-01T12:00:05Z')],
-  ['payments', new Date('2024-01-01T12:00:04Z')],
+const watermarks = new Map<string, number | undefined>([
+  ['clicks', Date.parse('2024-01-01T12:00:05Z') * 1000],
+  ['payments', Date.parse('2024-01-01T12:00:04Z') * 1000],
 ]);
 const frontiers = new Map<string, string | undefined>([
   ['left', '0/4000'],
@@ -74,7 +73,8 @@ const provider = new ContextProvider()
   .provide(groupMembers, () => members)
   .provide(currentRefreshUnit, () => unit)
   .provide(watermarkInputs, () => ({
-    group: { name: 'ingest', sources: ['clicks', 'payments'], tolerance: 60_000 },
+    sources: ['clicks', 'payments'],
+    groups: [{ name: 'ingest', sources: ['clicks', 'payments'], tolerance: 60_000_000 }],
     watermarks,
   }))
   .provide(diamondFrontiers, () => frontiers);

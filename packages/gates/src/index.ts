@@ -111,9 +111,12 @@ export {
 export { STATUS_GATE, StatusGate, statusGate } from './gates/status.js';
 export { UPSTREAM_CHANGES_GATE, UpstreamChangesGate, upstreamChangesGate } from './gates/upstream-changes.js';
 export {
+  epochMicrosOrdering,
   WATERMARK_GATE,
   WatermarkGate,
   type WatermarkGateOptions,
+  type WatermarkGroupCheck,
+  watermarkChecks,
   watermarkGate,
 } from './gates/watermark.js';
 export {

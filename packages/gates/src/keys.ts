@@ -85,15 +85,31 @@ export const changeCountBaseline = defineContextKey<SummaryStatistics>('changeCo
   description: 'summary statistics of recent per-refresh change counts',
 });
 
-/** A watermark group definition and the current watermark of each of its sources. */
+/**
+ * What the watermark gate decides from, for one table: its transitive base sources, the watermark
+ * groups that may concern it, each source's watermark and the sources found stuck.
+ */
 export interface WatermarkInputs<T, D> {
-  /** The group (sources and tolerance). */
-  readonly group: WatermarkGroup<D>;
+  /** The table's transitive base sources (ids as the groups name them). */
+  readonly sources: readonly string[];
+  /** The watermark groups (those sharing no source with `sources` are ignored). */
+  readonly groups: readonly WatermarkGroup<D>[];
   /** Current watermark per source id (undefined = none yet). */
   readonly watermarks: ReadonlyMap<string, T | undefined>;
+  /** Sources whose watermark has not advanced for longer than the timeout, with for how long (absent: detection off). */
+  readonly stuck?: ReadonlyMap<string, D>;
+  /** The stuck-detection timeout, for reasons. */
+  readonly stuckTimeout?: D;
+  /** How to name a source in a reason (default: its id). */
+  readonly sourceNames?: ReadonlyMap<string, string>;
 }
 
-/** The table's watermark group and its sources' Date watermarks (null = group unknown). */
-export const watermarkInputs = defineContextKey<WatermarkInputs<Date, number> | null>('watermarkInputs', {
-  description: "the table's watermark group and its sources' watermarks",
+/**
+ * The table's sources, the groups and the watermarks as epoch microseconds, distances in
+ * microseconds (null = no watermark group concerns the table; a provider without a loader has
+ * no groups).
+ */
+export const watermarkInputs = defineContextKey<WatermarkInputs<number, number> | null>('watermarkInputs', {
+  description: "the table's base sources, the watermark groups and their sources' watermarks",
+  fallback: () => null,
 });

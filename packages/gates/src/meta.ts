@@ -80,8 +80,6 @@ export interface StreamTableMeta {
   readonly lastError?: string | null;
   /** Fuse, if configured. */
   readonly fuse?: FuseMeta | null;
-  /** Name of the watermark group gating this table, if any. */
-  readonly watermarkGroup?: string | null;
   /** Id of the consistency group (detected, declared or merged) this table refreshes with, if any. */
   readonly consistencyGroupId?: string | null;
   /** For a diamond apex: its direct inputs on diamond paths (from `Dag.diamonds()`); absent for other tables. */

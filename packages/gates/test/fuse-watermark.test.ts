@@ -5,6 +5,7 @@ import {
   ContextProvider,
   changeCountBaseline,
   createGateContext,
+  epochMicrosOrdering,
   FuseGate,
   type FuseMeta,
   fixedClock,
@@ -16,6 +17,8 @@ import {
   pendingChangeCount,
   type StreamTableMeta,
   WatermarkGate,
+  type WatermarkInputs,
+  watermarkChecks,
   watermarkGate,
   watermarkInputs,
 } from '../src/index.js';
@@ -165,50 +168,136 @@ describe('FuseGate', () => {
 });
 
 describe('WatermarkGate', () => {
-  const group = { name: 'ingest', sources: ['clicks', 'payments'], tolerance: 60_000 };
-  const st = meta({ watermarkGroup: 'ingest' });
-  const run = (watermarks: Record<string, Date | undefined> | null, table: StreamTableMeta = st) =>
+  const us = (iso: string) => Date.parse(iso) * 1000;
+  const ab = { name: 'ab', sources: ['a', 'b'], tolerance: 0 };
+  const run = (inputs: WatermarkInputs<number, number> | null, table: StreamTableMeta = meta()) =>
     watermarkGate().evaluate(
       table,
       createGateContext(table, {
         clock,
-        provider: new ContextProvider().provide(watermarkInputs, () =>
-          watermarks === null ? null : { group, watermarks: new Map(Object.entries(watermarks)) },
-        ),
+        provider: new ContextProvider().provide(watermarkInputs, () => inputs),
       }),
     );
+  const wm = (entries: Record<string, string | undefined>) =>
+    new Map(Object.entries(entries).map(([k, v]) => [k, v === undefined ? undefined : us(v)]));
 
-  it('proceeds for a table in no watermark group without loading', async () => {
-    const plain = meta();
-    expect((await watermarkGate().evaluate(plain, createGateContext(plain, { clock }))).kind).toBe('proceed');
+  it('proceeds when no group concerns the table', async () => {
+    expect((await run(null)).kind).toBe('proceed');
+    expect((await run({ sources: ['a', 'b'], groups: [], watermarks: new Map() })).kind).toBe('proceed');
   });
 
-  it('proceeds when the watermarks are within tolerance', async () => {
+  it('skips a join over two sources whose watermarks differ beyond the tolerance, naming the laggard', async () => {
     expect(
-      (await run({ clicks: new Date('2024-01-01T12:00:00Z'), payments: new Date('2024-01-01T11:59:00Z') }))
-        .kind,
-    ).toBe('proceed');
-  });
-
-  it('skips naming the laggard when the spread exceeds the tolerance', async () => {
-    expect(
-      await run({ clicks: new Date('2024-01-01T12:00:00Z'), payments: new Date('2024-01-01T11:50:00Z') }),
+      await run({
+        sources: ['a', 'b'],
+        groups: [ab],
+        watermarks: wm({ a: '2024-01-01T12:05:00Z', b: '2024-01-01T11:55:00Z' }),
+        sourceNames: new Map([['b', 'public.b']]),
+      }),
     ).toEqual({
       kind: 'skip',
       reason:
-        'watermark lag 600000 ms exceeds tolerance 60000 ms in group "ingest", laggard source "payments" at 2024-01-01T11:50:00.000Z (leader "clicks" at 2024-01-01T12:00:00.000Z)',
+        "watermark group 'ab' misaligned: lag 600s exceeds tolerance 0s; waiting for public.b at 2024-01-01T11:55:00.000Z (a is at 2024-01-01T12:05:00.000Z)",
     });
   });
 
-  it('skips when a source has no watermark yet, or the group is unknown', async () => {
-    expect(await run({ clicks: new Date('2024-01-01T12:00:00Z'), payments: undefined })).toEqual({
+  it('lag equal to the tolerance is aligned; above it is not (microsecond exact)', async () => {
+    const g = { name: 't', sources: ['a', 'b'], tolerance: 120_000_000 };
+    const at = (b: number) =>
+      run({
+        sources: ['a', 'b'],
+        groups: [g],
+        watermarks: new Map([
+          ['a', 0],
+          ['b', b],
+        ]),
+      });
+    expect((await at(30_000_000)).kind).toBe('proceed');
+    expect((await at(120_000_000)).kind).toBe('proceed');
+    expect(await at(120_000_001)).toMatchObject({
       kind: 'skip',
-      reason: 'watermark group "ingest": no watermark yet for source "payments"',
+      reason: expect.stringContaining(
+        "watermark group 't' misaligned: lag 120.000001s exceeds tolerance 120s",
+      ),
     });
-    expect(await run(null)).toMatchObject({
+    expect(await at(180_000_000)).toMatchObject({ kind: 'skip' });
+  });
+
+  it('a source without a watermark yet makes the group not gate', async () => {
+    expect(
+      (await run({ sources: ['a', 'b'], groups: [ab], watermarks: wm({ a: '2024-01-01T12:05:00Z' }) })).kind,
+    ).toBe('proceed');
+  });
+
+  it('a group sharing fewer than two sources with the table does not gate it', async () => {
+    const watermarks = wm({ a: '2024-01-01T12:05:00Z', b: '2024-01-01T11:55:00Z' });
+    expect((await run({ sources: ['a', 'x'], groups: [ab], watermarks })).kind).toBe('proceed');
+  });
+
+  it('compares only the sources the table reads', async () => {
+    const abc = { name: 'abc', sources: ['a', 'b', 'c'], tolerance: 0 };
+    const watermarks = wm({
+      a: '2024-01-01T12:00:00Z',
+      b: '2024-01-01T12:00:00Z',
+      c: '2024-01-01T10:00:00Z',
+    });
+    expect((await run({ sources: ['a', 'b'], groups: [abc], watermarks })).kind).toBe('proceed');
+    expect((await run({ sources: ['a', 'c'], groups: [abc], watermarks })).kind).toBe('skip');
+  });
+
+  it('every relevant group must pass', async () => {
+    const cd = { name: 'cd', sources: ['c', 'd'], tolerance: 0 };
+    const watermarks = wm({
+      a: '2024-01-01T12:00:00Z',
+      b: '2024-01-01T12:00:00Z',
+      c: '2024-01-01T12:00:00Z',
+      d: '2024-01-01T12:00:01Z',
+    });
+    expect(await run({ sources: ['a', 'b', 'c', 'd'], groups: [ab, cd], watermarks })).toMatchObject({
       kind: 'skip',
-      reason: expect.stringContaining('is not defined'),
+      reason: expect.stringContaining("watermark group 'cd' misaligned"),
     });
+  });
+
+  it('a stuck source holds every table sharing at least one source with its group', async () => {
+    const inputs = (sources: string[]): WatermarkInputs<number, number> => ({
+      sources,
+      groups: [ab],
+      watermarks: wm({ a: '2024-01-01T12:00:00Z', b: '2024-01-01T12:00:00Z' }),
+      stuck: new Map([['a', 3_000_000]]),
+      stuckTimeout: 2_000_000,
+    });
+    expect(await run(inputs(['b']))).toEqual({
+      kind: 'skip',
+      reason:
+        "watermark group 'ab' holds: the watermark of a is stuck (not advanced for 3s, timeout 2s); advance it to resume",
+    });
+    expect((await run(inputs(['x']))).kind).toBe('proceed');
+  });
+
+  it('reports each group in watermarkChecks', () => {
+    const checks = watermarkChecks(
+      {
+        sources: ['a', 'b', 'z'],
+        groups: [
+          ab,
+          { name: 'yz', sources: ['y', 'z'], tolerance: 0 },
+          { name: 'q', sources: ['q', 'r'], tolerance: 0 },
+        ],
+        watermarks: new Map([
+          ['a', 1],
+          ['b', 1],
+        ]),
+      },
+      epochMicrosOrdering,
+    );
+    expect(checks.map((c) => c.kind)).toEqual(['aligned', 'single', 'unrelated']);
+  });
+
+  it('prints microsecond timestamps exactly', () => {
+    expect(epochMicrosOrdering.formatValue(us('2024-01-01T12:00:00Z') + 5)).toBe(
+      '2024-01-01T12:00:00.000005Z',
+    );
   });
 
   it('is generic over the watermark type', () => {

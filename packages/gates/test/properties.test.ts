@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   block,
   ContextProvider,
+  createGateContext,
   defineContextKey,
   defineGate,
   fixedClock,
@@ -17,6 +18,9 @@ import {
   type StreamTableKey,
   skip,
   TIER_MULTIPLIERS,
+  type WatermarkInputs,
+  watermarkGate,
+  watermarkInputs,
 } from '../src/index.js';
 import { at, meta, T0 } from './helpers.js';
 
@@ -206,6 +210,98 @@ describe('schedule properties', () => {
         },
       ),
       { numRuns: Math.min(runs.numRuns, 100) },
+    );
+  });
+});
+
+describe('property: the watermark gate', () => {
+  const SOURCES = ['a', 'b', 'c', 'd', 'e'];
+  const subset = (min: number) =>
+    fc.uniqueArray(fc.constantFrom(...SOURCES), { minLength: min, maxLength: 5 });
+  const groupsArb = fc.array(fc.record({ sources: subset(2), tolerance: fc.integer({ min: 0, max: 100 }) }), {
+    minLength: 0,
+    maxLength: 3,
+  });
+  const watermarksArb = fc.dictionary(fc.constantFrom(...SOURCES), fc.integer({ min: 0, max: 200 }));
+  const inputsOf = (
+    groups: readonly { sources: string[]; tolerance: number }[],
+    table: readonly string[],
+    marks: Record<string, number>,
+  ): WatermarkInputs<number, number> => ({
+    sources: table,
+    groups: groups.map((g, i) => ({ name: `g${i}`, ...g })),
+    watermarks: new Map(Object.entries(marks)),
+  });
+  const decide = async (inputs: WatermarkInputs<number, number>) => {
+    const st = meta();
+    const provider = new ContextProvider().provide(watermarkInputs, () => inputs);
+    return (await watermarkGate().evaluate(st, createGateContext(st, { clock: fixedClock(T0), provider })))
+      .kind;
+  };
+  /** The rule as stated: skip iff some group shares ≥ 2 sources with the table, all with a watermark, spread > tolerance. */
+  const oracle = (inputs: WatermarkInputs<number, number>) =>
+    inputs.groups.some((g) => {
+      const shared = g.sources.filter((s) => inputs.sources.includes(s));
+      const values = shared.map((s) => inputs.watermarks.get(s));
+      if (shared.length < 2 || values.some((v) => v === undefined)) return false;
+      const ns = values as number[];
+      return Math.max(...ns) - Math.min(...ns) > g.tolerance;
+    })
+      ? 'skip'
+      : 'proceed';
+
+  it('skips exactly when a group sharing two or more watermarked sources is misaligned', async () => {
+    await fc.assert(
+      fc.asyncProperty(groupsArb, subset(0), watermarksArb, async (groups, table, marks) => {
+        const inputs = inputsOf(groups, table, marks);
+        expect(await decide(inputs)).toBe(oracle(inputs));
+      }),
+      runs,
+    );
+  });
+
+  it('does not depend on the order of groups, of their sources or of the table sources', async () => {
+    await fc.assert(
+      fc.asyncProperty(groupsArb, subset(0), watermarksArb, async (groups, table, marks) => {
+        const reversed = groups.map((g) => ({ ...g, sources: [...g.sources].reverse() })).reverse();
+        expect(await decide(inputsOf(reversed, [...table].reverse(), marks))).toBe(
+          await decide(inputsOf(groups, table, marks)),
+        );
+      }),
+      runs,
+    );
+  });
+
+  it('a larger tolerance, or a source without a watermark, never turns proceed into skip', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        groupsArb,
+        subset(0),
+        watermarksArb,
+        fc.integer({ min: 0, max: 100 }),
+        fc.constantFrom(...SOURCES),
+        async (groups, table, marks, extra, dropped) => {
+          if ((await decide(inputsOf(groups, table, marks))) !== 'proceed') return;
+          const wider = groups.map((g) => ({ ...g, tolerance: g.tolerance + extra }));
+          expect(await decide(inputsOf(wider, table, marks))).toBe('proceed');
+          const { [dropped]: _gone, ...fewer } = marks;
+          expect(await decide(inputsOf(groups, table, fewer))).toBe('proceed');
+        },
+      ),
+      runs,
+    );
+  });
+
+  it('a stuck source holds exactly the tables sharing a source with one of its groups', async () => {
+    await fc.assert(
+      fc.asyncProperty(groupsArb, subset(0), fc.constantFrom(...SOURCES), async (groups, table, stuck) => {
+        const inputs = { ...inputsOf(groups, table, {}), stuck: new Map([[stuck, 1]]) };
+        const held = groups.some(
+          (g) => g.sources.includes(stuck) && g.sources.some((s) => table.includes(s)),
+        );
+        expect(await decide(inputs)).toBe(held ? 'skip' : 'proceed');
+      }),
+      runs,
     );
   });
 });

@@ -55,7 +55,7 @@ describe('README example', () => {
       ['schedule', 'proceed', []],
       ['upstream-changes', 'proceed', ['hasPendingSourceChanges']],
       ['fuse', 'block', ['pendingChangeCount']],
-      ['watermark', 'proceed', []],
+      ['watermark', 'proceed', ['watermarkInputs']],
       ['snapshot-coherence', 'proceed', []],
       ['diamond', 'proceed', []],
     ]);
@@ -65,6 +65,7 @@ describe('README example', () => {
       ['frontierLsn', ['lsn-tick', 'lsn-tick']],
       ['hasPendingSourceChanges', ['upstream-changes', 'upstream-changes']],
       ['pendingChangeCount', ['key:hasPendingSourceChanges', 'fuse', 'fuse']],
+      ['watermarkInputs', ['watermark']],
     ]);
   });
 
