@@ -142,7 +142,8 @@ export async function runCustomScheduler(options: SimulationOptions = {}): Promi
   const clock = new ManualClock(T0);
   const wal: Change[] = [];
   let lsn = 0n;
-  const watermarks = new Map<string, Date | undefined>([
+  // Watermarks as microseconds since the epoch (the watermark gate's unit), per source.
+  const watermarks = new Map<string, number | undefined>([
     ['clicks', undefined],
     ['payments', undefined],
   ]);
@@ -179,7 +180,6 @@ export async function runCustomScheduler(options: SimulationOptions = {}): Promi
           id === 'payment_audit'
             ? { mode: 'statistical', sensitivity: 3, minSamples: 3, state: 'INTACT' }
             : null,
-        watermarkGroup: id === 'click_revenue' ? 'ingest' : null,
         consistencyGroupId: groupOf.get(id)?.id ?? null,
         diamondInputs: diamondInputs.get(id) ?? null,
       },
@@ -218,14 +218,12 @@ export async function runCustomScheduler(options: SimulationOptions = {}): Promi
       diamondFrontiers,
       (st) => new Map((st.diamondInputs ?? []).map((u) => [u, lsnOf(state(u).frontier)])),
     )
-    .provide(watermarkInputs, (st) =>
-      st.watermarkGroup === 'ingest'
-        ? {
-            group: { name: 'ingest', sources: ['clicks', 'payments'], tolerance: WATERMARK_TOLERANCE_MS },
-            watermarks,
-          }
-        : null,
-    );
+    // Every table gets the group; the gate holds only those reading two or more of its sources.
+    .provide(watermarkInputs, (st) => ({
+      sources: baseSources(st.id),
+      groups: [{ name: 'ingest', sources: ['clicks', 'payments'], tolerance: WATERMARK_TOLERANCE_MS * 1000 }],
+      watermarks,
+    }));
 
   const pipeline = defaultPipeline();
   const entries: TickLogEntry[] = [];
@@ -299,8 +297,8 @@ export async function runCustomScheduler(options: SimulationOptions = {}): Promi
     for (const [source, counts] of Object.entries(CHANGES)) {
       for (let i = 0; i < (counts[t - 1] ?? 0); i++) wal.push({ source, lsn: ++lsn });
     }
-    watermarks.set('clicks', new Date(now.getTime() - 5_000));
-    watermarks.set('payments', new Date(t < 4 ? T0 - 10 * 60_000 : now.getTime() - 20_000));
+    watermarks.set('clicks', (now.getTime() - 5_000) * 1000);
+    watermarks.set('payments', (t < 4 ? T0 - 10 * 60_000 : now.getTime() - 20_000) * 1000);
 
     bound = lsn; // captured once per tick (a real scheduler: pg_current_wal_lsn() after holdback)
     const tick = new GateTick({ clock, provider, tick: t });

@@ -24,6 +24,7 @@ export type ClientErrorCode =
   | 'PGT_UNSUPPORTED'
   | 'PGT_CATALOG_MISSING'
   | 'PGT_POPULATION_FAILED'
+  | 'PGT_WATERMARK_REGRESSION'
   | 'PGT_INTERNAL';
 
 /** Options common to client errors. */

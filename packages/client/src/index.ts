@@ -70,6 +70,21 @@ export {
   type StatusViewRow,
 } from './catalog/status-view.js';
 export { type CaptureTrigger, captureTriggers, type UninstallResult } from './catalog/uninstall.js';
+export {
+  advanceWatermark,
+  createWatermarkGroup,
+  dropWatermarkGroup,
+  readWatermarkGroups,
+  readWatermarkState,
+  readWatermarkStatus,
+  readWatermarks,
+  type WatermarkGroupRow,
+  type WatermarkGroupState,
+  type WatermarkRow,
+  type WatermarkSourceState,
+  type WatermarkStatusRow,
+  watermarkError,
+} from './catalog/watermarks.js';
 export { type CleanupTarget, cleanupBuffers, cleanupTargets } from './cdc.js';
 export {
   type Conn,
@@ -145,7 +160,14 @@ export {
 } from './service/observer.js';
 export { processRequests, type RequestsProcessed } from './service/requests.js';
 export { type ServiceOptions, systemClock, TrickleService } from './service/service.js';
-export { type Fence, PgSchedulerStore, PgUnitExecutor, tableId } from './service/store.js';
+export {
+  type Fence,
+  PgSchedulerStore,
+  type PgSchedulerStoreOptions,
+  PgUnitExecutor,
+  tableId,
+} from './service/store.js';
+export { WatermarkWatch } from './service/watermarks.js';
 export { missingStorageOids } from './storage.js';
 export { StreamTableService } from './stream-tables/service.js';
 export type * from './stream-tables/types.js';

@@ -9,6 +9,17 @@ import { type InstallResult, installCatalog, installedVersion } from './catalog/
 import { CATALOG_VERSION } from './catalog/migrations.js';
 import { type CatalogState, catalogState } from './catalog/schema-version.js';
 import { type UninstallResult, uninstallCatalog } from './catalog/uninstall.js';
+import {
+  advanceWatermark,
+  createWatermarkGroup,
+  dropWatermarkGroup,
+  readWatermarkGroups,
+  readWatermarkStatus,
+  readWatermarks,
+  type WatermarkGroupRow,
+  type WatermarkRow,
+  type WatermarkStatusRow,
+} from './catalog/watermarks.js';
 import { upgradeExistingCapture } from './cdc.js';
 import { type ConnectionOptions, Db, sqlState } from './db.js';
 import {
@@ -177,6 +188,51 @@ export class Trickle {
   async explain(name: string): Promise<StreamTableExplanation> {
     await this.ready();
     return this.#tables.explain(name);
+  }
+
+  /**
+   * Declares `source` complete through `at` (`pgtrickle.advance_watermark`): monotonic (backward is
+   * `PGT_WATERMARK_REGRESSION`, the same value again changes nothing). In its own transaction; to
+   * publish it with your data load, call the SQL function in the load's transaction (or
+   * `advanceWatermark(conn, …)` from this package with that transaction's connection).
+   */
+  async advanceWatermark(source: string, at: Date | string): Promise<void> {
+    await this.ready();
+    await advanceWatermark(this.db, source, at);
+  }
+
+  /** Creates a watermark group over two or more source tables; returns its id. */
+  async createWatermarkGroup(
+    name: string,
+    sources: readonly string[],
+    options: { readonly toleranceSecs?: number } = {},
+  ): Promise<number> {
+    await this.ready();
+    return createWatermarkGroup(this.db, name, sources, options.toleranceSecs ?? 0);
+  }
+
+  /** Drops a watermark group (`PGT_NOT_FOUND` when there is none of that name). */
+  async dropWatermarkGroup(name: string): Promise<void> {
+    await this.ready();
+    await dropWatermarkGroup(this.db, name);
+  }
+
+  /** Every source's current watermark. */
+  async watermarks(): Promise<WatermarkRow[]> {
+    await this.ready();
+    return readWatermarks(this.db);
+  }
+
+  /** Every watermark group. */
+  async watermarkGroups(): Promise<WatermarkGroupRow[]> {
+    await this.ready();
+    return readWatermarkGroups(this.db);
+  }
+
+  /** Every watermark group's alignment: min, max, lag, aligned, counts. */
+  async watermarkStatus(): Promise<WatermarkStatusRow[]> {
+    await this.ready();
+    return readWatermarkStatus(this.db);
   }
 
   /** The catalog of this database against this client's migrations (installed version, pending, foreign). */

@@ -105,7 +105,9 @@ describe('advance_watermark', () => {
     await db.query(`SELECT pgtrickle.advance_watermark('orders', '2024-01-01 12:05:00+00')`);
     const after = await watermarkOf('public.orders');
     expect(after?.watermark).toEqual(new Date('2024-01-01T12:05:00Z'));
-    expect((after?.updated_at as Date).getTime()).toBeGreaterThanOrEqual((before?.updated_at as Date).getTime());
+    expect((after?.updated_at as Date).getTime()).toBeGreaterThanOrEqual(
+      (before?.updated_at as Date).getTime(),
+    );
   });
 
   it('is part of the caller transaction: a rollback leaves the watermark as it was', async () => {
@@ -202,7 +204,9 @@ describe('watermark groups', () => {
     await expect(
       db.query(`SELECT pgtrickle.create_watermark_group('g1', ARRAY['orders', 'ghost'])`),
     ).rejects.toMatchObject({ code: '42P01' });
-    const id = await db.query(`SELECT pgtrickle.create_watermark_group('g1', ARRAY['orders', 'lines']) AS id`);
+    const id = await db.query(
+      `SELECT pgtrickle.create_watermark_group('g1', ARRAY['orders', 'lines']) AS id`,
+    );
     expect(id.rows[0]?.id).toEqual(expect.any(Number));
     await expect(
       db.query(`SELECT pgtrickle.create_watermark_group('g1', ARRAY['orders', 'refunds'])`),
@@ -251,19 +255,28 @@ describe('watermark groups', () => {
     await db.query(`CREATE TABLE public.w_own (id int); ALTER TABLE public.w_own OWNER TO ${writer}`);
     await db.query(`CREATE TABLE public.w_own2 (id int); ALTER TABLE public.w_own2 OWNER TO ${writer}`);
     await expect(
-      asWriter.query(`SELECT pgtrickle.create_watermark_group('mixed', ARRAY['public.w_own', 'public.orders'])`),
-    ).rejects.toMatchObject({ code: '42501', message: expect.stringContaining('must be owner of table public.orders') });
-    await asWriter.query(`SELECT pgtrickle.create_watermark_group('mine', ARRAY['public.w_own', 'public.w_own2'])`);
+      asWriter.query(
+        `SELECT pgtrickle.create_watermark_group('mixed', ARRAY['public.w_own', 'public.orders'])`,
+      ),
+    ).rejects.toMatchObject({
+      code: '42501',
+      message: expect.stringContaining('must be owner of table public.orders'),
+    });
+    await asWriter.query(
+      `SELECT pgtrickle.create_watermark_group('mine', ARRAY['public.w_own', 'public.w_own2'])`,
+    );
     await expect(asReader.query(`SELECT pgtrickle.drop_watermark_group('mine')`)).rejects.toMatchObject({
       code: '42501',
     });
     // The installing role administers every group.
     await db.query(`SELECT pgtrickle.drop_watermark_group('mine')`);
-    await asWriter.query(`SELECT pgtrickle.create_watermark_group('mine', ARRAY['public.w_own', 'public.w_own2'])`);
-    await asWriter.query(`SELECT pgtrickle.drop_watermark_group('mine')`);
-    expect((await db.query(`SELECT * FROM pgtrickle.watermark_groups() WHERE group_name = 'mine'`)).rows).toEqual(
-      [],
+    await asWriter.query(
+      `SELECT pgtrickle.create_watermark_group('mine', ARRAY['public.w_own', 'public.w_own2'])`,
     );
+    await asWriter.query(`SELECT pgtrickle.drop_watermark_group('mine')`);
+    expect(
+      (await db.query(`SELECT * FROM pgtrickle.watermark_groups() WHERE group_name = 'mine'`)).rows,
+    ).toEqual([]);
   });
 
   it('a dropped source leaves its groups and its watermark goes', async () => {
@@ -272,10 +285,12 @@ describe('watermark groups', () => {
     await db.query('DROP TABLE public.doomed');
     // Reads ignore it at once…
     expect(await status('gd')).toMatchObject({ sources_total: 2, sources_with_watermark: 1 });
-    expect((await db.query(`SELECT source_count FROM pgtrickle.watermark_groups() WHERE group_name = 'gd'`)).rows).toEqual([
-      { source_count: 2 },
-    ]);
-    expect((await db.query(`SELECT * FROM pgtrickle.watermarks() WHERE source_table = 'doomed'`)).rows).toEqual([]);
+    expect(
+      (await db.query(`SELECT source_count FROM pgtrickle.watermark_groups() WHERE group_name = 'gd'`)).rows,
+    ).toEqual([{ source_count: 2 }]);
+    expect(
+      (await db.query(`SELECT * FROM pgtrickle.watermarks() WHERE source_table = 'doomed'`)).rows,
+    ).toEqual([]);
     // …and the next watermark call removes it from the catalog.
     await db.query(`SELECT pgtrickle.advance_watermark('refunds', '2024-01-01 00:00:00+00')`);
     const rows = await db.query(

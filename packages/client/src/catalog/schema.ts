@@ -31,7 +31,15 @@ export type CatalogObject =
   | 'acts_as'
   | 'pgt_freshness'
   | 'pgt_stream_table_stats'
-  | 'health';
+  | 'health'
+  | 'pgt_watermarks'
+  | 'pgt_watermark_groups'
+  | 'advance_watermark'
+  | 'create_watermark_group'
+  | 'drop_watermark_group'
+  | 'watermarks'
+  | 'watermark_groups'
+  | 'watermark_status';
 
 /** The quoted, schema-qualified SQL name of a catalog object. */
 export function cat(object: CatalogObject): string {

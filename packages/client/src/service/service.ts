@@ -69,6 +69,12 @@ export interface ServiceOptions {
   readonly onTick?: (report: TickReport) => void;
   /** Watches refreshes and ticks (metrics, a status page). */
   readonly observer?: ServiceObserver;
+  /**
+   * A watermarked source in a watermark group that has not advanced for longer than this is stuck:
+   * tables sharing a source with its groups are held and a `watermark_stuck` alert goes out, ms
+   * (default 0: never stuck).
+   */
+  readonly watermarkHoldbackTimeoutMs?: number;
 }
 
 /** The system clock (the service is where real time enters). */
@@ -135,7 +141,12 @@ export class TrickleService {
       ...(options.leaseLockTimeoutMs === undefined ? {} : { lockTimeoutMs: options.leaseLockTimeoutMs }),
       log: (level, event, fields) => logger[level](event, { holder, ...fields }),
     });
-    const store = new PgSchedulerStore(trickle.db);
+    const store = new PgSchedulerStore(trickle.db, {
+      ...(options.watermarkHoldbackTimeoutMs === undefined
+        ? {}
+        : { watermarkHoldbackTimeoutMs: options.watermarkHoldbackTimeoutMs }),
+      logger,
+    });
     const executor = observedExecutor(
       new PgUnitExecutor(trickle.db, trickle.engineState, store, (conn) => leadership.fence(conn)),
       options.observer,

@@ -6,6 +6,8 @@
  *   one index probe per source); a table whose upstream stream table refreshed earlier in the same
  *   tick is re-checked on its own, so downstream tables refresh in the tick their upstream did;
  * - frontiers for the tick and diamond gates are the WAL positions recorded at each refresh;
+ * - watermark groups are read once per tick (`watermarks.ts`); each table is gated on its
+ *   transitive base sources (stream-table inputs expanded down to base tables);
  * - a unit's refreshes commit together (a group through its GroupExecutionStrategy), the
  *   leadership epoch is checked inside that transaction, and every failure is recorded (history,
  *   error counters; permanent ones put the table in ERROR) and classified (`failures.ts`: transient
@@ -29,6 +31,7 @@ import type {
   CatalogSnapshot,
   MemberResult,
   ScheduledTable,
+  SchedulerLogger,
   SchedulerStore,
   UnitExecutor,
   UnitOutcome,
@@ -44,6 +47,7 @@ import { classifyFailure, recordFailure } from '../failures.js';
 import { SavepointGroupStrategy } from '../groups.js';
 import { displayName } from '../names.js';
 import { type Engine, type RefreshOutcome, refreshInTransaction } from '../refresh.js';
+import { WatermarkWatch } from './watermarks.js';
 
 /** The scheduler's id of a stream table. */
 export function tableId(pgtId: number): string {
@@ -65,19 +69,43 @@ function metaOf(row: StreamTableRow): StreamTableMeta {
   };
 }
 
+/** Options of {@link PgSchedulerStore}. */
+export interface PgSchedulerStoreOptions {
+  /** A watermarked source not advanced for longer than this is stuck, ms (default 0: never). */
+  readonly watermarkHoldbackTimeoutMs?: number;
+  /** Where alerts that could not be sent are logged. */
+  readonly logger?: Pick<SchedulerLogger, 'warn'>;
+}
+
 /** The scheduler store over the catalog. */
 export class PgSchedulerStore implements SchedulerStore {
   #deps = new Map<number, DependencyRow[]>();
+  readonly #baseSources = new Map<number, readonly string[]>();
+  readonly #watermarks: WatermarkWatch;
   #pending: Promise<Map<number, boolean>> | null = null;
   #frontiers: Promise<Map<number, string | null>> | null = null;
   readonly #refreshedThisTick = new Set<number>();
 
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    options: PgSchedulerStoreOptions = {},
+  ) {
+    this.#watermarks = new WatermarkWatch(
+      db,
+      options.watermarkHoldbackTimeoutMs ?? 0,
+      options.logger ?? null,
+    );
+  }
 
   /** Loads every stream table that is created (not a PENDING request) with what it reads. */
   async load(): Promise<CatalogSnapshot> {
-    const [rows, deps] = await Promise.all([allStreamTables(this.db), allDependencies(this.db)]);
+    const [rows, deps] = await Promise.all([
+      allStreamTables(this.db),
+      allDependencies(this.db),
+      this.#watermarks.refresh(),
+    ]);
     this.#deps = new Map();
+    this.#baseSources.clear();
     for (const d of deps) {
       const list = this.#deps.get(d.pgtId) ?? [];
       list.push(d);
@@ -109,6 +137,25 @@ export class PgSchedulerStore implements SchedulerStore {
   /** Notes a refresh that changed data, so its readers are re-checked this tick. */
   noteRefreshed(pgtId: number): void {
     this.#refreshedThisTick.add(pgtId);
+  }
+
+  /** The base tables a stream table reads, through other stream tables (OIDs as text). */
+  private baseSources(pgtId: number, visiting: Set<number> = new Set()): readonly string[] {
+    const known = this.#baseSources.get(pgtId);
+    if (known !== undefined) return known;
+    // A cycle cannot be created; a corrupted catalog's one is cut here rather than followed.
+    if (visiting.has(pgtId)) return [];
+    visiting.add(pgtId);
+    const out = new Set<string>();
+    for (const d of this.#deps.get(pgtId) ?? []) {
+      if (d.sourceKind === 'table') out.add(String(d.sourceOid));
+      else if (d.sourceKind === 'streamTable' && d.sourcePgtId !== null)
+        for (const s of this.baseSources(d.sourcePgtId, visiting)) out.add(s);
+    }
+    visiting.delete(pgtId);
+    const list = [...out];
+    this.#baseSources.set(pgtId, list);
+    return list;
   }
 
   private pendingAll(): Promise<Map<number, boolean>> {
@@ -150,7 +197,7 @@ export class PgSchedulerStore implements SchedulerStore {
         const frontiers = await readFrontiers(this.db, inputs);
         return new Map([...frontiers].map(([id, lsn]) => [tableId(id), lsn ?? undefined]));
       })
-      .provide(watermarkInputs, () => null);
+      .provide(watermarkInputs, (st) => this.#watermarks.inputsFor(this.baseSources(Number(st.id))));
   }
 
   async suspend(id: string, reason: string): Promise<void> {
