@@ -101,13 +101,20 @@ describe('advance_watermark', () => {
   });
 
   it('moves forward, updating updated_at', async () => {
-    const before = await watermarkOf('public.orders');
-    await db.query(`SELECT pgtrickle.advance_watermark('orders', '2024-01-01 12:05:00+00')`);
-    const after = await watermarkOf('public.orders');
-    expect(after?.watermark).toEqual(new Date('2024-01-01T12:05:00Z'));
-    expect((after?.updated_at as Date).getTime()).toBeGreaterThanOrEqual(
-      (before?.updated_at as Date).getTime(),
-    );
+    const c = await plainClient();
+    let txStart: Date;
+    try {
+      await c.query('BEGIN');
+      await c.query(`SELECT pgtrickle.advance_watermark('orders', '2024-01-01 12:05:00+00')`);
+      txStart = (await c.query('SELECT now() AS t')).rows[0]?.t as Date;
+      await c.query('COMMIT');
+    } finally {
+      await c.end();
+    }
+    expect(await watermarkOf('public.orders')).toEqual({
+      watermark: new Date('2024-01-01T12:05:00Z'),
+      updated_at: txStart,
+    });
   });
 
   it('is part of the caller transaction: a rollback leaves the watermark as it was', async () => {
