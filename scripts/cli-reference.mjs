@@ -2,7 +2,8 @@
 /**
  * Writes docs/reference/cli.md from the CLI's own help. Rule: the reference is generated, never
  * edited by hand: the global options once (from `pgtrickle --help`), then one section per command
- * with its `--help` less the global options. Run after changing a command or option:
+ * with its `--help` less the global options, and a subsection per subcommand (`watermark group
+ * create`). Run after changing a command or option:
  * `pnpm build && pnpm docs:cli` (a test checks that the reference lists every command and option).
  */
 import { spawnSync } from 'node:child_process';
@@ -61,10 +62,23 @@ const out = [
   '```',
   '',
 ];
-for (const command of commands) {
-  const text = help([command]).split('\nGlobal Options:')[0].trimEnd();
-  const examples = help([command]).split(/\n(?=Examples?:)/)[1] ?? '';
-  out.push(`## pgtrickle ${command}`, '', '```text', text, '', examples.trimEnd(), '```', '');
+/** The subcommands listed in a command's help. */
+function subcommands(text) {
+  return [...((text.split('\nCommands:\n')[1] ?? '').split('\n\n')[0] ?? '').matchAll(/^ {2}([a-z][a-z-]*)\b/gm)]
+    .map((m) => m[1])
+    .filter((c) => c !== 'help');
 }
+
+/** A command's section, then one subsection per subcommand (recursively). */
+function section(path, depth) {
+  const full = help(path);
+  const text = full.split('\nGlobal Options:')[0].trimEnd();
+  const examples = full.split(/\n(?=Examples?:)/)[1] ?? '';
+  const tail = examples.trim() === '' ? [] : ['', examples.trimEnd()];
+  out.push(`${'#'.repeat(depth)} pgtrickle ${path.join(' ')}`, '', '```text', text, ...tail, '```', '');
+  for (const sub of subcommands(full)) section([...path, sub], Math.min(depth + 1, 4));
+}
+
+for (const command of commands) section([command], 2);
 writeFileSync(path.join(root, 'docs', 'reference', 'cli.md'), `${out.join('\n').trimEnd()}\n`);
 console.log(`docs/reference/cli.md: ${commands.length} commands`);

@@ -49,6 +49,8 @@ export interface SidecarConfig {
     readonly minWakeIntervalMs: number;
     /** Least time between two housekeeping passes of the leader (pinned buffers, retention). */
     readonly maintenanceIntervalMs: number;
+    /** A watermarked, grouped source not advanced for longer than this is stuck, ms (0: never). */
+    readonly watermarkHoldbackTimeoutMs: number;
   };
   readonly refresh: {
     readonly autoFullRatio: number;
@@ -273,6 +275,15 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
     description: "least time between the leader's housekeeping passes (pinned buffers, retention)",
     default: 10_000,
     parse: integer(10),
+  },
+  {
+    key: 'scheduler.watermark_holdback_timeout_ms',
+    env: 'PGTRICKLE_WATERMARK_HOLDBACK_TIMEOUT_MS',
+    flag: 'watermark-holdback-timeout-ms',
+    description:
+      'a grouped source whose watermark has not advanced for this long is stuck: the tables sharing its groups are held and a watermark_stuck alert is sent (0: never)',
+    default: 0,
+    parse: integer(0, 86_400_000),
   },
   {
     key: 'refresh.auto_full_ratio',
@@ -539,6 +550,7 @@ export function loadConfig(input: LoadConfigInput = {}): LoadedConfig {
       debounceMs: num('scheduler.debounce_ms'),
       minWakeIntervalMs: num('scheduler.min_wake_interval_ms'),
       maintenanceIntervalMs: num('scheduler.maintenance_interval_ms'),
+      watermarkHoldbackTimeoutMs: num('scheduler.watermark_holdback_timeout_ms'),
     },
     refresh: {
       autoFullRatio: num('refresh.auto_full_ratio'),

@@ -27,6 +27,13 @@ import {
 } from './commands/tables.js';
 import { uninstallCommand } from './commands/uninstall.js';
 import {
+  watermarkAdvanceCommand,
+  watermarkGroupCreateCommand,
+  watermarkGroupDropCommand,
+  watermarkGroupListCommand,
+  watermarkStatusCommand,
+} from './commands/watermark.js';
+import {
   CONFIG_KEYS,
   connectionConfigured,
   describeConnectionSource,
@@ -92,6 +99,11 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     'pgtrickle uninstall --yes --drop-tables',
   ],
   demo: ['pgtrickle demo', 'pgtrickle demo --duration 0 --database-url postgres://localhost/scratch'],
+  watermark: [
+    "pgtrickle watermark advance public.orders '2024-01-01T12:05:00Z'",
+    'pgtrickle watermark group create fulfilment orders shipments --tolerance 60',
+    'pgtrickle watermark status --json',
+  ],
 };
 
 /** The precedence of the connection settings, printed after the program's help. */
@@ -259,6 +271,45 @@ function program(io: CliIo, hooks: Hooks): Command {
         uninstallCommand(ctx, opts),
       ),
     );
+  const watermark = p
+    .command('watermark')
+    .description(
+      'watermarks: declare sources complete through a time, and group them (see docs/watermarks.md)',
+    );
+  watermark
+    .command('advance <source> <timestamp>')
+    .description(
+      'declare <source> complete through <timestamp> (only forward; the same value again changes nothing)',
+    )
+    .action(
+      action('watermark', (ctx, source: string, timestamp: string) =>
+        watermarkAdvanceCommand(ctx, source, timestamp),
+      ),
+    );
+  watermark
+    .command('status')
+    .description("each group's alignment (min, max, lag, aligned) and each source's watermark")
+    .action(action('watermark', (ctx) => watermarkStatusCommand(ctx)));
+  const group = watermark
+    .command('group')
+    .description('watermark groups: sources whose watermarks must agree within a tolerance');
+  group
+    .command('create <name> <sources...>')
+    .description('create a group over two or more source tables')
+    .option('-t, --tolerance <seconds>', 'the largest allowed lag between their watermarks (default 0)')
+    .action(
+      action('watermark', (ctx, name: string, sources: string[], opts: { tolerance?: string }) =>
+        watermarkGroupCreateCommand(ctx, name, sources, opts),
+      ),
+    );
+  group
+    .command('drop <name>')
+    .description('drop a group')
+    .action(action('watermark', (ctx, name: string) => watermarkGroupDropCommand(ctx, name)));
+  group
+    .command('list')
+    .description('list the groups')
+    .action(action('watermark', (ctx) => watermarkGroupListCommand(ctx)));
   p.command('demo')
     .description(
       'a live demo: an embedded PostgreSQL 18 (unless a database is configured), a shop and a pipeline of stream tables kept fresh under writes',

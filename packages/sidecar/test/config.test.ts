@@ -60,6 +60,7 @@ describe('precedence', () => {
       debounceMs: 25,
       minWakeIntervalMs: 50,
       maintenanceIntervalMs: 10_000,
+      watermarkHoldbackTimeoutMs: 0,
     });
     expect(config.refresh).toEqual({ autoFullRatio: 0.15, maxConsecutiveErrors: 3, maxPinnedRows: 100_000 });
     expect(config.retention).toEqual({

@@ -267,6 +267,7 @@ export async function runCommand(ctx: CommandContext, options: RunOptions = {}):
       retry: { suspendAfter: config.refresh.maxConsecutiveErrors },
       autoFullRatio: config.refresh.autoFullRatio,
       maintenanceIntervalMs: config.scheduler.maintenanceIntervalMs,
+      watermarkHoldbackTimeoutMs: config.scheduler.watermarkHoldbackTimeoutMs,
       maxPinnedRows: config.refresh.maxPinnedRows,
       retention: {
         historyMaxAgeMs: config.retention.historyMaxAgeHours * 3600_000,
