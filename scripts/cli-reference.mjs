@@ -64,7 +64,9 @@ const out = [
 ];
 /** The subcommands listed in a command's help. */
 function subcommands(text) {
-  return [...((text.split('\nCommands:\n')[1] ?? '').split('\n\n')[0] ?? '').matchAll(/^ {2}([a-z][a-z-]*)\b/gm)]
+  return [
+    ...((text.split('\nCommands:\n')[1] ?? '').split('\n\n')[0] ?? '').matchAll(/^ {2}([a-z][a-z-]*)\b/gm),
+  ]
     .map((m) => m[1])
     .filter((c) => c !== 'help');
 }
