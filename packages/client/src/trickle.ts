@@ -105,6 +105,19 @@ export class Trickle {
     await this.requireInstalled();
   }
 
+  /**
+   * `ready()` for the calls that go through SQL functions granted to `pgtrickle_user` (the
+   * watermark API): a role that may not read the catalog may still call them; they check its
+   * rights themselves.
+   */
+  private async readyForSqlApi(): Promise<void> {
+    try {
+      await this.ready();
+    } catch (error) {
+      if (!(error instanceof PermissionDeniedError)) throw error;
+    }
+  }
+
   private async requireInstalled(): Promise<void> {
     let v: number;
     try {
@@ -197,7 +210,7 @@ export class Trickle {
    * `advanceWatermark(conn, …)` from this package with that transaction's connection).
    */
   async advanceWatermark(source: string, at: Date | string): Promise<void> {
-    await this.ready();
+    await this.readyForSqlApi();
     await advanceWatermark(this.db, source, at);
   }
 
@@ -207,31 +220,31 @@ export class Trickle {
     sources: readonly string[],
     options: { readonly toleranceSecs?: number } = {},
   ): Promise<number> {
-    await this.ready();
+    await this.readyForSqlApi();
     return createWatermarkGroup(this.db, name, sources, options.toleranceSecs ?? 0);
   }
 
   /** Drops a watermark group (`PGT_NOT_FOUND` when there is none of that name). */
   async dropWatermarkGroup(name: string): Promise<void> {
-    await this.ready();
+    await this.readyForSqlApi();
     await dropWatermarkGroup(this.db, name);
   }
 
   /** Every source's current watermark. */
   async watermarks(): Promise<WatermarkRow[]> {
-    await this.ready();
+    await this.readyForSqlApi();
     return readWatermarks(this.db);
   }
 
   /** Every watermark group. */
   async watermarkGroups(): Promise<WatermarkGroupRow[]> {
-    await this.ready();
+    await this.readyForSqlApi();
     return readWatermarkGroups(this.db);
   }
 
   /** Every watermark group's alignment: min, max, lag, aligned, counts. */
   async watermarkStatus(): Promise<WatermarkStatusRow[]> {
-    await this.ready();
+    await this.readyForSqlApi();
     return readWatermarkStatus(this.db);
   }
 

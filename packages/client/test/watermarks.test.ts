@@ -306,3 +306,58 @@ describe('watermark groups', () => {
     expect(rows.rows[0]).toEqual({ n: 2, w: 3 });
   });
 });
+
+describe('the TypeScript API', () => {
+  it('calls the SQL functions and turns their errors into client errors with stable codes', async () => {
+    await db.query('CREATE TABLE public.ts_a (id int); CREATE TABLE public.ts_b (id int)');
+    await trickle.advanceWatermark('ts_a', new Date('2024-01-01T12:00:00Z'));
+    await trickle.advanceWatermark('public.ts_b', '2024-01-01 11:59:00+00');
+    await expect(trickle.advanceWatermark('ts_a', new Date('2024-01-01T11:00:00Z'))).rejects.toMatchObject({
+      code: 'PGT_WATERMARK_REGRESSION',
+      message: expect.stringContaining('watermarks() shows the current ones'),
+      cause: expect.objectContaining({ code: '22000' }),
+    });
+    await expect(trickle.advanceWatermark('ts_nope', new Date())).rejects.toMatchObject({
+      code: 'PGT_INVALID_ARGUMENT',
+    });
+    const id = await trickle.createWatermarkGroup('ts', ['ts_a', 'ts_b'], { toleranceSecs: 30 });
+    expect(id).toBeGreaterThan(0);
+    await expect(trickle.createWatermarkGroup('ts', ['ts_a', 'ts_b'])).rejects.toMatchObject({
+      code: 'PGT_ALREADY_EXISTS',
+    });
+    await expect(trickle.createWatermarkGroup('ts1', ['ts_a'])).rejects.toMatchObject({
+      code: 'PGT_INVALID_ARGUMENT',
+    });
+    expect((await trickle.watermarkGroups()).find((g) => g.groupName === 'ts')).toEqual({
+      groupName: 'ts',
+      sourceCount: 2,
+      toleranceSecs: 30,
+      createdAt: expect.any(Date),
+    });
+    expect((await trickle.watermarkStatus()).find((g) => g.groupName === 'ts')).toEqual({
+      groupName: 'ts',
+      minWatermark: new Date('2024-01-01T11:59:00Z'),
+      maxWatermark: new Date('2024-01-01T12:00:00Z'),
+      lagSecs: 60,
+      aligned: false,
+      sourcesWithWatermark: 2,
+      sourcesTotal: 2,
+    });
+    expect((await trickle.watermarks()).find((w) => w.sourceTable === 'ts_a')).toMatchObject({
+      schemaName: 'public',
+      watermark: new Date('2024-01-01T12:00:00Z'),
+      walLsn: expect.stringMatching(/\//),
+    });
+    await trickle.dropWatermarkGroup('ts');
+    await expect(trickle.dropWatermarkGroup('ts')).rejects.toMatchObject({ code: 'PGT_NOT_FOUND' });
+    const asTrickle = await connect({ connectionString: roles.url(reader) });
+    try {
+      await expect(asTrickle.advanceWatermark('public.orders', new Date())).rejects.toMatchObject({
+        code: 'PGT_PERMISSION_DENIED',
+        message: expect.stringContaining('permission denied to advance the watermark of public.orders'),
+      });
+    } finally {
+      await asTrickle.close();
+    }
+  });
+});
