@@ -284,6 +284,36 @@ describe('watermark gating through a running service', () => {
   });
 });
 
+describe('watermark × diamond', () => {
+  it('a watermark hold on one member of a diamond holds the whole consistency group', async () => {
+    await db.query(`CREATE TABLE dx (id int PRIMARY KEY, v int); CREATE TABLE dy (id int PRIMARY KEY, w int);
+                    INSERT INTO dx VALUES (1, 1); INSERT INTO dy VALUES (1, 10)`);
+    await advance('dx', '2024-01-01 12:05:00+00');
+    await advance('dy', '2024-01-01 11:55:00+00');
+    await db.query(`SELECT pgtrickle.create_watermark_group('dxy', ARRAY['dx', 'dy'])`);
+    const leftQuery = 'SELECT id, v FROM dx';
+    const rightQuery = 'SELECT dx.id, dy.w FROM dx JOIN dy ON dy.id = dx.id';
+    const apexQuery = 'SELECT l.id, l.v, r.w FROM d_left l JOIN d_right r ON r.id = l.id';
+    const left = await createStreamTable('d_left', leftQuery);
+    const right = await createStreamTable('d_right', rightQuery);
+    const apex = await createStreamTable('d_apex', apexQuery);
+    await db.query(`INSERT INTO dx VALUES (2, 2); INSERT INTO dy VALUES (2, 20)`);
+    // d_left reads dx only, but refreshes only with its group, which d_right's hold keeps back.
+    const held = await heldByWatermark(left, "watermark group 'dxy' misaligned");
+    expect(held.kind).toBe('group');
+    expect([...held.members].sort()).toEqual([left, right, apex].sort());
+    await ticks(2);
+    expect(await count('d_left')).toBe(1);
+    expect(await count('d_apex')).toBe(1);
+    await advance('dy', '2024-01-01 12:05:00+00');
+    await eventually(async () => {
+      await expectTableEqualsQuery(db, 'd_left', leftQuery);
+      await expectTableEqualsQuery(db, 'd_right', rightQuery);
+      await expectTableEqualsQuery(db, 'd_apex', apexQuery);
+    });
+  });
+});
+
 describe('stuck sources', () => {
   const alerts: Alert[] = [];
   let listener: pg.Client;

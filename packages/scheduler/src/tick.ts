@@ -9,7 +9,9 @@
  * - Each member goes through the gate pipeline (backing-off members are held first). A single
  *   unit refreshes when its table proceeds. A group unit refreshes as a whole when no member is
  *   blocked, no member skipped for a reason other than "not due" / "nothing pending" (those
- *   refresh along, cheaply), and at least one proceeded; otherwise it is held.
+ *   refresh along, cheaply, but only if they pass every other gate: a member skipped as "not
+ *   due" is still checked by the fuse and watermark gates), and at least one proceeded; otherwise
+ *   it is held.
  * - Gate effects (blow a fuse) go to the store. Failures back off; repeated ones suspend (transient
  *   ones never do); permanent ones are left in ERROR by the executor.
  */
@@ -180,10 +182,16 @@ async function evaluateAndRun(
     };
   }
   const verdicts: PipelineVerdict[] = [];
+  const soft = pipeline.names().filter((n) => SOFT_SKIP_GATES.has(n));
   for (const id of unit.members) {
     const meta = plan.metas.get(id);
     if (meta === undefined) continue;
-    const v = await pipeline.evaluate(meta, tick.context(meta));
+    let v = await pipeline.evaluate(meta, tick.context(meta));
+    if (unit.kind === 'group' && v.decision.kind === 'skip' && SOFT_SKIP_GATES.has(v.gate ?? '')) {
+      // It would refresh along with its group: every other gate (fuse, watermark, …) still applies.
+      const along = await pipeline.without(...soft).evaluate(meta, tick.context(meta));
+      if (along.decision.kind !== 'proceed') v = along;
+    }
     verdicts.push(v);
     const effect = v.decision.kind === 'proceed' ? undefined : v.decision.effect;
     if (effect !== undefined) await deps.store.applyEffect(effect);
