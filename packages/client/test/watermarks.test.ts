@@ -158,6 +158,32 @@ describe('advance_watermark', () => {
     expect((await watermarkOf('public.orders'))?.watermark).toEqual(new Date('2024-01-01T12:30:00Z'));
   });
 
+  it('wakes the scheduler at commit (NOTIFY pgtrickle_wake), never for a rollback or an equal value', async () => {
+    const listener = await plainClient();
+    const payloads: string[] = [];
+    listener.on('notification', (n) => payloads.push(`${n.channel} ${n.payload}`));
+    await listener.query('LISTEN pgtrickle_wake');
+    const oid = (await db.query(`SELECT 'public.orders'::regclass::oid AS o`)).rows[0]?.o as number;
+    const c = await plainClient();
+    try {
+      await c.query('BEGIN');
+      await c.query(`SELECT pgtrickle.advance_watermark('orders', '2024-01-01 12:35:00+00')`);
+      await c.query('ROLLBACK');
+      await c.query(`SELECT pgtrickle.advance_watermark('orders', '2024-01-01 12:30:00+00')`); // equal: no-op
+      await c.query(`SELECT pgtrickle.advance_watermark('orders', '2024-01-01 12:31:00+00')`);
+      // a marker after the advance, so its notification has arrived when the marker's has
+      await c.query(`NOTIFY pgtrickle_wake, 'marker'`);
+      for (;;) {
+        if (payloads.includes('pgtrickle_wake marker')) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(payloads).toEqual([`pgtrickle_wake wm:${oid}`, 'pgtrickle_wake marker']);
+    } finally {
+      await c.end();
+      await listener.end();
+    }
+  });
+
   it('refuses an unknown table (42P01), a view, NULL and infinity (22023)', async () => {
     await expect(
       db.query(`SELECT pgtrickle.advance_watermark('nope', '2024-01-01 12:00:00+00')`),
