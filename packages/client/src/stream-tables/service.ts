@@ -20,6 +20,7 @@ import { allDependencies, dependenciesOf } from '../catalog/read-dependencies.js
 import type { DependencyRow, StreamTableRow } from '../catalog/rows.js';
 import { lockCatalog } from '../catalog/schema.js';
 import { resumeStreamTable, statusAfter } from '../catalog/set-status.js';
+import { applySettings, checkSettings, settingsObject } from '../catalog/settings.js';
 import { setDefinition, setSchedule, setStorageOid } from '../catalog/update-stream-table.js';
 import {
   cleanupBuffers,
@@ -156,6 +157,7 @@ export class StreamTableService {
       const { schema, name } = await this.resolve(conn, options.name);
       const display = displayName(schema, name);
       checkStreamTableName(schema, name, display);
+      await checkSettings(conn, settingsObject(undefined, options.diamond));
       const who = actor ?? (await currentActor(conn));
       const searchPath = options.searchPath ?? who.searchPath;
       const owner = options.owner === undefined ? who : await roleNamed(conn, options.owner, searchPath);
@@ -194,6 +196,7 @@ export class StreamTableService {
         ownerOid: owner.oid,
         searchPath,
       });
+      await applySettings(conn, pgtId, settingsObject(undefined, options.diamond));
       await recordDependencies(conn, pgtId, plan);
       await checkAcyclic(conn, pgtId, display);
       await setStorageOid(conn, pgtId, storageOid, false);
@@ -259,6 +262,11 @@ export class StreamTableService {
     const result = await this.locked(async (conn) => {
       let row = await this.owned(conn, name, actor, 'alter', 'FOR UPDATE');
       const display = displayName(row.schema, row.name);
+      const settings = settingsObject(changes.fuse, changes.diamond);
+      if (Object.keys(settings).length > 0) {
+        await applySettings(conn, row.pgtId, settings);
+        row = await this.row(conn, name);
+      }
       if (schedule !== undefined) await setSchedule(conn, row.pgtId, schedule);
       if (changes.status === 'ACTIVE' && row.status !== 'ACTIVE') {
         await resumeStreamTable(conn, row);

@@ -1,6 +1,7 @@
 /** The public shapes of the stream-table API (`Trickle`'s arguments and results). */
 import type { CompiledPlan, RequestedMode } from '@pgtrickle/dvm';
 import type { StreamTableRow } from '../catalog/rows.js';
+import type { DiamondSettings, FuseSettings } from '../catalog/settings.js';
 import type { RefreshOutcome } from '../refresh.js';
 
 /** What `createStreamTable` takes. */
@@ -20,6 +21,8 @@ export interface CreateStreamTableOptions {
   readonly owner?: string;
   /** The search_path the query's names resolve by (default: the connection's). */
   readonly searchPath?: string;
+  /** Diamond consistency (default atomic, fastest). */
+  readonly diamond?: DiamondSettings;
 }
 
 /** What `alterStreamTable` can change (omitted = unchanged). */
@@ -29,6 +32,10 @@ export interface AlterStreamTableOptions {
   readonly query?: string;
   /** 'ACTIVE' resumes a SUSPENDED or ERROR table (it is rebuilt on its next refresh). */
   readonly status?: 'ACTIVE';
+  /** Fuse settings (omitted fields unchanged). */
+  readonly fuse?: FuseSettings;
+  /** Diamond-consistency settings (omitted fields unchanged). */
+  readonly diamond?: DiamondSettings;
 }
 
 /** One stream table as `status()` reports it. */
