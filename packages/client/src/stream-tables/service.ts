@@ -13,6 +13,7 @@
  * - after a commit, the buffers the refresh read are trimmed (`cleanupTargets`, one mapping).
  */
 import { type CompiledPlan, dropStreamBufferDdl } from '@pgtrickle/dvm';
+import { emitAlert } from '../catalog/alerts.js';
 import { deleteStreamTable } from '../catalog/delete-stream-table.js';
 import { allStreamTables, consumersOf, findStreamTable } from '../catalog/find-stream-table.js';
 import { insertStreamTable, nextStreamTableId } from '../catalog/insert-stream-table.js';
@@ -270,6 +271,7 @@ export class StreamTableService {
       if (schedule !== undefined) await setSchedule(conn, row.pgtId, schedule);
       if (changes.status === 'ACTIVE' && row.status !== 'ACTIVE') {
         await resumeStreamTable(conn, row);
+        await emitAlert(conn, 'resumed', { stream_table: display, from: row.status });
         row = { ...row, status: statusAfter(row.status, 'resume'), needsReinit: true };
       }
       if (changes.query === undefined && mode === undefined) return { row, outcome: null };
