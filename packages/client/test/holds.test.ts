@@ -83,8 +83,8 @@ beforeAll(async () => {
   const ids = await db.query(
     `SELECT pgt_id::text AS id, table_name FROM pgtrickle.pgt_stream_tables ORDER BY table_name`,
   );
-  a = ids.rows.find((r) => r.table_name === 'ha').id;
-  b = ids.rows.find((r) => r.table_name === 'hb').id;
+  a = ids.rows.find((r) => r.table_name === 'ha')?.id;
+  b = ids.rows.find((r) => r.table_name === 'hb')?.id;
 });
 
 afterAll(async () => {
