@@ -175,3 +175,10 @@ export class HoldRecorder {
     return holds;
   }
 }
+
+/** The scheduler's last decision about stream table `pgtId` (null: none recorded). */
+export async function lastDecisionOf(q: Queryable, pgtId: number): Promise<LastDecision | null> {
+  const res = await q.query(`SELECT last_gates FROM ${cat('pgt_stream_tables')} WHERE pgt_id = $1`, [pgtId]);
+  const v = res.rows[0]?.last_gates;
+  return v === null || v === undefined || typeof v !== 'object' ? null : (v as LastDecision);
+}

@@ -16,6 +16,7 @@ import { type CompiledPlan, dropStreamBufferDdl } from '@pgtrickle/dvm';
 import { emitAlert } from '../catalog/alerts.js';
 import { deleteStreamTable } from '../catalog/delete-stream-table.js';
 import { allStreamTables, consumersOf, findStreamTable } from '../catalog/find-stream-table.js';
+import { lastDecisionOf } from '../catalog/holds.js';
 import { insertStreamTable, nextStreamTableId } from '../catalog/insert-stream-table.js';
 import { allDependencies, dependenciesOf } from '../catalog/read-dependencies.js';
 import type { DependencyRow, StreamTableRow } from '../catalog/rows.js';
@@ -384,6 +385,12 @@ export class StreamTableService {
       hiddenColumns: plan.hiddenColumns,
       sources: plan.sources.map((s) => ({ name: displayName(s.schema, s.name), kind: s.kind })),
       warnings: plan.warnings,
+      scheduler: {
+        hold: row.hold,
+        lastDecision: await lastDecisionOf(this.db, row.pgtId),
+        fuse: row.fuse,
+        diamond: { consistency: row.diamondConsistency, schedulePolicy: row.diamondSchedulePolicy },
+      },
       sql: { storage: plan.storageDdl(), population: plan.populationSelect(), delta: plan.deltaInsert() },
     };
   }
@@ -410,6 +417,8 @@ function describe(
     lastError: r.lastError,
     needsReinit: r.needsReinit,
     sources: sources.map((d) => displayName(d.sourceSchema, d.sourceName)),
+    hold: r.hold,
+    fuse: { mode: r.fuse.mode, state: r.fuse.state },
     storageMissing,
   };
 }
