@@ -7,7 +7,7 @@ import type { PipelineVerdict } from '@pgtrickle/gates';
 import type { TickReport, UnitReport } from '@pgtrickle/scheduler';
 import { useTestDatabase } from '@pgtrickle/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HoldRecorder, tickDecisions } from '../src/catalog/holds.js';
+import { gateLines, HoldRecorder, type LastDecision, tickDecisions } from '../src/catalog/holds.js';
 import { connect, type Trickle } from '../src/index.js';
 
 const db = useTestDatabase();
@@ -49,7 +49,13 @@ function unit(
 let tickNo = 0;
 function tick(...units: UnitReport[]): TickReport {
   tickNo++;
-  return { tick: tickNo, at: new Date(Date.UTC(2026, 0, 1, 0, 0, tickNo)), units, excluded: [] };
+  return {
+    tick: tickNo,
+    at: new Date(Date.UTC(2026, 0, 1, 0, 0, tickNo)),
+    units,
+    excluded: [],
+    gates: ['status', 'schedule', 'fuse', 'watermark'],
+  };
 }
 
 async function row(id: string) {
@@ -118,6 +124,21 @@ describe('tickDecisions', () => {
       reason: '4: misaligned',
     });
     expect(d[3]?.last).toMatchObject({ gate: 'watermark', decision: 'skip', reason: 'misaligned' });
+    // Every gate's line: the ones before the decider proceeded, the ones after it were not evaluated.
+    expect(gateLines(d[3]?.last as LastDecision).map((l) => `${l.gate}:${l.decision}`)).toEqual([
+      'status:proceed',
+      'schedule:proceed',
+      'fuse:proceed',
+      'watermark:skip',
+    ]);
+    expect(gateLines(d[1]?.last as LastDecision).map((l) => l.decision)).toEqual([
+      'proceed',
+      'proceed',
+      'block',
+      'not evaluated',
+    ]);
+    // A member whose own gates proceeded but whose group was held: all proceeded.
+    expect(gateLines(d[2]?.last as LastDecision).every((l) => l.decision === 'proceed')).toBe(true);
   });
 });
 
@@ -234,6 +255,11 @@ describe('through a running service', () => {
       expect((await row(id)).hold_reason).toMatch(/SUSPENDED/);
       expect((await skipRows(id)).map((r) => r.gate)).toEqual(['status']);
       await waitUntil(async () => alerts.includes('auto_suspended'), 'the auto_suspended alert');
+      const explained = await trickle.explain('ratio');
+      expect(explained.scheduler.hold?.gate).toBe('status');
+      const lines = gateLines(explained.scheduler.lastDecision as LastDecision);
+      expect(lines.find((l) => l.gate === 'status')).toMatchObject({ decision: 'skip' });
+      expect(lines.at(-1)?.decision).toBe('not evaluated');
       await db.query('UPDATE flag SET d = 1');
       await db.query(`SELECT pgtrickle.resume_stream_table('ratio')`);
       await waitUntil(async () => (await row(id)).hold_gate === null, 'the hold to clear');

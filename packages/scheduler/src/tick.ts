@@ -58,6 +58,8 @@ export interface TickReport {
   readonly units: readonly UnitReport[];
   /** Tables left out of the plan, with why. */
   readonly excluded: readonly { readonly id: string; readonly reason: string }[];
+  /** The pipeline's gate names in evaluation order (a verdict's gate decided; the ones before it proceeded). */
+  readonly gates: readonly string[];
 }
 
 /** Everything a tick needs. */
@@ -153,6 +155,7 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
     at: tick.now,
     units: plan.units.flatMap((u) => reports.get(u.id) ?? []),
     excluded: plan.excluded,
+    gates: pipeline.names(),
   };
 }
 

@@ -41,6 +41,34 @@ export interface LastDecision {
   readonly gate: string | null;
   readonly decision: 'proceed' | 'skip' | 'block' | null;
   readonly reason: string | null;
+  /** The pipeline's gates in order: those before `gate` proceeded, those after it were not evaluated. */
+  readonly gates: readonly string[];
+}
+
+/** One gate's line of a last decision: what it decided, or that it was not evaluated. */
+export interface GateLine {
+  readonly gate: string;
+  readonly decision: 'proceed' | 'skip' | 'block' | 'not evaluated';
+  readonly reason: string | null;
+}
+
+/**
+ * Every gate's decision at the tick of `d`: the pipeline stops at the first gate that does not
+ * proceed, so the gates before it proceeded and the ones after it were not evaluated. A unit held
+ * before its gates ran (a back-off) evaluated none.
+ */
+export function gateLines(d: LastDecision): GateLine[] {
+  const decision = d.decision;
+  if (decision === null) return d.gates.map((gate) => ({ gate, decision: 'not evaluated', reason: null }));
+  // Its own gates all proceeded (it may still have been held by its group: see `outcome`).
+  const at = decision === 'proceed' || d.gate === null ? d.gates.length : d.gates.indexOf(d.gate);
+  return d.gates.map((gate, i) =>
+    i < at
+      ? { gate, decision: 'proceed', reason: null }
+      : i === at && decision !== 'proceed'
+        ? { gate, decision, reason: d.reason }
+        : { gate, decision: 'not evaluated', reason: null },
+  );
 }
 
 /** One table's decision at a tick. */
@@ -80,6 +108,7 @@ export function tickDecisions(report: TickReport): TableDecision[] {
               : unit.outcome === 'refreshed'
                 ? null
                 : unit.reason,
+          gates: report.gates,
         },
       });
     }

@@ -7,6 +7,7 @@
  * JSON line per update) until Ctrl-C or `--count` updates.
  */
 import {
+  gateLines,
   hasHealth,
   hasStatusView,
   NotInstalledError,
@@ -295,6 +296,9 @@ export function printExplanation(out: (line?: string) => void, e: StreamTableExp
   out(
     `  last tick     ${d === null ? 'never scheduled' : `${d.at} ${d.outcome}${d.gate === null ? '' : ` by ${d.gate}`}${d.reason === null ? '' : `: ${d.reason}`}`}`,
   );
+  if (d !== null)
+    for (const g of gateLines(d))
+      out(`    ${g.gate.padEnd(20)}${g.decision}${g.reason === null ? '' : `: ${g.reason}`}`);
   out();
   out('-- storage');
   for (const s of e.sql.storage) out(`${s};`);
