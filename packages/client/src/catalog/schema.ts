@@ -39,7 +39,10 @@ export type CatalogObject =
   | 'drop_watermark_group'
   | 'watermarks'
   | 'watermark_groups'
-  | 'watermark_status';
+  | 'watermark_status'
+  | 'check_settings'
+  | 'apply_settings'
+  | 'pgt_commands';
 
 /** The quoted, schema-qualified SQL name of a catalog object. */
 export function cat(object: CatalogObject): string {
