@@ -127,6 +127,19 @@ describe('watermark gating through a running service', () => {
     );
     await ticks(3);
     expect(await count('order_shipments')).toBe(2);
+    // The hold is data: one SKIP row in the history, and the hold in pgt_status.
+    await eventually(async () => {
+      const skips = await db.query(
+        `SELECT gate, reason FROM pgtrickle.pgt_refresh_log WHERE name = 'public.order_shipments' AND action = 'SKIP'`,
+      );
+      expect(skips.rows).toEqual([
+        { gate: 'watermark', reason: expect.stringContaining("watermark group 'fulfilment' misaligned") },
+      ]);
+      const hold = await db.query(
+        `SELECT hold_gate FROM pgtrickle.pgt_status WHERE name = 'public.order_shipments'`,
+      );
+      expect(hold.rows[0]?.hold_gate).toBe('watermark');
+    });
     const status = await db.query(
       `SELECT * FROM pgtrickle.watermark_status() WHERE group_name = 'fulfilment'`,
     );
@@ -142,6 +155,12 @@ describe('watermark gating through a running service', () => {
                     SELECT pgtrickle.advance_watermark('shipments', '2024-01-01 14:04:30+00'); COMMIT`);
     await eventually(() => expectTableEqualsQuery(db, 'order_shipments', query));
     expect(await count('order_shipments')).toBe(3);
+    await eventually(async () => {
+      const hold = await db.query(
+        `SELECT hold_gate FROM pgtrickle.pgt_status WHERE name = 'public.order_shipments'`,
+      );
+      expect(hold.rows[0]?.hold_gate).toBeNull();
+    });
   });
 
   it('a watermark advanced in a rolled-back transaction never counts; an open one is not seen', async () => {
