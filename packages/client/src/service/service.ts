@@ -46,6 +46,8 @@ export interface ServiceOptions {
   readonly pollIntervalMs?: number;
   /** Units refreshed in parallel (default 4). */
   readonly concurrency?: number;
+  /** Bound every refresh of a tick by one snapshot taken at the tick's start (default true; docs/features.md, "The tick bound"). */
+  readonly tickBound?: boolean;
   /** Wake-up debounce, ms (default 25). */
   readonly debounceMs?: number;
   /** A tick started by a wake-up begins at least this long after the previous one, ms (default 50). */
@@ -135,7 +137,7 @@ export class TrickleService {
       ...(options.leaseLockTimeoutMs === undefined ? {} : { lockTimeoutMs: options.leaseLockTimeoutMs }),
       log: (level, event, fields) => logger[level](event, { holder, ...fields }),
     });
-    const store = new PgSchedulerStore(trickle.db);
+    const store = new PgSchedulerStore(trickle.db, { tickBound: options.tickBound ?? true });
     const executor = observedExecutor(
       new PgUnitExecutor(trickle.db, trickle.engineState, store, (conn) => leadership.fence(conn)),
       options.observer,
