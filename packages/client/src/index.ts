@@ -113,7 +113,17 @@ export {
   recordFailure,
   TRANSIENT_SQLSTATES,
 } from './failures.js';
-export { type PgGroupTransaction, RepeatableReadGroupStrategy, SavepointGroupStrategy } from './groups.js';
+export {
+  type PgGroupExecutionOptions,
+  type PgGroupTransaction,
+  RepeatableReadGroupStrategy,
+  SavepointGroupStrategy,
+} from './groups.js';
+export {
+  type DiamondGroupMember,
+  type RefreshGroupInfo,
+  type RefreshGroupIsolation,
+} from './refresh-groups.js';
 export { displayName, type ParsedName, parseName } from './names.js';
 export { catalogPort, fingerprints } from './port.js';
 export {
