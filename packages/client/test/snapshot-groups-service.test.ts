@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TrickleService } from '../src/index.js';
 import { useTrickle } from './support/setup.js';
 
-const { db } = useTrickle();
+const { db, trickle } = useTrickle();
 let service: TrickleService | null = null;
 let reports: TickReport[] = [];
 let locker: pg.Client;
@@ -228,5 +228,32 @@ describe('the tick bound (§7.5.5)', () => {
     expect(tick.units.indexOf(yUnit as UnitReport)).toBeGreaterThan(tick.units.findIndex((u) => u.members.includes(x)));
     expect(inserted(yUnit as UnitReport, y)).toBe(1);
     await eventually(async () => expect(await ids('ty')).toEqual([1, 2]));
+  });
+
+  it('classifies the serialization failure of a table refreshed by hand mid-tick as transient', async () => {
+    await db.query('CREATE TABLE up (id int PRIMARY KEY); CREATE TABLE uq (id int PRIMARY KEY)');
+    const x = await create('ux', 'SELECT id FROM up WHERE slow(76)', 'FULL');
+    const y = await create('uy', 'SELECT id FROM uq');
+    const seen = reports.length;
+    await eventually(async () => {
+      const due = (id: string) =>
+        reports.slice(seen).some((r) => r.units.some((u) => u.members.includes(id) && u.gate === 'upstream-changes'));
+      expect(due(x) && due(y)).toBe(true);
+    });
+    await locker.query('SELECT pg_advisory_lock(76)');
+    await db.query('INSERT INTO up VALUES (1); INSERT INTO uq VALUES (1)');
+    await waiterOn(76);
+    await trickle().refresh('uy'); // an application refreshing by hand, committed mid-tick
+    await locker.query('SELECT pg_advisory_unlock(76)');
+    await eventually(async () => {
+      const r = await db.query(
+        `SELECT reason FROM pgtrickle.pgt_refresh_log WHERE name = 'public.uy' AND status = 'FAILED'`,
+      );
+      expect(r.rows.map((row) => row.reason)).toEqual(['transient (SQLSTATE 40001): retried']);
+    });
+    const status = await db.query(`SELECT consecutive_errors, status FROM pgtrickle.pgt_status WHERE name = 'public.uy'`);
+    expect(status.rows[0]).toEqual({ consecutive_errors: 0, status: 'ACTIVE' });
+    await db.query('INSERT INTO uq VALUES (2)');
+    await eventually(async () => expect(await ids('uy')).toEqual([1, 2]));
   });
 });
