@@ -21,6 +21,7 @@ import type { RequestedMode } from '@pgtrickle/dvm';
 import type pg from 'pg';
 import { type CommandContext, processStopSignal, withTrickle } from '../context.js';
 import { SidecarError } from '../errors.js';
+import { groupLines, groupsOf } from './groups.js';
 import { startProgress } from '../progress.js';
 
 const MODES: readonly RequestedMode[] = ['AUTO', 'FULL', 'DIFFERENTIAL', 'IMMEDIATE'];
@@ -303,8 +304,14 @@ export async function explainCommand(
 ): Promise<number> {
   return withTrickle(ctx, async (trickle) => {
     const e = await trickle.explain(name);
-    if (options.json === true) ctx.out(JSON.stringify(e, null, 2));
-    else printExplanation((l) => ctx.out(l), e);
+    const groups = await groupsOf(trickle, e.name);
+    if (options.json === true) ctx.out(JSON.stringify({ ...e, groups }, null, 2));
+    else {
+      printExplanation((l) => ctx.out(l), e);
+      ctx.out();
+      ctx.out('-- consistency groups (as the scheduler last planned them)');
+      for (const line of groupLines(groups)) ctx.out(line);
+    }
     return 0;
   });
 }
