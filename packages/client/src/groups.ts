@@ -22,7 +22,7 @@ import {
   strongestIsolation,
 } from '@pgtrickle/groups';
 import type { Conn, Db } from './db.js';
-import { importSnapshotSql } from './service/tick-bound.js';
+import { beginInSnapshot } from './service/tick-bound.js';
 
 /** A group transaction carrying its connection. */
 export interface PgGroupTransaction extends GroupTransaction {
@@ -64,8 +64,14 @@ class PgGroupStrategy implements GroupExecutionStrategy<PgGroupTransaction> {
     let failed: string | null = null;
     try {
       const results = await this.db.withConnection(async (conn) => {
-        if (snapshot !== null) for (const s of importSnapshotSql(snapshot)) await conn.query(s);
-        else
+        if (snapshot !== null) {
+          try {
+            await beginInSnapshot(conn, snapshot);
+          } catch (error) {
+            await conn.query('ROLLBACK').catch(() => undefined);
+            throw error;
+          }
+        } else
           await conn.query(
             `BEGIN ISOLATION LEVEL ${isolation === 'repeatable read' ? 'REPEATABLE READ' : 'READ COMMITTED'}`,
           );

@@ -119,11 +119,6 @@ export {
   RepeatableReadGroupStrategy,
   SavepointGroupStrategy,
 } from './groups.js';
-export {
-  type DiamondGroupMember,
-  type RefreshGroupInfo,
-  type RefreshGroupIsolation,
-} from './refresh-groups.js';
 export { displayName, type ParsedName, parseName } from './names.js';
 export { catalogPort, fingerprints } from './port.js';
 export {
@@ -136,6 +131,11 @@ export {
   type RefreshRequest,
   refreshInTransaction,
 } from './refresh.js';
+export type {
+  DiamondGroupMember,
+  RefreshGroupInfo,
+  RefreshGroupIsolation,
+} from './refresh-groups.js';
 export {
   KEEPALIVE,
   LEADER_LOCK_KEY,

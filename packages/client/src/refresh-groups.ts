@@ -42,15 +42,21 @@ function asClientError(error: unknown): unknown {
     case '22023':
       return new InvalidArgumentError(message, { cause: error });
     case '42P01':
-      return new ClientError('PGT_NOT_FOUND', `${message}. status() lists the stream tables.`, { cause: error });
+      return new ClientError('PGT_NOT_FOUND', `${message}. status() lists the stream tables.`, {
+        cause: error,
+      });
     case '42704':
       return new ClientError('PGT_NOT_FOUND', `${message}. refreshGroups() lists the refresh groups.`, {
         cause: error,
       });
     case '42710':
-      return new ClientError('PGT_ALREADY_EXISTS', `${message}. Choose another name, or drop it first (dropRefreshGroup).`, {
-        cause: error,
-      });
+      return new ClientError(
+        'PGT_ALREADY_EXISTS',
+        `${message}. Choose another name, or drop it first (dropRefreshGroup).`,
+        {
+          cause: error,
+        },
+      );
     case '42501':
       return new PermissionDeniedError(message, { cause: error });
     default:

@@ -41,11 +41,25 @@ async function ids(table: string): Promise<number[]> {
   return (await db.query(`SELECT id FROM ${table} ORDER BY id`)).rows.map((r) => Number(r.id));
 }
 
-async function groupsOf(): Promise<Map<number, { members: string[]; convergence: string[]; epoch: number; policy: string; consistency: string }>> {
+async function groupsOf(): Promise<
+  Map<
+    number,
+    { members: string[]; convergence: string[]; epoch: number; policy: string; consistency: string }
+  >
+> {
   const rows = (await db.query('SELECT * FROM pgtrickle.diamond_groups()')).rows;
-  const out = new Map<number, { members: string[]; convergence: string[]; epoch: number; policy: string; consistency: string }>();
+  const out = new Map<
+    number,
+    { members: string[]; convergence: string[]; epoch: number; policy: string; consistency: string }
+  >();
   for (const r of rows) {
-    const g = out.get(r.group_id) ?? { members: [], convergence: [], epoch: Number(r.epoch), policy: r.schedule_policy, consistency: r.consistency };
+    const g = out.get(r.group_id) ?? {
+      members: [] as string[],
+      convergence: [] as string[],
+      epoch: Number(r.epoch),
+      policy: r.schedule_policy,
+      consistency: r.consistency,
+    };
     g.members.push(r.member_name);
     if (r.is_convergence) g.convergence.push(r.member_name);
     out.set(r.group_id, g);
@@ -60,7 +74,10 @@ async function groupWith(member: string) {
 }
 
 async function pgtId(name: string): Promise<string> {
-  return String((await db.query('SELECT pgt_id FROM pgtrickle.pgt_stream_tables WHERE table_name = $1', [name])).rows[0]?.pgt_id);
+  return String(
+    (await db.query('SELECT pgt_id FROM pgtrickle.pgt_stream_tables WHERE table_name = $1', [name])).rows[0]
+      ?.pgt_id,
+  );
 }
 
 beforeAll(async () => {
@@ -98,7 +115,12 @@ describe('diamond groups are visible (§6.5.1, 6, 7)', () => {
     await create('l1', 'SELECT id FROM l0');
     await create('l2', 'SELECT id FROM l1');
     const g = await eventually(() => groupWith('d1'));
-    expect(g).toMatchObject({ members: ['b1', 'c1', 'd1'], convergence: ['d1'], policy: 'fastest', consistency: 'atomic' });
+    expect(g).toMatchObject({
+      members: ['b1', 'c1', 'd1'],
+      convergence: ['d1'],
+      policy: 'fastest',
+      consistency: 'atomic',
+    });
     const all = [...(await groupsOf()).values()].flatMap((x) => x.members);
     expect(all).not.toContain('l1');
     expect(all).not.toContain('l2');
@@ -126,7 +148,10 @@ describe('diamond groups are visible (§6.5.1, 6, 7)', () => {
     await db.query(`CREATE TABLE a6 (id int PRIMARY KEY, v int); INSERT INTO a6 VALUES (1, 1)`);
     await create('b6', 'SELECT id, v FROM a6');
     await create('d6', 'SELECT a6.id, a6.v, b6.v AS bv FROM a6 JOIN b6 USING (id)');
-    expect(await eventually(() => groupWith('d6'))).toMatchObject({ members: ['b6', 'd6'], convergence: ['d6'] });
+    expect(await eventually(() => groupWith('d6'))).toMatchObject({
+      members: ['b6', 'd6'],
+      convergence: ['d6'],
+    });
   });
 
   it('merges two diamonds sharing an intermediate into one group', async () => {
@@ -197,7 +222,9 @@ describe("diamond_consistency = 'none' (§6.5.3)", () => {
     } finally {
       await client.end();
     }
-    expect(notices).toEqual([expect.stringContaining("convergence point: with diamond_consistency = 'none'")]);
+    expect(notices).toEqual([
+      expect.stringContaining("convergence point: with diamond_consistency = 'none'"),
+    ]);
     await eventually(async () => expect((await groupWith('d3')).consistency).toBe('none'));
 
     await db.query(`INSERT INTO flags VALUES ('c3')`);
@@ -234,31 +261,33 @@ describe('diamond_schedule_policy (§6.5.4, 5)', () => {
     await db.query('INSERT INTO a4 VALUES (3, 30)');
     // A tick in which B was due with the change pending, and the group was held for C's schedule.
     await eventually(async () => {
-      const held = reports.slice(seen).some((r) =>
-        r.units.some(
-          (u) =>
-            u.members.includes(b4) &&
-            u.outcome === 'skipped' &&
-            u.gate === 'schedule' &&
-            /slowest/.test(u.reason ?? '') &&
-            u.verdicts.some((v) => v.streamTable === b4 && v.decision.kind === 'proceed'),
-        ),
-      );
+      const held = reports
+        .slice(seen)
+        .some((r) =>
+          r.units.some(
+            (u) =>
+              u.members.includes(b4) &&
+              u.outcome === 'skipped' &&
+              u.gate === 'schedule' &&
+              /slowest/.test(u.reason ?? '') &&
+              u.verdicts.some((v) => v.streamTable === b4 && v.decision.kind === 'proceed'),
+          ),
+        );
       expect(held).toBe(true);
     });
     expect(await ids('b4')).toEqual([1, 2]);
     expect(await ids('c4')).toEqual([1, 2]);
 
     // 'slowest' requires 'atomic'; bad values are refused.
-    await expect(db.query(`SELECT pgtrickle.alter_stream_table('d4', diamond_consistency => 'none')`)).rejects.toThrow(
-      "diamond_schedule_policy = 'slowest' requires diamond_consistency = 'atomic'",
-    );
-    await expect(db.query(`SELECT pgtrickle.alter_stream_table('d4', diamond_schedule_policy => 'sometimes')`)).rejects.toThrow(
-      "diamond_schedule_policy must be 'fastest' or 'slowest'",
-    );
-    await expect(db.query(`SELECT pgtrickle.alter_stream_table('d4', diamond_consistency => 'maybe')`)).rejects.toThrow(
-      "diamond_consistency must be 'none' or 'atomic'",
-    );
+    await expect(
+      db.query(`SELECT pgtrickle.alter_stream_table('d4', diamond_consistency => 'none')`),
+    ).rejects.toThrow("diamond_schedule_policy = 'slowest' requires diamond_consistency = 'atomic'");
+    await expect(
+      db.query(`SELECT pgtrickle.alter_stream_table('d4', diamond_schedule_policy => 'sometimes')`),
+    ).rejects.toThrow("diamond_schedule_policy must be 'fastest' or 'slowest'");
+    await expect(
+      db.query(`SELECT pgtrickle.alter_stream_table('d4', diamond_consistency => 'maybe')`),
+    ).rejects.toThrow("diamond_consistency must be 'none' or 'atomic'");
 
     await db.query(`SELECT pgtrickle.alter_stream_table('d4', diamond_schedule_policy => 'fastest')`);
     await eventually(async () => expect(await ids('d4')).toEqual([1, 2, 3]));

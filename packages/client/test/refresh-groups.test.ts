@@ -9,7 +9,9 @@
 import { useTestDatabase } from '@pgtrickle/testkit';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { classifyFailure } from '../src/failures.js';
 import { connect, processRequests, type Trickle } from '../src/index.js';
+import { inSnapshot, TickSnapshot } from '../src/service/tick-bound.js';
 import { TestRoles } from './support/roles.js';
 
 const db = useTestDatabase();
@@ -97,7 +99,9 @@ describe('create_refresh_group', () => {
   });
 
   it('refuses fewer than 2 members, an unknown member, a bad isolation, a member already grouped, a duplicate name', async () => {
-    expect(await sqlError(asApp, `SELECT pgtrickle.create_refresh_group('one', ARRAY['app.e2'])`)).toMatchObject({
+    expect(
+      await sqlError(asApp, `SELECT pgtrickle.create_refresh_group('one', ARRAY['app.e2'])`),
+    ).toMatchObject({
       code: '22023',
       message: expect.stringContaining('at least 2 members'),
     });
@@ -105,8 +109,14 @@ describe('create_refresh_group', () => {
       await sqlError(asApp, `SELECT pgtrickle.create_refresh_group('ghost', ARRAY['app.e2', 'app.nope'])`),
     ).toMatchObject({ code: '42P01', message: 'stream table app.nope does not exist' });
     expect(
-      await sqlError(asApp, `SELECT pgtrickle.create_refresh_group('bad', ARRAY['app.e2', 'app.f2'], 'serializable')`),
-    ).toMatchObject({ code: '22023', message: expect.stringContaining("'read_committed' or 'repeatable_read'") });
+      await sqlError(
+        asApp,
+        `SELECT pgtrickle.create_refresh_group('bad', ARRAY['app.e2', 'app.f2'], 'serializable')`,
+      ),
+    ).toMatchObject({
+      code: '22023',
+      message: expect.stringContaining("'read_committed' or 'repeatable_read'"),
+    });
     expect(
       await sqlError(asApp, `SELECT pgtrickle.create_refresh_group('again', ARRAY['app.e2', 'app.b2'])`),
     ).toMatchObject({ code: '22023', message: "stream table app.b2 is already in refresh group 'pair'" });
@@ -124,7 +134,10 @@ describe('create_refresh_group', () => {
 
   it('requires the caller to own every member, to create and to drop', async () => {
     expect(
-      await sqlError(asOther, `SELECT pgtrickle.create_refresh_group('mixed', ARRAY['oth.theirs', 'app.e2'])`),
+      await sqlError(
+        asOther,
+        `SELECT pgtrickle.create_refresh_group('mixed', ARRAY['oth.theirs', 'app.e2'])`,
+      ),
     ).toMatchObject({ code: '42501', message: 'must be owner of stream table app.e2' });
     expect(await sqlError(asOther, `SELECT pgtrickle.drop_refresh_group('pair')`)).toMatchObject({
       code: '42501',
@@ -137,7 +150,9 @@ describe('create_refresh_group', () => {
          VALUES ('create', 'forged', ARRAY['app', 'app'], ARRAY['e2', 'f2'], 10)`,
       ),
     ).toMatchObject({ code: '42501' });
-    expect(await sqlError(asOther, 'SELECT * FROM pgtrickle.pgt_refresh_groups')).toMatchObject({ code: '42501' });
+    expect(await sqlError(asOther, 'SELECT * FROM pgtrickle.pgt_refresh_groups')).toMatchObject({
+      code: '42501',
+    });
   });
 
   it('is transactional with the caller', async () => {
@@ -165,7 +180,9 @@ describe('create_refresh_group', () => {
 
 describe('the TypeScript API', () => {
   it('creates, lists and drops groups with coded errors', async () => {
-    const id = await sidecar.createRefreshGroup('ts_pair', ['app.b2', 'app.f2'], { isolation: 'repeatable_read' });
+    const id = await sidecar.createRefreshGroup('ts_pair', ['app.b2', 'app.f2'], {
+      isolation: 'repeatable_read',
+    });
     expect(await sidecar.refreshGroups()).toEqual([
       expect.objectContaining({ groupId: id, name: 'ts_pair', memberCount: 2, isolation: 'repeatable_read' }),
     ]);
@@ -181,5 +198,23 @@ describe('the TypeScript API', () => {
     await sidecar.dropRefreshGroup('ts_pair');
     await expect(sidecar.dropRefreshGroup('ts_pair')).rejects.toMatchObject({ code: 'PGT_NOT_FOUND' });
     expect(await sidecar.refreshGroups()).toEqual([]);
+  });
+});
+
+describe('the tick bound’s snapshot import', () => {
+  it('fails transiently (PGT_BUSY) when the tick’s snapshot is gone, and leaves the connection clean', async () => {
+    const error = await inSnapshot(sidecar.db, '00000003-0000000A-1', async () => 1).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'PGT_BUSY' });
+    expect(classifyFailure(error)).toBe('transient');
+    const snap = new TickSnapshot(sidecar.db);
+    await snap.begin();
+    const id = snap.id as string;
+    expect(
+      await inSnapshot(sidecar.db, id, async (conn) => (await conn.query('SELECT 1 AS one')).rows[0]?.one),
+    ).toBe(1);
+    await snap.end();
+    expect(snap.id).toBeNull();
+    await expect(inSnapshot(sidecar.db, id, async () => 1)).rejects.toMatchObject({ code: 'PGT_BUSY' });
+    expect((await sidecar.db.query('SELECT 1 AS one')).rows[0]?.one).toBe(1);
   });
 });

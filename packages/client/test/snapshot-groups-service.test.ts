@@ -87,7 +87,9 @@ function inserted(unit: UnitReport, member: string): number | undefined {
 
 async function declaredGroupPlanned(name: string): Promise<void> {
   await eventually(async () => {
-    const r = await db.query(`SELECT 1 FROM pgtrickle.pgt_consistency_groups WHERE group_key = $1`, [`declared:${name}`]);
+    const r = await db.query(`SELECT 1 FROM pgtrickle.pgt_consistency_groups WHERE group_key = $1`, [
+      `declared:${name}`,
+    ]);
     expect(r.rows).toHaveLength(1);
   });
 }
@@ -187,13 +189,13 @@ describe('declared refresh groups (§7.5.1, 2, 4), without the tick bound', () =
         [e],
       );
       expect(r.rows[0]?.origin).toBe('merged');
-      return r.rows[0];
+      return r.rows[0] as { isolation: string; m: string[] };
     });
     expect(stored.isolation).toBe('repeatable_read');
     expect([...stored.m].sort()).toEqual([b, c, d, e].sort());
-    const listed = (await db.query('SELECT group_id, member_name FROM pgtrickle.diamond_groups()')).rows.filter((r) =>
-      ['mb', 'mc', 'md', 'mee'].includes(r.member_name),
-    );
+    const listed = (
+      await db.query('SELECT group_id, member_name FROM pgtrickle.diamond_groups()')
+    ).rows.filter((r) => ['mb', 'mc', 'md', 'mee'].includes(r.member_name));
     expect(new Set(listed.map((r) => r.group_id)).size).toBe(1);
     expect(listed).toHaveLength(4);
     await db.query('INSERT INTO ma VALUES (2, 2); INSERT INTO me VALUES (1)');
@@ -213,7 +215,9 @@ describe('the tick bound (§7.5.5)', () => {
     const seen = reports.length;
     await eventually(async () => {
       const due = (id: string) =>
-        reports.slice(seen).some((r) => r.units.some((u) => u.members.includes(id) && u.gate === 'upstream-changes'));
+        reports
+          .slice(seen)
+          .some((r) => r.units.some((u) => u.members.includes(id) && u.gate === 'upstream-changes'));
       expect(due(x) && due(y)).toBe(true);
     });
     await locker.query('SELECT pg_advisory_lock(75)');
@@ -225,7 +229,9 @@ describe('the tick bound (§7.5.5)', () => {
     // y refreshed in the same tick, after x's slow refresh (concurrency 1), and saw only row 1.
     const yUnit = tick.units.find((u) => u.members.includes(y) && u.outcome === 'refreshed');
     expect(yUnit).toBeDefined();
-    expect(tick.units.indexOf(yUnit as UnitReport)).toBeGreaterThan(tick.units.findIndex((u) => u.members.includes(x)));
+    expect(tick.units.indexOf(yUnit as UnitReport)).toBeGreaterThan(
+      tick.units.findIndex((u) => u.members.includes(x)),
+    );
     expect(inserted(yUnit as UnitReport, y)).toBe(1);
     await eventually(async () => expect(await ids('ty')).toEqual([1, 2]));
   });
@@ -237,7 +243,9 @@ describe('the tick bound (§7.5.5)', () => {
     const seen = reports.length;
     await eventually(async () => {
       const due = (id: string) =>
-        reports.slice(seen).some((r) => r.units.some((u) => u.members.includes(id) && u.gate === 'upstream-changes'));
+        reports
+          .slice(seen)
+          .some((r) => r.units.some((u) => u.members.includes(id) && u.gate === 'upstream-changes'));
       expect(due(x) && due(y)).toBe(true);
     });
     await locker.query('SELECT pg_advisory_lock(76)');
@@ -251,7 +259,9 @@ describe('the tick bound (§7.5.5)', () => {
       );
       expect(r.rows.map((row) => row.reason)).toEqual(['transient (SQLSTATE 40001): retried']);
     });
-    const status = await db.query(`SELECT consecutive_errors, status FROM pgtrickle.pgt_status WHERE name = 'public.uy'`);
+    const status = await db.query(
+      `SELECT consecutive_errors, status FROM pgtrickle.pgt_status WHERE name = 'public.uy'`,
+    );
     expect(status.rows[0]).toEqual({ consecutive_errors: 0, status: 'ACTIVE' });
     await db.query('INSERT INTO uq VALUES (2)');
     await eventually(async () => expect(await ids('uy')).toEqual([1, 2]));

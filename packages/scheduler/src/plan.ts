@@ -120,7 +120,8 @@ export function planTick(snapshot: CatalogSnapshot): TickPlan {
   const unitOf = new Map<string, RefreshUnit>();
   for (const u of units) for (const m of u.members) unitOf.set(m, u);
   const policyOfMember = new Map<string, SchedulePolicy>();
-  for (const p of planned) if (p.atomic) for (const m of p.group.members) policyOfMember.set(m, p.schedulePolicy);
+  for (const p of planned)
+    if (p.atomic) for (const m of p.group.members) policyOfMember.set(m, p.schedulePolicy);
   const schedulePolicyOf = new Map<string, SchedulePolicy>();
   for (const u of units) {
     if (u.kind !== 'group') continue;

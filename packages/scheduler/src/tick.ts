@@ -84,7 +84,9 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
   try {
     return await tickBody(deps, logger, retry, pipeline, concurrency);
   } finally {
-    await deps.store.endTick?.().catch((error: unknown) => logger.error('end-tick-failed', { error: String(error) }));
+    await deps.store
+      .endTick?.()
+      .catch((error: unknown) => logger.error('end-tick-failed', { error: String(error) }));
   }
 }
 

@@ -13,7 +13,9 @@ const CG = cat('pgt_consistency_groups');
 
 /** The declared refresh groups, members as pgt ids (text), isolation as the scheduler spells it. */
 export async function readDeclaredGroups(q: Queryable): Promise<DeclaredGroup[]> {
-  const res = await q.query(`SELECT group_name, member_ids::text[] AS ids, isolation FROM ${RG} ORDER BY group_id`);
+  const res = await q.query(
+    `SELECT group_name, member_ids::text[] AS ids, isolation FROM ${RG} ORDER BY group_id`,
+  );
   return res.rows.map((r) => ({
     name: String(r.group_name),
     members: (r.ids as string[]).map(String),
@@ -35,7 +37,10 @@ export interface ConsistencyGroupRow {
 }
 
 /** Replaces the stored computed groups by `rows` (in display order), keeping the epoch of every kept key. */
-export async function writeConsistencyGroups(q: Queryable, rows: readonly ConsistencyGroupRow[]): Promise<void> {
+export async function writeConsistencyGroups(
+  q: Queryable,
+  rows: readonly ConsistencyGroupRow[],
+): Promise<void> {
   await q.query(`DELETE FROM ${CG} WHERE NOT (group_key = ANY ($1::text[]))`, [rows.map((r) => r.key)]);
   for (const [i, r] of rows.entries()) {
     await q.query(
@@ -45,7 +50,17 @@ export async function writeConsistencyGroups(q: Queryable, rows: readonly Consis
          member_ids = EXCLUDED.member_ids, convergence_ids = EXCLUDED.convergence_ids, consistency = EXCLUDED.consistency,
          schedule_policy = EXCLUDED.schedule_policy, isolation = EXCLUDED.isolation, reason = EXCLUDED.reason,
          updated_at = now()`,
-      [r.key, i + 1, r.origin, r.memberIds, r.convergenceIds, r.consistency, r.schedulePolicy, r.isolation, r.reason],
+      [
+        r.key,
+        i + 1,
+        r.origin,
+        r.memberIds,
+        r.convergenceIds,
+        r.consistency,
+        r.schedulePolicy,
+        r.isolation,
+        r.reason,
+      ],
     );
   }
 }

@@ -14,12 +14,19 @@
  * transient: retried next tick, never counted towards suspension.
  */
 import { quoteLiteral } from '@pgtrickle/dvm';
-import type { Conn, Db } from '../db.js';
+import { type Conn, type Db, isConnectionError } from '../db.js';
+import { ClientError } from '../errors.js';
 
 /** The open snapshot of one tick. */
 export class TickSnapshot {
   #conn: Conn | null = null;
   #id: string | null = null;
+  #broken: Error | undefined;
+  readonly #onError = (error: Error) => {
+    // The held connection died (e.g. a standby ended this process's sessions): the tick's units
+    // fail to import the snapshot (transient), and the connection is destroyed at the end.
+    this.#broken = error;
+  };
 
   constructor(private readonly db: Db) {}
 
@@ -32,12 +39,15 @@ export class TickSnapshot {
   async begin(): Promise<void> {
     await this.end();
     const conn = await this.db.pool.connect();
+    this.#broken = undefined;
+    conn.on('error', this.#onError);
     try {
       await conn.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const res = await conn.query('SELECT pg_catalog.pg_export_snapshot() AS id');
       this.#id = String(res.rows[0]?.id);
       this.#conn = conn;
     } catch (error) {
+      conn.off('error', this.#onError);
       conn.release(error instanceof Error ? error : new Error(String(error)));
       throw error;
     }
@@ -50,24 +60,39 @@ export class TickSnapshot {
     this.#id = null;
     if (conn === null) return;
     try {
-      await conn.query('ROLLBACK');
-      conn.release();
+      if (this.#broken === undefined) await conn.query('ROLLBACK');
     } catch (error) {
-      conn.release(error instanceof Error ? error : new Error(String(error)));
+      this.#broken = error instanceof Error ? error : new Error(String(error));
     }
+    conn.off('error', this.#onError);
+    conn.release(this.#broken);
   }
 }
 
-/** The statements that open a transaction reading as of snapshot `id`. */
-export function importSnapshotSql(id: string): string[] {
-  return ['BEGIN ISOLATION LEVEL REPEATABLE READ', `SET TRANSACTION SNAPSHOT ${quoteLiteral(id)}`];
+/**
+ * Opens, on `conn`, a REPEATABLE READ transaction reading as of the exported snapshot `id`. A
+ * snapshot that can no longer be imported (its exporting session ended) fails with `PGT_BUSY`,
+ * a transient failure: the refresh runs again next tick, under that tick's snapshot.
+ */
+export async function beginInSnapshot(conn: Conn, id: string): Promise<void> {
+  await conn.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+  try {
+    await conn.query(`SET TRANSACTION SNAPSHOT ${quoteLiteral(id)}`);
+  } catch (error) {
+    if (isConnectionError(error)) throw error;
+    throw new ClientError(
+      'PGT_BUSY',
+      "The tick's snapshot could not be imported (its session ended); the refresh runs again next tick.",
+      { cause: error },
+    );
+  }
 }
 
 /** Runs `work` in a REPEATABLE READ transaction reading as of the exported snapshot `id`. */
 export function inSnapshot<T>(db: Db, id: string, work: (conn: Conn) => Promise<T>): Promise<T> {
   return db.withConnection(async (conn) => {
-    for (const s of importSnapshotSql(id)) await conn.query(s);
     try {
+      await beginInSnapshot(conn, id);
       const result = await work(conn);
       await conn.query('COMMIT');
       return result;

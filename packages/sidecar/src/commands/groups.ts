@@ -34,7 +34,10 @@ function isolationOf(text: string | undefined): RefreshGroupIsolation | undefine
   if (text === undefined) return undefined;
   const v = text.trim().toLowerCase().replace(/[\s-]/g, '_');
   if (v === 'read_committed' || v === 'repeatable_read') return v;
-  throw new SidecarError('PGT_USAGE', `--isolation must be read_committed or repeatable_read, got "${text}".`);
+  throw new SidecarError(
+    'PGT_USAGE',
+    `--isolation must be read_committed or repeatable_read, got "${text}".`,
+  );
 }
 
 /** The groups of the stream table displayed as `name` (e.g. `public.order_totals`). */
@@ -76,7 +79,9 @@ export function groupLines(groups: TableGroups): string[] {
     );
   }
   const r = groups.refresh;
-  lines.push(r === null ? '  refresh group -' : `  refresh group ${r.name}: ${r.members.join(', ')} (${r.isolation})`);
+  lines.push(
+    r === null ? '  refresh group -' : `  refresh group ${r.name}: ${r.members.join(', ')} (${r.isolation})`,
+  );
   return lines;
 }
 
@@ -137,7 +142,9 @@ export async function groupListCommand(ctx: CommandContext): Promise<number> {
             first.consistency,
             first.schedulePolicy,
             String(first.epoch),
-            m.map((d) => `${displayName(d.memberSchema, d.memberName)}${d.isConvergence ? '*' : ''}`).join(', '),
+            m
+              .map((d) => `${displayName(d.memberSchema, d.memberName)}${d.isConvergence ? '*' : ''}`)
+              .join(', '),
           ];
         }),
       ))

@@ -21,8 +21,8 @@ import type { RequestedMode } from '@pgtrickle/dvm';
 import type pg from 'pg';
 import { type CommandContext, processStopSignal, withTrickle } from '../context.js';
 import { SidecarError } from '../errors.js';
-import { groupLines, groupsOf } from './groups.js';
 import { startProgress } from '../progress.js';
+import { groupLines, groupsOf } from './groups.js';
 
 const MODES: readonly RequestedMode[] = ['AUTO', 'FULL', 'DIFFERENTIAL', 'IMMEDIATE'];
 
