@@ -33,6 +33,7 @@ export {
   type StreamTableStats,
   worstSeverity,
 } from './catalog/health.js';
+export { type GateLine, gateLines, HoldRecorder, type LastDecision, tickDecisions } from './catalog/holds.js';
 export {
   type ChangeBufferSize,
   catalogSchemaGrants,

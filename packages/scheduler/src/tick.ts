@@ -59,6 +59,8 @@ export interface TickReport {
   readonly units: readonly UnitReport[];
   /** Tables left out of the plan, with why. */
   readonly excluded: readonly { readonly id: string; readonly reason: string }[];
+  /** The pipeline's gate names in evaluation order (a verdict's gate decided; the ones before it proceeded). */
+  readonly gates: readonly string[];
 }
 
 /** Everything a tick needs. */
@@ -171,6 +173,7 @@ async function tickBody(
     at: tick.now,
     units: plan.units.flatMap((u) => reports.get(u.id) ?? []),
     excluded: plan.excluded,
+    gates: pipeline.names(),
   };
 }
 
