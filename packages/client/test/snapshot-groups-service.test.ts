@@ -233,6 +233,13 @@ describe('the tick bound (§7.5.5)', () => {
       tick.units.findIndex((u) => u.members.includes(x)),
     );
     expect(inserted(yUnit as UnitReport, y)).toBe(1);
+    // Both history rows record the tick's snapshot: one snapshot for the whole tick.
+    const snaps = await db.query(
+      `SELECT DISTINCT read_snapshot::text AS s FROM pgtrickle.pgt_refresh_log
+        WHERE name IN ('public.tx', 'public.ty') AND initiated_by = 'SCHEDULER' AND rows_inserted = 1`,
+    );
+    expect(snaps.rows).toHaveLength(1);
+    expect(snaps.rows[0]?.s).toMatch(/^\d+:\d+:/);
     await eventually(async () => expect(await ids('ty')).toEqual([1, 2]));
   });
 

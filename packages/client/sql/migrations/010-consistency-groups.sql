@@ -10,7 +10,9 @@
 -- members is dropped). The groups the scheduler computed (diamonds detected in the DAG, merged
 -- with declared groups) are written by the leader into pgt_consistency_groups whenever the DAG
 -- changes, keyed by a stable key (kind prefix and sorted pgt_ids) so that each group's epoch —
--- advanced in the transaction of each atomic commit of the group — survives rebuilds.
+-- advanced in the transaction of each atomic commit of the group — survives rebuilds. A refresh
+-- that read as of one snapshot (the tick bound, or a repeatable_read group) records that snapshot
+-- in its history row (`read_snapshot`, NULL for a refresh at read committed).
 
 CREATE TABLE pgtrickle.pgt_refresh_groups (
   group_id serial PRIMARY KEY,
@@ -44,6 +46,17 @@ CREATE TABLE pgtrickle.pgt_group_commands (
   isolation text,
   requester oid NOT NULL DEFAULT pg_catalog.to_regrole(pg_catalog.quote_ident(current_user))::oid
 )
+--> statement-breakpoint
+ALTER TABLE pgtrickle.pgt_refresh_history ADD COLUMN read_snapshot pg_snapshot
+  DEFAULT (CASE WHEN pg_catalog.current_setting('transaction_isolation') = 'repeatable read'
+                THEN pg_catalog.pg_current_snapshot() END)
+--> statement-breakpoint
+CREATE OR REPLACE VIEW pgtrickle.pgt_refresh_log AS
+SELECT h.refresh_id, pg_catalog.quote_ident(s.schema_name) || '.' || pg_catalog.quote_ident(s.table_name) AS name,
+       h.action, h.status, h.initiated_by, h.started_at, h.finished_at, h.finished_at - h.started_at AS duration,
+       h.rows_inserted, h.rows_deleted, h.pending_changes, h.reason, h.error, h.gate, h.read_snapshot
+  FROM pgtrickle.pgt_refresh_history h JOIN pgtrickle.pgt_stream_tables s USING (pgt_id)
+ WHERE pgtrickle.acts_as(pg_catalog.to_regrole(pg_catalog.quote_ident(current_user))::oid, s.owner_oid)
 --> statement-breakpoint
 CREATE FUNCTION pgtrickle.run_group_command() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
