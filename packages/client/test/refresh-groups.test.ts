@@ -7,8 +7,9 @@
  * errors to coded client errors. features.md §7.5 (3).
  */
 import { useTestDatabase } from '@pgtrickle/testkit';
-import type pg from 'pg';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { holdsAdvisoryLock } from '../src/catalog/leader-lease.js';
 import { classifyFailure } from '../src/failures.js';
 import { connect, processRequests, type Trickle } from '../src/index.js';
 import { inSnapshot, TickSnapshot } from '../src/service/tick-bound.js';
@@ -216,5 +217,31 @@ describe('the tick bound’s snapshot import', () => {
     expect(snap.id).toBeNull();
     await expect(inSnapshot(sidecar.db, id, async () => 1)).rejects.toMatchObject({ code: 'PGT_BUSY' });
     expect((await sidecar.db.query('SELECT 1 AS one')).rows[0]?.one).toBe(1);
+  });
+});
+
+describe('fencing under the tick bound', () => {
+  it('reads the leadership lock currently, even in a transaction reading an older snapshot', async () => {
+    const holder = new pg.Client(db.url);
+    await holder.connect();
+    try {
+      const pid = Number((await holder.query('SELECT pg_backend_pid() AS pid')).rows[0]?.pid);
+      const key = '8098715542962809956';
+      await holder.query(`SELECT pg_advisory_lock(${key})`);
+      const snap = new TickSnapshot(sidecar.db);
+      await snap.begin();
+      try {
+        await inSnapshot(sidecar.db, snap.id as string, async (conn) => {
+          expect(await holdsAdvisoryLock(conn, pid, key)).toBe(true);
+          await holder.query(`SELECT pg_advisory_unlock(${key})`); // lost after the snapshot was taken
+          expect(await holdsAdvisoryLock(conn, pid, key)).toBe(false);
+          expect(await holdsAdvisoryLock(conn, pid, '42')).toBe(false);
+        });
+      } finally {
+        await snap.end();
+      }
+    } finally {
+      await holder.end();
+    }
   });
 });
