@@ -55,6 +55,7 @@ function tick(...units: UnitReport[]): TickReport {
     units,
     excluded: [],
     gates: ['status', 'schedule', 'fuse', 'watermark'],
+    nextDueAt: null,
   };
 }
 
