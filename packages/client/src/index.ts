@@ -114,7 +114,12 @@ export {
   recordFailure,
   TRANSIENT_SQLSTATES,
 } from './failures.js';
-export { type PgGroupTransaction, RepeatableReadGroupStrategy, SavepointGroupStrategy } from './groups.js';
+export {
+  type PgGroupExecutionOptions,
+  type PgGroupTransaction,
+  RepeatableReadGroupStrategy,
+  SavepointGroupStrategy,
+} from './groups.js';
 export { displayName, type ParsedName, parseName } from './names.js';
 export { catalogPort, fingerprints } from './port.js';
 export {
@@ -127,6 +132,11 @@ export {
   type RefreshRequest,
   refreshInTransaction,
 } from './refresh.js';
+export type {
+  DiamondGroupMember,
+  RefreshGroupInfo,
+  RefreshGroupIsolation,
+} from './refresh-groups.js';
 export {
   KEEPALIVE,
   LEADER_LOCK_KEY,

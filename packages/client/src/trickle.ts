@@ -20,6 +20,15 @@ import {
 } from './errors.js';
 import { recordFailure } from './failures.js';
 import { createEngine, type Engine } from './refresh.js';
+import {
+  createRefreshGroup,
+  type DiamondGroupMember,
+  diamondGroups,
+  dropRefreshGroup,
+  type RefreshGroupInfo,
+  type RefreshGroupIsolation,
+  refreshGroups,
+} from './refresh-groups.js';
 import { StreamTableService } from './stream-tables/service.js';
 import type {
   AlterStreamTableOptions,
@@ -177,6 +186,34 @@ export class Trickle {
   async explain(name: string): Promise<StreamTableExplanation> {
     await this.ready();
     return this.#tables.explain(name);
+  }
+
+  /** Declares a refresh group: its members refresh together, atomically (repeatable_read: as of one snapshot); returns its id. */
+  async createRefreshGroup(
+    name: string,
+    members: readonly string[],
+    options: { isolation?: RefreshGroupIsolation } = {},
+  ): Promise<number> {
+    await this.ready();
+    return createRefreshGroup(this.db, name, members, options.isolation);
+  }
+
+  /** Drops a declared refresh group (its members refresh on their own again). */
+  async dropRefreshGroup(name: string): Promise<void> {
+    await this.ready();
+    return dropRefreshGroup(this.db, name);
+  }
+
+  /** The declared refresh groups. */
+  async refreshGroups(): Promise<RefreshGroupInfo[]> {
+    await this.ready();
+    return refreshGroups(this.db);
+  }
+
+  /** The diamonds' consistency groups, as the scheduler last planned them. */
+  async diamondGroups(): Promise<DiamondGroupMember[]> {
+    await this.ready();
+    return diamondGroups(this.db);
   }
 
   /** The catalog of this database against this client's migrations (installed version, pending, foreign). */

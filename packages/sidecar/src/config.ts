@@ -45,6 +45,8 @@ export interface SidecarConfig {
   readonly scheduler: {
     readonly pollIntervalMs: number;
     readonly concurrency: number;
+    /** Bound every refresh of a tick by one snapshot taken at its start. */
+    readonly tickBound: boolean;
     readonly debounceMs: number;
     readonly minWakeIntervalMs: number;
     /** Least time between two housekeeping passes of the leader (pinned buffers, retention). */
@@ -77,7 +79,7 @@ export interface SidecarConfig {
   };
 }
 
-type Value = string | number | null;
+type Value = string | number | boolean | null;
 type Parser = (
   raw: unknown,
   fromText: boolean,
@@ -109,6 +111,19 @@ function integer(min: number, max = Number.MAX_SAFE_INTEGER): Parser {
     else if (typeof raw === 'bigint') n = Number(raw);
     else return { ok: false, expected };
     return Number.isInteger(n) && n >= min && n <= max ? { ok: true, value: n } : { ok: false, expected };
+  };
+}
+
+function boolean(): Parser {
+  const expected = 'true or false';
+  return (raw, fromText) => {
+    if (typeof raw === 'boolean' && !fromText) return { ok: true, value: raw };
+    if (typeof raw === 'string') {
+      const v = raw.trim().toLowerCase();
+      if (['true', 'on', 'yes', '1'].includes(v)) return { ok: true, value: true };
+      if (['false', 'off', 'no', '0'].includes(v)) return { ok: true, value: false };
+    }
+    return { ok: false, expected };
   };
 }
 
@@ -248,6 +263,15 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
     description: 'refresh units run in parallel',
     default: 4,
     parse: integer(1, 256),
+  },
+  {
+    key: 'scheduler.tick_bound',
+    env: 'PGTRICKLE_TICK_BOUND',
+    flag: 'tick-bound',
+    description:
+      'bound every refresh of a tick by one snapshot taken at its start (a commit landing mid-tick waits for the next tick)',
+    default: true,
+    parse: boolean(),
   },
   {
     key: 'scheduler.debounce_ms',
@@ -536,6 +560,7 @@ export function loadConfig(input: LoadConfigInput = {}): LoadedConfig {
     scheduler: {
       pollIntervalMs: num('scheduler.poll_interval_ms'),
       concurrency: num('scheduler.concurrency'),
+      tickBound: values.get('scheduler.tick_bound') as boolean,
       debounceMs: num('scheduler.debounce_ms'),
       minWakeIntervalMs: num('scheduler.min_wake_interval_ms'),
       maintenanceIntervalMs: num('scheduler.maintenance_interval_ms'),

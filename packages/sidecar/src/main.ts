@@ -16,6 +16,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { migrateCommand, planCommand } from './commands/catalog.js';
 import { demoCommand } from './commands/demo.js';
 import { doctorCommand } from './commands/doctor.js';
+import { groupCreateCommand, groupDropCommand, groupListCommand } from './commands/groups.js';
 import { runCommand } from './commands/run.js';
 import {
   createCommand,
@@ -81,6 +82,11 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   resume: ['pgtrickle resume order_totals'],
   status: ['pgtrickle status', 'pgtrickle status --watch 2', 'pgtrickle status --json'],
   explain: ['pgtrickle explain order_totals'],
+  group: [
+    'pgtrickle group create daily orders_by_day revenue_by_day --isolation repeatable_read',
+    'pgtrickle group list',
+    'pgtrickle group drop daily',
+  ],
   migrate: ['PGHOST=db.internal PGUSER=admin PGDATABASE=shop pgtrickle migrate'],
   plan: [
     'pgtrickle plan > pgtrickle-catalog.sql',
@@ -232,6 +238,26 @@ function program(io: CliIo, hooks: Hooks): Command {
   p.command('explain <name>')
     .description('how a stream table is maintained: mode, sources, row identity, SQL')
     .action(action('explain', (ctx, name: string) => explainCommand(ctx, name, { json: ctx.json })));
+  const group = p
+    .command('group')
+    .description('declared refresh groups: stream tables refreshed together (and the diamonds’ groups)');
+  group
+    .command('create <name> <members...>')
+    .description('declare a refresh group of two or more stream tables you own')
+    .option('--isolation <level>', 'read_committed (atomic) or repeatable_read (atomic, one snapshot)')
+    .action(
+      action('group create', (ctx, name: string, members: string[], opts: { isolation?: string }) =>
+        groupCreateCommand(ctx, name, members, opts),
+      ),
+    );
+  group
+    .command('drop <name>')
+    .description('drop a refresh group (its members refresh on their own again)')
+    .action(action('group drop', (ctx, name: string) => groupDropCommand(ctx, name)));
+  group
+    .command('list')
+    .description('list the refresh groups and the diamonds’ consistency groups')
+    .action(action('group list', (ctx) => groupListCommand(ctx)));
   p.command('migrate')
     .description('install or upgrade the pgtrickle catalog')
     .action(action('migrate', (ctx) => migrateCommand(ctx)));

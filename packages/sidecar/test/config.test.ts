@@ -57,6 +57,7 @@ describe('precedence', () => {
     expect(config.scheduler).toEqual({
       pollIntervalMs: 1000,
       concurrency: 4,
+      tickBound: true,
       debounceMs: 25,
       minWakeIntervalMs: 50,
       maintenanceIntervalMs: 10_000,
@@ -188,7 +189,7 @@ describe('validation', () => {
     expect(typo.code).toBe('PGT_CONFIG_UNKNOWN_KEY');
     expect(typo.key).toBe('scheduler.poll_interval');
     expect(typo.message).toContain(
-      'known keys of [scheduler]: scheduler.poll_interval_ms, scheduler.concurrency, scheduler.debounce_ms, scheduler.min_wake_interval_ms',
+      'known keys of [scheduler]: scheduler.poll_interval_ms, scheduler.concurrency, scheduler.tick_bound, scheduler.debounce_ms, scheduler.min_wake_interval_ms',
     );
     const section = error(() =>
       loadConfig({ configPath: file('sect.toml', '[metrics]\nport = 1\n'), env: {}, cwd: dir }),

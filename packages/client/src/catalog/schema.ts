@@ -34,7 +34,9 @@ export type CatalogObject =
   | 'health'
   | 'check_settings'
   | 'apply_settings'
-  | 'pgt_commands';
+  | 'pgt_commands'
+  | 'pgt_refresh_groups'
+  | 'pgt_consistency_groups';
 
 /** The quoted, schema-qualified SQL name of a catalog object. */
 export function cat(object: CatalogObject): string {

@@ -47,6 +47,8 @@ export interface ServiceOptions {
   readonly pollIntervalMs?: number;
   /** Units refreshed in parallel (default 4). */
   readonly concurrency?: number;
+  /** Bound every refresh of a tick by one snapshot taken at the tick's start (default true; docs/features.md, "The tick bound"). */
+  readonly tickBound?: boolean;
   /** Wake-up debounce, ms (default 25). */
   readonly debounceMs?: number;
   /** A tick started by a wake-up begins at least this long after the previous one, ms (default 50). */
@@ -138,7 +140,7 @@ export class TrickleService {
       ...(options.leaseLockTimeoutMs === undefined ? {} : { lockTimeoutMs: options.leaseLockTimeoutMs }),
       log: (level, event, fields) => logger[level](event, { holder, ...fields }),
     });
-    const store = new PgSchedulerStore(trickle.db);
+    const store = new PgSchedulerStore(trickle.db, { tickBound: options.tickBound ?? true });
     const executor = observedExecutor(
       new PgUnitExecutor(trickle.db, trickle.engineState, store, (conn) => leadership.fence(conn)),
       options.observer,
@@ -203,6 +205,9 @@ export class TrickleService {
   }
 
   private async leadAndPrepare(): Promise<boolean> {
+    // The previous tick's records (freshness, holds) commit before this tick takes its snapshot:
+    // a write on a stream table's row after the tick bound would fail that table's refresh (40001).
+    await this.#checks;
     if (!this.leadership.leading) {
       const got = await this.leadership.tryAcquire();
       if (!got) return false;

@@ -5,7 +5,11 @@
  * - pending changes are found for every table in one call per tick (`pgtrickle.pending_sources()`,
  *   one index probe per source); a table whose upstream stream table refreshed earlier in the same
  *   tick is re-checked on its own, so downstream tables refresh in the tick their upstream did;
- * - frontiers for the tick and diamond gates are the WAL positions recorded at each refresh;
+ * - the tick bound (`tick-bound.ts`): `beginTick` exports one snapshot, and every unit with a
+ *   member reading a base table directly runs as of it; `endTick` closes it (option `tickBound`);
+ * - declared refresh groups are loaded with the tables; the groups of each plan are recorded for
+ *   `pgtrickle.diamond_groups()` when they change, and an atomic group's commit advances its epoch
+ *   in the same transaction;
  * - a unit's refreshes commit together (a group through its GroupExecutionStrategy), the
  *   leadership epoch is checked inside that transaction, and every failure is recorded (history,
  *   error counters; permanent ones put the table in ERROR) and classified (`failures.ts`: transient
@@ -15,13 +19,10 @@ import { parseSchedule } from '@pgtrickle/dag';
 import {
   ContextProvider,
   changedUpstreams,
-  diamondFrontiers,
-  frontierLsn,
   type GateEffect,
   hasPendingSourceChanges,
   pendingChangeCount,
   type StreamTableMeta,
-  tickLsn,
   watermarkInputs,
 } from '@pgtrickle/gates';
 import type { ConsistencyGroup, RefreshUnit } from '@pgtrickle/groups';
@@ -30,13 +31,20 @@ import type {
   MemberResult,
   ScheduledTable,
   SchedulerStore,
+  TickPlan,
   UnitExecutor,
   UnitOutcome,
 } from '@pgtrickle/scheduler';
 import { emitAlert } from '../catalog/alerts.js';
+import {
+  advanceGroupEpochs,
+  type ConsistencyGroupRow,
+  readDeclaredGroups,
+  writeConsistencyGroups,
+} from '../catalog/consistency-groups.js';
 import { allStreamTables, streamTableById } from '../catalog/find-stream-table.js';
 import { allDependencies } from '../catalog/read-dependencies.js';
-import { pendingSourceCount, readFrontiers, readPending } from '../catalog/read-frontiers.js';
+import { pendingSourceCount, readPending } from '../catalog/read-frontiers.js';
 import type { DependencyRow, StreamTableRow } from '../catalog/rows.js';
 import { suspendStreamTable } from '../catalog/set-status.js';
 import { cleanupBuffers, cleanupTargets } from '../cdc.js';
@@ -45,6 +53,7 @@ import { classifyFailure, recordFailure } from '../failures.js';
 import { SavepointGroupStrategy } from '../groups.js';
 import { displayName } from '../names.js';
 import { type Engine, type RefreshOutcome, refreshInTransaction } from '../refresh.js';
+import { inSnapshot, TickSnapshot } from './tick-bound.js';
 
 /** The scheduler's id of a stream table. */
 export function tableId(pgtId: number): string {
@@ -66,18 +75,69 @@ function metaOf(row: StreamTableRow): StreamTableMeta {
   };
 }
 
+/** Options of the scheduler store. */
+export interface SchedulerStoreOptions {
+  /** Bound every refresh window of a tick by one snapshot taken at its start (default true). */
+  readonly tickBound?: boolean;
+}
+
 /** The scheduler store over the catalog. */
 export class PgSchedulerStore implements SchedulerStore {
   #deps = new Map<number, DependencyRow[]>();
   #pending: Promise<Map<number, boolean>> | null = null;
-  #frontiers: Promise<Map<number, string | null>> | null = null;
   readonly #refreshedThisTick = new Set<number>();
+  readonly #tickSnapshot: TickSnapshot | null;
+  #recordedGroups: string | null = null;
 
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    options: SchedulerStoreOptions = {},
+  ) {
+    this.#tickSnapshot = (options.tickBound ?? true) ? new TickSnapshot(db) : null;
+  }
 
-  /** Loads every stream table that is created (not a PENDING request) with what it reads. */
+  /** The tick's exported snapshot, while a tick is open and the tick bound is on. */
+  get tickSnapshotId(): string | null {
+    return this.#tickSnapshot?.id ?? null;
+  }
+
+  /** Whether stream table `pgtId` reads a base table directly (its unit then runs as of the tick's snapshot). */
+  readsBaseTable(pgtId: number): boolean {
+    return (this.#deps.get(pgtId) ?? []).some((d) => d.sourceKind !== 'streamTable');
+  }
+
+  /** Records the plan's groups when they changed, then opens the tick bound. */
+  async beginTick(plan: TickPlan): Promise<void> {
+    const rows: ConsistencyGroupRow[] = plan.groups.map((p) => ({
+      key: p.group.id,
+      origin: p.group.origin,
+      memberIds: p.group.members.map(Number),
+      convergenceIds: p.convergence.map(Number),
+      consistency: p.atomic ? 'atomic' : 'none',
+      schedulePolicy: p.schedulePolicy,
+      isolation: p.group.isolation === 'repeatable read' ? 'repeatable_read' : 'read_committed',
+      reason: p.nonAtomicReason ?? p.group.reason ?? null,
+    }));
+    const signature = JSON.stringify(rows);
+    if (signature !== this.#recordedGroups) {
+      await this.db.transaction((conn) => writeConsistencyGroups(conn, rows));
+      this.#recordedGroups = signature;
+    }
+    await this.#tickSnapshot?.begin();
+  }
+
+  /** Closes the tick bound. */
+  async endTick(): Promise<void> {
+    await this.#tickSnapshot?.end();
+  }
+
+  /** Loads every stream table that is created (not a PENDING request) with what it reads, and the declared groups. */
   async load(): Promise<CatalogSnapshot> {
-    const [rows, deps] = await Promise.all([allStreamTables(this.db), allDependencies(this.db)]);
+    const [rows, deps, declared] = await Promise.all([
+      allStreamTables(this.db),
+      allDependencies(this.db),
+      readDeclaredGroups(this.db),
+    ]);
     this.#deps = new Map();
     for (const d of deps) {
       const list = this.#deps.get(d.pgtId) ?? [];
@@ -85,7 +145,6 @@ export class PgSchedulerStore implements SchedulerStore {
       this.#deps.set(d.pgtId, list);
     }
     this.#pending = null;
-    this.#frontiers = null;
     this.#refreshedThisTick.clear();
     const tables: ScheduledTable[] = rows
       .filter((r) => r.effectiveMode !== 'IMMEDIATE')
@@ -102,9 +161,15 @@ export class PgSchedulerStore implements SchedulerStore {
           reads: (this.#deps.get(r.pgtId) ?? []).map((d) =>
             d.sourceKind === 'streamTable' ? tableId(d.sourcePgtId as number) : `table:${d.sourceOid}`,
           ),
+          diamondConsistency: r.diamondConsistency,
+          diamondSchedulePolicy: r.diamondSchedulePolicy,
         };
       });
-    return { tables, declaredGroups: [] };
+    const scheduled = new Set(tables.map((t) => t.meta.id));
+    return {
+      tables,
+      declaredGroups: declared.filter((g) => g.members.every((m) => scheduled.has(m))),
+    };
   }
 
   /** Notes a refresh that changed data, so its readers are re-checked this tick. */
@@ -124,15 +189,6 @@ export class PgSchedulerStore implements SchedulerStore {
   contextProvider(_snapshot: CatalogSnapshot): ContextProvider {
     void _snapshot;
     return new ContextProvider()
-      .provide(tickLsn, async () =>
-        String((await this.db.query('SELECT pg_current_wal_lsn()::text AS l')).rows[0]?.l),
-      )
-      .provide(frontierLsn, async (st) => {
-        // Read once per tick for every table: a table's own frontier only moves when it refreshes,
-        // after its gates ran.
-        this.#frontiers ??= readFrontiers(this.db);
-        return (await this.#frontiers).get(Number(st.id)) ?? null;
-      })
       .provide(hasPendingSourceChanges, async (st) => {
         const pgtId = Number(st.id);
         const upstreamRefreshed = (this.#deps.get(pgtId) ?? []).some(
@@ -144,12 +200,6 @@ export class PgSchedulerStore implements SchedulerStore {
       .provide(changedUpstreams, () => [])
       .provide(pendingChangeCount, async (st) => {
         return pendingSourceCount(this.db, Number(st.id));
-      })
-      .provide(diamondFrontiers, async (st) => {
-        const inputs = (st.diamondInputs ?? []).map(Number);
-        if (inputs.length === 0) return new Map();
-        const frontiers = await readFrontiers(this.db, inputs);
-        return new Map([...frontiers].map(([id, lsn]) => [tableId(id), lsn ?? undefined]));
       })
       .provide(watermarkInputs, () => null);
   }
@@ -201,15 +251,25 @@ export class PgUnitExecutor implements UnitExecutor {
       return out;
     };
     let failure: { member: string | null; error: unknown } | null = null;
+    // The tick bound applies to a unit with a member reading a base table directly.
+    const snapshot =
+      this.store !== null && members.some((m) => this.store?.readsBaseTable(Number(m)))
+        ? this.store.tickSnapshotId
+        : null;
     if (group === null || members.length === 1) {
       const member = members[0] as string;
       try {
-        await this.db.transaction((conn) => refreshMember(conn, member));
+        const work = (conn: Conn) => refreshMember(conn, member);
+        await (snapshot === null ? this.db.transaction(work) : inSnapshot(this.db, snapshot, work));
       } catch (error) {
         failure = { member, error };
       }
     } else {
-      const r = await this.#strategy.execute(group, members, (m, tx) => refreshMember(tx.conn, m));
+      const ids = members.map(Number);
+      const r = await this.#strategy.execute(group, members, (m, tx) => refreshMember(tx.conn, m), {
+        snapshot,
+        beforeCommit: (conn) => advanceGroupEpochs(conn, ids),
+      });
       if (!r.ok) failure = { member: r.failedMember, error: r.error.cause ?? r.error };
     }
     void unit;

@@ -261,6 +261,7 @@ export async function runCommand(ctx: CommandContext, options: RunOptions = {}):
       holder,
       pollIntervalMs: config.scheduler.pollIntervalMs,
       concurrency: config.scheduler.concurrency,
+      tickBound: config.scheduler.tickBound,
       debounceMs: config.scheduler.debounceMs,
       minWakeIntervalMs: config.scheduler.minWakeIntervalMs,
       leaseMs: config.leader.leaseMs,
