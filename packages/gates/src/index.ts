@@ -83,6 +83,7 @@ export {
   type FuseGateOptions,
   fuseGate,
   fusePolicy,
+  fuseTrip,
 } from './gates/fuse.js';
 export { type GroupAwareOptions, groupAware } from './gates/group-aware.js';
 export {
@@ -128,7 +129,9 @@ export {
   groupMembers,
   hasPendingSourceChanges,
   ownConsistencyGroup,
+  overCeilingStreak,
   pendingChangeCount,
+  pendingTruncate,
   tickLsn,
   type WatermarkInputs,
   watermarkInputs,

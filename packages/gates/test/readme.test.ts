@@ -54,7 +54,7 @@ describe('README example', () => {
       ['status', 'proceed', []],
       ['schedule', 'proceed', []],
       ['upstream-changes', 'proceed', ['hasPendingSourceChanges']],
-      ['fuse', 'block', ['pendingChangeCount']],
+      ['fuse', 'block', ['pendingChangeCount', 'pendingTruncate']],
       ['watermark', 'proceed', []],
       ['snapshot-coherence', 'proceed', []],
       ['diamond', 'proceed', []],
@@ -65,6 +65,7 @@ describe('README example', () => {
       ['frontierLsn', ['lsn-tick', 'lsn-tick']],
       ['hasPendingSourceChanges', ['upstream-changes', 'upstream-changes']],
       ['pendingChangeCount', ['key:hasPendingSourceChanges', 'fuse', 'fuse']],
+      ['pendingTruncate', ['fuse', 'fuse']],
     ]);
   });
 
