@@ -61,6 +61,11 @@ export {
 } from './catalog/retention.js';
 export { API_ROLE, apiRoleMembers, rolesNotActedAs } from './catalog/roles.js';
 export type { DependencyRow, FuseSettingsRow, HistoryEntry, StreamTableRow } from './catalog/rows.js';
+export {
+  FUSE_REMINDER_SECONDS,
+  type FuseResetAction,
+  type FuseStatusRow,
+} from './catalog/fuse.js';
 export { CATALOG_SCHEMA_NAME, CHANGES_SCHEMA_NAME, type Queryable } from './catalog/schema.js';
 export { type CatalogState, catalogState, migrationScript } from './catalog/schema-version.js';
 export {
@@ -94,6 +99,7 @@ export {
   type ClientErrorCode,
   ClosedError,
   CycleError,
+  FuseBlownError,
   HasDependentsError,
   InvalidArgumentError,
   NotActiveError,

@@ -34,7 +34,11 @@ export type CatalogObject =
   | 'health'
   | 'check_settings'
   | 'apply_settings'
-  | 'pgt_commands';
+  | 'pgt_commands'
+  | 'pgt_service_settings'
+  | 'unread_changes'
+  | 'fuse_samples'
+  | 'fuse_status';
 
 /** The quoted, schema-qualified SQL name of a catalog object. */
 export function cat(object: CatalogObject): string {

@@ -6,6 +6,9 @@
  *   one index probe per source); a table whose upstream stream table refreshed earlier in the same
  *   tick is re-checked on its own, so downstream tables refresh in the tick their upstream did;
  * - frontiers for the tick and diamond gates are the WAL positions recorded at each refresh;
+ * - a fuse checks its table's unread change rows, read for every armed fuse in one call per tick
+ *   (`catalog/fuse.ts`); its blow is recorded (and alerted) in one transaction; blown fuses are
+ *   reminded of at most every 60 s;
  * - a unit's refreshes commit together (a group through its GroupExecutionStrategy), the
  *   leadership epoch is checked inside that transaction, and every failure is recorded (history,
  *   error counters; permanent ones put the table in ERROR) and classified (`failures.ts`: transient
@@ -14,12 +17,16 @@
 import { parseSchedule } from '@pgtrickle/dag';
 import {
   ContextProvider,
+  changeCountBaseline,
   changedUpstreams,
   diamondFrontiers,
   frontierLsn,
   type GateEffect,
+  type FuseMeta,
   hasPendingSourceChanges,
+  overCeilingStreak,
   pendingChangeCount,
+  pendingTruncate,
   type StreamTableMeta,
   tickLsn,
   watermarkInputs,
@@ -34,6 +41,15 @@ import type {
   UnitOutcome,
 } from '@pgtrickle/scheduler';
 import { allStreamTables } from '../catalog/find-stream-table.js';
+import {
+  baselineOf,
+  blowFuse,
+  type FuseCount,
+  overCeilingStreakOf,
+  readFuseCounts,
+  readFuseSamples,
+  remindBlownFuses,
+} from '../catalog/fuse.js';
 import { allDependencies } from '../catalog/read-dependencies.js';
 import { pendingSourceCount, readFrontiers, readPending } from '../catalog/read-frontiers.js';
 import type { DependencyRow, StreamTableRow } from '../catalog/rows.js';
@@ -50,8 +66,25 @@ export function tableId(pgtId: number): string {
   return String(pgtId);
 }
 
-function metaOf(row: StreamTableRow): StreamTableMeta {
+/** The gates' view of a table's fuse: 'on' is the ceiling rule, 'auto' adds the statistical rule. */
+export function fuseMetaOf(row: StreamTableRow, defaultCeiling: number): FuseMeta {
+  const f = row.fuse;
+  const ceiling = f.ceiling ?? (defaultCeiling > 0 ? defaultCeiling : null);
   return {
+    mode: f.mode === 'off' ? 'off' : f.mode === 'on' ? 'fixed' : 'statistical',
+    ceiling,
+    ...(f.sigma === null ? {} : { sensitivity: f.sigma }),
+    ...(f.minSamples === null ? {} : { minSamples: f.minSamples }),
+    consecutive: f.sensitivity ?? 1,
+    state: f.state === 'blown' ? 'BLOWN' : 'INTACT',
+    blownAt: f.blownAt,
+    blownReason: f.blowReason,
+  };
+}
+
+function metaOf(row: StreamTableRow, defaultCeiling: number): StreamTableMeta {
+  return {
+    fuse: fuseMetaOf(row, defaultCeiling),
     id: tableId(row.pgtId),
     name: displayName(row.schema, row.name),
     status: row.status,
@@ -71,8 +104,18 @@ export class PgSchedulerStore implements SchedulerStore {
   #pending: Promise<Map<number, boolean>> | null = null;
   #frontiers: Promise<Map<number, string | null>> | null = null;
   readonly #refreshedThisTick = new Set<number>();
+  #fused: number[] = [];
+  #fuseCounts: Promise<Map<number, FuseCount>> | null = null;
+  #fuseSamples: Promise<Map<number, number[]>> | null = null;
+  readonly #fuseDefaultCeiling: number;
 
-  constructor(private readonly db: Db) {}
+  /** `options.fuseDefaultCeiling`: the ceiling of fuses that have none of their own (0 = none). */
+  constructor(
+    private readonly db: Db,
+    options: { readonly fuseDefaultCeiling?: number } = {},
+  ) {
+    this.#fuseDefaultCeiling = options.fuseDefaultCeiling ?? 0;
+  }
 
   /** Loads every stream table that is created (not a PENDING request) with what it reads. */
   async load(): Promise<CatalogSnapshot> {
@@ -85,7 +128,13 @@ export class PgSchedulerStore implements SchedulerStore {
     }
     this.#pending = null;
     this.#frontiers = null;
+    this.#fuseCounts = null;
+    this.#fuseSamples = null;
     this.#refreshedThisTick.clear();
+    this.#fused = rows.filter((r) => r.fuse.mode !== 'off' && r.fuse.state === 'armed').map((r) => r.pgtId);
+    if (rows.some((r) => r.fuse.state === 'blown')) {
+      await this.db.transaction((conn) => remindBlownFuses(conn)).catch(() => 0);
+    }
     const tables: ScheduledTable[] = rows
       .filter((r) => r.effectiveMode !== 'IMMEDIATE')
       .map((r) => {
@@ -96,7 +145,7 @@ export class PgSchedulerStore implements SchedulerStore {
           schedule = null;
         }
         return {
-          meta: metaOf(r),
+          meta: metaOf(r, this.#fuseDefaultCeiling),
           schedule,
           reads: (this.#deps.get(r.pgtId) ?? []).map((d) =>
             d.sourceKind === 'streamTable' ? tableId(d.sourcePgtId as number) : `table:${d.sourceOid}`,
@@ -120,6 +169,29 @@ export class PgSchedulerStore implements SchedulerStore {
     return (await pendingSourceCount(this.db, pgtId)) > 0;
   }
 
+  /** What this table's fuse checks now (re-read alone when an upstream refreshed earlier this tick). */
+  private async fuseCount(pgtId: number): Promise<FuseCount> {
+    const none = { pending: 0, checked: 0, truncated: false };
+    if (this.upstreamRefreshed(pgtId)) return (await readFuseCounts(this.db, [pgtId])).get(pgtId) ?? none;
+    this.#fuseCounts ??= readFuseCounts(this.db, this.#fused);
+    const all = await this.#fuseCounts;
+    if (all.has(pgtId) || this.#fused.includes(pgtId)) return all.get(pgtId) ?? none;
+    return (await readFuseCounts(this.db, [pgtId])).get(pgtId) ?? none;
+  }
+
+  private async fuseSamples(pgtId: number): Promise<number[]> {
+    this.#fuseSamples ??= readFuseSamples(this.db, this.#fused);
+    const all = await this.#fuseSamples;
+    if (all.has(pgtId) || this.#fused.includes(pgtId)) return all.get(pgtId) ?? [];
+    return (await readFuseSamples(this.db, [pgtId])).get(pgtId) ?? [];
+  }
+
+  private upstreamRefreshed(pgtId: number): boolean {
+    return (this.#deps.get(pgtId) ?? []).some(
+      (d) => d.sourcePgtId !== null && this.#refreshedThisTick.has(d.sourcePgtId),
+    );
+  }
+
   contextProvider(_snapshot: CatalogSnapshot): ContextProvider {
     void _snapshot;
     return new ContextProvider()
@@ -141,9 +213,14 @@ export class PgSchedulerStore implements SchedulerStore {
         return (await this.pendingAll()).get(pgtId) ?? false;
       })
       .provide(changedUpstreams, () => [])
-      .provide(pendingChangeCount, async (st) => {
-        return pendingSourceCount(this.db, Number(st.id));
-      })
+      .provide(pendingChangeCount, async (st) => (await this.fuseCount(Number(st.id))).checked)
+      .provide(pendingTruncate, async (st) => (await this.fuseCount(Number(st.id))).truncated)
+      .provide(changeCountBaseline, async (st) => baselineOf(await this.fuseSamples(Number(st.id))))
+      .provide(overCeilingStreak, async (st) =>
+        st.fuse?.ceiling === null || st.fuse?.ceiling === undefined
+          ? 0
+          : overCeilingStreakOf(await this.fuseSamples(Number(st.id)), st.fuse.ceiling),
+      )
       .provide(diamondFrontiers, async (st) => {
         const inputs = (st.diamondInputs ?? []).map(Number);
         if (inputs.length === 0) return new Map();
@@ -158,8 +235,17 @@ export class PgSchedulerStore implements SchedulerStore {
   }
 
   async applyEffect(effect: GateEffect): Promise<void> {
-    // Fuses have no catalog yet: a gate can only request an effect for a fuse it was given.
-    void effect;
+    if (effect.kind !== 'blow-fuse') return;
+    await this.db.transaction((conn) =>
+      blowFuse(conn, {
+        pgtId: Number(effect.streamTable),
+        reason: effect.reason,
+        pending: effect.changeCount,
+        ceiling: effect.ceiling ?? null,
+        trigger: effect.trigger,
+        ...(effect.baseline === undefined ? {} : { baseline: effect.baseline }),
+      }),
+    );
   }
 }
 
