@@ -23,6 +23,11 @@ export {
   recordChecked,
 } from './catalog/freshness.js';
 export {
+  FUSE_REMINDER_SECONDS,
+  type FuseResetAction,
+  type FuseStatusRow,
+} from './catalog/fuse.js';
+export {
   HEALTH_SEVERITIES,
   type HealthOptions,
   type HealthRow,
@@ -61,11 +66,6 @@ export {
 } from './catalog/retention.js';
 export { API_ROLE, apiRoleMembers, rolesNotActedAs } from './catalog/roles.js';
 export type { DependencyRow, FuseSettingsRow, HistoryEntry, StreamTableRow } from './catalog/rows.js';
-export {
-  FUSE_REMINDER_SECONDS,
-  type FuseResetAction,
-  type FuseStatusRow,
-} from './catalog/fuse.js';
 export { CATALOG_SCHEMA_NAME, CHANGES_SCHEMA_NAME, type Queryable } from './catalog/schema.js';
 export { type CatalogState, catalogState, migrationScript } from './catalog/schema-version.js';
 export {

@@ -195,7 +195,9 @@ export class Trickle {
       const state = sqlState(error);
       if (state === '42P01') throw new NotFoundError(name);
       if (state === '22023' || state === '55000' || state === '3F000' || state === '42602')
-        throw new InvalidArgumentError(error instanceof Error ? error.message : String(error), { cause: error });
+        throw new InvalidArgumentError(error instanceof Error ? error.message : String(error), {
+          cause: error,
+        });
       throw error;
     }
   }

@@ -5,6 +5,8 @@
  * owner-checked and transactional and each action does what it says, `fuse_status` shows the
  * caller's tables, reminders are throttled, and the baseline holds applied scheduler refreshes only.
  */
+
+import { useTestDatabase } from '@pgtrickle/testkit';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { remindBlownFuses } from '../src/catalog/fuse.js';
@@ -17,7 +19,6 @@ import {
   type Trickle,
 } from '../src/index.js';
 import { TestRoles } from './support/roles.js';
-import { useTestDatabase } from '@pgtrickle/testkit';
 
 const db = useTestDatabase();
 const roles = new TestRoles(() => db.url);
@@ -128,8 +129,12 @@ describe('the count a fuse checks', () => {
   });
 
   it('flags a TRUNCATE in the window (the marker itself is not a row)', async () => {
-    await db.query(`CREATE TABLE app.other_src (id int PRIMARY KEY); ALTER TABLE app.other_src OWNER TO ${app}`);
-    await asApp.query(`SELECT pgtrickle.create_stream_table('app.tt', 'SELECT id FROM app.other_src', '1s', 'DIFFERENTIAL')`);
+    await db.query(
+      `CREATE TABLE app.other_src (id int PRIMARY KEY); ALTER TABLE app.other_src OWNER TO ${app}`,
+    );
+    await asApp.query(
+      `SELECT pgtrickle.create_stream_table('app.tt', 'SELECT id FROM app.other_src', '1s', 'DIFFERENTIAL')`,
+    );
     await processRequests(sidecar);
     await asApp.query(`INSERT INTO app.other_src VALUES (1), (2)`);
     await sidecar.refresh('app.tt');
@@ -182,7 +187,9 @@ describe('a blow', () => {
   });
 
   it('is reminded of at most every 60 s', async () => {
-    await db.query(`UPDATE pgtrickle.pgt_stream_tables SET blown_at = now() - interval '61 seconds' WHERE table_name = 't1'`);
+    await db.query(
+      `UPDATE pgtrickle.pgt_stream_tables SET blown_at = now() - interval '61 seconds' WHERE table_name = 't1'`,
+    );
     const before = alerts.length;
     expect(await sidecar.db.transaction((c) => remindBlownFuses(c))).toBe(1);
     expect(await sidecar.db.transaction((c) => remindBlownFuses(c))).toBe(0);
@@ -201,7 +208,9 @@ describe('reset_fuse', () => {
     expect(bogus.code).toBe('22023');
     const denied = await asOther.query(`SELECT pgtrickle.reset_fuse('app.t1')`).catch((e) => e);
     expect(denied.code).toBe('42501');
-    const direct = await asApp.query(`SELECT pgtrickle.command_reset_fuse(1, '{"action":"apply"}')`).catch((e) => e);
+    const direct = await asApp
+      .query(`SELECT pgtrickle.command_reset_fuse(1, '{"action":"apply"}')`)
+      .catch((e) => e);
     expect(direct.code).toBe('42501');
     await expect(sidecar.resetFuse('app.t2')).rejects.toMatchObject({ code: 'PGT_INVALID_ARGUMENT' });
     expect((await fuseRow('t1')).fuse_state).toBe('blown');
@@ -234,7 +243,8 @@ describe('reset_fuse', () => {
       return Number((await db.query(`SELECT count(*) AS n FROM pgtrickle_changes.changes_${oid}`)).rows[0].n);
     };
     const rowsBefore = await bufferRows();
-    const contents = async (t: string) => Number((await db.query(`SELECT count(*) AS n FROM app.${t}`)).rows[0].n);
+    const contents = async (t: string) =>
+      Number((await db.query(`SELECT count(*) AS n FROM app.${t}`)).rows[0].n);
     const t1Before = await contents('t1');
     expect((await unread('t1')).pending).toBe(103);
     await asApp.query(`SELECT pgtrickle.reset_fuse('app.t1', 'skip_changes')`);
@@ -249,10 +259,13 @@ describe('reset_fuse', () => {
     expect(await contents('t2')).toBe(42);
   });
 
-  it("'reinitialize' re-arms and asks for a FULL refresh", async () => {
+  it("'reinitialize' re-arms, accepts the held batch and asks for a FULL refresh", async () => {
     await blow('t1');
+    await asApp.query(`INSERT INTO app.src VALUES (500, 500)`);
     await asApp.query(`SELECT pgtrickle.reset_fuse('app.t1', 'reinitialize')`);
     expect(await fuseRow('t1')).toMatchObject({ fuse_state: 'armed', needs_reinit: true });
+    expect(await unread('t1')).toMatchObject({ pending: 1, checked: 0 });
+    await asApp.query(`DELETE FROM app.src WHERE id = 500`);
     await schedulerRefresh('t1');
     const last = await db.query(
       `SELECT action FROM pgtrickle.pgt_refresh_log WHERE name = 'app.t1' ORDER BY refresh_id DESC LIMIT 1`,
@@ -269,7 +282,12 @@ describe('fuse_status and the baseline', () => {
     await asApp.query(`INSERT INTO app.src VALUES (300, 300)`);
     const rows = (await asApp.query(`SELECT * FROM pgtrickle.fuse_status()`)).rows;
     expect(rows.map((r) => r.stream_table)).toEqual(['app.t1', 'app.t2', 'app.t3', 'app.tt']);
-    expect(rows[0]).toMatchObject({ fuse_mode: 'on', fuse_state: 'armed', effective_ceiling: '1000000', pending: '1' });
+    expect(rows[0]).toMatchObject({
+      fuse_mode: 'on',
+      fuse_state: 'armed',
+      effective_ceiling: '1000000',
+      pending: '1',
+    });
     expect(rows[1]).toMatchObject({
       fuse_mode: 'auto',
       fuse_ceiling: null,
@@ -285,13 +303,19 @@ describe('fuse_status and the baseline', () => {
       .catch((e) => e);
     expect(forged.code).toBe('42501');
     const ts = await sidecar.fuseStatus();
-    expect(ts.find((r) => r.streamTable === 'app.t2')).toMatchObject({ mode: 'auto', effectiveCeiling: 77, sigma: 2.5 });
+    expect(ts.find((r) => r.streamTable === 'app.t2')).toMatchObject({
+      mode: 'auto',
+      effectiveCeiling: 77,
+      sigma: 2.5,
+    });
     await db.query(`UPDATE pgtrickle.pgt_service_settings SET fuse_default_ceiling = 0`);
   });
 
   it('the baseline is the applied scheduler refreshes only, without the one that applied an accepted batch', async () => {
     await db.query(`CREATE TABLE app.b_src (id int PRIMARY KEY); ALTER TABLE app.b_src OWNER TO ${app}`);
-    await asApp.query(`SELECT pgtrickle.create_stream_table('app.b', 'SELECT id FROM app.b_src', '1s', 'DIFFERENTIAL')`);
+    await asApp.query(
+      `SELECT pgtrickle.create_stream_table('app.b', 'SELECT id FROM app.b_src', '1s', 'DIFFERENTIAL')`,
+    );
     await processRequests(sidecar);
     let next = 1;
     const batch = async (n: number, how: 'scheduler' | 'manual') => {
@@ -305,8 +329,9 @@ describe('fuse_status and the baseline', () => {
     await batch(999, 'manual');
     await schedulerRefresh('b'); // NO_DATA: not a sample
     const samples = async () =>
-      (await db.query(`SELECT samples FROM pgtrickle.fuse_samples(ARRAY[$1::bigint])`, [await idOf('b')])).rows[0]
-        ?.samples.map(Number);
+      (
+        await db.query(`SELECT samples FROM pgtrickle.fuse_samples(ARRAY[$1::bigint])`, [await idOf('b')])
+      ).rows[0]?.samples.map(Number);
     expect(await samples()).toEqual([20, 10]);
     await asApp.query(`SELECT pgtrickle.alter_stream_table('app.b', fuse => 'auto')`);
     await blow('b');
@@ -316,7 +341,11 @@ describe('fuse_status and the baseline', () => {
     expect(await samples()).toEqual([30, 20, 10]);
     await asApp.query(`SELECT pgtrickle.alter_stream_table('app.b', fuse_window => 2)`);
     expect(await samples()).toEqual([30, 20]);
-    const status = (await asApp.query(`SELECT baseline_mean, baseline_stddev FROM pgtrickle.fuse_status() WHERE stream_table = 'app.b'`)).rows[0];
+    const status = (
+      await asApp.query(
+        `SELECT baseline_mean, baseline_stddev FROM pgtrickle.fuse_status() WHERE stream_table = 'app.b'`,
+      )
+    ).rows[0];
     expect(status).toEqual({ baseline_mean: 25, baseline_stddev: 5 });
   });
 });

@@ -23,7 +23,12 @@ export interface BlowFuseEffect {
   /** The ceiling in force (null: none). */
   readonly ceiling?: number | null;
   /** The baseline the z-score used (statistical trips only). */
-  readonly baseline?: { readonly mean: number; readonly stddev: number; readonly k: number; readonly samples: number };
+  readonly baseline?: {
+    readonly mean: number;
+    readonly stddev: number;
+    readonly k: number;
+    readonly samples: number;
+  };
 }
 
 /** Refresh may proceed (as far as this gate is concerned). */

@@ -1,6 +1,7 @@
 /** The fuse's rules beyond the basics: TRUNCATE, consecutive over-ceiling checks, the statistical rule's numbers. */
-import fc from 'fast-check';
+
 import type { SummaryStatistics } from '@pgtrickle/stats';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   ContextProvider,
@@ -19,7 +20,10 @@ import { meta, T0 } from './helpers.js';
 const clock = fixedClock(T0);
 const none: SummaryStatistics = { count: 0, mean: 0, variance: 0, stddev: 0 };
 
-function run(fuse: FuseMeta, values: { count: number; truncated?: boolean; streak?: number; baseline?: SummaryStatistics }) {
+function run(
+  fuse: FuseMeta,
+  values: { count: number; truncated?: boolean; streak?: number; baseline?: SummaryStatistics },
+) {
   const loaded: string[] = [];
   const provider = new ContextProvider()
     .provide(pendingChangeCount, () => {
@@ -88,7 +92,13 @@ describe('fuse rules', () => {
         fc.integer({ min: 0, max: 1000 }),
         fc.integer({ min: 1, max: 1000 }),
         (n, streak, count, ceiling) => {
-          const trip = fuseTrip({ mode: 'fixed', ceiling, consecutive: n, state: 'INTACT' }, count, false, streak, none);
+          const trip = fuseTrip(
+            { mode: 'fixed', ceiling, consecutive: n, state: 'INTACT' },
+            count,
+            false,
+            streak,
+            none,
+          );
           expect(trip !== null).toBe(count > ceiling && streak >= n - 1);
         },
       ),
@@ -104,7 +114,8 @@ describe('fuse rules', () => {
       kind: 'block',
       effect: {
         trigger: 'z-score',
-        reason: 'change count (50000) exceeded μ + k·σ = 255 (μ 120, σ 45, k 3, over the last 20 applied refreshes)',
+        reason:
+          'change count (50000) exceeded μ + k·σ = 255 (μ 120, σ 45, k 3, over the last 20 applied refreshes)',
         baseline: { mean: 120, stddev: 45, k: 3, samples: 20 },
       },
     });
@@ -115,12 +126,14 @@ describe('fuse rules', () => {
 
   it('statistical: inactive below min samples (only the ceiling applies); a fixed fuse never loads the baseline', async () => {
     const young: SummaryStatistics = { count: 9, mean: 1, variance: 0, stddev: 0 };
-    expect((await run({ mode: 'statistical', state: 'INTACT' }, { count: 1e6, baseline: young }).decision).kind).toBe(
-      'proceed',
-    );
     expect(
-      (await run({ mode: 'statistical', ceiling: 10, state: 'INTACT' }, { count: 11, baseline: young }).decision)
-        .kind,
+      (await run({ mode: 'statistical', state: 'INTACT' }, { count: 1e6, baseline: young }).decision).kind,
+    ).toBe('proceed');
+    expect(
+      (
+        await run({ mode: 'statistical', ceiling: 10, state: 'INTACT' }, { count: 11, baseline: young })
+          .decision
+      ).kind,
     ).toBe('block');
     const fixed = run({ mode: 'fixed', ceiling: 10, state: 'INTACT' }, { count: 5 });
     await fixed.decision;

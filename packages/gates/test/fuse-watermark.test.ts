@@ -84,7 +84,9 @@ describe('FuseGate', () => {
       reason: expect.stringMatching(/^fuse tripped on 1001 pending changes: .*; the fuse must be blown/),
       effect: { kind: 'blow-fuse', streamTable: 'st1', changeCount: 1001, trigger: 'ceiling' },
     });
-    expect(d).toMatchObject({ effect: { reason: 'change count (1001) exceeded ceiling (1000)', ceiling: 1000 } });
+    expect(d).toMatchObject({
+      effect: { reason: 'change count (1001) exceeded ceiling (1000)', ceiling: 1000 },
+    });
     expect(trip.loaded).toEqual(['count']);
   });
 

@@ -8,8 +8,8 @@
 -- applied scheduler refreshes (pgtrickle.fuse_samples). A blown fuse is reset by its owner with
 -- pgtrickle.reset_fuse(name, action) in the caller's transaction: 'apply' exempts exactly the held
 -- batch (the changes visible in the snapshot taken at the reset) from the next checks,
--- 'reinitialize' asks for a FULL refresh, 'skip_changes' moves only this table's frontier past what
--- is pending. A manual refresh of a blown table is refused. pgtrickle.fuse_status() shows every fuse.
+-- 'reinitialize' does too and asks for a FULL refresh, 'skip_changes' moves only this table's
+-- frontier past what is pending. A manual refresh of a blown table is refused. pgtrickle.fuse_status() shows every fuse.
 
 ALTER TABLE pgtrickle.pgt_stream_tables
   ADD COLUMN fuse_accept_snapshot pg_snapshot,
@@ -174,10 +174,11 @@ BEGIN
    WHERE d.pgt_id = st.pgt_id AND d.source_kind = 'streamTable';
   UPDATE pgtrickle.pgt_stream_tables AS t SET
     fuse_state = 'armed', blown_at = NULL, blow_reason = NULL, fuse_reminded_at = NULL,
-    -- apply: the changes visible now (the held batch) are accepted; later ones are still checked
-    fuse_accept_snapshot = CASE WHEN action = 'apply' THEN pg_catalog.pg_current_snapshot() END,
-    fuse_accept_epochs = CASE WHEN action = 'apply' THEN COALESCE(upstream, '{}'::jsonb) END,
-    fuse_accept_after = CASE WHEN action = 'apply'
+    -- apply and reinitialize: the changes visible now (the held batch) are accepted, applied by the
+    -- next refresh (reinitialize: a FULL one) without being checked again; later ones are checked
+    fuse_accept_snapshot = CASE WHEN action <> 'skip_changes' THEN pg_catalog.pg_current_snapshot() END,
+    fuse_accept_epochs = CASE WHEN action <> 'skip_changes' THEN COALESCE(upstream, '{}'::jsonb) END,
+    fuse_accept_after = CASE WHEN action <> 'skip_changes'
                              THEN COALESCE((SELECT max(h.refresh_id) FROM pgtrickle.pgt_refresh_history h), 0)
                              ELSE t.fuse_accept_after END,
     needs_reinit = t.needs_reinit OR action = 'reinitialize',

@@ -76,7 +76,12 @@ export interface FuseBlow {
   readonly pending: number;
   readonly ceiling: number | null;
   readonly trigger: string;
-  readonly baseline?: { readonly mean: number; readonly stddev: number; readonly k: number; readonly samples: number };
+  readonly baseline?: {
+    readonly mean: number;
+    readonly stddev: number;
+    readonly k: number;
+    readonly samples: number;
+  };
 }
 
 /** Blows an armed fuse in `conn`'s transaction and sends one `fuse_blown` alert; false if it was not armed. */
@@ -130,7 +135,10 @@ export async function remindBlownFuses(conn: Queryable): Promise<number> {
 }
 
 /** Records the sidecar's settings the SQL API shows (the default fuse ceiling; 0 = none). */
-export async function writeServiceSettings(q: Queryable, settings: { fuseDefaultCeiling: number }): Promise<void> {
+export async function writeServiceSettings(
+  q: Queryable,
+  settings: { fuseDefaultCeiling: number },
+): Promise<void> {
   await q.query(
     `INSERT INTO ${cat('pgt_service_settings')} (id, fuse_default_ceiling, updated_at) VALUES (1, $1, now())
      ON CONFLICT (id) DO UPDATE SET fuse_default_ceiling = EXCLUDED.fuse_default_ceiling, updated_at = now()

@@ -214,7 +214,9 @@ export class TrickleService {
       if (!got) return false;
       this.logger.info('leadership-acquired', { epoch: this.leadership.epoch });
       // what pgtrickle.fuse_status() shows as the default ceiling is this leader's
-      await writeServiceSettings(this.trickle.db, { fuseDefaultCeiling: this.options.fuseDefaultCeiling ?? 0 });
+      await writeServiceSettings(this.trickle.db, {
+        fuseDefaultCeiling: this.options.fuseDefaultCeiling ?? 0,
+      });
     } else if (!(await this.leadership.renew())) {
       return false;
     }

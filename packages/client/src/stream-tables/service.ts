@@ -32,9 +32,9 @@ import {
 import { type Conn, type Db, isConnectionError, sqlState } from '../db.js';
 import {
   AlreadyExistsError,
+  FuseBlownError,
   HasDependentsError,
   InvalidArgumentError,
-  FuseBlownError,
   NotActiveError,
   NotFoundError,
   PopulationFailedError,
