@@ -126,7 +126,7 @@ describe('a fuse in a running service', () => {
     const status = await db.query(
       `SELECT status FROM pgtrickle.pgt_status WHERE name = 'public.order_totals'`,
     );
-    expect(status.rows[0].status).toBe('ACTIVE');
+    expect(status.rows[0]?.status).toBe('ACTIVE');
     expect(
       alerts.filter((a) => a.event === 'fuse_blown' && a.stream_table === 'public.order_totals'),
     ).toEqual([expect.objectContaining({ pending: 200, ceiling: 50 })]);

@@ -32,7 +32,7 @@ const alerts: Record<string, unknown>[] = [];
 
 async function idOf(name: string): Promise<number> {
   const r = await db.query(`SELECT pgt_id FROM pgtrickle.pgt_stream_tables WHERE table_name = $1`, [name]);
-  return Number(r.rows[0].pgt_id);
+  return Number(r.rows[0]?.pgt_id);
 }
 
 async function unread(name: string): Promise<{ pending: number; checked: number; truncated: boolean }> {
@@ -42,7 +42,7 @@ async function unread(name: string): Promise<{ pending: number; checked: number;
     [await idOf(name)],
   );
   const row = r.rows[0];
-  return { pending: Number(row.pending), checked: Number(row.checked), truncated: row.truncated === true };
+  return { pending: Number(row?.pending), checked: Number(row?.checked), truncated: row?.truncated === true };
 }
 
 async function fuseRow(name: string): Promise<Record<string, unknown>> {
@@ -239,12 +239,14 @@ describe('reset_fuse', () => {
     await blow('t1');
     await asApp.query(`DELETE FROM app.src WHERE id >= 100`);
     const bufferRows = async () => {
-      const oid = (await db.query(`SELECT 'app.src'::regclass::oid AS o`)).rows[0].o;
-      return Number((await db.query(`SELECT count(*) AS n FROM pgtrickle_changes.changes_${oid}`)).rows[0].n);
+      const oid = (await db.query(`SELECT 'app.src'::regclass::oid AS o`)).rows[0]?.o;
+      return Number(
+        (await db.query(`SELECT count(*) AS n FROM pgtrickle_changes.changes_${oid}`)).rows[0]?.n,
+      );
     };
     const rowsBefore = await bufferRows();
     const contents = async (t: string) =>
-      Number((await db.query(`SELECT count(*) AS n FROM app.${t}`)).rows[0].n);
+      Number((await db.query(`SELECT count(*) AS n FROM app.${t}`)).rows[0]?.n);
     const t1Before = await contents('t1');
     expect((await unread('t1')).pending).toBe(103);
     await asApp.query(`SELECT pgtrickle.reset_fuse('app.t1', 'skip_changes')`);
@@ -270,8 +272,8 @@ describe('reset_fuse', () => {
     const last = await db.query(
       `SELECT action FROM pgtrickle.pgt_refresh_log WHERE name = 'app.t1' ORDER BY refresh_id DESC LIMIT 1`,
     );
-    expect(last.rows[0].action).toBe('FULL');
-    expect(Number((await db.query(`SELECT count(*) AS n FROM app.t1`)).rows[0].n)).toBe(42);
+    expect(last.rows[0]?.action).toBe('FULL');
+    expect(Number((await db.query(`SELECT count(*) AS n FROM app.t1`)).rows[0]?.n)).toBe(42);
   });
 });
 
@@ -341,6 +343,9 @@ describe('fuse_status and the baseline', () => {
     expect(await samples()).toEqual([30, 20, 10]);
     await asApp.query(`SELECT pgtrickle.alter_stream_table('app.b', fuse_window => 2)`);
     expect(await samples()).toEqual([30, 20]);
+    // a sensitivity beyond the window reads more samples for its streak; the baseline stays the window
+    await asApp.query(`SELECT pgtrickle.alter_stream_table('app.b', fuse_sensitivity => 4)`);
+    expect(await samples()).toEqual([30, 20, 10]);
     const status = (
       await asApp.query(
         `SELECT baseline_mean, baseline_stddev FROM pgtrickle.fuse_status() WHERE stream_table = 'app.b'`,

@@ -47,9 +47,12 @@ function run(
 }
 
 describe('fuse rules', () => {
-  it('a TRUNCATE among the pending changes blows an on or auto fuse, even with no ceiling', async () => {
-    for (const mode of ['fixed', 'statistical'] as const) {
-      const d = await run({ mode, state: 'INTACT' }, { count: 0, truncated: true }).decision;
+  it('a TRUNCATE among the pending changes blows an on or auto fuse, whatever the count', async () => {
+    for (const fuse of [
+      { mode: 'fixed', ceiling: 1000 },
+      { mode: 'statistical', ceiling: null },
+    ] as const) {
+      const d = await run({ ...fuse, state: 'INTACT' }, { count: 0, truncated: true }).decision;
       expect(d).toMatchObject({
         kind: 'block',
         effect: { kind: 'blow-fuse', trigger: 'truncate', reason: expect.stringContaining('TRUNCATE') },
@@ -58,6 +61,10 @@ describe('fuse rules', () => {
     expect((await run({ mode: 'off', state: 'INTACT' }, { count: 0, truncated: true }).decision).kind).toBe(
       'proceed',
     );
+    // an 'on' fuse without any ceiling is inert: it loads nothing and never blows
+    const inert = run({ mode: 'fixed', ceiling: null, state: 'INTACT' }, { count: 1e9, truncated: true });
+    expect((await inert.decision).kind).toBe('proceed');
+    expect(inert.loaded).toEqual([]);
   });
 
   it('the ceiling is strict: equal passes', async () => {

@@ -86,10 +86,12 @@ $fn$
 CREATE FUNCTION pgtrickle.fuse_samples(ids bigint[] DEFAULT NULL)
 RETURNS TABLE (pgt_id bigint, samples bigint[])
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
-  -- The fuse's baseline samples per stream table, newest first: the change counts of its last
-  -- fuse_window (default 20) applied refreshes — completed FULL or DIFFERENTIAL scheduler refreshes
-  -- that read a window (pending_changes > 0) — leaving out the refresh that applied a batch accepted
-  -- by a reset 'apply' (the first such refresh after it), so a tripping count never enters it.
+  -- The fuse's samples per stream table, newest first: the change counts of its last applied
+  -- refreshes — completed FULL or DIFFERENTIAL scheduler refreshes that read a window
+  -- (pending_changes > 0) — leaving out the refresh that applied a batch accepted by a reset
+  -- (the first such refresh after it), so a tripping count never enters them. As many as the
+  -- baseline (the first fuse_window, default 20) and the over-ceiling streak (fuse_sensitivity − 1)
+  -- need.
   WITH applied AS (
     SELECT h.pgt_id, h.refresh_id, h.pending_changes
       FROM pgtrickle.pgt_refresh_history h
@@ -106,7 +108,7 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
   )
   SELECT r.pgt_id, pg_catalog.array_agg(r.pending_changes ORDER BY r.refresh_id DESC)
     FROM ranked r JOIN pgtrickle.pgt_stream_tables s ON s.pgt_id = r.pgt_id
-   WHERE r.rn <= COALESCE(s.fuse_window, 20)
+   WHERE r.rn <= GREATEST(COALESCE(s.fuse_window, 20), COALESCE(s.fuse_sensitivity, 1) - 1)
    GROUP BY r.pgt_id
 $fn$
 --> statement-breakpoint
@@ -127,9 +129,13 @@ BEGIN
   ), counts AS (
     SELECT u.pgt_id, u.pending FROM pgtrickle.unread_changes((SELECT pg_catalog.array_agg(o.pgt_id) FROM own o)) u
   ), base AS (
-    SELECT f.pgt_id, (SELECT avg(x)::float8 FROM pg_catalog.unnest(f.samples) x) AS mean,
-           (SELECT stddev_pop(x)::float8 FROM pg_catalog.unnest(f.samples) x) AS sd
+    SELECT f.pgt_id, b.mean, b.sd
       FROM pgtrickle.fuse_samples((SELECT pg_catalog.array_agg(o.pgt_id) FROM own o)) f
+      JOIN own o ON o.pgt_id = f.pgt_id
+      CROSS JOIN LATERAL (
+        SELECT avg(x)::float8 AS mean, stddev_pop(x)::float8 AS sd
+          FROM pg_catalog.unnest(f.samples) WITH ORDINALITY AS u(x, n)
+         WHERE u.n <= COALESCE(o.fuse_window, 20)) b
   )
   SELECT pg_catalog.quote_ident(o.schema_name) || '.' || pg_catalog.quote_ident(o.table_name),
          o.fuse_mode, o.fuse_state, o.fuse_ceiling,

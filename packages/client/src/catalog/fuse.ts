@@ -17,6 +17,9 @@ import { cat, type Queryable } from './schema.js';
 
 const ST = cat('pgt_stream_tables');
 
+/** Applied refreshes a fuse's baseline is computed over when its `fuse_window` is NULL. */
+export const DEFAULT_FUSE_WINDOW = 20;
+
 /** Seconds between two reminders of a blown fuse. */
 export const FUSE_REMINDER_SECONDS = 60;
 
@@ -45,7 +48,7 @@ export async function readFuseCounts(q: Queryable, ids: readonly number[]): Prom
   );
 }
 
-/** The baseline samples of tables `ids`, newest first (one call). */
+/** The samples of tables `ids`, newest first (one call): the baseline is the first `fuse_window` of them. */
 export async function readFuseSamples(q: Queryable, ids: readonly number[]): Promise<Map<number, number[]>> {
   if (ids.length === 0) return new Map();
   const res = await q.query(`SELECT pgt_id, samples FROM ${cat('fuse_samples')}($1::bigint[])`, [ids]);

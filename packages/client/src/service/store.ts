@@ -44,6 +44,7 @@ import { allStreamTables } from '../catalog/find-stream-table.js';
 import {
   baselineOf,
   blowFuse,
+  DEFAULT_FUSE_WINDOW,
   type FuseCount,
   overCeilingStreakOf,
   readFuseCounts,
@@ -105,6 +106,7 @@ export class PgSchedulerStore implements SchedulerStore {
   #frontiers: Promise<Map<number, string | null>> | null = null;
   readonly #refreshedThisTick = new Set<number>();
   #fused: number[] = [];
+  readonly #fuseWindow = new Map<number, number>();
   #fuseCounts: Promise<Map<number, FuseCount>> | null = null;
   #fuseSamples: Promise<Map<number, number[]>> | null = null;
   readonly #fuseDefaultCeiling: number;
@@ -132,6 +134,8 @@ export class PgSchedulerStore implements SchedulerStore {
     this.#fuseSamples = null;
     this.#refreshedThisTick.clear();
     this.#fused = rows.filter((r) => r.fuse.mode !== 'off' && r.fuse.state === 'armed').map((r) => r.pgtId);
+    this.#fuseWindow.clear();
+    for (const r of rows) this.#fuseWindow.set(r.pgtId, r.fuse.window ?? DEFAULT_FUSE_WINDOW);
     if (rows.some((r) => r.fuse.state === 'blown')) {
       await this.db.transaction((conn) => remindBlownFuses(conn)).catch(() => 0);
     }
@@ -215,7 +219,11 @@ export class PgSchedulerStore implements SchedulerStore {
       .provide(changedUpstreams, () => [])
       .provide(pendingChangeCount, async (st) => (await this.fuseCount(Number(st.id))).checked)
       .provide(pendingTruncate, async (st) => (await this.fuseCount(Number(st.id))).truncated)
-      .provide(changeCountBaseline, async (st) => baselineOf(await this.fuseSamples(Number(st.id))))
+      .provide(changeCountBaseline, async (st) => {
+        const id = Number(st.id);
+        const samples = await this.fuseSamples(id);
+        return baselineOf(samples.slice(0, this.#fuseWindow.get(id) ?? DEFAULT_FUSE_WINDOW));
+      })
       .provide(overCeilingStreak, async (st) =>
         st.fuse?.ceiling === null || st.fuse?.ceiling === undefined
           ? 0

@@ -4,12 +4,12 @@
  * - `bypassNextCheck` (set by a caller that accepts the pending batch after a reset) → Proceed
  *   without checking, so the accepted batch does not trip the fuse again.
  * - Fuse BLOWN → Block "fuse blown at …; reset it with …".
- * - A TRUNCATE among the pending changes (`pendingTruncate`) trips any fuse that is not off.
+ * - A 'fixed' fuse without a ceiling is inert: it never trips (TRUNCATE included).
+ * - A TRUNCATE among the pending changes (`pendingTruncate`) trips any other fuse that is not off.
  * - Ceiling rule ('fixed' and 'statistical'): the pending change count strictly above the ceiling
  *   trips it — on the `consecutive`-th consecutive over-ceiling check: with `consecutive` n > 1 a
  *   batch above the ceiling proceeds while fewer than n − 1 batches applied just before it were
- *   above it too (`overCeilingStreak`). Without a ceiling the rule is inert (a 'fixed' fuse without
- *   one never trips).
+ *   above it too (`overCeilingStreak`). Without a ceiling the rule does nothing.
  * - Statistical rule ('statistical' only): the count tested against a baseline of recent applied
  *   batches' change counts (`changeCountBaseline`): trips when count > μ + k·σ (k = `sensitivity`,
  *   default 3), only once the baseline has `minSamples` (default 10); σ = 0 trips on any count above
@@ -65,8 +65,8 @@ export function fuseTrip(
   streak: number,
   baseline: SummaryStatistics,
 ): Omit<BlowFuseEffect, 'kind' | 'streamTable'> | null {
-  if (fuse.mode === 'off') return null;
   const ceiling = fuse.ceiling ?? null;
+  if (fuse.mode === 'off' || (fuse.mode === 'fixed' && ceiling === null)) return null;
   if (truncated) {
     return {
       reason: 'a source was truncated (TRUNCATE among the pending changes)',
@@ -141,6 +141,7 @@ export class FuseGate implements RefreshGate {
       );
     }
     if (fuse.mode === 'off' || fuse.bypassNextCheck) return proceed();
+    if (fuse.mode === 'fixed' && (fuse.ceiling === null || fuse.ceiling === undefined)) return proceed();
     const count = await ctx.get(pendingChangeCount);
     const truncated = await ctx.get(pendingTruncate);
     const ceiling = fuse.ceiling ?? null;
