@@ -120,9 +120,16 @@ describe('the count a fuse checks', () => {
     // t2 has not read them: they stay in the shared buffer, but only t2 counts them
     expect((await unread('t1')).pending).toBe(0);
     expect((await unread('t2')).pending).toBe(30);
+    const bound = (await db.query(`SELECT pg_current_snapshot()::text AS s`)).rows[0]?.s;
     await asApp.query(`INSERT INTO app.src VALUES (41, 41), (42, 42)`);
     expect((await unread('t1')).pending).toBe(2);
     expect((await unread('t2')).pending).toBe(32);
+    // bounded by a snapshot taken before the last insert (a tick's bound): that insert is not counted
+    const upto = await db.query(
+      `SELECT pending FROM pgtrickle.unread_changes(ARRAY[$1::bigint], $2::pg_snapshot)`,
+      [await idOf('t2'), bound],
+    );
+    expect(upto.rows[0]?.pending).toBe('30');
     await sidecar.refresh('app.t1');
     await sidecar.refresh('app.t2');
     await sidecar.refresh('app.t3');

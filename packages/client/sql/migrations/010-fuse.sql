@@ -25,7 +25,7 @@ CREATE TABLE pgtrickle.pgt_service_settings (
 --> statement-breakpoint
 INSERT INTO pgtrickle.pgt_service_settings (id) VALUES (1)
 --> statement-breakpoint
-CREATE FUNCTION pgtrickle.unread_change_sources(ids bigint[])
+CREATE FUNCTION pgtrickle.unread_change_sources(ids bigint[], upto pg_snapshot)
 RETURNS TABLE (pgt_id bigint, pending bigint, checked bigint, truncated boolean)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
@@ -34,7 +34,8 @@ BEGIN
   -- Per stream table (all when ids is NULL) and direct source: the change rows in its window (not
   -- visible in its frontier; a TRUNCATE marker is not a row), and of those the ones the fuse checks
   -- (not accepted by a reset 'apply'), and whether a checked TRUNCATE is among them. Never-populated
-  -- tables have no window (their first refresh is FULL): no row.
+  -- tables have no window (their first refresh is FULL): no row. `upto` (NULL: now) bounds the
+  -- window of base-table sources to the changes visible in that snapshot (a tick's bound).
   FOR d IN
     SELECT dep.pgt_id, dep.source_kind, dep.source_oid, dep.source_pgt_id, st.frontier_snapshot AS snap,
            st.frontier_epochs AS epochs, st.fuse_accept_snapshot AS acc, st.fuse_accept_epochs AS acc_epochs
@@ -52,9 +53,10 @@ BEGIN
                 pg_catalog.count(*) FILTER (WHERE b.action <> ''T'' AND ($2::pg_snapshot IS NULL OR NOT pg_catalog.pg_visible_in_snapshot(b.xid, $2))),
                 COALESCE(pg_catalog.bool_or(b.action = ''T'' AND ($2::pg_snapshot IS NULL OR NOT pg_catalog.pg_visible_in_snapshot(b.xid, $2))), false)
            FROM pgtrickle_changes.%I b
-          WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1)',
+          WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1)
+            AND ($3::pg_snapshot IS NULL OR pg_catalog.pg_visible_in_snapshot(b.xid, $3))',
         'changes_' || d.source_oid)
-        INTO pending, checked, truncated USING d.snap, d.acc;
+        INTO pending, checked, truncated USING d.snap, d.acc, upto;
     ELSE
       IF pg_catalog.to_regclass('pgtrickle_changes.changes_st_' || d.source_pgt_id) IS NULL THEN
         CONTINUE;
@@ -72,14 +74,15 @@ BEGIN
 END
 $fn$
 --> statement-breakpoint
-CREATE FUNCTION pgtrickle.unread_changes(ids bigint[] DEFAULT NULL)
+CREATE FUNCTION pgtrickle.unread_changes(ids bigint[] DEFAULT NULL, upto pg_snapshot DEFAULT NULL)
 RETURNS TABLE (pgt_id bigint, pending bigint, checked bigint, truncated boolean)
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
   -- Per stream table: its unread change rows summed over its direct sources (pending), the part
-  -- its fuse checks (checked: not accepted by a reset 'apply'), and whether a TRUNCATE is checked.
-  -- Only this table's window counts: rows other readers of a shared buffer have not read yet do not.
+  -- its fuse checks (checked: not accepted by a reset), and whether a TRUNCATE is checked. Only
+  -- this table's window counts: rows other readers of a shared buffer have not read yet do not.
+  -- `upto`: count base-table changes up to that snapshot only (NULL: up to now).
   SELECT u.pgt_id, sum(u.pending)::bigint, sum(u.checked)::bigint, bool_or(u.truncated)
-    FROM pgtrickle.unread_change_sources(ids) u
+    FROM pgtrickle.unread_change_sources(ids, upto) u
    GROUP BY u.pgt_id
 $fn$
 --> statement-breakpoint
@@ -127,7 +130,7 @@ BEGIN
   WITH own AS (
     SELECT s.* FROM pgtrickle.pgt_stream_tables s WHERE pgtrickle.acts_as(actor, s.owner_oid)
   ), counts AS (
-    SELECT u.pgt_id, u.pending FROM pgtrickle.unread_changes((SELECT pg_catalog.array_agg(o.pgt_id) FROM own o)) u
+    SELECT u.pgt_id, u.pending FROM pgtrickle.unread_changes((SELECT pg_catalog.array_agg(o.pgt_id) FROM own o), NULL) u
   ), base AS (
     SELECT f.pgt_id, b.mean, b.sd
       FROM pgtrickle.fuse_samples((SELECT pg_catalog.array_agg(o.pgt_id) FROM own o)) f
@@ -248,7 +251,7 @@ $fn$
 CREATE TRIGGER pgt_requests_refuse_blown BEFORE INSERT ON pgtrickle.pgt_requests
   FOR EACH ROW EXECUTE FUNCTION pgtrickle.refuse_blown_refresh()
 --> statement-breakpoint
-REVOKE ALL ON FUNCTION pgtrickle.unread_change_sources(bigint[]), pgtrickle.unread_changes(bigint[]), pgtrickle.fuse_samples(bigint[]),
+REVOKE ALL ON FUNCTION pgtrickle.unread_change_sources(bigint[], pg_snapshot), pgtrickle.unread_changes(bigint[], pg_snapshot), pgtrickle.fuse_samples(bigint[]),
   pgtrickle.command_reset_fuse(bigint, jsonb), pgtrickle.refuse_blown_refresh() FROM PUBLIC
 --> statement-breakpoint
 GRANT EXECUTE ON FUNCTION pgtrickle.reset_fuse(text, text), pgtrickle.fuse_status(), pgtrickle.fuse_status_of(oid) TO pgtrickle_user

@@ -33,12 +33,19 @@ export interface FuseCount {
   readonly truncated: boolean;
 }
 
-/** The unread change counts of tables `ids` (one call); tables with no window are absent. */
-export async function readFuseCounts(q: Queryable, ids: readonly number[]): Promise<Map<number, FuseCount>> {
+/**
+ * The unread change counts of tables `ids` (one call); tables with no window are absent. `upto` (a
+ * pg_snapshot text, e.g. a tick's bound) counts base-table changes visible in it only.
+ */
+export async function readFuseCounts(
+  q: Queryable,
+  ids: readonly number[],
+  upto: string | null = null,
+): Promise<Map<number, FuseCount>> {
   if (ids.length === 0) return new Map();
   const res = await q.query(
-    `SELECT pgt_id, pending, checked, truncated FROM ${cat('unread_changes')}($1::bigint[])`,
-    [ids],
+    `SELECT pgt_id, pending, checked, truncated FROM ${cat('unread_changes')}($1::bigint[], $2::pg_snapshot)`,
+    [ids, upto],
   );
   return new Map(
     res.rows.map((r) => [
