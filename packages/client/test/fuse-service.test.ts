@@ -291,6 +291,10 @@ describe('a fuse in a running service', () => {
     expect({ b: await contents('dia_b'), c: await contents('dia_c'), d: await contents('dia_d') }).toEqual(
       before,
     );
+    // the blow reached the tick twice (C's own check, and B's through the group): one alert
+    expect(alerts.filter((a) => a.event === 'fuse_blown' && a.stream_table === 'public.dia_c')).toHaveLength(
+      1,
+    );
     await db.query(`SELECT pgtrickle.reset_fuse('dia_c')`);
     await eventually(async () => {
       await expectTableEqualsQuery(db, 'dia_b', `SELECT id, v FROM base WHERE v % 2 = 0`);
