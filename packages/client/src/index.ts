@@ -38,6 +38,7 @@ export {
   type StreamTableStats,
   worstSeverity,
 } from './catalog/health.js';
+export { type GateLine, gateLines, HoldRecorder, type LastDecision, tickDecisions } from './catalog/holds.js';
 export {
   type ChangeBufferSize,
   catalogSchemaGrants,

@@ -134,7 +134,7 @@ describe('alter_stream_table settings', () => {
               VALUES ('settings', 'app', 'totals', '{"fuse":"off"}', (SELECT oid FROM pg_roles WHERE rolname = '${app}'))`)
       .catch((e) => e);
     expect(forged.code).toBe('42501');
-    expect((await db.query('SELECT count(*)::int AS n FROM pgtrickle.pgt_commands')).rows[0].n).toBe(0);
+    expect((await db.query('SELECT count(*)::int AS n FROM pgtrickle.pgt_commands')).rows[0]?.n).toBe(0);
     const direct = await asApp.query(`SELECT pgtrickle.apply_settings(1, '{"fuse":"off"}')`).catch((e) => e);
     expect(direct.code).toBe('42501');
   });
@@ -149,7 +149,7 @@ describe('alter_stream_table settings', () => {
     const q = await db.query(
       `SELECT defining_query FROM pgtrickle.pgt_stream_tables WHERE table_name = 'totals'`,
     );
-    expect(q.rows[0].defining_query).toMatch(/count/);
+    expect(q.rows[0]?.defining_query).toMatch(/count/);
   });
 });
 
@@ -207,6 +207,6 @@ describe('the TypeScript API', () => {
         diamond: { consistency: 'none', schedulePolicy: 'slowest' },
       }),
     ).rejects.toThrow(/requires diamond_consistency/);
-    expect(await db.query(`SELECT to_regclass('app.ts_bad') AS r`).then((r) => r.rows[0].r)).toBeNull();
+    expect(await db.query(`SELECT to_regclass('app.ts_bad') AS r`).then((r) => r.rows[0]?.r)).toBeNull();
   });
 });

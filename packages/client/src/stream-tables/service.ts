@@ -13,8 +13,10 @@
  * - after a commit, the buffers the refresh read are trimmed (`cleanupTargets`, one mapping).
  */
 import { type CompiledPlan, dropStreamBufferDdl } from '@pgtrickle/dvm';
+import { emitAlert } from '../catalog/alerts.js';
 import { deleteStreamTable } from '../catalog/delete-stream-table.js';
 import { allStreamTables, consumersOf, findStreamTable } from '../catalog/find-stream-table.js';
+import { lastDecisionOf } from '../catalog/holds.js';
 import { insertStreamTable, nextStreamTableId } from '../catalog/insert-stream-table.js';
 import { allDependencies, dependenciesOf } from '../catalog/read-dependencies.js';
 import type { DependencyRow, StreamTableRow } from '../catalog/rows.js';
@@ -274,6 +276,7 @@ export class StreamTableService {
       if (schedule !== undefined) await setSchedule(conn, row.pgtId, schedule);
       if (changes.status === 'ACTIVE' && row.status !== 'ACTIVE') {
         await resumeStreamTable(conn, row);
+        await emitAlert(conn, 'resumed', { stream_table: display, from: row.status });
         row = { ...row, status: statusAfter(row.status, 'resume'), needsReinit: true };
       }
       if (changes.query === undefined && mode === undefined) return { row, outcome: null };
@@ -386,6 +389,12 @@ export class StreamTableService {
       hiddenColumns: plan.hiddenColumns,
       sources: plan.sources.map((s) => ({ name: displayName(s.schema, s.name), kind: s.kind })),
       warnings: plan.warnings,
+      scheduler: {
+        hold: row.hold,
+        lastDecision: await lastDecisionOf(this.db, row.pgtId),
+        fuse: row.fuse,
+        diamond: { consistency: row.diamondConsistency, schedulePolicy: row.diamondSchedulePolicy },
+      },
       sql: { storage: plan.storageDdl(), population: plan.populationSelect(), delta: plan.deltaInsert() },
     };
   }
@@ -412,6 +421,8 @@ function describe(
     lastError: r.lastError,
     needsReinit: r.needsReinit,
     sources: sources.map((d) => displayName(d.sourceSchema, d.sourceName)),
+    hold: r.hold,
+    fuse: { mode: r.fuse.mode, state: r.fuse.state },
     storageMissing,
   };
 }
