@@ -124,9 +124,17 @@ describe('a fuse in a running service', () => {
     await ticksPassed();
     expect(await contents('order_totals')).toEqual(before);
     const status = await db.query(
-      `SELECT status FROM pgtrickle.pgt_status WHERE name = 'public.order_totals'`,
+      `SELECT status, hold_gate, hold_reason FROM pgtrickle.pgt_status WHERE name = 'public.order_totals'`,
     );
-    expect(status.rows[0]?.status).toBe('ACTIVE');
+    expect(status.rows[0]).toMatchObject({
+      status: 'ACTIVE',
+      hold_gate: 'fuse',
+      hold_reason: expect.stringMatching(/fuse blown .*pgtrickle\.reset_fuse\('public\.order_totals'/),
+    });
+    const skips = await db.query(
+      `SELECT gate FROM pgtrickle.pgt_refresh_log WHERE name = 'public.order_totals' AND action = 'SKIP'`,
+    );
+    expect(skips.rows.map((r) => r.gate)).toContain('fuse');
     expect(
       alerts.filter((a) => a.event === 'fuse_blown' && a.stream_table === 'public.order_totals'),
     ).toEqual([expect.objectContaining({ pending: 200, ceiling: 50 })]);
