@@ -23,6 +23,11 @@ export {
   recordChecked,
 } from './catalog/freshness.js';
 export {
+  FUSE_REMINDER_SECONDS,
+  type FuseResetAction,
+  type FuseStatusRow,
+} from './catalog/fuse.js';
+export {
   HEALTH_SEVERITIES,
   type HealthOptions,
   type HealthRow,
@@ -95,6 +100,7 @@ export {
   type ClientErrorCode,
   ClosedError,
   CycleError,
+  FuseBlownError,
   HasDependentsError,
   InvalidArgumentError,
   NotActiveError,

@@ -5,6 +5,7 @@
  * writing, one transaction under the catalog lock, a plan compiled once, status and mode changes by
  * the lifecycle machines). Every refresh is atomic (see `refresh.ts`).
  */
+import { type FuseResetAction, type FuseStatusRow, fuseStatus } from './catalog/fuse.js';
 import { type InstallResult, installCatalog, installedVersion } from './catalog/install.js';
 import { CATALOG_VERSION } from './catalog/migrations.js';
 import { type CatalogState, catalogState } from './catalog/schema-version.js';
@@ -14,6 +15,7 @@ import { type ConnectionOptions, Db, sqlState } from './db.js';
 import {
   ClosedError,
   InvalidArgumentError,
+  NotFoundError,
   NotInstalledError,
   PermissionDeniedError,
   SchemaVersionError,
@@ -214,6 +216,33 @@ export class Trickle {
   async diamondGroups(): Promise<DiamondGroupMember[]> {
     await this.ready();
     return diamondGroups(this.db);
+  }
+
+  /**
+   * Resets a blown fuse (docs/features.md, "Fuse"): 'apply' (default) refreshes the held batch
+   * without checking it again, 'reinitialize' recomputes the table (FULL), 'skip_changes' moves only
+   * this table's frontier past the pending changes (it then differs from its query by them until
+   * reinitialized). Runs `pgtrickle.reset_fuse` in one transaction; wakes the scheduler.
+   */
+  async resetFuse(name: string, action: FuseResetAction = 'apply'): Promise<void> {
+    await this.ready();
+    try {
+      await this.db.query('SELECT pgtrickle.reset_fuse($1, $2)', [name, action]);
+    } catch (error) {
+      const state = sqlState(error);
+      if (state === '42P01') throw new NotFoundError(name);
+      if (state === '22023' || state === '55000' || state === '3F000' || state === '42602')
+        throw new InvalidArgumentError(error instanceof Error ? error.message : String(error), {
+          cause: error,
+        });
+      throw error;
+    }
+  }
+
+  /** Every stream table's fuse (those that are off included): mode, state, ceilings, why it blew, what is pending, its baseline. */
+  async fuseStatus(): Promise<FuseStatusRow[]> {
+    await this.ready();
+    return fuseStatus(this.db);
   }
 
   /** The catalog of this database against this client's migrations (installed version, pending, foreign). */

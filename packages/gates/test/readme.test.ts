@@ -49,7 +49,7 @@ describe('README example', () => {
       ['status', 'proceed', []],
       ['schedule', 'proceed', []],
       ['upstream-changes', 'proceed', ['hasPendingSourceChanges']],
-      ['fuse', 'block', ['pendingChangeCount']],
+      ['fuse', 'block', ['pendingChangeCount', 'pendingTruncate']],
       ['watermark', 'proceed', []],
       ['snapshot-coherence', 'proceed', []],
     ]);
@@ -57,6 +57,7 @@ describe('README example', () => {
     expect(report.context.map((l) => [l.key, l.requests.map((r) => r.by)])).toEqual([
       ['hasPendingSourceChanges', ['upstream-changes', 'upstream-changes']],
       ['pendingChangeCount', ['key:hasPendingSourceChanges', 'fuse', 'fuse']],
+      ['pendingTruncate', ['fuse', 'fuse']],
     ]);
   });
 

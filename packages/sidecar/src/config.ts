@@ -58,6 +58,8 @@ export interface SidecarConfig {
     readonly maxConsecutiveErrors: number;
     /** Unconsumed rows a SUSPENDED/ERROR/failing table may hold in one buffer before it is released for a FULL rebuild. */
     readonly maxPinnedRows: number;
+    /** Ceiling of fuses that set none of their own (0: none). */
+    readonly fuseDefaultCeiling: number;
   };
   readonly retention: {
     readonly historyMaxAgeHours: number;
@@ -324,6 +326,15 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
     parse: integer(1),
   },
   {
+    key: 'refresh.fuse_default_ceiling',
+    env: 'PGTRICKLE_FUSE_DEFAULT_CEILING',
+    flag: 'fuse-default-ceiling',
+    description:
+      "unread change rows above which a fuse without its own ceiling blows (0: no default; such an 'on' fuse never blows)",
+    default: 0,
+    parse: integer(0),
+  },
+  {
     key: 'retention.history_max_age_hours',
     env: 'PGTRICKLE_HISTORY_MAX_AGE_HOURS',
     flag: 'history-max-age-hours',
@@ -569,6 +580,7 @@ export function loadConfig(input: LoadConfigInput = {}): LoadedConfig {
       autoFullRatio: num('refresh.auto_full_ratio'),
       maxConsecutiveErrors: num('refresh.max_consecutive_errors'),
       maxPinnedRows: num('refresh.max_pinned_rows'),
+      fuseDefaultCeiling: num('refresh.fuse_default_ceiling'),
     },
     retention: {
       historyMaxAgeHours: num('retention.history_max_age_hours'),

@@ -16,6 +16,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { migrateCommand, planCommand } from './commands/catalog.js';
 import { demoCommand } from './commands/demo.js';
 import { doctorCommand } from './commands/doctor.js';
+import { fuseCommand } from './commands/fuse.js';
 import { groupCreateCommand, groupDropCommand, groupListCommand } from './commands/groups.js';
 import { runCommand } from './commands/run.js';
 import {
@@ -87,6 +88,7 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     'pgtrickle group list',
     'pgtrickle group drop daily',
   ],
+  fuse: ['pgtrickle fuse status', 'pgtrickle fuse reset order_totals --action skip_changes'],
   migrate: ['PGHOST=db.internal PGUSER=admin PGDATABASE=shop pgtrickle migrate'],
   plan: [
     'pgtrickle plan > pgtrickle-catalog.sql',
@@ -258,6 +260,19 @@ function program(io: CliIo, hooks: Hooks): Command {
     .command('list')
     .description('list the refresh groups and the diamonds’ consistency groups')
     .action(action('group list', (ctx) => groupListCommand(ctx)));
+  p.command('fuse <what> [name]')
+    .description(
+      "the fuses: 'fuse status [NAME]' lists them (mode, state, ceiling, pending changes, baseline); 'fuse reset NAME' re-arms a blown one",
+    )
+    .option(
+      '--action <action>',
+      'with reset: apply (default: refresh the held batch), reinitialize (recompute it) or skip_changes (leave the held batch out)',
+    )
+    .action(
+      action('fuse', (ctx, what: string, name: string | undefined, opts: { action?: string }) =>
+        fuseCommand(ctx, what, name, opts),
+      ),
+    );
   p.command('migrate')
     .description('install or upgrade the pgtrickle catalog')
     .action(action('migrate', (ctx) => migrateCommand(ctx)));

@@ -10,6 +10,9 @@
  * - declared refresh groups are loaded with the tables; the groups of each plan are recorded for
  *   `pgtrickle.diamond_groups()` when they change, and an atomic group's commit advances its epoch
  *   in the same transaction;
+ * - a fuse checks its table's unread change rows, read for every armed fuse in one call per tick
+ *   (`catalog/fuse.ts`); its blow is recorded (and alerted) in one transaction; blown fuses are
+ *   reminded of at most every 60 s;
  * - a unit's refreshes commit together (a group through its GroupExecutionStrategy), the
  *   leadership epoch is checked inside that transaction, and every failure is recorded (history,
  *   error counters; permanent ones put the table in ERROR) and classified (`failures.ts`: transient
@@ -18,10 +21,14 @@
 import { parseSchedule } from '@pgtrickle/dag';
 import {
   ContextProvider,
+  changeCountBaseline,
   changedUpstreams,
+  type FuseMeta,
   type GateEffect,
   hasPendingSourceChanges,
+  overCeilingStreak,
   pendingChangeCount,
+  pendingTruncate,
   type StreamTableMeta,
   watermarkInputs,
 } from '@pgtrickle/gates';
@@ -43,6 +50,16 @@ import {
   writeConsistencyGroups,
 } from '../catalog/consistency-groups.js';
 import { allStreamTables, streamTableById } from '../catalog/find-stream-table.js';
+import {
+  baselineOf,
+  blowFuse,
+  DEFAULT_FUSE_WINDOW,
+  type FuseCount,
+  overCeilingStreakOf,
+  readFuseCounts,
+  readFuseSamples,
+  remindBlownFuses,
+} from '../catalog/fuse.js';
 import { allDependencies } from '../catalog/read-dependencies.js';
 import { pendingSourceCount, readPending } from '../catalog/read-frontiers.js';
 import type { DependencyRow, StreamTableRow } from '../catalog/rows.js';
@@ -60,8 +77,25 @@ export function tableId(pgtId: number): string {
   return String(pgtId);
 }
 
-function metaOf(row: StreamTableRow): StreamTableMeta {
+/** The gates' view of a table's fuse: 'on' is the ceiling rule, 'auto' adds the statistical rule. */
+export function fuseMetaOf(row: StreamTableRow, defaultCeiling: number): FuseMeta {
+  const f = row.fuse;
+  const ceiling = f.ceiling ?? (defaultCeiling > 0 ? defaultCeiling : null);
   return {
+    mode: f.mode === 'off' ? 'off' : f.mode === 'on' ? 'fixed' : 'statistical',
+    ceiling,
+    ...(f.sigma === null ? {} : { sensitivity: f.sigma }),
+    ...(f.minSamples === null ? {} : { minSamples: f.minSamples }),
+    consecutive: f.sensitivity ?? 1,
+    state: f.state === 'blown' ? 'BLOWN' : 'INTACT',
+    blownAt: f.blownAt,
+    blownReason: f.blowReason,
+  };
+}
+
+function metaOf(row: StreamTableRow, defaultCeiling: number): StreamTableMeta {
+  return {
+    fuse: fuseMetaOf(row, defaultCeiling),
     id: tableId(row.pgtId),
     name: displayName(row.schema, row.name),
     status: row.status,
@@ -79,6 +113,8 @@ function metaOf(row: StreamTableRow): StreamTableMeta {
 export interface SchedulerStoreOptions {
   /** Bound every refresh window of a tick by one snapshot taken at its start (default true). */
   readonly tickBound?: boolean;
+  /** The ceiling of fuses that have none of their own (0 = none). */
+  readonly fuseDefaultCeiling?: number;
 }
 
 /** The scheduler store over the catalog. */
@@ -88,12 +124,18 @@ export class PgSchedulerStore implements SchedulerStore {
   readonly #refreshedThisTick = new Set<number>();
   readonly #tickSnapshot: TickSnapshot | null;
   #recordedGroups: string | null = null;
+  #fused: number[] = [];
+  readonly #fuseWindow = new Map<number, number>();
+  #fuseCounts: Promise<Map<number, FuseCount>> | null = null;
+  #fuseSamples: Promise<Map<number, number[]>> | null = null;
+  readonly #fuseDefaultCeiling: number;
 
   constructor(
     private readonly db: Db,
     options: SchedulerStoreOptions = {},
   ) {
     this.#tickSnapshot = (options.tickBound ?? true) ? new TickSnapshot(db) : null;
+    this.#fuseDefaultCeiling = options.fuseDefaultCeiling ?? 0;
   }
 
   /** The tick's exported snapshot, while a tick is open and the tick bound is on. */
@@ -145,7 +187,15 @@ export class PgSchedulerStore implements SchedulerStore {
       this.#deps.set(d.pgtId, list);
     }
     this.#pending = null;
+    this.#fuseCounts = null;
+    this.#fuseSamples = null;
     this.#refreshedThisTick.clear();
+    this.#fused = rows.filter((r) => r.fuse.mode !== 'off' && r.fuse.state === 'armed').map((r) => r.pgtId);
+    this.#fuseWindow.clear();
+    for (const r of rows) this.#fuseWindow.set(r.pgtId, r.fuse.window ?? DEFAULT_FUSE_WINDOW);
+    if (rows.some((r) => r.fuse.state === 'blown')) {
+      await this.db.transaction((conn) => remindBlownFuses(conn)).catch(() => 0);
+    }
     const tables: ScheduledTable[] = rows
       .filter((r) => r.effectiveMode !== 'IMMEDIATE')
       .map((r) => {
@@ -156,7 +206,7 @@ export class PgSchedulerStore implements SchedulerStore {
           schedule = null;
         }
         return {
-          meta: metaOf(r),
+          meta: metaOf(r, this.#fuseDefaultCeiling),
           schedule,
           reads: (this.#deps.get(r.pgtId) ?? []).map((d) =>
             d.sourceKind === 'streamTable' ? tableId(d.sourcePgtId as number) : `table:${d.sourceOid}`,
@@ -186,6 +236,32 @@ export class PgSchedulerStore implements SchedulerStore {
     return (await pendingSourceCount(this.db, pgtId)) > 0;
   }
 
+  /** What this table's fuse checks now (re-read alone when an upstream refreshed earlier this tick). */
+  private async fuseCount(pgtId: number): Promise<FuseCount> {
+    const none = { pending: 0, checked: 0, truncated: false };
+    // Counted up to the tick's snapshot when the tick is bound: exactly the window its refresh applies.
+    const upto = this.#tickSnapshot?.snapshot ?? null;
+    if (this.upstreamRefreshed(pgtId))
+      return (await readFuseCounts(this.db, [pgtId], upto)).get(pgtId) ?? none;
+    this.#fuseCounts ??= readFuseCounts(this.db, this.#fused, upto);
+    const all = await this.#fuseCounts;
+    if (all.has(pgtId) || this.#fused.includes(pgtId)) return all.get(pgtId) ?? none;
+    return (await readFuseCounts(this.db, [pgtId], upto)).get(pgtId) ?? none;
+  }
+
+  private async fuseSamples(pgtId: number): Promise<number[]> {
+    this.#fuseSamples ??= readFuseSamples(this.db, this.#fused);
+    const all = await this.#fuseSamples;
+    if (all.has(pgtId) || this.#fused.includes(pgtId)) return all.get(pgtId) ?? [];
+    return (await readFuseSamples(this.db, [pgtId])).get(pgtId) ?? [];
+  }
+
+  private upstreamRefreshed(pgtId: number): boolean {
+    return (this.#deps.get(pgtId) ?? []).some(
+      (d) => d.sourcePgtId !== null && this.#refreshedThisTick.has(d.sourcePgtId),
+    );
+  }
+
   contextProvider(_snapshot: CatalogSnapshot): ContextProvider {
     void _snapshot;
     return new ContextProvider()
@@ -198,9 +274,18 @@ export class PgSchedulerStore implements SchedulerStore {
         return (await this.pendingAll()).get(pgtId) ?? false;
       })
       .provide(changedUpstreams, () => [])
-      .provide(pendingChangeCount, async (st) => {
-        return pendingSourceCount(this.db, Number(st.id));
+      .provide(pendingChangeCount, async (st) => (await this.fuseCount(Number(st.id))).checked)
+      .provide(pendingTruncate, async (st) => (await this.fuseCount(Number(st.id))).truncated)
+      .provide(changeCountBaseline, async (st) => {
+        const id = Number(st.id);
+        const samples = await this.fuseSamples(id);
+        return baselineOf(samples.slice(0, this.#fuseWindow.get(id) ?? DEFAULT_FUSE_WINDOW));
       })
+      .provide(overCeilingStreak, async (st) =>
+        st.fuse?.ceiling === null || st.fuse?.ceiling === undefined
+          ? 0
+          : overCeilingStreakOf(await this.fuseSamples(Number(st.id)), st.fuse.ceiling),
+      )
       .provide(watermarkInputs, () => null);
   }
 
@@ -214,8 +299,17 @@ export class PgSchedulerStore implements SchedulerStore {
   }
 
   async applyEffect(effect: GateEffect): Promise<void> {
-    // Fuses have no catalog yet: a gate can only request an effect for a fuse it was given.
-    void effect;
+    if (effect.kind !== 'blow-fuse') return;
+    await this.db.transaction((conn) =>
+      blowFuse(conn, {
+        pgtId: Number(effect.streamTable),
+        reason: effect.reason,
+        pending: effect.changeCount,
+        ceiling: effect.ceiling ?? null,
+        trigger: effect.trigger,
+        ...(effect.baseline === undefined ? {} : { baseline: effect.baseline }),
+      }),
+    );
   }
 }
 

@@ -21,6 +21,7 @@ import { ClientError } from '../errors.js';
 export class TickSnapshot {
   #conn: Conn | null = null;
   #id: string | null = null;
+  #snapshot: string | null = null;
   #broken: Error | undefined;
   readonly #onError = (error: Error) => {
     // The held connection died (e.g. a standby ended this process's sessions): the tick's units
@@ -35,6 +36,11 @@ export class TickSnapshot {
     return this.#id;
   }
 
+  /** The exported snapshot itself (`pg_snapshot` text) while the tick is open: what the tick's windows end at. */
+  get snapshot(): string | null {
+    return this.#snapshot;
+  }
+
   /** Ends the previous tick's snapshot, if any, and exports a new one. */
   async begin(): Promise<void> {
     await this.end();
@@ -43,8 +49,11 @@ export class TickSnapshot {
     conn.on('error', this.#onError);
     try {
       await conn.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const res = await conn.query('SELECT pg_catalog.pg_export_snapshot() AS id');
+      const res = await conn.query(
+        'SELECT pg_catalog.pg_export_snapshot() AS id, pg_catalog.pg_current_snapshot()::text AS snapshot',
+      );
       this.#id = String(res.rows[0]?.id);
+      this.#snapshot = String(res.rows[0]?.snapshot);
       this.#conn = conn;
     } catch (error) {
       conn.off('error', this.#onError);
@@ -58,6 +67,7 @@ export class TickSnapshot {
     const conn = this.#conn;
     this.#conn = null;
     this.#id = null;
+    this.#snapshot = null;
     if (conn === null) return;
     try {
       if (this.#broken === undefined) await conn.query('ROLLBACK');

@@ -269,6 +269,7 @@ export async function runCommand(ctx: CommandContext, options: RunOptions = {}):
       autoFullRatio: config.refresh.autoFullRatio,
       maintenanceIntervalMs: config.scheduler.maintenanceIntervalMs,
       maxPinnedRows: config.refresh.maxPinnedRows,
+      fuseDefaultCeiling: config.refresh.fuseDefaultCeiling,
       retention: {
         historyMaxAgeMs: config.retention.historyMaxAgeHours * 3600_000,
         historyMaxRowsPerTable: config.retention.historyMaxRows,
