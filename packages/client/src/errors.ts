@@ -14,6 +14,7 @@ export type ClientErrorCode =
   | 'PGT_NOT_INSTALLED'
   | 'PGT_SCHEMA_VERSION'
   | 'PGT_NOT_ACTIVE'
+  | 'PGT_FUSE_BLOWN'
   | 'PGT_REFRESH_FAILED'
   | 'PGT_BUSY'
   | 'PGT_SOURCE_CHANGED'
@@ -158,6 +159,22 @@ export class NotActiveError extends ClientError {
     super(
       'PGT_NOT_ACTIVE',
       `${name} is ${status}${lastError === null ? '' : ` (${lastError})`}; fix the cause, then resume it with alterStreamTable(name, { status: 'ACTIVE' }) or recreate it.`,
+    );
+  }
+}
+
+/**
+ * The stream table's fuse is blown (`PGT_FUSE_BLOWN`): it is not refreshed, manually or by the
+ * scheduler, until its owner resets the fuse.
+ */
+export class FuseBlownError extends ClientError {
+  constructor(name: string, blowReason: string | null, blownAt: Date | null) {
+    super(
+      'PGT_FUSE_BLOWN',
+      `The fuse of ${name} is blown${blownAt === null ? '' : ` since ${blownAt.toISOString()}`}` +
+        `${blowReason === null ? '' : ` (${blowReason})`}: it is not refreshed until the fuse is reset. ` +
+        `Inspect the pending changes (pgtrickle.fuse_status(), pgtrickle fuse status), then reset it with ` +
+        `pgtrickle.reset_fuse('${name.replaceAll("'", "''")}', 'apply' | 'reinitialize' | 'skip_changes') or pgtrickle fuse reset ${name}.`,
     );
   }
 }

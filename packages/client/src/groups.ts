@@ -6,7 +6,9 @@
  *   Each member runs under its own SAVEPOINT too, so `tx.savepoint(work)` can retry inside it.
  * - `RepeatableReadGroupStrategy` (repeatable read): cross-source snapshot consistency — every
  *   member reads its sources as of the same snapshot.
- * The transaction runs at the stronger of the group's isolation and the strategy's.
+ * The transaction runs at the stronger of the group's isolation and the strategy's; with a
+ * `snapshot` option it runs at REPEATABLE READ reading as of that exported snapshot (the tick
+ * bound), and `beforeCommit` runs last inside the transaction (the group's epoch).
  */
 import {
   type ConsistencyGroup,
@@ -20,11 +22,20 @@ import {
   strongestIsolation,
 } from '@pgtrickle/groups';
 import type { Conn, Db } from './db.js';
+import { beginInSnapshot } from './service/tick-bound.js';
 
 /** A group transaction carrying its connection. */
 export interface PgGroupTransaction extends GroupTransaction {
   /** The connection the group's transaction is open on. */
   readonly conn: Conn;
+}
+
+/** Options of one group execution. */
+export interface PgGroupExecutionOptions {
+  /** An exported snapshot to read as of (REPEATABLE READ, `SET TRANSACTION SNAPSHOT`). */
+  readonly snapshot?: string | null;
+  /** Runs inside the transaction after every member succeeded, before COMMIT. */
+  readonly beforeCommit?: (conn: Conn) => Promise<void>;
 }
 
 let savepointCounter = 0;
@@ -40,16 +51,30 @@ class PgGroupStrategy implements GroupExecutionStrategy<PgGroupTransaction> {
     group: ConsistencyGroup,
     members: readonly string[],
     refreshMember: (member: string, tx: PgGroupTransaction) => Promise<T>,
+    options: PgGroupExecutionOptions = {},
   ): Promise<GroupExecutionResult<T>> {
     checkExecutionMembers(group, members);
-    const isolation = strongestIsolation([group.isolation, this.defaultIsolation]);
+    const snapshot = options.snapshot ?? null;
+    const isolation = strongestIsolation([
+      group.isolation,
+      this.defaultIsolation,
+      ...(snapshot === null ? [] : (['repeatable read'] as const)),
+    ]);
     const done: string[] = [];
     let failed: string | null = null;
     try {
       const results = await this.db.withConnection(async (conn) => {
-        await conn.query(
-          `BEGIN ISOLATION LEVEL ${isolation === 'repeatable read' ? 'REPEATABLE READ' : 'READ COMMITTED'}`,
-        );
+        if (snapshot !== null) {
+          try {
+            await beginInSnapshot(conn, snapshot);
+          } catch (error) {
+            await conn.query('ROLLBACK').catch(() => undefined);
+            throw error;
+          }
+        } else
+          await conn.query(
+            `BEGIN ISOLATION LEVEL ${isolation === 'repeatable read' ? 'REPEATABLE READ' : 'READ COMMITTED'}`,
+          );
         const tx: PgGroupTransaction = {
           group,
           isolation,
@@ -76,6 +101,7 @@ class PgGroupStrategy implements GroupExecutionStrategy<PgGroupTransaction> {
             done.push(member);
           }
           failed = null;
+          if (options.beforeCommit !== undefined) await options.beforeCommit(conn);
           await conn.query('COMMIT');
         } catch (error) {
           await conn.query('ROLLBACK').catch(() => undefined);

@@ -23,6 +23,11 @@ export {
   recordChecked,
 } from './catalog/freshness.js';
 export {
+  FUSE_REMINDER_SECONDS,
+  type FuseResetAction,
+  type FuseStatusRow,
+} from './catalog/fuse.js';
+export {
   HEALTH_SEVERITIES,
   type HealthOptions,
   type HealthRow,
@@ -110,6 +115,7 @@ export {
   type ClientErrorCode,
   ClosedError,
   CycleError,
+  FuseBlownError,
   HasDependentsError,
   InvalidArgumentError,
   NotActiveError,
@@ -129,7 +135,12 @@ export {
   recordFailure,
   TRANSIENT_SQLSTATES,
 } from './failures.js';
-export { type PgGroupTransaction, RepeatableReadGroupStrategy, SavepointGroupStrategy } from './groups.js';
+export {
+  type PgGroupExecutionOptions,
+  type PgGroupTransaction,
+  RepeatableReadGroupStrategy,
+  SavepointGroupStrategy,
+} from './groups.js';
 export { displayName, type ParsedName, parseName } from './names.js';
 export { catalogPort, fingerprints } from './port.js';
 export {
@@ -142,6 +153,11 @@ export {
   type RefreshRequest,
   refreshInTransaction,
 } from './refresh.js';
+export type {
+  DiamondGroupMember,
+  RefreshGroupInfo,
+  RefreshGroupIsolation,
+} from './refresh-groups.js';
 export {
   KEEPALIVE,
   LEADER_LOCK_KEY,
@@ -170,8 +186,8 @@ export { type ServiceOptions, systemClock, TrickleService } from './service/serv
 export {
   type Fence,
   PgSchedulerStore,
-  type PgSchedulerStoreOptions,
   PgUnitExecutor,
+  type SchedulerStoreOptions,
   tableId,
 } from './service/store.js';
 export { WatermarkWatch } from './service/watermarks.js';

@@ -5,6 +5,7 @@
  * writing, one transaction under the catalog lock, a plan compiled once, status and mode changes by
  * the lifecycle machines). Every refresh is atomic (see `refresh.ts`).
  */
+import { type FuseResetAction, type FuseStatusRow, fuseStatus } from './catalog/fuse.js';
 import { type InstallResult, installCatalog, installedVersion } from './catalog/install.js';
 import { CATALOG_VERSION } from './catalog/migrations.js';
 import { type CatalogState, catalogState } from './catalog/schema-version.js';
@@ -25,12 +26,22 @@ import { type ConnectionOptions, Db, sqlState } from './db.js';
 import {
   ClosedError,
   InvalidArgumentError,
+  NotFoundError,
   NotInstalledError,
   PermissionDeniedError,
   SchemaVersionError,
 } from './errors.js';
 import { recordFailure } from './failures.js';
 import { createEngine, type Engine } from './refresh.js';
+import {
+  createRefreshGroup,
+  type DiamondGroupMember,
+  diamondGroups,
+  dropRefreshGroup,
+  type RefreshGroupInfo,
+  type RefreshGroupIsolation,
+  refreshGroups,
+} from './refresh-groups.js';
 import { StreamTableService } from './stream-tables/service.js';
 import type {
   AlterStreamTableOptions,
@@ -201,6 +212,61 @@ export class Trickle {
   async explain(name: string): Promise<StreamTableExplanation> {
     await this.ready();
     return this.#tables.explain(name);
+  }
+
+  /** Declares a refresh group: its members refresh together, atomically (repeatable_read: as of one snapshot); returns its id. */
+  async createRefreshGroup(
+    name: string,
+    members: readonly string[],
+    options: { isolation?: RefreshGroupIsolation } = {},
+  ): Promise<number> {
+    await this.ready();
+    return createRefreshGroup(this.db, name, members, options.isolation);
+  }
+
+  /** Drops a declared refresh group (its members refresh on their own again). */
+  async dropRefreshGroup(name: string): Promise<void> {
+    await this.ready();
+    return dropRefreshGroup(this.db, name);
+  }
+
+  /** The declared refresh groups. */
+  async refreshGroups(): Promise<RefreshGroupInfo[]> {
+    await this.ready();
+    return refreshGroups(this.db);
+  }
+
+  /** The diamonds' consistency groups, as the scheduler last planned them. */
+  async diamondGroups(): Promise<DiamondGroupMember[]> {
+    await this.ready();
+    return diamondGroups(this.db);
+  }
+
+  /**
+   * Resets a blown fuse (docs/features.md, "Fuse"): 'apply' (default) refreshes the held batch
+   * without checking it again, 'reinitialize' recomputes the table (FULL), 'skip_changes' moves only
+   * this table's frontier past the pending changes (it then differs from its query by them until
+   * reinitialized). Runs `pgtrickle.reset_fuse` in one transaction; wakes the scheduler.
+   */
+  async resetFuse(name: string, action: FuseResetAction = 'apply'): Promise<void> {
+    await this.ready();
+    try {
+      await this.db.query('SELECT pgtrickle.reset_fuse($1, $2)', [name, action]);
+    } catch (error) {
+      const state = sqlState(error);
+      if (state === '42P01') throw new NotFoundError(name);
+      if (state === '22023' || state === '55000' || state === '3F000' || state === '42602')
+        throw new InvalidArgumentError(error instanceof Error ? error.message : String(error), {
+          cause: error,
+        });
+      throw error;
+    }
+  }
+
+  /** Every stream table's fuse (those that are off included): mode, state, ceilings, why it blew, what is pending, its baseline. */
+  async fuseStatus(): Promise<FuseStatusRow[]> {
+    await this.ready();
+    return fuseStatus(this.db);
   }
 
   /**

@@ -18,8 +18,17 @@ export interface BlowFuseEffect {
   readonly reason: string;
   /** The pending change count that tripped it. */
   readonly changeCount: number;
-  /** Which rule tripped. */
-  readonly trigger: 'ceiling' | 'z-score';
+  /** Which rule tripped: the ceiling, the z-score against the baseline, or a TRUNCATE among the changes. */
+  readonly trigger: 'ceiling' | 'z-score' | 'truncate';
+  /** The ceiling in force (null: none). */
+  readonly ceiling?: number | null;
+  /** The baseline the z-score used (statistical trips only). */
+  readonly baseline?: {
+    readonly mean: number;
+    readonly stddev: number;
+    readonly k: number;
+    readonly samples: number;
+  };
 }
 
 /** Refresh may proceed (as far as this gate is concerned). */

@@ -1,17 +1,17 @@
 /**
- * The default pipeline (docs/scheduler.md, "The default pipeline"): lsn-tick → status → schedule →
- * upstream-changes → fuse → watermark → snapshot-coherence → diamond. Cheap, global checks come
- * first; checks that load per-table values come after the ones that usually say "not now", so a
- * quiet tick loads almost nothing. The fuse is group-aware by default (a blown fuse on any
+ * The default pipeline (docs/scheduler.md, "The default pipeline"): status → schedule →
+ * upstream-changes → fuse → watermark → snapshot-coherence. Cheap checks come first; checks that
+ * load per-table values come after the ones that usually say "not now", so a quiet tick loads
+ * almost nothing. The LSN tick gate and the diamond frontier gate are not in it: the tick bound is
+ * applied by the executor (one snapshot per tick), atomic diamonds refresh as one unit, and a
+ * diamond set to 'none' refreshes member by member by request. The fuse is group-aware by default (a blown fuse on any
  * consistency-group member blocks the group). The convergence gate is not included: it decides
  * blue-green promotion after a refresh, not whether to refresh.
  */
 import { GateConfigError } from './errors.js';
 import type { RefreshGate } from './gate.js';
-import { DIAMOND_GATE, diamondConsistencyGate } from './gates/diamond.js';
 import { FUSE_GATE, type FuseGateOptions, fuseGate } from './gates/fuse.js';
 import { groupAware } from './gates/group-aware.js';
-import { LSN_TICK_GATE, lsnTickGate } from './gates/lsn-tick.js';
 import { SCHEDULE_GATE, type ScheduleGateOptions, scheduleGate } from './gates/schedule.js';
 import { SNAPSHOT_COHERENCE_GATE, snapshotCoherenceGate } from './gates/snapshot-coherence.js';
 import { STATUS_GATE, statusGate } from './gates/status.js';
@@ -21,14 +21,12 @@ import { GatePipeline } from './pipeline.js';
 
 /** Names of the default gates, in default order. */
 export const DEFAULT_GATE_ORDER = Object.freeze([
-  LSN_TICK_GATE,
   STATUS_GATE,
   SCHEDULE_GATE,
   UPSTREAM_CHANGES_GATE,
   FUSE_GATE,
   WATERMARK_GATE,
   SNAPSHOT_COHERENCE_GATE,
-  DIAMOND_GATE,
 ] as const);
 
 /** A default gate name. */
@@ -42,7 +40,7 @@ export interface DefaultPipelineOptions {
   readonly fuse?: FuseGateOptions;
   /** Wrap the fuse gate with `groupAware` (default true). */
   readonly fuseGroupAware?: boolean;
-  /** Replacement gates by name (each must carry that name), e.g. a LsnTickGate over snapshot ids; same position. */
+  /** Replacement gates by name (each must carry that name), same position. */
   readonly replace?: Partial<Record<DefaultGateName, RefreshGate>>;
   /** Leave these gates out. */
   readonly omit?: readonly DefaultGateName[];
@@ -52,14 +50,12 @@ export interface DefaultPipelineOptions {
 export function defaultPipeline(options: DefaultPipelineOptions = {}): GatePipeline {
   const fuse = fuseGate(options.fuse ?? {});
   const built: Record<DefaultGateName, RefreshGate> = {
-    'lsn-tick': lsnTickGate(),
     status: statusGate(),
     schedule: scheduleGate(options.schedule ?? {}),
     'upstream-changes': upstreamChangesGate(),
     fuse: (options.fuseGroupAware ?? true) ? groupAware(fuse) : fuse,
     watermark: watermarkGate(),
     'snapshot-coherence': snapshotCoherenceGate(),
-    diamond: diamondConsistencyGate(),
   };
   const omit = new Set<string>(options.omit ?? []);
   const problems: string[] = [];

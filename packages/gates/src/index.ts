@@ -84,6 +84,7 @@ export {
   type FuseGateOptions,
   fuseGate,
   fusePolicy,
+  fuseTrip,
 } from './gates/fuse.js';
 export { type GroupAwareOptions, groupAware } from './gates/group-aware.js';
 export {
@@ -131,8 +132,10 @@ export {
   frontierLsn,
   groupMembers,
   hasPendingSourceChanges,
+  overCeilingStreak,
   ownConsistencyGroup,
   pendingChangeCount,
+  pendingTruncate,
   tickLsn,
   type WatermarkInputs,
   watermarkInputs,

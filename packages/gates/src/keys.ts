@@ -16,6 +16,21 @@ export const pendingChangeCount = defineContextKey<number>('pendingChangeCount',
   description: 'change rows pending for this stream table across its base sources',
 });
 
+/** Whether a TRUNCATE of a base source is among this table's pending changes (fuse input; default false). */
+export const pendingTruncate = defineContextKey<boolean>('pendingTruncate', {
+  description: 'whether a source was truncated in the pending changes',
+  fallback: () => false,
+});
+
+/**
+ * How many of this table's most recently applied batches, newest first and consecutive, were above
+ * its fuse's ceiling (fuse input when it needs several consecutive over-ceiling checks; default 0).
+ */
+export const overCeilingStreak = defineContextKey<number>('overCeilingStreak', {
+  description: 'consecutive most recent applied batches above the fuse ceiling',
+  fallback: () => 0,
+});
+
 /**
  * Whether any base source of this stream table has pending changes (one EXISTS per source over its
  * change buffer, in the table's refresh window). Falls back to `pendingChangeCount > 0` when the provider has no cheaper loader.

@@ -41,6 +41,12 @@ export interface FuseMeta {
   readonly sensitivity?: number;
   /** Baseline samples needed before the z-score applies (default 10). */
   readonly minSamples?: number;
+  /**
+   * Consecutive over-ceiling checks that blow the fuse (default 1): with n > 1, a batch above the
+   * ceiling blows it only when the n − 1 batches applied just before it were above the ceiling too
+   * (`overCeilingStreak`); a batch at or under the ceiling ends the streak.
+   */
+  readonly consecutive?: number;
   /** Current state. */
   readonly state: FuseStateName;
   /**

@@ -66,7 +66,7 @@ describe('FuseGate', () => {
     expect(await r.decision).toEqual({
       kind: 'block',
       reason:
-        "fuse blown at 2024-01-01T12:00:00.000Z (50000 changes, ceiling 1000); reset it with resetFuse (@pgtrickle/lifecycle) on public.st1's fuse state once the change volume is understood",
+        "fuse blown at 2024-01-01T12:00:00.000Z (50000 changes, ceiling 1000); reset it with pgtrickle.reset_fuse('public.st1', 'apply' | 'reinitialize' | 'skip_changes') or pgtrickle fuse reset public.st1 once the change volume is understood",
     });
     expect(r.loaded).toEqual([]);
     const custom = new FuseGate({ resetHint: (st) => `trickle.resetFuse('${st.id}')` });
@@ -87,6 +87,9 @@ describe('FuseGate', () => {
       reason: expect.stringMatching(/^fuse tripped on 1001 pending changes: .*; the fuse must be blown/),
       effect: { kind: 'blow-fuse', streamTable: 'st1', changeCount: 1001, trigger: 'ceiling' },
     });
+    expect(d).toMatchObject({
+      effect: { reason: 'change count (1001) exceeded ceiling (1000)', ceiling: 1000 },
+    });
     expect(trip.loaded).toEqual(['count']);
   });
 
@@ -99,11 +102,11 @@ describe('FuseGate', () => {
     ).toBe('block');
   });
 
-  it('fixed mode without a ceiling is a configuration error → block', async () => {
-    expect(await fuseRun({ mode: 'fixed', state: 'INTACT' }, 1).decision).toMatchObject({
-      kind: 'block',
-      reason: expect.stringContaining("'fixed' but has no ceiling"),
-    });
+  it('fixed mode without a ceiling is inert: it proceeds whatever the count', async () => {
+    expect((await fuseRun({ mode: 'fixed', state: 'INTACT' }, 1e12).decision).kind).toBe('proceed');
+    expect((await fuseRun({ mode: 'fixed', ceiling: null, state: 'INTACT' }, 1e12).decision).kind).toBe(
+      'proceed',
+    );
   });
 
   it('statistical mode: z-score against the baseline', async () => {

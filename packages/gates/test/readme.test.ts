@@ -6,14 +6,12 @@ import {
   defaultPipeline,
   defineContextKey,
   defineGate,
-  frontierLsn,
   GateTick,
   ManualClock,
   pendingChangeCount,
   proceed,
   type StreamTableMeta,
   skip,
-  tickLsn,
 } from '../src/index.js';
 
 describe('README example', () => {
@@ -28,8 +26,6 @@ describe('README example', () => {
     fuse: { mode: 'fixed', ceiling: 10_000, state: 'INTACT' },
   };
   const provider = new ContextProvider()
-    .provide(tickLsn, () => '0/5000')
-    .provide(frontierLsn, () => '0/4000')
     .provide(pendingChangeCount, () => 50_000)
     .provide(changedUpstreams, () => []);
   const clock = new ManualClock(new Date('2024-01-01T12:00:06Z'));
@@ -50,21 +46,18 @@ describe('README example', () => {
     const report = await pipeline.explain(orders, tick.context(orders));
     expect(report.verdict).toEqual(verdict);
     expect(report.gates.map((g) => [g.gate, g.decision?.kind, g.requested])).toEqual([
-      ['lsn-tick', 'proceed', ['tickLsn', 'frontierLsn']],
       ['status', 'proceed', []],
       ['schedule', 'proceed', []],
       ['upstream-changes', 'proceed', ['hasPendingSourceChanges']],
-      ['fuse', 'block', ['pendingChangeCount']],
+      ['fuse', 'block', ['pendingChangeCount', 'pendingTruncate']],
       ['watermark', 'proceed', ['watermarkInputs']],
       ['snapshot-coherence', 'proceed', []],
-      ['diamond', 'proceed', []],
     ]);
     // the fallback of hasPendingSourceChanges asked for pendingChangeCount: loaded once in the tick
     expect(report.context.map((l) => [l.key, l.requests.map((r) => r.by)])).toEqual([
-      ['tickLsn', ['lsn-tick', 'lsn-tick']],
-      ['frontierLsn', ['lsn-tick', 'lsn-tick']],
       ['hasPendingSourceChanges', ['upstream-changes', 'upstream-changes']],
       ['pendingChangeCount', ['key:hasPendingSourceChanges', 'fuse', 'fuse']],
+      ['pendingTruncate', ['fuse', 'fuse']],
       ['watermarkInputs', ['watermark']],
     ]);
   });
@@ -76,7 +69,7 @@ describe('README example', () => {
       return lag <= 5_000 ? proceed() : skip(`replica lag ${lag} ms > 5000 ms`);
     });
     const pipeline = defaultPipeline().with(replicaLagGate, { after: 'status' });
-    expect(pipeline.names().slice(0, 3)).toEqual(['lsn-tick', 'status', 'replica-lag']);
+    expect(pipeline.names().slice(0, 3)).toEqual(['status', 'replica-lag', 'schedule']);
     provider.provide(replicaLagMs, () => 9_000);
     const tick = new GateTick({ clock, provider });
     expect(await pipeline.evaluate(orders, tick.context(orders))).toMatchObject({

@@ -66,6 +66,7 @@ describe('ScheduleGate', () => {
       kind: 'skip',
       reason:
         'not due: every 5000 ms; next at 2024-01-01T12:00:05.000Z (last refresh 2024-01-01T12:00:00.000Z)',
+      until: at(5000),
     });
     expect(decide(st, at(5000)).kind).toBe('proceed');
     expect(decide(st, at(60_000)).kind).toBe('proceed');
@@ -110,6 +111,7 @@ describe('ScheduleGate', () => {
     expect(decide(st, at(4 * 60_000))).toEqual({
       kind: 'skip',
       reason: 'not due: cron "*/5 * * * *" next fires at 2024-01-01T12:05:00.000Z',
+      until: at(5 * 60_000),
     });
     expect(decide(st, at(5 * 60_000 - 1)).kind).toBe('skip');
     expect(decide(st, at(5 * 60_000)).kind).toBe('proceed');

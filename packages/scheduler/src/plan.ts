@@ -6,17 +6,40 @@
  * completed with what gates need: its resolved schedule, its group id, a diamond apex's inputs.
  * A table whose reads cannot be placed (a cycle in a corrupted catalog, an unknown group member) is
  * left out and reported, never guessed about.
+ * Diamond settings (docs/features.md, "Diamonds"): a group made only of detected diamonds runs
+ * atomically only if every member's `diamondConsistency` is 'atomic'; otherwise it is kept in
+ * `groups` (for `diamond_groups()` and `explain`) as not atomic, and its members are planned as
+ * single units. A group with a declared part is always atomic (the user asked for it). A group's
+ * schedule policy is read from its convergence points: 'slowest' if any of them says so, else
+ * 'fastest'.
  */
 import { Dag, DEFAULT_PERIOD_MS } from '@pgtrickle/dag';
 import type { ResolvedSchedule, StreamTableMeta } from '@pgtrickle/gates';
 import {
   type ConsistencyGroup,
+  detectedGroupId,
   detectedGroups,
   mergeGroups,
   type RefreshUnit,
   refreshUnits,
 } from '@pgtrickle/groups';
 import type { CatalogSnapshot } from './ports.js';
+
+/** A group's diamond schedule policy: refresh when any member is due, or only when all are. */
+export type SchedulePolicy = 'fastest' | 'slowest';
+
+/** A consistency group of the plan, with what `diamond_groups()` and `explain` show. */
+export interface PlannedGroup {
+  readonly group: ConsistencyGroup;
+  /** The diamonds' convergence points among its members (empty for a declared group alone). */
+  readonly convergence: readonly string[];
+  /** Whether it runs as one atomic unit; false: its members refresh independently. */
+  readonly atomic: boolean;
+  /** Why it is not atomic (null when it is). */
+  readonly nonAtomicReason: string | null;
+  /** Its schedule policy. */
+  readonly schedulePolicy: SchedulePolicy;
+}
 
 /** The plan of one tick. */
 export interface TickPlan {
@@ -31,6 +54,10 @@ export interface TickPlan {
   readonly unitOf: ReadonlyMap<string, RefreshUnit>;
   /** Tables left out, with why. */
   readonly excluded: readonly { readonly id: string; readonly reason: string }[];
+  /** Every consistency group, atomic or not, ordered by first member. */
+  readonly groups: readonly PlannedGroup[];
+  /** The schedule policy of each group unit, by unit id. */
+  readonly schedulePolicyOf: ReadonlyMap<string, SchedulePolicy>;
 }
 
 /** Builds the plan of a tick from `snapshot`. */
@@ -71,9 +98,9 @@ export function planTick(snapshot: CatalogSnapshot): TickPlan {
     }
   }
   const periods = dag.calculatedSchedules();
-  let groups: ConsistencyGroup[];
+  let merged: ConsistencyGroup[];
   try {
-    groups = mergeGroups(
+    merged = mergeGroups(
       detectedGroups(dag),
       snapshot.declaredGroups.filter((g) => g.members.every((m) => dag.has(m))),
       { dag },
@@ -83,13 +110,26 @@ export function planTick(snapshot: CatalogSnapshot): TickPlan {
       id: '(declared groups)',
       reason: error instanceof Error ? error.message : String(error),
     });
-    groups = mergeGroups(detectedGroups(dag), [], { dag });
+    merged = mergeGroups(detectedGroups(dag), [], { dag });
   }
+  const planned = plannedGroups(dag, merged, byId);
+  const groups = planned.filter((p) => p.atomic).map((p) => p.group);
   const units = refreshUnits(dag, groups);
   const groupOf = new Map<string, ConsistencyGroup>();
   for (const g of groups) for (const m of g.members) groupOf.set(m, g);
   const unitOf = new Map<string, RefreshUnit>();
   for (const u of units) for (const m of u.members) unitOf.set(m, u);
+  const policyOfMember = new Map<string, SchedulePolicy>();
+  for (const p of planned)
+    if (p.atomic) for (const m of p.group.members) policyOfMember.set(m, p.schedulePolicy);
+  const schedulePolicyOf = new Map<string, SchedulePolicy>();
+  for (const u of units) {
+    if (u.kind !== 'group') continue;
+    schedulePolicyOf.set(
+      u.id,
+      u.members.some((m) => policyOfMember.get(m) === 'slowest') ? 'slowest' : 'fastest',
+    );
+  }
 
   // Each diamond apex's direct inputs on its diamond paths.
   const diamondInputs = new Map<string, Set<string>>();
@@ -117,5 +157,35 @@ export function planTick(snapshot: CatalogSnapshot): TickPlan {
       diamondInputs: inputs === undefined ? null : [...inputs],
     });
   }
-  return { dag, units, metas, groupOf, unitOf, excluded };
+  return { dag, units, metas, groupOf, unitOf, excluded, groups: planned, schedulePolicyOf };
+}
+
+/** The merged groups with their convergence points, atomicity and schedule policy (module rule). */
+function plannedGroups(
+  dag: Dag,
+  merged: readonly ConsistencyGroup[],
+  tables: ReadonlyMap<string, CatalogSnapshot['tables'][number]>,
+): PlannedGroup[] {
+  const apexesOf = new Map(dag.consistencyGroups().map((g) => [detectedGroupId(g.members), g.apexes]));
+  const detected = detectedGroups(dag);
+  return merged.map((group) => {
+    const members = new Set(group.members);
+    const convergence = detected
+      .filter((d) => d.members.some((m) => members.has(m)))
+      .flatMap((d) => apexesOf.get(d.id) ?? []);
+    const none = group.members.filter((m) => tables.get(m)?.diamondConsistency === 'none');
+    const declaredPart = group.origin !== 'detected';
+    const atomic = declaredPart || group.isolation === 'repeatable read' || none.length === 0;
+    return {
+      group,
+      convergence: group.members.filter((m) => convergence.includes(m)),
+      atomic,
+      nonAtomicReason: atomic
+        ? null
+        : `diamond_consistency = 'none' on ${none.map((m) => `"${tables.get(m)?.meta.name ?? m}"`).join(', ')}: members refresh independently`,
+      schedulePolicy: convergence.some((c) => tables.get(c)?.diamondSchedulePolicy === 'slowest')
+        ? 'slowest'
+        : 'fastest',
+    };
+  });
 }

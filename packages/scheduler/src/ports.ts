@@ -6,6 +6,7 @@
 import type { ScheduleSpec } from '@pgtrickle/dag';
 import type { ContextProvider, GateEffect, StreamTableMeta } from '@pgtrickle/gates';
 import type { ConsistencyGroup, DeclaredGroup, RefreshUnit } from '@pgtrickle/groups';
+import type { TickPlan } from './plan.js';
 
 /** One stream table as the scheduler sees it. */
 export interface ScheduledTable {
@@ -15,6 +16,10 @@ export interface ScheduledTable {
   readonly schedule: ScheduleSpec | null;
   /** Ids of what it reads: other stream tables' ids, or base-table source ids. */
   readonly reads: readonly string[];
+  /** Diamond consistency: 'atomic' (default) or 'none' (its diamond group refreshes member by member). */
+  readonly diamondConsistency?: 'none' | 'atomic';
+  /** Diamond schedule policy (read from convergence points): 'fastest' (default) or 'slowest'. */
+  readonly diamondSchedulePolicy?: 'fastest' | 'slowest';
 }
 
 /** The catalog as loaded at the start of a tick. */
@@ -34,6 +39,10 @@ export interface SchedulerStore {
   suspend(id: string, reason: string): Promise<void>;
   /** Applies a gate's effect (e.g. blow a fuse). */
   applyEffect(effect: GateEffect): Promise<void>;
+  /** Told the tick's plan before any unit is evaluated (e.g. to record its groups, to open the tick bound). */
+  beginTick?(plan: TickPlan): Promise<void>;
+  /** Told when the tick is over (every unit settled), success or not. */
+  endTick?(): Promise<void>;
 }
 
 /** What one member's refresh did. */

@@ -11,7 +11,8 @@
  *   blocked, no member skipped for a reason other than "not due" / "nothing pending" (those
  *   refresh along, cheaply, but only if they pass every other gate: a member skipped as "not
  *   due" is still checked by the fuse and watermark gates), and at least one proceeded; otherwise
- *   it is held.
+ *   it is held. Under the group's schedule policy 'slowest' it is also held while any member's
+ *   schedule is not due.
  * - Gate effects (blow a fuse) go to the store. Failures back off; repeated ones suspend (transient
  *   ones never do); permanent ones are left in ERROR by the executor.
  */
@@ -86,8 +87,25 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
   const retry = deps.retry ?? new RetryTracker();
   const pipeline = deps.pipeline ?? defaultPipeline();
   const concurrency = Math.max(1, Math.floor(deps.concurrency ?? 4));
+  try {
+    return await tickBody(deps, logger, retry, pipeline, concurrency);
+  } finally {
+    await deps.store
+      .endTick?.()
+      .catch((error: unknown) => logger.error('end-tick-failed', { error: String(error) }));
+  }
+}
+
+async function tickBody(
+  deps: TickDeps,
+  logger: SchedulerLogger,
+  retry: RetryTracker,
+  pipeline: GatePipeline,
+  concurrency: number,
+): Promise<TickReport> {
   const snapshot = await deps.store.load();
   const plan = planTick(snapshot);
+  await deps.store.beginTick?.(plan);
   for (const e of plan.excluded) logger.error('table-excluded', { table: e.id, reason: e.reason });
   const provider = deps.store
     .contextProvider(snapshot)
@@ -215,14 +233,21 @@ async function evaluateAndRun(
     (v) => v.decision.kind === 'skip' && !(unit.kind === 'group' && SOFT_SKIP_GATES.has(v.gate ?? '')),
   );
   const anyProceed = verdicts.some((v) => v.decision.kind === 'proceed');
-  const holder = blocked ?? hardSkip ?? (anyProceed ? undefined : verdicts[0]);
+  const notDue =
+    unit.kind === 'group' && plan.schedulePolicyOf.get(unit.id) === 'slowest'
+      ? verdicts.find((v) => v.decision.kind === 'skip' && v.gate === 'schedule')
+      : undefined;
+  const holder = blocked ?? hardSkip ?? notDue ?? (anyProceed ? undefined : verdicts[0]);
   if (holder !== undefined || verdicts.length === 0) {
     const d = holder?.decision;
     return {
       ...base,
       outcome: d?.kind === 'block' ? 'blocked' : 'skipped',
       gate: holder?.gate ?? null,
-      reason: d === undefined || d.kind === 'proceed' ? null : `${holder?.streamTable}: ${d.reason}`,
+      reason:
+        d === undefined || d.kind === 'proceed'
+          ? null
+          : `${holder === notDue ? "group schedule policy 'slowest', " : ''}${holder?.streamTable}: ${d.reason}`,
       verdicts,
     };
   }

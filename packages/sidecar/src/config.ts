@@ -45,6 +45,8 @@ export interface SidecarConfig {
   readonly scheduler: {
     readonly pollIntervalMs: number;
     readonly concurrency: number;
+    /** Bound every refresh of a tick by one snapshot taken at its start. */
+    readonly tickBound: boolean;
     readonly debounceMs: number;
     readonly minWakeIntervalMs: number;
     /** Least time between two housekeeping passes of the leader (pinned buffers, retention). */
@@ -58,6 +60,8 @@ export interface SidecarConfig {
     readonly maxConsecutiveErrors: number;
     /** Unconsumed rows a SUSPENDED/ERROR/failing table may hold in one buffer before it is released for a FULL rebuild. */
     readonly maxPinnedRows: number;
+    /** Ceiling of fuses that set none of their own (0: none). */
+    readonly fuseDefaultCeiling: number;
   };
   readonly retention: {
     readonly historyMaxAgeHours: number;
@@ -79,7 +83,7 @@ export interface SidecarConfig {
   };
 }
 
-type Value = string | number | null;
+type Value = string | number | boolean | null;
 type Parser = (
   raw: unknown,
   fromText: boolean,
@@ -111,6 +115,19 @@ function integer(min: number, max = Number.MAX_SAFE_INTEGER): Parser {
     else if (typeof raw === 'bigint') n = Number(raw);
     else return { ok: false, expected };
     return Number.isInteger(n) && n >= min && n <= max ? { ok: true, value: n } : { ok: false, expected };
+  };
+}
+
+function boolean(): Parser {
+  const expected = 'true or false';
+  return (raw, fromText) => {
+    if (typeof raw === 'boolean' && !fromText) return { ok: true, value: raw };
+    if (typeof raw === 'string') {
+      const v = raw.trim().toLowerCase();
+      if (['true', 'on', 'yes', '1'].includes(v)) return { ok: true, value: true };
+      if (['false', 'off', 'no', '0'].includes(v)) return { ok: true, value: false };
+    }
+    return { ok: false, expected };
   };
 }
 
@@ -252,6 +269,15 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
     parse: integer(1, 256),
   },
   {
+    key: 'scheduler.tick_bound',
+    env: 'PGTRICKLE_TICK_BOUND',
+    flag: 'tick-bound',
+    description:
+      'bound every refresh of a tick by one snapshot taken at its start (a commit landing mid-tick waits for the next tick)',
+    default: true,
+    parse: boolean(),
+  },
+  {
     key: 'scheduler.debounce_ms',
     env: 'PGTRICKLE_DEBOUNCE_MS',
     flag: 'debounce-ms',
@@ -309,6 +335,15 @@ export const CONFIG_KEYS: readonly ConfigKeySpec[] = [
       'unconsumed rows a SUSPENDED, ERROR or failing table may hold in one change buffer; past it the table is released (rebuilt FULL later)',
     default: 100_000,
     parse: integer(1),
+  },
+  {
+    key: 'refresh.fuse_default_ceiling',
+    env: 'PGTRICKLE_FUSE_DEFAULT_CEILING',
+    flag: 'fuse-default-ceiling',
+    description:
+      "unread change rows above which a fuse without its own ceiling blows (0: no default; such an 'on' fuse never blows)",
+    default: 0,
+    parse: integer(0),
   },
   {
     key: 'retention.history_max_age_hours',
@@ -547,6 +582,7 @@ export function loadConfig(input: LoadConfigInput = {}): LoadedConfig {
     scheduler: {
       pollIntervalMs: num('scheduler.poll_interval_ms'),
       concurrency: num('scheduler.concurrency'),
+      tickBound: values.get('scheduler.tick_bound') as boolean,
       debounceMs: num('scheduler.debounce_ms'),
       minWakeIntervalMs: num('scheduler.min_wake_interval_ms'),
       maintenanceIntervalMs: num('scheduler.maintenance_interval_ms'),
@@ -556,6 +592,7 @@ export function loadConfig(input: LoadConfigInput = {}): LoadedConfig {
       autoFullRatio: num('refresh.auto_full_ratio'),
       maxConsecutiveErrors: num('refresh.max_consecutive_errors'),
       maxPinnedRows: num('refresh.max_pinned_rows'),
+      fuseDefaultCeiling: num('refresh.fuse_default_ceiling'),
     },
     retention: {
       historyMaxAgeHours: num('retention.history_max_age_hours'),

@@ -16,6 +16,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { migrateCommand, planCommand } from './commands/catalog.js';
 import { demoCommand } from './commands/demo.js';
 import { doctorCommand } from './commands/doctor.js';
+import { fuseCommand } from './commands/fuse.js';
+import { groupCreateCommand, groupDropCommand, groupListCommand } from './commands/groups.js';
 import { runCommand } from './commands/run.js';
 import {
   createCommand,
@@ -88,6 +90,12 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   resume: ['pgtrickle resume order_totals'],
   status: ['pgtrickle status', 'pgtrickle status --watch 2', 'pgtrickle status --json'],
   explain: ['pgtrickle explain order_totals'],
+  group: [
+    'pgtrickle group create daily orders_by_day revenue_by_day --isolation repeatable_read',
+    'pgtrickle group list',
+    'pgtrickle group drop daily',
+  ],
+  fuse: ['pgtrickle fuse status', 'pgtrickle fuse reset order_totals --action skip_changes'],
   migrate: ['PGHOST=db.internal PGUSER=admin PGDATABASE=shop pgtrickle migrate'],
   plan: [
     'pgtrickle plan > pgtrickle-catalog.sql',
@@ -244,6 +252,39 @@ function program(io: CliIo, hooks: Hooks): Command {
   p.command('explain <name>')
     .description('how a stream table is maintained: mode, sources, row identity, SQL')
     .action(action('explain', (ctx, name: string) => explainCommand(ctx, name, { json: ctx.json })));
+  const group = p
+    .command('group')
+    .description('declared refresh groups: stream tables refreshed together (and the diamonds’ groups)');
+  group
+    .command('create <name> <members...>')
+    .description('declare a refresh group of two or more stream tables you own')
+    .option('--isolation <level>', 'read_committed (atomic) or repeatable_read (atomic, one snapshot)')
+    .action(
+      action('group create', (ctx, name: string, members: string[], opts: { isolation?: string }) =>
+        groupCreateCommand(ctx, name, members, opts),
+      ),
+    );
+  group
+    .command('drop <name>')
+    .description('drop a refresh group (its members refresh on their own again)')
+    .action(action('group drop', (ctx, name: string) => groupDropCommand(ctx, name)));
+  group
+    .command('list')
+    .description('list the refresh groups and the diamonds’ consistency groups')
+    .action(action('group list', (ctx) => groupListCommand(ctx)));
+  p.command('fuse <what> [name]')
+    .description(
+      "the fuses: 'fuse status [NAME]' lists them (mode, state, ceiling, pending changes, baseline); 'fuse reset NAME' re-arms a blown one",
+    )
+    .option(
+      '--action <action>',
+      'with reset: apply (default: refresh the held batch), reinitialize (recompute it) or skip_changes (leave the held batch out)',
+    )
+    .action(
+      action('fuse', (ctx, what: string, name: string | undefined, opts: { action?: string }) =>
+        fuseCommand(ctx, what, name, opts),
+      ),
+    );
   p.command('migrate')
     .description('install or upgrade the pgtrickle catalog')
     .action(action('migrate', (ctx) => migrateCommand(ctx)));
@@ -290,10 +331,10 @@ function program(io: CliIo, hooks: Hooks): Command {
     .command('status')
     .description("each group's alignment (min, max, lag, aligned) and each source's watermark")
     .action(action('watermark', (ctx) => watermarkStatusCommand(ctx)));
-  const group = watermark
+  const wmGroup = watermark
     .command('group')
     .description('watermark groups: sources whose watermarks must agree within a tolerance');
-  group
+  wmGroup
     .command('create <name> <sources...>')
     .description('create a group over two or more source tables')
     .option('-t, --tolerance <seconds>', 'the largest allowed lag between their watermarks (default 0)')
@@ -302,11 +343,11 @@ function program(io: CliIo, hooks: Hooks): Command {
         watermarkGroupCreateCommand(ctx, name, sources, opts),
       ),
     );
-  group
+  wmGroup
     .command('drop <name>')
     .description('drop a group')
     .action(action('watermark', (ctx, name: string) => watermarkGroupDropCommand(ctx, name)));
-  group
+  wmGroup
     .command('list')
     .description('list the groups')
     .action(action('watermark', (ctx) => watermarkGroupListCommand(ctx)));

@@ -162,6 +162,45 @@ describe('stream table commands', () => {
     expect(json.sql.delta).toContain('pgtrickle_changes');
   });
 
+  it('group create / list / drop manage refresh groups, and explain shows a table’s groups', async () => {
+    expect(
+      (await cli(['create', 'eu_orders', '--query', "SELECT id, amount FROM orders WHERE region = 'eu'"]))
+        .code,
+    ).toBe(0);
+    const created = await cli([
+      'group',
+      'create',
+      'daily',
+      'by_region',
+      'eu_orders',
+      '--isolation',
+      'repeatable_read',
+    ]);
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout).toMatch(/^created refresh group daily \(id \d+\): by_region, eu_orders\n$/);
+    const list = await cli(['group', 'list']);
+    expect(list.stdout).toMatch(/^daily\s+repeatable_read\s+public\.by_region, public\.eu_orders$/m);
+    expect(list.stdout).toContain('no diamond groups');
+    const explained = await cli(['explain', 'eu_orders']);
+    expect(explained.stdout).toContain(
+      '  refresh group daily: public.by_region, public.eu_orders (repeatable_read)',
+    );
+    expect(explained.stdout).toContain('  diamond       -');
+    const json = JSON.parse((await cli(['explain', 'eu_orders', '--json'])).stdout) as {
+      groups: { refresh: { name: string } | null; diamond: unknown };
+    };
+    expect(json.groups).toMatchObject({ refresh: { name: 'daily' }, diamond: null });
+    const duplicate = await cli(['group', 'create', 'daily', 'by_region', 'eu_orders']);
+    expect(duplicate.code).toBe(1);
+    expect(duplicate.stderr).toMatch(/PGT_ALREADY_EXISTS: refresh group 'daily' already exists/);
+    const bad = await cli(['group', 'create', 'x', 'by_region', 'eu_orders', '--isolation', 'serializable']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--isolation must be read_committed or repeatable_read');
+    expect((await cli(['group', 'drop', 'daily'])).stdout).toBe('dropped refresh group daily\n');
+    expect((await cli(['group', 'list'])).stdout).toContain('no refresh groups');
+    expect((await cli(['drop', 'eu_orders'])).code).toBe(0);
+  });
+
   it('plan --query prints what creating a stream table would install', async () => {
     const r = await cli([
       'plan',

@@ -40,6 +40,7 @@ concurrency = 2
 [refresh]
 auto_full_ratio = 0.3
 max_consecutive_errors = 5
+fuse_default_ceiling = 5000
 
 [leader]
 lease_ms = 20000
@@ -57,12 +58,18 @@ describe('precedence', () => {
     expect(config.scheduler).toEqual({
       pollIntervalMs: 1000,
       concurrency: 4,
+      tickBound: true,
       debounceMs: 25,
       minWakeIntervalMs: 50,
       maintenanceIntervalMs: 10_000,
       watermarkHoldbackTimeoutMs: 0,
     });
-    expect(config.refresh).toEqual({ autoFullRatio: 0.15, maxConsecutiveErrors: 3, maxPinnedRows: 100_000 });
+    expect(config.refresh).toEqual({
+      autoFullRatio: 0.15,
+      maxConsecutiveErrors: 3,
+      maxPinnedRows: 100_000,
+      fuseDefaultCeiling: 0,
+    });
     expect(config.retention).toEqual({
       historyMaxAgeHours: 168,
       historyMaxRows: 10_000,
@@ -91,7 +98,12 @@ describe('precedence', () => {
     expect(config.log.level).toBe('debug');
     expect(config.log.format).toBe('json'); // file beats default
     expect(sources['log.format']).toEqual({ kind: 'file', path: f });
-    expect(config.refresh).toEqual({ autoFullRatio: 0.3, maxConsecutiveErrors: 5, maxPinnedRows: 100_000 });
+    expect(config.refresh).toEqual({
+      autoFullRatio: 0.3,
+      maxConsecutiveErrors: 5,
+      maxPinnedRows: 100_000,
+      fuseDefaultCeiling: 5000,
+    });
     expect(config.leader).toEqual({ leaseMs: 20_000, holder: 'from-file' });
     expect(config.scheduler.debounceMs).toBe(25); // nobody set it
     expect(describeConfig(loaded)).toContain('scheduler.poll_interval_ms = 100  (flag --poll-interval-ms)');
@@ -189,7 +201,7 @@ describe('validation', () => {
     expect(typo.code).toBe('PGT_CONFIG_UNKNOWN_KEY');
     expect(typo.key).toBe('scheduler.poll_interval');
     expect(typo.message).toContain(
-      'known keys of [scheduler]: scheduler.poll_interval_ms, scheduler.concurrency, scheduler.debounce_ms, scheduler.min_wake_interval_ms',
+      'known keys of [scheduler]: scheduler.poll_interval_ms, scheduler.concurrency, scheduler.tick_bound, scheduler.debounce_ms, scheduler.min_wake_interval_ms',
     );
     const section = error(() =>
       loadConfig({ configPath: file('sect.toml', '[metrics]\nport = 1\n'), env: {}, cwd: dir }),

@@ -1,7 +1,8 @@
 /**
  * The leader lease row (`pgt_leader`): taking, renewing and reading it, and ending a stale holder.
  * Rules:
- * - a refresh transaction of the leader holds the row `FOR KEY SHARE` (fencing); renewing only
+ * - a refresh transaction of the leader holds the row `FOR KEY SHARE` (fencing) and checks that
+ *   its leader session still holds the leadership lock (`holdsAdvisoryLock`); renewing only
  *   updates `renewed_at` (a non-key update, which does not wait for those), while taking the lease
  *   locks the row `FOR UPDATE` first, so a new epoch waits for every fenced refresh of the old one;
  * - the lease records the leader's tag, which is in the `application_name` of each of its
@@ -60,6 +61,21 @@ export async function renewLease(q: Queryable, epoch: number): Promise<boolean> 
 export async function leaseEpochForShare(q: Queryable): Promise<number> {
   const res = await q.query(`SELECT epoch FROM ${LEADER} WHERE id = 1 FOR KEY SHARE`);
   return Number(res.rows[0]?.epoch);
+}
+
+/**
+ * Whether backend `pid` holds the session advisory lock `key` (a bigint key) right now. Read from
+ * the lock table, not from a snapshot: the answer is current even inside a transaction reading as
+ * of an older snapshot (the tick bound), where the lease row may predate a takeover.
+ */
+export async function holdsAdvisoryLock(q: Queryable, pid: number, key: string): Promise<boolean> {
+  const res = await q.query(
+    `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_locks
+                     WHERE locktype = 'advisory' AND granted AND pid = $1 AND objsubid = 1
+                       AND classid::text::bigint = ($2::bigint >> 32) AND objid::text::bigint = ($2::bigint & 4294967295)) AS held`,
+    [pid, key],
+  );
+  return res.rows[0]?.held === true;
 }
 
 /** A backend of a stale leader that was terminated. */

@@ -42,7 +42,13 @@ export type CatalogObject =
   | 'watermark_status'
   | 'check_settings'
   | 'apply_settings'
-  | 'pgt_commands';
+  | 'pgt_commands'
+  | 'pgt_refresh_groups'
+  | 'pgt_consistency_groups'
+  | 'pgt_service_settings'
+  | 'unread_changes'
+  | 'fuse_samples'
+  | 'fuse_status';
 
 /** The quoted, schema-qualified SQL name of a catalog object. */
 export function cat(object: CatalogObject): string {

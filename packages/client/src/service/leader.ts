@@ -8,7 +8,9 @@
  *   connections). The lease is renewed before every tick and by a timer every `leaseMs / 3`, so a
  *   long refresh does not lose it; a process that stops (SIGSTOP, a hung host) stops renewing.
  * - Every refresh transaction of the leader first locks the lease row `FOR KEY SHARE` and checks
- *   the epoch is still its own (`fence`): a leader that lost the lead can no longer commit
+ *   the epoch is still its own and its leader session still holds the leadership lock (`fence`;
+ *   the lock check is current even under the tick bound's older snapshot): a leader that lost the
+ *   lead can no longer commit
  *   anything; and a standby cannot bump the epoch while a refresh of the old leader is running.
  * - Standbys retry every poll. When the leader's process dies, its connections close and the lock
  *   is released: a standby takes over at its next try. When the lease is older than `leaseMs`, a
@@ -22,6 +24,7 @@ import pg from 'pg';
 import {
   blockingBackends,
   endStaleHolder,
+  holdsAdvisoryLock,
   leaseAgeSeconds,
   leaseEpochForShare,
   renewLease,
@@ -258,6 +261,13 @@ export class Leadership {
     const epoch = this.#epoch;
     if (epoch === null) throw new NotLeaderError(-1);
     if ((await leaseEpochForShare(conn)) !== epoch) {
+      this.lost();
+      throw new NotLeaderError(epoch);
+    }
+    // A refresh under the tick bound reads the lease row as of the tick's snapshot, which may
+    // predate a takeover; the leadership lock is not versioned: it must still be this session's.
+    const pid = this.#pid;
+    if (pid === null || !(await holdsAdvisoryLock(conn, pid, LEADER_LOCK_KEY))) {
       this.lost();
       throw new NotLeaderError(epoch);
     }

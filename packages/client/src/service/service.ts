@@ -25,12 +25,13 @@ import {
 } from '@pgtrickle/scheduler';
 import pg from 'pg';
 import { nothingPendingIds, recordChecked } from '../catalog/freshness.js';
+import { writeServiceSettings } from '../catalog/fuse.js';
 import { HoldRecorder } from '../catalog/holds.js';
 import { taggedApplicationName } from '../catalog/leader-lease.js';
 import type { RetentionPolicy } from '../catalog/retention.js';
 import { installedVersion } from '../catalog/schema-version.js';
 import { sqlState } from '../db.js';
-import { CatalogMissingError, type ClientError } from '../errors.js';
+import { CatalogMissingError, type ClientError, InvalidArgumentError } from '../errors.js';
 import { connect, type Trickle } from '../trickle.js';
 import { KEEPALIVE, Leadership, newTag } from './leader.js';
 import { Maintenance } from './maintenance.js';
@@ -47,6 +48,8 @@ export interface ServiceOptions {
   readonly pollIntervalMs?: number;
   /** Units refreshed in parallel (default 4). */
   readonly concurrency?: number;
+  /** Bound every refresh of a tick by one snapshot taken at the tick's start (default true; docs/features.md, "The tick bound"). */
+  readonly tickBound?: boolean;
   /** Wake-up debounce, ms (default 25). */
   readonly debounceMs?: number;
   /** A tick started by a wake-up begins at least this long after the previous one, ms (default 50). */
@@ -63,6 +66,8 @@ export interface ServiceOptions {
   readonly retention?: Partial<RetentionPolicy>;
   readonly retry?: Partial<RetryPolicy>;
   readonly autoFullRatio?: number;
+  /** Ceiling of fuses that set none of their own (0, the default: none; an 'on' fuse without a ceiling is inert). */
+  readonly fuseDefaultCeiling?: number;
   readonly logger?: SchedulerLogger;
   /** Default: the system clock. */
   readonly clock?: Clock;
@@ -120,6 +125,12 @@ export class TrickleService {
   /** Connects, installs or upgrades the catalog, and starts working (as leader or standby). */
   static async start(options: ServiceOptions): Promise<TrickleService> {
     const logger = options.logger ?? silentLogger;
+    const ceiling = options.fuseDefaultCeiling;
+    if (ceiling !== undefined && !(Number.isSafeInteger(ceiling) && ceiling >= 0)) {
+      throw new InvalidArgumentError(
+        `fuseDefaultCeiling must be a whole number ≥ 0 (0: no default ceiling), got ${ceiling}.`,
+      );
+    }
     const tag = newTag();
     const trickle = await connect({
       poolConfig: {
@@ -145,6 +156,8 @@ export class TrickleService {
       log: (level, event, fields) => logger[level](event, { holder, ...fields }),
     });
     const store = new PgSchedulerStore(trickle.db, {
+      tickBound: options.tickBound ?? true,
+      fuseDefaultCeiling: options.fuseDefaultCeiling ?? 0,
       ...(options.watermarkHoldbackTimeoutMs === undefined
         ? {}
         : { watermarkHoldbackTimeoutMs: options.watermarkHoldbackTimeoutMs }),
@@ -214,10 +227,17 @@ export class TrickleService {
   }
 
   private async leadAndPrepare(): Promise<boolean> {
+    // The previous tick's records (freshness, holds) commit before this tick takes its snapshot:
+    // a write on a stream table's row after the tick bound would fail that table's refresh (40001).
+    await this.#checks;
     if (!this.leadership.leading) {
       const got = await this.leadership.tryAcquire();
       if (!got) return false;
       this.logger.info('leadership-acquired', { epoch: this.leadership.epoch });
+      // what pgtrickle.fuse_status() shows as the default ceiling is this leader's
+      await writeServiceSettings(this.trickle.db, {
+        fuseDefaultCeiling: this.options.fuseDefaultCeiling ?? 0,
+      });
     } else if (!(await this.leadership.renew())) {
       return false;
     }

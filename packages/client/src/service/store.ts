@@ -8,6 +8,14 @@
  * - frontiers for the tick and diamond gates are the WAL positions recorded at each refresh;
  * - watermark groups are read once per tick (`watermarks.ts`); each table is gated on its
  *   transitive base sources (stream-table inputs expanded down to base tables);
+ * - the tick bound (`tick-bound.ts`): `beginTick` exports one snapshot, and every unit with a
+ *   member reading a base table directly runs as of it; `endTick` closes it (option `tickBound`);
+ * - declared refresh groups are loaded with the tables; the groups of each plan are recorded for
+ *   `pgtrickle.diamond_groups()` when they change, and an atomic group's commit advances its epoch
+ *   in the same transaction;
+ * - a fuse checks its table's unread change rows, read for every armed fuse in one call per tick
+ *   (`catalog/fuse.ts`); its blow is recorded (and alerted) in one transaction; blown fuses are
+ *   reminded of at most every 60 s;
  * - a unit's refreshes commit together (a group through its GroupExecutionStrategy), the
  *   leadership epoch is checked inside that transaction, and every failure is recorded (history,
  *   error counters; permanent ones put the table in ERROR) and classified (`failures.ts`: transient
@@ -16,14 +24,15 @@
 import { parseSchedule } from '@pgtrickle/dag';
 import {
   ContextProvider,
+  changeCountBaseline,
   changedUpstreams,
-  diamondFrontiers,
-  frontierLsn,
+  type FuseMeta,
   type GateEffect,
   hasPendingSourceChanges,
+  overCeilingStreak,
   pendingChangeCount,
+  pendingTruncate,
   type StreamTableMeta,
-  tickLsn,
   watermarkInputs,
 } from '@pgtrickle/gates';
 import type { ConsistencyGroup, RefreshUnit } from '@pgtrickle/groups';
@@ -33,13 +42,30 @@ import type {
   ScheduledTable,
   SchedulerLogger,
   SchedulerStore,
+  TickPlan,
   UnitExecutor,
   UnitOutcome,
 } from '@pgtrickle/scheduler';
 import { emitAlert } from '../catalog/alerts.js';
+import {
+  advanceGroupEpochs,
+  type ConsistencyGroupRow,
+  readDeclaredGroups,
+  writeConsistencyGroups,
+} from '../catalog/consistency-groups.js';
 import { allStreamTables, streamTableById } from '../catalog/find-stream-table.js';
+import {
+  baselineOf,
+  blowFuse,
+  DEFAULT_FUSE_WINDOW,
+  type FuseCount,
+  overCeilingStreakOf,
+  readFuseCounts,
+  readFuseSamples,
+  remindBlownFuses,
+} from '../catalog/fuse.js';
 import { allDependencies } from '../catalog/read-dependencies.js';
-import { pendingSourceCount, readFrontiers, readPending } from '../catalog/read-frontiers.js';
+import { pendingSourceCount, readPending } from '../catalog/read-frontiers.js';
 import type { DependencyRow, StreamTableRow } from '../catalog/rows.js';
 import { suspendStreamTable } from '../catalog/set-status.js';
 import { cleanupBuffers, cleanupTargets } from '../cdc.js';
@@ -48,6 +74,7 @@ import { classifyFailure, recordFailure } from '../failures.js';
 import { SavepointGroupStrategy } from '../groups.js';
 import { displayName } from '../names.js';
 import { type Engine, type RefreshOutcome, refreshInTransaction } from '../refresh.js';
+import { inSnapshot, TickSnapshot } from './tick-bound.js';
 import { WatermarkWatch } from './watermarks.js';
 
 /** The scheduler's id of a stream table. */
@@ -55,8 +82,25 @@ export function tableId(pgtId: number): string {
   return String(pgtId);
 }
 
-function metaOf(row: StreamTableRow): StreamTableMeta {
+/** The gates' view of a table's fuse: 'on' is the ceiling rule, 'auto' adds the statistical rule. */
+export function fuseMetaOf(row: StreamTableRow, defaultCeiling: number): FuseMeta {
+  const f = row.fuse;
+  const ceiling = f.ceiling ?? (defaultCeiling > 0 ? defaultCeiling : null);
   return {
+    mode: f.mode === 'off' ? 'off' : f.mode === 'on' ? 'fixed' : 'statistical',
+    ceiling,
+    ...(f.sigma === null ? {} : { sensitivity: f.sigma }),
+    ...(f.minSamples === null ? {} : { minSamples: f.minSamples }),
+    consecutive: f.sensitivity ?? 1,
+    state: f.state === 'blown' ? 'BLOWN' : 'INTACT',
+    blownAt: f.blownAt,
+    blownReason: f.blowReason,
+  };
+}
+
+function metaOf(row: StreamTableRow, defaultCeiling: number): StreamTableMeta {
+  return {
+    fuse: fuseMetaOf(row, defaultCeiling),
     id: tableId(row.pgtId),
     name: displayName(row.schema, row.name),
     status: row.status,
@@ -70,8 +114,12 @@ function metaOf(row: StreamTableRow): StreamTableMeta {
   };
 }
 
-/** Options of {@link PgSchedulerStore}. */
-export interface PgSchedulerStoreOptions {
+/** Options of the scheduler store. */
+export interface SchedulerStoreOptions {
+  /** Bound every refresh window of a tick by one snapshot taken at its start (default true). */
+  readonly tickBound?: boolean;
+  /** The ceiling of fuses that have none of their own (0 = none). */
+  readonly fuseDefaultCeiling?: number;
   /** A watermarked source not advanced for longer than this is stuck, ms (default 0: never). */
   readonly watermarkHoldbackTimeoutMs?: number;
   /** Where alerts that could not be sent are logged. */
@@ -84,13 +132,21 @@ export class PgSchedulerStore implements SchedulerStore {
   readonly #baseSources = new Map<number, readonly string[]>();
   readonly #watermarks: WatermarkWatch;
   #pending: Promise<Map<number, boolean>> | null = null;
-  #frontiers: Promise<Map<number, string | null>> | null = null;
   readonly #refreshedThisTick = new Set<number>();
+  readonly #tickSnapshot: TickSnapshot | null;
+  #recordedGroups: string | null = null;
+  #fused: number[] = [];
+  readonly #fuseWindow = new Map<number, number>();
+  #fuseCounts: Promise<Map<number, FuseCount>> | null = null;
+  #fuseSamples: Promise<Map<number, number[]>> | null = null;
+  readonly #fuseDefaultCeiling: number;
 
   constructor(
     private readonly db: Db,
-    options: PgSchedulerStoreOptions = {},
+    options: SchedulerStoreOptions = {},
   ) {
+    this.#tickSnapshot = (options.tickBound ?? true) ? new TickSnapshot(db) : null;
+    this.#fuseDefaultCeiling = options.fuseDefaultCeiling ?? 0;
     this.#watermarks = new WatermarkWatch(
       db,
       options.watermarkHoldbackTimeoutMs ?? 0,
@@ -98,11 +154,47 @@ export class PgSchedulerStore implements SchedulerStore {
     );
   }
 
-  /** Loads every stream table that is created (not a PENDING request) with what it reads. */
+  /** The tick's exported snapshot, while a tick is open and the tick bound is on. */
+  get tickSnapshotId(): string | null {
+    return this.#tickSnapshot?.id ?? null;
+  }
+
+  /** Whether stream table `pgtId` reads a base table directly (its unit then runs as of the tick's snapshot). */
+  readsBaseTable(pgtId: number): boolean {
+    return (this.#deps.get(pgtId) ?? []).some((d) => d.sourceKind !== 'streamTable');
+  }
+
+  /** Records the plan's groups when they changed, then opens the tick bound. */
+  async beginTick(plan: TickPlan): Promise<void> {
+    const rows: ConsistencyGroupRow[] = plan.groups.map((p) => ({
+      key: p.group.id,
+      origin: p.group.origin,
+      memberIds: p.group.members.map(Number),
+      convergenceIds: p.convergence.map(Number),
+      consistency: p.atomic ? 'atomic' : 'none',
+      schedulePolicy: p.schedulePolicy,
+      isolation: p.group.isolation === 'repeatable read' ? 'repeatable_read' : 'read_committed',
+      reason: p.nonAtomicReason ?? p.group.reason ?? null,
+    }));
+    const signature = JSON.stringify(rows);
+    if (signature !== this.#recordedGroups) {
+      await this.db.transaction((conn) => writeConsistencyGroups(conn, rows));
+      this.#recordedGroups = signature;
+    }
+    await this.#tickSnapshot?.begin();
+  }
+
+  /** Closes the tick bound. */
+  async endTick(): Promise<void> {
+    await this.#tickSnapshot?.end();
+  }
+
+  /** Loads every stream table that is created (not a PENDING request) with what it reads, and the declared groups. */
   async load(): Promise<CatalogSnapshot> {
-    const [rows, deps] = await Promise.all([
+    const [rows, deps, declared] = await Promise.all([
       allStreamTables(this.db),
       allDependencies(this.db),
+      readDeclaredGroups(this.db),
       this.#watermarks.refresh(),
     ]);
     this.#deps = new Map();
@@ -113,8 +205,15 @@ export class PgSchedulerStore implements SchedulerStore {
       this.#deps.set(d.pgtId, list);
     }
     this.#pending = null;
-    this.#frontiers = null;
+    this.#fuseCounts = null;
+    this.#fuseSamples = null;
     this.#refreshedThisTick.clear();
+    this.#fused = rows.filter((r) => r.fuse.mode !== 'off' && r.fuse.state === 'armed').map((r) => r.pgtId);
+    this.#fuseWindow.clear();
+    for (const r of rows) this.#fuseWindow.set(r.pgtId, r.fuse.window ?? DEFAULT_FUSE_WINDOW);
+    if (rows.some((r) => r.fuse.state === 'blown')) {
+      await this.db.transaction((conn) => remindBlownFuses(conn)).catch(() => 0);
+    }
     const tables: ScheduledTable[] = rows
       .filter((r) => r.effectiveMode !== 'IMMEDIATE')
       .map((r) => {
@@ -125,14 +224,20 @@ export class PgSchedulerStore implements SchedulerStore {
           schedule = null;
         }
         return {
-          meta: metaOf(r),
+          meta: metaOf(r, this.#fuseDefaultCeiling),
           schedule,
           reads: (this.#deps.get(r.pgtId) ?? []).map((d) =>
             d.sourceKind === 'streamTable' ? tableId(d.sourcePgtId as number) : `table:${d.sourceOid}`,
           ),
+          diamondConsistency: r.diamondConsistency,
+          diamondSchedulePolicy: r.diamondSchedulePolicy,
         };
       });
-    return { tables, declaredGroups: [] };
+    const scheduled = new Set(tables.map((t) => t.meta.id));
+    return {
+      tables,
+      declaredGroups: declared.filter((g) => g.members.every((m) => scheduled.has(m))),
+    };
   }
 
   /** Notes a refresh that changed data, so its readers are re-checked this tick. */
@@ -168,18 +273,35 @@ export class PgSchedulerStore implements SchedulerStore {
     return (await pendingSourceCount(this.db, pgtId)) > 0;
   }
 
+  /** What this table's fuse checks now (re-read alone when an upstream refreshed earlier this tick). */
+  private async fuseCount(pgtId: number): Promise<FuseCount> {
+    const none = { pending: 0, checked: 0, truncated: false };
+    // Counted up to the tick's snapshot when the tick is bound: exactly the window its refresh applies.
+    const upto = this.#tickSnapshot?.snapshot ?? null;
+    if (this.upstreamRefreshed(pgtId))
+      return (await readFuseCounts(this.db, [pgtId], upto)).get(pgtId) ?? none;
+    this.#fuseCounts ??= readFuseCounts(this.db, this.#fused, upto);
+    const all = await this.#fuseCounts;
+    if (all.has(pgtId) || this.#fused.includes(pgtId)) return all.get(pgtId) ?? none;
+    return (await readFuseCounts(this.db, [pgtId], upto)).get(pgtId) ?? none;
+  }
+
+  private async fuseSamples(pgtId: number): Promise<number[]> {
+    this.#fuseSamples ??= readFuseSamples(this.db, this.#fused);
+    const all = await this.#fuseSamples;
+    if (all.has(pgtId) || this.#fused.includes(pgtId)) return all.get(pgtId) ?? [];
+    return (await readFuseSamples(this.db, [pgtId])).get(pgtId) ?? [];
+  }
+
+  private upstreamRefreshed(pgtId: number): boolean {
+    return (this.#deps.get(pgtId) ?? []).some(
+      (d) => d.sourcePgtId !== null && this.#refreshedThisTick.has(d.sourcePgtId),
+    );
+  }
+
   contextProvider(_snapshot: CatalogSnapshot): ContextProvider {
     void _snapshot;
     return new ContextProvider()
-      .provide(tickLsn, async () =>
-        String((await this.db.query('SELECT pg_current_wal_lsn()::text AS l')).rows[0]?.l),
-      )
-      .provide(frontierLsn, async (st) => {
-        // Read once per tick for every table: a table's own frontier only moves when it refreshes,
-        // after its gates ran.
-        this.#frontiers ??= readFrontiers(this.db);
-        return (await this.#frontiers).get(Number(st.id)) ?? null;
-      })
       .provide(hasPendingSourceChanges, async (st) => {
         const pgtId = Number(st.id);
         const upstreamRefreshed = (this.#deps.get(pgtId) ?? []).some(
@@ -189,15 +311,18 @@ export class PgSchedulerStore implements SchedulerStore {
         return (await this.pendingAll()).get(pgtId) ?? false;
       })
       .provide(changedUpstreams, () => [])
-      .provide(pendingChangeCount, async (st) => {
-        return pendingSourceCount(this.db, Number(st.id));
+      .provide(pendingChangeCount, async (st) => (await this.fuseCount(Number(st.id))).checked)
+      .provide(pendingTruncate, async (st) => (await this.fuseCount(Number(st.id))).truncated)
+      .provide(changeCountBaseline, async (st) => {
+        const id = Number(st.id);
+        const samples = await this.fuseSamples(id);
+        return baselineOf(samples.slice(0, this.#fuseWindow.get(id) ?? DEFAULT_FUSE_WINDOW));
       })
-      .provide(diamondFrontiers, async (st) => {
-        const inputs = (st.diamondInputs ?? []).map(Number);
-        if (inputs.length === 0) return new Map();
-        const frontiers = await readFrontiers(this.db, inputs);
-        return new Map([...frontiers].map(([id, lsn]) => [tableId(id), lsn ?? undefined]));
-      })
+      .provide(overCeilingStreak, async (st) =>
+        st.fuse?.ceiling === null || st.fuse?.ceiling === undefined
+          ? 0
+          : overCeilingStreakOf(await this.fuseSamples(Number(st.id)), st.fuse.ceiling),
+      )
       .provide(watermarkInputs, (st) => this.#watermarks.inputsFor(this.baseSources(Number(st.id))));
   }
 
@@ -211,8 +336,17 @@ export class PgSchedulerStore implements SchedulerStore {
   }
 
   async applyEffect(effect: GateEffect): Promise<void> {
-    // Fuses have no catalog yet: a gate can only request an effect for a fuse it was given.
-    void effect;
+    if (effect.kind !== 'blow-fuse') return;
+    await this.db.transaction((conn) =>
+      blowFuse(conn, {
+        pgtId: Number(effect.streamTable),
+        reason: effect.reason,
+        pending: effect.changeCount,
+        ceiling: effect.ceiling ?? null,
+        trigger: effect.trigger,
+        ...(effect.baseline === undefined ? {} : { baseline: effect.baseline }),
+      }),
+    );
   }
 }
 
@@ -248,15 +382,25 @@ export class PgUnitExecutor implements UnitExecutor {
       return out;
     };
     let failure: { member: string | null; error: unknown } | null = null;
+    // The tick bound applies to a unit with a member reading a base table directly.
+    const snapshot =
+      this.store !== null && members.some((m) => this.store?.readsBaseTable(Number(m)))
+        ? this.store.tickSnapshotId
+        : null;
     if (group === null || members.length === 1) {
       const member = members[0] as string;
       try {
-        await this.db.transaction((conn) => refreshMember(conn, member));
+        const work = (conn: Conn) => refreshMember(conn, member);
+        await (snapshot === null ? this.db.transaction(work) : inSnapshot(this.db, snapshot, work));
       } catch (error) {
         failure = { member, error };
       }
     } else {
-      const r = await this.#strategy.execute(group, members, (m, tx) => refreshMember(tx.conn, m));
+      const ids = members.map(Number);
+      const r = await this.#strategy.execute(group, members, (m, tx) => refreshMember(tx.conn, m), {
+        snapshot,
+        beforeCommit: (conn) => advanceGroupEpochs(conn, ids),
+      });
       if (!r.ok) failure = { member: r.failedMember, error: r.error.cause ?? r.error };
     }
     void unit;

@@ -34,6 +34,7 @@ import {
 import { type Conn, type Db, isConnectionError, sqlState } from '../db.js';
 import {
   AlreadyExistsError,
+  FuseBlownError,
   HasDependentsError,
   InvalidArgumentError,
   NotActiveError,
@@ -224,6 +225,9 @@ export class StreamTableService {
     const row = await this.owned(this.db, name, actor, 'refresh');
     if (row.status === 'SUSPENDED' || row.status === 'ERROR') {
       throw new NotActiveError(displayName(row.schema, row.name), row.status, row.lastError);
+    }
+    if (row.fuse.state === 'blown') {
+      throw new FuseBlownError(displayName(row.schema, row.name), row.fuse.blowReason, row.fuse.blownAt);
     }
     let outcome: RefreshOutcome;
     try {

@@ -288,6 +288,7 @@ export async function demoCommand(ctx: CommandContext, options: DemoOptions = {}
       holder: `${os.hostname()}:${process.pid} (demo)`,
       pollIntervalMs: Math.min(ctx.loaded.config.scheduler.pollIntervalMs, 250),
       concurrency: ctx.loaded.config.scheduler.concurrency,
+      tickBound: ctx.loaded.config.scheduler.tickBound,
       debounceMs: ctx.loaded.config.scheduler.debounceMs,
       minWakeIntervalMs: ctx.loaded.config.scheduler.minWakeIntervalMs,
       leaseMs: ctx.loaded.config.leader.leaseMs,

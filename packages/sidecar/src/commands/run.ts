@@ -261,6 +261,7 @@ export async function runCommand(ctx: CommandContext, options: RunOptions = {}):
       holder,
       pollIntervalMs: config.scheduler.pollIntervalMs,
       concurrency: config.scheduler.concurrency,
+      tickBound: config.scheduler.tickBound,
       debounceMs: config.scheduler.debounceMs,
       minWakeIntervalMs: config.scheduler.minWakeIntervalMs,
       leaseMs: config.leader.leaseMs,
@@ -269,6 +270,7 @@ export async function runCommand(ctx: CommandContext, options: RunOptions = {}):
       maintenanceIntervalMs: config.scheduler.maintenanceIntervalMs,
       watermarkHoldbackTimeoutMs: config.scheduler.watermarkHoldbackTimeoutMs,
       maxPinnedRows: config.refresh.maxPinnedRows,
+      fuseDefaultCeiling: config.refresh.fuseDefaultCeiling,
       retention: {
         historyMaxAgeMs: config.retention.historyMaxAgeHours * 3600_000,
         historyMaxRowsPerTable: config.retention.historyMaxRows,

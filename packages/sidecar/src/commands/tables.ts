@@ -23,6 +23,7 @@ import type pg from 'pg';
 import { type CommandContext, processStopSignal, withTrickle } from '../context.js';
 import { SidecarError } from '../errors.js';
 import { startProgress } from '../progress.js';
+import { groupLines, groupsOf } from './groups.js';
 
 const MODES: readonly RequestedMode[] = ['AUTO', 'FULL', 'DIFFERENTIAL', 'IMMEDIATE'];
 
@@ -321,8 +322,14 @@ export async function explainCommand(
 ): Promise<number> {
   return withTrickle(ctx, async (trickle) => {
     const e = await trickle.explain(name);
-    if (options.json === true) ctx.out(JSON.stringify(e, null, 2));
-    else printExplanation((l) => ctx.out(l), e);
+    const groups = await groupsOf(trickle, e.name);
+    if (options.json === true) ctx.out(JSON.stringify({ ...e, groups }, null, 2));
+    else {
+      printExplanation((l) => ctx.out(l), e);
+      ctx.out();
+      ctx.out('-- consistency groups (as the scheduler last planned them)');
+      for (const line of groupLines(groups)) ctx.out(line);
+    }
     return 0;
   });
 }
