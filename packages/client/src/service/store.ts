@@ -182,6 +182,9 @@ export class PgSchedulerStore implements SchedulerStore {
       this.#recordedGroups = signature;
     }
     await this.#tickSnapshot?.begin();
+    // The watermarks as of the tick's snapshot: those of the data its refreshes read.
+    const id = this.#tickSnapshot?.id ?? null;
+    if (id !== null) await inSnapshot(this.db, id, (conn) => this.#watermarks.refresh(conn));
   }
 
   /** Closes the tick bound. */
@@ -195,7 +198,8 @@ export class PgSchedulerStore implements SchedulerStore {
       allStreamTables(this.db),
       allDependencies(this.db),
       readDeclaredGroups(this.db),
-      this.#watermarks.refresh(),
+      // Without the tick bound, read now (with it: as of the tick's snapshot, in beginTick).
+      this.#tickSnapshot === null ? this.#watermarks.refresh() : undefined,
     ]);
     this.#deps = new Map();
     this.#baseSources.clear();

@@ -1,6 +1,8 @@
 /**
  * The watermark gate's inputs and stuck-source alerts, per tick (docs/watermarks.md). Rules:
- * - the state of every watermark group is read once per tick (`readWatermarkState`), and each
+ * - the state of every watermark group is read once per tick (`readWatermarkState`) — as of the
+ *   tick's snapshot when the tick bound is on, the snapshot every refresh of the tick reads, so a
+ *   load committing data and watermark after the tick began is seen by neither — and each
  *   table's inputs are cut from it: its transitive base sources (given by the store), the groups
  *   sharing at least one of them, their sources' watermarks in exact epoch microseconds, tolerances
  *   in microseconds; a table no group concerns gets null (the gate proceeds);
@@ -32,9 +34,12 @@ export class WatermarkWatch {
     private readonly logger: Pick<SchedulerLogger, 'warn'> | null = null,
   ) {}
 
-  /** Reads every group's state for this tick and sends the alerts it calls for. */
-  async refresh(): Promise<void> {
-    this.#groups = await readWatermarkState(this.q);
+  /**
+   * Reads every group's state for this tick through `reader` (the tick's snapshot, so the gate
+   * compares the watermarks of the data the tick's refreshes read) and sends the alerts it calls for.
+   */
+  async refresh(reader: Queryable = this.q): Promise<void> {
+    this.#groups = await readWatermarkState(reader);
     const stuck = new Map<string, number>();
     const names = new Map<string, string>();
     const groupsOf = new Map<string, string[]>();
