@@ -37,6 +37,8 @@ export { initParser, type ParsedQuery, parseQuery } from './parse/parser.js';
 export {
   type ApplyTarget,
   applyConsolidatedSql,
+  applyInOneStatement,
+  consolidatedSelect,
   captureAppliedSql,
   consolidateSql,
   deltaTable,
@@ -72,7 +74,16 @@ export {
   type PlanView,
   type RequestedMode,
   type StreamTableName,
+  type TransitionTables,
 } from './plan/compile.js';
+export {
+  type ImmediateEvent,
+  type ImmediateTarget,
+  immediateDropCall,
+  immediateFunctionName,
+  immediateInstallDdl,
+  immediateTriggerName,
+} from './plan/immediate.js';
 export { CONSUMED_SNAPSHOT_SQL, frontierTable } from './plan/frontier.js';
 export {
   deltaParamValues,

@@ -1,9 +1,11 @@
 /**
  * Refresh-mode changes, checked by @pgtrickle/lifecycle's refresh-mode machine: a change of a
  * table's effective mode is a transition of `refreshModeMachine`, whose steps are what the
- * change must do. A rebuild (ALTER, a changed source) re-records capture on every source and runs a
- * FULL refresh that records a fresh frontier, which covers the steps of FULL ⇄ DIFFERENTIAL; steps
- * it cannot do (IMMEDIATE triggers) are refused.
+ * change must do. A rebuild (ALTER, a changed source) does them in one transaction: it re-records
+ * the dependencies (capture on every source unless the new mode is IMMEDIATE; capture no other
+ * reader needs is dropped), drops the IMMEDIATE triggers when leaving IMMEDIATE, and runs a FULL
+ * refresh, which records a fresh frontier and (entering IMMEDIATE) installs the triggers first.
+ * A step it cannot do is refused.
  */
 
 import { UnsupportedQueryError } from '@pgtrickle/dvm';
@@ -15,7 +17,10 @@ type Mode = 'FULL' | 'DIFFERENTIAL' | 'IMMEDIATE';
 /** The steps a rebuild performs: capture on every source, a fresh frontier, a full refresh. */
 const REBUILD_DOES: ReadonlySet<RefreshModeStep> = new Set([
   'install_change_capture',
+  'unregister_change_consumer',
   'seed_frontier',
+  'install_immediate_triggers',
+  'drop_immediate_triggers',
   'full_refresh',
 ]);
 
