@@ -233,8 +233,7 @@ async function refreshAsOwner(
   const immediate = plan.mode === 'IMMEDIATE';
   // An IMMEDIATE table is refreshed FULL, its triggers (re)compiled first: they lock the sources
   // until commit, so the recompute misses no write and no write is applied twice.
-  if (immediate && row.storageOid !== null)
-    await installImmediate(conn, row, row.storageOid, plan);
+  if (immediate && row.storageOid !== null) await installImmediate(conn, row, row.storageOid, plan);
   const action =
     guardRestored || immediate
       ? 'FULL'

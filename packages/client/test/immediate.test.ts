@@ -17,7 +17,8 @@ describe('IMMEDIATE basics', () => {
       CREATE TABLE b1.o (id int PRIMARY KEY, cid int, amount int);
       INSERT INTO b1.c VALUES (1, 'a'), (2, 'b');
       INSERT INTO b1.o VALUES (1, 1, 10), (2, 1, 5), (3, 2, 7);`);
-    const query = 'SELECT c.name, count(*) AS n, sum(o.amount) AS total FROM b1.o o JOIN b1.c c ON c.id = o.cid GROUP BY c.name';
+    const query =
+      'SELECT c.name, count(*) AS n, sum(o.amount) AS total FROM b1.o o JOIN b1.c c ON c.id = o.cid GROUP BY c.name';
     const st = await trickle().createStreamTable({ name: 'b1.st', query, refreshMode: 'IMMEDIATE' });
     expect(st.effectiveMode).toBe('IMMEDIATE');
     await expectTableEqualsQuery(db, 'b1.st', query);

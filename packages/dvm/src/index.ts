@@ -38,8 +38,8 @@ export {
   type ApplyTarget,
   applyConsolidatedSql,
   applyInOneStatement,
-  consolidatedSelect,
   captureAppliedSql,
+  consolidatedSelect,
   consolidateSql,
   deltaTable,
   deltaTableDdl,
@@ -76,6 +76,7 @@ export {
   type StreamTableName,
   type TransitionTables,
 } from './plan/compile.js';
+export { CONSUMED_SNAPSHOT_SQL, frontierTable } from './plan/frontier.js';
 export {
   type ImmediateEvent,
   type ImmediateTarget,
@@ -84,7 +85,6 @@ export {
   immediateInstallDdl,
   immediateTriggerName,
 } from './plan/immediate.js';
-export { CONSUMED_SNAPSHOT_SQL, frontierTable } from './plan/frontier.js';
 export {
   deltaParamValues,
   type Frontier,

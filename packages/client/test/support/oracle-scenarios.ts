@@ -88,10 +88,22 @@ export function oracleScenarios(
           await expectTableEqualsQuery(db, st, query, options);
           for (const step of scenario.steps) {
             if (mode === 'IMMEDIATE') {
-              for (const statement of splitStatements(sub(step))) {
-                await db.query(statement);
-                await expectTableEqualsQuery(db, st, query, options);
-                await expectNoNegativeCounts(db, st);
+              // One session (SET and BEGIN … COMMIT carry over); checked after every statement
+              // outside a transaction block, i.e. once it committed.
+              const session = await db.client();
+              try {
+                let inBlock = false;
+                for (const statement of splitStatements(sub(step))) {
+                  await session.query(statement);
+                  const word = /^\w+/.exec(statement)?.[0]?.toUpperCase() ?? '';
+                  if (word === 'BEGIN' || word === 'START') inBlock = true;
+                  else if (['COMMIT', 'ROLLBACK', 'END', 'ABORT'].includes(word)) inBlock = false;
+                  if (inBlock) continue;
+                  await expectTableEqualsQuery(db, st, query, options);
+                  await expectNoNegativeCounts(db, st);
+                }
+              } finally {
+                await session.end();
               }
               continue;
             }

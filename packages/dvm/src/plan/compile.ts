@@ -197,6 +197,7 @@ export async function compileStreamTable(
   checkOutputNames(columns);
   if (built === null)
     return fullPlan(query, requested, fallback, options.name, tag, columns, fullText, fullEnv);
+  if (mode === 'IMMEDIATE') checkImmediateSources(built.sources);
   try {
     await analyzeTree(built.root, port, deltaParams(built.sources));
     return checkPrintable(
@@ -219,6 +220,20 @@ export async function compileStreamTable(
       return fullPlan(query, requested, error.message, options.name, tag, columns, fullText, fullEnv);
     }
     throw error;
+  }
+}
+
+/**
+ * Refuses IMMEDIATE over a source whose primary key is DEFERRABLE: between two statements of a
+ * transaction it may hold two rows of one key, so row ids taken from it are not unique there.
+ */
+function checkImmediateSources(sources: readonly SourceRef[]): void {
+  const deferrable = sources.find((s) => s.deferrableKey === true);
+  if (deferrable !== undefined) {
+    throw new UnsupportedQueryError(
+      `refreshMode IMMEDIATE over ${deferrable.schema}.${deferrable.name}, whose primary key is DEFERRABLE`,
+      "between two statements of a transaction the table may hold two rows of one key; use 'DIFFERENTIAL' (or make the key NOT DEFERRABLE).",
+    );
   }
 }
 
@@ -601,7 +616,10 @@ function incrementalPlan(
     fullInsert() {
       const { ctx, body } = snapshotSelect();
       // IMMEDIATE reads no buffer: its frontier records a snapshot only.
-      ctx.stmt.addNamed('__pgt_frontier', frontierCaptureSql(tag, mode === 'IMMEDIATE' ? [] : sourceRefs, null));
+      ctx.stmt.addNamed(
+        '__pgt_frontier',
+        frontierCaptureSql(tag, mode === 'IMMEDIATE' ? [] : sourceRefs, null),
+      );
       return ctx.stmt.build(sql`INSERT INTO ${rel} (${columnList([ROW_ID_COLUMN, ...allCols])})\n${body}`);
     },
     deltaInsert(source: DeltaSource = { kind: 'changeBuffer' }) {

@@ -35,7 +35,11 @@ export type ImmediateEvent = 'ins' | 'upd' | 'del' | 'trunc';
 const EVENTS: readonly ImmediateEvent[] = ['ins', 'upd', 'del', 'trunc'];
 
 /** Name of the trigger function of stream table `pgtId` for `event` on source `sourceOid` (`before`: shared). */
-export function immediateFunctionName(pgtId: number, sourceOid: number | null, event: ImmediateEvent | 'before'): string {
+export function immediateFunctionName(
+  pgtId: number,
+  sourceOid: number | null,
+  event: ImmediateEvent | 'before',
+): string {
   return sourceOid === null ? `ivm_${pgtId}_${event}` : `ivm_${pgtId}_${sourceOid}_${event}`;
 }
 
