@@ -62,15 +62,30 @@ const SCENARIOS: OracleScenario[] = [
   two('DISTINCT', 'SELECT DISTINCT k FROM {s}.a'),
   two('self-join', 'SELECT x.id, y.id AS yid FROM {s}.a AS x JOIN {s}.a AS y ON x.k = y.k AND x.id < y.id'),
   two('EXISTS', 'SELECT a.id FROM {s}.a AS a WHERE EXISTS (SELECT 1 FROM {s}.b AS b WHERE b.k = a.k)'),
-  two('NOT EXISTS', 'SELECT a.id FROM {s}.a AS a WHERE NOT EXISTS (SELECT 1 FROM {s}.b AS b WHERE b.k = a.k)'),
-  two('scalar subquery', 'SELECT a.id, (SELECT max(b.w) FROM {s}.b AS b WHERE b.k = a.k) AS m FROM {s}.a AS a'),
+  two(
+    'NOT EXISTS',
+    'SELECT a.id FROM {s}.a AS a WHERE NOT EXISTS (SELECT 1 FROM {s}.b AS b WHERE b.k = a.k)',
+  ),
+  two(
+    'scalar subquery',
+    'SELECT a.id, (SELECT max(b.w) FROM {s}.b AS b WHERE b.k = a.k) AS m FROM {s}.a AS a',
+  ),
   two('UNION', 'SELECT k FROM {s}.a UNION SELECT k FROM {s}.b'),
   two('EXCEPT ALL', 'SELECT k FROM {s}.a EXCEPT ALL SELECT k FROM {s}.b'),
   two('INTERSECT', 'SELECT k FROM {s}.a INTERSECT SELECT k FROM {s}.b'),
   two('UNION ALL', 'SELECT id, k FROM {s}.a UNION ALL SELECT id, k FROM {s}.b'),
-  two('window function', 'SELECT id, k, rank() OVER (PARTITION BY k ORDER BY v) AS r, sum(v) OVER (PARTITION BY k) AS t FROM {s}.a'),
-  two('window over a join', 'SELECT a.id, row_number() OVER (PARTITION BY a.k ORDER BY b.w, b.id, a.id) AS r FROM {s}.a AS a JOIN {s}.b AS b ON a.k = b.k'),
-  two('LATERAL', 'SELECT a.id, x.w FROM {s}.a AS a CROSS JOIN LATERAL (SELECT b.w FROM {s}.b AS b WHERE b.k = a.k ORDER BY b.w DESC LIMIT 1) AS x'),
+  two(
+    'window function',
+    'SELECT id, k, rank() OVER (PARTITION BY k ORDER BY v) AS r, sum(v) OVER (PARTITION BY k) AS t FROM {s}.a',
+  ),
+  two(
+    'window over a join',
+    'SELECT a.id, row_number() OVER (PARTITION BY a.k ORDER BY b.w, b.id, a.id) AS r FROM {s}.a AS a JOIN {s}.b AS b ON a.k = b.k',
+  ),
+  two(
+    'LATERAL',
+    'SELECT a.id, x.w FROM {s}.a AS a CROSS JOIN LATERAL (SELECT b.w FROM {s}.b AS b WHERE b.k = a.k ORDER BY b.w DESC LIMIT 1) AS x',
+  ),
   two('TopK', 'SELECT id, v FROM {s}.a ORDER BY v DESC, id LIMIT 3'),
   two('HAVING', 'SELECT k, sum(v) AS s FROM {s}.a GROUP BY k HAVING count(*) > 1'),
   {
@@ -93,7 +108,8 @@ const SCENARIOS: OracleScenario[] = [
       CREATE TABLE {s}.c (id int PRIMARY KEY, pid int REFERENCES {s}.p (id) ON DELETE CASCADE ON UPDATE CASCADE, q int);
       INSERT INTO {s}.p VALUES (1, 'one'), (2, 'two'), (3, 'three');
       INSERT INTO {s}.c VALUES (1, 1, 5), (2, 1, 6), (3, 2, 7)`,
-    query: 'SELECT p.name, count(c.id) AS n, sum(c.q) AS q FROM {s}.p AS p LEFT JOIN {s}.c AS c ON c.pid = p.id GROUP BY p.name',
+    query:
+      'SELECT p.name, count(c.id) AS n, sum(c.q) AS q FROM {s}.p AS p LEFT JOIN {s}.c AS c ON c.pid = p.id GROUP BY p.name',
     steps: [
       `DELETE FROM {s}.p WHERE id = 1`,
       `UPDATE {s}.p SET id = 20 WHERE id = 2`,
@@ -109,7 +125,8 @@ const SCENARIOS: OracleScenario[] = [
         BEGIN INSERT INTO {s}.log (tid, v) VALUES (NEW.id, NEW.v); RETURN NEW; END $$;
       CREATE TRIGGER audit AFTER INSERT OR UPDATE ON {s}.t FOR EACH ROW EXECUTE FUNCTION {s}.audit();
       INSERT INTO {s}.t VALUES (1, 1)`,
-    query: 'SELECT t.id, count(l.id) AS writes, max(l.v) AS last FROM {s}.t AS t LEFT JOIN {s}.log AS l ON l.tid = t.id GROUP BY t.id',
+    query:
+      'SELECT t.id, count(l.id) AS writes, max(l.v) AS last FROM {s}.t AS t LEFT JOIN {s}.log AS l ON l.tid = t.id GROUP BY t.id',
     steps: [
       `INSERT INTO {s}.t VALUES (2, 2), (3, 3)`,
       `UPDATE {s}.t SET v = v * 10`,

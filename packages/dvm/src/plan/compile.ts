@@ -36,6 +36,7 @@ import type { IrColumn, IrNode, SourceRef } from '../ir/types.js';
 import { HIDDEN_PREFIX, ROW_ID_COLUMN, rowIdIndexName, shortHash, WEIGHT_COLUMN } from '../names.js';
 import { rulesOf } from '../operators/index.js';
 import type { ProjectNode } from '../operators/project.js';
+import type { TopNNode } from '../operators/top-n.js';
 import { mapAst } from '../parse/ast.js';
 import { deparseNode } from '../parse/deparse.js';
 import { initParser, type ParsedQuery, parseQuery } from '../parse/parser.js';
@@ -197,7 +198,10 @@ export async function compileStreamTable(
   checkOutputNames(columns);
   if (built === null)
     return fullPlan(query, requested, fallback, options.name, tag, columns, fullText, fullEnv);
-  if (mode === 'IMMEDIATE') checkImmediateSources(built.sources);
+  if (mode === 'IMMEDIATE') {
+    checkImmediateSources(built.sources);
+    checkImmediateTopN(built.root);
+  }
   try {
     await analyzeTree(built.root, port, deltaParams(built.sources));
     return checkPrintable(
@@ -235,6 +239,39 @@ function checkImmediateSources(sources: readonly SourceRef[]): void {
       "between two statements of a transaction the table may hold two rows of one key; use 'DIFFERENTIAL' (or make the key NOT DEFERRABLE).",
     );
   }
+}
+
+/** The largest LIMIT (plus OFFSET) a TopK stream table may have in IMMEDIATE. */
+export const IMMEDIATE_TOPK_MAX_LIMIT = 1000;
+
+/** The integer value of a constant LIMIT / OFFSET expression, or null when it is not a plain integer literal. */
+function integerConstant(expr: { readonly ast: Node } | null): number | null {
+  const c = (expr?.ast as { A_Const?: { ival?: { ival?: number } } } | undefined)?.A_Const;
+  if (c?.ival === undefined) return null;
+  return c.ival.ival ?? 0;
+}
+
+/**
+ * Refuses a TopK (ORDER BY … LIMIT) in IMMEDIATE unless its LIMIT plus OFFSET is an integer of at
+ * most {@link IMMEDIATE_TOPK_MAX_LIMIT}: every statement that touches it re-ranks its rows
+ * inside the writer's transaction, which must stay bounded.
+ */
+function checkImmediateTopN(root: IrNode): void {
+  const visit = (node: IrNode): void => {
+    if (node.kind === 'topN') {
+      const t = node as TopNNode;
+      const limit = integerConstant(t.limit);
+      const offset = t.offset === null ? 0 : integerConstant(t.offset);
+      if (limit === null || offset === null || limit + offset > IMMEDIATE_TOPK_MAX_LIMIT) {
+        throw new UnsupportedQueryError(
+          'a TopK (ORDER BY … LIMIT) whose LIMIT + OFFSET is not an integer of at most 1000 in IMMEDIATE',
+          `each write re-ranks the top rows inside the writer's transaction, so IMMEDIATE keeps TopK to at most ${IMMEDIATE_TOPK_MAX_LIMIT} rows; lower the LIMIT or use 'DIFFERENTIAL'.`,
+        );
+      }
+    }
+    for (const child of node.children) visit(child);
+  };
+  visit(root);
 }
 
 /**
