@@ -76,7 +76,7 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $f
   SELECT EXISTS (SELECT 1 FROM pgtrickle.pgt_refreshing AS w
                    JOIN pgtrickle.pgt_stream_tables AS s ON s.pgt_id = w.pgt_id
                   WHERE w.xid = pg_catalog.pg_current_xact_id_if_assigned() AND s.storage_oid = p_rel)
-      OR (pg_catalog.current_setting('pgtrickle.immediate_storage', true) = p_rel::text
+      OR (COALESCE(pg_catalog.current_setting('pgtrickle.immediate_storage', true) = p_rel::text, false)
           AND EXISTS (SELECT 1 FROM pgtrickle.pgt_immediate AS i
                         JOIN pgtrickle.pgt_stream_tables AS s ON s.pgt_id = i.pgt_id
                         JOIN pg_catalog.pg_class AS c ON c.oid = i.storage_oid
@@ -89,7 +89,7 @@ CREATE OR REPLACE FUNCTION pgtrickle.guard_storage() RETURNS trigger
 LANGUAGE plpgsql SECURITY INVOKER SET search_path = pg_catalog, pg_temp AS $guard$
 BEGIN
   -- Invoker's rights: current_user is the role writing, which the IMMEDIATE exception checks.
-  IF NOT pgtrickle_changes.storage_write_allowed(TG_RELID, (SELECT r.oid FROM pg_catalog.pg_roles AS r WHERE r.rolname = current_user)) THEN
+  IF NOT COALESCE(pgtrickle_changes.storage_write_allowed(TG_RELID, (SELECT r.oid FROM pg_catalog.pg_roles AS r WHERE r.rolname = current_user)), false) THEN
     RAISE EXCEPTION 'stream table %.% is maintained by pgtrickle and cannot be written directly', TG_TABLE_SCHEMA, TG_TABLE_NAME
       USING ERRCODE = '42501', HINT = 'Change its sources instead, or change its query with pgtrickle.alter_stream_table().';
   END IF;
