@@ -35,7 +35,6 @@ import { compileAsOwner, sourcesHiddenFromOwner } from './security/owner-compile
 import { type OwnerSandbox, withSandbox } from './security/sandbox.js';
 import { evolveStorage, requireStorage, restoreGuard } from './storage.js';
 import { installImmediate } from './stream-tables/immediate.js';
-import { modeSwitch } from './stream-tables/modes.js';
 
 /** Default AUTO threshold: refresh FULL when a source's pending changes exceed this share of its rows. */
 export const DEFAULT_AUTO_FULL_RATIO = 0.15;
@@ -226,7 +225,6 @@ async function refreshAsOwner(
   }
 
   const plan = await planFor(conn, sandbox, engine, row, deps, rebuild ? undefined : request.plan);
-  modeSwitch(row.effectiveMode, plan.mode);
   const hasConsumers = await hasReaders(conn, pgtId);
   // A guard its owner switched off may have let writes in: restore it and rebuild the contents.
   const guardRestored = row.storageOid !== null && (await restoreGuard(conn, row.storageOid));

@@ -128,6 +128,11 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
   r record;
 BEGIN
+  -- pgtrickle being uninstalled (its schemas dropped in this very command): nothing to watch.
+  IF pg_catalog.to_regprocedure('pgtrickle_changes.immediate_shape(oid, bigint)') IS NULL
+     OR pg_catalog.to_regclass('pgtrickle.pgt_immediate_sources') IS NULL THEN
+    RETURN;
+  END IF;
   FOR r IN SELECT s.pgt_id, s.source_name, s.shape, pgtrickle_changes.immediate_shape(s.source_oid, s.pgt_id) AS now
              FROM pgtrickle.pgt_immediate_sources AS s JOIN pgtrickle.pgt_immediate AS i ON i.pgt_id = s.pgt_id
             WHERE i.stale IS NULL LOOP
