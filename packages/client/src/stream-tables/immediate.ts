@@ -21,6 +21,7 @@ import {
 import { cat } from '../catalog/schema.js';
 import type { Conn } from '../db.js';
 import { displayName } from '../names.js';
+import { replaceGuard } from '../storage.js';
 
 /** The event triggers IMMEDIATE mode needs (created by migration 12 when the role may). */
 const DDL_TRIGGERS = ['pgtrickle_immediate_ddl', 'pgtrickle_immediate_drop'];
@@ -138,6 +139,7 @@ export async function installImmediate(
   } finally {
     await conn.query(`SELECT pg_catalog.set_config('search_path', $1, true)`, [saved.rows[0]?.path ?? '']);
   }
+  await replaceGuard(conn, storageOid, true);
   for (const s of plan.sources) {
     await conn.query(
       `INSERT INTO ${cat('pgt_immediate_sources')} (pgt_id, source_oid, source_name, shape)
@@ -147,7 +149,11 @@ export async function installImmediate(
   }
 }
 
-/** Removes the IMMEDIATE triggers and functions of stream table `pgtId` (nothing if it has none). */
-export async function dropImmediate(conn: Conn, pgtId: number): Promise<void> {
+/**
+ * Removes the IMMEDIATE triggers and functions of stream table `pgtId` (nothing if it has none)
+ * and, when its storage `storageOid` stays, gives it back the plain guard.
+ */
+export async function dropImmediate(conn: Conn, pgtId: number, storageOid: number | null): Promise<void> {
   await conn.query(immediateDropCall(pgtId));
+  if (storageOid !== null) await replaceGuard(conn, storageOid, false);
 }

@@ -305,7 +305,7 @@ export class StreamTableService {
       else if (row.effectiveMode === 'IMMEDIATE' && schedule === undefined)
         await setSchedule(conn, row.pgtId, LEAVING_IMMEDIATE_SCHEDULE);
       // Leaving IMMEDIATE: its triggers go in this transaction, as the new capture comes.
-      if (steps.includes('drop_immediate_triggers')) await dropImmediate(conn, row.pgtId);
+      if (steps.includes('drop_immediate_triggers')) await dropImmediate(conn, row.pgtId, row.storageOid);
       const oldSources = await dependenciesOf(conn, row.pgtId);
       await recordDependencies(conn, row.pgtId, plan);
       await checkAcyclic(conn, row.pgtId, display);
@@ -344,7 +344,7 @@ export class StreamTableService {
         statusAfter(r.status, 'drop');
         for (const d of await dependenciesOf(conn, r.pgtId))
           if (d.sourcePgtId !== null) upstreams.add(d.sourcePgtId);
-        await dropImmediate(conn, r.pgtId);
+        await dropImmediate(conn, r.pgtId, null);
         const dropStorage = await dropStorageSql(conn, r); // null: its storage is already gone
         if (dropStorage !== null) await conn.query(dropStorage);
         await deleteStreamTable(conn, r.pgtId);
