@@ -105,6 +105,19 @@ describe('IMMEDIATE: inside the writer transaction', () => {
     await expectTableEqualsQuery(db, 'b2.st', query);
   });
 
+  it('is never stale: its writers keep it fresh', async () => {
+    await db.query(`CREATE SCHEMA b4; CREATE TABLE b4.t (id int PRIMARY KEY)`);
+    await trickle().createStreamTable({ name: 'b4.st', query: 'SELECT id FROM b4.t', refreshMode: 'IMMEDIATE' });
+    await db.query(`UPDATE pgtrickle.pgt_stream_tables SET last_refresh_at = now() - interval '1 day',
+      data_timestamp = now() - interval '1 day' WHERE schema_name = 'b4'`);
+    const r = await db.query(
+      `SELECT schedule_period, stale, staleness < interval '1 minute' AS fresh, data_age FROM pgtrickle.pgt_stream_table_stats WHERE schema_name = 'b4'`,
+    );
+    expect(r.rows[0]).toMatchObject({ schedule_period: null, stale: null, fresh: true });
+    const health = await db.query('SELECT * FROM pgtrickle.health()');
+    expect(JSON.stringify(health.rows)).not.toContain('b4.st');
+  });
+
   it('installs no change capture, and its functions belong to the owner', async () => {
     await db.query(`CREATE SCHEMA b3; CREATE TABLE b3.t (id int PRIMARY KEY, v int)`);
     await trickle().createStreamTable({

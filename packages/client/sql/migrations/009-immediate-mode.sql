@@ -181,3 +181,71 @@ END
 $fn$
 --> statement-breakpoint
 REVOKE ALL ON FUNCTION pgtrickle.immediate_drop(bigint) FROM PUBLIC
+--> statement-breakpoint
+-- The stats view, as catalog version 6 defined it, but an IMMEDIATE table has no period and is
+-- always fresh (its data are as of now): health() never reports it stale.
+CREATE OR REPLACE VIEW pgtrickle.pgt_stream_table_stats AS
+WITH RECURSIVE own AS (
+  -- an IMMEDIATE table has no period: its writers keep it fresh, it is never stale
+  SELECT s.pgt_id, CASE WHEN s.effective_mode = 'IMMEDIATE' THEN NULL ELSE pgtrickle.schedule_period(s.schedule) END AS period,
+         (s.effective_mode <> 'IMMEDIATE' AND (s.schedule IS NULL OR lower(btrim(s.schedule)) IN ('', 'calculated'))) AS calculated
+    FROM pgtrickle.pgt_stream_tables s
+), consumers AS (
+  SELECT DISTINCT d.source_pgt_id AS up, d.pgt_id AS down
+    FROM pgtrickle.pgt_dependencies d WHERE d.source_kind = 'streamTable'
+), walk (root, node) AS (
+  -- from each CALCULATED table down through CALCULATED consumers (the schedule it inherits)
+  SELECT o.pgt_id, o.pgt_id FROM own o WHERE o.calculated
+  UNION
+  SELECT w.root, c.down FROM walk w JOIN own o ON o.pgt_id = w.node AND o.calculated JOIN consumers c ON c.up = w.node
+), calculated AS (
+  -- a CALCULATED table refreshes as often as its most frequent consumer; one without a consumer
+  -- that has a period (none, or only cron consumers) every second
+  SELECT w.root AS pgt_id,
+         min(CASE WHEN NOT o.calculated THEN o.period
+                  WHEN NOT EXISTS (SELECT 1 FROM consumers c JOIN own oc ON oc.pgt_id = c.down
+                                    WHERE c.up = w.node AND (oc.calculated OR oc.period IS NOT NULL))
+                  THEN interval '1 second' END) AS period
+    FROM walk w JOIN own o ON o.pgt_id = w.node
+   GROUP BY w.root
+), history AS (
+  SELECT h.pgt_id,
+         count(*) AS refreshes,
+         count(*) FILTER (WHERE h.status = 'FAILED') AS failed,
+         count(*) FILTER (WHERE h.status = 'COMPLETED' AND h.action = 'NO_DATA') AS no_data,
+         avg(h.finished_at - h.started_at) FILTER (WHERE h.status = 'COMPLETED') AS avg_duration,
+         max(h.finished_at - h.started_at) FILTER (WHERE h.status = 'COMPLETED') AS max_duration,
+         COALESCE(sum(h.rows_inserted) FILTER (WHERE h.status = 'COMPLETED'), 0)::bigint AS rows_inserted,
+         COALESCE(sum(h.rows_deleted) FILTER (WHERE h.status = 'COMPLETED'), 0)::bigint AS rows_deleted,
+         max(h.finished_at) FILTER (WHERE h.status = 'FAILED') AS last_failed_at
+    FROM pgtrickle.pgt_refresh_history h GROUP BY h.pgt_id
+), buffers AS (
+  -- rows waiting in the change buffers of its sources (the statistics collector's live-row estimate)
+  SELECT d.pgt_id, sum(greatest(pg_catalog.pg_stat_get_live_tuples(c.oid), 0))::bigint AS n
+    FROM pgtrickle.pgt_dependencies d
+    JOIN pg_catalog.pg_namespace ns ON ns.nspname = 'pgtrickle_changes'
+    JOIN pg_catalog.pg_class c ON c.relnamespace = ns.oid
+     AND c.relname = CASE d.source_kind WHEN 'table' THEN 'changes_' || d.source_oid ELSE 'changes_st_' || d.source_pgt_id END
+   GROUP BY d.pgt_id
+), base AS (
+  SELECT s.*, f.checked_at,
+         COALESCE(o.period, c.period) AS period,
+         CASE WHEN s.effective_mode = 'IMMEDIATE' THEN clock_timestamp() ELSE greatest(s.last_refresh_at, f.checked_at) END AS fresh_at
+    FROM pgtrickle.pgt_stream_tables s
+    JOIN own o USING (pgt_id)
+    LEFT JOIN calculated c USING (pgt_id)
+    LEFT JOIN pgtrickle.pgt_freshness f USING (pgt_id)
+   WHERE pgtrickle.acts_as(pg_catalog.to_regrole(pg_catalog.quote_ident(current_user))::oid, s.owner_oid)
+)
+SELECT b.pgt_id, b.schema_name, b.table_name, pg_catalog.quote_ident(b.schema_name) || '.' || pg_catalog.quote_ident(b.table_name) AS name,
+       pg_catalog.pg_get_userbyid(b.owner_oid) AS owner, b.status, b.effective_mode, COALESCE(b.schedule, 'calculated') AS schedule,
+       b.period AS schedule_period, b.last_refresh_at, b.checked_at AS last_checked_at, b.fresh_at,
+       clock_timestamp() - b.fresh_at AS staleness,
+       CASE WHEN b.period IS NULL THEN NULL
+            ELSE clock_timestamp() - COALESCE(b.fresh_at, b.created_at) > b.period + pgtrickle.staleness_grace(b.period) END AS stale,
+       CASE WHEN b.effective_mode = 'IMMEDIATE' THEN clock_timestamp() ELSE b.data_timestamp END AS data_timestamp,
+       CASE WHEN b.effective_mode = 'IMMEDIATE' THEN interval '0' ELSE clock_timestamp() - b.data_timestamp END AS data_age,
+       COALESCE(h.refreshes, 0) AS refreshes, COALESCE(h.failed, 0) AS failed_refreshes, COALESCE(h.no_data, 0) AS no_data_refreshes,
+       h.avg_duration, h.max_duration, COALESCE(h.rows_inserted, 0) AS rows_inserted, COALESCE(h.rows_deleted, 0) AS rows_deleted,
+       COALESCE(bu.n, 0) AS change_buffer_rows, b.consecutive_errors, b.last_error, b.last_error_at
+  FROM base b LEFT JOIN history h USING (pgt_id) LEFT JOIN buffers bu USING (pgt_id)
