@@ -15,7 +15,6 @@ const BIG = 1_000_000;
 const DIM = 100_000;
 const BATCH = 10_000;
 const VARIANTS = ['plain', 'immediate'] as const;
-type Variant = (typeof VARIANTS)[number];
 
 let server: EmbeddedPostgres | null = null;
 let pool: pg.Pool | null = null;
@@ -55,9 +54,7 @@ export default defineSuite({
       await db().query(`CREATE TABLE dim_${v} (id int PRIMARY KEY, name text NOT NULL)`);
       await db().query(`INSERT INTO dim_${v} SELECT g, 'name ' || g FROM generate_series(1, ${DIM}) g`);
       await db().query(`CREATE TABLE big_${v} (id int PRIMARY KEY, k int NOT NULL, v int NOT NULL)`);
-      await db().query(
-        `INSERT INTO big_${v} SELECT g, 1 + g % ${DIM}, g FROM generate_series(1, ${BIG}) g`,
-      );
+      await db().query(`INSERT INTO big_${v} SELECT g, 1 + g % ${DIM}, g FROM generate_series(1, ${BIG}) g`);
       await db().query(`VACUUM ANALYZE dim_${v}, big_${v}`);
     }
     await trickle.createStreamTable({
@@ -74,7 +71,9 @@ export default defineSuite({
     };
     for (const c of ['single-row UPDATE', `${BATCH}-row UPDATE`]) {
       const ratio = mean(`${c} immediate`) / mean(`${c} plain`);
-      process.stderr.write(`immediate overhead, ${c}: ${ratio.toFixed(2)}x the same write without a stream table\n`);
+      process.stderr.write(
+        `immediate overhead, ${c}: ${ratio.toFixed(2)}x the same write without a stream table\n`,
+      );
     }
     await trickle?.close();
     await pool?.end();

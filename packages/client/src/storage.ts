@@ -48,7 +48,9 @@ export async function replaceGuard(conn: Conn, oid: number, immediate: boolean):
   if (r === undefined) return;
   const rel = String(r.rel);
   await conn.query(`DROP TRIGGER IF EXISTS ${quoteIdent(GUARD_TRIGGER)} ON ${rel}`);
-  await conn.query(guardTriggerSql(rel, immediate ? { storageOid: oid, ownerOid: Number(r.owner) } : undefined));
+  await conn.query(
+    guardTriggerSql(rel, immediate ? { storageOid: oid, ownerOid: Number(r.owner) } : undefined),
+  );
 }
 
 /**

@@ -107,7 +107,11 @@ describe('IMMEDIATE: inside the writer transaction', () => {
 
   it('is never stale: its writers keep it fresh', async () => {
     await db.query(`CREATE SCHEMA b4; CREATE TABLE b4.t (id int PRIMARY KEY)`);
-    await trickle().createStreamTable({ name: 'b4.st', query: 'SELECT id FROM b4.t', refreshMode: 'IMMEDIATE' });
+    await trickle().createStreamTable({
+      name: 'b4.st',
+      query: 'SELECT id FROM b4.t',
+      refreshMode: 'IMMEDIATE',
+    });
     await db.query(`UPDATE pgtrickle.pgt_stream_tables SET last_refresh_at = now() - interval '1 day',
       data_timestamp = now() - interval '1 day' WHERE schema_name = 'b4'`);
     const r = await db.query(

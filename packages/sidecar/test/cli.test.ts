@@ -147,7 +147,9 @@ describe('stream table commands', () => {
   it('alter switches the refresh mode to IMMEDIATE and back, keeping the table equal to its query', async () => {
     const imm = await cli(['alter', 'by_region', '--mode', 'immediate']);
     expect(imm.code, imm.stderr).toBe(0);
-    expect(imm.stdout).toBe('altered public.by_region: IMMEDIATE, schedule calculated, reads public.orders\n');
+    expect(imm.stdout).toBe(
+      'altered public.by_region: IMMEDIATE, schedule calculated, reads public.orders\n',
+    );
     await db.query(`INSERT INTO orders VALUES (101, 'apac', 4)`); // maintained by its triggers
     await expectTableEqualsQuery(db, 'by_region', QUERY);
     const back = await cli(['alter', 'by_region', '--mode', 'DIFFERENTIAL', '--schedule', '5s']);

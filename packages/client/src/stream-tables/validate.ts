@@ -1,6 +1,6 @@
 /** Validating what callers pass before anything is written: refresh modes and schedules. */
 import { formatSchedule, parseSchedule } from '@pgtrickle/dag';
-import { type RequestedMode, UnsupportedQueryError } from '@pgtrickle/dvm';
+import type { RequestedMode } from '@pgtrickle/dvm';
 import { Cron } from 'croner';
 import { InvalidArgumentError } from '../errors.js';
 
