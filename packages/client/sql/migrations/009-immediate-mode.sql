@@ -27,10 +27,13 @@ CREATE TABLE pgtrickle.pgt_immediate_sources (
 --> statement-breakpoint
 CREATE OR REPLACE FUNCTION pgtrickle_changes.immediate_shape(p_rel oid, p_pgt bigint) RETURNS text
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
-  SELECT n.nspname || '.' || c.relname || '|' || c.relkind::text || '|' || c.relnatts || '|' ||
+  -- Columns by name (a body names them; their order and pgtrickle's hidden bookkeeping columns
+  -- of a stream-table source, other than its row id, do not matter to it).
+  SELECT n.nspname || '.' || c.relname || '|' || c.relkind::text || '|' ||
          COALESCE((SELECT pg_catalog.string_agg(a.attname || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod) || ' ' ||
-                                                a.attnotnull::text || ' ' || a.attgenerated::text || ' ' || a.attcollation::text, ',' ORDER BY a.attnum)
-                     FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '') || '|' ||
+                                                a.attnotnull::text || ' ' || a.attgenerated::text || ' ' || a.attcollation::text, ',' ORDER BY a.attname)
+                     FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                      AND (a.attname NOT LIKE '\_\_pgt\_%' OR a.attname = '__pgt_row_id')), '') || '|' ||
          COALESCE((SELECT pg_catalog.string_agg(a.attname, ',' ORDER BY k.ord)
                      FROM pg_catalog.pg_index AS i
                      CROSS JOIN LATERAL pg_catalog.unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
