@@ -188,6 +188,14 @@ describe('IMMEDIATE: cascades, diamonds, a scheduled table upstream', () => {
     expect(String(inTx.rows[0]?.s2)).toBe(String(expected.rows[0]?.s2));
     await c.query('COMMIT');
     await c.end();
+    // altering an upstream IMMEDIATE table keeps its IMMEDIATE readers maintained
+    const qa2 = 'SELECT g, sum(v) AS s, count(*) AS n FROM c1.base WHERE v > 0 GROUP BY g';
+    await trickle().alterStreamTable('c1.a', { query: qa2 });
+    await expectTableEqualsQuery(db, 'c1.c', qc);
+    await db.query('UPDATE c1.base SET v = -v WHERE id = 3');
+    await expectTableEqualsQuery(db, 'c1.a', qa2);
+    await expectTableEqualsQuery(db, 'c1.c', qc);
+    await trickle().alterStreamTable('c1.a', { query: qa });
     for (const statement of [
       'UPDATE c1.base SET v = v + 1 WHERE id % 4 = 0',
       'DELETE FROM c1.base WHERE g = 2',
