@@ -5,8 +5,10 @@
  * - IMMEDIATE needs the DDL event triggers of catalog migration "immediate mode" (`pgtrickle_immediate_ddl`,
  *   `pgtrickle_immediate_drop`): without them a source's DDL could leave a stale body maintaining
  *   the table with the wrong shape, so it is refused;
- * - sources are plain tables without partitions or inheritance children (a write addressed to a
- *   child fires only the child's statement triggers), or stream tables;
+ * - a source with partitions or inheritance children gets the triggers on every relation of its
+ *   tree (a write addressed to one fires only that one's statement triggers); a source that is
+ *   itself a partition or a child is refused (writes routed through its parent would not fire
+ *   its triggers);
  * - a DIFFERENTIAL (or AUTO) stream table cannot read an IMMEDIATE one (its maintenance writes
  *   no epoch buffer), and a table read by one cannot become IMMEDIATE;
  * - functions are created with the owner's search_path pinned (`pg_temp` last), then owned by
@@ -53,7 +55,6 @@ export async function checkImmediate(conn: Conn, plan: CompiledPlan, display: st
   }
   const trees = await conn.query(
     `SELECT c.oid::int8 AS oid, c.relkind::text AS kind,
-            EXISTS (SELECT 1 FROM pg_catalog.pg_inherits AS i WHERE i.inhparent = c.oid) AS parent,
             EXISTS (SELECT 1 FROM pg_catalog.pg_inherits AS i WHERE i.inhrelid = c.oid) AS child
        FROM pg_catalog.pg_class AS c WHERE c.oid = ANY ($1::oid[])`,
     [plan.sources.map((s) => s.oid)],
@@ -61,10 +62,10 @@ export async function checkImmediate(conn: Conn, plan: CompiledPlan, display: st
   for (const r of trees.rows) {
     const source = plan.sources.find((s) => s.oid === Number(r.oid));
     const shown = source === undefined ? String(r.oid) : displayName(source.schema, source.name);
-    if (r.kind === 'p' || r.parent === true || r.child === true) {
+    if (r.child === true) {
       throw new UnsupportedQueryError(
-        `refreshMode IMMEDIATE over ${shown}, a table with partitions or inheritance children (or one of them)`,
-        "a write addressed to one table of the tree fires only that table's statement triggers; use 'DIFFERENTIAL', whose capture covers the whole tree.",
+        `refreshMode IMMEDIATE over ${shown}, a partition or inheritance child`,
+        "a write addressed to its parent fires only the parent's statement triggers; read the parent (filtered) instead, or use 'DIFFERENTIAL'.",
       );
     }
   }
@@ -129,24 +130,55 @@ export async function installImmediate(
     table.pgtId,
     storageOid,
   ]);
+  const descendants = await treesOf(conn, plan);
   const saved = await conn.query(
     `SELECT pg_catalog.current_setting('search_path') AS path, pg_catalog.set_config('search_path', $1, true)`,
     [table.searchPath.trim() === '' ? 'pg_temp' : `${table.searchPath}, pg_temp`],
   );
   try {
-    for (const statement of immediateInstallDdl(plan, { pgtId: table.pgtId, storageOid, owner: table.owner }))
-      await conn.query(statement);
+    const target = { pgtId: table.pgtId, storageOid, owner: table.owner, descendants };
+    for (const statement of immediateInstallDdl(plan, target)) await conn.query(statement);
   } finally {
     await conn.query(`SELECT pg_catalog.set_config('search_path', $1, true)`, [saved.rows[0]?.path ?? '']);
   }
   await replaceGuard(conn, storageOid, true);
-  for (const s of plan.sources) {
+  // Every relation of every tree: DDL on any of them (a new partition too) makes the bodies stale.
+  const relations = plan.sources.flatMap((s) => [
+    { oid: s.oid, schema: s.schema, name: s.name },
+    ...(descendants.get(s.oid) ?? []),
+  ]);
+  for (const r of relations) {
     await conn.query(
       `INSERT INTO ${cat('pgt_immediate_sources')} (pgt_id, source_oid, source_name, shape)
-       VALUES ($1, $2, $3, pgtrickle_changes.immediate_shape($2, $1))`,
-      [table.pgtId, s.oid, displayName(s.schema, s.name)],
+       VALUES ($1, $2, $3, pgtrickle_changes.immediate_shape($2, $1)) ON CONFLICT DO NOTHING`,
+      [table.pgtId, r.oid, displayName(r.schema, r.name)],
     );
   }
+}
+
+/** Per source of `plan`, its partitions and inheritance children at any depth. */
+async function treesOf(
+  conn: Conn,
+  plan: CompiledPlan,
+): Promise<Map<number, { oid: number; schema: string; name: string }[]>> {
+  const res = await conn.query(
+    `WITH RECURSIVE tree (root, relid) AS (
+       SELECT i.inhparent, i.inhrelid FROM pg_catalog.pg_inherits AS i WHERE i.inhparent = ANY ($1::oid[])
+       UNION
+       SELECT t.root, i.inhrelid FROM pg_catalog.pg_inherits AS i JOIN tree AS t ON i.inhparent = t.relid)
+     SELECT t.root::int8 AS root, c.oid::int8 AS oid, n.nspname AS schema, c.relname AS name
+       FROM tree AS t JOIN pg_catalog.pg_class AS c ON c.oid = t.relid
+       JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p') ORDER BY c.oid`,
+    [plan.sources.map((s) => s.oid)],
+  );
+  const out = new Map<number, { oid: number; schema: string; name: string }[]>();
+  for (const r of res.rows) {
+    const list = out.get(Number(r.root)) ?? [];
+    list.push({ oid: Number(r.oid), schema: String(r.schema), name: String(r.name) });
+    out.set(Number(r.root), list);
+  }
+  return out;
 }
 
 /**

@@ -23,7 +23,7 @@
 import { InternalError } from '../errors.js';
 import { TRANSITION_NEW, TRANSITION_OLD } from '../names.js';
 import { dollarQuote } from '../sql/quote.js';
-import { sql } from '../sql/sql.js';
+import { type SqlFragment, sql } from '../sql/sql.js';
 import type { CompiledPlan } from './compile.js';
 
 /** Schema of the IMMEDIATE trigger functions. */
@@ -55,6 +55,12 @@ export interface ImmediateTarget {
   readonly storageOid: number;
   /** The owner role (functions are altered to it). */
   readonly owner: string;
+  /**
+   * Per source oid, the other relations of its tree (partitions and inheritance children at any
+   * depth): a write addressed to one fires only that relation's statement triggers, so each gets
+   * the same triggers (its transition tables hold rows under the source's column names).
+   */
+  readonly descendants?: ReadonlyMap<number, readonly { readonly schema: string; readonly name: string }[]>;
 }
 
 function counter(pgtId: number): string {
@@ -122,7 +128,10 @@ export function immediateInstallDdl(plan: CompiledPlan, target: ImmediateTarget)
   out.push(functionHead(before, target) + dollarQuote(beforeBody(target.pgtId, !plan.rowLocal)));
   fns.push(before);
   for (const source of plan.sources) {
-    const rel = sql.id(source.schema, source.name);
+    const relations = [
+      sql.id(source.schema, source.name),
+      ...(target.descendants?.get(source.oid) ?? []).map((d) => sql.id(d.schema, d.name)),
+    ];
     for (const event of EVENTS) {
       const name = immediateFunctionName(target.pgtId, source.oid, event);
       let body: string;
@@ -139,7 +148,13 @@ export function immediateInstallDdl(plan: CompiledPlan, target: ImmediateTarget)
       out.push(functionHead(name, target) + dollarQuote(body));
       fns.push(name);
     }
-    const fire = (event: ImmediateEvent | 'before', timing: string, what: string, referencing: string) => {
+    const fire = (
+      rel: SqlFragment,
+      event: ImmediateEvent | 'before',
+      timing: string,
+      what: string,
+      referencing: string,
+    ) => {
       const fn = immediateFunctionName(target.pgtId, event === 'before' ? null : source.oid, event);
       const trigger = sql.id(immediateTriggerName(target.pgtId, event));
       return [
@@ -148,18 +163,21 @@ export function immediateInstallDdl(plan: CompiledPlan, target: ImmediateTarget)
         sql`ALTER TABLE ${rel} ENABLE ALWAYS TRIGGER ${trigger}`,
       ];
     };
-    out.push(
-      ...fire('before', 'BEFORE', 'INSERT OR UPDATE OR DELETE OR TRUNCATE', ''),
-      ...fire('ins', 'AFTER', 'INSERT', sql` REFERENCING NEW TABLE AS ${sql.id(TRANSITION_NEW)}`),
-      ...fire(
-        'upd',
-        'AFTER',
-        'UPDATE',
-        sql` REFERENCING OLD TABLE AS ${sql.id(TRANSITION_OLD)} NEW TABLE AS ${sql.id(TRANSITION_NEW)}`,
-      ),
-      ...fire('del', 'AFTER', 'DELETE', sql` REFERENCING OLD TABLE AS ${sql.id(TRANSITION_OLD)}`),
-      ...fire('trunc', 'AFTER', 'TRUNCATE', ''),
-    );
+    for (const rel of relations) {
+      out.push(
+        ...fire(rel, 'before', 'BEFORE', 'INSERT OR UPDATE OR DELETE OR TRUNCATE', ''),
+        ...fire(rel, 'ins', 'AFTER', 'INSERT', sql` REFERENCING NEW TABLE AS ${sql.id(TRANSITION_NEW)}`),
+        ...fire(
+          rel,
+          'upd',
+          'AFTER',
+          'UPDATE',
+          sql` REFERENCING OLD TABLE AS ${sql.id(TRANSITION_OLD)} NEW TABLE AS ${sql.id(TRANSITION_NEW)}`,
+        ),
+        ...fire(rel, 'del', 'AFTER', 'DELETE', sql` REFERENCING OLD TABLE AS ${sql.id(TRANSITION_OLD)}`),
+        ...fire(rel, 'trunc', 'AFTER', 'TRUNCATE', ''),
+      );
+    }
   }
   for (const fn of fns) {
     out.push(
