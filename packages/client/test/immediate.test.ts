@@ -105,6 +105,22 @@ describe('IMMEDIATE: inside the writer transaction', () => {
     await expectTableEqualsQuery(db, 'b2.st', query);
   });
 
+  it('maintains writes of a session with session_replication_role = replica, COPY and upserts', async () => {
+    await db.query(`CREATE SCHEMA b5; CREATE TABLE b5.t (id int PRIMARY KEY, v int); INSERT INTO b5.t VALUES (1, 1)`);
+    const query = 'SELECT v, count(*) AS n FROM b5.t GROUP BY v';
+    await trickle().createStreamTable({ name: 'b5.st', query, refreshMode: 'IMMEDIATE' });
+    const c = await db.client();
+    await c.query('SET session_replication_role = replica');
+    await c.query('INSERT INTO b5.t VALUES (2, 1), (3, 2)');
+    await c.query('UPDATE b5.t SET v = 5 WHERE id = 1');
+    await c.query('RESET session_replication_role');
+    await expectTableEqualsQuery(db, 'b5.st', query);
+    await c.query('INSERT INTO b5.t VALUES (3, 9), (4, 9) ON CONFLICT (id) DO UPDATE SET v = excluded.v + 1');
+    await c.query(`COPY b5.t FROM PROGRAM 'printf "10\\t1\\n11\\t1\\n"'`);
+    await expectTableEqualsQuery(db, 'b5.st', query);
+    await c.end();
+  });
+
   it('is never stale: its writers keep it fresh', async () => {
     await db.query(`CREATE SCHEMA b4; CREATE TABLE b4.t (id int PRIMARY KEY)`);
     await trickle().createStreamTable({
