@@ -33,6 +33,7 @@ export {
   type StreamTableStats,
   worstSeverity,
 } from './catalog/health.js';
+export { type GateLine, gateLines, HoldRecorder, type LastDecision, tickDecisions } from './catalog/holds.js';
 export {
   type ChangeBufferSize,
   catalogSchemaGrants,
@@ -60,9 +61,15 @@ export {
   trimRequests,
 } from './catalog/retention.js';
 export { API_ROLE, apiRoleMembers, rolesNotActedAs } from './catalog/roles.js';
-export type { DependencyRow, HistoryEntry, StreamTableRow } from './catalog/rows.js';
+export type { DependencyRow, FuseSettingsRow, HistoryEntry, StreamTableRow } from './catalog/rows.js';
 export { CATALOG_SCHEMA_NAME, CHANGES_SCHEMA_NAME, type Queryable } from './catalog/schema.js';
 export { type CatalogState, catalogState, migrationScript } from './catalog/schema-version.js';
+export {
+  applySettings,
+  type DiamondSettings,
+  type FuseSettings,
+  settingsObject,
+} from './catalog/settings.js';
 export {
   failedCreateRequests,
   hasStatusView,

@@ -31,6 +31,7 @@ import type { Conn } from './db.js';
 import { SourceChangedError } from './errors.js';
 import { displayName } from './names.js';
 import { fingerprints, onlyCaptureChanged } from './port.js';
+import { isQuiet, markQuiet } from './refresh-quiet.js';
 import { compileAsOwner, sourcesHiddenFromOwner } from './security/owner-compile.js';
 import { type OwnerSandbox, withSandbox } from './security/sandbox.js';
 import { evolveStorage, requireStorage, restoreGuard } from './storage.js';
@@ -157,6 +158,25 @@ export async function refreshInTransaction(
   request: RefreshRequest,
 ): Promise<RefreshOutcome> {
   const startedAt = new Date();
+  if (request.action === undefined && request.plan === undefined && request.ignoreStatus !== true) {
+    // Nothing to do (read-only checks, no lock taken): NO_DATA without writing anything.
+    const peek = await streamTableById(conn, pgtId);
+    const deps = peek === null ? [] : await dependenciesOf(conn, pgtId);
+    if (peek !== null && (await isQuiet(conn, peek, deps))) {
+      await markQuiet(conn, peek);
+      return {
+        pgtId,
+        name: displayName(peek.schema, peek.name),
+        action: 'NO_DATA',
+        reason: 'no source has changed since the last refresh',
+        rowsInserted: 0,
+        rowsDeleted: 0,
+        pendingChanges: 0,
+        sources: [],
+        row: peek,
+      };
+    }
+  }
   const row = await streamTableById(conn, pgtId, LOCKS[request.lock ?? 'wait']);
   const skipped = (name: string, reason: string): RefreshOutcome => ({
     pgtId,

@@ -106,7 +106,9 @@ describe('IMMEDIATE: inside the writer transaction', () => {
   });
 
   it('maintains writes of a session with session_replication_role = replica, COPY and upserts', async () => {
-    await db.query(`CREATE SCHEMA b5; CREATE TABLE b5.t (id int PRIMARY KEY, v int); INSERT INTO b5.t VALUES (1, 1)`);
+    await db.query(
+      `CREATE SCHEMA b5; CREATE TABLE b5.t (id int PRIMARY KEY, v int); INSERT INTO b5.t VALUES (1, 1)`,
+    );
     const query = 'SELECT v, count(*) AS n FROM b5.t GROUP BY v';
     await trickle().createStreamTable({ name: 'b5.st', query, refreshMode: 'IMMEDIATE' });
     const c = await db.client();

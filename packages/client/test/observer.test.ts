@@ -42,7 +42,7 @@ describe('the service observer', () => {
           },
         },
         'tickCompleted',
-        { tick: 1, at: new Date(0), units: [], excluded: [] },
+        { tick: 1, at: new Date(0), units: [], excluded: [], gates: [], nextDueAt: null },
         5,
       ),
     ).not.toThrow();

@@ -84,12 +84,37 @@ describe('the SQL API and the scheduler', () => {
       db.query(`SELECT pgtrickle.create_stream_table('x1', 'SELECT 1 FROM sales', 'soon')`),
     ).rejects.toThrow(/not a schedule/);
     await expect(
+      db.query(`SELECT pgtrickle.create_stream_table('x3', 'SELECT 1 FROM sales', '-1s')`),
+    ).rejects.toThrow(/not a schedule/);
+    await expect(
       db.query(`SELECT pgtrickle.create_stream_table('x2', 'SELECT 1 FROM sales', '5s', 'SOMETIMES')`),
     ).rejects.toThrow(/refresh mode must be/);
     await expect(db.query(`SELECT pgtrickle.drop_stream_table('ghost')`)).rejects.toThrow(/no stream table/);
     await expect(db.query(`SELECT pgtrickle.create_stream_table('a.b.c', 'SELECT 1')`)).rejects.toThrow(
       /invalid stream table name/,
     );
+  });
+
+  it('keeps sub-second and as-soon-as-possible schedules', async () => {
+    const q = 'SELECT region, count(*) AS n FROM sales GROUP BY region';
+    for (const [name, schedule] of [
+      ['asap', '0s'],
+      ['quarter', '250ms'],
+    ] as const) {
+      await db.query(`SELECT pgtrickle.create_stream_table($1, $2, $3, 'DIFFERENTIAL')`, [name, q, schedule]);
+      await eventually(async () => expect((await statusOf(`public.${name}`))?.status).toBe('ACTIVE'));
+      const r = await db.query(`SELECT schedule FROM pgtrickle.pgt_status WHERE name = $1`, [
+        `public.${name}`,
+      ]);
+      expect(r.rows[0]?.schedule).toBe(schedule);
+    }
+    // Several writes in a row, each applied: the table follows every one of them.
+    for (let i = 0; i < 3; i++) {
+      await db.query(`INSERT INTO sales VALUES (${5000 + i}, 'r${i}', 1)`);
+      await eventually(() => expectTableEqualsQuery(db, 'asap', q));
+      await eventually(() => expectTableEqualsQuery(db, 'quarter', q));
+    }
+    await db.query(`SELECT pgtrickle.drop_stream_table('asap'), pgtrickle.drop_stream_table('quarter')`);
   });
 
   it('alters, refreshes and drops through SQL', async () => {

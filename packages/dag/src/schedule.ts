@@ -41,9 +41,9 @@ export function validateSchedule(spec: ScheduleSpec | null, owner?: string): voi
   if (spec === null) return;
   const where = owner ? ` of "${owner}"` : '';
   if (spec.kind === 'interval') {
-    if (typeof spec.ms !== 'number' || !Number.isFinite(spec.ms) || spec.ms <= 0) {
+    if (typeof spec.ms !== 'number' || !Number.isFinite(spec.ms) || spec.ms < 0) {
       throw new InvalidArgumentError(
-        `interval schedule${where} must be a finite number of milliseconds > 0, got ${String(spec.ms)}. ` +
+        `interval schedule${where} must be a finite number of milliseconds ≥ 0 (0: as soon as possible), got ${String(spec.ms)}. ` +
           'Pass e.g. { kind: "interval", ms: 1000 }, or null for CALCULATED.',
       );
     }
@@ -103,7 +103,7 @@ export function parseSchedule(text: string | null | undefined): ScheduleSpec | n
     total += Number(m[1]) * (UNIT_MS[m[2] as string] as number);
     consumed = re.lastIndex;
   }
-  if (consumed !== t.length || total <= 0) {
+  if (consumed !== t.length || consumed === 0) {
     throw new InvalidArgumentError(
       `"${t}" is not a schedule: use a duration such as "30s", "5m", "1h30m" (units ms, s, m, h, d, w), a cron expression, or "calculated".`,
     );
@@ -115,6 +115,7 @@ export function parseSchedule(text: string | null | undefined): ScheduleSpec | n
 export function formatSchedule(spec: ScheduleSpec | null): string {
   if (spec === null) return 'calculated';
   if (spec.kind === 'cron') return spec.expression;
+  if (spec.ms === 0) return '0s';
   let ms = spec.ms;
   const parts: string[] = [];
   for (const [unit, size] of [

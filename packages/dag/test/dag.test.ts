@@ -82,7 +82,7 @@ describe('building', () => {
     expect(unknown.message).toContain('"x", "y"');
 
     const bad = thrown(() =>
-      dag.addStreamTable('e', { reads: ['a'], schedule: { kind: 'interval', ms: 0 } }),
+      dag.addStreamTable('e', { reads: ['a'], schedule: { kind: 'interval', ms: -1 } }),
     );
     expect(bad).toBeInstanceOf(InvalidArgumentError);
     expect((bad as DagError).code).toBe('PGT_INVALID_ARGUMENT');

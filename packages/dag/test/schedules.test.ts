@@ -75,6 +75,8 @@ describe('parseSchedule / formatSchedule', () => {
     expect(parseSchedule('30s')).toEqual({ kind: 'interval', ms: 30_000 });
     expect(parseSchedule('1h30m')).toEqual({ kind: 'interval', ms: 5_400_000 });
     expect(parseSchedule('250ms')).toEqual({ kind: 'interval', ms: 250 });
+    expect(parseSchedule('0s')).toEqual({ kind: 'interval', ms: 0 });
+    expect(formatSchedule(parseSchedule('0ms'))).toBe('0s');
     expect(parseSchedule('2')).toEqual({ kind: 'interval', ms: 2_000 });
     expect(parseSchedule('*/5 * * * *')).toEqual({ kind: 'cron', expression: '*/5 * * * *' });
     expect(parseSchedule('@hourly')).toEqual({ kind: 'cron', expression: '@hourly' });
@@ -82,7 +84,7 @@ describe('parseSchedule / formatSchedule', () => {
     expect(parseSchedule(null)).toBeNull();
   });
   it('refuses anything else with the accepted forms', () => {
-    for (const bad of ['30x', '0s', '1h 30', '@sometimes', 'soon', '5m30']) {
+    for (const bad of ['30x', '-1s', '1h 30', '@sometimes', 'soon', '5m30', 'ms']) {
       expect(() => parseSchedule(bad)).toThrow(/schedule|cron/);
     }
   });

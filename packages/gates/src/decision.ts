@@ -34,6 +34,8 @@ export interface SkipDecision {
   readonly reason: string;
   /** Optional request to the caller. */
   readonly effect?: GateEffect;
+  /** When the gate will next let it through at the earliest (e.g. its schedule's next due time), if known. */
+  readonly until?: Date;
 }
 
 /** Blocked until an explicit action (reset, resume, fix); the reason says which. */
@@ -61,6 +63,11 @@ export function proceed(): ProceedDecision {
 /** A Skip decision with a reason and optional effect. */
 export function skip(reason: string, effect?: GateEffect): SkipDecision {
   return effect === undefined ? { kind: 'skip', reason } : { kind: 'skip', reason, effect };
+}
+
+/** A Skip decision that will not change before `until` (the scheduler may sleep until then). */
+export function skipUntil(reason: string, until: Date): SkipDecision {
+  return { kind: 'skip', reason, until };
 }
 
 /** A Block decision with a reason and optional effect. */

@@ -38,6 +38,7 @@ export {
   proceed,
   type SkipDecision,
   skip,
+  skipUntil,
 } from './decision.js';
 export {
   DEFAULT_GATE_ORDER,

@@ -136,7 +136,7 @@ describe('ScheduleGate', () => {
       kind: 'block',
       reason: expect.stringContaining('invalid schedule'),
     });
-    const bad = meta({ schedule: { kind: 'interval', ms: 0 } });
+    const bad = meta({ schedule: { kind: 'interval', ms: -5 } });
     expect(decide(bad, at(0))).toMatchObject({ kind: 'block' });
   });
 });

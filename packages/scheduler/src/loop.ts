@@ -1,6 +1,7 @@
 /**
  * The loop. Rule: ticks run one after another, never overlapping; between ticks the loop waits
- * for the poll interval or a wake-up, whichever comes first. Wake-ups (LISTEN/NOTIFY in the
+ * for the poll interval, a wake-up, or the moment a table skipped as not due becomes due
+ * (`TickReport.nextDueAt`, no sooner than `minWakeIntervalMs`), whichever comes first. Wake-ups (LISTEN/NOTIFY in the
  * sidecar) are debounced: a burst of them within `debounceMs` gives one tick, and a wake-up that
  * arrives during a tick makes the next tick start right after it (after the debounce). Wake-ups
  * are also rate-bounded: a tick they start begins at least `minWakeIntervalMs` after the previous
@@ -131,9 +132,10 @@ export class Scheduler {
   async run(signal: AbortSignal): Promise<void> {
     const sleep = this.#options.sleep ?? timerSleep;
     while (!signal.aborted) {
+      let nextDueAt: Date | null = null;
       try {
         const go = this.#options.beforeTick === undefined ? true : await this.#options.beforeTick();
-        if (go && !signal.aborted) await this.tick();
+        if (go && !signal.aborted) nextDueAt = (await this.tick()).nextDueAt;
       } catch (error) {
         // The catalog could not be loaded (connection lost…): log, wait, try again.
         this.#logger.error('tick-failed', { error: error instanceof Error ? error.message : String(error) });
@@ -147,7 +149,17 @@ export class Scheduler {
         this.#woken = false;
         this.wake();
       }
-      await sleep(this.#options.pollIntervalMs ?? 1000, wait.signal);
+      // Until the poll interval ends, or sooner when a skipped table becomes due before it (not
+      // sooner than a wake-up could make it tick).
+      const poll = this.#options.pollIntervalMs ?? 1000;
+      const untilDue =
+        nextDueAt === null
+          ? poll
+          : Math.max(
+              this.#options.minWakeIntervalMs ?? 50,
+              nextDueAt.getTime() - this.#options.clock.now().getTime(),
+            );
+      await sleep(Math.min(poll, untilDue), wait.signal);
       signal.removeEventListener('abort', onStop);
       this.#waiting = null;
     }

@@ -58,6 +58,10 @@ export interface TickReport {
   readonly units: readonly UnitReport[];
   /** Tables left out of the plan, with why. */
   readonly excluded: readonly { readonly id: string; readonly reason: string }[];
+  /** The pipeline's gate names in evaluation order (a verdict's gate decided; the ones before it proceeded). */
+  readonly gates: readonly string[];
+  /** The earliest instant a gate said a skipped table may proceed (e.g. its next due time); null if none said. */
+  readonly nextDueAt: Date | null;
 }
 
 /** Everything a tick needs. */
@@ -148,11 +152,21 @@ export async function runTick(deps: TickDeps): Promise<TickReport> {
     }
     await Promise.race(running.values());
   }
+  const units = plan.units.flatMap((u) => reports.get(u.id) ?? []);
+  let nextDue: number | null = null;
+  for (const u of units)
+    for (const v of u.verdicts)
+      if (v.decision.kind === 'skip' && v.decision.until !== undefined) {
+        const t = v.decision.until.getTime();
+        if (nextDue === null || t < nextDue) nextDue = t;
+      }
   return {
     tick: tick.tick,
     at: tick.now,
-    units: plan.units.flatMap((u) => reports.get(u.id) ?? []),
+    nextDueAt: nextDue === null ? null : new Date(nextDue),
+    units,
     excluded: plan.excluded,
+    gates: pipeline.names(),
   };
 }
 

@@ -209,6 +209,28 @@ describe('Scheduler loop', () => {
     expect(waits.every((ms) => ms === 500)).toBe(true);
   });
 
+  it('sleeps only until a table skipped as not due becomes due, never longer than the poll interval', async () => {
+    const w = new FakeWorld().add('a', ['src'], { kind: 'interval', ms: 300 });
+    const waits: number[] = [];
+    const s = new Scheduler({
+      store: w,
+      executor: w,
+      clock: w.clock,
+      pollIntervalMs: 5_000,
+      minWakeIntervalMs: 20,
+      sleep: scriptedSleep(waits),
+    });
+    const stop = new AbortController();
+    const running = s.run(stop.signal);
+    while (s.ticks < 3) await new Promise((r) => setTimeout(r, 1));
+    stop.abort();
+    await running;
+    // The first tick refreshes it (never refreshed): nothing skipped, the whole poll interval. The
+    // second finds it not due; the clock does not move, so it is due 300 ms later.
+    expect(waits.slice(0, 2)).toEqual([5_000, 300]);
+    expect(waits.every((ms) => ms >= 20 && ms <= 5_000)).toBe(true);
+  });
+
   it('debounces a burst of wake-ups into one early tick', async () => {
     const w = new FakeWorld().add('a', ['src']);
     let ticks = 0;

@@ -112,8 +112,10 @@ describe('stream table commands', () => {
     const r = await cli(['status']);
     expect(r.code).toBe(0);
     const [header, row] = r.stdout.trim().split('\n');
-    expect(header).toMatch(/^NAME\s+STATUS\s+MODE\s+SCHEDULE\s+LAST REFRESH\s+STALENESS\s+ERRORS$/);
-    expect(row).toMatch(/^public\.by_region\s+ACTIVE\s+DIFFERENTIAL\s+5s\s+[\d.]+m?s ago\s+[\d.]+m?s\s+0$/);
+    expect(header).toMatch(/^NAME\s+STATUS\s+MODE\s+SCHEDULE\s+LAST REFRESH\s+STALENESS\s+HELD BY\s+ERRORS$/);
+    expect(row).toMatch(
+      /^public\.by_region\s+ACTIVE\s+DIFFERENTIAL\s+5s\s+[\d.]+m?s ago\s+[\d.]+m?s\s+-\s+0$/,
+    );
     const json = await cli(['status', '--json']);
     const rows = JSON.parse(json.stdout) as {
       name: string;

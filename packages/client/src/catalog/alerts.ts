@@ -19,8 +19,7 @@ export type AlertEvent =
   | 'watermark_stuck'
   | 'watermark_resumed'
   | 'auto_suspended'
-  | 'resumed'
-  | 'stale_data';
+  | 'resumed';
 
 /** One alert as sent (and as a listener parses it). */
 export interface Alert {

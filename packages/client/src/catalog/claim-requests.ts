@@ -15,6 +15,8 @@ export interface RequestRow {
   readonly refreshMode: RequestedMode | null;
   readonly setSchedule: boolean;
   readonly cascadeDrop: boolean;
+  /** Settings given with a create (`pgtrickle.check_settings`'s SQL names). */
+  readonly options: Record<string, unknown>;
   /** The role that made the request (recorded by the table's default, not writable by it). */
   readonly requester: { readonly oid: number; readonly name: string; readonly searchPath: string };
 }
@@ -35,6 +37,7 @@ export async function claimRequests(q: Queryable): Promise<RequestRow[]> {
     refreshMode: (r.refresh_mode as RequestedMode | null) ?? null,
     setSchedule: r.set_schedule === true,
     cascadeDrop: r.cascade_drop === true,
+    options: (r.options as Record<string, unknown> | null | undefined) ?? {},
     requester: {
       oid: Number(r.requester_oid),
       name: String(r.requester_name),

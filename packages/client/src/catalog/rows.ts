@@ -33,6 +33,26 @@ export interface StreamTableRow {
   readonly owner: string;
   /** The search_path the query was written under (names in it resolve by it). */
   readonly searchPath: string;
+  /** Its fuse's settings and state (docs/features.md, "Fuse"). */
+  readonly fuse: FuseSettingsRow;
+  /** Whether its diamond group refreshes atomically, and when a group is due. */
+  readonly diamondConsistency: 'none' | 'atomic';
+  readonly diamondSchedulePolicy: 'fastest' | 'slowest';
+  /** The gate holding it back now (null: none), why, and since when. */
+  readonly hold: { readonly gate: string; readonly reason: string; readonly since: Date } | null;
+}
+
+/** A stream table's fuse as the catalog records it (null numbers: the defaults). */
+export interface FuseSettingsRow {
+  readonly mode: 'off' | 'on' | 'auto';
+  readonly state: 'armed' | 'blown';
+  readonly ceiling: number | null;
+  readonly sensitivity: number | null;
+  readonly sigma: number | null;
+  readonly window: number | null;
+  readonly minSamples: number | null;
+  readonly blownAt: Date | null;
+  readonly blowReason: string | null;
 }
 
 /** A dependency of a stream table on a source. */
@@ -50,7 +70,9 @@ export interface DependencyRow {
 export const ST_COLUMNS = `pgt_id, schema_name, table_name, storage_oid, defining_query, requested_mode, effective_mode,
   mode_reason, schedule, status, unique_row_ids, frontier_snapshot::text AS frontier_snapshot, frontier_epochs,
   epoch, auto_threshold, needs_reinit, consecutive_errors, last_error, last_error_at, last_refresh_at, data_timestamp,
-  owner_oid::int8 AS owner_oid, pg_catalog.pg_get_userbyid(owner_oid)::text AS owner, search_path`;
+  owner_oid::int8 AS owner_oid, pg_catalog.pg_get_userbyid(owner_oid)::text AS owner, search_path,
+  fuse_mode, fuse_state, fuse_ceiling, fuse_sensitivity, fuse_sigma, fuse_window, fuse_min_samples, blown_at, blow_reason,
+  diamond_consistency, diamond_schedule_policy, hold_gate, hold_reason, held_since`;
 
 /** A catalog row of pgt_stream_tables as a StreamTableRow. */
 export function toRow(r: Record<string, unknown>): StreamTableRow {
@@ -82,7 +104,29 @@ export function toRow(r: Record<string, unknown>): StreamTableRow {
     ownerOid: Number(r.owner_oid),
     owner: String(r.owner),
     searchPath: String(r.search_path),
+    fuse: {
+      mode: (r.fuse_mode ?? 'off') as FuseSettingsRow['mode'],
+      state: (r.fuse_state ?? 'armed') as FuseSettingsRow['state'],
+      ceiling: numberOrNull(r.fuse_ceiling),
+      sensitivity: numberOrNull(r.fuse_sensitivity),
+      sigma: numberOrNull(r.fuse_sigma),
+      window: numberOrNull(r.fuse_window),
+      minSamples: numberOrNull(r.fuse_min_samples),
+      blownAt: (r.blown_at as Date | null | undefined) ?? null,
+      blowReason: (r.blow_reason as string | null | undefined) ?? null,
+    },
+    diamondConsistency: (r.diamond_consistency ?? 'atomic') as StreamTableRow['diamondConsistency'],
+    diamondSchedulePolicy: (r.diamond_schedule_policy ??
+      'fastest') as StreamTableRow['diamondSchedulePolicy'],
+    hold:
+      r.hold_gate == null
+        ? null
+        : { gate: String(r.hold_gate), reason: String(r.hold_reason ?? ''), since: r.held_since as Date },
   };
+}
+
+function numberOrNull(v: unknown): number | null {
+  return v === null || v === undefined ? null : Number(v);
 }
 
 /** A catalog row of pgt_dependencies as a DependencyRow. */
@@ -101,8 +145,8 @@ export function toDependency(r: Record<string, unknown>): DependencyRow {
 /** One history row. */
 export interface HistoryEntry {
   readonly pgtId: number;
-  readonly action: 'FULL' | 'DIFFERENTIAL' | 'NO_DATA' | 'REINITIALIZE';
-  readonly status: 'COMPLETED' | 'FAILED';
+  readonly action: 'FULL' | 'DIFFERENTIAL' | 'NO_DATA' | 'REINITIALIZE' | 'SKIP';
+  readonly status: 'COMPLETED' | 'FAILED' | 'SKIPPED';
   readonly initiatedBy: 'MANUAL' | 'SCHEDULER' | 'INITIAL' | 'ALTER';
   readonly startedAt: Date;
   readonly rowsInserted: number;

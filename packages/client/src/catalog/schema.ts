@@ -33,7 +33,10 @@ export type CatalogObject =
   | 'acts_as'
   | 'pgt_freshness'
   | 'pgt_stream_table_stats'
-  | 'health';
+  | 'health'
+  | 'check_settings'
+  | 'apply_settings'
+  | 'pgt_commands';
 
 /** The quoted, schema-qualified SQL name of a catalog object. */
 export function cat(object: CatalogObject): string {

@@ -15,6 +15,8 @@ export interface StatusViewRow {
   readonly consecutiveErrors: number;
   readonly lastError: string | null;
   readonly requestId: number | null;
+  /** The scheduler gate holding it back now, and why (null: not held). */
+  readonly hold: { readonly gate: string; readonly reason: string; readonly since: string | null } | null;
 }
 
 /** Whether the status view exists (catalog version 3 or later). */
@@ -28,8 +30,11 @@ export async function readStatusView(q: Queryable): Promise<StatusViewRow[]> {
     `SELECT name, status, refresh_mode, effective_mode, schedule, last_refresh_at, data_timestamp,
             extract(epoch FROM staleness)::float8 AS staleness_s,
             extract(epoch FROM clock_timestamp() - last_refresh_at)::float8 AS since_s,
-            consecutive_errors, last_error, request_id
-       FROM ${cat('pgt_status')} ORDER BY schema_name, table_name`,
+            consecutive_errors, last_error, request_id,
+            -- (read through to_jsonb: catalogs older than version 9 have no hold columns)
+            pg_catalog.to_jsonb(s) ->> 'hold_gate' AS hold_gate, pg_catalog.to_jsonb(s) ->> 'hold_reason' AS hold_reason,
+            pg_catalog.to_jsonb(s) ->> 'held_since' AS held_since
+       FROM ${cat('pgt_status')} AS s ORDER BY schema_name, table_name`,
   );
   const iso = (v: unknown) =>
     v instanceof Date ? v.toISOString() : v === null || v === undefined ? null : String(v);
@@ -47,6 +52,14 @@ export async function readStatusView(q: Queryable): Promise<StatusViewRow[]> {
     consecutiveErrors: Number(r.consecutive_errors ?? 0),
     lastError: (r.last_error as string | null) ?? null,
     requestId: num(r.request_id),
+    hold:
+      r.hold_gate === null || r.hold_gate === undefined
+        ? null
+        : {
+            gate: String(r.hold_gate),
+            reason: String(r.hold_reason ?? ''),
+            since: (r.held_since as string | null) ?? null,
+          },
   }));
 }
 

@@ -9,6 +9,7 @@
  */
 import { claimRequests, finishRequest, type RequestRow } from '../catalog/claim-requests.js';
 import { findStreamTable } from '../catalog/find-stream-table.js';
+import type { DiamondSettings } from '../catalog/settings.js';
 import { sqlName } from '../names.js';
 import type { Trickle } from '../trickle.js';
 
@@ -38,6 +39,18 @@ export async function processRequests(trickle: Trickle): Promise<RequestsProcess
   return { done, failed };
 }
 
+/** The diamond settings of a create request's options. */
+function diamondOptions(options: Record<string, unknown>): DiamondSettings {
+  return {
+    ...(typeof options.diamond_consistency === 'string'
+      ? { consistency: options.diamond_consistency as DiamondSettings['consistency'] }
+      : {}),
+    ...(typeof options.diamond_schedule_policy === 'string'
+      ? { schedulePolicy: options.diamond_schedule_policy as DiamondSettings['schedulePolicy'] }
+      : {}),
+  };
+}
+
 async function execute(trickle: Trickle, r: RequestRow, name: string): Promise<void> {
   const tables = trickle.streamTables;
   const actor = r.requester;
@@ -52,6 +65,7 @@ async function execute(trickle: Trickle, r: RequestRow, name: string): Promise<v
           ...(r.refreshMode === null ? {} : { refreshMode: r.refreshMode }),
           schedule: r.schedule,
           searchPath: actor.searchPath,
+          diamond: diamondOptions(r.options),
         },
         actor,
       );

@@ -25,6 +25,7 @@ import {
 } from '@pgtrickle/scheduler';
 import pg from 'pg';
 import { nothingPendingIds, recordChecked } from '../catalog/freshness.js';
+import { HoldRecorder } from '../catalog/holds.js';
 import { taggedApplicationName } from '../catalog/leader-lease.js';
 import type { RetentionPolicy } from '../catalog/retention.js';
 import { installedVersion } from '../catalog/schema-version.js';
@@ -86,6 +87,7 @@ export class TrickleService {
   readonly failure: Promise<ClientError>;
   readonly #maintenance: Maintenance;
   #checks: Promise<void> = Promise.resolve();
+  readonly #holds: HoldRecorder;
 
   private constructor(
     readonly trickle: Trickle,
@@ -97,6 +99,7 @@ export class TrickleService {
     this.failure = new Promise((resolve) => {
       this.#onFailure = resolve;
     });
+    this.#holds = new HoldRecorder(trickle.db);
     this.#maintenance = new Maintenance(
       trickle.db,
       {
@@ -214,20 +217,22 @@ export class TrickleService {
     return this.leadership.leading;
   }
 
-  /** Records the tables found with nothing to apply as fresh, then tells the hooks. */
+  /**
+   * Records the tables found with nothing to apply as fresh, and the gates' holds and decisions
+   * (`catalog/holds.ts`), then tells the hooks.
+   */
   private afterTick(report: TickReport): void {
     const ids = nothingPendingIds(report);
+    const logged = (event: string) => (error: unknown) =>
+      this.logger.warn(event, { error: error instanceof Error ? error.message : String(error) });
     if (ids.length > 0) {
       this.#checks = this.#checks
         .then(() => recordChecked(this.trickle.db, ids, report.at))
-        .then(
-          () => undefined,
-          (error: unknown) =>
-            this.logger.debug('freshness-not-recorded', {
-              error: error instanceof Error ? error.message : String(error),
-            }),
-        );
+        .then(() => undefined, logged('freshness-not-recorded'));
     }
+    this.#checks = this.#checks
+      .then(() => this.#holds.record(report))
+      .then(() => undefined, logged('holds-not-recorded'));
     this.options.onTick?.(report);
     notify(this.options.observer, 'tickCompleted', report, Date.now() - report.at.getTime());
   }

@@ -33,7 +33,8 @@ import type {
   UnitExecutor,
   UnitOutcome,
 } from '@pgtrickle/scheduler';
-import { allStreamTables } from '../catalog/find-stream-table.js';
+import { emitAlert } from '../catalog/alerts.js';
+import { allStreamTables, streamTableById } from '../catalog/find-stream-table.js';
 import { allDependencies } from '../catalog/read-dependencies.js';
 import { pendingSourceCount, readFrontiers, readPending } from '../catalog/read-frontiers.js';
 import type { DependencyRow, StreamTableRow } from '../catalog/rows.js';
@@ -154,7 +155,12 @@ export class PgSchedulerStore implements SchedulerStore {
   }
 
   async suspend(id: string, reason: string): Promise<void> {
-    await this.db.transaction((conn) => suspendStreamTable(conn, Number(id), reason));
+    await this.db.transaction(async (conn) => {
+      if (!(await suspendStreamTable(conn, Number(id), reason))) return;
+      const row = await streamTableById(conn, Number(id));
+      if (row !== null)
+        await emitAlert(conn, 'auto_suspended', { stream_table: displayName(row.schema, row.name), reason });
+    });
   }
 
   async applyEffect(effect: GateEffect): Promise<void> {

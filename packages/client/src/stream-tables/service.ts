@@ -13,13 +13,16 @@
  * - after a commit, the buffers the refresh read are trimmed (`cleanupTargets`, one mapping).
  */
 import { type CompiledPlan, dropStreamBufferDdl } from '@pgtrickle/dvm';
+import { emitAlert } from '../catalog/alerts.js';
 import { deleteStreamTable } from '../catalog/delete-stream-table.js';
 import { allStreamTables, consumersOf, findStreamTable } from '../catalog/find-stream-table.js';
+import { lastDecisionOf } from '../catalog/holds.js';
 import { insertStreamTable, nextStreamTableId } from '../catalog/insert-stream-table.js';
 import { allDependencies, dependenciesOf } from '../catalog/read-dependencies.js';
 import type { DependencyRow, StreamTableRow } from '../catalog/rows.js';
 import { lockCatalog } from '../catalog/schema.js';
 import { resumeStreamTable, statusAfter } from '../catalog/set-status.js';
+import { applySettings, checkSettings, settingsObject } from '../catalog/settings.js';
 import { setDefinition, setSchedule, setStorageOid } from '../catalog/update-stream-table.js';
 import {
   cleanupBuffers,
@@ -160,6 +163,7 @@ export class StreamTableService {
       const { schema, name } = await this.resolve(conn, options.name);
       const display = displayName(schema, name);
       checkStreamTableName(schema, name, display);
+      await checkSettings(conn, settingsObject(undefined, options.diamond));
       const who = actor ?? (await currentActor(conn));
       const searchPath = options.searchPath ?? who.searchPath;
       const owner = options.owner === undefined ? who : await roleNamed(conn, options.owner, searchPath);
@@ -202,6 +206,7 @@ export class StreamTableService {
         ownerOid: owner.oid,
         searchPath,
       });
+      await applySettings(conn, pgtId, settingsObject(undefined, options.diamond));
       await recordDependencies(conn, pgtId, plan);
       await checkAcyclic(conn, pgtId, display);
       await setStorageOid(conn, pgtId, storageOid, false);
@@ -267,9 +272,15 @@ export class StreamTableService {
     const result = await this.locked(async (conn) => {
       let row = await this.owned(conn, name, actor, 'alter', 'FOR UPDATE');
       const display = displayName(row.schema, row.name);
+      const settings = settingsObject(changes.fuse, changes.diamond);
+      if (Object.keys(settings).length > 0) {
+        await applySettings(conn, row.pgtId, settings);
+        row = await this.row(conn, name);
+      }
       if (schedule !== undefined) await setSchedule(conn, row.pgtId, schedule);
       if (changes.status === 'ACTIVE' && row.status !== 'ACTIVE') {
         await resumeStreamTable(conn, row);
+        await emitAlert(conn, 'resumed', { stream_table: display, from: row.status });
         row = { ...row, status: statusAfter(row.status, 'resume'), needsReinit: true };
       }
       if (changes.query === undefined && mode === undefined) return { row, outcome: null };
@@ -390,6 +401,12 @@ export class StreamTableService {
       hiddenColumns: plan.hiddenColumns,
       sources: plan.sources.map((s) => ({ name: displayName(s.schema, s.name), kind: s.kind })),
       warnings: plan.warnings,
+      scheduler: {
+        hold: row.hold,
+        lastDecision: await lastDecisionOf(this.db, row.pgtId),
+        fuse: row.fuse,
+        diamond: { consistency: row.diamondConsistency, schedulePolicy: row.diamondSchedulePolicy },
+      },
       sql: { storage: plan.storageDdl(), population: plan.populationSelect(), delta: plan.deltaInsert() },
     };
   }
@@ -416,6 +433,8 @@ function describe(
     lastError: r.lastError,
     needsReinit: r.needsReinit,
     sources: sources.map((d) => displayName(d.sourceSchema, d.sourceName)),
+    hold: r.hold,
+    fuse: { mode: r.fuse.mode, state: r.fuse.state },
     storageMissing,
   };
 }

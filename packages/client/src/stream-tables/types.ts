@@ -1,6 +1,8 @@
 /** The public shapes of the stream-table API (`Trickle`'s arguments and results). */
 import type { CompiledPlan, RequestedMode } from '@pgtrickle/dvm';
-import type { StreamTableRow } from '../catalog/rows.js';
+import type { LastDecision } from '../catalog/holds.js';
+import type { FuseSettingsRow, StreamTableRow } from '../catalog/rows.js';
+import type { DiamondSettings, FuseSettings } from '../catalog/settings.js';
 import type { RefreshOutcome } from '../refresh.js';
 
 /** What `createStreamTable` takes. */
@@ -20,6 +22,8 @@ export interface CreateStreamTableOptions {
   readonly owner?: string;
   /** The search_path the query's names resolve by (default: the connection's). */
   readonly searchPath?: string;
+  /** Diamond consistency (default atomic, fastest). */
+  readonly diamond?: DiamondSettings;
 }
 
 /** What `alterStreamTable` can change (omitted = unchanged). */
@@ -29,6 +33,10 @@ export interface AlterStreamTableOptions {
   readonly query?: string;
   /** 'ACTIVE' resumes a SUSPENDED or ERROR table (it is rebuilt on its next refresh). */
   readonly status?: 'ACTIVE';
+  /** Fuse settings (omitted fields unchanged). */
+  readonly fuse?: FuseSettings;
+  /** Diamond-consistency settings (omitted fields unchanged). */
+  readonly diamond?: DiamondSettings;
 }
 
 /** One stream table as `status()` reports it. */
@@ -50,6 +58,13 @@ export interface StreamTableStatus {
   readonly needsReinit: boolean;
   /** Names of the relations it reads. */
   readonly sources: readonly string[];
+  /** The gate holding it back now (null: none; see docs/features.md, "Holds, skips and alerts"). */
+  readonly hold: StreamTableRow['hold'];
+  /** Its fuse's mode and state. */
+  readonly fuse: {
+    readonly mode: StreamTableRow['fuse']['mode'];
+    readonly state: StreamTableRow['fuse']['state'];
+  };
   /**
    * Its storage table no longer exists (dropped behind pgtrickle's back): the next refresh puts
    * it in ERROR (`PGT_STORAGE_MISSING`); drop the stream table to clean up.
@@ -69,6 +84,18 @@ export interface StreamTableExplanation {
   readonly hiddenColumns: readonly string[];
   readonly sources: readonly { readonly name: string; readonly kind: 'table' | 'streamTable' }[];
   readonly warnings: readonly string[];
+  /** What the scheduler does with it: its hold, its last decision, its feature settings. */
+  readonly scheduler: {
+    /** The gate holding it back now (null: none). */
+    readonly hold: StreamTableRow['hold'];
+    /** The scheduler's last decision about it (null: never scheduled yet). */
+    readonly lastDecision: LastDecision | null;
+    readonly fuse: FuseSettingsRow;
+    readonly diamond: {
+      readonly consistency: StreamTableRow['diamondConsistency'];
+      readonly schedulePolicy: StreamTableRow['diamondSchedulePolicy'];
+    };
+  };
   /** The SQL that maintains it: storage DDL, population, the differential delta (null for FULL). */
   readonly sql: {
     readonly storage: readonly string[];

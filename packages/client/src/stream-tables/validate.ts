@@ -13,7 +13,7 @@ export function validateMode(mode: unknown): RequestedMode {
   );
 }
 
-/** A schedule in its stored form (null: calculated); at least 1s, cron expressions checked. */
+/** A schedule in its stored form (null: calculated; '0s': as soon as possible), cron expressions checked. */
 export function normalizeSchedule(text: string | null | undefined): string | null {
   let spec: ReturnType<typeof parseSchedule>;
   try {
@@ -33,7 +33,6 @@ export function normalizeSchedule(text: string | null | undefined): string | nul
     }
     return spec.expression;
   }
-  if (spec.ms < 1000) throw new InvalidArgumentError(`A schedule must be at least 1s, got "${text}".`);
   return formatSchedule(spec);
 }
 

@@ -1,7 +1,8 @@
 /**
  * ScheduleGate — rule: refresh only when the schedule says it is due (docs/scheduler.md, "Schedules").
  * - Interval (and a CALCULATED schedule, which arrives resolved to a period): due when
- *   now − lastRefreshAt ≥ period × tier multiplier (hot 1, warm 2, cold 10).
+ *   now − lastRefreshAt ≥ period × tier multiplier (hot 1, warm 2, cold 10); a period of 0 ("0s",
+ *   as soon as possible) is always due.
  * - Cron: due when the expression fired at some instant in (lastRefreshAt, now] (croner, used as a
  *   pure calculator: paused, no timers; UTC unless a timezone is configured).
  * - Never refreshed, a pending reinitialization, or a manual refresh (`ctx.initiatedBy ===
@@ -12,7 +13,7 @@
  */
 import { Cron } from 'croner';
 import type { GateContext } from '../context.js';
-import { block, type GateDecision, proceed, skip } from '../decision.js';
+import { block, type GateDecision, proceed, skip, skipUntil } from '../decision.js';
 import { describeError } from '../errors.js';
 import type { RefreshGate } from '../gate.js';
 import type { RefreshTier, ResolvedSchedule, StreamTableMeta } from '../meta.js';
@@ -104,8 +105,8 @@ export function scheduleStatus(
     };
   }
   const base = schedule.kind === 'interval' ? schedule.ms : schedule.periodMs;
-  if (typeof base !== 'number' || !Number.isFinite(base) || base <= 0) {
-    throw new RangeError(`period must be a finite number of ms > 0, got ${String(base)}`);
+  if (typeof base !== 'number' || !Number.isFinite(base) || base < 0) {
+    throw new RangeError(`period must be a finite number of ms ≥ 0, got ${String(base)}`);
   }
   const period = base * TIER_MULTIPLIERS[tier];
   const label =
@@ -147,7 +148,10 @@ export class ScheduleGate implements RefreshGate {
         `"${st.name}" has an invalid schedule: ${describeError(e)}; alter its schedule to a valid cron expression or interval`,
       );
     }
-    return status.due ? proceed() : skip(`not due: ${status.why}`);
+    if (status.due) return proceed();
+    return status.nextDueAt === null
+      ? skip(`not due: ${status.why}`)
+      : skipUntil(`not due: ${status.why}`, status.nextDueAt);
   }
 }
 

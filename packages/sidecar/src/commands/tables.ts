@@ -7,6 +7,7 @@
  * JSON line per update) until Ctrl-C or `--count` updates.
  */
 import {
+  gateLines,
   hasHealth,
   hasStatusView,
   NotInstalledError,
@@ -211,7 +212,7 @@ export function statusLines(rows: readonly StatusRow[]): string[] {
         : r.effectiveMode;
   const oneLine = (s: string | null) => (s === null ? '' : s.replace(/\s+/g, ' ').slice(0, 80));
   return textTable(
-    ['NAME', 'STATUS', 'MODE', 'SCHEDULE', 'LAST REFRESH', 'STALENESS', 'ERRORS'],
+    ['NAME', 'STATUS', 'MODE', 'SCHEDULE', 'LAST REFRESH', 'STALENESS', 'HELD BY', 'ERRORS'],
     rows.map((r) => [
       r.name,
       r.status,
@@ -219,6 +220,7 @@ export function statusLines(rows: readonly StatusRow[]): string[] {
       r.schedule,
       r.sinceRefreshSeconds === null ? 'never' : `${formatAge(r.sinceRefreshSeconds)} ago`,
       `${formatAge(r.stalenessSeconds)}${r.stale === true ? ' (behind schedule)' : ''}`,
+      r.hold === null ? '-' : `${r.hold.gate}: ${oneLine(r.hold.reason)}`,
       r.consecutiveErrors > 0 || r.lastError !== null
         ? `${r.consecutiveErrors} ${oneLine(r.lastError)}`.trim()
         : '0',
@@ -281,6 +283,22 @@ export function printExplanation(out: (line?: string) => void, e: StreamTableExp
   );
   out(`  columns       ${e.columns.map((c) => `${c.name} ${c.type}`).join(', ')}`);
   for (const w of e.warnings) out(`  warning       ${w}`);
+  const sch = e.scheduler;
+  const f = sch.fuse;
+  out(
+    `  fuse          ${f.mode}${f.mode === 'off' ? '' : `, ${f.state}${f.ceiling === null ? '' : `, ceiling ${f.ceiling}`}`}${f.blowReason === null ? '' : ` (${f.blowReason})`}`,
+  );
+  out(`  diamond       ${sch.diamond.consistency}, ${sch.diamond.schedulePolicy}`);
+  out(
+    `  held by       ${sch.hold === null ? '-' : `${sch.hold.gate}: ${sch.hold.reason} (since ${sch.hold.since.toISOString()})`}`,
+  );
+  const d = sch.lastDecision;
+  out(
+    `  last tick     ${d === null ? 'never scheduled' : `${d.at} ${d.outcome}${d.gate === null ? '' : ` by ${d.gate}`}${d.reason === null ? '' : `: ${d.reason}`}`}`,
+  );
+  if (d !== null)
+    for (const g of gateLines(d))
+      out(`    ${g.gate.padEnd(20)}${g.decision}${g.reason === null ? '' : `: ${g.reason}`}`);
   out();
   out('-- storage');
   for (const s of e.sql.storage) out(`${s};`);

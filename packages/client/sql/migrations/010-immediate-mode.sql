@@ -1,4 +1,4 @@
--- pgtrickle catalog migration 9: IMMEDIATE mode
+-- pgtrickle catalog migration 10: IMMEDIATE mode
 -- name: immediate mode
 -- Released: never edit (its checksum is recorded in pgtrickle.pgt_schema_version); change the catalog in a new migration.
 -- Statements are separated by a line "--> statement-breakpoint" (dollar-quoted bodies may contain ";").
