@@ -13,6 +13,7 @@ import {
   captureSyncCall,
   dropBaseCaptureDdl,
   dropStreamBufferDdl,
+  type PlanMode,
   type PlanSource,
   type PlanView,
   streamBuffer,
@@ -133,10 +134,16 @@ export async function cleanupBuffers(db: Db, sources: readonly CleanupTarget[]):
 export async function recordDependencies(
   conn: Conn,
   pgtId: number,
-  plan: { readonly sources: readonly PlanSource[]; readonly views?: readonly PlanView[] },
+  plan: {
+    readonly sources: readonly PlanSource[];
+    readonly views?: readonly PlanView[];
+    readonly mode?: PlanMode;
+  },
 ): Promise<void> {
-  // Capture first: a captured table's fingerprint includes the state of its capture.
+  // Capture first: a captured table's fingerprint includes the state of its capture. IMMEDIATE
+  // tables read no buffer: their triggers see each statement's rows.
   for (const s of plan.sources) {
+    if (plan.mode === 'IMMEDIATE') continue;
     if (s.kind === 'table') await ensureBaseCapture(conn, s);
     else await ensureStreamBuffer(conn, s.pgtId as number, s.oid, s.columns);
   }

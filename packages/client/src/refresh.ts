@@ -35,7 +35,7 @@ import { isQuiet, markQuiet } from './refresh-quiet.js';
 import { compileAsOwner, sourcesHiddenFromOwner } from './security/owner-compile.js';
 import { type OwnerSandbox, withSandbox } from './security/sandbox.js';
 import { evolveStorage, requireStorage, restoreGuard } from './storage.js';
-import { modeSwitch } from './stream-tables/modes.js';
+import { installImmediate } from './stream-tables/immediate.js';
 
 /** Default AUTO threshold: refresh FULL when a source's pending changes exceed this share of its rows. */
 export const DEFAULT_AUTO_FULL_RATIO = 0.15;
@@ -245,13 +245,17 @@ async function refreshAsOwner(
   }
 
   const plan = await planFor(conn, sandbox, engine, row, deps, rebuild ? undefined : request.plan);
-  modeSwitch(row.effectiveMode, plan.mode);
   const hasConsumers = await hasReaders(conn, pgtId);
   // A guard its owner switched off may have let writes in: restore it and rebuild the contents.
   const guardRestored = row.storageOid !== null && (await restoreGuard(conn, row.storageOid));
-  const action = guardRestored
-    ? 'FULL'
-    : (request.action ?? (rebuild || row.needsReinit || row.frontier === null ? 'FULL' : 'DIFFERENTIAL'));
+  const immediate = plan.mode === 'IMMEDIATE';
+  // An IMMEDIATE table is refreshed FULL, its triggers (re)compiled first: they lock the sources
+  // until commit, so the recompute misses no write and no write is applied twice.
+  if (immediate && row.storageOid !== null) await installImmediate(conn, row, row.storageOid, plan);
+  const action =
+    guardRestored || immediate
+      ? 'FULL'
+      : (request.action ?? (rebuild || row.needsReinit || row.frontier === null ? 'FULL' : 'DIFFERENTIAL'));
   const result: RefreshResult = await runRefresh(plan, sandbox.exec, {
     action,
     frontier: row.frontier,

@@ -16,10 +16,41 @@ import { displayName, sqlName } from './names.js';
 /** Name of the guard trigger on every storage table. */
 export const GUARD_TRIGGER = 'pgtrickle_guard';
 
-/** The statement creating the guard trigger on storage table `rel` (quoted). */
-function guardTriggerSql(rel: string): string {
+/**
+ * The statement creating the guard trigger on storage table `rel` (quoted). With `immediate`
+ * (an IMMEDIATE table), a WHEN condition lets the table's own maintenance through without
+ * calling the guard function: the setting its trigger functions run under names this table and
+ * the role writing is the storage's owner (what `guard_storage` would check, without the call: a
+ * MERGE fires the guard once per action kind).
+ */
+function guardTriggerSql(rel: string, immediate?: { storageOid: number; ownerOid: number }): string {
+  const when =
+    immediate === undefined
+      ? ''
+      : `
+  WHEN (NOT (COALESCE(pg_catalog.current_setting('pgtrickle.immediate_storage', true) = '${Number(immediate.storageOid)}', false)
+             AND COALESCE(pg_catalog.to_regrole(pg_catalog.quote_ident(current_user::text))::oid = ${Number(immediate.ownerOid)}::oid, false)))`;
   return `CREATE TRIGGER ${quoteIdent(GUARD_TRIGGER)} BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${rel}
-  FOR EACH STATEMENT EXECUTE FUNCTION ${CATALOG_SCHEMA}.guard_storage()`;
+  FOR EACH STATEMENT${when} EXECUTE FUNCTION ${CATALOG_SCHEMA}.guard_storage()`;
+}
+
+/**
+ * Re-creates the guard of storage table `oid` for its mode: with the IMMEDIATE fast path (see
+ * {@link guardTriggerSql}) when `immediate` is set, else the plain guard.
+ */
+export async function replaceGuard(conn: Conn, oid: number, immediate: boolean): Promise<void> {
+  const res = await conn.query(
+    `SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS rel, c.relowner::int8 AS owner
+       FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace WHERE c.oid = $1`,
+    [oid],
+  );
+  const r = res.rows[0];
+  if (r === undefined) return;
+  const rel = String(r.rel);
+  await conn.query(`DROP TRIGGER IF EXISTS ${quoteIdent(GUARD_TRIGGER)} ON ${rel}`);
+  await conn.query(
+    guardTriggerSql(rel, immediate ? { storageOid: oid, ownerOid: Number(r.owner) } : undefined),
+  );
 }
 
 /**

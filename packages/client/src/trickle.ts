@@ -243,7 +243,7 @@ export class Trickle {
   }
 
   /**
-   * Resets a blown fuse (docs/features.md, "Fuse"): 'apply' (default) refreshes the held batch
+   * Resets a blown fuse (docs/refresh-control.md, "Fuse"): 'apply' (default) refreshes the held batch
    * without checking it again, 'reinitialize' recomputes the table (FULL), 'skip_changes' moves only
    * this table's frontier past the pending changes (it then differs from its query by them until
    * reinitialized). Runs `pgtrickle.reset_fuse` in one transaction; wakes the scheduler.

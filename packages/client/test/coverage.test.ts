@@ -72,3 +72,4 @@ it('compiles the keyless ORDER BY … LIMIT 1 scalar subquery differentially', a
 });
 
 oracleScenarios('cov', SCENARIOS, env.db, env.trickle);
+oracleScenarios('covi', SCENARIOS, env.db, env.trickle, { modes: ['IMMEDIATE'] });

@@ -1,5 +1,5 @@
 /**
- * Diamonds end to end (docs/features.md, "Diamonds"; features.md §6.5): a running service driven
+ * Diamonds end to end (docs/refresh-control.md, "Diamonds"): a running service driven
  * only through the SQL API. Detected groups are visible in `pgtrickle.diamond_groups()` with their
  * convergence points and an epoch that advances on each atomic commit and survives DAG rebuilds;
  * a failing member rolls back every member of an atomic group; `diamond_consistency = 'none'`

@@ -85,9 +85,13 @@ describe('refused input leaves nothing behind', () => {
       message: /time-dependent function now\(\)/,
     },
     {
-      what: 'IMMEDIATE mode (not available yet)',
+      what: 'IMMEDIATE with a TopK beyond its bound',
       run: () =>
-        trickle().createStreamTable({ name: 's6', query: 'SELECT id FROM items', refreshMode: 'IMMEDIATE' }),
+        trickle().createStreamTable({
+          name: 's6',
+          query: 'SELECT id FROM items ORDER BY id LIMIT 5000',
+          refreshMode: 'IMMEDIATE',
+        }),
       code: 'PGT_UNSUPPORTED',
       message: /IMMEDIATE/,
     },

@@ -1,6 +1,6 @@
 /**
  * The fuse end to end: a running service, driven only through the SQL API as a user's ETL job
- * would (features.md §2.8). A batch above the ceiling blows the fuse, the table keeps its last
+ * would. A batch above the ceiling blows the fuse, the table keeps its last
  * contents and exactly one `fuse_blown` alert goes out; each reset action does what it says; the
  * ceiling is strict, sensitivity counts consecutive batches, the statistical rule needs its
  * samples, a TRUNCATE blows it, a blown member holds its whole diamond, manual refreshes are

@@ -85,15 +85,19 @@ describe('compiling once', () => {
 });
 
 describe('the refresh-mode machine', () => {
-  it('allows FULL ⇄ DIFFERENTIAL (a rebuild does their steps) and refuses switches needing IMMEDIATE triggers', () => {
+  it('gives a rebuild the steps of every switch, IMMEDIATE included', () => {
     expect(modeSwitch('FULL', 'DIFFERENTIAL')).toEqual([
       'install_change_capture',
       'seed_frontier',
       'full_refresh',
     ]);
     expect(modeSwitch('DIFFERENTIAL', 'FULL')).toEqual([]);
-    expect(() => modeSwitch('DIFFERENTIAL', 'IMMEDIATE')).toThrow(
-      expect.objectContaining({ code: 'PGT_UNSUPPORTED' }),
-    );
+    expect(modeSwitch('DIFFERENTIAL', 'IMMEDIATE')).toEqual([
+      'unregister_change_consumer',
+      'install_immediate_triggers',
+      'full_refresh',
+    ]);
+    expect(modeSwitch('IMMEDIATE', 'FULL')).toEqual(['drop_immediate_triggers', 'full_refresh']);
+    expect(modeSwitch('IMMEDIATE', 'IMMEDIATE')).toEqual([]);
   });
 });

@@ -127,3 +127,4 @@ const SCENARIOS: OracleScenario[] = [
 ];
 
 oracleScenarios('eq', SCENARIOS, db, trickle);
+oracleScenarios('eqi', SCENARIOS, db, trickle, { modes: ['IMMEDIATE'] });

@@ -67,3 +67,4 @@ it("runs in the database's TimeZone (Asia/Tokyo)", async () => {
 });
 
 oracleScenarios('tz', SCENARIOS, db, trickle);
+oracleScenarios('tzi', SCENARIOS, db, trickle, { modes: ['IMMEDIATE'] });

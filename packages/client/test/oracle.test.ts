@@ -291,3 +291,7 @@ describe('oracle suite', () => {
 
   oracleScenarios('s', SCENARIOS, db, trickle);
 });
+
+describe('oracle suite in IMMEDIATE (checked after every statement)', () => {
+  oracleScenarios('i', SCENARIOS, db, trickle, { modes: ['IMMEDIATE'] });
+});

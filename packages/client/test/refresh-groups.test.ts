@@ -4,7 +4,7 @@
  * one group at most, unique names) in the caller's transaction, stores pgt ids, `refresh_groups()`
  * lists them, `drop_refresh_group` drops them, and dropping a member stream table removes it from
  * its group (a group left with fewer than 2 members is dropped). The TypeScript API maps the same
- * errors to coded client errors. features.md §7.5 (3).
+ * errors to coded client errors.
  */
 import { useTestDatabase } from '@pgtrickle/testkit';
 import pg from 'pg';

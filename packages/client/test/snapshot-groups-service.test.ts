@@ -1,6 +1,6 @@
 /**
- * Declared refresh groups and the tick bound end to end (docs/features.md, "Refresh groups" and
- * "The tick bound"; features.md §7.5): a running service driven only through the SQL API (the
+ * Declared refresh groups and the tick bound end to end (docs/refresh-control.md, "Refresh groups" and
+ * "The tick bound"): a running service driven only through the SQL API (the
  * tick reports are only read, to know which refreshes ran in one unit or one tick). A slow member
  * is made slow by a lock the test holds, never by timing: a commit lands while the unit (or the
  * tick) is provably under way, and the test checks who saw it.

@@ -98,3 +98,4 @@ describe('views as sources', () => {
     expect(inv.effectiveMode).toBe('DIFFERENTIAL');
   });
 });
+oracleScenarios('vwi', VIEW_SCENARIOS, env.db, env.trickle, { modes: ['IMMEDIATE'] });

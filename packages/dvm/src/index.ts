@@ -37,7 +37,9 @@ export { initParser, type ParsedQuery, parseQuery } from './parse/parser.js';
 export {
   type ApplyTarget,
   applyConsolidatedSql,
+  applyInOneStatement,
   captureAppliedSql,
+  consolidatedSelect,
   consolidateSql,
   deltaTable,
   deltaTableDdl,
@@ -72,8 +74,17 @@ export {
   type PlanView,
   type RequestedMode,
   type StreamTableName,
+  type TransitionTables,
 } from './plan/compile.js';
 export { CONSUMED_SNAPSHOT_SQL, frontierTable } from './plan/frontier.js';
+export {
+  type ImmediateEvent,
+  type ImmediateTarget,
+  immediateDropCall,
+  immediateFunctionName,
+  immediateInstallDdl,
+  immediateTriggerName,
+} from './plan/immediate.js';
 export {
   deltaParamValues,
   type Frontier,

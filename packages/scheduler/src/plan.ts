@@ -6,7 +6,7 @@
  * completed with what gates need: its resolved schedule, its group id, a diamond apex's inputs.
  * A table whose reads cannot be placed (a cycle in a corrupted catalog, an unknown group member) is
  * left out and reported, never guessed about.
- * Diamond settings (docs/features.md, "Diamonds"): a group made only of detected diamonds runs
+ * Diamond settings (docs/refresh-control.md, "Diamonds"): a group made only of detected diamonds runs
  * atomically only if every member's `diamondConsistency` is 'atomic'; otherwise it is kept in
  * `groups` (for `diamond_groups()` and `explain`) as not atomic, and its members are planned as
  * single units. A group with a declared part is always atomic (the user asked for it). A group's

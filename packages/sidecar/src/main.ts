@@ -13,6 +13,7 @@
  *   (unknown command or option, missing argument, invalid flag value).
  */
 import { Command, CommanderError, Option } from 'commander';
+import { alterCommand } from './commands/alter.js';
 import { migrateCommand, planCommand } from './commands/catalog.js';
 import { demoCommand } from './commands/demo.js';
 import { doctorCommand } from './commands/doctor.js';
@@ -84,6 +85,10 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   ],
   create: [
     `pgtrickle create order_totals --query "SELECT customer_id, sum(amount) AS total FROM orders GROUP BY customer_id" --schedule 30s`,
+  ],
+  alter: [
+    'pgtrickle alter order_totals --mode IMMEDIATE',
+    'pgtrickle alter order_totals --mode DIFFERENTIAL --schedule 1m',
   ],
   drop: ['pgtrickle drop order_totals --cascade'],
   refresh: ['pgtrickle refresh order_totals --full'],
@@ -212,6 +217,16 @@ function program(io: CliIo, hooks: Hooks): Command {
     .action(
       action('create', (ctx, name: string, opts: { query: string; schedule?: string; mode?: string }) =>
         createCommand(ctx, name, opts),
+      ),
+    );
+  p.command('alter <name>')
+    .description("change a stream table's query, schedule or refresh mode (a mode switch is one transaction)")
+    .option('-q, --query <sql>', 'a new defining SELECT (rebuilds the table in place)')
+    .option('-s, --schedule <schedule>', "'30s', '5m', a cron expression, or 'calculated'")
+    .option('-m, --mode <mode>', 'AUTO, FULL, DIFFERENTIAL or IMMEDIATE')
+    .action(
+      action('alter', (ctx, name: string, opts: { query?: string; schedule?: string; mode?: string }) =>
+        alterCommand(ctx, name, opts),
       ),
     );
   p.command('drop <name>')

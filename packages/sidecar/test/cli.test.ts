@@ -146,6 +146,22 @@ describe('stream table commands', () => {
     expect(full.stdout).toMatch(/^refreshed public\.by_region: FULL/);
   });
 
+  it('alter switches the refresh mode to IMMEDIATE and back, keeping the table equal to its query', async () => {
+    const imm = await cli(['alter', 'by_region', '--mode', 'immediate']);
+    expect(imm.code, imm.stderr).toBe(0);
+    expect(imm.stdout).toBe(
+      'altered public.by_region: IMMEDIATE, schedule calculated, reads public.orders\n',
+    );
+    await db.query(`INSERT INTO orders VALUES (101, 'apac', 4)`); // maintained by its triggers
+    await expectTableEqualsQuery(db, 'by_region', QUERY);
+    const back = await cli(['alter', 'by_region', '--mode', 'DIFFERENTIAL', '--schedule', '5s']);
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stdout).toBe('altered public.by_region: DIFFERENTIAL, schedule 5s, reads public.orders\n');
+    const none = await cli(['alter', 'by_region']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/PGT_USAGE/);
+  });
+
   it('explain shows mode, sources, row identity and the SQL', async () => {
     const r = await cli(['explain', 'by_region']);
     expect(r.code, r.stderr).toBe(0);

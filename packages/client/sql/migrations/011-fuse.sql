@@ -2,7 +2,7 @@
 -- name: fuse
 -- Released: never edit (its checksum is recorded in pgtrickle.pgt_schema_version); change the catalog in a new migration.
 -- Statements are separated by a line "--> statement-breakpoint" (dollar-quoted bodies may contain ";").
--- The fuse (docs/features.md, "Fuse"): the count it checks is a table's UNREAD change rows (its
+-- The fuse (docs/refresh-control.md, "Fuse"): the count it checks is a table's UNREAD change rows (its
 -- window: its frontier → now, per direct source, summed), read for every fused table in one call
 -- per tick (pgtrickle.unread_changes); its baseline is the change counts of the table's last
 -- applied scheduler refreshes (pgtrickle.fuse_samples). A blown fuse is reset by its owner with

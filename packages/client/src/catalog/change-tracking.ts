@@ -32,7 +32,8 @@ export async function unusedCaptures(q: Queryable): Promise<UnusedCapture[]> {
      FROM ${CT} AS t
      LEFT JOIN pg_catalog.pg_class AS c ON c.oid = t.source_oid
      LEFT JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
-     WHERE NOT EXISTS (SELECT 1 FROM ${cat('pgt_dependencies')} AS d WHERE d.source_oid = t.source_oid AND d.source_kind = 'table')`,
+     WHERE NOT EXISTS (SELECT 1 FROM ${cat('pgt_dependencies')} AS d JOIN ${cat('pgt_stream_tables')} AS s ON s.pgt_id = d.pgt_id
+                        WHERE d.source_oid = t.source_oid AND d.source_kind = 'table' AND s.effective_mode <> 'IMMEDIATE')`,
   );
   return res.rows.map((r) => ({
     oid: Number(r.oid),

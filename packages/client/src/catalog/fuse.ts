@@ -1,5 +1,5 @@
 /**
- * The fuse's catalog side (docs/features.md, "Fuse"). Rules:
+ * The fuse's catalog side (docs/refresh-control.md, "Fuse"). Rules:
  * - the count a fuse checks is the table's unread change rows in its window, per direct source,
  *   summed (`pgtrickle.unread_changes`), read for many tables in one call; rows a reset 'apply'
  *   accepted are not checked again;
@@ -157,7 +157,7 @@ export async function writeServiceSettings(
   );
 }
 
-/** How a blown fuse is reset (docs/features.md, "Fuse"). */
+/** How a blown fuse is reset (docs/refresh-control.md, "Fuse"). */
 export type FuseResetAction = 'apply' | 'reinitialize' | 'skip_changes';
 
 /** One row of `pgtrickle.fuse_status()`. */

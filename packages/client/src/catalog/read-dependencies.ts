@@ -18,6 +18,11 @@ export async function allDependencies(q: Queryable): Promise<DependencyRow[]> {
 
 /** Whether any stream table reads stream table `pgtId`. */
 export async function hasReaders(q: Queryable, pgtId: number): Promise<boolean> {
-  const res = await q.query(`SELECT 1 FROM ${DEP} WHERE source_pgt_id = $1 LIMIT 1`, [pgtId]);
+  // IMMEDIATE readers are maintained by triggers on the storage, not from its epoch buffer.
+  const res = await q.query(
+    `SELECT 1 FROM ${DEP} AS d JOIN ${cat('pgt_stream_tables')} AS s ON s.pgt_id = d.pgt_id
+      WHERE d.source_pgt_id = $1 AND s.effective_mode <> 'IMMEDIATE' LIMIT 1`,
+    [pgtId],
+  );
   return res.rows.length > 0;
 }

@@ -33,7 +33,7 @@ export interface StreamTableRow {
   readonly owner: string;
   /** The search_path the query was written under (names in it resolve by it). */
   readonly searchPath: string;
-  /** Its fuse's settings and state (docs/features.md, "Fuse"). */
+  /** Its fuse's settings and state (docs/refresh-control.md, "Fuse"). */
   readonly fuse: FuseSettingsRow;
   /** Whether its diamond group refreshes atomically, and when a group is due. */
   readonly diamondConsistency: 'none' | 'atomic';

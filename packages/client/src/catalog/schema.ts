@@ -27,6 +27,8 @@ export type CatalogObject =
   | 'pgt_status'
   | 'pgt_request_log'
   | 'pgt_refreshing'
+  | 'pgt_immediate'
+  | 'pgt_immediate_sources'
   | 'pending_sources'
   | 'acts_as'
   | 'pgt_freshness'

@@ -6,7 +6,7 @@
  */
 import { cat, type Queryable } from './schema.js';
 
-/** Fuse settings (see docs/features.md, "Fuse"). */
+/** Fuse settings (see docs/refresh-control.md, "Fuse"). */
 export interface FuseSettings {
   /** 'off' (default), 'on' or 'auto'. */
   readonly mode?: 'off' | 'on' | 'auto';
@@ -22,7 +22,7 @@ export interface FuseSettings {
   readonly minSamples?: number | null;
 }
 
-/** Diamond-consistency settings (see docs/features.md, "Diamonds"). */
+/** Diamond-consistency settings (see docs/refresh-control.md, "Diamonds"). */
 export interface DiamondSettings {
   /** 'atomic' (default): its diamond group refreshes in one transaction; 'none': independently. */
   readonly consistency?: 'none' | 'atomic';

@@ -1,6 +1,6 @@
 /**
  * Watermarks in the catalog (docs/watermarks.md). Rule: every change goes through the SQL
- * functions of migration 12 (`advance_watermark`, `create_watermark_group`, `drop_watermark_group`),
+ * functions of migration 13 (`advance_watermark`, `create_watermark_group`, `drop_watermark_group`),
  * so the TypeScript API, the CLI and a user's ETL job keep the same checks, rights and
  * transactionality; reads go through `watermarks()`, `watermark_groups()` and
  * `watermark_status()`. The scheduler reads the gating state of every group in one query per tick

@@ -48,7 +48,7 @@ export interface ServiceOptions {
   readonly pollIntervalMs?: number;
   /** Units refreshed in parallel (default 4). */
   readonly concurrency?: number;
-  /** Bound every refresh of a tick by one snapshot taken at the tick's start (default true; docs/features.md, "The tick bound"). */
+  /** Bound every refresh of a tick by one snapshot taken at the tick's start (default true; docs/refresh-control.md, "The tick bound"). */
   readonly tickBound?: boolean;
   /** Wake-up debounce, ms (default 25). */
   readonly debounceMs?: number;

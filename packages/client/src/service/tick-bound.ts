@@ -1,5 +1,5 @@
 /**
- * The tick bound (docs/features.md, "The tick bound"). Rule: at the start of a tick one
+ * The tick bound (docs/refresh-control.md, "The tick bound"). Rule: at the start of a tick one
  * transaction on a dedicated connection exports its snapshot (`pg_export_snapshot()`) and stays
  * open until every unit of the tick has settled; a unit that reads a base table directly runs in a
  * REPEATABLE READ transaction that first imports that snapshot (`SET TRANSACTION SNAPSHOT`). A

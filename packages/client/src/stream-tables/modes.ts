@@ -1,33 +1,20 @@
 /**
- * Refresh-mode changes, checked by @pgtrickle/lifecycle's refresh-mode machine: a change of a
- * table's effective mode is a transition of `refreshModeMachine`, whose steps are what the
- * change must do. A rebuild (ALTER, a changed source) re-records capture on every source and runs a
- * FULL refresh that records a fresh frontier, which covers the steps of FULL ⇄ DIFFERENTIAL; steps
- * it cannot do (IMMEDIATE triggers) are refused.
+ * Refresh-mode changes, by @pgtrickle/lifecycle's refresh-mode machine: a change of a table's
+ * effective mode is a transition of `refreshModeMachine`, whose steps are what the change must
+ * do. A rebuild (ALTER, a changed source) does every step in one transaction: it re-records the
+ * dependencies (capture on every source unless the new mode is IMMEDIATE; capture no reader
+ * needs any more is dropped, which unregisters the table as a consumer), drops the IMMEDIATE
+ * triggers when leaving IMMEDIATE (`drop_immediate_triggers`, done by the caller on these steps),
+ * and runs a FULL refresh, which records a fresh frontier and, entering IMMEDIATE, installs the
+ * triggers first.
  */
 
-import { UnsupportedQueryError } from '@pgtrickle/dvm';
 import type { RefreshModeStep } from '@pgtrickle/lifecycle';
 import { refreshModeTransitionSteps } from '@pgtrickle/lifecycle';
 
 type Mode = 'FULL' | 'DIFFERENTIAL' | 'IMMEDIATE';
 
-/** The steps a rebuild performs: capture on every source, a fresh frontier, a full refresh. */
-const REBUILD_DOES: ReadonlySet<RefreshModeStep> = new Set([
-  'install_change_capture',
-  'seed_frontier',
-  'full_refresh',
-]);
-
-/** Checks the switch of effective mode `from` → `to` by the machine; returns its steps ([] when unchanged). */
+/** The steps of the switch of effective mode `from` → `to`, by the machine ([] when unchanged). */
 export function modeSwitch(from: Mode, to: Mode): readonly RefreshModeStep[] {
-  const steps = refreshModeTransitionSteps(from, to);
-  const missing = steps.filter((s) => !REBUILD_DOES.has(s));
-  if (missing.length > 0) {
-    throw new UnsupportedQueryError(
-      `switching refresh mode ${from} → ${to}`,
-      `it needs ${missing.join(', ')}, which this version cannot do; use 'DIFFERENTIAL', 'FULL' or 'AUTO'.`,
-    );
-  }
-  return steps;
+  return refreshModeTransitionSteps(from, to);
 }

@@ -57,6 +57,7 @@ import { compileAsOwner } from '../security/owner-compile.js';
 import { withSandbox } from '../security/sandbox.js';
 import { createStorage, dropStorageSql, evolveStorage, missingStorageOids, storageFit } from '../storage.js';
 import { checkAcyclic, dropOrder } from './graph.js';
+import { checkImmediate, checkImmediateConsumers, dropImmediate } from './immediate.js';
 import { modeSwitch } from './modes.js';
 import type {
   AlterStreamTableOptions,
@@ -66,6 +67,9 @@ import type {
   StreamTableStatus,
 } from './types.js';
 import { normalizeSchedule, validateMode, validateQuery } from './validate.js';
+
+/** The schedule a table leaving IMMEDIATE gets when the alter names none. */
+const LEAVING_IMMEDIATE_SCHEDULE = '1m';
 
 /** Stream-table operations on one database, sharing one engine (plan cache, settings). */
 export class StreamTableService {
@@ -184,6 +188,9 @@ export class StreamTableService {
       // Compiled, and its storage created, as the owner (the storage DDL holds the query).
       const { plan, storageOid } = await withSandbox(conn, ownerContext, {}, async (sandbox) => {
         const compiled = await compileAsOwner(conn, sandbox, { query, schema, name, mode, pgtId });
+        // Refused before anything is created (the transaction would roll it back anyway).
+        await checkImmediate(conn, compiled, display);
+        await checkImmediateConsumers(conn, pgtId, compiled, display);
         return { plan: compiled, storageOid: await createStorage(conn, sandbox.exec, compiled) };
       });
       await insertStreamTable(conn, {
@@ -194,7 +201,8 @@ export class StreamTableService {
         requestedMode: mode,
         effectiveMode: plan.mode,
         modeReason: plan.fallbackReason,
-        schedule,
+        // IMMEDIATE tables are never scheduled: their writers maintain them.
+        schedule: plan.mode === 'IMMEDIATE' ? null : schedule,
         uniqueRowIds: plan.uniqueRowIds,
         ownerOid: owner.oid,
         searchPath,
@@ -284,7 +292,9 @@ export class StreamTableService {
       const newMode = mode ?? row.requestedMode;
       const owner = { role: row.owner, searchPath: row.searchPath };
       const plan = await this.compile(conn, owner, query, row.schema, row.name, newMode, row.pgtId);
-      modeSwitch(row.effectiveMode, plan.mode);
+      const steps = modeSwitch(row.effectiveMode, plan.mode);
+      await checkImmediate(conn, plan, display);
+      await checkImmediateConsumers(conn, row.pgtId, plan, display);
       const consumers = await consumersOf(conn, row.pgtId);
       const { visibleSame } = await storageFit(conn, row.schema, row.name, plan);
       if (consumers.length > 0 && !visibleSame) {
@@ -306,6 +316,11 @@ export class StreamTableService {
         },
         statusAfter(row.status, 'reinitialize') as 'INITIALIZING',
       );
+      if (plan.mode === 'IMMEDIATE') await setSchedule(conn, row.pgtId, null);
+      else if (row.effectiveMode === 'IMMEDIATE' && schedule === undefined)
+        await setSchedule(conn, row.pgtId, LEAVING_IMMEDIATE_SCHEDULE);
+      // Leaving IMMEDIATE: its triggers go in this transaction, as the new capture comes.
+      if (steps.includes('drop_immediate_triggers')) await dropImmediate(conn, row.pgtId, row.storageOid);
       const oldSources = await dependenciesOf(conn, row.pgtId);
       await recordDependencies(conn, row.pgtId, plan);
       await checkAcyclic(conn, row.pgtId, display);
@@ -344,6 +359,7 @@ export class StreamTableService {
         statusAfter(r.status, 'drop');
         for (const d of await dependenciesOf(conn, r.pgtId))
           if (d.sourcePgtId !== null) upstreams.add(d.sourcePgtId);
+        await dropImmediate(conn, r.pgtId, null);
         const dropStorage = await dropStorageSql(conn, r); // null: its storage is already gone
         if (dropStorage !== null) await conn.query(dropStorage);
         await deleteStreamTable(conn, r.pgtId);

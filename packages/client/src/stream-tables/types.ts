@@ -58,7 +58,7 @@ export interface StreamTableStatus {
   readonly needsReinit: boolean;
   /** Names of the relations it reads. */
   readonly sources: readonly string[];
-  /** The gate holding it back now (null: none; see docs/features.md, "Holds, skips and alerts"). */
+  /** The gate holding it back now (null: none; see docs/refresh-control.md, "Holds, skips and alerts"). */
   readonly hold: StreamTableRow['hold'];
   /** Its fuse's mode and state. */
   readonly fuse: {

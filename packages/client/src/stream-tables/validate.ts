@@ -1,19 +1,13 @@
 /** Validating what callers pass before anything is written: refresh modes and schedules. */
 import { formatSchedule, parseSchedule } from '@pgtrickle/dag';
-import { type RequestedMode, UnsupportedQueryError } from '@pgtrickle/dvm';
+import type { RequestedMode } from '@pgtrickle/dvm';
 import { Cron } from 'croner';
 import { InvalidArgumentError } from '../errors.js';
 
-/** A requested refresh mode (default AUTO); IMMEDIATE is refused until it is available. */
+/** A requested refresh mode (default AUTO). */
 export function validateMode(mode: unknown): RequestedMode {
   if (mode === undefined) return 'AUTO';
-  if (mode === 'IMMEDIATE') {
-    throw new UnsupportedQueryError(
-      'refreshMode IMMEDIATE',
-      "IMMEDIATE mode is not available yet; use 'DIFFERENTIAL' with a short schedule, or 'AUTO'.",
-    );
-  }
-  if (mode === 'AUTO' || mode === 'FULL' || mode === 'DIFFERENTIAL') return mode;
+  if (mode === 'AUTO' || mode === 'FULL' || mode === 'DIFFERENTIAL' || mode === 'IMMEDIATE') return mode;
   throw new InvalidArgumentError(
     `refreshMode must be 'AUTO', 'FULL', 'DIFFERENTIAL' or 'IMMEDIATE', got ${JSON.stringify(mode)}.`,
   );

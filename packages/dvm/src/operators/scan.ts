@@ -178,6 +178,23 @@ export function windowCondition(source: SourceRef, ctx: DiffContext): string {
     : `b.xid >= pg_catalog.pg_snapshot_xmin(${p}) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, ${p})`;
 }
 
+/**
+ * The rows of transition table `table` of `source`: the table itself, or, when the source has
+ * virtual generated columns (not readable from a transition table), its stored columns with the
+ * virtual ones computed by their generation expressions.
+ */
+function transitionRows(source: SourceRef, table: string): string {
+  const virtual = source.captured.filter((c) => c.virtualExpr !== undefined);
+  if (virtual.length === 0) return sql`${sql.id(table)}`;
+  const stored = source.captured
+    .filter((c) => c.virtualExpr === undefined)
+    .map((c) => sql`t.${sql.id(c.name)}`);
+  const gen = virtual.map(
+    (c) => sql`, (${sql.raw(c.virtualExpr ?? 'NULL')})::${sql.raw(c.type)} AS ${sql.id(c.name)}`,
+  );
+  return sql`(SELECT g.*${sql.raw(gen.join(''))} FROM (SELECT ${sql.join(stored)} FROM ${sql.id(table)} AS t) AS g)`;
+}
+
 /** Id columns plus visible columns (the columns a source delta needs), without duplicates. */
 function readColumns(source: SourceRef): string[] {
   const cols = source.visible.map((c) => c.name);
@@ -209,7 +226,7 @@ FROM ${sourceRelation(source)} AS ${SOURCE_ALIAS} WHERE false`,
         if (table === null) continue;
         parts.push(
           sql`SELECT ${sourceRowId(source)} AS ${ROW_ID_COLUMN}, ${weight}::bigint AS ${WEIGHT_COLUMN}${srcCols(SOURCE_ALIAS)}
-FROM ${sql.id(table)} AS ${SOURCE_ALIAS}`,
+FROM ${transitionRows(source, table)} AS ${SOURCE_ALIAS}`,
         );
       }
       if (parts.length === 0) {

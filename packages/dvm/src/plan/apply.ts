@@ -67,24 +67,68 @@ export function deltaTableDdl(target: ApplyTarget): string[] {
   ];
 }
 
-/** Statements that consolidate a delta table (`from`, with `__pgt_weight`) into the consolidated table. */
-export function consolidateSql(target: ApplyTarget, from: string): string[] {
+/**
+ * The SELECT consolidating a delta relation `from` (with `__pgt_weight`): rows equal in id and
+ * image summed, zero sums dropped.
+ */
+export function consolidatedSelect(target: ApplyTarget, from: string): string {
   const id = sql.id(ROW_ID_COLUMN);
-  return [
-    sql`DROP TABLE IF EXISTS ${consolidatedTable(target.tag)}`,
-    sql`CREATE TEMP TABLE ${sql.id(consolidatedTempName(target.tag))} ON COMMIT DROP AS
-SELECT y.${id}, y.${WEIGHT_COLUMN}${trailingColumns('y', target.columns)}
+  return sql`SELECT y.${id}, y.${WEIGHT_COLUMN}${trailingColumns('y', target.columns)}
 FROM (SELECT DISTINCT ON (x.${id}, x.__pgt_text) x.${id}, pg_catalog.sum(x.${WEIGHT_COLUMN})
   OVER (PARTITION BY x.${id}, x.__pgt_text)::bigint AS ${WEIGHT_COLUMN}${trailingColumns('x', target.columns)}
       FROM (SELECT d.*, ${rowText('d', target.columns)} AS __pgt_text FROM ${from} AS d) AS x
       ORDER BY x.${id}, x.__pgt_text) AS y
-WHERE y.${WEIGHT_COLUMN} <> 0`,
+WHERE y.${WEIGHT_COLUMN} <> 0`;
+}
+
+/** Statements that consolidate a delta table (`from`, with `__pgt_weight`) into the consolidated table. */
+export function consolidateSql(target: ApplyTarget, from: string): string[] {
+  return [
+    sql`DROP TABLE IF EXISTS ${consolidatedTable(target.tag)}`,
+    sql`CREATE TEMP TABLE ${sql.id(consolidatedTempName(target.tag))} ON COMMIT DROP AS
+${consolidatedSelect(target, from)}`,
   ];
 }
 
 /** Statements that apply the consolidated delta to the storage table. */
 export function applyConsolidatedSql(target: ApplyTarget): string[] {
-  const c = consolidatedTable(target.tag);
+  const parts = applyParts(target, consolidatedTable(target.tag));
+  if (parts.merge !== null) return [parts.merge];
+  return [
+    sql`WITH ${sql.join(
+      parts.deleteCtes.map((c) => sql`${c.name} AS (${c.sql})`),
+      ',\n',
+    )}\n${parts.delete}`,
+    parts.insert,
+  ];
+}
+
+/**
+ * The consolidated delta in relation `c` applied as ONE statement: returns the CTEs to put
+ * before it (the copies to delete, then a data-modifying CTE deleting them) and its body (the
+ * MERGE, or the INSERT of the new copies). The deletion picks rows by ctid in the statement's
+ * snapshot and the insertion adds new rows, so the two never see each other.
+ */
+export function applyInOneStatement(
+  target: ApplyTarget,
+  c: string,
+): { ctes: readonly { name: string; sql: string }[]; body: string } {
+  const parts = applyParts(target, c);
+  if (parts.merge !== null) return { ctes: [], body: parts.merge };
+  return {
+    ctes: [...parts.deleteCtes, { name: '__pgt_deleted', sql: sql`${parts.delete}\nRETURNING 1` }],
+    body: parts.insert,
+  };
+}
+
+interface ApplyParts {
+  readonly merge: string | null;
+  readonly deleteCtes: readonly { name: string; sql: string }[];
+  readonly delete: string;
+  readonly insert: string;
+}
+
+function applyParts(target: ApplyTarget, c: string): ApplyParts {
   const id = sql.id(ROW_ID_COLUMN);
   const cols = target.columns.map((c) => sql.id(c));
   const names = sql.join([id, ...cols]);
@@ -96,38 +140,59 @@ export function applyConsolidatedSql(target: ApplyTarget): string[] {
         ? ''
         : sql`WHEN MATCHED AND d.${WEIGHT_COLUMN} > 0 AND ${differs} THEN UPDATE SET ${set}
 `;
-    return [
-      sql`MERGE INTO ${target.relation} AS st
+    return {
+      merge: sql`MERGE INTO ${target.relation} AS st
 USING (SELECT DISTINCT ON (x.${id}) x.* FROM ${c} AS x ORDER BY x.${id}, x.${WEIGHT_COLUMN} DESC) AS d
 ON st.${id} = d.${id}
 WHEN MATCHED AND d.${WEIGHT_COLUMN} < 0 THEN DELETE
 ${update}WHEN NOT MATCHED AND d.${WEIGHT_COLUMN} > 0 THEN INSERT (${names}) VALUES
   (${sql.join([id, ...cols].map((q) => sql`d.${q}`))})`,
-    ];
+      deleteCtes: [],
+      delete: '',
+      insert: '',
+    };
   }
   // Copies to delete: first those with the delta row's exact image; a shortfall (a value the
   // change buffer returned in another representation of the same value, e.g. re-printed json)
   // is taken from the other copies under the same row id.
   const text = rowText('s', target.columns);
-  return [
-    sql`WITH want AS (SELECT x.${id}, ${rowText('x', target.columns)} AS __pgt_text, -x.${WEIGHT_COLUMN} AS __pgt_copies FROM ${c} AS x
-  WHERE x.${WEIGHT_COLUMN} < 0),
-have AS (SELECT s.ctid AS __pgt_ctid, s.${id}, ${text} AS __pgt_text,
+  return {
+    merge: null,
+    deleteCtes: [
+      {
+        name: 'want',
+        sql: sql`SELECT x.${id}, ${rowText('x', target.columns)} AS __pgt_text, -x.${WEIGHT_COLUMN} AS __pgt_copies FROM ${c} AS x
+  WHERE x.${WEIGHT_COLUMN} < 0`,
+      },
+      {
+        name: 'have',
+        sql: sql`SELECT s.ctid AS __pgt_ctid, s.${id}, ${text} AS __pgt_text,
   pg_catalog.row_number() OVER (PARTITION BY s.${id}, ${text} ORDER BY s.ctid) AS __pgt_n
-  FROM ${target.relation} AS s WHERE s.${id} IN (SELECT w.${id} FROM want AS w)),
-exact AS (SELECT h.__pgt_ctid, h.${id} FROM have AS h JOIN want AS w ON w.${id} = h.${id} AND w.__pgt_text = h.__pgt_text
-  AND h.__pgt_n <= w.__pgt_copies),
-short AS (SELECT w.${id}, pg_catalog.sum(w.__pgt_copies) - (SELECT pg_catalog.count(*) FROM exact AS e WHERE e.${id} = w.${id})
-  AS __pgt_missing FROM want AS w GROUP BY w.${id}),
-rest AS (SELECT h.__pgt_ctid, h.${id}, pg_catalog.row_number() OVER (PARTITION BY h.${id} ORDER BY h.__pgt_ctid) AS __pgt_m
-  FROM have AS h WHERE NOT EXISTS (SELECT 1 FROM exact AS e WHERE e.__pgt_ctid = h.__pgt_ctid))
-DELETE FROM ${target.relation} AS t
+  FROM ${target.relation} AS s WHERE s.${id} IN (SELECT w.${id} FROM want AS w)`,
+      },
+      {
+        name: 'exact',
+        sql: sql`SELECT h.__pgt_ctid, h.${id} FROM have AS h JOIN want AS w ON w.${id} = h.${id} AND w.__pgt_text = h.__pgt_text
+  AND h.__pgt_n <= w.__pgt_copies`,
+      },
+      {
+        name: 'short',
+        sql: sql`SELECT w.${id}, pg_catalog.sum(w.__pgt_copies) - (SELECT pg_catalog.count(*) FROM exact AS e WHERE e.${id} = w.${id})
+  AS __pgt_missing FROM want AS w GROUP BY w.${id}`,
+      },
+      {
+        name: 'rest',
+        sql: sql`SELECT h.__pgt_ctid, h.${id}, pg_catalog.row_number() OVER (PARTITION BY h.${id} ORDER BY h.__pgt_ctid) AS __pgt_m
+  FROM have AS h WHERE NOT EXISTS (SELECT 1 FROM exact AS e WHERE e.__pgt_ctid = h.__pgt_ctid)`,
+      },
+    ],
+    delete: sql`DELETE FROM ${target.relation} AS t
 WHERE t.ctid = ANY (ARRAY(SELECT e.__pgt_ctid FROM exact AS e
   UNION ALL SELECT r.__pgt_ctid FROM rest AS r JOIN short AS m ON m.${id} = r.${id} AND r.__pgt_m <= m.__pgt_missing))`,
-    sql`INSERT INTO ${target.relation} (${names})
+    insert: sql`INSERT INTO ${target.relation} (${names})
 SELECT x.${id}${trailingColumns('x', target.columns)} FROM ${c} AS x CROSS JOIN LATERAL pg_catalog.generate_series(1, x.${WEIGHT_COLUMN}) AS g
 WHERE x.${WEIGHT_COLUMN} > 0`,
-  ];
+  };
 }
 
 /**

@@ -36,11 +36,12 @@ import type { IrColumn, IrNode, SourceRef } from '../ir/types.js';
 import { HIDDEN_PREFIX, ROW_ID_COLUMN, rowIdIndexName, shortHash, WEIGHT_COLUMN } from '../names.js';
 import { rulesOf } from '../operators/index.js';
 import type { ProjectNode } from '../operators/project.js';
+import type { TopNNode } from '../operators/top-n.js';
 import { mapAst } from '../parse/ast.js';
 import { deparseNode } from '../parse/deparse.js';
 import { initParser, type ParsedQuery, parseQuery } from '../parse/parser.js';
 import { type SqlFragment, sql } from '../sql/sql.js';
-import { type ApplyTarget, deltaTable } from './apply.js';
+import { type ApplyTarget, applyInOneStatement, consolidatedSelect, deltaTable } from './apply.js';
 import { baseBuffer, streamBuffer } from './capture.js';
 import { frontierCaptureSql } from './frontier.js';
 
@@ -123,7 +124,26 @@ export interface CompiledPlan {
   applyTarget(): ApplyTarget;
   /** Counts of pending changes per source in the window (params as the delta), TRUNCATE flags, table sizes. */
   inspectSql(): string;
+  /**
+   * IMMEDIATE: ONE statement applying the changes of one statement on source `source.source`
+   * (its transition tables, named as given) to the storage table; every other source is read in
+   * its current state. Null for FULL plans.
+   */
+  immediateSql(source: TransitionTables): string | null;
+  /**
+   * ONE statement bringing the storage table to the query's current result by applying the
+   * difference (rows that did not change are not touched). Null for FULL plans.
+   */
+  recomputeSql(): string | null;
+  /**
+   * Whether every output row derives from one row of one source alone (a scan under filters and
+   * projections): maintaining it never reads other rows, so concurrent writers need no lock.
+   */
+  readonly rowLocal: boolean;
 }
+
+/** One statement's transition tables on one source (see {@link DeltaSource}). */
+export type TransitionTables = Extract<DeltaSource, { kind: 'transitionTable' }>;
 
 /** Builder errors that PostgreSQL may not agree with (then they are our limitation). */
 const BUILDER_NAME_ERRORS = new Set(['PGT_INVALID_QUERY', 'PGT_UNKNOWN_COLUMN', 'PGT_AMBIGUOUS_COLUMN']);
@@ -178,6 +198,10 @@ export async function compileStreamTable(
   checkOutputNames(columns);
   if (built === null)
     return fullPlan(query, requested, fallback, options.name, tag, columns, fullText, fullEnv);
+  if (mode === 'IMMEDIATE') {
+    checkImmediateSources(built.sources);
+    checkImmediateTopN(built.root);
+  }
   try {
     await analyzeTree(built.root, port, deltaParams(built.sources));
     return checkPrintable(
@@ -201,6 +225,53 @@ export async function compileStreamTable(
     }
     throw error;
   }
+}
+
+/**
+ * Refuses IMMEDIATE over a source whose primary key is DEFERRABLE: between two statements of a
+ * transaction it may hold two rows of one key, so row ids taken from it are not unique there.
+ */
+function checkImmediateSources(sources: readonly SourceRef[]): void {
+  const deferrable = sources.find((s) => s.deferrableKey === true);
+  if (deferrable !== undefined) {
+    throw new UnsupportedQueryError(
+      `refreshMode IMMEDIATE over ${deferrable.schema}.${deferrable.name}, whose primary key is DEFERRABLE`,
+      "between two statements of a transaction the table may hold two rows of one key; use 'DIFFERENTIAL' (or make the key NOT DEFERRABLE).",
+    );
+  }
+}
+
+/** The largest LIMIT (plus OFFSET) a TopK stream table may have in IMMEDIATE. */
+export const IMMEDIATE_TOPK_MAX_LIMIT = 1000;
+
+/** The integer value of a constant LIMIT / OFFSET expression, or null when it is not a plain integer literal. */
+function integerConstant(expr: { readonly ast: Node } | null): number | null {
+  const c = (expr?.ast as { A_Const?: { ival?: { ival?: number } } } | undefined)?.A_Const;
+  if (c?.ival === undefined) return null;
+  return c.ival.ival ?? 0;
+}
+
+/**
+ * Refuses a TopK (ORDER BY … LIMIT) in IMMEDIATE unless its LIMIT plus OFFSET is an integer of at
+ * most {@link IMMEDIATE_TOPK_MAX_LIMIT}: every statement that touches it re-ranks its rows
+ * inside the writer's transaction, which must stay bounded.
+ */
+function checkImmediateTopN(root: IrNode): void {
+  const visit = (node: IrNode): void => {
+    if (node.kind === 'topN') {
+      const t = node as TopNNode;
+      const limit = integerConstant(t.limit);
+      const offset = t.offset === null ? 0 : integerConstant(t.offset);
+      if (limit === null || offset === null || limit + offset > IMMEDIATE_TOPK_MAX_LIMIT) {
+        throw new UnsupportedQueryError(
+          'a TopK (ORDER BY … LIMIT) whose LIMIT + OFFSET is not an integer of at most 1000 in IMMEDIATE',
+          `each write re-ranks the top rows inside the writer's transaction, so IMMEDIATE keeps TopK to at most ${IMMEDIATE_TOPK_MAX_LIMIT} rows; lower the LIMIT or use 'DIFFERENTIAL'.`,
+        );
+      }
+    }
+    for (const child of node.children) visit(child);
+  };
+  visit(root);
 }
 
 /**
@@ -447,6 +518,9 @@ ${select}`,
     deltaInsert: () => null,
     applyTarget: () => ({ relation: rel, columns: visible, visible, uniqueRowIds: false, tag }),
     inspectSql: () => inspect(refs, params),
+    immediateSql: () => null,
+    recomputeSql: () => null,
+    rowLocal: false,
   };
   return plan;
 }
@@ -578,7 +652,11 @@ function incrementalPlan(
     },
     fullInsert() {
       const { ctx, body } = snapshotSelect();
-      ctx.stmt.addNamed('__pgt_frontier', frontierCaptureSql(tag, sourceRefs, null));
+      // IMMEDIATE reads no buffer: its frontier records a snapshot only.
+      ctx.stmt.addNamed(
+        '__pgt_frontier',
+        frontierCaptureSql(tag, mode === 'IMMEDIATE' ? [] : sourceRefs, null),
+      );
       return ctx.stmt.build(sql`INSERT INTO ${rel} (${columnList([ROW_ID_COLUMN, ...allCols])})\n${body}`);
     },
     deltaInsert(source: DeltaSource = { kind: 'changeBuffer' }) {
@@ -597,8 +675,48 @@ FROM ${d} AS d`,
     },
     applyTarget: () => ({ relation: rel, columns: allCols, visible, uniqueRowIds: root.uniqueIds, tag }),
     inspectSql: () => inspect(sourceRefs, params),
+    immediateSql(source: TransitionTables) {
+      const ctx = new DiffContext(source, [], binding);
+      const d = ctx.delta(root);
+      const cols = sql.join(storageCols.map((c) => sql`d.${sql.id(c.id)} AS ${sql.id(c.name)}`));
+      const delta = ctx.stmt.addNamed(
+        '__pgt_delta',
+        sql`SELECT d.${sql.id(ROW_ID_COLUMN)}, d.${WEIGHT_COLUMN}, ${cols}\nFROM ${d} AS d`,
+      );
+      return applyStatement(ctx, plan.applyTarget(), delta);
+    },
+    recomputeSql() {
+      const { ctx, body } = snapshotSelect();
+      const target = plan.applyTarget();
+      const both = ctx.stmt.addNamed(
+        '__pgt_delta',
+        sql`SELECT n.${sql.id(ROW_ID_COLUMN)}, 1::bigint AS ${WEIGHT_COLUMN}, ${sql.join(allCols.map((c) => sql`n.${sql.id(c)}`))}
+FROM (${body}) AS n
+UNION ALL
+SELECT s.${sql.id(ROW_ID_COLUMN)}, -1::bigint, ${sql.join(allCols.map((c) => sql`s.${sql.id(c)}`))}
+FROM ${rel} AS s`,
+      );
+      return applyStatement(ctx, target, both);
+    },
+    rowLocal: isRowLocal(root, sourceRefs),
   };
   return plan;
+}
+
+/** The consolidated `delta` CTE applied to the storage in the statement `ctx` builds. */
+function applyStatement(ctx: DiffContext, target: ApplyTarget, delta: string): string {
+  const consolidated = ctx.stmt.addNamed('__pgt_consolidated', consolidatedSelect(target, delta));
+  const { ctes, body } = applyInOneStatement(target, consolidated);
+  for (const c of ctes) ctx.stmt.addNamed(c.name, c.sql);
+  return ctx.stmt.build(body);
+}
+
+/** A scan of one source under filters and projections only (see {@link CompiledPlan.rowLocal}). */
+function isRowLocal(root: IrNode, sources: readonly SourceRef[]): boolean {
+  if (sources.length !== 1) return false;
+  let node = root;
+  while (node.kind === 'project' || node.kind === 'filter') node = onlyChild(node);
+  return node.kind === 'scan';
 }
 
 /** Per source: changes pending in the window, whether a TRUNCATE is among them, and the table's size estimate. */

@@ -1,5 +1,5 @@
 /**
- * FuseGate — rule: halt refresh when the change volume is anomalous (docs/features.md, "Fuse").
+ * FuseGate — rule: halt refresh when the change volume is anomalous (docs/refresh-control.md, "Fuse").
  * - No fuse, or mode 'off' → Proceed (a BLOWN fuse still blocks: only an explicit reset clears it).
  * - `bypassNextCheck` (set by a caller that accepts the pending batch after a reset) → Proceed
  *   without checking, so the accepted batch does not trip the fuse again.

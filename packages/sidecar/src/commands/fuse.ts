@@ -1,5 +1,5 @@
 /**
- * `pgtrickle fuse status [NAME]` and `pgtrickle fuse reset NAME [--action …]` (docs/features.md,
+ * `pgtrickle fuse status [NAME]` and `pgtrickle fuse reset NAME [--action …]` (docs/refresh-control.md,
  * "Fuse"): the state of every fuse (those that are off included), and the reset of a blown one —
  * `apply` (default) refreshes the held batch without checking it again, `reinitialize` recomputes
  * the table, `skip_changes` moves only this table's frontier past the pending changes. Both call

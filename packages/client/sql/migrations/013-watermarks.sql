@@ -1,4 +1,4 @@
--- pgtrickle catalog migration 12: watermarks
+-- pgtrickle catalog migration 13: watermarks
 -- name: watermarks
 -- Released: never edit (its checksum is recorded in pgtrickle.pgt_schema_version); change the catalog in a new migration.
 -- Statements are separated by a line "--> statement-breakpoint" (dollar-quoted bodies may contain ";").

@@ -1,0 +1,194 @@
+/**
+ * IMMEDIATE maintenance: the compiled PL/pgSQL statement triggers that keep a stream table equal
+ * to its query inside each writer's transaction (docs/immediate.md). Per (stream table, source):
+ * - one BEFORE statement trigger for INSERT/UPDATE/DELETE/TRUNCATE: counts the statement as in
+ *   flight and, unless each output row derives from one source row (`plan.rowLocal`), takes the
+ *   table's lock (`pgtrickle_changes.immediate_lock`, an update of its state row: READ COMMITTED
+ *   writers wait, REPEATABLE READ / SERIALIZABLE writers that lost the race fail with 40001);
+ * - AFTER INSERT / UPDATE / DELETE triggers with transition tables: the delta of this statement's
+ *   rows applied to the storage in one statement (nothing at all when both tables are empty);
+ * - AFTER TRUNCATE: the storage brought to the query's result.
+ * Rule for statements that change several sources at once (writable CTEs, cascaded foreign keys,
+ * triggers writing another source): a delta is exact only when no other statement on a source
+ * of this table is in flight (its rows would be visible but not yet applied). So an AFTER
+ * trigger that finds another in flight marks the table dirty and applies nothing; the last one
+ * to finish recomputes the difference. The counters are session settings (transactional, so a
+ * rollback to a savepoint restores them).
+ * Functions are SECURITY DEFINER, owned by the stream table's owner (the caller alters the
+ * owner), with the owner's search_path pinned (`SET search_path FROM CURRENT`: the caller sets it
+ * first) and `pgtrickle.immediate_storage` set to the storage oid, which lets the storage guard
+ * pass this owner's writes of this one table.
+ */
+
+import { InternalError } from '../errors.js';
+import { TRANSITION_NEW, TRANSITION_OLD } from '../names.js';
+import { dollarQuote } from '../sql/quote.js';
+import { type SqlFragment, sql } from '../sql/sql.js';
+import type { CompiledPlan } from './compile.js';
+
+/** Schema of the IMMEDIATE trigger functions. */
+const SCHEMA = 'pgtrickle_changes';
+
+/** The AFTER events of one source. */
+export type ImmediateEvent = 'ins' | 'upd' | 'del' | 'trunc';
+
+const EVENTS: readonly ImmediateEvent[] = ['ins', 'upd', 'del', 'trunc'];
+
+/** Name of the trigger function of stream table `pgtId` for `event` on source `sourceOid` (`before`: shared). */
+export function immediateFunctionName(
+  pgtId: number,
+  sourceOid: number | null,
+  event: ImmediateEvent | 'before',
+): string {
+  return sourceOid === null ? `ivm_${pgtId}_${event}` : `ivm_${pgtId}_${sourceOid}_${event}`;
+}
+
+/** Name of the trigger of stream table `pgtId` for `event` on each of its sources. */
+export function immediateTriggerName(pgtId: number, event: ImmediateEvent | 'before'): string {
+  return `pgtrickle_ivm_${pgtId}_${event}`;
+}
+
+/** What the installer needs to know of one stream table. */
+export interface ImmediateTarget {
+  readonly pgtId: number;
+  /** The storage table's oid (the guard lets this table's maintenance through). */
+  readonly storageOid: number;
+  /** The owner role (functions are altered to it). */
+  readonly owner: string;
+  /**
+   * Per source oid, the other relations of its tree (partitions and inheritance children at any
+   * depth): a write addressed to one fires only that relation's statement triggers, so each gets
+   * the same triggers (its transition tables hold rows under the source's column names).
+   */
+  readonly descendants?: ReadonlyMap<number, readonly { readonly schema: string; readonly name: string }[]>;
+}
+
+function counter(pgtId: number): string {
+  return sql.lit(`pgtrickle.ivm_n_${pgtId}`).text;
+}
+
+function dirty(pgtId: number): string {
+  return sql.lit(`pgtrickle.ivm_dirty_${pgtId}`).text;
+}
+
+function functionHead(name: string, target: ImmediateTarget): string {
+  return sql`CREATE OR REPLACE FUNCTION ${sql.id(SCHEMA, name)}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path FROM CURRENT
+  SET pgtrickle.immediate_storage = ${sql.lit(String(target.storageOid))}
+  AS `;
+}
+
+function beforeBody(pgtId: number, lock: boolean): string {
+  const n = counter(pgtId);
+  return `
+BEGIN
+  PERFORM pg_catalog.set_config(${n}, (COALESCE(NULLIF(pg_catalog.current_setting(${n}, true), ''), '0')::int + 1)::text, false);
+${lock ? `  PERFORM ${SCHEMA}.immediate_lock(${pgtId});\n` : ''}  RETURN NULL;
+END
+`;
+}
+
+/** The body of an AFTER trigger: the in-flight rule, then `apply` (or the recompute). */
+function afterBody(pgtId: number, apply: string, recompute: string, emptyCheck: string | null): string {
+  const n = counter(pgtId);
+  const d = dirty(pgtId);
+  return `
+DECLARE
+  __pgt_left int;
+BEGIN
+  __pgt_left := COALESCE(NULLIF(pg_catalog.current_setting(${n}, true), ''), '1')::int - 1;
+  IF __pgt_left < 0 THEN __pgt_left := 0; END IF;
+  PERFORM pg_catalog.set_config(${n}, __pgt_left::text, false);
+  IF __pgt_left > 0 THEN
+    PERFORM pg_catalog.set_config(${d}, 'on', false);
+    RETURN NULL;
+  END IF;
+  IF pg_catalog.current_setting(${d}, true) = 'on' THEN
+    PERFORM pg_catalog.set_config(${d}, '', false);
+    ${recompute};
+    RETURN NULL;
+  END IF;
+${emptyCheck === null ? '' : `  IF ${emptyCheck} THEN RETURN NULL; END IF;\n`}  ${apply};
+  RETURN NULL;
+END
+`;
+}
+
+/**
+ * Statements installing IMMEDIATE maintenance of `plan` (an incremental plan) for `target`:
+ * functions (created in the caller's role, then altered to the owner; no user code runs at
+ * creation), and the triggers on every source. The caller sets `search_path` to the owner's first.
+ */
+export function immediateInstallDdl(plan: CompiledPlan, target: ImmediateTarget): string[] {
+  const recompute = plan.recomputeSql();
+  if (recompute === null) throw new InternalError('IMMEDIATE maintenance needs an incremental plan');
+  const out: string[] = [];
+  const fns: string[] = [];
+  const before = immediateFunctionName(target.pgtId, null, 'before');
+  out.push(functionHead(before, target) + dollarQuote(beforeBody(target.pgtId, !plan.rowLocal)));
+  fns.push(before);
+  for (const source of plan.sources) {
+    const relations = [
+      sql.id(source.schema, source.name),
+      ...(target.descendants?.get(source.oid) ?? []).map((d) => sql.id(d.schema, d.name)),
+    ];
+    for (const event of EVENTS) {
+      const name = immediateFunctionName(target.pgtId, source.oid, event);
+      let body: string;
+      if (event === 'trunc') {
+        body = afterBody(target.pgtId, recompute, recompute, null);
+      } else {
+        const oldTable = event === 'ins' ? null : TRANSITION_OLD;
+        const newTable = event === 'del' ? null : TRANSITION_NEW;
+        const apply = plan.immediateSql({ kind: 'transitionTable', source: source.key, oldTable, newTable });
+        if (apply === null) throw new InternalError('IMMEDIATE maintenance needs an incremental plan');
+        const empty = sql`NOT EXISTS (SELECT 1 FROM ${sql.id(newTable ?? (oldTable as string))})`;
+        body = afterBody(target.pgtId, apply, recompute, empty);
+      }
+      out.push(functionHead(name, target) + dollarQuote(body));
+      fns.push(name);
+    }
+    const fire = (
+      rel: SqlFragment,
+      event: ImmediateEvent | 'before',
+      timing: string,
+      what: string,
+      referencing: string,
+    ) => {
+      const fn = immediateFunctionName(target.pgtId, event === 'before' ? null : source.oid, event);
+      const trigger = sql.id(immediateTriggerName(target.pgtId, event));
+      return [
+        sql`CREATE TRIGGER ${trigger} ${timing} ${what} ON ${rel}${referencing}
+  FOR EACH STATEMENT EXECUTE FUNCTION ${sql.id(SCHEMA, fn)}()`,
+        sql`ALTER TABLE ${rel} ENABLE ALWAYS TRIGGER ${trigger}`,
+      ];
+    };
+    for (const rel of relations) {
+      out.push(
+        ...fire(rel, 'before', 'BEFORE', 'INSERT OR UPDATE OR DELETE OR TRUNCATE', ''),
+        ...fire(rel, 'ins', 'AFTER', 'INSERT', sql` REFERENCING NEW TABLE AS ${sql.id(TRANSITION_NEW)}`),
+        ...fire(
+          rel,
+          'upd',
+          'AFTER',
+          'UPDATE',
+          sql` REFERENCING OLD TABLE AS ${sql.id(TRANSITION_OLD)} NEW TABLE AS ${sql.id(TRANSITION_NEW)}`,
+        ),
+        ...fire(rel, 'del', 'AFTER', 'DELETE', sql` REFERENCING OLD TABLE AS ${sql.id(TRANSITION_OLD)}`),
+        ...fire(rel, 'trunc', 'AFTER', 'TRUNCATE', ''),
+      );
+    }
+  }
+  for (const fn of fns) {
+    out.push(
+      sql`REVOKE ALL ON FUNCTION ${sql.id(SCHEMA, fn)}() FROM PUBLIC`,
+      sql`ALTER FUNCTION ${sql.id(SCHEMA, fn)}() OWNER TO ${sql.id(target.owner)}`,
+    );
+  }
+  return out;
+}
+
+/** `SELECT pgtrickle.immediate_drop(...)`: drops every IMMEDIATE trigger and function of stream table `pgtId`. */
+export function immediateDropCall(pgtId: number): string {
+  return sql`SELECT pgtrickle.immediate_drop(${pgtId}::bigint)`;
+}

@@ -1,0 +1,75 @@
+/**
+ * The IMMEDIATE trigger DDL (plan/immediate.ts): per (stream table, source) a BEFORE trigger and
+ * four AFTER triggers with the right transition tables on every relation of the source's tree,
+ * SECURITY DEFINER functions with the caller's search_path pinned and the storage named for the
+ * guard, given to the owner; the lock only where the query needs it (not for a scan under filters
+ * and projections); and the IMMEDIATE-only refusals.
+ */
+import { useTestDatabase } from '@pgtrickle/testkit';
+import { describe, expect, it } from 'vitest';
+import {
+  compileStreamTable,
+  createSqlCatalogPort,
+  immediateInstallDdl,
+  type SqlExecutor,
+} from '../src/index.js';
+
+const db = useTestDatabase({
+  setupSql: `CREATE TABLE a (id int PRIMARY KEY, k int, v int);
+    CREATE TABLE b (k int PRIMARY KEY, w int);
+    CREATE TABLE d (id int PRIMARY KEY DEFERRABLE, v int)`,
+});
+
+async function plan(query: string) {
+  const port = createSqlCatalogPort(db as unknown as SqlExecutor);
+  return compileStreamTable(query, port, {
+    name: { schema: 'public', name: 'st' },
+    refreshMode: 'IMMEDIATE',
+  });
+}
+
+describe('immediateInstallDdl', () => {
+  it('compiles a join: five triggers per relation, locked, SECURITY DEFINER functions given to the owner', async () => {
+    const p = await plan('SELECT a.id, b.w FROM a JOIN b ON b.k = a.k');
+    expect(p.mode).toBe('IMMEDIATE');
+    expect(p.rowLocal).toBe(false);
+    const ddl = immediateInstallDdl(p, {
+      pgtId: 7,
+      storageOid: 4242,
+      owner: 'app',
+      descendants: new Map([[p.sources[0]?.oid ?? 0, [{ schema: 'public', name: 'a_child' }]]]),
+    });
+    const triggers = ddl.filter((s) => s.startsWith('CREATE TRIGGER'));
+    // a and its child: 5 each; b: 5
+    expect(triggers).toHaveLength(15);
+    expect(triggers.filter((s) => s.includes('ON "public"."a_child"'))).toHaveLength(5);
+    expect(triggers.find((s) => s.includes('AFTER UPDATE'))).toContain(
+      'REFERENCING OLD TABLE AS "__pgt_old" NEW TABLE AS "__pgt_new"',
+    );
+    const functions = ddl.filter((s) => s.startsWith('CREATE OR REPLACE FUNCTION'));
+    expect(functions).toHaveLength(1 + 2 * 4);
+    for (const f of functions) {
+      expect(f).toContain('SECURITY DEFINER');
+      expect(f).toContain('SET search_path FROM CURRENT');
+      expect(f).toContain("SET pgtrickle.immediate_storage = '4242'");
+    }
+    expect(functions[0]).toContain('pgtrickle_changes.immediate_lock(7)');
+    expect(ddl.filter((s) => s.includes('OWNER TO "app"'))).toHaveLength(functions.length);
+    expect(ddl.filter((s) => s.includes('ENABLE ALWAYS TRIGGER'))).toHaveLength(15);
+  });
+
+  it('takes no lock for a scan under filters and projections', async () => {
+    const p = await plan('SELECT id, v * 2 AS v2 FROM a WHERE v > 0');
+    expect(p.rowLocal).toBe(true);
+    const ddl = immediateInstallDdl(p, { pgtId: 8, storageOid: 1, owner: 'app' });
+    expect(ddl.some((s) => s.includes('immediate_lock'))).toBe(false);
+  });
+
+  it('refuses a DEFERRABLE source key and an unbounded TopK', async () => {
+    await expect(plan('SELECT id, v FROM d')).rejects.toMatchObject({ code: 'PGT_UNSUPPORTED' });
+    await expect(plan('SELECT id, v FROM a ORDER BY v LIMIT 1001')).rejects.toMatchObject({
+      code: 'PGT_UNSUPPORTED',
+    });
+    expect((await plan('SELECT id, v FROM a ORDER BY v, id LIMIT 1000')).mode).toBe('IMMEDIATE');
+  });
+});
