@@ -1,0 +1,76 @@
+/**
+ * The issue workloads behind `pnpm bench [--quick] [section...]`: runs the sections asked for
+ * (all by default) on one embedded PostgreSQL 18, prints the issue table, and writes
+ * `bench/results/<date>-<machine>[-quick].json` (options, machine, every raw sample) and the
+ * markdown next to it. Sections: refresh, capture, noop, latency, tick, tpch.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BOUNDS } from './bounds.js';
+import { runCaptureWorkload } from './capture.js';
+import { type BenchOptions, BenchServer, progress } from './common.js';
+import { runLatencyWorkload } from './latency.js';
+import { runNoopWorkload } from './noop.js';
+import { runRefreshWorkload } from './refresh.js';
+import { markdown, type RunData } from './report.js';
+import { runTickWorkload } from './tick.js';
+import { runTpchWorkload } from './tpch/run.js';
+
+/** The section names, in run order. */
+export const SECTIONS = ['refresh', 'capture', 'noop', 'latency', 'tick', 'tpch'] as const;
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+function load(): string {
+  return os.loadavg().map((x) => x.toFixed(1)).join(' / ');
+}
+
+/** Runs the workloads and writes the results. */
+export async function runWorkloads(quick: boolean, only: readonly string[]): Promise<void> {
+  const o: BenchOptions = { quick, only, reps: quick ? 3 : 5 };
+  const want = (s: string) => only.length === 0 || only.includes(s);
+  const started = new Date();
+  const loadBefore = load();
+  const server = await BenchServer.start();
+  const data: RunData = {};
+  let pgVersion = '';
+  try {
+    const { trickle } = await server.database('bench_meta');
+    pgVersion = String((await trickle.db.query('SHOW server_version')).rows[0]?.server_version);
+    await trickle.close();
+    if (want('refresh')) data.refresh = await runRefreshWorkload(server, o);
+    if (want('capture')) data.capture = await runCaptureWorkload(server, o);
+    if (want('noop')) data.noop = await runNoopWorkload(server, o);
+    if (want('latency')) data.latency = await runLatencyWorkload(server, o);
+    if (want('tick')) data.tick = await runTickWorkload(server, o);
+    if (want('tpch')) data.tpch = await runTpchWorkload(server, o);
+  } finally {
+    await server.stop();
+  }
+  const machine = process.env.PGTRICKLE_BENCH_MACHINE ?? os.hostname();
+  const date = started.toISOString().slice(0, 10);
+  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: string };
+  const meta: Record<string, string> = {
+    date,
+    mode: quick ? '--quick (10x smaller data, 3 repetitions)' : 'full (5 repetitions)',
+    sections: only.length === 0 ? SECTIONS.join(', ') : only.join(', '),
+    machine: `${machine}: ${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}`,
+    load: `load average (1/5/15 min) ${loadBefore} at start, ${load()} at end`,
+    caveat:
+      'taken under load: the machine (2 cores) was shared with several other processes running builds and test suites, so absolute times are noisy and ratios are the meaningful figures',
+    server: `embedded PostgreSQL ${pgVersion}, fsync off, shared_buffers 256MB, max_wal_size 4GB, jit off`,
+    node: process.version,
+    duration: `${((Date.now() - started.getTime()) / 60_000).toFixed(1)} min`,
+    ...(pkg.version ? { version: pkg.version } : {}),
+  };
+  const md = markdown(data, meta, BOUNDS);
+  const dir = path.join(root, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const base = path.join(dir, `${date}-${machine}${quick ? '-quick' : ''}${only.length ? `-${only.join('-')}` : ''}`);
+  writeFileSync(`${base}.json`, `${JSON.stringify({ meta, options: o, ...data }, null, 1)}\n`);
+  writeFileSync(`${base}.md`, md);
+  console.log(md);
+  progress(`wrote ${path.relative(root, base)}.json and .md`);
+}
