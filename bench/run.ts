@@ -1,21 +1,25 @@
 /**
- * `pnpm bench`: with no argument, `--quick`, or section names (refresh, capture, noop, latency,
- * tick, tpch), runs the issue workloads (`bench/workloads/main.ts`: the performance table, written
+ * `pnpm bench`: with no argument, `--quick`, or section names (refreshes, write-amp, noop,
+ * latency, idle-tick, tpch), runs the issue workloads (`bench/workloads/main.ts`: the performance table, written
  * to `bench/results/`). `pnpm bench --micro [filter]`, or any other filter, runs the micro-suites
  * `packages/<name>/bench/*.bench.ts` (only files whose path contains the filter) and prints one
- * table. Speed is measured here, never asserted in tests.
+ * table. `pnpm bench --report <results.json>` writes a results file's markdown again. Speed is
+ * measured here, never asserted in tests. `pnpm bench --explain` logs the plans of the slow
+ * paths (`bench/workloads/explain.ts`).
  */
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type BenchResultRow, type BenchSuite, printTable, runSuite } from './harness.js';
-import { runWorkloads, SECTIONS } from './workloads/main.js';
+import { runExplain } from './workloads/explain.js';
+import { rerender, runWorkloads, SECTIONS } from './workloads/main.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const micro = args.includes('--micro');
-const positional = args.filter((a) => !a.startsWith('--'));
+const report = args.indexOf('--report');
+const positional = args.filter((a, i) => !a.startsWith('--') && i !== report + 1);
 const sections = new Set<string>(SECTIONS);
 
 function findBenchFiles(filter: string | undefined): string[] {
@@ -42,7 +46,11 @@ async function runMicro(filter: string | undefined): Promise<void> {
   printTable(rows);
 }
 
-if (micro || (positional.length > 0 && !positional.every((p) => sections.has(p)))) {
+if (args.includes('--explain')) {
+  await runExplain();
+} else if (report >= 0) {
+  rerender(path.resolve(args[report + 1] ?? ''));
+} else if (micro || (positional.length > 0 && !positional.every((p) => sections.has(p)))) {
   await runMicro(positional[0]);
 } else {
   await runWorkloads(quick, positional);

@@ -4,9 +4,10 @@
  * check that a table equals its query (the test kit's oracle, one EXCEPT ALL statement each way).
  * A workload only measures; nothing here asserts a speed.
  */
-import { compareTableWithQuery, formatComparison } from '../../packages/testkit/src/oracle.js';
+
 import { connect, type Trickle } from '../../packages/client/src/index.js';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../../packages/embedded/src/index.js';
+import { compareTableWithQuery, formatComparison } from '../../packages/testkit/src/oracle.js';
 
 /** The pg pool the client uses (the bench reaches `pg` only through it). */
 export type Pool = Trickle['db']['pool'];
@@ -21,18 +22,23 @@ export interface BenchOptions {
   readonly reps: number;
 }
 
-/** The run's server: throw-away data directory, pg_stat_statements preloaded. */
+/** The run's server: throw-away data directory, pg_stat_statements preloaded (plus `extra` settings). */
 export class BenchServer {
   private constructor(readonly server: EmbeddedPostgres) {}
 
-  static async start(): Promise<BenchServer> {
+  static async start(
+    extra: Readonly<Record<string, string | number | boolean>> = {},
+    onLog?: (line: string) => void,
+  ): Promise<BenchServer> {
     const server = await startEmbeddedPostgres({
       settings: {
         shared_preload_libraries: 'pg_stat_statements',
         'pg_stat_statements.track': 'top',
         max_wal_size: '4GB',
         shared_buffers: '256MB',
+        ...extra,
       },
+      ...(onLog ? { onLog } : {}),
     });
     return new BenchServer(server);
   }

@@ -46,7 +46,9 @@ export async function runNoopWorkload(server: BenchServer, o: BenchOptions): Pro
           AND query NOT LIKE '%pg_stat_statements%' ORDER BY calls DESC, query`,
     );
     const all = stats.rows as { query: string; calls: number; wal: number }[];
-    const writes = all.filter((r) => /^\s*(INSERT|UPDATE|DELETE|MERGE|CREATE|DROP|ALTER|TRUNCATE)\b/iu.test(r.query));
+    const writes = all.filter((r) =>
+      /^\s*(INSERT|UPDATE|DELETE|MERGE|CREATE|DROP|ALTER|TRUNCATE)\b/iu.test(r.query),
+    );
     return {
       samples,
       statements: all.reduce((a, r) => a + r.calls, 0),

@@ -27,10 +27,18 @@ export interface RefreshSample {
 
 /** The refresh methods compared. */
 export type Method = 'matview' | 'concurrently' | 'full' | 'differential' | 'auto' | 'floor';
-export const METHODS: readonly Method[] = ['matview', 'concurrently', 'full', 'differential', 'auto', 'floor'];
+export const METHODS: readonly Method[] = [
+  'matview',
+  'concurrently',
+  'full',
+  'differential',
+  'auto',
+  'floor',
+];
 export const FRACTIONS = [0.0001, 0.001, 0.01, 0.1, 0.2] as const;
 
-interface Query {
+/** A query of the workload with its floor. */
+export interface Query {
   readonly name: 'aggregate' | 'join' | 'join_agg';
   readonly sql: string;
   /** The unique key of the result (for CONCURRENTLY and the floor's table). */
@@ -41,7 +49,7 @@ interface Query {
   readonly floor: readonly string[];
 }
 
-const QUERIES: readonly Query[] = [
+export const QUERIES: readonly Query[] = [
   {
     name: 'aggregate',
     sql: 'SELECT customer_id, count(*) AS n, sum(amount) AS total, avg(amount) AS mean FROM orders GROUP BY customer_id',
@@ -112,7 +120,13 @@ async function inTx(pool: Pool, statements: readonly string[]): Promise<void> {
 }
 
 /** One change batch of `n` rows, seeded: written to `bench_chg`, then applied to `orders`. */
-async function applyBatch(pool: Pool, n: number, seed: number, nextId: number, customers: number): Promise<void> {
+export async function applyBatch(
+  pool: Pool,
+  n: number,
+  seed: number,
+  nextId: number,
+  customers: number,
+): Promise<void> {
   const u = Math.round(n / 2);
   const d = Math.round(n / 4);
   const i = n - u - d;
@@ -168,7 +182,8 @@ async function refreshOne(t: Trickle, q: Query, method: Method): Promise<{ ms: n
     }
     case 'differential': {
       const r = await timed(() => t.refresh(`st_diff_${q.name}`));
-      if (r.value.action !== 'DIFFERENTIAL') throw new Error(`DIFFERENTIAL table refreshed ${r.value.action}`);
+      if (r.value.action !== 'DIFFERENTIAL')
+        throw new Error(`DIFFERENTIAL table refreshed ${r.value.action}`);
       return { ms: r.ms };
     }
     case 'auto': {
@@ -179,12 +194,69 @@ async function refreshOne(t: Trickle, q: Query, method: Method): Promise<{ ms: n
 }
 
 function tableOf(q: Query, method: Method): string {
-  const prefix = { matview: 'mv', concurrently: 'mvc', full: 'st_full', differential: 'st_diff', auto: 'st_auto', floor: 'floor' };
+  const prefix = {
+    matview: 'mv',
+    concurrently: 'mvc',
+    full: 'st_full',
+    differential: 'st_diff',
+    auto: 'st_auto',
+    floor: 'floor',
+  };
   return `${prefix[method]}_${q.name}`;
 }
 
+/** Creates `customers`, `orders`, the change side table and every method's copy of each query; returns result sizes. */
+export async function setupRefreshData(
+  t: Trickle,
+  orders: number,
+  customers: number,
+): Promise<Record<string, number>> {
+  const pool = t.db.pool;
+  await pool.query(`SELECT setseed(0.42)`);
+  await pool.query(
+    `CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL, region int NOT NULL);
+     INSERT INTO customers SELECT g, 'customer ' || g, (g * 7919) % 200 FROM generate_series(1, ${customers}) g;
+     CREATE TABLE orders (id bigint PRIMARY KEY, customer_id int NOT NULL, amount numeric(12,2) NOT NULL, note text);
+     CREATE INDEX ON orders (customer_id);
+     CREATE UNLOGGED TABLE bench_chg (id bigint PRIMARY KEY, old_cust int, old_amount numeric(12,2), new_cust int, new_amount numeric(12,2));`,
+  );
+  const c = await pool.connect();
+  try {
+    await c.query('SELECT setseed(0.42)');
+    await c.query(
+      `INSERT INTO orders SELECT g, 1 + floor(random() * ${customers})::int, round((random() * 1000)::numeric, 2), 'order ' || g
+         FROM generate_series(1, ${orders}) g`,
+    );
+  } finally {
+    c.release();
+  }
+  await pool.query('ANALYZE customers; ANALYZE orders');
+  const results: Record<string, number> = {};
+  for (const q of QUERIES) {
+    await pool.query(`CREATE MATERIALIZED VIEW mv_${q.name} AS ${q.sql}`);
+    await pool.query(`CREATE MATERIALIZED VIEW mvc_${q.name} AS ${q.sql}`);
+    await pool.query(`CREATE UNIQUE INDEX ON mvc_${q.name} (${q.key})`);
+    await pool.query(`CREATE TABLE floor_${q.name} (${q.floorDdl}); INSERT INTO floor_${q.name} ${q.sql}`);
+    for (const [mode, name] of [
+      ['FULL', 'full'],
+      ['DIFFERENTIAL', 'diff'],
+      ['AUTO', 'auto'],
+    ] as const) {
+      await t.createStreamTable({ name: `st_${name}_${q.name}`, query: q.sql, refreshMode: mode });
+    }
+    const n = await pool.query(`SELECT count(*)::int AS n FROM mv_${q.name}`);
+    results[q.name] = Number((n.rows[0] as { n: number }).n);
+    progress(`  ${q.name}: ${results[q.name]} result rows, every copy created`);
+  }
+  await pool.query('ANALYZE');
+  return results;
+}
+
 /** Builds the data and every copy, then runs the interleaved repetitions. */
-export async function runRefreshWorkload(server: BenchServer, o: BenchOptions): Promise<{
+export async function runRefreshWorkload(
+  server: BenchServer,
+  o: BenchOptions,
+): Promise<{
   samples: RefreshSample[];
   sizes: { orders: number; customers: number; results: Record<string, number> };
 }> {
@@ -193,43 +265,7 @@ export async function runRefreshWorkload(server: BenchServer, o: BenchOptions): 
   const pool = t.db.pool;
   try {
     progress(`refresh workload: ${orders} orders, ${customers} customers`);
-    await pool.query(`SELECT setseed(0.42)`);
-    await pool.query(
-      `CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL, region int NOT NULL);
-       INSERT INTO customers SELECT g, 'customer ' || g, (g * 7919) % 200 FROM generate_series(1, ${customers}) g;
-       CREATE TABLE orders (id bigint PRIMARY KEY, customer_id int NOT NULL, amount numeric(12,2) NOT NULL, note text);
-       CREATE INDEX ON orders (customer_id);
-       CREATE UNLOGGED TABLE bench_chg (id bigint PRIMARY KEY, old_cust int, old_amount numeric(12,2), new_cust int, new_amount numeric(12,2));`,
-    );
-    const c = await pool.connect();
-    try {
-      await c.query('SELECT setseed(0.42)');
-      await c.query(
-        `INSERT INTO orders SELECT g, 1 + floor(random() * ${customers})::int, round((random() * 1000)::numeric, 2), 'order ' || g
-           FROM generate_series(1, ${orders}) g`,
-      );
-    } finally {
-      c.release();
-    }
-    await pool.query('ANALYZE customers; ANALYZE orders');
-    const results: Record<string, number> = {};
-    for (const q of QUERIES) {
-      await pool.query(`CREATE MATERIALIZED VIEW mv_${q.name} AS ${q.sql}`);
-      await pool.query(`CREATE MATERIALIZED VIEW mvc_${q.name} AS ${q.sql}`);
-      await pool.query(`CREATE UNIQUE INDEX ON mvc_${q.name} (${q.key})`);
-      await pool.query(`CREATE TABLE floor_${q.name} (${q.floorDdl}); INSERT INTO floor_${q.name} ${q.sql}`);
-      for (const [mode, name] of [
-        ['FULL', 'full'],
-        ['DIFFERENTIAL', 'diff'],
-        ['AUTO', 'auto'],
-      ] as const) {
-        await t.createStreamTable({ name: `st_${name}_${q.name}`, query: q.sql, refreshMode: mode });
-      }
-      const n = await pool.query(`SELECT count(*)::int AS n FROM mv_${q.name}`);
-      results[q.name] = Number((n.rows[0] as { n: number }).n);
-      progress(`  ${q.name}: ${results[q.name]} result rows, every copy created`);
-    }
-    await pool.query('ANALYZE');
+    const results = await setupRefreshData(t, orders, customers);
     const samples: RefreshSample[] = [];
     let nextId = orders + 1_000_000_000;
     let turn = 0;
@@ -243,7 +279,14 @@ export async function runRefreshWorkload(server: BenchServer, o: BenchOptions): 
           turn++;
           for (const method of order) {
             const r = await refreshOne(t, q, method);
-            samples.push({ query: q.name, fraction, rep, method, ms: r.ms, ...(r.action ? { action: r.action } : {}) });
+            samples.push({
+              query: q.name,
+              fraction,
+              rep,
+              method,
+              ms: r.ms,
+              ...(r.action ? { action: r.action } : {}),
+            });
             await verify(pool, tableOf(q, method), q.sql, `${q.name} ${method} at ${fraction * 100}%`);
           }
         }

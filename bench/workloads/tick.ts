@@ -30,7 +30,10 @@ export async function runTickWorkload(
         refreshMode: 'DIFFERENTIAL',
         schedule: '1s',
       });
-      if (i % 250 === 0) progress(`tick: created ${i}/${tables} stream tables (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+      if (i % 250 === 0)
+        progress(
+          `tick: created ${i}/${tables} stream tables (${((performance.now() - t0) / 1000).toFixed(0)} s)`,
+        );
     }
     await t.db.query('ANALYZE');
     const store = new PgSchedulerStore(t.db);

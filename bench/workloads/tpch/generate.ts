@@ -9,15 +9,40 @@
 import type { Pool } from '../common.js';
 
 const NATIONS: readonly [string, number][] = [
-  ['ALGERIA', 0], ['ARGENTINA', 1], ['BRAZIL', 1], ['CANADA', 1], ['EGYPT', 4], ['ETHIOPIA', 0],
-  ['FRANCE', 3], ['GERMANY', 3], ['INDIA', 2], ['INDONESIA', 2], ['IRAN', 4], ['IRAQ', 4],
-  ['JAPAN', 2], ['JORDAN', 4], ['KENYA', 0], ['MOROCCO', 0], ['MOZAMBIQUE', 0], ['PERU', 1],
-  ['CHINA', 2], ['ROMANIA', 3], ['SAUDI ARABIA', 4], ['VIETNAM', 2], ['RUSSIA', 3],
-  ['UNITED KINGDOM', 3], ['UNITED STATES', 1],
+  ['ALGERIA', 0],
+  ['ARGENTINA', 1],
+  ['BRAZIL', 1],
+  ['CANADA', 1],
+  ['EGYPT', 4],
+  ['ETHIOPIA', 0],
+  ['FRANCE', 3],
+  ['GERMANY', 3],
+  ['INDIA', 2],
+  ['INDONESIA', 2],
+  ['IRAN', 4],
+  ['IRAQ', 4],
+  ['JAPAN', 2],
+  ['JORDAN', 4],
+  ['KENYA', 0],
+  ['MOROCCO', 0],
+  ['MOZAMBIQUE', 0],
+  ['PERU', 1],
+  ['CHINA', 2],
+  ['ROMANIA', 3],
+  ['SAUDI ARABIA', 4],
+  ['VIETNAM', 2],
+  ['RUSSIA', 3],
+  ['UNITED KINGDOM', 3],
+  ['UNITED STATES', 1],
 ];
 
 /** Row counts for a number of orders. */
-export function tpchScale(orders: number): { sf: number; customers: number; parts: number; suppliers: number } {
+export function tpchScale(orders: number): {
+  sf: number;
+  customers: number;
+  parts: number;
+  suppliers: number;
+} {
   const sf = orders / 1_500_000;
   return {
     sf,
@@ -40,20 +65,126 @@ const T3 = A(['TIN', 'NICKEL', 'BRASS', 'STEEL', 'COPPER']);
 const C1 = A(['SM', 'LG', 'MED', 'JUMBO', 'WRAP']);
 const C2 = A(['CASE', 'BOX', 'BAG', 'JAR', 'PKG', 'PACK', 'CAN', 'DRUM']);
 const COLORS = A([
-  'almond', 'antique', 'aquamarine', 'azure', 'beige', 'bisque', 'black', 'blanched', 'blue', 'blush',
-  'brown', 'burlywood', 'burnished', 'chartreuse', 'chiffon', 'chocolate', 'coral', 'cornflower',
-  'cornsilk', 'cream', 'cyan', 'dark', 'deep', 'dim', 'dodger', 'drab', 'firebrick', 'floral', 'forest',
-  'frosted', 'gainsboro', 'ghost', 'goldenrod', 'green', 'grey', 'honeydew', 'hot', 'indian', 'ivory',
-  'khaki', 'lace', 'lavender', 'lawn', 'lemon', 'light', 'lime', 'linen', 'magenta', 'maroon', 'medium',
-  'metallic', 'midnight', 'mint', 'misty', 'moccasin', 'navajo', 'navy', 'olive', 'orange', 'orchid',
-  'pale', 'papaya', 'peach', 'peru', 'pink', 'plum', 'powder', 'puff', 'purple', 'red', 'rose', 'rosy',
-  'royal', 'saddle', 'salmon', 'sandy', 'seashell', 'sienna', 'sky', 'slate', 'smoke', 'snow', 'spring',
-  'steel', 'tan', 'thistle', 'tomato', 'turquoise', 'violet', 'wheat', 'white', 'yellow',
+  'almond',
+  'antique',
+  'aquamarine',
+  'azure',
+  'beige',
+  'bisque',
+  'black',
+  'blanched',
+  'blue',
+  'blush',
+  'brown',
+  'burlywood',
+  'burnished',
+  'chartreuse',
+  'chiffon',
+  'chocolate',
+  'coral',
+  'cornflower',
+  'cornsilk',
+  'cream',
+  'cyan',
+  'dark',
+  'deep',
+  'dim',
+  'dodger',
+  'drab',
+  'firebrick',
+  'floral',
+  'forest',
+  'frosted',
+  'gainsboro',
+  'ghost',
+  'goldenrod',
+  'green',
+  'grey',
+  'honeydew',
+  'hot',
+  'indian',
+  'ivory',
+  'khaki',
+  'lace',
+  'lavender',
+  'lawn',
+  'lemon',
+  'light',
+  'lime',
+  'linen',
+  'magenta',
+  'maroon',
+  'medium',
+  'metallic',
+  'midnight',
+  'mint',
+  'misty',
+  'moccasin',
+  'navajo',
+  'navy',
+  'olive',
+  'orange',
+  'orchid',
+  'pale',
+  'papaya',
+  'peach',
+  'peru',
+  'pink',
+  'plum',
+  'powder',
+  'puff',
+  'purple',
+  'red',
+  'rose',
+  'rosy',
+  'royal',
+  'saddle',
+  'salmon',
+  'sandy',
+  'seashell',
+  'sienna',
+  'sky',
+  'slate',
+  'smoke',
+  'snow',
+  'spring',
+  'steel',
+  'tan',
+  'thistle',
+  'tomato',
+  'turquoise',
+  'violet',
+  'wheat',
+  'white',
+  'yellow',
 ]);
 const WORDS = A([
-  'furiously', 'quickly', 'carefully', 'blithely', 'slyly', 'ironic', 'final', 'regular', 'express',
-  'special', 'pending', 'bold', 'even', 'silent', 'unusual', 'requests', 'deposits', 'packages',
-  'accounts', 'theodolites', 'pinto', 'beans', 'foxes', 'ideas', 'instructions', 'dependencies',
+  'furiously',
+  'quickly',
+  'carefully',
+  'blithely',
+  'slyly',
+  'ironic',
+  'final',
+  'regular',
+  'express',
+  'special',
+  'pending',
+  'bold',
+  'even',
+  'silent',
+  'unusual',
+  'requests',
+  'deposits',
+  'packages',
+  'accounts',
+  'theodolites',
+  'pinto',
+  'beans',
+  'foxes',
+  'ideas',
+  'instructions',
+  'dependencies',
 ]);
 const comment = (n: number) =>
   `(SELECT string_agg(${pick(WORDS)}, ' ') FROM generate_series(1, ${n}) WHERE x IS NOT NULL)`;
@@ -88,7 +219,13 @@ CREATE INDEX ON lineitem (l_shipdate);
 `;
 
 /** Orders `from..to` (keys) and their line items, drawn from the session's PRNG. */
-export function ordersSql(from: number, to: number, customers: number, parts: number, suppliers: number): string[] {
+export function ordersSql(
+  from: number,
+  to: number,
+  customers: number,
+  parts: number,
+  suppliers: number,
+): string[] {
   return [
     `INSERT INTO orders
      SELECT k, c, 'O', 0, d, ${pick(PRIORITIES)}, 'Clerk#' || lpad((1 + floor(random() * 1000))::text, 9, '0'), 0,
@@ -125,7 +262,9 @@ export async function generateTpch(pool: Pool, orders: number): Promise<ReturnTy
     await c.query(TPCH_DDL);
     await c.query('SET max_parallel_workers_per_gather = 0');
     await c.query('SELECT setseed(0.1992)');
-    await c.query(`INSERT INTO region VALUES (0, 'AFRICA', 'r'), (1, 'AMERICA', 'r'), (2, 'ASIA', 'r'), (3, 'EUROPE', 'r'), (4, 'MIDDLE EAST', 'r')`);
+    await c.query(
+      `INSERT INTO region VALUES (0, 'AFRICA', 'r'), (1, 'AMERICA', 'r'), (2, 'ASIA', 'r'), (3, 'EUROPE', 'r'), (4, 'MIDDLE EAST', 'r')`,
+    );
     await c.query(
       `INSERT INTO nation VALUES ${NATIONS.map(([n, r], i) => `(${i}, '${n}', ${r}, 'n')`).join(', ')}`,
     );
@@ -157,7 +296,8 @@ export async function generateTpch(pool: Pool, orders: number): Promise<ReturnTy
        ON CONFLICT DO NOTHING`,
     );
     for (let from = 1; from <= orders; from += 50_000) {
-      for (const q of ordersSql(from, Math.min(orders, from + 49_999), s.customers, s.parts, s.suppliers)) await c.query(q);
+      for (const q of ordersSql(from, Math.min(orders, from + 49_999), s.customers, s.parts, s.suppliers))
+        await c.query(q);
     }
     await c.query('ANALYZE');
     return s;

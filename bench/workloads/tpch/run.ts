@@ -28,7 +28,11 @@ export interface TpchQueryResult {
 }
 
 function errorCode(e: unknown): string | undefined {
-  for (let x: unknown = e; x instanceof Error || (typeof x === 'object' && x !== null); x = (x as { cause?: unknown }).cause) {
+  for (
+    let x: unknown = e;
+    x instanceof Error || (typeof x === 'object' && x !== null);
+    x = (x as { cause?: unknown }).cause
+  ) {
     const code = (x as { code?: unknown }).code;
     if (code === '57014') return code;
     if ((x as { cause?: unknown }).cause === undefined) break;
@@ -82,7 +86,12 @@ async function applyStep(pool: Pool, step: number, orders: number, nextKey: numb
 export async function runTpchWorkload(
   server: BenchServer,
   o: BenchOptions,
-): Promise<{ orders: number; scale: ReturnType<typeof tpchScale>; timeoutMs: number; queries: TpchQueryResult[] }> {
+): Promise<{
+  orders: number;
+  scale: ReturnType<typeof tpchScale>;
+  timeoutMs: number;
+  queries: TpchQueryResult[];
+}> {
   const orders = Number(process.env.PGTRICKLE_BENCH_TPCH_ORDERS ?? (o.quick ? 3_000 : 100_000));
   const timeoutMs = o.quick ? 60_000 : 120_000;
   const { url, trickle: admin } = await server.database('bench_tpch');
@@ -117,7 +126,9 @@ export async function runTpchWorkload(
         r.stopped.auto = message(e);
       }
       results.push(r);
-      progress(`  ${name}: DIFFERENTIAL ${r.refused === null ? 'accepted' : `refused: ${r.refused}`}; AUTO ${r.autoMode}`);
+      progress(
+        `  ${name}: DIFFERENTIAL ${r.refused === null ? 'accepted' : `refused: ${r.refused}`}; AUTO ${r.autoMode}`,
+      );
     }
     let nextKey = orders + 1;
     const methods: TpchMethod[] = ['differential', 'full', 'auto'];

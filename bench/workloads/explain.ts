@@ -1,0 +1,118 @@
+/**
+ * `pnpm bench --explain`: where the time of the slow paths goes, for the "bounded by" notes of
+ * the issue table. On a server with auto_explain (ANALYZE, nested statements, every statement
+ * over 5 ms logged), at the --quick scale: one 0.1% batch, then a DIFFERENTIAL, an AUTO and a
+ * FULL refresh of each refresh-workload query and a REFRESH MATERIALIZED VIEW; a 10,000-row
+ * DELETE on a captured table; the TPC-H (3,000 orders) DIFFERENTIAL refreshes of the queries named
+ * in PGTRICKLE_BENCH_EXPLAIN_TPCH (default q21,q20,q09) after one 0.1% step. Writes each logged
+ * statement (duration, text, the plan's costliest nodes) to
+ * `bench/results/<date>-<machine>-explain.txt`.
+ */
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BenchServer, progress } from './common.js';
+import { applyBatch, QUERIES, setupRefreshData } from './refresh.js';
+import { generateTpch } from './tpch/generate.js';
+import { TPCH_QUERIES } from './tpch/queries.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** One auto_explain entry: the lines of one logged statement. */
+interface Entry {
+  label: string;
+  lines: string[];
+}
+
+export async function runExplain(): Promise<void> {
+  const entries: Entry[] = [];
+  let label = 'setup';
+  let current: Entry | null = null;
+  const server = await BenchServer.start(
+    {
+      session_preload_libraries: 'auto_explain',
+      'auto_explain.log_min_duration': 5,
+      'auto_explain.log_analyze': true,
+      'auto_explain.log_nested_statements': true,
+      'auto_explain.log_timing': true,
+    },
+    (line) => {
+      if (/LOG:\s+duration: [\d.]+ ms\s+plan:/u.test(line)) {
+        current = { label, lines: [line.replace(/^.*LOG:\s+/u, '')] };
+        if (label !== 'setup') entries.push(current);
+      } else if (/(LOG|ERROR|WARNING|STATEMENT|DETAIL|HINT|CONTEXT):/u.test(line)) current = null;
+      else (current as Entry | null)?.lines.push(line);
+    },
+  );
+  try {
+    const { trickle: t } = await server.database('bench_explain');
+    const pool = t.db.pool;
+    progress('explain: refresh workload at the --quick scale');
+    await setupRefreshData(t, 100_000, 10_000);
+    await applyBatch(pool, 100, 0.5, 2_000_000_000, 10_000);
+    for (const q of QUERIES) {
+      label = `${q.name}: DIFFERENTIAL refresh, 0.1%`;
+      await t.refresh(`st_diff_${q.name}`);
+      label = `${q.name}: AUTO refresh, 0.1%`;
+      await t.refresh(`st_auto_${q.name}`);
+      label = `${q.name}: FULL refresh`;
+      await t.refresh(`st_full_${q.name}`);
+      label = `${q.name}: REFRESH MATERIALIZED VIEW`;
+      await pool.query(`REFRESH MATERIALIZED VIEW mv_${q.name}`);
+    }
+    label = 'capture: DELETE of 10,000 rows of a captured table';
+    await pool.query('CREATE TABLE cap (id int PRIMARY KEY, g int NOT NULL, v numeric(12,2) NOT NULL)');
+    await t.createStreamTable({ name: 'cap_st', query: 'SELECT g, count(*) AS n FROM cap GROUP BY g' });
+    await pool.query('INSERT INTO cap SELECT g, g % 100, g FROM generate_series(1, 10000) g');
+    await pool.query('DELETE FROM cap');
+    label = 'setup';
+    await t.close();
+    progress('explain: TPC-H 3,000 orders');
+    const { trickle: tp } = await server.database('bench_explain_tpch');
+    await generateTpch(tp.db.pool, 3_000);
+    const names = (process.env.PGTRICKLE_BENCH_EXPLAIN_TPCH ?? 'q21,q20,q09').split(',');
+    for (const n of names) {
+      await tp.createStreamTable({
+        name: `d_${n}`,
+        query: TPCH_QUERIES[n] as string,
+        refreshMode: 'DIFFERENTIAL',
+      });
+    }
+    await tp.db.query(`DELETE FROM lineitem WHERE l_orderkey IN (7, 11); DELETE FROM orders WHERE o_orderkey IN (7, 11);
+      UPDATE lineitem SET l_discount = 0.05 WHERE l_orderkey IN (3, 5);
+      UPDATE lineitem SET l_receiptdate = l_receiptdate + 3 WHERE l_orderkey = 9`);
+    for (const n of names) {
+      label = `TPC-H ${n}: DIFFERENTIAL refresh, 0.1%`;
+      await tp.refresh(`d_${n}`);
+    }
+    label = 'setup';
+    await tp.close();
+  } finally {
+    await server.stop();
+  }
+  const out: string[] = [];
+  for (const l of [...new Set(entries.map((e) => e.label))]) {
+    out.push(`=== ${l}`);
+    const es = entries.filter((e) => e.label === l);
+    const ms = (e: Entry) => Number(/duration: ([\d.]+) ms/u.exec(e.lines[0] ?? '')?.[1] ?? 0);
+    for (const e of es.sort((a, b) => ms(b) - ms(a)).slice(0, 4)) {
+      out.push(`--- ${e.lines[0]}`);
+      out.push(
+        ...e.lines
+          .slice(1)
+          .filter((x) => x.trim() !== '')
+          .slice(0, 60),
+      );
+    }
+  }
+  const machine = process.env.PGTRICKLE_BENCH_MACHINE ?? os.hostname();
+  const file = path.join(
+    root,
+    'bench',
+    'results',
+    `${new Date().toISOString().slice(0, 10)}-${machine}-explain.txt`,
+  );
+  writeFileSync(file, `${out.join('\n')}\n`);
+  progress(`wrote ${path.relative(root, file)} (${entries.length} statements logged)`);
+}
