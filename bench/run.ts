@@ -19,7 +19,7 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const micro = args.includes('--micro');
 const report = args.indexOf('--report');
-const positional = args.filter((a, i) => !a.startsWith('--') && i !== report + 1);
+const positional = args.filter((a, i) => !a.startsWith('--') && (report < 0 || i !== report + 1));
 const sections = new Set<string>(SECTIONS);
 
 function findBenchFiles(filter: string | undefined): string[] {

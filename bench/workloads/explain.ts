@@ -96,14 +96,13 @@ export async function runExplain(): Promise<void> {
     out.push(`=== ${l}`);
     const es = entries.filter((e) => e.label === l);
     const ms = (e: Entry) => Number(/duration: ([\d.]+) ms/u.exec(e.lines[0] ?? '')?.[1] ?? 0);
+    const total = es.reduce((a, e) => a + ms(e), 0);
+    out.push(`${es.length} statements over 5 ms, ${total.toFixed(1)} ms in all`);
     for (const e of es.sort((a, b) => ms(b) - ms(a)).slice(0, 4)) {
-      out.push(`--- ${e.lines[0]}`);
-      out.push(
-        ...e.lines
-          .slice(1)
-          .filter((x) => x.trim() !== '')
-          .slice(0, 60),
-      );
+      // The statement's first line, then its plan (from the first plan node on).
+      const plan = e.lines.findIndex((x) => /\(cost=/u.test(x));
+      out.push(`--- ${e.lines[0]}`, `    ${(e.lines[1] ?? '').trim().slice(0, 200)}`);
+      if (plan >= 0) out.push(...e.lines.slice(plan, plan + 30).map((x) => x.slice(0, 240)));
     }
   }
   const machine = process.env.PGTRICKLE_BENCH_MACHINE ?? os.hostname();
