@@ -3,7 +3,8 @@
  * latency, idle-tick, tpch), runs the issue workloads (`bench/workloads/main.ts`: the performance table, written
  * to `bench/results/`). `pnpm bench --micro [filter]`, or any other filter, runs the micro-suites
  * `packages/<name>/bench/*.bench.ts` (only files whose path contains the filter) and prints one
- * table. `pnpm bench --report <results.json>` writes a results file's markdown again. Speed is
+ * table. `pnpm bench --report <results.json>...` writes a results file's markdown again
+ * (several: merged into `--out <file.json>`). Speed is
  * measured here, never asserted in tests. `pnpm bench --explain` logs the plans of the slow
  * paths (`bench/workloads/explain.ts`).
  */
@@ -19,7 +20,9 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const micro = args.includes('--micro');
 const report = args.indexOf('--report');
-const positional = args.filter((a, i) => !a.startsWith('--') && (report < 0 || i !== report + 1));
+const out = args.indexOf('--out');
+const outFile = out >= 0 ? args[out + 1] : undefined;
+const positional = args.filter((a, i) => !a.startsWith('--') && report < 0 && (out < 0 || i !== out + 1));
 const sections = new Set<string>(SECTIONS);
 
 function findBenchFiles(filter: string | undefined): string[] {
@@ -49,7 +52,11 @@ async function runMicro(filter: string | undefined): Promise<void> {
 if (args.includes('--explain')) {
   await runExplain();
 } else if (report >= 0) {
-  rerender(path.resolve(args[report + 1] ?? ''));
+  const files = args.filter((a, i) => i > report && !a.startsWith('--') && (out < 0 || i !== out + 1));
+  rerender(
+    files.map((f) => path.resolve(f)),
+    outFile === undefined ? undefined : path.resolve(outFile),
+  );
 } else if (micro || (positional.length > 0 && !positional.every((p) => sections.has(p)))) {
   await runMicro(positional[0]);
 } else {

@@ -82,10 +82,29 @@ export async function runWorkloads(quick: boolean, only: readonly string[]): Pro
   progress(`wrote ${path.relative(root, base)}.json and .md`);
 }
 
-/** Writes the markdown of a results file again (e.g. after the bounds notes changed). */
-export function rerender(jsonPath: string): void {
-  const run = JSON.parse(readFileSync(jsonPath, 'utf8')) as RunData & { meta: Record<string, string> };
+/**
+ * Writes the markdown of a results file again (e.g. after the bounds notes changed); given several
+ * files (sections run as separate processes), merges them into `<out>` (.json and .md).
+ */
+export function rerender(jsonPaths: readonly string[], out?: string): void {
+  type Run = RunData & { meta: Record<string, string>; options?: unknown };
+  const runs = jsonPaths.map((p) => JSON.parse(readFileSync(p, 'utf8')) as Run);
+  const first = runs[0];
+  if (first === undefined) throw new Error('--report needs at least one results .json file');
+  let run: Run = first;
+  let target = jsonPaths[0] as string;
+  if (runs.length > 1) {
+    if (out === undefined) throw new Error('merging several results files needs --out <file.json>');
+    const meta: Record<string, string> = { ...first.meta };
+    meta.sections = runs.map((r) => r.meta.sections).join(', ');
+    meta.load = runs.map((r) => `${r.meta.sections}: ${r.meta.load}`).join('; ');
+    meta.duration = runs.map((r) => `${r.meta.sections}: ${r.meta.duration}`).join('; ');
+    meta.merged = `from ${jsonPaths.map((p) => path.basename(p)).join(', ')}, run as separate processes at the same time`;
+    run = Object.assign({}, ...runs, { meta, options: runs.map((r) => r.options) }) as Run;
+    target = out;
+    writeFileSync(target, `${JSON.stringify(run, null, 1)}\n`);
+  }
   const md = markdown(run, run.meta, BOUNDS);
-  writeFileSync(jsonPath.replace(/\.json$/u, '.md'), md);
+  writeFileSync(target.replace(/\.json$/u, '.md'), md);
   console.log(md);
 }
