@@ -5,8 +5,8 @@
  * `packages/<name>/bench/*.bench.ts` (only files whose path contains the filter) and prints one
  * table. `pnpm bench --report <results.json>...` writes a results file's markdown again
  * (several: merged into `--out <file.json>`). Speed is
- * measured here, never asserted in tests. `pnpm bench --explain` logs the plans of the slow
- * paths (`bench/workloads/explain.ts`).
+ * measured here, never asserted in tests. `pnpm bench --explain [tpch]` logs the plans of the
+ * slow paths (`bench/workloads/explain.ts`).
  */
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -50,7 +50,7 @@ async function runMicro(filter: string | undefined): Promise<void> {
 }
 
 if (args.includes('--explain')) {
-  await runExplain();
+  await runExplain(positional.includes('tpch'));
 } else if (report >= 0) {
   const files = args.filter((a, i) => i > report && !a.startsWith('--') && (out < 0 || i !== out + 1));
   rerender(

@@ -4,7 +4,9 @@
  * over 5 ms logged), at the --quick scale: one 0.1% batch, then a DIFFERENTIAL, an AUTO and a
  * FULL refresh of each refresh-workload query and a REFRESH MATERIALIZED VIEW; a 10,000-row
  * DELETE on a captured table; the TPC-H (3,000 orders) DIFFERENTIAL refreshes of the queries named
- * in PGTRICKLE_BENCH_EXPLAIN_TPCH (default q21,q20,q09) after one 0.1% step. Writes each logged
+ * in PGTRICKLE_BENCH_EXPLAIN_TPCH (default q21,q20,q09), and a FULL refresh of each, after a few
+ * changed orders (PGTRICKLE_BENCH_EXPLAIN_TPCH_ORDERS sets the size; `--explain tpch` runs only
+ * this part, into `…-explain-tpch.txt`). Writes each logged
  * statement (duration, text, the plan's costliest nodes) to
  * `bench/results/<date>-<machine>-explain.txt`.
  */
@@ -12,6 +14,7 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Trickle } from '../../packages/client/src/index.js';
 import { BenchServer, progress } from './common.js';
 import { applyBatch, QUERIES, setupRefreshData } from './refresh.js';
 import { generateTpch } from './tpch/generate.js';
@@ -19,13 +22,37 @@ import { TPCH_QUERIES } from './tpch/queries.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
+/** The refresh workload's refreshes at the --quick scale, and a captured DELETE. */
+async function explainRefreshes(t: Trickle, setLabel: (label: string) => void): Promise<void> {
+  const pool = t.db.pool;
+  progress('explain: refresh workload at the --quick scale');
+  await setupRefreshData(t, 100_000, 10_000);
+  await applyBatch(pool, 100, 0.5, 2_000_000_000, 10_000);
+  for (const q of QUERIES) {
+    setLabel(`${q.name}: DIFFERENTIAL refresh, 0.1%`);
+    await t.refresh(`st_diff_${q.name}`);
+    setLabel(`${q.name}: AUTO refresh, 0.1%`);
+    await t.refresh(`st_auto_${q.name}`);
+    setLabel(`${q.name}: FULL refresh`);
+    await t.refresh(`st_full_${q.name}`);
+    setLabel(`${q.name}: REFRESH MATERIALIZED VIEW`);
+    await pool.query(`REFRESH MATERIALIZED VIEW mv_${q.name}`);
+  }
+  setLabel('capture: DELETE of 10,000 rows of a captured table');
+  await pool.query('CREATE TABLE cap (id int PRIMARY KEY, g int NOT NULL, v numeric(12,2) NOT NULL)');
+  await t.createStreamTable({ name: 'cap_st', query: 'SELECT g, count(*) AS n FROM cap GROUP BY g' });
+  await pool.query('INSERT INTO cap SELECT g, g % 100, g FROM generate_series(1, 10000) g');
+  await pool.query('DELETE FROM cap');
+  setLabel('setup');
+}
+
 /** One auto_explain entry: the lines of one logged statement. */
 interface Entry {
   label: string;
   lines: string[];
 }
 
-export async function runExplain(): Promise<void> {
+export async function runExplain(tpchOnly = false): Promise<void> {
   const entries: Entry[] = [];
   let label = 'setup';
   let current: Entry | null = null;
@@ -47,30 +74,15 @@ export async function runExplain(): Promise<void> {
   );
   try {
     const { trickle: t } = await server.database('bench_explain');
-    const pool = t.db.pool;
-    progress('explain: refresh workload at the --quick scale');
-    await setupRefreshData(t, 100_000, 10_000);
-    await applyBatch(pool, 100, 0.5, 2_000_000_000, 10_000);
-    for (const q of QUERIES) {
-      label = `${q.name}: DIFFERENTIAL refresh, 0.1%`;
-      await t.refresh(`st_diff_${q.name}`);
-      label = `${q.name}: AUTO refresh, 0.1%`;
-      await t.refresh(`st_auto_${q.name}`);
-      label = `${q.name}: FULL refresh`;
-      await t.refresh(`st_full_${q.name}`);
-      label = `${q.name}: REFRESH MATERIALIZED VIEW`;
-      await pool.query(`REFRESH MATERIALIZED VIEW mv_${q.name}`);
-    }
-    label = 'capture: DELETE of 10,000 rows of a captured table';
-    await pool.query('CREATE TABLE cap (id int PRIMARY KEY, g int NOT NULL, v numeric(12,2) NOT NULL)');
-    await t.createStreamTable({ name: 'cap_st', query: 'SELECT g, count(*) AS n FROM cap GROUP BY g' });
-    await pool.query('INSERT INTO cap SELECT g, g % 100, g FROM generate_series(1, 10000) g');
-    await pool.query('DELETE FROM cap');
-    label = 'setup';
+    if (!tpchOnly)
+      await explainRefreshes(t, (l) => {
+        label = l;
+      });
     await t.close();
-    progress('explain: TPC-H 3,000 orders');
+    const orders = Number(process.env.PGTRICKLE_BENCH_EXPLAIN_TPCH_ORDERS ?? 3_000);
+    progress(`explain: TPC-H ${orders} orders`);
     const { trickle: tp } = await server.database('bench_explain_tpch');
-    await generateTpch(tp.db.pool, 3_000);
+    await generateTpch(tp.db.pool, orders);
     const names = (process.env.PGTRICKLE_BENCH_EXPLAIN_TPCH ?? 'q21,q20,q09').split(',');
     for (const n of names) {
       await tp.createStreamTable({
@@ -78,13 +90,16 @@ export async function runExplain(): Promise<void> {
         query: TPCH_QUERIES[n] as string,
         refreshMode: 'DIFFERENTIAL',
       });
+      await tp.createStreamTable({ name: `f_${n}`, query: TPCH_QUERIES[n] as string, refreshMode: 'FULL' });
     }
     await tp.db.query(`DELETE FROM lineitem WHERE l_orderkey IN (7, 11); DELETE FROM orders WHERE o_orderkey IN (7, 11);
       UPDATE lineitem SET l_discount = 0.05 WHERE l_orderkey IN (3, 5);
       UPDATE lineitem SET l_receiptdate = l_receiptdate + 3 WHERE l_orderkey = 9`);
     for (const n of names) {
-      label = `TPC-H ${n}: DIFFERENTIAL refresh, 0.1%`;
+      label = `TPC-H ${n}: DIFFERENTIAL refresh`;
       await tp.refresh(`d_${n}`);
+      label = `TPC-H ${n}: FULL refresh`;
+      await tp.refresh(`f_${n}`);
     }
     label = 'setup';
     await tp.close();
@@ -110,7 +125,7 @@ export async function runExplain(): Promise<void> {
     root,
     'bench',
     'results',
-    `${new Date().toISOString().slice(0, 10)}-${machine}-explain.txt`,
+    `${new Date().toISOString().slice(0, 10)}-${machine}-explain${tpchOnly ? '-tpch' : ''}.txt`,
   );
   writeFileSync(file, `${out.join('\n')}\n`);
   progress(`wrote ${path.relative(root, file)} (${entries.length} statements logged)`);
