@@ -12,6 +12,17 @@ export interface NoopResult {
   /** Statements that change something (DML or DDL) with their call counts. */
   readonly writes: readonly { query: string; calls: number; wal: number }[];
   readonly all: readonly { query: string; calls: number; wal: number }[];
+  /** For comparison: the statements of a DIFFERENTIAL refresh of one inserted row. */
+  readonly oneRow?: { statements: number; writes: number; ms: number };
+}
+
+/** Whether a statement writes: DML or DDL, or a WITH holding a data-modifying part. */
+function writing(r: { query: string }): boolean {
+  if (/^\s*(INSERT|UPDATE|DELETE|MERGE|CREATE|DROP|ALTER|TRUNCATE)\b/iu.test(r.query)) return true;
+  return (
+    /^\s*WITH\b/iu.test(r.query) &&
+    /\b(INSERT\s+INTO|UPDATE\s+\S+\s+SET|DELETE\s+FROM|MERGE\s+INTO)\b/iu.test(r.query)
+  );
 }
 
 export async function runNoopWorkload(server: BenchServer, o: BenchOptions): Promise<NoopResult> {
@@ -46,15 +57,28 @@ export async function runNoopWorkload(server: BenchServer, o: BenchOptions): Pro
           AND query NOT LIKE '%pg_stat_statements%' ORDER BY calls DESC, query`,
     );
     const all = stats.rows as { query: string; calls: number; wal: number }[];
-    const writes = all.filter((r) =>
-      /^\s*(INSERT|UPDATE|DELETE|MERGE|CREATE|DROP|ALTER|TRUNCATE)\b/iu.test(r.query),
+    const writes = all.filter(writing);
+    // For comparison: one inserted row, refreshed.
+    await pool.query('INSERT INTO src VALUES ($1, 7, 1.5)', [rows + 1]);
+    await pool.query('SELECT pg_stat_statements_reset()');
+    const one = await timed(() => t.refresh('noop_st'));
+    const oneStats = await pool.query(
+      `SELECT query, calls::int AS calls FROM pg_stat_statements
+        WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+          AND query NOT LIKE '%pg_stat_statements%'`,
     );
+    const oneAll = oneStats.rows as { query: string; calls: number }[];
     return {
       samples,
       statements: all.reduce((a, r) => a + r.calls, 0),
       walRecords: all.reduce((a, r) => a + r.wal, 0),
       writes,
       all,
+      oneRow: {
+        statements: oneAll.reduce((a, r) => a + r.calls, 0),
+        writes: oneAll.filter(writing).reduce((a, r) => a + r.calls, 0),
+        ms: one.ms,
+      },
     };
   } finally {
     await t.close();

@@ -372,6 +372,12 @@ export function markdown(
     out.push(
       '',
       '## Statements of one zero-change `refresh()` (pg_stat_statements, top level)',
+      ...(d.noop.oneRow
+        ? [
+            '',
+            `For comparison, a DIFFERENTIAL refresh of one inserted row: ${d.noop.oneRow.statements} statements, ${d.noop.oneRow.writes} of them writing (DML/DDL), ${ms(d.noop.oneRow.ms)}.`,
+          ]
+        : []),
       '',
       '| calls | WAL records | statement |',
       '|---|---|---|',

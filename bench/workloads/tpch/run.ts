@@ -45,7 +45,8 @@ function message(e: unknown): string {
   return m.split('\n')[0]?.slice(0, 300) ?? m;
 }
 
-async function applyStep(pool: Pool, step: number, orders: number, nextKey: number): Promise<number> {
+/** One 0.1% change step (seeded by `step`); returns how many orders it inserted. */
+export async function applyStep(pool: Pool, step: number, orders: number, nextKey: number): Promise<number> {
   const s = tpchScale(orders);
   const k = Math.max(3, Math.round(0.001 * orders));
   const u = Math.max(1, Math.round(k / 2));
