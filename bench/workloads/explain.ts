@@ -1,7 +1,7 @@
 /**
  * `pnpm bench --explain`: where the time of the slow paths goes, for the "bounded by" notes of
  * the issue table. On a server with auto_explain (ANALYZE, nested statements, every statement
- * over 5 ms logged), at the --quick scale: one 0.1% batch, then a DIFFERENTIAL, an AUTO and a
+ * over 5 ms logged), at the --quick scale (PGTRICKLE_BENCH_EXPLAIN_ORDERS sets another): one 0.1% batch, then a DIFFERENTIAL, an AUTO and a
  * FULL refresh of each refresh-workload query and a REFRESH MATERIALIZED VIEW; a 10,000-row
  * DELETE on a captured table; the TPC-H (3,000 orders) DIFFERENTIAL refreshes of the queries named
  * in PGTRICKLE_BENCH_EXPLAIN_TPCH (default q21,q20,q09), and a FULL refresh of each, after a few
@@ -23,12 +23,13 @@ import { applyStep } from './tpch/run.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** The refresh workload's refreshes at the --quick scale, and a captured DELETE. */
+/** The refresh workload's refreshes (--quick scale unless PGTRICKLE_BENCH_EXPLAIN_ORDERS), and a captured DELETE. */
 async function explainRefreshes(t: Trickle, setLabel: (label: string) => void): Promise<void> {
   const pool = t.db.pool;
-  progress('explain: refresh workload at the --quick scale');
-  await setupRefreshData(t, 100_000, 10_000);
-  await applyBatch(pool, 100, 0.5, 2_000_000_000, 10_000);
+  const orders = Number(process.env.PGTRICKLE_BENCH_EXPLAIN_ORDERS ?? 100_000);
+  progress(`explain: refresh workload, ${orders} orders`);
+  await setupRefreshData(t, orders, orders / 10);
+  await applyBatch(pool, orders / 1000, 0.5, 2_000_000_000, orders / 10);
   for (const q of QUERIES) {
     setLabel(`${q.name}: DIFFERENTIAL refresh, 0.1%`);
     await t.refresh(`st_diff_${q.name}`);
