@@ -39,7 +39,10 @@ const LOCATION_KEYS = new Set(['location', 'stmt_len', 'list_start', 'list_end']
 
 /** Whether `key` holds a position rather than meaning. */
 export function isLocationKey(key: string): boolean {
-  return LOCATION_KEYS.has(key) || key.endsWith('_location');
+  // e.g. A_Expr's `rexpr_list_start` / `rexpr_list_end` (the parentheses of an IN list)
+  return (
+    LOCATION_KEYS.has(key) || key.endsWith('_location') || key.endsWith('_list_start') || key.endsWith('_list_end')
+  );
 }
 
 function isOmitted(value: unknown): boolean {
