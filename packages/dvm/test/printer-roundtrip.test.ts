@@ -38,7 +38,7 @@ const FAITHFUL = [
   `SELECT JSON_ARRAYAGG(a ORDER BY a RETURNING jsonb), JSON_OBJECTAGG(k : v ABSENT ON NULL) FROM t`,
   `SELECT JSON('{"a":1}'), JSON_SCALAR(1), JSON_SERIALIZE(j RETURNING bytea) FROM t`,
   // IN lists record where their parentheses are (rexpr_list_start/end): positions, not meaning
-  'SELECT a FROM t WHERE a IN (  1,2,   3) AND b NOT IN (SELECT c FROM u) AND d IN ($$x$$, \'y\')',
+  "SELECT a FROM t WHERE a IN (  1,2,   3) AND b NOT IN (SELECT c FROM u) AND d IN ($$x$$, 'y')",
   `SELECT l_shipmode FROM lineitem WHERE l_shipmode IN ('MAIL', 'SHIP') AND l_receiptdate >= date '1994-01-01'`,
 ];
 

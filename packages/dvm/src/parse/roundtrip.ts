@@ -41,7 +41,10 @@ const LOCATION_KEYS = new Set(['location', 'stmt_len', 'list_start', 'list_end']
 export function isLocationKey(key: string): boolean {
   // e.g. A_Expr's `rexpr_list_start` / `rexpr_list_end` (the parentheses of an IN list)
   return (
-    LOCATION_KEYS.has(key) || key.endsWith('_location') || key.endsWith('_list_start') || key.endsWith('_list_end')
+    LOCATION_KEYS.has(key) ||
+    key.endsWith('_location') ||
+    key.endsWith('_list_start') ||
+    key.endsWith('_list_end')
   );
 }
 
