@@ -71,7 +71,7 @@ async function verdicts(s: Scenario, position: Position) {
     position === 'last'
       ? base.with(gate)
       : position === 'first'
-        ? base.with(gate, { before: 'lsn-tick' })
+        ? base.with(gate, { before: 'status' })
         : base.with(gate, { after: 'status' });
   const tick = new GateTick({ clock: fixedClock(new Date(now)), provider: provider(s.changes) });
   return {
