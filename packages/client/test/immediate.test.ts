@@ -138,6 +138,10 @@ describe('IMMEDIATE: inside the writer transaction', () => {
     expect(r.rows[0]).toMatchObject({ schedule_period: null, stale: null, fresh: true });
     const health = await db.query('SELECT * FROM pgtrickle.health()');
     expect(JSON.stringify(health.rows)).not.toContain('b4.st');
+    const status = await db.query(
+      `SELECT staleness = interval '0' AS zero FROM pgtrickle.pgt_status WHERE schema_name = 'b4'`,
+    );
+    expect(status.rows[0]?.zero).toBe(true);
   });
 
   it('installs no change capture, and its functions belong to the owner', async () => {
