@@ -10,7 +10,13 @@
  * scheduler keeps for tables it found with nothing to apply). A FULL table is never quiet: its
  * query may change without any source changing (that is why it is FULL).
  */
-import { baseBufferName, quoteLiteral, quoteQualified, streamBufferName } from '@pgtrickle/dvm';
+import {
+  baseBufferName,
+  baseWindowSql,
+  quoteLiteral,
+  quoteQualified,
+  streamBufferName,
+} from '@pgtrickle/dvm';
 import { CHECK_GRANULARITY_MS, recordChecked } from './catalog/freshness.js';
 import type { DependencyRow, StreamTableRow } from './catalog/rows.js';
 import { CHANGES_SCHEMA_NAME, cat } from './catalog/schema.js';
@@ -33,7 +39,7 @@ export async function isQuiet(
     const rel = quoteQualified(CHANGES_SCHEMA_NAME, buffer);
     const window =
       d.sourceKind === 'table'
-        ? 'b.xid >= pg_catalog.pg_snapshot_xmin($3::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $3::pg_snapshot)'
+        ? baseWindowSql('$3::pg_catalog.pg_snapshot')
         : `b.epoch > ${Number(row.frontier?.epochs[String(d.sourcePgtId)] ?? 0)}`;
     return `(pg_catalog.to_regclass(${quoteLiteral(rel)}) IS NULL OR EXISTS (SELECT 1 FROM ${rel} AS b WHERE ${window})) AS p${i}`;
   });

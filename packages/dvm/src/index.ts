@@ -33,6 +33,7 @@ export {
 } from './errors.js';
 export type { IrNode, SourceRef } from './ir/types.js';
 export * from './names.js';
+export { baseWindowSql } from './operators/scan.js';
 export { initParser, type ParsedQuery, parseQuery } from './parse/parser.js';
 export {
   type ApplyTarget,

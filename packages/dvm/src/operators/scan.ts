@@ -173,9 +173,16 @@ FROM (${sql.raw(decoded)}) AS ${SOURCE_ALIAS}`;
 /** SQL condition selecting a buffer's rows in the refresh window (buffer alias `b`). */
 export function windowCondition(source: SourceRef, ctx: DiffContext): string {
   const p = ctx.param(source);
-  return source.kind === 'streamTable'
-    ? `b.epoch > ${p}`
-    : `b.xid >= pg_catalog.pg_snapshot_xmin(${p}) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, ${p})`;
+  return source.kind === 'streamTable' ? `b.epoch > ${p}` : baseWindowSql(p);
+}
+
+/**
+ * SQL condition selecting a base-table buffer's rows (alias `b`) committed after the frontier
+ * snapshot `snapshot` (an SQL expression of type pg_snapshot): the one window test of every
+ * reader of a base buffer (delta scans, window inspection, the client's quiet-refresh probe).
+ */
+export function baseWindowSql(snapshot: string): string {
+  return `b.xid >= pg_catalog.pg_snapshot_xmin(${snapshot}) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, ${snapshot})`;
 }
 
 /**

@@ -36,6 +36,7 @@ import type { IrColumn, IrNode, SourceRef } from '../ir/types.js';
 import { HIDDEN_PREFIX, ROW_ID_COLUMN, rowIdIndexName, shortHash, WEIGHT_COLUMN } from '../names.js';
 import { rulesOf } from '../operators/index.js';
 import type { ProjectNode } from '../operators/project.js';
+import { baseWindowSql } from '../operators/scan.js';
 import type { TopNNode } from '../operators/top-n.js';
 import { mapAst } from '../parse/ast.js';
 import { deparseNode } from '../parse/deparse.js';
@@ -737,7 +738,7 @@ SELECT NULL::text AS source, 0::bigint AS changes, false AS truncated, 0::float8
     const buf = baseBuffer(s.oid);
     return sql`SELECT ${key}::text AS source, pg_catalog.count(*) FILTER (WHERE b.action <> 'T')::bigint AS changes,
   COALESCE(pg_catalog.bool_or(b.action = 'T'), false) AS truncated, ${size} AS reltuples
-FROM ${buf} AS b WHERE b.xid >= pg_catalog.pg_snapshot_xmin(${p}) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, ${p})`;
+FROM ${buf} AS b WHERE ${baseWindowSql(p)}`;
   });
   return sql`WITH __pgt_params AS (${paramsDeclaration(params)})\n${sql.join(parts, '\nUNION ALL\n')}`;
 }
