@@ -129,7 +129,9 @@ describe('a fuse in a running service', () => {
     expect(status.rows[0]).toMatchObject({
       status: 'ACTIVE',
       hold_gate: 'fuse',
-      hold_reason: expect.stringMatching(/fuse blown .*pgtrickle\.reset_fuse\('public\.order_totals'/),
+      hold_reason: expect.stringMatching(
+        /^public\.order_totals: fuse blown .*pgtrickle\.reset_fuse\('public\.order_totals'/,
+      ),
     });
     const skips = await db.query(
       `SELECT gate FROM pgtrickle.pgt_refresh_log WHERE name = 'public.order_totals' AND action = 'SKIP'`,

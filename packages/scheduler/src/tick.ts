@@ -247,7 +247,7 @@ async function evaluateAndRun(
       reason:
         d === undefined || d.kind === 'proceed'
           ? null
-          : `${holder === notDue ? "group schedule policy 'slowest', " : ''}${holder?.streamTable}: ${d.reason}`,
+          : `${holder === notDue ? "group schedule policy 'slowest', " : ''}${nameOf(plan, holder?.streamTable)}: ${d.reason}`,
       verdicts,
     };
   }
@@ -291,4 +291,10 @@ async function evaluateAndRun(
     error: outcome.error,
     verdicts,
   };
+}
+
+/** The qualified name of a planned stream table, for messages (its id when it is not in the plan). */
+function nameOf(plan: TickPlan, id: string | undefined): string {
+  if (id === undefined) return '?';
+  return plan.metas.get(id)?.name ?? id;
 }

@@ -32,7 +32,7 @@ describe('a group member refreshing along', () => {
     expect(second.units[0]).toMatchObject({
       outcome: 'skipped',
       gate: 'watermark',
-      reason: "right: watermark group 'g' misaligned",
+      reason: "public.right: watermark group 'g' misaligned",
     });
     expect(w.events.length).toBe(refreshes);
     hold = false;
