@@ -1,6 +1,7 @@
 /**
  * One tick. Rules:
- * - Load the catalog once, plan the units (DAG order), read the clock once (`GateTick`).
+ * - Load the catalog once, plan the units (DAG order), read the clock once (`GateTick`). A plan
+ *   is a function of the catalog snapshot: the same snapshot object is planned once.
  * - A unit is evaluated only when every unit holding one of its upstream stream tables has
  *   settled in this tick (refreshed, skipped or failed), so its gates see what the upstreams just
  *   did, and it never refreshes before them. Ready units run in parallel, at most `concurrency`
@@ -28,7 +29,7 @@ import {
 } from '@pgtrickle/gates';
 import type { RefreshUnit } from '@pgtrickle/groups';
 import { planTick, type TickPlan } from './plan.js';
-import type { MemberResult, SchedulerLogger, SchedulerStore, UnitExecutor } from './ports.js';
+import type { CatalogSnapshot, MemberResult, SchedulerLogger, SchedulerStore, UnitExecutor } from './ports.js';
 import { silentLogger } from './ports.js';
 import { RetryTracker } from './retry.js';
 
@@ -81,6 +82,18 @@ export interface TickDeps {
   readonly tick?: number;
 }
 
+/** Plans already made, by snapshot: a store returns the same snapshot object while its catalog is unchanged. */
+const plans = new WeakMap<CatalogSnapshot, TickPlan>();
+
+function planOf(snapshot: CatalogSnapshot): TickPlan {
+  let plan = plans.get(snapshot);
+  if (plan === undefined) {
+    plan = planTick(snapshot);
+    plans.set(snapshot, plan);
+  }
+  return plan;
+}
+
 /** Runs one tick. */
 export async function runTick(deps: TickDeps): Promise<TickReport> {
   const logger = deps.logger ?? silentLogger;
@@ -104,7 +117,7 @@ async function tickBody(
   concurrency: number,
 ): Promise<TickReport> {
   const snapshot = await deps.store.load();
-  const plan = planTick(snapshot);
+  const plan = planOf(snapshot);
   await deps.store.beginTick?.(plan);
   for (const e of plan.excluded) logger.error('table-excluded', { table: e.id, reason: e.reason });
   const provider = deps.store

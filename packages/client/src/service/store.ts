@@ -2,9 +2,10 @@
  * The scheduler's ports over PostgreSQL: the store (catalog snapshot, gate context loaders,
  * suspension) and the unit executor (refreshes in one transaction per unit, fenced by
  * leadership). Rules:
- * - pending changes are found for every table in one call per tick (`pgtrickle.pending_sources()`,
- *   one index probe per source); a table whose upstream stream table refreshed earlier in the same
- *   tick is re-checked on its own, so downstream tables refresh in the tick their upstream did;
+ * - the catalog is read again only when it changed, and pending changes are probed only for the
+ *   tables whose sources' buffers were written (or whose frontier moved) since their last probe
+ *   (`pending-probe.ts`); a table whose upstream stream table refreshed earlier in the same tick is
+ *   re-checked on its own, so downstream tables refresh in the tick their upstream did;
  * - frontiers for the tick and diamond gates are the WAL positions recorded at each refresh;
  * - watermark groups are read once per tick (`watermarks.ts`); each table is gated on its
  *   transitive base sources (stream-table inputs expanded down to base tables);
@@ -74,6 +75,15 @@ import { classifyFailure, recordFailure } from '../failures.js';
 import { SavepointGroupStrategy } from '../groups.js';
 import { displayName } from '../names.js';
 import { type Engine, type RefreshOutcome, refreshInTransaction } from '../refresh.js';
+import {
+  FULL_RELOAD_MS,
+  nothingCommitted,
+  PendingCache,
+  readSnapshot,
+  readTickProbe,
+  type SnapshotXip,
+  type TickProbe,
+} from './pending-probe.js';
 import { inSnapshot, TickSnapshot } from './tick-bound.js';
 import { WatermarkWatch } from './watermarks.js';
 
@@ -140,6 +150,12 @@ export class PgSchedulerStore implements SchedulerStore {
   #fuseCounts: Promise<Map<number, FuseCount>> | null = null;
   #fuseSamples: Promise<Map<number, number[]>> | null = null;
   readonly #fuseDefaultCeiling: number;
+  readonly #pendingCache = new PendingCache();
+  #probe: TickProbe | null = null;
+  #current: SnapshotXip | null = null;
+  #quiet = false;
+  #loaded: { signature: string; at: number; rows: StreamTableRow[]; snapshot: CatalogSnapshot } | null =
+    null;
 
   constructor(
     private readonly db: Db,
@@ -192,14 +208,43 @@ export class PgSchedulerStore implements SchedulerStore {
     await this.#tickSnapshot?.end();
   }
 
-  /** Loads every stream table that is created (not a PENDING request) with what it reads, and the declared groups. */
+  /**
+   * Loads every stream table that is created (not a PENDING request) with what it reads, and the
+   * declared groups; the same snapshot object as the previous tick's when the catalog is unchanged.
+   */
   async load(): Promise<CatalogSnapshot> {
+    const [current] = await Promise.all([
+      readSnapshot(this.db),
+      // Without the tick bound, read now (with it: as of the tick's snapshot, in beginTick).
+      this.#tickSnapshot === null ? this.#watermarks.refresh() : undefined,
+    ]);
+    this.#pending = null;
+    this.#fuseCounts = null;
+    this.#fuseSamples = null;
+    this.#refreshedThisTick.clear();
+    const now = performance.now();
+    const cached = this.#loaded;
+    const fresh = cached !== null && now - cached.at < FULL_RELOAD_MS;
+    const previous = this.#current;
+    this.#current = current;
+    this.#quiet = fresh && this.#probe !== null && previous !== null && nothingCommitted(previous, current);
+    if (!this.#quiet) {
+      this.#probe = await readTickProbe(this.db).catch((error: unknown) => {
+        this.#pendingCache.clear();
+        this.#current = null;
+        throw error;
+      });
+    }
+    if (fresh && (this.#quiet || cached.signature === this.#probe?.signature)) {
+      if (cached.rows.some((r) => r.fuse.state === 'blown')) {
+        await this.db.transaction((conn) => remindBlownFuses(conn)).catch(() => 0);
+      }
+      return cached.snapshot;
+    }
     const [rows, deps, declared] = await Promise.all([
       allStreamTables(this.db),
       allDependencies(this.db),
       readDeclaredGroups(this.db),
-      // Without the tick bound, read now (with it: as of the tick's snapshot, in beginTick).
-      this.#tickSnapshot === null ? this.#watermarks.refresh() : undefined,
     ]);
     this.#deps = new Map();
     this.#baseSources.clear();
@@ -208,10 +253,6 @@ export class PgSchedulerStore implements SchedulerStore {
       list.push(d);
       this.#deps.set(d.pgtId, list);
     }
-    this.#pending = null;
-    this.#fuseCounts = null;
-    this.#fuseSamples = null;
-    this.#refreshedThisTick.clear();
     this.#fused = rows.filter((r) => r.fuse.mode !== 'off' && r.fuse.state === 'armed').map((r) => r.pgtId);
     this.#fuseWindow.clear();
     for (const r of rows) this.#fuseWindow.set(r.pgtId, r.fuse.window ?? DEFAULT_FUSE_WINDOW);
@@ -238,10 +279,12 @@ export class PgSchedulerStore implements SchedulerStore {
         };
       });
     const scheduled = new Set(tables.map((t) => t.meta.id));
-    return {
+    const snapshot: CatalogSnapshot = {
       tables,
       declaredGroups: declared.filter((g) => g.members.every((m) => scheduled.has(m))),
     };
+    this.#loaded = { signature: this.#probe?.signature ?? '', at: now, rows, snapshot };
+    return snapshot;
   }
 
   /** Notes a refresh that changed data, so its readers are re-checked this tick. */
@@ -269,7 +312,15 @@ export class PgSchedulerStore implements SchedulerStore {
   }
 
   private pendingAll(): Promise<Map<number, boolean>> {
-    this.#pending ??= readPending(this.db);
+    const loaded = this.#loaded;
+    const probe = this.#probe;
+    this.#pending ??=
+      loaded === null || probe === null
+        ? readPending(this.db)
+        : this.#pendingCache.pending(this.db, loaded.rows, this.#deps, probe, this.#quiet).catch((error: unknown) => {
+            this.#pendingCache.clear();
+            throw error;
+          });
     return this.#pending;
   }
 
