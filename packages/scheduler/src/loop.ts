@@ -1,9 +1,11 @@
 /**
  * The loop. Rule: ticks run one after another, never overlapping; between ticks the loop waits
  * for the poll interval, a wake-up, or the moment a table skipped as not due becomes due
- * (`TickReport.nextDueAt`, no sooner than `minWakeIntervalMs`), whichever comes first. Wake-ups (LISTEN/NOTIFY in the
- * sidecar) are debounced: a burst of them within `debounceMs` gives one tick, and a wake-up that
- * arrives during a tick makes the next tick start right after it (after the debounce). Wake-ups
+ * (`TickReport.nextDueAt`, no sooner than `minWakeIntervalMs`), whichever comes first. A wake-up
+ * (LISTEN/NOTIFY in the sidecar) after at least `minWakeIntervalMs` without a tick starts one at
+ * once (wake-ups of the same moment give one tick); otherwise wake-ups are debounced: a burst of
+ * them within `debounceMs` gives one tick, and a wake-up that arrives during a tick makes the
+ * next tick start right after it (after the debounce). Wake-ups
  * are also rate-bounded: a tick they start begins at least `minWakeIntervalMs` after the previous
  * tick began, so a flood of notifications (anyone may NOTIFY) cannot make the loop tick faster
  * than 1000 / `minWakeIntervalMs` times a second. Stopping
@@ -27,7 +29,7 @@ export interface SchedulerOptions {
   readonly concurrency?: number;
   /** Longest wait between ticks without a wake-up, ms (default 1000). */
   readonly pollIntervalMs?: number;
-  /** Wake-ups within this many ms give one tick (default 25). */
+  /** Wake-ups within this many ms of a recent tick give one tick (default 25). */
   readonly debounceMs?: number;
   /** A tick started by a wake-up begins at least this many ms after the previous one began (default 50). */
   readonly minWakeIntervalMs?: number;
@@ -118,10 +120,11 @@ export class Scheduler {
     }
     if (this.#debounce !== null) return;
     const sinceLastTick = this.#options.clock.now().getTime() - this.#lastTickStart;
-    const delay = Math.max(
-      this.#options.debounceMs ?? 25,
-      (this.#options.minWakeIntervalMs ?? 50) - sinceLastTick,
-    );
+    const minInterval = this.#options.minWakeIntervalMs ?? 50;
+    // Idle for at least the minimum interval: tick at once (wake-ups of the same moment still
+    // give one tick); otherwise debounce, and no sooner than the minimum interval allows.
+    const delay =
+      sinceLastTick >= minInterval ? 0 : Math.max(this.#options.debounceMs ?? 25, minInterval - sinceLastTick);
     this.#debounce = setTimeout(() => {
       this.#debounce = null;
       this.#waiting?.abort();
