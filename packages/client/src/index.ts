@@ -145,6 +145,13 @@ export { displayName, type ParsedName, parseName } from './names.js';
 export { catalogPort, fingerprints } from './port.js';
 export {
   autoPreferFull,
+  type CostModel,
+  costModel,
+  MIN_DIFFERENTIAL_SAMPLES,
+  type RefreshCostSample,
+  readCostSamples,
+} from './auto-cost.js';
+export {
   createEngine,
   DEFAULT_AUTO_FULL_RATIO,
   type Engine,

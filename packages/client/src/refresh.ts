@@ -10,16 +10,11 @@
  * capture re-installed, storage re-created when its columns change, FULL refresh), or fails with
  * a message saying what to do when the query no longer fits. The action is FULL for the first
  * refresh, a pending reinitialisation, a FULL plan, a TRUNCATE in the window, or (AUTO) when the
- * pending changes exceed the change-ratio threshold of a source's size; otherwise DIFFERENTIAL
+ * cost model of `auto-cost.ts` expects FULL to be cheaper; otherwise DIFFERENTIAL
  * (NO_DATA when nothing is pending).
  */
-import {
-  type CompiledPlan,
-  DvmError,
-  type RefreshResult,
-  runRefresh,
-  type WindowInspection,
-} from '@pgtrickle/dvm';
+import { type CompiledPlan, DvmError, type RefreshResult, runRefresh } from '@pgtrickle/dvm';
+import { autoPreferFull, readCostSamples } from './auto-cost.js';
 import { streamTableById } from './catalog/find-stream-table.js';
 import { dependenciesOf, hasReaders } from './catalog/read-dependencies.js';
 import { insertHistory, recordRefresh } from './catalog/record-refresh.js';
@@ -130,22 +125,6 @@ export async function planFor(
   });
   engine.plans.set(row.pgtId, { key, plan });
   return plan;
-}
-
-/** AUTO's rule: FULL when a source's pending changes exceed `ratio` × max(its rows, 1000). */
-export function autoPreferFull(
-  ratio: number,
-): (window: WindowInspection, plan: CompiledPlan) => string | null {
-  return (window, plan) => {
-    for (const [key, changes] of Object.entries(window.changes)) {
-      const rows = Math.max(window.reltuples[key] ?? 0, 1000);
-      if (changes > Math.ceil(rows * ratio)) {
-        const name = plan.sources.find((s) => s.key === key)?.name ?? key;
-        return `AUTO: ${changes} pending change records (an update is two) on ${name} exceed ${ratio} × ${Math.round(rows)} rows; FULL is cheaper`;
-      }
-    }
-    return null;
-  };
 }
 
 const LOCKS = { wait: 'FOR UPDATE', nowait: 'FOR UPDATE NOWAIT', skip: 'FOR UPDATE SKIP LOCKED' } as const;
@@ -262,7 +241,12 @@ async function refreshAsOwner(
     captureEpoch: hasConsumers ? String(row.epoch + 1) : null,
     pgtId,
     ...(row.requestedMode === 'AUTO'
-      ? { preferFull: autoPreferFull(row.autoThreshold ?? engine.autoFullRatio) }
+      ? {
+          preferFull: autoPreferFull(
+            row.autoThreshold ?? engine.autoFullRatio,
+            await readCostSamples(conn, pgtId),
+          ),
+        }
       : {}),
   });
   const changedData = result.rowsInserted + result.rowsDeleted > 0;

@@ -1,0 +1,131 @@
+/**
+ * AUTO's choice between FULL and DIFFERENTIAL (docs/refresh-control.md, "AUTO"). Rule: refresh
+ * FULL when a DIFFERENTIAL refresh of the pending change records is expected to take longer than
+ * a FULL one, both learned from the table's own recent history:
+ * - FULL's cost: the median duration of its last FULL refreshes;
+ * - DIFFERENTIAL's cost for n change records: the larger of a least-squares line `a + b·n` (a, b ≥ 0)
+ *   through its last DIFFERENTIAL refreshes, and the median of those of them with between n/2 and
+ *   n records when there are at least two (a DIFFERENTIAL refresh whose cost grows faster than its
+ *   change count is seen there first);
+ * - without at least `MIN_DIFFERENTIAL_SAMPLES` DIFFERENTIAL and one FULL refresh in the history,
+ *   the fixed ratio: FULL when a source's pending change records exceed `ratio` × max(its rows,
+ *   1000) (`pgtrickle.pgt_stream_tables.auto_threshold`, else the engine's `autoFullRatio`).
+ * The choice only grows with the change count: if n records go FULL, so do more.
+ */
+import type { CompiledPlan, WindowInspection } from '@pgtrickle/dvm';
+import { cat, type Queryable } from './catalog/schema.js';
+
+/** One completed refresh of the history, as the cost model reads it. */
+export interface RefreshCostSample {
+  readonly action: 'FULL' | 'DIFFERENTIAL';
+  /** Change records it applied (an update is two). */
+  readonly changes: number;
+  /** How long it took, ms. */
+  readonly ms: number;
+}
+
+/** DIFFERENTIAL refreshes needed before their durations are trusted. */
+export const MIN_DIFFERENTIAL_SAMPLES = 3;
+
+/** How many recent refreshes of each action the model reads. */
+const DIFFERENTIAL_WINDOW = 30;
+const FULL_WINDOW = 5;
+
+/** The recent completed FULL and DIFFERENTIAL refreshes of stream table `pgtId`, newest first. */
+export async function readCostSamples(q: Queryable, pgtId: number): Promise<RefreshCostSample[]> {
+  const res = await q.query(
+    `(SELECT action, COALESCE(pending_changes, 0)::float8 AS changes,
+             extract(epoch FROM finished_at - started_at)::float8 * 1000 AS ms
+        FROM ${cat('pgt_refresh_history')}
+       WHERE pgt_id = $1 AND status = 'COMPLETED' AND action = 'DIFFERENTIAL'
+       ORDER BY refresh_id DESC LIMIT ${DIFFERENTIAL_WINDOW})
+     UNION ALL
+     (SELECT action, COALESCE(pending_changes, 0)::float8, extract(epoch FROM finished_at - started_at)::float8 * 1000
+        FROM ${cat('pgt_refresh_history')}
+       WHERE pgt_id = $1 AND status = 'COMPLETED' AND action = 'FULL'
+       ORDER BY refresh_id DESC LIMIT ${FULL_WINDOW})`,
+    [pgtId],
+  );
+  return res.rows.map((r) => ({
+    action: r.action === 'FULL' ? 'FULL' : 'DIFFERENTIAL',
+    changes: Number(r.changes),
+    ms: Math.max(0, Number(r.ms)),
+  }));
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+/** The learned costs, or null when the history is too short. */
+export interface CostModel {
+  /** FULL's expected duration, ms. */
+  readonly fullMs: number;
+  /** DIFFERENTIAL's expected duration for `changes` records, ms (non-decreasing in `changes`). */
+  differentialMs(changes: number): number;
+  /** DIFFERENTIAL samples it was learned from. */
+  readonly samples: number;
+}
+
+/** The cost model of `samples`, or null without enough history. */
+export function costModel(samples: readonly RefreshCostSample[]): CostModel | null {
+  const full = samples.filter((s) => s.action === 'FULL').map((s) => s.ms);
+  const diff = samples.filter((s) => s.action === 'DIFFERENTIAL');
+  if (full.length === 0 || diff.length < MIN_DIFFERENTIAL_SAMPLES) return null;
+  const fullMs = median(full);
+  const n = diff.length;
+  const mx = diff.reduce((a, s) => a + s.changes, 0) / n;
+  const my = diff.reduce((a, s) => a + s.ms, 0) / n;
+  const sxx = diff.reduce((a, s) => a + (s.changes - mx) ** 2, 0);
+  const sxy = diff.reduce((a, s) => a + (s.changes - mx) * (s.ms - my), 0);
+  let slope = sxx > 0 ? Math.max(0, sxy / sxx) : mx > 0 ? my / mx : 0;
+  let intercept = my - slope * mx;
+  if (intercept < 0) {
+    // Through the origin instead (a refresh never takes negative time).
+    intercept = 0;
+    const sx2 = diff.reduce((a, s) => a + s.changes ** 2, 0);
+    slope = sx2 > 0 ? Math.max(0, diff.reduce((a, s) => a + s.changes * s.ms, 0) / sx2) : 0;
+  }
+  const sorted = [...diff].sort((a, b) => a.changes - b.changes);
+  const differentialMs = (changes: number): number => {
+    let estimate = intercept + slope * changes;
+    // The largest local median at or below `changes`, so the estimate never decreases.
+    for (let i = 0; i < sorted.length; i++) {
+      const top = (sorted[i] as RefreshCostSample).changes;
+      if (top > changes) break;
+      const near = sorted.filter((s) => s.changes <= top && s.changes >= top / 2).map((s) => s.ms);
+      if (near.length >= 2) estimate = Math.max(estimate, median(near));
+    }
+    return estimate;
+  };
+  return { fullMs, differentialMs, samples: n };
+}
+
+/**
+ * AUTO's `preferFull` for one refresh: the reason to refresh FULL, or null for DIFFERENTIAL.
+ * `ratio` is the fixed-ratio fallback; `samples` the table's recent history (`readCostSamples`).
+ */
+export function autoPreferFull(
+  ratio: number,
+  samples: readonly RefreshCostSample[] = [],
+): (window: WindowInspection, plan: CompiledPlan) => string | null {
+  const model = costModel(samples);
+  return (window, plan) => {
+    if (model !== null) {
+      const changes = Object.values(window.changes).reduce((a, b) => a + b, 0);
+      const diff = model.differentialMs(changes);
+      if (diff <= model.fullMs) return null;
+      return `AUTO: ${changes} pending change records (an update is two); from the last ${model.samples} DIFFERENTIAL refreshes one would take ≈${Math.round(diff)} ms against ≈${Math.round(model.fullMs)} ms for FULL; FULL is cheaper`;
+    }
+    for (const [key, changes] of Object.entries(window.changes)) {
+      const rows = Math.max(window.reltuples[key] ?? 0, 1000);
+      if (changes > Math.ceil(rows * ratio)) {
+        const name = plan.sources.find((s) => s.key === key)?.name ?? key;
+        return `AUTO: ${changes} pending change records (an update is two) on ${name} exceed ${ratio} × ${Math.round(rows)} rows; FULL is cheaper`;
+      }
+    }
+    return null;
+  };
+}

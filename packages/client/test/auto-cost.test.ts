@@ -1,0 +1,117 @@
+/**
+ * AUTO's cost model (`auto-cost.ts`): properties of the pure model (the choice only grows with the
+ * change count; a history where DIFFERENTIAL costs more than FULL at a size picks FULL there and a
+ * cheap one picks DIFFERENTIAL; short history falls back to the ratio), and on a real PostgreSQL
+ * the refresh reading its own history to choose.
+ */
+import type { CompiledPlan, WindowInspection } from '@pgtrickle/dvm';
+import { expectTableEqualsQuery } from '@pgtrickle/testkit';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { autoPreferFull, costModel, MIN_DIFFERENTIAL_SAMPLES, type RefreshCostSample } from '../src/index.js';
+import { useTrickle } from './support/setup.js';
+
+const { db, trickle } = useTrickle();
+
+const plan = { sources: [{ key: 's', name: 'public.src' }] } as unknown as CompiledPlan;
+const windowOf = (changes: number, rows = 1_000_000): WindowInspection => ({
+  changes: { s: changes },
+  truncated: [],
+  reltuples: { s: rows },
+});
+
+const sample = fc.record({
+  action: fc.constantFrom<'FULL' | 'DIFFERENTIAL'>('FULL', 'DIFFERENTIAL', 'DIFFERENTIAL'),
+  changes: fc.integer({ min: 0, max: 1_000_000 }),
+  ms: fc.double({ min: 0, max: 100_000, noNaN: true }),
+});
+
+describe('the cost model', () => {
+  it('never goes back to DIFFERENTIAL for more changes once it chose FULL', () => {
+    fc.assert(
+      fc.property(
+        fc.array(sample, { maxLength: 40 }),
+        fc.integer({ min: 0, max: 2_000_000 }),
+        fc.integer({ min: 0, max: 2_000_000 }),
+        (samples, a, b) => {
+          const choose = autoPreferFull(0.15, samples);
+          const [lo, hi] = a <= b ? [a, b] : [b, a];
+          if (choose(windowOf(lo), plan) !== null) expect(choose(windowOf(hi), plan)).not.toBeNull();
+          const model = costModel(samples);
+          if (model !== null) expect(model.differentialMs(hi)).toBeGreaterThanOrEqual(model.differentialMs(lo));
+        },
+      ),
+    );
+  });
+
+  it('follows the measured costs: FULL where DIFFERENTIAL was slower, DIFFERENTIAL where it was faster', () => {
+    // DIFFERENTIAL: 5 ms + 1 ms per 100 records; FULL: 300 ms. Crossover near 29,500 records.
+    const history: RefreshCostSample[] = [
+      { action: 'FULL', changes: 0, ms: 300 },
+      ...[100, 1_000, 5_000, 10_000, 20_000].map((n) => ({
+        action: 'DIFFERENTIAL' as const,
+        changes: n,
+        ms: 5 + n / 100,
+      })),
+    ];
+    const choose = autoPreferFull(0.15, history);
+    expect(choose(windowOf(10_000), plan)).toBeNull();
+    expect(choose(windowOf(25_000), plan)).toBeNull();
+    expect(choose(windowOf(40_000), plan)).toMatch(/≈405 ms against ≈300 ms for FULL; FULL is cheaper/);
+    // Superlinear: two slow refreshes around 8,000 records make FULL the choice from there on.
+    const slow = [
+      ...history,
+      { action: 'DIFFERENTIAL' as const, changes: 7_000, ms: 900 },
+      { action: 'DIFFERENTIAL' as const, changes: 8_000, ms: 1_000 },
+    ];
+    expect(autoPreferFull(0.15, slow)(windowOf(8_000), plan)).not.toBeNull();
+    expect(autoPreferFull(0.15, slow)(windowOf(1_000), plan)).toBeNull();
+  });
+
+  it('uses the fixed ratio until the history has enough refreshes', () => {
+    const few: RefreshCostSample[] = [
+      { action: 'FULL', changes: 0, ms: 1 },
+      ...Array.from({ length: MIN_DIFFERENTIAL_SAMPLES - 1 }, () => ({
+        action: 'DIFFERENTIAL' as const,
+        changes: 10,
+        ms: 1_000,
+      })),
+    ];
+    expect(costModel(few)).toBeNull();
+    expect(autoPreferFull(0.15, few)(windowOf(100), plan)).toBeNull();
+    expect(autoPreferFull(0.15, few)(windowOf(200_000), plan)).toMatch(/exceed 0.15 × 1000000 rows/);
+  });
+});
+
+describe('AUTO on PostgreSQL', () => {
+  it('chooses from its own refresh history', async () => {
+    await db.query(
+      'CREATE TABLE ac_src (id int PRIMARY KEY, v int); INSERT INTO ac_src SELECT g, g FROM generate_series(1, 10000) g; ANALYZE ac_src',
+    );
+    const t = trickle();
+    await t.createStreamTable({ name: 'ac_st', query: 'SELECT id, v FROM ac_src WHERE v % 2 = 0', refreshMode: 'AUTO' });
+    const id = Number(
+      (await db.query(`SELECT pgt_id FROM pgtrickle.pgt_stream_tables WHERE table_name = 'ac_st'`)).rows[0]?.pgt_id,
+    );
+    const record = (action: string, changes: number, ms: number) =>
+      db.query(
+        `INSERT INTO pgtrickle.pgt_refresh_history (pgt_id, action, status, initiated_by, started_at, finished_at, pending_changes)
+         VALUES ($1, $2, 'COMPLETED', 'SCHEDULER', now() - make_interval(secs => $4::float8 / 1000), now(), $3)`,
+        [id, action, changes, ms],
+      );
+    // A history where FULL is cheap and DIFFERENTIAL costs 10 ms per record: 20 records go FULL,
+    // although the fixed ratio (0.15 × 10,000 rows) would say DIFFERENTIAL.
+    await record('FULL', 0, 5);
+    for (const n of [2, 4, 6, 8]) await record('DIFFERENTIAL', n, 10 * n);
+    await db.query('UPDATE ac_src SET v = v + 1 WHERE id <= 10');
+    const out = await t.refresh('ac_st');
+    expect(out.action).toBe('FULL');
+    expect(out.reason).toMatch(/from the last 4 DIFFERENTIAL refreshes .* FULL is cheaper/);
+    await expectTableEqualsQuery(db, 'ac_st', 'SELECT id, v FROM ac_src WHERE v % 2 = 0');
+    // FULL has become slow since (its last five took 5 s each): two records go DIFFERENTIAL.
+    for (let i = 0; i < 5; i++) await record('FULL', 0, 5_000);
+    await db.query('UPDATE ac_src SET v = v + 1 WHERE id = 11');
+    expect((await t.refresh('ac_st')).action).toBe('DIFFERENTIAL');
+    await expectTableEqualsQuery(db, 'ac_st', 'SELECT id, v FROM ac_src WHERE v % 2 = 0');
+  });
+});
