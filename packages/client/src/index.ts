@@ -5,6 +5,14 @@
  */
 
 export {
+  autoPreferFull,
+  type CostModel,
+  costModel,
+  MIN_DIFFERENTIAL_SAMPLES,
+  type RefreshCostSample,
+  readCostSamples,
+} from './auto-cost.js';
+export {
   ALERT_CHANNEL,
   type Alert,
   type AlertEvent,
@@ -143,14 +151,6 @@ export {
 } from './groups.js';
 export { displayName, type ParsedName, parseName } from './names.js';
 export { catalogPort, fingerprints } from './port.js';
-export {
-  autoPreferFull,
-  type CostModel,
-  costModel,
-  MIN_DIFFERENTIAL_SAMPLES,
-  type RefreshCostSample,
-  readCostSamples,
-} from './auto-cost.js';
 export {
   createEngine,
   DEFAULT_AUTO_FULL_RATIO,

@@ -38,7 +38,8 @@ describe('the cost model', () => {
           const [lo, hi] = a <= b ? [a, b] : [b, a];
           if (choose(windowOf(lo), plan) !== null) expect(choose(windowOf(hi), plan)).not.toBeNull();
           const model = costModel(samples);
-          if (model !== null) expect(model.differentialMs(hi)).toBeGreaterThanOrEqual(model.differentialMs(lo));
+          if (model !== null)
+            expect(model.differentialMs(hi)).toBeGreaterThanOrEqual(model.differentialMs(lo));
         },
       ),
     );
@@ -89,9 +90,14 @@ describe('AUTO on PostgreSQL', () => {
       'CREATE TABLE ac_src (id int PRIMARY KEY, v int); INSERT INTO ac_src SELECT g, g FROM generate_series(1, 10000) g; ANALYZE ac_src',
     );
     const t = trickle();
-    await t.createStreamTable({ name: 'ac_st', query: 'SELECT id, v FROM ac_src WHERE v % 2 = 0', refreshMode: 'AUTO' });
+    await t.createStreamTable({
+      name: 'ac_st',
+      query: 'SELECT id, v FROM ac_src WHERE v % 2 = 0',
+      refreshMode: 'AUTO',
+    });
     const id = Number(
-      (await db.query(`SELECT pgt_id FROM pgtrickle.pgt_stream_tables WHERE table_name = 'ac_st'`)).rows[0]?.pgt_id,
+      (await db.query(`SELECT pgt_id FROM pgtrickle.pgt_stream_tables WHERE table_name = 'ac_st'`)).rows[0]
+        ?.pgt_id,
     );
     const record = (action: string, changes: number, ms: number) =>
       db.query(

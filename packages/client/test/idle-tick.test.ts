@@ -9,8 +9,8 @@ import { Scheduler, type TickReport } from '@pgtrickle/scheduler';
 import { expectTableEqualsQuery } from '@pgtrickle/testkit';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { nothingCommitted, parseSnapshot, stillInProgress } from '../src/service/pending-probe.js';
 import { PgSchedulerStore, PgUnitExecutor, systemClock } from '../src/index.js';
+import { nothingCommitted, parseSnapshot, stillInProgress } from '../src/service/pending-probe.js';
 import { useTrickle } from './support/setup.js';
 
 const { db, trickle } = useTrickle();
@@ -25,7 +25,9 @@ function refreshed(report: TickReport, name: string): boolean {
   return report.units.some(
     (u) =>
       u.outcome === 'refreshed' &&
-      (u.results ?? []).some((r) => r.action !== 'NO_DATA' && r.action !== 'SKIPPED' && names.get(r.id) === name),
+      (u.results ?? []).some(
+        (r) => r.action !== 'NO_DATA' && r.action !== 'SKIPPED' && names.get(r.id) === name,
+      ),
   );
 }
 
@@ -55,8 +57,18 @@ describe('idle ticks', () => {
       CREATE TABLE it_plain (id int);
       INSERT INTO it_a VALUES (1, 1); INSERT INTO it_b VALUES (1, 1)`);
     const t = trickle();
-    await t.createStreamTable({ name: 'it_sa', query: 'SELECT id, v FROM it_a', refreshMode: 'DIFFERENTIAL', schedule: '0s' });
-    await t.createStreamTable({ name: 'it_sb', query: 'SELECT id, v FROM it_b', refreshMode: 'DIFFERENTIAL', schedule: '0s' });
+    await t.createStreamTable({
+      name: 'it_sa',
+      query: 'SELECT id, v FROM it_a',
+      refreshMode: 'DIFFERENTIAL',
+      schedule: '0s',
+    });
+    await t.createStreamTable({
+      name: 'it_sb',
+      query: 'SELECT id, v FROM it_b',
+      refreshMode: 'DIFFERENTIAL',
+      schedule: '0s',
+    });
     await t.createStreamTable({
       name: 'it_down',
       query: 'SELECT id, v * 2 AS w FROM it_sa',
@@ -103,7 +115,12 @@ describe('idle ticks', () => {
 
     // Catalog changes are seen at the next tick: a new table, a paused schedule, a dropped one.
     await db.query('CREATE TABLE it_c (id int PRIMARY KEY); INSERT INTO it_c VALUES (1)');
-    await t.createStreamTable({ name: 'it_sc', query: 'SELECT id FROM it_c', refreshMode: 'DIFFERENTIAL', schedule: '0s' });
+    await t.createStreamTable({
+      name: 'it_sc',
+      query: 'SELECT id FROM it_c',
+      refreshMode: 'DIFFERENTIAL',
+      schedule: '0s',
+    });
     await learnNames();
     await db.query('INSERT INTO it_c VALUES (2)');
     expect(refreshed(await s.tick(), 'it_sc')).toBe(true);

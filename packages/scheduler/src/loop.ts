@@ -124,7 +124,9 @@ export class Scheduler {
     // Idle for at least the minimum interval: tick at once (wake-ups of the same moment still
     // give one tick); otherwise debounce, and no sooner than the minimum interval allows.
     const delay =
-      sinceLastTick >= minInterval ? 0 : Math.max(this.#options.debounceMs ?? 25, minInterval - sinceLastTick);
+      sinceLastTick >= minInterval
+        ? 0
+        : Math.max(this.#options.debounceMs ?? 25, minInterval - sinceLastTick);
     this.#debounce = setTimeout(() => {
       this.#debounce = null;
       this.#waiting?.abort();

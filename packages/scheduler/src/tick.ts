@@ -29,7 +29,13 @@ import {
 } from '@pgtrickle/gates';
 import type { RefreshUnit } from '@pgtrickle/groups';
 import { planTick, type TickPlan } from './plan.js';
-import type { CatalogSnapshot, MemberResult, SchedulerLogger, SchedulerStore, UnitExecutor } from './ports.js';
+import type {
+  CatalogSnapshot,
+  MemberResult,
+  SchedulerLogger,
+  SchedulerStore,
+  UnitExecutor,
+} from './ports.js';
 import { silentLogger } from './ports.js';
 import { RetryTracker } from './retry.js';
 

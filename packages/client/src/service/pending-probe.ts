@@ -22,7 +22,7 @@
  */
 import { baseBufferName, quoteIdent, quoteLiteral, streamBufferName } from '@pgtrickle/dvm';
 import type { DependencyRow, StreamTableRow } from '../catalog/rows.js';
-import { CHANGES_SCHEMA_NAME, type CatalogObject, cat, type Queryable } from '../catalog/schema.js';
+import { type CatalogObject, CHANGES_SCHEMA_NAME, cat, type Queryable } from '../catalog/schema.js';
 
 /** The longest a loaded catalog is reused without being read again, ms. */
 export const FULL_RELOAD_MS = 30_000;
@@ -95,7 +95,8 @@ export async function readTickProbe(q: Queryable): Promise<TickProbe> {
   );
   const r = res.rows[0] as { signature: string; snapshot: string; stamps: Record<string, string> };
   const stamps = new Map<string, string>();
-  for (const [seq, stamp] of Object.entries(r.stamps)) stamps.set(seq.slice(0, -SEQUENCE_SUFFIX.length), stamp);
+  for (const [seq, stamp] of Object.entries(r.stamps))
+    stamps.set(seq.slice(0, -SEQUENCE_SUFFIX.length), stamp);
   return { signature: r.signature, snapshot: parseSnapshot(r.snapshot), stamps };
 }
 
@@ -207,7 +208,8 @@ export class PendingCache {
        UNION ALL SELECT NULL, NULL, pg_catalog.pg_current_snapshot()::text`;
     let res: Awaited<ReturnType<Queryable['query']>>;
     if (!targeted) res = await q.query(text(all));
-    else if (branches.length === 0) res = await q.query(text('SELECT NULL::bigint AS pgt_id, false AS pending WHERE false'));
+    else if (branches.length === 0)
+      res = await q.query(text('SELECT NULL::bigint AS pgt_id, false AS pending WHERE false'));
     else {
       try {
         res = await q.query(text(branches.join('\nUNION ALL\n')));

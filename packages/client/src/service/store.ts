@@ -154,8 +154,7 @@ export class PgSchedulerStore implements SchedulerStore {
   #probe: TickProbe | null = null;
   #current: SnapshotXip | null = null;
   #quiet = false;
-  #loaded: { signature: string; at: number; rows: StreamTableRow[]; snapshot: CatalogSnapshot } | null =
-    null;
+  #loaded: { signature: string; at: number; rows: StreamTableRow[]; snapshot: CatalogSnapshot } | null = null;
 
   constructor(
     private readonly db: Db,
@@ -317,10 +316,12 @@ export class PgSchedulerStore implements SchedulerStore {
     this.#pending ??=
       loaded === null || probe === null
         ? readPending(this.db)
-        : this.#pendingCache.pending(this.db, loaded.rows, this.#deps, probe, this.#quiet).catch((error: unknown) => {
-            this.#pendingCache.clear();
-            throw error;
-          });
+        : this.#pendingCache
+            .pending(this.db, loaded.rows, this.#deps, probe, this.#quiet)
+            .catch((error: unknown) => {
+              this.#pendingCache.clear();
+              throw error;
+            });
     return this.#pending;
   }
 
