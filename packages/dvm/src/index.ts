@@ -79,6 +79,12 @@ export {
 } from './plan/compile.js';
 export { CONSUMED_SNAPSHOT_SQL, frontierTable } from './plan/frontier.js';
 export {
+  BULK_FULL_MIN_ROWS,
+  type RebuildableIndex,
+  rebuildableIndexesSql,
+  replaceContents,
+} from './plan/full-bulk.js';
+export {
   type ImmediateEvent,
   type ImmediateTarget,
   immediateDropCall,

@@ -25,6 +25,7 @@ import {
 } from './apply.js';
 import type { CompiledPlan } from './compile.js';
 import { frontierTable, frontierTableDdl } from './frontier.js';
+import { replaceContents } from './full-bulk.js';
 
 /** One query result as the executor returns it (`pg`'s QueryResult fits). */
 export interface SqlResult {
@@ -224,8 +225,8 @@ export async function runRefresh(
     ]);
   }
   const before = await exec.query(sql`SELECT count(*)::bigint AS n FROM ${target.relation}`);
-  await exec.query(sql`TRUNCATE ${target.relation}`);
-  const inserted = await exec.query(plan.fullInsert());
+  const rowsDeleted = Number(before.rows[0]?.n ?? 0);
+  const rowsInserted = await replaceContents(exec, target.relation, plan.fullInsert(), rowsDeleted);
   if (capture !== null) {
     const cols = sql.join([ROW_ID_COLUMN, ...target.columns].map((c) => sql.id(c)));
     const union = sql`(SELECT ${cols}, -1::bigint AS ${WEIGHT_COLUMN} FROM ${prev} UNION ALL SELECT ${cols}, 1::bigint
@@ -237,8 +238,8 @@ export async function runRefresh(
     action: 'FULL',
     reason,
     frontier: await readFrontier(plan, exec),
-    rowsInserted: inserted.rowCount ?? 0,
-    rowsDeleted: Number(before.rows[0]?.n ?? 0),
+    rowsInserted,
+    rowsDeleted,
     pendingChanges: pending,
   };
 }

@@ -1,0 +1,76 @@
+/**
+ * The bulk load of a FULL refresh (docs/refresh-windows.md, "FULL"), as `REFRESH MATERIALIZED
+ * VIEW` does it: load the heap without its indexes, then build them. Rule: when the storage held at
+ * least `BULK_FULL_MIN_ROWS` rows before the refresh, every index of it that can be re-created
+ * exactly from its definition is dropped after the TRUNCATE and created again (same name, same
+ * definition) after the INSERT, in the refresh's transaction; building an index from sorted rows
+ * is much cheaper than inserting them one by one. The table keeps its oid, grants, triggers and
+ * every other index. An index is left in place when anything would be lost by re-creating it: it
+ * backs a constraint (primary key, unique, exclusion, or a foreign key pointing at it), is the
+ * replica identity or the clustered index, is not valid, lives in another tablespace, has a
+ * comment, a per-column statistics target or any object depending on it; and no index is touched
+ * when the table has a trigger other than the storage guard (an IMMEDIATE stream table reading it
+ * watches its shape, indexes included).
+ */
+import { sql } from '../sql/sql.js';
+import type { SqlExecutor } from './refresh.js';
+
+/** Rows the storage held before a FULL refresh from which its indexes are rebuilt instead of maintained. */
+export const BULK_FULL_MIN_ROWS = 10_000;
+
+/** The storage's write-guard trigger (created by the client with every storage table). */
+const GUARD_TRIGGER = 'pgtrickle_guard';
+
+/** One index to drop before the load and re-create after it. */
+export interface RebuildableIndex {
+  /** Its quoted, schema-qualified name. */
+  readonly name: string;
+  /** Its `CREATE INDEX` statement (`pg_get_indexdef`). */
+  readonly definition: string;
+}
+
+/** The statement listing the indexes of `relation` (quoted name) that can be re-created exactly. */
+export function rebuildableIndexesSql(relation: string): string {
+  return sql`SELECT n.nspname AS schema, c.relname AS name,
+       pg_catalog.pg_get_indexdef(i.indexrelid) AS definition
+  FROM pg_catalog.pg_index AS i
+  JOIN pg_catalog.pg_class AS c ON c.oid = i.indexrelid
+  JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+ WHERE i.indrelid = ${sql.lit(relation)}::pg_catalog.regclass
+   AND i.indisvalid AND i.indisready AND i.indislive AND NOT i.indisreplident AND NOT i.indisclustered
+   AND c.reltablespace = 0
+   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger AS t
+                    WHERE t.tgrelid = i.indrelid AND NOT t.tgisinternal AND t.tgname <> ${sql.lit(GUARD_TRIGGER)})
+   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint AS k WHERE k.conindid = i.indexrelid)
+   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS d
+                    WHERE d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = i.indexrelid)
+   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_description AS e
+                    WHERE e.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass AND e.objoid = i.indexrelid)
+   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute AS a
+                    WHERE a.attrelid = i.indexrelid AND COALESCE(a.attstattarget, -1) >= 0)
+ ORDER BY c.relname`;
+}
+
+/**
+ * Replaces the contents of `relation` with the rows of `insert` (TRUNCATE, then the INSERT), in
+ * bulk when it held at least `BULK_FULL_MIN_ROWS` rows (`rowsBefore`). Returns the rows inserted.
+ */
+export async function replaceContents(
+  exec: SqlExecutor,
+  relation: string,
+  insert: string,
+  rowsBefore: number,
+): Promise<number> {
+  const indexes: RebuildableIndex[] =
+    rowsBefore >= BULK_FULL_MIN_ROWS
+      ? (await exec.query(rebuildableIndexesSql(relation))).rows.map((r) => ({
+          name: sql.id(String(r.schema), String(r.name)).text,
+          definition: String(r.definition),
+        }))
+      : [];
+  await exec.query(sql`TRUNCATE ${relation}`);
+  for (const ix of indexes) await exec.query(sql`DROP INDEX ${ix.name}`);
+  const inserted = await exec.query(insert);
+  for (const ix of indexes) await exec.query(ix.definition);
+  return inserted.rowCount ?? 0;
+}
