@@ -7,8 +7,10 @@
  *   through its last DIFFERENTIAL refreshes, and the median of those of them with between n/2 and
  *   n records when there are at least two (a DIFFERENTIAL refresh whose cost grows faster than its
  *   change count is seen there first);
- * - without at least `MIN_DIFFERENTIAL_SAMPLES` DIFFERENTIAL and one FULL refresh in the history,
- *   the fixed ratio: FULL when a source's pending change records exceed `ratio` × max(its rows,
+ * - without at least `MIN_DIFFERENTIAL_SAMPLES` DIFFERENTIAL refreshes of change counts at least a
+ *   factor 2 apart and one FULL refresh in the history, and beyond 4 times the largest
+ *   DIFFERENTIAL refresh of the history (where the model is not trusted to extrapolate), the
+ *   fixed ratio: FULL when a source's pending change records exceed `ratio` × max(its rows,
  *   1000) (`pgtrickle.pgt_stream_tables.auto_threshold`, else the engine's `autoFullRatio`).
  * The choice only grows with the change count: if n records go FULL, so do more.
  */
@@ -67,26 +69,39 @@ export interface CostModel {
   differentialMs(changes: number): number;
   /** DIFFERENTIAL samples it was learned from. */
   readonly samples: number;
+  /** The largest change count the model is trusted at (beyond it, the fixed ratio also decides). */
+  readonly trustedUpTo: number;
 }
 
-/** The cost model of `samples`, or null without enough history. */
+/** How far beyond the largest DIFFERENTIAL refresh of the history the model extrapolates. */
+const EXTRAPOLATION = 4;
+
+/**
+ * The cost model of `samples`, or null without enough history: fewer than
+ * `MIN_DIFFERENTIAL_SAMPLES` DIFFERENTIAL refreshes, no FULL one, or DIFFERENTIAL change counts
+ * too alike to tell a per-record cost from a fixed one (the largest under twice the smallest).
+ */
 export function costModel(samples: readonly RefreshCostSample[]): CostModel | null {
   const full = samples.filter((s) => s.action === 'FULL').map((s) => s.ms);
   const diff = samples.filter((s) => s.action === 'DIFFERENTIAL');
   if (full.length === 0 || diff.length < MIN_DIFFERENTIAL_SAMPLES) return null;
+  const counts = diff.map((s) => s.changes);
+  const lo = Math.min(...counts);
+  const hi = Math.max(...counts);
+  if (hi < 2 * Math.max(lo, 1)) return null;
   const fullMs = median(full);
   const n = diff.length;
   const mx = diff.reduce((a, s) => a + s.changes, 0) / n;
   const my = diff.reduce((a, s) => a + s.ms, 0) / n;
   const sxx = diff.reduce((a, s) => a + (s.changes - mx) ** 2, 0);
   const sxy = diff.reduce((a, s) => a + (s.changes - mx) * (s.ms - my), 0);
-  let slope = sxx > 0 ? Math.max(0, sxy / sxx) : mx > 0 ? my / mx : 0;
+  let slope = Math.max(0, sxy / sxx);
   let intercept = my - slope * mx;
   if (intercept < 0) {
     // Through the origin instead (a refresh never takes negative time).
     intercept = 0;
     const sx2 = diff.reduce((a, s) => a + s.changes ** 2, 0);
-    slope = sx2 > 0 ? Math.max(0, diff.reduce((a, s) => a + s.changes * s.ms, 0) / sx2) : 0;
+    slope = Math.max(0, diff.reduce((a, s) => a + s.changes * s.ms, 0) / sx2);
   }
   const sorted = [...diff].sort((a, b) => a.changes - b.changes);
   const differentialMs = (changes: number): number => {
@@ -100,7 +115,7 @@ export function costModel(samples: readonly RefreshCostSample[]): CostModel | nu
     }
     return estimate;
   };
-  return { fullMs, differentialMs, samples: n };
+  return { fullMs, differentialMs, samples: n, trustedUpTo: EXTRAPOLATION * hi };
 }
 
 /**
@@ -115,9 +130,11 @@ export function autoPreferFull(
   return (window, plan) => {
     if (model !== null) {
       const changes = Object.values(window.changes).reduce((a, b) => a + b, 0);
-      const diff = model.differentialMs(changes);
-      if (diff <= model.fullMs) return null;
-      return `AUTO: ${changes} pending change records (an update is two); from the last ${model.samples} DIFFERENTIAL refreshes one would take ≈${Math.round(diff)} ms against ≈${Math.round(model.fullMs)} ms for FULL; FULL is cheaper`;
+      // Beyond the trusted range the estimate at its end still counts (so FULL stays FULL).
+      const diff = model.differentialMs(Math.min(changes, model.trustedUpTo));
+      if (diff > model.fullMs)
+        return `AUTO: ${changes} pending change records (an update is two); from the last ${model.samples} DIFFERENTIAL refreshes one would take ≈${Math.round(model.differentialMs(changes))} ms against ≈${Math.round(model.fullMs)} ms for FULL; FULL is cheaper`;
+      if (changes <= model.trustedUpTo) return null;
     }
     for (const [key, changes] of Object.entries(window.changes)) {
       const rows = Math.max(window.reltuples[key] ?? 0, 1000);
