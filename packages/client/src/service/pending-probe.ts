@@ -149,10 +149,13 @@ export class PendingCache {
         })
         .join(',');
       const known = this.#answers.get(row.pgtId);
+      // A stamp this role may not read never vouches for an unchanged buffer.
+      const unreadable = stamps.includes(':unreadable');
       if (known !== undefined && quiet) {
         out.set(row.pgtId, known.pending);
       } else if (
         known !== undefined &&
+        !unreadable &&
         !known.pending &&
         known.key === key &&
         known.stamps === stamps &&
