@@ -220,26 +220,31 @@ async function evaluateAndRun(
   logger: SchedulerLogger,
 ): Promise<UnitReport> {
   const base = { unit: unit.id, kind: unit.kind, members: unit.members };
-  const backingOff = unit.members
-    .map((m) => ({ m, until: retry.backingOffUntil(m, nowMs) }))
-    .find((b) => b.until !== null);
+  let backingOff: { m: string; until: number } | undefined;
+  for (const m of unit.members) {
+    const until = retry.backingOffUntil(m, nowMs);
+    if (until !== null) {
+      backingOff = { m, until };
+      break;
+    }
+  }
   if (backingOff !== undefined) {
     return {
       ...base,
       outcome: 'skipped',
       gate: 'retry-backoff',
-      reason: `"${backingOff.m}" failed recently; next attempt at ${new Date(backingOff.until as number).toISOString()}`,
+      reason: `"${backingOff.m}" failed recently; next attempt at ${new Date(backingOff.until).toISOString()}`,
       verdicts: [],
     };
   }
   const verdicts: PipelineVerdict[] = [];
-  const soft = pipeline.names().filter((n) => SOFT_SKIP_GATES.has(n));
   for (const id of unit.members) {
     const meta = plan.metas.get(id);
     if (meta === undefined) continue;
     let v = await pipeline.evaluate(meta, tick.context(meta));
     if (unit.kind === 'group' && v.decision.kind === 'skip' && SOFT_SKIP_GATES.has(v.gate ?? '')) {
       // It would refresh along with its group: every other gate (fuse, watermark, …) still applies.
+      const soft = pipeline.names().filter((n) => SOFT_SKIP_GATES.has(n));
       const along = await pipeline.without(...soft).evaluate(meta, tick.context(meta));
       if (along.decision.kind !== 'proceed') v = along;
     }
