@@ -8,7 +8,8 @@
  *   after). Insert+delete in one window cancels to nothing.
  * - change buffer, keyless source: Σ(+1 per I, −1 per D) per row id (= per content), non-zero
  *   sums only, weight = the net count.
- * - transition tables: −1 per row of the OLD table, +1 per row of the NEW table.
+ * - transition tables: −1 per row of the OLD table, +1 per row of the NEW table; a row trigger's
+ *   record variables the same, one row each (−1 for `old`, +1 for `new`).
  * - any other source in a transition-table delta: empty.
  * Snapshots: R₁ = the live table. R₀ = R₁ without the rows whose id has a +1 in Δ, plus Δ's −1
  * rows (keyed); keyless: per id, count₀ = count₁ − net copies.
@@ -190,16 +191,25 @@ export function baseWindowSql(snapshot: string): string {
  * virtual generated columns (not readable from a transition table), its stored columns with the
  * virtual ones computed by their generation expressions.
  */
-function transitionRows(source: SourceRef, table: string): string {
+function transitionRows(source: SourceRef, table: string, rowVariable: boolean): string {
   const virtual = source.captured.filter((c) => c.virtualExpr !== undefined);
-  if (virtual.length === 0) return sql`${sql.id(table)}`;
+  const relation = rowVariable ? rowVariableRelation(table) : sql`${sql.id(table)}`;
+  if (virtual.length === 0) return relation;
   const stored = source.captured
     .filter((c) => c.virtualExpr === undefined)
     .map((c) => sql`t.${sql.id(c.name)}`);
   const gen = virtual.map(
     (c) => sql`, (${sql.raw(c.virtualExpr ?? 'NULL')})::${sql.raw(c.type)} AS ${sql.id(c.name)}`,
   );
-  return sql`(SELECT g.*${sql.raw(gen.join(''))} FROM (SELECT ${sql.join(stored)} FROM ${sql.id(table)} AS t) AS g)`;
+  return sql`(SELECT g.*${sql.raw(gen.join(''))} FROM (SELECT ${sql.join(stored)} FROM ${relation} AS t) AS g)`;
+}
+
+/** The one row of a row trigger's record variable (`old` / `new`) as a relation with the source's columns. */
+function rowVariableRelation(variable: string): string {
+  if (variable !== 'old' && variable !== 'new') {
+    throw new InternalError(`a row trigger's delta reads the record variable old or new, not ${variable}`);
+  }
+  return `(SELECT (${variable}).*)`;
 }
 
 /** Id columns plus visible columns (the columns a source delta needs), without duplicates. */
@@ -233,7 +243,7 @@ FROM ${sourceRelation(source)} AS ${SOURCE_ALIAS} WHERE false`,
         if (table === null) continue;
         parts.push(
           sql`SELECT ${sourceRowId(source)} AS ${ROW_ID_COLUMN}, ${weight}::bigint AS ${WEIGHT_COLUMN}${srcCols(SOURCE_ALIAS)}
-FROM ${transitionRows(source, table)} AS ${SOURCE_ALIAS}`,
+FROM ${transitionRows(source, table, ds.rowVariables === true)} AS ${SOURCE_ALIAS}`,
         );
       }
       if (parts.length === 0) {
