@@ -163,7 +163,7 @@ describe('blue-green with pgtrickle run', () => {
       const r = await db.query(
         `SELECT last_refresh_at FROM pgtrickle.pgt_status WHERE name = 'public.ev_total'`,
       );
-      expect((r.rows[0]?.last_refresh_at as Date).getTime()).toBeGreaterThan(downstreamAt.getTime());
+      expect(new Date(r.rows[0]?.last_refresh_at as Date).getTime()).toBeGreaterThan(downstreamAt.getTime());
       expect(seen.green).toBeGreaterThan(20);
     }, 60_000);
     writing = false;
