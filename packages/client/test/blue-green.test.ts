@@ -315,4 +315,19 @@ describe('blue-green', () => {
     await equalsQuery('totals', BLUE_Q);
     await trickle.dropRetired('totals');
   });
+
+  it('IMMEDIATE and row-level security are refused with PGT_UNSUPPORTED, nothing changed', async () => {
+    await expect(trickle.createGreen('totals', { refreshMode: 'IMMEDIATE' })).rejects.toMatchObject({
+      code: 'PGT_UNSUPPORTED',
+    });
+    expect((await db.query(`SELECT to_regclass('totals__pgt_green') AS r`)).rows[0]?.r).toBeNull();
+    await trickle.createGreen('totals', { query: GREEN_Q });
+    await db.query('ALTER TABLE totals ENABLE ROW LEVEL SECURITY');
+    await expect(trickle.promoteGreen('totals', { force: true })).rejects.toMatchObject({
+      code: 'PGT_UNSUPPORTED',
+    });
+    expect((await db.query('SELECT * FROM totals LIMIT 0')).fields.map((f) => f.name)).not.toContain('n');
+    await db.query('ALTER TABLE totals DISABLE ROW LEVEL SECURITY');
+    await trickle.cancelGreen('totals');
+  });
 });
