@@ -9,6 +9,7 @@
  * it; normal alter and drop of a green or retired copy are refused.
  */
 import { useTestDatabase } from '@pgtrickle/testkit';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Trickle } from '../src/index.js';
 import { TestRoles } from './support/roles.js';
@@ -329,5 +330,54 @@ describe('blue-green', () => {
     expect((await db.query('SELECT * FROM totals LIMIT 0')).fields.map((f) => f.name)).not.toContain('n');
     await db.query('ALTER TABLE totals DISABLE ROW LEVEL SECURITY');
     await trickle.cancelGreen('totals');
+  });
+
+  it('green_status estimates the time to convergence from the lag trend; a refresh group follows the public name; alerts', async () => {
+    const listener = new pg.Client({ connectionString: db.url });
+    await listener.connect();
+    const alerts: string[] = [];
+    listener.on('notification', (n) => alerts.push(String(JSON.parse(n.payload ?? '{}').event)));
+    await listener.query('LISTEN pgtrickle_alert');
+    try {
+      await trickle.createStreamTable({
+        name: 'by_region',
+        query: 'SELECT region, count(*) AS n FROM orders GROUP BY region',
+      });
+      await trickle.createRefreshGroup('pair', ['totals', 'by_region']);
+      await trickle.createGreen('totals', { query: GREEN_Q });
+      const greenId = Number(
+        (
+          await db.query(
+            `SELECT pgt_id FROM pgtrickle.pgt_stream_tables WHERE table_name = 'totals__pgt_green'`,
+          )
+        ).rows[0]?.pgt_id,
+      );
+      await db.query(`UPDATE orders SET amount = amount + 1 WHERE id <= 10`);
+      await trickle.refresh('totals');
+      // Two lag samples 10 s apart, the lag halved: at that rate it is gone in 10 s more.
+      await db.query(`DELETE FROM pgtrickle.pgt_green_lag WHERE green_id = $1`, [greenId]);
+      await db.query(
+        `INSERT INTO pgtrickle.pgt_green_lag (green_id, sampled_at, lag_xids)
+         VALUES ($1, clock_timestamp() - interval '10 seconds', 100), ($1, clock_timestamp(), 50)`,
+        [greenId],
+      );
+      const s = await trickle.greenStatus('totals');
+      expect(s).toMatchObject({ state: 'CATCHING_UP', converged: false });
+      expect(Math.round((s?.etaMs ?? 0) / 100)).toBe(100);
+      await trickle.promoteGreen('totals', { force: true });
+      expect((await trickle.refreshGroups()).find((g) => g.name === 'pair')?.members).toEqual([
+        'public.totals',
+        'public.by_region',
+      ]);
+      await trickle.rollbackGreen('totals');
+      expect((await trickle.refreshGroups()).find((g) => g.name === 'pair')?.members).toEqual([
+        'public.totals',
+        'public.by_region',
+      ]);
+      await listener.query('SELECT 1');
+      expect(alerts).toEqual(['green_created', 'green_promoted', 'green_rolled_back']);
+    } finally {
+      await listener.end();
+    }
   });
 });
