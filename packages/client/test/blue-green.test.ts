@@ -317,9 +317,16 @@ describe('blue-green', () => {
     await trickle.dropRetired('totals');
   });
 
-  it('IMMEDIATE and row-level security are refused with PGT_UNSUPPORTED, nothing changed', async () => {
+  it('IMMEDIATE, a green reading its own blue and row-level security are refused with PGT_UNSUPPORTED, nothing changed', async () => {
     await expect(trickle.createGreen('totals', { refreshMode: 'IMMEDIATE' })).rejects.toMatchObject({
       code: 'PGT_UNSUPPORTED',
+    });
+    expect((await db.query(`SELECT to_regclass('totals__pgt_green') AS r`)).rows[0]?.r).toBeNull();
+    await expect(
+      trickle.createGreen('totals', { query: 'SELECT region, total FROM totals WHERE total > 0' }),
+    ).rejects.toMatchObject({
+      code: 'PGT_UNSUPPORTED',
+      message: expect.stringContaining('would read itself'),
     });
     expect((await db.query(`SELECT to_regclass('totals__pgt_green') AS r`)).rows[0]?.r).toBeNull();
     await trickle.createGreen('totals', { query: GREEN_Q });

@@ -300,6 +300,18 @@ export class BlueGreenService {
       await markGreen(conn, pgtId, blue.pgtId);
       await recordDependencies(conn, pgtId, plan);
       await checkAcyclic(conn, pgtId, displayName(schema, greenName));
+      // After the promote the green is read under the blue's name: it cannot read the blue itself.
+      const readsBlue = await conn.query(
+        `WITH RECURSIVE up(id) AS (
+           SELECT d.source_pgt_id FROM ${cat('pgt_dependencies')} AS d WHERE d.pgt_id = $1 AND d.source_pgt_id IS NOT NULL
+           UNION SELECT d.source_pgt_id FROM ${cat('pgt_dependencies')} AS d JOIN up ON d.pgt_id = up.id WHERE d.source_pgt_id IS NOT NULL)
+         SELECT EXISTS (SELECT 1 FROM up WHERE up.id = $2) AS r`,
+        [pgtId, blue.pgtId],
+      );
+      if (readsBlue.rows[0]?.r === true)
+        throw new GreenUnsupportedError(
+          `The new query of ${display} reads ${display} itself (directly or through other stream tables): once promoted it would read itself.`,
+        );
       await setStorageOid(conn, pgtId, storageOid, false);
       let populated: RefreshOutcome;
       try {
