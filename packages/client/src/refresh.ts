@@ -106,6 +106,9 @@ export async function planFor(
   compiled?: CompiledPlan,
 ): Promise<CompiledPlan> {
   const key = JSON.stringify([
+    // The storage name is in the plan (a blue-green promote renames it).
+    row.schema,
+    row.name,
     row.query,
     row.requestedMode,
     row.ownerOid,

@@ -50,7 +50,11 @@ export type CatalogObject =
   | 'pgt_service_settings'
   | 'unread_changes'
   | 'fuse_samples'
-  | 'fuse_status';
+  | 'fuse_status'
+  | 'pgt_green_deployments'
+  | 'pgt_green_lag'
+  | 'green_status'
+  | 'green_converged';
 
 /** The quoted, schema-qualified SQL name of a catalog object. */
 export function cat(object: CatalogObject): string {
