@@ -9,7 +9,11 @@
  * depends only on l, since the function reads no source and is immutable or stable. So
  *   Δ = Σₗ ΔL(l)·g(l)   — the function applied to ΔL's rows, weights unchanged.
  * Without an input (a function over constants, e.g. `generate_series(1, 3)`) it is a constant
- * relation: Δ = ∅. A function over an enclosing query's row only (inside a correlated
+ * relation: Δ = ∅. Subqueries in the arguments are value columns of the input L, computed by
+ * `scalarSubquery` nodes below it (over a single constant row when the function is the first
+ * FROM item): g(l) still depends only on l, so the rule is unchanged, and a change of a
+ * subquery's value reaches the function as ΔL (the old row −1, the new row +1).
+ * A function over an enclosing query's row only (inside a correlated
  * subquery) has no delta of its own: the enclosing operator recomputes it (its SQL is inlined).
  * Snapshots: L₀ ⋈ g / L₁ ⋈ g — the input's snapshot on the same side.
  * Row id: the row id of (<left id>, <ordinality>); WITH ORDINALITY is always
