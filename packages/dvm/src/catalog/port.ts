@@ -71,6 +71,11 @@ export interface QueryColumn {
   readonly name: string;
   /** SQL type with modifiers, as `format_type` prints it. */
   readonly type: string;
+  /**
+   * The column's collation (schema and name) when it is not its type's default collation; absent
+   * otherwise (or when the port does not report collations). Its storage column gets it.
+   */
+  readonly collation?: { readonly schema: string; readonly name: string };
 }
 
 /** Function volatility as pg_proc.provolatile. */

@@ -4,7 +4,8 @@
  * SQL does (`to_regclass`, search_path for unqualified names); functions by name over all
  * overloads visible under it; a column's collation is reported when it is not its type's default;
  * a query is described by running it under `LIMIT 0` (planned, no row
- * produced) and formatting its result column types.
+ * produced) and formatting its result column types, and its collated columns' collations are
+ * reported when not their type's default.
  */
 
 import { CHANGES_SCHEMA } from '../names.js';
@@ -37,6 +38,41 @@ const KINDS: Record<string, RelationKind> = {
   m: 'matview',
   f: 'foreign',
 };
+
+/**
+ * The collations of the result columns of query `text` (those whose type is `collatable`) that
+ * are not their type's default (by position, 1-based): `pg_collation_for` of each such column of
+ * the query under `LIMIT 0`,
+ * left-joined to one row so the expressions are evaluated once, over NULLs (the collation is the
+ * expression's, not the value's). The query itself produces no row.
+ */
+async function queryCollations(
+  exec: SqlExecutor,
+  text: string,
+  collatable: readonly boolean[],
+): Promise<Map<number, { schema: string; name: string }>> {
+  const names = collatable.map((_, i) => `c${i + 1}`);
+  const each = names.map((n, i) =>
+    collatable[i] === true
+      ? sql`pg_catalog.pg_collation_for(q.${sql.id(n)})::pg_catalog.regcollation::pg_catalog.oid`
+      : 'NULL',
+  );
+  const types = names.map((n) => sql`pg_catalog.pg_typeof(q.${sql.id(n)})::pg_catalog.oid`);
+  const res = await exec.query(
+    `SELECT k.ord::int4 AS ord, cn.nspname AS coll_schema, co.collname AS coll_name
+     FROM (SELECT ARRAY[${each.join(', ')}]::pg_catalog.oid[] AS colls, ARRAY[${types.join(', ')}]::pg_catalog.oid[] AS types
+           FROM (SELECT 1) AS __pgt_one
+           LEFT JOIN LATERAL (SELECT * FROM (${text}
+) AS __pgt_describe LIMIT 0) AS q(${names.map((n) => sql.id(n).text).join(', ')}) ON true) AS x
+     CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(x.colls), pg_catalog.unnest(x.types)) WITH ORDINALITY AS k(coll, typ, ord)
+     JOIN pg_catalog.pg_type AS t ON t.oid = k.typ
+     JOIN pg_catalog.pg_collation AS co ON co.oid = k.coll AND k.coll <> t.typcollation
+     JOIN pg_catalog.pg_namespace AS cn ON cn.oid = co.collnamespace`,
+  );
+  return new Map(
+    res.rows.map((r) => [Number(r.ord), { schema: String(r.coll_schema), name: String(r.coll_name) }]),
+  );
+}
 
 /** A catalog port answering from pg_catalog through `exec`. */
 export function createSqlCatalogPort(exec: SqlExecutor, options: SqlCatalogPortOptions = {}): CatalogPort {
@@ -143,11 +179,26 @@ export function createSqlCatalogPort(exec: SqlExecutor, options: SqlCatalogPortO
       const fields = res.fields ?? [];
       if (fields.length === 0) return [];
       const types = await exec.query(
-        `SELECT pg_catalog.format_type(t.oid, t.mod) AS type FROM ROWS FROM (pg_catalog.unnest($1::oid[]), pg_catalog.unnest($2::int[]))
-  WITH ORDINALITY AS t(oid, mod, ord) ORDER BY t.ord`,
+        `SELECT pg_catalog.format_type(t.oid, t.mod) AS type, COALESCE(ty.typcollation <> 0, false) AS collatable
+  FROM ROWS FROM (pg_catalog.unnest($1::oid[]), pg_catalog.unnest($2::int[])) WITH ORDINALITY AS t(oid, mod, ord)
+  LEFT JOIN pg_catalog.pg_type AS ty ON ty.oid = t.oid ORDER BY t.ord`,
         [fields.map((f) => f.dataTypeID), fields.map((f) => f.dataTypeModifier ?? -1)],
       );
-      return fields.map((f, i) => ({ name: f.name, type: String(types.rows[i]?.type) }));
+      const collations = types.rows.some((r) => r.collatable === true)
+        ? await queryCollations(
+            exec,
+            sql,
+            types.rows.map((r) => r.collatable === true),
+          )
+        : new Map<number, { schema: string; name: string }>();
+      return fields.map((f, i) => {
+        const collation = collations.get(i + 1);
+        return {
+          name: f.name,
+          type: String(types.rows[i]?.type),
+          ...(collation === undefined ? {} : { collation }),
+        };
+      });
     },
 
     async functionInfo(name: QualifiedName): Promise<FunctionInfo | null> {
