@@ -120,4 +120,10 @@ export interface CatalogPort {
   functionInfo(name: QualifiedName): Promise<FunctionInfo | null>;
   /** Whether relation `oid` is a stream table (optional: without it no source is a stream table). */
   streamTableOf?(oid: number): Promise<StreamTableInfo | null>;
+  /**
+   * Of `types` (as `format_type` prints them), those PostgreSQL has no extended hash function
+   * for (`hash_record_extended` would fail on a value of one: e.g. a composite, domain or range
+   * over a type without a hash operator class). Optional: without it none is assumed missing.
+   */
+  unhashableTypes?(types: readonly string[]): Promise<ReadonlySet<string>>;
 }

@@ -74,6 +74,37 @@ async function queryCollations(
   );
 }
 
+/**
+ * Which of the type names `$1` have no extended hash function, decided as PostgreSQL's type cache
+ * decides it: a domain by its base type, an array by its element type, a composite by all its
+ * columns, a range by its subtype, a multirange by its range; an enum has one; any other type
+ * when it has a default hash operator class (its own, or a binary-coercible type's) with an
+ * extended hash support function (number 2).
+ */
+const UNHASHABLE_TYPES_SQL = `WITH RECURSIVE input AS (
+    SELECT u.name, u.name::pg_catalog.regtype::pg_catalog.oid AS root FROM pg_catalog.unnest($1::text[]) AS u(name)),
+  walk(root, typ) AS (
+    SELECT i.root, i.root FROM input AS i
+    UNION
+    SELECT w.root, x.child FROM walk AS w JOIN pg_catalog.pg_type AS t ON t.oid = w.typ
+    CROSS JOIN LATERAL (
+      SELECT t.typbasetype WHERE t.typtype = 'd'
+      UNION ALL SELECT t.typelem WHERE t.typelem <> 0 AND t.typsubscript = 'pg_catalog.array_subscript_handler'::pg_catalog.regproc
+      UNION ALL SELECT r.rngsubtype FROM pg_catalog.pg_range AS r WHERE r.rngtypid = t.oid
+      UNION ALL SELECT r.rngtypid FROM pg_catalog.pg_range AS r WHERE r.rngmultitypid = t.oid
+      UNION ALL SELECT a.atttypid FROM pg_catalog.pg_attribute AS a
+                 WHERE t.typtype = 'c' AND a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) AS x(child))
+SELECT DISTINCT i.name FROM input AS i JOIN walk AS w ON w.root = i.root JOIN pg_catalog.pg_type AS t ON t.oid = w.typ
+WHERE t.typtype IN ('b', 'p')
+  AND NOT (t.typelem <> 0 AND t.typsubscript = 'pg_catalog.array_subscript_handler'::pg_catalog.regproc)
+  AND NOT EXISTS (
+    SELECT 1 FROM pg_catalog.pg_opclass AS oc
+    JOIN pg_catalog.pg_am AS am ON am.oid = oc.opcmethod AND am.amname = 'hash'
+    JOIN pg_catalog.pg_amproc AS p ON p.amprocfamily = oc.opcfamily AND p.amproclefttype = oc.opcintype
+                                  AND p.amprocrighttype = oc.opcintype AND p.amprocnum = 2
+    WHERE oc.opcdefault AND (oc.opcintype = t.oid OR EXISTS (
+      SELECT 1 FROM pg_catalog.pg_cast AS c WHERE c.castsource = t.oid AND c.casttarget = oc.opcintype AND c.castmethod = 'b')))`;
+
 /** A catalog port answering from pg_catalog through `exec`. */
 export function createSqlCatalogPort(exec: SqlExecutor, options: SqlCatalogPortOptions = {}): CatalogPort {
   return {
@@ -221,6 +252,12 @@ export function createSqlCatalogPort(exec: SqlExecutor, options: SqlCatalogPortO
         window: r.win === true,
         returnsSet: r.srf === true,
       };
+    },
+
+    async unhashableTypes(types: readonly string[]): Promise<ReadonlySet<string>> {
+      if (types.length === 0) return new Set();
+      const res = await exec.query(UNHASHABLE_TYPES_SQL, [[...new Set(types)]]);
+      return new Set(res.rows.map((r) => String(r.name)));
     },
 
     ...(options.streamTableOf === undefined ? {} : { streamTableOf: options.streamTableOf }),

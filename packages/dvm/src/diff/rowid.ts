@@ -103,6 +103,16 @@ const EPOCH_TYPES = new Set([
  */
 export function hashablePart(expr: string, type: string | undefined): string[] {
   if (type === undefined) return [valueHash(expr)];
+  const parts = standInParts(expr, type);
+  if (parts !== null) return parts;
+  recording?.push({ expr, type });
+  const { array } = bareType(type);
+  if (array) return [valueHash(expr), valueHash(sql`pg_catalog.array_dims(${expr})`)];
+  return [valueHash(expr)];
+}
+
+/** The parts of a value whose type {@link hashablePart} handles without its own hash function, else null. */
+function standInParts(expr: string, type: string): string[] | null {
   const { name, array } = bareType(type);
   if (!array && INTEGERS.has(name)) return [expr];
   if (!array && EPOCH_TYPES.has(name)) return [sql`pg_catalog.extract('epoch', ${expr})`];
@@ -115,8 +125,36 @@ export function hashablePart(expr: string, type: string | undefined): string[] {
     ];
   }
   if (UNHASHABLE.has(name)) return [valueHash(sql`pg_catalog.record_send(ROW(${expr}))`)];
-  if (array) return [valueHash(expr), valueHash(sql`pg_catalog.array_dims(${expr})`)];
-  return [valueHash(expr)];
+  return null;
+}
+
+/**
+ * The part of a value of type `type` hashed by its binary send form (as a `bytea`), for a type
+ * without an extended hash function where any function of the exact value will do (a FULL
+ * table's row ids: copies of equal rows need not share one).
+ */
+export function binaryIdPart(expr: string): IdPart {
+  return { expr: sql`pg_catalog.record_send(ROW(${expr}))`, type: 'bytea' };
+}
+
+/** Typed id parts hashed by their type's own hash function while {@link recordIdPartTypes} runs. */
+let recording: IdPart[] | null = null;
+
+/**
+ * Runs `print` (which prints SQL synchronously) and returns the typed id parts it hashed with
+ * their type's own extended hash function (type given): the compiler asks PostgreSQL whether
+ * each such type has one, and refuses the plan at create when not (it would fail at refresh).
+ */
+export function recordIdPartTypes(print: () => void): IdPart[] {
+  const outer = recording;
+  const parts: IdPart[] = [];
+  recording = parts;
+  try {
+    print();
+  } finally {
+    recording = outer;
+  }
+  return parts;
 }
 
 /** The hash of one value (its type's extended hash function through its collation; NULL → 0). */
