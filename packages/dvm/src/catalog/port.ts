@@ -31,6 +31,11 @@ export interface ColumnInfo {
    * otherwise. Values read back from a change buffer get it again.
    */
   readonly collation?: { readonly schema: string; readonly name: string };
+  /**
+   * True when its type has no extended hash function (e.g. a composite with a `point` member): a
+   * keyless source's row ids then take the value's binary form.
+   */
+  readonly unhashable?: boolean;
 }
 
 /** A relation, resolved. */

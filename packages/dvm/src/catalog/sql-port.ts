@@ -77,8 +77,9 @@ async function queryCollations(
 /**
  * Which of the type names `$1` have no extended hash function, decided as PostgreSQL's type cache
  * decides it: a domain by its base type, an array by its element type, a composite by all its
- * columns, a range by its subtype, a multirange by its range; an enum has one; any other type
- * when it has a default hash operator class (its own, or a binary-coercible type's) with an
+ * columns, a range by its subtype, a multirange by its range; any other type (an enum, a base
+ * type) when its default hash operator class — its own, else the one binary-coercible type's
+ * (the preferred one of its category if several), as `GetDefaultOpClass` chooses — has an
  * extended hash support function (number 2).
  */
 const UNHASHABLE_TYPES_SQL = `WITH RECURSIVE input AS (
@@ -97,13 +98,19 @@ const UNHASHABLE_TYPES_SQL = `WITH RECURSIVE input AS (
 SELECT DISTINCT i.name FROM input AS i JOIN walk AS w ON w.root = i.root JOIN pg_catalog.pg_type AS t ON t.oid = w.typ
 WHERE t.typtype IN ('b', 'p')
   AND NOT (t.typelem <> 0 AND t.typsubscript = 'pg_catalog.array_subscript_handler'::pg_catalog.regproc)
-  AND NOT EXISTS (
-    SELECT 1 FROM pg_catalog.pg_opclass AS oc
-    JOIN pg_catalog.pg_am AS am ON am.oid = oc.opcmethod AND am.amname = 'hash'
-    JOIN pg_catalog.pg_amproc AS p ON p.amprocfamily = oc.opcfamily AND p.amproclefttype = oc.opcintype
-                                  AND p.amprocrighttype = oc.opcintype AND p.amprocnum = 2
-    WHERE oc.opcdefault AND (oc.opcintype = t.oid OR EXISTS (
-      SELECT 1 FROM pg_catalog.pg_cast AS c WHERE c.castsource = t.oid AND c.casttarget = oc.opcintype AND c.castmethod = 'b')))`;
+  AND NOT COALESCE((
+    SELECT CASE
+      WHEN pg_catalog.count(*) FILTER (WHERE o.exact) > 0 THEN pg_catalog.count(*) FILTER (WHERE o.exact) = 1 AND pg_catalog.bool_or(o.ext) FILTER (WHERE o.exact)
+      WHEN pg_catalog.count(*) FILTER (WHERE o.preferred) = 1 THEN pg_catalog.bool_or(o.ext) FILTER (WHERE o.preferred)
+      ELSE pg_catalog.count(*) FILTER (WHERE o.preferred) = 0 AND pg_catalog.count(*) = 1 AND pg_catalog.bool_or(o.ext) END
+    FROM (SELECT oc.opcintype = t.oid AS exact, it.typispreferred AND it.typcategory = t.typcategory AS preferred,
+                 EXISTS (SELECT 1 FROM pg_catalog.pg_amproc AS p WHERE p.amprocfamily = oc.opcfamily AND p.amproclefttype = oc.opcintype
+                           AND p.amprocrighttype = oc.opcintype AND p.amprocnum = 2) AS ext
+          FROM pg_catalog.pg_opclass AS oc
+          JOIN pg_catalog.pg_am AS am ON am.oid = oc.opcmethod AND am.amname = 'hash'
+          JOIN pg_catalog.pg_type AS it ON it.oid = oc.opcintype
+          WHERE oc.opcdefault AND (oc.opcintype = t.oid OR EXISTS (
+            SELECT 1 FROM pg_catalog.pg_cast AS c WHERE c.castsource = t.oid AND c.casttarget = oc.opcintype AND c.castmethod = 'b'))) AS o), false)`;
 
 /** A catalog port answering from pg_catalog through `exec`. */
 export function createSqlCatalogPort(exec: SqlExecutor, options: SqlCatalogPortOptions = {}): CatalogPort {
@@ -157,6 +164,14 @@ export function createSqlCatalogPort(exec: SqlExecutor, options: SqlCatalogPortO
           : fmt.rows[0]?.typed === true
             ? 'typed'
             : 'text';
+      const unhashable =
+        cols.rows.length === 0
+          ? new Set<string>()
+          : new Set(
+              (
+                await exec.query(UNHASHABLE_TYPES_SQL, [[...new Set(cols.rows.map((c) => String(c.type)))]])
+              ).rows.map((r) => String(r.name)),
+            );
       const columns: ColumnInfo[] = cols.rows.map((c) => ({
         name: String(c.attname),
         type: String(c.type),
@@ -171,6 +186,7 @@ export function createSqlCatalogPort(exec: SqlExecutor, options: SqlCatalogPortO
         ...(c.coll_name === null || c.coll_name === undefined
           ? {}
           : { collation: { schema: String(c.coll_schema), name: String(c.coll_name) } }),
+        ...(unhashable.has(String(c.type)) ? { unhashable: true } : {}),
       }));
       const kind = r.relpersistence === 't' ? 'other' : (KINDS[String(r.relkind)] ?? 'other');
       let view: ViewInfo | undefined;
