@@ -85,6 +85,19 @@ const SCENARIOS: OracleScenario[] = [
       LEFT JOIN LATERAL unnest((SELECT array_agg(u.x) FROM {s}.u WHERE u.k = g.k AND u.x > 10)) AS x ON x <> 12`,
     steps: GROUPS_STEPS,
   },
+  {
+    name: 'ROWS FROM two functions, one over a subquery',
+    setup: NUMBERS,
+    query: `SELECT a, b FROM ROWS FROM (generate_series(1, (SELECT count(n) FROM {s}.t)::int), unnest(ARRAY['x', 'y'])) AS r(a, b)`,
+    steps: NUMBERS_STEPS,
+  },
+  {
+    name: 'a function over a subquery inside EXISTS',
+    setup: GROUPS,
+    query: `SELECT g.k, g.label FROM {s}.g
+      WHERE EXISTS (SELECT 1 FROM unnest((SELECT array_agg(u.x) FROM {s}.u WHERE u.k = 1)) AS x WHERE x > g.k * 10)`,
+    steps: GROUPS_STEPS,
+  },
 ];
 
 it('maintains subquery arguments of a set-returning function differentially', async () => {
@@ -108,6 +121,17 @@ it('still refuses a volatile set-returning function with a subquery argument, na
       refreshMode: 'DIFFERENTIAL',
     }),
   ).rejects.toMatchObject({ code: 'PGT_UNSUPPORTED', message: expect.stringMatching(/volatile.*srf_rows/) });
+});
+
+it('refuses a subquery argument that calls a volatile function, naming it', async () => {
+  await env.db.query('CREATE TABLE srf_r (id int PRIMARY KEY, n int)');
+  await expect(
+    env.trickle().createStreamTable({
+      name: 'srf_rst',
+      query: 'SELECT g FROM generate_series(1, (SELECT max(n) + (random() * 0)::int FROM srf_r)) g',
+      refreshMode: 'DIFFERENTIAL',
+    }),
+  ).rejects.toMatchObject({ code: 'PGT_UNSUPPORTED', message: expect.stringMatching(/random/) });
 });
 
 oracleScenarios('srf', SCENARIOS, env.db, env.trickle);
