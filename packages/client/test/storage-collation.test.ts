@@ -31,6 +31,14 @@ const QUERIES = [
   'SELECT id, d FROM {s}.w ORDER BY d LIMIT 3',
   'SELECT w.id, (SELECT o.t FROM {s}.o WHERE o.id = w.id) AS t FROM {s}.w',
   "SELECT w.id, x FROM {s}.w, unnest(ARRAY[w.d, w.d || '2']) AS x",
+  'SELECT d FROM {s}.w EXCEPT SELECT t FROM {s}.o',
+  'SELECT d FROM {s}.w INTERSECT ALL SELECT t FROM {s}.o',
+  'SELECT DISTINCT ON (k) k, d, c FROM {s}.w ORDER BY k, id',
+  "SELECT k, string_agg(d, ',' ORDER BY id) AS ds, count(DISTINCT c) AS n FROM {s}.w GROUP BY k",
+  "SELECT id, CASE WHEN k > 1 THEN d ELSE e COLLATE public.de END AS x, COALESCE(c, '-') AS y FROM {s}.w",
+  'WITH x AS (SELECT id, d FROM {s}.w WHERE k < 3) SELECT x.id, x.d, l.t FROM x LEFT JOIN LATERAL (SELECT o.t FROM {s}.o WHERE o.w_id = x.id) AS l ON true',
+  "WITH RECURSIVE r(n, s) AS (SELECT 1, 'a'::text COLLATE public.de UNION ALL SELECT n + 1, s || 'b' FROM r WHERE n < 3) SELECT n, s FROM r",
+  'SELECT c, count(*) AS n FROM {s}.w GROUP BY c HAVING count(*) > 0',
 ];
 
 const MODES = ['FULL', 'DIFFERENTIAL', 'AUTO', 'IMMEDIATE'] as const;
@@ -114,6 +122,33 @@ for (const mode of MODES) {
     );
     await env.db.query(sub(`UPDATE {s}.w SET d = 'Ab' WHERE id = 7; DELETE FROM {s}.w WHERE id = 3`));
     if (mode !== 'IMMEDIATE') await env.trickle().refresh(st);
+    await expectTableEqualsQuery(env.db, st, query);
+  });
+}
+
+for (const mode of ['DIFFERENTIAL', 'AUTO'] as const) {
+  it(`keeps collations through a stream table read by another (${mode})`, async () => {
+    const schema = `collchain_${mode.toLowerCase()}`;
+    const sub = (s: string) => s.replaceAll('{s}', `"${schema}"`);
+    await env.db.query(`CREATE SCHEMA "${schema}"`);
+    await env.db.query(sub(SETUP));
+    await env.trickle().createStreamTable({
+      name: `"${schema}".up`,
+      query: sub('SELECT id, c, d FROM {s}.w'),
+      refreshMode: mode,
+    });
+    const query = sub(`SELECT id, c, d FROM {s}.up WHERE d >= 'Apfel' AND d < 'B' AND c > 'banana'`);
+    const st = `"${schema}".down`;
+    await env.trickle().createStreamTable({ name: st, query, refreshMode: mode });
+    await env.db.query(`CREATE VIEW "${schema}".v AS ${query}`);
+    expect(await collations(st)).toEqual(await collations(`"${schema}".v`));
+    await env.db.query(
+      sub(
+        `INSERT INTO {s}.w VALUES (6, 'RED', 'Ärmel', 'q', 5), (7, 'Cherry', 'Ab', 'r', 5); UPDATE {s}.w SET c = 'BANANA!' WHERE id = 4`,
+      ),
+    );
+    await env.trickle().refresh(`"${schema}".up`);
+    await env.trickle().refresh(st);
     await expectTableEqualsQuery(env.db, st, query);
   });
 }
