@@ -86,6 +86,14 @@ const SCENARIOS: OracleScenario[] = [
     steps: GROUPS_STEPS,
   },
   {
+    name: 'unaliased: jsonb_array_elements, and LATERAL unnest over an array_agg without ORDER BY, SELECT *',
+    setup: `${CFG};
+      ${GROUPS}`,
+    query: `SELECT * FROM jsonb_array_elements((SELECT doc FROM {s}.cfg WHERE id = 2)), {s}.g,
+      LATERAL unnest((SELECT array_agg(u.x) FROM {s}.u WHERE u.k = g.k))`,
+    steps: [...CFG_STEPS.slice(0, 2), ...GROUPS_STEPS],
+  },
+  {
     name: 'ROWS FROM two functions, one over a subquery',
     setup: NUMBERS,
     query: `SELECT a, b FROM ROWS FROM (generate_series(1, (SELECT count(n) FROM {s}.t)::int), unnest(ARRAY['x', 'y'])) AS r(a, b)`,

@@ -234,7 +234,13 @@ function buildFunctionItem(rf: RangeFunction, item: Node, join: LateralJoin, q: 
   const readsLeft = refs.some((r) => leftIds.has(r));
   const correlated = refs.some((r) => !leftIds.has(r));
   const on = joinCondition(join.condition, scopeAll, q);
-  const spec = { calls: calls.map((c) => c.call), functionColumns, ordinality, correlated };
+  const spec = {
+    calls: calls.map((c) => c.call),
+    functionColumns,
+    ordinality,
+    correlated,
+    valueIds: values !== undefined,
+  };
   let node: IrNode;
   if (left === null) {
     node = makeLateralFunction(env.ids, null, { ...spec, join: 'INNER', condition: null });
