@@ -75,15 +75,20 @@ async function queryCollations(
 }
 
 /**
- * Which of the type names `$1` have no extended hash function, decided as PostgreSQL's type cache
- * decides it: a domain by its base type, an array by its element type, a composite by all its
- * columns, a range by its subtype, a multirange by its range; any other type (an enum, a base
+ * The statement telling which of the types `$1` (names, or oids) have no extended hash function
+ * (returned as their names, or oids as text), decided as PostgreSQL's type cache decides it: a
+ * domain by its base type, an array by its element type, a composite by all its columns, a range
+ * by its subtype, a multirange by its range; any other type (an enum, a base
  * type) when its default hash operator class — its own, else the one binary-coercible type's
  * (the preferred one of its category if several), as `GetDefaultOpClass` chooses — has an
  * extended hash support function (number 2).
  */
-const UNHASHABLE_TYPES_SQL = `WITH RECURSIVE input AS (
-    SELECT u.name, u.name::pg_catalog.regtype::pg_catalog.oid AS root FROM pg_catalog.unnest($1::text[]) AS u(name)),
+function unhashableTypesSql(input: 'names' | 'oids'): string {
+  const rows =
+    input === 'names'
+      ? 'SELECT u.name, u.name::pg_catalog.regtype::pg_catalog.oid AS root FROM pg_catalog.unnest($1::text[]) AS u(name)'
+      : 'SELECT u.root::text AS name, u.root FROM pg_catalog.unnest($1::oid[]) AS u(root)';
+  return `WITH RECURSIVE input AS (${rows}),
   walk(root, typ) AS (
     SELECT i.root, i.root FROM input AS i
     UNION
@@ -111,6 +116,10 @@ WHERE t.typtype IN ('b', 'p')
           JOIN pg_catalog.pg_type AS it ON it.oid = oc.opcintype
           WHERE oc.opcdefault AND (oc.opcintype = t.oid OR EXISTS (
             SELECT 1 FROM pg_catalog.pg_cast AS c WHERE c.castsource = t.oid AND c.casttarget = oc.opcintype AND c.castmethod = 'b'))) AS o), false)`;
+}
+
+const UNHASHABLE_BY_NAME = unhashableTypesSql('names');
+const UNHASHABLE_BY_OID = unhashableTypesSql('oids');
 
 /** A catalog port answering from pg_catalog through `exec`. */
 export function createSqlCatalogPort(exec: SqlExecutor, options: SqlCatalogPortOptions = {}): CatalogPort {
@@ -126,7 +135,7 @@ export function createSqlCatalogPort(exec: SqlExecutor, options: SqlCatalogPortO
       if (r === undefined) return null;
       const oid = Number(r.oid);
       const cols = await exec.query(
-        `SELECT a.attname, a.attnum, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull,
+        `SELECT a.attname, a.attnum, a.atttypid::int8 AS atttypid, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull,
                 CASE WHEN t.typtype = 'd' THEN pg_catalog.format_type(t.typbasetype, t.typtypmod) END AS stored_type,
                 CASE WHEN a.attgenerated = 'v' THEN pg_catalog.pg_get_expr(d.adbin, d.adrelid) END AS virtual_expr,
                 cn.nspname AS coll_schema, co.collname AS coll_name
@@ -169,7 +178,7 @@ export function createSqlCatalogPort(exec: SqlExecutor, options: SqlCatalogPortO
           ? new Set<string>()
           : new Set(
               (
-                await exec.query(UNHASHABLE_TYPES_SQL, [[...new Set(cols.rows.map((c) => String(c.type)))]])
+                await exec.query(UNHASHABLE_BY_OID, [[...new Set(cols.rows.map((c) => String(c.atttypid)))]])
               ).rows.map((r) => String(r.name)),
             );
       const columns: ColumnInfo[] = cols.rows.map((c) => ({
@@ -186,7 +195,7 @@ export function createSqlCatalogPort(exec: SqlExecutor, options: SqlCatalogPortO
         ...(c.coll_name === null || c.coll_name === undefined
           ? {}
           : { collation: { schema: String(c.coll_schema), name: String(c.coll_name) } }),
-        ...(unhashable.has(String(c.type)) ? { unhashable: true } : {}),
+        ...(unhashable.has(String(c.atttypid)) ? { unhashable: true } : {}),
       }));
       const kind = r.relpersistence === 't' ? 'other' : (KINDS[String(r.relkind)] ?? 'other');
       let view: ViewInfo | undefined;
@@ -272,7 +281,7 @@ export function createSqlCatalogPort(exec: SqlExecutor, options: SqlCatalogPortO
 
     async unhashableTypes(types: readonly string[]): Promise<ReadonlySet<string>> {
       if (types.length === 0) return new Set();
-      const res = await exec.query(UNHASHABLE_TYPES_SQL, [[...new Set(types)]]);
+      const res = await exec.query(UNHASHABLE_BY_NAME, [[...new Set(types)]]);
       return new Set(res.rows.map((r) => String(r.name)));
     },
 
