@@ -10,7 +10,11 @@
  * interval '1 day' = '24 hours' and float −0 = 0 hash equally; integers as themselves and
  * timestamps as their exact epoch (their hash folds 64 bits to 32). A part whose type has no
  * extended hash function is hashed through a session-independent stand-in ({@link hashablePart}):
- * `json` as `jsonb` (jsonb equality), the other such built-in types by their binary form. The
+ * `json` as `jsonb` (jsonb equality), the other such built-in types by their binary form; a
+ * composite, domain or range over such a type has no hash function either: the parts hashed by
+ * their type's own function are recorded while a plan is printed at create
+ * ({@link recordIdPartTypes}), so the compiler refuses such a type there instead of failing at a
+ * refresh (where any function of the exact value will do, {@link binaryIdPart} stands in). The
  * values are `bigint`s, integers and `numeric` epochs, whose text no session setting changes;
  * hashing that text gives a well-mixed 64-bit id. The row image (the exact representation of a
  * row, used where rows with equal values but different representations must stay apart) is the
