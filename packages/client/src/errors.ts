@@ -272,9 +272,8 @@ export class DependentViewsError extends ClientError {
 }
 
 /**
- * A source whose changes cannot be captured exactly (e.g. a foreign-table partition, two levels of
- * one partition tree read by stream tables, or a child laid out unlike its parent without the DDL
- * event trigger). Nothing was created or changed.
+ * A source whose changes cannot be captured exactly (e.g. a foreign-table partition, or two
+ * levels of one partition tree read by stream tables). Nothing was created or changed.
  */
 export class CaptureUnsupportedError extends ClientError {
   constructor(source: string, reason: string, hint: string | undefined, options: ClientErrorOptions = {}) {

@@ -28,7 +28,8 @@ export function catalogPort(q: Conn | Db): CatalogPort {
 
 /**
  * Current fingerprints of relations by oid (null: the relation no longer exists): an md5 of the
- * name, the columns (names, types, NOT NULL), the primary key, `relnatts` (so a column added and
+ * name, the columns (names, types, NOT NULL, the collation when not the type's default: values
+ * read back get it, and storage columns carry it), the primary key, `relnatts` (so a column added and
  * dropped again is noticed) and the partitions or children; then, for a captured table,
  * `;capture=<shape version>:<enabled triggers>/<expected>` — the generator's shape version and
  * whether every capture trigger of the tree is there and enabled (a trigger disabled or a child
@@ -42,8 +43,10 @@ export async function fingerprints(
     `SELECT o.oid::int8 AS oid,
             CASE WHEN c.oid IS NULL THEN NULL ELSE pg_catalog.md5(
               (SELECT n.nspname FROM pg_catalog.pg_namespace AS n WHERE n.oid = c.relnamespace) || '.' || c.relname || '|' ||
-              COALESCE((SELECT pg_catalog.string_agg(a.attname || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod) || ' ' || a.attnotnull::text, ',' ORDER BY a.attnum)
-                        FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '')
+              COALESCE((SELECT pg_catalog.string_agg(a.attname || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod) || ' ' || a.attnotnull::text
+                                  || CASE WHEN a.attcollation <> t.typcollation THEN ' collate ' || a.attcollation::text ELSE '' END, ',' ORDER BY a.attnum)
+                        FROM pg_catalog.pg_attribute AS a JOIN pg_catalog.pg_type AS t ON t.oid = a.atttypid
+                        WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '')
               || '|' ||
               COALESCE((SELECT pg_catalog.string_agg(a.attname, ',' ORDER BY k.ord)
                         FROM pg_catalog.pg_index AS i

@@ -21,8 +21,9 @@
  *
  * Statements are classified by their leading keyword (and, after a WITH list, the keyword at
  * nesting depth 0): a SELECT returns its rows (as jsonb objects, one per row), anything else its
- * row count. `describe` reports a query's result columns by creating a temporary view of it
- * inside the sandbox: parsed and type-checked, never planned or run.
+ * row count. `describe` reports a query's result columns (names, types, and collations other than
+ * the type's default) by creating a temporary view of it inside the sandbox: parsed and
+ * type-checked, never planned or run.
  */
 import {
   type CatalogPort,
@@ -83,8 +84,12 @@ BEGIN
   ELSIF mode = 'describe' THEN
     EXECUTE 'CREATE TEMPORARY VIEW __pgt_describe AS ' || stmt;
     RETURN QUERY
-      SELECT pg_catalog.jsonb_build_object('name', a.attname, 'type', pg_catalog.format_type(a.atttypid, a.atttypmod))
+      SELECT pg_catalog.jsonb_build_object('name', a.attname, 'type', pg_catalog.format_type(a.atttypid, a.atttypmod),
+               'coll_schema', cn.nspname, 'coll_name', co.collname)
       FROM pg_catalog.pg_attribute AS a
+      JOIN pg_catalog.pg_type AS t ON t.oid = a.atttypid
+      LEFT JOIN pg_catalog.pg_collation AS co ON co.oid = a.attcollation AND a.attcollation <> t.typcollation
+      LEFT JOIN pg_catalog.pg_namespace AS cn ON cn.oid = co.collnamespace
       WHERE a.attrelid = 'pg_temp.__pgt_describe'::pg_catalog.regclass AND a.attnum > 0
       ORDER BY a.attnum;
     DROP VIEW pg_temp.__pgt_describe;
@@ -272,7 +277,13 @@ export async function openSandbox(
 
   const describe = async (sql: string): Promise<readonly QueryColumn[]> => {
     const rows = await call(sql, [], 'describe');
-    return rows.map((r) => ({ name: String(r.name), type: String(r.type) }));
+    return rows.map((r) => ({
+      name: String(r.name),
+      type: String(r.type),
+      ...(typeof r.coll_name === 'string'
+        ? { collation: { schema: String(r.coll_schema), name: r.coll_name } }
+        : {}),
+    }));
   };
 
   return {

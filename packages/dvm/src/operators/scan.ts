@@ -14,13 +14,15 @@
  * Snapshots: R₁ = the live table. R₀ = R₁ without the rows whose id has a +1 in Δ, plus Δ's −1
  * rows (keyed); keyless: per id, count₀ = count₁ − net copies.
  * Row id: the row id of (<id columns>) over the primary key columns (keyed),
- * `__pgt_row_id` for a stream table with unique ids, else all visible columns (ids not unique);
- * computed the same way from the live table, the buffer and the transition tables (alias
+ * `__pgt_row_id` for a stream table with unique ids, else all visible columns (ids not unique;
+ * a value of a type without an extended hash function enters by its binary form, exact because
+ * buffers give values back exactly); computed the same way from the live table, the buffer and
+ * the transition tables (alias
  * `__pgt_src`, columns under their source names).
  */
 
 import type { DiffContext } from '../diff/context.js';
-import { jsonNormalImage, rowIdExpr } from '../diff/rowid.js';
+import { binaryIdPart, jsonNormalImage, rowIdExpr } from '../diff/rowid.js';
 import { InternalError } from '../errors.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { IrColumn, IrNodeBase, Side, SourceRef } from '../ir/types.js';
@@ -68,13 +70,17 @@ export const SOURCE_ALIAS = '__pgt_src';
 
 /** The row-id expression of a source row (alias {@link SOURCE_ALIAS}, columns under source names). */
 export function sourceRowId(source: SourceRef): string {
-  const types = new Map(source.captured.map((c) => [c.name, c.type]));
-  for (const c of source.visible) types.set(c.name, c.type);
+  const columns = new Map(source.captured.map((c) => [c.name, c]));
+  for (const c of source.visible) columns.set(c.name, c);
   return rowIdExpr(
-    source.idColumns.map((c) => ({
-      expr: collated(source, c, sql`${SOURCE_ALIAS}.${sql.id(c)}`),
-      type: types.get(c),
-    })),
+    source.idColumns.map((c) => {
+      const expr = collated(source, c, sql`${SOURCE_ALIAS}.${sql.id(c)}`);
+      const info = columns.get(c);
+      // Keyless: ids need only be a function of the exact row (copies share one; buffers give
+      // values back exactly), so a value without a hash function enters by its binary form.
+      if (!source.keyed && info?.unhashable === true) return binaryIdPart(expr);
+      return { expr, type: info?.type };
+    }),
   );
 }
 

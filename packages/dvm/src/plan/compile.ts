@@ -21,7 +21,7 @@ import {
   deltaParams,
   type StorageBinding,
 } from '../diff/context.js';
-import { rowIdExpr } from '../diff/rowid.js';
+import { binaryIdPart, type IdPart, recordIdPartTypes, rowIdExpr } from '../diff/rowid.js';
 import {
   AmbiguousColumnError,
   DvmError,
@@ -197,35 +197,79 @@ export async function compileStreamTable(
     fallback = refusal.message;
   }
   checkOutputNames(columns);
-  if (built === null)
-    return fullPlan(query, requested, fallback, options.name, tag, columns, fullText, fullEnv);
+  const full = async (reason: string | null): Promise<CompiledPlan> => {
+    const unhashable = (await port.unhashableTypes?.(columns.map((c) => c.type))) ?? new Set<string>();
+    return fullPlan(query, requested, reason, options.name, tag, columns, fullText, fullEnv, unhashable);
+  };
+  if (built === null) return await full(fallback);
   if (mode === 'IMMEDIATE') {
     checkImmediateSources(built.sources);
     checkImmediateTopN(built.root);
   }
   try {
     await analyzeTree(built.root, port, deltaParams(built.sources));
-    return checkPrintable(
-      incrementalPlan(
-        query,
-        requested,
-        mode,
-        options.name,
-        tag,
-        columns,
-        built.root,
-        built.outputs,
-        built.sources,
-        built.views,
-        built.warnings,
-      ),
+    const plan = incrementalPlan(
+      query,
+      requested,
+      mode,
+      options.name,
+      tag,
+      columns,
+      built.root,
+      built.outputs,
+      built.sources,
+      built.views,
+      built.warnings,
     );
+    const idParts = recordIdPartTypes(() => checkPrintable(plan));
+    await checkHashable(idParts, plan, port);
+    return plan;
   } catch (error) {
-    if (requested === 'AUTO' && error instanceof UnsupportedQueryError) {
-      return fullPlan(query, requested, error.message, options.name, tag, columns, fullText, fullEnv);
-    }
+    if (requested === 'AUTO' && error instanceof UnsupportedQueryError) return await full(error.message);
     throw error;
   }
+}
+
+/**
+ * Refuses an incremental plan whose row ids hash a value of a type without an extended hash
+ * function (a composite, domain or range over such a type: PostgreSQL would fail at the first
+ * refresh that hashes one), naming the column and its type (`PGT_UNSUPPORTED`; AUTO falls back
+ * to FULL, whose row ids take the value's binary form instead).
+ */
+async function checkHashable(parts: readonly IdPart[], plan: CompiledPlan, port: CatalogPort): Promise<void> {
+  const typed = parts.filter((p): p is IdPart & { type: string } => p.type !== undefined);
+  if (typed.length === 0 || port.unhashableTypes === undefined) return;
+  const missing = await port.unhashableTypes(typed.map((p) => p.type));
+  const first = typed.find((p) => missing.has(p.type));
+  if (first === undefined) return;
+  const column = columnNameOf(first, plan);
+  throw new UnsupportedQueryError(
+    `a row identity over ${column === null ? 'a value' : `the column ${column}`} of type ${first.type}, which has no hash function`,
+    `The stream table identifies rows by hashing it, and PostgreSQL has no extended hash function for ${first.type} ` +
+      "(a composite, domain, array or range over a type without a hash operator class). Leave the column out of keys, DISTINCT and GROUP BY, give the source a primary key of hashable columns, or use refreshMode 'FULL'.",
+  );
+}
+
+/**
+ * The user's name of the column an id part reads: its last quoted identifier (a column id or a
+ * source column name) by the tree's names; for an internal column (a GROUP BY key), the one
+ * output column of its type, if there is one.
+ */
+function columnNameOf(part: IdPart & { type: string }, plan: CompiledPlan): string | null {
+  const quoted = [...part.expr.matchAll(/"((?:[^"]|"")*)"/g)].map((m) =>
+    (m[1] as string).replaceAll('""', '"'),
+  );
+  const last = quoted.at(-1);
+  const names = new Map<string, string>();
+  const visit = (node: IrNode): void => {
+    for (const c of node.columns) if (!names.has(c.id)) names.set(c.id, c.name);
+    for (const child of node.children) visit(child);
+  };
+  if (plan.tree !== null) visit(plan.tree);
+  const name = last === undefined ? undefined : (names.get(last) ?? last);
+  if (name !== undefined && !name.startsWith(HIDDEN_PREFIX)) return name;
+  const outputs = plan.columns.filter((c) => c.type === part.type);
+  return outputs.length === 1 ? (outputs[0] as QueryColumn).name : null;
 }
 
 /**
@@ -479,6 +523,7 @@ function fullPlan(
   columns: readonly QueryColumn[],
   fullText: string,
   env: BuildEnv,
+  unhashable: ReadonlySet<string>,
 ): CompiledPlan {
   const parsed = parseQuery(fullText);
   const refs = fullSources(parsed.node, env);
@@ -488,10 +533,13 @@ function fullPlan(
   const typed = visible.map(
     (c, i) => sql`q.${sql.id(c)}::${(columns[i] as QueryColumn).type} AS ${sql.id(c)}`,
   );
-  const idParts = visible.map((c, i) => ({
-    expr: sql`q.${sql.id(c)}`,
-    type: (columns[i] as QueryColumn).type,
-  }));
+  // A type without an extended hash function enters by its binary form: FULL ids need only be
+  // a function of the exact row (a FULL plan's ids are not unique).
+  const idParts = visible.map((c, i) => {
+    const { type } = columns[i] as QueryColumn;
+    const expr = sql`q.${sql.id(c)}`;
+    return unhashable.has(type) ? binaryIdPart(expr) : { expr, type };
+  });
   const select = sql`SELECT ${rowIdExpr(idParts)} AS ${sql.id(ROW_ID_COLUMN)},
   ${sql.join(typed)}
 FROM (${fullText}) AS q`;
