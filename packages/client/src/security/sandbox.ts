@@ -77,9 +77,13 @@ function functionBody(maxParams: number): string {
 DECLARE
   n bigint;
   i integer;
+  r record;
 BEGIN
   IF mode = 'rows' THEN
-    RETURN QUERY EXECUTE 'SELECT pg_catalog.to_jsonb(q) FROM (' || stmt || E'\\n) AS q' USING ${using};
+    -- A loop rather than a subquery: a WITH holding data-modifying parts must be the top level.
+    FOR r IN EXECUTE stmt USING ${using} LOOP
+      RETURN NEXT pg_catalog.to_jsonb(r);
+    END LOOP;
   ELSIF mode = 'describe' THEN
     EXECUTE 'CREATE TEMPORARY VIEW __pgt_describe AS ' || stmt;
     RETURN QUERY
