@@ -22,9 +22,9 @@ import {
 } from '@pgtrickle/dvm';
 import { streamTableById } from './catalog/find-stream-table.js';
 import { dependenciesOf, hasReaders } from './catalog/read-dependencies.js';
-import { insertHistory, recordRefresh } from './catalog/record-refresh.js';
+import { recordCompletedRefresh } from './catalog/record-refresh.js';
 import type { DependencyRow, StreamTableRow } from './catalog/rows.js';
-import { allowStorageWrites, endStorageWrites } from './catalog/schema.js';
+import { allowStorageWrites } from './catalog/schema.js';
 import { statusAfter } from './catalog/set-status.js';
 import { recordDependencies } from './cdc.js';
 import type { Conn } from './db.js';
@@ -201,11 +201,10 @@ export async function refreshInTransaction(
   const deps = await dependenciesOf(conn, pgtId);
   await allowStorageWrites(conn, pgtId);
   const owner = { role: row.owner, searchPath: row.searchPath };
-  const outcome = await withSandbox(conn, owner, {}, (sandbox) =>
+  // The registration ends with the refresh's last catalog write (`recordCompletedRefresh`).
+  return withSandbox(conn, owner, {}, (sandbox) =>
     refreshAsOwner(conn, sandbox, engine, row, deps, request, { startedAt, after, name }),
   );
-  await endStorageWrites(conn);
-  return outcome;
 }
 
 /** The refresh itself, every statement touching the query or the storage run in the owner's sandbox. */
@@ -267,15 +266,6 @@ async function refreshAsOwner(
   });
   const changedData = result.rowsInserted + result.rowsDeleted > 0;
   const captured = hasConsumers && result.action !== 'NO_DATA';
-  const updated = await recordRefresh(conn, pgtId, {
-    frontier: result.frontier,
-    captured,
-    changedData,
-    status: after,
-    effectiveMode: plan.mode,
-    modeReason: plan.fallbackReason,
-    uniqueRowIds: plan.uniqueRowIds,
-  });
   const recorded = rebuild ? 'REINITIALIZE' : result.action;
   const reason = rebuild
     ? changed.every((d) => onlyCaptureChanged(d.fingerprint, current.get(d.sourceOid) ?? ''))
@@ -285,18 +275,31 @@ async function refreshAsOwner(
       ? `the write guard of ${name} had been disabled or dropped: restored, and the contents rebuilt`
       : result.reason;
   const pending = Object.values(result.pendingChanges).reduce((a, b) => a + b, 0);
-  await insertHistory(conn, {
+  // One statement: the row, the history entry, and the end of the storage-writer registration.
+  const updated = await recordCompletedRefresh(
+    conn,
     pgtId,
-    action: recorded,
-    status: 'COMPLETED',
-    initiatedBy: request.initiatedBy,
-    startedAt,
-    rowsInserted: result.rowsInserted,
-    rowsDeleted: result.rowsDeleted,
-    pendingChanges: pending,
-    reason,
-    error: null,
-  });
+    {
+      frontier: result.frontier,
+      captured,
+      changedData,
+      status: after,
+      effectiveMode: plan.mode,
+      modeReason: plan.fallbackReason,
+      uniqueRowIds: plan.uniqueRowIds,
+    },
+    {
+      action: recorded,
+      status: 'COMPLETED',
+      initiatedBy: request.initiatedBy,
+      startedAt,
+      rowsInserted: result.rowsInserted,
+      rowsDeleted: result.rowsDeleted,
+      pendingChanges: pending,
+      reason,
+      error: null,
+    },
+  );
   return {
     pgtId,
     name,
