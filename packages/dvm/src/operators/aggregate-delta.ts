@@ -316,21 +316,25 @@ LEFT JOIN ${binding.relation} AS s ON s.${q(ROW_ID_COLUMN)} = d.${ROW_ID_COLUMN}
       ? plainHas
       : sql`CASE WHEN u.__pgt_rescan THEN r.${ROW_ID_COLUMN} IS NOT NULL ELSE ${plainHas} END`;
   const oldCols = node.columns.map((c) => `u.${oldCol(c.id)}`);
-  const fin = ctx.stmt.add(
-    `n${node.nid}_rows`,
-    sql`SELECT u.${ROW_ID_COLUMN}, u.__pgt_had, ${has} AS __pgt_has, ${oldCols.join(', ')}, ${newCols.join(', ')}
-FROM ${upd} AS u${resc === null ? '' : sql`\nLEFT JOIN ${resc} AS r ON u.__pgt_rescan AND r.${ROW_ID_COLUMN} = u.${ROW_ID_COLUMN}`}`,
-    true,
-  );
   const oldText = rowText(
-    'f',
+    'x',
     node.columns.map((c) => `__o_${c.id}`),
   );
   const newText = rowText(
-    'f',
+    'x',
     node.columns.map((c) => `__n_${c.id}`),
   );
-  const changed = sql`${oldText} IS DISTINCT FROM ${newText}`;
+  // Old and new side by side, and whether they differ (compared once per group; OFFSET 0 keeps
+  // the new values computed once, not again inside the comparison).
+  const fin = ctx.stmt.add(
+    `n${node.nid}_rows`,
+    sql`SELECT x.*, ${oldText} IS DISTINCT FROM ${newText} AS __pgt_changed
+FROM (SELECT u.${ROW_ID_COLUMN}, u.__pgt_had, ${has} AS __pgt_has, ${oldCols.join(', ')}, ${newCols.join(', ')}
+FROM ${upd} AS u${resc === null ? '' : sql`\nLEFT JOIN ${resc} AS r ON u.__pgt_rescan AND r.${ROW_ID_COLUMN} = u.${ROW_ID_COLUMN}`}
+OFFSET 0) AS x`,
+    true,
+  );
+  const changed = 'f.__pgt_changed';
   // HAVING on the new values (a rescanned group passed it already; applying it again is harmless).
   const ids = new Set(node.columns.map((c) => c.id));
   const keep =

@@ -236,9 +236,13 @@ export function refreshStatementParts(
   }
   let counts: { ins: string; del: string };
   if (unique) {
+    // Per id the +1 row wins (a lone −1 deletes; a +1 updates a stored row or inserts). A clean
+    // delta has its −1 exactly for stored ids, so an id's row count tells a new row from a
+    // changed one without probing the storage.
+    const rows = clean ? sql`, pg_catalog.count(*) OVER (PARTITION BY x.${id}) AS __pgt_rows` : '';
     ctes.push({
       name: '__pgt_changes',
-      sql: sql`SELECT DISTINCT ON (x.${id}) x.* FROM ${c} AS x ORDER BY x.${id}, x.${WEIGHT_COLUMN} DESC`,
+      sql: sql`SELECT DISTINCT ON (x.${id}) x.*${rows} FROM ${c} AS x ORDER BY x.${id}, x.${WEIGHT_COLUMN} DESC`,
       materialized: true,
     });
     ctes.push({
@@ -260,11 +264,14 @@ WHERE st.${id} = d.${id} AND d.${WEIGHT_COLUMN} > 0${differs}
 RETURNING 1`,
       });
     }
+    const unstored = clean
+      ? ' AND d.__pgt_rows = 1'
+      : sql` AND NOT EXISTS (SELECT FROM ${target.relation} AS st WHERE st.${id} = d.${id})`;
     ctes.push({
       name: '__pgt_inserted',
       sql: sql`INSERT INTO ${target.relation} (${names})
 SELECT ${sql.join([id, ...cols].map((q) => sql`d.${q}`))} FROM __pgt_changes AS d
-WHERE d.${WEIGHT_COLUMN} > 0 AND NOT EXISTS (SELECT FROM ${target.relation} AS st WHERE st.${id} = d.${id})
+WHERE d.${WEIGHT_COLUMN} > 0${unstored}
 RETURNING 1`,
     });
     const updated = cols.length > 0 ? ' + (SELECT pg_catalog.count(*) FROM __pgt_updated)' : '';

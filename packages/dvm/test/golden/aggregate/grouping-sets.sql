@@ -139,15 +139,17 @@ __pgt_n2_upd AS MATERIALIZED (
   FROM __pgt_n2_state AS u
 ),
 __pgt_n2_rows AS MATERIALIZED (
-  SELECT u.__pgt_row_id, u.__pgt_had, ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) AS __pgt_has, u."__o_pgt_grp_1", u."__o_pgt_grp_2", u."__o_pgt_set", u."__o_pgt_count", u."__o_pgt_agg_1", u."pgt_grp_1" AS "__n_pgt_grp_1", u."pgt_grp_2" AS "__n_pgt_grp_2", u."pgt_set" AS "__n_pgt_set", (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) AS "__n_pgt_count", (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint AS "__n_pgt_agg_1"
+  SELECT x.*, pg_catalog.record_send(ROW(x."__o_pgt_grp_1", x."__o_pgt_grp_2", x."__o_pgt_set", x."__o_pgt_count", x."__o_pgt_agg_1")) IS DISTINCT FROM pg_catalog.record_send(ROW(x."__n_pgt_grp_1", x."__n_pgt_grp_2", x."__n_pgt_set", x."__n_pgt_count", x."__n_pgt_agg_1")) AS __pgt_changed
+  FROM (SELECT u.__pgt_row_id, u.__pgt_had, ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) AS __pgt_has, u."__o_pgt_grp_1", u."__o_pgt_grp_2", u."__o_pgt_set", u."__o_pgt_count", u."__o_pgt_agg_1", u."pgt_grp_1" AS "__n_pgt_grp_1", u."pgt_grp_2" AS "__n_pgt_grp_2", u."pgt_set" AS "__n_pgt_set", (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) AS "__n_pgt_count", (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint AS "__n_pgt_agg_1"
   FROM __pgt_n2_upd AS u
+  OFFSET 0) AS x
 ),
 __pgt_d2_aggregate AS (
   SELECT f.__pgt_row_id, -1::bigint AS __pgt_weight, f."__o_pgt_grp_1" AS "pgt_grp_1", f."__o_pgt_grp_2" AS "pgt_grp_2", f."__o_pgt_set" AS "pgt_set", f."__o_pgt_count" AS "pgt_count", f."__o_pgt_agg_1" AS "pgt_agg_1"
-  FROM __pgt_n2_rows AS f WHERE f.__pgt_had AND (NOT f.__pgt_has OR pg_catalog.record_send(ROW(f."__o_pgt_grp_1", f."__o_pgt_grp_2", f."__o_pgt_set", f."__o_pgt_count", f."__o_pgt_agg_1")) IS DISTINCT FROM pg_catalog.record_send(ROW(f."__n_pgt_grp_1", f."__n_pgt_grp_2", f."__n_pgt_set", f."__n_pgt_count", f."__n_pgt_agg_1")))
+  FROM __pgt_n2_rows AS f WHERE f.__pgt_had AND (NOT f.__pgt_has OR f.__pgt_changed)
   UNION ALL
   SELECT f.__pgt_row_id, 1::bigint AS __pgt_weight, f."__n_pgt_grp_1" AS "pgt_grp_1", f."__n_pgt_grp_2" AS "pgt_grp_2", f."__n_pgt_set" AS "pgt_set", f."__n_pgt_count" AS "pgt_count", f."__n_pgt_agg_1" AS "pgt_agg_1"
-  FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR pg_catalog.record_send(ROW(f."__o_pgt_grp_1", f."__o_pgt_grp_2", f."__o_pgt_set", f."__o_pgt_count", f."__o_pgt_agg_1")) IS DISTINCT FROM pg_catalog.record_send(ROW(f."__n_pgt_grp_1", f."__n_pgt_grp_2", f."__n_pgt_set", f."__n_pgt_count", f."__n_pgt_agg_1")))
+  FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR f.__pgt_changed)
 ),
 __pgt_d3_project AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_grp_2 AS "customer", c.pgt_agg_1 AS "n", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_grp_2 AS "pgt_grp_2", c.pgt_set AS "pgt_set", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1"
@@ -215,15 +217,17 @@ __pgt_n2_upd AS MATERIALIZED (
   FROM __pgt_n2_state AS u
 ),
 __pgt_n2_rows AS MATERIALIZED (
-  SELECT u.__pgt_row_id, u.__pgt_had, ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) AS __pgt_has, u."__o_pgt_grp_1", u."__o_pgt_grp_2", u."__o_pgt_set", u."__o_pgt_count", u."__o_pgt_agg_1", u."pgt_grp_1" AS "__n_pgt_grp_1", u."pgt_grp_2" AS "__n_pgt_grp_2", u."pgt_set" AS "__n_pgt_set", (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) AS "__n_pgt_count", (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint AS "__n_pgt_agg_1"
+  SELECT x.*, pg_catalog.record_send(ROW(x."__o_pgt_grp_1", x."__o_pgt_grp_2", x."__o_pgt_set", x."__o_pgt_count", x."__o_pgt_agg_1")) IS DISTINCT FROM pg_catalog.record_send(ROW(x."__n_pgt_grp_1", x."__n_pgt_grp_2", x."__n_pgt_set", x."__n_pgt_count", x."__n_pgt_agg_1")) AS __pgt_changed
+  FROM (SELECT u.__pgt_row_id, u.__pgt_had, ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) AS __pgt_has, u."__o_pgt_grp_1", u."__o_pgt_grp_2", u."__o_pgt_set", u."__o_pgt_count", u."__o_pgt_agg_1", u."pgt_grp_1" AS "__n_pgt_grp_1", u."pgt_grp_2" AS "__n_pgt_grp_2", u."pgt_set" AS "__n_pgt_set", (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) AS "__n_pgt_count", (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint AS "__n_pgt_agg_1"
   FROM __pgt_n2_upd AS u
+  OFFSET 0) AS x
 ),
 __pgt_d2_aggregate AS (
   SELECT f.__pgt_row_id, -1::bigint AS __pgt_weight, f."__o_pgt_grp_1" AS "pgt_grp_1", f."__o_pgt_grp_2" AS "pgt_grp_2", f."__o_pgt_set" AS "pgt_set", f."__o_pgt_count" AS "pgt_count", f."__o_pgt_agg_1" AS "pgt_agg_1"
-  FROM __pgt_n2_rows AS f WHERE f.__pgt_had AND (NOT f.__pgt_has OR pg_catalog.record_send(ROW(f."__o_pgt_grp_1", f."__o_pgt_grp_2", f."__o_pgt_set", f."__o_pgt_count", f."__o_pgt_agg_1")) IS DISTINCT FROM pg_catalog.record_send(ROW(f."__n_pgt_grp_1", f."__n_pgt_grp_2", f."__n_pgt_set", f."__n_pgt_count", f."__n_pgt_agg_1")))
+  FROM __pgt_n2_rows AS f WHERE f.__pgt_had AND (NOT f.__pgt_has OR f.__pgt_changed)
   UNION ALL
   SELECT f.__pgt_row_id, 1::bigint AS __pgt_weight, f."__n_pgt_grp_1" AS "pgt_grp_1", f."__n_pgt_grp_2" AS "pgt_grp_2", f."__n_pgt_set" AS "pgt_set", f."__n_pgt_count" AS "pgt_count", f."__n_pgt_agg_1" AS "pgt_agg_1"
-  FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR pg_catalog.record_send(ROW(f."__o_pgt_grp_1", f."__o_pgt_grp_2", f."__o_pgt_set", f."__o_pgt_count", f."__o_pgt_agg_1")) IS DISTINCT FROM pg_catalog.record_send(ROW(f."__n_pgt_grp_1", f."__n_pgt_grp_2", f."__n_pgt_set", f."__n_pgt_count", f."__n_pgt_agg_1")))
+  FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR f.__pgt_changed)
 ),
 __pgt_d3_project AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_grp_2 AS "customer", c.pgt_agg_1 AS "n", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_grp_2 AS "pgt_grp_2", c.pgt_set AS "pgt_set", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1"
@@ -282,15 +286,17 @@ __pgt_n2_upd AS MATERIALIZED (
   FROM __pgt_n2_state AS u
 ),
 __pgt_n2_rows AS MATERIALIZED (
-  SELECT u.__pgt_row_id, u.__pgt_had, ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) AS __pgt_has, u."__o_pgt_grp_1", u."__o_pgt_grp_2", u."__o_pgt_set", u."__o_pgt_count", u."__o_pgt_agg_1", u."pgt_grp_1" AS "__n_pgt_grp_1", u."pgt_grp_2" AS "__n_pgt_grp_2", u."pgt_set" AS "__n_pgt_set", (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) AS "__n_pgt_count", (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint AS "__n_pgt_agg_1"
+  SELECT x.*, pg_catalog.record_send(ROW(x."__o_pgt_grp_1", x."__o_pgt_grp_2", x."__o_pgt_set", x."__o_pgt_count", x."__o_pgt_agg_1")) IS DISTINCT FROM pg_catalog.record_send(ROW(x."__n_pgt_grp_1", x."__n_pgt_grp_2", x."__n_pgt_set", x."__n_pgt_count", x."__n_pgt_agg_1")) AS __pgt_changed
+  FROM (SELECT u.__pgt_row_id, u.__pgt_had, ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) AS __pgt_has, u."__o_pgt_grp_1", u."__o_pgt_grp_2", u."__o_pgt_set", u."__o_pgt_count", u."__o_pgt_agg_1", u."pgt_grp_1" AS "__n_pgt_grp_1", u."pgt_grp_2" AS "__n_pgt_grp_2", u."pgt_set" AS "__n_pgt_set", (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) AS "__n_pgt_count", (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint AS "__n_pgt_agg_1"
   FROM __pgt_n2_upd AS u
+  OFFSET 0) AS x
 ),
 __pgt_d2_aggregate AS (
   SELECT f.__pgt_row_id, -1::bigint AS __pgt_weight, f."__o_pgt_grp_1" AS "pgt_grp_1", f."__o_pgt_grp_2" AS "pgt_grp_2", f."__o_pgt_set" AS "pgt_set", f."__o_pgt_count" AS "pgt_count", f."__o_pgt_agg_1" AS "pgt_agg_1"
-  FROM __pgt_n2_rows AS f WHERE f.__pgt_had AND (NOT f.__pgt_has OR pg_catalog.record_send(ROW(f."__o_pgt_grp_1", f."__o_pgt_grp_2", f."__o_pgt_set", f."__o_pgt_count", f."__o_pgt_agg_1")) IS DISTINCT FROM pg_catalog.record_send(ROW(f."__n_pgt_grp_1", f."__n_pgt_grp_2", f."__n_pgt_set", f."__n_pgt_count", f."__n_pgt_agg_1")))
+  FROM __pgt_n2_rows AS f WHERE f.__pgt_had AND (NOT f.__pgt_has OR f.__pgt_changed)
   UNION ALL
   SELECT f.__pgt_row_id, 1::bigint AS __pgt_weight, f."__n_pgt_grp_1" AS "pgt_grp_1", f."__n_pgt_grp_2" AS "pgt_grp_2", f."__n_pgt_set" AS "pgt_set", f."__n_pgt_count" AS "pgt_count", f."__n_pgt_agg_1" AS "pgt_agg_1"
-  FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR pg_catalog.record_send(ROW(f."__o_pgt_grp_1", f."__o_pgt_grp_2", f."__o_pgt_set", f."__o_pgt_count", f."__o_pgt_agg_1")) IS DISTINCT FROM pg_catalog.record_send(ROW(f."__n_pgt_grp_1", f."__n_pgt_grp_2", f."__n_pgt_set", f."__n_pgt_count", f."__n_pgt_agg_1")))
+  FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR f.__pgt_changed)
 ),
 __pgt_d3_project AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_grp_2 AS "customer", c.pgt_agg_1 AS "n", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_grp_2 AS "pgt_grp_2", c.pgt_set AS "pgt_set", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1"
@@ -304,7 +310,7 @@ __pgt_delta AS (
   FROM __pgt_d3_project AS d
 ),
 __pgt_changes AS MATERIALIZED (
-  SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_delta AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC
+  SELECT DISTINCT ON (x."__pgt_row_id") x.*, pg_catalog.count(*) OVER (PARTITION BY x."__pgt_row_id") AS __pgt_rows FROM __pgt_delta AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC
 ),
 __pgt_deleted AS (
   DELETE FROM "public"."st_aggregate_grouping_sets" AS st USING __pgt_changes AS d
@@ -320,7 +326,7 @@ __pgt_updated AS (
 __pgt_inserted AS (
   INSERT INTO "public"."st_aggregate_grouping_sets" ("__pgt_row_id", "region", "customer", "n", "__pgt_grp_1", "__pgt_grp_2", "__pgt_set", "__pgt_count", "__pgt_agg_1")
   SELECT d."__pgt_row_id", d."region", d."customer", d."n", d."__pgt_grp_1", d."__pgt_grp_2", d."__pgt_set", d."__pgt_count", d."__pgt_agg_1" FROM __pgt_changes AS d
-  WHERE d.__pgt_weight > 0 AND NOT EXISTS (SELECT FROM "public"."st_aggregate_grouping_sets" AS st WHERE st."__pgt_row_id" = d."__pgt_row_id")
+  WHERE d.__pgt_weight > 0 AND d.__pgt_rows = 1
   RETURNING 1
 )
 SELECT ((SELECT CASE
@@ -385,15 +391,17 @@ __pgt_n2_upd AS MATERIALIZED (
   FROM __pgt_n2_state AS u
 ),
 __pgt_n2_rows AS MATERIALIZED (
-  SELECT u.__pgt_row_id, u.__pgt_had, ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) AS __pgt_has, u."__o_pgt_grp_1", u."__o_pgt_grp_2", u."__o_pgt_set", u."__o_pgt_count", u."__o_pgt_agg_1", u."pgt_grp_1" AS "__n_pgt_grp_1", u."pgt_grp_2" AS "__n_pgt_grp_2", u."pgt_set" AS "__n_pgt_set", (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) AS "__n_pgt_count", (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint AS "__n_pgt_agg_1"
+  SELECT x.*, pg_catalog.record_send(ROW(x."__o_pgt_grp_1", x."__o_pgt_grp_2", x."__o_pgt_set", x."__o_pgt_count", x."__o_pgt_agg_1")) IS DISTINCT FROM pg_catalog.record_send(ROW(x."__n_pgt_grp_1", x."__n_pgt_grp_2", x."__n_pgt_set", x."__n_pgt_count", x."__n_pgt_agg_1")) AS __pgt_changed
+  FROM (SELECT u.__pgt_row_id, u.__pgt_had, ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) AS __pgt_has, u."__o_pgt_grp_1", u."__o_pgt_grp_2", u."__o_pgt_set", u."__o_pgt_count", u."__o_pgt_agg_1", u."pgt_grp_1" AS "__n_pgt_grp_1", u."pgt_grp_2" AS "__n_pgt_grp_2", u."pgt_set" AS "__n_pgt_set", (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) AS "__n_pgt_count", (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint AS "__n_pgt_agg_1"
   FROM __pgt_n2_upd AS u
+  OFFSET 0) AS x
 ),
 __pgt_d2_aggregate AS (
   SELECT f.__pgt_row_id, -1::bigint AS __pgt_weight, f."__o_pgt_grp_1" AS "pgt_grp_1", f."__o_pgt_grp_2" AS "pgt_grp_2", f."__o_pgt_set" AS "pgt_set", f."__o_pgt_count" AS "pgt_count", f."__o_pgt_agg_1" AS "pgt_agg_1"
-  FROM __pgt_n2_rows AS f WHERE f.__pgt_had AND (NOT f.__pgt_has OR pg_catalog.record_send(ROW(f."__o_pgt_grp_1", f."__o_pgt_grp_2", f."__o_pgt_set", f."__o_pgt_count", f."__o_pgt_agg_1")) IS DISTINCT FROM pg_catalog.record_send(ROW(f."__n_pgt_grp_1", f."__n_pgt_grp_2", f."__n_pgt_set", f."__n_pgt_count", f."__n_pgt_agg_1")))
+  FROM __pgt_n2_rows AS f WHERE f.__pgt_had AND (NOT f.__pgt_has OR f.__pgt_changed)
   UNION ALL
   SELECT f.__pgt_row_id, 1::bigint AS __pgt_weight, f."__n_pgt_grp_1" AS "pgt_grp_1", f."__n_pgt_grp_2" AS "pgt_grp_2", f."__n_pgt_set" AS "pgt_set", f."__n_pgt_count" AS "pgt_count", f."__n_pgt_agg_1" AS "pgt_agg_1"
-  FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR pg_catalog.record_send(ROW(f."__o_pgt_grp_1", f."__o_pgt_grp_2", f."__o_pgt_set", f."__o_pgt_count", f."__o_pgt_agg_1")) IS DISTINCT FROM pg_catalog.record_send(ROW(f."__n_pgt_grp_1", f."__n_pgt_grp_2", f."__n_pgt_set", f."__n_pgt_count", f."__n_pgt_agg_1")))
+  FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR f.__pgt_changed)
 ),
 __pgt_d3_project AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_grp_2 AS "customer", c.pgt_agg_1 AS "n", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_grp_2 AS "pgt_grp_2", c.pgt_set AS "pgt_set", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1"
@@ -407,7 +415,7 @@ __pgt_delta AS (
   FROM __pgt_d3_project AS d
 ),
 __pgt_changes AS MATERIALIZED (
-  SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_delta AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC
+  SELECT DISTINCT ON (x."__pgt_row_id") x.*, pg_catalog.count(*) OVER (PARTITION BY x."__pgt_row_id") AS __pgt_rows FROM __pgt_delta AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC
 ),
 __pgt_deleted AS (
   DELETE FROM "public"."st_aggregate_grouping_sets" AS st USING __pgt_changes AS d
@@ -423,7 +431,7 @@ __pgt_updated AS (
 __pgt_inserted AS (
   INSERT INTO "public"."st_aggregate_grouping_sets" ("__pgt_row_id", "region", "customer", "n", "__pgt_grp_1", "__pgt_grp_2", "__pgt_set", "__pgt_count", "__pgt_agg_1")
   SELECT d."__pgt_row_id", d."region", d."customer", d."n", d."__pgt_grp_1", d."__pgt_grp_2", d."__pgt_set", d."__pgt_count", d."__pgt_agg_1" FROM __pgt_changes AS d
-  WHERE d.__pgt_weight > 0 AND NOT EXISTS (SELECT FROM "public"."st_aggregate_grouping_sets" AS st WHERE st."__pgt_row_id" = d."__pgt_row_id")
+  WHERE d.__pgt_weight > 0 AND d.__pgt_rows = 1
   RETURNING 1
 ),
 __pgt_captured AS (

@@ -113,16 +113,18 @@ __pgt_n2_rescan AS MATERIALIZED (
   GROUP BY 1) AS g
 ),
 __pgt_n2_rows AS MATERIALIZED (
-  SELECT u.__pgt_row_id, u.__pgt_had, CASE WHEN u.__pgt_rescan THEN r.__pgt_row_id IS NOT NULL ELSE ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) END AS __pgt_has, u."__o_pgt_grp_1", u."__o_pgt_count", u."__o_pgt_agg_1", u."__o_pgt_agg_2", u."pgt_grp_1" AS "__n_pgt_grp_1", CASE WHEN u.__pgt_rescan THEN r."pgt_count" ELSE (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) END AS "__n_pgt_count", CASE WHEN u.__pgt_rescan THEN r."pgt_agg_1" ELSE (LEAST(u."__o_pgt_agg_1", u."__pgt_di_0"))::numeric END AS "__n_pgt_agg_1", CASE WHEN u.__pgt_rescan THEN r."pgt_agg_2" ELSE (GREATEST(u."__o_pgt_agg_2", u."__pgt_di_1"))::numeric END AS "__n_pgt_agg_2"
+  SELECT x.*, pg_catalog.record_send(ROW(x."__o_pgt_grp_1", x."__o_pgt_count", x."__o_pgt_agg_1", x."__o_pgt_agg_2")) IS DISTINCT FROM pg_catalog.record_send(ROW(x."__n_pgt_grp_1", x."__n_pgt_count", x."__n_pgt_agg_1", x."__n_pgt_agg_2")) AS __pgt_changed
+  FROM (SELECT u.__pgt_row_id, u.__pgt_had, CASE WHEN u.__pgt_rescan THEN r.__pgt_row_id IS NOT NULL ELSE ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) END AS __pgt_has, u."__o_pgt_grp_1", u."__o_pgt_count", u."__o_pgt_agg_1", u."__o_pgt_agg_2", u."pgt_grp_1" AS "__n_pgt_grp_1", CASE WHEN u.__pgt_rescan THEN r."pgt_count" ELSE (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) END AS "__n_pgt_count", CASE WHEN u.__pgt_rescan THEN r."pgt_agg_1" ELSE (LEAST(u."__o_pgt_agg_1", u."__pgt_di_0"))::numeric END AS "__n_pgt_agg_1", CASE WHEN u.__pgt_rescan THEN r."pgt_agg_2" ELSE (GREATEST(u."__o_pgt_agg_2", u."__pgt_di_1"))::numeric END AS "__n_pgt_agg_2"
   FROM __pgt_n2_upd AS u
   LEFT JOIN __pgt_n2_rescan AS r ON u.__pgt_rescan AND r.__pgt_row_id = u.__pgt_row_id
+  OFFSET 0) AS x
 ),
 __pgt_d2_aggregate AS (
   SELECT f.__pgt_row_id, -1::bigint AS __pgt_weight, f."__o_pgt_grp_1" AS "pgt_grp_1", f."__o_pgt_count" AS "pgt_count", f."__o_pgt_agg_1" AS "pgt_agg_1", f."__o_pgt_agg_2" AS "pgt_agg_2"
-  FROM __pgt_n2_rows AS f WHERE f.__pgt_had AND (NOT f.__pgt_has OR pg_catalog.record_send(ROW(f."__o_pgt_grp_1", f."__o_pgt_count", f."__o_pgt_agg_1", f."__o_pgt_agg_2")) IS DISTINCT FROM pg_catalog.record_send(ROW(f."__n_pgt_grp_1", f."__n_pgt_count", f."__n_pgt_agg_1", f."__n_pgt_agg_2")))
+  FROM __pgt_n2_rows AS f WHERE f.__pgt_had AND (NOT f.__pgt_has OR f.__pgt_changed)
   UNION ALL
   SELECT f.__pgt_row_id, 1::bigint AS __pgt_weight, f."__n_pgt_grp_1" AS "pgt_grp_1", f."__n_pgt_count" AS "pgt_count", f."__n_pgt_agg_1" AS "pgt_agg_1", f."__n_pgt_agg_2" AS "pgt_agg_2"
-  FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR pg_catalog.record_send(ROW(f."__o_pgt_grp_1", f."__o_pgt_count", f."__o_pgt_agg_1", f."__o_pgt_agg_2")) IS DISTINCT FROM pg_catalog.record_send(ROW(f."__n_pgt_grp_1", f."__n_pgt_count", f."__n_pgt_agg_1", f."__n_pgt_agg_2")))
+  FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR f.__pgt_changed)
 ),
 __pgt_d3_project AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "lo", c.pgt_agg_2 AS "hi", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2"
@@ -197,16 +199,18 @@ __pgt_n2_rescan AS MATERIALIZED (
   GROUP BY 1) AS g
 ),
 __pgt_n2_rows AS MATERIALIZED (
-  SELECT u.__pgt_row_id, u.__pgt_had, CASE WHEN u.__pgt_rescan THEN r.__pgt_row_id IS NOT NULL ELSE ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) END AS __pgt_has, u."__o_pgt_grp_1", u."__o_pgt_count", u."__o_pgt_agg_1", u."__o_pgt_agg_2", u."pgt_grp_1" AS "__n_pgt_grp_1", CASE WHEN u.__pgt_rescan THEN r."pgt_count" ELSE (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) END AS "__n_pgt_count", CASE WHEN u.__pgt_rescan THEN r."pgt_agg_1" ELSE (LEAST(u."__o_pgt_agg_1", u."__pgt_di_0"))::numeric END AS "__n_pgt_agg_1", CASE WHEN u.__pgt_rescan THEN r."pgt_agg_2" ELSE (GREATEST(u."__o_pgt_agg_2", u."__pgt_di_1"))::numeric END AS "__n_pgt_agg_2"
+  SELECT x.*, pg_catalog.record_send(ROW(x."__o_pgt_grp_1", x."__o_pgt_count", x."__o_pgt_agg_1", x."__o_pgt_agg_2")) IS DISTINCT FROM pg_catalog.record_send(ROW(x."__n_pgt_grp_1", x."__n_pgt_count", x."__n_pgt_agg_1", x."__n_pgt_agg_2")) AS __pgt_changed
+  FROM (SELECT u.__pgt_row_id, u.__pgt_had, CASE WHEN u.__pgt_rescan THEN r.__pgt_row_id IS NOT NULL ELSE ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) END AS __pgt_has, u."__o_pgt_grp_1", u."__o_pgt_count", u."__o_pgt_agg_1", u."__o_pgt_agg_2", u."pgt_grp_1" AS "__n_pgt_grp_1", CASE WHEN u.__pgt_rescan THEN r."pgt_count" ELSE (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) END AS "__n_pgt_count", CASE WHEN u.__pgt_rescan THEN r."pgt_agg_1" ELSE (LEAST(u."__o_pgt_agg_1", u."__pgt_di_0"))::numeric END AS "__n_pgt_agg_1", CASE WHEN u.__pgt_rescan THEN r."pgt_agg_2" ELSE (GREATEST(u."__o_pgt_agg_2", u."__pgt_di_1"))::numeric END AS "__n_pgt_agg_2"
   FROM __pgt_n2_upd AS u
   LEFT JOIN __pgt_n2_rescan AS r ON u.__pgt_rescan AND r.__pgt_row_id = u.__pgt_row_id
+  OFFSET 0) AS x
 ),
 __pgt_d2_aggregate AS (
   SELECT f.__pgt_row_id, -1::bigint AS __pgt_weight, f."__o_pgt_grp_1" AS "pgt_grp_1", f."__o_pgt_count" AS "pgt_count", f."__o_pgt_agg_1" AS "pgt_agg_1", f."__o_pgt_agg_2" AS "pgt_agg_2"
-  FROM __pgt_n2_rows AS f WHERE f.__pgt_had AND (NOT f.__pgt_has OR pg_catalog.record_send(ROW(f."__o_pgt_grp_1", f."__o_pgt_count", f."__o_pgt_agg_1", f."__o_pgt_agg_2")) IS DISTINCT FROM pg_catalog.record_send(ROW(f."__n_pgt_grp_1", f."__n_pgt_count", f."__n_pgt_agg_1", f."__n_pgt_agg_2")))
+  FROM __pgt_n2_rows AS f WHERE f.__pgt_had AND (NOT f.__pgt_has OR f.__pgt_changed)
   UNION ALL
   SELECT f.__pgt_row_id, 1::bigint AS __pgt_weight, f."__n_pgt_grp_1" AS "pgt_grp_1", f."__n_pgt_count" AS "pgt_count", f."__n_pgt_agg_1" AS "pgt_agg_1", f."__n_pgt_agg_2" AS "pgt_agg_2"
-  FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR pg_catalog.record_send(ROW(f."__o_pgt_grp_1", f."__o_pgt_count", f."__o_pgt_agg_1", f."__o_pgt_agg_2")) IS DISTINCT FROM pg_catalog.record_send(ROW(f."__n_pgt_grp_1", f."__n_pgt_count", f."__n_pgt_agg_1", f."__n_pgt_agg_2")))
+  FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR f.__pgt_changed)
 ),
 __pgt_d3_project AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "lo", c.pgt_agg_2 AS "hi", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2"
@@ -272,16 +276,18 @@ __pgt_n2_rescan AS MATERIALIZED (
   GROUP BY 1) AS g
 ),
 __pgt_n2_rows AS MATERIALIZED (
-  SELECT u.__pgt_row_id, u.__pgt_had, CASE WHEN u.__pgt_rescan THEN r.__pgt_row_id IS NOT NULL ELSE ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) END AS __pgt_has, u."__o_pgt_grp_1", u."__o_pgt_count", u."__o_pgt_agg_1", u."__o_pgt_agg_2", u."pgt_grp_1" AS "__n_pgt_grp_1", CASE WHEN u.__pgt_rescan THEN r."pgt_count" ELSE (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) END AS "__n_pgt_count", CASE WHEN u.__pgt_rescan THEN r."pgt_agg_1" ELSE (LEAST(u."__o_pgt_agg_1", u."__pgt_di_0"))::numeric END AS "__n_pgt_agg_1", CASE WHEN u.__pgt_rescan THEN r."pgt_agg_2" ELSE (GREATEST(u."__o_pgt_agg_2", u."__pgt_di_1"))::numeric END AS "__n_pgt_agg_2"
+  SELECT x.*, pg_catalog.record_send(ROW(x."__o_pgt_grp_1", x."__o_pgt_count", x."__o_pgt_agg_1", x."__o_pgt_agg_2")) IS DISTINCT FROM pg_catalog.record_send(ROW(x."__n_pgt_grp_1", x."__n_pgt_count", x."__n_pgt_agg_1", x."__n_pgt_agg_2")) AS __pgt_changed
+  FROM (SELECT u.__pgt_row_id, u.__pgt_had, CASE WHEN u.__pgt_rescan THEN r.__pgt_row_id IS NOT NULL ELSE ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) END AS __pgt_has, u."__o_pgt_grp_1", u."__o_pgt_count", u."__o_pgt_agg_1", u."__o_pgt_agg_2", u."pgt_grp_1" AS "__n_pgt_grp_1", CASE WHEN u.__pgt_rescan THEN r."pgt_count" ELSE (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) END AS "__n_pgt_count", CASE WHEN u.__pgt_rescan THEN r."pgt_agg_1" ELSE (LEAST(u."__o_pgt_agg_1", u."__pgt_di_0"))::numeric END AS "__n_pgt_agg_1", CASE WHEN u.__pgt_rescan THEN r."pgt_agg_2" ELSE (GREATEST(u."__o_pgt_agg_2", u."__pgt_di_1"))::numeric END AS "__n_pgt_agg_2"
   FROM __pgt_n2_upd AS u
   LEFT JOIN __pgt_n2_rescan AS r ON u.__pgt_rescan AND r.__pgt_row_id = u.__pgt_row_id
+  OFFSET 0) AS x
 ),
 __pgt_d2_aggregate AS (
   SELECT f.__pgt_row_id, -1::bigint AS __pgt_weight, f."__o_pgt_grp_1" AS "pgt_grp_1", f."__o_pgt_count" AS "pgt_count", f."__o_pgt_agg_1" AS "pgt_agg_1", f."__o_pgt_agg_2" AS "pgt_agg_2"
-  FROM __pgt_n2_rows AS f WHERE f.__pgt_had AND (NOT f.__pgt_has OR pg_catalog.record_send(ROW(f."__o_pgt_grp_1", f."__o_pgt_count", f."__o_pgt_agg_1", f."__o_pgt_agg_2")) IS DISTINCT FROM pg_catalog.record_send(ROW(f."__n_pgt_grp_1", f."__n_pgt_count", f."__n_pgt_agg_1", f."__n_pgt_agg_2")))
+  FROM __pgt_n2_rows AS f WHERE f.__pgt_had AND (NOT f.__pgt_has OR f.__pgt_changed)
   UNION ALL
   SELECT f.__pgt_row_id, 1::bigint AS __pgt_weight, f."__n_pgt_grp_1" AS "pgt_grp_1", f."__n_pgt_count" AS "pgt_count", f."__n_pgt_agg_1" AS "pgt_agg_1", f."__n_pgt_agg_2" AS "pgt_agg_2"
-  FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR pg_catalog.record_send(ROW(f."__o_pgt_grp_1", f."__o_pgt_count", f."__o_pgt_agg_1", f."__o_pgt_agg_2")) IS DISTINCT FROM pg_catalog.record_send(ROW(f."__n_pgt_grp_1", f."__n_pgt_count", f."__n_pgt_agg_1", f."__n_pgt_agg_2")))
+  FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR f.__pgt_changed)
 ),
 __pgt_d3_project AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "lo", c.pgt_agg_2 AS "hi", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2"
@@ -295,7 +301,7 @@ __pgt_delta AS (
   FROM __pgt_d3_project AS d
 ),
 __pgt_changes AS MATERIALIZED (
-  SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_delta AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC
+  SELECT DISTINCT ON (x."__pgt_row_id") x.*, pg_catalog.count(*) OVER (PARTITION BY x."__pgt_row_id") AS __pgt_rows FROM __pgt_delta AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC
 ),
 __pgt_deleted AS (
   DELETE FROM "public"."st_aggregate_min_max" AS st USING __pgt_changes AS d
@@ -311,7 +317,7 @@ __pgt_updated AS (
 __pgt_inserted AS (
   INSERT INTO "public"."st_aggregate_min_max" ("__pgt_row_id", "region", "lo", "hi", "__pgt_grp_1", "__pgt_count", "__pgt_agg_1", "__pgt_agg_2")
   SELECT d."__pgt_row_id", d."region", d."lo", d."hi", d."__pgt_grp_1", d."__pgt_count", d."__pgt_agg_1", d."__pgt_agg_2" FROM __pgt_changes AS d
-  WHERE d.__pgt_weight > 0 AND NOT EXISTS (SELECT FROM "public"."st_aggregate_min_max" AS st WHERE st."__pgt_row_id" = d."__pgt_row_id")
+  WHERE d.__pgt_weight > 0 AND d.__pgt_rows = 1
   RETURNING 1
 )
 SELECT ((SELECT CASE
@@ -383,16 +389,18 @@ __pgt_n2_rescan AS MATERIALIZED (
   GROUP BY 1) AS g
 ),
 __pgt_n2_rows AS MATERIALIZED (
-  SELECT u.__pgt_row_id, u.__pgt_had, CASE WHEN u.__pgt_rescan THEN r.__pgt_row_id IS NOT NULL ELSE ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) END AS __pgt_has, u."__o_pgt_grp_1", u."__o_pgt_count", u."__o_pgt_agg_1", u."__o_pgt_agg_2", u."pgt_grp_1" AS "__n_pgt_grp_1", CASE WHEN u.__pgt_rescan THEN r."pgt_count" ELSE (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) END AS "__n_pgt_count", CASE WHEN u.__pgt_rescan THEN r."pgt_agg_1" ELSE (LEAST(u."__o_pgt_agg_1", u."__pgt_di_0"))::numeric END AS "__n_pgt_agg_1", CASE WHEN u.__pgt_rescan THEN r."pgt_agg_2" ELSE (GREATEST(u."__o_pgt_agg_2", u."__pgt_di_1"))::numeric END AS "__n_pgt_agg_2"
+  SELECT x.*, pg_catalog.record_send(ROW(x."__o_pgt_grp_1", x."__o_pgt_count", x."__o_pgt_agg_1", x."__o_pgt_agg_2")) IS DISTINCT FROM pg_catalog.record_send(ROW(x."__n_pgt_grp_1", x."__n_pgt_count", x."__n_pgt_agg_1", x."__n_pgt_agg_2")) AS __pgt_changed
+  FROM (SELECT u.__pgt_row_id, u.__pgt_had, CASE WHEN u.__pgt_rescan THEN r.__pgt_row_id IS NOT NULL ELSE ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) END AS __pgt_has, u."__o_pgt_grp_1", u."__o_pgt_count", u."__o_pgt_agg_1", u."__o_pgt_agg_2", u."pgt_grp_1" AS "__n_pgt_grp_1", CASE WHEN u.__pgt_rescan THEN r."pgt_count" ELSE (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) END AS "__n_pgt_count", CASE WHEN u.__pgt_rescan THEN r."pgt_agg_1" ELSE (LEAST(u."__o_pgt_agg_1", u."__pgt_di_0"))::numeric END AS "__n_pgt_agg_1", CASE WHEN u.__pgt_rescan THEN r."pgt_agg_2" ELSE (GREATEST(u."__o_pgt_agg_2", u."__pgt_di_1"))::numeric END AS "__n_pgt_agg_2"
   FROM __pgt_n2_upd AS u
   LEFT JOIN __pgt_n2_rescan AS r ON u.__pgt_rescan AND r.__pgt_row_id = u.__pgt_row_id
+  OFFSET 0) AS x
 ),
 __pgt_d2_aggregate AS (
   SELECT f.__pgt_row_id, -1::bigint AS __pgt_weight, f."__o_pgt_grp_1" AS "pgt_grp_1", f."__o_pgt_count" AS "pgt_count", f."__o_pgt_agg_1" AS "pgt_agg_1", f."__o_pgt_agg_2" AS "pgt_agg_2"
-  FROM __pgt_n2_rows AS f WHERE f.__pgt_had AND (NOT f.__pgt_has OR pg_catalog.record_send(ROW(f."__o_pgt_grp_1", f."__o_pgt_count", f."__o_pgt_agg_1", f."__o_pgt_agg_2")) IS DISTINCT FROM pg_catalog.record_send(ROW(f."__n_pgt_grp_1", f."__n_pgt_count", f."__n_pgt_agg_1", f."__n_pgt_agg_2")))
+  FROM __pgt_n2_rows AS f WHERE f.__pgt_had AND (NOT f.__pgt_has OR f.__pgt_changed)
   UNION ALL
   SELECT f.__pgt_row_id, 1::bigint AS __pgt_weight, f."__n_pgt_grp_1" AS "pgt_grp_1", f."__n_pgt_count" AS "pgt_count", f."__n_pgt_agg_1" AS "pgt_agg_1", f."__n_pgt_agg_2" AS "pgt_agg_2"
-  FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR pg_catalog.record_send(ROW(f."__o_pgt_grp_1", f."__o_pgt_count", f."__o_pgt_agg_1", f."__o_pgt_agg_2")) IS DISTINCT FROM pg_catalog.record_send(ROW(f."__n_pgt_grp_1", f."__n_pgt_count", f."__n_pgt_agg_1", f."__n_pgt_agg_2")))
+  FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR f.__pgt_changed)
 ),
 __pgt_d3_project AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "lo", c.pgt_agg_2 AS "hi", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2"
@@ -406,7 +414,7 @@ __pgt_delta AS (
   FROM __pgt_d3_project AS d
 ),
 __pgt_changes AS MATERIALIZED (
-  SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_delta AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC
+  SELECT DISTINCT ON (x."__pgt_row_id") x.*, pg_catalog.count(*) OVER (PARTITION BY x."__pgt_row_id") AS __pgt_rows FROM __pgt_delta AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC
 ),
 __pgt_deleted AS (
   DELETE FROM "public"."st_aggregate_min_max" AS st USING __pgt_changes AS d
@@ -422,7 +430,7 @@ __pgt_updated AS (
 __pgt_inserted AS (
   INSERT INTO "public"."st_aggregate_min_max" ("__pgt_row_id", "region", "lo", "hi", "__pgt_grp_1", "__pgt_count", "__pgt_agg_1", "__pgt_agg_2")
   SELECT d."__pgt_row_id", d."region", d."lo", d."hi", d."__pgt_grp_1", d."__pgt_count", d."__pgt_agg_1", d."__pgt_agg_2" FROM __pgt_changes AS d
-  WHERE d.__pgt_weight > 0 AND NOT EXISTS (SELECT FROM "public"."st_aggregate_min_max" AS st WHERE st."__pgt_row_id" = d."__pgt_row_id")
+  WHERE d.__pgt_weight > 0 AND d.__pgt_rows = 1
   RETURNING 1
 ),
 __pgt_captured AS (

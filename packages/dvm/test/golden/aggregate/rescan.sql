@@ -241,7 +241,7 @@ __pgt_delta AS (
   FROM __pgt_d3_project AS d
 ),
 __pgt_changes AS MATERIALIZED (
-  SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_delta AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC
+  SELECT DISTINCT ON (x."__pgt_row_id") x.*, pg_catalog.count(*) OVER (PARTITION BY x."__pgt_row_id") AS __pgt_rows FROM __pgt_delta AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC
 ),
 __pgt_deleted AS (
   DELETE FROM "public"."st_aggregate_rescan" AS st USING __pgt_changes AS d
@@ -257,7 +257,7 @@ __pgt_updated AS (
 __pgt_inserted AS (
   INSERT INTO "public"."st_aggregate_rescan" ("__pgt_row_id", "region", "ids", "__pgt_grp_1", "__pgt_count", "__pgt_agg_1")
   SELECT d."__pgt_row_id", d."region", d."ids", d."__pgt_grp_1", d."__pgt_count", d."__pgt_agg_1" FROM __pgt_changes AS d
-  WHERE d.__pgt_weight > 0 AND NOT EXISTS (SELECT FROM "public"."st_aggregate_rescan" AS st WHERE st."__pgt_row_id" = d."__pgt_row_id")
+  WHERE d.__pgt_weight > 0 AND d.__pgt_rows = 1
   RETURNING 1
 )
 SELECT ((SELECT CASE
@@ -334,7 +334,7 @@ __pgt_delta AS (
   FROM __pgt_d3_project AS d
 ),
 __pgt_changes AS MATERIALIZED (
-  SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_delta AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC
+  SELECT DISTINCT ON (x."__pgt_row_id") x.*, pg_catalog.count(*) OVER (PARTITION BY x."__pgt_row_id") AS __pgt_rows FROM __pgt_delta AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC
 ),
 __pgt_deleted AS (
   DELETE FROM "public"."st_aggregate_rescan" AS st USING __pgt_changes AS d
@@ -350,7 +350,7 @@ __pgt_updated AS (
 __pgt_inserted AS (
   INSERT INTO "public"."st_aggregate_rescan" ("__pgt_row_id", "region", "ids", "__pgt_grp_1", "__pgt_count", "__pgt_agg_1")
   SELECT d."__pgt_row_id", d."region", d."ids", d."__pgt_grp_1", d."__pgt_count", d."__pgt_agg_1" FROM __pgt_changes AS d
-  WHERE d.__pgt_weight > 0 AND NOT EXISTS (SELECT FROM "public"."st_aggregate_rescan" AS st WHERE st."__pgt_row_id" = d."__pgt_row_id")
+  WHERE d.__pgt_weight > 0 AND d.__pgt_rows = 1
   RETURNING 1
 ),
 __pgt_captured AS (
