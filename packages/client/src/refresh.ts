@@ -21,20 +21,21 @@ import {
   type WindowInspection,
 } from '@pgtrickle/dvm';
 import { streamTableById } from './catalog/find-stream-table.js';
-import { dependenciesOf, hasReaders } from './catalog/read-dependencies.js';
+import { dependenciesOf } from './catalog/read-dependencies.js';
 import { recordCompletedRefresh } from './catalog/record-refresh.js';
 import type { DependencyRow, StreamTableRow } from './catalog/rows.js';
 import { allowStorageWrites } from './catalog/schema.js';
 import { statusAfter } from './catalog/set-status.js';
 import { recordDependencies } from './cdc.js';
 import type { Conn } from './db.js';
-import { SourceChangedError } from './errors.js';
+import { SourceChangedError, StorageMissingError } from './errors.js';
 import { displayName } from './names.js';
-import { fingerprints, onlyCaptureChanged } from './port.js';
+import { onlyCaptureChanged } from './port.js';
+import { preflight } from './refresh-preflight.js';
 import { isQuiet, markQuiet } from './refresh-quiet.js';
 import { compileAsOwner, sourcesHiddenFromOwner } from './security/owner-compile.js';
 import { type OwnerSandbox, withSandbox } from './security/sandbox.js';
-import { evolveStorage, requireStorage, restoreGuard } from './storage.js';
+import { evolveStorage, repairGuard, restoreGuard } from './storage.js';
 import { installImmediate } from './stream-tables/immediate.js';
 
 /** Default AUTO threshold: refresh FULL when a source's pending changes exceed this share of its rows. */
@@ -221,14 +222,13 @@ async function refreshAsOwner(
   const pgtId = row.pgtId;
   let deps = initialDeps;
 
+  // One read: the storage, its guard, its readers, the sources' fingerprints.
+  const pre = await preflight(conn, row, deps);
   // The storage table dropped behind pgtrickle's back: a permanent error naming the cleanup.
-  await requireStorage(conn, row);
+  if (pre.storageMissing) throw new StorageMissingError(displayName(row.schema, row.name));
 
   // Source DDL: dropped → error; changed → rebuild (or an error that says what to do).
-  const current = await fingerprints(
-    conn,
-    deps.map((d) => d.sourceOid),
-  );
+  const current = pre.fingerprints;
   const dropped = deps.filter((d) => current.get(d.sourceOid) === null);
   if (dropped.length > 0) {
     throw new SourceChangedError(
@@ -244,9 +244,11 @@ async function refreshAsOwner(
   }
 
   const plan = await planFor(conn, sandbox, engine, row, deps, rebuild ? undefined : request.plan);
-  const hasConsumers = await hasReaders(conn, pgtId);
+  const hasConsumers = pre.hasReaders;
   // A guard its owner switched off may have let writes in: restore it and rebuild the contents.
-  const guardRestored = row.storageOid !== null && (await restoreGuard(conn, row.storageOid));
+  const guardRestored =
+    row.storageOid !== null &&
+    (rebuild ? await restoreGuard(conn, row.storageOid) : await repairGuard(conn, pre.guard));
   const immediate = plan.mode === 'IMMEDIATE';
   // An IMMEDIATE table is refreshed FULL, its triggers (re)compiled first: they lock the sources
   // until commit, so the recompute misses no write and no write is applied twice.
