@@ -20,7 +20,7 @@ import {
   runRefresh,
   type WindowInspection,
 } from '@pgtrickle/dvm';
-import { streamTableById } from './catalog/find-stream-table.js';
+import { streamTableById, streamTableWithDependencies } from './catalog/find-stream-table.js';
 import { dependenciesOf } from './catalog/read-dependencies.js';
 import { recordCompletedRefresh } from './catalog/record-refresh.js';
 import type { DependencyRow, StreamTableRow } from './catalog/rows.js';
@@ -161,9 +161,9 @@ export async function refreshInTransaction(
   const startedAt = new Date();
   if (request.action === undefined && request.plan === undefined && request.ignoreStatus !== true) {
     // Nothing to do (read-only checks, no lock taken): NO_DATA without writing anything.
-    const peek = await streamTableById(conn, pgtId);
-    const deps = peek === null ? [] : await dependenciesOf(conn, pgtId);
-    if (peek !== null && (await isQuiet(conn, peek, deps))) {
+    const peeked = await streamTableWithDependencies(conn, pgtId);
+    const peek = peeked?.row ?? null;
+    if (peeked !== null && peek !== null && (await isQuiet(conn, peek, peeked.deps))) {
       await markQuiet(conn, peek);
       return {
         pgtId,
