@@ -94,7 +94,7 @@ describe('algebraic aggregates at the root', () => {
     );
   });
 
-  it('maintains SUM / AVG over a numeric(p,s) column (fixed scale: no scale histogram kept), NaN included', async () => {
+  it('maintains SUM / AVG over a numeric(p,s) column (fixed scale: no scale histogram kept; AVG shares SUM\'s state), NaN included', async () => {
     await db.query(`
       CREATE TABLE t2s (id int PRIMARY KEY, g int, m numeric(12,2), u numeric(8,0));
       INSERT INTO t2s VALUES (1, 1, 1.5, 3), (2, 1, 2.25, 4), (3, 2, NULL, NULL), (4, 2, 10, 5);
@@ -119,6 +119,13 @@ describe('algebraic aggregates at the root', () => {
       `SELECT count(*)::int AS n FROM ${st.relation} WHERE ${scales.map((c) => `${c} IS NOT NULL`).join(' OR ')}`,
     );
     expect(kept.rows[0]?.n).toBe(0);
+    // avg(m) and avg(u) read the state of sum(m) and sum(u): their own state columns stay NULL.
+    const shared = await db.query(
+      `SELECT count(*) FILTER (WHERE __pgt_nn_2 IS NOT NULL OR __pgt_sum_2 IS NOT NULL OR __pgt_nn_4 IS NOT NULL)::int AS own,
+              count(*) FILTER (WHERE __pgt_nn_1 IS NULL OR __pgt_nn_3 IS NULL)::int AS missing
+         FROM ${st.relation}`,
+    );
+    expect(shared.rows[0]).toEqual({ own: 0, missing: 0 });
   });
 
   it('maintains SUM / AVG over floats (rounded comparison) and over bigint / smallint / real', async () => {
