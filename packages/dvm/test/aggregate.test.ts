@@ -94,7 +94,7 @@ describe('algebraic aggregates at the root', () => {
     );
   });
 
-  it('maintains SUM / AVG over a numeric(p,s) column (fixed scale: no scale histogram kept; AVG shares SUM\'s state), NaN included', async () => {
+  it("maintains SUM / AVG over a numeric(p,s) column (fixed scale: no scale histogram kept; AVG shares SUM's state), NaN included", async () => {
     await db.query(`
       CREATE TABLE t2s (id int PRIMARY KEY, g int, m numeric(12,2), u numeric(8,0));
       INSERT INTO t2s VALUES (1, 1, 1.5, 3), (2, 1, 2.25, 4), (3, 2, NULL, NULL), (4, 2, 10, 5);
