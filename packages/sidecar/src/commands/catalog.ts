@@ -169,7 +169,7 @@ async function planText(
     ctx.out(
       delta === null
         ? '-- no differential delta: every refresh recomputes the query'
-        : '-- differential refresh, one statement per refresh ($1: the previous frontier snapshot)',
+        : '-- differential refresh, one statement per refresh (parameters: the previous frontier)',
     );
     if (delta !== null) ctx.out(statement(delta));
     return 0;
