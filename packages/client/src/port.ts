@@ -39,8 +39,13 @@ export async function fingerprints(
   q: Conn | Db,
   oids: readonly number[],
 ): Promise<Map<number, string | null>> {
-  const res = await q.query(
-    `SELECT o.oid::int8 AS oid,
+  const res = await q.query(fingerprintsSql('$1'), [oids]);
+  return new Map(res.rows.map((r) => [Number(r.oid), r.fp === null ? null : String(r.fp)]));
+}
+
+/** The SELECT of {@link fingerprints} (`oid`, `fp` per relation) for the oid array bound as `oidsParam`. */
+export function fingerprintsSql(oidsParam: string): string {
+  return `SELECT o.oid::int8 AS oid,
             CASE WHEN c.oid IS NULL THEN NULL ELSE pg_catalog.md5(
               (SELECT n.nspname FROM pg_catalog.pg_namespace AS n WHERE n.oid = c.relnamespace) || '.' || c.relname || '|' ||
               COALESCE((SELECT pg_catalog.string_agg(a.attname || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod) || ' ' || a.attnotnull::text
@@ -62,10 +67,7 @@ export async function fingerprints(
             ) || COALESCE((SELECT ';capture=' || s.shape_version || ':' || n.enabled || '/' || n.expected
                            FROM ${CAPTURE_STATE} AS s CROSS JOIN LATERAL ${TRIGGER_COUNT}(s.relations) AS n
                           WHERE s.source_oid = c.oid), '') END AS fp
-     FROM pg_catalog.unnest($1::oid[]) AS o(oid) LEFT JOIN pg_catalog.pg_class AS c ON c.oid = o.oid`,
-    [oids],
-  );
-  return new Map(res.rows.map((r) => [Number(r.oid), r.fp === null ? null : String(r.fp)]));
+     FROM pg_catalog.unnest(${oidsParam}::oid[]) AS o(oid) LEFT JOIN pg_catalog.pg_class AS c ON c.oid = o.oid`;
 }
 
 /** Whether two fingerprints differ only in their capture part (the source itself is unchanged). */

@@ -8,10 +8,10 @@
  * collation, so readers compare and sort its values as the query does.
  */
 import type { CompiledPlan, QueryColumn } from '@pgtrickle/dvm';
-import { HIDDEN_PREFIX, quoteIdent, ROW_ID_COLUMN } from '@pgtrickle/dvm';
+import { HIDDEN_PREFIX, quoteIdent, quoteLiteral, ROW_ID_COLUMN } from '@pgtrickle/dvm';
 import { allowStorageWrites, CATALOG_SCHEMA } from './catalog/schema.js';
 import type { Conn, Db } from './db.js';
-import { DependentViewsError, StorageMissingError } from './errors.js';
+import { DependentViewsError } from './errors.js';
 import { displayName, sqlName } from './names.js';
 
 /** Name of the guard trigger on every storage table. */
@@ -75,26 +75,15 @@ export async function createStorage(
 export async function missingStorageOids(conn: Conn | Db, oids: readonly number[]): Promise<Set<number>> {
   if (oids.length === 0) return new Set();
   const res = await conn.query(
-    `SELECT o::int8 AS oid FROM pg_catalog.unnest($1::oid[]) AS o
-     WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class AS c WHERE c.oid = o AND c.relkind IN ('r', 'p'))`,
+    `SELECT o::int8 AS oid FROM pg_catalog.unnest($1::oid[]) AS o WHERE NOT ${storageExistsSql('o')}`,
     [oids.map(String)],
   );
   return new Set(res.rows.map((r) => Number(r.oid)));
 }
 
-/**
- * Refuses to refresh a stream table whose storage table is gone (`PGT_STORAGE_MISSING`, a
- * permanent error: the table goes to ERROR with the message naming the drop command). A table
- * dropped and created again under the same name is not the storage either: it has another oid.
- */
-export async function requireStorage(
-  conn: Conn | Db,
-  row: { readonly storageOid: number | null; readonly schema: string; readonly name: string },
-): Promise<void> {
-  if (row.storageOid === null) return;
-  if ((await missingStorageOids(conn, [row.storageOid])).size > 0) {
-    throw new StorageMissingError(displayName(row.schema, row.name));
-  }
+/** Whether a storage table of oid `oid` (an SQL expression) exists: a condition. */
+export function storageExistsSql(oid: string): string {
+  return `EXISTS (SELECT 1 FROM pg_catalog.pg_class AS c WHERE c.oid = ${oid} AND c.relkind IN ('r', 'p'))`;
 }
 
 /** The statement dropping a stream table's storage: by its oid (wherever it was renamed to); nothing if it is gone. */
@@ -257,23 +246,36 @@ async function viewsReading(conn: Conn, rel: string, column: string): Promise<st
   return res.rows.map((r) => String(r.view));
 }
 
+/** The state of a storage table's guard trigger: the table's quoted name and `tgenabled` (null: no trigger). */
+export interface GuardState {
+  readonly rel: string;
+  readonly enabled: string | null;
+}
+
+/** A scalar subquery of storage table `oidParam`'s {@link GuardState} as json (null: no such table). */
+export function guardStateSql(oidParam: string): string {
+  return `(SELECT pg_catalog.json_build_object(
+            'rel', pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname),
+            'enabled', (SELECT t.tgenabled::text FROM pg_catalog.pg_trigger AS t
+                         WHERE t.tgrelid = c.oid AND t.tgname = ${quoteLiteral(GUARD_TRIGGER)}))
+       FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+      WHERE c.oid = ${oidParam})`;
+}
+
 /**
  * Makes sure the guard trigger of storage table `oid` exists and fires (its owner, who owns the
  * table, can disable or drop it). Returns true when it had to be restored: writes may have got in,
  * so the caller rebuilds the contents.
  */
 export async function restoreGuard(conn: Conn, oid: number): Promise<boolean> {
-  const res = await conn.query(
-    `SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS rel,
-            (SELECT t.tgenabled::text FROM pg_catalog.pg_trigger AS t WHERE t.tgrelid = c.oid AND t.tgname = $2) AS enabled
-       FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
-      WHERE c.oid = $1`,
-    [oid, GUARD_TRIGGER],
-  );
-  const r = res.rows[0];
-  if (r === undefined || r.enabled === 'O' || r.enabled === 'A') return false;
-  const rel = String(r.rel);
-  if (r.enabled === null) await conn.query(guardTriggerSql(rel));
-  else await conn.query(`ALTER TABLE ${rel} ENABLE TRIGGER ${quoteIdent(GUARD_TRIGGER)}`);
+  const res = await conn.query(`SELECT ${guardStateSql('$1::oid')} AS g`, [oid]);
+  return repairGuard(conn, (res.rows[0]?.g ?? null) as GuardState | null);
+}
+
+/** {@link restoreGuard} from a guard state already read (null: the table is gone). */
+export async function repairGuard(conn: Conn, state: GuardState | null): Promise<boolean> {
+  if (state === null || state.enabled === 'O' || state.enabled === 'A') return false;
+  if (state.enabled === null) await conn.query(guardTriggerSql(state.rel));
+  else await conn.query(`ALTER TABLE ${state.rel} ENABLE TRIGGER ${quoteIdent(GUARD_TRIGGER)}`);
   return true;
 }

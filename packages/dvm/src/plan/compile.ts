@@ -42,9 +42,15 @@ import { mapAst } from '../parse/ast.js';
 import { deparseNode } from '../parse/deparse.js';
 import { initParser, type ParsedQuery, parseQuery } from '../parse/parser.js';
 import { type SqlFragment, sql } from '../sql/sql.js';
-import { type ApplyTarget, applyInOneStatement, consolidatedSelect, deltaTable } from './apply.js';
+import {
+  type ApplyTarget,
+  applyInOneStatement,
+  consolidatedSelect,
+  deltaTable,
+  refreshStatementParts,
+} from './apply.js';
 import { baseBuffer, streamBuffer } from './capture.js';
-import { frontierCaptureSql } from './frontier.js';
+import { CONSUMED_SNAPSHOT_SQL, epochsSql, frontierCaptureSql } from './frontier.js';
 
 /** The refresh modes a stream table can be created with. */
 export type RequestedMode = 'AUTO' | 'FULL' | 'DIFFERENTIAL' | 'IMMEDIATE';
@@ -121,6 +127,19 @@ export interface CompiledPlan {
    * delta temp table and recording the new frontier (null for FULL plans).
    */
   deltaInsert(source?: DeltaSource): string | null;
+  /**
+   * ONE statement of a DIFFERENTIAL refresh: the delta over the window since the previous
+   * frontier (params as the delta statement's), consolidated, applied to the storage table and,
+   * with `capturePgtId`, appended to that stream table's own buffer under the epoch bound as the
+   * parameter after the delta's; its one result row is the new frontier (`snapshot` text,
+   * `epochs` jsonb) and the rows inserted and deleted (`ins`, `del`). Null for FULL plans.
+   */
+  refreshSql(capturePgtId?: number | null): string | null;
+  /**
+   * Whether the root delta comes out consolidated and clean (per row id at most the stored row
+   * as −1 and its new values as +1, only when they differ), so the refresh applies it as it is.
+   */
+  readonly consolidatedDelta: boolean;
   /** What the apply statements need. */
   applyTarget(): ApplyTarget;
   /** Counts of pending changes per source in the window (params as the delta), TRUNCATE flags, table sizes. */
@@ -565,6 +584,8 @@ FROM (${fullText}) AS q`;
 INSERT INTO ${rel} (${columnList([ROW_ID_COLUMN, ...visible])})
 ${select}`,
     deltaInsert: () => null,
+    refreshSql: () => null,
+    consolidatedDelta: false,
     applyTarget: () => ({ relation: rel, columns: visible, visible, uniqueRowIds: false, tag }),
     inspectSql: () => inspect(refs, params),
     immediateSql: () => null,
@@ -722,6 +743,29 @@ SELECT d.${sql.id(ROW_ID_COLUMN)}, d.${WEIGHT_COLUMN}, ${cols}
 FROM ${d} AS d`,
       );
     },
+    refreshSql(capturePgtId: number | null = null) {
+      const ctx = new DiffContext({ kind: 'changeBuffer' }, params, binding);
+      const d = ctx.delta(root);
+      ctx.stmt.addNamed('__pgt_params', paramsDeclaration(params));
+      const cols = sql.join(storageCols.map((c) => sql`d.${sql.id(c.id)} AS ${sql.id(c.name)}`));
+      const delta = ctx.stmt.addNamed(
+        '__pgt_delta',
+        sql`SELECT d.${sql.id(ROW_ID_COLUMN)}, d.${WEIGHT_COLUMN}, ${cols}\nFROM ${d} AS d`,
+      );
+      const { ctes, body } = refreshStatementParts(plan.applyTarget(), delta, {
+        consolidated: plan.consolidatedDelta,
+        capture:
+          capturePgtId === null ? null : { pgtId: capturePgtId, epoch: sql`$${params.length + 1}::bigint` },
+        snapshot: sql`(${CONSUMED_SNAPSHOT_SQL})::text`,
+        epochs: epochsSql(sourceRefs, params),
+      });
+      for (const c of ctes) ctx.stmt.addNamed(c.name, c.sql, c.materialized);
+      return ctx.stmt.build(body);
+    },
+    // The root aggregate's delta (algebraic or by rescan) is one −1 stored row and one +1 new row
+    // per changed group, already compared; projections above it keep every state column, so two
+    // different images stay different.
+    consolidatedDelta: root.uniqueIds && state !== null && state.node.kind === 'aggregate',
     applyTarget: () => ({ relation: rel, columns: allCols, visible, uniqueRowIds: root.uniqueIds, tag }),
     inspectSql: () => inspect(sourceRefs, params),
     immediateSql(source: TransitionTables) {
