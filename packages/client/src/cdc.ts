@@ -103,28 +103,33 @@ function cleanupLockKey(kind: 'base' | 'st', id: number): string {
   return String((kind === 'base' ? 0x50475400n : 0x50475500n) * 4294967296n + BigInt(id));
 }
 
-/** Deletes buffer rows every consumer has consumed, for the given sources. Returns rows deleted. */
+/**
+ * Deletes buffer rows every consumer has consumed, for the given sources, one statement each (a
+ * buffer another session is cleaning is skipped; one dropped meanwhile has nothing left to
+ * delete). Returns rows deleted.
+ */
 export async function cleanupBuffers(db: Db, sources: readonly CleanupTarget[]): Promise<number> {
   let deleted = 0;
   for (const s of sources) {
-    deleted += await db.transaction(async (conn) => {
-      const key =
-        s.kind === 'table' ? cleanupLockKey('base', s.oid) : cleanupLockKey('st', s.pgtId as number);
-      const locked = await conn.query(`SELECT pg_try_advisory_xact_lock(${key}) AS ok`);
-      if (locked.rows[0]?.ok !== true) return 0;
-      if (s.kind === 'table') {
-        const exists = await conn.query('SELECT to_regclass($1) IS NOT NULL AS e', [baseBuffer(s.oid)]);
-        if (exists.rows[0]?.e !== true) return 0;
-        return trimBaseBuffer(conn, s.oid, baseBuffer(s.oid));
-      }
-      const pgtId = s.pgtId as number;
-      const exists = await conn.query('SELECT to_regclass($1) IS NOT NULL AS e', [streamBuffer(pgtId)]);
-      if (exists.rows[0]?.e !== true) return 0;
-      return trimStreamBuffer(conn, pgtId, streamBuffer(pgtId));
-    });
+    try {
+      deleted +=
+        s.kind === 'table'
+          ? await trimBaseBuffer(db, s.oid, baseBuffer(s.oid), cleanupLockKey('base', s.oid))
+          : await trimStreamBuffer(
+              db,
+              s.pgtId as number,
+              streamBuffer(s.pgtId as number),
+              cleanupLockKey('st', s.pgtId as number),
+            );
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== UNDEFINED_TABLE) throw error;
+    }
   }
   return deleted;
 }
+
+/** SQLSTATE of a relation that does not exist (a buffer dropped since the refresh). */
+const UNDEFINED_TABLE = '42P01';
 
 /**
  * Records the sources of `plan` as the dependencies of stream table `pgtId` (with their current

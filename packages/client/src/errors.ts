@@ -26,6 +26,8 @@ export type ClientErrorCode =
   | 'PGT_CATALOG_MISSING'
   | 'PGT_POPULATION_FAILED'
   | 'PGT_WATERMARK_REGRESSION'
+  | 'PGT_NOT_CONVERGED'
+  | 'PGT_INVALID_STATE'
   | 'PGT_INTERNAL';
 
 /** Options common to client errors. */
@@ -270,9 +272,8 @@ export class DependentViewsError extends ClientError {
 }
 
 /**
- * A source whose changes cannot be captured exactly (e.g. a foreign-table partition, two levels of
- * one partition tree read by stream tables, or a child laid out unlike its parent without the DDL
- * event trigger). Nothing was created or changed.
+ * A source whose changes cannot be captured exactly (e.g. a foreign-table partition, or two
+ * levels of one partition tree read by stream tables). Nothing was created or changed.
  */
 export class CaptureUnsupportedError extends ClientError {
   constructor(source: string, reason: string, hint: string | undefined, options: ClientErrorOptions = {}) {
@@ -281,5 +282,52 @@ export class CaptureUnsupportedError extends ClientError {
       `Changes of ${source} cannot be captured: ${reason}. ${hint ?? 'Read another table, or change the table.'} Nothing was created or changed.`,
       options,
     );
+  }
+}
+
+/** A green copy asked to be promoted has not converged with its blue (`PGT_NOT_CONVERGED`); nothing changed. */
+export class NotConvergedError extends ClientError {
+  /** Why not: every unmet convergence check. */
+  readonly detail: string;
+
+  constructor(name: string, detail: string) {
+    super(
+      'PGT_NOT_CONVERGED',
+      `The green copy of ${name} has not converged with it (${detail}); nothing was changed. Wait until pgtrickle.green_status('${name}') shows converged, or promote with force (promoteGreen(name, { force: true }), pgtrickle.promote_green(name, force => true)).`,
+    );
+    this.detail = detail;
+  }
+}
+
+/**
+ * A blue-green operation that the deployment's state does not allow (`PGT_INVALID_STATE`): e.g. a
+ * green asked for while one is open, a promote with no green, a normal alter or drop of a green or
+ * retired copy. The message names the command to use instead; nothing was changed.
+ */
+export class DeploymentStateError extends ClientError {
+  constructor(message: string, options: ClientErrorOptions = {}) {
+    super('PGT_INVALID_STATE', `${message} Nothing was changed.`, options);
+  }
+}
+
+/**
+ * A promote or rollback that would break readers of the table (`PGT_HAS_DEPENDENTS`): stream
+ * tables whose query no longer fits the incoming version, or views over the outgoing table (they
+ * would keep reading it). Nothing was changed.
+ */
+export class SwapDependentsError extends ClientError {
+  /** The stream tables or views in the way. */
+  readonly dependents: readonly string[];
+
+  constructor(message: string, dependents: readonly string[], options: ClientErrorOptions = {}) {
+    super('PGT_HAS_DEPENDENTS', `${message} Nothing was changed.`, options);
+    this.dependents = dependents;
+  }
+}
+
+/** A blue-green deployment of a table pgtrickle cannot swap safely (`PGT_UNSUPPORTED`); nothing was changed. */
+export class GreenUnsupportedError extends ClientError {
+  constructor(message: string) {
+    super('PGT_UNSUPPORTED', `${message} Nothing was changed.`);
   }
 }

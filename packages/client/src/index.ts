@@ -36,6 +36,11 @@ export {
   type FuseStatusRow,
 } from './catalog/fuse.js';
 export {
+  type DeploymentRow,
+  type GreenStatus,
+  readGreenStatus,
+} from './catalog/green-deployments.js';
+export {
   HEALTH_SEVERITIES,
   type HealthOptions,
   type HealthRow,
@@ -123,10 +128,13 @@ export {
   type ClientErrorCode,
   ClosedError,
   CycleError,
+  DeploymentStateError,
   FuseBlownError,
+  GreenUnsupportedError,
   HasDependentsError,
   InvalidArgumentError,
   NotActiveError,
+  NotConvergedError,
   NotFoundError,
   NotInstalledError,
   PopulationFailedError,
@@ -134,6 +142,7 @@ export {
   SchemaVersionError,
   SourceChangedError,
   StorageMissingError,
+  SwapDependentsError,
 } from './errors.js';
 export {
   classifyFailure,
@@ -199,6 +208,16 @@ export {
 } from './service/store.js';
 export { WatermarkWatch } from './service/watermarks.js';
 export { missingStorageOids } from './storage.js';
+export {
+  BlueGreenService,
+  type CreateGreenOptions,
+  convergenceChecks,
+  convergenceOf,
+  GREEN_SUFFIX,
+  type PromoteGreenOptions,
+  type PromoteResult,
+  RETIRED_SUFFIX,
+} from './stream-tables/blue-green.js';
 export { StreamTableService } from './stream-tables/service.js';
 export type * from './stream-tables/types.js';
 export { type ConnectOptions, connect, Trickle } from './trickle.js';

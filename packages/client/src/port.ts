@@ -28,7 +28,8 @@ export function catalogPort(q: Conn | Db): CatalogPort {
 
 /**
  * Current fingerprints of relations by oid (null: the relation no longer exists): an md5 of the
- * name, the columns (names, types, NOT NULL), the primary key, `relnatts` (so a column added and
+ * name, the columns (names, types, NOT NULL, the collation when not the type's default: values
+ * read back get it, and storage columns carry it), the primary key, `relnatts` (so a column added and
  * dropped again is noticed) and the partitions or children; then, for a captured table,
  * `;capture=<shape version>:<enabled triggers>/<expected>` — the generator's shape version and
  * whether every capture trigger of the tree is there and enabled (a trigger disabled or a child
@@ -38,12 +39,19 @@ export async function fingerprints(
   q: Conn | Db,
   oids: readonly number[],
 ): Promise<Map<number, string | null>> {
-  const res = await q.query(
-    `SELECT o.oid::int8 AS oid,
+  const res = await q.query(fingerprintsSql('$1'), [oids]);
+  return new Map(res.rows.map((r) => [Number(r.oid), r.fp === null ? null : String(r.fp)]));
+}
+
+/** The SELECT of {@link fingerprints} (`oid`, `fp` per relation) for the oid array bound as `oidsParam`. */
+export function fingerprintsSql(oidsParam: string): string {
+  return `SELECT o.oid::int8 AS oid,
             CASE WHEN c.oid IS NULL THEN NULL ELSE pg_catalog.md5(
               (SELECT n.nspname FROM pg_catalog.pg_namespace AS n WHERE n.oid = c.relnamespace) || '.' || c.relname || '|' ||
-              COALESCE((SELECT pg_catalog.string_agg(a.attname || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod) || ' ' || a.attnotnull::text, ',' ORDER BY a.attnum)
-                        FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '')
+              COALESCE((SELECT pg_catalog.string_agg(a.attname || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod) || ' ' || a.attnotnull::text
+                                  || CASE WHEN a.attcollation <> t.typcollation THEN ' collate ' || a.attcollation::text ELSE '' END, ',' ORDER BY a.attnum)
+                        FROM pg_catalog.pg_attribute AS a JOIN pg_catalog.pg_type AS t ON t.oid = a.atttypid
+                        WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '')
               || '|' ||
               COALESCE((SELECT pg_catalog.string_agg(a.attname, ',' ORDER BY k.ord)
                         FROM pg_catalog.pg_index AS i
@@ -59,10 +67,7 @@ export async function fingerprints(
             ) || COALESCE((SELECT ';capture=' || s.shape_version || ':' || n.enabled || '/' || n.expected
                            FROM ${CAPTURE_STATE} AS s CROSS JOIN LATERAL ${TRIGGER_COUNT}(s.relations) AS n
                           WHERE s.source_oid = c.oid), '') END AS fp
-     FROM pg_catalog.unnest($1::oid[]) AS o(oid) LEFT JOIN pg_catalog.pg_class AS c ON c.oid = o.oid`,
-    [oids],
-  );
-  return new Map(res.rows.map((r) => [Number(r.oid), r.fp === null ? null : String(r.fp)]));
+     FROM pg_catalog.unnest(${oidsParam}::oid[]) AS o(oid) LEFT JOIN pg_catalog.pg_class AS c ON c.oid = o.oid`;
 }
 
 /** Whether two fingerprints differ only in their capture part (the source itself is unchanged). */

@@ -15,21 +15,22 @@
  */
 import { type CompiledPlan, DvmError, type RefreshResult, runRefresh } from '@pgtrickle/dvm';
 import { autoPreferFull, readCostSamples } from './auto-cost.js';
-import { streamTableById } from './catalog/find-stream-table.js';
-import { dependenciesOf, hasReaders } from './catalog/read-dependencies.js';
-import { insertHistory, recordRefresh } from './catalog/record-refresh.js';
+import { streamTableById, streamTableWithDependencies } from './catalog/find-stream-table.js';
+import { dependenciesOf } from './catalog/read-dependencies.js';
+import { recordCompletedRefresh } from './catalog/record-refresh.js';
 import type { DependencyRow, StreamTableRow } from './catalog/rows.js';
-import { allowStorageWrites, endStorageWrites } from './catalog/schema.js';
+import { allowStorageWrites } from './catalog/schema.js';
 import { statusAfter } from './catalog/set-status.js';
 import { recordDependencies } from './cdc.js';
 import type { Conn } from './db.js';
-import { SourceChangedError } from './errors.js';
+import { SourceChangedError, StorageMissingError } from './errors.js';
 import { displayName } from './names.js';
-import { fingerprints, onlyCaptureChanged } from './port.js';
+import { onlyCaptureChanged } from './port.js';
+import { preflight } from './refresh-preflight.js';
 import { isQuiet, markQuiet } from './refresh-quiet.js';
 import { compileAsOwner, sourcesHiddenFromOwner } from './security/owner-compile.js';
 import { type OwnerSandbox, withSandbox } from './security/sandbox.js';
-import { evolveStorage, requireStorage, restoreGuard } from './storage.js';
+import { evolveStorage, repairGuard, restoreGuard } from './storage.js';
 import { installImmediate } from './stream-tables/immediate.js';
 
 /** Default AUTO threshold: refresh FULL when a source's pending changes exceed this share of its rows. */
@@ -101,6 +102,9 @@ export async function planFor(
   compiled?: CompiledPlan,
 ): Promise<CompiledPlan> {
   const key = JSON.stringify([
+    // The storage name is in the plan (a blue-green promote renames it).
+    row.schema,
+    row.name,
     row.query,
     row.requestedMode,
     row.ownerOid,
@@ -139,9 +143,9 @@ export async function refreshInTransaction(
   const startedAt = new Date();
   if (request.action === undefined && request.plan === undefined && request.ignoreStatus !== true) {
     // Nothing to do (read-only checks, no lock taken): NO_DATA without writing anything.
-    const peek = await streamTableById(conn, pgtId);
-    const deps = peek === null ? [] : await dependenciesOf(conn, pgtId);
-    if (peek !== null && (await isQuiet(conn, peek, deps))) {
+    const peeked = await streamTableWithDependencies(conn, pgtId);
+    const peek = peeked?.row ?? null;
+    if (peeked !== null && peek !== null && (await isQuiet(conn, peek, peeked.deps))) {
       await markQuiet(conn, peek);
       return {
         pgtId,
@@ -180,11 +184,10 @@ export async function refreshInTransaction(
   const deps = await dependenciesOf(conn, pgtId);
   await allowStorageWrites(conn, pgtId);
   const owner = { role: row.owner, searchPath: row.searchPath };
-  const outcome = await withSandbox(conn, owner, {}, (sandbox) =>
+  // The registration ends with the refresh's last catalog write (`recordCompletedRefresh`).
+  return withSandbox(conn, owner, {}, (sandbox) =>
     refreshAsOwner(conn, sandbox, engine, row, deps, request, { startedAt, after, name }),
   );
-  await endStorageWrites(conn);
-  return outcome;
 }
 
 /** The refresh itself, every statement touching the query or the storage run in the owner's sandbox. */
@@ -201,14 +204,13 @@ async function refreshAsOwner(
   const pgtId = row.pgtId;
   let deps = initialDeps;
 
+  // One read: the storage, its guard, its readers, the sources' fingerprints.
+  const pre = await preflight(conn, row, deps);
   // The storage table dropped behind pgtrickle's back: a permanent error naming the cleanup.
-  await requireStorage(conn, row);
+  if (pre.storageMissing) throw new StorageMissingError(displayName(row.schema, row.name));
 
   // Source DDL: dropped → error; changed → rebuild (or an error that says what to do).
-  const current = await fingerprints(
-    conn,
-    deps.map((d) => d.sourceOid),
-  );
+  const current = pre.fingerprints;
   const dropped = deps.filter((d) => current.get(d.sourceOid) === null);
   if (dropped.length > 0) {
     throw new SourceChangedError(
@@ -224,9 +226,11 @@ async function refreshAsOwner(
   }
 
   const plan = await planFor(conn, sandbox, engine, row, deps, rebuild ? undefined : request.plan);
-  const hasConsumers = await hasReaders(conn, pgtId);
+  const hasConsumers = pre.hasReaders;
   // A guard its owner switched off may have let writes in: restore it and rebuild the contents.
-  const guardRestored = row.storageOid !== null && (await restoreGuard(conn, row.storageOid));
+  const guardRestored =
+    row.storageOid !== null &&
+    (rebuild ? await restoreGuard(conn, row.storageOid) : await repairGuard(conn, pre.guard));
   const immediate = plan.mode === 'IMMEDIATE';
   // An IMMEDIATE table is refreshed FULL, its triggers (re)compiled first: they lock the sources
   // until commit, so the recompute misses no write and no write is applied twice.
@@ -251,15 +255,6 @@ async function refreshAsOwner(
   });
   const changedData = result.rowsInserted + result.rowsDeleted > 0;
   const captured = hasConsumers && result.action !== 'NO_DATA';
-  const updated = await recordRefresh(conn, pgtId, {
-    frontier: result.frontier,
-    captured,
-    changedData,
-    status: after,
-    effectiveMode: plan.mode,
-    modeReason: plan.fallbackReason,
-    uniqueRowIds: plan.uniqueRowIds,
-  });
   const recorded = rebuild ? 'REINITIALIZE' : result.action;
   const reason = rebuild
     ? changed.every((d) => onlyCaptureChanged(d.fingerprint, current.get(d.sourceOid) ?? ''))
@@ -269,18 +264,31 @@ async function refreshAsOwner(
       ? `the write guard of ${name} had been disabled or dropped: restored, and the contents rebuilt`
       : result.reason;
   const pending = Object.values(result.pendingChanges).reduce((a, b) => a + b, 0);
-  await insertHistory(conn, {
+  // One statement: the row, the history entry, and the end of the storage-writer registration.
+  const updated = await recordCompletedRefresh(
+    conn,
     pgtId,
-    action: recorded,
-    status: 'COMPLETED',
-    initiatedBy: request.initiatedBy,
-    startedAt,
-    rowsInserted: result.rowsInserted,
-    rowsDeleted: result.rowsDeleted,
-    pendingChanges: pending,
-    reason,
-    error: null,
-  });
+    {
+      frontier: result.frontier,
+      captured,
+      changedData,
+      status: after,
+      effectiveMode: plan.mode,
+      modeReason: plan.fallbackReason,
+      uniqueRowIds: plan.uniqueRowIds,
+    },
+    {
+      action: recorded,
+      status: 'COMPLETED',
+      initiatedBy: request.initiatedBy,
+      startedAt,
+      rowsInserted: result.rowsInserted,
+      rowsDeleted: result.rowsDeleted,
+      pendingChanges: pending,
+      reason,
+      error: null,
+    },
+  );
   return {
     pgtId,
     name,

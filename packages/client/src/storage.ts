@@ -3,14 +3,15 @@
  * query), owned by the stream table's owner, protected by a statement-level guard trigger that
  * refuses writes from anyone but a refresh that registered itself for the table in its own
  * transaction (`allowStorageWrites`), and compared by signature
- * (visible columns with their types, then hidden column names) to decide whether a rebuilt plan
- * still fits the existing table.
+ * (visible columns with their types and collations, then hidden column names) to decide whether a
+ * rebuilt plan still fits the existing table. A storage column has its query column's type and
+ * collation, so readers compare and sort its values as the query does.
  */
-import type { CompiledPlan } from '@pgtrickle/dvm';
-import { HIDDEN_PREFIX, quoteIdent, ROW_ID_COLUMN } from '@pgtrickle/dvm';
+import type { CompiledPlan, QueryColumn } from '@pgtrickle/dvm';
+import { HIDDEN_PREFIX, quoteIdent, quoteLiteral, ROW_ID_COLUMN } from '@pgtrickle/dvm';
 import { allowStorageWrites, CATALOG_SCHEMA } from './catalog/schema.js';
 import type { Conn, Db } from './db.js';
-import { DependentViewsError, StorageMissingError } from './errors.js';
+import { DependentViewsError } from './errors.js';
 import { displayName, sqlName } from './names.js';
 
 /** Name of the guard trigger on every storage table. */
@@ -74,26 +75,15 @@ export async function createStorage(
 export async function missingStorageOids(conn: Conn | Db, oids: readonly number[]): Promise<Set<number>> {
   if (oids.length === 0) return new Set();
   const res = await conn.query(
-    `SELECT o::int8 AS oid FROM pg_catalog.unnest($1::oid[]) AS o
-     WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class AS c WHERE c.oid = o AND c.relkind IN ('r', 'p'))`,
+    `SELECT o::int8 AS oid FROM pg_catalog.unnest($1::oid[]) AS o WHERE NOT ${storageExistsSql('o')}`,
     [oids.map(String)],
   );
   return new Set(res.rows.map((r) => Number(r.oid)));
 }
 
-/**
- * Refuses to refresh a stream table whose storage table is gone (`PGT_STORAGE_MISSING`, a
- * permanent error: the table goes to ERROR with the message naming the drop command). A table
- * dropped and created again under the same name is not the storage either: it has another oid.
- */
-export async function requireStorage(
-  conn: Conn | Db,
-  row: { readonly storageOid: number | null; readonly schema: string; readonly name: string },
-): Promise<void> {
-  if (row.storageOid === null) return;
-  if ((await missingStorageOids(conn, [row.storageOid])).size > 0) {
-    throw new StorageMissingError(displayName(row.schema, row.name));
-  }
+/** Whether a storage table of oid `oid` (an SQL expression) exists: a condition. */
+export function storageExistsSql(oid: string): string {
+  return `EXISTS (SELECT 1 FROM pg_catalog.pg_class AS c WHERE c.oid = ${oid} AND c.relkind IN ('r', 'p'))`;
 }
 
 /** The statement dropping a stream table's storage: by its oid (wherever it was renamed to); nothing if it is gone. */
@@ -112,23 +102,49 @@ export async function dropStorageSql(
   return typeof rel === 'string' ? `DROP TABLE ${rel}` : null;
 }
 
-/** The signature a plan's storage table has: `name type` per visible column, then hidden names. */
+/** A column's type with its collation when that is not the type's default (`text COLLATE "s"."c"`). */
+function typeWithCollation(c: QueryColumn): string {
+  return c.collation === undefined
+    ? c.type
+    : `${c.type} COLLATE ${sqlName(c.collation.schema, c.collation.name)}`;
+}
+
+/** The signature a plan's storage table has: `name type [COLLATE c]` per visible column, then hidden names. */
 export function planSignature(plan: CompiledPlan): string[] {
-  return [...plan.columns.map((c) => `${c.name} ${c.type}`), ...plan.hiddenColumns];
+  return [...plan.columns.map((c) => `${c.name} ${typeWithCollation(c)}`), ...plan.hiddenColumns];
+}
+
+/**
+ * The columns of an existing relation (schema-qualified, quoted) with their types and
+ * collations (when not the type's default), in attnum order.
+ */
+async function relationColumns(conn: Conn, rel: string): Promise<QueryColumn[]> {
+  const res = await conn.query(
+    `SELECT a.attname::text AS name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
+            cn.nspname AS coll_schema, co.collname AS coll_name
+     FROM pg_catalog.pg_attribute AS a
+     JOIN pg_catalog.pg_type AS t ON t.oid = a.atttypid
+     LEFT JOIN pg_catalog.pg_collation AS co ON co.oid = a.attcollation AND a.attcollation <> t.typcollation
+     LEFT JOIN pg_catalog.pg_namespace AS cn ON cn.oid = co.collnamespace
+     WHERE a.attrelid = pg_catalog.to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
+    [rel],
+  );
+  return res.rows.map((r) => ({
+    name: String(r.name),
+    type: String(r.type),
+    ...(r.coll_name === null || r.coll_name === undefined
+      ? {}
+      : { collation: { schema: String(r.coll_schema), name: String(r.coll_name) } }),
+  }));
 }
 
 /** The signature of an existing storage table (null when it does not exist). */
 export async function storageColumnsOf(conn: Conn, schema: string, name: string): Promise<string[] | null> {
-  const res = await conn.query(
-    `SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type
-     FROM pg_catalog.pg_attribute AS a
-     WHERE a.attrelid = pg_catalog.to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
-    [sqlName(schema, name)],
-  );
-  if (res.rows.length === 0) return null;
-  return res.rows
-    .filter((r) => r.attname !== ROW_ID_COLUMN)
-    .map((r) => (String(r.attname).startsWith(HIDDEN_PREFIX) ? String(r.attname) : `${r.attname} ${r.type}`));
+  const columns = await relationColumns(conn, sqlName(schema, name));
+  if (columns.length === 0) return null;
+  return columns
+    .filter((c) => c.name !== ROW_ID_COLUMN)
+    .map((c) => (c.name.startsWith(HIDDEN_PREFIX) ? c.name : `${c.name} ${typeWithCollation(c)}`));
 }
 
 /** How an existing storage table fits a plan: same columns throughout, or same visible columns only. */
@@ -151,7 +167,7 @@ export async function storageFit(
   const existing = await storageColumnsOf(conn, schema, name);
   const sameSet = (a: readonly string[], b: readonly string[]) =>
     a.length === b.length && [...a].sort().every((c, i) => c === [...b].sort()[i]);
-  const visible = plan.columns.map((c) => `${c.name} ${c.type}`);
+  const visible = plan.columns.map((c) => `${c.name} ${typeWithCollation(c)}`);
   const same = existing !== null && sameSet(existing, planSignature(plan));
   const shown = existing?.filter((c) => !c.startsWith(HIDDEN_PREFIX)) ?? null;
   return { same, visibleSame: shown !== null && sameSet(shown, visible) };
@@ -160,14 +176,15 @@ export async function storageFit(
 /** What a storage evolution can run: statements and query descriptions, as the table's owner. */
 export interface OwnerStatements {
   readonly exec: { query(sql: string, params?: unknown[]): Promise<unknown> };
-  describe(sql: string): Promise<readonly { readonly name: string; readonly type: string }[]>;
+  describe(sql: string): Promise<readonly QueryColumn[]>;
 }
 
 /**
  * Brings the storage table of stream table `pgtId` to the columns of `plan` in place — the
  * relation stays, so its owner, grants, comments, the indexes and triggers its owner added, and
- * the views over it survive: columns the plan no longer has are dropped, changed types are
- * altered (to NULL: a FULL refresh follows), new columns are added, and the row-id index is made
+ * the views over it survive: columns the plan no longer has are dropped, changed types or
+ * collations are altered (to NULL: a FULL refresh follows), new columns are added with the
+ * query column's collation, and the row-id index is made
  * unique or not as the plan needs. Runs as the owner. A view that reads a column that goes or
  * changes type is reported by name (`PGT_HAS_DEPENDENTS`), nothing changed.
  */
@@ -180,22 +197,17 @@ export async function evolveStorage(
   const rel = sqlName(plan.storage.schema, plan.storage.name);
   const display = displayName(plan.storage.schema, plan.storage.name);
   const wanted = await owner.describe(plan.populationSelect());
-  const existing = await conn.query(
-    `SELECT a.attname::text AS name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type
-       FROM pg_catalog.pg_attribute AS a
-      WHERE a.attrelid = pg_catalog.to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
-    [rel],
-  );
-  const had = new Map(existing.rows.map((r) => [String(r.name), String(r.type)]));
-  const want = new Map(wanted.map((c) => [c.name, c.type]));
+  const had = new Map((await relationColumns(conn, rel)).map((c) => [c.name, typeWithCollation(c)]));
+  const want = new Map(wanted.map((c) => [c.name, c]));
   const steps: { sql: string; column: string }[] = [];
   for (const [col] of had)
     if (!want.has(col)) steps.push({ sql: `DROP COLUMN ${quoteIdent(col)}`, column: col });
-  for (const [col, type] of want) {
+  for (const [col, c] of want) {
     const was = had.get(col);
+    const type = typeWithCollation(c);
     if (was === undefined) steps.push({ sql: `ADD COLUMN ${quoteIdent(col)} ${type}`, column: col });
     else if (was !== type)
-      steps.push({ sql: `ALTER COLUMN ${quoteIdent(col)} TYPE ${type} USING NULL::${type}`, column: col });
+      steps.push({ sql: `ALTER COLUMN ${quoteIdent(col)} TYPE ${type} USING NULL::${c.type}`, column: col });
   }
   for (const step of steps) {
     if (step.sql.startsWith('ADD ')) continue;
@@ -234,23 +246,36 @@ async function viewsReading(conn: Conn, rel: string, column: string): Promise<st
   return res.rows.map((r) => String(r.view));
 }
 
+/** The state of a storage table's guard trigger: the table's quoted name and `tgenabled` (null: no trigger). */
+export interface GuardState {
+  readonly rel: string;
+  readonly enabled: string | null;
+}
+
+/** A scalar subquery of storage table `oidParam`'s {@link GuardState} as json (null: no such table). */
+export function guardStateSql(oidParam: string): string {
+  return `(SELECT pg_catalog.json_build_object(
+            'rel', pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname),
+            'enabled', (SELECT t.tgenabled::text FROM pg_catalog.pg_trigger AS t
+                         WHERE t.tgrelid = c.oid AND t.tgname = ${quoteLiteral(GUARD_TRIGGER)}))
+       FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+      WHERE c.oid = ${oidParam})`;
+}
+
 /**
  * Makes sure the guard trigger of storage table `oid` exists and fires (its owner, who owns the
  * table, can disable or drop it). Returns true when it had to be restored: writes may have got in,
  * so the caller rebuilds the contents.
  */
 export async function restoreGuard(conn: Conn, oid: number): Promise<boolean> {
-  const res = await conn.query(
-    `SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS rel,
-            (SELECT t.tgenabled::text FROM pg_catalog.pg_trigger AS t WHERE t.tgrelid = c.oid AND t.tgname = $2) AS enabled
-       FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
-      WHERE c.oid = $1`,
-    [oid, GUARD_TRIGGER],
-  );
-  const r = res.rows[0];
-  if (r === undefined || r.enabled === 'O' || r.enabled === 'A') return false;
-  const rel = String(r.rel);
-  if (r.enabled === null) await conn.query(guardTriggerSql(rel));
-  else await conn.query(`ALTER TABLE ${rel} ENABLE TRIGGER ${quoteIdent(GUARD_TRIGGER)}`);
+  const res = await conn.query(`SELECT ${guardStateSql('$1::oid')} AS g`, [oid]);
+  return repairGuard(conn, (res.rows[0]?.g ?? null) as GuardState | null);
+}
+
+/** {@link restoreGuard} from a guard state already read (null: the table is gone). */
+export async function repairGuard(conn: Conn, state: GuardState | null): Promise<boolean> {
+  if (state === null || state.enabled === 'O' || state.enabled === 'A') return false;
+  if (state.enabled === null) await conn.query(guardTriggerSql(state.rel));
+  else await conn.query(`ALTER TABLE ${state.rel} ENABLE TRIGGER ${quoteIdent(GUARD_TRIGGER)}`);
   return true;
 }

@@ -6,6 +6,7 @@
  * the lifecycle machines). Every refresh is atomic (see `refresh.ts`).
  */
 import { type FuseResetAction, type FuseStatusRow, fuseStatus } from './catalog/fuse.js';
+import { type DeploymentRow, type GreenStatus, readGreenStatus } from './catalog/green-deployments.js';
 import { type InstallResult, installCatalog, installedVersion } from './catalog/install.js';
 import { CATALOG_VERSION } from './catalog/migrations.js';
 import { type CatalogState, catalogState } from './catalog/schema-version.js';
@@ -42,6 +43,12 @@ import {
   type RefreshGroupIsolation,
   refreshGroups,
 } from './refresh-groups.js';
+import {
+  BlueGreenService,
+  type CreateGreenOptions,
+  type PromoteGreenOptions,
+  type PromoteResult,
+} from './stream-tables/blue-green.js';
 import { StreamTableService } from './stream-tables/service.js';
 import type {
   AlterStreamTableOptions,
@@ -97,6 +104,7 @@ export async function connect(options: ConnectOptions | string | import('pg').Po
 export class Trickle {
   #closed = false;
   readonly #tables: StreamTableService;
+  readonly #greens: BlueGreenService;
 
   constructor(
     /** The connection pool (also for your own queries). */
@@ -104,6 +112,7 @@ export class Trickle {
     private readonly engine: Engine,
   ) {
     this.#tables = new StreamTableService(db, engine);
+    this.#greens = new BlueGreenService(db, engine);
   }
 
   private check(): void {
@@ -199,6 +208,51 @@ export class Trickle {
   ): Promise<{ dropped: readonly string[] }> {
     await this.ready();
     return this.#tables.drop(name, options);
+  }
+
+  /**
+   * Starts a blue-green deployment of stream table `name` (docs/blue-green.md): creates and
+   * populates its green copy with the new query, schedule or mode (omitted: the current ones)
+   * under `<name>__pgt_green`, in one transaction; the table itself keeps serving and refreshing.
+   */
+  async createGreen(name: string, options: CreateGreenOptions = {}): Promise<DeploymentRow> {
+    await this.ready();
+    return this.#greens.create(name, options);
+  }
+
+  /** Where the blue-green deployment of `name` stands: state, lag, convergence, estimate (null: none). */
+  async greenStatus(name: string): Promise<GreenStatus | null> {
+    await this.ready();
+    return readGreenStatus(this.db, name);
+  }
+
+  /**
+   * Swaps the green copy of `name` in, in one transaction: readers see the new version at one
+   * instant; grants, comments, owner and user indexes carry over; stream tables reading it are
+   * rebuilt. `PGT_NOT_CONVERGED` unless it has converged (or `force`); `PGT_HAS_DEPENDENTS` when
+   * readers do not fit the new version (or `cascade`). The old version is kept for `rollbackGreen`.
+   */
+  async promoteGreen(name: string, options: PromoteGreenOptions = {}): Promise<PromoteResult> {
+    await this.ready();
+    return this.#greens.promote(name, options);
+  }
+
+  /** Drops the green copy of `name` before it is promoted (no leftovers). */
+  async cancelGreen(name: string): Promise<{ readonly state: 'ROLLED_BACK' }> {
+    await this.ready();
+    return this.#greens.cancel(name);
+  }
+
+  /** After a promote, swaps the old version of `name` back in (its grants as they were); before one, cancels. */
+  async rollbackGreen(name: string): Promise<{ readonly state: 'ROLLED_BACK' }> {
+    await this.ready();
+    return this.#greens.rollback(name);
+  }
+
+  /** After a promote, keeps the new version of `name` for good: drops the retired old one. */
+  async dropRetired(name: string): Promise<{ readonly state: 'RETIRED'; readonly dropped: string }> {
+    await this.ready();
+    return this.#greens.dropRetired(name);
   }
 
   /** Every stream table with its status. */
@@ -330,6 +384,11 @@ export class Trickle {
   /** @internal The stream-table service, for request processing (acting as the requesting role). */
   get streamTables(): StreamTableService {
     return this.#tables;
+  }
+
+  /** @internal The blue-green service, for request processing (acting as the requesting role). */
+  get blueGreen(): BlueGreenService {
+    return this.#greens;
   }
 
   /** @internal The engine (plan cache, settings), for the scheduler. */

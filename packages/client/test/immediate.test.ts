@@ -6,6 +6,7 @@
  * until a refresh recompiles them (docs/immediate.md).
  */
 import { expectTableEqualsQuery } from '@pgtrickle/testkit';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { processRequests } from '../src/index.js';
 import { useTrickle } from './support/setup.js';
@@ -298,6 +299,89 @@ describe('IMMEDIATE over partition and inheritance trees', () => {
   });
 });
 
+describe('IMMEDIATE: writes applied by logical replication', () => {
+  it("maintains rows applied by a subscription's apply worker (which fires row triggers only), in the apply transaction", async () => {
+    // A publisher database on the same server, subscribed to by this one (slot created first, as
+    // PostgreSQL requires when both are in one cluster).
+    const pub = `pgt_ipub_${process.pid}`;
+    await db.query(`CREATE DATABASE ${pub}`);
+    const url = new URL(db.url);
+    url.pathname = `/${pub}`;
+    const publisher = new pg.Client({ connectionString: url.toString() });
+    await publisher.connect();
+    const schema = `CREATE TABLE irep (id int PRIMARY KEY, k int NOT NULL, v int NOT NULL);
+      CREATE TABLE idim (id int PRIMARY KEY, name text NOT NULL)`;
+    try {
+      await publisher.query(`${schema};
+        INSERT INTO idim VALUES (1, 'one'), (2, 'two'), (3, 'three');
+        INSERT INTO irep SELECT i, 1 + i % 3, i FROM generate_series(1, 30) i;
+        CREATE PUBLICATION irep_pub FOR TABLE irep, idim`);
+      await publisher.query(`SELECT pg_create_logical_replication_slot('${pub}', 'pgoutput')`);
+      await db.query(schema);
+      const query =
+        'SELECT d.name, count(*) AS n, sum(r.v) AS s FROM irep AS r JOIN idim AS d ON d.id = r.k GROUP BY d.name';
+      const rowQuery = 'SELECT r.id, r.v, d.name FROM irep AS r JOIN idim AS d ON d.id = r.k';
+      await trickle().createStreamTable({ name: 'irep_agg', query, refreshMode: 'IMMEDIATE' });
+      await trickle().createStreamTable({ name: 'irep_rows', query: rowQuery, refreshMode: 'IMMEDIATE' });
+      const conninfo = `host=${url.hostname} port=${url.port} dbname=${pub} user=${decodeURIComponent(url.username)} password=${decodeURIComponent(url.password)}`;
+      await db.query(
+        `CREATE SUBSCRIPTION irep_sub CONNECTION '${conninfo}' PUBLICATION irep_pub WITH (create_slot = false, slot_name = '${pub}')`,
+      );
+      // Applied when the subscriber's tables hold the publisher's rows (compared by content).
+      const applied = async () => {
+        const want = (
+          await publisher.query(
+            'SELECT (SELECT coalesce(sum(hashtext(t::text)), 0) FROM irep t) + (SELECT coalesce(sum(hashtext(t::text)), 0) FROM idim t) AS h',
+          )
+        ).rows[0]?.h;
+        for (let i = 0; i < 300; i++) {
+          const got = (
+            await db.query(
+              'SELECT (SELECT coalesce(sum(hashtext(t::text)), 0) FROM irep t) + (SELECT coalesce(sum(hashtext(t::text)), 0) FROM idim t) AS h',
+            )
+          ).rows[0]?.h;
+          if (got === want) return;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        throw new Error('logical replication did not apply the publisher rows');
+      };
+      const steps = [
+        '', // the initial copy (COPY into the subscriber's tables: statement triggers)
+        'INSERT INTO irep VALUES (100, 1, 5), (101, 2, 6)',
+        'UPDATE irep SET v = v * 10 WHERE id <= 10',
+        'UPDATE irep SET k = 3 WHERE id BETWEEN 11 AND 15',
+        'DELETE FROM irep WHERE id > 25',
+        "UPDATE idim SET name = 'uno' WHERE id = 1",
+        'DELETE FROM irep WHERE k = 2; DELETE FROM idim WHERE id = 2',
+        "BEGIN; INSERT INTO idim VALUES (4, 'four'); INSERT INTO irep VALUES (200, 4, 1), (201, 4, 2); COMMIT",
+        'TRUNCATE irep',
+        'INSERT INTO irep SELECT i, 1 + i % 4, i FROM generate_series(1, 12) i WHERE 1 + i % 4 <> 2',
+      ];
+      for (const step of steps) {
+        if (step !== '') await publisher.query(step);
+        await applied();
+        await expectTableEqualsQuery(db, 'irep_agg', query);
+        await expectTableEqualsQuery(db, 'irep_rows', rowQuery);
+      }
+      // A local writer meanwhile, as an ordinary session and as a replica-role one: no row is applied twice.
+      const c = await db.client();
+      await c.query('SET session_replication_role = replica');
+      await c.query("INSERT INTO idim VALUES (9, 'nine'); INSERT INTO irep VALUES (900, 9, 9), (901, 9, 1)");
+      await c.query('UPDATE irep SET v = v + 1 WHERE k = 9');
+      await c.end();
+      await expectTableEqualsQuery(db, 'irep_agg', query);
+      await expectTableEqualsQuery(db, 'irep_rows', rowQuery);
+    } finally {
+      await db.query('ALTER SUBSCRIPTION irep_sub DISABLE').catch(() => undefined);
+      await db.query('ALTER SUBSCRIPTION irep_sub SET (slot_name = NONE)').catch(() => undefined);
+      await db.query('DROP SUBSCRIPTION IF EXISTS irep_sub').catch(() => undefined);
+      await publisher.query(`SELECT pg_drop_replication_slot('${pub}')`).catch(() => undefined);
+      await publisher.end();
+      await db.query(`DROP DATABASE IF EXISTS ${pub} WITH (FORCE)`).catch(() => undefined);
+    }
+  }, 90_000);
+});
+
 describe('IMMEDIATE: refusals leave nothing behind', () => {
   it('refuses what it cannot maintain exactly or boundedly, with PGT_UNSUPPORTED', async () => {
     await db.query(`CREATE SCHEMA r1;
@@ -408,7 +492,7 @@ describe('IMMEDIATE: mode switches', () => {
     await expectTableEqualsQuery(db, 'm1.st', query);
     expect(await captured('m1.b')).toBe(0); // only m1.st read it
     expect(await captured('m1.a')).toBe(1); // m1.other still reads it
-    expect((await leftovers(id)).triggers).toBe(10);
+    expect((await leftovers(id)).triggers).toBe(16); // per source: 5 statement triggers and 3 row triggers
     await db.query('UPDATE m1.a SET v = v + 1 WHERE k = 2');
     await expectTableEqualsQuery(db, 'm1.st', query);
     s = await trickle().alterStreamTable('m1.st', { refreshMode: 'FULL' });
@@ -549,7 +633,7 @@ describe('IMMEDIATE through the SQL API', () => {
     await db.query(`SELECT pgtrickle.alter_stream_table('q1.st', refresh_mode => 'IMMEDIATE')`);
     expect(await processRequests(trickle())).toEqual({ done: 1, failed: 0 });
     const id = await pgtIdOf('q1.st');
-    expect((await leftovers(id)).triggers).toBe(5);
+    expect((await leftovers(id)).triggers).toBe(8); // 5 statement triggers and 3 row triggers
     await db.query(`SELECT pgtrickle.drop_stream_table('q1.st')`);
     expect(await processRequests(trickle())).toEqual({ done: 1, failed: 0 });
     expect(await leftovers(id)).toEqual({ triggers: 0, functions: 0, rows: 0 });

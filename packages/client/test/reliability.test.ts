@@ -60,10 +60,11 @@ describe('out-of-order commits', () => {
     await a.end();
   });
 
-  it('keeps a writer that commits while a refresh is applying for the next refresh', async () => {
+  it('keeps a writer that commits while a refresh is finishing for the next refresh', async () => {
     const blocker = await db.client();
     await blocker.query('BEGIN');
-    await blocker.query('LOCK TABLE st IN SHARE MODE'); // reads pass, the MERGE waits
+    // The refresh statement (delta, apply, frontier) runs; its record (history row) waits.
+    await blocker.query('LOCK TABLE pgtrickle.pgt_refresh_history IN SHARE MODE');
     await db.query('UPDATE src SET v = v + 1 WHERE id BETWEEN 10 AND 20');
     const victimApp = 'pgt_ooo';
     const t2 = await connect({ poolConfig: { connectionString: db.url, application_name: victimApp } });
@@ -83,9 +84,9 @@ describe('out-of-order commits', () => {
 });
 
 describe('a refresh whose connection is terminated', () => {
-  for (const [where, lockMode] of [
-    ['before it computes the delta', 'ACCESS EXCLUSIVE'],
-    ['after the delta is computed, before the MERGE', 'SHARE'],
+  for (const [where, lockMode, locked] of [
+    ['before it computes the delta', 'ACCESS EXCLUSIVE', 'st'],
+    ['after it applied the delta, before it records the refresh', 'SHARE', 'pgtrickle.pgt_refresh_history'],
   ] as const) {
     it(`loses nothing and applies nothing twice when killed ${where}`, async () => {
       const k = lockMode === 'SHARE' ? 3100 : 3000;
@@ -100,7 +101,7 @@ describe('a refresh whose connection is terminated', () => {
       );
       const blocker = await db.client();
       await blocker.query('BEGIN');
-      await blocker.query(`LOCK TABLE st IN ${lockMode} MODE`);
+      await blocker.query(`LOCK TABLE ${locked} IN ${lockMode} MODE`);
       const app = `pgt_victim_${lockMode.replace(' ', '_').toLowerCase()}`;
       const victim: Trickle = await connect({
         poolConfig: { connectionString: db.url, application_name: app },
@@ -115,10 +116,11 @@ describe('a refresh whose connection is terminated', () => {
         return pid !== null;
       }, 'the refresh to block');
       await db.query('SELECT pg_terminate_backend($1)', [pid]);
-      const error = await refreshing;
-      expect(error).toBeInstanceOf(Error);
+      // Released before the failure is recorded (its history row would wait on the lock).
       await blocker.query('COMMIT');
       await blocker.end();
+      const error = await refreshing;
+      expect(error).toBeInstanceOf(Error);
       await victim.close();
       // Nothing of the killed refresh committed: same frontier, a FAILED history row.
       const after = await db.query(

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createSqlCatalogPort } from '@pgtrickle/dvm';
 import { useTestDatabase } from '@pgtrickle/testkit';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -93,6 +94,23 @@ describe('the owner sandbox', () => {
         { name: 'n', type: 'numeric(6,2)' },
         { name: 'v', type: 'character varying(3)' },
       ]);
+    });
+  });
+
+  it("reports a described column's collation when not its type's default; answers type questions as the owner", async () => {
+    await inSandbox(async (sb) => {
+      const cols = await sb.describe(`SELECT 'a'::text COLLATE "C" AS c, 'b'::text AS d, x FROM readable`);
+      expect(cols).toEqual([
+        { name: 'c', type: 'text', collation: { schema: 'pg_catalog', name: 'C' } },
+        { name: 'd', type: 'text' },
+        { name: 'x', type: 'integer' },
+      ]);
+      const port = sb.port(createSqlCatalogPort(sb.exec));
+      expect(await port.describeQuery(`SELECT 'a'::text COLLATE "C" AS c, x FROM readable`)).toEqual([
+        { name: 'c', type: 'text', collation: { schema: 'pg_catalog', name: 'C' } },
+        { name: 'x', type: 'integer' },
+      ]);
+      expect(await port.unhashableTypes?.(['point', 'text', 'money'])).toEqual(new Set(['point', 'money']));
     });
   });
 

@@ -37,13 +37,11 @@ export { baseWindowSql } from './operators/scan.js';
 export { initParser, type ParsedQuery, parseQuery } from './parse/parser.js';
 export {
   type ApplyTarget,
-  applyConsolidatedSql,
   applyInOneStatement,
   captureAppliedSql,
   consolidatedSelect,
   consolidateSql,
   deltaTable,
-  deltaTableDdl,
 } from './plan/apply.js';
 export {
   baseBuffer,

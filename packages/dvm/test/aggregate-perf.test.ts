@@ -3,14 +3,7 @@
  * the change buffer and the storage rows of the affected groups only — EXPLAIN shows no scan of
  * the source table — and the refreshed table still equals its query.
  */
-import {
-  type CompiledPlan,
-  deltaParamValues,
-  deltaTableDdl,
-  type Frontier,
-  frontierTempName,
-  quoteIdent,
-} from '@pgtrickle/dvm';
+import { type CompiledPlan, deltaParamValues, type Frontier } from '@pgtrickle/dvm';
 import { useTestDatabase } from '@pgtrickle/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { maintain } from './support/maintained.js';
@@ -18,18 +11,14 @@ import { maintain } from './support/maintained.js';
 const db = useTestDatabase();
 const ROWS = 200_000;
 
-/** EXPLAIN of the plan's delta statement for the window after `frontier` (nothing is run). */
+/** EXPLAIN of the plan's refresh statement for the window after `frontier` (nothing is run). */
 async function explainDelta(plan: CompiledPlan, frontier: Frontier): Promise<string> {
   const client = await db.pool.connect();
   try {
     await client.query('BEGIN');
-    await client.query(
-      `CREATE TEMP TABLE ${quoteIdent(frontierTempName(plan.tag))} (snapshot pg_catalog.pg_snapshot NOT NULL, epochs jsonb NOT NULL) ON COMMIT DROP`,
-    );
-    for (const sql of deltaTableDdl(plan.applyTarget())) await client.query(sql);
-    const insert = plan.deltaInsert();
-    if (insert === null) throw new Error('no delta statement');
-    const res = await client.query(`EXPLAIN (COSTS OFF) ${insert}`, deltaParamValues(plan, frontier));
+    const statement = plan.refreshSql();
+    if (statement === null) throw new Error('no refresh statement');
+    const res = await client.query(`EXPLAIN (COSTS OFF) ${statement}`, deltaParamValues(plan, frontier));
     return res.rows.map((r: Record<string, unknown>) => String(r['QUERY PLAN'])).join('\n');
   } finally {
     await client.query('ROLLBACK');

@@ -94,6 +94,40 @@ describe('algebraic aggregates at the root', () => {
     );
   });
 
+  it("maintains SUM / AVG over a numeric(p,s) column (fixed scale: no scale histogram kept; AVG shares SUM's state), NaN included", async () => {
+    await db.query(`
+      CREATE TABLE t2s (id int PRIMARY KEY, g int, m numeric(12,2), u numeric(8,0));
+      INSERT INTO t2s VALUES (1, 1, 1.5, 3), (2, 1, 2.25, 4), (3, 2, NULL, NULL), (4, 2, 10, 5);
+    `);
+    const st = await scenario(
+      'st_alg_fixed_scale',
+      `SELECT g, sum(m) AS s, avg(m) AS a, sum(u) AS su, avg(u) AS au, count(m) AS c FROM t2s GROUP BY g`,
+      [
+        `INSERT INTO t2s VALUES (5, 1, 0.01, 1), (6, 3, 7, 7)`,
+        `UPDATE t2s SET m = m * 3, u = u + 1 WHERE id IN (1, 4)`,
+        `DELETE FROM t2s WHERE id = 2`,
+        `INSERT INTO t2s VALUES (7, 1, 'NaN', 2)`,
+        `DELETE FROM t2s WHERE id = 7`,
+        `UPDATE t2s SET g = 3 WHERE id = 5`,
+        `DELETE FROM t2s WHERE g = 3`,
+      ],
+      { exactText: ['g', 's', 'a', 'su', 'au', 'c'] },
+    );
+    const scales = st.plan.hiddenColumns.filter((c) => c.startsWith('__pgt_scale_'));
+    expect(scales).toHaveLength(4);
+    const kept = await db.query(
+      `SELECT count(*)::int AS n FROM ${st.relation} WHERE ${scales.map((c) => `${c} IS NOT NULL`).join(' OR ')}`,
+    );
+    expect(kept.rows[0]?.n).toBe(0);
+    // avg(m) and avg(u) read the state of sum(m) and sum(u): their own state columns stay NULL.
+    const shared = await db.query(
+      `SELECT count(*) FILTER (WHERE __pgt_nn_2 IS NOT NULL OR __pgt_sum_2 IS NOT NULL OR __pgt_nn_4 IS NOT NULL)::int AS own,
+              count(*) FILTER (WHERE __pgt_nn_1 IS NULL OR __pgt_nn_3 IS NULL)::int AS missing
+         FROM ${st.relation}`,
+    );
+    expect(shared.rows[0]).toEqual({ own: 0, missing: 0 });
+  });
+
   it('maintains SUM / AVG over floats (rounded comparison) and over bigint / smallint / real', async () => {
     await db.query(`
       CREATE TABLE t3 (id int PRIMARY KEY, g text, f float8, r real, big bigint, sm smallint);

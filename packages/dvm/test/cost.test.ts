@@ -104,7 +104,7 @@ async function expectChangeSizedRefresh(
   planned: readonly PlannedStatement[],
   storageRows: number,
 ): Promise<void> {
-  const delta = planned.find((p) => p.sql === st.plan.deltaInsert());
+  const delta = planned.find((p) => p.sql === st.plan.refreshSql());
   expect(delta?.plan, 'the delta statement was planned').toBeTruthy();
   const reads = [
     ...fullReads(planned, 'public', 'big', ROWS),

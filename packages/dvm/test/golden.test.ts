@@ -16,7 +16,6 @@ import { fileURLToPath } from 'node:url';
 import { useTestDatabase } from '@pgtrickle/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  applyConsolidatedSql,
   type CatalogPort,
   type CompiledPlan,
   captureAppliedSql,
@@ -25,8 +24,6 @@ import {
   compileStreamTable,
   consolidateSql,
   createSqlCatalogPort,
-  deltaTable,
-  deltaTableDdl,
   type SqlExecutor,
   sourceDdlEventTriggerDdl,
   streamBufferDdl,
@@ -111,13 +108,16 @@ function goldenText(k: GoldenCase, plan: CompiledPlan): string {
     });
     section(`delta statement (transition tables of ${s.schema}.${s.name})`, statements([delta ?? '-- none']));
   }
+  section('refresh statement (DIFFERENTIAL)', statements([plan.refreshSql() ?? '-- none']));
+  section(
+    'refresh statement (DIFFERENTIAL, captured for consumers)',
+    statements([plan.refreshSql(99) ?? '-- none']),
+  );
   const target = plan.applyTarget();
   section(
-    'apply',
+    'FULL with consumers: the difference captured',
     statements([
-      ...deltaTableDdl(target),
-      ...consolidateSql(target, deltaTable(target.tag)),
-      ...applyConsolidatedSql(target),
+      ...consolidateSql(target, 'pg_temp.__pgt_prev_union'),
       captureAppliedSql(target, 99, '$1::bigint'),
     ]),
   );

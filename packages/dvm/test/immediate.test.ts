@@ -29,7 +29,7 @@ async function plan(query: string) {
 }
 
 describe('immediateInstallDdl', () => {
-  it('compiles a join: five triggers per relation, locked, SECURITY DEFINER functions given to the owner', async () => {
+  it('compiles a join: five statement and three row triggers per relation, locked, SECURITY DEFINER functions given to the owner', async () => {
     const p = await plan('SELECT a.id, b.w FROM a JOIN b ON b.k = a.k');
     expect(p.mode).toBe('IMMEDIATE');
     expect(p.rowLocal).toBe(false);
@@ -40,14 +40,22 @@ describe('immediateInstallDdl', () => {
       descendants: new Map([[p.sources[0]?.oid ?? 0, [{ schema: 'public', name: 'a_child' }]]]),
     });
     const triggers = ddl.filter((s) => s.startsWith('CREATE TRIGGER'));
-    // a and its child: 5 each; b: 5
-    expect(triggers).toHaveLength(15);
-    expect(triggers.filter((s) => s.includes('ON "public"."a_child"'))).toHaveLength(5);
-    expect(triggers.find((s) => s.includes('AFTER UPDATE'))).toContain(
+    const rowTriggers = triggers.filter((s) => s.includes('FOR EACH ROW'));
+    // a and its child: 5 statement + 3 row triggers each; b: the same
+    expect(triggers).toHaveLength(24);
+    expect(rowTriggers).toHaveLength(9);
+    expect(triggers.filter((s) => s.includes('ON "public"."a_child"'))).toHaveLength(8);
+    expect(triggers.find((s) => s.includes('AFTER UPDATE') && s.includes('FOR EACH STATEMENT'))).toContain(
       'REFERENCING OLD TABLE AS "__pgt_old" NEW TABLE AS "__pgt_new"',
     );
     const functions = ddl.filter((s) => s.startsWith('CREATE OR REPLACE FUNCTION'));
-    expect(functions).toHaveLength(1 + 2 * 4);
+    expect(functions).toHaveLength(1 + 2 * 7);
+    // Row bodies read the trigger's record variables, after the lock, unless a statement is in flight.
+    const rowUpdate = functions.find((f) => f.includes('_rupd"()')) ?? '';
+    expect(rowUpdate).toContain('(SELECT (old).*)');
+    expect(rowUpdate).toContain('(SELECT (new).*)');
+    expect(rowUpdate).toContain("current_setting('pgtrickle.ivm_n_7', true)");
+    expect(rowUpdate).toContain('pgtrickle_changes.immediate_lock(7)');
     for (const f of functions) {
       expect(f).toContain('SECURITY DEFINER');
       expect(f).toContain('SET search_path FROM CURRENT');
@@ -56,6 +64,7 @@ describe('immediateInstallDdl', () => {
     expect(functions[0]).toContain('pgtrickle_changes.immediate_lock(7)');
     expect(ddl.filter((s) => s.includes('OWNER TO "app"'))).toHaveLength(functions.length);
     expect(ddl.filter((s) => s.includes('ENABLE ALWAYS TRIGGER'))).toHaveLength(15);
+    expect(ddl.filter((s) => s.includes('ENABLE REPLICA TRIGGER'))).toHaveLength(9);
   });
 
   it('takes no lock for a scan under filters and projections', async () => {
@@ -63,6 +72,30 @@ describe('immediateInstallDdl', () => {
     expect(p.rowLocal).toBe(true);
     const ddl = immediateInstallDdl(p, { pgtId: 8, storageOid: 1, owner: 'app' });
     expect(ddl.some((s) => s.includes('immediate_lock'))).toBe(false);
+  });
+
+  it('puts row triggers on the relations holding rows only (not on a partitioned table)', async () => {
+    const p = await plan('SELECT id, v FROM a');
+    const oid = p.sources[0]?.oid ?? 0;
+    const ddl = immediateInstallDdl(p, {
+      pgtId: 9,
+      storageOid: 1,
+      owner: 'app',
+      partitionedSources: new Set([oid]),
+      descendants: new Map([
+        [
+          oid,
+          [
+            { schema: 'public', name: 'a_mid', partitioned: true },
+            { schema: 'public', name: 'a_leaf' },
+          ],
+        ],
+      ]),
+    });
+    const rowOn = ddl
+      .filter((s) => s.startsWith('CREATE TRIGGER') && s.includes('FOR EACH ROW'))
+      .map((s) => /ON (\S+)/.exec(s)?.[1]);
+    expect(rowOn).toEqual(['"public"."a_leaf"', '"public"."a_leaf"', '"public"."a_leaf"']);
   });
 
   it('refuses a DEFERRABLE source key and an unbounded TopK', async () => {

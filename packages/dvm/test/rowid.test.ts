@@ -6,13 +6,20 @@
  */
 import { useTestDatabase } from '@pgtrickle/testkit';
 import { describe, expect, it } from 'vitest';
-import { rowIdExpr, rowText } from '../src/index.js';
+import { createSqlCatalogPort, rowIdExpr, rowText } from '../src/index.js';
 
 const db = useTestDatabase({
   setupSql: `CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
     CREATE TYPE mood AS ENUM ('sad', 'ok');
     CREATE DOMAIN amount AS numeric;
-    CREATE EXTENSION citext`,
+    CREATE EXTENSION citext;
+    CREATE TYPE pt AS (p point, n int);
+    CREATE TYPE pair AS (a int, b text);
+    CREATE DOMAIN dp AS point;
+    CREATE TYPE mr AS RANGE (subtype = money);
+    CREATE TYPE bits AS (b bit(4));
+    CREATE TYPE nested AS (x pair, y mood[]);
+    CREATE TYPE deep AS (x pair, y pt[])`,
 });
 
 /** The id of one value literal of `type` (a one-part id). */
@@ -129,5 +136,64 @@ describe('row ids', () => {
              count(DISTINCT ${rowIdExpr(['v.big', 'v.g::bigint'])})::int AS ids
       FROM v`);
     expect(res.rows[0]).toEqual({ bigs: 200000, ats: 200000, pairs: 200000, ids: 200000 });
+  });
+});
+
+describe("the catalog port's unhashableTypes", () => {
+  it('names exactly the types hash_record_extended has no extended hash function for', async () => {
+    const types = [
+      'text',
+      'character varying(10)',
+      'numeric(10,2)',
+      'integer[]',
+      'int4range',
+      'int4multirange',
+      'jsonb',
+      'json',
+      'point',
+      'money',
+      'bit(3)',
+      'xml',
+      'tsvector',
+      'uuid',
+      'inet',
+      'cidr',
+      'macaddr',
+      'interval',
+      'mood',
+      'mood[]',
+      'amount',
+      'citext',
+      'pt',
+      'pt[]',
+      'pair',
+      'pair[]',
+      'dp',
+      'mr',
+      'mr[]',
+      'mr_multirange',
+      'bits',
+      'nested',
+      'deep',
+      'tstzrange',
+      'bytea',
+      'oid',
+    ];
+    const expected = new Set<string>();
+    for (const type of types) {
+      const client = await db.client();
+      try {
+        await client.query(`SELECT pg_catalog.hash_record_extended(ROW(NULL::${type}), 7919)`);
+      } catch (error) {
+        expect((error as { code?: string }).code).toBe('42883');
+        expected.add(type);
+      } finally {
+        await client.end();
+      }
+    }
+    expect(expected).toContain('pt');
+    expect(expected).not.toContain('text');
+    const port = createSqlCatalogPort({ query: (sql, params) => db.query(sql, params) });
+    expect([...((await port.unhashableTypes?.(types)) ?? [])].sort()).toEqual([...expected].sort());
   });
 });

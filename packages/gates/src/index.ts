@@ -57,6 +57,7 @@ export {
 export { defineGate, type RefreshGate } from './gate.js';
 export {
   allOf,
+  anyOf,
   CONVERGENCE_GATE,
   type ConvergenceCheck,
   ConvergenceGate,
@@ -68,6 +69,8 @@ export {
   type FrontierCheckOptions,
   frontierCaughtUp,
   lagBelow,
+  noPendingChanges,
+  snapshotFrontierCovers,
 } from './gates/convergence.js';
 export {
   DIAMOND_GATE,
@@ -123,6 +126,7 @@ export {
 } from './gates/watermark.js';
 export {
   blueGreenFrontiers,
+  blueGreenSnapshotFrontiers,
   blueMeta,
   changeCountBaseline,
   changedUpstreams,
@@ -136,6 +140,7 @@ export {
   ownConsistencyGroup,
   pendingChangeCount,
   pendingTruncate,
+  type SnapshotFrontier,
   tickLsn,
   type WatermarkInputs,
   watermarkInputs,
@@ -159,3 +164,4 @@ export {
   type PipelineExplanation,
   type PipelineVerdict,
 } from './pipeline.js';
+export { parseSnapshot, type Snapshot, snapshotCovers, visibleInSnapshot } from './snapshot.js';

@@ -128,3 +128,17 @@ export const watermarkInputs = defineContextKey<WatermarkInputs<number, number> 
   description: "the table's base sources, the watermark groups and their sources' watermarks",
   fallback: () => null,
 });
+
+/** A snapshot frontier: the pg_snapshot a refresh read as of, and the epochs of its stream-table sources. */
+export interface SnapshotFrontier {
+  /** pg_snapshot text. */
+  readonly snapshot: string;
+  /** Epoch read of each stream-table source, by the source's id. */
+  readonly epochs: Readonly<Record<string, string>>;
+}
+
+/** For a green table: the blue and green snapshot frontiers (null = none yet). */
+export const blueGreenSnapshotFrontiers = defineContextKey<{
+  readonly blue: SnapshotFrontier | null;
+  readonly green: SnapshotFrontier | null;
+}>('blueGreenSnapshotFrontiers', { description: 'snapshot frontiers of the blue and green tables' });

@@ -354,20 +354,24 @@ describe('CDC mode', () => {
 });
 
 describe('blue-green', () => {
-  it('CREATING → CATCHING_UP ⇄ CONVERGED → PROMOTED, rollback from every non-terminal state', () => {
+  it('CREATING → CATCHING_UP ⇄ CONVERGED → PROMOTED → RETIRED, rollback from every non-terminal state', () => {
     expectTable(blueGreenMachine, [
       ['CREATING', 'created', 'CATCHING_UP'],
       ['CREATING', 'rollback', 'ROLLED_BACK', ['drop_green']],
       ['CATCHING_UP', 'converged', 'CONVERGED'],
+      ['CATCHING_UP', 'force_promote', 'PROMOTED', ['swap_tables', 'retire_blue']],
       ['CATCHING_UP', 'rollback', 'ROLLED_BACK', ['drop_green']],
       ['CONVERGED', 'diverged', 'CATCHING_UP'],
       ['CONVERGED', 'promote', 'PROMOTED', ['swap_tables', 'retire_blue']],
       ['CONVERGED', 'rollback', 'ROLLED_BACK', ['drop_green']],
+      ['PROMOTED', 'rollback', 'ROLLED_BACK', ['swap_back', 'drop_green']],
+      ['PROMOTED', 'retire', 'RETIRED', ['drop_retired']],
     ]);
-    expect(blueGreenMachine.terminal).toEqual(['PROMOTED', 'ROLLED_BACK']);
+    expect(blueGreenMachine.terminal).toEqual(['ROLLED_BACK', 'RETIRED']);
     for (const s of blueGreenMachine.states) {
       expect(blueGreenMachine.can(s, 'rollback')).toBe(!blueGreenMachine.isTerminal(s));
     }
     expect(() => blueGreenMachine.transition('CATCHING_UP', 'promote')).toThrow(InvalidTransitionError);
+    expect(() => blueGreenMachine.transition('CONVERGED', 'retire')).toThrow(InvalidTransitionError);
   });
 });

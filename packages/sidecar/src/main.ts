@@ -18,6 +18,7 @@ import { migrateCommand, planCommand } from './commands/catalog.js';
 import { demoCommand } from './commands/demo.js';
 import { doctorCommand } from './commands/doctor.js';
 import { fuseCommand } from './commands/fuse.js';
+import { greenCommand } from './commands/green.js';
 import { groupCreateCommand, groupDropCommand, groupListCommand } from './commands/groups.js';
 import { runCommand } from './commands/run.js';
 import {
@@ -298,6 +299,32 @@ function program(io: CliIo, hooks: Hooks): Command {
     .action(
       action('fuse', (ctx, what: string, name: string | undefined, opts: { action?: string }) =>
         fuseCommand(ctx, what, name, opts),
+      ),
+    );
+  p.command('green <what> [name]')
+    .description(
+      "blue-green deployment of a stream table: 'green create NAME --query …' builds a green copy that catches up on its own, 'green status NAME' shows its lag and convergence, 'green promote NAME' swaps it in, 'green cancel NAME' drops it, 'green rollback NAME' swaps the old version back, 'green drop-retired NAME' keeps the new one",
+    )
+    .option('-q, --query <sql>', 'with create: the new defining query')
+    .option(
+      '-s, --schedule <schedule>',
+      "with create: the new schedule ('30s', '5m', a cron expression, 'calculated')",
+    )
+    .option('-m, --mode <mode>', 'with create: the new refresh mode (AUTO, FULL or DIFFERENTIAL)')
+    .option('--force', 'with promote: promote even if the green has not converged')
+    .option(
+      '--cascade',
+      'with promote: put stream tables whose query no longer fits in ERROR instead of refusing',
+    )
+    .action(
+      action(
+        'green',
+        (
+          ctx,
+          what: string,
+          name: string | undefined,
+          opts: { query?: string; schedule?: string; mode?: string; force?: boolean; cascade?: boolean },
+        ) => greenCommand(ctx, what, name, opts),
       ),
     );
   p.command('migrate')

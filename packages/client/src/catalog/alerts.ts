@@ -19,7 +19,12 @@ export type AlertEvent =
   | 'watermark_stuck'
   | 'watermark_resumed'
   | 'auto_suspended'
-  | 'resumed';
+  | 'resumed'
+  | 'green_created'
+  | 'green_promoted'
+  | 'green_cancelled'
+  | 'green_rolled_back'
+  | 'green_retired';
 
 /** One alert as sent (and as a listener parses it). */
 export interface Alert {

@@ -7,7 +7,17 @@ const RQ = cat('pgt_requests');
 /** One pending request. */
 export interface RequestRow {
   readonly requestId: string;
-  readonly kind: 'create' | 'alter' | 'drop' | 'refresh' | 'resume';
+  readonly kind:
+    | 'create'
+    | 'alter'
+    | 'drop'
+    | 'refresh'
+    | 'resume'
+    | 'create_green'
+    | 'promote_green'
+    | 'cancel_green'
+    | 'rollback_green'
+    | 'drop_retired';
   readonly schema: string;
   readonly name: string;
   readonly query: string | null;

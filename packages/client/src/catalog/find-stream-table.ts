@@ -1,5 +1,5 @@
 /** Reading stream-table rows: by name, by id, all of them, the readers of one, the one stored in a relation. */
-import { ST_COLUMNS, type StreamTableRow, toRow } from './rows.js';
+import { type DependencyRow, ST_COLUMNS, type StreamTableRow, toDependency, toRow } from './rows.js';
 import { cat, type Queryable } from './schema.js';
 
 const ST = cat('pgt_stream_tables');
@@ -29,6 +29,26 @@ export async function streamTableById(
   const res = await q.query(`SELECT ${ST_COLUMNS} FROM ${ST} WHERE pgt_id = $1 ${lock}`, [pgtId]);
   const r = res.rows[0];
   return r === undefined ? null : toRow(r);
+}
+
+/**
+ * The stream table with id `pgtId` and its dependencies (ordered by source oid, as
+ * `dependenciesOf` reads them), in one statement without a lock; null when there is none.
+ */
+export async function streamTableWithDependencies(
+  q: Queryable,
+  pgtId: number,
+): Promise<{ row: StreamTableRow; deps: DependencyRow[] } | null> {
+  const res = await q.query(
+    `SELECT ${ST_COLUMNS},
+            (SELECT pg_catalog.json_agg(d ORDER BY d.source_oid) FROM ${DEP} AS d WHERE d.pgt_id = $1) AS __pgt_deps
+       FROM ${ST} WHERE pgt_id = $1`,
+    [pgtId],
+  );
+  const r = res.rows[0];
+  if (r === undefined) return null;
+  const deps = ((r.__pgt_deps ?? []) as Record<string, unknown>[]).map(toDependency);
+  return { row: toRow(r), deps };
 }
 
 /** Every stream table, by id. */

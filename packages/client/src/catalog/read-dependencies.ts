@@ -18,11 +18,13 @@ export async function allDependencies(q: Queryable): Promise<DependencyRow[]> {
 
 /** Whether any stream table reads stream table `pgtId`. */
 export async function hasReaders(q: Queryable, pgtId: number): Promise<boolean> {
+  const res = await q.query(`SELECT ${readersExistSql('$1')} AS r`, [pgtId]);
+  return res.rows[0]?.r === true;
+}
+
+/** The condition "some stream table reads stream table `pgtIdParam`" (its buffer has consumers). */
+export function readersExistSql(pgtIdParam: string): string {
   // IMMEDIATE readers are maintained by triggers on the storage, not from its epoch buffer.
-  const res = await q.query(
-    `SELECT 1 FROM ${DEP} AS d JOIN ${cat('pgt_stream_tables')} AS s ON s.pgt_id = d.pgt_id
-      WHERE d.source_pgt_id = $1 AND s.effective_mode <> 'IMMEDIATE' LIMIT 1`,
-    [pgtId],
-  );
-  return res.rows.length > 0;
+  return `EXISTS (SELECT 1 FROM ${DEP} AS d JOIN ${cat('pgt_stream_tables')} AS s ON s.pgt_id = d.pgt_id
+      WHERE d.source_pgt_id = ${pgtIdParam} AND s.effective_mode <> 'IMMEDIATE')`;
 }

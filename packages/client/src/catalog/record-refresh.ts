@@ -1,4 +1,8 @@
-/** Recording a committed refresh: the new frontier and state on the row, and a history entry. */
+/**
+ * Recording a committed refresh: the new frontier and state on the row, and a history entry —
+ * written by one statement at the end of a refresh ({@link recordCompletedRefresh}), which also
+ * ends the transaction's registration as a storage writer (`pgt_refreshing`).
+ */
 import type { Frontier } from '@pgtrickle/dvm';
 import { type HistoryEntry, ST_COLUMNS, type StreamTableRow, toRow } from './rows.js';
 import { cat, type Queryable } from './schema.js';
@@ -39,27 +43,66 @@ export interface RefreshRecord {
   readonly uniqueRowIds: boolean;
 }
 
-/** Records a refresh of `pgtId` on its row (frontier, epoch, timestamps, status, mode; errors cleared); returns the row. */
-export async function recordRefresh(q: Queryable, pgtId: number, r: RefreshRecord): Promise<StreamTableRow> {
-  const res = await q.query(
-    `UPDATE ${ST} SET
-       frontier_snapshot = $2::pg_snapshot, frontier_epochs = $3::jsonb,
+const SET_REFRESHED = `frontier_snapshot = $2::pg_snapshot, frontier_epochs = $3::jsonb,
        epoch = epoch + $4::int, last_refresh_at = clock_timestamp(), frontier_lsn = pg_current_wal_lsn(),
        data_timestamp = CASE WHEN $5 THEN clock_timestamp() ELSE data_timestamp END,
        status = $9, consecutive_errors = 0, last_error = NULL, last_error_at = NULL, needs_reinit = false,
-       effective_mode = $6, mode_reason = $7, unique_row_ids = $8, updated_at = clock_timestamp()
-     WHERE pgt_id = $1 RETURNING ${ST_COLUMNS}`,
+       effective_mode = $6, mode_reason = $7, unique_row_ids = $8, updated_at = clock_timestamp()`;
+
+function recordParams(pgtId: number, r: RefreshRecord): unknown[] {
+  return [
+    pgtId,
+    r.frontier.snapshot,
+    JSON.stringify(r.frontier.epochs),
+    r.captured ? 1 : 0,
+    r.changedData,
+    r.effectiveMode,
+    r.modeReason,
+    r.uniqueRowIds,
+    r.status,
+  ];
+}
+
+/**
+ * The end of a refresh in ONE statement: {@link recordRefresh}'s update of the row, the history
+ * row `h` (its pgt_id is `pgtId`), and the end of this transaction's registration as a writer of
+ * stream tables' storage (the refresh has written everything). Returns the row.
+ */
+export async function recordCompletedRefresh(
+  q: Queryable,
+  pgtId: number,
+  r: RefreshRecord,
+  h: Omit<HistoryEntry, 'pgtId'>,
+): Promise<StreamTableRow> {
+  const res = await q.query(
+    `WITH updated AS (UPDATE ${ST} SET ${SET_REFRESHED} WHERE pgt_id = $1 RETURNING ${ST_COLUMNS}),
+     history AS (
+       INSERT INTO ${cat('pgt_refresh_history')}
+         (pgt_id, action, status, initiated_by, started_at, rows_inserted, rows_deleted, pending_changes, reason, error)
+       VALUES ($1, $10, $11, $12, $13, $14, $15, $16, $17, $18)),
+     ended AS (DELETE FROM ${cat('pgt_refreshing')} WHERE xid = pg_catalog.pg_current_xact_id())
+     SELECT * FROM updated`,
     [
-      pgtId,
-      r.frontier.snapshot,
-      JSON.stringify(r.frontier.epochs),
-      r.captured ? 1 : 0,
-      r.changedData,
-      r.effectiveMode,
-      r.modeReason,
-      r.uniqueRowIds,
-      r.status,
+      ...recordParams(pgtId, r),
+      h.action,
+      h.status,
+      h.initiatedBy,
+      h.startedAt,
+      h.rowsInserted,
+      h.rowsDeleted,
+      h.pendingChanges,
+      h.reason,
+      h.error,
     ],
+  );
+  return toRow(res.rows[0] as Record<string, unknown>);
+}
+
+/** Records a refresh of `pgtId` on its row (frontier, epoch, timestamps, status, mode; errors cleared); returns the row. */
+export async function recordRefresh(q: Queryable, pgtId: number, r: RefreshRecord): Promise<StreamTableRow> {
+  const res = await q.query(
+    `UPDATE ${ST} SET ${SET_REFRESHED} WHERE pgt_id = $1 RETURNING ${ST_COLUMNS}`,
+    recordParams(pgtId, r),
   );
   return toRow(res.rows[0] as Record<string, unknown>);
 }

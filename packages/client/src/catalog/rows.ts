@@ -40,6 +40,8 @@ export interface StreamTableRow {
   readonly diamondSchedulePolicy: 'fastest' | 'slowest';
   /** The gate holding it back now (null: none), why, and since when. */
   readonly hold: { readonly gate: string; readonly reason: string; readonly since: Date } | null;
+  /** For a green copy (docs/blue-green.md): the id of the stream table it will replace; else null. */
+  readonly greenOf: number | null;
 }
 
 /** A stream table's fuse as the catalog records it (null numbers: the defaults). */
@@ -72,7 +74,7 @@ export const ST_COLUMNS = `pgt_id, schema_name, table_name, storage_oid, definin
   epoch, auto_threshold, needs_reinit, consecutive_errors, last_error, last_error_at, last_refresh_at, data_timestamp,
   owner_oid::int8 AS owner_oid, pg_catalog.pg_get_userbyid(owner_oid)::text AS owner, search_path,
   fuse_mode, fuse_state, fuse_ceiling, fuse_sensitivity, fuse_sigma, fuse_window, fuse_min_samples, blown_at, blow_reason,
-  diamond_consistency, diamond_schedule_policy, hold_gate, hold_reason, held_since`;
+  diamond_consistency, diamond_schedule_policy, hold_gate, hold_reason, held_since, green_of`;
 
 /** A catalog row of pgt_stream_tables as a StreamTableRow. */
 export function toRow(r: Record<string, unknown>): StreamTableRow {
@@ -122,6 +124,7 @@ export function toRow(r: Record<string, unknown>): StreamTableRow {
       r.hold_gate == null
         ? null
         : { gate: String(r.hold_gate), reason: String(r.hold_reason ?? ''), since: r.held_since as Date },
+    greenOf: r.green_of == null ? null : Number(r.green_of),
   };
 }
 

@@ -50,7 +50,11 @@ export type CatalogObject =
   | 'pgt_service_settings'
   | 'unread_changes'
   | 'fuse_samples'
-  | 'fuse_status';
+  | 'fuse_status'
+  | 'pgt_green_deployments'
+  | 'pgt_green_lag'
+  | 'green_status'
+  | 'green_converged';
 
 /** The quoted, schema-qualified SQL name of a catalog object. */
 export function cat(object: CatalogObject): string {
@@ -76,18 +80,14 @@ export async function lockCatalog(conn: Queryable): Promise<void> {
 /**
  * Lets this transaction write the storage of stream table `pgtId`: registers it in
  * `pgt_refreshing`, which the storage guard trigger checks (readable by the catalog's owner only,
- * so no other role can register itself). Undone by {@link endStorageWrites} or the rollback.
+ * so no other role can register itself). Undone by the refresh's last catalog write
+ * (`recordCompletedRefresh`) or the rollback.
  */
 export async function allowStorageWrites(conn: Queryable, pgtId: number): Promise<void> {
   await conn.query(
     `INSERT INTO ${cat('pgt_refreshing')} (xid, pgt_id) VALUES (pg_catalog.pg_current_xact_id(), $1) ON CONFLICT DO NOTHING`,
     [pgtId],
   );
-}
-
-/** Ends this transaction's registration as a writer of stream tables' storage. */
-export async function endStorageWrites(conn: Queryable): Promise<void> {
-  await conn.query(`DELETE FROM ${cat('pgt_refreshing')} WHERE xid = pg_catalog.pg_current_xact_id()`);
 }
 
 /** Whether catalog object `object` exists in the database. */

@@ -17,6 +17,8 @@ export interface StatusViewRow {
   readonly requestId: number | null;
   /** The scheduler gate holding it back now, and why (null: not held). */
   readonly hold: { readonly gate: string; readonly reason: string; readonly since: string | null } | null;
+  /** Its role in a blue-green deployment: 'table', 'green' (a copy catching up) or 'retired' (kept for a rollback). */
+  readonly role: 'table' | 'green' | 'retired';
 }
 
 /** Whether the status view exists (catalog version 3 or later). */
@@ -33,7 +35,9 @@ export async function readStatusView(q: Queryable): Promise<StatusViewRow[]> {
             consecutive_errors, last_error, request_id,
             -- (read through to_jsonb: catalogs older than version 9 have no hold columns)
             pg_catalog.to_jsonb(s) ->> 'hold_gate' AS hold_gate, pg_catalog.to_jsonb(s) ->> 'hold_reason' AS hold_reason,
-            pg_catalog.to_jsonb(s) ->> 'held_since' AS held_since
+            pg_catalog.to_jsonb(s) ->> 'held_since' AS held_since,
+            -- (catalogs older than version 15 have no role column)
+            pg_catalog.to_jsonb(s) ->> 'role' AS role
        FROM ${cat('pgt_status')} AS s ORDER BY schema_name, table_name`,
   );
   const iso = (v: unknown) =>
@@ -60,6 +64,7 @@ export async function readStatusView(q: Queryable): Promise<StatusViewRow[]> {
             reason: String(r.hold_reason ?? ''),
             since: (r.held_since as string | null) ?? null,
           },
+    role: r.role === 'green' || r.role === 'retired' ? r.role : 'table',
   }));
 }
 

@@ -21,8 +21,9 @@
  *
  * Statements are classified by their leading keyword (and, after a WITH list, the keyword at
  * nesting depth 0): a SELECT returns its rows (as jsonb objects, one per row), anything else its
- * row count. `describe` reports a query's result columns by creating a temporary view of it
- * inside the sandbox: parsed and type-checked, never planned or run.
+ * row count. `describe` reports a query's result columns (names, types, and collations other than
+ * the type's default) by creating a temporary view of it inside the sandbox: parsed and
+ * type-checked, never planned or run.
  */
 import {
   type CatalogPort,
@@ -77,14 +78,22 @@ function functionBody(maxParams: number): string {
 DECLARE
   n bigint;
   i integer;
+  r record;
 BEGIN
   IF mode = 'rows' THEN
-    RETURN QUERY EXECUTE 'SELECT pg_catalog.to_jsonb(q) FROM (' || stmt || E'\\n) AS q' USING ${using};
+    -- A loop rather than a subquery: a WITH holding data-modifying parts must be the top level.
+    FOR r IN EXECUTE stmt USING ${using} LOOP
+      RETURN NEXT pg_catalog.to_jsonb(r);
+    END LOOP;
   ELSIF mode = 'describe' THEN
     EXECUTE 'CREATE TEMPORARY VIEW __pgt_describe AS ' || stmt;
     RETURN QUERY
-      SELECT pg_catalog.jsonb_build_object('name', a.attname, 'type', pg_catalog.format_type(a.atttypid, a.atttypmod))
+      SELECT pg_catalog.jsonb_build_object('name', a.attname, 'type', pg_catalog.format_type(a.atttypid, a.atttypmod),
+               'coll_schema', cn.nspname, 'coll_name', co.collname)
       FROM pg_catalog.pg_attribute AS a
+      JOIN pg_catalog.pg_type AS t ON t.oid = a.atttypid
+      LEFT JOIN pg_catalog.pg_collation AS co ON co.oid = a.attcollation AND a.attcollation <> t.typcollation
+      LEFT JOIN pg_catalog.pg_namespace AS cn ON cn.oid = co.collnamespace
       WHERE a.attrelid = 'pg_temp.__pgt_describe'::pg_catalog.regclass AND a.attnum > 0
       ORDER BY a.attnum;
     DROP VIEW pg_temp.__pgt_describe;
@@ -189,14 +198,9 @@ export function describingPort(
 /**
  * The sandbox of a stream table owned by the connection's own role: no role to protect, so the
  * statements run directly (under the owner's search_path for the transaction's rest, restored on
- * close), and queries are described by the base port.
+ * close: `savedPath` is the caller's), and queries are described by the base port.
  */
-async function ownSandbox(conn: Conn, owner: SandboxOwner): Promise<OwnerSandbox> {
-  const saved = await conn.query<{ path: string }>(
-    `SELECT pg_catalog.current_setting('search_path') AS path,
-            pg_catalog.set_config('search_path', $1, true)`,
-    [owner.searchPath.trim() === '' ? 'pg_temp' : `${owner.searchPath}, pg_temp`],
-  );
+function ownSandbox(conn: Conn, owner: SandboxOwner, savedPath: string): OwnerSandbox {
   let closed = false;
   const exec: SqlExecutor = { query: (sql: string, params?: unknown[]) => conn.query(sql, params) };
   const describer = createSqlCatalogPort(exec);
@@ -208,7 +212,7 @@ async function ownSandbox(conn: Conn, owner: SandboxOwner): Promise<OwnerSandbox
     async close() {
       if (closed) return;
       closed = true;
-      await conn.query(`SELECT pg_catalog.set_config('search_path', $1, true)`, [saved.rows[0]?.path ?? '']);
+      await conn.query(`SELECT pg_catalog.set_config('search_path', $1, true)`, [savedPath]);
     },
   };
 }
@@ -224,8 +228,14 @@ export async function openSandbox(
   owner: SandboxOwner,
   restore: Readonly<Record<string, string>> = {},
 ): Promise<OwnerSandbox> {
-  const me = await conn.query<{ self: boolean }>('SELECT current_user = $1 AS self', [owner.role]);
-  if (me.rows[0]?.self === true) return ownSandbox(conn, owner);
+  // One round trip: whether the owner is the connection's role and, if so, its search_path set
+  // (pg_temp last: no temporary table shadows a name of the query) with the caller's kept.
+  const me = await conn.query<{ self: boolean; path: string }>(
+    `SELECT s.self, s.path, CASE WHEN s.self THEN pg_catalog.set_config('search_path', $2, true) END AS set
+       FROM (SELECT current_user = $1 AS self, pg_catalog.current_setting('search_path') AS path OFFSET 0) AS s`,
+    [owner.role, owner.searchPath.trim() === '' ? 'pg_temp' : `${owner.searchPath}, pg_temp`],
+  );
+  if (me.rows[0]?.self === true) return ownSandbox(conn, owner, me.rows[0].path);
   sequence += 1;
   const fn = `pg_temp.${quoteIdent(`pgt_sandbox_${process.pid}_${sequence}`)}`;
   const signature = `${fn}(text, text[], text, text[])`;
@@ -272,7 +282,13 @@ export async function openSandbox(
 
   const describe = async (sql: string): Promise<readonly QueryColumn[]> => {
     const rows = await call(sql, [], 'describe');
-    return rows.map((r) => ({ name: String(r.name), type: String(r.type) }));
+    return rows.map((r) => ({
+      name: String(r.name),
+      type: String(r.type),
+      ...(typeof r.coll_name === 'string'
+        ? { collation: { schema: String(r.coll_schema), name: r.coll_name } }
+        : {}),
+    }));
   };
 
   return {

@@ -8,7 +8,8 @@
  * whose table exists with the same query, or a drop whose table is gone, counts as done.
  */
 import { claimRequests, finishRequest, type RequestRow } from '../catalog/claim-requests.js';
-import { findStreamTable } from '../catalog/find-stream-table.js';
+import { findStreamTable, streamTableById } from '../catalog/find-stream-table.js';
+import { findDeployment } from '../catalog/green-deployments.js';
 import type { DiamondSettings } from '../catalog/settings.js';
 import { sqlName } from '../names.js';
 import type { Trickle } from '../trickle.js';
@@ -93,5 +94,44 @@ async function execute(trickle: Trickle, r: RequestRow, name: string): Promise<v
     case 'resume':
       await tables.alter(name, { status: 'ACTIVE' }, actor);
       return;
+    case 'create_green': {
+      // Done before a crash: the deployment it started is open with this query.
+      const open = await findDeployment(trickle.db, r.schema, r.name);
+      if (open !== null && open.state !== 'ROLLED_BACK' && open.state !== 'RETIRED') {
+        const green = await streamTableById(trickle.db, open.greenId);
+        if (green !== null && green.greenOf !== null && (r.query === null || green.query === r.query)) return;
+      }
+      await trickle.blueGreen.create(
+        name,
+        {
+          ...(r.query === null ? {} : { query: r.query }),
+          ...(r.refreshMode === null ? {} : { refreshMode: r.refreshMode }),
+          ...(r.setSchedule ? { schedule: r.schedule } : {}),
+        },
+        actor,
+      );
+      return;
+    }
+    case 'promote_green': {
+      if ((await findDeployment(trickle.db, r.schema, r.name))?.state === 'PROMOTED') return;
+      await trickle.blueGreen.promote(
+        name,
+        { force: r.options.force === true, cascade: r.options.cascade === true },
+        actor,
+      );
+      return;
+    }
+    case 'cancel_green':
+    case 'rollback_green': {
+      if ((await findDeployment(trickle.db, r.schema, r.name))?.state === 'ROLLED_BACK') return;
+      if (r.kind === 'cancel_green') await trickle.blueGreen.cancel(name, actor);
+      else await trickle.blueGreen.rollback(name, actor);
+      return;
+    }
+    case 'drop_retired': {
+      if ((await findDeployment(trickle.db, r.schema, r.name))?.state === 'RETIRED') return;
+      await trickle.blueGreen.dropRetired(name, actor);
+      return;
+    }
   }
 }

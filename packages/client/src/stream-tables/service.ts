@@ -20,7 +20,7 @@ import { lastDecisionOf } from '../catalog/holds.js';
 import { insertStreamTable, nextStreamTableId } from '../catalog/insert-stream-table.js';
 import { allDependencies, dependenciesOf } from '../catalog/read-dependencies.js';
 import type { DependencyRow, StreamTableRow } from '../catalog/rows.js';
-import { lockCatalog } from '../catalog/schema.js';
+import { cat, lockCatalog } from '../catalog/schema.js';
 import { resumeStreamTable, statusAfter } from '../catalog/set-status.js';
 import { applySettings, checkSettings, settingsObject } from '../catalog/settings.js';
 import { setDefinition, setSchedule, setStorageOid } from '../catalog/update-stream-table.js';
@@ -56,6 +56,7 @@ import {
 import { compileAsOwner } from '../security/owner-compile.js';
 import { withSandbox } from '../security/sandbox.js';
 import { createStorage, dropStorageSql, evolveStorage, missingStorageOids, storageFit } from '../storage.js';
+import { deploymentGuard } from './blue-green.js';
 import { checkAcyclic, dropOrder } from './graph.js';
 import { checkImmediate, checkImmediateConsumers, dropImmediate } from './immediate.js';
 import { modeSwitch } from './modes.js';
@@ -276,6 +277,8 @@ export class StreamTableService {
     const result = await this.locked(async (conn) => {
       let row = await this.owned(conn, name, actor, 'alter', 'FOR UPDATE');
       const display = displayName(row.schema, row.name);
+      const guarded = await deploymentGuard(conn, row, 'alter');
+      if (guarded !== null) throw guarded;
       const settings = settingsObject(changes.fuse, changes.diamond);
       if (Object.keys(settings).length > 0) {
         await applySettings(conn, row.pgtId, settings);
@@ -345,6 +348,10 @@ export class StreamTableService {
   ): Promise<{ dropped: readonly string[] }> {
     return this.locked(async (conn) => {
       const row = await this.owned(conn, name, actor, 'drop', 'FOR UPDATE');
+      for (const r of await dropOrder(conn, row)) {
+        const guarded = await deploymentGuard(conn, r, 'drop');
+        if (guarded !== null) throw guarded;
+      }
       const order = await dropOrder(conn, row);
       const dependents = order.filter((r) => r.pgtId !== row.pgtId);
       if (dependents.length > 0 && options.cascade !== true) {
@@ -378,13 +385,15 @@ export class StreamTableService {
     const [rows, deps] = await Promise.all([allStreamTables(this.db), allDependencies(this.db)]);
     const stored = rows.flatMap((r) => (r.storageOid === null ? [] : [r.storageOid]));
     const missing = await missingStorageOids(this.db, stored);
-    return rows.map((r) =>
-      describe(
+    const retired = await retiredIds(this.db);
+    return rows.map((r) => ({
+      ...describe(
         r,
         deps.filter((d) => d.pgtId === r.pgtId),
         r.storageOid !== null && missing.has(r.storageOid),
       ),
-    );
+      role: r.greenOf !== null ? 'green' : retired.has(r.pgtId) ? 'retired' : 'table',
+    }));
   }
 
   /** How a stream table is maintained: mode, sources, row identity, and the SQL. */
@@ -416,6 +425,12 @@ export class StreamTableService {
   }
 }
 
+/** The ids of retired blues (kept by a promoted deployment for a rollback). */
+async function retiredIds(db: Db): Promise<Set<number>> {
+  const res = await db.query(`SELECT blue_id FROM ${cat('pgt_green_deployments')} WHERE state = 'PROMOTED'`);
+  return new Set(res.rows.map((r) => Number(r.blue_id)));
+}
+
 /** A stream table's row and its sources as `status()` reports them. */
 function describe(
   r: StreamTableRow,
@@ -440,5 +455,6 @@ function describe(
     hold: r.hold,
     fuse: { mode: r.fuse.mode, state: r.fuse.state },
     storageMissing,
+    role: r.greenOf !== null ? 'green' : 'table',
   };
 }

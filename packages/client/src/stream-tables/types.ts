@@ -70,6 +70,11 @@ export interface StreamTableStatus {
    * it in ERROR (`PGT_STORAGE_MISSING`); drop the stream table to clean up.
    */
   readonly storageMissing: boolean;
+  /**
+   * What it is in a blue-green deployment (docs/blue-green.md): 'table' (a stream table), 'green'
+   * (the green copy of another, catching up), 'retired' (an old version kept for a rollback).
+   */
+  readonly role: 'table' | 'green' | 'retired';
 }
 
 /** What `explain()` returns. */

@@ -12,16 +12,22 @@
  *
  * Operators: a function reading the items before it → `lateralFunction` (flat-map); a function
  * over constants → a `lateralFunction` without input, cross-joined (`join`) to the items before
- * it for INNER; `LATERAL (VALUES …)` → `lateralFunction` over VALUES rows; a LATERAL subquery
+ * it for INNER; `LATERAL (VALUES …)` → `lateralFunction` over VALUES rows; a function whose
+ * arguments hold subqueries (`generate_series(1, (SELECT max(n) FROM t))`,
+ * `unnest((SELECT array_agg(x) FROM u WHERE u.k = t.k))`) → each subquery a value column of the
+ * items before it (`scalarSubquery`, the select list's rules: at most one row, correlated on the
+ * items before it), or of a single constant row when the function is the first item, and a
+ * `lateralFunction` flat-mapped over that input reading the value columns; a LATERAL subquery
  * that reads the items before it → `lateralSubquery`; an uncorrelated one under INNER → a plain
  * `join`. Not supported: a whole-row reference to a function item (refused by the expression
  * checks), a LATERAL item reading FROM items before the JOIN it is part of (PostgreSQL allows
  * `FROM a, b JOIN LATERAL f(a.x) …`; here only the join's left side is visible).
  */
-import type { Node, RangeFunction, RangeSubselect, SelectStmt } from '@pgsql/types';
+import type { Node, RangeFunction, RangeSubselect, SelectStmt, SubLink } from '@pgsql/types';
 import { InvalidQueryError, UnsupportedQueryError } from '../errors.js';
 import { makeExpr } from '../ir/expr.js';
 import type { Expr, IrColumn, IrNode } from '../ir/types.js';
+import { makeSingleRow } from '../operators/constant.js';
 import { makeJoin } from '../operators/join.js';
 import { type LateralCall, makeLateralFunction } from '../operators/lateral.js';
 import { makeLateralSubquery } from '../operators/lateral-subquery.js';
@@ -34,7 +40,9 @@ import { resolveExpr, TIME_DEPENDENT_HINT, TIME_FUNCTIONS } from './expr.js';
 import { type FromPart, renameColumns, subqueryPart } from './from.js';
 import { builtinShape, callLocation, type FunctionShape, fromFunctionCalls } from './lateral-shapes.js';
 import { buildQuery, onOutputs } from './query.js';
+import { createSubqueryValueCollector } from './scalar-subquery.js';
 import { concatScopes, EMPTY_FROM, type FromScope, itemScope, Scope } from './scope.js';
+import { containsSublink } from './sublink.js';
 
 /** Whether a FROM item is LATERAL (a LATERAL subquery, or any function in FROM). */
 export function isLateralItem(item: Node): boolean {
@@ -80,6 +88,12 @@ function joinCondition(condition: Node | undefined, scope: FromScope, q: QueryCt
   return resolveExpr(condition, new Scope(scope, q.outer, q.env), q.env, { clause: 'a JOIN condition' });
 }
 
+/** Whether a function call's arguments contain a subquery. */
+function argsHaveSublink(call: Node): boolean {
+  const fc = asNode(call, 'FuncCall');
+  return (fc?.args ?? []).some((a) => containsSublink(a));
+}
+
 /** One checked, resolved call of a function item. */
 interface BuiltCall {
   readonly call: LateralCall;
@@ -94,6 +108,7 @@ function buildCall(
   scope: Scope,
   q: QueryCtx,
   itemLocation: number | undefined,
+  sublink: ((link: SubLink, node: Node) => Node) | undefined,
 ): BuiltCall {
   const { env } = q;
   const fc = asNode(call, 'FuncCall');
@@ -146,7 +161,10 @@ function buildCall(
     env.warnings.push(`volatile function ${name}(): every FULL refresh evaluates it anew`);
   }
   const args = (fc.args ?? []).map((a) =>
-    resolveExpr(a, scope, env, { clause: `the arguments of ${name}() in FROM` }),
+    resolveExpr(a, scope, env, {
+      clause: `the arguments of ${name}() in FROM`,
+      ...(sublink === undefined ? {} : { sublink }),
+    }),
   );
   const expr = makeExpr({ FuncCall: { ...fc, args: args.map((a) => a.ast) } }, location);
   let shape: FunctionShape | undefined;
@@ -172,11 +190,25 @@ function buildCall(
 
 function buildFunctionItem(rf: RangeFunction, item: Node, join: LateralJoin, q: QueryCtx): FromPart {
   const { env } = q;
-  const { left, kind } = join;
+  const { kind } = join;
   const location = locationOf(item) ?? callLocation((fromFunctionCalls(rf)[0]?.call ?? {}) as Node);
-  const scope = new Scope(left?.scope ?? EMPTY_FROM, q.outer, env);
-  const calls = fromFunctionCalls(rf).map((c) => buildCall(c.call, c.coldefs, scope, q, location));
+  const scope = new Scope(join.left?.scope ?? EMPTY_FROM, q.outer, env);
+  const items = fromFunctionCalls(rf);
+  // Subqueries in the arguments become value columns of the items before the function (or of
+  // a single row when it is the first item), computed by `scalarSubquery` nodes; the function
+  // then reads them like any column of its input (a flat-map over that input).
+  const values = items.some((c) => argsHaveSublink(c.call))
+    ? createSubqueryValueCollector(scope, q, 'the arguments of a function in FROM')
+    : undefined;
+  const calls = items.map((c) => buildCall(c.call, c.coldefs, scope, q, location, values?.hook));
   if (calls.length === 0) throw new InvalidQueryError('A function item in FROM needs a function call');
+  const left: FromPart | null =
+    values === undefined
+      ? join.left
+      : {
+          node: values.wrap(join.left?.node ?? makeSingleRow(env.ids)),
+          scope: join.left?.scope ?? EMPTY_FROM,
+        };
   const alias = rf.alias?.aliasname ?? (calls[0] as BuiltCall).bare;
 
   // PostgreSQL's column names, then the alias's renames.
@@ -202,7 +234,13 @@ function buildFunctionItem(rf: RangeFunction, item: Node, join: LateralJoin, q: 
   const readsLeft = refs.some((r) => leftIds.has(r));
   const correlated = refs.some((r) => !leftIds.has(r));
   const on = joinCondition(join.condition, scopeAll, q);
-  const spec = { calls: calls.map((c) => c.call), functionColumns, ordinality, correlated };
+  const spec = {
+    calls: calls.map((c) => c.call),
+    functionColumns,
+    ordinality,
+    correlated,
+    valueIds: values !== undefined,
+  };
   let node: IrNode;
   if (left === null) {
     node = makeLateralFunction(env.ids, null, { ...spec, join: 'INNER', condition: null });

@@ -31,6 +31,11 @@ export interface ColumnInfo {
    * otherwise. Values read back from a change buffer get it again.
    */
   readonly collation?: { readonly schema: string; readonly name: string };
+  /**
+   * True when its type has no extended hash function (e.g. a composite with a `point` member): a
+   * keyless source's row ids then take the value's binary form.
+   */
+  readonly unhashable?: boolean;
 }
 
 /** A relation, resolved. */
@@ -71,6 +76,11 @@ export interface QueryColumn {
   readonly name: string;
   /** SQL type with modifiers, as `format_type` prints it. */
   readonly type: string;
+  /**
+   * The column's collation (schema and name) when it is not its type's default collation; absent
+   * otherwise (or when the port does not report collations). Its storage column gets it.
+   */
+  readonly collation?: { readonly schema: string; readonly name: string };
 }
 
 /** Function volatility as pg_proc.provolatile. */
@@ -115,4 +125,10 @@ export interface CatalogPort {
   functionInfo(name: QualifiedName): Promise<FunctionInfo | null>;
   /** Whether relation `oid` is a stream table (optional: without it no source is a stream table). */
   streamTableOf?(oid: number): Promise<StreamTableInfo | null>;
+  /**
+   * Of `types` (as `format_type` prints them), those PostgreSQL has no extended hash function
+   * for (`hash_record_extended` would fail on a value of one: e.g. a composite, domain or range
+   * over a type without a hash operator class). Optional: without it none is assumed missing.
+   */
+  unhashableTypes?(types: readonly string[]): Promise<ReadonlySet<string>>;
 }

@@ -26,6 +26,11 @@ export type DeltaSource =
       readonly oldTable: string | null;
       /** Name of the NEW transition table, or null (DELETE). */
       readonly newTable: string | null;
+      /**
+       * `oldTable` / `newTable` name a row trigger's record variables (`old`, `new`: one row each)
+       * instead of transition tables: a row-level trigger's delta.
+       */
+      readonly rowVariables?: boolean;
     };
 
 /**

@@ -10,7 +10,11 @@
  * interval '1 day' = '24 hours' and float −0 = 0 hash equally; integers as themselves and
  * timestamps as their exact epoch (their hash folds 64 bits to 32). A part whose type has no
  * extended hash function is hashed through a session-independent stand-in ({@link hashablePart}):
- * `json` as `jsonb` (jsonb equality), the other such built-in types by their binary form. The
+ * `json` as `jsonb` (jsonb equality), the other such built-in types by their binary form; a
+ * composite, domain or range over such a type has no hash function either: the parts hashed by
+ * their type's own function are recorded while a plan is printed at create
+ * ({@link recordIdPartTypes}), so the compiler refuses such a type there instead of failing at a
+ * refresh (where any function of the exact value will do, {@link binaryIdPart} stands in). The
  * values are `bigint`s, integers and `numeric` epochs, whose text no session setting changes;
  * hashing that text gives a well-mixed 64-bit id. The row image (the exact representation of a
  * row, used where rows with equal values but different representations must stay apart) is the
@@ -103,6 +107,16 @@ const EPOCH_TYPES = new Set([
  */
 export function hashablePart(expr: string, type: string | undefined): string[] {
   if (type === undefined) return [valueHash(expr)];
+  const parts = standInParts(expr, type);
+  if (parts !== null) return parts;
+  recording?.push({ expr, type });
+  const { array } = bareType(type);
+  if (array) return [valueHash(expr), valueHash(sql`pg_catalog.array_dims(${expr})`)];
+  return [valueHash(expr)];
+}
+
+/** The parts of a value whose type {@link hashablePart} handles without its own hash function, else null. */
+function standInParts(expr: string, type: string): string[] | null {
   const { name, array } = bareType(type);
   if (!array && INTEGERS.has(name)) return [expr];
   if (!array && EPOCH_TYPES.has(name)) return [sql`pg_catalog.extract('epoch', ${expr})`];
@@ -115,8 +129,36 @@ export function hashablePart(expr: string, type: string | undefined): string[] {
     ];
   }
   if (UNHASHABLE.has(name)) return [valueHash(sql`pg_catalog.record_send(ROW(${expr}))`)];
-  if (array) return [valueHash(expr), valueHash(sql`pg_catalog.array_dims(${expr})`)];
-  return [valueHash(expr)];
+  return null;
+}
+
+/**
+ * The part of a value of type `type` hashed by its binary send form (as a `bytea`), for a type
+ * without an extended hash function where any function of the exact value will do (a FULL
+ * table's row ids: copies of equal rows need not share one).
+ */
+export function binaryIdPart(expr: string): IdPart {
+  return { expr: sql`pg_catalog.record_send(ROW(${expr}))`, type: 'bytea' };
+}
+
+/** Typed id parts hashed by their type's own hash function while {@link recordIdPartTypes} runs. */
+let recording: IdPart[] | null = null;
+
+/**
+ * Runs `print` (which prints SQL synchronously) and returns the typed id parts it hashed with
+ * their type's own extended hash function (type given): the compiler asks PostgreSQL whether
+ * each such type has one, and refuses the plan at create when not (it would fail at refresh).
+ */
+export function recordIdPartTypes(print: () => void): IdPart[] {
+  const outer = recording;
+  const parts: IdPart[] = [];
+  recording = parts;
+  try {
+    print();
+  } finally {
+    recording = outer;
+  }
+  return parts;
 }
 
 /** The hash of one value (its type's extended hash function through its collation; NULL → 0). */

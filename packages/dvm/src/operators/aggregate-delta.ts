@@ -26,6 +26,7 @@ import {
   aggregateChild,
   effectiveKind,
   groupingValue,
+  stateOwner,
 } from './aggregate-node.js';
 import {
   aggRowId,
@@ -133,10 +134,36 @@ function rescanCondition(spec: AggSpec, t: AggTypes, j: number): string | null {
   return null;
 }
 
-/** New-value expressions (by node column id) of call `j`, over `u`. */
-function newValues(spec: AggSpec, t: AggTypes, j: number): [string, string][] {
+/**
+ * New-value expressions (by node column id) of call `j`, over `u`. With `owner` (the call whose
+ * state it shares, {@link stateOwner}), the state and deltas read are the owner's, and call
+ * `j`'s own state columns are NULL.
+ */
+function newValues(
+  spec: AggSpec,
+  t: AggTypes,
+  j: number,
+  owner: { readonly spec: AggSpec; readonly j: number } | null = null,
+): [string, string][] {
   const old = (id: string): string => `u.${oldCol(id)}`;
   const out: [string, string][] = [];
+  if (owner !== null && t.sum !== null) {
+    const nulls: [IrColumn | null, string][] = [
+      [spec.sumState, t.sum.acc],
+      [spec.nnState, 'bigint'],
+      [spec.nanState, 'bigint'],
+      [spec.pinfState, 'bigint'],
+      [spec.ninfState, 'bigint'],
+      [spec.scaleState, 'numeric'],
+    ];
+    for (const [col, type] of nulls) if (col !== null) out.push([col.id, `NULL::${type}`]);
+    const shared = newValues(
+      { ...spec, ...stateColumnsOf(owner.spec) },
+      { ...t, sum: t.sum },
+      owner.j,
+    ).filter(([id]) => id === spec.column.id);
+    return [...out, ...shared];
+  }
   switch (t.kind) {
     case 'count_star':
     case 'count':
@@ -216,6 +243,20 @@ function newValues(spec: AggSpec, t: AggTypes, j: number): [string, string][] {
   return out;
 }
 
+/** The SUM / AVG state columns of a call (to compute another call's result from them). */
+function stateColumnsOf(
+  spec: AggSpec,
+): Pick<AggSpec, 'sumState' | 'nnState' | 'nanState' | 'pinfState' | 'ninfState' | 'scaleState'> {
+  return {
+    sumState: spec.sumState,
+    nnState: spec.nnState,
+    nanState: spec.nanState,
+    pinfState: spec.pinfState,
+    ninfState: spec.ninfState,
+    scaleState: spec.scaleState,
+  };
+}
+
 /** Adds the CTEs of the algebraic root delta and returns the last one's name. */
 export function algebraicDelta(node: AggregateNode, ctx: DiffContext, binding: StorageBinding): string {
   const child = aggregateChild(node);
@@ -229,6 +270,7 @@ export function algebraicDelta(node: AggregateNode, ctx: DiffContext, binding: S
   });
   node.aggs.forEach((spec, j) => {
     const t = typesOf(node, j);
+    if (stateOwner(node, j) !== null) return; // reads its owner's columns
     if (spec.arg !== null) {
       const arg = ctx.render(spec.arg, 'c');
       const typed = t.kind === 'min' || t.kind === 'max' ? `(${arg})::${t.resultType}` : arg;
@@ -244,7 +286,10 @@ export function algebraicDelta(node: AggregateNode, ctx: DiffContext, binding: S
   );
 
   // ΔC aggregated per group key, per grouping set.
-  const terms = node.aggs.flatMap((spec, j) => deltaTerms(spec, typesOf(node, j), j));
+  // A call sharing another's state adds no delta terms of its own.
+  const terms = node.aggs.flatMap((spec, j) =>
+    stateOwner(node, j) === null ? deltaTerms(spec, typesOf(node, j), j) : [],
+  );
   const branches = node.sets.map((set, s) => {
     const cols = setKeyColumns(node, s, (i) => `x.${q(keyAt(node, i).column.id)}`);
     for (const g of node.groupings) cols.push(sql`${groupingValue(g, set)}::integer AS ${q(g.column.id)}`);
@@ -300,7 +345,9 @@ LEFT JOIN ${binding.relation} AS s ON s.${q(ROW_ID_COLUMN)} = d.${ROW_ID_COLUMN}
   const values = new Map<string, string>();
   values.set(node.count.id, `(COALESCE(u.${oldCol(node.count.id)}, 0) + u.__pgt_dcount)`);
   node.aggs.forEach((spec, j) => {
-    for (const [id, sql] of newValues(spec, typesOf(node, j), j)) values.set(id, sql);
+    const o = stateOwner(node, j);
+    const owner = o === null ? null : { spec: node.aggs[o] as AggSpec, j: o };
+    for (const [id, sql] of newValues(spec, typesOf(node, j), j, owner)) values.set(id, sql);
   });
   const count = values.get(node.count.id) as string;
   const plainHas = `(${count} > 0 OR u.__pgt_total)`;
@@ -316,21 +363,25 @@ LEFT JOIN ${binding.relation} AS s ON s.${q(ROW_ID_COLUMN)} = d.${ROW_ID_COLUMN}
       ? plainHas
       : sql`CASE WHEN u.__pgt_rescan THEN r.${ROW_ID_COLUMN} IS NOT NULL ELSE ${plainHas} END`;
   const oldCols = node.columns.map((c) => `u.${oldCol(c.id)}`);
-  const fin = ctx.stmt.add(
-    `n${node.nid}_rows`,
-    sql`SELECT u.${ROW_ID_COLUMN}, u.__pgt_had, ${has} AS __pgt_has, ${oldCols.join(', ')}, ${newCols.join(', ')}
-FROM ${upd} AS u${resc === null ? '' : sql`\nLEFT JOIN ${resc} AS r ON u.__pgt_rescan AND r.${ROW_ID_COLUMN} = u.${ROW_ID_COLUMN}`}`,
-    true,
-  );
   const oldText = rowText(
-    'f',
+    'x',
     node.columns.map((c) => `__o_${c.id}`),
   );
   const newText = rowText(
-    'f',
+    'x',
     node.columns.map((c) => `__n_${c.id}`),
   );
-  const changed = sql`${oldText} IS DISTINCT FROM ${newText}`;
+  // Old and new side by side, and whether they differ (compared once per group; OFFSET 0 keeps
+  // the new values computed once, not again inside the comparison).
+  const fin = ctx.stmt.add(
+    `n${node.nid}_rows`,
+    sql`SELECT x.*, ${oldText} IS DISTINCT FROM ${newText} AS __pgt_changed
+FROM (SELECT u.${ROW_ID_COLUMN}, u.__pgt_had, ${has} AS __pgt_has, ${oldCols.join(', ')}, ${newCols.join(', ')}
+FROM ${upd} AS u${resc === null ? '' : sql`\nLEFT JOIN ${resc} AS r ON u.__pgt_rescan AND r.${ROW_ID_COLUMN} = u.${ROW_ID_COLUMN}`}
+OFFSET 0) AS x`,
+    true,
+  );
+  const changed = 'f.__pgt_changed';
   // HAVING on the new values (a rescanned group passed it already; applying it again is harmless).
   const ids = new Set(node.columns.map((c) => c.id));
   const keep =

@@ -17,6 +17,7 @@
  * - per GROUPING(…) call `__pgt_gf_<k>` (a constant per grouping set).
  */
 import { onlyChild } from '../ir/children.js';
+import { renderExpr } from '../ir/expr.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { Expr, IrColumn, IrNode, IrNodeBase } from '../ir/types.js';
 import { COUNT_COLUMN } from '../names.js';
@@ -201,6 +202,33 @@ export function aggregateChild(node: AggregateNode): IrNode {
 /** The kind an aggregate call is maintained with (after the analysis; `generic` without one). */
 export function effectiveKind(node: AggregateNode, j: number): AggKind {
   return node.analysis?.aggs[j]?.kind ?? 'generic';
+}
+
+/**
+ * The earlier call whose SUM / AVG state call `j` shares, or null: both algebraic SUM / AVG
+ * counting their non-finite arguments (numeric, float) in the same accumulation, over the same
+ * argument and the same FILTER (e.g. `sum(x)` and `avg(x)`). Call `j` then keeps no state of its
+ * own (its state columns are NULL) and reads that call's.
+ */
+export function stateOwner(node: AggregateNode, j: number): number | null {
+  const mine = node.analysis?.aggs[j];
+  const spec = node.aggs[j];
+  if (mine === undefined || spec === undefined || spec.arg === null) return null;
+  if ((mine.kind !== 'sum' && mine.kind !== 'avg') || mine.sum?.special !== 'count') return null;
+  const arg = renderExpr(spec.arg, 'c');
+  const filter = spec.filter === null ? null : renderExpr(spec.filter, 'c');
+  for (let i = 0; i < j; i++) {
+    const t = node.analysis?.aggs[i];
+    const other = node.aggs[i];
+    if (t === undefined || other === undefined || other.arg === null) continue;
+    if ((t.kind !== 'sum' && t.kind !== 'avg') || t.sum?.special !== 'count') continue;
+    if (t.sum.acc !== mine.sum.acc || t.sum.scaled !== mine.sum.scaled) continue;
+    if (renderExpr(other.arg, 'c') !== arg) continue;
+    if ((other.filter === null ? null : renderExpr(other.filter, 'c')) !== filter) continue;
+    if (stateOwner(node, i) !== null) continue;
+    return i;
+  }
+  return null;
 }
 
 /** The value of GROUPING(…) for the rows of grouping set `set`. */

@@ -17,6 +17,7 @@ import {
   type AggSpec,
   effectiveKind,
   groupingValue,
+  stateOwner,
 } from './aggregate-node.js';
 
 const q = quoteIdent;
@@ -93,8 +94,8 @@ function aggColumns(node: AggregateNode, ctx: DiffContext, j: number): string[] 
   const as = (col: { id: string } | null, expr: string): void => {
     if (col !== null) cols.push(sql`${expr} AS ${q(col.id)}`);
   };
-  if (plan === null) {
-    as(spec.sumState, 'NULL::numeric');
+  if (plan === null || stateOwner(node, j) !== null) {
+    as(spec.sumState, `NULL::${plan?.acc ?? 'numeric'}`);
     for (const c of [spec.nnState, spec.nanState, spec.pinfState, spec.ninfState]) as(c, 'NULL::bigint');
     as(spec.scaleState, 'NULL::numeric');
     return cols;

@@ -3,7 +3,9 @@
  * the results of the aggregate calls over the child's snapshot, and each call gets the kind it is
  * maintained with. SUM / AVG are algebraic only over the built-in numeric types, interval and
  * money, and only when PostgreSQL's result type is the built-in one (so a user-defined `sum` is
- * rescanned); COUNT must return bigint; MIN / MAX compare in their result type.
+ * rescanned); COUNT must return bigint; MIN / MAX compare in their result type. A numeric
+ * argument whose type modifier fixes its scale (`numeric(p,s)`) keeps no scale histogram: every
+ * finite value, and so their sum, has scale s.
  */
 
 import { UnsupportedQueryError } from '../errors.js';
@@ -28,6 +30,14 @@ export function baseType(type: string): string {
 }
 
 const INTS = new Set(['smallint', 'integer']);
+
+/**
+ * Whether a numeric type's modifier fixes the display scale of every finite value
+ * (`numeric(12,2)`: all have scale 2), so the scale of a sum or average needs no histogram.
+ */
+export function fixedNumericScale(type: string): boolean {
+  return /^\s*numeric\s*\(\s*\d+\s*,\s*\d+\s*\)\s*$/i.test(type);
+}
 const FLOATS = new Set(['real', 'double precision']);
 
 /** The accumulation of SUM(argType) returning `result`, or null if not algebraic. */
@@ -36,7 +46,10 @@ function sumPlan(argType: string, result: string): SumPlan | null {
   const res = baseType(result);
   if (INTS.has(arg)) return res === 'bigint' ? { acc: 'numeric', special: 'none', scaled: false } : null;
   if (arg === 'bigint') return res === 'numeric' ? { acc: 'numeric', special: 'none', scaled: false } : null;
-  if (arg === 'numeric') return res === 'numeric' ? { acc: 'numeric', special: 'count', scaled: true } : null;
+  if (arg === 'numeric')
+    return res === 'numeric'
+      ? { acc: 'numeric', special: 'count', scaled: !fixedNumericScale(argType) }
+      : null;
   if (FLOATS.has(arg))
     return res === arg ? { acc: 'double precision', special: 'count', scaled: false } : null;
   if (arg.startsWith('interval'))
@@ -52,7 +65,7 @@ function avgPlan(argType: string, result: string): SumPlan | null {
   if (INTS.has(arg) || arg === 'bigint' || arg === 'numeric') {
     if (res !== 'numeric') return null;
     return arg === 'numeric'
-      ? { acc: 'numeric', special: 'count', scaled: true }
+      ? { acc: 'numeric', special: 'count', scaled: !fixedNumericScale(argType) }
       : { acc: 'numeric', special: 'none', scaled: false };
   }
   if (FLOATS.has(arg))

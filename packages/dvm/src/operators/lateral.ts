@@ -9,12 +9,19 @@
  * depends only on l, since the function reads no source and is immutable or stable. So
  *   Δ = Σₗ ΔL(l)·g(l)   — the function applied to ΔL's rows, weights unchanged.
  * Without an input (a function over constants, e.g. `generate_series(1, 3)`) it is a constant
- * relation: Δ = ∅. A function over an enclosing query's row only (inside a correlated
+ * relation: Δ = ∅. Subqueries in the arguments are value columns of the input L, computed by
+ * `scalarSubquery` nodes below it (over a single constant row when the function is the first
+ * FROM item): g(l) still depends only on l, so the rule is unchanged, and a change of a
+ * subquery's value reaches the function as ΔL (the old row −1, the new row +1).
+ * A function over an enclosing query's row only (inside a correlated
  * subquery) has no delta of its own: the enclosing operator recomputes it (its SQL is inlined).
  * Snapshots: L₀ ⋈ g / L₁ ⋈ g — the input's snapshot on the same side.
  * Row id: the row id of (<left id>, <ordinality>); WITH ORDINALITY is always
  * used internally (the user's ordinality column, if asked for, is the same number); a
  * NULL-padded row of a LEFT join has a NULL ordinality. Without an input: ROW(<ordinality>).
+ * Over subquery values (unique input ids, no user ordinality): (<left id>, <row image>,
+ * <occurrence among equal rows of that left row>), so a value recomputed with its elements in
+ * another order (`array_agg` without ORDER BY) gives the same ids.
  * Unique iff the input's ids are. The same SQL builds population, FULL and delta rows.
  * Shapes: the result columns of each call are checked against PostgreSQL's description at
  * compile time (`analyze`); a mismatch is refused.
@@ -22,7 +29,7 @@
 
 import type { DiffContext } from '../diff/context.js';
 import { emptyDeltaSql } from '../diff/recompute.js';
-import { rowIdExpr } from '../diff/rowid.js';
+import { rowIdExpr, rowText } from '../diff/rowid.js';
 import { InternalError, UnsupportedQueryError } from '../errors.js';
 import { renderExpr } from '../ir/expr.js';
 import type { IdAllocator } from '../ir/ids.js';
@@ -61,6 +68,12 @@ export interface LateralFunctionNode extends IrNodeBase {
   readonly condition: Expr | null;
   /** Whether its expressions read columns of an enclosing query level. */
   readonly correlated: boolean;
+  /**
+   * Whether a row's id is (left id, its value, its occurrence among equal values of that left
+   * row) instead of (left id, ordinality): set when its arguments read subquery values (an
+   * `array_agg` without ORDER BY may list the same elements in another order when recomputed).
+   */
+  readonly valueIds: boolean;
   /** WHERE conjuncts over the input alone may be pushed into it. */
   readonly preservedInputs: readonly number[];
   /** Result column count PostgreSQL reported for its calls (set by `analyze`). */
@@ -77,6 +90,8 @@ export interface LateralFunctionSpec {
   readonly ordinality: IrColumn | null;
   readonly condition: Expr | null;
   readonly correlated: boolean;
+  /** See {@link LateralFunctionNode.valueIds} (default false). */
+  readonly valueIds?: boolean;
 }
 
 /** Builds a lateral function over `left` (null: no input). */
@@ -101,6 +116,7 @@ export function makeLateralFunction(
     ordinalityId: spec.ordinality?.id ?? `__pgt_ord_${nid}`,
     condition: spec.condition,
     correlated: spec.correlated,
+    valueIds: spec.valueIds === true && left !== null && left.uniqueIds && spec.ordinality === null,
     preservedInputs: left === null ? [] : [0],
     describedWidth: null,
   };
@@ -166,9 +182,23 @@ FROM ${rows}`;
   const l = leftAlias(node);
   const leftIds = new Set(left.columns.map((c) => c.id));
   const aliasOf = (id: string) => (leftIds.has(id) ? l : f);
-  const rows = rowsFromSql(node, (e) => ctx.render(e, aliasOf), f);
+  const rows = node.valueIds
+    ? occurrenceRowsSql(node, (e) => ctx.render(e, aliasOf), f)
+    : rowsFromSql(node, (e) => ctx.render(e, aliasOf), f);
   const leftCols = left.columns.map((c) => sql`, ${l}.${sql.id(c.id)}`).join('');
-  const rowId = rowIdExpr([`${l}.${ROW_ID_COLUMN}`, sql`${f}.${sql.id(node.ordinalityId)}`]);
+  const rowId = node.valueIds
+    ? rowIdExpr([
+        `${l}.${ROW_ID_COLUMN}`,
+        {
+          expr: rowText(
+            f,
+            node.functionColumns.map((c) => c.id),
+          ),
+          type: 'bytea',
+        },
+        sql`${f}.${sql.raw(OCCURRENCE)}`,
+      ])
+    : rowIdExpr([`${l}.${ROW_ID_COLUMN}`, sql`${f}.${sql.id(node.ordinalityId)}`]);
   const on = node.condition === null ? 'true' : ctx.render(node.condition, aliasOf);
   const join =
     node.join === 'LEFT'
@@ -177,6 +207,26 @@ FROM ${rows}`;
         ? sql`CROSS JOIN LATERAL ${rows}`
         : sql`JOIN LATERAL ${rows} ON ${on}`;
   return sql`SELECT ${rowId} AS ${ROW_ID_COLUMN}${weighted ? `, ${l}.${WEIGHT_COLUMN}` : ''}${leftCols}${ownCols}\nFROM ${from} AS ${l}\n${join}`;
+}
+
+/** The column numbering a function row among the equal rows of its call ({@link occurrenceRowsSql}). */
+const OCCURRENCE = '__pgt_occ';
+
+/**
+ * The calls' rows under alias `alias` with one more column, {@link OCCURRENCE}: the row's number
+ * among the rows of the same call with the same image (numbered inside the call, i.e. per left
+ * row). With ids (left id, image, occurrence) the ids of g(l) depend only on the multiset g(l),
+ * not on the order the function listed it in ({@link LateralFunctionNode.valueIds}): equal rows of
+ * one left row are interchangeable.
+ */
+function occurrenceRowsSql(node: LateralFunctionNode, render: (e: Expr) => string, alias: string): string {
+  const inner = `${alias}_r`;
+  const image = rowText(
+    inner,
+    node.functionColumns.map((c) => c.id),
+  );
+  return sql`(SELECT ${inner}.*, pg_catalog.row_number() OVER (PARTITION BY ${image}) AS ${sql.raw(OCCURRENCE)}
+  FROM ${rowsFromSql(node, render, inner)}) AS ${alias}`;
 }
 
 /** Compile-time check of the calls' result width against PostgreSQL's description. */

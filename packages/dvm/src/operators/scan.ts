@@ -8,18 +8,21 @@
  *   after). Insert+delete in one window cancels to nothing.
  * - change buffer, keyless source: Σ(+1 per I, −1 per D) per row id (= per content), non-zero
  *   sums only, weight = the net count.
- * - transition tables: −1 per row of the OLD table, +1 per row of the NEW table.
+ * - transition tables: −1 per row of the OLD table, +1 per row of the NEW table; a row trigger's
+ *   record variables the same, one row each (−1 for `old`, +1 for `new`).
  * - any other source in a transition-table delta: empty.
  * Snapshots: R₁ = the live table. R₀ = R₁ without the rows whose id has a +1 in Δ, plus Δ's −1
  * rows (keyed); keyless: per id, count₀ = count₁ − net copies.
  * Row id: the row id of (<id columns>) over the primary key columns (keyed),
- * `__pgt_row_id` for a stream table with unique ids, else all visible columns (ids not unique);
- * computed the same way from the live table, the buffer and the transition tables (alias
+ * `__pgt_row_id` for a stream table with unique ids, else all visible columns (ids not unique;
+ * a value of a type without an extended hash function enters by its binary form, exact because
+ * buffers give values back exactly); computed the same way from the live table, the buffer and
+ * the transition tables (alias
  * `__pgt_src`, columns under their source names).
  */
 
 import type { DiffContext } from '../diff/context.js';
-import { jsonNormalImage, rowIdExpr } from '../diff/rowid.js';
+import { binaryIdPart, jsonNormalImage, rowIdExpr } from '../diff/rowid.js';
 import { InternalError } from '../errors.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { IrColumn, IrNodeBase, Side, SourceRef } from '../ir/types.js';
@@ -67,13 +70,17 @@ export const SOURCE_ALIAS = '__pgt_src';
 
 /** The row-id expression of a source row (alias {@link SOURCE_ALIAS}, columns under source names). */
 export function sourceRowId(source: SourceRef): string {
-  const types = new Map(source.captured.map((c) => [c.name, c.type]));
-  for (const c of source.visible) types.set(c.name, c.type);
+  const columns = new Map(source.captured.map((c) => [c.name, c]));
+  for (const c of source.visible) columns.set(c.name, c);
   return rowIdExpr(
-    source.idColumns.map((c) => ({
-      expr: collated(source, c, sql`${SOURCE_ALIAS}.${sql.id(c)}`),
-      type: types.get(c),
-    })),
+    source.idColumns.map((c) => {
+      const expr = collated(source, c, sql`${SOURCE_ALIAS}.${sql.id(c)}`);
+      const info = columns.get(c);
+      // Keyless: ids need only be a function of the exact row (copies share one; buffers give
+      // values back exactly), so a value without a hash function enters by its binary form.
+      if (!source.keyed && info?.unhashable === true) return binaryIdPart(expr);
+      return { expr, type: info?.type };
+    }),
   );
 }
 
@@ -190,16 +197,25 @@ export function baseWindowSql(snapshot: string): string {
  * virtual generated columns (not readable from a transition table), its stored columns with the
  * virtual ones computed by their generation expressions.
  */
-function transitionRows(source: SourceRef, table: string): string {
+function transitionRows(source: SourceRef, table: string, rowVariable: boolean): string {
   const virtual = source.captured.filter((c) => c.virtualExpr !== undefined);
-  if (virtual.length === 0) return sql`${sql.id(table)}`;
+  const relation = rowVariable ? rowVariableRelation(table) : sql`${sql.id(table)}`;
+  if (virtual.length === 0) return relation;
   const stored = source.captured
     .filter((c) => c.virtualExpr === undefined)
     .map((c) => sql`t.${sql.id(c.name)}`);
   const gen = virtual.map(
     (c) => sql`, (${sql.raw(c.virtualExpr ?? 'NULL')})::${sql.raw(c.type)} AS ${sql.id(c.name)}`,
   );
-  return sql`(SELECT g.*${sql.raw(gen.join(''))} FROM (SELECT ${sql.join(stored)} FROM ${sql.id(table)} AS t) AS g)`;
+  return sql`(SELECT g.*${sql.raw(gen.join(''))} FROM (SELECT ${sql.join(stored)} FROM ${relation} AS t) AS g)`;
+}
+
+/** The one row of a row trigger's record variable (`old` / `new`) as a relation with the source's columns. */
+function rowVariableRelation(variable: string): string {
+  if (variable !== 'old' && variable !== 'new') {
+    throw new InternalError(`a row trigger's delta reads the record variable old or new, not ${variable}`);
+  }
+  return `(SELECT (${variable}).*)`;
 }
 
 /** Id columns plus visible columns (the columns a source delta needs), without duplicates. */
@@ -233,7 +249,7 @@ FROM ${sourceRelation(source)} AS ${SOURCE_ALIAS} WHERE false`,
         if (table === null) continue;
         parts.push(
           sql`SELECT ${sourceRowId(source)} AS ${ROW_ID_COLUMN}, ${weight}::bigint AS ${WEIGHT_COLUMN}${srcCols(SOURCE_ALIAS)}
-FROM ${transitionRows(source, table)} AS ${SOURCE_ALIAS}`,
+FROM ${transitionRows(source, table, ds.rowVariables === true)} AS ${SOURCE_ALIAS}`,
         );
       }
       if (parts.length === 0) {

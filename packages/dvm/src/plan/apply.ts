@@ -57,16 +57,6 @@ function trailingColumns(alias: string, columns: readonly string[]): string {
   )}`;
 }
 
-/** Creates the (empty) delta temp table shaped like the storage table plus a weight. */
-export function deltaTableDdl(target: ApplyTarget): string[] {
-  const cols = trailingColumns('s', target.columns);
-  return [
-    sql`DROP TABLE IF EXISTS ${deltaTable(target.tag)}`,
-    sql`CREATE TEMP TABLE ${sql.id(deltaTempName(target.tag))} ON COMMIT DROP AS SELECT s.${sql.id(ROW_ID_COLUMN)}, 0::bigint AS
-  ${WEIGHT_COLUMN}${cols} FROM ${target.relation} AS s WITH NO DATA`,
-  ];
-}
-
 /**
  * The SELECT consolidating a delta relation `from` (with `__pgt_weight`): rows equal in id and
  * image summed, zero sums dropped.
@@ -87,19 +77,6 @@ export function consolidateSql(target: ApplyTarget, from: string): string[] {
     sql`DROP TABLE IF EXISTS ${consolidatedTable(target.tag)}`,
     sql`CREATE TEMP TABLE ${sql.id(consolidatedTempName(target.tag))} ON COMMIT DROP AS
 ${consolidatedSelect(target, from)}`,
-  ];
-}
-
-/** Statements that apply the consolidated delta to the storage table. */
-export function applyConsolidatedSql(target: ApplyTarget): string[] {
-  const parts = applyParts(target, consolidatedTable(target.tag));
-  if (parts.merge !== null) return [parts.merge];
-  return [
-    sql`WITH ${sql.join(
-      parts.deleteCtes.map((c) => sql`${c.name} AS (${c.sql})`),
-      ',\n',
-    )}\n${parts.delete}`,
-    parts.insert,
   ];
 }
 
@@ -213,4 +190,113 @@ export function captureAppliedSql(
 SELECT ${epochParam}, CASE WHEN x.${WEIGHT_COLUMN} < 0 THEN 'D' ELSE 'I' END, ${sql.join([sql`x.${id}`, ...vals])}
 FROM ${c} AS x CROSS JOIN LATERAL pg_catalog.generate_series(1, abs(x.${WEIGHT_COLUMN})) AS g
 ORDER BY x.${WEIGHT_COLUMN} > 0, x.${id}`;
+}
+
+/** What the one statement of a DIFFERENTIAL refresh does besides applying its delta. */
+export interface RefreshStatementOptions {
+  /**
+   * The delta relation is already consolidated and clean: per row id at most one −1 row (the
+   * stored row's exact values) and one +1 row, a pair only when the row changed (the root
+   * aggregate's rules, docs/dvm-design.md §3). It is then applied as it is, with no
+   * consolidation and no comparison of the stored row's image.
+   */
+  readonly consolidated: boolean;
+  /** Append the applied change to stream table `pgtId`'s own buffer, under the epoch expression `epoch`. */
+  readonly capture: { readonly pgtId: number; readonly epoch: string } | null;
+  /** The new frontier's snapshot (text) and epochs (jsonb), as expressions of the same statement. */
+  readonly snapshot: string;
+  readonly epochs: string;
+}
+
+/**
+ * The delta relation `delta` (`__pgt_row_id`, `__pgt_weight`, the storage columns) consolidated,
+ * applied to the storage table, captured into the table's own buffer if asked, in ONE statement:
+ * returns the CTEs to add after the delta's and the final SELECT, whose one row reports the new
+ * frontier (`snapshot`, `epochs`) and the rows inserted and deleted (`ins`, `del`; an update is
+ * one of each). Every data-modifying CTE runs on the statement's one snapshot, so the apply
+ * reads the stored rows as they were before it, and no part sees another's writes: unique ids
+ * are deleted (a lone −1), updated (a +1 whose id is stored) and inserted (a +1 whose id is not)
+ * by three disjoint statements; counted ids delete copies by ctid and insert new copies.
+ */
+export function refreshStatementParts(
+  target: ApplyTarget,
+  delta: string,
+  o: RefreshStatementOptions,
+): { ctes: readonly { name: string; sql: string; materialized?: boolean }[]; body: string } {
+  const id = sql.id(ROW_ID_COLUMN);
+  const cols = target.columns.map((c) => sql.id(c));
+  const names = sql.join([id, ...cols]);
+  const ctes: { name: string; sql: string; materialized?: boolean }[] = [];
+  const unique = target.uniqueRowIds;
+  const clean = unique && o.consolidated;
+  let c = delta;
+  if (!clean) {
+    c = '__pgt_consolidated';
+    ctes.push({ name: c, sql: consolidatedSelect(target, delta), materialized: true });
+  }
+  let counts: { ins: string; del: string };
+  if (unique) {
+    // Per id the +1 row wins (a lone −1 deletes; a +1 updates a stored row or inserts). A clean
+    // delta has its −1 exactly for stored ids, so an id's row count tells a new row from a
+    // changed one without probing the storage.
+    const rows = clean ? sql`, pg_catalog.count(*) OVER (PARTITION BY x.${id}) AS __pgt_rows` : '';
+    ctes.push({
+      name: '__pgt_changes',
+      sql: sql`SELECT DISTINCT ON (x.${id}) x.*${rows} FROM ${c} AS x ORDER BY x.${id}, x.${WEIGHT_COLUMN} DESC`,
+      materialized: true,
+    });
+    ctes.push({
+      name: '__pgt_deleted',
+      sql: sql`DELETE FROM ${target.relation} AS st USING __pgt_changes AS d
+WHERE st.${id} = d.${id} AND d.${WEIGHT_COLUMN} < 0
+RETURNING 1`,
+    });
+    if (cols.length > 0) {
+      const set = sql.join(cols.map((q) => sql`${q} = d.${q}`));
+      const differs = clean
+        ? ''
+        : sql` AND ${rowText('st', target.columns)} IS DISTINCT FROM ${rowText('d', target.columns)}`;
+      ctes.push({
+        name: '__pgt_updated',
+        sql: sql`UPDATE ${target.relation} AS st SET ${set}
+FROM __pgt_changes AS d
+WHERE st.${id} = d.${id} AND d.${WEIGHT_COLUMN} > 0${differs}
+RETURNING 1`,
+      });
+    }
+    const unstored = clean
+      ? ' AND d.__pgt_rows = 1'
+      : sql` AND NOT EXISTS (SELECT FROM ${target.relation} AS st WHERE st.${id} = d.${id})`;
+    ctes.push({
+      name: '__pgt_inserted',
+      sql: sql`INSERT INTO ${target.relation} (${names})
+SELECT ${sql.join([id, ...cols].map((q) => sql`d.${q}`))} FROM __pgt_changes AS d
+WHERE d.${WEIGHT_COLUMN} > 0${unstored}
+RETURNING 1`,
+    });
+    const updated = cols.length > 0 ? ' + (SELECT pg_catalog.count(*) FROM __pgt_updated)' : '';
+    counts = {
+      ins: `(SELECT pg_catalog.count(*) FROM __pgt_inserted)${updated}`,
+      del: `(SELECT pg_catalog.count(*) FROM __pgt_deleted)${updated}`,
+    };
+  } else {
+    const parts = applyParts(target, c);
+    ctes.push(...parts.deleteCtes);
+    ctes.push({ name: '__pgt_deleted', sql: sql`${parts.delete}\nRETURNING 1` });
+    ctes.push({ name: '__pgt_inserted', sql: sql`${parts.insert}\nRETURNING 1` });
+    counts = {
+      ins: '(SELECT pg_catalog.count(*) FROM __pgt_inserted)',
+      del: '(SELECT pg_catalog.count(*) FROM __pgt_deleted)',
+    };
+  }
+  if (o.capture !== null) {
+    ctes.push({
+      name: '__pgt_captured',
+      sql: captureAppliedSql(target, o.capture.pgtId, o.capture.epoch, c),
+    });
+  }
+  return {
+    ctes,
+    body: sql`SELECT ${o.snapshot} AS snapshot, ${o.epochs} AS epochs, (${counts.ins})::bigint AS ins, (${counts.del})::bigint AS del`,
+  };
 }

@@ -68,6 +68,51 @@ export const TEXT_CAPTURE_SETTINGS: Readonly<Record<string, string>> = Object.fr
 
 const SCHEMA = sql.id(CHANGES_SCHEMA);
 
+/**
+ * The root's columns as `n."a", n."b", …` in the root's order (non-dropped), looked up when the
+ * trigger fires: PL/pgSQL text with `@ROOT@` standing for the root's oid.
+ */
+const ROOT_COLUMNS = `COALESCE((SELECT pg_catalog.string_agg('n.' || pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum)
+    FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = @ROOT@::pg_catalog.oid AND a.attnum > 0 AND NOT a.attisdropped), '')`;
+
+/**
+ * A text-capture statement writing rows `from` (a transition table, or the trigger's row `$1`)
+ * as the text of a row in the **root's** layout: its columns picked by name (`ROW(n."a", …)`,
+ * whose text is exactly the root's row text), for a child laid out unlike the root. Names are
+ * looked up when it runs, so no DDL (a rename, a new or dropped column) can make a write fail.
+ * `@BUF@` stands for the buffer's quoted name.
+ */
+function byNameInsert(action: 'I' | 'D', from: 'new' | 'old' | 'NEW' | 'OLD'): string {
+  const rows =
+    from === 'new'
+      ? quoteIdentText(TRANSITION_NEW)
+      : from === 'old'
+        ? quoteIdentText(TRANSITION_OLD)
+        : '(SELECT ($1).*)';
+  const using = from === 'NEW' || from === 'OLD' ? ` USING ${from}` : '';
+  return `EXECUTE 'INSERT INTO @BUF@ (action, data) SELECT ''${action}'', ROW(' || ${ROOT_COLUMNS} || ')::text FROM ${rows} AS n'${using};`;
+}
+
+/** A double-quoted identifier (for names made of letters, digits and underscores). */
+function quoteIdentText(name: string): string {
+  return `"${name}"`;
+}
+
+/** Per capture event (TRUNCATE excepted), the by-name body of {@link byNameInsert}. */
+const BY_NAME_BODIES: Readonly<Record<string, string>> = Object.freeze({
+  ins: byNameInsert('I', 'new'),
+  del: byNameInsert('D', 'old'),
+  upd: `${byNameInsert('D', 'old')}\n  ${byNameInsert('I', 'new')}`,
+  insr: byNameInsert('I', 'NEW'),
+  delr: byNameInsert('D', 'OLD'),
+  updr: `${byNameInsert('D', 'OLD')}\n  ${byNameInsert('I', 'NEW')}`,
+});
+
+/** `CASE ev WHEN 'ins' THEN '<by-name body>' … END` (PL/pgSQL), over variable `ev`. */
+const BY_NAME_CASE = `CASE ev ${Object.entries(BY_NAME_BODIES)
+  .map(([e, b]) => sql`WHEN ${sql.lit(e)} THEN ${sql.lit(b)}`)
+  .join(' ')} END`;
+
 const STATE_DDL = sql`CREATE TABLE IF NOT EXISTS ${SCHEMA}.capture_state (
   source_oid oid PRIMARY KEY,
   format text NOT NULL CHECK (format IN ('typed', 'text')),
@@ -105,6 +150,8 @@ DECLARE
   oldvals text;
   ispart boolean;
   mode "char";
+  unlike oid[] := '{}';
+  byname boolean := false;
 BEGIN
   IF pg_catalog.current_setting('pgtrickle.capture_sync', true) = 'on' THEN RETURN NULL; END IF;
   PERFORM pg_catalog.set_config('pgtrickle.capture_sync', 'on', true);
@@ -188,6 +235,20 @@ BEGIN
   END IF;
   SELECT pg_catalog.string_agg(a.attname || ':' || pg_catalog.format_type(a.atttypid, a.atttypmod), ',' ORDER BY a.attnum) INTO sig
     FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = bufoid AND a.attnum > 0 AND NOT a.attisdropped;
+  -- Text capture: the children whose row text is not laid out like the root's (an inheritance
+  -- child, which may add columns of its own at any time, or a partition whose columns differ in
+  -- order, e.g. one created separately and attached) write their rows by column name.
+  IF fmt = 'text' THEN
+    SELECT COALESCE(pg_catalog.array_agg(r.relid), '{}') INTO unlike
+      FROM pg_catalog.unnest(rels) AS r(relid) JOIN pg_catalog.pg_class AS c ON c.oid = r.relid
+     WHERE r.relid <> p_source AND (NOT c.relispartition OR EXISTS (
+        SELECT 1 FROM (SELECT a.attname, a.atttypid, a.atttypmod, pg_catalog.row_number() OVER (ORDER BY a.attnum) AS pos
+                         FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = p_source AND a.attnum > 0 AND NOT a.attisdropped) AS s
+        FULL JOIN (SELECT a.attname, a.atttypid, a.atttypmod, pg_catalog.row_number() OVER (ORDER BY a.attnum) AS pos
+                     FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = r.relid AND a.attnum > 0 AND NOT a.attisdropped) AS ch
+          ON s.pos = ch.pos
+        WHERE s.attname IS DISTINCT FROM ch.attname OR s.atttypid IS DISTINCT FROM ch.atttypid OR s.atttypmod IS DISTINCT FROM ch.atttypmod));
+  END IF;
   -- Capture functions and triggers on every relation of the tree.
   FOREACH rel IN ARRAY rels LOOP
     IF fmt = 'typed' THEN
@@ -204,18 +265,9 @@ BEGIN
       newvals := COALESCE(', ' || newvals, '');
       oldvals := COALESCE(', ' || oldvals, '');
     ELSE
-      -- Row text is positional: a child must lay out its columns like the source does.
-      IF rel <> p_source AND EXISTS (
-        SELECT 1 FROM (SELECT a.attname, a.atttypid, a.atttypmod, pg_catalog.row_number() OVER (ORDER BY a.attnum) AS pos
-                         FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = p_source AND a.attnum > 0 AND NOT a.attisdropped) AS s
-        FULL JOIN (SELECT a.attname, a.atttypid, a.atttypmod, pg_catalog.row_number() OVER (ORDER BY a.attnum) AS pos
-                     FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped) AS c
-          ON s.pos = c.pos
-        WHERE s.attname IS DISTINCT FROM c.attname OR s.atttypid IS DISTINCT FROM c.atttypid OR s.atttypmod IS DISTINCT FROM c.atttypmod) THEN
-        RAISE EXCEPTION 'table % cannot be captured without the DDL event trigger: its partition or child % lays out its columns differently', p_source::regclass, rel::regclass
-          USING ERRCODE = 'feature_not_supported',
-                HINT = 'Install the catalog as a role that may create event triggers (pgtrickle migrate as a superuser) for typed capture, or use refresh mode FULL.';
-      END IF;
+      -- Row text is positional (decoded with the root's row type): a child laid out unlike the
+      -- root writes its rows by column name instead.
+      byname := rel = ANY (unlike);
       targets := ', data';
       vals := ', (n.*)::text';
       newvals := ', NEW::text';
@@ -248,6 +300,13 @@ BEGIN
         WHEN 'updr' THEN pg_catalog.format('INSERT INTO %s (action%s) VALUES (''D''%s);', buf, targets, oldvals)
           || E'\n  ' || pg_catalog.format('INSERT INTO %s (action%s) VALUES (''I''%s);', buf, targets, newvals)
         ELSE pg_catalog.format('INSERT INTO %s (action) VALUES (''T'');', buf) END;
+      IF fmt = 'text' AND ev <> 'trunc' AND (byname OR (rel = p_source AND ev LIKE '%r' AND pg_catalog.cardinality(unlike) > 0)) THEN
+        -- By name: a child unlike the root; the root's row triggers, whose clones fire on every
+        -- partition, do so when fired on another relation than the root.
+        body := CASE WHEN byname THEN '' ELSE 'IF TG_RELID <> ' || p_source || E'::pg_catalog.oid THEN\n  ' END
+          || pg_catalog.replace(pg_catalog.replace(${sql.raw(BY_NAME_CASE)}, '@BUF@', buf), '@ROOT@', p_source::text)
+          || CASE WHEN byname THEN '' ELSE E'\n  ELSE\n  ' || body || E'\n  END IF;' END;
+      END IF;
       body := E'\nBEGIN\n  ' || body || E'\n  PERFORM pg_catalog.pg_notify(' || pg_catalog.quote_literal(${sql.lit(WAKE_CHANNEL)}) || E', '''');\n  RETURN NULL;\nEND\n';
       IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_proc WHERE oid = pg_catalog.to_regprocedure(fn || '()') AND prosrc = body) THEN
         EXECUTE 'CREATE OR REPLACE FUNCTION ' || fn || '() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp'

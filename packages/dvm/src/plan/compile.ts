@@ -21,7 +21,7 @@ import {
   deltaParams,
   type StorageBinding,
 } from '../diff/context.js';
-import { rowIdExpr } from '../diff/rowid.js';
+import { binaryIdPart, type IdPart, recordIdPartTypes, rowIdExpr } from '../diff/rowid.js';
 import {
   AmbiguousColumnError,
   DvmError,
@@ -42,9 +42,15 @@ import { mapAst } from '../parse/ast.js';
 import { deparseNode } from '../parse/deparse.js';
 import { initParser, type ParsedQuery, parseQuery } from '../parse/parser.js';
 import { type SqlFragment, sql } from '../sql/sql.js';
-import { type ApplyTarget, applyInOneStatement, consolidatedSelect, deltaTable } from './apply.js';
+import {
+  type ApplyTarget,
+  applyInOneStatement,
+  consolidatedSelect,
+  deltaTable,
+  refreshStatementParts,
+} from './apply.js';
 import { baseBuffer, streamBuffer } from './capture.js';
-import { frontierCaptureSql } from './frontier.js';
+import { CONSUMED_SNAPSHOT_SQL, epochsSql, frontierCaptureSql } from './frontier.js';
 
 /** The refresh modes a stream table can be created with. */
 export type RequestedMode = 'AUTO' | 'FULL' | 'DIFFERENTIAL' | 'IMMEDIATE';
@@ -121,6 +127,19 @@ export interface CompiledPlan {
    * delta temp table and recording the new frontier (null for FULL plans).
    */
   deltaInsert(source?: DeltaSource): string | null;
+  /**
+   * ONE statement of a DIFFERENTIAL refresh: the delta over the window since the previous
+   * frontier (params as the delta statement's), consolidated, applied to the storage table and,
+   * with `capturePgtId`, appended to that stream table's own buffer under the epoch bound as the
+   * parameter after the delta's; its one result row is the new frontier (`snapshot` text,
+   * `epochs` jsonb) and the rows inserted and deleted (`ins`, `del`). Null for FULL plans.
+   */
+  refreshSql(capturePgtId?: number | null): string | null;
+  /**
+   * Whether the root delta comes out consolidated and clean (per row id at most the stored row
+   * as −1 and its new values as +1, only when they differ), so the refresh applies it as it is.
+   */
+  readonly consolidatedDelta: boolean;
   /** What the apply statements need. */
   applyTarget(): ApplyTarget;
   /** Counts of pending changes per source in the window (params as the delta), TRUNCATE flags, table sizes. */
@@ -197,35 +216,79 @@ export async function compileStreamTable(
     fallback = refusal.message;
   }
   checkOutputNames(columns);
-  if (built === null)
-    return fullPlan(query, requested, fallback, options.name, tag, columns, fullText, fullEnv);
+  const full = async (reason: string | null): Promise<CompiledPlan> => {
+    const unhashable = (await port.unhashableTypes?.(columns.map((c) => c.type))) ?? new Set<string>();
+    return fullPlan(query, requested, reason, options.name, tag, columns, fullText, fullEnv, unhashable);
+  };
+  if (built === null) return await full(fallback);
   if (mode === 'IMMEDIATE') {
     checkImmediateSources(built.sources);
     checkImmediateTopN(built.root);
   }
   try {
     await analyzeTree(built.root, port, deltaParams(built.sources));
-    return checkPrintable(
-      incrementalPlan(
-        query,
-        requested,
-        mode,
-        options.name,
-        tag,
-        columns,
-        built.root,
-        built.outputs,
-        built.sources,
-        built.views,
-        built.warnings,
-      ),
+    const plan = incrementalPlan(
+      query,
+      requested,
+      mode,
+      options.name,
+      tag,
+      columns,
+      built.root,
+      built.outputs,
+      built.sources,
+      built.views,
+      built.warnings,
     );
+    const idParts = recordIdPartTypes(() => checkPrintable(plan));
+    await checkHashable(idParts, plan, port);
+    return plan;
   } catch (error) {
-    if (requested === 'AUTO' && error instanceof UnsupportedQueryError) {
-      return fullPlan(query, requested, error.message, options.name, tag, columns, fullText, fullEnv);
-    }
+    if (requested === 'AUTO' && error instanceof UnsupportedQueryError) return await full(error.message);
     throw error;
   }
+}
+
+/**
+ * Refuses an incremental plan whose row ids hash a value of a type without an extended hash
+ * function (a composite, domain or range over such a type: PostgreSQL would fail at the first
+ * refresh that hashes one), naming the column and its type (`PGT_UNSUPPORTED`; AUTO falls back
+ * to FULL, whose row ids take the value's binary form instead).
+ */
+async function checkHashable(parts: readonly IdPart[], plan: CompiledPlan, port: CatalogPort): Promise<void> {
+  const typed = parts.filter((p): p is IdPart & { type: string } => p.type !== undefined);
+  if (typed.length === 0 || port.unhashableTypes === undefined) return;
+  const missing = await port.unhashableTypes(typed.map((p) => p.type));
+  const first = typed.find((p) => missing.has(p.type));
+  if (first === undefined) return;
+  const column = columnNameOf(first, plan);
+  throw new UnsupportedQueryError(
+    `a row identity over ${column === null ? 'a value' : `the column ${column}`} of type ${first.type}, which has no hash function`,
+    `The stream table identifies rows by hashing it, and PostgreSQL has no extended hash function for ${first.type} ` +
+      "(a composite, domain, array or range over a type without a hash operator class). Leave the column out of keys, DISTINCT and GROUP BY, give the source a primary key of hashable columns, or use refreshMode 'FULL'.",
+  );
+}
+
+/**
+ * The user's name of the column an id part reads: its last quoted identifier (a column id or a
+ * source column name) by the tree's names; for an internal column (a GROUP BY key), the one
+ * output column of its type, if there is one.
+ */
+function columnNameOf(part: IdPart & { type: string }, plan: CompiledPlan): string | null {
+  const quoted = [...part.expr.matchAll(/"((?:[^"]|"")*)"/g)].map((m) =>
+    (m[1] as string).replaceAll('""', '"'),
+  );
+  const last = quoted.at(-1);
+  const names = new Map<string, string>();
+  const visit = (node: IrNode): void => {
+    for (const c of node.columns) if (!names.has(c.id)) names.set(c.id, c.name);
+    for (const child of node.children) visit(child);
+  };
+  if (plan.tree !== null) visit(plan.tree);
+  const name = last === undefined ? undefined : (names.get(last) ?? last);
+  if (name !== undefined && !name.startsWith(HIDDEN_PREFIX)) return name;
+  const outputs = plan.columns.filter((c) => c.type === part.type);
+  return outputs.length === 1 ? (outputs[0] as QueryColumn).name : null;
 }
 
 /**
@@ -479,6 +542,7 @@ function fullPlan(
   columns: readonly QueryColumn[],
   fullText: string,
   env: BuildEnv,
+  unhashable: ReadonlySet<string>,
 ): CompiledPlan {
   const parsed = parseQuery(fullText);
   const refs = fullSources(parsed.node, env);
@@ -488,10 +552,13 @@ function fullPlan(
   const typed = visible.map(
     (c, i) => sql`q.${sql.id(c)}::${(columns[i] as QueryColumn).type} AS ${sql.id(c)}`,
   );
-  const idParts = visible.map((c, i) => ({
-    expr: sql`q.${sql.id(c)}`,
-    type: (columns[i] as QueryColumn).type,
-  }));
+  // A type without an extended hash function enters by its binary form: FULL ids need only be
+  // a function of the exact row (a FULL plan's ids are not unique).
+  const idParts = visible.map((c, i) => {
+    const { type } = columns[i] as QueryColumn;
+    const expr = sql`q.${sql.id(c)}`;
+    return unhashable.has(type) ? binaryIdPart(expr) : { expr, type };
+  });
   const select = sql`SELECT ${rowIdExpr(idParts)} AS ${sql.id(ROW_ID_COLUMN)},
   ${sql.join(typed)}
 FROM (${fullText}) AS q`;
@@ -517,6 +584,8 @@ FROM (${fullText}) AS q`;
 INSERT INTO ${rel} (${columnList([ROW_ID_COLUMN, ...visible])})
 ${select}`,
     deltaInsert: () => null,
+    refreshSql: () => null,
+    consolidatedDelta: false,
     applyTarget: () => ({ relation: rel, columns: visible, visible, uniqueRowIds: false, tag }),
     inspectSql: () => inspect(refs, params),
     immediateSql: () => null,
@@ -674,6 +743,29 @@ SELECT d.${sql.id(ROW_ID_COLUMN)}, d.${WEIGHT_COLUMN}, ${cols}
 FROM ${d} AS d`,
       );
     },
+    refreshSql(capturePgtId: number | null = null) {
+      const ctx = new DiffContext({ kind: 'changeBuffer' }, params, binding);
+      const d = ctx.delta(root);
+      ctx.stmt.addNamed('__pgt_params', paramsDeclaration(params));
+      const cols = sql.join(storageCols.map((c) => sql`d.${sql.id(c.id)} AS ${sql.id(c.name)}`));
+      const delta = ctx.stmt.addNamed(
+        '__pgt_delta',
+        sql`SELECT d.${sql.id(ROW_ID_COLUMN)}, d.${WEIGHT_COLUMN}, ${cols}\nFROM ${d} AS d`,
+      );
+      const { ctes, body } = refreshStatementParts(plan.applyTarget(), delta, {
+        consolidated: plan.consolidatedDelta,
+        capture:
+          capturePgtId === null ? null : { pgtId: capturePgtId, epoch: sql`$${params.length + 1}::bigint` },
+        snapshot: sql`(${CONSUMED_SNAPSHOT_SQL})::text`,
+        epochs: epochsSql(sourceRefs, params),
+      });
+      for (const c of ctes) ctx.stmt.addNamed(c.name, c.sql, c.materialized);
+      return ctx.stmt.build(body);
+    },
+    // The root aggregate's delta (algebraic or by rescan) is one −1 stored row and one +1 new row
+    // per changed group, already compared; projections above it keep every state column, so two
+    // different images stay different.
+    consolidatedDelta: root.uniqueIds && state !== null && state.node.kind === 'aggregate',
     applyTarget: () => ({ relation: rel, columns: allCols, visible, uniqueRowIds: root.uniqueIds, tag }),
     inspectSql: () => inspect(sourceRefs, params),
     immediateSql(source: TransitionTables) {

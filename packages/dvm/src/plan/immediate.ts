@@ -7,7 +7,12 @@
  *   writers wait, REPEATABLE READ / SERIALIZABLE writers that lost the race fail with 40001);
  * - AFTER INSERT / UPDATE / DELETE triggers with transition tables: the delta of this statement's
  *   rows applied to the storage in one statement (nothing at all when both tables are empty);
- * - AFTER TRUNCATE: the storage brought to the query's result.
+ * - AFTER TRUNCATE: the storage brought to the query's result;
+ * - AFTER INSERT / UPDATE / DELETE row triggers, `ENABLE REPLICA`, for writes that fire row
+ *   triggers only (logical replication's apply worker): the delta of the one row (`old` / `new`)
+ *   applied at once, after the table's lock. A replica-role session running ordinary statements
+ *   fires them too, but its statement triggers (`ENABLE ALWAYS`) have counted the statement as in
+ *   flight, so the row triggers leave the rows to them.
  * Rule for statements that change several sources at once (writable CTEs, cascaded foreign keys,
  * triggers writing another source): a delta is exact only when no other statement on a source
  * of this table is in flight (its rows would be visible but not yet applied). So an AFTER
@@ -29,10 +34,11 @@ import type { CompiledPlan } from './compile.js';
 /** Schema of the IMMEDIATE trigger functions. */
 const SCHEMA = 'pgtrickle_changes';
 
-/** The AFTER events of one source. */
-export type ImmediateEvent = 'ins' | 'upd' | 'del' | 'trunc';
+/** The AFTER events of one source: statement-level, then row-level (`r…`, replica writes). */
+export type ImmediateEvent = 'ins' | 'upd' | 'del' | 'trunc' | 'rins' | 'rupd' | 'rdel';
 
-const EVENTS: readonly ImmediateEvent[] = ['ins', 'upd', 'del', 'trunc'];
+const EVENTS = ['ins', 'upd', 'del', 'trunc'] as const;
+const ROW_EVENTS = ['rins', 'rupd', 'rdel'] as const;
 
 /** Name of the trigger function of stream table `pgtId` for `event` on source `sourceOid` (`before`: shared). */
 export function immediateFunctionName(
@@ -60,7 +66,12 @@ export interface ImmediateTarget {
    * depth): a write addressed to one fires only that relation's statement triggers, so each gets
    * the same triggers (its transition tables hold rows under the source's column names).
    */
-  readonly descendants?: ReadonlyMap<number, readonly { readonly schema: string; readonly name: string }[]>;
+  readonly descendants?: ReadonlyMap<
+    number,
+    readonly { readonly schema: string; readonly name: string; readonly partitioned?: boolean }[]
+  >;
+  /** Sources that are partitioned tables (they hold no rows, so they get no row triggers). */
+  readonly partitionedSources?: ReadonlySet<number>;
 }
 
 function counter(pgtId: number): string {
@@ -115,6 +126,21 @@ END
 }
 
 /**
+ * The body of a row trigger (`ENABLE REPLICA`): nothing while a statement of this session is in
+ * flight (its statement triggers apply the row), else the table's lock and the row's delta.
+ */
+function rowBody(pgtId: number, apply: string, lock: boolean): string {
+  const n = counter(pgtId);
+  return `
+BEGIN
+  IF COALESCE(NULLIF(pg_catalog.current_setting(${n}, true), ''), '0')::int > 0 THEN RETURN NULL; END IF;
+${lock ? `  PERFORM ${SCHEMA}.immediate_lock(${pgtId});\n` : ''}  ${apply};
+  RETURN NULL;
+END
+`;
+}
+
+/**
  * Statements installing IMMEDIATE maintenance of `plan` (an incremental plan) for `target`:
  * functions (created in the caller's role, then altered to the owner; no user code runs at
  * creation), and the triggers on every source. The caller sets `search_path` to the owner's first.
@@ -148,6 +174,19 @@ export function immediateInstallDdl(plan: CompiledPlan, target: ImmediateTarget)
       out.push(functionHead(name, target) + dollarQuote(body));
       fns.push(name);
     }
+    for (const event of ROW_EVENTS) {
+      const name = immediateFunctionName(target.pgtId, source.oid, event);
+      const apply = plan.immediateSql({
+        kind: 'transitionTable',
+        source: source.key,
+        oldTable: event === 'rins' ? null : 'old',
+        newTable: event === 'rdel' ? null : 'new',
+        rowVariables: true,
+      });
+      if (apply === null) throw new InternalError('IMMEDIATE maintenance needs an incremental plan');
+      out.push(functionHead(name, target) + dollarQuote(rowBody(target.pgtId, apply, !plan.rowLocal)));
+      fns.push(name);
+    }
     const fire = (
       rel: SqlFragment,
       event: ImmediateEvent | 'before',
@@ -163,6 +202,30 @@ export function immediateInstallDdl(plan: CompiledPlan, target: ImmediateTarget)
         sql`ALTER TABLE ${rel} ENABLE ALWAYS TRIGGER ${trigger}`,
       ];
     };
+    const rowTrigger = (rel: SqlFragment, event: (typeof ROW_EVENTS)[number], what: string) => {
+      const fn = immediateFunctionName(target.pgtId, source.oid, event);
+      const trigger = sql.id(immediateTriggerName(target.pgtId, event));
+      return [
+        sql`CREATE TRIGGER ${trigger} AFTER ${what} ON ${rel}
+  FOR EACH ROW EXECUTE FUNCTION ${sql.id(SCHEMA, fn)}()`,
+        sql`ALTER TABLE ${rel} ENABLE REPLICA TRIGGER ${trigger}`,
+      ];
+    };
+    // Row triggers on every relation holding rows (a partitioned table holds none, and its row
+    // triggers would be cloned onto its partitions, which get their own here).
+    const rowRelations = [
+      ...(target.partitionedSources?.has(source.oid) === true ? [] : [sql.id(source.schema, source.name)]),
+      ...(target.descendants?.get(source.oid) ?? [])
+        .filter((d) => d.partitioned !== true)
+        .map((d) => sql.id(d.schema, d.name)),
+    ];
+    for (const rel of rowRelations) {
+      out.push(
+        ...rowTrigger(rel, 'rins', 'INSERT'),
+        ...rowTrigger(rel, 'rupd', 'UPDATE'),
+        ...rowTrigger(rel, 'rdel', 'DELETE'),
+      );
+    }
     for (const rel of relations) {
       out.push(
         ...fire(rel, 'before', 'BEFORE', 'INSERT OR UPDATE OR DELETE OR TRUNCATE', ''),

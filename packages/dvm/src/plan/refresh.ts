@@ -5,8 +5,8 @@
  * crash at any point loses nothing and applies nothing twice.
  *
  * DIFFERENTIAL: inspect the window (a TRUNCATE in it forces FULL; no changes is NO_DATA, the
- * frontier stays), materialise the delta with the new frontier in one statement, consolidate,
- * apply. FULL: replace the contents with the full result, recording the frontier in the same
+ * frontier stays), then ONE statement computes the delta, consolidates and applies it, captures
+ * it for consumers and returns the new frontier and counts (no temporary table). FULL: replace the contents with the full result, recording the frontier in the same
  * statement. A stream table with downstream consumers also writes what it applied into its own
  * buffer under `captureEpoch` (for FULL, the difference old → new).
  */
@@ -14,15 +14,7 @@
 import { InternalError } from '../errors.js';
 import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
 import { sql } from '../sql/sql.js';
-import {
-  type ApplyTarget,
-  applyConsolidatedSql,
-  captureAppliedSql,
-  consolidatedTable,
-  consolidateSql,
-  deltaTable,
-  deltaTableDdl,
-} from './apply.js';
+import { captureAppliedSql, consolidateSql } from './apply.js';
 import type { CompiledPlan } from './compile.js';
 import { frontierTable, frontierTableDdl } from './frontier.js';
 import { replaceContents } from './full-bulk.js';
@@ -117,15 +109,21 @@ export async function inspectWindow(
   return { changes, truncated, reltuples };
 }
 
+/** A frontier from a statement's `snapshot` (text) and `epochs` (jsonb) values. */
+function frontierOf(snapshot: unknown, epochsValue: unknown): Frontier {
+  const epochs: Record<string, string> = {};
+  const parsed = typeof epochsValue === 'string' ? (JSON.parse(epochsValue) as unknown) : epochsValue;
+  for (const [k, v] of Object.entries((parsed ?? {}) as Record<string, unknown>)) epochs[k] = String(v);
+  return { snapshot: String(snapshot), epochs };
+}
+
 async function readFrontier(plan: CompiledPlan, exec: SqlExecutor): Promise<Frontier> {
   const res = await exec.query(
     sql`SELECT snapshot::text AS snapshot, epochs FROM ${frontierTable(plan.tag)}`,
   );
   const row = res.rows[0];
   if (row === undefined) throw new InternalError('the refresh statement did not record a frontier');
-  const epochs: Record<string, string> = {};
-  for (const [k, v] of Object.entries((row.epochs ?? {}) as Record<string, unknown>)) epochs[k] = String(v);
-  return { snapshot: String(row.snapshot), epochs };
+  return frontierOf(row.snapshot, row.epochs);
 }
 
 async function run(exec: SqlExecutor, statements: readonly string[]): Promise<void> {
@@ -134,15 +132,6 @@ async function run(exec: SqlExecutor, statements: readonly string[]): Promise<vo
 
 async function prepare(plan: CompiledPlan, exec: SqlExecutor): Promise<void> {
   await run(exec, [sql`DROP TABLE IF EXISTS ${frontierTable(plan.tag)}`, frontierTableDdl(plan.tag)]);
-}
-
-async function counts(plan: CompiledPlan, exec: SqlExecutor): Promise<{ ins: number; del: number }> {
-  const res = await exec.query(
-    sql`SELECT COALESCE(sum(${WEIGHT_COLUMN}) FILTER (WHERE ${WEIGHT_COLUMN} > 0), 0)::bigint AS ins, COALESCE(-sum(${WEIGHT_COLUMN}) FILTER
-  (WHERE ${WEIGHT_COLUMN} < 0), 0)::bigint AS del FROM ${consolidatedTable(plan.tag)}`,
-  );
-  const row = res.rows[0] ?? {};
-  return { ins: Number(row.ins ?? 0), del: Number(row.del ?? 0) };
 }
 
 function epochParamFor(options: RefreshOptions): { epoch: string; pgtId: number } | null {
@@ -156,26 +145,23 @@ function epochParamFor(options: RefreshOptions): { epoch: string; pgtId: number 
 async function differential(
   plan: CompiledPlan,
   exec: SqlExecutor,
-  target: ApplyTarget,
   frontier: Frontier,
   capture: { epoch: string; pgtId: number } | null,
   pending: Record<string, number>,
 ): Promise<RefreshResult> {
-  const insert = plan.deltaInsert();
-  if (insert === null) throw new InternalError('an incremental plan has no delta statement');
-  await run(exec, deltaTableDdl(target));
-  await exec.query(insert, deltaParamValues(plan, frontier));
-  await run(exec, consolidateSql(target, deltaTable(plan.tag)));
-  await run(exec, applyConsolidatedSql(target));
-  if (capture !== null)
-    await exec.query(captureAppliedSql(target, capture.pgtId, '$1::bigint'), [capture.epoch]);
-  const c = await counts(plan, exec);
+  const statement = plan.refreshSql(capture?.pgtId ?? null);
+  if (statement === null) throw new InternalError('an incremental plan has no refresh statement');
+  const values = deltaParamValues(plan, frontier);
+  if (capture !== null) values.push(capture.epoch);
+  const res = await exec.query(statement, values);
+  const row = res.rows[0];
+  if (row === undefined) throw new InternalError('the refresh statement returned no row');
   return {
     action: 'DIFFERENTIAL',
     reason: null,
-    frontier: await readFrontier(plan, exec),
-    rowsInserted: c.ins,
-    rowsDeleted: c.del,
+    frontier: frontierOf(row.snapshot, row.epochs),
+    rowsInserted: Number(row.ins ?? 0),
+    rowsDeleted: Number(row.del ?? 0),
     pendingChanges: pending,
   };
 }
@@ -186,7 +172,6 @@ export async function runRefresh(
   exec: SqlExecutor,
   options: RefreshOptions,
 ): Promise<RefreshResult> {
-  await prepare(plan, exec);
   const capture = epochParamFor(options);
   const target = plan.applyTarget();
   let reason: string | null = null;
@@ -211,10 +196,11 @@ export async function runRefresh(
         };
       } else {
         reason = options.preferFull?.(window, plan) ?? null;
-        if (reason === null) return differential(plan, exec, target, frontier, capture, pending);
+        if (reason === null) return differential(plan, exec, frontier, capture, pending);
       }
     }
   }
+  await prepare(plan, exec);
   // FULL: replace the contents; with consumers, capture old → new.
   const prevName = sql.id(`__pgt_prev_${plan.tag}`);
   const prev = sql`pg_temp.${prevName}`;

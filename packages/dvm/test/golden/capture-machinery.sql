@@ -65,6 +65,8 @@ DECLARE
   oldvals text;
   ispart boolean;
   mode "char";
+  unlike oid[] := '{}';
+  byname boolean := false;
 BEGIN
   IF pg_catalog.current_setting('pgtrickle.capture_sync', true) = 'on' THEN RETURN NULL; END IF;
   PERFORM pg_catalog.set_config('pgtrickle.capture_sync', 'on', true);
@@ -148,6 +150,20 @@ BEGIN
   END IF;
   SELECT pg_catalog.string_agg(a.attname || ':' || pg_catalog.format_type(a.atttypid, a.atttypmod), ',' ORDER BY a.attnum) INTO sig
     FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = bufoid AND a.attnum > 0 AND NOT a.attisdropped;
+  -- Text capture: the children whose row text is not laid out like the root's (an inheritance
+  -- child, which may add columns of its own at any time, or a partition whose columns differ in
+  -- order, e.g. one created separately and attached) write their rows by column name.
+  IF fmt = 'text' THEN
+    SELECT COALESCE(pg_catalog.array_agg(r.relid), '{}') INTO unlike
+      FROM pg_catalog.unnest(rels) AS r(relid) JOIN pg_catalog.pg_class AS c ON c.oid = r.relid
+     WHERE r.relid <> p_source AND (NOT c.relispartition OR EXISTS (
+        SELECT 1 FROM (SELECT a.attname, a.atttypid, a.atttypmod, pg_catalog.row_number() OVER (ORDER BY a.attnum) AS pos
+                         FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = p_source AND a.attnum > 0 AND NOT a.attisdropped) AS s
+        FULL JOIN (SELECT a.attname, a.atttypid, a.atttypmod, pg_catalog.row_number() OVER (ORDER BY a.attnum) AS pos
+                     FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = r.relid AND a.attnum > 0 AND NOT a.attisdropped) AS ch
+          ON s.pos = ch.pos
+        WHERE s.attname IS DISTINCT FROM ch.attname OR s.atttypid IS DISTINCT FROM ch.atttypid OR s.atttypmod IS DISTINCT FROM ch.atttypmod));
+  END IF;
   -- Capture functions and triggers on every relation of the tree.
   FOREACH rel IN ARRAY rels LOOP
     IF fmt = 'typed' THEN
@@ -164,18 +180,9 @@ BEGIN
       newvals := COALESCE(', ' || newvals, '');
       oldvals := COALESCE(', ' || oldvals, '');
     ELSE
-      -- Row text is positional: a child must lay out its columns like the source does.
-      IF rel <> p_source AND EXISTS (
-        SELECT 1 FROM (SELECT a.attname, a.atttypid, a.atttypmod, pg_catalog.row_number() OVER (ORDER BY a.attnum) AS pos
-                         FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = p_source AND a.attnum > 0 AND NOT a.attisdropped) AS s
-        FULL JOIN (SELECT a.attname, a.atttypid, a.atttypmod, pg_catalog.row_number() OVER (ORDER BY a.attnum) AS pos
-                     FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped) AS c
-          ON s.pos = c.pos
-        WHERE s.attname IS DISTINCT FROM c.attname OR s.atttypid IS DISTINCT FROM c.atttypid OR s.atttypmod IS DISTINCT FROM c.atttypmod) THEN
-        RAISE EXCEPTION 'table % cannot be captured without the DDL event trigger: its partition or child % lays out its columns differently', p_source::regclass, rel::regclass
-          USING ERRCODE = 'feature_not_supported',
-                HINT = 'Install the catalog as a role that may create event triggers (pgtrickle migrate as a superuser) for typed capture, or use refresh mode FULL.';
-      END IF;
+      -- Row text is positional (decoded with the root's row type): a child laid out unlike the
+      -- root writes its rows by column name instead.
+      byname := rel = ANY (unlike);
       targets := ', data';
       vals := ', (n.*)::text';
       newvals := ', NEW::text';
@@ -210,6 +217,27 @@ BEGIN
           || E'
   ' || pg_catalog.format('INSERT INTO %s (action%s) VALUES (''I''%s);', buf, targets, newvals)
         ELSE pg_catalog.format('INSERT INTO %s (action) VALUES (''T'');', buf) END;
+      IF fmt = 'text' AND ev <> 'trunc' AND (byname OR (rel = p_source AND ev LIKE '%r' AND pg_catalog.cardinality(unlike) > 0)) THEN
+        -- By name: a child unlike the root; the root's row triggers, whose clones fire on every
+        -- partition, do so when fired on another relation than the root.
+        body := CASE WHEN byname THEN '' ELSE 'IF TG_RELID <> ' || p_source || E'::pg_catalog.oid THEN
+  ' END
+          || pg_catalog.replace(pg_catalog.replace(CASE ev WHEN 'ins' THEN 'EXECUTE ''INSERT INTO @BUF@ (action, data) SELECT ''''I'''', ROW('' || COALESCE((SELECT pg_catalog.string_agg(''n.'' || pg_catalog.quote_ident(a.attname), '', '' ORDER BY a.attnum)
+    FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = @ROOT@::pg_catalog.oid AND a.attnum > 0 AND NOT a.attisdropped), '''') || '')::text FROM "__pgt_new" AS n'';' WHEN 'del' THEN 'EXECUTE ''INSERT INTO @BUF@ (action, data) SELECT ''''D'''', ROW('' || COALESCE((SELECT pg_catalog.string_agg(''n.'' || pg_catalog.quote_ident(a.attname), '', '' ORDER BY a.attnum)
+    FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = @ROOT@::pg_catalog.oid AND a.attnum > 0 AND NOT a.attisdropped), '''') || '')::text FROM "__pgt_old" AS n'';' WHEN 'upd' THEN 'EXECUTE ''INSERT INTO @BUF@ (action, data) SELECT ''''D'''', ROW('' || COALESCE((SELECT pg_catalog.string_agg(''n.'' || pg_catalog.quote_ident(a.attname), '', '' ORDER BY a.attnum)
+    FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = @ROOT@::pg_catalog.oid AND a.attnum > 0 AND NOT a.attisdropped), '''') || '')::text FROM "__pgt_old" AS n'';
+  EXECUTE ''INSERT INTO @BUF@ (action, data) SELECT ''''I'''', ROW('' || COALESCE((SELECT pg_catalog.string_agg(''n.'' || pg_catalog.quote_ident(a.attname), '', '' ORDER BY a.attnum)
+    FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = @ROOT@::pg_catalog.oid AND a.attnum > 0 AND NOT a.attisdropped), '''') || '')::text FROM "__pgt_new" AS n'';' WHEN 'insr' THEN 'EXECUTE ''INSERT INTO @BUF@ (action, data) SELECT ''''I'''', ROW('' || COALESCE((SELECT pg_catalog.string_agg(''n.'' || pg_catalog.quote_ident(a.attname), '', '' ORDER BY a.attnum)
+    FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = @ROOT@::pg_catalog.oid AND a.attnum > 0 AND NOT a.attisdropped), '''') || '')::text FROM (SELECT ($1).*) AS n'' USING NEW;' WHEN 'delr' THEN 'EXECUTE ''INSERT INTO @BUF@ (action, data) SELECT ''''D'''', ROW('' || COALESCE((SELECT pg_catalog.string_agg(''n.'' || pg_catalog.quote_ident(a.attname), '', '' ORDER BY a.attnum)
+    FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = @ROOT@::pg_catalog.oid AND a.attnum > 0 AND NOT a.attisdropped), '''') || '')::text FROM (SELECT ($1).*) AS n'' USING OLD;' WHEN 'updr' THEN 'EXECUTE ''INSERT INTO @BUF@ (action, data) SELECT ''''D'''', ROW('' || COALESCE((SELECT pg_catalog.string_agg(''n.'' || pg_catalog.quote_ident(a.attname), '', '' ORDER BY a.attnum)
+    FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = @ROOT@::pg_catalog.oid AND a.attnum > 0 AND NOT a.attisdropped), '''') || '')::text FROM (SELECT ($1).*) AS n'' USING OLD;
+  EXECUTE ''INSERT INTO @BUF@ (action, data) SELECT ''''I'''', ROW('' || COALESCE((SELECT pg_catalog.string_agg(''n.'' || pg_catalog.quote_ident(a.attname), '', '' ORDER BY a.attnum)
+    FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = @ROOT@::pg_catalog.oid AND a.attnum > 0 AND NOT a.attisdropped), '''') || '')::text FROM (SELECT ($1).*) AS n'' USING NEW;' END, '@BUF@', buf), '@ROOT@', p_source::text)
+          || CASE WHEN byname THEN '' ELSE E'
+  ELSE
+  ' || body || E'
+  END IF;' END;
+      END IF;
       body := E'
 BEGIN
   ' || body || E'

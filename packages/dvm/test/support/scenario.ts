@@ -20,13 +20,7 @@
  *
  * A step's failure is rethrown naming the stream table, its query and the step.
  */
-import {
-  applyConsolidatedSql,
-  consolidateSql,
-  deltaTable,
-  deltaTableDdl,
-  type RefreshResult,
-} from '@pgtrickle/dvm';
+import type { RefreshResult } from '@pgtrickle/dvm';
 import type { TestDatabase } from '@pgtrickle/testkit';
 import { expect } from 'vitest';
 import { type Maintained, type MaintainOptions, maintain, withTransaction } from './maintained.js';
@@ -372,13 +366,9 @@ export async function applyTransition(
       }
     }
     for (const st of sts) {
-      const target = st.plan.applyTarget();
-      for (const sql of deltaTableDdl(target)) await client.query(sql);
-      const delta = st.plan.deltaInsert({ kind: 'transitionTable', source: key, oldTable, newTable });
-      if (delta === null) throw new Error('no delta statement');
-      await client.query(delta);
-      for (const sql of consolidateSql(target, deltaTable(target.tag))) await client.query(sql);
-      for (const sql of applyConsolidatedSql(target)) await client.query(sql);
+      const apply = st.plan.immediateSql({ kind: 'transitionTable', source: key, oldTable, newTable });
+      if (apply === null) throw new Error('no delta statement');
+      await client.query(apply);
     }
   });
   for (const st of sts) {

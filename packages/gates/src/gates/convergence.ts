@@ -11,9 +11,17 @@
 import type { ContextKey, GateContext } from '../context.js';
 import { type GateDecision, proceed, skip } from '../decision.js';
 import type { RefreshGate } from '../gate.js';
-import { blueGreenFrontiers, blueMeta, contentHashes } from '../keys.js';
+import {
+  blueGreenFrontiers,
+  blueGreenSnapshotFrontiers,
+  blueMeta,
+  contentHashes,
+  hasPendingSourceChanges,
+  type SnapshotFrontier,
+} from '../keys.js';
 import { compareLsn } from '../lsn.js';
 import type { StreamTableMeta } from '../meta.js';
+import { snapshotCovers } from '../snapshot.js';
 
 /** Name of the convergence gate. */
 export const CONVERGENCE_GATE = 'convergence';
@@ -123,6 +131,73 @@ export function contentHashEqual(): ConvergenceCheck {
       return h.blue === h.green
         ? { converged: true, detail: 'content hashes equal' }
         : { converged: false, detail: `content hash ${h.green} ≠ blue ${h.blue}` };
+    },
+  };
+}
+
+/**
+ * Green's snapshot frontier covers blue's: every transaction visible to blue's frontier snapshot
+ * is visible to green's, and for every stream-table source both read, green read at least blue's
+ * epoch (a blue without a frontier counts as covered; a green without one never is).
+ */
+export function snapshotFrontierCovers(
+  key: ContextKey<{
+    readonly blue: SnapshotFrontier | null;
+    readonly green: SnapshotFrontier | null;
+  }> = blueGreenSnapshotFrontiers,
+): ConvergenceCheck {
+  return {
+    name: 'frontier',
+    async check(_green, _blue, ctx) {
+      const f = await ctx.get(key);
+      if (f.blue === null) return { converged: true, detail: 'blue has no frontier yet' };
+      if (f.green === null)
+        return { converged: false, detail: `green has no frontier yet (blue at ${f.blue.snapshot})` };
+      if (!snapshotCovers(f.green.snapshot, f.blue.snapshot))
+        return {
+          converged: false,
+          detail: `green frontier ${f.green.snapshot} does not cover blue's ${f.blue.snapshot}`,
+        };
+      for (const [source, epoch] of Object.entries(f.blue.epochs)) {
+        const mine = f.green.epochs[source];
+        if (mine !== undefined && BigInt(mine) < BigInt(epoch))
+          return {
+            converged: false,
+            detail: `green read epoch ${mine} of stream table ${source}, blue ${epoch}`,
+          };
+      }
+      return {
+        converged: true,
+        detail: `green frontier ${f.green.snapshot} covers blue's ${f.blue.snapshot}`,
+      };
+    },
+  };
+}
+
+/** Green has no source changes pending (it is as current as a refresh now would make it). */
+export function noPendingChanges(): ConvergenceCheck {
+  return {
+    name: 'pending',
+    async check(_green, _blue, ctx) {
+      return (await ctx.get(hasPendingSourceChanges))
+        ? { converged: false, detail: 'green has source changes pending' }
+        : { converged: true, detail: 'green has no source changes pending' };
+    },
+  };
+}
+
+/** At least one check must pass; run in order until one does; every unmet one is reported otherwise. */
+export function anyOf(checks: readonly ConvergenceCheck[], name = 'any'): ConvergenceCheck {
+  return {
+    name,
+    async check(green, blue, ctx) {
+      const unmet: string[] = [];
+      for (const c of checks) {
+        const r = await c.check(green, blue, ctx);
+        if (r.converged) return { converged: true, detail: `${c.name}: ${r.detail}` };
+        unmet.push(`${c.name}: ${r.detail}`);
+      }
+      return { converged: false, detail: unmet.join(' and ') };
     },
   };
 }

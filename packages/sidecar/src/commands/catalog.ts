@@ -165,11 +165,11 @@ async function planText(
     }
     ctx.out('-- population (the initial FULL refresh)');
     ctx.out(statement(plan.populationSelect()));
-    const delta = plan.deltaInsert();
+    const delta = plan.refreshSql();
     ctx.out(
       delta === null
         ? '-- no differential delta: every refresh recomputes the query'
-        : '-- differential delta, per refresh',
+        : '-- differential refresh, one statement per refresh (parameters: the previous frontier)',
     );
     if (delta !== null) ctx.out(statement(delta));
     return 0;

@@ -215,7 +215,7 @@ export function statusLines(rows: readonly StatusRow[]): string[] {
   return textTable(
     ['NAME', 'STATUS', 'MODE', 'SCHEDULE', 'LAST REFRESH', 'STALENESS', 'HELD BY', 'ERRORS'],
     rows.map((r) => [
-      r.name,
+      r.role === 'table' ? r.name : `${r.name} (${r.role})`,
       r.status,
       mode(r),
       r.schedule,

@@ -78,29 +78,142 @@ SELECT d."__pgt_row_id", d.__pgt_weight, d."x", d."y"
 FROM __pgt_d2_project AS d;
 
 
--- ==== apply
-DROP TABLE IF EXISTS pg_temp."__pgt_delta_62674479";
+-- ==== refresh statement (DIFFERENTIAL)
+WITH __pgt_d1_constant AS (
+  SELECT c.__pgt_row_id, 0::bigint AS __pgt_weight, c."values_1", c."values_2"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(v.__pgt_ord))::text, 7919) AS __pgt_row_id, v."values_1", v."values_2"
+  FROM (VALUES (1, 1, 'a'), (2, 2, 'b')) AS v("__pgt_ord", "values_1", "values_2")) AS c
+  WHERE false
+),
+__pgt_d2_project AS (
+  SELECT c.__pgt_row_id, c.__pgt_weight, c.values_1 AS "x", c.values_2 AS "y"
+  FROM __pgt_d1_constant AS c
+),
+__pgt_params AS (
+  SELECT $1::pg_catalog.pg_snapshot AS p1
+),
+__pgt_delta AS (
+  SELECT d."__pgt_row_id", d.__pgt_weight, d."x" AS "x", d."y" AS "y"
+  FROM __pgt_d2_project AS d
+),
+__pgt_consolidated AS MATERIALIZED (
+  SELECT y."__pgt_row_id", y.__pgt_weight, y."x", y."y"
+  FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
+    OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."x", x."y"
+        FROM (SELECT d.*, pg_catalog.record_send(ROW(d."x", d."y")) AS __pgt_text FROM __pgt_delta AS d) AS x
+        ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
+  WHERE y.__pgt_weight <> 0
+),
+__pgt_changes AS MATERIALIZED (
+  SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_consolidated AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC
+),
+__pgt_deleted AS (
+  DELETE FROM "public"."st_constant_values" AS st USING __pgt_changes AS d
+  WHERE st."__pgt_row_id" = d."__pgt_row_id" AND d.__pgt_weight < 0
+  RETURNING 1
+),
+__pgt_updated AS (
+  UPDATE "public"."st_constant_values" AS st SET "x" = d."x", "y" = d."y"
+  FROM __pgt_changes AS d
+  WHERE st."__pgt_row_id" = d."__pgt_row_id" AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."x", st."y")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."x", d."y"))
+  RETURNING 1
+),
+__pgt_inserted AS (
+  INSERT INTO "public"."st_constant_values" ("__pgt_row_id", "x", "y")
+  SELECT d."__pgt_row_id", d."x", d."y" FROM __pgt_changes AS d
+  WHERE d.__pgt_weight > 0 AND NOT EXISTS (SELECT FROM "public"."st_constant_values" AS st WHERE st."__pgt_row_id" = d."__pgt_row_id")
+  RETURNING 1
+)
+SELECT ((SELECT CASE
+    WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
+    ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
+          (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
+          COALESCE((SELECT pg_catalog.string_agg(v::text, ',' ORDER BY v)
+                    FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
+                          WHERE i <> x.own
+                          UNION
+                          SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
+  AS xs), ''))::pg_catalog.pg_snapshot
+  END
+  FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x))::text AS snapshot, '{}'::jsonb AS epochs, ((SELECT pg_catalog.count(*) FROM __pgt_inserted) + (SELECT pg_catalog.count(*) FROM __pgt_updated))::bigint AS ins, ((SELECT pg_catalog.count(*) FROM __pgt_deleted) + (SELECT pg_catalog.count(*) FROM __pgt_updated))::bigint AS del;
 
-CREATE TEMP TABLE "__pgt_delta_62674479" ON COMMIT DROP AS SELECT s."__pgt_row_id", 0::bigint AS
-  __pgt_weight, s."x", s."y" FROM "public"."st_constant_values" AS s WITH NO DATA;
 
+-- ==== refresh statement (DIFFERENTIAL, captured for consumers)
+WITH __pgt_d1_constant AS (
+  SELECT c.__pgt_row_id, 0::bigint AS __pgt_weight, c."values_1", c."values_2"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(v.__pgt_ord))::text, 7919) AS __pgt_row_id, v."values_1", v."values_2"
+  FROM (VALUES (1, 1, 'a'), (2, 2, 'b')) AS v("__pgt_ord", "values_1", "values_2")) AS c
+  WHERE false
+),
+__pgt_d2_project AS (
+  SELECT c.__pgt_row_id, c.__pgt_weight, c.values_1 AS "x", c.values_2 AS "y"
+  FROM __pgt_d1_constant AS c
+),
+__pgt_params AS (
+  SELECT $1::pg_catalog.pg_snapshot AS p1
+),
+__pgt_delta AS (
+  SELECT d."__pgt_row_id", d.__pgt_weight, d."x" AS "x", d."y" AS "y"
+  FROM __pgt_d2_project AS d
+),
+__pgt_consolidated AS MATERIALIZED (
+  SELECT y."__pgt_row_id", y.__pgt_weight, y."x", y."y"
+  FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
+    OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."x", x."y"
+        FROM (SELECT d.*, pg_catalog.record_send(ROW(d."x", d."y")) AS __pgt_text FROM __pgt_delta AS d) AS x
+        ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
+  WHERE y.__pgt_weight <> 0
+),
+__pgt_changes AS MATERIALIZED (
+  SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_consolidated AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC
+),
+__pgt_deleted AS (
+  DELETE FROM "public"."st_constant_values" AS st USING __pgt_changes AS d
+  WHERE st."__pgt_row_id" = d."__pgt_row_id" AND d.__pgt_weight < 0
+  RETURNING 1
+),
+__pgt_updated AS (
+  UPDATE "public"."st_constant_values" AS st SET "x" = d."x", "y" = d."y"
+  FROM __pgt_changes AS d
+  WHERE st."__pgt_row_id" = d."__pgt_row_id" AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."x", st."y")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."x", d."y"))
+  RETURNING 1
+),
+__pgt_inserted AS (
+  INSERT INTO "public"."st_constant_values" ("__pgt_row_id", "x", "y")
+  SELECT d."__pgt_row_id", d."x", d."y" FROM __pgt_changes AS d
+  WHERE d.__pgt_weight > 0 AND NOT EXISTS (SELECT FROM "public"."st_constant_values" AS st WHERE st."__pgt_row_id" = d."__pgt_row_id")
+  RETURNING 1
+),
+__pgt_captured AS (
+  INSERT INTO "pgtrickle_changes"."changes_st_99" (epoch, action, "__pgt_row_id", "x", "y")
+  SELECT $2::bigint, CASE WHEN x.__pgt_weight < 0 THEN 'D' ELSE 'I' END, x."__pgt_row_id", x."x", x."y"
+  FROM __pgt_consolidated AS x CROSS JOIN LATERAL pg_catalog.generate_series(1, abs(x.__pgt_weight)) AS g
+  ORDER BY x.__pgt_weight > 0, x."__pgt_row_id"
+)
+SELECT ((SELECT CASE
+    WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
+    ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
+          (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
+          COALESCE((SELECT pg_catalog.string_agg(v::text, ',' ORDER BY v)
+                    FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
+                          WHERE i <> x.own
+                          UNION
+                          SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
+  AS xs), ''))::pg_catalog.pg_snapshot
+  END
+  FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x))::text AS snapshot, '{}'::jsonb AS epochs, ((SELECT pg_catalog.count(*) FROM __pgt_inserted) + (SELECT pg_catalog.count(*) FROM __pgt_updated))::bigint AS ins, ((SELECT pg_catalog.count(*) FROM __pgt_deleted) + (SELECT pg_catalog.count(*) FROM __pgt_updated))::bigint AS del;
+
+
+-- ==== FULL with consumers: the difference captured
 DROP TABLE IF EXISTS pg_temp."__pgt_applied_62674479";
 
 CREATE TEMP TABLE "__pgt_applied_62674479" ON COMMIT DROP AS
 SELECT y."__pgt_row_id", y.__pgt_weight, y."x", y."y"
 FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
   OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."x", x."y"
-      FROM (SELECT d.*, pg_catalog.record_send(ROW(d."x", d."y")) AS __pgt_text FROM pg_temp."__pgt_delta_62674479" AS d) AS x
+      FROM (SELECT d.*, pg_catalog.record_send(ROW(d."x", d."y")) AS __pgt_text FROM pg_temp.__pgt_prev_union AS d) AS x
       ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
 WHERE y.__pgt_weight <> 0;
-
-MERGE INTO "public"."st_constant_values" AS st
-USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM pg_temp."__pgt_applied_62674479" AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC) AS d
-ON st."__pgt_row_id" = d."__pgt_row_id"
-WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
-WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."x", st."y")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."x", d."y")) THEN UPDATE SET "x" = d."x", "y" = d."y"
-WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "x", "y") VALUES
-  (d."__pgt_row_id", d."x", d."y");
 
 INSERT INTO "pgtrickle_changes"."changes_st_99" (epoch, action, "__pgt_row_id", "x", "y")
 SELECT $1::bigint, CASE WHEN x.__pgt_weight < 0 THEN 'D' ELSE 'I' END, x."__pgt_row_id", x."x", x."y"

@@ -229,29 +229,270 @@ SELECT d."__pgt_row_id", d.__pgt_weight, d."id"
 FROM __pgt_d4_project AS d;
 
 
--- ==== apply
-DROP TABLE IF EXISTS pg_temp."__pgt_delta_233192c5";
+-- ==== refresh statement (DIFFERENTIAL)
+WITH __pgt_win_orders AS MATERIALIZED (
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount", b."c4" AS "region", b."c5" AS "tags"
+        FROM "pgtrickle_changes"."changes_16385" AS b
+        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
+),
+__pgt_delta_orders AS MATERIALIZED (
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
+  WHERE w.__pgt_action = 'D'
+  UNION ALL
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
+  WHERE w.__pgt_action = 'I'
+),
+__pgt_d2_scan_o AS (
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."customer" AS "o_customer", d."amount" AS "o_amount", d."region" AS "o_region", d."tags" AS "o_tags"
+  FROM __pgt_delta_orders AS d
+),
+__pgt_win_customers AS MATERIALIZED (
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
+  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "name", b."c3" AS "tier"
+        FROM "pgtrickle_changes"."changes_16393" AS b
+        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
+),
+__pgt_delta_customers AS MATERIALIZED (
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name", w."tier" AS "tier"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id) AS w
+  WHERE w.__pgt_action = 'D'
+  UNION ALL
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name", w."tier" AS "tier"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
+  WHERE w.__pgt_action = 'I'
+),
+__pgt_d1_scan_c AS (
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "c_id", d."name" AS "c_name", d."tier" AS "c_tier"
+  FROM __pgt_delta_customers AS d
+),
+__pgt_n3_semi_delta AS MATERIALIZED (
+  SELECT d3.*, EXISTS (SELECT 1 FROM (SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount", s."o_region", s."o_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM "public"."orders" AS __pgt_src) AS s
+  WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_o AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
+  UNION ALL
+  SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount", s."o_region", s."o_tags"
+  FROM __pgt_d2_scan_o AS s WHERE s.__pgt_weight < 0) AS r3 WHERE (d3.c_id = r3.o_customer) OFFSET 0) AS __pgt_m
+  FROM __pgt_d1_scan_c AS d3
+),
+__pgt_n3_semi_affected AS MATERIALIZED (
+  SELECT a3.*, EXISTS (SELECT 1 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM "public"."orders" AS __pgt_src) AS r3 WHERE (a3.c_id = r3.o_customer) OFFSET 0) AS __pgt_m1, EXISTS (SELECT 1 FROM (SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount", s."o_region", s."o_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM "public"."orders" AS __pgt_src) AS s
+  WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_o AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
+  UNION ALL
+  SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount", s."o_region", s."o_tags"
+  FROM __pgt_d2_scan_o AS s WHERE s.__pgt_weight < 0) AS r3 WHERE (a3.c_id = r3.o_customer) OFFSET 0) AS __pgt_m0
+  FROM (SELECT l3.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+  FROM "public"."customers" AS __pgt_src) AS l3
+  WHERE EXISTS (SELECT 1 FROM __pgt_d2_scan_o AS r3 WHERE (l3.c_id = r3.o_customer))) AS a3
+),
+__pgt_d3_semi AS (
+  SELECT f.__pgt_row_id, f.__pgt_weight, f."c_id", f."c_name", f."c_tier"
+  FROM __pgt_n3_semi_delta AS f
+  WHERE f.__pgt_m
+  UNION ALL
+  SELECT f.__pgt_row_id, (CASE WHEN f.__pgt_m1 THEN 1 ELSE -1 END)::bigint AS __pgt_weight, f."c_id", f."c_name", f."c_tier"
+  FROM __pgt_n3_semi_affected AS f
+  WHERE f.__pgt_m1 <> f.__pgt_m0
+),
+__pgt_d4_project AS (
+  SELECT c.__pgt_row_id, c.__pgt_weight, c.c_id AS "id"
+  FROM __pgt_d3_semi AS c
+),
+__pgt_params AS (
+  SELECT $1::pg_catalog.pg_snapshot AS p1
+),
+__pgt_delta AS (
+  SELECT d."__pgt_row_id", d.__pgt_weight, d."id" AS "id"
+  FROM __pgt_d4_project AS d
+),
+__pgt_consolidated AS MATERIALIZED (
+  SELECT y."__pgt_row_id", y.__pgt_weight, y."id"
+  FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
+    OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."id"
+        FROM (SELECT d.*, pg_catalog.record_send(ROW(d."id")) AS __pgt_text FROM __pgt_delta AS d) AS x
+        ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
+  WHERE y.__pgt_weight <> 0
+),
+__pgt_changes AS MATERIALIZED (
+  SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_consolidated AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC
+),
+__pgt_deleted AS (
+  DELETE FROM "public"."st_semi_join_in" AS st USING __pgt_changes AS d
+  WHERE st."__pgt_row_id" = d."__pgt_row_id" AND d.__pgt_weight < 0
+  RETURNING 1
+),
+__pgt_updated AS (
+  UPDATE "public"."st_semi_join_in" AS st SET "id" = d."id"
+  FROM __pgt_changes AS d
+  WHERE st."__pgt_row_id" = d."__pgt_row_id" AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."id")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."id"))
+  RETURNING 1
+),
+__pgt_inserted AS (
+  INSERT INTO "public"."st_semi_join_in" ("__pgt_row_id", "id")
+  SELECT d."__pgt_row_id", d."id" FROM __pgt_changes AS d
+  WHERE d.__pgt_weight > 0 AND NOT EXISTS (SELECT FROM "public"."st_semi_join_in" AS st WHERE st."__pgt_row_id" = d."__pgt_row_id")
+  RETURNING 1
+)
+SELECT ((SELECT CASE
+    WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
+    ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
+          (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
+          COALESCE((SELECT pg_catalog.string_agg(v::text, ',' ORDER BY v)
+                    FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
+                          WHERE i <> x.own
+                          UNION
+                          SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
+  AS xs), ''))::pg_catalog.pg_snapshot
+  END
+  FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x))::text AS snapshot, '{}'::jsonb AS epochs, ((SELECT pg_catalog.count(*) FROM __pgt_inserted) + (SELECT pg_catalog.count(*) FROM __pgt_updated))::bigint AS ins, ((SELECT pg_catalog.count(*) FROM __pgt_deleted) + (SELECT pg_catalog.count(*) FROM __pgt_updated))::bigint AS del;
 
-CREATE TEMP TABLE "__pgt_delta_233192c5" ON COMMIT DROP AS SELECT s."__pgt_row_id", 0::bigint AS
-  __pgt_weight, s."id" FROM "public"."st_semi_join_in" AS s WITH NO DATA;
 
+-- ==== refresh statement (DIFFERENTIAL, captured for consumers)
+WITH __pgt_win_orders AS MATERIALIZED (
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
+  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount", b."c4" AS "region", b."c5" AS "tags"
+        FROM "pgtrickle_changes"."changes_16385" AS b
+        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
+),
+__pgt_delta_orders AS MATERIALIZED (
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
+  WHERE w.__pgt_action = 'D'
+  UNION ALL
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
+  WHERE w.__pgt_action = 'I'
+),
+__pgt_d2_scan_o AS (
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."customer" AS "o_customer", d."amount" AS "o_amount", d."region" AS "o_region", d."tags" AS "o_tags"
+  FROM __pgt_delta_orders AS d
+),
+__pgt_win_customers AS MATERIALIZED (
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
+  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "name", b."c3" AS "tier"
+        FROM "pgtrickle_changes"."changes_16393" AS b
+        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
+),
+__pgt_delta_customers AS MATERIALIZED (
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name", w."tier" AS "tier"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id) AS w
+  WHERE w.__pgt_action = 'D'
+  UNION ALL
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name", w."tier" AS "tier"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
+  WHERE w.__pgt_action = 'I'
+),
+__pgt_d1_scan_c AS (
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "c_id", d."name" AS "c_name", d."tier" AS "c_tier"
+  FROM __pgt_delta_customers AS d
+),
+__pgt_n3_semi_delta AS MATERIALIZED (
+  SELECT d3.*, EXISTS (SELECT 1 FROM (SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount", s."o_region", s."o_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM "public"."orders" AS __pgt_src) AS s
+  WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_o AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
+  UNION ALL
+  SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount", s."o_region", s."o_tags"
+  FROM __pgt_d2_scan_o AS s WHERE s.__pgt_weight < 0) AS r3 WHERE (d3.c_id = r3.o_customer) OFFSET 0) AS __pgt_m
+  FROM __pgt_d1_scan_c AS d3
+),
+__pgt_n3_semi_affected AS MATERIALIZED (
+  SELECT a3.*, EXISTS (SELECT 1 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM "public"."orders" AS __pgt_src) AS r3 WHERE (a3.c_id = r3.o_customer) OFFSET 0) AS __pgt_m1, EXISTS (SELECT 1 FROM (SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount", s."o_region", s."o_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM "public"."orders" AS __pgt_src) AS s
+  WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_o AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
+  UNION ALL
+  SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount", s."o_region", s."o_tags"
+  FROM __pgt_d2_scan_o AS s WHERE s.__pgt_weight < 0) AS r3 WHERE (a3.c_id = r3.o_customer) OFFSET 0) AS __pgt_m0
+  FROM (SELECT l3.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+  FROM "public"."customers" AS __pgt_src) AS l3
+  WHERE EXISTS (SELECT 1 FROM __pgt_d2_scan_o AS r3 WHERE (l3.c_id = r3.o_customer))) AS a3
+),
+__pgt_d3_semi AS (
+  SELECT f.__pgt_row_id, f.__pgt_weight, f."c_id", f."c_name", f."c_tier"
+  FROM __pgt_n3_semi_delta AS f
+  WHERE f.__pgt_m
+  UNION ALL
+  SELECT f.__pgt_row_id, (CASE WHEN f.__pgt_m1 THEN 1 ELSE -1 END)::bigint AS __pgt_weight, f."c_id", f."c_name", f."c_tier"
+  FROM __pgt_n3_semi_affected AS f
+  WHERE f.__pgt_m1 <> f.__pgt_m0
+),
+__pgt_d4_project AS (
+  SELECT c.__pgt_row_id, c.__pgt_weight, c.c_id AS "id"
+  FROM __pgt_d3_semi AS c
+),
+__pgt_params AS (
+  SELECT $1::pg_catalog.pg_snapshot AS p1
+),
+__pgt_delta AS (
+  SELECT d."__pgt_row_id", d.__pgt_weight, d."id" AS "id"
+  FROM __pgt_d4_project AS d
+),
+__pgt_consolidated AS MATERIALIZED (
+  SELECT y."__pgt_row_id", y.__pgt_weight, y."id"
+  FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
+    OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."id"
+        FROM (SELECT d.*, pg_catalog.record_send(ROW(d."id")) AS __pgt_text FROM __pgt_delta AS d) AS x
+        ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
+  WHERE y.__pgt_weight <> 0
+),
+__pgt_changes AS MATERIALIZED (
+  SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_consolidated AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC
+),
+__pgt_deleted AS (
+  DELETE FROM "public"."st_semi_join_in" AS st USING __pgt_changes AS d
+  WHERE st."__pgt_row_id" = d."__pgt_row_id" AND d.__pgt_weight < 0
+  RETURNING 1
+),
+__pgt_updated AS (
+  UPDATE "public"."st_semi_join_in" AS st SET "id" = d."id"
+  FROM __pgt_changes AS d
+  WHERE st."__pgt_row_id" = d."__pgt_row_id" AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."id")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."id"))
+  RETURNING 1
+),
+__pgt_inserted AS (
+  INSERT INTO "public"."st_semi_join_in" ("__pgt_row_id", "id")
+  SELECT d."__pgt_row_id", d."id" FROM __pgt_changes AS d
+  WHERE d.__pgt_weight > 0 AND NOT EXISTS (SELECT FROM "public"."st_semi_join_in" AS st WHERE st."__pgt_row_id" = d."__pgt_row_id")
+  RETURNING 1
+),
+__pgt_captured AS (
+  INSERT INTO "pgtrickle_changes"."changes_st_99" (epoch, action, "__pgt_row_id", "id")
+  SELECT $2::bigint, CASE WHEN x.__pgt_weight < 0 THEN 'D' ELSE 'I' END, x."__pgt_row_id", x."id"
+  FROM __pgt_consolidated AS x CROSS JOIN LATERAL pg_catalog.generate_series(1, abs(x.__pgt_weight)) AS g
+  ORDER BY x.__pgt_weight > 0, x."__pgt_row_id"
+)
+SELECT ((SELECT CASE
+    WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
+    ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
+          (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
+          COALESCE((SELECT pg_catalog.string_agg(v::text, ',' ORDER BY v)
+                    FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
+                          WHERE i <> x.own
+                          UNION
+                          SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
+  AS xs), ''))::pg_catalog.pg_snapshot
+  END
+  FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x))::text AS snapshot, '{}'::jsonb AS epochs, ((SELECT pg_catalog.count(*) FROM __pgt_inserted) + (SELECT pg_catalog.count(*) FROM __pgt_updated))::bigint AS ins, ((SELECT pg_catalog.count(*) FROM __pgt_deleted) + (SELECT pg_catalog.count(*) FROM __pgt_updated))::bigint AS del;
+
+
+-- ==== FULL with consumers: the difference captured
 DROP TABLE IF EXISTS pg_temp."__pgt_applied_233192c5";
 
 CREATE TEMP TABLE "__pgt_applied_233192c5" ON COMMIT DROP AS
 SELECT y."__pgt_row_id", y.__pgt_weight, y."id"
 FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
   OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."id"
-      FROM (SELECT d.*, pg_catalog.record_send(ROW(d."id")) AS __pgt_text FROM pg_temp."__pgt_delta_233192c5" AS d) AS x
+      FROM (SELECT d.*, pg_catalog.record_send(ROW(d."id")) AS __pgt_text FROM pg_temp.__pgt_prev_union AS d) AS x
       ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
 WHERE y.__pgt_weight <> 0;
-
-MERGE INTO "public"."st_semi_join_in" AS st
-USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM pg_temp."__pgt_applied_233192c5" AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC) AS d
-ON st."__pgt_row_id" = d."__pgt_row_id"
-WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
-WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."id")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."id")) THEN UPDATE SET "id" = d."id"
-WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id") VALUES
-  (d."__pgt_row_id", d."id");
 
 INSERT INTO "pgtrickle_changes"."changes_st_99" (epoch, action, "__pgt_row_id", "id")
 SELECT $1::bigint, CASE WHEN x.__pgt_weight < 0 THEN 'D' ELSE 'I' END, x."__pgt_row_id", x."id"
