@@ -44,20 +44,44 @@
  *    groups) with an index on the group keys); Δ = γ(C₁|K) − storage|K, HAVING applied to the
  *    recomputed values.
  * 3. Not at the root (e.g. a subquery that is joined or filtered, a CTE, below DISTINCT / top-N /
- *    windows): Δ = γ(C₁|K) − γ(C₀|K), exact (`differenceDelta`), C₀ / C₁ restricted to K.
+ *    windows): Δ = γ(C₁|K) − γ(C₀|K), exact (`differenceDelta`), C₀ / C₁ restricted to K; with
+ *    one grouping set C₀|K is read as C₁|K − ΔC⁺ + ΔC⁻ (new snapshot through the keys, and the
+ *    netted child delta), never the whole old snapshot.
  * A key-less grouping set is affected when ΔC is non-empty, and then reads the whole C₁ (its one
  * group is the whole input) in rules 2 and 3.
  */
 
+import type { DiffContext } from '../diff/context.js';
 import { differenceDelta } from '../diff/recompute.js';
 import { algebraicDelta, isAlgebraic } from './aggregate-delta.js';
 import { type AggregateNode, aggregateChild } from './aggregate-node.js';
-import { affectedKeys, aggregateSelect, restrictedAggregate, storedRows } from './aggregate-sql.js';
+import {
+  affectedKeys,
+  aggregateSelect,
+  restrictedAggregate,
+  restrictedInput,
+  storedRows,
+} from './aggregate-sql.js';
 import { analyzeAggregate } from './aggregate-types.js';
 import type { OperatorRules } from './rules.js';
+import { netDelta, oldFromNew } from './shared/old-from-new.js';
 
 export type { AggKind, AggregateNode, AggSpec } from './aggregate-node.js';
 export { makeAggregate, withHaving } from './aggregate-node.js';
+
+/**
+ * The input rows of C₀ in the affected groups `keys`, for rule 3: with one grouping set,
+ * C₀|K = C₁|K − Δ⁺ + Δ⁻ (`old-from-new.ts`), which reads C₁ through the keys (index-driven) and
+ * the child's delta — never C₀, whose scans are "live minus delta plus deleted rows" unions that
+ * PostgreSQL cannot restrict to the keys and so reads whole. (The Δ⁻ rows outside K are dropped
+ * again by the restriction the aggregation applies.) Several grouping sets: C₀ itself.
+ */
+function oldRestrictedInput(node: AggregateNode, ctx: DiffContext, keys: string): string {
+  const child = aggregateChild(node);
+  if (node.sets.length !== 1) return ctx.snapshot(child, 'old');
+  const part = `(${restrictedInput(node, ctx, ctx.snapshot(child, 'new'), 0, keys)})`;
+  return oldFromNew(child, part, netDelta(ctx, node, child, ctx.delta(child)));
+}
 
 /** The rules of `aggregate` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
 export const aggregateRules: OperatorRules<AggregateNode> = {
@@ -77,7 +101,7 @@ export const aggregateRules: OperatorRules<AggregateNode> = {
     const keys = affectedKeys(node, ctx, ctx.delta(child));
     const now = restrictedAggregate(node, ctx, ctx.snapshot(child, 'new'), keys);
     if (binding !== null) return differenceDelta(ctx, node, now, storedRows(node, binding, keys), 'rescan');
-    const before = restrictedAggregate(node, ctx, ctx.snapshot(child, 'old'), keys);
+    const before = restrictedAggregate(node, ctx, oldRestrictedInput(node, ctx, keys), keys);
     return differenceDelta(ctx, node, now, before, 'recompute');
   },
   rootState(node) {
