@@ -281,7 +281,10 @@ describe('IN, = ANY, NOT IN, ALL', () => {
           `UPDATE q21_line SET ok = 2 WHERE ok = 4 AND ln = 2`,
           `UPDATE q21_line SET supp = 2 WHERE ok = 4 AND ln = 1`,
         ],
-        [`DELETE FROM q21_line WHERE ok = 2 AND ln = 2`, `INSERT INTO q21_line (ok, ln, supp, late) VALUES (NULL, 2, 2, true)`],
+        [
+          `DELETE FROM q21_line WHERE ok = 2 AND ln = 2`,
+          `INSERT INTO q21_line (ok, ln, supp, late) VALUES (NULL, 2, 2, true)`,
+        ],
         [`UPDATE q21_line SET supp = NULL WHERE ok = 3 AND ln = 1`, `DELETE FROM q21_supp WHERE id = 3`],
         [`DELETE FROM q21_line WHERE ok IN (1, 5)`, `INSERT INTO q21_supp VALUES (4, 's4')`],
       ],
