@@ -119,7 +119,8 @@ export function probeRelation(
   );
 }
 
-function scanLike(node: IrNode): boolean {
+/** Whether `node` is a scan, or filters and projections over one (its old snapshot is probe-friendly). */
+export function scanLike(node: IrNode): boolean {
   if (node.kind === 'scan') return true;
   return (node.kind === 'filter' || node.kind === 'project') && scanLike(onlyChild(node));
 }
