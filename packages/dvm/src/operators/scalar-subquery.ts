@@ -24,7 +24,8 @@
  * rows only (R₀ of a non-scan input as R₁|c − Δ⁺ + Δ⁻, see `existence.ts`); a constant value reads
  * R₁ once, and R₀ once only when R changed (R₀ of a non-scan input as R₁ − ΔR⁺ + ΔR⁻ over R₁
  * computed once into a CTE);
- * snapshot(side) = L_side with the value computed over R_side.
+ * snapshot(side) = L_side with the value computed over R_side (a constant value's new side read
+ * from the values CTE when the statement computed the node's delta).
  * Row id: the left row's, passed through; unique iff the left input's ids are.
  */
 
@@ -202,6 +203,9 @@ function distinct(a: string, b: string): string {
   return sql`pg_catalog.record_send(ROW(${a})) IS DISTINCT FROM pg_catalog.record_send(ROW(${b}))`;
 }
 
+/** Per statement: the CTE of each constant value's v₀ / v₁ (`__pgt_v1` is the value over R₁). */
+const constantValues = new WeakMap<DiffContext, Map<number, string>>();
+
 /**
  * R₁ and R₀ of a constant value's right input. A scan (or filters and projections over one) is
  * read as its snapshots; any other input (an aggregate, a join) is computed once into a CTE for
@@ -227,7 +231,14 @@ export const scalarSubqueryRules: OperatorRules<ScalarSubqueryNode> = {
   snapshot(node, side, ctx) {
     const [left, right] = twoChildren(node);
     const la = `l${node.nid}`;
-    return sql`SELECT ${la}.${ROW_ID_COLUMN}${columnList(left, la)}, ${valueSql(ctx, node, `(${ctx.snapshot(right, side)})`, la)} AS
+    // A constant value whose delta this statement already computed is read from that CTE (it was
+    // computed over R₁ by the same statement, so it is the same value).
+    const known = side === 'new' ? constantValues.get(ctx)?.get(node.nid) : undefined;
+    const value =
+      known === undefined
+        ? valueSql(ctx, node, `(${ctx.snapshot(right, side)})`, la)
+        : sql`(SELECT v.__pgt_v1 FROM ${known} AS v)`;
+    return sql`SELECT ${la}.${ROW_ID_COLUMN}${columnList(left, la)}, ${value} AS
   ${sql.id(node.column.id)}
 FROM (${ctx.snapshot(left, side)}) AS ${la}`;
   },
@@ -250,6 +261,12 @@ FROM (${ctx.snapshot(left, side)}) AS ${la}`;
         sql`SELECT x.__pgt_v1, ${v0} AS __pgt_v0\nFROM (SELECT ${valueSql(ctx, node, rightEmpty ? r0 : r1, la)} AS __pgt_v1) AS x`,
         true,
       );
+      let known = constantValues.get(ctx);
+      if (known === undefined) {
+        known = new Map();
+        constantValues.set(ctx, known);
+      }
+      known.set(node.nid, vals);
       if (!leftEmpty) {
         const dl = ctx.delta(left);
         parts.push(
