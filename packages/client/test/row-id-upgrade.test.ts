@@ -2,7 +2,8 @@
  * Upgrading across the row-id formula change (docs/dvm-design.md §2): stream tables whose storage
  * holds ids of the earlier formula (a hash of the row's text form) are rebuilt by a FULL refresh
  * at their next refresh once the catalog migration "row id formula 2" is applied, and are
- * maintained differentially, exactly, from then on.
+ * maintained differentially, exactly, from then on; the same for migration "row id signs" (a
+ * numeric part carries its sign).
  */
 import { expectTableEqualsQuery } from '@pgtrickle/testkit';
 import { expect, it } from 'vitest';
@@ -73,4 +74,38 @@ it('rebuilds stream tables stored under the earlier row-id formula, then maintai
     expect(next.action).toBe('DIFFERENTIAL');
     await expectTableEqualsQuery(db, name, query);
   }
+});
+
+it('rebuilds stream tables stored before numeric row id parts carried their sign', async () => {
+  const migration = MIGRATIONS.find((m) => m.name === 'row id signs');
+  expect(migration).toBeDefined();
+  const query = 'SELECT DISTINCT n FROM sg.t';
+  await db.query(`CREATE SCHEMA sg; CREATE TABLE sg.t (id int PRIMARY KEY, n numeric);
+    INSERT INTO sg.t VALUES (1, 1), (2, 2.5), (3, 'NaN')`);
+  await trickle().createStreamTable({ name: 'sg.st', query, refreshMode: 'DIFFERENTIAL' });
+  // As an earlier version left it: ids by the sign-blind numeric hash, catalog one migration behind.
+  const conn = await db.client();
+  try {
+    await conn.query('BEGIN');
+    await conn.query(`SET LOCAL session_replication_role = replica`);
+    await conn.query(`UPDATE sg.st SET __pgt_row_id = pg_catalog.hash_record_extended(ROW(n), 7919)`);
+    await conn.query(`DELETE FROM pgtrickle.pgt_schema_version WHERE version = $1`, [migration?.version]);
+    await conn.query(`UPDATE pgtrickle.pgt_stream_tables SET needs_reinit = false`);
+    await conn.query('COMMIT');
+  } finally {
+    await conn.end();
+  }
+  const admin = new Db(db.url);
+  try {
+    expect((await installCatalog(admin)).applied).toEqual([migration?.version]);
+  } finally {
+    await admin.close();
+  }
+  await db.query(`INSERT INTO sg.t VALUES (4, -1), (5, -2.50), (6, 'Infinity'), (7, '-Infinity')`);
+  const first = await trickle().refresh('sg.st');
+  expect(first.action).toBe('FULL');
+  await expectTableEqualsQuery(db, 'sg.st', query);
+  await db.query(`DELETE FROM sg.t WHERE id IN (1, 6); INSERT INTO sg.t VALUES (8, 1.0), (9, -2.5)`);
+  expect((await trickle().refresh('sg.st')).action).toBe('DIFFERENTIAL');
+  await expectTableEqualsQuery(db, 'sg.st', query);
 });

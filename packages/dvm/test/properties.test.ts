@@ -178,6 +178,21 @@ const CASES: readonly Case[] = [
     sql: 'SELECT a.k, a.v FROM {a} AS a INTERSECT SELECT c.k, c.n FROM {c} AS c',
   },
   {
+    name: 'UNION (integer with numeric)',
+    tables: ['a', 'c'],
+    sql: 'SELECT a.k, a.v FROM {a} AS a UNION SELECT c.k, c.n FROM {c} AS c',
+  },
+  {
+    name: 'EXCEPT ALL (numeric with bigint)',
+    tables: ['a', 'c'],
+    sql: 'SELECT c.k, c.n FROM {c} AS c EXCEPT ALL SELECT a.k, a.v::bigint FROM {a} AS a',
+  },
+  {
+    name: 'DISTINCT over signed numerics, grouped by a numeric',
+    tables: ['a'],
+    sql: 'SELECT g.x, count(*) AS n FROM (SELECT DISTINCT a.id, (a.v - 2)::numeric / 2 AS x FROM {a} AS a) AS g GROUP BY g.x',
+  },
+  {
     name: 'INTERSECT ALL',
     tables: ['a', 'c'],
     sql: 'SELECT a.k, a.v FROM {a} AS a INTERSECT ALL SELECT c.k, c.v FROM {c} AS c',

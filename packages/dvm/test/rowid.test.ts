@@ -46,6 +46,10 @@ const EQUAL: readonly [string, string, string, string?][] = [
   ['jsonb', `'{"a":1,"b":[1.0]}'`, `'{"b":[1], "a":1.00}'`],
   ['json', `'{"a": 1}'`, `'{"a":1}'`],
   ['numeric[]', "'{3}'", "'{3.0}'"],
+  ['numeric', '-2.5', '-2.50'],
+  ['numeric', "'-Infinity'", "'-inf'"],
+  ['numeric[]', "'{-3,NaN,NULL,Infinity}'", "'{-3.00,nan,NULL,inf}'"],
+  ['jsonb', "'[-1, 2]'", "'[-1.0, 2.00]'"],
   ['text', "'Red'", "'rED'", 'ci'],
   ['interval', "'1 day'", "'24 hours'"],
   ['timestamp with time zone', "'2026-01-01 10:00:00+09'", "'2026-01-01 01:00:00+00'"],
@@ -71,6 +75,17 @@ const UNEQUAL: readonly [string, string, string][] = [
   ['bpchar', "'a'", "'A'"],
   ['text', "'Red'", "'red'"],
   ['numeric', '1', '1.000001'],
+  // numeric's hash ignores the sign and gives NaN and ±Infinity one value.
+  ['numeric', '-1', '1'],
+  ['numeric', '-2.5', '2.5'],
+  ['numeric', "'NaN'", "'Infinity'"],
+  ['numeric', "'Infinity'", "'-Infinity'"],
+  ['numeric', "'NaN'", "'-Infinity'"],
+  ['numeric[]', "'{-1}'", "'{1}'"],
+  ['numeric[]', "'{1,-2}'", "'{-1,2}'"],
+  ['numeric[]', "'{NaN}'", "'{Infinity}'"],
+  ['jsonb', "'-1'", "'1'"],
+  ['jsonb', `'{"a":[-1,2]}'`, `'{"a":[1,-2]}'`],
   ['point', "'(1,2)'", "'(2,1)'"],
 ];
 

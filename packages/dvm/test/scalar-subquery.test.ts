@@ -143,6 +143,38 @@ describe('scalar subqueries in the select list', () => {
     );
   });
 
+  it('an uncorrelated value over an aggregate or a join (TPC-H Q15 shape), or filtering a NOT EXISTS (Q22 shape)', async () => {
+    await scenario(
+      'st_q15',
+      [
+        `SELECT c.id, c.name, t.total FROM cust c,
+           (SELECT o.cust, sum(o.amount) AS total FROM ord o GROUP BY o.cust) AS t
+          WHERE c.id = t.cust AND t.total = (SELECT max(t2.total) FROM (SELECT o2.cust, sum(o2.amount) AS total FROM ord o2 GROUP BY o2.cust) AS t2)`,
+        'SELECT o.id, (SELECT count(*) FROM ord o2 JOIN cust c ON c.id = o2.cust) AS matched FROM ord o',
+        // TPC-H Q22 shape: the value's rows feed a NOT EXISTS (whose part B reads them new).
+        `SELECT o.id, o.amount FROM ord o
+          WHERE o.amount > (SELECT avg(o2.amount) FROM ord o2 WHERE o2.amount > 10)
+            AND NOT EXISTS (SELECT 1 FROM cust c WHERE c.id = o.cust)`,
+        `SELECT c.id, (SELECT string_agg(DISTINCT x.status, ',' ORDER BY x.status) FROM (SELECT o.status FROM ord o GROUP BY o.status HAVING count(*) > 1) AS x) AS busy FROM cust c`,
+      ],
+      [
+        // The value and the NOT EXISTS change together: orders lose and gain their customer.
+        [
+          `UPDATE ord SET amount = 12 WHERE id = 10`,
+          `UPDATE ord SET amount = 35 WHERE id = 12`,
+          `DELETE FROM cust WHERE id = 2`,
+          `INSERT INTO cust VALUES (40, 'zed', 'eu')`,
+          `UPDATE ord SET cust = 40 WHERE id = 13`,
+        ],
+        ...batches(),
+        [`UPDATE ord SET amount = 500 WHERE id = 14`],
+        [`INSERT INTO ord VALUES (30, 2, 500, 'open'), (31, NULL, 1, 'open')`],
+        [`DELETE FROM ord WHERE amount >= 500`],
+        [`DELETE FROM ord`],
+      ],
+    );
+  });
+
   it('EXISTS and IN as select-list values: three-valued, NULLs included', async () => {
     await scenario(
       'st_mark',

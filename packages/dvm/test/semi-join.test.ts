@@ -249,6 +249,48 @@ describe('IN, = ANY, NOT IN, ALL', () => {
     );
   });
 
+  it('EXISTS / NOT EXISTS correlated by an equality and a non-equality (TPC-H Q21 shape), over a join', async () => {
+    // The affected rows of such a subquery are found through the equality's keys in the delta
+    // (an IN over them next to the EXISTS): NULL keys, a row moving to another key, several
+    // matches of one row, matches only by the equality (excluded by the non-equality).
+    await db.query(`
+      CREATE TABLE q21_line (id serial PRIMARY KEY, ok int, ln int, supp int, late boolean);
+      CREATE TABLE q21_supp (id int PRIMARY KEY, name text);
+      INSERT INTO q21_supp VALUES (1, 's1'), (2, 's2'), (3, 's3');
+      INSERT INTO q21_line (ok, ln, supp, late) VALUES (1, 1, 1, true), (1, 2, 2, false), (2, 1, 1, true), (2, 2, 1, true),
+        (3, 1, 2, true), (3, 2, 3, true), (4, 1, NULL, true), (4, 2, 3, false), (NULL, 1, 1, true);
+    `);
+    await scenario(
+      'st_q21',
+      [
+        `SELECT s.name, count(*) AS n FROM q21_supp s, q21_line l1
+          WHERE s.id = l1.supp AND l1.late
+            AND EXISTS (SELECT * FROM q21_line l2 WHERE l2.ok = l1.ok AND l2.supp <> l1.supp)
+            AND NOT EXISTS (SELECT * FROM q21_line l3 WHERE l3.ok = l1.ok AND l3.supp <> l1.supp AND l3.late)
+          GROUP BY s.name`,
+        `SELECT l1.ok, l1.ln FROM q21_line l1
+          WHERE EXISTS (SELECT 1 FROM q21_line l2 WHERE l2.ok = l1.ok AND l2.ln <> l1.ln AND l2.supp IS DISTINCT FROM l1.supp)`,
+      ],
+      [
+        [`INSERT INTO q21_line (ok, ln, supp, late) VALUES (5, 1, 1, true), (5, 2, 2, false)`],
+        [
+          `UPDATE q21_line SET late = false WHERE ok = 3 AND ln = 2`,
+          `UPDATE q21_line SET supp = 1 WHERE ok = 1 AND ln = 2`,
+        ],
+        [
+          `UPDATE q21_line SET ok = 2 WHERE ok = 4 AND ln = 2`,
+          `UPDATE q21_line SET supp = 2 WHERE ok = 4 AND ln = 1`,
+        ],
+        [
+          `DELETE FROM q21_line WHERE ok = 2 AND ln = 2`,
+          `INSERT INTO q21_line (ok, ln, supp, late) VALUES (NULL, 2, 2, true)`,
+        ],
+        [`UPDATE q21_line SET supp = NULL WHERE ok = 3 AND ln = 1`, `DELETE FROM q21_supp WHERE id = 3`],
+        [`DELETE FROM q21_line WHERE ok IN (1, 5)`, `INSERT INTO q21_supp VALUES (4, 's4')`],
+      ],
+    );
+  });
+
   it('op ALL and NOT (op ALL / ANY)', async () => {
     await scenario(
       'st_all',

@@ -8,14 +8,17 @@
  * (`hash_record_extended(ROW(part), 7919)`), so numeric 2 = 2.0, bpchar trailing spaces, jsonb
  * numbers, arrays / ranges / composites of such, case-insensitive nondeterministic collations,
  * interval '1 day' = '24 hours' and float −0 = 0 hash equally; integers as themselves and
- * timestamps as their exact epoch (their hash folds 64 bits to 32). A part whose type has no
+ * timestamps as their exact epoch (their hash folds 64 bits to 32). Where a type's hash drops
+ * what its equality keeps, the part adds it: numeric's hash ignores the sign (−1 and 1, or
+ * NaN and ±Infinity, hash alike), so a numeric part adds its `sign` (an array of numerics, or
+ * jsonb, the signs of its numbers: the text with digits and points removed). A part whose type has no
  * extended hash function is hashed through a session-independent stand-in ({@link hashablePart}):
  * `json` as `jsonb` (jsonb equality), the other such built-in types by their binary form; a
  * composite, domain or range over such a type has no hash function either: the parts hashed by
  * their type's own function are recorded while a plan is printed at create
  * ({@link recordIdPartTypes}), so the compiler refuses such a type there instead of failing at a
  * refresh (where any function of the exact value will do, {@link binaryIdPart} stands in). The
- * values are `bigint`s, integers and `numeric` epochs, whose text no session setting changes;
+ * values are `bigint`s, integers and `numeric` epochs and signs, whose text no session setting changes;
  * hashing that text gives a well-mixed 64-bit id. The row image (the exact representation of a
  * row, used where rows with equal values but different representations must stay apart) is the
  * binary send form, which no session setting changes either. Nothing here needs pinned settings,
@@ -96,10 +99,14 @@ const EPOCH_TYPES = new Set([
  * The SQL values that stand for part `expr` of type `type` in a row id (see the module header),
  * each a `bigint` hash or an exact value whose text no session setting changes:
  * - integers as they are; timestamps and times as their exact epoch;
+ * - `numeric`: its hash and its `sign` (the hash ignores the sign; NaN and ±Infinity share one);
+ *   `numeric[]`: its hash, the hash of its bounds and the hash of its text without digits and
+ *   points (the elements' signs, NaN / Infinity and NULLs, in order);
  * - arrays: their hash and the hash of their bounds (`array_dims`: the element hash ignores the
  *   shape, equality does not);
  * - `jsonb`: its hash and the hash of its structure (its text without number tokens: jsonb's
- *   hash covers only the scalars, equality the nesting too); `json` as `jsonb` (json has no
+ *   hash covers only the scalars, equality the nesting too; the signs of numbers stay, numeric's
+ *   hash ignores them); `json` as `jsonb` (json has no
  *   equality of its own);
  * - another built-in type without an extended hash function: the hash of its binary send form;
  * - any other type (or an unknown one): its hash (its type's extended hash function, through its
@@ -115,17 +122,25 @@ export function hashablePart(expr: string, type: string | undefined): string[] {
   return [valueHash(expr)];
 }
 
-/** The parts of a value whose type {@link hashablePart} handles without its own hash function, else null. */
+/** The parts of a value whose type {@link hashablePart} handles by stand-ins or additions, else null. */
 function standInParts(expr: string, type: string): string[] | null {
   const { name, array } = bareType(type);
   if (!array && INTEGERS.has(name)) return [expr];
   if (!array && EPOCH_TYPES.has(name)) return [sql`pg_catalog.extract('epoch', ${expr})`];
+  if (name === 'numeric') {
+    if (!array) return [valueHash(expr), sql`pg_catalog.sign(${expr})`];
+    return [
+      valueHash(expr),
+      valueHash(sql`pg_catalog.array_dims(${expr})`),
+      valueHash(sql`pg_catalog.regexp_replace((${expr})::text, '[.0-9]+', '', 'g')`),
+    ];
+  }
   if (name === 'json' || name === 'jsonb') {
     const value = name === 'json' ? sql`(${expr})::jsonb${array ? '[]' : ''}` : expr;
     if (array) return [valueHash(value), valueHash(sql`pg_catalog.array_dims(${value})`)];
     return [
       valueHash(value),
-      valueHash(sql`pg_catalog.regexp_replace((${value})::text, '[-+.0-9eE]+', '', 'g')`),
+      valueHash(sql`pg_catalog.regexp_replace((${value})::text, '[+.0-9eE]+', '', 'g')`),
     ];
   }
   if (UNHASHABLE.has(name)) return [valueHash(sql`pg_catalog.record_send(ROW(${expr}))`)];

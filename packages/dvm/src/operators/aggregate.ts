@@ -44,20 +44,58 @@
  *    groups) with an index on the group keys); Δ = γ(C₁|K) − storage|K, HAVING applied to the
  *    recomputed values.
  * 3. Not at the root (e.g. a subquery that is joined or filtered, a CTE, below DISTINCT / top-N /
- *    windows): Δ = γ(C₁|K) − γ(C₀|K), exact (`differenceDelta`), C₀ / C₁ restricted to K.
+ *    windows): Δ = γ(C₁|K) − γ(C₀|K), exact (`differenceDelta`), C₀ / C₁ restricted to K; with
+ *    one grouping set C₁|K is computed once and C₀|K read as C₁|K − ΔC⁺ + ΔC⁻ (the netted child
+ *    delta), never the whole old snapshot.
  * A key-less grouping set is affected when ΔC is non-empty, and then reads the whole C₁ (its one
  * group is the whole input) in rules 2 and 3.
  */
 
+import type { DiffContext } from '../diff/context.js';
 import { differenceDelta } from '../diff/recompute.js';
+import { sql } from '../sql/sql.js';
 import { algebraicDelta, isAlgebraic } from './aggregate-delta.js';
 import { type AggregateNode, aggregateChild } from './aggregate-node.js';
-import { affectedKeys, aggregateSelect, restrictedAggregate, storedRows } from './aggregate-sql.js';
+import {
+  affectedKeys,
+  aggregateSelect,
+  keysGate,
+  restrictedAggregate,
+  restrictedInput,
+  storedRows,
+} from './aggregate-sql.js';
 import { analyzeAggregate } from './aggregate-types.js';
 import type { OperatorRules } from './rules.js';
+import { netDelta, oldFromNew } from './shared/old-from-new.js';
 
 export type { AggKind, AggregateNode, AggSpec } from './aggregate-node.js';
 export { makeAggregate, withHaving } from './aggregate-node.js';
+
+/**
+ * Rule 3 (not at the root): Δ = γ(C₁|K) − γ(C₀|K). With one grouping set, C₁|K (the child's new
+ * snapshot through the keys, index-driven) is computed once into a CTE, and C₀|K is read from it
+ * as C₁|K − ΔC⁺ + ΔC⁻ (`old-from-new.ts`, the netted child delta) — never C₀, whose scans are
+ * "live minus delta plus deleted rows" unions that PostgreSQL cannot restrict to the keys and so
+ * reads whole. (The ΔC⁻ rows outside K are dropped by the restriction applied again on that
+ * side.) Several grouping sets: both sides from the child's snapshots, restricted per set.
+ */
+function recomputedDelta(node: AggregateNode, ctx: DiffContext, keys: string): string {
+  const child = aggregateChild(node);
+  if (node.sets.length !== 1) {
+    const now = restrictedAggregate(node, ctx, ctx.snapshot(child, 'new'), keys);
+    const before = restrictedAggregate(node, ctx, ctx.snapshot(child, 'old'), keys);
+    return differenceDelta(ctx, node, now, before, 'recompute');
+  }
+  const input = ctx.stmt.add(
+    `n${node.nid}_input_new`,
+    restrictedInput(node, ctx, ctx.snapshot(child, 'new'), 0, keys),
+    true,
+  );
+  const now = aggregateSelect(node, ctx, () => sql`SELECT i.* FROM ${input} AS i`, keysGate(node, keys));
+  const old = oldFromNew(child, input, netDelta(ctx, node, child, ctx.delta(child)));
+  const before = restrictedAggregate(node, ctx, old, keys);
+  return differenceDelta(ctx, node, now, before, 'recompute');
+}
 
 /** The rules of `aggregate` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
 export const aggregateRules: OperatorRules<AggregateNode> = {
@@ -75,10 +113,11 @@ export const aggregateRules: OperatorRules<AggregateNode> = {
     const binding = ctx.storageFor(node);
     if (binding !== null && isAlgebraic(node)) return algebraicDelta(node, ctx, binding);
     const keys = affectedKeys(node, ctx, ctx.delta(child));
-    const now = restrictedAggregate(node, ctx, ctx.snapshot(child, 'new'), keys);
-    if (binding !== null) return differenceDelta(ctx, node, now, storedRows(node, binding, keys), 'rescan');
-    const before = restrictedAggregate(node, ctx, ctx.snapshot(child, 'old'), keys);
-    return differenceDelta(ctx, node, now, before, 'recompute');
+    if (binding !== null) {
+      const now = restrictedAggregate(node, ctx, ctx.snapshot(child, 'new'), keys);
+      return differenceDelta(ctx, node, now, storedRows(node, binding, keys), 'rescan');
+    }
+    return recomputedDelta(node, ctx, keys);
   },
   rootState(node) {
     return node.columns;

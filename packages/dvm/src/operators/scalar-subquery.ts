@@ -22,8 +22,10 @@
  * one-row CTE); when v₀ and v₁ differ, every row of L₁ changes: part B is then O(|L|), inherent.
  * Snapshots: L₁ (new) in part B; R₀ for part A and v₀, R₁ for v₁ — per row, over the correlated
  * rows only (R₀ of a non-scan input as R₁|c − Δ⁺ + Δ⁻, see `existence.ts`); a constant value reads
- * R₁ once, and R₀ once only when R changed;
- * snapshot(side) = L_side with the value computed over R_side.
+ * R₁ once, and R₀ once only when R changed (R₀ of a non-scan input as R₁ − ΔR⁺ + ΔR⁻ over R₁
+ * computed once into a CTE);
+ * snapshot(side) = L_side with the value computed over R_side (a constant value's new side read
+ * from the values CTE when the statement computed the node's delta).
  * Row id: the left row's, passed through; unique iff the left input's ids are.
  */
 
@@ -46,9 +48,11 @@ import {
   perRowValuesCte,
   probeAliases,
   probeRelation,
+  scanLike,
   sideAliases,
   someMatchSql,
 } from './shared/existence.js';
+import { netDelta, oldFromNew } from './shared/old-from-new.js';
 
 /** How the value column is computed from the correlated rows of the right input. */
 export type SubqueryValue =
@@ -199,12 +203,42 @@ function distinct(a: string, b: string): string {
   return sql`pg_catalog.record_send(ROW(${a})) IS DISTINCT FROM pg_catalog.record_send(ROW(${b}))`;
 }
 
+/** Per statement: the CTE of each constant value's v₀ / v₁ (`__pgt_v1` is the value over R₁). */
+const constantValues = new WeakMap<DiffContext, Map<number, string>>();
+
+/**
+ * R₁ and R₀ of a constant value's right input. A scan (or filters and projections over one) is
+ * read as its snapshots; any other input (an aggregate, a join) is computed once into a CTE for
+ * R₁, and R₀ = R₁ − ΔR⁺ + ΔR⁻ (`old-from-new.ts`) reads that CTE and R's netted delta instead
+ * of recomputing the whole input over the old snapshots of its sources.
+ */
+function constantSides(
+  ctx: DiffContext,
+  node: ScalarSubqueryNode,
+  right: IrNode,
+  rightEmpty: boolean,
+): { r0: string; r1: string } {
+  if (rightEmpty || scanLike(right)) {
+    return { r0: `(${ctx.snapshot(right, 'old')})`, r1: `(${ctx.snapshot(right, 'new')})` };
+  }
+  const r1 = ctx.stmt.add(`n${node.nid}_right_new`, ctx.snapshot(right, 'new'), true);
+  const net = netDelta(ctx, node, right, ctx.delta(right));
+  return { r0: `(${oldFromNew(right, r1, net)})`, r1 };
+}
+
 /** The rules of `scalarSubquery` nodes (listed in `OPERATOR_RULES`, operators/index.ts). */
 export const scalarSubqueryRules: OperatorRules<ScalarSubqueryNode> = {
   snapshot(node, side, ctx) {
     const [left, right] = twoChildren(node);
     const la = `l${node.nid}`;
-    return sql`SELECT ${la}.${ROW_ID_COLUMN}${columnList(left, la)}, ${valueSql(ctx, node, `(${ctx.snapshot(right, side)})`, la)} AS
+    // A constant value whose delta this statement already computed is read from that CTE (it was
+    // computed over R₁ by the same statement, so it is the same value).
+    const known = side === 'new' ? constantValues.get(ctx)?.get(node.nid) : undefined;
+    const value =
+      known === undefined
+        ? valueSql(ctx, node, `(${ctx.snapshot(right, side)})`, la)
+        : sql`(SELECT v.__pgt_v1 FROM ${known} AS v)`;
+    return sql`SELECT ${la}.${ROW_ID_COLUMN}${columnList(left, la)}, ${value} AS
   ${sql.id(node.column.id)}
 FROM (${ctx.snapshot(left, side)}) AS ${la}`;
   },
@@ -215,11 +249,10 @@ FROM (${ctx.snapshot(left, side)}) AS ${la}`;
     const rightEmpty = ctx.isStaticallyEmpty(right);
     const parts: string[] = [];
     const la = `l${node.nid}`;
-    const r0: ProbeRelation = node.constant ? `(${ctx.snapshot(right, 'old')})` : oldProbe(ctx, node, right);
     if (node.constant) {
       // One value per side, computed once (the value reads no left column, so this CTE is not
       // correlated): v₁ over R₁ (the live tables); v₀ over R₀ only when R changed, else v₁.
-      const r1 = `(${ctx.snapshot(right, 'new')})`;
+      const { r0, r1 } = constantSides(ctx, node, right, rightEmpty);
       const v0 = rightEmpty
         ? 'x.__pgt_v1'
         : sql`CASE WHEN EXISTS (SELECT 1 FROM ${ctx.delta(right)}) THEN ${valueSql(ctx, node, r0, la)} ELSE x.__pgt_v1 END`;
@@ -228,6 +261,12 @@ FROM (${ctx.snapshot(left, side)}) AS ${la}`;
         sql`SELECT x.__pgt_v1, ${v0} AS __pgt_v0\nFROM (SELECT ${valueSql(ctx, node, rightEmpty ? r0 : r1, la)} AS __pgt_v1) AS x`,
         true,
       );
+      let known = constantValues.get(ctx);
+      if (known === undefined) {
+        known = new Map();
+        constantValues.set(ctx, known);
+      }
+      known.set(node.nid, vals);
       if (!leftEmpty) {
         const dl = ctx.delta(left);
         parts.push(
@@ -248,6 +287,7 @@ WHERE ${changed}`,
       }
       return ctx.stmt.add(`d${node.nid}_subquery`, parts.join('\nUNION ALL\n'));
     }
+    const r0 = oldProbe(ctx, node, right);
     if (!leftEmpty) {
       // Part A: ΔL rows with their value over R₀.
       const dl = ctx.delta(left);

@@ -10,7 +10,12 @@
  *   `x IS NULL`, three index-friendly probes instead of one `(x = y) IS NOT FALSE`).
  * - **Affected rows**: the rows of a relation that match some row of a (small) delta by some
  *   alternative, each row once (the alternatives are made disjoint: alternative i excludes the
- *   rows already found by alternatives 1…i−1), driven by the delta.
+ *   rows already found by alternatives 1…i−1), driven by the delta. The equalities of an
+ *   alternative between the relation's row and the delta's row (`b = d`, e.g. the correlation
+ *   `l2.l_orderkey = l1.l_orderkey` next to `l2.l_suppkey <> l1.l_suppkey`) are also stated as
+ *   `(b, …) IN (SELECT d, … FROM delta)`: implied by the alternative, so the result is the same,
+ *   but PostgreSQL can make the distinct keys of the delta the outer side and reach the relation
+ *   through its indexes, which it cannot do for a semi-join whose condition has a non-equality.
  *
  * - **Old-side probes**: "some row of R₀ matches" per outer row. For a scan (or filters and
  *   projections over one) R₀ is its old snapshot, which PostgreSQL probes through the table's
@@ -23,9 +28,12 @@
  * parenthesise `x = y IS NOT FALSE` correctly).
  */
 
+import type { Node } from '@pgsql/types';
 import type { DiffContext } from '../../diff/context.js';
 import { onlyChild, twoChildren } from '../../ir/children.js';
+import { makeExpr } from '../../ir/expr.js';
 import type { Expr, IrNode } from '../../ir/types.js';
+import { asNode, nameList, walkAst } from '../../parse/ast.js';
 import { sql } from '../../sql/sql.js';
 import { netDelta, oldFromNew } from './old-from-new.js';
 
@@ -111,7 +119,8 @@ export function probeRelation(
   );
 }
 
-function scanLike(node: IrNode): boolean {
+/** Whether `node` is a scan, or filters and projections over one (its old snapshot is probe-friendly). */
+export function scanLike(node: IrNode): boolean {
   if (node.kind === 'scan') return true;
   return (node.kind === 'filter' || node.kind === 'project') && scanLike(onlyChild(node));
 }
@@ -186,6 +195,83 @@ export function noMatchSql(
   return alts.map((alt) => `NOT ${existsSql(ctx, rel, ra, alt, aliasOf, perRow)}`).join(' AND ');
 }
 
+/** Whether `ast` is an `=` operator expression (`=` or `pg_catalog.=`). */
+function equalityOf(ast: Node): { l: Node; r: Node } | null {
+  const a = asNode(ast, 'A_Expr');
+  if (a === undefined || a.kind !== 'AEXPR_OP' || a.lexpr === undefined || a.rexpr === undefined) return null;
+  const op = nameList(a.name) ?? [];
+  if (op.at(-1) !== '=' || op.length > 2 || (op.length === 2 && op[0] !== 'pg_catalog')) return null;
+  return { l: a.lexpr, r: a.rexpr };
+}
+
+function conjunctAsts(ast: Node): Node[] {
+  const b = asNode(ast, 'BoolExpr');
+  return b?.boolop === 'AND_EXPR' ? (b.args ?? []).flatMap(conjunctAsts) : [ast];
+}
+
+function hasSublink(ast: Node): boolean {
+  let found = false;
+  walkAst(ast, (n) => {
+    if (asNode(n, 'SubLink') !== undefined) found = true;
+    return undefined;
+  });
+  return found;
+}
+
+/**
+ * The equalities `b = d` among the TRUE atoms of `alt` with `b` reading only columns of the base
+ * row (alias `ba`) and `d` only columns of the delta row (alias `da`), each at least one.
+ */
+function equiKeys(
+  alt: Alternative,
+  aliasOf: (id: string) => string,
+  ba: string,
+  da: string,
+): { base: Expr; delta: Expr }[] {
+  const side = (e: Expr): string | null => {
+    if (e.refs.length === 0 || hasSublink(e.ast)) return null;
+    const sides = new Set(e.refs.map(aliasOf));
+    return sides.size === 1 ? ([...sides][0] as string) : null;
+  };
+  const out: { base: Expr; delta: Expr }[] = [];
+  for (const atom of alt) {
+    if (atom.test !== 'true') continue;
+    for (const c of conjunctAsts(atom.expr.ast)) {
+      const eq = equalityOf(c);
+      if (eq === null) continue;
+      const l = makeExpr(eq.l);
+      const r = makeExpr(eq.r);
+      const ls = side(l);
+      const rs = side(r);
+      if (ls === ba && rs === da) out.push({ base: l, delta: r });
+      else if (ls === da && rs === ba) out.push({ base: r, delta: l });
+    }
+  }
+  return out;
+}
+
+/**
+ * `AND (b, …) IN (SELECT d, … FROM delta AS da)` for the equalities of `alt` between the base
+ * and the delta row (see the header), or `''` when it has none or nothing else.
+ */
+function equiKeyFilter(
+  ctx: DiffContext,
+  alt: Alternative,
+  aliasOf: (id: string) => string,
+  ba: string,
+  delta: string,
+  da: string,
+): string {
+  const keys = equiKeys(alt, aliasOf, ba, da);
+  // An alternative of key equalities alone is already such a semi-join.
+  const conjuncts = alt.reduce((n, a) => n + (a.test === 'true' ? conjunctAsts(a.expr.ast).length : 1), 0);
+  if (keys.length === 0 || keys.length === conjuncts) return '';
+  const b = keys.map((k) => `(${ctx.render(k.base, aliasOf)})`);
+  const d = keys.map((k) => `(${ctx.render(k.delta, aliasOf)})`);
+  const lhs = b.length === 1 ? (b[0] as string) : `(${b.join(', ')})`;
+  return sql`\n  AND ${lhs} IN (SELECT ${d.join(', ')} FROM ${delta} AS ${da})`;
+}
+
 /**
  * The rows of `base` (a parenthesised SELECT, alias `ba`) that match at least one row of the
  * delta CTE `delta` (alias `da`) by at least one alternative, each base row exactly once:
@@ -208,7 +294,8 @@ export function affectedRowsSql(
         .slice(0, i)
         .map((c) => sql`\n  AND NOT EXISTS (SELECT 1 FROM ${delta} AS ${da} WHERE ${c})`)
         .join('');
-      return sql`SELECT ${ba}.* FROM ${base} AS ${ba}\nWHERE EXISTS (SELECT 1 FROM ${delta} AS ${da} WHERE ${cond})${earlier}`;
+      const keys = equiKeyFilter(ctx, alts[i] as Alternative, aliasOf, ba, delta, da);
+      return sql`SELECT ${ba}.* FROM ${base} AS ${ba}\nWHERE EXISTS (SELECT 1 FROM ${delta} AS ${da} WHERE ${cond})${keys}${earlier}`;
     })
     .join('\nUNION ALL\n');
 }
