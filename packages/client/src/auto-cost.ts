@@ -1,5 +1,6 @@
 /**
- * AUTO's choice between FULL and DIFFERENTIAL (docs/refresh-control.md, "AUTO"). Rule: refresh
+ * AUTO's choice between FULL and DIFFERENTIAL (docs/refresh-windows.md, "FULL, DIFFERENTIAL and
+ * AUTO"). Rule: refresh
  * FULL when a DIFFERENTIAL refresh of the pending change records is expected to take longer than
  * a FULL one, both learned from the table's own recent history:
  * - FULL's cost: the median duration of its last FULL refreshes;

@@ -1,5 +1,6 @@
 /**
- * The bulk load of a FULL refresh (docs/refresh-windows.md, "FULL"), as `REFRESH MATERIALIZED
+ * The bulk load of a FULL refresh (docs/refresh-windows.md, "FULL, DIFFERENTIAL and AUTO"), as
+ * `REFRESH MATERIALIZED
  * VIEW` does it: load the heap without its indexes, then build them. Rule: when the storage held at
  * least `BULK_FULL_MIN_ROWS` rows before the refresh, every index of it that can be re-created
  * exactly from its definition is dropped after the TRUNCATE and created again (same name, same
