@@ -27,6 +27,7 @@ export type ClientErrorCode =
   | 'PGT_POPULATION_FAILED'
   | 'PGT_WATERMARK_REGRESSION'
   | 'PGT_NOT_CONVERGED'
+  | 'PGT_CONTENTS_DIFFER'
   | 'PGT_INVALID_STATE'
   | 'PGT_INTERNAL';
 
@@ -286,6 +287,22 @@ export class CaptureUnsupportedError extends ClientError {
 }
 
 /** A green copy asked to be promoted has not converged with its blue (`PGT_NOT_CONVERGED`); nothing changed. */
+/** A promote's content check found the green's rows differ from the table's (code `PGT_CONTENTS_DIFFER`). */
+export class ContentsDifferError extends ClientError {
+  /** Rows only in the green, and only in the public table. */
+  readonly onlyGreen: number;
+  readonly onlyBlue: number;
+
+  constructor(name: string, onlyGreen: number, onlyBlue: number) {
+    super(
+      'PGT_CONTENTS_DIFFER',
+      `The content check of the green copy of ${name} found ${onlyGreen} row(s) only in the green and ${onlyBlue} only in ${name}, both refreshed at one moment with their sources locked against writes; nothing was changed. Compare them (pgtrickle explain ${name}), cancel the deployment (pgtrickle.cancel_green('${name}')), or promote without the check (pgtrickle.promote_green('${name}')).`,
+    );
+    this.onlyGreen = onlyGreen;
+    this.onlyBlue = onlyBlue;
+  }
+}
+
 export class NotConvergedError extends ClientError {
   /** Why not: every unmet convergence check. */
   readonly detail: string;

@@ -127,6 +127,7 @@ export {
   ClientError,
   type ClientErrorCode,
   ClosedError,
+  ContentsDifferError,
   CycleError,
   DeploymentStateError,
   FuseBlownError,

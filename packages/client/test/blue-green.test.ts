@@ -11,7 +11,7 @@
 import { useTestDatabase } from '@pgtrickle/testkit';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, type Trickle } from '../src/index.js';
+import { connect, processRequests, type Trickle } from '../src/index.js';
 import { TestRoles } from './support/roles.js';
 
 const db = useTestDatabase();
@@ -386,5 +386,86 @@ describe('blue-green', () => {
     } finally {
       await listener.end();
     }
+  });
+});
+
+describe('promote options', () => {
+  const Q1 = 'SELECT sku, sum(qty) AS qty FROM stock GROUP BY sku';
+  const Q2 = 'SELECT sku, sum(qty) AS qty, count(*) AS n FROM stock GROUP BY sku';
+
+  beforeAll(async () => {
+    await db.query(`CREATE TABLE stock (id int PRIMARY KEY, sku text NOT NULL, qty int NOT NULL);
+      INSERT INTO stock SELECT g, 'sku' || (g % 7), g % 13 FROM generate_series(1, 200) g`);
+  });
+
+  it('maxLagMs: a green whose data is close enough counts as converged, and the promote brings it up to date', async () => {
+    await trickle.createStreamTable({ name: 'stock_totals', query: Q1, schedule: '1m' });
+    await trickle.createGreen('stock_totals', { query: Q2 });
+    await db.query('UPDATE stock SET qty = qty + 1 WHERE id <= 20');
+    await trickle.refresh('stock_totals');
+    await expect(trickle.promoteGreen('stock_totals')).rejects.toMatchObject({ code: 'PGT_NOT_CONVERGED' });
+    await expect(trickle.promoteGreen('stock_totals', { maxLagMs: -1 })).rejects.toMatchObject({
+      code: 'PGT_INVALID_ARGUMENT',
+    });
+    const r = await trickle.promoteGreen('stock_totals', { maxLagMs: 3_600_000 });
+    expect(r.forced).toBe(false);
+    await equalsQuery('stock_totals', Q2);
+    await trickle.dropRetired('stock_totals');
+  });
+
+  it('verify: a green of the same query is compared row for row with the table, both refreshed with their sources locked', async () => {
+    await trickle.createStreamTable({ name: 'stock_by_sku', query: Q1, schedule: '1m' });
+    await trickle.createGreen('stock_by_sku', { schedule: '5s' });
+    await db.query('UPDATE stock SET qty = qty + 2 WHERE id BETWEEN 30 AND 40');
+    const r = await trickle.promoteGreen('stock_by_sku', { verify: true });
+    expect(r.forced).toBe(false);
+    await equalsQuery('stock_by_sku', Q1);
+    expect((await trickle.status()).find((s) => s.table === 'stock_by_sku')?.schedule).toBe('5s');
+    await trickle.dropRetired('stock_by_sku');
+
+    // A green whose rows differ (one removed behind pgtrickle's back): refused, nothing changed.
+    await trickle.createGreen('stock_by_sku', { schedule: '10s' });
+    const c = await db.client();
+    try {
+      await c.query('BEGIN');
+      await c.query('SET LOCAL session_replication_role = replica');
+      await c.query(`DELETE FROM stock_by_sku__pgt_green WHERE sku = 'sku1'`);
+      await c.query('COMMIT');
+    } finally {
+      await c.end();
+    }
+    await db.query('UPDATE stock SET qty = qty + 1 WHERE id = 2'); // sku2: read by both refreshes
+    await expect(trickle.promoteGreen('stock_by_sku', { verify: true })).rejects.toMatchObject({
+      code: 'PGT_CONTENTS_DIFFER',
+      onlyGreen: 0,
+      onlyBlue: 1,
+    });
+    expect((await trickle.greenStatus('stock_by_sku'))?.state).toMatch(/^(CATCHING_UP|CONVERGED)$/);
+    expect((await trickle.status()).find((s) => s.table === 'stock_by_sku')?.role).toBe('table');
+    await trickle.refresh('stock_by_sku'); // the promote's refreshes were rolled back with it
+    await equalsQuery('stock_by_sku', Q1);
+    await trickle.cancelGreen('stock_by_sku');
+
+    // With a new query there is nothing to compare with: refused.
+    await trickle.createGreen('stock_by_sku', { query: Q2 });
+    await expect(trickle.promoteGreen('stock_by_sku', { verify: true })).rejects.toMatchObject({
+      code: 'PGT_INVALID_ARGUMENT',
+    });
+    await trickle.cancelGreen('stock_by_sku');
+  });
+
+  it('takes max_lag and verify through the SQL API', async () => {
+    await trickle.createGreen('stock_by_sku', { schedule: '7s' });
+    await db.query('UPDATE stock SET qty = qty + 1 WHERE id = 3');
+    await trickle.refresh('stock_by_sku');
+    await db.query(
+      `SELECT pgtrickle.promote_green('stock_by_sku', max_lag => interval '1 hour', verify => true)`,
+    );
+    expect(await processRequests(trickle)).toEqual({ done: 1, failed: 0 });
+    expect((await trickle.greenStatus('stock_by_sku'))?.state).toBe('PROMOTED');
+    await equalsQuery('stock_by_sku', Q1);
+    await expect(
+      db.query(`SELECT pgtrickle.promote_green('stock_by_sku', max_lag => interval '-1 second')`),
+    ).rejects.toMatchObject({ code: '22023' });
   });
 });

@@ -316,6 +316,14 @@ function program(io: CliIo, hooks: Hooks): Command {
       '--cascade',
       'with promote: put stream tables whose query no longer fits in ERROR instead of refusing',
     )
+    .option(
+      '--max-lag <duration>',
+      "with promote: also converged when the green's data is at most this much older ('5s', '500ms')",
+    )
+    .option(
+      '--verify',
+      'with promote, for an unchanged query: refresh both with the sources locked and refuse unless they hold the same rows',
+    )
     .action(
       action(
         'green',
@@ -323,7 +331,15 @@ function program(io: CliIo, hooks: Hooks): Command {
           ctx,
           what: string,
           name: string | undefined,
-          opts: { query?: string; schedule?: string; mode?: string; force?: boolean; cascade?: boolean },
+          opts: {
+            query?: string;
+            schedule?: string;
+            mode?: string;
+            force?: boolean;
+            cascade?: boolean;
+            maxLag?: string;
+            verify?: boolean;
+          },
         ) => greenCommand(ctx, what, name, opts),
       ),
     );

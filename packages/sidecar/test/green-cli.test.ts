@@ -86,6 +86,8 @@ describe('pgtrickle green', () => {
       ['green', 'create', 'totals'],
       ['green', 'promote', 'totals', '--query', 'SELECT 1'],
       ['green', 'cancel', 'totals', '--force'],
+      ['green', 'status', 'totals', '--verify'],
+      ['green', 'promote', 'totals', '--max-lag', 'soon'],
     ]) {
       const r = await cli(argv);
       expect(r.code, argv.join(' ')).toBe(2);

@@ -116,7 +116,12 @@ async function execute(trickle: Trickle, r: RequestRow, name: string): Promise<v
       if ((await findDeployment(trickle.db, r.schema, r.name))?.state === 'PROMOTED') return;
       await trickle.blueGreen.promote(
         name,
-        { force: r.options.force === true, cascade: r.options.cascade === true },
+        {
+          force: r.options.force === true,
+          cascade: r.options.cascade === true,
+          verify: r.options.verify === true,
+          ...(typeof r.options.max_lag_ms === 'number' ? { maxLagMs: r.options.max_lag_ms } : {}),
+        },
         actor,
       );
       return;

@@ -30,6 +30,7 @@ import {
   createGateContext,
   fixedClock,
   hasPendingSourceChanges,
+  lagBelow,
   noPendingChanges,
   type StreamTableMeta,
   snapshotFrontierCovers,
@@ -64,8 +65,10 @@ import {
 import { type Conn, type Db, isConnectionError, sqlState } from '../db.js';
 import {
   AlreadyExistsError,
+  ContentsDifferError,
   DeploymentStateError,
   GreenUnsupportedError,
+  InvalidArgumentError,
   NotConvergedError,
   NotFoundError,
   PopulationFailedError,
@@ -96,6 +99,16 @@ export interface PromoteGreenOptions {
   readonly force?: boolean;
   /** Put stream tables whose query no longer fits the green in ERROR instead of refusing the promote. */
   readonly cascade?: boolean;
+  /**
+   * Also converged when the green's data is at most this many milliseconds older than the table's
+   * ("close enough": the promote's last refresh of the green brings it up to date anyway).
+   */
+  readonly maxLagMs?: number;
+  /**
+   * With the query unchanged (a new schedule or mode): lock the sources against writes, refresh
+   * the green and the table, and refuse the promote unless they hold the same rows.
+   */
+  readonly verify?: boolean;
 }
 
 /** What a promote did. */
@@ -119,8 +132,11 @@ export const GREEN_SUFFIX = '__pgt_green';
 /** Suffix of a retired blue's name. */
 export const RETIRED_SUFFIX = '__pgt_retired';
 
-/** The convergence checks of a promote: green healthy, and its frontier covers blue's or it has nothing pending. */
-export function convergenceChecks(): ConvergenceCheck[] {
+/**
+ * The convergence checks of a promote: green healthy, and its frontier covers blue's or it has
+ * nothing pending (or, given `maxLagMs`, its data is at most that much older than blue's).
+ */
+export function convergenceChecks(maxLagMs?: number): ConvergenceCheck[] {
   const healthy: ConvergenceCheck = {
     name: 'healthy',
     check: (green) =>
@@ -130,7 +146,8 @@ export function convergenceChecks(): ConvergenceCheck[] {
           ? { converged: false, detail: 'green fuse is blown' }
           : { converged: true, detail: 'green is active' },
   };
-  return [healthy, anyOf([snapshotFrontierCovers(), noPendingChanges()])];
+  const caughtUp = [snapshotFrontierCovers(), noPendingChanges()];
+  return [healthy, anyOf(maxLagMs === undefined ? caughtUp : [...caughtUp, lagBelow(maxLagMs)])];
 }
 
 function meta(row: StreamTableRow): StreamTableMeta {
@@ -153,6 +170,7 @@ export async function convergenceOf(
   q: Conn | Db,
   green: StreamTableRow,
   blue: StreamTableRow,
+  maxLagMs?: number,
 ): Promise<string | null> {
   const frontier = (r: StreamTableRow) =>
     r.frontier === null ? null : { snapshot: r.frontier.snapshot, epochs: r.frontier.epochs };
@@ -167,7 +185,7 @@ export async function convergenceOf(
       return Number(res.rows[0]?.n ?? 0) > 0;
     });
   const st = meta(green);
-  const decision = await new ConvergenceGate({ checks: convergenceChecks() }).evaluate(
+  const decision = await new ConvergenceGate({ checks: convergenceChecks(maxLagMs) }).evaluate(
     st,
     createGateContext(st, { clock: fixedClock(new Date()), provider }),
   );
@@ -364,7 +382,11 @@ export class BlueGreenService {
       let green = await streamTableById(conn, d.greenId, 'FOR UPDATE');
       if (green === null)
         throw new DeploymentStateError(`The green copy of ${display} is gone; cancel the deployment.`);
-      const why = await convergenceOf(conn, green, blue);
+      if (options.maxLagMs !== undefined && !(Number.isFinite(options.maxLagMs) && options.maxLagMs >= 0))
+        throw new InvalidArgumentError(
+          `promoteGreen: maxLagMs must be a number of milliseconds ≥ 0, got ${options.maxLagMs}.`,
+        );
+      const why = await convergenceOf(conn, green, blue, options.maxLagMs);
       if (why !== null && options.force !== true) throw new NotConvergedError(display, why);
       const events: BlueGreenEvent[] =
         why === null
@@ -375,7 +397,9 @@ export class BlueGreenService {
             ? ['diverged', 'force_promote']
             : ['force_promote'];
       // The green catches up with everything committed, before readers are locked out.
-      await refreshInTransaction(conn, this.engine, green.pgtId, { initiatedBy: 'MANUAL', lock: 'wait' });
+      if (options.verify === true) await this.verifyContents(conn, blue, green, display);
+      else
+        await refreshInTransaction(conn, this.engine, green.pgtId, { initiatedBy: 'MANUAL', lock: 'wait' });
       green = (await streamTableById(conn, green.pgtId)) as StreamTableRow;
       await refuseRowLevelSecurity(conn, blue, display);
       const swap = await this.swap(conn, {
@@ -410,6 +434,56 @@ export class BlueGreenService {
     await cleanupBuffers(this.db, cleanupTargets(result.sources));
     const { sources: _s, ...promoted } = result;
     return promoted;
+  }
+
+  /**
+   * The content check of a promote (`verify`), for a green of the same query: the sources of both
+   * locked against writes (SHARE, readers go on), both refreshed, so they read the same data, and
+   * their visible rows compared as multisets (by each row's binary image). `PGT_CONTENTS_DIFFER`
+   * when they differ; the caller's transaction then changes nothing.
+   */
+  private async verifyContents(
+    conn: Conn,
+    blue: StreamTableRow,
+    green: StreamTableRow,
+    display: string,
+  ): Promise<void> {
+    if (green.query.trim() !== blue.query.trim()) {
+      throw new InvalidArgumentError(
+        `promoteGreen: verify compares the green's rows with ${display}'s, which only means something when the query is unchanged (this green has a new query); promote without verify.`,
+      );
+    }
+    if (blue.status !== 'ACTIVE') {
+      throw new NotConvergedError(display, `the content check refreshes ${display}, which is ${blue.status}`);
+    }
+    const sources = new Map<string, string>();
+    for (const id of [blue.pgtId, green.pgtId])
+      for (const d of await dependenciesOf(conn, id))
+        sources.set(`${d.sourceSchema}.${d.sourceName}`, sqlName(d.sourceSchema, d.sourceName));
+    for (const key of [...sources.keys()].sort())
+      await conn.query(`LOCK TABLE ${sources.get(key)} IN SHARE MODE`);
+    for (const id of [green.pgtId, blue.pgtId])
+      await refreshInTransaction(conn, this.engine, id, { initiatedBy: 'MANUAL', lock: 'wait' });
+    const cols = await conn.query(
+      `SELECT pg_catalog.string_agg('t.' || pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum) AS list
+         FROM pg_catalog.pg_attribute AS a
+        WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attname NOT LIKE '__pgt_%'`,
+      [blue.storageOid],
+    );
+    const list = String(cols.rows[0]?.list ?? '');
+    const rel = async (r: StreamTableRow) => (await relName(conn, r.storageOid)) as string;
+    const image = (from: string) => `SELECT pg_catalog.record_send(ROW(${list})) FROM ${from} AS t`;
+    const [g, b] = [await rel(green), await rel(blue)];
+    const owner = { role: blue.owner, searchPath: blue.searchPath };
+    const diff = await withSandbox(conn, owner, {}, async (sandbox) =>
+      sandbox.exec.query(
+        `SELECT (SELECT pg_catalog.count(*) FROM (${image(g)} EXCEPT ALL ${image(b)}) AS x)::int8 AS only_green,
+                (SELECT pg_catalog.count(*) FROM (${image(b)} EXCEPT ALL ${image(g)}) AS x)::int8 AS only_blue`,
+      ),
+    );
+    const onlyGreen = Number(diff.rows[0]?.only_green ?? 0);
+    const onlyBlue = Number(diff.rows[0]?.only_blue ?? 0);
+    if (onlyGreen > 0 || onlyBlue > 0) throw new ContentsDifferError(display, onlyGreen, onlyBlue);
   }
 
   /**

@@ -18,6 +18,8 @@ export interface GreenOptions {
   readonly mode?: string;
   readonly force?: boolean;
   readonly cascade?: boolean;
+  readonly maxLag?: string;
+  readonly verify?: boolean;
 }
 
 const WHATS = ['create', 'status', 'promote', 'cancel', 'rollback', 'drop-retired'] as const;
@@ -42,6 +44,18 @@ function statusLine(s: GreenStatus): string[] {
   ];
 }
 
+/** `--max-lag` as milliseconds: a duration such as '500ms', '5s' or '2m'. */
+function lagMs(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/.exec(text);
+  if (m === null)
+    throw new SidecarError(
+      'PGT_USAGE',
+      `--max-lag takes a duration such as '500ms', '5s' or '2m', got "${text}".`,
+    );
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  return Number(m[1]) * unit;
+}
+
 /** `pgtrickle green <what> NAME [options]`. */
 export async function greenCommand(
   ctx: CommandContext,
@@ -60,8 +74,14 @@ export async function greenCommand(
     options.query !== undefined || options.schedule !== undefined || options.mode !== undefined;
   if (creating && what !== 'create')
     throw new SidecarError('PGT_USAGE', '--query, --schedule and --mode go with green create.');
-  if ((options.force === true || options.cascade === true) && what !== 'promote')
-    throw new SidecarError('PGT_USAGE', '--force and --cascade go with green promote.');
+  const promoting =
+    options.force === true ||
+    options.cascade === true ||
+    options.verify === true ||
+    options.maxLag !== undefined;
+  if (promoting && what !== 'promote')
+    throw new SidecarError('PGT_USAGE', '--force, --cascade, --max-lag and --verify go with green promote.');
+  const maxLagMs = options.maxLag === undefined ? undefined : lagMs(options.maxLag);
   return withTrickle(ctx, async (trickle) => {
     switch (what) {
       case 'create': {
@@ -114,6 +134,8 @@ export async function greenCommand(
         const r = await trickle.promoteGreen(name, {
           force: options.force === true,
           cascade: options.cascade === true,
+          verify: options.verify === true,
+          ...(maxLagMs === undefined ? {} : { maxLagMs }),
         });
         ctx.logger.info('green-promoted', { table: r.name, forced: r.forced });
         if (ctx.json) ctx.outJson(r);
