@@ -15,18 +15,7 @@ export async function insertHistory(q: Queryable, h: HistoryEntry): Promise<void
     `INSERT INTO ${cat('pgt_refresh_history')}
        (pgt_id, action, status, initiated_by, started_at, rows_inserted, rows_deleted, pending_changes, reason, error)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-    [
-      h.pgtId,
-      h.action,
-      h.status,
-      h.initiatedBy,
-      h.startedAt,
-      h.rowsInserted,
-      h.rowsDeleted,
-      h.pendingChanges,
-      h.reason,
-      h.error,
-    ],
+    [h.pgtId, ...historyValues(h)],
   );
 }
 
@@ -48,6 +37,21 @@ const SET_REFRESHED = `frontier_snapshot = $2::pg_snapshot, frontier_epochs = $3
        data_timestamp = CASE WHEN $5 THEN clock_timestamp() ELSE data_timestamp END,
        status = $9, consecutive_errors = 0, last_error = NULL, last_error_at = NULL, needs_reinit = false,
        effective_mode = $6, mode_reason = $7, unique_row_ids = $8, updated_at = clock_timestamp()`;
+
+/** A history row's values after its pgt_id, in the column order of `pgt_refresh_history` inserts here. */
+function historyValues(h: Omit<HistoryEntry, 'pgtId'>): unknown[] {
+  return [
+    h.action,
+    h.status,
+    h.initiatedBy,
+    h.startedAt,
+    h.rowsInserted,
+    h.rowsDeleted,
+    h.pendingChanges,
+    h.reason,
+    h.error,
+  ];
+}
 
 function recordParams(pgtId: number, r: RefreshRecord): unknown[] {
   return [
@@ -82,18 +86,7 @@ export async function recordCompletedRefresh(
        VALUES ($1, $10, $11, $12, $13, $14, $15, $16, $17, $18)),
      ended AS (DELETE FROM ${cat('pgt_refreshing')} WHERE xid = pg_catalog.pg_current_xact_id())
      SELECT * FROM updated`,
-    [
-      ...recordParams(pgtId, r),
-      h.action,
-      h.status,
-      h.initiatedBy,
-      h.startedAt,
-      h.rowsInserted,
-      h.rowsDeleted,
-      h.pendingChanges,
-      h.reason,
-      h.error,
-    ],
+    [...recordParams(pgtId, r), ...historyValues(h)],
   );
   return toRow(res.rows[0] as Record<string, unknown>);
 }
