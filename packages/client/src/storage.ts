@@ -147,6 +147,11 @@ export async function storageColumnsOf(conn: Conn, schema: string, name: string)
     .map((c) => (c.name.startsWith(HIDDEN_PREFIX) ? c.name : `${c.name} ${typeWithCollation(c)}`));
 }
 
+/** The visible (not `__pgt_`) columns of relation `rel` (quoted, qualified), in attnum order. */
+export async function visibleColumnNames(conn: Conn, rel: string): Promise<string[]> {
+  return (await relationColumns(conn, rel)).map((c) => c.name).filter((n) => !n.startsWith(HIDDEN_PREFIX));
+}
+
 /** How an existing storage table fits a plan: same columns throughout, or same visible columns only. */
 export interface StorageFit {
   readonly same: boolean;

@@ -79,7 +79,7 @@ import { type Engine, type RefreshOutcome, refreshInTransaction } from '../refre
 import { type Actor, currentActor, requireOwnership } from '../security/actor.js';
 import { compileAsOwner } from '../security/owner-compile.js';
 import { type OwnerSandbox, withSandbox } from '../security/sandbox.js';
-import { createStorage, dropStorageSql, evolveStorage, storageFit } from '../storage.js';
+import { createStorage, dropStorageSql, evolveStorage, storageFit, visibleColumnNames } from '../storage.js';
 import { checkAcyclic } from './graph.js';
 import { normalizeSchedule, validateMode, validateQuery } from './validate.js';
 
@@ -456,24 +456,16 @@ export class BlueGreenService {
     if (blue.status !== 'ACTIVE') {
       throw new NotConvergedError(display, `the content check refreshes ${display}, which is ${blue.status}`);
     }
-    const sources = new Map<string, string>();
+    const sources = new Set<string>();
     for (const id of [blue.pgtId, green.pgtId])
-      for (const d of await dependenciesOf(conn, id))
-        sources.set(`${d.sourceSchema}.${d.sourceName}`, sqlName(d.sourceSchema, d.sourceName));
-    for (const key of [...sources.keys()].sort())
-      await conn.query(`LOCK TABLE ${sources.get(key)} IN SHARE MODE`);
+      for (const d of await dependenciesOf(conn, id)) sources.add(sqlName(d.sourceSchema, d.sourceName));
+    for (const source of [...sources].sort()) await conn.query(`LOCK TABLE ${source} IN SHARE MODE`);
     for (const id of [green.pgtId, blue.pgtId])
       await refreshInTransaction(conn, this.engine, id, { initiatedBy: 'MANUAL', lock: 'wait' });
-    const cols = await conn.query(
-      `SELECT pg_catalog.string_agg('t.' || pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum) AS list
-         FROM pg_catalog.pg_attribute AS a
-        WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attname NOT LIKE '__pgt_%'`,
-      [blue.storageOid],
-    );
-    const list = String(cols.rows[0]?.list ?? '');
     const rel = async (r: StreamTableRow) => (await relName(conn, r.storageOid)) as string;
-    const image = (from: string) => `SELECT pg_catalog.record_send(ROW(${list})) FROM ${from} AS t`;
     const [g, b] = [await rel(green), await rel(blue)];
+    const list = (await visibleColumnNames(conn, b)).map((c) => `t.${quoteIdent(c)}`).join(', ');
+    const image = (from: string) => `SELECT pg_catalog.record_send(ROW(${list})) FROM ${from} AS t`;
     const owner = { role: blue.owner, searchPath: blue.searchPath };
     const diff = await withSandbox(conn, owner, {}, async (sandbox) =>
       sandbox.exec.query(
