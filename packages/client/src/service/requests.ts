@@ -52,6 +52,19 @@ function diamondOptions(options: Record<string, unknown>): DiamondSettings {
   };
 }
 
+/** The query, mode and schedule an alter or create_green request gives (absent: unchanged / inherited). */
+function definitionChanges(r: RequestRow): {
+  query?: string;
+  refreshMode?: NonNullable<RequestRow['refreshMode']>;
+  schedule?: string | null;
+} {
+  return {
+    ...(r.query === null ? {} : { query: r.query }),
+    ...(r.refreshMode === null ? {} : { refreshMode: r.refreshMode }),
+    ...(r.setSchedule ? { schedule: r.schedule } : {}),
+  };
+}
+
 async function execute(trickle: Trickle, r: RequestRow, name: string): Promise<void> {
   const tables = trickle.streamTables;
   const actor = r.requester;
@@ -73,15 +86,7 @@ async function execute(trickle: Trickle, r: RequestRow, name: string): Promise<v
       return;
     }
     case 'alter':
-      await tables.alter(
-        name,
-        {
-          ...(r.query === null ? {} : { query: r.query }),
-          ...(r.refreshMode === null ? {} : { refreshMode: r.refreshMode }),
-          ...(r.setSchedule ? { schedule: r.schedule } : {}),
-        },
-        actor,
-      );
+      await tables.alter(name, definitionChanges(r), actor);
       return;
     case 'drop': {
       if ((await findStreamTable(trickle.db, r.schema, r.name)) === null) return;
@@ -101,15 +106,7 @@ async function execute(trickle: Trickle, r: RequestRow, name: string): Promise<v
         const green = await streamTableById(trickle.db, open.greenId);
         if (green !== null && green.greenOf !== null && (r.query === null || green.query === r.query)) return;
       }
-      await trickle.blueGreen.create(
-        name,
-        {
-          ...(r.query === null ? {} : { query: r.query }),
-          ...(r.refreshMode === null ? {} : { refreshMode: r.refreshMode }),
-          ...(r.setSchedule ? { schedule: r.schedule } : {}),
-        },
-        actor,
-      );
+      await trickle.blueGreen.create(name, definitionChanges(r), actor);
       return;
     }
     case 'promote_green': {

@@ -78,6 +78,11 @@ function counter(pgtId: number): string {
   return sql.lit(`pgtrickle.ivm_n_${pgtId}`).text;
 }
 
+/** The in-flight count of stream table `pgtId` as an int expression (`unset` when the session has none). */
+function inFlight(pgtId: number, unset: '0' | '1'): string {
+  return `COALESCE(NULLIF(pg_catalog.current_setting(${counter(pgtId)}, true), ''), '${unset}')::int`;
+}
+
 function dirty(pgtId: number): string {
   return sql.lit(`pgtrickle.ivm_dirty_${pgtId}`).text;
 }
@@ -93,7 +98,7 @@ function beforeBody(pgtId: number, lock: boolean): string {
   const n = counter(pgtId);
   return `
 BEGIN
-  PERFORM pg_catalog.set_config(${n}, (COALESCE(NULLIF(pg_catalog.current_setting(${n}, true), ''), '0')::int + 1)::text, false);
+  PERFORM pg_catalog.set_config(${n}, (${inFlight(pgtId, '0')} + 1)::text, false);
 ${lock ? `  PERFORM ${SCHEMA}.immediate_lock(${pgtId});\n` : ''}  RETURN NULL;
 END
 `;
@@ -107,7 +112,7 @@ function afterBody(pgtId: number, apply: string, recompute: string, emptyCheck: 
 DECLARE
   __pgt_left int;
 BEGIN
-  __pgt_left := COALESCE(NULLIF(pg_catalog.current_setting(${n}, true), ''), '1')::int - 1;
+  __pgt_left := ${inFlight(pgtId, '1')} - 1;
   IF __pgt_left < 0 THEN __pgt_left := 0; END IF;
   PERFORM pg_catalog.set_config(${n}, __pgt_left::text, false);
   IF __pgt_left > 0 THEN
@@ -130,10 +135,9 @@ END
  * flight (its statement triggers apply the row), else the table's lock and the row's delta.
  */
 function rowBody(pgtId: number, apply: string, lock: boolean): string {
-  const n = counter(pgtId);
   return `
 BEGIN
-  IF COALESCE(NULLIF(pg_catalog.current_setting(${n}, true), ''), '0')::int > 0 THEN RETURN NULL; END IF;
+  IF ${inFlight(pgtId, '0')} > 0 THEN RETURN NULL; END IF;
 ${lock ? `  PERFORM ${SCHEMA}.immediate_lock(${pgtId});\n` : ''}  ${apply};
   RETURN NULL;
 END
