@@ -310,7 +310,7 @@ export class NotConvergedError extends ClientError {
   constructor(name: string, detail: string) {
     super(
       'PGT_NOT_CONVERGED',
-      `The green copy of ${name} has not converged with it (${detail}); nothing was changed. Wait until pgtrickle.green_status('${name}') shows converged, or promote with force (promoteGreen(name, { force: true }), pgtrickle.promote_green(name, force => true)).`,
+      `The green copy of ${name} has not converged with it (${detail}); nothing was changed. Wait until pgtrickle.green_status('${name}') shows converged, accept a small lag (pgtrickle.promote_green('${name}', max_lag => interval '5 seconds'), pgtrickle green promote ${name} --max-lag 5s), or promote with force (pgtrickle.promote_green('${name}', force => true), pgtrickle green promote ${name} --force, promoteGreen(name, { force: true })).`,
     );
     this.detail = detail;
   }

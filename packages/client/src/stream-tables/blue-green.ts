@@ -450,7 +450,7 @@ export class BlueGreenService {
   ): Promise<void> {
     if (green.query.trim() !== blue.query.trim()) {
       throw new InvalidArgumentError(
-        `promoteGreen: verify compares the green's rows with ${display}'s, which only means something when the query is unchanged (this green has a new query); promote without verify.`,
+        `promoteGreen: verify compares the green's rows with ${display}'s, which only means something when the query is unchanged (this green has a new query); promote without it: pgtrickle.promote_green('${display}') or pgtrickle green promote ${display}.`,
       );
     }
     if (blue.status !== 'ACTIVE') {
