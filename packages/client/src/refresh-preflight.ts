@@ -1,16 +1,58 @@
 /**
- * What a refresh checks before it reads anything, in ONE read-only statement: whether its storage
- * table still exists, the state of the storage's write guard, whether other stream tables read it
- * (it then captures what it applies), and the current fingerprints of its sources.
+ * What a refresh does before it reads anything, in two statements:
+ * - {@link lockForRefresh}: the stream table's row lock and, when the refresh will go on (the
+ *   table's status allows it), the transaction's registration as a writer of its storage
+ *   (`pgt_refreshing`, which the storage guard checks);
+ * - {@link preflight}, read after the lock (a fresh snapshot: what a concurrent change committed
+ *   before the lock was granted is seen): the table's dependencies, whether its storage still
+ *   exists, the state of its write guard, whether other stream tables read it (it then captures
+ *   what it applies), the current fingerprints of its sources, and whether the owner is the
+ *   connection's role — in which case the owner's search_path is set for the rest of the
+ *   transaction (the owner's sandbox, `security/sandbox.ts`, then runs statements directly) and the
+ *   sources hidden from the owner (row-level security, missing SELECT) are read in the same
+ *   statement, as the owner.
  */
+
 import { readersExistSql } from './catalog/read-dependencies.js';
-import type { DependencyRow, StreamTableRow } from './catalog/rows.js';
+import { type DependencyRow, ST_COLUMNS, type StreamTableRow, toDependency, toRow } from './catalog/rows.js';
+import { cat } from './catalog/schema.js';
 import type { Conn } from './db.js';
 import { fingerprintsSql } from './port.js';
+import { type SandboxOwner, sandboxSearchPath } from './security/sandbox.js';
 import { type GuardState, guardStateSql, storageExistsSql } from './storage.js';
+
+/** How to take the row lock. */
+export type RefreshLock = 'FOR UPDATE' | 'FOR UPDATE NOWAIT' | 'FOR UPDATE SKIP LOCKED';
+
+/**
+ * Locks stream table `pgtId`'s row (null: skipped, SKIP LOCKED found it held) and registers the
+ * transaction as its storage's writer when its status lets the refresh go on (not SUSPENDED or
+ * ERROR, or `ignoreStatus`). The registration ends with the refresh's last catalog write.
+ */
+export async function lockForRefresh(
+  conn: Conn,
+  pgtId: number,
+  lock: RefreshLock,
+  ignoreStatus: boolean,
+): Promise<StreamTableRow | null> {
+  const res = await conn.query(
+    `WITH st AS MATERIALIZED (SELECT ${ST_COLUMNS} FROM ${cat('pgt_stream_tables')} WHERE pgt_id = $1 ${lock}),
+     registered AS (
+       INSERT INTO ${cat('pgt_refreshing')} (xid, pgt_id)
+       SELECT pg_catalog.pg_current_xact_id(), st.pgt_id FROM st
+        WHERE $2 OR st.status NOT IN ('SUSPENDED', 'ERROR')
+       ON CONFLICT DO NOTHING)
+     SELECT * FROM st`,
+    [pgtId, ignoreStatus],
+  );
+  const r = res.rows[0];
+  return r === undefined ? null : toRow(r);
+}
 
 /** The state a refresh starts from. */
 export interface Preflight {
+  /** The table's sources. */
+  readonly deps: readonly DependencyRow[];
   /** The recorded storage table is gone (dropped behind pgtrickle's back). */
   readonly storageMissing: boolean;
   /** Its guard trigger (null: no storage). */
@@ -19,28 +61,56 @@ export interface Preflight {
   readonly hasReaders: boolean;
   /** The current fingerprint of every source (null: dropped). */
   readonly fingerprints: ReadonlyMap<number, string | null>;
+  /**
+   * Whether the owner is the connection's role (its search_path is then set) with the caller's
+   * search_path before: what `openSandbox` needs.
+   */
+  readonly session: { readonly self: boolean; readonly path: string };
+  /** When `self`: which of the `hiddenOids` asked about are hidden from the owner; else null. */
+  readonly hidden: ReadonlySet<number> | null;
 }
 
-/** Reads the {@link Preflight} of `row` with sources `deps`. */
+/**
+ * Reads the {@link Preflight} of `row`, to be refreshed as `owner`; `hiddenOids`: the relations
+ * whose visibility to the owner to read too (the sources of the plan it expects to run).
+ */
 export async function preflight(
   conn: Conn,
   row: Pick<StreamTableRow, 'pgtId' | 'storageOid'>,
-  deps: readonly DependencyRow[],
+  owner: SandboxOwner,
+  hiddenOids: readonly number[],
 ): Promise<Preflight> {
   const res = await conn.query(
-    `SELECT $1::oid IS NOT NULL AND NOT ${storageExistsSql('$1::oid')} AS missing,
+    `SELECT s.self, s.path,
+            CASE WHEN s.self THEN pg_catalog.set_config('search_path', $4, true) END AS set,
+            $1::oid IS NOT NULL AND NOT ${storageExistsSql('$1::oid')} AS missing,
             ${guardStateSql('$1::oid')} AS guard,
             ${readersExistSql('$2::bigint')} AS readers,
+            s.deps,
             (SELECT pg_catalog.json_agg(pg_catalog.json_build_object('oid', f.oid, 'fp', f.fp))
-               FROM (${fingerprintsSql('$3')}) AS f) AS fps`,
-    [row.storageOid, row.pgtId, deps.map((d) => d.sourceOid)],
+               FROM (${fingerprintsSql('s.oids')}) AS f) AS fps,
+            CASE WHEN s.self THEN
+              (SELECT COALESCE(pg_catalog.json_agg(h.oid), '[]') FROM pg_catalog.unnest($5::oid[]) AS h(oid)
+                WHERE NOT pg_catalog.has_table_privilege(h.oid, 'SELECT') OR pg_catalog.row_security_active(h.oid))
+            END AS hidden
+       FROM (SELECT current_user = $3 AS self, pg_catalog.current_setting('search_path') AS path,
+                    (SELECT pg_catalog.json_agg(d ORDER BY d.source_oid) FROM ${cat('pgt_dependencies')} AS d
+                      WHERE d.pgt_id = $2) AS deps,
+                    (SELECT COALESCE(pg_catalog.array_agg(d.source_oid ORDER BY d.source_oid), '{}')
+                       FROM ${cat('pgt_dependencies')} AS d WHERE d.pgt_id = $2) AS oids
+             OFFSET 0) AS s`,
+    [row.storageOid, row.pgtId, owner.role, sandboxSearchPath(owner), hiddenOids],
   );
   const r = res.rows[0] ?? {};
   const fps = (r.fps ?? []) as { oid: number | string; fp: string | null }[];
+  const hidden = r.hidden === null || r.hidden === undefined ? null : (r.hidden as (number | string)[]);
   return {
+    deps: ((r.deps ?? []) as Record<string, unknown>[]).map(toDependency),
     storageMissing: r.missing === true,
     guard: (r.guard ?? null) as GuardState | null,
     hasReaders: r.readers === true,
     fingerprints: new Map(fps.map((f) => [Number(f.oid), f.fp === null ? null : String(f.fp)])),
+    session: { self: r.self === true, path: String(r.path) },
+    hidden: hidden === null ? null : new Set(hidden.map(Number)),
   };
 }

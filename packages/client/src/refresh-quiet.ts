@@ -19,10 +19,54 @@ import {
 } from '@pgtrickle/dvm';
 import { CHECK_GRANULARITY_MS, recordChecked } from './catalog/freshness.js';
 import type { DependencyRow, StreamTableRow } from './catalog/rows.js';
-import { CHANGES_SCHEMA_NAME, cat } from './catalog/schema.js';
+import { CHANGES_SCHEMA_NAME, cat, type Queryable } from './catalog/schema.js';
 import type { Conn } from './db.js';
 import { fingerprints } from './port.js';
 import { GUARD_TRIGGER } from './storage.js';
+
+/** The reason a quiet refresh reports. */
+export const QUIET_REASON = 'no source has changed since the last refresh';
+
+/** Whether `row`'s state allows a quiet refresh at all (before anything is read). */
+export function mayBeQuiet(row: StreamTableRow): boolean {
+  if (row.status !== 'ACTIVE' || row.effectiveMode !== 'DIFFERENTIAL') return false;
+  return row.frontier !== null && !row.needsReinit && row.storageOid !== null;
+}
+
+/**
+ * One SQL condition per source of `deps`: true when that source may have a change after the
+ * frontier (`snapshot`: an SQL pg_snapshot expression; `epoch(pgtId)`: an SQL expression for the
+ * epoch consumed from stream table `pgtId`). A missing buffer counts as pending (the full
+ * refresh path decides what that means); a view's changes are its own sources'.
+ */
+export function pendingProbes(
+  deps: readonly DependencyRow[],
+  snapshot: string,
+  epoch: (pgtId: number) => string,
+): string[] {
+  return deps.map((d) => {
+    if (d.sourceKind === 'view') return 'false';
+    const buffer =
+      d.sourceKind === 'table' ? baseBufferName(d.sourceOid) : streamBufferName(d.sourcePgtId as number);
+    const rel = quoteQualified(CHANGES_SCHEMA_NAME, buffer);
+    const window =
+      d.sourceKind === 'table' ? baseWindowSql(snapshot) : `b.epoch > ${epoch(d.sourcePgtId as number)}`;
+    return `(pg_catalog.to_regclass(${quoteLiteral(rel)}) IS NULL OR EXISTS (SELECT 1 FROM ${rel} AS b WHERE ${window}))`;
+  });
+}
+
+/** Whether a guard state read from `pg_trigger.tgenabled` is a firing guard. */
+export function guardFires(tgenabled: unknown): boolean {
+  return tgenabled === 'O' || tgenabled === 'A';
+}
+
+/** Whether every source's current fingerprint is the recorded one. */
+export function fingerprintsUnchanged(
+  deps: readonly DependencyRow[],
+  current: ReadonlyMap<number, string | null>,
+): boolean {
+  return deps.every((d) => current.get(d.sourceOid) === d.fingerprint);
+}
 
 /** Whether refreshing `row` now would find nothing to apply and nothing to repair (read-only). */
 export async function isQuiet(
@@ -30,41 +74,36 @@ export async function isQuiet(
   row: StreamTableRow,
   deps: readonly DependencyRow[],
 ): Promise<boolean> {
-  if (row.status !== 'ACTIVE' || row.effectiveMode !== 'DIFFERENTIAL') return false;
-  if (row.frontier === null || row.needsReinit || row.storageOid === null) return false;
-  const probes = deps.map((d, i) => {
-    if (d.sourceKind === 'view') return 'false';
-    const buffer =
-      d.sourceKind === 'table' ? baseBufferName(d.sourceOid) : streamBufferName(d.sourcePgtId as number);
-    const rel = quoteQualified(CHANGES_SCHEMA_NAME, buffer);
-    const window =
-      d.sourceKind === 'table'
-        ? baseWindowSql('$3::pg_catalog.pg_snapshot')
-        : `b.epoch > ${Number(row.frontier?.epochs[String(d.sourcePgtId)] ?? 0)}`;
-    return `(pg_catalog.to_regclass(${quoteLiteral(rel)}) IS NULL OR EXISTS (SELECT 1 FROM ${rel} AS b WHERE ${window})) AS p${i}`;
-  });
-  // A missing buffer counts as pending: the full refresh path decides what that means.
+  if (!mayBeQuiet(row) || row.frontier === null) return false;
+  const frontier = row.frontier;
+  const probes = pendingProbes(
+    deps,
+    '$3::pg_catalog.pg_snapshot',
+    (pgtId) => `${Number(frontier.epochs[String(pgtId)] ?? 0)}`,
+  ).map((p, i) => `${p} AS p${i}`);
   const res = await conn.query(
     `SELECT (SELECT t.tgenabled::text FROM pg_catalog.pg_trigger AS t WHERE t.tgrelid = $1::oid AND t.tgname = $2) AS guard,
             $3::pg_catalog.pg_snapshot IS NOT NULL AS has_frontier
             ${probes.map((p) => `, ${p}`).join('')}`,
-    [row.storageOid, GUARD_TRIGGER, row.frontier.snapshot],
+    [row.storageOid, GUARD_TRIGGER, frontier.snapshot],
   );
   const r = res.rows[0] ?? {};
-  if (r.guard !== 'O' && r.guard !== 'A') return false;
+  if (!guardFires(r.guard)) return false;
   if (deps.some((_, i) => r[`p${i}`] !== false)) return false;
-  const current = await fingerprints(
-    conn,
-    deps.map((d) => d.sourceOid),
+  return fingerprintsUnchanged(
+    deps,
+    await fingerprints(
+      conn,
+      deps.map((d) => d.sourceOid),
+    ),
   );
-  return deps.every((d) => current.get(d.sourceOid) === d.fingerprint);
 }
 
 /**
  * Marks `row` fresh now in the unlogged freshness record, only when the stored mark is older than
  * its granularity (read first: an upsert would take a transaction id even when it changes nothing).
  */
-export async function markQuiet(conn: Conn, row: StreamTableRow): Promise<void> {
+export async function markQuiet(conn: Queryable, row: StreamTableRow): Promise<void> {
   const res = await conn.query(
     `SELECT checked_at > clock_timestamp() - make_interval(secs => $2::float8 / 1000) AS recent
        FROM ${cat('pgt_freshness')} WHERE pgt_id = $1`,

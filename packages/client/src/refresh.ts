@@ -19,15 +19,15 @@ import { streamTableById, streamTableWithDependencies } from './catalog/find-str
 import { dependenciesOf } from './catalog/read-dependencies.js';
 import { recordCompletedRefresh } from './catalog/record-refresh.js';
 import type { DependencyRow, StreamTableRow } from './catalog/rows.js';
-import { allowStorageWrites } from './catalog/schema.js';
 import { statusAfter } from './catalog/set-status.js';
 import { recordDependencies } from './cdc.js';
 import type { Conn } from './db.js';
 import { SourceChangedError, StorageMissingError } from './errors.js';
 import { displayName } from './names.js';
 import { onlyCaptureChanged } from './port.js';
-import { preflight } from './refresh-preflight.js';
-import { isQuiet, markQuiet } from './refresh-quiet.js';
+import type { LookMemory } from './refresh-look.js';
+import { lockForRefresh, type Preflight, preflight } from './refresh-preflight.js';
+import { isQuiet, markQuiet, QUIET_REASON } from './refresh-quiet.js';
 import { compileAsOwner, sourcesHiddenFromOwner } from './security/owner-compile.js';
 import { type OwnerSandbox, withSandbox } from './security/sandbox.js';
 import { evolveStorage, repairGuard, restoreGuard } from './storage.js';
@@ -42,11 +42,17 @@ export interface Engine {
   readonly autoFullRatio: number;
   /** Compiled plans by stream table id. */
   readonly plans: Map<number, { readonly key: string; readonly plan: CompiledPlan }>;
+  /** What `refresh()`'s opening read saw per name (`refresh-look.ts`). */
+  readonly looks: Map<string, LookMemory>;
 }
 
 /** A new engine state. */
 export function createEngine(options: { autoFullRatio?: number } = {}): Engine {
-  return { autoFullRatio: options.autoFullRatio ?? DEFAULT_AUTO_FULL_RATIO, plans: new Map() };
+  return {
+    autoFullRatio: options.autoFullRatio ?? DEFAULT_AUTO_FULL_RATIO,
+    plans: new Map(),
+    looks: new Map(),
+  };
 }
 
 /** Who asked for a refresh (recorded in the history). */
@@ -69,6 +75,11 @@ export interface RefreshRequest {
    * this refresh and cached, instead of compiling the same query again.
    */
   readonly plan?: CompiledPlan;
+  /**
+   * False when the caller has just found, by the rule of `refresh-quiet.ts`, that the refresh is
+   * not quiet: the transaction does not look again before taking the lock.
+   */
+  readonly peek?: false;
 }
 
 /** What one refresh did (null `result` = skipped because another session holds the table). */
@@ -100,6 +111,7 @@ export async function planFor(
   row: StreamTableRow,
   deps: readonly DependencyRow[],
   compiled?: CompiledPlan,
+  visibility?: { readonly probed: readonly number[]; readonly hidden: ReadonlySet<number> | null },
 ): Promise<CompiledPlan> {
   const key = JSON.stringify([
     // The storage name is in the plan (a blue-green promote renames it).
@@ -117,8 +129,17 @@ export async function planFor(
   }
   const cached = engine.plans.get(row.pgtId);
   if (cached?.key === key) {
-    if (cached.plan.mode === 'FULL' || (await sourcesHiddenFromOwner(sandbox, cached.plan)).length === 0)
-      return cached.plan;
+    if (cached.plan.mode === 'FULL') return cached.plan;
+    // Read by the preflight, as the owner, when it could (the owner is the connection's role).
+    const known = visibility?.hidden;
+    const answered =
+      known !== null &&
+      known !== undefined &&
+      cached.plan.sources.every((s) => visibility?.probed.includes(s.oid));
+    const hidden = answered
+      ? cached.plan.sources.filter((s) => known.has(s.oid))
+      : await sourcesHiddenFromOwner(sandbox, cached.plan);
+    if (hidden.length === 0) return cached.plan;
   }
   const plan = await compileAsOwner(conn, sandbox, {
     query: row.query,
@@ -133,6 +154,11 @@ export async function planFor(
 
 const LOCKS = { wait: 'FOR UPDATE', nowait: 'FOR UPDATE NOWAIT', skip: 'FOR UPDATE SKIP LOCKED' } as const;
 
+/** The sources of the plan cached for `pgtId` (whose visibility to the owner the preflight reads). */
+function expectedSources(engine: Engine, pgtId: number): number[] {
+  return engine.plans.get(pgtId)?.plan.sources.map((s) => s.oid) ?? [];
+}
+
 /** Refreshes stream table `pgtId` in the transaction open on `conn`. */
 export async function refreshInTransaction(
   conn: Conn,
@@ -141,7 +167,12 @@ export async function refreshInTransaction(
   request: RefreshRequest,
 ): Promise<RefreshOutcome> {
   const startedAt = new Date();
-  if (request.action === undefined && request.plan === undefined && request.ignoreStatus !== true) {
+  if (
+    request.action === undefined &&
+    request.plan === undefined &&
+    request.ignoreStatus !== true &&
+    request.peek !== false
+  ) {
     // Nothing to do (read-only checks, no lock taken): NO_DATA without writing anything.
     const peeked = await streamTableWithDependencies(conn, pgtId);
     const peek = peeked?.row ?? null;
@@ -151,7 +182,7 @@ export async function refreshInTransaction(
         pgtId,
         name: displayName(peek.schema, peek.name),
         action: 'NO_DATA',
-        reason: 'no source has changed since the last refresh',
+        reason: QUIET_REASON,
         rowsInserted: 0,
         rowsDeleted: 0,
         pendingChanges: 0,
@@ -160,7 +191,7 @@ export async function refreshInTransaction(
       };
     }
   }
-  const row = await streamTableById(conn, pgtId, LOCKS[request.lock ?? 'wait']);
+  const row = await lockForRefresh(conn, pgtId, LOCKS[request.lock ?? 'wait'], request.ignoreStatus === true);
   const skipped = (name: string, reason: string): RefreshOutcome => ({
     pgtId,
     name,
@@ -181,12 +212,17 @@ export async function refreshInTransaction(
   const before = status ?? statusAfter(row.status, 'reinitialize');
   const after = statusAfter(before, before === 'INITIALIZING' ? 'populated' : 'refresh_succeeded');
   const name = displayName(row.schema, row.name);
-  const deps = await dependenciesOf(conn, pgtId);
-  await allowStorageWrites(conn, pgtId);
   const owner = { role: row.owner, searchPath: row.searchPath };
-  // The registration ends with the refresh's last catalog write (`recordCompletedRefresh`).
-  return withSandbox(conn, owner, {}, (sandbox) =>
-    refreshAsOwner(conn, sandbox, engine, row, deps, request, { startedAt, after, name }),
+  // One read: the sources, the storage, its guard, its readers, the sources' fingerprints, and
+  // (the owner being the connection's role) the owner's search_path set and what it may not see.
+  const pre = await preflight(conn, row, owner, expectedSources(engine, pgtId));
+  // The registration (taken with the lock) ends with the refresh's last catalog write.
+  return withSandbox(
+    conn,
+    owner,
+    {},
+    (sandbox) => refreshAsOwner(conn, sandbox, engine, row, pre, request, { startedAt, after, name }),
+    pre.session,
   );
 }
 
@@ -196,16 +232,13 @@ async function refreshAsOwner(
   sandbox: OwnerSandbox,
   engine: Engine,
   row: StreamTableRow,
-  initialDeps: readonly DependencyRow[],
+  pre: Preflight,
   request: RefreshRequest,
   at: { readonly startedAt: Date; readonly after: StreamTableRow['status']; readonly name: string },
 ): Promise<RefreshOutcome> {
   const { startedAt, after, name } = at;
   const pgtId = row.pgtId;
-  let deps = initialDeps;
-
-  // One read: the storage, its guard, its readers, the sources' fingerprints.
-  const pre = await preflight(conn, row, deps);
+  let deps = pre.deps;
   // The storage table dropped behind pgtrickle's back: a permanent error naming the cleanup.
   if (pre.storageMissing) throw new StorageMissingError(displayName(row.schema, row.name));
 
@@ -225,7 +258,15 @@ async function refreshAsOwner(
     rebuild = true;
   }
 
-  const plan = await planFor(conn, sandbox, engine, row, deps, rebuild ? undefined : request.plan);
+  const plan = await planFor(
+    conn,
+    sandbox,
+    engine,
+    row,
+    deps,
+    rebuild ? undefined : request.plan,
+    rebuild ? undefined : { probed: expectedSources(engine, pgtId), hidden: pre.hidden },
+  );
   const hasConsumers = pre.hasReaders;
   // A guard its owner switched off may have let writes in: restore it and rebuild the contents.
   const guardRestored =

@@ -191,8 +191,9 @@ export class Trickle {
 
   /** Refreshes a stream table now, synchronously (waits if another session is refreshing it). */
   async refresh(name: string, options: { action?: 'FULL' | 'DIFFERENTIAL' } = {}): Promise<RefreshSummary> {
-    await this.ready();
-    return this.#tables.refresh(name, options);
+    this.check();
+    // The catalog check is part of the refresh's opening read (`refresh-look.ts`).
+    return this.#tables.refresh(name, options, undefined, () => this.requireInstalled());
   }
 
   /** Changes a stream table's schedule, mode or query (a new query or mode rebuilds and repopulates it). */

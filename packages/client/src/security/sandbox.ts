@@ -62,6 +62,21 @@ export interface OwnerSandbox {
   close(): Promise<void>;
 }
 
+/**
+ * What opening a sandbox reads first, when the caller read it in one of its own statements:
+ * whether the owner is the connection's role (`current_user`) — and then the owner's search_path
+ * ({@link sandboxSearchPath}) must already be set for the transaction — and the search_path before.
+ */
+export interface SandboxSession {
+  readonly self: boolean;
+  readonly path: string;
+}
+
+/** The search_path statements run under in `owner`'s sandbox (pg_temp last: no temporary table shadows a name). */
+export function sandboxSearchPath(owner: SandboxOwner): string {
+  return owner.searchPath.trim() === '' ? 'pg_temp' : `${owner.searchPath}, pg_temp`;
+}
+
 let sequence = 0;
 
 /** Connections whose session ran sandboxed code since they were last cleaned. */
@@ -227,15 +242,21 @@ export async function openSandbox(
   conn: Conn,
   owner: SandboxOwner,
   restore: Readonly<Record<string, string>> = {},
+  session?: SandboxSession,
 ): Promise<OwnerSandbox> {
-  // One round trip: whether the owner is the connection's role and, if so, its search_path set
-  // (pg_temp last: no temporary table shadows a name of the query) with the caller's kept.
-  const me = await conn.query<{ self: boolean; path: string }>(
-    `SELECT s.self, s.path, CASE WHEN s.self THEN pg_catalog.set_config('search_path', $2, true) END AS set
+  // One round trip (none when the caller read it): whether the owner is the connection's role
+  // and, if so, its search_path set (pg_temp last: no temporary table shadows a name of the
+  // query) with the caller's kept.
+  const me =
+    session ??
+    (
+      await conn.query<{ self: boolean; path: string }>(
+        `SELECT s.self, s.path, CASE WHEN s.self THEN pg_catalog.set_config('search_path', $2, true) END AS set
        FROM (SELECT current_user = $1 AS self, pg_catalog.current_setting('search_path') AS path OFFSET 0) AS s`,
-    [owner.role, owner.searchPath.trim() === '' ? 'pg_temp' : `${owner.searchPath}, pg_temp`],
-  );
-  if (me.rows[0]?.self === true) return ownSandbox(conn, owner, me.rows[0].path);
+        [owner.role, sandboxSearchPath(owner)],
+      )
+    ).rows[0];
+  if (me?.self === true) return ownSandbox(conn, owner, me.path);
   sequence += 1;
   const fn = `pg_temp.${quoteIdent(`pgt_sandbox_${process.pid}_${sequence}`)}`;
   const signature = `${fn}(text, text[], text, text[])`;
@@ -243,7 +264,7 @@ export async function openSandbox(
   // One round trip: pin the owner's search_path (pg_temp last: no temporary table shadows a name
   // of the query) in the function's SET clause, taken FROM CURRENT, then restore the caller's and
   // give the function to the owner.
-  const path = owner.searchPath.trim() === '' ? 'pg_temp' : `${owner.searchPath}, pg_temp`;
+  const path = sandboxSearchPath(owner);
   await conn.query(
     `SELECT pg_catalog.set_config('pgtrickle.saved_search_path', pg_catalog.current_setting('search_path'), true),
             pg_catalog.set_config('search_path', ${quoteLiteral(path)}, true);
@@ -323,8 +344,9 @@ export async function withSandbox<T>(
   owner: SandboxOwner,
   restore: Readonly<Record<string, string>>,
   work: (sandbox: OwnerSandbox) => Promise<T>,
+  session?: SandboxSession,
 ): Promise<T> {
-  const sandbox = await openSandbox(conn, owner, restore);
+  const sandbox = await openSandbox(conn, owner, restore, session);
   const result = await work(sandbox);
   await sandbox.close();
   return result;

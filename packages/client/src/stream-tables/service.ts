@@ -16,8 +16,10 @@ import { type CompiledPlan, dropStreamBufferDdl } from '@pgtrickle/dvm';
 import { emitAlert } from '../catalog/alerts.js';
 import { deleteStreamTable } from '../catalog/delete-stream-table.js';
 import { allStreamTables, consumersOf, findStreamTable } from '../catalog/find-stream-table.js';
+import { recordChecked } from '../catalog/freshness.js';
 import { lastDecisionOf } from '../catalog/holds.js';
 import { insertStreamTable, nextStreamTableId } from '../catalog/insert-stream-table.js';
+import { CATALOG_VERSION } from '../catalog/migrations.js';
 import { allDependencies, dependenciesOf } from '../catalog/read-dependencies.js';
 import type { DependencyRow, StreamTableRow } from '../catalog/rows.js';
 import { cat, lockCatalog } from '../catalog/schema.js';
@@ -45,6 +47,8 @@ import {
 import { recordFailure } from '../failures.js';
 import { displayName, parseName, sqlName } from '../names.js';
 import { type Engine, type RefreshOutcome, refreshInTransaction } from '../refresh.js';
+import { lookForRefresh, type RefreshLook } from '../refresh-look.js';
+import { QUIET_REASON } from '../refresh-quiet.js';
 import {
   type Actor,
   checkStreamTableName,
@@ -136,6 +140,32 @@ export class StreamTableService {
     const who = actor ?? (await currentActor(q));
     await requireOwnership(q, who, { ...row, display: displayName(row.schema, row.name) }, doing);
     return row;
+  }
+
+  /**
+   * `refresh()`'s opening read (`refresh-look.ts`), checked: the catalog at this client's version
+   * (else `ready` upgrades or refuses, and null sends the caller down the ordinary path), the
+   * table found, the connection's role acting as its owner.
+   */
+  private async look(text: string, ready: () => Promise<void>): Promise<RefreshLook | null> {
+    let look: RefreshLook;
+    try {
+      look = await lookForRefresh(this.db, this.engine.looks, text);
+    } catch (error) {
+      if (sqlState(error) === undefined) throw error;
+      await ready();
+      return null;
+    }
+    if (look.version !== CATALOG_VERSION) {
+      await ready();
+      return null;
+    }
+    if (look.row === null) throw new NotFoundError(displayName(look.schema, look.name));
+    if (!look.actsAsOwner) {
+      const display = displayName(look.row.schema, look.row.name);
+      await requireOwnership(this.db, look.actor, { ...look.row, display }, 'refresh');
+    }
+    return look;
   }
 
   /** The first refresh after create or alter: FULL, with the plan just compiled. */
@@ -230,13 +260,29 @@ export class StreamTableService {
     name: string,
     options: { action?: 'FULL' | 'DIFFERENTIAL' } = {},
     actor?: Actor,
+    ready?: () => Promise<void>,
   ): Promise<RefreshSummary> {
-    const row = await this.owned(this.db, name, actor, 'refresh');
+    // `ready` (the catalog check) given and no other actor: one opening read answers the catalog
+    // version, the row, the owner check and whether the refresh is quiet (`refresh-look.ts`).
+    const look = ready !== undefined && actor === undefined ? await this.look(name, ready) : null;
+    const row = look?.row ?? (await this.owned(this.db, name, actor, 'refresh'));
     if (row.status === 'SUSPENDED' || row.status === 'ERROR') {
       throw new NotActiveError(displayName(row.schema, row.name), row.status, row.lastError);
     }
     if (row.fuse.state === 'blown') {
       throw new FuseBlownError(displayName(row.schema, row.name), row.fuse.blowReason, row.fuse.blownAt);
+    }
+    if (look?.quiet === true && options.action === undefined) {
+      // Nothing to apply: NO_DATA without a transaction (the unlogged freshness mark at most).
+      if (!look.freshnessRecent) await recordChecked(this.db, [row.pgtId], new Date());
+      return {
+        name: displayName(row.schema, row.name),
+        action: 'NO_DATA',
+        reason: QUIET_REASON,
+        rowsInserted: 0,
+        rowsDeleted: 0,
+        pendingChanges: 0,
+      };
     }
     let outcome: RefreshOutcome;
     try {
@@ -245,6 +291,7 @@ export class StreamTableService {
           initiatedBy: 'MANUAL',
           lock: 'wait',
           ...(options.action ? { action: options.action } : {}),
+          ...(look?.quiet === false ? { peek: false as const } : {}),
         }),
       );
     } catch (error) {
