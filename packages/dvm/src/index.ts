@@ -78,7 +78,9 @@ export {
 export { CONSUMED_SNAPSHOT_SQL, frontierTable } from './plan/frontier.js';
 export {
   BULK_FULL_MIN_ROWS,
+  fullPreludeSql,
   type RebuildableIndex,
+  readFullPrelude,
   rebuildableIndexesSql,
   replaceContents,
 } from './plan/full-bulk.js';

@@ -50,7 +50,7 @@ import {
   refreshStatementParts,
 } from './apply.js';
 import { baseBuffer, streamBuffer } from './capture.js';
-import { CONSUMED_SNAPSHOT_SQL, epochsSql, frontierCaptureSql } from './frontier.js';
+import { CONSUMED_SNAPSHOT_SQL, epochsSql, frontierCaptureSql, fullResultSql } from './frontier.js';
 
 /** The refresh modes a stream table can be created with. */
 export type RequestedMode = 'AUTO' | 'FULL' | 'DIFFERENTIAL' | 'IMMEDIATE';
@@ -120,7 +120,11 @@ export interface CompiledPlan {
   storageDdl(): string[];
   /** The SELECT of the full result with row ids, in storage column order (no frontier capture). */
   populationSelect(): string;
-  /** The statement replacing nothing: INSERT the full result into the (empty) storage table and record the frontier. */
+  /**
+   * ONE statement replacing nothing: INSERT the full result into the (empty) storage table; its
+   * one result row is the rows inserted (`n`) and the frontier of the statement (`snapshot`
+   * text, `epochs` jsonb).
+   */
   fullInsert(): string;
   /**
    * The statement materialising the delta over the window since the previous frontier into the
@@ -580,9 +584,11 @@ FROM (${fullText}) AS q`;
     storageDdl: () => [sql`CREATE TABLE ${rel} AS ${select} WITH NO DATA`, ...storageColumnsSql(plan)],
     populationSelect: () => select,
     fullInsert: () =>
-      sql`WITH __pgt_frontier AS (${frontierCaptureSql(tag, refs, null)})
+      sql`WITH __pgt_insert AS (
 INSERT INTO ${rel} (${columnList([ROW_ID_COLUMN, ...visible])})
-${select}`,
+${select}
+RETURNING 1)
+${fullResultSql('__pgt_insert', refs)}`,
     deltaInsert: () => null,
     refreshSql: () => null,
     consolidatedDelta: false,
@@ -722,12 +728,12 @@ function incrementalPlan(
     },
     fullInsert() {
       const { ctx, body } = snapshotSelect();
-      // IMMEDIATE reads no buffer: its frontier records a snapshot only.
-      ctx.stmt.addNamed(
-        '__pgt_frontier',
-        frontierCaptureSql(tag, mode === 'IMMEDIATE' ? [] : sourceRefs, null),
+      const insert = ctx.stmt.addNamed(
+        '__pgt_insert',
+        sql`INSERT INTO ${rel} (${columnList([ROW_ID_COLUMN, ...allCols])})\n${body}\nRETURNING 1`,
       );
-      return ctx.stmt.build(sql`INSERT INTO ${rel} (${columnList([ROW_ID_COLUMN, ...allCols])})\n${body}`);
+      // IMMEDIATE reads no buffer: its frontier records a snapshot only.
+      return ctx.stmt.build(fullResultSql(insert, mode === 'IMMEDIATE' ? [] : sourceRefs));
     },
     deltaInsert(source: DeltaSource = { kind: 'changeBuffer' }) {
       const ctx = new DiffContext(source, source.kind === 'changeBuffer' ? params : [], binding);

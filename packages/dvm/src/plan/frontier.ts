@@ -17,12 +17,6 @@ export function frontierTable(tag: string): string {
   return sql`pg_temp.${sql.id(frontierTempName(tag))}`;
 }
 
-/** Creates the frontier temp table for one refresh (dropped at commit). */
-export function frontierTableDdl(tag: string): string {
-  const columns = '(snapshot pg_catalog.pg_snapshot NOT NULL, epochs jsonb NOT NULL)';
-  return sql`CREATE TEMP TABLE ${sql.id(frontierTempName(tag))} ${columns} ON COMMIT DROP`;
-}
-
 /**
  * The statement's snapshot with the current transaction's xid (if it has one) made visible:
  * xmax raised past it, the xids between the old xmax and it (all still running: they were
@@ -62,4 +56,15 @@ export function frontierCaptureSql(
   params: readonly DeltaParam[] | null,
 ): string {
   return sql`INSERT INTO ${frontierTable(tag)} (snapshot, epochs) SELECT ${CONSUMED_SNAPSHOT_SQL}, ${epochsSql(sources, params)}`;
+}
+
+/**
+ * The result row of a FULL refresh statement whose insert into the storage is the CTE `insert`
+ * (`RETURNING 1`): the rows inserted (`n`) and the statement's frontier (`snapshot` text, `epochs`
+ * jsonb) — taken by the same statement, so under the same snapshot as the rows it inserted.
+ */
+export function fullResultSql(insert: string, sources: readonly SourceRef[]): string {
+  return sql`SELECT (SELECT pg_catalog.count(*) FROM ${insert})::bigint AS n,
+       ${CONSUMED_SNAPSHOT_SQL}::text AS snapshot,
+       ${epochsSql(sources, null)} AS epochs`;
 }

@@ -53,25 +53,45 @@ export function rebuildableIndexesSql(relation: string): string {
 }
 
 /**
- * Replaces the contents of `relation` with the rows of `insert` (TRUNCATE, then the INSERT), in
- * bulk when it held at least `BULK_FULL_MIN_ROWS` rows (`rowsBefore`). Returns the rows inserted.
+ * The statement reading, before a FULL refresh of `relation` (quoted name), its row count (`n`)
+ * and the indexes it would rebuild in bulk (`indexes`: json of `schema`, `name`, `definition`).
+ */
+export function fullPreludeSql(relation: string): string {
+  return sql`SELECT (SELECT pg_catalog.count(*) FROM ${relation})::bigint AS n,
+       (SELECT pg_catalog.json_agg(x) FROM (${rebuildableIndexesSql(relation)}) AS x) AS indexes`;
+}
+
+/** The rows `relation` held and its rebuildable indexes (read by {@link fullPreludeSql}). */
+export async function readFullPrelude(
+  exec: SqlExecutor,
+  relation: string,
+): Promise<{ readonly rows: number; readonly indexes: readonly RebuildableIndex[] }> {
+  const r = (await exec.query(fullPreludeSql(relation))).rows[0] ?? {};
+  const indexes = typeof r.indexes === 'string' ? (JSON.parse(r.indexes) as unknown) : r.indexes;
+  return {
+    rows: Number(r.n ?? 0),
+    indexes: ((indexes ?? []) as Record<string, unknown>[]).map((x) => ({
+      name: sql.id(String(x.schema), String(x.name)).text,
+      definition: String(x.definition),
+    })),
+  };
+}
+
+/**
+ * Replaces the contents of `relation` with the rows of `insert` (TRUNCATE, then the INSERT
+ * statement, whose one result row it returns), in bulk — `indexes` dropped before the load and
+ * created after it — when the table held at least `BULK_FULL_MIN_ROWS` rows (`rowsBefore`).
  */
 export async function replaceContents(
   exec: SqlExecutor,
   relation: string,
   insert: string,
-  rowsBefore: number,
-): Promise<number> {
-  const indexes: RebuildableIndex[] =
-    rowsBefore >= BULK_FULL_MIN_ROWS
-      ? (await exec.query(rebuildableIndexesSql(relation))).rows.map((r) => ({
-          name: sql.id(String(r.schema), String(r.name)).text,
-          definition: String(r.definition),
-        }))
-      : [];
+  before: { readonly rows: number; readonly indexes: readonly RebuildableIndex[] },
+): Promise<Record<string, unknown>> {
+  const indexes = before.rows >= BULK_FULL_MIN_ROWS ? before.indexes : [];
   await exec.query(sql`TRUNCATE ${relation}`);
   for (const ix of indexes) await exec.query(sql`DROP INDEX ${ix.name}`);
   const inserted = await exec.query(insert);
   for (const ix of indexes) await exec.query(ix.definition);
-  return inserted.rowCount ?? 0;
+  return inserted.rows[0] ?? {};
 }

@@ -6,8 +6,7 @@
  *
  * DIFFERENTIAL: inspect the window (a TRUNCATE in it forces FULL; no changes is NO_DATA, the
  * frontier stays), then ONE statement computes the delta, consolidates and applies it, captures
- * it for consumers and returns the new frontier and counts (no temporary table). FULL: replace the contents with the full result, recording the frontier in the same
- * statement. A stream table with downstream consumers also writes what it applied into its own
+ * it for consumers and returns the new frontier and counts (no temporary table). FULL: replace the contents with the full result; the inserting statement returns its frontier. A stream table with downstream consumers also writes what it applied into its own
  * buffer under `captureEpoch` (for FULL, the difference old → new).
  */
 
@@ -16,8 +15,7 @@ import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
 import { sql } from '../sql/sql.js';
 import { captureAppliedSql, consolidateSql } from './apply.js';
 import type { CompiledPlan } from './compile.js';
-import { frontierTable, frontierTableDdl } from './frontier.js';
-import { replaceContents } from './full-bulk.js';
+import { readFullPrelude, replaceContents } from './full-bulk.js';
 
 /** One query result as the executor returns it (`pg`'s QueryResult fits). */
 export interface SqlResult {
@@ -117,21 +115,8 @@ function frontierOf(snapshot: unknown, epochsValue: unknown): Frontier {
   return { snapshot: String(snapshot), epochs };
 }
 
-async function readFrontier(plan: CompiledPlan, exec: SqlExecutor): Promise<Frontier> {
-  const res = await exec.query(
-    sql`SELECT snapshot::text AS snapshot, epochs FROM ${frontierTable(plan.tag)}`,
-  );
-  const row = res.rows[0];
-  if (row === undefined) throw new InternalError('the refresh statement did not record a frontier');
-  return frontierOf(row.snapshot, row.epochs);
-}
-
 async function run(exec: SqlExecutor, statements: readonly string[]): Promise<void> {
   for (const statement of statements) await exec.query(statement);
-}
-
-async function prepare(plan: CompiledPlan, exec: SqlExecutor): Promise<void> {
-  await run(exec, [sql`DROP TABLE IF EXISTS ${frontierTable(plan.tag)}`, frontierTableDdl(plan.tag)]);
 }
 
 function epochParamFor(options: RefreshOptions): { epoch: string; pgtId: number } | null {
@@ -200,7 +185,6 @@ export async function runRefresh(
       }
     }
   }
-  await prepare(plan, exec);
   // FULL: replace the contents; with consumers, capture old → new.
   const prevName = sql.id(`__pgt_prev_${plan.tag}`);
   const prev = sql`pg_temp.${prevName}`;
@@ -210,9 +194,10 @@ export async function runRefresh(
       sql`CREATE TEMP TABLE ${prevName} ON COMMIT DROP AS SELECT * FROM ${target.relation}`,
     ]);
   }
-  const before = await exec.query(sql`SELECT count(*)::bigint AS n FROM ${target.relation}`);
-  const rowsDeleted = Number(before.rows[0]?.n ?? 0);
-  const rowsInserted = await replaceContents(exec, target.relation, plan.fullInsert(), rowsDeleted);
+  const before = await readFullPrelude(exec, target.relation);
+  const inserted = await replaceContents(exec, target.relation, plan.fullInsert(), before);
+  if (inserted.snapshot === undefined || inserted.snapshot === null)
+    throw new InternalError('the refresh statement did not record a frontier');
   if (capture !== null) {
     const cols = sql.join([ROW_ID_COLUMN, ...target.columns].map((c) => sql.id(c)));
     const union = sql`(SELECT ${cols}, -1::bigint AS ${WEIGHT_COLUMN} FROM ${prev} UNION ALL SELECT ${cols}, 1::bigint
@@ -223,9 +208,9 @@ export async function runRefresh(
   return {
     action: 'FULL',
     reason,
-    frontier: await readFrontier(plan, exec),
-    rowsInserted,
-    rowsDeleted,
+    frontier: frontierOf(inserted.snapshot, inserted.epochs),
+    rowsInserted: Number(inserted.n ?? 0),
+    rowsDeleted: before.rows,
     pendingChanges: pending,
   };
 }

@@ -22,24 +22,27 @@ FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id) A
 
 
 -- ==== FULL insert
-WITH __pgt_frontier AS (
-  INSERT INTO pg_temp."__pgt_frontier_b20c3160" (snapshot, epochs) SELECT (SELECT CASE
-      WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
-      ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
-            (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
-            COALESCE((SELECT pg_catalog.string_agg(v::text, ',' ORDER BY v)
-                      FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
-                            WHERE i <> x.own
-                            UNION
-                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
-    AS xs), ''))::pg_catalog.pg_snapshot
-    END
-    FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x), '{}'::jsonb
+WITH __pgt_insert AS (
+  INSERT INTO "public"."st_constant_select_constant" ("__pgt_row_id", "one", "two")
+  SELECT r."__pgt_row_id", r."one"::integer AS "one", r."two"::text AS "two"
+  FROM (SELECT c.__pgt_row_id, 1 AS "one", 'x'::text AS "two"
+  FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id) AS c) AS r
+  RETURNING 1
 )
-INSERT INTO "public"."st_constant_select_constant" ("__pgt_row_id", "one", "two")
-SELECT r."__pgt_row_id", r."one"::integer AS "one", r."two"::text AS "two"
-FROM (SELECT c.__pgt_row_id, 1 AS "one", 'x'::text AS "two"
-FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id) AS c) AS r;
+SELECT (SELECT pg_catalog.count(*) FROM __pgt_insert)::bigint AS n,
+       (SELECT CASE
+    WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
+    ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
+          (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
+          COALESCE((SELECT pg_catalog.string_agg(v::text, ',' ORDER BY v)
+                    FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
+                          WHERE i <> x.own
+                          UNION
+                          SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
+  AS xs), ''))::pg_catalog.pg_snapshot
+  END
+  FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x)::text AS snapshot,
+       '{}'::jsonb AS epochs;
 
 
 -- ==== delta statement (change buffers)

@@ -44,33 +44,36 @@ WHERE (CASE WHEN y.__pgt_l > 0 THEN 1 ELSE 0 END)::bigint > 0) AS r;
 
 
 -- ==== FULL insert
-WITH __pgt_frontier AS (
-  INSERT INTO pg_temp."__pgt_frontier_47f1560b" (snapshot, epochs) SELECT (SELECT CASE
-      WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
-      ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
-            (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
-            COALESCE((SELECT pg_catalog.string_agg(v::text, ',' ORDER BY v)
-                      FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
-                            WHERE i <> x.own
-                            UNION
-                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
-    AS xs), ''))::pg_catalog.pg_snapshot
-    END
-    FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x), '{}'::jsonb
+WITH __pgt_insert AS (
+  INSERT INTO "public"."st_distinct_distinct" ("__pgt_row_id", "region", "__pgt_count")
+  SELECT r."__pgt_row_id", r."region"::text AS "region", r."pgt_count" AS "__pgt_count"
+  FROM (SELECT y.__pgt_row_id, y."region", y.__pgt_l AS "pgt_count"
+  FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.*, pg_catalog.count(*) FILTER (WHERE x.__pgt_side = 1) OVER w AS __pgt_l,
+    pg_catalog.count(*) FILTER (WHERE x.__pgt_side <> 1) OVER w AS __pgt_r
+  FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(c."region"), 7919)))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."region")) AS __pgt_text, 1
+    AS __pgt_side, c."region"
+  FROM (SELECT c.__pgt_row_id, c.orders_region AS "region"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM "public"."orders" AS __pgt_src) AS c) AS c) AS x
+  WINDOW w AS (PARTITION BY x.__pgt_row_id)
+  ORDER BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text) AS y
+  WHERE (CASE WHEN y.__pgt_l > 0 THEN 1 ELSE 0 END)::bigint > 0) AS r
+  RETURNING 1
 )
-INSERT INTO "public"."st_distinct_distinct" ("__pgt_row_id", "region", "__pgt_count")
-SELECT r."__pgt_row_id", r."region"::text AS "region", r."pgt_count" AS "__pgt_count"
-FROM (SELECT y.__pgt_row_id, y."region", y.__pgt_l AS "pgt_count"
-FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.*, pg_catalog.count(*) FILTER (WHERE x.__pgt_side = 1) OVER w AS __pgt_l,
-  pg_catalog.count(*) FILTER (WHERE x.__pgt_side <> 1) OVER w AS __pgt_r
-FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(c."region"), 7919)))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."region")) AS __pgt_text, 1
-  AS __pgt_side, c."region"
-FROM (SELECT c.__pgt_row_id, c.orders_region AS "region"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
-FROM "public"."orders" AS __pgt_src) AS c) AS c) AS x
-WINDOW w AS (PARTITION BY x.__pgt_row_id)
-ORDER BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text) AS y
-WHERE (CASE WHEN y.__pgt_l > 0 THEN 1 ELSE 0 END)::bigint > 0) AS r;
+SELECT (SELECT pg_catalog.count(*) FROM __pgt_insert)::bigint AS n,
+       (SELECT CASE
+    WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
+    ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
+          (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
+          COALESCE((SELECT pg_catalog.string_agg(v::text, ',' ORDER BY v)
+                    FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
+                          WHERE i <> x.own
+                          UNION
+                          SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
+  AS xs), ''))::pg_catalog.pg_snapshot
+  END
+  FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x)::text AS snapshot,
+       '{}'::jsonb AS epochs;
 
 
 -- ==== delta statement (change buffers)

@@ -38,28 +38,31 @@ FROM "public"."orders" AS __pgt_src) AS r3 WHERE (r3.o_customer = l3.c_id))) AS 
 
 
 -- ==== FULL insert
-WITH __pgt_frontier AS (
-  INSERT INTO pg_temp."__pgt_frontier_0e7e8188" (snapshot, epochs) SELECT (SELECT CASE
-      WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
-      ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
-            (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
-            COALESCE((SELECT pg_catalog.string_agg(v::text, ',' ORDER BY v)
-                      FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
-                            WHERE i <> x.own
-                            UNION
-                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
-    AS xs), ''))::pg_catalog.pg_snapshot
-    END
-    FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x), '{}'::jsonb
+WITH __pgt_insert AS (
+  INSERT INTO "public"."st_semi_join_not_exists" ("__pgt_row_id", "id")
+  SELECT r."__pgt_row_id", r."id"::integer AS "id"
+  FROM (SELECT c.__pgt_row_id, c.c_id AS "id"
+  FROM (SELECT l3.__pgt_row_id, l3."c_id", l3."c_name", l3."c_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+  FROM "public"."customers" AS __pgt_src) AS l3
+  WHERE NOT EXISTS (SELECT 1 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM "public"."orders" AS __pgt_src) AS r3 WHERE (r3.o_customer = l3.c_id))) AS c) AS r
+  RETURNING 1
 )
-INSERT INTO "public"."st_semi_join_not_exists" ("__pgt_row_id", "id")
-SELECT r."__pgt_row_id", r."id"::integer AS "id"
-FROM (SELECT c.__pgt_row_id, c.c_id AS "id"
-FROM (SELECT l3.__pgt_row_id, l3."c_id", l3."c_name", l3."c_tier"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
-FROM "public"."customers" AS __pgt_src) AS l3
-WHERE NOT EXISTS (SELECT 1 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
-FROM "public"."orders" AS __pgt_src) AS r3 WHERE (r3.o_customer = l3.c_id))) AS c) AS r;
+SELECT (SELECT pg_catalog.count(*) FROM __pgt_insert)::bigint AS n,
+       (SELECT CASE
+    WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
+    ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
+          (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
+          COALESCE((SELECT pg_catalog.string_agg(v::text, ',' ORDER BY v)
+                    FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
+                          WHERE i <> x.own
+                          UNION
+                          SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
+  AS xs), ''))::pg_catalog.pg_snapshot
+  END
+  FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x)::text AS snapshot,
+       '{}'::jsonb AS epochs;
 
 
 -- ==== delta statement (change buffers)
