@@ -7,6 +7,9 @@
  * window, every fingerprint is the recorded one; fingerprints are computed only when the rest
  * already says quiet) with the age of its freshness mark.
  *
+ * The statement has no parameters (the name is a literal in it): it is kept prepared per name
+ * (`prepared.ts`) and planned once.
+ *
  * Rule: the quiet probes read the change buffers of the sources a previous call saw for the same
  * name (kept in the engine: the buffers are named in the statement); the answer counts only when
  * the dependencies read by the same statement are still those, otherwise it is "unknown" and the
@@ -21,6 +24,7 @@ import { cat, type Queryable } from './catalog/schema.js';
 import { InvalidArgumentError } from './errors.js';
 import { parseName } from './names.js';
 import { fingerprintsSql } from './port.js';
+import { repeatedQuery } from './prepared.js';
 import { fingerprintsUnchanged, guardFires, mayBeQuiet, pendingProbes } from './refresh-quiet.js';
 import type { Actor } from './security/actor.js';
 import { GUARD_TRIGGER } from './storage.js';
@@ -94,7 +98,8 @@ export async function lookForRefresh(
       : probeSql(known);
   let res: Awaited<ReturnType<Queryable['query']>>;
   try {
-    res = await q.query(
+    res = await repeatedQuery(
+      q,
       `WITH a AS MATERIALIZED (
          SELECT (SELECT pg_catalog.max(v.version) FROM ${cat('pgt_schema_version')} AS v) AS __pgt_version,
                 pg_catalog.current_schema()::text AS __pgt_schema, r.oid::int8 AS __pgt_actor_oid,
@@ -102,7 +107,8 @@ export async function lookForRefresh(
            FROM pg_catalog.pg_roles AS r WHERE r.rolname = current_user),
        st AS MATERIALIZED (
          SELECT ${ST_COLUMNS} FROM ${cat('pgt_stream_tables')}
-          WHERE schema_name = COALESCE($1, (SELECT a.__pgt_schema FROM a)) AND table_name = $2)
+          WHERE schema_name = COALESCE(${parsed.schema === null ? 'NULL' : quoteLiteral(parsed.schema)}, (SELECT a.__pgt_schema FROM a))
+            AND table_name = ${quoteLiteral(parsed.name)})
        SELECT a.*, st.*,
               (SELECT pg_catalog.json_agg(d ORDER BY d.source_oid) FROM ${cat('pgt_dependencies')} AS d
                 WHERE d.pgt_id = st.pgt_id) AS __pgt_deps,
@@ -110,7 +116,6 @@ export async function lookForRefresh(
                 OR ${cat('acts_as')}(a.__pgt_actor_oid::pg_catalog.oid, st.owner_oid::pg_catalog.oid)) AS __pgt_acts,
               p.*
          FROM a LEFT JOIN st ON true LEFT JOIN LATERAL (${probe}) AS p ON true`,
-      [parsed.schema, parsed.name],
     );
   } catch (error) {
     // The probes name buffers: one gone means the sources changed; forget them.

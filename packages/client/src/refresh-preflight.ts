@@ -18,6 +18,7 @@ import { type DependencyRow, ST_COLUMNS, type StreamTableRow, toDependency, toRo
 import { cat } from './catalog/schema.js';
 import type { Conn } from './db.js';
 import { fingerprintsSql } from './port.js';
+import { repeatedQuery } from './prepared.js';
 import { type SandboxOwner, sandboxSearchPath } from './security/sandbox.js';
 import { type GuardState, guardStateSql, storageExistsSql } from './storage.js';
 
@@ -35,7 +36,8 @@ export async function lockForRefresh(
   lock: RefreshLock,
   ignoreStatus: boolean,
 ): Promise<StreamTableRow | null> {
-  const res = await conn.query(
+  const res = await repeatedQuery(
+    conn,
     `WITH st AS MATERIALIZED (SELECT ${ST_COLUMNS} FROM ${cat('pgt_stream_tables')} WHERE pgt_id = $1 ${lock}),
      registered AS (
        INSERT INTO ${cat('pgt_refreshing')} (xid, pgt_id)
@@ -80,7 +82,8 @@ export async function preflight(
   owner: SandboxOwner,
   hiddenOids: readonly number[],
 ): Promise<Preflight> {
-  const res = await conn.query(
+  const res = await repeatedQuery(
+    conn,
     `SELECT s.self, s.path,
             CASE WHEN s.self THEN pg_catalog.set_config('search_path', $4, true) END AS set,
             $1::oid IS NOT NULL AND NOT ${storageExistsSql('$1::oid')} AS missing,

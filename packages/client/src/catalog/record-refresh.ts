@@ -4,6 +4,7 @@
  * ends the transaction's registration as a storage writer (`pgt_refreshing`).
  */
 import type { Frontier } from '@pgtrickle/dvm';
+import { repeatedQuery } from '../prepared.js';
 import { type HistoryEntry, ST_COLUMNS, type StreamTableRow, toRow } from './rows.js';
 import { cat, type Queryable } from './schema.js';
 
@@ -78,7 +79,8 @@ export async function recordCompletedRefresh(
   r: RefreshRecord,
   h: Omit<HistoryEntry, 'pgtId'>,
 ): Promise<StreamTableRow> {
-  const res = await q.query(
+  const res = await repeatedQuery(
+    q,
     `WITH updated AS (UPDATE ${ST} SET ${SET_REFRESHED} WHERE pgt_id = $1 RETURNING ${ST_COLUMNS}),
      history AS (
        INSERT INTO ${cat('pgt_refresh_history')}

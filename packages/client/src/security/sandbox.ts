@@ -36,6 +36,7 @@ import {
 } from '@pgtrickle/dvm';
 import type { Conn } from '../db.js';
 import { ClientInternalError } from '../errors.js';
+import { forgetPrepared, preparedQuery } from '../prepared.js';
 
 /** Who a sandbox runs as, and with what name resolution. */
 export interface SandboxOwner {
@@ -217,7 +218,10 @@ export function describingPort(
  */
 function ownSandbox(conn: Conn, owner: SandboxOwner, savedPath: string): OwnerSandbox {
   let closed = false;
-  const exec: SqlExecutor = { query: (sql: string, params?: unknown[]) => conn.query(sql, params) };
+  const exec: SqlExecutor = {
+    query: (sql: string, params?: unknown[]) => conn.query(sql, params),
+    queryPrepared: (sql: string, params?: unknown[]) => preparedQuery(conn, sql, params),
+  };
   const describer = createSqlCatalogPort(exec);
   return {
     exec,
@@ -331,6 +335,7 @@ export async function openSandbox(
  */
 export async function discardSessionState(conn: Conn): Promise<void> {
   await conn.query('DISCARD ALL');
+  forgetPrepared(conn);
   sandboxedSessions.delete(conn);
 }
 

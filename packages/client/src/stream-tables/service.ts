@@ -150,7 +150,7 @@ export class StreamTableService {
   private async look(text: string, ready: () => Promise<void>): Promise<RefreshLook | null> {
     let look: RefreshLook;
     try {
-      look = await lookForRefresh(this.db, this.engine.looks, text);
+      look = await this.db.withConnection((conn) => lookForRefresh(conn, this.engine.looks, text));
     } catch (error) {
       if (sqlState(error) === undefined) throw error;
       await ready();

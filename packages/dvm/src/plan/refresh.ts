@@ -31,6 +31,18 @@ export interface SqlResult {
 /** Runs SQL: the one thing dvm needs from a database connection (`pg.Client`, `pg.PoolClient` fit). */
 export interface SqlExecutor {
   query(sql: string, params?: unknown[]): Promise<SqlResult>;
+  /**
+   * Optional: the same, for a statement run again and again with the same text (a plan's window
+   * inspection and delta statement), which the executor may keep prepared across calls.
+   */
+  queryPrepared?(sql: string, params?: unknown[]): Promise<SqlResult>;
+}
+
+/** Runs a statement of the refresh path: prepared when the executor can keep it so. */
+function repeated(exec: SqlExecutor, statement: string, params: unknown[]): Promise<SqlResult> {
+  return exec.queryPrepared !== undefined
+    ? exec.queryPrepared(statement, params)
+    : exec.query(statement, params);
 }
 
 /** What a stream table has consumed: a `pg_snapshot` of base-table changes, epochs of stream-table sources. */
@@ -94,7 +106,7 @@ export async function inspectWindow(
   exec: SqlExecutor,
   frontier: Frontier,
 ): Promise<WindowInspection> {
-  const res = await exec.query(plan.inspectSql(), deltaParamValues(plan, frontier));
+  const res = await repeated(exec, plan.inspectSql(), deltaParamValues(plan, frontier));
   const changes: Record<string, number> = {};
   const reltuples: Record<string, number> = {};
   const truncated: string[] = [];
@@ -138,7 +150,7 @@ async function differential(
   if (statement === null) throw new InternalError('an incremental plan has no refresh statement');
   const values = deltaParamValues(plan, frontier);
   if (capture !== null) values.push(capture.epoch);
-  const res = await exec.query(statement, values);
+  const res = await repeated(exec, statement, values);
   const row = res.rows[0];
   if (row === undefined) throw new InternalError('the refresh statement returned no row');
   return {

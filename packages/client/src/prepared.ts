@@ -1,0 +1,85 @@
+/**
+ * Statements kept planned across refreshes. Rule: a statement the refresh path runs again and
+ * again with the same text (its catalog reads, a plan's window inspection and delta statement,
+ * with the window bounds as parameters) is prepared once per session under a name derived from
+ * its text (`pgt_p_<sha1>`), so a later run skips parsing and planning (PostgreSQL's plan cache
+ * decides between custom and generic plans). A session keeps at most
+ * {@link MAX_PREPARED_PER_SESSION} of them: the least recently used is deallocated first. When a
+ * session's state is discarded (`DISCARD ALL`), {@link forgetPrepared} forgets them. Where `pg`'s
+ * own record of a connection's prepared statements cannot be reached, statements run unnamed.
+ */
+import { createHash } from 'node:crypto';
+import { quoteIdent } from '@pgtrickle/dvm';
+import type pg from 'pg';
+
+/** The most statements one session keeps prepared. */
+export const MAX_PREPARED_PER_SESSION = 48;
+
+/** Per connection: the names it has prepared, least recently used first. */
+const sessions = new WeakMap<object, Map<string, true>>();
+
+/** `pg`'s record of what a connection has parsed (name → text), or null when it is not reachable. */
+function pgStatementCache(conn: object): Record<string, string> | null {
+  const c = (conn as { connection?: { parsedStatements?: unknown } }).connection;
+  const cache = c?.parsedStatements;
+  return cache !== null && typeof cache === 'object' ? (cache as Record<string, string>) : null;
+}
+
+/** The name the statement `text` is prepared under. */
+export function preparedName(text: string): string {
+  return `pgt_p_${createHash('sha1').update(text).digest('hex')}`;
+}
+
+/** Runs `text` with `values` on `conn` as a statement prepared once per session. */
+export async function preparedQuery(
+  conn: pg.PoolClient | pg.Client,
+  text: string,
+  values: readonly unknown[] = [],
+): Promise<pg.QueryResult> {
+  if (pgStatementCache(conn) === null) return conn.query(text, [...values]);
+  const name = preparedName(text);
+  let names = sessions.get(conn);
+  if (names === undefined) {
+    names = new Map();
+    sessions.set(conn, names);
+  }
+  if (names.has(name)) {
+    names.delete(name);
+  } else if (names.size >= MAX_PREPARED_PER_SESSION) {
+    const oldest = names.keys().next().value as string;
+    await conn.query(`DEALLOCATE ${quoteIdent(oldest)}`);
+    names.delete(oldest);
+    const cache = pgStatementCache(conn);
+    if (cache !== null) delete cache[oldest];
+  }
+  try {
+    const res = await conn.query({ name, text, values: [...values] });
+    names.set(name, true);
+    return res;
+  } catch (error) {
+    // Parsed before the error (it failed running): the server keeps it, so it is counted.
+    if (pgStatementCache(conn)?.[name] !== undefined) names.set(name, true);
+    throw error;
+  }
+}
+
+/**
+ * Runs `text` on `q` prepared when `q` is one connection (a pool or other executor: unnamed).
+ * For statements with a fixed text run on every refresh.
+ */
+export function repeatedQuery(
+  q: { query(text: string, values?: unknown[]): Promise<pg.QueryResult> },
+  text: string,
+  values: readonly unknown[] = [],
+): Promise<pg.QueryResult> {
+  if (pgStatementCache(q) !== null) return preparedQuery(q as pg.PoolClient, text, values);
+  return q.query(text, [...values]);
+}
+
+/** Forgets every statement `conn` prepared (call after `DISCARD ALL` or `DEALLOCATE ALL`). */
+export function forgetPrepared(conn: object): void {
+  sessions.delete(conn);
+  const cache = pgStatementCache(conn);
+  if (cache === null) return;
+  for (const name of Object.keys(cache)) delete cache[name];
+}
