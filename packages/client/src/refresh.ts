@@ -24,6 +24,7 @@ import { recordDependencies } from './cdc.js';
 import type { Conn } from './db.js';
 import { SourceChangedError, StorageMissingError } from './errors.js';
 import { displayName } from './names.js';
+import { memoizedPlan } from './plan-memo.js';
 import { onlyCaptureChanged } from './port.js';
 import type { LookMemory } from './refresh-look.js';
 import { lockForRefresh, type Preflight, preflight } from './refresh-preflight.js';
@@ -124,8 +125,9 @@ export async function planFor(
     deps.map((d) => [d.sourceOid, d.fingerprint]),
   ]);
   if (compiled !== undefined) {
-    engine.plans.set(row.pgtId, { key, plan: compiled });
-    return compiled;
+    const kept = memoizedPlan(compiled);
+    engine.plans.set(row.pgtId, { key, plan: kept });
+    return kept;
   }
   const cached = engine.plans.get(row.pgtId);
   if (cached?.key === key) {
@@ -148,8 +150,9 @@ export async function planFor(
     mode: row.requestedMode,
     pgtId: row.pgtId,
   });
-  engine.plans.set(row.pgtId, { key, plan });
-  return plan;
+  const kept = memoizedPlan(plan);
+  engine.plans.set(row.pgtId, { key, plan: kept });
+  return kept;
 }
 
 const LOCKS = { wait: 'FOR UPDATE', nowait: 'FOR UPDATE NOWAIT', skip: 'FOR UPDATE SKIP LOCKED' } as const;

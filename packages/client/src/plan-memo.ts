@@ -1,0 +1,30 @@
+/**
+ * A cached plan's statement texts, built once. Rule: the statements a refresh runs from a compiled
+ * plan (its window inspection, its DIFFERENTIAL statement per capture target, its FULL insert)
+ * depend only on the plan and those arguments, so the plan the engine caches builds each text on
+ * first use and hands the same text back afterwards (building a delta statement takes milliseconds
+ * of JavaScript; the same text is also what keeps its prepared statement in use).
+ */
+import type { CompiledPlan } from '@pgtrickle/dvm';
+
+/** `plan` with `inspectSql`, `refreshSql` and `fullInsert` answering from a per-plan memo. */
+export function memoizedPlan(plan: CompiledPlan): CompiledPlan {
+  let inspect: string | undefined;
+  let full: string | undefined;
+  const refresh = new Map<number | null, string | null>();
+  return {
+    ...plan,
+    inspectSql() {
+      inspect ??= plan.inspectSql();
+      return inspect;
+    },
+    fullInsert() {
+      full ??= plan.fullInsert();
+      return full;
+    },
+    refreshSql(capturePgtId: number | null = null) {
+      if (!refresh.has(capturePgtId)) refresh.set(capturePgtId, plan.refreshSql(capturePgtId));
+      return refresh.get(capturePgtId) ?? null;
+    },
+  };
+}
