@@ -96,6 +96,7 @@ export {
   deltaParamValues,
   type Frontier,
   inspectWindow,
+  PREPARED_WINDOW_MAX_CHANGES,
   type RefreshOptions,
   type RefreshResult,
   runRefresh,

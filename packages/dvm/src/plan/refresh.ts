@@ -38,6 +38,13 @@ export interface SqlExecutor {
   queryPrepared?(sql: string, params?: unknown[]): Promise<SqlResult>;
 }
 
+/**
+ * The most pending changes a DIFFERENTIAL statement is run prepared for. A kept (generic) plan was
+ * chosen for the windows seen so far, which are mostly small; a larger window is planned for its
+ * own size (the planning is then a small part of the statement).
+ */
+export const PREPARED_WINDOW_MAX_CHANGES = 1_000;
+
 /** Runs a statement of the refresh path: prepared when the executor can keep it so. */
 function repeated(exec: SqlExecutor, statement: string, params: unknown[]): Promise<SqlResult> {
   return exec.queryPrepared !== undefined
@@ -150,7 +157,11 @@ async function differential(
   if (statement === null) throw new InternalError('an incremental plan has no refresh statement');
   const values = deltaParamValues(plan, frontier);
   if (capture !== null) values.push(capture.epoch);
-  const res = await repeated(exec, statement, values);
+  const changes = Object.values(pending).reduce((a, b) => a + b, 0);
+  const res =
+    changes <= PREPARED_WINDOW_MAX_CHANGES
+      ? await repeated(exec, statement, values)
+      : await exec.query(statement, values);
   const row = res.rows[0];
   if (row === undefined) throw new InternalError('the refresh statement returned no row');
   return {
