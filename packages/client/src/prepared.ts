@@ -5,12 +5,16 @@
  * its text (`pgt_p_<sha1>`), so a later run skips parsing and planning (PostgreSQL's plan cache
  * decides between custom and generic plans). A session keeps at most
  * {@link MAX_PREPARED_PER_SESSION} of them: the least recently used is deallocated first. When a
- * session's state is discarded (`DISCARD ALL`), {@link forgetPrepared} forgets them. Where `pg`'s
- * own record of a connection's prepared statements cannot be reached, statements run unnamed.
+ * session's state is discarded (`DISCARD ALL`), {@link forgetPrepared} forgets them. Statements
+ * run unnamed where `pg`'s own record of a connection's prepared statements cannot be reached, and
+ * in a session where another role's code ran (an owner's sandbox, docs/security.md) until its
+ * state is discarded: that code could have prepared a statement under one of these names, which
+ * would then run with the sidecar's rights.
  */
 import { createHash } from 'node:crypto';
 import { quoteIdent } from '@pgtrickle/dvm';
 import type pg from 'pg';
+import { ranSandboxedCode } from './security/sandbox.js';
 
 /** The most statements one session keeps prepared. */
 export const MAX_PREPARED_PER_SESSION = 48;
@@ -36,7 +40,10 @@ export async function preparedQuery(
   text: string,
   values: readonly unknown[] = [],
 ): Promise<pg.QueryResult> {
-  if (pgStatementCache(conn) === null) return conn.query(text, [...values]);
+  // Code of another role ran in this session (an owner's sandbox) and may have prepared or
+  // deallocated statements under any name: nothing named is trusted until the session's state is
+  // discarded (`DISCARD ALL`, then forgetPrepared).
+  if (pgStatementCache(conn) === null || ranSandboxedCode(conn)) return conn.query(text, [...values]);
   const name = preparedName(text);
   let names = sessions.get(conn);
   if (names === undefined) {

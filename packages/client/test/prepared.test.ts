@@ -6,9 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Conn } from '../src/db.js';
 import { forgetPrepared, MAX_PREPARED_PER_SESSION, preparedName, preparedQuery } from '../src/prepared.js';
+import { openSandbox, ranSandboxedCode } from '../src/security/sandbox.js';
 import { useTrickle } from './support/setup.js';
 
-const { trickle } = useTrickle();
+const { db, trickle } = useTrickle();
 
 async function preparedHere(conn: Conn): Promise<string[]> {
   const r = await conn.query(`SELECT name FROM pg_catalog.pg_prepared_statements WHERE name LIKE 'pgt_p_%'`);
@@ -68,6 +69,30 @@ describe('statements kept prepared', () => {
       await expect(preparedQuery(conn, text, [0])).rejects.toMatchObject({ code: '22012' });
       expect((await preparedQuery(conn, text, [1])).rows).toEqual([{ n: 1 }]);
       expect(await preparedHere(conn)).toEqual([preparedName(text)]);
+      forgetPrepared(conn);
+      await conn.query('DEALLOCATE ALL');
+    });
+  });
+
+  it("runs unnamed in a session where another role's code ran, until its state is discarded", async () => {
+    await db.query(
+      'DO $$ BEGIN CREATE ROLE pgt_prep_other; EXCEPTION WHEN duplicate_object THEN NULL; END $$',
+    );
+    const t = trickle();
+    await t.db.withConnection(async (conn) => {
+      await conn.query('BEGIN');
+      const sandbox = await openSandbox(conn, { role: 'pgt_prep_other', searchPath: 'public' });
+      expect(ranSandboxedCode(conn)).toBe(true);
+      expect((await preparedQuery(conn, 'SELECT 7 AS n')).rows).toEqual([{ n: 7 }]);
+      expect(await preparedHere(conn)).toEqual([]);
+      await sandbox.close();
+      await conn.query('COMMIT');
+    });
+    // The connection went back to the pool cleaned (DISCARD ALL): named statements again.
+    await t.db.withConnection(async (conn) => {
+      expect(ranSandboxedCode(conn)).toBe(false);
+      await preparedQuery(conn, 'SELECT 8 AS n');
+      expect(await preparedHere(conn)).toEqual([preparedName('SELECT 8 AS n')]);
       forgetPrepared(conn);
       await conn.query('DEALLOCATE ALL');
     });
