@@ -158,13 +158,11 @@ for (const mode of ['DIFFERENTIAL', 'IMMEDIATE'] as const) {
   it(`refuses the nested correlation at create with PGT_UNSUPPORTED (${mode}), leaving nothing`, async () => {
     const schema = `srfn_refused_${mode.toLowerCase()}`;
     await env.db.query(`CREATE SCHEMA ${schema}; ${GROUPS.replaceAll('{s}', schema)}`);
-    const failure = env
-      .trickle()
-      .createStreamTable({
-        name: `${schema}.st`,
-        query: NESTED.query.replaceAll('{s}', schema),
-        refreshMode: mode,
-      });
+    const failure = env.trickle().createStreamTable({
+      name: `${schema}.st`,
+      query: NESTED.query.replaceAll('{s}', schema),
+      refreshMode: mode,
+    });
     await expect(failure).rejects.toMatchObject({ code: 'PGT_UNSUPPORTED' });
     await expect(failure).rejects.toThrow(/refer to the enclosing query/);
     const left = await env.db.query(`SELECT to_regclass('${schema}.st') AS t`);
