@@ -11,9 +11,16 @@
  * rows. Every node keeps its column ids in order, minus the pruned ones; the scans of one source
  * share one reduced {@link SourceRef} (the union of what they keep), so the source's one delta CTE
  * reads just those columns from the change buffer. Trees with a recursive CTE are left as they are.
+ *
+ * Aggregate state: only the aggregate whose state the storage table keeps (the top operator below
+ * projections) maintains SUM / AVG algebraically and needs their hidden state (finite sum,
+ * non-NULL, NaN / ±Infinity counts, scale histogram); an aggregate below it is recomputed per
+ * affected group (its results from the calls themselves), so its state columns are dropped and
+ * never computed.
  */
 
-import type { IrNode, SourceRef } from '../ir/types.js';
+import type { IrColumn, IrNode, SourceRef } from '../ir/types.js';
+import type { AggregateNode } from '../operators/aggregate-node.js';
 import type { ScanNode } from '../operators/scan.js';
 
 /** Operators whose inputs are read only through the column ids their expressions name. */
@@ -64,13 +71,39 @@ function readIds(root: IrNode): Set<string> | null {
   return recursive ? null : read;
 }
 
+/** The node whose state the storage table keeps: the top one below projections. */
+function stateNode(root: IrNode): IrNode {
+  let node = root;
+  while (node.kind === 'project' && node.children[0] !== undefined) node = node.children[0];
+  return node;
+}
+
+const STATE_FIELDS = ['sumState', 'nnState', 'nanState', 'pinfState', 'ninfState', 'scaleState'] as const;
+
+/** `node` without the algebraic state of its SUM / AVG calls. */
+function withoutState(node: AggregateNode, removed: Set<string>): AggregateNode {
+  const aggs = node.aggs.map((spec) => {
+    const out = { ...spec };
+    for (const f of STATE_FIELDS) {
+      const col: IrColumn | null = spec[f];
+      if (col !== null) removed.add(col.id);
+      out[f] = null;
+    }
+    return out;
+  });
+  return { ...node, aggs };
+}
+
 /** `root` with every keyed scan reduced to the columns the tree reads (see the module header). */
 export function pruneColumns(root: IrNode): IrNode {
   const read = readIds(root);
   if (read === null) return root;
   const scans: ScanNode[] = [];
+  const aggregates: AggregateNode[] = [];
+  const top = stateNode(root);
   const collect = (node: IrNode): void => {
     if (node.kind === 'scan') scans.push(node);
+    if (node.kind === 'aggregate' && node !== top) aggregates.push(node);
     for (const c of node.children) collect(c);
   };
   collect(root);
@@ -86,6 +119,8 @@ export function pruneColumns(root: IrNode): IrNode {
     }
     kept.set(s.source.key, names);
   }
+  const stripped = new Map<number, AggregateNode>();
+  for (const a of aggregates) stripped.set(a.nid, withoutState(a, removed));
   if (removed.size === 0) return root;
   const sources = new Map<string, SourceRef>();
   for (const [key, names] of kept) {
@@ -106,7 +141,8 @@ export function pruneColumns(root: IrNode): IrNode {
         sourceColumns: node.sourceColumns.filter((c) => !removed.has(c.id)),
       };
     } else {
-      next = { ...node, columns, children: node.children.map(rebuild) } as IrNode;
+      const base = stripped.get(node.nid) ?? node;
+      next = { ...base, columns, children: node.children.map(rebuild) } as IrNode;
     }
     rebuilt.set(node.nid, next);
     return next;

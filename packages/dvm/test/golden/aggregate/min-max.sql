@@ -105,7 +105,7 @@ __pgt_n2_rescan AS MATERIALIZED (
   FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", min(c.orders_amount) AS "pgt_agg_1", max(c.orders_amount) AS "pgt_agg_2"
   FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
   FROM "public"."orders" AS __pgt_src) AS c
-  WHERE c.orders_region IN (SELECT k."pgt_grp_1" FROM __pgt_n2_rescan_keys AS k WHERE k."pgt_grp_1" IS NOT NULL)
+  WHERE c.orders_region = ANY (ARRAY(SELECT k."pgt_grp_1" FROM __pgt_n2_rescan_keys AS k WHERE k."pgt_grp_1" IS NOT NULL))
   UNION ALL
   SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
   FROM "public"."orders" AS __pgt_src) AS c
@@ -191,7 +191,7 @@ __pgt_n2_rescan AS MATERIALIZED (
   FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", min(c.orders_amount) AS "pgt_agg_1", max(c.orders_amount) AS "pgt_agg_2"
   FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
   FROM "public"."orders" AS __pgt_src) AS c
-  WHERE c.orders_region IN (SELECT k."pgt_grp_1" FROM __pgt_n2_rescan_keys AS k WHERE k."pgt_grp_1" IS NOT NULL)
+  WHERE c.orders_region = ANY (ARRAY(SELECT k."pgt_grp_1" FROM __pgt_n2_rescan_keys AS k WHERE k."pgt_grp_1" IS NOT NULL))
   UNION ALL
   SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
   FROM "public"."orders" AS __pgt_src) AS c
@@ -268,7 +268,7 @@ __pgt_n2_rescan AS MATERIALIZED (
   FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", min(c.orders_amount) AS "pgt_agg_1", max(c.orders_amount) AS "pgt_agg_2"
   FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
   FROM "public"."orders" AS __pgt_src) AS c
-  WHERE c.orders_region IN (SELECT k."pgt_grp_1" FROM __pgt_n2_rescan_keys AS k WHERE k."pgt_grp_1" IS NOT NULL)
+  WHERE c.orders_region = ANY (ARRAY(SELECT k."pgt_grp_1" FROM __pgt_n2_rescan_keys AS k WHERE k."pgt_grp_1" IS NOT NULL))
   UNION ALL
   SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
   FROM "public"."orders" AS __pgt_src) AS c
@@ -381,7 +381,7 @@ __pgt_n2_rescan AS MATERIALIZED (
   FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", min(c.orders_amount) AS "pgt_agg_1", max(c.orders_amount) AS "pgt_agg_2"
   FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
   FROM "public"."orders" AS __pgt_src) AS c
-  WHERE c.orders_region IN (SELECT k."pgt_grp_1" FROM __pgt_n2_rescan_keys AS k WHERE k."pgt_grp_1" IS NOT NULL)
+  WHERE c.orders_region = ANY (ARRAY(SELECT k."pgt_grp_1" FROM __pgt_n2_rescan_keys AS k WHERE k."pgt_grp_1" IS NOT NULL))
   UNION ALL
   SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
   FROM "public"."orders" AS __pgt_src) AS c

@@ -87,7 +87,7 @@ __pgt_n2_rescan_sides AS (
   FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", string_agg(c.orders_id::text, ',' ORDER BY c.orders_id) AS "pgt_agg_1"
   FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."region" AS "orders_region"
   FROM "public"."orders" AS __pgt_src) AS c
-  WHERE c.orders_region IN (SELECT k."pgt_grp_1" FROM __pgt_n2_keys AS k WHERE k."pgt_grp_1" IS NOT NULL)
+  WHERE c.orders_region = ANY (ARRAY(SELECT k."pgt_grp_1" FROM __pgt_n2_keys AS k WHERE k."pgt_grp_1" IS NOT NULL))
   UNION ALL
   SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."region" AS "orders_region"
   FROM "public"."orders" AS __pgt_src) AS c
@@ -153,7 +153,7 @@ __pgt_n2_rescan_sides AS (
   FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", string_agg(c.orders_id::text, ',' ORDER BY c.orders_id) AS "pgt_agg_1"
   FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."region" AS "orders_region"
   FROM "public"."orders" AS __pgt_src) AS c
-  WHERE c.orders_region IN (SELECT k."pgt_grp_1" FROM __pgt_n2_keys AS k WHERE k."pgt_grp_1" IS NOT NULL)
+  WHERE c.orders_region = ANY (ARRAY(SELECT k."pgt_grp_1" FROM __pgt_n2_keys AS k WHERE k."pgt_grp_1" IS NOT NULL))
   UNION ALL
   SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."region" AS "orders_region"
   FROM "public"."orders" AS __pgt_src) AS c
@@ -210,7 +210,7 @@ __pgt_n2_rescan_sides AS (
   FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", string_agg(c.orders_id::text, ',' ORDER BY c.orders_id) AS "pgt_agg_1"
   FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."region" AS "orders_region"
   FROM "public"."orders" AS __pgt_src) AS c
-  WHERE c.orders_region IN (SELECT k."pgt_grp_1" FROM __pgt_n2_keys AS k WHERE k."pgt_grp_1" IS NOT NULL)
+  WHERE c.orders_region = ANY (ARRAY(SELECT k."pgt_grp_1" FROM __pgt_n2_keys AS k WHERE k."pgt_grp_1" IS NOT NULL))
   UNION ALL
   SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."region" AS "orders_region"
   FROM "public"."orders" AS __pgt_src) AS c
@@ -303,7 +303,7 @@ __pgt_n2_rescan_sides AS (
   FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", string_agg(c.orders_id::text, ',' ORDER BY c.orders_id) AS "pgt_agg_1"
   FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."region" AS "orders_region"
   FROM "public"."orders" AS __pgt_src) AS c
-  WHERE c.orders_region IN (SELECT k."pgt_grp_1" FROM __pgt_n2_keys AS k WHERE k."pgt_grp_1" IS NOT NULL)
+  WHERE c.orders_region = ANY (ARRAY(SELECT k."pgt_grp_1" FROM __pgt_n2_keys AS k WHERE k."pgt_grp_1" IS NOT NULL))
   UNION ALL
   SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."region" AS "orders_region"
   FROM "public"."orders" AS __pgt_src) AS c
