@@ -104,13 +104,44 @@ END
 `;
 }
 
-/** The body of an AFTER trigger: the in-flight rule, then `apply` (or the recompute). */
-function afterBody(pgtId: number, apply: string, recompute: string, emptyCheck: string | null): string {
+/**
+ * Rows above which a statement's delta runs as the "large" copy of the apply statement.
+ * PL/pgSQL plans a statement of a trigger body once per session, for the transition tables of
+ * its first run, and keeps the plan; the apply statement is written twice, one copy planned
+ * for the first small statement and one for the first large one, so a session whose first
+ * write was large does not probe each later single row by hashing a whole source, and one
+ * whose first write was small does not drive a large one through its small plan.
+ */
+export const IMMEDIATE_SMALL_ROWS = 100;
+
+/**
+ * The body of an AFTER trigger: the in-flight rule, then `apply` (or the recompute). With
+ * `rows` (the transition table to count), nothing is done for an empty statement and the
+ * apply runs in its small or large copy.
+ */
+function afterBody(
+  pgtId: number,
+  apply: { readonly small: string; readonly large: string },
+  recompute: string,
+  rows: SqlFragment | null,
+): string {
   const n = counter(pgtId);
   const d = dirty(pgtId);
+  const run =
+    rows === null
+      ? `  ${apply.small};\n`
+      : `  SELECT pg_catalog.count(*) INTO __pgt_rows FROM (SELECT FROM ${rows} LIMIT ${IMMEDIATE_SMALL_ROWS + 1}) AS __pgt_r;
+  IF __pgt_rows = 0 THEN RETURN NULL; END IF;
+  IF __pgt_rows <= ${IMMEDIATE_SMALL_ROWS} THEN
+    ${apply.small};
+  ELSE
+    ${apply.large};
+  END IF;
+`;
   return `
 DECLARE
   __pgt_left int;
+  __pgt_rows bigint;
 BEGIN
   __pgt_left := ${inFlight(pgtId, '1')} - 1;
   IF __pgt_left < 0 THEN __pgt_left := 0; END IF;
@@ -124,8 +155,7 @@ BEGIN
     ${recompute};
     RETURN NULL;
   END IF;
-${emptyCheck === null ? '' : `  IF ${emptyCheck} THEN RETURN NULL; END IF;\n`}  ${apply};
-  RETURN NULL;
+${run}  RETURN NULL;
 END
 `;
 }
@@ -166,14 +196,17 @@ export function immediateInstallDdl(plan: CompiledPlan, target: ImmediateTarget)
       const name = immediateFunctionName(target.pgtId, source.oid, event);
       let body: string;
       if (event === 'trunc') {
-        body = afterBody(target.pgtId, recompute, recompute, null);
+        body = afterBody(target.pgtId, { small: recompute, large: recompute }, recompute, null);
       } else {
         const oldTable = event === 'ins' ? null : TRANSITION_OLD;
         const newTable = event === 'del' ? null : TRANSITION_NEW;
-        const apply = plan.immediateSql({ kind: 'transitionTable', source: source.key, oldTable, newTable });
-        if (apply === null) throw new InternalError('IMMEDIATE maintenance needs an incremental plan');
-        const empty = sql`NOT EXISTS (SELECT 1 FROM ${sql.id(newTable ?? (oldTable as string))})`;
-        body = afterBody(target.pgtId, apply, recompute, empty);
+        const tables = { kind: 'transitionTable', source: source.key, oldTable, newTable } as const;
+        const small = plan.immediateSql(tables);
+        const large = plan.immediateSql(tables, true);
+        if (small === null || large === null) {
+          throw new InternalError('IMMEDIATE maintenance needs an incremental plan');
+        }
+        body = afterBody(target.pgtId, { small, large }, recompute, sql.id(newTable ?? (oldTable as string)));
       }
       out.push(functionHead(name, target) + dollarQuote(body));
       fns.push(name);
