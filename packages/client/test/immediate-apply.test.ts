@@ -8,7 +8,7 @@
  */
 import { IMMEDIATE_SMALL_ROWS } from '@pgtrickle/dvm';
 import { expectTableEqualsQuery } from '@pgtrickle/testkit';
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { useTrickle } from './support/setup.js';
 
 const { db, trickle } = useTrickle();
@@ -50,5 +50,32 @@ describe('IMMEDIATE: linear deltas', () => {
         await expectTableEqualsQuery(db, 'la.st', query);
       }
     }
+  });
+
+  it('takes the table lock once per transaction, again after a rollback to a savepoint released it', async () => {
+    await db.query(`CREATE SCHEMA lk;
+      CREATE TABLE lk.d (id int PRIMARY KEY, name text);
+      CREATE TABLE lk.b (id int PRIMARY KEY, k int);
+      INSERT INTO lk.d VALUES (1, 'a'), (2, 'b');
+      INSERT INTO lk.b SELECT g, 1 + g % 2 FROM generate_series(1, 10) g;`);
+    const query = 'SELECT b.id, d.name FROM lk.b AS b JOIN lk.d AS d ON d.id = b.k';
+    await trickle().createStreamTable({ name: 'lk.st', query, refreshMode: 'IMMEDIATE' });
+    const c = await db.client();
+    // Updates of the lock's state row made by this transaction so far.
+    const locks = async () =>
+      Number(
+        (await c.query(`SELECT pg_stat_get_xact_tuples_updated('pgtrickle.pgt_immediate'::regclass) AS n`))
+          .rows[0]?.n,
+      );
+    await c.query('BEGIN');
+    await c.query('SAVEPOINT s');
+    await c.query('UPDATE lk.b SET k = 2 WHERE id = 1');
+    await c.query('ROLLBACK TO SAVEPOINT s');
+    for (let i = 2; i <= 6; i++) await c.query(`UPDATE lk.b SET k = 1 WHERE id = ${i}`);
+    await c.query(`UPDATE lk.d SET name = 'z' WHERE id = 1`);
+    expect(await locks()).toBe(2);
+    await expectTableEqualsQuery(c, 'lk.st', query);
+    await c.query('COMMIT');
+    await expectTableEqualsQuery(db, 'lk.st', query);
   });
 });

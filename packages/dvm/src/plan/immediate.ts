@@ -3,8 +3,9 @@
  * to its query inside each writer's transaction (docs/immediate.md). Per (stream table, source):
  * - one BEFORE statement trigger for INSERT/UPDATE/DELETE/TRUNCATE: counts the statement as in
  *   flight and, unless each output row derives from one source row (`plan.rowLocal`), takes the
- *   table's lock (`pgtrickle_changes.immediate_lock`, an update of its state row: READ COMMITTED
- *   writers wait, REPEATABLE READ / SERIALIZABLE writers that lost the race fail with 40001);
+ *   table's lock (`pgtrickle_changes.immediate_lock`, an update of its state row, once per
+ *   transaction: READ COMMITTED writers wait, REPEATABLE READ / SERIALIZABLE writers that lost
+ *   the race fail with 40001);
  * - AFTER INSERT / UPDATE / DELETE triggers with transition tables: the delta of this statement's
  *   rows applied to the storage in one statement (nothing at all when both tables are empty);
  * - AFTER TRUNCATE: the storage brought to the query's result;
@@ -94,12 +95,30 @@ function functionHead(name: string, target: ImmediateTarget): string {
   AS `;
 }
 
+/**
+ * The table's lock, taken once per transaction: the first statement updates its state row, which
+ * it then holds until commit; a transaction-local setting remembers that (a rollback to a
+ * savepoint releases a lock taken after it and reverts the setting with it). Later statements
+ * skip the update, which would otherwise walk the row's versions of the whole transaction each time.
+ */
+function lockOnce(pgtId: number): string {
+  const held = sql.lit(`pgtrickle.ivm_locked_${pgtId}`).text;
+  return `  IF pg_catalog.current_setting(${held}, true) IS DISTINCT FROM 'on' THEN
+    PERFORM ${SCHEMA}.immediate_lock(${pgtId});
+    __pgt_s := pg_catalog.set_config(${held}, 'on', true);
+  END IF;
+`;
+}
+
+// Settings are written by assignment (a simple expression), not PERFORM (a query each time).
 function beforeBody(pgtId: number, lock: boolean): string {
   const n = counter(pgtId);
   return `
+DECLARE
+  __pgt_s text;
 BEGIN
-  PERFORM pg_catalog.set_config(${n}, (${inFlight(pgtId, '0')} + 1)::text, false);
-${lock ? `  PERFORM ${SCHEMA}.immediate_lock(${pgtId});\n` : ''}  RETURN NULL;
+  __pgt_s := pg_catalog.set_config(${n}, (${inFlight(pgtId, '0')} + 1)::text, false);
+${lock ? lockOnce(pgtId) : ''}  RETURN NULL;
 END
 `;
 }
@@ -142,16 +161,17 @@ function afterBody(
 DECLARE
   __pgt_left int;
   __pgt_rows bigint;
+  __pgt_s text;
 BEGIN
   __pgt_left := ${inFlight(pgtId, '1')} - 1;
   IF __pgt_left < 0 THEN __pgt_left := 0; END IF;
-  PERFORM pg_catalog.set_config(${n}, __pgt_left::text, false);
+  __pgt_s := pg_catalog.set_config(${n}, __pgt_left::text, false);
   IF __pgt_left > 0 THEN
-    PERFORM pg_catalog.set_config(${d}, 'on', false);
+    __pgt_s := pg_catalog.set_config(${d}, 'on', false);
     RETURN NULL;
   END IF;
   IF pg_catalog.current_setting(${d}, true) = 'on' THEN
-    PERFORM pg_catalog.set_config(${d}, '', false);
+    __pgt_s := pg_catalog.set_config(${d}, '', false);
     ${recompute};
     RETURN NULL;
   END IF;
@@ -166,9 +186,11 @@ END
  */
 function rowBody(pgtId: number, apply: string, lock: boolean): string {
   return `
+DECLARE
+  __pgt_s text;
 BEGIN
   IF ${inFlight(pgtId, '0')} > 0 THEN RETURN NULL; END IF;
-${lock ? `  PERFORM ${SCHEMA}.immediate_lock(${pgtId});\n` : ''}  ${apply};
+${lock ? lockOnce(pgtId) : ''}  ${apply};
   RETURN NULL;
 END
 `;
