@@ -84,6 +84,7 @@ export {
   replaceContents,
 } from './plan/full-bulk.js';
 export {
+  IMMEDIATE_SMALL_ROWS,
   type ImmediateEvent,
   type ImmediateTarget,
   immediateDropCall,

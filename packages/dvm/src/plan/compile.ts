@@ -57,6 +57,7 @@ import {
 } from './apply.js';
 import { baseBuffer, streamBuffer } from './capture.js';
 import { CONSUMED_SNAPSHOT_SQL, epochsSql, frontierCaptureSql } from './frontier.js';
+import { isLinearIn, linearApplyStatement, linearDeltaMaterialized } from './immediate-apply.js';
 
 /** The refresh modes a stream table can be created with. */
 export type RequestedMode = 'AUTO' | 'FULL' | 'DIFFERENTIAL' | 'IMMEDIATE';
@@ -153,9 +154,10 @@ export interface CompiledPlan {
   /**
    * IMMEDIATE: ONE statement applying the changes of one statement on source `source.source`
    * (its transition tables, named as given) to the storage table; every other source is read in
-   * its current state. Null for FULL plans.
+   * its current state. `large`: the copy run for statements of many rows (see
+   * `IMMEDIATE_SMALL_ROWS`). Null for FULL plans.
    */
-  immediateSql(source: TransitionTables): string | null;
+  immediateSql(source: TransitionTables, large?: boolean): string | null;
   /**
    * ONE statement bringing the storage table to the query's current result by applying the
    * difference (rows that did not change are not touched). Null for FULL plans.
@@ -836,14 +838,18 @@ FROM ${d} AS d`,
     consolidatedDelta: root.uniqueIds && state !== null && state.node.kind === 'aggregate',
     applyTarget: () => ({ relation: rel, columns: allCols, visible, uniqueRowIds: root.uniqueIds, tag }),
     inspectSql: () => inspect(sourceRefs, params),
-    immediateSql(source: TransitionTables) {
+    immediateSql(source: TransitionTables, large = false) {
       const ctx = new DiffContext(source, [], binding);
       const d = ctx.delta(root);
       const cols = sql.join(storageCols.map((c) => sql`d.${sql.id(c.id)} AS ${sql.id(c.name)}`));
+      const linear = isLinearIn(root, source.source);
+      const event = { old: source.oldTable !== null, new: source.newTable !== null };
       const delta = ctx.stmt.addNamed(
         '__pgt_delta',
         sql`SELECT d.${sql.id(ROW_ID_COLUMN)}, d.${WEIGHT_COLUMN}, ${cols}\nFROM ${d} AS d`,
+        linear ? linearDeltaMaterialized(event, large) : undefined,
       );
+      if (linear) return linearApplyStatement(ctx, plan.applyTarget(), delta, event);
       return applyStatement(ctx, plan.applyTarget(), delta);
     },
     recomputeSql() {
