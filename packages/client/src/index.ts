@@ -142,9 +142,11 @@ export {
   RefreshFailedError,
   SchemaVersionError,
   SourceChangedError,
+  PublicViewMissingError,
   StorageMissingError,
   SwapDependentsError,
 } from './errors.js';
+export { STORAGE_SUFFIX, storageTableName } from './public-view.js';
 export {
   classifyFailure,
   type FailureClass,
