@@ -52,9 +52,21 @@ function viewSql(
   storage: string,
   columns: readonly string[],
   replace: boolean,
+  options: readonly string[] = [],
 ): string {
   const list = columns.map((c) => `s.${quoteIdent(c)}`).join(', ');
-  return `CREATE ${replace ? 'OR REPLACE ' : ''}VIEW ${sqlName(schema, name)} AS SELECT ${list} FROM ${sqlName(schema, storage)} AS s`;
+  // Options as pg_class.reloptions holds them (`security_invoker=true`), kept across a re-creation.
+  const withOptions = options.length === 0 ? '' : ` WITH (${options.join(', ')})`;
+  return `CREATE ${replace ? 'OR REPLACE ' : ''}VIEW ${sqlName(schema, name)}${withOptions} AS SELECT ${list} FROM ${sqlName(schema, storage)} AS s`;
+}
+
+/** A relation's options (`reloptions`), e.g. a view's `security_invoker=true`. */
+async function optionsOf(q: Queryable, oid: number): Promise<string[]> {
+  const res = await q.query(
+    `SELECT COALESCE(c.reloptions, '{}')::text[] AS o FROM pg_catalog.pg_class AS c WHERE c.oid = $1`,
+    [oid],
+  );
+  return ((res.rows[0]?.o ?? []) as string[]).filter((o) => /^[a-z_]+=[A-Za-z0-9_]+$/.test(o));
 }
 
 /** The oid of relation schema.name (0 when there is none). */
@@ -245,6 +257,7 @@ export interface PublicViewChange {
   readonly kind: 'same' | 'extend' | 'recreate';
   readonly grants: readonly Grant[];
   readonly comments: Comments;
+  readonly options: readonly string[];
 }
 
 /** Prepares the public view of `row` for visible columns `columns` (see {@link PublicViewChange}). */
@@ -254,14 +267,20 @@ export async function detachPublicView(
   row: Pick<StreamTableRow, 'schema' | 'name' | 'publicOid'>,
   columns: readonly QueryColumn[],
 ): Promise<PublicViewChange> {
-  const none: PublicViewChange = { kind: 'same', grants: [], comments: { table: null, columns: {} } };
+  const none: PublicViewChange = {
+    kind: 'same',
+    grants: [],
+    comments: { table: null, columns: {} },
+    options: [],
+  };
   if (row.publicOid === null) return none;
   const had = await columnsOf(conn, row.publicOid);
   if (had.length === 0) return none;
   const want = columns.map((c) => ({ name: c.name, type: typeWithCollation(c) }));
   const sameAt = (i: number) => had[i]?.name === want[i]?.name && had[i]?.type === want[i]?.type;
   const prefix = had.length <= want.length && had.every((_, i) => sameAt(i));
-  if (prefix) return { ...none, kind: had.length === want.length ? 'same' : 'extend' };
+  const options = await optionsOf(conn, row.publicOid);
+  if (prefix) return { ...none, kind: had.length === want.length ? 'same' : 'extend', options };
   const dependents = await viewsOver(conn, row.publicOid);
   if (dependents.length > 0) {
     const changed = had.find((c, i) => !sameAt(i))?.name ?? (had[0]?.name as string);
@@ -270,7 +289,7 @@ export async function detachPublicView(
   const grants = await grantsOf(conn, row.publicOid);
   const comments = await commentsOf(conn, row.publicOid);
   await owner.query(`DROP VIEW ${sqlName(row.schema, row.name)}`);
-  return { kind: 'recreate', grants, comments };
+  return { kind: 'recreate', grants, comments, options };
 }
 
 /** Completes {@link detachPublicView} once the storage has its new columns; records the view's oid. */
@@ -284,7 +303,7 @@ export async function restorePublicView(
   if (row.publicOid === null || change.kind === 'same') return;
   const names = columns.map((c) => c.name);
   const storage = storageTableName(row.name);
-  await owner.query(viewSql(row.schema, row.name, storage, names, change.kind === 'extend'));
+  await owner.query(viewSql(row.schema, row.name, storage, names, change.kind === 'extend', change.options));
   if (change.kind === 'extend') return;
   const rel = sqlName(row.schema, row.name);
   await applyGrants(owner, rel, change.grants, new Set(names));
@@ -331,6 +350,11 @@ export async function convertToPublicView(
   if ((await oidOf(conn, schema, storage)) !== 0)
     throw new AlreadyExistsError(displayName(schema, storage), 'a relation (the storage of a stream table needs the name)');
   const columns = await columnsOf(conn, row.storageOid);
+  // Row-level security on the table keeps applying to its readers: they read through an invoker view.
+  const rls = await conn.query('SELECT c.relrowsecurity AS r FROM pg_catalog.pg_class AS c WHERE c.oid = $1', [
+    row.storageOid,
+  ]);
+  const options = rls.rows[0]?.r === true ? ['security_invoker=true'] : [];
   const grants = await grantsOf(conn, row.storageOid);
   const comments = await commentsOf(conn, row.storageOid);
   await owner.query(`ALTER TABLE ${sqlName(schema, current)} RENAME TO ${quoteIdent(storage)}`);
@@ -338,7 +362,7 @@ export async function convertToPublicView(
   if ((await oidOf(conn, schema, index)) !== 0)
     await owner.query(`ALTER INDEX ${sqlName(schema, index)} RENAME TO ${quoteIdent(rowIdIndexName(storage))}`);
   const names = columns.map((c) => c.name);
-  await owner.query(viewSql(row.schema, row.name, storage, names, false));
+  await owner.query(viewSql(row.schema, row.name, storage, names, false, options));
   const rel = sqlName(row.schema, row.name);
   await applyGrants(owner, rel, grants, new Set(names));
   await applyComments(owner, rel, comments, new Set(names));
