@@ -146,7 +146,7 @@ export {
   StorageMissingError,
   SwapDependentsError,
 } from './errors.js';
-export { STORAGE_SUFFIX, storageTableName } from './public-view.js';
+export { missingPublicViews, STORAGE_SUFFIX, storageTableName } from './public-view.js';
 export {
   classifyFailure,
   type FailureClass,

@@ -274,6 +274,7 @@ export async function statusCommand(ctx: CommandContext, options: StatusOptions 
 /** Prints an explanation as text. */
 export function printExplanation(out: (line?: string) => void, e: StreamTableExplanation): void {
   out(e.name);
+  out(`  storage       ${e.storage} (the table behind the view ${e.name}: put indexes for readers on it)`);
   out(`  mode          ${e.mode}${e.requestedMode !== e.mode ? ` (requested ${e.requestedMode})` : ''}`);
   if (e.fallbackReason) out(`  why FULL      ${e.fallbackReason}`);
   out(
