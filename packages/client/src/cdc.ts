@@ -28,9 +28,9 @@ import {
   upsertChangeTracking,
 } from './catalog/change-tracking.js';
 import { streamTableById } from './catalog/find-stream-table.js';
-import { cat } from './catalog/schema.js';
 import { hasReaders } from './catalog/read-dependencies.js';
 import type { DependencyRow } from './catalog/rows.js';
+import { cat } from './catalog/schema.js';
 import { trimBaseBuffer, trimStreamBuffer } from './catalog/trim-buffers.js';
 import { replaceDependencies } from './catalog/write-dependencies.js';
 import type { Conn, Db } from './db.js';

@@ -204,7 +204,8 @@ async function applyComments(
 ): Promise<void> {
   if (comments.table !== null) await owner.query(`COMMENT ON VIEW ${rel} IS ${quoteLiteral(comments.table)}`);
   for (const [col, text] of Object.entries(comments.columns))
-    if (columns.has(col)) await owner.query(`COMMENT ON COLUMN ${rel}.${quoteIdent(col)} IS ${quoteLiteral(text)}`);
+    if (columns.has(col))
+      await owner.query(`COMMENT ON COLUMN ${rel}.${quoteIdent(col)} IS ${quoteLiteral(text)}`);
 }
 
 /** The visible columns of relation `oid` (name and type with collation), in attnum order. */
@@ -283,7 +284,7 @@ export async function detachPublicView(
   if (prefix) return { ...none, kind: had.length === want.length ? 'same' : 'extend', options };
   const dependents = await viewsOver(conn, row.publicOid);
   if (dependents.length > 0) {
-    const changed = had.find((c, i) => !sameAt(i))?.name ?? (had[0]?.name as string);
+    const changed = had.find((_c, i) => !sameAt(i))?.name ?? (had[0]?.name as string);
     throw new DependentViewsError(displayName(row.schema, row.name), dependents, changed);
   }
   const grants = await grantsOf(conn, row.publicOid);
@@ -348,19 +349,25 @@ export async function convertToPublicView(
   const [schema, current] = [String(r.s), String(r.n)];
   const storage = storageTableName(row.name);
   if ((await oidOf(conn, schema, storage)) !== 0)
-    throw new AlreadyExistsError(displayName(schema, storage), 'a relation (the storage of a stream table needs the name)');
+    throw new AlreadyExistsError(
+      displayName(schema, storage),
+      'a relation (the storage of a stream table needs the name)',
+    );
   const columns = await columnsOf(conn, row.storageOid);
   // Row-level security on the table keeps applying to its readers: they read through an invoker view.
-  const rls = await conn.query('SELECT c.relrowsecurity AS r FROM pg_catalog.pg_class AS c WHERE c.oid = $1', [
-    row.storageOid,
-  ]);
+  const rls = await conn.query(
+    'SELECT c.relrowsecurity AS r FROM pg_catalog.pg_class AS c WHERE c.oid = $1',
+    [row.storageOid],
+  );
   const options = rls.rows[0]?.r === true ? ['security_invoker=true'] : [];
   const grants = await grantsOf(conn, row.storageOid);
   const comments = await commentsOf(conn, row.storageOid);
   await owner.query(`ALTER TABLE ${sqlName(schema, current)} RENAME TO ${quoteIdent(storage)}`);
   const index = rowIdIndexName(current);
   if ((await oidOf(conn, schema, index)) !== 0)
-    await owner.query(`ALTER INDEX ${sqlName(schema, index)} RENAME TO ${quoteIdent(rowIdIndexName(storage))}`);
+    await owner.query(
+      `ALTER INDEX ${sqlName(schema, index)} RENAME TO ${quoteIdent(rowIdIndexName(storage))}`,
+    );
   const names = columns.map((c) => c.name);
   await owner.query(viewSql(row.schema, row.name, storage, names, false, options));
   const rel = sqlName(row.schema, row.name);
@@ -407,7 +414,8 @@ async function mirrorReaderGrants(conn: Conn, owner: OwnerExec, row: StreamTable
   if (r.present !== true) throw new PublicViewMissingError(displayName(row.schema, row.name));
   const storage = sqlName(row.schema, storageNameOf(row));
   for (const g of (r.grant_to ?? []) as string[]) await owner.query(`GRANT SELECT ON ${storage} TO ${g}`);
-  for (const g of (r.revoke_from ?? []) as string[]) await owner.query(`REVOKE SELECT ON ${storage} FROM ${g}`);
+  for (const g of (r.revoke_from ?? []) as string[])
+    await owner.query(`REVOKE SELECT ON ${storage} FROM ${g}`);
 }
 
 /**

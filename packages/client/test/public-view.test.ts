@@ -84,12 +84,7 @@ describe('the public name is a view of the visible columns', () => {
       // The view has the storage's visible columns, with their types and collations, in order.
       const stored = (await columnsOf(storage)).filter((c) => !c.startsWith('__pgt_'));
       expect(await columnsOf(st)).toEqual(stored);
-      expect(stored).toEqual([
-        'region text "default"',
-        'label text "C"',
-        'n bigint -',
-        'total numeric -',
-      ]);
+      expect(stored).toEqual(['region text "default"', 'label text "C"', 'n bigint -', 'total numeric -']);
       expect((await columnsOf(storage)).some((c) => c.startsWith('__pgt_row_id'))).toBe(true);
 
       // A reader granted SELECT on the name needs nothing on the storage.
@@ -99,9 +94,7 @@ describe('the public name is a view of the visible columns', () => {
       expect(star.fields.map((f) => f.name)).toEqual(['region', 'label', 'n', 'total']);
       const tstar = await asReader.query(`SELECT t.* FROM ${st} AS t LIMIT 0`);
       expect(tstar.fields.map((f) => f.name)).toEqual(['region', 'label', 'n', 'total']);
-      const natural = await asReader.query(
-        `SELECT * FROM ${st} NATURAL JOIN pv.regions ORDER BY region`,
-      );
+      const natural = await asReader.query(`SELECT * FROM ${st} NATURAL JOIN pv.regions ORDER BY region`);
       expect(natural.fields.map((f) => f.name)).toEqual(['region', 'label', 'n', 'total']);
       expect(natural.rows).toHaveLength(3);
       const json = await asReader.query(`SELECT row_to_json(t)::text AS j FROM ${st} AS t ORDER BY region`);
@@ -132,7 +125,9 @@ describe('the public name is a view of the visible columns', () => {
   it('through the SQL API, owned by the caller; status, explain and storage_of name the storage', async () => {
     const asAlice = await roles.client(alice);
     try {
-      await db.query(`CREATE SCHEMA pva AUTHORIZATION ${alice}; GRANT SELECT ON pv.orders TO ${alice}, ${bob}`);
+      await db.query(
+        `CREATE SCHEMA pva AUTHORIZATION ${alice}; GRANT SELECT ON pv.orders TO ${alice}, ${bob}`,
+      );
       await asAlice.query(
         `SELECT pgtrickle.create_stream_table('pva.totals', 'SELECT region, sum(amount) AS total FROM pv.orders GROUP BY region', '1h', 'DIFFERENTIAL')`,
       );
@@ -147,7 +142,9 @@ describe('the public name is a view of the visible columns', () => {
       const explained = await trickle().explain('pva.totals');
       expect(explained.storage).toBe('pva.totals__pgt_storage');
       // Indexes: not on the view; on the storage, by its owner.
-      await expect(asAlice.query('CREATE INDEX ON pva.totals (total)')).rejects.toThrow(/not a table|cannot create index/);
+      await expect(asAlice.query('CREATE INDEX ON pva.totals (total)')).rejects.toThrow(
+        /not a table|cannot create index/,
+      );
       await asAlice.query('CREATE INDEX totals_total_idx ON pva.totals__pgt_storage (total)');
     } finally {
       await asAlice.end();
@@ -190,7 +187,11 @@ describe('stream tables reading stream tables by their public name', () => {
       ]) {
         await db.query(step);
         if (mode !== 'IMMEDIATE') for (const n of ['up', 'l', 'r', 'b']) await trickle().refresh(`${s}.${n}`);
-        await expectTableEqualsQuery(db, `${s}.l`, left.replace(up, `(SELECT g, sum(v) AS s, count(*) AS n FROM ${s}.t GROUP BY g) AS x`));
+        await expectTableEqualsQuery(
+          db,
+          `${s}.l`,
+          left.replace(up, `(SELECT g, sum(v) AS s, count(*) AS n FROM ${s}.t GROUP BY g) AS x`),
+        );
         await expectTableEqualsQuery(db, `${s}.b`, bottom);
       }
       await trickle().dropStreamTable(up, { cascade: true });
@@ -231,10 +232,10 @@ describe('alter', () => {
       'n',
       'region',
     ]);
-    expect((await db.query(`SELECT obj_description('${st}'::regclass, 'pg_class') AS c`)).rows[0]?.c).toBe('totals');
-    expect(
-      (await db.query(`SELECT col_description('${st}'::regclass, 2) AS c`)).rows[0]?.c,
-    ).toBe('where');
+    expect((await db.query(`SELECT obj_description('${st}'::regclass, 'pg_class') AS c`)).rows[0]?.c).toBe(
+      'totals',
+    );
+    expect((await db.query(`SELECT col_description('${st}'::regclass, 2) AS c`)).rows[0]?.c).toBe('where');
     const status = (await trickle().status()).find((s) => s.name === st);
     expect(status?.storageMissing).toBe(false);
     await db.query(`INSERT INTO pv.orders VALUES (500, 'east', 1)`);
@@ -243,9 +244,17 @@ describe('alter', () => {
 
     // A user's view over the name: a change that needs a new view is refused, naming it; nothing changed.
     await db.query(`CREATE VIEW pvl.mine AS SELECT region FROM ${st}`);
-    const refused = await codeOf(trickle().alterStreamTable(st, { query: 'SELECT region FROM pv.orders GROUP BY region' }));
-    expect(refused).toMatchObject({ code: 'PGT_HAS_DEPENDENTS', message: expect.stringContaining('pvl.mine') });
-    expect((await db.query(`SELECT * FROM ${st} LIMIT 0`)).fields.map((f) => f.name)).toEqual(['n', 'region']);
+    const refused = await codeOf(
+      trickle().alterStreamTable(st, { query: 'SELECT region FROM pv.orders GROUP BY region' }),
+    );
+    expect(refused).toMatchObject({
+      code: 'PGT_HAS_DEPENDENTS',
+      message: expect.stringContaining('pvl.mine'),
+    });
+    expect((await db.query(`SELECT * FROM ${st} LIMIT 0`)).fields.map((f) => f.name)).toEqual([
+      'n',
+      'region',
+    ]);
     // Adding a column at the end still works under it.
     await trickle().alterStreamTable(st, {
       query: 'SELECT count(*) AS n, region, max(amount) AS top FROM pv.orders GROUP BY region',
@@ -353,7 +362,11 @@ describe('blue-green', () => {
     expect(await relation('pvg.st__pgt_storage')).toMatchObject({ kind: 'r' });
     await db.query(`INSERT INTO pv.orders VALUES (800, 'east', 4)`);
     await trickle().refresh(st);
-    await expectTableEqualsQuery(db, st, 'SELECT region, sum(amount) AS total FROM pv.orders GROUP BY region');
+    await expectTableEqualsQuery(
+      db,
+      st,
+      'SELECT region, sum(amount) AS total FROM pv.orders GROUP BY region',
+    );
     await trickle().createGreen(st, { query: green });
     await trickle().promoteGreen(st, { force: true });
     await trickle().dropRetired(st);
@@ -370,7 +383,9 @@ describe('upgrade from catalog 17', () => {
     try {
       await db.query(`CREATE SCHEMA pvu AUTHORIZATION ${alice}; GRANT USAGE ON SCHEMA pvu TO ${reader}`);
       const query = 'SELECT region, sum(amount) AS total FROM pv.orders GROUP BY region';
-      await asAlice.query(`SELECT pgtrickle.create_stream_table('pvu.up', $1, '1h', 'DIFFERENTIAL')`, [query]);
+      await asAlice.query(`SELECT pgtrickle.create_stream_table('pvu.up', $1, '1h', 'DIFFERENTIAL')`, [
+        query,
+      ]);
       await asAlice.query(
         `SELECT pgtrickle.create_stream_table('pvu.down', 'SELECT region FROM pvu.up WHERE total > 10', '1h', 'DIFFERENTIAL')`,
       );
@@ -383,7 +398,9 @@ describe('upgrade from catalog 17', () => {
         for (const n of ['up', 'down']) {
           await conn.query(`DROP VIEW pvu.${n} CASCADE`);
           await conn.query(`ALTER TABLE pvu.${n}__pgt_storage RENAME TO ${n}`);
-          await conn.query(`ALTER INDEX pvu.${n}__pgt_storage__pgt_row_id_idx RENAME TO ${n}__pgt_row_id_idx`);
+          await conn.query(
+            `ALTER INDEX pvu.${n}__pgt_storage__pgt_row_id_idx RENAME TO ${n}__pgt_row_id_idx`,
+          );
         }
         await conn.query(`GRANT SELECT ON pvu.up TO ${reader}`);
         await conn.query(`COMMENT ON TABLE pvu.up IS 'per region'`);

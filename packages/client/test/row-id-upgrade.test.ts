@@ -88,7 +88,9 @@ it('rebuilds stream tables stored before numeric row id parts carried their sign
   try {
     await conn.query('BEGIN');
     await conn.query(`SET LOCAL session_replication_role = replica`);
-    await conn.query(`UPDATE sg.st__pgt_storage SET __pgt_row_id = pg_catalog.hash_record_extended(ROW(n), 7919)`);
+    await conn.query(
+      `UPDATE sg.st__pgt_storage SET __pgt_row_id = pg_catalog.hash_record_extended(ROW(n), 7919)`,
+    );
     await conn.query(`DELETE FROM pgtrickle.pgt_schema_version WHERE version = $1`, [migration?.version]);
     await conn.query(`UPDATE pgtrickle.pgt_stream_tables SET needs_reinit = false`);
     await conn.query('COMMIT');

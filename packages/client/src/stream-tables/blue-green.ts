@@ -678,15 +678,22 @@ export class BlueGreenService {
     for (const oid of oids)
       await conn.query(`LOCK TABLE ${await relName(conn, oid)} IN ACCESS EXCLUSIVE MODE`);
     const owner = { role: outgoing.owner, searchPath: outgoing.searchPath };
-    const [outView, inView] = [await relName(conn, outgoing.publicOid), await relName(conn, incoming.publicOid)];
+    const [outView, inView] = [
+      await relName(conn, outgoing.publicOid),
+      await relName(conn, incoming.publicOid),
+    ];
     if (outView === null || inView === null)
       throw new DeploymentStateError(`The view of ${display} or of its other version is missing.`);
     // The outgoing pair first, freeing the public names.
     await withSandbox(conn, owner, {}, async (sandbox) => {
       await sandbox.exec.query(`ALTER VIEW ${outView} RENAME TO ${quoteIdent(s.outgoingName)}`);
-      await sandbox.exec.query(`ALTER TABLE ${outRel} RENAME TO ${quoteIdent(storageTableName(s.outgoingName))}`);
+      await sandbox.exec.query(
+        `ALTER TABLE ${outRel} RENAME TO ${quoteIdent(storageTableName(s.outgoingName))}`,
+      );
       await sandbox.exec.query(`ALTER VIEW ${inView} RENAME TO ${quoteIdent(s.publicName)}`);
-      await sandbox.exec.query(`ALTER TABLE ${inRel} RENAME TO ${quoteIdent(storageTableName(s.publicName))}`);
+      await sandbox.exec.query(
+        `ALTER TABLE ${inRel} RENAME TO ${quoteIdent(storageTableName(s.publicName))}`,
+      );
     });
     await renameStreamTable(conn, outgoing.pgtId, s.outgoingName, null);
     await renameStreamTable(conn, incoming.pgtId, s.publicName, null);
@@ -857,7 +864,12 @@ async function carryOver(
   conn: Conn,
   owner: OwnerSandbox,
   views: { readonly fromOid: number; readonly toOid: number; readonly toRel: string },
-  storages: { readonly fromOid: number; readonly fromRel: string; readonly toOid: number; readonly toRel: string },
+  storages: {
+    readonly fromOid: number;
+    readonly fromRel: string;
+    readonly toOid: number;
+    readonly toRel: string;
+  },
   schema: string,
 ): Promise<{ renamedIndexes: Record<string, string>; notCarried: string[] }> {
   const { fromOid, toOid, toRel } = views;
@@ -899,8 +911,7 @@ async function carryOver(
     [fromOid, toOid],
   );
   const table = comments.rows[0]?.c;
-  if (typeof table === 'string')
-    await owner.exec.query(`COMMENT ON VIEW ${toRel} IS ${quoteLiteral(table)}`);
+  if (typeof table === 'string') await owner.exec.query(`COMMENT ON VIEW ${toRel} IS ${quoteLiteral(table)}`);
   for (const [col, text] of Object.entries((comments.rows[0]?.cols ?? {}) as Record<string, string>))
     await owner.exec.query(`COMMENT ON COLUMN ${toRel}.${quoteIdent(col)} IS ${quoteLiteral(text)}`);
   const indexes = await conn.query(

@@ -15,7 +15,12 @@
 import { type CompiledPlan, dropStreamBufferDdl } from '@pgtrickle/dvm';
 import { emitAlert } from '../catalog/alerts.js';
 import { deleteStreamTable } from '../catalog/delete-stream-table.js';
-import { allStreamTables, consumersOf, findStreamTable, streamTableById } from '../catalog/find-stream-table.js';
+import {
+  allStreamTables,
+  consumersOf,
+  findStreamTable,
+  streamTableById,
+} from '../catalog/find-stream-table.js';
 import { lastDecisionOf } from '../catalog/holds.js';
 import { insertStreamTable, nextStreamTableId } from '../catalog/insert-stream-table.js';
 import { allDependencies, dependenciesOf } from '../catalog/read-dependencies.js';
@@ -190,9 +195,14 @@ export class StreamTableService {
       const exists = await conn.query('SELECT to_regclass($1) IS NOT NULL AS e', [sqlName(schema, name)]);
       if (exists.rows[0]?.e === true) throw new AlreadyExistsError(display, 'a table or view');
       const storage = storageTableName(name);
-      const storageTaken = await conn.query('SELECT to_regclass($1) IS NOT NULL AS e', [sqlName(schema, storage)]);
+      const storageTaken = await conn.query('SELECT to_regclass($1) IS NOT NULL AS e', [
+        sqlName(schema, storage),
+      ]);
       if (storageTaken.rows[0]?.e === true)
-        throw new AlreadyExistsError(displayName(schema, storage), 'a relation (the storage of the stream table needs the name)');
+        throw new AlreadyExistsError(
+          displayName(schema, storage),
+          'a relation (the storage of the stream table needs the name)',
+        );
       const schemaOk = await conn.query('SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1', [schema]);
       if (schemaOk.rows.length === 0)
         throw new InvalidArgumentError(`Schema "${schema}" does not exist; create it first.`);

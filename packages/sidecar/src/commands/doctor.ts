@@ -269,7 +269,8 @@ export async function runChecks(
         status: t.status,
         lastError: t.lastError,
         storageMissing:
-          (t.storageOid !== null && missing.has(t.storageOid)) || (t.publicOid !== null && views.has(t.publicOid)),
+          (t.storageOid !== null && missing.has(t.storageOid)) ||
+          (t.publicOid !== null && views.has(t.publicOid)),
       }));
     const gone = tables.filter((t) => t.storageMissing);
     const bad = tables.filter((t) => !t.storageMissing && (t.status === 'ERROR' || t.status === 'SUSPENDED'));
