@@ -168,7 +168,10 @@ describe('stream table commands', () => {
     expect(r.stdout).toMatch(/^public\.by_region\n {2}mode {10}DIFFERENTIAL\n/);
     expect(r.stdout).toContain('  sources       public.orders (table)');
     expect(r.stdout).toContain('  row identity  __pgt_row_id, unique (one row per id)');
-    expect(r.stdout).toContain('-- storage\nCREATE TABLE "public"."by_region"');
+    expect(r.stdout).toContain(
+      '  storage       public.by_region__pgt_storage (the table behind the view public.by_region: put indexes for readers on it)',
+    );
+    expect(r.stdout).toContain('-- storage\nCREATE TABLE "public"."by_region__pgt_storage"');
     expect(r.stdout).toContain('-- differential delta');
     const json = JSON.parse((await cli(['explain', 'by_region', '--json'])).stdout) as {
       mode: string;
