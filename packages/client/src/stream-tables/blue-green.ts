@@ -9,7 +9,7 @@
  *   point leaves either the state before or the state after;
  * - promote and rollback are one transaction each, the swap: take the refresh locks (the rows of
  *   both tables and of the tables reading the outgoing one), refuse views over the outgoing
- *   table, `LOCK` both storages ACCESS EXCLUSIVE in ascending oid order, rename them, recompile
+ *   table, `LOCK` both views then both storages ACCESS EXCLUSIVE in ascending oid order, rename them, recompile
  *   and rebuild the readers against the incoming one (refused, nothing changed, when a reader's
  *   query no longer fits, unless `cascade`), move refresh-group memberships;
  * - promote first checks convergence with the ConvergenceGate (unless forced) and refreshes the
@@ -674,9 +674,13 @@ export class BlueGreenService {
         names,
       );
     }
+    // The views first, as readers take them (a reader locks the view, then the storage behind it).
+    const views = [outgoing.publicOid as number, incoming.publicOid as number].sort((a, b) => a - b);
     const oids = [outgoing.storageOid as number, incoming.storageOid as number].sort((a, b) => a - b);
-    for (const oid of oids)
-      await conn.query(`LOCK TABLE ${await relName(conn, oid)} IN ACCESS EXCLUSIVE MODE`);
+    for (const oid of [...views, ...oids]) {
+      const rel = await relName(conn, oid);
+      if (rel !== null) await conn.query(`LOCK TABLE ${rel} IN ACCESS EXCLUSIVE MODE`);
+    }
     const owner = { role: outgoing.owner, searchPath: outgoing.searchPath };
     const [outView, inView] = [
       await relName(conn, outgoing.publicOid),
