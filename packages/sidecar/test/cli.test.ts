@@ -106,6 +106,14 @@ describe('stream table commands', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('created public.by_region: DIFFERENTIAL, schedule 5s, reads public.orders\n');
     await expectTableEqualsQuery(db, 'by_region', QUERY);
+    // The name is a view of the visible columns over the storage table.
+    const kinds = await db.query(
+      `SELECT relname, relkind::text AS k FROM pg_class WHERE relname IN ('by_region', 'by_region__pgt_storage') ORDER BY 1`,
+    );
+    expect(kinds.rows).toEqual([
+      { relname: 'by_region', k: 'v' },
+      { relname: 'by_region__pgt_storage', k: 'r' },
+    ]);
   });
 
   it('status lists it as a table and as JSON', async () => {
