@@ -6,7 +6,7 @@
  * through `SqlExecutor`, both implemented by the caller.
  */
 // The catalog port's types (CatalogPort, ColumnInfo, FunctionInfo, QualifiedName, QueryColumn,
-// RelationInfo, RelationKind, StreamTableInfo, Volatility): the module declares nothing else.
+// RelationInfo, RelationKind, StreamTableInfo, TypeShape, Volatility): the module declares nothing else.
 export type * from './catalog/port.js';
 export { createSqlCatalogPort, type SqlCatalogPortOptions } from './catalog/sql-port.js';
 export type { DeltaParam, DeltaSource } from './diff/context.js';
@@ -15,6 +15,7 @@ export {
   hashablePart,
   type IdPart,
   jsonNormalImage,
+  printWithTypeShapes,
   rowIdExpr,
   rowText,
 } from './diff/rowid.js';

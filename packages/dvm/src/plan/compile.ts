@@ -13,7 +13,7 @@ import type { Node, RangeVar } from '@pgsql/types';
 import { BuildEnv, type CatalogFacts, loadCatalogFacts } from '../build/env.js';
 import { SYSTEM_COLUMNS } from '../build/expr.js';
 import { buildDefiningQuery } from '../build/index.js';
-import type { CatalogPort, QueryColumn } from '../catalog/port.js';
+import type { CatalogPort, QueryColumn, TypeShape } from '../catalog/port.js';
 import {
   type DeltaParam,
   type DeltaSource,
@@ -21,7 +21,13 @@ import {
   deltaParams,
   type StorageBinding,
 } from '../diff/context.js';
-import { binaryIdPart, type IdPart, recordIdPartTypes, rowIdExpr } from '../diff/rowid.js';
+import {
+  binaryIdPart,
+  type IdPart,
+  printWithTypeShapes,
+  recordIdPartTypes,
+  rowIdExpr,
+} from '../diff/rowid.js';
 import {
   AmbiguousColumnError,
   DvmError,
@@ -240,13 +246,75 @@ export async function compileStreamTable(
       built.views,
       built.warnings,
     );
-    const idParts = recordIdPartTypes(() => checkPrintable(plan));
-    await checkHashable(idParts, plan, port);
-    return plan;
+    const printedParts = recordIdPartTypes(() => checkPrintable(plan));
+    const shapes = await typeShapesOf(printedParts, port);
+    const shaped = shapes.size === 0 ? plan : printingWithTypeShapes(plan, shapes);
+    const idParts = shaped === plan ? printedParts : recordIdPartTypes(() => checkPrintable(shaped));
+    await checkHashable(idParts, shaped, port);
+    return shaped;
   } catch (error) {
     if (requested === 'AUTO' && error instanceof UnsupportedQueryError) return await full(error.message);
     throw error;
   }
+}
+
+/**
+ * The shapes of the types of `parts` (hashed by their type's own function when printed without
+ * shapes) and of the types they are built from, as far as they go: domains, arrays, ranges and
+ * composites; plain types are left out.
+ */
+async function typeShapesOf(parts: readonly IdPart[], port: CatalogPort): Promise<Map<string, TypeShape>> {
+  const found = new Map<string, TypeShape>();
+  if (port.describeTypes === undefined) return found;
+  let pending = new Set(parts.flatMap((p) => (p.type === undefined ? [] : [p.type])));
+  while (pending.size > 0) {
+    const described = await port.describeTypes([...pending]);
+    const next = new Set<string>();
+    for (const [name, shape] of described) {
+      found.set(name, shape);
+      for (const child of typeShapeChildren(shape))
+        if (!found.has(child) && !pending.has(child)) next.add(child);
+    }
+    for (const name of pending) if (!found.has(name)) found.set(name, { kind: 'plain' });
+    pending = next;
+  }
+  return new Map([...found].filter(([, shape]) => shape.kind !== 'plain'));
+}
+
+/** The types a shape is built from. */
+function typeShapeChildren(shape: TypeShape): string[] {
+  switch (shape.kind) {
+    case 'domain':
+      return [shape.base];
+    case 'array':
+      return [shape.element];
+    case 'range':
+      return [shape.subtype];
+    case 'composite':
+      return shape.fields.map((f) => f.type);
+    case 'plain':
+      return [];
+  }
+}
+
+/** `plan` whose every printing method runs with `shapes` in effect (see `printWithTypeShapes`). */
+function printingWithTypeShapes(plan: CompiledPlan, shapes: ReadonlyMap<string, TypeShape>): CompiledPlan {
+  const within =
+    <A extends unknown[], R>(f: (...args: A) => R) =>
+    (...args: A): R =>
+      printWithTypeShapes(shapes, () => f(...args));
+  return {
+    ...plan,
+    storageDdl: within(plan.storageDdl),
+    populationSelect: within(plan.populationSelect),
+    fullInsert: within(plan.fullInsert),
+    deltaInsert: within(plan.deltaInsert),
+    refreshSql: within(plan.refreshSql),
+    applyTarget: within(plan.applyTarget),
+    inspectSql: within(plan.inspectSql),
+    immediateSql: within(plan.immediateSql),
+    recomputeSql: within(plan.recomputeSql),
+  };
 }
 
 /**
