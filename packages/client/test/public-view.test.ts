@@ -296,6 +296,16 @@ describe('drop', () => {
     for (const n of [a, b])
       await trickle().createStreamTable({ name: `pvn.${n}`, query: 'SELECT region FROM pv.regions' });
     for (const n of [a, b]) await expectTableEqualsQuery(db, `pvn.${n}`, 'SELECT region FROM pv.regions');
+    // A relation already holding the storage's name refuses the create, naming it; nothing is made.
+    await db.query('CREATE TABLE pvn.taken__pgt_storage (x int)');
+    const refused = await codeOf(
+      trickle().createStreamTable({ name: 'pvn.taken', query: 'SELECT region FROM pv.regions' }),
+    );
+    expect(refused).toMatchObject({
+      code: 'PGT_ALREADY_EXISTS',
+      message: expect.stringContaining('pvn.taken__pgt_storage'),
+    });
+    expect(await relation('pvn.taken')).toBeUndefined();
   });
 });
 
