@@ -27,8 +27,10 @@ import {
   unusedCaptures,
   upsertChangeTracking,
 } from './catalog/change-tracking.js';
+import { streamTableById } from './catalog/find-stream-table.js';
 import { hasReaders } from './catalog/read-dependencies.js';
 import type { DependencyRow } from './catalog/rows.js';
+import { cat } from './catalog/schema.js';
 import { trimBaseBuffer, trimStreamBuffer } from './catalog/trim-buffers.js';
 import { replaceDependencies } from './catalog/write-dependencies.js';
 import type { Conn, Db } from './db.js';
@@ -77,7 +79,8 @@ export async function ensureStreamBuffer(
     `SELECT pg_catalog.pg_get_userbyid(c.relowner)::text AS owner,
             pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS storage
        FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
-      WHERE c.oid = $1`,
+      -- its readers: those of its public view (the storage itself for a table of the earlier layout)
+      WHERE c.oid = COALESCE((SELECT s.public_oid FROM ${cat('pgt_stream_tables')} AS s WHERE s.storage_oid = $1), $1)`,
     [storageOid],
   );
   const r = res.rows[0];
@@ -154,11 +157,18 @@ export async function recordDependencies(
   }
   const views = plan.views ?? [];
   const fps = await fingerprints(conn, [...plan.sources.map((s) => s.oid), ...views.map((v) => v.oid)]);
+  // A stream table is recorded under its public name (the plan reads its storage).
+  const publicNames = new Map<number, { schema: string; name: string }>();
+  for (const s of plan.sources)
+    if (s.pgtId !== null) {
+      const st = await streamTableById(conn, s.pgtId);
+      if (st !== null) publicNames.set(s.oid, { schema: st.schema, name: st.name });
+    }
   await replaceDependencies(conn, pgtId, [
     ...plan.sources.map((s) => ({
       sourceOid: s.oid,
-      sourceSchema: s.schema,
-      sourceName: s.name,
+      sourceSchema: publicNames.get(s.oid)?.schema ?? s.schema,
+      sourceName: publicNames.get(s.oid)?.name ?? s.name,
       sourceKind: s.kind,
       sourcePgtId: s.pgtId,
       fingerprint: fps.get(s.oid) ?? '',

@@ -139,6 +139,7 @@ export {
   NotFoundError,
   NotInstalledError,
   PopulationFailedError,
+  PublicViewMissingError,
   RefreshFailedError,
   SchemaVersionError,
   SourceChangedError,
@@ -161,6 +162,7 @@ export {
 } from './groups.js';
 export { displayName, type ParsedName, parseName } from './names.js';
 export { catalogPort, fingerprints } from './port.js';
+export { missingPublicViews, STORAGE_SUFFIX, storageTableName } from './public-view.js';
 export {
   createEngine,
   DEFAULT_AUTO_FULL_RATIO,

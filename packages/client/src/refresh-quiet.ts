@@ -31,7 +31,8 @@ export async function isQuiet(
   deps: readonly DependencyRow[],
 ): Promise<boolean> {
   if (row.status !== 'ACTIVE' || row.effectiveMode !== 'DIFFERENTIAL') return false;
-  if (row.frontier === null || row.needsReinit || row.storageOid === null) return false;
+  if (row.frontier === null || row.needsReinit || row.storageOid === null || row.publicOid === null)
+    return false;
   const probes = deps.map((d, i) => {
     if (d.sourceKind === 'view') return 'false';
     const buffer =

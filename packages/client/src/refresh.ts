@@ -26,11 +26,12 @@ import type { Conn } from './db.js';
 import { SourceChangedError, StorageMissingError } from './errors.js';
 import { displayName } from './names.js';
 import { onlyCaptureChanged } from './port.js';
+import { evolveStorageAndView, preparePublicView, storageNameOf } from './public-view.js';
 import { preflight } from './refresh-preflight.js';
 import { isQuiet, markQuiet } from './refresh-quiet.js';
 import { compileAsOwner, sourcesHiddenFromOwner } from './security/owner-compile.js';
 import { type OwnerSandbox, withSandbox } from './security/sandbox.js';
-import { evolveStorage, repairGuard, restoreGuard } from './storage.js';
+import { repairGuard, restoreGuard } from './storage.js';
 import { installImmediate } from './stream-tables/immediate.js';
 
 /** Default AUTO threshold: refresh FULL when a source's pending changes exceed this share of its rows. */
@@ -104,7 +105,7 @@ export async function planFor(
   const key = JSON.stringify([
     // The storage name is in the plan (a blue-green promote renames it).
     row.schema,
-    row.name,
+    storageNameOf(row),
     row.query,
     row.requestedMode,
     row.ownerOid,
@@ -123,7 +124,7 @@ export async function planFor(
   const plan = await compileAsOwner(conn, sandbox, {
     query: row.query,
     schema: row.schema,
-    name: row.name,
+    name: storageNameOf(row),
     mode: row.requestedMode,
     pgtId: row.pgtId,
   });
@@ -185,8 +186,13 @@ export async function refreshInTransaction(
   await allowStorageWrites(conn, pgtId);
   const owner = { role: row.owner, searchPath: row.searchPath };
   // The registration ends with the refresh's last catalog write (`recordCompletedRefresh`).
-  return withSandbox(conn, owner, {}, (sandbox) =>
-    refreshAsOwner(conn, sandbox, engine, row, deps, request, { startedAt, after, name }),
+  // A table of the earlier layout gets its public view; a dropped view is an error (public-view.ts).
+  return withSandbox(conn, owner, {}, async (sandbox) =>
+    refreshAsOwner(conn, sandbox, engine, await preparePublicView(conn, sandbox.exec, row), deps, request, {
+      startedAt,
+      after,
+      name,
+    }),
   );
 }
 
@@ -320,7 +326,7 @@ async function rebuildAfterSourceChange(
     plan = await compileAsOwner(conn, sandbox, {
       query: row.query,
       schema: row.schema,
-      name: row.name,
+      name: storageNameOf(row),
       mode: row.requestedMode,
       pgtId: row.pgtId,
     });
@@ -332,7 +338,7 @@ async function rebuildAfterSourceChange(
       { cause: error },
     );
   }
-  await evolveStorage(conn, sandbox, row.pgtId, plan);
+  await evolveStorageAndView(conn, sandbox, row, plan);
   await recordDependencies(conn, row.pgtId, plan);
   return dependenciesOf(conn, row.pgtId);
 }
