@@ -29,6 +29,7 @@ import {
 } from './catalog/change-tracking.js';
 import { hasReaders } from './catalog/read-dependencies.js';
 import type { DependencyRow } from './catalog/rows.js';
+import { MIGRATIONS } from './catalog/migrations.js';
 import { trimBaseBuffer, trimStreamBuffer } from './catalog/trim-buffers.js';
 import { replaceDependencies } from './catalog/write-dependencies.js';
 import type { Conn, Db } from './db.js';
@@ -193,14 +194,19 @@ export function cleanupTargets(sources: readonly DependencyRow[]): CleanupTarget
 const SECURITY_MODEL_VERSION = 4;
 /** The catalog version that introduced capture by `capture_sync` (typed or text buffers). */
 const CAPTURE_SYNC_VERSION = 5;
+/** The catalog version whose capture functions take ids per statement (found by name: it may be renumbered). */
+const PER_STATEMENT_VERSION = MIGRATIONS.find((m) => m.name === 'capture per statement')?.version;
 
 /**
  * After an upgrade: gives capture installed by an older version what the migrations introduced —
- * access rules (version 4), and buffers rebuilt by `capture_sync` (version 5: the stream tables
- * reading them recompute, their pending changes being in the old layout).
+ * access rules (version 4), buffers rebuilt by `capture_sync` (version 5: the stream tables
+ * reading them recompute, their pending changes being in the old layout), and capture functions
+ * rewritten by `capture_sync` (capture per statement: buffers and pending changes are kept).
  */
 export async function upgradeExistingCapture(conn: Conn, applied: readonly number[]): Promise<void> {
-  const rebuilt = applied.includes(CAPTURE_SYNC_VERSION);
+  const rebuilt =
+    applied.includes(CAPTURE_SYNC_VERSION) ||
+    (PER_STATEMENT_VERSION !== undefined && applied.includes(PER_STATEMENT_VERSION));
   if (!rebuilt && !applied.includes(SECURITY_MODEL_VERSION)) return;
   for (const t of await capturedSources(conn)) {
     if (rebuilt) await conn.query(captureSyncCall(t.oid));
