@@ -27,9 +27,9 @@ import {
   unusedCaptures,
   upsertChangeTracking,
 } from './catalog/change-tracking.js';
+import { MIGRATIONS } from './catalog/migrations.js';
 import { hasReaders } from './catalog/read-dependencies.js';
 import type { DependencyRow } from './catalog/rows.js';
-import { MIGRATIONS } from './catalog/migrations.js';
 import { trimBaseBuffer, trimStreamBuffer } from './catalog/trim-buffers.js';
 import { replaceDependencies } from './catalog/write-dependencies.js';
 import type { Conn, Db } from './db.js';

@@ -19,7 +19,9 @@ async function oidOf(table: string): Promise<number> {
 }
 
 async function formatOf(oid: number): Promise<string> {
-  const res = await db.query(`SELECT format FROM pgtrickle_changes.capture_state WHERE source_oid = $1`, [oid]);
+  const res = await db.query(`SELECT format FROM pgtrickle_changes.capture_state WHERE source_oid = $1`, [
+    oid,
+  ]);
   return String(res.rows[0]?.format);
 }
 
@@ -132,7 +134,9 @@ it("a writer's search_path reaches nothing a capture function calls", async () =
 
 it("captures columns named like the capture functions' variables and label", async () => {
   const query = 'SELECT x, s, pgt, sum(n) AS n FROM vn.t GROUP BY x, s, pgt';
-  await db.query(`CREATE SCHEMA vn; CREATE TABLE vn.t (id int PRIMARY KEY, x int, s text, pgt bigint, n int)`);
+  await db.query(
+    `CREATE SCHEMA vn; CREATE TABLE vn.t (id int PRIMARY KEY, x int, s text, pgt bigint, n int)`,
+  );
   await trickle().createStreamTable({ name: 'vn.st', query, refreshMode: 'DIFFERENTIAL' });
   await db.query(`INSERT INTO vn.t SELECT i, i % 2, 's' || (i % 3), i % 4, i FROM generate_series(1, 20) i;
     UPDATE vn.t SET x = x + 1, n = n * 2 WHERE id % 5 = 0; DELETE FROM vn.t WHERE id % 7 = 0`);

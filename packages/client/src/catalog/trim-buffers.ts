@@ -3,9 +3,10 @@
  * the row's xid is visible in every consumer's snapshot; stream-table buffers: its epoch is at
  * most every consumer's). A consumer without a frontier blocks trimming. Each trim is ONE
  * statement that first tries the buffer's cleanup lock (`lockKey`, an advisory lock held to the
- * end of the statement's transaction) and deletes nothing when another session holds it; a
- * base buffer is read only below the smallest consumer's snapshot xmax (a row at or above it is
- * not visible to that consumer yet), so rows a slower consumer has not read cost nothing.
+ * end of the statement's transaction) and deletes nothing when another session holds it. A base
+ * buffer has no index (docs/capture.md): the trim scans it, deleting rows below the smallest
+ * consumer's snapshot xmax (a row at or above it is not visible to that consumer yet) that every
+ * consumer's snapshot sees.
  */
 import { cat, type Queryable } from './schema.js';
 
