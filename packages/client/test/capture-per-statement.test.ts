@@ -9,7 +9,7 @@
  */
 import { expectTableEqualsQuery } from '@pgtrickle/testkit';
 import { expect, it } from 'vitest';
-import { MIGRATIONS } from '../src/index.js';
+import { cleanupBuffers, MIGRATIONS } from '../src/index.js';
 import { useTrickle } from './support/setup.js';
 
 const { db, trickle } = useTrickle();
@@ -142,4 +142,37 @@ it("captures columns named like the capture functions' variables and label", asy
     UPDATE vn.t SET x = x + 1, n = n * 2 WHERE id % 5 = 0; DELETE FROM vn.t WHERE id % 7 = 0`);
   expect((await trickle().refresh('vn.st')).action).toBe('DIFFERENTIAL');
   await expectTableEqualsQuery(db, 'vn.st', query);
+});
+
+it('gives a buffer its xid index while a lagging consumer keeps it large, and drops it once caught up', async () => {
+  const fastQuery = 'SELECT v % 3 AS g, count(*) AS n, sum(v) AS s FROM lg.t GROUP BY 1';
+  const slowQuery = 'SELECT id, v FROM lg.t';
+  await db.query(`CREATE SCHEMA lg; CREATE TABLE lg.t (id int PRIMARY KEY, v int)`);
+  await trickle().createStreamTable({ name: 'lg.fast', query: fastQuery, refreshMode: 'DIFFERENTIAL' });
+  await trickle().createStreamTable({ name: 'lg.slow', query: slowQuery, refreshMode: 'DIFFERENTIAL' });
+  const oid = await oidOf('lg.t');
+  const index = `pgtrickle_changes.changes_${oid}_window`;
+  const indexed = async () => (await db.query(`SELECT to_regclass($1) IS NOT NULL AS i`, [index])).rows[0]?.i;
+  const target = { kind: 'table' as const, oid, pgtId: null };
+
+  await db.query(`INSERT INTO lg.t SELECT i, i FROM generate_series(1, 60) i`);
+  await trickle().refresh('lg.fast');
+  // The slow consumer keeps all 60 rows: under the default bound no index, over a bound of 50 one.
+  await cleanupBuffers(trickle().db, [target]);
+  expect(await indexed()).toBe(false);
+  await cleanupBuffers(trickle().db, [target], { create: 50, drop: 10 });
+  expect(await indexed()).toBe(true);
+
+  // Capture and refreshes work the same with the index.
+  await db.query(`UPDATE lg.t SET v = v * 2 WHERE id % 4 = 0; DELETE FROM lg.t WHERE id % 5 = 0`);
+  expect((await trickle().refresh('lg.fast')).action).toBe('DIFFERENTIAL');
+  await cleanupBuffers(trickle().db, [target], { create: 50, drop: 10 });
+  expect(await indexed()).toBe(true);
+  expect((await trickle().refresh('lg.slow')).action).toBe('DIFFERENTIAL');
+  // Both caught up: the refresh's own cleanup emptied the buffer and dropped the index.
+  const left = await db.query(`SELECT count(*)::int AS n FROM pgtrickle_changes.changes_${oid}`);
+  expect(left.rows[0]?.n).toBe(0);
+  expect(await indexed()).toBe(false);
+  await expectTableEqualsQuery(db, 'lg.fast', fastQuery);
+  await expectTableEqualsQuery(db, 'lg.slow', slowQuery);
 });

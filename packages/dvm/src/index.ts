@@ -45,10 +45,13 @@ export {
 } from './plan/apply.js';
 export {
   baseBuffer,
+  baseBufferIndex,
+  baseBufferIndexDdl,
   baseCaptureAccessDdl,
   baseCaptureDdl,
   type CaptureTarget,
   changesSchemaDdl,
+  dropBaseBufferIndexDdl,
   dropBaseCaptureDdl,
   dropStreamBufferDdl,
   streamBuffer,

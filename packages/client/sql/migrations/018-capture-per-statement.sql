@@ -4,8 +4,9 @@
 -- Statements are separated by a line "--> statement-breakpoint" (dollar-quoted bodies may contain ";").
 -- Capture writes less per row (docs/capture.md, "What a captured row holds"): a capture function
 -- takes one change id from the buffer's sequence and the transaction id once per statement (per
--- half of an UPDATE) instead of a column default per row, and a base buffer has no (xid) index any
--- more (each row paid an index insert; readers scan the buffer). Existing buffers keep their rows
+-- half of an UPDATE) instead of a column default per row, and a base buffer has an (xid) index only
+-- while a lagging consumer keeps it large (each row paid an index insert; cleanup creates the index
+-- when a trim keeps many rows and drops it when few are left). Existing buffers keep their rows
 -- and their column defaults: ids taken per statement come from the same sequence, after every id
 -- already written, so the order of the pending changes is kept and no stream table recomputes.
 -- The capture functions themselves are rewritten by capture_sync right after this migration, in
