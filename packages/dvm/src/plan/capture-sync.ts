@@ -202,11 +202,8 @@ BEGIN
       || CASE WHEN fmt = 'text' THEN ', data text' ELSE '' END || ')';
     bufoid := pg_catalog.to_regclass(buf);
   END IF;
-  -- No index: every row would pay an index insert (the buffer is read whole, see docs/capture.md);
-  -- an older version's (xid) index goes.
-  IF pg_catalog.to_regclass(pg_catalog.format('%I.%I', ${sql.lit(CHANGES_SCHEMA)}, 'changes_' || p_source || '_window')) IS NOT NULL THEN
-    EXECUTE pg_catalog.format('DROP INDEX %I.%I', ${sql.lit(CHANGES_SCHEMA)}, 'changes_' || p_source || '_window');
-  END IF;
+  -- No index: every row would pay an index insert. Cleanup gives a buffer an index on xid while a
+  -- lagging consumer keeps it large, and drops it again (docs/capture.md).
   -- One change id per statement (and per half of an UPDATE), taken from the buffer's sequence.
   nextid := 'pg_catalog.nextval(' || pg_catalog.quote_literal(pg_catalog.pg_get_serial_sequence(buf, 'change_id')) || '::pg_catalog.regclass)';
   IF fmt = 'typed' THEN
