@@ -42,7 +42,8 @@ function load(): string {
 
 /** Runs the workloads and writes the results. */
 export async function runWorkloads(quick: boolean, only: readonly string[]): Promise<void> {
-  const o: BenchOptions = { quick, only, reps: quick ? 3 : 5 };
+  const reps = Number(process.env.PGTRICKLE_BENCH_REPS ?? 0);
+  const o: BenchOptions = { quick, only, reps: reps > 0 ? Math.floor(reps) : quick ? 3 : 5 };
   const want = (s: string) => only.length === 0 || only.includes(s);
   const started = new Date();
   const loadBefore = load();

@@ -110,7 +110,13 @@ export {
   type WatermarkStatusRow,
   watermarkError,
 } from './catalog/watermarks.js';
-export { type CleanupTarget, cleanupBuffers, cleanupTargets } from './cdc.js';
+export {
+  BUFFER_INDEX_ROWS,
+  type BufferIndexRows,
+  type CleanupTarget,
+  cleanupBuffers,
+  cleanupTargets,
+} from './cdc.js';
 export {
   type Conn,
   type ConnectionOptions,

@@ -46,10 +46,13 @@ export {
 } from './plan/apply.js';
 export {
   baseBuffer,
+  baseBufferIndex,
+  baseBufferIndexDdl,
   baseCaptureAccessDdl,
   baseCaptureDdl,
   type CaptureTarget,
   changesSchemaDdl,
+  dropBaseBufferIndexDdl,
   dropBaseCaptureDdl,
   dropStreamBufferDdl,
   streamBuffer,
