@@ -1,6 +1,6 @@
 /**
  * `pnpm bench`: with no argument, `--quick`, or section names (refreshes, write-amp, noop,
- * latency, idle-tick, tpch), runs the issue workloads (`bench/workloads/main.ts`: the performance table, written
+ * latency, idle-tick, tpch, immediate), runs the issue workloads (`bench/workloads/main.ts`: the performance table, written
  * to `bench/results/`). `pnpm bench --micro [filter]`, or any other filter, runs the micro-suites
  * `packages/<name>/bench/*.bench.ts` (only files whose path contains the filter) and prints one
  * table. `pnpm bench --report <results.json>...` writes a results file's markdown again

@@ -2,7 +2,7 @@
  * The issue workloads behind `pnpm bench [--quick] [section...]`: runs the sections asked for
  * (all by default) on one embedded PostgreSQL 18, prints the issue table, and writes
  * `bench/results/<date>-<machine>[-quick].json` (options, machine, every raw sample) and the
- * markdown next to it. Sections: refreshes, write-amp, noop, latency, idle-tick, tpch (names no
+ * markdown next to it. Sections: refreshes, write-amp, noop, latency, idle-tick, tpch, immediate (names no
  * micro-suite path contains, so `pnpm bench tick` still runs the sidecar's tick micro-suite).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { BOUNDS } from './bounds.js';
 import { runCaptureWorkload } from './capture.js';
 import { type BenchOptions, BenchServer, progress } from './common.js';
+import { runImmediateWorkload } from './immediate.js';
 import { runLatencyWorkload } from './latency.js';
 import { runNoopWorkload } from './noop.js';
 import { runRefreshWorkload } from './refresh.js';
@@ -20,7 +21,15 @@ import { runTickWorkload } from './tick.js';
 import { runTpchWorkload } from './tpch/run.js';
 
 /** The section names, in run order. */
-export const SECTIONS = ['refreshes', 'write-amp', 'noop', 'latency', 'idle-tick', 'tpch'] as const;
+export const SECTIONS = [
+  'refreshes',
+  'write-amp',
+  'noop',
+  'latency',
+  'idle-tick',
+  'tpch',
+  'immediate',
+] as const;
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -33,7 +42,8 @@ function load(): string {
 
 /** Runs the workloads and writes the results. */
 export async function runWorkloads(quick: boolean, only: readonly string[]): Promise<void> {
-  const o: BenchOptions = { quick, only, reps: quick ? 3 : 5 };
+  const reps = Number(process.env.PGTRICKLE_BENCH_REPS ?? 0);
+  const o: BenchOptions = { quick, only, reps: reps > 0 ? Math.floor(reps) : quick ? 3 : 5 };
   const want = (s: string) => only.length === 0 || only.includes(s);
   const started = new Date();
   const loadBefore = load();
@@ -50,6 +60,7 @@ export async function runWorkloads(quick: boolean, only: readonly string[]): Pro
     if (want('latency')) data.latency = await runLatencyWorkload(server, o);
     if (want('idle-tick')) data.tick = await runTickWorkload(server, o);
     if (want('tpch')) data.tpch = await runTpchWorkload(server, o);
+    if (want('immediate')) data.immediate = await runImmediateWorkload(server, o);
   } finally {
     await server.stop();
   }

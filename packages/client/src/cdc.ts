@@ -9,13 +9,17 @@
  */
 import {
   baseBuffer,
+  baseBufferIndex,
+  baseBufferIndexDdl,
   baseCaptureAccessDdl,
   captureSyncCall,
+  dropBaseBufferIndexDdl,
   dropBaseCaptureDdl,
   dropStreamBufferDdl,
   type PlanMode,
   type PlanSource,
   type PlanView,
+  quoteLiteral,
   streamBuffer,
   streamBufferAccessDdl,
   streamBufferDdl,
@@ -27,11 +31,14 @@ import {
   unusedCaptures,
   upsertChangeTracking,
 } from './catalog/change-tracking.js';
+import { streamTableById } from './catalog/find-stream-table.js';
+import { MIGRATIONS } from './catalog/migrations.js';
 import { hasReaders } from './catalog/read-dependencies.js';
 import type { DependencyRow } from './catalog/rows.js';
+import { cat } from './catalog/schema.js';
 import { trimBaseBuffer, trimStreamBuffer } from './catalog/trim-buffers.js';
 import { replaceDependencies } from './catalog/write-dependencies.js';
-import type { Conn, Db } from './db.js';
+import { type Conn, type Db, isConnectionError } from './db.js';
 import { CaptureUnsupportedError } from './errors.js';
 import { displayName } from './names.js';
 import { fingerprints } from './port.js';
@@ -77,7 +84,8 @@ export async function ensureStreamBuffer(
     `SELECT pg_catalog.pg_get_userbyid(c.relowner)::text AS owner,
             pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS storage
        FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
-      WHERE c.oid = $1`,
+      -- its readers: those of its public view (the storage itself for a table of the earlier layout)
+      WHERE c.oid = COALESCE((SELECT s.public_oid FROM ${cat('pgt_stream_tables')} AS s WHERE s.storage_oid = $1), $1)`,
     [storageOid],
   );
   const r = res.rows[0];
@@ -104,28 +112,82 @@ function cleanupLockKey(kind: 'base' | 'st', id: number): string {
 }
 
 /**
+ * When a base buffer gets its window index and loses it again (rows kept after a trim): a buffer
+ * holds only what some consumer has not read, so it is large only while a consumer lags, and
+ * only then is an index on `xid` worth what it costs every captured row (docs/capture.md).
+ */
+export interface BufferIndexRows {
+  /** Create the index when a trim keeps at least this many rows. */
+  readonly create: number;
+  /** Drop it when a trim keeps fewer. */
+  readonly drop: number;
+}
+
+/** The default {@link BufferIndexRows}. */
+export const BUFFER_INDEX_ROWS: BufferIndexRows = Object.freeze({ create: 20_000, drop: 2_000 });
+
+/**
  * Deletes buffer rows every consumer has consumed, for the given sources, one statement each (a
  * buffer another session is cleaning is skipped; one dropped meanwhile has nothing left to
- * delete). Returns rows deleted.
+ * delete), and gives a base buffer its window index while it stays large (`indexRows`). Returns
+ * rows deleted.
  */
-export async function cleanupBuffers(db: Db, sources: readonly CleanupTarget[]): Promise<number> {
+export async function cleanupBuffers(
+  db: Db,
+  sources: readonly CleanupTarget[],
+  indexRows: BufferIndexRows = BUFFER_INDEX_ROWS,
+): Promise<number> {
   let deleted = 0;
   for (const s of sources) {
     try {
-      deleted +=
-        s.kind === 'table'
-          ? await trimBaseBuffer(db, s.oid, baseBuffer(s.oid), cleanupLockKey('base', s.oid))
-          : await trimStreamBuffer(
-              db,
-              s.pgtId as number,
-              streamBuffer(s.pgtId as number),
-              cleanupLockKey('st', s.pgtId as number),
-            );
+      if (s.kind === 'table') {
+        const t = await trimBaseBuffer(
+          db,
+          s.oid,
+          baseBuffer(s.oid),
+          baseBufferIndex(s.oid),
+          cleanupLockKey('base', s.oid),
+          indexRows.create,
+        );
+        deleted += t.deleted;
+        if (t.kept !== null && !t.indexed && t.kept >= indexRows.create) {
+          await bufferIndexDdl(db, baseBufferIndexDdl(s.oid));
+        } else if (t.kept !== null && t.indexed && t.kept < indexRows.drop) {
+          await bufferIndexDdl(db, dropBaseBufferIndexDdl(s.oid));
+        }
+      } else {
+        deleted += await trimStreamBuffer(
+          db,
+          s.pgtId as number,
+          streamBuffer(s.pgtId as number),
+          cleanupLockKey('st', s.pgtId as number),
+        );
+      }
     } catch (error) {
       if ((error as { code?: unknown }).code !== UNDEFINED_TABLE) throw error;
     }
   }
   return deleted;
+}
+
+/** How long creating or dropping a buffer's window index waits for the writers' locks. */
+const BUFFER_INDEX_LOCK_TIMEOUT = '100ms';
+
+/**
+ * Creates or drops a buffer's window index in a short transaction of its own that waits at most
+ * {@link BUFFER_INDEX_LOCK_TIMEOUT} for the buffer's writers. The index only speeds readers up, so
+ * a failure (the lock not granted in time, a concurrent session doing the same, a role that does
+ * not own the buffers) leaves the buffer as it was, to be tried again at the next cleanup.
+ */
+async function bufferIndexDdl(db: Db, ddl: string): Promise<void> {
+  await db
+    .transaction(async (conn) => {
+      await conn.query(`SET LOCAL lock_timeout = ${quoteLiteral(BUFFER_INDEX_LOCK_TIMEOUT)}`);
+      await conn.query(ddl);
+    })
+    .catch((error: unknown) => {
+      if (isConnectionError(error)) throw error;
+    });
 }
 
 /** SQLSTATE of a relation that does not exist (a buffer dropped since the refresh). */
@@ -154,11 +216,18 @@ export async function recordDependencies(
   }
   const views = plan.views ?? [];
   const fps = await fingerprints(conn, [...plan.sources.map((s) => s.oid), ...views.map((v) => v.oid)]);
+  // A stream table is recorded under its public name (the plan reads its storage).
+  const publicNames = new Map<number, { schema: string; name: string }>();
+  for (const s of plan.sources)
+    if (s.pgtId !== null) {
+      const st = await streamTableById(conn, s.pgtId);
+      if (st !== null) publicNames.set(s.oid, { schema: st.schema, name: st.name });
+    }
   await replaceDependencies(conn, pgtId, [
     ...plan.sources.map((s) => ({
       sourceOid: s.oid,
-      sourceSchema: s.schema,
-      sourceName: s.name,
+      sourceSchema: publicNames.get(s.oid)?.schema ?? s.schema,
+      sourceName: publicNames.get(s.oid)?.name ?? s.name,
       sourceKind: s.kind,
       sourcePgtId: s.pgtId,
       fingerprint: fps.get(s.oid) ?? '',
@@ -193,14 +262,19 @@ export function cleanupTargets(sources: readonly DependencyRow[]): CleanupTarget
 const SECURITY_MODEL_VERSION = 4;
 /** The catalog version that introduced capture by `capture_sync` (typed or text buffers). */
 const CAPTURE_SYNC_VERSION = 5;
+/** The catalog version whose capture functions take ids per statement (found by name: it may be renumbered). */
+const PER_STATEMENT_VERSION = MIGRATIONS.find((m) => m.name === 'capture per statement')?.version;
 
 /**
  * After an upgrade: gives capture installed by an older version what the migrations introduced —
- * access rules (version 4), and buffers rebuilt by `capture_sync` (version 5: the stream tables
- * reading them recompute, their pending changes being in the old layout).
+ * access rules (version 4), buffers rebuilt by `capture_sync` (version 5: the stream tables
+ * reading them recompute, their pending changes being in the old layout), and capture functions
+ * rewritten by `capture_sync` (capture per statement: buffers and pending changes are kept).
  */
 export async function upgradeExistingCapture(conn: Conn, applied: readonly number[]): Promise<void> {
-  const rebuilt = applied.includes(CAPTURE_SYNC_VERSION);
+  const rebuilt =
+    applied.includes(CAPTURE_SYNC_VERSION) ||
+    (PER_STATEMENT_VERSION !== undefined && applied.includes(PER_STATEMENT_VERSION));
   if (!rebuilt && !applied.includes(SECURITY_MODEL_VERSION)) return;
   for (const t of await capturedSources(conn)) {
     if (rebuilt) await conn.query(captureSyncCall(t.oid));

@@ -229,6 +229,17 @@ export class StorageMissingError extends ClientError {
   }
 }
 
+/**
+ * The public view of a stream table (its name, a view of the visible columns) was dropped behind
+ * pgtrickle's back (`PGT_STORAGE_MISSING`): readers lost it, so the table is not refreshed.
+ */
+export class PublicViewMissingError extends StorageMissingError {
+  constructor(name: string, options: ClientErrorOptions = {}) {
+    super(name, options);
+    this.message = `The view ${name} of stream table ${name} (its public name) no longer exists (it was dropped, or replaced by another relation of that name), so ${name} cannot be refreshed. Drop the stream table with \`pgtrickle drop ${name}\` or SELECT pgtrickle.drop_stream_table('${name.replaceAll("'", "''")}'), then create it again if you still need it.`;
+  }
+}
+
 /** The client was closed (`PGT_CLOSED`). */
 export class ClosedError extends ClientError {
   constructor() {

@@ -110,7 +110,13 @@ export {
   type WatermarkStatusRow,
   watermarkError,
 } from './catalog/watermarks.js';
-export { type CleanupTarget, cleanupBuffers, cleanupTargets } from './cdc.js';
+export {
+  BUFFER_INDEX_ROWS,
+  type BufferIndexRows,
+  type CleanupTarget,
+  cleanupBuffers,
+  cleanupTargets,
+} from './cdc.js';
 export {
   type Conn,
   type ConnectionOptions,
@@ -139,6 +145,7 @@ export {
   NotFoundError,
   NotInstalledError,
   PopulationFailedError,
+  PublicViewMissingError,
   RefreshFailedError,
   SchemaVersionError,
   SourceChangedError,
@@ -161,6 +168,7 @@ export {
 } from './groups.js';
 export { displayName, type ParsedName, parseName } from './names.js';
 export { catalogPort, fingerprints } from './port.js';
+export { missingPublicViews, STORAGE_SUFFIX, storageTableName } from './public-view.js';
 export {
   createEngine,
   DEFAULT_AUTO_FULL_RATIO,

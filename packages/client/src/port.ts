@@ -7,6 +7,7 @@
 import { type CatalogPort, CHANGES_SCHEMA, createSqlCatalogPort, quoteQualified } from '@pgtrickle/dvm';
 import { streamTableOfStorage } from './catalog/find-stream-table.js';
 import { type Conn, type Db, executor } from './db.js';
+import { storageResolvingPort } from './public-view.js';
 import { describingPort } from './security/sandbox.js';
 
 const CAPTURE_STATE = quoteQualified(CHANGES_SCHEMA, 'capture_state');
@@ -19,9 +20,12 @@ const TRIGGER_COUNT = quoteQualified(CHANGES_SCHEMA, 'capture_trigger_count');
  */
 export function catalogPort(q: Conn | Db): CatalogPort {
   const target = 'pool' in q ? q.pool : q;
-  const port = createSqlCatalogPort(executor(target), {
-    streamTableOf: (oid: number) => streamTableOfStorage(target, oid),
-  });
+  const port = storageResolvingPort(
+    createSqlCatalogPort(executor(target), {
+      streamTableOf: (oid: number) => streamTableOfStorage(target, oid),
+    }),
+    target,
+  );
   if ('pool' in q) return port;
   return describingPort(q, port, (sql) => port.describeQuery(sql));
 }

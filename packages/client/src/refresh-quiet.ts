@@ -30,7 +30,7 @@ export const QUIET_REASON = 'no source has changed since the last refresh';
 /** Whether `row`'s state allows a quiet refresh at all (before anything is read). */
 export function mayBeQuiet(row: StreamTableRow): boolean {
   if (row.status !== 'ACTIVE' || row.effectiveMode !== 'DIFFERENTIAL') return false;
-  return row.frontier !== null && !row.needsReinit && row.storageOid !== null;
+  return row.frontier !== null && !row.needsReinit && row.storageOid !== null && row.publicOid !== null;
 }
 
 /**

@@ -26,12 +26,13 @@ import { SourceChangedError, StorageMissingError } from './errors.js';
 import { displayName } from './names.js';
 import { memoizedPlan } from './plan-memo.js';
 import { onlyCaptureChanged } from './port.js';
+import { evolveStorageAndView, preparePublicView, storageNameOf } from './public-view.js';
 import type { LookMemory } from './refresh-look.js';
 import { lockForRefresh, type Preflight, preflight } from './refresh-preflight.js';
 import { isQuiet, markQuiet, QUIET_REASON } from './refresh-quiet.js';
 import { compileAsOwner, sourcesHiddenFromOwner } from './security/owner-compile.js';
 import { type OwnerSandbox, withSandbox } from './security/sandbox.js';
-import { evolveStorage, repairGuard, restoreGuard } from './storage.js';
+import { repairGuard, restoreGuard } from './storage.js';
 import { installImmediate } from './stream-tables/immediate.js';
 
 /** Default AUTO threshold: refresh FULL when a source's pending changes exceed this share of its rows. */
@@ -117,7 +118,7 @@ export async function planFor(
   const key = JSON.stringify([
     // The storage name is in the plan (a blue-green promote renames it).
     row.schema,
-    row.name,
+    storageNameOf(row),
     row.query,
     row.requestedMode,
     row.ownerOid,
@@ -146,7 +147,7 @@ export async function planFor(
   const plan = await compileAsOwner(conn, sandbox, {
     query: row.query,
     schema: row.schema,
-    name: row.name,
+    name: storageNameOf(row),
     mode: row.requestedMode,
     pgtId: row.pgtId,
   });
@@ -220,11 +221,17 @@ export async function refreshInTransaction(
   // (the owner being the connection's role) the owner's search_path set and what it may not see.
   const pre = await preflight(conn, row, owner, expectedSources(engine, pgtId));
   // The registration (taken with the lock) ends with the refresh's last catalog write.
+  // A table of the earlier layout gets its public view; a dropped view is an error (public-view.ts).
   return withSandbox(
     conn,
     owner,
     {},
-    (sandbox) => refreshAsOwner(conn, sandbox, engine, row, pre, request, { startedAt, after, name }),
+    async (sandbox) =>
+      refreshAsOwner(conn, sandbox, engine, await preparePublicView(conn, sandbox.exec, row), pre, request, {
+        startedAt,
+        after,
+        name,
+      }),
     pre.session,
   );
 }
@@ -364,7 +371,7 @@ async function rebuildAfterSourceChange(
     plan = await compileAsOwner(conn, sandbox, {
       query: row.query,
       schema: row.schema,
-      name: row.name,
+      name: storageNameOf(row),
       mode: row.requestedMode,
       pgtId: row.pgtId,
     });
@@ -376,7 +383,7 @@ async function rebuildAfterSourceChange(
       { cause: error },
     );
   }
-  await evolveStorage(conn, sandbox, row.pgtId, plan);
+  await evolveStorageAndView(conn, sandbox, row, plan);
   await recordDependencies(conn, row.pgtId, plan);
   return dependenciesOf(conn, row.pgtId);
 }

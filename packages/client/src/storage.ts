@@ -103,7 +103,7 @@ export async function dropStorageSql(
 }
 
 /** A column's type with its collation when that is not the type's default (`text COLLATE "s"."c"`). */
-function typeWithCollation(c: QueryColumn): string {
+export function typeWithCollation(c: QueryColumn): string {
   return c.collation === undefined
     ? c.type
     : `${c.type} COLLATE ${sqlName(c.collation.schema, c.collation.name)}`;

@@ -155,9 +155,10 @@ describe('blue-green', () => {
   it('promote swaps in one transaction: columns, contents, grants, comments, owner, user indexes; blue retired; downstream rebuilt', async () => {
     await db.query(`GRANT SELECT ON totals TO ${reader}`);
     await db.query(`GRANT SELECT (region) ON totals TO PUBLIC`);
-    await db.query(`COMMENT ON TABLE totals IS 'totals per region'`);
+    await db.query(`COMMENT ON VIEW totals IS 'totals per region'`);
     await db.query(`COMMENT ON COLUMN totals.total IS 'the sum'`);
-    await db.query(`CREATE INDEX totals_total_idx ON totals (total)`);
+    // Indexes go on the storage table, behind the view of the name.
+    await db.query(`CREATE INDEX totals_total_idx ON totals__pgt_storage (total)`);
     await trickle.createStreamTable({ name: 'grand', query: `SELECT sum(total) AS all_total FROM totals` });
     const ownerBefore = (
       await db.query(`SELECT relowner::regrole::text AS o FROM pg_class WHERE oid = 'totals'::regclass`)
@@ -211,7 +212,7 @@ describe('blue-green', () => {
       ).rows[0]?.c,
     ).toBe('the sum');
     const idx = await db.query(
-      `SELECT indexrelid::regclass::text AS i FROM pg_index WHERE indrelid = 'totals'::regclass`,
+      `SELECT indexrelid::regclass::text AS i FROM pg_index WHERE indrelid = pgtrickle.storage_of('totals')`,
     );
     expect(idx.rows.map((r) => r.i)).toContain('totals_total_idx');
 
@@ -266,7 +267,7 @@ describe('blue-green', () => {
     await equalsQuery('totals', BLUE_Q);
     await equalsQuery('grand', 'SELECT sum(total) AS all_total FROM totals');
     const idx = await db.query(
-      `SELECT indexrelid::regclass::text AS i FROM pg_index WHERE indrelid = 'totals'::regclass`,
+      `SELECT indexrelid::regclass::text AS i FROM pg_index WHERE indrelid = pgtrickle.storage_of('totals')`,
     );
     expect(idx.rows.map((r) => r.i)).toContain('totals_total_idx');
     expect((await db.query(`SELECT to_regclass('totals__pgt_green') AS r`)).rows[0]?.r).toBeNull();
@@ -330,12 +331,12 @@ describe('blue-green', () => {
     });
     expect((await db.query(`SELECT to_regclass('totals__pgt_green') AS r`)).rows[0]?.r).toBeNull();
     await trickle.createGreen('totals', { query: GREEN_Q });
-    await db.query('ALTER TABLE totals ENABLE ROW LEVEL SECURITY');
+    await db.query('ALTER TABLE totals__pgt_storage ENABLE ROW LEVEL SECURITY');
     await expect(trickle.promoteGreen('totals', { force: true })).rejects.toMatchObject({
       code: 'PGT_UNSUPPORTED',
     });
     expect((await db.query('SELECT * FROM totals LIMIT 0')).fields.map((f) => f.name)).not.toContain('n');
-    await db.query('ALTER TABLE totals DISABLE ROW LEVEL SECURITY');
+    await db.query('ALTER TABLE totals__pgt_storage DISABLE ROW LEVEL SECURITY');
     await trickle.cancelGreen('totals');
   });
 

@@ -2,7 +2,9 @@
  * DIFFERENTIAL coverage: subqueries in the arguments of a set-returning function in FROM — the
  * first FROM item over an uncorrelated subquery, a later item whose subquery is uncorrelated, and
  * correlated (LATERAL, inner and LEFT) subqueries reading the items before it. Each scenario runs
- * in FULL, DIFFERENTIAL, AUTO and IMMEDIATE; a volatile function stays refused.
+ * in FULL, DIFFERENTIAL, AUTO and IMMEDIATE (also WITH ORDINALITY over a keyless input holding
+ * duplicates, and a function over a subquery reading two earlier items); a volatile function stays
+ * refused, as does a function nested in a correlated subquery whose FROM items read the enclosing query.
  */
 import { expect, it } from 'vitest';
 import { type OracleScenario, oracleScenarios } from './support/oracle-scenarios.js';
@@ -43,6 +45,17 @@ const GROUPS_STEPS = [
   `INSERT INTO {s}.g VALUES (9, 'nine'); DELETE FROM {s}.g WHERE k = 3`,
   `UPDATE {s}.u SET x = x + 100; UPDATE {s}.g SET label = 'uno' WHERE k = 1`,
   `DELETE FROM {s}.u WHERE k = 1`,
+];
+
+const KEYLESS = `CREATE TABLE {s}.bag (tag text, xs int[]);
+  INSERT INTO {s}.bag VALUES ('a', '{1,2}'), ('a', '{1,2}'), ('b', '{3}'), ('c', NULL), ('d', '{}')`;
+const KEYLESS_STEPS = [
+  `INSERT INTO {s}.bag VALUES ('a', '{1,2}'), ('e', '{5,5,5}')`,
+  `DELETE FROM {s}.bag WHERE ctid = (SELECT min(ctid) FROM {s}.bag WHERE tag = 'a')`,
+  `UPDATE {s}.bag SET xs = xs || 9 WHERE tag = 'b'`,
+  `UPDATE {s}.bag SET xs = '{7}' WHERE ctid = (SELECT max(ctid) FROM {s}.bag WHERE tag = 'a')`,
+  `DELETE FROM {s}.bag WHERE tag IN ('a', 'e')`,
+  `INSERT INTO {s}.bag SELECT 'f', ARRAY[g, g] FROM generate_series(1, 3) AS g; INSERT INTO {s}.bag VALUES ('f', '{1,1}')`,
 ];
 
 const SCENARIOS: OracleScenario[] = [
@@ -100,6 +113,26 @@ const SCENARIOS: OracleScenario[] = [
     steps: NUMBERS_STEPS,
   },
   {
+    name: 'unnest WITH ORDINALITY over a keyless input holding duplicate rows',
+    setup: KEYLESS,
+    query: `SELECT b.tag, e.v, e.o FROM {s}.bag AS b CROSS JOIN LATERAL unnest(b.xs) WITH ORDINALITY AS e(v, o)`,
+    steps: KEYLESS_STEPS,
+  },
+  {
+    name: 'LEFT JOIN LATERAL unnest WITH ORDINALITY over a keyless input, aggregated',
+    setup: KEYLESS,
+    query: `SELECT e.o, count(*) AS n, sum(e.v) AS s FROM {s}.bag AS b
+      LEFT JOIN LATERAL unnest(b.xs) WITH ORDINALITY AS e(v, o) ON true GROUP BY e.o`,
+    steps: KEYLESS_STEPS,
+  },
+  {
+    name: 'nested LATERAL: a function over a subquery reading two earlier items',
+    setup: GROUPS,
+    query: `SELECT g.k, u.id, e.v FROM {s}.g JOIN {s}.u ON u.k = g.k,
+      LATERAL unnest((SELECT array_agg(w.x) FROM {s}.u AS w WHERE w.k = g.k AND w.x <> u.x)) AS e(v)`,
+    steps: GROUPS_STEPS,
+  },
+  {
     name: 'a function over a subquery inside EXISTS',
     setup: GROUPS,
     query: `SELECT g.k, g.label FROM {s}.g
@@ -107,6 +140,35 @@ const SCENARIOS: OracleScenario[] = [
     steps: GROUPS_STEPS,
   },
 ];
+
+// A function inside a correlated scalar subquery whose own FROM items refer to the enclosing
+// query: maintained in FULL and AUTO; DIFFERENTIAL and IMMEDIATE refuse it at create.
+const NESTED: OracleScenario = {
+  name: 'nested correlation: a function over a subquery correlated to an outer item, inside a correlated subquery',
+  setup: GROUPS,
+  query: `SELECT g.k, (SELECT count(*) FROM {s}.u AS u2,
+      LATERAL unnest((SELECT array_agg(u.x) FROM {s}.u WHERE u.k = g.k AND u.x >= u2.x)) AS x
+      WHERE u2.k = g.k) AS n
+    FROM {s}.g`,
+  steps: GROUPS_STEPS,
+};
+oracleScenarios('srfn', [NESTED], env.db, env.trickle, { modes: ['FULL', 'AUTO'] });
+
+for (const mode of ['DIFFERENTIAL', 'IMMEDIATE'] as const) {
+  it(`refuses the nested correlation at create with PGT_UNSUPPORTED (${mode}), leaving nothing`, async () => {
+    const schema = `srfn_refused_${mode.toLowerCase()}`;
+    await env.db.query(`CREATE SCHEMA ${schema}; ${GROUPS.replaceAll('{s}', schema)}`);
+    const failure = env.trickle().createStreamTable({
+      name: `${schema}.st`,
+      query: NESTED.query.replaceAll('{s}', schema),
+      refreshMode: mode,
+    });
+    await expect(failure).rejects.toMatchObject({ code: 'PGT_UNSUPPORTED' });
+    await expect(failure).rejects.toThrow(/refer to the enclosing query/);
+    const left = await env.db.query(`SELECT to_regclass('${schema}.st') AS t`);
+    expect(left.rows[0]?.t).toBeNull();
+  });
+}
 
 it('maintains subquery arguments of a set-returning function differentially', async () => {
   await env.db.query('CREATE TABLE srf_t (id int PRIMARY KEY, n int)');

@@ -4,8 +4,9 @@
  * differently (numeric 1 / 1.0 / 1.00, float8 −0 / 0 and full-precision values, bpchar trailing
  * spaces, text under a case-insensitive nondeterministic ICU collation, jsonb 2 / 2.0 and
  * structurally different documents with the same scalars, numeric arrays {3} / {3.0}, timestamptz
- * instants written in several time zones, ranges written with other bounds, an enum, a domain
- * over numeric). Random inserts, updates and deletes, then a DIFFERENTIAL refresh: every stream
+ * instants written in several time zones, ranges written with other bounds, numeric ranges
+ * that differ only in a sign or in NaN / Infinity, an enum, a domain over numeric, a composite
+ * holding a numeric, NULL or a row of NULLs). Random inserts, updates and deletes, then a DIFFERENTIAL refresh: every stream
  * table (DISTINCT and GROUP BY over each column, the keyless table itself, DISTINCT over two of
  * its columns) must equal its query after every batch.
  * Arrays include explicit lower bounds ('[0:0]={3}' is not '{3}'). json has no equality, so it
@@ -71,9 +72,26 @@ const POOLS: Record<string, readonly [string, readonly string[]]> = {
     ],
   ],
   rng: ['int4range', ["'[1,3)'", "'[1,2]'", "'(0,2]'", "'empty'", "'[5,5)'", "'[2,4)'", 'NULL']],
-  nrng: ['numrange', ["'[1,2)'", "'[1.0,2.00)'", "'(0.5,1]'", "'(0.50,1.0]'", 'NULL']],
+  nrng: [
+    'numrange',
+    [
+      "'[1,2)'",
+      "'[1.0,2.00)'",
+      "'(0.5,1]'",
+      "'(0.50,1.0]'",
+      "'[-3,2)'",
+      "'[-3,-2)'",
+      "'[1,NaN)'",
+      "'[1,Infinity)'",
+      'NULL',
+    ],
+  ],
   mood: ['{s}.mood', ["'sad'", "'ok'", "'happy'", 'NULL']],
-  dom: ['{s}.amount', ['1', '1.0', '7.50', '7.5', '0', '-0.00', 'NULL']],
+  dom: ['{s}.amount', ['1', '1.0', '-1', '7.50', '7.5', '-7.5', '0', '-0.00', 'NULL']],
+  cmp: [
+    '{s}.pair',
+    ["ROW(1, 'x')", "ROW(1.0, 'x')", "ROW(-1, 'x')", "ROW(-1.00, 'x')", 'ROW(NULL, NULL)', 'NULL'],
+  ],
 };
 const COLS = Object.keys(POOLS);
 
@@ -166,6 +184,7 @@ describe('equality of values written differently, under random DML', () => {
             CREATE COLLATION ${schema}.ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
             CREATE TYPE ${schema}.mood AS ENUM ('sad', 'ok', 'happy');
             CREATE DOMAIN ${schema}.amount AS numeric CHECK (VALUE > -100);
+            CREATE TYPE ${schema}.pair AS (a numeric, t text);
             CREATE TABLE ${schema}.t (id int PRIMARY KEY, ${defs});
             CREATE TABLE ${schema}.u (id int, ${defs})`);
           for (const [i, row] of initial.entries()) {

@@ -51,6 +51,28 @@ describe('refused input leaves nothing behind', () => {
       message: /"nope" does not exist/,
     },
     {
+      what: 'an ambiguous column in FULL mode (PostgreSQL names no candidates)',
+      run: () =>
+        trickle().createStreamTable({
+          name: 's3a',
+          query: 'SELECT id FROM items AS a, items AS b',
+          refreshMode: 'FULL',
+        }),
+      code: 'PGT_AMBIGUOUS_COLUMN',
+      message: /"id" is ambiguous.*: more than one FROM item has a column of that name\. Qualify it/,
+    },
+    {
+      what: 'an ambiguous column (DIFFERENTIAL), naming the candidates',
+      run: () =>
+        trickle().createStreamTable({
+          name: 's3b',
+          query: 'SELECT id FROM items AS a, items AS b',
+          refreshMode: 'DIFFERENTIAL',
+        }),
+      code: 'PGT_AMBIGUOUS_COLUMN',
+      message: /it could be "a"\."id" or "b"\."id"/,
+    },
+    {
       what: 'a duplicate name',
       run: () => trickle().createStreamTable({ name: 'base_st', query: 'SELECT id FROM items' }),
       code: 'PGT_ALREADY_EXISTS',

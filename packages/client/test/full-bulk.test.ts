@@ -40,19 +40,20 @@ describe('FULL refresh in bulk', () => {
       INSERT INTO fb_src SELECT g, g % 97 FROM generate_series(1, ${n}) g`);
     const t = trickle();
     await t.createStreamTable({ name: 'fb_st', query: 'SELECT id, v FROM fb_src', refreshMode: 'FULL' });
-    await db.query(`CREATE INDEX fb_st_v ON fb_st (v) WHERE v > 3;
-      CREATE INDEX fb_st_noted ON fb_st (v, id); COMMENT ON INDEX fb_st_noted IS 'kept';
-      ALTER TABLE fb_st ADD CONSTRAINT fb_st_pair UNIQUE (id, v)`);
-    const tableOid = await oidOf('fb_st');
-    const before = await indexesOf('fb_st');
+    // Indexes on the storage table behind the view of the name.
+    await db.query(`CREATE INDEX fb_st_v ON fb_st__pgt_storage (v) WHERE v > 3;
+      CREATE INDEX fb_st_noted ON fb_st__pgt_storage (v, id); COMMENT ON INDEX fb_st_noted IS 'kept';
+      ALTER TABLE fb_st__pgt_storage ADD CONSTRAINT fb_st_pair UNIQUE (id, v)`);
+    const tableOid = await oidOf('fb_st__pgt_storage');
+    const before = await indexesOf('fb_st__pgt_storage');
     expect(before.size).toBe(4);
     await db.query('UPDATE fb_src SET v = v + 1 WHERE id % 3 = 0; DELETE FROM fb_src WHERE id % 11 = 0');
     const out = await t.refresh('fb_st');
     expect(out.action).toBe('FULL');
     expect(out.rowsDeleted).toBe(n);
     await expectTableEqualsQuery(db, 'fb_st', 'SELECT id, v FROM fb_src');
-    expect(await oidOf('fb_st')).toBe(tableOid);
-    const after = await indexesOf('fb_st');
+    expect(await oidOf('fb_st__pgt_storage')).toBe(tableOid);
+    const after = await indexesOf('fb_st__pgt_storage');
     expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
     for (const [name, ix] of after) {
       expect(ix.def).toBe(before.get(name)?.def);
@@ -68,7 +69,7 @@ describe('FULL refresh in bulk', () => {
     await db.query('UPDATE fb_src SET v = v + 2 WHERE id % 5 = 0');
     expect((await t.refresh('fb_st')).action).toBe('FULL');
     await expectTableEqualsQuery(db, 'fb_st', 'SELECT id, v FROM fb_src');
-    expect([...(await indexesOf('fb_st')).values()].every((ix) => ix.valid)).toBe(true);
+    expect([...(await indexesOf('fb_st__pgt_storage')).values()].every((ix) => ix.valid)).toBe(true);
   });
 
   it('keeps every index of a small storage, and of one an IMMEDIATE stream table reads', async () => {

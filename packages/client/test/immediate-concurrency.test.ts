@@ -175,17 +175,17 @@ describe("IMMEDIATE maintenance runs with the owner's rights", () => {
     // The owner grants the writer INSERT on the storage: the guard still refuses it, even with
     // the setting IMMEDIATE maintenance runs under.
     const o = await roles.client(owner);
-    await o.query(`GRANT INSERT ON o1.st TO ${writer}`);
-    const oid = String((await db.query(`SELECT 'o1.st'::regclass::oid AS o`)).rows[0]?.o);
+    await o.query(`GRANT INSERT ON o1.st__pgt_storage TO ${writer}`);
+    const oid = String((await db.query(`SELECT 'o1.st__pgt_storage'::regclass::oid AS o`)).rows[0]?.o);
     await w.query(`SET pgtrickle.immediate_storage = '${oid}'`);
     await expect(
-      w.query(`INSERT INTO o1.st (__pgt_row_id, id, secret) VALUES (1, 9, 'x')`),
+      w.query(`INSERT INTO o1.st__pgt_storage (__pgt_row_id, id, secret) VALUES (1, 9, 'x')`),
     ).rejects.toMatchObject({
       code: '42501',
     });
     // nor its owner, outside its maintenance
     await expect(
-      o.query(`INSERT INTO o1.st (__pgt_row_id, id, secret) VALUES (1, 9, 'x')`),
+      o.query(`INSERT INTO o1.st__pgt_storage (__pgt_row_id, id, secret) VALUES (1, 9, 'x')`),
     ).rejects.toMatchObject({
       code: '42501',
     });

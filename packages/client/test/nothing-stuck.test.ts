@@ -313,14 +313,17 @@ describe('uninstall', () => {
     expect(schemas.rows).toEqual([]);
     expect(await captureTriggers(trickle().db)).toEqual([]);
     const triggers = await db.query(
-      `SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgrelid IN ('kept'::regclass, 'src'::regclass)`,
+      `SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgrelid IN ('kept__pgt_storage'::regclass, 'src'::regclass)`,
     );
     expect(triggers.rows).toEqual([]);
-    // A plain table of the query's columns, no bookkeeping left.
-    const columns = await db.query(
-      `SELECT attname FROM pg_attribute WHERE attrelid = 'kept'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
-    );
-    expect(columns.rows.map((c) => c.attname)).toEqual(['id', 'v']);
+    // A plain table of the query's columns, no bookkeeping left, behind the view of the name.
+    for (const rel of ['kept', 'kept__pgt_storage']) {
+      const columns = await db.query(
+        `SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+        [rel],
+      );
+      expect(columns.rows.map((c) => c.attname)).toEqual(['id', 'v']);
+    }
     await db.query('INSERT INTO kept (id, v) VALUES (-1, -1)');
     await db.query('INSERT INTO src VALUES (1000, 1000)');
     await expect(trickle().status()).resolves.toEqual([]);
@@ -329,6 +332,7 @@ describe('uninstall', () => {
     await trickle().createStreamTable({ name: 'gone', query: 'SELECT id FROM src' });
     await trickle().uninstall({ dropTables: true });
     expect((await db.query(`SELECT to_regclass('gone') AS r`)).rows[0]?.r).toBeNull();
+    expect((await db.query(`SELECT to_regclass('gone__pgt_storage') AS r`)).rows[0]?.r).toBeNull();
     // A client whose catalog is gone says so.
     const other = await connect(db.url);
     await expect(other.createStreamTable({ name: 'x', query: 'SELECT 1 AS one' })).rejects.toMatchObject({

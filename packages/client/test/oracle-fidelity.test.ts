@@ -310,7 +310,8 @@ describe('oracle suite: fidelity — a storage table dropped behind pgtrickle', 
         query: `SELECT customer_id, count(*) AS n FROM ${schema}.orders GROUP BY customer_id`,
         refreshMode: mode,
       });
-      await db.query(`DROP TABLE ${st}`);
+      // The storage (and with it the view of the name, which reads it).
+      await db.query(`DROP TABLE ${schema}.st__pgt_storage CASCADE`);
       const before = (await trickle().status()).find((s) => s.name === st);
       expect(before?.storageMissing).toBe(true);
       // A table created again under the name is the user's, not the storage.

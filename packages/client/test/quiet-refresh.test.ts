@@ -80,7 +80,7 @@ describe('a refresh with nothing to apply', () => {
     await db.query('ALTER TABLE q_src ADD COLUMN extra int');
     expect((await trickle().refresh('q_st')).action).toBe('REINITIALIZE');
     expect((await trickle().refresh('q_st')).action).toBe('NO_DATA');
-    await db.query('ALTER TABLE q_st DISABLE TRIGGER pgtrickle_guard');
+    await db.query('ALTER TABLE q_st__pgt_storage DISABLE TRIGGER pgtrickle_guard');
     expect((await trickle().refresh('q_st')).action).toBe('FULL');
     await db.query(`UPDATE pgtrickle.pgt_stream_tables SET needs_reinit = true WHERE table_name = 'q_st'`);
     expect((await trickle().refresh('q_st')).action).toBe('FULL');

@@ -37,7 +37,7 @@ it('rebuilds stream tables stored under the earlier row-id formula, then maintai
     await conn.query(`SET LOCAL session_replication_role = replica`);
     for (const [name, { columns }] of Object.entries(QUERIES)) {
       await conn.query(
-        `UPDATE ${name} SET __pgt_row_id = pg_catalog.hashtextextended((ROW(${columns}))::text, 0)`,
+        `UPDATE ${name}__pgt_storage SET __pgt_row_id = pg_catalog.hashtextextended((ROW(${columns}))::text, 0)`,
       );
     }
     await conn.query(`DELETE FROM pgtrickle.pgt_schema_version WHERE version = $1`, [migration?.version]);
@@ -88,7 +88,9 @@ it('rebuilds stream tables stored before numeric row id parts carried their sign
   try {
     await conn.query('BEGIN');
     await conn.query(`SET LOCAL session_replication_role = replica`);
-    await conn.query(`UPDATE sg.st SET __pgt_row_id = pg_catalog.hash_record_extended(ROW(n), 7919)`);
+    await conn.query(
+      `UPDATE sg.st__pgt_storage SET __pgt_row_id = pg_catalog.hash_record_extended(ROW(n), 7919)`,
+    );
     await conn.query(`DELETE FROM pgtrickle.pgt_schema_version WHERE version = $1`, [migration?.version]);
     await conn.query(`UPDATE pgtrickle.pgt_stream_tables SET needs_reinit = false`);
     await conn.query('COMMIT');

@@ -275,8 +275,8 @@ describe("user code on user data runs with its owner's rights", () => {
     await expectTableEqualsQuery(db, 'app.mine', 'SELECT id, v FROM public.shared WHERE v > 2');
     // Its owner can switch the guard off (it owns the table): the next refresh restores it and
     // rebuilds the contents, saying why.
-    await asApp.query('ALTER TABLE app.mine DISABLE TRIGGER pgtrickle_guard');
-    await asApp.query('INSERT INTO app.mine (__pgt_row_id, id, v) VALUES (-1, 99, 99)');
+    await asApp.query('ALTER TABLE app.mine__pgt_storage DISABLE TRIGGER pgtrickle_guard');
+    await asApp.query('INSERT INTO app.mine__pgt_storage (__pgt_row_id, id, v) VALUES (-1, 99, 99)');
     const repaired = await sidecar.refresh('app.mine');
     expect(repaired).toMatchObject({ action: 'FULL', reason: expect.stringContaining('write guard') });
     await expectTableEqualsQuery(db, 'app.mine', 'SELECT id, v FROM public.shared WHERE v > 2');
@@ -367,13 +367,15 @@ describe('rebuilds keep the relation', () => {
       query: 'SELECT * FROM public.items',
       refreshMode: 'DIFFERENTIAL',
     });
+    // Grants and comments on the name (a view); indexes on the storage table behind it.
     await db.query(`
       GRANT SELECT ON public.items_st TO ${other};
-      COMMENT ON TABLE public.items_st IS 'priced items';
-      CREATE INDEX items_st_price ON public.items_st (price);
+      COMMENT ON VIEW public.items_st IS 'priced items';
+      CREATE INDEX items_st_price ON public.items_st__pgt_storage (price);
       CREATE VIEW public.items_view AS SELECT id, price FROM public.items_st;
     `);
-    const oid = async () => (await db.query(`SELECT 'public.items_st'::regclass::oid::int8 AS o`)).rows[0]?.o;
+    const oid = async () =>
+      (await db.query(`SELECT pgtrickle.storage_of('public.items_st')::oid::int8 AS o`)).rows[0]?.o;
     const before = await oid();
     const kept = async () => {
       const r = await db.query(`
@@ -383,6 +385,7 @@ describe('rebuilds keep the relation', () => {
                (SELECT count(*)::int FROM public.items_view) AS through_view`);
       return r.rows[0];
     };
+    // A column added at the end: the view over the name is replaced in place, user views stay.
     await sidecar.alterStreamTable('public.items_st', {
       query: 'SELECT id, price, price * 2 AS doubled FROM public.items',
     });
@@ -392,7 +395,14 @@ describe('rebuilds keep the relation', () => {
       'public.items_st',
       'SELECT id, price, price * 2 AS doubled FROM public.items',
     );
+    // A column dropped needs a new view over the name: refused while a user view reads it, nothing changed.
+    await expect(
+      sidecar.alterStreamTable('public.items_st', { query: 'SELECT * FROM public.items' }),
+    ).rejects.toMatchObject({ code: 'PGT_HAS_DEPENDENTS', message: expect.stringContaining('items_view') });
+    await db.query('DROP VIEW public.items_view');
     await sidecar.alterStreamTable('public.items_st', { query: 'SELECT * FROM public.items' });
+    await db.query('CREATE VIEW public.items_view AS SELECT id, price FROM public.items_st');
+    // A source column added: the view over the name gets it at its end, user views stay.
     await db.query(`ALTER TABLE public.items ADD COLUMN label text DEFAULT 'x'`);
     await db.query(`INSERT INTO public.items VALUES (6, 60, 'six')`);
     await sidecar.refresh('public.items_st');

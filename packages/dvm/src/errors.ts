@@ -103,7 +103,11 @@ export class AmbiguousColumnError extends DvmError {
   constructor(reference: string, candidates: readonly string[], options: DvmErrorOptions = {}) {
     super(
       'PGT_AMBIGUOUS_COLUMN',
-      `Column reference ${reference} is ambiguous${at(options.position)}: it could be ${candidates.join(' or ')}. Qualify it with a table alias.`,
+      `Column reference ${reference} is ambiguous${at(options.position)}: ${
+        candidates.length === 0
+          ? 'more than one FROM item has a column of that name'
+          : `it could be ${candidates.join(' or ')}`
+      }. Qualify it with a table alias.`,
       options,
     );
   }

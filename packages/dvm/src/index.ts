@@ -6,7 +6,7 @@
  * through `SqlExecutor`, both implemented by the caller.
  */
 // The catalog port's types (CatalogPort, ColumnInfo, FunctionInfo, QualifiedName, QueryColumn,
-// RelationInfo, RelationKind, StreamTableInfo, Volatility): the module declares nothing else.
+// RelationInfo, RelationKind, StreamTableInfo, TypeShape, Volatility): the module declares nothing else.
 export type * from './catalog/port.js';
 export { createSqlCatalogPort, type SqlCatalogPortOptions } from './catalog/sql-port.js';
 export type { DeltaParam, DeltaSource } from './diff/context.js';
@@ -15,6 +15,7 @@ export {
   hashablePart,
   type IdPart,
   jsonNormalImage,
+  printWithTypeShapes,
   rowIdExpr,
   rowText,
 } from './diff/rowid.js';
@@ -45,10 +46,13 @@ export {
 } from './plan/apply.js';
 export {
   baseBuffer,
+  baseBufferIndex,
+  baseBufferIndexDdl,
   baseCaptureAccessDdl,
   baseCaptureDdl,
   type CaptureTarget,
   changesSchemaDdl,
+  dropBaseBufferIndexDdl,
   dropBaseCaptureDdl,
   dropStreamBufferDdl,
   streamBuffer,
@@ -85,6 +89,7 @@ export {
   replaceContents,
 } from './plan/full-bulk.js';
 export {
+  IMMEDIATE_SMALL_ROWS,
   type ImmediateEvent,
   type ImmediateTarget,
   immediateDropCall,

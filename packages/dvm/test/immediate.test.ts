@@ -13,6 +13,9 @@ import {
   immediateInstallDdl,
   type SqlExecutor,
 } from '../src/index.js';
+import type { IrNode } from '../src/ir/types.js';
+import { IMMEDIATE_SMALL_ROWS } from '../src/plan/immediate.js';
+import { isLinearIn } from '../src/plan/immediate-apply.js';
 
 const db = useTestDatabase({
   setupSql: `CREATE TABLE a (id int PRIMARY KEY, k int, v int);
@@ -104,5 +107,60 @@ describe('immediateInstallDdl', () => {
       code: 'PGT_UNSUPPORTED',
     });
     expect((await plan('SELECT id, v FROM a ORDER BY v, id LIMIT 1000')).mode).toBe('IMMEDIATE');
+  });
+});
+
+describe('linear deltas (immediate-apply.ts)', () => {
+  const linear = (p: { tree: IrNode | null; sources: readonly { key: string }[] }, i: number) => {
+    if (p.tree === null) throw new Error('no operator tree');
+    return isLinearIn(p.tree, p.sources[i]?.key ?? '');
+  };
+  const bodies = async (query: string) => {
+    const p = await plan(query);
+    const ddl = immediateInstallDdl(p, { pgtId: 5, storageOid: 1, owner: 'app' });
+    const a = p.sources.find((s) => s.name === 'a')?.oid;
+    const fn = (event: string) => ddl.find((s) => s.includes(`"ivm_5_${a}_${event}"()`)) ?? '';
+    return { p, ins: fn('ins'), upd: fn('upd'), del: fn('del'), rupd: fn('rupd') };
+  };
+
+  it('knows a delta is linear in a source scanned once under scans, filters, projections and inner joins', async () => {
+    const { p } = await bodies('SELECT a.id, b.w FROM a JOIN b ON b.k = a.k WHERE a.v > 0');
+    expect([linear(p, 0), linear(p, 1)]).toEqual([true, true]);
+    const self = await plan('SELECT x.id, y.v FROM a AS x JOIN a AS y ON y.id = x.k');
+    expect(linear(self, 0)).toBe(false);
+    const agg = await plan('SELECT a.k, count(*) AS n FROM a GROUP BY a.k');
+    expect(linear(agg, 0)).toBe(false);
+    const outer = await plan('SELECT a.id, b.w FROM a LEFT JOIN b ON b.k = a.k');
+    expect([linear(outer, 0), linear(outer, 1)]).toEqual([false, false]);
+  });
+
+  it('applies a linear delta without consolidation: INSERT, DELETE, and one MERGE by id for an UPDATE', async () => {
+    const { ins, upd, del, rupd } = await bodies('SELECT a.id, b.w FROM a JOIN b ON b.k = a.k');
+    // The in-flight recompute (same in every body) consolidates; the statement's own apply does not.
+    const own = (body: string) => body.slice(body.indexOf('__pgt_rows = 0'));
+    expect(own(ins)).toContain('INSERT INTO "public"."st"');
+    expect(own(ins)).not.toContain('MERGE');
+    expect(own(del)).toContain('DELETE FROM "public"."st" AS st');
+    expect(own(del)).not.toContain('MERGE');
+    expect(own(upd)).toContain('__pgt_delta AS MATERIALIZED (');
+    expect(own(upd)).toContain('SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_delta AS x');
+    for (const body of [ins, upd, del]) {
+      expect(own(body)).not.toContain('__pgt_consolidated');
+      // Written twice: one copy planned for small statements, one for large ones.
+      expect(own(body).match(/__pgt_delta AS (MATERIALIZED )?\(/g)).toHaveLength(2);
+      expect(body).toContain(`LIMIT ${IMMEDIATE_SMALL_ROWS + 1}`);
+    }
+    expect(rupd).toContain('MERGE INTO "public"."st"');
+    expect(rupd).not.toContain('__pgt_consolidated');
+  });
+
+  it('keeps consolidation where ids may repeat within a sign (an aggregate, a self-join)', async () => {
+    for (const q of [
+      'SELECT a.k, count(*) AS n FROM a GROUP BY a.k',
+      'SELECT x.id, y.v FROM a AS x JOIN a AS y ON y.id = x.k',
+    ]) {
+      const { upd } = await bodies(q);
+      expect(upd.slice(upd.indexOf('__pgt_rows = 0'))).toContain('__pgt_consolidated');
+    }
   });
 });

@@ -6,7 +6,13 @@
  */
 import { useTestDatabase } from '@pgtrickle/testkit';
 import { describe, expect, it } from 'vitest';
-import { createSqlCatalogPort, rowIdExpr, rowText } from '../src/index.js';
+import {
+  createSqlCatalogPort,
+  printWithTypeShapes,
+  rowIdExpr,
+  rowText,
+  type TypeShape,
+} from '../src/index.js';
 
 const db = useTestDatabase({
   setupSql: `CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
@@ -19,7 +25,9 @@ const db = useTestDatabase({
     CREATE TYPE mr AS RANGE (subtype = money);
     CREATE TYPE bits AS (b bit(4));
     CREATE TYPE nested AS (x pair, y mood[]);
-    CREATE TYPE deep AS (x pair, y pt[])`,
+    CREATE TYPE deep AS (x pair, y pt[]);
+    CREATE TYPE npair AS (a numeric, t text);
+    CREATE TYPE nouter AS (p npair, n int)`,
 });
 
 /** The id of one value literal of `type` (a one-part id). */
@@ -110,6 +118,69 @@ describe('row ids', () => {
       ]);
     const [p, q] = await ids([pair('NULL', "'{NULL}'"), pair("'{}'", 'NULL')]);
     expect(p).not.toBe(q);
+  });
+
+  it('see through domains, ranges, arrays and composites to the numbers inside (with the type shapes)', async () => {
+    const port = createSqlCatalogPort({ query: (sql, params) => db.query(sql, params) });
+    const shapes = new Map<string, TypeShape>();
+    let pending = ['amount', 'amount[]', 'numrange', 'npair', 'nouter', 'nummultirange'];
+    while (pending.length > 0) {
+      const found = (await port.describeTypes?.(pending)) ?? new Map<string, TypeShape>();
+      for (const [name, shape] of found) shapes.set(name, shape);
+      pending = [...found.values()]
+        .flatMap((s) =>
+          s.kind === 'domain'
+            ? [s.base]
+            : s.kind === 'array'
+              ? [s.element]
+              : s.kind === 'range'
+                ? [s.subtype]
+                : s.kind === 'composite'
+                  ? s.fields.map((f) => f.type)
+                  : [],
+        )
+        .filter((t) => !shapes.has(t));
+    }
+    expect(shapes.get('amount')).toEqual({ kind: 'domain', base: 'numeric' });
+    expect(shapes.get('nummultirange')).toEqual({ kind: 'range', subtype: 'numeric' });
+    expect(shapes.get('nouter')).toEqual({
+      kind: 'composite',
+      fields: [
+        { name: 'p', type: 'npair' },
+        { name: 'n', type: 'integer' },
+      ],
+    });
+    const shaped = (literal: string, type: string) => printWithTypeShapes(shapes, () => idOf(literal, type));
+    const equal: [string, string, string][] = [
+      ['amount', '2', '2.00'],
+      ['amount[]', "'{-2,3}'", "'{-2.0,3.00}'"],
+      ['numrange', "'[-1,2)'", "'[-1.0,2.00)'"],
+      ['nummultirange', "'{[-1,2)}'", "'{[-1.0,2.00)}'"],
+      ['npair', "ROW(-2, 'x')", "ROW(-2.00, 'x')"],
+      ['nouter', "ROW(ROW(2, 'x'), 1)", "ROW(ROW(2.0, 'x'), 1)"],
+    ];
+    for (const [type, a, b] of equal) {
+      const [x, y] = await ids([shaped(a, type), shaped(b, type)]);
+      expect({ type, a, b, id: x }).toEqual({ type, a, b, id: y });
+    }
+    const unequal: [string, string, string][] = [
+      ['amount', '-1', '1'],
+      ['amount[]', "'{-1}'", "'{1}'"],
+      ['numrange', "'[-3,2)'", "'[-3,-2)'"],
+      ['numrange', "'[1,NaN)'", "'[1,Infinity)'"],
+      ['nummultirange', "'{[-3,2)}'", "'{[-3,-2)}'"],
+      ['npair', "ROW(-1, 'x')", "ROW(1, 'x')"],
+      ['nouter', "ROW(ROW(-1, 'x'), 1)", "ROW(ROW(1, 'x'), 1)"],
+      ['nouter', 'NULL', 'ROW(NULL, NULL)'],
+      ['npair', 'NULL', 'ROW(NULL, NULL)'],
+    ];
+    for (const [type, a, b] of unequal) {
+      // Without the shapes these collide: the types' own hash functions drop the sign.
+      const [x, y] = await ids([shaped(a, type), shaped(b, type)]);
+      expect({ type, a, b, same: x === y }).toEqual({ type, a, b, same: false });
+    }
+    const [plainA, plainB] = await ids([idOf('-1', 'amount'), idOf('1', 'amount')]);
+    expect(plainA).toBe(plainB);
   });
 
   it('do not depend on session settings; row images neither', async () => {

@@ -106,6 +106,14 @@ describe('stream table commands', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('created public.by_region: DIFFERENTIAL, schedule 5s, reads public.orders\n');
     await expectTableEqualsQuery(db, 'by_region', QUERY);
+    // The name is a view of the visible columns over the storage table.
+    const kinds = await db.query(
+      `SELECT relname, relkind::text AS k FROM pg_class WHERE relname IN ('by_region', 'by_region__pgt_storage') ORDER BY 1`,
+    );
+    expect(kinds.rows).toEqual([
+      { relname: 'by_region', k: 'v' },
+      { relname: 'by_region__pgt_storage', k: 'r' },
+    ]);
   });
 
   it('status lists it as a table and as JSON', async () => {
@@ -168,7 +176,10 @@ describe('stream table commands', () => {
     expect(r.stdout).toMatch(/^public\.by_region\n {2}mode {10}DIFFERENTIAL\n/);
     expect(r.stdout).toContain('  sources       public.orders (table)');
     expect(r.stdout).toContain('  row identity  __pgt_row_id, unique (one row per id)');
-    expect(r.stdout).toContain('-- storage\nCREATE TABLE "public"."by_region"');
+    expect(r.stdout).toContain(
+      '  storage       public.by_region__pgt_storage (the table behind the view public.by_region: put indexes for readers on it)',
+    );
+    expect(r.stdout).toContain('-- storage\nCREATE TABLE "public"."by_region__pgt_storage"');
     expect(r.stdout).toContain('-- differential delta');
     const json = JSON.parse((await cli(['explain', 'by_region', '--json'])).stdout) as {
       mode: string;

@@ -25,7 +25,7 @@ describe('doctor: a storage table dropped behind pgtrickle', () => {
     expect((await cli(['migrate'])).code).toBe(0);
     const created = await cli(['create', 'big', '--query', 'SELECT id, amount FROM orders WHERE amount > 5']);
     expect(created.code, created.stderr).toBe(0);
-    await db.query('DROP TABLE big');
+    await db.query('DROP TABLE big__pgt_storage CASCADE');
     const before = await cli(['doctor']);
     expect(before.stdout).toMatch(
       /^warn\s+stream tables\s+public\.big \(ACTIVE\) has lost its storage table .* `pgtrickle drop public\.big` \(or SELECT pgtrickle\.drop_stream_table\('public\.big'\)\)/m,

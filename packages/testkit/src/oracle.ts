@@ -191,6 +191,21 @@ interface ColumnInfo {
   typeOid: number;
 }
 
+/**
+ * The relation holding a stream table's hidden columns: its storage table when `table` names a
+ * pgtrickle stream table (whose name is a view of the visible columns), else `table` itself.
+ */
+async function storageOf(db: Queryable, table: string): Promise<string> {
+  const probe = await db.query(
+    `SELECT to_regprocedure('pgtrickle.storage_of(regclass)') IS NOT NULL AND to_regclass($1) IS NOT NULL AS ok`,
+    [table],
+  );
+  if ((probe.rows[0] as { ok?: unknown } | undefined)?.ok !== true) return table;
+  const { rows } = await db.query('SELECT pgtrickle.storage_of(to_regclass($1))::text AS storage', [table]);
+  const storage = (rows[0] as { storage: string | null } | undefined)?.storage;
+  return typeof storage === 'string' ? storage : table;
+}
+
 async function resolveTable(db: Queryable, table: string): Promise<{ name: string; columns: ColumnInfo[] }> {
   const { rows } = await db.query(
     `SELECT c.oid::regclass::text AS name,
@@ -448,7 +463,7 @@ export async function expectTableEqualsQuery(
  * (code `PGT_TESTKIT_NEGATIVE_COUNT`) showing up to 5 offending rows.
  */
 export async function expectNoNegativeCounts(db: Queryable, table: string): Promise<void> {
-  const resolved = await resolveTable(db, table);
+  const resolved = await resolveTable(db, await storageOf(db, table));
   const countColumns = resolved.columns
     .map((c) => c.name)
     .filter((n) => n.startsWith(`${HIDDEN_COLUMN_PREFIX}count`));

@@ -75,3 +75,13 @@ export async function streamTableOfStorage(
   const r = res.rows[0];
   return r === undefined ? null : { pgtId: Number(r.pgt_id), uniqueRowIds: r.unique_row_ids === true };
 }
+
+/**
+ * The storage table behind relation `oid` when it is a stream table's public view (the oid of
+ * the storage table to read instead), else null.
+ */
+export async function storageBehindView(q: Queryable, oid: number): Promise<number | null> {
+  const res = await q.query(`SELECT storage_oid::int8 AS s FROM ${ST} WHERE public_oid = $1`, [oid]);
+  const s = res.rows[0]?.s;
+  return s === undefined || s === null ? null : Number(s);
+}

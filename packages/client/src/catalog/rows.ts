@@ -11,6 +11,8 @@ export interface StreamTableRow {
   readonly schema: string;
   readonly name: string;
   readonly storageOid: number | null;
+  /** The view under the public name (null: not converted yet, the storage has the public name). */
+  readonly publicOid: number | null;
   readonly query: string;
   readonly requestedMode: RequestedMode;
   readonly effectiveMode: 'FULL' | 'DIFFERENTIAL' | 'IMMEDIATE';
@@ -69,7 +71,7 @@ export interface DependencyRow {
 }
 
 /** The columns `toRow` reads, for `SELECT ${ST_COLUMNS} FROM pgt_stream_tables`. */
-export const ST_COLUMNS = `pgt_id, schema_name, table_name, storage_oid, defining_query, requested_mode, effective_mode,
+export const ST_COLUMNS = `pgt_id, schema_name, table_name, storage_oid, public_oid, defining_query, requested_mode, effective_mode,
   mode_reason, schedule, status, unique_row_ids, frontier_snapshot::text AS frontier_snapshot, frontier_epochs,
   epoch, auto_threshold, needs_reinit, consecutive_errors, last_error, last_error_at, last_refresh_at, data_timestamp,
   owner_oid::int8 AS owner_oid, pg_catalog.pg_get_userbyid(owner_oid)::text AS owner, search_path,
@@ -87,6 +89,7 @@ export function toRow(r: Record<string, unknown>): StreamTableRow {
     schema: String(r.schema_name),
     name: String(r.table_name),
     storageOid: r.storage_oid === null ? null : Number(r.storage_oid),
+    publicOid: r.public_oid == null ? null : Number(r.public_oid),
     query: String(r.defining_query),
     requestedMode: r.requested_mode as RequestedMode,
     effectiveMode: r.effective_mode as StreamTableRow['effectiveMode'],

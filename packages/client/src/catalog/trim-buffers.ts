@@ -3,22 +3,39 @@
  * the row's xid is visible in every consumer's snapshot; stream-table buffers: its epoch is at
  * most every consumer's). A consumer without a frontier blocks trimming. Each trim is ONE
  * statement that first tries the buffer's cleanup lock (`lockKey`, an advisory lock held to the
- * end of the statement's transaction) and deletes nothing when another session holds it; a
- * base buffer is read only below the smallest consumer's snapshot xmax (a row at or above it is
- * not visible to that consumer yet), so rows a slower consumer has not read cost nothing.
+ * end of the statement's transaction) and deletes nothing when another session holds it. A base
+ * buffer has an index only while it is large (docs/capture.md): the trim deletes the rows below
+ * the smallest consumer's snapshot xmax (a row at or above it is not visible to that consumer yet)
+ * that every consumer's snapshot sees, and counts (up to a bound) the rows it keeps, so the caller
+ * can tell whether the buffer should have its index.
  */
 import { cat, type Queryable } from './schema.js';
 
 const ST = cat('pgt_stream_tables');
 const DEP = cat('pgt_dependencies');
 
-/** Deletes consumed rows of base table `oid`'s buffer (the quoted relation `buffer`); returns rows deleted. */
+/** What trimming a base buffer did and left. */
+export interface BaseTrim {
+  /** Rows deleted. */
+  readonly deleted: number;
+  /** Rows left, counted up to the `countUpTo` asked for (null: another session holds the buffer's cleanup). */
+  readonly kept: number | null;
+  /** Whether the buffer has its window index (docs/capture.md, "What a captured row holds"). */
+  readonly indexed: boolean;
+}
+
+/**
+ * Deletes consumed rows of base table `oid`'s buffer (the quoted relation `buffer`, whose window
+ * index would be `index`), and in the same statement counts the rows it keeps, up to `countUpTo`.
+ */
 export async function trimBaseBuffer(
   q: Queryable,
   oid: number,
   buffer: string,
+  index: string,
   lockKey: string,
-): Promise<number> {
+  countUpTo: number,
+): Promise<BaseTrim> {
   const res = await q.query(
     `WITH locked AS MATERIALIZED (SELECT pg_catalog.pg_try_advisory_xact_lock($2::bigint) AS ok),
      consumers AS (
@@ -28,14 +45,28 @@ export async function trimBaseBuffer(
      ), bound AS (
        SELECT CASE WHEN bool_or(snap IS NULL) THEN NULL ELSE min(pg_catalog.pg_snapshot_xmax(snap)) END AS xmax
        FROM consumers WHERE (SELECT ok FROM locked)
+     ), trimmed AS (
+       DELETE FROM ${buffer} AS b
+       USING bound
+       WHERE bound.xmax IS NOT NULL AND b.xid < bound.xmax
+         AND NOT EXISTS (SELECT 1 FROM consumers AS c WHERE NOT pg_catalog.pg_visible_in_snapshot(b.xid, c.snap))
+       RETURNING 1
      )
-     DELETE FROM ${buffer} AS b
-     USING bound
-     WHERE bound.xmax IS NOT NULL AND b.xid < bound.xmax
-       AND NOT EXISTS (SELECT 1 FROM consumers AS c WHERE NOT pg_catalog.pg_visible_in_snapshot(b.xid, c.snap))`,
-    [oid, lockKey],
+     SELECT (SELECT count(*) FROM trimmed)::int8 AS deleted,
+            CASE WHEN (SELECT ok FROM locked) THEN (SELECT count(*) FROM (
+              SELECT 1 FROM ${buffer} AS k
+               WHERE NOT COALESCE((SELECT k.xid < bound.xmax FROM bound), false)
+                  OR EXISTS (SELECT 1 FROM consumers AS c WHERE NOT pg_catalog.pg_visible_in_snapshot(k.xid, c.snap))
+               LIMIT $3) AS x)::int8 END AS kept,
+            pg_catalog.to_regclass($4) IS NOT NULL AS indexed`,
+    [oid, lockKey, countUpTo, index],
   );
-  return res.rowCount ?? 0;
+  const r = res.rows[0];
+  return {
+    deleted: Number(r?.deleted ?? 0),
+    kept: r?.kept === null || r?.kept === undefined ? null : Number(r.kept),
+    indexed: r?.indexed === true,
+  };
 }
 
 /** Deletes consumed rows of stream table `pgtId`'s epoch buffer (the quoted relation `buffer`); returns rows deleted. */

@@ -21,6 +21,11 @@ export async function setStorageOid(
   );
 }
 
+/** Records the oid of `pgtId`'s public view (null: none, the storage has the public name). */
+export async function setPublicOid(q: Queryable, pgtId: number, oid: number | null): Promise<void> {
+  await q.query(`UPDATE ${ST} SET public_oid = $2 WHERE pgt_id = $1`, [pgtId, oid]);
+}
+
 /** Sets the schedule of `pgtId` (null: calculated). */
 export async function setSchedule(q: Queryable, pgtId: number, schedule: string | null): Promise<void> {
   await q.query(`UPDATE ${ST} SET schedule = $2, updated_at = now() WHERE pgt_id = $1`, [pgtId, schedule]);

@@ -23,12 +23,14 @@ import {
 import { streamTableOfStorage } from '../catalog/find-stream-table.js';
 import type { Conn } from '../db.js';
 import { displayName } from '../names.js';
+import { mirrorGrantsOfSources, storageResolvingPort } from '../public-view.js';
 import type { OwnerSandbox } from './sandbox.js';
 
 /** What to compile. */
 export interface OwnerCompileRequest {
   readonly query: string;
   readonly schema: string;
+  /** The stream table's storage table (`storageNameOf(row)`, or `storageTableName(name)` for a new one). */
   readonly name: string;
   readonly mode: RequestedMode;
   readonly pgtId: number;
@@ -36,8 +38,11 @@ export interface OwnerCompileRequest {
 
 /** The catalog port of a sandbox: pg_catalog answered as the owner, stream tables from the catalog. */
 export function ownerCatalogPort(conn: Conn, sandbox: OwnerSandbox): CatalogPort {
-  return sandbox.port(
-    createSqlCatalogPort(sandbox.exec, { streamTableOf: (oid: number) => streamTableOfStorage(conn, oid) }),
+  return storageResolvingPort(
+    sandbox.port(
+      createSqlCatalogPort(sandbox.exec, { streamTableOf: (oid: number) => streamTableOfStorage(conn, oid) }),
+    ),
+    conn,
   );
 }
 
@@ -75,6 +80,8 @@ export async function compileAsOwner(
   const port = ownerCatalogPort(conn, sandbox);
   const options = { name: { schema: request.schema, name: request.name }, tag: `st${request.pgtId}` };
   const plan = await compileStreamTable(request.query, port, { ...options, refreshMode: request.mode });
+  // Stream tables of other owners it reads: their storage readable as their view is.
+  await mirrorGrantsOfSources(conn, sandbox, plan);
   if (plan.mode === 'FULL') return plan;
   const hidden = await sourcesHiddenFromOwner(sandbox, plan);
   if (hidden.length === 0) return plan;

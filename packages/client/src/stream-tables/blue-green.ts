@@ -9,7 +9,7 @@
  *   point leaves either the state before or the state after;
  * - promote and rollback are one transaction each, the swap: take the refresh locks (the rows of
  *   both tables and of the tables reading the outgoing one), refuse views over the outgoing
- *   table, `LOCK` both storages ACCESS EXCLUSIVE in ascending oid order, rename them, recompile
+ *   table, `LOCK` both views then both storages ACCESS EXCLUSIVE in ascending oid order, rename them, recompile
  *   and rebuild the readers against the incoming one (refused, nothing changed, when a reader's
  *   query no longer fits, unless `cascade`), move refresh-group memberships;
  * - promote first checks convergence with the ConvergenceGate (unless forced) and refreshes the
@@ -54,7 +54,7 @@ import { dependenciesOf } from '../catalog/read-dependencies.js';
 import type { StreamTableRow } from '../catalog/rows.js';
 import { cat, lockCatalog } from '../catalog/schema.js';
 import { recordFailureOnRow, statusAfterIfAllowed } from '../catalog/set-status.js';
-import { setStorageOid } from '../catalog/update-stream-table.js';
+import { setPublicOid, setStorageOid } from '../catalog/update-stream-table.js';
 import {
   cleanupBuffers,
   cleanupTargets,
@@ -75,11 +75,20 @@ import {
   SwapDependentsError,
 } from '../errors.js';
 import { displayName, parseName, sqlName } from '../names.js';
+import {
+  convertToPublicView,
+  createPublicView,
+  dropPublicViewSql,
+  evolveStorageAndView,
+  storageNameOf,
+  storageTableName,
+  viewsOverStreamTable,
+} from '../public-view.js';
 import { type Engine, type RefreshOutcome, refreshInTransaction } from '../refresh.js';
 import { type Actor, currentActor, requireOwnership } from '../security/actor.js';
 import { compileAsOwner } from '../security/owner-compile.js';
 import { type OwnerSandbox, withSandbox } from '../security/sandbox.js';
-import { createStorage, dropStorageSql, evolveStorage, storageFit, visibleColumnNames } from '../storage.js';
+import { createStorage, dropStorageSql, storageFit, visibleColumnNames } from '../storage.js';
 import { checkAcyclic } from './graph.js';
 import { normalizeSchedule, validateMode, validateQuery } from './validate.js';
 
@@ -286,7 +295,7 @@ export class BlueGreenService {
       }
       const greenName = truncateIdent(`${table}${GREEN_SUFFIX}`);
       const retiredName = truncateIdent(`${table}${RETIRED_SUFFIX}`);
-      for (const n of [greenName, retiredName]) {
+      for (const n of [greenName, retiredName, storageTableName(greenName), storageTableName(retiredName)]) {
         const taken = await conn.query('SELECT to_regclass($1) IS NOT NULL AS e', [sqlName(schema, n)]);
         if (taken.rows[0]?.e === true || (await findStreamTable(conn, schema, n)) !== null)
           throw new AlreadyExistsError(displayName(schema, n), 'a relation (the deployment needs the name)');
@@ -294,13 +303,16 @@ export class BlueGreenService {
       const pgtId = await nextStreamTableId(conn);
       const owner = { role: blue.owner, searchPath: blue.searchPath };
       const query = newQuery ?? blue.query;
-      const { plan, storageOid } = await withSandbox(conn, owner, {}, async (sandbox) => {
-        const compiled = await compileAsOwner(conn, sandbox, { query, schema, name: greenName, mode, pgtId });
+      const { plan, storageOid, publicOid } = await withSandbox(conn, owner, {}, async (sandbox) => {
+        const storage = storageTableName(greenName);
+        const compiled = await compileAsOwner(conn, sandbox, { query, schema, name: storage, mode, pgtId });
         if (compiled.mode === 'IMMEDIATE')
           throw new GreenUnsupportedError(
             `The green copy of ${display} would be IMMEDIATE, which has no catch-up.`,
           );
-        return { plan: compiled, storageOid: await createStorage(conn, sandbox.exec, compiled) };
+        const stored = await createStorage(conn, sandbox.exec, compiled);
+        const view = await createPublicView(conn, sandbox.exec, schema, greenName, storage, compiled.columns);
+        return { plan: compiled, storageOid: stored, publicOid: view };
       });
       await insertStreamTable(conn, {
         pgtId,
@@ -331,6 +343,7 @@ export class BlueGreenService {
           `The new query of ${display} reads ${display} itself (directly or through other stream tables): once promoted it would read itself.`,
         );
       await setStorageOid(conn, pgtId, storageOid, false);
+      await setPublicOid(conn, pgtId, publicOid);
       let populated: RefreshOutcome;
       try {
         populated = await refreshInTransaction(conn, this.engine, pgtId, {
@@ -608,6 +621,8 @@ export class BlueGreenService {
     const upstreams = (await dependenciesOf(conn, row.pgtId)).flatMap((d) =>
       d.sourcePgtId === null ? [] : [d.sourcePgtId],
     );
+    const dropView = await dropPublicViewSql(conn, row);
+    if (dropView !== null) await conn.query(dropView);
     const drop = await dropStorageSql(conn, row);
     if (drop !== null) await conn.query(drop);
     await deleteStreamTable(conn, row.pgtId);
@@ -636,8 +651,15 @@ export class BlueGreenService {
     renamedIndexes: Record<string, string>;
     sources: RefreshOutcome['sources'];
   }> {
-    const { outgoing, incoming, display } = s;
-    const schema = outgoing.schema;
+    const { display } = s;
+    const schema = s.outgoing.schema;
+    // A version of the earlier layout (its storage under its name) gets its public view first.
+    const converted = async (r: StreamTableRow) =>
+      withSandbox(conn, { role: r.owner, searchPath: r.searchPath }, {}, (sandbox) =>
+        convertToPublicView(conn, sandbox.exec, r),
+      );
+    const outgoing = await converted(s.outgoing);
+    const incoming = await converted(s.incoming);
     // The refresh locks of the readers first (a reader's refresh holds its row, then reads us).
     const readers = await consumersOf(conn, outgoing.pgtId);
     for (const r of readers) await streamTableById(conn, r.pgtId, 'FOR UPDATE');
@@ -645,28 +667,37 @@ export class BlueGreenService {
     const inRel = await relName(conn, incoming.storageOid);
     if (outRel === null || inRel === null)
       throw new DeploymentStateError(`The storage of ${display} or of its other version is missing.`);
-    const views = await conn.query(
-      `SELECT DISTINCT v.oid::regclass::text AS view
-         FROM pg_catalog.pg_depend AS d
-         JOIN pg_catalog.pg_rewrite AS r ON r.oid = d.objid AND d.classid = 'pg_catalog.pg_rewrite'::regclass
-         JOIN pg_catalog.pg_class AS v ON v.oid = r.ev_class
-        WHERE d.refobjid = $1 AND v.oid <> d.refobjid ORDER BY 1`,
-      [outgoing.storageOid],
-    );
-    if (views.rows.length > 0) {
-      const names = views.rows.map((r) => String(r.view));
+    const names = await viewsOverStreamTable(conn, outgoing);
+    if (names.length > 0) {
       throw new SwapDependentsError(
         `Views read ${display} (${names.join(', ')}); they would keep reading the old version. Drop them before the swap and create them again after it.`,
         names,
       );
     }
+    // The views first, as readers take them (a reader locks the view, then the storage behind it).
+    const views = [outgoing.publicOid as number, incoming.publicOid as number].sort((a, b) => a - b);
     const oids = [outgoing.storageOid as number, incoming.storageOid as number].sort((a, b) => a - b);
-    for (const oid of oids)
-      await conn.query(`LOCK TABLE ${await relName(conn, oid)} IN ACCESS EXCLUSIVE MODE`);
+    for (const oid of [...views, ...oids]) {
+      const rel = await relName(conn, oid);
+      if (rel !== null) await conn.query(`LOCK TABLE ${rel} IN ACCESS EXCLUSIVE MODE`);
+    }
     const owner = { role: outgoing.owner, searchPath: outgoing.searchPath };
+    const [outView, inView] = [
+      await relName(conn, outgoing.publicOid),
+      await relName(conn, incoming.publicOid),
+    ];
+    if (outView === null || inView === null)
+      throw new DeploymentStateError(`The view of ${display} or of its other version is missing.`);
+    // The outgoing pair first, freeing the public names.
     await withSandbox(conn, owner, {}, async (sandbox) => {
-      await sandbox.exec.query(`ALTER TABLE ${outRel} RENAME TO ${quoteIdent(s.outgoingName)}`);
-      await sandbox.exec.query(`ALTER TABLE ${inRel} RENAME TO ${quoteIdent(s.publicName)}`);
+      await sandbox.exec.query(`ALTER VIEW ${outView} RENAME TO ${quoteIdent(s.outgoingName)}`);
+      await sandbox.exec.query(
+        `ALTER TABLE ${outRel} RENAME TO ${quoteIdent(storageTableName(s.outgoingName))}`,
+      );
+      await sandbox.exec.query(`ALTER VIEW ${inView} RENAME TO ${quoteIdent(s.publicName)}`);
+      await sandbox.exec.query(
+        `ALTER TABLE ${inRel} RENAME TO ${quoteIdent(storageTableName(s.publicName))}`,
+      );
     });
     await renameStreamTable(conn, outgoing.pgtId, s.outgoingName, null);
     await renameStreamTable(conn, incoming.pgtId, s.publicName, null);
@@ -678,16 +709,16 @@ export class BlueGreenService {
         conn,
         sandbox,
         outgoing.storageOid as number,
-        outgoing.name,
-        s.outgoingName,
+        storageNameOf(outgoing),
+        storageTableName(s.outgoingName),
         schema,
       );
       await renameOwnIndexes(
         conn,
         sandbox,
         incoming.storageOid as number,
-        incoming.name,
-        s.publicName,
+        storageNameOf(incoming),
+        storageTableName(s.publicName),
         schema,
       );
     });
@@ -695,14 +726,22 @@ export class BlueGreenService {
     const retiredRel = (await relName(conn, outgoing.storageOid)) as string;
     let carried = { renamedIndexes: {} as Record<string, string>, notCarried: [] as string[] };
     if (s.carryOver) {
+      const publicView = (await relName(conn, incoming.publicOid)) as string;
       carried = await withSandbox(conn, owner, {}, (sandbox) =>
         carryOver(
           conn,
           sandbox,
-          outgoing.storageOid as number,
-          retiredRel,
-          incoming.storageOid as number,
-          publicRel,
+          {
+            fromOid: outgoing.publicOid as number,
+            toOid: incoming.publicOid as number,
+            toRel: publicView,
+          },
+          {
+            fromOid: outgoing.storageOid as number,
+            fromRel: retiredRel,
+            toOid: incoming.storageOid as number,
+            toRel: publicRel,
+          },
           schema,
         ),
       );
@@ -742,7 +781,7 @@ export class BlueGreenService {
           compileAsOwner(conn, sandbox, {
             query: r.query,
             schema: r.schema,
-            name: r.name,
+            name: storageNameOf(r),
             mode: r.requestedMode,
             pgtId: r.pgtId,
           }),
@@ -769,8 +808,8 @@ export class BlueGreenService {
       if (plan === undefined) continue;
       this.engine.plans.delete(r.pgtId);
       const owner = { role: r.owner, searchPath: r.searchPath };
-      if (!(await storageFit(conn, r.schema, r.name, plan)).same)
-        await withSandbox(conn, owner, {}, (sandbox) => evolveStorage(conn, sandbox, r.pgtId, plan));
+      if (!(await storageFit(conn, plan.storage.schema, plan.storage.name, plan)).same)
+        await withSandbox(conn, owner, {}, (sandbox) => evolveStorageAndView(conn, sandbox, r, plan));
       await recordDependencies(conn, r.pgtId, plan);
       const current = await streamTableById(conn, r.pgtId);
       if (current !== null && (current.status === 'ACTIVE' || current.status === 'INITIALIZING')) {
@@ -828,12 +867,16 @@ async function refuseRowLevelSecurity(conn: Conn, row: StreamTableRow, display: 
 async function carryOver(
   conn: Conn,
   owner: OwnerSandbox,
-  fromOid: number,
-  fromRel: string,
-  toOid: number,
-  toRel: string,
+  views: { readonly fromOid: number; readonly toOid: number; readonly toRel: string },
+  storages: {
+    readonly fromOid: number;
+    readonly fromRel: string;
+    readonly toOid: number;
+    readonly toRel: string;
+  },
   schema: string,
 ): Promise<{ renamedIndexes: Record<string, string>; notCarried: string[] }> {
+  const { fromOid, toOid, toRel } = views;
   const role = (oid: unknown) => (Number(oid) === 0 ? 'PUBLIC' : null);
   const had = await conn.query(
     `SELECT DISTINCT a.grantee::int8 AS grantee, pg_catalog.pg_get_userbyid(a.grantee)::text AS name
@@ -872,8 +915,7 @@ async function carryOver(
     [fromOid, toOid],
   );
   const table = comments.rows[0]?.c;
-  if (typeof table === 'string')
-    await owner.exec.query(`COMMENT ON TABLE ${toRel} IS ${quoteLiteral(table)}`);
+  if (typeof table === 'string') await owner.exec.query(`COMMENT ON VIEW ${toRel} IS ${quoteLiteral(table)}`);
   for (const [col, text] of Object.entries((comments.rows[0]?.cols ?? {}) as Record<string, string>))
     await owner.exec.query(`COMMENT ON COLUMN ${toRel}.${quoteIdent(col)} IS ${quoteLiteral(text)}`);
   const indexes = await conn.query(
@@ -884,7 +926,7 @@ async function carryOver(
               SELECT 1 FROM pg_catalog.unnest(i.indkey::int2[]) AS k JOIN pg_catalog.pg_attribute AS a ON a.attrelid = i.indrelid AND a.attnum = k
                WHERE pg_catalog.left(a.attname, 6) <> '__pgt_'))
       ORDER BY ic.relname`,
-    [fromOid],
+    [storages.fromOid],
   );
   const renamedIndexes: Record<string, string> = {};
   const notCarried: string[] = [];
@@ -893,10 +935,10 @@ async function carryOver(
     const renamed = truncateIdent(`${original}${RETIRED_SUFFIX}`);
     await owner.exec.query(`ALTER INDEX ${sqlName(schema, original)} RENAME TO ${quoteIdent(renamed)}`);
     renamedIndexes[renamed] = original;
-    const on = ` ON ${fromRel} USING `;
+    const on = ` ON ${storages.fromRel} USING `;
     const def = String(ix.def);
     const made = def.includes(on)
-      ? await attempt(conn, () => owner.exec.query(def.replace(on, ` ON ${toRel} USING `)))
+      ? await attempt(conn, () => owner.exec.query(def.replace(on, ` ON ${storages.toRel} USING `)))
       : { error: new Error(`unexpected index definition ${def}`) };
     if ('error' in made) notCarried.push(original);
   }

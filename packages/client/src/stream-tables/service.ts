@@ -15,7 +15,12 @@
 import { type CompiledPlan, dropStreamBufferDdl } from '@pgtrickle/dvm';
 import { emitAlert } from '../catalog/alerts.js';
 import { deleteStreamTable } from '../catalog/delete-stream-table.js';
-import { allStreamTables, consumersOf, findStreamTable } from '../catalog/find-stream-table.js';
+import {
+  allStreamTables,
+  consumersOf,
+  findStreamTable,
+  streamTableById,
+} from '../catalog/find-stream-table.js';
 import { recordChecked } from '../catalog/freshness.js';
 import { lastDecisionOf } from '../catalog/holds.js';
 import { insertStreamTable, nextStreamTableId } from '../catalog/insert-stream-table.js';
@@ -25,7 +30,7 @@ import type { DependencyRow, StreamTableRow } from '../catalog/rows.js';
 import { cat, lockCatalog } from '../catalog/schema.js';
 import { resumeStreamTable, statusAfter } from '../catalog/set-status.js';
 import { applySettings, checkSettings, settingsObject } from '../catalog/settings.js';
-import { setDefinition, setSchedule, setStorageOid } from '../catalog/update-stream-table.js';
+import { setDefinition, setPublicOid, setSchedule, setStorageOid } from '../catalog/update-stream-table.js';
 import {
   cleanupBuffers,
   cleanupTargets,
@@ -46,6 +51,15 @@ import {
 } from '../errors.js';
 import { recordFailure } from '../failures.js';
 import { displayName, parseName, sqlName } from '../names.js';
+import {
+  convertToPublicView,
+  createPublicView,
+  dropPublicViewSql,
+  evolveStorageAndView,
+  missingPublicViews,
+  storageNameOf,
+  storageTableName,
+} from '../public-view.js';
 import { type Engine, type RefreshOutcome, refreshInTransaction } from '../refresh.js';
 import { lookForRefresh, type RefreshLook } from '../refresh-look.js';
 import { QUIET_REASON } from '../refresh-quiet.js';
@@ -59,7 +73,7 @@ import {
 } from '../security/actor.js';
 import { compileAsOwner } from '../security/owner-compile.js';
 import { withSandbox } from '../security/sandbox.js';
-import { createStorage, dropStorageSql, evolveStorage, missingStorageOids, storageFit } from '../storage.js';
+import { createStorage, dropStorageSql, missingStorageOids, storageFit } from '../storage.js';
 import { deploymentGuard } from './blue-green.js';
 import { checkAcyclic, dropOrder } from './graph.js';
 import { checkImmediate, checkImmediateConsumers, dropImmediate } from './immediate.js';
@@ -113,7 +127,7 @@ export class StreamTableService {
     if (outcome !== null) await cleanupBuffers(this.db, cleanupTargets(outcome.sources));
   }
 
-  /** Compiles `query` for the stream table schema.name (tagged with its id), as its owner. */
+  /** Compiles `query` for the stream table stored in schema.name (tagged with its id), as its owner. */
   private compile(
     conn: Conn,
     owner: { readonly role: string; readonly searchPath: string },
@@ -210,6 +224,15 @@ export class StreamTableService {
       if ((await findStreamTable(conn, schema, name)) !== null) throw new AlreadyExistsError(display);
       const exists = await conn.query('SELECT to_regclass($1) IS NOT NULL AS e', [sqlName(schema, name)]);
       if (exists.rows[0]?.e === true) throw new AlreadyExistsError(display, 'a table or view');
+      const storage = storageTableName(name);
+      const storageTaken = await conn.query('SELECT to_regclass($1) IS NOT NULL AS e', [
+        sqlName(schema, storage),
+      ]);
+      if (storageTaken.rows[0]?.e === true)
+        throw new AlreadyExistsError(
+          displayName(schema, storage),
+          'a relation (the storage of the stream table needs the name)',
+        );
       const schemaOk = await conn.query('SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1', [schema]);
       if (schemaOk.rows.length === 0)
         throw new InvalidArgumentError(`Schema "${schema}" does not exist; create it first.`);
@@ -217,12 +240,14 @@ export class StreamTableService {
       const pgtId = await nextStreamTableId(conn);
       const ownerContext = { role: owner.name, searchPath };
       // Compiled, and its storage created, as the owner (the storage DDL holds the query).
-      const { plan, storageOid } = await withSandbox(conn, ownerContext, {}, async (sandbox) => {
-        const compiled = await compileAsOwner(conn, sandbox, { query, schema, name, mode, pgtId });
+      const { plan, storageOid, publicOid } = await withSandbox(conn, ownerContext, {}, async (sandbox) => {
+        const compiled = await compileAsOwner(conn, sandbox, { query, schema, name: storage, mode, pgtId });
         // Refused before anything is created (the transaction would roll it back anyway).
         await checkImmediate(conn, compiled, display);
         await checkImmediateConsumers(conn, pgtId, compiled, display);
-        return { plan: compiled, storageOid: await createStorage(conn, sandbox.exec, compiled) };
+        const stored = await createStorage(conn, sandbox.exec, compiled);
+        const view = await createPublicView(conn, sandbox.exec, schema, name, storage, compiled.columns);
+        return { plan: compiled, storageOid: stored, publicOid: view };
       });
       await insertStreamTable(conn, {
         pgtId,
@@ -242,6 +267,7 @@ export class StreamTableService {
       await recordDependencies(conn, pgtId, plan);
       await checkAcyclic(conn, pgtId, display);
       await setStorageOid(conn, pgtId, storageOid, false);
+      await setPublicOid(conn, pgtId, publicOid);
       try {
         return await this.populate(conn, pgtId, plan, 'INITIAL');
       } catch (error) {
@@ -341,12 +367,15 @@ export class StreamTableService {
       const query = changes.query ?? row.query;
       const newMode = mode ?? row.requestedMode;
       const owner = { role: row.owner, searchPath: row.searchPath };
-      const plan = await this.compile(conn, owner, query, row.schema, row.name, newMode, row.pgtId);
+      // A table of the earlier layout gets its public view first (the plan names the storage).
+      const before = row;
+      row = await withSandbox(conn, owner, {}, (sandbox) => convertToPublicView(conn, sandbox.exec, before));
+      const plan = await this.compile(conn, owner, query, row.schema, storageNameOf(row), newMode, row.pgtId);
       const steps = modeSwitch(row.effectiveMode, plan.mode);
       await checkImmediate(conn, plan, display);
       await checkImmediateConsumers(conn, row.pgtId, plan, display);
       const consumers = await consumersOf(conn, row.pgtId);
-      const { visibleSame } = await storageFit(conn, row.schema, row.name, plan);
+      const { visibleSame } = await storageFit(conn, plan.storage.schema, plan.storage.name, plan);
       if (consumers.length > 0 && !visibleSame) {
         throw new HasDependentsError(
           display,
@@ -374,7 +403,8 @@ export class StreamTableService {
       const oldSources = await dependenciesOf(conn, row.pgtId);
       await recordDependencies(conn, row.pgtId, plan);
       await checkAcyclic(conn, row.pgtId, display);
-      await withSandbox(conn, owner, {}, (sandbox) => evolveStorage(conn, sandbox, row.pgtId, plan));
+      const current = row;
+      await withSandbox(conn, owner, {}, (sandbox) => evolveStorageAndView(conn, sandbox, current, plan));
       const outcome = await this.populate(conn, row.pgtId, plan, 'ALTER');
       for (const d of oldSources)
         if (d.sourcePgtId !== null) await dropStreamBufferIfUnused(conn, d.sourcePgtId);
@@ -414,6 +444,8 @@ export class StreamTableService {
         for (const d of await dependenciesOf(conn, r.pgtId))
           if (d.sourcePgtId !== null) upstreams.add(d.sourcePgtId);
         await dropImmediate(conn, r.pgtId, null);
+        const dropView = await dropPublicViewSql(conn, r); // null: gone, or the earlier layout
+        if (dropView !== null) await conn.query(dropView);
         const dropStorage = await dropStorageSql(conn, r); // null: its storage is already gone
         if (dropStorage !== null) await conn.query(dropStorage);
         await deleteStreamTable(conn, r.pgtId);
@@ -432,12 +464,17 @@ export class StreamTableService {
     const [rows, deps] = await Promise.all([allStreamTables(this.db), allDependencies(this.db)]);
     const stored = rows.flatMap((r) => (r.storageOid === null ? [] : [r.storageOid]));
     const missing = await missingStorageOids(this.db, stored);
+    const views = await missingPublicViews(
+      this.db,
+      rows.flatMap((r) => (r.publicOid === null ? [] : [r.publicOid])),
+    );
     const retired = await retiredIds(this.db);
     return rows.map((r) => ({
       ...describe(
         r,
         deps.filter((d) => d.pgtId === r.pgtId),
-        r.storageOid !== null && missing.has(r.storageOid),
+        (r.storageOid !== null && missing.has(r.storageOid)) ||
+          (r.publicOid !== null && views.has(r.publicOid)),
       ),
       role: r.greenOf !== null ? 'green' : retired.has(r.pgtId) ? 'retired' : 'table',
     }));
@@ -448,10 +485,11 @@ export class StreamTableService {
     const row = await this.owned(this.db, name, actor, 'explain');
     const owner = { role: row.owner, searchPath: row.searchPath };
     const plan = await this.db.transaction((conn) =>
-      this.compile(conn, owner, row.query, row.schema, row.name, row.requestedMode, row.pgtId),
+      this.compile(conn, owner, row.query, row.schema, storageNameOf(row), row.requestedMode, row.pgtId),
     );
     return {
       name: displayName(row.schema, row.name),
+      storage: displayName(row.schema, storageNameOf(row)),
       query: row.query,
       requestedMode: row.requestedMode,
       mode: plan.mode,
@@ -459,7 +497,7 @@ export class StreamTableService {
       uniqueRowIds: plan.uniqueRowIds,
       columns: plan.columns,
       hiddenColumns: plan.hiddenColumns,
-      sources: plan.sources.map((s) => ({ name: displayName(s.schema, s.name), kind: s.kind })),
+      sources: await sourceNames(this.db, plan.sources),
       warnings: plan.warnings,
       scheduler: {
         hold: row.hold,
@@ -470,6 +508,19 @@ export class StreamTableService {
       sql: { storage: plan.storageDdl(), population: plan.populationSelect(), delta: plan.deltaInsert() },
     };
   }
+}
+
+/** The sources of a plan by the names users know them by (a stream table's public name, not its storage's). */
+async function sourceNames(
+  db: Db,
+  sources: CompiledPlan['sources'],
+): Promise<{ name: string; kind: 'table' | 'streamTable' }[]> {
+  const out: { name: string; kind: 'table' | 'streamTable' }[] = [];
+  for (const s of sources) {
+    const st = s.pgtId === null ? null : await streamTableById(db, s.pgtId);
+    out.push({ name: displayName(st?.schema ?? s.schema, st?.name ?? s.name), kind: s.kind });
+  }
+  return out;
 }
 
 /** The ids of retired blues (kept by a promoted deployment for a rollback). */
@@ -502,6 +553,7 @@ function describe(
     hold: r.hold,
     fuse: { mode: r.fuse.mode, state: r.fuse.state },
     storageMissing,
+    storage: displayName(r.schema, storageNameOf(r)),
     role: r.greenOf !== null ? 'green' : 'table',
   };
 }

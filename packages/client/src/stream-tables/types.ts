@@ -71,6 +71,11 @@ export interface StreamTableStatus {
    */
   readonly storageMissing: boolean;
   /**
+   * Its storage table (`schema.name__pgt_storage`, quoted where needed): the table behind the
+   * view of its name, with the hidden `__pgt_` columns; indexes for readers go on it.
+   */
+  readonly storage: string;
+  /**
    * What it is in a blue-green deployment (docs/blue-green.md): 'table' (a stream table), 'green'
    * (the green copy of another, catching up), 'retired' (an old version kept for a rollback).
    */
@@ -80,6 +85,8 @@ export interface StreamTableStatus {
 /** What `explain()` returns. */
 export interface StreamTableExplanation {
   readonly name: string;
+  /** Its storage table (see {@link StreamTableStatus.storage}): where indexes for readers go. */
+  readonly storage: string;
   readonly query: string;
   readonly requestedMode: RequestedMode;
   readonly mode: CompiledPlan['mode'];

@@ -177,9 +177,17 @@ export class BuildEnv {
     return this.facts.views?.get(oid);
   }
 
-  /** What the pre-pass found for a relation name. */
+  /**
+   * What the pre-pass found for a relation name; a qualified name the query did not write is
+   * found by the relation's own name (a stream table's storage, named by the FULL text that
+   * reads it in place of the stream table's view).
+   */
   relationInfo(name: QualifiedName): RelationInfo | null | undefined {
-    return this.facts.relations.get(nameKey(name));
+    const found = this.facts.relations.get(nameKey(name));
+    if (found !== undefined || name.schema === null) return found;
+    for (const info of this.facts.relations.values())
+      if (info !== null && info.schema === name.schema && info.name === name.name) return info;
+    return undefined;
   }
 
   /** The {@link SourceRef} of a resolved relation (one per relation, shared by all its scans). */

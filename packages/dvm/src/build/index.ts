@@ -6,6 +6,7 @@
 import type { IrNode, SourceRef } from '../ir/types.js';
 import type { ParsedQuery } from '../parse/parser.js';
 import { BuildEnv, type CatalogFacts, type CompileMode } from './env.js';
+import { pruneColumns } from './prune.js';
 import { buildQuery } from './query.js';
 import type { ScopeColumn } from './scope.js';
 
@@ -30,7 +31,7 @@ export function buildDefiningQuery(
   const env = new BuildEnv(facts, parsed.positions, mode);
   const built = buildQuery(parsed.select, { env, ctes: null, outer: null, top: true });
   return {
-    root: built.node,
+    root: pruneColumns(built.node),
     outputs: built.outputs,
     sources: env.sourceList(),
     views: [...env.viewsRead.values()],

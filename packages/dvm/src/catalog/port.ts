@@ -131,4 +131,22 @@ export interface CatalogPort {
    * over a type without a hash operator class). Optional: without it none is assumed missing.
    */
   unhashableTypes?(types: readonly string[]): Promise<ReadonlySet<string>>;
+  /**
+   * How each of `types` (as `format_type` prints them) is built: a domain's base type, an
+   * array's element type, a range's or multirange's subtype, a composite's fields; `plain` for
+   * anything else. Row ids use it where a type's hash drops what its equality keeps (a numeric
+   * sign inside a domain, range or composite). Optional: without it such types hash as they are.
+   */
+  describeTypes?(types: readonly string[]): Promise<ReadonlyMap<string, TypeShape>>;
 }
+
+/** How a type is built, as far as row ids need to know (see {@link CatalogPort.describeTypes}). */
+export type TypeShape =
+  | { readonly kind: 'domain'; readonly base: string }
+  | { readonly kind: 'array'; readonly element: string }
+  | { readonly kind: 'range'; readonly subtype: string }
+  | {
+      readonly kind: 'composite';
+      readonly fields: readonly { readonly name: string; readonly type: string }[];
+    }
+  | { readonly kind: 'plain' };

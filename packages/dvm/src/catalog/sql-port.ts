@@ -22,6 +22,7 @@ import type {
   RelationInfo,
   RelationKind,
   StreamTableInfo,
+  TypeShape,
   ViewInfo,
 } from './port.js';
 
@@ -120,6 +121,32 @@ WHERE t.typtype IN ('b', 'p')
 
 const UNHASHABLE_BY_NAME = unhashableTypesSql('names');
 const UNHASHABLE_BY_OID = unhashableTypesSql('oids');
+
+/** One row per type name: what it is built from (see {@link CatalogPort.describeTypes}). */
+const DESCRIBE_TYPES = `SELECT u.name, t.typtype::text AS typtype,
+  CASE WHEN t.typtype = 'd' THEN pg_catalog.format_type(t.typbasetype, t.typtypmod) END AS base,
+  CASE WHEN t.typtype <> 'd' AND t.typelem <> 0 AND t.typsubscript = 'pg_catalog.array_subscript_handler'::pg_catalog.regproc
+       THEN pg_catalog.format_type(t.typelem, NULL) END AS element,
+  (SELECT pg_catalog.format_type(r.rngsubtype, NULL) FROM pg_catalog.pg_range AS r
+    WHERE r.rngtypid = t.oid OR r.rngmultitypid = t.oid) AS subtype,
+  CASE WHEN t.typtype = 'c' THEN (SELECT pg_catalog.json_agg(pg_catalog.json_build_array(a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod)) ORDER BY a.attnum)
+    FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) END AS fields
+FROM pg_catalog.unnest($1::text[]) AS u(name)
+JOIN pg_catalog.pg_type AS t ON t.oid = u.name::pg_catalog.regtype`;
+
+/** A {@link TypeShape} from one row of {@link DESCRIBE_TYPES}. */
+function typeShape(row: Record<string, unknown>): TypeShape {
+  if (typeof row.base === 'string') return { kind: 'domain', base: row.base };
+  if (typeof row.element === 'string') return { kind: 'array', element: row.element };
+  if (typeof row.subtype === 'string') return { kind: 'range', subtype: row.subtype };
+  if (Array.isArray(row.fields)) {
+    return {
+      kind: 'composite',
+      fields: (row.fields as [string, string][]).map(([name, type]) => ({ name, type })),
+    };
+  }
+  return { kind: 'plain' };
+}
 
 /** A catalog port answering from pg_catalog through `exec`. */
 export function createSqlCatalogPort(exec: SqlExecutor, options: SqlCatalogPortOptions = {}): CatalogPort {
@@ -283,6 +310,12 @@ export function createSqlCatalogPort(exec: SqlExecutor, options: SqlCatalogPortO
       if (types.length === 0) return new Set();
       const res = await exec.query(UNHASHABLE_BY_NAME, [[...new Set(types)]]);
       return new Set(res.rows.map((r) => String(r.name)));
+    },
+
+    async describeTypes(types: readonly string[]): Promise<ReadonlyMap<string, TypeShape>> {
+      if (types.length === 0) return new Map();
+      const res = await exec.query(DESCRIBE_TYPES, [[...new Set(types)]]);
+      return new Map(res.rows.map((r) => [String(r.name), typeShape(r)]));
     },
 
     ...(options.streamTableOf === undefined ? {} : { streamTableOf: options.streamTableOf }),

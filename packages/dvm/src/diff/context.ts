@@ -6,9 +6,11 @@
 import { InternalError } from '../errors.js';
 import { renderExpr } from '../ir/expr.js';
 import type { Expr, IrNode, Side, SourceRef } from '../ir/types.js';
+import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
 import { rulesOf } from '../operators/index.js';
 import { sql } from '../sql/sql.js';
 import { emptyDeltaSql } from './recompute.js';
+import { shapeKey } from './shape.js';
 import { StatementBuilder } from './statement.js';
 
 /**
@@ -77,6 +79,7 @@ export class DiffContext {
   /** Where changes come from. */
   readonly deltaSource: DeltaSource;
   private readonly deltas = new Map<number, string>();
+  private readonly deltasByShape = new Map<string, { node: IrNode; name: string }>();
   private readonly sourceDeltas = new Map<string, string>();
   private readonly sources = new Map<string, SourceRef>();
 
@@ -129,9 +132,32 @@ export class DiffContext {
     return this.storage !== null && this.storage.stateNid === node.nid ? this.storage : null;
   }
 
-  /** SELECT of `node`'s snapshot: columns `__pgt_row_id`, then its column ids. */
+  private readonly sharedSnapshots = new Map<number, string>();
+
+  /**
+   * SELECT of `node`'s snapshot: columns `__pgt_row_id`, then its column ids. A new snapshot
+   * already written once as a shared CTE (see {@link sharedSnapshot}) is read from it.
+   */
   snapshot(node: IrNode, side: Side): string {
+    const shared = side === 'new' && this.outer.size === 0 ? this.sharedSnapshots.get(node.nid) : undefined;
+    if (shared !== undefined) return sql`SELECT * FROM ${shared}`;
     return rulesOf(node).snapshot(node, side, this);
+  }
+
+  /**
+   * A relation (a CTE name, or a parenthesised SELECT) holding `node`'s new snapshot, written once
+   * per statement as a `NOT MATERIALIZED` CTE: PostgreSQL inlines it at every reference (each
+   * is planned with its own restrictions, as if written out), and the statement's text grows
+   * linearly with a join chain instead of repeating every lower join's snapshot at each level.
+   * Inside a correlated context the snapshot is written out in place.
+   */
+  sharedSnapshot(node: IrNode): string {
+    if (this.outer.size > 0) return `(${this.snapshot(node, 'new')})`;
+    const known = this.sharedSnapshots.get(node.nid);
+    if (known !== undefined) return known;
+    const name = this.stmt.add(`n${node.nid}_new`, rulesOf(node).snapshot(node, 'new', this), false);
+    this.sharedSnapshots.set(node.nid, name);
+    return name;
   }
 
   /**
@@ -143,9 +169,25 @@ export class DiffContext {
   delta(node: IrNode): string {
     const known = this.deltas.get(node.nid);
     if (known !== undefined) return known;
-    const name = this.isStaticallyEmpty(node)
-      ? this.stmt.add(`d${node.nid}_empty`, emptyDeltaSql(node, this.snapshot(node, 'new')))
-      : rulesOf(node).delta(node, this);
+    // A subtree of the same shape as one whose delta is already written (the same subquery
+    // named twice): its delta is that one's, under this node's column ids.
+    const shape = this.storageFor(node) === null && node.kind !== 'scan' ? shapeKey(node) : null;
+    const twin = shape === null ? undefined : this.deltasByShape.get(shape);
+    let name: string;
+    if (twin !== undefined) {
+      const cols = node.columns.map(
+        (c, i) => sql`, d.${sql.id(twin.node.columns[i]?.id ?? c.id)} AS ${sql.id(c.id)}`,
+      );
+      name = this.stmt.add(
+        `d${node.nid}_same`,
+        sql`SELECT d.${ROW_ID_COLUMN}, d.${WEIGHT_COLUMN}${cols.join('')}\nFROM ${twin.name} AS d`,
+      );
+    } else {
+      name = this.isStaticallyEmpty(node)
+        ? this.stmt.add(`d${node.nid}_empty`, emptyDeltaSql(node, this.snapshot(node, 'new')))
+        : rulesOf(node).delta(node, this);
+      if (shape !== null) this.deltasByShape.set(shape, { node, name });
+    }
     this.deltas.set(node.nid, name);
     return name;
   }

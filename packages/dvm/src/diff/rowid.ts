@@ -17,13 +17,18 @@
  * composite, domain or range over such a type has no hash function either: the parts hashed by
  * their type's own function are recorded while a plan is printed at create
  * ({@link recordIdPartTypes}), so the compiler refuses such a type there instead of failing at a
- * refresh (where any function of the exact value will do, {@link binaryIdPart} stands in). The
+ * refresh (where any function of the exact value will do, {@link binaryIdPart} stands in). Those
+ * recorded types are then looked up (their shapes: domain, array, range, composite) and the plan
+ * prints again with them ({@link printWithTypeShapes}), so a numeric inside a domain, range or
+ * composite adds its sign there too. The
  * values are `bigint`s, integers and `numeric` epochs and signs, whose text no session setting changes;
  * hashing that text gives a well-mixed 64-bit id. The row image (the exact representation of a
  * row, used where rows with equal values but different representations must stay apart) is the
  * binary send form, which no session setting changes either. Nothing here needs pinned settings,
  * so user expressions are evaluated under the user's own settings.
  */
+import type { TypeShape } from '../catalog/port.js';
+import { UnsupportedQueryError } from '../errors.js';
 import { sql } from '../sql/sql.js';
 
 /**
@@ -114,7 +119,7 @@ const EPOCH_TYPES = new Set([
  */
 export function hashablePart(expr: string, type: string | undefined): string[] {
   if (type === undefined) return [valueHash(expr)];
-  const parts = standInParts(expr, type);
+  const parts = shapedParts(expr, type) ?? standInParts(expr, type);
   if (parts !== null) return parts;
   recording?.push({ expr, type });
   const { array } = bareType(type);
@@ -129,11 +134,7 @@ function standInParts(expr: string, type: string): string[] | null {
   if (!array && EPOCH_TYPES.has(name)) return [sql`pg_catalog.extract('epoch', ${expr})`];
   if (name === 'numeric') {
     if (!array) return [valueHash(expr), sql`pg_catalog.sign(${expr})`];
-    return [
-      valueHash(expr),
-      valueHash(sql`pg_catalog.array_dims(${expr})`),
-      valueHash(sql`pg_catalog.regexp_replace((${expr})::text, '[.0-9]+', '', 'g')`),
-    ];
+    return [valueHash(expr), valueHash(sql`pg_catalog.array_dims(${expr})`), valueHash(withoutDigits(expr))];
   }
   if (name === 'json' || name === 'jsonb') {
     const value = name === 'json' ? sql`(${expr})::jsonb${array ? '[]' : ''}` : expr;
@@ -145,6 +146,113 @@ function standInParts(expr: string, type: string): string[] | null {
   }
   if (UNHASHABLE.has(name)) return [valueHash(sql`pg_catalog.record_send(ROW(${expr}))`)];
   return null;
+}
+
+/** The shapes of user-defined and structured types in effect while a plan prints. */
+let shapes: ReadonlyMap<string, TypeShape> | null = null;
+
+/**
+ * Runs `print` (which prints SQL synchronously) with the type shapes the compiler looked up for
+ * the plan's id parts, so that {@link hashablePart} sees through domains, ranges, arrays and
+ * composites to the numerics and jsonb inside them.
+ */
+export function printWithTypeShapes<T>(typeShapes: ReadonlyMap<string, TypeShape>, print: () => T): T {
+  const outer = shapes;
+  shapes = typeShapes;
+  try {
+    return print();
+  } finally {
+    shapes = outer;
+  }
+}
+
+/**
+ * The parts of a value of a structured type whose hash drops what its equality keeps, else null
+ * (the type's own hash will do):
+ * - a domain: its value as its base type (so a domain over numeric adds the sign, one over json
+ *   hashes as jsonb, one over timestamptz enters as its epoch);
+ * - a range or multirange over numeric: its hash and that of its text with digits and points
+ *   removed (the bounds' signs, NaN / Infinity, brackets: range text of numerics is exact and
+ *   independent of session settings);
+ * - an array of such a domain: the array cast to the base's array; of such ranges: as a range,
+ *   plus its bounds; of composites holding numerics: refused (`PGT_UNSUPPORTED`);
+ * - a composite: its hash, whether it is NULL (`num_nulls`: a NULL composite and a row of NULLs
+ *   are different values that hash alike), and the parts of each field holding numerics or jsonb
+ *   (at any depth).
+ */
+function shapedParts(expr: string, type: string): string[] | null {
+  const shape = shapes?.get(type);
+  if (shape === undefined) return null;
+  switch (shape.kind) {
+    case 'plain':
+      return null;
+    case 'domain':
+      return hashablePart(sql`(${expr})::${shape.base}`, shape.base);
+    case 'range':
+      return signBlind(shape.subtype) ? [valueHash(expr), valueHash(withoutDigits(expr))] : null;
+    case 'array': {
+      const element = shapes?.get(shape.element);
+      if (element?.kind === 'domain') {
+        return hashablePart(sql`(${expr})::${element.base}[]`, `${element.base}[]`);
+      }
+      if (element?.kind === 'range' && signBlind(element.subtype)) {
+        return [
+          valueHash(expr),
+          valueHash(sql`pg_catalog.array_dims(${expr})`),
+          valueHash(withoutDigits(expr)),
+        ];
+      }
+      if (element !== undefined && hidesSigns(shape.element)) {
+        throw new UnsupportedQueryError(
+          `a row identity over an array of ${shape.element}, whose numeric members hash without their sign`,
+          "PostgreSQL's hash of such an array calls -1 and 1 alike. Leave the column out of keys, DISTINCT and GROUP BY, or use refreshMode 'FULL'.",
+        );
+      }
+      return null;
+    }
+    case 'composite': {
+      recording?.push({ expr, type });
+      return [
+        valueHash(expr),
+        sql`pg_catalog.num_nulls(${expr})`,
+        ...shape.fields
+          .filter((f) => hidesSigns(f.type))
+          .flatMap((f) => hashablePart(sql`(${expr}).${sql.id(f.name)}`, f.type)),
+      ];
+    }
+  }
+}
+
+/** Whether `type` is numeric or a domain over numeric (its hash ignores the sign). */
+function signBlind(type: string): boolean {
+  const { name, array } = bareType(type);
+  if (!array && name === 'numeric') return true;
+  const shape = shapes?.get(type);
+  return shape?.kind === 'domain' && signBlind(shape.base);
+}
+
+/** Whether a value of `type` hashes alike for some values its equality tells apart (numeric signs, jsonb nesting). */
+function hidesSigns(type: string): boolean {
+  const { name } = bareType(type);
+  if (name === 'numeric' || name === 'jsonb') return true;
+  const shape = shapes?.get(type);
+  switch (shape?.kind) {
+    case 'domain':
+      return hidesSigns(shape.base);
+    case 'range':
+      return signBlind(shape.subtype);
+    case 'array':
+      return hidesSigns(shape.element);
+    case 'composite':
+      return shape.fields.some((f) => hidesSigns(f.type));
+    default:
+      return false;
+  }
+}
+
+/** The value's text without digits and points (setting-independent for numerics and their ranges). */
+function withoutDigits(expr: string): string {
+  return sql`pg_catalog.regexp_replace((${expr})::text, '[.0-9]+', '', 'g')`;
 }
 
 /**

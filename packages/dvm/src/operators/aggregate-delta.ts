@@ -8,7 +8,8 @@
  * is not stored (new, or failing HAVING: its state is unknown), and a stored group's presence is
  * decided by HAVING on its new values. Emits −1 (old row) / +1 (new row) only for
  * groups whose row changed; a keyed group reaching zero rows disappears, a key-less set's row
- * stays.
+ * stays. The new totals of the state counters (non-NULL, NaN, ±Infinity, scale histogram) are
+ * computed once per group, next to the stored state, and the new values read them as columns.
  */
 
 import type { DiffContext, StorageBinding } from '../diff/context.js';
@@ -57,6 +58,30 @@ const oldCol = (id: string): string => q(`__o_${id}`);
 const newCol = (id: string): string => q(`__n_${id}`);
 /** A per-call delta column. */
 const dcol = (what: string, j: number): string => q(`__pgt_d${what}_${j}`);
+/** The new total of state counter `what` (n, nan, pinf, ninf, sc) of call `j`, computed once per group. */
+const tcol = (what: string, j: number): string => q(`__pgt_t${what}_${j}`);
+
+/**
+ * The new totals of call `j`'s state counters, old stored value plus delta (over `u`, the joined
+ * state): computed once per group in the state CTE, so the new values read columns instead of
+ * repeating the sums in every expression that needs them. Only calls keeping state of their own.
+ */
+function totals(node: AggregateNode, spec: AggSpec, t: AggTypes, j: number): string[] {
+  if ((t.kind !== 'sum' && t.kind !== 'avg') || t.sum === null || stateOwner(node, j) !== null) return [];
+  const out: string[] = [];
+  const add = (col: IrColumn | null, d: string): void => {
+    if (col !== null)
+      out.push(sql`(COALESCE(u.${oldCol(col.id)}, 0) + COALESCE(u.${dcol(d, j)}, 0)) AS ${tcol(d, j)}`);
+  };
+  add(spec.nnState, 'n');
+  if (t.sum.special === 'count') {
+    add(spec.nanState, 'nan');
+    add(spec.pinfState, 'pinf');
+    add(spec.ninfState, 'ninf');
+  }
+  if (t.sum.scaled) add(spec.scaleState, 'sc');
+  return out;
+}
 
 /** The delta terms of call `j` over the prepared delta rows `x`. */
 function deltaTerms(spec: AggSpec, t: AggTypes, j: number): string[] {
@@ -182,8 +207,9 @@ function newValues(
       }
       const acc = plan.acc;
       const counted = plan.special === 'count';
+      // The totals of `totals()`, read from the state CTE.
       const plus = (col: IrColumn | null, d: string): string | null =>
-        col === null ? null : `(COALESCE(${old(col.id)}, 0) + COALESCE(u.${dcol(d, j)}, 0))`;
+        col === null ? null : `u.${tcol(d, j)}`;
       const nn = plus(spec.nnState, 'n') as string;
       const nan = counted ? plus(spec.nanState, 'nan') : null;
       const pinf = counted ? plus(spec.pinfState, 'pinf') : null;
@@ -320,9 +346,10 @@ export function algebraicDelta(node: AggregateNode, ctx: DiffContext, binding: S
 FROM ${grouped} AS d
 LEFT JOIN ${binding.relation} AS s ON s.${q(ROW_ID_COLUMN)} = d.${ROW_ID_COLUMN}`,
   );
+  const sums = node.aggs.flatMap((spec, j) => totals(node, spec, typesOf(node, j), j));
   const upd = ctx.stmt.add(
     `n${node.nid}_upd`,
-    sql`SELECT u.*, ${rescans.length === 0 ? 'false' : rescans.join(' OR ')} AS __pgt_rescan\nFROM ${joined} AS u`,
+    sql`SELECT u.*, ${rescans.length === 0 ? 'false' : rescans.join(' OR ')} AS __pgt_rescan${sums.map((x) => `, ${x}`).join('')}\nFROM ${joined} AS u`,
     true,
   );
 

@@ -191,8 +191,9 @@ export function keysGate(node: AggregateNode, keys: string): (s: number) => stri
 
 /**
  * The child's rows (snapshot SELECT `childSql`) whose grouping-set-`s` key is among `keys`,
- * NULL-safe: `(k1, …) IN (…)` over the keys without NULLs (an index-friendly semi-join), plus a
- * branch for keys with a NULL part that only runs when such a key exists.
+ * NULL-safe: `k = ANY (ARRAY(…))` for one key, `(k1, …) IN (…)` for several, over the keys without
+ * NULLs (index-friendly), plus a branch for keys with a NULL part that only runs when such a key
+ * exists.
  */
 export function restrictedInput(
   node: AggregateNode,
@@ -212,7 +213,14 @@ export function restrictedInput(
   const notNull = kc.map((k) => `${k} IS NOT NULL`).join(' AND ');
   const anyNull = kc.map((k) => `${k} IS NULL`).join(' OR ');
   const withNull = sql`EXISTS (SELECT 1 FROM ${keys} AS k WHERE (${anyNull})${cond})`;
-  const plain = sql`SELECT c.* FROM (${childSql}) AS c\nWHERE ${lhs} IN (SELECT ${kc.join(', ')} FROM ${keys} AS k WHERE ${notNull}${cond})`;
+  // One key: `= ANY (ARRAY(…))`, an array computed once, so an index on the key is probed for all
+  // of them in one (bitmap) scan that can be combined with the child's own index conditions;
+  // `IN (SELECT …)` would become a nested loop repeating those other index scans per key.
+  const keyList = sql`SELECT ${kc.join(', ')} FROM ${keys} AS k WHERE ${notNull}${cond}`;
+  const plain =
+    exprs.length === 1
+      ? sql`SELECT c.* FROM (${childSql}) AS c\nWHERE ${lhs} = ANY (ARRAY(${keyList}))`
+      : sql`SELECT c.* FROM (${childSql}) AS c\nWHERE ${lhs} IN (${keyList})`;
   const nulls =
     exprs.length === 1
       ? sql`SELECT c.* FROM (${childSql}) AS c\nWHERE ${exprs[0]!} IS NULL AND ${withNull}`

@@ -48,7 +48,11 @@
  *    one grouping set C₁|K is computed once and C₀|K read as C₁|K − ΔC⁺ + ΔC⁻ (the netted child
  *    delta), never the whole old snapshot.
  * A key-less grouping set is affected when ΔC is non-empty, and then reads the whole C₁ (its one
- * group is the whole input) in rules 2 and 3.
+ * group is the whole input) in rules 2 and 3. Only the aggregate of rule 1 keeps SUM / AVG state
+ * columns: below the root they are dropped when the tree is built (`build/prune.ts`), so rule 3
+ * computes just the keys, the count and the calls. The restriction to K reads one key as
+ * `= ANY (ARRAY(…))` (one index probe for all the keys, combinable with the input's own index
+ * conditions), several as `(…) IN (…)`.
  */
 
 import type { DiffContext } from '../diff/context.js';

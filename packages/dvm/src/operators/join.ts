@@ -7,7 +7,10 @@
  * The second form reads only the new snapshots (live tables, indexable on the join keys) and the
  * deltas, so each term is driven by a small delta. A self-join is two scans of one source
  * sharing one buffer read; the rule is unchanged.
- * Snapshots: L₀⋈R₀ / L₁⋈R₁ — both children's snapshots on the same side.
+ * Snapshots: L₀⋈R₀ / L₁⋈R₁ — both children's snapshots on the same side. In a delta, the L₁ of a
+ * join whose left input is itself a join is that input's new snapshot written once as a shared
+ * `NOT MATERIALIZED` CTE (`DiffContext.sharedSnapshot`), which this join's own new snapshot reads
+ * again when the next join up asks for it: one copy of each level instead of one per level above.
  * Row id: the row id of (<left id>, <right id>); unique iff both sides' are.
  */
 

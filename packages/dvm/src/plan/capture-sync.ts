@@ -152,6 +152,7 @@ DECLARE
   mode "char";
   unlike oid[] := '{}';
   byname boolean := false;
+  nextid text;
 BEGIN
   IF pg_catalog.current_setting('pgtrickle.capture_sync', true) = 'on' THEN RETURN NULL; END IF;
   PERFORM pg_catalog.set_config('pgtrickle.capture_sync', 'on', true);
@@ -199,9 +200,12 @@ BEGIN
   IF bufoid IS NULL THEN
     EXECUTE 'CREATE TABLE ' || buf || ' (change_id bigserial NOT NULL, xid pg_catalog.xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(), action "char" NOT NULL'
       || CASE WHEN fmt = 'text' THEN ', data text' ELSE '' END || ')';
-    EXECUTE pg_catalog.format('CREATE INDEX %I ON %s (xid)', 'changes_' || p_source || '_window', buf);
     bufoid := pg_catalog.to_regclass(buf);
   END IF;
+  -- No index: every row would pay an index insert. Cleanup gives a buffer an index on xid while a
+  -- lagging consumer keeps it large, and drops it again (docs/capture.md).
+  -- One change id per statement (and per half of an UPDATE), taken from the buffer's sequence.
+  nextid := 'pg_catalog.nextval(' || pg_catalog.quote_literal(pg_catalog.pg_get_serial_sequence(buf, 'change_id')) || '::pg_catalog.regclass)';
   IF fmt = 'typed' THEN
     -- Wanted columns: c<attnum> per stored column (virtual generated columns are computed on read).
     FOR col IN
@@ -291,26 +295,32 @@ BEGIN
         CONTINUE;
       END IF;
       body := CASE ev
-        WHEN 'ins' THEN pg_catalog.format('INSERT INTO %s (action%s) SELECT ''I''%s FROM %I AS n;', buf, targets, vals, ${sql.lit(TRANSITION_NEW)})
-        WHEN 'del' THEN pg_catalog.format('INSERT INTO %s (action%s) SELECT ''D''%s FROM %I AS n;', buf, targets, vals, ${sql.lit(TRANSITION_OLD)})
-        WHEN 'upd' THEN pg_catalog.format('INSERT INTO %s (action%s) SELECT ''D''%s FROM %I AS n;', buf, targets, vals, ${sql.lit(TRANSITION_OLD)})
-          || E'\n  ' || pg_catalog.format('INSERT INTO %s (action%s) SELECT ''I''%s FROM %I AS n;', buf, targets, vals, ${sql.lit(TRANSITION_NEW)})
-        WHEN 'insr' THEN pg_catalog.format('INSERT INTO %s (action%s) VALUES (''I''%s);', buf, targets, newvals)
-        WHEN 'delr' THEN pg_catalog.format('INSERT INTO %s (action%s) VALUES (''D''%s);', buf, targets, oldvals)
-        WHEN 'updr' THEN pg_catalog.format('INSERT INTO %s (action%s) VALUES (''D''%s);', buf, targets, oldvals)
-          || E'\n  ' || pg_catalog.format('INSERT INTO %s (action%s) VALUES (''I''%s);', buf, targets, newvals)
-        ELSE pg_catalog.format('INSERT INTO %s (action) VALUES (''T'');', buf) END;
+        WHEN 'ins' THEN pg_catalog.format('pgt.s := %s;\n  INSERT INTO %s (change_id, xid, action%s) SELECT pgt.s, pgt.x, ''I''%s FROM %I AS n;', nextid, buf, targets, vals, ${sql.lit(TRANSITION_NEW)})
+        WHEN 'del' THEN pg_catalog.format('pgt.s := %s;\n  INSERT INTO %s (change_id, xid, action%s) SELECT pgt.s, pgt.x, ''D''%s FROM %I AS n;', nextid, buf, targets, vals, ${sql.lit(TRANSITION_OLD)})
+        WHEN 'upd' THEN pg_catalog.format('pgt.s := %s;\n  INSERT INTO %s (change_id, xid, action%s) SELECT pgt.s, pgt.x, ''D''%s FROM %I AS n;', nextid, buf, targets, vals, ${sql.lit(TRANSITION_OLD)})
+          || E'\n  ' || pg_catalog.format('pgt.s := %s;\n  INSERT INTO %s (change_id, xid, action%s) SELECT pgt.s, pgt.x, ''I''%s FROM %I AS n;', nextid, buf, targets, vals, ${sql.lit(TRANSITION_NEW)})
+        WHEN 'insr' THEN pg_catalog.format('INSERT INTO %s (change_id, xid, action%s) VALUES (%s, pgt.x, ''I''%s);', buf, targets, nextid, newvals)
+        WHEN 'delr' THEN pg_catalog.format('INSERT INTO %s (change_id, xid, action%s) VALUES (%s, pgt.x, ''D''%s);', buf, targets, nextid, oldvals)
+        WHEN 'updr' THEN pg_catalog.format('INSERT INTO %s (change_id, xid, action%s) VALUES (%s, pgt.x, ''D''%s);', buf, targets, nextid, oldvals)
+          || E'\n  ' || pg_catalog.format('INSERT INTO %s (change_id, xid, action%s) VALUES (%s, pgt.x, ''I''%s);', buf, targets, nextid, newvals)
+        ELSE pg_catalog.format('INSERT INTO %s (change_id, xid, action) VALUES (%s, pgt.x, ''T'');', buf, nextid) END;
       IF fmt = 'text' AND ev <> 'trunc' AND (byname OR (rel = p_source AND ev LIKE '%r' AND pg_catalog.cardinality(unlike) > 0)) THEN
         -- By name: a child unlike the root; the root's row triggers, whose clones fire on every
-        -- partition, do so when fired on another relation than the root.
+        -- partition, do so when fired on another relation than the root. (These rows take their
+        -- change id and xid from the buffer's column defaults.)
         body := CASE WHEN byname THEN '' ELSE 'IF TG_RELID <> ' || p_source || E'::pg_catalog.oid THEN\n  ' END
           || pg_catalog.replace(pg_catalog.replace(${sql.raw(BY_NAME_CASE)}, '@BUF@', buf), '@ROOT@', p_source::text)
           || CASE WHEN byname THEN '' ELSE E'\n  ELSE\n  ' || body || E'\n  END IF;' END;
       END IF;
-      body := E'\nBEGIN\n  ' || body || E'\n  PERFORM pg_catalog.pg_notify(' || pg_catalog.quote_literal(${sql.lit(WAKE_CHANNEL)}) || E', '''');\n  RETURN NULL;\nEND\n';
-      IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_proc WHERE oid = pg_catalog.to_regprocedure(fn || '()') AND prosrc = body) THEN
-        EXECUTE 'CREATE OR REPLACE FUNCTION ' || fn || '() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp'
-          || CASE WHEN fmt = 'text' THEN ${sql.lit(` ${settings}`)} ELSE '' END
+      -- Block label pgt: the variables never clash with a column of the transition table. Every
+      -- name is schema-qualified and the transition tables are resolved before any schema, so a
+      -- typed function needs no pinned search_path (docs/security.md, "Change capture").
+      body := E'\n<<pgt>>\nDECLARE\n  x pg_catalog.xid8 := pg_catalog.pg_current_xact_id();\n  s pg_catalog.int8;\nBEGIN\n  '
+        || body || E'\n  PERFORM pg_catalog.pg_notify(' || pg_catalog.quote_literal(${sql.lit(WAKE_CHANNEL)}) || E', '''');\n  RETURN NULL;\nEND\n';
+      IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_proc WHERE oid = pg_catalog.to_regprocedure(fn || '()') AND prosrc = body
+                       AND (proconfig IS NULL) = (fmt = 'typed')) THEN
+        EXECUTE 'CREATE OR REPLACE FUNCTION ' || fn || '() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER'
+          || CASE WHEN fmt = 'text' THEN ${sql.lit(` SET search_path = pg_catalog, pg_temp ${settings}`)} ELSE '' END
           || ' AS ' || pg_catalog.quote_literal(body);
         EXECUTE 'REVOKE ALL ON FUNCTION ' || fn || '() FROM PUBLIC';
       END IF;

@@ -31,6 +31,24 @@ export function baseBuffer(oid: number): string {
   return sql.id(CHANGES_SCHEMA, baseBufferName(oid)).text;
 }
 
+/** The window index of a base source's buffer (present only while the buffer is large), quoted. */
+export function baseBufferIndex(oid: number): string {
+  return sql.id(CHANGES_SCHEMA, bufferIndexName(baseBufferName(oid))).text;
+}
+
+/**
+ * DDL creating the window index of base table `oid`'s buffer: on `xid`, the column every reader's
+ * window starts from. Kept only while the buffer is large (docs/capture.md).
+ */
+export function baseBufferIndexDdl(oid: number): string {
+  return sql`CREATE INDEX IF NOT EXISTS ${sql.id(bufferIndexName(baseBufferName(oid)))} ON ${sql.raw(baseBuffer(oid))} (xid)`;
+}
+
+/** DDL dropping the window index of base table `oid`'s buffer. */
+export function dropBaseBufferIndexDdl(oid: number): string {
+  return sql`DROP INDEX IF EXISTS ${sql.raw(baseBufferIndex(oid))}`;
+}
+
 /** The buffer table of a stream-table source, quoted. */
 export function streamBuffer(pgtId: number): string {
   return sql.id(CHANGES_SCHEMA, streamBufferName(pgtId)).text;

@@ -13,7 +13,7 @@ import type { Node, RangeVar } from '@pgsql/types';
 import { BuildEnv, type CatalogFacts, loadCatalogFacts } from '../build/env.js';
 import { SYSTEM_COLUMNS } from '../build/expr.js';
 import { buildDefiningQuery } from '../build/index.js';
-import type { CatalogPort, QueryColumn } from '../catalog/port.js';
+import type { CatalogPort, QueryColumn, TypeShape } from '../catalog/port.js';
 import {
   type DeltaParam,
   type DeltaSource,
@@ -21,7 +21,13 @@ import {
   deltaParams,
   type StorageBinding,
 } from '../diff/context.js';
-import { binaryIdPart, type IdPart, recordIdPartTypes, rowIdExpr } from '../diff/rowid.js';
+import {
+  binaryIdPart,
+  type IdPart,
+  printWithTypeShapes,
+  recordIdPartTypes,
+  rowIdExpr,
+} from '../diff/rowid.js';
 import {
   AmbiguousColumnError,
   DvmError,
@@ -51,6 +57,7 @@ import {
 } from './apply.js';
 import { baseBuffer, streamBuffer } from './capture.js';
 import { CONSUMED_SNAPSHOT_SQL, epochsSql, frontierCaptureSql, fullResultSql } from './frontier.js';
+import { isLinearIn, linearApplyStatement, linearDeltaMaterialized } from './immediate-apply.js';
 
 /** The refresh modes a stream table can be created with. */
 export type RequestedMode = 'AUTO' | 'FULL' | 'DIFFERENTIAL' | 'IMMEDIATE';
@@ -151,9 +158,10 @@ export interface CompiledPlan {
   /**
    * IMMEDIATE: ONE statement applying the changes of one statement on source `source.source`
    * (its transition tables, named as given) to the storage table; every other source is read in
-   * its current state. Null for FULL plans.
+   * its current state. `large`: the copy run for statements of many rows (see
+   * `IMMEDIATE_SMALL_ROWS`). Null for FULL plans.
    */
-  immediateSql(source: TransitionTables): string | null;
+  immediateSql(source: TransitionTables, large?: boolean): string | null;
   /**
    * ONE statement bringing the storage table to the query's current result by applying the
    * difference (rows that did not change are not touched). Null for FULL plans.
@@ -244,13 +252,75 @@ export async function compileStreamTable(
       built.views,
       built.warnings,
     );
-    const idParts = recordIdPartTypes(() => checkPrintable(plan));
-    await checkHashable(idParts, plan, port);
-    return plan;
+    const printedParts = recordIdPartTypes(() => checkPrintable(plan));
+    const shapes = await typeShapesOf(printedParts, port);
+    const shaped = shapes.size === 0 ? plan : printingWithTypeShapes(plan, shapes);
+    const idParts = shaped === plan ? printedParts : recordIdPartTypes(() => checkPrintable(shaped));
+    await checkHashable(idParts, shaped, port);
+    return shaped;
   } catch (error) {
     if (requested === 'AUTO' && error instanceof UnsupportedQueryError) return await full(error.message);
     throw error;
   }
+}
+
+/**
+ * The shapes of the types of `parts` (hashed by their type's own function when printed without
+ * shapes) and of the types they are built from, as far as they go: domains, arrays, ranges and
+ * composites; plain types are left out.
+ */
+async function typeShapesOf(parts: readonly IdPart[], port: CatalogPort): Promise<Map<string, TypeShape>> {
+  const found = new Map<string, TypeShape>();
+  if (port.describeTypes === undefined) return found;
+  let pending = new Set(parts.flatMap((p) => (p.type === undefined ? [] : [p.type])));
+  while (pending.size > 0) {
+    const described = await port.describeTypes([...pending]);
+    const next = new Set<string>();
+    for (const [name, shape] of described) {
+      found.set(name, shape);
+      for (const child of typeShapeChildren(shape))
+        if (!found.has(child) && !pending.has(child)) next.add(child);
+    }
+    for (const name of pending) if (!found.has(name)) found.set(name, { kind: 'plain' });
+    pending = next;
+  }
+  return new Map([...found].filter(([, shape]) => shape.kind !== 'plain'));
+}
+
+/** The types a shape is built from. */
+function typeShapeChildren(shape: TypeShape): string[] {
+  switch (shape.kind) {
+    case 'domain':
+      return [shape.base];
+    case 'array':
+      return [shape.element];
+    case 'range':
+      return [shape.subtype];
+    case 'composite':
+      return shape.fields.map((f) => f.type);
+    case 'plain':
+      return [];
+  }
+}
+
+/** `plan` whose every printing method runs with `shapes` in effect (see `printWithTypeShapes`). */
+function printingWithTypeShapes(plan: CompiledPlan, shapes: ReadonlyMap<string, TypeShape>): CompiledPlan {
+  const within =
+    <A extends unknown[], R>(f: (...args: A) => R) =>
+    (...args: A): R =>
+      printWithTypeShapes(shapes, () => f(...args));
+  return {
+    ...plan,
+    storageDdl: within(plan.storageDdl),
+    populationSelect: within(plan.populationSelect),
+    fullInsert: within(plan.fullInsert),
+    deltaInsert: within(plan.deltaInsert),
+    refreshSql: within(plan.refreshSql),
+    applyTarget: within(plan.applyTarget),
+    inspectSql: within(plan.inspectSql),
+    immediateSql: within(plan.immediateSql),
+    recomputeSql: within(plan.recomputeSql),
+  };
 }
 
 /**
@@ -774,14 +844,18 @@ FROM ${d} AS d`,
     consolidatedDelta: root.uniqueIds && state !== null && state.node.kind === 'aggregate',
     applyTarget: () => ({ relation: rel, columns: allCols, visible, uniqueRowIds: root.uniqueIds, tag }),
     inspectSql: () => inspect(sourceRefs, params),
-    immediateSql(source: TransitionTables) {
+    immediateSql(source: TransitionTables, large = false) {
       const ctx = new DiffContext(source, [], binding);
       const d = ctx.delta(root);
       const cols = sql.join(storageCols.map((c) => sql`d.${sql.id(c.id)} AS ${sql.id(c.name)}`));
+      const linear = isLinearIn(root, source.source);
+      const event = { old: source.oldTable !== null, new: source.newTable !== null };
       const delta = ctx.stmt.addNamed(
         '__pgt_delta',
         sql`SELECT d.${sql.id(ROW_ID_COLUMN)}, d.${WEIGHT_COLUMN}, ${cols}\nFROM ${d} AS d`,
+        linear ? linearDeltaMaterialized(event, large) : undefined,
       );
+      if (linear) return linearApplyStatement(ctx, plan.applyTarget(), delta, event);
       return applyStatement(ctx, plan.applyTarget(), delta);
     },
     recomputeSql() {

@@ -3,8 +3,9 @@
  * to its query inside each writer's transaction (docs/immediate.md). Per (stream table, source):
  * - one BEFORE statement trigger for INSERT/UPDATE/DELETE/TRUNCATE: counts the statement as in
  *   flight and, unless each output row derives from one source row (`plan.rowLocal`), takes the
- *   table's lock (`pgtrickle_changes.immediate_lock`, an update of its state row: READ COMMITTED
- *   writers wait, REPEATABLE READ / SERIALIZABLE writers that lost the race fail with 40001);
+ *   table's lock (`pgtrickle_changes.immediate_lock`, an update of its state row, once per
+ *   transaction: READ COMMITTED writers wait, REPEATABLE READ / SERIALIZABLE writers that lost
+ *   the race fail with 40001);
  * - AFTER INSERT / UPDATE / DELETE triggers with transition tables: the delta of this statement's
  *   rows applied to the storage in one statement (nothing at all when both tables are empty);
  * - AFTER TRUNCATE: the storage brought to the query's result;
@@ -94,38 +95,87 @@ function functionHead(name: string, target: ImmediateTarget): string {
   AS `;
 }
 
+/**
+ * The table's lock, taken once per transaction: the first statement updates its state row, which
+ * it then holds until commit; a transaction-local setting remembers that (a rollback to a
+ * savepoint releases a lock taken after it and reverts the setting with it). Later statements
+ * skip the update, which would otherwise walk the row's versions of the whole transaction each time.
+ */
+function lockOnce(pgtId: number): string {
+  const held = sql.lit(`pgtrickle.ivm_locked_${pgtId}`).text;
+  return `  IF pg_catalog.current_setting(${held}, true) IS DISTINCT FROM 'on' THEN
+    PERFORM ${SCHEMA}.immediate_lock(${pgtId});
+    __pgt_s := pg_catalog.set_config(${held}, 'on', true);
+  END IF;
+`;
+}
+
+// Settings are written by assignment (a simple expression), not PERFORM (a query each time).
 function beforeBody(pgtId: number, lock: boolean): string {
   const n = counter(pgtId);
   return `
+DECLARE
+  __pgt_s text;
 BEGIN
-  PERFORM pg_catalog.set_config(${n}, (${inFlight(pgtId, '0')} + 1)::text, false);
-${lock ? `  PERFORM ${SCHEMA}.immediate_lock(${pgtId});\n` : ''}  RETURN NULL;
+  __pgt_s := pg_catalog.set_config(${n}, (${inFlight(pgtId, '0')} + 1)::text, false);
+${lock ? lockOnce(pgtId) : ''}  RETURN NULL;
 END
 `;
 }
 
-/** The body of an AFTER trigger: the in-flight rule, then `apply` (or the recompute). */
-function afterBody(pgtId: number, apply: string, recompute: string, emptyCheck: string | null): string {
+/**
+ * Rows above which a statement's delta runs as the "large" copy of the apply statement.
+ * PL/pgSQL plans a statement of a trigger body once per session, for the transition tables of
+ * its first run, and keeps the plan; the apply statement is written twice, one copy planned
+ * for the first small statement and one for the first large one, so a session whose first
+ * write was large does not probe each later single row by hashing a whole source, and one
+ * whose first write was small does not drive a large one through its small plan.
+ */
+export const IMMEDIATE_SMALL_ROWS = 100;
+
+/**
+ * The body of an AFTER trigger: the in-flight rule, then `apply` (or the recompute). With
+ * `rows` (the transition table to count), nothing is done for an empty statement and the
+ * apply runs in its small or large copy.
+ */
+function afterBody(
+  pgtId: number,
+  apply: { readonly small: string; readonly large: string },
+  recompute: string,
+  rows: SqlFragment | null,
+): string {
   const n = counter(pgtId);
   const d = dirty(pgtId);
+  const run =
+    rows === null
+      ? `  ${apply.small};\n`
+      : `  SELECT pg_catalog.count(*) INTO __pgt_rows FROM (SELECT FROM ${rows} LIMIT ${IMMEDIATE_SMALL_ROWS + 1}) AS __pgt_r;
+  IF __pgt_rows = 0 THEN RETURN NULL; END IF;
+  IF __pgt_rows <= ${IMMEDIATE_SMALL_ROWS} THEN
+    ${apply.small};
+  ELSE
+    ${apply.large};
+  END IF;
+`;
   return `
 DECLARE
   __pgt_left int;
+  __pgt_rows bigint;
+  __pgt_s text;
 BEGIN
   __pgt_left := ${inFlight(pgtId, '1')} - 1;
   IF __pgt_left < 0 THEN __pgt_left := 0; END IF;
-  PERFORM pg_catalog.set_config(${n}, __pgt_left::text, false);
+  __pgt_s := pg_catalog.set_config(${n}, __pgt_left::text, false);
   IF __pgt_left > 0 THEN
-    PERFORM pg_catalog.set_config(${d}, 'on', false);
+    __pgt_s := pg_catalog.set_config(${d}, 'on', false);
     RETURN NULL;
   END IF;
   IF pg_catalog.current_setting(${d}, true) = 'on' THEN
-    PERFORM pg_catalog.set_config(${d}, '', false);
+    __pgt_s := pg_catalog.set_config(${d}, '', false);
     ${recompute};
     RETURN NULL;
   END IF;
-${emptyCheck === null ? '' : `  IF ${emptyCheck} THEN RETURN NULL; END IF;\n`}  ${apply};
-  RETURN NULL;
+${run}  RETURN NULL;
 END
 `;
 }
@@ -136,9 +186,11 @@ END
  */
 function rowBody(pgtId: number, apply: string, lock: boolean): string {
   return `
+DECLARE
+  __pgt_s text;
 BEGIN
   IF ${inFlight(pgtId, '0')} > 0 THEN RETURN NULL; END IF;
-${lock ? `  PERFORM ${SCHEMA}.immediate_lock(${pgtId});\n` : ''}  ${apply};
+${lock ? lockOnce(pgtId) : ''}  ${apply};
   RETURN NULL;
 END
 `;
@@ -166,14 +218,17 @@ export function immediateInstallDdl(plan: CompiledPlan, target: ImmediateTarget)
       const name = immediateFunctionName(target.pgtId, source.oid, event);
       let body: string;
       if (event === 'trunc') {
-        body = afterBody(target.pgtId, recompute, recompute, null);
+        body = afterBody(target.pgtId, { small: recompute, large: recompute }, recompute, null);
       } else {
         const oldTable = event === 'ins' ? null : TRANSITION_OLD;
         const newTable = event === 'del' ? null : TRANSITION_NEW;
-        const apply = plan.immediateSql({ kind: 'transitionTable', source: source.key, oldTable, newTable });
-        if (apply === null) throw new InternalError('IMMEDIATE maintenance needs an incremental plan');
-        const empty = sql`NOT EXISTS (SELECT 1 FROM ${sql.id(newTable ?? (oldTable as string))})`;
-        body = afterBody(target.pgtId, apply, recompute, empty);
+        const tables = { kind: 'transitionTable', source: source.key, oldTable, newTable } as const;
+        const small = plan.immediateSql(tables);
+        const large = plan.immediateSql(tables, true);
+        if (small === null || large === null) {
+          throw new InternalError('IMMEDIATE maintenance needs an incremental plan');
+        }
+        body = afterBody(target.pgtId, { small, large }, recompute, sql.id(newTable ?? (oldTable as string)));
       }
       out.push(functionHead(name, target) + dollarQuote(body));
       fns.push(name);

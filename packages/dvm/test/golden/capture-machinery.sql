@@ -67,6 +67,7 @@ DECLARE
   mode "char";
   unlike oid[] := '{}';
   byname boolean := false;
+  nextid text;
 BEGIN
   IF pg_catalog.current_setting('pgtrickle.capture_sync', true) = 'on' THEN RETURN NULL; END IF;
   PERFORM pg_catalog.set_config('pgtrickle.capture_sync', 'on', true);
@@ -114,9 +115,12 @@ BEGIN
   IF bufoid IS NULL THEN
     EXECUTE 'CREATE TABLE ' || buf || ' (change_id bigserial NOT NULL, xid pg_catalog.xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(), action "char" NOT NULL'
       || CASE WHEN fmt = 'text' THEN ', data text' ELSE '' END || ')';
-    EXECUTE pg_catalog.format('CREATE INDEX %I ON %s (xid)', 'changes_' || p_source || '_window', buf);
     bufoid := pg_catalog.to_regclass(buf);
   END IF;
+  -- No index: every row would pay an index insert. Cleanup gives a buffer an index on xid while a
+  -- lagging consumer keeps it large, and drops it again (docs/capture.md).
+  -- One change id per statement (and per half of an UPDATE), taken from the buffer's sequence.
+  nextid := 'pg_catalog.nextval(' || pg_catalog.quote_literal(pg_catalog.pg_get_serial_sequence(buf, 'change_id')) || '::pg_catalog.regclass)';
   IF fmt = 'typed' THEN
     -- Wanted columns: c<attnum> per stored column (virtual generated columns are computed on read).
     FOR col IN
@@ -206,20 +210,25 @@ BEGIN
         CONTINUE;
       END IF;
       body := CASE ev
-        WHEN 'ins' THEN pg_catalog.format('INSERT INTO %s (action%s) SELECT ''I''%s FROM %I AS n;', buf, targets, vals, '__pgt_new')
-        WHEN 'del' THEN pg_catalog.format('INSERT INTO %s (action%s) SELECT ''D''%s FROM %I AS n;', buf, targets, vals, '__pgt_old')
-        WHEN 'upd' THEN pg_catalog.format('INSERT INTO %s (action%s) SELECT ''D''%s FROM %I AS n;', buf, targets, vals, '__pgt_old')
+        WHEN 'ins' THEN pg_catalog.format('pgt.s := %s;
+  INSERT INTO %s (change_id, xid, action%s) SELECT pgt.s, pgt.x, ''I''%s FROM %I AS n;', nextid, buf, targets, vals, '__pgt_new')
+        WHEN 'del' THEN pg_catalog.format('pgt.s := %s;
+  INSERT INTO %s (change_id, xid, action%s) SELECT pgt.s, pgt.x, ''D''%s FROM %I AS n;', nextid, buf, targets, vals, '__pgt_old')
+        WHEN 'upd' THEN pg_catalog.format('pgt.s := %s;
+  INSERT INTO %s (change_id, xid, action%s) SELECT pgt.s, pgt.x, ''D''%s FROM %I AS n;', nextid, buf, targets, vals, '__pgt_old')
           || E'
-  ' || pg_catalog.format('INSERT INTO %s (action%s) SELECT ''I''%s FROM %I AS n;', buf, targets, vals, '__pgt_new')
-        WHEN 'insr' THEN pg_catalog.format('INSERT INTO %s (action%s) VALUES (''I''%s);', buf, targets, newvals)
-        WHEN 'delr' THEN pg_catalog.format('INSERT INTO %s (action%s) VALUES (''D''%s);', buf, targets, oldvals)
-        WHEN 'updr' THEN pg_catalog.format('INSERT INTO %s (action%s) VALUES (''D''%s);', buf, targets, oldvals)
+  ' || pg_catalog.format('pgt.s := %s;
+  INSERT INTO %s (change_id, xid, action%s) SELECT pgt.s, pgt.x, ''I''%s FROM %I AS n;', nextid, buf, targets, vals, '__pgt_new')
+        WHEN 'insr' THEN pg_catalog.format('INSERT INTO %s (change_id, xid, action%s) VALUES (%s, pgt.x, ''I''%s);', buf, targets, nextid, newvals)
+        WHEN 'delr' THEN pg_catalog.format('INSERT INTO %s (change_id, xid, action%s) VALUES (%s, pgt.x, ''D''%s);', buf, targets, nextid, oldvals)
+        WHEN 'updr' THEN pg_catalog.format('INSERT INTO %s (change_id, xid, action%s) VALUES (%s, pgt.x, ''D''%s);', buf, targets, nextid, oldvals)
           || E'
-  ' || pg_catalog.format('INSERT INTO %s (action%s) VALUES (''I''%s);', buf, targets, newvals)
-        ELSE pg_catalog.format('INSERT INTO %s (action) VALUES (''T'');', buf) END;
+  ' || pg_catalog.format('INSERT INTO %s (change_id, xid, action%s) VALUES (%s, pgt.x, ''I''%s);', buf, targets, nextid, newvals)
+        ELSE pg_catalog.format('INSERT INTO %s (change_id, xid, action) VALUES (%s, pgt.x, ''T'');', buf, nextid) END;
       IF fmt = 'text' AND ev <> 'trunc' AND (byname OR (rel = p_source AND ev LIKE '%r' AND pg_catalog.cardinality(unlike) > 0)) THEN
         -- By name: a child unlike the root; the root's row triggers, whose clones fire on every
-        -- partition, do so when fired on another relation than the root.
+        -- partition, do so when fired on another relation than the root. (These rows take their
+        -- change id and xid from the buffer's column defaults.)
         body := CASE WHEN byname THEN '' ELSE 'IF TG_RELID <> ' || p_source || E'::pg_catalog.oid THEN
   ' END
           || pg_catalog.replace(pg_catalog.replace(CASE ev WHEN 'ins' THEN 'EXECUTE ''INSERT INTO @BUF@ (action, data) SELECT ''''I'''', ROW('' || COALESCE((SELECT pg_catalog.string_agg(''n.'' || pg_catalog.quote_ident(a.attname), '', '' ORDER BY a.attnum)
@@ -238,16 +247,25 @@ BEGIN
   ' || body || E'
   END IF;' END;
       END IF;
+      -- Block label pgt: the variables never clash with a column of the transition table. Every
+      -- name is schema-qualified and the transition tables are resolved before any schema, so a
+      -- typed function needs no pinned search_path (docs/security.md, "Change capture").
       body := E'
+<<pgt>>
+DECLARE
+  x pg_catalog.xid8 := pg_catalog.pg_current_xact_id();
+  s pg_catalog.int8;
 BEGIN
-  ' || body || E'
+  '
+        || body || E'
   PERFORM pg_catalog.pg_notify(' || pg_catalog.quote_literal('pgtrickle_wake') || E', '''');
   RETURN NULL;
 END
 ';
-      IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_proc WHERE oid = pg_catalog.to_regprocedure(fn || '()') AND prosrc = body) THEN
-        EXECUTE 'CREATE OR REPLACE FUNCTION ' || fn || '() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp'
-          || CASE WHEN fmt = 'text' THEN ' SET DateStyle = ''ISO, YMD'' SET IntervalStyle = ''iso_8601'' SET extra_float_digits = ''1'' SET bytea_output = ''hex''' ELSE '' END
+      IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_proc WHERE oid = pg_catalog.to_regprocedure(fn || '()') AND prosrc = body
+                       AND (proconfig IS NULL) = (fmt = 'typed')) THEN
+        EXECUTE 'CREATE OR REPLACE FUNCTION ' || fn || '() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER'
+          || CASE WHEN fmt = 'text' THEN ' SET search_path = pg_catalog, pg_temp SET DateStyle = ''ISO, YMD'' SET IntervalStyle = ''iso_8601'' SET extra_float_digits = ''1'' SET bytea_output = ''hex''' ELSE '' END
           || ' AS ' || pg_catalog.quote_literal(body);
         EXECUTE 'REVOKE ALL ON FUNCTION ' || fn || '() FROM PUBLIC';
       END IF;

@@ -39,6 +39,11 @@ export const GOLDEN_CASES: readonly GoldenCase[] = [
   ),
   c('join', 'keyless-cross', 'SELECT e.kind, c.name FROM events AS e, customers AS c WHERE e.n = c.id'),
   c(
+    'join',
+    'three-way',
+    'SELECT o.id, c.name, p.amount FROM orders AS o JOIN customers AS c ON c.id = o.customer JOIN orders AS p ON p.customer = c.id',
+  ),
+  c(
     'outer-join',
     'left',
     'SELECT o.id, c.name FROM orders AS o LEFT JOIN customers AS c ON c.id = o.customer',
@@ -68,6 +73,12 @@ export const GOLDEN_CASES: readonly GoldenCase[] = [
     'scalar-subquery',
     'uncorrelated',
     'SELECT o.id FROM orders AS o WHERE o.amount > (SELECT avg(amount) FROM orders)',
+  ),
+  c(
+    'scalar-subquery',
+    'same-subquery-twice',
+    `SELECT c.id, t.total FROM customers AS c, (SELECT customer, sum(amount) AS total FROM orders GROUP BY customer) AS t
+      WHERE t.customer = c.id AND t.total = (SELECT max(total) FROM (SELECT customer, sum(amount) AS total FROM orders GROUP BY customer) AS u)`,
   ),
   c(
     'aggregate',

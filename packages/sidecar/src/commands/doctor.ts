@@ -26,6 +26,7 @@ import {
   displayName,
   failedCreateRequests,
   LEADER_LOCK_KEY,
+  missingPublicViews,
   missingStorageOids,
   pendingRequestSummary,
   pinnedBuffers,
@@ -257,13 +258,19 @@ export async function runChecks(
       db,
       rows.flatMap((t) => (t.storageOid === null ? [] : [t.storageOid])),
     );
+    const views = await missingPublicViews(
+      db,
+      rows.flatMap((t) => (t.publicOid === null ? [] : [t.publicOid])),
+    );
     const tables = rows
       .sort((a, b) => a.schema.localeCompare(b.schema) || a.name.localeCompare(b.name))
       .map((t) => ({
         name: displayName(t.schema, t.name),
         status: t.status,
         lastError: t.lastError,
-        storageMissing: t.storageOid !== null && missing.has(t.storageOid),
+        storageMissing:
+          (t.storageOid !== null && missing.has(t.storageOid)) ||
+          (t.publicOid !== null && views.has(t.publicOid)),
       }));
     const gone = tables.filter((t) => t.storageMissing);
     const bad = tables.filter((t) => !t.storageMissing && (t.status === 'ERROR' || t.status === 'SUSPENDED'));
@@ -274,7 +281,7 @@ export async function runChecks(
       add(
         'stream tables',
         'warn',
-        `${t.name} (${t.status}) has lost its storage table (it was dropped behind pgtrickle) and cannot be refreshed — drop it with \`pgtrickle drop ${t.name}\` (or SELECT pgtrickle.drop_stream_table('${t.name}')), then create it again if needed`,
+        `${t.name} (${t.status}) has lost its storage table or the view of its name (dropped behind pgtrickle) and cannot be refreshed — drop it with \`pgtrickle drop ${t.name}\` (or SELECT pgtrickle.drop_stream_table('${t.name}')), then create it again if needed`,
       );
     }
     for (const t of bad) {

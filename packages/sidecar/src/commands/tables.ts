@@ -283,6 +283,7 @@ export function printExplanation(out: (line?: string) => void, e: StreamTableExp
     `  row identity  __pgt_row_id, ${e.uniqueRowIds ? 'unique (one row per id)' : 'not unique (multiplicities counted)'}; hidden columns ${e.hiddenColumns.join(', ') || '-'}`,
   );
   out(`  columns       ${e.columns.map((c) => `${c.name} ${c.type}`).join(', ')}`);
+  out(`  storage       ${e.storage} (the table behind the view ${e.name}: put indexes for readers on it)`);
   for (const w of e.warnings) out(`  warning       ${w}`);
   const sch = e.scheduler;
   const f = sch.fuse;

@@ -14,7 +14,7 @@ CREATE TABLE "public"."st_aggregate_global" AS SELECT r."__pgt_row_id", r."n"::b
 FROM (SELECT c.__pgt_row_id, c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2", c.pgt_pinf_2 AS "pgt_pinf_2", c.pgt_ninf_2 AS "pgt_ninf_2", c.pgt_scale_2 AS "pgt_scale_2"
 FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1", g."pgt_agg_2", g."pgt_sum_2", g."pgt_nn_2", g."pgt_nan_2", g."pgt_pinf_2", g."pgt_ninf_2", g."pgt_scale_2"
 FROM (SELECT pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1", sum(c.orders_amount) AS "pgt_agg_2", pg_catalog.sum((c.orders_amount)::numeric) FILTER (WHERE ((c.orders_amount)::numeric NOT IN ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric))) AS "pgt_sum_2", pg_catalog.count(c.orders_amount) AS "pgt_nn_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'NaN'::numeric)) AS "pgt_nan_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'Infinity'::numeric)) AS "pgt_pinf_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = '-Infinity'::numeric)) AS "pgt_ninf_2", NULL::numeric AS "pgt_scale_2"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
 FROM "public"."orders" AS __pgt_src) AS c) AS g) AS c) AS r WITH NO DATA;
 
 ALTER TABLE "public"."st_aggregate_global" ALTER COLUMN "__pgt_row_id" SET NOT NULL;
@@ -27,7 +27,7 @@ SELECT r."__pgt_row_id", r."n"::bigint AS "n", r."total"::numeric AS "total", r.
 FROM (SELECT c.__pgt_row_id, c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2", c.pgt_pinf_2 AS "pgt_pinf_2", c.pgt_ninf_2 AS "pgt_ninf_2", c.pgt_scale_2 AS "pgt_scale_2"
 FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1", g."pgt_agg_2", g."pgt_sum_2", g."pgt_nn_2", g."pgt_nan_2", g."pgt_pinf_2", g."pgt_ninf_2", g."pgt_scale_2"
 FROM (SELECT pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1", sum(c.orders_amount) AS "pgt_agg_2", pg_catalog.sum((c.orders_amount)::numeric) FILTER (WHERE ((c.orders_amount)::numeric NOT IN ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric))) AS "pgt_sum_2", pg_catalog.count(c.orders_amount) AS "pgt_nn_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'NaN'::numeric)) AS "pgt_nan_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'Infinity'::numeric)) AS "pgt_pinf_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = '-Infinity'::numeric)) AS "pgt_ninf_2", NULL::numeric AS "pgt_scale_2"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
 FROM "public"."orders" AS __pgt_src) AS c) AS g) AS c) AS r;
 
 
@@ -38,7 +38,7 @@ WITH __pgt_insert AS (
   FROM (SELECT c.__pgt_row_id, c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2", c.pgt_pinf_2 AS "pgt_pinf_2", c.pgt_ninf_2 AS "pgt_ninf_2", c.pgt_scale_2 AS "pgt_scale_2"
   FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1", g."pgt_agg_2", g."pgt_sum_2", g."pgt_nn_2", g."pgt_nan_2", g."pgt_pinf_2", g."pgt_ninf_2", g."pgt_scale_2"
   FROM (SELECT pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1", sum(c.orders_amount) AS "pgt_agg_2", pg_catalog.sum((c.orders_amount)::numeric) FILTER (WHERE ((c.orders_amount)::numeric NOT IN ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric))) AS "pgt_sum_2", pg_catalog.count(c.orders_amount) AS "pgt_nn_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'NaN'::numeric)) AS "pgt_nan_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'Infinity'::numeric)) AS "pgt_pinf_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = '-Infinity'::numeric)) AS "pgt_ninf_2", NULL::numeric AS "pgt_scale_2"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
   FROM "public"."orders" AS __pgt_src) AS c) AS g) AS c) AS r
   RETURNING 1
 )
@@ -60,22 +60,22 @@ SELECT (SELECT pg_catalog.count(*) FROM __pgt_insert)::bigint AS n,
 
 -- ==== delta statement (change buffers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount", b."c4" AS "region", b."c5" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount"
+  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c3" AS "amount"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
 __pgt_d1_scan_orders AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."customer" AS "orders_customer", d."amount" AS "orders_amount", d."region" AS "orders_region", d."tags" AS "orders_tags"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."amount" AS "orders_amount"
   FROM __pgt_delta_orders AS d
 ),
 __pgt_n2_drows AS (
@@ -94,15 +94,15 @@ __pgt_n2_state AS (
   LEFT JOIN "public"."st_aggregate_global" AS s ON s."__pgt_row_id" = d.__pgt_row_id
 ),
 __pgt_n2_upd AS MATERIALIZED (
-  SELECT u.*, false AS __pgt_rescan
+  SELECT u.*, false AS __pgt_rescan, (COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0)) AS "__pgt_tn_1", (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0)) AS "__pgt_tnan_1", (COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0)) AS "__pgt_tpinf_1", (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0)) AS "__pgt_tninf_1"
   FROM __pgt_n2_state AS u
 ),
 __pgt_n2_rows AS MATERIALIZED (
   SELECT x.*, pg_catalog.record_send(ROW(x."__o_pgt_count", x."__o_pgt_agg_1", x."__o_pgt_agg_2", x."__o_pgt_sum_2", x."__o_pgt_nn_2", x."__o_pgt_nan_2", x."__o_pgt_pinf_2", x."__o_pgt_ninf_2", x."__o_pgt_scale_2")) IS DISTINCT FROM pg_catalog.record_send(ROW(x."__n_pgt_count", x."__n_pgt_agg_1", x."__n_pgt_agg_2", x."__n_pgt_sum_2", x."__n_pgt_nn_2", x."__n_pgt_nan_2", x."__n_pgt_pinf_2", x."__n_pgt_ninf_2", x."__n_pgt_scale_2")) AS __pgt_changed
-  FROM (SELECT u.__pgt_row_id, u.__pgt_had, ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) AS __pgt_has, u."__o_pgt_count", u."__o_pgt_agg_1", u."__o_pgt_agg_2", u."__o_pgt_sum_2", u."__o_pgt_nn_2", u."__o_pgt_nan_2", u."__o_pgt_pinf_2", u."__o_pgt_ninf_2", u."__o_pgt_scale_2", (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) AS "__n_pgt_count", (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint AS "__n_pgt_agg_1", (CASE WHEN (COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0)) = 0 THEN NULL ELSE COALESCE((CASE WHEN (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0)) > 0 OR ((COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0)) > 0 AND (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0)) > 0) THEN 'NaN'::numeric WHEN (COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0)) > 0 THEN 'Infinity'::numeric WHEN (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0)) > 0 THEN
-    '-Infinity'::numeric END), (CASE WHEN ((COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0)) - (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0)) - (COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0)) - (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0))) = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
-    (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END)) END)::numeric AS "__n_pgt_agg_2", ((CASE WHEN ((COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0)) - (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0)) - (COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0)) - (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0))) = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
-    (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END))::numeric AS "__n_pgt_sum_2", (COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0))::bigint AS "__n_pgt_nn_2", (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0))::bigint AS "__n_pgt_nan_2", (COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0))::bigint AS "__n_pgt_pinf_2", (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0))::bigint AS "__n_pgt_ninf_2", u."__o_pgt_scale_2" AS "__n_pgt_scale_2"
+  FROM (SELECT u.__pgt_row_id, u.__pgt_had, ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) AS __pgt_has, u."__o_pgt_count", u."__o_pgt_agg_1", u."__o_pgt_agg_2", u."__o_pgt_sum_2", u."__o_pgt_nn_2", u."__o_pgt_nan_2", u."__o_pgt_pinf_2", u."__o_pgt_ninf_2", u."__o_pgt_scale_2", (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) AS "__n_pgt_count", (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint AS "__n_pgt_agg_1", (CASE WHEN u."__pgt_tn_1" = 0 THEN NULL ELSE COALESCE((CASE WHEN u."__pgt_tnan_1" > 0 OR (u."__pgt_tpinf_1" > 0 AND u."__pgt_tninf_1" > 0) THEN 'NaN'::numeric WHEN u."__pgt_tpinf_1" > 0 THEN 'Infinity'::numeric WHEN u."__pgt_tninf_1" > 0 THEN
+    '-Infinity'::numeric END), (CASE WHEN (u."__pgt_tn_1" - u."__pgt_tnan_1" - u."__pgt_tpinf_1" - u."__pgt_tninf_1") = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
+    (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END)) END)::numeric AS "__n_pgt_agg_2", ((CASE WHEN (u."__pgt_tn_1" - u."__pgt_tnan_1" - u."__pgt_tpinf_1" - u."__pgt_tninf_1") = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
+    (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END))::numeric AS "__n_pgt_sum_2", u."__pgt_tn_1"::bigint AS "__n_pgt_nn_2", u."__pgt_tnan_1"::bigint AS "__n_pgt_nan_2", u."__pgt_tpinf_1"::bigint AS "__n_pgt_pinf_2", u."__pgt_tninf_1"::bigint AS "__n_pgt_ninf_2", u."__o_pgt_scale_2" AS "__n_pgt_scale_2"
   FROM __pgt_n2_upd AS u
   OFFSET 0) AS x
 ),
@@ -141,14 +141,14 @@ FROM __pgt_d3_project AS d;
 
 -- ==== delta statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."amount" AS "amount"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."amount" AS "amount"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_orders AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."customer" AS "orders_customer", d."amount" AS "orders_amount", d."region" AS "orders_region", d."tags" AS "orders_tags"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."amount" AS "orders_amount"
   FROM __pgt_delta_orders AS d
 ),
 __pgt_n2_drows AS (
@@ -167,15 +167,15 @@ __pgt_n2_state AS (
   LEFT JOIN "public"."st_aggregate_global" AS s ON s."__pgt_row_id" = d.__pgt_row_id
 ),
 __pgt_n2_upd AS MATERIALIZED (
-  SELECT u.*, false AS __pgt_rescan
+  SELECT u.*, false AS __pgt_rescan, (COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0)) AS "__pgt_tn_1", (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0)) AS "__pgt_tnan_1", (COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0)) AS "__pgt_tpinf_1", (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0)) AS "__pgt_tninf_1"
   FROM __pgt_n2_state AS u
 ),
 __pgt_n2_rows AS MATERIALIZED (
   SELECT x.*, pg_catalog.record_send(ROW(x."__o_pgt_count", x."__o_pgt_agg_1", x."__o_pgt_agg_2", x."__o_pgt_sum_2", x."__o_pgt_nn_2", x."__o_pgt_nan_2", x."__o_pgt_pinf_2", x."__o_pgt_ninf_2", x."__o_pgt_scale_2")) IS DISTINCT FROM pg_catalog.record_send(ROW(x."__n_pgt_count", x."__n_pgt_agg_1", x."__n_pgt_agg_2", x."__n_pgt_sum_2", x."__n_pgt_nn_2", x."__n_pgt_nan_2", x."__n_pgt_pinf_2", x."__n_pgt_ninf_2", x."__n_pgt_scale_2")) AS __pgt_changed
-  FROM (SELECT u.__pgt_row_id, u.__pgt_had, ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) AS __pgt_has, u."__o_pgt_count", u."__o_pgt_agg_1", u."__o_pgt_agg_2", u."__o_pgt_sum_2", u."__o_pgt_nn_2", u."__o_pgt_nan_2", u."__o_pgt_pinf_2", u."__o_pgt_ninf_2", u."__o_pgt_scale_2", (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) AS "__n_pgt_count", (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint AS "__n_pgt_agg_1", (CASE WHEN (COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0)) = 0 THEN NULL ELSE COALESCE((CASE WHEN (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0)) > 0 OR ((COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0)) > 0 AND (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0)) > 0) THEN 'NaN'::numeric WHEN (COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0)) > 0 THEN 'Infinity'::numeric WHEN (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0)) > 0 THEN
-    '-Infinity'::numeric END), (CASE WHEN ((COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0)) - (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0)) - (COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0)) - (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0))) = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
-    (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END)) END)::numeric AS "__n_pgt_agg_2", ((CASE WHEN ((COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0)) - (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0)) - (COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0)) - (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0))) = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
-    (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END))::numeric AS "__n_pgt_sum_2", (COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0))::bigint AS "__n_pgt_nn_2", (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0))::bigint AS "__n_pgt_nan_2", (COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0))::bigint AS "__n_pgt_pinf_2", (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0))::bigint AS "__n_pgt_ninf_2", u."__o_pgt_scale_2" AS "__n_pgt_scale_2"
+  FROM (SELECT u.__pgt_row_id, u.__pgt_had, ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) AS __pgt_has, u."__o_pgt_count", u."__o_pgt_agg_1", u."__o_pgt_agg_2", u."__o_pgt_sum_2", u."__o_pgt_nn_2", u."__o_pgt_nan_2", u."__o_pgt_pinf_2", u."__o_pgt_ninf_2", u."__o_pgt_scale_2", (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) AS "__n_pgt_count", (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint AS "__n_pgt_agg_1", (CASE WHEN u."__pgt_tn_1" = 0 THEN NULL ELSE COALESCE((CASE WHEN u."__pgt_tnan_1" > 0 OR (u."__pgt_tpinf_1" > 0 AND u."__pgt_tninf_1" > 0) THEN 'NaN'::numeric WHEN u."__pgt_tpinf_1" > 0 THEN 'Infinity'::numeric WHEN u."__pgt_tninf_1" > 0 THEN
+    '-Infinity'::numeric END), (CASE WHEN (u."__pgt_tn_1" - u."__pgt_tnan_1" - u."__pgt_tpinf_1" - u."__pgt_tninf_1") = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
+    (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END)) END)::numeric AS "__n_pgt_agg_2", ((CASE WHEN (u."__pgt_tn_1" - u."__pgt_tnan_1" - u."__pgt_tpinf_1" - u."__pgt_tninf_1") = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
+    (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END))::numeric AS "__n_pgt_sum_2", u."__pgt_tn_1"::bigint AS "__n_pgt_nn_2", u."__pgt_tnan_1"::bigint AS "__n_pgt_nan_2", u."__pgt_tpinf_1"::bigint AS "__n_pgt_pinf_2", u."__pgt_tninf_1"::bigint AS "__n_pgt_ninf_2", u."__o_pgt_scale_2" AS "__n_pgt_scale_2"
   FROM __pgt_n2_upd AS u
   OFFSET 0) AS x
 ),
@@ -197,22 +197,22 @@ FROM __pgt_d3_project AS d;
 
 -- ==== refresh statement (DIFFERENTIAL)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount", b."c4" AS "region", b."c5" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount"
+  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c3" AS "amount"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
 __pgt_d1_scan_orders AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."customer" AS "orders_customer", d."amount" AS "orders_amount", d."region" AS "orders_region", d."tags" AS "orders_tags"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."amount" AS "orders_amount"
   FROM __pgt_delta_orders AS d
 ),
 __pgt_n2_drows AS (
@@ -231,15 +231,15 @@ __pgt_n2_state AS (
   LEFT JOIN "public"."st_aggregate_global" AS s ON s."__pgt_row_id" = d.__pgt_row_id
 ),
 __pgt_n2_upd AS MATERIALIZED (
-  SELECT u.*, false AS __pgt_rescan
+  SELECT u.*, false AS __pgt_rescan, (COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0)) AS "__pgt_tn_1", (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0)) AS "__pgt_tnan_1", (COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0)) AS "__pgt_tpinf_1", (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0)) AS "__pgt_tninf_1"
   FROM __pgt_n2_state AS u
 ),
 __pgt_n2_rows AS MATERIALIZED (
   SELECT x.*, pg_catalog.record_send(ROW(x."__o_pgt_count", x."__o_pgt_agg_1", x."__o_pgt_agg_2", x."__o_pgt_sum_2", x."__o_pgt_nn_2", x."__o_pgt_nan_2", x."__o_pgt_pinf_2", x."__o_pgt_ninf_2", x."__o_pgt_scale_2")) IS DISTINCT FROM pg_catalog.record_send(ROW(x."__n_pgt_count", x."__n_pgt_agg_1", x."__n_pgt_agg_2", x."__n_pgt_sum_2", x."__n_pgt_nn_2", x."__n_pgt_nan_2", x."__n_pgt_pinf_2", x."__n_pgt_ninf_2", x."__n_pgt_scale_2")) AS __pgt_changed
-  FROM (SELECT u.__pgt_row_id, u.__pgt_had, ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) AS __pgt_has, u."__o_pgt_count", u."__o_pgt_agg_1", u."__o_pgt_agg_2", u."__o_pgt_sum_2", u."__o_pgt_nn_2", u."__o_pgt_nan_2", u."__o_pgt_pinf_2", u."__o_pgt_ninf_2", u."__o_pgt_scale_2", (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) AS "__n_pgt_count", (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint AS "__n_pgt_agg_1", (CASE WHEN (COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0)) = 0 THEN NULL ELSE COALESCE((CASE WHEN (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0)) > 0 OR ((COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0)) > 0 AND (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0)) > 0) THEN 'NaN'::numeric WHEN (COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0)) > 0 THEN 'Infinity'::numeric WHEN (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0)) > 0 THEN
-    '-Infinity'::numeric END), (CASE WHEN ((COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0)) - (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0)) - (COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0)) - (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0))) = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
-    (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END)) END)::numeric AS "__n_pgt_agg_2", ((CASE WHEN ((COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0)) - (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0)) - (COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0)) - (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0))) = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
-    (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END))::numeric AS "__n_pgt_sum_2", (COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0))::bigint AS "__n_pgt_nn_2", (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0))::bigint AS "__n_pgt_nan_2", (COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0))::bigint AS "__n_pgt_pinf_2", (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0))::bigint AS "__n_pgt_ninf_2", u."__o_pgt_scale_2" AS "__n_pgt_scale_2"
+  FROM (SELECT u.__pgt_row_id, u.__pgt_had, ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) AS __pgt_has, u."__o_pgt_count", u."__o_pgt_agg_1", u."__o_pgt_agg_2", u."__o_pgt_sum_2", u."__o_pgt_nn_2", u."__o_pgt_nan_2", u."__o_pgt_pinf_2", u."__o_pgt_ninf_2", u."__o_pgt_scale_2", (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) AS "__n_pgt_count", (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint AS "__n_pgt_agg_1", (CASE WHEN u."__pgt_tn_1" = 0 THEN NULL ELSE COALESCE((CASE WHEN u."__pgt_tnan_1" > 0 OR (u."__pgt_tpinf_1" > 0 AND u."__pgt_tninf_1" > 0) THEN 'NaN'::numeric WHEN u."__pgt_tpinf_1" > 0 THEN 'Infinity'::numeric WHEN u."__pgt_tninf_1" > 0 THEN
+    '-Infinity'::numeric END), (CASE WHEN (u."__pgt_tn_1" - u."__pgt_tnan_1" - u."__pgt_tpinf_1" - u."__pgt_tninf_1") = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
+    (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END)) END)::numeric AS "__n_pgt_agg_2", ((CASE WHEN (u."__pgt_tn_1" - u."__pgt_tnan_1" - u."__pgt_tpinf_1" - u."__pgt_tninf_1") = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
+    (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END))::numeric AS "__n_pgt_sum_2", u."__pgt_tn_1"::bigint AS "__n_pgt_nn_2", u."__pgt_tnan_1"::bigint AS "__n_pgt_nan_2", u."__pgt_tpinf_1"::bigint AS "__n_pgt_pinf_2", u."__pgt_tninf_1"::bigint AS "__n_pgt_ninf_2", u."__o_pgt_scale_2" AS "__n_pgt_scale_2"
   FROM __pgt_n2_upd AS u
   OFFSET 0) AS x
 ),
@@ -297,22 +297,22 @@ SELECT ((SELECT CASE
 
 -- ==== refresh statement (DIFFERENTIAL, captured for consumers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount", b."c4" AS "region", b."c5" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount"
+  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c3" AS "amount"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
 __pgt_d1_scan_orders AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."customer" AS "orders_customer", d."amount" AS "orders_amount", d."region" AS "orders_region", d."tags" AS "orders_tags"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."amount" AS "orders_amount"
   FROM __pgt_delta_orders AS d
 ),
 __pgt_n2_drows AS (
@@ -331,15 +331,15 @@ __pgt_n2_state AS (
   LEFT JOIN "public"."st_aggregate_global" AS s ON s."__pgt_row_id" = d.__pgt_row_id
 ),
 __pgt_n2_upd AS MATERIALIZED (
-  SELECT u.*, false AS __pgt_rescan
+  SELECT u.*, false AS __pgt_rescan, (COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0)) AS "__pgt_tn_1", (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0)) AS "__pgt_tnan_1", (COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0)) AS "__pgt_tpinf_1", (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0)) AS "__pgt_tninf_1"
   FROM __pgt_n2_state AS u
 ),
 __pgt_n2_rows AS MATERIALIZED (
   SELECT x.*, pg_catalog.record_send(ROW(x."__o_pgt_count", x."__o_pgt_agg_1", x."__o_pgt_agg_2", x."__o_pgt_sum_2", x."__o_pgt_nn_2", x."__o_pgt_nan_2", x."__o_pgt_pinf_2", x."__o_pgt_ninf_2", x."__o_pgt_scale_2")) IS DISTINCT FROM pg_catalog.record_send(ROW(x."__n_pgt_count", x."__n_pgt_agg_1", x."__n_pgt_agg_2", x."__n_pgt_sum_2", x."__n_pgt_nn_2", x."__n_pgt_nan_2", x."__n_pgt_pinf_2", x."__n_pgt_ninf_2", x."__n_pgt_scale_2")) AS __pgt_changed
-  FROM (SELECT u.__pgt_row_id, u.__pgt_had, ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) AS __pgt_has, u."__o_pgt_count", u."__o_pgt_agg_1", u."__o_pgt_agg_2", u."__o_pgt_sum_2", u."__o_pgt_nn_2", u."__o_pgt_nan_2", u."__o_pgt_pinf_2", u."__o_pgt_ninf_2", u."__o_pgt_scale_2", (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) AS "__n_pgt_count", (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint AS "__n_pgt_agg_1", (CASE WHEN (COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0)) = 0 THEN NULL ELSE COALESCE((CASE WHEN (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0)) > 0 OR ((COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0)) > 0 AND (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0)) > 0) THEN 'NaN'::numeric WHEN (COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0)) > 0 THEN 'Infinity'::numeric WHEN (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0)) > 0 THEN
-    '-Infinity'::numeric END), (CASE WHEN ((COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0)) - (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0)) - (COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0)) - (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0))) = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
-    (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END)) END)::numeric AS "__n_pgt_agg_2", ((CASE WHEN ((COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0)) - (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0)) - (COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0)) - (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0))) = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
-    (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END))::numeric AS "__n_pgt_sum_2", (COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0))::bigint AS "__n_pgt_nn_2", (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0))::bigint AS "__n_pgt_nan_2", (COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0))::bigint AS "__n_pgt_pinf_2", (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0))::bigint AS "__n_pgt_ninf_2", u."__o_pgt_scale_2" AS "__n_pgt_scale_2"
+  FROM (SELECT u.__pgt_row_id, u.__pgt_had, ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) AS __pgt_has, u."__o_pgt_count", u."__o_pgt_agg_1", u."__o_pgt_agg_2", u."__o_pgt_sum_2", u."__o_pgt_nn_2", u."__o_pgt_nan_2", u."__o_pgt_pinf_2", u."__o_pgt_ninf_2", u."__o_pgt_scale_2", (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) AS "__n_pgt_count", (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint AS "__n_pgt_agg_1", (CASE WHEN u."__pgt_tn_1" = 0 THEN NULL ELSE COALESCE((CASE WHEN u."__pgt_tnan_1" > 0 OR (u."__pgt_tpinf_1" > 0 AND u."__pgt_tninf_1" > 0) THEN 'NaN'::numeric WHEN u."__pgt_tpinf_1" > 0 THEN 'Infinity'::numeric WHEN u."__pgt_tninf_1" > 0 THEN
+    '-Infinity'::numeric END), (CASE WHEN (u."__pgt_tn_1" - u."__pgt_tnan_1" - u."__pgt_tpinf_1" - u."__pgt_tninf_1") = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
+    (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END)) END)::numeric AS "__n_pgt_agg_2", ((CASE WHEN (u."__pgt_tn_1" - u."__pgt_tnan_1" - u."__pgt_tpinf_1" - u."__pgt_tninf_1") = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
+    (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END))::numeric AS "__n_pgt_sum_2", u."__pgt_tn_1"::bigint AS "__n_pgt_nn_2", u."__pgt_tnan_1"::bigint AS "__n_pgt_nan_2", u."__pgt_tpinf_1"::bigint AS "__n_pgt_pinf_2", u."__pgt_tninf_1"::bigint AS "__n_pgt_ninf_2", u."__o_pgt_scale_2" AS "__n_pgt_scale_2"
   FROM __pgt_n2_upd AS u
   OFFSET 0) AS x
 ),

@@ -14,19 +14,19 @@ CREATE TABLE "public"."st_aggregate_grouping_sets" AS SELECT r."__pgt_row_id", r
 FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_grp_2 AS "customer", c.pgt_agg_1 AS "n", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_grp_2 AS "pgt_grp_2", c.pgt_set AS "pgt_set", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1"
 FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
 FROM (SELECT c.orders_region AS "pgt_grp_1", c.orders_customer AS "pgt_grp_2", 0::integer AS "pgt_set", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."region" AS "orders_region"
 FROM "public"."orders" AS __pgt_src) AS c
 GROUP BY 1, 2) AS g
 UNION ALL
 SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
 FROM (SELECT c.orders_region AS "pgt_grp_1", NULL::integer AS "pgt_grp_2", 1::integer AS "pgt_set", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."region" AS "orders_region"
 FROM "public"."orders" AS __pgt_src) AS c
 GROUP BY 1) AS g
 UNION ALL
 SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
 FROM (SELECT NULL::text AS "pgt_grp_1", NULL::integer AS "pgt_grp_2", 2::integer AS "pgt_set", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."region" AS "orders_region"
 FROM "public"."orders" AS __pgt_src) AS c) AS g) AS c) AS r WITH NO DATA;
 
 ALTER TABLE "public"."st_aggregate_grouping_sets" ALTER COLUMN "__pgt_row_id" SET NOT NULL;
@@ -39,19 +39,19 @@ SELECT r."__pgt_row_id", r."region"::text AS "region", r."customer"::integer AS 
 FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_grp_2 AS "customer", c.pgt_agg_1 AS "n", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_grp_2 AS "pgt_grp_2", c.pgt_set AS "pgt_set", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1"
 FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
 FROM (SELECT c.orders_region AS "pgt_grp_1", c.orders_customer AS "pgt_grp_2", 0::integer AS "pgt_set", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."region" AS "orders_region"
 FROM "public"."orders" AS __pgt_src) AS c
 GROUP BY 1, 2) AS g
 UNION ALL
 SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
 FROM (SELECT c.orders_region AS "pgt_grp_1", NULL::integer AS "pgt_grp_2", 1::integer AS "pgt_set", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."region" AS "orders_region"
 FROM "public"."orders" AS __pgt_src) AS c
 GROUP BY 1) AS g
 UNION ALL
 SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
 FROM (SELECT NULL::text AS "pgt_grp_1", NULL::integer AS "pgt_grp_2", 2::integer AS "pgt_set", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."region" AS "orders_region"
 FROM "public"."orders" AS __pgt_src) AS c) AS g) AS c) AS r;
 
 
@@ -62,19 +62,19 @@ WITH __pgt_insert AS (
   FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_grp_2 AS "customer", c.pgt_agg_1 AS "n", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_grp_2 AS "pgt_grp_2", c.pgt_set AS "pgt_set", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1"
   FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
   FROM (SELECT c.orders_region AS "pgt_grp_1", c.orders_customer AS "pgt_grp_2", 0::integer AS "pgt_set", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."region" AS "orders_region"
   FROM "public"."orders" AS __pgt_src) AS c
   GROUP BY 1, 2) AS g
   UNION ALL
   SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
   FROM (SELECT c.orders_region AS "pgt_grp_1", NULL::integer AS "pgt_grp_2", 1::integer AS "pgt_set", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."region" AS "orders_region"
   FROM "public"."orders" AS __pgt_src) AS c
   GROUP BY 1) AS g
   UNION ALL
   SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
   FROM (SELECT NULL::text AS "pgt_grp_1", NULL::integer AS "pgt_grp_2", 2::integer AS "pgt_set", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."region" AS "orders_region"
   FROM "public"."orders" AS __pgt_src) AS c) AS g) AS c) AS r
   RETURNING 1
 )
@@ -96,22 +96,22 @@ SELECT (SELECT pg_catalog.count(*) FROM __pgt_insert)::bigint AS n,
 
 -- ==== delta statement (change buffers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount", b."c4" AS "region", b."c5" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."region"
+  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c4" AS "region"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."region" AS "region"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."region" AS "region"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
 __pgt_d1_scan_orders AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."customer" AS "orders_customer", d."amount" AS "orders_amount", d."region" AS "orders_region", d."tags" AS "orders_tags"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."customer" AS "orders_customer", d."region" AS "orders_region"
   FROM __pgt_delta_orders AS d
 ),
 __pgt_n2_drows AS MATERIALIZED (
@@ -182,14 +182,14 @@ FROM __pgt_d3_project AS d;
 
 -- ==== delta statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."region" AS "region"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."region" AS "region"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_orders AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."customer" AS "orders_customer", d."amount" AS "orders_amount", d."region" AS "orders_region", d."tags" AS "orders_tags"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."customer" AS "orders_customer", d."region" AS "orders_region"
   FROM __pgt_delta_orders AS d
 ),
 __pgt_n2_drows AS MATERIALIZED (
@@ -243,22 +243,22 @@ FROM __pgt_d3_project AS d;
 
 -- ==== refresh statement (DIFFERENTIAL)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount", b."c4" AS "region", b."c5" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."region"
+  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c4" AS "region"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."region" AS "region"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."region" AS "region"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
 __pgt_d1_scan_orders AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."customer" AS "orders_customer", d."amount" AS "orders_amount", d."region" AS "orders_region", d."tags" AS "orders_tags"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."customer" AS "orders_customer", d."region" AS "orders_region"
   FROM __pgt_delta_orders AS d
 ),
 __pgt_n2_drows AS MATERIALIZED (
@@ -348,22 +348,22 @@ SELECT ((SELECT CASE
 
 -- ==== refresh statement (DIFFERENTIAL, captured for consumers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount", b."c4" AS "region", b."c5" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."region"
+  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c4" AS "region"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."region" AS "region"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."region" AS "region"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
 __pgt_d1_scan_orders AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."customer" AS "orders_customer", d."amount" AS "orders_amount", d."region" AS "orders_region", d."tags" AS "orders_tags"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."customer" AS "orders_customer", d."region" AS "orders_region"
   FROM __pgt_delta_orders AS d
 ),
 __pgt_n2_drows AS MATERIALIZED (

@@ -14,7 +14,7 @@ CREATE TABLE "public"."st_aggregate_min_max" AS SELECT r."__pgt_row_id", r."regi
 FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "lo", c.pgt_agg_2 AS "hi", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2"
 FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1", g."pgt_agg_2"
 FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", min(c.orders_amount) AS "pgt_agg_1", max(c.orders_amount) AS "pgt_agg_2"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
 FROM "public"."orders" AS __pgt_src) AS c
 GROUP BY 1) AS g) AS c) AS r WITH NO DATA;
 
@@ -28,7 +28,7 @@ SELECT r."__pgt_row_id", r."region"::text AS "region", r."lo"::numeric AS "lo", 
 FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "lo", c.pgt_agg_2 AS "hi", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2"
 FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1", g."pgt_agg_2"
 FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", min(c.orders_amount) AS "pgt_agg_1", max(c.orders_amount) AS "pgt_agg_2"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
 FROM "public"."orders" AS __pgt_src) AS c
 GROUP BY 1) AS g) AS c) AS r;
 
@@ -40,7 +40,7 @@ WITH __pgt_insert AS (
   FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "lo", c.pgt_agg_2 AS "hi", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2"
   FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1", g."pgt_agg_2"
   FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", min(c.orders_amount) AS "pgt_agg_1", max(c.orders_amount) AS "pgt_agg_2"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
   FROM "public"."orders" AS __pgt_src) AS c
   GROUP BY 1) AS g) AS c) AS r
   RETURNING 1
@@ -63,22 +63,22 @@ SELECT (SELECT pg_catalog.count(*) FROM __pgt_insert)::bigint AS n,
 
 -- ==== delta statement (change buffers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount", b."c4" AS "region", b."c5" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount", __pgt_src."region"
+  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c3" AS "amount", b."c4" AS "region"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount", w."region" AS "region"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount", w."region" AS "region"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
 __pgt_d1_scan_orders AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."customer" AS "orders_customer", d."amount" AS "orders_amount", d."region" AS "orders_region", d."tags" AS "orders_tags"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."amount" AS "orders_amount", d."region" AS "orders_region"
   FROM __pgt_delta_orders AS d
 ),
 __pgt_n2_drows AS (
@@ -106,11 +106,11 @@ __pgt_n2_rescan_keys AS MATERIALIZED (
 __pgt_n2_rescan AS MATERIALIZED (
   SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1", g."pgt_agg_2"
   FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", min(c.orders_amount) AS "pgt_agg_1", max(c.orders_amount) AS "pgt_agg_2"
-  FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
   FROM "public"."orders" AS __pgt_src) AS c
-  WHERE c.orders_region IN (SELECT k."pgt_grp_1" FROM __pgt_n2_rescan_keys AS k WHERE k."pgt_grp_1" IS NOT NULL)
+  WHERE c.orders_region = ANY (ARRAY(SELECT k."pgt_grp_1" FROM __pgt_n2_rescan_keys AS k WHERE k."pgt_grp_1" IS NOT NULL))
   UNION ALL
-  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
   FROM "public"."orders" AS __pgt_src) AS c
   WHERE c.orders_region IS NULL AND EXISTS (SELECT 1 FROM __pgt_n2_rescan_keys AS k WHERE (k."pgt_grp_1" IS NULL))) AS c
   GROUP BY 1) AS g
@@ -157,14 +157,14 @@ FROM __pgt_d3_project AS d;
 
 -- ==== delta statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_orders AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."customer" AS "orders_customer", d."amount" AS "orders_amount", d."region" AS "orders_region", d."tags" AS "orders_tags"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."amount" AS "orders_amount", d."region" AS "orders_region"
   FROM __pgt_delta_orders AS d
 ),
 __pgt_n2_drows AS (
@@ -192,11 +192,11 @@ __pgt_n2_rescan_keys AS MATERIALIZED (
 __pgt_n2_rescan AS MATERIALIZED (
   SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1", g."pgt_agg_2"
   FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", min(c.orders_amount) AS "pgt_agg_1", max(c.orders_amount) AS "pgt_agg_2"
-  FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
   FROM "public"."orders" AS __pgt_src) AS c
-  WHERE c.orders_region IN (SELECT k."pgt_grp_1" FROM __pgt_n2_rescan_keys AS k WHERE k."pgt_grp_1" IS NOT NULL)
+  WHERE c.orders_region = ANY (ARRAY(SELECT k."pgt_grp_1" FROM __pgt_n2_rescan_keys AS k WHERE k."pgt_grp_1" IS NOT NULL))
   UNION ALL
-  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
   FROM "public"."orders" AS __pgt_src) AS c
   WHERE c.orders_region IS NULL AND EXISTS (SELECT 1 FROM __pgt_n2_rescan_keys AS k WHERE (k."pgt_grp_1" IS NULL))) AS c
   GROUP BY 1) AS g
@@ -226,22 +226,22 @@ FROM __pgt_d3_project AS d;
 
 -- ==== refresh statement (DIFFERENTIAL)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount", b."c4" AS "region", b."c5" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount", __pgt_src."region"
+  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c3" AS "amount", b."c4" AS "region"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount", w."region" AS "region"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount", w."region" AS "region"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
 __pgt_d1_scan_orders AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."customer" AS "orders_customer", d."amount" AS "orders_amount", d."region" AS "orders_region", d."tags" AS "orders_tags"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."amount" AS "orders_amount", d."region" AS "orders_region"
   FROM __pgt_delta_orders AS d
 ),
 __pgt_n2_drows AS (
@@ -269,11 +269,11 @@ __pgt_n2_rescan_keys AS MATERIALIZED (
 __pgt_n2_rescan AS MATERIALIZED (
   SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1", g."pgt_agg_2"
   FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", min(c.orders_amount) AS "pgt_agg_1", max(c.orders_amount) AS "pgt_agg_2"
-  FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
   FROM "public"."orders" AS __pgt_src) AS c
-  WHERE c.orders_region IN (SELECT k."pgt_grp_1" FROM __pgt_n2_rescan_keys AS k WHERE k."pgt_grp_1" IS NOT NULL)
+  WHERE c.orders_region = ANY (ARRAY(SELECT k."pgt_grp_1" FROM __pgt_n2_rescan_keys AS k WHERE k."pgt_grp_1" IS NOT NULL))
   UNION ALL
-  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
   FROM "public"."orders" AS __pgt_src) AS c
   WHERE c.orders_region IS NULL AND EXISTS (SELECT 1 FROM __pgt_n2_rescan_keys AS k WHERE (k."pgt_grp_1" IS NULL))) AS c
   GROUP BY 1) AS g
@@ -339,22 +339,22 @@ SELECT ((SELECT CASE
 
 -- ==== refresh statement (DIFFERENTIAL, captured for consumers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount", b."c4" AS "region", b."c5" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount", __pgt_src."region"
+  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c3" AS "amount", b."c4" AS "region"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount", w."region" AS "region"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount", w."region" AS "region"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
 __pgt_d1_scan_orders AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."customer" AS "orders_customer", d."amount" AS "orders_amount", d."region" AS "orders_region", d."tags" AS "orders_tags"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."amount" AS "orders_amount", d."region" AS "orders_region"
   FROM __pgt_delta_orders AS d
 ),
 __pgt_n2_drows AS (
@@ -382,11 +382,11 @@ __pgt_n2_rescan_keys AS MATERIALIZED (
 __pgt_n2_rescan AS MATERIALIZED (
   SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1", g."pgt_agg_2"
   FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", min(c.orders_amount) AS "pgt_agg_1", max(c.orders_amount) AS "pgt_agg_2"
-  FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
   FROM "public"."orders" AS __pgt_src) AS c
-  WHERE c.orders_region IN (SELECT k."pgt_grp_1" FROM __pgt_n2_rescan_keys AS k WHERE k."pgt_grp_1" IS NOT NULL)
+  WHERE c.orders_region = ANY (ARRAY(SELECT k."pgt_grp_1" FROM __pgt_n2_rescan_keys AS k WHERE k."pgt_grp_1" IS NOT NULL))
   UNION ALL
-  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
   FROM "public"."orders" AS __pgt_src) AS c
   WHERE c.orders_region IS NULL AND EXISTS (SELECT 1 FROM __pgt_n2_rescan_keys AS k WHERE (k."pgt_grp_1" IS NULL))) AS c
   GROUP BY 1) AS g

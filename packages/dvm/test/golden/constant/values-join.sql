@@ -12,8 +12,8 @@ SELECT "pgtrickle_changes".capture_sync(16385::oid, NULL::text);
 -- ==== storage DDL
 CREATE TABLE "public"."st_constant_values_join" AS SELECT r."__pgt_row_id", r."id"::integer AS "id", r."label"::text AS "label"
 FROM (SELECT c.__pgt_row_id, c.o_id AS "id", c.values_2 AS "label"
-FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."values_1", r."values_2"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."o_id", l."o_region", r."values_1", r."values_2"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."region" AS "o_region"
 FROM "public"."orders" AS __pgt_src) AS l
 JOIN (SELECT pg_catalog.hashtextextended((ROW(v.__pgt_ord))::text, 7919) AS __pgt_row_id, v."values_1", v."values_2"
 FROM (VALUES (1, 'eu', 'Europe')) AS v("__pgt_ord", "values_1", "values_2")) AS r ON r.values_1 = l.o_region) AS c) AS r WITH NO DATA;
@@ -26,8 +26,8 @@ CREATE UNIQUE INDEX "st_constant_values_join__pgt_row_id_idx" ON "public"."st_co
 -- ==== population SELECT
 SELECT r."__pgt_row_id", r."id"::integer AS "id", r."label"::text AS "label"
 FROM (SELECT c.__pgt_row_id, c.o_id AS "id", c.values_2 AS "label"
-FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."values_1", r."values_2"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."o_id", l."o_region", r."values_1", r."values_2"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."region" AS "o_region"
 FROM "public"."orders" AS __pgt_src) AS l
 JOIN (SELECT pg_catalog.hashtextextended((ROW(v.__pgt_ord))::text, 7919) AS __pgt_row_id, v."values_1", v."values_2"
 FROM (VALUES (1, 'eu', 'Europe')) AS v("__pgt_ord", "values_1", "values_2")) AS r ON r.values_1 = l.o_region) AS c) AS r;
@@ -38,8 +38,8 @@ WITH __pgt_insert AS (
   INSERT INTO "public"."st_constant_values_join" ("__pgt_row_id", "id", "label")
   SELECT r."__pgt_row_id", r."id"::integer AS "id", r."label"::text AS "label"
   FROM (SELECT c.__pgt_row_id, c.o_id AS "id", c.values_2 AS "label"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."values_1", r."values_2"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."o_id", l."o_region", r."values_1", r."values_2"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."region" AS "o_region"
   FROM "public"."orders" AS __pgt_src) AS l
   JOIN (SELECT pg_catalog.hashtextextended((ROW(v.__pgt_ord))::text, 7919) AS __pgt_row_id, v."values_1", v."values_2"
   FROM (VALUES (1, 'eu', 'Europe')) AS v("__pgt_ord", "values_1", "values_2")) AS r ON r.values_1 = l.o_region) AS c) AS r
@@ -63,22 +63,22 @@ SELECT (SELECT pg_catalog.count(*) FROM __pgt_insert)::bigint AS n,
 
 -- ==== delta statement (change buffers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount", b."c4" AS "region", b."c5" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."region"
+  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c4" AS "region"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."region" AS "region"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."region" AS "region"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
 __pgt_d1_scan_o AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."customer" AS "o_customer", d."amount" AS "o_amount", d."region" AS "o_region", d."tags" AS "o_tags"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."region" AS "o_region"
   FROM __pgt_delta_orders AS d
 ),
 __pgt_d2_constant AS (
@@ -88,17 +88,17 @@ __pgt_d2_constant AS (
   WHERE false
 ),
 __pgt_d3_join AS (
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."values_1", r."values_2"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."o_id", l."o_region", r."values_1", r."values_2"
   FROM __pgt_d1_scan_o AS l
   JOIN (SELECT pg_catalog.hashtextextended((ROW(v.__pgt_ord))::text, 7919) AS __pgt_row_id, v."values_1", v."values_2"
   FROM (VALUES (1, 'eu', 'Europe')) AS v("__pgt_ord", "values_1", "values_2")) AS r ON r.values_1 = l.o_region
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."values_1", r."values_2"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."o_id", l."o_region", r."values_1", r."values_2"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."region" AS "o_region"
   FROM "public"."orders" AS __pgt_src) AS l
   JOIN __pgt_d2_constant AS r ON r.values_1 = l.o_region
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, -(l.__pgt_weight * r.__pgt_weight) AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."values_1", r."values_2"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, -(l.__pgt_weight * r.__pgt_weight) AS __pgt_weight, l."o_id", l."o_region", r."values_1", r."values_2"
   FROM __pgt_d1_scan_o AS l
   JOIN __pgt_d2_constant AS r ON r.values_1 = l.o_region
 ),
@@ -130,18 +130,18 @@ FROM __pgt_d4_project AS d;
 
 -- ==== delta statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."region" AS "region"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."region" AS "region"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_o AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."customer" AS "o_customer", d."amount" AS "o_amount", d."region" AS "o_region", d."tags" AS "o_tags"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."region" AS "o_region"
   FROM __pgt_delta_orders AS d
 ),
 __pgt_d3_join AS (
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."values_1", r."values_2"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."o_id", l."o_region", r."values_1", r."values_2"
   FROM __pgt_d1_scan_o AS l
   JOIN (SELECT pg_catalog.hashtextextended((ROW(v.__pgt_ord))::text, 7919) AS __pgt_row_id, v."values_1", v."values_2"
   FROM (VALUES (1, 'eu', 'Europe')) AS v("__pgt_ord", "values_1", "values_2")) AS r ON r.values_1 = l.o_region
@@ -157,22 +157,22 @@ FROM __pgt_d4_project AS d;
 
 -- ==== refresh statement (DIFFERENTIAL)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount", b."c4" AS "region", b."c5" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."region"
+  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c4" AS "region"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."region" AS "region"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."region" AS "region"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
 __pgt_d1_scan_o AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."customer" AS "o_customer", d."amount" AS "o_amount", d."region" AS "o_region", d."tags" AS "o_tags"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."region" AS "o_region"
   FROM __pgt_delta_orders AS d
 ),
 __pgt_d2_constant AS (
@@ -182,17 +182,17 @@ __pgt_d2_constant AS (
   WHERE false
 ),
 __pgt_d3_join AS (
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."values_1", r."values_2"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."o_id", l."o_region", r."values_1", r."values_2"
   FROM __pgt_d1_scan_o AS l
   JOIN (SELECT pg_catalog.hashtextextended((ROW(v.__pgt_ord))::text, 7919) AS __pgt_row_id, v."values_1", v."values_2"
   FROM (VALUES (1, 'eu', 'Europe')) AS v("__pgt_ord", "values_1", "values_2")) AS r ON r.values_1 = l.o_region
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."values_1", r."values_2"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."o_id", l."o_region", r."values_1", r."values_2"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."region" AS "o_region"
   FROM "public"."orders" AS __pgt_src) AS l
   JOIN __pgt_d2_constant AS r ON r.values_1 = l.o_region
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, -(l.__pgt_weight * r.__pgt_weight) AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."values_1", r."values_2"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, -(l.__pgt_weight * r.__pgt_weight) AS __pgt_weight, l."o_id", l."o_region", r."values_1", r."values_2"
   FROM __pgt_d1_scan_o AS l
   JOIN __pgt_d2_constant AS r ON r.values_1 = l.o_region
 ),
@@ -251,22 +251,22 @@ SELECT ((SELECT CASE
 
 -- ==== refresh statement (DIFFERENTIAL, captured for consumers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount", b."c4" AS "region", b."c5" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."region"
+  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c4" AS "region"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."region" AS "region"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."region" AS "region"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
 __pgt_d1_scan_o AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."customer" AS "o_customer", d."amount" AS "o_amount", d."region" AS "o_region", d."tags" AS "o_tags"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."region" AS "o_region"
   FROM __pgt_delta_orders AS d
 ),
 __pgt_d2_constant AS (
@@ -276,17 +276,17 @@ __pgt_d2_constant AS (
   WHERE false
 ),
 __pgt_d3_join AS (
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."values_1", r."values_2"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."o_id", l."o_region", r."values_1", r."values_2"
   FROM __pgt_d1_scan_o AS l
   JOIN (SELECT pg_catalog.hashtextextended((ROW(v.__pgt_ord))::text, 7919) AS __pgt_row_id, v."values_1", v."values_2"
   FROM (VALUES (1, 'eu', 'Europe')) AS v("__pgt_ord", "values_1", "values_2")) AS r ON r.values_1 = l.o_region
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."values_1", r."values_2"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."o_id", l."o_region", r."values_1", r."values_2"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."region" AS "o_region"
   FROM "public"."orders" AS __pgt_src) AS l
   JOIN __pgt_d2_constant AS r ON r.values_1 = l.o_region
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, -(l.__pgt_weight * r.__pgt_weight) AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", r."values_1", r."values_2"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, -(l.__pgt_weight * r.__pgt_weight) AS __pgt_weight, l."o_id", l."o_region", r."values_1", r."values_2"
   FROM __pgt_d1_scan_o AS l
   JOIN __pgt_d2_constant AS r ON r.values_1 = l.o_region
 ),

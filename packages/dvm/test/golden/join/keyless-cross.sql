@@ -16,10 +16,10 @@ SELECT "pgtrickle_changes".capture_sync(16393::oid, NULL::text);
 -- ==== storage DDL
 CREATE TABLE "public"."st_join_keyless_cross" AS SELECT r."__pgt_row_id", r."kind"::text AS "kind", r."name"::text AS "name"
 FROM (SELECT c.__pgt_row_id, c.e_kind AS "kind", c.c_name AS "name"
-FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."e_kind", l."e_n", r."c_id", r."c_name", r."c_tier"
+FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."e_kind", l."e_n", r."c_id", r."c_name"
 FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "e_kind", __pgt_src."n" AS "e_n"
 FROM "public"."events" AS __pgt_src) AS l
-JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
 FROM "public"."customers" AS __pgt_src) AS r ON l.e_n = r.c_id) AS c) AS r WITH NO DATA;
 
 ALTER TABLE "public"."st_join_keyless_cross" ALTER COLUMN "__pgt_row_id" SET NOT NULL;
@@ -30,10 +30,10 @@ CREATE INDEX "st_join_keyless_cross__pgt_row_id_idx" ON "public"."st_join_keyles
 -- ==== population SELECT
 SELECT r."__pgt_row_id", r."kind"::text AS "kind", r."name"::text AS "name"
 FROM (SELECT c.__pgt_row_id, c.e_kind AS "kind", c.c_name AS "name"
-FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."e_kind", l."e_n", r."c_id", r."c_name", r."c_tier"
+FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."e_kind", l."e_n", r."c_id", r."c_name"
 FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "e_kind", __pgt_src."n" AS "e_n"
 FROM "public"."events" AS __pgt_src) AS l
-JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
 FROM "public"."customers" AS __pgt_src) AS r ON l.e_n = r.c_id) AS c) AS r;
 
 
@@ -42,10 +42,10 @@ WITH __pgt_insert AS (
   INSERT INTO "public"."st_join_keyless_cross" ("__pgt_row_id", "kind", "name")
   SELECT r."__pgt_row_id", r."kind"::text AS "kind", r."name"::text AS "name"
   FROM (SELECT c.__pgt_row_id, c.e_kind AS "kind", c.c_name AS "name"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."e_kind", l."e_n", r."c_id", r."c_name", r."c_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."e_kind", l."e_n", r."c_id", r."c_name"
   FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "e_kind", __pgt_src."n" AS "e_n"
   FROM "public"."events" AS __pgt_src) AS l
-  JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+  JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
   FROM "public"."customers" AS __pgt_src) AS r ON l.e_n = r.c_id) AS c) AS r
   RETURNING 1
 )
@@ -85,36 +85,36 @@ __pgt_d1_scan_e AS (
   FROM __pgt_delta_events AS d
 ),
 __pgt_win_customers AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "name", b."c3" AS "tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name"
+  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "name"
         FROM "pgtrickle_changes"."changes_16393" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_customers AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name", w."tier" AS "tier"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name", w."tier" AS "tier"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
 __pgt_d2_scan_c AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "c_id", d."name" AS "c_name", d."tier" AS "c_tier"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "c_id", d."name" AS "c_name"
   FROM __pgt_delta_customers AS d
 ),
 __pgt_d3_join AS (
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."e_kind", l."e_n", r."c_id", r."c_name", r."c_tier"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."e_kind", l."e_n", r."c_id", r."c_name"
   FROM __pgt_d1_scan_e AS l
-  JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+  JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
   FROM "public"."customers" AS __pgt_src) AS r ON l.e_n = r.c_id
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."e_kind", l."e_n", r."c_id", r."c_name", r."c_tier"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."e_kind", l."e_n", r."c_id", r."c_name"
   FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "e_kind", __pgt_src."n" AS "e_n"
   FROM "public"."events" AS __pgt_src) AS l
   JOIN __pgt_d2_scan_c AS r ON l.e_n = r.c_id
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, -(l.__pgt_weight * r.__pgt_weight) AS __pgt_weight, l."e_kind", l."e_n", r."c_id", r."c_name", r."c_tier"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, -(l.__pgt_weight * r.__pgt_weight) AS __pgt_weight, l."e_kind", l."e_n", r."c_id", r."c_name"
   FROM __pgt_d1_scan_e AS l
   JOIN __pgt_d2_scan_c AS r ON l.e_n = r.c_id
 ),
@@ -157,9 +157,9 @@ __pgt_d1_scan_e AS (
   FROM __pgt_delta_events AS d
 ),
 __pgt_d3_join AS (
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."e_kind", l."e_n", r."c_id", r."c_name", r."c_tier"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."e_kind", l."e_n", r."c_id", r."c_name"
   FROM __pgt_d1_scan_e AS l
-  JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+  JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
   FROM "public"."customers" AS __pgt_src) AS r ON l.e_n = r.c_id
 ),
 __pgt_d4_project AS (
@@ -173,18 +173,18 @@ FROM __pgt_d4_project AS d;
 
 -- ==== delta statement (transition tables of public.customers)
 WITH __pgt_delta_customers AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name", __pgt_src."tier" AS "tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name", __pgt_src."tier" AS "tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d2_scan_c AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "c_id", d."name" AS "c_name", d."tier" AS "c_tier"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "c_id", d."name" AS "c_name"
   FROM __pgt_delta_customers AS d
 ),
 __pgt_d3_join AS (
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."e_kind", l."e_n", r."c_id", r."c_name", r."c_tier"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."e_kind", l."e_n", r."c_id", r."c_name"
   FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "e_kind", __pgt_src."n" AS "e_n"
   FROM "public"."events" AS __pgt_src) AS l
   JOIN __pgt_d2_scan_c AS r ON l.e_n = r.c_id
@@ -218,36 +218,36 @@ __pgt_d1_scan_e AS (
   FROM __pgt_delta_events AS d
 ),
 __pgt_win_customers AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "name", b."c3" AS "tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name"
+  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "name"
         FROM "pgtrickle_changes"."changes_16393" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_customers AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name", w."tier" AS "tier"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name", w."tier" AS "tier"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
 __pgt_d2_scan_c AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "c_id", d."name" AS "c_name", d."tier" AS "c_tier"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "c_id", d."name" AS "c_name"
   FROM __pgt_delta_customers AS d
 ),
 __pgt_d3_join AS (
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."e_kind", l."e_n", r."c_id", r."c_name", r."c_tier"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."e_kind", l."e_n", r."c_id", r."c_name"
   FROM __pgt_d1_scan_e AS l
-  JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+  JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
   FROM "public"."customers" AS __pgt_src) AS r ON l.e_n = r.c_id
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."e_kind", l."e_n", r."c_id", r."c_name", r."c_tier"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."e_kind", l."e_n", r."c_id", r."c_name"
   FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "e_kind", __pgt_src."n" AS "e_n"
   FROM "public"."events" AS __pgt_src) AS l
   JOIN __pgt_d2_scan_c AS r ON l.e_n = r.c_id
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, -(l.__pgt_weight * r.__pgt_weight) AS __pgt_weight, l."e_kind", l."e_n", r."c_id", r."c_name", r."c_tier"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, -(l.__pgt_weight * r.__pgt_weight) AS __pgt_weight, l."e_kind", l."e_n", r."c_id", r."c_name"
   FROM __pgt_d1_scan_e AS l
   JOIN __pgt_d2_scan_c AS r ON l.e_n = r.c_id
 ),
@@ -337,36 +337,36 @@ __pgt_d1_scan_e AS (
   FROM __pgt_delta_events AS d
 ),
 __pgt_win_customers AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "name", b."c3" AS "tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name"
+  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "name"
         FROM "pgtrickle_changes"."changes_16393" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_customers AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name", w."tier" AS "tier"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name", w."tier" AS "tier"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
 __pgt_d2_scan_c AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "c_id", d."name" AS "c_name", d."tier" AS "c_tier"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "c_id", d."name" AS "c_name"
   FROM __pgt_delta_customers AS d
 ),
 __pgt_d3_join AS (
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."e_kind", l."e_n", r."c_id", r."c_name", r."c_tier"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."e_kind", l."e_n", r."c_id", r."c_name"
   FROM __pgt_d1_scan_e AS l
-  JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+  JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
   FROM "public"."customers" AS __pgt_src) AS r ON l.e_n = r.c_id
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."e_kind", l."e_n", r."c_id", r."c_name", r."c_tier"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."e_kind", l."e_n", r."c_id", r."c_name"
   FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "e_kind", __pgt_src."n" AS "e_n"
   FROM "public"."events" AS __pgt_src) AS l
   JOIN __pgt_d2_scan_c AS r ON l.e_n = r.c_id
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, -(l.__pgt_weight * r.__pgt_weight) AS __pgt_weight, l."e_kind", l."e_n", r."c_id", r."c_name", r."c_tier"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, -(l.__pgt_weight * r.__pgt_weight) AS __pgt_weight, l."e_kind", l."e_n", r."c_id", r."c_name"
   FROM __pgt_d1_scan_e AS l
   JOIN __pgt_d2_scan_c AS r ON l.e_n = r.c_id
 ),

@@ -22,8 +22,8 @@ FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS _
 FROM "public"."customers" AS __pgt_src) AS __pgt_lat6
 CROSS JOIN LATERAL (SELECT c.__pgt_row_id, c."amount"
 FROM (SELECT c.__pgt_row_id, c.o_amount AS "amount"
-FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount"
 FROM "public"."orders" AS __pgt_src) AS c
 WHERE c.o_customer = __pgt_lat6.c_id) AS c) AS c
 ORDER BY c."amount" DESC NULLS FIRST LIMIT (1)) AS __pgt_sub6) AS c) AS r WITH NO DATA;
@@ -41,8 +41,8 @@ FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS _
 FROM "public"."customers" AS __pgt_src) AS __pgt_lat6
 CROSS JOIN LATERAL (SELECT c.__pgt_row_id, c."amount"
 FROM (SELECT c.__pgt_row_id, c.o_amount AS "amount"
-FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount"
 FROM "public"."orders" AS __pgt_src) AS c
 WHERE c.o_customer = __pgt_lat6.c_id) AS c) AS c
 ORDER BY c."amount" DESC NULLS FIRST LIMIT (1)) AS __pgt_sub6) AS c) AS r;
@@ -58,8 +58,8 @@ WITH __pgt_insert AS (
   FROM "public"."customers" AS __pgt_src) AS __pgt_lat6
   CROSS JOIN LATERAL (SELECT c.__pgt_row_id, c."amount"
   FROM (SELECT c.__pgt_row_id, c.o_amount AS "amount"
-  FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount"
   FROM "public"."orders" AS __pgt_src) AS c
   WHERE c.o_customer = __pgt_lat6.c_id) AS c) AS c
   ORDER BY c."amount" DESC NULLS FIRST LIMIT (1)) AS __pgt_sub6) AS c) AS r
@@ -102,22 +102,22 @@ __pgt_d1_scan_c AS (
   FROM __pgt_delta_customers AS d
 ),
 __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount", b."c4" AS "region", b."c5" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount"
+  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
 __pgt_d2_scan_o AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."customer" AS "o_customer", d."amount" AS "o_amount", d."region" AS "o_region", d."tags" AS "o_tags"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."customer" AS "o_customer", d."amount" AS "o_amount"
   FROM __pgt_delta_orders AS d
 ),
 __pgt_n6_lateral_sides AS (
@@ -126,8 +126,8 @@ __pgt_n6_lateral_sides AS (
   FROM "public"."customers" AS __pgt_src) AS __pgt_lat6
   CROSS JOIN LATERAL (SELECT c.__pgt_row_id, c."amount"
   FROM (SELECT c.__pgt_row_id, c.o_amount AS "amount"
-  FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount"
   FROM "public"."orders" AS __pgt_src) AS c
   WHERE c.o_customer = __pgt_lat6.c_id) AS c) AS c
   ORDER BY c."amount" DESC NULLS FIRST LIMIT (1)) AS __pgt_sub6
@@ -138,13 +138,13 @@ __pgt_n6_lateral_sides AS (
   FROM "public"."customers" AS __pgt_src) AS __pgt_lat6
   CROSS JOIN LATERAL (SELECT c.__pgt_row_id, c."amount"
   FROM (SELECT c.__pgt_row_id, c.o_amount AS "amount"
-  FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags"
-  FROM (SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount", s."o_region", s."o_tags"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount"
+  FROM (SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount"
   FROM "public"."orders" AS __pgt_src) AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_o AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
   UNION ALL
-  SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount", s."o_region", s."o_tags"
+  SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount"
   FROM __pgt_d2_scan_o AS s WHERE s.__pgt_weight < 0) AS c
   WHERE c.o_customer = __pgt_lat6.c_id) AS c) AS c
   ORDER BY c."amount" DESC NULLS FIRST LIMIT (1)) AS __pgt_sub6
@@ -163,13 +163,13 @@ __pgt_d6_lateral_sub AS (
   FROM __pgt_d1_scan_c AS __pgt_lat6
   CROSS JOIN LATERAL (SELECT c.__pgt_row_id, c."amount"
   FROM (SELECT c.__pgt_row_id, c.o_amount AS "amount"
-  FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags"
-  FROM (SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount", s."o_region", s."o_tags"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount"
+  FROM (SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount"
   FROM "public"."orders" AS __pgt_src) AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_o AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
   UNION ALL
-  SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount", s."o_region", s."o_tags"
+  SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount"
   FROM __pgt_d2_scan_o AS s WHERE s.__pgt_weight < 0) AS c
   WHERE c.o_customer = __pgt_lat6.c_id) AS c) AS c
   ORDER BY c."amount" DESC NULLS FIRST LIMIT (1)) AS __pgt_sub6
@@ -220,8 +220,8 @@ __pgt_d6_lateral_sub AS (
   FROM __pgt_d1_scan_c AS __pgt_lat6
   CROSS JOIN LATERAL (SELECT c.__pgt_row_id, c."amount"
   FROM (SELECT c.__pgt_row_id, c.o_amount AS "amount"
-  FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount"
   FROM "public"."orders" AS __pgt_src) AS c
   WHERE c.o_customer = __pgt_lat6.c_id) AS c) AS c
   ORDER BY c."amount" DESC NULLS FIRST LIMIT (1)) AS __pgt_sub6
@@ -237,14 +237,14 @@ FROM __pgt_d7_project AS d;
 
 -- ==== delta statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d2_scan_o AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."customer" AS "o_customer", d."amount" AS "o_amount", d."region" AS "o_region", d."tags" AS "o_tags"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."customer" AS "o_customer", d."amount" AS "o_amount"
   FROM __pgt_delta_orders AS d
 ),
 __pgt_n6_lateral_sides AS (
@@ -253,8 +253,8 @@ __pgt_n6_lateral_sides AS (
   FROM "public"."customers" AS __pgt_src) AS __pgt_lat6
   CROSS JOIN LATERAL (SELECT c.__pgt_row_id, c."amount"
   FROM (SELECT c.__pgt_row_id, c.o_amount AS "amount"
-  FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount"
   FROM "public"."orders" AS __pgt_src) AS c
   WHERE c.o_customer = __pgt_lat6.c_id) AS c) AS c
   ORDER BY c."amount" DESC NULLS FIRST LIMIT (1)) AS __pgt_sub6
@@ -265,13 +265,13 @@ __pgt_n6_lateral_sides AS (
   FROM "public"."customers" AS __pgt_src) AS __pgt_lat6
   CROSS JOIN LATERAL (SELECT c.__pgt_row_id, c."amount"
   FROM (SELECT c.__pgt_row_id, c.o_amount AS "amount"
-  FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags"
-  FROM (SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount", s."o_region", s."o_tags"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount"
+  FROM (SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount"
   FROM "public"."orders" AS __pgt_src) AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_o AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
   UNION ALL
-  SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount", s."o_region", s."o_tags"
+  SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount"
   FROM __pgt_d2_scan_o AS s WHERE s.__pgt_weight < 0) AS c
   WHERE c.o_customer = __pgt_lat6.c_id) AS c) AS c
   ORDER BY c."amount" DESC NULLS FIRST LIMIT (1)) AS __pgt_sub6
@@ -319,22 +319,22 @@ __pgt_d1_scan_c AS (
   FROM __pgt_delta_customers AS d
 ),
 __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount", b."c4" AS "region", b."c5" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount"
+  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
 __pgt_d2_scan_o AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."customer" AS "o_customer", d."amount" AS "o_amount", d."region" AS "o_region", d."tags" AS "o_tags"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."customer" AS "o_customer", d."amount" AS "o_amount"
   FROM __pgt_delta_orders AS d
 ),
 __pgt_n6_lateral_sides AS (
@@ -343,8 +343,8 @@ __pgt_n6_lateral_sides AS (
   FROM "public"."customers" AS __pgt_src) AS __pgt_lat6
   CROSS JOIN LATERAL (SELECT c.__pgt_row_id, c."amount"
   FROM (SELECT c.__pgt_row_id, c.o_amount AS "amount"
-  FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount"
   FROM "public"."orders" AS __pgt_src) AS c
   WHERE c.o_customer = __pgt_lat6.c_id) AS c) AS c
   ORDER BY c."amount" DESC NULLS FIRST LIMIT (1)) AS __pgt_sub6
@@ -355,13 +355,13 @@ __pgt_n6_lateral_sides AS (
   FROM "public"."customers" AS __pgt_src) AS __pgt_lat6
   CROSS JOIN LATERAL (SELECT c.__pgt_row_id, c."amount"
   FROM (SELECT c.__pgt_row_id, c.o_amount AS "amount"
-  FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags"
-  FROM (SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount", s."o_region", s."o_tags"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount"
+  FROM (SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount"
   FROM "public"."orders" AS __pgt_src) AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_o AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
   UNION ALL
-  SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount", s."o_region", s."o_tags"
+  SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount"
   FROM __pgt_d2_scan_o AS s WHERE s.__pgt_weight < 0) AS c
   WHERE c.o_customer = __pgt_lat6.c_id) AS c) AS c
   ORDER BY c."amount" DESC NULLS FIRST LIMIT (1)) AS __pgt_sub6
@@ -380,13 +380,13 @@ __pgt_d6_lateral_sub AS (
   FROM __pgt_d1_scan_c AS __pgt_lat6
   CROSS JOIN LATERAL (SELECT c.__pgt_row_id, c."amount"
   FROM (SELECT c.__pgt_row_id, c.o_amount AS "amount"
-  FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags"
-  FROM (SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount", s."o_region", s."o_tags"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount"
+  FROM (SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount"
   FROM "public"."orders" AS __pgt_src) AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_o AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
   UNION ALL
-  SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount", s."o_region", s."o_tags"
+  SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount"
   FROM __pgt_d2_scan_o AS s WHERE s.__pgt_weight < 0) AS c
   WHERE c.o_customer = __pgt_lat6.c_id) AS c) AS c
   ORDER BY c."amount" DESC NULLS FIRST LIMIT (1)) AS __pgt_sub6
@@ -468,22 +468,22 @@ __pgt_d1_scan_c AS (
   FROM __pgt_delta_customers AS d
 ),
 __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount", b."c4" AS "region", b."c5" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount"
+  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
 __pgt_d2_scan_o AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."customer" AS "o_customer", d."amount" AS "o_amount", d."region" AS "o_region", d."tags" AS "o_tags"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."customer" AS "o_customer", d."amount" AS "o_amount"
   FROM __pgt_delta_orders AS d
 ),
 __pgt_n6_lateral_sides AS (
@@ -492,8 +492,8 @@ __pgt_n6_lateral_sides AS (
   FROM "public"."customers" AS __pgt_src) AS __pgt_lat6
   CROSS JOIN LATERAL (SELECT c.__pgt_row_id, c."amount"
   FROM (SELECT c.__pgt_row_id, c.o_amount AS "amount"
-  FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount"
   FROM "public"."orders" AS __pgt_src) AS c
   WHERE c.o_customer = __pgt_lat6.c_id) AS c) AS c
   ORDER BY c."amount" DESC NULLS FIRST LIMIT (1)) AS __pgt_sub6
@@ -504,13 +504,13 @@ __pgt_n6_lateral_sides AS (
   FROM "public"."customers" AS __pgt_src) AS __pgt_lat6
   CROSS JOIN LATERAL (SELECT c.__pgt_row_id, c."amount"
   FROM (SELECT c.__pgt_row_id, c.o_amount AS "amount"
-  FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags"
-  FROM (SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount", s."o_region", s."o_tags"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount"
+  FROM (SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount"
   FROM "public"."orders" AS __pgt_src) AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_o AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
   UNION ALL
-  SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount", s."o_region", s."o_tags"
+  SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount"
   FROM __pgt_d2_scan_o AS s WHERE s.__pgt_weight < 0) AS c
   WHERE c.o_customer = __pgt_lat6.c_id) AS c) AS c
   ORDER BY c."amount" DESC NULLS FIRST LIMIT (1)) AS __pgt_sub6
@@ -529,13 +529,13 @@ __pgt_d6_lateral_sub AS (
   FROM __pgt_d1_scan_c AS __pgt_lat6
   CROSS JOIN LATERAL (SELECT c.__pgt_row_id, c."amount"
   FROM (SELECT c.__pgt_row_id, c.o_amount AS "amount"
-  FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags"
-  FROM (SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount", s."o_region", s."o_tags"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount"
+  FROM (SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount"
   FROM "public"."orders" AS __pgt_src) AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_o AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
   UNION ALL
-  SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount", s."o_region", s."o_tags"
+  SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount"
   FROM __pgt_d2_scan_o AS s WHERE s.__pgt_weight < 0) AS c
   WHERE c.o_customer = __pgt_lat6.c_id) AS c) AS c
   ORDER BY c."amount" DESC NULLS FIRST LIMIT (1)) AS __pgt_sub6

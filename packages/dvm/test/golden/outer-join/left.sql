@@ -16,10 +16,10 @@ SELECT "pgtrickle_changes".capture_sync(16393::oid, NULL::text);
 -- ==== storage DDL
 CREATE TABLE "public"."st_outer_join_left" AS SELECT r."__pgt_row_id", r."id"::integer AS "id", r."name"::text AS "name"
 FROM (SELECT c.__pgt_row_id, c.o_id AS "id", c.c_name AS "name"
-FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."o_id" AS "o_id", l."o_customer" AS "o_customer", l."o_amount" AS "o_amount", l."o_region" AS "o_region", l."o_tags" AS "o_tags", r."c_id" AS "c_id", r."c_name" AS "c_name", r."c_tier" AS "c_tier"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."o_id" AS "o_id", l."o_customer" AS "o_customer", r."c_id" AS "c_id", r."c_name" AS "c_name"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
 FROM "public"."orders" AS __pgt_src) AS l
-LEFT JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+LEFT JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
 FROM "public"."customers" AS __pgt_src) AS r ON r.c_id = l.o_customer) AS c) AS r WITH NO DATA;
 
 ALTER TABLE "public"."st_outer_join_left" ALTER COLUMN "__pgt_row_id" SET NOT NULL;
@@ -30,10 +30,10 @@ CREATE UNIQUE INDEX "st_outer_join_left__pgt_row_id_idx" ON "public"."st_outer_j
 -- ==== population SELECT
 SELECT r."__pgt_row_id", r."id"::integer AS "id", r."name"::text AS "name"
 FROM (SELECT c.__pgt_row_id, c.o_id AS "id", c.c_name AS "name"
-FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."o_id" AS "o_id", l."o_customer" AS "o_customer", l."o_amount" AS "o_amount", l."o_region" AS "o_region", l."o_tags" AS "o_tags", r."c_id" AS "c_id", r."c_name" AS "c_name", r."c_tier" AS "c_tier"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."o_id" AS "o_id", l."o_customer" AS "o_customer", r."c_id" AS "c_id", r."c_name" AS "c_name"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
 FROM "public"."orders" AS __pgt_src) AS l
-LEFT JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+LEFT JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
 FROM "public"."customers" AS __pgt_src) AS r ON r.c_id = l.o_customer) AS c) AS r;
 
 
@@ -42,10 +42,10 @@ WITH __pgt_insert AS (
   INSERT INTO "public"."st_outer_join_left" ("__pgt_row_id", "id", "name")
   SELECT r."__pgt_row_id", r."id"::integer AS "id", r."name"::text AS "name"
   FROM (SELECT c.__pgt_row_id, c.o_id AS "id", c.c_name AS "name"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."o_id" AS "o_id", l."o_customer" AS "o_customer", l."o_amount" AS "o_amount", l."o_region" AS "o_region", l."o_tags" AS "o_tags", r."c_id" AS "c_id", r."c_name" AS "c_name", r."c_tier" AS "c_tier"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."o_id" AS "o_id", l."o_customer" AS "o_customer", r."c_id" AS "c_id", r."c_name" AS "c_name"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
   FROM "public"."orders" AS __pgt_src) AS l
-  LEFT JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+  LEFT JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
   FROM "public"."customers" AS __pgt_src) AS r ON r.c_id = l.o_customer) AS c) AS r
   RETURNING 1
 )
@@ -67,86 +67,86 @@ SELECT (SELECT pg_catalog.count(*) FROM __pgt_insert)::bigint AS n,
 
 -- ==== delta statement (change buffers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount", b."c4" AS "region", b."c5" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer"
+  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
 __pgt_d1_scan_o AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."customer" AS "o_customer", d."amount" AS "o_amount", d."region" AS "o_region", d."tags" AS "o_tags"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."customer" AS "o_customer"
   FROM __pgt_delta_orders AS d
 ),
 __pgt_win_customers AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "name", b."c3" AS "tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name"
+  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "name"
         FROM "pgtrickle_changes"."changes_16393" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_customers AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name", w."tier" AS "tier"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name", w."tier" AS "tier"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
 __pgt_d2_scan_c AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "c_id", d."name" AS "c_name", d."tier" AS "c_tier"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "c_id", d."name" AS "c_name"
   FROM __pgt_delta_customers AS d
 ),
 __pgt_n3_pad0_delta AS MATERIALIZED (
-  SELECT p3.*, EXISTS (SELECT 1 FROM (SELECT s.__pgt_row_id, s."c_id", s."c_name", s."c_tier"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+  SELECT p3.*, EXISTS (SELECT 1 FROM (SELECT s.__pgt_row_id, s."c_id", s."c_name"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
   FROM "public"."customers" AS __pgt_src) AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_c AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
   UNION ALL
-  SELECT s.__pgt_row_id, s."c_id", s."c_name", s."c_tier"
+  SELECT s.__pgt_row_id, s."c_id", s."c_name"
   FROM __pgt_d2_scan_c AS s WHERE s.__pgt_weight < 0) AS o3 WHERE (o3.c_id = p3.o_customer) OFFSET 0) AS __pgt_m
   FROM __pgt_d1_scan_o AS p3
 ),
 __pgt_n3_pad0_affected AS MATERIALIZED (
-  SELECT a3.*, EXISTS (SELECT 1 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
-  FROM "public"."customers" AS __pgt_src) AS o3 WHERE (o3.c_id = a3.o_customer) OFFSET 0) AS __pgt_m1, EXISTS (SELECT 1 FROM (SELECT s.__pgt_row_id, s."c_id", s."c_name", s."c_tier"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+  SELECT a3.*, EXISTS (SELECT 1 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
+  FROM "public"."customers" AS __pgt_src) AS o3 WHERE (o3.c_id = a3.o_customer) OFFSET 0) AS __pgt_m1, EXISTS (SELECT 1 FROM (SELECT s.__pgt_row_id, s."c_id", s."c_name"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
   FROM "public"."customers" AS __pgt_src) AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_c AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
   UNION ALL
-  SELECT s.__pgt_row_id, s."c_id", s."c_name", s."c_tier"
+  SELECT s.__pgt_row_id, s."c_id", s."c_name"
   FROM __pgt_d2_scan_c AS s WHERE s.__pgt_weight < 0) AS o3 WHERE (o3.c_id = a3.o_customer) OFFSET 0) AS __pgt_m0
-  FROM (SELECT p3.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM (SELECT p3.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
   FROM "public"."orders" AS __pgt_src) AS p3
   WHERE EXISTS (SELECT 1 FROM __pgt_d2_scan_c AS o3 WHERE (o3.c_id = p3.o_customer))) AS a3
 ),
 __pgt_d3_left_join AS (
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."o_id" AS "o_id", l."o_customer" AS "o_customer", l."o_amount" AS "o_amount", l."o_region" AS "o_region", l."o_tags" AS "o_tags", r."c_id" AS "c_id", r."c_name" AS "c_name", r."c_tier" AS "c_tier"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."o_id" AS "o_id", l."o_customer" AS "o_customer", r."c_id" AS "c_id", r."c_name" AS "c_name"
   FROM __pgt_d1_scan_o AS l
-  JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+  JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
   FROM "public"."customers" AS __pgt_src) AS r ON r.c_id = l.o_customer
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."o_id" AS "o_id", l."o_customer" AS "o_customer", l."o_amount" AS "o_amount", l."o_region" AS "o_region", l."o_tags" AS "o_tags", r."c_id" AS "c_id", r."c_name" AS "c_name", r."c_tier" AS "c_tier"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."o_id" AS "o_id", l."o_customer" AS "o_customer", r."c_id" AS "c_id", r."c_name" AS "c_name"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
   FROM "public"."orders" AS __pgt_src) AS l
   JOIN __pgt_d2_scan_c AS r ON r.c_id = l.o_customer
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, -(l.__pgt_weight * r.__pgt_weight) AS __pgt_weight, l."o_id" AS "o_id", l."o_customer" AS "o_customer", l."o_amount" AS "o_amount", l."o_region" AS "o_region", l."o_tags" AS "o_tags", r."c_id" AS "c_id", r."c_name" AS "c_name", r."c_tier" AS "c_tier"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, -(l.__pgt_weight * r.__pgt_weight) AS __pgt_weight, l."o_id" AS "o_id", l."o_customer" AS "o_customer", r."c_id" AS "c_id", r."c_name" AS "c_name"
   FROM __pgt_d1_scan_o AS l
   JOIN __pgt_d2_scan_c AS r ON r.c_id = l.o_customer
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(f.__pgt_row_id, NULL::bigint))::text, 7919) AS __pgt_row_id, f.__pgt_weight AS __pgt_weight, f."o_id" AS "o_id", f."o_customer" AS "o_customer", f."o_amount" AS "o_amount", f."o_region" AS "o_region", f."o_tags" AS "o_tags", NULL AS "c_id", NULL AS "c_name", NULL AS "c_tier"
+  SELECT pg_catalog.hashtextextended((ROW(f.__pgt_row_id, NULL::bigint))::text, 7919) AS __pgt_row_id, f.__pgt_weight AS __pgt_weight, f."o_id" AS "o_id", f."o_customer" AS "o_customer", NULL AS "c_id", NULL AS "c_name"
   FROM __pgt_n3_pad0_delta AS f
   WHERE NOT f.__pgt_m
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(f.__pgt_row_id, NULL::bigint))::text, 7919) AS __pgt_row_id, (CASE WHEN f.__pgt_m1 THEN -1 ELSE 1 END)::bigint AS __pgt_weight, f."o_id" AS "o_id", f."o_customer" AS "o_customer", f."o_amount" AS "o_amount", f."o_region" AS "o_region", f."o_tags" AS "o_tags", NULL AS "c_id", NULL AS "c_name", NULL AS "c_tier"
+  SELECT pg_catalog.hashtextextended((ROW(f.__pgt_row_id, NULL::bigint))::text, 7919) AS __pgt_row_id, (CASE WHEN f.__pgt_m1 THEN -1 ELSE 1 END)::bigint AS __pgt_weight, f."o_id" AS "o_id", f."o_customer" AS "o_customer", NULL AS "c_id", NULL AS "c_name"
   FROM __pgt_n3_pad0_affected AS f
   WHERE f.__pgt_m1 <> f.__pgt_m0
 ),
@@ -178,28 +178,28 @@ FROM __pgt_d4_project AS d;
 
 -- ==== delta statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_o AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."customer" AS "o_customer", d."amount" AS "o_amount", d."region" AS "o_region", d."tags" AS "o_tags"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."customer" AS "o_customer"
   FROM __pgt_delta_orders AS d
 ),
 __pgt_n3_pad0_delta AS MATERIALIZED (
-  SELECT p3.*, EXISTS (SELECT 1 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+  SELECT p3.*, EXISTS (SELECT 1 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
   FROM "public"."customers" AS __pgt_src) AS o3 WHERE (o3.c_id = p3.o_customer) OFFSET 0) AS __pgt_m
   FROM __pgt_d1_scan_o AS p3
 ),
 __pgt_d3_left_join AS (
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."o_id" AS "o_id", l."o_customer" AS "o_customer", l."o_amount" AS "o_amount", l."o_region" AS "o_region", l."o_tags" AS "o_tags", r."c_id" AS "c_id", r."c_name" AS "c_name", r."c_tier" AS "c_tier"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."o_id" AS "o_id", l."o_customer" AS "o_customer", r."c_id" AS "c_id", r."c_name" AS "c_name"
   FROM __pgt_d1_scan_o AS l
-  JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+  JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
   FROM "public"."customers" AS __pgt_src) AS r ON r.c_id = l.o_customer
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(f.__pgt_row_id, NULL::bigint))::text, 7919) AS __pgt_row_id, f.__pgt_weight AS __pgt_weight, f."o_id" AS "o_id", f."o_customer" AS "o_customer", f."o_amount" AS "o_amount", f."o_region" AS "o_region", f."o_tags" AS "o_tags", NULL AS "c_id", NULL AS "c_name", NULL AS "c_tier"
+  SELECT pg_catalog.hashtextextended((ROW(f.__pgt_row_id, NULL::bigint))::text, 7919) AS __pgt_row_id, f.__pgt_weight AS __pgt_weight, f."o_id" AS "o_id", f."o_customer" AS "o_customer", NULL AS "c_id", NULL AS "c_name"
   FROM __pgt_n3_pad0_delta AS f
   WHERE NOT f.__pgt_m
 ),
@@ -214,36 +214,36 @@ FROM __pgt_d4_project AS d;
 
 -- ==== delta statement (transition tables of public.customers)
 WITH __pgt_delta_customers AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name", __pgt_src."tier" AS "tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name", __pgt_src."tier" AS "tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d2_scan_c AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "c_id", d."name" AS "c_name", d."tier" AS "c_tier"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "c_id", d."name" AS "c_name"
   FROM __pgt_delta_customers AS d
 ),
 __pgt_n3_pad0_affected AS MATERIALIZED (
-  SELECT a3.*, EXISTS (SELECT 1 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
-  FROM "public"."customers" AS __pgt_src) AS o3 WHERE (o3.c_id = a3.o_customer) OFFSET 0) AS __pgt_m1, EXISTS (SELECT 1 FROM (SELECT s.__pgt_row_id, s."c_id", s."c_name", s."c_tier"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+  SELECT a3.*, EXISTS (SELECT 1 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
+  FROM "public"."customers" AS __pgt_src) AS o3 WHERE (o3.c_id = a3.o_customer) OFFSET 0) AS __pgt_m1, EXISTS (SELECT 1 FROM (SELECT s.__pgt_row_id, s."c_id", s."c_name"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
   FROM "public"."customers" AS __pgt_src) AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_c AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
   UNION ALL
-  SELECT s.__pgt_row_id, s."c_id", s."c_name", s."c_tier"
+  SELECT s.__pgt_row_id, s."c_id", s."c_name"
   FROM __pgt_d2_scan_c AS s WHERE s.__pgt_weight < 0) AS o3 WHERE (o3.c_id = a3.o_customer) OFFSET 0) AS __pgt_m0
-  FROM (SELECT p3.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM (SELECT p3.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
   FROM "public"."orders" AS __pgt_src) AS p3
   WHERE EXISTS (SELECT 1 FROM __pgt_d2_scan_c AS o3 WHERE (o3.c_id = p3.o_customer))) AS a3
 ),
 __pgt_d3_left_join AS (
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."o_id" AS "o_id", l."o_customer" AS "o_customer", l."o_amount" AS "o_amount", l."o_region" AS "o_region", l."o_tags" AS "o_tags", r."c_id" AS "c_id", r."c_name" AS "c_name", r."c_tier" AS "c_tier"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."o_id" AS "o_id", l."o_customer" AS "o_customer", r."c_id" AS "c_id", r."c_name" AS "c_name"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
   FROM "public"."orders" AS __pgt_src) AS l
   JOIN __pgt_d2_scan_c AS r ON r.c_id = l.o_customer
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(f.__pgt_row_id, NULL::bigint))::text, 7919) AS __pgt_row_id, (CASE WHEN f.__pgt_m1 THEN -1 ELSE 1 END)::bigint AS __pgt_weight, f."o_id" AS "o_id", f."o_customer" AS "o_customer", f."o_amount" AS "o_amount", f."o_region" AS "o_region", f."o_tags" AS "o_tags", NULL AS "c_id", NULL AS "c_name", NULL AS "c_tier"
+  SELECT pg_catalog.hashtextextended((ROW(f.__pgt_row_id, NULL::bigint))::text, 7919) AS __pgt_row_id, (CASE WHEN f.__pgt_m1 THEN -1 ELSE 1 END)::bigint AS __pgt_weight, f."o_id" AS "o_id", f."o_customer" AS "o_customer", NULL AS "c_id", NULL AS "c_name"
   FROM __pgt_n3_pad0_affected AS f
   WHERE f.__pgt_m1 <> f.__pgt_m0
 ),
@@ -258,86 +258,86 @@ FROM __pgt_d4_project AS d;
 
 -- ==== refresh statement (DIFFERENTIAL)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount", b."c4" AS "region", b."c5" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer"
+  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
 __pgt_d1_scan_o AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."customer" AS "o_customer", d."amount" AS "o_amount", d."region" AS "o_region", d."tags" AS "o_tags"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."customer" AS "o_customer"
   FROM __pgt_delta_orders AS d
 ),
 __pgt_win_customers AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "name", b."c3" AS "tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name"
+  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "name"
         FROM "pgtrickle_changes"."changes_16393" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_customers AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name", w."tier" AS "tier"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name", w."tier" AS "tier"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
 __pgt_d2_scan_c AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "c_id", d."name" AS "c_name", d."tier" AS "c_tier"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "c_id", d."name" AS "c_name"
   FROM __pgt_delta_customers AS d
 ),
 __pgt_n3_pad0_delta AS MATERIALIZED (
-  SELECT p3.*, EXISTS (SELECT 1 FROM (SELECT s.__pgt_row_id, s."c_id", s."c_name", s."c_tier"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+  SELECT p3.*, EXISTS (SELECT 1 FROM (SELECT s.__pgt_row_id, s."c_id", s."c_name"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
   FROM "public"."customers" AS __pgt_src) AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_c AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
   UNION ALL
-  SELECT s.__pgt_row_id, s."c_id", s."c_name", s."c_tier"
+  SELECT s.__pgt_row_id, s."c_id", s."c_name"
   FROM __pgt_d2_scan_c AS s WHERE s.__pgt_weight < 0) AS o3 WHERE (o3.c_id = p3.o_customer) OFFSET 0) AS __pgt_m
   FROM __pgt_d1_scan_o AS p3
 ),
 __pgt_n3_pad0_affected AS MATERIALIZED (
-  SELECT a3.*, EXISTS (SELECT 1 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
-  FROM "public"."customers" AS __pgt_src) AS o3 WHERE (o3.c_id = a3.o_customer) OFFSET 0) AS __pgt_m1, EXISTS (SELECT 1 FROM (SELECT s.__pgt_row_id, s."c_id", s."c_name", s."c_tier"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+  SELECT a3.*, EXISTS (SELECT 1 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
+  FROM "public"."customers" AS __pgt_src) AS o3 WHERE (o3.c_id = a3.o_customer) OFFSET 0) AS __pgt_m1, EXISTS (SELECT 1 FROM (SELECT s.__pgt_row_id, s."c_id", s."c_name"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
   FROM "public"."customers" AS __pgt_src) AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_c AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
   UNION ALL
-  SELECT s.__pgt_row_id, s."c_id", s."c_name", s."c_tier"
+  SELECT s.__pgt_row_id, s."c_id", s."c_name"
   FROM __pgt_d2_scan_c AS s WHERE s.__pgt_weight < 0) AS o3 WHERE (o3.c_id = a3.o_customer) OFFSET 0) AS __pgt_m0
-  FROM (SELECT p3.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM (SELECT p3.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
   FROM "public"."orders" AS __pgt_src) AS p3
   WHERE EXISTS (SELECT 1 FROM __pgt_d2_scan_c AS o3 WHERE (o3.c_id = p3.o_customer))) AS a3
 ),
 __pgt_d3_left_join AS (
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."o_id" AS "o_id", l."o_customer" AS "o_customer", l."o_amount" AS "o_amount", l."o_region" AS "o_region", l."o_tags" AS "o_tags", r."c_id" AS "c_id", r."c_name" AS "c_name", r."c_tier" AS "c_tier"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."o_id" AS "o_id", l."o_customer" AS "o_customer", r."c_id" AS "c_id", r."c_name" AS "c_name"
   FROM __pgt_d1_scan_o AS l
-  JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+  JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
   FROM "public"."customers" AS __pgt_src) AS r ON r.c_id = l.o_customer
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."o_id" AS "o_id", l."o_customer" AS "o_customer", l."o_amount" AS "o_amount", l."o_region" AS "o_region", l."o_tags" AS "o_tags", r."c_id" AS "c_id", r."c_name" AS "c_name", r."c_tier" AS "c_tier"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."o_id" AS "o_id", l."o_customer" AS "o_customer", r."c_id" AS "c_id", r."c_name" AS "c_name"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
   FROM "public"."orders" AS __pgt_src) AS l
   JOIN __pgt_d2_scan_c AS r ON r.c_id = l.o_customer
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, -(l.__pgt_weight * r.__pgt_weight) AS __pgt_weight, l."o_id" AS "o_id", l."o_customer" AS "o_customer", l."o_amount" AS "o_amount", l."o_region" AS "o_region", l."o_tags" AS "o_tags", r."c_id" AS "c_id", r."c_name" AS "c_name", r."c_tier" AS "c_tier"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, -(l.__pgt_weight * r.__pgt_weight) AS __pgt_weight, l."o_id" AS "o_id", l."o_customer" AS "o_customer", r."c_id" AS "c_id", r."c_name" AS "c_name"
   FROM __pgt_d1_scan_o AS l
   JOIN __pgt_d2_scan_c AS r ON r.c_id = l.o_customer
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(f.__pgt_row_id, NULL::bigint))::text, 7919) AS __pgt_row_id, f.__pgt_weight AS __pgt_weight, f."o_id" AS "o_id", f."o_customer" AS "o_customer", f."o_amount" AS "o_amount", f."o_region" AS "o_region", f."o_tags" AS "o_tags", NULL AS "c_id", NULL AS "c_name", NULL AS "c_tier"
+  SELECT pg_catalog.hashtextextended((ROW(f.__pgt_row_id, NULL::bigint))::text, 7919) AS __pgt_row_id, f.__pgt_weight AS __pgt_weight, f."o_id" AS "o_id", f."o_customer" AS "o_customer", NULL AS "c_id", NULL AS "c_name"
   FROM __pgt_n3_pad0_delta AS f
   WHERE NOT f.__pgt_m
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(f.__pgt_row_id, NULL::bigint))::text, 7919) AS __pgt_row_id, (CASE WHEN f.__pgt_m1 THEN -1 ELSE 1 END)::bigint AS __pgt_weight, f."o_id" AS "o_id", f."o_customer" AS "o_customer", f."o_amount" AS "o_amount", f."o_region" AS "o_region", f."o_tags" AS "o_tags", NULL AS "c_id", NULL AS "c_name", NULL AS "c_tier"
+  SELECT pg_catalog.hashtextextended((ROW(f.__pgt_row_id, NULL::bigint))::text, 7919) AS __pgt_row_id, (CASE WHEN f.__pgt_m1 THEN -1 ELSE 1 END)::bigint AS __pgt_weight, f."o_id" AS "o_id", f."o_customer" AS "o_customer", NULL AS "c_id", NULL AS "c_name"
   FROM __pgt_n3_pad0_affected AS f
   WHERE f.__pgt_m1 <> f.__pgt_m0
 ),
@@ -396,86 +396,86 @@ SELECT ((SELECT CASE
 
 -- ==== refresh statement (DIFFERENTIAL, captured for consumers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount", b."c4" AS "region", b."c5" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer"
+  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
 __pgt_d1_scan_o AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."customer" AS "o_customer", d."amount" AS "o_amount", d."region" AS "o_region", d."tags" AS "o_tags"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."customer" AS "o_customer"
   FROM __pgt_delta_orders AS d
 ),
 __pgt_win_customers AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "name", b."c3" AS "tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name"
+  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "name"
         FROM "pgtrickle_changes"."changes_16393" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_customers AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name", w."tier" AS "tier"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name", w."tier" AS "tier"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
 __pgt_d2_scan_c AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "c_id", d."name" AS "c_name", d."tier" AS "c_tier"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "c_id", d."name" AS "c_name"
   FROM __pgt_delta_customers AS d
 ),
 __pgt_n3_pad0_delta AS MATERIALIZED (
-  SELECT p3.*, EXISTS (SELECT 1 FROM (SELECT s.__pgt_row_id, s."c_id", s."c_name", s."c_tier"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+  SELECT p3.*, EXISTS (SELECT 1 FROM (SELECT s.__pgt_row_id, s."c_id", s."c_name"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
   FROM "public"."customers" AS __pgt_src) AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_c AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
   UNION ALL
-  SELECT s.__pgt_row_id, s."c_id", s."c_name", s."c_tier"
+  SELECT s.__pgt_row_id, s."c_id", s."c_name"
   FROM __pgt_d2_scan_c AS s WHERE s.__pgt_weight < 0) AS o3 WHERE (o3.c_id = p3.o_customer) OFFSET 0) AS __pgt_m
   FROM __pgt_d1_scan_o AS p3
 ),
 __pgt_n3_pad0_affected AS MATERIALIZED (
-  SELECT a3.*, EXISTS (SELECT 1 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
-  FROM "public"."customers" AS __pgt_src) AS o3 WHERE (o3.c_id = a3.o_customer) OFFSET 0) AS __pgt_m1, EXISTS (SELECT 1 FROM (SELECT s.__pgt_row_id, s."c_id", s."c_name", s."c_tier"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+  SELECT a3.*, EXISTS (SELECT 1 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
+  FROM "public"."customers" AS __pgt_src) AS o3 WHERE (o3.c_id = a3.o_customer) OFFSET 0) AS __pgt_m1, EXISTS (SELECT 1 FROM (SELECT s.__pgt_row_id, s."c_id", s."c_name"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
   FROM "public"."customers" AS __pgt_src) AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_c AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
   UNION ALL
-  SELECT s.__pgt_row_id, s."c_id", s."c_name", s."c_tier"
+  SELECT s.__pgt_row_id, s."c_id", s."c_name"
   FROM __pgt_d2_scan_c AS s WHERE s.__pgt_weight < 0) AS o3 WHERE (o3.c_id = a3.o_customer) OFFSET 0) AS __pgt_m0
-  FROM (SELECT p3.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM (SELECT p3.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
   FROM "public"."orders" AS __pgt_src) AS p3
   WHERE EXISTS (SELECT 1 FROM __pgt_d2_scan_c AS o3 WHERE (o3.c_id = p3.o_customer))) AS a3
 ),
 __pgt_d3_left_join AS (
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."o_id" AS "o_id", l."o_customer" AS "o_customer", l."o_amount" AS "o_amount", l."o_region" AS "o_region", l."o_tags" AS "o_tags", r."c_id" AS "c_id", r."c_name" AS "c_name", r."c_tier" AS "c_tier"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."o_id" AS "o_id", l."o_customer" AS "o_customer", r."c_id" AS "c_id", r."c_name" AS "c_name"
   FROM __pgt_d1_scan_o AS l
-  JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+  JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
   FROM "public"."customers" AS __pgt_src) AS r ON r.c_id = l.o_customer
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."o_id" AS "o_id", l."o_customer" AS "o_customer", l."o_amount" AS "o_amount", l."o_region" AS "o_region", l."o_tags" AS "o_tags", r."c_id" AS "c_id", r."c_name" AS "c_name", r."c_tier" AS "c_tier"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."o_id" AS "o_id", l."o_customer" AS "o_customer", r."c_id" AS "c_id", r."c_name" AS "c_name"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
   FROM "public"."orders" AS __pgt_src) AS l
   JOIN __pgt_d2_scan_c AS r ON r.c_id = l.o_customer
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, -(l.__pgt_weight * r.__pgt_weight) AS __pgt_weight, l."o_id" AS "o_id", l."o_customer" AS "o_customer", l."o_amount" AS "o_amount", l."o_region" AS "o_region", l."o_tags" AS "o_tags", r."c_id" AS "c_id", r."c_name" AS "c_name", r."c_tier" AS "c_tier"
+  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, -(l.__pgt_weight * r.__pgt_weight) AS __pgt_weight, l."o_id" AS "o_id", l."o_customer" AS "o_customer", r."c_id" AS "c_id", r."c_name" AS "c_name"
   FROM __pgt_d1_scan_o AS l
   JOIN __pgt_d2_scan_c AS r ON r.c_id = l.o_customer
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(f.__pgt_row_id, NULL::bigint))::text, 7919) AS __pgt_row_id, f.__pgt_weight AS __pgt_weight, f."o_id" AS "o_id", f."o_customer" AS "o_customer", f."o_amount" AS "o_amount", f."o_region" AS "o_region", f."o_tags" AS "o_tags", NULL AS "c_id", NULL AS "c_name", NULL AS "c_tier"
+  SELECT pg_catalog.hashtextextended((ROW(f.__pgt_row_id, NULL::bigint))::text, 7919) AS __pgt_row_id, f.__pgt_weight AS __pgt_weight, f."o_id" AS "o_id", f."o_customer" AS "o_customer", NULL AS "c_id", NULL AS "c_name"
   FROM __pgt_n3_pad0_delta AS f
   WHERE NOT f.__pgt_m
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(f.__pgt_row_id, NULL::bigint))::text, 7919) AS __pgt_row_id, (CASE WHEN f.__pgt_m1 THEN -1 ELSE 1 END)::bigint AS __pgt_weight, f."o_id" AS "o_id", f."o_customer" AS "o_customer", f."o_amount" AS "o_amount", f."o_region" AS "o_region", f."o_tags" AS "o_tags", NULL AS "c_id", NULL AS "c_name", NULL AS "c_tier"
+  SELECT pg_catalog.hashtextextended((ROW(f.__pgt_row_id, NULL::bigint))::text, 7919) AS __pgt_row_id, (CASE WHEN f.__pgt_m1 THEN -1 ELSE 1 END)::bigint AS __pgt_weight, f."o_id" AS "o_id", f."o_customer" AS "o_customer", NULL AS "c_id", NULL AS "c_name"
   FROM __pgt_n3_pad0_affected AS f
   WHERE f.__pgt_m1 <> f.__pgt_m0
 ),

@@ -12,12 +12,12 @@ SELECT "pgtrickle_changes".capture_sync(16385::oid, NULL::text);
 -- ==== storage DDL
 CREATE TABLE "public"."st_scalar_subquery_uncorrelated" AS SELECT r."__pgt_row_id", r."id"::integer AS "id"
 FROM (SELECT c.__pgt_row_id, c.o_id AS "id"
-FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags", c."subquery"
-FROM (SELECT l3.__pgt_row_id, l3."o_id", l3."o_customer", l3."o_amount", l3."o_region", l3."o_tags", (SELECT avg(r3.orders_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT c.__pgt_row_id, c."o_id", c."o_amount", c."subquery"
+FROM (SELECT l3.__pgt_row_id, l3."o_id", l3."o_amount", (SELECT avg(r3.orders_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
 FROM "public"."orders" AS __pgt_src) AS r3 WHERE
   true) AS
   "subquery"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."amount" AS "o_amount"
 FROM "public"."orders" AS __pgt_src) AS l3) AS c
 WHERE c.o_amount > c.subquery) AS c) AS r WITH NO DATA;
 
@@ -29,12 +29,12 @@ CREATE UNIQUE INDEX "st_scalar_subquery_uncorrelated__pgt_row_id_idx" ON "public
 -- ==== population SELECT
 SELECT r."__pgt_row_id", r."id"::integer AS "id"
 FROM (SELECT c.__pgt_row_id, c.o_id AS "id"
-FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags", c."subquery"
-FROM (SELECT l3.__pgt_row_id, l3."o_id", l3."o_customer", l3."o_amount", l3."o_region", l3."o_tags", (SELECT avg(r3.orders_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM (SELECT c.__pgt_row_id, c."o_id", c."o_amount", c."subquery"
+FROM (SELECT l3.__pgt_row_id, l3."o_id", l3."o_amount", (SELECT avg(r3.orders_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
 FROM "public"."orders" AS __pgt_src) AS r3 WHERE
   true) AS
   "subquery"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."amount" AS "o_amount"
 FROM "public"."orders" AS __pgt_src) AS l3) AS c
 WHERE c.o_amount > c.subquery) AS c) AS r;
 
@@ -44,12 +44,12 @@ WITH __pgt_insert AS (
   INSERT INTO "public"."st_scalar_subquery_uncorrelated" ("__pgt_row_id", "id")
   SELECT r."__pgt_row_id", r."id"::integer AS "id"
   FROM (SELECT c.__pgt_row_id, c.o_id AS "id"
-  FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags", c."subquery"
-  FROM (SELECT l3.__pgt_row_id, l3."o_id", l3."o_customer", l3."o_amount", l3."o_region", l3."o_tags", (SELECT avg(r3.orders_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT c.__pgt_row_id, c."o_id", c."o_amount", c."subquery"
+  FROM (SELECT l3.__pgt_row_id, l3."o_id", l3."o_amount", (SELECT avg(r3.orders_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
   FROM "public"."orders" AS __pgt_src) AS r3 WHERE
     true) AS
     "subquery"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."amount" AS "o_amount"
   FROM "public"."orders" AS __pgt_src) AS l3) AS c
   WHERE c.o_amount > c.subquery) AS c) AS r
   RETURNING 1
@@ -72,57 +72,57 @@ SELECT (SELECT pg_catalog.count(*) FROM __pgt_insert)::bigint AS n,
 
 -- ==== delta statement (change buffers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount", b."c4" AS "region", b."c5" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount"
+  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c3" AS "amount"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
 __pgt_d2_scan_orders AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."customer" AS "orders_customer", d."amount" AS "orders_amount", d."region" AS "orders_region", d."tags" AS "orders_tags"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."amount" AS "orders_amount"
   FROM __pgt_delta_orders AS d
 ),
 __pgt_n3_subquery_values AS MATERIALIZED (
-  SELECT x.__pgt_v1, CASE WHEN EXISTS (SELECT 1 FROM __pgt_d2_scan_orders) THEN (SELECT avg(r3.orders_amount) FROM (SELECT s.__pgt_row_id, s."orders_id", s."orders_customer", s."orders_amount", s."orders_region", s."orders_tags"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  SELECT x.__pgt_v1, CASE WHEN EXISTS (SELECT 1 FROM __pgt_d2_scan_orders) THEN (SELECT avg(r3.orders_amount) FROM (SELECT s.__pgt_row_id, s."orders_id", s."orders_amount"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
   FROM "public"."orders" AS __pgt_src) AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_orders AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
   UNION ALL
-  SELECT s.__pgt_row_id, s."orders_id", s."orders_customer", s."orders_amount", s."orders_region", s."orders_tags"
+  SELECT s.__pgt_row_id, s."orders_id", s."orders_amount"
   FROM __pgt_d2_scan_orders AS s WHERE s.__pgt_weight < 0) AS r3 WHERE
     true) ELSE x.__pgt_v1 END AS __pgt_v0
-  FROM (SELECT (SELECT avg(r3.orders_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT (SELECT avg(r3.orders_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
   FROM "public"."orders" AS __pgt_src) AS r3 WHERE
     true) AS __pgt_v1) AS x
 ),
 __pgt_d1_scan_o AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."customer" AS "o_customer", d."amount" AS "o_amount", d."region" AS "o_region", d."tags" AS "o_tags"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."amount" AS "o_amount"
   FROM __pgt_delta_orders AS d
 ),
 __pgt_d3_subquery AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."o_id", d."o_customer", d."o_amount", d."o_region", d."o_tags", v.__pgt_v0 AS "subquery"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."o_id", d."o_amount", v.__pgt_v0 AS "subquery"
   FROM __pgt_d1_scan_o AS d CROSS JOIN __pgt_n3_subquery_values AS v
   UNION ALL
-  SELECT l.__pgt_row_id, 1::bigint AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", v.__pgt_v1 AS "subquery"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  SELECT l.__pgt_row_id, 1::bigint AS __pgt_weight, l."o_id", l."o_amount", v.__pgt_v1 AS "subquery"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."amount" AS "o_amount"
   FROM "public"."orders" AS __pgt_src) AS l CROSS JOIN __pgt_n3_subquery_values AS v
   WHERE pg_catalog.record_send(ROW(v.__pgt_v0)) IS DISTINCT FROM pg_catalog.record_send(ROW(v.__pgt_v1))
   UNION ALL
-  SELECT l.__pgt_row_id, -1::bigint AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", v.__pgt_v0 AS "subquery"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  SELECT l.__pgt_row_id, -1::bigint AS __pgt_weight, l."o_id", l."o_amount", v.__pgt_v0 AS "subquery"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."amount" AS "o_amount"
   FROM "public"."orders" AS __pgt_src) AS l CROSS JOIN __pgt_n3_subquery_values AS v
   WHERE pg_catalog.record_send(ROW(v.__pgt_v0)) IS DISTINCT FROM pg_catalog.record_send(ROW(v.__pgt_v1))
 ),
 __pgt_d4_filter AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags", c."subquery"
+  SELECT c.__pgt_row_id, c.__pgt_weight, c."o_id", c."o_amount", c."subquery"
   FROM __pgt_d3_subquery AS c
   WHERE c.o_amount > c.subquery
 ),
@@ -154,49 +154,49 @@ FROM __pgt_d5_project AS d;
 
 -- ==== delta statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."amount" AS "amount"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."amount" AS "amount"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d2_scan_orders AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."customer" AS "orders_customer", d."amount" AS "orders_amount", d."region" AS "orders_region", d."tags" AS "orders_tags"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."amount" AS "orders_amount"
   FROM __pgt_delta_orders AS d
 ),
 __pgt_n3_subquery_values AS MATERIALIZED (
-  SELECT x.__pgt_v1, CASE WHEN EXISTS (SELECT 1 FROM __pgt_d2_scan_orders) THEN (SELECT avg(r3.orders_amount) FROM (SELECT s.__pgt_row_id, s."orders_id", s."orders_customer", s."orders_amount", s."orders_region", s."orders_tags"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  SELECT x.__pgt_v1, CASE WHEN EXISTS (SELECT 1 FROM __pgt_d2_scan_orders) THEN (SELECT avg(r3.orders_amount) FROM (SELECT s.__pgt_row_id, s."orders_id", s."orders_amount"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
   FROM "public"."orders" AS __pgt_src) AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_orders AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
   UNION ALL
-  SELECT s.__pgt_row_id, s."orders_id", s."orders_customer", s."orders_amount", s."orders_region", s."orders_tags"
+  SELECT s.__pgt_row_id, s."orders_id", s."orders_amount"
   FROM __pgt_d2_scan_orders AS s WHERE s.__pgt_weight < 0) AS r3 WHERE
     true) ELSE x.__pgt_v1 END AS __pgt_v0
-  FROM (SELECT (SELECT avg(r3.orders_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT (SELECT avg(r3.orders_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
   FROM "public"."orders" AS __pgt_src) AS r3 WHERE
     true) AS __pgt_v1) AS x
 ),
 __pgt_d1_scan_o AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."customer" AS "o_customer", d."amount" AS "o_amount", d."region" AS "o_region", d."tags" AS "o_tags"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."amount" AS "o_amount"
   FROM __pgt_delta_orders AS d
 ),
 __pgt_d3_subquery AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."o_id", d."o_customer", d."o_amount", d."o_region", d."o_tags", v.__pgt_v0 AS "subquery"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."o_id", d."o_amount", v.__pgt_v0 AS "subquery"
   FROM __pgt_d1_scan_o AS d CROSS JOIN __pgt_n3_subquery_values AS v
   UNION ALL
-  SELECT l.__pgt_row_id, 1::bigint AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", v.__pgt_v1 AS "subquery"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  SELECT l.__pgt_row_id, 1::bigint AS __pgt_weight, l."o_id", l."o_amount", v.__pgt_v1 AS "subquery"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."amount" AS "o_amount"
   FROM "public"."orders" AS __pgt_src) AS l CROSS JOIN __pgt_n3_subquery_values AS v
   WHERE pg_catalog.record_send(ROW(v.__pgt_v0)) IS DISTINCT FROM pg_catalog.record_send(ROW(v.__pgt_v1))
   UNION ALL
-  SELECT l.__pgt_row_id, -1::bigint AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", v.__pgt_v0 AS "subquery"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  SELECT l.__pgt_row_id, -1::bigint AS __pgt_weight, l."o_id", l."o_amount", v.__pgt_v0 AS "subquery"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."amount" AS "o_amount"
   FROM "public"."orders" AS __pgt_src) AS l CROSS JOIN __pgt_n3_subquery_values AS v
   WHERE pg_catalog.record_send(ROW(v.__pgt_v0)) IS DISTINCT FROM pg_catalog.record_send(ROW(v.__pgt_v1))
 ),
 __pgt_d4_filter AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags", c."subquery"
+  SELECT c.__pgt_row_id, c.__pgt_weight, c."o_id", c."o_amount", c."subquery"
   FROM __pgt_d3_subquery AS c
   WHERE c.o_amount > c.subquery
 ),
@@ -211,57 +211,57 @@ FROM __pgt_d5_project AS d;
 
 -- ==== refresh statement (DIFFERENTIAL)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount", b."c4" AS "region", b."c5" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount"
+  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c3" AS "amount"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
 __pgt_d2_scan_orders AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."customer" AS "orders_customer", d."amount" AS "orders_amount", d."region" AS "orders_region", d."tags" AS "orders_tags"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."amount" AS "orders_amount"
   FROM __pgt_delta_orders AS d
 ),
 __pgt_n3_subquery_values AS MATERIALIZED (
-  SELECT x.__pgt_v1, CASE WHEN EXISTS (SELECT 1 FROM __pgt_d2_scan_orders) THEN (SELECT avg(r3.orders_amount) FROM (SELECT s.__pgt_row_id, s."orders_id", s."orders_customer", s."orders_amount", s."orders_region", s."orders_tags"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  SELECT x.__pgt_v1, CASE WHEN EXISTS (SELECT 1 FROM __pgt_d2_scan_orders) THEN (SELECT avg(r3.orders_amount) FROM (SELECT s.__pgt_row_id, s."orders_id", s."orders_amount"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
   FROM "public"."orders" AS __pgt_src) AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_orders AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
   UNION ALL
-  SELECT s.__pgt_row_id, s."orders_id", s."orders_customer", s."orders_amount", s."orders_region", s."orders_tags"
+  SELECT s.__pgt_row_id, s."orders_id", s."orders_amount"
   FROM __pgt_d2_scan_orders AS s WHERE s.__pgt_weight < 0) AS r3 WHERE
     true) ELSE x.__pgt_v1 END AS __pgt_v0
-  FROM (SELECT (SELECT avg(r3.orders_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT (SELECT avg(r3.orders_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
   FROM "public"."orders" AS __pgt_src) AS r3 WHERE
     true) AS __pgt_v1) AS x
 ),
 __pgt_d1_scan_o AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."customer" AS "o_customer", d."amount" AS "o_amount", d."region" AS "o_region", d."tags" AS "o_tags"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."amount" AS "o_amount"
   FROM __pgt_delta_orders AS d
 ),
 __pgt_d3_subquery AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."o_id", d."o_customer", d."o_amount", d."o_region", d."o_tags", v.__pgt_v0 AS "subquery"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."o_id", d."o_amount", v.__pgt_v0 AS "subquery"
   FROM __pgt_d1_scan_o AS d CROSS JOIN __pgt_n3_subquery_values AS v
   UNION ALL
-  SELECT l.__pgt_row_id, 1::bigint AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", v.__pgt_v1 AS "subquery"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  SELECT l.__pgt_row_id, 1::bigint AS __pgt_weight, l."o_id", l."o_amount", v.__pgt_v1 AS "subquery"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."amount" AS "o_amount"
   FROM "public"."orders" AS __pgt_src) AS l CROSS JOIN __pgt_n3_subquery_values AS v
   WHERE pg_catalog.record_send(ROW(v.__pgt_v0)) IS DISTINCT FROM pg_catalog.record_send(ROW(v.__pgt_v1))
   UNION ALL
-  SELECT l.__pgt_row_id, -1::bigint AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", v.__pgt_v0 AS "subquery"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  SELECT l.__pgt_row_id, -1::bigint AS __pgt_weight, l."o_id", l."o_amount", v.__pgt_v0 AS "subquery"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."amount" AS "o_amount"
   FROM "public"."orders" AS __pgt_src) AS l CROSS JOIN __pgt_n3_subquery_values AS v
   WHERE pg_catalog.record_send(ROW(v.__pgt_v0)) IS DISTINCT FROM pg_catalog.record_send(ROW(v.__pgt_v1))
 ),
 __pgt_d4_filter AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags", c."subquery"
+  SELECT c.__pgt_row_id, c.__pgt_weight, c."o_id", c."o_amount", c."subquery"
   FROM __pgt_d3_subquery AS c
   WHERE c.o_amount > c.subquery
 ),
@@ -320,57 +320,57 @@ SELECT ((SELECT CASE
 
 -- ==== refresh statement (DIFFERENTIAL, captured for consumers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount", b."c4" AS "region", b."c5" AS "tags"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount"
+  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c3" AS "amount"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
 __pgt_d2_scan_orders AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."customer" AS "orders_customer", d."amount" AS "orders_amount", d."region" AS "orders_region", d."tags" AS "orders_tags"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."amount" AS "orders_amount"
   FROM __pgt_delta_orders AS d
 ),
 __pgt_n3_subquery_values AS MATERIALIZED (
-  SELECT x.__pgt_v1, CASE WHEN EXISTS (SELECT 1 FROM __pgt_d2_scan_orders) THEN (SELECT avg(r3.orders_amount) FROM (SELECT s.__pgt_row_id, s."orders_id", s."orders_customer", s."orders_amount", s."orders_region", s."orders_tags"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  SELECT x.__pgt_v1, CASE WHEN EXISTS (SELECT 1 FROM __pgt_d2_scan_orders) THEN (SELECT avg(r3.orders_amount) FROM (SELECT s.__pgt_row_id, s."orders_id", s."orders_amount"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
   FROM "public"."orders" AS __pgt_src) AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_orders AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
   UNION ALL
-  SELECT s.__pgt_row_id, s."orders_id", s."orders_customer", s."orders_amount", s."orders_region", s."orders_tags"
+  SELECT s.__pgt_row_id, s."orders_id", s."orders_amount"
   FROM __pgt_d2_scan_orders AS s WHERE s.__pgt_weight < 0) AS r3 WHERE
     true) ELSE x.__pgt_v1 END AS __pgt_v0
-  FROM (SELECT (SELECT avg(r3.orders_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+  FROM (SELECT (SELECT avg(r3.orders_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
   FROM "public"."orders" AS __pgt_src) AS r3 WHERE
     true) AS __pgt_v1) AS x
 ),
 __pgt_d1_scan_o AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."customer" AS "o_customer", d."amount" AS "o_amount", d."region" AS "o_region", d."tags" AS "o_tags"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."amount" AS "o_amount"
   FROM __pgt_delta_orders AS d
 ),
 __pgt_d3_subquery AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."o_id", d."o_customer", d."o_amount", d."o_region", d."o_tags", v.__pgt_v0 AS "subquery"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."o_id", d."o_amount", v.__pgt_v0 AS "subquery"
   FROM __pgt_d1_scan_o AS d CROSS JOIN __pgt_n3_subquery_values AS v
   UNION ALL
-  SELECT l.__pgt_row_id, 1::bigint AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", v.__pgt_v1 AS "subquery"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  SELECT l.__pgt_row_id, 1::bigint AS __pgt_weight, l."o_id", l."o_amount", v.__pgt_v1 AS "subquery"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."amount" AS "o_amount"
   FROM "public"."orders" AS __pgt_src) AS l CROSS JOIN __pgt_n3_subquery_values AS v
   WHERE pg_catalog.record_send(ROW(v.__pgt_v0)) IS DISTINCT FROM pg_catalog.record_send(ROW(v.__pgt_v1))
   UNION ALL
-  SELECT l.__pgt_row_id, -1::bigint AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", l."o_region", l."o_tags", v.__pgt_v0 AS "subquery"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  SELECT l.__pgt_row_id, -1::bigint AS __pgt_weight, l."o_id", l."o_amount", v.__pgt_v0 AS "subquery"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."amount" AS "o_amount"
   FROM "public"."orders" AS __pgt_src) AS l CROSS JOIN __pgt_n3_subquery_values AS v
   WHERE pg_catalog.record_send(ROW(v.__pgt_v0)) IS DISTINCT FROM pg_catalog.record_send(ROW(v.__pgt_v1))
 ),
 __pgt_d4_filter AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c."o_id", c."o_customer", c."o_amount", c."o_region", c."o_tags", c."subquery"
+  SELECT c.__pgt_row_id, c.__pgt_weight, c."o_id", c."o_amount", c."subquery"
   FROM __pgt_d3_subquery AS c
   WHERE c.o_amount > c.subquery
 ),

@@ -29,7 +29,7 @@ UNION ALL
 SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
 FROM (SELECT c.__pgt_row_id, c.id AS "id_2", 2 AS "pgt_side_2"
 FROM (SELECT c.__pgt_row_id, c.customers_id AS "id"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id"
 FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c) AS x
 WINDOW w AS (PARTITION BY x.__pgt_row_id)
 ORDER BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text) AS y
@@ -57,7 +57,7 @@ UNION ALL
 SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
 FROM (SELECT c.__pgt_row_id, c.id AS "id_2", 2 AS "pgt_side_2"
 FROM (SELECT c.__pgt_row_id, c.customers_id AS "id"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id"
 FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c) AS x
 WINDOW w AS (PARTITION BY x.__pgt_row_id)
 ORDER BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text) AS y
@@ -83,7 +83,7 @@ WITH __pgt_insert AS (
   SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_2", 2 AS "pgt_side_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id"
   FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c) AS x
   WINDOW w AS (PARTITION BY x.__pgt_row_id)
   ORDER BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text) AS y
@@ -135,22 +135,22 @@ __pgt_d5_project AS (
   FROM __pgt_d2_project AS c
 ),
 __pgt_win_customers AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "name", b."c3" AS "tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id"
+  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id"
         FROM "pgtrickle_changes"."changes_16393" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_customers AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name", w."tier" AS "tier"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name", w."tier" AS "tier"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
 __pgt_d3_scan_customers AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "customers_id", d."name" AS "customers_name", d."tier" AS "customers_tier"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "customers_id"
   FROM __pgt_delta_customers AS d
 ),
 __pgt_d4_project AS (
@@ -185,7 +185,7 @@ __pgt_n8_rows AS (
   SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_2", 2 AS "pgt_side_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id"
   FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c
   WHERE (c."n_3") IN (SELECT k."n_3" FROM __pgt_n8_changed AS k) AND pg_catalog.hashtextextended((ROW(c."n_3"))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)
   UNION ALL
@@ -198,7 +198,7 @@ __pgt_n8_rows AS (
   SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_2", 2 AS "pgt_side_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id"
   FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c
   WHERE EXISTS (SELECT 1 FROM __pgt_n8_changed AS k WHERE k."n_3" IS NULL) AND (c."n_3" IS NULL) AND pg_catalog.hashtextextended((ROW(c."n_3"))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)) AS c
   UNION ALL
@@ -291,7 +291,7 @@ __pgt_d7_union_all AS (
   SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, 0::bigint AS __pgt_weight, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_2", 2 AS "pgt_side_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id"
   FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b
   WHERE false
 ),
@@ -312,7 +312,7 @@ __pgt_n8_rows AS (
   SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_2", 2 AS "pgt_side_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id"
   FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c
   WHERE (c."n_3") IN (SELECT k."n_3" FROM __pgt_n8_changed AS k) AND pg_catalog.hashtextextended((ROW(c."n_3"))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)
   UNION ALL
@@ -325,7 +325,7 @@ __pgt_n8_rows AS (
   SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_2", 2 AS "pgt_side_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id"
   FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c
   WHERE EXISTS (SELECT 1 FROM __pgt_n8_changed AS k WHERE k."n_3" IS NULL) AND (c."n_3" IS NULL) AND pg_catalog.hashtextextended((ROW(c."n_3"))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)) AS c
   UNION ALL
@@ -376,14 +376,14 @@ FROM __pgt_d8_except AS d;
 
 -- ==== delta statement (transition tables of public.customers)
 WITH __pgt_delta_customers AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name", __pgt_src."tier" AS "tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name", __pgt_src."tier" AS "tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d3_scan_customers AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "customers_id", d."name" AS "customers_name", d."tier" AS "customers_tier"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "customers_id"
   FROM __pgt_delta_customers AS d
 ),
 __pgt_d4_project AS (
@@ -422,7 +422,7 @@ __pgt_n8_rows AS (
   SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_2", 2 AS "pgt_side_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id"
   FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c
   WHERE (c."n_3") IN (SELECT k."n_3" FROM __pgt_n8_changed AS k) AND pg_catalog.hashtextextended((ROW(c."n_3"))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)
   UNION ALL
@@ -435,7 +435,7 @@ __pgt_n8_rows AS (
   SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_2", 2 AS "pgt_side_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id"
   FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c
   WHERE EXISTS (SELECT 1 FROM __pgt_n8_changed AS k WHERE k."n_3" IS NULL) AND (c."n_3" IS NULL) AND pg_catalog.hashtextextended((ROW(c."n_3"))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)) AS c
   UNION ALL
@@ -512,22 +512,22 @@ __pgt_d5_project AS (
   FROM __pgt_d2_project AS c
 ),
 __pgt_win_customers AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "name", b."c3" AS "tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id"
+  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id"
         FROM "pgtrickle_changes"."changes_16393" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_customers AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name", w."tier" AS "tier"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name", w."tier" AS "tier"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
 __pgt_d3_scan_customers AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "customers_id", d."name" AS "customers_name", d."tier" AS "customers_tier"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "customers_id"
   FROM __pgt_delta_customers AS d
 ),
 __pgt_d4_project AS (
@@ -562,7 +562,7 @@ __pgt_n8_rows AS (
   SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_2", 2 AS "pgt_side_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id"
   FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c
   WHERE (c."n_3") IN (SELECT k."n_3" FROM __pgt_n8_changed AS k) AND pg_catalog.hashtextextended((ROW(c."n_3"))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)
   UNION ALL
@@ -575,7 +575,7 @@ __pgt_n8_rows AS (
   SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_2", 2 AS "pgt_side_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id"
   FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c
   WHERE EXISTS (SELECT 1 FROM __pgt_n8_changed AS k WHERE k."n_3" IS NULL) AND (c."n_3" IS NULL) AND pg_catalog.hashtextextended((ROW(c."n_3"))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)) AS c
   UNION ALL
@@ -709,22 +709,22 @@ __pgt_d5_project AS (
   FROM __pgt_d2_project AS c
 ),
 __pgt_win_customers AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "name", b."c3" AS "tier"
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id"
+  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id"
         FROM "pgtrickle_changes"."changes_16393" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_customers AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name", w."tier" AS "tier"
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id) AS w
   WHERE w.__pgt_action = 'D'
   UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name", w."tier" AS "tier"
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id"
   FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
   WHERE w.__pgt_action = 'I'
 ),
 __pgt_d3_scan_customers AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "customers_id", d."name" AS "customers_name", d."tier" AS "customers_tier"
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "customers_id"
   FROM __pgt_delta_customers AS d
 ),
 __pgt_d4_project AS (
@@ -759,7 +759,7 @@ __pgt_n8_rows AS (
   SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_2", 2 AS "pgt_side_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id"
   FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c
   WHERE (c."n_3") IN (SELECT k."n_3" FROM __pgt_n8_changed AS k) AND pg_catalog.hashtextextended((ROW(c."n_3"))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)
   UNION ALL
@@ -772,7 +772,7 @@ __pgt_n8_rows AS (
   SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
   FROM (SELECT c.__pgt_row_id, c.id AS "id_2", 2 AS "pgt_side_2"
   FROM (SELECT c.__pgt_row_id, c.customers_id AS "id"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."name" AS "customers_name", __pgt_src."tier" AS "customers_tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id"
   FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c
   WHERE EXISTS (SELECT 1 FROM __pgt_n8_changed AS k WHERE k."n_3" IS NULL) AND (c."n_3" IS NULL) AND pg_catalog.hashtextextended((ROW(c."n_3"))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)) AS c
   UNION ALL

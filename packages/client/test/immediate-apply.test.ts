@@ -1,0 +1,81 @@
+/**
+ * IMMEDIATE apply of linear deltas (dvm plan/immediate-apply.ts): a join of keyed sources is
+ * maintained without consolidation — INSERT and DELETE statements apply their rows directly, an
+ * UPDATE by one MERGE by id — including updates that change a row's id (a new join partner, a
+ * row leaving or entering the filter), statements on either source, and sessions whose first
+ * statement is large or small (each size has its own copy of the apply statement and plan). The
+ * table equals its query after every statement.
+ */
+import { IMMEDIATE_SMALL_ROWS } from '@pgtrickle/dvm';
+import { expectTableEqualsQuery } from '@pgtrickle/testkit';
+import { describe, expect, it } from 'vitest';
+import { useTrickle } from './support/setup.js';
+
+const { db, trickle } = useTrickle();
+
+const LARGE = IMMEDIATE_SMALL_ROWS * 3;
+
+describe('IMMEDIATE: linear deltas', () => {
+  it('keeps a filtered join exact through id-changing updates, deletes and inserts of any size, in sessions starting small or large', async () => {
+    await db.query(`CREATE SCHEMA la;
+      CREATE TABLE la.d (id int PRIMARY KEY, name text NOT NULL);
+      CREATE TABLE la.b (id int PRIMARY KEY, k int NOT NULL, v int NOT NULL);
+      INSERT INTO la.d SELECT g, 'n' || g FROM generate_series(1, 50) g;
+      INSERT INTO la.b SELECT g, 1 + g % 60, g FROM generate_series(1, ${LARGE * 2}) g;`);
+    const query = 'SELECT b.id, b.v, d.name FROM la.b AS b JOIN la.d AS d ON d.id = b.k WHERE b.v % 7 <> 0';
+    await trickle().createStreamTable({ name: 'la.st', query, refreshMode: 'IMMEDIATE' });
+    await expectTableEqualsQuery(db, 'la.st', query);
+    const statements = (round: number) => [
+      'UPDATE la.b SET v = v + 1 WHERE id = 5', // same id, new value (or leaves / enters the filter)
+      'UPDATE la.b SET k = k + 1 WHERE id = 6', // a new partner: a new id
+      'UPDATE la.b SET k = 55 WHERE id = 7', // no partner any more: a lone −1
+      'UPDATE la.b SET k = 3 WHERE id = 7', // a partner again: a lone +1
+      `UPDATE la.b SET v = v + 1, k = CASE WHEN id % 3 = 0 THEN 1 + (k + 7) % 60 ELSE k END WHERE id <= ${LARGE}`,
+      "UPDATE la.d SET name = name || '!' WHERE id = 4",
+      "UPDATE la.d SET name = name || '?'",
+      'DELETE FROM la.b WHERE id = 9',
+      `DELETE FROM la.b WHERE id > ${LARGE * 2 - LARGE / 2}`,
+      `INSERT INTO la.b VALUES (${100000 + round}, 2, 3)`,
+      `INSERT INTO la.b SELECT g, 1 + g % 60, g FROM generate_series(${200000 * (round + 1)}, ${200000 * (round + 1) + LARGE}) g`,
+      'DELETE FROM la.d WHERE id = 2',
+      `INSERT INTO la.d VALUES (${55 + round}, 'n')`,
+      'UPDATE la.b SET id = id + 1000000 WHERE id BETWEEN 10 AND 12',
+    ];
+    // One session runs them as listed (small first), another large first.
+    const second = statements(1);
+    for (const order of [statements(0), [...second.slice(4), ...second.slice(0, 4)]]) {
+      const c = await db.client();
+      for (const s of order) {
+        await c.query(s);
+        await expectTableEqualsQuery(db, 'la.st', query);
+      }
+    }
+  });
+
+  it('takes the table lock once per transaction, again after a rollback to a savepoint released it', async () => {
+    await db.query(`CREATE SCHEMA lk;
+      CREATE TABLE lk.d (id int PRIMARY KEY, name text);
+      CREATE TABLE lk.b (id int PRIMARY KEY, k int);
+      INSERT INTO lk.d VALUES (1, 'a'), (2, 'b');
+      INSERT INTO lk.b SELECT g, 1 + g % 2 FROM generate_series(1, 10) g;`);
+    const query = 'SELECT b.id, d.name FROM lk.b AS b JOIN lk.d AS d ON d.id = b.k';
+    await trickle().createStreamTable({ name: 'lk.st', query, refreshMode: 'IMMEDIATE' });
+    const c = await db.client();
+    // Updates of the lock's state row made by this transaction so far.
+    const locks = async () =>
+      Number(
+        (await c.query(`SELECT pg_stat_get_xact_tuples_updated('pgtrickle.pgt_immediate'::regclass) AS n`))
+          .rows[0]?.n,
+      );
+    await c.query('BEGIN');
+    await c.query('SAVEPOINT s');
+    await c.query('UPDATE lk.b SET k = 2 WHERE id = 1');
+    await c.query('ROLLBACK TO SAVEPOINT s');
+    for (let i = 2; i <= 6; i++) await c.query(`UPDATE lk.b SET k = 1 WHERE id = ${i}`);
+    await c.query(`UPDATE lk.d SET name = 'z' WHERE id = 1`);
+    expect(await locks()).toBe(2);
+    await expectTableEqualsQuery(c, 'lk.st', query);
+    await c.query('COMMIT');
+    await expectTableEqualsQuery(db, 'lk.st', query);
+  });
+});
