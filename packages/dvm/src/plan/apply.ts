@@ -98,6 +98,31 @@ export function applyInOneStatement(
   };
 }
 
+/**
+ * The MERGE applying a delta `source` (a relation: `__pgt_row_id`, `__pgt_weight`, the storage
+ * columns) whose row ids are unique in the storage: per id the +1 row wins (DISTINCT ON sorts by
+ * id, so no cached plan turns quadratic on a large delta), a matched −1 deletes, a matched +1
+ * updates only when a value differs (binary images), an unmatched +1 inserts.
+ */
+export function mergeByRowId(target: ApplyTarget, source: string): string {
+  const id = sql.id(ROW_ID_COLUMN);
+  const cols = target.columns.map((c) => sql.id(c));
+  const names = sql.join([id, ...cols]);
+  const set = sql.join(cols.map((q) => sql`${q} = d.${q}`));
+  const differs = sql`${rowText('st', target.columns)} IS DISTINCT FROM ${rowText('d', target.columns)}`;
+  const update =
+    cols.length === 0
+      ? ''
+      : sql`WHEN MATCHED AND d.${WEIGHT_COLUMN} > 0 AND ${differs} THEN UPDATE SET ${set}
+`;
+  return sql`MERGE INTO ${target.relation} AS st
+USING (SELECT DISTINCT ON (x.${id}) x.* FROM ${source} AS x ORDER BY x.${id}, x.${WEIGHT_COLUMN} DESC) AS d
+ON st.${id} = d.${id}
+WHEN MATCHED AND d.${WEIGHT_COLUMN} < 0 THEN DELETE
+${update}WHEN NOT MATCHED AND d.${WEIGHT_COLUMN} > 0 THEN INSERT (${names}) VALUES
+  (${sql.join([id, ...cols].map((q) => sql`d.${q}`))})`;
+}
+
 interface ApplyParts {
   readonly merge: string | null;
   readonly deleteCtes: readonly { name: string; sql: string }[];
@@ -110,20 +135,8 @@ function applyParts(target: ApplyTarget, c: string): ApplyParts {
   const cols = target.columns.map((c) => sql.id(c));
   const names = sql.join([id, ...cols]);
   if (target.uniqueRowIds) {
-    const set = sql.join(cols.map((q) => sql`${q} = d.${q}`));
-    const differs = sql`${rowText('st', target.columns)} IS DISTINCT FROM ${rowText('d', target.columns)}`;
-    const update =
-      cols.length === 0
-        ? ''
-        : sql`WHEN MATCHED AND d.${WEIGHT_COLUMN} > 0 AND ${differs} THEN UPDATE SET ${set}
-`;
     return {
-      merge: sql`MERGE INTO ${target.relation} AS st
-USING (SELECT DISTINCT ON (x.${id}) x.* FROM ${c} AS x ORDER BY x.${id}, x.${WEIGHT_COLUMN} DESC) AS d
-ON st.${id} = d.${id}
-WHEN MATCHED AND d.${WEIGHT_COLUMN} < 0 THEN DELETE
-${update}WHEN NOT MATCHED AND d.${WEIGHT_COLUMN} > 0 THEN INSERT (${names}) VALUES
-  (${sql.join([id, ...cols].map((q) => sql`d.${q}`))})`,
+      merge: mergeByRowId(target, c),
       deleteCtes: [],
       delete: '',
       insert: '',

@@ -13,11 +13,10 @@
  */
 
 import type { DiffContext } from '../diff/context.js';
-import { rowText } from '../diff/rowid.js';
 import type { IrNode } from '../ir/types.js';
-import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
+import { ROW_ID_COLUMN } from '../names.js';
 import { sql } from '../sql/sql.js';
-import type { ApplyTarget } from './apply.js';
+import { type ApplyTarget, mergeByRowId } from './apply.js';
 
 /**
  * Whether the delta of `root` for changes of source `sourceKey` alone is linear with unique ids
@@ -77,18 +76,5 @@ SELECT ${values} FROM ${delta} AS d`);
     return ctx.stmt.build(sql`DELETE FROM ${target.relation} AS st
 WHERE st.${id} IN (SELECT d.${id} FROM ${delta} AS d)`);
   }
-  const set = sql.join(cols.map((q) => sql`${q} = d.${q}`));
-  const differs = sql`${rowText('st', target.columns)} IS DISTINCT FROM ${rowText('d', target.columns)}`;
-  const update =
-    cols.length === 0
-      ? ''
-      : sql`WHEN MATCHED AND d.${WEIGHT_COLUMN} > 0 AND ${differs} THEN UPDATE SET ${set}
-`;
-  // Per id the +1 row wins; DISTINCT ON sorts by id (no plan cached for a small statement
-  // turns quadratic on a large one, as a nested anti-join of the delta with itself would).
-  return ctx.stmt.build(sql`MERGE INTO ${target.relation} AS st
-USING (SELECT DISTINCT ON (x.${id}) x.* FROM ${delta} AS x ORDER BY x.${id}, x.${WEIGHT_COLUMN} DESC) AS d
-ON st.${id} = d.${id}
-WHEN MATCHED AND d.${WEIGHT_COLUMN} < 0 THEN DELETE
-${update}WHEN NOT MATCHED AND d.${WEIGHT_COLUMN} > 0 THEN INSERT (${names}) VALUES (${values})`);
+  return ctx.stmt.build(mergeByRowId(target, delta));
 }
