@@ -7,8 +7,8 @@
  */
 import { expectTableEqualsQuery } from '@pgtrickle/testkit';
 import { expect, it } from 'vitest';
-import { Db, installCatalog, MIGRATIONS } from '../src/index.js';
 import { useTrickle } from './support/setup.js';
+import { upgradeAcross } from './support/upgrade.js';
 
 const { db, trickle } = useTrickle();
 
@@ -19,8 +19,6 @@ const QUERIES: Record<string, { query: string; columns: string }> = {
 };
 
 it('rebuilds stream tables stored under the earlier row-id formula, then maintains them differentially', async () => {
-  const migration = MIGRATIONS.find((m) => m.name === 'row id formula 2');
-  expect(migration).toBeDefined();
   await db.query(`CREATE SCHEMA up;
     CREATE TABLE up.t (id int PRIMARY KEY, g numeric, v int);
     CREATE TABLE up.k (g numeric, v int);
@@ -31,29 +29,15 @@ it('rebuilds stream tables stored under the earlier row-id formula, then maintai
   }
 
   // As an earlier version left them: ids by the earlier formula, catalog one migration behind.
-  const conn = await db.client();
-  try {
-    await conn.query('BEGIN');
+  await upgradeAcross(db, 'row id formula 2', async (conn) => {
     await conn.query(`SET LOCAL session_replication_role = replica`);
     for (const [name, { columns }] of Object.entries(QUERIES)) {
       await conn.query(
         `UPDATE ${name}__pgt_storage SET __pgt_row_id = pg_catalog.hashtextextended((ROW(${columns}))::text, 0)`,
       );
     }
-    await conn.query(`DELETE FROM pgtrickle.pgt_schema_version WHERE version = $1`, [migration?.version]);
     await conn.query(`UPDATE pgtrickle.pgt_stream_tables SET needs_reinit = false`);
-    await conn.query('COMMIT');
-  } finally {
-    await conn.end();
-  }
-
-  const admin = new Db(db.url);
-  try {
-    const upgrade = await installCatalog(admin);
-    expect(upgrade.applied).toEqual([migration?.version]);
-  } finally {
-    await admin.close();
-  }
+  });
   const flagged = await db.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM pgtrickle.pgt_stream_tables WHERE needs_reinit`,
   );
@@ -77,32 +61,18 @@ it('rebuilds stream tables stored under the earlier row-id formula, then maintai
 });
 
 it('rebuilds stream tables stored before numeric row id parts carried their sign', async () => {
-  const migration = MIGRATIONS.find((m) => m.name === 'row id signs');
-  expect(migration).toBeDefined();
   const query = 'SELECT DISTINCT n FROM sg.t';
   await db.query(`CREATE SCHEMA sg; CREATE TABLE sg.t (id int PRIMARY KEY, n numeric);
     INSERT INTO sg.t VALUES (1, 1), (2, 2.5), (3, 'NaN')`);
   await trickle().createStreamTable({ name: 'sg.st', query, refreshMode: 'DIFFERENTIAL' });
   // As an earlier version left it: ids by the sign-blind numeric hash, catalog one migration behind.
-  const conn = await db.client();
-  try {
-    await conn.query('BEGIN');
+  await upgradeAcross(db, 'row id signs', async (conn) => {
     await conn.query(`SET LOCAL session_replication_role = replica`);
     await conn.query(
       `UPDATE sg.st__pgt_storage SET __pgt_row_id = pg_catalog.hash_record_extended(ROW(n), 7919)`,
     );
-    await conn.query(`DELETE FROM pgtrickle.pgt_schema_version WHERE version = $1`, [migration?.version]);
     await conn.query(`UPDATE pgtrickle.pgt_stream_tables SET needs_reinit = false`);
-    await conn.query('COMMIT');
-  } finally {
-    await conn.end();
-  }
-  const admin = new Db(db.url);
-  try {
-    expect((await installCatalog(admin)).applied).toEqual([migration?.version]);
-  } finally {
-    await admin.close();
-  }
+  });
   await db.query(`INSERT INTO sg.t VALUES (4, -1), (5, -2.50), (6, 'Infinity'), (7, '-Infinity')`);
   const first = await trickle().refresh('sg.st');
   expect(first.action).toBe('FULL');
