@@ -78,6 +78,7 @@ export {
   type RequestedMode,
   type StreamTableName,
   type TransitionTables,
+  typeShapesOf,
 } from './plan/compile.js';
 export { CONSUMED_SNAPSHOT_SQL, frontierTable } from './plan/frontier.js';
 export {

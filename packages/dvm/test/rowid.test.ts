@@ -6,13 +6,7 @@
  */
 import { useTestDatabase } from '@pgtrickle/testkit';
 import { describe, expect, it } from 'vitest';
-import {
-  createSqlCatalogPort,
-  printWithTypeShapes,
-  rowIdExpr,
-  rowText,
-  type TypeShape,
-} from '../src/index.js';
+import { createSqlCatalogPort, printWithTypeShapes, rowIdExpr, rowText, typeShapesOf } from '../src/index.js';
 
 const db = useTestDatabase({
   setupSql: `CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
@@ -122,25 +116,10 @@ describe('row ids', () => {
 
   it('see through domains, ranges, arrays and composites to the numbers inside (with the type shapes)', async () => {
     const port = createSqlCatalogPort({ query: (sql, params) => db.query(sql, params) });
-    const shapes = new Map<string, TypeShape>();
-    let pending = ['amount', 'amount[]', 'numrange', 'npair', 'nouter', 'nummultirange'];
-    while (pending.length > 0) {
-      const found = (await port.describeTypes?.(pending)) ?? new Map<string, TypeShape>();
-      for (const [name, shape] of found) shapes.set(name, shape);
-      pending = [...found.values()]
-        .flatMap((s) =>
-          s.kind === 'domain'
-            ? [s.base]
-            : s.kind === 'array'
-              ? [s.element]
-              : s.kind === 'range'
-                ? [s.subtype]
-                : s.kind === 'composite'
-                  ? s.fields.map((f) => f.type)
-                  : [],
-        )
-        .filter((t) => !shapes.has(t));
-    }
+    const shapes = await typeShapesOf(
+      ['amount', 'amount[]', 'numrange', 'npair', 'nouter', 'nummultirange'],
+      port,
+    );
     expect(shapes.get('amount')).toEqual({ kind: 'domain', base: 'numeric' });
     expect(shapes.get('nummultirange')).toEqual({ kind: 'range', subtype: 'numeric' });
     expect(shapes.get('nouter')).toEqual({

@@ -253,7 +253,10 @@ export async function compileStreamTable(
       built.warnings,
     );
     const printedParts = recordIdPartTypes(() => checkPrintable(plan));
-    const shapes = await typeShapesOf(printedParts, port);
+    const shapes = await typeShapesOf(
+      printedParts.flatMap((p) => (p.type === undefined ? [] : [p.type])),
+      port,
+    );
     const shaped = shapes.size === 0 ? plan : printingWithTypeShapes(plan, shapes);
     const idParts = shaped === plan ? printedParts : recordIdPartTypes(() => checkPrintable(shaped));
     await checkHashable(idParts, shaped, port);
@@ -265,14 +268,17 @@ export async function compileStreamTable(
 }
 
 /**
- * The shapes of the types of `parts` (hashed by their type's own function when printed without
- * shapes) and of the types they are built from, as far as they go: domains, arrays, ranges and
- * composites; plain types are left out.
+ * The shapes of `types` (the id parts' types hashed by their type's own function when printed
+ * without shapes) and of the types they are built from, as far as they go: domains, arrays,
+ * ranges and composites; plain types are left out.
  */
-async function typeShapesOf(parts: readonly IdPart[], port: CatalogPort): Promise<Map<string, TypeShape>> {
+export async function typeShapesOf(
+  types: readonly string[],
+  port: CatalogPort,
+): Promise<Map<string, TypeShape>> {
   const found = new Map<string, TypeShape>();
   if (port.describeTypes === undefined) return found;
-  let pending = new Set(parts.flatMap((p) => (p.type === undefined ? [] : [p.type])));
+  let pending = new Set(types);
   while (pending.size > 0) {
     const described = await port.describeTypes([...pending]);
     const next = new Set<string>();
