@@ -154,18 +154,22 @@ async function grantsOf(q: Queryable, oid: number): Promise<Grant[]> {
   }));
 }
 
-/** The privileges a view can hold (a table's TRUNCATE, REFERENCES … are left behind). */
-const VIEW_PRIVILEGES = new Set(['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRIGGER']);
+/** The privileges a storage table's grants keep on the view (a table's TRUNCATE, REFERENCES … are left behind). */
+const VIEW_PRIVILEGES: ReadonlySet<string> = new Set(['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRIGGER']);
 
-/** Grants `grants` on `rel` as the owner: those of columns `columns` has, and the table-wide ones. */
+/**
+ * Grants `grants` on `rel` as the owner: those of columns `columns` has, and the table-wide ones,
+ * of the privileges `kept` (all of them when null: a copy from one view to another).
+ */
 async function applyGrants(
   owner: OwnerExec,
   rel: string,
   grants: readonly Grant[],
   columns: ReadonlySet<string>,
+  kept: ReadonlySet<string> | null = VIEW_PRIVILEGES,
 ): Promise<void> {
   for (const g of grants) {
-    if (!VIEW_PRIVILEGES.has(g.privilege)) continue;
+    if (kept !== null && !kept.has(g.privilege)) continue;
     if (g.column !== null && !columns.has(g.column)) continue;
     const cols = g.column === null ? '' : ` (${quoteIdent(g.column)})`;
     await owner.query(
@@ -206,6 +210,24 @@ async function applyComments(
   for (const [col, text] of Object.entries(comments.columns))
     if (columns.has(col))
       await owner.query(`COMMENT ON COLUMN ${rel}.${quoteIdent(col)} IS ${quoteLiteral(text)}`);
+}
+
+/**
+ * Makes view `toRel` (oid `toOid`) carry view `fromOid`'s grants (table and column, every
+ * privilege, as the owner grants them) and comments, of the columns both have: the grants the
+ * target had are revoked first.
+ */
+export async function copyGrantsAndComments(
+  q: Queryable,
+  owner: OwnerExec,
+  fromOid: number,
+  to: { readonly oid: number; readonly rel: string },
+): Promise<void> {
+  for (const grantee of new Set((await grantsOf(q, to.oid)).map((g) => g.grantee)))
+    await owner.query(`REVOKE ALL ON ${to.rel} FROM ${grantee}`);
+  const columns = new Set((await columnsOf(q, to.oid)).map((c) => c.name));
+  await applyGrants(owner, to.rel, await grantsOf(q, fromOid), columns, null);
+  await applyComments(owner, to.rel, await commentsOf(q, fromOid), columns);
 }
 
 /** The visible columns of relation `oid` (name and type with collation), in attnum order. */

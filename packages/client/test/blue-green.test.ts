@@ -155,6 +155,8 @@ describe('blue-green', () => {
   it('promote swaps in one transaction: columns, contents, grants, comments, owner, user indexes; blue retired; downstream rebuilt', async () => {
     await db.query(`GRANT SELECT ON totals TO ${reader}`);
     await db.query(`GRANT SELECT (region) ON totals TO PUBLIC`);
+    // Privileges a view holds beyond reading are carried too (the copy is view to view).
+    await db.query(`GRANT TRUNCATE, REFERENCES ON totals TO ${reader}`);
     await db.query(`COMMENT ON VIEW totals IS 'totals per region'`);
     await db.query(`COMMENT ON COLUMN totals.total IS 'the sum'`);
     // Indexes go on the storage table, behind the view of the name.
@@ -169,6 +171,9 @@ describe('blue-green', () => {
     const blueContents = await rowsOf('SELECT region, total FROM totals');
 
     await trickle.createGreen('totals', { query: GREEN_Q });
+    // Grants given to the green before the promote give way to the blue's.
+    await db.query(`GRANT SELECT ON totals__pgt_green TO ${reader} WITH GRANT OPTION`);
+    await db.query(`GRANT INSERT ON totals__pgt_green TO PUBLIC`);
     await db.query(`UPDATE orders SET amount = amount + 2 WHERE id BETWEEN 100 AND 140`);
     const promoted = await trickle.promoteGreen('totals', { force: true });
     expect(promoted).toMatchObject({

@@ -19,7 +19,7 @@
  *   drops the green; cancel drops a green not promoted yet; drop_retired drops the retired blue.
  */
 import type { CompiledPlan, RequestedMode } from '@pgtrickle/dvm';
-import { dropStreamBufferDdl, quoteIdent, quoteLiteral, truncateIdent } from '@pgtrickle/dvm';
+import { dropStreamBufferDdl, quoteIdent, truncateIdent } from '@pgtrickle/dvm';
 import {
   anyOf,
   blueGreenSnapshotFrontiers,
@@ -77,6 +77,7 @@ import {
 import { displayName, parseName, sqlName } from '../names.js';
 import {
   convertToPublicView,
+  copyGrantsAndComments,
   createPublicView,
   dropPublicViewSql,
   evolveStorageAndView,
@@ -858,10 +859,10 @@ async function refuseRowLevelSecurity(conn: Conn, row: StreamTableRow, display: 
 }
 
 /**
- * Carries the outgoing table's grants (table and column privileges, as its owner grants them),
- * comments (table and columns) and user indexes (those not made by pgtrickle: at least one
- * column that is not a hidden `__pgt_` one, or an expression) over to the incoming table. The
- * outgoing indexes are renamed first, so the incoming ones take their names. Returns the renames
+ * Carries the outgoing view's grants (table and column privileges, as its owner grants them) and
+ * comments (table and columns) over to the incoming view, and the outgoing storage's user indexes
+ * (those not made by pgtrickle: at least one column that is not a hidden `__pgt_` one, or an
+ * expression) over to the incoming storage. The outgoing indexes are renamed first, so the incoming ones take their names. Returns the renames
  * (renamed → original) and the indexes that could not be created (a column the incoming lacks).
  */
 async function carryOver(
@@ -876,48 +877,7 @@ async function carryOver(
   },
   schema: string,
 ): Promise<{ renamedIndexes: Record<string, string>; notCarried: string[] }> {
-  const { fromOid, toOid, toRel } = views;
-  const role = (oid: unknown) => (Number(oid) === 0 ? 'PUBLIC' : null);
-  const had = await conn.query(
-    `SELECT DISTINCT a.grantee::int8 AS grantee, pg_catalog.pg_get_userbyid(a.grantee)::text AS name
-       FROM pg_catalog.pg_class AS c, pg_catalog.aclexplode(c.relacl) AS a WHERE c.oid = $1 AND a.grantee <> c.relowner`,
-    [toOid],
-  );
-  for (const r of had.rows)
-    await owner.exec.query(`REVOKE ALL ON ${toRel} FROM ${role(r.grantee) ?? quoteIdent(String(r.name))}`);
-  const grants = await conn.query(
-    `SELECT a.grantee::int8 AS grantee, pg_catalog.pg_get_userbyid(a.grantee)::text AS name, a.privilege_type, a.is_grantable
-       FROM pg_catalog.pg_class AS c, pg_catalog.aclexplode(c.relacl) AS a WHERE c.oid = $1 AND a.grantee <> c.relowner`,
-    [fromOid],
-  );
-  for (const g of grants.rows)
-    await owner.exec.query(
-      `GRANT ${String(g.privilege_type)} ON ${toRel} TO ${role(g.grantee) ?? quoteIdent(String(g.name))}${g.is_grantable === true ? ' WITH GRANT OPTION' : ''}`,
-    );
-  const columnGrants = await conn.query(
-    `SELECT f.attname::text AS col, a.grantee::int8 AS grantee, pg_catalog.pg_get_userbyid(a.grantee)::text AS name,
-            a.privilege_type, a.is_grantable
-       FROM pg_catalog.pg_attribute AS f, pg_catalog.aclexplode(f.attacl) AS a
-      WHERE f.attrelid = $1 AND f.attnum > 0 AND NOT f.attisdropped AND f.attacl IS NOT NULL
-        AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute AS t WHERE t.attrelid = $2 AND t.attname = f.attname AND NOT t.attisdropped)`,
-    [fromOid, toOid],
-  );
-  for (const g of columnGrants.rows)
-    await owner.exec.query(
-      `GRANT ${String(g.privilege_type)} (${quoteIdent(String(g.col))}) ON ${toRel} TO ${role(g.grantee) ?? quoteIdent(String(g.name))}${g.is_grantable === true ? ' WITH GRANT OPTION' : ''}`,
-    );
-  const comments = await conn.query(
-    `SELECT pg_catalog.obj_description($1, 'pg_class') AS c,
-            (SELECT pg_catalog.json_object_agg(f.attname, pg_catalog.col_description($1, f.attnum))
-               FROM pg_catalog.pg_attribute AS f
-              WHERE f.attrelid = $1 AND f.attnum > 0 AND NOT f.attisdropped AND pg_catalog.col_description($1, f.attnum) IS NOT NULL
-                AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute AS t WHERE t.attrelid = $2 AND t.attname = f.attname AND NOT t.attisdropped)) AS cols`,
-    [fromOid, toOid],
-  );
-  const table = comments.rows[0]?.c;
-  if (typeof table === 'string') await owner.exec.query(`COMMENT ON VIEW ${toRel} IS ${quoteLiteral(table)}`);
-  for (const [col, text] of Object.entries((comments.rows[0]?.cols ?? {}) as Record<string, string>))
-    await owner.exec.query(`COMMENT ON COLUMN ${toRel}.${quoteIdent(col)} IS ${quoteLiteral(text)}`);
+  await copyGrantsAndComments(conn, owner.exec, views.fromOid, { oid: views.toOid, rel: views.toRel });
   const indexes = await conn.query(
     `SELECT ic.relname::text AS name, pg_catalog.pg_get_indexdef(i.indexrelid) AS def
        FROM pg_catalog.pg_index AS i JOIN pg_catalog.pg_class AS ic ON ic.oid = i.indexrelid
