@@ -82,7 +82,11 @@ describe('blue-green', () => {
     await trickle.refresh('totals');
     await equalsQuery('totals', BLUE_Q);
     const behind = await trickle.greenStatus('totals');
-    expect(behind).toMatchObject({ state: 'CATCHING_UP', converged: false });
+    expect(behind).toMatchObject({
+      state: 'CATCHING_UP',
+      converged: false,
+      greenName: 'public.totals__pgt_green',
+    });
     expect(behind?.frontierLagXids).toBeGreaterThan(0);
     await expect(trickle.promoteGreen('totals')).rejects.toMatchObject({ code: 'PGT_NOT_CONVERGED' });
     expect((await db.query(`SELECT to_regclass('totals__pgt_green') IS NOT NULL AS e`)).rows[0]?.e).toBe(
@@ -238,9 +242,13 @@ describe('blue-green', () => {
     });
     expect(status.find((s) => s.table === 'totals')).toMatchObject({ status: 'ACTIVE', role: 'table' });
     expect(await rowsOf('SELECT region, total FROM totals__pgt_retired')).toEqual(blueContents);
+    // The green is the table now; the row figures are counts (small tables never analyzed).
     expect(await trickle.greenStatus('totals')).toMatchObject({
       state: 'PROMOTED',
+      greenName: 'public.totals',
       retiredName: 'public.totals__pgt_retired',
+      blueRows: blueContents.length,
+      greenRows: 3,
     });
 
     // The downstream table keeps refreshing from the new version.
@@ -279,7 +287,7 @@ describe('blue-green', () => {
     const status = await trickle.status();
     expect(status.find((s) => s.table === 'totals')).toMatchObject({ status: 'ACTIVE', role: 'table' });
     expect(status.map((s) => s.table)).not.toContain('totals__pgt_green');
-    expect((await trickle.greenStatus('totals'))?.state).toBe('ROLLED_BACK');
+    expect(await trickle.greenStatus('totals')).toMatchObject({ state: 'ROLLED_BACK', greenName: null });
     await db.query(`UPDATE orders SET amount = amount + 1 WHERE id BETWEEN 200 AND 220`);
     await trickle.refresh('totals');
     await trickle.refresh('grand');
@@ -308,6 +316,22 @@ describe('blue-green', () => {
     });
     expect((await db.query(`SELECT to_regclass('totals__pgt_retired') AS r`)).rows[0]?.r).toBeNull();
     expect((await trickle.greenStatus('totals'))?.state).toBe('RETIRED');
+  });
+
+  it("green_status's row figures: the planner's estimate once analyzed, a count for a small table never analyzed, else unknown", async () => {
+    await db.query(
+      `CREATE TABLE re_small WITH (autovacuum_enabled = false) AS SELECT generate_series(1, 5) AS x`,
+    );
+    await db.query(
+      `CREATE TABLE re_big WITH (autovacuum_enabled = false) AS SELECT generate_series(1, 100000) AS x`,
+    );
+    const est = async (t: string) =>
+      (await db.query(`SELECT pgtrickle.rows_estimate('${t}'::regclass) AS n`)).rows[0]?.n;
+    expect(await est('re_small')).toBe('5');
+    expect(await est('re_big')).toBeNull();
+    await db.query('ANALYZE re_big');
+    expect(Number(await est('re_big'))).toBeGreaterThan(90_000);
+    await db.query('DROP TABLE re_small, re_big');
   });
 
   it('views over the table refuse the promote, naming them', async () => {

@@ -165,8 +165,8 @@ export async function greenConverged(q: Queryable, greenId: number): Promise<boo
 export interface GreenStatus {
   /** The public name. */
   readonly streamTable: string;
-  /** The green copy's name (its storage while it catches up). */
-  readonly greenName: string;
+  /** The green's name now: its own while it catches up, the public name once promoted, null once rolled back. */
+  readonly greenName: string | null;
   /** The blue-green state (CATCHING_UP or CONVERGED as the convergence rule says now). */
   readonly state: BlueGreenState;
   /** Whether the green has converged (true once promoted). */
@@ -175,9 +175,9 @@ export interface GreenStatus {
   readonly frontierLagXids: number | null;
   /** How much older the green's data is than the blue's, in ms. */
   readonly dataTimestampLagMs: number;
-  /** Row estimates (the planner's) of the blue and the green. */
-  readonly blueRows: number;
-  readonly greenRows: number;
+  /** Row estimates of the blue and the green (the planner's; counted when small and never analyzed; null: unknown). */
+  readonly blueRows: number | null;
+  readonly greenRows: number | null;
   /** Time since the green was created, in ms. */
   readonly ageMs: number;
   /** Estimated time to convergence from the lag's trend, in ms (0: converged; null: unknown or not shrinking). */
@@ -204,13 +204,13 @@ export async function readGreenStatus(q: Queryable, name: string): Promise<Green
   if (r === undefined) return null;
   return {
     streamTable: String(r.stream_table),
-    greenName: String(r.green_name),
+    greenName: r.green_name === null ? null : String(r.green_name),
     state: blueGreenMachine.parseState(String(r.state)),
     converged: r.converged === true,
     frontierLagXids: r.frontier_lag_xids === null ? null : Number(r.frontier_lag_xids),
     dataTimestampLagMs: intervalMs(r.data_timestamp_lag) ?? 0,
-    blueRows: Number(r.blue_rows ?? 0),
-    greenRows: Number(r.green_rows ?? 0),
+    blueRows: r.blue_rows === null ? null : Number(r.blue_rows),
+    greenRows: r.green_rows === null ? null : Number(r.green_rows),
     ageMs: intervalMs(r.age) ?? 0,
     etaMs: intervalMs(r.eta),
     retiredName: (r.retired_name as string | null) ?? null,

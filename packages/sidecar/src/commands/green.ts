@@ -32,12 +32,12 @@ function ms(v: number | null): string {
 function statusLine(s: GreenStatus): string[] {
   return [
     s.streamTable,
-    s.greenName,
+    s.greenName ?? '-',
     s.state,
     s.converged ? 'yes' : 'no',
     s.frontierLagXids === null ? '-' : String(s.frontierLagXids),
     ms(s.dataTimestampLagMs),
-    `${s.blueRows}/${s.greenRows}`,
+    `${s.blueRows ?? '?'}/${s.greenRows ?? '?'}`,
     ms(s.ageMs),
     ms(s.etaMs),
     s.retiredName ?? '-',
