@@ -67,7 +67,7 @@ it('upgrades per-row capture in place: pending changes kept in order, the next r
   const index = await db.query(`SELECT to_regclass($1) AS i`, [`pgtrickle_changes.changes_${oid}_window`]);
   expect(index.rows[0]?.i).toBeNull();
   const fns = await db.query(
-    `SELECT proname::text AS name, prosrc LIKE '%pgt.s := pg_catalog.nextval(%' AS per_statement, proconfig IS NULL AS unpinned
+    `SELECT proname::text AS name, prosrc LIKE '%(SELECT pg_catalog.nextval(%' AS per_statement, proconfig IS NULL AS unpinned
        FROM pg_catalog.pg_proc WHERE pronamespace = 'pgtrickle_changes'::regnamespace AND proname = ANY ($1) ORDER BY 1`,
     [['ins', 'upd', 'del'].map((e) => `capture_${e}_${oid}`)],
   );
