@@ -2,14 +2,15 @@
  * Capture write amplification: the same statements on a plain table and on one a DIFFERENTIAL
  * stream table reads (capture installed), interleaved, ratio per repetition. Set statements touch
  * 100,000 rows (--quick 10,000): one INSERT, one UPDATE of every row, one DELETE of every row; and
- * one-row INSERT commits (autocommit, 1,000; --quick 300). After each repetition the stream table
+ * one-row INSERT commits (autocommit, 1,000; --quick 300), and as many autocommit UPDATEs that match
+ * no row (a statement touching no row should cost capture nothing). After each repetition the stream table
  * is refreshed and both tables vacuumed (untimed), so buffers do not grow across repetitions.
  */
 import { type BenchOptions, type BenchServer, progress, timed } from './common.js';
 
 /** One timed statement (or commit series). */
 export interface CaptureSample {
-  readonly op: 'insert' | 'update' | 'delete' | 'commit1';
+  readonly op: 'insert' | 'update' | 'delete' | 'commit1' | 'commit0';
   readonly tracked: boolean;
   readonly rep: number;
   readonly ms: number;
@@ -63,6 +64,15 @@ export async function runCaptureWorkload(
           });
           samples.push({ op: 'commit1', tracked, rep, ms: r.ms, rows: commits });
           await conn.query(`DELETE FROM ${tb}`);
+        }
+        for (const tracked of order) {
+          const tb = tracked ? 'cap_tracked' : 'cap_plain';
+          const r = await timed(async () => {
+            for (let i = 1; i <= commits; i++) {
+              await conn.query(`UPDATE ${tb} SET v = v + 1 WHERE id = $1`, [-i]);
+            }
+          });
+          samples.push({ op: 'commit0', tracked, rep, ms: r.ms, rows: commits });
         }
         await t.refresh('cap_st');
         await conn.query('VACUUM cap_plain');

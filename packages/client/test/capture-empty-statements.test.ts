@@ -6,10 +6,11 @@
  * statement, the old half of an UPDATE before the new one). An upgrade from the previous capture
  * functions keeps the pending changes, and the next refresh is DIFFERENTIAL and exact.
  */
+
+import { SOURCE_DDL_EVENT_TRIGGER } from '@pgtrickle/dvm';
 import { expectTableEqualsQuery } from '@pgtrickle/testkit';
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { SOURCE_DDL_EVENT_TRIGGER } from '@pgtrickle/dvm';
 import { useTrickle } from './support/setup.js';
 import { upgradeAcross } from './support/upgrade.js';
 
@@ -21,7 +22,9 @@ async function oidOf(table: string): Promise<number> {
 
 /** The last value of the change-id sequence of base table `oid`'s buffer. */
 async function lastId(oid: number): Promise<bigint> {
-  const res = await db.query(`SELECT last_value::text AS v FROM pgtrickle_changes.changes_${oid}_change_id_seq`);
+  const res = await db.query(
+    `SELECT last_value::text AS v FROM pgtrickle_changes.changes_${oid}_change_id_seq`,
+  );
   return BigInt(String(res.rows[0]?.v));
 }
 
@@ -149,13 +152,19 @@ describe('statements touching no row', () => {
     await trickle().createStreamTable({ name: 'eu.st', query, refreshMode: 'DIFFERENTIAL' });
     const oid = await oidOf('eu.t');
     const shape = async () =>
-      (await db.query(`SELECT shape_version::int AS v FROM pgtrickle_changes.capture_state WHERE source_oid = $1`, [oid]))
-        .rows[0]?.v;
+      (
+        await db.query(
+          `SELECT shape_version::int AS v FROM pgtrickle_changes.capture_state WHERE source_oid = $1`,
+          [oid],
+        )
+      ).rows[0]?.v;
     const shapeBefore = await shape();
     await upgradeAcross(db, 'capture skips empty statements', async (conn) => {
       await conn.query(previousCapture(oid));
       // Pending changes written by the previous functions.
-      await conn.query(`INSERT INTO eu.t VALUES (100, 1); UPDATE eu.t SET v = v + 1 WHERE id <= 3; DELETE FROM eu.t WHERE id = 6`);
+      await conn.query(
+        `INSERT INTO eu.t VALUES (100, 1); UPDATE eu.t SET v = v + 1 WHERE id <= 3; DELETE FROM eu.t WHERE id = 6`,
+      );
     });
     const fns = await db.query(
       `SELECT count(*)::int AS n FROM pg_catalog.pg_proc
