@@ -133,12 +133,12 @@ it("a writer's search_path reaches nothing a capture function calls", async () =
 });
 
 it("captures columns named like the capture functions' variables and label", async () => {
-  const query = 'SELECT x, s, pgt, sum(n) AS n FROM vn.t GROUP BY x, s, pgt';
+  const query = 'SELECT x, s, pgt, k, sum(n) AS n FROM vn.t GROUP BY x, s, pgt, k';
   await db.query(
-    `CREATE SCHEMA vn; CREATE TABLE vn.t (id int PRIMARY KEY, x int, s text, pgt bigint, n int)`,
+    `CREATE SCHEMA vn; CREATE TABLE vn.t (id int PRIMARY KEY, x int, s text, pgt bigint, n int, k int)`,
   );
   await trickle().createStreamTable({ name: 'vn.st', query, refreshMode: 'DIFFERENTIAL' });
-  await db.query(`INSERT INTO vn.t SELECT i, i % 2, 's' || (i % 3), i % 4, i FROM generate_series(1, 20) i;
+  await db.query(`INSERT INTO vn.t SELECT i, i % 2, 's' || (i % 3), i % 4, i, i % 5 FROM generate_series(1, 20) i;
     UPDATE vn.t SET x = x + 1, n = n * 2 WHERE id % 5 = 0; DELETE FROM vn.t WHERE id % 7 = 0`);
   expect((await trickle().refresh('vn.st')).action).toBe('DIFFERENTIAL');
   await expectTableEqualsQuery(db, 'vn.st', query);
