@@ -3,7 +3,7 @@
  * stream table reads (capture installed), interleaved, ratio per repetition. Set statements touch
  * 100,000 rows (--quick 10,000): one INSERT, one UPDATE of every row, one DELETE of every row; and
  * one-row INSERT commits (autocommit, 1,000; --quick 300), and as many autocommit UPDATEs that match
- * no row (a statement touching no row should cost capture nothing), both interleaved with the
+ * no row (what capture costs a statement touching no row), both interleaved with the
  * plain table's statement by statement. After each repetition the stream table
  * is refreshed and both tables vacuumed (untimed), so buffers do not grow across repetitions.
  */

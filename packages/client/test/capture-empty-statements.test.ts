@@ -1,5 +1,5 @@
 /**
- * A statement that touches no row costs capture nothing (docs/capture.md, "The triggers"): its
+ * A statement that touches no row costs capture only its trigger call (docs/capture.md, "The triggers"): its
  * capture function takes no change id, assigns the writer's transaction no id (so a transaction
  * that wrote nothing stays read-only) and wakes nobody — in typed and text buffers, through a
  * child written by column name too. A statement that writes rows is captured as before (ids per

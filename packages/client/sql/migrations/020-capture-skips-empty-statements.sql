@@ -2,8 +2,8 @@
 -- name: capture skips empty statements
 -- Released: never edit (its checksum is recorded in pgtrickle.pgt_schema_version); change the catalog in a new migration.
 -- Statements are separated by a line "--> statement-breakpoint" (dollar-quoted bodies may contain ";").
--- A statement that touched no row costs capture nothing (docs/capture.md, "The triggers"): a
--- capture function takes its change id and the transaction id in uncorrelated subqueries of its
+-- A statement that touched no row takes capture no change id, no transaction id and no wake-up
+-- (docs/capture.md, "The triggers"): a capture function takes its change id and the transaction id in uncorrelated subqueries of its
 -- INSERT … SELECT, evaluated at the first row written, and wakes the scheduler only when it wrote
 -- a row. Before, a statement touching no row took a change id, assigned its transaction an id
 -- (so a read-only transaction wrote a commit record) and sent a wake-up. Buffers, their rows and
