@@ -233,6 +233,16 @@ export function issueTable(d: RunData): TableRow[] {
       target: '≤ 1.1x',
       met: one <= 1.1,
     });
+    if (c.some((x) => x.op === 'commit0')) {
+      const zero = amp('commit0');
+      rows.push({
+        id: 'commit0',
+        measure: `autocommit UPDATEs matching no row (${d.capture.commits.toLocaleString('en-US')} in a row)`,
+        now: ratio(zero),
+        target: '≤ 1.1x (a statement touching no row should cost capture next to nothing)',
+        met: zero <= 1.1,
+      });
+    }
   }
   if (d.noop) {
     const m = median(d.noop.samples);

@@ -67,7 +67,7 @@ it('upgrades per-row capture in place: pending changes kept in order, the next r
   const index = await db.query(`SELECT to_regclass($1) AS i`, [`pgtrickle_changes.changes_${oid}_window`]);
   expect(index.rows[0]?.i).toBeNull();
   const fns = await db.query(
-    `SELECT proname::text AS name, prosrc LIKE '%pgt.s := pg_catalog.nextval(%' AS per_statement, proconfig IS NULL AS unpinned
+    `SELECT proname::text AS name, prosrc LIKE '%(SELECT pg_catalog.nextval(%' AS per_statement, proconfig IS NULL AS unpinned
        FROM pg_catalog.pg_proc WHERE pronamespace = 'pgtrickle_changes'::regnamespace AND proname = ANY ($1) ORDER BY 1`,
     [['ins', 'upd', 'del'].map((e) => `capture_${e}_${oid}`)],
   );
@@ -133,12 +133,12 @@ it("a writer's search_path reaches nothing a capture function calls", async () =
 });
 
 it("captures columns named like the capture functions' variables and label", async () => {
-  const query = 'SELECT x, s, pgt, sum(n) AS n FROM vn.t GROUP BY x, s, pgt';
+  const query = 'SELECT x, s, pgt, k, sum(n) AS n FROM vn.t GROUP BY x, s, pgt, k';
   await db.query(
-    `CREATE SCHEMA vn; CREATE TABLE vn.t (id int PRIMARY KEY, x int, s text, pgt bigint, n int)`,
+    `CREATE SCHEMA vn; CREATE TABLE vn.t (id int PRIMARY KEY, x int, s text, pgt bigint, n int, k int)`,
   );
   await trickle().createStreamTable({ name: 'vn.st', query, refreshMode: 'DIFFERENTIAL' });
-  await db.query(`INSERT INTO vn.t SELECT i, i % 2, 's' || (i % 3), i % 4, i FROM generate_series(1, 20) i;
+  await db.query(`INSERT INTO vn.t SELECT i, i % 2, 's' || (i % 3), i % 4, i, i % 5 FROM generate_series(1, 20) i;
     UPDATE vn.t SET x = x + 1, n = n * 2 WHERE id % 5 = 0; DELETE FROM vn.t WHERE id % 7 = 0`);
   expect((await trickle().refresh('vn.st')).action).toBe('DIFFERENTIAL');
   await expectTableEqualsQuery(db, 'vn.st', query);

@@ -295,15 +295,15 @@ BEGIN
         CONTINUE;
       END IF;
       body := CASE ev
-        WHEN 'ins' THEN pg_catalog.format('pgt.s := %s;\n  INSERT INTO %s (change_id, xid, action%s) SELECT pgt.s, pgt.x, ''I''%s FROM %I AS n;', nextid, buf, targets, vals, ${sql.lit(TRANSITION_NEW)})
-        WHEN 'del' THEN pg_catalog.format('pgt.s := %s;\n  INSERT INTO %s (change_id, xid, action%s) SELECT pgt.s, pgt.x, ''D''%s FROM %I AS n;', nextid, buf, targets, vals, ${sql.lit(TRANSITION_OLD)})
-        WHEN 'upd' THEN pg_catalog.format('pgt.s := %s;\n  INSERT INTO %s (change_id, xid, action%s) SELECT pgt.s, pgt.x, ''D''%s FROM %I AS n;', nextid, buf, targets, vals, ${sql.lit(TRANSITION_OLD)})
-          || E'\n  ' || pg_catalog.format('pgt.s := %s;\n  INSERT INTO %s (change_id, xid, action%s) SELECT pgt.s, pgt.x, ''I''%s FROM %I AS n;', nextid, buf, targets, vals, ${sql.lit(TRANSITION_NEW)})
-        WHEN 'insr' THEN pg_catalog.format('INSERT INTO %s (change_id, xid, action%s) VALUES (%s, pgt.x, ''I''%s);', buf, targets, nextid, newvals)
-        WHEN 'delr' THEN pg_catalog.format('INSERT INTO %s (change_id, xid, action%s) VALUES (%s, pgt.x, ''D''%s);', buf, targets, nextid, oldvals)
-        WHEN 'updr' THEN pg_catalog.format('INSERT INTO %s (change_id, xid, action%s) VALUES (%s, pgt.x, ''D''%s);', buf, targets, nextid, oldvals)
-          || E'\n  ' || pg_catalog.format('INSERT INTO %s (change_id, xid, action%s) VALUES (%s, pgt.x, ''I''%s);', buf, targets, nextid, newvals)
-        ELSE pg_catalog.format('INSERT INTO %s (change_id, xid, action) VALUES (%s, pgt.x, ''T'');', buf, nextid) END;
+        WHEN 'ins' THEN pg_catalog.format('INSERT INTO %s (change_id, xid, action%s) SELECT (SELECT %s), (SELECT pg_catalog.pg_current_xact_id()), ''I''%s FROM %I AS n;', buf, targets, nextid, vals, ${sql.lit(TRANSITION_NEW)})
+        WHEN 'del' THEN pg_catalog.format('INSERT INTO %s (change_id, xid, action%s) SELECT (SELECT %s), (SELECT pg_catalog.pg_current_xact_id()), ''D''%s FROM %I AS n;', buf, targets, nextid, vals, ${sql.lit(TRANSITION_OLD)})
+        WHEN 'upd' THEN pg_catalog.format('INSERT INTO %s (change_id, xid, action%s) SELECT (SELECT %s), (SELECT pg_catalog.pg_current_xact_id()), ''D''%s FROM %I AS n;', buf, targets, nextid, vals, ${sql.lit(TRANSITION_OLD)})
+          || E'\n  ' || pg_catalog.format('INSERT INTO %s (change_id, xid, action%s) SELECT (SELECT %s), (SELECT pg_catalog.pg_current_xact_id()), ''I''%s FROM %I AS n;', buf, targets, nextid, vals, ${sql.lit(TRANSITION_NEW)})
+        WHEN 'insr' THEN pg_catalog.format('INSERT INTO %s (change_id, xid, action%s) VALUES (%s, pg_catalog.pg_current_xact_id(), ''I''%s);', buf, targets, nextid, newvals)
+        WHEN 'delr' THEN pg_catalog.format('INSERT INTO %s (change_id, xid, action%s) VALUES (%s, pg_catalog.pg_current_xact_id(), ''D''%s);', buf, targets, nextid, oldvals)
+        WHEN 'updr' THEN pg_catalog.format('INSERT INTO %s (change_id, xid, action%s) VALUES (%s, pg_catalog.pg_current_xact_id(), ''D''%s);', buf, targets, nextid, oldvals)
+          || E'\n  ' || pg_catalog.format('INSERT INTO %s (change_id, xid, action%s) VALUES (%s, pg_catalog.pg_current_xact_id(), ''I''%s);', buf, targets, nextid, newvals)
+        ELSE pg_catalog.format('INSERT INTO %s (change_id, xid, action) VALUES (%s, pg_catalog.pg_current_xact_id(), ''T'');', buf, nextid) END;
       IF fmt = 'text' AND ev <> 'trunc' AND (byname OR (rel = p_source AND ev LIKE '%r' AND pg_catalog.cardinality(unlike) > 0)) THEN
         -- By name: a child unlike the root; the root's row triggers, whose clones fire on every
         -- partition, do so when fired on another relation than the root. (These rows take their
@@ -312,11 +312,14 @@ BEGIN
           || pg_catalog.replace(pg_catalog.replace(${sql.raw(BY_NAME_CASE)}, '@BUF@', buf), '@ROOT@', p_source::text)
           || CASE WHEN byname THEN '' ELSE E'\n  ELSE\n  ' || body || E'\n  END IF;' END;
       END IF;
-      -- Block label pgt: the variables never clash with a column of the transition table. Every
+      -- Block label pgt: the variable never clashes with a column of the transition table. Every
       -- name is schema-qualified and the transition tables are resolved before any schema, so a
-      -- typed function needs no pinned search_path (docs/security.md, "Change capture").
-      body := E'\n<<pgt>>\nDECLARE\n  x pg_catalog.xid8 := pg_catalog.pg_current_xact_id();\n  s pg_catalog.int8;\nBEGIN\n  '
-        || body || E'\n  PERFORM pg_catalog.pg_notify(' || pg_catalog.quote_literal(${sql.lit(WAKE_CHANNEL)}) || E', '''');\n  RETURN NULL;\nEND\n';
+      -- typed function needs no pinned search_path (docs/security.md, "Change capture"). The
+      -- change id and the transaction id are uncorrelated subqueries (init plans), evaluated at
+      -- the first row written and not at all for a statement that touched no row: such a
+      -- statement takes no id, assigns its transaction no id, and wakes nobody.
+      body := E'\n<<pgt>>\nDECLARE\n  k pg_catalog.int8;\nBEGIN\n  '
+        || body || E'\n  GET DIAGNOSTICS pgt.k = ROW_COUNT;\n  IF pgt.k > 0 THEN\n    PERFORM pg_catalog.pg_notify(' || pg_catalog.quote_literal(${sql.lit(WAKE_CHANNEL)}) || E', '''');\n  END IF;\n  RETURN NULL;\nEND\n';
       IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_proc WHERE oid = pg_catalog.to_regprocedure(fn || '()') AND prosrc = body
                        AND (proconfig IS NULL) = (fmt = 'typed')) THEN
         EXECUTE 'CREATE OR REPLACE FUNCTION ' || fn || '() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER'

@@ -210,21 +210,17 @@ BEGIN
         CONTINUE;
       END IF;
       body := CASE ev
-        WHEN 'ins' THEN pg_catalog.format('pgt.s := %s;
-  INSERT INTO %s (change_id, xid, action%s) SELECT pgt.s, pgt.x, ''I''%s FROM %I AS n;', nextid, buf, targets, vals, '__pgt_new')
-        WHEN 'del' THEN pg_catalog.format('pgt.s := %s;
-  INSERT INTO %s (change_id, xid, action%s) SELECT pgt.s, pgt.x, ''D''%s FROM %I AS n;', nextid, buf, targets, vals, '__pgt_old')
-        WHEN 'upd' THEN pg_catalog.format('pgt.s := %s;
-  INSERT INTO %s (change_id, xid, action%s) SELECT pgt.s, pgt.x, ''D''%s FROM %I AS n;', nextid, buf, targets, vals, '__pgt_old')
+        WHEN 'ins' THEN pg_catalog.format('INSERT INTO %s (change_id, xid, action%s) SELECT (SELECT %s), (SELECT pg_catalog.pg_current_xact_id()), ''I''%s FROM %I AS n;', buf, targets, nextid, vals, '__pgt_new')
+        WHEN 'del' THEN pg_catalog.format('INSERT INTO %s (change_id, xid, action%s) SELECT (SELECT %s), (SELECT pg_catalog.pg_current_xact_id()), ''D''%s FROM %I AS n;', buf, targets, nextid, vals, '__pgt_old')
+        WHEN 'upd' THEN pg_catalog.format('INSERT INTO %s (change_id, xid, action%s) SELECT (SELECT %s), (SELECT pg_catalog.pg_current_xact_id()), ''D''%s FROM %I AS n;', buf, targets, nextid, vals, '__pgt_old')
           || E'
-  ' || pg_catalog.format('pgt.s := %s;
-  INSERT INTO %s (change_id, xid, action%s) SELECT pgt.s, pgt.x, ''I''%s FROM %I AS n;', nextid, buf, targets, vals, '__pgt_new')
-        WHEN 'insr' THEN pg_catalog.format('INSERT INTO %s (change_id, xid, action%s) VALUES (%s, pgt.x, ''I''%s);', buf, targets, nextid, newvals)
-        WHEN 'delr' THEN pg_catalog.format('INSERT INTO %s (change_id, xid, action%s) VALUES (%s, pgt.x, ''D''%s);', buf, targets, nextid, oldvals)
-        WHEN 'updr' THEN pg_catalog.format('INSERT INTO %s (change_id, xid, action%s) VALUES (%s, pgt.x, ''D''%s);', buf, targets, nextid, oldvals)
+  ' || pg_catalog.format('INSERT INTO %s (change_id, xid, action%s) SELECT (SELECT %s), (SELECT pg_catalog.pg_current_xact_id()), ''I''%s FROM %I AS n;', buf, targets, nextid, vals, '__pgt_new')
+        WHEN 'insr' THEN pg_catalog.format('INSERT INTO %s (change_id, xid, action%s) VALUES (%s, pg_catalog.pg_current_xact_id(), ''I''%s);', buf, targets, nextid, newvals)
+        WHEN 'delr' THEN pg_catalog.format('INSERT INTO %s (change_id, xid, action%s) VALUES (%s, pg_catalog.pg_current_xact_id(), ''D''%s);', buf, targets, nextid, oldvals)
+        WHEN 'updr' THEN pg_catalog.format('INSERT INTO %s (change_id, xid, action%s) VALUES (%s, pg_catalog.pg_current_xact_id(), ''D''%s);', buf, targets, nextid, oldvals)
           || E'
-  ' || pg_catalog.format('INSERT INTO %s (change_id, xid, action%s) VALUES (%s, pgt.x, ''I''%s);', buf, targets, nextid, newvals)
-        ELSE pg_catalog.format('INSERT INTO %s (change_id, xid, action) VALUES (%s, pgt.x, ''T'');', buf, nextid) END;
+  ' || pg_catalog.format('INSERT INTO %s (change_id, xid, action%s) VALUES (%s, pg_catalog.pg_current_xact_id(), ''I''%s);', buf, targets, nextid, newvals)
+        ELSE pg_catalog.format('INSERT INTO %s (change_id, xid, action) VALUES (%s, pg_catalog.pg_current_xact_id(), ''T'');', buf, nextid) END;
       IF fmt = 'text' AND ev <> 'trunc' AND (byname OR (rel = p_source AND ev LIKE '%r' AND pg_catalog.cardinality(unlike) > 0)) THEN
         -- By name: a child unlike the root; the root's row triggers, whose clones fire on every
         -- partition, do so when fired on another relation than the root. (These rows take their
@@ -247,18 +243,23 @@ BEGIN
   ' || body || E'
   END IF;' END;
       END IF;
-      -- Block label pgt: the variables never clash with a column of the transition table. Every
+      -- Block label pgt: the variable never clashes with a column of the transition table. Every
       -- name is schema-qualified and the transition tables are resolved before any schema, so a
-      -- typed function needs no pinned search_path (docs/security.md, "Change capture").
+      -- typed function needs no pinned search_path (docs/security.md, "Change capture"). The
+      -- change id and the transaction id are uncorrelated subqueries (init plans), evaluated at
+      -- the first row written and not at all for a statement that touched no row: such a
+      -- statement takes no id, assigns its transaction no id, and wakes nobody.
       body := E'
 <<pgt>>
 DECLARE
-  x pg_catalog.xid8 := pg_catalog.pg_current_xact_id();
-  s pg_catalog.int8;
+  k pg_catalog.int8;
 BEGIN
   '
         || body || E'
-  PERFORM pg_catalog.pg_notify(' || pg_catalog.quote_literal('pgtrickle_wake') || E', '''');
+  GET DIAGNOSTICS pgt.k = ROW_COUNT;
+  IF pgt.k > 0 THEN
+    PERFORM pg_catalog.pg_notify(' || pg_catalog.quote_literal('pgtrickle_wake') || E', '''');
+  END IF;
   RETURN NULL;
 END
 ';
