@@ -1,4 +1,4 @@
--- pgtrickle catalog migration 20: capture skips empty statements
+-- pgtrickle catalog migration 21: capture skips empty statements
 -- name: capture skips empty statements
 -- Released: never edit (its checksum is recorded in pgtrickle.pgt_schema_version); change the catalog in a new migration.
 -- Statements are separated by a line "--> statement-breakpoint" (dollar-quoted bodies may contain ";").
