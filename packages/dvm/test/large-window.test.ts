@@ -72,8 +72,10 @@ describe('isLargeWindow', () => {
     expect(isLargeWindow(15_000, [1_000_000, 100_000])).toBe(false);
     // A small source joined to a much larger one: the share is of both together.
     expect(isLargeWindow(20_000, [30_000, 100_000_000])).toBe(false);
-    // A never-analysed table (reltuples -1) counts as empty.
-    expect(isLargeWindow(LARGE_WINDOW_MIN_CHANGES, [-1])).toBe(true);
+    // A source of unknown size (reltuples -1: never analysed, or a partitioned parent): not large.
+    expect(isLargeWindow(1_000_000, [-1])).toBe(false);
+    expect(isLargeWindow(1_000_000, [100, -1])).toBe(false);
+    expect(isLargeWindow(LARGE_WINDOW_MIN_CHANGES, [0])).toBe(true);
     expect(isLargeWindow(LARGE_WINDOW_SHARE * 1_000_000 - 1, [1_000_000])).toBe(false);
   });
 });

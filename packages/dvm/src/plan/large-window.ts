@@ -11,7 +11,8 @@
  * those are tens of thousands of index probes where one hash join over the table is cheaper, and
  * the hash aggregates spill to disk at the default `work_mem`. The share is taken of all the
  * plan's sources together, so a window on a small table joined to a large one (where probing the
- * large one by index is right) keeps the planner's own choice.
+ * large one by index is right) keeps the planner's own choice; so does a window over a source of
+ * unknown size (`reltuples` -1: never analysed, or a partitioned table, whose parent keeps no count).
  */
 import type { SqlExecutor } from './refresh.js';
 
@@ -26,11 +27,12 @@ export const LARGE_WINDOW_WORK_MEM_KB = 32 * 1024;
 
 /**
  * Whether a window of `changes` change records is large for sources of `rows` rows each
- * (`reltuples`; a negative or missing count, a never-analysed table, counts as 0).
+ * (`reltuples`; a source of unknown size, negative or not a number, makes it not large).
  */
 export function isLargeWindow(changes: number, rows: readonly number[]): boolean {
   if (changes < LARGE_WINDOW_MIN_CHANGES) return false;
-  const total = rows.reduce((a, r) => a + (Number.isFinite(r) && r > 0 ? r : 0), 0);
+  if (rows.some((r) => !Number.isFinite(r) || r < 0)) return false;
+  const total = rows.reduce((a, r) => a + r, 0);
   return changes >= LARGE_WINDOW_SHARE * total;
 }
 
