@@ -69,7 +69,7 @@ export async function runWorkloads(quick: boolean, only: readonly string[]): Pro
   const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: string };
   const meta: Record<string, string> = {
     date,
-    mode: quick ? '--quick (10x smaller data, 3 repetitions)' : 'full (5 repetitions)',
+    mode: quick ? `--quick (10x smaller data, ${o.reps} repetitions)` : `full (${o.reps} repetitions)`,
     sections: only.length === 0 ? SECTIONS.join(', ') : only.join(', '),
     machine: `${machine}: ${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}`,
     load: `load average (1/5/15 min) ${loadBefore} at start, ${load()} at end`,

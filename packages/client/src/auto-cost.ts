@@ -3,7 +3,11 @@
  * AUTO"). Rule: refresh
  * FULL when a DIFFERENTIAL refresh of the pending change records is expected to take longer than
  * a FULL one, both learned from the table's own recent history:
- * - FULL's cost: the median duration of its last FULL refreshes;
+ * - FULL's cost: the median duration of its last FULL refreshes, leaving out the first population
+ *   (it loads an empty storage table row by row into its indexes, where a later FULL of a filled
+ *   one rebuilds them in bulk, and runs on cold caches: on the refresh workload it took 1.6–2.4
+ *   times a later FULL); while the first population is the only FULL of the history, half its
+ *   duration (`FIRST_POPULATION_SHARE`), so the first large window can go FULL and measure it;
  * - DIFFERENTIAL's cost for n change records: the larger of a least-squares line `a + b·n` (a, b ≥ 0)
  *   through its last DIFFERENTIAL refreshes, and the median of those of them with between n/2 and
  *   n records when there are at least two (a DIFFERENTIAL refresh whose cost grows faster than its
@@ -25,7 +29,12 @@ export interface RefreshCostSample {
   readonly changes: number;
   /** How long it took, ms. */
   readonly ms: number;
+  /** A FULL that was the table's first population (`initiated_by = 'INITIAL'`). */
+  readonly population?: boolean;
 }
+
+/** The share of the first population's duration taken as FULL's cost while it is the only FULL. */
+export const FIRST_POPULATION_SHARE = 0.5;
 
 /** DIFFERENTIAL refreshes needed before their durations are trusted. */
 export const MIN_DIFFERENTIAL_SAMPLES = 3;
@@ -38,12 +47,13 @@ const FULL_WINDOW = 5;
 export async function readCostSamples(q: Queryable, pgtId: number): Promise<RefreshCostSample[]> {
   const res = await q.query(
     `(SELECT action, COALESCE(pending_changes, 0)::float8 AS changes,
-             extract(epoch FROM finished_at - started_at)::float8 * 1000 AS ms
+             extract(epoch FROM finished_at - started_at)::float8 * 1000 AS ms, false AS population
         FROM ${cat('pgt_refresh_history')}
        WHERE pgt_id = $1 AND status = 'COMPLETED' AND action = 'DIFFERENTIAL'
        ORDER BY refresh_id DESC LIMIT ${DIFFERENTIAL_WINDOW})
      UNION ALL
-     (SELECT action, COALESCE(pending_changes, 0)::float8, extract(epoch FROM finished_at - started_at)::float8 * 1000
+     (SELECT action, COALESCE(pending_changes, 0)::float8, extract(epoch FROM finished_at - started_at)::float8 * 1000,
+             initiated_by = 'INITIAL'
         FROM ${cat('pgt_refresh_history')}
        WHERE pgt_id = $1 AND status = 'COMPLETED' AND action = 'FULL'
        ORDER BY refresh_id DESC LIMIT ${FULL_WINDOW})`,
@@ -53,6 +63,7 @@ export async function readCostSamples(q: Queryable, pgtId: number): Promise<Refr
     action: r.action === 'FULL' ? 'FULL' : 'DIFFERENTIAL',
     changes: Number(r.changes),
     ms: Math.max(0, Number(r.ms)),
+    ...(r.population === true ? { population: true } : {}),
   }));
 }
 
@@ -66,6 +77,8 @@ function median(xs: readonly number[]): number {
 export interface CostModel {
   /** FULL's expected duration, ms. */
   readonly fullMs: number;
+  /** Whether `fullMs` comes from the first population alone (`FIRST_POPULATION_SHARE` of it). */
+  readonly fullFromPopulation: boolean;
   /** DIFFERENTIAL's expected duration for `changes` records, ms (non-decreasing in `changes`). */
   differentialMs(changes: number): number;
   /** DIFFERENTIAL samples it was learned from. */
@@ -83,7 +96,10 @@ const EXTRAPOLATION = 4;
  * too alike to tell a per-record cost from a fixed one (the largest under twice the smallest).
  */
 export function costModel(samples: readonly RefreshCostSample[]): CostModel | null {
-  const full = samples.filter((s) => s.action === 'FULL').map((s) => s.ms);
+  const fulls = samples.filter((s) => s.action === 'FULL');
+  const later = fulls.filter((s) => s.population !== true).map((s) => s.ms);
+  const fullFromPopulation = later.length === 0;
+  const full = fullFromPopulation ? fulls.map((s) => s.ms * FIRST_POPULATION_SHARE) : later;
   const diff = samples.filter((s) => s.action === 'DIFFERENTIAL');
   if (full.length === 0 || diff.length < MIN_DIFFERENTIAL_SAMPLES) return null;
   const counts = diff.map((s) => s.changes);
@@ -116,7 +132,7 @@ export function costModel(samples: readonly RefreshCostSample[]): CostModel | nu
     }
     return estimate;
   };
-  return { fullMs, differentialMs, samples: n, trustedUpTo: EXTRAPOLATION * hi };
+  return { fullMs, fullFromPopulation, differentialMs, samples: n, trustedUpTo: EXTRAPOLATION * hi };
 }
 
 /**
@@ -134,7 +150,7 @@ export function autoPreferFull(
       // Beyond the trusted range the estimate at its end still counts (so FULL stays FULL).
       const diff = model.differentialMs(Math.min(changes, model.trustedUpTo));
       if (diff > model.fullMs)
-        return `AUTO: ${changes} pending change records (an update is two); from the last ${model.samples} DIFFERENTIAL refreshes one would take ≈${Math.round(model.differentialMs(changes))} ms against ≈${Math.round(model.fullMs)} ms for FULL; FULL is cheaper`;
+        return `AUTO: ${changes} pending change records (an update is two); from the last ${model.samples} DIFFERENTIAL refreshes one would take ≈${Math.round(model.differentialMs(changes))} ms against ≈${Math.round(model.fullMs)} ms for FULL${model.fullFromPopulation ? ` (${FIRST_POPULATION_SHARE} × its first population, its only FULL refresh so far)` : ''}; FULL is cheaper`;
       if (changes <= model.trustedUpTo) return null;
     }
     for (const [key, changes] of Object.entries(window.changes)) {

@@ -8,6 +8,7 @@ export {
   autoPreferFull,
   type CostModel,
   costModel,
+  FIRST_POPULATION_SHARE,
   MIN_DIFFERENTIAL_SAMPLES,
   type RefreshCostSample,
   readCostSamples,

@@ -8,7 +8,14 @@ import type { CompiledPlan, WindowInspection } from '@pgtrickle/dvm';
 import { expectTableEqualsQuery } from '@pgtrickle/testkit';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { autoPreferFull, costModel, MIN_DIFFERENTIAL_SAMPLES, type RefreshCostSample } from '../src/index.js';
+import {
+  autoPreferFull,
+  costModel,
+  FIRST_POPULATION_SHARE,
+  MIN_DIFFERENTIAL_SAMPLES,
+  type RefreshCostSample,
+  readCostSamples,
+} from '../src/index.js';
 import { useTrickle } from './support/setup.js';
 
 const { db, trickle } = useTrickle();
@@ -69,6 +76,29 @@ describe('the cost model', () => {
     expect(autoPreferFull(0.15, slow)(windowOf(1_000), plan)).toBeNull();
   });
 
+  it('takes FULL from later FULL refreshes, and half the first population while it is the only one', () => {
+    // DIFFERENTIAL: 10 ms + 1 ms per 10 records; the first population took 2,000 ms.
+    const diffs = [1_000, 2_000, 4_000, 8_000, 16_000].map((n) => ({
+      action: 'DIFFERENTIAL' as const,
+      changes: n,
+      ms: 10 + n / 10,
+    }));
+    const first: RefreshCostSample = { action: 'FULL', changes: 0, ms: 2_000, population: true };
+    const alone = costModel([first, ...diffs]);
+    expect(alone?.fullMs).toBe(2_000 * FIRST_POPULATION_SHARE);
+    expect(alone?.fullFromPopulation).toBe(true);
+    // 12,000 records: ≈1,210 ms of DIFFERENTIAL against 1,000 ms: FULL, saying where FULL's cost came from.
+    expect(autoPreferFull(0.15, [first, ...diffs])(windowOf(12_000), plan)).toMatch(
+      /against ≈1000 ms for FULL \(0.5 × its first population, its only FULL refresh so far\); FULL is cheaper/,
+    );
+    expect(autoPreferFull(0.15, [first, ...diffs])(windowOf(8_000), plan)).toBeNull();
+    // A later FULL of 1,500 ms replaces the population's figure: 12,000 records go DIFFERENTIAL.
+    const later = [first, { action: 'FULL' as const, changes: 0, ms: 1_500 }, ...diffs];
+    expect(costModel(later)?.fullMs).toBe(1_500);
+    expect(costModel(later)?.fullFromPopulation).toBe(false);
+    expect(autoPreferFull(0.15, later)(windowOf(12_000), plan)).toBeNull();
+  });
+
   it('uses the fixed ratio until the history has enough refreshes', () => {
     const few: RefreshCostSample[] = [
       { action: 'FULL', changes: 0, ms: 1 },
@@ -107,6 +137,8 @@ describe('AUTO on PostgreSQL', () => {
       );
     // A history where FULL is cheap and DIFFERENTIAL costs 10 ms per record: 20 records go FULL,
     // although the fixed ratio (0.15 × 10,000 rows) would say DIFFERENTIAL.
+    // The creation's population is in the history, marked as such.
+    expect((await readCostSamples(db, id)).filter((s) => s.population === true)).toHaveLength(1);
     await record('FULL', 0, 5);
     for (const n of [2, 4, 6, 8]) await record('DIFFERENTIAL', n, 10 * n);
     await db.query('UPDATE ac_src SET v = v + 1 WHERE id <= 10');

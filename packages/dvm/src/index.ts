@@ -99,6 +99,13 @@ export {
   immediateTriggerName,
 } from './plan/immediate.js';
 export {
+  isLargeWindow,
+  LARGE_WINDOW_MIN_CHANGES,
+  LARGE_WINDOW_SHARE,
+  LARGE_WINDOW_WORK_MEM_KB,
+  withLargeWindowSettings,
+} from './plan/large-window.js';
+export {
   deltaParamValues,
   type Frontier,
   inspectWindow,

@@ -6,7 +6,8 @@
  *
  * DIFFERENTIAL: inspect the window (a TRUNCATE in it forces FULL; no changes is NO_DATA, the
  * frontier stays), then ONE statement computes the delta, consolidates and applies it, captures
- * it for consumers and returns the new frontier and counts (no temporary table). FULL: replace the contents with the full result; the inserting statement returns its frontier. A stream table with downstream consumers also writes what it applied into its own
+ * it for consumers and returns the new frontier and counts (no temporary table); a window that
+ * is a large share of its sources runs with the planner settings of `large-window.ts`. FULL: replace the contents with the full result; the inserting statement returns its frontier. A stream table with downstream consumers also writes what it applied into its own
  * buffer under `captureEpoch` (for FULL, the difference old → new).
  */
 
@@ -16,6 +17,7 @@ import { sql } from '../sql/sql.js';
 import { captureAppliedSql, consolidateSql } from './apply.js';
 import type { CompiledPlan } from './compile.js';
 import { readFullPrelude, replaceContents } from './full-bulk.js';
+import { isLargeWindow, withLargeWindowSettings } from './large-window.js';
 
 /** One query result as the executor returns it (`pg`'s QueryResult fits). */
 export interface SqlResult {
@@ -152,6 +154,7 @@ async function differential(
   frontier: Frontier,
   capture: { epoch: string; pgtId: number } | null,
   pending: Record<string, number>,
+  reltuples: Readonly<Record<string, number>>,
 ): Promise<RefreshResult> {
   const statement = plan.refreshSql(capture?.pgtId ?? null);
   if (statement === null) throw new InternalError('an incremental plan has no refresh statement');
@@ -161,7 +164,9 @@ async function differential(
   const res =
     changes <= PREPARED_WINDOW_MAX_CHANGES
       ? await repeated(exec, statement, values)
-      : await exec.query(statement, values);
+      : isLargeWindow(changes, Object.values(reltuples))
+        ? await withLargeWindowSettings(exec, () => exec.query(statement, values))
+        : await exec.query(statement, values);
   const row = res.rows[0];
   if (row === undefined) throw new InternalError('the refresh statement returned no row');
   return {
@@ -204,7 +209,7 @@ export async function runRefresh(
         };
       } else {
         reason = options.preferFull?.(window, plan) ?? null;
-        if (reason === null) return differential(plan, exec, frontier, capture, pending);
+        if (reason === null) return differential(plan, exec, frontier, capture, pending, window.reltuples);
       }
     }
   }
