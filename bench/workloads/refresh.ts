@@ -12,10 +12,18 @@
  * after every refresh (untimed). The nine stream tables share the change buffer of `orders`, which
  * is trimmed by the refresh that makes the last of its readers pass a change: one more reader,
  * `bench_trim` (FULL, a count), refreshed untimed after every batch's methods, takes that trim,
- * so it is charged to none of the methods compared (its time is in the progress lines).
+ * so it is charged to none of the methods compared; its time is recorded per batch (`trims`) and
+ * reported beside the methods, since a source with a single reader pays it at every refresh.
  */
 import type { Trickle } from '../../packages/client/src/index.js';
 import { type BenchOptions, type BenchServer, type Pool, progress, timed, verify } from './common.js';
+
+/** The last reader's refresh after a batch, which trims the shared change buffer. */
+export interface TrimSample {
+  readonly fraction: number;
+  readonly rep: number;
+  readonly ms: number;
+}
 
 /** One timed refresh. */
 export interface RefreshSample {
@@ -266,6 +274,7 @@ export async function runRefreshWorkload(
   o: BenchOptions,
 ): Promise<{
   samples: RefreshSample[];
+  trims: TrimSample[];
   sizes: { orders: number; customers: number; results: Record<string, number> };
 }> {
   const { orders, customers } = refreshSizes(o);
@@ -275,6 +284,7 @@ export async function runRefreshWorkload(
     progress(`refresh workload: ${orders} orders, ${customers} customers`);
     const results = await setupRefreshData(t, orders, customers);
     const samples: RefreshSample[] = [];
+    const trims: TrimSample[] = [];
     let nextId = orders + 1_000_000_000;
     let turn = 0;
     for (const fraction of FRACTIONS) {
@@ -300,6 +310,7 @@ export async function runRefreshWorkload(
         }
         // The last reader of the buffer: the trim of the batch's changes (untimed for the methods).
         const trim = await timed(() => t.refresh('bench_trim'));
+        trims.push({ fraction, rep, ms: trim.ms });
         const line = QUERIES.map((q) => {
           const s = samples.filter((x) => x.query === q.name && x.fraction === fraction && x.rep === rep);
           return `${q.name} ${s.map((x) => `${x.method}=${x.ms.toFixed(0)}`).join(' ')}`;
@@ -309,7 +320,7 @@ export async function runRefreshWorkload(
         );
       }
     }
-    return { samples, sizes: { orders, customers, results } };
+    return { samples, trims, sizes: { orders, customers, results } };
   } finally {
     await t.close();
   }
