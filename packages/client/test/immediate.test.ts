@@ -168,6 +168,13 @@ describe('IMMEDIATE: inside the writer transaction', () => {
       { owner: me, prosecdef: true, before: false },
       { owner: me, prosecdef: false, before: true },
     ]);
+    // The guard's WHEN stays small: PostgreSQL parses its stored text again for every statement
+    // writing the storage, so its length is part of every IMMEDIATE write's cost.
+    const when = await db.query(
+      `SELECT length(tgqual::text) AS n FROM pg_trigger WHERE tgname = 'pgtrickle_guard' AND tgrelid = 'b3.st__pgt_storage'::regclass`,
+    );
+    expect(Number(when.rows[0]?.n)).toBeGreaterThan(0);
+    expect(Number(when.rows[0]?.n)).toBeLessThan(1600);
     // The storage guard still refuses direct writes, even from the owner.
     await expect(db.query('INSERT INTO b3.st (id, v) VALUES (1, 1)')).rejects.toMatchObject({
       code: '42501',
