@@ -21,16 +21,18 @@ export const GUARD_TRIGGER = 'pgtrickle_guard';
  * The statement creating the guard trigger on storage table `rel` (quoted). With `immediate`
  * (an IMMEDIATE table), a WHEN condition lets the table's own maintenance through without
  * calling the guard function: the setting its trigger functions run under names this table and
- * the role writing is the storage's owner (what `guard_storage` would check, without the call: a
- * MERGE fires the guard once per action kind).
+ * the role writing has the storage owner's privileges (the owner, or a member inheriting them,
+ * who may disable the guard anyway). PostgreSQL parses a trigger's WHEN again for every
+ * statement (a MERGE evaluates it once per action kind), so it is kept to two calls on
+ * constants: its parse is part of every IMMEDIATE write.
  */
 function guardTriggerSql(rel: string, immediate?: { storageOid: number; ownerOid: number }): string {
   const when =
     immediate === undefined
       ? ''
       : `
-  WHEN (NOT (COALESCE(pg_catalog.current_setting('pgtrickle.immediate_storage', true) = '${Number(immediate.storageOid)}', false)
-             AND COALESCE(pg_catalog.to_regrole(pg_catalog.quote_ident(current_user::text))::oid = ${Number(immediate.ownerOid)}::oid, false)))`;
+  WHEN (pg_catalog.current_setting('pgtrickle.immediate_storage', true) IS DISTINCT FROM '${Number(immediate.storageOid)}'
+        OR NOT pg_catalog.pg_has_role(${Number(immediate.ownerOid)}::oid, 'USAGE'))`;
   return `CREATE TRIGGER ${quoteIdent(GUARD_TRIGGER)} BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${rel}
   FOR EACH STATEMENT${when} EXECUTE FUNCTION ${CATALOG_SCHEMA}.guard_storage()`;
 }

@@ -156,14 +156,25 @@ describe('IMMEDIATE: inside the writer transaction', () => {
       `SELECT count(*)::int AS n FROM pgtrickle.pgt_change_tracking WHERE source_oid = 'b3.t'::regclass`,
     );
     expect(tracked.rows[0]?.n).toBe(0);
+    // Every function is the owner's; all but the BEFORE one (which reads no table) run with its rights.
     const owners = await db.query(
-      `SELECT DISTINCT pg_get_userbyid(proowner) AS owner, prosecdef FROM pg_proc
-        WHERE pronamespace = 'pgtrickle_changes'::regnamespace AND proname LIKE 'ivm\\_' || $1 || '\\_%'`,
+      `SELECT DISTINCT pg_get_userbyid(proowner) AS owner, prosecdef, proname LIKE '%\\_before' AS before FROM pg_proc
+        WHERE pronamespace = 'pgtrickle_changes'::regnamespace AND proname LIKE 'ivm\\_' || $1 || '\\_%'
+        ORDER BY 3`,
       [await pgtIdOf('b3.st')],
     );
+    const me = (await db.query('SELECT current_user AS u')).rows[0]?.u;
     expect(owners.rows).toEqual([
-      { owner: (await db.query('SELECT current_user AS u')).rows[0]?.u, prosecdef: true },
+      { owner: me, prosecdef: true, before: false },
+      { owner: me, prosecdef: false, before: true },
     ]);
+    // The guard's WHEN stays small: PostgreSQL parses its stored text again for every statement
+    // writing the storage, so its length is part of every IMMEDIATE write's cost.
+    const when = await db.query(
+      `SELECT length(tgqual::text) AS n FROM pg_trigger WHERE tgname = 'pgtrickle_guard' AND tgrelid = 'b3.st__pgt_storage'::regclass`,
+    );
+    expect(Number(when.rows[0]?.n)).toBeGreaterThan(0);
+    expect(Number(when.rows[0]?.n)).toBeLessThan(1600);
     // The storage guard still refuses direct writes, even from the owner.
     await expect(db.query('INSERT INTO b3.st (id, v) VALUES (1, 1)')).rejects.toMatchObject({
       code: '42501',

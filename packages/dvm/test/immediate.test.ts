@@ -32,7 +32,7 @@ async function plan(query: string) {
 }
 
 describe('immediateInstallDdl', () => {
-  it('compiles a join: five statement and three row triggers per relation, locked, SECURITY DEFINER functions given to the owner', async () => {
+  it('compiles a join: five statement and three row triggers per relation, locked, functions given to the owner (SECURITY DEFINER but the BEFORE one)', async () => {
     const p = await plan('SELECT a.id, b.w FROM a JOIN b ON b.k = a.k');
     expect(p.mode).toBe('IMMEDIATE');
     expect(p.rowLocal).toBe(false);
@@ -59,7 +59,12 @@ describe('immediateInstallDdl', () => {
     expect(rowUpdate).toContain('(SELECT (new).*)');
     expect(rowUpdate).toContain("current_setting('pgtrickle.ivm_n_7', true)");
     expect(rowUpdate).toContain('pgtrickle_changes.immediate_lock(7)');
-    for (const f of functions) {
+    // The BEFORE function runs as the writer (it reads no table); every other one as the owner.
+    expect(functions[0]).toContain('"ivm_7_before"()');
+    expect(functions[0]).toContain('SECURITY INVOKER');
+    expect(functions[0]).not.toContain('SECURITY DEFINER');
+    expect(functions[0]).not.toContain('SET search_path');
+    for (const f of functions.slice(1)) {
       expect(f).toContain('SECURITY DEFINER');
       expect(f).toContain('SET search_path FROM CURRENT');
       expect(f).toContain("SET pgtrickle.immediate_storage = '4242'");

@@ -20,10 +20,15 @@
  * trigger that finds another in flight marks the table dirty and applies nothing; the last one
  * to finish recomputes the difference. The counters are session settings (transactional, so a
  * rollback to a savepoint restores them).
- * Functions are SECURITY DEFINER, owned by the stream table's owner (the caller alters the
- * owner), with the owner's search_path pinned (`SET search_path FROM CURRENT`: the caller sets it
- * first) and `pgtrickle.immediate_storage` set to the storage oid, which lets the storage guard
- * pass this owner's writes of this one table.
+ * The AFTER and row functions are SECURITY DEFINER, owned by the stream table's owner (the
+ * caller alters the owner), with the owner's search_path pinned (`SET search_path FROM CURRENT`:
+ * the caller sets it first) and `pgtrickle.immediate_storage` set to the storage oid, which lets
+ * the storage guard pass this owner's writes of this one table. The BEFORE function reads no
+ * table and writes only the writer's own session settings and the lock (a function any role may
+ * call), so it runs as the writer (SECURITY INVOKER, no settings to switch): a writer reaching it
+ * with a search_path of its own only affects its own session, which it could set directly.
+ * Each body is written for few evaluations: PL/pgSQL evaluates every assignment and condition
+ * as an expression, so settings are read and written in as few of them as the rule allows.
  */
 
 import { InternalError } from '../errors.js';
@@ -88,6 +93,12 @@ function dirty(pgtId: number): string {
   return sql.lit(`pgtrickle.ivm_dirty_${pgtId}`).text;
 }
 
+/** Head of the BEFORE function: runs as the writer, switches no setting (see the module comment). */
+function beforeHead(name: string): string {
+  return sql`CREATE OR REPLACE FUNCTION ${sql.id(SCHEMA, name)}() RETURNS trigger LANGUAGE plpgsql SECURITY INVOKER
+  AS `;
+}
+
 function functionHead(name: string, target: ImmediateTarget): string {
   return sql`CREATE OR REPLACE FUNCTION ${sql.id(SCHEMA, name)}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
   SET search_path FROM CURRENT
@@ -103,14 +114,16 @@ function functionHead(name: string, target: ImmediateTarget): string {
  */
 function lockOnce(pgtId: number): string {
   const held = sql.lit(`pgtrickle.ivm_locked_${pgtId}`).text;
+  // One expression: the flag and the lock (a void result, cast to text) are taken together; a
+  // lock that fails aborts the statement and the flag with it.
   return `  IF pg_catalog.current_setting(${held}, true) IS DISTINCT FROM 'on' THEN
-    PERFORM ${SCHEMA}.immediate_lock(${pgtId});
-    __pgt_s := pg_catalog.set_config(${held}, 'on', true);
+    __pgt_s := ${SCHEMA}.immediate_lock(${pgtId})::text || pg_catalog.set_config(${held}, 'on', true);
   END IF;
 `;
 }
 
-// Settings are written by assignment (a simple expression), not PERFORM (a query each time).
+// Settings are written (and the lock called) by assignment, a simple expression, not PERFORM,
+// which runs a query each time.
 function beforeBody(pgtId: number, lock: boolean): string {
   const n = counter(pgtId);
   return `
@@ -163,9 +176,7 @@ DECLARE
   __pgt_rows bigint;
   __pgt_s text;
 BEGIN
-  __pgt_left := ${inFlight(pgtId, '1')} - 1;
-  IF __pgt_left < 0 THEN __pgt_left := 0; END IF;
-  __pgt_s := pg_catalog.set_config(${n}, __pgt_left::text, false);
+  __pgt_left := pg_catalog.set_config(${n}, GREATEST(${inFlight(pgtId, '1')} - 1, 0)::text, false)::int;
   IF __pgt_left > 0 THEN
     __pgt_s := pg_catalog.set_config(${d}, 'on', false);
     RETURN NULL;
@@ -207,7 +218,7 @@ export function immediateInstallDdl(plan: CompiledPlan, target: ImmediateTarget)
   const out: string[] = [];
   const fns: string[] = [];
   const before = immediateFunctionName(target.pgtId, null, 'before');
-  out.push(functionHead(before, target) + dollarQuote(beforeBody(target.pgtId, !plan.rowLocal)));
+  out.push(beforeHead(before) + dollarQuote(beforeBody(target.pgtId, !plan.rowLocal)));
   fns.push(before);
   for (const source of plan.sources) {
     const relations = [
