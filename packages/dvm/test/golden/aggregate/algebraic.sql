@@ -252,42 +252,24 @@ __pgt_n2_rows AS MATERIALIZED (
   FROM __pgt_n2_upd AS u
   OFFSET 0) AS x
 ),
-__pgt_d2_aggregate AS (
-  SELECT f.__pgt_row_id, -1::bigint AS __pgt_weight, f."__o_pgt_grp_1" AS "pgt_grp_1", f."__o_pgt_count" AS "pgt_count", f."__o_pgt_agg_1" AS "pgt_agg_1", f."__o_pgt_agg_2" AS "pgt_agg_2", f."__o_pgt_sum_2" AS "pgt_sum_2", f."__o_pgt_nn_2" AS "pgt_nn_2", f."__o_pgt_nan_2" AS "pgt_nan_2", f."__o_pgt_pinf_2" AS "pgt_pinf_2", f."__o_pgt_ninf_2" AS "pgt_ninf_2", f."__o_pgt_scale_2" AS "pgt_scale_2", f."__o_pgt_agg_3" AS "pgt_agg_3", f."__o_pgt_sum_3" AS "pgt_sum_3", f."__o_pgt_nn_3" AS "pgt_nn_3", f."__o_pgt_nan_3" AS "pgt_nan_3", f."__o_pgt_pinf_3" AS "pgt_pinf_3", f."__o_pgt_ninf_3" AS "pgt_ninf_3", f."__o_pgt_scale_3" AS "pgt_scale_3"
-  FROM __pgt_n2_rows AS f WHERE f.__pgt_had AND (NOT f.__pgt_has OR f.__pgt_changed)
-  UNION ALL
-  SELECT f.__pgt_row_id, 1::bigint AS __pgt_weight, f."__n_pgt_grp_1" AS "pgt_grp_1", f."__n_pgt_count" AS "pgt_count", f."__n_pgt_agg_1" AS "pgt_agg_1", f."__n_pgt_agg_2" AS "pgt_agg_2", f."__n_pgt_sum_2" AS "pgt_sum_2", f."__n_pgt_nn_2" AS "pgt_nn_2", f."__n_pgt_nan_2" AS "pgt_nan_2", f."__n_pgt_pinf_2" AS "pgt_pinf_2", f."__n_pgt_ninf_2" AS "pgt_ninf_2", f."__n_pgt_scale_2" AS "pgt_scale_2", f."__n_pgt_agg_3" AS "pgt_agg_3", f."__n_pgt_sum_3" AS "pgt_sum_3", f."__n_pgt_nn_3" AS "pgt_nn_3", f."__n_pgt_nan_3" AS "pgt_nan_3", f."__n_pgt_pinf_3" AS "pgt_pinf_3", f."__n_pgt_ninf_3" AS "pgt_ninf_3", f."__n_pgt_scale_3" AS "pgt_scale_3"
-  FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR f.__pgt_changed)
-),
-__pgt_d3_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_agg_3 AS "mean", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2", c.pgt_pinf_2 AS "pgt_pinf_2", c.pgt_ninf_2 AS "pgt_ninf_2", c.pgt_scale_2 AS "pgt_scale_2", c.pgt_agg_3 AS "pgt_agg_3", c.pgt_sum_3 AS "pgt_sum_3", c.pgt_nn_3 AS "pgt_nn_3", c.pgt_nan_3 AS "pgt_nan_3", c.pgt_pinf_3 AS "pgt_pinf_3", c.pgt_ninf_3 AS "pgt_ninf_3", c.pgt_scale_3 AS "pgt_scale_3"
-  FROM __pgt_d2_aggregate AS c
-),
 __pgt_params AS (
   SELECT $1::pg_catalog.pg_snapshot AS p1
 ),
-__pgt_delta AS (
-  SELECT d."__pgt_row_id", d.__pgt_weight, d."region" AS "region", d."n" AS "n", d."total" AS "total", d."mean" AS "mean", d."pgt_grp_1" AS "__pgt_grp_1", d."pgt_count" AS "__pgt_count", d."pgt_agg_1" AS "__pgt_agg_1", d."pgt_agg_2" AS "__pgt_agg_2", d."pgt_sum_2" AS "__pgt_sum_2", d."pgt_nn_2" AS "__pgt_nn_2", d."pgt_nan_2" AS "__pgt_nan_2", d."pgt_pinf_2" AS "__pgt_pinf_2", d."pgt_ninf_2" AS "__pgt_ninf_2", d."pgt_scale_2" AS "__pgt_scale_2", d."pgt_agg_3" AS "__pgt_agg_3", d."pgt_sum_3" AS "__pgt_sum_3", d."pgt_nn_3" AS "__pgt_nn_3", d."pgt_nan_3" AS "__pgt_nan_3", d."pgt_pinf_3" AS "__pgt_pinf_3", d."pgt_ninf_3" AS "__pgt_ninf_3", d."pgt_scale_3" AS "__pgt_scale_3"
-  FROM __pgt_d3_project AS d
-),
-__pgt_changes AS MATERIALIZED (
-  SELECT DISTINCT ON (x."__pgt_row_id") x.*, pg_catalog.count(*) OVER (PARTITION BY x."__pgt_row_id") AS __pgt_rows FROM __pgt_delta AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC
-),
 __pgt_deleted AS (
-  DELETE FROM "public"."st_aggregate_algebraic" AS st USING __pgt_changes AS d
-  WHERE st."__pgt_row_id" = d."__pgt_row_id" AND d.__pgt_weight < 0
+  DELETE FROM "public"."st_aggregate_algebraic" AS st USING __pgt_n2_rows AS f
+  WHERE st."__pgt_row_id" = f."__pgt_row_id" AND f.__pgt_had AND NOT f.__pgt_has
   RETURNING 1
 ),
 __pgt_updated AS (
-  UPDATE "public"."st_aggregate_algebraic" AS st SET "region" = d."region", "n" = d."n", "total" = d."total", "mean" = d."mean", "__pgt_grp_1" = d."__pgt_grp_1", "__pgt_count" = d."__pgt_count", "__pgt_agg_1" = d."__pgt_agg_1", "__pgt_agg_2" = d."__pgt_agg_2", "__pgt_sum_2" = d."__pgt_sum_2", "__pgt_nn_2" = d."__pgt_nn_2", "__pgt_nan_2" = d."__pgt_nan_2", "__pgt_pinf_2" = d."__pgt_pinf_2", "__pgt_ninf_2" = d."__pgt_ninf_2", "__pgt_scale_2" = d."__pgt_scale_2", "__pgt_agg_3" = d."__pgt_agg_3", "__pgt_sum_3" = d."__pgt_sum_3", "__pgt_nn_3" = d."__pgt_nn_3", "__pgt_nan_3" = d."__pgt_nan_3", "__pgt_pinf_3" = d."__pgt_pinf_3", "__pgt_ninf_3" = d."__pgt_ninf_3", "__pgt_scale_3" = d."__pgt_scale_3"
-  FROM __pgt_changes AS d
-  WHERE st."__pgt_row_id" = d."__pgt_row_id" AND d.__pgt_weight > 0
+  UPDATE "public"."st_aggregate_algebraic" AS st SET "region" = f.__n_pgt_grp_1, "n" = f.__n_pgt_agg_1, "total" = f.__n_pgt_agg_2, "mean" = f.__n_pgt_agg_3, "__pgt_grp_1" = f.__n_pgt_grp_1, "__pgt_count" = f.__n_pgt_count, "__pgt_agg_1" = f.__n_pgt_agg_1, "__pgt_agg_2" = f.__n_pgt_agg_2, "__pgt_sum_2" = f.__n_pgt_sum_2, "__pgt_nn_2" = f.__n_pgt_nn_2, "__pgt_nan_2" = f.__n_pgt_nan_2, "__pgt_pinf_2" = f.__n_pgt_pinf_2, "__pgt_ninf_2" = f.__n_pgt_ninf_2, "__pgt_scale_2" = f.__n_pgt_scale_2, "__pgt_agg_3" = f.__n_pgt_agg_3, "__pgt_sum_3" = f.__n_pgt_sum_3, "__pgt_nn_3" = f.__n_pgt_nn_3, "__pgt_nan_3" = f.__n_pgt_nan_3, "__pgt_pinf_3" = f.__n_pgt_pinf_3, "__pgt_ninf_3" = f.__n_pgt_ninf_3, "__pgt_scale_3" = f.__n_pgt_scale_3
+  FROM __pgt_n2_rows AS f
+  WHERE st."__pgt_row_id" = f."__pgt_row_id" AND f.__pgt_had AND f.__pgt_has AND f.__pgt_changed
   RETURNING 1
 ),
 __pgt_inserted AS (
   INSERT INTO "public"."st_aggregate_algebraic" ("__pgt_row_id", "region", "n", "total", "mean", "__pgt_grp_1", "__pgt_count", "__pgt_agg_1", "__pgt_agg_2", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2", "__pgt_pinf_2", "__pgt_ninf_2", "__pgt_scale_2", "__pgt_agg_3", "__pgt_sum_3", "__pgt_nn_3", "__pgt_nan_3", "__pgt_pinf_3", "__pgt_ninf_3", "__pgt_scale_3")
-  SELECT d."__pgt_row_id", d."region", d."n", d."total", d."mean", d."__pgt_grp_1", d."__pgt_count", d."__pgt_agg_1", d."__pgt_agg_2", d."__pgt_sum_2", d."__pgt_nn_2", d."__pgt_nan_2", d."__pgt_pinf_2", d."__pgt_ninf_2", d."__pgt_scale_2", d."__pgt_agg_3", d."__pgt_sum_3", d."__pgt_nn_3", d."__pgt_nan_3", d."__pgt_pinf_3", d."__pgt_ninf_3", d."__pgt_scale_3" FROM __pgt_changes AS d
-  WHERE d.__pgt_weight > 0 AND d.__pgt_rows = 1
+  SELECT f."__pgt_row_id", f.__n_pgt_grp_1, f.__n_pgt_agg_1, f.__n_pgt_agg_2, f.__n_pgt_agg_3, f.__n_pgt_grp_1, f.__n_pgt_count, f.__n_pgt_agg_1, f.__n_pgt_agg_2, f.__n_pgt_sum_2, f.__n_pgt_nn_2, f.__n_pgt_nan_2, f.__n_pgt_pinf_2, f.__n_pgt_ninf_2, f.__n_pgt_scale_2, f.__n_pgt_agg_3, f.__n_pgt_sum_3, f.__n_pgt_nn_3, f.__n_pgt_nan_3, f.__n_pgt_pinf_3, f.__n_pgt_ninf_3, f.__n_pgt_scale_3 FROM __pgt_n2_rows AS f
+  WHERE f.__pgt_has AND NOT f.__pgt_had
   RETURNING 1
 )
 SELECT ((SELECT CASE
