@@ -289,7 +289,11 @@ function stateColumnsOf(
  * {@link KeyedRootDelta}): its row id, whether it is stored (`__pgt_had`), whether its new row is
  * kept, whether its row changed, and its new values as `__n_<column id>`.
  */
-export function algebraicRows(node: AggregateNode, ctx: DiffContext, binding: StorageBinding): KeyedRootDelta {
+export function algebraicRows(
+  node: AggregateNode,
+  ctx: DiffContext,
+  binding: StorageBinding,
+): KeyedRootDelta {
   const child = aggregateChild(node);
   const d = ctx.delta(child);
   const multi = node.sets.length > 1;

@@ -156,8 +156,12 @@ export interface CompiledPlan {
   readonly consolidatedDelta: boolean;
   /** What the apply statements need. */
   applyTarget(): ApplyTarget;
-  /** Counts of pending changes per source in the window (params as the delta), TRUNCATE flags, table sizes. */
-  inspectSql(): string;
+  /**
+   * Counts of pending changes per source in the window (params as the delta), TRUNCATE flags,
+   * table sizes. `firstParam` (default 1): the number its parameters start from, to embed it
+   * in a statement that has parameters of its own before them.
+   */
+  inspectSql(firstParam?: number): string;
   /**
    * IMMEDIATE: ONE statement applying the changes of one statement on source `source.source`
    * (its transition tables, named as given) to the storage table; every other source is read in
@@ -672,7 +676,7 @@ ${fullResultSql('__pgt_insert', refs)}`,
     refreshSql: () => null,
     consolidatedDelta: false,
     applyTarget: () => ({ relation: rel, columns: visible, visible, uniqueRowIds: false, tag }),
-    inspectSql: () => inspect(refs, params),
+    inspectSql: (firstParam = 1) => inspect(refs, shiftedParams(params, firstParam)),
     immediateSql: () => null,
     recomputeSql: () => null,
     rowLocal: false,
@@ -864,7 +868,7 @@ FROM ${d} AS d`,
     // different images stay different.
     consolidatedDelta: root.uniqueIds && state !== null && state.node.kind === 'aggregate',
     applyTarget: () => ({ relation: rel, columns: allCols, visible, uniqueRowIds: root.uniqueIds, tag }),
-    inspectSql: () => inspect(sourceRefs, params),
+    inspectSql: (firstParam = 1) => inspect(sourceRefs, shiftedParams(params, firstParam)),
     immediateSql(source: TransitionTables, large = false) {
       const ctx = new DiffContext(source, [], binding);
       const d = ctx.delta(root);
@@ -921,7 +925,8 @@ function keyedRootChanges(
       const byId = new Map(p.projections.map((x) => [x.column.id, x.expr.ast]));
       expr = substitute(expr, (ref) => {
         const ast = byId.get(ref);
-        if (ast === undefined) throw new InternalError(`a projection above the root operator lacks column ${ref}`);
+        if (ast === undefined)
+          throw new InternalError(`a projection above the root operator lacks column ${ref}`);
         return cloneAst(ast);
       });
     }
@@ -979,6 +984,11 @@ FROM ${buf} AS b WHERE ${baseWindowSql(p)}`;
 }
 
 /** A SELECT naming every parameter with its type, so a statement that reads only some still types them all. */
+/** `params` numbered from `first` on (the same order and meaning). */
+function shiftedParams(params: readonly DeltaParam[], first: number): DeltaParam[] {
+  return params.map((p) => ({ ...p, index: p.index + first - 1 }));
+}
+
 function paramsDeclaration(params: readonly DeltaParam[]): string {
   const declared = params.map((p) => {
     const type = p.kind === 'prevSnapshot' ? 'pg_catalog.pg_snapshot' : 'bigint';
