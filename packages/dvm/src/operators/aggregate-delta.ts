@@ -38,6 +38,7 @@ import {
   setKeyColumns,
   specialValues,
 } from './aggregate-sql.js';
+import { unnettedScanDelta } from './scan.js';
 
 const q = quoteIdent;
 
@@ -295,7 +296,10 @@ export function algebraicRows(
   binding: StorageBinding,
 ): KeyedRootDelta {
   const child = aggregateChild(node);
-  const d = ctx.delta(child);
+  // Counts and sums of a scan's changes need no netting per row id (MIN / MAX would see values
+  // inserted and deleted within the window as candidates, so they take the netted delta).
+  const summed = node.aggs.every((_, j) => !['min', 'max'].includes(typesOf(node, j).kind));
+  const d = (child.kind === 'scan' && summed ? unnettedScanDelta(child, ctx) : null) ?? ctx.delta(child);
   const multi = node.sets.length > 1;
 
   // The child's delta rows with their keys, arguments, FILTER results and non-NULL flags.

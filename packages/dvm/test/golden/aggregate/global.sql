@@ -59,28 +59,16 @@ SELECT (SELECT pg_catalog.count(*) FROM __pgt_insert)::bigint AS n,
 
 
 -- ==== delta statement (change buffers)
-WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount"
+WITH __pgt_d1_changes_orders AS (
+  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."id" AS "orders_id", w."amount" AS "orders_amount"
+  FROM (SELECT NULL::bigint AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c3" AS "amount"
         FROM "pgtrickle_changes"."changes_16385" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
-),
-__pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
-  WHERE w.__pgt_action = 'D'
-  UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
-  WHERE w.__pgt_action = 'I'
-),
-__pgt_d1_scan_orders AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."amount" AS "orders_amount"
-  FROM __pgt_delta_orders AS d
+        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src) AS w
 ),
 __pgt_n2_drows AS (
   SELECT c.__pgt_weight AS __pgt_w, c.orders_amount AS "__pgt_a1", (pg_catalog.num_nonnulls(c.orders_amount) = 1) AS "__pgt_n1"
-  FROM __pgt_d1_scan_orders AS c
+  FROM __pgt_d1_changes_orders AS c
 ),
 __pgt_n2_dgroups AS (
   SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g.*
@@ -196,28 +184,16 @@ FROM __pgt_d3_project AS d;
 
 
 -- ==== refresh statement (DIFFERENTIAL)
-WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount"
+WITH __pgt_d1_changes_orders AS (
+  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."id" AS "orders_id", w."amount" AS "orders_amount"
+  FROM (SELECT NULL::bigint AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c3" AS "amount"
         FROM "pgtrickle_changes"."changes_16385" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
-),
-__pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
-  WHERE w.__pgt_action = 'D'
-  UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
-  WHERE w.__pgt_action = 'I'
-),
-__pgt_d1_scan_orders AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."amount" AS "orders_amount"
-  FROM __pgt_delta_orders AS d
+        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src) AS w
 ),
 __pgt_n2_drows AS (
   SELECT c.__pgt_weight AS __pgt_w, c.orders_amount AS "__pgt_a1", (pg_catalog.num_nonnulls(c.orders_amount) = 1) AS "__pgt_n1"
-  FROM __pgt_d1_scan_orders AS c
+  FROM __pgt_d1_changes_orders AS c
 ),
 __pgt_n2_dgroups AS (
   SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g.*
@@ -278,28 +254,16 @@ SELECT ((SELECT CASE
 
 
 -- ==== refresh statement (DIFFERENTIAL, captured for consumers)
-WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount"
+WITH __pgt_d1_changes_orders AS (
+  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."id" AS "orders_id", w."amount" AS "orders_amount"
+  FROM (SELECT NULL::bigint AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c3" AS "amount"
         FROM "pgtrickle_changes"."changes_16385" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
-),
-__pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
-  WHERE w.__pgt_action = 'D'
-  UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
-  WHERE w.__pgt_action = 'I'
-),
-__pgt_d1_scan_orders AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."amount" AS "orders_amount"
-  FROM __pgt_delta_orders AS d
+        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src) AS w
 ),
 __pgt_n2_drows AS (
   SELECT c.__pgt_weight AS __pgt_w, c.orders_amount AS "__pgt_a1", (pg_catalog.num_nonnulls(c.orders_amount) = 1) AS "__pgt_n1"
-  FROM __pgt_d1_scan_orders AS c
+  FROM __pgt_d1_changes_orders AS c
 ),
 __pgt_n2_dgroups AS (
   SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g.*

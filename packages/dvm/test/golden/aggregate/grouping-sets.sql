@@ -95,28 +95,16 @@ SELECT (SELECT pg_catalog.count(*) FROM __pgt_insert)::bigint AS n,
 
 
 -- ==== delta statement (change buffers)
-WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."region"
+WITH __pgt_d1_changes_orders AS (
+  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."id" AS "orders_id", w."customer" AS "orders_customer", w."region" AS "orders_region"
+  FROM (SELECT NULL::bigint AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."region"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c4" AS "region"
         FROM "pgtrickle_changes"."changes_16385" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
-),
-__pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."region" AS "region"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
-  WHERE w.__pgt_action = 'D'
-  UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."region" AS "region"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
-  WHERE w.__pgt_action = 'I'
-),
-__pgt_d1_scan_orders AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."customer" AS "orders_customer", d."region" AS "orders_region"
-  FROM __pgt_delta_orders AS d
+        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src) AS w
 ),
 __pgt_n2_drows AS MATERIALIZED (
   SELECT c.__pgt_weight AS __pgt_w, c.orders_region AS "pgt_grp_1", c.orders_customer AS "pgt_grp_2"
-  FROM __pgt_d1_scan_orders AS c
+  FROM __pgt_d1_changes_orders AS c
 ),
 __pgt_n2_dgroups AS (
   SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g.*
@@ -242,28 +230,16 @@ FROM __pgt_d3_project AS d;
 
 
 -- ==== refresh statement (DIFFERENTIAL)
-WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."region"
+WITH __pgt_d1_changes_orders AS (
+  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."id" AS "orders_id", w."customer" AS "orders_customer", w."region" AS "orders_region"
+  FROM (SELECT NULL::bigint AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."region"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c4" AS "region"
         FROM "pgtrickle_changes"."changes_16385" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
-),
-__pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."region" AS "region"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
-  WHERE w.__pgt_action = 'D'
-  UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."region" AS "region"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
-  WHERE w.__pgt_action = 'I'
-),
-__pgt_d1_scan_orders AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."customer" AS "orders_customer", d."region" AS "orders_region"
-  FROM __pgt_delta_orders AS d
+        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src) AS w
 ),
 __pgt_n2_drows AS MATERIALIZED (
   SELECT c.__pgt_weight AS __pgt_w, c.orders_region AS "pgt_grp_1", c.orders_customer AS "pgt_grp_2"
-  FROM __pgt_d1_scan_orders AS c
+  FROM __pgt_d1_changes_orders AS c
 ),
 __pgt_n2_dgroups AS (
   SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g.*
@@ -329,28 +305,16 @@ SELECT ((SELECT CASE
 
 
 -- ==== refresh statement (DIFFERENTIAL, captured for consumers)
-WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."region"
+WITH __pgt_d1_changes_orders AS (
+  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."id" AS "orders_id", w."customer" AS "orders_customer", w."region" AS "orders_region"
+  FROM (SELECT NULL::bigint AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."region"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c4" AS "region"
         FROM "pgtrickle_changes"."changes_16385" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
-),
-__pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."region" AS "region"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
-  WHERE w.__pgt_action = 'D'
-  UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."region" AS "region"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
-  WHERE w.__pgt_action = 'I'
-),
-__pgt_d1_scan_orders AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."customer" AS "orders_customer", d."region" AS "orders_region"
-  FROM __pgt_delta_orders AS d
+        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src) AS w
 ),
 __pgt_n2_drows AS MATERIALIZED (
   SELECT c.__pgt_weight AS __pgt_w, c.orders_region AS "pgt_grp_1", c.orders_customer AS "pgt_grp_2"
-  FROM __pgt_d1_scan_orders AS c
+  FROM __pgt_d1_changes_orders AS c
 ),
 __pgt_n2_dgroups AS (
   SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g.*
