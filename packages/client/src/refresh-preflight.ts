@@ -31,14 +31,17 @@ export type RefreshLock = 'FOR UPDATE' | 'FOR UPDATE NOWAIT' | 'FOR UPDATE SKIP 
 /**
  * Locks stream table `pgtId`'s row (null: skipped, SKIP LOCKED found it held) and registers the
  * transaction as its storage's writer when its status lets the refresh go on (not SUSPENDED or
- * ERROR, or `ignoreStatus`). The registration ends with the refresh's last catalog write.
+ * ERROR, or `ignoreStatus`). The registration ends with the refresh's last catalog write. Also
+ * says whether the relations named by `buffers` (qualified names: the change buffers a window
+ * inspection would read) all exist, read once the lock is held.
  */
 export async function lockForRefresh(
   conn: Conn,
   pgtId: number,
   lock: RefreshLock,
   ignoreStatus: boolean,
-): Promise<StreamTableRow | null> {
+  buffers: readonly string[] = [],
+): Promise<{ readonly row: StreamTableRow; readonly buffersExist: boolean } | null> {
   const res = await repeatedQuery(
     conn,
     `WITH st AS MATERIALIZED (SELECT ${ST_COLUMNS} FROM ${cat('pgt_stream_tables')} WHERE pgt_id = $1 ${lock}),
@@ -47,11 +50,13 @@ export async function lockForRefresh(
        SELECT pg_catalog.pg_current_xact_id(), st.pgt_id FROM st
         WHERE $2 OR st.status NOT IN ('SUSPENDED', 'ERROR')
        ON CONFLICT DO NOTHING)
-     SELECT * FROM st`,
-    [pgtId, ignoreStatus],
+     SELECT st.*, (SELECT COALESCE(pg_catalog.bool_and(pg_catalog.to_regclass(b) IS NOT NULL), true)
+                     FROM pg_catalog.unnest($3::text[]) AS b) AS __pgt_buffers
+       FROM st`,
+    [pgtId, ignoreStatus, buffers],
   );
   const r = res.rows[0];
-  return r === undefined ? null : toRow(r);
+  return r === undefined ? null : { row: toRow(r), buffersExist: r.__pgt_buffers === true };
 }
 
 /** The state a refresh starts from. */

@@ -14,11 +14,15 @@
  * (NO_DATA when nothing is pending).
  */
 import {
+  baseBufferName,
+  CHANGES_SCHEMA,
   type CompiledPlan,
   DvmError,
   deltaParamValues,
+  quoteQualified,
   type RefreshResult,
   runRefresh,
+  streamBufferName,
   type WindowInspection,
 } from '@pgtrickle/dvm';
 import { autoPreferFull, readCostSamples } from './auto-cost.js';
@@ -173,6 +177,15 @@ function expectedSources(engine: Engine, pgtId: number): number[] {
   return engine.plans.get(pgtId)?.plan.sources.map((s) => s.oid) ?? [];
 }
 
+/** The change buffer (qualified) a plan source's window is read from. */
+function bufferOf(source: CompiledPlan['sources'][number]): string {
+  const table =
+    source.kind === 'streamTable' && source.pgtId !== null && source.pgtId !== undefined
+      ? streamBufferName(source.pgtId)
+      : baseBufferName(source.oid);
+  return quoteQualified(CHANGES_SCHEMA, table);
+}
+
 /** Refreshes stream table `pgtId` in the transaction open on `conn`. */
 export async function refreshInTransaction(
   conn: Conn,
@@ -205,7 +218,25 @@ export async function refreshInTransaction(
       };
     }
   }
-  const row = await lockForRefresh(conn, pgtId, LOCKS[request.lock ?? 'wait'], request.ignoreStatus === true);
+  // The plan it expects to run: its window is read by the preflight when that plan is cached, is
+  // DIFFERENTIAL, its buffers exist (checked with the lock), and the owner was the connection's
+  // role last time (the read runs as the connection's role).
+  const cachedPlan = engine.plans.get(pgtId)?.plan ?? null;
+  const expected =
+    cachedPlan !== null &&
+    cachedPlan.mode === 'DIFFERENTIAL' &&
+    request.action === undefined &&
+    engine.ownedBySelf.has(pgtId)
+      ? cachedPlan
+      : null;
+  const locked = await lockForRefresh(
+    conn,
+    pgtId,
+    LOCKS[request.lock ?? 'wait'],
+    request.ignoreStatus === true,
+    expected === null ? [] : expected.sources.map(bufferOf),
+  );
+  const row = locked?.row ?? null;
   const skipped = (name: string, reason: string): RefreshOutcome => ({
     pgtId,
     name,
@@ -228,22 +259,23 @@ export async function refreshInTransaction(
   const name = displayName(row.schema, row.name);
   const owner = { role: row.owner, searchPath: row.searchPath };
   // One read: the sources, the storage, its guard, its readers, the sources' fingerprints, and
-  // (the owner being the connection's role) the owner's search_path set and what it may not see.
-  // The window of the plan it expects to run, read in the same statement when that plan is cached
-  // and the owner was the connection's role last time (the read runs as the connection's role).
-  const expected = engine.plans.get(pgtId)?.plan ?? null;
+  // (the owner being the connection's role) the owner's search_path set, what it may not see and
+  // the window of the expected plan.
   const inspect =
-    expected !== null &&
-    expected.mode !== 'FULL' &&
-    row.frontier !== null &&
-    request.action === undefined &&
-    engine.ownedBySelf.has(pgtId)
+    expected !== null && locked?.buffersExist === true && row.frontier !== null && !row.needsReinit
       ? {
           sql: expected.inspectSql(PREFLIGHT_PARAMS + 1),
           values: deltaParamValues(expected, row.frontier),
         }
       : null;
-  const pre = await preflight(conn, row, owner, expectedSources(engine, pgtId), inspect);
+  let pre: Preflight;
+  try {
+    pre = await preflight(conn, row, owner, expectedSources(engine, pgtId), inspect);
+  } catch (error) {
+    // The next attempt reads the window on its own again.
+    engine.ownedBySelf.delete(pgtId);
+    throw error;
+  }
   if (pre.session.self) engine.ownedBySelf.add(pgtId);
   else engine.ownedBySelf.delete(pgtId);
   const inspected = expected !== null && pre.window !== null ? { plan: expected, window: pre.window } : null;
