@@ -9,14 +9,18 @@ import type { CompiledPlan } from '@pgtrickle/dvm';
 
 /** `plan` with `inspectSql`, `refreshSql` and `fullInsert` answering from a per-plan memo. */
 export function memoizedPlan(plan: CompiledPlan): CompiledPlan {
-  let inspect: string | undefined;
+  const inspect = new Map<number, string>();
   let full: string | undefined;
   const refresh = new Map<number | null, string | null>();
   return {
     ...plan,
-    inspectSql() {
-      inspect ??= plan.inspectSql();
-      return inspect;
+    inspectSql(firstParam = 1) {
+      let text = inspect.get(firstParam);
+      if (text === undefined) {
+        text = plan.inspectSql(firstParam);
+        inspect.set(firstParam, text);
+      }
+      return text;
     },
     fullInsert() {
       full ??= plan.fullInsert();

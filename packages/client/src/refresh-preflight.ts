@@ -10,9 +10,12 @@
  *   connection's role — in which case the owner's search_path is set for the rest of the
  *   transaction (the owner's sandbox, `security/sandbox.ts`, then runs statements directly) and the
  *   sources hidden from the owner (row-level security, missing SELECT) are read in the same
- *   statement, as the owner.
+ *   statement, as the owner; and whether the public view's readers are already mirrored onto the
+ *   storage (so the refresh sends no statement for it); and, when asked, the window of the plan
+ *   the refresh expects to run (read as the owner, so only when the owner is the connection's role).
  */
 
+import { type WindowInspection, windowFromRows } from '@pgtrickle/dvm';
 import { readersExistSql } from './catalog/read-dependencies.js';
 import { type DependencyRow, ST_COLUMNS, type StreamTableRow, toDependency, toRow } from './catalog/rows.js';
 import { cat } from './catalog/schema.js';
@@ -28,14 +31,17 @@ export type RefreshLock = 'FOR UPDATE' | 'FOR UPDATE NOWAIT' | 'FOR UPDATE SKIP 
 /**
  * Locks stream table `pgtId`'s row (null: skipped, SKIP LOCKED found it held) and registers the
  * transaction as its storage's writer when its status lets the refresh go on (not SUSPENDED or
- * ERROR, or `ignoreStatus`). The registration ends with the refresh's last catalog write.
+ * ERROR, or `ignoreStatus`). The registration ends with the refresh's last catalog write. Also
+ * says whether the relations named by `buffers` (qualified names: the change buffers a window
+ * inspection would read) all exist, read once the lock is held.
  */
 export async function lockForRefresh(
   conn: Conn,
   pgtId: number,
   lock: RefreshLock,
   ignoreStatus: boolean,
-): Promise<StreamTableRow | null> {
+  buffers: readonly string[] = [],
+): Promise<{ readonly row: StreamTableRow; readonly buffersExist: boolean } | null> {
   const res = await repeatedQuery(
     conn,
     `WITH st AS MATERIALIZED (SELECT ${ST_COLUMNS} FROM ${cat('pgt_stream_tables')} WHERE pgt_id = $1 ${lock}),
@@ -44,11 +50,13 @@ export async function lockForRefresh(
        SELECT pg_catalog.pg_current_xact_id(), st.pgt_id FROM st
         WHERE $2 OR st.status NOT IN ('SUSPENDED', 'ERROR')
        ON CONFLICT DO NOTHING)
-     SELECT * FROM st`,
-    [pgtId, ignoreStatus],
+     SELECT st.*, (SELECT COALESCE(pg_catalog.bool_and(pg_catalog.to_regclass(b) IS NOT NULL), true)
+                     FROM pg_catalog.unnest($3::text[]) AS b) AS __pgt_buffers
+       FROM st`,
+    [pgtId, ignoreStatus, buffers],
   );
   const r = res.rows[0];
-  return r === undefined ? null : toRow(r);
+  return r === undefined ? null : { row: toRow(r), buffersExist: r.__pgt_buffers === true };
 }
 
 /** The state a refresh starts from. */
@@ -70,6 +78,32 @@ export interface Preflight {
   readonly session: { readonly self: boolean; readonly path: string };
   /** When `self`: which of the `hiddenOids` asked about are hidden from the owner; else null. */
   readonly hidden: ReadonlySet<number> | null;
+  /**
+   * The public view and the storage both exist and have the same SELECT grantees: the mirror of
+   * the view's readers onto the storage (`preparePublicView`) has nothing to do.
+   */
+  readonly readersMirrored: boolean;
+  /** The window the `window` statement read, when asked and the owner is the connection's role; else null. */
+  readonly window: WindowInspection | null;
+}
+
+/**
+ * A plan's window inspection to read in the preflight, as the owner (only when the owner is the
+ * connection's role): its text with parameters from {@link PREFLIGHT_PARAMS} + 1 on, and their values.
+ */
+export interface WindowRead {
+  readonly sql: string;
+  readonly values: readonly unknown[];
+}
+
+/** The parameters the preflight has before a {@link WindowRead}'s. */
+export const PREFLIGHT_PARAMS = 6;
+
+/** The sorted distinct SELECT grantees (other than its owner) of relation `oid` (an SQL expression), as an array (NULL: none). */
+function selectGranteesSql(oid: string): string {
+  return `SELECT pg_catalog.array_agg(DISTINCT a.grantee ORDER BY a.grantee)
+                 FROM pg_catalog.pg_class AS c, pg_catalog.aclexplode(c.relacl) AS a
+                WHERE c.oid = ${oid} AND a.privilege_type = 'SELECT' AND a.grantee <> c.relowner`;
 }
 
 /**
@@ -78,9 +112,10 @@ export interface Preflight {
  */
 export async function preflight(
   conn: Conn,
-  row: Pick<StreamTableRow, 'pgtId' | 'storageOid'>,
+  row: Pick<StreamTableRow, 'pgtId' | 'storageOid' | 'publicOid'>,
   owner: SandboxOwner,
   hiddenOids: readonly number[],
+  window: WindowRead | null = null,
 ): Promise<Preflight> {
   const res = await repeatedQuery(
     conn,
@@ -95,14 +130,31 @@ export async function preflight(
             CASE WHEN s.self THEN
               (SELECT COALESCE(pg_catalog.json_agg(h.oid), '[]') FROM pg_catalog.unnest($5::oid[]) AS h(oid)
                 WHERE NOT pg_catalog.has_table_privilege(h.oid, 'SELECT') OR pg_catalog.row_security_active(h.oid))
-            END AS hidden
+            END AS hidden,
+            $6::oid IS NOT NULL AND $1::oid IS NOT NULL
+              AND EXISTS (SELECT 1 FROM pg_catalog.pg_class AS c WHERE c.oid = $6::oid AND c.relkind = 'v')
+              AND EXISTS (SELECT 1 FROM pg_catalog.pg_class AS c WHERE c.oid = $1::oid)
+              AND (${selectGranteesSql('$6::oid')}) IS NOT DISTINCT FROM (${selectGranteesSql('$1::oid')}) AS mirrored,
+            ${
+              window === null
+                ? 'NULL::json'
+                : `CASE WHEN s.self THEN (SELECT pg_catalog.json_agg(i) FROM (${window.sql}) AS i) END`
+            } AS window
        FROM (SELECT current_user = $3 AS self, pg_catalog.current_setting('search_path') AS path,
                     (SELECT pg_catalog.json_agg(d ORDER BY d.source_oid) FROM ${cat('pgt_dependencies')} AS d
                       WHERE d.pgt_id = $2) AS deps,
                     (SELECT COALESCE(pg_catalog.array_agg(d.source_oid ORDER BY d.source_oid), '{}')
                        FROM ${cat('pgt_dependencies')} AS d WHERE d.pgt_id = $2) AS oids
              OFFSET 0) AS s`,
-    [row.storageOid, row.pgtId, owner.role, sandboxSearchPath(owner), hiddenOids],
+    [
+      row.storageOid,
+      row.pgtId,
+      owner.role,
+      sandboxSearchPath(owner),
+      hiddenOids,
+      row.publicOid,
+      ...(window?.values ?? []),
+    ],
   );
   const r = res.rows[0] ?? {};
   const fps = (r.fps ?? []) as { oid: number | string; fp: string | null }[];
@@ -115,5 +167,10 @@ export async function preflight(
     fingerprints: new Map(fps.map((f) => [Number(f.oid), f.fp === null ? null : String(f.fp)])),
     session: { self: r.self === true, path: String(r.path) },
     hidden: hidden === null ? null : new Set(hidden.map(Number)),
+    readersMirrored: r.mirrored === true,
+    window:
+      r.window === null || r.window === undefined
+        ? null
+        : windowFromRows((r.window ?? []) as Record<string, unknown>[]),
   };
 }

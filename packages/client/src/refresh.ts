@@ -13,7 +13,18 @@
  * cost model of `auto-cost.ts` expects FULL to be cheaper; otherwise DIFFERENTIAL
  * (NO_DATA when nothing is pending).
  */
-import { type CompiledPlan, DvmError, type RefreshResult, runRefresh } from '@pgtrickle/dvm';
+import {
+  baseBufferName,
+  CHANGES_SCHEMA,
+  type CompiledPlan,
+  DvmError,
+  deltaParamValues,
+  quoteQualified,
+  type RefreshResult,
+  runRefresh,
+  streamBufferName,
+  type WindowInspection,
+} from '@pgtrickle/dvm';
 import { autoPreferFull, readCostSamples } from './auto-cost.js';
 import { streamTableById, streamTableWithDependencies } from './catalog/find-stream-table.js';
 import { dependenciesOf } from './catalog/read-dependencies.js';
@@ -28,7 +39,7 @@ import { memoizedPlan } from './plan-memo.js';
 import { onlyCaptureChanged } from './port.js';
 import { evolveStorageAndView, preparePublicView, storageNameOf } from './public-view.js';
 import type { LookMemory } from './refresh-look.js';
-import { lockForRefresh, type Preflight, preflight } from './refresh-preflight.js';
+import { lockForRefresh, PREFLIGHT_PARAMS, type Preflight, preflight } from './refresh-preflight.js';
 import { isQuiet, markQuiet, QUIET_REASON } from './refresh-quiet.js';
 import { compileAsOwner, sourcesHiddenFromOwner } from './security/owner-compile.js';
 import { type OwnerSandbox, withSandbox } from './security/sandbox.js';
@@ -46,6 +57,8 @@ export interface Engine {
   readonly plans: Map<number, { readonly key: string; readonly plan: CompiledPlan }>;
   /** What `refresh()`'s opening read saw per name (`refresh-look.ts`). */
   readonly looks: Map<string, LookMemory>;
+  /** Stream tables whose owner was the connection's role at their last refresh (the preflight reads their window). */
+  readonly ownedBySelf: Set<number>;
 }
 
 /** A new engine state. */
@@ -54,6 +67,7 @@ export function createEngine(options: { autoFullRatio?: number } = {}): Engine {
     autoFullRatio: options.autoFullRatio ?? DEFAULT_AUTO_FULL_RATIO,
     plans: new Map(),
     looks: new Map(),
+    ownedBySelf: new Set(),
   };
 }
 
@@ -163,6 +177,15 @@ function expectedSources(engine: Engine, pgtId: number): number[] {
   return engine.plans.get(pgtId)?.plan.sources.map((s) => s.oid) ?? [];
 }
 
+/** The change buffer (qualified) a plan source's window is read from. */
+function bufferOf(source: CompiledPlan['sources'][number]): string {
+  const table =
+    source.kind === 'streamTable' && source.pgtId !== null && source.pgtId !== undefined
+      ? streamBufferName(source.pgtId)
+      : baseBufferName(source.oid);
+  return quoteQualified(CHANGES_SCHEMA, table);
+}
+
 /** Refreshes stream table `pgtId` in the transaction open on `conn`. */
 export async function refreshInTransaction(
   conn: Conn,
@@ -195,7 +218,25 @@ export async function refreshInTransaction(
       };
     }
   }
-  const row = await lockForRefresh(conn, pgtId, LOCKS[request.lock ?? 'wait'], request.ignoreStatus === true);
+  // The plan it expects to run: its window is read by the preflight when that plan is cached, is
+  // DIFFERENTIAL, its buffers exist (checked with the lock), and the owner was the connection's
+  // role last time (the read runs as the connection's role).
+  const cachedPlan = engine.plans.get(pgtId)?.plan ?? null;
+  const expected =
+    cachedPlan !== null &&
+    cachedPlan.mode === 'DIFFERENTIAL' &&
+    request.action === undefined &&
+    engine.ownedBySelf.has(pgtId)
+      ? cachedPlan
+      : null;
+  const locked = await lockForRefresh(
+    conn,
+    pgtId,
+    LOCKS[request.lock ?? 'wait'],
+    request.ignoreStatus === true,
+    expected === null ? [] : expected.sources.map(bufferOf),
+  );
+  const row = locked?.row ?? null;
   const skipped = (name: string, reason: string): RefreshOutcome => ({
     pgtId,
     name,
@@ -218,20 +259,43 @@ export async function refreshInTransaction(
   const name = displayName(row.schema, row.name);
   const owner = { role: row.owner, searchPath: row.searchPath };
   // One read: the sources, the storage, its guard, its readers, the sources' fingerprints, and
-  // (the owner being the connection's role) the owner's search_path set and what it may not see.
-  const pre = await preflight(conn, row, owner, expectedSources(engine, pgtId));
+  // (the owner being the connection's role) the owner's search_path set, what it may not see and
+  // the window of the expected plan.
+  const inspect =
+    expected !== null && locked?.buffersExist === true && row.frontier !== null && !row.needsReinit
+      ? {
+          sql: expected.inspectSql(PREFLIGHT_PARAMS + 1),
+          values: deltaParamValues(expected, row.frontier),
+        }
+      : null;
+  let pre: Preflight;
+  try {
+    pre = await preflight(conn, row, owner, expectedSources(engine, pgtId), inspect);
+  } catch (error) {
+    // The next attempt reads the window on its own again.
+    engine.ownedBySelf.delete(pgtId);
+    throw error;
+  }
+  if (pre.session.self) engine.ownedBySelf.add(pgtId);
+  else engine.ownedBySelf.delete(pgtId);
+  const inspected = expected !== null && pre.window !== null ? { plan: expected, window: pre.window } : null;
   // The registration (taken with the lock) ends with the refresh's last catalog write.
-  // A table of the earlier layout gets its public view; a dropped view is an error (public-view.ts).
+  // A table of the earlier layout gets its public view; a dropped view is an error (public-view.ts);
+  // the view's readers are mirrored onto the storage unless the preflight found them already there.
   return withSandbox(
     conn,
     owner,
     {},
     async (sandbox) =>
-      refreshAsOwner(conn, sandbox, engine, await preparePublicView(conn, sandbox.exec, row), pre, request, {
-        startedAt,
-        after,
-        name,
-      }),
+      refreshAsOwner(
+        conn,
+        sandbox,
+        engine,
+        pre.readersMirrored ? row : await preparePublicView(conn, sandbox.exec, row),
+        pre,
+        request,
+        { startedAt, after, name, inspected },
+      ),
     pre.session,
   );
 }
@@ -244,9 +308,15 @@ async function refreshAsOwner(
   row: StreamTableRow,
   pre: Preflight,
   request: RefreshRequest,
-  at: { readonly startedAt: Date; readonly after: StreamTableRow['status']; readonly name: string },
+  at: {
+    readonly startedAt: Date;
+    readonly after: StreamTableRow['status'];
+    readonly name: string;
+    /** The window the preflight read for the plan it expected (used when that plan runs). */
+    readonly inspected: { readonly plan: CompiledPlan; readonly window: WindowInspection } | null;
+  },
 ): Promise<RefreshOutcome> {
-  const { startedAt, after, name } = at;
+  const { startedAt, after, name, inspected } = at;
   const pgtId = row.pgtId;
   let deps = pre.deps;
   // The storage table dropped behind pgtrickle's back: a permanent error naming the cleanup.
@@ -295,6 +365,7 @@ async function refreshAsOwner(
     frontier: row.frontier,
     captureEpoch: hasConsumers ? String(row.epoch + 1) : null,
     pgtId,
+    ...(inspected !== null && inspected.plan === plan && !rebuild ? { window: inspected.window } : {}),
     ...(row.requestedMode === 'AUTO'
       ? {
           preferFull: autoPreferFull(
@@ -315,7 +386,8 @@ async function refreshAsOwner(
       ? `the write guard of ${name} had been disabled or dropped: restored, and the contents rebuilt`
       : result.reason;
   const pending = Object.values(result.pendingChanges).reduce((a, b) => a + b, 0);
-  // One statement: the row, the history entry, and the end of the storage-writer registration.
+  // One statement: the row, the history entry, the end of the storage-writer registration and,
+  // for a sandbox of the connection's own role, the caller's search_path set again (its close).
   const updated = await recordCompletedRefresh(
     conn,
     pgtId,
@@ -339,7 +411,9 @@ async function refreshAsOwner(
       reason,
       error: null,
     },
+    sandbox.restorePath,
   );
+  if (sandbox.restorePath !== null) sandbox.closeRestored();
   return {
     pgtId,
     name,

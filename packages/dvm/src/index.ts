@@ -116,5 +116,6 @@ export {
   type SqlExecutor,
   type SqlResult,
   type WindowInspection,
+  windowFromRows,
 } from './plan/refresh.js';
 export { dollarQuote, quoteIdent, quoteLiteral, quoteQualified } from './sql/quote.js';

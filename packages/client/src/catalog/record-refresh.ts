@@ -71,13 +71,15 @@ function recordParams(pgtId: number, r: RefreshRecord): unknown[] {
 /**
  * The end of a refresh in ONE statement: {@link recordRefresh}'s update of the row, the history
  * row `h` (its pgt_id is `pgtId`), and the end of this transaction's registration as a writer of
- * stream tables' storage (the refresh has written everything). Returns the row.
+ * stream tables' storage (the refresh has written everything); with `restorePath`, the
+ * transaction's search_path set to it too (the end of an owner's sandbox). Returns the row.
  */
 export async function recordCompletedRefresh(
   q: Queryable,
   pgtId: number,
   r: RefreshRecord,
   h: Omit<HistoryEntry, 'pgtId'>,
+  restorePath: string | null = null,
 ): Promise<StreamTableRow> {
   const res = await repeatedQuery(
     q,
@@ -87,8 +89,9 @@ export async function recordCompletedRefresh(
          (pgt_id, action, status, initiated_by, started_at, rows_inserted, rows_deleted, pending_changes, reason, error)
        VALUES ($1, $10, $11, $12, $13, $14, $15, $16, $17, $18)),
      ended AS (DELETE FROM ${cat('pgt_refreshing')} WHERE xid = pg_catalog.pg_current_xact_id())
-     SELECT * FROM updated`,
-    [...recordParams(pgtId, r), ...historyValues(h)],
+     SELECT u.*, CASE WHEN $19::text IS NOT NULL THEN pg_catalog.set_config('search_path', $19::text, true) END AS __pgt_path
+       FROM updated AS u`,
+    [...recordParams(pgtId, r), ...historyValues(h), restorePath],
   );
   return toRow(res.rows[0] as Record<string, unknown>);
 }

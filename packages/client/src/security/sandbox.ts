@@ -61,6 +61,14 @@ export interface OwnerSandbox {
   port(base: CatalogPort): CatalogPort;
   /** Drops the sandbox function (call before the transaction commits). */
   close(): Promise<void>;
+  /**
+   * For a sandbox of the connection's own role: the caller's search_path, which closing it sets
+   * again (a caller may set it in a statement of its own and then call {@link closeRestored});
+   * null for a sandbox run by a function.
+   */
+  readonly restorePath: string | null;
+  /** Closes a sandbox whose {@link restorePath} the caller has set again itself (no statement sent). */
+  closeRestored(): void;
 }
 
 /**
@@ -233,6 +241,10 @@ function ownSandbox(conn: Conn, owner: SandboxOwner, savedPath: string): OwnerSa
       closed = true;
       await conn.query(`SELECT pg_catalog.set_config('search_path', $1, true)`, [savedPath]);
     },
+    restorePath: savedPath,
+    closeRestored() {
+      closed = true;
+    },
   };
 }
 
@@ -325,6 +337,10 @@ export async function openSandbox(
       if (closed) return;
       closed = true;
       await conn.query(`DROP FUNCTION IF EXISTS ${signature}`);
+    },
+    restorePath: null,
+    closeRestored() {
+      throw new ClientInternalError('a sandbox run by a function is closed by dropping it (close())');
     },
   };
 }

@@ -72,6 +72,22 @@ export interface StorageBinding {
   column(id: string): string;
 }
 
+/**
+ * The root operator's changes one row per changed row id (alias `f` in every expression), for an
+ * apply that needs no netting of −1 / +1 rows: `had` says whether the id is stored, `keep`
+ * whether its new row exists, `changed` whether a stored row that stays differs from the new
+ * one; `column(id)` is the new value of the operator's column `id`.
+ */
+export interface KeyedRootDelta {
+  /** The relation (a CTE name) holding one row per affected row id, `__pgt_row_id` first. */
+  readonly relation: string;
+  readonly had: string;
+  readonly keep: string;
+  readonly changed: string;
+  /** The column (unquoted name) of `relation` holding the new value of the operator's column `id`. */
+  column(id: string): string;
+}
+
 /** The context one generated statement is built in. */
 export class DiffContext {
   /** The CTEs of the statement. */

@@ -12,7 +12,7 @@
  * computed once per group, next to the stored state, and the new values read them as columns.
  */
 
-import type { DiffContext, StorageBinding } from '../diff/context.js';
+import type { DiffContext, KeyedRootDelta, StorageBinding } from '../diff/context.js';
 import { rowText } from '../diff/rowid.js';
 import { InternalError } from '../errors.js';
 import { refNode, substitute } from '../ir/expr.js';
@@ -38,6 +38,7 @@ import {
   setKeyColumns,
   specialValues,
 } from './aggregate-sql.js';
+import { unnettedScanDelta } from './scan.js';
 
 const q = quoteIdent;
 
@@ -284,9 +285,21 @@ function stateColumnsOf(
 }
 
 /** Adds the CTEs of the algebraic root delta and returns the last one's name. */
-export function algebraicDelta(node: AggregateNode, ctx: DiffContext, binding: StorageBinding): string {
+/**
+ * The changed groups of the algebraic root rule, one row per affected group (see
+ * {@link KeyedRootDelta}): its row id, whether it is stored (`__pgt_had`), whether its new row is
+ * kept, whether its row changed, and its new values as `__n_<column id>`.
+ */
+export function algebraicRows(
+  node: AggregateNode,
+  ctx: DiffContext,
+  binding: StorageBinding,
+): KeyedRootDelta {
   const child = aggregateChild(node);
-  const d = ctx.delta(child);
+  // Counts and sums of a scan's changes need no netting per row id (MIN / MAX would see values
+  // inserted and deleted within the window as candidates, so they take the netted delta).
+  const summed = node.aggs.every((_, j) => !['min', 'max'].includes(typesOf(node, j).kind));
+  const d = (child.kind === 'scan' && summed ? unnettedScanDelta(child, ctx) : null) ?? ctx.delta(child);
   const multi = node.sets.length > 1;
 
   // The child's delta rows with their keys, arguments, FILTER results and non-NULL flags.
@@ -418,6 +431,15 @@ OFFSET 0) AS x`,
           substitute(node.having, (id) => refNode(ids.has(id) ? `__n_${id}` : id)),
           'f',
         )}) IS TRUE)`;
+  return { relation: fin, had: 'f.__pgt_had', keep, changed, column: (id) => `__n_${id}` };
+}
+
+/**
+ * The algebraic root rule as a delta: per changed group the stored row as −1 (its `__o_` values)
+ * and the new row as +1, from {@link algebraicRows}.
+ */
+export function algebraicDelta(node: AggregateNode, ctx: DiffContext, binding: StorageBinding): string {
+  const { relation: fin, keep, changed } = algebraicRows(node, ctx, binding);
   const out = (col: (id: string) => string) =>
     node.columns.map((c) => sql`, f.${col(c.id)} AS ${q(c.id)}`).join('');
   return ctx.stmt.add(

@@ -58,7 +58,7 @@
 import type { DiffContext } from '../diff/context.js';
 import { differenceDelta } from '../diff/recompute.js';
 import { sql } from '../sql/sql.js';
-import { algebraicDelta, isAlgebraic } from './aggregate-delta.js';
+import { algebraicDelta, algebraicRows, isAlgebraic } from './aggregate-delta.js';
 import { type AggregateNode, aggregateChild } from './aggregate-node.js';
 import {
   affectedKeys,
@@ -125,6 +125,10 @@ export const aggregateRules: OperatorRules<AggregateNode> = {
   },
   rootState(node) {
     return node.columns;
+  },
+  keyedRootDelta(node, ctx) {
+    const binding = ctx.storageFor(node);
+    return binding !== null && isAlgebraic(node) ? algebraicRows(node, ctx, binding) : null;
   },
   analyze(node, tools) {
     return analyzeAggregate(node, tools);

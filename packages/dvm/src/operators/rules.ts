@@ -5,7 +5,7 @@
  */
 
 import type { QueryColumn } from '../catalog/port.js';
-import type { DiffContext } from '../diff/context.js';
+import type { DiffContext, KeyedRootDelta } from '../diff/context.js';
 import type { IrColumn, IrNode, Side } from '../ir/types.js';
 
 /** The rules of one operator kind (docs/dvm-design.md §3). */
@@ -27,6 +27,12 @@ export interface OperatorRules<N extends IrNode = IrNode> {
    * the node keeps no state. Names must start with `__pgt_`.
    */
   rootState?(node: N): readonly IrColumn[] | null;
+  /**
+   * Optional, for a node with {@link rootState} bound to the storage in `ctx`: its changes as one
+   * row per changed row id ({@link KeyedRootDelta}), which the refresh applies directly (no −1 /
+   * +1 rows to net per id). Null: the node's `delta` is applied instead.
+   */
+  keyedRootDelta?(node: N, ctx: DiffContext): KeyedRootDelta | null;
   /**
    * Optional compile-time analysis that needs the database (e.g. the result types of its
    * expressions): called once per node, children first, before any SQL is generated. It may

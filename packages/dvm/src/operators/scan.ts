@@ -126,9 +126,10 @@ export function sourceBufferColumn(column: string): string {
  * is computed from the others with its generation expression. A stream-table buffer has typed
  * columns under the source's names.
  */
-function windowSql(source: SourceRef, ctx: DiffContext): string {
+function windowSql(source: SourceRef, ctx: DiffContext, rowIds = true): string {
   const visible = source.visible.map((c) => sql`, ${SOURCE_ALIAS}.${sql.id(c.name)}`).join('');
-  const head = sql`SELECT ${sourceRowId(source)} AS ${ROW_ID_COLUMN}, ${SOURCE_ALIAS}.__pgt_change_id, ${SOURCE_ALIAS}.__pgt_action${visible}`;
+  const id = rowIds ? sourceRowId(source) : 'NULL::bigint';
+  const head = sql`SELECT ${id} AS ${ROW_ID_COLUMN}, ${SOURCE_ALIAS}.__pgt_change_id, ${SOURCE_ALIAS}.__pgt_action${visible}`;
   const where = `${windowCondition(source, ctx)} AND b.action IN ('I', 'D')`;
   if (source.kind === 'streamTable') {
     const cols = readColumns(source).map((c) => sql`b.${sql.id(sourceBufferColumn(c))} AS ${sql.id(c)}`);
@@ -358,6 +359,26 @@ function keylessImage(source: SourceRef, alias: string, rename?: ReadonlyMap<str
   return jsonNormalImage(
     alias,
     source.visible.map((c) => ({ name: rename?.get(c.name) ?? c.name, type: c.type })),
+  );
+}
+
+/**
+ * The window's changes of a scan NOT netted per row id (null outside a change-buffer delta): +1
+ * per captured `I`, −1 per `D`, no row ids (NULL). Their sum over any linear function of the
+ * rows (a count, a sum) equals the netted delta's, since a row's captured changes alternate and
+ * telescope (an insert then delete in the window adds nothing): for a consumer that only sums
+ * (the algebraic root aggregate), it spares hashing each change's row id and sorting per id.
+ */
+export function unnettedScanDelta(node: ScanNode, ctx: DiffContext): string | null {
+  if (ctx.deltaSource.kind !== 'changeBuffer') return null;
+  const source = node.source;
+  const cols = node.sourceColumns
+    .map((c) => sql`, ${collated(source, c.column, sql`w.${sql.id(c.column)}`)} AS ${sql.id(c.id)}`)
+    .join('');
+  return ctx.stmt.add(
+    `d${node.nid}_changes_${node.alias}`,
+    sql`SELECT w.${ROW_ID_COLUMN}, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS ${WEIGHT_COLUMN}${cols}
+FROM (${windowSql(source, ctx, false)}) AS w`,
   );
 }
 

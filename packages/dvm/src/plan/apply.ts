@@ -222,6 +222,67 @@ export interface RefreshStatementOptions {
 }
 
 /**
+ * One row per changed row id, ready to apply (a root operator's {@link KeyedRootDelta} with the
+ * storage columns' new values rendered over it): no −1 / +1 rows to net.
+ */
+export interface KeyedChanges {
+  /** The relation, aliased `f` in every expression below. */
+  readonly relation: string;
+  /** The id is stored and its row goes. */
+  readonly deletes: string;
+  /** The id is stored and its row is replaced by the new values. */
+  readonly updates: string;
+  /** The id is not stored and its new row comes. */
+  readonly inserts: string;
+  /** The new value of each storage column (`target.columns`, in order). */
+  readonly values: readonly string[];
+}
+
+/**
+ * A stream table without consumers whose root delta is one row per changed id
+ * ({@link KeyedChanges}), applied in ONE statement: three disjoint data-modifying CTEs delete,
+ * update and insert by row id straight from it, so nothing is unioned, sorted or netted per id.
+ * The result row is {@link refreshStatementParts}'.
+ */
+export function keyedRefreshParts(
+  target: ApplyTarget,
+  keyed: KeyedChanges,
+  o: Pick<RefreshStatementOptions, 'snapshot' | 'epochs'>,
+): { ctes: readonly { name: string; sql: string }[]; body: string } {
+  const id = sql.id(ROW_ID_COLUMN);
+  const cols = target.columns.map((c) => sql.id(c));
+  const ctes: { name: string; sql: string }[] = [
+    {
+      name: '__pgt_deleted',
+      sql: sql`DELETE FROM ${target.relation} AS st USING ${keyed.relation} AS f
+WHERE st.${id} = f.${id} AND ${keyed.deletes}
+RETURNING 1`,
+    },
+  ];
+  if (cols.length > 0) {
+    ctes.push({
+      name: '__pgt_updated',
+      sql: sql`UPDATE ${target.relation} AS st SET ${sql.join(cols.map((q, i) => sql`${q} = ${keyed.values[i] as string}`))}
+FROM ${keyed.relation} AS f
+WHERE st.${id} = f.${id} AND ${keyed.updates}
+RETURNING 1`,
+    });
+  }
+  ctes.push({
+    name: '__pgt_inserted',
+    sql: sql`INSERT INTO ${target.relation} (${sql.join([id, ...cols])})
+SELECT ${sql.join([sql`f.${id}`, ...keyed.values])} FROM ${keyed.relation} AS f
+WHERE ${keyed.inserts}
+RETURNING 1`,
+  });
+  const updated = cols.length > 0 ? ' + (SELECT pg_catalog.count(*) FROM __pgt_updated)' : '';
+  return {
+    ctes,
+    body: sql`SELECT ${o.snapshot} AS snapshot, ${o.epochs} AS epochs, ((SELECT pg_catalog.count(*) FROM __pgt_inserted)${updated})::bigint AS ins, ((SELECT pg_catalog.count(*) FROM __pgt_deleted)${updated})::bigint AS del`,
+  };
+}
+
+/**
  * The delta relation `delta` (`__pgt_row_id`, `__pgt_weight`, the storage columns) consolidated,
  * applied to the storage table, captured into the table's own buffer if asked, in ONE statement:
  * returns the CTEs to add after the delta's and the final SELECT, whose one row reports the new

@@ -31,20 +31,21 @@ import {
 import {
   AmbiguousColumnError,
   DvmError,
+  InternalError,
   InvalidQueryError,
   UnknownColumnError,
   UnknownRelationError,
   UnsupportedQueryError,
 } from '../errors.js';
 import { onlyChild } from '../ir/children.js';
-import { makeExpr, refNode } from '../ir/expr.js';
+import { makeExpr, refExpr, refNode, substitute } from '../ir/expr.js';
 import type { IrColumn, IrNode, SourceRef } from '../ir/types.js';
 import { HIDDEN_PREFIX, ROW_ID_COLUMN, rowIdIndexName, shortHash, WEIGHT_COLUMN } from '../names.js';
 import { rulesOf } from '../operators/index.js';
 import type { ProjectNode } from '../operators/project.js';
 import { baseWindowSql } from '../operators/scan.js';
 import type { TopNNode } from '../operators/top-n.js';
-import { mapAst } from '../parse/ast.js';
+import { cloneAst, mapAst } from '../parse/ast.js';
 import { deparseNode } from '../parse/deparse.js';
 import { initParser, type ParsedQuery, parseQuery } from '../parse/parser.js';
 import { type SqlFragment, sql } from '../sql/sql.js';
@@ -53,6 +54,8 @@ import {
   applyInOneStatement,
   consolidatedSelect,
   deltaTable,
+  type KeyedChanges,
+  keyedRefreshParts,
   refreshStatementParts,
 } from './apply.js';
 import { baseBuffer, streamBuffer } from './capture.js';
@@ -153,8 +156,12 @@ export interface CompiledPlan {
   readonly consolidatedDelta: boolean;
   /** What the apply statements need. */
   applyTarget(): ApplyTarget;
-  /** Counts of pending changes per source in the window (params as the delta), TRUNCATE flags, table sizes. */
-  inspectSql(): string;
+  /**
+   * Counts of pending changes per source in the window (params as the delta), TRUNCATE flags,
+   * table sizes. `firstParam` (default 1): the number its parameters start from, to embed it
+   * in a statement that has parameters of its own before them.
+   */
+  inspectSql(firstParam?: number): string;
   /**
    * IMMEDIATE: ONE statement applying the changes of one statement on source `source.source`
    * (its transition tables, named as given) to the storage table; every other source is read in
@@ -669,7 +676,7 @@ ${fullResultSql('__pgt_insert', refs)}`,
     refreshSql: () => null,
     consolidatedDelta: false,
     applyTarget: () => ({ relation: rel, columns: visible, visible, uniqueRowIds: false, tag }),
-    inspectSql: () => inspect(refs, params),
+    inspectSql: (firstParam = 1) => inspect(refs, shiftedParams(params, firstParam)),
     immediateSql: () => null,
     recomputeSql: () => null,
     rowLocal: false,
@@ -827,6 +834,18 @@ FROM ${d} AS d`,
     },
     refreshSql(capturePgtId: number | null = null) {
       const ctx = new DiffContext({ kind: 'changeBuffer' }, params, binding);
+      // Without consumers (nothing to capture), a root operator that gives its changes one row
+      // per id is applied from them directly.
+      const keyed = capturePgtId === null && root.uniqueIds ? keyedRootChanges(root, ctx, storageCols) : null;
+      if (keyed !== null) {
+        ctx.stmt.addNamed('__pgt_params', paramsDeclaration(params));
+        const { ctes, body } = keyedRefreshParts(plan.applyTarget(), keyed, {
+          snapshot: sql`(${CONSUMED_SNAPSHOT_SQL})::text`,
+          epochs: epochsSql(sourceRefs, params),
+        });
+        for (const c of ctes) ctx.stmt.addNamed(c.name, c.sql);
+        return ctx.stmt.build(body);
+      }
       const d = ctx.delta(root);
       ctx.stmt.addNamed('__pgt_params', paramsDeclaration(params));
       const cols = sql.join(storageCols.map((c) => sql`d.${sql.id(c.id)} AS ${sql.id(c.name)}`));
@@ -849,7 +868,7 @@ FROM ${d} AS d`,
     // different images stay different.
     consolidatedDelta: root.uniqueIds && state !== null && state.node.kind === 'aggregate',
     applyTarget: () => ({ relation: rel, columns: allCols, visible, uniqueRowIds: root.uniqueIds, tag }),
-    inspectSql: () => inspect(sourceRefs, params),
+    inspectSql: (firstParam = 1) => inspect(sourceRefs, shiftedParams(params, firstParam)),
     immediateSql(source: TransitionTables, large = false) {
       const ctx = new DiffContext(source, [], binding);
       const d = ctx.delta(root);
@@ -880,6 +899,49 @@ FROM ${rel} AS s`,
     rowLocal: isRowLocal(root, sourceRefs),
   };
   return plan;
+}
+
+/**
+ * The changes of the operator under the root's projections as {@link KeyedChanges}, when its rules
+ * give them one row per id (null otherwise): each storage column's new value is its projection
+ * expression, through every projection down to that operator's new values.
+ */
+function keyedRootChanges(
+  root: IrNode,
+  ctx: DiffContext,
+  storageCols: readonly { readonly id: string }[],
+): KeyedChanges | null {
+  const chain: ProjectNode[] = [];
+  let node = root;
+  while (node.kind === 'project') {
+    chain.push(node);
+    node = onlyChild(node);
+  }
+  const keyed = rulesOf(node).keyedRootDelta?.(node, ctx) ?? null;
+  if (keyed === null) return null;
+  const value = (id: string): string => {
+    let expr = refExpr(id);
+    for (const p of chain) {
+      const byId = new Map(p.projections.map((x) => [x.column.id, x.expr.ast]));
+      expr = substitute(expr, (ref) => {
+        const ast = byId.get(ref);
+        if (ast === undefined)
+          throw new InternalError(`a projection above the root operator lacks column ${ref}`);
+        return cloneAst(ast);
+      });
+    }
+    return ctx.render(
+      substitute(expr, (ref) => refNode(keyed.column(ref))),
+      'f',
+    );
+  };
+  return {
+    relation: keyed.relation,
+    deletes: sql`${keyed.had} AND NOT ${keyed.keep}`,
+    updates: sql`${keyed.had} AND ${keyed.keep} AND ${keyed.changed}`,
+    inserts: sql`${keyed.keep} AND NOT ${keyed.had}`,
+    values: storageCols.map((c) => value(c.id)),
+  };
 }
 
 /** The consolidated `delta` CTE applied to the storage in the statement `ctx` builds. */
@@ -922,6 +984,11 @@ FROM ${buf} AS b WHERE ${baseWindowSql(p)}`;
 }
 
 /** A SELECT naming every parameter with its type, so a statement that reads only some still types them all. */
+/** `params` numbered from `first` on (the same order and meaning). */
+function shiftedParams(params: readonly DeltaParam[], first: number): DeltaParam[] {
+  return params.map((p) => ({ ...p, index: p.index + first - 1 }));
+}
+
 function paramsDeclaration(params: readonly DeltaParam[]): string {
   const declared = params.map((p) => {
     const type = p.kind === 'prevSnapshot' ? 'pg_catalog.pg_snapshot' : 'bigint';

@@ -77,6 +77,11 @@ export interface RefreshOptions {
    * a reason to refresh FULL instead (e.g. the change ratio makes FULL cheaper), or null.
    */
   readonly preferFull?: (window: WindowInspection, plan: CompiledPlan) => string | null;
+  /**
+   * The window of `frontier` as the caller already read it in this transaction (the plan's
+   * `inspectSql` run inside a statement of its own, {@link windowFromRows}): not read again.
+   */
+  readonly window?: WindowInspection;
 }
 
 /** What a refresh did. */
@@ -116,10 +121,15 @@ export async function inspectWindow(
   frontier: Frontier,
 ): Promise<WindowInspection> {
   const res = await repeated(exec, plan.inspectSql(), deltaParamValues(plan, frontier));
+  return windowFromRows(res.rows);
+}
+
+/** The {@link WindowInspection} of the rows a plan's `inspectSql` returned. */
+export function windowFromRows(rows: readonly Record<string, unknown>[]): WindowInspection {
   const changes: Record<string, number> = {};
   const reltuples: Record<string, number> = {};
   const truncated: string[] = [];
-  for (const row of res.rows) {
+  for (const row of rows) {
     const key = String(row.source);
     changes[key] = Number(row.changes);
     reltuples[key] = Number(row.reltuples);
@@ -194,7 +204,7 @@ export async function runRefresh(
     else if (options.frontier === null) reason = 'first refresh (no frontier yet)';
     else {
       const frontier = options.frontier;
-      const window = await inspectWindow(plan, exec, frontier);
+      const window = options.window ?? (await inspectWindow(plan, exec, frontier));
       pending = { ...window.changes };
       if (window.truncated.length > 0) {
         reason = `a source was truncated (${window.truncated.map((k) => plan.sources.find((s) => s.key === k)?.name ?? k).join(', ')})`;

@@ -65,28 +65,16 @@ SELECT (SELECT pg_catalog.count(*) FROM __pgt_insert)::bigint AS n,
 
 
 -- ==== delta statement (change buffers)
-WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount", __pgt_src."region"
+WITH __pgt_d1_changes_orders AS (
+  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."id" AS "orders_id", w."amount" AS "orders_amount", w."region" AS "orders_region"
+  FROM (SELECT NULL::bigint AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount", __pgt_src."region"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c3" AS "amount", b."c4" AS "region"
         FROM "pgtrickle_changes"."changes_16385" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
-),
-__pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount", w."region" AS "region"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
-  WHERE w.__pgt_action = 'D'
-  UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount", w."region" AS "region"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
-  WHERE w.__pgt_action = 'I'
-),
-__pgt_d1_scan_orders AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."amount" AS "orders_amount", d."region" AS "orders_region"
-  FROM __pgt_delta_orders AS d
+        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src) AS w
 ),
 __pgt_n2_drows AS (
   SELECT c.__pgt_weight AS __pgt_w, c.orders_region AS "pgt_grp_1", (c.orders_amount > 10) AS "__pgt_f0"
-  FROM __pgt_d1_scan_orders AS c
+  FROM __pgt_d1_changes_orders AS c
 ),
 __pgt_n2_dgroups AS (
   SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g.*
@@ -230,28 +218,16 @@ FROM __pgt_d3_project AS d;
 
 
 -- ==== refresh statement (DIFFERENTIAL)
-WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount", __pgt_src."region"
+WITH __pgt_d1_changes_orders AS (
+  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."id" AS "orders_id", w."amount" AS "orders_amount", w."region" AS "orders_region"
+  FROM (SELECT NULL::bigint AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount", __pgt_src."region"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c3" AS "amount", b."c4" AS "region"
         FROM "pgtrickle_changes"."changes_16385" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
-),
-__pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount", w."region" AS "region"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
-  WHERE w.__pgt_action = 'D'
-  UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount", w."region" AS "region"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
-  WHERE w.__pgt_action = 'I'
-),
-__pgt_d1_scan_orders AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."amount" AS "orders_amount", d."region" AS "orders_region"
-  FROM __pgt_delta_orders AS d
+        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src) AS w
 ),
 __pgt_n2_drows AS (
   SELECT c.__pgt_weight AS __pgt_w, c.orders_region AS "pgt_grp_1", (c.orders_amount > 10) AS "__pgt_f0"
-  FROM __pgt_d1_scan_orders AS c
+  FROM __pgt_d1_changes_orders AS c
 ),
 __pgt_n2_dgroups AS (
   SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g.*
@@ -291,42 +267,24 @@ __pgt_n2_rows AS MATERIALIZED (
   LEFT JOIN __pgt_n2_rescan AS r ON u.__pgt_rescan AND r.__pgt_row_id = u.__pgt_row_id
   OFFSET 0) AS x
 ),
-__pgt_d2_aggregate AS (
-  SELECT f.__pgt_row_id, -1::bigint AS __pgt_weight, f."__o_pgt_grp_1" AS "pgt_grp_1", f."__o_pgt_count" AS "pgt_count", f."__o_pgt_agg_1" AS "pgt_agg_1", f."__o_pgt_agg_2" AS "pgt_agg_2"
-  FROM __pgt_n2_rows AS f WHERE f.__pgt_had AND (NOT (f.__pgt_has AND (f.__n_pgt_agg_2 > 1) IS TRUE) OR f.__pgt_changed)
-  UNION ALL
-  SELECT f.__pgt_row_id, 1::bigint AS __pgt_weight, f."__n_pgt_grp_1" AS "pgt_grp_1", f."__n_pgt_count" AS "pgt_count", f."__n_pgt_agg_1" AS "pgt_agg_1", f."__n_pgt_agg_2" AS "pgt_agg_2"
-  FROM __pgt_n2_rows AS f WHERE (f.__pgt_has AND (f.__n_pgt_agg_2 > 1) IS TRUE) AND (NOT f.__pgt_had OR f.__pgt_changed)
-),
-__pgt_d3_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "big", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2"
-  FROM __pgt_d2_aggregate AS c
-),
 __pgt_params AS (
   SELECT $1::pg_catalog.pg_snapshot AS p1
 ),
-__pgt_delta AS (
-  SELECT d."__pgt_row_id", d.__pgt_weight, d."region" AS "region", d."big" AS "big", d."pgt_grp_1" AS "__pgt_grp_1", d."pgt_count" AS "__pgt_count", d."pgt_agg_1" AS "__pgt_agg_1", d."pgt_agg_2" AS "__pgt_agg_2"
-  FROM __pgt_d3_project AS d
-),
-__pgt_changes AS MATERIALIZED (
-  SELECT DISTINCT ON (x."__pgt_row_id") x.*, pg_catalog.count(*) OVER (PARTITION BY x."__pgt_row_id") AS __pgt_rows FROM __pgt_delta AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC
-),
 __pgt_deleted AS (
-  DELETE FROM "public"."st_aggregate_filter_having" AS st USING __pgt_changes AS d
-  WHERE st."__pgt_row_id" = d."__pgt_row_id" AND d.__pgt_weight < 0
+  DELETE FROM "public"."st_aggregate_filter_having" AS st USING __pgt_n2_rows AS f
+  WHERE st."__pgt_row_id" = f."__pgt_row_id" AND f.__pgt_had AND NOT (f.__pgt_has AND (f.__n_pgt_agg_2 > 1) IS TRUE)
   RETURNING 1
 ),
 __pgt_updated AS (
-  UPDATE "public"."st_aggregate_filter_having" AS st SET "region" = d."region", "big" = d."big", "__pgt_grp_1" = d."__pgt_grp_1", "__pgt_count" = d."__pgt_count", "__pgt_agg_1" = d."__pgt_agg_1", "__pgt_agg_2" = d."__pgt_agg_2"
-  FROM __pgt_changes AS d
-  WHERE st."__pgt_row_id" = d."__pgt_row_id" AND d.__pgt_weight > 0
+  UPDATE "public"."st_aggregate_filter_having" AS st SET "region" = f.__n_pgt_grp_1, "big" = f.__n_pgt_agg_1, "__pgt_grp_1" = f.__n_pgt_grp_1, "__pgt_count" = f.__n_pgt_count, "__pgt_agg_1" = f.__n_pgt_agg_1, "__pgt_agg_2" = f.__n_pgt_agg_2
+  FROM __pgt_n2_rows AS f
+  WHERE st."__pgt_row_id" = f."__pgt_row_id" AND f.__pgt_had AND (f.__pgt_has AND (f.__n_pgt_agg_2 > 1) IS TRUE) AND f.__pgt_changed
   RETURNING 1
 ),
 __pgt_inserted AS (
   INSERT INTO "public"."st_aggregate_filter_having" ("__pgt_row_id", "region", "big", "__pgt_grp_1", "__pgt_count", "__pgt_agg_1", "__pgt_agg_2")
-  SELECT d."__pgt_row_id", d."region", d."big", d."__pgt_grp_1", d."__pgt_count", d."__pgt_agg_1", d."__pgt_agg_2" FROM __pgt_changes AS d
-  WHERE d.__pgt_weight > 0 AND d.__pgt_rows = 1
+  SELECT f."__pgt_row_id", f.__n_pgt_grp_1, f.__n_pgt_agg_1, f.__n_pgt_grp_1, f.__n_pgt_count, f.__n_pgt_agg_1, f.__n_pgt_agg_2 FROM __pgt_n2_rows AS f
+  WHERE (f.__pgt_has AND (f.__n_pgt_agg_2 > 1) IS TRUE) AND NOT f.__pgt_had
   RETURNING 1
 )
 SELECT ((SELECT CASE
@@ -344,28 +302,16 @@ SELECT ((SELECT CASE
 
 
 -- ==== refresh statement (DIFFERENTIAL, captured for consumers)
-WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount", __pgt_src."region"
+WITH __pgt_d1_changes_orders AS (
+  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."id" AS "orders_id", w."amount" AS "orders_amount", w."region" AS "orders_region"
+  FROM (SELECT NULL::bigint AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount", __pgt_src."region"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c3" AS "amount", b."c4" AS "region"
         FROM "pgtrickle_changes"."changes_16385" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
-),
-__pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount", w."region" AS "region"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
-  WHERE w.__pgt_action = 'D'
-  UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount", w."region" AS "region"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
-  WHERE w.__pgt_action = 'I'
-),
-__pgt_d1_scan_orders AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."amount" AS "orders_amount", d."region" AS "orders_region"
-  FROM __pgt_delta_orders AS d
+        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src) AS w
 ),
 __pgt_n2_drows AS (
   SELECT c.__pgt_weight AS __pgt_w, c.orders_region AS "pgt_grp_1", (c.orders_amount > 10) AS "__pgt_f0"
-  FROM __pgt_d1_scan_orders AS c
+  FROM __pgt_d1_changes_orders AS c
 ),
 __pgt_n2_dgroups AS (
   SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g.*

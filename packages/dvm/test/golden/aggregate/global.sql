@@ -59,28 +59,16 @@ SELECT (SELECT pg_catalog.count(*) FROM __pgt_insert)::bigint AS n,
 
 
 -- ==== delta statement (change buffers)
-WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount"
+WITH __pgt_d1_changes_orders AS (
+  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."id" AS "orders_id", w."amount" AS "orders_amount"
+  FROM (SELECT NULL::bigint AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c3" AS "amount"
         FROM "pgtrickle_changes"."changes_16385" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
-),
-__pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
-  WHERE w.__pgt_action = 'D'
-  UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
-  WHERE w.__pgt_action = 'I'
-),
-__pgt_d1_scan_orders AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."amount" AS "orders_amount"
-  FROM __pgt_delta_orders AS d
+        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src) AS w
 ),
 __pgt_n2_drows AS (
   SELECT c.__pgt_weight AS __pgt_w, c.orders_amount AS "__pgt_a1", (pg_catalog.num_nonnulls(c.orders_amount) = 1) AS "__pgt_n1"
-  FROM __pgt_d1_scan_orders AS c
+  FROM __pgt_d1_changes_orders AS c
 ),
 __pgt_n2_dgroups AS (
   SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g.*
@@ -196,28 +184,16 @@ FROM __pgt_d3_project AS d;
 
 
 -- ==== refresh statement (DIFFERENTIAL)
-WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount"
+WITH __pgt_d1_changes_orders AS (
+  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."id" AS "orders_id", w."amount" AS "orders_amount"
+  FROM (SELECT NULL::bigint AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c3" AS "amount"
         FROM "pgtrickle_changes"."changes_16385" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
-),
-__pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
-  WHERE w.__pgt_action = 'D'
-  UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
-  WHERE w.__pgt_action = 'I'
-),
-__pgt_d1_scan_orders AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."amount" AS "orders_amount"
-  FROM __pgt_delta_orders AS d
+        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src) AS w
 ),
 __pgt_n2_drows AS (
   SELECT c.__pgt_weight AS __pgt_w, c.orders_amount AS "__pgt_a1", (pg_catalog.num_nonnulls(c.orders_amount) = 1) AS "__pgt_n1"
-  FROM __pgt_d1_scan_orders AS c
+  FROM __pgt_d1_changes_orders AS c
 ),
 __pgt_n2_dgroups AS (
   SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g.*
@@ -243,42 +219,24 @@ __pgt_n2_rows AS MATERIALIZED (
   FROM __pgt_n2_upd AS u
   OFFSET 0) AS x
 ),
-__pgt_d2_aggregate AS (
-  SELECT f.__pgt_row_id, -1::bigint AS __pgt_weight, f."__o_pgt_count" AS "pgt_count", f."__o_pgt_agg_1" AS "pgt_agg_1", f."__o_pgt_agg_2" AS "pgt_agg_2", f."__o_pgt_sum_2" AS "pgt_sum_2", f."__o_pgt_nn_2" AS "pgt_nn_2", f."__o_pgt_nan_2" AS "pgt_nan_2", f."__o_pgt_pinf_2" AS "pgt_pinf_2", f."__o_pgt_ninf_2" AS "pgt_ninf_2", f."__o_pgt_scale_2" AS "pgt_scale_2"
-  FROM __pgt_n2_rows AS f WHERE f.__pgt_had AND (NOT f.__pgt_has OR f.__pgt_changed)
-  UNION ALL
-  SELECT f.__pgt_row_id, 1::bigint AS __pgt_weight, f."__n_pgt_count" AS "pgt_count", f."__n_pgt_agg_1" AS "pgt_agg_1", f."__n_pgt_agg_2" AS "pgt_agg_2", f."__n_pgt_sum_2" AS "pgt_sum_2", f."__n_pgt_nn_2" AS "pgt_nn_2", f."__n_pgt_nan_2" AS "pgt_nan_2", f."__n_pgt_pinf_2" AS "pgt_pinf_2", f."__n_pgt_ninf_2" AS "pgt_ninf_2", f."__n_pgt_scale_2" AS "pgt_scale_2"
-  FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR f.__pgt_changed)
-),
-__pgt_d3_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2", c.pgt_pinf_2 AS "pgt_pinf_2", c.pgt_ninf_2 AS "pgt_ninf_2", c.pgt_scale_2 AS "pgt_scale_2"
-  FROM __pgt_d2_aggregate AS c
-),
 __pgt_params AS (
   SELECT $1::pg_catalog.pg_snapshot AS p1
 ),
-__pgt_delta AS (
-  SELECT d."__pgt_row_id", d.__pgt_weight, d."n" AS "n", d."total" AS "total", d."pgt_count" AS "__pgt_count", d."pgt_agg_1" AS "__pgt_agg_1", d."pgt_agg_2" AS "__pgt_agg_2", d."pgt_sum_2" AS "__pgt_sum_2", d."pgt_nn_2" AS "__pgt_nn_2", d."pgt_nan_2" AS "__pgt_nan_2", d."pgt_pinf_2" AS "__pgt_pinf_2", d."pgt_ninf_2" AS "__pgt_ninf_2", d."pgt_scale_2" AS "__pgt_scale_2"
-  FROM __pgt_d3_project AS d
-),
-__pgt_changes AS MATERIALIZED (
-  SELECT DISTINCT ON (x."__pgt_row_id") x.*, pg_catalog.count(*) OVER (PARTITION BY x."__pgt_row_id") AS __pgt_rows FROM __pgt_delta AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC
-),
 __pgt_deleted AS (
-  DELETE FROM "public"."st_aggregate_global" AS st USING __pgt_changes AS d
-  WHERE st."__pgt_row_id" = d."__pgt_row_id" AND d.__pgt_weight < 0
+  DELETE FROM "public"."st_aggregate_global" AS st USING __pgt_n2_rows AS f
+  WHERE st."__pgt_row_id" = f."__pgt_row_id" AND f.__pgt_had AND NOT f.__pgt_has
   RETURNING 1
 ),
 __pgt_updated AS (
-  UPDATE "public"."st_aggregate_global" AS st SET "n" = d."n", "total" = d."total", "__pgt_count" = d."__pgt_count", "__pgt_agg_1" = d."__pgt_agg_1", "__pgt_agg_2" = d."__pgt_agg_2", "__pgt_sum_2" = d."__pgt_sum_2", "__pgt_nn_2" = d."__pgt_nn_2", "__pgt_nan_2" = d."__pgt_nan_2", "__pgt_pinf_2" = d."__pgt_pinf_2", "__pgt_ninf_2" = d."__pgt_ninf_2", "__pgt_scale_2" = d."__pgt_scale_2"
-  FROM __pgt_changes AS d
-  WHERE st."__pgt_row_id" = d."__pgt_row_id" AND d.__pgt_weight > 0
+  UPDATE "public"."st_aggregate_global" AS st SET "n" = f.__n_pgt_agg_1, "total" = f.__n_pgt_agg_2, "__pgt_count" = f.__n_pgt_count, "__pgt_agg_1" = f.__n_pgt_agg_1, "__pgt_agg_2" = f.__n_pgt_agg_2, "__pgt_sum_2" = f.__n_pgt_sum_2, "__pgt_nn_2" = f.__n_pgt_nn_2, "__pgt_nan_2" = f.__n_pgt_nan_2, "__pgt_pinf_2" = f.__n_pgt_pinf_2, "__pgt_ninf_2" = f.__n_pgt_ninf_2, "__pgt_scale_2" = f.__n_pgt_scale_2
+  FROM __pgt_n2_rows AS f
+  WHERE st."__pgt_row_id" = f."__pgt_row_id" AND f.__pgt_had AND f.__pgt_has AND f.__pgt_changed
   RETURNING 1
 ),
 __pgt_inserted AS (
   INSERT INTO "public"."st_aggregate_global" ("__pgt_row_id", "n", "total", "__pgt_count", "__pgt_agg_1", "__pgt_agg_2", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2", "__pgt_pinf_2", "__pgt_ninf_2", "__pgt_scale_2")
-  SELECT d."__pgt_row_id", d."n", d."total", d."__pgt_count", d."__pgt_agg_1", d."__pgt_agg_2", d."__pgt_sum_2", d."__pgt_nn_2", d."__pgt_nan_2", d."__pgt_pinf_2", d."__pgt_ninf_2", d."__pgt_scale_2" FROM __pgt_changes AS d
-  WHERE d.__pgt_weight > 0 AND d.__pgt_rows = 1
+  SELECT f."__pgt_row_id", f.__n_pgt_agg_1, f.__n_pgt_agg_2, f.__n_pgt_count, f.__n_pgt_agg_1, f.__n_pgt_agg_2, f.__n_pgt_sum_2, f.__n_pgt_nn_2, f.__n_pgt_nan_2, f.__n_pgt_pinf_2, f.__n_pgt_ninf_2, f.__n_pgt_scale_2 FROM __pgt_n2_rows AS f
+  WHERE f.__pgt_has AND NOT f.__pgt_had
   RETURNING 1
 )
 SELECT ((SELECT CASE
@@ -296,28 +254,16 @@ SELECT ((SELECT CASE
 
 
 -- ==== refresh statement (DIFFERENTIAL, captured for consumers)
-WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount"
+WITH __pgt_d1_changes_orders AS (
+  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."id" AS "orders_id", w."amount" AS "orders_amount"
+  FROM (SELECT NULL::bigint AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c3" AS "amount"
         FROM "pgtrickle_changes"."changes_16385" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
-),
-__pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
-  WHERE w.__pgt_action = 'D'
-  UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
-  WHERE w.__pgt_action = 'I'
-),
-__pgt_d1_scan_orders AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."amount" AS "orders_amount"
-  FROM __pgt_delta_orders AS d
+        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src) AS w
 ),
 __pgt_n2_drows AS (
   SELECT c.__pgt_weight AS __pgt_w, c.orders_amount AS "__pgt_a1", (pg_catalog.num_nonnulls(c.orders_amount) = 1) AS "__pgt_n1"
-  FROM __pgt_d1_scan_orders AS c
+  FROM __pgt_d1_changes_orders AS c
 ),
 __pgt_n2_dgroups AS (
   SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g.*

@@ -285,42 +285,24 @@ __pgt_n2_rows AS MATERIALIZED (
   LEFT JOIN __pgt_n2_rescan AS r ON u.__pgt_rescan AND r.__pgt_row_id = u.__pgt_row_id
   OFFSET 0) AS x
 ),
-__pgt_d2_aggregate AS (
-  SELECT f.__pgt_row_id, -1::bigint AS __pgt_weight, f."__o_pgt_grp_1" AS "pgt_grp_1", f."__o_pgt_count" AS "pgt_count", f."__o_pgt_agg_1" AS "pgt_agg_1", f."__o_pgt_agg_2" AS "pgt_agg_2"
-  FROM __pgt_n2_rows AS f WHERE f.__pgt_had AND (NOT f.__pgt_has OR f.__pgt_changed)
-  UNION ALL
-  SELECT f.__pgt_row_id, 1::bigint AS __pgt_weight, f."__n_pgt_grp_1" AS "pgt_grp_1", f."__n_pgt_count" AS "pgt_count", f."__n_pgt_agg_1" AS "pgt_agg_1", f."__n_pgt_agg_2" AS "pgt_agg_2"
-  FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR f.__pgt_changed)
-),
-__pgt_d3_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "lo", c.pgt_agg_2 AS "hi", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2"
-  FROM __pgt_d2_aggregate AS c
-),
 __pgt_params AS (
   SELECT $1::pg_catalog.pg_snapshot AS p1
 ),
-__pgt_delta AS (
-  SELECT d."__pgt_row_id", d.__pgt_weight, d."region" AS "region", d."lo" AS "lo", d."hi" AS "hi", d."pgt_grp_1" AS "__pgt_grp_1", d."pgt_count" AS "__pgt_count", d."pgt_agg_1" AS "__pgt_agg_1", d."pgt_agg_2" AS "__pgt_agg_2"
-  FROM __pgt_d3_project AS d
-),
-__pgt_changes AS MATERIALIZED (
-  SELECT DISTINCT ON (x."__pgt_row_id") x.*, pg_catalog.count(*) OVER (PARTITION BY x."__pgt_row_id") AS __pgt_rows FROM __pgt_delta AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC
-),
 __pgt_deleted AS (
-  DELETE FROM "public"."st_aggregate_min_max" AS st USING __pgt_changes AS d
-  WHERE st."__pgt_row_id" = d."__pgt_row_id" AND d.__pgt_weight < 0
+  DELETE FROM "public"."st_aggregate_min_max" AS st USING __pgt_n2_rows AS f
+  WHERE st."__pgt_row_id" = f."__pgt_row_id" AND f.__pgt_had AND NOT f.__pgt_has
   RETURNING 1
 ),
 __pgt_updated AS (
-  UPDATE "public"."st_aggregate_min_max" AS st SET "region" = d."region", "lo" = d."lo", "hi" = d."hi", "__pgt_grp_1" = d."__pgt_grp_1", "__pgt_count" = d."__pgt_count", "__pgt_agg_1" = d."__pgt_agg_1", "__pgt_agg_2" = d."__pgt_agg_2"
-  FROM __pgt_changes AS d
-  WHERE st."__pgt_row_id" = d."__pgt_row_id" AND d.__pgt_weight > 0
+  UPDATE "public"."st_aggregate_min_max" AS st SET "region" = f.__n_pgt_grp_1, "lo" = f.__n_pgt_agg_1, "hi" = f.__n_pgt_agg_2, "__pgt_grp_1" = f.__n_pgt_grp_1, "__pgt_count" = f.__n_pgt_count, "__pgt_agg_1" = f.__n_pgt_agg_1, "__pgt_agg_2" = f.__n_pgt_agg_2
+  FROM __pgt_n2_rows AS f
+  WHERE st."__pgt_row_id" = f."__pgt_row_id" AND f.__pgt_had AND f.__pgt_has AND f.__pgt_changed
   RETURNING 1
 ),
 __pgt_inserted AS (
   INSERT INTO "public"."st_aggregate_min_max" ("__pgt_row_id", "region", "lo", "hi", "__pgt_grp_1", "__pgt_count", "__pgt_agg_1", "__pgt_agg_2")
-  SELECT d."__pgt_row_id", d."region", d."lo", d."hi", d."__pgt_grp_1", d."__pgt_count", d."__pgt_agg_1", d."__pgt_agg_2" FROM __pgt_changes AS d
-  WHERE d.__pgt_weight > 0 AND d.__pgt_rows = 1
+  SELECT f."__pgt_row_id", f.__n_pgt_grp_1, f.__n_pgt_agg_1, f.__n_pgt_agg_2, f.__n_pgt_grp_1, f.__n_pgt_count, f.__n_pgt_agg_1, f.__n_pgt_agg_2 FROM __pgt_n2_rows AS f
+  WHERE f.__pgt_has AND NOT f.__pgt_had
   RETURNING 1
 )
 SELECT ((SELECT CASE

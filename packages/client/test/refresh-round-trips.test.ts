@@ -1,0 +1,122 @@
+/**
+ * The statements of a DIFFERENTIAL `refresh()` whose owner is the connection's role, once its plan
+ * is cached: the opening read, BEGIN, the lock, the preflight (which also reads the window, checks
+ * the view's readers against the storage's and sets the owner's search_path), the one delta
+ * statement, the record (which also sets the caller's search_path again), COMMIT and the cleanup —
+ * no separate window inspection, reader mirror check or search_path restore. What the preflight
+ * reads still decides: a TRUNCATE in the window refreshes FULL, a new reader of the view is
+ * mirrored onto the storage, and the result stays equal to the query.
+ */
+import { randomBytes } from 'node:crypto';
+import { expectTableEqualsQuery } from '@pgtrickle/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Trickle } from '../src/index.js';
+import { useTrickle } from './support/setup.js';
+
+const { db, trickle } = useTrickle();
+
+const QUERY = 'SELECT k, count(*) AS n, sum(v) AS s, avg(v) AS a FROM rt_src GROUP BY k';
+const READER = `rt_reader_${randomBytes(4).toString('hex')}`;
+
+/** Runs `f`, recording the text of every statement the client's pooled connections ran. */
+async function recorded<T>(t: Trickle, f: () => Promise<T>): Promise<{ value: T; texts: string[] }> {
+  const pool = t.db.pool as unknown as Record<string, unknown>;
+  const connect = pool.connect as (...a: unknown[]) => Promise<Record<string, unknown>>;
+  const texts: string[] = [];
+  const wrapped: { client: Record<string, unknown>; query: unknown }[] = [];
+  const wrap = (c: Record<string, unknown>) => {
+    if (wrapped.some((w) => w.client === c)) return;
+    const query = c.query as (...a: unknown[]) => unknown;
+    wrapped.push({ client: c, query });
+    c.query = (...a: unknown[]) => {
+      texts.push(typeof a[0] === 'string' ? a[0] : String((a[0] as { text?: unknown })?.text ?? ''));
+      return query.apply(c, a);
+    };
+  };
+  pool.connect = async (...args: unknown[]) => {
+    if (typeof args[0] === 'function') {
+      const cb = args[0] as (e: unknown, c?: Record<string, unknown>, done?: unknown) => void;
+      return connect.call(pool, (e: unknown, c?: Record<string, unknown>, done?: unknown) => {
+        if (c !== undefined) wrap(c);
+        cb(e, c, done);
+      });
+    }
+    const c = await connect.call(pool, ...args);
+    wrap(c);
+    return c;
+  };
+  try {
+    return { value: await f(), texts };
+  } finally {
+    pool.connect = connect;
+    for (const w of wrapped) w.client.query = w.query;
+  }
+}
+
+beforeAll(async () => {
+  await db.query('CREATE TABLE rt_src (id int PRIMARY KEY, k int NOT NULL, v numeric(10,2) NOT NULL)');
+  await db.query('INSERT INTO rt_src SELECT g, g % 7, g * 1.5 FROM generate_series(1, 200) g');
+  await trickle().createStreamTable({ name: 'rt_st', query: QUERY, refreshMode: 'DIFFERENTIAL' });
+  await db.query(`CREATE ROLE ${READER}`);
+  // A first refresh with changes caches the plan and learns that the owner is the connection's role.
+  await db.query('UPDATE rt_src SET v = v + 1 WHERE id <= 3');
+  expect((await trickle().refresh('rt_st')).action).toBe('DIFFERENTIAL');
+});
+
+afterAll(async () => {
+  await db.query(`DROP OWNED BY ${READER}`);
+  await db.query(`DROP ROLE ${READER}`);
+});
+
+describe('a DIFFERENTIAL refresh() of a table its connection owns', () => {
+  it('sends the window inspection, the reader mirror check and the search_path restore in its other statements', async () => {
+    const t = trickle();
+    await db.query('UPDATE rt_src SET v = v * 2, k = (k + 1) % 7 WHERE id BETWEEN 10 AND 30');
+    await db.query('DELETE FROM rt_src WHERE id BETWEEN 40 AND 45');
+    await db.query('INSERT INTO rt_src SELECT g, g % 9, g FROM generate_series(1001, 1010) g');
+    const { value, texts } = await recorded(t, () => t.refresh('rt_st'));
+    expect(value.action).toBe('DIFFERENTIAL');
+    expect(value.pendingChanges).toBe(2 * 21 + 6 + 10);
+    await expectTableEqualsQuery(db, 'rt_st', QUERY);
+    const alone = texts.filter(
+      (x) =>
+        /^WITH __pgt_params AS \(SELECT \$1::pg_catalog\.pg_snapshot AS p1\)\s*SELECT /.test(x) ||
+        /^SELECT pg_catalog\.set_config\('search_path', \$1, true\)$/.test(x.trim()) ||
+        /WITH v AS \(SELECT a\.grantee/.test(x),
+    );
+    expect(alone).toEqual([]);
+    // The opening read, BEGIN, the lock, the preflight, the delta, the record, COMMIT, the cleanup.
+    expect(texts).toHaveLength(8);
+  });
+
+  it('a TRUNCATE in the window the preflight reads refreshes FULL', async () => {
+    const t = trickle();
+    await db.query('TRUNCATE rt_src');
+    await db.query('INSERT INTO rt_src SELECT g, g % 5, g FROM generate_series(1, 50) g');
+    const r = await t.refresh('rt_st');
+    expect(r.action).toBe('FULL');
+    await expectTableEqualsQuery(db, 'rt_st', QUERY);
+    await db.query('UPDATE rt_src SET v = v + 1 WHERE id <= 10');
+    expect((await t.refresh('rt_st')).action).toBe('DIFFERENTIAL');
+    await expectTableEqualsQuery(db, 'rt_st', QUERY);
+  });
+
+  it('a reader granted the view since the last refresh is mirrored onto the storage', async () => {
+    const t = trickle();
+    const storage = await db.query(`SELECT pgtrickle.storage_of('rt_st')::text AS s`);
+    const name = String(storage.rows[0]?.s);
+    const canRead = async () =>
+      (await db.query('SELECT pg_catalog.has_table_privilege($1, $2, $3) AS ok', [READER, name, 'SELECT']))
+        .rows[0]?.ok;
+    expect(await canRead()).toBe(false);
+    await db.query(`GRANT SELECT ON rt_st TO ${READER}`);
+    await db.query('UPDATE rt_src SET v = v + 1 WHERE id <= 5');
+    expect((await t.refresh('rt_st')).action).toBe('DIFFERENTIAL');
+    expect(await canRead()).toBe(true);
+    await db.query(`REVOKE SELECT ON rt_st FROM ${READER}`);
+    await db.query('UPDATE rt_src SET v = v + 1 WHERE id <= 5');
+    expect((await t.refresh('rt_st')).action).toBe('DIFFERENTIAL');
+    expect(await canRead()).toBe(false);
+    await expectTableEqualsQuery(db, 'rt_st', QUERY);
+  });
+});
