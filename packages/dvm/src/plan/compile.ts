@@ -23,10 +23,10 @@ import {
 } from '../diff/context.js';
 import {
   binaryIdPart,
+  fullRowIdExpr,
   type IdPart,
   printWithTypeShapes,
   recordIdPartTypes,
-  rowIdExpr,
 } from '../diff/rowid.js';
 import {
   AmbiguousColumnError,
@@ -632,14 +632,15 @@ function fullPlan(
   const typed = visible.map(
     (c, i) => sql`q.${sql.id(c)}::${(columns[i] as QueryColumn).type} AS ${sql.id(c)}`,
   );
-  // A type without an extended hash function enters by its binary form: FULL ids need only be
-  // a function of the exact row (a FULL plan's ids are not unique).
+  // A FULL plan's ids need only be the same for the same row (they are not unique, and nothing
+  // looks rows up by them): one hash of the row; a type without an extended hash function enters
+  // by its binary form.
   const idParts = visible.map((c, i) => {
     const { type } = columns[i] as QueryColumn;
     const expr = sql`q.${sql.id(c)}`;
     return unhashable.has(type) ? binaryIdPart(expr) : { expr, type };
   });
-  const select = sql`SELECT ${rowIdExpr(idParts)} AS ${sql.id(ROW_ID_COLUMN)},
+  const select = sql`SELECT ${fullRowIdExpr(idParts)} AS ${sql.id(ROW_ID_COLUMN)},
   ${sql.join(typed)}
 FROM (${fullText}) AS q`;
   const plan: CompiledPlan = {
