@@ -6,7 +6,7 @@
  *
  * DIFFERENTIAL: inspect the window (a TRUNCATE in it forces FULL; no changes is NO_DATA, the
  * frontier stays), then ONE statement computes the delta, consolidates and applies it, captures
- * it for consumers and returns the new frontier and counts (no temporary table). FULL: replace the contents with the full result; the inserting statement returns its frontier. A stream table with downstream consumers also writes what it applied into its own
+ * it for consumers and returns the new frontier and counts (no temporary table). FULL: replace the contents with the full result; the inserting statement leaves its frontier in a transaction-local setting (`fullFrontierGateSql`), read right after. A stream table with downstream consumers also writes what it applied into its own
  * buffer under `captureEpoch` (for FULL, the difference old → new).
  */
 
@@ -15,7 +15,8 @@ import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
 import { sql } from '../sql/sql.js';
 import { captureAppliedSql, consolidateSql } from './apply.js';
 import type { CompiledPlan } from './compile.js';
-import { readFullPrelude, replaceContents } from './full-bulk.js';
+import { fullFrontierSql } from './frontier.js';
+import { readFullFrontier, readFullPrelude, replaceContents } from './full-bulk.js';
 
 /** One query result as the executor returns it (`pg`'s QueryResult fits). */
 export interface SqlResult {
@@ -219,7 +220,9 @@ export async function runRefresh(
   }
   const before = await readFullPrelude(exec, target.relation);
   const inserted = await replaceContents(exec, target.relation, plan.fullInsert(), before);
-  if (inserted.snapshot === undefined || inserted.snapshot === null)
+  const fallback = fullFrontierSql(plan.mode === 'IMMEDIATE' ? [] : plan.sources);
+  const frontier = await readFullFrontier(exec, inserted, fallback);
+  if (frontier.snapshot === undefined || frontier.snapshot === null)
     throw new InternalError('the refresh statement did not record a frontier');
   if (capture !== null) {
     const cols = sql.join([ROW_ID_COLUMN, ...target.columns].map((c) => sql.id(c)));
@@ -231,8 +234,8 @@ export async function runRefresh(
   return {
     action: 'FULL',
     reason,
-    frontier: frontierOf(inserted.snapshot, inserted.epochs),
-    rowsInserted: Number(inserted.n ?? 0),
+    frontier: frontierOf(frontier.snapshot, frontier.epochs),
+    rowsInserted: inserted,
     rowsDeleted: before.rows,
     pendingChanges: pending,
   };

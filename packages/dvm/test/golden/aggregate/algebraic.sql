@@ -34,19 +34,15 @@ GROUP BY 1) AS g) AS c) AS r;
 
 
 -- ==== FULL insert
-WITH __pgt_insert AS (
-  INSERT INTO "public"."st_aggregate_algebraic" ("__pgt_row_id", "region", "n", "total", "mean", "__pgt_grp_1", "__pgt_count", "__pgt_agg_1", "__pgt_agg_2", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2", "__pgt_pinf_2", "__pgt_ninf_2", "__pgt_scale_2", "__pgt_agg_3", "__pgt_sum_3", "__pgt_nn_3", "__pgt_nan_3", "__pgt_pinf_3", "__pgt_ninf_3", "__pgt_scale_3")
-  SELECT r."__pgt_row_id", r."region"::text AS "region", r."n"::bigint AS "n", r."total"::numeric AS "total", r."mean"::numeric AS "mean", r."pgt_grp_1" AS "__pgt_grp_1", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1", r."pgt_agg_2" AS "__pgt_agg_2", r."pgt_sum_2" AS "__pgt_sum_2", r."pgt_nn_2" AS "__pgt_nn_2", r."pgt_nan_2" AS "__pgt_nan_2", r."pgt_pinf_2" AS "__pgt_pinf_2", r."pgt_ninf_2" AS "__pgt_ninf_2", r."pgt_scale_2" AS "__pgt_scale_2", r."pgt_agg_3" AS "__pgt_agg_3", r."pgt_sum_3" AS "__pgt_sum_3", r."pgt_nn_3" AS "__pgt_nn_3", r."pgt_nan_3" AS "__pgt_nan_3", r."pgt_pinf_3" AS "__pgt_pinf_3", r."pgt_ninf_3" AS "__pgt_ninf_3", r."pgt_scale_3" AS "__pgt_scale_3"
-  FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_agg_3 AS "mean", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2", c.pgt_pinf_2 AS "pgt_pinf_2", c.pgt_ninf_2 AS "pgt_ninf_2", c.pgt_scale_2 AS "pgt_scale_2", c.pgt_agg_3 AS "pgt_agg_3", c.pgt_sum_3 AS "pgt_sum_3", c.pgt_nn_3 AS "pgt_nn_3", c.pgt_nan_3 AS "pgt_nan_3", c.pgt_pinf_3 AS "pgt_pinf_3", c.pgt_ninf_3 AS "pgt_ninf_3", c.pgt_scale_3 AS "pgt_scale_3"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1", g."pgt_agg_2", g."pgt_sum_2", g."pgt_nn_2", g."pgt_nan_2", g."pgt_pinf_2", g."pgt_ninf_2", g."pgt_scale_2", g."pgt_agg_3", g."pgt_sum_3", g."pgt_nn_3", g."pgt_nan_3", g."pgt_pinf_3", g."pgt_ninf_3", g."pgt_scale_3"
-  FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1", sum(c.orders_amount) AS "pgt_agg_2", pg_catalog.sum((c.orders_amount)::numeric) FILTER (WHERE ((c.orders_amount)::numeric NOT IN ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric))) AS "pgt_sum_2", pg_catalog.count(c.orders_amount) AS "pgt_nn_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'NaN'::numeric)) AS "pgt_nan_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'Infinity'::numeric)) AS "pgt_pinf_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = '-Infinity'::numeric)) AS "pgt_ninf_2", NULL::numeric AS "pgt_scale_2", avg(c.orders_amount) AS "pgt_agg_3", NULL::numeric AS "pgt_sum_3", NULL::bigint AS "pgt_nn_3", NULL::bigint AS "pgt_nan_3", NULL::bigint AS "pgt_pinf_3", NULL::bigint AS "pgt_ninf_3", NULL::numeric AS "pgt_scale_3"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
-  FROM "public"."orders" AS __pgt_src) AS c
-  GROUP BY 1) AS g) AS c) AS r
-  RETURNING 1
-)
-SELECT (SELECT pg_catalog.count(*) FROM __pgt_insert)::bigint AS n,
-       (SELECT CASE
+INSERT INTO "public"."st_aggregate_algebraic" ("__pgt_row_id", "region", "n", "total", "mean", "__pgt_grp_1", "__pgt_count", "__pgt_agg_1", "__pgt_agg_2", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2", "__pgt_pinf_2", "__pgt_ninf_2", "__pgt_scale_2", "__pgt_agg_3", "__pgt_sum_3", "__pgt_nn_3", "__pgt_nan_3", "__pgt_pinf_3", "__pgt_ninf_3", "__pgt_scale_3")
+SELECT r."__pgt_row_id", r."region"::text AS "region", r."n"::bigint AS "n", r."total"::numeric AS "total", r."mean"::numeric AS "mean", r."pgt_grp_1" AS "__pgt_grp_1", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1", r."pgt_agg_2" AS "__pgt_agg_2", r."pgt_sum_2" AS "__pgt_sum_2", r."pgt_nn_2" AS "__pgt_nn_2", r."pgt_nan_2" AS "__pgt_nan_2", r."pgt_pinf_2" AS "__pgt_pinf_2", r."pgt_ninf_2" AS "__pgt_ninf_2", r."pgt_scale_2" AS "__pgt_scale_2", r."pgt_agg_3" AS "__pgt_agg_3", r."pgt_sum_3" AS "__pgt_sum_3", r."pgt_nn_3" AS "__pgt_nn_3", r."pgt_nan_3" AS "__pgt_nan_3", r."pgt_pinf_3" AS "__pgt_pinf_3", r."pgt_ninf_3" AS "__pgt_ninf_3", r."pgt_scale_3" AS "__pgt_scale_3"
+FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_agg_3 AS "mean", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2", c.pgt_pinf_2 AS "pgt_pinf_2", c.pgt_ninf_2 AS "pgt_ninf_2", c.pgt_scale_2 AS "pgt_scale_2", c.pgt_agg_3 AS "pgt_agg_3", c.pgt_sum_3 AS "pgt_sum_3", c.pgt_nn_3 AS "pgt_nn_3", c.pgt_nan_3 AS "pgt_nan_3", c.pgt_pinf_3 AS "pgt_pinf_3", c.pgt_ninf_3 AS "pgt_ninf_3", c.pgt_scale_3 AS "pgt_scale_3"
+FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1", g."pgt_agg_2", g."pgt_sum_2", g."pgt_nn_2", g."pgt_nan_2", g."pgt_pinf_2", g."pgt_ninf_2", g."pgt_scale_2", g."pgt_agg_3", g."pgt_sum_3", g."pgt_nn_3", g."pgt_nan_3", g."pgt_pinf_3", g."pgt_ninf_3", g."pgt_scale_3"
+FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1", sum(c.orders_amount) AS "pgt_agg_2", pg_catalog.sum((c.orders_amount)::numeric) FILTER (WHERE ((c.orders_amount)::numeric NOT IN ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric))) AS "pgt_sum_2", pg_catalog.count(c.orders_amount) AS "pgt_nn_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'NaN'::numeric)) AS "pgt_nan_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'Infinity'::numeric)) AS "pgt_pinf_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = '-Infinity'::numeric)) AS "pgt_ninf_2", NULL::numeric AS "pgt_scale_2", avg(c.orders_amount) AS "pgt_agg_3", NULL::numeric AS "pgt_sum_3", NULL::bigint AS "pgt_nn_3", NULL::bigint AS "pgt_nan_3", NULL::bigint AS "pgt_pinf_3", NULL::bigint AS "pgt_ninf_3", NULL::numeric AS "pgt_scale_3"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
+FROM "public"."orders" AS __pgt_src) AS c
+GROUP BY 1) AS g) AS c) AS r
+WHERE (SELECT pg_catalog.set_config('pgtrickle.full_frontier', pg_catalog.jsonb_build_object('snapshot', (SELECT CASE
     WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
     ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
           (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
@@ -57,8 +53,7 @@ SELECT (SELECT pg_catalog.count(*) FROM __pgt_insert)::bigint AS n,
                           SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
   AS xs), ''))::pg_catalog.pg_snapshot
   END
-  FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x)::text AS snapshot,
-       '{}'::jsonb AS epochs;
+  FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x)::text, 'epochs', '{}'::jsonb)::text, true)) IS NOT NULL;
 
 
 -- ==== delta statement (change buffers)
