@@ -1,11 +1,11 @@
 /**
- * A FULL refresh's INSERT leaves the frontier of its own statement in a transaction-local setting
- * (dvm `fullFrontierGateSql`), and a FULL plan's row ids are one hash of the row (dvm
- * `fullRowIdExpr`): a query PostgreSQL proves empty from its text alone (its gate never runs)
- * still refreshes, FULL and then DIFFERENTIAL; the frontier a FULL refresh records is its
- * statement's (a DIFFERENTIAL refresh after it applies each later write once); and a FULL-mode
- * table gives the same row the same id at every refresh (equal-valued rows with different
- * representations included), so refreshing unchanged data changes no (id, row) pair.
+ * A FULL refresh's statement inserts through an unreferenced data-modifying CTE and returns the
+ * frontier of that same statement (dvm `fullFrontierSelectSql`), the rows counted after it; a FULL
+ * plan's row ids are one hash of the row (dvm `fullRowIdExpr`). A query PostgreSQL proves empty
+ * from its text refreshes, FULL and then DIFFERENTIAL; the frontier a FULL refresh records is its
+ * statement's (a DIFFERENTIAL refresh after it applies each later write once); and a FULL-mode table gives the same row the same id at
+ * every refresh (equal-valued rows with different representations apart), so refreshing unchanged
+ * data changes no (id, row) pair.
  */
 import { expectTableEqualsQuery } from '@pgtrickle/testkit';
 import { describe, expect, it } from 'vitest';

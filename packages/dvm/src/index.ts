@@ -80,12 +80,11 @@ export {
   type TransitionTables,
   typeShapesOf,
 } from './plan/compile.js';
-export { CONSUMED_SNAPSHOT_SQL, FULL_FRONTIER_SETTING, frontierTable } from './plan/frontier.js';
+export { CONSUMED_SNAPSHOT_SQL, frontierTable } from './plan/frontier.js';
 export {
   BULK_FULL_MIN_ROWS,
   fullPreludeSql,
   type RebuildableIndex,
-  readFullFrontier,
   readFullPrelude,
   rebuildableIndexesSql,
   replaceContents,

@@ -56,7 +56,7 @@ import {
   refreshStatementParts,
 } from './apply.js';
 import { baseBuffer, streamBuffer } from './capture.js';
-import { CONSUMED_SNAPSHOT_SQL, epochsSql, frontierCaptureSql, fullFrontierGateSql } from './frontier.js';
+import { CONSUMED_SNAPSHOT_SQL, epochsSql, frontierCaptureSql, fullFrontierSelectSql } from './frontier.js';
 import { isLinearIn, linearApplyStatement, linearDeltaMaterialized } from './immediate-apply.js';
 
 /** The refresh modes a stream table can be created with. */
@@ -128,9 +128,9 @@ export interface CompiledPlan {
   /** The SELECT of the full result with row ids, in storage column order (no frontier capture). */
   populationSelect(): string;
   /**
-   * ONE statement replacing nothing: INSERT the full result into the (empty) storage table (its
-   * row count is the rows inserted); it leaves the frontier of the statement (`snapshot` text,
-   * `epochs` jsonb) in the setting `FULL_FRONTIER_SETTING` (see `fullFrontierGateSql`).
+   * ONE statement replacing nothing: INSERT the full result into the (empty) storage table (an
+   * unreferenced data-modifying CTE); its one result row is the frontier of the statement
+   * (`snapshot` text, `epochs` jsonb).
    */
   fullInsert(): string;
   /**
@@ -661,9 +661,10 @@ FROM (${fullText}) AS q`;
     storageDdl: () => [sql`CREATE TABLE ${rel} AS ${select} WITH NO DATA`, ...storageColumnsSql(plan)],
     populationSelect: () => select,
     fullInsert: () =>
-      sql`INSERT INTO ${rel} (${columnList([ROW_ID_COLUMN, ...visible])})
-${select}
-WHERE ${fullFrontierGateSql(refs)}`,
+      sql`WITH __pgt_insert AS (
+INSERT INTO ${rel} (${columnList([ROW_ID_COLUMN, ...visible])})
+${select})
+${fullFrontierSelectSql(refs)}`,
     deltaInsert: () => null,
     refreshSql: () => null,
     consolidatedDelta: false,
@@ -803,9 +804,12 @@ function incrementalPlan(
     },
     fullInsert() {
       const { ctx, body } = snapshotSelect();
+      ctx.stmt.addNamed(
+        '__pgt_insert',
+        sql`INSERT INTO ${rel} (${columnList([ROW_ID_COLUMN, ...allCols])})\n${body}`,
+      );
       // IMMEDIATE reads no buffer: its frontier records a snapshot only.
-      const gate = fullFrontierGateSql(mode === 'IMMEDIATE' ? [] : sourceRefs);
-      return sql`INSERT INTO ${rel} (${columnList([ROW_ID_COLUMN, ...allCols])})\n${ctx.stmt.build(sql`${body}\nWHERE ${gate}`)}`;
+      return ctx.stmt.build(fullFrontierSelectSql(mode === 'IMMEDIATE' ? [] : sourceRefs));
     },
     deltaInsert(source: DeltaSource = { kind: 'changeBuffer' }) {
       const ctx = new DiffContext(source, source.kind === 'changeBuffer' ? params : [], binding);

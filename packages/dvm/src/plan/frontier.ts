@@ -37,10 +37,7 @@ export const CONSUMED_SNAPSHOT_SQL = `(SELECT CASE
   FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x)`;
 
 /** The jsonb of the highest epoch seen per stream-table source (`{"<pgt id>": n}`), with each previous value as floor. */
-export function epochsSql(
-  sources: readonly Pick<SourceRef, 'key' | 'kind' | 'pgtId'>[],
-  params: readonly DeltaParam[] | null,
-): string {
+export function epochsSql(sources: readonly SourceRef[], params: readonly DeltaParam[] | null): string {
   const st = sources.filter((s) => s.kind === 'streamTable');
   if (st.length === 0) return `'{}'::jsonb`;
   const parts = st.map((s) => {
@@ -61,28 +58,15 @@ export function frontierCaptureSql(
   return sql`INSERT INTO ${frontierTable(tag)} (snapshot, epochs) SELECT ${CONSUMED_SNAPSHOT_SQL}, ${epochsSql(sources, params)}`;
 }
 
-/** The transaction-local setting a FULL refresh statement leaves its frontier in (see {@link fullFrontierGateSql}). */
-export const FULL_FRONTIER_SETTING = 'pgtrickle.full_frontier';
-
 /**
- * The condition a FULL refresh's `INSERT … SELECT` carries (`WHERE <this>`): an uncorrelated
- * subquery, so PostgreSQL evaluates it once (an InitPlan gating the scan, before the first row),
- * under the statement's own snapshot. It records that statement's frontier — the snapshot text
- * and the epochs jsonb, as `{"snapshot": …, "epochs": …}` — in {@link FULL_FRONTIER_SETTING} and
- * is always true. So the INSERT is a plain one (its row count is the command's; no `RETURNING`
- * of every row into a CTE, which spilled to disk beyond `work_mem`), and the frontier is still the
- * one of the statement that read the rows.
+ * The outer SELECT of a FULL refresh statement whose insert into the storage is an unreferenced
+ * data-modifying CTE (`WITH __pgt_insert AS (INSERT …) <this>`): the statement's frontier
+ * (`snapshot` text, `epochs` jsonb), taken by the same statement, so under the same snapshot as the
+ * rows it inserts. PostgreSQL runs such a CTE to completion without keeping its rows (it has no
+ * `RETURNING`), where `RETURNING 1` counted by the outer SELECT kept every inserted row in a
+ * tuplestore (spilled to disk past `work_mem`); the rows inserted are counted afterwards.
  */
-export function fullFrontierGateSql(sources: readonly Pick<SourceRef, 'key' | 'kind' | 'pgtId'>[]): string {
-  return sql`(SELECT pg_catalog.set_config(${sql.lit(FULL_FRONTIER_SETTING)}, pg_catalog.jsonb_build_object('snapshot', ${CONSUMED_SNAPSHOT_SQL}::text, 'epochs', ${epochsSql(sources, null)})::text, true)) IS NOT NULL`;
-}
-
-/**
- * The frontier (`snapshot` text, `epochs` jsonb) taken by a statement of its own: for a FULL
- * refresh whose gate ({@link fullFrontierGateSql}) PostgreSQL never evaluated because it proved
- * from the query text alone (e.g. `WHERE false`) that the result is empty — empty under every
- * snapshot, so a later one consumes nothing the refresh missed.
- */
-export function fullFrontierSql(sources: readonly Pick<SourceRef, 'key' | 'kind' | 'pgtId'>[]): string {
-  return sql`SELECT ${CONSUMED_SNAPSHOT_SQL}::text AS snapshot, ${epochsSql(sources, null)} AS epochs`;
+export function fullFrontierSelectSql(sources: readonly SourceRef[]): string {
+  return sql`SELECT ${CONSUMED_SNAPSHOT_SQL}::text AS snapshot,
+       ${epochsSql(sources, null)} AS epochs`;
 }

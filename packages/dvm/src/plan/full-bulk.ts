@@ -13,9 +13,7 @@
  * when the table has a trigger other than the storage guard (an IMMEDIATE stream table reading it
  * watches its shape, indexes included).
  */
-import { InternalError } from '../errors.js';
 import { sql } from '../sql/sql.js';
-import { FULL_FRONTIER_SETTING } from './frontier.js';
 import type { SqlExecutor } from './refresh.js';
 
 /** Rows the storage held before a FULL refresh from which its indexes are rebuilt instead of maintained. */
@@ -56,13 +54,10 @@ export function rebuildableIndexesSql(relation: string): string {
 
 /**
  * The statement reading, before a FULL refresh of `relation` (quoted name), its row count (`n`)
- * and the indexes it would rebuild in bulk (`indexes`: json of `schema`, `name`, `definition`);
- * it also empties {@link FULL_FRONTIER_SETTING}, so what the refresh reads there afterwards is
- * its own statement's frontier.
+ * and the indexes it would rebuild in bulk (`indexes`: json of `schema`, `name`, `definition`).
  */
 export function fullPreludeSql(relation: string): string {
   return sql`SELECT (SELECT pg_catalog.count(*) FROM ${relation})::bigint AS n,
-       pg_catalog.set_config(${sql.lit(FULL_FRONTIER_SETTING)}, '', true) AS cleared,
        (SELECT pg_catalog.json_agg(x) FROM (${rebuildableIndexesSql(relation)}) AS x) AS indexes`;
 }
 
@@ -84,44 +79,21 @@ export async function readFullPrelude(
 
 /**
  * Replaces the contents of `relation` with the rows of `insert` (TRUNCATE, then the INSERT
- * statement), in bulk — `indexes` dropped before the load and created after it — when the table
- * held at least `BULK_FULL_MIN_ROWS` rows (`rowsBefore`). Returns the rows inserted.
+ * statement, whose one result row it returns with the rows now in the table, `n`), in bulk —
+ * `indexes` dropped before the load and created after it — when the table held at least
+ * `BULK_FULL_MIN_ROWS` rows (`rowsBefore`).
  */
 export async function replaceContents(
   exec: SqlExecutor,
   relation: string,
   insert: string,
   before: { readonly rows: number; readonly indexes: readonly RebuildableIndex[] },
-): Promise<number> {
+): Promise<{ readonly row: Record<string, unknown>; readonly n: number }> {
   const indexes = before.rows >= BULK_FULL_MIN_ROWS ? before.indexes : [];
   await exec.query(sql`TRUNCATE ${relation}`);
   for (const ix of indexes) await exec.query(sql`DROP INDEX ${ix.name}`);
   const inserted = await exec.query(insert);
+  const counted = await exec.query(sql`SELECT pg_catalog.count(*)::bigint AS n FROM ${relation}`);
   for (const ix of indexes) await exec.query(ix.definition);
-  if (typeof inserted.rowCount !== 'number')
-    throw new InternalError('the executor did not report the rows the FULL refresh inserted');
-  return inserted.rowCount;
-}
-
-/**
- * The frontier a FULL refresh's INSERT left in {@link FULL_FRONTIER_SETTING} (emptied by the
- * prelude); when PostgreSQL skipped the gate because the result is empty whatever the data, one
- * taken now (`fallback`, {@link fullFrontierSql}).
- */
-export async function readFullFrontier(
-  exec: SqlExecutor,
-  inserted: number,
-  fallback: string,
-): Promise<{ readonly snapshot: unknown; readonly epochs: unknown }> {
-  const res = await exec.query(
-    sql`SELECT pg_catalog.current_setting(${sql.lit(FULL_FRONTIER_SETTING)}, true) AS f`,
-  );
-  const text = res.rows[0]?.f;
-  if (typeof text === 'string' && text !== '') {
-    const f = JSON.parse(text) as { snapshot?: unknown; epochs?: unknown };
-    return { snapshot: f.snapshot, epochs: f.epochs };
-  }
-  if (inserted > 0) throw new InternalError('the FULL refresh statement did not record its frontier');
-  const row = (await exec.query(fallback)).rows[0] ?? {};
-  return { snapshot: row.snapshot, epochs: row.epochs };
+  return { row: inserted.rows[0] ?? {}, n: Number(counted.rows[0]?.n ?? 0) };
 }

@@ -6,7 +6,7 @@
  *
  * DIFFERENTIAL: inspect the window (a TRUNCATE in it forces FULL; no changes is NO_DATA, the
  * frontier stays), then ONE statement computes the delta, consolidates and applies it, captures
- * it for consumers and returns the new frontier and counts (no temporary table). FULL: replace the contents with the full result; the inserting statement leaves its frontier in a transaction-local setting (`fullFrontierGateSql`), read right after. A stream table with downstream consumers also writes what it applied into its own
+ * it for consumers and returns the new frontier and counts (no temporary table). FULL: replace the contents with the full result; the inserting statement returns its frontier, and the rows are counted after it. A stream table with downstream consumers also writes what it applied into its own
  * buffer under `captureEpoch` (for FULL, the difference old → new).
  */
 
@@ -15,8 +15,7 @@ import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
 import { sql } from '../sql/sql.js';
 import { captureAppliedSql, consolidateSql } from './apply.js';
 import type { CompiledPlan } from './compile.js';
-import { fullFrontierSql } from './frontier.js';
-import { readFullFrontier, readFullPrelude, replaceContents } from './full-bulk.js';
+import { readFullPrelude, replaceContents } from './full-bulk.js';
 
 /** One query result as the executor returns it (`pg`'s QueryResult fits). */
 export interface SqlResult {
@@ -220,8 +219,7 @@ export async function runRefresh(
   }
   const before = await readFullPrelude(exec, target.relation);
   const inserted = await replaceContents(exec, target.relation, plan.fullInsert(), before);
-  const fallback = fullFrontierSql(plan.mode === 'IMMEDIATE' ? [] : plan.sources);
-  const frontier = await readFullFrontier(exec, inserted, fallback);
+  const frontier = inserted.row;
   if (frontier.snapshot === undefined || frontier.snapshot === null)
     throw new InternalError('the refresh statement did not record a frontier');
   if (capture !== null) {
@@ -235,7 +233,7 @@ export async function runRefresh(
     action: 'FULL',
     reason,
     frontier: frontierOf(frontier.snapshot, frontier.epochs),
-    rowsInserted: inserted,
+    rowsInserted: inserted.n,
     rowsDeleted: before.rows,
     pendingChanges: pending,
   };

@@ -32,14 +32,16 @@ FROM "public"."orders" AS __pgt_src) AS c) AS g) AS c) AS r;
 
 
 -- ==== FULL insert
-INSERT INTO "public"."st_aggregate_global" ("__pgt_row_id", "n", "total", "__pgt_count", "__pgt_agg_1", "__pgt_agg_2", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2", "__pgt_pinf_2", "__pgt_ninf_2", "__pgt_scale_2")
-SELECT r."__pgt_row_id", r."n"::bigint AS "n", r."total"::numeric AS "total", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1", r."pgt_agg_2" AS "__pgt_agg_2", r."pgt_sum_2" AS "__pgt_sum_2", r."pgt_nn_2" AS "__pgt_nn_2", r."pgt_nan_2" AS "__pgt_nan_2", r."pgt_pinf_2" AS "__pgt_pinf_2", r."pgt_ninf_2" AS "__pgt_ninf_2", r."pgt_scale_2" AS "__pgt_scale_2"
-FROM (SELECT c.__pgt_row_id, c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2", c.pgt_pinf_2 AS "pgt_pinf_2", c.pgt_ninf_2 AS "pgt_ninf_2", c.pgt_scale_2 AS "pgt_scale_2"
-FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1", g."pgt_agg_2", g."pgt_sum_2", g."pgt_nn_2", g."pgt_nan_2", g."pgt_pinf_2", g."pgt_ninf_2", g."pgt_scale_2"
-FROM (SELECT pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1", sum(c.orders_amount) AS "pgt_agg_2", pg_catalog.sum((c.orders_amount)::numeric) FILTER (WHERE ((c.orders_amount)::numeric NOT IN ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric))) AS "pgt_sum_2", pg_catalog.count(c.orders_amount) AS "pgt_nn_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'NaN'::numeric)) AS "pgt_nan_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'Infinity'::numeric)) AS "pgt_pinf_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = '-Infinity'::numeric)) AS "pgt_ninf_2", NULL::numeric AS "pgt_scale_2"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
-FROM "public"."orders" AS __pgt_src) AS c) AS g) AS c) AS r
-WHERE (SELECT pg_catalog.set_config('pgtrickle.full_frontier', pg_catalog.jsonb_build_object('snapshot', (SELECT CASE
+WITH __pgt_insert AS (
+  INSERT INTO "public"."st_aggregate_global" ("__pgt_row_id", "n", "total", "__pgt_count", "__pgt_agg_1", "__pgt_agg_2", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2", "__pgt_pinf_2", "__pgt_ninf_2", "__pgt_scale_2")
+  SELECT r."__pgt_row_id", r."n"::bigint AS "n", r."total"::numeric AS "total", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1", r."pgt_agg_2" AS "__pgt_agg_2", r."pgt_sum_2" AS "__pgt_sum_2", r."pgt_nn_2" AS "__pgt_nn_2", r."pgt_nan_2" AS "__pgt_nan_2", r."pgt_pinf_2" AS "__pgt_pinf_2", r."pgt_ninf_2" AS "__pgt_ninf_2", r."pgt_scale_2" AS "__pgt_scale_2"
+  FROM (SELECT c.__pgt_row_id, c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2", c.pgt_pinf_2 AS "pgt_pinf_2", c.pgt_ninf_2 AS "pgt_ninf_2", c.pgt_scale_2 AS "pgt_scale_2"
+  FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1", g."pgt_agg_2", g."pgt_sum_2", g."pgt_nn_2", g."pgt_nan_2", g."pgt_pinf_2", g."pgt_ninf_2", g."pgt_scale_2"
+  FROM (SELECT pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1", sum(c.orders_amount) AS "pgt_agg_2", pg_catalog.sum((c.orders_amount)::numeric) FILTER (WHERE ((c.orders_amount)::numeric NOT IN ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric))) AS "pgt_sum_2", pg_catalog.count(c.orders_amount) AS "pgt_nn_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'NaN'::numeric)) AS "pgt_nan_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'Infinity'::numeric)) AS "pgt_pinf_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = '-Infinity'::numeric)) AS "pgt_ninf_2", NULL::numeric AS "pgt_scale_2"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
+  FROM "public"."orders" AS __pgt_src) AS c) AS g) AS c) AS r
+)
+SELECT (SELECT CASE
     WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
     ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
           (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
@@ -50,7 +52,8 @@ WHERE (SELECT pg_catalog.set_config('pgtrickle.full_frontier', pg_catalog.jsonb_
                           SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
   AS xs), ''))::pg_catalog.pg_snapshot
   END
-  FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x)::text, 'epochs', '{}'::jsonb)::text, true)) IS NOT NULL;
+  FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x)::text AS snapshot,
+       '{}'::jsonb AS epochs;
 
 
 -- ==== delta statement (change buffers)

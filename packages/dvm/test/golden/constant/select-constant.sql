@@ -22,11 +22,13 @@ FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id) A
 
 
 -- ==== FULL insert
-INSERT INTO "public"."st_constant_select_constant" ("__pgt_row_id", "one", "two")
-SELECT r."__pgt_row_id", r."one"::integer AS "one", r."two"::text AS "two"
-FROM (SELECT c.__pgt_row_id, 1 AS "one", 'x'::text AS "two"
-FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id) AS c) AS r
-WHERE (SELECT pg_catalog.set_config('pgtrickle.full_frontier', pg_catalog.jsonb_build_object('snapshot', (SELECT CASE
+WITH __pgt_insert AS (
+  INSERT INTO "public"."st_constant_select_constant" ("__pgt_row_id", "one", "two")
+  SELECT r."__pgt_row_id", r."one"::integer AS "one", r."two"::text AS "two"
+  FROM (SELECT c.__pgt_row_id, 1 AS "one", 'x'::text AS "two"
+  FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id) AS c) AS r
+)
+SELECT (SELECT CASE
     WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
     ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
           (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
@@ -37,7 +39,8 @@ WHERE (SELECT pg_catalog.set_config('pgtrickle.full_frontier', pg_catalog.jsonb_
                           SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
   AS xs), ''))::pg_catalog.pg_snapshot
   END
-  FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x)::text, 'epochs', '{}'::jsonb)::text, true)) IS NOT NULL;
+  FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x)::text AS snapshot,
+       '{}'::jsonb AS epochs;
 
 
 -- ==== delta statement (change buffers)

@@ -49,20 +49,22 @@ WHERE c.o_customer = __pgt_lat6.c_id) AS c) AS g) AS c) AS __pgt_sub6 ON true) A
 
 
 -- ==== FULL insert
-INSERT INTO "public"."st_lateral_subquery_left_aggregate" ("__pgt_row_id", "id", "n")
-SELECT r."__pgt_row_id", r."id"::integer AS "id", r."n_2"::bigint AS "n"
-FROM (SELECT c.__pgt_row_id, c.c_id AS "id", c.n AS "n_2"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id))::text, 7919) AS __pgt_row_id, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."n"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
-FROM "public"."customers" AS __pgt_src) AS __pgt_lat6
-LEFT JOIN LATERAL (SELECT c.__pgt_row_id, c.pgt_agg_1 AS "n"
-FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1"
-FROM (SELECT pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
-FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
-FROM "public"."orders" AS __pgt_src) AS c
-WHERE c.o_customer = __pgt_lat6.c_id) AS c) AS g) AS c) AS __pgt_sub6 ON true) AS c) AS r
-WHERE (SELECT pg_catalog.set_config('pgtrickle.full_frontier', pg_catalog.jsonb_build_object('snapshot', (SELECT CASE
+WITH __pgt_insert AS (
+  INSERT INTO "public"."st_lateral_subquery_left_aggregate" ("__pgt_row_id", "id", "n")
+  SELECT r."__pgt_row_id", r."id"::integer AS "id", r."n_2"::bigint AS "n"
+  FROM (SELECT c.__pgt_row_id, c.c_id AS "id", c.n AS "n_2"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id))::text, 7919) AS __pgt_row_id, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."n"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+  FROM "public"."customers" AS __pgt_src) AS __pgt_lat6
+  LEFT JOIN LATERAL (SELECT c.__pgt_row_id, c.pgt_agg_1 AS "n"
+  FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1"
+  FROM (SELECT pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
+  FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
+  FROM "public"."orders" AS __pgt_src) AS c
+  WHERE c.o_customer = __pgt_lat6.c_id) AS c) AS g) AS c) AS __pgt_sub6 ON true) AS c) AS r
+)
+SELECT (SELECT CASE
     WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
     ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
           (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
@@ -73,7 +75,8 @@ WHERE (SELECT pg_catalog.set_config('pgtrickle.full_frontier', pg_catalog.jsonb_
                           SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
   AS xs), ''))::pg_catalog.pg_snapshot
   END
-  FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x)::text, 'epochs', '{}'::jsonb)::text, true)) IS NOT NULL;
+  FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x)::text AS snapshot,
+       '{}'::jsonb AS epochs;
 
 
 -- ==== delta statement (change buffers)

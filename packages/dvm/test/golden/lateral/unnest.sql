@@ -32,14 +32,16 @@ CROSS JOIN LATERAL ROWS FROM (unnest(__pgt_l2.o_tags)) WITH ORDINALITY AS __pgt_
 
 
 -- ==== FULL insert
-INSERT INTO "public"."st_lateral_unnest" ("__pgt_row_id", "id", "tag")
-SELECT r."__pgt_row_id", r."id"::integer AS "id", r."tag"::text AS "tag"
-FROM (SELECT c.__pgt_row_id, c.o_id AS "id", c.t_tag AS "tag"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_l2.__pgt_row_id, __pgt_f2."__pgt_ord_2"))::text, 7919) AS __pgt_row_id, __pgt_l2."o_id", __pgt_l2."o_customer", __pgt_l2."o_amount", __pgt_l2."o_region", __pgt_l2."o_tags", __pgt_f2."t_tag"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
-FROM "public"."orders" AS __pgt_src) AS __pgt_l2
-CROSS JOIN LATERAL ROWS FROM (unnest(__pgt_l2.o_tags)) WITH ORDINALITY AS __pgt_f2("t_tag", "__pgt_ord_2")) AS c) AS r
-WHERE (SELECT pg_catalog.set_config('pgtrickle.full_frontier', pg_catalog.jsonb_build_object('snapshot', (SELECT CASE
+WITH __pgt_insert AS (
+  INSERT INTO "public"."st_lateral_unnest" ("__pgt_row_id", "id", "tag")
+  SELECT r."__pgt_row_id", r."id"::integer AS "id", r."tag"::text AS "tag"
+  FROM (SELECT c.__pgt_row_id, c.o_id AS "id", c.t_tag AS "tag"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_l2.__pgt_row_id, __pgt_f2."__pgt_ord_2"))::text, 7919) AS __pgt_row_id, __pgt_l2."o_id", __pgt_l2."o_customer", __pgt_l2."o_amount", __pgt_l2."o_region", __pgt_l2."o_tags", __pgt_f2."t_tag"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+  FROM "public"."orders" AS __pgt_src) AS __pgt_l2
+  CROSS JOIN LATERAL ROWS FROM (unnest(__pgt_l2.o_tags)) WITH ORDINALITY AS __pgt_f2("t_tag", "__pgt_ord_2")) AS c) AS r
+)
+SELECT (SELECT CASE
     WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
     ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
           (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
@@ -50,7 +52,8 @@ WHERE (SELECT pg_catalog.set_config('pgtrickle.full_frontier', pg_catalog.jsonb_
                           SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
   AS xs), ''))::pg_catalog.pg_snapshot
   END
-  FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x)::text, 'epochs', '{}'::jsonb)::text, true)) IS NOT NULL;
+  FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x)::text AS snapshot,
+       '{}'::jsonb AS epochs;
 
 
 -- ==== delta statement (change buffers)

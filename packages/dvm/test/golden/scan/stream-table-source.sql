@@ -47,12 +47,14 @@ FROM "public"."upstream" AS __pgt_src) AS c) AS r;
 
 
 -- ==== FULL insert
-INSERT INTO "public"."st_scan_stream_table_source" ("__pgt_row_id", "k", "v")
-SELECT r."__pgt_row_id", r."k"::integer AS "k", r."v"::integer AS "v"
-FROM (SELECT c.__pgt_row_id, c.upstream_k AS "k", c.upstream_v AS "v"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."__pgt_row_id"))::text, 7919) AS __pgt_row_id, __pgt_src."k" AS "upstream_k", __pgt_src."v" AS "upstream_v"
-FROM "public"."upstream" AS __pgt_src) AS c) AS r
-WHERE (SELECT pg_catalog.set_config('pgtrickle.full_frontier', pg_catalog.jsonb_build_object('snapshot', (SELECT CASE
+WITH __pgt_insert AS (
+  INSERT INTO "public"."st_scan_stream_table_source" ("__pgt_row_id", "k", "v")
+  SELECT r."__pgt_row_id", r."k"::integer AS "k", r."v"::integer AS "v"
+  FROM (SELECT c.__pgt_row_id, c.upstream_k AS "k", c.upstream_v AS "v"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."__pgt_row_id"))::text, 7919) AS __pgt_row_id, __pgt_src."k" AS "upstream_k", __pgt_src."v" AS "upstream_v"
+  FROM "public"."upstream" AS __pgt_src) AS c) AS r
+)
+SELECT (SELECT CASE
     WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
     ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
           (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
@@ -63,7 +65,8 @@ WHERE (SELECT pg_catalog.set_config('pgtrickle.full_frontier', pg_catalog.jsonb_
                           SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
   AS xs), ''))::pg_catalog.pg_snapshot
   END
-  FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x)::text, 'epochs', pg_catalog.jsonb_build_object('7', GREATEST(0, COALESCE((SELECT pg_catalog.max(b.epoch) FROM "pgtrickle_changes"."changes_st_7" AS b), 0))))::text, true)) IS NOT NULL;
+  FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x)::text AS snapshot,
+       pg_catalog.jsonb_build_object('7', GREATEST(0, COALESCE((SELECT pg_catalog.max(b.epoch) FROM "pgtrickle_changes"."changes_st_7" AS b), 0))) AS epochs;
 
 
 -- ==== delta statement (change buffers)

@@ -38,15 +38,17 @@ FROM "public"."orders" AS __pgt_src) AS r3 WHERE (r3.o_customer = l3.c_id))) AS 
 
 
 -- ==== FULL insert
-INSERT INTO "public"."st_semi_join_exists" ("__pgt_row_id", "id", "name")
-SELECT r."__pgt_row_id", r."id"::integer AS "id", r."name"::text AS "name"
-FROM (SELECT c.__pgt_row_id, c.c_id AS "id", c.c_name AS "name"
-FROM (SELECT l3.__pgt_row_id, l3."c_id", l3."c_name"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
-FROM "public"."customers" AS __pgt_src) AS l3
-WHERE EXISTS (SELECT 1 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
-FROM "public"."orders" AS __pgt_src) AS r3 WHERE (r3.o_customer = l3.c_id))) AS c) AS r
-WHERE (SELECT pg_catalog.set_config('pgtrickle.full_frontier', pg_catalog.jsonb_build_object('snapshot', (SELECT CASE
+WITH __pgt_insert AS (
+  INSERT INTO "public"."st_semi_join_exists" ("__pgt_row_id", "id", "name")
+  SELECT r."__pgt_row_id", r."id"::integer AS "id", r."name"::text AS "name"
+  FROM (SELECT c.__pgt_row_id, c.c_id AS "id", c.c_name AS "name"
+  FROM (SELECT l3.__pgt_row_id, l3."c_id", l3."c_name"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
+  FROM "public"."customers" AS __pgt_src) AS l3
+  WHERE EXISTS (SELECT 1 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
+  FROM "public"."orders" AS __pgt_src) AS r3 WHERE (r3.o_customer = l3.c_id))) AS c) AS r
+)
+SELECT (SELECT CASE
     WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
     ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
           (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
@@ -57,7 +59,8 @@ WHERE (SELECT pg_catalog.set_config('pgtrickle.full_frontier', pg_catalog.jsonb_
                           SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
   AS xs), ''))::pg_catalog.pg_snapshot
   END
-  FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x)::text, 'epochs', '{}'::jsonb)::text, true)) IS NOT NULL;
+  FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x)::text AS snapshot,
+       '{}'::jsonb AS epochs;
 
 
 -- ==== delta statement (change buffers)

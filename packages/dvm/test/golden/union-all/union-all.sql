@@ -44,18 +44,20 @@ FROM "public"."customers" AS __pgt_src) AS c) AS b) AS r;
 
 
 -- ==== FULL insert
-INSERT INTO "public"."st_union_all_union_all" ("__pgt_row_id", "id", "region")
-SELECT r."__pgt_row_id", r."id_3"::integer AS "id", r."region_2"::text AS "region"
-FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id" AS "id_3", b."region" AS "region_2"
-FROM (SELECT c.__pgt_row_id, c.orders_id AS "id", c.orders_region AS "region"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."region" AS "orders_region"
-FROM "public"."orders" AS __pgt_src) AS c) AS b
-UNION ALL
-SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "id_3", b."tier" AS "region_2"
-FROM (SELECT c.__pgt_row_id, c.customers_id AS "id_2", c.customers_tier AS "tier"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."tier" AS "customers_tier"
-FROM "public"."customers" AS __pgt_src) AS c) AS b) AS r
-WHERE (SELECT pg_catalog.set_config('pgtrickle.full_frontier', pg_catalog.jsonb_build_object('snapshot', (SELECT CASE
+WITH __pgt_insert AS (
+  INSERT INTO "public"."st_union_all_union_all" ("__pgt_row_id", "id", "region")
+  SELECT r."__pgt_row_id", r."id_3"::integer AS "id", r."region_2"::text AS "region"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id" AS "id_3", b."region" AS "region_2"
+  FROM (SELECT c.__pgt_row_id, c.orders_id AS "id", c.orders_region AS "region"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."region" AS "orders_region"
+  FROM "public"."orders" AS __pgt_src) AS c) AS b
+  UNION ALL
+  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "id_3", b."tier" AS "region_2"
+  FROM (SELECT c.__pgt_row_id, c.customers_id AS "id_2", c.customers_tier AS "tier"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."tier" AS "customers_tier"
+  FROM "public"."customers" AS __pgt_src) AS c) AS b) AS r
+)
+SELECT (SELECT CASE
     WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
     ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
           (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
@@ -66,7 +68,8 @@ WHERE (SELECT pg_catalog.set_config('pgtrickle.full_frontier', pg_catalog.jsonb_
                           SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
   AS xs), ''))::pg_catalog.pg_snapshot
   END
-  FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x)::text, 'epochs', '{}'::jsonb)::text, true)) IS NOT NULL;
+  FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x)::text AS snapshot,
+       '{}'::jsonb AS epochs;
 
 
 -- ==== delta statement (change buffers)
