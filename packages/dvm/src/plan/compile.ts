@@ -603,14 +603,22 @@ function planSource(s: SourceRef): PlanSource {
   };
 }
 
-function storageColumnsSql(plan: { storage: StreamTableName; uniqueRowIds: boolean }): string[] {
+/**
+ * The storage's row-id column made NOT NULL, and its row-id index (UNIQUE when the ids are) —
+ * except for a FULL plan, whose non-unique ids no statement looks a row up by: an index there
+ * would only be rebuilt at every FULL refresh.
+ */
+function storageColumnsSql(plan: {
+  storage: StreamTableName;
+  uniqueRowIds: boolean;
+  mode: PlanMode;
+}): string[] {
   const rel = sql.id(plan.storage.schema, plan.storage.name);
   const index = sql.id(rowIdIndexName(plan.storage.name));
   const id = sql.id(ROW_ID_COLUMN);
-  return [
-    sql`ALTER TABLE ${rel} ALTER COLUMN ${id} SET NOT NULL`,
-    sql`CREATE ${plan.uniqueRowIds ? 'UNIQUE ' : ''}INDEX ${index} ON ${rel} (${id})`,
-  ];
+  const notNull = sql`ALTER TABLE ${rel} ALTER COLUMN ${id} SET NOT NULL`;
+  if (plan.mode === 'FULL') return [notNull];
+  return [notNull, sql`CREATE ${plan.uniqueRowIds ? 'UNIQUE ' : ''}INDEX ${index} ON ${rel} (${id})`];
 }
 
 function fullPlan(
