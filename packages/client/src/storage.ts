@@ -192,7 +192,7 @@ export interface OwnerStatements {
  * the views over it survive: columns the plan no longer has are dropped, changed types or
  * collations are altered (to NULL: a FULL refresh follows), new columns are added with the
  * query column's collation, and the row-id index is made
- * unique or not as the plan needs. Runs as the owner. A view that reads a column that goes or
+ * unique or not as the plan needs (a FULL plan gets none). Runs as the owner. A view that reads a column that goes or
  * changes type is reported by name (`PGT_HAS_DEPENDENTS`), nothing changed.
  */
 export async function evolveStorage(
@@ -233,9 +233,11 @@ export async function evolveStorage(
     [rel, ROW_ID_COLUMN],
   );
   for (const ix of rowIdIndexes.rows) await owner.exec.query(`DROP INDEX ${String(ix.ix)}`);
-  await owner.exec.query(
-    `CREATE ${plan.uniqueRowIds ? 'UNIQUE ' : ''}INDEX ON ${rel} (${quoteIdent(ROW_ID_COLUMN)})`,
-  );
+  // A FULL plan's storage has none (nothing looks its non-unique ids up; see the plan's storageDdl).
+  if (plan.mode !== 'FULL')
+    await owner.exec.query(
+      `CREATE ${plan.uniqueRowIds ? 'UNIQUE ' : ''}INDEX ON ${rel} (${quoteIdent(ROW_ID_COLUMN)})`,
+    );
 }
 
 /** The views (and rules) that read column `column` of relation `rel`. */

@@ -2,7 +2,8 @@
  * The bulk FULL refresh (dvm `plan/full-bulk.ts`), on a real PostgreSQL: a large storage is
  * loaded without the indexes that can be re-created exactly and they are built afterwards — same
  * names, same definitions, same table oid, equal contents — while an index that cannot (a
- * comment on it, a constraint behind it) stays in place; a small storage, or one an IMMEDIATE
+ * comment on it, a constraint behind it) stays in place; a FULL plan's storage has no row-id
+ * index (a DIFFERENTIAL one's comes with the mode and goes with it); a small storage, or one an IMMEDIATE
  * stream table reads, keeps every index as it is.
  */
 import { BULK_FULL_MIN_ROWS } from '@pgtrickle/dvm';
@@ -46,7 +47,8 @@ describe('FULL refresh in bulk', () => {
       ALTER TABLE fb_st__pgt_storage ADD CONSTRAINT fb_st_pair UNIQUE (id, v)`);
     const tableOid = await oidOf('fb_st__pgt_storage');
     const before = await indexesOf('fb_st__pgt_storage');
-    expect(before.size).toBe(4);
+    // A FULL plan's storage has no row-id index: the user's three.
+    expect(before.size).toBe(3);
     await db.query('UPDATE fb_src SET v = v + 1 WHERE id % 3 = 0; DELETE FROM fb_src WHERE id % 11 = 0');
     const out = await t.refresh('fb_st');
     expect(out.action).toBe('FULL');
@@ -59,7 +61,7 @@ describe('FULL refresh in bulk', () => {
       expect(ix.def).toBe(before.get(name)?.def);
       expect(ix.valid).toBe(true);
     }
-    // Rebuilt: the row-id index and the partial one. Kept in place: the commented one, the constraint's.
+    // Rebuilt: the partial one. Kept in place: the commented one, the constraint's.
     const rebuilt = [...after].filter(([name, ix]) => before.get(name)?.oid !== ix.oid).map(([name]) => name);
     expect(rebuilt.sort()).toEqual(
       [...before.keys()].filter((k) => k !== 'fb_st_noted' && k !== 'fb_st_pair').sort(),
@@ -70,6 +72,22 @@ describe('FULL refresh in bulk', () => {
     expect((await t.refresh('fb_st')).action).toBe('FULL');
     await expectTableEqualsQuery(db, 'fb_st', 'SELECT id, v FROM fb_src');
     expect([...(await indexesOf('fb_st__pgt_storage')).values()].every((ix) => ix.valid)).toBe(true);
+    // DIFFERENTIAL: the unique row-id index comes (and is rebuilt in bulk); FULL again: it goes.
+    await t.alterStreamTable('fb_st', { refreshMode: 'DIFFERENTIAL' });
+    await t.refresh('fb_st');
+    const rowIdIndex = async () =>
+      [...(await indexesOf('fb_st__pgt_storage')).values()].filter((ix) => ix.def.endsWith('(__pgt_row_id)'));
+    expect((await rowIdIndex()).map((ix) => ix.def.startsWith('CREATE UNIQUE INDEX'))).toEqual([true]);
+    await db.query('UPDATE fb_src SET v = v + 3 WHERE id % 4 = 0');
+    expect((await t.refresh('fb_st')).action).toBe('DIFFERENTIAL');
+    expect((await t.refresh('fb_st', { action: 'FULL' })).action).toBe('FULL');
+    expect((await rowIdIndex()).every((ix) => ix.valid)).toBe(true);
+    await expectTableEqualsQuery(db, 'fb_st', 'SELECT id, v FROM fb_src');
+    await t.alterStreamTable('fb_st', { refreshMode: 'FULL' });
+    await db.query('UPDATE fb_src SET v = v + 1 WHERE id % 9 = 0');
+    expect((await t.refresh('fb_st')).action).toBe('FULL');
+    expect(await rowIdIndex()).toEqual([]);
+    await expectTableEqualsQuery(db, 'fb_st', 'SELECT id, v FROM fb_src');
   });
 
   it('keeps every index of a small storage, and of one an IMMEDIATE stream table reads', async () => {

@@ -1,7 +1,8 @@
 /**
  * Row identity (docs/dvm-design.md §2): one formula everywhere —
  * `pg_catalog.hashtextextended((ROW(<part values>))::text, 7919)` — and one row image,
- * `pg_catalog.record_send(ROW(<columns>))`.
+ * `pg_catalog.record_send(ROW(<columns>))`; a FULL plan's non-unique ids are one hash of the row
+ * instead ({@link fullRowIdExpr}).
  *
  * Rule: a typed id part enters the id as values that are equal exactly when the type's equality
  * (under the part's collation) calls the parts equal: its own extended hash
@@ -262,6 +263,17 @@ function withoutDigits(expr: string): string {
  */
 export function binaryIdPart(expr: string): IdPart {
   return { expr: sql`pg_catalog.record_send(ROW(${expr}))`, type: 'bytea' };
+}
+
+/**
+ * The row id of a FULL plan's row (docs/dvm-design.md §2, "FULL plans"): one
+ * `hash_record_extended` over the row's values, each through its type's own hash function (a
+ * value of a type without one enters as its {@link binaryIdPart}). A FULL plan's ids are not
+ * unique and nothing looks a row up by them: they need only be the same for the same row, which
+ * this is, at a fraction of the cost of {@link rowIdExpr} (no text of the row, no sign parts).
+ */
+export function fullRowIdExpr(parts: readonly IdPart[]): string {
+  return sql`pg_catalog.hash_record_extended(ROW(${sql.join(parts.map((p) => p.expr))}), ${ROW_ID_SEED})`;
 }
 
 /** Typed id parts hashed by their type's own hash function while {@link recordIdPartTypes} runs. */

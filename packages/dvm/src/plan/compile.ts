@@ -23,10 +23,10 @@ import {
 } from '../diff/context.js';
 import {
   binaryIdPart,
+  fullRowIdExpr,
   type IdPart,
   printWithTypeShapes,
   recordIdPartTypes,
-  rowIdExpr,
 } from '../diff/rowid.js';
 import {
   AmbiguousColumnError,
@@ -59,7 +59,7 @@ import {
   refreshStatementParts,
 } from './apply.js';
 import { baseBuffer, streamBuffer } from './capture.js';
-import { CONSUMED_SNAPSHOT_SQL, epochsSql, frontierCaptureSql, fullResultSql } from './frontier.js';
+import { CONSUMED_SNAPSHOT_SQL, epochsSql, frontierCaptureSql, fullFrontierSelectSql } from './frontier.js';
 import { isLinearIn, linearApplyStatement, linearDeltaMaterialized } from './immediate-apply.js';
 
 /** The refresh modes a stream table can be created with. */
@@ -131,9 +131,9 @@ export interface CompiledPlan {
   /** The SELECT of the full result with row ids, in storage column order (no frontier capture). */
   populationSelect(): string;
   /**
-   * ONE statement replacing nothing: INSERT the full result into the (empty) storage table; its
-   * one result row is the rows inserted (`n`) and the frontier of the statement (`snapshot`
-   * text, `epochs` jsonb).
+   * ONE statement replacing nothing: INSERT the full result into the (empty) storage table (an
+   * unreferenced data-modifying CTE); its one result row is the frontier of the statement
+   * (`snapshot` text, `epochs` jsonb).
    */
   fullInsert(): string;
   /**
@@ -610,14 +610,22 @@ function planSource(s: SourceRef): PlanSource {
   };
 }
 
-function storageColumnsSql(plan: { storage: StreamTableName; uniqueRowIds: boolean }): string[] {
+/**
+ * The storage's row-id column made NOT NULL, and its row-id index (UNIQUE when the ids are) —
+ * except for a FULL plan, whose non-unique ids no statement looks a row up by: an index there
+ * would only be rebuilt at every FULL refresh.
+ */
+function storageColumnsSql(plan: {
+  storage: StreamTableName;
+  uniqueRowIds: boolean;
+  mode: PlanMode;
+}): string[] {
   const rel = sql.id(plan.storage.schema, plan.storage.name);
   const index = sql.id(rowIdIndexName(plan.storage.name));
   const id = sql.id(ROW_ID_COLUMN);
-  return [
-    sql`ALTER TABLE ${rel} ALTER COLUMN ${id} SET NOT NULL`,
-    sql`CREATE ${plan.uniqueRowIds ? 'UNIQUE ' : ''}INDEX ${index} ON ${rel} (${id})`,
-  ];
+  const notNull = sql`ALTER TABLE ${rel} ALTER COLUMN ${id} SET NOT NULL`;
+  if (plan.mode === 'FULL') return [notNull];
+  return [notNull, sql`CREATE ${plan.uniqueRowIds ? 'UNIQUE ' : ''}INDEX ${index} ON ${rel} (${id})`];
 }
 
 function fullPlan(
@@ -639,14 +647,15 @@ function fullPlan(
   const typed = visible.map(
     (c, i) => sql`q.${sql.id(c)}::${(columns[i] as QueryColumn).type} AS ${sql.id(c)}`,
   );
-  // A type without an extended hash function enters by its binary form: FULL ids need only be
-  // a function of the exact row (a FULL plan's ids are not unique).
+  // A FULL plan's ids need only be the same for the same row (they are not unique, and nothing
+  // looks rows up by them): one hash of the row; a type without an extended hash function enters
+  // by its binary form.
   const idParts = visible.map((c, i) => {
     const { type } = columns[i] as QueryColumn;
     const expr = sql`q.${sql.id(c)}`;
     return unhashable.has(type) ? binaryIdPart(expr) : { expr, type };
   });
-  const select = sql`SELECT ${rowIdExpr(idParts)} AS ${sql.id(ROW_ID_COLUMN)},
+  const select = sql`SELECT ${fullRowIdExpr(idParts)} AS ${sql.id(ROW_ID_COLUMN)},
   ${sql.join(typed)}
 FROM (${fullText}) AS q`;
   const plan: CompiledPlan = {
@@ -669,9 +678,8 @@ FROM (${fullText}) AS q`;
     fullInsert: () =>
       sql`WITH __pgt_insert AS (
 INSERT INTO ${rel} (${columnList([ROW_ID_COLUMN, ...visible])})
-${select}
-RETURNING 1)
-${fullResultSql('__pgt_insert', refs)}`,
+${select})
+${fullFrontierSelectSql(refs)}`,
     deltaInsert: () => null,
     refreshSql: () => null,
     consolidatedDelta: false,
@@ -811,12 +819,12 @@ function incrementalPlan(
     },
     fullInsert() {
       const { ctx, body } = snapshotSelect();
-      const insert = ctx.stmt.addNamed(
+      ctx.stmt.addNamed(
         '__pgt_insert',
-        sql`INSERT INTO ${rel} (${columnList([ROW_ID_COLUMN, ...allCols])})\n${body}\nRETURNING 1`,
+        sql`INSERT INTO ${rel} (${columnList([ROW_ID_COLUMN, ...allCols])})\n${body}`,
       );
       // IMMEDIATE reads no buffer: its frontier records a snapshot only.
-      return ctx.stmt.build(fullResultSql(insert, mode === 'IMMEDIATE' ? [] : sourceRefs));
+      return ctx.stmt.build(fullFrontierSelectSql(mode === 'IMMEDIATE' ? [] : sourceRefs));
     },
     deltaInsert(source: DeltaSource = { kind: 'changeBuffer' }) {
       const ctx = new DiffContext(source, source.kind === 'changeBuffer' ? params : [], binding);

@@ -59,12 +59,14 @@ export function frontierCaptureSql(
 }
 
 /**
- * The result row of a FULL refresh statement whose insert into the storage is the CTE `insert`
- * (`RETURNING 1`): the rows inserted (`n`) and the statement's frontier (`snapshot` text, `epochs`
- * jsonb) — taken by the same statement, so under the same snapshot as the rows it inserted.
+ * The outer SELECT of a FULL refresh statement whose insert into the storage is an unreferenced
+ * data-modifying CTE (`WITH __pgt_insert AS (INSERT …) <this>`): the statement's frontier
+ * (`snapshot` text, `epochs` jsonb), taken by the same statement, so under the same snapshot as the
+ * rows it inserts. PostgreSQL runs such a CTE to completion without keeping its rows (it has no
+ * `RETURNING`), where `RETURNING 1` counted by the outer SELECT kept every inserted row in a
+ * tuplestore (spilled to disk past `work_mem`); the rows inserted are counted afterwards.
  */
-export function fullResultSql(insert: string, sources: readonly SourceRef[]): string {
-  return sql`SELECT (SELECT pg_catalog.count(*) FROM ${insert})::bigint AS n,
-       ${CONSUMED_SNAPSHOT_SQL}::text AS snapshot,
+export function fullFrontierSelectSql(sources: readonly SourceRef[]): string {
+  return sql`SELECT ${CONSUMED_SNAPSHOT_SQL}::text AS snapshot,
        ${epochsSql(sources, null)} AS epochs`;
 }

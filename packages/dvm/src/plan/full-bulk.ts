@@ -79,19 +79,21 @@ export async function readFullPrelude(
 
 /**
  * Replaces the contents of `relation` with the rows of `insert` (TRUNCATE, then the INSERT
- * statement, whose one result row it returns), in bulk — `indexes` dropped before the load and
- * created after it — when the table held at least `BULK_FULL_MIN_ROWS` rows (`rowsBefore`).
+ * statement, whose one result row it returns with the rows now in the table, `n`), in bulk —
+ * `indexes` dropped before the load and created after it — when the table held at least
+ * `BULK_FULL_MIN_ROWS` rows (`rowsBefore`).
  */
 export async function replaceContents(
   exec: SqlExecutor,
   relation: string,
   insert: string,
   before: { readonly rows: number; readonly indexes: readonly RebuildableIndex[] },
-): Promise<Record<string, unknown>> {
+): Promise<{ readonly row: Record<string, unknown>; readonly n: number }> {
   const indexes = before.rows >= BULK_FULL_MIN_ROWS ? before.indexes : [];
   await exec.query(sql`TRUNCATE ${relation}`);
   for (const ix of indexes) await exec.query(sql`DROP INDEX ${ix.name}`);
   const inserted = await exec.query(insert);
+  const counted = await exec.query(sql`SELECT pg_catalog.count(*)::bigint AS n FROM ${relation}`);
   for (const ix of indexes) await exec.query(ix.definition);
-  return inserted.rows[0] ?? {};
+  return { row: inserted.rows[0] ?? {}, n: Number(counted.rows[0]?.n ?? 0) };
 }

@@ -7,8 +7,10 @@
  * DIFFERENTIAL: inspect the window (a TRUNCATE in it forces FULL; no changes is NO_DATA, the
  * frontier stays), then ONE statement computes the delta, consolidates and applies it, captures
  * it for consumers and returns the new frontier and counts (no temporary table); a window that
- * is a large share of its sources runs with the planner settings of `large-window.ts`. FULL: replace the contents with the full result; the inserting statement returns its frontier. A stream table with downstream consumers also writes what it applied into its own
- * buffer under `captureEpoch` (for FULL, the difference old → new).
+ * is a large share of its sources runs with the planner settings of `large-window.ts`. FULL:
+ * replace the contents with the full result; the inserting statement returns its frontier, and
+ * the rows are counted after it. A stream table with downstream consumers also writes what it
+ * applied into its own buffer under `captureEpoch` (for FULL, the difference old → new).
  */
 
 import { InternalError } from '../errors.js';
@@ -234,7 +236,8 @@ export async function runRefresh(
   }
   const before = await readFullPrelude(exec, target.relation);
   const inserted = await replaceContents(exec, target.relation, plan.fullInsert(), before);
-  if (inserted.snapshot === undefined || inserted.snapshot === null)
+  const frontier = inserted.row;
+  if (frontier.snapshot === undefined || frontier.snapshot === null)
     throw new InternalError('the refresh statement did not record a frontier');
   if (capture !== null) {
     const cols = sql.join([ROW_ID_COLUMN, ...target.columns].map((c) => sql.id(c)));
@@ -246,8 +249,8 @@ export async function runRefresh(
   return {
     action: 'FULL',
     reason,
-    frontier: frontierOf(inserted.snapshot, inserted.epochs),
-    rowsInserted: Number(inserted.n ?? 0),
+    frontier: frontierOf(frontier.snapshot, frontier.epochs),
+    rowsInserted: inserted.n,
     rowsDeleted: before.rows,
     pendingChanges: pending,
   };

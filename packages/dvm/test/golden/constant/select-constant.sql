@@ -27,10 +27,8 @@ WITH __pgt_insert AS (
   SELECT r."__pgt_row_id", r."one"::integer AS "one", r."two"::text AS "two"
   FROM (SELECT c.__pgt_row_id, 1 AS "one", 'x'::text AS "two"
   FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id) AS c) AS r
-  RETURNING 1
 )
-SELECT (SELECT pg_catalog.count(*) FROM __pgt_insert)::bigint AS n,
-       (SELECT CASE
+SELECT (SELECT CASE
     WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
     ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
           (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||

@@ -30,10 +30,8 @@ WITH __pgt_insert AS (
   FROM (SELECT c.__pgt_row_id, c.values_1 AS "x", c.values_2 AS "y"
   FROM (SELECT pg_catalog.hashtextextended((ROW(v.__pgt_ord))::text, 7919) AS __pgt_row_id, v."values_1", v."values_2"
   FROM (VALUES (1, 1, 'a'), (2, 2, 'b')) AS v("__pgt_ord", "values_1", "values_2")) AS c) AS r
-  RETURNING 1
 )
-SELECT (SELECT pg_catalog.count(*) FROM __pgt_insert)::bigint AS n,
-       (SELECT CASE
+SELECT (SELECT CASE
     WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
     ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
           (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||

@@ -58,10 +58,8 @@ WITH __pgt_insert AS (
   WINDOW w AS (PARTITION BY x.__pgt_row_id)
   ORDER BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text) AS y
   WHERE (CASE WHEN y.__pgt_l > 0 THEN 1 ELSE 0 END)::bigint > 0) AS r
-  RETURNING 1
 )
-SELECT (SELECT pg_catalog.count(*) FROM __pgt_insert)::bigint AS n,
-       (SELECT CASE
+SELECT (SELECT CASE
     WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
     ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
           (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||

@@ -47,10 +47,8 @@ WITH __pgt_insert AS (
   FROM "public"."edges" AS __pgt_src) AS s),
   p(src, dst, depth) AS (SELECT src, dst, 1 FROM __pgt_src_1 AS edges UNION ALL SELECT p.src, e.dst, p.depth + 1 FROM p JOIN __pgt_src_1 AS e ON e.src = p.dst WHERE p.depth < 3)
   SELECT * FROM "p") AS q("p_src_2", "p_dst_2", "p_depth_2")) AS c) AS r
-  RETURNING 1
 )
-SELECT (SELECT pg_catalog.count(*) FROM __pgt_insert)::bigint AS n,
-       (SELECT CASE
+SELECT (SELECT CASE
     WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
     ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
           (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||

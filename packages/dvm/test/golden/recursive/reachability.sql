@@ -44,10 +44,8 @@ WITH __pgt_insert AS (
   FROM "public"."edges" AS __pgt_src) AS s),
   reach(n) AS (SELECT 1 UNION SELECT e.dst FROM __pgt_src_1 AS e JOIN reach AS r ON e.src = r.n)
   SELECT * FROM "reach") AS q("reach_n_2")) AS c) AS r
-  RETURNING 1
 )
-SELECT (SELECT pg_catalog.count(*) FROM __pgt_insert)::bigint AS n,
-       (SELECT CASE
+SELECT (SELECT CASE
     WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
     ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
           (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||

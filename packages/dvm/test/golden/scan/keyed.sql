@@ -34,10 +34,8 @@ WITH __pgt_insert AS (
   FROM (SELECT c.__pgt_row_id, c.orders_id AS "id", c.orders_customer AS "customer", c.orders_amount AS "amount", c.orders_region AS "region", c.orders_tags AS "tags"
   FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
   FROM "public"."orders" AS __pgt_src) AS c) AS r
-  RETURNING 1
 )
-SELECT (SELECT pg_catalog.count(*) FROM __pgt_insert)::bigint AS n,
-       (SELECT CASE
+SELECT (SELECT CASE
     WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
     ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
           (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||

@@ -47,10 +47,8 @@ WITH __pgt_insert AS (
   FROM "public"."customers" AS __pgt_src) AS l3
   WHERE EXISTS (SELECT 1 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
   FROM "public"."orders" AS __pgt_src) AS r3 WHERE (l3.c_id = r3.o_customer))) AS c) AS r
-  RETURNING 1
 )
-SELECT (SELECT pg_catalog.count(*) FROM __pgt_insert)::bigint AS n,
-       (SELECT CASE
+SELECT (SELECT CASE
     WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
     ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
           (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||

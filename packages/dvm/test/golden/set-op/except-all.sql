@@ -89,10 +89,8 @@ WITH __pgt_insert AS (
   ORDER BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text) AS y
   CROSS JOIN LATERAL pg_catalog.generate_series(1, GREATEST(y.__pgt_l - y.__pgt_r, 0)) AS g
   WHERE GREATEST(y.__pgt_l - y.__pgt_r, 0) > 0) AS r
-  RETURNING 1
 )
-SELECT (SELECT pg_catalog.count(*) FROM __pgt_insert)::bigint AS n,
-       (SELECT CASE
+SELECT (SELECT CASE
     WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
     ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
           (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
