@@ -8,6 +8,7 @@ import { expectTableEqualsQuery } from '@pgtrickle/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Trickle } from '../src/index.js';
 import { useTrickle } from './support/setup.js';
+import { recorded } from './support/statements.js';
 
 const { db, trickle } = useTrickle();
 
@@ -16,41 +17,8 @@ async function counted<T>(
   t: Trickle,
   f: () => Promise<T>,
 ): Promise<{ value: T; statements: number; begins: number }> {
-  const pool = t.db.pool as unknown as Record<string, unknown>;
-  const connect = pool.connect as (...a: unknown[]) => Promise<Record<string, unknown>>;
-  let statements = 0;
-  let begins = 0;
-  const wrapped: { client: Record<string, unknown>; query: unknown }[] = [];
-  pool.connect = async (...args: unknown[]) => {
-    if (typeof args[0] === 'function') {
-      // pool.query's own checkout (callback form): count through the same wrapper.
-      const cb = args[0] as (e: unknown, c?: Record<string, unknown>, done?: unknown) => void;
-      return connect.call(pool, (e: unknown, c?: Record<string, unknown>, done?: unknown) => {
-        if (c !== undefined) wrap(c);
-        cb(e, c, done);
-      });
-    }
-    const c = await connect.call(pool, ...args);
-    wrap(c);
-    return c;
-  };
-  const wrap = (c: Record<string, unknown>) => {
-    if (wrapped.some((w) => w.client === c)) return;
-    const query = c.query as (...a: unknown[]) => unknown;
-    wrapped.push({ client: c, query });
-    c.query = (...a: unknown[]) => {
-      statements += 1;
-      const text = typeof a[0] === 'string' ? a[0] : String((a[0] as { text?: unknown })?.text ?? '');
-      if (/^\s*BEGIN\b/i.test(text)) begins += 1;
-      return query.apply(c, a);
-    };
-  };
-  try {
-    return { value: await f(), statements, begins };
-  } finally {
-    pool.connect = connect;
-    for (const w of wrapped) w.client.query = w.query;
-  }
+  const { value, texts } = await recorded(t, f);
+  return { value, statements: texts.length, begins: texts.filter((x) => /^\s*BEGIN\b/i.test(x)).length };
 }
 
 beforeAll(async () => {
