@@ -44,7 +44,14 @@ export async function fingerprints(
   oids: readonly number[],
 ): Promise<Map<number, string | null>> {
   const res = await q.query(fingerprintsSql('$1'), [oids]);
-  return new Map(res.rows.map((r) => [Number(r.oid), r.fp === null ? null : String(r.fp)]));
+  return fingerprintMap(res.rows);
+}
+
+/** The fingerprints by oid of the rows {@link fingerprintsSql} returns (or their json aggregate). */
+export function fingerprintMap(
+  rows: readonly { readonly oid: unknown; readonly fp: unknown }[],
+): Map<number, string | null> {
+  return new Map(rows.map((r) => [Number(r.oid), r.fp === null ? null : String(r.fp)]));
 }
 
 /** The SELECT of {@link fingerprints} (`oid`, `fp` per relation) for the oid array bound as `oidsParam`. */

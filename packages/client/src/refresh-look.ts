@@ -23,7 +23,7 @@ import { type DependencyRow, ST_COLUMNS, type StreamTableRow, toDependency, toRo
 import { cat, type Queryable } from './catalog/schema.js';
 import { InvalidArgumentError } from './errors.js';
 import { parseName } from './names.js';
-import { fingerprintsSql } from './port.js';
+import { fingerprintMap, fingerprintsSql } from './port.js';
 import { repeatedQuery } from './prepared.js';
 import { fingerprintsUnchanged, guardFires, mayBeQuiet, pendingProbes } from './refresh-quiet.js';
 import type { Actor } from './security/actor.js';
@@ -146,10 +146,7 @@ export async function lookForRefresh(
       guardFires(r.__pgt_guard) &&
       r.__pgt_pending === false &&
       fps !== null &&
-      fingerprintsUnchanged(
-        deps,
-        new Map(fps.map((f) => [Number(f.oid), f.fp === null ? null : String(f.fp)])),
-      );
+      fingerprintsUnchanged(deps, fingerprintMap(fps));
   }
   if (row === null) memory.delete(text);
   else memory.set(text, { pgtId: row.pgtId, deps });

@@ -20,7 +20,7 @@ import { readersExistSql } from './catalog/read-dependencies.js';
 import { type DependencyRow, ST_COLUMNS, type StreamTableRow, toDependency, toRow } from './catalog/rows.js';
 import { cat } from './catalog/schema.js';
 import type { Conn } from './db.js';
-import { fingerprintsSql } from './port.js';
+import { fingerprintMap, fingerprintsSql } from './port.js';
 import { repeatedQuery } from './prepared.js';
 import { type SandboxOwner, sandboxSearchPath } from './security/sandbox.js';
 import { type GuardState, guardStateSql, storageExistsSql } from './storage.js';
@@ -164,7 +164,7 @@ export async function preflight(
     storageMissing: r.missing === true,
     guard: (r.guard ?? null) as GuardState | null,
     hasReaders: r.readers === true,
-    fingerprints: new Map(fps.map((f) => [Number(f.oid), f.fp === null ? null : String(f.fp)])),
+    fingerprints: fingerprintMap(fps),
     session: { self: r.self === true, path: String(r.path) },
     hidden: hidden === null ? null : new Set(hidden.map(Number)),
     readersMirrored: r.mirrored === true,

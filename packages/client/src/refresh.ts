@@ -14,15 +14,13 @@
  * (NO_DATA when nothing is pending).
  */
 import {
-  baseBufferName,
-  CHANGES_SCHEMA,
+  baseBuffer,
   type CompiledPlan,
   DvmError,
   deltaParamValues,
-  quoteQualified,
   type RefreshResult,
   runRefresh,
-  streamBufferName,
+  streamBuffer,
   type WindowInspection,
 } from '@pgtrickle/dvm';
 import { autoPreferFull, readCostSamples } from './auto-cost.js';
@@ -179,11 +177,9 @@ function expectedSources(engine: Engine, pgtId: number): number[] {
 
 /** The change buffer (qualified) a plan source's window is read from. */
 function bufferOf(source: CompiledPlan['sources'][number]): string {
-  const table =
-    source.kind === 'streamTable' && source.pgtId !== null && source.pgtId !== undefined
-      ? streamBufferName(source.pgtId)
-      : baseBufferName(source.oid);
-  return quoteQualified(CHANGES_SCHEMA, table);
+  return source.kind === 'streamTable' && source.pgtId !== null && source.pgtId !== undefined
+    ? streamBuffer(source.pgtId)
+    : baseBuffer(source.oid);
 }
 
 /** Refreshes stream table `pgtId` in the transaction open on `conn`. */

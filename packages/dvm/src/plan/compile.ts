@@ -991,12 +991,12 @@ FROM ${buf} AS b WHERE ${baseWindowSql(p)}`;
   return sql`WITH __pgt_params AS (${paramsDeclaration(params)})\n${sql.join(parts, '\nUNION ALL\n')}`;
 }
 
-/** A SELECT naming every parameter with its type, so a statement that reads only some still types them all. */
 /** `params` numbered from `first` on (the same order and meaning). */
 function shiftedParams(params: readonly DeltaParam[], first: number): DeltaParam[] {
   return params.map((p) => ({ ...p, index: p.index + first - 1 }));
 }
 
+/** A SELECT naming every parameter with its type, so a statement that reads only some still types them all. */
 function paramsDeclaration(params: readonly DeltaParam[]): string {
   const declared = params.map((p) => {
     const type = p.kind === 'prevSnapshot' ? 'pg_catalog.pg_snapshot' : 'bigint';
