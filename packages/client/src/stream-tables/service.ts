@@ -505,7 +505,7 @@ export class StreamTableService {
         fuse: row.fuse,
         diamond: { consistency: row.diamondConsistency, schedulePolicy: row.diamondSchedulePolicy },
       },
-      sql: { storage: plan.storageDdl(), population: plan.populationSelect(), delta: plan.deltaInsert() },
+      sql: { storage: plan.storageDdl(), population: plan.populationSelect(), delta: plan.refreshSql() },
     };
   }
 }

@@ -108,7 +108,10 @@ export interface StreamTableExplanation {
       readonly schedulePolicy: StreamTableRow['diamondSchedulePolicy'];
     };
   };
-  /** The SQL that maintains it: storage DDL, population, the differential delta (null for FULL). */
+  /**
+   * The SQL that maintains it: storage DDL, population, and the one statement of a DIFFERENTIAL
+   * refresh (`delta`: parameters are the previous frontier; null for FULL).
+   */
   readonly sql: {
     readonly storage: readonly string[];
     readonly population: string;

@@ -426,13 +426,17 @@ function checkImmediateTopN(root: IrNode): void {
 }
 
 /**
- * Prints every statement of an incremental plan once, so an expression the SQL printer cannot
- * reproduce is refused now (`PGT_UNSUPPORTED`; AUTO falls back to FULL), not at a refresh.
+ * Prints every statement a refresh of an incremental plan may run once, so an expression the SQL
+ * printer cannot reproduce is refused now (`PGT_UNSUPPORTED`; AUTO falls back to FULL), not at a
+ * refresh: the storage, the FULL insert, and the DIFFERENTIAL statement both without consumers
+ * (where a root operator may apply its changes keyed by id) and with them (the delta netted,
+ * applied and captured; the stream-table id only names the buffer in the printed text).
  */
 function checkPrintable(plan: CompiledPlan): CompiledPlan {
   plan.storageDdl();
   plan.fullInsert();
-  plan.deltaInsert();
+  plan.refreshSql(null);
+  plan.refreshSql(0);
   return plan;
 }
 

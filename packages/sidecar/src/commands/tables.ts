@@ -310,7 +310,9 @@ export function printExplanation(out: (line?: string) => void, e: StreamTableExp
   out();
   if (e.sql.delta === null) out('-- no differential delta: every refresh recomputes the query');
   else {
-    out('-- differential delta (over the change window since the last refresh)');
+    out(
+      '-- differential delta: the one statement of a DIFFERENTIAL refresh (parameters: the previous frontier)',
+    );
     out(`${e.sql.delta};`);
   }
 }
