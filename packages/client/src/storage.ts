@@ -9,7 +9,7 @@
  */
 import type { CompiledPlan, QueryColumn } from '@pgtrickle/dvm';
 import { HIDDEN_PREFIX, quoteIdent, quoteLiteral, ROW_ID_COLUMN } from '@pgtrickle/dvm';
-import { allowStorageWrites, CATALOG_SCHEMA } from './catalog/schema.js';
+import { allowStorageWrites, CATALOG_SCHEMA, CHANGES_SCHEMA } from './catalog/schema.js';
 import type { Conn, Db } from './db.js';
 import { DependentViewsError } from './errors.js';
 import { displayName, sqlName } from './names.js';
@@ -18,28 +18,50 @@ import { displayName, sqlName } from './names.js';
 export const GUARD_TRIGGER = 'pgtrickle_guard';
 
 /**
- * The statement creating the guard trigger on storage table `rel` (quoted). With `immediate`
- * (an IMMEDIATE table), a WHEN condition lets the table's own maintenance through without
- * calling the guard function: the setting its trigger functions run under names this table and
- * the role writing has the storage owner's privileges (the owner, or a member inheriting them,
- * who may disable the guard anyway). PostgreSQL parses a trigger's WHEN again for every
- * statement (a MERGE evaluates it once per action kind), so it is kept to two calls on
- * constants: its parse is part of every IMMEDIATE write.
+ * The function an IMMEDIATE table's guard calls in its WHEN (quoted, qualified): one per storage
+ * table, named by its oid, returning whether the guard must run.
  */
-function guardTriggerSql(rel: string, immediate?: { storageOid: number; ownerOid: number }): string {
-  const when =
-    immediate === undefined
-      ? ''
-      : `
-  WHEN (pg_catalog.current_setting('pgtrickle.immediate_storage', true) IS DISTINCT FROM '${Number(immediate.storageOid)}'
-        OR NOT pg_catalog.pg_has_role(${Number(immediate.ownerOid)}::oid, 'USAGE'))`;
+export function guardClosedFunction(storageOid: number): string {
+  return `${CHANGES_SCHEMA}.${quoteIdent(`guard_closed_${Number(storageOid)}`)}`;
+}
+
+/**
+ * The function behind an IMMEDIATE guard's WHEN: true (run the guard) unless the setting its
+ * trigger functions run under names this table and the role writing has the storage owner's
+ * privileges (the owner, or a member inheriting them, who may disable the guard anyway).
+ * PostgreSQL reads a trigger's WHEN again from its stored form for every statement, so the WHEN
+ * is one call without arguments (the shortest form to read) and the test lives in this body,
+ * which PL/pgSQL keeps compiled for the session. It runs as the role writing and names only
+ * `pg_catalog` functions, without operators, so a search_path of the writer's cannot change it.
+ */
+function guardClosedFunctionSql(storageOid: number, ownerOid: number): string {
+  return `CREATE OR REPLACE FUNCTION ${guardClosedFunction(storageOid)}() RETURNS boolean LANGUAGE plpgsql STABLE AS $fn$
+BEGIN
+  RETURN NOT (pg_catalog.pg_has_role(${Number(ownerOid)}::oid, 'USAGE')
+              AND COALESCE(pg_catalog.texteq(pg_catalog.current_setting('pgtrickle.immediate_storage', true), '${Number(storageOid)}'), false));
+END
+$fn$`;
+}
+
+/** The statement dropping the IMMEDIATE guard function of storage table `storageOid` (if any). */
+export function dropGuardFunctionSql(storageOid: number): string {
+  return `DROP FUNCTION IF EXISTS ${guardClosedFunction(storageOid)}()`;
+}
+
+/**
+ * The statement creating the guard trigger on storage table `rel` (quoted). With `immediate`
+ * (an IMMEDIATE table), a WHEN calling {@link guardClosedFunction} lets the table's own
+ * maintenance through without calling the guard function.
+ */
+function guardTriggerSql(rel: string, immediate?: { storageOid: number }): string {
+  const when = immediate === undefined ? '' : ` WHEN (${guardClosedFunction(immediate.storageOid)}())`;
   return `CREATE TRIGGER ${quoteIdent(GUARD_TRIGGER)} BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${rel}
   FOR EACH STATEMENT${when} EXECUTE FUNCTION ${CATALOG_SCHEMA}.guard_storage()`;
 }
 
 /**
  * Re-creates the guard of storage table `oid` for its mode: with the IMMEDIATE fast path (see
- * {@link guardTriggerSql}) when `immediate` is set, else the plain guard.
+ * {@link guardTriggerSql}) when `immediate` is set, else the plain guard (and no WHEN function).
  */
 export async function replaceGuard(conn: Conn, oid: number, immediate: boolean): Promise<void> {
   const res = await conn.query(
@@ -48,12 +70,19 @@ export async function replaceGuard(conn: Conn, oid: number, immediate: boolean):
     [oid],
   );
   const r = res.rows[0];
-  if (r === undefined) return;
+  if (r === undefined) {
+    await conn.query(dropGuardFunctionSql(oid));
+    return;
+  }
   const rel = String(r.rel);
   await conn.query(`DROP TRIGGER IF EXISTS ${quoteIdent(GUARD_TRIGGER)} ON ${rel}`);
-  await conn.query(
-    guardTriggerSql(rel, immediate ? { storageOid: oid, ownerOid: Number(r.owner) } : undefined),
-  );
+  if (immediate) {
+    await conn.query(guardClosedFunctionSql(oid, Number(r.owner)));
+    await conn.query(guardTriggerSql(rel, { storageOid: oid }));
+  } else {
+    await conn.query(dropGuardFunctionSql(oid));
+    await conn.query(guardTriggerSql(rel));
+  }
 }
 
 /**

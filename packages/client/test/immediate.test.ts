@@ -169,12 +169,17 @@ describe('IMMEDIATE: inside the writer transaction', () => {
       { owner: me, prosecdef: false, before: true },
     ]);
     // The guard's WHEN stays small: PostgreSQL parses its stored text again for every statement
-    // writing the storage, so its length is part of every IMMEDIATE write's cost.
+    // writing the storage, so its length is part of every IMMEDIATE write's cost. It is one call
+    // of the table's own guard function, without arguments.
+    const storageOid = Number(
+      (await db.query(`SELECT 'b3.st__pgt_storage'::regclass::oid::int8 AS o`)).rows[0]?.o,
+    );
     const when = await db.query(
-      `SELECT length(tgqual::text) AS n FROM pg_trigger WHERE tgname = 'pgtrickle_guard' AND tgrelid = 'b3.st__pgt_storage'::regclass`,
+      `SELECT length(tgqual::text) AS n, pg_get_triggerdef(oid) AS def FROM pg_trigger WHERE tgname = 'pgtrickle_guard' AND tgrelid = 'b3.st__pgt_storage'::regclass`,
     );
     expect(Number(when.rows[0]?.n)).toBeGreaterThan(0);
-    expect(Number(when.rows[0]?.n)).toBeLessThan(1600);
+    expect(Number(when.rows[0]?.n)).toBeLessThan(300);
+    expect(String(when.rows[0]?.def)).toContain(`pgtrickle_changes.guard_closed_${storageOid}()`);
     // The storage guard still refuses direct writes, even from the owner.
     await expect(db.query('INSERT INTO b3.st (id, v) VALUES (1, 1)')).rejects.toMatchObject({
       code: '42501',
@@ -182,6 +187,11 @@ describe('IMMEDIATE: inside the writer transaction', () => {
     const id = await pgtIdOf('b3.st');
     await trickle().dropStreamTable('b3.st');
     expect(await leftovers(id)).toEqual({ triggers: 0, functions: 0, rows: 0 });
+    const guardFn = await db.query(
+      `SELECT count(*)::int AS n FROM pg_proc WHERE pronamespace = 'pgtrickle_changes'::regnamespace AND proname = $1`,
+      [`guard_closed_${storageOid}`],
+    );
+    expect(guardFn.rows[0]?.n).toBe(0);
   });
 });
 
@@ -506,9 +516,20 @@ describe('IMMEDIATE: mode switches', () => {
     expect((await leftovers(id)).triggers).toBe(16); // per source: 5 statement triggers and 3 row triggers
     await db.query('UPDATE m1.a SET v = v + 1 WHERE k = 2');
     await expectTableEqualsQuery(db, 'm1.st', query);
+    const guardFns = async () =>
+      Number(
+        (
+          await db.query(
+            `SELECT count(*)::int AS n FROM pg_proc WHERE pronamespace = 'pgtrickle_changes'::regnamespace
+              AND proname = 'guard_closed_' || 'm1.st__pgt_storage'::regclass::oid`,
+          )
+        ).rows[0]?.n,
+      );
+    expect(await guardFns()).toBe(1);
     s = await trickle().alterStreamTable('m1.st', { refreshMode: 'FULL' });
     expect([s.effectiveMode, s.schedule]).toEqual(['FULL', '1m']);
     expect(await leftovers(id)).toEqual({ triggers: 0, functions: 0, rows: 0 });
+    expect(await guardFns()).toBe(0); // the plain guard again, without the IMMEDIATE one's WHEN
     await db.query('DELETE FROM m1.a WHERE id < 5');
     s = await trickle().alterStreamTable('m1.st', { refreshMode: 'IMMEDIATE' });
     await expectTableEqualsQuery(db, 'm1.st', query);

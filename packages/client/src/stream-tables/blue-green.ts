@@ -89,7 +89,13 @@ import { type Engine, type RefreshOutcome, refreshInTransaction } from '../refre
 import { type Actor, currentActor, requireOwnership } from '../security/actor.js';
 import { compileAsOwner } from '../security/owner-compile.js';
 import { type OwnerSandbox, withSandbox } from '../security/sandbox.js';
-import { createStorage, dropStorageSql, storageFit, visibleColumnNames } from '../storage.js';
+import {
+  createStorage,
+  dropGuardFunctionSql,
+  dropStorageSql,
+  storageFit,
+  visibleColumnNames,
+} from '../storage.js';
 import { checkAcyclic } from './graph.js';
 import { normalizeSchedule, validateMode, validateQuery } from './validate.js';
 
@@ -626,6 +632,7 @@ export class BlueGreenService {
     if (dropView !== null) await conn.query(dropView);
     const drop = await dropStorageSql(conn, row);
     if (drop !== null) await conn.query(drop);
+    if (row.storageOid !== null) await conn.query(dropGuardFunctionSql(row.storageOid));
     await deleteStreamTable(conn, row.pgtId);
     for (const sql of dropStreamBufferDdl(row.pgtId)) await conn.query(sql);
     for (const up of upstreams) await dropStreamBufferIfUnused(conn, up);

@@ -73,7 +73,13 @@ import {
 } from '../security/actor.js';
 import { compileAsOwner } from '../security/owner-compile.js';
 import { withSandbox } from '../security/sandbox.js';
-import { createStorage, dropStorageSql, missingStorageOids, storageFit } from '../storage.js';
+import {
+  createStorage,
+  dropGuardFunctionSql,
+  dropStorageSql,
+  missingStorageOids,
+  storageFit,
+} from '../storage.js';
 import { deploymentGuard } from './blue-green.js';
 import { checkAcyclic, dropOrder } from './graph.js';
 import { checkImmediate, checkImmediateConsumers, dropImmediate } from './immediate.js';
@@ -448,6 +454,7 @@ export class StreamTableService {
         if (dropView !== null) await conn.query(dropView);
         const dropStorage = await dropStorageSql(conn, r); // null: its storage is already gone
         if (dropStorage !== null) await conn.query(dropStorage);
+        if (r.storageOid !== null) await conn.query(dropGuardFunctionSql(r.storageOid));
         await deleteStreamTable(conn, r.pgtId);
         for (const sql of dropStreamBufferDdl(r.pgtId)) await conn.query(sql);
         this.engine.plans.delete(r.pgtId);
