@@ -6,7 +6,7 @@
  * statement is large or small (each size has its own copy of the apply statement and plan). The
  * table equals its query after every statement.
  */
-import { IMMEDIATE_SMALL_ROWS } from '@pgtrickle/dvm';
+import { IMMEDIATE_LOCK_CLASS, IMMEDIATE_SMALL_ROWS } from '@pgtrickle/dvm';
 import { expectTableEqualsQuery } from '@pgtrickle/testkit';
 import { describe, expect, it } from 'vitest';
 import { useTrickle } from './support/setup.js';
@@ -61,19 +61,34 @@ describe('IMMEDIATE: linear deltas', () => {
     const query = 'SELECT b.id, d.name FROM lk.b AS b JOIN lk.d AS d ON d.id = b.k';
     await trickle().createStreamTable({ name: 'lk.st', query, refreshMode: 'IMMEDIATE' });
     const c = await db.client();
-    // Updates of the lock's state row made by this transaction so far.
-    const locks = async () =>
-      Number(
-        (await c.query(`SELECT pg_stat_get_xact_tuples_updated('pgtrickle.pgt_immediate'::regclass) AS n`))
-          .rows[0]?.n,
-      );
+    const id = Number(
+      (
+        await db.query(
+          `SELECT pgt_id FROM pgtrickle.pgt_stream_tables WHERE table_name = 'st' AND schema_name = 'lk'`,
+        )
+      ).rows[0]?.pgt_id,
+    );
+    // The table's advisory lock as this session holds it, and the flag that remembers it.
+    const held = async () =>
+      (
+        await c.query(
+          `SELECT (SELECT count(*)::int FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()
+                     AND classid = $1::oid AND objid = $2::oid AND objsubid = 2 AND granted) AS locks,
+                  COALESCE(current_setting('pgtrickle.ivm_locked_' || $2, true), '') AS flag,
+                  pg_sequence_last_value(format('pgtrickle_changes.ivm_%s_last', $2)::regclass) = pg_current_xact_id()::text::bigint AS marked`,
+          [IMMEDIATE_LOCK_CLASS, id],
+        )
+      ).rows[0];
     await c.query('BEGIN');
     await c.query('SAVEPOINT s');
     await c.query('UPDATE lk.b SET k = 2 WHERE id = 1');
+    expect(await held()).toEqual({ locks: 1, flag: 'marked', marked: true });
     await c.query('ROLLBACK TO SAVEPOINT s');
+    // the rollback released the lock and the flag; the marker (not transactional) stays
+    expect(await held()).toEqual({ locks: 0, flag: '', marked: true });
     for (let i = 2; i <= 6; i++) await c.query(`UPDATE lk.b SET k = 1 WHERE id = ${i}`);
     await c.query(`UPDATE lk.d SET name = 'z' WHERE id = 1`);
-    expect(await locks()).toBe(2);
+    expect(await held()).toEqual({ locks: 1, flag: 'marked', marked: true });
     await expectTableEqualsQuery(c, 'lk.st', query);
     await c.query('COMMIT');
     await expectTableEqualsQuery(db, 'lk.st', query);

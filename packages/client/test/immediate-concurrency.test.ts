@@ -148,6 +148,80 @@ describe('IMMEDIATE with REPEATABLE READ and SERIALIZABLE writers', () => {
       await t1.end();
       await t2.end();
     });
+
+    it(`${level}: an aborted or rolled-back maintainer hides no committed one; maintaining twice, or again after a savepoint, works`, async () => {
+      const s = level === 'SERIALIZABLE' ? 'i4' : 'i3';
+      await db.query(`CREATE SCHEMA ${s}; ${JOIN.replaceAll('{s}', s)}`);
+      const query = joinQuery(s);
+      await trickle().createStreamTable({ name: `${s}.st`, query, refreshMode: 'IMMEDIATE' });
+      const [t1, t2, t3] = await Promise.all([db.client(), db.client(), db.client()]);
+      let id = 6000;
+      const insertA = (c: pg.Client) => c.query(`INSERT INTO ${s}.a VALUES (${++id}, ${id % 7}, 1)`);
+      const insertB = (c: pg.Client) => c.query(`INSERT INTO ${s}.b VALUES (${++id}, ${id % 7}, 1)`);
+      const snapshot = async () => {
+        await t1.query(`BEGIN ISOLATION LEVEL ${level}`);
+        await t1.query('SELECT 1 FROM pg_class LIMIT 1');
+      };
+      // 1. A maintainer committed before the snapshot, then one aborted: the writer works.
+      await insertB(t2);
+      await snapshot();
+      await t3.query('BEGIN');
+      await insertB(t3);
+      await t3.query('ROLLBACK');
+      await insertA(t1);
+      await insertB(t1); // maintaining twice in one transaction
+      await t1.query('COMMIT');
+      await expectTableEqualsQuery(db, `${s}.st`, query);
+      // 2. A maintainer committed after the snapshot, then one aborted: refused all the same.
+      await snapshot();
+      await insertB(t2);
+      await t3.query('BEGIN');
+      await insertB(t3);
+      await t3.query('ROLLBACK');
+      expect(await insertA(t1).catch((e: unknown) => e)).toMatchObject({ code: '40001' });
+      await t1.query('ROLLBACK');
+      await expectTableEqualsQuery(db, `${s}.st`, query);
+      // 3. A maintainer committed after the snapshot, then one rolled its maintenance back to a
+      // savepoint and stays open (the lock released): refused.
+      await snapshot();
+      await insertB(t2);
+      await t3.query('BEGIN');
+      await t3.query('SAVEPOINT s');
+      await insertB(t3);
+      await t3.query('ROLLBACK TO SAVEPOINT s');
+      expect(await insertA(t1).catch((e: unknown) => e)).toMatchObject({ code: '40001' });
+      await t1.query('ROLLBACK');
+      // ... and with the committed one before the snapshot: works, and the open one then waits.
+      await snapshot();
+      await insertA(t1);
+      const t3Pid = await pidOf(t3);
+      const later = insertB(t3);
+      await waitsForLock(t3Pid);
+      await t1.query('COMMIT');
+      await later;
+      await t3.query('COMMIT');
+      await expectTableEqualsQuery(db, `${s}.st`, query);
+      // 4. The writer itself maintains, rolls back to a savepoint, maintains again: works (its own
+      // rolled-back maintenance is no other's), and its rows are there once.
+      await snapshot();
+      await t1.query('SAVEPOINT s');
+      await insertA(t1);
+      await t1.query('ROLLBACK TO SAVEPOINT s');
+      await insertA(t1);
+      await t1.query(`UPDATE ${s}.a SET v = v + 1 WHERE id = ${id}`);
+      await t1.query('COMMIT');
+      await expectTableEqualsQuery(db, `${s}.st`, query);
+      // 5. Its savepoint rolled back, another maintainer commits meanwhile: refused.
+      await snapshot();
+      await t1.query('SAVEPOINT s');
+      await insertA(t1);
+      await t1.query('ROLLBACK TO SAVEPOINT s');
+      await insertB(t2);
+      expect(await insertA(t1).catch((e: unknown) => e)).toMatchObject({ code: '40001' });
+      await t1.query('ROLLBACK');
+      await expectTableEqualsQuery(db, `${s}.st`, query);
+      await Promise.all([t1.end(), t2.end(), t3.end()]);
+    });
   }
 });
 

@@ -90,12 +90,15 @@ export {
   replaceContents,
 } from './plan/full-bulk.js';
 export {
+  IMMEDIATE_LOCK_CLASS,
   IMMEDIATE_SMALL_ROWS,
   type ImmediateEvent,
+  type ImmediateMarker,
   type ImmediateTarget,
-  immediateDropCall,
+  immediateDropDdl,
   immediateFunctionName,
   immediateInstallDdl,
+  immediateMarkerName,
   immediateTriggerName,
 } from './plan/immediate.js';
 export {

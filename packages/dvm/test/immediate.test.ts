@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import {
   compileStreamTable,
   createSqlCatalogPort,
+  IMMEDIATE_LOCK_CLASS,
   immediateInstallDdl,
   type SqlExecutor,
 } from '../src/index.js';
@@ -58,7 +59,9 @@ describe('immediateInstallDdl', () => {
     expect(rowUpdate).toContain('(SELECT (old).*)');
     expect(rowUpdate).toContain('(SELECT (new).*)');
     expect(rowUpdate).toContain("current_setting('pgtrickle.ivm_n_7', true)");
-    expect(rowUpdate).toContain('pgtrickle_changes.immediate_lock(7)');
+    expect(rowUpdate).toContain(`pg_advisory_xact_lock(${IMMEDIATE_LOCK_CLASS}, 7)`);
+    // ... and the marker of its maintainers, owned by the owner and written by its maintenance only.
+    expect(rowUpdate).toContain(`setval('"pgtrickle_changes"."ivm_7_last"'::pg_catalog.regclass`);
     // The BEFORE function runs as the writer (it reads no table); every other one as the owner.
     expect(functions[0]).toContain('"ivm_7_before"()');
     expect(functions[0]).toContain('SECURITY INVOKER');
@@ -69,8 +72,15 @@ describe('immediateInstallDdl', () => {
       expect(f).toContain('SET search_path FROM CURRENT');
       expect(f).toContain("SET pgtrickle.immediate_storage = '4242'");
     }
-    expect(functions[0]).toContain('pgtrickle_changes.immediate_lock(7)');
-    expect(ddl.filter((s) => s.includes('OWNER TO "app"'))).toHaveLength(functions.length);
+    expect(functions[0]).toContain(`pg_advisory_xact_lock(${IMMEDIATE_LOCK_CLASS}, 7)`);
+    expect(functions[0]).not.toContain('setval');
+    for (const f of functions.filter((x) => /_(ins|upd|del|trunc)"\(\)/.test(x))) {
+      expect(f).toContain("'40001'");
+      expect(f).toContain(`setval('"pgtrickle_changes"."ivm_7_last"'::pg_catalog.regclass`);
+    }
+    expect(ddl).toContain('CREATE SEQUENCE "pgtrickle_changes"."ivm_7_last" AS bigint MINVALUE 0');
+    expect(ddl).toContain('CREATE SEQUENCE "pgtrickle_changes"."ivm_7_prev" AS bigint MINVALUE 0');
+    expect(ddl.filter((s) => s.includes('OWNER TO "app"'))).toHaveLength(functions.length + 2);
     expect(ddl.filter((s) => s.includes('ENABLE ALWAYS TRIGGER'))).toHaveLength(15);
     expect(ddl.filter((s) => s.includes('ENABLE REPLICA TRIGGER'))).toHaveLength(9);
   });
@@ -79,7 +89,7 @@ describe('immediateInstallDdl', () => {
     const p = await plan('SELECT id, v * 2 AS v2 FROM a WHERE v > 0');
     expect(p.rowLocal).toBe(true);
     const ddl = immediateInstallDdl(p, { pgtId: 8, storageOid: 1, owner: 'app' });
-    expect(ddl.some((s) => s.includes('immediate_lock'))).toBe(false);
+    expect(ddl.some((s) => s.includes('pg_advisory_xact_lock') || s.includes('SEQUENCE'))).toBe(false);
   });
 
   it('puts row triggers on the relations holding rows only (not on a partitioned table)', async () => {

@@ -16,7 +16,7 @@
  */
 import {
   type CompiledPlan,
-  immediateDropCall,
+  immediateDropDdl,
   immediateInstallDdl,
   UnsupportedQueryError,
 } from '@pgtrickle/dvm';
@@ -125,7 +125,7 @@ export async function installImmediate(
   storageOid: number,
   plan: CompiledPlan,
 ): Promise<void> {
-  await conn.query(immediateDropCall(table.pgtId));
+  for (const statement of immediateDropDdl(table.pgtId)) await conn.query(statement);
   await conn.query(`INSERT INTO ${cat('pgt_immediate')} (pgt_id, storage_oid) VALUES ($1, $2)`, [
     table.pgtId,
     storageOid,
@@ -141,7 +141,14 @@ export async function installImmediate(
     [table.searchPath.trim() === '' ? 'pg_temp' : `${table.searchPath}, pg_temp`],
   );
   try {
-    const target = { pgtId: table.pgtId, storageOid, owner: table.owner, descendants, partitionedSources };
+    const target = {
+      pgtId: table.pgtId,
+      storageOid,
+      owner: table.owner,
+      descendants,
+      partitionedSources,
+      display: displayName(table.schema, table.name),
+    };
     for (const statement of immediateInstallDdl(plan, target)) await conn.query(statement);
   } finally {
     await conn.query(`SELECT pg_catalog.set_config('search_path', $1, true)`, [saved.rows[0]?.path ?? '']);
@@ -197,6 +204,6 @@ async function treesOf(
  * and, when its storage `storageOid` stays, gives it back the plain guard.
  */
 export async function dropImmediate(conn: Conn, pgtId: number, storageOid: number | null): Promise<void> {
-  await conn.query(immediateDropCall(pgtId));
+  for (const statement of immediateDropDdl(pgtId)) await conn.query(statement);
   if (storageOid !== null) await replaceGuard(conn, storageOid, false);
 }

@@ -3,11 +3,13 @@
  * to its query inside each writer's transaction (docs/immediate.md). Per (stream table, source):
  * - one BEFORE statement trigger for INSERT/UPDATE/DELETE/TRUNCATE: counts the statement as in
  *   flight and, unless each output row derives from one source row (`plan.rowLocal`), takes the
- *   table's lock (`pgtrickle_changes.immediate_lock`, an update of its state row, once per
- *   transaction: READ COMMITTED writers wait, REPEATABLE READ / SERIALIZABLE writers that lost
- *   the race fail with 40001);
- * - AFTER INSERT / UPDATE / DELETE triggers with transition tables: the delta of this statement's
- *   rows applied to the storage in one statement (nothing at all when both tables are empty);
+ *   table's lock (a transaction-level advisory lock, once per transaction: writers wait for the
+ *   one maintaining the table);
+ * - AFTER INSERT / UPDATE / DELETE triggers with transition tables: once per transaction holding
+ *   the lock, the REPEATABLE READ / SERIALIZABLE check (a writer whose snapshot predates the last
+ *   maintainer's commit fails with 40001) and the marker naming this transaction as the last
+ *   maintainer (two sequences, see `markOnce`); then the delta of this statement's rows applied
+ *   to the storage in one statement (nothing at all when both tables are empty);
  * - AFTER TRUNCATE: the storage brought to the query's result;
  * - AFTER INSERT / UPDATE / DELETE row triggers, `ENABLE REPLICA`, for writes that fire row
  *   triggers only (logical replication's apply worker): the delta of the one row (`old` / `new`)
@@ -24,9 +26,10 @@
  * caller alters the owner), with the owner's search_path pinned (`SET search_path FROM CURRENT`:
  * the caller sets it first) and `pgtrickle.immediate_storage` set to the storage oid, which lets
  * the storage guard pass this owner's writes of this one table. The BEFORE function reads no
- * table and writes only the writer's own session settings and the lock (a function any role may
- * call), so it runs as the writer (SECURITY INVOKER, no settings to switch): a writer reaching it
- * with a search_path of its own only affects its own session, which it could set directly.
+ * table, writes only the writer's own session settings and takes the advisory lock (any role may
+ * take one), so it runs as the writer (SECURITY INVOKER, no settings to switch): a writer
+ * reaching it with a search_path of its own only affects its own session, which it could set
+ * directly. The marker sequences belong to the owner; only the AFTER and row functions write them.
  * Each body is written for few evaluations: PL/pgSQL evaluates every assignment and condition
  * as an expression, so settings are read and written in as few of them as the rule allows.
  */
@@ -78,6 +81,8 @@ export interface ImmediateTarget {
   >;
   /** Sources that are partitioned tables (they hold no rows, so they get no row triggers). */
   readonly partitionedSources?: ReadonlySet<number>;
+  /** The stream table's name as shown in messages (`schema.name`). */
+  readonly display?: string;
 }
 
 function counter(pgtId: number): string {
@@ -107,19 +112,94 @@ function functionHead(name: string, target: ImmediateTarget): string {
 }
 
 /**
- * The table's lock, taken once per transaction: the first statement updates its state row, which
- * it then holds until commit; a transaction-local setting remembers that (a rollback to a
- * savepoint releases a lock taken after it and reverts the setting with it). Later statements
- * skip the update, which would otherwise walk the row's versions of the whole transaction each time.
+ * First key of the IMMEDIATE tables' advisory locks (`pg_advisory_xact_lock(class, pgt_id)`):
+ * a constant of pgtrickle's own, so the two-key lock space it names is not an application's.
+ */
+export const IMMEDIATE_LOCK_CLASS = 1885828201;
+
+/** The second key of stream table `pgtId`'s advisory lock (its id, as a 32-bit signed int). */
+function lockKey(pgtId: number): number {
+  return Number(BigInt.asIntN(32, BigInt(pgtId)));
+}
+
+/** The two markers of stream table `pgtId`'s maintainers (sequences, see {@link markOnce}). */
+export type ImmediateMarker = 'last' | 'prev';
+
+/** Name of marker sequence `which` of stream table `pgtId` (in `pgtrickle_changes`). */
+export function immediateMarkerName(pgtId: number, which: ImmediateMarker): string {
+  return `ivm_${pgtId}_${which}`;
+}
+
+function lockFlag(pgtId: number): string {
+  return sql.lit(`pgtrickle.ivm_locked_${pgtId}`).text;
+}
+
+/**
+ * The table's lock, taken once per transaction: a transaction-level advisory lock, held until
+ * the transaction ends (a rollback to a savepoint taken before it releases it), and a
+ * transaction-local flag remembering it (`locked`; reverted with the lock), so later statements
+ * skip both. READ COMMITTED writers wait here for the one maintaining the table, then go on with
+ * fresh snapshots.
  */
 function lockOnce(pgtId: number): string {
-  const held = sql.lit(`pgtrickle.ivm_locked_${pgtId}`).text;
-  // One expression: the flag and the lock (a void result, cast to text) are taken together; a
+  const held = lockFlag(pgtId);
+  // One expression: the lock (a void result, cast to text) and the flag are taken together; a
   // lock that fails aborts the statement and the flag with it.
-  return `  IF pg_catalog.current_setting(${held}, true) IS DISTINCT FROM 'on' THEN
-    __pgt_s := ${SCHEMA}.immediate_lock(${pgtId})::text || pg_catalog.set_config(${held}, 'on', true);
+  return `  IF COALESCE(pg_catalog.current_setting(${held}, true), '') = '' THEN
+    __pgt_s := pg_catalog.pg_advisory_xact_lock(${IMMEDIATE_LOCK_CLASS}, ${lockKey(pgtId)})::text || pg_catalog.set_config(${held}, 'locked', true);
   END IF;
 `;
+}
+
+/**
+ * Once per transaction holding the lock, before its first maintenance: the REPEATABLE READ /
+ * SERIALIZABLE check, then the marker. Rule: maintainers hold the lock until they end, so they
+ * follow each other; a writer whose snapshot predates the commit of the last maintainer before it
+ * must not maintain from that snapshot (it would join with stale rows), so it fails with 40001.
+ * Two sequences (non-transactional: a rollback does not take their values back) name that
+ * maintainer: `last`, the xid of the last transaction that marked, and `prev`, the last one
+ * known committed before it. The last committed maintainer is `last` if it committed, else (it
+ * aborted, or rolled its maintenance back to a savepoint, which released the lock) `prev`. The
+ * marking transaction then sets `prev` to that one and `last` to itself. A READ COMMITTED writer
+ * only marks: its statements take fresh snapshots after the lock. `pg_visible_in_snapshot` of an
+ * xid from before the snapshot's horizon is true, and a marker never set is NULL (nothing to fail
+ * for). The sequences belong to the owner, like this function: no other role can set them.
+ */
+function markOnce(pgtId: number, display: string): string {
+  const held = lockFlag(pgtId);
+  const seq = (which: ImmediateMarker) =>
+    sql`${sql.lit(sql.id(SCHEMA, immediateMarkerName(pgtId, which)).text)}::pg_catalog.regclass`;
+  const value = (which: ImmediateMarker) => `pg_catalog.pg_sequence_last_value(${seq(which)})`;
+  const committed = `CASE WHEN pg_catalog.pg_xact_status(${value('last')}::text::pg_catalog.xid8) = 'committed' THEN ${value('last')} ELSE ${value('prev')} END`;
+  const message = sql.lit(
+    `could not serialize access: IMMEDIATE stream table ${display} was maintained by a concurrent transaction that committed after this transaction's snapshot`,
+  ).text;
+  const hint = sql.lit(
+    'Retry the transaction; a REPEATABLE READ or SERIALIZABLE writer of an IMMEDIATE stream table must retry when another writer maintained it first (READ COMMITTED writers wait instead).',
+  ).text;
+  return `  IF pg_catalog.current_setting(${held}, true) = 'locked' THEN
+    __pgt_p := ${committed};
+    IF pg_catalog.current_setting('transaction_isolation') <> 'read committed'
+       AND NOT pg_catalog.pg_visible_in_snapshot(__pgt_p::text::pg_catalog.xid8, pg_catalog.pg_current_snapshot()) THEN
+      RAISE EXCEPTION USING ERRCODE = '40001', MESSAGE = ${message}, HINT = ${hint};
+    END IF;
+    __pgt_s := COALESCE(pg_catalog.setval(${seq('prev')}, __pgt_p)::text, '')
+      || pg_catalog.setval(${seq('last')}, pg_catalog.pg_current_xact_id()::text::int8)::text
+      || pg_catalog.set_config(${held}, 'marked', true);
+  END IF;
+`;
+}
+
+/** Statements creating the marker sequences of stream table `pgtId` (see {@link markOnce}), given to `owner`. */
+function markerDdl(pgtId: number, owner: string): string[] {
+  return (['last', 'prev'] as const).flatMap((which) => {
+    const name = sql.id(SCHEMA, immediateMarkerName(pgtId, which));
+    return [
+      sql`CREATE SEQUENCE ${name} AS bigint MINVALUE 0`,
+      sql`REVOKE ALL ON SEQUENCE ${name} FROM PUBLIC`,
+      sql`ALTER SEQUENCE ${name} OWNER TO ${sql.id(owner)}`,
+    ];
+  });
 }
 
 // Settings are written (and the lock called) by assignment, a simple expression, not PERFORM,
@@ -156,6 +236,7 @@ function afterBody(
   apply: { readonly small: string; readonly large: string },
   recompute: string,
   rows: SqlFragment | null,
+  mark: string,
 ): string {
   const n = counter(pgtId);
   const d = dirty(pgtId);
@@ -174,6 +255,7 @@ function afterBody(
 DECLARE
   __pgt_left int;
   __pgt_rows bigint;
+  __pgt_p bigint;
   __pgt_s text;
 BEGIN
   __pgt_left := pg_catalog.set_config(${n}, GREATEST(${inFlight(pgtId, '1')} - 1, 0)::text, false)::int;
@@ -181,7 +263,7 @@ BEGIN
     __pgt_s := pg_catalog.set_config(${d}, 'on', false);
     RETURN NULL;
   END IF;
-  IF pg_catalog.current_setting(${d}, true) = 'on' THEN
+${mark}  IF pg_catalog.current_setting(${d}, true) = 'on' THEN
     __pgt_s := pg_catalog.set_config(${d}, '', false);
     ${recompute};
     RETURN NULL;
@@ -195,13 +277,14 @@ END
  * The body of a row trigger (`ENABLE REPLICA`): nothing while a statement of this session is in
  * flight (its statement triggers apply the row), else the table's lock and the row's delta.
  */
-function rowBody(pgtId: number, apply: string, lock: boolean): string {
+function rowBody(pgtId: number, apply: string, lock: boolean, mark: string): string {
   return `
 DECLARE
+  __pgt_p bigint;
   __pgt_s text;
 BEGIN
   IF ${inFlight(pgtId, '0')} > 0 THEN RETURN NULL; END IF;
-${lock ? lockOnce(pgtId) : ''}  ${apply};
+${lock ? lockOnce(pgtId) + mark : ''}  ${apply};
   RETURN NULL;
 END
 `;
@@ -218,7 +301,10 @@ export function immediateInstallDdl(plan: CompiledPlan, target: ImmediateTarget)
   const out: string[] = [];
   const fns: string[] = [];
   const before = immediateFunctionName(target.pgtId, null, 'before');
-  out.push(beforeHead(before) + dollarQuote(beforeBody(target.pgtId, !plan.rowLocal)));
+  const locked = !plan.rowLocal;
+  const mark = locked ? markOnce(target.pgtId, target.display ?? `#${target.pgtId}`) : '';
+  if (locked) out.push(...markerDdl(target.pgtId, target.owner));
+  out.push(beforeHead(before) + dollarQuote(beforeBody(target.pgtId, locked)));
   fns.push(before);
   for (const source of plan.sources) {
     const relations = [
@@ -229,7 +315,7 @@ export function immediateInstallDdl(plan: CompiledPlan, target: ImmediateTarget)
       const name = immediateFunctionName(target.pgtId, source.oid, event);
       let body: string;
       if (event === 'trunc') {
-        body = afterBody(target.pgtId, { small: recompute, large: recompute }, recompute, null);
+        body = afterBody(target.pgtId, { small: recompute, large: recompute }, recompute, null, mark);
       } else {
         const oldTable = event === 'ins' ? null : TRANSITION_OLD;
         const newTable = event === 'del' ? null : TRANSITION_NEW;
@@ -239,7 +325,8 @@ export function immediateInstallDdl(plan: CompiledPlan, target: ImmediateTarget)
         if (small === null || large === null) {
           throw new InternalError('IMMEDIATE maintenance needs an incremental plan');
         }
-        body = afterBody(target.pgtId, { small, large }, recompute, sql.id(newTable ?? (oldTable as string)));
+        const rows = sql.id(newTable ?? (oldTable as string));
+        body = afterBody(target.pgtId, { small, large }, recompute, rows, mark);
       }
       out.push(functionHead(name, target) + dollarQuote(body));
       fns.push(name);
@@ -254,7 +341,7 @@ export function immediateInstallDdl(plan: CompiledPlan, target: ImmediateTarget)
         rowVariables: true,
       });
       if (apply === null) throw new InternalError('IMMEDIATE maintenance needs an incremental plan');
-      out.push(functionHead(name, target) + dollarQuote(rowBody(target.pgtId, apply, !plan.rowLocal)));
+      out.push(functionHead(name, target) + dollarQuote(rowBody(target.pgtId, apply, locked, mark)));
       fns.push(name);
     }
     const fire = (
@@ -321,7 +408,13 @@ export function immediateInstallDdl(plan: CompiledPlan, target: ImmediateTarget)
   return out;
 }
 
-/** `SELECT pgtrickle.immediate_drop(...)`: drops every IMMEDIATE trigger and function of stream table `pgtId`. */
-export function immediateDropCall(pgtId: number): string {
-  return sql`SELECT pgtrickle.immediate_drop(${pgtId}::bigint)`;
+/**
+ * Statements dropping every IMMEDIATE trigger, function (`pgtrickle.immediate_drop`) and marker
+ * sequence of stream table `pgtId` (nothing when it has none).
+ */
+export function immediateDropDdl(pgtId: number): string[] {
+  return [
+    sql`SELECT pgtrickle.immediate_drop(${pgtId}::bigint)`,
+    sql`DROP SEQUENCE IF EXISTS ${sql.join((['last', 'prev'] as const).map((w) => sql.id(SCHEMA, immediateMarkerName(pgtId, w))))}`,
+  ];
 }
