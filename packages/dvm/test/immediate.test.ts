@@ -58,7 +58,7 @@ describe('immediateInstallDdl', () => {
     const rowUpdate = functions.find((f) => f.includes('_rupd"()')) ?? '';
     expect(rowUpdate).toContain('(SELECT (old).*)');
     expect(rowUpdate).toContain('(SELECT (new).*)');
-    expect(rowUpdate).toContain("current_setting('pgtrickle.ivm_n_7', true)");
+    expect(rowUpdate).toContain("current_setting('pgtrickle.ivm_s_7', true)");
     expect(rowUpdate).toContain(`pg_advisory_xact_lock(${IMMEDIATE_LOCK_CLASS}, 7)`);
     // ... and the marker of its maintainers, owned by the owner and written by its maintenance only.
     expect(rowUpdate).toContain(`setval('"pgtrickle_changes"."ivm_7_last"'::pg_catalog.regclass`);

@@ -20,8 +20,8 @@
  * triggers writing another source): a delta is exact only when no other statement on a source
  * of this table is in flight (its rows would be visible but not yet applied). So an AFTER
  * trigger that finds another in flight marks the table dirty and applies nothing; the last one
- * to finish recomputes the difference. The counters are session settings (transactional, so a
- * rollback to a savepoint restores them).
+ * to finish recomputes the difference. The in-flight marks and the dirty mark share one session
+ * setting per table (transactional, so a rollback to a savepoint restores it).
  * The AFTER and row functions are SECURITY DEFINER, owned by the stream table's owner (the
  * caller alters the owner), with the owner's search_path pinned (`SET search_path FROM CURRENT`:
  * the caller sets it first) and `pgtrickle.immediate_storage` set to the storage oid, which lets
@@ -85,17 +85,19 @@ export interface ImmediateTarget {
   readonly display?: string;
 }
 
-function counter(pgtId: number): string {
-  return sql.lit(`pgtrickle.ivm_n_${pgtId}`).text;
+/**
+ * The session setting holding stream table `pgtId`'s statements in flight and its dirty mark, as
+ * text: `d` when dirty, then one `x` per statement in flight (`''` or unset: neither). Text, not
+ * a number, so each trigger reads and writes it with few function calls: PL/pgSQL sets up every
+ * expression of a body again in each transaction, each function call with its catalog lookups.
+ */
+function state(pgtId: number): string {
+  return sql.lit(`pgtrickle.ivm_s_${pgtId}`).text;
 }
 
-/** The in-flight count of stream table `pgtId` as an int expression (`unset` when the session has none). */
-function inFlight(pgtId: number, unset: '0' | '1'): string {
-  return `COALESCE(NULLIF(pg_catalog.current_setting(${counter(pgtId)}, true), ''), '${unset}')::int`;
-}
-
-function dirty(pgtId: number): string {
-  return sql.lit(`pgtrickle.ivm_dirty_${pgtId}`).text;
+/** The state setting's value as a text expression (`''` when unset). */
+function stateValue(pgtId: number): string {
+  return `COALESCE(pg_catalog.current_setting(${state(pgtId)}, true), '')`;
 }
 
 /** Head of the BEFORE function: runs as the writer, switches no setting (see the module comment). */
@@ -143,10 +145,10 @@ function lockFlag(pgtId: number): string {
  */
 function lockOnce(pgtId: number): string {
   const held = lockFlag(pgtId);
-  // One expression: the lock (a void result, cast to text) and the flag are taken together; a
-  // lock that fails aborts the statement and the flag with it.
+  // One expression: the lock and the flag are taken together (a row, which needs no cast of the
+  // lock's void result); a lock that fails aborts the statement and the flag with it.
   return `  IF COALESCE(pg_catalog.current_setting(${held}, true), '') = '' THEN
-    __pgt_s := pg_catalog.pg_advisory_xact_lock(${IMMEDIATE_LOCK_CLASS}, ${lockKey(pgtId)})::text || pg_catalog.set_config(${held}, 'locked', true);
+    __pgt_r := ROW(pg_catalog.pg_advisory_xact_lock(${IMMEDIATE_LOCK_CLASS}, ${lockKey(pgtId)}), pg_catalog.set_config(${held}, 'locked', true));
   END IF;
 `;
 }
@@ -170,22 +172,23 @@ function markOnce(pgtId: number, display: string): string {
   const seq = (which: ImmediateMarker) =>
     sql`${sql.lit(sql.id(SCHEMA, immediateMarkerName(pgtId, which)).text)}::pg_catalog.regclass`;
   const value = (which: ImmediateMarker) => `pg_catalog.pg_sequence_last_value(${seq(which)})`;
-  const committed = `CASE WHEN pg_catalog.pg_xact_status(${value('last')}::text::pg_catalog.xid8) = 'committed' THEN ${value('last')} ELSE ${value('prev')} END`;
+  const committed = `CASE WHEN pg_catalog.txid_status(${value('last')}) = 'committed' THEN ${value('last')} ELSE ${value('prev')} END`;
   const message = sql.lit(
     `could not serialize access: IMMEDIATE stream table ${display} was maintained by a concurrent transaction that committed after this transaction's snapshot`,
   ).text;
   const hint = sql.lit(
     'Retry the transaction; a REPEATABLE READ or SERIALIZABLE writer of an IMMEDIATE stream table must retry when another writer maintained it first (READ COMMITTED writers wait instead).',
   ).text;
+  // The marker is set before the check: a writer that fails the check aborts, and its `last`
+  // then points to `prev`, just set to the committed maintainer it failed for.
   return `  IF pg_catalog.current_setting(${held}, true) = 'locked' THEN
-    __pgt_p := ${committed};
-    IF pg_catalog.current_setting('transaction_isolation') <> 'read committed'
-       AND NOT pg_catalog.pg_visible_in_snapshot(__pgt_p::text::pg_catalog.xid8, pg_catalog.pg_current_snapshot()) THEN
-      RAISE EXCEPTION USING ERRCODE = '40001', MESSAGE = ${message}, HINT = ${hint};
+    __pgt_p := pg_catalog.setval(${seq('prev')}, ${committed});
+    __pgt_r := ROW(pg_catalog.setval(${seq('last')}, pg_catalog.txid_current()), pg_catalog.set_config(${held}, 'marked', true));
+    IF pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
+      IF NOT pg_catalog.txid_visible_in_snapshot(__pgt_p, pg_catalog.txid_current_snapshot()) THEN
+        RAISE EXCEPTION USING ERRCODE = '40001', MESSAGE = ${message}, HINT = ${hint};
+      END IF;
     END IF;
-    __pgt_s := COALESCE(pg_catalog.setval(${seq('prev')}, __pgt_p)::text, '')
-      || pg_catalog.setval(${seq('last')}, pg_catalog.pg_current_xact_id()::text::int8)::text
-      || pg_catalog.set_config(${held}, 'marked', true);
   END IF;
 `;
 }
@@ -205,12 +208,12 @@ function markerDdl(pgtId: number, owner: string): string[] {
 // Settings are written (and the lock called) by assignment, a simple expression, not PERFORM,
 // which runs a query each time.
 function beforeBody(pgtId: number, lock: boolean): string {
-  const n = counter(pgtId);
   return `
 DECLARE
+  __pgt_r record;
   __pgt_s text;
 BEGIN
-  __pgt_s := pg_catalog.set_config(${n}, (${inFlight(pgtId, '0')} + 1)::text, false);
+  __pgt_s := pg_catalog.set_config(${state(pgtId)}, ${stateValue(pgtId)} || 'x', false);
 ${lock ? lockOnce(pgtId) : ''}  RETURN NULL;
 END
 `;
@@ -238,8 +241,7 @@ function afterBody(
   rows: SqlFragment | null,
   mark: string,
 ): string {
-  const n = counter(pgtId);
-  const d = dirty(pgtId);
+  const st = state(pgtId);
   const run =
     rows === null
       ? `  ${apply.small};\n`
@@ -253,18 +255,18 @@ function afterBody(
 `;
   return `
 DECLARE
-  __pgt_left int;
   __pgt_rows bigint;
   __pgt_p bigint;
+  __pgt_r record;
   __pgt_s text;
 BEGIN
-  __pgt_left := pg_catalog.set_config(${n}, GREATEST(${inFlight(pgtId, '1')} - 1, 0)::text, false)::int;
-  IF __pgt_left > 0 THEN
-    __pgt_s := pg_catalog.set_config(${d}, 'on', false);
+  __pgt_s := pg_catalog.set_config(${st}, pg_catalog.left(${stateValue(pgtId)}, -1), false);
+  IF __pgt_s LIKE '%x' THEN
+    __pgt_s := pg_catalog.set_config(${st}, 'd' || pg_catalog.ltrim(__pgt_s, 'd'), false);
     RETURN NULL;
   END IF;
-${mark}  IF pg_catalog.current_setting(${d}, true) = 'on' THEN
-    __pgt_s := pg_catalog.set_config(${d}, '', false);
+${mark}  IF __pgt_s = 'd' THEN
+    __pgt_s := pg_catalog.set_config(${st}, '', false);
     ${recompute};
     RETURN NULL;
   END IF;
@@ -281,9 +283,9 @@ function rowBody(pgtId: number, apply: string, lock: boolean, mark: string): str
   return `
 DECLARE
   __pgt_p bigint;
-  __pgt_s text;
+  __pgt_r record;
 BEGIN
-  IF ${inFlight(pgtId, '0')} > 0 THEN RETURN NULL; END IF;
+  IF ${stateValue(pgtId)} LIKE '%x' THEN RETURN NULL; END IF;
 ${lock ? lockOnce(pgtId) + mark : ''}  ${apply};
   RETURN NULL;
 END
