@@ -526,10 +526,25 @@ describe('IMMEDIATE: mode switches', () => {
         ).rows[0]?.n,
       );
     expect(await guardFns()).toBe(1);
+    // the maintainers' marker sequences (a join: the table is locked), the owner's
+    const markers = async () =>
+      (
+        await db.query(
+          `SELECT c.relname, pg_get_userbyid(c.relowner) = current_user AS mine, (SELECT count(*)::int FROM aclexplode(c.relacl) AS a WHERE a.grantee = 0) AS public_rights
+             FROM pg_class AS c WHERE c.relnamespace = 'pgtrickle_changes'::regnamespace AND c.relkind = 'S'
+              AND c.relname LIKE 'ivm_' || $1 || '_%' ORDER BY 1`,
+          [id],
+        )
+      ).rows;
+    expect(await markers()).toEqual([
+      { relname: `ivm_${id}_last`, mine: true, public_rights: 0 },
+      { relname: `ivm_${id}_prev`, mine: true, public_rights: 0 },
+    ]);
     s = await trickle().alterStreamTable('m1.st', { refreshMode: 'FULL' });
     expect([s.effectiveMode, s.schedule]).toEqual(['FULL', '1m']);
     expect(await leftovers(id)).toEqual({ triggers: 0, functions: 0, rows: 0 });
     expect(await guardFns()).toBe(0); // the plain guard again, without the IMMEDIATE one's WHEN
+    expect(await markers()).toEqual([]);
     await db.query('DELETE FROM m1.a WHERE id < 5');
     s = await trickle().alterStreamTable('m1.st', { refreshMode: 'IMMEDIATE' });
     await expectTableEqualsQuery(db, 'm1.st', query);

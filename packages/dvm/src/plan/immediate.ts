@@ -154,18 +154,20 @@ function lockOnce(pgtId: number): string {
 }
 
 /**
- * Once per transaction holding the lock, before its first maintenance: the REPEATABLE READ /
- * SERIALIZABLE check, then the marker. Rule: maintainers hold the lock until they end, so they
+ * Once per transaction holding the lock, before its first maintenance: the marker, then the
+ * REPEATABLE READ / SERIALIZABLE check. Rule: maintainers hold the lock until they end, so they
  * follow each other; a writer whose snapshot predates the commit of the last maintainer before it
  * must not maintain from that snapshot (it would join with stale rows), so it fails with 40001.
  * Two sequences (non-transactional: a rollback does not take their values back) name that
- * maintainer: `last`, the xid of the last transaction that marked, and `prev`, the last one
- * known committed before it. The last committed maintainer is `last` if it committed, else (it
- * aborted, or rolled its maintenance back to a savepoint, which released the lock) `prev`. The
- * marking transaction then sets `prev` to that one and `last` to itself. A READ COMMITTED writer
- * only marks: its statements take fresh snapshots after the lock. `pg_visible_in_snapshot` of an
- * xid from before the snapshot's horizon is true, and a marker never set is NULL (nothing to fail
- * for). The sequences belong to the owner, like this function: no other role can set them.
+ * maintainer: `last`, the transaction id of the last transaction that marked, and `prev`, the
+ * last one known committed before it. The last committed maintainer is `last` if it committed,
+ * else (it aborted, or rolled its maintenance back to a savepoint, which released the lock)
+ * `prev`. The marking transaction sets `prev` to that one and `last` to itself; one that then
+ * fails the check aborts, so the next one reads `prev`, just set. A READ COMMITTED writer only
+ * marks: its statements take fresh snapshots after the lock. Ids are the 64-bit `txid_*` forms
+ * (bigint, as a sequence holds them: no casts); `txid_visible_in_snapshot` of an id from before
+ * the snapshot's horizon is true, and a marker never set is NULL (nothing to fail for). The
+ * sequences belong to the owner, like this function: no other role can set them.
  */
 function markOnce(pgtId: number, display: string): string {
   const held = lockFlag(pgtId);
@@ -179,8 +181,6 @@ function markOnce(pgtId: number, display: string): string {
   const hint = sql.lit(
     'Retry the transaction; a REPEATABLE READ or SERIALIZABLE writer of an IMMEDIATE stream table must retry when another writer maintained it first (READ COMMITTED writers wait instead).',
   ).text;
-  // The marker is set before the check: a writer that fails the check aborts, and its `last`
-  // then points to `prev`, just set to the committed maintainer it failed for.
   return `  IF pg_catalog.current_setting(${held}, true) = 'locked' THEN
     __pgt_p := pg_catalog.setval(${seq('prev')}, ${committed});
     __pgt_r := ROW(pg_catalog.setval(${seq('last')}, pg_catalog.txid_current()), pg_catalog.set_config(${held}, 'marked', true));
