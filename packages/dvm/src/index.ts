@@ -75,6 +75,7 @@ export {
   type PlanSource,
   type PlanView,
   type RequestedMode,
+  rowIdIndexSql,
   type StreamTableName,
   type TransitionTables,
   typeShapesOf,

@@ -607,22 +607,26 @@ function planSource(s: SourceRef): PlanSource {
   };
 }
 
+/** What the storage's row-id rules read of a plan. */
+type StoragePlan = { storage: StreamTableName; uniqueRowIds: boolean; mode: PlanMode };
+
 /**
- * The storage's row-id column made NOT NULL, and its row-id index (UNIQUE when the ids are) —
- * except for a FULL plan, whose non-unique ids no statement looks a row up by: an index there
- * would only be rebuilt at every FULL refresh.
+ * The storage's row-id index (UNIQUE when the ids are), or null for a FULL plan, whose non-unique
+ * ids no statement looks a row up by: an index there would only be rebuilt at every FULL refresh.
  */
-function storageColumnsSql(plan: {
-  storage: StreamTableName;
-  uniqueRowIds: boolean;
-  mode: PlanMode;
-}): string[] {
+export function rowIdIndexSql(plan: StoragePlan): string | null {
+  if (plan.mode === 'FULL') return null;
   const rel = sql.id(plan.storage.schema, plan.storage.name);
   const index = sql.id(rowIdIndexName(plan.storage.name));
-  const id = sql.id(ROW_ID_COLUMN);
-  const notNull = sql`ALTER TABLE ${rel} ALTER COLUMN ${id} SET NOT NULL`;
-  if (plan.mode === 'FULL') return [notNull];
-  return [notNull, sql`CREATE ${plan.uniqueRowIds ? 'UNIQUE ' : ''}INDEX ${index} ON ${rel} (${id})`];
+  return sql`CREATE ${plan.uniqueRowIds ? 'UNIQUE ' : ''}INDEX ${index} ON ${rel} (${sql.id(ROW_ID_COLUMN)})`;
+}
+
+/** The storage's row-id column made NOT NULL, and its row-id index ({@link rowIdIndexSql}). */
+function storageColumnsSql(plan: StoragePlan): string[] {
+  const rel = sql.id(plan.storage.schema, plan.storage.name);
+  const notNull = sql`ALTER TABLE ${rel} ALTER COLUMN ${sql.id(ROW_ID_COLUMN)} SET NOT NULL`;
+  const index = rowIdIndexSql(plan);
+  return index === null ? [notNull] : [notNull, index];
 }
 
 function fullPlan(
