@@ -8,7 +8,7 @@
  * collation, so readers compare and sort its values as the query does.
  */
 import type { CompiledPlan, QueryColumn } from '@pgtrickle/dvm';
-import { HIDDEN_PREFIX, quoteIdent, quoteLiteral, ROW_ID_COLUMN } from '@pgtrickle/dvm';
+import { HIDDEN_PREFIX, quoteIdent, quoteLiteral, ROW_ID_COLUMN, rowIdIndexSql } from '@pgtrickle/dvm';
 import { allowStorageWrites, CATALOG_SCHEMA, CHANGES_SCHEMA } from './catalog/schema.js';
 import type { Conn, Db } from './db.js';
 import { DependentViewsError } from './errors.js';
@@ -262,11 +262,9 @@ export async function evolveStorage(
     [rel, ROW_ID_COLUMN],
   );
   for (const ix of rowIdIndexes.rows) await owner.exec.query(`DROP INDEX ${String(ix.ix)}`);
-  // A FULL plan's storage has none (nothing looks its non-unique ids up; see the plan's storageDdl).
-  if (plan.mode !== 'FULL')
-    await owner.exec.query(
-      `CREATE ${plan.uniqueRowIds ? 'UNIQUE ' : ''}INDEX ON ${rel} (${quoteIdent(ROW_ID_COLUMN)})`,
-    );
+  // The index the plan's storage DDL creates (none for a FULL plan).
+  const index = rowIdIndexSql(plan);
+  if (index !== null) await owner.exec.query(index);
 }
 
 /** The views (and rules) that read column `column` of relation `rel`. */

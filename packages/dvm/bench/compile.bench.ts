@@ -1,7 +1,7 @@
 /**
  * Compile cost: a typical 20-line defining query (a CTE, three joins, LATERAL unnest, FILTER,
  * GROUP BY / HAVING) compiled to its DIFFERENTIAL plan by `compileStreamTable`, and the SQL
- * generation of that plan's delta statement (`plan.deltaInsert()`) and population. The catalog
+ * generation of that plan's DIFFERENTIAL refresh statement (`plan.refreshSql()`) and population. The catalog
  * port answers from memory: its answers are recorded once from an embedded PostgreSQL in the
  * setup (which is then stopped), and a question it has no answer for fails the case — so the
  * measured compile talks to no database. Target: < 5 ms per compile.
@@ -73,9 +73,9 @@ export default defineSuite({
       fn: () => compileStreamTable(TYPICAL_QUERY, port as CatalogPort, options),
     },
     {
-      name: 'plan.deltaInsert(): delta statement SQL of that plan',
+      name: 'plan.refreshSql(): DIFFERENTIAL refresh statement SQL of that plan',
       unit: 'statements',
-      fn: () => (plan as CompiledPlan).deltaInsert(),
+      fn: () => (plan as CompiledPlan).refreshSql(),
     },
     {
       name: 'plan.populationSelect(): population SQL of that plan',

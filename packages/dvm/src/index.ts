@@ -42,7 +42,6 @@ export {
   captureAppliedSql,
   consolidatedSelect,
   consolidateSql,
-  deltaTable,
 } from './plan/apply.js';
 export {
   baseBuffer,
@@ -76,11 +75,12 @@ export {
   type PlanSource,
   type PlanView,
   type RequestedMode,
+  rowIdIndexSql,
   type StreamTableName,
   type TransitionTables,
   typeShapesOf,
 } from './plan/compile.js';
-export { CONSUMED_SNAPSHOT_SQL, frontierTable } from './plan/frontier.js';
+export { CONSUMED_SNAPSHOT_SQL } from './plan/frontier.js';
 export {
   BULK_FULL_MIN_ROWS,
   fullPreludeSql,

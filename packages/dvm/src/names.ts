@@ -60,16 +60,6 @@ export function bufferIndexName(bufferTable: string): string {
   return `${bufferTable}_window`;
 }
 
-/** Temp table (in `pg_temp`) that a refresh materialises its delta into. */
-export function deltaTempName(tag: string): string {
-  return `__pgt_delta_${tag}`;
-}
-
-/** Temp table (in `pg_temp`) that a refresh stores its captured frontier in. */
-export function frontierTempName(tag: string): string {
-  return `__pgt_frontier_${tag}`;
-}
-
 /** Temp table (in `pg_temp`) that a refresh stores its consolidated delta in. */
 export function consolidatedTempName(tag: string): string {
   return `__pgt_applied_${tag}`;

@@ -98,15 +98,17 @@ function goldenText(k: GoldenCase, plan: CompiledPlan): string {
   section('storage DDL', statements(plan.storageDdl()));
   section('population SELECT', statements([plan.populationSelect()]));
   section('FULL insert', statements([plan.fullInsert()]));
-  section('delta statement (change buffers)', statements([plan.deltaInsert() ?? '-- none']));
   for (const s of plan.sources) {
-    const delta = plan.deltaInsert({
+    const tables = {
       kind: 'transitionTable',
       source: s.key,
       oldTable: 'old_rows',
       newTable: 'new_rows',
-    });
-    section(`delta statement (transition tables of ${s.schema}.${s.name})`, statements([delta ?? '-- none']));
+    } as const;
+    section(
+      `IMMEDIATE statement (transition tables of ${s.schema}.${s.name})`,
+      statements([plan.immediateSql(tables) ?? '-- none']),
+    );
   }
   section('refresh statement (DIFFERENTIAL)', statements([plan.refreshSql() ?? '-- none']));
   section(

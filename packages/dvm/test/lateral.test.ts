@@ -378,7 +378,7 @@ describe('LATERAL subqueries', () => {
       `SELECT o.id, o.customer, s.x FROM orders o CROSS JOIN LATERAL (SELECT i.x FROM items i WHERE i.order_id = o.id AND i.x > o.threshold) s`,
     );
     await st.check();
-    const delta = st.plan.deltaInsert() ?? '';
+    const delta = st.plan.refreshSql() ?? '';
     expect(delta).toContain('EXISTS (SELECT 1 FROM');
     await db.query(`INSERT INTO items VALUES (8, 2, 6), (9, 4, 1), (10, 4, 2)`);
     await db.query(`UPDATE orders SET threshold = 6 WHERE id = 1`);

@@ -36,7 +36,7 @@ describe('graph closure with UNION', () => {
     const st = await maintain(db, 'st_reach', REACH);
     expect(st.plan.mode).toBe('DIFFERENTIAL');
     expect(st.plan.uniqueRowIds).toBe(true);
-    expect(st.plan.deltaInsert()).toContain('__pgt_inc');
+    expect(st.plan.refreshSql()).toContain('__pgt_inc');
     await st.check();
     // Inserts only: a bridge that adds many derived pairs.
     await db.query(`INSERT INTO edges VALUES (4, 10), (11, 12)`);

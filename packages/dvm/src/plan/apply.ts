@@ -17,7 +17,6 @@ import { rowText } from '../diff/rowid.js';
 import {
   bufferColumnName,
   consolidatedTempName,
-  deltaTempName,
   ROW_ID_COLUMN,
   STREAM_BUFFER_COLUMNS,
   WEIGHT_COLUMN,
@@ -37,11 +36,6 @@ export interface ApplyTarget {
   readonly uniqueRowIds: boolean;
   /** Names the temp tables of one refresh. */
   readonly tag: string;
-}
-
-/** The delta temp table of a refresh, qualified. */
-export function deltaTable(tag: string): string {
-  return sql`pg_temp.${sql.id(deltaTempName(tag))}`;
 }
 
 /** The consolidated delta temp table of a refresh, qualified. */

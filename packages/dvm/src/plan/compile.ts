@@ -53,13 +53,12 @@ import {
   type ApplyTarget,
   applyInOneStatement,
   consolidatedSelect,
-  deltaTable,
   type KeyedChanges,
   keyedRefreshParts,
   refreshStatementParts,
 } from './apply.js';
 import { baseBuffer, streamBuffer } from './capture.js';
-import { CONSUMED_SNAPSHOT_SQL, epochsSql, frontierCaptureSql, fullFrontierSelectSql } from './frontier.js';
+import { CONSUMED_SNAPSHOT_SQL, epochsSql, fullFrontierSelectSql } from './frontier.js';
 import { isLinearIn, linearApplyStatement, linearDeltaMaterialized } from './immediate-apply.js';
 
 /** The refresh modes a stream table can be created with. */
@@ -136,11 +135,6 @@ export interface CompiledPlan {
    * (`snapshot` text, `epochs` jsonb).
    */
   fullInsert(): string;
-  /**
-   * The statement materialising the delta over the window since the previous frontier into the
-   * delta temp table and recording the new frontier (null for FULL plans).
-   */
-  deltaInsert(source?: DeltaSource): string | null;
   /**
    * ONE statement of a DIFFERENTIAL refresh: the delta over the window since the previous
    * frontier (params as the delta statement's), consolidated, applied to the storage table and,
@@ -327,7 +321,6 @@ function printingWithTypeShapes(plan: CompiledPlan, shapes: ReadonlyMap<string, 
     storageDdl: within(plan.storageDdl),
     populationSelect: within(plan.populationSelect),
     fullInsert: within(plan.fullInsert),
-    deltaInsert: within(plan.deltaInsert),
     refreshSql: within(plan.refreshSql),
     applyTarget: within(plan.applyTarget),
     inspectSql: within(plan.inspectSql),
@@ -614,22 +607,26 @@ function planSource(s: SourceRef): PlanSource {
   };
 }
 
+/** What the storage's row-id rules read of a plan. */
+type StoragePlan = { storage: StreamTableName; uniqueRowIds: boolean; mode: PlanMode };
+
 /**
- * The storage's row-id column made NOT NULL, and its row-id index (UNIQUE when the ids are) —
- * except for a FULL plan, whose non-unique ids no statement looks a row up by: an index there
- * would only be rebuilt at every FULL refresh.
+ * The storage's row-id index (UNIQUE when the ids are), or null for a FULL plan, whose non-unique
+ * ids no statement looks a row up by: an index there would only be rebuilt at every FULL refresh.
  */
-function storageColumnsSql(plan: {
-  storage: StreamTableName;
-  uniqueRowIds: boolean;
-  mode: PlanMode;
-}): string[] {
+export function rowIdIndexSql(plan: StoragePlan): string | null {
+  if (plan.mode === 'FULL') return null;
   const rel = sql.id(plan.storage.schema, plan.storage.name);
   const index = sql.id(rowIdIndexName(plan.storage.name));
-  const id = sql.id(ROW_ID_COLUMN);
-  const notNull = sql`ALTER TABLE ${rel} ALTER COLUMN ${id} SET NOT NULL`;
-  if (plan.mode === 'FULL') return [notNull];
-  return [notNull, sql`CREATE ${plan.uniqueRowIds ? 'UNIQUE ' : ''}INDEX ${index} ON ${rel} (${id})`];
+  return sql`CREATE ${plan.uniqueRowIds ? 'UNIQUE ' : ''}INDEX ${index} ON ${rel} (${sql.id(ROW_ID_COLUMN)})`;
+}
+
+/** The storage's row-id column made NOT NULL, and its row-id index ({@link rowIdIndexSql}). */
+function storageColumnsSql(plan: StoragePlan): string[] {
+  const rel = sql.id(plan.storage.schema, plan.storage.name);
+  const notNull = sql`ALTER TABLE ${rel} ALTER COLUMN ${sql.id(ROW_ID_COLUMN)} SET NOT NULL`;
+  const index = rowIdIndexSql(plan);
+  return index === null ? [notNull] : [notNull, index];
 }
 
 function fullPlan(
@@ -684,7 +681,6 @@ FROM (${fullText}) AS q`;
 INSERT INTO ${rel} (${columnList([ROW_ID_COLUMN, ...visible])})
 ${select})
 ${fullFrontierSelectSql(refs)}`,
-    deltaInsert: () => null,
     refreshSql: () => null,
     consolidatedDelta: false,
     applyTarget: () => ({ relation: rel, columns: visible, visible, uniqueRowIds: false, tag }),
@@ -829,20 +825,6 @@ function incrementalPlan(
       );
       // IMMEDIATE reads no buffer: its frontier records a snapshot only.
       return ctx.stmt.build(fullFrontierSelectSql(mode === 'IMMEDIATE' ? [] : sourceRefs));
-    },
-    deltaInsert(source: DeltaSource = { kind: 'changeBuffer' }) {
-      const ctx = new DiffContext(source, source.kind === 'changeBuffer' ? params : [], binding);
-      const d = ctx.delta(root);
-      if (source.kind === 'changeBuffer') {
-        ctx.stmt.addNamed('__pgt_params', paramsDeclaration(params));
-        ctx.stmt.addNamed('__pgt_frontier', frontierCaptureSql(tag, sourceRefs, params));
-      }
-      const cols = sql.join(storageCols.map((c) => sql`d.${sql.id(c.id)}`));
-      return ctx.stmt.build(
-        sql`INSERT INTO ${deltaTable(tag)} (${columnList([ROW_ID_COLUMN, WEIGHT_COLUMN, ...allCols])})
-SELECT d.${sql.id(ROW_ID_COLUMN)}, d.${WEIGHT_COLUMN}, ${cols}
-FROM ${d} AS d`,
-      );
     },
     refreshSql(capturePgtId: number | null = null) {
       const ctx = new DiffContext({ kind: 'changeBuffer' }, params, binding);

@@ -9,13 +9,8 @@
 
 import type { DeltaParam } from '../diff/context.js';
 import type { SourceRef } from '../ir/types.js';
-import { CHANGES_SCHEMA, frontierTempName, streamBufferName } from '../names.js';
+import { CHANGES_SCHEMA, streamBufferName } from '../names.js';
 import { sql } from '../sql/sql.js';
-
-/** The temp table (`pg_temp`) a refresh writes its new frontier into, quoted. */
-export function frontierTable(tag: string): string {
-  return sql`pg_temp.${sql.id(frontierTempName(tag))}`;
-}
 
 /**
  * The statement's snapshot with the current transaction's xid (if it has one) made visible:
@@ -47,15 +42,6 @@ export function epochsSql(sources: readonly SourceRef[], params: readonly DeltaP
     return sql`${sql.lit(String(s.pgtId))}, GREATEST(${floor}, COALESCE((SELECT pg_catalog.max(b.epoch) FROM ${buffer} AS b), 0))`;
   });
   return sql`pg_catalog.jsonb_build_object(${sql.join(parts)})`;
-}
-
-/** The data-modifying CTE body that records the frontier of the statement it is part of. */
-export function frontierCaptureSql(
-  tag: string,
-  sources: readonly SourceRef[],
-  params: readonly DeltaParam[] | null,
-): string {
-  return sql`INSERT INTO ${frontierTable(tag)} (snapshot, epochs) SELECT ${CONSUMED_SNAPSHOT_SQL}, ${epochsSql(sources, params)}`;
 }
 
 /**

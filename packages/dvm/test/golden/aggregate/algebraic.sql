@@ -59,78 +59,7 @@ SELECT (SELECT CASE
        '{}'::jsonb AS epochs;
 
 
--- ==== delta statement (change buffers)
-WITH __pgt_d1_changes_orders AS (
-  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."id" AS "orders_id", w."amount" AS "orders_amount", w."region" AS "orders_region"
-  FROM (SELECT NULL::bigint AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount", __pgt_src."region"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c3" AS "amount", b."c4" AS "region"
-        FROM "pgtrickle_changes"."changes_16385" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src) AS w
-),
-__pgt_n2_drows AS (
-  SELECT c.__pgt_weight AS __pgt_w, c.orders_region AS "pgt_grp_1", c.orders_amount AS "__pgt_a1", (pg_catalog.num_nonnulls(c.orders_amount) = 1) AS "__pgt_n1"
-  FROM __pgt_d1_changes_orders AS c
-),
-__pgt_n2_dgroups AS (
-  SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g.*
-  FROM (SELECT x."pgt_grp_1" AS "pgt_grp_1", false AS __pgt_total, pg_catalog.sum(x.__pgt_w)::bigint AS __pgt_dcount, pg_catalog.sum(x.__pgt_w) AS "__pgt_dc_0", pg_catalog.sum(x.__pgt_w) FILTER (WHERE x."__pgt_n1") AS "__pgt_dn_1", pg_catalog.sum(CASE WHEN x.__pgt_w = 1 THEN (x."__pgt_a1")::numeric WHEN x.__pgt_w = -1 THEN -((x."__pgt_a1")::numeric) ELSE (x."__pgt_a1")::numeric * (x.__pgt_w)::numeric END) FILTER (WHERE x."__pgt_n1" AND (x."__pgt_a1")::numeric NOT IN ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric)) AS "__pgt_ds_1", pg_catalog.sum(x.__pgt_w) FILTER (WHERE (x."__pgt_a1")::numeric = 'NaN'::numeric) AS "__pgt_dnan_1", pg_catalog.sum(x.__pgt_w) FILTER (WHERE (x."__pgt_a1")::numeric = 'Infinity'::numeric) AS "__pgt_dpinf_1", pg_catalog.sum(x.__pgt_w) FILTER (WHERE (x."__pgt_a1")::numeric = '-Infinity'::numeric) AS "__pgt_dninf_1"
-  FROM __pgt_n2_drows AS x
-  GROUP BY 1) AS g
-),
-__pgt_n2_state AS (
-  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."__pgt_grp_1" AS "__o_pgt_grp_1", s."__pgt_count" AS "__o_pgt_count", s."__pgt_agg_1" AS "__o_pgt_agg_1", s."__pgt_agg_2" AS "__o_pgt_agg_2", s."__pgt_sum_2" AS "__o_pgt_sum_2", s."__pgt_nn_2" AS "__o_pgt_nn_2", s."__pgt_nan_2" AS "__o_pgt_nan_2", s."__pgt_pinf_2" AS "__o_pgt_pinf_2", s."__pgt_ninf_2" AS "__o_pgt_ninf_2", s."__pgt_scale_2" AS "__o_pgt_scale_2", s."__pgt_agg_3" AS "__o_pgt_agg_3", s."__pgt_sum_3" AS "__o_pgt_sum_3", s."__pgt_nn_3" AS "__o_pgt_nn_3", s."__pgt_nan_3" AS "__o_pgt_nan_3", s."__pgt_pinf_3" AS "__o_pgt_pinf_3", s."__pgt_ninf_3" AS "__o_pgt_ninf_3", s."__pgt_scale_3" AS "__o_pgt_scale_3"
-  FROM __pgt_n2_dgroups AS d
-  LEFT JOIN "public"."st_aggregate_algebraic" AS s ON s."__pgt_row_id" = d.__pgt_row_id
-),
-__pgt_n2_upd AS MATERIALIZED (
-  SELECT u.*, false AS __pgt_rescan, (COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0)) AS "__pgt_tn_1", (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0)) AS "__pgt_tnan_1", (COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0)) AS "__pgt_tpinf_1", (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0)) AS "__pgt_tninf_1"
-  FROM __pgt_n2_state AS u
-),
-__pgt_n2_rows AS MATERIALIZED (
-  SELECT x.*, pg_catalog.record_send(ROW(x."__o_pgt_grp_1", x."__o_pgt_count", x."__o_pgt_agg_1", x."__o_pgt_agg_2", x."__o_pgt_sum_2", x."__o_pgt_nn_2", x."__o_pgt_nan_2", x."__o_pgt_pinf_2", x."__o_pgt_ninf_2", x."__o_pgt_scale_2", x."__o_pgt_agg_3", x."__o_pgt_sum_3", x."__o_pgt_nn_3", x."__o_pgt_nan_3", x."__o_pgt_pinf_3", x."__o_pgt_ninf_3", x."__o_pgt_scale_3")) IS DISTINCT FROM pg_catalog.record_send(ROW(x."__n_pgt_grp_1", x."__n_pgt_count", x."__n_pgt_agg_1", x."__n_pgt_agg_2", x."__n_pgt_sum_2", x."__n_pgt_nn_2", x."__n_pgt_nan_2", x."__n_pgt_pinf_2", x."__n_pgt_ninf_2", x."__n_pgt_scale_2", x."__n_pgt_agg_3", x."__n_pgt_sum_3", x."__n_pgt_nn_3", x."__n_pgt_nan_3", x."__n_pgt_pinf_3", x."__n_pgt_ninf_3", x."__n_pgt_scale_3")) AS __pgt_changed
-  FROM (SELECT u.__pgt_row_id, u.__pgt_had, ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) AS __pgt_has, u."__o_pgt_grp_1", u."__o_pgt_count", u."__o_pgt_agg_1", u."__o_pgt_agg_2", u."__o_pgt_sum_2", u."__o_pgt_nn_2", u."__o_pgt_nan_2", u."__o_pgt_pinf_2", u."__o_pgt_ninf_2", u."__o_pgt_scale_2", u."__o_pgt_agg_3", u."__o_pgt_sum_3", u."__o_pgt_nn_3", u."__o_pgt_nan_3", u."__o_pgt_pinf_3", u."__o_pgt_ninf_3", u."__o_pgt_scale_3", u."pgt_grp_1" AS "__n_pgt_grp_1", (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) AS "__n_pgt_count", (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint AS "__n_pgt_agg_1", (CASE WHEN u."__pgt_tn_1" = 0 THEN NULL ELSE COALESCE((CASE WHEN u."__pgt_tnan_1" > 0 OR (u."__pgt_tpinf_1" > 0 AND u."__pgt_tninf_1" > 0) THEN 'NaN'::numeric WHEN u."__pgt_tpinf_1" > 0 THEN 'Infinity'::numeric WHEN u."__pgt_tninf_1" > 0 THEN
-    '-Infinity'::numeric END), (CASE WHEN (u."__pgt_tn_1" - u."__pgt_tnan_1" - u."__pgt_tpinf_1" - u."__pgt_tninf_1") = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
-    (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END)) END)::numeric AS "__n_pgt_agg_2", ((CASE WHEN (u."__pgt_tn_1" - u."__pgt_tnan_1" - u."__pgt_tpinf_1" - u."__pgt_tninf_1") = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
-    (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END))::numeric AS "__n_pgt_sum_2", u."__pgt_tn_1"::bigint AS "__n_pgt_nn_2", u."__pgt_tnan_1"::bigint AS "__n_pgt_nan_2", u."__pgt_tpinf_1"::bigint AS "__n_pgt_pinf_2", u."__pgt_tninf_1"::bigint AS "__n_pgt_ninf_2", u."__o_pgt_scale_2" AS "__n_pgt_scale_2", (CASE WHEN u."__pgt_tn_1" = 0 THEN NULL ELSE COALESCE((CASE WHEN u."__pgt_tnan_1" > 0 OR (u."__pgt_tpinf_1" > 0 AND u."__pgt_tninf_1" > 0) THEN 'NaN'::numeric WHEN u."__pgt_tpinf_1" > 0 THEN 'Infinity'::numeric WHEN u."__pgt_tninf_1" > 0 THEN
-    '-Infinity'::numeric END), (CASE WHEN (u."__pgt_tn_1" - u."__pgt_tnan_1" - u."__pgt_tpinf_1" - u."__pgt_tninf_1") = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
-    (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END) / (u."__pgt_tn_1")::numeric) END)::numeric AS "__n_pgt_agg_3", NULL::numeric AS "__n_pgt_sum_3", NULL::bigint AS "__n_pgt_nn_3", NULL::bigint AS "__n_pgt_nan_3", NULL::bigint AS "__n_pgt_pinf_3", NULL::bigint AS "__n_pgt_ninf_3", NULL::numeric AS "__n_pgt_scale_3"
-  FROM __pgt_n2_upd AS u
-  OFFSET 0) AS x
-),
-__pgt_d2_aggregate AS (
-  SELECT f.__pgt_row_id, -1::bigint AS __pgt_weight, f."__o_pgt_grp_1" AS "pgt_grp_1", f."__o_pgt_count" AS "pgt_count", f."__o_pgt_agg_1" AS "pgt_agg_1", f."__o_pgt_agg_2" AS "pgt_agg_2", f."__o_pgt_sum_2" AS "pgt_sum_2", f."__o_pgt_nn_2" AS "pgt_nn_2", f."__o_pgt_nan_2" AS "pgt_nan_2", f."__o_pgt_pinf_2" AS "pgt_pinf_2", f."__o_pgt_ninf_2" AS "pgt_ninf_2", f."__o_pgt_scale_2" AS "pgt_scale_2", f."__o_pgt_agg_3" AS "pgt_agg_3", f."__o_pgt_sum_3" AS "pgt_sum_3", f."__o_pgt_nn_3" AS "pgt_nn_3", f."__o_pgt_nan_3" AS "pgt_nan_3", f."__o_pgt_pinf_3" AS "pgt_pinf_3", f."__o_pgt_ninf_3" AS "pgt_ninf_3", f."__o_pgt_scale_3" AS "pgt_scale_3"
-  FROM __pgt_n2_rows AS f WHERE f.__pgt_had AND (NOT f.__pgt_has OR f.__pgt_changed)
-  UNION ALL
-  SELECT f.__pgt_row_id, 1::bigint AS __pgt_weight, f."__n_pgt_grp_1" AS "pgt_grp_1", f."__n_pgt_count" AS "pgt_count", f."__n_pgt_agg_1" AS "pgt_agg_1", f."__n_pgt_agg_2" AS "pgt_agg_2", f."__n_pgt_sum_2" AS "pgt_sum_2", f."__n_pgt_nn_2" AS "pgt_nn_2", f."__n_pgt_nan_2" AS "pgt_nan_2", f."__n_pgt_pinf_2" AS "pgt_pinf_2", f."__n_pgt_ninf_2" AS "pgt_ninf_2", f."__n_pgt_scale_2" AS "pgt_scale_2", f."__n_pgt_agg_3" AS "pgt_agg_3", f."__n_pgt_sum_3" AS "pgt_sum_3", f."__n_pgt_nn_3" AS "pgt_nn_3", f."__n_pgt_nan_3" AS "pgt_nan_3", f."__n_pgt_pinf_3" AS "pgt_pinf_3", f."__n_pgt_ninf_3" AS "pgt_ninf_3", f."__n_pgt_scale_3" AS "pgt_scale_3"
-  FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR f.__pgt_changed)
-),
-__pgt_d3_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_agg_3 AS "mean", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2", c.pgt_pinf_2 AS "pgt_pinf_2", c.pgt_ninf_2 AS "pgt_ninf_2", c.pgt_scale_2 AS "pgt_scale_2", c.pgt_agg_3 AS "pgt_agg_3", c.pgt_sum_3 AS "pgt_sum_3", c.pgt_nn_3 AS "pgt_nn_3", c.pgt_nan_3 AS "pgt_nan_3", c.pgt_pinf_3 AS "pgt_pinf_3", c.pgt_ninf_3 AS "pgt_ninf_3", c.pgt_scale_3 AS "pgt_scale_3"
-  FROM __pgt_d2_aggregate AS c
-),
-__pgt_params AS (
-  SELECT $1::pg_catalog.pg_snapshot AS p1
-),
-__pgt_frontier AS (
-  INSERT INTO pg_temp."__pgt_frontier_326a6d1a" (snapshot, epochs) SELECT (SELECT CASE
-      WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
-      ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
-            (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
-            COALESCE((SELECT pg_catalog.string_agg(v::text, ',' ORDER BY v)
-                      FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
-                            WHERE i <> x.own
-                            UNION
-                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
-    AS xs), ''))::pg_catalog.pg_snapshot
-    END
-    FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x), '{}'::jsonb
-)
-INSERT INTO pg_temp."__pgt_delta_326a6d1a" ("__pgt_row_id", "__pgt_weight", "region", "n", "total", "mean", "__pgt_grp_1", "__pgt_count", "__pgt_agg_1", "__pgt_agg_2", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2", "__pgt_pinf_2", "__pgt_ninf_2", "__pgt_scale_2", "__pgt_agg_3", "__pgt_sum_3", "__pgt_nn_3", "__pgt_nan_3", "__pgt_pinf_3", "__pgt_ninf_3", "__pgt_scale_3")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."region", d."n", d."total", d."mean", d."pgt_grp_1", d."pgt_count", d."pgt_agg_1", d."pgt_agg_2", d."pgt_sum_2", d."pgt_nn_2", d."pgt_nan_2", d."pgt_pinf_2", d."pgt_ninf_2", d."pgt_scale_2", d."pgt_agg_3", d."pgt_sum_3", d."pgt_nn_3", d."pgt_nan_3", d."pgt_pinf_3", d."pgt_ninf_3", d."pgt_scale_3"
-FROM __pgt_d3_project AS d;
-
-
--- ==== delta statement (transition tables of public.orders)
+-- ==== IMMEDIATE statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
   SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region"
   FROM "old_rows" AS __pgt_src
@@ -182,10 +111,26 @@ __pgt_d2_aggregate AS (
 __pgt_d3_project AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_agg_3 AS "mean", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2", c.pgt_pinf_2 AS "pgt_pinf_2", c.pgt_ninf_2 AS "pgt_ninf_2", c.pgt_scale_2 AS "pgt_scale_2", c.pgt_agg_3 AS "pgt_agg_3", c.pgt_sum_3 AS "pgt_sum_3", c.pgt_nn_3 AS "pgt_nn_3", c.pgt_nan_3 AS "pgt_nan_3", c.pgt_pinf_3 AS "pgt_pinf_3", c.pgt_ninf_3 AS "pgt_ninf_3", c.pgt_scale_3 AS "pgt_scale_3"
   FROM __pgt_d2_aggregate AS c
+),
+__pgt_delta AS (
+  SELECT d."__pgt_row_id", d.__pgt_weight, d."region" AS "region", d."n" AS "n", d."total" AS "total", d."mean" AS "mean", d."pgt_grp_1" AS "__pgt_grp_1", d."pgt_count" AS "__pgt_count", d."pgt_agg_1" AS "__pgt_agg_1", d."pgt_agg_2" AS "__pgt_agg_2", d."pgt_sum_2" AS "__pgt_sum_2", d."pgt_nn_2" AS "__pgt_nn_2", d."pgt_nan_2" AS "__pgt_nan_2", d."pgt_pinf_2" AS "__pgt_pinf_2", d."pgt_ninf_2" AS "__pgt_ninf_2", d."pgt_scale_2" AS "__pgt_scale_2", d."pgt_agg_3" AS "__pgt_agg_3", d."pgt_sum_3" AS "__pgt_sum_3", d."pgt_nn_3" AS "__pgt_nn_3", d."pgt_nan_3" AS "__pgt_nan_3", d."pgt_pinf_3" AS "__pgt_pinf_3", d."pgt_ninf_3" AS "__pgt_ninf_3", d."pgt_scale_3" AS "__pgt_scale_3"
+  FROM __pgt_d3_project AS d
+),
+__pgt_consolidated AS (
+  SELECT y."__pgt_row_id", y.__pgt_weight, y."region", y."n", y."total", y."mean", y."__pgt_grp_1", y."__pgt_count", y."__pgt_agg_1", y."__pgt_agg_2", y."__pgt_sum_2", y."__pgt_nn_2", y."__pgt_nan_2", y."__pgt_pinf_2", y."__pgt_ninf_2", y."__pgt_scale_2", y."__pgt_agg_3", y."__pgt_sum_3", y."__pgt_nn_3", y."__pgt_nan_3", y."__pgt_pinf_3", y."__pgt_ninf_3", y."__pgt_scale_3"
+  FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
+    OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."region", x."n", x."total", x."mean", x."__pgt_grp_1", x."__pgt_count", x."__pgt_agg_1", x."__pgt_agg_2", x."__pgt_sum_2", x."__pgt_nn_2", x."__pgt_nan_2", x."__pgt_pinf_2", x."__pgt_ninf_2", x."__pgt_scale_2", x."__pgt_agg_3", x."__pgt_sum_3", x."__pgt_nn_3", x."__pgt_nan_3", x."__pgt_pinf_3", x."__pgt_ninf_3", x."__pgt_scale_3"
+        FROM (SELECT d.*, pg_catalog.record_send(ROW(d."region", d."n", d."total", d."mean", d."__pgt_grp_1", d."__pgt_count", d."__pgt_agg_1", d."__pgt_agg_2", d."__pgt_sum_2", d."__pgt_nn_2", d."__pgt_nan_2", d."__pgt_pinf_2", d."__pgt_ninf_2", d."__pgt_scale_2", d."__pgt_agg_3", d."__pgt_sum_3", d."__pgt_nn_3", d."__pgt_nan_3", d."__pgt_pinf_3", d."__pgt_ninf_3", d."__pgt_scale_3")) AS __pgt_text FROM __pgt_delta AS d) AS x
+        ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
+  WHERE y.__pgt_weight <> 0
 )
-INSERT INTO pg_temp."__pgt_delta_326a6d1a" ("__pgt_row_id", "__pgt_weight", "region", "n", "total", "mean", "__pgt_grp_1", "__pgt_count", "__pgt_agg_1", "__pgt_agg_2", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2", "__pgt_pinf_2", "__pgt_ninf_2", "__pgt_scale_2", "__pgt_agg_3", "__pgt_sum_3", "__pgt_nn_3", "__pgt_nan_3", "__pgt_pinf_3", "__pgt_ninf_3", "__pgt_scale_3")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."region", d."n", d."total", d."mean", d."pgt_grp_1", d."pgt_count", d."pgt_agg_1", d."pgt_agg_2", d."pgt_sum_2", d."pgt_nn_2", d."pgt_nan_2", d."pgt_pinf_2", d."pgt_ninf_2", d."pgt_scale_2", d."pgt_agg_3", d."pgt_sum_3", d."pgt_nn_3", d."pgt_nan_3", d."pgt_pinf_3", d."pgt_ninf_3", d."pgt_scale_3"
-FROM __pgt_d3_project AS d;
+MERGE INTO "public"."st_aggregate_algebraic" AS st
+USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_consolidated AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC) AS d
+ON st."__pgt_row_id" = d."__pgt_row_id"
+WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
+WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."region", st."n", st."total", st."mean", st."__pgt_grp_1", st."__pgt_count", st."__pgt_agg_1", st."__pgt_agg_2", st."__pgt_sum_2", st."__pgt_nn_2", st."__pgt_nan_2", st."__pgt_pinf_2", st."__pgt_ninf_2", st."__pgt_scale_2", st."__pgt_agg_3", st."__pgt_sum_3", st."__pgt_nn_3", st."__pgt_nan_3", st."__pgt_pinf_3", st."__pgt_ninf_3", st."__pgt_scale_3")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."region", d."n", d."total", d."mean", d."__pgt_grp_1", d."__pgt_count", d."__pgt_agg_1", d."__pgt_agg_2", d."__pgt_sum_2", d."__pgt_nn_2", d."__pgt_nan_2", d."__pgt_pinf_2", d."__pgt_ninf_2", d."__pgt_scale_2", d."__pgt_agg_3", d."__pgt_sum_3", d."__pgt_nn_3", d."__pgt_nan_3", d."__pgt_pinf_3", d."__pgt_ninf_3", d."__pgt_scale_3")) THEN UPDATE SET "region" = d."region", "n" = d."n", "total" = d."total", "mean" = d."mean", "__pgt_grp_1" = d."__pgt_grp_1", "__pgt_count" = d."__pgt_count", "__pgt_agg_1" = d."__pgt_agg_1", "__pgt_agg_2" = d."__pgt_agg_2", "__pgt_sum_2" = d."__pgt_sum_2", "__pgt_nn_2" = d."__pgt_nn_2", "__pgt_nan_2" = d."__pgt_nan_2", "__pgt_pinf_2" = d."__pgt_pinf_2", "__pgt_ninf_2" = d."__pgt_ninf_2", "__pgt_scale_2" = d."__pgt_scale_2", "__pgt_agg_3" = d."__pgt_agg_3", "__pgt_sum_3" = d."__pgt_sum_3", "__pgt_nn_3" = d."__pgt_nn_3", "__pgt_nan_3" = d."__pgt_nan_3", "__pgt_pinf_3" = d."__pgt_pinf_3", "__pgt_ninf_3" = d."__pgt_ninf_3", "__pgt_scale_3" = d."__pgt_scale_3"
+WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "region", "n", "total", "mean", "__pgt_grp_1", "__pgt_count", "__pgt_agg_1", "__pgt_agg_2", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2", "__pgt_pinf_2", "__pgt_ninf_2", "__pgt_scale_2", "__pgt_agg_3", "__pgt_sum_3", "__pgt_nn_3", "__pgt_nan_3", "__pgt_pinf_3", "__pgt_ninf_3", "__pgt_scale_3") VALUES
+  (d."__pgt_row_id", d."region", d."n", d."total", d."mean", d."__pgt_grp_1", d."__pgt_count", d."__pgt_agg_1", d."__pgt_agg_2", d."__pgt_sum_2", d."__pgt_nn_2", d."__pgt_nan_2", d."__pgt_pinf_2", d."__pgt_ninf_2", d."__pgt_scale_2", d."__pgt_agg_3", d."__pgt_sum_3", d."__pgt_nn_3", d."__pgt_nan_3", d."__pgt_pinf_3", d."__pgt_ninf_3", d."__pgt_scale_3");
 
 
 -- ==== refresh statement (DIFFERENTIAL)

@@ -62,90 +62,7 @@ SELECT (SELECT CASE
        '{}'::jsonb AS epochs;
 
 
--- ==== delta statement (change buffers)
-WITH __pgt_d1_changes_orders AS (
-  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."id" AS "orders_id", w."amount" AS "orders_amount", w."region" AS "orders_region"
-  FROM (SELECT NULL::bigint AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount", __pgt_src."region"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c3" AS "amount", b."c4" AS "region"
-        FROM "pgtrickle_changes"."changes_16385" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src) AS w
-),
-__pgt_n2_drows AS (
-  SELECT c.__pgt_weight AS __pgt_w, c.orders_region AS "pgt_grp_1", (c.orders_amount > 10) AS "__pgt_f0"
-  FROM __pgt_d1_changes_orders AS c
-),
-__pgt_n2_dgroups AS (
-  SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g.*
-  FROM (SELECT x."pgt_grp_1" AS "pgt_grp_1", false AS __pgt_total, pg_catalog.sum(x.__pgt_w)::bigint AS __pgt_dcount, pg_catalog.sum(x.__pgt_w) FILTER (WHERE x."__pgt_f0") AS "__pgt_dc_0", pg_catalog.sum(x.__pgt_w) AS "__pgt_dc_1"
-  FROM __pgt_n2_drows AS x
-  GROUP BY 1) AS g
-),
-__pgt_n2_state AS (
-  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."__pgt_grp_1" AS "__o_pgt_grp_1", s."__pgt_count" AS "__o_pgt_count", s."__pgt_agg_1" AS "__o_pgt_agg_1", s."__pgt_agg_2" AS "__o_pgt_agg_2"
-  FROM __pgt_n2_dgroups AS d
-  LEFT JOIN "public"."st_aggregate_filter_having" AS s ON s."__pgt_row_id" = d.__pgt_row_id
-),
-__pgt_n2_upd AS MATERIALIZED (
-  SELECT u.*, NOT u.__pgt_had AS __pgt_rescan
-  FROM __pgt_n2_state AS u
-),
-__pgt_n2_rescan_keys AS MATERIALIZED (
-  SELECT u.* FROM __pgt_n2_upd AS u WHERE u.__pgt_rescan
-),
-__pgt_n2_rescan AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1", g."pgt_agg_2"
-  FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", count(*) FILTER (WHERE c.orders_amount > 10) AS "pgt_agg_1", count(*) AS "pgt_agg_2"
-  FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
-  FROM "public"."orders" AS __pgt_src) AS c
-  WHERE c.orders_region = ANY (ARRAY(SELECT k."pgt_grp_1" FROM __pgt_n2_rescan_keys AS k WHERE k."pgt_grp_1" IS NOT NULL))
-  UNION ALL
-  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
-  FROM "public"."orders" AS __pgt_src) AS c
-  WHERE c.orders_region IS NULL AND EXISTS (SELECT 1 FROM __pgt_n2_rescan_keys AS k WHERE (k."pgt_grp_1" IS NULL))) AS c
-  GROUP BY 1) AS g
-  WHERE g.pgt_agg_2 > 1
-),
-__pgt_n2_rows AS MATERIALIZED (
-  SELECT x.*, pg_catalog.record_send(ROW(x."__o_pgt_grp_1", x."__o_pgt_count", x."__o_pgt_agg_1", x."__o_pgt_agg_2")) IS DISTINCT FROM pg_catalog.record_send(ROW(x."__n_pgt_grp_1", x."__n_pgt_count", x."__n_pgt_agg_1", x."__n_pgt_agg_2")) AS __pgt_changed
-  FROM (SELECT u.__pgt_row_id, u.__pgt_had, CASE WHEN u.__pgt_rescan THEN r.__pgt_row_id IS NOT NULL ELSE ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) END AS __pgt_has, u."__o_pgt_grp_1", u."__o_pgt_count", u."__o_pgt_agg_1", u."__o_pgt_agg_2", u."pgt_grp_1" AS "__n_pgt_grp_1", CASE WHEN u.__pgt_rescan THEN r."pgt_count" ELSE (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) END AS "__n_pgt_count", CASE WHEN u.__pgt_rescan THEN r."pgt_agg_1" ELSE (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint END AS "__n_pgt_agg_1", CASE WHEN u.__pgt_rescan THEN r."pgt_agg_2" ELSE (COALESCE(u."__o_pgt_agg_2", 0) + COALESCE(u."__pgt_dc_1", 0))::bigint END AS "__n_pgt_agg_2"
-  FROM __pgt_n2_upd AS u
-  LEFT JOIN __pgt_n2_rescan AS r ON u.__pgt_rescan AND r.__pgt_row_id = u.__pgt_row_id
-  OFFSET 0) AS x
-),
-__pgt_d2_aggregate AS (
-  SELECT f.__pgt_row_id, -1::bigint AS __pgt_weight, f."__o_pgt_grp_1" AS "pgt_grp_1", f."__o_pgt_count" AS "pgt_count", f."__o_pgt_agg_1" AS "pgt_agg_1", f."__o_pgt_agg_2" AS "pgt_agg_2"
-  FROM __pgt_n2_rows AS f WHERE f.__pgt_had AND (NOT (f.__pgt_has AND (f.__n_pgt_agg_2 > 1) IS TRUE) OR f.__pgt_changed)
-  UNION ALL
-  SELECT f.__pgt_row_id, 1::bigint AS __pgt_weight, f."__n_pgt_grp_1" AS "pgt_grp_1", f."__n_pgt_count" AS "pgt_count", f."__n_pgt_agg_1" AS "pgt_agg_1", f."__n_pgt_agg_2" AS "pgt_agg_2"
-  FROM __pgt_n2_rows AS f WHERE (f.__pgt_has AND (f.__n_pgt_agg_2 > 1) IS TRUE) AND (NOT f.__pgt_had OR f.__pgt_changed)
-),
-__pgt_d3_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "big", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2"
-  FROM __pgt_d2_aggregate AS c
-),
-__pgt_params AS (
-  SELECT $1::pg_catalog.pg_snapshot AS p1
-),
-__pgt_frontier AS (
-  INSERT INTO pg_temp."__pgt_frontier_52543314" (snapshot, epochs) SELECT (SELECT CASE
-      WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
-      ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
-            (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
-            COALESCE((SELECT pg_catalog.string_agg(v::text, ',' ORDER BY v)
-                      FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
-                            WHERE i <> x.own
-                            UNION
-                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
-    AS xs), ''))::pg_catalog.pg_snapshot
-    END
-    FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x), '{}'::jsonb
-)
-INSERT INTO pg_temp."__pgt_delta_52543314" ("__pgt_row_id", "__pgt_weight", "region", "big", "__pgt_grp_1", "__pgt_count", "__pgt_agg_1", "__pgt_agg_2")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."region", d."big", d."pgt_grp_1", d."pgt_count", d."pgt_agg_1", d."pgt_agg_2"
-FROM __pgt_d3_project AS d;
-
-
--- ==== delta statement (transition tables of public.orders)
+-- ==== IMMEDIATE statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
   SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region"
   FROM "old_rows" AS __pgt_src
@@ -209,10 +126,26 @@ __pgt_d2_aggregate AS (
 __pgt_d3_project AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "big", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2"
   FROM __pgt_d2_aggregate AS c
+),
+__pgt_delta AS (
+  SELECT d."__pgt_row_id", d.__pgt_weight, d."region" AS "region", d."big" AS "big", d."pgt_grp_1" AS "__pgt_grp_1", d."pgt_count" AS "__pgt_count", d."pgt_agg_1" AS "__pgt_agg_1", d."pgt_agg_2" AS "__pgt_agg_2"
+  FROM __pgt_d3_project AS d
+),
+__pgt_consolidated AS (
+  SELECT y."__pgt_row_id", y.__pgt_weight, y."region", y."big", y."__pgt_grp_1", y."__pgt_count", y."__pgt_agg_1", y."__pgt_agg_2"
+  FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
+    OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."region", x."big", x."__pgt_grp_1", x."__pgt_count", x."__pgt_agg_1", x."__pgt_agg_2"
+        FROM (SELECT d.*, pg_catalog.record_send(ROW(d."region", d."big", d."__pgt_grp_1", d."__pgt_count", d."__pgt_agg_1", d."__pgt_agg_2")) AS __pgt_text FROM __pgt_delta AS d) AS x
+        ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
+  WHERE y.__pgt_weight <> 0
 )
-INSERT INTO pg_temp."__pgt_delta_52543314" ("__pgt_row_id", "__pgt_weight", "region", "big", "__pgt_grp_1", "__pgt_count", "__pgt_agg_1", "__pgt_agg_2")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."region", d."big", d."pgt_grp_1", d."pgt_count", d."pgt_agg_1", d."pgt_agg_2"
-FROM __pgt_d3_project AS d;
+MERGE INTO "public"."st_aggregate_filter_having" AS st
+USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_consolidated AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC) AS d
+ON st."__pgt_row_id" = d."__pgt_row_id"
+WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
+WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."region", st."big", st."__pgt_grp_1", st."__pgt_count", st."__pgt_agg_1", st."__pgt_agg_2")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."region", d."big", d."__pgt_grp_1", d."__pgt_count", d."__pgt_agg_1", d."__pgt_agg_2")) THEN UPDATE SET "region" = d."region", "big" = d."big", "__pgt_grp_1" = d."__pgt_grp_1", "__pgt_count" = d."__pgt_count", "__pgt_agg_1" = d."__pgt_agg_1", "__pgt_agg_2" = d."__pgt_agg_2"
+WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "region", "big", "__pgt_grp_1", "__pgt_count", "__pgt_agg_1", "__pgt_agg_2") VALUES
+  (d."__pgt_row_id", d."region", d."big", d."__pgt_grp_1", d."__pgt_count", d."__pgt_agg_1", d."__pgt_agg_2");
 
 
 -- ==== refresh statement (DIFFERENTIAL)

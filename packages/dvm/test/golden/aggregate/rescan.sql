@@ -59,81 +59,7 @@ SELECT (SELECT CASE
        '{}'::jsonb AS epochs;
 
 
--- ==== delta statement (change buffers)
-WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."region"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c4" AS "region"
-        FROM "pgtrickle_changes"."changes_16385" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
-),
-__pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."region" AS "region"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
-  WHERE w.__pgt_action = 'D'
-  UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."region" AS "region"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
-  WHERE w.__pgt_action = 'I'
-),
-__pgt_d1_scan_orders AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."region" AS "orders_region"
-  FROM __pgt_delta_orders AS d
-),
-__pgt_n2_keys AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(a."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, a.*
-  FROM (SELECT c.orders_region AS "pgt_grp_1", true AS __pgt_hit FROM __pgt_d1_scan_orders AS c GROUP BY 1) AS a
-),
-__pgt_n2_rescan_sides AS (
-  SELECT s.*, 1::bigint AS __pgt_side FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1"
-  FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", string_agg(c.orders_id::text, ',' ORDER BY c.orders_id) AS "pgt_agg_1"
-  FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."region" AS "orders_region"
-  FROM "public"."orders" AS __pgt_src) AS c
-  WHERE c.orders_region = ANY (ARRAY(SELECT k."pgt_grp_1" FROM __pgt_n2_keys AS k WHERE k."pgt_grp_1" IS NOT NULL))
-  UNION ALL
-  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."region" AS "orders_region"
-  FROM "public"."orders" AS __pgt_src) AS c
-  WHERE c.orders_region IS NULL AND EXISTS (SELECT 1 FROM __pgt_n2_keys AS k WHERE (k."pgt_grp_1" IS NULL))) AS c
-  GROUP BY 1) AS g) AS s
-  UNION ALL
-  SELECT s.*, -1::bigint AS __pgt_side FROM (SELECT s."__pgt_row_id" AS __pgt_row_id, s."__pgt_grp_1" AS "pgt_grp_1", s."__pgt_count" AS "pgt_count", s."__pgt_agg_1" AS "pgt_agg_1"
-  FROM "public"."st_aggregate_rescan" AS s
-  WHERE s."__pgt_row_id" IN (SELECT k.__pgt_row_id FROM __pgt_n2_keys AS k)) AS s
-),
-__pgt_d2_rescan AS (
-  SELECT y.__pgt_row_id, y.__pgt_weight, y."pgt_grp_1", y."pgt_count", y."pgt_agg_1"
-  FROM (SELECT DISTINCT ON (x.__pgt_row_id, x.__pgt_text) x.__pgt_row_id, pg_catalog.sum(x.__pgt_side) OVER (PARTITION BY
-    x.__pgt_row_id, x.__pgt_text)::bigint AS __pgt_weight, x."pgt_grp_1", x."pgt_count", x."pgt_agg_1"
-        FROM (SELECT b.*, pg_catalog.record_send(ROW(b."pgt_grp_1", b."pgt_count", b."pgt_agg_1")) AS __pgt_text FROM __pgt_n2_rescan_sides AS b) AS x
-        ORDER BY x.__pgt_row_id, x.__pgt_text) AS y
-  WHERE y.__pgt_weight <> 0
-),
-__pgt_d3_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "ids", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1"
-  FROM __pgt_d2_rescan AS c
-),
-__pgt_params AS (
-  SELECT $1::pg_catalog.pg_snapshot AS p1
-),
-__pgt_frontier AS (
-  INSERT INTO pg_temp."__pgt_frontier_4e6e3d8a" (snapshot, epochs) SELECT (SELECT CASE
-      WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
-      ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
-            (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
-            COALESCE((SELECT pg_catalog.string_agg(v::text, ',' ORDER BY v)
-                      FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
-                            WHERE i <> x.own
-                            UNION
-                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
-    AS xs), ''))::pg_catalog.pg_snapshot
-    END
-    FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x), '{}'::jsonb
-)
-INSERT INTO pg_temp."__pgt_delta_4e6e3d8a" ("__pgt_row_id", "__pgt_weight", "region", "ids", "__pgt_grp_1", "__pgt_count", "__pgt_agg_1")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."region", d."ids", d."pgt_grp_1", d."pgt_count", d."pgt_agg_1"
-FROM __pgt_d3_project AS d;
-
-
--- ==== delta statement (transition tables of public.orders)
+-- ==== IMMEDIATE statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
   SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."region" AS "region"
   FROM "old_rows" AS __pgt_src
@@ -176,10 +102,26 @@ __pgt_d2_rescan AS (
 __pgt_d3_project AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "ids", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1"
   FROM __pgt_d2_rescan AS c
+),
+__pgt_delta AS (
+  SELECT d."__pgt_row_id", d.__pgt_weight, d."region" AS "region", d."ids" AS "ids", d."pgt_grp_1" AS "__pgt_grp_1", d."pgt_count" AS "__pgt_count", d."pgt_agg_1" AS "__pgt_agg_1"
+  FROM __pgt_d3_project AS d
+),
+__pgt_consolidated AS (
+  SELECT y."__pgt_row_id", y.__pgt_weight, y."region", y."ids", y."__pgt_grp_1", y."__pgt_count", y."__pgt_agg_1"
+  FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
+    OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."region", x."ids", x."__pgt_grp_1", x."__pgt_count", x."__pgt_agg_1"
+        FROM (SELECT d.*, pg_catalog.record_send(ROW(d."region", d."ids", d."__pgt_grp_1", d."__pgt_count", d."__pgt_agg_1")) AS __pgt_text FROM __pgt_delta AS d) AS x
+        ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
+  WHERE y.__pgt_weight <> 0
 )
-INSERT INTO pg_temp."__pgt_delta_4e6e3d8a" ("__pgt_row_id", "__pgt_weight", "region", "ids", "__pgt_grp_1", "__pgt_count", "__pgt_agg_1")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."region", d."ids", d."pgt_grp_1", d."pgt_count", d."pgt_agg_1"
-FROM __pgt_d3_project AS d;
+MERGE INTO "public"."st_aggregate_rescan" AS st
+USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_consolidated AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC) AS d
+ON st."__pgt_row_id" = d."__pgt_row_id"
+WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
+WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."region", st."ids", st."__pgt_grp_1", st."__pgt_count", st."__pgt_agg_1")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."region", d."ids", d."__pgt_grp_1", d."__pgt_count", d."__pgt_agg_1")) THEN UPDATE SET "region" = d."region", "ids" = d."ids", "__pgt_grp_1" = d."__pgt_grp_1", "__pgt_count" = d."__pgt_count", "__pgt_agg_1" = d."__pgt_agg_1"
+WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "region", "ids", "__pgt_grp_1", "__pgt_count", "__pgt_agg_1") VALUES
+  (d."__pgt_row_id", d."region", d."ids", d."__pgt_grp_1", d."__pgt_count", d."__pgt_agg_1");
 
 
 -- ==== refresh statement (DIFFERENTIAL)

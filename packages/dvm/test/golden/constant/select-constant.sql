@@ -43,38 +43,6 @@ SELECT (SELECT CASE
        '{}'::jsonb AS epochs;
 
 
--- ==== delta statement (change buffers)
-WITH __pgt_d1_constant AS (
-  SELECT c.__pgt_row_id, 0::bigint AS __pgt_weight
-  FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id) AS c
-  WHERE false
-),
-__pgt_d2_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, 1 AS "one", 'x'::text AS "two"
-  FROM __pgt_d1_constant AS c
-),
-__pgt_params AS (
-  SELECT $1::pg_catalog.pg_snapshot AS p1
-),
-__pgt_frontier AS (
-  INSERT INTO pg_temp."__pgt_frontier_b20c3160" (snapshot, epochs) SELECT (SELECT CASE
-      WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
-      ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
-            (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
-            COALESCE((SELECT pg_catalog.string_agg(v::text, ',' ORDER BY v)
-                      FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
-                            WHERE i <> x.own
-                            UNION
-                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
-    AS xs), ''))::pg_catalog.pg_snapshot
-    END
-    FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x), '{}'::jsonb
-)
-INSERT INTO pg_temp."__pgt_delta_b20c3160" ("__pgt_row_id", "__pgt_weight", "one", "two")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."one", d."two"
-FROM __pgt_d2_project AS d;
-
-
 -- ==== refresh statement (DIFFERENTIAL)
 WITH __pgt_d1_constant AS (
   SELECT c.__pgt_row_id, 0::bigint AS __pgt_weight

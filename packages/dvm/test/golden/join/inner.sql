@@ -63,87 +63,7 @@ SELECT (SELECT CASE
        '{}'::jsonb AS epochs;
 
 
--- ==== delta statement (change buffers)
-WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount"
-        FROM "pgtrickle_changes"."changes_16385" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
-),
-__pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
-  WHERE w.__pgt_action = 'D'
-  UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
-  WHERE w.__pgt_action = 'I'
-),
-__pgt_d1_scan_o AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."customer" AS "o_customer", d."amount" AS "o_amount"
-  FROM __pgt_delta_orders AS d
-),
-__pgt_win_customers AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "name"
-        FROM "pgtrickle_changes"."changes_16393" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
-),
-__pgt_delta_customers AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id) AS w
-  WHERE w.__pgt_action = 'D'
-  UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
-  WHERE w.__pgt_action = 'I'
-),
-__pgt_d2_scan_c AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "c_id", d."name" AS "c_name"
-  FROM __pgt_delta_customers AS d
-),
-__pgt_d3_join AS (
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", r."c_id", r."c_name"
-  FROM __pgt_d1_scan_o AS l
-  JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
-  FROM "public"."customers" AS __pgt_src) AS r ON r.c_id = l.o_customer
-  UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", r."c_id", r."c_name"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount"
-  FROM "public"."orders" AS __pgt_src) AS l
-  JOIN __pgt_d2_scan_c AS r ON r.c_id = l.o_customer
-  UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, -(l.__pgt_weight * r.__pgt_weight) AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", r."c_id", r."c_name"
-  FROM __pgt_d1_scan_o AS l
-  JOIN __pgt_d2_scan_c AS r ON r.c_id = l.o_customer
-),
-__pgt_d4_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.o_id AS "id", c.o_amount AS "amount", c.c_name AS "name"
-  FROM __pgt_d3_join AS c
-),
-__pgt_params AS (
-  SELECT $1::pg_catalog.pg_snapshot AS p1
-),
-__pgt_frontier AS (
-  INSERT INTO pg_temp."__pgt_frontier_e703bb21" (snapshot, epochs) SELECT (SELECT CASE
-      WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
-      ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
-            (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
-            COALESCE((SELECT pg_catalog.string_agg(v::text, ',' ORDER BY v)
-                      FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
-                            WHERE i <> x.own
-                            UNION
-                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
-    AS xs), ''))::pg_catalog.pg_snapshot
-    END
-    FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x), '{}'::jsonb
-)
-INSERT INTO pg_temp."__pgt_delta_e703bb21" ("__pgt_row_id", "__pgt_weight", "id", "amount", "name")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."id", d."amount", d."name"
-FROM __pgt_d4_project AS d;
-
-
--- ==== delta statement (transition tables of public.orders)
+-- ==== IMMEDIATE statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
   SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount"
   FROM "old_rows" AS __pgt_src
@@ -164,13 +84,21 @@ __pgt_d3_join AS (
 __pgt_d4_project AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.o_id AS "id", c.o_amount AS "amount", c.c_name AS "name"
   FROM __pgt_d3_join AS c
+),
+__pgt_delta AS (
+  SELECT d."__pgt_row_id", d.__pgt_weight, d."id" AS "id", d."amount" AS "amount", d."name" AS "name"
+  FROM __pgt_d4_project AS d
 )
-INSERT INTO pg_temp."__pgt_delta_e703bb21" ("__pgt_row_id", "__pgt_weight", "id", "amount", "name")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."id", d."amount", d."name"
-FROM __pgt_d4_project AS d;
+MERGE INTO "public"."st_join_inner" AS st
+USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_delta AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC) AS d
+ON st."__pgt_row_id" = d."__pgt_row_id"
+WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
+WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."id", st."amount", st."name")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."id", d."amount", d."name")) THEN UPDATE SET "id" = d."id", "amount" = d."amount", "name" = d."name"
+WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id", "amount", "name") VALUES
+  (d."__pgt_row_id", d."id", d."amount", d."name");
 
 
--- ==== delta statement (transition tables of public.customers)
+-- ==== IMMEDIATE statement (transition tables of public.customers)
 WITH __pgt_delta_customers AS (
   SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name"
   FROM "old_rows" AS __pgt_src
@@ -191,10 +119,18 @@ __pgt_d3_join AS (
 __pgt_d4_project AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.o_id AS "id", c.o_amount AS "amount", c.c_name AS "name"
   FROM __pgt_d3_join AS c
+),
+__pgt_delta AS (
+  SELECT d."__pgt_row_id", d.__pgt_weight, d."id" AS "id", d."amount" AS "amount", d."name" AS "name"
+  FROM __pgt_d4_project AS d
 )
-INSERT INTO pg_temp."__pgt_delta_e703bb21" ("__pgt_row_id", "__pgt_weight", "id", "amount", "name")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."id", d."amount", d."name"
-FROM __pgt_d4_project AS d;
+MERGE INTO "public"."st_join_inner" AS st
+USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_delta AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC) AS d
+ON st."__pgt_row_id" = d."__pgt_row_id"
+WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
+WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."id", st."amount", st."name")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."id", d."amount", d."name")) THEN UPDATE SET "id" = d."id", "amount" = d."amount", "name" = d."name"
+WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id", "amount", "name") VALUES
+  (d."__pgt_row_id", d."id", d."amount", d."name");
 
 
 -- ==== refresh statement (DIFFERENTIAL)

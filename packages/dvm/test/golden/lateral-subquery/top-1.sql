@@ -79,129 +79,7 @@ SELECT (SELECT CASE
        '{}'::jsonb AS epochs;
 
 
--- ==== delta statement (change buffers)
-WITH __pgt_win_customers AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name", __pgt_src."tier"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "name", b."c3" AS "tier"
-        FROM "pgtrickle_changes"."changes_16393" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
-),
-__pgt_delta_customers AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name", w."tier" AS "tier"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id) AS w
-  WHERE w.__pgt_action = 'D'
-  UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name", w."tier" AS "tier"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
-  WHERE w.__pgt_action = 'I'
-),
-__pgt_d1_scan_c AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "c_id", d."name" AS "c_name", d."tier" AS "c_tier"
-  FROM __pgt_delta_customers AS d
-),
-__pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount"
-        FROM "pgtrickle_changes"."changes_16385" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
-),
-__pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
-  WHERE w.__pgt_action = 'D'
-  UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
-  WHERE w.__pgt_action = 'I'
-),
-__pgt_d2_scan_o AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."customer" AS "o_customer", d."amount" AS "o_amount"
-  FROM __pgt_delta_orders AS d
-),
-__pgt_n6_lateral_sides AS (
-  SELECT s.*, 1::bigint AS __pgt_side FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id))::text, 7919) AS __pgt_row_id, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."amount"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
-  FROM "public"."customers" AS __pgt_src) AS __pgt_lat6
-  CROSS JOIN LATERAL (SELECT c.__pgt_row_id, c."amount"
-  FROM (SELECT c.__pgt_row_id, c.o_amount AS "amount"
-  FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount"
-  FROM "public"."orders" AS __pgt_src) AS c
-  WHERE c.o_customer = __pgt_lat6.c_id) AS c) AS c
-  ORDER BY c."amount" DESC NULLS FIRST LIMIT (1)) AS __pgt_sub6
-  WHERE (EXISTS (SELECT 1 FROM __pgt_d2_scan_o AS __pgt_d WHERE __pgt_d.o_customer = __pgt_lat6.c_id))) AS s
-  UNION ALL
-  SELECT s.*, -1::bigint AS __pgt_side FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id))::text, 7919) AS __pgt_row_id, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."amount"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
-  FROM "public"."customers" AS __pgt_src) AS __pgt_lat6
-  CROSS JOIN LATERAL (SELECT c.__pgt_row_id, c."amount"
-  FROM (SELECT c.__pgt_row_id, c.o_amount AS "amount"
-  FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount"
-  FROM (SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount"
-  FROM "public"."orders" AS __pgt_src) AS s
-  WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_o AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
-  UNION ALL
-  SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount"
-  FROM __pgt_d2_scan_o AS s WHERE s.__pgt_weight < 0) AS c
-  WHERE c.o_customer = __pgt_lat6.c_id) AS c) AS c
-  ORDER BY c."amount" DESC NULLS FIRST LIMIT (1)) AS __pgt_sub6
-  WHERE (EXISTS (SELECT 1 FROM __pgt_d2_scan_o AS __pgt_d WHERE __pgt_d.o_customer = __pgt_lat6.c_id))) AS s
-),
-__pgt_d6_lateral AS (
-  SELECT y.__pgt_row_id, y.__pgt_weight, y."c_id", y."c_name", y."c_tier", y."amount"
-  FROM (SELECT DISTINCT ON (x.__pgt_row_id, x.__pgt_text) x.__pgt_row_id, pg_catalog.sum(x.__pgt_side) OVER (PARTITION BY
-    x.__pgt_row_id, x.__pgt_text)::bigint AS __pgt_weight, x."c_id", x."c_name", x."c_tier", x."amount"
-        FROM (SELECT b.*, pg_catalog.record_send(ROW(b."c_id", b."c_name", b."c_tier", b."amount")) AS __pgt_text FROM __pgt_n6_lateral_sides AS b) AS x
-        ORDER BY x.__pgt_row_id, x.__pgt_text) AS y
-  WHERE y.__pgt_weight <> 0
-),
-__pgt_d6_lateral_sub AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id))::text, 7919) AS __pgt_row_id, __pgt_lat6.__pgt_weight, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."amount"
-  FROM __pgt_d1_scan_c AS __pgt_lat6
-  CROSS JOIN LATERAL (SELECT c.__pgt_row_id, c."amount"
-  FROM (SELECT c.__pgt_row_id, c.o_amount AS "amount"
-  FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount"
-  FROM (SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount"
-  FROM "public"."orders" AS __pgt_src) AS s
-  WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_o AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
-  UNION ALL
-  SELECT s.__pgt_row_id, s."o_id", s."o_customer", s."o_amount"
-  FROM __pgt_d2_scan_o AS s WHERE s.__pgt_weight < 0) AS c
-  WHERE c.o_customer = __pgt_lat6.c_id) AS c) AS c
-  ORDER BY c."amount" DESC NULLS FIRST LIMIT (1)) AS __pgt_sub6
-  UNION ALL
-  SELECT x.__pgt_row_id, x.__pgt_weight, x."c_id", x."c_name", x."c_tier", x."amount"
-  FROM __pgt_d6_lateral AS x
-),
-__pgt_d7_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.c_id AS "id", c.amount AS "amount_2"
-  FROM __pgt_d6_lateral_sub AS c
-),
-__pgt_params AS (
-  SELECT $1::pg_catalog.pg_snapshot AS p1
-),
-__pgt_frontier AS (
-  INSERT INTO pg_temp."__pgt_frontier_612dece8" (snapshot, epochs) SELECT (SELECT CASE
-      WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
-      ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
-            (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
-            COALESCE((SELECT pg_catalog.string_agg(v::text, ',' ORDER BY v)
-                      FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
-                            WHERE i <> x.own
-                            UNION
-                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
-    AS xs), ''))::pg_catalog.pg_snapshot
-    END
-    FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x), '{}'::jsonb
-)
-INSERT INTO pg_temp."__pgt_delta_612dece8" ("__pgt_row_id", "__pgt_weight", "id", "amount")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."id", d."amount_2"
-FROM __pgt_d7_project AS d;
-
-
--- ==== delta statement (transition tables of public.customers)
+-- ==== IMMEDIATE statement (transition tables of public.customers)
 WITH __pgt_delta_customers AS (
   SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name", __pgt_src."tier" AS "tier"
   FROM "old_rows" AS __pgt_src
@@ -227,13 +105,29 @@ __pgt_d6_lateral_sub AS (
 __pgt_d7_project AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.c_id AS "id", c.amount AS "amount_2"
   FROM __pgt_d6_lateral_sub AS c
+),
+__pgt_delta AS (
+  SELECT d."__pgt_row_id", d.__pgt_weight, d."id" AS "id", d."amount_2" AS "amount"
+  FROM __pgt_d7_project AS d
+),
+__pgt_consolidated AS (
+  SELECT y."__pgt_row_id", y.__pgt_weight, y."id", y."amount"
+  FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
+    OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."id", x."amount"
+        FROM (SELECT d.*, pg_catalog.record_send(ROW(d."id", d."amount")) AS __pgt_text FROM __pgt_delta AS d) AS x
+        ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
+  WHERE y.__pgt_weight <> 0
 )
-INSERT INTO pg_temp."__pgt_delta_612dece8" ("__pgt_row_id", "__pgt_weight", "id", "amount")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."id", d."amount_2"
-FROM __pgt_d7_project AS d;
+MERGE INTO "public"."st_lateral_subquery_top_1" AS st
+USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_consolidated AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC) AS d
+ON st."__pgt_row_id" = d."__pgt_row_id"
+WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
+WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."id", st."amount")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."id", d."amount")) THEN UPDATE SET "id" = d."id", "amount" = d."amount"
+WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id", "amount") VALUES
+  (d."__pgt_row_id", d."id", d."amount");
 
 
--- ==== delta statement (transition tables of public.orders)
+-- ==== IMMEDIATE statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
   SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount"
   FROM "old_rows" AS __pgt_src
@@ -290,10 +184,26 @@ __pgt_d6_lateral_sub AS (
 __pgt_d7_project AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.c_id AS "id", c.amount AS "amount_2"
   FROM __pgt_d6_lateral_sub AS c
+),
+__pgt_delta AS (
+  SELECT d."__pgt_row_id", d.__pgt_weight, d."id" AS "id", d."amount_2" AS "amount"
+  FROM __pgt_d7_project AS d
+),
+__pgt_consolidated AS (
+  SELECT y."__pgt_row_id", y.__pgt_weight, y."id", y."amount"
+  FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
+    OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."id", x."amount"
+        FROM (SELECT d.*, pg_catalog.record_send(ROW(d."id", d."amount")) AS __pgt_text FROM __pgt_delta AS d) AS x
+        ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
+  WHERE y.__pgt_weight <> 0
 )
-INSERT INTO pg_temp."__pgt_delta_612dece8" ("__pgt_row_id", "__pgt_weight", "id", "amount")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."id", d."amount_2"
-FROM __pgt_d7_project AS d;
+MERGE INTO "public"."st_lateral_subquery_top_1" AS st
+USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_consolidated AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC) AS d
+ON st."__pgt_row_id" = d."__pgt_row_id"
+WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
+WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."id", st."amount")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."id", d."amount")) THEN UPDATE SET "id" = d."id", "amount" = d."amount"
+WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id", "amount") VALUES
+  (d."__pgt_row_id", d."id", d."amount");
 
 
 -- ==== refresh statement (DIFFERENTIAL)

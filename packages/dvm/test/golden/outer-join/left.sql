@@ -63,118 +63,7 @@ SELECT (SELECT CASE
        '{}'::jsonb AS epochs;
 
 
--- ==== delta statement (change buffers)
-WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer"
-        FROM "pgtrickle_changes"."changes_16385" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
-),
-__pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
-  WHERE w.__pgt_action = 'D'
-  UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
-  WHERE w.__pgt_action = 'I'
-),
-__pgt_d1_scan_o AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."customer" AS "o_customer"
-  FROM __pgt_delta_orders AS d
-),
-__pgt_win_customers AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "name"
-        FROM "pgtrickle_changes"."changes_16393" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
-),
-__pgt_delta_customers AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id) AS w
-  WHERE w.__pgt_action = 'D'
-  UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
-  WHERE w.__pgt_action = 'I'
-),
-__pgt_d2_scan_c AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "c_id", d."name" AS "c_name"
-  FROM __pgt_delta_customers AS d
-),
-__pgt_n3_pad0_delta AS MATERIALIZED (
-  SELECT p3.*, EXISTS (SELECT 1 FROM (SELECT s.__pgt_row_id, s."c_id", s."c_name"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
-  FROM "public"."customers" AS __pgt_src) AS s
-  WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_c AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
-  UNION ALL
-  SELECT s.__pgt_row_id, s."c_id", s."c_name"
-  FROM __pgt_d2_scan_c AS s WHERE s.__pgt_weight < 0) AS o3 WHERE (o3.c_id = p3.o_customer) OFFSET 0) AS __pgt_m
-  FROM __pgt_d1_scan_o AS p3
-),
-__pgt_n3_pad0_affected AS MATERIALIZED (
-  SELECT a3.*, EXISTS (SELECT 1 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
-  FROM "public"."customers" AS __pgt_src) AS o3 WHERE (o3.c_id = a3.o_customer) OFFSET 0) AS __pgt_m1, EXISTS (SELECT 1 FROM (SELECT s.__pgt_row_id, s."c_id", s."c_name"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
-  FROM "public"."customers" AS __pgt_src) AS s
-  WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_c AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
-  UNION ALL
-  SELECT s.__pgt_row_id, s."c_id", s."c_name"
-  FROM __pgt_d2_scan_c AS s WHERE s.__pgt_weight < 0) AS o3 WHERE (o3.c_id = a3.o_customer) OFFSET 0) AS __pgt_m0
-  FROM (SELECT p3.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
-  FROM "public"."orders" AS __pgt_src) AS p3
-  WHERE EXISTS (SELECT 1 FROM __pgt_d2_scan_c AS o3 WHERE (o3.c_id = p3.o_customer))) AS a3
-),
-__pgt_d3_left_join AS (
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."o_id" AS "o_id", l."o_customer" AS "o_customer", r."c_id" AS "c_id", r."c_name" AS "c_name"
-  FROM __pgt_d1_scan_o AS l
-  JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
-  FROM "public"."customers" AS __pgt_src) AS r ON r.c_id = l.o_customer
-  UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."o_id" AS "o_id", l."o_customer" AS "o_customer", r."c_id" AS "c_id", r."c_name" AS "c_name"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
-  FROM "public"."orders" AS __pgt_src) AS l
-  JOIN __pgt_d2_scan_c AS r ON r.c_id = l.o_customer
-  UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, -(l.__pgt_weight * r.__pgt_weight) AS __pgt_weight, l."o_id" AS "o_id", l."o_customer" AS "o_customer", r."c_id" AS "c_id", r."c_name" AS "c_name"
-  FROM __pgt_d1_scan_o AS l
-  JOIN __pgt_d2_scan_c AS r ON r.c_id = l.o_customer
-  UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(f.__pgt_row_id, NULL::bigint))::text, 7919) AS __pgt_row_id, f.__pgt_weight AS __pgt_weight, f."o_id" AS "o_id", f."o_customer" AS "o_customer", NULL AS "c_id", NULL AS "c_name"
-  FROM __pgt_n3_pad0_delta AS f
-  WHERE NOT f.__pgt_m
-  UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(f.__pgt_row_id, NULL::bigint))::text, 7919) AS __pgt_row_id, (CASE WHEN f.__pgt_m1 THEN -1 ELSE 1 END)::bigint AS __pgt_weight, f."o_id" AS "o_id", f."o_customer" AS "o_customer", NULL AS "c_id", NULL AS "c_name"
-  FROM __pgt_n3_pad0_affected AS f
-  WHERE f.__pgt_m1 <> f.__pgt_m0
-),
-__pgt_d4_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.o_id AS "id", c.c_name AS "name"
-  FROM __pgt_d3_left_join AS c
-),
-__pgt_params AS (
-  SELECT $1::pg_catalog.pg_snapshot AS p1
-),
-__pgt_frontier AS (
-  INSERT INTO pg_temp."__pgt_frontier_bd2aa77e" (snapshot, epochs) SELECT (SELECT CASE
-      WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
-      ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
-            (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
-            COALESCE((SELECT pg_catalog.string_agg(v::text, ',' ORDER BY v)
-                      FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
-                            WHERE i <> x.own
-                            UNION
-                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
-    AS xs), ''))::pg_catalog.pg_snapshot
-    END
-    FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x), '{}'::jsonb
-)
-INSERT INTO pg_temp."__pgt_delta_bd2aa77e" ("__pgt_row_id", "__pgt_weight", "id", "name")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."id", d."name"
-FROM __pgt_d4_project AS d;
-
-
--- ==== delta statement (transition tables of public.orders)
+-- ==== IMMEDIATE statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
   SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer"
   FROM "old_rows" AS __pgt_src
@@ -204,13 +93,29 @@ __pgt_d3_left_join AS (
 __pgt_d4_project AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.o_id AS "id", c.c_name AS "name"
   FROM __pgt_d3_left_join AS c
+),
+__pgt_delta AS (
+  SELECT d."__pgt_row_id", d.__pgt_weight, d."id" AS "id", d."name" AS "name"
+  FROM __pgt_d4_project AS d
+),
+__pgt_consolidated AS (
+  SELECT y."__pgt_row_id", y.__pgt_weight, y."id", y."name"
+  FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
+    OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."id", x."name"
+        FROM (SELECT d.*, pg_catalog.record_send(ROW(d."id", d."name")) AS __pgt_text FROM __pgt_delta AS d) AS x
+        ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
+  WHERE y.__pgt_weight <> 0
 )
-INSERT INTO pg_temp."__pgt_delta_bd2aa77e" ("__pgt_row_id", "__pgt_weight", "id", "name")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."id", d."name"
-FROM __pgt_d4_project AS d;
+MERGE INTO "public"."st_outer_join_left" AS st
+USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_consolidated AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC) AS d
+ON st."__pgt_row_id" = d."__pgt_row_id"
+WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
+WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."id", st."name")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."id", d."name")) THEN UPDATE SET "id" = d."id", "name" = d."name"
+WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id", "name") VALUES
+  (d."__pgt_row_id", d."id", d."name");
 
 
--- ==== delta statement (transition tables of public.customers)
+-- ==== IMMEDIATE statement (transition tables of public.customers)
 WITH __pgt_delta_customers AS (
   SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name"
   FROM "old_rows" AS __pgt_src
@@ -248,10 +153,26 @@ __pgt_d3_left_join AS (
 __pgt_d4_project AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.o_id AS "id", c.c_name AS "name"
   FROM __pgt_d3_left_join AS c
+),
+__pgt_delta AS (
+  SELECT d."__pgt_row_id", d.__pgt_weight, d."id" AS "id", d."name" AS "name"
+  FROM __pgt_d4_project AS d
+),
+__pgt_consolidated AS (
+  SELECT y."__pgt_row_id", y.__pgt_weight, y."id", y."name"
+  FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
+    OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."id", x."name"
+        FROM (SELECT d.*, pg_catalog.record_send(ROW(d."id", d."name")) AS __pgt_text FROM __pgt_delta AS d) AS x
+        ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
+  WHERE y.__pgt_weight <> 0
 )
-INSERT INTO pg_temp."__pgt_delta_bd2aa77e" ("__pgt_row_id", "__pgt_weight", "id", "name")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."id", d."name"
-FROM __pgt_d4_project AS d;
+MERGE INTO "public"."st_outer_join_left" AS st
+USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_consolidated AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC) AS d
+ON st."__pgt_row_id" = d."__pgt_row_id"
+WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
+WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."id", st."name")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."id", d."name")) THEN UPDATE SET "id" = d."id", "name" = d."name"
+WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id", "name") VALUES
+  (d."__pgt_row_id", d."id", d."name");
 
 
 -- ==== refresh statement (DIFFERENTIAL)

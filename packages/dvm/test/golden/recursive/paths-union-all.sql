@@ -63,138 +63,7 @@ SELECT (SELECT CASE
        '{}'::jsonb AS epochs;
 
 
--- ==== delta statement (change buffers)
-WITH __pgt_win_edges AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."src", __pgt_src."dst"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "src", b."c2" AS "dst"
-        FROM "pgtrickle_changes"."changes_16406" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
-),
-__pgt_delta_edges AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."src" AS "src", w."dst" AS "dst"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_edges ORDER BY __pgt_row_id, __pgt_change_id) AS w
-  WHERE w.__pgt_action = 'D'
-  UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."src" AS "src", w."dst" AS "dst"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_edges ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
-  WHERE w.__pgt_action = 'I'
-),
-__pgt_d1_scan_edges AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."src" AS "edges_src", d."dst" AS "edges_dst"
-  FROM __pgt_delta_edges AS d
-),
-__pgt_n8_recompute_sides AS (
-  SELECT s.*, 1::bigint AS __pgt_side FROM (SELECT t.* FROM (SELECT pg_catalog.hashtextextended((ROW(q."p_src_2", q."p_dst_2", q."p_depth_2"))::text, 7919) AS __pgt_row_id, q."p_src_2", q."p_dst_2", q."p_depth_2"
-  FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."edges_src" AS "src", s."edges_dst" AS "dst" FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src."src" AS "edges_src", __pgt_src."dst" AS "edges_dst"
-  FROM "public"."edges" AS __pgt_src) AS s),
-  p(src, dst, depth) AS (SELECT src, dst, 1 FROM __pgt_src_1 AS edges UNION ALL SELECT p.src, e.dst, p.depth + 1 FROM p JOIN __pgt_src_1 AS e ON e.src = p.dst WHERE p.depth < 3)
-  SELECT * FROM "p") AS q("p_src_2", "p_dst_2", "p_depth_2")) AS t WHERE (EXISTS (SELECT 1 FROM __pgt_d1_scan_edges AS x WHERE x.__pgt_weight < 0)) AND (EXISTS (SELECT 1 FROM __pgt_d1_scan_edges AS x WHERE x.__pgt_weight > 0))) AS s
-  UNION ALL
-  SELECT s.*, -1::bigint AS __pgt_side FROM (SELECT t.* FROM (SELECT s.__pgt_row_id, s."__pgt_rec_p_src_2" AS "p_src_2", s."__pgt_rec_p_dst_2" AS "p_dst_2", s."__pgt_rec_p_depth_2" AS "p_depth_2"
-  FROM "public"."st_recursive_paths_union_all" AS s) AS t WHERE (EXISTS (SELECT 1 FROM __pgt_d1_scan_edges AS x WHERE x.__pgt_weight < 0)) AND (EXISTS (SELECT 1 FROM __pgt_d1_scan_edges AS x WHERE x.__pgt_weight > 0))) AS s
-),
-__pgt_d8_recompute AS (
-  SELECT y.__pgt_row_id, y.__pgt_weight, y."p_src_2", y."p_dst_2", y."p_depth_2"
-  FROM (SELECT DISTINCT ON (x.__pgt_row_id, x.__pgt_text) x.__pgt_row_id, pg_catalog.sum(x.__pgt_side) OVER (PARTITION BY
-    x.__pgt_row_id, x.__pgt_text)::bigint AS __pgt_weight, x."p_src_2", x."p_dst_2", x."p_depth_2"
-        FROM (SELECT b.*, pg_catalog.record_send(ROW(b."p_src_2", b."p_dst_2", b."p_depth_2")) AS __pgt_text FROM __pgt_n8_recompute_sides AS b) AS x
-        ORDER BY x.__pgt_row_id, x.__pgt_text) AS y
-  WHERE y.__pgt_weight <> 0
-),
-__pgt_d2_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.edges_src AS "src", c.edges_dst AS "dst", 1 AS "column_"
-  FROM __pgt_d1_scan_edges AS c
-),
-__pgt_d3_rec_self AS (
-  SELECT c.__pgt_row_id, 0::bigint AS __pgt_weight, c."p_src", c."p_dst", c."p_depth"
-  FROM (SELECT o.__pgt_row_id, o."p_src_2" AS "p_src", o."p_dst_2" AS "p_dst", o."p_depth_2" AS "p_depth"
-  FROM (SELECT s.__pgt_row_id, s."__pgt_rec_p_src_2" AS "p_src_2", s."__pgt_rec_p_dst_2" AS "p_dst_2", s."__pgt_rec_p_depth_2" AS "p_depth_2" FROM "public"."st_recursive_paths_union_all" AS s) AS o) AS c
-  WHERE false
-),
-__pgt_d6_filter AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c."p_src", c."p_dst", c."p_depth"
-  FROM __pgt_d3_rec_self AS c
-  WHERE c.p_depth < 3
-),
-__pgt_d4_scan_e AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."src" AS "e_src", d."dst" AS "e_dst"
-  FROM __pgt_delta_edges AS d
-),
-__pgt_d5_join AS (
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."p_src", l."p_dst", l."p_depth", r."e_src", r."e_dst"
-  FROM __pgt_d6_filter AS l
-  JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
-  FROM "public"."edges" AS __pgt_src) AS r ON r.e_src = l.p_dst
-  UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."p_src", l."p_dst", l."p_depth", r."e_src", r."e_dst"
-  FROM (SELECT c.__pgt_row_id, c."p_src", c."p_dst", c."p_depth"
-  FROM (SELECT o.__pgt_row_id, o."p_src_2" AS "p_src", o."p_dst_2" AS "p_dst", o."p_depth_2" AS "p_depth"
-  FROM (SELECT s.__pgt_row_id, s."__pgt_rec_p_src_2" AS "p_src_2", s."__pgt_rec_p_dst_2" AS "p_dst_2", s."__pgt_rec_p_depth_2" AS "p_depth_2" FROM "public"."st_recursive_paths_union_all" AS s) AS o) AS c
-  WHERE c.p_depth < 3) AS l
-  JOIN __pgt_d4_scan_e AS r ON r.e_src = l.p_dst
-  UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, -(l.__pgt_weight * r.__pgt_weight) AS __pgt_weight, l."p_src", l."p_dst", l."p_depth", r."e_src", r."e_dst"
-  FROM __pgt_d6_filter AS l
-  JOIN __pgt_d4_scan_e AS r ON r.e_src = l.p_dst
-),
-__pgt_d7_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.p_src AS "src_2", c.e_dst AS "dst_2", c.p_depth + 1 AS "column__2"
-  FROM __pgt_d5_join AS c
-),
-__pgt_n8_rec_seed AS (
-  SELECT x."__pgt_c1", x."__pgt_c2", x."__pgt_c3"
-  FROM (SELECT DISTINCT ON (u.__pgt_text) u.*, pg_catalog.sum(u.__pgt_weight) OVER (PARTITION BY u.__pgt_text)::bigint AS __pgt_n
-        FROM (SELECT t.*, pg_catalog.record_send(ROW(t."__pgt_c1", t."__pgt_c2", t."__pgt_c3")) AS __pgt_text FROM (SELECT b."src" AS "__pgt_c1", b."dst" AS "__pgt_c2", b."column_" AS "__pgt_c3", b.__pgt_weight FROM __pgt_d2_project AS b
-  UNION ALL
-  SELECT b."src_2" AS "__pgt_c1", b."dst_2" AS "__pgt_c2", b."column__2" AS "__pgt_c3", b.__pgt_weight FROM __pgt_d7_project AS b) AS t) AS u
-        ORDER BY u.__pgt_text) AS x
-  CROSS JOIN LATERAL pg_catalog.generate_series(1, abs(x.__pgt_n)) AS g
-  WHERE x.__pgt_n <> 0
-),
-__pgt_d8_counting AS (
-  SELECT pg_catalog.hashtextextended((ROW(i."__pgt_c1", i."__pgt_c2", i."__pgt_c3"))::text, 7919) AS __pgt_row_id, CASE WHEN (EXISTS (SELECT 1 FROM __pgt_d1_scan_edges AS x WHERE x.__pgt_weight < 0)) THEN -1 ELSE 1 END::bigint AS __pgt_weight, i."__pgt_c1" AS "p_src_2", i."__pgt_c2" AS "p_dst_2", i."__pgt_c3" AS "p_depth_2"
-  FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."edges_src" AS "src", s."edges_dst" AS "dst" FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src."src" AS "edges_src", __pgt_src."dst" AS "edges_dst"
-  FROM "public"."edges" AS __pgt_src) AS s),
-  __pgt_inc("src", "dst", "depth") AS (
-  SELECT x."__pgt_c1", x."__pgt_c2", x."__pgt_c3" FROM (SELECT * FROM __pgt_n8_rec_seed) AS x
-  UNION ALL
-  SELECT y.* FROM (SELECT p.src, e.dst, p.depth + 1 FROM __pgt_inc AS p JOIN __pgt_src_1 AS e ON e.src = p.dst WHERE p.depth < 3) AS y("__pgt_c1", "__pgt_c2", "__pgt_c3")
-  )
-  SELECT * FROM __pgt_inc) AS i("__pgt_c1", "__pgt_c2", "__pgt_c3")
-  WHERE (EXISTS (SELECT 1 FROM __pgt_d1_scan_edges)) AND NOT ((EXISTS (SELECT 1 FROM __pgt_d1_scan_edges AS x WHERE x.__pgt_weight < 0)) AND (EXISTS (SELECT 1 FROM __pgt_d1_scan_edges AS x WHERE x.__pgt_weight > 0)))
-),
-__pgt_d8_recursive AS (
-  SELECT x.__pgt_row_id, x.__pgt_weight, x."p_src_2", x."p_dst_2", x."p_depth_2" FROM __pgt_d8_recompute AS x
-  UNION ALL
-  SELECT x.__pgt_row_id, x.__pgt_weight, x."p_src_2", x."p_dst_2", x."p_depth_2" FROM __pgt_d8_counting AS x
-),
-__pgt_d9_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.p_src_2 AS "src_3", c.p_dst_2 AS "dst_3", c.p_depth_2 AS "depth", c.p_src_2 AS "p_src_2", c.p_dst_2 AS "p_dst_2", c.p_depth_2 AS "p_depth_2"
-  FROM __pgt_d8_recursive AS c
-),
-__pgt_params AS (
-  SELECT $1::pg_catalog.pg_snapshot AS p1
-),
-__pgt_frontier AS (
-  INSERT INTO pg_temp."__pgt_frontier_277ee2a1" (snapshot, epochs) SELECT (SELECT CASE
-      WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
-      ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
-            (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
-            COALESCE((SELECT pg_catalog.string_agg(v::text, ',' ORDER BY v)
-                      FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
-                            WHERE i <> x.own
-                            UNION
-                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
-    AS xs), ''))::pg_catalog.pg_snapshot
-    END
-    FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x), '{}'::jsonb
-)
-INSERT INTO pg_temp."__pgt_delta_277ee2a1" ("__pgt_row_id", "__pgt_weight", "src", "dst", "depth", "__pgt_rec_p_src_2", "__pgt_rec_p_dst_2", "__pgt_rec_p_depth_2")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."src_3", d."dst_3", d."depth", d."p_src_2", d."p_dst_2", d."p_depth_2"
-FROM __pgt_d9_project AS d;
-
-
--- ==== delta statement (transition tables of public.edges)
+-- ==== IMMEDIATE statement (transition tables of public.edges)
 WITH __pgt_delta_edges AS (
   SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."src" AS "src", __pgt_src."dst" AS "dst"
   FROM "old_rows" AS __pgt_src
@@ -274,10 +143,49 @@ __pgt_d8_recursive AS (
 __pgt_d9_project AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.p_src_2 AS "src_3", c.p_dst_2 AS "dst_3", c.p_depth_2 AS "depth", c.p_src_2 AS "p_src_2", c.p_dst_2 AS "p_dst_2", c.p_depth_2 AS "p_depth_2"
   FROM __pgt_d8_recursive AS c
+),
+__pgt_delta AS (
+  SELECT d."__pgt_row_id", d.__pgt_weight, d."src_3" AS "src", d."dst_3" AS "dst", d."depth" AS "depth", d."p_src_2" AS "__pgt_rec_p_src_2", d."p_dst_2" AS "__pgt_rec_p_dst_2", d."p_depth_2" AS "__pgt_rec_p_depth_2"
+  FROM __pgt_d9_project AS d
+),
+__pgt_consolidated AS (
+  SELECT y."__pgt_row_id", y.__pgt_weight, y."src", y."dst", y."depth", y."__pgt_rec_p_src_2", y."__pgt_rec_p_dst_2", y."__pgt_rec_p_depth_2"
+  FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
+    OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."src", x."dst", x."depth", x."__pgt_rec_p_src_2", x."__pgt_rec_p_dst_2", x."__pgt_rec_p_depth_2"
+        FROM (SELECT d.*, pg_catalog.record_send(ROW(d."src", d."dst", d."depth", d."__pgt_rec_p_src_2", d."__pgt_rec_p_dst_2", d."__pgt_rec_p_depth_2")) AS __pgt_text FROM __pgt_delta AS d) AS x
+        ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
+  WHERE y.__pgt_weight <> 0
+),
+want AS (
+  SELECT x."__pgt_row_id", pg_catalog.record_send(ROW(x."src", x."dst", x."depth", x."__pgt_rec_p_src_2", x."__pgt_rec_p_dst_2", x."__pgt_rec_p_depth_2")) AS __pgt_text, -x.__pgt_weight AS __pgt_copies FROM __pgt_consolidated AS x
+    WHERE x.__pgt_weight < 0
+),
+have AS (
+  SELECT s.ctid AS __pgt_ctid, s."__pgt_row_id", pg_catalog.record_send(ROW(s."src", s."dst", s."depth", s."__pgt_rec_p_src_2", s."__pgt_rec_p_dst_2", s."__pgt_rec_p_depth_2")) AS __pgt_text,
+    pg_catalog.row_number() OVER (PARTITION BY s."__pgt_row_id", pg_catalog.record_send(ROW(s."src", s."dst", s."depth", s."__pgt_rec_p_src_2", s."__pgt_rec_p_dst_2", s."__pgt_rec_p_depth_2")) ORDER BY s.ctid) AS __pgt_n
+    FROM "public"."st_recursive_paths_union_all" AS s WHERE s."__pgt_row_id" IN (SELECT w."__pgt_row_id" FROM want AS w)
+),
+exact AS (
+  SELECT h.__pgt_ctid, h."__pgt_row_id" FROM have AS h JOIN want AS w ON w."__pgt_row_id" = h."__pgt_row_id" AND w.__pgt_text = h.__pgt_text
+    AND h.__pgt_n <= w.__pgt_copies
+),
+short AS (
+  SELECT w."__pgt_row_id", pg_catalog.sum(w.__pgt_copies) - (SELECT pg_catalog.count(*) FROM exact AS e WHERE e."__pgt_row_id" = w."__pgt_row_id")
+    AS __pgt_missing FROM want AS w GROUP BY w."__pgt_row_id"
+),
+rest AS (
+  SELECT h.__pgt_ctid, h."__pgt_row_id", pg_catalog.row_number() OVER (PARTITION BY h."__pgt_row_id" ORDER BY h.__pgt_ctid) AS __pgt_m
+    FROM have AS h WHERE NOT EXISTS (SELECT 1 FROM exact AS e WHERE e.__pgt_ctid = h.__pgt_ctid)
+),
+__pgt_deleted AS (
+  DELETE FROM "public"."st_recursive_paths_union_all" AS t
+  WHERE t.ctid = ANY (ARRAY(SELECT e.__pgt_ctid FROM exact AS e
+    UNION ALL SELECT r.__pgt_ctid FROM rest AS r JOIN short AS m ON m."__pgt_row_id" = r."__pgt_row_id" AND r.__pgt_m <= m.__pgt_missing))
+  RETURNING 1
 )
-INSERT INTO pg_temp."__pgt_delta_277ee2a1" ("__pgt_row_id", "__pgt_weight", "src", "dst", "depth", "__pgt_rec_p_src_2", "__pgt_rec_p_dst_2", "__pgt_rec_p_depth_2")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."src_3", d."dst_3", d."depth", d."p_src_2", d."p_dst_2", d."p_depth_2"
-FROM __pgt_d9_project AS d;
+INSERT INTO "public"."st_recursive_paths_union_all" ("__pgt_row_id", "src", "dst", "depth", "__pgt_rec_p_src_2", "__pgt_rec_p_dst_2", "__pgt_rec_p_depth_2")
+SELECT x."__pgt_row_id", x."src", x."dst", x."depth", x."__pgt_rec_p_src_2", x."__pgt_rec_p_dst_2", x."__pgt_rec_p_depth_2" FROM __pgt_consolidated AS x CROSS JOIN LATERAL pg_catalog.generate_series(1, x.__pgt_weight) AS g
+WHERE x.__pgt_weight > 0;
 
 
 -- ==== refresh statement (DIFFERENTIAL)

@@ -60,174 +60,7 @@ SELECT (SELECT CASE
        '{}'::jsonb AS epochs;
 
 
--- ==== delta statement (change buffers)
-WITH __pgt_win_edges AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."src", __pgt_src."dst"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "src", b."c2" AS "dst"
-        FROM "pgtrickle_changes"."changes_16406" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
-),
-__pgt_delta_edges AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."src" AS "src", w."dst" AS "dst"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_edges ORDER BY __pgt_row_id, __pgt_change_id) AS w
-  WHERE w.__pgt_action = 'D'
-  UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."src" AS "src", w."dst" AS "dst"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_edges ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
-  WHERE w.__pgt_action = 'I'
-),
-__pgt_d3_scan_e AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."src" AS "e_src", d."dst" AS "e_dst"
-  FROM __pgt_delta_edges AS d
-),
-__pgt_n7_recompute_sides AS (
-  SELECT s.*, 1::bigint AS __pgt_side FROM (SELECT t.* FROM (SELECT pg_catalog.hashtextextended((ROW(q."reach_n_2"))::text, 7919) AS __pgt_row_id, q."reach_n_2"
-  FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."e_src" AS "src", s."e_dst" AS "dst" FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
-  FROM "public"."edges" AS __pgt_src) AS s),
-  reach(n) AS (SELECT 1 UNION SELECT e.dst FROM __pgt_src_1 AS e JOIN reach AS r ON e.src = r.n)
-  SELECT * FROM "reach") AS q("reach_n_2")) AS t WHERE (EXISTS (SELECT 1 FROM __pgt_d3_scan_e AS x WHERE x.__pgt_weight < 0)) AND (EXISTS (SELECT 1 FROM __pgt_d3_scan_e AS x WHERE x.__pgt_weight > 0))) AS s
-  UNION ALL
-  SELECT s.*, -1::bigint AS __pgt_side FROM (SELECT t.* FROM (SELECT s.__pgt_row_id, s."__pgt_rec_reach_n_2" AS "reach_n_2"
-  FROM "public"."st_recursive_reachability" AS s) AS t WHERE (EXISTS (SELECT 1 FROM __pgt_d3_scan_e AS x WHERE x.__pgt_weight < 0)) AND (EXISTS (SELECT 1 FROM __pgt_d3_scan_e AS x WHERE x.__pgt_weight > 0))) AS s
-),
-__pgt_d7_recompute AS (
-  SELECT y.__pgt_row_id, y.__pgt_weight, y."reach_n_2"
-  FROM (SELECT DISTINCT ON (x.__pgt_row_id, x.__pgt_text) x.__pgt_row_id, pg_catalog.sum(x.__pgt_side) OVER (PARTITION BY
-    x.__pgt_row_id, x.__pgt_text)::bigint AS __pgt_weight, x."reach_n_2"
-        FROM (SELECT b.*, pg_catalog.record_send(ROW(b."reach_n_2")) AS __pgt_text FROM __pgt_n7_recompute_sides AS b) AS x
-        ORDER BY x.__pgt_row_id, x.__pgt_text) AS y
-  WHERE y.__pgt_weight <> 0
-),
-__pgt_d1_constant AS (
-  SELECT c.__pgt_row_id, 0::bigint AS __pgt_weight
-  FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id) AS c
-  WHERE false
-),
-__pgt_d2_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, 1 AS "column_"
-  FROM __pgt_d1_constant AS c
-),
-__pgt_d4_rec_self AS (
-  SELECT c.__pgt_row_id, 0::bigint AS __pgt_weight, c."reach_n"
-  FROM (SELECT o.__pgt_row_id, o."reach_n_2" AS "reach_n"
-  FROM (SELECT s.__pgt_row_id, s."__pgt_rec_reach_n_2" AS "reach_n_2" FROM "public"."st_recursive_reachability" AS s) AS o) AS c
-  WHERE false
-),
-__pgt_d5_join AS (
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."e_src", l."e_dst", r."reach_n"
-  FROM __pgt_d3_scan_e AS l
-  JOIN (SELECT o.__pgt_row_id, o."reach_n_2" AS "reach_n"
-  FROM (SELECT s.__pgt_row_id, s."__pgt_rec_reach_n_2" AS "reach_n_2" FROM "public"."st_recursive_reachability" AS s) AS o) AS r ON l.e_src = r.reach_n
-  UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."e_src", l."e_dst", r."reach_n"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
-  FROM "public"."edges" AS __pgt_src) AS l
-  JOIN __pgt_d4_rec_self AS r ON l.e_src = r.reach_n
-  UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, -(l.__pgt_weight * r.__pgt_weight) AS __pgt_weight, l."e_src", l."e_dst", r."reach_n"
-  FROM __pgt_d3_scan_e AS l
-  JOIN __pgt_d4_rec_self AS r ON l.e_src = r.reach_n
-),
-__pgt_d6_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.e_dst AS "dst"
-  FROM __pgt_d5_join AS c
-),
-__pgt_d7_seminaive AS (
-  SELECT pg_catalog.hashtextextended((ROW(i."__pgt_c1"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, i."__pgt_c1" AS "reach_n_2"
-  FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."e_src" AS "src", s."e_dst" AS "dst" FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
-  FROM "public"."edges" AS __pgt_src) AS s),
-  __pgt_inc("n") AS (
-  SELECT x."__pgt_c1" FROM (SELECT DISTINCT x."__pgt_c1" FROM (SELECT b."column_" AS "__pgt_c1", b.__pgt_weight FROM __pgt_d2_project AS b
-  UNION ALL
-  SELECT b."dst" AS "__pgt_c1", b.__pgt_weight FROM __pgt_d6_project AS b) AS x WHERE x.__pgt_weight > 0 AND NOT EXISTS (SELECT 1 FROM "public"."st_recursive_reachability" AS s WHERE s.__pgt_row_id = pg_catalog.hashtextextended((ROW(x."__pgt_c1"))::text, 7919) AND pg_catalog.record_send(ROW(s."__pgt_rec_reach_n_2")) = pg_catalog.record_send(ROW(x."__pgt_c1")))) AS x
-  UNION
-  SELECT y.* FROM (SELECT e.dst FROM __pgt_src_1 AS e JOIN __pgt_inc AS r ON e.src = r.n) AS y("__pgt_c1")
-  WHERE NOT EXISTS (SELECT 1 FROM "public"."st_recursive_reachability" AS s WHERE s.__pgt_row_id = pg_catalog.hashtextextended((ROW(y."__pgt_c1"))::text, 7919) AND pg_catalog.record_send(ROW(s."__pgt_rec_reach_n_2")) = pg_catalog.record_send(ROW(y."__pgt_c1")))
-  )
-  SELECT * FROM __pgt_inc) AS i("__pgt_c1")
-  WHERE (EXISTS (SELECT 1 FROM __pgt_d3_scan_e)) AND NOT (EXISTS (SELECT 1 FROM __pgt_d3_scan_e AS x WHERE x.__pgt_weight < 0))
-),
-__pgt_n7_rec_overdeleted AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(o."__pgt_c1"))::text, 7919) AS __pgt_row_id, o."__pgt_c1"
-  FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."e_src" AS "src", s."e_dst" AS "dst" FROM (SELECT s.__pgt_row_id, s."e_src", s."e_dst"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
-  FROM "public"."edges" AS __pgt_src) AS s
-  WHERE NOT EXISTS (SELECT 1 FROM __pgt_d3_scan_e AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
-  UNION ALL
-  SELECT s.__pgt_row_id, s."e_src", s."e_dst"
-  FROM __pgt_d3_scan_e AS s WHERE s.__pgt_weight < 0) AS s),
-  __pgt_inc("n") AS (
-  SELECT x."__pgt_c1" FROM (SELECT DISTINCT x."__pgt_c1" FROM (SELECT b."column_" AS "__pgt_c1", b.__pgt_weight FROM __pgt_d2_project AS b
-  UNION ALL
-  SELECT b."dst" AS "__pgt_c1", b.__pgt_weight FROM __pgt_d6_project AS b) AS x WHERE x.__pgt_weight < 0 AND EXISTS (SELECT 1 FROM "public"."st_recursive_reachability" AS s WHERE s.__pgt_row_id = pg_catalog.hashtextextended((ROW(x."__pgt_c1"))::text, 7919) AND pg_catalog.record_send(ROW(s."__pgt_rec_reach_n_2")) = pg_catalog.record_send(ROW(x."__pgt_c1")))) AS x
-  UNION
-  SELECT y.* FROM (SELECT e.dst FROM __pgt_src_1 AS e JOIN __pgt_inc AS r ON e.src = r.n) AS y("__pgt_c1")
-  WHERE EXISTS (SELECT 1 FROM "public"."st_recursive_reachability" AS s WHERE s.__pgt_row_id = pg_catalog.hashtextextended((ROW(y."__pgt_c1"))::text, 7919) AND pg_catalog.record_send(ROW(s."__pgt_rec_reach_n_2")) = pg_catalog.record_send(ROW(y."__pgt_c1")))
-  )
-  SELECT * FROM __pgt_inc) AS o("__pgt_c1")
-  WHERE (EXISTS (SELECT 1 FROM __pgt_d3_scan_e)) AND NOT (EXISTS (SELECT 1 FROM __pgt_d3_scan_e AS x WHERE x.__pgt_weight > 0))
-),
-__pgt_n7_rec_rederived AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(r."__pgt_c1"))::text, 7919) AS __pgt_row_id, r."__pgt_c1"
-  FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."e_src" AS "src", s."e_dst" AS "dst" FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
-  FROM "public"."edges" AS __pgt_src) AS s),
-  __pgt_inc("n") AS (
-  SELECT x."__pgt_c1" FROM (SELECT b.* FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."e_src" AS "src", s."e_dst" AS "dst" FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
-  FROM "public"."edges" AS __pgt_src) AS s)
-  SELECT 1) AS b("__pgt_c1") WHERE EXISTS (SELECT 1 FROM __pgt_n7_rec_overdeleted AS d WHERE d.__pgt_row_id = pg_catalog.hashtextextended((ROW(b."__pgt_c1"))::text, 7919) AND pg_catalog.record_send(ROW(d."__pgt_c1")) = pg_catalog.record_send(ROW(b."__pgt_c1")))
-  UNION
-  SELECT y.* FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."e_src" AS "src", s."e_dst" AS "dst" FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
-  FROM "public"."edges" AS __pgt_src) AS s),
-  __pgt_inc("n") AS (SELECT s."__pgt_rec_reach_n_2" AS "__pgt_c1"
-  FROM "public"."st_recursive_reachability" AS s
-  WHERE NOT EXISTS (SELECT 1 FROM __pgt_n7_rec_overdeleted AS d WHERE d.__pgt_row_id = s.__pgt_row_id AND pg_catalog.record_send(ROW(d."__pgt_c1")) = pg_catalog.record_send(ROW(s."__pgt_rec_reach_n_2"))))
-  SELECT e.dst FROM __pgt_src_1 AS e JOIN __pgt_inc AS r ON e.src = r.n) AS y("__pgt_c1") WHERE EXISTS (SELECT 1 FROM __pgt_n7_rec_overdeleted AS d WHERE d.__pgt_row_id = pg_catalog.hashtextextended((ROW(y."__pgt_c1"))::text, 7919) AND pg_catalog.record_send(ROW(d."__pgt_c1")) = pg_catalog.record_send(ROW(y."__pgt_c1")))) AS x
-  UNION
-  SELECT y.* FROM (SELECT e.dst FROM __pgt_src_1 AS e JOIN __pgt_inc AS r ON e.src = r.n) AS y("__pgt_c1")
-  WHERE EXISTS (SELECT 1 FROM __pgt_n7_rec_overdeleted AS d WHERE d.__pgt_row_id = pg_catalog.hashtextextended((ROW(y."__pgt_c1"))::text, 7919) AND pg_catalog.record_send(ROW(d."__pgt_c1")) = pg_catalog.record_send(ROW(y."__pgt_c1")))
-  )
-  SELECT * FROM __pgt_inc) AS r("__pgt_c1")
-),
-__pgt_d7_dred AS (
-  SELECT d.__pgt_row_id, -1::bigint AS __pgt_weight, d."__pgt_c1" AS
-    "reach_n_2"
-  FROM __pgt_n7_rec_overdeleted AS d
-  WHERE (EXISTS (SELECT 1 FROM __pgt_d3_scan_e)) AND NOT (EXISTS (SELECT 1 FROM __pgt_d3_scan_e AS x WHERE x.__pgt_weight > 0)) AND NOT EXISTS (SELECT 1 FROM __pgt_n7_rec_rederived AS r WHERE r.__pgt_row_id = d.__pgt_row_id AND pg_catalog.record_send(ROW(r."__pgt_c1")) = pg_catalog.record_send(ROW(d."__pgt_c1")))
-),
-__pgt_d7_recursive AS (
-  SELECT x.__pgt_row_id, x.__pgt_weight, x."reach_n_2" FROM __pgt_d7_recompute AS x
-  UNION ALL
-  SELECT x.__pgt_row_id, x.__pgt_weight, x."reach_n_2" FROM __pgt_d7_seminaive AS x
-  UNION ALL
-  SELECT x.__pgt_row_id, x.__pgt_weight, x."reach_n_2" FROM __pgt_d7_dred AS x
-),
-__pgt_d8_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.reach_n_2 AS "n", c.reach_n_2 AS "reach_n_2"
-  FROM __pgt_d7_recursive AS c
-),
-__pgt_params AS (
-  SELECT $1::pg_catalog.pg_snapshot AS p1
-),
-__pgt_frontier AS (
-  INSERT INTO pg_temp."__pgt_frontier_75902354" (snapshot, epochs) SELECT (SELECT CASE
-      WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
-      ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
-            (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
-            COALESCE((SELECT pg_catalog.string_agg(v::text, ',' ORDER BY v)
-                      FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
-                            WHERE i <> x.own
-                            UNION
-                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
-    AS xs), ''))::pg_catalog.pg_snapshot
-    END
-    FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x), '{}'::jsonb
-)
-INSERT INTO pg_temp."__pgt_delta_75902354" ("__pgt_row_id", "__pgt_weight", "n", "__pgt_rec_reach_n_2")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."n", d."reach_n_2"
-FROM __pgt_d8_project AS d;
-
-
--- ==== delta statement (transition tables of public.edges)
+-- ==== IMMEDIATE statement (transition tables of public.edges)
 WITH __pgt_delta_edges AS (
   SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."src" AS "src", __pgt_src."dst" AS "dst"
   FROM "old_rows" AS __pgt_src
@@ -345,10 +178,26 @@ __pgt_d7_recursive AS (
 __pgt_d8_project AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.reach_n_2 AS "n", c.reach_n_2 AS "reach_n_2"
   FROM __pgt_d7_recursive AS c
+),
+__pgt_delta AS (
+  SELECT d."__pgt_row_id", d.__pgt_weight, d."n" AS "n", d."reach_n_2" AS "__pgt_rec_reach_n_2"
+  FROM __pgt_d8_project AS d
+),
+__pgt_consolidated AS (
+  SELECT y."__pgt_row_id", y.__pgt_weight, y."n", y."__pgt_rec_reach_n_2"
+  FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
+    OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."n", x."__pgt_rec_reach_n_2"
+        FROM (SELECT d.*, pg_catalog.record_send(ROW(d."n", d."__pgt_rec_reach_n_2")) AS __pgt_text FROM __pgt_delta AS d) AS x
+        ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
+  WHERE y.__pgt_weight <> 0
 )
-INSERT INTO pg_temp."__pgt_delta_75902354" ("__pgt_row_id", "__pgt_weight", "n", "__pgt_rec_reach_n_2")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."n", d."reach_n_2"
-FROM __pgt_d8_project AS d;
+MERGE INTO "public"."st_recursive_reachability" AS st
+USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_consolidated AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC) AS d
+ON st."__pgt_row_id" = d."__pgt_row_id"
+WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
+WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."n", st."__pgt_rec_reach_n_2")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."n", d."__pgt_rec_reach_n_2")) THEN UPDATE SET "n" = d."n", "__pgt_rec_reach_n_2" = d."__pgt_rec_reach_n_2"
+WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "n", "__pgt_rec_reach_n_2") VALUES
+  (d."__pgt_row_id", d."n", d."__pgt_rec_reach_n_2");
 
 
 -- ==== refresh statement (DIFFERENTIAL)

@@ -106,220 +106,7 @@ SELECT (SELECT CASE
        '{}'::jsonb AS epochs;
 
 
--- ==== delta statement (change buffers)
-WITH __pgt_n9_right_new AS MATERIALIZED (
-  SELECT c.__pgt_row_id, c.pgt_grp_1_2 AS "customer_2", c.pgt_agg_1_2 AS "total_2"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_grp_1_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1_2", g."pgt_count_2", g."pgt_agg_1_2"
-  FROM (SELECT c.orders_customer_2 AS "pgt_grp_1_2", pg_catalog.count(*)::bigint AS "pgt_count_2", sum(c.orders_amount_2) AS "pgt_agg_1_2"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id_2", __pgt_src."customer" AS "orders_customer_2", __pgt_src."amount" AS "orders_amount_2"
-  FROM "public"."orders" AS __pgt_src) AS c
-  GROUP BY 1) AS g) AS c
-),
-__pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount"
-        FROM "pgtrickle_changes"."changes_16385" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
-),
-__pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
-  WHERE w.__pgt_action = 'D'
-  UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
-  WHERE w.__pgt_action = 'I'
-),
-__pgt_d6_scan_orders AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id_2", d."customer" AS "orders_customer_2", d."amount" AS "orders_amount_2"
-  FROM __pgt_delta_orders AS d
-),
-__pgt_n7_keys AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(a."pgt_grp_1_2"))::text, 7919) AS __pgt_row_id, a.*
-  FROM (SELECT c.orders_customer_2 AS "pgt_grp_1_2", true AS __pgt_hit FROM __pgt_d6_scan_orders AS c GROUP BY 1) AS a
-),
-__pgt_n7_input_new AS MATERIALIZED (
-  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id_2", __pgt_src."customer" AS "orders_customer_2", __pgt_src."amount" AS "orders_amount_2"
-  FROM "public"."orders" AS __pgt_src) AS c
-  WHERE c.orders_customer_2 = ANY (ARRAY(SELECT k."pgt_grp_1_2" FROM __pgt_n7_keys AS k WHERE k."pgt_grp_1_2" IS NOT NULL))
-  UNION ALL
-  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id_2", __pgt_src."customer" AS "orders_customer_2", __pgt_src."amount" AS "orders_amount_2"
-  FROM "public"."orders" AS __pgt_src) AS c
-  WHERE c.orders_customer_2 IS NULL AND EXISTS (SELECT 1 FROM __pgt_n7_keys AS k WHERE (k."pgt_grp_1_2" IS NULL))
-),
-__pgt_n7_net AS MATERIALIZED (
-  SELECT y.__pgt_row_id, y.__pgt_weight, y."orders_id_2", y."orders_customer_2", y."orders_amount_2"
-  FROM (SELECT DISTINCT ON (x.__pgt_row_id, x.__pgt_text) x.__pgt_row_id, pg_catalog.sum(x.__pgt_weight) OVER (PARTITION BY
-    x.__pgt_row_id, x.__pgt_text)::bigint AS __pgt_weight, x."orders_id_2", x."orders_customer_2", x."orders_amount_2"
-        FROM (SELECT d.*, pg_catalog.record_send(ROW(d."orders_id_2", d."orders_customer_2", d."orders_amount_2")) AS __pgt_text FROM __pgt_d6_scan_orders AS d) AS x
-        ORDER BY x.__pgt_row_id, x.__pgt_text) AS y
-  WHERE y.__pgt_weight <> 0
-),
-__pgt_n7_recompute_sides AS (
-  SELECT s.*, 1::bigint AS __pgt_side FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_grp_1_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1_2", g."pgt_count_2", g."pgt_agg_1_2"
-  FROM (SELECT c.orders_customer_2 AS "pgt_grp_1_2", pg_catalog.count(*)::bigint AS "pgt_count_2", sum(c.orders_amount_2) AS "pgt_agg_1_2"
-  FROM (SELECT i.* FROM __pgt_n7_input_new AS i) AS c
-  GROUP BY 1) AS g) AS s
-  UNION ALL
-  SELECT s.*, -1::bigint AS __pgt_side FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_grp_1_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1_2", g."pgt_count_2", g."pgt_agg_1_2"
-  FROM (SELECT c.orders_customer_2 AS "pgt_grp_1_2", pg_catalog.count(*)::bigint AS "pgt_count_2", sum(c.orders_amount_2) AS "pgt_agg_1_2"
-  FROM (SELECT c.* FROM (SELECT p.__pgt_row_id, p."orders_id_2", p."orders_customer_2", p."orders_amount_2"
-  FROM __pgt_n7_input_new AS p
-  WHERE NOT EXISTS (SELECT 1 FROM __pgt_n7_net AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = p.__pgt_row_id)
-  UNION ALL
-  SELECT d.__pgt_row_id, d."orders_id_2", d."orders_customer_2", d."orders_amount_2"
-  FROM __pgt_n7_net AS d CROSS JOIN LATERAL pg_catalog.generate_series(1, -d.__pgt_weight) AS g
-  WHERE d.__pgt_weight < 0) AS c
-  WHERE c.orders_customer_2 = ANY (ARRAY(SELECT k."pgt_grp_1_2" FROM __pgt_n7_keys AS k WHERE k."pgt_grp_1_2" IS NOT NULL))
-  UNION ALL
-  SELECT c.* FROM (SELECT p.__pgt_row_id, p."orders_id_2", p."orders_customer_2", p."orders_amount_2"
-  FROM __pgt_n7_input_new AS p
-  WHERE NOT EXISTS (SELECT 1 FROM __pgt_n7_net AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = p.__pgt_row_id)
-  UNION ALL
-  SELECT d.__pgt_row_id, d."orders_id_2", d."orders_customer_2", d."orders_amount_2"
-  FROM __pgt_n7_net AS d CROSS JOIN LATERAL pg_catalog.generate_series(1, -d.__pgt_weight) AS g
-  WHERE d.__pgt_weight < 0) AS c
-  WHERE c.orders_customer_2 IS NULL AND EXISTS (SELECT 1 FROM __pgt_n7_keys AS k WHERE (k."pgt_grp_1_2" IS NULL))) AS c
-  GROUP BY 1) AS g) AS s
-),
-__pgt_d7_recompute AS (
-  SELECT y.__pgt_row_id, y.__pgt_weight, y."pgt_grp_1_2", y."pgt_count_2", y."pgt_agg_1_2"
-  FROM (SELECT DISTINCT ON (x.__pgt_row_id, x.__pgt_text) x.__pgt_row_id, pg_catalog.sum(x.__pgt_side) OVER (PARTITION BY
-    x.__pgt_row_id, x.__pgt_text)::bigint AS __pgt_weight, x."pgt_grp_1_2", x."pgt_count_2", x."pgt_agg_1_2"
-        FROM (SELECT b.*, pg_catalog.record_send(ROW(b."pgt_grp_1_2", b."pgt_count_2", b."pgt_agg_1_2")) AS __pgt_text FROM __pgt_n7_recompute_sides AS b) AS x
-        ORDER BY x.__pgt_row_id, x.__pgt_text) AS y
-  WHERE y.__pgt_weight <> 0
-),
-__pgt_d8_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1_2 AS "customer_2", c.pgt_agg_1_2 AS "total_2"
-  FROM __pgt_d7_recompute AS c
-),
-__pgt_n9_net AS MATERIALIZED (
-  SELECT y.__pgt_row_id, y.__pgt_weight, y."customer_2", y."total_2"
-  FROM (SELECT DISTINCT ON (x.__pgt_row_id, x.__pgt_text) x.__pgt_row_id, pg_catalog.sum(x.__pgt_weight) OVER (PARTITION BY
-    x.__pgt_row_id, x.__pgt_text)::bigint AS __pgt_weight, x."customer_2", x."total_2"
-        FROM (SELECT d.*, pg_catalog.record_send(ROW(d."customer_2", d."total_2")) AS __pgt_text FROM __pgt_d8_project AS d) AS x
-        ORDER BY x.__pgt_row_id, x.__pgt_text) AS y
-  WHERE y.__pgt_weight <> 0
-),
-__pgt_n9_subquery_values AS MATERIALIZED (
-  SELECT x.__pgt_v1, CASE WHEN EXISTS (SELECT 1 FROM __pgt_d8_project) THEN (SELECT max(r9.total_2) FROM (SELECT p.__pgt_row_id, p."customer_2", p."total_2"
-  FROM __pgt_n9_right_new AS p
-  WHERE NOT EXISTS (SELECT 1 FROM __pgt_n9_net AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = p.__pgt_row_id)
-  UNION ALL
-  SELECT d.__pgt_row_id, d."customer_2", d."total_2"
-  FROM __pgt_n9_net AS d CROSS JOIN LATERAL pg_catalog.generate_series(1, -d.__pgt_weight) AS g
-  WHERE d.__pgt_weight < 0) AS r9 WHERE
-    true) ELSE x.__pgt_v1 END AS __pgt_v0
-  FROM (SELECT (SELECT max(r9.total_2) FROM __pgt_n9_right_new AS r9 WHERE
-    true) AS __pgt_v1) AS x
-),
-__pgt_win_customers AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id"
-        FROM "pgtrickle_changes"."changes_16393" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
-),
-__pgt_delta_customers AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id) AS w
-  WHERE w.__pgt_action = 'D'
-  UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
-  WHERE w.__pgt_action = 'I'
-),
-__pgt_d1_scan_c AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "c_id"
-  FROM __pgt_delta_customers AS d
-),
-__pgt_d3_same AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."pgt_grp_1_2" AS "pgt_grp_1", d."pgt_count_2" AS "pgt_count", d."pgt_agg_1_2" AS "pgt_agg_1"
-  FROM __pgt_d7_recompute AS d
-),
-__pgt_d4_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "customer", c.pgt_agg_1 AS "total"
-  FROM __pgt_d3_same AS c
-),
-__pgt_d5_join AS (
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."c_id", r."customer", r."total"
-  FROM __pgt_d1_scan_c AS l
-  JOIN (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "customer", c.pgt_agg_1 AS "total"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_grp_1"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1"
-  FROM (SELECT c.orders_customer AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", sum(c.orders_amount) AS "pgt_agg_1"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount"
-  FROM "public"."orders" AS __pgt_src) AS c
-  GROUP BY 1) AS g) AS c) AS r ON r.customer = l.c_id
-  UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."c_id", r."customer", r."total"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id"
-  FROM "public"."customers" AS __pgt_src) AS l
-  JOIN __pgt_d4_project AS r ON r.customer = l.c_id
-  UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, -(l.__pgt_weight * r.__pgt_weight) AS __pgt_weight, l."c_id", r."customer", r."total"
-  FROM __pgt_d1_scan_c AS l
-  JOIN __pgt_d4_project AS r ON r.customer = l.c_id
-),
-__pgt_d9_subquery AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."c_id", d."customer", d."total", v.__pgt_v0 AS "subquery"
-  FROM __pgt_d5_join AS d CROSS JOIN __pgt_n9_subquery_values AS v
-  UNION ALL
-  SELECT l.__pgt_row_id, 1::bigint AS __pgt_weight, l."c_id", l."customer", l."total", v.__pgt_v1 AS "subquery"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."c_id", r."customer", r."total"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id"
-  FROM "public"."customers" AS __pgt_src) AS l
-  JOIN (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "customer", c.pgt_agg_1 AS "total"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_grp_1"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1"
-  FROM (SELECT c.orders_customer AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", sum(c.orders_amount) AS "pgt_agg_1"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount"
-  FROM "public"."orders" AS __pgt_src) AS c
-  GROUP BY 1) AS g) AS c) AS r ON r.customer = l.c_id) AS l CROSS JOIN __pgt_n9_subquery_values AS v
-  WHERE pg_catalog.record_send(ROW(v.__pgt_v0)) IS DISTINCT FROM pg_catalog.record_send(ROW(v.__pgt_v1))
-  UNION ALL
-  SELECT l.__pgt_row_id, -1::bigint AS __pgt_weight, l."c_id", l."customer", l."total", v.__pgt_v0 AS "subquery"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."c_id", r."customer", r."total"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id"
-  FROM "public"."customers" AS __pgt_src) AS l
-  JOIN (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "customer", c.pgt_agg_1 AS "total"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_grp_1"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1"
-  FROM (SELECT c.orders_customer AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", sum(c.orders_amount) AS "pgt_agg_1"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount"
-  FROM "public"."orders" AS __pgt_src) AS c
-  GROUP BY 1) AS g) AS c) AS r ON r.customer = l.c_id) AS l CROSS JOIN __pgt_n9_subquery_values AS v
-  WHERE pg_catalog.record_send(ROW(v.__pgt_v0)) IS DISTINCT FROM pg_catalog.record_send(ROW(v.__pgt_v1))
-),
-__pgt_d10_filter AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c."c_id", c."customer", c."total", c."subquery"
-  FROM __pgt_d9_subquery AS c
-  WHERE c.total = c.subquery
-),
-__pgt_d11_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.c_id AS "id", c.total AS "total_3"
-  FROM __pgt_d10_filter AS c
-),
-__pgt_params AS (
-  SELECT $1::pg_catalog.pg_snapshot AS p1
-),
-__pgt_frontier AS (
-  INSERT INTO pg_temp."__pgt_frontier_bd1191b8" (snapshot, epochs) SELECT (SELECT CASE
-      WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
-      ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
-            (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
-            COALESCE((SELECT pg_catalog.string_agg(v::text, ',' ORDER BY v)
-                      FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
-                            WHERE i <> x.own
-                            UNION
-                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
-    AS xs), ''))::pg_catalog.pg_snapshot
-    END
-    FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x), '{}'::jsonb
-)
-INSERT INTO pg_temp."__pgt_delta_bd1191b8" ("__pgt_row_id", "__pgt_weight", "id", "total")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."id", d."total_3"
-FROM __pgt_d11_project AS d;
-
-
--- ==== delta statement (transition tables of public.customers)
+-- ==== IMMEDIATE statement (transition tables of public.customers)
 WITH __pgt_n9_subquery_values AS MATERIALIZED (
   SELECT x.__pgt_v1, x.__pgt_v1 AS __pgt_v0
   FROM (SELECT (SELECT max(r9.total_2) FROM (SELECT c.__pgt_row_id, c.pgt_grp_1_2 AS "customer_2", c.pgt_agg_1_2 AS "total_2"
@@ -363,13 +150,29 @@ __pgt_d10_filter AS (
 __pgt_d11_project AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.c_id AS "id", c.total AS "total_3"
   FROM __pgt_d10_filter AS c
+),
+__pgt_delta AS (
+  SELECT d."__pgt_row_id", d.__pgt_weight, d."id" AS "id", d."total_3" AS "total"
+  FROM __pgt_d11_project AS d
+),
+__pgt_consolidated AS (
+  SELECT y."__pgt_row_id", y.__pgt_weight, y."id", y."total"
+  FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
+    OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."id", x."total"
+        FROM (SELECT d.*, pg_catalog.record_send(ROW(d."id", d."total")) AS __pgt_text FROM __pgt_delta AS d) AS x
+        ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
+  WHERE y.__pgt_weight <> 0
 )
-INSERT INTO pg_temp."__pgt_delta_bd1191b8" ("__pgt_row_id", "__pgt_weight", "id", "total")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."id", d."total_3"
-FROM __pgt_d11_project AS d;
+MERGE INTO "public"."st_scalar_subquery_same_subquery_twice" AS st
+USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_consolidated AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC) AS d
+ON st."__pgt_row_id" = d."__pgt_row_id"
+WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
+WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."id", st."total")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."id", d."total")) THEN UPDATE SET "id" = d."id", "total" = d."total"
+WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id", "total") VALUES
+  (d."__pgt_row_id", d."id", d."total");
 
 
--- ==== delta statement (transition tables of public.orders)
+-- ==== IMMEDIATE statement (transition tables of public.orders)
 WITH __pgt_n9_right_new AS MATERIALIZED (
   SELECT c.__pgt_row_id, c.pgt_grp_1_2 AS "customer_2", c.pgt_agg_1_2 AS "total_2"
   FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_grp_1_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1_2", g."pgt_count_2", g."pgt_agg_1_2"
@@ -519,10 +322,26 @@ __pgt_d10_filter AS (
 __pgt_d11_project AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.c_id AS "id", c.total AS "total_3"
   FROM __pgt_d10_filter AS c
+),
+__pgt_delta AS (
+  SELECT d."__pgt_row_id", d.__pgt_weight, d."id" AS "id", d."total_3" AS "total"
+  FROM __pgt_d11_project AS d
+),
+__pgt_consolidated AS (
+  SELECT y."__pgt_row_id", y.__pgt_weight, y."id", y."total"
+  FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
+    OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."id", x."total"
+        FROM (SELECT d.*, pg_catalog.record_send(ROW(d."id", d."total")) AS __pgt_text FROM __pgt_delta AS d) AS x
+        ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
+  WHERE y.__pgt_weight <> 0
 )
-INSERT INTO pg_temp."__pgt_delta_bd1191b8" ("__pgt_row_id", "__pgt_weight", "id", "total")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."id", d."total_3"
-FROM __pgt_d11_project AS d;
+MERGE INTO "public"."st_scalar_subquery_same_subquery_twice" AS st
+USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_consolidated AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC) AS d
+ON st."__pgt_row_id" = d."__pgt_row_id"
+WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
+WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."id", st."total")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."id", d."total")) THEN UPDATE SET "id" = d."id", "total" = d."total"
+WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id", "total") VALUES
+  (d."__pgt_row_id", d."id", d."total");
 
 
 -- ==== refresh statement (DIFFERENTIAL)

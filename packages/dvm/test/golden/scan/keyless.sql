@@ -50,52 +50,7 @@ SELECT (SELECT CASE
        '{}'::jsonb AS epochs;
 
 
--- ==== delta statement (change buffers)
-WITH __pgt_win_events AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."kind", __pgt_src."n"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "kind", b."c2" AS "n"
-        FROM "pgtrickle_changes"."changes_16401" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
-),
-__pgt_delta_events AS MATERIALIZED (
-  SELECT w.__pgt_row_id, w.__pgt_net AS __pgt_weight, w."kind" AS "kind", w."n" AS "n"
-  FROM (SELECT DISTINCT ON (v.__pgt_row_id, v.__pgt_image) v.*, pg_catalog.sum(CASE WHEN v.__pgt_action = 'I' THEN 1 ELSE -1 END)
-    OVER (PARTITION BY v.__pgt_row_id, v.__pgt_image)::bigint AS __pgt_net
-        FROM (SELECT u.*, pg_catalog.record_send(ROW(u."kind", u."n")) AS __pgt_image FROM __pgt_win_events AS u) AS v
-        ORDER BY v.__pgt_row_id, v.__pgt_image, v.__pgt_change_id) AS w
-  WHERE w.__pgt_net <> 0
-),
-__pgt_d1_scan_events AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."kind" AS "events_kind", d."n" AS "events_n"
-  FROM __pgt_delta_events AS d
-),
-__pgt_d2_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.events_kind AS "kind", c.events_n AS "n"
-  FROM __pgt_d1_scan_events AS c
-),
-__pgt_params AS (
-  SELECT $1::pg_catalog.pg_snapshot AS p1
-),
-__pgt_frontier AS (
-  INSERT INTO pg_temp."__pgt_frontier_6c81f8a6" (snapshot, epochs) SELECT (SELECT CASE
-      WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
-      ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
-            (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
-            COALESCE((SELECT pg_catalog.string_agg(v::text, ',' ORDER BY v)
-                      FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
-                            WHERE i <> x.own
-                            UNION
-                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
-    AS xs), ''))::pg_catalog.pg_snapshot
-    END
-    FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x), '{}'::jsonb
-)
-INSERT INTO pg_temp."__pgt_delta_6c81f8a6" ("__pgt_row_id", "__pgt_weight", "kind", "n")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."kind", d."n"
-FROM __pgt_d2_project AS d;
-
-
--- ==== delta statement (transition tables of public.events)
+-- ==== IMMEDIATE statement (transition tables of public.events)
 WITH __pgt_delta_events AS (
   SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."kind" AS "kind", __pgt_src."n" AS "n"
   FROM "old_rows" AS __pgt_src
@@ -110,10 +65,49 @@ __pgt_d1_scan_events AS (
 __pgt_d2_project AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.events_kind AS "kind", c.events_n AS "n"
   FROM __pgt_d1_scan_events AS c
+),
+__pgt_delta AS (
+  SELECT d."__pgt_row_id", d.__pgt_weight, d."kind" AS "kind", d."n" AS "n"
+  FROM __pgt_d2_project AS d
+),
+__pgt_consolidated AS (
+  SELECT y."__pgt_row_id", y.__pgt_weight, y."kind", y."n"
+  FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
+    OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."kind", x."n"
+        FROM (SELECT d.*, pg_catalog.record_send(ROW(d."kind", d."n")) AS __pgt_text FROM __pgt_delta AS d) AS x
+        ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
+  WHERE y.__pgt_weight <> 0
+),
+want AS (
+  SELECT x."__pgt_row_id", pg_catalog.record_send(ROW(x."kind", x."n")) AS __pgt_text, -x.__pgt_weight AS __pgt_copies FROM __pgt_consolidated AS x
+    WHERE x.__pgt_weight < 0
+),
+have AS (
+  SELECT s.ctid AS __pgt_ctid, s."__pgt_row_id", pg_catalog.record_send(ROW(s."kind", s."n")) AS __pgt_text,
+    pg_catalog.row_number() OVER (PARTITION BY s."__pgt_row_id", pg_catalog.record_send(ROW(s."kind", s."n")) ORDER BY s.ctid) AS __pgt_n
+    FROM "public"."st_scan_keyless" AS s WHERE s."__pgt_row_id" IN (SELECT w."__pgt_row_id" FROM want AS w)
+),
+exact AS (
+  SELECT h.__pgt_ctid, h."__pgt_row_id" FROM have AS h JOIN want AS w ON w."__pgt_row_id" = h."__pgt_row_id" AND w.__pgt_text = h.__pgt_text
+    AND h.__pgt_n <= w.__pgt_copies
+),
+short AS (
+  SELECT w."__pgt_row_id", pg_catalog.sum(w.__pgt_copies) - (SELECT pg_catalog.count(*) FROM exact AS e WHERE e."__pgt_row_id" = w."__pgt_row_id")
+    AS __pgt_missing FROM want AS w GROUP BY w."__pgt_row_id"
+),
+rest AS (
+  SELECT h.__pgt_ctid, h."__pgt_row_id", pg_catalog.row_number() OVER (PARTITION BY h."__pgt_row_id" ORDER BY h.__pgt_ctid) AS __pgt_m
+    FROM have AS h WHERE NOT EXISTS (SELECT 1 FROM exact AS e WHERE e.__pgt_ctid = h.__pgt_ctid)
+),
+__pgt_deleted AS (
+  DELETE FROM "public"."st_scan_keyless" AS t
+  WHERE t.ctid = ANY (ARRAY(SELECT e.__pgt_ctid FROM exact AS e
+    UNION ALL SELECT r.__pgt_ctid FROM rest AS r JOIN short AS m ON m."__pgt_row_id" = r."__pgt_row_id" AND r.__pgt_m <= m.__pgt_missing))
+  RETURNING 1
 )
-INSERT INTO pg_temp."__pgt_delta_6c81f8a6" ("__pgt_row_id", "__pgt_weight", "kind", "n")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."kind", d."n"
-FROM __pgt_d2_project AS d;
+INSERT INTO "public"."st_scan_keyless" ("__pgt_row_id", "kind", "n")
+SELECT x."__pgt_row_id", x."kind", x."n" FROM __pgt_consolidated AS x CROSS JOIN LATERAL pg_catalog.generate_series(1, x.__pgt_weight) AS g
+WHERE x.__pgt_weight > 0;
 
 
 -- ==== refresh statement (DIFFERENTIAL)

@@ -69,53 +69,7 @@ SELECT (SELECT CASE
        pg_catalog.jsonb_build_object('7', GREATEST(0, COALESCE((SELECT pg_catalog.max(b.epoch) FROM "pgtrickle_changes"."changes_st_7" AS b), 0))) AS epochs;
 
 
--- ==== delta statement (change buffers)
-WITH __pgt_win_upstream AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."__pgt_row_id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."k", __pgt_src."v"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."k" AS "k", b."v" AS "v", b."__pgt_row_id" AS "__pgt_row_id"
-        FROM "pgtrickle_changes"."changes_st_7" AS b
-        WHERE b.epoch > $2::bigint AND b.action IN ('I', 'D')) AS __pgt_src
-),
-__pgt_delta_upstream AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."k" AS "k", w."v" AS "v"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_upstream ORDER BY __pgt_row_id, __pgt_change_id) AS w
-  WHERE w.__pgt_action = 'D'
-  UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."k" AS "k", w."v" AS "v"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_upstream ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
-  WHERE w.__pgt_action = 'I'
-),
-__pgt_d1_scan_upstream AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."k" AS "upstream_k", d."v" AS "upstream_v"
-  FROM __pgt_delta_upstream AS d
-),
-__pgt_d2_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.upstream_k AS "k", c.upstream_v AS "v"
-  FROM __pgt_d1_scan_upstream AS c
-),
-__pgt_params AS (
-  SELECT $1::pg_catalog.pg_snapshot AS p1, $2::bigint AS p2
-),
-__pgt_frontier AS (
-  INSERT INTO pg_temp."__pgt_frontier_9f5aea31" (snapshot, epochs) SELECT (SELECT CASE
-      WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
-      ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
-            (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
-            COALESCE((SELECT pg_catalog.string_agg(v::text, ',' ORDER BY v)
-                      FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
-                            WHERE i <> x.own
-                            UNION
-                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
-    AS xs), ''))::pg_catalog.pg_snapshot
-    END
-    FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x), pg_catalog.jsonb_build_object('7', GREATEST($2::bigint, COALESCE((SELECT pg_catalog.max(b.epoch) FROM "pgtrickle_changes"."changes_st_7" AS b), 0)))
-)
-INSERT INTO pg_temp."__pgt_delta_9f5aea31" ("__pgt_row_id", "__pgt_weight", "k", "v")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."k", d."v"
-FROM __pgt_d2_project AS d;
-
-
--- ==== delta statement (transition tables of public.upstream)
+-- ==== IMMEDIATE statement (transition tables of public.upstream)
 WITH __pgt_delta_upstream AS (
   SELECT pg_catalog.hashtextextended((ROW(__pgt_src."__pgt_row_id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."k" AS "k", __pgt_src."v" AS "v"
   FROM "old_rows" AS __pgt_src
@@ -130,10 +84,18 @@ __pgt_d1_scan_upstream AS (
 __pgt_d2_project AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.upstream_k AS "k", c.upstream_v AS "v"
   FROM __pgt_d1_scan_upstream AS c
+),
+__pgt_delta AS (
+  SELECT d."__pgt_row_id", d.__pgt_weight, d."k" AS "k", d."v" AS "v"
+  FROM __pgt_d2_project AS d
 )
-INSERT INTO pg_temp."__pgt_delta_9f5aea31" ("__pgt_row_id", "__pgt_weight", "k", "v")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."k", d."v"
-FROM __pgt_d2_project AS d;
+MERGE INTO "public"."st_scan_stream_table_source" AS st
+USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_delta AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC) AS d
+ON st."__pgt_row_id" = d."__pgt_row_id"
+WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
+WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."k", st."v")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."k", d."v")) THEN UPDATE SET "k" = d."k", "v" = d."v"
+WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "k", "v") VALUES
+  (d."__pgt_row_id", d."k", d."v");
 
 
 -- ==== refresh statement (DIFFERENTIAL)

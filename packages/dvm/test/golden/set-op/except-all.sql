@@ -105,164 +105,7 @@ SELECT (SELECT CASE
        '{}'::jsonb AS epochs;
 
 
--- ==== delta statement (change buffers)
-WITH __pgt_win_events AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."kind", __pgt_src."n"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "kind", b."c2" AS "n"
-        FROM "pgtrickle_changes"."changes_16401" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
-),
-__pgt_delta_events AS MATERIALIZED (
-  SELECT w.__pgt_row_id, w.__pgt_net AS __pgt_weight, w."kind" AS "kind", w."n" AS "n"
-  FROM (SELECT DISTINCT ON (v.__pgt_row_id, v.__pgt_image) v.*, pg_catalog.sum(CASE WHEN v.__pgt_action = 'I' THEN 1 ELSE -1 END)
-    OVER (PARTITION BY v.__pgt_row_id, v.__pgt_image)::bigint AS __pgt_net
-        FROM (SELECT u.*, pg_catalog.record_send(ROW(u."kind", u."n")) AS __pgt_image FROM __pgt_win_events AS u) AS v
-        ORDER BY v.__pgt_row_id, v.__pgt_image, v.__pgt_change_id) AS w
-  WHERE w.__pgt_net <> 0
-),
-__pgt_d1_scan_events AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."kind" AS "events_kind", d."n" AS "events_n"
-  FROM __pgt_delta_events AS d
-),
-__pgt_d2_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.events_n AS "n"
-  FROM __pgt_d1_scan_events AS c
-),
-__pgt_d5_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.n AS "n_2", 1 AS "pgt_side"
-  FROM __pgt_d2_project AS c
-),
-__pgt_win_customers AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id"
-        FROM "pgtrickle_changes"."changes_16393" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
-),
-__pgt_delta_customers AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id) AS w
-  WHERE w.__pgt_action = 'D'
-  UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
-  WHERE w.__pgt_action = 'I'
-),
-__pgt_d3_scan_customers AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "customers_id"
-  FROM __pgt_delta_customers AS d
-),
-__pgt_d4_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.customers_id AS "id"
-  FROM __pgt_d3_scan_customers AS c
-),
-__pgt_d6_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.id AS "id_2", 2 AS "pgt_side_2"
-  FROM __pgt_d4_project AS c
-),
-__pgt_d7_union_all AS (
-  SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b.__pgt_weight, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
-  FROM __pgt_d5_project AS b
-  UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b.__pgt_weight, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
-  FROM __pgt_d6_project AS b
-),
-__pgt_n8_changed AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(d."n_3"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(d."n_3")) AS __pgt_text, d."pgt_side_3" AS
-    __pgt_side, d.__pgt_weight AS __pgt_dw, d."n_3"
-  FROM __pgt_d7_union_all AS d
-),
-__pgt_n8_rows AS (
-  SELECT pg_catalog.hashtextextended((ROW(c."n_3"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."n_3")) AS __pgt_text, c."pgt_side_3" AS
-    __pgt_side, 1::bigint AS __pgt_n1, 0::bigint AS __pgt_dw, c."n_3"
-  FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
-  FROM (SELECT c.__pgt_row_id, c.n AS "n_2", 1 AS "pgt_side"
-  FROM (SELECT c.__pgt_row_id, c.events_n AS "n"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
-  FROM "public"."events" AS __pgt_src) AS c) AS c) AS b
-  UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
-  FROM (SELECT c.__pgt_row_id, c.id AS "id_2", 2 AS "pgt_side_2"
-  FROM (SELECT c.__pgt_row_id, c.customers_id AS "id"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id"
-  FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c
-  WHERE (c."n_3") IN (SELECT k."n_3" FROM __pgt_n8_changed AS k) AND pg_catalog.hashtextextended((ROW(c."n_3"))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)
-  UNION ALL
-  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
-  FROM (SELECT c.__pgt_row_id, c.n AS "n_2", 1 AS "pgt_side"
-  FROM (SELECT c.__pgt_row_id, c.events_n AS "n"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
-  FROM "public"."events" AS __pgt_src) AS c) AS c) AS b
-  UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
-  FROM (SELECT c.__pgt_row_id, c.id AS "id_2", 2 AS "pgt_side_2"
-  FROM (SELECT c.__pgt_row_id, c.customers_id AS "id"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id"
-  FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c
-  WHERE EXISTS (SELECT 1 FROM __pgt_n8_changed AS k WHERE k."n_3" IS NULL) AND (c."n_3" IS NULL) AND pg_catalog.hashtextextended((ROW(c."n_3"))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)) AS c
-  UNION ALL
-  SELECT k.__pgt_row_id, k.__pgt_text, k.__pgt_side, 0::bigint, k.__pgt_dw, k."n_3"
-  FROM __pgt_n8_changed AS k
-),
-__pgt_n8_texts AS MATERIALIZED (
-  SELECT DISTINCT ON (x.__pgt_row_id, x.__pgt_side, x.__pgt_text) x.__pgt_row_id, x.__pgt_side, x.__pgt_text, x."n_3",
-         (pg_catalog.sum(x.__pgt_n1) OVER w)::bigint AS __pgt_n1, (pg_catalog.sum(x.__pgt_dw) OVER w)::bigint AS __pgt_dw
-  FROM __pgt_n8_rows AS x
-  WINDOW w AS (PARTITION BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text)
-  ORDER BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text
-),
-__pgt_n8_counts AS MATERIALIZED (
-  SELECT p.__pgt_row_id, p.__pgt_l1, GREATEST(p.__pgt_l1 - p.__pgt_r1, 0) AS __pgt_c1, p.__pgt_l0,
-    GREATEST(p.__pgt_l0 - p.__pgt_r0, 0) AS __pgt_c0
-  FROM (SELECT t.__pgt_row_id, COALESCE(pg_catalog.sum(t.__pgt_n1) FILTER (WHERE t.__pgt_side = 1), 0)::bigint AS __pgt_l1, COALESCE(pg_catalog.sum(t.__pgt_n1) FILTER (WHERE t.__pgt_side <> 1), 0)::bigint AS __pgt_r1,
-               COALESCE(pg_catalog.sum(t.__pgt_n1 - t.__pgt_dw) FILTER (WHERE t.__pgt_side = 1), 0)::bigint AS __pgt_l0, COALESCE(pg_catalog.sum(t.__pgt_n1 - t.__pgt_dw) FILTER (WHERE t.__pgt_side <> 1), 0)::bigint AS __pgt_r0
-        FROM __pgt_n8_texts AS t GROUP BY t.__pgt_row_id) AS p
-),
-__pgt_n8_rep_new AS MATERIALIZED (
-  SELECT DISTINCT ON (t.__pgt_row_id) t.__pgt_row_id, t.__pgt_text, t."n_3"
-  FROM __pgt_n8_texts AS t WHERE t.__pgt_n1 > 0
-  ORDER BY t.__pgt_row_id, t.__pgt_side, t.__pgt_text
-),
-__pgt_n8_rep_old AS MATERIALIZED (
-  SELECT DISTINCT ON (t.__pgt_row_id) t.__pgt_row_id, t.__pgt_text, t."n_3"
-  FROM __pgt_n8_texts AS t WHERE t.__pgt_n1 - t.__pgt_dw > 0
-  ORDER BY t.__pgt_row_id, t.__pgt_side, t.__pgt_text
-),
-__pgt_d8_except AS (
-  SELECT p.__pgt_row_id, -p.__pgt_c0 AS __pgt_weight, o."n_3"
-  FROM __pgt_n8_counts AS p JOIN __pgt_n8_rep_old AS o ON o.__pgt_row_id = p.__pgt_row_id LEFT JOIN __pgt_n8_rep_new AS n ON n.__pgt_row_id = p.__pgt_row_id
-  WHERE p.__pgt_c0 > 0 AND (n.__pgt_text IS DISTINCT FROM o.__pgt_text)
-  UNION ALL
-  SELECT p.__pgt_row_id, p.__pgt_c1 AS __pgt_weight, n."n_3"
-  FROM __pgt_n8_counts AS p JOIN __pgt_n8_rep_new AS n ON n.__pgt_row_id = p.__pgt_row_id LEFT JOIN __pgt_n8_rep_old AS o ON o.__pgt_row_id = p.__pgt_row_id
-  WHERE p.__pgt_c1 > 0 AND (n.__pgt_text IS DISTINCT FROM o.__pgt_text)
-  UNION ALL
-  SELECT p.__pgt_row_id, p.__pgt_c1 - p.__pgt_c0 AS __pgt_weight, n."n_3"
-  FROM __pgt_n8_counts AS p JOIN __pgt_n8_rep_new AS n ON n.__pgt_row_id = p.__pgt_row_id JOIN __pgt_n8_rep_old AS o ON o.__pgt_row_id = p.__pgt_row_id
-  WHERE NOT (n.__pgt_text IS DISTINCT FROM o.__pgt_text) AND p.__pgt_c1 <> p.__pgt_c0
-),
-__pgt_params AS (
-  SELECT $1::pg_catalog.pg_snapshot AS p1
-),
-__pgt_frontier AS (
-  INSERT INTO pg_temp."__pgt_frontier_23eac700" (snapshot, epochs) SELECT (SELECT CASE
-      WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
-      ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
-            (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
-            COALESCE((SELECT pg_catalog.string_agg(v::text, ',' ORDER BY v)
-                      FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
-                            WHERE i <> x.own
-                            UNION
-                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
-    AS xs), ''))::pg_catalog.pg_snapshot
-    END
-    FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x), '{}'::jsonb
-)
-INSERT INTO pg_temp."__pgt_delta_23eac700" ("__pgt_row_id", "__pgt_weight", "n")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."n_3"
-FROM __pgt_d8_except AS d;
-
-
--- ==== delta statement (transition tables of public.events)
+-- ==== IMMEDIATE statement (transition tables of public.events)
 WITH __pgt_delta_events AS (
   SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."kind" AS "kind", __pgt_src."n" AS "n"
   FROM "old_rows" AS __pgt_src
@@ -366,13 +209,52 @@ __pgt_d8_except AS (
   SELECT p.__pgt_row_id, p.__pgt_c1 - p.__pgt_c0 AS __pgt_weight, n."n_3"
   FROM __pgt_n8_counts AS p JOIN __pgt_n8_rep_new AS n ON n.__pgt_row_id = p.__pgt_row_id JOIN __pgt_n8_rep_old AS o ON o.__pgt_row_id = p.__pgt_row_id
   WHERE NOT (n.__pgt_text IS DISTINCT FROM o.__pgt_text) AND p.__pgt_c1 <> p.__pgt_c0
+),
+__pgt_delta AS (
+  SELECT d."__pgt_row_id", d.__pgt_weight, d."n_3" AS "n"
+  FROM __pgt_d8_except AS d
+),
+__pgt_consolidated AS (
+  SELECT y."__pgt_row_id", y.__pgt_weight, y."n"
+  FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
+    OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."n"
+        FROM (SELECT d.*, pg_catalog.record_send(ROW(d."n")) AS __pgt_text FROM __pgt_delta AS d) AS x
+        ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
+  WHERE y.__pgt_weight <> 0
+),
+want AS (
+  SELECT x."__pgt_row_id", pg_catalog.record_send(ROW(x."n")) AS __pgt_text, -x.__pgt_weight AS __pgt_copies FROM __pgt_consolidated AS x
+    WHERE x.__pgt_weight < 0
+),
+have AS (
+  SELECT s.ctid AS __pgt_ctid, s."__pgt_row_id", pg_catalog.record_send(ROW(s."n")) AS __pgt_text,
+    pg_catalog.row_number() OVER (PARTITION BY s."__pgt_row_id", pg_catalog.record_send(ROW(s."n")) ORDER BY s.ctid) AS __pgt_n
+    FROM "public"."st_set_op_except_all" AS s WHERE s."__pgt_row_id" IN (SELECT w."__pgt_row_id" FROM want AS w)
+),
+exact AS (
+  SELECT h.__pgt_ctid, h."__pgt_row_id" FROM have AS h JOIN want AS w ON w."__pgt_row_id" = h."__pgt_row_id" AND w.__pgt_text = h.__pgt_text
+    AND h.__pgt_n <= w.__pgt_copies
+),
+short AS (
+  SELECT w."__pgt_row_id", pg_catalog.sum(w.__pgt_copies) - (SELECT pg_catalog.count(*) FROM exact AS e WHERE e."__pgt_row_id" = w."__pgt_row_id")
+    AS __pgt_missing FROM want AS w GROUP BY w."__pgt_row_id"
+),
+rest AS (
+  SELECT h.__pgt_ctid, h."__pgt_row_id", pg_catalog.row_number() OVER (PARTITION BY h."__pgt_row_id" ORDER BY h.__pgt_ctid) AS __pgt_m
+    FROM have AS h WHERE NOT EXISTS (SELECT 1 FROM exact AS e WHERE e.__pgt_ctid = h.__pgt_ctid)
+),
+__pgt_deleted AS (
+  DELETE FROM "public"."st_set_op_except_all" AS t
+  WHERE t.ctid = ANY (ARRAY(SELECT e.__pgt_ctid FROM exact AS e
+    UNION ALL SELECT r.__pgt_ctid FROM rest AS r JOIN short AS m ON m."__pgt_row_id" = r."__pgt_row_id" AND r.__pgt_m <= m.__pgt_missing))
+  RETURNING 1
 )
-INSERT INTO pg_temp."__pgt_delta_23eac700" ("__pgt_row_id", "__pgt_weight", "n")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."n_3"
-FROM __pgt_d8_except AS d;
+INSERT INTO "public"."st_set_op_except_all" ("__pgt_row_id", "n")
+SELECT x."__pgt_row_id", x."n" FROM __pgt_consolidated AS x CROSS JOIN LATERAL pg_catalog.generate_series(1, x.__pgt_weight) AS g
+WHERE x.__pgt_weight > 0;
 
 
--- ==== delta statement (transition tables of public.customers)
+-- ==== IMMEDIATE statement (transition tables of public.customers)
 WITH __pgt_delta_customers AS (
   SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id"
   FROM "old_rows" AS __pgt_src
@@ -476,10 +358,49 @@ __pgt_d8_except AS (
   SELECT p.__pgt_row_id, p.__pgt_c1 - p.__pgt_c0 AS __pgt_weight, n."n_3"
   FROM __pgt_n8_counts AS p JOIN __pgt_n8_rep_new AS n ON n.__pgt_row_id = p.__pgt_row_id JOIN __pgt_n8_rep_old AS o ON o.__pgt_row_id = p.__pgt_row_id
   WHERE NOT (n.__pgt_text IS DISTINCT FROM o.__pgt_text) AND p.__pgt_c1 <> p.__pgt_c0
+),
+__pgt_delta AS (
+  SELECT d."__pgt_row_id", d.__pgt_weight, d."n_3" AS "n"
+  FROM __pgt_d8_except AS d
+),
+__pgt_consolidated AS (
+  SELECT y."__pgt_row_id", y.__pgt_weight, y."n"
+  FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
+    OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."n"
+        FROM (SELECT d.*, pg_catalog.record_send(ROW(d."n")) AS __pgt_text FROM __pgt_delta AS d) AS x
+        ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
+  WHERE y.__pgt_weight <> 0
+),
+want AS (
+  SELECT x."__pgt_row_id", pg_catalog.record_send(ROW(x."n")) AS __pgt_text, -x.__pgt_weight AS __pgt_copies FROM __pgt_consolidated AS x
+    WHERE x.__pgt_weight < 0
+),
+have AS (
+  SELECT s.ctid AS __pgt_ctid, s."__pgt_row_id", pg_catalog.record_send(ROW(s."n")) AS __pgt_text,
+    pg_catalog.row_number() OVER (PARTITION BY s."__pgt_row_id", pg_catalog.record_send(ROW(s."n")) ORDER BY s.ctid) AS __pgt_n
+    FROM "public"."st_set_op_except_all" AS s WHERE s."__pgt_row_id" IN (SELECT w."__pgt_row_id" FROM want AS w)
+),
+exact AS (
+  SELECT h.__pgt_ctid, h."__pgt_row_id" FROM have AS h JOIN want AS w ON w."__pgt_row_id" = h."__pgt_row_id" AND w.__pgt_text = h.__pgt_text
+    AND h.__pgt_n <= w.__pgt_copies
+),
+short AS (
+  SELECT w."__pgt_row_id", pg_catalog.sum(w.__pgt_copies) - (SELECT pg_catalog.count(*) FROM exact AS e WHERE e."__pgt_row_id" = w."__pgt_row_id")
+    AS __pgt_missing FROM want AS w GROUP BY w."__pgt_row_id"
+),
+rest AS (
+  SELECT h.__pgt_ctid, h."__pgt_row_id", pg_catalog.row_number() OVER (PARTITION BY h."__pgt_row_id" ORDER BY h.__pgt_ctid) AS __pgt_m
+    FROM have AS h WHERE NOT EXISTS (SELECT 1 FROM exact AS e WHERE e.__pgt_ctid = h.__pgt_ctid)
+),
+__pgt_deleted AS (
+  DELETE FROM "public"."st_set_op_except_all" AS t
+  WHERE t.ctid = ANY (ARRAY(SELECT e.__pgt_ctid FROM exact AS e
+    UNION ALL SELECT r.__pgt_ctid FROM rest AS r JOIN short AS m ON m."__pgt_row_id" = r."__pgt_row_id" AND r.__pgt_m <= m.__pgt_missing))
+  RETURNING 1
 )
-INSERT INTO pg_temp."__pgt_delta_23eac700" ("__pgt_row_id", "__pgt_weight", "n")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."n_3"
-FROM __pgt_d8_except AS d;
+INSERT INTO "public"."st_set_op_except_all" ("__pgt_row_id", "n")
+SELECT x."__pgt_row_id", x."n" FROM __pgt_consolidated AS x CROSS JOIN LATERAL pg_catalog.generate_series(1, x.__pgt_weight) AS g
+WHERE x.__pgt_weight > 0;
 
 
 -- ==== refresh statement (DIFFERENTIAL)

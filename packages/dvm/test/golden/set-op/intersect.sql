@@ -102,165 +102,7 @@ SELECT (SELECT CASE
        '{}'::jsonb AS epochs;
 
 
--- ==== delta statement (change buffers)
-WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer"
-        FROM "pgtrickle_changes"."changes_16385" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
-),
-__pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
-  WHERE w.__pgt_action = 'D'
-  UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
-  WHERE w.__pgt_action = 'I'
-),
-__pgt_d1_scan_orders AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."customer" AS "orders_customer"
-  FROM __pgt_delta_orders AS d
-),
-__pgt_d2_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.orders_customer AS "id"
-  FROM __pgt_d1_scan_orders AS c
-),
-__pgt_d5_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.id AS "id_3", 1 AS "pgt_side"
-  FROM __pgt_d2_project AS c
-),
-__pgt_win_customers AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id"
-        FROM "pgtrickle_changes"."changes_16393" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
-),
-__pgt_delta_customers AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id) AS w
-  WHERE w.__pgt_action = 'D'
-  UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
-  WHERE w.__pgt_action = 'I'
-),
-__pgt_d3_scan_customers AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "customers_id"
-  FROM __pgt_delta_customers AS d
-),
-__pgt_d4_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.customers_id AS "id_2"
-  FROM __pgt_d3_scan_customers AS c
-),
-__pgt_d6_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.id_2 AS "id_4", 2 AS "pgt_side_2"
-  FROM __pgt_d4_project AS c
-),
-__pgt_d7_union_all AS (
-  SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b.__pgt_weight, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
-  FROM __pgt_d5_project AS b
-  UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b.__pgt_weight, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
-  FROM __pgt_d6_project AS b
-),
-__pgt_n8_changed AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(d."id_5"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(d."id_5")) AS __pgt_text, d."pgt_side_3" AS
-    __pgt_side, d.__pgt_weight AS __pgt_dw, d."id_5"
-  FROM __pgt_d7_union_all AS d
-),
-__pgt_n8_rows AS (
-  SELECT pg_catalog.hashtextextended((ROW(c."id_5"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."id_5")) AS __pgt_text, c."pgt_side_3" AS
-    __pgt_side, 1::bigint AS __pgt_n1, 0::bigint AS __pgt_dw, c."id_5"
-  FROM (SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
-  FROM (SELECT c.__pgt_row_id, c.id AS "id_3", 1 AS "pgt_side"
-  FROM (SELECT c.__pgt_row_id, c.orders_customer AS "id"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer"
-  FROM "public"."orders" AS __pgt_src) AS c) AS c) AS b
-  UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
-  FROM (SELECT c.__pgt_row_id, c.id_2 AS "id_4", 2 AS "pgt_side_2"
-  FROM (SELECT c.__pgt_row_id, c.customers_id AS "id_2"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id"
-  FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c
-  WHERE (c."id_5") IN (SELECT k."id_5" FROM __pgt_n8_changed AS k) AND pg_catalog.hashtextextended((ROW(c."id_5"))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)
-  UNION ALL
-  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_3" AS "id_5", b."pgt_side" AS "pgt_side_3"
-  FROM (SELECT c.__pgt_row_id, c.id AS "id_3", 1 AS "pgt_side"
-  FROM (SELECT c.__pgt_row_id, c.orders_customer AS "id"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer"
-  FROM "public"."orders" AS __pgt_src) AS c) AS c) AS b
-  UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_4" AS "id_5", b."pgt_side_2" AS "pgt_side_3"
-  FROM (SELECT c.__pgt_row_id, c.id_2 AS "id_4", 2 AS "pgt_side_2"
-  FROM (SELECT c.__pgt_row_id, c.customers_id AS "id_2"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id"
-  FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c
-  WHERE EXISTS (SELECT 1 FROM __pgt_n8_changed AS k WHERE k."id_5" IS NULL) AND (c."id_5" IS NULL) AND pg_catalog.hashtextextended((ROW(c."id_5"))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n8_changed AS k)) AS c
-  UNION ALL
-  SELECT k.__pgt_row_id, k.__pgt_text, k.__pgt_side, 0::bigint, k.__pgt_dw, k."id_5"
-  FROM __pgt_n8_changed AS k
-),
-__pgt_n8_texts AS MATERIALIZED (
-  SELECT DISTINCT ON (x.__pgt_row_id, x.__pgt_side, x.__pgt_text) x.__pgt_row_id, x.__pgt_side, x.__pgt_text, x."id_5",
-         (pg_catalog.sum(x.__pgt_n1) OVER w)::bigint AS __pgt_n1, (pg_catalog.sum(x.__pgt_dw) OVER w)::bigint AS __pgt_dw
-  FROM __pgt_n8_rows AS x
-  WINDOW w AS (PARTITION BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text)
-  ORDER BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text
-),
-__pgt_n8_counts AS MATERIALIZED (
-  SELECT p.__pgt_row_id, p.__pgt_l1, (CASE WHEN p.__pgt_l1 > 0 AND p.__pgt_r1 > 0 THEN 1 ELSE 0 END)::bigint AS __pgt_c1, p.__pgt_l0,
-    (CASE WHEN p.__pgt_l0 > 0 AND p.__pgt_r0 > 0 THEN 1 ELSE 0 END)::bigint AS __pgt_c0
-  FROM (SELECT t.__pgt_row_id, COALESCE(pg_catalog.sum(t.__pgt_n1) FILTER (WHERE t.__pgt_side = 1), 0)::bigint AS __pgt_l1, COALESCE(pg_catalog.sum(t.__pgt_n1) FILTER (WHERE t.__pgt_side <> 1), 0)::bigint AS __pgt_r1,
-               COALESCE(pg_catalog.sum(t.__pgt_n1 - t.__pgt_dw) FILTER (WHERE t.__pgt_side = 1), 0)::bigint AS __pgt_l0, COALESCE(pg_catalog.sum(t.__pgt_n1 - t.__pgt_dw) FILTER (WHERE t.__pgt_side <> 1), 0)::bigint AS __pgt_r0
-        FROM __pgt_n8_texts AS t GROUP BY t.__pgt_row_id) AS p
-),
-__pgt_n8_rep_new AS MATERIALIZED (
-  SELECT DISTINCT ON (t.__pgt_row_id) t.__pgt_row_id, t.__pgt_text, t."id_5"
-  FROM __pgt_n8_texts AS t WHERE t.__pgt_n1 > 0
-  ORDER BY t.__pgt_row_id, t.__pgt_side, t.__pgt_text
-),
-__pgt_n8_rep_old AS MATERIALIZED (
-  SELECT DISTINCT ON (t.__pgt_row_id) t.__pgt_row_id, t.__pgt_text, t."id_5"
-  FROM __pgt_n8_texts AS t WHERE t.__pgt_n1 - t.__pgt_dw > 0
-  ORDER BY t.__pgt_row_id, t.__pgt_side, t.__pgt_text
-),
-__pgt_d8_intersect AS (
-  SELECT p.__pgt_row_id, -p.__pgt_c0 AS __pgt_weight, o."id_5"
-  FROM __pgt_n8_counts AS p JOIN __pgt_n8_rep_old AS o ON o.__pgt_row_id = p.__pgt_row_id LEFT JOIN __pgt_n8_rep_new AS n ON n.__pgt_row_id = p.__pgt_row_id
-  WHERE p.__pgt_c0 > 0 AND (n.__pgt_text IS DISTINCT FROM o.__pgt_text)
-  UNION ALL
-  SELECT p.__pgt_row_id, p.__pgt_c1 AS __pgt_weight, n."id_5"
-  FROM __pgt_n8_counts AS p JOIN __pgt_n8_rep_new AS n ON n.__pgt_row_id = p.__pgt_row_id LEFT JOIN __pgt_n8_rep_old AS o ON o.__pgt_row_id = p.__pgt_row_id
-  WHERE p.__pgt_c1 > 0 AND (n.__pgt_text IS DISTINCT FROM o.__pgt_text)
-  UNION ALL
-  SELECT p.__pgt_row_id, p.__pgt_c1 - p.__pgt_c0 AS __pgt_weight, n."id_5"
-  FROM __pgt_n8_counts AS p JOIN __pgt_n8_rep_new AS n ON n.__pgt_row_id = p.__pgt_row_id JOIN __pgt_n8_rep_old AS o ON o.__pgt_row_id = p.__pgt_row_id
-  WHERE NOT (n.__pgt_text IS DISTINCT FROM o.__pgt_text) AND p.__pgt_c1 <> p.__pgt_c0
-),
-__pgt_params AS (
-  SELECT $1::pg_catalog.pg_snapshot AS p1
-),
-__pgt_frontier AS (
-  INSERT INTO pg_temp."__pgt_frontier_82ad6bda" (snapshot, epochs) SELECT (SELECT CASE
-      WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
-      ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
-            (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
-            COALESCE((SELECT pg_catalog.string_agg(v::text, ',' ORDER BY v)
-                      FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
-                            WHERE i <> x.own
-                            UNION
-                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
-    AS xs), ''))::pg_catalog.pg_snapshot
-    END
-    FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x), '{}'::jsonb
-)
-INSERT INTO pg_temp."__pgt_delta_82ad6bda" ("__pgt_row_id", "__pgt_weight", "id")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."id_5"
-FROM __pgt_d8_intersect AS d;
-
-
--- ==== delta statement (transition tables of public.orders)
+-- ==== IMMEDIATE statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
   SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer"
   FROM "old_rows" AS __pgt_src
@@ -364,13 +206,29 @@ __pgt_d8_intersect AS (
   SELECT p.__pgt_row_id, p.__pgt_c1 - p.__pgt_c0 AS __pgt_weight, n."id_5"
   FROM __pgt_n8_counts AS p JOIN __pgt_n8_rep_new AS n ON n.__pgt_row_id = p.__pgt_row_id JOIN __pgt_n8_rep_old AS o ON o.__pgt_row_id = p.__pgt_row_id
   WHERE NOT (n.__pgt_text IS DISTINCT FROM o.__pgt_text) AND p.__pgt_c1 <> p.__pgt_c0
+),
+__pgt_delta AS (
+  SELECT d."__pgt_row_id", d.__pgt_weight, d."id_5" AS "id"
+  FROM __pgt_d8_intersect AS d
+),
+__pgt_consolidated AS (
+  SELECT y."__pgt_row_id", y.__pgt_weight, y."id"
+  FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
+    OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."id"
+        FROM (SELECT d.*, pg_catalog.record_send(ROW(d."id")) AS __pgt_text FROM __pgt_delta AS d) AS x
+        ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
+  WHERE y.__pgt_weight <> 0
 )
-INSERT INTO pg_temp."__pgt_delta_82ad6bda" ("__pgt_row_id", "__pgt_weight", "id")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."id_5"
-FROM __pgt_d8_intersect AS d;
+MERGE INTO "public"."st_set_op_intersect" AS st
+USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_consolidated AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC) AS d
+ON st."__pgt_row_id" = d."__pgt_row_id"
+WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
+WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."id")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."id")) THEN UPDATE SET "id" = d."id"
+WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id") VALUES
+  (d."__pgt_row_id", d."id");
 
 
--- ==== delta statement (transition tables of public.customers)
+-- ==== IMMEDIATE statement (transition tables of public.customers)
 WITH __pgt_delta_customers AS (
   SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id"
   FROM "old_rows" AS __pgt_src
@@ -474,10 +332,26 @@ __pgt_d8_intersect AS (
   SELECT p.__pgt_row_id, p.__pgt_c1 - p.__pgt_c0 AS __pgt_weight, n."id_5"
   FROM __pgt_n8_counts AS p JOIN __pgt_n8_rep_new AS n ON n.__pgt_row_id = p.__pgt_row_id JOIN __pgt_n8_rep_old AS o ON o.__pgt_row_id = p.__pgt_row_id
   WHERE NOT (n.__pgt_text IS DISTINCT FROM o.__pgt_text) AND p.__pgt_c1 <> p.__pgt_c0
+),
+__pgt_delta AS (
+  SELECT d."__pgt_row_id", d.__pgt_weight, d."id_5" AS "id"
+  FROM __pgt_d8_intersect AS d
+),
+__pgt_consolidated AS (
+  SELECT y."__pgt_row_id", y.__pgt_weight, y."id"
+  FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
+    OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."id"
+        FROM (SELECT d.*, pg_catalog.record_send(ROW(d."id")) AS __pgt_text FROM __pgt_delta AS d) AS x
+        ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
+  WHERE y.__pgt_weight <> 0
 )
-INSERT INTO pg_temp."__pgt_delta_82ad6bda" ("__pgt_row_id", "__pgt_weight", "id")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."id_5"
-FROM __pgt_d8_intersect AS d;
+MERGE INTO "public"."st_set_op_intersect" AS st
+USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_consolidated AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC) AS d
+ON st."__pgt_row_id" = d."__pgt_row_id"
+WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
+WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."id")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."id")) THEN UPDATE SET "id" = d."id"
+WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id") VALUES
+  (d."__pgt_row_id", d."id");
 
 
 -- ==== refresh statement (DIFFERENTIAL)

@@ -96,112 +96,7 @@ SELECT (SELECT CASE
        '{}'::jsonb AS epochs;
 
 
--- ==== delta statement (change buffers)
-WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer"
-        FROM "pgtrickle_changes"."changes_16385" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
-),
-__pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
-  WHERE w.__pgt_action = 'D'
-  UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
-  WHERE w.__pgt_action = 'I'
-),
-__pgt_d1_scan_orders AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."customer" AS "orders_customer"
-  FROM __pgt_delta_orders AS d
-),
-__pgt_d2_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.orders_customer AS "id"
-  FROM __pgt_d1_scan_orders AS c
-),
-__pgt_win_customers AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id"
-        FROM "pgtrickle_changes"."changes_16393" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
-),
-__pgt_delta_customers AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id) AS w
-  WHERE w.__pgt_action = 'D'
-  UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
-  WHERE w.__pgt_action = 'I'
-),
-__pgt_d3_scan_customers AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "customers_id"
-  FROM __pgt_delta_customers AS d
-),
-__pgt_d4_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.customers_id AS "id_2"
-  FROM __pgt_d3_scan_customers AS c
-),
-__pgt_d5_union_all AS (
-  SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b.__pgt_weight, b."id" AS "id_3"
-  FROM __pgt_d2_project AS b
-  UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b.__pgt_weight, b."id_2" AS "id_3"
-  FROM __pgt_d4_project AS b
-),
-__pgt_n6_changed AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(d."id_3"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(d."id_3")) AS __pgt_text, 1 AS
-    __pgt_side, d.__pgt_weight AS __pgt_dw, d."id_3"
-  FROM __pgt_d5_union_all AS d
-),
-__pgt_n6_texts AS (
-  SELECT DISTINCT ON (k.__pgt_row_id, k.__pgt_text) k.__pgt_row_id, k.__pgt_text, k."id_3",
-         (pg_catalog.sum(k.__pgt_dw) OVER (PARTITION BY k.__pgt_row_id, k.__pgt_text))::bigint AS __pgt_dw
-  FROM __pgt_n6_changed AS k
-  ORDER BY k.__pgt_row_id, k.__pgt_text
-),
-__pgt_n6_net AS (
-  SELECT DISTINCT ON (t.__pgt_row_id) t.__pgt_row_id, t."id_3",
-         (pg_catalog.sum(t.__pgt_dw) OVER (PARTITION BY t.__pgt_row_id))::bigint AS __pgt_net
-  FROM __pgt_n6_texts AS t
-  ORDER BY t.__pgt_row_id, t.__pgt_dw > 0 DESC, t.__pgt_text
-),
-__pgt_n6_old AS MATERIALIZED (
-  SELECT a.*, COALESCE(s."__pgt_count", 0)::bigint AS __pgt_old, s.__pgt_row_id IS NOT NULL AS __pgt_has, s."id" AS "__pgt_s0"
-  FROM __pgt_n6_net AS a LEFT JOIN "public"."st_set_op_union" AS s ON s.__pgt_row_id = a.__pgt_row_id
-  WHERE a.__pgt_net <> 0
-),
-__pgt_d6_distinct AS (
-  SELECT j.__pgt_row_id, -1::bigint AS __pgt_weight, CASE WHEN j.__pgt_has THEN j."__pgt_s0" ELSE j."id_3" END AS "id_3", j.__pgt_old AS "pgt_count"
-  FROM __pgt_n6_old AS j WHERE j.__pgt_old > 0
-  UNION ALL
-  SELECT j.__pgt_row_id, 1::bigint AS __pgt_weight, CASE WHEN j.__pgt_has THEN j."__pgt_s0" ELSE j."id_3" END AS "id_3", j.__pgt_old + j.__pgt_net AS "pgt_count"
-  FROM __pgt_n6_old AS j WHERE j.__pgt_old + j.__pgt_net > 0
-),
-__pgt_params AS (
-  SELECT $1::pg_catalog.pg_snapshot AS p1
-),
-__pgt_frontier AS (
-  INSERT INTO pg_temp."__pgt_frontier_3916b9d0" (snapshot, epochs) SELECT (SELECT CASE
-      WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
-      ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
-            (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
-            COALESCE((SELECT pg_catalog.string_agg(v::text, ',' ORDER BY v)
-                      FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
-                            WHERE i <> x.own
-                            UNION
-                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
-    AS xs), ''))::pg_catalog.pg_snapshot
-    END
-    FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x), '{}'::jsonb
-)
-INSERT INTO pg_temp."__pgt_delta_3916b9d0" ("__pgt_row_id", "__pgt_weight", "id", "__pgt_count")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."id_3", d."pgt_count"
-FROM __pgt_d6_distinct AS d;
-
-
--- ==== delta statement (transition tables of public.orders)
+-- ==== IMMEDIATE statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
   SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer"
   FROM "old_rows" AS __pgt_src
@@ -255,13 +150,29 @@ __pgt_d6_distinct AS (
   UNION ALL
   SELECT j.__pgt_row_id, 1::bigint AS __pgt_weight, CASE WHEN j.__pgt_has THEN j."__pgt_s0" ELSE j."id_3" END AS "id_3", j.__pgt_old + j.__pgt_net AS "pgt_count"
   FROM __pgt_n6_old AS j WHERE j.__pgt_old + j.__pgt_net > 0
+),
+__pgt_delta AS (
+  SELECT d."__pgt_row_id", d.__pgt_weight, d."id_3" AS "id", d."pgt_count" AS "__pgt_count"
+  FROM __pgt_d6_distinct AS d
+),
+__pgt_consolidated AS (
+  SELECT y."__pgt_row_id", y.__pgt_weight, y."id", y."__pgt_count"
+  FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
+    OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."id", x."__pgt_count"
+        FROM (SELECT d.*, pg_catalog.record_send(ROW(d."id", d."__pgt_count")) AS __pgt_text FROM __pgt_delta AS d) AS x
+        ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
+  WHERE y.__pgt_weight <> 0
 )
-INSERT INTO pg_temp."__pgt_delta_3916b9d0" ("__pgt_row_id", "__pgt_weight", "id", "__pgt_count")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."id_3", d."pgt_count"
-FROM __pgt_d6_distinct AS d;
+MERGE INTO "public"."st_set_op_union" AS st
+USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_consolidated AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC) AS d
+ON st."__pgt_row_id" = d."__pgt_row_id"
+WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
+WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."id", st."__pgt_count")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."id", d."__pgt_count")) THEN UPDATE SET "id" = d."id", "__pgt_count" = d."__pgt_count"
+WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id", "__pgt_count") VALUES
+  (d."__pgt_row_id", d."id", d."__pgt_count");
 
 
--- ==== delta statement (transition tables of public.customers)
+-- ==== IMMEDIATE statement (transition tables of public.customers)
 WITH __pgt_delta_customers AS (
   SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id"
   FROM "old_rows" AS __pgt_src
@@ -315,10 +226,26 @@ __pgt_d6_distinct AS (
   UNION ALL
   SELECT j.__pgt_row_id, 1::bigint AS __pgt_weight, CASE WHEN j.__pgt_has THEN j."__pgt_s0" ELSE j."id_3" END AS "id_3", j.__pgt_old + j.__pgt_net AS "pgt_count"
   FROM __pgt_n6_old AS j WHERE j.__pgt_old + j.__pgt_net > 0
+),
+__pgt_delta AS (
+  SELECT d."__pgt_row_id", d.__pgt_weight, d."id_3" AS "id", d."pgt_count" AS "__pgt_count"
+  FROM __pgt_d6_distinct AS d
+),
+__pgt_consolidated AS (
+  SELECT y."__pgt_row_id", y.__pgt_weight, y."id", y."__pgt_count"
+  FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
+    OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."id", x."__pgt_count"
+        FROM (SELECT d.*, pg_catalog.record_send(ROW(d."id", d."__pgt_count")) AS __pgt_text FROM __pgt_delta AS d) AS x
+        ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
+  WHERE y.__pgt_weight <> 0
 )
-INSERT INTO pg_temp."__pgt_delta_3916b9d0" ("__pgt_row_id", "__pgt_weight", "id", "__pgt_count")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."id_3", d."pgt_count"
-FROM __pgt_d6_distinct AS d;
+MERGE INTO "public"."st_set_op_union" AS st
+USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_consolidated AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC) AS d
+ON st."__pgt_row_id" = d."__pgt_row_id"
+WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
+WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."id", st."__pgt_count")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."id", d."__pgt_count")) THEN UPDATE SET "id" = d."id", "__pgt_count" = d."__pgt_count"
+WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id", "__pgt_count") VALUES
+  (d."__pgt_row_id", d."id", d."__pgt_count");
 
 
 -- ==== refresh statement (DIFFERENTIAL)

@@ -56,71 +56,7 @@ SELECT (SELECT CASE
        '{}'::jsonb AS epochs;
 
 
--- ==== delta statement (change buffers)
-WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c3" AS "amount"
-        FROM "pgtrickle_changes"."changes_16385" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
-),
-__pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
-  WHERE w.__pgt_action = 'D'
-  UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
-  WHERE w.__pgt_action = 'I'
-),
-__pgt_d1_scan_orders AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."amount" AS "orders_amount"
-  FROM __pgt_delta_orders AS d
-),
-__pgt_d2_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.orders_id AS "id", c.orders_amount AS "amount"
-  FROM __pgt_d1_scan_orders AS c
-),
-__pgt_n3_topn_sides AS (
-  SELECT s.*, 1::bigint AS __pgt_side FROM (SELECT t.* FROM (SELECT c.__pgt_row_id, c."id", c."amount"
-  FROM (SELECT c.__pgt_row_id, c.orders_id AS "id", c.orders_amount AS "amount"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
-  FROM "public"."orders" AS __pgt_src) AS c) AS c
-  ORDER BY c."amount" DESC NULLS FIRST, c."id" ASC NULLS LAST LIMIT (3)) AS t WHERE EXISTS (SELECT 1 FROM __pgt_d2_project)) AS s
-  UNION ALL
-  SELECT s.*, -1::bigint AS __pgt_side FROM (SELECT s.__pgt_row_id, s."id" AS "id", s."amount" AS "amount"
-  FROM "public"."st_top_n_order_limit" AS s WHERE EXISTS (SELECT 1 FROM __pgt_d2_project)) AS s
-),
-__pgt_d3_topn AS (
-  SELECT y.__pgt_row_id, y.__pgt_weight, y."id", y."amount"
-  FROM (SELECT DISTINCT ON (x.__pgt_row_id, x.__pgt_text) x.__pgt_row_id, pg_catalog.sum(x.__pgt_side) OVER (PARTITION BY
-    x.__pgt_row_id, x.__pgt_text)::bigint AS __pgt_weight, x."id", x."amount"
-        FROM (SELECT b.*, pg_catalog.record_send(ROW(b."id", b."amount")) AS __pgt_text FROM __pgt_n3_topn_sides AS b) AS x
-        ORDER BY x.__pgt_row_id, x.__pgt_text) AS y
-  WHERE y.__pgt_weight <> 0
-),
-__pgt_params AS (
-  SELECT $1::pg_catalog.pg_snapshot AS p1
-),
-__pgt_frontier AS (
-  INSERT INTO pg_temp."__pgt_frontier_f8074d6f" (snapshot, epochs) SELECT (SELECT CASE
-      WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
-      ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
-            (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
-            COALESCE((SELECT pg_catalog.string_agg(v::text, ',' ORDER BY v)
-                      FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
-                            WHERE i <> x.own
-                            UNION
-                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
-    AS xs), ''))::pg_catalog.pg_snapshot
-    END
-    FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x), '{}'::jsonb
-)
-INSERT INTO pg_temp."__pgt_delta_f8074d6f" ("__pgt_row_id", "__pgt_weight", "id", "amount")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."id", d."amount"
-FROM __pgt_d3_topn AS d;
-
-
--- ==== delta statement (transition tables of public.orders)
+-- ==== IMMEDIATE statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
   SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."amount" AS "amount"
   FROM "old_rows" AS __pgt_src
@@ -153,10 +89,26 @@ __pgt_d3_topn AS (
         FROM (SELECT b.*, pg_catalog.record_send(ROW(b."id", b."amount")) AS __pgt_text FROM __pgt_n3_topn_sides AS b) AS x
         ORDER BY x.__pgt_row_id, x.__pgt_text) AS y
   WHERE y.__pgt_weight <> 0
+),
+__pgt_delta AS (
+  SELECT d."__pgt_row_id", d.__pgt_weight, d."id" AS "id", d."amount" AS "amount"
+  FROM __pgt_d3_topn AS d
+),
+__pgt_consolidated AS (
+  SELECT y."__pgt_row_id", y.__pgt_weight, y."id", y."amount"
+  FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
+    OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."id", x."amount"
+        FROM (SELECT d.*, pg_catalog.record_send(ROW(d."id", d."amount")) AS __pgt_text FROM __pgt_delta AS d) AS x
+        ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
+  WHERE y.__pgt_weight <> 0
 )
-INSERT INTO pg_temp."__pgt_delta_f8074d6f" ("__pgt_row_id", "__pgt_weight", "id", "amount")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."id", d."amount"
-FROM __pgt_d3_topn AS d;
+MERGE INTO "public"."st_top_n_order_limit" AS st
+USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_consolidated AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC) AS d
+ON st."__pgt_row_id" = d."__pgt_row_id"
+WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
+WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."id", st."amount")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."id", d."amount")) THEN UPDATE SET "id" = d."id", "amount" = d."amount"
+WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id", "amount") VALUES
+  (d."__pgt_row_id", d."id", d."amount");
 
 
 -- ==== refresh statement (DIFFERENTIAL)

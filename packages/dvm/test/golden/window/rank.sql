@@ -53,98 +53,7 @@ SELECT (SELECT CASE
        '{}'::jsonb AS epochs;
 
 
--- ==== delta statement (change buffers)
-WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount", __pgt_src."region", __pgt_src."tags"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount", b."c4" AS "region", b."c5" AS "tags"
-        FROM "pgtrickle_changes"."changes_16385" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
-),
-__pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
-  WHERE w.__pgt_action = 'D'
-  UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount", w."region" AS "region", w."tags" AS "tags"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
-  WHERE w.__pgt_action = 'I'
-),
-__pgt_d1_scan_orders AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."customer" AS "orders_customer", d."amount" AS "orders_amount", d."region" AS "orders_region", d."tags" AS "orders_tags"
-  FROM __pgt_delta_orders AS d
-),
-__pgt_n2_partitions AS MATERIALIZED (
-  SELECT DISTINCT d.orders_region AS __pgt_k1
-  FROM __pgt_d1_scan_orders AS d
-),
-__pgt_n2_new_input AS MATERIALIZED (
-  SELECT s.__pgt_row_id, s."orders_id", s."orders_customer", s."orders_amount", s."orders_region", s."orders_tags"
-  FROM (SELECT c.*, c.orders_region AS __pgt_k1 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
-  FROM "public"."orders" AS __pgt_src) AS c) AS s
-  WHERE s.__pgt_k1 IN (SELECT k.__pgt_k1 FROM __pgt_n2_partitions AS k WHERE k.__pgt_k1 IS NOT NULL)
-  UNION ALL
-  SELECT s.__pgt_row_id, s."orders_id", s."orders_customer", s."orders_amount", s."orders_region", s."orders_tags"
-  FROM (SELECT c.*, c.orders_region AS __pgt_k1 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
-  FROM "public"."orders" AS __pgt_src) AS c) AS s
-  WHERE (s.__pgt_k1 IS NULL) AND EXISTS (SELECT 1 FROM __pgt_n2_partitions AS k WHERE k.__pgt_k1 IS NULL)
-    AND EXISTS (SELECT 1 FROM __pgt_n2_partitions AS k WHERE (k.__pgt_k1 IS NULL) AND (s.__pgt_k1 = k.__pgt_k1 OR (s.__pgt_k1 IS NULL AND k.__pgt_k1 IS NULL)))
-),
-__pgt_n2_net AS MATERIALIZED (
-  SELECT y.__pgt_row_id, y.__pgt_weight, y."orders_id", y."orders_customer", y."orders_amount", y."orders_region", y."orders_tags"
-  FROM (SELECT DISTINCT ON (x.__pgt_row_id, x.__pgt_text) x.__pgt_row_id, pg_catalog.sum(x.__pgt_weight) OVER (PARTITION BY
-    x.__pgt_row_id, x.__pgt_text)::bigint AS __pgt_weight, x."orders_id", x."orders_customer", x."orders_amount", x."orders_region", x."orders_tags"
-        FROM (SELECT d.*, pg_catalog.record_send(ROW(d."orders_id", d."orders_customer", d."orders_amount", d."orders_region", d."orders_tags")) AS __pgt_text FROM __pgt_d1_scan_orders AS d) AS x
-        ORDER BY x.__pgt_row_id, x.__pgt_text) AS y
-  WHERE y.__pgt_weight <> 0
-),
-__pgt_n2_window_sides AS (
-  SELECT s.*, 1::bigint AS __pgt_side FROM (SELECT c.__pgt_row_id, c."orders_id", c."orders_customer", c."orders_amount", c."orders_region", c."orders_tags", rank() OVER (PARTITION BY c.orders_region ORDER BY c.orders_amount) AS "pgt_win_1"
-  FROM (SELECT * FROM __pgt_n2_new_input) AS c) AS s
-  UNION ALL
-  SELECT s.*, -1::bigint AS __pgt_side FROM (SELECT c.__pgt_row_id, c."orders_id", c."orders_customer", c."orders_amount", c."orders_region", c."orders_tags", rank() OVER (PARTITION BY c.orders_region ORDER BY c.orders_amount) AS "pgt_win_1"
-  FROM (SELECT p.__pgt_row_id, p."orders_id", p."orders_customer", p."orders_amount", p."orders_region", p."orders_tags"
-  FROM __pgt_n2_new_input AS p
-  WHERE NOT EXISTS (SELECT 1 FROM __pgt_n2_net AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = p.__pgt_row_id)
-  UNION ALL
-  SELECT d.__pgt_row_id, d."orders_id", d."orders_customer", d."orders_amount", d."orders_region", d."orders_tags"
-  FROM __pgt_n2_net AS d CROSS JOIN LATERAL pg_catalog.generate_series(1, -d.__pgt_weight) AS g
-  WHERE d.__pgt_weight < 0) AS c) AS s
-),
-__pgt_d2_window AS (
-  SELECT y.__pgt_row_id, y.__pgt_weight, y."orders_id", y."orders_customer", y."orders_amount", y."orders_region", y."orders_tags", y."pgt_win_1"
-  FROM (SELECT DISTINCT ON (x.__pgt_row_id, x.__pgt_text) x.__pgt_row_id, pg_catalog.sum(x.__pgt_side) OVER (PARTITION BY
-    x.__pgt_row_id, x.__pgt_text)::bigint AS __pgt_weight, x."orders_id", x."orders_customer", x."orders_amount", x."orders_region", x."orders_tags", x."pgt_win_1"
-        FROM (SELECT b.*, pg_catalog.record_send(ROW(b."orders_id", b."orders_customer", b."orders_amount", b."orders_region", b."orders_tags", b."pgt_win_1")) AS __pgt_text FROM __pgt_n2_window_sides AS b) AS x
-        ORDER BY x.__pgt_row_id, x.__pgt_text) AS y
-  WHERE y.__pgt_weight <> 0
-),
-__pgt_d3_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.orders_id AS "id", c.orders_region AS "region", c.pgt_win_1 AS "r"
-  FROM __pgt_d2_window AS c
-),
-__pgt_params AS (
-  SELECT $1::pg_catalog.pg_snapshot AS p1
-),
-__pgt_frontier AS (
-  INSERT INTO pg_temp."__pgt_frontier_fe40025d" (snapshot, epochs) SELECT (SELECT CASE
-      WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
-      ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
-            (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
-            COALESCE((SELECT pg_catalog.string_agg(v::text, ',' ORDER BY v)
-                      FROM (SELECT i::text::numeric AS v FROM pg_catalog.pg_snapshot_xip(x.snap) AS i
-                            WHERE i <> x.own
-                            UNION
-                            SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
-    AS xs), ''))::pg_catalog.pg_snapshot
-    END
-    FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x), '{}'::jsonb
-)
-INSERT INTO pg_temp."__pgt_delta_fe40025d" ("__pgt_row_id", "__pgt_weight", "id", "region", "r")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."id", d."region", d."r"
-FROM __pgt_d3_project AS d;
-
-
--- ==== delta statement (transition tables of public.orders)
+-- ==== IMMEDIATE statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
   SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region", __pgt_src."tags" AS "tags"
   FROM "old_rows" AS __pgt_src
@@ -204,10 +113,26 @@ __pgt_d2_window AS (
 __pgt_d3_project AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.orders_id AS "id", c.orders_region AS "region", c.pgt_win_1 AS "r"
   FROM __pgt_d2_window AS c
+),
+__pgt_delta AS (
+  SELECT d."__pgt_row_id", d.__pgt_weight, d."id" AS "id", d."region" AS "region", d."r" AS "r"
+  FROM __pgt_d3_project AS d
+),
+__pgt_consolidated AS (
+  SELECT y."__pgt_row_id", y.__pgt_weight, y."id", y."region", y."r"
+  FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
+    OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."id", x."region", x."r"
+        FROM (SELECT d.*, pg_catalog.record_send(ROW(d."id", d."region", d."r")) AS __pgt_text FROM __pgt_delta AS d) AS x
+        ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
+  WHERE y.__pgt_weight <> 0
 )
-INSERT INTO pg_temp."__pgt_delta_fe40025d" ("__pgt_row_id", "__pgt_weight", "id", "region", "r")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."id", d."region", d."r"
-FROM __pgt_d3_project AS d;
+MERGE INTO "public"."st_window_rank" AS st
+USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_consolidated AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC) AS d
+ON st."__pgt_row_id" = d."__pgt_row_id"
+WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
+WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."id", st."region", st."r")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."id", d."region", d."r")) THEN UPDATE SET "id" = d."id", "region" = d."region", "r" = d."r"
+WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id", "region", "r") VALUES
+  (d."__pgt_row_id", d."id", d."region", d."r");
 
 
 -- ==== refresh statement (DIFFERENTIAL)
