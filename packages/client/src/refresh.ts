@@ -31,7 +31,7 @@ import { recordCompletedRefresh } from './catalog/record-refresh.js';
 import type { DependencyRow, StreamTableRow } from './catalog/rows.js';
 import { statusAfter } from './catalog/set-status.js';
 import { BUFFER_INDEX_ROWS, recordDependencies } from './cdc.js';
-import type { Conn } from './db.js';
+import { BEGIN_READ_COMMITTED, type Conn } from './db.js';
 import { SourceChangedError, StorageMissingError } from './errors.js';
 import { displayName } from './names.js';
 import { memoizedPlan } from './plan-memo.js';
@@ -96,6 +96,11 @@ export interface RefreshRequest {
    * not quiet: the transaction does not look again before taking the lock.
    */
   readonly peek?: false;
+  /**
+   * The transaction is not open yet (`Db.transaction` with `beganBy: 'work'`): the refresh's first
+   * statement opens it, the lock sent after its BEGIN in one round trip.
+   */
+  readonly begin?: true;
 }
 
 /** What one refresh did (null `result` = skipped because another session holds the table). */
@@ -192,6 +197,7 @@ export async function refreshInTransaction(
   request: RefreshRequest,
 ): Promise<RefreshOutcome> {
   const startedAt = new Date();
+  let begun = request.begin !== true;
   if (
     request.action === undefined &&
     request.plan === undefined &&
@@ -199,6 +205,10 @@ export async function refreshInTransaction(
     request.peek !== false
   ) {
     // Nothing to do (read-only checks, no lock taken): NO_DATA without writing anything.
+    if (!begun) {
+      await conn.query(BEGIN_READ_COMMITTED);
+      begun = true;
+    }
     const peeked = await streamTableWithDependencies(conn, pgtId);
     const peek = peeked?.row ?? null;
     if (peeked !== null && peek !== null && (await isQuiet(conn, peek, peeked.deps))) {
@@ -233,6 +243,7 @@ export async function refreshInTransaction(
     LOCKS[request.lock ?? 'wait'],
     request.ignoreStatus === true,
     expected === null ? [] : expected.sources.map(bufferOf),
+    !begun,
   );
   const row = locked?.row ?? null;
   const skipped = (name: string, reason: string): RefreshOutcome => ({
