@@ -107,7 +107,7 @@ export async function dropStreamBufferIfUnused(conn: Conn, pgtId: number): Promi
 }
 
 /** Lock key of the cleanup of one buffer (so two sessions never clean the same buffer at once). */
-function cleanupLockKey(kind: 'base' | 'st', id: number): string {
+export function cleanupLockKey(kind: 'base' | 'st', id: number): string {
   return String((kind === 'base' ? 0x50475400n : 0x50475500n) * 4294967296n + BigInt(id));
 }
 

@@ -5,7 +5,11 @@
  */
 import type { SqlExecutor, SqlResult } from '@pgtrickle/dvm';
 import pg from 'pg';
+import { ClientInternalError } from './errors.js';
 import { discardSessionState, ranSandboxedCode } from './security/sandbox.js';
+
+/** The statement that opens a read-committed transaction (what `transaction` sends first). */
+export const BEGIN_READ_COMMITTED = 'BEGIN ISOLATION LEVEL READ COMMITTED';
 
 /** Isolation levels a transaction may run under. */
 export type Isolation = 'read committed' | 'repeatable read' | 'serializable';
@@ -74,10 +78,20 @@ export class Db {
     }
   }
 
-  /** Runs `work` in a transaction at `isolation`; commits if it returns, rolls back if it throws. */
-  transaction<T>(work: (conn: Conn) => Promise<T>, isolation: Isolation = 'read committed'): Promise<T> {
+  /**
+   * Runs `work` in a transaction at `isolation`; commits if it returns, rolls back if it throws.
+   * With `beganBy: 'work'`, no BEGIN is sent first: `work`'s first statement must open the
+   * transaction itself with {@link BEGIN_READ_COMMITTED} (in the same round trip; read committed only).
+   */
+  transaction<T>(
+    work: (conn: Conn) => Promise<T>,
+    isolation: Isolation = 'read committed',
+    options: { readonly beganBy?: 'work' } = {},
+  ): Promise<T> {
     return this.withConnection(async (conn) => {
-      await conn.query(`BEGIN ISOLATION LEVEL ${isolation.toUpperCase()}`);
+      if (options.beganBy !== 'work') await conn.query(`BEGIN ISOLATION LEVEL ${isolation.toUpperCase()}`);
+      else if (isolation !== 'read committed')
+        throw new ClientInternalError('a transaction its work begins runs at read committed');
       try {
         const result = await work(conn);
         await conn.query('COMMIT');

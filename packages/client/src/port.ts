@@ -54,14 +54,19 @@ export function fingerprintMap(
   return new Map(rows.map((r) => [Number(r.oid), r.fp === null ? null : String(r.fp)]));
 }
 
-/** The SELECT of {@link fingerprints} (`oid`, `fp` per relation) for the oid array bound as `oidsParam`. */
+/**
+ * The SELECT of {@link fingerprints} (`oid`, `fp` per relation) for the oid array bound as `oidsParam`;
+ * every catalog row it reads is looked up by its oid (an index probe, whatever the plan: no scan of
+ * pg_class or pg_type, which a refresh would pay for every relation of the database).
+ */
 export function fingerprintsSql(oidsParam: string): string {
   return `SELECT o.oid::int8 AS oid,
             CASE WHEN c.oid IS NULL THEN NULL ELSE pg_catalog.md5(
               (SELECT n.nspname FROM pg_catalog.pg_namespace AS n WHERE n.oid = c.relnamespace) || '.' || c.relname || '|' ||
               COALESCE((SELECT pg_catalog.string_agg(a.attname || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod) || ' ' || a.attnotnull::text
-                                  || CASE WHEN a.attcollation <> t.typcollation THEN ' collate ' || a.attcollation::text ELSE '' END, ',' ORDER BY a.attnum)
-                        FROM pg_catalog.pg_attribute AS a JOIN pg_catalog.pg_type AS t ON t.oid = a.atttypid
+                                  || CASE WHEN a.attcollation <> (SELECT t.typcollation FROM pg_catalog.pg_type AS t WHERE t.oid = a.atttypid)
+                                          THEN ' collate ' || a.attcollation::text ELSE '' END, ',' ORDER BY a.attnum)
+                        FROM pg_catalog.pg_attribute AS a
                         WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '')
               || '|' ||
               COALESCE((SELECT pg_catalog.string_agg(a.attname, ',' ORDER BY k.ord)
@@ -78,7 +83,8 @@ export function fingerprintsSql(oidsParam: string): string {
             ) || COALESCE((SELECT ';capture=' || s.shape_version || ':' || n.enabled || '/' || n.expected
                            FROM ${CAPTURE_STATE} AS s CROSS JOIN LATERAL ${TRIGGER_COUNT}(s.relations) AS n
                           WHERE s.source_oid = c.oid), '') END AS fp
-     FROM pg_catalog.unnest(${oidsParam}::oid[]) AS o(oid) LEFT JOIN pg_catalog.pg_class AS c ON c.oid = o.oid`;
+     FROM pg_catalog.unnest(${oidsParam}::oid[]) AS o(oid)
+     LEFT JOIN LATERAL (SELECT * FROM pg_catalog.pg_class AS r WHERE r.oid = o.oid OFFSET 0) AS c ON true`;
 }
 
 /** Whether two fingerprints differ only in their capture part (the source itself is unchanged). */

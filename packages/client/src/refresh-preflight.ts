@@ -15,11 +15,12 @@
  *   the refresh expects to run (read as the owner, so only when the owner is the connection's role).
  */
 
-import { type WindowInspection, windowFromRows } from '@pgtrickle/dvm';
+import { quoteLiteral, type WindowInspection, windowFromRows } from '@pgtrickle/dvm';
+import type pg from 'pg';
 import { readersExistSql } from './catalog/read-dependencies.js';
 import { type DependencyRow, ST_COLUMNS, type StreamTableRow, toDependency, toRow } from './catalog/rows.js';
 import { cat } from './catalog/schema.js';
-import type { Conn } from './db.js';
+import { BEGIN_READ_COMMITTED, type Conn } from './db.js';
 import { fingerprintMap, fingerprintsSql } from './port.js';
 import { repeatedQuery } from './prepared.js';
 import { type SandboxOwner, sandboxSearchPath } from './security/sandbox.js';
@@ -33,7 +34,9 @@ export type RefreshLock = 'FOR UPDATE' | 'FOR UPDATE NOWAIT' | 'FOR UPDATE SKIP 
  * transaction as its storage's writer when its status lets the refresh go on (not SUSPENDED or
  * ERROR, or `ignoreStatus`). The registration ends with the refresh's last catalog write. Also
  * says whether the relations named by `buffers` (qualified names: the change buffers a window
- * inspection would read) all exist, read once the lock is held.
+ * inspection would read) all exist, read once the lock is held. With `begin`, the transaction is
+ * not open yet: the statement is sent after its BEGIN in one simple-query round trip (its values
+ * then quoted into its text), otherwise prepared with its values bound.
  */
 export async function lockForRefresh(
   conn: Conn,
@@ -41,20 +44,32 @@ export async function lockForRefresh(
   lock: RefreshLock,
   ignoreStatus: boolean,
   buffers: readonly string[] = [],
+  begin = false,
 ): Promise<{ readonly row: StreamTableRow; readonly buffersExist: boolean } | null> {
-  const res = await repeatedQuery(
-    conn,
-    `WITH st AS MATERIALIZED (SELECT ${ST_COLUMNS} FROM ${cat('pgt_stream_tables')} WHERE pgt_id = $1 ${lock}),
+  const text = (id: string, ignore: string, names: string) =>
+    `WITH st AS MATERIALIZED (SELECT ${ST_COLUMNS} FROM ${cat('pgt_stream_tables')} WHERE pgt_id = ${id} ${lock}),
      registered AS (
        INSERT INTO ${cat('pgt_refreshing')} (xid, pgt_id)
        SELECT pg_catalog.pg_current_xact_id(), st.pgt_id FROM st
-        WHERE $2 OR st.status NOT IN ('SUSPENDED', 'ERROR')
+        WHERE ${ignore} OR st.status NOT IN ('SUSPENDED', 'ERROR')
        ON CONFLICT DO NOTHING)
      SELECT st.*, (SELECT COALESCE(pg_catalog.bool_and(pg_catalog.to_regclass(b) IS NOT NULL), true)
-                     FROM pg_catalog.unnest($3::text[]) AS b) AS __pgt_buffers
-       FROM st`,
-    [pgtId, ignoreStatus, buffers],
-  );
+                     FROM pg_catalog.unnest(${names}::text[]) AS b) AS __pgt_buffers
+       FROM st`;
+  let res: pg.QueryResult;
+  if (begin) {
+    // Simple-query protocol: one result per statement (BEGIN's first).
+    const out: unknown = await conn.query(
+      `${BEGIN_READ_COMMITTED}; ${text(
+        `${Number(pgtId)}::bigint`,
+        ignoreStatus ? 'true' : 'false',
+        `ARRAY[${buffers.map((b) => quoteLiteral(b)).join(', ')}]`,
+      )}`,
+    );
+    res = (Array.isArray(out) ? out[out.length - 1] : out) as pg.QueryResult;
+  } else {
+    res = await repeatedQuery(conn, text('$1', '$2', '$3'), [pgtId, ignoreStatus, buffers]);
+  }
   const r = res.rows[0];
   return r === undefined ? null : { row: toRow(r), buffersExist: r.__pgt_buffers === true };
 }

@@ -2,8 +2,9 @@
  * One refresh of one stream table, inside the caller's transaction. Rule: the storage change,
  * the new frontier, the catalog update and the history row are written in that one transaction,
  * so they commit together or not at all — a crash, a killed connection or an error at any point
- * leaves the previous state and loses no change (the change buffers are only trimmed afterwards,
- * in `cleanupBuffers`, up to what every consumer's committed frontier has passed).
+ * leaves the previous state and loses no change (a change buffer is trimmed only up to what every
+ * consumer's frontier has passed: by a DIFFERENTIAL refresh's record statement, together with its
+ * new frontier, `refresh-trim.ts`, or by `cleanupBuffers` after commit).
  *
  * Before reading, the sources' current definitions are compared with the fingerprints recorded
  * at creation: a dropped source is an error; a changed one rebuilds the stream table (new plan,
@@ -29,8 +30,8 @@ import { dependenciesOf } from './catalog/read-dependencies.js';
 import { recordCompletedRefresh } from './catalog/record-refresh.js';
 import type { DependencyRow, StreamTableRow } from './catalog/rows.js';
 import { statusAfter } from './catalog/set-status.js';
-import { recordDependencies } from './cdc.js';
-import type { Conn } from './db.js';
+import { BUFFER_INDEX_ROWS, recordDependencies } from './cdc.js';
+import { BEGIN_READ_COMMITTED, type Conn } from './db.js';
 import { SourceChangedError, StorageMissingError } from './errors.js';
 import { displayName } from './names.js';
 import { memoizedPlan } from './plan-memo.js';
@@ -39,6 +40,7 @@ import { evolveStorageAndView, preparePublicView, storageNameOf } from './public
 import type { LookMemory } from './refresh-look.js';
 import { lockForRefresh, PREFLIGHT_PARAMS, type Preflight, preflight } from './refresh-preflight.js';
 import { isQuiet, markQuiet, QUIET_REASON } from './refresh-quiet.js';
+import { leftToClean, refreshTrims } from './refresh-trim.js';
 import { compileAsOwner, sourcesHiddenFromOwner } from './security/owner-compile.js';
 import { type OwnerSandbox, withSandbox } from './security/sandbox.js';
 import { repairGuard, restoreGuard } from './storage.js';
@@ -94,6 +96,11 @@ export interface RefreshRequest {
    * not quiet: the transaction does not look again before taking the lock.
    */
   readonly peek?: false;
+  /**
+   * The transaction is not open yet (`Db.transaction` with `beganBy: 'work'`): the refresh's first
+   * statement opens it, the lock sent after its BEGIN in one round trip.
+   */
+  readonly begin?: true;
 }
 
 /** What one refresh did (null `result` = skipped because another session holds the table). */
@@ -106,7 +113,7 @@ export interface RefreshOutcome {
   readonly rowsInserted: number;
   readonly rowsDeleted: number;
   readonly pendingChanges: number;
-  /** The sources whose buffers may be trimmed after commit. */
+  /** The sources whose buffers may be trimmed after commit (a DIFFERENTIAL refresh trimmed those it read itself: `refresh-trim.ts`). */
   readonly sources: readonly DependencyRow[];
   /** The stream table's row as this refresh left it (null when skipped). */
   readonly row: StreamTableRow | null;
@@ -190,6 +197,7 @@ export async function refreshInTransaction(
   request: RefreshRequest,
 ): Promise<RefreshOutcome> {
   const startedAt = new Date();
+  let begun = request.begin !== true;
   if (
     request.action === undefined &&
     request.plan === undefined &&
@@ -197,6 +205,10 @@ export async function refreshInTransaction(
     request.peek !== false
   ) {
     // Nothing to do (read-only checks, no lock taken): NO_DATA without writing anything.
+    if (!begun) {
+      await conn.query(BEGIN_READ_COMMITTED);
+      begun = true;
+    }
     const peeked = await streamTableWithDependencies(conn, pgtId);
     const peek = peeked?.row ?? null;
     if (peeked !== null && peek !== null && (await isQuiet(conn, peek, peeked.deps))) {
@@ -231,6 +243,7 @@ export async function refreshInTransaction(
     LOCKS[request.lock ?? 'wait'],
     request.ignoreStatus === true,
     expected === null ? [] : expected.sources.map(bufferOf),
+    !begun,
   );
   const row = locked?.row ?? null;
   const skipped = (name: string, reason: string): RefreshOutcome => ({
@@ -384,7 +397,9 @@ async function refreshAsOwner(
   const pending = Object.values(result.pendingChanges).reduce((a, b) => a + b, 0);
   // One statement: the row, the history entry, the end of the storage-writer registration and,
   // for a sandbox of the connection's own role, the caller's search_path set again (its close).
-  const updated = await recordCompletedRefresh(
+  // A DIFFERENTIAL statement read its sources' buffers: they are trimmed by the record statement.
+  const trims = result.action === 'DIFFERENTIAL' && !rebuild ? refreshTrims(plan, deps) : [];
+  const record = await recordCompletedRefresh(
     conn,
     pgtId,
     {
@@ -408,7 +423,9 @@ async function refreshAsOwner(
       error: null,
     },
     sandbox.restorePath,
+    trims.length === 0 ? null : { targets: trims.map((t) => t.target), countUpTo: BUFFER_INDEX_ROWS.create },
   );
+  const updated = record.row;
   if (sandbox.restorePath !== null) sandbox.closeRestored();
   return {
     pgtId,
@@ -418,7 +435,7 @@ async function refreshAsOwner(
     rowsInserted: result.rowsInserted,
     rowsDeleted: result.rowsDeleted,
     pendingChanges: pending,
-    sources: deps,
+    sources: trims.length === 0 ? deps : leftToClean(deps, trims, record.trims),
     row: updated,
   };
 }

@@ -7,6 +7,7 @@ import type { Frontier } from '@pgtrickle/dvm';
 import { repeatedQuery } from '../prepared.js';
 import { type HistoryEntry, ST_COLUMNS, type StreamTableRow, toRow } from './rows.js';
 import { cat, type Queryable } from './schema.js';
+import { type InlineTrimTarget, inlineTrimSql } from './trim-buffers.js';
 
 const ST = cat('pgt_stream_tables');
 
@@ -72,7 +73,9 @@ function recordParams(pgtId: number, r: RefreshRecord): unknown[] {
  * The end of a refresh in ONE statement: {@link recordRefresh}'s update of the row, the history
  * row `h` (its pgt_id is `pgtId`), and the end of this transaction's registration as a writer of
  * stream tables' storage (the refresh has written everything); with `restorePath`, the
- * transaction's search_path set to it too (the end of an owner's sandbox). Returns the row.
+ * transaction's search_path set to it too (the end of an owner's sandbox); with `trim`, the
+ * consumed rows of those buffers deleted too (`inlineTrimSql`, this refresh's new frontier
+ * counted). Returns the row and, per trimmed buffer, what its trim found.
  */
 export async function recordCompletedRefresh(
   q: Queryable,
@@ -80,7 +83,14 @@ export async function recordCompletedRefresh(
   r: RefreshRecord,
   h: Omit<HistoryEntry, 'pgtId'>,
   restorePath: string | null = null,
-): Promise<StreamTableRow> {
+  trim: { readonly targets: readonly InlineTrimTarget[]; readonly countUpTo: number } | null = null,
+): Promise<{ readonly row: StreamTableRow; readonly trims: readonly InlineTrim[] }> {
+  const targets = trim?.targets ?? [];
+  const inline = inlineTrimSql(
+    targets,
+    { pgtId: '$1', snapshot: '$2::pg_catalog.pg_snapshot', epochs: '$3::jsonb' },
+    trim?.countUpTo ?? 0,
+  );
   const res = await repeatedQuery(
     q,
     `WITH updated AS (UPDATE ${ST} SET ${SET_REFRESHED} WHERE pgt_id = $1 RETURNING ${ST_COLUMNS}),
@@ -88,12 +98,33 @@ export async function recordCompletedRefresh(
        INSERT INTO ${cat('pgt_refresh_history')}
          (pgt_id, action, status, initiated_by, started_at, rows_inserted, rows_deleted, pending_changes, reason, error)
        VALUES ($1, $10, $11, $12, $13, $14, $15, $16, $17, $18)),
-     ended AS (DELETE FROM ${cat('pgt_refreshing')} WHERE xid = pg_catalog.pg_current_xact_id())
-     SELECT u.*, CASE WHEN $19::text IS NOT NULL THEN pg_catalog.set_config('search_path', $19::text, true) END AS __pgt_path
+     ended AS (DELETE FROM ${cat('pgt_refreshing')} WHERE xid = pg_catalog.pg_current_xact_id())${inline.ctes.map((c) => `,\n     ${c}`).join('')}
+     SELECT u.*, CASE WHEN $19::text IS NOT NULL THEN pg_catalog.set_config('search_path', $19::text, true) END AS __pgt_path${inline.columns.map((c) => `,\n            ${c}`).join('')}
        FROM updated AS u`,
     [...recordParams(pgtId, r), ...historyValues(h), restorePath],
   );
-  return toRow(res.rows[0] as Record<string, unknown>);
+  const out = res.rows[0] as Record<string, unknown>;
+  return {
+    row: toRow(out),
+    trims: targets.map((_, i) => {
+      const kept = out[`__pgt_trim_kept${i}`];
+      return {
+        locked: out[`__pgt_trim_ok${i}`] === true,
+        kept: kept === null || kept === undefined ? null : Number(kept),
+        indexed: out[`__pgt_trim_indexed${i}`] === true,
+      };
+    }),
+  };
+}
+
+/** What the trim of one buffer in {@link recordCompletedRefresh} found. */
+export interface InlineTrim {
+  /** Whether it took the buffer's cleanup lock (false: another session is trimming it; nothing was deleted). */
+  readonly locked: boolean;
+  /** A base buffer's rows left, counted up to the `countUpTo` asked for (null: not counted). */
+  readonly kept: number | null;
+  /** Whether a base buffer has its window index. */
+  readonly indexed: boolean;
 }
 
 /** Records a refresh of `pgtId` on its row (frontier, epoch, timestamps, status, mode; errors cleared); returns the row. */

@@ -318,13 +318,18 @@ export class StreamTableService {
     }
     let outcome: RefreshOutcome;
     try {
-      outcome = await this.db.transaction((conn) =>
-        refreshInTransaction(conn, this.engine, row.pgtId, {
-          initiatedBy: 'MANUAL',
-          lock: 'wait',
-          ...(options.action ? { action: options.action } : {}),
-          ...(look?.quiet === false ? { peek: false as const } : {}),
-        }),
+      // The refresh's first statement opens the transaction (its BEGIN sent with the lock).
+      outcome = await this.db.transaction(
+        (conn) =>
+          refreshInTransaction(conn, this.engine, row.pgtId, {
+            initiatedBy: 'MANUAL',
+            lock: 'wait',
+            begin: true,
+            ...(options.action ? { action: options.action } : {}),
+            ...(look?.quiet === false ? { peek: false as const } : {}),
+          }),
+        'read committed',
+        { beganBy: 'work' },
       );
     } catch (error) {
       await recordFailure(this.db, row.pgtId, error, 'MANUAL');
