@@ -83,12 +83,19 @@ export {
 export { CONSUMED_SNAPSHOT_SQL, frontierTable } from './plan/frontier.js';
 export {
   BULK_FULL_MIN_ROWS,
+  type FullPrelude,
   fullPreludeSql,
   type RebuildableIndex,
   readFullPrelude,
   rebuildableIndexesSql,
   replaceContents,
 } from './plan/full-bulk.js';
+export {
+  FULL_PLAN_PARALLEL_FUNCTION,
+  FULL_ROWS_FUNCTION,
+  fullParallelDdl,
+  parallelFullInsertSql,
+} from './plan/full-parallel.js';
 export {
   IMMEDIATE_SMALL_ROWS,
   type ImmediateEvent,

@@ -137,6 +137,11 @@ export interface CompiledPlan {
    */
   fullInsert(): string;
   /**
+   * The outer SELECT of {@link fullInsert} (its frontier: `snapshot` text, `epochs` jsonb), for a
+   * FULL statement that inserts the rows another way (`full-parallel.ts`).
+   */
+  fullFrontierSelect(): string;
+  /**
    * The statement materialising the delta over the window since the previous frontier into the
    * delta temp table and recording the new frontier (null for FULL plans).
    */
@@ -327,6 +332,7 @@ function printingWithTypeShapes(plan: CompiledPlan, shapes: ReadonlyMap<string, 
     storageDdl: within(plan.storageDdl),
     populationSelect: within(plan.populationSelect),
     fullInsert: within(plan.fullInsert),
+    fullFrontierSelect: within(plan.fullFrontierSelect),
     deltaInsert: within(plan.deltaInsert),
     refreshSql: within(plan.refreshSql),
     applyTarget: within(plan.applyTarget),
@@ -684,6 +690,7 @@ FROM (${fullText}) AS q`;
 INSERT INTO ${rel} (${columnList([ROW_ID_COLUMN, ...visible])})
 ${select})
 ${fullFrontierSelectSql(refs)}`,
+    fullFrontierSelect: () => fullFrontierSelectSql(refs),
     deltaInsert: () => null,
     refreshSql: () => null,
     consolidatedDelta: false,
@@ -827,8 +834,11 @@ function incrementalPlan(
         '__pgt_insert',
         sql`INSERT INTO ${rel} (${columnList([ROW_ID_COLUMN, ...allCols])})\n${body}`,
       );
+      return ctx.stmt.build(plan.fullFrontierSelect());
+    },
+    fullFrontierSelect() {
       // IMMEDIATE reads no buffer: its frontier records a snapshot only.
-      return ctx.stmt.build(fullFrontierSelectSql(mode === 'IMMEDIATE' ? [] : sourceRefs));
+      return fullFrontierSelectSql(mode === 'IMMEDIATE' ? [] : sourceRefs);
     },
     deltaInsert(source: DeltaSource = { kind: 'changeBuffer' }) {
       const ctx = new DiffContext(source, source.kind === 'changeBuffer' ? params : [], binding);

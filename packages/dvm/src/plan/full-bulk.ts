@@ -14,6 +14,8 @@
  * watches its shape, indexes included).
  */
 import { sql } from '../sql/sql.js';
+import type { CompiledPlan } from './compile.js';
+import { fullColumns, fullPlanParallelSql, storageTypesSql } from './full-parallel.js';
 import type { SqlExecutor } from './refresh.js';
 
 /** Rows the storage held before a FULL refresh from which its indexes are rebuilt instead of maintained. */
@@ -54,26 +56,52 @@ export function rebuildableIndexesSql(relation: string): string {
 
 /**
  * The statement reading, before a FULL refresh of `relation` (quoted name), its row count (`n`)
- * and the indexes it would rebuild in bulk (`indexes`: json of `schema`, `name`, `definition`).
+ * and the indexes it would rebuild in bulk (`indexes`: json of `schema`, `name`, `definition`);
+ * with `plan`, also whether its population query would run in parallel (`parallel`) and the
+ * storage's column types (`types`, see `full-parallel.ts`).
  */
-export function fullPreludeSql(relation: string): string {
+export function fullPreludeSql(relation: string, plan: CompiledPlan | null = null): string {
+  const parallel =
+    plan === null
+      ? ''
+      : sql`,
+       ${fullPlanParallelSql(plan)} AS parallel,
+       ${storageTypesSql(relation, fullColumns(plan))} AS types`;
   return sql`SELECT (SELECT pg_catalog.count(*) FROM ${relation})::bigint AS n,
-       (SELECT pg_catalog.json_agg(x) FROM (${rebuildableIndexesSql(relation)}) AS x) AS indexes`;
+       (SELECT pg_catalog.json_agg(x) FROM (${rebuildableIndexesSql(relation)}) AS x) AS indexes${parallel}`;
 }
 
-/** The rows `relation` held and its rebuildable indexes (read by {@link fullPreludeSql}). */
+/** What a FULL refresh reads before it replaces the contents (by {@link fullPreludeSql}). */
+export interface FullPrelude {
+  /** The rows the storage held. */
+  readonly rows: number;
+  /** Its indexes that can be rebuilt in bulk. */
+  readonly indexes: readonly RebuildableIndex[];
+  /** When the population query would run in parallel: the storage's column types (else null). */
+  readonly parallelTypes: readonly string[] | null;
+}
+
+/** Parses a json value `pg` may return as text. */
+function json(value: unknown): unknown {
+  return typeof value === 'string' ? (JSON.parse(value) as unknown) : value;
+}
+
+/** Reads {@link FullPrelude} of `relation` (with `plan`: whether to compute its rows in parallel). */
 export async function readFullPrelude(
   exec: SqlExecutor,
   relation: string,
-): Promise<{ readonly rows: number; readonly indexes: readonly RebuildableIndex[] }> {
-  const r = (await exec.query(fullPreludeSql(relation))).rows[0] ?? {};
-  const indexes = typeof r.indexes === 'string' ? (JSON.parse(r.indexes) as unknown) : r.indexes;
+  plan: CompiledPlan | null = null,
+): Promise<FullPrelude> {
+  const r = (await exec.query(fullPreludeSql(relation, plan))).rows[0] ?? {};
+  const indexes = json(r.indexes);
+  const types = json(r.types);
   return {
     rows: Number(r.n ?? 0),
     indexes: ((indexes ?? []) as Record<string, unknown>[]).map((x) => ({
       name: sql.id(String(x.schema), String(x.name)).text,
       definition: String(x.definition),
     })),
+    parallelTypes: r.parallel === true && Array.isArray(types) ? types.map(String) : null,
   };
 }
 
