@@ -85,6 +85,8 @@ export {
   BULK_FULL_MIN_ROWS,
   type FullPrelude,
   fullPreludeSql,
+  INSERTED_BEFORE_COLUMN,
+  insertedCountSql,
   type RebuildableIndex,
   readFullPrelude,
   rebuildableIndexesSql,
@@ -94,8 +96,8 @@ export {
   FULL_PLAN_PARALLEL_FUNCTION,
   FULL_ROWS_FUNCTION,
   fullParallelDdl,
-  parallelFullInsertSql,
 } from './plan/full-parallel.js';
+export { fullStatementSql } from './plan/full-statement.js';
 export {
   IMMEDIATE_SMALL_ROWS,
   type ImmediateEvent,

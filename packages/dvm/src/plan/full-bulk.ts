@@ -105,11 +105,37 @@ export async function readFullPrelude(
   };
 }
 
+/** The result column of a FULL statement holding {@link insertedSoFarSql} as its INSERT began. */
+export const INSERTED_BEFORE_COLUMN = '__pgt_inserted_before';
+
+/**
+ * The rows inserted into `relation` (quoted name) so far by this transaction as the statistics
+ * counters tell (`pg_stat_get_xact_tuples_inserted`, which may also hold counts of earlier
+ * transactions not yet reported: only a difference of two readings in one transaction is
+ * exact); null when the counters are off (`track_counts`).
+ */
+export function insertedSoFarSql(relation: string): string {
+  return sql`CASE WHEN pg_catalog.current_setting('track_counts')::boolean
+  THEN pg_catalog.pg_stat_get_xact_tuples_inserted(${sql.lit(relation)}::pg_catalog.regclass) END`;
+}
+
+/**
+ * The rows the FULL statement inserted: the counters' difference since the statement began (its
+ * `__pgt_inserted_before`, bound as $1, read by the statement's outer SELECT, which PostgreSQL
+ * evaluates before it runs the unreferenced INSERT), or — when the counters are off or the
+ * statement read none — a count of the rows now in the table.
+ */
+export function insertedCountSql(relation: string): string {
+  return sql`SELECT (CASE WHEN $1::bigint IS NOT NULL AND pg_catalog.current_setting('track_counts')::boolean
+  THEN pg_catalog.pg_stat_get_xact_tuples_inserted(${sql.lit(relation)}::pg_catalog.regclass) - $1::bigint
+  ELSE (SELECT pg_catalog.count(*) FROM ${relation}) END)::bigint AS n`;
+}
+
 /**
  * Replaces the contents of `relation` with the rows of `insert` (TRUNCATE, then the INSERT
- * statement, whose one result row it returns with the rows now in the table, `n`), in bulk —
- * `indexes` dropped before the load and created after it — when the table held at least
- * `BULK_FULL_MIN_ROWS` rows (`rowsBefore`).
+ * statement, whose one result row it returns with the rows it inserted, `n`: see
+ * {@link insertedCountSql}), in bulk — `indexes` dropped before the load and created after it —
+ * when the table held at least `BULK_FULL_MIN_ROWS` rows (`rowsBefore`).
  */
 export async function replaceContents(
   exec: SqlExecutor,
@@ -121,7 +147,9 @@ export async function replaceContents(
   await exec.query(sql`TRUNCATE ${relation}`);
   for (const ix of indexes) await exec.query(sql`DROP INDEX ${ix.name}`);
   const inserted = await exec.query(insert);
-  const counted = await exec.query(sql`SELECT pg_catalog.count(*)::bigint AS n FROM ${relation}`);
+  const row = inserted.rows[0] ?? {};
+  const from = row[INSERTED_BEFORE_COLUMN];
+  const counted = await exec.query(insertedCountSql(relation), [from === undefined ? null : from]);
   for (const ix of indexes) await exec.query(ix.definition);
-  return { row: inserted.rows[0] ?? {}, n: Number(counted.rows[0]?.n ?? 0) };
+  return { row, n: Number(counted.rows[0]?.n ?? 0) };
 }

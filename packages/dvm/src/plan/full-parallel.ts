@@ -34,7 +34,7 @@ export function fullColumns(plan: CompiledPlan): string[] {
 const populations = new WeakMap<CompiledPlan, string>();
 
 /** The plan's population query (built once per plan object). */
-function populationOf(plan: CompiledPlan): string {
+export function populationOf(plan: CompiledPlan): string {
   let text = populations.get(plan);
   if (text === undefined) {
     text = plan.populationSelect();
@@ -59,25 +59,6 @@ export function storageTypesSql(relation: string, columns: readonly string[]): s
          FROM pg_catalog.unnest(ARRAY[${names}]::text[]) WITH ORDINALITY AS c(name, ord)
          LEFT JOIN pg_catalog.pg_attribute AS a
            ON a.attrelid = ${sql.lit(relation)}::pg_catalog.regclass AND a.attname = c.name AND NOT a.attisdropped)`;
-}
-
-/**
- * ONE FULL statement of `plan` whose rows come from `full_rows` (see the module comment): `types`
- * are the storage's types of {@link fullColumns}, in that order. Like `fullInsert`, its one result
- * row is the statement's frontier.
- */
-export function parallelFullInsertSql(plan: CompiledPlan, types: readonly string[]): string {
-  const columns = fullColumns(plan);
-  if (types.length !== columns.length)
-    throw new RangeError(`${columns.length} storage columns, ${types.length} types`);
-  const ids = columns.map((c) => sql.id(c));
-  const casts = sql.join(columns.map((c, i) => sql`s.${sql.id(c)}::${sql.raw(types[i] as string)}`));
-  const inner = sql`SELECT ${casts}\nFROM (${populationOf(plan)}) AS s(${sql.join(ids)})`;
-  const definition = sql.join(columns.map((c, i) => sql`${sql.id(c)} ${sql.raw(types[i] as string)}`));
-  return sql`WITH __pgt_insert AS (
-INSERT INTO ${sql.raw(plan.applyTarget().relation)} (${sql.join(ids)})
-SELECT * FROM ${sql.id(CHANGES_SCHEMA, FULL_ROWS_FUNCTION)}(${sql.lit(inner)}) AS r(${definition}))
-${plan.fullFrontierSelect()}`;
 }
 
 /** The DDL of the two functions (the client's catalog migration creates the same). */

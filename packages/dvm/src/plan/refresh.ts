@@ -9,7 +9,8 @@
  * it for consumers and returns the new frontier and counts (no temporary table); a window that
  * is a large share of its sources runs with the planner settings of `large-window.ts`. FULL:
  * replace the contents with the full result (computed in parallel when its plan is, see
- * `full-parallel.ts`); the inserting statement returns its frontier, and the rows are counted after it. A stream table with downstream consumers also writes what it
+ * `full-parallel.ts`); the inserting statement returns its frontier, and the rows it inserted
+ * are read from the statistics counters after it (`full-bulk.ts`). A stream table with downstream consumers also writes what it
  * applied into its own buffer under `captureEpoch` (for FULL, the difference old → new).
  */
 
@@ -19,7 +20,7 @@ import { sql } from '../sql/sql.js';
 import { captureAppliedSql, consolidateSql } from './apply.js';
 import type { CompiledPlan } from './compile.js';
 import { readFullPrelude, replaceContents } from './full-bulk.js';
-import { parallelFullInsertSql } from './full-parallel.js';
+import { fullStatementSql } from './full-statement.js';
 import { isLargeWindow, withLargeWindowSettings } from './large-window.js';
 
 /** One query result as the executor returns it (`pg`'s QueryResult fits). */
@@ -242,8 +243,7 @@ export async function runRefresh(
     ]);
   }
   const before = await readFullPrelude(exec, target.relation, options.parallelFull === true ? plan : null);
-  const insert =
-    before.parallelTypes !== null ? parallelFullInsertSql(plan, before.parallelTypes) : plan.fullInsert();
+  const insert = fullStatementSql(plan, before.parallelTypes);
   const inserted = await replaceContents(exec, target.relation, insert, before);
   const frontier = inserted.row;
   if (frontier.snapshot === undefined || frontier.snapshot === null)
