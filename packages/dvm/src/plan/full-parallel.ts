@@ -13,7 +13,8 @@
  * the statement calling it, the one its frontier is taken from, so the frontier stays exact (and
  * a query that writes is refused); `full_plan_parallel` is volatile, as EXPLAIN must be. The
  * rows come back typed by a column definition list of the storage's own column types (read from
- * the catalog in the same first statement), the query's columns cast to them as the INSERT would.
+ * the catalog in the same first statement), the query's columns cast to them explicitly (the
+ * storage was created from the query's own types, so the casts change no value).
  * Everything stays in the refresh's transaction.
  */
 import { CHANGES_SCHEMA, ROW_ID_COLUMN } from '../names.js';
