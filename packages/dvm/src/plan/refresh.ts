@@ -10,8 +10,9 @@
  * is a large share of its sources runs with the planner settings of `large-window.ts`. FULL:
  * replace the contents with the full result (computed in parallel when its plan is, see
  * `full-parallel.ts`); the inserting statement returns its frontier, and the rows it inserted
- * are read from the statistics counters after it (`full-bulk.ts`). A stream table with downstream consumers also writes what it
- * applied into its own buffer under `captureEpoch` (for FULL, the difference old → new).
+ * are read from the statistics counters after it (`full-bulk.ts`). A stream table with
+ * downstream consumers also writes what it applied into its own buffer under `captureEpoch` (for
+ * FULL, the difference old → new).
  */
 
 import { InternalError } from '../errors.js';
