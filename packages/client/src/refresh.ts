@@ -374,6 +374,8 @@ async function refreshAsOwner(
     frontier: row.frontier,
     captureEpoch: hasConsumers ? String(row.epoch + 1) : null,
     pgtId,
+    // The catalog has full_rows and full_plan_parallel (migration 22): a FULL may run in parallel.
+    parallelFull: true,
     ...(inspected !== null && inspected.plan === plan && !rebuild ? { window: inspected.window } : {}),
     ...(row.requestedMode === 'AUTO'
       ? {

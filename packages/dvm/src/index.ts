@@ -83,12 +83,21 @@ export {
 export { CONSUMED_SNAPSHOT_SQL } from './plan/frontier.js';
 export {
   BULK_FULL_MIN_ROWS,
+  type FullPrelude,
   fullPreludeSql,
+  INSERTED_BEFORE_COLUMN,
+  insertedCountSql,
   type RebuildableIndex,
   readFullPrelude,
   rebuildableIndexesSql,
   replaceContents,
 } from './plan/full-bulk.js';
+export {
+  FULL_PLAN_PARALLEL_FUNCTION,
+  FULL_ROWS_FUNCTION,
+  fullParallelDdl,
+} from './plan/full-parallel.js';
+export { fullStatementSql } from './plan/full-statement.js';
 export {
   IMMEDIATE_LOCK_CLASS,
   IMMEDIATE_SMALL_ROWS,

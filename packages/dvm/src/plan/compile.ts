@@ -136,6 +136,11 @@ export interface CompiledPlan {
    */
   fullInsert(): string;
   /**
+   * The outer SELECT of {@link fullInsert} (its frontier: `snapshot` text, `epochs` jsonb), for a
+   * FULL statement that inserts the rows another way (`full-parallel.ts`).
+   */
+  fullFrontierSelect(): string;
+  /**
    * ONE statement of a DIFFERENTIAL refresh: the delta over the window since the previous
    * frontier (params as the delta statement's), consolidated, applied to the storage table and,
    * with `capturePgtId`, appended to that stream table's own buffer under the epoch bound as the
@@ -321,6 +326,7 @@ function printingWithTypeShapes(plan: CompiledPlan, shapes: ReadonlyMap<string, 
     storageDdl: within(plan.storageDdl),
     populationSelect: within(plan.populationSelect),
     fullInsert: within(plan.fullInsert),
+    fullFrontierSelect: within(plan.fullFrontierSelect),
     refreshSql: within(plan.refreshSql),
     applyTarget: within(plan.applyTarget),
     inspectSql: within(plan.inspectSql),
@@ -681,6 +687,7 @@ FROM (${fullText}) AS q`;
 INSERT INTO ${rel} (${columnList([ROW_ID_COLUMN, ...visible])})
 ${select})
 ${fullFrontierSelectSql(refs)}`,
+    fullFrontierSelect: () => fullFrontierSelectSql(refs),
     refreshSql: () => null,
     consolidatedDelta: false,
     applyTarget: () => ({ relation: rel, columns: visible, visible, uniqueRowIds: false, tag }),
@@ -823,8 +830,11 @@ function incrementalPlan(
         '__pgt_insert',
         sql`INSERT INTO ${rel} (${columnList([ROW_ID_COLUMN, ...allCols])})\n${body}`,
       );
+      return ctx.stmt.build(plan.fullFrontierSelect());
+    },
+    fullFrontierSelect() {
       // IMMEDIATE reads no buffer: its frontier records a snapshot only.
-      return ctx.stmt.build(fullFrontierSelectSql(mode === 'IMMEDIATE' ? [] : sourceRefs));
+      return fullFrontierSelectSql(mode === 'IMMEDIATE' ? [] : sourceRefs);
     },
     refreshSql(capturePgtId: number | null = null) {
       const ctx = new DiffContext({ kind: 'changeBuffer' }, params, binding);

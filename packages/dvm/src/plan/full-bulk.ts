@@ -14,6 +14,8 @@
  * watches its shape, indexes included).
  */
 import { sql } from '../sql/sql.js';
+import type { CompiledPlan } from './compile.js';
+import { fullColumns, fullPlanParallelSql, storageTypesSql } from './full-parallel.js';
 import type { SqlExecutor } from './refresh.js';
 
 /** Rows the storage held before a FULL refresh from which its indexes are rebuilt instead of maintained. */
@@ -54,34 +56,86 @@ export function rebuildableIndexesSql(relation: string): string {
 
 /**
  * The statement reading, before a FULL refresh of `relation` (quoted name), its row count (`n`)
- * and the indexes it would rebuild in bulk (`indexes`: json of `schema`, `name`, `definition`).
+ * and the indexes it would rebuild in bulk (`indexes`: json of `schema`, `name`, `definition`);
+ * with `plan`, also whether its population query would run in parallel (`parallel`) and the
+ * storage's column types (`types`, see `full-parallel.ts`).
  */
-export function fullPreludeSql(relation: string): string {
+export function fullPreludeSql(relation: string, plan: CompiledPlan | null = null): string {
+  const parallel =
+    plan === null
+      ? ''
+      : sql`,
+       ${fullPlanParallelSql(plan)} AS parallel,
+       ${storageTypesSql(relation, fullColumns(plan))} AS types`;
   return sql`SELECT (SELECT pg_catalog.count(*) FROM ${relation})::bigint AS n,
-       (SELECT pg_catalog.json_agg(x) FROM (${rebuildableIndexesSql(relation)}) AS x) AS indexes`;
+       (SELECT pg_catalog.json_agg(x) FROM (${rebuildableIndexesSql(relation)}) AS x) AS indexes${parallel}`;
 }
 
-/** The rows `relation` held and its rebuildable indexes (read by {@link fullPreludeSql}). */
+/** What a FULL refresh reads before it replaces the contents (by {@link fullPreludeSql}). */
+export interface FullPrelude {
+  /** The rows the storage held. */
+  readonly rows: number;
+  /** Its indexes that can be rebuilt in bulk. */
+  readonly indexes: readonly RebuildableIndex[];
+  /** When the population query would run in parallel: the storage's column types (else null). */
+  readonly parallelTypes: readonly string[] | null;
+}
+
+/** Parses a json value `pg` may return as text. */
+function json(value: unknown): unknown {
+  return typeof value === 'string' ? (JSON.parse(value) as unknown) : value;
+}
+
+/** Reads {@link FullPrelude} of `relation` (with `plan`: whether to compute its rows in parallel). */
 export async function readFullPrelude(
   exec: SqlExecutor,
   relation: string,
-): Promise<{ readonly rows: number; readonly indexes: readonly RebuildableIndex[] }> {
-  const r = (await exec.query(fullPreludeSql(relation))).rows[0] ?? {};
-  const indexes = typeof r.indexes === 'string' ? (JSON.parse(r.indexes) as unknown) : r.indexes;
+  plan: CompiledPlan | null = null,
+): Promise<FullPrelude> {
+  const r = (await exec.query(fullPreludeSql(relation, plan))).rows[0] ?? {};
+  const indexes = json(r.indexes);
+  const types = json(r.types);
   return {
     rows: Number(r.n ?? 0),
     indexes: ((indexes ?? []) as Record<string, unknown>[]).map((x) => ({
       name: sql.id(String(x.schema), String(x.name)).text,
       definition: String(x.definition),
     })),
+    parallelTypes: r.parallel === true && Array.isArray(types) ? types.map(String) : null,
   };
+}
+
+/** The result column of a FULL statement holding {@link insertedSoFarSql} as its INSERT began. */
+export const INSERTED_BEFORE_COLUMN = '__pgt_inserted_before';
+
+/**
+ * The rows inserted into `relation` (quoted name) so far by this transaction as the statistics
+ * counters tell (`pg_stat_get_xact_tuples_inserted`, which may also hold counts of earlier
+ * transactions not yet reported: only a difference of two readings in one transaction is
+ * exact); null when the counters are off (`track_counts`).
+ */
+export function insertedSoFarSql(relation: string): string {
+  return sql`CASE WHEN pg_catalog.current_setting('track_counts')::boolean
+  THEN pg_catalog.pg_stat_get_xact_tuples_inserted(${sql.lit(relation)}::pg_catalog.regclass) END`;
+}
+
+/**
+ * The rows the FULL statement inserted: the counters' difference since the statement began (its
+ * `__pgt_inserted_before`, bound as $1, read by the statement's outer SELECT, which PostgreSQL
+ * evaluates before it runs the unreferenced INSERT), or — when the counters are off or the
+ * statement read none — a count of the rows now in the table.
+ */
+export function insertedCountSql(relation: string): string {
+  return sql`SELECT (CASE WHEN $1::bigint IS NOT NULL AND pg_catalog.current_setting('track_counts')::boolean
+  THEN pg_catalog.pg_stat_get_xact_tuples_inserted(${sql.lit(relation)}::pg_catalog.regclass) - $1::bigint
+  ELSE (SELECT pg_catalog.count(*) FROM ${relation}) END)::bigint AS n`;
 }
 
 /**
  * Replaces the contents of `relation` with the rows of `insert` (TRUNCATE, then the INSERT
- * statement, whose one result row it returns with the rows now in the table, `n`), in bulk —
- * `indexes` dropped before the load and created after it — when the table held at least
- * `BULK_FULL_MIN_ROWS` rows (`rowsBefore`).
+ * statement, whose one result row it returns with the rows it inserted, `n`: see
+ * {@link insertedCountSql}), in bulk — `indexes` dropped before the load and created after it —
+ * when the table held at least `BULK_FULL_MIN_ROWS` rows (`rowsBefore`).
  */
 export async function replaceContents(
   exec: SqlExecutor,
@@ -93,7 +147,9 @@ export async function replaceContents(
   await exec.query(sql`TRUNCATE ${relation}`);
   for (const ix of indexes) await exec.query(sql`DROP INDEX ${ix.name}`);
   const inserted = await exec.query(insert);
-  const counted = await exec.query(sql`SELECT pg_catalog.count(*)::bigint AS n FROM ${relation}`);
+  const row = inserted.rows[0] ?? {};
+  const from = row[INSERTED_BEFORE_COLUMN];
+  const counted = await exec.query(insertedCountSql(relation), [from === undefined ? null : from]);
   for (const ix of indexes) await exec.query(ix.definition);
-  return { row: inserted.rows[0] ?? {}, n: Number(counted.rows[0]?.n ?? 0) };
+  return { row, n: Number(counted.rows[0]?.n ?? 0) };
 }

@@ -8,9 +8,11 @@
  * frontier stays), then ONE statement computes the delta, consolidates and applies it, captures
  * it for consumers and returns the new frontier and counts (no temporary table); a window that
  * is a large share of its sources runs with the planner settings of `large-window.ts`. FULL:
- * replace the contents with the full result; the inserting statement returns its frontier, and
- * the rows are counted after it. A stream table with downstream consumers also writes what it
- * applied into its own buffer under `captureEpoch` (for FULL, the difference old → new).
+ * replace the contents with the full result (computed in parallel when its plan is, see
+ * `full-parallel.ts`); the inserting statement returns its frontier, and the rows it inserted
+ * are read from the statistics counters after it (`full-bulk.ts`). A stream table with
+ * downstream consumers also writes what it applied into its own buffer under `captureEpoch` (for
+ * FULL, the difference old → new).
  */
 
 import { InternalError } from '../errors.js';
@@ -19,6 +21,7 @@ import { sql } from '../sql/sql.js';
 import { captureAppliedSql, consolidateSql } from './apply.js';
 import type { CompiledPlan } from './compile.js';
 import { readFullPrelude, replaceContents } from './full-bulk.js';
+import { fullStatementSql } from './full-statement.js';
 import { isLargeWindow, withLargeWindowSettings } from './large-window.js';
 
 /** One query result as the executor returns it (`pg`'s QueryResult fits). */
@@ -84,6 +87,12 @@ export interface RefreshOptions {
    * `inspectSql` run inside a statement of its own, {@link windowFromRows}): not read again.
    */
   readonly window?: WindowInspection;
+  /**
+   * The database has `pgtrickle_changes.full_rows` and `full_plan_parallel` (`fullParallelDdl`,
+   * installed with the client's catalog): a FULL refresh whose query plans in parallel computes
+   * its rows through them (`full-parallel.ts`).
+   */
+  readonly parallelFull?: boolean;
 }
 
 /** What a refresh did. */
@@ -234,8 +243,9 @@ export async function runRefresh(
       sql`CREATE TEMP TABLE ${prevName} ON COMMIT DROP AS SELECT * FROM ${target.relation}`,
     ]);
   }
-  const before = await readFullPrelude(exec, target.relation);
-  const inserted = await replaceContents(exec, target.relation, plan.fullInsert(), before);
+  const before = await readFullPrelude(exec, target.relation, options.parallelFull === true ? plan : null);
+  const insert = fullStatementSql(plan, before.parallelTypes);
+  const inserted = await replaceContents(exec, target.relation, insert, before);
   const frontier = inserted.row;
   if (frontier.snapshot === undefined || frontier.snapshot === null)
     throw new InternalError('the refresh statement did not record a frontier');

@@ -1,0 +1,88 @@
+/**
+ * The parallel FULL refresh (docs/refresh-windows.md, "FULL, DIFFERENTIAL and AUTO"). PostgreSQL
+ * never runs the SELECT of an `INSERT … SELECT` in parallel, where `REFRESH MATERIALIZED VIEW`
+ * computes the same query with parallel workers (e.g. a Partial HashAggregate under a Gather); a
+ * PL/pgSQL `RETURN QUERY` may run its query in parallel, also when the function is read by an
+ * INSERT. Rule: when the planner would run the population query in parallel — its plan,
+ * EXPLAINed at each FULL refresh by `pgtrickle_changes.full_plan_parallel` in the refresh's first
+ * statement, has a Gather — the FULL statement inserts the rows of
+ * `pgtrickle_changes.full_rows(<query>)` instead of the query itself; otherwise it inserts the
+ * query's rows directly (a serial plan gains nothing from the detour, which keeps the rows in a
+ * tuplestore before the insert). Both functions are SECURITY INVOKER (they run in the owner's
+ * sandbox like the direct statement). `full_rows` is STABLE: its query runs under the snapshot of
+ * the statement calling it, the one its frontier is taken from, so the frontier stays exact (and
+ * a query that writes is refused); `full_plan_parallel` is volatile, as EXPLAIN must be. The
+ * rows come back typed by a column definition list of the storage's own column types (read from
+ * the catalog in the same first statement), the query's columns cast to them explicitly (the
+ * storage was created from the query's own types, so the casts change no value).
+ * Everything stays in the refresh's transaction.
+ */
+import { CHANGES_SCHEMA, ROW_ID_COLUMN } from '../names.js';
+import { sql } from '../sql/sql.js';
+import type { CompiledPlan } from './compile.js';
+
+/** The function returning the rows of a query given as text, possibly computed in parallel. */
+export const FULL_ROWS_FUNCTION = 'full_rows';
+
+/** The function telling whether the planner would run a query given as text in parallel. */
+export const FULL_PLAN_PARALLEL_FUNCTION = 'full_plan_parallel';
+
+/** The storage columns a FULL statement fills, in the order of the plan's population query. */
+export function fullColumns(plan: CompiledPlan): string[] {
+  return [ROW_ID_COLUMN, ...plan.applyTarget().columns];
+}
+
+const populations = new WeakMap<CompiledPlan, string>();
+
+/** The plan's population query (built once per plan object). */
+export function populationOf(plan: CompiledPlan): string {
+  let text = populations.get(plan);
+  if (text === undefined) {
+    text = plan.populationSelect();
+    populations.set(plan, text);
+  }
+  return text;
+}
+
+/** The expression telling whether `plan`'s population query would run in parallel (boolean). */
+export function fullPlanParallelSql(plan: CompiledPlan): string {
+  return sql`${sql.id(CHANGES_SCHEMA, FULL_PLAN_PARALLEL_FUNCTION)}(${sql.lit(populationOf(plan))})`;
+}
+
+/**
+ * The expression reading the types (`format_type`, typmod included) of the storage columns
+ * `columns` of `relation` (quoted name), as a json array in that order; null when one is missing.
+ */
+export function storageTypesSql(relation: string, columns: readonly string[]): string {
+  const names = sql.join(columns.map((c) => sql.lit(c)));
+  return sql`(SELECT CASE WHEN pg_catalog.count(a.attname) = ${columns.length}
+              THEN pg_catalog.json_agg(pg_catalog.format_type(a.atttypid, a.atttypmod) ORDER BY c.ord) END
+         FROM pg_catalog.unnest(ARRAY[${names}]::text[]) WITH ORDINALITY AS c(name, ord)
+         LEFT JOIN pg_catalog.pg_attribute AS a
+           ON a.attrelid = ${sql.lit(relation)}::pg_catalog.regclass AND a.attname = c.name AND NOT a.attisdropped)`;
+}
+
+/** The DDL of the two functions (the client's catalog migration creates the same). */
+export function fullParallelDdl(): string[] {
+  const rows = sql.id(CHANGES_SCHEMA, FULL_ROWS_FUNCTION);
+  const parallel = sql.id(CHANGES_SCHEMA, FULL_PLAN_PARALLEL_FUNCTION);
+  return [
+    sql`CREATE OR REPLACE FUNCTION ${rows}(p_query text) RETURNS SETOF record
+LANGUAGE plpgsql STABLE SECURITY INVOKER AS $fn$
+BEGIN
+  RETURN QUERY EXECUTE p_query;
+END
+$fn$`,
+    sql`GRANT EXECUTE ON FUNCTION ${rows}(text) TO PUBLIC`,
+    sql`CREATE OR REPLACE FUNCTION ${parallel}(p_query text) RETURNS boolean
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER AS $fn$
+DECLARE
+  p json;
+BEGIN
+  EXECUTE 'EXPLAIN (FORMAT JSON, COSTS OFF) ' OPERATOR(pg_catalog.||) p_query INTO p;
+  RETURN pg_catalog.jsonb_path_exists(p::pg_catalog.jsonb, '$.** ? (@."Node Type" starts with "Gather")');
+END
+$fn$`,
+    sql`GRANT EXECUTE ON FUNCTION ${parallel}(text) TO PUBLIC`,
+  ];
+}
