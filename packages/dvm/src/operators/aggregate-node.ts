@@ -77,6 +77,11 @@ export interface SumPlan {
   readonly special: 'none' | 'count' | 'rescan';
   /** Whether the result's display scale follows the arguments' (numeric): kept as a histogram. */
   readonly scaled: boolean;
+  /**
+   * With `special: 'count'`: whether ±Infinity can occur (false for a numeric with a type
+   * modifier, which holds NaN at most); their counters are kept only then.
+   */
+  readonly infinite: boolean;
 }
 
 /** What the analysis learned about one aggregate call. */
@@ -89,6 +94,8 @@ export interface AggTypes {
   readonly argType: string | null;
   /** SUM / AVG: how they accumulate. */
   readonly sum: SumPlan | null;
+  /** Whether the argument is provably never NULL (`ir/nullability.ts`); false without one. */
+  readonly argNotNull: boolean;
 }
 
 /** The compile-time analysis of an aggregate node (types from PostgreSQL). */

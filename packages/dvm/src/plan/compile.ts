@@ -41,6 +41,7 @@ import { onlyChild } from '../ir/children.js';
 import { makeExpr, refExpr, refNode, substitute } from '../ir/expr.js';
 import type { IrColumn, IrNode, SourceRef } from '../ir/types.js';
 import { HIDDEN_PREFIX, ROW_ID_COLUMN, rowIdIndexName, shortHash, WEIGHT_COLUMN } from '../names.js';
+import { trimRootAggregateState } from '../operators/aggregate-state.js';
 import { rulesOf } from '../operators/index.js';
 import type { ProjectNode } from '../operators/project.js';
 import { baseWindowSql } from '../operators/scan.js';
@@ -246,6 +247,8 @@ export async function compileStreamTable(
   }
   try {
     await analyzeTree(built.root, port, deltaParams(built.sources));
+    // The stored aggregate keeps only the state its delta rule reads (known after the analysis).
+    const root = trimRootAggregateState(built.root);
     const plan = incrementalPlan(
       query,
       requested,
@@ -253,7 +256,7 @@ export async function compileStreamTable(
       options.name,
       tag,
       columns,
-      built.root,
+      root,
       built.outputs,
       built.sources,
       built.views,
