@@ -44,14 +44,18 @@ it('re-lays out a storage table with the state columns of an earlier compiler, r
   const current = await hiddenColumns('ag.st__pgt_storage');
   expect(current).not.toContain('__pgt_nn_2');
 
-  // As the earlier compiler left it: every SUM / AVG state column, filled as it kept them, and
-  // (to show the contents are recomputed, not carried over) one group's stored values off.
+  // As the earlier compiler left it: hidden copies of the key and the results, every SUM / AVG
+  // state column, filled as it kept them, and (to show the contents are recomputed, not carried
+  // over) one group's stored values off.
   await db.query(`BEGIN; SET LOCAL session_replication_role = replica;
-    ALTER TABLE ag.st__pgt_storage ADD COLUMN __pgt_nn_2 bigint, ADD COLUMN __pgt_pinf_2 bigint,
+    ALTER TABLE ag.st__pgt_storage ADD COLUMN __pgt_grp_1 int, ADD COLUMN __pgt_agg_1 bigint,
+      ADD COLUMN __pgt_agg_2 numeric, ADD COLUMN __pgt_agg_3 numeric,
+      ADD COLUMN __pgt_nn_2 bigint, ADD COLUMN __pgt_pinf_2 bigint,
       ADD COLUMN __pgt_ninf_2 bigint, ADD COLUMN __pgt_scale_2 numeric, ADD COLUMN __pgt_sum_3 numeric,
       ADD COLUMN __pgt_nn_3 bigint, ADD COLUMN __pgt_nan_3 bigint, ADD COLUMN __pgt_pinf_3 bigint,
       ADD COLUMN __pgt_ninf_3 bigint, ADD COLUMN __pgt_scale_3 numeric;
-    UPDATE ag.st__pgt_storage SET __pgt_nn_2 = __pgt_count, __pgt_pinf_2 = 0, __pgt_ninf_2 = 0;
+    UPDATE ag.st__pgt_storage SET __pgt_grp_1 = g, __pgt_agg_1 = n, __pgt_agg_2 = total, __pgt_agg_3 = mean,
+      __pgt_nn_2 = __pgt_count, __pgt_pinf_2 = 0, __pgt_ninf_2 = 0;
     UPDATE ag.st__pgt_storage SET total = total + 1, __pgt_sum_2 = __pgt_sum_2 + 1, __pgt_agg_2 = __pgt_agg_2 + 1 WHERE g = 0;
     COMMIT`);
   expect(await hiddenColumns('ag.st__pgt_storage')).toContain('__pgt_pinf_3');

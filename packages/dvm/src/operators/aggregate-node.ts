@@ -13,7 +13,9 @@
  *   `__pgt_nan_<j>`, `__pgt_pinf_<j>`, `__pgt_ninf_<j>` (how many are NaN, +Infinity, −Infinity;
  *   numeric and float arguments only, NULL otherwise) and `__pgt_scale_<j>` (numeric arguments:
  *   how many finite arguments have each display scale s, as Σ 10^(19·s), so the result's scale —
- *   the largest present, as in PostgreSQL — is known after deletions);
+ *   the largest present, as in PostgreSQL — is known after deletions); after the analysis the
+ *   aggregate whose state the storage keeps drops those its calls cannot need
+ *   (`aggregate-state.ts`), every other aggregate all of them (`build/prune.ts`);
  * - per GROUPING(…) call `__pgt_gf_<k>` (a constant per grouping set).
  */
 import { onlyChild } from '../ir/children.js';

@@ -3,15 +3,15 @@
 -- query:
 --   SELECT region, count(*) AS n, sum(amount) AS total, avg(amount) AS mean FROM orders GROUP BY region
 
--- mode DIFFERENTIAL, row ids unique, columns region text, n bigint, total numeric, mean numeric; hidden: __pgt_grp_1, __pgt_count, __pgt_agg_1, __pgt_agg_2, __pgt_sum_2, __pgt_nn_2, __pgt_nan_2, __pgt_agg_3
+-- mode DIFFERENTIAL, row ids unique, columns region text, n bigint, total numeric, mean numeric; hidden: __pgt_count, __pgt_sum_2, __pgt_nn_2, __pgt_nan_2
 
 -- ==== capture DDL of table public.orders
 SELECT "pgtrickle_changes".capture_sync(16385::oid, NULL::text);
 
 
 -- ==== storage DDL
-CREATE TABLE "public"."st_aggregate_algebraic" AS SELECT r."__pgt_row_id", r."region"::text AS "region", r."n"::bigint AS "n", r."total"::numeric AS "total", r."mean"::numeric AS "mean", r."pgt_grp_1" AS "__pgt_grp_1", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1", r."pgt_agg_2" AS "__pgt_agg_2", r."pgt_sum_2" AS "__pgt_sum_2", r."pgt_nn_2" AS "__pgt_nn_2", r."pgt_nan_2" AS "__pgt_nan_2", r."pgt_agg_3" AS "__pgt_agg_3"
-FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_agg_3 AS "mean", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2", c.pgt_agg_3 AS "pgt_agg_3"
+CREATE TABLE "public"."st_aggregate_algebraic" AS SELECT r."__pgt_row_id", r."region"::text AS "region", r."n"::bigint AS "n", r."total"::numeric AS "total", r."mean"::numeric AS "mean", r."pgt_count" AS "__pgt_count", r."pgt_sum_2" AS "__pgt_sum_2", r."pgt_nn_2" AS "__pgt_nn_2", r."pgt_nan_2" AS "__pgt_nan_2"
+FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_agg_3 AS "mean", c.pgt_count AS "pgt_count", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2"
 FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1", g."pgt_agg_2", g."pgt_sum_2", g."pgt_nn_2", g."pgt_nan_2", g."pgt_agg_3"
 FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1", sum(c.orders_amount) AS "pgt_agg_2", pg_catalog.sum((c.orders_amount)::numeric) FILTER (WHERE ((c.orders_amount)::numeric <> 'NaN'::numeric)) AS "pgt_sum_2", pg_catalog.count(c.orders_amount) AS "pgt_nn_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'NaN'::numeric)) AS "pgt_nan_2", avg(c.orders_amount) AS "pgt_agg_3"
 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
@@ -24,8 +24,8 @@ CREATE UNIQUE INDEX "st_aggregate_algebraic__pgt_row_id_idx" ON "public"."st_agg
 
 
 -- ==== population SELECT
-SELECT r."__pgt_row_id", r."region"::text AS "region", r."n"::bigint AS "n", r."total"::numeric AS "total", r."mean"::numeric AS "mean", r."pgt_grp_1" AS "__pgt_grp_1", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1", r."pgt_agg_2" AS "__pgt_agg_2", r."pgt_sum_2" AS "__pgt_sum_2", r."pgt_nn_2" AS "__pgt_nn_2", r."pgt_nan_2" AS "__pgt_nan_2", r."pgt_agg_3" AS "__pgt_agg_3"
-FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_agg_3 AS "mean", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2", c.pgt_agg_3 AS "pgt_agg_3"
+SELECT r."__pgt_row_id", r."region"::text AS "region", r."n"::bigint AS "n", r."total"::numeric AS "total", r."mean"::numeric AS "mean", r."pgt_count" AS "__pgt_count", r."pgt_sum_2" AS "__pgt_sum_2", r."pgt_nn_2" AS "__pgt_nn_2", r."pgt_nan_2" AS "__pgt_nan_2"
+FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_agg_3 AS "mean", c.pgt_count AS "pgt_count", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2"
 FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1", g."pgt_agg_2", g."pgt_sum_2", g."pgt_nn_2", g."pgt_nan_2", g."pgt_agg_3"
 FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1", sum(c.orders_amount) AS "pgt_agg_2", pg_catalog.sum((c.orders_amount)::numeric) FILTER (WHERE ((c.orders_amount)::numeric <> 'NaN'::numeric)) AS "pgt_sum_2", pg_catalog.count(c.orders_amount) AS "pgt_nn_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'NaN'::numeric)) AS "pgt_nan_2", avg(c.orders_amount) AS "pgt_agg_3"
 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
@@ -35,9 +35,9 @@ GROUP BY 1) AS g) AS c) AS r;
 
 -- ==== FULL insert
 WITH __pgt_insert AS (
-  INSERT INTO "public"."st_aggregate_algebraic" ("__pgt_row_id", "region", "n", "total", "mean", "__pgt_grp_1", "__pgt_count", "__pgt_agg_1", "__pgt_agg_2", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2", "__pgt_agg_3")
-  SELECT r."__pgt_row_id", r."region"::text AS "region", r."n"::bigint AS "n", r."total"::numeric AS "total", r."mean"::numeric AS "mean", r."pgt_grp_1" AS "__pgt_grp_1", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1", r."pgt_agg_2" AS "__pgt_agg_2", r."pgt_sum_2" AS "__pgt_sum_2", r."pgt_nn_2" AS "__pgt_nn_2", r."pgt_nan_2" AS "__pgt_nan_2", r."pgt_agg_3" AS "__pgt_agg_3"
-  FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_agg_3 AS "mean", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2", c.pgt_agg_3 AS "pgt_agg_3"
+  INSERT INTO "public"."st_aggregate_algebraic" ("__pgt_row_id", "region", "n", "total", "mean", "__pgt_count", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2")
+  SELECT r."__pgt_row_id", r."region"::text AS "region", r."n"::bigint AS "n", r."total"::numeric AS "total", r."mean"::numeric AS "mean", r."pgt_count" AS "__pgt_count", r."pgt_sum_2" AS "__pgt_sum_2", r."pgt_nn_2" AS "__pgt_nn_2", r."pgt_nan_2" AS "__pgt_nan_2"
+  FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_agg_3 AS "mean", c.pgt_count AS "pgt_count", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2"
   FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1", g."pgt_agg_2", g."pgt_sum_2", g."pgt_nn_2", g."pgt_nan_2", g."pgt_agg_3"
   FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1", sum(c.orders_amount) AS "pgt_agg_2", pg_catalog.sum((c.orders_amount)::numeric) FILTER (WHERE ((c.orders_amount)::numeric <> 'NaN'::numeric)) AS "pgt_sum_2", pg_catalog.count(c.orders_amount) AS "pgt_nn_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'NaN'::numeric)) AS "pgt_nan_2", avg(c.orders_amount) AS "pgt_agg_3"
   FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
@@ -78,7 +78,7 @@ __pgt_n2_dgroups AS (
   GROUP BY 1) AS g
 ),
 __pgt_n2_state AS (
-  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."__pgt_grp_1" AS "__o_pgt_grp_1", s."__pgt_count" AS "__o_pgt_count", s."__pgt_agg_1" AS "__o_pgt_agg_1", s."__pgt_agg_2" AS "__o_pgt_agg_2", s."__pgt_sum_2" AS "__o_pgt_sum_2", s."__pgt_nn_2" AS "__o_pgt_nn_2", s."__pgt_nan_2" AS "__o_pgt_nan_2", s."__pgt_agg_3" AS "__o_pgt_agg_3"
+  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."region" AS "__o_pgt_grp_1", s."__pgt_count" AS "__o_pgt_count", s."n" AS "__o_pgt_agg_1", s."total" AS "__o_pgt_agg_2", s."__pgt_sum_2" AS "__o_pgt_sum_2", s."__pgt_nn_2" AS "__o_pgt_nn_2", s."__pgt_nan_2" AS "__o_pgt_nan_2", s."mean" AS "__o_pgt_agg_3"
   FROM __pgt_n2_dgroups AS d
   LEFT JOIN "public"."st_aggregate_algebraic" AS s ON s."__pgt_row_id" = d.__pgt_row_id
 ),
@@ -103,7 +103,7 @@ __pgt_d2_aggregate AS (
   FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR f.__pgt_changed)
 ),
 __pgt_d3_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_agg_3 AS "mean", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2", c.pgt_agg_3 AS "pgt_agg_3"
+  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_agg_3 AS "mean", c.pgt_count AS "pgt_count", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2"
   FROM __pgt_d2_aggregate AS c
 ),
 __pgt_params AS (
@@ -123,8 +123,8 @@ __pgt_frontier AS (
     END
     FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x), '{}'::jsonb
 )
-INSERT INTO pg_temp."__pgt_delta_326a6d1a" ("__pgt_row_id", "__pgt_weight", "region", "n", "total", "mean", "__pgt_grp_1", "__pgt_count", "__pgt_agg_1", "__pgt_agg_2", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2", "__pgt_agg_3")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."region", d."n", d."total", d."mean", d."pgt_grp_1", d."pgt_count", d."pgt_agg_1", d."pgt_agg_2", d."pgt_sum_2", d."pgt_nn_2", d."pgt_nan_2", d."pgt_agg_3"
+INSERT INTO pg_temp."__pgt_delta_326a6d1a" ("__pgt_row_id", "__pgt_weight", "region", "n", "total", "mean", "__pgt_count", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2")
+SELECT d."__pgt_row_id", d.__pgt_weight, d."region", d."n", d."total", d."mean", d."pgt_count", d."pgt_sum_2", d."pgt_nn_2", d."pgt_nan_2"
 FROM __pgt_d3_project AS d;
 
 
@@ -151,7 +151,7 @@ __pgt_n2_dgroups AS (
   GROUP BY 1) AS g
 ),
 __pgt_n2_state AS (
-  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."__pgt_grp_1" AS "__o_pgt_grp_1", s."__pgt_count" AS "__o_pgt_count", s."__pgt_agg_1" AS "__o_pgt_agg_1", s."__pgt_agg_2" AS "__o_pgt_agg_2", s."__pgt_sum_2" AS "__o_pgt_sum_2", s."__pgt_nn_2" AS "__o_pgt_nn_2", s."__pgt_nan_2" AS "__o_pgt_nan_2", s."__pgt_agg_3" AS "__o_pgt_agg_3"
+  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."region" AS "__o_pgt_grp_1", s."__pgt_count" AS "__o_pgt_count", s."n" AS "__o_pgt_agg_1", s."total" AS "__o_pgt_agg_2", s."__pgt_sum_2" AS "__o_pgt_sum_2", s."__pgt_nn_2" AS "__o_pgt_nn_2", s."__pgt_nan_2" AS "__o_pgt_nan_2", s."mean" AS "__o_pgt_agg_3"
   FROM __pgt_n2_dgroups AS d
   LEFT JOIN "public"."st_aggregate_algebraic" AS s ON s."__pgt_row_id" = d.__pgt_row_id
 ),
@@ -176,11 +176,11 @@ __pgt_d2_aggregate AS (
   FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR f.__pgt_changed)
 ),
 __pgt_d3_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_agg_3 AS "mean", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2", c.pgt_agg_3 AS "pgt_agg_3"
+  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_agg_3 AS "mean", c.pgt_count AS "pgt_count", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2"
   FROM __pgt_d2_aggregate AS c
 )
-INSERT INTO pg_temp."__pgt_delta_326a6d1a" ("__pgt_row_id", "__pgt_weight", "region", "n", "total", "mean", "__pgt_grp_1", "__pgt_count", "__pgt_agg_1", "__pgt_agg_2", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2", "__pgt_agg_3")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."region", d."n", d."total", d."mean", d."pgt_grp_1", d."pgt_count", d."pgt_agg_1", d."pgt_agg_2", d."pgt_sum_2", d."pgt_nn_2", d."pgt_nan_2", d."pgt_agg_3"
+INSERT INTO pg_temp."__pgt_delta_326a6d1a" ("__pgt_row_id", "__pgt_weight", "region", "n", "total", "mean", "__pgt_count", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2")
+SELECT d."__pgt_row_id", d.__pgt_weight, d."region", d."n", d."total", d."mean", d."pgt_count", d."pgt_sum_2", d."pgt_nn_2", d."pgt_nan_2"
 FROM __pgt_d3_project AS d;
 
 
@@ -203,7 +203,7 @@ __pgt_n2_dgroups AS (
   GROUP BY 1) AS g
 ),
 __pgt_n2_state AS (
-  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."__pgt_grp_1" AS "__o_pgt_grp_1", s."__pgt_count" AS "__o_pgt_count", s."__pgt_agg_1" AS "__o_pgt_agg_1", s."__pgt_agg_2" AS "__o_pgt_agg_2", s."__pgt_sum_2" AS "__o_pgt_sum_2", s."__pgt_nn_2" AS "__o_pgt_nn_2", s."__pgt_nan_2" AS "__o_pgt_nan_2", s."__pgt_agg_3" AS "__o_pgt_agg_3"
+  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."region" AS "__o_pgt_grp_1", s."__pgt_count" AS "__o_pgt_count", s."n" AS "__o_pgt_agg_1", s."total" AS "__o_pgt_agg_2", s."__pgt_sum_2" AS "__o_pgt_sum_2", s."__pgt_nn_2" AS "__o_pgt_nn_2", s."__pgt_nan_2" AS "__o_pgt_nan_2", s."mean" AS "__o_pgt_agg_3"
   FROM __pgt_n2_dgroups AS d
   LEFT JOIN "public"."st_aggregate_algebraic" AS s ON s."__pgt_row_id" = d.__pgt_row_id
 ),
@@ -229,14 +229,14 @@ __pgt_deleted AS (
   RETURNING 1
 ),
 __pgt_updated AS (
-  UPDATE "public"."st_aggregate_algebraic" AS st SET "region" = f.__n_pgt_grp_1, "n" = f.__n_pgt_agg_1, "total" = f.__n_pgt_agg_2, "mean" = f.__n_pgt_agg_3, "__pgt_grp_1" = f.__n_pgt_grp_1, "__pgt_count" = f.__n_pgt_count, "__pgt_agg_1" = f.__n_pgt_agg_1, "__pgt_agg_2" = f.__n_pgt_agg_2, "__pgt_sum_2" = f.__n_pgt_sum_2, "__pgt_nn_2" = f.__n_pgt_nn_2, "__pgt_nan_2" = f.__n_pgt_nan_2, "__pgt_agg_3" = f.__n_pgt_agg_3
+  UPDATE "public"."st_aggregate_algebraic" AS st SET "region" = f.__n_pgt_grp_1, "n" = f.__n_pgt_agg_1, "total" = f.__n_pgt_agg_2, "mean" = f.__n_pgt_agg_3, "__pgt_count" = f.__n_pgt_count, "__pgt_sum_2" = f.__n_pgt_sum_2, "__pgt_nn_2" = f.__n_pgt_nn_2, "__pgt_nan_2" = f.__n_pgt_nan_2
   FROM __pgt_n2_rows AS f
   WHERE st."__pgt_row_id" = f."__pgt_row_id" AND f.__pgt_had AND f.__pgt_has AND f.__pgt_changed
   RETURNING 1
 ),
 __pgt_inserted AS (
-  INSERT INTO "public"."st_aggregate_algebraic" ("__pgt_row_id", "region", "n", "total", "mean", "__pgt_grp_1", "__pgt_count", "__pgt_agg_1", "__pgt_agg_2", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2", "__pgt_agg_3")
-  SELECT f."__pgt_row_id", f.__n_pgt_grp_1, f.__n_pgt_agg_1, f.__n_pgt_agg_2, f.__n_pgt_agg_3, f.__n_pgt_grp_1, f.__n_pgt_count, f.__n_pgt_agg_1, f.__n_pgt_agg_2, f.__n_pgt_sum_2, f.__n_pgt_nn_2, f.__n_pgt_nan_2, f.__n_pgt_agg_3 FROM __pgt_n2_rows AS f
+  INSERT INTO "public"."st_aggregate_algebraic" ("__pgt_row_id", "region", "n", "total", "mean", "__pgt_count", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2")
+  SELECT f."__pgt_row_id", f.__n_pgt_grp_1, f.__n_pgt_agg_1, f.__n_pgt_agg_2, f.__n_pgt_agg_3, f.__n_pgt_count, f.__n_pgt_sum_2, f.__n_pgt_nn_2, f.__n_pgt_nan_2 FROM __pgt_n2_rows AS f
   WHERE f.__pgt_has AND NOT f.__pgt_had
   RETURNING 1
 )
@@ -273,7 +273,7 @@ __pgt_n2_dgroups AS (
   GROUP BY 1) AS g
 ),
 __pgt_n2_state AS (
-  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."__pgt_grp_1" AS "__o_pgt_grp_1", s."__pgt_count" AS "__o_pgt_count", s."__pgt_agg_1" AS "__o_pgt_agg_1", s."__pgt_agg_2" AS "__o_pgt_agg_2", s."__pgt_sum_2" AS "__o_pgt_sum_2", s."__pgt_nn_2" AS "__o_pgt_nn_2", s."__pgt_nan_2" AS "__o_pgt_nan_2", s."__pgt_agg_3" AS "__o_pgt_agg_3"
+  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."region" AS "__o_pgt_grp_1", s."__pgt_count" AS "__o_pgt_count", s."n" AS "__o_pgt_agg_1", s."total" AS "__o_pgt_agg_2", s."__pgt_sum_2" AS "__o_pgt_sum_2", s."__pgt_nn_2" AS "__o_pgt_nn_2", s."__pgt_nan_2" AS "__o_pgt_nan_2", s."mean" AS "__o_pgt_agg_3"
   FROM __pgt_n2_dgroups AS d
   LEFT JOIN "public"."st_aggregate_algebraic" AS s ON s."__pgt_row_id" = d.__pgt_row_id
 ),
@@ -298,14 +298,14 @@ __pgt_d2_aggregate AS (
   FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR f.__pgt_changed)
 ),
 __pgt_d3_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_agg_3 AS "mean", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2", c.pgt_agg_3 AS "pgt_agg_3"
+  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_agg_3 AS "mean", c.pgt_count AS "pgt_count", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2"
   FROM __pgt_d2_aggregate AS c
 ),
 __pgt_params AS (
   SELECT $1::pg_catalog.pg_snapshot AS p1
 ),
 __pgt_delta AS (
-  SELECT d."__pgt_row_id", d.__pgt_weight, d."region" AS "region", d."n" AS "n", d."total" AS "total", d."mean" AS "mean", d."pgt_grp_1" AS "__pgt_grp_1", d."pgt_count" AS "__pgt_count", d."pgt_agg_1" AS "__pgt_agg_1", d."pgt_agg_2" AS "__pgt_agg_2", d."pgt_sum_2" AS "__pgt_sum_2", d."pgt_nn_2" AS "__pgt_nn_2", d."pgt_nan_2" AS "__pgt_nan_2", d."pgt_agg_3" AS "__pgt_agg_3"
+  SELECT d."__pgt_row_id", d.__pgt_weight, d."region" AS "region", d."n" AS "n", d."total" AS "total", d."mean" AS "mean", d."pgt_count" AS "__pgt_count", d."pgt_sum_2" AS "__pgt_sum_2", d."pgt_nn_2" AS "__pgt_nn_2", d."pgt_nan_2" AS "__pgt_nan_2"
   FROM __pgt_d3_project AS d
 ),
 __pgt_changes AS MATERIALIZED (
@@ -317,14 +317,14 @@ __pgt_deleted AS (
   RETURNING 1
 ),
 __pgt_updated AS (
-  UPDATE "public"."st_aggregate_algebraic" AS st SET "region" = d."region", "n" = d."n", "total" = d."total", "mean" = d."mean", "__pgt_grp_1" = d."__pgt_grp_1", "__pgt_count" = d."__pgt_count", "__pgt_agg_1" = d."__pgt_agg_1", "__pgt_agg_2" = d."__pgt_agg_2", "__pgt_sum_2" = d."__pgt_sum_2", "__pgt_nn_2" = d."__pgt_nn_2", "__pgt_nan_2" = d."__pgt_nan_2", "__pgt_agg_3" = d."__pgt_agg_3"
+  UPDATE "public"."st_aggregate_algebraic" AS st SET "region" = d."region", "n" = d."n", "total" = d."total", "mean" = d."mean", "__pgt_count" = d."__pgt_count", "__pgt_sum_2" = d."__pgt_sum_2", "__pgt_nn_2" = d."__pgt_nn_2", "__pgt_nan_2" = d."__pgt_nan_2"
   FROM __pgt_changes AS d
   WHERE st."__pgt_row_id" = d."__pgt_row_id" AND d.__pgt_weight > 0
   RETURNING 1
 ),
 __pgt_inserted AS (
-  INSERT INTO "public"."st_aggregate_algebraic" ("__pgt_row_id", "region", "n", "total", "mean", "__pgt_grp_1", "__pgt_count", "__pgt_agg_1", "__pgt_agg_2", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2", "__pgt_agg_3")
-  SELECT d."__pgt_row_id", d."region", d."n", d."total", d."mean", d."__pgt_grp_1", d."__pgt_count", d."__pgt_agg_1", d."__pgt_agg_2", d."__pgt_sum_2", d."__pgt_nn_2", d."__pgt_nan_2", d."__pgt_agg_3" FROM __pgt_changes AS d
+  INSERT INTO "public"."st_aggregate_algebraic" ("__pgt_row_id", "region", "n", "total", "mean", "__pgt_count", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2")
+  SELECT d."__pgt_row_id", d."region", d."n", d."total", d."mean", d."__pgt_count", d."__pgt_sum_2", d."__pgt_nn_2", d."__pgt_nan_2" FROM __pgt_changes AS d
   WHERE d.__pgt_weight > 0 AND d.__pgt_rows = 1
   RETURNING 1
 ),
@@ -352,10 +352,10 @@ SELECT ((SELECT CASE
 DROP TABLE IF EXISTS pg_temp."__pgt_applied_326a6d1a";
 
 CREATE TEMP TABLE "__pgt_applied_326a6d1a" ON COMMIT DROP AS
-SELECT y."__pgt_row_id", y.__pgt_weight, y."region", y."n", y."total", y."mean", y."__pgt_grp_1", y."__pgt_count", y."__pgt_agg_1", y."__pgt_agg_2", y."__pgt_sum_2", y."__pgt_nn_2", y."__pgt_nan_2", y."__pgt_agg_3"
+SELECT y."__pgt_row_id", y.__pgt_weight, y."region", y."n", y."total", y."mean", y."__pgt_count", y."__pgt_sum_2", y."__pgt_nn_2", y."__pgt_nan_2"
 FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
-  OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."region", x."n", x."total", x."mean", x."__pgt_grp_1", x."__pgt_count", x."__pgt_agg_1", x."__pgt_agg_2", x."__pgt_sum_2", x."__pgt_nn_2", x."__pgt_nan_2", x."__pgt_agg_3"
-      FROM (SELECT d.*, pg_catalog.record_send(ROW(d."region", d."n", d."total", d."mean", d."__pgt_grp_1", d."__pgt_count", d."__pgt_agg_1", d."__pgt_agg_2", d."__pgt_sum_2", d."__pgt_nn_2", d."__pgt_nan_2", d."__pgt_agg_3")) AS __pgt_text FROM pg_temp.__pgt_prev_union AS d) AS x
+  OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."region", x."n", x."total", x."mean", x."__pgt_count", x."__pgt_sum_2", x."__pgt_nn_2", x."__pgt_nan_2"
+      FROM (SELECT d.*, pg_catalog.record_send(ROW(d."region", d."n", d."total", d."mean", d."__pgt_count", d."__pgt_sum_2", d."__pgt_nn_2", d."__pgt_nan_2")) AS __pgt_text FROM pg_temp.__pgt_prev_union AS d) AS x
       ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
 WHERE y.__pgt_weight <> 0;
 

@@ -3,15 +3,15 @@
 -- query:
 --   SELECT count(*) AS n, sum(amount) AS total FROM orders
 
--- mode DIFFERENTIAL, row ids unique, columns n bigint, total numeric; hidden: __pgt_count, __pgt_agg_1, __pgt_agg_2, __pgt_sum_2, __pgt_nn_2, __pgt_nan_2
+-- mode DIFFERENTIAL, row ids unique, columns n bigint, total numeric; hidden: __pgt_count, __pgt_sum_2, __pgt_nn_2, __pgt_nan_2
 
 -- ==== capture DDL of table public.orders
 SELECT "pgtrickle_changes".capture_sync(16385::oid, NULL::text);
 
 
 -- ==== storage DDL
-CREATE TABLE "public"."st_aggregate_global" AS SELECT r."__pgt_row_id", r."n"::bigint AS "n", r."total"::numeric AS "total", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1", r."pgt_agg_2" AS "__pgt_agg_2", r."pgt_sum_2" AS "__pgt_sum_2", r."pgt_nn_2" AS "__pgt_nn_2", r."pgt_nan_2" AS "__pgt_nan_2"
-FROM (SELECT c.__pgt_row_id, c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2"
+CREATE TABLE "public"."st_aggregate_global" AS SELECT r."__pgt_row_id", r."n"::bigint AS "n", r."total"::numeric AS "total", r."pgt_count" AS "__pgt_count", r."pgt_sum_2" AS "__pgt_sum_2", r."pgt_nn_2" AS "__pgt_nn_2", r."pgt_nan_2" AS "__pgt_nan_2"
+FROM (SELECT c.__pgt_row_id, c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_count AS "pgt_count", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2"
 FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1", g."pgt_agg_2", g."pgt_sum_2", g."pgt_nn_2", g."pgt_nan_2"
 FROM (SELECT pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1", sum(c.orders_amount) AS "pgt_agg_2", pg_catalog.sum((c.orders_amount)::numeric) FILTER (WHERE ((c.orders_amount)::numeric <> 'NaN'::numeric)) AS "pgt_sum_2", pg_catalog.count(c.orders_amount) AS "pgt_nn_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'NaN'::numeric)) AS "pgt_nan_2"
 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
@@ -23,8 +23,8 @@ CREATE UNIQUE INDEX "st_aggregate_global__pgt_row_id_idx" ON "public"."st_aggreg
 
 
 -- ==== population SELECT
-SELECT r."__pgt_row_id", r."n"::bigint AS "n", r."total"::numeric AS "total", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1", r."pgt_agg_2" AS "__pgt_agg_2", r."pgt_sum_2" AS "__pgt_sum_2", r."pgt_nn_2" AS "__pgt_nn_2", r."pgt_nan_2" AS "__pgt_nan_2"
-FROM (SELECT c.__pgt_row_id, c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2"
+SELECT r."__pgt_row_id", r."n"::bigint AS "n", r."total"::numeric AS "total", r."pgt_count" AS "__pgt_count", r."pgt_sum_2" AS "__pgt_sum_2", r."pgt_nn_2" AS "__pgt_nn_2", r."pgt_nan_2" AS "__pgt_nan_2"
+FROM (SELECT c.__pgt_row_id, c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_count AS "pgt_count", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2"
 FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1", g."pgt_agg_2", g."pgt_sum_2", g."pgt_nn_2", g."pgt_nan_2"
 FROM (SELECT pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1", sum(c.orders_amount) AS "pgt_agg_2", pg_catalog.sum((c.orders_amount)::numeric) FILTER (WHERE ((c.orders_amount)::numeric <> 'NaN'::numeric)) AS "pgt_sum_2", pg_catalog.count(c.orders_amount) AS "pgt_nn_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'NaN'::numeric)) AS "pgt_nan_2"
 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
@@ -33,9 +33,9 @@ FROM "public"."orders" AS __pgt_src) AS c) AS g) AS c) AS r;
 
 -- ==== FULL insert
 WITH __pgt_insert AS (
-  INSERT INTO "public"."st_aggregate_global" ("__pgt_row_id", "n", "total", "__pgt_count", "__pgt_agg_1", "__pgt_agg_2", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2")
-  SELECT r."__pgt_row_id", r."n"::bigint AS "n", r."total"::numeric AS "total", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1", r."pgt_agg_2" AS "__pgt_agg_2", r."pgt_sum_2" AS "__pgt_sum_2", r."pgt_nn_2" AS "__pgt_nn_2", r."pgt_nan_2" AS "__pgt_nan_2"
-  FROM (SELECT c.__pgt_row_id, c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2"
+  INSERT INTO "public"."st_aggregate_global" ("__pgt_row_id", "n", "total", "__pgt_count", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2")
+  SELECT r."__pgt_row_id", r."n"::bigint AS "n", r."total"::numeric AS "total", r."pgt_count" AS "__pgt_count", r."pgt_sum_2" AS "__pgt_sum_2", r."pgt_nn_2" AS "__pgt_nn_2", r."pgt_nan_2" AS "__pgt_nan_2"
+  FROM (SELECT c.__pgt_row_id, c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_count AS "pgt_count", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2"
   FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1", g."pgt_agg_2", g."pgt_sum_2", g."pgt_nn_2", g."pgt_nan_2"
   FROM (SELECT pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1", sum(c.orders_amount) AS "pgt_agg_2", pg_catalog.sum((c.orders_amount)::numeric) FILTER (WHERE ((c.orders_amount)::numeric <> 'NaN'::numeric)) AS "pgt_sum_2", pg_catalog.count(c.orders_amount) AS "pgt_nn_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'NaN'::numeric)) AS "pgt_nan_2"
   FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
@@ -75,7 +75,7 @@ __pgt_n2_dgroups AS (
   HAVING pg_catalog.count(*) > 0) AS g
 ),
 __pgt_n2_state AS (
-  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."__pgt_count" AS "__o_pgt_count", s."__pgt_agg_1" AS "__o_pgt_agg_1", s."__pgt_agg_2" AS "__o_pgt_agg_2", s."__pgt_sum_2" AS "__o_pgt_sum_2", s."__pgt_nn_2" AS "__o_pgt_nn_2", s."__pgt_nan_2" AS "__o_pgt_nan_2"
+  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."__pgt_count" AS "__o_pgt_count", s."n" AS "__o_pgt_agg_1", s."total" AS "__o_pgt_agg_2", s."__pgt_sum_2" AS "__o_pgt_sum_2", s."__pgt_nn_2" AS "__o_pgt_nn_2", s."__pgt_nan_2" AS "__o_pgt_nan_2"
   FROM __pgt_n2_dgroups AS d
   LEFT JOIN "public"."st_aggregate_global" AS s ON s."__pgt_row_id" = d.__pgt_row_id
 ),
@@ -99,7 +99,7 @@ __pgt_d2_aggregate AS (
   FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR f.__pgt_changed)
 ),
 __pgt_d3_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2"
+  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_count AS "pgt_count", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2"
   FROM __pgt_d2_aggregate AS c
 ),
 __pgt_params AS (
@@ -119,8 +119,8 @@ __pgt_frontier AS (
     END
     FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x), '{}'::jsonb
 )
-INSERT INTO pg_temp."__pgt_delta_588471e1" ("__pgt_row_id", "__pgt_weight", "n", "total", "__pgt_count", "__pgt_agg_1", "__pgt_agg_2", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."n", d."total", d."pgt_count", d."pgt_agg_1", d."pgt_agg_2", d."pgt_sum_2", d."pgt_nn_2", d."pgt_nan_2"
+INSERT INTO pg_temp."__pgt_delta_588471e1" ("__pgt_row_id", "__pgt_weight", "n", "total", "__pgt_count", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2")
+SELECT d."__pgt_row_id", d.__pgt_weight, d."n", d."total", d."pgt_count", d."pgt_sum_2", d."pgt_nn_2", d."pgt_nan_2"
 FROM __pgt_d3_project AS d;
 
 
@@ -147,7 +147,7 @@ __pgt_n2_dgroups AS (
   HAVING pg_catalog.count(*) > 0) AS g
 ),
 __pgt_n2_state AS (
-  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."__pgt_count" AS "__o_pgt_count", s."__pgt_agg_1" AS "__o_pgt_agg_1", s."__pgt_agg_2" AS "__o_pgt_agg_2", s."__pgt_sum_2" AS "__o_pgt_sum_2", s."__pgt_nn_2" AS "__o_pgt_nn_2", s."__pgt_nan_2" AS "__o_pgt_nan_2"
+  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."__pgt_count" AS "__o_pgt_count", s."n" AS "__o_pgt_agg_1", s."total" AS "__o_pgt_agg_2", s."__pgt_sum_2" AS "__o_pgt_sum_2", s."__pgt_nn_2" AS "__o_pgt_nn_2", s."__pgt_nan_2" AS "__o_pgt_nan_2"
   FROM __pgt_n2_dgroups AS d
   LEFT JOIN "public"."st_aggregate_global" AS s ON s."__pgt_row_id" = d.__pgt_row_id
 ),
@@ -171,11 +171,11 @@ __pgt_d2_aggregate AS (
   FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR f.__pgt_changed)
 ),
 __pgt_d3_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2"
+  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_count AS "pgt_count", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2"
   FROM __pgt_d2_aggregate AS c
 )
-INSERT INTO pg_temp."__pgt_delta_588471e1" ("__pgt_row_id", "__pgt_weight", "n", "total", "__pgt_count", "__pgt_agg_1", "__pgt_agg_2", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."n", d."total", d."pgt_count", d."pgt_agg_1", d."pgt_agg_2", d."pgt_sum_2", d."pgt_nn_2", d."pgt_nan_2"
+INSERT INTO pg_temp."__pgt_delta_588471e1" ("__pgt_row_id", "__pgt_weight", "n", "total", "__pgt_count", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2")
+SELECT d."__pgt_row_id", d.__pgt_weight, d."n", d."total", d."pgt_count", d."pgt_sum_2", d."pgt_nn_2", d."pgt_nan_2"
 FROM __pgt_d3_project AS d;
 
 
@@ -198,7 +198,7 @@ __pgt_n2_dgroups AS (
   HAVING pg_catalog.count(*) > 0) AS g
 ),
 __pgt_n2_state AS (
-  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."__pgt_count" AS "__o_pgt_count", s."__pgt_agg_1" AS "__o_pgt_agg_1", s."__pgt_agg_2" AS "__o_pgt_agg_2", s."__pgt_sum_2" AS "__o_pgt_sum_2", s."__pgt_nn_2" AS "__o_pgt_nn_2", s."__pgt_nan_2" AS "__o_pgt_nan_2"
+  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."__pgt_count" AS "__o_pgt_count", s."n" AS "__o_pgt_agg_1", s."total" AS "__o_pgt_agg_2", s."__pgt_sum_2" AS "__o_pgt_sum_2", s."__pgt_nn_2" AS "__o_pgt_nn_2", s."__pgt_nan_2" AS "__o_pgt_nan_2"
   FROM __pgt_n2_dgroups AS d
   LEFT JOIN "public"."st_aggregate_global" AS s ON s."__pgt_row_id" = d.__pgt_row_id
 ),
@@ -223,14 +223,14 @@ __pgt_deleted AS (
   RETURNING 1
 ),
 __pgt_updated AS (
-  UPDATE "public"."st_aggregate_global" AS st SET "n" = f.__n_pgt_agg_1, "total" = f.__n_pgt_agg_2, "__pgt_count" = f.__n_pgt_count, "__pgt_agg_1" = f.__n_pgt_agg_1, "__pgt_agg_2" = f.__n_pgt_agg_2, "__pgt_sum_2" = f.__n_pgt_sum_2, "__pgt_nn_2" = f.__n_pgt_nn_2, "__pgt_nan_2" = f.__n_pgt_nan_2
+  UPDATE "public"."st_aggregate_global" AS st SET "n" = f.__n_pgt_agg_1, "total" = f.__n_pgt_agg_2, "__pgt_count" = f.__n_pgt_count, "__pgt_sum_2" = f.__n_pgt_sum_2, "__pgt_nn_2" = f.__n_pgt_nn_2, "__pgt_nan_2" = f.__n_pgt_nan_2
   FROM __pgt_n2_rows AS f
   WHERE st."__pgt_row_id" = f."__pgt_row_id" AND f.__pgt_had AND f.__pgt_has AND f.__pgt_changed
   RETURNING 1
 ),
 __pgt_inserted AS (
-  INSERT INTO "public"."st_aggregate_global" ("__pgt_row_id", "n", "total", "__pgt_count", "__pgt_agg_1", "__pgt_agg_2", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2")
-  SELECT f."__pgt_row_id", f.__n_pgt_agg_1, f.__n_pgt_agg_2, f.__n_pgt_count, f.__n_pgt_agg_1, f.__n_pgt_agg_2, f.__n_pgt_sum_2, f.__n_pgt_nn_2, f.__n_pgt_nan_2 FROM __pgt_n2_rows AS f
+  INSERT INTO "public"."st_aggregate_global" ("__pgt_row_id", "n", "total", "__pgt_count", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2")
+  SELECT f."__pgt_row_id", f.__n_pgt_agg_1, f.__n_pgt_agg_2, f.__n_pgt_count, f.__n_pgt_sum_2, f.__n_pgt_nn_2, f.__n_pgt_nan_2 FROM __pgt_n2_rows AS f
   WHERE f.__pgt_has AND NOT f.__pgt_had
   RETURNING 1
 )
@@ -267,7 +267,7 @@ __pgt_n2_dgroups AS (
   HAVING pg_catalog.count(*) > 0) AS g
 ),
 __pgt_n2_state AS (
-  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."__pgt_count" AS "__o_pgt_count", s."__pgt_agg_1" AS "__o_pgt_agg_1", s."__pgt_agg_2" AS "__o_pgt_agg_2", s."__pgt_sum_2" AS "__o_pgt_sum_2", s."__pgt_nn_2" AS "__o_pgt_nn_2", s."__pgt_nan_2" AS "__o_pgt_nan_2"
+  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."__pgt_count" AS "__o_pgt_count", s."n" AS "__o_pgt_agg_1", s."total" AS "__o_pgt_agg_2", s."__pgt_sum_2" AS "__o_pgt_sum_2", s."__pgt_nn_2" AS "__o_pgt_nn_2", s."__pgt_nan_2" AS "__o_pgt_nan_2"
   FROM __pgt_n2_dgroups AS d
   LEFT JOIN "public"."st_aggregate_global" AS s ON s."__pgt_row_id" = d.__pgt_row_id
 ),
@@ -291,14 +291,14 @@ __pgt_d2_aggregate AS (
   FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR f.__pgt_changed)
 ),
 __pgt_d3_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2"
+  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_count AS "pgt_count", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2"
   FROM __pgt_d2_aggregate AS c
 ),
 __pgt_params AS (
   SELECT $1::pg_catalog.pg_snapshot AS p1
 ),
 __pgt_delta AS (
-  SELECT d."__pgt_row_id", d.__pgt_weight, d."n" AS "n", d."total" AS "total", d."pgt_count" AS "__pgt_count", d."pgt_agg_1" AS "__pgt_agg_1", d."pgt_agg_2" AS "__pgt_agg_2", d."pgt_sum_2" AS "__pgt_sum_2", d."pgt_nn_2" AS "__pgt_nn_2", d."pgt_nan_2" AS "__pgt_nan_2"
+  SELECT d."__pgt_row_id", d.__pgt_weight, d."n" AS "n", d."total" AS "total", d."pgt_count" AS "__pgt_count", d."pgt_sum_2" AS "__pgt_sum_2", d."pgt_nn_2" AS "__pgt_nn_2", d."pgt_nan_2" AS "__pgt_nan_2"
   FROM __pgt_d3_project AS d
 ),
 __pgt_changes AS MATERIALIZED (
@@ -310,14 +310,14 @@ __pgt_deleted AS (
   RETURNING 1
 ),
 __pgt_updated AS (
-  UPDATE "public"."st_aggregate_global" AS st SET "n" = d."n", "total" = d."total", "__pgt_count" = d."__pgt_count", "__pgt_agg_1" = d."__pgt_agg_1", "__pgt_agg_2" = d."__pgt_agg_2", "__pgt_sum_2" = d."__pgt_sum_2", "__pgt_nn_2" = d."__pgt_nn_2", "__pgt_nan_2" = d."__pgt_nan_2"
+  UPDATE "public"."st_aggregate_global" AS st SET "n" = d."n", "total" = d."total", "__pgt_count" = d."__pgt_count", "__pgt_sum_2" = d."__pgt_sum_2", "__pgt_nn_2" = d."__pgt_nn_2", "__pgt_nan_2" = d."__pgt_nan_2"
   FROM __pgt_changes AS d
   WHERE st."__pgt_row_id" = d."__pgt_row_id" AND d.__pgt_weight > 0
   RETURNING 1
 ),
 __pgt_inserted AS (
-  INSERT INTO "public"."st_aggregate_global" ("__pgt_row_id", "n", "total", "__pgt_count", "__pgt_agg_1", "__pgt_agg_2", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2")
-  SELECT d."__pgt_row_id", d."n", d."total", d."__pgt_count", d."__pgt_agg_1", d."__pgt_agg_2", d."__pgt_sum_2", d."__pgt_nn_2", d."__pgt_nan_2" FROM __pgt_changes AS d
+  INSERT INTO "public"."st_aggregate_global" ("__pgt_row_id", "n", "total", "__pgt_count", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2")
+  SELECT d."__pgt_row_id", d."n", d."total", d."__pgt_count", d."__pgt_sum_2", d."__pgt_nn_2", d."__pgt_nan_2" FROM __pgt_changes AS d
   WHERE d.__pgt_weight > 0 AND d.__pgt_rows = 1
   RETURNING 1
 ),
@@ -345,10 +345,10 @@ SELECT ((SELECT CASE
 DROP TABLE IF EXISTS pg_temp."__pgt_applied_588471e1";
 
 CREATE TEMP TABLE "__pgt_applied_588471e1" ON COMMIT DROP AS
-SELECT y."__pgt_row_id", y.__pgt_weight, y."n", y."total", y."__pgt_count", y."__pgt_agg_1", y."__pgt_agg_2", y."__pgt_sum_2", y."__pgt_nn_2", y."__pgt_nan_2"
+SELECT y."__pgt_row_id", y.__pgt_weight, y."n", y."total", y."__pgt_count", y."__pgt_sum_2", y."__pgt_nn_2", y."__pgt_nan_2"
 FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
-  OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."n", x."total", x."__pgt_count", x."__pgt_agg_1", x."__pgt_agg_2", x."__pgt_sum_2", x."__pgt_nn_2", x."__pgt_nan_2"
-      FROM (SELECT d.*, pg_catalog.record_send(ROW(d."n", d."total", d."__pgt_count", d."__pgt_agg_1", d."__pgt_agg_2", d."__pgt_sum_2", d."__pgt_nn_2", d."__pgt_nan_2")) AS __pgt_text FROM pg_temp.__pgt_prev_union AS d) AS x
+  OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."n", x."total", x."__pgt_count", x."__pgt_sum_2", x."__pgt_nn_2", x."__pgt_nan_2"
+      FROM (SELECT d.*, pg_catalog.record_send(ROW(d."n", d."total", d."__pgt_count", d."__pgt_sum_2", d."__pgt_nn_2", d."__pgt_nan_2")) AS __pgt_text FROM pg_temp.__pgt_prev_union AS d) AS x
       ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
 WHERE y.__pgt_weight <> 0;
 

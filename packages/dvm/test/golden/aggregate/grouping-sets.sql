@@ -3,15 +3,15 @@
 -- query:
 --   SELECT region, customer, count(*) AS n FROM orders GROUP BY ROLLUP (region, customer)
 
--- mode DIFFERENTIAL, row ids unique, columns region text, customer integer, n bigint; hidden: __pgt_grp_1, __pgt_grp_2, __pgt_set, __pgt_count, __pgt_agg_1
+-- mode DIFFERENTIAL, row ids unique, columns region text, customer integer, n bigint; hidden: __pgt_set, __pgt_count
 
 -- ==== capture DDL of table public.orders
 SELECT "pgtrickle_changes".capture_sync(16385::oid, NULL::text);
 
 
 -- ==== storage DDL
-CREATE TABLE "public"."st_aggregate_grouping_sets" AS SELECT r."__pgt_row_id", r."region"::text AS "region", r."customer"::integer AS "customer", r."n"::bigint AS "n", r."pgt_grp_1" AS "__pgt_grp_1", r."pgt_grp_2" AS "__pgt_grp_2", r."pgt_set" AS "__pgt_set", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1"
-FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_grp_2 AS "customer", c.pgt_agg_1 AS "n", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_grp_2 AS "pgt_grp_2", c.pgt_set AS "pgt_set", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1"
+CREATE TABLE "public"."st_aggregate_grouping_sets" AS SELECT r."__pgt_row_id", r."region"::text AS "region", r."customer"::integer AS "customer", r."n"::bigint AS "n", r."pgt_set" AS "__pgt_set", r."pgt_count" AS "__pgt_count"
+FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_grp_2 AS "customer", c.pgt_agg_1 AS "n", c.pgt_set AS "pgt_set", c.pgt_count AS "pgt_count"
 FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
 FROM (SELECT c.orders_region AS "pgt_grp_1", c.orders_customer AS "pgt_grp_2", 0::integer AS "pgt_set", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."region" AS "orders_region"
@@ -35,8 +35,8 @@ CREATE UNIQUE INDEX "st_aggregate_grouping_sets__pgt_row_id_idx" ON "public"."st
 
 
 -- ==== population SELECT
-SELECT r."__pgt_row_id", r."region"::text AS "region", r."customer"::integer AS "customer", r."n"::bigint AS "n", r."pgt_grp_1" AS "__pgt_grp_1", r."pgt_grp_2" AS "__pgt_grp_2", r."pgt_set" AS "__pgt_set", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1"
-FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_grp_2 AS "customer", c.pgt_agg_1 AS "n", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_grp_2 AS "pgt_grp_2", c.pgt_set AS "pgt_set", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1"
+SELECT r."__pgt_row_id", r."region"::text AS "region", r."customer"::integer AS "customer", r."n"::bigint AS "n", r."pgt_set" AS "__pgt_set", r."pgt_count" AS "__pgt_count"
+FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_grp_2 AS "customer", c.pgt_agg_1 AS "n", c.pgt_set AS "pgt_set", c.pgt_count AS "pgt_count"
 FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
 FROM (SELECT c.orders_region AS "pgt_grp_1", c.orders_customer AS "pgt_grp_2", 0::integer AS "pgt_set", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."region" AS "orders_region"
@@ -57,9 +57,9 @@ FROM "public"."orders" AS __pgt_src) AS c) AS g) AS c) AS r;
 
 -- ==== FULL insert
 WITH __pgt_insert AS (
-  INSERT INTO "public"."st_aggregate_grouping_sets" ("__pgt_row_id", "region", "customer", "n", "__pgt_grp_1", "__pgt_grp_2", "__pgt_set", "__pgt_count", "__pgt_agg_1")
-  SELECT r."__pgt_row_id", r."region"::text AS "region", r."customer"::integer AS "customer", r."n"::bigint AS "n", r."pgt_grp_1" AS "__pgt_grp_1", r."pgt_grp_2" AS "__pgt_grp_2", r."pgt_set" AS "__pgt_set", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1"
-  FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_grp_2 AS "customer", c.pgt_agg_1 AS "n", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_grp_2 AS "pgt_grp_2", c.pgt_set AS "pgt_set", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1"
+  INSERT INTO "public"."st_aggregate_grouping_sets" ("__pgt_row_id", "region", "customer", "n", "__pgt_set", "__pgt_count")
+  SELECT r."__pgt_row_id", r."region"::text AS "region", r."customer"::integer AS "customer", r."n"::bigint AS "n", r."pgt_set" AS "__pgt_set", r."pgt_count" AS "__pgt_count"
+  FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_grp_2 AS "customer", c.pgt_agg_1 AS "n", c.pgt_set AS "pgt_set", c.pgt_count AS "pgt_count"
   FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
   FROM (SELECT c.orders_region AS "pgt_grp_1", c.orders_customer AS "pgt_grp_2", 0::integer AS "pgt_set", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
   FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."region" AS "orders_region"
@@ -119,7 +119,7 @@ __pgt_n2_dgroups AS (
   HAVING pg_catalog.count(*) > 0) AS g
 ),
 __pgt_n2_state AS (
-  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."__pgt_grp_1" AS "__o_pgt_grp_1", s."__pgt_grp_2" AS "__o_pgt_grp_2", s."__pgt_set" AS "__o_pgt_set", s."__pgt_count" AS "__o_pgt_count", s."__pgt_agg_1" AS "__o_pgt_agg_1"
+  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."region" AS "__o_pgt_grp_1", s."customer" AS "__o_pgt_grp_2", s."__pgt_set" AS "__o_pgt_set", s."__pgt_count" AS "__o_pgt_count", s."n" AS "__o_pgt_agg_1"
   FROM __pgt_n2_dgroups AS d
   LEFT JOIN "public"."st_aggregate_grouping_sets" AS s ON s."__pgt_row_id" = d.__pgt_row_id
 ),
@@ -141,7 +141,7 @@ __pgt_d2_aggregate AS (
   FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR f.__pgt_changed)
 ),
 __pgt_d3_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_grp_2 AS "customer", c.pgt_agg_1 AS "n", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_grp_2 AS "pgt_grp_2", c.pgt_set AS "pgt_set", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1"
+  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_grp_2 AS "customer", c.pgt_agg_1 AS "n", c.pgt_set AS "pgt_set", c.pgt_count AS "pgt_count"
   FROM __pgt_d2_aggregate AS c
 ),
 __pgt_params AS (
@@ -161,8 +161,8 @@ __pgt_frontier AS (
     END
     FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x), '{}'::jsonb
 )
-INSERT INTO pg_temp."__pgt_delta_1b60ec61" ("__pgt_row_id", "__pgt_weight", "region", "customer", "n", "__pgt_grp_1", "__pgt_grp_2", "__pgt_set", "__pgt_count", "__pgt_agg_1")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."region", d."customer", d."n", d."pgt_grp_1", d."pgt_grp_2", d."pgt_set", d."pgt_count", d."pgt_agg_1"
+INSERT INTO pg_temp."__pgt_delta_1b60ec61" ("__pgt_row_id", "__pgt_weight", "region", "customer", "n", "__pgt_set", "__pgt_count")
+SELECT d."__pgt_row_id", d.__pgt_weight, d."region", d."customer", d."n", d."pgt_set", d."pgt_count"
 FROM __pgt_d3_project AS d;
 
 
@@ -197,7 +197,7 @@ __pgt_n2_dgroups AS (
   HAVING pg_catalog.count(*) > 0) AS g
 ),
 __pgt_n2_state AS (
-  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."__pgt_grp_1" AS "__o_pgt_grp_1", s."__pgt_grp_2" AS "__o_pgt_grp_2", s."__pgt_set" AS "__o_pgt_set", s."__pgt_count" AS "__o_pgt_count", s."__pgt_agg_1" AS "__o_pgt_agg_1"
+  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."region" AS "__o_pgt_grp_1", s."customer" AS "__o_pgt_grp_2", s."__pgt_set" AS "__o_pgt_set", s."__pgt_count" AS "__o_pgt_count", s."n" AS "__o_pgt_agg_1"
   FROM __pgt_n2_dgroups AS d
   LEFT JOIN "public"."st_aggregate_grouping_sets" AS s ON s."__pgt_row_id" = d.__pgt_row_id
 ),
@@ -219,11 +219,11 @@ __pgt_d2_aggregate AS (
   FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR f.__pgt_changed)
 ),
 __pgt_d3_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_grp_2 AS "customer", c.pgt_agg_1 AS "n", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_grp_2 AS "pgt_grp_2", c.pgt_set AS "pgt_set", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1"
+  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_grp_2 AS "customer", c.pgt_agg_1 AS "n", c.pgt_set AS "pgt_set", c.pgt_count AS "pgt_count"
   FROM __pgt_d2_aggregate AS c
 )
-INSERT INTO pg_temp."__pgt_delta_1b60ec61" ("__pgt_row_id", "__pgt_weight", "region", "customer", "n", "__pgt_grp_1", "__pgt_grp_2", "__pgt_set", "__pgt_count", "__pgt_agg_1")
-SELECT d."__pgt_row_id", d.__pgt_weight, d."region", d."customer", d."n", d."pgt_grp_1", d."pgt_grp_2", d."pgt_set", d."pgt_count", d."pgt_agg_1"
+INSERT INTO pg_temp."__pgt_delta_1b60ec61" ("__pgt_row_id", "__pgt_weight", "region", "customer", "n", "__pgt_set", "__pgt_count")
+SELECT d."__pgt_row_id", d.__pgt_weight, d."region", d."customer", d."n", d."pgt_set", d."pgt_count"
 FROM __pgt_d3_project AS d;
 
 
@@ -254,7 +254,7 @@ __pgt_n2_dgroups AS (
   HAVING pg_catalog.count(*) > 0) AS g
 ),
 __pgt_n2_state AS (
-  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."__pgt_grp_1" AS "__o_pgt_grp_1", s."__pgt_grp_2" AS "__o_pgt_grp_2", s."__pgt_set" AS "__o_pgt_set", s."__pgt_count" AS "__o_pgt_count", s."__pgt_agg_1" AS "__o_pgt_agg_1"
+  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."region" AS "__o_pgt_grp_1", s."customer" AS "__o_pgt_grp_2", s."__pgt_set" AS "__o_pgt_set", s."__pgt_count" AS "__o_pgt_count", s."n" AS "__o_pgt_agg_1"
   FROM __pgt_n2_dgroups AS d
   LEFT JOIN "public"."st_aggregate_grouping_sets" AS s ON s."__pgt_row_id" = d.__pgt_row_id
 ),
@@ -277,14 +277,14 @@ __pgt_deleted AS (
   RETURNING 1
 ),
 __pgt_updated AS (
-  UPDATE "public"."st_aggregate_grouping_sets" AS st SET "region" = f.__n_pgt_grp_1, "customer" = f.__n_pgt_grp_2, "n" = f.__n_pgt_agg_1, "__pgt_grp_1" = f.__n_pgt_grp_1, "__pgt_grp_2" = f.__n_pgt_grp_2, "__pgt_set" = f.__n_pgt_set, "__pgt_count" = f.__n_pgt_count, "__pgt_agg_1" = f.__n_pgt_agg_1
+  UPDATE "public"."st_aggregate_grouping_sets" AS st SET "region" = f.__n_pgt_grp_1, "customer" = f.__n_pgt_grp_2, "n" = f.__n_pgt_agg_1, "__pgt_set" = f.__n_pgt_set, "__pgt_count" = f.__n_pgt_count
   FROM __pgt_n2_rows AS f
   WHERE st."__pgt_row_id" = f."__pgt_row_id" AND f.__pgt_had AND f.__pgt_has AND f.__pgt_changed
   RETURNING 1
 ),
 __pgt_inserted AS (
-  INSERT INTO "public"."st_aggregate_grouping_sets" ("__pgt_row_id", "region", "customer", "n", "__pgt_grp_1", "__pgt_grp_2", "__pgt_set", "__pgt_count", "__pgt_agg_1")
-  SELECT f."__pgt_row_id", f.__n_pgt_grp_1, f.__n_pgt_grp_2, f.__n_pgt_agg_1, f.__n_pgt_grp_1, f.__n_pgt_grp_2, f.__n_pgt_set, f.__n_pgt_count, f.__n_pgt_agg_1 FROM __pgt_n2_rows AS f
+  INSERT INTO "public"."st_aggregate_grouping_sets" ("__pgt_row_id", "region", "customer", "n", "__pgt_set", "__pgt_count")
+  SELECT f."__pgt_row_id", f.__n_pgt_grp_1, f.__n_pgt_grp_2, f.__n_pgt_agg_1, f.__n_pgt_set, f.__n_pgt_count FROM __pgt_n2_rows AS f
   WHERE f.__pgt_has AND NOT f.__pgt_had
   RETURNING 1
 )
@@ -329,7 +329,7 @@ __pgt_n2_dgroups AS (
   HAVING pg_catalog.count(*) > 0) AS g
 ),
 __pgt_n2_state AS (
-  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."__pgt_grp_1" AS "__o_pgt_grp_1", s."__pgt_grp_2" AS "__o_pgt_grp_2", s."__pgt_set" AS "__o_pgt_set", s."__pgt_count" AS "__o_pgt_count", s."__pgt_agg_1" AS "__o_pgt_agg_1"
+  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."region" AS "__o_pgt_grp_1", s."customer" AS "__o_pgt_grp_2", s."__pgt_set" AS "__o_pgt_set", s."__pgt_count" AS "__o_pgt_count", s."n" AS "__o_pgt_agg_1"
   FROM __pgt_n2_dgroups AS d
   LEFT JOIN "public"."st_aggregate_grouping_sets" AS s ON s."__pgt_row_id" = d.__pgt_row_id
 ),
@@ -351,14 +351,14 @@ __pgt_d2_aggregate AS (
   FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR f.__pgt_changed)
 ),
 __pgt_d3_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_grp_2 AS "customer", c.pgt_agg_1 AS "n", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_grp_2 AS "pgt_grp_2", c.pgt_set AS "pgt_set", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1"
+  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_grp_2 AS "customer", c.pgt_agg_1 AS "n", c.pgt_set AS "pgt_set", c.pgt_count AS "pgt_count"
   FROM __pgt_d2_aggregate AS c
 ),
 __pgt_params AS (
   SELECT $1::pg_catalog.pg_snapshot AS p1
 ),
 __pgt_delta AS (
-  SELECT d."__pgt_row_id", d.__pgt_weight, d."region" AS "region", d."customer" AS "customer", d."n" AS "n", d."pgt_grp_1" AS "__pgt_grp_1", d."pgt_grp_2" AS "__pgt_grp_2", d."pgt_set" AS "__pgt_set", d."pgt_count" AS "__pgt_count", d."pgt_agg_1" AS "__pgt_agg_1"
+  SELECT d."__pgt_row_id", d.__pgt_weight, d."region" AS "region", d."customer" AS "customer", d."n" AS "n", d."pgt_set" AS "__pgt_set", d."pgt_count" AS "__pgt_count"
   FROM __pgt_d3_project AS d
 ),
 __pgt_changes AS MATERIALIZED (
@@ -370,14 +370,14 @@ __pgt_deleted AS (
   RETURNING 1
 ),
 __pgt_updated AS (
-  UPDATE "public"."st_aggregate_grouping_sets" AS st SET "region" = d."region", "customer" = d."customer", "n" = d."n", "__pgt_grp_1" = d."__pgt_grp_1", "__pgt_grp_2" = d."__pgt_grp_2", "__pgt_set" = d."__pgt_set", "__pgt_count" = d."__pgt_count", "__pgt_agg_1" = d."__pgt_agg_1"
+  UPDATE "public"."st_aggregate_grouping_sets" AS st SET "region" = d."region", "customer" = d."customer", "n" = d."n", "__pgt_set" = d."__pgt_set", "__pgt_count" = d."__pgt_count"
   FROM __pgt_changes AS d
   WHERE st."__pgt_row_id" = d."__pgt_row_id" AND d.__pgt_weight > 0
   RETURNING 1
 ),
 __pgt_inserted AS (
-  INSERT INTO "public"."st_aggregate_grouping_sets" ("__pgt_row_id", "region", "customer", "n", "__pgt_grp_1", "__pgt_grp_2", "__pgt_set", "__pgt_count", "__pgt_agg_1")
-  SELECT d."__pgt_row_id", d."region", d."customer", d."n", d."__pgt_grp_1", d."__pgt_grp_2", d."__pgt_set", d."__pgt_count", d."__pgt_agg_1" FROM __pgt_changes AS d
+  INSERT INTO "public"."st_aggregate_grouping_sets" ("__pgt_row_id", "region", "customer", "n", "__pgt_set", "__pgt_count")
+  SELECT d."__pgt_row_id", d."region", d."customer", d."n", d."__pgt_set", d."__pgt_count" FROM __pgt_changes AS d
   WHERE d.__pgt_weight > 0 AND d.__pgt_rows = 1
   RETURNING 1
 ),
@@ -405,10 +405,10 @@ SELECT ((SELECT CASE
 DROP TABLE IF EXISTS pg_temp."__pgt_applied_1b60ec61";
 
 CREATE TEMP TABLE "__pgt_applied_1b60ec61" ON COMMIT DROP AS
-SELECT y."__pgt_row_id", y.__pgt_weight, y."region", y."customer", y."n", y."__pgt_grp_1", y."__pgt_grp_2", y."__pgt_set", y."__pgt_count", y."__pgt_agg_1"
+SELECT y."__pgt_row_id", y.__pgt_weight, y."region", y."customer", y."n", y."__pgt_set", y."__pgt_count"
 FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
-  OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."region", x."customer", x."n", x."__pgt_grp_1", x."__pgt_grp_2", x."__pgt_set", x."__pgt_count", x."__pgt_agg_1"
-      FROM (SELECT d.*, pg_catalog.record_send(ROW(d."region", d."customer", d."n", d."__pgt_grp_1", d."__pgt_grp_2", d."__pgt_set", d."__pgt_count", d."__pgt_agg_1")) AS __pgt_text FROM pg_temp.__pgt_prev_union AS d) AS x
+  OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."region", x."customer", x."n", x."__pgt_set", x."__pgt_count"
+      FROM (SELECT d.*, pg_catalog.record_send(ROW(d."region", d."customer", d."n", d."__pgt_set", d."__pgt_count")) AS __pgt_text FROM pg_temp.__pgt_prev_union AS d) AS x
       ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
 WHERE y.__pgt_weight <> 0;
 
