@@ -37,6 +37,7 @@ import { displayName } from './names.js';
 import { memoizedPlan } from './plan-memo.js';
 import { onlyCaptureChanged } from './port.js';
 import { evolveStorageAndView, preparePublicView, storageNameOf } from './public-view.js';
+import { RELAYOUT_REASON, relayoutStorage } from './refresh-layout.js';
 import type { LookMemory } from './refresh-look.js';
 import { lockForRefresh, PREFLIGHT_PARAMS, type Preflight, preflight } from './refresh-preflight.js';
 import { isQuiet, markQuiet, QUIET_REASON } from './refresh-quiet.js';
@@ -347,6 +348,7 @@ async function refreshAsOwner(
     rebuild = true;
   }
 
+  const planBefore = engine.plans.get(pgtId)?.plan;
   const plan = await planFor(
     conn,
     sandbox,
@@ -356,6 +358,8 @@ async function refreshAsOwner(
     rebuild ? undefined : request.plan,
     rebuild ? undefined : { probed: expectedSources(engine, pgtId), hidden: pre.hidden },
   );
+  // A plan compiled afresh may keep other hidden state than the storage has: re-laid out, FULL.
+  const relayout = !rebuild && plan !== planBefore && (await relayoutStorage(conn, sandbox, row, plan));
   const hasConsumers = pre.hasReaders;
   // A guard its owner switched off may have let writes in: restore it and rebuild the contents.
   const guardRestored =
@@ -366,7 +370,7 @@ async function refreshAsOwner(
   // until commit, so the recompute misses no write and no write is applied twice.
   if (immediate && row.storageOid !== null) await installImmediate(conn, row, row.storageOid, plan);
   const action =
-    guardRestored || immediate
+    guardRestored || immediate || relayout
       ? 'FULL'
       : (request.action ?? (rebuild || row.needsReinit || row.frontier === null ? 'FULL' : 'DIFFERENTIAL'));
   const result: RefreshResult = await runRefresh(plan, sandbox.exec, {
@@ -395,7 +399,9 @@ async function refreshAsOwner(
       : `source changed: ${changed.map((d) => displayName(d.sourceSchema, d.sourceName)).join(', ')}`
     : guardRestored
       ? `the write guard of ${name} had been disabled or dropped: restored, and the contents rebuilt`
-      : result.reason;
+      : relayout
+        ? RELAYOUT_REASON
+        : result.reason;
   const pending = Object.values(result.pendingChanges).reduce((a, b) => a + b, 0);
   // One statement: the row, the history entry, the end of the storage-writer registration and,
   // for a sandbox of the connection's own role, the caller's search_path set again (its close).

@@ -31,6 +31,7 @@ import {
 } from './aggregate-node.js';
 import {
   aggRowId,
+  finiteCondition,
   keyAt,
   maxScale,
   restrictedAggregate,
@@ -38,6 +39,7 @@ import {
   setKeyColumns,
   specialValues,
 } from './aggregate-sql.js';
+import { nnSource } from './aggregate-state.js';
 import { unnettedScanDelta } from './scan.js';
 
 const q = quoteIdent;
@@ -65,7 +67,9 @@ const tcol = (what: string, j: number): string => q(`__pgt_t${what}_${j}`);
 /**
  * The new totals of call `j`'s state counters, old stored value plus delta (over `u`, the joined
  * state): computed once per group in the state CTE, so the new values read columns instead of
- * repeating the sums in every expression that needs them. Only calls keeping state of their own.
+ * repeating the sums in every expression that needs them. Only calls keeping state of their own;
+ * the non-NULL count is read where {@link nnSource} says (its own column, the group's row count,
+ * or a COUNT call's result).
  */
 function totals(node: AggregateNode, spec: AggSpec, t: AggTypes, j: number): string[] {
   if ((t.kind !== 'sum' && t.kind !== 'avg') || t.sum === null || stateOwner(node, j) !== null) return [];
@@ -74,13 +78,18 @@ function totals(node: AggregateNode, spec: AggSpec, t: AggTypes, j: number): str
     if (col !== null)
       out.push(sql`(COALESCE(u.${oldCol(col.id)}, 0) + COALESCE(u.${dcol(d, j)}, 0)) AS ${tcol(d, j)}`);
   };
-  add(spec.nnState, 'n');
-  if (t.sum.special === 'count') {
-    add(spec.nanState, 'nan');
-    add(spec.pinfState, 'pinf');
-    add(spec.ninfState, 'ninf');
+  const nn = nnSource(node, j);
+  if (nn.kind === 'own') add(spec.nnState, 'n');
+  else if (nn.kind === 'rows')
+    out.push(sql`(COALESCE(u.${oldCol(node.count.id)}, 0) + u.__pgt_dcount) AS ${tcol('n', j)}`);
+  else {
+    const count = (node.aggs[nn.j] as AggSpec).column.id;
+    out.push(sql`(COALESCE(u.${oldCol(count)}, 0) + COALESCE(u.${dcol('c', nn.j)}, 0)) AS ${tcol('n', j)}`);
   }
-  if (t.sum.scaled) add(spec.scaleState, 'sc');
+  add(spec.nanState, 'nan');
+  add(spec.pinfState, 'pinf');
+  add(spec.ninfState, 'ninf');
+  add(spec.scaleState, 'sc');
   return out;
 }
 
@@ -92,12 +101,13 @@ function deltaTerms(spec: AggSpec, t: AggTypes, j: number): string[] {
     return all.length === 0 ? '' : sql` FILTER (WHERE ${all.join(' AND ')})`;
   };
   const a = `x.${q(`__pgt_a${j}`)}`;
-  const nn = `x.${q(`__pgt_n${j}`)}`;
+  // The non-NULL flag of the row's argument (none for a NOT NULL argument: always true).
+  const nn = t.argNotNull ? [] : [`x.${q(`__pgt_n${j}`)}`];
   switch (t.kind) {
     case 'count_star':
       return [sql`pg_catalog.sum(x.__pgt_w)${where()} AS ${dcol('c', j)}`];
     case 'count':
-      return [sql`pg_catalog.sum(x.__pgt_w)${where(nn)} AS ${dcol('c', j)}`];
+      return [sql`pg_catalog.sum(x.__pgt_w)${where(...nn)} AS ${dcol('c', j)}`];
     case 'sum':
     case 'avg': {
       const plan = t.sum;
@@ -115,24 +125,25 @@ function deltaTerms(spec: AggSpec, t: AggTypes, j: number): string[] {
         acc === 'money'
           ? `${v} * x.__pgt_w`
           : sql`CASE WHEN x.__pgt_w = 1 THEN ${v} WHEN x.__pgt_w = -1 THEN -(${v}) ELSE ${v} * ${times} END`;
-      const finite = plan.special === 'count' ? [`${v} NOT IN (${sv.nan}, ${sv.pinf}, ${sv.ninf})`] : [];
-      const terms = [
-        sql`pg_catalog.sum(x.__pgt_w)${where(nn)} AS ${dcol('n', j)}`,
-        sql`pg_catalog.sum(${weighted})${where(nn, ...finite)} AS ${dcol('s', j)}`,
-      ];
-      if (plan.special === 'count') {
-        terms.push(sql`pg_catalog.sum(x.__pgt_w)${where(`${v} = ${sv.nan}`)} AS ${dcol('nan', j)}`);
-        terms.push(sql`pg_catalog.sum(x.__pgt_w)${where(`${v} = ${sv.pinf}`)} AS ${dcol('pinf', j)}`);
-        terms.push(sql`pg_catalog.sum(x.__pgt_w)${where(`${v} = ${sv.ninf}`)} AS ${dcol('ninf', j)}`);
-      }
-      if (plan.scaled) {
+      const finite = plan.special === 'count' ? [finiteCondition(v, plan)] : [];
+      const terms: string[] = [];
+      if (spec.nnState !== null) terms.push(sql`pg_catalog.sum(x.__pgt_w)${where(...nn)} AS ${dcol('n', j)}`);
+      terms.push(sql`pg_catalog.sum(${weighted})${where(...nn, ...finite)} AS ${dcol('s', j)}`);
+      const counter = (col: IrColumn | null, what: string, value: string): void => {
+        if (col !== null)
+          terms.push(sql`pg_catalog.sum(x.__pgt_w)${where(`${v} = ${value}`)} AS ${dcol(what, j)}`);
+      };
+      counter(spec.nanState, 'nan', sv.nan);
+      counter(spec.pinfState, 'pinf', sv.pinf);
+      counter(spec.ninfState, 'ninf', sv.ninf);
+      if (spec.scaleState !== null) {
         terms.push(
-          sql`pg_catalog.sum(${scaleTerm(v)} * (x.__pgt_w)::numeric)${where(nn, ...finite)} AS ${dcol('sc', j)}`,
+          sql`pg_catalog.sum(${scaleTerm(v)} * (x.__pgt_w)::numeric)${where(...nn, ...finite)} AS ${dcol('sc', j)}`,
         );
       }
       if (plan.special === 'rescan') {
         terms.push(
-          sql`pg_catalog.bool_or(NOT pg_catalog.isfinite(${v}))${where('x.__pgt_w < 0', nn)} AS ${dcol('x', j)}`,
+          sql`pg_catalog.bool_or(NOT pg_catalog.isfinite(${v}))${where('x.__pgt_w < 0', ...nn)} AS ${dcol('x', j)}`,
         );
       }
       return terms;
@@ -201,34 +212,39 @@ function newValues(
     case 'sum':
     case 'avg': {
       const plan = t.sum;
-      const nnId = spec.nnState?.id;
-      const sumId = spec.sumState?.id;
-      if (plan === null || nnId === undefined || sumId === undefined) {
-        throw new InternalError('an algebraic SUM/AVG without its state');
-      }
+      // An integer / money / interval SUM keeps no finite sum: its result is its running sum.
+      const sumId = spec.sumState?.id ?? spec.column.id;
+      if (plan === null) throw new InternalError('an algebraic SUM/AVG without its plan');
       const acc = plan.acc;
       const counted = plan.special === 'count';
-      // The totals of `totals()`, read from the state CTE.
+      // The totals of `totals()`, read from the state CTE (the non-NULL count always; a counter
+      // only when kept: a counter the type cannot need is 0).
       const plus = (col: IrColumn | null, d: string): string | null =>
         col === null ? null : `u.${tcol(d, j)}`;
-      const nn = plus(spec.nnState, 'n') as string;
+      const nn = `u.${tcol('n', j)}`;
       const nan = counted ? plus(spec.nanState, 'nan') : null;
       const pinf = counted ? plus(spec.pinfState, 'pinf') : null;
       const ninf = counted ? plus(spec.ninfState, 'ninf') : null;
+      const nonFinite = [nan, pinf, ninf].filter((c): c is string => c !== null);
       // The sum of the finite arguments: NULL when there is none.
-      const finiteCount =
-        nan === null || pinf === null || ninf === null ? nn : `(${nn} - ${nan} - ${pinf} - ${ninf})`;
+      const finiteCount = nonFinite.length === 0 ? nn : `(${[nn, ...nonFinite].join(' - ')})`;
       const prev = old(t.kind === 'sum' && !counted ? spec.column.id : sumId);
       const ds = `u.${dcol('s', j)}`;
       const fin = sql`(CASE WHEN ${finiteCount} = 0 THEN NULL WHEN ${prev} IS NULL THEN ${ds} WHEN ${ds} IS NULL THEN (${prev})::${acc} ELSE
   (${prev})::${acc} + ${ds} END)`;
       // NaN / ±Infinity decide the result as in PostgreSQL's accumulators.
       const sv = specialValues(acc);
-      const special =
-        nan === null || pinf === null || ninf === null
-          ? null
-          : sql`(CASE WHEN ${nan} > 0 OR (${pinf} > 0 AND ${ninf} > 0) THEN ${sv.nan} WHEN ${pinf} > 0 THEN ${sv.pinf} WHEN ${ninf} > 0 THEN
-  ${sv.ninf} END)`;
+      const cases: string[] = [];
+      if (nan !== null || (pinf !== null && ninf !== null)) {
+        const nanWhen = [
+          ...(nan === null ? [] : [`${nan} > 0`]),
+          ...(pinf === null || ninf === null ? [] : [`(${pinf} > 0 AND ${ninf} > 0)`]),
+        ];
+        cases.push(`WHEN ${nanWhen.join(' OR ')} THEN ${sv.nan}`);
+      }
+      if (pinf !== null) cases.push(`WHEN ${pinf} > 0 THEN ${sv.pinf}`);
+      if (ninf !== null) cases.push(`WHEN ${ninf} > 0 THEN\n  ${sv.ninf}`);
+      const special = cases.length === 0 ? null : `(CASE ${cases.join(' ')} END)`;
       // Numeric: the result's display scale is the largest among the finite arguments.
       const scale = plan.scaled ? plus(spec.scaleState, 'sc') : null;
       const shown = scale === null ? fin : `pg_catalog.round(${fin}, ${maxScale(scale)})`;
@@ -236,7 +252,7 @@ function newValues(
       if (spec.scaleState !== null) {
         out.push([spec.scaleState.id, scale === null ? old(spec.scaleState.id) : `${scale}::numeric`]);
       }
-      out.push([nnId, `${nn}::bigint`]);
+      if (spec.nnState !== null) out.push([spec.nnState.id, `${nn}::bigint`]);
       for (const [col, value] of [
         [spec.nanState, nan],
         [spec.pinfState, pinf],
@@ -245,12 +261,12 @@ function newValues(
         if (col !== null) out.push([col.id, value === null ? old(col.id) : `${value}::bigint`]);
       }
       if (t.kind === 'sum') {
-        out.push([sumId, counted ? `(${fin})::${acc}` : old(sumId)]);
+        if (spec.sumState !== null) out.push([spec.sumState.id, counted ? `(${fin})::${acc}` : old(sumId)]);
         out.push([spec.column.id, sql`(CASE WHEN ${nn} = 0 THEN NULL ELSE ${total} END)::${t.resultType}`]);
       } else {
         const div = acc === 'numeric' ? 'numeric' : 'double precision';
         const mean = `${shown} / (${nn})::${div}`;
-        out.push([sumId, `(${fin})::${acc}`]);
+        if (spec.sumState !== null) out.push([spec.sumState.id, `(${fin})::${acc}`]);
         out.push([
           spec.column.id,
           sql`(CASE WHEN ${nn} = 0 THEN NULL ELSE ${special === null ? mean : `COALESCE(${special}, ${mean})`} END)::${t.resultType}`,
@@ -314,7 +330,7 @@ export function algebraicRows(
       const arg = ctx.render(spec.arg, 'c');
       const typed = t.kind === 'min' || t.kind === 'max' ? `(${arg})::${t.resultType}` : arg;
       dx.push(sql`${typed} AS ${q(`__pgt_a${j}`)}`);
-      dx.push(sql`(pg_catalog.num_nonnulls(${arg}) = 1) AS ${q(`__pgt_n${j}`)}`);
+      if (!t.argNotNull) dx.push(sql`(pg_catalog.num_nonnulls(${arg}) = 1) AS ${q(`__pgt_n${j}`)}`);
     }
     if (spec.filter !== null) dx.push(sql`(${ctx.render(spec.filter, 'c')}) AS ${q(`__pgt_f${j}`)}`);
   });

@@ -13,7 +13,9 @@
  *   `__pgt_nan_<j>`, `__pgt_pinf_<j>`, `__pgt_ninf_<j>` (how many are NaN, +Infinity, −Infinity;
  *   numeric and float arguments only, NULL otherwise) and `__pgt_scale_<j>` (numeric arguments:
  *   how many finite arguments have each display scale s, as Σ 10^(19·s), so the result's scale —
- *   the largest present, as in PostgreSQL — is known after deletions);
+ *   the largest present, as in PostgreSQL — is known after deletions); after the analysis the
+ *   aggregate whose state the storage keeps drops those its calls cannot need
+ *   (`aggregate-state.ts`), every other aggregate all of them (`build/prune.ts`);
  * - per GROUPING(…) call `__pgt_gf_<k>` (a constant per grouping set).
  */
 import { onlyChild } from '../ir/children.js';
@@ -77,6 +79,11 @@ export interface SumPlan {
   readonly special: 'none' | 'count' | 'rescan';
   /** Whether the result's display scale follows the arguments' (numeric): kept as a histogram. */
   readonly scaled: boolean;
+  /**
+   * With `special: 'count'`: whether ±Infinity can occur (false for a numeric with a type
+   * modifier, which holds NaN at most); their counters are kept only then.
+   */
+  readonly infinite: boolean;
 }
 
 /** What the analysis learned about one aggregate call. */
@@ -89,6 +96,8 @@ export interface AggTypes {
   readonly argType: string | null;
   /** SUM / AVG: how they accumulate. */
   readonly sum: SumPlan | null;
+  /** Whether the argument is provably never NULL (`ir/nullability.ts`); false without one. */
+  readonly argNotNull: boolean;
 }
 
 /** The compile-time analysis of an aggregate node (types from PostgreSQL). */

@@ -17,6 +17,7 @@ import {
   type AggSpec,
   effectiveKind,
   groupingValue,
+  type SumPlan,
   stateOwner,
 } from './aggregate-node.js';
 
@@ -84,7 +85,16 @@ function filterClause(ctx: DiffContext, spec: AggSpec, ...extra: string[]): stri
   return conds.length === 0 ? '' : sql` FILTER (WHERE ${conds.map((c) => `(${c})`).join(' AND ')})`;
 }
 
-/** The aggregate columns (result and state) of call `j`, over input alias `c`. */
+/**
+ * The condition "`v` is finite" of a SUM / AVG accumulation that counts its non-finite values:
+ * not NaN (NULL for NULL), and not ±Infinity when the type can hold them.
+ */
+export function finiteCondition(v: string, plan: SumPlan): string {
+  const sv = specialValues(plan.acc);
+  return plan.infinite ? `${v} NOT IN (${sv.nan}, ${sv.pinf}, ${sv.ninf})` : `${v} <> ${sv.nan}`;
+}
+
+/** The aggregate columns (result and the state it keeps) of call `j`, over input alias `c`. */
 function aggColumns(node: AggregateNode, ctx: DiffContext, j: number): string[] {
   const spec = node.aggs[j] as AggSpec;
   const kind = effectiveKind(node, j);
@@ -95,6 +105,7 @@ function aggColumns(node: AggregateNode, ctx: DiffContext, j: number): string[] 
     if (col !== null) cols.push(sql`${expr} AS ${q(col.id)}`);
   };
   if (plan === null || stateOwner(node, j) !== null) {
+    // State columns of a call that keeps none (present only in a node whose state was not trimmed).
     as(spec.sumState, `NULL::${plan?.acc ?? 'numeric'}`);
     for (const c of [spec.nnState, spec.nanState, spec.pinfState, spec.ninfState]) as(c, 'NULL::bigint');
     as(spec.scaleState, 'NULL::numeric');
@@ -102,11 +113,9 @@ function aggColumns(node: AggregateNode, ctx: DiffContext, j: number): string[] 
   }
   const v = `(${arg})::${plan.acc}`;
   const sv = specialValues(plan.acc);
-  if (plan.special === 'count') {
-    as(
-      spec.sumState,
-      `pg_catalog.sum(${v})${filterClause(ctx, spec, `${v} NOT IN (${sv.nan}, ${sv.pinf}, ${sv.ninf})`)}`,
-    );
+  const counted = plan.special === 'count';
+  if (counted) {
+    as(spec.sumState, `pg_catalog.sum(${v})${filterClause(ctx, spec, finiteCondition(v, plan))}`);
   } else {
     as(
       spec.sumState,
@@ -114,20 +123,15 @@ function aggColumns(node: AggregateNode, ctx: DiffContext, j: number): string[] 
     );
   }
   as(spec.nnState, `pg_catalog.count(${arg})${filterClause(ctx, spec)}`);
-  const counted = (col: { id: string } | null, value: string): void =>
-    as(
-      col,
-      plan.special === 'count'
-        ? `pg_catalog.count(*)${filterClause(ctx, spec, `${v} = ${value}`)}`
-        : 'NULL::bigint',
-    );
-  counted(spec.nanState, sv.nan);
-  counted(spec.pinfState, sv.pinf);
-  counted(spec.ninfState, sv.ninf);
+  const countOf = (col: { id: string } | null, value: string): void =>
+    as(col, counted ? `pg_catalog.count(*)${filterClause(ctx, spec, `${v} = ${value}`)}` : 'NULL::bigint');
+  countOf(spec.nanState, sv.nan);
+  countOf(spec.pinfState, sv.pinf);
+  countOf(spec.ninfState, sv.ninf);
   as(
     spec.scaleState,
     plan.scaled
-      ? `pg_catalog.sum(${scaleTerm(v)})${filterClause(ctx, spec, `${v} NOT IN (${sv.nan}, ${sv.pinf}, ${sv.ninf})`)}`
+      ? `pg_catalog.sum(${scaleTerm(v)})${filterClause(ctx, spec, ...(counted ? [finiteCondition(v, plan)] : []))}`
       : 'NULL::numeric',
   );
   return cols;

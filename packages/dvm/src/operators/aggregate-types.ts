@@ -5,11 +5,15 @@
  * money, and only when PostgreSQL's result type is the built-in one (so a user-defined `sum` is
  * rescanned); COUNT must return bigint; MIN / MAX compare in their result type. A numeric
  * argument whose type modifier fixes its scale (`numeric(p,s)`) keeps no scale histogram: every
- * finite value, and so their sum, has scale s.
+ * finite value, and so their sum, has scale s; a numeric with any type modifier cannot hold
+ * ±Infinity (PostgreSQL refuses to store them under a precision), only NaN, so only NaN is
+ * counted. The argument's nullability comes from the tree (`ir/nullability.ts`): a NOT NULL
+ * argument keeps no non-NULL count.
  */
 
 import { UnsupportedQueryError } from '../errors.js';
 import { renderExpr } from '../ir/expr.js';
+import { notNullColumns, passedColumn } from '../ir/nullability.js';
 import { sql } from '../sql/sql.js';
 import {
   type AggKind,
@@ -38,24 +42,43 @@ const INTS = new Set(['smallint', 'integer']);
 export function fixedNumericScale(type: string): boolean {
   return /^\s*numeric\s*\(\s*\d+\s*,\s*\d+\s*\)\s*$/i.test(type);
 }
+
+/**
+ * Whether a numeric type carries a type modifier (`numeric(p)`, `numeric(p,s)`): its values are
+ * finite or NaN, never ±Infinity (PostgreSQL: "a field with precision p cannot hold an infinite
+ * value").
+ */
+export function boundedNumeric(type: string): boolean {
+  return /^\s*numeric\s*\(\s*\d+\s*(,\s*-?\d+\s*)?\)\s*$/i.test(type);
+}
 const FLOATS = new Set(['real', 'double precision']);
 
 /** The accumulation of SUM(argType) returning `result`, or null if not algebraic. */
 function sumPlan(argType: string, result: string): SumPlan | null {
   const arg = baseType(argType);
   const res = baseType(result);
-  if (INTS.has(arg)) return res === 'bigint' ? { acc: 'numeric', special: 'none', scaled: false } : null;
-  if (arg === 'bigint') return res === 'numeric' ? { acc: 'numeric', special: 'none', scaled: false } : null;
-  if (arg === 'numeric')
-    return res === 'numeric'
-      ? { acc: 'numeric', special: 'count', scaled: !fixedNumericScale(argType) }
-      : null;
-  if (FLOATS.has(arg))
-    return res === arg ? { acc: 'double precision', special: 'count', scaled: false } : null;
-  if (arg.startsWith('interval'))
-    return res.startsWith('interval') ? { acc: 'interval', special: 'rescan', scaled: false } : null;
-  if (arg === 'money') return res === 'money' ? { acc: 'money', special: 'none', scaled: false } : null;
+  if (INTS.has(arg)) return res === 'bigint' ? plain('numeric', 'none') : null;
+  if (arg === 'bigint') return res === 'numeric' ? plain('numeric', 'none') : null;
+  if (arg === 'numeric') return res === 'numeric' ? numericPlan(argType) : null;
+  if (FLOATS.has(arg)) return res === arg ? plain('double precision', 'count') : null;
+  if (arg.startsWith('interval')) return res.startsWith('interval') ? plain('interval', 'rescan') : null;
+  if (arg === 'money') return res === 'money' ? plain('money', 'none') : null;
   return null;
+}
+
+/** A plan without a scale histogram; ±Infinity possible exactly when non-finite values are counted. */
+function plain(acc: SumPlan['acc'], special: SumPlan['special']): SumPlan {
+  return { acc, special, scaled: false, infinite: special === 'count' };
+}
+
+/** The plan of a numeric argument of type `argType` (its modifier decides scale and infinities). */
+function numericPlan(argType: string): SumPlan {
+  return {
+    acc: 'numeric',
+    special: 'count',
+    scaled: !fixedNumericScale(argType),
+    infinite: !boundedNumeric(argType),
+  };
 }
 
 /** The accumulation of AVG(argType) returning `result`, or null if not algebraic. */
@@ -64,34 +87,35 @@ function avgPlan(argType: string, result: string): SumPlan | null {
   const res = baseType(result);
   if (INTS.has(arg) || arg === 'bigint' || arg === 'numeric') {
     if (res !== 'numeric') return null;
-    return arg === 'numeric'
-      ? { acc: 'numeric', special: 'count', scaled: !fixedNumericScale(argType) }
-      : { acc: 'numeric', special: 'none', scaled: false };
+    return arg === 'numeric' ? numericPlan(argType) : plain('numeric', 'none');
   }
-  if (FLOATS.has(arg))
-    return res === 'double precision' ? { acc: 'double precision', special: 'count', scaled: false } : null;
-  if (arg.startsWith('interval'))
-    return res.startsWith('interval') ? { acc: 'interval', special: 'rescan', scaled: false } : null;
+  if (FLOATS.has(arg)) return res === 'double precision' ? plain('double precision', 'count') : null;
+  if (arg.startsWith('interval')) return res.startsWith('interval') ? plain('interval', 'rescan') : null;
   return null;
 }
 
-function classify(candidate: AggKind, argType: string | null, resultType: string): AggTypes {
-  const generic: AggTypes = { kind: 'generic', resultType, argType, sum: null };
+function classify(
+  candidate: AggKind,
+  argType: string | null,
+  resultType: string,
+  argNotNull: boolean,
+): AggTypes {
+  const generic: AggTypes = { kind: 'generic', resultType, argType, sum: null, argNotNull };
   switch (candidate) {
     case 'count_star':
     case 'count':
       return baseType(resultType) === 'bigint'
-        ? { kind: candidate, resultType, argType, sum: null }
+        ? { kind: candidate, resultType, argType, sum: null, argNotNull }
         : generic;
     case 'sum':
     case 'avg': {
       if (argType === null) return generic;
       const plan = candidate === 'sum' ? sumPlan(argType, resultType) : avgPlan(argType, resultType);
-      return plan === null ? generic : { kind: candidate, resultType, argType, sum: plan };
+      return plan === null ? generic : { kind: candidate, resultType, argType, sum: plan, argNotNull };
     }
     case 'min':
     case 'max':
-      return argType === null ? generic : { kind: candidate, resultType, argType, sum: null };
+      return argType === null ? generic : { kind: candidate, resultType, argType, sum: null, argNotNull };
     case 'generic':
       return generic;
   }
@@ -110,6 +134,11 @@ export async function analyzeAggregate(node: AggregateNode, tools: AnalyzeTools)
     return exprCols.length - 1;
   });
   const aggCols = node.aggs.map((a, j) => sql`${renderExpr(a.call, 'c')} AS r${j}`);
+  const notNull = notNullColumns(aggregateChild(node));
+  const argNotNull = node.aggs.map((a) => {
+    const id = a.arg === null ? null : passedColumn(a.arg);
+    return id !== null && notNull.has(id);
+  });
   try {
     const exprTypes =
       exprCols.length === 0
@@ -124,7 +153,7 @@ export async function analyzeAggregate(node: AggregateNode, tools: AnalyzeTools)
       aggs: node.aggs.map((a, j) => {
         const idx = argIndex[j];
         const argType = idx === null || idx === undefined ? null : (exprTypes[idx]?.type ?? null);
-        return classify(a.candidate, argType, resultTypes[j]?.type ?? 'unknown');
+        return classify(a.candidate, argType, resultTypes[j]?.type ?? 'unknown', argNotNull[j] === true);
       }),
     };
   } catch (error) {

@@ -39,8 +39,10 @@ import {
 } from '../errors.js';
 import { onlyChild } from '../ir/children.js';
 import { makeExpr, refExpr, refNode, substitute } from '../ir/expr.js';
+import { passedColumn } from '../ir/nullability.js';
 import type { IrColumn, IrNode, SourceRef } from '../ir/types.js';
 import { HIDDEN_PREFIX, ROW_ID_COLUMN, rowIdIndexName, shortHash, WEIGHT_COLUMN } from '../names.js';
+import { trimRootAggregateState } from '../operators/aggregate-state.js';
 import { rulesOf } from '../operators/index.js';
 import type { ProjectNode } from '../operators/project.js';
 import { baseWindowSql } from '../operators/scan.js';
@@ -245,6 +247,8 @@ export async function compileStreamTable(
   }
   try {
     await analyzeTree(built.root, port, deltaParams(built.sources));
+    // The stored aggregate keeps only the state its delta rule reads (known after the analysis).
+    const root = trimRootAggregateState(built.root);
     const plan = incrementalPlan(
       query,
       requested,
@@ -252,7 +256,7 @@ export async function compileStreamTable(
       options.name,
       tag,
       columns,
-      built.root,
+      root,
       built.outputs,
       built.sources,
       built.views,
@@ -714,15 +718,42 @@ function stateOperator(
   return { chain, node, state };
 }
 
-/** Rebuilds the projection chain above the state operator so it also passes the state columns through. */
+/**
+ * The state columns of an aggregate under the root's projections that an output column already
+ * holds unchanged (a group key or a call result selected as it is), by state column id → output
+ * id: they are stored once, under the output's name, not again as a hidden copy.
+ */
+function statePassedToOutputs(
+  info: { chain: ProjectNode[]; node: IrNode; state: readonly IrColumn[] },
+  outputIds: ReadonlySet<string>,
+): Map<string, string> {
+  const passed = new Map<string, string>();
+  if (info.node.kind !== 'aggregate' || info.chain.length === 0) return passed;
+  for (const s of info.state) {
+    let id: string | null = s.id;
+    for (const p of [...info.chain].reverse()) {
+      const current: string = id;
+      id = p.projections.find((x) => passedColumn(x.expr) === current)?.column.id ?? null;
+      if (id === null) break;
+    }
+    if (id !== null && outputIds.has(id)) passed.set(s.id, id);
+  }
+  return passed;
+}
+
+/**
+ * Rebuilds the projection chain above the state operator so it also passes the state columns
+ * through (all but those an output already holds, `passed`).
+ */
 function passState(
   root: IrNode,
   info: { chain: ProjectNode[]; node: IrNode; state: readonly IrColumn[] },
+  passed: ReadonlyMap<string, string> = new Map(),
 ): IrNode {
   let rebuilt: IrNode = info.node;
   for (const p of [...info.chain].reverse()) {
     const extra = info.state
-      .filter((s) => !p.projections.some((x) => x.column.id === s.id))
+      .filter((s) => !passed.has(s.id) && !p.projections.some((x) => x.column.id === s.id))
       .map((s) => ({ column: s, expr: makeExpr(refNode(s.id)) }));
     rebuilt = {
       ...p,
@@ -754,9 +785,10 @@ function incrementalPlan(
     );
   }
   const state = stateOperator(builtRoot);
-  const root = state === null ? builtRoot : passState(builtRoot, state);
-  // Storage columns: visible outputs (PostgreSQL's names), then hidden ones (state, sort keys).
   const outputIds = new Set(outputs.map((o) => o.id));
+  const passed = state === null ? new Map<string, string>() : statePassedToOutputs(state, outputIds);
+  const root = state === null ? builtRoot : passState(builtRoot, state, passed);
+  // Storage columns: visible outputs (PostgreSQL's names), then hidden ones (state, sort keys).
   const hidden = root.columns.filter((c) => !outputIds.has(c.id));
   for (const h of hidden) {
     if (!h.name.startsWith(HIDDEN_PREFIX)) {
@@ -783,7 +815,8 @@ function incrementalPlan(
           relation: rel,
           stateNid: state.node.nid,
           column(id: string): string {
-            const col = storageCols.find((c) => c.id === id);
+            const stored = passed.get(id) ?? id;
+            const col = storageCols.find((c) => c.id === stored);
             if (col === undefined)
               throw new InvalidQueryError(`Internal error: state column ${id} is not stored`);
             return col.name;

@@ -3,17 +3,17 @@
 -- query:
 --   SELECT count(*) AS n, sum(amount) AS total FROM orders
 
--- mode DIFFERENTIAL, row ids unique, columns n bigint, total numeric; hidden: __pgt_count, __pgt_agg_1, __pgt_agg_2, __pgt_sum_2, __pgt_nn_2, __pgt_nan_2, __pgt_pinf_2, __pgt_ninf_2, __pgt_scale_2
+-- mode DIFFERENTIAL, row ids unique, columns n bigint, total numeric; hidden: __pgt_count, __pgt_sum_2, __pgt_nn_2, __pgt_nan_2
 
 -- ==== capture DDL of table public.orders
 SELECT "pgtrickle_changes".capture_sync(16385::oid, NULL::text);
 
 
 -- ==== storage DDL
-CREATE TABLE "public"."st_aggregate_global" AS SELECT r."__pgt_row_id", r."n"::bigint AS "n", r."total"::numeric AS "total", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1", r."pgt_agg_2" AS "__pgt_agg_2", r."pgt_sum_2" AS "__pgt_sum_2", r."pgt_nn_2" AS "__pgt_nn_2", r."pgt_nan_2" AS "__pgt_nan_2", r."pgt_pinf_2" AS "__pgt_pinf_2", r."pgt_ninf_2" AS "__pgt_ninf_2", r."pgt_scale_2" AS "__pgt_scale_2"
-FROM (SELECT c.__pgt_row_id, c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2", c.pgt_pinf_2 AS "pgt_pinf_2", c.pgt_ninf_2 AS "pgt_ninf_2", c.pgt_scale_2 AS "pgt_scale_2"
-FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1", g."pgt_agg_2", g."pgt_sum_2", g."pgt_nn_2", g."pgt_nan_2", g."pgt_pinf_2", g."pgt_ninf_2", g."pgt_scale_2"
-FROM (SELECT pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1", sum(c.orders_amount) AS "pgt_agg_2", pg_catalog.sum((c.orders_amount)::numeric) FILTER (WHERE ((c.orders_amount)::numeric NOT IN ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric))) AS "pgt_sum_2", pg_catalog.count(c.orders_amount) AS "pgt_nn_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'NaN'::numeric)) AS "pgt_nan_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'Infinity'::numeric)) AS "pgt_pinf_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = '-Infinity'::numeric)) AS "pgt_ninf_2", NULL::numeric AS "pgt_scale_2"
+CREATE TABLE "public"."st_aggregate_global" AS SELECT r."__pgt_row_id", r."n"::bigint AS "n", r."total"::numeric AS "total", r."pgt_count" AS "__pgt_count", r."pgt_sum_2" AS "__pgt_sum_2", r."pgt_nn_2" AS "__pgt_nn_2", r."pgt_nan_2" AS "__pgt_nan_2"
+FROM (SELECT c.__pgt_row_id, c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_count AS "pgt_count", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2"
+FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1", g."pgt_agg_2", g."pgt_sum_2", g."pgt_nn_2", g."pgt_nan_2"
+FROM (SELECT pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1", sum(c.orders_amount) AS "pgt_agg_2", pg_catalog.sum((c.orders_amount)::numeric) FILTER (WHERE ((c.orders_amount)::numeric <> 'NaN'::numeric)) AS "pgt_sum_2", pg_catalog.count(c.orders_amount) AS "pgt_nn_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'NaN'::numeric)) AS "pgt_nan_2"
 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
 FROM "public"."orders" AS __pgt_src) AS c) AS g) AS c) AS r WITH NO DATA;
 
@@ -23,21 +23,21 @@ CREATE UNIQUE INDEX "st_aggregate_global__pgt_row_id_idx" ON "public"."st_aggreg
 
 
 -- ==== population SELECT
-SELECT r."__pgt_row_id", r."n"::bigint AS "n", r."total"::numeric AS "total", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1", r."pgt_agg_2" AS "__pgt_agg_2", r."pgt_sum_2" AS "__pgt_sum_2", r."pgt_nn_2" AS "__pgt_nn_2", r."pgt_nan_2" AS "__pgt_nan_2", r."pgt_pinf_2" AS "__pgt_pinf_2", r."pgt_ninf_2" AS "__pgt_ninf_2", r."pgt_scale_2" AS "__pgt_scale_2"
-FROM (SELECT c.__pgt_row_id, c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2", c.pgt_pinf_2 AS "pgt_pinf_2", c.pgt_ninf_2 AS "pgt_ninf_2", c.pgt_scale_2 AS "pgt_scale_2"
-FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1", g."pgt_agg_2", g."pgt_sum_2", g."pgt_nn_2", g."pgt_nan_2", g."pgt_pinf_2", g."pgt_ninf_2", g."pgt_scale_2"
-FROM (SELECT pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1", sum(c.orders_amount) AS "pgt_agg_2", pg_catalog.sum((c.orders_amount)::numeric) FILTER (WHERE ((c.orders_amount)::numeric NOT IN ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric))) AS "pgt_sum_2", pg_catalog.count(c.orders_amount) AS "pgt_nn_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'NaN'::numeric)) AS "pgt_nan_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'Infinity'::numeric)) AS "pgt_pinf_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = '-Infinity'::numeric)) AS "pgt_ninf_2", NULL::numeric AS "pgt_scale_2"
+SELECT r."__pgt_row_id", r."n"::bigint AS "n", r."total"::numeric AS "total", r."pgt_count" AS "__pgt_count", r."pgt_sum_2" AS "__pgt_sum_2", r."pgt_nn_2" AS "__pgt_nn_2", r."pgt_nan_2" AS "__pgt_nan_2"
+FROM (SELECT c.__pgt_row_id, c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_count AS "pgt_count", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2"
+FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1", g."pgt_agg_2", g."pgt_sum_2", g."pgt_nn_2", g."pgt_nan_2"
+FROM (SELECT pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1", sum(c.orders_amount) AS "pgt_agg_2", pg_catalog.sum((c.orders_amount)::numeric) FILTER (WHERE ((c.orders_amount)::numeric <> 'NaN'::numeric)) AS "pgt_sum_2", pg_catalog.count(c.orders_amount) AS "pgt_nn_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'NaN'::numeric)) AS "pgt_nan_2"
 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
 FROM "public"."orders" AS __pgt_src) AS c) AS g) AS c) AS r;
 
 
 -- ==== FULL insert
 WITH __pgt_insert AS (
-  INSERT INTO "public"."st_aggregate_global" ("__pgt_row_id", "n", "total", "__pgt_count", "__pgt_agg_1", "__pgt_agg_2", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2", "__pgt_pinf_2", "__pgt_ninf_2", "__pgt_scale_2")
-  SELECT r."__pgt_row_id", r."n"::bigint AS "n", r."total"::numeric AS "total", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1", r."pgt_agg_2" AS "__pgt_agg_2", r."pgt_sum_2" AS "__pgt_sum_2", r."pgt_nn_2" AS "__pgt_nn_2", r."pgt_nan_2" AS "__pgt_nan_2", r."pgt_pinf_2" AS "__pgt_pinf_2", r."pgt_ninf_2" AS "__pgt_ninf_2", r."pgt_scale_2" AS "__pgt_scale_2"
-  FROM (SELECT c.__pgt_row_id, c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2", c.pgt_pinf_2 AS "pgt_pinf_2", c.pgt_ninf_2 AS "pgt_ninf_2", c.pgt_scale_2 AS "pgt_scale_2"
-  FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1", g."pgt_agg_2", g."pgt_sum_2", g."pgt_nn_2", g."pgt_nan_2", g."pgt_pinf_2", g."pgt_ninf_2", g."pgt_scale_2"
-  FROM (SELECT pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1", sum(c.orders_amount) AS "pgt_agg_2", pg_catalog.sum((c.orders_amount)::numeric) FILTER (WHERE ((c.orders_amount)::numeric NOT IN ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric))) AS "pgt_sum_2", pg_catalog.count(c.orders_amount) AS "pgt_nn_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'NaN'::numeric)) AS "pgt_nan_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'Infinity'::numeric)) AS "pgt_pinf_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = '-Infinity'::numeric)) AS "pgt_ninf_2", NULL::numeric AS "pgt_scale_2"
+  INSERT INTO "public"."st_aggregate_global" ("__pgt_row_id", "n", "total", "__pgt_count", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2")
+  SELECT r."__pgt_row_id", r."n"::bigint AS "n", r."total"::numeric AS "total", r."pgt_count" AS "__pgt_count", r."pgt_sum_2" AS "__pgt_sum_2", r."pgt_nn_2" AS "__pgt_nn_2", r."pgt_nan_2" AS "__pgt_nan_2"
+  FROM (SELECT c.__pgt_row_id, c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_count AS "pgt_count", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2"
+  FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1", g."pgt_agg_2", g."pgt_sum_2", g."pgt_nn_2", g."pgt_nan_2"
+  FROM (SELECT pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1", sum(c.orders_amount) AS "pgt_agg_2", pg_catalog.sum((c.orders_amount)::numeric) FILTER (WHERE ((c.orders_amount)::numeric <> 'NaN'::numeric)) AS "pgt_sum_2", pg_catalog.count(c.orders_amount) AS "pgt_nn_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'NaN'::numeric)) AS "pgt_nan_2"
   FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
   FROM "public"."orders" AS __pgt_src) AS c) AS g) AS c) AS r
 )
@@ -74,48 +74,47 @@ __pgt_n2_drows AS (
 ),
 __pgt_n2_dgroups AS (
   SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g.*
-  FROM (SELECT true AS __pgt_total, pg_catalog.sum(x.__pgt_w)::bigint AS __pgt_dcount, pg_catalog.sum(x.__pgt_w) AS "__pgt_dc_0", pg_catalog.sum(x.__pgt_w) FILTER (WHERE x."__pgt_n1") AS "__pgt_dn_1", pg_catalog.sum(CASE WHEN x.__pgt_w = 1 THEN (x."__pgt_a1")::numeric WHEN x.__pgt_w = -1 THEN -((x."__pgt_a1")::numeric) ELSE (x."__pgt_a1")::numeric * (x.__pgt_w)::numeric END) FILTER (WHERE x."__pgt_n1" AND (x."__pgt_a1")::numeric NOT IN ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric)) AS "__pgt_ds_1", pg_catalog.sum(x.__pgt_w) FILTER (WHERE (x."__pgt_a1")::numeric = 'NaN'::numeric) AS "__pgt_dnan_1", pg_catalog.sum(x.__pgt_w) FILTER (WHERE (x."__pgt_a1")::numeric = 'Infinity'::numeric) AS "__pgt_dpinf_1", pg_catalog.sum(x.__pgt_w) FILTER (WHERE (x."__pgt_a1")::numeric = '-Infinity'::numeric) AS "__pgt_dninf_1"
+  FROM (SELECT true AS __pgt_total, pg_catalog.sum(x.__pgt_w)::bigint AS __pgt_dcount, pg_catalog.sum(x.__pgt_w) AS "__pgt_dc_0", pg_catalog.sum(x.__pgt_w) FILTER (WHERE x."__pgt_n1") AS "__pgt_dn_1", pg_catalog.sum(CASE WHEN x.__pgt_w = 1 THEN (x."__pgt_a1")::numeric WHEN x.__pgt_w = -1 THEN -((x."__pgt_a1")::numeric) ELSE (x."__pgt_a1")::numeric * (x.__pgt_w)::numeric END) FILTER (WHERE x."__pgt_n1" AND (x."__pgt_a1")::numeric <> 'NaN'::numeric) AS "__pgt_ds_1", pg_catalog.sum(x.__pgt_w) FILTER (WHERE (x."__pgt_a1")::numeric = 'NaN'::numeric) AS "__pgt_dnan_1"
   FROM __pgt_n2_drows AS x
   HAVING pg_catalog.count(*) > 0) AS g
 ),
 __pgt_n2_state AS (
-  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."__pgt_count" AS "__o_pgt_count", s."__pgt_agg_1" AS "__o_pgt_agg_1", s."__pgt_agg_2" AS "__o_pgt_agg_2", s."__pgt_sum_2" AS "__o_pgt_sum_2", s."__pgt_nn_2" AS "__o_pgt_nn_2", s."__pgt_nan_2" AS "__o_pgt_nan_2", s."__pgt_pinf_2" AS "__o_pgt_pinf_2", s."__pgt_ninf_2" AS "__o_pgt_ninf_2", s."__pgt_scale_2" AS "__o_pgt_scale_2"
+  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."__pgt_count" AS "__o_pgt_count", s."n" AS "__o_pgt_agg_1", s."total" AS "__o_pgt_agg_2", s."__pgt_sum_2" AS "__o_pgt_sum_2", s."__pgt_nn_2" AS "__o_pgt_nn_2", s."__pgt_nan_2" AS "__o_pgt_nan_2"
   FROM __pgt_n2_dgroups AS d
   LEFT JOIN "public"."st_aggregate_global" AS s ON s."__pgt_row_id" = d.__pgt_row_id
 ),
 __pgt_n2_upd AS MATERIALIZED (
-  SELECT u.*, false AS __pgt_rescan, (COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0)) AS "__pgt_tn_1", (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0)) AS "__pgt_tnan_1", (COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0)) AS "__pgt_tpinf_1", (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0)) AS "__pgt_tninf_1"
+  SELECT u.*, false AS __pgt_rescan, (COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0)) AS "__pgt_tn_1", (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0)) AS "__pgt_tnan_1"
   FROM __pgt_n2_state AS u
 ),
 __pgt_n2_rows AS MATERIALIZED (
-  SELECT x.*, pg_catalog.record_send(ROW(x."__o_pgt_count", x."__o_pgt_agg_1", x."__o_pgt_agg_2", x."__o_pgt_sum_2", x."__o_pgt_nn_2", x."__o_pgt_nan_2", x."__o_pgt_pinf_2", x."__o_pgt_ninf_2", x."__o_pgt_scale_2")) IS DISTINCT FROM pg_catalog.record_send(ROW(x."__n_pgt_count", x."__n_pgt_agg_1", x."__n_pgt_agg_2", x."__n_pgt_sum_2", x."__n_pgt_nn_2", x."__n_pgt_nan_2", x."__n_pgt_pinf_2", x."__n_pgt_ninf_2", x."__n_pgt_scale_2")) AS __pgt_changed
-  FROM (SELECT u.__pgt_row_id, u.__pgt_had, ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) AS __pgt_has, u."__o_pgt_count", u."__o_pgt_agg_1", u."__o_pgt_agg_2", u."__o_pgt_sum_2", u."__o_pgt_nn_2", u."__o_pgt_nan_2", u."__o_pgt_pinf_2", u."__o_pgt_ninf_2", u."__o_pgt_scale_2", (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) AS "__n_pgt_count", (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint AS "__n_pgt_agg_1", (CASE WHEN u."__pgt_tn_1" = 0 THEN NULL ELSE COALESCE((CASE WHEN u."__pgt_tnan_1" > 0 OR (u."__pgt_tpinf_1" > 0 AND u."__pgt_tninf_1" > 0) THEN 'NaN'::numeric WHEN u."__pgt_tpinf_1" > 0 THEN 'Infinity'::numeric WHEN u."__pgt_tninf_1" > 0 THEN
-    '-Infinity'::numeric END), (CASE WHEN (u."__pgt_tn_1" - u."__pgt_tnan_1" - u."__pgt_tpinf_1" - u."__pgt_tninf_1") = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
-    (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END)) END)::numeric AS "__n_pgt_agg_2", ((CASE WHEN (u."__pgt_tn_1" - u."__pgt_tnan_1" - u."__pgt_tpinf_1" - u."__pgt_tninf_1") = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
-    (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END))::numeric AS "__n_pgt_sum_2", u."__pgt_tn_1"::bigint AS "__n_pgt_nn_2", u."__pgt_tnan_1"::bigint AS "__n_pgt_nan_2", u."__pgt_tpinf_1"::bigint AS "__n_pgt_pinf_2", u."__pgt_tninf_1"::bigint AS "__n_pgt_ninf_2", u."__o_pgt_scale_2" AS "__n_pgt_scale_2"
+  SELECT x.*, pg_catalog.record_send(ROW(x."__o_pgt_count", x."__o_pgt_agg_1", x."__o_pgt_agg_2", x."__o_pgt_sum_2", x."__o_pgt_nn_2", x."__o_pgt_nan_2")) IS DISTINCT FROM pg_catalog.record_send(ROW(x."__n_pgt_count", x."__n_pgt_agg_1", x."__n_pgt_agg_2", x."__n_pgt_sum_2", x."__n_pgt_nn_2", x."__n_pgt_nan_2")) AS __pgt_changed
+  FROM (SELECT u.__pgt_row_id, u.__pgt_had, ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) AS __pgt_has, u."__o_pgt_count", u."__o_pgt_agg_1", u."__o_pgt_agg_2", u."__o_pgt_sum_2", u."__o_pgt_nn_2", u."__o_pgt_nan_2", (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) AS "__n_pgt_count", (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint AS "__n_pgt_agg_1", (CASE WHEN u."__pgt_tn_1" = 0 THEN NULL ELSE COALESCE((CASE WHEN u."__pgt_tnan_1" > 0 THEN 'NaN'::numeric END), (CASE WHEN (u."__pgt_tn_1" - u."__pgt_tnan_1") = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
+    (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END)) END)::numeric AS "__n_pgt_agg_2", ((CASE WHEN (u."__pgt_tn_1" - u."__pgt_tnan_1") = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
+    (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END))::numeric AS "__n_pgt_sum_2", u."__pgt_tn_1"::bigint AS "__n_pgt_nn_2", u."__pgt_tnan_1"::bigint AS "__n_pgt_nan_2"
   FROM __pgt_n2_upd AS u
   OFFSET 0) AS x
 ),
 __pgt_d2_aggregate AS (
-  SELECT f.__pgt_row_id, -1::bigint AS __pgt_weight, f."__o_pgt_count" AS "pgt_count", f."__o_pgt_agg_1" AS "pgt_agg_1", f."__o_pgt_agg_2" AS "pgt_agg_2", f."__o_pgt_sum_2" AS "pgt_sum_2", f."__o_pgt_nn_2" AS "pgt_nn_2", f."__o_pgt_nan_2" AS "pgt_nan_2", f."__o_pgt_pinf_2" AS "pgt_pinf_2", f."__o_pgt_ninf_2" AS "pgt_ninf_2", f."__o_pgt_scale_2" AS "pgt_scale_2"
+  SELECT f.__pgt_row_id, -1::bigint AS __pgt_weight, f."__o_pgt_count" AS "pgt_count", f."__o_pgt_agg_1" AS "pgt_agg_1", f."__o_pgt_agg_2" AS "pgt_agg_2", f."__o_pgt_sum_2" AS "pgt_sum_2", f."__o_pgt_nn_2" AS "pgt_nn_2", f."__o_pgt_nan_2" AS "pgt_nan_2"
   FROM __pgt_n2_rows AS f WHERE f.__pgt_had AND (NOT f.__pgt_has OR f.__pgt_changed)
   UNION ALL
-  SELECT f.__pgt_row_id, 1::bigint AS __pgt_weight, f."__n_pgt_count" AS "pgt_count", f."__n_pgt_agg_1" AS "pgt_agg_1", f."__n_pgt_agg_2" AS "pgt_agg_2", f."__n_pgt_sum_2" AS "pgt_sum_2", f."__n_pgt_nn_2" AS "pgt_nn_2", f."__n_pgt_nan_2" AS "pgt_nan_2", f."__n_pgt_pinf_2" AS "pgt_pinf_2", f."__n_pgt_ninf_2" AS "pgt_ninf_2", f."__n_pgt_scale_2" AS "pgt_scale_2"
+  SELECT f.__pgt_row_id, 1::bigint AS __pgt_weight, f."__n_pgt_count" AS "pgt_count", f."__n_pgt_agg_1" AS "pgt_agg_1", f."__n_pgt_agg_2" AS "pgt_agg_2", f."__n_pgt_sum_2" AS "pgt_sum_2", f."__n_pgt_nn_2" AS "pgt_nn_2", f."__n_pgt_nan_2" AS "pgt_nan_2"
   FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR f.__pgt_changed)
 ),
 __pgt_d3_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2", c.pgt_pinf_2 AS "pgt_pinf_2", c.pgt_ninf_2 AS "pgt_ninf_2", c.pgt_scale_2 AS "pgt_scale_2"
+  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_count AS "pgt_count", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2"
   FROM __pgt_d2_aggregate AS c
 ),
 __pgt_delta AS (
-  SELECT d."__pgt_row_id", d.__pgt_weight, d."n" AS "n", d."total" AS "total", d."pgt_count" AS "__pgt_count", d."pgt_agg_1" AS "__pgt_agg_1", d."pgt_agg_2" AS "__pgt_agg_2", d."pgt_sum_2" AS "__pgt_sum_2", d."pgt_nn_2" AS "__pgt_nn_2", d."pgt_nan_2" AS "__pgt_nan_2", d."pgt_pinf_2" AS "__pgt_pinf_2", d."pgt_ninf_2" AS "__pgt_ninf_2", d."pgt_scale_2" AS "__pgt_scale_2"
+  SELECT d."__pgt_row_id", d.__pgt_weight, d."n" AS "n", d."total" AS "total", d."pgt_count" AS "__pgt_count", d."pgt_sum_2" AS "__pgt_sum_2", d."pgt_nn_2" AS "__pgt_nn_2", d."pgt_nan_2" AS "__pgt_nan_2"
   FROM __pgt_d3_project AS d
 ),
 __pgt_consolidated AS (
-  SELECT y."__pgt_row_id", y.__pgt_weight, y."n", y."total", y."__pgt_count", y."__pgt_agg_1", y."__pgt_agg_2", y."__pgt_sum_2", y."__pgt_nn_2", y."__pgt_nan_2", y."__pgt_pinf_2", y."__pgt_ninf_2", y."__pgt_scale_2"
+  SELECT y."__pgt_row_id", y.__pgt_weight, y."n", y."total", y."__pgt_count", y."__pgt_sum_2", y."__pgt_nn_2", y."__pgt_nan_2"
   FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
-    OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."n", x."total", x."__pgt_count", x."__pgt_agg_1", x."__pgt_agg_2", x."__pgt_sum_2", x."__pgt_nn_2", x."__pgt_nan_2", x."__pgt_pinf_2", x."__pgt_ninf_2", x."__pgt_scale_2"
-        FROM (SELECT d.*, pg_catalog.record_send(ROW(d."n", d."total", d."__pgt_count", d."__pgt_agg_1", d."__pgt_agg_2", d."__pgt_sum_2", d."__pgt_nn_2", d."__pgt_nan_2", d."__pgt_pinf_2", d."__pgt_ninf_2", d."__pgt_scale_2")) AS __pgt_text FROM __pgt_delta AS d) AS x
+    OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."n", x."total", x."__pgt_count", x."__pgt_sum_2", x."__pgt_nn_2", x."__pgt_nan_2"
+        FROM (SELECT d.*, pg_catalog.record_send(ROW(d."n", d."total", d."__pgt_count", d."__pgt_sum_2", d."__pgt_nn_2", d."__pgt_nan_2")) AS __pgt_text FROM __pgt_delta AS d) AS x
         ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
   WHERE y.__pgt_weight <> 0
 )
@@ -123,9 +122,9 @@ MERGE INTO "public"."st_aggregate_global" AS st
 USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_consolidated AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC) AS d
 ON st."__pgt_row_id" = d."__pgt_row_id"
 WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
-WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."n", st."total", st."__pgt_count", st."__pgt_agg_1", st."__pgt_agg_2", st."__pgt_sum_2", st."__pgt_nn_2", st."__pgt_nan_2", st."__pgt_pinf_2", st."__pgt_ninf_2", st."__pgt_scale_2")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."n", d."total", d."__pgt_count", d."__pgt_agg_1", d."__pgt_agg_2", d."__pgt_sum_2", d."__pgt_nn_2", d."__pgt_nan_2", d."__pgt_pinf_2", d."__pgt_ninf_2", d."__pgt_scale_2")) THEN UPDATE SET "n" = d."n", "total" = d."total", "__pgt_count" = d."__pgt_count", "__pgt_agg_1" = d."__pgt_agg_1", "__pgt_agg_2" = d."__pgt_agg_2", "__pgt_sum_2" = d."__pgt_sum_2", "__pgt_nn_2" = d."__pgt_nn_2", "__pgt_nan_2" = d."__pgt_nan_2", "__pgt_pinf_2" = d."__pgt_pinf_2", "__pgt_ninf_2" = d."__pgt_ninf_2", "__pgt_scale_2" = d."__pgt_scale_2"
-WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "n", "total", "__pgt_count", "__pgt_agg_1", "__pgt_agg_2", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2", "__pgt_pinf_2", "__pgt_ninf_2", "__pgt_scale_2") VALUES
-  (d."__pgt_row_id", d."n", d."total", d."__pgt_count", d."__pgt_agg_1", d."__pgt_agg_2", d."__pgt_sum_2", d."__pgt_nn_2", d."__pgt_nan_2", d."__pgt_pinf_2", d."__pgt_ninf_2", d."__pgt_scale_2");
+WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."n", st."total", st."__pgt_count", st."__pgt_sum_2", st."__pgt_nn_2", st."__pgt_nan_2")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."n", d."total", d."__pgt_count", d."__pgt_sum_2", d."__pgt_nn_2", d."__pgt_nan_2")) THEN UPDATE SET "n" = d."n", "total" = d."total", "__pgt_count" = d."__pgt_count", "__pgt_sum_2" = d."__pgt_sum_2", "__pgt_nn_2" = d."__pgt_nn_2", "__pgt_nan_2" = d."__pgt_nan_2"
+WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "n", "total", "__pgt_count", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2") VALUES
+  (d."__pgt_row_id", d."n", d."total", d."__pgt_count", d."__pgt_sum_2", d."__pgt_nn_2", d."__pgt_nan_2");
 
 
 -- ==== refresh statement (DIFFERENTIAL)
@@ -142,25 +141,24 @@ __pgt_n2_drows AS (
 ),
 __pgt_n2_dgroups AS (
   SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g.*
-  FROM (SELECT true AS __pgt_total, pg_catalog.sum(x.__pgt_w)::bigint AS __pgt_dcount, pg_catalog.sum(x.__pgt_w) AS "__pgt_dc_0", pg_catalog.sum(x.__pgt_w) FILTER (WHERE x."__pgt_n1") AS "__pgt_dn_1", pg_catalog.sum(CASE WHEN x.__pgt_w = 1 THEN (x."__pgt_a1")::numeric WHEN x.__pgt_w = -1 THEN -((x."__pgt_a1")::numeric) ELSE (x."__pgt_a1")::numeric * (x.__pgt_w)::numeric END) FILTER (WHERE x."__pgt_n1" AND (x."__pgt_a1")::numeric NOT IN ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric)) AS "__pgt_ds_1", pg_catalog.sum(x.__pgt_w) FILTER (WHERE (x."__pgt_a1")::numeric = 'NaN'::numeric) AS "__pgt_dnan_1", pg_catalog.sum(x.__pgt_w) FILTER (WHERE (x."__pgt_a1")::numeric = 'Infinity'::numeric) AS "__pgt_dpinf_1", pg_catalog.sum(x.__pgt_w) FILTER (WHERE (x."__pgt_a1")::numeric = '-Infinity'::numeric) AS "__pgt_dninf_1"
+  FROM (SELECT true AS __pgt_total, pg_catalog.sum(x.__pgt_w)::bigint AS __pgt_dcount, pg_catalog.sum(x.__pgt_w) AS "__pgt_dc_0", pg_catalog.sum(x.__pgt_w) FILTER (WHERE x."__pgt_n1") AS "__pgt_dn_1", pg_catalog.sum(CASE WHEN x.__pgt_w = 1 THEN (x."__pgt_a1")::numeric WHEN x.__pgt_w = -1 THEN -((x."__pgt_a1")::numeric) ELSE (x."__pgt_a1")::numeric * (x.__pgt_w)::numeric END) FILTER (WHERE x."__pgt_n1" AND (x."__pgt_a1")::numeric <> 'NaN'::numeric) AS "__pgt_ds_1", pg_catalog.sum(x.__pgt_w) FILTER (WHERE (x."__pgt_a1")::numeric = 'NaN'::numeric) AS "__pgt_dnan_1"
   FROM __pgt_n2_drows AS x
   HAVING pg_catalog.count(*) > 0) AS g
 ),
 __pgt_n2_state AS (
-  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."__pgt_count" AS "__o_pgt_count", s."__pgt_agg_1" AS "__o_pgt_agg_1", s."__pgt_agg_2" AS "__o_pgt_agg_2", s."__pgt_sum_2" AS "__o_pgt_sum_2", s."__pgt_nn_2" AS "__o_pgt_nn_2", s."__pgt_nan_2" AS "__o_pgt_nan_2", s."__pgt_pinf_2" AS "__o_pgt_pinf_2", s."__pgt_ninf_2" AS "__o_pgt_ninf_2", s."__pgt_scale_2" AS "__o_pgt_scale_2"
+  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."__pgt_count" AS "__o_pgt_count", s."n" AS "__o_pgt_agg_1", s."total" AS "__o_pgt_agg_2", s."__pgt_sum_2" AS "__o_pgt_sum_2", s."__pgt_nn_2" AS "__o_pgt_nn_2", s."__pgt_nan_2" AS "__o_pgt_nan_2"
   FROM __pgt_n2_dgroups AS d
   LEFT JOIN "public"."st_aggregate_global" AS s ON s."__pgt_row_id" = d.__pgt_row_id
 ),
 __pgt_n2_upd AS MATERIALIZED (
-  SELECT u.*, false AS __pgt_rescan, (COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0)) AS "__pgt_tn_1", (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0)) AS "__pgt_tnan_1", (COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0)) AS "__pgt_tpinf_1", (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0)) AS "__pgt_tninf_1"
+  SELECT u.*, false AS __pgt_rescan, (COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0)) AS "__pgt_tn_1", (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0)) AS "__pgt_tnan_1"
   FROM __pgt_n2_state AS u
 ),
 __pgt_n2_rows AS MATERIALIZED (
-  SELECT x.*, pg_catalog.record_send(ROW(x."__o_pgt_count", x."__o_pgt_agg_1", x."__o_pgt_agg_2", x."__o_pgt_sum_2", x."__o_pgt_nn_2", x."__o_pgt_nan_2", x."__o_pgt_pinf_2", x."__o_pgt_ninf_2", x."__o_pgt_scale_2")) IS DISTINCT FROM pg_catalog.record_send(ROW(x."__n_pgt_count", x."__n_pgt_agg_1", x."__n_pgt_agg_2", x."__n_pgt_sum_2", x."__n_pgt_nn_2", x."__n_pgt_nan_2", x."__n_pgt_pinf_2", x."__n_pgt_ninf_2", x."__n_pgt_scale_2")) AS __pgt_changed
-  FROM (SELECT u.__pgt_row_id, u.__pgt_had, ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) AS __pgt_has, u."__o_pgt_count", u."__o_pgt_agg_1", u."__o_pgt_agg_2", u."__o_pgt_sum_2", u."__o_pgt_nn_2", u."__o_pgt_nan_2", u."__o_pgt_pinf_2", u."__o_pgt_ninf_2", u."__o_pgt_scale_2", (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) AS "__n_pgt_count", (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint AS "__n_pgt_agg_1", (CASE WHEN u."__pgt_tn_1" = 0 THEN NULL ELSE COALESCE((CASE WHEN u."__pgt_tnan_1" > 0 OR (u."__pgt_tpinf_1" > 0 AND u."__pgt_tninf_1" > 0) THEN 'NaN'::numeric WHEN u."__pgt_tpinf_1" > 0 THEN 'Infinity'::numeric WHEN u."__pgt_tninf_1" > 0 THEN
-    '-Infinity'::numeric END), (CASE WHEN (u."__pgt_tn_1" - u."__pgt_tnan_1" - u."__pgt_tpinf_1" - u."__pgt_tninf_1") = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
-    (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END)) END)::numeric AS "__n_pgt_agg_2", ((CASE WHEN (u."__pgt_tn_1" - u."__pgt_tnan_1" - u."__pgt_tpinf_1" - u."__pgt_tninf_1") = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
-    (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END))::numeric AS "__n_pgt_sum_2", u."__pgt_tn_1"::bigint AS "__n_pgt_nn_2", u."__pgt_tnan_1"::bigint AS "__n_pgt_nan_2", u."__pgt_tpinf_1"::bigint AS "__n_pgt_pinf_2", u."__pgt_tninf_1"::bigint AS "__n_pgt_ninf_2", u."__o_pgt_scale_2" AS "__n_pgt_scale_2"
+  SELECT x.*, pg_catalog.record_send(ROW(x."__o_pgt_count", x."__o_pgt_agg_1", x."__o_pgt_agg_2", x."__o_pgt_sum_2", x."__o_pgt_nn_2", x."__o_pgt_nan_2")) IS DISTINCT FROM pg_catalog.record_send(ROW(x."__n_pgt_count", x."__n_pgt_agg_1", x."__n_pgt_agg_2", x."__n_pgt_sum_2", x."__n_pgt_nn_2", x."__n_pgt_nan_2")) AS __pgt_changed
+  FROM (SELECT u.__pgt_row_id, u.__pgt_had, ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) AS __pgt_has, u."__o_pgt_count", u."__o_pgt_agg_1", u."__o_pgt_agg_2", u."__o_pgt_sum_2", u."__o_pgt_nn_2", u."__o_pgt_nan_2", (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) AS "__n_pgt_count", (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint AS "__n_pgt_agg_1", (CASE WHEN u."__pgt_tn_1" = 0 THEN NULL ELSE COALESCE((CASE WHEN u."__pgt_tnan_1" > 0 THEN 'NaN'::numeric END), (CASE WHEN (u."__pgt_tn_1" - u."__pgt_tnan_1") = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
+    (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END)) END)::numeric AS "__n_pgt_agg_2", ((CASE WHEN (u."__pgt_tn_1" - u."__pgt_tnan_1") = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
+    (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END))::numeric AS "__n_pgt_sum_2", u."__pgt_tn_1"::bigint AS "__n_pgt_nn_2", u."__pgt_tnan_1"::bigint AS "__n_pgt_nan_2"
   FROM __pgt_n2_upd AS u
   OFFSET 0) AS x
 ),
@@ -173,14 +171,14 @@ __pgt_deleted AS (
   RETURNING 1
 ),
 __pgt_updated AS (
-  UPDATE "public"."st_aggregate_global" AS st SET "n" = f.__n_pgt_agg_1, "total" = f.__n_pgt_agg_2, "__pgt_count" = f.__n_pgt_count, "__pgt_agg_1" = f.__n_pgt_agg_1, "__pgt_agg_2" = f.__n_pgt_agg_2, "__pgt_sum_2" = f.__n_pgt_sum_2, "__pgt_nn_2" = f.__n_pgt_nn_2, "__pgt_nan_2" = f.__n_pgt_nan_2, "__pgt_pinf_2" = f.__n_pgt_pinf_2, "__pgt_ninf_2" = f.__n_pgt_ninf_2, "__pgt_scale_2" = f.__n_pgt_scale_2
+  UPDATE "public"."st_aggregate_global" AS st SET "n" = f.__n_pgt_agg_1, "total" = f.__n_pgt_agg_2, "__pgt_count" = f.__n_pgt_count, "__pgt_sum_2" = f.__n_pgt_sum_2, "__pgt_nn_2" = f.__n_pgt_nn_2, "__pgt_nan_2" = f.__n_pgt_nan_2
   FROM __pgt_n2_rows AS f
   WHERE st."__pgt_row_id" = f."__pgt_row_id" AND f.__pgt_had AND f.__pgt_has AND f.__pgt_changed
   RETURNING 1
 ),
 __pgt_inserted AS (
-  INSERT INTO "public"."st_aggregate_global" ("__pgt_row_id", "n", "total", "__pgt_count", "__pgt_agg_1", "__pgt_agg_2", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2", "__pgt_pinf_2", "__pgt_ninf_2", "__pgt_scale_2")
-  SELECT f."__pgt_row_id", f.__n_pgt_agg_1, f.__n_pgt_agg_2, f.__n_pgt_count, f.__n_pgt_agg_1, f.__n_pgt_agg_2, f.__n_pgt_sum_2, f.__n_pgt_nn_2, f.__n_pgt_nan_2, f.__n_pgt_pinf_2, f.__n_pgt_ninf_2, f.__n_pgt_scale_2 FROM __pgt_n2_rows AS f
+  INSERT INTO "public"."st_aggregate_global" ("__pgt_row_id", "n", "total", "__pgt_count", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2")
+  SELECT f."__pgt_row_id", f.__n_pgt_agg_1, f.__n_pgt_agg_2, f.__n_pgt_count, f.__n_pgt_sum_2, f.__n_pgt_nn_2, f.__n_pgt_nan_2 FROM __pgt_n2_rows AS f
   WHERE f.__pgt_has AND NOT f.__pgt_had
   RETURNING 1
 )
@@ -212,44 +210,43 @@ __pgt_n2_drows AS (
 ),
 __pgt_n2_dgroups AS (
   SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g.*
-  FROM (SELECT true AS __pgt_total, pg_catalog.sum(x.__pgt_w)::bigint AS __pgt_dcount, pg_catalog.sum(x.__pgt_w) AS "__pgt_dc_0", pg_catalog.sum(x.__pgt_w) FILTER (WHERE x."__pgt_n1") AS "__pgt_dn_1", pg_catalog.sum(CASE WHEN x.__pgt_w = 1 THEN (x."__pgt_a1")::numeric WHEN x.__pgt_w = -1 THEN -((x."__pgt_a1")::numeric) ELSE (x."__pgt_a1")::numeric * (x.__pgt_w)::numeric END) FILTER (WHERE x."__pgt_n1" AND (x."__pgt_a1")::numeric NOT IN ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric)) AS "__pgt_ds_1", pg_catalog.sum(x.__pgt_w) FILTER (WHERE (x."__pgt_a1")::numeric = 'NaN'::numeric) AS "__pgt_dnan_1", pg_catalog.sum(x.__pgt_w) FILTER (WHERE (x."__pgt_a1")::numeric = 'Infinity'::numeric) AS "__pgt_dpinf_1", pg_catalog.sum(x.__pgt_w) FILTER (WHERE (x."__pgt_a1")::numeric = '-Infinity'::numeric) AS "__pgt_dninf_1"
+  FROM (SELECT true AS __pgt_total, pg_catalog.sum(x.__pgt_w)::bigint AS __pgt_dcount, pg_catalog.sum(x.__pgt_w) AS "__pgt_dc_0", pg_catalog.sum(x.__pgt_w) FILTER (WHERE x."__pgt_n1") AS "__pgt_dn_1", pg_catalog.sum(CASE WHEN x.__pgt_w = 1 THEN (x."__pgt_a1")::numeric WHEN x.__pgt_w = -1 THEN -((x."__pgt_a1")::numeric) ELSE (x."__pgt_a1")::numeric * (x.__pgt_w)::numeric END) FILTER (WHERE x."__pgt_n1" AND (x."__pgt_a1")::numeric <> 'NaN'::numeric) AS "__pgt_ds_1", pg_catalog.sum(x.__pgt_w) FILTER (WHERE (x."__pgt_a1")::numeric = 'NaN'::numeric) AS "__pgt_dnan_1"
   FROM __pgt_n2_drows AS x
   HAVING pg_catalog.count(*) > 0) AS g
 ),
 __pgt_n2_state AS (
-  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."__pgt_count" AS "__o_pgt_count", s."__pgt_agg_1" AS "__o_pgt_agg_1", s."__pgt_agg_2" AS "__o_pgt_agg_2", s."__pgt_sum_2" AS "__o_pgt_sum_2", s."__pgt_nn_2" AS "__o_pgt_nn_2", s."__pgt_nan_2" AS "__o_pgt_nan_2", s."__pgt_pinf_2" AS "__o_pgt_pinf_2", s."__pgt_ninf_2" AS "__o_pgt_ninf_2", s."__pgt_scale_2" AS "__o_pgt_scale_2"
+  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."__pgt_count" AS "__o_pgt_count", s."n" AS "__o_pgt_agg_1", s."total" AS "__o_pgt_agg_2", s."__pgt_sum_2" AS "__o_pgt_sum_2", s."__pgt_nn_2" AS "__o_pgt_nn_2", s."__pgt_nan_2" AS "__o_pgt_nan_2"
   FROM __pgt_n2_dgroups AS d
   LEFT JOIN "public"."st_aggregate_global" AS s ON s."__pgt_row_id" = d.__pgt_row_id
 ),
 __pgt_n2_upd AS MATERIALIZED (
-  SELECT u.*, false AS __pgt_rescan, (COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0)) AS "__pgt_tn_1", (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0)) AS "__pgt_tnan_1", (COALESCE(u."__o_pgt_pinf_2", 0) + COALESCE(u."__pgt_dpinf_1", 0)) AS "__pgt_tpinf_1", (COALESCE(u."__o_pgt_ninf_2", 0) + COALESCE(u."__pgt_dninf_1", 0)) AS "__pgt_tninf_1"
+  SELECT u.*, false AS __pgt_rescan, (COALESCE(u."__o_pgt_nn_2", 0) + COALESCE(u."__pgt_dn_1", 0)) AS "__pgt_tn_1", (COALESCE(u."__o_pgt_nan_2", 0) + COALESCE(u."__pgt_dnan_1", 0)) AS "__pgt_tnan_1"
   FROM __pgt_n2_state AS u
 ),
 __pgt_n2_rows AS MATERIALIZED (
-  SELECT x.*, pg_catalog.record_send(ROW(x."__o_pgt_count", x."__o_pgt_agg_1", x."__o_pgt_agg_2", x."__o_pgt_sum_2", x."__o_pgt_nn_2", x."__o_pgt_nan_2", x."__o_pgt_pinf_2", x."__o_pgt_ninf_2", x."__o_pgt_scale_2")) IS DISTINCT FROM pg_catalog.record_send(ROW(x."__n_pgt_count", x."__n_pgt_agg_1", x."__n_pgt_agg_2", x."__n_pgt_sum_2", x."__n_pgt_nn_2", x."__n_pgt_nan_2", x."__n_pgt_pinf_2", x."__n_pgt_ninf_2", x."__n_pgt_scale_2")) AS __pgt_changed
-  FROM (SELECT u.__pgt_row_id, u.__pgt_had, ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) AS __pgt_has, u."__o_pgt_count", u."__o_pgt_agg_1", u."__o_pgt_agg_2", u."__o_pgt_sum_2", u."__o_pgt_nn_2", u."__o_pgt_nan_2", u."__o_pgt_pinf_2", u."__o_pgt_ninf_2", u."__o_pgt_scale_2", (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) AS "__n_pgt_count", (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint AS "__n_pgt_agg_1", (CASE WHEN u."__pgt_tn_1" = 0 THEN NULL ELSE COALESCE((CASE WHEN u."__pgt_tnan_1" > 0 OR (u."__pgt_tpinf_1" > 0 AND u."__pgt_tninf_1" > 0) THEN 'NaN'::numeric WHEN u."__pgt_tpinf_1" > 0 THEN 'Infinity'::numeric WHEN u."__pgt_tninf_1" > 0 THEN
-    '-Infinity'::numeric END), (CASE WHEN (u."__pgt_tn_1" - u."__pgt_tnan_1" - u."__pgt_tpinf_1" - u."__pgt_tninf_1") = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
-    (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END)) END)::numeric AS "__n_pgt_agg_2", ((CASE WHEN (u."__pgt_tn_1" - u."__pgt_tnan_1" - u."__pgt_tpinf_1" - u."__pgt_tninf_1") = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
-    (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END))::numeric AS "__n_pgt_sum_2", u."__pgt_tn_1"::bigint AS "__n_pgt_nn_2", u."__pgt_tnan_1"::bigint AS "__n_pgt_nan_2", u."__pgt_tpinf_1"::bigint AS "__n_pgt_pinf_2", u."__pgt_tninf_1"::bigint AS "__n_pgt_ninf_2", u."__o_pgt_scale_2" AS "__n_pgt_scale_2"
+  SELECT x.*, pg_catalog.record_send(ROW(x."__o_pgt_count", x."__o_pgt_agg_1", x."__o_pgt_agg_2", x."__o_pgt_sum_2", x."__o_pgt_nn_2", x."__o_pgt_nan_2")) IS DISTINCT FROM pg_catalog.record_send(ROW(x."__n_pgt_count", x."__n_pgt_agg_1", x."__n_pgt_agg_2", x."__n_pgt_sum_2", x."__n_pgt_nn_2", x."__n_pgt_nan_2")) AS __pgt_changed
+  FROM (SELECT u.__pgt_row_id, u.__pgt_had, ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) AS __pgt_has, u."__o_pgt_count", u."__o_pgt_agg_1", u."__o_pgt_agg_2", u."__o_pgt_sum_2", u."__o_pgt_nn_2", u."__o_pgt_nan_2", (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) AS "__n_pgt_count", (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint AS "__n_pgt_agg_1", (CASE WHEN u."__pgt_tn_1" = 0 THEN NULL ELSE COALESCE((CASE WHEN u."__pgt_tnan_1" > 0 THEN 'NaN'::numeric END), (CASE WHEN (u."__pgt_tn_1" - u."__pgt_tnan_1") = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
+    (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END)) END)::numeric AS "__n_pgt_agg_2", ((CASE WHEN (u."__pgt_tn_1" - u."__pgt_tnan_1") = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
+    (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END))::numeric AS "__n_pgt_sum_2", u."__pgt_tn_1"::bigint AS "__n_pgt_nn_2", u."__pgt_tnan_1"::bigint AS "__n_pgt_nan_2"
   FROM __pgt_n2_upd AS u
   OFFSET 0) AS x
 ),
 __pgt_d2_aggregate AS (
-  SELECT f.__pgt_row_id, -1::bigint AS __pgt_weight, f."__o_pgt_count" AS "pgt_count", f."__o_pgt_agg_1" AS "pgt_agg_1", f."__o_pgt_agg_2" AS "pgt_agg_2", f."__o_pgt_sum_2" AS "pgt_sum_2", f."__o_pgt_nn_2" AS "pgt_nn_2", f."__o_pgt_nan_2" AS "pgt_nan_2", f."__o_pgt_pinf_2" AS "pgt_pinf_2", f."__o_pgt_ninf_2" AS "pgt_ninf_2", f."__o_pgt_scale_2" AS "pgt_scale_2"
+  SELECT f.__pgt_row_id, -1::bigint AS __pgt_weight, f."__o_pgt_count" AS "pgt_count", f."__o_pgt_agg_1" AS "pgt_agg_1", f."__o_pgt_agg_2" AS "pgt_agg_2", f."__o_pgt_sum_2" AS "pgt_sum_2", f."__o_pgt_nn_2" AS "pgt_nn_2", f."__o_pgt_nan_2" AS "pgt_nan_2"
   FROM __pgt_n2_rows AS f WHERE f.__pgt_had AND (NOT f.__pgt_has OR f.__pgt_changed)
   UNION ALL
-  SELECT f.__pgt_row_id, 1::bigint AS __pgt_weight, f."__n_pgt_count" AS "pgt_count", f."__n_pgt_agg_1" AS "pgt_agg_1", f."__n_pgt_agg_2" AS "pgt_agg_2", f."__n_pgt_sum_2" AS "pgt_sum_2", f."__n_pgt_nn_2" AS "pgt_nn_2", f."__n_pgt_nan_2" AS "pgt_nan_2", f."__n_pgt_pinf_2" AS "pgt_pinf_2", f."__n_pgt_ninf_2" AS "pgt_ninf_2", f."__n_pgt_scale_2" AS "pgt_scale_2"
+  SELECT f.__pgt_row_id, 1::bigint AS __pgt_weight, f."__n_pgt_count" AS "pgt_count", f."__n_pgt_agg_1" AS "pgt_agg_1", f."__n_pgt_agg_2" AS "pgt_agg_2", f."__n_pgt_sum_2" AS "pgt_sum_2", f."__n_pgt_nn_2" AS "pgt_nn_2", f."__n_pgt_nan_2" AS "pgt_nan_2"
   FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR f.__pgt_changed)
 ),
 __pgt_d3_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2", c.pgt_pinf_2 AS "pgt_pinf_2", c.pgt_ninf_2 AS "pgt_ninf_2", c.pgt_scale_2 AS "pgt_scale_2"
+  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_count AS "pgt_count", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2"
   FROM __pgt_d2_aggregate AS c
 ),
 __pgt_params AS (
   SELECT $1::pg_catalog.pg_snapshot AS p1
 ),
 __pgt_delta AS (
-  SELECT d."__pgt_row_id", d.__pgt_weight, d."n" AS "n", d."total" AS "total", d."pgt_count" AS "__pgt_count", d."pgt_agg_1" AS "__pgt_agg_1", d."pgt_agg_2" AS "__pgt_agg_2", d."pgt_sum_2" AS "__pgt_sum_2", d."pgt_nn_2" AS "__pgt_nn_2", d."pgt_nan_2" AS "__pgt_nan_2", d."pgt_pinf_2" AS "__pgt_pinf_2", d."pgt_ninf_2" AS "__pgt_ninf_2", d."pgt_scale_2" AS "__pgt_scale_2"
+  SELECT d."__pgt_row_id", d.__pgt_weight, d."n" AS "n", d."total" AS "total", d."pgt_count" AS "__pgt_count", d."pgt_sum_2" AS "__pgt_sum_2", d."pgt_nn_2" AS "__pgt_nn_2", d."pgt_nan_2" AS "__pgt_nan_2"
   FROM __pgt_d3_project AS d
 ),
 __pgt_changes AS MATERIALIZED (
@@ -261,14 +258,14 @@ __pgt_deleted AS (
   RETURNING 1
 ),
 __pgt_updated AS (
-  UPDATE "public"."st_aggregate_global" AS st SET "n" = d."n", "total" = d."total", "__pgt_count" = d."__pgt_count", "__pgt_agg_1" = d."__pgt_agg_1", "__pgt_agg_2" = d."__pgt_agg_2", "__pgt_sum_2" = d."__pgt_sum_2", "__pgt_nn_2" = d."__pgt_nn_2", "__pgt_nan_2" = d."__pgt_nan_2", "__pgt_pinf_2" = d."__pgt_pinf_2", "__pgt_ninf_2" = d."__pgt_ninf_2", "__pgt_scale_2" = d."__pgt_scale_2"
+  UPDATE "public"."st_aggregate_global" AS st SET "n" = d."n", "total" = d."total", "__pgt_count" = d."__pgt_count", "__pgt_sum_2" = d."__pgt_sum_2", "__pgt_nn_2" = d."__pgt_nn_2", "__pgt_nan_2" = d."__pgt_nan_2"
   FROM __pgt_changes AS d
   WHERE st."__pgt_row_id" = d."__pgt_row_id" AND d.__pgt_weight > 0
   RETURNING 1
 ),
 __pgt_inserted AS (
-  INSERT INTO "public"."st_aggregate_global" ("__pgt_row_id", "n", "total", "__pgt_count", "__pgt_agg_1", "__pgt_agg_2", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2", "__pgt_pinf_2", "__pgt_ninf_2", "__pgt_scale_2")
-  SELECT d."__pgt_row_id", d."n", d."total", d."__pgt_count", d."__pgt_agg_1", d."__pgt_agg_2", d."__pgt_sum_2", d."__pgt_nn_2", d."__pgt_nan_2", d."__pgt_pinf_2", d."__pgt_ninf_2", d."__pgt_scale_2" FROM __pgt_changes AS d
+  INSERT INTO "public"."st_aggregate_global" ("__pgt_row_id", "n", "total", "__pgt_count", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2")
+  SELECT d."__pgt_row_id", d."n", d."total", d."__pgt_count", d."__pgt_sum_2", d."__pgt_nn_2", d."__pgt_nan_2" FROM __pgt_changes AS d
   WHERE d.__pgt_weight > 0 AND d.__pgt_rows = 1
   RETURNING 1
 ),
@@ -296,10 +293,10 @@ SELECT ((SELECT CASE
 DROP TABLE IF EXISTS pg_temp."__pgt_applied_588471e1";
 
 CREATE TEMP TABLE "__pgt_applied_588471e1" ON COMMIT DROP AS
-SELECT y."__pgt_row_id", y.__pgt_weight, y."n", y."total", y."__pgt_count", y."__pgt_agg_1", y."__pgt_agg_2", y."__pgt_sum_2", y."__pgt_nn_2", y."__pgt_nan_2", y."__pgt_pinf_2", y."__pgt_ninf_2", y."__pgt_scale_2"
+SELECT y."__pgt_row_id", y.__pgt_weight, y."n", y."total", y."__pgt_count", y."__pgt_sum_2", y."__pgt_nn_2", y."__pgt_nan_2"
 FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
-  OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."n", x."total", x."__pgt_count", x."__pgt_agg_1", x."__pgt_agg_2", x."__pgt_sum_2", x."__pgt_nn_2", x."__pgt_nan_2", x."__pgt_pinf_2", x."__pgt_ninf_2", x."__pgt_scale_2"
-      FROM (SELECT d.*, pg_catalog.record_send(ROW(d."n", d."total", d."__pgt_count", d."__pgt_agg_1", d."__pgt_agg_2", d."__pgt_sum_2", d."__pgt_nn_2", d."__pgt_nan_2", d."__pgt_pinf_2", d."__pgt_ninf_2", d."__pgt_scale_2")) AS __pgt_text FROM pg_temp.__pgt_prev_union AS d) AS x
+  OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."n", x."total", x."__pgt_count", x."__pgt_sum_2", x."__pgt_nn_2", x."__pgt_nan_2"
+      FROM (SELECT d.*, pg_catalog.record_send(ROW(d."n", d."total", d."__pgt_count", d."__pgt_sum_2", d."__pgt_nn_2", d."__pgt_nan_2")) AS __pgt_text FROM pg_temp.__pgt_prev_union AS d) AS x
       ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
 WHERE y.__pgt_weight <> 0;
 

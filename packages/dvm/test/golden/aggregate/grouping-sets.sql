@@ -3,15 +3,15 @@
 -- query:
 --   SELECT region, customer, count(*) AS n FROM orders GROUP BY ROLLUP (region, customer)
 
--- mode DIFFERENTIAL, row ids unique, columns region text, customer integer, n bigint; hidden: __pgt_grp_1, __pgt_grp_2, __pgt_set, __pgt_count, __pgt_agg_1
+-- mode DIFFERENTIAL, row ids unique, columns region text, customer integer, n bigint; hidden: __pgt_set, __pgt_count
 
 -- ==== capture DDL of table public.orders
 SELECT "pgtrickle_changes".capture_sync(16385::oid, NULL::text);
 
 
 -- ==== storage DDL
-CREATE TABLE "public"."st_aggregate_grouping_sets" AS SELECT r."__pgt_row_id", r."region"::text AS "region", r."customer"::integer AS "customer", r."n"::bigint AS "n", r."pgt_grp_1" AS "__pgt_grp_1", r."pgt_grp_2" AS "__pgt_grp_2", r."pgt_set" AS "__pgt_set", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1"
-FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_grp_2 AS "customer", c.pgt_agg_1 AS "n", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_grp_2 AS "pgt_grp_2", c.pgt_set AS "pgt_set", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1"
+CREATE TABLE "public"."st_aggregate_grouping_sets" AS SELECT r."__pgt_row_id", r."region"::text AS "region", r."customer"::integer AS "customer", r."n"::bigint AS "n", r."pgt_set" AS "__pgt_set", r."pgt_count" AS "__pgt_count"
+FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_grp_2 AS "customer", c.pgt_agg_1 AS "n", c.pgt_set AS "pgt_set", c.pgt_count AS "pgt_count"
 FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
 FROM (SELECT c.orders_region AS "pgt_grp_1", c.orders_customer AS "pgt_grp_2", 0::integer AS "pgt_set", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."region" AS "orders_region"
@@ -35,8 +35,8 @@ CREATE UNIQUE INDEX "st_aggregate_grouping_sets__pgt_row_id_idx" ON "public"."st
 
 
 -- ==== population SELECT
-SELECT r."__pgt_row_id", r."region"::text AS "region", r."customer"::integer AS "customer", r."n"::bigint AS "n", r."pgt_grp_1" AS "__pgt_grp_1", r."pgt_grp_2" AS "__pgt_grp_2", r."pgt_set" AS "__pgt_set", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1"
-FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_grp_2 AS "customer", c.pgt_agg_1 AS "n", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_grp_2 AS "pgt_grp_2", c.pgt_set AS "pgt_set", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1"
+SELECT r."__pgt_row_id", r."region"::text AS "region", r."customer"::integer AS "customer", r."n"::bigint AS "n", r."pgt_set" AS "__pgt_set", r."pgt_count" AS "__pgt_count"
+FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_grp_2 AS "customer", c.pgt_agg_1 AS "n", c.pgt_set AS "pgt_set", c.pgt_count AS "pgt_count"
 FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
 FROM (SELECT c.orders_region AS "pgt_grp_1", c.orders_customer AS "pgt_grp_2", 0::integer AS "pgt_set", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."region" AS "orders_region"
@@ -57,9 +57,9 @@ FROM "public"."orders" AS __pgt_src) AS c) AS g) AS c) AS r;
 
 -- ==== FULL insert
 WITH __pgt_insert AS (
-  INSERT INTO "public"."st_aggregate_grouping_sets" ("__pgt_row_id", "region", "customer", "n", "__pgt_grp_1", "__pgt_grp_2", "__pgt_set", "__pgt_count", "__pgt_agg_1")
-  SELECT r."__pgt_row_id", r."region"::text AS "region", r."customer"::integer AS "customer", r."n"::bigint AS "n", r."pgt_grp_1" AS "__pgt_grp_1", r."pgt_grp_2" AS "__pgt_grp_2", r."pgt_set" AS "__pgt_set", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1"
-  FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_grp_2 AS "customer", c.pgt_agg_1 AS "n", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_grp_2 AS "pgt_grp_2", c.pgt_set AS "pgt_set", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1"
+  INSERT INTO "public"."st_aggregate_grouping_sets" ("__pgt_row_id", "region", "customer", "n", "__pgt_set", "__pgt_count")
+  SELECT r."__pgt_row_id", r."region"::text AS "region", r."customer"::integer AS "customer", r."n"::bigint AS "n", r."pgt_set" AS "__pgt_set", r."pgt_count" AS "__pgt_count"
+  FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_grp_2 AS "customer", c.pgt_agg_1 AS "n", c.pgt_set AS "pgt_set", c.pgt_count AS "pgt_count"
   FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
   FROM (SELECT c.orders_region AS "pgt_grp_1", c.orders_customer AS "pgt_grp_2", 0::integer AS "pgt_set", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
   FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."region" AS "orders_region"
@@ -123,7 +123,7 @@ __pgt_n2_dgroups AS (
   HAVING pg_catalog.count(*) > 0) AS g
 ),
 __pgt_n2_state AS (
-  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."__pgt_grp_1" AS "__o_pgt_grp_1", s."__pgt_grp_2" AS "__o_pgt_grp_2", s."__pgt_set" AS "__o_pgt_set", s."__pgt_count" AS "__o_pgt_count", s."__pgt_agg_1" AS "__o_pgt_agg_1"
+  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."region" AS "__o_pgt_grp_1", s."customer" AS "__o_pgt_grp_2", s."__pgt_set" AS "__o_pgt_set", s."__pgt_count" AS "__o_pgt_count", s."n" AS "__o_pgt_agg_1"
   FROM __pgt_n2_dgroups AS d
   LEFT JOIN "public"."st_aggregate_grouping_sets" AS s ON s."__pgt_row_id" = d.__pgt_row_id
 ),
@@ -145,18 +145,18 @@ __pgt_d2_aggregate AS (
   FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR f.__pgt_changed)
 ),
 __pgt_d3_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_grp_2 AS "customer", c.pgt_agg_1 AS "n", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_grp_2 AS "pgt_grp_2", c.pgt_set AS "pgt_set", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1"
+  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_grp_2 AS "customer", c.pgt_agg_1 AS "n", c.pgt_set AS "pgt_set", c.pgt_count AS "pgt_count"
   FROM __pgt_d2_aggregate AS c
 ),
 __pgt_delta AS (
-  SELECT d."__pgt_row_id", d.__pgt_weight, d."region" AS "region", d."customer" AS "customer", d."n" AS "n", d."pgt_grp_1" AS "__pgt_grp_1", d."pgt_grp_2" AS "__pgt_grp_2", d."pgt_set" AS "__pgt_set", d."pgt_count" AS "__pgt_count", d."pgt_agg_1" AS "__pgt_agg_1"
+  SELECT d."__pgt_row_id", d.__pgt_weight, d."region" AS "region", d."customer" AS "customer", d."n" AS "n", d."pgt_set" AS "__pgt_set", d."pgt_count" AS "__pgt_count"
   FROM __pgt_d3_project AS d
 ),
 __pgt_consolidated AS (
-  SELECT y."__pgt_row_id", y.__pgt_weight, y."region", y."customer", y."n", y."__pgt_grp_1", y."__pgt_grp_2", y."__pgt_set", y."__pgt_count", y."__pgt_agg_1"
+  SELECT y."__pgt_row_id", y.__pgt_weight, y."region", y."customer", y."n", y."__pgt_set", y."__pgt_count"
   FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
-    OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."region", x."customer", x."n", x."__pgt_grp_1", x."__pgt_grp_2", x."__pgt_set", x."__pgt_count", x."__pgt_agg_1"
-        FROM (SELECT d.*, pg_catalog.record_send(ROW(d."region", d."customer", d."n", d."__pgt_grp_1", d."__pgt_grp_2", d."__pgt_set", d."__pgt_count", d."__pgt_agg_1")) AS __pgt_text FROM __pgt_delta AS d) AS x
+    OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."region", x."customer", x."n", x."__pgt_set", x."__pgt_count"
+        FROM (SELECT d.*, pg_catalog.record_send(ROW(d."region", d."customer", d."n", d."__pgt_set", d."__pgt_count")) AS __pgt_text FROM __pgt_delta AS d) AS x
         ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
   WHERE y.__pgt_weight <> 0
 )
@@ -164,9 +164,9 @@ MERGE INTO "public"."st_aggregate_grouping_sets" AS st
 USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_consolidated AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC) AS d
 ON st."__pgt_row_id" = d."__pgt_row_id"
 WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
-WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."region", st."customer", st."n", st."__pgt_grp_1", st."__pgt_grp_2", st."__pgt_set", st."__pgt_count", st."__pgt_agg_1")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."region", d."customer", d."n", d."__pgt_grp_1", d."__pgt_grp_2", d."__pgt_set", d."__pgt_count", d."__pgt_agg_1")) THEN UPDATE SET "region" = d."region", "customer" = d."customer", "n" = d."n", "__pgt_grp_1" = d."__pgt_grp_1", "__pgt_grp_2" = d."__pgt_grp_2", "__pgt_set" = d."__pgt_set", "__pgt_count" = d."__pgt_count", "__pgt_agg_1" = d."__pgt_agg_1"
-WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "region", "customer", "n", "__pgt_grp_1", "__pgt_grp_2", "__pgt_set", "__pgt_count", "__pgt_agg_1") VALUES
-  (d."__pgt_row_id", d."region", d."customer", d."n", d."__pgt_grp_1", d."__pgt_grp_2", d."__pgt_set", d."__pgt_count", d."__pgt_agg_1");
+WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."region", st."customer", st."n", st."__pgt_set", st."__pgt_count")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."region", d."customer", d."n", d."__pgt_set", d."__pgt_count")) THEN UPDATE SET "region" = d."region", "customer" = d."customer", "n" = d."n", "__pgt_set" = d."__pgt_set", "__pgt_count" = d."__pgt_count"
+WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "region", "customer", "n", "__pgt_set", "__pgt_count") VALUES
+  (d."__pgt_row_id", d."region", d."customer", d."n", d."__pgt_set", d."__pgt_count");
 
 
 -- ==== refresh statement (DIFFERENTIAL)
@@ -196,7 +196,7 @@ __pgt_n2_dgroups AS (
   HAVING pg_catalog.count(*) > 0) AS g
 ),
 __pgt_n2_state AS (
-  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."__pgt_grp_1" AS "__o_pgt_grp_1", s."__pgt_grp_2" AS "__o_pgt_grp_2", s."__pgt_set" AS "__o_pgt_set", s."__pgt_count" AS "__o_pgt_count", s."__pgt_agg_1" AS "__o_pgt_agg_1"
+  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."region" AS "__o_pgt_grp_1", s."customer" AS "__o_pgt_grp_2", s."__pgt_set" AS "__o_pgt_set", s."__pgt_count" AS "__o_pgt_count", s."n" AS "__o_pgt_agg_1"
   FROM __pgt_n2_dgroups AS d
   LEFT JOIN "public"."st_aggregate_grouping_sets" AS s ON s."__pgt_row_id" = d.__pgt_row_id
 ),
@@ -219,14 +219,14 @@ __pgt_deleted AS (
   RETURNING 1
 ),
 __pgt_updated AS (
-  UPDATE "public"."st_aggregate_grouping_sets" AS st SET "region" = f.__n_pgt_grp_1, "customer" = f.__n_pgt_grp_2, "n" = f.__n_pgt_agg_1, "__pgt_grp_1" = f.__n_pgt_grp_1, "__pgt_grp_2" = f.__n_pgt_grp_2, "__pgt_set" = f.__n_pgt_set, "__pgt_count" = f.__n_pgt_count, "__pgt_agg_1" = f.__n_pgt_agg_1
+  UPDATE "public"."st_aggregate_grouping_sets" AS st SET "region" = f.__n_pgt_grp_1, "customer" = f.__n_pgt_grp_2, "n" = f.__n_pgt_agg_1, "__pgt_set" = f.__n_pgt_set, "__pgt_count" = f.__n_pgt_count
   FROM __pgt_n2_rows AS f
   WHERE st."__pgt_row_id" = f."__pgt_row_id" AND f.__pgt_had AND f.__pgt_has AND f.__pgt_changed
   RETURNING 1
 ),
 __pgt_inserted AS (
-  INSERT INTO "public"."st_aggregate_grouping_sets" ("__pgt_row_id", "region", "customer", "n", "__pgt_grp_1", "__pgt_grp_2", "__pgt_set", "__pgt_count", "__pgt_agg_1")
-  SELECT f."__pgt_row_id", f.__n_pgt_grp_1, f.__n_pgt_grp_2, f.__n_pgt_agg_1, f.__n_pgt_grp_1, f.__n_pgt_grp_2, f.__n_pgt_set, f.__n_pgt_count, f.__n_pgt_agg_1 FROM __pgt_n2_rows AS f
+  INSERT INTO "public"."st_aggregate_grouping_sets" ("__pgt_row_id", "region", "customer", "n", "__pgt_set", "__pgt_count")
+  SELECT f."__pgt_row_id", f.__n_pgt_grp_1, f.__n_pgt_grp_2, f.__n_pgt_agg_1, f.__n_pgt_set, f.__n_pgt_count FROM __pgt_n2_rows AS f
   WHERE f.__pgt_has AND NOT f.__pgt_had
   RETURNING 1
 )
@@ -271,7 +271,7 @@ __pgt_n2_dgroups AS (
   HAVING pg_catalog.count(*) > 0) AS g
 ),
 __pgt_n2_state AS (
-  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."__pgt_grp_1" AS "__o_pgt_grp_1", s."__pgt_grp_2" AS "__o_pgt_grp_2", s."__pgt_set" AS "__o_pgt_set", s."__pgt_count" AS "__o_pgt_count", s."__pgt_agg_1" AS "__o_pgt_agg_1"
+  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."region" AS "__o_pgt_grp_1", s."customer" AS "__o_pgt_grp_2", s."__pgt_set" AS "__o_pgt_set", s."__pgt_count" AS "__o_pgt_count", s."n" AS "__o_pgt_agg_1"
   FROM __pgt_n2_dgroups AS d
   LEFT JOIN "public"."st_aggregate_grouping_sets" AS s ON s."__pgt_row_id" = d.__pgt_row_id
 ),
@@ -293,14 +293,14 @@ __pgt_d2_aggregate AS (
   FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR f.__pgt_changed)
 ),
 __pgt_d3_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_grp_2 AS "customer", c.pgt_agg_1 AS "n", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_grp_2 AS "pgt_grp_2", c.pgt_set AS "pgt_set", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1"
+  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_grp_2 AS "customer", c.pgt_agg_1 AS "n", c.pgt_set AS "pgt_set", c.pgt_count AS "pgt_count"
   FROM __pgt_d2_aggregate AS c
 ),
 __pgt_params AS (
   SELECT $1::pg_catalog.pg_snapshot AS p1
 ),
 __pgt_delta AS (
-  SELECT d."__pgt_row_id", d.__pgt_weight, d."region" AS "region", d."customer" AS "customer", d."n" AS "n", d."pgt_grp_1" AS "__pgt_grp_1", d."pgt_grp_2" AS "__pgt_grp_2", d."pgt_set" AS "__pgt_set", d."pgt_count" AS "__pgt_count", d."pgt_agg_1" AS "__pgt_agg_1"
+  SELECT d."__pgt_row_id", d.__pgt_weight, d."region" AS "region", d."customer" AS "customer", d."n" AS "n", d."pgt_set" AS "__pgt_set", d."pgt_count" AS "__pgt_count"
   FROM __pgt_d3_project AS d
 ),
 __pgt_changes AS MATERIALIZED (
@@ -312,14 +312,14 @@ __pgt_deleted AS (
   RETURNING 1
 ),
 __pgt_updated AS (
-  UPDATE "public"."st_aggregate_grouping_sets" AS st SET "region" = d."region", "customer" = d."customer", "n" = d."n", "__pgt_grp_1" = d."__pgt_grp_1", "__pgt_grp_2" = d."__pgt_grp_2", "__pgt_set" = d."__pgt_set", "__pgt_count" = d."__pgt_count", "__pgt_agg_1" = d."__pgt_agg_1"
+  UPDATE "public"."st_aggregate_grouping_sets" AS st SET "region" = d."region", "customer" = d."customer", "n" = d."n", "__pgt_set" = d."__pgt_set", "__pgt_count" = d."__pgt_count"
   FROM __pgt_changes AS d
   WHERE st."__pgt_row_id" = d."__pgt_row_id" AND d.__pgt_weight > 0
   RETURNING 1
 ),
 __pgt_inserted AS (
-  INSERT INTO "public"."st_aggregate_grouping_sets" ("__pgt_row_id", "region", "customer", "n", "__pgt_grp_1", "__pgt_grp_2", "__pgt_set", "__pgt_count", "__pgt_agg_1")
-  SELECT d."__pgt_row_id", d."region", d."customer", d."n", d."__pgt_grp_1", d."__pgt_grp_2", d."__pgt_set", d."__pgt_count", d."__pgt_agg_1" FROM __pgt_changes AS d
+  INSERT INTO "public"."st_aggregate_grouping_sets" ("__pgt_row_id", "region", "customer", "n", "__pgt_set", "__pgt_count")
+  SELECT d."__pgt_row_id", d."region", d."customer", d."n", d."__pgt_set", d."__pgt_count" FROM __pgt_changes AS d
   WHERE d.__pgt_weight > 0 AND d.__pgt_rows = 1
   RETURNING 1
 ),
@@ -347,10 +347,10 @@ SELECT ((SELECT CASE
 DROP TABLE IF EXISTS pg_temp."__pgt_applied_1b60ec61";
 
 CREATE TEMP TABLE "__pgt_applied_1b60ec61" ON COMMIT DROP AS
-SELECT y."__pgt_row_id", y.__pgt_weight, y."region", y."customer", y."n", y."__pgt_grp_1", y."__pgt_grp_2", y."__pgt_set", y."__pgt_count", y."__pgt_agg_1"
+SELECT y."__pgt_row_id", y.__pgt_weight, y."region", y."customer", y."n", y."__pgt_set", y."__pgt_count"
 FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
-  OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."region", x."customer", x."n", x."__pgt_grp_1", x."__pgt_grp_2", x."__pgt_set", x."__pgt_count", x."__pgt_agg_1"
-      FROM (SELECT d.*, pg_catalog.record_send(ROW(d."region", d."customer", d."n", d."__pgt_grp_1", d."__pgt_grp_2", d."__pgt_set", d."__pgt_count", d."__pgt_agg_1")) AS __pgt_text FROM pg_temp.__pgt_prev_union AS d) AS x
+  OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."region", x."customer", x."n", x."__pgt_set", x."__pgt_count"
+      FROM (SELECT d.*, pg_catalog.record_send(ROW(d."region", d."customer", d."n", d."__pgt_set", d."__pgt_count")) AS __pgt_text FROM pg_temp.__pgt_prev_union AS d) AS x
       ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
 WHERE y.__pgt_weight <> 0;
 

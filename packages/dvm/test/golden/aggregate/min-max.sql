@@ -3,15 +3,15 @@
 -- query:
 --   SELECT region, min(amount) AS lo, max(amount) AS hi FROM orders GROUP BY region
 
--- mode DIFFERENTIAL, row ids unique, columns region text, lo numeric, hi numeric; hidden: __pgt_grp_1, __pgt_count, __pgt_agg_1, __pgt_agg_2
+-- mode DIFFERENTIAL, row ids unique, columns region text, lo numeric, hi numeric; hidden: __pgt_count
 
 -- ==== capture DDL of table public.orders
 SELECT "pgtrickle_changes".capture_sync(16385::oid, NULL::text);
 
 
 -- ==== storage DDL
-CREATE TABLE "public"."st_aggregate_min_max" AS SELECT r."__pgt_row_id", r."region"::text AS "region", r."lo"::numeric AS "lo", r."hi"::numeric AS "hi", r."pgt_grp_1" AS "__pgt_grp_1", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1", r."pgt_agg_2" AS "__pgt_agg_2"
-FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "lo", c.pgt_agg_2 AS "hi", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2"
+CREATE TABLE "public"."st_aggregate_min_max" AS SELECT r."__pgt_row_id", r."region"::text AS "region", r."lo"::numeric AS "lo", r."hi"::numeric AS "hi", r."pgt_count" AS "__pgt_count"
+FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "lo", c.pgt_agg_2 AS "hi", c.pgt_count AS "pgt_count"
 FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1", g."pgt_agg_2"
 FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", min(c.orders_amount) AS "pgt_agg_1", max(c.orders_amount) AS "pgt_agg_2"
 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
@@ -24,8 +24,8 @@ CREATE UNIQUE INDEX "st_aggregate_min_max__pgt_row_id_idx" ON "public"."st_aggre
 
 
 -- ==== population SELECT
-SELECT r."__pgt_row_id", r."region"::text AS "region", r."lo"::numeric AS "lo", r."hi"::numeric AS "hi", r."pgt_grp_1" AS "__pgt_grp_1", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1", r."pgt_agg_2" AS "__pgt_agg_2"
-FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "lo", c.pgt_agg_2 AS "hi", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2"
+SELECT r."__pgt_row_id", r."region"::text AS "region", r."lo"::numeric AS "lo", r."hi"::numeric AS "hi", r."pgt_count" AS "__pgt_count"
+FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "lo", c.pgt_agg_2 AS "hi", c.pgt_count AS "pgt_count"
 FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1", g."pgt_agg_2"
 FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", min(c.orders_amount) AS "pgt_agg_1", max(c.orders_amount) AS "pgt_agg_2"
 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
@@ -35,9 +35,9 @@ GROUP BY 1) AS g) AS c) AS r;
 
 -- ==== FULL insert
 WITH __pgt_insert AS (
-  INSERT INTO "public"."st_aggregate_min_max" ("__pgt_row_id", "region", "lo", "hi", "__pgt_grp_1", "__pgt_count", "__pgt_agg_1", "__pgt_agg_2")
-  SELECT r."__pgt_row_id", r."region"::text AS "region", r."lo"::numeric AS "lo", r."hi"::numeric AS "hi", r."pgt_grp_1" AS "__pgt_grp_1", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1", r."pgt_agg_2" AS "__pgt_agg_2"
-  FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "lo", c.pgt_agg_2 AS "hi", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2"
+  INSERT INTO "public"."st_aggregate_min_max" ("__pgt_row_id", "region", "lo", "hi", "__pgt_count")
+  SELECT r."__pgt_row_id", r."region"::text AS "region", r."lo"::numeric AS "lo", r."hi"::numeric AS "hi", r."pgt_count" AS "__pgt_count"
+  FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "lo", c.pgt_agg_2 AS "hi", c.pgt_count AS "pgt_count"
   FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1", g."pgt_agg_2"
   FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", min(c.orders_amount) AS "pgt_agg_1", max(c.orders_amount) AS "pgt_agg_2"
   FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
@@ -82,7 +82,7 @@ __pgt_n2_dgroups AS (
   GROUP BY 1) AS g
 ),
 __pgt_n2_state AS (
-  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."__pgt_grp_1" AS "__o_pgt_grp_1", s."__pgt_count" AS "__o_pgt_count", s."__pgt_agg_1" AS "__o_pgt_agg_1", s."__pgt_agg_2" AS "__o_pgt_agg_2"
+  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."region" AS "__o_pgt_grp_1", s."__pgt_count" AS "__o_pgt_count", s."lo" AS "__o_pgt_agg_1", s."hi" AS "__o_pgt_agg_2"
   FROM __pgt_n2_dgroups AS d
   LEFT JOIN "public"."st_aggregate_min_max" AS s ON s."__pgt_row_id" = d.__pgt_row_id
 ),
@@ -120,18 +120,18 @@ __pgt_d2_aggregate AS (
   FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR f.__pgt_changed)
 ),
 __pgt_d3_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "lo", c.pgt_agg_2 AS "hi", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2"
+  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "lo", c.pgt_agg_2 AS "hi", c.pgt_count AS "pgt_count"
   FROM __pgt_d2_aggregate AS c
 ),
 __pgt_delta AS (
-  SELECT d."__pgt_row_id", d.__pgt_weight, d."region" AS "region", d."lo" AS "lo", d."hi" AS "hi", d."pgt_grp_1" AS "__pgt_grp_1", d."pgt_count" AS "__pgt_count", d."pgt_agg_1" AS "__pgt_agg_1", d."pgt_agg_2" AS "__pgt_agg_2"
+  SELECT d."__pgt_row_id", d.__pgt_weight, d."region" AS "region", d."lo" AS "lo", d."hi" AS "hi", d."pgt_count" AS "__pgt_count"
   FROM __pgt_d3_project AS d
 ),
 __pgt_consolidated AS (
-  SELECT y."__pgt_row_id", y.__pgt_weight, y."region", y."lo", y."hi", y."__pgt_grp_1", y."__pgt_count", y."__pgt_agg_1", y."__pgt_agg_2"
+  SELECT y."__pgt_row_id", y.__pgt_weight, y."region", y."lo", y."hi", y."__pgt_count"
   FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
-    OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."region", x."lo", x."hi", x."__pgt_grp_1", x."__pgt_count", x."__pgt_agg_1", x."__pgt_agg_2"
-        FROM (SELECT d.*, pg_catalog.record_send(ROW(d."region", d."lo", d."hi", d."__pgt_grp_1", d."__pgt_count", d."__pgt_agg_1", d."__pgt_agg_2")) AS __pgt_text FROM __pgt_delta AS d) AS x
+    OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."region", x."lo", x."hi", x."__pgt_count"
+        FROM (SELECT d.*, pg_catalog.record_send(ROW(d."region", d."lo", d."hi", d."__pgt_count")) AS __pgt_text FROM __pgt_delta AS d) AS x
         ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
   WHERE y.__pgt_weight <> 0
 )
@@ -139,9 +139,9 @@ MERGE INTO "public"."st_aggregate_min_max" AS st
 USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_consolidated AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC) AS d
 ON st."__pgt_row_id" = d."__pgt_row_id"
 WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
-WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."region", st."lo", st."hi", st."__pgt_grp_1", st."__pgt_count", st."__pgt_agg_1", st."__pgt_agg_2")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."region", d."lo", d."hi", d."__pgt_grp_1", d."__pgt_count", d."__pgt_agg_1", d."__pgt_agg_2")) THEN UPDATE SET "region" = d."region", "lo" = d."lo", "hi" = d."hi", "__pgt_grp_1" = d."__pgt_grp_1", "__pgt_count" = d."__pgt_count", "__pgt_agg_1" = d."__pgt_agg_1", "__pgt_agg_2" = d."__pgt_agg_2"
-WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "region", "lo", "hi", "__pgt_grp_1", "__pgt_count", "__pgt_agg_1", "__pgt_agg_2") VALUES
-  (d."__pgt_row_id", d."region", d."lo", d."hi", d."__pgt_grp_1", d."__pgt_count", d."__pgt_agg_1", d."__pgt_agg_2");
+WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."region", st."lo", st."hi", st."__pgt_count")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."region", d."lo", d."hi", d."__pgt_count")) THEN UPDATE SET "region" = d."region", "lo" = d."lo", "hi" = d."hi", "__pgt_count" = d."__pgt_count"
+WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "region", "lo", "hi", "__pgt_count") VALUES
+  (d."__pgt_row_id", d."region", d."lo", d."hi", d."__pgt_count");
 
 
 -- ==== refresh statement (DIFFERENTIAL)
@@ -175,7 +175,7 @@ __pgt_n2_dgroups AS (
   GROUP BY 1) AS g
 ),
 __pgt_n2_state AS (
-  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."__pgt_grp_1" AS "__o_pgt_grp_1", s."__pgt_count" AS "__o_pgt_count", s."__pgt_agg_1" AS "__o_pgt_agg_1", s."__pgt_agg_2" AS "__o_pgt_agg_2"
+  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."region" AS "__o_pgt_grp_1", s."__pgt_count" AS "__o_pgt_count", s."lo" AS "__o_pgt_agg_1", s."hi" AS "__o_pgt_agg_2"
   FROM __pgt_n2_dgroups AS d
   LEFT JOIN "public"."st_aggregate_min_max" AS s ON s."__pgt_row_id" = d.__pgt_row_id
 ),
@@ -214,14 +214,14 @@ __pgt_deleted AS (
   RETURNING 1
 ),
 __pgt_updated AS (
-  UPDATE "public"."st_aggregate_min_max" AS st SET "region" = f.__n_pgt_grp_1, "lo" = f.__n_pgt_agg_1, "hi" = f.__n_pgt_agg_2, "__pgt_grp_1" = f.__n_pgt_grp_1, "__pgt_count" = f.__n_pgt_count, "__pgt_agg_1" = f.__n_pgt_agg_1, "__pgt_agg_2" = f.__n_pgt_agg_2
+  UPDATE "public"."st_aggregate_min_max" AS st SET "region" = f.__n_pgt_grp_1, "lo" = f.__n_pgt_agg_1, "hi" = f.__n_pgt_agg_2, "__pgt_count" = f.__n_pgt_count
   FROM __pgt_n2_rows AS f
   WHERE st."__pgt_row_id" = f."__pgt_row_id" AND f.__pgt_had AND f.__pgt_has AND f.__pgt_changed
   RETURNING 1
 ),
 __pgt_inserted AS (
-  INSERT INTO "public"."st_aggregate_min_max" ("__pgt_row_id", "region", "lo", "hi", "__pgt_grp_1", "__pgt_count", "__pgt_agg_1", "__pgt_agg_2")
-  SELECT f."__pgt_row_id", f.__n_pgt_grp_1, f.__n_pgt_agg_1, f.__n_pgt_agg_2, f.__n_pgt_grp_1, f.__n_pgt_count, f.__n_pgt_agg_1, f.__n_pgt_agg_2 FROM __pgt_n2_rows AS f
+  INSERT INTO "public"."st_aggregate_min_max" ("__pgt_row_id", "region", "lo", "hi", "__pgt_count")
+  SELECT f."__pgt_row_id", f.__n_pgt_grp_1, f.__n_pgt_agg_1, f.__n_pgt_agg_2, f.__n_pgt_count FROM __pgt_n2_rows AS f
   WHERE f.__pgt_has AND NOT f.__pgt_had
   RETURNING 1
 )
@@ -270,7 +270,7 @@ __pgt_n2_dgroups AS (
   GROUP BY 1) AS g
 ),
 __pgt_n2_state AS (
-  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."__pgt_grp_1" AS "__o_pgt_grp_1", s."__pgt_count" AS "__o_pgt_count", s."__pgt_agg_1" AS "__o_pgt_agg_1", s."__pgt_agg_2" AS "__o_pgt_agg_2"
+  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."region" AS "__o_pgt_grp_1", s."__pgt_count" AS "__o_pgt_count", s."lo" AS "__o_pgt_agg_1", s."hi" AS "__o_pgt_agg_2"
   FROM __pgt_n2_dgroups AS d
   LEFT JOIN "public"."st_aggregate_min_max" AS s ON s."__pgt_row_id" = d.__pgt_row_id
 ),
@@ -308,14 +308,14 @@ __pgt_d2_aggregate AS (
   FROM __pgt_n2_rows AS f WHERE f.__pgt_has AND (NOT f.__pgt_had OR f.__pgt_changed)
 ),
 __pgt_d3_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "lo", c.pgt_agg_2 AS "hi", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1", c.pgt_agg_2 AS "pgt_agg_2"
+  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "lo", c.pgt_agg_2 AS "hi", c.pgt_count AS "pgt_count"
   FROM __pgt_d2_aggregate AS c
 ),
 __pgt_params AS (
   SELECT $1::pg_catalog.pg_snapshot AS p1
 ),
 __pgt_delta AS (
-  SELECT d."__pgt_row_id", d.__pgt_weight, d."region" AS "region", d."lo" AS "lo", d."hi" AS "hi", d."pgt_grp_1" AS "__pgt_grp_1", d."pgt_count" AS "__pgt_count", d."pgt_agg_1" AS "__pgt_agg_1", d."pgt_agg_2" AS "__pgt_agg_2"
+  SELECT d."__pgt_row_id", d.__pgt_weight, d."region" AS "region", d."lo" AS "lo", d."hi" AS "hi", d."pgt_count" AS "__pgt_count"
   FROM __pgt_d3_project AS d
 ),
 __pgt_changes AS MATERIALIZED (
@@ -327,14 +327,14 @@ __pgt_deleted AS (
   RETURNING 1
 ),
 __pgt_updated AS (
-  UPDATE "public"."st_aggregate_min_max" AS st SET "region" = d."region", "lo" = d."lo", "hi" = d."hi", "__pgt_grp_1" = d."__pgt_grp_1", "__pgt_count" = d."__pgt_count", "__pgt_agg_1" = d."__pgt_agg_1", "__pgt_agg_2" = d."__pgt_agg_2"
+  UPDATE "public"."st_aggregate_min_max" AS st SET "region" = d."region", "lo" = d."lo", "hi" = d."hi", "__pgt_count" = d."__pgt_count"
   FROM __pgt_changes AS d
   WHERE st."__pgt_row_id" = d."__pgt_row_id" AND d.__pgt_weight > 0
   RETURNING 1
 ),
 __pgt_inserted AS (
-  INSERT INTO "public"."st_aggregate_min_max" ("__pgt_row_id", "region", "lo", "hi", "__pgt_grp_1", "__pgt_count", "__pgt_agg_1", "__pgt_agg_2")
-  SELECT d."__pgt_row_id", d."region", d."lo", d."hi", d."__pgt_grp_1", d."__pgt_count", d."__pgt_agg_1", d."__pgt_agg_2" FROM __pgt_changes AS d
+  INSERT INTO "public"."st_aggregate_min_max" ("__pgt_row_id", "region", "lo", "hi", "__pgt_count")
+  SELECT d."__pgt_row_id", d."region", d."lo", d."hi", d."__pgt_count" FROM __pgt_changes AS d
   WHERE d.__pgt_weight > 0 AND d.__pgt_rows = 1
   RETURNING 1
 ),
@@ -362,10 +362,10 @@ SELECT ((SELECT CASE
 DROP TABLE IF EXISTS pg_temp."__pgt_applied_53290f5f";
 
 CREATE TEMP TABLE "__pgt_applied_53290f5f" ON COMMIT DROP AS
-SELECT y."__pgt_row_id", y.__pgt_weight, y."region", y."lo", y."hi", y."__pgt_grp_1", y."__pgt_count", y."__pgt_agg_1", y."__pgt_agg_2"
+SELECT y."__pgt_row_id", y.__pgt_weight, y."region", y."lo", y."hi", y."__pgt_count"
 FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
-  OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."region", x."lo", x."hi", x."__pgt_grp_1", x."__pgt_count", x."__pgt_agg_1", x."__pgt_agg_2"
-      FROM (SELECT d.*, pg_catalog.record_send(ROW(d."region", d."lo", d."hi", d."__pgt_grp_1", d."__pgt_count", d."__pgt_agg_1", d."__pgt_agg_2")) AS __pgt_text FROM pg_temp.__pgt_prev_union AS d) AS x
+  OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."region", x."lo", x."hi", x."__pgt_count"
+      FROM (SELECT d.*, pg_catalog.record_send(ROW(d."region", d."lo", d."hi", d."__pgt_count")) AS __pgt_text FROM pg_temp.__pgt_prev_union AS d) AS x
       ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
 WHERE y.__pgt_weight <> 0;
 

@@ -3,15 +3,15 @@
 -- query:
 --   SELECT region, string_agg(id::text, ',' ORDER BY id) AS ids FROM orders GROUP BY region
 
--- mode DIFFERENTIAL, row ids unique, columns region text, ids text; hidden: __pgt_grp_1, __pgt_count, __pgt_agg_1
+-- mode DIFFERENTIAL, row ids unique, columns region text, ids text; hidden: __pgt_count
 
 -- ==== capture DDL of table public.orders
 SELECT "pgtrickle_changes".capture_sync(16385::oid, NULL::text);
 
 
 -- ==== storage DDL
-CREATE TABLE "public"."st_aggregate_rescan" AS SELECT r."__pgt_row_id", r."region"::text AS "region", r."ids"::text AS "ids", r."pgt_grp_1" AS "__pgt_grp_1", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1"
-FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "ids", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1"
+CREATE TABLE "public"."st_aggregate_rescan" AS SELECT r."__pgt_row_id", r."region"::text AS "region", r."ids"::text AS "ids", r."pgt_count" AS "__pgt_count"
+FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "ids", c.pgt_count AS "pgt_count"
 FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1"
 FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", string_agg(c.orders_id::text, ',' ORDER BY c.orders_id) AS "pgt_agg_1"
 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."region" AS "orders_region"
@@ -24,8 +24,8 @@ CREATE UNIQUE INDEX "st_aggregate_rescan__pgt_row_id_idx" ON "public"."st_aggreg
 
 
 -- ==== population SELECT
-SELECT r."__pgt_row_id", r."region"::text AS "region", r."ids"::text AS "ids", r."pgt_grp_1" AS "__pgt_grp_1", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1"
-FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "ids", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1"
+SELECT r."__pgt_row_id", r."region"::text AS "region", r."ids"::text AS "ids", r."pgt_count" AS "__pgt_count"
+FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "ids", c.pgt_count AS "pgt_count"
 FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1"
 FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", string_agg(c.orders_id::text, ',' ORDER BY c.orders_id) AS "pgt_agg_1"
 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."region" AS "orders_region"
@@ -35,9 +35,9 @@ GROUP BY 1) AS g) AS c) AS r;
 
 -- ==== FULL insert
 WITH __pgt_insert AS (
-  INSERT INTO "public"."st_aggregate_rescan" ("__pgt_row_id", "region", "ids", "__pgt_grp_1", "__pgt_count", "__pgt_agg_1")
-  SELECT r."__pgt_row_id", r."region"::text AS "region", r."ids"::text AS "ids", r."pgt_grp_1" AS "__pgt_grp_1", r."pgt_count" AS "__pgt_count", r."pgt_agg_1" AS "__pgt_agg_1"
-  FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "ids", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1"
+  INSERT INTO "public"."st_aggregate_rescan" ("__pgt_row_id", "region", "ids", "__pgt_count")
+  SELECT r."__pgt_row_id", r."region"::text AS "region", r."ids"::text AS "ids", r."pgt_count" AS "__pgt_count"
+  FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "ids", c.pgt_count AS "pgt_count"
   FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1"
   FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", string_agg(c.orders_id::text, ',' ORDER BY c.orders_id) AS "pgt_agg_1"
   FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."region" AS "orders_region"
@@ -87,7 +87,7 @@ __pgt_n2_rescan_sides AS (
   WHERE c.orders_region IS NULL AND EXISTS (SELECT 1 FROM __pgt_n2_keys AS k WHERE (k."pgt_grp_1" IS NULL))) AS c
   GROUP BY 1) AS g) AS s
   UNION ALL
-  SELECT s.*, -1::bigint AS __pgt_side FROM (SELECT s."__pgt_row_id" AS __pgt_row_id, s."__pgt_grp_1" AS "pgt_grp_1", s."__pgt_count" AS "pgt_count", s."__pgt_agg_1" AS "pgt_agg_1"
+  SELECT s.*, -1::bigint AS __pgt_side FROM (SELECT s."__pgt_row_id" AS __pgt_row_id, s."region" AS "pgt_grp_1", s."__pgt_count" AS "pgt_count", s."ids" AS "pgt_agg_1"
   FROM "public"."st_aggregate_rescan" AS s
   WHERE s."__pgt_row_id" IN (SELECT k.__pgt_row_id FROM __pgt_n2_keys AS k)) AS s
 ),
@@ -100,18 +100,18 @@ __pgt_d2_rescan AS (
   WHERE y.__pgt_weight <> 0
 ),
 __pgt_d3_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "ids", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1"
+  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "ids", c.pgt_count AS "pgt_count"
   FROM __pgt_d2_rescan AS c
 ),
 __pgt_delta AS (
-  SELECT d."__pgt_row_id", d.__pgt_weight, d."region" AS "region", d."ids" AS "ids", d."pgt_grp_1" AS "__pgt_grp_1", d."pgt_count" AS "__pgt_count", d."pgt_agg_1" AS "__pgt_agg_1"
+  SELECT d."__pgt_row_id", d.__pgt_weight, d."region" AS "region", d."ids" AS "ids", d."pgt_count" AS "__pgt_count"
   FROM __pgt_d3_project AS d
 ),
 __pgt_consolidated AS (
-  SELECT y."__pgt_row_id", y.__pgt_weight, y."region", y."ids", y."__pgt_grp_1", y."__pgt_count", y."__pgt_agg_1"
+  SELECT y."__pgt_row_id", y.__pgt_weight, y."region", y."ids", y."__pgt_count"
   FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
-    OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."region", x."ids", x."__pgt_grp_1", x."__pgt_count", x."__pgt_agg_1"
-        FROM (SELECT d.*, pg_catalog.record_send(ROW(d."region", d."ids", d."__pgt_grp_1", d."__pgt_count", d."__pgt_agg_1")) AS __pgt_text FROM __pgt_delta AS d) AS x
+    OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."region", x."ids", x."__pgt_count"
+        FROM (SELECT d.*, pg_catalog.record_send(ROW(d."region", d."ids", d."__pgt_count")) AS __pgt_text FROM __pgt_delta AS d) AS x
         ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
   WHERE y.__pgt_weight <> 0
 )
@@ -119,9 +119,9 @@ MERGE INTO "public"."st_aggregate_rescan" AS st
 USING (SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_consolidated AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC) AS d
 ON st."__pgt_row_id" = d."__pgt_row_id"
 WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
-WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."region", st."ids", st."__pgt_grp_1", st."__pgt_count", st."__pgt_agg_1")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."region", d."ids", d."__pgt_grp_1", d."__pgt_count", d."__pgt_agg_1")) THEN UPDATE SET "region" = d."region", "ids" = d."ids", "__pgt_grp_1" = d."__pgt_grp_1", "__pgt_count" = d."__pgt_count", "__pgt_agg_1" = d."__pgt_agg_1"
-WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "region", "ids", "__pgt_grp_1", "__pgt_count", "__pgt_agg_1") VALUES
-  (d."__pgt_row_id", d."region", d."ids", d."__pgt_grp_1", d."__pgt_count", d."__pgt_agg_1");
+WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."region", st."ids", st."__pgt_count")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."region", d."ids", d."__pgt_count")) THEN UPDATE SET "region" = d."region", "ids" = d."ids", "__pgt_count" = d."__pgt_count"
+WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "region", "ids", "__pgt_count") VALUES
+  (d."__pgt_row_id", d."region", d."ids", d."__pgt_count");
 
 
 -- ==== refresh statement (DIFFERENTIAL)
@@ -160,7 +160,7 @@ __pgt_n2_rescan_sides AS (
   WHERE c.orders_region IS NULL AND EXISTS (SELECT 1 FROM __pgt_n2_keys AS k WHERE (k."pgt_grp_1" IS NULL))) AS c
   GROUP BY 1) AS g) AS s
   UNION ALL
-  SELECT s.*, -1::bigint AS __pgt_side FROM (SELECT s."__pgt_row_id" AS __pgt_row_id, s."__pgt_grp_1" AS "pgt_grp_1", s."__pgt_count" AS "pgt_count", s."__pgt_agg_1" AS "pgt_agg_1"
+  SELECT s.*, -1::bigint AS __pgt_side FROM (SELECT s."__pgt_row_id" AS __pgt_row_id, s."region" AS "pgt_grp_1", s."__pgt_count" AS "pgt_count", s."ids" AS "pgt_agg_1"
   FROM "public"."st_aggregate_rescan" AS s
   WHERE s."__pgt_row_id" IN (SELECT k.__pgt_row_id FROM __pgt_n2_keys AS k)) AS s
 ),
@@ -173,14 +173,14 @@ __pgt_d2_rescan AS (
   WHERE y.__pgt_weight <> 0
 ),
 __pgt_d3_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "ids", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1"
+  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "ids", c.pgt_count AS "pgt_count"
   FROM __pgt_d2_rescan AS c
 ),
 __pgt_params AS (
   SELECT $1::pg_catalog.pg_snapshot AS p1
 ),
 __pgt_delta AS (
-  SELECT d."__pgt_row_id", d.__pgt_weight, d."region" AS "region", d."ids" AS "ids", d."pgt_grp_1" AS "__pgt_grp_1", d."pgt_count" AS "__pgt_count", d."pgt_agg_1" AS "__pgt_agg_1"
+  SELECT d."__pgt_row_id", d.__pgt_weight, d."region" AS "region", d."ids" AS "ids", d."pgt_count" AS "__pgt_count"
   FROM __pgt_d3_project AS d
 ),
 __pgt_changes AS MATERIALIZED (
@@ -192,14 +192,14 @@ __pgt_deleted AS (
   RETURNING 1
 ),
 __pgt_updated AS (
-  UPDATE "public"."st_aggregate_rescan" AS st SET "region" = d."region", "ids" = d."ids", "__pgt_grp_1" = d."__pgt_grp_1", "__pgt_count" = d."__pgt_count", "__pgt_agg_1" = d."__pgt_agg_1"
+  UPDATE "public"."st_aggregate_rescan" AS st SET "region" = d."region", "ids" = d."ids", "__pgt_count" = d."__pgt_count"
   FROM __pgt_changes AS d
   WHERE st."__pgt_row_id" = d."__pgt_row_id" AND d.__pgt_weight > 0
   RETURNING 1
 ),
 __pgt_inserted AS (
-  INSERT INTO "public"."st_aggregate_rescan" ("__pgt_row_id", "region", "ids", "__pgt_grp_1", "__pgt_count", "__pgt_agg_1")
-  SELECT d."__pgt_row_id", d."region", d."ids", d."__pgt_grp_1", d."__pgt_count", d."__pgt_agg_1" FROM __pgt_changes AS d
+  INSERT INTO "public"."st_aggregate_rescan" ("__pgt_row_id", "region", "ids", "__pgt_count")
+  SELECT d."__pgt_row_id", d."region", d."ids", d."__pgt_count" FROM __pgt_changes AS d
   WHERE d.__pgt_weight > 0 AND d.__pgt_rows = 1
   RETURNING 1
 )
@@ -253,7 +253,7 @@ __pgt_n2_rescan_sides AS (
   WHERE c.orders_region IS NULL AND EXISTS (SELECT 1 FROM __pgt_n2_keys AS k WHERE (k."pgt_grp_1" IS NULL))) AS c
   GROUP BY 1) AS g) AS s
   UNION ALL
-  SELECT s.*, -1::bigint AS __pgt_side FROM (SELECT s."__pgt_row_id" AS __pgt_row_id, s."__pgt_grp_1" AS "pgt_grp_1", s."__pgt_count" AS "pgt_count", s."__pgt_agg_1" AS "pgt_agg_1"
+  SELECT s.*, -1::bigint AS __pgt_side FROM (SELECT s."__pgt_row_id" AS __pgt_row_id, s."region" AS "pgt_grp_1", s."__pgt_count" AS "pgt_count", s."ids" AS "pgt_agg_1"
   FROM "public"."st_aggregate_rescan" AS s
   WHERE s."__pgt_row_id" IN (SELECT k.__pgt_row_id FROM __pgt_n2_keys AS k)) AS s
 ),
@@ -266,14 +266,14 @@ __pgt_d2_rescan AS (
   WHERE y.__pgt_weight <> 0
 ),
 __pgt_d3_project AS (
-  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "ids", c.pgt_grp_1 AS "pgt_grp_1", c.pgt_count AS "pgt_count", c.pgt_agg_1 AS "pgt_agg_1"
+  SELECT c.__pgt_row_id, c.__pgt_weight, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "ids", c.pgt_count AS "pgt_count"
   FROM __pgt_d2_rescan AS c
 ),
 __pgt_params AS (
   SELECT $1::pg_catalog.pg_snapshot AS p1
 ),
 __pgt_delta AS (
-  SELECT d."__pgt_row_id", d.__pgt_weight, d."region" AS "region", d."ids" AS "ids", d."pgt_grp_1" AS "__pgt_grp_1", d."pgt_count" AS "__pgt_count", d."pgt_agg_1" AS "__pgt_agg_1"
+  SELECT d."__pgt_row_id", d.__pgt_weight, d."region" AS "region", d."ids" AS "ids", d."pgt_count" AS "__pgt_count"
   FROM __pgt_d3_project AS d
 ),
 __pgt_changes AS MATERIALIZED (
@@ -285,14 +285,14 @@ __pgt_deleted AS (
   RETURNING 1
 ),
 __pgt_updated AS (
-  UPDATE "public"."st_aggregate_rescan" AS st SET "region" = d."region", "ids" = d."ids", "__pgt_grp_1" = d."__pgt_grp_1", "__pgt_count" = d."__pgt_count", "__pgt_agg_1" = d."__pgt_agg_1"
+  UPDATE "public"."st_aggregate_rescan" AS st SET "region" = d."region", "ids" = d."ids", "__pgt_count" = d."__pgt_count"
   FROM __pgt_changes AS d
   WHERE st."__pgt_row_id" = d."__pgt_row_id" AND d.__pgt_weight > 0
   RETURNING 1
 ),
 __pgt_inserted AS (
-  INSERT INTO "public"."st_aggregate_rescan" ("__pgt_row_id", "region", "ids", "__pgt_grp_1", "__pgt_count", "__pgt_agg_1")
-  SELECT d."__pgt_row_id", d."region", d."ids", d."__pgt_grp_1", d."__pgt_count", d."__pgt_agg_1" FROM __pgt_changes AS d
+  INSERT INTO "public"."st_aggregate_rescan" ("__pgt_row_id", "region", "ids", "__pgt_count")
+  SELECT d."__pgt_row_id", d."region", d."ids", d."__pgt_count" FROM __pgt_changes AS d
   WHERE d.__pgt_weight > 0 AND d.__pgt_rows = 1
   RETURNING 1
 ),
@@ -320,10 +320,10 @@ SELECT ((SELECT CASE
 DROP TABLE IF EXISTS pg_temp."__pgt_applied_4e6e3d8a";
 
 CREATE TEMP TABLE "__pgt_applied_4e6e3d8a" ON COMMIT DROP AS
-SELECT y."__pgt_row_id", y.__pgt_weight, y."region", y."ids", y."__pgt_grp_1", y."__pgt_count", y."__pgt_agg_1"
+SELECT y."__pgt_row_id", y.__pgt_weight, y."region", y."ids", y."__pgt_count"
 FROM (SELECT DISTINCT ON (x."__pgt_row_id", x.__pgt_text) x."__pgt_row_id", pg_catalog.sum(x.__pgt_weight)
-  OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."region", x."ids", x."__pgt_grp_1", x."__pgt_count", x."__pgt_agg_1"
-      FROM (SELECT d.*, pg_catalog.record_send(ROW(d."region", d."ids", d."__pgt_grp_1", d."__pgt_count", d."__pgt_agg_1")) AS __pgt_text FROM pg_temp.__pgt_prev_union AS d) AS x
+  OVER (PARTITION BY x."__pgt_row_id", x.__pgt_text)::bigint AS __pgt_weight, x."region", x."ids", x."__pgt_count"
+      FROM (SELECT d.*, pg_catalog.record_send(ROW(d."region", d."ids", d."__pgt_count")) AS __pgt_text FROM pg_temp.__pgt_prev_union AS d) AS x
       ORDER BY x."__pgt_row_id", x.__pgt_text) AS y
 WHERE y.__pgt_weight <> 0;
 
