@@ -3,12 +3,15 @@
  * the sidecar's idle tick. 1,000 stream tables (`PGTRICKLE_BENCH_TABLES`), each reading its own
  * base source, schedule 1s, fuse off, no watermark group: the store answers like the PostgreSQL
  * store on a quiet tick (the same catalog snapshot object every tick, one shared pending answer
- * for every table, nothing pending). Two cases: every table due (the tick asks whether anything
- * is pending for each), and none due (each skipped by its schedule).
+ * for every table, nothing pending). Cases: every table due (the tick asks whether anything is
+ * pending for each), and none due (each skipped by its schedule), each through the full gate
+ * pipeline (no memo) and as the `Scheduler` runs it (its verdict memo reuses the previous tick's
+ * verdicts: the store says nothing changed since).
  */
 import {
   ContextProvider,
   changedUpstreams,
+  defaultPipeline,
   fixedClock,
   hasPendingSourceChanges,
   pendingChangeCount,
@@ -16,7 +19,13 @@ import {
   watermarkInputs,
 } from '@pgtrickle/gates';
 import { defineSuite } from '../../../bench/harness.js';
-import { type CatalogSnapshot, runTick, type SchedulerStore, type UnitExecutor } from '../src/index.js';
+import {
+  type CatalogSnapshot,
+  runTick,
+  type SchedulerStore,
+  type UnitExecutor,
+  VerdictMemo,
+} from '../src/index.js';
 
 const TABLES = Number(process.env.PGTRICKLE_BENCH_TABLES ?? 1000);
 const now = new Date('2026-12-07T12:00:00Z');
@@ -67,6 +76,7 @@ function quietStore(snapshot: CatalogSnapshot): SchedulerStore {
     applyEffect: async () => undefined,
     beginTick: async () => undefined,
     endTick: async () => undefined,
+    unchangedSincePreviousTick: () => true,
   };
 }
 
@@ -80,8 +90,15 @@ const due = quietStore(snapshotWith(new Date(now.getTime() - 5_000)));
 const notDue = quietStore(snapshotWith(new Date(now.getTime() - 500)));
 const clock = fixedClock(now);
 
-async function idleTick(store: SchedulerStore, expect: 'upstream-changes' | 'schedule'): Promise<void> {
-  const report = await runTick({ store, executor, clock });
+const pipeline = defaultPipeline();
+const memos = { due: new VerdictMemo(), notDue: new VerdictMemo() };
+
+async function idleTick(
+  store: SchedulerStore,
+  expect: 'upstream-changes' | 'schedule',
+  memo?: VerdictMemo,
+): Promise<void> {
+  const report = await runTick({ store, executor, clock, pipeline, ...(memo === undefined ? {} : { memo }) });
   const first = report.units[0];
   if (report.units.length !== TABLES || first?.outcome !== 'skipped' || first.gate !== expect) {
     throw new Error(`unexpected idle tick: ${JSON.stringify(first)}`);
@@ -93,9 +110,21 @@ export default defineSuite({
   async setup() {
     await idleTick(due, 'upstream-changes');
     await idleTick(notDue, 'schedule');
+    await idleTick(due, 'upstream-changes', memos.due);
+    await idleTick(notDue, 'schedule', memos.notDue);
   },
   cases: [
     { name: 'every table due, nothing pending', unit: 'ticks', fn: () => idleTick(due, 'upstream-changes') },
     { name: 'no table due', unit: 'ticks', fn: () => idleTick(notDue, 'schedule') },
+    {
+      name: 'every table due, nothing pending, verdict memo',
+      unit: 'ticks',
+      fn: () => idleTick(due, 'upstream-changes', memos.due),
+    },
+    {
+      name: 'no table due, verdict memo',
+      unit: 'ticks',
+      fn: () => idleTick(notDue, 'schedule', memos.notDue),
+    },
   ],
 });

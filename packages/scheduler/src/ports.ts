@@ -43,6 +43,14 @@ export interface SchedulerStore {
   beginTick?(plan: TickPlan): Promise<void>;
   /** Told when the tick is over (every unit settled), success or not. */
   endTick?(): Promise<void>;
+  /**
+   * Asked after `load()`: true when every table's pending answers (`hasPendingSourceChanges`,
+   * `changedUpstreams`) are those of the previous tick — nothing they rest on changed since the
+   * previous `load()` (e.g. no transaction committed). The scheduler then reuses the previous
+   * tick's "nothing pending" verdicts of tables no upstream unit acted on this tick. Absent or
+   * false: every table is evaluated in full.
+   */
+  unchangedSincePreviousTick?(): boolean;
 }
 
 /** What one member's refresh did. */

@@ -2,6 +2,8 @@
  * The scheduler's ports over PostgreSQL: the store (catalog snapshot, gate context loaders,
  * suspension) and the unit executor (refreshes in one transaction per unit, fenced by
  * leadership). Rules:
+ * - `unchangedSincePreviousTick` is true when nothing committed since the previous tick's load:
+ *   the scheduler then reuses its "nothing pending" verdicts (its verdict memo);
  * - the catalog is read again only when it changed, and pending changes are probed only for the
  *   tables whose sources' buffers were written (or whose frontier moved) since their last probe
  *   (`pending-probe.ts`); a table whose upstream stream table refreshed earlier in the same tick is
@@ -284,6 +286,14 @@ export class PgSchedulerStore implements SchedulerStore {
     };
     this.#loaded = { signature: this.#probe?.signature ?? '', at: now, rows, snapshot };
     return snapshot;
+  }
+
+  /**
+   * Whether nothing committed since the previous tick's load (and the catalog was read less than
+   * `FULL_RELOAD_MS` ago): every pending answer of the previous tick is reused as it is.
+   */
+  unchangedSincePreviousTick(): boolean {
+    return this.#quiet;
   }
 
   /** Notes a refresh that changed data, so its readers are re-checked this tick. */
