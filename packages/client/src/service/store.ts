@@ -11,8 +11,9 @@
  * - frontiers for the tick and diamond gates are the WAL positions recorded at each refresh;
  * - watermark groups are read once per tick (`watermarks.ts`); each table is gated on its
  *   transitive base sources (stream-table inputs expanded down to base tables);
- * - the tick bound (`tick-bound.ts`): `beginTick` exports one snapshot, and every unit with a
- *   member reading a base table directly runs as of it; `endTick` closes it (option `tickBound`);
+ * - the tick bound (`tick-bound.ts`): `beginTick` exports one snapshot (and reads the watermark
+ *   groups as of it, in the same round trip), and every unit with a member reading a base table
+ *   directly runs as of it; `endTick` closes it (option `tickBound`);
  * - declared refresh groups are loaded with the tables; the groups of each plan are recorded for
  *   `pgtrickle.diamond_groups()` when they change, and an atomic group's commit advances its epoch
  *   in the same transaction;
@@ -71,6 +72,7 @@ import { allDependencies } from '../catalog/read-dependencies.js';
 import { pendingSourceCount, readPending } from '../catalog/read-frontiers.js';
 import type { DependencyRow, StreamTableRow } from '../catalog/rows.js';
 import { suspendStreamTable } from '../catalog/set-status.js';
+import { watermarkStateOf, watermarkStateSql } from '../catalog/watermarks.js';
 import { cleanupBuffers, cleanupTargets } from '../cdc.js';
 import type { Conn, Db } from '../db.js';
 import { classifyFailure, recordFailure } from '../failures.js';
@@ -198,10 +200,11 @@ export class PgSchedulerStore implements SchedulerStore {
       await this.db.transaction((conn) => writeConsistencyGroups(conn, rows));
       this.#recordedGroups = signature;
     }
-    await this.#tickSnapshot?.begin();
-    // The watermarks as of the tick's snapshot: those of the data its refreshes read.
-    const id = this.#tickSnapshot?.id ?? null;
-    if (id !== null) await inSnapshot(this.db, id, (conn) => this.#watermarks.refresh(conn));
+    if (this.#tickSnapshot === null) return;
+    // The watermarks as of the tick's snapshot (those of the data its refreshes read), read in the
+    // round trip that exports it.
+    const state = await this.#tickSnapshot.begin(watermarkStateSql());
+    await this.#watermarks.apply(watermarkStateOf(state));
   }
 
   /** Closes the tick bound. */

@@ -41,20 +41,29 @@ export class TickSnapshot {
     return this.#snapshot;
   }
 
-  /** Ends the previous tick's snapshot, if any, and exports a new one. */
-  async begin(): Promise<void> {
+  /**
+   * Ends the previous tick's snapshot, if any, and exports a new one, in one round trip; `also` (a
+   * statement without parameters) runs in the same transaction, as of the same snapshot, in that
+   * round trip, and its rows are returned (none without it).
+   */
+  async begin(also?: string): Promise<Record<string, unknown>[]> {
     await this.end();
     const conn = await this.db.pool.connect();
     this.#broken = undefined;
     conn.on('error', this.#onError);
     try {
-      await conn.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const res = await conn.query(
+      // Several statements in one simple query: one round trip, one result per statement.
+      const text = [
+        'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
         'SELECT pg_catalog.pg_export_snapshot() AS id, pg_catalog.pg_current_snapshot()::text AS snapshot',
-      );
-      this.#id = String(res.rows[0]?.id);
-      this.#snapshot = String(res.rows[0]?.snapshot);
+        ...(also === undefined ? [] : [also]),
+      ].join(';\n');
+      const results = (await conn.query(text)) as unknown as { rows: Record<string, unknown>[] }[];
+      const exported = results[1]?.rows[0];
+      this.#id = String(exported?.id);
+      this.#snapshot = String(exported?.snapshot);
       this.#conn = conn;
+      return results[2]?.rows ?? [];
     } catch (error) {
       conn.off('error', this.#onError);
       conn.release(error instanceof Error ? error : new Error(String(error)));
