@@ -11,9 +11,11 @@
  * - frontiers for the tick and diamond gates are the WAL positions recorded at each refresh;
  * - watermark groups are read once per tick (`watermarks.ts`); each table is gated on its
  *   transitive base sources (stream-table inputs expanded down to base tables);
- * - the tick bound (`tick-bound.ts`): `beginTick` exports one snapshot (and reads the watermark
- *   groups as of it, in the same round trip), and every unit with a member reading a base table
- *   directly runs as of it; `endTick` closes it (option `tickBound`);
+ * - the tick bound (`tick-bound.ts`): one exported snapshot per tick, read with the watermark
+ *   groups as of it in one round trip, and every unit with a member reading a base table directly
+ *   runs as of it; `endTick` closes it (option `tickBound`). `load` exports it first thing (its
+ *   snapshot tells whether anything committed since the previous tick); `beginTick` keeps it when
+ *   nothing did and no groups were written, else exports it again after the probe and the write;
  * - declared refresh groups are loaded with the tables; the groups of each plan are recorded for
  *   `pgtrickle.diamond_groups()` when they change, and an atomic group's commit advances its epoch
  *   in the same transaction;
@@ -83,6 +85,7 @@ import {
   FULL_RELOAD_MS,
   nothingCommitted,
   PendingCache,
+  parseSnapshot,
   readSnapshot,
   readTickProbe,
   type SnapshotXip,
@@ -183,7 +186,7 @@ export class PgSchedulerStore implements SchedulerStore {
     return (this.#deps.get(pgtId) ?? []).some((d) => d.sourceKind !== 'streamTable');
   }
 
-  /** Records the plan's groups when they changed, then opens the tick bound. */
+  /** Records the plan's groups when they changed, then settles the tick bound (see the module rule). */
   async beginTick(plan: TickPlan): Promise<void> {
     const rows: ConsistencyGroupRow[] = plan.groups.map((p) => ({
       key: p.group.id,
@@ -196,15 +199,27 @@ export class PgSchedulerStore implements SchedulerStore {
       reason: p.nonAtomicReason ?? p.group.reason ?? null,
     }));
     const signature = JSON.stringify(rows);
+    let written = false;
     if (signature !== this.#recordedGroups) {
       await this.db.transaction((conn) => writeConsistencyGroups(conn, rows));
       this.#recordedGroups = signature;
+      written = true;
     }
-    if (this.#tickSnapshot === null) return;
-    // The watermarks as of the tick's snapshot (those of the data its refreshes read), read in the
-    // round trip that exports it.
-    const state = await this.#tickSnapshot.begin(watermarkStateSql());
+    // The snapshot exported by load() is the tick's when nothing committed since the previous
+    // tick (nothing was probed after it, nothing written since); otherwise it is taken again now,
+    // after the probe and the groups' write, so the tick's refreshes see everything they did.
+    if (this.#tickSnapshot !== null && !(this.#quiet && !written)) await this.#openTickBound();
+  }
+
+  /**
+   * Exports the tick's snapshot and reads the watermark groups as of it (those of the data its
+   * refreshes read), in one round trip; returns the snapshot.
+   */
+  async #openTickBound(): Promise<SnapshotXip> {
+    const bound = this.#tickSnapshot as TickSnapshot;
+    const state = await bound.begin(watermarkStateSql());
     await this.#watermarks.apply(watermarkStateOf(state));
+    return parseSnapshot(bound.snapshot as string);
   }
 
   /** Closes the tick bound. */
@@ -217,11 +232,12 @@ export class PgSchedulerStore implements SchedulerStore {
    * declared groups; the same snapshot object as the previous tick's when the catalog is unchanged.
    */
   async load(): Promise<CatalogSnapshot> {
-    const [current] = await Promise.all([
-      readSnapshot(this.db),
-      // Without the tick bound, read now (with it: as of the tick's snapshot, in beginTick).
-      this.#tickSnapshot === null ? this.#watermarks.refresh() : undefined,
-    ]);
+    // With the tick bound, the tick's first round trip exports its snapshot (kept for the tick
+    // when nothing committed since the previous one, see beginTick) with the watermarks as of it.
+    const [current] =
+      this.#tickSnapshot === null
+        ? await Promise.all([readSnapshot(this.db), this.#watermarks.refresh()])
+        : [await this.#openTickBound()];
     this.#pending = null;
     this.#fuseCounts = null;
     this.#fuseSamples = null;

@@ -42,28 +42,37 @@ export class TickSnapshot {
   }
 
   /**
-   * Ends the previous tick's snapshot, if any, and exports a new one, in one round trip; `also` (a
-   * statement without parameters) runs in the same transaction, as of the same snapshot, in that
-   * round trip, and its rows are returned (none without it).
+   * Ends the previous snapshot, if any, and exports a new one, in one round trip (an open one's
+   * ROLLBACK goes in the same round trip, on the same connection); `also` (a statement without
+   * parameters) runs in the same transaction, as of the same snapshot, in that round trip, and its
+   * rows are returned (none without it).
    */
   async begin(also?: string): Promise<Record<string, unknown>[]> {
-    await this.end();
-    const conn = await this.db.pool.connect();
-    this.#broken = undefined;
-    conn.on('error', this.#onError);
+    const open = this.#broken === undefined ? this.#conn : null;
+    if (open === null) await this.end();
+    this.#conn = null;
+    this.#id = null;
+    this.#snapshot = null;
+    const conn = open ?? (await this.db.pool.connect());
+    if (open === null) {
+      this.#broken = undefined;
+      conn.on('error', this.#onError);
+    }
     try {
       // Several statements in one simple query: one round trip, one result per statement.
       const text = [
+        ...(open === null ? [] : ['ROLLBACK']),
         'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
         'SELECT pg_catalog.pg_export_snapshot() AS id, pg_catalog.pg_current_snapshot()::text AS snapshot',
         ...(also === undefined ? [] : [also]),
       ].join(';\n');
       const results = (await conn.query(text)) as unknown as { rows: Record<string, unknown>[] }[];
-      const exported = results[1]?.rows[0];
+      const first = open === null ? 1 : 2;
+      const exported = results[first]?.rows[0];
       this.#id = String(exported?.id);
       this.#snapshot = String(exported?.snapshot);
       this.#conn = conn;
-      return results[2]?.rows ?? [];
+      return results[first + 1]?.rows ?? [];
     } catch (error) {
       conn.off('error', this.#onError);
       conn.release(error instanceof Error ? error : new Error(String(error)));
