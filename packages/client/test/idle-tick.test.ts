@@ -176,7 +176,9 @@ describe('idle ticks', () => {
     await db.query('INSERT INTO iu_a VALUES (2, 2)');
     await learnNames();
     const busy = await s.tick();
-    expect(store.unchangedSincePreviousTick()).toBe(false);
+    expect(store.pendingUnchanged(String(busy.units.find((u) => names.get(u.unit) === 'iu_due')?.unit))).toBe(
+      false,
+    );
     expect(refreshed(busy, 'iu_due')).toBe(true);
     expect(refreshed(busy, 'iu_later')).toBe(false);
     await expectTableEqualsQuery(db, 'iu_due', 'SELECT id, v FROM iu_a');

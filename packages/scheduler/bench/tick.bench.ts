@@ -76,7 +76,7 @@ function quietStore(snapshot: CatalogSnapshot): SchedulerStore {
     applyEffect: async () => undefined,
     beginTick: async () => undefined,
     endTick: async () => undefined,
-    unchangedSincePreviousTick: () => true,
+    pendingUnchanged: () => true,
   };
 }
 

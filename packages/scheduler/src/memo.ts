@@ -9,9 +9,9 @@
  *   with no next time (frozen tier, a cron that never fires again) and a block (an invalid
  *   schedule) hold as long as the meta does;
  * - the upstream-changes gate (`UpstreamChangesGate`) from the meta and the pending answers
- *   (`hasPendingSourceChanges`, `changedUpstreams`), which hold while the store says nothing
- *   changed since the previous tick (`SchedulerStore.unchangedSincePreviousTick`) and no unit
- *   upstream of the table refreshed, failed or was suspended earlier in this tick.
+ *   (`hasPendingSourceChanges`, `changedUpstreams`), which hold while the store says the table's
+ *   answers did not change since the previous tick (`SchedulerStore.pendingUnchanged`) and no
+ *   unit upstream of the table refreshed, failed or was suspended earlier in this tick.
  * Gates are recognised by their exact class (a subclass or a wrapper is not trusted). A verdict
  * is reused only for a single-table unit, with the same meta object (the plan of the same catalog
  * snapshot), the same pipeline object, a clock that did not go back, and, when it rests on the
@@ -47,8 +47,8 @@ export interface MemoCheck {
   readonly meta: StreamTableMeta;
   /** The tick's instant, ms. */
   readonly nowMs: number;
-  /** Whether the pending answers are the previous tick's for this table (store unchanged, no upstream unit acted). */
-  readonly pendingUnchanged: boolean;
+  /** Whether the table's pending answers are the previous tick's (asked only when the verdict rests on them). */
+  readonly pendingUnchanged: () => boolean;
 }
 
 /** The verdicts of the previous ticks that a later tick may reuse (module rule). */
@@ -71,7 +71,7 @@ export class VerdictMemo {
     const e = this.#entries.get(id);
     if (e === undefined || e.meta !== check.meta) return undefined;
     if (check.nowMs < e.at || check.nowMs >= e.until) return undefined;
-    if (e.pending && !(check.pendingUnchanged && e.tick === this.#tick - 1)) return undefined;
+    if (e.pending && !(e.tick === this.#tick - 1 && check.pendingUnchanged())) return undefined;
     e.tick = this.#tick;
     return e.verdict;
   }

@@ -44,13 +44,14 @@ export interface SchedulerStore {
   /** Told when the tick is over (every unit settled), success or not. */
   endTick?(): Promise<void>;
   /**
-   * Asked after `load()`: true when every table's pending answers (`hasPendingSourceChanges`,
-   * `changedUpstreams`) are those of the previous tick — nothing they rest on changed since the
-   * previous `load()` (e.g. no transaction committed). The scheduler then reuses the previous
-   * tick's "nothing pending" verdicts of tables no upstream unit acted on this tick. Absent or
-   * false: every table is evaluated in full.
+   * Asked during a tick, after `load()`: true when table `id`'s pending answers
+   * (`hasPendingSourceChanges`, `changedUpstreams`) are, unless an upstream unit acts in this
+   * tick, those of the previous tick — nothing they rest on changed since (e.g. no transaction
+   * committed, or none wrote to its sources). The scheduler then reuses the table's previous
+   * "nothing pending" verdict when no unit upstream of it acted this tick. Absent or false: the
+   * table is evaluated in full.
    */
-  unchangedSincePreviousTick?(): boolean;
+  pendingUnchanged?(id: string): boolean;
 }
 
 /** What one member's refresh did. */

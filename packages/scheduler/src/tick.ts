@@ -179,8 +179,6 @@ async function tickBody(
   const reports = new Map<string, UnitReport>();
   const memo = deps.memo;
   memo?.beginTick(pipeline);
-  // Asked after load(): whether the pending answers are the previous tick's.
-  const unchanged = memo !== undefined && deps.store.unchangedSincePreviousTick?.() === true;
   const running = new Map<string, Promise<void>>();
 
   // Readiness, kept incrementally: a unit is ready once every unit it depends on has settled.
@@ -232,9 +230,7 @@ async function tickBody(
       const i = ready[k] as number;
       const unit = plan.units[i] as RefreshUnit;
       const fast =
-        memo === undefined
-          ? undefined
-          : reused(unit, plan, memo, retry, nowMs, unchanged && quietUpstreams(unit));
+        memo === undefined ? undefined : reused(unit, plan, memo, retry, nowMs, deps.store, quietUpstreams);
       if (fast !== undefined) settle(unit, fast);
       else if (running.size < concurrency) running.set(unit.id, runUnit(unit));
       else waiting.push(i);
@@ -316,7 +312,8 @@ function reused(
   memo: VerdictMemo,
   retry: RetryTracker,
   nowMs: number,
-  pendingUnchanged: boolean,
+  store: SchedulerStore,
+  quietUpstreams: (unit: RefreshUnit) => boolean,
 ): UnitReport | undefined {
   if (unit.kind !== 'single' || unit.members.length !== 1) return undefined;
   const backoff = backoffReport(unit, retry, nowMs);
@@ -324,7 +321,11 @@ function reused(
   const id = unit.members[0] as string;
   const meta = plan.metas.get(id);
   if (meta === undefined) return undefined;
-  const verdict = memo.reuse(id, { meta, nowMs, pendingUnchanged });
+  const verdict = memo.reuse(id, {
+    meta,
+    nowMs,
+    pendingUnchanged: () => quietUpstreams(unit) && store.pendingUnchanged?.(id) === true,
+  });
   if (verdict === undefined) return undefined;
   // A reused verdict comes with the same meta, hence the same plan and unit: so is its report.
   let report = reportOfVerdict.get(verdict);

@@ -42,7 +42,7 @@ interface Table {
   failNext: number;
 }
 
-/** A world whose store keeps its catalog snapshot while the catalog is unchanged and knows whether anything committed. */
+/** A world whose store keeps its catalog snapshot while the catalog is unchanged and tells which tables' pending answers changed. */
 class World implements SchedulerStore, UnitExecutor {
   /** A clock that may also go back (a system clock can). */
   readonly clock = {
@@ -60,8 +60,6 @@ class World implements SchedulerStore, UnitExecutor {
   commits = 0;
   catalog = 0;
   #snapshot: { catalog: number; snapshot: CatalogSnapshot } | null = null;
-  #loadedAt = -1;
-  #previousLoadedAt = -2;
 
   table(id: string): Table {
     const t = this.tables.get(id);
@@ -75,8 +73,8 @@ class World implements SchedulerStore, UnitExecutor {
   }
 
   async load(): Promise<CatalogSnapshot> {
-    this.#previousLoadedAt = this.#loadedAt;
-    this.#loadedAt = this.commits;
+    this.#previousAnswers = this.#answers;
+    this.#answers = this.#answersNow();
     if (this.#snapshot?.catalog === this.catalog) return this.#snapshot.snapshot;
     const snapshot: CatalogSnapshot = {
       declaredGroups: [],
@@ -101,8 +99,26 @@ class World implements SchedulerStore, UnitExecutor {
     return snapshot;
   }
 
-  unchangedSincePreviousTick(): boolean {
-    return this.#loadedAt === this.#previousLoadedAt;
+  /** Each table's pending answers at the last two loads (the store's port compares them). */
+  #answers = new Map<string, string>();
+  #previousAnswers = new Map<string, string>();
+
+  pendingUnchanged(id: string): boolean {
+    const now = this.#answers.get(id);
+    return now !== undefined && now === this.#previousAnswers.get(id);
+  }
+
+  #answersNow(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const t of this.tables.values()) {
+      const last = t.lastRefreshAt;
+      const changed = t.reads.filter((r) => {
+        const up = this.tables.get(r)?.dataTimestamp;
+        return up != null && (last === null || up.getTime() > last.getTime());
+      });
+      out.set(t.id, JSON.stringify([t.pending > 0, changed]));
+    }
+    return out;
   }
 
   contextProvider(): ContextProvider {
@@ -369,9 +385,10 @@ describe('VerdictMemo', () => {
     expect(evaluations()).toBe(1000);
     expect(second.units.map((u) => u.gate)).toEqual(first.units.map((u) => u.gate));
     expect(new Set(second.units.map((u) => u.gate))).toEqual(new Set(['schedule', 'upstream-changes']));
-    // A commit: the "nothing pending" verdicts are evaluated again, the "not due" ones are not.
+    // A write to one table's source: its "nothing pending" verdict is evaluated again, no other.
+    w.table('t0').pending++;
     w.commits++;
     await tick();
-    expect(evaluations()).toBe(1500);
+    expect(evaluations()).toBe(1001);
   });
 });

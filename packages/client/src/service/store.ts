@@ -2,8 +2,9 @@
  * The scheduler's ports over PostgreSQL: the store (catalog snapshot, gate context loaders,
  * suspension) and the unit executor (refreshes in one transaction per unit, fenced by
  * leadership). Rules:
- * - `unchangedSincePreviousTick` is true when nothing committed since the previous tick's load:
- *   the scheduler then reuses its "nothing pending" verdicts (its verdict memo);
+ * - `pendingUnchanged(id)` is true when the table's pending answer is the previous tick's (nothing
+ *   committed since, or its "nothing pending" answer holds without a probe): the scheduler then
+ *   reuses its "nothing pending" verdict (its verdict memo);
  * - the catalog is read again only when it changed, and pending changes are probed only for the
  *   tables whose sources' buffers were written (or whose frontier moved) since their last probe
  *   (`pending-probe.ts`); a table whose upstream stream table refreshed earlier in the same tick is
@@ -161,6 +162,8 @@ export class PgSchedulerStore implements SchedulerStore {
   #probe: TickProbe | null = null;
   #current: SnapshotXip | null = null;
   #quiet = false;
+  /** This tick's tables whose "nothing pending" answer holds without a probe (worked out on first use). */
+  #stillNothing: Set<number> | null = null;
   #loaded: { signature: string; at: number; rows: StreamTableRow[]; snapshot: CatalogSnapshot } | null = null;
 
   constructor(
@@ -239,6 +242,7 @@ export class PgSchedulerStore implements SchedulerStore {
         ? await Promise.all([readSnapshot(this.db), this.#watermarks.refresh()])
         : [await this.#openTickBound()];
     this.#pending = null;
+    this.#stillNothing = null;
     this.#fuseCounts = null;
     this.#fuseSamples = null;
     this.#refreshedThisTick.clear();
@@ -308,11 +312,18 @@ export class PgSchedulerStore implements SchedulerStore {
   }
 
   /**
-   * Whether nothing committed since the previous tick's load (and the catalog was read less than
-   * `FULL_RELOAD_MS` ago): every pending answer of the previous tick is reused as it is.
+   * Whether table `id`'s pending answer is the previous tick's: nothing committed since the
+   * previous tick's load (every answer is reused as it is), or its "nothing pending" answer holds
+   * under the rules of `pending-probe.ts` (no probe), which is what `pendingAll` answers in this
+   * tick. The scheduler asks it to reuse the table's "nothing pending" verdict.
    */
-  unchangedSincePreviousTick(): boolean {
-    return this.#quiet;
+  pendingUnchanged(id: string): boolean {
+    if (this.#quiet) return true;
+    const loaded = this.#loaded;
+    const probe = this.#probe;
+    if (loaded === null || probe === null) return false;
+    this.#stillNothing ??= this.#pendingCache.stillNothingPending(loaded.rows, this.#deps, probe);
+    return this.#stillNothing.has(Number(id));
   }
 
   /** Notes a refresh that changed data, so its readers are re-checked this tick. */
