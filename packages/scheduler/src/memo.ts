@@ -55,13 +55,21 @@ export interface MemoCheck {
 export class VerdictMemo {
   readonly #entries = new Map<string, Entry>();
   #pipeline: GatePipeline | null = null;
+  #tables: ReadonlyMap<string, StreamTableMeta> | null = null;
   #tick = 0;
 
-  /** Starts a tick evaluated with `pipeline` (another pipeline than the previous tick's forgets everything). */
-  beginTick(pipeline: GatePipeline): void {
+  /**
+   * Starts a tick evaluated with `pipeline` over the planned `tables` (another pipeline than the
+   * previous tick's forgets everything; tables no longer planned are forgotten).
+   */
+  beginTick(pipeline: GatePipeline, tables: ReadonlyMap<string, StreamTableMeta>): void {
     if (pipeline !== this.#pipeline) {
       this.#entries.clear();
       this.#pipeline = pipeline;
+    }
+    if (tables !== this.#tables) {
+      for (const id of [...this.#entries.keys()]) if (!tables.has(id)) this.#entries.delete(id);
+      this.#tables = tables;
     }
     this.#tick++;
   }

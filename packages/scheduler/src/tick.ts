@@ -178,7 +178,7 @@ async function tickBody(
 
   const reports = new Map<string, UnitReport>();
   const memo = deps.memo;
-  memo?.beginTick(pipeline);
+  memo?.beginTick(pipeline, plan.metas);
   const running = new Map<string, Promise<void>>();
 
   // Readiness, kept incrementally: a unit is ready once every unit it depends on has settled.

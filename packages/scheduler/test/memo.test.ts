@@ -390,5 +390,12 @@ describe('VerdictMemo', () => {
     w.commits++;
     await tick();
     expect(evaluations()).toBe(1001);
+    expect(memo.size).toBe(999); // t0 proceeded (and refreshed): nothing to reuse
+    // Dropped tables are forgotten (a new catalog: every table is evaluated again).
+    for (let i = 0; i < 10; i++) w.tables.delete(`t${i}`);
+    w.changeCatalog();
+    await tick();
+    expect(evaluations()).toBe(1991);
+    expect(memo.size).toBe(990);
   });
 });
