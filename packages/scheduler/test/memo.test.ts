@@ -216,8 +216,8 @@ const stepArb = fc.oneof(
   fc.record({ kind: fc.constant('idle' as const) }),
 );
 
-type Spec = fc.infer<typeof tableArb>;
-type Step = fc.infer<typeof stepArb>;
+type Spec = typeof tableArb extends fc.Arbitrary<infer T> ? T : never;
+type Step = typeof stepArb extends fc.Arbitrary<infer T> ? T : never;
 
 function build(specs: readonly Spec[]): World {
   const w = new World();
