@@ -225,9 +225,9 @@ export class PgSchedulerStore implements SchedulerStore {
     return parseSnapshot(bound.snapshot as string);
   }
 
-  /** Closes the tick bound. */
+  /** Closes the tick bound (its ROLLBACK completes in the background). */
   async endTick(): Promise<void> {
-    await this.#tickSnapshot?.end();
+    this.#tickSnapshot?.close();
   }
 
   /**

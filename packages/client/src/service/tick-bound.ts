@@ -23,6 +23,8 @@ export class TickSnapshot {
   #id: string | null = null;
   #snapshot: string | null = null;
   #broken: Error | undefined;
+  /** The ROLLBACKs of closed snapshots still under way. */
+  #closing: Promise<void> = Promise.resolve();
   readonly #onError = (error: Error) => {
     // The held connection died (e.g. a standby ended this process's sessions): the tick's units
     // fail to import the snapshot (transient), and the connection is destroyed at the end.
@@ -49,7 +51,7 @@ export class TickSnapshot {
    */
   async begin(also?: string): Promise<Record<string, unknown>[]> {
     const open = this.#broken === undefined ? this.#conn : null;
-    if (open === null) await this.end();
+    if (open === null) this.close();
     this.#conn = null;
     this.#id = null;
     this.#snapshot = null;
@@ -80,20 +82,36 @@ export class TickSnapshot {
     }
   }
 
-  /** Closes the exporting transaction (the snapshot can no longer be imported). */
-  async end(): Promise<void> {
+  /**
+   * Closes the exporting transaction without waiting for it: the snapshot is no longer the tick's
+   * at once, and its ROLLBACK completes in the background (the next `begin` takes another
+   * connection meanwhile; `end` waits for it).
+   */
+  close(): void {
     const conn = this.#conn;
     this.#conn = null;
     this.#id = null;
     this.#snapshot = null;
     if (conn === null) return;
-    try {
-      if (this.#broken === undefined) await conn.query('ROLLBACK');
-    } catch (error) {
-      this.#broken = error instanceof Error ? error : new Error(String(error));
-    }
-    conn.off('error', this.#onError);
-    conn.release(this.#broken);
+    const broken = this.#broken;
+    const onError = this.#onError;
+    const closing = (async () => {
+      let failure = broken;
+      try {
+        if (failure === undefined) await conn.query('ROLLBACK');
+      } catch (error) {
+        failure = error instanceof Error ? error : new Error(String(error));
+      }
+      conn.off('error', onError);
+      conn.release(failure);
+    })();
+    this.#closing = Promise.all([this.#closing, closing]).then(() => undefined);
+  }
+
+  /** Closes the exporting transaction and waits until its connection is back in the pool. */
+  async end(): Promise<void> {
+    this.close();
+    await this.#closing;
   }
 }
 
