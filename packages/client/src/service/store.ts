@@ -12,11 +12,13 @@
  * - frontiers for the tick and diamond gates are the WAL positions recorded at each refresh;
  * - watermark groups are read once per tick (`watermarks.ts`); each table is gated on its
  *   transitive base sources (stream-table inputs expanded down to base tables);
- * - the tick bound (`tick-bound.ts`): one exported snapshot per tick, read with the watermark
- *   groups as of it in one round trip, and every unit with a member reading a base table directly
- *   runs as of it; `endTick` closes it (option `tickBound`). `load` exports it first thing (its
+ * - the tick bound (`tick-bound.ts`): one exported snapshot per tick (its transaction reads no
+ *   table, so it holds no lock), and every unit with a member reading a base table directly runs
+ *   as of it; `endTick` closes it (option `tickBound`). `load` exports it first thing (its
  *   snapshot tells whether anything committed since the previous tick); `beginTick` keeps it when
- *   nothing did and no groups were written, else exports it again after the probe and the write;
+ *   nothing did and no groups were written, else exports it again after the probe and the write,
+ *   then reads the watermark groups as of it (one round trip; skipped when nothing committed and
+ *   stuck detection is off: they are the previous tick's);
  * - declared refresh groups are loaded with the tables; the groups of each plan are recorded for
  *   `pgtrickle.diamond_groups()` when they change, and an atomic group's commit advances its epoch
  *   in the same transaction;
@@ -92,7 +94,7 @@ import {
   type SnapshotXip,
   type TickProbe,
 } from './pending-probe.js';
-import { inSnapshot, TickSnapshot } from './tick-bound.js';
+import { inSnapshot, readInSnapshot, TickSnapshot } from './tick-bound.js';
 import { WatermarkWatch } from './watermarks.js';
 
 /** The scheduler's id of a stream table. */
@@ -162,6 +164,8 @@ export class PgSchedulerStore implements SchedulerStore {
   #probe: TickProbe | null = null;
   #current: SnapshotXip | null = null;
   #quiet = false;
+  /** Whether the previous tick read the watermark groups as of its snapshot. */
+  #watermarksRead = false;
   /** This tick's tables whose "nothing pending" answer holds without a probe (worked out on first use). */
   #stillNothing: Set<number> | null = null;
   #loaded: { signature: string; at: number; rows: StreamTableRow[]; snapshot: CatalogSnapshot } | null = null;
@@ -208,20 +212,27 @@ export class PgSchedulerStore implements SchedulerStore {
       this.#recordedGroups = signature;
       written = true;
     }
+    const bound = this.#tickSnapshot;
+    if (bound === null) return;
     // The snapshot exported by load() is the tick's when nothing committed since the previous
     // tick (nothing was probed after it, nothing written since); otherwise it is taken again now,
     // after the probe and the groups' write, so the tick's refreshes see everything they did.
-    if (this.#tickSnapshot !== null && !(this.#quiet && !written)) await this.#openTickBound();
+    const kept = this.#quiet && !written;
+    if (!kept) await bound.begin();
+    // The watermarks as of the tick's snapshot (those of the data its refreshes read), in one
+    // round trip; when nothing committed since the previous tick they are the ones it read (unless
+    // stuck detection is on: a stuck source's age grows with time).
+    if (kept && this.#watermarksRead && !this.#watermarks.detectsStuck) return;
+    this.#watermarksRead = false;
+    const state = await readInSnapshot(this.db, bound.id as string, watermarkStateSql());
+    await this.#watermarks.apply(watermarkStateOf(state));
+    this.#watermarksRead = true;
   }
 
-  /**
-   * Exports the tick's snapshot and reads the watermark groups as of it (those of the data its
-   * refreshes read), in one round trip; returns the snapshot.
-   */
+  /** Exports the tick's snapshot (see `beginTick`); returns it. */
   async #openTickBound(): Promise<SnapshotXip> {
     const bound = this.#tickSnapshot as TickSnapshot;
-    const state = await bound.begin(watermarkStateSql());
-    await this.#watermarks.apply(watermarkStateOf(state));
+    await bound.begin();
     return parseSnapshot(bound.snapshot as string);
   }
 

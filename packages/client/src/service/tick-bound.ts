@@ -45,11 +45,10 @@ export class TickSnapshot {
 
   /**
    * Ends the previous snapshot, if any, and exports a new one, in one round trip (an open one's
-   * ROLLBACK goes in the same round trip, on the same connection); `also` (a statement without
-   * parameters) runs in the same transaction, as of the same snapshot, in that round trip, and its
-   * rows are returned (none without it).
+   * ROLLBACK goes in the same round trip, on the same connection). The exporting transaction
+   * reads no table, so it holds no lock (a DROP or ALTER of the catalog never waits for a tick).
    */
-  async begin(also?: string): Promise<Record<string, unknown>[]> {
+  async begin(): Promise<void> {
     const open = this.#broken === undefined ? this.#conn : null;
     if (open === null) this.close();
     this.#conn = null;
@@ -66,7 +65,6 @@ export class TickSnapshot {
         ...(open === null ? [] : ['ROLLBACK']),
         'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
         'SELECT pg_catalog.pg_export_snapshot() AS id, pg_catalog.pg_current_snapshot()::text AS snapshot',
-        ...(also === undefined ? [] : [also]),
       ].join(';\n');
       const results = (await conn.query(text)) as unknown as { rows: Record<string, unknown>[] }[];
       const first = open === null ? 1 : 2;
@@ -74,7 +72,6 @@ export class TickSnapshot {
       this.#id = String(exported?.id);
       this.#snapshot = String(exported?.snapshot);
       this.#conn = conn;
-      return results[first + 1]?.rows ?? [];
     } catch (error) {
       conn.off('error', this.#onError);
       conn.release(error instanceof Error ? error : new Error(String(error)));
@@ -132,6 +129,34 @@ export async function beginInSnapshot(conn: Conn, id: string): Promise<void> {
       { cause: error },
     );
   }
+}
+
+/**
+ * The rows of `statement` (no parameters) read as of the exported snapshot `id`, in one round trip
+ * (its own READ ONLY transaction, committed at once). A snapshot that can no longer be imported
+ * fails with `PGT_BUSY`, as `beginInSnapshot`.
+ */
+export function readInSnapshot(db: Db, id: string, statement: string): Promise<Record<string, unknown>[]> {
+  return db.withConnection(async (conn) => {
+    const text = [
+      'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+      `SET TRANSACTION SNAPSHOT ${quoteLiteral(id)}`,
+      statement,
+      'COMMIT',
+    ].join(';\n');
+    try {
+      const results = (await conn.query(text)) as unknown as { rows: Record<string, unknown>[] }[];
+      return results[2]?.rows ?? [];
+    } catch (error) {
+      await conn.query('ROLLBACK').catch(() => undefined);
+      if (isConnectionError(error)) throw error;
+      throw new ClientError(
+        'PGT_BUSY',
+        "The watermarks could not be read as of the tick's snapshot; the tick runs again.",
+        { cause: error },
+      );
+    }
+  });
 }
 
 /** Runs `work` in a REPEATABLE READ transaction reading as of the exported snapshot `id`. */

@@ -42,6 +42,11 @@ export class WatermarkWatch {
     await this.apply(await readWatermarkState(reader));
   }
 
+  /** Whether stuck detection is on (a stuck source's age grows with time, so the state is read every tick). */
+  get detectsStuck(): boolean {
+    return this.timeoutMs > 0;
+  }
+
   /** Takes `groups` (read by the caller, e.g. with the tick's first statement) as this tick's state and sends the alerts it calls for. */
   async apply(groups: readonly WatermarkGroupState[]): Promise<void> {
     this.#groups = groups;
