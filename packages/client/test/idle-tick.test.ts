@@ -5,7 +5,7 @@
  * (its change id drawn before that probe's stamps were read), a write to a stream table read by
  * another, and catalog changes (a new stream table, an altered schedule, a dropped one).
  */
-import { Scheduler, type TickReport } from '@pgtrickle/scheduler';
+import { runTick, Scheduler, type TickReport } from '@pgtrickle/scheduler';
 import { expectTableEqualsQuery } from '@pgtrickle/testkit';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
@@ -136,5 +136,51 @@ describe('idle ticks', () => {
     await db.query('INSERT INTO it_a VALUES (3, 3)');
     expect(refreshed(await s.tick(), 'it_sa')).toBe(true);
     await expectTableEqualsQuery(db, 'it_sa', 'SELECT id, v FROM it_a');
+  });
+
+  it('an idle tick decides what a full evaluation decides; a commit ends the quiet', async () => {
+    await db.query(`CREATE TABLE iu_a (id int PRIMARY KEY, v int NOT NULL); INSERT INTO iu_a VALUES (1, 1)`);
+    const t = trickle();
+    await t.createStreamTable({
+      name: 'iu_due',
+      query: 'SELECT id, v FROM iu_a',
+      refreshMode: 'DIFFERENTIAL',
+      schedule: '0s',
+    });
+    await t.createStreamTable({
+      name: 'iu_later',
+      query: 'SELECT id FROM iu_a',
+      refreshMode: 'DIFFERENTIAL',
+      schedule: '1h',
+    });
+    const store = new PgSchedulerStore(t.db);
+    const s = new Scheduler({
+      store,
+      executor: new PgUnitExecutor(t.db, t.engineState, store),
+      clock: systemClock,
+    });
+    await s.tick();
+    await s.tick();
+    // Quiet unless another database of the server committed meanwhile (xids are cluster-wide).
+    const quiet = await s.tick();
+    // A store of its own, without a memo: every gate runs, and decides the same.
+    const other = new PgSchedulerStore(t.db);
+    const full = await runTick({
+      store: other,
+      executor: new PgUnitExecutor(t.db, t.engineState, other),
+      clock: systemClock,
+    });
+    const decided = (r: TickReport) => r.units.map((u) => [u.unit, u.outcome, u.gate, u.reason]);
+    expect(decided(quiet)).toEqual(decided(full));
+    expect(new Set(quiet.units.map((u) => u.gate))).toEqual(new Set(['upstream-changes', 'schedule']));
+    await db.query('INSERT INTO iu_a VALUES (2, 2)');
+    await learnNames();
+    const busy = await s.tick();
+    expect(store.pendingUnchanged(String(busy.units.find((u) => names.get(u.unit) === 'iu_due')?.unit))).toBe(
+      false,
+    );
+    expect(refreshed(busy, 'iu_due')).toBe(true);
+    expect(refreshed(busy, 'iu_later')).toBe(false);
+    await expectTableEqualsQuery(db, 'iu_due', 'SELECT id, v FROM iu_a');
   });
 });

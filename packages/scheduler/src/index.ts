@@ -5,6 +5,7 @@
  * (debounced) with polling as the fallback. No database, socket or real clock in here.
  */
 export { Scheduler, type SchedulerOptions, timerSleep } from './loop.js';
+export { type MemoCheck, VerdictMemo } from './memo.js';
 export { type PlannedGroup, planTick, type SchedulePolicy, type TickPlan } from './plan.js';
 export {
   type CatalogSnapshot,

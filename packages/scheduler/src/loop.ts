@@ -12,7 +12,8 @@
  * (the signal aborts) lets the tick in flight finish — its refreshes commit or roll back — and
  * starts no other.
  */
-import type { Clock, GatePipeline } from '@pgtrickle/gates';
+import { type Clock, defaultPipeline, type GatePipeline } from '@pgtrickle/gates';
+import { VerdictMemo } from './memo.js';
 import type { SchedulerLogger, SchedulerStore, Sleep, UnitExecutor } from './ports.js';
 import { silentLogger } from './ports.js';
 import { DEFAULT_RETRY, type RetryPolicy, RetryTracker } from './retry.js';
@@ -66,6 +67,9 @@ export const timerSleep: Sleep = (ms, signal) =>
 export class Scheduler {
   readonly retry: RetryTracker;
   readonly #options: SchedulerOptions;
+  /** One pipeline for every tick, so the memo's verdicts stay valid from tick to tick. */
+  readonly #pipeline: GatePipeline;
+  readonly #memo = new VerdictMemo();
   readonly #logger: SchedulerLogger;
   #ticks = 0;
   #current: Promise<TickReport> | null = null;
@@ -78,6 +82,7 @@ export class Scheduler {
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
     this.retry = new RetryTracker({ ...DEFAULT_RETRY, ...options.retry }, options.random);
+    this.#pipeline = options.pipeline ?? defaultPipeline();
   }
 
   /** Number of ticks run so far. */
@@ -97,7 +102,8 @@ export class Scheduler {
       clock: o.clock,
       retry: this.retry,
       tick: this.#ticks,
-      ...(o.pipeline === undefined ? {} : { pipeline: o.pipeline }),
+      pipeline: this.#pipeline,
+      memo: this.#memo,
       ...(o.concurrency === undefined ? {} : { concurrency: o.concurrency }),
       logger: this.#logger,
     });

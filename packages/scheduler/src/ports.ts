@@ -43,6 +43,15 @@ export interface SchedulerStore {
   beginTick?(plan: TickPlan): Promise<void>;
   /** Told when the tick is over (every unit settled), success or not. */
   endTick?(): Promise<void>;
+  /**
+   * Asked during a tick, after `load()`: true when table `id`'s pending answers
+   * (`hasPendingSourceChanges`, `changedUpstreams`) are, unless an upstream unit acts in this
+   * tick, those of the previous tick — nothing they rest on changed since (e.g. no transaction
+   * committed, or none wrote to its sources). The scheduler then reuses the table's previous
+   * "nothing pending" verdict when no unit upstream of it acted this tick. Absent or false: the
+   * table is evaluated in full.
+   */
+  pendingUnchanged?(id: string): boolean;
 }
 
 /** What one member's refresh did. */

@@ -16,6 +16,9 @@
  *   schedule is not due.
  * - Gate effects (blow a fuse) go to the store. Failures back off; repeated ones suspend (transient
  *   ones never do); permanent ones are left in ERROR by the executor.
+ * - With a verdict memo (`memo.ts`), a single-table unit whose previous verdict the full pipeline
+ *   would give again is settled with it at once, without running the gates (an idle tick's
+ *   fast path); the unit's report is built by the same code either way.
  */
 import {
   type Clock,
@@ -28,6 +31,7 @@ import {
   type PipelineVerdict,
 } from '@pgtrickle/gates';
 import type { RefreshUnit } from '@pgtrickle/groups';
+import type { VerdictMemo } from './memo.js';
 import { planTick, type TickPlan } from './plan.js';
 import type {
   CatalogSnapshot,
@@ -86,6 +90,8 @@ export interface TickDeps {
   readonly logger?: SchedulerLogger;
   /** Tick number for logs. */
   readonly tick?: number;
+  /** The verdicts of previous ticks to reuse where the full pipeline would give them again (one memo per scheduler). */
+  readonly memo?: VerdictMemo;
 }
 
 /** Plans already made, by snapshot: a store returns the same snapshot object while its catalog is unchanged. */
@@ -98,6 +104,40 @@ function planOf(snapshot: CatalogSnapshot): TickPlan {
     plans.set(snapshot, plan);
   }
   return plan;
+}
+
+/** Which units each unit waits on, by plan position: fixed for a plan, so worked out once. */
+interface UnitOrder {
+  /** How many distinct units each unit depends on. */
+  readonly waitingOn: readonly number[];
+  /** The positions of the units depending on each unit, by unit id. */
+  readonly dependents: ReadonlyMap<string, readonly number[]>;
+  /** The positions of the units that depend on none, ascending. */
+  readonly roots: readonly number[];
+}
+
+const orders = new WeakMap<TickPlan, UnitOrder>();
+
+function orderOf(plan: TickPlan): UnitOrder {
+  let order = orders.get(plan);
+  if (order === undefined) {
+    const waitingOn: number[] = [];
+    const dependents = new Map<string, number[]>();
+    const roots: number[] = [];
+    for (const [i, unit] of plan.units.entries()) {
+      const ups = new Set(unit.dependsOn);
+      waitingOn.push(ups.size);
+      for (const d of ups) {
+        const list = dependents.get(d);
+        if (list === undefined) dependents.set(d, [i]);
+        else list.push(i);
+      }
+      if (ups.size === 0) roots.push(i);
+    }
+    order = { waitingOn, dependents, roots };
+    orders.set(plan, order);
+  }
+  return order;
 }
 
 /** Runs one tick. */
@@ -137,17 +177,37 @@ async function tickBody(
   const nowMs = tick.now.getTime();
 
   const reports = new Map<string, UnitReport>();
-  const settled = new Set<string>();
-  const pending = [...plan.units];
+  const memo = deps.memo;
+  memo?.beginTick(pipeline, plan.metas);
   const running = new Map<string, Promise<void>>();
 
+  // Readiness, kept incrementally: a unit is ready once every unit it depends on has settled.
+  const order = orderOf(plan);
+  const waitingOn = order.waitingOn.slice();
+  const ready = order.roots.slice();
+  const settle = (unit: RefreshUnit, report: UnitReport): void => {
+    reports.set(unit.id, report);
+    for (const down of order.dependents.get(unit.id) ?? []) {
+      const n = (waitingOn[down] as number) - 1;
+      waitingOn[down] = n;
+      if (n === 0) insertSorted(ready, down);
+    }
+  };
+  const quietUpstreams = (unit: RefreshUnit): boolean =>
+    unit.dependsOn.every((d) => {
+      const outcome = reports.get(d)?.outcome;
+      return outcome === 'skipped' || outcome === 'blocked';
+    });
+
   const runUnit = async (unit: RefreshUnit): Promise<void> => {
+    let report: UnitReport;
     try {
-      reports.set(unit.id, await evaluateAndRun(unit, plan, tick, pipeline, deps, retry, nowMs, logger));
+      report = await evaluateAndRun(unit, plan, tick, pipeline, deps, retry, nowMs, logger);
     } catch (error) {
       // A gate or the store failed: this unit is held this tick; nothing was refreshed.
       logger.error('unit-evaluation-failed', { unit: unit.id, error: String(error) });
-      reports.set(unit.id, {
+      for (const m of unit.members) memo?.forget(m);
+      report = {
         unit: unit.id,
         kind: unit.kind,
         members: unit.members,
@@ -156,40 +216,42 @@ async function tickBody(
         reason: `evaluation failed: ${error instanceof Error ? error.message : String(error)}`,
         error,
         verdicts: [],
-      });
+      };
     }
+    running.delete(unit.id);
+    settle(unit, report);
   };
 
-  while (pending.length > 0 || running.size > 0) {
-    for (let i = 0; i < pending.length && running.size < concurrency; ) {
-      const unit = pending[i] as RefreshUnit;
-      if (unit.dependsOn.every((d) => settled.has(d))) {
-        pending.splice(i, 1);
-        const p = runUnit(unit).finally(() => {
-          running.delete(unit.id);
-          settled.add(unit.id);
-        });
-        running.set(unit.id, p);
-      } else {
-        i++;
-      }
+  for (;;) {
+    // Ready units in plan order: settled at once from the memo, or started while there is room.
+    // Settling inserts a unit's dependents into `ready`, after the cursor (they come later in plan order).
+    const waiting: number[] = [];
+    for (let k = 0; k < ready.length; k++) {
+      const i = ready[k] as number;
+      const unit = plan.units[i] as RefreshUnit;
+      const fast =
+        memo === undefined ? undefined : reused(unit, plan, memo, retry, nowMs, deps.store, quietUpstreams);
+      if (fast !== undefined) settle(unit, fast);
+      else if (running.size < concurrency) running.set(unit.id, runUnit(unit));
+      else waiting.push(i);
     }
-    if (running.size === 0) {
-      // Every remaining unit waits on a unit that is not in the plan: cannot happen for a valid plan.
-      for (const unit of pending.splice(0)) {
-        reports.set(unit.id, {
-          unit: unit.id,
-          kind: unit.kind,
-          members: unit.members,
-          outcome: 'skipped',
-          gate: null,
-          reason: 'upstream unit missing from the plan',
-          verdicts: [],
-        });
-      }
-      break;
-    }
+    ready.length = 0;
+    ready.push(...waiting.sort((a, b) => a - b));
+    if (running.size === 0) break;
     await Promise.race(running.values());
+  }
+  // Every unit left waits on a unit that is not in the plan: cannot happen for a valid plan.
+  for (const unit of plan.units) {
+    if (reports.has(unit.id)) continue;
+    reports.set(unit.id, {
+      unit: unit.id,
+      kind: unit.kind,
+      members: unit.members,
+      outcome: 'skipped',
+      gate: null,
+      reason: 'upstream unit missing from the plan',
+      verdicts: [],
+    });
   }
   const units = plan.units.flatMap((u) => reports.get(u.id) ?? []);
   let nextDue: number | null = null;
@@ -209,6 +271,108 @@ async function tickBody(
   };
 }
 
+/** Inserts `i` into the ascending array `list`, keeping it ascending. */
+function insertSorted(list: number[], i: number): void {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((list[mid] as number) < i) lo = mid + 1;
+    else hi = mid;
+  }
+  list.splice(lo, 0, i);
+}
+
+/** The report of a unit held because a member is backing off after a failure; undefined when none is. */
+function backoffReport(unit: RefreshUnit, retry: RetryTracker, nowMs: number): UnitReport | undefined {
+  for (const m of unit.members) {
+    const until = retry.backingOffUntil(m, nowMs);
+    if (until !== null) {
+      return {
+        unit: unit.id,
+        kind: unit.kind,
+        members: unit.members,
+        outcome: 'skipped',
+        gate: 'retry-backoff',
+        reason: `"${m}" failed recently; next attempt at ${new Date(until).toISOString()}`,
+        verdicts: [],
+      };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The report of a single-table unit settled from the memo (`memo.ts`): the one the full
+ * evaluation would give, or undefined when the unit must be evaluated in full.
+ */
+function reused(
+  unit: RefreshUnit,
+  plan: TickPlan,
+  memo: VerdictMemo,
+  retry: RetryTracker,
+  nowMs: number,
+  store: SchedulerStore,
+  quietUpstreams: (unit: RefreshUnit) => boolean,
+): UnitReport | undefined {
+  if (unit.kind !== 'single' || unit.members.length !== 1) return undefined;
+  const backoff = backoffReport(unit, retry, nowMs);
+  if (backoff !== undefined) return backoff;
+  const id = unit.members[0] as string;
+  const meta = plan.metas.get(id);
+  if (meta === undefined) return undefined;
+  const verdict = memo.reuse(id, {
+    meta,
+    nowMs,
+    pendingUnchanged: () => quietUpstreams(unit) && store.pendingUnchanged?.(id) === true,
+  });
+  if (verdict === undefined) return undefined;
+  // A reused verdict comes with the same meta, hence the same plan and unit: so is its report.
+  let report = reportOfVerdict.get(verdict);
+  if (report === undefined) {
+    report = heldReport(unit, plan, [verdict]);
+    if (report !== undefined) reportOfVerdict.set(verdict, report);
+  }
+  return report;
+}
+
+/** The report of a single-table unit held by a memoized verdict (reports are immutable). */
+const reportOfVerdict = new WeakMap<PipelineVerdict, UnitReport>();
+
+/**
+ * The report of a unit its members' verdicts hold (the module rule), or undefined when it refreshes.
+ */
+function heldReport(
+  unit: RefreshUnit,
+  plan: TickPlan,
+  verdicts: readonly PipelineVerdict[],
+): UnitReport | undefined {
+  const blocked = verdicts.find((v) => v.decision.kind === 'block');
+  const hardSkip = verdicts.find(
+    (v) => v.decision.kind === 'skip' && !(unit.kind === 'group' && SOFT_SKIP_GATES.has(v.gate ?? '')),
+  );
+  const anyProceed = verdicts.some((v) => v.decision.kind === 'proceed');
+  const notDue =
+    unit.kind === 'group' && plan.schedulePolicyOf.get(unit.id) === 'slowest'
+      ? verdicts.find((v) => v.decision.kind === 'skip' && v.gate === 'schedule')
+      : undefined;
+  const holder = blocked ?? hardSkip ?? notDue ?? (anyProceed ? undefined : verdicts[0]);
+  if (holder === undefined && verdicts.length > 0) return undefined;
+  const d = holder?.decision;
+  return {
+    unit: unit.id,
+    kind: unit.kind,
+    members: unit.members,
+    outcome: d?.kind === 'block' ? 'blocked' : 'skipped',
+    gate: holder?.gate ?? null,
+    reason:
+      d === undefined || d.kind === 'proceed'
+        ? null
+        : `${holder === notDue ? "group schedule policy 'slowest', " : ''}${nameOf(plan, holder?.streamTable)}: ${d.reason}`,
+    verdicts,
+  };
+}
+
 async function evaluateAndRun(
   unit: RefreshUnit,
   plan: TickPlan,
@@ -220,23 +384,8 @@ async function evaluateAndRun(
   logger: SchedulerLogger,
 ): Promise<UnitReport> {
   const base = { unit: unit.id, kind: unit.kind, members: unit.members };
-  let backingOff: { m: string; until: number } | undefined;
-  for (const m of unit.members) {
-    const until = retry.backingOffUntil(m, nowMs);
-    if (until !== null) {
-      backingOff = { m, until };
-      break;
-    }
-  }
-  if (backingOff !== undefined) {
-    return {
-      ...base,
-      outcome: 'skipped',
-      gate: 'retry-backoff',
-      reason: `"${backingOff.m}" failed recently; next attempt at ${new Date(backingOff.until).toISOString()}`,
-      verdicts: [],
-    };
-  }
+  const backoff = backoffReport(unit, retry, nowMs);
+  if (backoff !== undefined) return backoff;
   const verdicts: PipelineVerdict[] = [];
   for (const id of unit.members) {
     const meta = plan.metas.get(id);
@@ -249,32 +398,13 @@ async function evaluateAndRun(
       if (along.decision.kind !== 'proceed') v = along;
     }
     verdicts.push(v);
+    if (unit.kind === 'single') deps.memo?.record(meta, v, nowMs);
+    else deps.memo?.forget(id);
     const effect = v.decision.kind === 'proceed' ? undefined : v.decision.effect;
     if (effect !== undefined) await deps.store.applyEffect(effect);
   }
-  const blocked = verdicts.find((v) => v.decision.kind === 'block');
-  const hardSkip = verdicts.find(
-    (v) => v.decision.kind === 'skip' && !(unit.kind === 'group' && SOFT_SKIP_GATES.has(v.gate ?? '')),
-  );
-  const anyProceed = verdicts.some((v) => v.decision.kind === 'proceed');
-  const notDue =
-    unit.kind === 'group' && plan.schedulePolicyOf.get(unit.id) === 'slowest'
-      ? verdicts.find((v) => v.decision.kind === 'skip' && v.gate === 'schedule')
-      : undefined;
-  const holder = blocked ?? hardSkip ?? notDue ?? (anyProceed ? undefined : verdicts[0]);
-  if (holder !== undefined || verdicts.length === 0) {
-    const d = holder?.decision;
-    return {
-      ...base,
-      outcome: d?.kind === 'block' ? 'blocked' : 'skipped',
-      gate: holder?.gate ?? null,
-      reason:
-        d === undefined || d.kind === 'proceed'
-          ? null
-          : `${holder === notDue ? "group schedule policy 'slowest', " : ''}${nameOf(plan, holder?.streamTable)}: ${d.reason}`,
-      verdicts,
-    };
-  }
+  const held = heldReport(unit, plan, verdicts);
+  if (held !== undefined) return held;
   logger.debug('unit-refresh', { unit: unit.id, members: unit.members });
   const outcome = await deps.executor.execute(unit, unit.members, unit.group);
   if (outcome.ok) {

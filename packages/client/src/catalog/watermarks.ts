@@ -182,10 +182,9 @@ export interface WatermarkGroupState {
   readonly sources: readonly WatermarkSourceState[];
 }
 
-/** Every group with its sources' watermarks and ages, in one query. */
-export async function readWatermarkState(q: Queryable): Promise<WatermarkGroupState[]> {
-  const r = await q.query(
-    `SELECT g.group_name, g.tolerance_secs, u.s::text AS source,
+/** The statement behind `readWatermarkState`: one row per group source, in group and declared order. */
+export function watermarkStateSql(): string {
+  return `SELECT g.group_name, g.tolerance_secs, u.s::text AS source,
             pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS name,
             (EXTRACT(EPOCH FROM w.watermark) * 1000000)::bigint::text AS watermark_us,
             EXTRACT(EPOCH FROM pg_catalog.clock_timestamp() - w.updated_at)::float8 AS age_secs
@@ -194,10 +193,13 @@ export async function readWatermarkState(q: Queryable): Promise<WatermarkGroupSt
        JOIN pg_catalog.pg_class c ON c.oid = u.s
        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
        LEFT JOIN ${cat('pgt_watermarks')} w ON w.source_relid = u.s
-      ORDER BY g.group_name, u.ord`,
-  );
+      ORDER BY g.group_name, u.ord`;
+}
+
+/** The groups in the rows of `watermarkStateSql()`. */
+export function watermarkStateOf(rows: readonly Record<string, unknown>[]): WatermarkGroupState[] {
   const groups = new Map<string, { name: string; toleranceSecs: number; sources: WatermarkSourceState[] }>();
-  for (const row of r.rows) {
+  for (const row of rows) {
     const name = row.group_name as string;
     let g = groups.get(name);
     if (g === undefined) {
@@ -212,4 +214,9 @@ export async function readWatermarkState(q: Queryable): Promise<WatermarkGroupSt
     });
   }
   return [...groups.values()];
+}
+
+/** Every group with its sources' watermarks and ages, in one query. */
+export async function readWatermarkState(q: Queryable): Promise<WatermarkGroupState[]> {
+  return watermarkStateOf((await q.query(watermarkStateSql())).rows);
 }

@@ -141,30 +141,14 @@ export class PendingCache {
     for (const row of rows) {
       if (row.status !== 'ACTIVE' && row.status !== 'INITIALIZING') continue;
       live.add(row.pgtId);
-      const key = `${row.status}|${row.frontier === null ? '' : `${row.frontier.snapshot}|${JSON.stringify(row.frontier.epochs)}`}`;
-      const stamps = (deps.get(row.pgtId) ?? [])
-        .map((d) => {
-          const b = bufferOf(d);
-          return b === null ? '' : `${b}=${probe.stamps.get(b) ?? 'absent'}`;
-        })
-        .join(',');
       const known = this.#answers.get(row.pgtId);
-      // A stamp this role may not read never vouches for an unchanged buffer.
-      const unreadable = stamps.includes(':unreadable');
       if (known !== undefined && quiet) {
         out.set(row.pgtId, known.pending);
-      } else if (
-        known !== undefined &&
-        !unreadable &&
-        !known.pending &&
-        known.key === key &&
-        known.stamps === stamps &&
-        stillInProgress(known.at, probe.snapshot)
-      ) {
-        out.set(row.pgtId, false);
-      } else {
-        todo.push({ row, key, stamps });
+        continue;
       }
+      const c = this.#check(row, deps, probe);
+      if (c.stillNothing) out.set(row.pgtId, false);
+      else todo.push({ row, key: c.key, stamps: c.stamps });
     }
     for (const id of [...this.#answers.keys()]) if (!live.has(id)) this.#answers.delete(id);
     if (todo.length === 0) return out;
@@ -175,6 +159,49 @@ export class PendingCache {
       this.#answers.set(t.row.pgtId, { key: t.key, stamps: t.stamps, at, pending });
     }
     return out;
+  }
+
+  /**
+   * The tables of `rows` whose "nothing pending" answer is reused as it is under the rules above
+   * (no probe): their answer is the one the previous tick got.
+   */
+  stillNothingPending(
+    rows: readonly StreamTableRow[],
+    deps: ReadonlyMap<number, readonly DependencyRow[]>,
+    probe: TickProbe,
+  ): Set<number> {
+    const out = new Set<number>();
+    for (const row of rows) {
+      if (row.status !== 'ACTIVE' && row.status !== 'INITIALIZING') continue;
+      if (this.#check(row, deps, probe).stillNothing) out.add(row.pgtId);
+    }
+    return out;
+  }
+
+  /** A table's answer key and stamps now, and whether its known "nothing pending" answer still holds. */
+  #check(
+    row: StreamTableRow,
+    deps: ReadonlyMap<number, readonly DependencyRow[]>,
+    probe: TickProbe,
+  ): { key: string; stamps: string; stillNothing: boolean } {
+    const key = `${row.status}|${row.frontier === null ? '' : `${row.frontier.snapshot}|${JSON.stringify(row.frontier.epochs)}`}`;
+    const stamps = (deps.get(row.pgtId) ?? [])
+      .map((d) => {
+        const b = bufferOf(d);
+        return b === null ? '' : `${b}=${probe.stamps.get(b) ?? 'absent'}`;
+      })
+      .join(',');
+    const known = this.#answers.get(row.pgtId);
+    // A stamp this role may not read never vouches for an unchanged buffer.
+    const unreadable = stamps.includes(':unreadable');
+    const stillNothing =
+      known !== undefined &&
+      !unreadable &&
+      !known.pending &&
+      known.key === key &&
+      known.stamps === stamps &&
+      stillInProgress(known.at, probe.snapshot);
+    return { key, stamps, stillNothing };
   }
 
   async #probe(

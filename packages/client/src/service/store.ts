@@ -2,6 +2,9 @@
  * The scheduler's ports over PostgreSQL: the store (catalog snapshot, gate context loaders,
  * suspension) and the unit executor (refreshes in one transaction per unit, fenced by
  * leadership). Rules:
+ * - `pendingUnchanged(id)` is true when the table's pending answer is the previous tick's (nothing
+ *   committed since, or its "nothing pending" answer holds without a probe): the scheduler then
+ *   reuses its "nothing pending" verdict (its verdict memo);
  * - the catalog is read again only when it changed, and pending changes are probed only for the
  *   tables whose sources' buffers were written (or whose frontier moved) since their last probe
  *   (`pending-probe.ts`); a table whose upstream stream table refreshed earlier in the same tick is
@@ -9,8 +12,13 @@
  * - frontiers for the tick and diamond gates are the WAL positions recorded at each refresh;
  * - watermark groups are read once per tick (`watermarks.ts`); each table is gated on its
  *   transitive base sources (stream-table inputs expanded down to base tables);
- * - the tick bound (`tick-bound.ts`): `beginTick` exports one snapshot, and every unit with a
- *   member reading a base table directly runs as of it; `endTick` closes it (option `tickBound`);
+ * - the tick bound (`tick-bound.ts`): one exported snapshot per tick (its transaction reads no
+ *   table, so it holds no lock), and every unit with a member reading a base table directly runs
+ *   as of it; `endTick` closes it (option `tickBound`). `load` exports it first thing (its
+ *   snapshot tells whether anything committed since the previous tick); `beginTick` keeps it when
+ *   nothing did and no groups were written, else exports it again after the probe and the write,
+ *   then reads the watermark groups as of it (one round trip; skipped when nothing committed and
+ *   stuck detection is off: they are the previous tick's);
  * - declared refresh groups are loaded with the tables; the groups of each plan are recorded for
  *   `pgtrickle.diamond_groups()` when they change, and an atomic group's commit advances its epoch
  *   in the same transaction;
@@ -69,6 +77,7 @@ import { allDependencies } from '../catalog/read-dependencies.js';
 import { pendingSourceCount, readPending } from '../catalog/read-frontiers.js';
 import type { DependencyRow, StreamTableRow } from '../catalog/rows.js';
 import { suspendStreamTable } from '../catalog/set-status.js';
+import { watermarkStateOf, watermarkStateSql } from '../catalog/watermarks.js';
 import { cleanupBuffers, cleanupTargets } from '../cdc.js';
 import type { Conn, Db } from '../db.js';
 import { classifyFailure, recordFailure } from '../failures.js';
@@ -79,12 +88,13 @@ import {
   FULL_RELOAD_MS,
   nothingCommitted,
   PendingCache,
+  parseSnapshot,
   readSnapshot,
   readTickProbe,
   type SnapshotXip,
   type TickProbe,
 } from './pending-probe.js';
-import { inSnapshot, TickSnapshot } from './tick-bound.js';
+import { inSnapshot, readInSnapshot, TickSnapshot } from './tick-bound.js';
 import { WatermarkWatch } from './watermarks.js';
 
 /** The scheduler's id of a stream table. */
@@ -154,6 +164,10 @@ export class PgSchedulerStore implements SchedulerStore {
   #probe: TickProbe | null = null;
   #current: SnapshotXip | null = null;
   #quiet = false;
+  /** Whether the previous tick read the watermark groups as of its snapshot. */
+  #watermarksRead = false;
+  /** This tick's tables whose "nothing pending" answer holds without a probe (worked out on first use). */
+  #stillNothing: Set<number> | null = null;
   #loaded: { signature: string; at: number; rows: StreamTableRow[]; snapshot: CatalogSnapshot } | null = null;
 
   constructor(
@@ -179,7 +193,7 @@ export class PgSchedulerStore implements SchedulerStore {
     return (this.#deps.get(pgtId) ?? []).some((d) => d.sourceKind !== 'streamTable');
   }
 
-  /** Records the plan's groups when they changed, then opens the tick bound. */
+  /** Records the plan's groups when they changed, then settles the tick bound (see the module rule). */
   async beginTick(plan: TickPlan): Promise<void> {
     const rows: ConsistencyGroupRow[] = plan.groups.map((p) => ({
       key: p.group.id,
@@ -192,19 +206,39 @@ export class PgSchedulerStore implements SchedulerStore {
       reason: p.nonAtomicReason ?? p.group.reason ?? null,
     }));
     const signature = JSON.stringify(rows);
+    let written = false;
     if (signature !== this.#recordedGroups) {
       await this.db.transaction((conn) => writeConsistencyGroups(conn, rows));
       this.#recordedGroups = signature;
+      written = true;
     }
-    await this.#tickSnapshot?.begin();
-    // The watermarks as of the tick's snapshot: those of the data its refreshes read.
-    const id = this.#tickSnapshot?.id ?? null;
-    if (id !== null) await inSnapshot(this.db, id, (conn) => this.#watermarks.refresh(conn));
+    const bound = this.#tickSnapshot;
+    if (bound === null) return;
+    // The snapshot exported by load() is the tick's when nothing committed since the previous
+    // tick (nothing was probed after it, nothing written since); otherwise it is taken again now,
+    // after the probe and the groups' write, so the tick's refreshes see everything they did.
+    const kept = this.#quiet && !written;
+    if (!kept) await bound.begin();
+    // The watermarks as of the tick's snapshot (those of the data its refreshes read), in one
+    // round trip; when nothing committed since the previous tick they are the ones it read (unless
+    // stuck detection is on: a stuck source's age grows with time).
+    if (kept && this.#watermarksRead && !this.#watermarks.detectsStuck) return;
+    this.#watermarksRead = false;
+    const state = await readInSnapshot(this.db, bound.id as string, watermarkStateSql());
+    await this.#watermarks.apply(watermarkStateOf(state));
+    this.#watermarksRead = true;
   }
 
-  /** Closes the tick bound. */
+  /** Exports the tick's snapshot (see `beginTick`); returns it. */
+  async #openTickBound(): Promise<SnapshotXip> {
+    const bound = this.#tickSnapshot as TickSnapshot;
+    await bound.begin();
+    return parseSnapshot(bound.snapshot as string);
+  }
+
+  /** Closes the tick bound (its ROLLBACK completes in the background). */
   async endTick(): Promise<void> {
-    await this.#tickSnapshot?.end();
+    this.#tickSnapshot?.close();
   }
 
   /**
@@ -212,12 +246,14 @@ export class PgSchedulerStore implements SchedulerStore {
    * declared groups; the same snapshot object as the previous tick's when the catalog is unchanged.
    */
   async load(): Promise<CatalogSnapshot> {
-    const [current] = await Promise.all([
-      readSnapshot(this.db),
-      // Without the tick bound, read now (with it: as of the tick's snapshot, in beginTick).
-      this.#tickSnapshot === null ? this.#watermarks.refresh() : undefined,
-    ]);
+    // With the tick bound, the tick's first round trip exports its snapshot (kept for the tick
+    // when nothing committed since the previous one, see beginTick) with the watermarks as of it.
+    const [current] =
+      this.#tickSnapshot === null
+        ? await Promise.all([readSnapshot(this.db), this.#watermarks.refresh()])
+        : [await this.#openTickBound()];
     this.#pending = null;
+    this.#stillNothing = null;
     this.#fuseCounts = null;
     this.#fuseSamples = null;
     this.#refreshedThisTick.clear();
@@ -284,6 +320,21 @@ export class PgSchedulerStore implements SchedulerStore {
     };
     this.#loaded = { signature: this.#probe?.signature ?? '', at: now, rows, snapshot };
     return snapshot;
+  }
+
+  /**
+   * Whether table `id`'s pending answer is the previous tick's: nothing committed since the
+   * previous tick's load (every answer is reused as it is), or its "nothing pending" answer holds
+   * under the rules of `pending-probe.ts` (no probe), which is what `pendingAll` answers in this
+   * tick. The scheduler asks it to reuse the table's "nothing pending" verdict.
+   */
+  pendingUnchanged(id: string): boolean {
+    if (this.#quiet) return true;
+    const loaded = this.#loaded;
+    const probe = this.#probe;
+    if (loaded === null || probe === null) return false;
+    this.#stillNothing ??= this.#pendingCache.stillNothingPending(loaded.rows, this.#deps, probe);
+    return this.#stillNothing.has(Number(id));
   }
 
   /** Notes a refresh that changed data, so its readers are re-checked this tick. */

@@ -23,6 +23,8 @@ export class TickSnapshot {
   #id: string | null = null;
   #snapshot: string | null = null;
   #broken: Error | undefined;
+  /** The ROLLBACKs of closed snapshots still under way. */
+  #closing: Promise<void> = Promise.resolve();
   readonly #onError = (error: Error) => {
     // The held connection died (e.g. a standby ended this process's sessions): the tick's units
     // fail to import the snapshot (transient), and the connection is destroyed at the end.
@@ -41,19 +43,34 @@ export class TickSnapshot {
     return this.#snapshot;
   }
 
-  /** Ends the previous tick's snapshot, if any, and exports a new one. */
+  /**
+   * Ends the previous snapshot, if any, and exports a new one, in one round trip (an open one's
+   * ROLLBACK goes in the same round trip, on the same connection). The exporting transaction
+   * reads no table, so it holds no lock (a DROP or ALTER of the catalog never waits for a tick).
+   */
   async begin(): Promise<void> {
-    await this.end();
-    const conn = await this.db.pool.connect();
-    this.#broken = undefined;
-    conn.on('error', this.#onError);
+    const open = this.#broken === undefined ? this.#conn : null;
+    if (open === null) this.close();
+    this.#conn = null;
+    this.#id = null;
+    this.#snapshot = null;
+    const conn = open ?? (await this.db.pool.connect());
+    if (open === null) {
+      this.#broken = undefined;
+      conn.on('error', this.#onError);
+    }
     try {
-      await conn.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const res = await conn.query(
+      // Several statements in one simple query: one round trip, one result per statement.
+      const text = [
+        ...(open === null ? [] : ['ROLLBACK']),
+        'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
         'SELECT pg_catalog.pg_export_snapshot() AS id, pg_catalog.pg_current_snapshot()::text AS snapshot',
-      );
-      this.#id = String(res.rows[0]?.id);
-      this.#snapshot = String(res.rows[0]?.snapshot);
+      ].join(';\n');
+      const results = (await conn.query(text)) as unknown as { rows: Record<string, unknown>[] }[];
+      const first = open === null ? 1 : 2;
+      const exported = results[first]?.rows[0];
+      this.#id = String(exported?.id);
+      this.#snapshot = String(exported?.snapshot);
       this.#conn = conn;
     } catch (error) {
       conn.off('error', this.#onError);
@@ -62,20 +79,36 @@ export class TickSnapshot {
     }
   }
 
-  /** Closes the exporting transaction (the snapshot can no longer be imported). */
-  async end(): Promise<void> {
+  /**
+   * Closes the exporting transaction without waiting for it: the snapshot is no longer the tick's
+   * at once, and its ROLLBACK completes in the background (the next `begin` takes another
+   * connection meanwhile; `end` waits for it).
+   */
+  close(): void {
     const conn = this.#conn;
     this.#conn = null;
     this.#id = null;
     this.#snapshot = null;
     if (conn === null) return;
-    try {
-      if (this.#broken === undefined) await conn.query('ROLLBACK');
-    } catch (error) {
-      this.#broken = error instanceof Error ? error : new Error(String(error));
-    }
-    conn.off('error', this.#onError);
-    conn.release(this.#broken);
+    const broken = this.#broken;
+    const onError = this.#onError;
+    const closing = (async () => {
+      let failure = broken;
+      try {
+        if (failure === undefined) await conn.query('ROLLBACK');
+      } catch (error) {
+        failure = error instanceof Error ? error : new Error(String(error));
+      }
+      conn.off('error', onError);
+      conn.release(failure);
+    })();
+    this.#closing = Promise.all([this.#closing, closing]).then(() => undefined);
+  }
+
+  /** Closes the exporting transaction and waits until its connection is back in the pool. */
+  async end(): Promise<void> {
+    this.close();
+    await this.#closing;
   }
 }
 
@@ -96,6 +129,34 @@ export async function beginInSnapshot(conn: Conn, id: string): Promise<void> {
       { cause: error },
     );
   }
+}
+
+/**
+ * The rows of `statement` (no parameters) read as of the exported snapshot `id`, in one round trip
+ * (its own READ ONLY transaction, committed at once). A snapshot that can no longer be imported
+ * fails with `PGT_BUSY`, as `beginInSnapshot`.
+ */
+export function readInSnapshot(db: Db, id: string, statement: string): Promise<Record<string, unknown>[]> {
+  return db.withConnection(async (conn) => {
+    const text = [
+      'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+      `SET TRANSACTION SNAPSHOT ${quoteLiteral(id)}`,
+      statement,
+      'COMMIT',
+    ].join(';\n');
+    try {
+      const results = (await conn.query(text)) as unknown as { rows: Record<string, unknown>[] }[];
+      return results[2]?.rows ?? [];
+    } catch (error) {
+      await conn.query('ROLLBACK').catch(() => undefined);
+      if (isConnectionError(error)) throw error;
+      throw new ClientError(
+        'PGT_BUSY',
+        "The watermarks could not be read as of the tick's snapshot; the tick runs again.",
+        { cause: error },
+      );
+    }
+  });
 }
 
 /** Runs `work` in a REPEATABLE READ transaction reading as of the exported snapshot `id`. */

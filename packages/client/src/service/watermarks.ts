@@ -39,7 +39,17 @@ export class WatermarkWatch {
    * compares the watermarks of the data the tick's refreshes read) and sends the alerts it calls for.
    */
   async refresh(reader: Queryable = this.q): Promise<void> {
-    this.#groups = await readWatermarkState(reader);
+    await this.apply(await readWatermarkState(reader));
+  }
+
+  /** Whether stuck detection is on (a stuck source's age grows with time, so the state is read every tick). */
+  get detectsStuck(): boolean {
+    return this.timeoutMs > 0;
+  }
+
+  /** Takes `groups` (read by the caller, e.g. with the tick's first statement) as this tick's state and sends the alerts it calls for. */
+  async apply(groups: readonly WatermarkGroupState[]): Promise<void> {
+    this.#groups = groups;
     const stuck = new Map<string, number>();
     const names = new Map<string, string>();
     const groupsOf = new Map<string, string[]>();
