@@ -50,7 +50,7 @@ import type { TopNNode } from '../operators/top-n.js';
 import { cloneAst, mapAst } from '../parse/ast.js';
 import { deparseNode } from '../parse/deparse.js';
 import { initParser, type ParsedQuery, parseQuery } from '../parse/parser.js';
-import { type SqlFragment, sql } from '../sql/sql.js';
+import { sql } from '../sql/sql.js';
 import {
   type ApplyTarget,
   applyInOneStatement,
@@ -1013,9 +1013,4 @@ function paramsDeclaration(params: readonly DeltaParam[]): string {
     return sql`$${p.index}::${type} AS p${p.index}`;
   });
   return sql`SELECT ${sql.join(declared)}`;
-}
-
-/** A parenthesised-list body of column names, each quoted (`"a", "b"`). */
-function columnList(names: readonly string[]): SqlFragment {
-  return sql.join(names.map((n) => sql.id(n)));
 }
