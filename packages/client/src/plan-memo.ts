@@ -1,16 +1,20 @@
 /**
  * A cached plan's statement texts, built once. Rule: the statements a refresh runs from a compiled
- * plan (its window inspection, its DIFFERENTIAL statement per capture target, its FULL insert)
+ * plan (its window inspection, its DIFFERENTIAL statement per capture target, its population query and FULL frontier)
  * depend only on the plan and those arguments, so the plan the engine caches builds each text on
  * first use and hands the same text back afterwards (building a delta statement takes milliseconds
  * of JavaScript; the same text is also what keeps its prepared statement in use).
  */
 import type { CompiledPlan } from '@pgtrickle/dvm';
 
-/** `plan` with `inspectSql`, `refreshSql` and `fullInsert` answering from a per-plan memo. */
+/**
+ * `plan` with `inspectSql`, `refreshSql`, `populationSelect` and `fullFrontierSelect` answering
+ * from a per-plan memo.
+ */
 export function memoizedPlan(plan: CompiledPlan): CompiledPlan {
   const inspect = new Map<number, string>();
-  let full: string | undefined;
+  let population: string | undefined;
+  let frontier: string | undefined;
   const refresh = new Map<number | null, string | null>();
   return {
     ...plan,
@@ -22,9 +26,13 @@ export function memoizedPlan(plan: CompiledPlan): CompiledPlan {
       }
       return text;
     },
-    fullInsert() {
-      full ??= plan.fullInsert();
-      return full;
+    populationSelect() {
+      population ??= plan.populationSelect();
+      return population;
+    },
+    fullFrontierSelect() {
+      frontier ??= plan.fullFrontierSelect();
+      return frontier;
     },
     refreshSql(capturePgtId: number | null = null) {
       if (!refresh.has(capturePgtId)) refresh.set(capturePgtId, plan.refreshSql(capturePgtId));

@@ -17,9 +17,13 @@ function countingPlan(): { plan: CompiledPlan; built: Map<string, number> } {
       count('inspect');
       return 'SELECT 1';
     },
-    fullInsert: () => {
-      count('full');
-      return 'INSERT 1';
+    populationSelect: () => {
+      count('population');
+      return 'SELECT 2';
+    },
+    fullFrontierSelect: () => {
+      count('frontier');
+      return 'SELECT 3';
     },
     refreshSql: (capture: number | null = null) => {
       count(`refresh ${capture}`);
@@ -40,7 +44,8 @@ describe('memoizedPlan', () => {
           for (const c of calls) {
             expect(memo.refreshSql(c)).toBe(plan.refreshSql(c));
             expect(memo.inspectSql()).toBe('SELECT 1');
-            expect(memo.fullInsert()).toBe('INSERT 1');
+            expect(memo.populationSelect()).toBe('SELECT 2');
+            expect(memo.fullFrontierSelect()).toBe('SELECT 3');
           }
           // Each distinct argument: built once by the memo, once per call by the comparison above.
           for (const c of new Set(calls)) {
@@ -49,7 +54,8 @@ describe('memoizedPlan', () => {
           }
           if (calls.length > 0) {
             expect(built.get('inspect')).toBe(1);
-            expect(built.get('full')).toBe(1);
+            expect(built.get('population')).toBe(1);
+            expect(built.get('frontier')).toBe(1);
           }
         },
       ),

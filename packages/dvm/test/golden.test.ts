@@ -24,6 +24,7 @@ import {
   compileStreamTable,
   consolidateSql,
   createSqlCatalogPort,
+  fullStatementSql,
   type SqlExecutor,
   sourceDdlEventTriggerDdl,
   streamBufferDdl,
@@ -97,7 +98,10 @@ function goldenText(k: GoldenCase, plan: CompiledPlan): string {
   }
   section('storage DDL', statements(plan.storageDdl()));
   section('population SELECT', statements([plan.populationSelect()]));
-  section('FULL insert', statements([plan.fullInsert()]));
+  section(
+    'FULL statement (serial; a parallel plan reads full_rows)',
+    statements([fullStatementSql(plan, null)]),
+  );
   for (const s of plan.sources) {
     const tables = {
       kind: 'transitionTable',

@@ -50,7 +50,7 @@ import type { TopNNode } from '../operators/top-n.js';
 import { cloneAst, mapAst } from '../parse/ast.js';
 import { deparseNode } from '../parse/deparse.js';
 import { initParser, type ParsedQuery, parseQuery } from '../parse/parser.js';
-import { type SqlFragment, sql } from '../sql/sql.js';
+import { sql } from '../sql/sql.js';
 import {
   type ApplyTarget,
   applyInOneStatement,
@@ -132,14 +132,8 @@ export interface CompiledPlan {
   /** The SELECT of the full result with row ids, in storage column order (no frontier capture). */
   populationSelect(): string;
   /**
-   * ONE statement replacing nothing: INSERT the full result into the (empty) storage table (an
-   * unreferenced data-modifying CTE); its one result row is the frontier of the statement
-   * (`snapshot` text, `epochs` jsonb).
-   */
-  fullInsert(): string;
-  /**
-   * The outer SELECT of {@link fullInsert} (its frontier: `snapshot` text, `epochs` jsonb), for a
-   * FULL statement that inserts the rows another way (`full-parallel.ts`).
+   * The SELECT of a FULL statement's frontier (`snapshot` text, `epochs` jsonb), taken by the
+   * statement that inserts the full result (`full-statement.ts`), so under the same snapshot.
    */
   fullFrontierSelect(): string;
   /**
@@ -329,7 +323,6 @@ function printingWithTypeShapes(plan: CompiledPlan, shapes: ReadonlyMap<string, 
     ...plan,
     storageDdl: within(plan.storageDdl),
     populationSelect: within(plan.populationSelect),
-    fullInsert: within(plan.fullInsert),
     fullFrontierSelect: within(plan.fullFrontierSelect),
     refreshSql: within(plan.refreshSql),
     applyTarget: within(plan.applyTarget),
@@ -431,13 +424,14 @@ function checkImmediateTopN(root: IrNode): void {
 /**
  * Prints every statement a refresh of an incremental plan may run once, so an expression the SQL
  * printer cannot reproduce is refused now (`PGT_UNSUPPORTED`; AUTO falls back to FULL), not at a
- * refresh: the storage, the FULL insert, and the DIFFERENTIAL statement both without consumers
+ * refresh: the storage, the population and the FULL statement's frontier, and the DIFFERENTIAL statement both without consumers
  * (where a root operator may apply its changes keyed by id) and with them (the delta netted,
  * applied and captured; the stream-table id only names the buffer in the printed text).
  */
 function checkPrintable(plan: CompiledPlan): CompiledPlan {
   plan.storageDdl();
-  plan.fullInsert();
+  plan.populationSelect();
+  plan.fullFrontierSelect();
   plan.refreshSql(null);
   plan.refreshSql(0);
   return plan;
@@ -686,11 +680,6 @@ FROM (${fullText}) AS q`;
     tree: null,
     storageDdl: () => [sql`CREATE TABLE ${rel} AS ${select} WITH NO DATA`, ...storageColumnsSql(plan)],
     populationSelect: () => select,
-    fullInsert: () =>
-      sql`WITH __pgt_insert AS (
-INSERT INTO ${rel} (${columnList([ROW_ID_COLUMN, ...visible])})
-${select})
-${fullFrontierSelectSql(refs)}`,
     fullFrontierSelect: () => fullFrontierSelectSql(refs),
     refreshSql: () => null,
     consolidatedDelta: false,
@@ -856,14 +845,6 @@ function incrementalPlan(
     populationSelect() {
       const { ctx, body } = snapshotSelect();
       return ctx.stmt.build(body);
-    },
-    fullInsert() {
-      const { ctx, body } = snapshotSelect();
-      ctx.stmt.addNamed(
-        '__pgt_insert',
-        sql`INSERT INTO ${rel} (${columnList([ROW_ID_COLUMN, ...allCols])})\n${body}`,
-      );
-      return ctx.stmt.build(plan.fullFrontierSelect());
     },
     fullFrontierSelect() {
       // IMMEDIATE reads no buffer: its frontier records a snapshot only.
@@ -1032,9 +1013,4 @@ function paramsDeclaration(params: readonly DeltaParam[]): string {
     return sql`$${p.index}::${type} AS p${p.index}`;
   });
   return sql`SELECT ${sql.join(declared)}`;
-}
-
-/** A parenthesised-list body of column names, each quoted (`"a", "b"`). */
-function columnList(names: readonly string[]): SqlFragment {
-  return sql.join(names.map((n) => sql.id(n)));
 }

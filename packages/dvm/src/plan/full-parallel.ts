@@ -32,21 +32,9 @@ export function fullColumns(plan: CompiledPlan): string[] {
   return [ROW_ID_COLUMN, ...plan.applyTarget().columns];
 }
 
-const populations = new WeakMap<CompiledPlan, string>();
-
-/** The plan's population query (built once per plan object). */
-export function populationOf(plan: CompiledPlan): string {
-  let text = populations.get(plan);
-  if (text === undefined) {
-    text = plan.populationSelect();
-    populations.set(plan, text);
-  }
-  return text;
-}
-
 /** The expression telling whether `plan`'s population query would run in parallel (boolean). */
 export function fullPlanParallelSql(plan: CompiledPlan): string {
-  return sql`${sql.id(CHANGES_SCHEMA, FULL_PLAN_PARALLEL_FUNCTION)}(${sql.lit(populationOf(plan))})`;
+  return sql`${sql.id(CHANGES_SCHEMA, FULL_PLAN_PARALLEL_FUNCTION)}(${sql.lit(plan.populationSelect())})`;
 }
 
 /**

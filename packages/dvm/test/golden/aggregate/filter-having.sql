@@ -35,19 +35,20 @@ GROUP BY 1) AS g
 WHERE g.pgt_agg_2 > 1) AS c) AS r;
 
 
--- ==== FULL insert
+-- ==== FULL statement (serial; a parallel plan reads full_rows)
 WITH __pgt_insert AS (
-  INSERT INTO "public"."st_aggregate_filter_having" ("__pgt_row_id", "region", "big", "__pgt_count", "__pgt_agg_2")
-  SELECT r."__pgt_row_id", r."region"::text AS "region", r."big"::bigint AS "big", r."pgt_count" AS "__pgt_count", r."pgt_agg_2" AS "__pgt_agg_2"
-  FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "big", c.pgt_count AS "pgt_count", c.pgt_agg_2 AS "pgt_agg_2"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1", g."pgt_agg_2"
-  FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", count(*) FILTER (WHERE c.orders_amount > 10) AS "pgt_agg_1", count(*) AS "pgt_agg_2"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
-  FROM "public"."orders" AS __pgt_src) AS c
-  GROUP BY 1) AS g
-  WHERE g.pgt_agg_2 > 1) AS c) AS r
-)
-SELECT (SELECT CASE
+INSERT INTO "public"."st_aggregate_filter_having" ("__pgt_row_id", "region", "big", "__pgt_count", "__pgt_agg_2")
+SELECT r."__pgt_row_id", r."region"::text AS "region", r."big"::bigint AS "big", r."pgt_count" AS "__pgt_count", r."pgt_agg_2" AS "__pgt_agg_2"
+FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_agg_1 AS "big", c.pgt_count AS "pgt_count", c.pgt_agg_2 AS "pgt_agg_2"
+FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919)))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1", g."pgt_agg_2"
+FROM (SELECT c.orders_region AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", count(*) FILTER (WHERE c.orders_amount > 10) AS "pgt_agg_1", count(*) AS "pgt_agg_2"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
+FROM "public"."orders" AS __pgt_src) AS c
+GROUP BY 1) AS g
+WHERE g.pgt_agg_2 > 1) AS c) AS r)
+SELECT f.*, CASE WHEN pg_catalog.current_setting('track_counts')::boolean
+  THEN pg_catalog.pg_stat_get_xact_tuples_inserted('"public"."st_aggregate_filter_having"'::pg_catalog.regclass) END AS "__pgt_inserted_before"
+FROM (SELECT (SELECT CASE
     WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
     ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
           (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
@@ -59,7 +60,7 @@ SELECT (SELECT CASE
   AS xs), ''))::pg_catalog.pg_snapshot
   END
   FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x)::text AS snapshot,
-       '{}'::jsonb AS epochs;
+       '{}'::jsonb AS epochs) AS f;
 
 
 -- ==== IMMEDIATE statement (transition tables of public.orders)

@@ -31,17 +31,18 @@ FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS _
 FROM "public"."orders" AS __pgt_src) AS c) AS g) AS c) AS r;
 
 
--- ==== FULL insert
+-- ==== FULL statement (serial; a parallel plan reads full_rows)
 WITH __pgt_insert AS (
-  INSERT INTO "public"."st_aggregate_global" ("__pgt_row_id", "n", "total", "__pgt_count", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2")
-  SELECT r."__pgt_row_id", r."n"::bigint AS "n", r."total"::numeric AS "total", r."pgt_count" AS "__pgt_count", r."pgt_sum_2" AS "__pgt_sum_2", r."pgt_nn_2" AS "__pgt_nn_2", r."pgt_nan_2" AS "__pgt_nan_2"
-  FROM (SELECT c.__pgt_row_id, c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_count AS "pgt_count", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2"
-  FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1", g."pgt_agg_2", g."pgt_sum_2", g."pgt_nn_2", g."pgt_nan_2"
-  FROM (SELECT pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1", sum(c.orders_amount) AS "pgt_agg_2", pg_catalog.sum((c.orders_amount)::numeric) FILTER (WHERE ((c.orders_amount)::numeric <> 'NaN'::numeric)) AS "pgt_sum_2", pg_catalog.count(c.orders_amount) AS "pgt_nn_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'NaN'::numeric)) AS "pgt_nan_2"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
-  FROM "public"."orders" AS __pgt_src) AS c) AS g) AS c) AS r
-)
-SELECT (SELECT CASE
+INSERT INTO "public"."st_aggregate_global" ("__pgt_row_id", "n", "total", "__pgt_count", "__pgt_sum_2", "__pgt_nn_2", "__pgt_nan_2")
+SELECT r."__pgt_row_id", r."n"::bigint AS "n", r."total"::numeric AS "total", r."pgt_count" AS "__pgt_count", r."pgt_sum_2" AS "__pgt_sum_2", r."pgt_nn_2" AS "__pgt_nn_2", r."pgt_nan_2" AS "__pgt_nan_2"
+FROM (SELECT c.__pgt_row_id, c.pgt_agg_1 AS "n", c.pgt_agg_2 AS "total", c.pgt_count AS "pgt_count", c.pgt_sum_2 AS "pgt_sum_2", c.pgt_nn_2 AS "pgt_nn_2", c.pgt_nan_2 AS "pgt_nan_2"
+FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id, g."pgt_count", g."pgt_agg_1", g."pgt_agg_2", g."pgt_sum_2", g."pgt_nn_2", g."pgt_nan_2"
+FROM (SELECT pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1", sum(c.orders_amount) AS "pgt_agg_2", pg_catalog.sum((c.orders_amount)::numeric) FILTER (WHERE ((c.orders_amount)::numeric <> 'NaN'::numeric)) AS "pgt_sum_2", pg_catalog.count(c.orders_amount) AS "pgt_nn_2", pg_catalog.count(*) FILTER (WHERE ((c.orders_amount)::numeric = 'NaN'::numeric)) AS "pgt_nan_2"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
+FROM "public"."orders" AS __pgt_src) AS c) AS g) AS c) AS r)
+SELECT f.*, CASE WHEN pg_catalog.current_setting('track_counts')::boolean
+  THEN pg_catalog.pg_stat_get_xact_tuples_inserted('"public"."st_aggregate_global"'::pg_catalog.regclass) END AS "__pgt_inserted_before"
+FROM (SELECT (SELECT CASE
     WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
     ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
           (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
@@ -53,7 +54,7 @@ SELECT (SELECT CASE
   AS xs), ''))::pg_catalog.pg_snapshot
   END
   FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x)::text AS snapshot,
-       '{}'::jsonb AS epochs;
+       '{}'::jsonb AS epochs) AS f;
 
 
 -- ==== IMMEDIATE statement (transition tables of public.orders)

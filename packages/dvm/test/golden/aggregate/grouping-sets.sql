@@ -55,29 +55,30 @@ FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS _
 FROM "public"."orders" AS __pgt_src) AS c) AS g) AS c) AS r;
 
 
--- ==== FULL insert
+-- ==== FULL statement (serial; a parallel plan reads full_rows)
 WITH __pgt_insert AS (
-  INSERT INTO "public"."st_aggregate_grouping_sets" ("__pgt_row_id", "region", "customer", "n", "__pgt_set", "__pgt_count")
-  SELECT r."__pgt_row_id", r."region"::text AS "region", r."customer"::integer AS "customer", r."n"::bigint AS "n", r."pgt_set" AS "__pgt_set", r."pgt_count" AS "__pgt_count"
-  FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_grp_2 AS "customer", c.pgt_agg_1 AS "n", c.pgt_set AS "pgt_set", c.pgt_count AS "pgt_count"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
-  FROM (SELECT c.orders_region AS "pgt_grp_1", c.orders_customer AS "pgt_grp_2", 0::integer AS "pgt_set", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."region" AS "orders_region"
-  FROM "public"."orders" AS __pgt_src) AS c
-  GROUP BY 1, 2) AS g
-  UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
-  FROM (SELECT c.orders_region AS "pgt_grp_1", NULL::integer AS "pgt_grp_2", 1::integer AS "pgt_set", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."region" AS "orders_region"
-  FROM "public"."orders" AS __pgt_src) AS c
-  GROUP BY 1) AS g
-  UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
-  FROM (SELECT NULL::text AS "pgt_grp_1", NULL::integer AS "pgt_grp_2", 2::integer AS "pgt_set", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."region" AS "orders_region"
-  FROM "public"."orders" AS __pgt_src) AS c) AS g) AS c) AS r
-)
-SELECT (SELECT CASE
+INSERT INTO "public"."st_aggregate_grouping_sets" ("__pgt_row_id", "region", "customer", "n", "__pgt_set", "__pgt_count")
+SELECT r."__pgt_row_id", r."region"::text AS "region", r."customer"::integer AS "customer", r."n"::bigint AS "n", r."pgt_set" AS "__pgt_set", r."pgt_count" AS "__pgt_count"
+FROM (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "region", c.pgt_grp_2 AS "customer", c.pgt_agg_1 AS "n", c.pgt_set AS "pgt_set", c.pgt_count AS "pgt_count"
+FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
+FROM (SELECT c.orders_region AS "pgt_grp_1", c.orders_customer AS "pgt_grp_2", 0::integer AS "pgt_set", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."region" AS "orders_region"
+FROM "public"."orders" AS __pgt_src) AS c
+GROUP BY 1, 2) AS g
+UNION ALL
+SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
+FROM (SELECT c.orders_region AS "pgt_grp_1", NULL::integer AS "pgt_grp_2", 1::integer AS "pgt_set", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."region" AS "orders_region"
+FROM "public"."orders" AS __pgt_src) AS c
+GROUP BY 1) AS g
+UNION ALL
+SELECT pg_catalog.hashtextextended((ROW(g."pgt_set", pg_catalog.hash_record_extended(ROW(g."pgt_grp_1"), 7919), g."pgt_grp_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_grp_2", g."pgt_set", g."pgt_count", g."pgt_agg_1"
+FROM (SELECT NULL::text AS "pgt_grp_1", NULL::integer AS "pgt_grp_2", 2::integer AS "pgt_set", pg_catalog.count(*)::bigint AS "pgt_count", count(*) AS "pgt_agg_1"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."region" AS "orders_region"
+FROM "public"."orders" AS __pgt_src) AS c) AS g) AS c) AS r)
+SELECT f.*, CASE WHEN pg_catalog.current_setting('track_counts')::boolean
+  THEN pg_catalog.pg_stat_get_xact_tuples_inserted('"public"."st_aggregate_grouping_sets"'::pg_catalog.regclass) END AS "__pgt_inserted_before"
+FROM (SELECT (SELECT CASE
     WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
     ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
           (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
@@ -89,7 +90,7 @@ SELECT (SELECT CASE
   AS xs), ''))::pg_catalog.pg_snapshot
   END
   FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x)::text AS snapshot,
-       '{}'::jsonb AS epochs;
+       '{}'::jsonb AS epochs) AS f;
 
 
 -- ==== IMMEDIATE statement (transition tables of public.orders)

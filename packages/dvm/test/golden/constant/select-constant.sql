@@ -21,14 +21,15 @@ FROM (SELECT c.__pgt_row_id, 1 AS "one", 'x'::text AS "two"
 FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id) AS c) AS r;
 
 
--- ==== FULL insert
+-- ==== FULL statement (serial; a parallel plan reads full_rows)
 WITH __pgt_insert AS (
-  INSERT INTO "public"."st_constant_select_constant" ("__pgt_row_id", "one", "two")
-  SELECT r."__pgt_row_id", r."one"::integer AS "one", r."two"::text AS "two"
-  FROM (SELECT c.__pgt_row_id, 1 AS "one", 'x'::text AS "two"
-  FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id) AS c) AS r
-)
-SELECT (SELECT CASE
+INSERT INTO "public"."st_constant_select_constant" ("__pgt_row_id", "one", "two")
+SELECT r."__pgt_row_id", r."one"::integer AS "one", r."two"::text AS "two"
+FROM (SELECT c.__pgt_row_id, 1 AS "one", 'x'::text AS "two"
+FROM (SELECT pg_catalog.hashtextextended((ROW())::text, 7919) AS __pgt_row_id) AS c) AS r)
+SELECT f.*, CASE WHEN pg_catalog.current_setting('track_counts')::boolean
+  THEN pg_catalog.pg_stat_get_xact_tuples_inserted('"public"."st_constant_select_constant"'::pg_catalog.regclass) END AS "__pgt_inserted_before"
+FROM (SELECT (SELECT CASE
     WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
     ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
           (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
@@ -40,7 +41,7 @@ SELECT (SELECT CASE
   AS xs), ''))::pg_catalog.pg_snapshot
   END
   FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x)::text AS snapshot,
-       '{}'::jsonb AS epochs;
+       '{}'::jsonb AS epochs) AS f;
 
 
 -- ==== refresh statement (DIFFERENTIAL)

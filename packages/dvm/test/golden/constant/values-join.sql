@@ -33,18 +33,19 @@ JOIN (SELECT pg_catalog.hashtextextended((ROW(v.__pgt_ord))::text, 7919) AS __pg
 FROM (VALUES (1, 'eu', 'Europe')) AS v("__pgt_ord", "values_1", "values_2")) AS r ON r.values_1 = l.o_region) AS c) AS r;
 
 
--- ==== FULL insert
+-- ==== FULL statement (serial; a parallel plan reads full_rows)
 WITH __pgt_insert AS (
-  INSERT INTO "public"."st_constant_values_join" ("__pgt_row_id", "id", "label")
-  SELECT r."__pgt_row_id", r."id"::integer AS "id", r."label"::text AS "label"
-  FROM (SELECT c.__pgt_row_id, c.o_id AS "id", c.values_2 AS "label"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."o_id", l."o_region", r."values_1", r."values_2"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."region" AS "o_region"
-  FROM "public"."orders" AS __pgt_src) AS l
-  JOIN (SELECT pg_catalog.hashtextextended((ROW(v.__pgt_ord))::text, 7919) AS __pgt_row_id, v."values_1", v."values_2"
-  FROM (VALUES (1, 'eu', 'Europe')) AS v("__pgt_ord", "values_1", "values_2")) AS r ON r.values_1 = l.o_region) AS c) AS r
-)
-SELECT (SELECT CASE
+INSERT INTO "public"."st_constant_values_join" ("__pgt_row_id", "id", "label")
+SELECT r."__pgt_row_id", r."id"::integer AS "id", r."label"::text AS "label"
+FROM (SELECT c.__pgt_row_id, c.o_id AS "id", c.values_2 AS "label"
+FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."o_id", l."o_region", r."values_1", r."values_2"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."region" AS "o_region"
+FROM "public"."orders" AS __pgt_src) AS l
+JOIN (SELECT pg_catalog.hashtextextended((ROW(v.__pgt_ord))::text, 7919) AS __pgt_row_id, v."values_1", v."values_2"
+FROM (VALUES (1, 'eu', 'Europe')) AS v("__pgt_ord", "values_1", "values_2")) AS r ON r.values_1 = l.o_region) AS c) AS r)
+SELECT f.*, CASE WHEN pg_catalog.current_setting('track_counts')::boolean
+  THEN pg_catalog.pg_stat_get_xact_tuples_inserted('"public"."st_constant_values_join"'::pg_catalog.regclass) END AS "__pgt_inserted_before"
+FROM (SELECT (SELECT CASE
     WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
     ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
           (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
@@ -56,7 +57,7 @@ SELECT (SELECT CASE
   AS xs), ''))::pg_catalog.pg_snapshot
   END
   FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x)::text AS snapshot,
-       '{}'::jsonb AS epochs;
+       '{}'::jsonb AS epochs) AS f;
 
 
 -- ==== IMMEDIATE statement (transition tables of public.orders)

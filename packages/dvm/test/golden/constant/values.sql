@@ -23,15 +23,16 @@ FROM (SELECT pg_catalog.hashtextextended((ROW(v.__pgt_ord))::text, 7919) AS __pg
 FROM (VALUES (1, 1, 'a'), (2, 2, 'b')) AS v("__pgt_ord", "values_1", "values_2")) AS c) AS r;
 
 
--- ==== FULL insert
+-- ==== FULL statement (serial; a parallel plan reads full_rows)
 WITH __pgt_insert AS (
-  INSERT INTO "public"."st_constant_values" ("__pgt_row_id", "x", "y")
-  SELECT r."__pgt_row_id", r."x"::integer AS "x", r."y"::text AS "y"
-  FROM (SELECT c.__pgt_row_id, c.values_1 AS "x", c.values_2 AS "y"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(v.__pgt_ord))::text, 7919) AS __pgt_row_id, v."values_1", v."values_2"
-  FROM (VALUES (1, 1, 'a'), (2, 2, 'b')) AS v("__pgt_ord", "values_1", "values_2")) AS c) AS r
-)
-SELECT (SELECT CASE
+INSERT INTO "public"."st_constant_values" ("__pgt_row_id", "x", "y")
+SELECT r."__pgt_row_id", r."x"::integer AS "x", r."y"::text AS "y"
+FROM (SELECT c.__pgt_row_id, c.values_1 AS "x", c.values_2 AS "y"
+FROM (SELECT pg_catalog.hashtextextended((ROW(v.__pgt_ord))::text, 7919) AS __pgt_row_id, v."values_1", v."values_2"
+FROM (VALUES (1, 1, 'a'), (2, 2, 'b')) AS v("__pgt_ord", "values_1", "values_2")) AS c) AS r)
+SELECT f.*, CASE WHEN pg_catalog.current_setting('track_counts')::boolean
+  THEN pg_catalog.pg_stat_get_xact_tuples_inserted('"public"."st_constant_values"'::pg_catalog.regclass) END AS "__pgt_inserted_before"
+FROM (SELECT (SELECT CASE
     WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
     ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
           (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
@@ -43,7 +44,7 @@ SELECT (SELECT CASE
   AS xs), ''))::pg_catalog.pg_snapshot
   END
   FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x)::text AS snapshot,
-       '{}'::jsonb AS epochs;
+       '{}'::jsonb AS epochs) AS f;
 
 
 -- ==== refresh statement (DIFFERENTIAL)

@@ -33,18 +33,19 @@ FROM "public"."orders" AS __pgt_src) AS c) AS c) AS x
 ORDER BY x.__pgt_row_id, x."amount" ASC NULLS LAST, x.__pgt_text) AS r;
 
 
--- ==== FULL insert
+-- ==== FULL statement (serial; a parallel plan reads full_rows)
 WITH __pgt_insert AS (
-  INSERT INTO "public"."st_distinct_distinct_on" ("__pgt_row_id", "region", "id", "amount")
-  SELECT r."__pgt_row_id", r."region"::text AS "region", r."id"::integer AS "id", r."amount"::numeric(12,2) AS "amount"
-  FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.__pgt_row_id, x."region", x."id", x."amount"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(c."region"), 7919)))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."region", c."id", c."amount")) AS __pgt_text, c."region", c."id", c."amount"
-        FROM (SELECT c.__pgt_row_id, c.orders_region AS "region", c.orders_id AS "id", c.orders_amount AS "amount"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
-  FROM "public"."orders" AS __pgt_src) AS c) AS c) AS x
-  ORDER BY x.__pgt_row_id, x."amount" ASC NULLS LAST, x.__pgt_text) AS r
-)
-SELECT (SELECT CASE
+INSERT INTO "public"."st_distinct_distinct_on" ("__pgt_row_id", "region", "id", "amount")
+SELECT r."__pgt_row_id", r."region"::text AS "region", r."id"::integer AS "id", r."amount"::numeric(12,2) AS "amount"
+FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.__pgt_row_id, x."region", x."id", x."amount"
+FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(c."region"), 7919)))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."region", c."id", c."amount")) AS __pgt_text, c."region", c."id", c."amount"
+      FROM (SELECT c.__pgt_row_id, c.orders_region AS "region", c.orders_id AS "id", c.orders_amount AS "amount"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
+FROM "public"."orders" AS __pgt_src) AS c) AS c) AS x
+ORDER BY x.__pgt_row_id, x."amount" ASC NULLS LAST, x.__pgt_text) AS r)
+SELECT f.*, CASE WHEN pg_catalog.current_setting('track_counts')::boolean
+  THEN pg_catalog.pg_stat_get_xact_tuples_inserted('"public"."st_distinct_distinct_on"'::pg_catalog.regclass) END AS "__pgt_inserted_before"
+FROM (SELECT (SELECT CASE
     WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
     ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
           (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
@@ -56,7 +57,7 @@ SELECT (SELECT CASE
   AS xs), ''))::pg_catalog.pg_snapshot
   END
   FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x)::text AS snapshot,
-       '{}'::jsonb AS epochs;
+       '{}'::jsonb AS epochs) AS f;
 
 
 -- ==== IMMEDIATE statement (transition tables of public.orders)

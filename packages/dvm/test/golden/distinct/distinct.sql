@@ -43,23 +43,24 @@ ORDER BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text) AS y
 WHERE (CASE WHEN y.__pgt_l > 0 THEN 1 ELSE 0 END)::bigint > 0) AS r;
 
 
--- ==== FULL insert
+-- ==== FULL statement (serial; a parallel plan reads full_rows)
 WITH __pgt_insert AS (
-  INSERT INTO "public"."st_distinct_distinct" ("__pgt_row_id", "region", "__pgt_count")
-  SELECT r."__pgt_row_id", r."region"::text AS "region", r."pgt_count" AS "__pgt_count"
-  FROM (SELECT y.__pgt_row_id, y."region", y.__pgt_l AS "pgt_count"
-  FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.*, pg_catalog.count(*) FILTER (WHERE x.__pgt_side = 1) OVER w AS __pgt_l,
-    pg_catalog.count(*) FILTER (WHERE x.__pgt_side <> 1) OVER w AS __pgt_r
-  FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(c."region"), 7919)))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."region")) AS __pgt_text, 1
-    AS __pgt_side, c."region"
-  FROM (SELECT c.__pgt_row_id, c.orders_region AS "region"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."region" AS "orders_region"
-  FROM "public"."orders" AS __pgt_src) AS c) AS c) AS x
-  WINDOW w AS (PARTITION BY x.__pgt_row_id)
-  ORDER BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text) AS y
-  WHERE (CASE WHEN y.__pgt_l > 0 THEN 1 ELSE 0 END)::bigint > 0) AS r
-)
-SELECT (SELECT CASE
+INSERT INTO "public"."st_distinct_distinct" ("__pgt_row_id", "region", "__pgt_count")
+SELECT r."__pgt_row_id", r."region"::text AS "region", r."pgt_count" AS "__pgt_count"
+FROM (SELECT y.__pgt_row_id, y."region", y.__pgt_l AS "pgt_count"
+FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.*, pg_catalog.count(*) FILTER (WHERE x.__pgt_side = 1) OVER w AS __pgt_l,
+  pg_catalog.count(*) FILTER (WHERE x.__pgt_side <> 1) OVER w AS __pgt_r
+FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(c."region"), 7919)))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."region")) AS __pgt_text, 1
+  AS __pgt_side, c."region"
+FROM (SELECT c.__pgt_row_id, c.orders_region AS "region"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."region" AS "orders_region"
+FROM "public"."orders" AS __pgt_src) AS c) AS c) AS x
+WINDOW w AS (PARTITION BY x.__pgt_row_id)
+ORDER BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text) AS y
+WHERE (CASE WHEN y.__pgt_l > 0 THEN 1 ELSE 0 END)::bigint > 0) AS r)
+SELECT f.*, CASE WHEN pg_catalog.current_setting('track_counts')::boolean
+  THEN pg_catalog.pg_stat_get_xact_tuples_inserted('"public"."st_distinct_distinct"'::pg_catalog.regclass) END AS "__pgt_inserted_before"
+FROM (SELECT (SELECT CASE
     WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
     ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
           (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
@@ -71,7 +72,7 @@ SELECT (SELECT CASE
   AS xs), ''))::pg_catalog.pg_snapshot
   END
   FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x)::text AS snapshot,
-       '{}'::jsonb AS epochs;
+       '{}'::jsonb AS epochs) AS f;
 
 
 -- ==== IMMEDIATE statement (transition tables of public.orders)

@@ -48,23 +48,24 @@ WHERE c.o_customer = __pgt_lat6.c_id) AS c) AS c
 ORDER BY c."amount" DESC NULLS FIRST LIMIT (1)) AS __pgt_sub6) AS c) AS r;
 
 
--- ==== FULL insert
+-- ==== FULL statement (serial; a parallel plan reads full_rows)
 WITH __pgt_insert AS (
-  INSERT INTO "public"."st_lateral_subquery_top_1" ("__pgt_row_id", "id", "amount")
-  SELECT r."__pgt_row_id", r."id"::integer AS "id", r."amount_2"::numeric(12,2) AS "amount"
-  FROM (SELECT c.__pgt_row_id, c.c_id AS "id", c.amount AS "amount_2"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id))::text, 7919) AS __pgt_row_id, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."amount"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
-  FROM "public"."customers" AS __pgt_src) AS __pgt_lat6
-  CROSS JOIN LATERAL (SELECT c.__pgt_row_id, c."amount"
-  FROM (SELECT c.__pgt_row_id, c.o_amount AS "amount"
-  FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount"
-  FROM "public"."orders" AS __pgt_src) AS c
-  WHERE c.o_customer = __pgt_lat6.c_id) AS c) AS c
-  ORDER BY c."amount" DESC NULLS FIRST LIMIT (1)) AS __pgt_sub6) AS c) AS r
-)
-SELECT (SELECT CASE
+INSERT INTO "public"."st_lateral_subquery_top_1" ("__pgt_row_id", "id", "amount")
+SELECT r."__pgt_row_id", r."id"::integer AS "id", r."amount_2"::numeric(12,2) AS "amount"
+FROM (SELECT c.__pgt_row_id, c.c_id AS "id", c.amount AS "amount_2"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_lat6.__pgt_row_id, __pgt_sub6.__pgt_row_id))::text, 7919) AS __pgt_row_id, __pgt_lat6."c_id", __pgt_lat6."c_name", __pgt_lat6."c_tier", __pgt_sub6."amount"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name", __pgt_src."tier" AS "c_tier"
+FROM "public"."customers" AS __pgt_src) AS __pgt_lat6
+CROSS JOIN LATERAL (SELECT c.__pgt_row_id, c."amount"
+FROM (SELECT c.__pgt_row_id, c.o_amount AS "amount"
+FROM (SELECT c.__pgt_row_id, c."o_id", c."o_customer", c."o_amount"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount"
+FROM "public"."orders" AS __pgt_src) AS c
+WHERE c.o_customer = __pgt_lat6.c_id) AS c) AS c
+ORDER BY c."amount" DESC NULLS FIRST LIMIT (1)) AS __pgt_sub6) AS c) AS r)
+SELECT f.*, CASE WHEN pg_catalog.current_setting('track_counts')::boolean
+  THEN pg_catalog.pg_stat_get_xact_tuples_inserted('"public"."st_lateral_subquery_top_1"'::pg_catalog.regclass) END AS "__pgt_inserted_before"
+FROM (SELECT (SELECT CASE
     WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
     ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
           (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
@@ -76,7 +77,7 @@ SELECT (SELECT CASE
   AS xs), ''))::pg_catalog.pg_snapshot
   END
   FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x)::text AS snapshot,
-       '{}'::jsonb AS epochs;
+       '{}'::jsonb AS epochs) AS f;
 
 
 -- ==== IMMEDIATE statement (transition tables of public.customers)

@@ -31,17 +31,18 @@ FROM "public"."events" AS __pgt_src) AS __pgt_l2
 CROSS JOIN LATERAL ROWS FROM (generate_series(1, __pgt_l2.e_n)) WITH ORDINALITY AS __pgt_f2("g_g", "__pgt_ord_2")) AS c) AS r;
 
 
--- ==== FULL insert
+-- ==== FULL statement (serial; a parallel plan reads full_rows)
 WITH __pgt_insert AS (
-  INSERT INTO "public"."st_lateral_generate_series" ("__pgt_row_id", "kind", "g")
-  SELECT r."__pgt_row_id", r."kind"::text AS "kind", r."g"::integer AS "g"
-  FROM (SELECT c.__pgt_row_id, c.e_kind AS "kind", c.g_g AS "g"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_l2.__pgt_row_id, __pgt_f2."__pgt_ord_2"))::text, 7919) AS __pgt_row_id, __pgt_l2."e_kind", __pgt_l2."e_n", __pgt_f2."g_g"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "e_kind", __pgt_src."n" AS "e_n"
-  FROM "public"."events" AS __pgt_src) AS __pgt_l2
-  CROSS JOIN LATERAL ROWS FROM (generate_series(1, __pgt_l2.e_n)) WITH ORDINALITY AS __pgt_f2("g_g", "__pgt_ord_2")) AS c) AS r
-)
-SELECT (SELECT CASE
+INSERT INTO "public"."st_lateral_generate_series" ("__pgt_row_id", "kind", "g")
+SELECT r."__pgt_row_id", r."kind"::text AS "kind", r."g"::integer AS "g"
+FROM (SELECT c.__pgt_row_id, c.e_kind AS "kind", c.g_g AS "g"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_l2.__pgt_row_id, __pgt_f2."__pgt_ord_2"))::text, 7919) AS __pgt_row_id, __pgt_l2."e_kind", __pgt_l2."e_n", __pgt_f2."g_g"
+FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "e_kind", __pgt_src."n" AS "e_n"
+FROM "public"."events" AS __pgt_src) AS __pgt_l2
+CROSS JOIN LATERAL ROWS FROM (generate_series(1, __pgt_l2.e_n)) WITH ORDINALITY AS __pgt_f2("g_g", "__pgt_ord_2")) AS c) AS r)
+SELECT f.*, CASE WHEN pg_catalog.current_setting('track_counts')::boolean
+  THEN pg_catalog.pg_stat_get_xact_tuples_inserted('"public"."st_lateral_generate_series"'::pg_catalog.regclass) END AS "__pgt_inserted_before"
+FROM (SELECT (SELECT CASE
     WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
     ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
           (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
@@ -53,7 +54,7 @@ SELECT (SELECT CASE
   AS xs), ''))::pg_catalog.pg_snapshot
   END
   FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x)::text AS snapshot,
-       '{}'::jsonb AS epochs;
+       '{}'::jsonb AS epochs) AS f;
 
 
 -- ==== IMMEDIATE statement (transition tables of public.events)

@@ -31,17 +31,18 @@ FROM "public"."orders" AS __pgt_src) AS __pgt_l2
 CROSS JOIN LATERAL ROWS FROM (unnest(__pgt_l2.o_tags)) WITH ORDINALITY AS __pgt_f2("t_tag", "__pgt_ord_2")) AS c) AS r;
 
 
--- ==== FULL insert
+-- ==== FULL statement (serial; a parallel plan reads full_rows)
 WITH __pgt_insert AS (
-  INSERT INTO "public"."st_lateral_unnest" ("__pgt_row_id", "id", "tag")
-  SELECT r."__pgt_row_id", r."id"::integer AS "id", r."tag"::text AS "tag"
-  FROM (SELECT c.__pgt_row_id, c.o_id AS "id", c.t_tag AS "tag"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_l2.__pgt_row_id, __pgt_f2."__pgt_ord_2"))::text, 7919) AS __pgt_row_id, __pgt_l2."o_id", __pgt_l2."o_customer", __pgt_l2."o_amount", __pgt_l2."o_region", __pgt_l2."o_tags", __pgt_f2."t_tag"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
-  FROM "public"."orders" AS __pgt_src) AS __pgt_l2
-  CROSS JOIN LATERAL ROWS FROM (unnest(__pgt_l2.o_tags)) WITH ORDINALITY AS __pgt_f2("t_tag", "__pgt_ord_2")) AS c) AS r
-)
-SELECT (SELECT CASE
+INSERT INTO "public"."st_lateral_unnest" ("__pgt_row_id", "id", "tag")
+SELECT r."__pgt_row_id", r."id"::integer AS "id", r."tag"::text AS "tag"
+FROM (SELECT c.__pgt_row_id, c.o_id AS "id", c.t_tag AS "tag"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_l2.__pgt_row_id, __pgt_f2."__pgt_ord_2"))::text, 7919) AS __pgt_row_id, __pgt_l2."o_id", __pgt_l2."o_customer", __pgt_l2."o_amount", __pgt_l2."o_region", __pgt_l2."o_tags", __pgt_f2."t_tag"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount", __pgt_src."region" AS "o_region", __pgt_src."tags" AS "o_tags"
+FROM "public"."orders" AS __pgt_src) AS __pgt_l2
+CROSS JOIN LATERAL ROWS FROM (unnest(__pgt_l2.o_tags)) WITH ORDINALITY AS __pgt_f2("t_tag", "__pgt_ord_2")) AS c) AS r)
+SELECT f.*, CASE WHEN pg_catalog.current_setting('track_counts')::boolean
+  THEN pg_catalog.pg_stat_get_xact_tuples_inserted('"public"."st_lateral_unnest"'::pg_catalog.regclass) END AS "__pgt_inserted_before"
+FROM (SELECT (SELECT CASE
     WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
     ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
           (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
@@ -53,7 +54,7 @@ SELECT (SELECT CASE
   AS xs), ''))::pg_catalog.pg_snapshot
   END
   FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x)::text AS snapshot,
-       '{}'::jsonb AS epochs;
+       '{}'::jsonb AS epochs) AS f;
 
 
 -- ==== IMMEDIATE statement (transition tables of public.orders)

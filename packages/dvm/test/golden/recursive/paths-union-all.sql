@@ -37,18 +37,19 @@ p(src, dst, depth) AS (SELECT src, dst, 1 FROM __pgt_src_1 AS edges UNION ALL SE
 SELECT * FROM "p") AS q("p_src_2", "p_dst_2", "p_depth_2")) AS c) AS r;
 
 
--- ==== FULL insert
+-- ==== FULL statement (serial; a parallel plan reads full_rows)
 WITH __pgt_insert AS (
-  INSERT INTO "public"."st_recursive_paths_union_all" ("__pgt_row_id", "src", "dst", "depth", "__pgt_rec_p_src_2", "__pgt_rec_p_dst_2", "__pgt_rec_p_depth_2")
-  SELECT r."__pgt_row_id", r."src_3"::integer AS "src", r."dst_3"::integer AS "dst", r."depth"::integer AS "depth", r."p_src_2" AS "__pgt_rec_p_src_2", r."p_dst_2" AS "__pgt_rec_p_dst_2", r."p_depth_2" AS "__pgt_rec_p_depth_2"
-  FROM (SELECT c.__pgt_row_id, c.p_src_2 AS "src_3", c.p_dst_2 AS "dst_3", c.p_depth_2 AS "depth", c.p_src_2 AS "p_src_2", c.p_dst_2 AS "p_dst_2", c.p_depth_2 AS "p_depth_2"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(q."p_src_2", q."p_dst_2", q."p_depth_2"))::text, 7919) AS __pgt_row_id, q."p_src_2", q."p_dst_2", q."p_depth_2"
-  FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."edges_src" AS "src", s."edges_dst" AS "dst" FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src."src" AS "edges_src", __pgt_src."dst" AS "edges_dst"
-  FROM "public"."edges" AS __pgt_src) AS s),
-  p(src, dst, depth) AS (SELECT src, dst, 1 FROM __pgt_src_1 AS edges UNION ALL SELECT p.src, e.dst, p.depth + 1 FROM p JOIN __pgt_src_1 AS e ON e.src = p.dst WHERE p.depth < 3)
-  SELECT * FROM "p") AS q("p_src_2", "p_dst_2", "p_depth_2")) AS c) AS r
-)
-SELECT (SELECT CASE
+INSERT INTO "public"."st_recursive_paths_union_all" ("__pgt_row_id", "src", "dst", "depth", "__pgt_rec_p_src_2", "__pgt_rec_p_dst_2", "__pgt_rec_p_depth_2")
+SELECT r."__pgt_row_id", r."src_3"::integer AS "src", r."dst_3"::integer AS "dst", r."depth"::integer AS "depth", r."p_src_2" AS "__pgt_rec_p_src_2", r."p_dst_2" AS "__pgt_rec_p_dst_2", r."p_depth_2" AS "__pgt_rec_p_depth_2"
+FROM (SELECT c.__pgt_row_id, c.p_src_2 AS "src_3", c.p_dst_2 AS "dst_3", c.p_depth_2 AS "depth", c.p_src_2 AS "p_src_2", c.p_dst_2 AS "p_dst_2", c.p_depth_2 AS "p_depth_2"
+FROM (SELECT pg_catalog.hashtextextended((ROW(q."p_src_2", q."p_dst_2", q."p_depth_2"))::text, 7919) AS __pgt_row_id, q."p_src_2", q."p_dst_2", q."p_depth_2"
+FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."edges_src" AS "src", s."edges_dst" AS "dst" FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src."src" AS "edges_src", __pgt_src."dst" AS "edges_dst"
+FROM "public"."edges" AS __pgt_src) AS s),
+p(src, dst, depth) AS (SELECT src, dst, 1 FROM __pgt_src_1 AS edges UNION ALL SELECT p.src, e.dst, p.depth + 1 FROM p JOIN __pgt_src_1 AS e ON e.src = p.dst WHERE p.depth < 3)
+SELECT * FROM "p") AS q("p_src_2", "p_dst_2", "p_depth_2")) AS c) AS r)
+SELECT f.*, CASE WHEN pg_catalog.current_setting('track_counts')::boolean
+  THEN pg_catalog.pg_stat_get_xact_tuples_inserted('"public"."st_recursive_paths_union_all"'::pg_catalog.regclass) END AS "__pgt_inserted_before"
+FROM (SELECT (SELECT CASE
     WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
     ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
           (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
@@ -60,7 +61,7 @@ SELECT (SELECT CASE
   AS xs), ''))::pg_catalog.pg_snapshot
   END
   FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x)::text AS snapshot,
-       '{}'::jsonb AS epochs;
+       '{}'::jsonb AS epochs) AS f;
 
 
 -- ==== IMMEDIATE statement (transition tables of public.edges)

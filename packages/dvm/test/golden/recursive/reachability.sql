@@ -34,18 +34,19 @@ reach(n) AS (SELECT 1 UNION SELECT e.dst FROM __pgt_src_1 AS e JOIN reach AS r O
 SELECT * FROM "reach") AS q("reach_n_2")) AS c) AS r;
 
 
--- ==== FULL insert
+-- ==== FULL statement (serial; a parallel plan reads full_rows)
 WITH __pgt_insert AS (
-  INSERT INTO "public"."st_recursive_reachability" ("__pgt_row_id", "n", "__pgt_rec_reach_n_2")
-  SELECT r."__pgt_row_id", r."n"::integer AS "n", r."reach_n_2" AS "__pgt_rec_reach_n_2"
-  FROM (SELECT c.__pgt_row_id, c.reach_n_2 AS "n", c.reach_n_2 AS "reach_n_2"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(q."reach_n_2"))::text, 7919) AS __pgt_row_id, q."reach_n_2"
-  FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."e_src" AS "src", s."e_dst" AS "dst" FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
-  FROM "public"."edges" AS __pgt_src) AS s),
-  reach(n) AS (SELECT 1 UNION SELECT e.dst FROM __pgt_src_1 AS e JOIN reach AS r ON e.src = r.n)
-  SELECT * FROM "reach") AS q("reach_n_2")) AS c) AS r
-)
-SELECT (SELECT CASE
+INSERT INTO "public"."st_recursive_reachability" ("__pgt_row_id", "n", "__pgt_rec_reach_n_2")
+SELECT r."__pgt_row_id", r."n"::integer AS "n", r."reach_n_2" AS "__pgt_rec_reach_n_2"
+FROM (SELECT c.__pgt_row_id, c.reach_n_2 AS "n", c.reach_n_2 AS "reach_n_2"
+FROM (SELECT pg_catalog.hashtextextended((ROW(q."reach_n_2"))::text, 7919) AS __pgt_row_id, q."reach_n_2"
+FROM (WITH RECURSIVE __pgt_src_1 AS NOT MATERIALIZED (SELECT s."e_src" AS "src", s."e_dst" AS "dst" FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src."src" AS "e_src", __pgt_src."dst" AS "e_dst"
+FROM "public"."edges" AS __pgt_src) AS s),
+reach(n) AS (SELECT 1 UNION SELECT e.dst FROM __pgt_src_1 AS e JOIN reach AS r ON e.src = r.n)
+SELECT * FROM "reach") AS q("reach_n_2")) AS c) AS r)
+SELECT f.*, CASE WHEN pg_catalog.current_setting('track_counts')::boolean
+  THEN pg_catalog.pg_stat_get_xact_tuples_inserted('"public"."st_recursive_reachability"'::pg_catalog.regclass) END AS "__pgt_inserted_before"
+FROM (SELECT (SELECT CASE
     WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
     ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
           (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
@@ -57,7 +58,7 @@ SELECT (SELECT CASE
   AS xs), ''))::pg_catalog.pg_snapshot
   END
   FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x)::text AS snapshot,
-       '{}'::jsonb AS epochs;
+       '{}'::jsonb AS epochs) AS f;
 
 
 -- ==== IMMEDIATE statement (transition tables of public.edges)

@@ -39,19 +39,20 @@ FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS _
 FROM "public"."customers" AS __pgt_src) AS l3) AS c) AS r;
 
 
--- ==== FULL insert
+-- ==== FULL statement (serial; a parallel plan reads full_rows)
 WITH __pgt_insert AS (
-  INSERT INTO "public"."st_scalar_subquery_correlated" ("__pgt_row_id", "id", "total")
-  SELECT r."__pgt_row_id", r."id"::integer AS "id", r."total"::numeric AS "total"
-  FROM (SELECT c.__pgt_row_id, c.c_id AS "id", c.subquery AS "total"
-  FROM (SELECT l3.__pgt_row_id, l3."c_id", (SELECT sum(r3.o_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount"
-  FROM "public"."orders" AS __pgt_src) AS r3 WHERE
-    (r3.o_customer = l3.c_id)) AS
-    "subquery"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id"
-  FROM "public"."customers" AS __pgt_src) AS l3) AS c) AS r
-)
-SELECT (SELECT CASE
+INSERT INTO "public"."st_scalar_subquery_correlated" ("__pgt_row_id", "id", "total")
+SELECT r."__pgt_row_id", r."id"::integer AS "id", r."total"::numeric AS "total"
+FROM (SELECT c.__pgt_row_id, c.c_id AS "id", c.subquery AS "total"
+FROM (SELECT l3.__pgt_row_id, l3."c_id", (SELECT sum(r3.o_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount"
+FROM "public"."orders" AS __pgt_src) AS r3 WHERE
+  (r3.o_customer = l3.c_id)) AS
+  "subquery"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id"
+FROM "public"."customers" AS __pgt_src) AS l3) AS c) AS r)
+SELECT f.*, CASE WHEN pg_catalog.current_setting('track_counts')::boolean
+  THEN pg_catalog.pg_stat_get_xact_tuples_inserted('"public"."st_scalar_subquery_correlated"'::pg_catalog.regclass) END AS "__pgt_inserted_before"
+FROM (SELECT (SELECT CASE
     WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
     ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
           (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
@@ -63,7 +64,7 @@ SELECT (SELECT CASE
   AS xs), ''))::pg_catalog.pg_snapshot
   END
   FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x)::text AS snapshot,
-       '{}'::jsonb AS epochs;
+       '{}'::jsonb AS epochs) AS f;
 
 
 -- ==== IMMEDIATE statement (transition tables of public.customers)

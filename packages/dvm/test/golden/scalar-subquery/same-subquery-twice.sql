@@ -66,32 +66,33 @@ GROUP BY 1) AS g) AS c) AS r ON r.customer = l.c_id) AS l9) AS c
 WHERE c.total = c.subquery) AS c) AS r;
 
 
--- ==== FULL insert
+-- ==== FULL statement (serial; a parallel plan reads full_rows)
 WITH __pgt_insert AS (
-  INSERT INTO "public"."st_scalar_subquery_same_subquery_twice" ("__pgt_row_id", "id", "total")
-  SELECT r."__pgt_row_id", r."id"::integer AS "id", r."total_3"::numeric AS "total"
-  FROM (SELECT c.__pgt_row_id, c.c_id AS "id", c.total AS "total_3"
-  FROM (SELECT c.__pgt_row_id, c."c_id", c."customer", c."total", c."subquery"
-  FROM (SELECT l9.__pgt_row_id, l9."c_id", l9."customer", l9."total", (SELECT max(r9.total_2) FROM (SELECT c.__pgt_row_id, c.pgt_grp_1_2 AS "customer_2", c.pgt_agg_1_2 AS "total_2"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_grp_1_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1_2", g."pgt_count_2", g."pgt_agg_1_2"
-  FROM (SELECT c.orders_customer_2 AS "pgt_grp_1_2", pg_catalog.count(*)::bigint AS "pgt_count_2", sum(c.orders_amount_2) AS "pgt_agg_1_2"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id_2", __pgt_src."customer" AS "orders_customer_2", __pgt_src."amount" AS "orders_amount_2"
-  FROM "public"."orders" AS __pgt_src) AS c
-  GROUP BY 1) AS g) AS c) AS r9 WHERE
-    true) AS
-    "subquery"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."c_id", r."customer", r."total"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id"
-  FROM "public"."customers" AS __pgt_src) AS l
-  JOIN (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "customer", c.pgt_agg_1 AS "total"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_grp_1"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1"
-  FROM (SELECT c.orders_customer AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", sum(c.orders_amount) AS "pgt_agg_1"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount"
-  FROM "public"."orders" AS __pgt_src) AS c
-  GROUP BY 1) AS g) AS c) AS r ON r.customer = l.c_id) AS l9) AS c
-  WHERE c.total = c.subquery) AS c) AS r
-)
-SELECT (SELECT CASE
+INSERT INTO "public"."st_scalar_subquery_same_subquery_twice" ("__pgt_row_id", "id", "total")
+SELECT r."__pgt_row_id", r."id"::integer AS "id", r."total_3"::numeric AS "total"
+FROM (SELECT c.__pgt_row_id, c.c_id AS "id", c.total AS "total_3"
+FROM (SELECT c.__pgt_row_id, c."c_id", c."customer", c."total", c."subquery"
+FROM (SELECT l9.__pgt_row_id, l9."c_id", l9."customer", l9."total", (SELECT max(r9.total_2) FROM (SELECT c.__pgt_row_id, c.pgt_grp_1_2 AS "customer_2", c.pgt_agg_1_2 AS "total_2"
+FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_grp_1_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1_2", g."pgt_count_2", g."pgt_agg_1_2"
+FROM (SELECT c.orders_customer_2 AS "pgt_grp_1_2", pg_catalog.count(*)::bigint AS "pgt_count_2", sum(c.orders_amount_2) AS "pgt_agg_1_2"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id_2", __pgt_src."customer" AS "orders_customer_2", __pgt_src."amount" AS "orders_amount_2"
+FROM "public"."orders" AS __pgt_src) AS c
+GROUP BY 1) AS g) AS c) AS r9 WHERE
+  true) AS
+  "subquery"
+FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."c_id", r."customer", r."total"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id"
+FROM "public"."customers" AS __pgt_src) AS l
+JOIN (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "customer", c.pgt_agg_1 AS "total"
+FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_grp_1"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1"
+FROM (SELECT c.orders_customer AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", sum(c.orders_amount) AS "pgt_agg_1"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount"
+FROM "public"."orders" AS __pgt_src) AS c
+GROUP BY 1) AS g) AS c) AS r ON r.customer = l.c_id) AS l9) AS c
+WHERE c.total = c.subquery) AS c) AS r)
+SELECT f.*, CASE WHEN pg_catalog.current_setting('track_counts')::boolean
+  THEN pg_catalog.pg_stat_get_xact_tuples_inserted('"public"."st_scalar_subquery_same_subquery_twice"'::pg_catalog.regclass) END AS "__pgt_inserted_before"
+FROM (SELECT (SELECT CASE
     WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
     ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
           (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
@@ -103,7 +104,7 @@ SELECT (SELECT CASE
   AS xs), ''))::pg_catalog.pg_snapshot
   END
   FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x)::text AS snapshot,
-       '{}'::jsonb AS epochs;
+       '{}'::jsonb AS epochs) AS f;
 
 
 -- ==== IMMEDIATE statement (transition tables of public.customers)

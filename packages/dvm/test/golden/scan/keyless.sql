@@ -27,15 +27,16 @@ FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(RO
 FROM "public"."events" AS __pgt_src) AS c) AS r;
 
 
--- ==== FULL insert
+-- ==== FULL statement (serial; a parallel plan reads full_rows)
 WITH __pgt_insert AS (
-  INSERT INTO "public"."st_scan_keyless" ("__pgt_row_id", "kind", "n")
-  SELECT r."__pgt_row_id", r."kind"::text AS "kind", r."n"::integer AS "n"
-  FROM (SELECT c.__pgt_row_id, c.events_kind AS "kind", c.events_n AS "n"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
-  FROM "public"."events" AS __pgt_src) AS c) AS r
-)
-SELECT (SELECT CASE
+INSERT INTO "public"."st_scan_keyless" ("__pgt_row_id", "kind", "n")
+SELECT r."__pgt_row_id", r."kind"::text AS "kind", r."n"::integer AS "n"
+FROM (SELECT c.__pgt_row_id, c.events_kind AS "kind", c.events_n AS "n"
+FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
+FROM "public"."events" AS __pgt_src) AS c) AS r)
+SELECT f.*, CASE WHEN pg_catalog.current_setting('track_counts')::boolean
+  THEN pg_catalog.pg_stat_get_xact_tuples_inserted('"public"."st_scan_keyless"'::pg_catalog.regclass) END AS "__pgt_inserted_before"
+FROM (SELECT (SELECT CASE
     WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
     ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
           (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
@@ -47,7 +48,7 @@ SELECT (SELECT CASE
   AS xs), ''))::pg_catalog.pg_snapshot
   END
   FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x)::text AS snapshot,
-       '{}'::jsonb AS epochs;
+       '{}'::jsonb AS epochs) AS f;
 
 
 -- ==== IMMEDIATE statement (transition tables of public.events)

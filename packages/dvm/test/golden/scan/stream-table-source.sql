@@ -46,15 +46,16 @@ FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."__pgt_row_id"))::text, 
 FROM "public"."upstream" AS __pgt_src) AS c) AS r;
 
 
--- ==== FULL insert
+-- ==== FULL statement (serial; a parallel plan reads full_rows)
 WITH __pgt_insert AS (
-  INSERT INTO "public"."st_scan_stream_table_source" ("__pgt_row_id", "k", "v")
-  SELECT r."__pgt_row_id", r."k"::integer AS "k", r."v"::integer AS "v"
-  FROM (SELECT c.__pgt_row_id, c.upstream_k AS "k", c.upstream_v AS "v"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."__pgt_row_id"))::text, 7919) AS __pgt_row_id, __pgt_src."k" AS "upstream_k", __pgt_src."v" AS "upstream_v"
-  FROM "public"."upstream" AS __pgt_src) AS c) AS r
-)
-SELECT (SELECT CASE
+INSERT INTO "public"."st_scan_stream_table_source" ("__pgt_row_id", "k", "v")
+SELECT r."__pgt_row_id", r."k"::integer AS "k", r."v"::integer AS "v"
+FROM (SELECT c.__pgt_row_id, c.upstream_k AS "k", c.upstream_v AS "v"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."__pgt_row_id"))::text, 7919) AS __pgt_row_id, __pgt_src."k" AS "upstream_k", __pgt_src."v" AS "upstream_v"
+FROM "public"."upstream" AS __pgt_src) AS c) AS r)
+SELECT f.*, CASE WHEN pg_catalog.current_setting('track_counts')::boolean
+  THEN pg_catalog.pg_stat_get_xact_tuples_inserted('"public"."st_scan_stream_table_source"'::pg_catalog.regclass) END AS "__pgt_inserted_before"
+FROM (SELECT (SELECT CASE
     WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
     ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
           (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
@@ -66,7 +67,7 @@ SELECT (SELECT CASE
   AS xs), ''))::pg_catalog.pg_snapshot
   END
   FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x)::text AS snapshot,
-       pg_catalog.jsonb_build_object('7', GREATEST(0, COALESCE((SELECT pg_catalog.max(b.epoch) FROM "pgtrickle_changes"."changes_st_7" AS b), 0))) AS epochs;
+       pg_catalog.jsonb_build_object('7', GREATEST(0, COALESCE((SELECT pg_catalog.max(b.epoch) FROM "pgtrickle_changes"."changes_st_7" AS b), 0))) AS epochs) AS f;
 
 
 -- ==== IMMEDIATE statement (transition tables of public.upstream)

@@ -65,32 +65,33 @@ CROSS JOIN LATERAL pg_catalog.generate_series(1, GREATEST(y.__pgt_l - y.__pgt_r,
 WHERE GREATEST(y.__pgt_l - y.__pgt_r, 0) > 0) AS r;
 
 
--- ==== FULL insert
+-- ==== FULL statement (serial; a parallel plan reads full_rows)
 WITH __pgt_insert AS (
-  INSERT INTO "public"."st_set_op_except_all" ("__pgt_row_id", "n")
-  SELECT r."__pgt_row_id", r."n_3"::integer AS "n"
-  FROM (SELECT y.__pgt_row_id, y."n_3"
-  FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.*, pg_catalog.count(*) FILTER (WHERE x.__pgt_side = 1) OVER w AS __pgt_l,
-    pg_catalog.count(*) FILTER (WHERE x.__pgt_side <> 1) OVER w AS __pgt_r
-  FROM (SELECT pg_catalog.hashtextextended((ROW(c."n_3"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."n_3")) AS __pgt_text, c."pgt_side_3"
-    AS __pgt_side, c."n_3"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
-  FROM (SELECT c.__pgt_row_id, c.n AS "n_2", 1 AS "pgt_side"
-  FROM (SELECT c.__pgt_row_id, c.events_n AS "n"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
-  FROM "public"."events" AS __pgt_src) AS c) AS c) AS b
-  UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
-  FROM (SELECT c.__pgt_row_id, c.id AS "id_2", 2 AS "pgt_side_2"
-  FROM (SELECT c.__pgt_row_id, c.customers_id AS "id"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id"
-  FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c) AS x
-  WINDOW w AS (PARTITION BY x.__pgt_row_id)
-  ORDER BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text) AS y
-  CROSS JOIN LATERAL pg_catalog.generate_series(1, GREATEST(y.__pgt_l - y.__pgt_r, 0)) AS g
-  WHERE GREATEST(y.__pgt_l - y.__pgt_r, 0) > 0) AS r
-)
-SELECT (SELECT CASE
+INSERT INTO "public"."st_set_op_except_all" ("__pgt_row_id", "n")
+SELECT r."__pgt_row_id", r."n_3"::integer AS "n"
+FROM (SELECT y.__pgt_row_id, y."n_3"
+FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.*, pg_catalog.count(*) FILTER (WHERE x.__pgt_side = 1) OVER w AS __pgt_l,
+  pg_catalog.count(*) FILTER (WHERE x.__pgt_side <> 1) OVER w AS __pgt_r
+FROM (SELECT pg_catalog.hashtextextended((ROW(c."n_3"))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."n_3")) AS __pgt_text, c."pgt_side_3"
+  AS __pgt_side, c."n_3"
+FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."n_2" AS "n_3", b."pgt_side" AS "pgt_side_3"
+FROM (SELECT c.__pgt_row_id, c.n AS "n_2", 1 AS "pgt_side"
+FROM (SELECT c.__pgt_row_id, c.events_n AS "n"
+FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "events_kind", __pgt_src."n" AS "events_n"
+FROM "public"."events" AS __pgt_src) AS c) AS c) AS b
+UNION ALL
+SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "n_3", b."pgt_side_2" AS "pgt_side_3"
+FROM (SELECT c.__pgt_row_id, c.id AS "id_2", 2 AS "pgt_side_2"
+FROM (SELECT c.__pgt_row_id, c.customers_id AS "id"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id"
+FROM "public"."customers" AS __pgt_src) AS c) AS c) AS b) AS c) AS x
+WINDOW w AS (PARTITION BY x.__pgt_row_id)
+ORDER BY x.__pgt_row_id, x.__pgt_side, x.__pgt_text) AS y
+CROSS JOIN LATERAL pg_catalog.generate_series(1, GREATEST(y.__pgt_l - y.__pgt_r, 0)) AS g
+WHERE GREATEST(y.__pgt_l - y.__pgt_r, 0) > 0) AS r)
+SELECT f.*, CASE WHEN pg_catalog.current_setting('track_counts')::boolean
+  THEN pg_catalog.pg_stat_get_xact_tuples_inserted('"public"."st_set_op_except_all"'::pg_catalog.regclass) END AS "__pgt_inserted_before"
+FROM (SELECT (SELECT CASE
     WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
     ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
           (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
@@ -102,7 +103,7 @@ SELECT (SELECT CASE
   AS xs), ''))::pg_catalog.pg_snapshot
   END
   FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x)::text AS snapshot,
-       '{}'::jsonb AS epochs;
+       '{}'::jsonb AS epochs) AS f;
 
 
 -- ==== IMMEDIATE statement (transition tables of public.events)

@@ -43,21 +43,22 @@ FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS _
 FROM "public"."customers" AS __pgt_src) AS c) AS b) AS r;
 
 
--- ==== FULL insert
+-- ==== FULL statement (serial; a parallel plan reads full_rows)
 WITH __pgt_insert AS (
-  INSERT INTO "public"."st_union_all_union_all" ("__pgt_row_id", "id", "region")
-  SELECT r."__pgt_row_id", r."id_3"::integer AS "id", r."region_2"::text AS "region"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id" AS "id_3", b."region" AS "region_2"
-  FROM (SELECT c.__pgt_row_id, c.orders_id AS "id", c.orders_region AS "region"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."region" AS "orders_region"
-  FROM "public"."orders" AS __pgt_src) AS c) AS b
-  UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "id_3", b."tier" AS "region_2"
-  FROM (SELECT c.__pgt_row_id, c.customers_id AS "id_2", c.customers_tier AS "tier"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."tier" AS "customers_tier"
-  FROM "public"."customers" AS __pgt_src) AS c) AS b) AS r
-)
-SELECT (SELECT CASE
+INSERT INTO "public"."st_union_all_union_all" ("__pgt_row_id", "id", "region")
+SELECT r."__pgt_row_id", r."id_3"::integer AS "id", r."region_2"::text AS "region"
+FROM (SELECT pg_catalog.hashtextextended((ROW(1, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id" AS "id_3", b."region" AS "region_2"
+FROM (SELECT c.__pgt_row_id, c.orders_id AS "id", c.orders_region AS "region"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."region" AS "orders_region"
+FROM "public"."orders" AS __pgt_src) AS c) AS b
+UNION ALL
+SELECT pg_catalog.hashtextextended((ROW(2, b.__pgt_row_id))::text, 7919) AS __pgt_row_id, b."id_2" AS "id_3", b."tier" AS "region_2"
+FROM (SELECT c.__pgt_row_id, c.customers_id AS "id_2", c.customers_tier AS "tier"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "customers_id", __pgt_src."tier" AS "customers_tier"
+FROM "public"."customers" AS __pgt_src) AS c) AS b) AS r)
+SELECT f.*, CASE WHEN pg_catalog.current_setting('track_counts')::boolean
+  THEN pg_catalog.pg_stat_get_xact_tuples_inserted('"public"."st_union_all_union_all"'::pg_catalog.regclass) END AS "__pgt_inserted_before"
+FROM (SELECT (SELECT CASE
     WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
     ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
           (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
@@ -69,7 +70,7 @@ SELECT (SELECT CASE
   AS xs), ''))::pg_catalog.pg_snapshot
   END
   FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x)::text AS snapshot,
-       '{}'::jsonb AS epochs;
+       '{}'::jsonb AS epochs) AS f;
 
 
 -- ==== IMMEDIATE statement (transition tables of public.orders)

@@ -29,16 +29,17 @@ FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS _
 FROM "public"."orders" AS __pgt_src) AS c) AS c) AS r;
 
 
--- ==== FULL insert
+-- ==== FULL statement (serial; a parallel plan reads full_rows)
 WITH __pgt_insert AS (
-  INSERT INTO "public"."st_window_rank" ("__pgt_row_id", "id", "region", "r")
-  SELECT r."__pgt_row_id", r."id"::integer AS "id", r."region"::text AS "region", r."r"::bigint AS "r"
-  FROM (SELECT c.__pgt_row_id, c.orders_id AS "id", c.orders_region AS "region", c.pgt_win_1 AS "r"
-  FROM (SELECT c.__pgt_row_id, c."orders_id", c."orders_customer", c."orders_amount", c."orders_region", c."orders_tags", rank() OVER (PARTITION BY c.orders_region ORDER BY c.orders_amount) AS "pgt_win_1"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
-  FROM "public"."orders" AS __pgt_src) AS c) AS c) AS r
-)
-SELECT (SELECT CASE
+INSERT INTO "public"."st_window_rank" ("__pgt_row_id", "id", "region", "r")
+SELECT r."__pgt_row_id", r."id"::integer AS "id", r."region"::text AS "region", r."r"::bigint AS "r"
+FROM (SELECT c.__pgt_row_id, c.orders_id AS "id", c.orders_region AS "region", c.pgt_win_1 AS "r"
+FROM (SELECT c.__pgt_row_id, c."orders_id", c."orders_customer", c."orders_amount", c."orders_region", c."orders_tags", rank() OVER (PARTITION BY c.orders_region ORDER BY c.orders_amount) AS "pgt_win_1"
+FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region", __pgt_src."tags" AS "orders_tags"
+FROM "public"."orders" AS __pgt_src) AS c) AS c) AS r)
+SELECT f.*, CASE WHEN pg_catalog.current_setting('track_counts')::boolean
+  THEN pg_catalog.pg_stat_get_xact_tuples_inserted('"public"."st_window_rank"'::pg_catalog.regclass) END AS "__pgt_inserted_before"
+FROM (SELECT (SELECT CASE
     WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
     ELSE (pg_catalog.pg_snapshot_xmin(x.snap)::text || ':' ||
           (GREATEST(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric + 1))::text || ':' ||
@@ -50,7 +51,7 @@ SELECT (SELECT CASE
   AS xs), ''))::pg_catalog.pg_snapshot
   END
   FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x)::text AS snapshot,
-       '{}'::jsonb AS epochs;
+       '{}'::jsonb AS epochs) AS f;
 
 
 -- ==== IMMEDIATE statement (transition tables of public.orders)
