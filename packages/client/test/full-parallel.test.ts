@@ -4,6 +4,7 @@
  * records exact row counts in its history, hands its changes to a downstream stream table, and
  * runs in the owner's sandbox for a stream table another role owns (created through the SQL API).
  */
+import { fullParallelDdl } from '@pgtrickle/dvm';
 import { expectTableEqualsQuery } from '@pgtrickle/testkit';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -107,5 +108,18 @@ describe('parallel FULL refresh', () => {
     const out = await t.refresh('fp_app.st');
     expect(out.action).toBe('FULL');
     await expectTableEqualsQuery(db, 'fp_app.st', QUERY);
+  });
+
+  it('has the functions the catalog migration installed exactly as dvm describes them (fullParallelDdl)', async () => {
+    const functions = () =>
+      db.query(`SELECT p.proname, p.prosrc, p.provolatile, p.prosecdef, p.proacl::text AS acl
+                  FROM pg_catalog.pg_proc AS p
+                 WHERE p.pronamespace = 'pgtrickle_changes'::regnamespace
+                   AND p.proname IN ('full_rows', 'full_plan_parallel')
+                 ORDER BY p.proname`);
+    const installed = (await functions()).rows;
+    expect(installed).toHaveLength(2);
+    for (const statement of fullParallelDdl()) await db.query(statement);
+    expect((await functions()).rows).toEqual(installed);
   });
 });
