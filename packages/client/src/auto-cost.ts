@@ -43,28 +43,39 @@ export const MIN_DIFFERENTIAL_SAMPLES = 3;
 const DIFFERENTIAL_WINDOW = 30;
 const FULL_WINDOW = 5;
 
-/** The recent completed FULL and DIFFERENTIAL refreshes of stream table `pgtId`, newest first. */
-export async function readCostSamples(q: Queryable, pgtId: number): Promise<RefreshCostSample[]> {
-  const res = await q.query(
-    `(SELECT action, COALESCE(pending_changes, 0)::float8 AS changes,
+/**
+ * The SELECT of the recent completed FULL and DIFFERENTIAL refreshes of the stream table whose id
+ * is the SQL expression `pgtId`, newest first (read on its own by {@link readCostSamples}, or as a
+ * column of the refresh's preflight).
+ */
+export function costSamplesSql(pgtId: string): string {
+  return `(SELECT action, COALESCE(pending_changes, 0)::float8 AS changes,
              extract(epoch FROM finished_at - started_at)::float8 * 1000 AS ms, false AS population
         FROM ${cat('pgt_refresh_history')}
-       WHERE pgt_id = $1 AND status = 'COMPLETED' AND action = 'DIFFERENTIAL'
+       WHERE pgt_id = ${pgtId} AND status = 'COMPLETED' AND action = 'DIFFERENTIAL'
        ORDER BY refresh_id DESC LIMIT ${DIFFERENTIAL_WINDOW})
      UNION ALL
      (SELECT action, COALESCE(pending_changes, 0)::float8, extract(epoch FROM finished_at - started_at)::float8 * 1000,
              initiated_by = 'INITIAL'
         FROM ${cat('pgt_refresh_history')}
-       WHERE pgt_id = $1 AND status = 'COMPLETED' AND action = 'FULL'
-       ORDER BY refresh_id DESC LIMIT ${FULL_WINDOW})`,
-    [pgtId],
-  );
-  return res.rows.map((r) => ({
+       WHERE pgt_id = ${pgtId} AND status = 'COMPLETED' AND action = 'FULL'
+       ORDER BY refresh_id DESC LIMIT ${FULL_WINDOW})`;
+}
+
+/** The samples of {@link costSamplesSql}'s rows. */
+export function costSamplesFromRows(rows: readonly Record<string, unknown>[]): RefreshCostSample[] {
+  return rows.map((r) => ({
     action: r.action === 'FULL' ? 'FULL' : 'DIFFERENTIAL',
     changes: Number(r.changes),
     ms: Math.max(0, Number(r.ms)),
     ...(r.population === true ? { population: true } : {}),
   }));
+}
+
+/** The recent completed FULL and DIFFERENTIAL refreshes of stream table `pgtId`, newest first. */
+export async function readCostSamples(q: Queryable, pgtId: number): Promise<RefreshCostSample[]> {
+  const res = await q.query(costSamplesSql('$1'), [pgtId]);
+  return costSamplesFromRows(res.rows);
 }
 
 function median(xs: readonly number[]): number {

@@ -17,6 +17,7 @@
 
 import { quoteLiteral, type WindowInspection, windowFromRows } from '@pgtrickle/dvm';
 import type pg from 'pg';
+import { costSamplesFromRows, costSamplesSql, type RefreshCostSample } from './auto-cost.js';
 import { readersExistSql } from './catalog/read-dependencies.js';
 import { type DependencyRow, ST_COLUMNS, type StreamTableRow, toDependency, toRow } from './catalog/rows.js';
 import { cat } from './catalog/schema.js';
@@ -100,6 +101,8 @@ export interface Preflight {
   readonly readersMirrored: boolean;
   /** The window the `window` statement read, when asked and the owner is the connection's role; else null. */
   readonly window: WindowInspection | null;
+  /** AUTO's cost samples of the table's history (`auto-cost.ts`), when asked; else null. */
+  readonly costSamples: readonly RefreshCostSample[] | null;
 }
 
 /**
@@ -131,6 +134,7 @@ export async function preflight(
   owner: SandboxOwner,
   hiddenOids: readonly number[],
   window: WindowRead | null = null,
+  costSamples = false,
 ): Promise<Preflight> {
   const res = await repeatedQuery(
     conn,
@@ -154,7 +158,8 @@ export async function preflight(
               window === null
                 ? 'NULL::json'
                 : `CASE WHEN s.self THEN (SELECT pg_catalog.json_agg(i) FROM (${window.sql}) AS i) END`
-            } AS window
+            } AS window,
+            ${costSamples ? `(SELECT pg_catalog.json_agg(c) FROM (${costSamplesSql('$2::bigint')}) AS c)` : 'NULL::json'} AS costs
        FROM (SELECT current_user = $3 AS self, pg_catalog.current_setting('search_path') AS path,
                     (SELECT pg_catalog.json_agg(d ORDER BY d.source_oid) FROM ${cat('pgt_dependencies')} AS d
                       WHERE d.pgt_id = $2) AS deps,
@@ -187,5 +192,6 @@ export async function preflight(
       r.window === null || r.window === undefined
         ? null
         : windowFromRows((r.window ?? []) as Record<string, unknown>[]),
+    costSamples: costSamples ? costSamplesFromRows((r.costs ?? []) as Record<string, unknown>[]) : null,
   };
 }

@@ -280,7 +280,14 @@ export async function refreshInTransaction(
       : null;
   let pre: Preflight;
   try {
-    pre = await preflight(conn, row, owner, expectedSources(engine, pgtId), inspect);
+    pre = await preflight(
+      conn,
+      row,
+      owner,
+      expectedSources(engine, pgtId),
+      inspect,
+      row.requestedMode === 'AUTO',
+    );
   } catch (error) {
     // The next attempt reads the window on its own again.
     engine.ownedBySelf.delete(pgtId);
@@ -385,7 +392,7 @@ async function refreshAsOwner(
       ? {
           preferFull: autoPreferFull(
             row.autoThreshold ?? engine.autoFullRatio,
-            await readCostSamples(conn, pgtId),
+            pre.costSamples ?? (await readCostSamples(conn, pgtId)),
           ),
         }
       : {}),

@@ -6,7 +6,8 @@
  * change buffer the delta read: no cleanup after commit) and COMMIT — no separate window inspection,
  * reader mirror check or search_path restore. What the preflight reads still decides: a TRUNCATE in
  * the window refreshes FULL, a new reader of the view is mirrored onto the storage, and the result
- * stays equal to the query.
+ * stays equal to the query. An AUTO table makes the same round trips: the history its cost model
+ * reads comes with the preflight.
  */
 import { randomBytes } from 'node:crypto';
 import { expectTableEqualsQuery } from '@pgtrickle/testkit';
@@ -55,6 +56,19 @@ describe('a DIFFERENTIAL refresh() of a table its connection owns', () => {
     // buffer the delta read), COMMIT.
     expect(texts).toHaveLength(6);
     expect(texts[1]).toMatch(/^BEGIN ISOLATION LEVEL READ COMMITTED; WITH st AS MATERIALIZED /);
+  });
+
+  it('an AUTO table makes the same round trips: its cost samples are read by the preflight', async () => {
+    const t = trickle();
+    await t.createStreamTable({ name: 'rt_auto', query: QUERY, refreshMode: 'AUTO' });
+    await db.query('UPDATE rt_src SET v = v + 1 WHERE id <= 3');
+    expect((await t.refresh('rt_auto')).action).toBe('DIFFERENTIAL');
+    await db.query('UPDATE rt_src SET v = v + 1 WHERE id BETWEEN 4 AND 9');
+    const { value, texts } = await recorded(t, () => t.refresh('rt_auto'));
+    expect(value.action).toBe('DIFFERENTIAL');
+    await expectTableEqualsQuery(db, 'rt_auto', QUERY);
+    expect(texts.filter((x) => x.includes('pgt_refresh_history') && x.includes('UNION ALL'))).toHaveLength(1);
+    expect(texts).toHaveLength(6);
   });
 
   it('a TRUNCATE in the window the preflight reads refreshes FULL', async () => {
