@@ -127,6 +127,21 @@ export interface BufferIndexRows {
 export const BUFFER_INDEX_ROWS: BufferIndexRows = Object.freeze({ create: 20_000, drop: 2_000 });
 
 /**
+ * Whether a base buffer's window index should be created or dropped after a trim that kept `kept`
+ * rows (null: the trim did not run) with the index present or not; null: neither.
+ */
+export function bufferIndexChange(
+  kept: number | null,
+  indexed: boolean,
+  indexRows: BufferIndexRows = BUFFER_INDEX_ROWS,
+): 'create' | 'drop' | null {
+  if (kept === null) return null;
+  if (!indexed && kept >= indexRows.create) return 'create';
+  if (indexed && kept < indexRows.drop) return 'drop';
+  return null;
+}
+
+/**
  * Deletes buffer rows every consumer has consumed, for the given sources, one statement each (a
  * buffer another session is cleaning is skipped; one dropped meanwhile has nothing left to
  * delete), and gives a base buffer its window index while it stays large (`indexRows`). Returns
@@ -150,11 +165,9 @@ export async function cleanupBuffers(
           indexRows.create,
         );
         deleted += t.deleted;
-        if (t.kept !== null && !t.indexed && t.kept >= indexRows.create) {
-          await bufferIndexDdl(db, baseBufferIndexDdl(s.oid));
-        } else if (t.kept !== null && t.indexed && t.kept < indexRows.drop) {
-          await bufferIndexDdl(db, dropBaseBufferIndexDdl(s.oid));
-        }
+        const change = bufferIndexChange(t.kept, t.indexed, indexRows);
+        if (change === 'create') await bufferIndexDdl(db, baseBufferIndexDdl(s.oid));
+        else if (change === 'drop') await bufferIndexDdl(db, dropBaseBufferIndexDdl(s.oid));
       } else {
         deleted += await trimStreamBuffer(
           db,

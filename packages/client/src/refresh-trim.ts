@@ -11,7 +11,7 @@ import { baseBuffer, baseBufferIndex, type CompiledPlan, streamBuffer } from '@p
 import type { InlineTrim } from './catalog/record-refresh.js';
 import type { DependencyRow } from './catalog/rows.js';
 import type { InlineTrimTarget } from './catalog/trim-buffers.js';
-import { BUFFER_INDEX_ROWS, cleanupLockKey } from './cdc.js';
+import { bufferIndexChange, cleanupLockKey } from './cdc.js';
 
 /** A buffer to trim in the record statement and the dependency it belongs to. */
 export interface RefreshTrim {
@@ -62,10 +62,7 @@ export function leftToClean(
   trims.forEach((t, i) => {
     const f = found[i];
     if (f === undefined || !f.locked) return;
-    const indexDdl =
-      f.kept !== null &&
-      ((!f.indexed && f.kept >= BUFFER_INDEX_ROWS.create) || (f.indexed && f.kept < BUFFER_INDEX_ROWS.drop));
-    if (t.target.kind === 'table' && indexDdl) return;
+    if (t.target.kind === 'table' && bufferIndexChange(f.kept, f.indexed) !== null) return;
     done.add(t.dep);
   });
   return deps.filter((d) => !done.has(d));

@@ -37,36 +37,16 @@ export async function trimBaseBuffer(
   lockKey: string,
   countUpTo: number,
 ): Promise<BaseTrim> {
+  const { ctes, columns } = inlineTrimSql([{ kind: 'table', oid, buffer, index, lockKey }], null, countUpTo);
   const res = await q.query(
-    `WITH locked AS MATERIALIZED (SELECT pg_catalog.pg_try_advisory_xact_lock($2::bigint) AS ok),
-     consumers AS (
-       SELECT st.frontier_snapshot AS snap FROM ${ST} AS st
-       JOIN ${DEP} AS d ON d.pgt_id = st.pgt_id
-       WHERE d.source_oid = $1 AND st.effective_mode <> 'IMMEDIATE'
-     ), bound AS (
-       SELECT CASE WHEN bool_or(snap IS NULL) THEN NULL ELSE min(pg_catalog.pg_snapshot_xmax(snap)) END AS xmax
-       FROM consumers WHERE (SELECT ok FROM locked)
-     ), trimmed AS (
-       DELETE FROM ${buffer} AS b
-       USING bound
-       WHERE bound.xmax IS NOT NULL AND b.xid < bound.xmax
-         AND NOT EXISTS (SELECT 1 FROM consumers AS c WHERE NOT pg_catalog.pg_visible_in_snapshot(b.xid, c.snap))
-       RETURNING 1
-     )
-     SELECT (SELECT count(*) FROM trimmed)::int8 AS deleted,
-            CASE WHEN (SELECT ok FROM locked) THEN (SELECT count(*) FROM (
-              SELECT 1 FROM ${buffer} AS k
-               WHERE NOT COALESCE((SELECT k.xid < bound.xmax FROM bound), false)
-                  OR EXISTS (SELECT 1 FROM consumers AS c WHERE NOT pg_catalog.pg_visible_in_snapshot(k.xid, c.snap))
-               LIMIT $3) AS x)::int8 END AS kept,
-            pg_catalog.to_regclass($4) IS NOT NULL AS indexed`,
-    [oid, lockKey, countUpTo, index],
+    `WITH ${ctes.join(',\n')}\nSELECT (SELECT n FROM __pgt_trim_n0)::int8 AS deleted, ${columns.join(', ')}`,
   );
   const r = res.rows[0];
   return {
     deleted: Number(r?.deleted ?? 0),
-    kept: r?.kept === null || r?.kept === undefined ? null : Number(r.kept),
-    indexed: r?.indexed === true,
+    kept:
+      r?.__pgt_trim_kept0 === null || r?.__pgt_trim_kept0 === undefined ? null : Number(r.__pgt_trim_kept0),
+    indexed: r?.__pgt_trim_indexed0 === true,
   };
 }
 
@@ -77,18 +57,11 @@ export async function trimStreamBuffer(
   buffer: string,
   lockKey: string,
 ): Promise<number> {
+  const { ctes } = inlineTrimSql([{ kind: 'streamTable', pgtId, buffer, lockKey }], null, 0);
   const res = await q.query(
-    `WITH locked AS MATERIALIZED (SELECT pg_catalog.pg_try_advisory_xact_lock($3::bigint) AS ok),
-     bound AS (
-       SELECT min(COALESCE((st.frontier_epochs ->> $2::text)::bigint, -1)) AS epoch, count(*) AS n
-       FROM ${ST} AS st
-       JOIN ${DEP} AS d ON d.pgt_id = st.pgt_id
-       WHERE d.source_pgt_id = $1 AND (SELECT ok FROM locked)
-     )
-     DELETE FROM ${buffer} AS b USING bound WHERE bound.n > 0 AND b.epoch <= bound.epoch`,
-    [pgtId, String(pgtId), lockKey],
+    `WITH ${ctes.join(',\n')}\nSELECT count(*)::int8 AS deleted FROM __pgt_trim_deleted0`,
   );
-  return res.rowCount ?? 0;
+  return Number(res.rows[0]?.deleted ?? 0);
 }
 
 /** A buffer trimmed inside a refresh's own record statement ({@link inlineTrimSql}). */
@@ -109,17 +82,18 @@ export type InlineTrimTarget =
     };
 
 /**
- * The same trims as {@link trimBaseBuffer} and {@link trimStreamBuffer}, as parts of one statement
- * that also records a refresh of stream table `own.pgtId` (not yet visible to the statement's own
- * reads): that consumer's frontier is taken from `own` (SQL expressions: its id, its new snapshot,
- * its new epochs as jsonb), every other consumer's from its committed row. Returns the CTEs (named
+ * The trims of `targets` as parts of one statement: run alone ({@link trimBaseBuffer},
+ * {@link trimStreamBuffer}; `own` null) or inside the statement that also records a refresh of
+ * stream table `own.pgtId` (not yet visible to the statement's own reads): that consumer's
+ * frontier is then taken from `own` (SQL expressions: its id, its new snapshot, its new epochs as
+ * jsonb), every other consumer's from its committed row. Returns the CTEs (named
  * `__pgt_trim_*`) and the result columns: per target `i`, `__pgt_trim_ok<i>` (the cleanup lock was
  * taken) and for a base buffer `__pgt_trim_kept<i>` (counted up to `countUpTo`) and
  * `__pgt_trim_indexed<i>`.
  */
 export function inlineTrimSql(
   targets: readonly InlineTrimTarget[],
-  own: { readonly pgtId: string; readonly snapshot: string; readonly epochs: string },
+  own: { readonly pgtId: string; readonly snapshot: string; readonly epochs: string } | null,
   countUpTo: number,
 ): { readonly ctes: readonly string[]; readonly columns: readonly string[] } {
   const ctes: string[] = [];
@@ -135,9 +109,9 @@ export function inlineTrimSql(
       const consumers = `__pgt_trim_consumers${i}`;
       ctes.push(
         `${consumers} AS MATERIALIZED (
-           SELECT CASE WHEN st.pgt_id = ${own.pgtId} THEN ${own.snapshot} ELSE st.frontier_snapshot END AS snap
+           SELECT ${own === null ? 'st.frontier_snapshot' : `CASE WHEN st.pgt_id = ${own.pgtId} THEN ${own.snapshot} ELSE st.frontier_snapshot END`} AS snap
              FROM ${ST} AS st JOIN ${DEP} AS d ON d.pgt_id = st.pgt_id
-            WHERE d.source_oid = ${Number(t.oid)} AND (st.pgt_id = ${own.pgtId} OR st.effective_mode <> 'IMMEDIATE'))`,
+            WHERE d.source_oid = ${Number(t.oid)} AND (${own === null ? '' : `st.pgt_id = ${own.pgtId} OR `}st.effective_mode <> 'IMMEDIATE'))`,
         `${bound} AS MATERIALIZED (
            SELECT CASE WHEN bool_or(snap IS NULL) THEN NULL ELSE min(pg_catalog.pg_snapshot_xmax(snap)) END AS xmax
              FROM ${consumers} WHERE (SELECT ok FROM ${lock}))`,
@@ -158,12 +132,13 @@ export function inlineTrimSql(
     } else {
       ctes.push(
         `${bound} AS MATERIALIZED (
-           SELECT min(COALESCE((CASE WHEN st.pgt_id = ${own.pgtId} THEN ${own.epochs} ELSE st.frontier_epochs END
+           SELECT min(COALESCE((${own === null ? 'st.frontier_epochs' : `CASE WHEN st.pgt_id = ${own.pgtId} THEN ${own.epochs} ELSE st.frontier_epochs END`}
                                ->> ${quoteLiteral(String(t.pgtId))})::bigint, -1)) AS epoch, count(*) AS n
              FROM ${ST} AS st JOIN ${DEP} AS d ON d.pgt_id = st.pgt_id
             WHERE d.source_pgt_id = ${Number(t.pgtId)} AND (SELECT ok FROM ${lock}))`,
         `__pgt_trim_deleted${i} AS (
-           DELETE FROM ${t.buffer} AS b USING ${bound} WHERE ${bound}.n > 0 AND b.epoch <= ${bound}.epoch)`,
+           DELETE FROM ${t.buffer} AS b USING ${bound} WHERE ${bound}.n > 0 AND b.epoch <= ${bound}.epoch
+           RETURNING 1)`,
       );
     }
   });
