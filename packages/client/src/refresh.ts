@@ -24,7 +24,7 @@ import {
   streamBuffer,
   type WindowInspection,
 } from '@pgtrickle/dvm';
-import { autoPreferFull, readCostSamples } from './auto-cost.js';
+import { autoPreferFull } from './auto-cost.js';
 import { streamTableById, streamTableWithDependencies } from './catalog/find-stream-table.js';
 import { dependenciesOf } from './catalog/read-dependencies.js';
 import { recordCompletedRefresh } from './catalog/record-refresh.js';
@@ -390,10 +390,8 @@ async function refreshAsOwner(
     ...(inspected !== null && inspected.plan === plan && !rebuild ? { window: inspected.window } : {}),
     ...(row.requestedMode === 'AUTO'
       ? {
-          preferFull: autoPreferFull(
-            row.autoThreshold ?? engine.autoFullRatio,
-            pre.costSamples ?? (await readCostSamples(conn, pgtId)),
-          ),
+          // the preflight read the cost samples: it is asked to for every AUTO table
+          preferFull: autoPreferFull(row.autoThreshold ?? engine.autoFullRatio, pre.costSamples ?? []),
         }
       : {}),
   });
