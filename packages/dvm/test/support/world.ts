@@ -159,19 +159,22 @@ export interface HistorySizes {
   readonly maxBatches: number;
   /** Most changes per batch. */
   readonly maxChanges: number;
+  /** How many initial rows up to the 12 allowed (fast-check's size; default its base size, mostly few). */
+  readonly rows?: fc.SizeForArbitrary;
 }
 
 /** Histories over the tables a query reads (changes only to those). */
 export function historyArb(tables: readonly WorldTable[], sizes: HistorySizes): fc.Arbitrary<History> {
   const has = (t: WorldTable) => tables.includes(t);
   const change = fc.oneof(...tables.flatMap((t) => changesOf[t]));
+  const rows = sizes.rows === undefined ? {} : { size: sizes.rows };
   const uniqueById = <T extends { id: number }>(arb: fc.Arbitrary<T>) =>
-    fc.uniqueArray(arb, { selector: (r) => r.id, maxLength: 12 });
+    fc.uniqueArray(arb, { selector: (r) => r.id, maxLength: 12, ...rows });
   return fc.record({
     a: has('a') ? uniqueById(rowA(id)) : fc.constant([]),
     b: has('b') ? uniqueById(rowB(id)) : fc.constant([]),
     c: has('c')
-      ? fc.array(rowC, { maxLength: 12 }).map((rows) => [...rows, ...rows.slice(0, 3)])
+      ? fc.array(rowC, { maxLength: 12, ...rows }).map((cs) => [...cs, ...cs.slice(0, 3)])
       : fc.constant([]),
     batches: fc.array(
       fc.record({
