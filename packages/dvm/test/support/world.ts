@@ -2,7 +2,8 @@
  * Test support for the property test: a small "world" of source tables per schema — `a` and `b`
  * keyed (primary key `id`), `c` keyless (duplicates are separate rows) — fast-check arbitraries
  * of their rows and of DML on them (NULLs, duplicates, key-changing updates, upserts, rows
- * inserted and deleted before a refresh, bulk statements, statements grouped in one transaction),
+ * inserted and deleted before a refresh, bulk statements, statements writing two tables, statements
+ * grouped in one transaction),
  * and the SQL each change runs.
  */
 import type { TestDatabase } from '@pgtrickle/testkit';
@@ -65,14 +66,11 @@ export type Change =
       readonly limit: number;
     }
   | { readonly kind: 'flashC'; readonly row: RowC }
-  | { readonly kind: 'bulkInsertC'; readonly n: number; readonly v: number | null };
-
-/** The tables a change writes. */
-export function changeTable(c: Change): WorldTable {
-  if (c.kind.endsWith('A')) return 'a';
-  if (c.kind.endsWith('B')) return 'b';
-  return 'c';
-}
+  | { readonly kind: 'bulkInsertC'; readonly n: number; readonly v: number | null }
+  // one statement writing two sources (writable CTEs), or writing one from another (UPDATE … FROM)
+  | { readonly kind: 'shiftAC'; readonly v: number | null }
+  | { readonly kind: 'bumpAB'; readonly k: number | null }
+  | { readonly kind: 'fromBC'; readonly id: number };
 
 /**
  * How a batch's statements run: one at a time (`statements`), in one transaction
@@ -153,6 +151,13 @@ const changesOf: Record<WorldTable, fc.Arbitrary<Change>[]> = {
   ],
 };
 
+/** Changes of statements that read or write two tables, offered when a query reads both. */
+const crossChanges: readonly { tables: readonly [WorldTable, WorldTable]; change: fc.Arbitrary<Change> }[] = [
+  { tables: ['a', 'c'], change: fc.record({ kind: fc.constant('shiftAC' as const), v: val }) },
+  { tables: ['a', 'b'], change: fc.record({ kind: fc.constant('bumpAB' as const), k: key }) },
+  { tables: ['b', 'c'], change: fc.record({ kind: fc.constant('fromBC' as const), id }) },
+];
+
 /** Sizes of generated histories. */
 export interface HistorySizes {
   /** Most batches (refreshes) per history. */
@@ -166,7 +171,8 @@ export interface HistorySizes {
 /** Histories over the tables a query reads (changes only to those). */
 export function historyArb(tables: readonly WorldTable[], sizes: HistorySizes): fc.Arbitrary<History> {
   const has = (t: WorldTable) => tables.includes(t);
-  const change = fc.oneof(...tables.flatMap((t) => changesOf[t]));
+  const cross = crossChanges.filter((x) => x.tables.every(has)).map((x) => x.change);
+  const change = fc.oneof(...tables.flatMap((t) => changesOf[t]), ...cross);
   const rows = sizes.rows === undefined ? {} : { size: sizes.rows };
   const uniqueById = <T extends { id: number }>(arb: fc.Arbitrary<T>) =>
     fc.uniqueArray(arb, { selector: (r) => r.id, maxLength: 12, ...rows });
@@ -324,6 +330,16 @@ export function changeSql(s: string, c: Change, shape: WorldShape = {}): string[
       return [
         `INSERT INTO ${t} SELECT CASE WHEN g % 4 = 0 THEN NULL ELSE g % 3 END, ${lit(c.v)}, 'q', g / 2.0 FROM generate_series(1, ${c.n}) AS g`,
       ];
+    case 'shiftAC':
+      return [
+        `WITH d AS (DELETE FROM ${a} WHERE v ${is(c.v)} RETURNING k, v, s) INSERT INTO ${t} SELECT d.k, d.v, d.s, 1.5 FROM d`,
+      ];
+    case 'bumpAB':
+      return [
+        `WITH u AS (UPDATE ${a} SET v = coalesce(v, 0) + 1 WHERE k ${is(c.k)} RETURNING k) UPDATE ${b} SET w = coalesce(w, 0) + 1 WHERE k IN (SELECT u.k FROM u)`,
+      ];
+    case 'fromBC':
+      return [`UPDATE ${t} SET v = x.w FROM ${b} AS x WHERE x.k = ${t}.k AND x.id = ${c.id}`];
   }
 }
 
