@@ -18,7 +18,7 @@
 import { expectNoNegativeCounts, expectTableEqualsQuery, type Queryable } from '@pgtrickle/testkit';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PROPERTY_CASES } from '../../dvm/test/support/cases.js';
+import { caseSql, propertyVariants, serialQueue } from '../../dvm/test/support/cases.js';
 import {
   type Batch,
   type BatchMode,
@@ -97,23 +97,14 @@ async function runBatch(s: string, shape: WorldShape, batch: Batch, table: strin
 
 let schemas = 0;
 
-/** Creating stream tables (triggers on shared catalog objects) runs one at a time. */
-let setupQueue: Promise<unknown> = Promise.resolve();
-function serially<T>(f: () => Promise<T>): Promise<T> {
-  const next = setupQueue.then(f, f);
-  setupQueue = next.catch(() => undefined);
-  return next;
-}
+/** Setup DDL (triggers, the shared changes schema) runs one step at a time. */
+const serially = serialQueue();
 
 describe.concurrent('every operator under random DML in IMMEDIATE: table = query after every statement', () => {
-  const variants = PROPERTY_CASES.flatMap((c) => [
-    { c, shape: {} as WorldShape, name: c.name },
-    ...(c.bKeyless === true ? [{ c, shape: { bKeyless: true }, name: `${c.name}, keyless b` }] : []),
-  ]);
-  for (const { c, shape, name } of variants) {
+  for (const { c, shape, name } of propertyVariants()) {
     it(name, async () => {
       const s = `iprop_${++schemas}`;
-      const query = c.sql.replaceAll(/\{([abc])\}/g, (_m, t: string) => `${s}.${t}`);
+      const query = caseSql(c, s);
       const table = `${s}.st`;
       await serially(async () => {
         await db.query(worldDdl(s, shape));

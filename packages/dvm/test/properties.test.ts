@@ -17,7 +17,7 @@ import { runRefresh, type SqlExecutor } from '@pgtrickle/dvm';
 import { useTestDatabase } from '@pgtrickle/testkit';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PROPERTY_CASES as CASES } from './support/cases.js';
+import { caseSql, propertyVariants, serialQueue } from './support/cases.js';
 import { type Maintained, maintain } from './support/maintained.js';
 import {
   applyBatch,
@@ -109,23 +109,14 @@ async function refreshAfter(
 
 let schemas = 0;
 
-/** Setup DDL (capture triggers, the shared changes schema) must not run concurrently: one at a time. */
-let setupQueue: Promise<unknown> = Promise.resolve();
-function serially<T>(f: () => Promise<T>): Promise<T> {
-  const next = setupQueue.then(f, f);
-  setupQueue = next.catch(() => undefined);
-  return next;
-}
+/** Setup DDL (triggers, the shared changes schema) runs one step at a time. */
+const serially = serialQueue();
 
 describe.concurrent('every operator under random DML: DIFFERENTIAL = query = FULL', () => {
-  const variants = CASES.flatMap((c) => [
-    { c, shape: {} as WorldShape, name: c.name },
-    ...(c.bKeyless === true ? [{ c, shape: { bKeyless: true }, name: `${c.name}, keyless b` }] : []),
-  ]);
-  for (const { c, shape, name } of variants) {
+  for (const { c, shape, name } of propertyVariants()) {
     it(name, async () => {
       const s = `prop_${++schemas}`;
-      const sql = c.sql.replaceAll(/\{([abc])\}/g, (_m, t: string) => `${s}.${t}`);
+      const sql = caseSql(c, s);
       const [diff, full] = await serially(async () => {
         await db.query(worldDdl(s, shape));
         return [

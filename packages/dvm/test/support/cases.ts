@@ -3,7 +3,7 @@
  * over the world of support/world.ts (`{a}`, `{b}`, `{c}` stand for its tables in a test's schema).
  * Run DIFFERENTIAL by dvm's properties.test.ts and IMMEDIATE by client's immediate-property.test.ts.
  */
-import type { WorldTable } from './world.js';
+import type { WorldShape, WorldTable } from './world.js';
 
 /**
  * A representative query: `{a}`, `{b}`, `{c}` stand for the world's tables in the query's schema.
@@ -301,3 +301,33 @@ export const PROPERTY_CASES: readonly PropertyCase[] = [
           SELECT x.k, x.sv, y.n FROM x JOIN y ON y.k = x.k`,
   },
 ];
+
+/** A case over one shape of the world (`b` keyed, and also keyless where the case asks). */
+export interface PropertyVariant {
+  readonly c: PropertyCase;
+  readonly shape: WorldShape;
+  readonly name: string;
+}
+
+/** Every case over each shape of the world it runs on. */
+export function propertyVariants(): PropertyVariant[] {
+  return PROPERTY_CASES.flatMap((c) => [
+    { c, shape: {}, name: c.name },
+    ...(c.bKeyless === true ? [{ c, shape: { bKeyless: true }, name: `${c.name}, keyless b` }] : []),
+  ]);
+}
+
+/** The case's SQL with `{a}`, `{b}`, `{c}` naming the world's tables in schema `s`. */
+export function caseSql(c: PropertyCase, s: string): string {
+  return c.sql.replaceAll(/\{([abc])\}/g, (_m, t: string) => `${s}.${t}`);
+}
+
+/** A queue running setup steps one at a time (DDL on shared catalog objects must not run concurrently). */
+export function serialQueue(): <T>(f: () => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(f: () => Promise<T>) => {
+    const next = tail.then(f, f);
+    tail = next.catch(() => undefined);
+    return next;
+  };
+}
