@@ -287,6 +287,7 @@ export async function refreshInTransaction(
       expectedSources(engine, pgtId),
       inspect,
       row.requestedMode === 'AUTO',
+      locked?.planCacheMode ?? null,
     );
   } catch (error) {
     // The next attempt reads the window on its own again.
