@@ -13,9 +13,31 @@
  *   statement, as the owner; and whether the public view's readers are already mirrored onto the
  *   storage (so the refresh sends no statement for it); and, when asked, the window of the plan
  *   the refresh expects to run (read as the owner, so only when the owner is the connection's role).
+ *
+ * Rule for the preflight's plan: it is kept prepared (`prepared.ts`) and runs with a generic plan,
+ * planned once per session. PostgreSQL's own choice (`plan_cache_mode = auto`) kept planning it
+ * afresh on every refresh (a custom plan, 1.2–1.8 ms of planning against ≈0.8 ms of execution,
+ * the generic plan executing as fast, also with a large buffer under its window index). So the
+ * lock's statement sets `plan_cache_mode` to `force_generic_plan` for the transaction, returning
+ * the caller's value, and the preflight sets that value back while it runs — unless the window it
+ * read is small (at most `PREPARED_WINDOW_MAX_CHANGES` changes, no TRUNCATE: the delta statement
+ * then runs prepared) and no buffer of the plan has its window index (each holds few rows): then
+ * the delta statement and the record keep the generic plan too, and the record sets the caller's
+ * value back. PostgreSQL re-planned the delta statement on every refresh (0.7–3.4 ms for the
+ * bench's aggregate and joins) into the same plan the generic one is: the window's size estimate
+ * is a fixed share of the buffer in both (no statistics on a buffer), and a buffer without its
+ * index is read whole in both. A large window or a large buffer (whose statistics can make a
+ * custom plan better) keeps the caller's setting. A failed statement aborts the transaction (or
+ * the savepoint), which undoes the setting with it. The owner's functions called by the delta
+ * statement (the owner being the connection's role) run under the same setting.
  */
 
-import { quoteLiteral, type WindowInspection, windowFromRows } from '@pgtrickle/dvm';
+import {
+  PREPARED_WINDOW_MAX_CHANGES,
+  quoteLiteral,
+  type WindowInspection,
+  windowFromRows,
+} from '@pgtrickle/dvm';
 import type pg from 'pg';
 import { costSamplesFromRows, costSamplesSql, type RefreshCostSample } from './auto-cost.js';
 import { readersExistSql } from './catalog/read-dependencies.js';
@@ -30,6 +52,20 @@ import { type GuardState, guardStateSql, storageExistsSql } from './storage.js';
 /** How to take the row lock. */
 export type RefreshLock = 'FOR UPDATE' | 'FOR UPDATE NOWAIT' | 'FOR UPDATE SKIP LOCKED';
 
+/** What {@link lockForRefresh} read with the lock. */
+export interface LockedRow {
+  readonly row: StreamTableRow;
+  /** Whether the buffers asked about all exist. */
+  readonly buffersExist: boolean;
+  /** Whether one of them has an index (its window index: the buffer holds many rows). */
+  readonly buffersIndexed: boolean;
+  /**
+   * The caller's `plan_cache_mode` when the lock set it to `force_generic_plan` for the
+   * preflight (the refresh goes on), which the preflight sets back; null when it was not set.
+   */
+  readonly planCacheMode: string | null;
+}
+
 /**
  * Locks stream table `pgtId`'s row (null: skipped, SKIP LOCKED found it held) and registers the
  * transaction as its storage's writer when its status lets the refresh go on (not SUSPENDED or
@@ -37,7 +73,9 @@ export type RefreshLock = 'FOR UPDATE' | 'FOR UPDATE NOWAIT' | 'FOR UPDATE SKIP 
  * says whether the relations named by `buffers` (qualified names: the change buffers a window
  * inspection would read) all exist, read once the lock is held. With `begin`, the transaction is
  * not open yet: the statement is sent after its BEGIN in one simple-query round trip (its values
- * then quoted into its text), otherwise prepared with its values bound.
+ * then quoted into its text), otherwise prepared with its values bound. When the refresh goes on,
+ * it also sets `plan_cache_mode` to `force_generic_plan` for the preflight, which sets the caller's
+ * value back (see the module header).
  */
 export async function lockForRefresh(
   conn: Conn,
@@ -46,7 +84,7 @@ export async function lockForRefresh(
   ignoreStatus: boolean,
   buffers: readonly string[] = [],
   begin = false,
-): Promise<{ readonly row: StreamTableRow; readonly buffersExist: boolean } | null> {
+): Promise<LockedRow | null> {
   const text = (id: string, ignore: string, names: string) =>
     `WITH st AS MATERIALIZED (SELECT ${ST_COLUMNS} FROM ${cat('pgt_stream_tables')} WHERE pgt_id = ${id} ${lock}),
      registered AS (
@@ -55,7 +93,14 @@ export async function lockForRefresh(
         WHERE ${ignore} OR st.status NOT IN ('SUSPENDED', 'ERROR')
        ON CONFLICT DO NOTHING)
      SELECT st.*, (SELECT COALESCE(pg_catalog.bool_and(pg_catalog.to_regclass(b) IS NOT NULL), true)
-                     FROM pg_catalog.unnest(${names}::text[]) AS b) AS __pgt_buffers
+                     FROM pg_catalog.unnest(${names}::text[]) AS b) AS __pgt_buffers,
+            EXISTS (SELECT 1 FROM pg_catalog.pg_index AS i
+                     WHERE i.indrelid IN (SELECT pg_catalog.to_regclass(b) FROM pg_catalog.unnest(${names}::text[]) AS b)
+                   ) AS __pgt_buffers_indexed,
+            CASE WHEN ${ignore} OR st.status NOT IN ('SUSPENDED', 'ERROR') THEN
+              pg_catalog.concat(pg_catalog.current_setting('plan_cache_mode'),
+                                pg_catalog.left(pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true), 0))
+            END AS __pgt_plan_cache
        FROM st`;
   let res: pg.QueryResult;
   if (begin) {
@@ -72,7 +117,14 @@ export async function lockForRefresh(
     res = await repeatedQuery(conn, text('$1', '$2', '$3'), [pgtId, ignoreStatus, buffers]);
   }
   const r = res.rows[0];
-  return r === undefined ? null : { row: toRow(r), buffersExist: r.__pgt_buffers === true };
+  if (r === undefined) return null;
+  const planCache = typeof r.__pgt_plan_cache === 'string' ? r.__pgt_plan_cache : null;
+  return {
+    row: toRow(r),
+    buffersExist: r.__pgt_buffers === true,
+    buffersIndexed: r.__pgt_buffers_indexed === true,
+    planCacheMode: planCache,
+  };
 }
 
 /** The state a refresh starts from. */
@@ -115,7 +167,7 @@ export interface WindowRead {
 }
 
 /** The parameters the preflight has before a {@link WindowRead}'s. */
-export const PREFLIGHT_PARAMS = 6;
+export const PREFLIGHT_PARAMS = 8;
 
 /** The sorted distinct SELECT grantees (other than its owner) of relation `oid` (an SQL expression), as an array (NULL: none). */
 function selectGranteesSql(oid: string): string {
@@ -135,11 +187,15 @@ export async function preflight(
   hiddenOids: readonly number[],
   window: WindowRead | null = null,
   costSamples = false,
+  planCache: { readonly caller: string; readonly genericDelta: boolean } | null = null,
 ): Promise<Preflight> {
   const res = await repeatedQuery(
     conn,
     `SELECT s.self, s.path,
             CASE WHEN s.self THEN pg_catalog.set_config('search_path', $4, true) END AS set,
+            CASE WHEN $7::text IS NOT NULL THEN pg_catalog.set_config('plan_cache_mode',
+              CASE WHEN $8::boolean AND w.changes <= ${PREPARED_WINDOW_MAX_CHANGES} AND NOT w.truncated
+                   THEN 'force_generic_plan' ELSE $7::text END, true) END AS plan_cache,
             $1::oid IS NOT NULL AND NOT ${storageExistsSql('$1::oid')} AS missing,
             ${guardStateSql('$1::oid')} AS guard,
             ${readersExistSql('$2::bigint')} AS readers,
@@ -154,18 +210,21 @@ export async function preflight(
               AND EXISTS (SELECT 1 FROM pg_catalog.pg_class AS c WHERE c.oid = $6::oid AND c.relkind = 'v')
               AND EXISTS (SELECT 1 FROM pg_catalog.pg_class AS c WHERE c.oid = $1::oid)
               AND (${selectGranteesSql('$6::oid')}) IS NOT DISTINCT FROM (${selectGranteesSql('$1::oid')}) AS mirrored,
-            ${
-              window === null
-                ? 'NULL::json'
-                : `CASE WHEN s.self THEN (SELECT pg_catalog.json_agg(i) FROM (${window.sql}) AS i) END`
-            } AS window,
+            w.rows AS window,
             ${costSamples ? `(SELECT pg_catalog.json_agg(c) FROM (${costSamplesSql('$2::bigint')}) AS c)` : 'NULL::json'} AS costs
        FROM (SELECT current_user = $3 AS self, pg_catalog.current_setting('search_path') AS path,
                     (SELECT pg_catalog.json_agg(d ORDER BY d.source_oid) FROM ${cat('pgt_dependencies')} AS d
                       WHERE d.pgt_id = $2) AS deps,
                     (SELECT COALESCE(pg_catalog.array_agg(d.source_oid ORDER BY d.source_oid), '{}')
                        FROM ${cat('pgt_dependencies')} AS d WHERE d.pgt_id = $2) AS oids
-             OFFSET 0) AS s`,
+             OFFSET 0) AS s
+       CROSS JOIN LATERAL (${
+         window === null
+           ? 'SELECT NULL::json AS rows, NULL::bigint AS changes, NULL::boolean AS truncated'
+           : `SELECT pg_catalog.json_agg(i) AS rows, pg_catalog.sum(i.changes)::bigint AS changes,
+                     COALESCE(pg_catalog.bool_or(i.truncated), false) AS truncated
+                FROM (${window.sql}) AS i WHERE s.self`
+       }) AS w`,
     [
       row.storageOid,
       row.pgtId,
@@ -173,6 +232,8 @@ export async function preflight(
       sandboxSearchPath(owner),
       hiddenOids,
       row.publicOid,
+      planCache?.caller ?? null,
+      planCache?.genericDelta === true && window !== null,
       ...(window?.values ?? []),
     ],
   );

@@ -278,6 +278,13 @@ export async function refreshInTransaction(
           values: deltaParamValues(expected, row.frontier),
         }
       : null;
+  // The preflight runs with a generic plan and sets the caller's plan_cache_mode back, or keeps the
+  // generic plan for a small window's delta statement and the record when the buffers it reads
+  // are small (no window index): `refresh-preflight.ts`.
+  const planCache =
+    locked?.planCacheMode === null || locked?.planCacheMode === undefined
+      ? null
+      : { caller: locked.planCacheMode, genericDelta: inspect !== null && !locked.buffersIndexed };
   let pre: Preflight;
   try {
     pre = await preflight(
@@ -287,6 +294,7 @@ export async function refreshInTransaction(
       expectedSources(engine, pgtId),
       inspect,
       row.requestedMode === 'AUTO',
+      planCache,
     );
   } catch (error) {
     // The next attempt reads the window on its own again.
@@ -311,7 +319,7 @@ export async function refreshInTransaction(
         pre.readersMirrored ? row : await preparePublicView(conn, sandbox.exec, row),
         pre,
         request,
-        { startedAt, after, name, inspected },
+        { startedAt, after, name, inspected, planCache: planCache?.caller ?? null },
       ),
     pre.session,
   );
@@ -331,6 +339,8 @@ async function refreshAsOwner(
     readonly name: string;
     /** The window the preflight read for the plan it expected (used when that plan runs). */
     readonly inspected: { readonly plan: CompiledPlan; readonly window: WindowInspection } | null;
+    /** The caller's plan_cache_mode, which the record sets again (null: not changed). */
+    readonly planCache: string | null;
   },
 ): Promise<RefreshOutcome> {
   const { startedAt, after, name, inspected } = at;
@@ -437,6 +447,7 @@ async function refreshAsOwner(
     },
     sandbox.restorePath,
     trims.length === 0 ? null : { targets: trims.map((t) => t.target), countUpTo: BUFFER_INDEX_ROWS.create },
+    at.planCache,
   );
   const updated = record.row;
   if (sandbox.restorePath !== null) sandbox.closeRestored();

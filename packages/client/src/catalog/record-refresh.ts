@@ -75,7 +75,8 @@ function recordParams(pgtId: number, r: RefreshRecord): unknown[] {
  * stream tables' storage (the refresh has written everything); with `restorePath`, the
  * transaction's search_path set to it too (the end of an owner's sandbox); with `trim`, the
  * consumed rows of those buffers deleted too (`inlineTrimSql`, this refresh's new frontier
- * counted). Returns the row and, per trimmed buffer, what its trim found.
+ * counted); with `restorePlanCache`, the transaction's plan_cache_mode set to it (the refresh
+ * changed it: `refresh-preflight.ts`). Returns the row and, per trimmed buffer, what its trim found.
  */
 export async function recordCompletedRefresh(
   q: Queryable,
@@ -84,6 +85,7 @@ export async function recordCompletedRefresh(
   h: Omit<HistoryEntry, 'pgtId'>,
   restorePath: string | null = null,
   trim: { readonly targets: readonly InlineTrimTarget[]; readonly countUpTo: number } | null = null,
+  restorePlanCache: string | null = null,
 ): Promise<{ readonly row: StreamTableRow; readonly trims: readonly InlineTrim[] }> {
   const targets = trim?.targets ?? [];
   const inline = inlineTrimSql(
@@ -99,9 +101,10 @@ export async function recordCompletedRefresh(
          (pgt_id, action, status, initiated_by, started_at, rows_inserted, rows_deleted, pending_changes, reason, error)
        VALUES ($1, $10, $11, $12, $13, $14, $15, $16, $17, $18)),
      ended AS (DELETE FROM ${cat('pgt_refreshing')} WHERE xid = pg_catalog.pg_current_xact_id())${inline.ctes.map((c) => `,\n     ${c}`).join('')}
-     SELECT u.*, CASE WHEN $19::text IS NOT NULL THEN pg_catalog.set_config('search_path', $19::text, true) END AS __pgt_path${inline.columns.map((c) => `,\n            ${c}`).join('')}
+     SELECT u.*, CASE WHEN $19::text IS NOT NULL THEN pg_catalog.set_config('search_path', $19::text, true) END AS __pgt_path,
+            CASE WHEN $20::text IS NOT NULL THEN pg_catalog.set_config('plan_cache_mode', $20::text, true) END AS __pgt_plan_cache${inline.columns.map((c) => `,\n            ${c}`).join('')}
        FROM updated AS u`,
-    [...recordParams(pgtId, r), ...historyValues(h), restorePath],
+    [...recordParams(pgtId, r), ...historyValues(h), restorePath, restorePlanCache],
   );
   const out = res.rows[0] as Record<string, unknown>;
   return {
