@@ -15,7 +15,8 @@ import { useTrickle } from './support/setup.js';
 
 const { db, trickle } = useTrickle();
 
-const QUERY = 'SELECT c.name, count(*) AS n, sum(o.amount) AS total FROM iu.o o JOIN iu.c c ON c.id = o.cid GROUP BY c.name';
+const QUERY =
+  'SELECT c.name, count(*) AS n, sum(o.amount) AS total FROM iu.o o JOIN iu.c c ON c.id = o.cid GROUP BY c.name';
 
 /** The columns of pgtrickle.pgt_immediate. */
 async function immediateColumns(): Promise<string[]> {
@@ -50,7 +51,8 @@ it('keeps tables compiled before the advisory lock exact after dropping the lock
     INSERT INTO iu.o VALUES (1, 1, 10), (2, 1, 5), (3, 2, 7);`);
   await trickle().createStreamTable({ name: 'iu.st', query: QUERY, refreshMode: 'IMMEDIATE' });
   const pgtId = Number(
-    (await db.query(`SELECT pgt_id FROM pgtrickle.pgt_stream_tables WHERE table_name = 'st'`)).rows[0]?.pgt_id,
+    (await db.query(`SELECT pgt_id FROM pgtrickle.pgt_stream_tables WHERE table_name = 'st'`)).rows[0]
+      ?.pgt_id,
   );
   expect(await immediateColumns()).toEqual(['pgt_id', 'storage_oid', 'stale']);
 
@@ -72,14 +74,17 @@ it('keeps tables compiled before the advisory lock exact after dropping the lock
     __pgt_s := pgtrickle_changes.immediate_lock(${pgtId})::text || pg_catalog.set_config(${held}, 'on', true);
   END IF;
 ${body.slice(lockEnd)}`;
-  await db.query(`CREATE OR REPLACE FUNCTION ${before}() RETURNS trigger LANGUAGE plpgsql AS $b$${oldBody}$b$`);
+  await db.query(
+    `CREATE OR REPLACE FUNCTION ${before}() RETURNS trigger LANGUAGE plpgsql AS $b$${oldBody}$b$`,
+  );
   await db.query(`DELETE FROM pgtrickle.pgt_schema_version WHERE version = ${version}`);
   expect(await oldLockCallers(pgtId)).toBe(1);
   await db.query('INSERT INTO iu.o VALUES (4, 2, 1)');
   await expectTableEqualsQuery(db, 'iu.st', QUERY);
-  const marked = await db.query(`SELECT last_xid IS NOT NULL AS m FROM pgtrickle.pgt_immediate WHERE pgt_id = $1`, [
-    pgtId,
-  ]);
+  const marked = await db.query(
+    `SELECT last_xid IS NOT NULL AS m FROM pgtrickle.pgt_immediate WHERE pgt_id = $1`,
+    [pgtId],
+  );
   expect(marked.rows[0]?.m).toBe(true);
 
   const upgrade = await trickle().install();
