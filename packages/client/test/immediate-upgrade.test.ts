@@ -101,6 +101,7 @@ ${body.slice(lockEnd)}`;
     await a.query('BEGIN');
     await a.query('UPDATE iu.o SET amount = amount + 100 WHERE id = 1');
     await b.query('BEGIN');
+    const bPid = Number((await b.query('SELECT pg_backend_pid() AS p')).rows[0]?.p);
     let bDone = false;
     const bWrite = b.query('UPDATE iu.c SET name = $1 WHERE id = 1', ['z']).then(() => {
       bDone = true;
@@ -108,7 +109,7 @@ ${body.slice(lockEnd)}`;
     // It waits on a lock (the table's row, updated by the first writer's lock function).
     for (;;) {
       const r = await db.query('SELECT count(*)::int AS n FROM pg_locks WHERE pid = $1 AND NOT granted', [
-        b.processID,
+        bPid,
       ]);
       if (Number(r.rows[0]?.n) > 0) break;
       await new Promise((resolve) => setTimeout(resolve, 20));
