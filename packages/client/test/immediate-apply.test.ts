@@ -3,11 +3,14 @@
  * maintained without consolidation — INSERT and DELETE statements apply their rows directly, an
  * UPDATE by one MERGE by id — including updates that change a row's id (a new join partner, a
  * row leaving or entering the filter), statements on either source, and sessions whose first
- * statement is large or small (each size has its own copy of the apply statement and plan). The
- * table equals its query after every statement.
+ * statement is large or small (each size has its own copy of the apply statement and plan). A
+ * one-row UPDATE that leaves the columns deciding the row's ids and partners unchanged is applied
+ * by an UPDATE of the storage in place, any other by the MERGE. The table equals its query after
+ * every statement.
  */
 import { IMMEDIATE_LOCK_CLASS, IMMEDIATE_SMALL_ROWS } from '@pgtrickle/dvm';
 import { expectTableEqualsQuery } from '@pgtrickle/testkit';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { useTrickle } from './support/setup.js';
 
@@ -92,5 +95,58 @@ describe('IMMEDIATE: linear deltas', () => {
     await expectTableEqualsQuery(c, 'lk.st', query);
     await c.query('COMMIT');
     await expectTableEqualsQuery(db, 'lk.st', query);
+  });
+
+  it('applies a one-row UPDATE that keeps its key, join and filter columns in place, any other by the MERGE', async () => {
+    await db.query(`CREATE SCHEMA ip;
+      CREATE TABLE ip.d (id int PRIMARY KEY, name text NOT NULL);
+      CREATE TABLE ip.b (id int PRIMARY KEY, k int NOT NULL, v int NOT NULL, f boolean NOT NULL, note text);
+      INSERT INTO ip.d SELECT g, 'n' || g FROM generate_series(1, 20) g;
+      INSERT INTO ip.b SELECT g, 1 + g % 20, g, g % 5 <> 0, NULL FROM generate_series(1, 100) g;`);
+    // The join column reaches the join through a projection (kk), the filter reads f.
+    const query =
+      'SELECT x.id, x.w, d.name FROM (SELECT b.id, b.k + 0 AS kk, b.v * 2 AS w, b.f FROM ip.b AS b) AS x JOIN ip.d AS d ON d.id = x.kk WHERE x.f';
+    await trickle().createStreamTable({ name: 'ip.st', query, refreshMode: 'IMMEDIATE' });
+    const c = new pg.Client({ connectionString: db.url });
+    await c.connect();
+    const plans: string[] = [];
+    c.on('notice', (n) => plans.push(String(n.message)));
+    try {
+      await c.query(`LOAD 'auto_explain'; SET auto_explain.log_min_duration = 0;
+        SET auto_explain.log_nested_statements = on; SET auto_explain.log_level = notice`);
+      /** How the statement `statement` changed the storage: 'update' (in place), 'merge', or 'none'. */
+      const applied = async (statement: string): Promise<string> => {
+        plans.length = 0;
+        await c.query(statement);
+        await expectTableEqualsQuery(db, 'ip.st', query);
+        const text = plans.join('\n');
+        if (/Merge on \S*st__pgt_storage/.test(text)) return 'merge';
+        if (/Update on \S*st__pgt_storage/.test(text)) return 'update';
+        return 'none';
+      };
+      expect(await applied('UPDATE ip.b SET v = v + 1 WHERE id = 3')).toBe('update');
+      expect(await applied("UPDATE ip.b SET note = 'x' WHERE id = 4")).toBe('update'); // a column the query does not read
+      expect(await applied('UPDATE ip.d SET name = name || $$!$$ WHERE id = 4')).toBe('update'); // five stored rows
+      expect(await applied('UPDATE ip.b SET k = k + 1 WHERE id = 6')).toBe('merge'); // another partner
+      expect(await applied('UPDATE ip.b SET f = NOT f WHERE id = 7')).toBe('merge'); // leaves the filter
+      expect(await applied('UPDATE ip.b SET f = NOT f WHERE id = 7')).toBe('merge'); // enters it again
+      expect(await applied('UPDATE ip.b SET id = 1000 WHERE id = 8')).toBe('merge'); // another row id
+      expect(await applied('UPDATE ip.d SET id = 1000 WHERE id = 9')).toBe('merge'); // partners lose it
+      expect(await applied('UPDATE ip.b SET v = v + 1 WHERE id IN (11, 12)')).toBe('merge'); // two rows
+      expect(await applied('UPDATE ip.b SET k = 5 WHERE id = 5 AND false')).toBe('none'); // no row
+      // In a transaction, rolled back to a savepoint, and after a source statement of two sources.
+      await c.query('BEGIN');
+      expect(await applied('UPDATE ip.b SET v = v + 1 WHERE id = 13')).toBe('update');
+      await c.query('SAVEPOINT s');
+      expect(await applied('UPDATE ip.b SET v = v + 1 WHERE id = 14')).toBe('update');
+      await c.query('ROLLBACK TO SAVEPOINT s');
+      await c.query(
+        'WITH u AS (UPDATE ip.d SET name = name || $$?$$ WHERE id = 2 RETURNING id) UPDATE ip.b SET v = v + 1 WHERE id = 2',
+      );
+      await c.query('COMMIT');
+      await expectTableEqualsQuery(db, 'ip.st', query);
+    } finally {
+      await c.end();
+    }
   });
 });

@@ -16,7 +16,7 @@ import {
 } from '../src/index.js';
 import type { IrNode } from '../src/ir/types.js';
 import { IMMEDIATE_SMALL_ROWS } from '../src/plan/immediate.js';
-import { isLinearIn } from '../src/plan/immediate-apply.js';
+import { inPlaceKeyColumns, isLinearIn } from '../src/plan/immediate-apply.js';
 
 const db = useTestDatabase({
   setupSql: `CREATE TABLE a (id int PRIMARY KEY, k int, v int);
@@ -161,8 +161,9 @@ describe('linear deltas (immediate-apply.ts)', () => {
     expect(own(upd)).toContain('SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_delta AS x');
     for (const body of [ins, upd, del]) {
       expect(own(body)).not.toContain('__pgt_consolidated');
-      // Written twice: one copy planned for small statements, one for large ones.
-      expect(own(body).match(/__pgt_delta AS (MATERIALIZED )?\(/g)).toHaveLength(2);
+      // Written twice: one copy planned for small statements, one for large ones (and, for an
+      // UPDATE, a third applying a one-row statement in place).
+      expect(own(body).match(/__pgt_delta AS (MATERIALIZED )?\(/g)).toHaveLength(body === upd ? 3 : 2);
       expect(body).toContain(`LIMIT ${IMMEDIATE_SMALL_ROWS + 1}`);
     }
     expect(rupd).toContain('MERGE INTO "public"."st"');
@@ -177,5 +178,41 @@ describe('linear deltas (immediate-apply.ts)', () => {
       const { upd } = await bodies(q);
       expect(upd.slice(upd.indexOf('__pgt_rows = 0'))).toContain('__pgt_consolidated');
     }
+  });
+
+  it('applies a one-row UPDATE in place when the columns deciding its ids, partners and filters are unchanged', async () => {
+    const keys = async (query: string, source: string) => {
+      const p = await plan(query);
+      if (p.tree === null) throw new Error('no operator tree');
+      const scans: IrNode[] = [];
+      const walk = (n: IrNode): void => {
+        if (n.kind === 'scan' && n.source.name === source) scans.push(n);
+        n.children.forEach(walk);
+      };
+      walk(p.tree);
+      const scan = scans[0];
+      if (scan?.kind !== 'scan') throw new Error(`no scan of ${source}`);
+      return inPlaceKeyColumns(p.tree, scan.source)?.sort() ?? null;
+    };
+    // The key, the join column, a filter's column, also read through a projection.
+    expect(await keys('SELECT a.id, b.w FROM a JOIN b ON b.k = a.k', 'a')).toEqual(['id', 'k']);
+    expect(await keys('SELECT a.id, b.w FROM a JOIN b ON b.k = a.k', 'b')).toEqual(['k']);
+    expect(await keys('SELECT a.id, a.k FROM a WHERE a.v > 0', 'a')).toEqual(['id', 'v']);
+    expect(
+      await keys(
+        'SELECT x.id, b.w FROM (SELECT a.id, a.k + a.v AS kv FROM a) AS x JOIN b ON b.k = x.kv',
+        'a',
+      ),
+    ).toEqual(['id', 'k', 'v']);
+    // Not linear: no in-place path.
+    expect(await keys('SELECT a.k, count(*) AS n FROM a GROUP BY a.k', 'a')).toBeNull();
+    const { upd, ins } = await bodies('SELECT a.id, b.w FROM a JOIN b ON b.k = a.k');
+    expect(upd).toContain(
+      'CASE WHEN n.c = 1 THEN (SELECT pg_catalog.record_send(ROW(o."id", o."k")) FROM "__pgt_old" AS o) = (SELECT pg_catalog.record_send(ROW(x."id", x."k")) FROM "__pgt_new" AS x) ELSE false END',
+    );
+    expect(upd).toContain('UPDATE "public"."st" AS st SET');
+    expect(ins).not.toContain('__pgt_same');
+    const { upd: aggregate } = await bodies('SELECT a.k, count(*) AS n FROM a GROUP BY a.k');
+    expect(aggregate).not.toContain('__pgt_same');
   });
 });

@@ -61,7 +61,13 @@ import {
 } from './apply.js';
 import { baseBuffer, streamBuffer } from './capture.js';
 import { CONSUMED_SNAPSHOT_SQL, epochsSql, fullFrontierSelectSql } from './frontier.js';
-import { isLinearIn, linearApplyStatement, linearDeltaMaterialized } from './immediate-apply.js';
+import {
+  inPlaceKeyColumns,
+  inPlaceUpdateStatement,
+  isLinearIn,
+  linearApplyStatement,
+  linearDeltaMaterialized,
+} from './immediate-apply.js';
 
 /** The refresh modes a stream table can be created with. */
 export type RequestedMode = 'AUTO' | 'FULL' | 'DIFFERENTIAL' | 'IMMEDIATE';
@@ -164,6 +170,15 @@ export interface CompiledPlan {
    * `IMMEDIATE_SMALL_ROWS`). Null for FULL plans.
    */
   immediateSql(source: TransitionTables, large?: boolean): string | null;
+  /**
+   * IMMEDIATE, an UPDATE on source `source.source` (both transition tables): the statement
+   * applying its NEW rows in place when the UPDATE left the columns `keys` of every row unchanged
+   * (see `inPlaceKeyColumns`), which the caller checks. Null when the delta is not linear in that
+   * source (or for FULL plans).
+   */
+  immediateInPlace(
+    source: TransitionTables,
+  ): { readonly keys: readonly string[]; readonly sql: string } | null;
   /**
    * ONE statement bringing the storage table to the query's current result by applying the
    * difference (rows that did not change are not touched). Null for FULL plans.
@@ -328,6 +343,7 @@ function printingWithTypeShapes(plan: CompiledPlan, shapes: ReadonlyMap<string, 
     applyTarget: within(plan.applyTarget),
     inspectSql: within(plan.inspectSql),
     immediateSql: within(plan.immediateSql),
+    immediateInPlace: within(plan.immediateInPlace),
     recomputeSql: within(plan.recomputeSql),
   };
 }
@@ -686,6 +702,7 @@ FROM (${fullText}) AS q`;
     applyTarget: () => ({ relation: rel, columns: visible, visible, uniqueRowIds: false, tag }),
     inspectSql: (firstParam = 1) => inspect(refs, shiftedParams(params, firstParam)),
     immediateSql: () => null,
+    immediateInPlace: () => null,
     recomputeSql: () => null,
     rowLocal: false,
   };
@@ -900,6 +917,21 @@ function incrementalPlan(
       );
       if (linear) return linearApplyStatement(ctx, plan.applyTarget(), delta, event);
       return applyStatement(ctx, plan.applyTarget(), delta);
+    },
+    immediateInPlace(source: TransitionTables) {
+      if (source.oldTable === null || source.newTable === null || source.rowVariables === true) return null;
+      const ref = sourceRefs.find((s) => s.key === source.source);
+      const keys = ref === undefined ? null : inPlaceKeyColumns(root, ref);
+      if (keys === null) return null;
+      const ctx = new DiffContext({ ...source, oldTable: null }, [], binding);
+      const d = ctx.delta(root);
+      const cols = sql.join(storageCols.map((c) => sql`d.${sql.id(c.id)} AS ${sql.id(c.name)}`));
+      const delta = ctx.stmt.addNamed(
+        '__pgt_delta',
+        sql`SELECT d.${sql.id(ROW_ID_COLUMN)}, d.${WEIGHT_COLUMN}, ${cols}\nFROM ${d} AS d`,
+      );
+      const apply = inPlaceUpdateStatement(ctx, plan.applyTarget(), delta);
+      return apply === null ? null : { keys, sql: apply };
     },
     recomputeSql() {
       const { ctx, body } = snapshotSelect();

@@ -9,7 +9,9 @@
  *   the lock, the REPEATABLE READ / SERIALIZABLE check (a writer whose snapshot predates the last
  *   maintainer's commit fails with 40001) and the marker naming this transaction as the last
  *   maintainer (two sequences, see `markOnce`); then the delta of this statement's rows applied
- *   to the storage in one statement (nothing at all when both tables are empty);
+ *   to the storage in one statement (nothing at all when both tables are empty; a one-row UPDATE
+ *   that left the columns deciding its ids unchanged, checked by the statement counting the
+ *   rows, in place: `CompiledPlan.immediateInPlace`);
  * - AFTER TRUNCATE: the storage brought to the query's result;
  * - AFTER INSERT / UPDATE / DELETE row triggers, `ENABLE REPLICA`, for writes that fire row
  *   triggers only (logical replication's apply worker): the delta of the one row (`old` / `new`)
@@ -34,6 +36,7 @@
  * as an expression, so settings are read and written in as few of them as the rule allows.
  */
 
+import { rowText } from '../diff/rowid.js';
 import { InternalError } from '../errors.js';
 import { TRANSITION_NEW, TRANSITION_OLD } from '../names.js';
 import { dollarQuote } from '../sql/quote.js';
@@ -165,7 +168,10 @@ function lockOnce(pgtId: number): string {
  * `prev`. The marking transaction sets `prev` to that one and `last` to itself; one that then
  * fails the check aborts, so the next one reads `prev`, just set. A READ COMMITTED writer only
  * marks: its statements take fresh snapshots after the lock. Ids are the 64-bit `txid_*` forms
- * (bigint, as a sequence holds them: no casts); `txid_visible_in_snapshot` of an id from before
+ * (bigint, as a sequence holds them: no casts; the `xid8` functions — `pg_current_xact_id`,
+ * `pg_xact_status`, `pg_visible_in_snapshot` — give the same 64-bit values but reach a bigint
+ * only through text casts, measured at about 7k more instructions per marking statement, so the
+ * `txid_*` forms, still in PostgreSQL 14 to 18, stay); `txid_visible_in_snapshot` of an id from before
  * the snapshot's horizon is true, and a marker never set is NULL (nothing to fail for). The
  * sequences belong to the owner, like this function: no other role can set them.
  */
@@ -229,6 +235,12 @@ END
  */
 export const IMMEDIATE_SMALL_ROWS = 100;
 
+/** An UPDATE's in-place apply (see `CompiledPlan.immediateInPlace`). */
+interface InPlace {
+  readonly keys: readonly string[];
+  readonly sql: string;
+}
+
 /**
  * The body of an AFTER trigger: the in-flight rule, then `apply` (or the recompute). With
  * `rows` (the transition table to count), nothing is done for an empty statement and the
@@ -236,18 +248,32 @@ export const IMMEDIATE_SMALL_ROWS = 100;
  */
 function afterBody(
   pgtId: number,
-  apply: { readonly small: string; readonly large: string },
+  apply: { readonly small: string; readonly large: string; readonly inPlace?: InPlace },
   recompute: string,
   rows: SqlFragment | null,
   mark: string,
 ): string {
   const st = state(pgtId);
+  const limited = `(SELECT FROM ${rows} LIMIT ${IMMEDIATE_SMALL_ROWS + 1}) AS __pgt_r`;
+  const inPlace = apply.inPlace;
   const run =
     rows === null
       ? `  ${apply.small};\n`
-      : `  SELECT pg_catalog.count(*) INTO __pgt_rows FROM (SELECT FROM ${rows} LIMIT ${IMMEDIATE_SMALL_ROWS + 1}) AS __pgt_r;
+      : inPlace === undefined
+        ? `  SELECT pg_catalog.count(*) INTO __pgt_rows FROM ${limited};
   IF __pgt_rows = 0 THEN RETURN NULL; END IF;
   IF __pgt_rows <= ${IMMEDIATE_SMALL_ROWS} THEN
+    ${apply.small};
+  ELSE
+    ${apply.large};
+  END IF;
+`
+        : `  SELECT n.c, CASE WHEN n.c = 1 THEN (SELECT ${rowText('o', inPlace.keys)} FROM ${sql.id(TRANSITION_OLD)} AS o) = (SELECT ${rowText('x', inPlace.keys)} FROM ${sql.id(TRANSITION_NEW)} AS x) ELSE false END
+    INTO __pgt_rows, __pgt_same FROM (SELECT pg_catalog.count(*) AS c FROM ${limited}) AS n;
+  IF __pgt_rows = 0 THEN RETURN NULL; END IF;
+  IF __pgt_same THEN
+    ${inPlace.sql};
+  ELSIF __pgt_rows <= ${IMMEDIATE_SMALL_ROWS} THEN
     ${apply.small};
   ELSE
     ${apply.large};
@@ -256,7 +282,7 @@ function afterBody(
   return `
 DECLARE
   __pgt_rows bigint;
-  __pgt_p bigint;
+${inPlace === undefined ? '' : '  __pgt_same boolean;\n'}  __pgt_p bigint;
   __pgt_r record;
   __pgt_s text;
 BEGIN
@@ -327,8 +353,20 @@ export function immediateInstallDdl(plan: CompiledPlan, target: ImmediateTarget)
         if (small === null || large === null) {
           throw new InternalError('IMMEDIATE maintenance needs an incremental plan');
         }
+        // A source with partitions or children: a row moving between them is a DELETE and an
+        // INSERT of their own, so the in-place path is kept to plain tables.
+        const inPlace =
+          event === 'upd' && (target.descendants?.get(source.oid) ?? []).length === 0
+            ? plan.immediateInPlace(tables)
+            : null;
         const rows = sql.id(newTable ?? (oldTable as string));
-        body = afterBody(target.pgtId, { small, large }, recompute, rows, mark);
+        body = afterBody(
+          target.pgtId,
+          { small, large, ...(inPlace === null ? {} : { inPlace }) },
+          recompute,
+          rows,
+          mark,
+        );
       }
       out.push(functionHead(name, target) + dollarQuote(body));
       fns.push(name);
