@@ -19,7 +19,7 @@ import { InternalError } from '../errors.js';
 import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
 import { sql } from '../sql/sql.js';
 import { captureAppliedSql, consolidateSql } from './apply.js';
-import type { CompiledPlan } from './compile.js';
+import { type CompiledPlan, rowIdIndexSql } from './compile.js';
 import { readFullPrelude, replaceContents } from './full-bulk.js';
 import { fullStatementSql } from './full-statement.js';
 import { isLargeWindow, withLargeWindowSettings } from './large-window.js';
@@ -245,7 +245,7 @@ export async function runRefresh(
   }
   const before = await readFullPrelude(exec, target.relation, options.parallelFull === true ? plan : null);
   const insert = fullStatementSql(plan, before.parallelTypes);
-  const inserted = await replaceContents(exec, target.relation, insert, before);
+  const inserted = await replaceContents(exec, target.relation, insert, before, rowIdIndexSql(plan));
   const frontier = inserted.row;
   if (frontier.snapshot === undefined || frontier.snapshot === null)
     throw new InternalError('the refresh statement did not record a frontier');
