@@ -19,7 +19,13 @@
 import { ROW_ID_COLUMN } from '../names.js';
 import { sql } from '../sql/sql.js';
 import type { CompiledPlan } from './compile.js';
-import { fullColumns, fullPlanParallelSql, storageTypesSql } from './full-parallel.js';
+import {
+  type FullParallelVerdict,
+  fullColumns,
+  fullPlanParallelSql,
+  fullPlanSignatureSql,
+  storageTypesSql,
+} from './full-parallel.js';
 import type { SqlExecutor } from './refresh.js';
 
 /** Rows the storage held before a FULL refresh from which its indexes are rebuilt instead of maintained. */
@@ -70,19 +76,29 @@ export function rowIdIndexedSql(relation: string): string {
  * The statement reading, before a FULL refresh of `relation` (quoted name), its row count (`n`),
  * the indexes it would rebuild in bulk (`indexes`: json of `schema`, `name`, `definition`) and
  * whether it has a row-id index (`row_id_indexed`); with `plan`, also whether its population
- * query would run in parallel (`parallel`) and the storage's column types (`types`, see
- * `full-parallel.ts`).
+ * query would run in parallel (`parallel`: `known`'s verdict while the signature is `known`'s,
+ * else EXPLAINed), that signature (`plan_signature`) and the storage's column types (`types`,
+ * see `full-parallel.ts`).
  */
-export function fullPreludeSql(relation: string, plan: CompiledPlan | null = null): string {
-  const parallel =
-    plan === null
-      ? ''
-      : sql`,
-       ${fullPlanParallelSql(plan)} AS parallel,
-       ${storageTypesSql(relation, fullColumns(plan))} AS types`;
-  return sql`SELECT (SELECT pg_catalog.count(*) FROM ${relation})::bigint AS n,
+export function fullPreludeSql(
+  relation: string,
+  plan: CompiledPlan | null = null,
+  known: FullParallelVerdict | null = null,
+): string {
+  const head = sql`SELECT (SELECT pg_catalog.count(*) FROM ${relation})::bigint AS n,
        (SELECT pg_catalog.json_agg(x) FROM (${rebuildableIndexesSql(relation)}) AS x) AS indexes,
-       ${rowIdIndexedSql(relation)} AS row_id_indexed${parallel}`;
+       ${rowIdIndexedSql(relation)} AS row_id_indexed`;
+  if (plan === null) return head;
+  const explained = fullPlanParallelSql(plan);
+  const parallel =
+    known === null
+      ? explained
+      : sql`CASE WHEN s.sig = ${sql.lit(known.signature)} THEN ${sql.lit(known.parallel)} ELSE ${explained} END`;
+  return sql`${head},
+       ${parallel} AS parallel,
+       s.sig AS plan_signature,
+       ${storageTypesSql(relation, fullColumns(plan))} AS types
+  FROM (SELECT ${fullPlanSignatureSql(plan)} AS sig) AS s`;
 }
 
 /** What a FULL refresh reads before it replaces the contents (by {@link fullPreludeSql}). */
@@ -95,6 +111,8 @@ export interface FullPrelude {
   readonly parallelTypes: readonly string[] | null;
   /** Whether it has an index on its row-id column. */
   readonly rowIdIndexed: boolean;
+  /** With a plan: the parallel verdict used and the signature it holds under (to keep for the next refresh). */
+  readonly verdict: FullParallelVerdict | null;
 }
 
 /** Parses a json value `pg` may return as text. */
@@ -102,13 +120,17 @@ function json(value: unknown): unknown {
   return typeof value === 'string' ? (JSON.parse(value) as unknown) : value;
 }
 
-/** Reads {@link FullPrelude} of `relation` (with `plan`: whether to compute its rows in parallel). */
+/**
+ * Reads {@link FullPrelude} of `relation` (with `plan`: whether to compute its rows in parallel,
+ * `known` the verdict of an earlier refresh).
+ */
 export async function readFullPrelude(
   exec: SqlExecutor,
   relation: string,
   plan: CompiledPlan | null = null,
+  known: FullParallelVerdict | null = null,
 ): Promise<FullPrelude> {
-  const r = (await exec.query(fullPreludeSql(relation, plan))).rows[0] ?? {};
+  const r = (await exec.query(fullPreludeSql(relation, plan, known))).rows[0] ?? {};
   const indexes = json(r.indexes);
   const types = json(r.types);
   return {
@@ -119,6 +141,10 @@ export async function readFullPrelude(
     })),
     parallelTypes: r.parallel === true && Array.isArray(types) ? types.map(String) : null,
     rowIdIndexed: r.row_id_indexed === true,
+    verdict:
+      plan === null || typeof r.plan_signature !== 'string'
+        ? null
+        : { signature: r.plan_signature, parallel: r.parallel === true },
   };
 }
 
