@@ -19,6 +19,7 @@ import {
   type CompiledPlan,
   DvmError,
   deltaParamValues,
+  type FullParallelVerdict,
   type RefreshResult,
   runRefresh,
   streamBuffer,
@@ -60,6 +61,8 @@ export interface Engine {
   readonly looks: Map<string, LookMemory>;
   /** Stream tables whose owner was the connection's role at their last refresh (the preflight reads their window). */
   readonly ownedBySelf: Set<number>;
+  /** The parallel verdict of each table's last FULL refresh, with the plan it was read for (dvm `full-parallel.ts`). */
+  readonly fullVerdicts: Map<number, { readonly plan: CompiledPlan; readonly verdict: FullParallelVerdict }>;
 }
 
 /** A new engine state. */
@@ -69,6 +72,7 @@ export function createEngine(options: { autoFullRatio?: number } = {}): Engine {
     plans: new Map(),
     looks: new Map(),
     ownedBySelf: new Set(),
+    fullVerdicts: new Map(),
   };
 }
 
@@ -188,6 +192,12 @@ function bufferOf(source: CompiledPlan['sources'][number]): string {
   return source.kind === 'streamTable' && source.pgtId !== null && source.pgtId !== undefined
     ? streamBuffer(source.pgtId)
     : baseBuffer(source.oid);
+}
+
+/** The parallel verdict kept for `pgtId`'s last FULL refresh, when it was read for `plan`. */
+function verdictFor(engine: Engine, pgtId: number, plan: CompiledPlan): FullParallelVerdict | null {
+  const kept = engine.fullVerdicts.get(pgtId);
+  return kept?.plan === plan ? kept.verdict : null;
 }
 
 /** Refreshes stream table `pgtId` in the transaction open on `conn`. */
@@ -397,6 +407,7 @@ async function refreshAsOwner(
     pgtId,
     // The catalog has full_rows and full_plan_parallel (migration 22): a FULL may run in parallel.
     parallelFull: true,
+    parallelVerdict: verdictFor(engine, pgtId, plan),
     ...(inspected !== null && inspected.plan === plan && !rebuild ? { window: inspected.window } : {}),
     ...(row.requestedMode === 'AUTO'
       ? {
@@ -405,6 +416,8 @@ async function refreshAsOwner(
         }
       : {}),
   });
+  if (result.parallelVerdict !== undefined)
+    engine.fullVerdicts.set(pgtId, { plan, verdict: result.parallelVerdict });
   const changedData = result.rowsInserted + result.rowsDeleted > 0;
   const captured = hasConsumers && result.action !== 'NO_DATA';
   const recorded = rebuild ? 'REINITIALIZE' : result.action;

@@ -221,7 +221,8 @@ export interface OwnerStatements {
  * the views over it survive: columns the plan no longer has are dropped, changed types or
  * collations are altered (to NULL: a FULL refresh follows), new columns are added with the
  * query column's collation, and the row-id index is made
- * unique or not as the plan needs (a FULL plan gets none). Runs as the owner. A view that reads a column that goes or
+ * unique or not as the plan needs (a FULL plan gets none; a storage that had none gets it from
+ * the FULL refresh that follows, which writes the new ids). Runs as the owner. A view that reads a column that goes or
  * changes type is reported by name (`PGT_HAS_DEPENDENTS`), nothing changed.
  */
 export async function evolveStorage(
@@ -262,9 +263,11 @@ export async function evolveStorage(
     [rel, ROW_ID_COLUMN],
   );
   for (const ix of rowIdIndexes.rows) await owner.exec.query(`DROP INDEX ${String(ix.ix)}`);
-  // The index the plan's storage DDL creates (none for a FULL plan).
+  // The index the plan's storage DDL creates (none for a FULL plan). A storage without one held a
+  // FULL plan's ids, which identify nothing (all equal): the FULL refresh that follows creates it
+  // from the new ids (dvm `replaceContents`).
   const index = rowIdIndexSql(plan);
-  if (index !== null) await owner.exec.query(index);
+  if (index !== null && rowIdIndexes.rows.length > 0) await owner.exec.query(index);
 }
 
 /** The views (and rules) that read column `column` of relation `rel`. */

@@ -1,7 +1,7 @@
 /**
  * A FULL refresh's statement inserts through an unreferenced data-modifying CTE and returns the
  * frontier of that same statement (dvm `fullFrontierSelectSql`), the rows counted after it; a FULL
- * plan's row ids are one hash of the row (dvm `fullRowIdExpr`). A query PostgreSQL proves empty
+ * plan's row ids are one constant (dvm `FULL_ROW_ID_SQL`). A query PostgreSQL proves empty
  * from its text refreshes, FULL and then DIFFERENTIAL; the frontier a FULL refresh records is its
  * statement's (a DIFFERENTIAL refresh after it applies each later write once); and a FULL-mode table gives the same row the same id at
  * every refresh (equal-valued rows with different representations apart), so refreshing unchanged

@@ -91,11 +91,14 @@ export {
   readFullPrelude,
   rebuildableIndexesSql,
   replaceContents,
+  rowIdIndexedSql,
 } from './plan/full-bulk.js';
 export {
   FULL_PLAN_PARALLEL_FUNCTION,
   FULL_ROWS_FUNCTION,
+  type FullParallelVerdict,
   fullParallelDdl,
+  fullPlanSignatureSql,
 } from './plan/full-parallel.js';
 export { fullStatementSql } from './plan/full-statement.js';
 export {

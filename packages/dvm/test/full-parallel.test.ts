@@ -4,9 +4,17 @@
  * query does run under a Gather inside the INSERT (auto_explain's nested plans) — otherwise the
  * query's rows directly; the
  * result equals the query either way (FULL plans and an aggregate's hidden state alike), the
- * counts are exact, and a following DIFFERENTIAL refresh from its frontier stays equal.
+ * counts are exact, and a following DIFFERENTIAL refresh from its frontier stays equal. A verdict
+ * kept from an earlier refresh is used while its signature holds (no EXPLAIN), and read again
+ * when a setting or a source's statistics change.
  */
-import { FULL_ROWS_FUNCTION, fullParallelDdl, runRefresh, type SqlExecutor } from '@pgtrickle/dvm';
+import {
+  FULL_ROWS_FUNCTION,
+  type FullParallelVerdict,
+  fullParallelDdl,
+  runRefresh,
+  type SqlExecutor,
+} from '@pgtrickle/dvm';
 import { useTestDatabase } from '@pgtrickle/testkit';
 import type pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -44,7 +52,11 @@ const EXPLAIN_NESTED = [
  * A FULL refresh of `st` under `settings`: the statements it ran, its result, and whether a plan
  * run inside `full_rows` had a Gather.
  */
-async function fullRefresh(st: Maintained, settings: readonly string[]) {
+async function fullRefresh(
+  st: Maintained,
+  settings: readonly string[],
+  parallelVerdict: FullParallelVerdict | null = null,
+) {
   const statements: string[] = [];
   let gatherInFullRows = false;
   const result = await withTransaction(db, async (client: pg.PoolClient) => {
@@ -61,7 +73,12 @@ async function fullRefresh(st: Maintained, settings: readonly string[]) {
       },
     };
     try {
-      return await runRefresh(st.plan, exec, { action: 'FULL', frontier: st.frontier, parallelFull: true });
+      return await runRefresh(st.plan, exec, {
+        action: 'FULL',
+        frontier: st.frontier,
+        parallelFull: true,
+        parallelVerdict,
+      });
     } finally {
       client.off('notice', onNotice);
     }
@@ -114,6 +131,44 @@ describe('parallel FULL refresh', () => {
         await st.check();
       }
     }
+  });
+
+  it('reuses a kept verdict while its signature holds, and EXPLAINs again when it changes', async () => {
+    await db.query('CREATE TABLE fp_kept_src (id int PRIMARY KEY, g int NOT NULL, v int NOT NULL)');
+    await db.query('INSERT INTO fp_kept_src SELECT i, i % 40, i FROM generate_series(1, 20000) AS i');
+    await db.query('ANALYZE fp_kept_src');
+    const st = await maintain(
+      db,
+      'fp_kept',
+      'SELECT g, count(*) AS n, sum(v) AS s FROM fp_kept_src GROUP BY g',
+      {
+        mode: 'FULL',
+      },
+    );
+    const usesFullRows = (r: { statements: readonly string[] }) =>
+      (inserts(r.statements)[0] ?? '').includes(`"${FULL_ROWS_FUNCTION}"(`);
+    const first = await fullRefresh(st, PARALLEL);
+    expect(usesFullRows(first)).toBe(true);
+    const verdict = first.result.parallelVerdict;
+    expect(verdict?.parallel).toBe(true);
+    if (verdict === undefined) return;
+    // The same signature: the kept verdict decides, even one that disagrees with the planner.
+    const kept = await fullRefresh(st, PARALLEL, { signature: verdict.signature, parallel: false });
+    expect(usesFullRows(kept)).toBe(false);
+    expect(kept.result.parallelVerdict).toEqual({ signature: verdict.signature, parallel: false });
+    // Another setting: EXPLAINed again.
+    const serial = await fullRefresh(st, SERIAL, verdict);
+    expect(usesFullRows(serial)).toBe(false);
+    expect(serial.result.parallelVerdict?.parallel).toBe(false);
+    expect(serial.result.parallelVerdict?.signature).not.toBe(verdict.signature);
+    // New statistics of the source: EXPLAINed again.
+    await db.query('INSERT INTO fp_kept_src SELECT i, i % 40, i FROM generate_series(20001, 30000) AS i');
+    await db.query('ANALYZE fp_kept_src');
+    const analyzed = await fullRefresh(st, PARALLEL, { signature: verdict.signature, parallel: false });
+    expect(usesFullRows(analyzed)).toBe(true);
+    expect(analyzed.result.parallelVerdict?.parallel).toBe(true);
+    expect(analyzed.result.parallelVerdict?.signature).not.toBe(verdict.signature);
+    expect(analyzed.result.rowsInserted).toBe(40);
   });
 
   it('without parallelFull the statement is the direct INSERT', async () => {

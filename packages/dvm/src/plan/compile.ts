@@ -21,13 +21,7 @@ import {
   deltaParams,
   type StorageBinding,
 } from '../diff/context.js';
-import {
-  binaryIdPart,
-  fullRowIdExpr,
-  type IdPart,
-  printWithTypeShapes,
-  recordIdPartTypes,
-} from '../diff/rowid.js';
+import { FULL_ROW_ID_SQL, type IdPart, printWithTypeShapes, recordIdPartTypes } from '../diff/rowid.js';
 import {
   AmbiguousColumnError,
   DvmError,
@@ -246,8 +240,7 @@ export async function compileStreamTable(
   }
   checkOutputNames(columns);
   const full = async (reason: string | null): Promise<CompiledPlan> => {
-    const unhashable = (await port.unhashableTypes?.(columns.map((c) => c.type))) ?? new Set<string>();
-    return fullPlan(query, requested, reason, options.name, tag, columns, fullText, fullEnv, unhashable);
+    return fullPlan(query, requested, reason, options.name, tag, columns, fullText, fullEnv);
   };
   if (built === null) return await full(fallback);
   if (mode === 'IMMEDIATE') {
@@ -658,7 +651,6 @@ function fullPlan(
   columns: readonly QueryColumn[],
   fullText: string,
   env: BuildEnv,
-  unhashable: ReadonlySet<string>,
 ): CompiledPlan {
   const parsed = parseQuery(fullText);
   const refs = fullSources(parsed.node, env);
@@ -669,14 +661,8 @@ function fullPlan(
     (c, i) => sql`q.${sql.id(c)}::${(columns[i] as QueryColumn).type} AS ${sql.id(c)}`,
   );
   // A FULL plan's ids need only be the same for the same row (they are not unique, and nothing
-  // looks rows up by them): one hash of the row; a type without an extended hash function enters
-  // by its binary form.
-  const idParts = visible.map((c, i) => {
-    const { type } = columns[i] as QueryColumn;
-    const expr = sql`q.${sql.id(c)}`;
-    return unhashable.has(type) ? binaryIdPart(expr) : { expr, type };
-  });
-  const select = sql`SELECT ${fullRowIdExpr(idParts)} AS ${sql.id(ROW_ID_COLUMN)},
+  // reads them): one constant (`FULL_ROW_ID_SQL`).
+  const select = sql`SELECT ${sql.raw(FULL_ROW_ID_SQL)} AS ${sql.id(ROW_ID_COLUMN)},
   ${sql.join(typed)}
 FROM (${fullText}) AS q`;
   const plan: CompiledPlan = {

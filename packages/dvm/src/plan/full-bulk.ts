@@ -11,11 +11,21 @@
  * replica identity or the clustered index, is not valid, lives in another tablespace, has a
  * comment, a per-column statistics target or any object depending on it; and no index is touched
  * when the table has a trigger other than the storage guard (an IMMEDIATE stream table reading it
- * watches its shape, indexes included).
+ * watches its shape, indexes included). The storage's row-id index, when its plan has one and the
+ * storage has none (a storage that held a FULL plan's ids, which identify nothing, before a switch
+ * to an incremental plan: `evolveStorage` leaves the index to this refresh), is created after the
+ * load, from the new ids.
  */
+import { ROW_ID_COLUMN } from '../names.js';
 import { sql } from '../sql/sql.js';
 import type { CompiledPlan } from './compile.js';
-import { fullColumns, fullPlanParallelSql, storageTypesSql } from './full-parallel.js';
+import {
+  type FullParallelVerdict,
+  fullColumns,
+  fullPlanParallelSql,
+  fullPlanSignatureSql,
+  storageTypesSql,
+} from './full-parallel.js';
 import type { SqlExecutor } from './refresh.js';
 
 /** Rows the storage held before a FULL refresh from which its indexes are rebuilt instead of maintained. */
@@ -54,21 +64,41 @@ export function rebuildableIndexesSql(relation: string): string {
  ORDER BY c.relname`;
 }
 
+/** The condition that `relation` (quoted name) has an index on its row-id column alone. */
+export function rowIdIndexedSql(relation: string): string {
+  return sql`EXISTS (SELECT 1 FROM pg_catalog.pg_index AS x
+                JOIN pg_catalog.pg_attribute AS a
+                  ON a.attrelid = x.indrelid AND a.attnum = x.indkey[0] AND a.attname = ${sql.lit(ROW_ID_COLUMN)}
+               WHERE x.indrelid = ${sql.lit(relation)}::pg_catalog.regclass AND x.indnatts = 1)`;
+}
+
 /**
- * The statement reading, before a FULL refresh of `relation` (quoted name), its row count (`n`)
- * and the indexes it would rebuild in bulk (`indexes`: json of `schema`, `name`, `definition`);
- * with `plan`, also whether its population query would run in parallel (`parallel`) and the
- * storage's column types (`types`, see `full-parallel.ts`).
+ * The statement reading, before a FULL refresh of `relation` (quoted name), its row count (`n`),
+ * the indexes it would rebuild in bulk (`indexes`: json of `schema`, `name`, `definition`) and
+ * whether it has a row-id index (`row_id_indexed`); with `plan`, also whether its population
+ * query would run in parallel (`parallel`: `known`'s verdict while the signature is `known`'s,
+ * else EXPLAINed), that signature (`plan_signature`) and the storage's column types (`types`,
+ * see `full-parallel.ts`).
  */
-export function fullPreludeSql(relation: string, plan: CompiledPlan | null = null): string {
+export function fullPreludeSql(
+  relation: string,
+  plan: CompiledPlan | null = null,
+  known: FullParallelVerdict | null = null,
+): string {
+  const head = sql`SELECT (SELECT pg_catalog.count(*) FROM ${relation})::bigint AS n,
+       (SELECT pg_catalog.json_agg(x) FROM (${rebuildableIndexesSql(relation)}) AS x) AS indexes,
+       ${rowIdIndexedSql(relation)} AS row_id_indexed`;
+  if (plan === null) return head;
+  const explained = fullPlanParallelSql(plan);
   const parallel =
-    plan === null
-      ? ''
-      : sql`,
-       ${fullPlanParallelSql(plan)} AS parallel,
-       ${storageTypesSql(relation, fullColumns(plan))} AS types`;
-  return sql`SELECT (SELECT pg_catalog.count(*) FROM ${relation})::bigint AS n,
-       (SELECT pg_catalog.json_agg(x) FROM (${rebuildableIndexesSql(relation)}) AS x) AS indexes${parallel}`;
+    known === null
+      ? explained
+      : sql`CASE WHEN s.sig = ${sql.lit(known.signature)} THEN ${sql.lit(known.parallel)} ELSE ${explained} END`;
+  return sql`${head},
+       ${parallel} AS parallel,
+       s.sig AS plan_signature,
+       ${storageTypesSql(relation, fullColumns(plan))} AS types
+  FROM (SELECT ${fullPlanSignatureSql(plan)} AS sig) AS s`;
 }
 
 /** What a FULL refresh reads before it replaces the contents (by {@link fullPreludeSql}). */
@@ -79,6 +109,10 @@ export interface FullPrelude {
   readonly indexes: readonly RebuildableIndex[];
   /** When the population query would run in parallel: the storage's column types (else null). */
   readonly parallelTypes: readonly string[] | null;
+  /** Whether it has an index on its row-id column. */
+  readonly rowIdIndexed: boolean;
+  /** With a plan: the parallel verdict used and the signature it holds under (to keep for the next refresh). */
+  readonly verdict: FullParallelVerdict | null;
 }
 
 /** Parses a json value `pg` may return as text. */
@@ -86,13 +120,17 @@ function json(value: unknown): unknown {
   return typeof value === 'string' ? (JSON.parse(value) as unknown) : value;
 }
 
-/** Reads {@link FullPrelude} of `relation` (with `plan`: whether to compute its rows in parallel). */
+/**
+ * Reads {@link FullPrelude} of `relation` (with `plan`: whether to compute its rows in parallel,
+ * `known` the verdict of an earlier refresh).
+ */
 export async function readFullPrelude(
   exec: SqlExecutor,
   relation: string,
   plan: CompiledPlan | null = null,
+  known: FullParallelVerdict | null = null,
 ): Promise<FullPrelude> {
-  const r = (await exec.query(fullPreludeSql(relation, plan))).rows[0] ?? {};
+  const r = (await exec.query(fullPreludeSql(relation, plan, known))).rows[0] ?? {};
   const indexes = json(r.indexes);
   const types = json(r.types);
   return {
@@ -102,6 +140,11 @@ export async function readFullPrelude(
       definition: String(x.definition),
     })),
     parallelTypes: r.parallel === true && Array.isArray(types) ? types.map(String) : null,
+    rowIdIndexed: r.row_id_indexed === true,
+    verdict:
+      plan === null || typeof r.plan_signature !== 'string'
+        ? null
+        : { signature: r.plan_signature, parallel: r.parallel === true },
   };
 }
 
@@ -135,13 +178,19 @@ export function insertedCountSql(relation: string): string {
  * Replaces the contents of `relation` with the rows of `insert` (TRUNCATE, then the INSERT
  * statement, whose one result row it returns with the rows it inserted, `n`: see
  * {@link insertedCountSql}), in bulk — `indexes` dropped before the load and created after it —
- * when the table held at least `BULK_FULL_MIN_ROWS` rows (`rowsBefore`).
+ * when the table held at least `BULK_FULL_MIN_ROWS` rows (`rowsBefore`); then `rowIdIndex` (the
+ * plan's row-id index statement) when given and the table has no row-id index (`rowIdIndexed`).
  */
 export async function replaceContents(
   exec: SqlExecutor,
   relation: string,
   insert: string,
-  before: { readonly rows: number; readonly indexes: readonly RebuildableIndex[] },
+  before: {
+    readonly rows: number;
+    readonly indexes: readonly RebuildableIndex[];
+    readonly rowIdIndexed: boolean;
+  },
+  rowIdIndex: string | null = null,
 ): Promise<{ readonly row: Record<string, unknown>; readonly n: number }> {
   const indexes = before.rows >= BULK_FULL_MIN_ROWS ? before.indexes : [];
   await exec.query(sql`TRUNCATE ${relation}`);
@@ -151,5 +200,6 @@ export async function replaceContents(
   const from = row[INSERTED_BEFORE_COLUMN];
   const counted = await exec.query(insertedCountSql(relation), [from === undefined ? null : from]);
   for (const ix of indexes) await exec.query(ix.definition);
+  if (rowIdIndex !== null && !before.rowIdIndexed) await exec.query(rowIdIndex);
   return { row, n: Number(counted.rows[0]?.n ?? 0) };
 }

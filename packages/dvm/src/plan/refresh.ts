@@ -19,8 +19,9 @@ import { InternalError } from '../errors.js';
 import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
 import { sql } from '../sql/sql.js';
 import { captureAppliedSql, consolidateSql } from './apply.js';
-import type { CompiledPlan } from './compile.js';
+import { type CompiledPlan, rowIdIndexSql } from './compile.js';
 import { readFullPrelude, replaceContents } from './full-bulk.js';
+import type { FullParallelVerdict } from './full-parallel.js';
 import { fullStatementSql } from './full-statement.js';
 import { isLargeWindow, withLargeWindowSettings } from './large-window.js';
 
@@ -93,6 +94,11 @@ export interface RefreshOptions {
    * its rows through them (`full-parallel.ts`).
    */
   readonly parallelFull?: boolean;
+  /**
+   * With `parallelFull`: the parallel verdict an earlier FULL refresh of this plan returned
+   * ({@link RefreshResult.parallelVerdict}), reused while its signature holds (`full-parallel.ts`).
+   */
+  readonly parallelVerdict?: FullParallelVerdict | null;
 }
 
 /** What a refresh did. */
@@ -108,6 +114,8 @@ export interface RefreshResult {
   readonly rowsDeleted: number;
   /** Pending changes per source key in the window (DIFFERENTIAL). */
   readonly pendingChanges: Readonly<Record<string, number>>;
+  /** A FULL refresh with `parallelFull`: the parallel verdict it used, to pass to the next one. */
+  readonly parallelVerdict?: FullParallelVerdict;
 }
 
 /** The pending changes of each source in the window since `frontier` (and TRUNCATE flags). */
@@ -243,9 +251,14 @@ export async function runRefresh(
       sql`CREATE TEMP TABLE ${prevName} ON COMMIT DROP AS SELECT * FROM ${target.relation}`,
     ]);
   }
-  const before = await readFullPrelude(exec, target.relation, options.parallelFull === true ? plan : null);
+  const before = await readFullPrelude(
+    exec,
+    target.relation,
+    options.parallelFull === true ? plan : null,
+    options.parallelVerdict ?? null,
+  );
   const insert = fullStatementSql(plan, before.parallelTypes);
-  const inserted = await replaceContents(exec, target.relation, insert, before);
+  const inserted = await replaceContents(exec, target.relation, insert, before, rowIdIndexSql(plan));
   const frontier = inserted.row;
   if (frontier.snapshot === undefined || frontier.snapshot === null)
     throw new InternalError('the refresh statement did not record a frontier');
@@ -263,5 +276,6 @@ export async function runRefresh(
     rowsInserted: inserted.n,
     rowsDeleted: before.rows,
     pendingChanges: pending,
+    ...(before.verdict === null ? {} : { parallelVerdict: before.verdict }),
   };
 }
