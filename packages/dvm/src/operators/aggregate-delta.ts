@@ -40,7 +40,7 @@ import {
   specialValues,
 } from './aggregate-sql.js';
 import { nnSource } from './aggregate-state.js';
-import { unnettedScanDelta } from './scan.js';
+import { summedDelta } from './shared/summed-delta.js';
 
 const q = quoteIdent;
 
@@ -312,10 +312,11 @@ export function algebraicRows(
   binding: StorageBinding,
 ): KeyedRootDelta {
   const child = aggregateChild(node);
-  // Counts and sums of a scan's changes need no netting per row id (MIN / MAX would see values
-  // inserted and deleted within the window as candidates, so they take the netted delta).
+  // Counts and sums of a linear subtree's changes need no netting per row id (`summed-delta.ts`;
+  // MIN / MAX would see values inserted and deleted within the window as candidates, so they take
+  // the netted delta).
   const summed = node.aggs.every((_, j) => !['min', 'max'].includes(typesOf(node, j).kind));
-  const d = (child.kind === 'scan' && summed ? unnettedScanDelta(child, ctx) : null) ?? ctx.delta(child);
+  const d = (summed ? summedDelta(child, ctx) : null) ?? ctx.delta(child);
   const multi = node.sets.length > 1;
 
   // The child's delta rows with their keys, arguments, FILTER results and non-NULL flags.

@@ -50,13 +50,24 @@ export function withJoinCondition(join: JoinNode, extra: Expr, and: (a: Expr, b:
 /** The join's row id from its inputs' ids (aliases `l` and `r`). */
 export const JOIN_ROW_ID = rowIdExpr([`l.${ROW_ID_COLUMN}`, `r.${ROW_ID_COLUMN}`]);
 
-function term(ctx: DiffContext, node: JoinNode, left: string, right: string, weight: string): string {
+/**
+ * One term of the join over relations `left` (alias `l`) and `right` (alias `r`), with weight
+ * expression `weight` ('' for none) and row id `rowId` (default: the join's, from both inputs' ids).
+ */
+export function joinTerm(
+  ctx: DiffContext,
+  node: JoinNode,
+  left: string,
+  right: string,
+  weight: string,
+  rowId: string = JOIN_ROW_ID,
+): string {
   const [l] = twoChildren(node);
   const leftIds = new Set(l.columns.map((c) => c.id));
   const on =
     node.condition === null ? 'true' : ctx.render(node.condition, (id) => (leftIds.has(id) ? 'l' : 'r'));
   const cols = node.columns.map((c) => sql`, ${leftIds.has(c.id) ? 'l' : 'r'}.${sql.id(c.id)}`).join('');
-  return sql`SELECT ${JOIN_ROW_ID} AS ${ROW_ID_COLUMN}${weight === '' ? '' : sql`, ${weight} AS ${WEIGHT_COLUMN}`}${cols}
+  return sql`SELECT ${rowId} AS ${ROW_ID_COLUMN}${weight === '' ? '' : sql`, ${weight} AS ${WEIGHT_COLUMN}`}${cols}
 FROM ${left} AS l
 JOIN ${right} AS r ON ${on}`;
 }
@@ -65,12 +76,12 @@ JOIN ${right} AS r ON ${on}`;
 export const joinRules: OperatorRules<JoinNode> = {
   snapshot(node, side, ctx) {
     const [l, r] = twoChildren(node);
-    return term(ctx, node, `(${ctx.snapshot(l, side)})`, `(${ctx.snapshot(r, side)})`, '');
+    return joinTerm(ctx, node, `(${ctx.snapshot(l, side)})`, `(${ctx.snapshot(r, side)})`, '');
   },
   delta(node, ctx) {
     const [l, r] = twoChildren(node);
     const terms = innerJoinDeltaTerms(ctx, l, r, (left, right, weight) =>
-      term(ctx, node, left, right, weight),
+      joinTerm(ctx, node, left, right, weight),
     );
     return ctx.stmt.add(`d${node.nid}_join`, terms.join('\nUNION ALL\n'));
   },

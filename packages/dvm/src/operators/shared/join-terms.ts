@@ -20,17 +20,18 @@ function leftNew(ctx: DiffContext, l: IrNode): string {
  * ΔL⋈R₁ + L₁⋈ΔR − ΔL⋈ΔR, without the terms of a statically empty delta (the framework never asks
  * for the delta of a join neither of whose inputs changes, so at least one term remains). `term(left, right, weight)` builds one term from two
  * relations and its weight expression (the outer joins' inner part uses it with their own select
- * list).
+ * list); `delta` gives an input's delta (default `ctx.delta`; `summed-delta.ts` passes its own).
  */
 export function innerJoinDeltaTerms(
   ctx: DiffContext,
   l: IrNode,
   r: IrNode,
   term: (left: string, right: string, weight: string) => string,
+  delta: (node: IrNode) => string = (node) => ctx.delta(node),
 ): string[] {
   const terms: string[] = [];
-  const dl = ctx.isStaticallyEmpty(l) ? null : ctx.delta(l);
-  const dr = ctx.isStaticallyEmpty(r) ? null : ctx.delta(r);
+  const dl = ctx.isStaticallyEmpty(l) ? null : delta(l);
+  const dr = ctx.isStaticallyEmpty(r) ? null : delta(r);
   if (dl !== null) terms.push(term(dl, `(${ctx.snapshot(r, 'new')})`, `l.${WEIGHT_COLUMN}`));
   if (dr !== null) terms.push(term(leftNew(ctx, l), dr, `r.${WEIGHT_COLUMN}`));
   if (dl !== null && dr !== null) terms.push(term(dl, dr, `-(l.${WEIGHT_COLUMN} * r.${WEIGHT_COLUMN})`));
