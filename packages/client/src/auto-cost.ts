@@ -7,7 +7,9 @@
  *   (it loads an empty storage table row by row into its indexes, where a later FULL of a filled
  *   one rebuilds them in bulk, and runs on cold caches: on the refresh workload it took 1.6–2.4
  *   times a later FULL); while the first population is the only FULL of the history, half its
- *   duration (`FIRST_POPULATION_SHARE`), so the first large window can go FULL and measure it;
+ *   duration (`FIRST_POPULATION_SHARE`), so the first large window can go FULL and measure it
+ *   — and while FULL's cost is only that guess, the fixed ratio below also decides (it may send a
+ *   large window FULL where the guess would not);
  * - DIFFERENTIAL's cost for n change records: the larger of a least-squares line `a + b·n` (a, b ≥ 0)
  *   through its last DIFFERENTIAL refreshes, and the median of those of them with between n/2 and
  *   n records when there are at least two (a DIFFERENTIAL refresh whose cost grows faster than its
@@ -162,7 +164,10 @@ export function autoPreferFull(
       const diff = model.differentialMs(Math.min(changes, model.trustedUpTo));
       if (diff > model.fullMs)
         return `AUTO: ${changes} pending change records (an update is two); from the last ${model.samples} DIFFERENTIAL refreshes one would take ≈${Math.round(model.differentialMs(changes))} ms against ≈${Math.round(model.fullMs)} ms for FULL${model.fullFromPopulation ? ` (${FIRST_POPULATION_SHARE} × its first population, its only FULL refresh so far)` : ''}; FULL is cheaper`;
-      if (changes <= model.trustedUpTo) return null;
+      // FULL's cost known only as a share of the first population (a guess taken on an empty
+      // table, under whatever load the creation met) does not overrule the fixed ratio: a window
+      // the ratio sends FULL goes FULL, which measures FULL's real cost for the next choices.
+      if (changes <= model.trustedUpTo && !model.fullFromPopulation) return null;
     }
     for (const [key, changes] of Object.entries(window.changes)) {
       const rows = Math.max(window.reltuples[key] ?? 0, 1000);

@@ -92,6 +92,16 @@ describe('the cost model', () => {
       /against ≈1000 ms for FULL \(0.5 × its first population, its only FULL refresh so far\); FULL is cheaper/,
     );
     expect(autoPreferFull(0.15, [first, ...diffs])(windowOf(8_000), plan)).toBeNull();
+    // While FULL's cost is only that guess, the fixed ratio still decides too: 12,000 records of a
+    // 50,000-row source (> 0.15 × its rows) go FULL although the guess (a population of 40 s) says
+    // DIFFERENTIAL; with a measured FULL of the same 20 s they go DIFFERENTIAL.
+    const slowFirst: RefreshCostSample = { action: 'FULL', changes: 0, ms: 40_000, population: true };
+    expect(autoPreferFull(0.15, [slowFirst, ...diffs])(windowOf(12_000, 50_000), plan)).toMatch(
+      /exceed 0.15 × 50000 rows/,
+    );
+    expect(autoPreferFull(0.15, [slowFirst, ...diffs])(windowOf(7_000, 50_000), plan)).toBeNull();
+    const measured = [slowFirst, { action: 'FULL' as const, changes: 0, ms: 20_000 }, ...diffs];
+    expect(autoPreferFull(0.15, measured)(windowOf(12_000, 50_000), plan)).toBeNull();
     // A later FULL of 1,500 ms replaces the population's figure: 12,000 records go DIFFERENTIAL.
     const later = [first, { action: 'FULL' as const, changes: 0, ms: 1_500 }, ...diffs];
     expect(costModel(later)?.fullMs).toBe(1_500);
