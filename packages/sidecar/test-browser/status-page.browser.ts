@@ -5,7 +5,7 @@
  * $PGTRICKLE_SCREENSHOT when set, e.g. docs/status-page.png; else to the temp dir).
  * The browser is Debian's chromium (`apt-get install -y chromium`), or $CHROMIUM_PATH.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { useTestDatabase } from '@pgtrickle/testkit';
@@ -137,6 +137,8 @@ describe('the status page', () => {
       process.env.PGTRICKLE_SCREENSHOT ?? path.join(os.tmpdir(), `pgtrickle-status-${process.pid}.png`);
     await page.screenshot({ path: path.resolve(file), fullPage: true });
     expect(statSync(path.resolve(file)).size).toBeGreaterThan(10_000);
+    // Kept only where PGTRICKLE_SCREENSHOT asks for it.
+    if (process.env.PGTRICKLE_SCREENSHOT === undefined) rmSync(file);
     await page.close();
   });
 });
