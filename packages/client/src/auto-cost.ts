@@ -158,19 +158,28 @@ export function autoPreferFull(
 ): (window: WindowInspection, plan: CompiledPlan) => string | null {
   const model = costModel(samples);
   return (window, plan) => {
+    // Whether only sources of known size may send the window FULL by the ratio (below).
+    let knownSizeOnly = false;
     if (model !== null) {
       const changes = Object.values(window.changes).reduce((a, b) => a + b, 0);
       // Beyond the trusted range the estimate at its end still counts (so FULL stays FULL).
       const diff = model.differentialMs(Math.min(changes, model.trustedUpTo));
       if (diff > model.fullMs)
         return `AUTO: ${changes} pending change records (an update is two); from the last ${model.samples} DIFFERENTIAL refreshes one would take ≈${Math.round(model.differentialMs(changes))} ms against ≈${Math.round(model.fullMs)} ms for FULL${model.fullFromPopulation ? ` (${FIRST_POPULATION_SHARE} × its first population, its only FULL refresh so far)` : ''}; FULL is cheaper`;
-      // FULL's cost known only as a share of the first population (a guess taken on an empty
-      // table, under whatever load the creation met) does not overrule the fixed ratio: a window
-      // the ratio sends FULL goes FULL, which measures FULL's real cost for the next choices.
-      if (changes <= model.trustedUpTo && !model.fullFromPopulation) return null;
+      if (changes <= model.trustedUpTo) {
+        if (!model.fullFromPopulation) return null;
+        // FULL's cost known only as a share of the first population (a guess taken on an empty
+        // table, under whatever load the creation met) does not overrule the fixed ratio: a
+        // window the ratio sends FULL goes FULL, which measures FULL's real cost. Only over
+        // sources of known size: a never analysed or partitioned one (reltuples −1) counts as
+        // 1,000 rows, which would send a small window of a large table FULL.
+        knownSizeOnly = true;
+      }
     }
     for (const [key, changes] of Object.entries(window.changes)) {
-      const rows = Math.max(window.reltuples[key] ?? 0, 1000);
+      const size = window.reltuples[key];
+      if (knownSizeOnly && !(size !== undefined && size >= 0)) continue;
+      const rows = Math.max(size ?? 0, 1000);
       if (changes > Math.ceil(rows * ratio)) {
         const name = plan.sources.find((s) => s.key === key)?.name ?? key;
         return `AUTO: ${changes} pending change records (an update is two) on ${name} exceed ${ratio} × ${Math.round(rows)} rows; FULL is cheaper`;

@@ -100,6 +100,8 @@ describe('the cost model', () => {
       /exceed 0.15 × 50000 rows/,
     );
     expect(autoPreferFull(0.15, [slowFirst, ...diffs])(windowOf(7_000, 50_000), plan)).toBeNull();
+    // A source of unknown size (never analysed, or partitioned: reltuples −1) does not count there.
+    expect(autoPreferFull(0.15, [slowFirst, ...diffs])(windowOf(12_000, -1), plan)).toBeNull();
     const measured = [slowFirst, { action: 'FULL' as const, changes: 0, ms: 20_000 }, ...diffs];
     expect(autoPreferFull(0.15, measured)(windowOf(12_000, 50_000), plan)).toBeNull();
     // A later FULL of 1,500 ms replaces the population's figure: 12,000 records go DIFFERENTIAL.
