@@ -258,29 +258,25 @@ FROM ${transitionRows(source, table, ds.rowVariables === true)} AS ${SOURCE_ALIA
       }
       return ctx.stmt.add(`delta_${source.name}`, parts.join('\nUNION ALL\n'));
     }
+    // Change buffer: the window, with the columns the scan reads typed as the source had them.
+    const win = ctx.stmt.add(`win_${source.name}`, windowSql(source, ctx), true);
     if (source.keyed && source.deferrableKey !== true) {
       // Net effect per key: −1 with the first change's values if it is a D (the row existed
       // before the window), +1 with the last change's values if it is an I (it exists after).
       // (A DEFERRABLE key may have its new row inserted before its old one is deleted, so the
       // order says nothing: such a source is netted by content below, like a keyless one.)
-      // One sort of the window by (row id, change) serves both ends: a change is its key's first
-      // when the change before it in that order has another row id, its last when the one after
-      // it has (one window pass, where a DISTINCT ON per end sorted the window twice).
-      const win = ctx.stmt.add(`win_${source.name}`, windowSql(source, ctx));
       return ctx.stmt.add(
         `delta_${source.name}`,
-        sql`SELECT w.${ROW_ID_COLUMN}, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS ${WEIGHT_COLUMN}${srcCols('w')}
-FROM (SELECT v.*,
-        pg_catalog.lag(v.${ROW_ID_COLUMN}) OVER __pgt_o IS DISTINCT FROM v.${ROW_ID_COLUMN} AS __pgt_first,
-        pg_catalog.lead(v.${ROW_ID_COLUMN}) OVER __pgt_o IS DISTINCT FROM v.${ROW_ID_COLUMN} AS __pgt_last
-      FROM ${win} AS v
-      WINDOW __pgt_o AS (ORDER BY v.${ROW_ID_COLUMN}, v.__pgt_change_id)) AS w
-WHERE CASE WHEN w.__pgt_action = 'I' THEN w.__pgt_last ELSE w.__pgt_first END`,
+        sql`SELECT w.${ROW_ID_COLUMN}, -1::bigint AS ${WEIGHT_COLUMN}${srcCols('w')}
+FROM (SELECT DISTINCT ON (${ROW_ID_COLUMN}) * FROM ${win} ORDER BY ${ROW_ID_COLUMN}, __pgt_change_id) AS w
+WHERE w.__pgt_action = 'D'
+UNION ALL
+SELECT w.${ROW_ID_COLUMN}, 1::bigint AS ${WEIGHT_COLUMN}${srcCols('w')}
+FROM (SELECT DISTINCT ON (${ROW_ID_COLUMN}) * FROM ${win} ORDER BY ${ROW_ID_COLUMN}, __pgt_change_id DESC) AS w
+WHERE w.__pgt_action = 'I'`,
         true,
       );
     }
-    // Change buffer: the window, with the columns the scan reads typed as the source had them.
-    const win = ctx.stmt.add(`win_${source.name}`, windowSql(source, ctx), true);
     // Keyless (or a DEFERRABLE key): net count per id and representation (image), non-zero only,
     // so a change of representation (1.0 → 1.00) is a change; for a deferrable key what remains
     // is the key's row before the window (−1) and after it (+1), in whatever order it was written.

@@ -202,20 +202,20 @@ WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "n", "__pgt
 
 
 -- ==== refresh statement (DIFFERENTIAL)
-WITH __pgt_win_edges AS (
+WITH __pgt_win_edges AS MATERIALIZED (
   SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."src", __pgt_src."dst"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "src", b."c2" AS "dst"
         FROM "pgtrickle_changes"."changes_16406" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_edges AS MATERIALIZED (
-  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."src" AS "src", w."dst" AS "dst"
-  FROM (SELECT v.*,
-          pg_catalog.lag(v.__pgt_row_id) OVER __pgt_o IS DISTINCT FROM v.__pgt_row_id AS __pgt_first,
-          pg_catalog.lead(v.__pgt_row_id) OVER __pgt_o IS DISTINCT FROM v.__pgt_row_id AS __pgt_last
-        FROM __pgt_win_edges AS v
-        WINDOW __pgt_o AS (ORDER BY v.__pgt_row_id, v.__pgt_change_id)) AS w
-  WHERE CASE WHEN w.__pgt_action = 'I' THEN w.__pgt_last ELSE w.__pgt_first END
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."src" AS "src", w."dst" AS "dst"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_edges ORDER BY __pgt_row_id, __pgt_change_id) AS w
+  WHERE w.__pgt_action = 'D'
+  UNION ALL
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."src" AS "src", w."dst" AS "dst"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_edges ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
+  WHERE w.__pgt_action = 'I'
 ),
 __pgt_d3_scan_e AS (
   SELECT d.__pgt_row_id, d.__pgt_weight, d."src" AS "e_src", d."dst" AS "e_dst"
@@ -396,20 +396,20 @@ SELECT ((SELECT CASE
 
 
 -- ==== refresh statement (DIFFERENTIAL, captured for consumers)
-WITH __pgt_win_edges AS (
+WITH __pgt_win_edges AS MATERIALIZED (
   SELECT pg_catalog.hashtextextended((ROW(__pgt_src."src", __pgt_src."dst"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."src", __pgt_src."dst"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "src", b."c2" AS "dst"
         FROM "pgtrickle_changes"."changes_16406" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_edges AS MATERIALIZED (
-  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."src" AS "src", w."dst" AS "dst"
-  FROM (SELECT v.*,
-          pg_catalog.lag(v.__pgt_row_id) OVER __pgt_o IS DISTINCT FROM v.__pgt_row_id AS __pgt_first,
-          pg_catalog.lead(v.__pgt_row_id) OVER __pgt_o IS DISTINCT FROM v.__pgt_row_id AS __pgt_last
-        FROM __pgt_win_edges AS v
-        WINDOW __pgt_o AS (ORDER BY v.__pgt_row_id, v.__pgt_change_id)) AS w
-  WHERE CASE WHEN w.__pgt_action = 'I' THEN w.__pgt_last ELSE w.__pgt_first END
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."src" AS "src", w."dst" AS "dst"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_edges ORDER BY __pgt_row_id, __pgt_change_id) AS w
+  WHERE w.__pgt_action = 'D'
+  UNION ALL
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."src" AS "src", w."dst" AS "dst"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_edges ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
+  WHERE w.__pgt_action = 'I'
 ),
 __pgt_d3_scan_e AS (
   SELECT d.__pgt_row_id, d.__pgt_weight, d."src" AS "e_src", d."dst" AS "e_dst"

@@ -100,20 +100,20 @@ WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "k", "v") V
 
 
 -- ==== refresh statement (DIFFERENTIAL)
-WITH __pgt_win_upstream AS (
+WITH __pgt_win_upstream AS MATERIALIZED (
   SELECT pg_catalog.hashtextextended((ROW(__pgt_src."__pgt_row_id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."k", __pgt_src."v"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."k" AS "k", b."v" AS "v", b."__pgt_row_id" AS "__pgt_row_id"
         FROM "pgtrickle_changes"."changes_st_7" AS b
         WHERE b.epoch > $2::bigint AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_upstream AS MATERIALIZED (
-  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."k" AS "k", w."v" AS "v"
-  FROM (SELECT v.*,
-          pg_catalog.lag(v.__pgt_row_id) OVER __pgt_o IS DISTINCT FROM v.__pgt_row_id AS __pgt_first,
-          pg_catalog.lead(v.__pgt_row_id) OVER __pgt_o IS DISTINCT FROM v.__pgt_row_id AS __pgt_last
-        FROM __pgt_win_upstream AS v
-        WINDOW __pgt_o AS (ORDER BY v.__pgt_row_id, v.__pgt_change_id)) AS w
-  WHERE CASE WHEN w.__pgt_action = 'I' THEN w.__pgt_last ELSE w.__pgt_first END
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."k" AS "k", w."v" AS "v"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_upstream ORDER BY __pgt_row_id, __pgt_change_id) AS w
+  WHERE w.__pgt_action = 'D'
+  UNION ALL
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."k" AS "k", w."v" AS "v"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_upstream ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
+  WHERE w.__pgt_action = 'I'
 ),
 __pgt_d1_scan_upstream AS (
   SELECT d.__pgt_row_id, d.__pgt_weight, d."k" AS "upstream_k", d."v" AS "upstream_v"
@@ -173,20 +173,20 @@ SELECT ((SELECT CASE
 
 
 -- ==== refresh statement (DIFFERENTIAL, captured for consumers)
-WITH __pgt_win_upstream AS (
+WITH __pgt_win_upstream AS MATERIALIZED (
   SELECT pg_catalog.hashtextextended((ROW(__pgt_src."__pgt_row_id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."k", __pgt_src."v"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."k" AS "k", b."v" AS "v", b."__pgt_row_id" AS "__pgt_row_id"
         FROM "pgtrickle_changes"."changes_st_7" AS b
         WHERE b.epoch > $2::bigint AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_upstream AS MATERIALIZED (
-  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."k" AS "k", w."v" AS "v"
-  FROM (SELECT v.*,
-          pg_catalog.lag(v.__pgt_row_id) OVER __pgt_o IS DISTINCT FROM v.__pgt_row_id AS __pgt_first,
-          pg_catalog.lead(v.__pgt_row_id) OVER __pgt_o IS DISTINCT FROM v.__pgt_row_id AS __pgt_last
-        FROM __pgt_win_upstream AS v
-        WINDOW __pgt_o AS (ORDER BY v.__pgt_row_id, v.__pgt_change_id)) AS w
-  WHERE CASE WHEN w.__pgt_action = 'I' THEN w.__pgt_last ELSE w.__pgt_first END
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."k" AS "k", w."v" AS "v"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_upstream ORDER BY __pgt_row_id, __pgt_change_id) AS w
+  WHERE w.__pgt_action = 'D'
+  UNION ALL
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."k" AS "k", w."v" AS "v"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_upstream ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
+  WHERE w.__pgt_action = 'I'
 ),
 __pgt_d1_scan_upstream AS (
   SELECT d.__pgt_row_id, d.__pgt_weight, d."k" AS "upstream_k", d."v" AS "upstream_v"

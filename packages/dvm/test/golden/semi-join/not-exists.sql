@@ -167,39 +167,39 @@ WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id") VALUE
 
 
 -- ==== refresh statement (DIFFERENTIAL)
-WITH __pgt_win_orders AS (
+WITH __pgt_win_orders AS MATERIALIZED (
   SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer"
-  FROM (SELECT v.*,
-          pg_catalog.lag(v.__pgt_row_id) OVER __pgt_o IS DISTINCT FROM v.__pgt_row_id AS __pgt_first,
-          pg_catalog.lead(v.__pgt_row_id) OVER __pgt_o IS DISTINCT FROM v.__pgt_row_id AS __pgt_last
-        FROM __pgt_win_orders AS v
-        WINDOW __pgt_o AS (ORDER BY v.__pgt_row_id, v.__pgt_change_id)) AS w
-  WHERE CASE WHEN w.__pgt_action = 'I' THEN w.__pgt_last ELSE w.__pgt_first END
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
+  WHERE w.__pgt_action = 'D'
+  UNION ALL
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
+  WHERE w.__pgt_action = 'I'
 ),
 __pgt_d2_scan_o AS (
   SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."customer" AS "o_customer"
   FROM __pgt_delta_orders AS d
 ),
-__pgt_win_customers AS (
+__pgt_win_customers AS MATERIALIZED (
   SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id"
         FROM "pgtrickle_changes"."changes_16393" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_customers AS MATERIALIZED (
-  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."id" AS "id"
-  FROM (SELECT v.*,
-          pg_catalog.lag(v.__pgt_row_id) OVER __pgt_o IS DISTINCT FROM v.__pgt_row_id AS __pgt_first,
-          pg_catalog.lead(v.__pgt_row_id) OVER __pgt_o IS DISTINCT FROM v.__pgt_row_id AS __pgt_last
-        FROM __pgt_win_customers AS v
-        WINDOW __pgt_o AS (ORDER BY v.__pgt_row_id, v.__pgt_change_id)) AS w
-  WHERE CASE WHEN w.__pgt_action = 'I' THEN w.__pgt_last ELSE w.__pgt_first END
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id) AS w
+  WHERE w.__pgt_action = 'D'
+  UNION ALL
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
+  WHERE w.__pgt_action = 'I'
 ),
 __pgt_d1_scan_c AS (
   SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "c_id"
@@ -291,39 +291,39 @@ SELECT ((SELECT CASE
 
 
 -- ==== refresh statement (DIFFERENTIAL, captured for consumers)
-WITH __pgt_win_orders AS (
+WITH __pgt_win_orders AS MATERIALIZED (
   SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer"
-  FROM (SELECT v.*,
-          pg_catalog.lag(v.__pgt_row_id) OVER __pgt_o IS DISTINCT FROM v.__pgt_row_id AS __pgt_first,
-          pg_catalog.lead(v.__pgt_row_id) OVER __pgt_o IS DISTINCT FROM v.__pgt_row_id AS __pgt_last
-        FROM __pgt_win_orders AS v
-        WINDOW __pgt_o AS (ORDER BY v.__pgt_row_id, v.__pgt_change_id)) AS w
-  WHERE CASE WHEN w.__pgt_action = 'I' THEN w.__pgt_last ELSE w.__pgt_first END
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
+  WHERE w.__pgt_action = 'D'
+  UNION ALL
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
+  WHERE w.__pgt_action = 'I'
 ),
 __pgt_d2_scan_o AS (
   SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."customer" AS "o_customer"
   FROM __pgt_delta_orders AS d
 ),
-__pgt_win_customers AS (
+__pgt_win_customers AS MATERIALIZED (
   SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id"
         FROM "pgtrickle_changes"."changes_16393" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
 __pgt_delta_customers AS MATERIALIZED (
-  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."id" AS "id"
-  FROM (SELECT v.*,
-          pg_catalog.lag(v.__pgt_row_id) OVER __pgt_o IS DISTINCT FROM v.__pgt_row_id AS __pgt_first,
-          pg_catalog.lead(v.__pgt_row_id) OVER __pgt_o IS DISTINCT FROM v.__pgt_row_id AS __pgt_last
-        FROM __pgt_win_customers AS v
-        WINDOW __pgt_o AS (ORDER BY v.__pgt_row_id, v.__pgt_change_id)) AS w
-  WHERE CASE WHEN w.__pgt_action = 'I' THEN w.__pgt_last ELSE w.__pgt_first END
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id) AS w
+  WHERE w.__pgt_action = 'D'
+  UNION ALL
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
+  WHERE w.__pgt_action = 'I'
 ),
 __pgt_d1_scan_c AS (
   SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "c_id"
