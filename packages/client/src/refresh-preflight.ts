@@ -178,7 +178,10 @@ function selectGranteesSql(oid: string): string {
 
 /**
  * Reads the {@link Preflight} of `row`, to be refreshed as `owner`; `hiddenOids`: the relations
- * whose visibility to the owner to read too (the sources of the plan it expects to run).
+ * whose visibility to the owner to read too (the sources of the plan it expects to run);
+ * `planCache`: the caller's plan_cache_mode the lock replaced, and whether the plan's buffers
+ * allow the delta statement a generic plan (none has its window index), which it keeps when the
+ * `window` read here is small too (see the module header).
  */
 export async function preflight(
   conn: Conn,

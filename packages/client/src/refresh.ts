@@ -291,10 +291,11 @@ export async function refreshInTransaction(
   // The preflight runs with a generic plan and sets the caller's plan_cache_mode back, or keeps the
   // generic plan for a small window's delta statement and the record when the buffers it reads
   // are small (no window index): `refresh-preflight.ts`.
+  const callerPlanCache = locked?.planCacheMode ?? null;
   const planCache =
-    locked?.planCacheMode === null || locked?.planCacheMode === undefined
+    callerPlanCache === null
       ? null
-      : { caller: locked.planCacheMode, genericDelta: inspect !== null && !locked.buffersIndexed };
+      : { caller: callerPlanCache, genericDelta: locked?.buffersIndexed === false };
   let pre: Preflight;
   try {
     pre = await preflight(

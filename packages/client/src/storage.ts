@@ -8,7 +8,14 @@
  * collation, so readers compare and sort its values as the query does.
  */
 import type { CompiledPlan, QueryColumn } from '@pgtrickle/dvm';
-import { HIDDEN_PREFIX, quoteIdent, quoteLiteral, ROW_ID_COLUMN, rowIdIndexSql } from '@pgtrickle/dvm';
+import {
+  HIDDEN_PREFIX,
+  quoteIdent,
+  quoteLiteral,
+  ROW_ID_COLUMN,
+  rowIdIndexesSql,
+  rowIdIndexSql,
+} from '@pgtrickle/dvm';
 import { allowStorageWrites, CATALOG_SCHEMA, CHANGES_SCHEMA } from './catalog/schema.js';
 import type { Conn, Db } from './db.js';
 import { DependentViewsError } from './errors.js';
@@ -253,15 +260,7 @@ export async function evolveStorage(
   }
   await allowStorageWrites(conn, pgtId);
   for (const step of steps) await owner.exec.query(`ALTER TABLE ${rel} ${step.sql}`);
-  const rowIdIndexes = await conn.query(
-    `SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(i.relname) AS ix
-       FROM pg_catalog.pg_index AS x
-       JOIN pg_catalog.pg_class AS i ON i.oid = x.indexrelid
-       JOIN pg_catalog.pg_namespace AS n ON n.oid = i.relnamespace
-      WHERE x.indrelid = pg_catalog.to_regclass($1) AND x.indnatts = 1
-        AND x.indkey[0] = (SELECT a.attnum FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = x.indrelid AND a.attname = $2)`,
-    [rel, ROW_ID_COLUMN],
-  );
+  const rowIdIndexes = await conn.query(rowIdIndexesSql(rel));
   for (const ix of rowIdIndexes.rows) await owner.exec.query(`DROP INDEX ${String(ix.ix)}`);
   // The index the plan's storage DDL creates (none for a FULL plan). A storage without one held a
   // FULL plan's ids, which identify nothing (all equal): the FULL refresh that follows creates it

@@ -92,6 +92,7 @@ export {
   rebuildableIndexesSql,
   replaceContents,
   rowIdIndexedSql,
+  rowIdIndexesSql,
 } from './plan/full-bulk.js';
 export {
   FULL_PLAN_PARALLEL_FUNCTION,

@@ -64,12 +64,23 @@ export function rebuildableIndexesSql(relation: string): string {
  ORDER BY c.relname`;
 }
 
+/**
+ * The indexes of `relation` (quoted name) on its row-id column alone, one row each: `ix`, the
+ * index's schema-qualified quoted name.
+ */
+export function rowIdIndexesSql(relation: string): string {
+  return sql`SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(i.relname) AS ix
+  FROM pg_catalog.pg_index AS x
+  JOIN pg_catalog.pg_class AS i ON i.oid = x.indexrelid
+  JOIN pg_catalog.pg_namespace AS n ON n.oid = i.relnamespace
+  JOIN pg_catalog.pg_attribute AS a
+    ON a.attrelid = x.indrelid AND a.attnum = x.indkey[0] AND a.attname = ${sql.lit(ROW_ID_COLUMN)}
+ WHERE x.indrelid = ${sql.lit(relation)}::pg_catalog.regclass AND x.indnatts = 1`;
+}
+
 /** The condition that `relation` (quoted name) has an index on its row-id column alone. */
 export function rowIdIndexedSql(relation: string): string {
-  return sql`EXISTS (SELECT 1 FROM pg_catalog.pg_index AS x
-                JOIN pg_catalog.pg_attribute AS a
-                  ON a.attrelid = x.indrelid AND a.attnum = x.indkey[0] AND a.attname = ${sql.lit(ROW_ID_COLUMN)}
-               WHERE x.indrelid = ${sql.lit(relation)}::pg_catalog.regclass AND x.indnatts = 1)`;
+  return sql`EXISTS (${rowIdIndexesSql(relation)})`;
 }
 
 /**

@@ -256,29 +256,25 @@ function afterBody(
   const st = state(pgtId);
   const limited = `(SELECT FROM ${rows} LIMIT ${IMMEDIATE_SMALL_ROWS + 1}) AS __pgt_r`;
   const inPlace = apply.inPlace;
-  const run =
-    rows === null
-      ? `  ${apply.small};\n`
-      : inPlace === undefined
-        ? `  SELECT pg_catalog.count(*) INTO __pgt_rows FROM ${limited};
-  IF __pgt_rows = 0 THEN RETURN NULL; END IF;
-  IF __pgt_rows <= ${IMMEDIATE_SMALL_ROWS} THEN
-    ${apply.small};
-  ELSE
-    ${apply.large};
-  END IF;
-`
-        : `  SELECT n.c, CASE WHEN n.c = 1 THEN (SELECT ${rowText('o', inPlace.keys)} FROM ${sql.id(TRANSITION_OLD)} AS o) = (SELECT ${rowText('x', inPlace.keys)} FROM ${sql.id(TRANSITION_NEW)} AS x) ELSE false END
-    INTO __pgt_rows, __pgt_same FROM (SELECT pg_catalog.count(*) AS c FROM ${limited}) AS n;
-  IF __pgt_rows = 0 THEN RETURN NULL; END IF;
-  IF __pgt_same THEN
-    ${inPlace.sql};
-  ELSIF __pgt_rows <= ${IMMEDIATE_SMALL_ROWS} THEN
+  // The rows counted (up to one past the small size) and, for an in-place UPDATE, whether its one
+  // row kept its key columns; then the in-place path, else the small or the large statement.
+  const count =
+    inPlace === undefined
+      ? `SELECT pg_catalog.count(*) INTO __pgt_rows FROM ${limited};`
+      : `SELECT n.c, CASE WHEN n.c = 1 THEN (SELECT ${rowText('o', inPlace.keys)} FROM ${sql.id(TRANSITION_OLD)} AS o) = (SELECT ${rowText('x', inPlace.keys)} FROM ${sql.id(TRANSITION_NEW)} AS x) ELSE false END
+    INTO __pgt_rows, __pgt_same FROM (SELECT pg_catalog.count(*) AS c FROM ${limited}) AS n;`;
+  const bySize = `__pgt_rows <= ${IMMEDIATE_SMALL_ROWS} THEN
     ${apply.small};
   ELSE
     ${apply.large};
   END IF;
 `;
+  const run =
+    rows === null
+      ? `  ${apply.small};\n`
+      : `  ${count}
+  IF __pgt_rows = 0 THEN RETURN NULL; END IF;
+  ${inPlace === undefined ? `IF ${bySize}` : `IF __pgt_same THEN\n    ${inPlace.sql};\n  ELSIF ${bySize}`}`;
   return `
 DECLARE
   __pgt_rows bigint;
