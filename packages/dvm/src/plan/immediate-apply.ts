@@ -15,6 +15,7 @@
  * No sort, no window, no comparison of images except the one deciding whether to rewrite a row.
  */
 
+import type { ColumnInfo } from '../catalog/port.js';
 import type { DiffContext } from '../diff/context.js';
 import { rowText } from '../diff/rowid.js';
 import type { IrNode, SourceRef } from '../ir/types.js';
@@ -142,4 +143,58 @@ export function inPlaceUpdateStatement(ctx: DiffContext, target: ApplyTarget, de
   return ctx.stmt.build(sql`UPDATE ${target.relation} AS st SET ${set}
 FROM ${delta} AS d
 WHERE st.${id} = d.${id} AND ${rowText('st', target.columns)} IS DISTINCT FROM ${rowText('d', target.columns)}`);
+}
+
+/**
+ * Types whose equality is the identity of their binary and text images (so of the row ids formed
+ * from them): integers, booleans, oids, dates, uuids, timestamps of full precision and text of a
+ * deterministic (the type's default) collation. Any other type (numeric, where 1.0 = 1.00;
+ * floating point, where 0 = -0; a collation of the column's own, which may not be deterministic;
+ * domains, arrays, …) is compared by its binary image (`record_send`), which costs more.
+ */
+const IMAGE_EQUALITY = new Set([
+  'smallint',
+  'integer',
+  'bigint',
+  'boolean',
+  'oid',
+  'date',
+  'uuid',
+  'timestamp without time zone',
+  'timestamp with time zone',
+  'text',
+  'character varying',
+]);
+
+function equalMeansSameImage(column: ColumnInfo): boolean {
+  if (column.collation !== undefined || column.virtualExpr !== undefined) return false;
+  return IMAGE_EQUALITY.has(column.type.replace(/\(\d+\)$/, ''));
+}
+
+/**
+ * Whether the one row of transition table `oldTable` has, in `keys` (columns of `source`), the
+ * same images as the one row of `newTable`: a boolean subquery over both (one row each, which
+ * the caller ensures). Columns of {@link IMAGE_EQUALITY} types are compared by
+ * `IS NOT DISTINCT FROM` (nulls equal), the others by their binary images.
+ */
+export function inPlaceSameSql(
+  source: SourceRef,
+  keys: readonly string[],
+  oldTable: string,
+  newTable: string,
+): string {
+  const byName = new Map(source.visible.map((c) => [c.name, c]));
+  const exact: string[] = [];
+  const other: string[] = [];
+  for (const k of keys) {
+    const c = byName.get(k);
+    if (c !== undefined && equalMeansSameImage(c))
+      exact.push(sql`o.${sql.id(k)} IS NOT DISTINCT FROM x.${sql.id(k)}`);
+    else other.push(k);
+  }
+  const tests = [
+    ...exact,
+    ...(other.length === 0 ? [] : [`${rowText('o', other)} = ${rowText('x', other)}`]),
+  ];
+  return sql`(SELECT ${tests.length === 0 ? 'true' : tests.join(' AND ')} FROM ${sql.id(oldTable)} AS o, ${sql.id(newTable)} AS x)`;
 }
