@@ -169,8 +169,8 @@ export interface CompiledPlan {
    * IMMEDIATE, an UPDATE on source `source.source` (both transition tables): the statement
    * applying its NEW rows in place when the UPDATE left the columns `keys` of every row unchanged
    * (see `inPlaceKeyColumns`), which the caller checks for a one-row UPDATE with `same` (a
-   * boolean subquery over the two one-row transition tables). Null when the delta is not linear
-   * in that source (or for FULL plans).
+   * boolean expression over its OLD row `o` and its NEW row `x`). Null when the delta is not
+   * linear in that source (or for FULL plans).
    */
   immediateInPlace(
     source: TransitionTables,
@@ -918,9 +918,11 @@ function incrementalPlan(
         '__pgt_delta',
         sql`SELECT d.${sql.id(ROW_ID_COLUMN)}, d.${WEIGHT_COLUMN}, ${cols}\nFROM ${d} AS d`,
       );
-      const apply = inPlaceUpdateStatement(ctx, plan.applyTarget(), delta);
+      // The storage columns' types: those of IMAGE_EQUALITY types are compared by equality.
+      const types = new Map(storageCols.map((c) => [c.name, c.type]));
+      const apply = inPlaceUpdateStatement(ctx, plan.applyTarget(), delta, types);
       if (apply === null || ref === undefined) return null;
-      return { keys, same: inPlaceSameSql(ref, keys, source.oldTable, source.newTable), sql: apply };
+      return { keys, same: inPlaceSameSql(ref, keys), sql: apply };
     },
     recomputeSql() {
       const { ctx, body } = snapshotSelect();

@@ -8,7 +8,7 @@
  * - AFTER INSERT / UPDATE / DELETE triggers with transition tables: once per transaction holding
  *   the lock, the REPEATABLE READ / SERIALIZABLE check (a writer whose snapshot predates the last
  *   maintainer's commit fails with 40001) and the marker naming this transaction as the last
- *   maintainer (a sequence, see `markOnce`); then the delta of this statement's rows applied
+ *   maintainer (two sequences, see `markOnce`); then the delta of this statement's rows applied
  *   to the storage in one statement (nothing at all when both tables are empty; a one-row UPDATE
  *   that left the columns deciding its ids unchanged, checked by the statement counting the
  *   rows, in place: `CompiledPlan.immediateInPlace`);
@@ -31,7 +31,7 @@
  * table, writes only the writer's own session settings and takes the advisory lock (any role may
  * take one), so it runs as the writer (SECURITY INVOKER, no settings to switch): a writer
  * reaching it with a search_path of its own only affects its own session, which it could set
- * directly. The marker sequence belongs to the owner; only the AFTER and row functions write it.
+ * directly. The marker sequences belong to the owner; only the AFTER and row functions write them.
  * Each body is written for few evaluations: PL/pgSQL evaluates every assignment and condition
  * as an expression, so settings are read and written in as few of them as the rule allows.
  */
@@ -126,10 +126,7 @@ function lockKey(pgtId: number): number {
   return Number(BigInt.asIntN(32, BigInt(pgtId)));
 }
 
-/**
- * The markers of stream table `pgtId`'s maintainers (sequences, see {@link markOnce}): `last`;
- * `prev` only in bodies compiled by earlier versions.
- */
+/** The two markers of stream table `pgtId`'s maintainers (sequences, see {@link markOnce}). */
 export type ImmediateMarker = 'last' | 'prev';
 
 /** Name of marker sequence `which` of stream table `pgtId` (in `pgtrickle_changes`). */
@@ -153,31 +150,31 @@ function lockCall(pgtId: number): string {
 }
 
 /**
- * Once per transaction holding the lock, before its first maintenance: the REPEATABLE READ /
- * SERIALIZABLE check, then the marker naming this transaction as the table's last maintainer.
- * Rule: maintainers hold the lock until they end, so they follow each other; a writer whose
- * snapshot predates the commit of a maintainer before it must not maintain from that snapshot
- * (it would join with stale rows), so it fails with 40001. One sequence (non-transactional: a
- * rollback does not take its value back) holds `last`, the transaction id of the last
- * transaction that marked. Every maintainer before `last` ended before `last` took the lock, so
- * a snapshot in which `last` had ended (`txid_visible_in_snapshot`: below the snapshot's horizon,
- * or finished when it was taken — committed or aborted) sees every committed maintainer: the
- * check passes. Otherwise it fails: exactly when `last` committed after the snapshot; and, when
- * `last` rolled back (or rolled its maintenance back to a savepoint, which released the lock)
- * while the snapshot was taken, as a retry the next snapshot passes. A writer that fails does not
- * mark, so `last` stays the same. `last` being this transaction itself (it marked, then rolled
- * back to a savepoint, which released the lock and the flag) passes: nobody marked since, so the
- * check it passed then still holds. A READ COMMITTED writer only marks: its statements take
- * fresh snapshots after the lock. Ids are the 64-bit `txid_*` forms (bigint, as a sequence holds
- * them: no casts; the `xid8` functions give the same values but reach a bigint only through text,
- * measured at about 7k more instructions per marking statement); a marker never set is NULL
- * (nothing to fail for). The transaction-local flag `marked` makes later statements skip this;
- * a rollback to a savepoint takes it back with the maintenance. The sequence belongs to the
- * owner, like this function: no other role can set it.
+ * Once per transaction holding the lock, before its first maintenance (the transaction-local flag
+ * `marked` says it is done; a rollback to a savepoint takes it back with the maintenance): the
+ * marker, then the REPEATABLE READ / SERIALIZABLE check. Rule: maintainers hold the lock until
+ * they end, so they follow each other; a writer whose snapshot predates the commit of the last maintainer before it
+ * must not maintain from that snapshot (it would join with stale rows), so it fails with 40001.
+ * Two sequences (non-transactional: a rollback does not take their values back) name that
+ * maintainer: `last`, the transaction id of the last transaction that marked, and `prev`, the
+ * last one known committed before it. The last committed maintainer is `last` if it committed,
+ * else (it aborted, or rolled its maintenance back to a savepoint, which released the lock)
+ * `prev`. The marking transaction sets `prev` to that one and `last` to itself; one that then
+ * fails the check aborts, so the next one reads `prev`, just set. A READ COMMITTED writer only
+ * marks: its statements take fresh snapshots after the lock. Ids are the 64-bit `txid_*` forms
+ * (bigint, as a sequence holds them: no casts; the `xid8` functions — `pg_current_xact_id`,
+ * `pg_xact_status`, `pg_visible_in_snapshot` — give the same 64-bit values but reach a bigint
+ * only through text casts, measured at about 7k more instructions per marking statement, so the
+ * `txid_*` forms, still in PostgreSQL 14 to 18, stay); `txid_visible_in_snapshot` of an id from before
+ * the snapshot's horizon is true, and a marker never set is NULL (nothing to fail for). The
+ * sequences belong to the owner, like this function: no other role can set them.
  */
 function markOnce(pgtId: number, display: string): string {
   const held = lockFlag(pgtId);
-  const last = sql`${sql.lit(sql.id(SCHEMA, immediateMarkerName(pgtId, 'last')).text)}::pg_catalog.regclass`;
+  const seq = (which: ImmediateMarker) =>
+    sql`${sql.lit(sql.id(SCHEMA, immediateMarkerName(pgtId, which)).text)}::pg_catalog.regclass`;
+  const value = (which: ImmediateMarker) => `pg_catalog.pg_sequence_last_value(${seq(which)})`;
+  const committed = `CASE WHEN pg_catalog.txid_status(${value('last')}) = 'committed' THEN ${value('last')} ELSE ${value('prev')} END`;
   const message = sql.lit(
     `could not serialize access: IMMEDIATE stream table ${display} was maintained by a concurrent transaction that committed after this transaction's snapshot`,
   ).text;
@@ -185,33 +182,29 @@ function markOnce(pgtId: number, display: string): string {
     'Retry the transaction; a REPEATABLE READ or SERIALIZABLE writer of an IMMEDIATE stream table must retry when another writer maintained it first (READ COMMITTED writers wait instead).',
   ).text;
   return `  IF pg_catalog.current_setting(${held}, true) IS DISTINCT FROM 'marked' THEN
+    __pgt_p := pg_catalog.setval(${seq('prev')}, ${committed});
+    __pgt_r := ROW(pg_catalog.setval(${seq('last')}, pg_catalog.txid_current()), pg_catalog.set_config(${held}, 'marked', true));
     IF pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
-      __pgt_p := pg_catalog.pg_sequence_last_value(${last});
-      IF __pgt_p <> pg_catalog.txid_current() AND NOT pg_catalog.txid_visible_in_snapshot(__pgt_p, pg_catalog.txid_current_snapshot()) THEN
+      IF NOT pg_catalog.txid_visible_in_snapshot(__pgt_p, pg_catalog.txid_current_snapshot()) THEN
         RAISE EXCEPTION USING ERRCODE = '40001', MESSAGE = ${message}, HINT = ${hint};
       END IF;
     END IF;
-    __pgt_r := ROW(pg_catalog.setval(${last}, pg_catalog.txid_current()), pg_catalog.set_config(${held}, 'marked', true));
   END IF;
 `;
 }
 
-/**
- * Statements creating the marker sequence of stream table `pgtId` (see {@link markOnce}), given
- * to `owner`. (Bodies compiled by earlier versions also kept a `prev` sequence; a re-install
- * drops it with `last`.)
- */
+/** Statements creating the marker sequences of stream table `pgtId` (see {@link markOnce}), given to `owner`. */
 function markerDdl(pgtId: number, owner: string): string[] {
-  const name = sql.id(SCHEMA, immediateMarkerName(pgtId, 'last'));
-  return [
-    sql`CREATE SEQUENCE ${name} AS bigint MINVALUE 0`,
-    sql`REVOKE ALL ON SEQUENCE ${name} FROM PUBLIC`,
-    sql`ALTER SEQUENCE ${name} OWNER TO ${sql.id(owner)}`,
-  ];
+  return (['last', 'prev'] as const).flatMap((which) => {
+    const name = sql.id(SCHEMA, immediateMarkerName(pgtId, which));
+    return [
+      sql`CREATE SEQUENCE ${name} AS bigint MINVALUE 0`,
+      sql`REVOKE ALL ON SEQUENCE ${name} FROM PUBLIC`,
+      sql`ALTER SEQUENCE ${name} OWNER TO ${sql.id(owner)}`,
+    ];
+  });
 }
 
-// Settings are written (and the lock called) by assignment, a simple expression, not PERFORM,
-// which runs a query each time.
 // The in-flight mark and the lock are one expression (a row, which needs no cast of the lock's
 // void result).
 function beforeBody(pgtId: number, lock: boolean): string {
@@ -238,7 +231,7 @@ export const IMMEDIATE_SMALL_ROWS = 100;
 
 /** An UPDATE's in-place apply (see `CompiledPlan.immediateInPlace`). */
 interface InPlace {
-  /** Whether the one OLD row's key columns have the images of the one NEW row's (a boolean subquery). */
+  /** Whether the OLD row `o` kept its key columns' images in the NEW row `x` (a boolean expression). */
   readonly same: string;
   readonly sql: string;
 }
@@ -258,31 +251,37 @@ function afterBody(
   const st = state(pgtId);
   const limited = `(SELECT FROM ${rows} LIMIT ${IMMEDIATE_SMALL_ROWS + 1}) AS __pgt_r`;
   const inPlace = apply.inPlace;
-  // The rows counted (up to one past the small size) and, for an in-place UPDATE, whether its one
-  // row kept its key columns (the comparison runs only for one row: CASE evaluates its subquery
-  // only then; no subquery scan above the count, whose own projection costs a plan node); then
-  // the in-place path, else the small or the large statement.
-  const count =
-    inPlace === undefined
-      ? `SELECT pg_catalog.count(*) INTO __pgt_rows FROM ${limited};`
-      : `SELECT pg_catalog.count(*), CASE WHEN pg_catalog.count(*) = 1 THEN ${inPlace.same} ELSE false END
-    INTO __pgt_rows, __pgt_same FROM ${limited};`;
-  const bySize = `__pgt_rows <= ${IMMEDIATE_SMALL_ROWS} THEN
+  const bySize = (size: string) => `${size} <= ${IMMEDIATE_SMALL_ROWS} THEN
     ${apply.small};
   ELSE
     ${apply.large};
   END IF;
 `;
-  const run =
-    rows === null
-      ? `  ${apply.small};\n`
-      : `  ${count}
+  let run: string;
+  if (rows === null) {
+    run = `  ${apply.small};\n`;
+  } else if (inPlace === undefined) {
+    // The rows counted (up to one past the small size): nothing for none, else the small or the
+    // large statement.
+    run = `  SELECT pg_catalog.count(*) INTO __pgt_rows FROM ${limited};
   IF __pgt_rows = 0 THEN RETURN NULL; END IF;
-  ${inPlace === undefined ? `IF ${bySize}` : `IF __pgt_same THEN\n    ${inPlace.sql};\n  ELSIF ${bySize}`}`;
+  IF ${bySize('__pgt_rows')}`;
+  } else {
+    // An UPDATE: the first pair of its OLD and NEW rows, with whether it is the only one and kept
+    // its key columns (no pair: an empty statement, nothing to do); then the in-place path, else
+    // the rows counted for the small or the large statement. No aggregate: its plan node costs
+    // more to start than the whole comparison.
+    const news = sql.id(TRANSITION_NEW);
+    run = `  SELECT NOT EXISTS (SELECT FROM ${news} OFFSET 1) AND ${inPlace.same}
+    INTO __pgt_same FROM ${sql.id(TRANSITION_OLD)} AS o, ${news} AS x LIMIT 1;
+  IF NOT FOUND THEN RETURN NULL; END IF;
+  IF __pgt_same THEN
+    ${inPlace.sql};
+  ELSIF ${bySize(`(SELECT pg_catalog.count(*) FROM ${limited})`)}`;
+  }
   return `
 DECLARE
-  __pgt_rows bigint;
-${inPlace === undefined ? '' : '  __pgt_same boolean;\n'}  __pgt_p bigint;
+${inPlace === undefined ? '  __pgt_rows bigint;\n' : '  __pgt_same boolean;\n'}  __pgt_p bigint;
   __pgt_r record;
   __pgt_s text;
 BEGIN
