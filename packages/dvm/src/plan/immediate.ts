@@ -238,8 +238,8 @@ interface InPlace {
 
 /**
  * The body of an AFTER trigger: the in-flight rule, then `apply` (or the recompute). With
- * `rows` (the transition table to count), nothing is done for an empty statement and the
- * apply runs in its small or large copy.
+ * `rows` (a transition table holding the statement's rows), nothing is done for an empty
+ * statement and the apply runs in its small or large copy.
  */
 function afterBody(
   pgtId: number,
@@ -249,39 +249,40 @@ function afterBody(
   mark: string,
 ): string {
   const st = state(pgtId);
-  const limited = `(SELECT FROM ${rows} LIMIT ${IMMEDIATE_SMALL_ROWS + 1}) AS __pgt_r`;
+  // Whether the statement has more rows than the small size: a row past it exists.
+  const large = `EXISTS (SELECT FROM ${rows} OFFSET ${IMMEDIATE_SMALL_ROWS})`;
   const inPlace = apply.inPlace;
-  const bySize = (size: string) => `${size} <= ${IMMEDIATE_SMALL_ROWS} THEN
-    ${apply.small};
-  ELSE
+  const bySize = (isLarge: string) => `${isLarge} THEN
     ${apply.large};
+  ELSE
+    ${apply.small};
   END IF;
 `;
   let run: string;
   if (rows === null) {
     run = `  ${apply.small};\n`;
   } else if (inPlace === undefined) {
-    // The rows counted (up to one past the small size): nothing for none, else the small or the
-    // large statement.
-    run = `  SELECT pg_catalog.count(*) INTO __pgt_rows FROM ${limited};
-  IF __pgt_rows = 0 THEN RETURN NULL; END IF;
-  IF ${bySize('__pgt_rows')}`;
+    // The first row, with whether one lies past the small size: nothing for none (an empty
+    // statement), else the small or the large statement. No aggregate counts the rows: its plan
+    // node costs more to start than two scans that stop early.
+    run = `  SELECT ${large} INTO __pgt_large FROM ${rows} LIMIT 1;
+  IF NOT FOUND THEN RETURN NULL; END IF;
+  IF ${bySize('__pgt_large')}`;
   } else {
     // An UPDATE: the first pair of its OLD and NEW rows, with whether it is the only one and kept
     // its key columns (no pair: an empty statement, nothing to do); then the in-place path, else
-    // the rows counted for the small or the large statement. No aggregate: its plan node costs
-    // more to start than the whole comparison.
+    // the small or the large statement.
     const news = sql.id(TRANSITION_NEW);
     run = `  SELECT NOT EXISTS (SELECT FROM ${news} OFFSET 1) AND ${inPlace.same}
     INTO __pgt_same FROM ${sql.id(TRANSITION_OLD)} AS o, ${news} AS x LIMIT 1;
   IF NOT FOUND THEN RETURN NULL; END IF;
   IF __pgt_same THEN
     ${inPlace.sql};
-  ELSIF ${bySize(`(SELECT pg_catalog.count(*) FROM ${limited})`)}`;
+  ELSIF ${bySize(large)}`;
   }
   return `
 DECLARE
-${inPlace === undefined ? '  __pgt_rows bigint;\n' : '  __pgt_same boolean;\n'}  __pgt_p bigint;
+${inPlace === undefined ? '  __pgt_large boolean;\n' : '  __pgt_same boolean;\n'}  __pgt_p bigint;
   __pgt_r record;
   __pgt_s text;
 BEGIN
