@@ -105,6 +105,33 @@ describe('IMMEDIATE with concurrent writers', () => {
     await one.end();
     await two.end();
   });
+  it('a writer waits for the lock before it changes a row: writers of the same rows queue, never deadlock', async () => {
+    await db.query(`CREATE SCHEMA w3; ${JOIN.replaceAll('{s}', 'w3')}`);
+    const query = joinQuery('w3');
+    await trickle().createStreamTable({ name: 'w3.st', query, refreshMode: 'IMMEDIATE' });
+    const one = await db.client();
+    const two = await db.client();
+    const twoPid = await pidOf(two);
+    await one.query('BEGIN');
+    await one.query('UPDATE w3.a SET v = v + 1 WHERE id = 1');
+    // The second writer, on the other side of the join, waits for the table's lock (an advisory
+    // lock) before its UPDATE has changed its row ...
+    const second = two.query('UPDATE w3.b SET w = w + 1, k = 3 WHERE id = 2');
+    await waitsForLock(twoPid);
+    const waits = await db.query(`SELECT locktype FROM pg_locks WHERE pid = $1 AND NOT granted`, [twoPid]);
+    expect(waits.rows).toEqual([{ locktype: 'advisory' }]);
+    // ... so the first can still write that row (had the second changed it before waiting, this
+    // would wait for the second, which waits for the first: a deadlock, 40P01).
+    await one.query('UPDATE w3.b SET w = w + 100 WHERE id = 2');
+    await one.query('COMMIT');
+    await second;
+    // The second maintained from the first's committed rows (fresh snapshots after the lock).
+    await expectTableEqualsQuery(db, 'w3.st', query);
+    const row = await db.query('SELECT k, w FROM w3.b WHERE id = 2');
+    expect(row.rows).toEqual([{ k: 3, w: 121 }]);
+    await one.end();
+    await two.end();
+  });
 });
 
 describe('IMMEDIATE with REPEATABLE READ and SERIALIZABLE writers', () => {

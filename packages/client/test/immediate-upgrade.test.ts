@@ -66,14 +66,20 @@ it('keeps tables compiled before the advisory lock exact after dropping the lock
   const before = `pgtrickle_changes.ivm_${pgtId}_before`;
   const body = (await db.query(`SELECT prosrc FROM pg_proc WHERE oid = '${before}'::regproc`)).rows[0]
     ?.prosrc as string;
-  const lockStart = body.indexOf('  IF COALESCE(');
-  const lockEnd = body.indexOf('  RETURN NULL;');
-  expect(lockStart).toBeGreaterThan(0);
+  expect(body).toContain('pg_advisory_xact_lock');
+  const state = `'pgtrickle.ivm_s_${pgtId}'`;
   const held = `'pgtrickle.ivm_locked_${pgtId}'`;
-  const oldBody = `${body.slice(0, lockStart)}  IF pg_catalog.current_setting(${held}, true) IS DISTINCT FROM 'on' THEN
+  const oldBody = `
+DECLARE
+  __pgt_s text;
+BEGIN
+  __pgt_s := pg_catalog.set_config(${state}, COALESCE(pg_catalog.current_setting(${state}, true), '') || 'x', false);
+  IF pg_catalog.current_setting(${held}, true) IS DISTINCT FROM 'on' THEN
     __pgt_s := pgtrickle_changes.immediate_lock(${pgtId})::text || pg_catalog.set_config(${held}, 'on', true);
   END IF;
-${body.slice(lockEnd)}`;
+  RETURN NULL;
+END
+`;
   await db.query(
     `CREATE OR REPLACE FUNCTION ${before}() RETURNS trigger LANGUAGE plpgsql AS $b$${oldBody}$b$`,
   );

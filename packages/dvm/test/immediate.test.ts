@@ -16,7 +16,7 @@ import {
 } from '../src/index.js';
 import type { IrNode } from '../src/ir/types.js';
 import { IMMEDIATE_SMALL_ROWS } from '../src/plan/immediate.js';
-import { inPlaceKeyColumns, isLinearIn } from '../src/plan/immediate-apply.js';
+import { imagesCompareSql, inPlaceKeyColumns, isLinearIn } from '../src/plan/immediate-apply.js';
 
 const db = useTestDatabase({
   setupSql: `CREATE TABLE a (id int PRIMARY KEY, k int, v int);
@@ -81,6 +81,9 @@ describe('immediateInstallDdl', () => {
     expect(ddl).toContain('CREATE SEQUENCE "pgtrickle_changes"."ivm_7_last" AS bigint MINVALUE 0');
     expect(ddl).toContain('CREATE SEQUENCE "pgtrickle_changes"."ivm_7_prev" AS bigint MINVALUE 0');
     expect(ddl.filter((s) => s.includes('OWNER TO "app"'))).toHaveLength(functions.length + 2);
+    // The BEFORE function counts the statement and takes the lock in one expression, at every
+    // statement (a lock already held is granted again), reading no flag.
+    expect(functions[0]).not.toContain('ivm_locked_7');
     expect(ddl.filter((s) => s.includes('ENABLE ALWAYS TRIGGER'))).toHaveLength(15);
     expect(ddl.filter((s) => s.includes('ENABLE REPLICA TRIGGER'))).toHaveLength(9);
   });
@@ -152,7 +155,8 @@ describe('linear deltas (immediate-apply.ts)', () => {
   it('applies a linear delta without consolidation: INSERT, DELETE, and one MERGE by id for an UPDATE', async () => {
     const { ins, upd, del, rupd } = await bodies('SELECT a.id, b.w FROM a JOIN b ON b.k = a.k');
     // The in-flight recompute (same in every body) consolidates; the statement's own apply does not.
-    const own = (body: string) => body.slice(body.indexOf('__pgt_rows = 0'));
+    // It follows the statement's first row (for an UPDATE, its first pair of rows).
+    const own = (body: string) => body.slice(body.indexOf('NOT FOUND'));
     expect(own(ins)).toContain('INSERT INTO "public"."st"');
     expect(own(ins)).not.toContain('MERGE');
     expect(own(del)).toContain('DELETE FROM "public"."st" AS st');
@@ -164,7 +168,11 @@ describe('linear deltas (immediate-apply.ts)', () => {
       // Written twice: one copy planned for small statements, one for large ones (and, for an
       // UPDATE, a third applying a one-row statement in place).
       expect(own(body).match(/__pgt_delta AS (MATERIALIZED )?\(/g)).toHaveLength(body === upd ? 3 : 2);
-      expect(body).toContain(`LIMIT ${IMMEDIATE_SMALL_ROWS + 1}`);
+      // A row past the small size sends it to the large copy; no aggregate counts the rows.
+      expect(body).toContain(
+        `EXISTS (SELECT FROM "__pgt_${body === del ? 'old' : 'new'}" OFFSET ${IMMEDIATE_SMALL_ROWS})`,
+      );
+      expect(own(body)).not.toContain('pg_catalog.count(*)');
     }
     expect(rupd).toContain('MERGE INTO "public"."st"');
     expect(rupd).not.toContain('__pgt_consolidated');
@@ -176,7 +184,7 @@ describe('linear deltas (immediate-apply.ts)', () => {
       'SELECT x.id, y.v FROM a AS x JOIN a AS y ON y.id = x.k',
     ]) {
       const { upd } = await bodies(q);
-      expect(upd.slice(upd.indexOf('__pgt_rows = 0'))).toContain('__pgt_consolidated');
+      expect(upd.slice(upd.indexOf('NOT FOUND'))).toContain('__pgt_consolidated');
     }
   });
 
@@ -207,12 +215,41 @@ describe('linear deltas (immediate-apply.ts)', () => {
     // Not linear: no in-place path.
     expect(await keys('SELECT a.k, count(*) AS n FROM a GROUP BY a.k', 'a')).toBeNull();
     const { upd, ins } = await bodies('SELECT a.id, b.w FROM a JOIN b ON b.k = a.k');
+    // Integer key columns: compared by equality (their images are equal exactly when they are),
+    // for the first pair of OLD and NEW rows when it is the only one; no aggregate.
     expect(upd).toContain(
-      'CASE WHEN n.c = 1 THEN (SELECT pg_catalog.record_send(ROW(o."id", o."k")) FROM "__pgt_old" AS o) = (SELECT pg_catalog.record_send(ROW(x."id", x."k")) FROM "__pgt_new" AS x) ELSE false END',
+      'SELECT NOT EXISTS (SELECT FROM "__pgt_new" OFFSET 1) AND ROW(o."id", o."k") IS NOT DISTINCT FROM ROW(x."id", x."k")\n    INTO __pgt_same FROM "__pgt_old" AS o, "__pgt_new" AS x LIMIT 1;',
     );
+    // The stored row rewritten where its integer column differs (no image read).
+    expect(upd).toContain('AND (ROW(st."id", st."w") IS DISTINCT FROM ROW(d."id", d."w"))');
     expect(upd).toContain('UPDATE "public"."st" AS st SET');
     expect(ins).not.toContain('__pgt_same');
     const { upd: aggregate } = await bodies('SELECT a.k, count(*) AS n FROM a GROUP BY a.k');
     expect(aggregate).not.toContain('__pgt_same');
+  });
+});
+
+describe('imagesCompareSql', () => {
+  it('compares by equality only the types whose equal values have equal images, the others by image', () => {
+    const columns = [
+      { name: 'id', type: 'bigint' },
+      { name: 'code', type: 'character varying(20)' },
+      { name: 'price', type: 'numeric(10,2)' },
+      { name: 'at', type: 'timestamp with time zone' },
+      { name: 'x', type: 'double precision' },
+      { name: 'label', type: 'text' },
+      { name: 'hidden', type: null },
+    ];
+    expect(imagesCompareSql('o', 'x', columns, false)).toBe(
+      'ROW(o."id", o."at") IS NOT DISTINCT FROM ROW(x."id", x."at") AND ' +
+        'pg_catalog.record_send(ROW(o."code", o."price", o."x", o."label", o."hidden")) IS NOT DISTINCT FROM ' +
+        'pg_catalog.record_send(ROW(x."code", x."price", x."x", x."label", x."hidden"))',
+    );
+    expect(imagesCompareSql('st', 'd', [{ name: 'price', type: 'numeric' }], true)).toBe(
+      'pg_catalog.record_send(ROW(st."price")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."price"))',
+    );
+    expect(imagesCompareSql('st', 'd', [{ name: 'n', type: 'integer' }], true)).toBe(
+      'ROW(st."n") IS DISTINCT FROM ROW(d."n")',
+    );
   });
 });

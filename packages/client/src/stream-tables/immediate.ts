@@ -154,6 +154,7 @@ export async function installImmediate(
     await conn.query(`SELECT pg_catalog.set_config('search_path', $1, true)`, [saved.rows[0]?.path ?? '']);
   }
   await replaceGuard(conn, storageOid, true);
+  await leaveRoomForUpdates(conn, storageOid);
   // Every relation of every tree: DDL on any of them (a new partition too) makes the bodies stale.
   const relations = plan.sources.flatMap((s) => [
     { oid: s.oid, schema: s.schema, name: s.name },
@@ -165,6 +166,28 @@ export async function installImmediate(
        VALUES ($1, $2, $3, pgtrickle_changes.immediate_shape($2, $1)) ON CONFLICT DO NOTHING`,
       [table.pgtId, r.oid, displayName(r.schema, r.name)],
     );
+  }
+}
+
+/**
+ * The fill factor of an IMMEDIATE table's storage (percent): a one-row UPDATE of a source that
+ * keeps its key, join and filter columns rewrites its stored rows in place, and a new row version
+ * that finds room on its page is a HOT update (no index entry added, about 35k instructions less
+ * per such statement than on a full page). Pages written from then on (the recompute that
+ * follows the install, later inserts) keep that room; a DIFFERENTIAL or FULL table keeps 100.
+ */
+export const IMMEDIATE_STORAGE_FILLFACTOR = 90;
+
+async function leaveRoomForUpdates(conn: Conn, storageOid: number): Promise<void> {
+  const res = await conn.query(
+    `SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS rel
+       FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+      WHERE c.oid = $1 AND NOT COALESCE(c.reloptions @> $2::text[], false)`,
+    [storageOid, [`fillfactor=${IMMEDIATE_STORAGE_FILLFACTOR}`]],
+  );
+  const rel = res.rows[0]?.rel;
+  if (rel !== undefined) {
+    await conn.query(`ALTER TABLE ${String(rel)} SET (fillfactor = ${IMMEDIATE_STORAGE_FILLFACTOR})`);
   }
 }
 

@@ -57,6 +57,7 @@ import { baseBuffer, streamBuffer } from './capture.js';
 import { CONSUMED_SNAPSHOT_SQL, epochsSql, fullFrontierSelectSql } from './frontier.js';
 import {
   inPlaceKeyColumns,
+  inPlaceSameSql,
   inPlaceUpdateStatement,
   isLinearIn,
   linearApplyStatement,
@@ -167,12 +168,13 @@ export interface CompiledPlan {
   /**
    * IMMEDIATE, an UPDATE on source `source.source` (both transition tables): the statement
    * applying its NEW rows in place when the UPDATE left the columns `keys` of every row unchanged
-   * (see `inPlaceKeyColumns`), which the caller checks. Null when the delta is not linear in that
-   * source (or for FULL plans).
+   * (see `inPlaceKeyColumns`), which the caller checks for a one-row UPDATE with `same` (a
+   * boolean expression over its OLD row `o` and its NEW row `x`). Null when the delta is not
+   * linear in that source (or for FULL plans).
    */
   immediateInPlace(
     source: TransitionTables,
-  ): { readonly keys: readonly string[]; readonly sql: string } | null;
+  ): { readonly keys: readonly string[]; readonly same: string; readonly sql: string } | null;
   /**
    * ONE statement bringing the storage table to the query's current result by applying the
    * difference (rows that did not change are not touched). Null for FULL plans.
@@ -916,8 +918,11 @@ function incrementalPlan(
         '__pgt_delta',
         sql`SELECT d.${sql.id(ROW_ID_COLUMN)}, d.${WEIGHT_COLUMN}, ${cols}\nFROM ${d} AS d`,
       );
-      const apply = inPlaceUpdateStatement(ctx, plan.applyTarget(), delta);
-      return apply === null ? null : { keys, sql: apply };
+      // The storage columns' types: those of IMAGE_EQUALITY types are compared by equality.
+      const types = new Map(storageCols.map((c) => [c.name, c.type]));
+      const apply = inPlaceUpdateStatement(ctx, plan.applyTarget(), delta, types);
+      if (apply === null || ref === undefined) return null;
+      return { keys, same: inPlaceSameSql(ref, keys), sql: apply };
     },
     recomputeSql() {
       const { ctx, body } = snapshotSelect();

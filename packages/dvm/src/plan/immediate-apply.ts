@@ -132,14 +132,92 @@ export function inPlaceKeyColumns(root: IrNode, source: SourceRef): string[] | n
 /**
  * The statement applying, in place, the +1 rows `delta` (a CTE of `ctx`, from an UPDATE's NEW
  * rows) of an UPDATE that left every {@link inPlaceKeyColumns} unchanged: each stored row of an
- * id is rewritten where a value differs (binary images). Null when the storage has no column
- * besides the row id (nothing to rewrite).
+ * id is rewritten where a value differs (binary images; `types`, the storage columns' SQL types,
+ * lets the columns of {@link IMAGE_EQUALITY} types be compared by equality). Null when the storage
+ * has no column besides the row id (nothing to rewrite).
  */
-export function inPlaceUpdateStatement(ctx: DiffContext, target: ApplyTarget, delta: string): string | null {
+export function inPlaceUpdateStatement(
+  ctx: DiffContext,
+  target: ApplyTarget,
+  delta: string,
+  types: ReadonlyMap<string, string | null> = new Map(),
+): string | null {
   if (target.columns.length === 0) return null;
   const id = sql.id(ROW_ID_COLUMN);
   const set = sql.join(target.columns.map((c) => sql`${sql.id(c)} = d.${sql.id(c)}`));
+  const differs = imagesCompareSql(
+    'st',
+    'd',
+    target.columns.map((c) => ({ name: c, type: types.get(c) ?? null })),
+    true,
+  );
   return ctx.stmt.build(sql`UPDATE ${target.relation} AS st SET ${set}
 FROM ${delta} AS d
-WHERE st.${id} = d.${id} AND ${rowText('st', target.columns)} IS DISTINCT FROM ${rowText('d', target.columns)}`);
+WHERE st.${id} = d.${id} AND (${differs})`);
+}
+
+/**
+ * Types whose equality is the identity of their binary and text images (so of the row ids formed
+ * from them), and which have no collation: integers, booleans, oids, dates, uuids, timestamps of
+ * full precision. Any other type (numeric, where 1.0 = 1.00; floating point, where 0 = -0; text,
+ * whose collation may not be deterministic; domains, arrays, …) is compared by its binary image
+ * (`record_send`), which costs more (a type lookup per column at each statement).
+ */
+const IMAGE_EQUALITY = new Set([
+  'smallint',
+  'integer',
+  'bigint',
+  'boolean',
+  'oid',
+  'date',
+  'uuid',
+  'timestamp without time zone',
+  'timestamp with time zone',
+]);
+
+/** Whether equal values of SQL type `type` (as `format_type` prints it) have equal images. */
+export function equalityIsIdentity(type: string | null): boolean {
+  return type !== null && IMAGE_EQUALITY.has(type);
+}
+
+/**
+ * Whether `a` and `b` (aliases of rows with the columns `columns`, each with its type or null)
+ * have equal images in every column (`distinct`: whether they differ in one): columns of a type
+ * of {@link IMAGE_EQUALITY} by `IS NOT DISTINCT FROM` (nulls equal), the others by their binary
+ * images together. The typed comparison comes first, so a row whose integer column differs is
+ * found different without reading the images.
+ */
+export function imagesCompareSql(
+  a: string,
+  b: string,
+  columns: readonly { readonly name: string; readonly type: string | null }[],
+  distinct: boolean,
+): string {
+  const exact = columns.filter((c) => equalityIsIdentity(c.type)).map((c) => c.name);
+  const other = columns.filter((c) => !equalityIsIdentity(c.type)).map((c) => c.name);
+  const row = (alias: string, names: readonly string[]) =>
+    sql.join(names.map((n) => sql`${alias}.${sql.id(n)}`));
+  const op = distinct ? 'IS DISTINCT FROM' : 'IS NOT DISTINCT FROM';
+  const tests: string[] = [];
+  if (exact.length > 0) tests.push(sql`ROW(${row(a, exact)}) ${op} ROW(${row(b, exact)})`);
+  if (other.length > 0) tests.push(`${rowText(a, other)} ${op} ${rowText(b, other)}`);
+  if (tests.length === 0) return distinct ? 'false' : 'true';
+  return tests.join(distinct ? ' OR ' : ' AND ');
+}
+
+/**
+ * Whether, in a one-row UPDATE of `source` whose OLD row is `o` and NEW row `x`, the columns `keys`
+ * kept their images (see {@link inPlaceKeyColumns}): a boolean expression over the two aliases.
+ */
+export function inPlaceSameSql(source: SourceRef, keys: readonly string[]): string {
+  const byName = new Map(source.visible.map((c) => [c.name, c]));
+  return imagesCompareSql(
+    'o',
+    'x',
+    keys.map((k) => {
+      const c = byName.get(k);
+      return { name: k, type: c === undefined || c.collation !== undefined ? null : c.type };
+    }),
+    false,
+  );
 }

@@ -3,8 +3,8 @@
  * to its query inside each writer's transaction (docs/immediate.md). Per (stream table, source):
  * - one BEFORE statement trigger for INSERT/UPDATE/DELETE/TRUNCATE: counts the statement as in
  *   flight and, unless each output row derives from one source row (`plan.rowLocal`), takes the
- *   table's lock (a transaction-level advisory lock, once per transaction: writers wait for the
- *   one maintaining the table);
+ *   table's lock (a transaction-level advisory lock, held to the end of the transaction: writers
+ *   wait for the one maintaining the table, before they change a row);
  * - AFTER INSERT / UPDATE / DELETE triggers with transition tables: once per transaction holding
  *   the lock, the REPEATABLE READ / SERIALIZABLE check (a writer whose snapshot predates the last
  *   maintainer's commit fails with 40001) and the marker naming this transaction as the last
@@ -36,7 +36,6 @@
  * as an expression, so settings are read and written in as few of them as the rule allows.
  */
 
-import { rowText } from '../diff/rowid.js';
 import { InternalError } from '../errors.js';
 import { TRANSITION_NEW, TRANSITION_OLD } from '../names.js';
 import { dollarQuote } from '../sql/quote.js';
@@ -140,26 +139,21 @@ function lockFlag(pgtId: number): string {
 }
 
 /**
- * The table's lock, taken once per transaction: a transaction-level advisory lock, held until
- * the transaction ends (a rollback to a savepoint taken before it releases it), and a
- * transaction-local flag remembering it (`locked`; reverted with the lock), so later statements
- * skip both. READ COMMITTED writers wait here for the one maintaining the table, then go on with
- * fresh snapshots.
+ * The table's lock: a transaction-level advisory lock, taken by every statement's BEFORE trigger
+ * (a lock this transaction already holds is granted again at once, with no wait), held until the
+ * transaction ends; a rollback to a savepoint taken before its first grant releases it. READ
+ * COMMITTED writers wait here for the one maintaining the table, then go on with fresh snapshots.
+ * Taking it every time costs less than reading a flag that says whether it is held.
  */
-function lockOnce(pgtId: number): string {
-  const held = lockFlag(pgtId);
-  // One expression: the lock and the flag are taken together (a row, which needs no cast of the
-  // lock's void result); a lock that fails aborts the statement and the flag with it.
-  return `  IF COALESCE(pg_catalog.current_setting(${held}, true), '') = '' THEN
-    __pgt_r := ROW(pg_catalog.pg_advisory_xact_lock(${IMMEDIATE_LOCK_CLASS}, ${lockKey(pgtId)}), pg_catalog.set_config(${held}, 'locked', true));
-  END IF;
-`;
+function lockCall(pgtId: number): string {
+  return `pg_catalog.pg_advisory_xact_lock(${IMMEDIATE_LOCK_CLASS}, ${lockKey(pgtId)})`;
 }
 
 /**
- * Once per transaction holding the lock, before its first maintenance: the marker, then the
- * REPEATABLE READ / SERIALIZABLE check. Rule: maintainers hold the lock until they end, so they
- * follow each other; a writer whose snapshot predates the commit of the last maintainer before it
+ * Once per transaction holding the lock, before its first maintenance (the transaction-local flag
+ * `marked` says it is done; a rollback to a savepoint takes it back with the maintenance): the
+ * marker, then the REPEATABLE READ / SERIALIZABLE check. Rule: maintainers hold the lock until
+ * they end, so they follow each other; a writer whose snapshot predates the commit of the last maintainer before it
  * must not maintain from that snapshot (it would join with stale rows), so it fails with 40001.
  * Two sequences (non-transactional: a rollback does not take their values back) name that
  * maintainer: `last`, the transaction id of the last transaction that marked, and `prev`, the
@@ -187,7 +181,7 @@ function markOnce(pgtId: number, display: string): string {
   const hint = sql.lit(
     'Retry the transaction; a REPEATABLE READ or SERIALIZABLE writer of an IMMEDIATE stream table must retry when another writer maintained it first (READ COMMITTED writers wait instead).',
   ).text;
-  return `  IF pg_catalog.current_setting(${held}, true) = 'locked' THEN
+  return `  IF pg_catalog.current_setting(${held}, true) IS DISTINCT FROM 'marked' THEN
     __pgt_p := pg_catalog.setval(${seq('prev')}, ${committed});
     __pgt_r := ROW(pg_catalog.setval(${seq('last')}, pg_catalog.txid_current()), pg_catalog.set_config(${held}, 'marked', true));
     IF pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
@@ -211,16 +205,16 @@ function markerDdl(pgtId: number, owner: string): string[] {
   });
 }
 
-// Settings are written (and the lock called) by assignment, a simple expression, not PERFORM,
-// which runs a query each time.
+// The in-flight mark and the lock are one expression (a row, which needs no cast of the lock's
+// void result).
 function beforeBody(pgtId: number, lock: boolean): string {
+  const count = `pg_catalog.set_config(${state(pgtId)}, ${stateValue(pgtId)} || 'x', false)`;
   return `
 DECLARE
   __pgt_r record;
-  __pgt_s text;
 BEGIN
-  __pgt_s := pg_catalog.set_config(${state(pgtId)}, ${stateValue(pgtId)} || 'x', false);
-${lock ? lockOnce(pgtId) : ''}  RETURN NULL;
+  __pgt_r := ROW(${count}${lock ? `, ${lockCall(pgtId)}` : ''});
+  RETURN NULL;
 END
 `;
 }
@@ -237,14 +231,15 @@ export const IMMEDIATE_SMALL_ROWS = 100;
 
 /** An UPDATE's in-place apply (see `CompiledPlan.immediateInPlace`). */
 interface InPlace {
-  readonly keys: readonly string[];
+  /** Whether the OLD row `o` kept its key columns' images in the NEW row `x` (a boolean expression). */
+  readonly same: string;
   readonly sql: string;
 }
 
 /**
  * The body of an AFTER trigger: the in-flight rule, then `apply` (or the recompute). With
- * `rows` (the transition table to count), nothing is done for an empty statement and the
- * apply runs in its small or large copy.
+ * `rows` (a transition table holding the statement's rows), nothing is done for an empty
+ * statement and the apply runs in its small or large copy.
  */
 function afterBody(
   pgtId: number,
@@ -254,31 +249,40 @@ function afterBody(
   mark: string,
 ): string {
   const st = state(pgtId);
-  const limited = `(SELECT FROM ${rows} LIMIT ${IMMEDIATE_SMALL_ROWS + 1}) AS __pgt_r`;
+  // Whether the statement has more rows than the small size: a row past it exists.
+  const large = `EXISTS (SELECT FROM ${rows} OFFSET ${IMMEDIATE_SMALL_ROWS})`;
   const inPlace = apply.inPlace;
-  // The rows counted (up to one past the small size) and, for an in-place UPDATE, whether its one
-  // row kept its key columns; then the in-place path, else the small or the large statement.
-  const count =
-    inPlace === undefined
-      ? `SELECT pg_catalog.count(*) INTO __pgt_rows FROM ${limited};`
-      : `SELECT n.c, CASE WHEN n.c = 1 THEN (SELECT ${rowText('o', inPlace.keys)} FROM ${sql.id(TRANSITION_OLD)} AS o) = (SELECT ${rowText('x', inPlace.keys)} FROM ${sql.id(TRANSITION_NEW)} AS x) ELSE false END
-    INTO __pgt_rows, __pgt_same FROM (SELECT pg_catalog.count(*) AS c FROM ${limited}) AS n;`;
-  const bySize = `__pgt_rows <= ${IMMEDIATE_SMALL_ROWS} THEN
-    ${apply.small};
-  ELSE
+  const bySize = (isLarge: string) => `${isLarge} THEN
     ${apply.large};
+  ELSE
+    ${apply.small};
   END IF;
 `;
-  const run =
-    rows === null
-      ? `  ${apply.small};\n`
-      : `  ${count}
-  IF __pgt_rows = 0 THEN RETURN NULL; END IF;
-  ${inPlace === undefined ? `IF ${bySize}` : `IF __pgt_same THEN\n    ${inPlace.sql};\n  ELSIF ${bySize}`}`;
+  let run: string;
+  if (rows === null) {
+    run = `  ${apply.small};\n`;
+  } else if (inPlace === undefined) {
+    // The first row, with whether one lies past the small size: nothing for none (an empty
+    // statement), else the small or the large statement. No aggregate counts the rows: its plan
+    // node costs more to start than two scans that stop early.
+    run = `  SELECT ${large} INTO __pgt_large FROM ${rows} LIMIT 1;
+  IF NOT FOUND THEN RETURN NULL; END IF;
+  IF ${bySize('__pgt_large')}`;
+  } else {
+    // An UPDATE: the first pair of its OLD and NEW rows, with whether it is the only one and kept
+    // its key columns (no pair: an empty statement, nothing to do); then the in-place path, else
+    // the small or the large statement.
+    const news = sql.id(TRANSITION_NEW);
+    run = `  SELECT NOT EXISTS (SELECT FROM ${news} OFFSET 1) AND ${inPlace.same}
+    INTO __pgt_same FROM ${sql.id(TRANSITION_OLD)} AS o, ${news} AS x LIMIT 1;
+  IF NOT FOUND THEN RETURN NULL; END IF;
+  IF __pgt_same THEN
+    ${inPlace.sql};
+  ELSIF ${bySize(large)}`;
+  }
   return `
 DECLARE
-  __pgt_rows bigint;
-${inPlace === undefined ? '' : '  __pgt_same boolean;\n'}  __pgt_p bigint;
+${inPlace === undefined ? '  __pgt_large boolean;\n' : '  __pgt_same boolean;\n'}  __pgt_p bigint;
   __pgt_r record;
   __pgt_s text;
 BEGIN
@@ -308,7 +312,7 @@ DECLARE
   __pgt_r record;
 BEGIN
   IF ${stateValue(pgtId)} LIKE '%x' THEN RETURN NULL; END IF;
-${lock ? lockOnce(pgtId) + mark : ''}  ${apply};
+${lock ? `  __pgt_r := ROW(${lockCall(pgtId)});\n${mark}` : ''}  ${apply};
   RETURN NULL;
 END
 `;
