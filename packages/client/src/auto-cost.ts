@@ -149,6 +149,29 @@ export function costModel(samples: readonly RefreshCostSample[]): CostModel | nu
 }
 
 /**
+ * The fewest change records of one source from which the cost model of `samples` alone sends a
+ * window FULL — any window with at least that many records in one source goes FULL, the fixed
+ * ratio only adding FULL verdicts — or null without a model or when it never does. A refresh may
+ * count each source's window up to this many records only (dvm `inspectSql` with `capped`): a
+ * window that reaches it goes FULL without being counted to its end.
+ */
+export function autoFullCap(samples: readonly RefreshCostSample[]): number | null {
+  const model = costModel(samples);
+  if (model === null) return null;
+  const top = Math.max(1, Math.floor(model.trustedUpTo));
+  if (!(model.differentialMs(top) > model.fullMs)) return null;
+  // The estimate never decreases with the count: the smallest count above FULL's cost.
+  let below = 0;
+  let above = top;
+  while (above - below > 1) {
+    const mid = Math.floor((below + above) / 2);
+    if (model.differentialMs(mid) > model.fullMs) above = mid;
+    else below = mid;
+  }
+  return above;
+}
+
+/**
  * AUTO's `preferFull` for one refresh: the reason to refresh FULL, or null for DIFFERENTIAL.
  * `ratio` is the fixed-ratio fallback; `samples` the table's recent history (`readCostSamples`).
  */
@@ -164,8 +187,9 @@ export function autoPreferFull(
       const changes = Object.values(window.changes).reduce((a, b) => a + b, 0);
       // Beyond the trusted range the estimate at its end still counts (so FULL stays FULL).
       const diff = model.differentialMs(Math.min(changes, model.trustedUpTo));
+      const atLeast = (window.capped?.length ?? 0) > 0 ? 'at least ' : '';
       if (diff > model.fullMs)
-        return `AUTO: ${changes} pending change records (an update is two); from the last ${model.samples} DIFFERENTIAL refreshes one would take ≈${Math.round(model.differentialMs(changes))} ms against ≈${Math.round(model.fullMs)} ms for FULL${model.fullFromPopulation ? ` (${FIRST_POPULATION_SHARE} × its first population, its only FULL refresh so far)` : ''}; FULL is cheaper`;
+        return `AUTO: ${atLeast}${changes} pending change records (an update is two); from the last ${model.samples} DIFFERENTIAL refreshes one would take ≈${Math.round(model.differentialMs(changes))} ms against ≈${Math.round(model.fullMs)} ms for FULL${model.fullFromPopulation ? ` (${FIRST_POPULATION_SHARE} × its first population, its only FULL refresh so far)` : ''}; FULL is cheaper`;
       if (changes <= model.trustedUpTo) {
         if (!model.fullFromPopulation) return null;
         // FULL's cost known only as a share of the first population (a guess taken on an empty

@@ -5,6 +5,7 @@
  */
 
 export {
+  autoFullCap,
   autoPreferFull,
   type CostModel,
   costModel,

@@ -9,6 +9,7 @@ import { expectTableEqualsQuery } from '@pgtrickle/testkit';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  autoFullCap,
   autoPreferFull,
   costModel,
   FIRST_POPULATION_SHARE,
@@ -47,6 +48,31 @@ describe('the cost model', () => {
           const model = costModel(samples);
           if (model !== null)
             expect(model.differentialMs(hi)).toBeGreaterThanOrEqual(model.differentialMs(lo));
+        },
+      ),
+    );
+  });
+
+  it('caps a window count at the fewest records its model alone sends FULL', () => {
+    fc.assert(
+      fc.property(
+        fc.array(sample, { maxLength: 40 }),
+        fc.integer({ min: 0, max: 2_000_000 }),
+        (samples, extra) => {
+          const cap = autoFullCap(samples);
+          const model = costModel(samples);
+          if (cap === null) return;
+          expect(model).not.toBeNull();
+          if (model === null) return;
+          // A source counted up to the cap, whatever the others hold, goes FULL.
+          const capped = { ...windowOf(cap), capped: ['s'] };
+          expect(autoPreferFull(0.15, samples)(capped, plan)).not.toBeNull();
+          expect(autoPreferFull(0.15, samples)(windowOf(cap + extra), plan)).not.toBeNull();
+          // One record fewer (a window has at least one), the model alone would not.
+          if (cap > 1)
+            expect(model.differentialMs(Math.min(cap - 1, model.trustedUpTo))).toBeLessThanOrEqual(
+              model.fullMs,
+            );
         },
       ),
     );
@@ -163,5 +189,44 @@ describe('AUTO on PostgreSQL', () => {
     await db.query('UPDATE ac_src SET v = v + 1 WHERE id = 11');
     expect((await t.refresh('ac_st')).action).toBe('DIFFERENTIAL');
     await expectTableEqualsQuery(db, 'ac_st', 'SELECT id, v FROM ac_src WHERE v % 2 = 0');
+  });
+
+  it('counts a window only up to where its history sends it FULL, and in full when the history now says DIFFERENTIAL', async () => {
+    await db.query(
+      'CREATE TABLE ac_cap (id int PRIMARY KEY, v int); INSERT INTO ac_cap SELECT g, g FROM generate_series(1, 10000) g; ANALYZE ac_cap',
+    );
+    const t = trickle();
+    const query = 'SELECT id, v FROM ac_cap WHERE v % 3 = 0';
+    await t.createStreamTable({ name: 'ac_cap_st', query, refreshMode: 'AUTO' });
+    const id = Number(
+      (await db.query(`SELECT pgt_id FROM pgtrickle.pgt_stream_tables WHERE table_name = 'ac_cap_st'`))
+        .rows[0]?.pgt_id,
+    );
+    const record = (action: string, changes: number, ms: number) =>
+      db.query(
+        `INSERT INTO pgtrickle.pgt_refresh_history (pgt_id, action, status, initiated_by, started_at, finished_at, pending_changes)
+         VALUES ($1, $2, 'COMPLETED', 'SCHEDULER', now() - make_interval(secs => $4::float8 / 1000), now(), $3)`,
+        [id, action, changes, ms],
+      );
+    // FULL cheap, DIFFERENTIAL a second per record: one record already goes FULL.
+    await record('FULL', 0, 5);
+    for (const n of [2, 4, 6, 8]) await record('DIFFERENTIAL', n, 1_000 * n);
+    await db.query('UPDATE ac_cap SET v = v + 1 WHERE id <= 2');
+    expect((await t.refresh('ac_cap_st')).action).toBe('FULL');
+    // That refresh read the history: the next window is counted up to its cap only.
+    await db.query('UPDATE ac_cap SET v = v + 1 WHERE id <= 300');
+    const capped = await t.refresh('ac_cap_st');
+    expect(capped.action).toBe('FULL');
+    expect(capped.reason).toMatch(/AUTO: at least \d+ pending change records/);
+    expect(capped.pendingChanges).toBeLessThan(600);
+    await expectTableEqualsQuery(db, 'ac_cap_st', query);
+    // FULL has become slow since: the window reaches the cap of the history read before, but the
+    // history read now sends it DIFFERENTIAL, so it is counted in full.
+    for (let i = 0; i < 5; i++) await record('FULL', 0, 100_000);
+    await db.query('UPDATE ac_cap SET v = v + 1 WHERE id BETWEEN 1001 AND 1010');
+    const counted = await t.refresh('ac_cap_st');
+    expect(counted.action).toBe('DIFFERENTIAL');
+    expect(counted.pendingChanges).toBe(20);
+    await expectTableEqualsQuery(db, 'ac_cap_st', query);
   });
 });
