@@ -149,17 +149,25 @@ export function costModel(samples: readonly RefreshCostSample[]): CostModel | nu
 }
 
 /**
- * The fewest change records of one source from which the cost model of `samples` alone sends a
- * window FULL — any window with at least that many records in one source goes FULL, the fixed
- * ratio only adding FULL verdicts — or null without a model or when it never does. A refresh may
- * count each source's window up to this many records only (dvm `inspectSql` with `capped`): a
- * window that reaches it goes FULL without being counted to its end.
+ * Where a window is sure to go FULL under the cost model of `samples`, per source: `count`, the
+ * fewest change records from which the model alone says FULL (null when it never does), and
+ * `floor`, the records beyond which the model is not trusted (0 without a model), past which the
+ * fixed ratio decides. A source holding at least `LEAST(count, GREATEST(ceil(max(reltuples, 1000) ×
+ * ratio) + 1, floor))` records sends the window FULL whatever the others hold, so a refresh may
+ * count each source's window up to that many records only (dvm `inspectSql` with `capped`).
  */
-export function autoFullCap(samples: readonly RefreshCostSample[]): number | null {
+export interface AutoFullCap {
+  readonly count: number | null;
+  readonly floor: number;
+}
+
+/** The {@link AutoFullCap} of `samples`. */
+export function autoFullCap(samples: readonly RefreshCostSample[]): AutoFullCap {
   const model = costModel(samples);
-  if (model === null) return null;
+  if (model === null) return { count: null, floor: 0 };
   const top = Math.max(1, Math.floor(model.trustedUpTo));
-  if (!(model.differentialMs(top) > model.fullMs)) return null;
+  const floor = top + 1;
+  if (!(model.differentialMs(top) > model.fullMs)) return { count: null, floor };
   // The estimate never decreases with the count: the smallest count above FULL's cost.
   let below = 0;
   let above = top;
@@ -168,7 +176,7 @@ export function autoFullCap(samples: readonly RefreshCostSample[]): number | nul
     if (model.differentialMs(mid) > model.fullMs) above = mid;
     else below = mid;
   }
-  return above;
+  return { count: above, floor };
 }
 
 /**

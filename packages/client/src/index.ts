@@ -5,6 +5,7 @@
  */
 
 export {
+  type AutoFullCap,
   autoFullCap,
   autoPreferFull,
   type CostModel,

@@ -25,7 +25,7 @@ import {
   streamBuffer,
   type WindowInspection,
 } from '@pgtrickle/dvm';
-import { autoFullCap, autoPreferFull } from './auto-cost.js';
+import { type AutoFullCap, autoFullCap, autoPreferFull } from './auto-cost.js';
 import { streamTableById, streamTableWithDependencies } from './catalog/find-stream-table.js';
 import { dependenciesOf } from './catalog/read-dependencies.js';
 import { recordCompletedRefresh } from './catalog/record-refresh.js';
@@ -64,10 +64,10 @@ export interface Engine {
   /** The parallel verdict of each table's last FULL refresh, with the plan it was read for (dvm `full-parallel.ts`). */
   readonly fullVerdicts: Map<number, { readonly plan: CompiledPlan; readonly verdict: FullParallelVerdict }>;
   /**
-   * Per AUTO table, the change records from which its cost history (as its last refresh read it)
-   * sends a window FULL (`autoFullCap`): its next window is counted up to that many per source.
+   * Per AUTO table, where its cost history (as its last refresh read it) sends a window FULL
+   * (`autoFullCap`): its next window is counted up to there per source.
    */
-  readonly autoFullCaps: Map<number, number>;
+  readonly autoFullCaps: Map<number, AutoFullCap>;
 }
 
 /** A new engine state. */
@@ -290,11 +290,19 @@ export async function refreshInTransaction(
   // An AUTO table counts its window only up to where its history already sends it FULL (the
   // refresh counts it in full when the history read now does not: dvm `runRefresh`).
   const cap = row.requestedMode === 'AUTO' ? (engine.autoFullCaps.get(pgtId) ?? null) : null;
+  const capValues =
+    cap === null
+      ? []
+      : [
+          cap.count === null ? null : String(cap.count),
+          row.autoThreshold ?? engine.autoFullRatio,
+          String(cap.floor),
+        ];
   const inspect =
     expected !== null && locked?.buffersExist === true && row.frontier !== null && !row.needsReinit
       ? {
           sql: expected.inspectSql(PREFLIGHT_PARAMS + 1, cap !== null),
-          values: [...deltaParamValues(expected, row.frontier), ...(cap === null ? [] : [String(cap)])],
+          values: [...deltaParamValues(expected, row.frontier), ...capValues],
         }
       : null;
   // The preflight runs with a generic plan and sets the caller's plan_cache_mode back, or keeps the
@@ -323,9 +331,8 @@ export async function refreshInTransaction(
   }
   if (pre.session.self) engine.ownedBySelf.add(pgtId);
   else engine.ownedBySelf.delete(pgtId);
-  const nextCap = pre.costSamples === null ? null : autoFullCap(pre.costSamples);
-  if (nextCap === null) engine.autoFullCaps.delete(pgtId);
-  else engine.autoFullCaps.set(pgtId, nextCap);
+  if (pre.costSamples === null) engine.autoFullCaps.delete(pgtId);
+  else engine.autoFullCaps.set(pgtId, autoFullCap(pre.costSamples));
   const inspected = expected !== null && pre.window !== null ? { plan: expected, window: pre.window } : null;
   // The registration (taken with the lock) ends with the refresh's last catalog write.
   // A table of the earlier layout gets its public view; a dropped view is an error (public-view.ts);

@@ -53,24 +53,34 @@ describe('the cost model', () => {
     );
   });
 
-  it('caps a window count at the fewest records its model alone sends FULL', () => {
+  it('caps a window count where a source alone sends it FULL', () => {
+    const two = { sources: [...plan.sources, { key: 't', name: 'public.other' }] } as unknown as CompiledPlan;
     fc.assert(
       fc.property(
         fc.array(sample, { maxLength: 40 }),
+        fc.constantFrom(-1, 0, 500, 10_000, 1_000_000),
+        fc.double({ min: 0.01, max: 1, noNaN: true }),
         fc.integer({ min: 0, max: 2_000_000 }),
-        (samples, extra) => {
+        fc.integer({ min: 0, max: 2_000_000 }),
+        (samples, rows, ratio, extra, other) => {
           const cap = autoFullCap(samples);
           const model = costModel(samples);
-          if (cap === null) return;
-          expect(model).not.toBeNull();
-          if (model === null) return;
-          // A source counted up to the cap, whatever the others hold, goes FULL.
-          const capped = { ...windowOf(cap), capped: ['s'] };
-          expect(autoPreferFull(0.15, samples)(capped, plan)).not.toBeNull();
-          expect(autoPreferFull(0.15, samples)(windowOf(cap + extra), plan)).not.toBeNull();
+          // As the capped inspection computes it per source.
+          const byRatio = Math.max(Math.ceil(Math.max(rows, 1000) * ratio) + 1, cap.floor);
+          const limit = cap.count === null ? byRatio : Math.min(cap.count, byRatio);
+          const window = (n: number): WindowInspection => ({
+            changes: { s: n, t: other },
+            truncated: [],
+            reltuples: { s: rows, t: 1000 },
+            capped: ['s'],
+          });
+          // A source counted up to its cap, whatever the other holds, goes FULL.
+          expect(autoPreferFull(ratio, samples)(window(limit), two)).not.toBeNull();
+          expect(autoPreferFull(ratio, samples)(window(limit + extra), two)).not.toBeNull();
+          if (model === null) expect(cap).toEqual({ count: null, floor: 0 });
           // One record fewer (a window has at least one), the model alone would not.
-          if (cap > 1)
-            expect(model.differentialMs(Math.min(cap - 1, model.trustedUpTo))).toBeLessThanOrEqual(
+          else if (cap.count !== null && cap.count > 1)
+            expect(model.differentialMs(Math.min(cap.count - 1, model.trustedUpTo))).toBeLessThanOrEqual(
               model.fullMs,
             );
         },

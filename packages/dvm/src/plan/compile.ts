@@ -154,10 +154,12 @@ export interface CompiledPlan {
   /**
    * Counts of pending changes per source in the window (params as the delta), TRUNCATE flags,
    * table sizes. `firstParam` (default 1): the number its parameters start from, to embed it
-   * in a statement that has parameters of its own before them. With `capped`, one more
-   * parameter follows the delta's (a `bigint`): each source's window is counted up to that many
-   * records only, and a source whose count reached it is flagged `capped` (its count is then a
-   * lower bound and its TRUNCATE flag may miss one): {@link WindowInspection.capped}.
+   * in a statement that has parameters of its own before them. With `capped`, three more
+   * parameters follow the delta's — a count `c` (`bigint`, NULL for none), a ratio `r`
+   * (`float8`) and a floor `f` (`bigint`) —, and each source's window is counted up to
+   * `LEAST(c, GREATEST(ceil(GREATEST(reltuples, 1000) × r) + 1, f))` records only; a source whose
+   * count reached it is flagged `capped` (its count is then a lower bound and its TRUNCATE flag
+   * may miss one): {@link WindowInspection.capped}.
    */
   inspectSql(firstParam?: number, capped?: boolean): string;
   /**
@@ -1017,11 +1019,15 @@ function inspect(
 SELECT NULL::text AS source, 0::bigint AS changes, false AS truncated, 0::float8 AS reltuples${cappedColumn} WHERE false`;
   }
   const ctx = new DiffContext({ kind: 'changeBuffer' }, params, null);
-  const cap = capIndex === null ? null : sql`$${capIndex}::bigint`;
   const parts = sources.map((s) => {
     const p = ctx.param(s);
     const key = sql.lit(s.key);
     const size = sql`(SELECT c.reltuples::float8 FROM pg_catalog.pg_class AS c WHERE c.oid = ${s.oid})`;
+    const cap =
+      capIndex === null
+        ? null
+        : sql`(SELECT LEAST($${capIndex}::bigint, GREATEST(
+    pg_catalog.ceil(GREATEST(${size}, 1000) * $${capIndex + 1}::float8)::bigint + 1, $${capIndex + 2}::bigint)))`;
     if (s.kind === 'streamTable') {
       const buf = streamBuffer(s.pgtId as number);
       if (cap === null) {
