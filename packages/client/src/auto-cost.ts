@@ -21,7 +21,7 @@
  *   1000) (`pgtrickle.pgt_stream_tables.auto_threshold`, else the engine's `autoFullRatio`).
  * The choice only grows with the change count: if n records go FULL, so do more.
  */
-import type { CompiledPlan, WindowInspection } from '@pgtrickle/dvm';
+import { type CompiledPlan, PREPARED_WINDOW_MAX_CHANGES, type WindowInspection } from '@pgtrickle/dvm';
 import { cat, type Queryable } from './catalog/schema.js';
 
 /** One completed refresh of the history, as the cost model reads it. */
@@ -151,8 +151,8 @@ export function costModel(samples: readonly RefreshCostSample[]): CostModel | nu
 /**
  * Where a window is sure to go FULL under the cost model of `samples`, per source: `count`, the
  * fewest change records from which the model alone says FULL (null when it never does), and
- * `floor`, the records beyond which the model is not trusted (0 without a model), past which the
- * fixed ratio decides. A source holding at least `LEAST(count, GREATEST(ceil(max(reltuples, 1000) ×
+ * `floor`, the records beyond which the model is not trusted (none without a model), past which
+ * the fixed ratio decides. A source holding at least `LEAST(count, GREATEST(ceil(max(reltuples, 1000) ×
  * ratio) + 1, floor))` records sends the window FULL whatever the others hold, so a refresh may
  * count each source's window up to that many records only (dvm `inspectSql` with `capped`).
  */
@@ -161,12 +161,19 @@ export interface AutoFullCap {
   readonly floor: number;
 }
 
-/** The {@link AutoFullCap} of `samples`. */
+/**
+ * The fewest records a window is counted to when capped: a window of at most
+ * `PREPARED_WINDOW_MAX_CHANGES` records is always counted exactly (the preflight keeps the generic
+ * plan for such a window's delta statement), and counting that many costs little.
+ */
+const MIN_CAP = PREPARED_WINDOW_MAX_CHANGES + 1;
+
+/** The {@link AutoFullCap} of `samples` (neither bound under `PREPARED_WINDOW_MAX_CHANGES` + 1). */
 export function autoFullCap(samples: readonly RefreshCostSample[]): AutoFullCap {
   const model = costModel(samples);
-  if (model === null) return { count: null, floor: 0 };
+  if (model === null) return { count: null, floor: MIN_CAP };
   const top = Math.max(1, Math.floor(model.trustedUpTo));
-  const floor = top + 1;
+  const floor = Math.max(top + 1, MIN_CAP);
   if (!(model.differentialMs(top) > model.fullMs)) return { count: null, floor };
   // The estimate never decreases with the count: the smallest count above FULL's cost.
   let below = 0;
@@ -176,7 +183,7 @@ export function autoFullCap(samples: readonly RefreshCostSample[]): AutoFullCap 
     if (model.differentialMs(mid) > model.fullMs) above = mid;
     else below = mid;
   }
-  return { count: above, floor };
+  return { count: Math.max(above, MIN_CAP), floor };
 }
 
 /**

@@ -4,7 +4,7 @@
  * cheap one picks DIFFERENTIAL; short history falls back to the ratio), and on a real PostgreSQL
  * the refresh reading its own history to choose.
  */
-import type { CompiledPlan, WindowInspection } from '@pgtrickle/dvm';
+import { type CompiledPlan, PREPARED_WINDOW_MAX_CHANGES, type WindowInspection } from '@pgtrickle/dvm';
 import { expectTableEqualsQuery } from '@pgtrickle/testkit';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -77,9 +77,11 @@ describe('the cost model', () => {
           // A source counted up to its cap, whatever the other holds, goes FULL.
           expect(autoPreferFull(ratio, samples)(window(limit), two)).not.toBeNull();
           expect(autoPreferFull(ratio, samples)(window(limit + extra), two)).not.toBeNull();
-          if (model === null) expect(cap).toEqual({ count: null, floor: 0 });
-          // One record fewer (a window has at least one), the model alone would not.
-          else if (cap.count !== null && cap.count > 1)
+          // A window of up to PREPARED_WINDOW_MAX_CHANGES records is always counted exactly.
+          expect(limit).toBeGreaterThan(PREPARED_WINDOW_MAX_CHANGES);
+          if (model === null) expect(cap.count).toBeNull();
+          // One record fewer, the model alone would not (unless that is under the least cap).
+          else if (cap.count !== null && cap.count > PREPARED_WINDOW_MAX_CHANGES + 1)
             expect(model.differentialMs(Math.min(cap.count - 1, model.trustedUpTo))).toBeLessThanOrEqual(
               model.fullMs,
             );
@@ -223,20 +225,21 @@ describe('AUTO on PostgreSQL', () => {
     for (const n of [2, 4, 6, 8]) await record('DIFFERENTIAL', n, 1_000 * n);
     await db.query('UPDATE ac_cap SET v = v + 1 WHERE id <= 2');
     expect((await t.refresh('ac_cap_st')).action).toBe('FULL');
-    // That refresh read the history: the next window is counted up to its cap only.
-    await db.query('UPDATE ac_cap SET v = v + 1 WHERE id <= 300');
+    // That refresh read the history: the next window (3,000 records) is counted up to its cap
+    // only, the least cap (PREPARED_WINDOW_MAX_CHANGES + 1 records).
+    await db.query('UPDATE ac_cap SET v = v + 1 WHERE id <= 1500');
     const capped = await t.refresh('ac_cap_st');
     expect(capped.action).toBe('FULL');
     expect(capped.reason).toMatch(/AUTO: at least \d+ pending change records/);
-    expect(capped.pendingChanges).toBeLessThan(600);
+    expect(capped.pendingChanges).toBe(PREPARED_WINDOW_MAX_CHANGES + 1);
     await expectTableEqualsQuery(db, 'ac_cap_st', query);
     // FULL has become slow since: the window reaches the cap of the history read before, but the
     // history read now sends it DIFFERENTIAL, so it is counted in full.
-    for (let i = 0; i < 5; i++) await record('FULL', 0, 100_000);
-    await db.query('UPDATE ac_cap SET v = v + 1 WHERE id BETWEEN 1001 AND 1010');
+    for (let i = 0; i < 5; i++) await record('FULL', 0, 10_000_000);
+    await db.query('UPDATE ac_cap SET v = v + 1 WHERE id BETWEEN 2001 AND 2600');
     const counted = await t.refresh('ac_cap_st');
-    expect(counted.action).toBe('DIFFERENTIAL');
-    expect(counted.pendingChanges).toBe(20);
+    expect(counted.action, counted.reason ?? '').toBe('DIFFERENTIAL');
+    expect(counted.pendingChanges).toBe(1200);
     await expectTableEqualsQuery(db, 'ac_cap_st', query);
   });
 });
