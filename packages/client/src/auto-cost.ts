@@ -221,7 +221,8 @@ export function autoPreferFull(
       const rows = Math.max(size ?? 0, 1000);
       if (changes > Math.ceil(rows * ratio)) {
         const name = plan.sources.find((s) => s.key === key)?.name ?? key;
-        return `AUTO: ${changes} pending change records (an update is two) on ${name} exceed ${ratio} × ${Math.round(rows)} rows; FULL is cheaper`;
+        const from = window.capped?.includes(key) === true ? 'at least ' : '';
+        return `AUTO: ${from}${changes} pending change records (an update is two) on ${name} exceed ${ratio} × ${Math.round(rows)} rows; FULL is cheaper`;
       }
     }
     return null;
