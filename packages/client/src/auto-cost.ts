@@ -21,7 +21,7 @@
  *   1000) (`pgtrickle.pgt_stream_tables.auto_threshold`, else the engine's `autoFullRatio`).
  * The choice only grows with the change count: if n records go FULL, so do more.
  */
-import type { CompiledPlan, WindowInspection } from '@pgtrickle/dvm';
+import { type CompiledPlan, PREPARED_WINDOW_MAX_CHANGES, type WindowInspection } from '@pgtrickle/dvm';
 import { cat, type Queryable } from './catalog/schema.js';
 
 /** One completed refresh of the history, as the cost model reads it. */
@@ -149,6 +149,44 @@ export function costModel(samples: readonly RefreshCostSample[]): CostModel | nu
 }
 
 /**
+ * Where a window is sure to go FULL under the cost model of `samples`, per source: `count`, the
+ * fewest change records from which the model alone says FULL (null when it never does), and
+ * `floor`, the records beyond which the model is not trusted (none without a model), past which
+ * the fixed ratio decides. A source holding at least `LEAST(count, GREATEST(ceil(max(reltuples, 1000) ×
+ * ratio) + 1, floor))` records sends the window FULL whatever the others hold, so a refresh may
+ * count each source's window up to that many records only (dvm `inspectSql` with `capped`).
+ */
+export interface AutoFullCap {
+  readonly count: number | null;
+  readonly floor: number;
+}
+
+/**
+ * The fewest records a window is counted to when capped: a window of at most
+ * `PREPARED_WINDOW_MAX_CHANGES` records is always counted exactly (the preflight keeps the generic
+ * plan for such a window's delta statement), and counting that many costs little.
+ */
+const MIN_CAP = PREPARED_WINDOW_MAX_CHANGES + 1;
+
+/** The {@link AutoFullCap} of `samples` (neither bound under `PREPARED_WINDOW_MAX_CHANGES` + 1). */
+export function autoFullCap(samples: readonly RefreshCostSample[]): AutoFullCap {
+  const model = costModel(samples);
+  if (model === null) return { count: null, floor: MIN_CAP };
+  const top = Math.max(1, Math.floor(model.trustedUpTo));
+  const floor = Math.max(top + 1, MIN_CAP);
+  if (!(model.differentialMs(top) > model.fullMs)) return { count: null, floor };
+  // The estimate never decreases with the count: the smallest count above FULL's cost.
+  let below = 0;
+  let above = top;
+  while (above - below > 1) {
+    const mid = Math.floor((below + above) / 2);
+    if (model.differentialMs(mid) > model.fullMs) above = mid;
+    else below = mid;
+  }
+  return { count: Math.max(above, MIN_CAP), floor };
+}
+
+/**
  * AUTO's `preferFull` for one refresh: the reason to refresh FULL, or null for DIFFERENTIAL.
  * `ratio` is the fixed-ratio fallback; `samples` the table's recent history (`readCostSamples`).
  */
@@ -164,8 +202,9 @@ export function autoPreferFull(
       const changes = Object.values(window.changes).reduce((a, b) => a + b, 0);
       // Beyond the trusted range the estimate at its end still counts (so FULL stays FULL).
       const diff = model.differentialMs(Math.min(changes, model.trustedUpTo));
+      const atLeast = (window.capped?.length ?? 0) > 0 ? 'at least ' : '';
       if (diff > model.fullMs)
-        return `AUTO: ${changes} pending change records (an update is two); from the last ${model.samples} DIFFERENTIAL refreshes one would take ≈${Math.round(model.differentialMs(changes))} ms against ≈${Math.round(model.fullMs)} ms for FULL${model.fullFromPopulation ? ` (${FIRST_POPULATION_SHARE} × its first population, its only FULL refresh so far)` : ''}; FULL is cheaper`;
+        return `AUTO: ${atLeast}${changes} pending change records (an update is two); from the last ${model.samples} DIFFERENTIAL refreshes one would take ≈${Math.round(model.differentialMs(changes))} ms against ≈${Math.round(model.fullMs)} ms for FULL${model.fullFromPopulation ? ` (${FIRST_POPULATION_SHARE} × its first population, its only FULL refresh so far)` : ''}; FULL is cheaper`;
       if (changes <= model.trustedUpTo) {
         if (!model.fullFromPopulation) return null;
         // FULL's cost known only as a share of the first population (a guess taken on an empty
@@ -182,7 +221,8 @@ export function autoPreferFull(
       const rows = Math.max(size ?? 0, 1000);
       if (changes > Math.ceil(rows * ratio)) {
         const name = plan.sources.find((s) => s.key === key)?.name ?? key;
-        return `AUTO: ${changes} pending change records (an update is two) on ${name} exceed ${ratio} × ${Math.round(rows)} rows; FULL is cheaper`;
+        const from = window.capped?.includes(key) === true ? 'at least ' : '';
+        return `AUTO: ${from}${changes} pending change records (an update is two) on ${name} exceed ${ratio} × ${Math.round(rows)} rows; FULL is cheaper`;
       }
     }
     return null;

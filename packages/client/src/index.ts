@@ -5,6 +5,8 @@
  */
 
 export {
+  type AutoFullCap,
+  autoFullCap,
   autoPreferFull,
   type CostModel,
   costModel,

@@ -12,17 +12,18 @@ import type { CompiledPlan } from '@pgtrickle/dvm';
  * from a per-plan memo.
  */
 export function memoizedPlan(plan: CompiledPlan): CompiledPlan {
-  const inspect = new Map<number, string>();
+  const inspect = new Map<string, string>();
   let population: string | undefined;
   let frontier: string | undefined;
   const refresh = new Map<number | null, string | null>();
   return {
     ...plan,
-    inspectSql(firstParam = 1) {
-      let text = inspect.get(firstParam);
+    inspectSql(firstParam = 1, capped = false) {
+      const key = `${firstParam}:${capped}`;
+      let text = inspect.get(key);
       if (text === undefined) {
-        text = plan.inspectSql(firstParam);
-        inspect.set(firstParam, text);
+        text = plan.inspectSql(firstParam, capped);
+        inspect.set(key, text);
       }
       return text;
     },

@@ -25,7 +25,7 @@ import {
   streamBuffer,
   type WindowInspection,
 } from '@pgtrickle/dvm';
-import { autoPreferFull } from './auto-cost.js';
+import { type AutoFullCap, autoFullCap, autoPreferFull } from './auto-cost.js';
 import { streamTableById, streamTableWithDependencies } from './catalog/find-stream-table.js';
 import { dependenciesOf } from './catalog/read-dependencies.js';
 import { recordCompletedRefresh } from './catalog/record-refresh.js';
@@ -63,6 +63,11 @@ export interface Engine {
   readonly ownedBySelf: Set<number>;
   /** The parallel verdict of each table's last FULL refresh, with the plan it was read for (dvm `full-parallel.ts`). */
   readonly fullVerdicts: Map<number, { readonly plan: CompiledPlan; readonly verdict: FullParallelVerdict }>;
+  /**
+   * Per AUTO table, where its cost history (as its last refresh read it) sends a window FULL
+   * (`autoFullCap`): its next window is counted up to there per source.
+   */
+  readonly autoFullCaps: Map<number, AutoFullCap>;
 }
 
 /** A new engine state. */
@@ -73,6 +78,7 @@ export function createEngine(options: { autoFullRatio?: number } = {}): Engine {
     looks: new Map(),
     ownedBySelf: new Set(),
     fullVerdicts: new Map(),
+    autoFullCaps: new Map(),
   };
 }
 
@@ -281,11 +287,22 @@ export async function refreshInTransaction(
   // One read: the sources, the storage, its guard, its readers, the sources' fingerprints, and
   // (the owner being the connection's role) the owner's search_path set, what it may not see and
   // the window of the expected plan.
+  // An AUTO table counts its window only up to where its history already sends it FULL (the
+  // refresh counts it in full when the history read now does not: dvm `runRefresh`).
+  const cap = row.requestedMode === 'AUTO' ? (engine.autoFullCaps.get(pgtId) ?? null) : null;
+  const capValues =
+    cap === null
+      ? []
+      : [
+          cap.count === null ? null : String(cap.count),
+          row.autoThreshold ?? engine.autoFullRatio,
+          String(cap.floor),
+        ];
   const inspect =
     expected !== null && locked?.buffersExist === true && row.frontier !== null && !row.needsReinit
       ? {
-          sql: expected.inspectSql(PREFLIGHT_PARAMS + 1),
-          values: deltaParamValues(expected, row.frontier),
+          sql: expected.inspectSql(PREFLIGHT_PARAMS + 1, cap !== null),
+          values: [...deltaParamValues(expected, row.frontier), ...capValues],
         }
       : null;
   // The preflight runs with a generic plan and sets the caller's plan_cache_mode back, or keeps the
@@ -314,6 +331,8 @@ export async function refreshInTransaction(
   }
   if (pre.session.self) engine.ownedBySelf.add(pgtId);
   else engine.ownedBySelf.delete(pgtId);
+  if (pre.costSamples === null) engine.autoFullCaps.delete(pgtId);
+  else engine.autoFullCaps.set(pgtId, autoFullCap(pre.costSamples));
   const inspected = expected !== null && pre.window !== null ? { plan: expected, window: pre.window } : null;
   // The registration (taken with the lock) ends with the refresh's last catalog write.
   // A table of the earlier layout gets its public view; a dropped view is an error (public-view.ts);

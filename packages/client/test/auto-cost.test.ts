@@ -4,11 +4,12 @@
  * cheap one picks DIFFERENTIAL; short history falls back to the ratio), and on a real PostgreSQL
  * the refresh reading its own history to choose.
  */
-import type { CompiledPlan, WindowInspection } from '@pgtrickle/dvm';
+import { type CompiledPlan, PREPARED_WINDOW_MAX_CHANGES, type WindowInspection } from '@pgtrickle/dvm';
 import { expectTableEqualsQuery } from '@pgtrickle/testkit';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  autoFullCap,
   autoPreferFull,
   costModel,
   FIRST_POPULATION_SHARE,
@@ -47,6 +48,43 @@ describe('the cost model', () => {
           const model = costModel(samples);
           if (model !== null)
             expect(model.differentialMs(hi)).toBeGreaterThanOrEqual(model.differentialMs(lo));
+        },
+      ),
+    );
+  });
+
+  it('caps a window count where a source alone sends it FULL', () => {
+    const two = { sources: [...plan.sources, { key: 't', name: 'public.other' }] } as unknown as CompiledPlan;
+    fc.assert(
+      fc.property(
+        fc.array(sample, { maxLength: 40 }),
+        fc.constantFrom(-1, 0, 500, 10_000, 1_000_000),
+        fc.double({ min: 0.01, max: 1, noNaN: true }),
+        fc.integer({ min: 0, max: 2_000_000 }),
+        fc.integer({ min: 0, max: 2_000_000 }),
+        (samples, rows, ratio, extra, other) => {
+          const cap = autoFullCap(samples);
+          const model = costModel(samples);
+          // As the capped inspection computes it per source.
+          const byRatio = Math.max(Math.ceil(Math.max(rows, 1000) * ratio) + 1, cap.floor);
+          const limit = cap.count === null ? byRatio : Math.min(cap.count, byRatio);
+          const window = (n: number): WindowInspection => ({
+            changes: { s: n, t: other },
+            truncated: [],
+            reltuples: { s: rows, t: 1000 },
+            capped: ['s'],
+          });
+          // A source counted up to its cap, whatever the other holds, goes FULL.
+          expect(autoPreferFull(ratio, samples)(window(limit), two)).not.toBeNull();
+          expect(autoPreferFull(ratio, samples)(window(limit + extra), two)).not.toBeNull();
+          // A window of up to PREPARED_WINDOW_MAX_CHANGES records is always counted exactly.
+          expect(limit).toBeGreaterThan(PREPARED_WINDOW_MAX_CHANGES);
+          if (model === null) expect(cap.count).toBeNull();
+          // One record fewer, the model alone would not (unless that is under the least cap).
+          else if (cap.count !== null && cap.count > PREPARED_WINDOW_MAX_CHANGES + 1)
+            expect(model.differentialMs(Math.min(cap.count - 1, model.trustedUpTo))).toBeLessThanOrEqual(
+              model.fullMs,
+            );
         },
       ),
     );
@@ -163,5 +201,45 @@ describe('AUTO on PostgreSQL', () => {
     await db.query('UPDATE ac_src SET v = v + 1 WHERE id = 11');
     expect((await t.refresh('ac_st')).action).toBe('DIFFERENTIAL');
     await expectTableEqualsQuery(db, 'ac_st', 'SELECT id, v FROM ac_src WHERE v % 2 = 0');
+  });
+
+  it('counts a window only up to where its history sends it FULL, and in full when the history now says DIFFERENTIAL', async () => {
+    await db.query(
+      'CREATE TABLE ac_cap (id int PRIMARY KEY, v int); INSERT INTO ac_cap SELECT g, g FROM generate_series(1, 10000) g; ANALYZE ac_cap',
+    );
+    const t = trickle();
+    const query = 'SELECT id, v FROM ac_cap WHERE v % 3 = 0';
+    await t.createStreamTable({ name: 'ac_cap_st', query, refreshMode: 'AUTO' });
+    const id = Number(
+      (await db.query(`SELECT pgt_id FROM pgtrickle.pgt_stream_tables WHERE table_name = 'ac_cap_st'`))
+        .rows[0]?.pgt_id,
+    );
+    const record = (action: string, changes: number, ms: number) =>
+      db.query(
+        `INSERT INTO pgtrickle.pgt_refresh_history (pgt_id, action, status, initiated_by, started_at, finished_at, pending_changes)
+         VALUES ($1, $2, 'COMPLETED', 'SCHEDULER', now() - make_interval(secs => $4::float8 / 1000), now(), $3)`,
+        [id, action, changes, ms],
+      );
+    // FULL cheap, DIFFERENTIAL a second per record: one record already goes FULL.
+    await record('FULL', 0, 5);
+    for (const n of [2, 4, 6, 8]) await record('DIFFERENTIAL', n, 1_000 * n);
+    await db.query('UPDATE ac_cap SET v = v + 1 WHERE id <= 2');
+    expect((await t.refresh('ac_cap_st')).action).toBe('FULL');
+    // That refresh read the history: the next window (3,000 records) is counted up to its cap
+    // only, the least cap (PREPARED_WINDOW_MAX_CHANGES + 1 records).
+    await db.query('UPDATE ac_cap SET v = v + 1 WHERE id <= 1500');
+    const capped = await t.refresh('ac_cap_st');
+    expect(capped.action).toBe('FULL');
+    expect(capped.reason).toMatch(/AUTO: at least \d+ pending change records/);
+    expect(capped.pendingChanges).toBe(PREPARED_WINDOW_MAX_CHANGES + 1);
+    await expectTableEqualsQuery(db, 'ac_cap_st', query);
+    // FULL has become slow since: the window reaches the cap of the history read before, but the
+    // history read now sends it DIFFERENTIAL, so it is counted in full.
+    for (let i = 0; i < 5; i++) await record('FULL', 0, 10_000_000);
+    await db.query('UPDATE ac_cap SET v = v + 1 WHERE id BETWEEN 2001 AND 2600');
+    const counted = await t.refresh('ac_cap_st');
+    expect(counted.action, counted.reason ?? '').toBe('DIFFERENTIAL');
+    expect(counted.pendingChanges).toBe(1200);
+    await expectTableEqualsQuery(db, 'ac_cap_st', query);
   });
 });

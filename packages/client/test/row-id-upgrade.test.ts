@@ -3,7 +3,8 @@
  * holds ids of the earlier formula (a hash of the row's text form) are rebuilt by a FULL refresh
  * at their next refresh once the catalog migration "row id formula 2" is applied, and are
  * maintained differentially, exactly, from then on; the same for migration "row id signs" (a
- * numeric part carries its sign).
+ * numeric part carries its sign) and "row ids of integer keys" (a scan of a source keyed by one
+ * integer column takes the key as its id).
  */
 import { expectTableEqualsQuery } from '@pgtrickle/testkit';
 import { expect, it } from 'vitest';
@@ -80,4 +81,30 @@ it('rebuilds stream tables stored before numeric row id parts carried their sign
   await db.query(`DELETE FROM sg.t WHERE id IN (1, 6); INSERT INTO sg.t VALUES (8, 1.0), (9, -2.5)`);
   expect((await trickle().refresh('sg.st')).action).toBe('DIFFERENTIAL');
   await expectTableEqualsQuery(db, 'sg.st', query);
+});
+
+it('rebuilds stream tables stored before a key of one integer column was its own row id', async () => {
+  const query = 'SELECT o.id, o.v, c.name FROM ik.o AS o JOIN ik.c AS c ON c.id = o.cid';
+  await db.query(`CREATE SCHEMA ik;
+    CREATE TABLE ik.c (id int PRIMARY KEY, name text NOT NULL);
+    CREATE TABLE ik.o (id bigint PRIMARY KEY, cid int NOT NULL, v int NOT NULL);
+    INSERT INTO ik.c SELECT g, 'c' || g FROM generate_series(1, 5) g;
+    INSERT INTO ik.o SELECT g, 1 + g % 5, g FROM generate_series(1, 20) g`);
+  await trickle().createStreamTable({ name: 'ik.st', query, refreshMode: 'DIFFERENTIAL' });
+  // As an earlier version left it: each scan's id a hash of its key, the join's a hash of the two.
+  await upgradeAcross(db, 'row ids of integer keys', async (conn) => {
+    await conn.query(`SET LOCAL session_replication_role = replica`);
+    await conn.query(`UPDATE ik.st__pgt_storage AS s SET __pgt_row_id = pg_catalog.hashtextextended((ROW(
+        pg_catalog.hashtextextended((ROW(o.id))::text, 7919), pg_catalog.hashtextextended((ROW(o.cid))::text, 7919)))::text, 7919)
+      FROM ik.o AS o WHERE o.id = s.id`);
+    await conn.query(`UPDATE pgtrickle.pgt_stream_tables SET needs_reinit = false`);
+  });
+  await db.query(`UPDATE ik.o SET v = v + 100 WHERE id <= 5; DELETE FROM ik.o WHERE id = 20`);
+  const first = await trickle().refresh('ik.st');
+  expect(first.action).toBe('FULL');
+  await expectTableEqualsQuery(db, 'ik.st', query);
+  await db.query(`UPDATE ik.o SET cid = 1 WHERE id IN (6, 7); DELETE FROM ik.o WHERE id = 8;
+    INSERT INTO ik.o VALUES (30, 2, 1); UPDATE ik.c SET name = 'renamed' WHERE id = 3`);
+  expect((await trickle().refresh('ik.st')).action).toBe('DIFFERENTIAL');
+  await expectTableEqualsQuery(db, 'ik.st', query);
 });

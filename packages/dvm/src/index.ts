@@ -15,6 +15,7 @@ export {
   hashablePart,
   type IdPart,
   jsonNormalImage,
+  keyRowIdExpr,
   printWithTypeShapes,
   rowIdExpr,
   rowText,

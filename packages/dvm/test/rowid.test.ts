@@ -6,7 +6,14 @@
  */
 import { useTestDatabase } from '@pgtrickle/testkit';
 import { describe, expect, it } from 'vitest';
-import { createSqlCatalogPort, printWithTypeShapes, rowIdExpr, rowText, typeShapesOf } from '../src/index.js';
+import {
+  createSqlCatalogPort,
+  keyRowIdExpr,
+  printWithTypeShapes,
+  rowIdExpr,
+  rowText,
+  typeShapesOf,
+} from '../src/index.js';
 
 const db = useTestDatabase({
   setupSql: `CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
@@ -201,6 +208,39 @@ describe('row ids', () => {
              count(DISTINCT ${rowIdExpr(['v.big', 'v.g::bigint'])})::int AS ids
       FROM v`);
     expect(res.rows[0]).toEqual({ bigs: 200000, ats: 200000, pairs: 200000, ids: 200000 });
+  });
+});
+
+describe('row ids of keys', () => {
+  it('take a key of one integer column as it is, and hash every other key', async () => {
+    const key = (expr: string, type: string, keyed = true) => keyRowIdExpr([{ expr, type }], keyed);
+    const res = await db.query(`CREATE DOMAIN pos AS int;
+      SELECT ${key('7::smallint', 'smallint')} AS small, ${key('-7::integer', 'integer')} AS int,
+             ${key('9007199254740993::bigint', 'bigint')} AS big, ${key('12::oid', 'oid')} AS oid,
+             ${key('7::integer', 'integer', false)} AS keyless, ${key('7::pos', 'pos')} AS domain,
+             ${key('7::numeric', 'numeric')} AS num, ${rowIdExpr([{ expr: '7::integer', type: 'integer' }])} AS hashed,
+             ${keyRowIdExpr(
+               [
+                 { expr: '7::integer', type: 'integer' },
+                 { expr: '8::integer', type: 'integer' },
+               ],
+               true,
+             )} AS pair`);
+    const row = (res as unknown as { rows: Record<string, string>[] }[])[1]?.rows[0];
+    expect(row).toMatchObject({ small: '7', int: '-7', big: '9007199254740993', oid: '12' });
+    // Keyless, a domain, another type, two columns: the formula's hash.
+    expect(row?.keyless).toBe(row?.hashed);
+    for (const hashed of [row?.keyless, row?.domain, row?.num, row?.pair]) {
+      expect(['7', '8']).not.toContain(hashed);
+    }
+    expect(typeof row?.big).toBe('string');
+  });
+
+  it('keep the ids of pairs of integer keys distinct (a join of two such scans)', async () => {
+    const res = await db.query(`
+      SELECT count(DISTINCT ${rowIdExpr(['(g % 400)::bigint', '(g / 400)::bigint'])})::int AS n
+      FROM generate_series(1, 200000) AS g`);
+    expect(res.rows[0]).toEqual({ n: 200000 });
   });
 });
 

@@ -313,6 +313,25 @@ export function rowIdExpr(parts: readonly (string | IdPart)[]): string {
   return sql`pg_catalog.hashtextextended((ROW(${sql.join(forms)}))::text, ${ROW_ID_SEED})`;
 }
 
+/**
+ * The row id of a source row by its key parts (docs/dvm-design.md §2, "Integer keys"): a key of
+ * one integer column (`smallint`, `integer`, `bigint`, `oid`, as `format_type` prints them — a
+ * domain over one keeps the formula) is its own id, as a `bigint`; any other key, and a keyless
+ * source's columns, take {@link rowIdExpr}. Such a key is unique and NOT NULL, so its values are
+ * unique ids without a hash: a scan of it computes none per row (a join over such scans hashes
+ * only the pair of its sides' ids). Ids need only be unique among the rows of one operator's
+ * output, and every operator that combines ids hashes them with others ({@link rowIdExpr}).
+ */
+export function keyRowIdExpr(parts: readonly IdPart[], keyed: boolean): string {
+  const only = parts.length === 1 ? parts[0] : undefined;
+  if (keyed && only?.type !== undefined) {
+    const { name, array } = bareType(only.type);
+    if (!array && INTEGERS.has(name) && only.type.trim().toLowerCase() === name)
+      return sql`(${only.expr})::bigint`;
+  }
+  return rowIdExpr(parts);
+}
+
 /** Every row-id expression in generated SQL, in order of appearance (for tests and tooling). */
 export function findRowIdExprs(sql: string): string[] {
   const head = 'pg_catalog.hashtextextended(';

@@ -13,8 +13,9 @@
  * - any other source in a transition-table delta: empty.
  * Snapshots: R₁ = the live table. R₀ = R₁ without the rows whose id has a +1 in Δ, plus Δ's −1
  * rows (keyed); keyless: per id, count₀ = count₁ − net copies.
- * Row id: the row id of (<id columns>) over the primary key columns (keyed),
- * `__pgt_row_id` for a stream table with unique ids, else all visible columns (ids not unique;
+ * Row id: the row id of (<id columns>) over the primary key columns (keyed) — a key of one
+ * integer column is its own id (`keyRowIdExpr`) —, `__pgt_row_id` itself for a stream table with
+ * unique ids, else all visible columns (ids not unique;
  * a value of a type without an extended hash function enters by its binary form, exact because
  * buffers give values back exactly); computed the same way from the live table, the buffer and
  * the transition tables (alias
@@ -22,7 +23,7 @@
  */
 
 import type { DiffContext } from '../diff/context.js';
-import { binaryIdPart, jsonNormalImage, rowIdExpr } from '../diff/rowid.js';
+import { binaryIdPart, jsonNormalImage, keyRowIdExpr } from '../diff/rowid.js';
 import { InternalError } from '../errors.js';
 import type { IdAllocator } from '../ir/ids.js';
 import type { IrColumn, IrNodeBase, Side, SourceRef } from '../ir/types.js';
@@ -72,7 +73,7 @@ export const SOURCE_ALIAS = '__pgt_src';
 export function sourceRowId(source: SourceRef): string {
   const columns = new Map(source.captured.map((c) => [c.name, c]));
   for (const c of source.visible) columns.set(c.name, c);
-  return rowIdExpr(
+  return keyRowIdExpr(
     source.idColumns.map((c) => {
       const expr = collated(source, c, sql`${SOURCE_ALIAS}.${sql.id(c)}`);
       const info = columns.get(c);
@@ -81,6 +82,7 @@ export function sourceRowId(source: SourceRef): string {
       if (!source.keyed && info?.unhashable === true) return binaryIdPart(expr);
       return { expr, type: info?.type };
     }),
+    source.keyed,
   );
 }
 

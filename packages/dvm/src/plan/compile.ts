@@ -155,9 +155,14 @@ export interface CompiledPlan {
   /**
    * Counts of pending changes per source in the window (params as the delta), TRUNCATE flags,
    * table sizes. `firstParam` (default 1): the number its parameters start from, to embed it
-   * in a statement that has parameters of its own before them.
+   * in a statement that has parameters of its own before them. With `capped`, three more
+   * parameters follow the delta's — a count `c` (`bigint`, NULL for none), a ratio `r`
+   * (`float8`) and a floor `f` (`bigint`) —, and each source's window is counted up to
+   * `LEAST(c, GREATEST(ceil(GREATEST(reltuples, 1000) × r) + 1, f))` records only; a source whose
+   * count reached it is flagged `capped` (its count is then a lower bound and its TRUNCATE flag
+   * may miss one): {@link WindowInspection.capped}.
    */
-  inspectSql(firstParam?: number): string;
+  inspectSql(firstParam?: number, capped?: boolean): string;
   /**
    * IMMEDIATE: ONE statement applying the changes of one statement on source `source.source`
    * (its transition tables, named as given) to the storage table; every other source is read in
@@ -688,7 +693,8 @@ FROM (${fullText}) AS q`;
     refreshSql: () => null,
     consolidatedDelta: false,
     applyTarget: () => ({ relation: rel, columns: visible, visible, uniqueRowIds: false, tag }),
-    inspectSql: (firstParam = 1) => inspect(refs, shiftedParams(params, firstParam)),
+    inspectSql: (firstParam = 1, capped = false) =>
+      inspect(refs, shiftedParams(params, firstParam), capped ? firstParam + params.length : null),
     immediateSql: () => null,
     immediateInPlace: () => null,
     recomputeSql: () => null,
@@ -891,7 +897,8 @@ function incrementalPlan(
     // different images stay different.
     consolidatedDelta: root.uniqueIds && state !== null && state.node.kind === 'aggregate',
     applyTarget: () => ({ relation: rel, columns: allCols, visible, uniqueRowIds: root.uniqueIds, tag }),
-    inspectSql: (firstParam = 1) => inspect(sourceRefs, shiftedParams(params, firstParam)),
+    inspectSql: (firstParam = 1, capped = false) =>
+      inspect(sourceRefs, shiftedParams(params, firstParam), capped ? firstParam + params.length : null),
     immediateSql(source: TransitionTables, large = false) {
       const ctx = new DiffContext(source, [], binding);
       const d = ctx.delta(root);
@@ -1002,24 +1009,48 @@ function isRowLocal(root: IrNode, sources: readonly SourceRef[]): boolean {
 }
 
 /** Per source: changes pending in the window, whether a TRUNCATE is among them, and the table's size estimate. */
-function inspect(sources: readonly SourceRef[], params: readonly DeltaParam[]): string {
+/**
+ * The window inspection of `sources` (see `CompiledPlan.inspectSql`); with `capIndex`, each
+ * source's records are counted up to the value of that parameter only (`capped` when reached).
+ */
+function inspect(
+  sources: readonly SourceRef[],
+  params: readonly DeltaParam[],
+  capIndex: number | null,
+): string {
+  const cappedColumn = capIndex === null ? sql`` : sql`, false AS capped`;
   if (sources.length === 0) {
     return sql`WITH __pgt_params AS (${paramsDeclaration(params)})
-SELECT NULL::text AS source, 0::bigint AS changes, false AS truncated, 0::float8 AS reltuples WHERE false`;
+SELECT NULL::text AS source, 0::bigint AS changes, false AS truncated, 0::float8 AS reltuples${cappedColumn} WHERE false`;
   }
   const ctx = new DiffContext({ kind: 'changeBuffer' }, params, null);
   const parts = sources.map((s) => {
     const p = ctx.param(s);
     const key = sql.lit(s.key);
     const size = sql`(SELECT c.reltuples::float8 FROM pg_catalog.pg_class AS c WHERE c.oid = ${s.oid})`;
+    const cap =
+      capIndex === null
+        ? null
+        : sql`(SELECT LEAST($${capIndex}::bigint, GREATEST(
+    pg_catalog.ceil(GREATEST(${size}, 1000) * $${capIndex + 1}::float8)::bigint + 1, $${capIndex + 2}::bigint)))`;
     if (s.kind === 'streamTable') {
-      return sql`SELECT ${key}::text AS source, (SELECT pg_catalog.count(*) FROM ${streamBuffer(s.pgtId as number)} AS b WHERE b.epoch >
+      const buf = streamBuffer(s.pgtId as number);
+      if (cap === null) {
+        return sql`SELECT ${key}::text AS source, (SELECT pg_catalog.count(*) FROM ${buf} AS b WHERE b.epoch >
   ${p})::bigint AS changes, false AS truncated, ${size} AS reltuples`;
+      }
+      return sql`SELECT ${key}::text AS source, n.n AS changes, false AS truncated, ${size} AS reltuples, n.n >= ${cap} AS capped
+FROM (SELECT pg_catalog.count(*)::bigint AS n FROM (SELECT 1 FROM ${buf} AS b WHERE b.epoch > ${p} LIMIT ${cap}) AS b) AS n`;
     }
     const buf = baseBuffer(s.oid);
+    const from =
+      cap === null
+        ? sql`${buf} AS b WHERE ${baseWindowSql(p)}`
+        : sql`(SELECT b.action FROM ${buf} AS b WHERE ${baseWindowSql(p)} LIMIT ${cap}) AS b`;
+    const capped = cap === null ? sql`` : sql`, pg_catalog.count(*) >= ${cap} AS capped`;
     return sql`SELECT ${key}::text AS source, pg_catalog.count(*) FILTER (WHERE b.action <> 'T')::bigint AS changes,
-  COALESCE(pg_catalog.bool_or(b.action = 'T'), false) AS truncated, ${size} AS reltuples
-FROM ${buf} AS b WHERE ${baseWindowSql(p)}`;
+  COALESCE(pg_catalog.bool_or(b.action = 'T'), false) AS truncated, ${size} AS reltuples${capped}
+FROM ${from}`;
   });
   return sql`WITH __pgt_params AS (${paramsDeclaration(params)})\n${sql.join(parts, '\nUNION ALL\n')}`;
 }

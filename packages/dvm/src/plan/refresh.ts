@@ -85,7 +85,8 @@ export interface RefreshOptions {
   readonly preferFull?: (window: WindowInspection, plan: CompiledPlan) => string | null;
   /**
    * The window of `frontier` as the caller already read it in this transaction (the plan's
-   * `inspectSql` run inside a statement of its own, {@link windowFromRows}): not read again.
+   * `inspectSql` run inside a statement of its own, {@link windowFromRows}): not read again —
+   * unless it was counted up to a cap (`capped`) and `preferFull` does not send it FULL.
    */
   readonly window?: WindowInspection;
   /**
@@ -123,6 +124,11 @@ export interface WindowInspection {
   readonly changes: Readonly<Record<string, number>>;
   readonly truncated: readonly string[];
   readonly reltuples: Readonly<Record<string, number>>;
+  /**
+   * The sources whose records were counted up to a cap only (`inspectSql` with `capped`): their
+   * counts are lower bounds, and a TRUNCATE of theirs may be missing from `truncated`.
+   */
+  readonly capped?: readonly string[];
 }
 
 /** Bound parameter values of the plan's delta statement for `frontier`. */
@@ -148,13 +154,15 @@ export function windowFromRows(rows: readonly Record<string, unknown>[]): Window
   const changes: Record<string, number> = {};
   const reltuples: Record<string, number> = {};
   const truncated: string[] = [];
+  const capped: string[] = [];
   for (const row of rows) {
     const key = String(row.source);
     changes[key] = Number(row.changes);
     reltuples[key] = Number(row.reltuples);
     if (row.truncated === true) truncated.push(key);
+    if (row.capped === true) capped.push(key);
   }
-  return { changes, truncated, reltuples };
+  return capped.length === 0 ? { changes, truncated, reltuples } : { changes, truncated, reltuples, capped };
 }
 
 /** A frontier from a statement's `snapshot` (text) and `epochs` (jsonb) values. */
@@ -223,7 +231,11 @@ export async function runRefresh(
     else if (options.frontier === null) reason = 'first refresh (no frontier yet)';
     else {
       const frontier = options.frontier;
-      const window = options.window ?? (await inspectWindow(plan, exec, frontier));
+      let window = options.window ?? (await inspectWindow(plan, exec, frontier));
+      // A window counted up to a cap decides FULL only: when FULL is not preferred even at the
+      // counts reached, it is counted in full.
+      if ((window.capped?.length ?? 0) > 0 && (options.preferFull?.(window, plan) ?? null) === null)
+        window = await inspectWindow(plan, exec, frontier);
       pending = { ...window.changes };
       if (window.truncated.length > 0) {
         reason = `a source was truncated (${window.truncated.map((k) => plan.sources.find((s) => s.key === k)?.name ?? k).join(', ')})`;

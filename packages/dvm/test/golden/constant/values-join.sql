@@ -13,7 +13,7 @@ SELECT "pgtrickle_changes".capture_sync(16385::oid, NULL::text);
 CREATE TABLE "public"."st_constant_values_join" AS SELECT r."__pgt_row_id", r."id"::integer AS "id", r."label"::text AS "label"
 FROM (SELECT c.__pgt_row_id, c.o_id AS "id", c.values_2 AS "label"
 FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."o_id", l."o_region", r."values_1", r."values_2"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."region" AS "o_region"
+FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."region" AS "o_region"
 FROM "public"."orders" AS __pgt_src) AS l
 JOIN (SELECT pg_catalog.hashtextextended((ROW(v.__pgt_ord))::text, 7919) AS __pgt_row_id, v."values_1", v."values_2"
 FROM (VALUES (1, 'eu', 'Europe')) AS v("__pgt_ord", "values_1", "values_2")) AS r ON r.values_1 = l.o_region) AS c) AS r WITH NO DATA;
@@ -27,7 +27,7 @@ CREATE UNIQUE INDEX "st_constant_values_join__pgt_row_id_idx" ON "public"."st_co
 SELECT r."__pgt_row_id", r."id"::integer AS "id", r."label"::text AS "label"
 FROM (SELECT c.__pgt_row_id, c.o_id AS "id", c.values_2 AS "label"
 FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."o_id", l."o_region", r."values_1", r."values_2"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."region" AS "o_region"
+FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."region" AS "o_region"
 FROM "public"."orders" AS __pgt_src) AS l
 JOIN (SELECT pg_catalog.hashtextextended((ROW(v.__pgt_ord))::text, 7919) AS __pgt_row_id, v."values_1", v."values_2"
 FROM (VALUES (1, 'eu', 'Europe')) AS v("__pgt_ord", "values_1", "values_2")) AS r ON r.values_1 = l.o_region) AS c) AS r;
@@ -39,7 +39,7 @@ INSERT INTO "public"."st_constant_values_join" ("__pgt_row_id", "id", "label")
 SELECT r."__pgt_row_id", r."id"::integer AS "id", r."label"::text AS "label"
 FROM (SELECT c.__pgt_row_id, c.o_id AS "id", c.values_2 AS "label"
 FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."o_id", l."o_region", r."values_1", r."values_2"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."region" AS "o_region"
+FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."region" AS "o_region"
 FROM "public"."orders" AS __pgt_src) AS l
 JOIN (SELECT pg_catalog.hashtextextended((ROW(v.__pgt_ord))::text, 7919) AS __pgt_row_id, v."values_1", v."values_2"
 FROM (VALUES (1, 'eu', 'Europe')) AS v("__pgt_ord", "values_1", "values_2")) AS r ON r.values_1 = l.o_region) AS c) AS r)
@@ -62,10 +62,10 @@ FROM (SELECT (SELECT CASE
 
 -- ==== IMMEDIATE statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."region" AS "region"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."region" AS "region"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."region" AS "region"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."region" AS "region"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_o AS (
@@ -105,7 +105,7 @@ WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id", "labe
 
 -- ==== refresh statement (DIFFERENTIAL)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."region"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."region"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c4" AS "region"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
@@ -136,7 +136,7 @@ __pgt_d3_join AS (
   FROM (VALUES (1, 'eu', 'Europe')) AS v("__pgt_ord", "values_1", "values_2")) AS r ON r.values_1 = l.o_region
   UNION ALL
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."o_id", l."o_region", r."values_1", r."values_2"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."region" AS "o_region"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."region" AS "o_region"
   FROM "public"."orders" AS __pgt_src) AS l
   JOIN __pgt_d2_constant AS r ON r.values_1 = l.o_region
   UNION ALL
@@ -199,7 +199,7 @@ SELECT ((SELECT CASE
 
 -- ==== refresh statement (DIFFERENTIAL, captured for consumers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."region"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."region"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c4" AS "region"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
@@ -230,7 +230,7 @@ __pgt_d3_join AS (
   FROM (VALUES (1, 'eu', 'Europe')) AS v("__pgt_ord", "values_1", "values_2")) AS r ON r.values_1 = l.o_region
   UNION ALL
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."o_id", l."o_region", r."values_1", r."values_2"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."region" AS "o_region"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."region" AS "o_region"
   FROM "public"."orders" AS __pgt_src) AS l
   JOIN __pgt_d2_constant AS r ON r.values_1 = l.o_region
   UNION ALL

@@ -14,7 +14,7 @@ CREATE TABLE "public"."st_distinct_distinct_on" AS SELECT r."__pgt_row_id", r."r
 FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.__pgt_row_id, x."region", x."id", x."amount"
 FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(c."region"), 7919)))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."region", c."id", c."amount")) AS __pgt_text, c."region", c."id", c."amount"
       FROM (SELECT c.__pgt_row_id, c.orders_region AS "region", c.orders_id AS "id", c.orders_amount AS "amount"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
+FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
 FROM "public"."orders" AS __pgt_src) AS c) AS c) AS x
 ORDER BY x.__pgt_row_id, x."amount" ASC NULLS LAST, x.__pgt_text) AS r WITH NO DATA;
 
@@ -28,7 +28,7 @@ SELECT r."__pgt_row_id", r."region"::text AS "region", r."id"::integer AS "id", 
 FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.__pgt_row_id, x."region", x."id", x."amount"
 FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(c."region"), 7919)))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."region", c."id", c."amount")) AS __pgt_text, c."region", c."id", c."amount"
       FROM (SELECT c.__pgt_row_id, c.orders_region AS "region", c.orders_id AS "id", c.orders_amount AS "amount"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
+FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
 FROM "public"."orders" AS __pgt_src) AS c) AS c) AS x
 ORDER BY x.__pgt_row_id, x."amount" ASC NULLS LAST, x.__pgt_text) AS r;
 
@@ -40,7 +40,7 @@ SELECT r."__pgt_row_id", r."region"::text AS "region", r."id"::integer AS "id", 
 FROM (SELECT DISTINCT ON (x.__pgt_row_id) x.__pgt_row_id, x."region", x."id", x."amount"
 FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(c."region"), 7919)))::text, 7919) AS __pgt_row_id, pg_catalog.record_send(ROW(c."region", c."id", c."amount")) AS __pgt_text, c."region", c."id", c."amount"
       FROM (SELECT c.__pgt_row_id, c.orders_region AS "region", c.orders_id AS "id", c.orders_amount AS "amount"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
+FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
 FROM "public"."orders" AS __pgt_src) AS c) AS c) AS x
 ORDER BY x.__pgt_row_id, x."amount" ASC NULLS LAST, x.__pgt_text) AS r)
 SELECT f.*, CASE WHEN pg_catalog.current_setting('track_counts')::boolean
@@ -62,10 +62,10 @@ FROM (SELECT (SELECT CASE
 
 -- ==== IMMEDIATE statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_orders AS (
@@ -82,12 +82,12 @@ __pgt_n3_keys AS MATERIALIZED (
 ),
 __pgt_n3_current AS MATERIALIZED (
   SELECT c.* FROM (SELECT c.__pgt_row_id, c.orders_region AS "region", c.orders_id AS "id", c.orders_amount AS "amount"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
   FROM "public"."orders" AS __pgt_src) AS c) AS c
   WHERE (c."region") IN (SELECT k."region" FROM __pgt_n3_keys AS k) AND pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(c."region"), 7919)))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n3_keys AS k)
   UNION ALL
   SELECT c.* FROM (SELECT c.__pgt_row_id, c.orders_region AS "region", c.orders_id AS "id", c.orders_amount AS "amount"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
   FROM "public"."orders" AS __pgt_src) AS c) AS c
   WHERE EXISTS (SELECT 1 FROM __pgt_n3_keys AS k WHERE k."region" IS NULL) AND (c."region" IS NULL) AND pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(c."region"), 7919)))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n3_keys AS k)
 ),
@@ -139,7 +139,7 @@ WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "region", "
 
 -- ==== refresh statement (DIFFERENTIAL)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount", __pgt_src."region"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount", __pgt_src."region"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c3" AS "amount", b."c4" AS "region"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
@@ -167,12 +167,12 @@ __pgt_n3_keys AS MATERIALIZED (
 ),
 __pgt_n3_current AS MATERIALIZED (
   SELECT c.* FROM (SELECT c.__pgt_row_id, c.orders_region AS "region", c.orders_id AS "id", c.orders_amount AS "amount"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
   FROM "public"."orders" AS __pgt_src) AS c) AS c
   WHERE (c."region") IN (SELECT k."region" FROM __pgt_n3_keys AS k) AND pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(c."region"), 7919)))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n3_keys AS k)
   UNION ALL
   SELECT c.* FROM (SELECT c.__pgt_row_id, c.orders_region AS "region", c.orders_id AS "id", c.orders_amount AS "amount"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
   FROM "public"."orders" AS __pgt_src) AS c) AS c
   WHERE EXISTS (SELECT 1 FROM __pgt_n3_keys AS k WHERE k."region" IS NULL) AND (c."region" IS NULL) AND pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(c."region"), 7919)))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n3_keys AS k)
 ),
@@ -252,7 +252,7 @@ SELECT ((SELECT CASE
 
 -- ==== refresh statement (DIFFERENTIAL, captured for consumers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount", __pgt_src."region"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount", __pgt_src."region"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c3" AS "amount", b."c4" AS "region"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
@@ -280,12 +280,12 @@ __pgt_n3_keys AS MATERIALIZED (
 ),
 __pgt_n3_current AS MATERIALIZED (
   SELECT c.* FROM (SELECT c.__pgt_row_id, c.orders_region AS "region", c.orders_id AS "id", c.orders_amount AS "amount"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
   FROM "public"."orders" AS __pgt_src) AS c) AS c
   WHERE (c."region") IN (SELECT k."region" FROM __pgt_n3_keys AS k) AND pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(c."region"), 7919)))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n3_keys AS k)
   UNION ALL
   SELECT c.* FROM (SELECT c.__pgt_row_id, c.orders_region AS "region", c.orders_id AS "id", c.orders_amount AS "amount"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
   FROM "public"."orders" AS __pgt_src) AS c) AS c
   WHERE EXISTS (SELECT 1 FROM __pgt_n3_keys AS k WHERE k."region" IS NULL) AND (c."region" IS NULL) AND pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(c."region"), 7919)))::text, 7919) IN (SELECT k.__pgt_row_id FROM __pgt_n3_keys AS k)
 ),

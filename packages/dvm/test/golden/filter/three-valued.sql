@@ -13,7 +13,7 @@ SELECT "pgtrickle_changes".capture_sync(16385::oid, NULL::text);
 CREATE TABLE "public"."st_filter_three_valued" AS SELECT r."__pgt_row_id", r."id"::integer AS "id", r."amount"::numeric(12,2) AS "amount"
 FROM (SELECT c.__pgt_row_id, c.orders_id AS "id", c.orders_amount AS "amount"
 FROM (SELECT c.__pgt_row_id, c."orders_id", c."orders_amount", c."orders_region"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
+FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
 FROM "public"."orders" AS __pgt_src) AS c
 WHERE c.orders_amount > 5 AND c.orders_region <> 'zz') AS c) AS r WITH NO DATA;
 
@@ -26,7 +26,7 @@ CREATE UNIQUE INDEX "st_filter_three_valued__pgt_row_id_idx" ON "public"."st_fil
 SELECT r."__pgt_row_id", r."id"::integer AS "id", r."amount"::numeric(12,2) AS "amount"
 FROM (SELECT c.__pgt_row_id, c.orders_id AS "id", c.orders_amount AS "amount"
 FROM (SELECT c.__pgt_row_id, c."orders_id", c."orders_amount", c."orders_region"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
+FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
 FROM "public"."orders" AS __pgt_src) AS c
 WHERE c.orders_amount > 5 AND c.orders_region <> 'zz') AS c) AS r;
 
@@ -37,7 +37,7 @@ INSERT INTO "public"."st_filter_three_valued" ("__pgt_row_id", "id", "amount")
 SELECT r."__pgt_row_id", r."id"::integer AS "id", r."amount"::numeric(12,2) AS "amount"
 FROM (SELECT c.__pgt_row_id, c.orders_id AS "id", c.orders_amount AS "amount"
 FROM (SELECT c.__pgt_row_id, c."orders_id", c."orders_amount", c."orders_region"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
+FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
 FROM "public"."orders" AS __pgt_src) AS c
 WHERE c.orders_amount > 5 AND c.orders_region <> 'zz') AS c) AS r)
 SELECT f.*, CASE WHEN pg_catalog.current_setting('track_counts')::boolean
@@ -59,10 +59,10 @@ FROM (SELECT (SELECT CASE
 
 -- ==== IMMEDIATE statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_orders AS (
@@ -93,7 +93,7 @@ WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id", "amou
 
 -- ==== refresh statement (DIFFERENTIAL)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount", __pgt_src."region"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount", __pgt_src."region"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c3" AS "amount", b."c4" AS "region"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
@@ -171,7 +171,7 @@ SELECT ((SELECT CASE
 
 -- ==== refresh statement (DIFFERENTIAL, captured for consumers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount", __pgt_src."region"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount", __pgt_src."region"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c3" AS "amount", b."c4" AS "region"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src

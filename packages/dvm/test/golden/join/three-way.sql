@@ -18,11 +18,11 @@ CREATE TABLE "public"."st_join_three_way" AS SELECT r."__pgt_row_id", r."id"::in
 FROM (SELECT c.__pgt_row_id, c.o_id AS "id", c.c_name AS "name", c.p_amount AS "amount"
 FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."o_id", l."o_customer", l."c_id", l."c_name", r."p_id", r."p_customer", r."p_amount"
 FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."o_id", l."o_customer", r."c_id", r."c_name"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
+FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
 FROM "public"."orders" AS __pgt_src) AS l
-JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
+JOIN (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
 FROM "public"."customers" AS __pgt_src) AS r ON r.c_id = l.o_customer) AS l
-JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "p_id", __pgt_src."customer" AS "p_customer", __pgt_src."amount" AS "p_amount"
+JOIN (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "p_id", __pgt_src."customer" AS "p_customer", __pgt_src."amount" AS "p_amount"
 FROM "public"."orders" AS __pgt_src) AS r ON r.p_customer = l.c_id) AS c) AS r WITH NO DATA;
 
 ALTER TABLE "public"."st_join_three_way" ALTER COLUMN "__pgt_row_id" SET NOT NULL;
@@ -35,11 +35,11 @@ SELECT r."__pgt_row_id", r."id"::integer AS "id", r."name"::text AS "name", r."a
 FROM (SELECT c.__pgt_row_id, c.o_id AS "id", c.c_name AS "name", c.p_amount AS "amount"
 FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."o_id", l."o_customer", l."c_id", l."c_name", r."p_id", r."p_customer", r."p_amount"
 FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."o_id", l."o_customer", r."c_id", r."c_name"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
+FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
 FROM "public"."orders" AS __pgt_src) AS l
-JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
+JOIN (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
 FROM "public"."customers" AS __pgt_src) AS r ON r.c_id = l.o_customer) AS l
-JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "p_id", __pgt_src."customer" AS "p_customer", __pgt_src."amount" AS "p_amount"
+JOIN (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "p_id", __pgt_src."customer" AS "p_customer", __pgt_src."amount" AS "p_amount"
 FROM "public"."orders" AS __pgt_src) AS r ON r.p_customer = l.c_id) AS c) AS r;
 
 
@@ -50,11 +50,11 @@ SELECT r."__pgt_row_id", r."id"::integer AS "id", r."name"::text AS "name", r."a
 FROM (SELECT c.__pgt_row_id, c.o_id AS "id", c.c_name AS "name", c.p_amount AS "amount"
 FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."o_id", l."o_customer", l."c_id", l."c_name", r."p_id", r."p_customer", r."p_amount"
 FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."o_id", l."o_customer", r."c_id", r."c_name"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
+FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
 FROM "public"."orders" AS __pgt_src) AS l
-JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
+JOIN (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
 FROM "public"."customers" AS __pgt_src) AS r ON r.c_id = l.o_customer) AS l
-JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "p_id", __pgt_src."customer" AS "p_customer", __pgt_src."amount" AS "p_amount"
+JOIN (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "p_id", __pgt_src."customer" AS "p_customer", __pgt_src."amount" AS "p_amount"
 FROM "public"."orders" AS __pgt_src) AS r ON r.p_customer = l.c_id) AS c) AS r)
 SELECT f.*, CASE WHEN pg_catalog.current_setting('track_counts')::boolean
   THEN pg_catalog.pg_stat_get_xact_tuples_inserted('"public"."st_join_three_way"'::pg_catalog.regclass) END AS "__pgt_inserted_before"
@@ -75,10 +75,10 @@ FROM (SELECT (SELECT CASE
 
 -- ==== IMMEDIATE statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_o AS (
@@ -88,7 +88,7 @@ __pgt_d1_scan_o AS (
 __pgt_d3_join AS (
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", r."c_id", r."c_name"
   FROM __pgt_d1_scan_o AS l
-  JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
+  JOIN (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
   FROM "public"."customers" AS __pgt_src) AS r ON r.c_id = l.o_customer
 ),
 __pgt_d4_scan_p AS (
@@ -97,15 +97,15 @@ __pgt_d4_scan_p AS (
 ),
 __pgt_n3_new AS NOT MATERIALIZED (
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."o_id", l."o_customer", r."c_id", r."c_name"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
   FROM "public"."orders" AS __pgt_src) AS l
-  JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
+  JOIN (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
   FROM "public"."customers" AS __pgt_src) AS r ON r.c_id = l.o_customer
 ),
 __pgt_d5_join AS (
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", l."c_id", l."c_name", r."p_id", r."p_customer", r."p_amount"
   FROM __pgt_d3_join AS l
-  JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "p_id", __pgt_src."customer" AS "p_customer", __pgt_src."amount" AS "p_amount"
+  JOIN (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "p_id", __pgt_src."customer" AS "p_customer", __pgt_src."amount" AS "p_amount"
   FROM "public"."orders" AS __pgt_src) AS r ON r.p_customer = l.c_id
   UNION ALL
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", l."c_id", l."c_name", r."p_id", r."p_customer", r."p_amount"
@@ -143,10 +143,10 @@ WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id", "name
 
 -- ==== IMMEDIATE statement (transition tables of public.customers)
 WITH __pgt_delta_customers AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."name" AS "name"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d2_scan_c AS (
@@ -155,14 +155,14 @@ __pgt_d2_scan_c AS (
 ),
 __pgt_d3_join AS (
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", r."c_id", r."c_name"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
   FROM "public"."orders" AS __pgt_src) AS l
   JOIN __pgt_d2_scan_c AS r ON r.c_id = l.o_customer
 ),
 __pgt_d5_join AS (
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", l."c_id", l."c_name", r."p_id", r."p_customer", r."p_amount"
   FROM __pgt_d3_join AS l
-  JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "p_id", __pgt_src."customer" AS "p_customer", __pgt_src."amount" AS "p_amount"
+  JOIN (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "p_id", __pgt_src."customer" AS "p_customer", __pgt_src."amount" AS "p_amount"
   FROM "public"."orders" AS __pgt_src) AS r ON r.p_customer = l.c_id
 ),
 __pgt_d6_project AS (
@@ -184,7 +184,7 @@ WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id", "name
 
 -- ==== refresh statement (DIFFERENTIAL)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
@@ -203,7 +203,7 @@ __pgt_d1_scan_o AS (
   FROM __pgt_delta_orders AS d
 ),
 __pgt_win_customers AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "name"
         FROM "pgtrickle_changes"."changes_16393" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
@@ -224,11 +224,11 @@ __pgt_d2_scan_c AS (
 __pgt_d3_join AS (
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", r."c_id", r."c_name"
   FROM __pgt_d1_scan_o AS l
-  JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
+  JOIN (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
   FROM "public"."customers" AS __pgt_src) AS r ON r.c_id = l.o_customer
   UNION ALL
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", r."c_id", r."c_name"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
   FROM "public"."orders" AS __pgt_src) AS l
   JOIN __pgt_d2_scan_c AS r ON r.c_id = l.o_customer
   UNION ALL
@@ -242,15 +242,15 @@ __pgt_d4_scan_p AS (
 ),
 __pgt_n3_new AS NOT MATERIALIZED (
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."o_id", l."o_customer", r."c_id", r."c_name"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
   FROM "public"."orders" AS __pgt_src) AS l
-  JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
+  JOIN (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
   FROM "public"."customers" AS __pgt_src) AS r ON r.c_id = l.o_customer
 ),
 __pgt_d5_join AS (
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", l."c_id", l."c_name", r."p_id", r."p_customer", r."p_amount"
   FROM __pgt_d3_join AS l
-  JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "p_id", __pgt_src."customer" AS "p_customer", __pgt_src."amount" AS "p_amount"
+  JOIN (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "p_id", __pgt_src."customer" AS "p_customer", __pgt_src."amount" AS "p_amount"
   FROM "public"."orders" AS __pgt_src) AS r ON r.p_customer = l.c_id
   UNION ALL
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", l."c_id", l."c_name", r."p_id", r."p_customer", r."p_amount"
@@ -316,7 +316,7 @@ SELECT ((SELECT CASE
 
 -- ==== refresh statement (DIFFERENTIAL, captured for consumers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
@@ -335,7 +335,7 @@ __pgt_d1_scan_o AS (
   FROM __pgt_delta_orders AS d
 ),
 __pgt_win_customers AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "name"
         FROM "pgtrickle_changes"."changes_16393" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
@@ -356,11 +356,11 @@ __pgt_d2_scan_c AS (
 __pgt_d3_join AS (
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", r."c_id", r."c_name"
   FROM __pgt_d1_scan_o AS l
-  JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
+  JOIN (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
   FROM "public"."customers" AS __pgt_src) AS r ON r.c_id = l.o_customer
   UNION ALL
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", r."c_id", r."c_name"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
   FROM "public"."orders" AS __pgt_src) AS l
   JOIN __pgt_d2_scan_c AS r ON r.c_id = l.o_customer
   UNION ALL
@@ -374,15 +374,15 @@ __pgt_d4_scan_p AS (
 ),
 __pgt_n3_new AS NOT MATERIALIZED (
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."o_id", l."o_customer", r."c_id", r."c_name"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
   FROM "public"."orders" AS __pgt_src) AS l
-  JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
+  JOIN (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
   FROM "public"."customers" AS __pgt_src) AS r ON r.c_id = l.o_customer
 ),
 __pgt_d5_join AS (
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", l."c_id", l."c_name", r."p_id", r."p_customer", r."p_amount"
   FROM __pgt_d3_join AS l
-  JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "p_id", __pgt_src."customer" AS "p_customer", __pgt_src."amount" AS "p_amount"
+  JOIN (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "p_id", __pgt_src."customer" AS "p_customer", __pgt_src."amount" AS "p_amount"
   FROM "public"."orders" AS __pgt_src) AS r ON r.p_customer = l.c_id
   UNION ALL
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", l."c_id", l."c_name", r."p_id", r."p_customer", r."p_amount"

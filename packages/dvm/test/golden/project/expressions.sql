@@ -12,7 +12,7 @@ SELECT "pgtrickle_changes".capture_sync(16385::oid, NULL::text);
 -- ==== storage DDL
 CREATE TABLE "public"."st_project_expressions" AS SELECT r."__pgt_row_id", r."id"::integer AS "id", r."double"::numeric AS "double", r."r"::text AS "r"
 FROM (SELECT c.__pgt_row_id, c.orders_id AS "id", c.orders_amount * 2 AS "double", upper(c.orders_region) AS "r"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
+FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
 FROM "public"."orders" AS __pgt_src) AS c) AS r WITH NO DATA;
 
 ALTER TABLE "public"."st_project_expressions" ALTER COLUMN "__pgt_row_id" SET NOT NULL;
@@ -23,7 +23,7 @@ CREATE UNIQUE INDEX "st_project_expressions__pgt_row_id_idx" ON "public"."st_pro
 -- ==== population SELECT
 SELECT r."__pgt_row_id", r."id"::integer AS "id", r."double"::numeric AS "double", r."r"::text AS "r"
 FROM (SELECT c.__pgt_row_id, c.orders_id AS "id", c.orders_amount * 2 AS "double", upper(c.orders_region) AS "r"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
+FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
 FROM "public"."orders" AS __pgt_src) AS c) AS r;
 
 
@@ -32,7 +32,7 @@ WITH __pgt_insert AS (
 INSERT INTO "public"."st_project_expressions" ("__pgt_row_id", "id", "double", "r")
 SELECT r."__pgt_row_id", r."id"::integer AS "id", r."double"::numeric AS "double", r."r"::text AS "r"
 FROM (SELECT c.__pgt_row_id, c.orders_id AS "id", c.orders_amount * 2 AS "double", upper(c.orders_region) AS "r"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
+FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount", __pgt_src."region" AS "orders_region"
 FROM "public"."orders" AS __pgt_src) AS c) AS r)
 SELECT f.*, CASE WHEN pg_catalog.current_setting('track_counts')::boolean
   THEN pg_catalog.pg_stat_get_xact_tuples_inserted('"public"."st_project_expressions"'::pg_catalog.regclass) END AS "__pgt_inserted_before"
@@ -53,10 +53,10 @@ FROM (SELECT (SELECT CASE
 
 -- ==== IMMEDIATE statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."amount" AS "amount", __pgt_src."region" AS "region"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_orders AS (
@@ -82,7 +82,7 @@ WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id", "doub
 
 -- ==== refresh statement (DIFFERENTIAL)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount", __pgt_src."region"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount", __pgt_src."region"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c3" AS "amount", b."c4" AS "region"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
@@ -155,7 +155,7 @@ SELECT ((SELECT CASE
 
 -- ==== refresh statement (DIFFERENTIAL, captured for consumers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount", __pgt_src."region"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount", __pgt_src."region"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c3" AS "amount", b."c4" AS "region"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src

@@ -21,18 +21,18 @@ FROM (SELECT c.__pgt_row_id, c."c_id", c."customer", c."total", c."subquery"
 FROM (SELECT l9.__pgt_row_id, l9."c_id", l9."customer", l9."total", (SELECT max(r9.total_2) FROM (SELECT c.__pgt_row_id, c.pgt_grp_1_2 AS "customer_2", c.pgt_agg_1_2 AS "total_2"
 FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_grp_1_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1_2", g."pgt_count_2", g."pgt_agg_1_2"
 FROM (SELECT c.orders_customer_2 AS "pgt_grp_1_2", pg_catalog.count(*)::bigint AS "pgt_count_2", sum(c.orders_amount_2) AS "pgt_agg_1_2"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id_2", __pgt_src."customer" AS "orders_customer_2", __pgt_src."amount" AS "orders_amount_2"
+FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id_2", __pgt_src."customer" AS "orders_customer_2", __pgt_src."amount" AS "orders_amount_2"
 FROM "public"."orders" AS __pgt_src) AS c
 GROUP BY 1) AS g) AS c) AS r9 WHERE
   true) AS
   "subquery"
 FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."c_id", r."customer", r."total"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id"
+FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "c_id"
 FROM "public"."customers" AS __pgt_src) AS l
 JOIN (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "customer", c.pgt_agg_1 AS "total"
 FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_grp_1"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1"
 FROM (SELECT c.orders_customer AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", sum(c.orders_amount) AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount"
+FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount"
 FROM "public"."orders" AS __pgt_src) AS c
 GROUP BY 1) AS g) AS c) AS r ON r.customer = l.c_id) AS l9) AS c
 WHERE c.total = c.subquery) AS c) AS r WITH NO DATA;
@@ -49,18 +49,18 @@ FROM (SELECT c.__pgt_row_id, c."c_id", c."customer", c."total", c."subquery"
 FROM (SELECT l9.__pgt_row_id, l9."c_id", l9."customer", l9."total", (SELECT max(r9.total_2) FROM (SELECT c.__pgt_row_id, c.pgt_grp_1_2 AS "customer_2", c.pgt_agg_1_2 AS "total_2"
 FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_grp_1_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1_2", g."pgt_count_2", g."pgt_agg_1_2"
 FROM (SELECT c.orders_customer_2 AS "pgt_grp_1_2", pg_catalog.count(*)::bigint AS "pgt_count_2", sum(c.orders_amount_2) AS "pgt_agg_1_2"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id_2", __pgt_src."customer" AS "orders_customer_2", __pgt_src."amount" AS "orders_amount_2"
+FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id_2", __pgt_src."customer" AS "orders_customer_2", __pgt_src."amount" AS "orders_amount_2"
 FROM "public"."orders" AS __pgt_src) AS c
 GROUP BY 1) AS g) AS c) AS r9 WHERE
   true) AS
   "subquery"
 FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."c_id", r."customer", r."total"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id"
+FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "c_id"
 FROM "public"."customers" AS __pgt_src) AS l
 JOIN (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "customer", c.pgt_agg_1 AS "total"
 FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_grp_1"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1"
 FROM (SELECT c.orders_customer AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", sum(c.orders_amount) AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount"
+FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount"
 FROM "public"."orders" AS __pgt_src) AS c
 GROUP BY 1) AS g) AS c) AS r ON r.customer = l.c_id) AS l9) AS c
 WHERE c.total = c.subquery) AS c) AS r;
@@ -75,18 +75,18 @@ FROM (SELECT c.__pgt_row_id, c."c_id", c."customer", c."total", c."subquery"
 FROM (SELECT l9.__pgt_row_id, l9."c_id", l9."customer", l9."total", (SELECT max(r9.total_2) FROM (SELECT c.__pgt_row_id, c.pgt_grp_1_2 AS "customer_2", c.pgt_agg_1_2 AS "total_2"
 FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_grp_1_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1_2", g."pgt_count_2", g."pgt_agg_1_2"
 FROM (SELECT c.orders_customer_2 AS "pgt_grp_1_2", pg_catalog.count(*)::bigint AS "pgt_count_2", sum(c.orders_amount_2) AS "pgt_agg_1_2"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id_2", __pgt_src."customer" AS "orders_customer_2", __pgt_src."amount" AS "orders_amount_2"
+FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id_2", __pgt_src."customer" AS "orders_customer_2", __pgt_src."amount" AS "orders_amount_2"
 FROM "public"."orders" AS __pgt_src) AS c
 GROUP BY 1) AS g) AS c) AS r9 WHERE
   true) AS
   "subquery"
 FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."c_id", r."customer", r."total"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id"
+FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "c_id"
 FROM "public"."customers" AS __pgt_src) AS l
 JOIN (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "customer", c.pgt_agg_1 AS "total"
 FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_grp_1"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1"
 FROM (SELECT c.orders_customer AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", sum(c.orders_amount) AS "pgt_agg_1"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount"
+FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount"
 FROM "public"."orders" AS __pgt_src) AS c
 GROUP BY 1) AS g) AS c) AS r ON r.customer = l.c_id) AS l9) AS c
 WHERE c.total = c.subquery) AS c) AS r)
@@ -113,16 +113,16 @@ WITH __pgt_n9_subquery_values AS MATERIALIZED (
   FROM (SELECT (SELECT max(r9.total_2) FROM (SELECT c.__pgt_row_id, c.pgt_grp_1_2 AS "customer_2", c.pgt_agg_1_2 AS "total_2"
   FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_grp_1_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1_2", g."pgt_count_2", g."pgt_agg_1_2"
   FROM (SELECT c.orders_customer_2 AS "pgt_grp_1_2", pg_catalog.count(*)::bigint AS "pgt_count_2", sum(c.orders_amount_2) AS "pgt_agg_1_2"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id_2", __pgt_src."customer" AS "orders_customer_2", __pgt_src."amount" AS "orders_amount_2"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id_2", __pgt_src."customer" AS "orders_customer_2", __pgt_src."amount" AS "orders_amount_2"
   FROM "public"."orders" AS __pgt_src) AS c
   GROUP BY 1) AS g) AS c) AS r9 WHERE
     true) AS __pgt_v1) AS x
 ),
 __pgt_delta_customers AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_c AS (
@@ -135,7 +135,7 @@ __pgt_d5_join AS (
   JOIN (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "customer", c.pgt_agg_1 AS "total"
   FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_grp_1"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1"
   FROM (SELECT c.orders_customer AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", sum(c.orders_amount) AS "pgt_agg_1"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount"
   FROM "public"."orders" AS __pgt_src) AS c
   GROUP BY 1) AS g) AS c) AS r ON r.customer = l.c_id
 ),
@@ -178,15 +178,15 @@ WITH __pgt_n9_right_new AS MATERIALIZED (
   SELECT c.__pgt_row_id, c.pgt_grp_1_2 AS "customer_2", c.pgt_agg_1_2 AS "total_2"
   FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_grp_1_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1_2", g."pgt_count_2", g."pgt_agg_1_2"
   FROM (SELECT c.orders_customer_2 AS "pgt_grp_1_2", pg_catalog.count(*)::bigint AS "pgt_count_2", sum(c.orders_amount_2) AS "pgt_agg_1_2"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id_2", __pgt_src."customer" AS "orders_customer_2", __pgt_src."amount" AS "orders_amount_2"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id_2", __pgt_src."customer" AS "orders_customer_2", __pgt_src."amount" AS "orders_amount_2"
   FROM "public"."orders" AS __pgt_src) AS c
   GROUP BY 1) AS g) AS c
 ),
 __pgt_delta_orders AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer", __pgt_src."amount" AS "amount"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d6_scan_orders AS (
@@ -198,11 +198,11 @@ __pgt_n7_keys AS MATERIALIZED (
   FROM (SELECT c.orders_customer_2 AS "pgt_grp_1_2", true AS __pgt_hit FROM __pgt_d6_scan_orders AS c GROUP BY 1) AS a
 ),
 __pgt_n7_input_new AS MATERIALIZED (
-  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id_2", __pgt_src."customer" AS "orders_customer_2", __pgt_src."amount" AS "orders_amount_2"
+  SELECT c.* FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id_2", __pgt_src."customer" AS "orders_customer_2", __pgt_src."amount" AS "orders_amount_2"
   FROM "public"."orders" AS __pgt_src) AS c
   WHERE c.orders_customer_2 = ANY (ARRAY(SELECT k."pgt_grp_1_2" FROM __pgt_n7_keys AS k WHERE k."pgt_grp_1_2" IS NOT NULL))
   UNION ALL
-  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id_2", __pgt_src."customer" AS "orders_customer_2", __pgt_src."amount" AS "orders_amount_2"
+  SELECT c.* FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id_2", __pgt_src."customer" AS "orders_customer_2", __pgt_src."amount" AS "orders_amount_2"
   FROM "public"."orders" AS __pgt_src) AS c
   WHERE c.orders_customer_2 IS NULL AND EXISTS (SELECT 1 FROM __pgt_n7_keys AS k WHERE (k."pgt_grp_1_2" IS NULL))
 ),
@@ -283,7 +283,7 @@ __pgt_d4_project AS (
 ),
 __pgt_d5_join AS (
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."c_id", r."customer", r."total"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "c_id"
   FROM "public"."customers" AS __pgt_src) AS l
   JOIN __pgt_d4_project AS r ON r.customer = l.c_id
 ),
@@ -293,24 +293,24 @@ __pgt_d9_subquery AS (
   UNION ALL
   SELECT l.__pgt_row_id, 1::bigint AS __pgt_weight, l."c_id", l."customer", l."total", v.__pgt_v1 AS "subquery"
   FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."c_id", r."customer", r."total"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "c_id"
   FROM "public"."customers" AS __pgt_src) AS l
   JOIN (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "customer", c.pgt_agg_1 AS "total"
   FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_grp_1"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1"
   FROM (SELECT c.orders_customer AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", sum(c.orders_amount) AS "pgt_agg_1"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount"
   FROM "public"."orders" AS __pgt_src) AS c
   GROUP BY 1) AS g) AS c) AS r ON r.customer = l.c_id) AS l CROSS JOIN __pgt_n9_subquery_values AS v
   WHERE pg_catalog.record_send(ROW(v.__pgt_v0)) IS DISTINCT FROM pg_catalog.record_send(ROW(v.__pgt_v1))
   UNION ALL
   SELECT l.__pgt_row_id, -1::bigint AS __pgt_weight, l."c_id", l."customer", l."total", v.__pgt_v0 AS "subquery"
   FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."c_id", r."customer", r."total"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "c_id"
   FROM "public"."customers" AS __pgt_src) AS l
   JOIN (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "customer", c.pgt_agg_1 AS "total"
   FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_grp_1"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1"
   FROM (SELECT c.orders_customer AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", sum(c.orders_amount) AS "pgt_agg_1"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount"
   FROM "public"."orders" AS __pgt_src) AS c
   GROUP BY 1) AS g) AS c) AS r ON r.customer = l.c_id) AS l CROSS JOIN __pgt_n9_subquery_values AS v
   WHERE pg_catalog.record_send(ROW(v.__pgt_v0)) IS DISTINCT FROM pg_catalog.record_send(ROW(v.__pgt_v1))
@@ -350,12 +350,12 @@ WITH __pgt_n9_right_new AS MATERIALIZED (
   SELECT c.__pgt_row_id, c.pgt_grp_1_2 AS "customer_2", c.pgt_agg_1_2 AS "total_2"
   FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_grp_1_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1_2", g."pgt_count_2", g."pgt_agg_1_2"
   FROM (SELECT c.orders_customer_2 AS "pgt_grp_1_2", pg_catalog.count(*)::bigint AS "pgt_count_2", sum(c.orders_amount_2) AS "pgt_agg_1_2"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id_2", __pgt_src."customer" AS "orders_customer_2", __pgt_src."amount" AS "orders_amount_2"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id_2", __pgt_src."customer" AS "orders_customer_2", __pgt_src."amount" AS "orders_amount_2"
   FROM "public"."orders" AS __pgt_src) AS c
   GROUP BY 1) AS g) AS c
 ),
 __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
@@ -378,11 +378,11 @@ __pgt_n7_keys AS MATERIALIZED (
   FROM (SELECT c.orders_customer_2 AS "pgt_grp_1_2", true AS __pgt_hit FROM __pgt_d6_scan_orders AS c GROUP BY 1) AS a
 ),
 __pgt_n7_input_new AS MATERIALIZED (
-  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id_2", __pgt_src."customer" AS "orders_customer_2", __pgt_src."amount" AS "orders_amount_2"
+  SELECT c.* FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id_2", __pgt_src."customer" AS "orders_customer_2", __pgt_src."amount" AS "orders_amount_2"
   FROM "public"."orders" AS __pgt_src) AS c
   WHERE c.orders_customer_2 = ANY (ARRAY(SELECT k."pgt_grp_1_2" FROM __pgt_n7_keys AS k WHERE k."pgt_grp_1_2" IS NOT NULL))
   UNION ALL
-  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id_2", __pgt_src."customer" AS "orders_customer_2", __pgt_src."amount" AS "orders_amount_2"
+  SELECT c.* FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id_2", __pgt_src."customer" AS "orders_customer_2", __pgt_src."amount" AS "orders_amount_2"
   FROM "public"."orders" AS __pgt_src) AS c
   WHERE c.orders_customer_2 IS NULL AND EXISTS (SELECT 1 FROM __pgt_n7_keys AS k WHERE (k."pgt_grp_1_2" IS NULL))
 ),
@@ -454,7 +454,7 @@ __pgt_n9_subquery_values AS MATERIALIZED (
     true) AS __pgt_v1) AS x
 ),
 __pgt_win_customers AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id"
         FROM "pgtrickle_changes"."changes_16393" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
@@ -486,12 +486,12 @@ __pgt_d5_join AS (
   JOIN (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "customer", c.pgt_agg_1 AS "total"
   FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_grp_1"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1"
   FROM (SELECT c.orders_customer AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", sum(c.orders_amount) AS "pgt_agg_1"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount"
   FROM "public"."orders" AS __pgt_src) AS c
   GROUP BY 1) AS g) AS c) AS r ON r.customer = l.c_id
   UNION ALL
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."c_id", r."customer", r."total"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "c_id"
   FROM "public"."customers" AS __pgt_src) AS l
   JOIN __pgt_d4_project AS r ON r.customer = l.c_id
   UNION ALL
@@ -505,24 +505,24 @@ __pgt_d9_subquery AS (
   UNION ALL
   SELECT l.__pgt_row_id, 1::bigint AS __pgt_weight, l."c_id", l."customer", l."total", v.__pgt_v1 AS "subquery"
   FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."c_id", r."customer", r."total"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "c_id"
   FROM "public"."customers" AS __pgt_src) AS l
   JOIN (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "customer", c.pgt_agg_1 AS "total"
   FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_grp_1"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1"
   FROM (SELECT c.orders_customer AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", sum(c.orders_amount) AS "pgt_agg_1"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount"
   FROM "public"."orders" AS __pgt_src) AS c
   GROUP BY 1) AS g) AS c) AS r ON r.customer = l.c_id) AS l CROSS JOIN __pgt_n9_subquery_values AS v
   WHERE pg_catalog.record_send(ROW(v.__pgt_v0)) IS DISTINCT FROM pg_catalog.record_send(ROW(v.__pgt_v1))
   UNION ALL
   SELECT l.__pgt_row_id, -1::bigint AS __pgt_weight, l."c_id", l."customer", l."total", v.__pgt_v0 AS "subquery"
   FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."c_id", r."customer", r."total"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "c_id"
   FROM "public"."customers" AS __pgt_src) AS l
   JOIN (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "customer", c.pgt_agg_1 AS "total"
   FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_grp_1"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1"
   FROM (SELECT c.orders_customer AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", sum(c.orders_amount) AS "pgt_agg_1"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount"
   FROM "public"."orders" AS __pgt_src) AS c
   GROUP BY 1) AS g) AS c) AS r ON r.customer = l.c_id) AS l CROSS JOIN __pgt_n9_subquery_values AS v
   WHERE pg_catalog.record_send(ROW(v.__pgt_v0)) IS DISTINCT FROM pg_catalog.record_send(ROW(v.__pgt_v1))
@@ -590,12 +590,12 @@ WITH __pgt_n9_right_new AS MATERIALIZED (
   SELECT c.__pgt_row_id, c.pgt_grp_1_2 AS "customer_2", c.pgt_agg_1_2 AS "total_2"
   FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_grp_1_2"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1_2", g."pgt_count_2", g."pgt_agg_1_2"
   FROM (SELECT c.orders_customer_2 AS "pgt_grp_1_2", pg_catalog.count(*)::bigint AS "pgt_count_2", sum(c.orders_amount_2) AS "pgt_agg_1_2"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id_2", __pgt_src."customer" AS "orders_customer_2", __pgt_src."amount" AS "orders_amount_2"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id_2", __pgt_src."customer" AS "orders_customer_2", __pgt_src."amount" AS "orders_amount_2"
   FROM "public"."orders" AS __pgt_src) AS c
   GROUP BY 1) AS g) AS c
 ),
 __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
@@ -618,11 +618,11 @@ __pgt_n7_keys AS MATERIALIZED (
   FROM (SELECT c.orders_customer_2 AS "pgt_grp_1_2", true AS __pgt_hit FROM __pgt_d6_scan_orders AS c GROUP BY 1) AS a
 ),
 __pgt_n7_input_new AS MATERIALIZED (
-  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id_2", __pgt_src."customer" AS "orders_customer_2", __pgt_src."amount" AS "orders_amount_2"
+  SELECT c.* FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id_2", __pgt_src."customer" AS "orders_customer_2", __pgt_src."amount" AS "orders_amount_2"
   FROM "public"."orders" AS __pgt_src) AS c
   WHERE c.orders_customer_2 = ANY (ARRAY(SELECT k."pgt_grp_1_2" FROM __pgt_n7_keys AS k WHERE k."pgt_grp_1_2" IS NOT NULL))
   UNION ALL
-  SELECT c.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id_2", __pgt_src."customer" AS "orders_customer_2", __pgt_src."amount" AS "orders_amount_2"
+  SELECT c.* FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id_2", __pgt_src."customer" AS "orders_customer_2", __pgt_src."amount" AS "orders_amount_2"
   FROM "public"."orders" AS __pgt_src) AS c
   WHERE c.orders_customer_2 IS NULL AND EXISTS (SELECT 1 FROM __pgt_n7_keys AS k WHERE (k."pgt_grp_1_2" IS NULL))
 ),
@@ -694,7 +694,7 @@ __pgt_n9_subquery_values AS MATERIALIZED (
     true) AS __pgt_v1) AS x
 ),
 __pgt_win_customers AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id"
         FROM "pgtrickle_changes"."changes_16393" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
@@ -726,12 +726,12 @@ __pgt_d5_join AS (
   JOIN (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "customer", c.pgt_agg_1 AS "total"
   FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_grp_1"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1"
   FROM (SELECT c.orders_customer AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", sum(c.orders_amount) AS "pgt_agg_1"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount"
   FROM "public"."orders" AS __pgt_src) AS c
   GROUP BY 1) AS g) AS c) AS r ON r.customer = l.c_id
   UNION ALL
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."c_id", r."customer", r."total"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "c_id"
   FROM "public"."customers" AS __pgt_src) AS l
   JOIN __pgt_d4_project AS r ON r.customer = l.c_id
   UNION ALL
@@ -745,24 +745,24 @@ __pgt_d9_subquery AS (
   UNION ALL
   SELECT l.__pgt_row_id, 1::bigint AS __pgt_weight, l."c_id", l."customer", l."total", v.__pgt_v1 AS "subquery"
   FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."c_id", r."customer", r."total"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "c_id"
   FROM "public"."customers" AS __pgt_src) AS l
   JOIN (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "customer", c.pgt_agg_1 AS "total"
   FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_grp_1"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1"
   FROM (SELECT c.orders_customer AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", sum(c.orders_amount) AS "pgt_agg_1"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount"
   FROM "public"."orders" AS __pgt_src) AS c
   GROUP BY 1) AS g) AS c) AS r ON r.customer = l.c_id) AS l CROSS JOIN __pgt_n9_subquery_values AS v
   WHERE pg_catalog.record_send(ROW(v.__pgt_v0)) IS DISTINCT FROM pg_catalog.record_send(ROW(v.__pgt_v1))
   UNION ALL
   SELECT l.__pgt_row_id, -1::bigint AS __pgt_weight, l."c_id", l."customer", l."total", v.__pgt_v0 AS "subquery"
   FROM (SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."c_id", r."customer", r."total"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "c_id"
   FROM "public"."customers" AS __pgt_src) AS l
   JOIN (SELECT c.__pgt_row_id, c.pgt_grp_1 AS "customer", c.pgt_agg_1 AS "total"
   FROM (SELECT pg_catalog.hashtextextended((ROW(g."pgt_grp_1"))::text, 7919) AS __pgt_row_id, g."pgt_grp_1", g."pgt_count", g."pgt_agg_1"
   FROM (SELECT c.orders_customer AS "pgt_grp_1", pg_catalog.count(*)::bigint AS "pgt_count", sum(c.orders_amount) AS "pgt_agg_1"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."customer" AS "orders_customer", __pgt_src."amount" AS "orders_amount"
   FROM "public"."orders" AS __pgt_src) AS c
   GROUP BY 1) AS g) AS c) AS r ON r.customer = l.c_id) AS l CROSS JOIN __pgt_n9_subquery_values AS v
   WHERE pg_catalog.record_send(ROW(v.__pgt_v0)) IS DISTINCT FROM pg_catalog.record_send(ROW(v.__pgt_v1))

@@ -13,11 +13,11 @@ SELECT "pgtrickle_changes".capture_sync(16385::oid, NULL::text);
 CREATE TABLE "public"."st_scalar_subquery_uncorrelated" AS SELECT r."__pgt_row_id", r."id"::integer AS "id"
 FROM (SELECT c.__pgt_row_id, c.o_id AS "id"
 FROM (SELECT c.__pgt_row_id, c."o_id", c."o_amount", c."subquery"
-FROM (SELECT l3.__pgt_row_id, l3."o_id", l3."o_amount", (SELECT avg(r3.orders_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
+FROM (SELECT l3.__pgt_row_id, l3."o_id", l3."o_amount", (SELECT avg(r3.orders_amount) FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
 FROM "public"."orders" AS __pgt_src) AS r3 WHERE
   true) AS
   "subquery"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."amount" AS "o_amount"
+FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."amount" AS "o_amount"
 FROM "public"."orders" AS __pgt_src) AS l3) AS c
 WHERE c.o_amount > c.subquery) AS c) AS r WITH NO DATA;
 
@@ -30,11 +30,11 @@ CREATE UNIQUE INDEX "st_scalar_subquery_uncorrelated__pgt_row_id_idx" ON "public
 SELECT r."__pgt_row_id", r."id"::integer AS "id"
 FROM (SELECT c.__pgt_row_id, c.o_id AS "id"
 FROM (SELECT c.__pgt_row_id, c."o_id", c."o_amount", c."subquery"
-FROM (SELECT l3.__pgt_row_id, l3."o_id", l3."o_amount", (SELECT avg(r3.orders_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
+FROM (SELECT l3.__pgt_row_id, l3."o_id", l3."o_amount", (SELECT avg(r3.orders_amount) FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
 FROM "public"."orders" AS __pgt_src) AS r3 WHERE
   true) AS
   "subquery"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."amount" AS "o_amount"
+FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."amount" AS "o_amount"
 FROM "public"."orders" AS __pgt_src) AS l3) AS c
 WHERE c.o_amount > c.subquery) AS c) AS r;
 
@@ -45,11 +45,11 @@ INSERT INTO "public"."st_scalar_subquery_uncorrelated" ("__pgt_row_id", "id")
 SELECT r."__pgt_row_id", r."id"::integer AS "id"
 FROM (SELECT c.__pgt_row_id, c.o_id AS "id"
 FROM (SELECT c.__pgt_row_id, c."o_id", c."o_amount", c."subquery"
-FROM (SELECT l3.__pgt_row_id, l3."o_id", l3."o_amount", (SELECT avg(r3.orders_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
+FROM (SELECT l3.__pgt_row_id, l3."o_id", l3."o_amount", (SELECT avg(r3.orders_amount) FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
 FROM "public"."orders" AS __pgt_src) AS r3 WHERE
   true) AS
   "subquery"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."amount" AS "o_amount"
+FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."amount" AS "o_amount"
 FROM "public"."orders" AS __pgt_src) AS l3) AS c
 WHERE c.o_amount > c.subquery) AS c) AS r)
 SELECT f.*, CASE WHEN pg_catalog.current_setting('track_counts')::boolean
@@ -71,10 +71,10 @@ FROM (SELECT (SELECT CASE
 
 -- ==== IMMEDIATE statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."amount" AS "amount"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."amount" AS "amount"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."amount" AS "amount"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."amount" AS "amount"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d2_scan_orders AS (
@@ -83,14 +83,14 @@ __pgt_d2_scan_orders AS (
 ),
 __pgt_n3_subquery_values AS MATERIALIZED (
   SELECT x.__pgt_v1, CASE WHEN EXISTS (SELECT 1 FROM __pgt_d2_scan_orders) THEN (SELECT avg(r3.orders_amount) FROM (SELECT s.__pgt_row_id, s."orders_id", s."orders_amount"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
   FROM "public"."orders" AS __pgt_src) AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_orders AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
   UNION ALL
   SELECT s.__pgt_row_id, s."orders_id", s."orders_amount"
   FROM __pgt_d2_scan_orders AS s WHERE s.__pgt_weight < 0) AS r3 WHERE
     true) ELSE x.__pgt_v1 END AS __pgt_v0
-  FROM (SELECT (SELECT avg(r3.orders_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
+  FROM (SELECT (SELECT avg(r3.orders_amount) FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
   FROM "public"."orders" AS __pgt_src) AS r3 WHERE
     true) AS __pgt_v1) AS x
 ),
@@ -103,12 +103,12 @@ __pgt_d3_subquery AS (
   FROM __pgt_d1_scan_o AS d CROSS JOIN __pgt_n3_subquery_values AS v
   UNION ALL
   SELECT l.__pgt_row_id, 1::bigint AS __pgt_weight, l."o_id", l."o_amount", v.__pgt_v1 AS "subquery"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."amount" AS "o_amount"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."amount" AS "o_amount"
   FROM "public"."orders" AS __pgt_src) AS l CROSS JOIN __pgt_n3_subquery_values AS v
   WHERE pg_catalog.record_send(ROW(v.__pgt_v0)) IS DISTINCT FROM pg_catalog.record_send(ROW(v.__pgt_v1))
   UNION ALL
   SELECT l.__pgt_row_id, -1::bigint AS __pgt_weight, l."o_id", l."o_amount", v.__pgt_v0 AS "subquery"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."amount" AS "o_amount"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."amount" AS "o_amount"
   FROM "public"."orders" AS __pgt_src) AS l CROSS JOIN __pgt_n3_subquery_values AS v
   WHERE pg_catalog.record_send(ROW(v.__pgt_v0)) IS DISTINCT FROM pg_catalog.record_send(ROW(v.__pgt_v1))
 ),
@@ -144,7 +144,7 @@ WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id") VALUE
 
 -- ==== refresh statement (DIFFERENTIAL)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c3" AS "amount"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
@@ -164,14 +164,14 @@ __pgt_d2_scan_orders AS (
 ),
 __pgt_n3_subquery_values AS MATERIALIZED (
   SELECT x.__pgt_v1, CASE WHEN EXISTS (SELECT 1 FROM __pgt_d2_scan_orders) THEN (SELECT avg(r3.orders_amount) FROM (SELECT s.__pgt_row_id, s."orders_id", s."orders_amount"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
   FROM "public"."orders" AS __pgt_src) AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_orders AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
   UNION ALL
   SELECT s.__pgt_row_id, s."orders_id", s."orders_amount"
   FROM __pgt_d2_scan_orders AS s WHERE s.__pgt_weight < 0) AS r3 WHERE
     true) ELSE x.__pgt_v1 END AS __pgt_v0
-  FROM (SELECT (SELECT avg(r3.orders_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
+  FROM (SELECT (SELECT avg(r3.orders_amount) FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
   FROM "public"."orders" AS __pgt_src) AS r3 WHERE
     true) AS __pgt_v1) AS x
 ),
@@ -184,12 +184,12 @@ __pgt_d3_subquery AS (
   FROM __pgt_d1_scan_o AS d CROSS JOIN __pgt_n3_subquery_values AS v
   UNION ALL
   SELECT l.__pgt_row_id, 1::bigint AS __pgt_weight, l."o_id", l."o_amount", v.__pgt_v1 AS "subquery"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."amount" AS "o_amount"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."amount" AS "o_amount"
   FROM "public"."orders" AS __pgt_src) AS l CROSS JOIN __pgt_n3_subquery_values AS v
   WHERE pg_catalog.record_send(ROW(v.__pgt_v0)) IS DISTINCT FROM pg_catalog.record_send(ROW(v.__pgt_v1))
   UNION ALL
   SELECT l.__pgt_row_id, -1::bigint AS __pgt_weight, l."o_id", l."o_amount", v.__pgt_v0 AS "subquery"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."amount" AS "o_amount"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."amount" AS "o_amount"
   FROM "public"."orders" AS __pgt_src) AS l CROSS JOIN __pgt_n3_subquery_values AS v
   WHERE pg_catalog.record_send(ROW(v.__pgt_v0)) IS DISTINCT FROM pg_catalog.record_send(ROW(v.__pgt_v1))
 ),
@@ -253,7 +253,7 @@ SELECT ((SELECT CASE
 
 -- ==== refresh statement (DIFFERENTIAL, captured for consumers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c3" AS "amount"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
@@ -273,14 +273,14 @@ __pgt_d2_scan_orders AS (
 ),
 __pgt_n3_subquery_values AS MATERIALIZED (
   SELECT x.__pgt_v1, CASE WHEN EXISTS (SELECT 1 FROM __pgt_d2_scan_orders) THEN (SELECT avg(r3.orders_amount) FROM (SELECT s.__pgt_row_id, s."orders_id", s."orders_amount"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
   FROM "public"."orders" AS __pgt_src) AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_orders AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
   UNION ALL
   SELECT s.__pgt_row_id, s."orders_id", s."orders_amount"
   FROM __pgt_d2_scan_orders AS s WHERE s.__pgt_weight < 0) AS r3 WHERE
     true) ELSE x.__pgt_v1 END AS __pgt_v0
-  FROM (SELECT (SELECT avg(r3.orders_amount) FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
+  FROM (SELECT (SELECT avg(r3.orders_amount) FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
   FROM "public"."orders" AS __pgt_src) AS r3 WHERE
     true) AS __pgt_v1) AS x
 ),
@@ -293,12 +293,12 @@ __pgt_d3_subquery AS (
   FROM __pgt_d1_scan_o AS d CROSS JOIN __pgt_n3_subquery_values AS v
   UNION ALL
   SELECT l.__pgt_row_id, 1::bigint AS __pgt_weight, l."o_id", l."o_amount", v.__pgt_v1 AS "subquery"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."amount" AS "o_amount"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."amount" AS "o_amount"
   FROM "public"."orders" AS __pgt_src) AS l CROSS JOIN __pgt_n3_subquery_values AS v
   WHERE pg_catalog.record_send(ROW(v.__pgt_v0)) IS DISTINCT FROM pg_catalog.record_send(ROW(v.__pgt_v1))
   UNION ALL
   SELECT l.__pgt_row_id, -1::bigint AS __pgt_weight, l."o_id", l."o_amount", v.__pgt_v0 AS "subquery"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."amount" AS "o_amount"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."amount" AS "o_amount"
   FROM "public"."orders" AS __pgt_src) AS l CROSS JOIN __pgt_n3_subquery_values AS v
   WHERE pg_catalog.record_send(ROW(v.__pgt_v0)) IS DISTINCT FROM pg_catalog.record_send(ROW(v.__pgt_v1))
 ),

@@ -31,7 +31,7 @@ CREATE INDEX IF NOT EXISTS "changes_st_7_window" ON "pgtrickle_changes"."changes
 -- ==== storage DDL
 CREATE TABLE "public"."st_scan_stream_table_source" AS SELECT r."__pgt_row_id", r."k"::integer AS "k", r."v"::integer AS "v"
 FROM (SELECT c.__pgt_row_id, c.upstream_k AS "k", c.upstream_v AS "v"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."__pgt_row_id"))::text, 7919) AS __pgt_row_id, __pgt_src."k" AS "upstream_k", __pgt_src."v" AS "upstream_v"
+FROM (SELECT (__pgt_src."__pgt_row_id")::bigint AS __pgt_row_id, __pgt_src."k" AS "upstream_k", __pgt_src."v" AS "upstream_v"
 FROM "public"."upstream" AS __pgt_src) AS c) AS r WITH NO DATA;
 
 ALTER TABLE "public"."st_scan_stream_table_source" ALTER COLUMN "__pgt_row_id" SET NOT NULL;
@@ -42,7 +42,7 @@ CREATE UNIQUE INDEX "st_scan_stream_table_source__pgt_row_id_idx" ON "public"."s
 -- ==== population SELECT
 SELECT r."__pgt_row_id", r."k"::integer AS "k", r."v"::integer AS "v"
 FROM (SELECT c.__pgt_row_id, c.upstream_k AS "k", c.upstream_v AS "v"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."__pgt_row_id"))::text, 7919) AS __pgt_row_id, __pgt_src."k" AS "upstream_k", __pgt_src."v" AS "upstream_v"
+FROM (SELECT (__pgt_src."__pgt_row_id")::bigint AS __pgt_row_id, __pgt_src."k" AS "upstream_k", __pgt_src."v" AS "upstream_v"
 FROM "public"."upstream" AS __pgt_src) AS c) AS r;
 
 
@@ -51,7 +51,7 @@ WITH __pgt_insert AS (
 INSERT INTO "public"."st_scan_stream_table_source" ("__pgt_row_id", "k", "v")
 SELECT r."__pgt_row_id", r."k"::integer AS "k", r."v"::integer AS "v"
 FROM (SELECT c.__pgt_row_id, c.upstream_k AS "k", c.upstream_v AS "v"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."__pgt_row_id"))::text, 7919) AS __pgt_row_id, __pgt_src."k" AS "upstream_k", __pgt_src."v" AS "upstream_v"
+FROM (SELECT (__pgt_src."__pgt_row_id")::bigint AS __pgt_row_id, __pgt_src."k" AS "upstream_k", __pgt_src."v" AS "upstream_v"
 FROM "public"."upstream" AS __pgt_src) AS c) AS r)
 SELECT f.*, CASE WHEN pg_catalog.current_setting('track_counts')::boolean
   THEN pg_catalog.pg_stat_get_xact_tuples_inserted('"public"."st_scan_stream_table_source"'::pg_catalog.regclass) END AS "__pgt_inserted_before"
@@ -72,10 +72,10 @@ FROM (SELECT (SELECT CASE
 
 -- ==== IMMEDIATE statement (transition tables of public.upstream)
 WITH __pgt_delta_upstream AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."__pgt_row_id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."k" AS "k", __pgt_src."v" AS "v"
+  SELECT (__pgt_src."__pgt_row_id")::bigint AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."k" AS "k", __pgt_src."v" AS "v"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."__pgt_row_id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."k" AS "k", __pgt_src."v" AS "v"
+  SELECT (__pgt_src."__pgt_row_id")::bigint AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."k" AS "k", __pgt_src."v" AS "v"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_upstream AS (
@@ -101,7 +101,7 @@ WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "k", "v") V
 
 -- ==== refresh statement (DIFFERENTIAL)
 WITH __pgt_win_upstream AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."__pgt_row_id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."k", __pgt_src."v"
+  SELECT (__pgt_src."__pgt_row_id")::bigint AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."k", __pgt_src."v"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."k" AS "k", b."v" AS "v", b."__pgt_row_id" AS "__pgt_row_id"
         FROM "pgtrickle_changes"."changes_st_7" AS b
         WHERE b.epoch > $2::bigint AND b.action IN ('I', 'D')) AS __pgt_src
@@ -174,7 +174,7 @@ SELECT ((SELECT CASE
 
 -- ==== refresh statement (DIFFERENTIAL, captured for consumers)
 WITH __pgt_win_upstream AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."__pgt_row_id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."k", __pgt_src."v"
+  SELECT (__pgt_src."__pgt_row_id")::bigint AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."k", __pgt_src."v"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."k" AS "k", b."v" AS "v", b."__pgt_row_id" AS "__pgt_row_id"
         FROM "pgtrickle_changes"."changes_st_7" AS b
         WHERE b.epoch > $2::bigint AND b.action IN ('I', 'D')) AS __pgt_src

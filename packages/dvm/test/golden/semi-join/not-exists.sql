@@ -17,9 +17,9 @@ SELECT "pgtrickle_changes".capture_sync(16385::oid, NULL::text);
 CREATE TABLE "public"."st_semi_join_not_exists" AS SELECT r."__pgt_row_id", r."id"::integer AS "id"
 FROM (SELECT c.__pgt_row_id, c.c_id AS "id"
 FROM (SELECT l3.__pgt_row_id, l3."c_id"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id"
+FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "c_id"
 FROM "public"."customers" AS __pgt_src) AS l3
-WHERE NOT EXISTS (SELECT 1 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
+WHERE NOT EXISTS (SELECT 1 FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
 FROM "public"."orders" AS __pgt_src) AS r3 WHERE (r3.o_customer = l3.c_id))) AS c) AS r WITH NO DATA;
 
 ALTER TABLE "public"."st_semi_join_not_exists" ALTER COLUMN "__pgt_row_id" SET NOT NULL;
@@ -31,9 +31,9 @@ CREATE UNIQUE INDEX "st_semi_join_not_exists__pgt_row_id_idx" ON "public"."st_se
 SELECT r."__pgt_row_id", r."id"::integer AS "id"
 FROM (SELECT c.__pgt_row_id, c.c_id AS "id"
 FROM (SELECT l3.__pgt_row_id, l3."c_id"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id"
+FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "c_id"
 FROM "public"."customers" AS __pgt_src) AS l3
-WHERE NOT EXISTS (SELECT 1 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
+WHERE NOT EXISTS (SELECT 1 FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
 FROM "public"."orders" AS __pgt_src) AS r3 WHERE (r3.o_customer = l3.c_id))) AS c) AS r;
 
 
@@ -43,9 +43,9 @@ INSERT INTO "public"."st_semi_join_not_exists" ("__pgt_row_id", "id")
 SELECT r."__pgt_row_id", r."id"::integer AS "id"
 FROM (SELECT c.__pgt_row_id, c.c_id AS "id"
 FROM (SELECT l3.__pgt_row_id, l3."c_id"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id"
+FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "c_id"
 FROM "public"."customers" AS __pgt_src) AS l3
-WHERE NOT EXISTS (SELECT 1 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
+WHERE NOT EXISTS (SELECT 1 FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
 FROM "public"."orders" AS __pgt_src) AS r3 WHERE (r3.o_customer = l3.c_id))) AS c) AS r)
 SELECT f.*, CASE WHEN pg_catalog.current_setting('track_counts')::boolean
   THEN pg_catalog.pg_stat_get_xact_tuples_inserted('"public"."st_semi_join_not_exists"'::pg_catalog.regclass) END AS "__pgt_inserted_before"
@@ -66,10 +66,10 @@ FROM (SELECT (SELECT CASE
 
 -- ==== IMMEDIATE statement (transition tables of public.customers)
 WITH __pgt_delta_customers AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_c AS (
@@ -77,7 +77,7 @@ __pgt_d1_scan_c AS (
   FROM __pgt_delta_customers AS d
 ),
 __pgt_n3_semi_delta AS MATERIALIZED (
-  SELECT d3.*, NOT EXISTS (SELECT 1 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
+  SELECT d3.*, NOT EXISTS (SELECT 1 FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
   FROM "public"."orders" AS __pgt_src) AS r3 WHERE (r3.o_customer = d3.c_id) OFFSET 0) AS __pgt_m
   FROM __pgt_d1_scan_c AS d3
 ),
@@ -113,10 +113,10 @@ WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id") VALUE
 
 -- ==== IMMEDIATE statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."customer" AS "customer"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d2_scan_o AS (
@@ -124,15 +124,15 @@ __pgt_d2_scan_o AS (
   FROM __pgt_delta_orders AS d
 ),
 __pgt_n3_semi_affected AS MATERIALIZED (
-  SELECT a3.*, EXISTS (SELECT 1 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
+  SELECT a3.*, EXISTS (SELECT 1 FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
   FROM "public"."orders" AS __pgt_src) AS r3 WHERE (r3.o_customer = a3.c_id) OFFSET 0) AS __pgt_m1, EXISTS (SELECT 1 FROM (SELECT s.__pgt_row_id, s."o_id", s."o_customer"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
   FROM "public"."orders" AS __pgt_src) AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_o AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
   UNION ALL
   SELECT s.__pgt_row_id, s."o_id", s."o_customer"
   FROM __pgt_d2_scan_o AS s WHERE s.__pgt_weight < 0) AS r3 WHERE (r3.o_customer = a3.c_id) OFFSET 0) AS __pgt_m0
-  FROM (SELECT l3.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id"
+  FROM (SELECT l3.* FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "c_id"
   FROM "public"."customers" AS __pgt_src) AS l3
   WHERE EXISTS (SELECT 1 FROM __pgt_d2_scan_o AS r3 WHERE (r3.o_customer = l3.c_id))) AS a3
 ),
@@ -168,7 +168,7 @@ WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id") VALUE
 
 -- ==== refresh statement (DIFFERENTIAL)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
@@ -187,7 +187,7 @@ __pgt_d2_scan_o AS (
   FROM __pgt_delta_orders AS d
 ),
 __pgt_win_customers AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id"
         FROM "pgtrickle_changes"."changes_16393" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
@@ -207,7 +207,7 @@ __pgt_d1_scan_c AS (
 ),
 __pgt_n3_semi_delta AS MATERIALIZED (
   SELECT d3.*, NOT EXISTS (SELECT 1 FROM (SELECT s.__pgt_row_id, s."o_id", s."o_customer"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
   FROM "public"."orders" AS __pgt_src) AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_o AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
   UNION ALL
@@ -216,15 +216,15 @@ __pgt_n3_semi_delta AS MATERIALIZED (
   FROM __pgt_d1_scan_c AS d3
 ),
 __pgt_n3_semi_affected AS MATERIALIZED (
-  SELECT a3.*, EXISTS (SELECT 1 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
+  SELECT a3.*, EXISTS (SELECT 1 FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
   FROM "public"."orders" AS __pgt_src) AS r3 WHERE (r3.o_customer = a3.c_id) OFFSET 0) AS __pgt_m1, EXISTS (SELECT 1 FROM (SELECT s.__pgt_row_id, s."o_id", s."o_customer"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
   FROM "public"."orders" AS __pgt_src) AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_o AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
   UNION ALL
   SELECT s.__pgt_row_id, s."o_id", s."o_customer"
   FROM __pgt_d2_scan_o AS s WHERE s.__pgt_weight < 0) AS r3 WHERE (r3.o_customer = a3.c_id) OFFSET 0) AS __pgt_m0
-  FROM (SELECT l3.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id"
+  FROM (SELECT l3.* FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "c_id"
   FROM "public"."customers" AS __pgt_src) AS l3
   WHERE EXISTS (SELECT 1 FROM __pgt_d2_scan_o AS r3 WHERE (r3.o_customer = l3.c_id))) AS a3
 ),
@@ -292,7 +292,7 @@ SELECT ((SELECT CASE
 
 -- ==== refresh statement (DIFFERENTIAL, captured for consumers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
@@ -311,7 +311,7 @@ __pgt_d2_scan_o AS (
   FROM __pgt_delta_orders AS d
 ),
 __pgt_win_customers AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id"
         FROM "pgtrickle_changes"."changes_16393" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
@@ -331,7 +331,7 @@ __pgt_d1_scan_c AS (
 ),
 __pgt_n3_semi_delta AS MATERIALIZED (
   SELECT d3.*, NOT EXISTS (SELECT 1 FROM (SELECT s.__pgt_row_id, s."o_id", s."o_customer"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
   FROM "public"."orders" AS __pgt_src) AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_o AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
   UNION ALL
@@ -340,15 +340,15 @@ __pgt_n3_semi_delta AS MATERIALIZED (
   FROM __pgt_d1_scan_c AS d3
 ),
 __pgt_n3_semi_affected AS MATERIALIZED (
-  SELECT a3.*, EXISTS (SELECT 1 FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
+  SELECT a3.*, EXISTS (SELECT 1 FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
   FROM "public"."orders" AS __pgt_src) AS r3 WHERE (r3.o_customer = a3.c_id) OFFSET 0) AS __pgt_m1, EXISTS (SELECT 1 FROM (SELECT s.__pgt_row_id, s."o_id", s."o_customer"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
   FROM "public"."orders" AS __pgt_src) AS s
   WHERE NOT EXISTS (SELECT 1 FROM __pgt_d2_scan_o AS d WHERE d.__pgt_weight > 0 AND d.__pgt_row_id = s.__pgt_row_id)
   UNION ALL
   SELECT s.__pgt_row_id, s."o_id", s."o_customer"
   FROM __pgt_d2_scan_o AS s WHERE s.__pgt_weight < 0) AS r3 WHERE (r3.o_customer = a3.c_id) OFFSET 0) AS __pgt_m0
-  FROM (SELECT l3.* FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id"
+  FROM (SELECT l3.* FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "c_id"
   FROM "public"."customers" AS __pgt_src) AS l3
   WHERE EXISTS (SELECT 1 FROM __pgt_d2_scan_o AS r3 WHERE (r3.o_customer = l3.c_id))) AS a3
 ),

@@ -13,7 +13,7 @@ SELECT "pgtrickle_changes".capture_sync(16385::oid, NULL::text);
 CREATE TABLE "public"."st_top_n_order_limit" AS SELECT r."__pgt_row_id", r."id"::integer AS "id", r."amount"::numeric(12,2) AS "amount"
 FROM (SELECT c.__pgt_row_id, c."id", c."amount"
 FROM (SELECT c.__pgt_row_id, c.orders_id AS "id", c.orders_amount AS "amount"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
+FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
 FROM "public"."orders" AS __pgt_src) AS c) AS c
 ORDER BY c."amount" DESC NULLS FIRST, c."id" ASC NULLS LAST LIMIT (3)) AS r WITH NO DATA;
 
@@ -26,7 +26,7 @@ CREATE UNIQUE INDEX "st_top_n_order_limit__pgt_row_id_idx" ON "public"."st_top_n
 SELECT r."__pgt_row_id", r."id"::integer AS "id", r."amount"::numeric(12,2) AS "amount"
 FROM (SELECT c.__pgt_row_id, c."id", c."amount"
 FROM (SELECT c.__pgt_row_id, c.orders_id AS "id", c.orders_amount AS "amount"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
+FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
 FROM "public"."orders" AS __pgt_src) AS c) AS c
 ORDER BY c."amount" DESC NULLS FIRST, c."id" ASC NULLS LAST LIMIT (3)) AS r;
 
@@ -37,7 +37,7 @@ INSERT INTO "public"."st_top_n_order_limit" ("__pgt_row_id", "id", "amount")
 SELECT r."__pgt_row_id", r."id"::integer AS "id", r."amount"::numeric(12,2) AS "amount"
 FROM (SELECT c.__pgt_row_id, c."id", c."amount"
 FROM (SELECT c.__pgt_row_id, c.orders_id AS "id", c.orders_amount AS "amount"
-FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
+FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
 FROM "public"."orders" AS __pgt_src) AS c) AS c
 ORDER BY c."amount" DESC NULLS FIRST, c."id" ASC NULLS LAST LIMIT (3)) AS r)
 SELECT f.*, CASE WHEN pg_catalog.current_setting('track_counts')::boolean
@@ -59,10 +59,10 @@ FROM (SELECT (SELECT CASE
 
 -- ==== IMMEDIATE statement (transition tables of public.orders)
 WITH __pgt_delta_orders AS (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."amount" AS "amount"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, -1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."amount" AS "amount"
   FROM "old_rows" AS __pgt_src
   UNION ALL
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."amount" AS "amount"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, 1::bigint AS __pgt_weight, __pgt_src."id" AS "id", __pgt_src."amount" AS "amount"
   FROM "new_rows" AS __pgt_src
 ),
 __pgt_d1_scan_orders AS (
@@ -76,7 +76,7 @@ __pgt_d2_project AS (
 __pgt_n3_topn_sides AS (
   SELECT s.*, 1::bigint AS __pgt_side FROM (SELECT t.* FROM (SELECT c.__pgt_row_id, c."id", c."amount"
   FROM (SELECT c.__pgt_row_id, c.orders_id AS "id", c.orders_amount AS "amount"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
   FROM "public"."orders" AS __pgt_src) AS c) AS c
   ORDER BY c."amount" DESC NULLS FIRST, c."id" ASC NULLS LAST LIMIT (3)) AS t WHERE EXISTS (SELECT 1 FROM __pgt_d2_project)) AS s
   UNION ALL
@@ -114,7 +114,7 @@ WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id", "amou
 
 -- ==== refresh statement (DIFFERENTIAL)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c3" AS "amount"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
@@ -139,7 +139,7 @@ __pgt_d2_project AS (
 __pgt_n3_topn_sides AS (
   SELECT s.*, 1::bigint AS __pgt_side FROM (SELECT t.* FROM (SELECT c.__pgt_row_id, c."id", c."amount"
   FROM (SELECT c.__pgt_row_id, c.orders_id AS "id", c.orders_amount AS "amount"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
   FROM "public"."orders" AS __pgt_src) AS c) AS c
   ORDER BY c."amount" DESC NULLS FIRST, c."id" ASC NULLS LAST LIMIT (3)) AS t WHERE EXISTS (SELECT 1 FROM __pgt_d2_project)) AS s
   UNION ALL
@@ -205,7 +205,7 @@ SELECT ((SELECT CASE
 
 -- ==== refresh statement (DIFFERENTIAL, captured for consumers)
 WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount"
+  SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c3" AS "amount"
         FROM "pgtrickle_changes"."changes_16385" AS b
         WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
@@ -230,7 +230,7 @@ __pgt_d2_project AS (
 __pgt_n3_topn_sides AS (
   SELECT s.*, 1::bigint AS __pgt_side FROM (SELECT t.* FROM (SELECT c.__pgt_row_id, c."id", c."amount"
   FROM (SELECT c.__pgt_row_id, c.orders_id AS "id", c.orders_amount AS "amount"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
+  FROM (SELECT (__pgt_src."id")::bigint AS __pgt_row_id, __pgt_src."id" AS "orders_id", __pgt_src."amount" AS "orders_amount"
   FROM "public"."orders" AS __pgt_src) AS c) AS c
   ORDER BY c."amount" DESC NULLS FIRST, c."id" ASC NULLS LAST LIMIT (3)) AS t WHERE EXISTS (SELECT 1 FROM __pgt_d2_project)) AS s
   UNION ALL
