@@ -40,6 +40,7 @@ import { trimRootAggregateState } from '../operators/aggregate-state.js';
 import { rulesOf } from '../operators/index.js';
 import type { ProjectNode } from '../operators/project.js';
 import { baseWindowSql } from '../operators/scan.js';
+import { rootSummedDelta } from '../operators/shared/summed-delta.js';
 import type { TopNNode } from '../operators/top-n.js';
 import { cloneAst, mapAst } from '../parse/ast.js';
 import { deparseNode } from '../parse/deparse.js';
@@ -53,6 +54,7 @@ import {
   keyedRefreshParts,
   refreshStatementParts,
 } from './apply.js';
+import { MERGE_IN_WITH_VERSION_NUM } from './apply-merge.js';
 import { baseBuffer, streamBuffer } from './capture.js';
 import { CONSUMED_SNAPSHOT_SQL, epochsSql, fullFrontierSelectSql } from './frontier.js';
 import {
@@ -251,6 +253,7 @@ export async function compileStreamTable(
     await analyzeTree(built.root, port, deltaParams(built.sources));
     // The stored aggregate keeps only the state its delta rule reads (known after the analysis).
     const root = trimRootAggregateState(built.root);
+    const version = (await port.serverVersionNum?.()) ?? 0;
     const plan = incrementalPlan(
       query,
       requested,
@@ -263,6 +266,7 @@ export async function compileStreamTable(
       built.sources,
       built.views,
       built.warnings,
+      version >= MERGE_IN_WITH_VERSION_NUM,
     );
     const printedParts = recordIdPartTypes(() => checkPrintable(plan));
     const shapes = await typeShapesOf(
@@ -770,6 +774,7 @@ function incrementalPlan(
   sourceRefs: readonly SourceRef[],
   views: readonly PlanView[],
   warnings: readonly string[],
+  mergeInWith: boolean,
 ): CompiledPlan {
   if (outputs.length !== columns.length) {
     throw new InvalidQueryError(
@@ -867,7 +872,8 @@ function incrementalPlan(
         for (const c of ctes) ctx.stmt.addNamed(c.name, c.sql);
         return ctx.stmt.build(body);
       }
-      const d = ctx.delta(root);
+      // A linear tree's records go unnetted into the consolidation, which nets them (summed-delta.ts).
+      const d = (plan.consolidatedDelta ? null : rootSummedDelta(root, ctx)) ?? ctx.delta(root);
       ctx.stmt.addNamed('__pgt_params', paramsDeclaration(params));
       const cols = sql.join(storageCols.map((c) => sql`d.${sql.id(c.id)} AS ${sql.id(c.name)}`));
       const delta = ctx.stmt.addNamed(
@@ -876,6 +882,7 @@ function incrementalPlan(
       );
       const { ctes, body } = refreshStatementParts(plan.applyTarget(), delta, {
         consolidated: plan.consolidatedDelta,
+        merge: mergeInWith,
         capture:
           capturePgtId === null ? null : { pgtId: capturePgtId, epoch: sql`$${params.length + 1}::bigint` },
         snapshot: sql`(${CONSUMED_SNAPSHOT_SQL})::text`,

@@ -92,40 +92,28 @@ WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id", "amou
 
 
 -- ==== refresh statement (DIFFERENTIAL)
-WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount", __pgt_src."region"
+WITH __pgt_d1_records_orders AS (
+  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."id" AS "orders_id", w."amount" AS "orders_amount", w."region" AS "orders_region"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount", __pgt_src."region"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c3" AS "amount", b."c4" AS "region"
         FROM "pgtrickle_changes"."changes_16385" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
+        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src) AS w
 ),
-__pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount", w."region" AS "region"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
-  WHERE w.__pgt_action = 'D'
-  UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount", w."region" AS "region"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
-  WHERE w.__pgt_action = 'I'
-),
-__pgt_d1_scan_orders AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."amount" AS "orders_amount", d."region" AS "orders_region"
-  FROM __pgt_delta_orders AS d
-),
-__pgt_d2_filter AS (
+__pgt_d2_sfilter AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c."orders_id", c."orders_amount", c."orders_region"
-  FROM __pgt_d1_scan_orders AS c
+  FROM __pgt_d1_records_orders AS c
   WHERE c.orders_amount > 5 AND c.orders_region <> 'zz'
 ),
-__pgt_d3_project AS (
+__pgt_d3_sproject AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.orders_id AS "id", c.orders_amount AS "amount"
-  FROM __pgt_d2_filter AS c
+  FROM __pgt_d2_sfilter AS c
 ),
 __pgt_params AS (
   SELECT $1::pg_catalog.pg_snapshot AS p1
 ),
 __pgt_delta AS (
   SELECT d."__pgt_row_id", d.__pgt_weight, d."id" AS "id", d."amount" AS "amount"
-  FROM __pgt_d3_project AS d
+  FROM __pgt_d3_sproject AS d
 ),
 __pgt_consolidated AS MATERIALIZED (
   SELECT y."__pgt_row_id", y.__pgt_weight, y."id", y."amount"
@@ -138,22 +126,13 @@ __pgt_consolidated AS MATERIALIZED (
 __pgt_changes AS MATERIALIZED (
   SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_consolidated AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC
 ),
-__pgt_deleted AS (
-  DELETE FROM "public"."st_filter_three_valued" AS st USING __pgt_changes AS d
-  WHERE st."__pgt_row_id" = d."__pgt_row_id" AND d.__pgt_weight < 0
-  RETURNING 1
-),
-__pgt_updated AS (
-  UPDATE "public"."st_filter_three_valued" AS st SET "id" = d."id", "amount" = d."amount"
-  FROM __pgt_changes AS d
-  WHERE st."__pgt_row_id" = d."__pgt_row_id" AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."id", st."amount")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."id", d."amount"))
-  RETURNING 1
-),
-__pgt_inserted AS (
-  INSERT INTO "public"."st_filter_three_valued" ("__pgt_row_id", "id", "amount")
-  SELECT d."__pgt_row_id", d."id", d."amount" FROM __pgt_changes AS d
-  WHERE d.__pgt_weight > 0 AND NOT EXISTS (SELECT FROM "public"."st_filter_three_valued" AS st WHERE st."__pgt_row_id" = d."__pgt_row_id")
-  RETURNING 1
+__pgt_merged AS (
+  MERGE INTO "public"."st_filter_three_valued" AS st USING __pgt_changes AS d ON st."__pgt_row_id" = d."__pgt_row_id"
+  WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
+  WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."id", st."amount")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."id", d."amount")) THEN
+    UPDATE SET "id" = d."id", "amount" = d."amount"
+  WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id", "amount") VALUES (d."__pgt_row_id", d."id", d."amount")
+  RETURNING merge_action() AS __pgt_action
 )
 SELECT ((SELECT CASE
     WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
@@ -166,44 +145,32 @@ SELECT ((SELECT CASE
                           SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
   AS xs), ''))::pg_catalog.pg_snapshot
   END
-  FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x))::text AS snapshot, '{}'::jsonb AS epochs, ((SELECT pg_catalog.count(*) FROM __pgt_inserted) + (SELECT pg_catalog.count(*) FROM __pgt_updated))::bigint AS ins, ((SELECT pg_catalog.count(*) FROM __pgt_deleted) + (SELECT pg_catalog.count(*) FROM __pgt_updated))::bigint AS del;
+  FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x))::text AS snapshot, '{}'::jsonb AS epochs, ((SELECT pg_catalog.count(*) FROM __pgt_merged AS m WHERE m.__pgt_action <> 'DELETE'))::bigint AS ins, ((SELECT pg_catalog.count(*) FROM __pgt_merged AS m WHERE m.__pgt_action <> 'INSERT'))::bigint AS del;
 
 
 -- ==== refresh statement (DIFFERENTIAL, captured for consumers)
-WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount", __pgt_src."region"
+WITH __pgt_d1_records_orders AS (
+  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."id" AS "orders_id", w."amount" AS "orders_amount", w."region" AS "orders_region"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount", __pgt_src."region"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c3" AS "amount", b."c4" AS "region"
         FROM "pgtrickle_changes"."changes_16385" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
+        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src) AS w
 ),
-__pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount", w."region" AS "region"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
-  WHERE w.__pgt_action = 'D'
-  UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount", w."region" AS "region"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
-  WHERE w.__pgt_action = 'I'
-),
-__pgt_d1_scan_orders AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."amount" AS "orders_amount", d."region" AS "orders_region"
-  FROM __pgt_delta_orders AS d
-),
-__pgt_d2_filter AS (
+__pgt_d2_sfilter AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c."orders_id", c."orders_amount", c."orders_region"
-  FROM __pgt_d1_scan_orders AS c
+  FROM __pgt_d1_records_orders AS c
   WHERE c.orders_amount > 5 AND c.orders_region <> 'zz'
 ),
-__pgt_d3_project AS (
+__pgt_d3_sproject AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.orders_id AS "id", c.orders_amount AS "amount"
-  FROM __pgt_d2_filter AS c
+  FROM __pgt_d2_sfilter AS c
 ),
 __pgt_params AS (
   SELECT $1::pg_catalog.pg_snapshot AS p1
 ),
 __pgt_delta AS (
   SELECT d."__pgt_row_id", d.__pgt_weight, d."id" AS "id", d."amount" AS "amount"
-  FROM __pgt_d3_project AS d
+  FROM __pgt_d3_sproject AS d
 ),
 __pgt_consolidated AS MATERIALIZED (
   SELECT y."__pgt_row_id", y.__pgt_weight, y."id", y."amount"
@@ -216,22 +183,13 @@ __pgt_consolidated AS MATERIALIZED (
 __pgt_changes AS MATERIALIZED (
   SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_consolidated AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC
 ),
-__pgt_deleted AS (
-  DELETE FROM "public"."st_filter_three_valued" AS st USING __pgt_changes AS d
-  WHERE st."__pgt_row_id" = d."__pgt_row_id" AND d.__pgt_weight < 0
-  RETURNING 1
-),
-__pgt_updated AS (
-  UPDATE "public"."st_filter_three_valued" AS st SET "id" = d."id", "amount" = d."amount"
-  FROM __pgt_changes AS d
-  WHERE st."__pgt_row_id" = d."__pgt_row_id" AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."id", st."amount")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."id", d."amount"))
-  RETURNING 1
-),
-__pgt_inserted AS (
-  INSERT INTO "public"."st_filter_three_valued" ("__pgt_row_id", "id", "amount")
-  SELECT d."__pgt_row_id", d."id", d."amount" FROM __pgt_changes AS d
-  WHERE d.__pgt_weight > 0 AND NOT EXISTS (SELECT FROM "public"."st_filter_three_valued" AS st WHERE st."__pgt_row_id" = d."__pgt_row_id")
-  RETURNING 1
+__pgt_merged AS (
+  MERGE INTO "public"."st_filter_three_valued" AS st USING __pgt_changes AS d ON st."__pgt_row_id" = d."__pgt_row_id"
+  WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
+  WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."id", st."amount")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."id", d."amount")) THEN
+    UPDATE SET "id" = d."id", "amount" = d."amount"
+  WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id", "amount") VALUES (d."__pgt_row_id", d."id", d."amount")
+  RETURNING merge_action() AS __pgt_action
 ),
 __pgt_captured AS (
   INSERT INTO "pgtrickle_changes"."changes_st_99" (epoch, action, "__pgt_row_id", "id", "amount")
@@ -250,7 +208,7 @@ SELECT ((SELECT CASE
                           SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
   AS xs), ''))::pg_catalog.pg_snapshot
   END
-  FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x))::text AS snapshot, '{}'::jsonb AS epochs, ((SELECT pg_catalog.count(*) FROM __pgt_inserted) + (SELECT pg_catalog.count(*) FROM __pgt_updated))::bigint AS ins, ((SELECT pg_catalog.count(*) FROM __pgt_deleted) + (SELECT pg_catalog.count(*) FROM __pgt_updated))::bigint AS del;
+  FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x))::text AS snapshot, '{}'::jsonb AS epochs, ((SELECT pg_catalog.count(*) FROM __pgt_merged AS m WHERE m.__pgt_action <> 'DELETE'))::bigint AS ins, ((SELECT pg_catalog.count(*) FROM __pgt_merged AS m WHERE m.__pgt_action <> 'INSERT'))::bigint AS del;
 
 
 -- ==== FULL with consumers: the difference captured

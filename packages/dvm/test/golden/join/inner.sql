@@ -135,69 +135,45 @@ WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id", "amou
 
 
 -- ==== refresh statement (DIFFERENTIAL)
-WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount"
+WITH __pgt_d1_records_o AS (
+  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."id" AS "o_id", w."customer" AS "o_customer", w."amount" AS "o_amount"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount"
         FROM "pgtrickle_changes"."changes_16385" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
+        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src) AS w
 ),
-__pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
-  WHERE w.__pgt_action = 'D'
-  UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
-  WHERE w.__pgt_action = 'I'
-),
-__pgt_d1_scan_o AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."customer" AS "o_customer", d."amount" AS "o_amount"
-  FROM __pgt_delta_orders AS d
-),
-__pgt_win_customers AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name"
+__pgt_d2_records_c AS (
+  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."id" AS "c_id", w."name" AS "c_name"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "name"
         FROM "pgtrickle_changes"."changes_16393" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
+        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src) AS w
 ),
-__pgt_delta_customers AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id) AS w
-  WHERE w.__pgt_action = 'D'
-  UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
-  WHERE w.__pgt_action = 'I'
-),
-__pgt_d2_scan_c AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "c_id", d."name" AS "c_name"
-  FROM __pgt_delta_customers AS d
-),
-__pgt_d3_join AS (
+__pgt_d3_sjoin AS (
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", r."c_id", r."c_name"
-  FROM __pgt_d1_scan_o AS l
+  FROM __pgt_d1_records_o AS l
   JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
   FROM "public"."customers" AS __pgt_src) AS r ON r.c_id = l.o_customer
   UNION ALL
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", r."c_id", r."c_name"
   FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount"
   FROM "public"."orders" AS __pgt_src) AS l
-  JOIN __pgt_d2_scan_c AS r ON r.c_id = l.o_customer
+  JOIN __pgt_d2_records_c AS r ON r.c_id = l.o_customer
   UNION ALL
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, -(l.__pgt_weight * r.__pgt_weight) AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", r."c_id", r."c_name"
-  FROM __pgt_d1_scan_o AS l
-  JOIN __pgt_d2_scan_c AS r ON r.c_id = l.o_customer
+  FROM __pgt_d1_records_o AS l
+  JOIN __pgt_d2_records_c AS r ON r.c_id = l.o_customer
 ),
-__pgt_d4_project AS (
+__pgt_d4_sproject AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.o_id AS "id", c.o_amount AS "amount", c.c_name AS "name"
-  FROM __pgt_d3_join AS c
+  FROM __pgt_d3_sjoin AS c
 ),
 __pgt_params AS (
   SELECT $1::pg_catalog.pg_snapshot AS p1
 ),
 __pgt_delta AS (
   SELECT d."__pgt_row_id", d.__pgt_weight, d."id" AS "id", d."amount" AS "amount", d."name" AS "name"
-  FROM __pgt_d4_project AS d
+  FROM __pgt_d4_sproject AS d
 ),
 __pgt_consolidated AS MATERIALIZED (
   SELECT y."__pgt_row_id", y.__pgt_weight, y."id", y."amount", y."name"
@@ -210,22 +186,13 @@ __pgt_consolidated AS MATERIALIZED (
 __pgt_changes AS MATERIALIZED (
   SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_consolidated AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC
 ),
-__pgt_deleted AS (
-  DELETE FROM "public"."st_join_inner" AS st USING __pgt_changes AS d
-  WHERE st."__pgt_row_id" = d."__pgt_row_id" AND d.__pgt_weight < 0
-  RETURNING 1
-),
-__pgt_updated AS (
-  UPDATE "public"."st_join_inner" AS st SET "id" = d."id", "amount" = d."amount", "name" = d."name"
-  FROM __pgt_changes AS d
-  WHERE st."__pgt_row_id" = d."__pgt_row_id" AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."id", st."amount", st."name")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."id", d."amount", d."name"))
-  RETURNING 1
-),
-__pgt_inserted AS (
-  INSERT INTO "public"."st_join_inner" ("__pgt_row_id", "id", "amount", "name")
-  SELECT d."__pgt_row_id", d."id", d."amount", d."name" FROM __pgt_changes AS d
-  WHERE d.__pgt_weight > 0 AND NOT EXISTS (SELECT FROM "public"."st_join_inner" AS st WHERE st."__pgt_row_id" = d."__pgt_row_id")
-  RETURNING 1
+__pgt_merged AS (
+  MERGE INTO "public"."st_join_inner" AS st USING __pgt_changes AS d ON st."__pgt_row_id" = d."__pgt_row_id"
+  WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
+  WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."id", st."amount", st."name")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."id", d."amount", d."name")) THEN
+    UPDATE SET "id" = d."id", "amount" = d."amount", "name" = d."name"
+  WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id", "amount", "name") VALUES (d."__pgt_row_id", d."id", d."amount", d."name")
+  RETURNING merge_action() AS __pgt_action
 )
 SELECT ((SELECT CASE
     WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
@@ -238,73 +205,49 @@ SELECT ((SELECT CASE
                           SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
   AS xs), ''))::pg_catalog.pg_snapshot
   END
-  FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x))::text AS snapshot, '{}'::jsonb AS epochs, ((SELECT pg_catalog.count(*) FROM __pgt_inserted) + (SELECT pg_catalog.count(*) FROM __pgt_updated))::bigint AS ins, ((SELECT pg_catalog.count(*) FROM __pgt_deleted) + (SELECT pg_catalog.count(*) FROM __pgt_updated))::bigint AS del;
+  FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x))::text AS snapshot, '{}'::jsonb AS epochs, ((SELECT pg_catalog.count(*) FROM __pgt_merged AS m WHERE m.__pgt_action <> 'DELETE'))::bigint AS ins, ((SELECT pg_catalog.count(*) FROM __pgt_merged AS m WHERE m.__pgt_action <> 'INSERT'))::bigint AS del;
 
 
 -- ==== refresh statement (DIFFERENTIAL, captured for consumers)
-WITH __pgt_win_orders AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount"
+WITH __pgt_d1_records_o AS (
+  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."id" AS "o_id", w."customer" AS "o_customer", w."amount" AS "o_amount"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount"
         FROM "pgtrickle_changes"."changes_16385" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
+        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src) AS w
 ),
-__pgt_delta_orders AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
-  WHERE w.__pgt_action = 'D'
-  UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
-  WHERE w.__pgt_action = 'I'
-),
-__pgt_d1_scan_o AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."customer" AS "o_customer", d."amount" AS "o_amount"
-  FROM __pgt_delta_orders AS d
-),
-__pgt_win_customers AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name"
+__pgt_d2_records_c AS (
+  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."id" AS "c_id", w."name" AS "c_name"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "name"
         FROM "pgtrickle_changes"."changes_16393" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
+        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src) AS w
 ),
-__pgt_delta_customers AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id) AS w
-  WHERE w.__pgt_action = 'D'
-  UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
-  WHERE w.__pgt_action = 'I'
-),
-__pgt_d2_scan_c AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "c_id", d."name" AS "c_name"
-  FROM __pgt_delta_customers AS d
-),
-__pgt_d3_join AS (
+__pgt_d3_sjoin AS (
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", r."c_id", r."c_name"
-  FROM __pgt_d1_scan_o AS l
+  FROM __pgt_d1_records_o AS l
   JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
   FROM "public"."customers" AS __pgt_src) AS r ON r.c_id = l.o_customer
   UNION ALL
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", r."c_id", r."c_name"
   FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer", __pgt_src."amount" AS "o_amount"
   FROM "public"."orders" AS __pgt_src) AS l
-  JOIN __pgt_d2_scan_c AS r ON r.c_id = l.o_customer
+  JOIN __pgt_d2_records_c AS r ON r.c_id = l.o_customer
   UNION ALL
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, -(l.__pgt_weight * r.__pgt_weight) AS __pgt_weight, l."o_id", l."o_customer", l."o_amount", r."c_id", r."c_name"
-  FROM __pgt_d1_scan_o AS l
-  JOIN __pgt_d2_scan_c AS r ON r.c_id = l.o_customer
+  FROM __pgt_d1_records_o AS l
+  JOIN __pgt_d2_records_c AS r ON r.c_id = l.o_customer
 ),
-__pgt_d4_project AS (
+__pgt_d4_sproject AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.o_id AS "id", c.o_amount AS "amount", c.c_name AS "name"
-  FROM __pgt_d3_join AS c
+  FROM __pgt_d3_sjoin AS c
 ),
 __pgt_params AS (
   SELECT $1::pg_catalog.pg_snapshot AS p1
 ),
 __pgt_delta AS (
   SELECT d."__pgt_row_id", d.__pgt_weight, d."id" AS "id", d."amount" AS "amount", d."name" AS "name"
-  FROM __pgt_d4_project AS d
+  FROM __pgt_d4_sproject AS d
 ),
 __pgt_consolidated AS MATERIALIZED (
   SELECT y."__pgt_row_id", y.__pgt_weight, y."id", y."amount", y."name"
@@ -317,22 +260,13 @@ __pgt_consolidated AS MATERIALIZED (
 __pgt_changes AS MATERIALIZED (
   SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_consolidated AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC
 ),
-__pgt_deleted AS (
-  DELETE FROM "public"."st_join_inner" AS st USING __pgt_changes AS d
-  WHERE st."__pgt_row_id" = d."__pgt_row_id" AND d.__pgt_weight < 0
-  RETURNING 1
-),
-__pgt_updated AS (
-  UPDATE "public"."st_join_inner" AS st SET "id" = d."id", "amount" = d."amount", "name" = d."name"
-  FROM __pgt_changes AS d
-  WHERE st."__pgt_row_id" = d."__pgt_row_id" AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."id", st."amount", st."name")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."id", d."amount", d."name"))
-  RETURNING 1
-),
-__pgt_inserted AS (
-  INSERT INTO "public"."st_join_inner" ("__pgt_row_id", "id", "amount", "name")
-  SELECT d."__pgt_row_id", d."id", d."amount", d."name" FROM __pgt_changes AS d
-  WHERE d.__pgt_weight > 0 AND NOT EXISTS (SELECT FROM "public"."st_join_inner" AS st WHERE st."__pgt_row_id" = d."__pgt_row_id")
-  RETURNING 1
+__pgt_merged AS (
+  MERGE INTO "public"."st_join_inner" AS st USING __pgt_changes AS d ON st."__pgt_row_id" = d."__pgt_row_id"
+  WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
+  WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."id", st."amount", st."name")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."id", d."amount", d."name")) THEN
+    UPDATE SET "id" = d."id", "amount" = d."amount", "name" = d."name"
+  WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id", "amount", "name") VALUES (d."__pgt_row_id", d."id", d."amount", d."name")
+  RETURNING merge_action() AS __pgt_action
 ),
 __pgt_captured AS (
   INSERT INTO "pgtrickle_changes"."changes_st_99" (epoch, action, "__pgt_row_id", "id", "amount", "name")
@@ -351,7 +285,7 @@ SELECT ((SELECT CASE
                           SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
   AS xs), ''))::pg_catalog.pg_snapshot
   END
-  FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x))::text AS snapshot, '{}'::jsonb AS epochs, ((SELECT pg_catalog.count(*) FROM __pgt_inserted) + (SELECT pg_catalog.count(*) FROM __pgt_updated))::bigint AS ins, ((SELECT pg_catalog.count(*) FROM __pgt_deleted) + (SELECT pg_catalog.count(*) FROM __pgt_updated))::bigint AS del;
+  FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x))::text AS snapshot, '{}'::jsonb AS epochs, ((SELECT pg_catalog.count(*) FROM __pgt_merged AS m WHERE m.__pgt_action <> 'DELETE'))::bigint AS ins, ((SELECT pg_catalog.count(*) FROM __pgt_merged AS m WHERE m.__pgt_action <> 'INSERT'))::bigint AS del;
 
 
 -- ==== FULL with consumers: the difference captured

@@ -100,35 +100,23 @@ WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "k", "v") V
 
 
 -- ==== refresh statement (DIFFERENTIAL)
-WITH __pgt_win_upstream AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."__pgt_row_id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."k", __pgt_src."v"
+WITH __pgt_d1_records_upstream AS (
+  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."k" AS "upstream_k", w."v" AS "upstream_v"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."__pgt_row_id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."k", __pgt_src."v"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."k" AS "k", b."v" AS "v", b."__pgt_row_id" AS "__pgt_row_id"
         FROM "pgtrickle_changes"."changes_st_7" AS b
-        WHERE b.epoch > $2::bigint AND b.action IN ('I', 'D')) AS __pgt_src
+        WHERE b.epoch > $2::bigint AND b.action IN ('I', 'D')) AS __pgt_src) AS w
 ),
-__pgt_delta_upstream AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."k" AS "k", w."v" AS "v"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_upstream ORDER BY __pgt_row_id, __pgt_change_id) AS w
-  WHERE w.__pgt_action = 'D'
-  UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."k" AS "k", w."v" AS "v"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_upstream ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
-  WHERE w.__pgt_action = 'I'
-),
-__pgt_d1_scan_upstream AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."k" AS "upstream_k", d."v" AS "upstream_v"
-  FROM __pgt_delta_upstream AS d
-),
-__pgt_d2_project AS (
+__pgt_d2_sproject AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.upstream_k AS "k", c.upstream_v AS "v"
-  FROM __pgt_d1_scan_upstream AS c
+  FROM __pgt_d1_records_upstream AS c
 ),
 __pgt_params AS (
   SELECT $1::pg_catalog.pg_snapshot AS p1, $2::bigint AS p2
 ),
 __pgt_delta AS (
   SELECT d."__pgt_row_id", d.__pgt_weight, d."k" AS "k", d."v" AS "v"
-  FROM __pgt_d2_project AS d
+  FROM __pgt_d2_sproject AS d
 ),
 __pgt_consolidated AS MATERIALIZED (
   SELECT y."__pgt_row_id", y.__pgt_weight, y."k", y."v"
@@ -141,22 +129,13 @@ __pgt_consolidated AS MATERIALIZED (
 __pgt_changes AS MATERIALIZED (
   SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_consolidated AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC
 ),
-__pgt_deleted AS (
-  DELETE FROM "public"."st_scan_stream_table_source" AS st USING __pgt_changes AS d
-  WHERE st."__pgt_row_id" = d."__pgt_row_id" AND d.__pgt_weight < 0
-  RETURNING 1
-),
-__pgt_updated AS (
-  UPDATE "public"."st_scan_stream_table_source" AS st SET "k" = d."k", "v" = d."v"
-  FROM __pgt_changes AS d
-  WHERE st."__pgt_row_id" = d."__pgt_row_id" AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."k", st."v")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."k", d."v"))
-  RETURNING 1
-),
-__pgt_inserted AS (
-  INSERT INTO "public"."st_scan_stream_table_source" ("__pgt_row_id", "k", "v")
-  SELECT d."__pgt_row_id", d."k", d."v" FROM __pgt_changes AS d
-  WHERE d.__pgt_weight > 0 AND NOT EXISTS (SELECT FROM "public"."st_scan_stream_table_source" AS st WHERE st."__pgt_row_id" = d."__pgt_row_id")
-  RETURNING 1
+__pgt_merged AS (
+  MERGE INTO "public"."st_scan_stream_table_source" AS st USING __pgt_changes AS d ON st."__pgt_row_id" = d."__pgt_row_id"
+  WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
+  WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."k", st."v")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."k", d."v")) THEN
+    UPDATE SET "k" = d."k", "v" = d."v"
+  WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "k", "v") VALUES (d."__pgt_row_id", d."k", d."v")
+  RETURNING merge_action() AS __pgt_action
 )
 SELECT ((SELECT CASE
     WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
@@ -169,39 +148,27 @@ SELECT ((SELECT CASE
                           SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
   AS xs), ''))::pg_catalog.pg_snapshot
   END
-  FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x))::text AS snapshot, pg_catalog.jsonb_build_object('7', GREATEST($2::bigint, COALESCE((SELECT pg_catalog.max(b.epoch) FROM "pgtrickle_changes"."changes_st_7" AS b), 0))) AS epochs, ((SELECT pg_catalog.count(*) FROM __pgt_inserted) + (SELECT pg_catalog.count(*) FROM __pgt_updated))::bigint AS ins, ((SELECT pg_catalog.count(*) FROM __pgt_deleted) + (SELECT pg_catalog.count(*) FROM __pgt_updated))::bigint AS del;
+  FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x))::text AS snapshot, pg_catalog.jsonb_build_object('7', GREATEST($2::bigint, COALESCE((SELECT pg_catalog.max(b.epoch) FROM "pgtrickle_changes"."changes_st_7" AS b), 0))) AS epochs, ((SELECT pg_catalog.count(*) FROM __pgt_merged AS m WHERE m.__pgt_action <> 'DELETE'))::bigint AS ins, ((SELECT pg_catalog.count(*) FROM __pgt_merged AS m WHERE m.__pgt_action <> 'INSERT'))::bigint AS del;
 
 
 -- ==== refresh statement (DIFFERENTIAL, captured for consumers)
-WITH __pgt_win_upstream AS MATERIALIZED (
-  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."__pgt_row_id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."k", __pgt_src."v"
+WITH __pgt_d1_records_upstream AS (
+  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."k" AS "upstream_k", w."v" AS "upstream_v"
+  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."__pgt_row_id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."k", __pgt_src."v"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."k" AS "k", b."v" AS "v", b."__pgt_row_id" AS "__pgt_row_id"
         FROM "pgtrickle_changes"."changes_st_7" AS b
-        WHERE b.epoch > $2::bigint AND b.action IN ('I', 'D')) AS __pgt_src
+        WHERE b.epoch > $2::bigint AND b.action IN ('I', 'D')) AS __pgt_src) AS w
 ),
-__pgt_delta_upstream AS MATERIALIZED (
-  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."k" AS "k", w."v" AS "v"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_upstream ORDER BY __pgt_row_id, __pgt_change_id) AS w
-  WHERE w.__pgt_action = 'D'
-  UNION ALL
-  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."k" AS "k", w."v" AS "v"
-  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_upstream ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
-  WHERE w.__pgt_action = 'I'
-),
-__pgt_d1_scan_upstream AS (
-  SELECT d.__pgt_row_id, d.__pgt_weight, d."k" AS "upstream_k", d."v" AS "upstream_v"
-  FROM __pgt_delta_upstream AS d
-),
-__pgt_d2_project AS (
+__pgt_d2_sproject AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.upstream_k AS "k", c.upstream_v AS "v"
-  FROM __pgt_d1_scan_upstream AS c
+  FROM __pgt_d1_records_upstream AS c
 ),
 __pgt_params AS (
   SELECT $1::pg_catalog.pg_snapshot AS p1, $2::bigint AS p2
 ),
 __pgt_delta AS (
   SELECT d."__pgt_row_id", d.__pgt_weight, d."k" AS "k", d."v" AS "v"
-  FROM __pgt_d2_project AS d
+  FROM __pgt_d2_sproject AS d
 ),
 __pgt_consolidated AS MATERIALIZED (
   SELECT y."__pgt_row_id", y.__pgt_weight, y."k", y."v"
@@ -214,22 +181,13 @@ __pgt_consolidated AS MATERIALIZED (
 __pgt_changes AS MATERIALIZED (
   SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_consolidated AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC
 ),
-__pgt_deleted AS (
-  DELETE FROM "public"."st_scan_stream_table_source" AS st USING __pgt_changes AS d
-  WHERE st."__pgt_row_id" = d."__pgt_row_id" AND d.__pgt_weight < 0
-  RETURNING 1
-),
-__pgt_updated AS (
-  UPDATE "public"."st_scan_stream_table_source" AS st SET "k" = d."k", "v" = d."v"
-  FROM __pgt_changes AS d
-  WHERE st."__pgt_row_id" = d."__pgt_row_id" AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."k", st."v")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."k", d."v"))
-  RETURNING 1
-),
-__pgt_inserted AS (
-  INSERT INTO "public"."st_scan_stream_table_source" ("__pgt_row_id", "k", "v")
-  SELECT d."__pgt_row_id", d."k", d."v" FROM __pgt_changes AS d
-  WHERE d.__pgt_weight > 0 AND NOT EXISTS (SELECT FROM "public"."st_scan_stream_table_source" AS st WHERE st."__pgt_row_id" = d."__pgt_row_id")
-  RETURNING 1
+__pgt_merged AS (
+  MERGE INTO "public"."st_scan_stream_table_source" AS st USING __pgt_changes AS d ON st."__pgt_row_id" = d."__pgt_row_id"
+  WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
+  WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."k", st."v")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."k", d."v")) THEN
+    UPDATE SET "k" = d."k", "v" = d."v"
+  WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "k", "v") VALUES (d."__pgt_row_id", d."k", d."v")
+  RETURNING merge_action() AS __pgt_action
 ),
 __pgt_captured AS (
   INSERT INTO "pgtrickle_changes"."changes_st_99" (epoch, action, "__pgt_row_id", "k", "v")
@@ -248,7 +206,7 @@ SELECT ((SELECT CASE
                           SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
   AS xs), ''))::pg_catalog.pg_snapshot
   END
-  FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x))::text AS snapshot, pg_catalog.jsonb_build_object('7', GREATEST($2::bigint, COALESCE((SELECT pg_catalog.max(b.epoch) FROM "pgtrickle_changes"."changes_st_7" AS b), 0))) AS epochs, ((SELECT pg_catalog.count(*) FROM __pgt_inserted) + (SELECT pg_catalog.count(*) FROM __pgt_updated))::bigint AS ins, ((SELECT pg_catalog.count(*) FROM __pgt_deleted) + (SELECT pg_catalog.count(*) FROM __pgt_updated))::bigint AS del;
+  FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x))::text AS snapshot, pg_catalog.jsonb_build_object('7', GREATEST($2::bigint, COALESCE((SELECT pg_catalog.max(b.epoch) FROM "pgtrickle_changes"."changes_st_7" AS b), 0))) AS epochs, ((SELECT pg_catalog.count(*) FROM __pgt_merged AS m WHERE m.__pgt_action <> 'DELETE'))::bigint AS ins, ((SELECT pg_catalog.count(*) FROM __pgt_merged AS m WHERE m.__pgt_action <> 'INSERT'))::bigint AS del;
 
 
 -- ==== FULL with consumers: the difference captured
