@@ -364,23 +364,21 @@ function keylessImage(source: SourceRef, alias: string, rename?: ReadonlyMap<str
 
 /**
  * The window's changes of a scan NOT netted per row id (null outside a change-buffer delta): +1
- * per captured `I`, −1 per `D`, no row ids (NULL) unless `ids`. Their sum over any linear
- * function of the rows (a count, a sum) equals the netted delta's, since a row's captured changes
- * alternate and telescope (an insert then delete in the window adds nothing): for a consumer that
- * only sums (the algebraic root aggregate), it spares hashing each change's row id and sorting
- * per id. With `ids`, each record carries its row's id (the same for every record of a key), so
- * the sum per (row id, image) is the netted delta's too (the root's consolidation).
+ * per captured `I`, −1 per `D`, no row ids (NULL). Their sum over any linear function of the
+ * rows (a count, a sum) equals the netted delta's, since a row's captured changes alternate and
+ * telescope (an insert then delete in the window adds nothing): for a consumer that only sums
+ * (the algebraic root aggregate), it spares hashing each change's row id and sorting per id.
  */
-export function unnettedScanDelta(node: ScanNode, ctx: DiffContext, ids = false): string | null {
+export function unnettedScanDelta(node: ScanNode, ctx: DiffContext): string | null {
   if (ctx.deltaSource.kind !== 'changeBuffer') return null;
   const source = node.source;
   const cols = node.sourceColumns
     .map((c) => sql`, ${collated(source, c.column, sql`w.${sql.id(c.column)}`)} AS ${sql.id(c.id)}`)
     .join('');
   return ctx.stmt.add(
-    `d${node.nid}_${ids ? 'records' : 'changes'}_${node.alias}`,
+    `d${node.nid}_changes_${node.alias}`,
     sql`SELECT w.${ROW_ID_COLUMN}, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS ${WEIGHT_COLUMN}${cols}
-FROM (${windowSql(source, ctx, ids)}) AS w`,
+FROM (${windowSql(source, ctx, false)}) AS w`,
   );
 }
 

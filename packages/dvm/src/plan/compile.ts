@@ -40,7 +40,6 @@ import { trimRootAggregateState } from '../operators/aggregate-state.js';
 import { rulesOf } from '../operators/index.js';
 import type { ProjectNode } from '../operators/project.js';
 import { baseWindowSql } from '../operators/scan.js';
-import { rootSummedDelta } from '../operators/shared/summed-delta.js';
 import type { TopNNode } from '../operators/top-n.js';
 import { cloneAst, mapAst } from '../parse/ast.js';
 import { deparseNode } from '../parse/deparse.js';
@@ -872,8 +871,7 @@ function incrementalPlan(
         for (const c of ctes) ctx.stmt.addNamed(c.name, c.sql);
         return ctx.stmt.build(body);
       }
-      // A linear tree's records go unnetted into the consolidation, which nets them (summed-delta.ts).
-      const d = (plan.consolidatedDelta ? null : rootSummedDelta(root, ctx)) ?? ctx.delta(root);
+      const d = ctx.delta(root);
       ctx.stmt.addNamed('__pgt_params', paramsDeclaration(params));
       const cols = sql.join(storageCols.map((c) => sql`d.${sql.id(c.id)} AS ${sql.id(c.name)}`));
       const delta = ctx.stmt.addNamed(

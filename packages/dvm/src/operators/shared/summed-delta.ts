@@ -10,17 +10,8 @@
  * Any other operator (and a scan outside a change-buffer delta) takes its netted delta
  * (`DiffContext.delta`), which is one such multiset as well.
  *
- * The consolidation at the root (plan/apply.ts: weights summed per row id and row image, zero
- * sums dropped) is such a consumer too, per (row id, image) instead of per group: with row ids
- * ({@link rootSummedDelta}), each record's id is its key's (a function of the key, or of the whole
- * row for a keyless source, the same for every record of it) and a join's id the one of its
- * inputs' ids, so the records of one result row telescope under one id and their sum per (id,
- * image) is the netted delta's: the consolidation nets them, and a linear tree needs no netting
- * of its own.
- *
  * Why: at a large window the netting is two sorts of every change record per source and a hash
- * of each record's key, and the join's row id one more hash per joined row; the sum needs none
- * (and with row ids, hashes only the records a filter keeps, once each).
+ * of each record's key, and the join's row id one more hash per joined row; the sum needs none.
  */
 
 import type { DiffContext } from '../../diff/context.js';
@@ -55,41 +46,16 @@ function linearOverScan(node: IrNode): boolean {
  */
 export function summedDelta(node: IrNode, ctx: DiffContext): string | null {
   if (ctx.deltaSource.kind !== 'changeBuffer' || !linearOverScan(node)) return null;
-  return build(node, ctx, false);
+  return build(node, ctx);
 }
 
-/**
- * The same with row ids (each record's own, a join's from its inputs'), for the consolidation of
- * the root's delta: null unless the whole tree under the root is linear (scans, filters,
- * projections and inner joins) and reads change buffers, where the caller takes `ctx.delta(root)`.
- */
-export function rootSummedDelta(root: IrNode, ctx: DiffContext): string | null {
-  if (ctx.deltaSource.kind !== 'changeBuffer' || !linearTree(root)) return null;
-  return build(root, ctx, true);
-}
-
-/** Whether every node of `node`'s subtree is a scan, a filter, a projection or an inner join. */
-function linearTree(node: IrNode): boolean {
-  switch (node.kind) {
-    case 'scan':
-      return true;
-    case 'filter':
-    case 'project':
-      return linearTree(onlyChild(node));
-    case 'join':
-      return twoChildren(node).every(linearTree);
-    default:
-      return false;
-  }
-}
-
-function build(node: IrNode, ctx: DiffContext, ids: boolean): string {
+function build(node: IrNode, ctx: DiffContext): string {
   if (ctx.isStaticallyEmpty(node) || !linearOverScan(node)) return ctx.delta(node);
   switch (node.kind) {
     case 'scan':
-      return unnettedScanDelta(node, ctx, ids) ?? ctx.delta(node);
+      return unnettedScanDelta(node, ctx) ?? ctx.delta(node);
     case 'filter': {
-      const d = build(onlyChild(node), ctx, ids);
+      const d = build(onlyChild(node), ctx);
       const cols = node.columns.map((c) => sql`, c.${sql.id(c.id)}`).join('');
       return ctx.stmt.add(
         `d${node.nid}_sfilter`,
@@ -97,7 +63,7 @@ function build(node: IrNode, ctx: DiffContext, ids: boolean): string {
       );
     }
     case 'project': {
-      const d = build(onlyChild(node), ctx, ids);
+      const d = build(onlyChild(node), ctx);
       return ctx.stmt.add(
         `d${node.nid}_sproject`,
         sql`SELECT c.${ROW_ID_COLUMN}, c.${WEIGHT_COLUMN}${projectionList(node, 'c', ctx)}\nFROM ${d} AS c`,
@@ -109,11 +75,8 @@ function build(node: IrNode, ctx: DiffContext, ids: boolean): string {
         ctx,
         l,
         r,
-        (left, right, weight) =>
-          ids
-            ? joinTerm(ctx, node, left, right, weight)
-            : joinTerm(ctx, node, left, right, weight, 'NULL::bigint'),
-        (child) => build(child, ctx, ids),
+        (left, right, weight) => joinTerm(ctx, node, left, right, weight, 'NULL::bigint'),
+        (child) => build(child, ctx),
       );
       return ctx.stmt.add(`d${node.nid}_sjoin`, terms.join('\nUNION ALL\n'));
     }

@@ -197,45 +197,68 @@ WHERE x.__pgt_weight > 0;
 
 
 -- ==== refresh statement (DIFFERENTIAL)
-WITH __pgt_d1_records_e AS (
-  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."kind" AS "e_kind", w."n" AS "e_n"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."kind", __pgt_src."n"
+WITH __pgt_win_events AS MATERIALIZED (
+  SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."kind", __pgt_src."n"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "kind", b."c2" AS "n"
         FROM "pgtrickle_changes"."changes_16401" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src) AS w
+        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
-__pgt_d2_records_c AS (
-  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."id" AS "c_id", w."name" AS "c_name"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name"
+__pgt_delta_events AS MATERIALIZED (
+  SELECT w.__pgt_row_id, w.__pgt_net AS __pgt_weight, w."kind" AS "kind", w."n" AS "n"
+  FROM (SELECT DISTINCT ON (v.__pgt_row_id, v.__pgt_image) v.*, pg_catalog.sum(CASE WHEN v.__pgt_action = 'I' THEN 1 ELSE -1 END)
+    OVER (PARTITION BY v.__pgt_row_id, v.__pgt_image)::bigint AS __pgt_net
+        FROM (SELECT u.*, pg_catalog.record_send(ROW(u."kind", u."n")) AS __pgt_image FROM __pgt_win_events AS u) AS v
+        ORDER BY v.__pgt_row_id, v.__pgt_image, v.__pgt_change_id) AS w
+  WHERE w.__pgt_net <> 0
+),
+__pgt_d1_scan_e AS (
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."kind" AS "e_kind", d."n" AS "e_n"
+  FROM __pgt_delta_events AS d
+),
+__pgt_win_customers AS MATERIALIZED (
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "name"
         FROM "pgtrickle_changes"."changes_16393" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src) AS w
+        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
-__pgt_d3_sjoin AS (
+__pgt_delta_customers AS MATERIALIZED (
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id) AS w
+  WHERE w.__pgt_action = 'D'
+  UNION ALL
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
+  WHERE w.__pgt_action = 'I'
+),
+__pgt_d2_scan_c AS (
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "c_id", d."name" AS "c_name"
+  FROM __pgt_delta_customers AS d
+),
+__pgt_d3_join AS (
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."e_kind", l."e_n", r."c_id", r."c_name"
-  FROM __pgt_d1_records_e AS l
+  FROM __pgt_d1_scan_e AS l
   JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
   FROM "public"."customers" AS __pgt_src) AS r ON l.e_n = r.c_id
   UNION ALL
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."e_kind", l."e_n", r."c_id", r."c_name"
   FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "e_kind", __pgt_src."n" AS "e_n"
   FROM "public"."events" AS __pgt_src) AS l
-  JOIN __pgt_d2_records_c AS r ON l.e_n = r.c_id
+  JOIN __pgt_d2_scan_c AS r ON l.e_n = r.c_id
   UNION ALL
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, -(l.__pgt_weight * r.__pgt_weight) AS __pgt_weight, l."e_kind", l."e_n", r."c_id", r."c_name"
-  FROM __pgt_d1_records_e AS l
-  JOIN __pgt_d2_records_c AS r ON l.e_n = r.c_id
+  FROM __pgt_d1_scan_e AS l
+  JOIN __pgt_d2_scan_c AS r ON l.e_n = r.c_id
 ),
-__pgt_d4_sproject AS (
+__pgt_d4_project AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.e_kind AS "kind", c.c_name AS "name"
-  FROM __pgt_d3_sjoin AS c
+  FROM __pgt_d3_join AS c
 ),
 __pgt_params AS (
   SELECT $1::pg_catalog.pg_snapshot AS p1
 ),
 __pgt_delta AS (
   SELECT d."__pgt_row_id", d.__pgt_weight, d."kind" AS "kind", d."name" AS "name"
-  FROM __pgt_d4_sproject AS d
+  FROM __pgt_d4_project AS d
 ),
 __pgt_consolidated AS MATERIALIZED (
   SELECT y."__pgt_row_id", y.__pgt_weight, y."kind", y."name"
@@ -293,45 +316,68 @@ SELECT ((SELECT CASE
 
 
 -- ==== refresh statement (DIFFERENTIAL, captured for consumers)
-WITH __pgt_d1_records_e AS (
-  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."kind" AS "e_kind", w."n" AS "e_n"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."kind", __pgt_src."n"
+WITH __pgt_win_events AS MATERIALIZED (
+  SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."kind", __pgt_src."n"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "kind", b."c2" AS "n"
         FROM "pgtrickle_changes"."changes_16401" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src) AS w
+        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
-__pgt_d2_records_c AS (
-  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."id" AS "c_id", w."name" AS "c_name"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name"
+__pgt_delta_events AS MATERIALIZED (
+  SELECT w.__pgt_row_id, w.__pgt_net AS __pgt_weight, w."kind" AS "kind", w."n" AS "n"
+  FROM (SELECT DISTINCT ON (v.__pgt_row_id, v.__pgt_image) v.*, pg_catalog.sum(CASE WHEN v.__pgt_action = 'I' THEN 1 ELSE -1 END)
+    OVER (PARTITION BY v.__pgt_row_id, v.__pgt_image)::bigint AS __pgt_net
+        FROM (SELECT u.*, pg_catalog.record_send(ROW(u."kind", u."n")) AS __pgt_image FROM __pgt_win_events AS u) AS v
+        ORDER BY v.__pgt_row_id, v.__pgt_image, v.__pgt_change_id) AS w
+  WHERE w.__pgt_net <> 0
+),
+__pgt_d1_scan_e AS (
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."kind" AS "e_kind", d."n" AS "e_n"
+  FROM __pgt_delta_events AS d
+),
+__pgt_win_customers AS MATERIALIZED (
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "name"
         FROM "pgtrickle_changes"."changes_16393" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src) AS w
+        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
-__pgt_d3_sjoin AS (
+__pgt_delta_customers AS MATERIALIZED (
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id) AS w
+  WHERE w.__pgt_action = 'D'
+  UNION ALL
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
+  WHERE w.__pgt_action = 'I'
+),
+__pgt_d2_scan_c AS (
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "c_id", d."name" AS "c_name"
+  FROM __pgt_delta_customers AS d
+),
+__pgt_d3_join AS (
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."e_kind", l."e_n", r."c_id", r."c_name"
-  FROM __pgt_d1_records_e AS l
+  FROM __pgt_d1_scan_e AS l
   JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
   FROM "public"."customers" AS __pgt_src) AS r ON l.e_n = r.c_id
   UNION ALL
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."e_kind", l."e_n", r."c_id", r."c_name"
   FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src."kind" AS "e_kind", __pgt_src."n" AS "e_n"
   FROM "public"."events" AS __pgt_src) AS l
-  JOIN __pgt_d2_records_c AS r ON l.e_n = r.c_id
+  JOIN __pgt_d2_scan_c AS r ON l.e_n = r.c_id
   UNION ALL
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, -(l.__pgt_weight * r.__pgt_weight) AS __pgt_weight, l."e_kind", l."e_n", r."c_id", r."c_name"
-  FROM __pgt_d1_records_e AS l
-  JOIN __pgt_d2_records_c AS r ON l.e_n = r.c_id
+  FROM __pgt_d1_scan_e AS l
+  JOIN __pgt_d2_scan_c AS r ON l.e_n = r.c_id
 ),
-__pgt_d4_sproject AS (
+__pgt_d4_project AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.e_kind AS "kind", c.c_name AS "name"
-  FROM __pgt_d3_sjoin AS c
+  FROM __pgt_d3_join AS c
 ),
 __pgt_params AS (
   SELECT $1::pg_catalog.pg_snapshot AS p1
 ),
 __pgt_delta AS (
   SELECT d."__pgt_row_id", d.__pgt_weight, d."kind" AS "kind", d."name" AS "name"
-  FROM __pgt_d4_sproject AS d
+  FROM __pgt_d4_project AS d
 ),
 __pgt_consolidated AS MATERIALIZED (
   SELECT y."__pgt_row_id", y.__pgt_weight, y."kind", y."name"

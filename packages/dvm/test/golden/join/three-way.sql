@@ -183,41 +183,62 @@ WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id", "name
 
 
 -- ==== refresh statement (DIFFERENTIAL)
-WITH __pgt_d1_records_o AS (
-  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."id" AS "o_id", w."customer" AS "o_customer"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount"
+WITH __pgt_win_orders AS MATERIALIZED (
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount"
         FROM "pgtrickle_changes"."changes_16385" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src) AS w
+        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
-__pgt_d2_records_c AS (
-  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."id" AS "c_id", w."name" AS "c_name"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name"
+__pgt_delta_orders AS MATERIALIZED (
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
+  WHERE w.__pgt_action = 'D'
+  UNION ALL
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
+  WHERE w.__pgt_action = 'I'
+),
+__pgt_d1_scan_o AS (
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."customer" AS "o_customer"
+  FROM __pgt_delta_orders AS d
+),
+__pgt_win_customers AS MATERIALIZED (
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "name"
         FROM "pgtrickle_changes"."changes_16393" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src) AS w
+        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
-__pgt_d3_sjoin AS (
+__pgt_delta_customers AS MATERIALIZED (
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id) AS w
+  WHERE w.__pgt_action = 'D'
+  UNION ALL
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
+  WHERE w.__pgt_action = 'I'
+),
+__pgt_d2_scan_c AS (
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "c_id", d."name" AS "c_name"
+  FROM __pgt_delta_customers AS d
+),
+__pgt_d3_join AS (
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", r."c_id", r."c_name"
-  FROM __pgt_d1_records_o AS l
+  FROM __pgt_d1_scan_o AS l
   JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
   FROM "public"."customers" AS __pgt_src) AS r ON r.c_id = l.o_customer
   UNION ALL
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", r."c_id", r."c_name"
   FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
   FROM "public"."orders" AS __pgt_src) AS l
-  JOIN __pgt_d2_records_c AS r ON r.c_id = l.o_customer
+  JOIN __pgt_d2_scan_c AS r ON r.c_id = l.o_customer
   UNION ALL
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, -(l.__pgt_weight * r.__pgt_weight) AS __pgt_weight, l."o_id", l."o_customer", r."c_id", r."c_name"
-  FROM __pgt_d1_records_o AS l
-  JOIN __pgt_d2_records_c AS r ON r.c_id = l.o_customer
+  FROM __pgt_d1_scan_o AS l
+  JOIN __pgt_d2_scan_c AS r ON r.c_id = l.o_customer
 ),
-__pgt_d4_records_p AS (
-  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."id" AS "p_id", w."customer" AS "p_customer", w."amount" AS "p_amount"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount"
-        FROM "pgtrickle_changes"."changes_16385" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src) AS w
+__pgt_d4_scan_p AS (
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "p_id", d."customer" AS "p_customer", d."amount" AS "p_amount"
+  FROM __pgt_delta_orders AS d
 ),
 __pgt_n3_new AS NOT MATERIALIZED (
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."o_id", l."o_customer", r."c_id", r."c_name"
@@ -226,30 +247,30 @@ __pgt_n3_new AS NOT MATERIALIZED (
   JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
   FROM "public"."customers" AS __pgt_src) AS r ON r.c_id = l.o_customer
 ),
-__pgt_d5_sjoin AS (
+__pgt_d5_join AS (
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", l."c_id", l."c_name", r."p_id", r."p_customer", r."p_amount"
-  FROM __pgt_d3_sjoin AS l
+  FROM __pgt_d3_join AS l
   JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "p_id", __pgt_src."customer" AS "p_customer", __pgt_src."amount" AS "p_amount"
   FROM "public"."orders" AS __pgt_src) AS r ON r.p_customer = l.c_id
   UNION ALL
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", l."c_id", l."c_name", r."p_id", r."p_customer", r."p_amount"
   FROM __pgt_n3_new AS l
-  JOIN __pgt_d4_records_p AS r ON r.p_customer = l.c_id
+  JOIN __pgt_d4_scan_p AS r ON r.p_customer = l.c_id
   UNION ALL
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, -(l.__pgt_weight * r.__pgt_weight) AS __pgt_weight, l."o_id", l."o_customer", l."c_id", l."c_name", r."p_id", r."p_customer", r."p_amount"
-  FROM __pgt_d3_sjoin AS l
-  JOIN __pgt_d4_records_p AS r ON r.p_customer = l.c_id
+  FROM __pgt_d3_join AS l
+  JOIN __pgt_d4_scan_p AS r ON r.p_customer = l.c_id
 ),
-__pgt_d6_sproject AS (
+__pgt_d6_project AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.o_id AS "id", c.c_name AS "name", c.p_amount AS "amount"
-  FROM __pgt_d5_sjoin AS c
+  FROM __pgt_d5_join AS c
 ),
 __pgt_params AS (
   SELECT $1::pg_catalog.pg_snapshot AS p1
 ),
 __pgt_delta AS (
   SELECT d."__pgt_row_id", d.__pgt_weight, d."id" AS "id", d."name" AS "name", d."amount" AS "amount"
-  FROM __pgt_d6_sproject AS d
+  FROM __pgt_d6_project AS d
 ),
 __pgt_consolidated AS MATERIALIZED (
   SELECT y."__pgt_row_id", y.__pgt_weight, y."id", y."name", y."amount"
@@ -285,41 +306,62 @@ SELECT ((SELECT CASE
 
 
 -- ==== refresh statement (DIFFERENTIAL, captured for consumers)
-WITH __pgt_d1_records_o AS (
-  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."id" AS "o_id", w."customer" AS "o_customer"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount"
+WITH __pgt_win_orders AS MATERIALIZED (
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount"
         FROM "pgtrickle_changes"."changes_16385" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src) AS w
+        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
-__pgt_d2_records_c AS (
-  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."id" AS "c_id", w."name" AS "c_name"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name"
+__pgt_delta_orders AS MATERIALIZED (
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
+  WHERE w.__pgt_action = 'D'
+  UNION ALL
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."customer" AS "customer", w."amount" AS "amount"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
+  WHERE w.__pgt_action = 'I'
+),
+__pgt_d1_scan_o AS (
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "o_id", d."customer" AS "o_customer"
+  FROM __pgt_delta_orders AS d
+),
+__pgt_win_customers AS MATERIALIZED (
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."name"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "name"
         FROM "pgtrickle_changes"."changes_16393" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src) AS w
+        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
-__pgt_d3_sjoin AS (
+__pgt_delta_customers AS MATERIALIZED (
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id) AS w
+  WHERE w.__pgt_action = 'D'
+  UNION ALL
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."name" AS "name"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_customers ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
+  WHERE w.__pgt_action = 'I'
+),
+__pgt_d2_scan_c AS (
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "c_id", d."name" AS "c_name"
+  FROM __pgt_delta_customers AS d
+),
+__pgt_d3_join AS (
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", r."c_id", r."c_name"
-  FROM __pgt_d1_records_o AS l
+  FROM __pgt_d1_scan_o AS l
   JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
   FROM "public"."customers" AS __pgt_src) AS r ON r.c_id = l.o_customer
   UNION ALL
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", r."c_id", r."c_name"
   FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "o_id", __pgt_src."customer" AS "o_customer"
   FROM "public"."orders" AS __pgt_src) AS l
-  JOIN __pgt_d2_records_c AS r ON r.c_id = l.o_customer
+  JOIN __pgt_d2_scan_c AS r ON r.c_id = l.o_customer
   UNION ALL
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, -(l.__pgt_weight * r.__pgt_weight) AS __pgt_weight, l."o_id", l."o_customer", r."c_id", r."c_name"
-  FROM __pgt_d1_records_o AS l
-  JOIN __pgt_d2_records_c AS r ON r.c_id = l.o_customer
+  FROM __pgt_d1_scan_o AS l
+  JOIN __pgt_d2_scan_c AS r ON r.c_id = l.o_customer
 ),
-__pgt_d4_records_p AS (
-  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."id" AS "p_id", w."customer" AS "p_customer", w."amount" AS "p_amount"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."customer", __pgt_src."amount"
-  FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c2" AS "customer", b."c3" AS "amount"
-        FROM "pgtrickle_changes"."changes_16385" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src) AS w
+__pgt_d4_scan_p AS (
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "p_id", d."customer" AS "p_customer", d."amount" AS "p_amount"
+  FROM __pgt_delta_orders AS d
 ),
 __pgt_n3_new AS NOT MATERIALIZED (
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l."o_id", l."o_customer", r."c_id", r."c_name"
@@ -328,30 +370,30 @@ __pgt_n3_new AS NOT MATERIALIZED (
   JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "c_id", __pgt_src."name" AS "c_name"
   FROM "public"."customers" AS __pgt_src) AS r ON r.c_id = l.o_customer
 ),
-__pgt_d5_sjoin AS (
+__pgt_d5_join AS (
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, l.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", l."c_id", l."c_name", r."p_id", r."p_customer", r."p_amount"
-  FROM __pgt_d3_sjoin AS l
+  FROM __pgt_d3_join AS l
   JOIN (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src."id" AS "p_id", __pgt_src."customer" AS "p_customer", __pgt_src."amount" AS "p_amount"
   FROM "public"."orders" AS __pgt_src) AS r ON r.p_customer = l.c_id
   UNION ALL
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, r.__pgt_weight AS __pgt_weight, l."o_id", l."o_customer", l."c_id", l."c_name", r."p_id", r."p_customer", r."p_amount"
   FROM __pgt_n3_new AS l
-  JOIN __pgt_d4_records_p AS r ON r.p_customer = l.c_id
+  JOIN __pgt_d4_scan_p AS r ON r.p_customer = l.c_id
   UNION ALL
   SELECT pg_catalog.hashtextextended((ROW(l.__pgt_row_id, r.__pgt_row_id))::text, 7919) AS __pgt_row_id, -(l.__pgt_weight * r.__pgt_weight) AS __pgt_weight, l."o_id", l."o_customer", l."c_id", l."c_name", r."p_id", r."p_customer", r."p_amount"
-  FROM __pgt_d3_sjoin AS l
-  JOIN __pgt_d4_records_p AS r ON r.p_customer = l.c_id
+  FROM __pgt_d3_join AS l
+  JOIN __pgt_d4_scan_p AS r ON r.p_customer = l.c_id
 ),
-__pgt_d6_sproject AS (
+__pgt_d6_project AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.o_id AS "id", c.c_name AS "name", c.p_amount AS "amount"
-  FROM __pgt_d5_sjoin AS c
+  FROM __pgt_d5_join AS c
 ),
 __pgt_params AS (
   SELECT $1::pg_catalog.pg_snapshot AS p1
 ),
 __pgt_delta AS (
   SELECT d."__pgt_row_id", d.__pgt_weight, d."id" AS "id", d."name" AS "name", d."amount" AS "amount"
-  FROM __pgt_d6_sproject AS d
+  FROM __pgt_d6_project AS d
 ),
 __pgt_consolidated AS MATERIALIZED (
   SELECT y."__pgt_row_id", y.__pgt_weight, y."id", y."name", y."amount"

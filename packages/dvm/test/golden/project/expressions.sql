@@ -81,23 +81,35 @@ WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id", "doub
 
 
 -- ==== refresh statement (DIFFERENTIAL)
-WITH __pgt_d1_records_orders AS (
-  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."id" AS "orders_id", w."amount" AS "orders_amount", w."region" AS "orders_region"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount", __pgt_src."region"
+WITH __pgt_win_orders AS MATERIALIZED (
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount", __pgt_src."region"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c3" AS "amount", b."c4" AS "region"
         FROM "pgtrickle_changes"."changes_16385" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src) AS w
+        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
-__pgt_d2_sproject AS (
+__pgt_delta_orders AS MATERIALIZED (
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount", w."region" AS "region"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
+  WHERE w.__pgt_action = 'D'
+  UNION ALL
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount", w."region" AS "region"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
+  WHERE w.__pgt_action = 'I'
+),
+__pgt_d1_scan_orders AS (
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."amount" AS "orders_amount", d."region" AS "orders_region"
+  FROM __pgt_delta_orders AS d
+),
+__pgt_d2_project AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.orders_id AS "id", c.orders_amount * 2 AS "double", upper(c.orders_region) AS "r"
-  FROM __pgt_d1_records_orders AS c
+  FROM __pgt_d1_scan_orders AS c
 ),
 __pgt_params AS (
   SELECT $1::pg_catalog.pg_snapshot AS p1
 ),
 __pgt_delta AS (
   SELECT d."__pgt_row_id", d.__pgt_weight, d."id" AS "id", d."double" AS "double", d."r" AS "r"
-  FROM __pgt_d2_sproject AS d
+  FROM __pgt_d2_project AS d
 ),
 __pgt_consolidated AS MATERIALIZED (
   SELECT y."__pgt_row_id", y.__pgt_weight, y."id", y."double", y."r"
@@ -133,23 +145,35 @@ SELECT ((SELECT CASE
 
 
 -- ==== refresh statement (DIFFERENTIAL, captured for consumers)
-WITH __pgt_d1_records_orders AS (
-  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."id" AS "orders_id", w."amount" AS "orders_amount", w."region" AS "orders_region"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount", __pgt_src."region"
+WITH __pgt_win_orders AS MATERIALIZED (
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."id", __pgt_src."amount", __pgt_src."region"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "id", b."c3" AS "amount", b."c4" AS "region"
         FROM "pgtrickle_changes"."changes_16385" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src) AS w
+        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
-__pgt_d2_sproject AS (
+__pgt_delta_orders AS MATERIALIZED (
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount", w."region" AS "region"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id) AS w
+  WHERE w.__pgt_action = 'D'
+  UNION ALL
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."id" AS "id", w."amount" AS "amount", w."region" AS "region"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_orders ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
+  WHERE w.__pgt_action = 'I'
+),
+__pgt_d1_scan_orders AS (
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."id" AS "orders_id", d."amount" AS "orders_amount", d."region" AS "orders_region"
+  FROM __pgt_delta_orders AS d
+),
+__pgt_d2_project AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.orders_id AS "id", c.orders_amount * 2 AS "double", upper(c.orders_region) AS "r"
-  FROM __pgt_d1_records_orders AS c
+  FROM __pgt_d1_scan_orders AS c
 ),
 __pgt_params AS (
   SELECT $1::pg_catalog.pg_snapshot AS p1
 ),
 __pgt_delta AS (
   SELECT d."__pgt_row_id", d.__pgt_weight, d."id" AS "id", d."double" AS "double", d."r" AS "r"
-  FROM __pgt_d2_sproject AS d
+  FROM __pgt_d2_project AS d
 ),
 __pgt_consolidated AS MATERIALIZED (
   SELECT y."__pgt_row_id", y.__pgt_weight, y."id", y."double", y."r"

@@ -112,23 +112,34 @@ WHERE x.__pgt_weight > 0;
 
 
 -- ==== refresh statement (DIFFERENTIAL)
-WITH __pgt_d1_records_events AS (
-  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."kind" AS "events_kind", w."n" AS "events_n"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."kind", __pgt_src."n"
+WITH __pgt_win_events AS MATERIALIZED (
+  SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."kind", __pgt_src."n"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "kind", b."c2" AS "n"
         FROM "pgtrickle_changes"."changes_16401" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src) AS w
+        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
-__pgt_d2_sproject AS (
+__pgt_delta_events AS MATERIALIZED (
+  SELECT w.__pgt_row_id, w.__pgt_net AS __pgt_weight, w."kind" AS "kind", w."n" AS "n"
+  FROM (SELECT DISTINCT ON (v.__pgt_row_id, v.__pgt_image) v.*, pg_catalog.sum(CASE WHEN v.__pgt_action = 'I' THEN 1 ELSE -1 END)
+    OVER (PARTITION BY v.__pgt_row_id, v.__pgt_image)::bigint AS __pgt_net
+        FROM (SELECT u.*, pg_catalog.record_send(ROW(u."kind", u."n")) AS __pgt_image FROM __pgt_win_events AS u) AS v
+        ORDER BY v.__pgt_row_id, v.__pgt_image, v.__pgt_change_id) AS w
+  WHERE w.__pgt_net <> 0
+),
+__pgt_d1_scan_events AS (
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."kind" AS "events_kind", d."n" AS "events_n"
+  FROM __pgt_delta_events AS d
+),
+__pgt_d2_project AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.events_kind AS "kind", c.events_n AS "n"
-  FROM __pgt_d1_records_events AS c
+  FROM __pgt_d1_scan_events AS c
 ),
 __pgt_params AS (
   SELECT $1::pg_catalog.pg_snapshot AS p1
 ),
 __pgt_delta AS (
   SELECT d."__pgt_row_id", d.__pgt_weight, d."kind" AS "kind", d."n" AS "n"
-  FROM __pgt_d2_sproject AS d
+  FROM __pgt_d2_project AS d
 ),
 __pgt_consolidated AS MATERIALIZED (
   SELECT y."__pgt_row_id", y.__pgt_weight, y."kind", y."n"
@@ -186,23 +197,34 @@ SELECT ((SELECT CASE
 
 
 -- ==== refresh statement (DIFFERENTIAL, captured for consumers)
-WITH __pgt_d1_records_events AS (
-  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."kind" AS "events_kind", w."n" AS "events_n"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."kind", __pgt_src."n"
+WITH __pgt_win_events AS MATERIALIZED (
+  SELECT pg_catalog.hashtextextended((ROW(pg_catalog.hash_record_extended(ROW(__pgt_src."kind"), 7919), __pgt_src."n"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."kind", __pgt_src."n"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."c1" AS "kind", b."c2" AS "n"
         FROM "pgtrickle_changes"."changes_16401" AS b
-        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src) AS w
+        WHERE b.xid >= pg_catalog.pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_catalog.pg_visible_in_snapshot(b.xid, $1::pg_snapshot) AND b.action IN ('I', 'D')) AS __pgt_src
 ),
-__pgt_d2_sproject AS (
+__pgt_delta_events AS MATERIALIZED (
+  SELECT w.__pgt_row_id, w.__pgt_net AS __pgt_weight, w."kind" AS "kind", w."n" AS "n"
+  FROM (SELECT DISTINCT ON (v.__pgt_row_id, v.__pgt_image) v.*, pg_catalog.sum(CASE WHEN v.__pgt_action = 'I' THEN 1 ELSE -1 END)
+    OVER (PARTITION BY v.__pgt_row_id, v.__pgt_image)::bigint AS __pgt_net
+        FROM (SELECT u.*, pg_catalog.record_send(ROW(u."kind", u."n")) AS __pgt_image FROM __pgt_win_events AS u) AS v
+        ORDER BY v.__pgt_row_id, v.__pgt_image, v.__pgt_change_id) AS w
+  WHERE w.__pgt_net <> 0
+),
+__pgt_d1_scan_events AS (
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."kind" AS "events_kind", d."n" AS "events_n"
+  FROM __pgt_delta_events AS d
+),
+__pgt_d2_project AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.events_kind AS "kind", c.events_n AS "n"
-  FROM __pgt_d1_records_events AS c
+  FROM __pgt_d1_scan_events AS c
 ),
 __pgt_params AS (
   SELECT $1::pg_catalog.pg_snapshot AS p1
 ),
 __pgt_delta AS (
   SELECT d."__pgt_row_id", d.__pgt_weight, d."kind" AS "kind", d."n" AS "n"
-  FROM __pgt_d2_sproject AS d
+  FROM __pgt_d2_project AS d
 ),
 __pgt_consolidated AS MATERIALIZED (
   SELECT y."__pgt_row_id", y.__pgt_weight, y."kind", y."n"

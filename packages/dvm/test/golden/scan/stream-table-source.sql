@@ -100,23 +100,35 @@ WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "k", "v") V
 
 
 -- ==== refresh statement (DIFFERENTIAL)
-WITH __pgt_d1_records_upstream AS (
-  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."k" AS "upstream_k", w."v" AS "upstream_v"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."__pgt_row_id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."k", __pgt_src."v"
+WITH __pgt_win_upstream AS MATERIALIZED (
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."__pgt_row_id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."k", __pgt_src."v"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."k" AS "k", b."v" AS "v", b."__pgt_row_id" AS "__pgt_row_id"
         FROM "pgtrickle_changes"."changes_st_7" AS b
-        WHERE b.epoch > $2::bigint AND b.action IN ('I', 'D')) AS __pgt_src) AS w
+        WHERE b.epoch > $2::bigint AND b.action IN ('I', 'D')) AS __pgt_src
 ),
-__pgt_d2_sproject AS (
+__pgt_delta_upstream AS MATERIALIZED (
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."k" AS "k", w."v" AS "v"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_upstream ORDER BY __pgt_row_id, __pgt_change_id) AS w
+  WHERE w.__pgt_action = 'D'
+  UNION ALL
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."k" AS "k", w."v" AS "v"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_upstream ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
+  WHERE w.__pgt_action = 'I'
+),
+__pgt_d1_scan_upstream AS (
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."k" AS "upstream_k", d."v" AS "upstream_v"
+  FROM __pgt_delta_upstream AS d
+),
+__pgt_d2_project AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.upstream_k AS "k", c.upstream_v AS "v"
-  FROM __pgt_d1_records_upstream AS c
+  FROM __pgt_d1_scan_upstream AS c
 ),
 __pgt_params AS (
   SELECT $1::pg_catalog.pg_snapshot AS p1, $2::bigint AS p2
 ),
 __pgt_delta AS (
   SELECT d."__pgt_row_id", d.__pgt_weight, d."k" AS "k", d."v" AS "v"
-  FROM __pgt_d2_sproject AS d
+  FROM __pgt_d2_project AS d
 ),
 __pgt_consolidated AS MATERIALIZED (
   SELECT y."__pgt_row_id", y.__pgt_weight, y."k", y."v"
@@ -152,23 +164,35 @@ SELECT ((SELECT CASE
 
 
 -- ==== refresh statement (DIFFERENTIAL, captured for consumers)
-WITH __pgt_d1_records_upstream AS (
-  SELECT w.__pgt_row_id, (CASE WHEN w.__pgt_action = 'I' THEN 1 ELSE -1 END)::bigint AS __pgt_weight, w."k" AS "upstream_k", w."v" AS "upstream_v"
-  FROM (SELECT pg_catalog.hashtextextended((ROW(__pgt_src."__pgt_row_id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."k", __pgt_src."v"
+WITH __pgt_win_upstream AS MATERIALIZED (
+  SELECT pg_catalog.hashtextextended((ROW(__pgt_src."__pgt_row_id"))::text, 7919) AS __pgt_row_id, __pgt_src.__pgt_change_id, __pgt_src.__pgt_action, __pgt_src."k", __pgt_src."v"
   FROM (SELECT b.change_id AS __pgt_change_id, b.action AS __pgt_action, b."k" AS "k", b."v" AS "v", b."__pgt_row_id" AS "__pgt_row_id"
         FROM "pgtrickle_changes"."changes_st_7" AS b
-        WHERE b.epoch > $2::bigint AND b.action IN ('I', 'D')) AS __pgt_src) AS w
+        WHERE b.epoch > $2::bigint AND b.action IN ('I', 'D')) AS __pgt_src
 ),
-__pgt_d2_sproject AS (
+__pgt_delta_upstream AS MATERIALIZED (
+  SELECT w.__pgt_row_id, -1::bigint AS __pgt_weight, w."k" AS "k", w."v" AS "v"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_upstream ORDER BY __pgt_row_id, __pgt_change_id) AS w
+  WHERE w.__pgt_action = 'D'
+  UNION ALL
+  SELECT w.__pgt_row_id, 1::bigint AS __pgt_weight, w."k" AS "k", w."v" AS "v"
+  FROM (SELECT DISTINCT ON (__pgt_row_id) * FROM __pgt_win_upstream ORDER BY __pgt_row_id, __pgt_change_id DESC) AS w
+  WHERE w.__pgt_action = 'I'
+),
+__pgt_d1_scan_upstream AS (
+  SELECT d.__pgt_row_id, d.__pgt_weight, d."k" AS "upstream_k", d."v" AS "upstream_v"
+  FROM __pgt_delta_upstream AS d
+),
+__pgt_d2_project AS (
   SELECT c.__pgt_row_id, c.__pgt_weight, c.upstream_k AS "k", c.upstream_v AS "v"
-  FROM __pgt_d1_records_upstream AS c
+  FROM __pgt_d1_scan_upstream AS c
 ),
 __pgt_params AS (
   SELECT $1::pg_catalog.pg_snapshot AS p1, $2::bigint AS p2
 ),
 __pgt_delta AS (
   SELECT d."__pgt_row_id", d.__pgt_weight, d."k" AS "k", d."v" AS "v"
-  FROM __pgt_d2_sproject AS d
+  FROM __pgt_d2_project AS d
 ),
 __pgt_consolidated AS MATERIALIZED (
   SELECT y."__pgt_row_id", y.__pgt_weight, y."k", y."v"

@@ -1,14 +1,15 @@
 /**
- * The root's consolidation nets a linear tree's records (operators/shared/summed-delta.ts,
- * `rootSummedDelta`): a query made only of scans, filters, projections and inner joins reads its
- * change buffers unnetted, each record with its row's id — its refresh statement sorts no window
- * per row id — and stays exact for windows where one key changes several times, is inserted and
- * deleted, deleted and inserted again, both sides of a join change at once, a keyless source has
- * duplicates, a DEFERRABLE key swaps its rows, and a table with consumers writes what it applied
- * into its own buffer. A tree with a non-linear operator keeps the netted delta.
+ * Windows over a query of scans, filters, projections and inner joins (each key netted to its
+ * row before and after the window, then the consolidation at the root): exact where one key
+ * changes several times, is inserted and deleted, deleted and inserted again, both sides of a
+ * join change at once, a keyless source has duplicates, a DEFERRABLE key swaps its rows, and a
+ * table with consumers writes what it applied into its own buffer; a key's states between its
+ * first and last change in the window are never evaluated (an expression failing on one, a
+ * division by a value set to zero and back, fails no refresh — a rule any cheaper netting of
+ * these windows must keep: records read unnetted, or a filter pushed below the netting, break it).
  */
 import { useTestDatabase } from '@pgtrickle/testkit';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, it } from 'vitest';
 import { type Maintained, maintain } from './support/maintained.js';
 
 const db = useTestDatabase();
@@ -78,14 +79,8 @@ const LINEAR: readonly [string, string][] = [
   ['DEFERRABLE key joined', 'SELECT d.id, d.v, c.name FROM dk d JOIN cust c ON c.id = d.id'],
 ];
 
-async function refreshStatement(st: Maintained, capture: number | null = null): Promise<string> {
-  const s = st.plan.refreshSql(capture);
-  if (s === null) throw new Error('no refresh statement');
-  return s;
-}
-
-describe('the root consolidation nets a linear tree', () => {
-  it('reads the windows unnetted with row ids and stays exact', async () => {
+describe('windows over a linear tree', () => {
+  it('stays exact where keys change several times, on both sides', async () => {
     const tables: Maintained[] = [];
     for (const [i, [, query]] of LINEAR.entries()) tables.push(await maintain(db, `st_lin_${i}`, query));
     // A table read by another stream table: its refresh also writes its own buffer.
@@ -94,16 +89,6 @@ describe('the root consolidation nets a linear tree', () => {
       'st_lin_down',
       'SELECT name, count(*) AS n, sum(amount) AS s FROM st_lin_0 GROUP BY name',
     );
-    for (const st of tables) {
-      for (const capture of [null, st.pgtId]) {
-        const statement = await refreshStatement(st, capture);
-        expect(statement).not.toMatch(
-          /DISTINCT ON \(__pgt_row_id\)|DISTINCT ON \(v\.__pgt_row_id, v\.__pgt_image\)/,
-        );
-        expect(statement).toMatch(/_records_/);
-        expect(statement).toMatch(/__pgt_consolidated/);
-      }
-    }
     for (const w of WINDOWS) {
       await db.query(w);
       for (const st of tables) await st.refreshAndCheck();
@@ -111,16 +96,13 @@ describe('the root consolidation nets a linear tree', () => {
     }
   }, 300_000);
 
-  it('keeps the netted delta under a non-linear operator', async () => {
-    const st = await maintain(
-      db,
-      'st_lin_outer',
-      'SELECT o.id, c.name FROM ord o LEFT JOIN cust c ON c.id = o.cust_id WHERE o.qty > 2',
-    );
-    const statement = await refreshStatement(st);
-    expect(statement).toMatch(/DISTINCT ON \(__pgt_row_id\)/);
-    expect(statement).not.toMatch(/_records_/);
-    await db.query('UPDATE ord SET qty = qty + 1 WHERE id % 5 = 1; DELETE FROM cust WHERE id = 12');
-    await st.refreshAndCheck();
+  it("reads no state between a key's first and last change (an expression failing on it fails no refresh)", async () => {
+    await db.query('CREATE TABLE rz (id int PRIMARY KEY, v int NOT NULL, w int NOT NULL)');
+    await db.query('INSERT INTO rz SELECT g, g, g FROM generate_series(1, 20) g');
+    const ratio = await maintain(db, 'st_lin_ratio', 'SELECT id, 1000 / v AS q FROM rz WHERE 100 / w > 1');
+    await db.query('UPDATE rz SET v = 0 WHERE id = 5; UPDATE rz SET v = 5 WHERE id = 5');
+    await db.query('UPDATE rz SET w = 0 WHERE id = 6; UPDATE rz SET w = 7, v = 3 WHERE id = 6');
+    await db.query('INSERT INTO rz VALUES (30, 0, 0); DELETE FROM rz WHERE id = 30');
+    await ratio.refreshAndCheck();
   }, 120_000);
 });
