@@ -138,6 +138,11 @@ export interface CatalogPort {
    * sign inside a domain, range or composite). Optional: without it such types hash as they are.
    */
   describeTypes?(types: readonly string[]): Promise<ReadonlyMap<string, TypeShape>>;
+  /**
+   * The server's `server_version_num` (e.g. 180004). Optional: without it the plan uses only
+   * what every supported version runs (PostgreSQL 14).
+   */
+  serverVersionNum?(): Promise<number>;
 }
 
 /** How a type is built, as far as row ids need to know (see {@link CatalogPort.describeTypes}). */

@@ -318,6 +318,11 @@ export function createSqlCatalogPort(exec: SqlExecutor, options: SqlCatalogPortO
       return new Map(res.rows.map((r) => [String(r.name), typeShape(r)]));
     },
 
+    async serverVersionNum(): Promise<number> {
+      const res = await exec.query(`SELECT pg_catalog.current_setting('server_version_num')::int AS v`);
+      return Number(res.rows[0]?.v ?? 0);
+    },
+
     ...(options.streamTableOf === undefined ? {} : { streamTableOf: options.streamTableOf }),
   };
 }

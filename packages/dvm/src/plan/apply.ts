@@ -22,6 +22,7 @@ import {
   WEIGHT_COLUMN,
 } from '../names.js';
 import { sql } from '../sql/sql.js';
+import { mergeApplyParts } from './apply-merge.js';
 import { streamBuffer } from './capture.js';
 
 /** What the apply SQL needs to know about the storage table. */
@@ -208,6 +209,11 @@ export interface RefreshStatementOptions {
    * consolidation and no comparison of the stored row's image.
    */
   readonly consolidated: boolean;
+  /**
+   * The server takes MERGE … RETURNING as a CTE (PostgreSQL 17 or later): a delta with unique
+   * ids that is not clean is applied by one MERGE (`apply-merge.ts`) instead of three statements.
+   */
+  readonly merge?: boolean;
   /** Append the applied change to stream table `pgtId`'s own buffer, under the epoch expression `epoch`. */
   readonly capture: { readonly pgtId: number; readonly epoch: string } | null;
   /** The new frontier's snapshot (text) and epochs (jsonb), as expressions of the same statement. */
@@ -284,7 +290,8 @@ RETURNING 1`,
  * one of each). Every data-modifying CTE runs on the statement's one snapshot, so the apply
  * reads the stored rows as they were before it, and no part sees another's writes: unique ids
  * are deleted (a lone −1), updated (a +1 whose id is stored) and inserted (a +1 whose id is not)
- * by three disjoint statements; counted ids delete copies by ctid and insert new copies.
+ * by three disjoint statements, or by one MERGE where the server allows it (`apply-merge.ts`); counted ids delete
+ * copies by ctid and insert new copies.
  */
 export function refreshStatementParts(
   target: ApplyTarget,
@@ -303,7 +310,11 @@ export function refreshStatementParts(
     ctes.push({ name: c, sql: consolidatedSelect(target, delta), materialized: true });
   }
   let counts: { ins: string; del: string };
-  if (unique) {
+  if (unique && !clean && o.merge === true) {
+    const parts = mergeApplyParts(target, c);
+    ctes.push(...parts.ctes);
+    counts = parts.counts;
+  } else if (unique) {
     // Per id the +1 row wins (a lone −1 deletes; a +1 updates a stored row or inserts). A clean
     // delta has its −1 exactly for stored ids, so an id's row count tells a new row from a
     // changed one without probing the storage.

@@ -53,6 +53,7 @@ import {
   keyedRefreshParts,
   refreshStatementParts,
 } from './apply.js';
+import { MERGE_IN_WITH_VERSION_NUM } from './apply-merge.js';
 import { baseBuffer, streamBuffer } from './capture.js';
 import { CONSUMED_SNAPSHOT_SQL, epochsSql, fullFrontierSelectSql } from './frontier.js';
 import {
@@ -258,6 +259,7 @@ export async function compileStreamTable(
     await analyzeTree(built.root, port, deltaParams(built.sources));
     // The stored aggregate keeps only the state its delta rule reads (known after the analysis).
     const root = trimRootAggregateState(built.root);
+    const version = (await port.serverVersionNum?.()) ?? 0;
     const plan = incrementalPlan(
       query,
       requested,
@@ -270,6 +272,7 @@ export async function compileStreamTable(
       built.sources,
       built.views,
       built.warnings,
+      version >= MERGE_IN_WITH_VERSION_NUM,
     );
     const printedParts = recordIdPartTypes(() => checkPrintable(plan));
     const shapes = await typeShapesOf(
@@ -778,6 +781,7 @@ function incrementalPlan(
   sourceRefs: readonly SourceRef[],
   views: readonly PlanView[],
   warnings: readonly string[],
+  mergeInWith: boolean,
 ): CompiledPlan {
   if (outputs.length !== columns.length) {
     throw new InvalidQueryError(
@@ -884,6 +888,7 @@ function incrementalPlan(
       );
       const { ctes, body } = refreshStatementParts(plan.applyTarget(), delta, {
         consolidated: plan.consolidatedDelta,
+        merge: mergeInWith,
         capture:
           capturePgtId === null ? null : { pgtId: capturePgtId, epoch: sql`$${params.length + 1}::bigint` },
         snapshot: sql`(${CONSUMED_SNAPSHOT_SQL})::text`,

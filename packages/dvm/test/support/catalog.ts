@@ -60,6 +60,7 @@ export function recordingPort(
         recording.described.set(describeKey(sql), d);
         return d;
       },
+      ...(port.serverVersionNum === undefined ? {} : { serverVersionNum: port.serverVersionNum.bind(port) }),
       ...(streamTableOf === undefined
         ? {}
         : {
@@ -84,8 +85,12 @@ export function memoryPort(recording: PortRecording): CatalogPort {
     functionInfo: async (name) => get(recording.functions, key(name), 'function'),
     describeQuery: async (sql) => get(recording.described, describeKey(sql), 'query'),
     streamTableOf: async (oid) => recording.streamTables.get(String(oid)) ?? null,
+    serverVersionNum: async () => MEMORY_PORT_SERVER_VERSION_NUM,
   };
 }
+
+/** The server version the in-memory port reports: the one the tests run (PostgreSQL 18). */
+export const MEMORY_PORT_SERVER_VERSION_NUM = 180_000;
 
 /** The JSON form of a recording (entries sorted by key, so re-recording gives stable diffs). */
 export function recordingToJson(recording: PortRecording): string {

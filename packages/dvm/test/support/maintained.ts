@@ -34,6 +34,8 @@ export interface MaintainOptions {
   readonly schema?: string;
   /** Oracle float rounding. */
   readonly floatDigits?: number;
+  /** The server version the catalog port reports (default: the test server's own). */
+  readonly serverVersionNum?: number;
 }
 
 /** A stream table under test. */
@@ -139,7 +141,10 @@ export async function maintain(
 ): Promise<Maintained> {
   const schema = options.schema ?? 'public';
   await ensureCaptureMachinery(db);
-  const plan = await compileStreamTable(query, portFor(db), {
+  const base = portFor(db);
+  const version = options.serverVersionNum;
+  const port = version === undefined ? base : { ...base, serverVersionNum: async () => version };
+  const plan = await compileStreamTable(query, port, {
     name: { schema, name },
     refreshMode: options.mode ?? 'DIFFERENTIAL',
   });

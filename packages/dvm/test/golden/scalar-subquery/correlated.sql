@@ -266,22 +266,13 @@ __pgt_consolidated AS MATERIALIZED (
 __pgt_changes AS MATERIALIZED (
   SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_consolidated AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC
 ),
-__pgt_deleted AS (
-  DELETE FROM "public"."st_scalar_subquery_correlated" AS st USING __pgt_changes AS d
-  WHERE st."__pgt_row_id" = d."__pgt_row_id" AND d.__pgt_weight < 0
-  RETURNING 1
-),
-__pgt_updated AS (
-  UPDATE "public"."st_scalar_subquery_correlated" AS st SET "id" = d."id", "total" = d."total"
-  FROM __pgt_changes AS d
-  WHERE st."__pgt_row_id" = d."__pgt_row_id" AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."id", st."total")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."id", d."total"))
-  RETURNING 1
-),
-__pgt_inserted AS (
-  INSERT INTO "public"."st_scalar_subquery_correlated" ("__pgt_row_id", "id", "total")
-  SELECT d."__pgt_row_id", d."id", d."total" FROM __pgt_changes AS d
-  WHERE d.__pgt_weight > 0 AND NOT EXISTS (SELECT FROM "public"."st_scalar_subquery_correlated" AS st WHERE st."__pgt_row_id" = d."__pgt_row_id")
-  RETURNING 1
+__pgt_merged AS (
+  MERGE INTO "public"."st_scalar_subquery_correlated" AS st USING __pgt_changes AS d ON st."__pgt_row_id" = d."__pgt_row_id"
+  WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
+  WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."id", st."total")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."id", d."total")) THEN
+    UPDATE SET "id" = d."id", "total" = d."total"
+  WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id", "total") VALUES (d."__pgt_row_id", d."id", d."total")
+  RETURNING merge_action() AS __pgt_action
 )
 SELECT ((SELECT CASE
     WHEN x.own IS NULL OR pg_catalog.pg_visible_in_snapshot(x.own, x.snap) THEN x.snap
@@ -294,7 +285,7 @@ SELECT ((SELECT CASE
                           SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
   AS xs), ''))::pg_catalog.pg_snapshot
   END
-  FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x))::text AS snapshot, '{}'::jsonb AS epochs, ((SELECT pg_catalog.count(*) FROM __pgt_inserted) + (SELECT pg_catalog.count(*) FROM __pgt_updated))::bigint AS ins, ((SELECT pg_catalog.count(*) FROM __pgt_deleted) + (SELECT pg_catalog.count(*) FROM __pgt_updated))::bigint AS del;
+  FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x))::text AS snapshot, '{}'::jsonb AS epochs, ((SELECT pg_catalog.count(*) FROM __pgt_merged AS m WHERE m.__pgt_action <> 'DELETE'))::bigint AS ins, ((SELECT pg_catalog.count(*) FROM __pgt_merged AS m WHERE m.__pgt_action <> 'INSERT'))::bigint AS del;
 
 
 -- ==== refresh statement (DIFFERENTIAL, captured for consumers)
@@ -392,22 +383,13 @@ __pgt_consolidated AS MATERIALIZED (
 __pgt_changes AS MATERIALIZED (
   SELECT DISTINCT ON (x."__pgt_row_id") x.* FROM __pgt_consolidated AS x ORDER BY x."__pgt_row_id", x.__pgt_weight DESC
 ),
-__pgt_deleted AS (
-  DELETE FROM "public"."st_scalar_subquery_correlated" AS st USING __pgt_changes AS d
-  WHERE st."__pgt_row_id" = d."__pgt_row_id" AND d.__pgt_weight < 0
-  RETURNING 1
-),
-__pgt_updated AS (
-  UPDATE "public"."st_scalar_subquery_correlated" AS st SET "id" = d."id", "total" = d."total"
-  FROM __pgt_changes AS d
-  WHERE st."__pgt_row_id" = d."__pgt_row_id" AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."id", st."total")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."id", d."total"))
-  RETURNING 1
-),
-__pgt_inserted AS (
-  INSERT INTO "public"."st_scalar_subquery_correlated" ("__pgt_row_id", "id", "total")
-  SELECT d."__pgt_row_id", d."id", d."total" FROM __pgt_changes AS d
-  WHERE d.__pgt_weight > 0 AND NOT EXISTS (SELECT FROM "public"."st_scalar_subquery_correlated" AS st WHERE st."__pgt_row_id" = d."__pgt_row_id")
-  RETURNING 1
+__pgt_merged AS (
+  MERGE INTO "public"."st_scalar_subquery_correlated" AS st USING __pgt_changes AS d ON st."__pgt_row_id" = d."__pgt_row_id"
+  WHEN MATCHED AND d.__pgt_weight < 0 THEN DELETE
+  WHEN MATCHED AND d.__pgt_weight > 0 AND pg_catalog.record_send(ROW(st."id", st."total")) IS DISTINCT FROM pg_catalog.record_send(ROW(d."id", d."total")) THEN
+    UPDATE SET "id" = d."id", "total" = d."total"
+  WHEN NOT MATCHED AND d.__pgt_weight > 0 THEN INSERT ("__pgt_row_id", "id", "total") VALUES (d."__pgt_row_id", d."id", d."total")
+  RETURNING merge_action() AS __pgt_action
 ),
 __pgt_captured AS (
   INSERT INTO "pgtrickle_changes"."changes_st_99" (epoch, action, "__pgt_row_id", "id", "total")
@@ -426,7 +408,7 @@ SELECT ((SELECT CASE
                           SELECT pg_catalog.generate_series(pg_catalog.pg_snapshot_xmax(x.snap)::text::numeric, x.own::text::numeric - 1))
   AS xs), ''))::pg_catalog.pg_snapshot
   END
-  FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x))::text AS snapshot, '{}'::jsonb AS epochs, ((SELECT pg_catalog.count(*) FROM __pgt_inserted) + (SELECT pg_catalog.count(*) FROM __pgt_updated))::bigint AS ins, ((SELECT pg_catalog.count(*) FROM __pgt_deleted) + (SELECT pg_catalog.count(*) FROM __pgt_updated))::bigint AS del;
+  FROM (SELECT pg_catalog.pg_current_snapshot() AS snap, pg_catalog.pg_current_xact_id_if_assigned() AS own) AS x))::text AS snapshot, '{}'::jsonb AS epochs, ((SELECT pg_catalog.count(*) FROM __pgt_merged AS m WHERE m.__pgt_action <> 'DELETE'))::bigint AS ins, ((SELECT pg_catalog.count(*) FROM __pgt_merged AS m WHERE m.__pgt_action <> 'INSERT'))::bigint AS del;
 
 
 -- ==== FULL with consumers: the difference captured
