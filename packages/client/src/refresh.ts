@@ -106,6 +106,13 @@ export interface RefreshRequest {
    * statement opens it, the lock sent after its BEGIN in one round trip.
    */
   readonly begin?: true;
+  /**
+   * The refresh may end the transaction (`Db.transaction` with `endedBy: 'work'`): a refresh
+   * that records its result in the sandbox of the connection's own role commits in the same
+   * round trip as the record statement (`repeatedQueryAndCommit`); any other leaves the
+   * transaction open.
+   */
+  readonly commit?: true;
 }
 
 /** What one refresh did (null `result` = skipped because another session holds the table). */
@@ -462,6 +469,9 @@ async function refreshAsOwner(
     sandbox.restorePath,
     trims.length === 0 ? null : { targets: trims.map((t) => t.target), countUpTo: BUFFER_INDEX_ROWS.create },
     at.planCache,
+    // The record ends the sandbox of the connection's own role (its search_path set back), so the
+    // transaction may commit with it; a function sandbox is dropped before the commit.
+    request.commit === true && sandbox.restorePath !== null ? { conn } : null,
   );
   const updated = record.row;
   if (sandbox.restorePath !== null) sandbox.closeRestored();
