@@ -98,6 +98,17 @@ function argumentLiteral(value: unknown): string | null {
   if (typeof value === 'number' || typeof value === 'bigint') return quoteLiteral(String(value));
   if (typeof value === 'string') return value.includes('\u0000') ? null : quoteLiteral(value);
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : quoteLiteral(value.toISOString());
+  if (Array.isArray(value)) {
+    // An array of numbers or strings as its text form (each element double-quoted).
+    const items: string[] = [];
+    for (const v of value) {
+      if (typeof v === 'number' && Number.isFinite(v)) items.push(String(v));
+      else if (typeof v === 'string' && !v.includes('\u0000'))
+        items.push(`"${v.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`);
+      else return null;
+    }
+    return quoteLiteral(`{${items.join(',')}}`);
+  }
   return null;
 }
 
@@ -113,23 +124,35 @@ export async function repeatedQueryAndCommit(
   text: string,
   values: readonly unknown[] = [],
 ): Promise<pg.QueryResult> {
-  const name = preparedName(text);
-  const names = sessions.get(conn);
-  const args = values.map(argumentLiteral);
-  const kept =
-    pgStatementCache(conn)?.[name] === text &&
-    names?.has(name) === true &&
-    !ranSandboxedCode(conn) &&
-    args.every((a) => a !== null);
-  if (!kept) {
+  const execute = keptExecuteSql(conn, text, values);
+  if (execute === null) {
     const res = await repeatedQuery(conn, text, values);
     await conn.query('COMMIT');
     return res;
   }
-  names?.delete(name);
-  names?.set(name, true);
-  const list = args.length === 0 ? '' : `(${args.join(', ')})`;
   // Simple-query protocol: one result per statement (the EXECUTE's first).
-  const out: unknown = await conn.query(`EXECUTE ${quoteIdent(name)}${list}; COMMIT`);
+  const out: unknown = await conn.query(`${execute}; COMMIT`);
   return (Array.isArray(out) ? out[0] : out) as pg.QueryResult;
+}
+
+/**
+ * `EXECUTE <name>(<values as literals>)` running the statement `text` prepared in `conn`'s
+ * session with its kept plan, for a simple query that sends it with other statements in one round
+ * trip; null when it is not prepared there (or not trusted: sandboxed code ran in the session),
+ * or a value has no literal form here. Counts as a use of the statement.
+ */
+export function keptExecuteSql(
+  conn: pg.PoolClient | pg.Client,
+  text: string,
+  values: readonly unknown[] = [],
+): string | null {
+  const name = preparedName(text);
+  const names = sessions.get(conn);
+  if (pgStatementCache(conn)?.[name] !== text || names?.has(name) !== true || ranSandboxedCode(conn))
+    return null;
+  const args = values.map(argumentLiteral);
+  if (args.some((a) => a === null)) return null;
+  names.delete(name);
+  names.set(name, true);
+  return `EXECUTE ${quoteIdent(name)}${args.length === 0 ? '' : `(${args.join(', ')})`}`;
 }

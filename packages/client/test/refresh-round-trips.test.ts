@@ -1,6 +1,7 @@
 /**
  * The statements of a DIFFERENTIAL `refresh()` whose owner is the connection's role, once its plan
- * is cached: the opening read, BEGIN with the lock (one round trip), the preflight (which also reads
+ * is cached: the opening read, BEGIN with the lock and the preflight (one round trip, `refresh-open.ts`;
+ * the preflight also reads
  * the window, checks the view's readers against the storage's and sets the owner's search_path),
  * the one delta statement, the record (which also sets the caller's search_path again and trims the
  * change buffer the delta read: no cleanup after commit) sent with COMMIT in one round trip (a record
@@ -13,6 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { expectTableEqualsQuery } from '@pgtrickle/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { preparedName } from '../src/prepared.js';
 import { useTrickle } from './support/setup.js';
 import { recorded } from './support/statements.js';
 
@@ -53,24 +55,32 @@ describe('a DIFFERENTIAL refresh() of a table its connection owns', () => {
         /WITH v AS \(SELECT a\.grantee/.test(x),
     );
     expect(alone).toEqual([]);
-    // The opening read, BEGIN with the lock, the preflight, the delta, the record (which also trims the
-    // buffer the delta read) with COMMIT.
-    expect(texts).toHaveLength(5);
-    expect(texts[1]).toMatch(/^BEGIN ISOLATION LEVEL READ COMMITTED; WITH st AS MATERIALIZED /);
-    expect(texts[4]).toMatch(/^EXECUTE "pgt_p_[0-9a-f]{40}"\(.*\); COMMIT$/s);
+    // The opening read, BEGIN with the lock and the preflight (kept prepared), the delta, the record
+    // (which also trims the buffer the delta read) with COMMIT.
+    expect(texts).toHaveLength(4);
+    expect(texts[1]).toMatch(
+      /^BEGIN ISOLATION LEVEL READ COMMITTED; WITH st AS MATERIALIZED .*; EXECUTE "pgt_p_[0-9a-f]{40}"\(.*\)$/s,
+    );
+    expect(texts[3]).toMatch(/^EXECUTE "pgt_p_[0-9a-f]{40}"\(.*\); COMMIT$/s);
   });
 
   it('an AUTO table makes the same round trips: its cost samples are read by the preflight', async () => {
     const t = trickle();
     await t.createStreamTable({ name: 'rt_auto', query: QUERY, refreshMode: 'AUTO' });
     await db.query('UPDATE rt_src SET v = v + 1 WHERE id <= 3');
-    expect((await t.refresh('rt_auto')).action).toBe('DIFFERENTIAL');
+    const first = await recorded(t, () => t.refresh('rt_auto'));
+    expect(first.value.action).toBe('DIFFERENTIAL');
+    // Its preflight (prepared then) reads the cost samples.
+    const preflights = first.texts.filter(
+      (x) => x.includes('pgt_refresh_history') && x.includes('UNION ALL'),
+    );
+    expect(preflights).toHaveLength(1);
     await db.query('UPDATE rt_src SET v = v + 1 WHERE id BETWEEN 4 AND 9');
     const { value, texts } = await recorded(t, () => t.refresh('rt_auto'));
     expect(value.action).toBe('DIFFERENTIAL');
     await expectTableEqualsQuery(db, 'rt_auto', QUERY);
-    expect(texts.filter((x) => x.includes('pgt_refresh_history') && x.includes('UNION ALL'))).toHaveLength(1);
-    expect(texts).toHaveLength(5);
+    expect(texts).toHaveLength(4);
+    expect(texts[1]).toContain(`; EXECUTE "${preparedName(preflights[0] as string)}"(`);
   });
 
   it('a record statement that fails commits nothing: the refresh fails, the window stays pending', async () => {

@@ -327,6 +327,8 @@ export class StreamTableService {
             lock: 'wait',
             begin: true,
             commit: true,
+            // The row just read: the transaction opens, locks and preflights in one round trip.
+            ...(look?.row ? { seen: look.row } : {}),
             ...(options.action ? { action: options.action } : {}),
             ...(look?.quiet === false ? { peek: false as const } : {}),
           }),
