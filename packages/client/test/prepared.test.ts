@@ -62,7 +62,7 @@ describe('statements kept prepared', () => {
         await expect(repeatedQueryAndCommit(conn, text, [2, null, null, null, null])).rejects.toMatchObject({
           code: '23505',
         });
-        expect(conn.getTransactionStatus()).toBe('E');
+        await expect(conn.query('SELECT 1')).rejects.toMatchObject({ code: '25P02' });
         await conn.query('ROLLBACK');
       } finally {
         (conn as { query: unknown }).query = query;
