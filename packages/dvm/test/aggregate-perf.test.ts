@@ -67,7 +67,7 @@ describe('root COUNT / SUM / AVG on a large source', () => {
     }
   }, 300_000);
 
-  it('reaches each changed group\'s stored row once through the row-id index: the update and the delete go by ctid', async () => {
+  it("reaches each changed group's stored row once through the row-id index: the update and the delete go by ctid", async () => {
     const st = await maintain(
       db,
       'st_big_ctid',
