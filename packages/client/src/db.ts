@@ -82,11 +82,13 @@ export class Db {
    * Runs `work` in a transaction at `isolation`; commits if it returns, rolls back if it throws.
    * With `beganBy: 'work'`, no BEGIN is sent first: `work`'s first statement must open the
    * transaction itself with {@link BEGIN_READ_COMMITTED} (in the same round trip; read committed only).
+   * With `endedBy: 'work'`, `work` may commit the transaction itself (with its last statement, in
+   * the same round trip): COMMIT is then sent only when the connection still reports a transaction.
    */
   transaction<T>(
     work: (conn: Conn) => Promise<T>,
     isolation: Isolation = 'read committed',
-    options: { readonly beganBy?: 'work' } = {},
+    options: { readonly beganBy?: 'work'; readonly endedBy?: 'work' } = {},
   ): Promise<T> {
     return this.withConnection(async (conn) => {
       if (options.beganBy !== 'work') await conn.query(`BEGIN ISOLATION LEVEL ${isolation.toUpperCase()}`);
@@ -94,7 +96,7 @@ export class Db {
         throw new ClientInternalError('a transaction its work begins runs at read committed');
       try {
         const result = await work(conn);
-        await conn.query('COMMIT');
+        if (options.endedBy !== 'work' || conn.getTransactionStatus() !== 'I') await conn.query('COMMIT');
         return result;
       } catch (error) {
         await conn.query('ROLLBACK').catch(() => undefined);

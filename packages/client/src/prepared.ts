@@ -12,7 +12,7 @@
  * would then run with the sidecar's rights.
  */
 import { createHash } from 'node:crypto';
-import { quoteIdent } from '@pgtrickle/dvm';
+import { quoteIdent, quoteLiteral } from '@pgtrickle/dvm';
 import type pg from 'pg';
 import { ranSandboxedCode } from './security/sandbox.js';
 
@@ -89,4 +89,70 @@ export function forgetPrepared(conn: object): void {
   const cache = pgStatementCache(conn);
   if (cache === null) return;
   for (const name of Object.keys(cache)) delete cache[name];
+}
+
+/** `value` as an SQL literal for EXECUTE's arguments (typed by the prepared statement), or null when it has no plain text form here. */
+function argumentLiteral(value: unknown): string | null {
+  if (value === null || value === undefined) return 'NULL';
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (typeof value === 'number' || typeof value === 'bigint') return quoteLiteral(String(value));
+  if (typeof value === 'string') return value.includes('\u0000') ? null : quoteLiteral(value);
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : quoteLiteral(value.toISOString());
+  if (Array.isArray(value)) {
+    // An array of numbers or strings as its text form (each element double-quoted).
+    const items: string[] = [];
+    for (const v of value) {
+      if (typeof v === 'number' && Number.isFinite(v)) items.push(String(v));
+      else if (typeof v === 'string' && !v.includes('\u0000'))
+        items.push(`"${v.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`);
+      else return null;
+    }
+    return quoteLiteral(`{${items.join(',')}}`);
+  }
+  return null;
+}
+
+/**
+ * Runs `text` with `values` like {@link repeatedQuery}, then commits the transaction open on
+ * `conn`, in ONE round trip when the statement is already prepared in this session: a simple
+ * query `EXECUTE <name>(<values as literals>); COMMIT` runs the kept plan and commits (an error
+ * in the statement skips the COMMIT and leaves the transaction failed, for the caller's
+ * ROLLBACK). Otherwise the statement runs prepared, then COMMIT is sent on its own.
+ */
+export async function repeatedQueryAndCommit(
+  conn: pg.PoolClient | pg.Client,
+  text: string,
+  values: readonly unknown[] = [],
+): Promise<pg.QueryResult> {
+  const execute = keptExecuteSql(conn, text, values);
+  if (execute === null) {
+    const res = await repeatedQuery(conn, text, values);
+    await conn.query('COMMIT');
+    return res;
+  }
+  // Simple-query protocol: one result per statement (the EXECUTE's first).
+  const out: unknown = await conn.query(`${execute}; COMMIT`);
+  return (Array.isArray(out) ? out[0] : out) as pg.QueryResult;
+}
+
+/**
+ * `EXECUTE <name>(<values as literals>)` running the statement `text` prepared in `conn`'s
+ * session with its kept plan, for a simple query that sends it with other statements in one round
+ * trip; null when it is not prepared there (or not trusted: sandboxed code ran in the session),
+ * or a value has no literal form here. Counts as a use of the statement.
+ */
+export function keptExecuteSql(
+  conn: pg.PoolClient | pg.Client,
+  text: string,
+  values: readonly unknown[] = [],
+): string | null {
+  const name = preparedName(text);
+  const names = sessions.get(conn);
+  if (pgStatementCache(conn)?.[name] !== text || names?.has(name) !== true || ranSandboxedCode(conn))
+    return null;
+  const args = values.map(argumentLiteral);
+  if (args.some((a) => a === null)) return null;
+  names.delete(name);
+  names.set(name, true);
+  return `EXECUTE ${quoteIdent(name)}${args.length === 0 ? '' : `(${args.join(', ')})`}`;
 }

@@ -85,8 +85,76 @@ export async function lockForRefresh(
   buffers: readonly string[] = [],
   begin = false,
 ): Promise<LockedRow | null> {
-  const text = (id: string, ignore: string, names: string) =>
-    `WITH st AS MATERIALIZED (SELECT ${ST_COLUMNS} FROM ${cat('pgt_stream_tables')} WHERE pgt_id = ${id} ${lock}),
+  let res: pg.QueryResult;
+  if (begin) {
+    // Simple-query protocol: one result per statement (BEGIN's first).
+    const out: unknown = await conn.query(
+      `${BEGIN_READ_COMMITTED}; ${lockLiteralSql(pgtId, lock, ignoreStatus, buffers)}`,
+    );
+    res = (Array.isArray(out) ? out[out.length - 1] : out) as pg.QueryResult;
+  } else {
+    res = await repeatedQuery(conn, lockSql(lock, '$1', '$2', '$3'), [pgtId, ignoreStatus, buffers]);
+  }
+  const locked = lockedFrom(res);
+  if (locked?.planCacheMode !== null && locked?.planCacheMode !== undefined && locked.buffersExist) {
+    const kept = lockAnswers.get(conn) ?? { planCacheMode: locked.planCacheMode, indexed: new Map() };
+    kept.planCacheMode = locked.planCacheMode;
+    kept.indexed.set(JSON.stringify(buffers), locked.buffersIndexed);
+    lockAnswers.set(conn, kept);
+  }
+  return locked;
+}
+
+/** Per connection: the caller's plan_cache_mode the lock statement last answered, and per buffer list whether one had its index. */
+const lockAnswers = new WeakMap<object, { planCacheMode: string; indexed: Map<string, boolean> }>();
+
+/**
+ * What {@link lockForRefresh} last answered on `conn` for a refresh that went on with the
+ * `buffers` named (all existing): the caller's plan_cache_mode and whether one of them had its
+ * window index; null when not known.
+ */
+export function lastLockAnswer(
+  conn: object,
+  buffers: readonly string[],
+): { readonly planCacheMode: string; readonly buffersIndexed: boolean } | null {
+  const kept = lockAnswers.get(conn);
+  const indexed = kept?.indexed.get(JSON.stringify(buffers));
+  return kept === undefined || indexed === undefined
+    ? null
+    : { planCacheMode: kept.planCacheMode, buffersIndexed: indexed };
+}
+
+/** The lock statement of {@link lockForRefresh} with its values quoted into its text (for a simple query). */
+export function lockLiteralSql(
+  pgtId: number,
+  lock: RefreshLock,
+  ignoreStatus: boolean,
+  buffers: readonly string[],
+): string {
+  return lockSql(
+    lock,
+    `${Number(pgtId)}::bigint`,
+    ignoreStatus ? 'true' : 'false',
+    `ARRAY[${buffers.map((b) => quoteLiteral(b)).join(', ')}]`,
+  );
+}
+
+/** What the lock statement answered (null: no row, skipped). */
+export function lockedFrom(res: pg.QueryResult): LockedRow | null {
+  const r = res.rows[0];
+  if (r === undefined) return null;
+  const planCache = typeof r.__pgt_plan_cache === 'string' ? r.__pgt_plan_cache : null;
+  return {
+    row: toRow(r),
+    buffersExist: r.__pgt_buffers === true,
+    buffersIndexed: r.__pgt_buffers_indexed === true,
+    planCacheMode: planCache,
+  };
+}
+
+/** The lock statement; `id`, `ignore` and `names` are the SQL of its values. */
+function lockSql(lock: RefreshLock, id: string, ignore: string, names: string): string {
+  return `WITH st AS MATERIALIZED (SELECT ${ST_COLUMNS} FROM ${cat('pgt_stream_tables')} WHERE pgt_id = ${id} ${lock}),
      registered AS (
        INSERT INTO ${cat('pgt_refreshing')} (xid, pgt_id)
        SELECT pg_catalog.pg_current_xact_id(), st.pgt_id FROM st
@@ -102,29 +170,6 @@ export async function lockForRefresh(
                                 pg_catalog.left(pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true), 0))
             END AS __pgt_plan_cache
        FROM st`;
-  let res: pg.QueryResult;
-  if (begin) {
-    // Simple-query protocol: one result per statement (BEGIN's first).
-    const out: unknown = await conn.query(
-      `${BEGIN_READ_COMMITTED}; ${text(
-        `${Number(pgtId)}::bigint`,
-        ignoreStatus ? 'true' : 'false',
-        `ARRAY[${buffers.map((b) => quoteLiteral(b)).join(', ')}]`,
-      )}`,
-    );
-    res = (Array.isArray(out) ? out[out.length - 1] : out) as pg.QueryResult;
-  } else {
-    res = await repeatedQuery(conn, text('$1', '$2', '$3'), [pgtId, ignoreStatus, buffers]);
-  }
-  const r = res.rows[0];
-  if (r === undefined) return null;
-  const planCache = typeof r.__pgt_plan_cache === 'string' ? r.__pgt_plan_cache : null;
-  return {
-    row: toRow(r),
-    buffersExist: r.__pgt_buffers === true,
-    buffersIndexed: r.__pgt_buffers_indexed === true,
-    planCacheMode: planCache,
-  };
 }
 
 /** The state a refresh starts from. */
@@ -192,9 +237,21 @@ export async function preflight(
   costSamples = false,
   planCache: { readonly caller: string; readonly genericDelta: boolean } | null = null,
 ): Promise<Preflight> {
-  const res = await repeatedQuery(
-    conn,
-    `SELECT s.self, s.path,
+  const { text, values } = preflightStatement(row, owner, hiddenOids, window, costSamples, planCache);
+  return preflightFrom(await repeatedQuery(conn, text, values), costSamples);
+}
+
+/** The statement of {@link preflight} (text and values) for the same arguments. */
+export function preflightStatement(
+  row: Pick<StreamTableRow, 'pgtId' | 'storageOid' | 'publicOid'>,
+  owner: SandboxOwner,
+  hiddenOids: readonly number[],
+  window: WindowRead | null = null,
+  costSamples = false,
+  planCache: { readonly caller: string; readonly genericDelta: boolean } | null = null,
+): { readonly text: string; readonly values: readonly unknown[] } {
+  return {
+    text: `SELECT s.self, s.path,
             CASE WHEN s.self THEN pg_catalog.set_config('search_path', $4, true) END AS set,
             CASE WHEN $7::text IS NOT NULL THEN pg_catalog.set_config('plan_cache_mode',
               CASE WHEN $8::boolean AND w.changes <= ${PREPARED_WINDOW_MAX_CHANGES} AND NOT w.truncated
@@ -228,7 +285,7 @@ export async function preflight(
                      COALESCE(pg_catalog.bool_or(i.truncated), false) AS truncated
                 FROM (${window.sql}) AS i WHERE s.self`
        }) AS w`,
-    [
+    values: [
       row.storageOid,
       row.pgtId,
       owner.role,
@@ -239,7 +296,11 @@ export async function preflight(
       planCache?.genericDelta === true && window !== null,
       ...(window?.values ?? []),
     ],
-  );
+  };
+}
+
+/** The {@link Preflight} its statement answered (`costSamples`: whether they were asked for). */
+export function preflightFrom(res: pg.QueryResult, costSamples: boolean): Preflight {
   const r = res.rows[0] ?? {};
   const fps = (r.fps ?? []) as { oid: number | string; fp: string | null }[];
   const hidden = r.hidden === null || r.hidden === undefined ? null : (r.hidden as (number | string)[]);

@@ -40,6 +40,7 @@ import { onlyCaptureChanged } from './port.js';
 import { evolveStorageAndView, preparePublicView, storageNameOf } from './public-view.js';
 import { RELAYOUT_REASON, relayoutStorage } from './refresh-layout.js';
 import type { LookMemory } from './refresh-look.js';
+import { openInOneRoundTrip } from './refresh-open.js';
 import { lockForRefresh, PREFLIGHT_PARAMS, type Preflight, preflight } from './refresh-preflight.js';
 import { isQuiet, markQuiet, QUIET_REASON } from './refresh-quiet.js';
 import { leftToClean, refreshTrims } from './refresh-trim.js';
@@ -112,6 +113,19 @@ export interface RefreshRequest {
    * statement opens it, the lock sent after its BEGIN in one round trip.
    */
   readonly begin?: true;
+  /**
+   * The refresh may end the transaction (`Db.transaction` with `endedBy: 'work'`): a refresh
+   * that records its result in the sandbox of the connection's own role commits in the same
+   * round trip as the record statement (`repeatedQueryAndCommit`); any other leaves the
+   * transaction open.
+   */
+  readonly commit?: true;
+  /**
+   * The stream table's row as the caller read it just before, outside the transaction (with
+   * `begin`): the transaction may then be opened, locked and preflighted in one round trip on the
+   * assumption that the locked row is the same (checked: `refresh-open.ts`).
+   */
+  readonly seen?: StreamTableRow;
 }
 
 /** What one refresh did (null `result` = skipped because another session holds the table). */
@@ -254,14 +268,31 @@ export async function refreshInTransaction(
     engine.ownedBySelf.has(pgtId)
       ? cachedPlan
       : null;
-  const locked = await lockForRefresh(
-    conn,
-    pgtId,
-    LOCKS[request.lock ?? 'wait'],
-    request.ignoreStatus === true,
-    expected === null ? [] : expected.sources.map(bufferOf),
-    !begun,
-  );
+  const buffers = expected === null ? [] : expected.sources.map(bufferOf);
+  // With the row just read, BEGIN, the lock and the preflight in one round trip when they can be.
+  const opened =
+    !begun && expected !== null && request.seen !== undefined && request.seen.pgtId === pgtId
+      ? await openInOneRoundTrip(
+          conn,
+          request.seen,
+          LOCKS[request.lock ?? 'wait'],
+          request.ignoreStatus === true,
+          expected,
+          buffers,
+          expectedSources(engine, pgtId),
+        )
+      : null;
+  const locked =
+    opened !== null
+      ? opened.locked
+      : await lockForRefresh(
+          conn,
+          pgtId,
+          LOCKS[request.lock ?? 'wait'],
+          request.ignoreStatus === true,
+          buffers,
+          !begun,
+        );
   const row = locked?.row ?? null;
   const skipped = (name: string, reason: string): RefreshOutcome => ({
     pgtId,
@@ -315,15 +346,17 @@ export async function refreshInTransaction(
       : { caller: callerPlanCache, genericDelta: locked?.buffersIndexed === false };
   let pre: Preflight;
   try {
-    pre = await preflight(
-      conn,
-      row,
-      owner,
-      expectedSources(engine, pgtId),
-      inspect,
-      row.requestedMode === 'AUTO',
-      planCache,
-    );
+    pre =
+      opened?.pre ??
+      (await preflight(
+        conn,
+        row,
+        owner,
+        expectedSources(engine, pgtId),
+        inspect,
+        row.requestedMode === 'AUTO',
+        planCache,
+      ));
   } catch (error) {
     // The next attempt reads the window on its own again.
     engine.ownedBySelf.delete(pgtId);
@@ -481,6 +514,9 @@ async function refreshAsOwner(
     sandbox.restorePath,
     trims.length === 0 ? null : { targets: trims.map((t) => t.target), countUpTo: BUFFER_INDEX_ROWS.create },
     at.planCache,
+    // The record ends the sandbox of the connection's own role (its search_path set back), so the
+    // transaction may commit with it; a function sandbox is dropped before the commit.
+    request.commit === true && sandbox.restorePath !== null ? { conn } : null,
   );
   const updated = record.row;
   if (sandbox.restorePath !== null) sandbox.closeRestored();

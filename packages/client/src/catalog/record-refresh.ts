@@ -4,7 +4,8 @@
  * ends the transaction's registration as a storage writer (`pgt_refreshing`).
  */
 import type { Frontier } from '@pgtrickle/dvm';
-import { repeatedQuery } from '../prepared.js';
+import type pg from 'pg';
+import { repeatedQuery, repeatedQueryAndCommit } from '../prepared.js';
 import { type HistoryEntry, ST_COLUMNS, type StreamTableRow, toRow } from './rows.js';
 import { cat, type Queryable } from './schema.js';
 import { type InlineTrimTarget, inlineTrimSql } from './trim-buffers.js';
@@ -77,6 +78,8 @@ function recordParams(pgtId: number, r: RefreshRecord): unknown[] {
  * consumed rows of those buffers deleted too (`inlineTrimSql`, this refresh's new frontier
  * counted); with `restorePlanCache`, the transaction's plan_cache_mode set to it (the refresh
  * changed it: `refresh-preflight.ts`). Returns the row and, per trimmed buffer, what its trim found.
+ * With `commit` (`q` is then the transaction's connection), the transaction is committed in the
+ * same round trip (`repeatedQueryAndCommit`): the refresh ends there.
  */
 export async function recordCompletedRefresh(
   q: Queryable,
@@ -86,6 +89,7 @@ export async function recordCompletedRefresh(
   restorePath: string | null = null,
   trim: { readonly targets: readonly InlineTrimTarget[]; readonly countUpTo: number } | null = null,
   restorePlanCache: string | null = null,
+  commit: { readonly conn: pg.PoolClient } | null = null,
 ): Promise<{ readonly row: StreamTableRow; readonly trims: readonly InlineTrim[] }> {
   const targets = trim?.targets ?? [];
   const inline = inlineTrimSql(
@@ -93,9 +97,7 @@ export async function recordCompletedRefresh(
     { pgtId: '$1', snapshot: '$2::pg_catalog.pg_snapshot', epochs: '$3::jsonb' },
     trim?.countUpTo ?? 0,
   );
-  const res = await repeatedQuery(
-    q,
-    `WITH updated AS (UPDATE ${ST} SET ${SET_REFRESHED} WHERE pgt_id = $1 RETURNING ${ST_COLUMNS}),
+  const text = `WITH updated AS (UPDATE ${ST} SET ${SET_REFRESHED} WHERE pgt_id = $1 RETURNING ${ST_COLUMNS}),
      history AS (
        INSERT INTO ${cat('pgt_refresh_history')}
          (pgt_id, action, status, initiated_by, started_at, rows_inserted, rows_deleted, pending_changes, reason, error)
@@ -103,9 +105,12 @@ export async function recordCompletedRefresh(
      ended AS (DELETE FROM ${cat('pgt_refreshing')} WHERE xid = pg_catalog.pg_current_xact_id())${inline.ctes.map((c) => `,\n     ${c}`).join('')}
      SELECT u.*, CASE WHEN $19::text IS NOT NULL THEN pg_catalog.set_config('search_path', $19::text, true) END AS __pgt_path,
             CASE WHEN $20::text IS NOT NULL THEN pg_catalog.set_config('plan_cache_mode', $20::text, true) END AS __pgt_plan_cache${inline.columns.map((c) => `,\n            ${c}`).join('')}
-       FROM updated AS u`,
-    [...recordParams(pgtId, r), ...historyValues(h), restorePath, restorePlanCache],
-  );
+       FROM updated AS u`;
+  const values = [...recordParams(pgtId, r), ...historyValues(h), restorePath, restorePlanCache];
+  const res =
+    commit === null
+      ? await repeatedQuery(q, text, values)
+      : await repeatedQueryAndCommit(commit.conn, text, values);
   const out = res.rows[0] as Record<string, unknown>;
   return {
     row: toRow(out),

@@ -318,18 +318,22 @@ export class StreamTableService {
     }
     let outcome: RefreshOutcome;
     try {
-      // The refresh's first statement opens the transaction (its BEGIN sent with the lock).
+      // The refresh's first statement opens the transaction (its BEGIN sent with the lock), and
+      // its record statement commits it (COMMIT sent with it).
       outcome = await this.db.transaction(
         (conn) =>
           refreshInTransaction(conn, this.engine, row.pgtId, {
             initiatedBy: 'MANUAL',
             lock: 'wait',
             begin: true,
+            commit: true,
+            // The row just read: the transaction opens, locks and preflights in one round trip.
+            ...(look?.row ? { seen: look.row } : {}),
             ...(options.action ? { action: options.action } : {}),
             ...(look?.quiet === false ? { peek: false as const } : {}),
           }),
         'read committed',
-        { beganBy: 'work' },
+        { beganBy: 'work', endedBy: 'work' },
       );
     } catch (error) {
       await recordFailure(this.db, row.pgtId, error, 'MANUAL');

@@ -86,6 +86,11 @@ export interface KeyedRootDelta {
   readonly changed: string;
   /** The column (unquoted name) of `relation` holding the new value of the operator's column `id`. */
   column(id: string): string;
+  /**
+   * The column (unquoted name) of `relation` holding the ctid of the id's stored row, read in the
+   * same statement (NULL when not stored): the apply then reaches stored rows by ctid.
+   */
+  readonly storedCtid?: string;
 }
 
 /** The context one generated statement is built in. */

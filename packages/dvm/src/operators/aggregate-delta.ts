@@ -44,6 +44,14 @@ import { summedDelta } from './shared/summed-delta.js';
 
 const q = quoteIdent;
 
+/**
+ * The column holding the ctid of a group's stored row, read with its state by the statement
+ * that then updates or deletes that row: the apply reaches it by ctid (no second probe of the
+ * row-id index). The storage is written only by the refresh holding the table's lock, so the
+ * row the statement read is the row it changes.
+ */
+const STORED_CTID = '__pgt_ctid';
+
 /** Whether the algebraic root rule applies (every call algebraic after the analysis). */
 export function isAlgebraic(node: AggregateNode): boolean {
   return node.analysis !== null && node.aggs.every((_, j) => effectiveKind(node, j) !== 'generic');
@@ -372,7 +380,7 @@ export function algebraicRows(
   const stored = node.columns.map((c) => sql`, s.${q(binding.column(c.id))} AS ${oldCol(c.id)}`).join('');
   const joined = ctx.stmt.add(
     `n${node.nid}_state`,
-    sql`SELECT d.*, (s.${q(ROW_ID_COLUMN)} IS NOT NULL) AS __pgt_had${stored}
+    sql`SELECT d.*, (s.${q(ROW_ID_COLUMN)} IS NOT NULL) AS __pgt_had, s.ctid AS ${STORED_CTID}${stored}
 FROM ${grouped} AS d
 LEFT JOIN ${binding.relation} AS s ON s.${q(ROW_ID_COLUMN)} = d.${ROW_ID_COLUMN}`,
   );
@@ -429,11 +437,12 @@ LEFT JOIN ${binding.relation} AS s ON s.${q(ROW_ID_COLUMN)} = d.${ROW_ID_COLUMN}
     node.columns.map((c) => `__n_${c.id}`),
   );
   // Old and new side by side, and whether they differ (compared once per group; OFFSET 0 keeps
-  // the new values computed once, not again inside the comparison).
+  // the new values computed once, not again inside the comparison). A group whose row count
+  // changed has a changed row (its stored count differs): its images are not compared.
   const fin = ctx.stmt.add(
     `n${node.nid}_rows`,
-    sql`SELECT x.*, ${oldText} IS DISTINCT FROM ${newText} AS __pgt_changed
-FROM (SELECT u.${ROW_ID_COLUMN}, u.__pgt_had, ${has} AS __pgt_has, ${oldCols.join(', ')}, ${newCols.join(', ')}
+    sql`SELECT x.*, (x.__pgt_dcount <> 0 OR ${oldText} IS DISTINCT FROM ${newText}) AS __pgt_changed
+FROM (SELECT u.${ROW_ID_COLUMN}, u.${STORED_CTID}, u.__pgt_had, u.__pgt_dcount, ${has} AS __pgt_has, ${oldCols.join(', ')}, ${newCols.join(', ')}
 FROM ${upd} AS u${resc === null ? '' : sql`\nLEFT JOIN ${resc} AS r ON u.__pgt_rescan AND r.${ROW_ID_COLUMN} = u.${ROW_ID_COLUMN}`}
 OFFSET 0) AS x`,
     true,
@@ -448,7 +457,14 @@ OFFSET 0) AS x`,
           substitute(node.having, (id) => refNode(ids.has(id) ? `__n_${id}` : id)),
           'f',
         )}) IS TRUE)`;
-  return { relation: fin, had: 'f.__pgt_had', keep, changed, column: (id) => `__n_${id}` };
+  return {
+    relation: fin,
+    had: 'f.__pgt_had',
+    keep,
+    changed,
+    column: (id) => `__n_${id}`,
+    storedCtid: STORED_CTID,
+  };
 }
 
 /**

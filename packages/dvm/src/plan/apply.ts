@@ -236,12 +236,15 @@ export interface KeyedChanges {
   readonly inserts: string;
   /** The new value of each storage column (`target.columns`, in order). */
   readonly values: readonly string[];
+  /** The column (unquoted) of `relation` holding the stored row's ctid, read by the same statement. */
+  readonly storedCtid?: string;
 }
 
 /**
  * A stream table without consumers whose root delta is one row per changed id
  * ({@link KeyedChanges}), applied in ONE statement: three disjoint data-modifying CTEs delete,
- * update and insert by row id straight from it, so nothing is unioned, sorted or netted per id.
+ * update and insert by row id (a stored row by the ctid the statement read it at, when the changes
+ * carry it) straight from it, so nothing is unioned, sorted or netted per id.
  * The result row is {@link refreshStatementParts}'.
  */
 export function keyedRefreshParts(
@@ -251,11 +254,15 @@ export function keyedRefreshParts(
 ): { ctes: readonly { name: string; sql: string }[]; body: string } {
   const id = sql.id(ROW_ID_COLUMN);
   const cols = target.columns.map((c) => sql.id(c));
+  // A stored row is reached by the ctid the statement read it at when the changes carry it (one
+  // heap fetch), else by its row id (a probe of the unique index).
+  const stored =
+    keyed.storedCtid === undefined ? sql`st.${id} = f.${id}` : sql`st.ctid = f.${sql.id(keyed.storedCtid)}`;
   const ctes: { name: string; sql: string }[] = [
     {
       name: '__pgt_deleted',
       sql: sql`DELETE FROM ${target.relation} AS st USING ${keyed.relation} AS f
-WHERE st.${id} = f.${id} AND ${keyed.deletes}
+WHERE ${stored} AND ${keyed.deletes}
 RETURNING 1`,
     },
   ];
@@ -264,7 +271,7 @@ RETURNING 1`,
       name: '__pgt_updated',
       sql: sql`UPDATE ${target.relation} AS st SET ${sql.join(cols.map((q, i) => sql`${q} = ${keyed.values[i] as string}`))}
 FROM ${keyed.relation} AS f
-WHERE st.${id} = f.${id} AND ${keyed.updates}
+WHERE ${stored} AND ${keyed.updates}
 RETURNING 1`,
     });
   }

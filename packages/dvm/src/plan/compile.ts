@@ -994,6 +994,7 @@ function keyedRootChanges(
     updates: sql`${keyed.had} AND ${keyed.keep} AND ${keyed.changed}`,
     inserts: sql`${keyed.keep} AND NOT ${keyed.had}`,
     values: storageCols.map((c) => value(c.id)),
+    ...(keyed.storedCtid === undefined ? {} : { storedCtid: keyed.storedCtid }),
   };
 }
 

@@ -83,7 +83,7 @@ __pgt_n2_dgroups AS (
   GROUP BY 1) AS g
 ),
 __pgt_n2_state AS (
-  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."region" AS "__o_pgt_grp_1", s."__pgt_count" AS "__o_pgt_count", s."n" AS "__o_pgt_agg_1", s."total" AS "__o_pgt_agg_2", s."__pgt_sum_2" AS "__o_pgt_sum_2", s."__pgt_nn_2" AS "__o_pgt_nn_2", s."__pgt_nan_2" AS "__o_pgt_nan_2", s."mean" AS "__o_pgt_agg_3"
+  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s.ctid AS __pgt_ctid, s."region" AS "__o_pgt_grp_1", s."__pgt_count" AS "__o_pgt_count", s."n" AS "__o_pgt_agg_1", s."total" AS "__o_pgt_agg_2", s."__pgt_sum_2" AS "__o_pgt_sum_2", s."__pgt_nn_2" AS "__o_pgt_nn_2", s."__pgt_nan_2" AS "__o_pgt_nan_2", s."mean" AS "__o_pgt_agg_3"
   FROM __pgt_n2_dgroups AS d
   LEFT JOIN "public"."st_aggregate_algebraic" AS s ON s."__pgt_row_id" = d.__pgt_row_id
 ),
@@ -92,8 +92,8 @@ __pgt_n2_upd AS MATERIALIZED (
   FROM __pgt_n2_state AS u
 ),
 __pgt_n2_rows AS MATERIALIZED (
-  SELECT x.*, pg_catalog.record_send(ROW(x."__o_pgt_grp_1", x."__o_pgt_count", x."__o_pgt_agg_1", x."__o_pgt_agg_2", x."__o_pgt_sum_2", x."__o_pgt_nn_2", x."__o_pgt_nan_2", x."__o_pgt_agg_3")) IS DISTINCT FROM pg_catalog.record_send(ROW(x."__n_pgt_grp_1", x."__n_pgt_count", x."__n_pgt_agg_1", x."__n_pgt_agg_2", x."__n_pgt_sum_2", x."__n_pgt_nn_2", x."__n_pgt_nan_2", x."__n_pgt_agg_3")) AS __pgt_changed
-  FROM (SELECT u.__pgt_row_id, u.__pgt_had, ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) AS __pgt_has, u."__o_pgt_grp_1", u."__o_pgt_count", u."__o_pgt_agg_1", u."__o_pgt_agg_2", u."__o_pgt_sum_2", u."__o_pgt_nn_2", u."__o_pgt_nan_2", u."__o_pgt_agg_3", u."pgt_grp_1" AS "__n_pgt_grp_1", (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) AS "__n_pgt_count", (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint AS "__n_pgt_agg_1", (CASE WHEN u."__pgt_tn_1" = 0 THEN NULL ELSE COALESCE((CASE WHEN u."__pgt_tnan_1" > 0 THEN 'NaN'::numeric END), (CASE WHEN (u."__pgt_tn_1" - u."__pgt_tnan_1") = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
+  SELECT x.*, (x.__pgt_dcount <> 0 OR pg_catalog.record_send(ROW(x."__o_pgt_grp_1", x."__o_pgt_count", x."__o_pgt_agg_1", x."__o_pgt_agg_2", x."__o_pgt_sum_2", x."__o_pgt_nn_2", x."__o_pgt_nan_2", x."__o_pgt_agg_3")) IS DISTINCT FROM pg_catalog.record_send(ROW(x."__n_pgt_grp_1", x."__n_pgt_count", x."__n_pgt_agg_1", x."__n_pgt_agg_2", x."__n_pgt_sum_2", x."__n_pgt_nn_2", x."__n_pgt_nan_2", x."__n_pgt_agg_3"))) AS __pgt_changed
+  FROM (SELECT u.__pgt_row_id, u.__pgt_ctid, u.__pgt_had, u.__pgt_dcount, ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) AS __pgt_has, u."__o_pgt_grp_1", u."__o_pgt_count", u."__o_pgt_agg_1", u."__o_pgt_agg_2", u."__o_pgt_sum_2", u."__o_pgt_nn_2", u."__o_pgt_nan_2", u."__o_pgt_agg_3", u."pgt_grp_1" AS "__n_pgt_grp_1", (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) AS "__n_pgt_count", (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint AS "__n_pgt_agg_1", (CASE WHEN u."__pgt_tn_1" = 0 THEN NULL ELSE COALESCE((CASE WHEN u."__pgt_tnan_1" > 0 THEN 'NaN'::numeric END), (CASE WHEN (u."__pgt_tn_1" - u."__pgt_tnan_1") = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
     (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END)) END)::numeric AS "__n_pgt_agg_2", ((CASE WHEN (u."__pgt_tn_1" - u."__pgt_tnan_1") = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
     (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END))::numeric AS "__n_pgt_sum_2", u."__pgt_tn_1"::bigint AS "__n_pgt_nn_2", u."__pgt_tnan_1"::bigint AS "__n_pgt_nan_2", (CASE WHEN u."__pgt_tn_1" = 0 THEN NULL ELSE COALESCE((CASE WHEN u."__pgt_tnan_1" > 0 THEN 'NaN'::numeric END), (CASE WHEN (u."__pgt_tn_1" - u."__pgt_tnan_1") = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
     (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END) / (u."__pgt_tn_1")::numeric) END)::numeric AS "__n_pgt_agg_3"
@@ -151,7 +151,7 @@ __pgt_n2_dgroups AS (
   GROUP BY 1) AS g
 ),
 __pgt_n2_state AS (
-  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."region" AS "__o_pgt_grp_1", s."__pgt_count" AS "__o_pgt_count", s."n" AS "__o_pgt_agg_1", s."total" AS "__o_pgt_agg_2", s."__pgt_sum_2" AS "__o_pgt_sum_2", s."__pgt_nn_2" AS "__o_pgt_nn_2", s."__pgt_nan_2" AS "__o_pgt_nan_2", s."mean" AS "__o_pgt_agg_3"
+  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s.ctid AS __pgt_ctid, s."region" AS "__o_pgt_grp_1", s."__pgt_count" AS "__o_pgt_count", s."n" AS "__o_pgt_agg_1", s."total" AS "__o_pgt_agg_2", s."__pgt_sum_2" AS "__o_pgt_sum_2", s."__pgt_nn_2" AS "__o_pgt_nn_2", s."__pgt_nan_2" AS "__o_pgt_nan_2", s."mean" AS "__o_pgt_agg_3"
   FROM __pgt_n2_dgroups AS d
   LEFT JOIN "public"."st_aggregate_algebraic" AS s ON s."__pgt_row_id" = d.__pgt_row_id
 ),
@@ -160,8 +160,8 @@ __pgt_n2_upd AS MATERIALIZED (
   FROM __pgt_n2_state AS u
 ),
 __pgt_n2_rows AS MATERIALIZED (
-  SELECT x.*, pg_catalog.record_send(ROW(x."__o_pgt_grp_1", x."__o_pgt_count", x."__o_pgt_agg_1", x."__o_pgt_agg_2", x."__o_pgt_sum_2", x."__o_pgt_nn_2", x."__o_pgt_nan_2", x."__o_pgt_agg_3")) IS DISTINCT FROM pg_catalog.record_send(ROW(x."__n_pgt_grp_1", x."__n_pgt_count", x."__n_pgt_agg_1", x."__n_pgt_agg_2", x."__n_pgt_sum_2", x."__n_pgt_nn_2", x."__n_pgt_nan_2", x."__n_pgt_agg_3")) AS __pgt_changed
-  FROM (SELECT u.__pgt_row_id, u.__pgt_had, ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) AS __pgt_has, u."__o_pgt_grp_1", u."__o_pgt_count", u."__o_pgt_agg_1", u."__o_pgt_agg_2", u."__o_pgt_sum_2", u."__o_pgt_nn_2", u."__o_pgt_nan_2", u."__o_pgt_agg_3", u."pgt_grp_1" AS "__n_pgt_grp_1", (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) AS "__n_pgt_count", (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint AS "__n_pgt_agg_1", (CASE WHEN u."__pgt_tn_1" = 0 THEN NULL ELSE COALESCE((CASE WHEN u."__pgt_tnan_1" > 0 THEN 'NaN'::numeric END), (CASE WHEN (u."__pgt_tn_1" - u."__pgt_tnan_1") = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
+  SELECT x.*, (x.__pgt_dcount <> 0 OR pg_catalog.record_send(ROW(x."__o_pgt_grp_1", x."__o_pgt_count", x."__o_pgt_agg_1", x."__o_pgt_agg_2", x."__o_pgt_sum_2", x."__o_pgt_nn_2", x."__o_pgt_nan_2", x."__o_pgt_agg_3")) IS DISTINCT FROM pg_catalog.record_send(ROW(x."__n_pgt_grp_1", x."__n_pgt_count", x."__n_pgt_agg_1", x."__n_pgt_agg_2", x."__n_pgt_sum_2", x."__n_pgt_nn_2", x."__n_pgt_nan_2", x."__n_pgt_agg_3"))) AS __pgt_changed
+  FROM (SELECT u.__pgt_row_id, u.__pgt_ctid, u.__pgt_had, u.__pgt_dcount, ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) AS __pgt_has, u."__o_pgt_grp_1", u."__o_pgt_count", u."__o_pgt_agg_1", u."__o_pgt_agg_2", u."__o_pgt_sum_2", u."__o_pgt_nn_2", u."__o_pgt_nan_2", u."__o_pgt_agg_3", u."pgt_grp_1" AS "__n_pgt_grp_1", (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) AS "__n_pgt_count", (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint AS "__n_pgt_agg_1", (CASE WHEN u."__pgt_tn_1" = 0 THEN NULL ELSE COALESCE((CASE WHEN u."__pgt_tnan_1" > 0 THEN 'NaN'::numeric END), (CASE WHEN (u."__pgt_tn_1" - u."__pgt_tnan_1") = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
     (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END)) END)::numeric AS "__n_pgt_agg_2", ((CASE WHEN (u."__pgt_tn_1" - u."__pgt_tnan_1") = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
     (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END))::numeric AS "__n_pgt_sum_2", u."__pgt_tn_1"::bigint AS "__n_pgt_nn_2", u."__pgt_tnan_1"::bigint AS "__n_pgt_nan_2", (CASE WHEN u."__pgt_tn_1" = 0 THEN NULL ELSE COALESCE((CASE WHEN u."__pgt_tnan_1" > 0 THEN 'NaN'::numeric END), (CASE WHEN (u."__pgt_tn_1" - u."__pgt_tnan_1") = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
     (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END) / (u."__pgt_tn_1")::numeric) END)::numeric AS "__n_pgt_agg_3"
@@ -173,13 +173,13 @@ __pgt_params AS (
 ),
 __pgt_deleted AS (
   DELETE FROM "public"."st_aggregate_algebraic" AS st USING __pgt_n2_rows AS f
-  WHERE st."__pgt_row_id" = f."__pgt_row_id" AND f.__pgt_had AND NOT f.__pgt_has
+  WHERE st.ctid = f."__pgt_ctid" AND f.__pgt_had AND NOT f.__pgt_has
   RETURNING 1
 ),
 __pgt_updated AS (
   UPDATE "public"."st_aggregate_algebraic" AS st SET "region" = f.__n_pgt_grp_1, "n" = f.__n_pgt_agg_1, "total" = f.__n_pgt_agg_2, "mean" = f.__n_pgt_agg_3, "__pgt_count" = f.__n_pgt_count, "__pgt_sum_2" = f.__n_pgt_sum_2, "__pgt_nn_2" = f.__n_pgt_nn_2, "__pgt_nan_2" = f.__n_pgt_nan_2
   FROM __pgt_n2_rows AS f
-  WHERE st."__pgt_row_id" = f."__pgt_row_id" AND f.__pgt_had AND f.__pgt_has AND f.__pgt_changed
+  WHERE st.ctid = f."__pgt_ctid" AND f.__pgt_had AND f.__pgt_has AND f.__pgt_changed
   RETURNING 1
 ),
 __pgt_inserted AS (
@@ -221,7 +221,7 @@ __pgt_n2_dgroups AS (
   GROUP BY 1) AS g
 ),
 __pgt_n2_state AS (
-  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."region" AS "__o_pgt_grp_1", s."__pgt_count" AS "__o_pgt_count", s."n" AS "__o_pgt_agg_1", s."total" AS "__o_pgt_agg_2", s."__pgt_sum_2" AS "__o_pgt_sum_2", s."__pgt_nn_2" AS "__o_pgt_nn_2", s."__pgt_nan_2" AS "__o_pgt_nan_2", s."mean" AS "__o_pgt_agg_3"
+  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s.ctid AS __pgt_ctid, s."region" AS "__o_pgt_grp_1", s."__pgt_count" AS "__o_pgt_count", s."n" AS "__o_pgt_agg_1", s."total" AS "__o_pgt_agg_2", s."__pgt_sum_2" AS "__o_pgt_sum_2", s."__pgt_nn_2" AS "__o_pgt_nn_2", s."__pgt_nan_2" AS "__o_pgt_nan_2", s."mean" AS "__o_pgt_agg_3"
   FROM __pgt_n2_dgroups AS d
   LEFT JOIN "public"."st_aggregate_algebraic" AS s ON s."__pgt_row_id" = d.__pgt_row_id
 ),
@@ -230,8 +230,8 @@ __pgt_n2_upd AS MATERIALIZED (
   FROM __pgt_n2_state AS u
 ),
 __pgt_n2_rows AS MATERIALIZED (
-  SELECT x.*, pg_catalog.record_send(ROW(x."__o_pgt_grp_1", x."__o_pgt_count", x."__o_pgt_agg_1", x."__o_pgt_agg_2", x."__o_pgt_sum_2", x."__o_pgt_nn_2", x."__o_pgt_nan_2", x."__o_pgt_agg_3")) IS DISTINCT FROM pg_catalog.record_send(ROW(x."__n_pgt_grp_1", x."__n_pgt_count", x."__n_pgt_agg_1", x."__n_pgt_agg_2", x."__n_pgt_sum_2", x."__n_pgt_nn_2", x."__n_pgt_nan_2", x."__n_pgt_agg_3")) AS __pgt_changed
-  FROM (SELECT u.__pgt_row_id, u.__pgt_had, ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) AS __pgt_has, u."__o_pgt_grp_1", u."__o_pgt_count", u."__o_pgt_agg_1", u."__o_pgt_agg_2", u."__o_pgt_sum_2", u."__o_pgt_nn_2", u."__o_pgt_nan_2", u."__o_pgt_agg_3", u."pgt_grp_1" AS "__n_pgt_grp_1", (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) AS "__n_pgt_count", (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint AS "__n_pgt_agg_1", (CASE WHEN u."__pgt_tn_1" = 0 THEN NULL ELSE COALESCE((CASE WHEN u."__pgt_tnan_1" > 0 THEN 'NaN'::numeric END), (CASE WHEN (u."__pgt_tn_1" - u."__pgt_tnan_1") = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
+  SELECT x.*, (x.__pgt_dcount <> 0 OR pg_catalog.record_send(ROW(x."__o_pgt_grp_1", x."__o_pgt_count", x."__o_pgt_agg_1", x."__o_pgt_agg_2", x."__o_pgt_sum_2", x."__o_pgt_nn_2", x."__o_pgt_nan_2", x."__o_pgt_agg_3")) IS DISTINCT FROM pg_catalog.record_send(ROW(x."__n_pgt_grp_1", x."__n_pgt_count", x."__n_pgt_agg_1", x."__n_pgt_agg_2", x."__n_pgt_sum_2", x."__n_pgt_nn_2", x."__n_pgt_nan_2", x."__n_pgt_agg_3"))) AS __pgt_changed
+  FROM (SELECT u.__pgt_row_id, u.__pgt_ctid, u.__pgt_had, u.__pgt_dcount, ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) AS __pgt_has, u."__o_pgt_grp_1", u."__o_pgt_count", u."__o_pgt_agg_1", u."__o_pgt_agg_2", u."__o_pgt_sum_2", u."__o_pgt_nn_2", u."__o_pgt_nan_2", u."__o_pgt_agg_3", u."pgt_grp_1" AS "__n_pgt_grp_1", (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) AS "__n_pgt_count", (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint AS "__n_pgt_agg_1", (CASE WHEN u."__pgt_tn_1" = 0 THEN NULL ELSE COALESCE((CASE WHEN u."__pgt_tnan_1" > 0 THEN 'NaN'::numeric END), (CASE WHEN (u."__pgt_tn_1" - u."__pgt_tnan_1") = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
     (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END)) END)::numeric AS "__n_pgt_agg_2", ((CASE WHEN (u."__pgt_tn_1" - u."__pgt_tnan_1") = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
     (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END))::numeric AS "__n_pgt_sum_2", u."__pgt_tn_1"::bigint AS "__n_pgt_nn_2", u."__pgt_tnan_1"::bigint AS "__n_pgt_nan_2", (CASE WHEN u."__pgt_tn_1" = 0 THEN NULL ELSE COALESCE((CASE WHEN u."__pgt_tnan_1" > 0 THEN 'NaN'::numeric END), (CASE WHEN (u."__pgt_tn_1" - u."__pgt_tnan_1") = 0 THEN NULL WHEN u."__o_pgt_sum_2" IS NULL THEN u."__pgt_ds_1" WHEN u."__pgt_ds_1" IS NULL THEN (u."__o_pgt_sum_2")::numeric ELSE
     (u."__o_pgt_sum_2")::numeric + u."__pgt_ds_1" END) / (u."__pgt_tn_1")::numeric) END)::numeric AS "__n_pgt_agg_3"

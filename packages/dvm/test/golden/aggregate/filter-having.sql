@@ -86,7 +86,7 @@ __pgt_n2_dgroups AS (
   GROUP BY 1) AS g
 ),
 __pgt_n2_state AS (
-  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."region" AS "__o_pgt_grp_1", s."__pgt_count" AS "__o_pgt_count", s."big" AS "__o_pgt_agg_1", s."__pgt_agg_2" AS "__o_pgt_agg_2"
+  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s.ctid AS __pgt_ctid, s."region" AS "__o_pgt_grp_1", s."__pgt_count" AS "__o_pgt_count", s."big" AS "__o_pgt_agg_1", s."__pgt_agg_2" AS "__o_pgt_agg_2"
   FROM __pgt_n2_dgroups AS d
   LEFT JOIN "public"."st_aggregate_filter_having" AS s ON s."__pgt_row_id" = d.__pgt_row_id
 ),
@@ -111,8 +111,8 @@ __pgt_n2_rescan AS MATERIALIZED (
   WHERE g.pgt_agg_2 > 1
 ),
 __pgt_n2_rows AS MATERIALIZED (
-  SELECT x.*, pg_catalog.record_send(ROW(x."__o_pgt_grp_1", x."__o_pgt_count", x."__o_pgt_agg_1", x."__o_pgt_agg_2")) IS DISTINCT FROM pg_catalog.record_send(ROW(x."__n_pgt_grp_1", x."__n_pgt_count", x."__n_pgt_agg_1", x."__n_pgt_agg_2")) AS __pgt_changed
-  FROM (SELECT u.__pgt_row_id, u.__pgt_had, CASE WHEN u.__pgt_rescan THEN r.__pgt_row_id IS NOT NULL ELSE ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) END AS __pgt_has, u."__o_pgt_grp_1", u."__o_pgt_count", u."__o_pgt_agg_1", u."__o_pgt_agg_2", u."pgt_grp_1" AS "__n_pgt_grp_1", CASE WHEN u.__pgt_rescan THEN r."pgt_count" ELSE (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) END AS "__n_pgt_count", CASE WHEN u.__pgt_rescan THEN r."pgt_agg_1" ELSE (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint END AS "__n_pgt_agg_1", CASE WHEN u.__pgt_rescan THEN r."pgt_agg_2" ELSE (COALESCE(u."__o_pgt_agg_2", 0) + COALESCE(u."__pgt_dc_1", 0))::bigint END AS "__n_pgt_agg_2"
+  SELECT x.*, (x.__pgt_dcount <> 0 OR pg_catalog.record_send(ROW(x."__o_pgt_grp_1", x."__o_pgt_count", x."__o_pgt_agg_1", x."__o_pgt_agg_2")) IS DISTINCT FROM pg_catalog.record_send(ROW(x."__n_pgt_grp_1", x."__n_pgt_count", x."__n_pgt_agg_1", x."__n_pgt_agg_2"))) AS __pgt_changed
+  FROM (SELECT u.__pgt_row_id, u.__pgt_ctid, u.__pgt_had, u.__pgt_dcount, CASE WHEN u.__pgt_rescan THEN r.__pgt_row_id IS NOT NULL ELSE ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) END AS __pgt_has, u."__o_pgt_grp_1", u."__o_pgt_count", u."__o_pgt_agg_1", u."__o_pgt_agg_2", u."pgt_grp_1" AS "__n_pgt_grp_1", CASE WHEN u.__pgt_rescan THEN r."pgt_count" ELSE (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) END AS "__n_pgt_count", CASE WHEN u.__pgt_rescan THEN r."pgt_agg_1" ELSE (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint END AS "__n_pgt_agg_1", CASE WHEN u.__pgt_rescan THEN r."pgt_agg_2" ELSE (COALESCE(u."__o_pgt_agg_2", 0) + COALESCE(u."__pgt_dc_1", 0))::bigint END AS "__n_pgt_agg_2"
   FROM __pgt_n2_upd AS u
   LEFT JOIN __pgt_n2_rescan AS r ON u.__pgt_rescan AND r.__pgt_row_id = u.__pgt_row_id
   OFFSET 0) AS x
@@ -168,7 +168,7 @@ __pgt_n2_dgroups AS (
   GROUP BY 1) AS g
 ),
 __pgt_n2_state AS (
-  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."region" AS "__o_pgt_grp_1", s."__pgt_count" AS "__o_pgt_count", s."big" AS "__o_pgt_agg_1", s."__pgt_agg_2" AS "__o_pgt_agg_2"
+  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s.ctid AS __pgt_ctid, s."region" AS "__o_pgt_grp_1", s."__pgt_count" AS "__o_pgt_count", s."big" AS "__o_pgt_agg_1", s."__pgt_agg_2" AS "__o_pgt_agg_2"
   FROM __pgt_n2_dgroups AS d
   LEFT JOIN "public"."st_aggregate_filter_having" AS s ON s."__pgt_row_id" = d.__pgt_row_id
 ),
@@ -193,8 +193,8 @@ __pgt_n2_rescan AS MATERIALIZED (
   WHERE g.pgt_agg_2 > 1
 ),
 __pgt_n2_rows AS MATERIALIZED (
-  SELECT x.*, pg_catalog.record_send(ROW(x."__o_pgt_grp_1", x."__o_pgt_count", x."__o_pgt_agg_1", x."__o_pgt_agg_2")) IS DISTINCT FROM pg_catalog.record_send(ROW(x."__n_pgt_grp_1", x."__n_pgt_count", x."__n_pgt_agg_1", x."__n_pgt_agg_2")) AS __pgt_changed
-  FROM (SELECT u.__pgt_row_id, u.__pgt_had, CASE WHEN u.__pgt_rescan THEN r.__pgt_row_id IS NOT NULL ELSE ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) END AS __pgt_has, u."__o_pgt_grp_1", u."__o_pgt_count", u."__o_pgt_agg_1", u."__o_pgt_agg_2", u."pgt_grp_1" AS "__n_pgt_grp_1", CASE WHEN u.__pgt_rescan THEN r."pgt_count" ELSE (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) END AS "__n_pgt_count", CASE WHEN u.__pgt_rescan THEN r."pgt_agg_1" ELSE (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint END AS "__n_pgt_agg_1", CASE WHEN u.__pgt_rescan THEN r."pgt_agg_2" ELSE (COALESCE(u."__o_pgt_agg_2", 0) + COALESCE(u."__pgt_dc_1", 0))::bigint END AS "__n_pgt_agg_2"
+  SELECT x.*, (x.__pgt_dcount <> 0 OR pg_catalog.record_send(ROW(x."__o_pgt_grp_1", x."__o_pgt_count", x."__o_pgt_agg_1", x."__o_pgt_agg_2")) IS DISTINCT FROM pg_catalog.record_send(ROW(x."__n_pgt_grp_1", x."__n_pgt_count", x."__n_pgt_agg_1", x."__n_pgt_agg_2"))) AS __pgt_changed
+  FROM (SELECT u.__pgt_row_id, u.__pgt_ctid, u.__pgt_had, u.__pgt_dcount, CASE WHEN u.__pgt_rescan THEN r.__pgt_row_id IS NOT NULL ELSE ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) END AS __pgt_has, u."__o_pgt_grp_1", u."__o_pgt_count", u."__o_pgt_agg_1", u."__o_pgt_agg_2", u."pgt_grp_1" AS "__n_pgt_grp_1", CASE WHEN u.__pgt_rescan THEN r."pgt_count" ELSE (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) END AS "__n_pgt_count", CASE WHEN u.__pgt_rescan THEN r."pgt_agg_1" ELSE (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint END AS "__n_pgt_agg_1", CASE WHEN u.__pgt_rescan THEN r."pgt_agg_2" ELSE (COALESCE(u."__o_pgt_agg_2", 0) + COALESCE(u."__pgt_dc_1", 0))::bigint END AS "__n_pgt_agg_2"
   FROM __pgt_n2_upd AS u
   LEFT JOIN __pgt_n2_rescan AS r ON u.__pgt_rescan AND r.__pgt_row_id = u.__pgt_row_id
   OFFSET 0) AS x
@@ -204,13 +204,13 @@ __pgt_params AS (
 ),
 __pgt_deleted AS (
   DELETE FROM "public"."st_aggregate_filter_having" AS st USING __pgt_n2_rows AS f
-  WHERE st."__pgt_row_id" = f."__pgt_row_id" AND f.__pgt_had AND NOT (f.__pgt_has AND (f.__n_pgt_agg_2 > 1) IS TRUE)
+  WHERE st.ctid = f."__pgt_ctid" AND f.__pgt_had AND NOT (f.__pgt_has AND (f.__n_pgt_agg_2 > 1) IS TRUE)
   RETURNING 1
 ),
 __pgt_updated AS (
   UPDATE "public"."st_aggregate_filter_having" AS st SET "region" = f.__n_pgt_grp_1, "big" = f.__n_pgt_agg_1, "__pgt_count" = f.__n_pgt_count, "__pgt_agg_2" = f.__n_pgt_agg_2
   FROM __pgt_n2_rows AS f
-  WHERE st."__pgt_row_id" = f."__pgt_row_id" AND f.__pgt_had AND (f.__pgt_has AND (f.__n_pgt_agg_2 > 1) IS TRUE) AND f.__pgt_changed
+  WHERE st.ctid = f."__pgt_ctid" AND f.__pgt_had AND (f.__pgt_has AND (f.__n_pgt_agg_2 > 1) IS TRUE) AND f.__pgt_changed
   RETURNING 1
 ),
 __pgt_inserted AS (
@@ -252,7 +252,7 @@ __pgt_n2_dgroups AS (
   GROUP BY 1) AS g
 ),
 __pgt_n2_state AS (
-  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."region" AS "__o_pgt_grp_1", s."__pgt_count" AS "__o_pgt_count", s."big" AS "__o_pgt_agg_1", s."__pgt_agg_2" AS "__o_pgt_agg_2"
+  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s.ctid AS __pgt_ctid, s."region" AS "__o_pgt_grp_1", s."__pgt_count" AS "__o_pgt_count", s."big" AS "__o_pgt_agg_1", s."__pgt_agg_2" AS "__o_pgt_agg_2"
   FROM __pgt_n2_dgroups AS d
   LEFT JOIN "public"."st_aggregate_filter_having" AS s ON s."__pgt_row_id" = d.__pgt_row_id
 ),
@@ -277,8 +277,8 @@ __pgt_n2_rescan AS MATERIALIZED (
   WHERE g.pgt_agg_2 > 1
 ),
 __pgt_n2_rows AS MATERIALIZED (
-  SELECT x.*, pg_catalog.record_send(ROW(x."__o_pgt_grp_1", x."__o_pgt_count", x."__o_pgt_agg_1", x."__o_pgt_agg_2")) IS DISTINCT FROM pg_catalog.record_send(ROW(x."__n_pgt_grp_1", x."__n_pgt_count", x."__n_pgt_agg_1", x."__n_pgt_agg_2")) AS __pgt_changed
-  FROM (SELECT u.__pgt_row_id, u.__pgt_had, CASE WHEN u.__pgt_rescan THEN r.__pgt_row_id IS NOT NULL ELSE ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) END AS __pgt_has, u."__o_pgt_grp_1", u."__o_pgt_count", u."__o_pgt_agg_1", u."__o_pgt_agg_2", u."pgt_grp_1" AS "__n_pgt_grp_1", CASE WHEN u.__pgt_rescan THEN r."pgt_count" ELSE (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) END AS "__n_pgt_count", CASE WHEN u.__pgt_rescan THEN r."pgt_agg_1" ELSE (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint END AS "__n_pgt_agg_1", CASE WHEN u.__pgt_rescan THEN r."pgt_agg_2" ELSE (COALESCE(u."__o_pgt_agg_2", 0) + COALESCE(u."__pgt_dc_1", 0))::bigint END AS "__n_pgt_agg_2"
+  SELECT x.*, (x.__pgt_dcount <> 0 OR pg_catalog.record_send(ROW(x."__o_pgt_grp_1", x."__o_pgt_count", x."__o_pgt_agg_1", x."__o_pgt_agg_2")) IS DISTINCT FROM pg_catalog.record_send(ROW(x."__n_pgt_grp_1", x."__n_pgt_count", x."__n_pgt_agg_1", x."__n_pgt_agg_2"))) AS __pgt_changed
+  FROM (SELECT u.__pgt_row_id, u.__pgt_ctid, u.__pgt_had, u.__pgt_dcount, CASE WHEN u.__pgt_rescan THEN r.__pgt_row_id IS NOT NULL ELSE ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) END AS __pgt_has, u."__o_pgt_grp_1", u."__o_pgt_count", u."__o_pgt_agg_1", u."__o_pgt_agg_2", u."pgt_grp_1" AS "__n_pgt_grp_1", CASE WHEN u.__pgt_rescan THEN r."pgt_count" ELSE (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) END AS "__n_pgt_count", CASE WHEN u.__pgt_rescan THEN r."pgt_agg_1" ELSE (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint END AS "__n_pgt_agg_1", CASE WHEN u.__pgt_rescan THEN r."pgt_agg_2" ELSE (COALESCE(u."__o_pgt_agg_2", 0) + COALESCE(u."__pgt_dc_1", 0))::bigint END AS "__n_pgt_agg_2"
   FROM __pgt_n2_upd AS u
   LEFT JOIN __pgt_n2_rescan AS r ON u.__pgt_rescan AND r.__pgt_row_id = u.__pgt_row_id
   OFFSET 0) AS x

@@ -124,7 +124,7 @@ __pgt_n2_dgroups AS (
   HAVING pg_catalog.count(*) > 0) AS g
 ),
 __pgt_n2_state AS (
-  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."region" AS "__o_pgt_grp_1", s."customer" AS "__o_pgt_grp_2", s."__pgt_set" AS "__o_pgt_set", s."__pgt_count" AS "__o_pgt_count", s."n" AS "__o_pgt_agg_1"
+  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s.ctid AS __pgt_ctid, s."region" AS "__o_pgt_grp_1", s."customer" AS "__o_pgt_grp_2", s."__pgt_set" AS "__o_pgt_set", s."__pgt_count" AS "__o_pgt_count", s."n" AS "__o_pgt_agg_1"
   FROM __pgt_n2_dgroups AS d
   LEFT JOIN "public"."st_aggregate_grouping_sets" AS s ON s."__pgt_row_id" = d.__pgt_row_id
 ),
@@ -133,8 +133,8 @@ __pgt_n2_upd AS MATERIALIZED (
   FROM __pgt_n2_state AS u
 ),
 __pgt_n2_rows AS MATERIALIZED (
-  SELECT x.*, pg_catalog.record_send(ROW(x."__o_pgt_grp_1", x."__o_pgt_grp_2", x."__o_pgt_set", x."__o_pgt_count", x."__o_pgt_agg_1")) IS DISTINCT FROM pg_catalog.record_send(ROW(x."__n_pgt_grp_1", x."__n_pgt_grp_2", x."__n_pgt_set", x."__n_pgt_count", x."__n_pgt_agg_1")) AS __pgt_changed
-  FROM (SELECT u.__pgt_row_id, u.__pgt_had, ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) AS __pgt_has, u."__o_pgt_grp_1", u."__o_pgt_grp_2", u."__o_pgt_set", u."__o_pgt_count", u."__o_pgt_agg_1", u."pgt_grp_1" AS "__n_pgt_grp_1", u."pgt_grp_2" AS "__n_pgt_grp_2", u."pgt_set" AS "__n_pgt_set", (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) AS "__n_pgt_count", (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint AS "__n_pgt_agg_1"
+  SELECT x.*, (x.__pgt_dcount <> 0 OR pg_catalog.record_send(ROW(x."__o_pgt_grp_1", x."__o_pgt_grp_2", x."__o_pgt_set", x."__o_pgt_count", x."__o_pgt_agg_1")) IS DISTINCT FROM pg_catalog.record_send(ROW(x."__n_pgt_grp_1", x."__n_pgt_grp_2", x."__n_pgt_set", x."__n_pgt_count", x."__n_pgt_agg_1"))) AS __pgt_changed
+  FROM (SELECT u.__pgt_row_id, u.__pgt_ctid, u.__pgt_had, u.__pgt_dcount, ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) AS __pgt_has, u."__o_pgt_grp_1", u."__o_pgt_grp_2", u."__o_pgt_set", u."__o_pgt_count", u."__o_pgt_agg_1", u."pgt_grp_1" AS "__n_pgt_grp_1", u."pgt_grp_2" AS "__n_pgt_grp_2", u."pgt_set" AS "__n_pgt_set", (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) AS "__n_pgt_count", (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint AS "__n_pgt_agg_1"
   FROM __pgt_n2_upd AS u
   OFFSET 0) AS x
 ),
@@ -197,7 +197,7 @@ __pgt_n2_dgroups AS (
   HAVING pg_catalog.count(*) > 0) AS g
 ),
 __pgt_n2_state AS (
-  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."region" AS "__o_pgt_grp_1", s."customer" AS "__o_pgt_grp_2", s."__pgt_set" AS "__o_pgt_set", s."__pgt_count" AS "__o_pgt_count", s."n" AS "__o_pgt_agg_1"
+  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s.ctid AS __pgt_ctid, s."region" AS "__o_pgt_grp_1", s."customer" AS "__o_pgt_grp_2", s."__pgt_set" AS "__o_pgt_set", s."__pgt_count" AS "__o_pgt_count", s."n" AS "__o_pgt_agg_1"
   FROM __pgt_n2_dgroups AS d
   LEFT JOIN "public"."st_aggregate_grouping_sets" AS s ON s."__pgt_row_id" = d.__pgt_row_id
 ),
@@ -206,8 +206,8 @@ __pgt_n2_upd AS MATERIALIZED (
   FROM __pgt_n2_state AS u
 ),
 __pgt_n2_rows AS MATERIALIZED (
-  SELECT x.*, pg_catalog.record_send(ROW(x."__o_pgt_grp_1", x."__o_pgt_grp_2", x."__o_pgt_set", x."__o_pgt_count", x."__o_pgt_agg_1")) IS DISTINCT FROM pg_catalog.record_send(ROW(x."__n_pgt_grp_1", x."__n_pgt_grp_2", x."__n_pgt_set", x."__n_pgt_count", x."__n_pgt_agg_1")) AS __pgt_changed
-  FROM (SELECT u.__pgt_row_id, u.__pgt_had, ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) AS __pgt_has, u."__o_pgt_grp_1", u."__o_pgt_grp_2", u."__o_pgt_set", u."__o_pgt_count", u."__o_pgt_agg_1", u."pgt_grp_1" AS "__n_pgt_grp_1", u."pgt_grp_2" AS "__n_pgt_grp_2", u."pgt_set" AS "__n_pgt_set", (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) AS "__n_pgt_count", (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint AS "__n_pgt_agg_1"
+  SELECT x.*, (x.__pgt_dcount <> 0 OR pg_catalog.record_send(ROW(x."__o_pgt_grp_1", x."__o_pgt_grp_2", x."__o_pgt_set", x."__o_pgt_count", x."__o_pgt_agg_1")) IS DISTINCT FROM pg_catalog.record_send(ROW(x."__n_pgt_grp_1", x."__n_pgt_grp_2", x."__n_pgt_set", x."__n_pgt_count", x."__n_pgt_agg_1"))) AS __pgt_changed
+  FROM (SELECT u.__pgt_row_id, u.__pgt_ctid, u.__pgt_had, u.__pgt_dcount, ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) AS __pgt_has, u."__o_pgt_grp_1", u."__o_pgt_grp_2", u."__o_pgt_set", u."__o_pgt_count", u."__o_pgt_agg_1", u."pgt_grp_1" AS "__n_pgt_grp_1", u."pgt_grp_2" AS "__n_pgt_grp_2", u."pgt_set" AS "__n_pgt_set", (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) AS "__n_pgt_count", (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint AS "__n_pgt_agg_1"
   FROM __pgt_n2_upd AS u
   OFFSET 0) AS x
 ),
@@ -216,13 +216,13 @@ __pgt_params AS (
 ),
 __pgt_deleted AS (
   DELETE FROM "public"."st_aggregate_grouping_sets" AS st USING __pgt_n2_rows AS f
-  WHERE st."__pgt_row_id" = f."__pgt_row_id" AND f.__pgt_had AND NOT f.__pgt_has
+  WHERE st.ctid = f."__pgt_ctid" AND f.__pgt_had AND NOT f.__pgt_has
   RETURNING 1
 ),
 __pgt_updated AS (
   UPDATE "public"."st_aggregate_grouping_sets" AS st SET "region" = f.__n_pgt_grp_1, "customer" = f.__n_pgt_grp_2, "n" = f.__n_pgt_agg_1, "__pgt_set" = f.__n_pgt_set, "__pgt_count" = f.__n_pgt_count
   FROM __pgt_n2_rows AS f
-  WHERE st."__pgt_row_id" = f."__pgt_row_id" AND f.__pgt_had AND f.__pgt_has AND f.__pgt_changed
+  WHERE st.ctid = f."__pgt_ctid" AND f.__pgt_had AND f.__pgt_has AND f.__pgt_changed
   RETURNING 1
 ),
 __pgt_inserted AS (
@@ -272,7 +272,7 @@ __pgt_n2_dgroups AS (
   HAVING pg_catalog.count(*) > 0) AS g
 ),
 __pgt_n2_state AS (
-  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s."region" AS "__o_pgt_grp_1", s."customer" AS "__o_pgt_grp_2", s."__pgt_set" AS "__o_pgt_set", s."__pgt_count" AS "__o_pgt_count", s."n" AS "__o_pgt_agg_1"
+  SELECT d.*, (s."__pgt_row_id" IS NOT NULL) AS __pgt_had, s.ctid AS __pgt_ctid, s."region" AS "__o_pgt_grp_1", s."customer" AS "__o_pgt_grp_2", s."__pgt_set" AS "__o_pgt_set", s."__pgt_count" AS "__o_pgt_count", s."n" AS "__o_pgt_agg_1"
   FROM __pgt_n2_dgroups AS d
   LEFT JOIN "public"."st_aggregate_grouping_sets" AS s ON s."__pgt_row_id" = d.__pgt_row_id
 ),
@@ -281,8 +281,8 @@ __pgt_n2_upd AS MATERIALIZED (
   FROM __pgt_n2_state AS u
 ),
 __pgt_n2_rows AS MATERIALIZED (
-  SELECT x.*, pg_catalog.record_send(ROW(x."__o_pgt_grp_1", x."__o_pgt_grp_2", x."__o_pgt_set", x."__o_pgt_count", x."__o_pgt_agg_1")) IS DISTINCT FROM pg_catalog.record_send(ROW(x."__n_pgt_grp_1", x."__n_pgt_grp_2", x."__n_pgt_set", x."__n_pgt_count", x."__n_pgt_agg_1")) AS __pgt_changed
-  FROM (SELECT u.__pgt_row_id, u.__pgt_had, ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) AS __pgt_has, u."__o_pgt_grp_1", u."__o_pgt_grp_2", u."__o_pgt_set", u."__o_pgt_count", u."__o_pgt_agg_1", u."pgt_grp_1" AS "__n_pgt_grp_1", u."pgt_grp_2" AS "__n_pgt_grp_2", u."pgt_set" AS "__n_pgt_set", (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) AS "__n_pgt_count", (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint AS "__n_pgt_agg_1"
+  SELECT x.*, (x.__pgt_dcount <> 0 OR pg_catalog.record_send(ROW(x."__o_pgt_grp_1", x."__o_pgt_grp_2", x."__o_pgt_set", x."__o_pgt_count", x."__o_pgt_agg_1")) IS DISTINCT FROM pg_catalog.record_send(ROW(x."__n_pgt_grp_1", x."__n_pgt_grp_2", x."__n_pgt_set", x."__n_pgt_count", x."__n_pgt_agg_1"))) AS __pgt_changed
+  FROM (SELECT u.__pgt_row_id, u.__pgt_ctid, u.__pgt_had, u.__pgt_dcount, ((COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) > 0 OR u.__pgt_total) AS __pgt_has, u."__o_pgt_grp_1", u."__o_pgt_grp_2", u."__o_pgt_set", u."__o_pgt_count", u."__o_pgt_agg_1", u."pgt_grp_1" AS "__n_pgt_grp_1", u."pgt_grp_2" AS "__n_pgt_grp_2", u."pgt_set" AS "__n_pgt_set", (COALESCE(u."__o_pgt_count", 0) + u.__pgt_dcount) AS "__n_pgt_count", (COALESCE(u."__o_pgt_agg_1", 0) + COALESCE(u."__pgt_dc_0", 0))::bigint AS "__n_pgt_agg_1"
   FROM __pgt_n2_upd AS u
   OFFSET 0) AS x
 ),
