@@ -105,4 +105,30 @@ describe('windows over a linear tree', () => {
     await db.query('INSERT INTO rz VALUES (30, 0, 0); DELETE FROM rz WHERE id = 30');
     await ratio.refreshAndCheck();
   }, 120_000);
+
+  it('sums below an aggregate read no such state either, where an expression may fail on it', async () => {
+    await db.query('CREATE TABLE rs (id int PRIMARY KEY, g int NOT NULL, v int NOT NULL, w int NOT NULL)');
+    await db.query('INSERT INTO rs SELECT g, g % 3, g, g FROM generate_series(1, 30) g');
+    await db.query('CREATE TABLE rg (g int PRIMARY KEY, d int NOT NULL)');
+    await db.query('INSERT INTO rg SELECT g, g + 1 FROM generate_series(0, 2) g');
+    const tables = [
+      await maintain(db, 'st_sum_arg', 'SELECT g, count(*) AS n, sum(1000 / v) AS s FROM rs GROUP BY g'),
+      await maintain(
+        db,
+        'st_sum_filter',
+        'SELECT g, count(*) AS n, sum(v) AS s FROM rs WHERE 100 / w > 1 GROUP BY g',
+      ),
+      await maintain(db, 'st_sum_key', 'SELECT 60 / w AS k, count(*) AS n FROM rs GROUP BY 60 / w'),
+      await maintain(
+        db,
+        'st_sum_join',
+        'SELECT rg.g, count(*) AS n, sum(rs.v) AS s FROM rs JOIN rg ON rg.g = rs.g AND 10 / rg.d > 0 GROUP BY rg.g',
+      ),
+    ];
+    await db.query('UPDATE rs SET v = 0 WHERE id = 5; UPDATE rs SET v = 5 WHERE id = 5');
+    await db.query('UPDATE rs SET w = 0 WHERE id = 6; UPDATE rs SET w = 7, v = 3 WHERE id = 6');
+    await db.query('INSERT INTO rs VALUES (40, 1, 0, 0); DELETE FROM rs WHERE id = 40');
+    await db.query('UPDATE rg SET d = 0 WHERE g = 1; UPDATE rg SET d = 4 WHERE g = 1');
+    for (const st of tables) await st.refreshAndCheck();
+  }, 120_000);
 });

@@ -15,6 +15,7 @@
 import type { DiffContext, KeyedRootDelta, StorageBinding } from '../diff/context.js';
 import { rowText } from '../diff/rowid.js';
 import { InternalError } from '../errors.js';
+import { cannotFail } from '../ir/error-free.js';
 import { refNode, substitute } from '../ir/expr.js';
 import type { IrColumn } from '../ir/types.js';
 import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../names.js';
@@ -308,7 +309,19 @@ function stateColumnsOf(
   };
 }
 
-/** Adds the CTEs of the algebraic root delta and returns the last one's name. */
+/**
+ * Whether the keys, arguments and FILTERs an aggregate evaluates per input row cannot fail on any
+ * row (HAVING is evaluated on the groups' new state only).
+ */
+function inputsCannotFail(node: AggregateNode): boolean {
+  return (
+    node.keys.every((k) => cannotFail(k.expr)) &&
+    node.aggs.every(
+      (a) => (a.arg === null || cannotFail(a.arg)) && (a.filter === null || cannotFail(a.filter)),
+    )
+  );
+}
+
 /**
  * The changed groups of the algebraic root rule, one row per affected group (see
  * {@link KeyedRootDelta}): its row id, whether it is stored (`__pgt_had`), whether its new row is
@@ -322,8 +335,9 @@ export function algebraicRows(
   const child = aggregateChild(node);
   // Counts and sums of a linear subtree's changes need no netting per row id (`summed-delta.ts`;
   // MIN / MAX would see values inserted and deleted within the window as candidates, so they take
-  // the netted delta).
-  const summed = node.aggs.every((_, j) => !['min', 'max'].includes(typesOf(node, j).kind));
+  // the netted delta; so do keys, arguments and FILTERs that could fail on a state no snapshot saw).
+  const summed =
+    node.aggs.every((_, j) => !['min', 'max'].includes(typesOf(node, j).kind)) && inputsCannotFail(node);
   const d = (summed ? summedDelta(child, ctx) : null) ?? ctx.delta(child);
   const multi = node.sets.length > 1;
 

@@ -8,7 +8,11 @@
  * in each delta (its third term bilinear), so it keeps that property with its inputs' deltas
  * unnetted too. Such a delta carries no row ids (NULL): its consumer groups by its own keys.
  * Any other operator (and a scan outside a change-buffer delta) takes its netted delta
- * (`DiffContext.delta`), which is one such multiset as well.
+ * (`DiffContext.delta`), which is one such multiset as well. An unnetted delta evaluates the
+ * expressions of its filters, projections and join conditions on a key's states between its first
+ * and last change in the window, which no snapshot saw: it is only taken where none of them can
+ * fail on any row (`ir/error-free.ts`), so a division by a value set to zero and back within a
+ * window cannot fail a refresh the query itself would not fail.
  *
  * Why: at a large window the netting is two sorts of every change record per source and a hash
  * of each record's key, and the join's row id one more hash per joined row; the sum needs none.
@@ -16,6 +20,7 @@
 
 import type { DiffContext } from '../../diff/context.js';
 import { onlyChild, twoChildren } from '../../ir/children.js';
+import { ownExpressionsCannotFail } from '../../ir/error-free.js';
 import type { IrNode } from '../../ir/types.js';
 import { ROW_ID_COLUMN, WEIGHT_COLUMN } from '../../names.js';
 import { sql } from '../../sql/sql.js';
@@ -24,16 +29,19 @@ import { projectionList } from '../project.js';
 import { unnettedScanDelta } from '../scan.js';
 import { innerJoinDeltaTerms } from './join-terms.js';
 
-/** Whether `node`'s subtree reaches a scan through scans, filters, projections and inner joins only. */
+/**
+ * Whether `node`'s subtree reaches a scan through scans, filters, projections and inner joins
+ * only, whose expressions cannot fail on any row.
+ */
 function linearOverScan(node: IrNode): boolean {
   switch (node.kind) {
     case 'scan':
       return true;
     case 'filter':
     case 'project':
-      return linearOverScan(onlyChild(node));
+      return ownExpressionsCannotFail(node) && linearOverScan(onlyChild(node));
     case 'join':
-      return twoChildren(node).some(linearOverScan);
+      return ownExpressionsCannotFail(node) && twoChildren(node).some(linearOverScan);
     default:
       return false;
   }
