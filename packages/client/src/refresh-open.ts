@@ -16,8 +16,9 @@
  * when it can only be the lock's (lock not available, deadlock, cancellation, a broken connection);
  * any other rolls back and takes the ordinary way too, which raises it again if it stands.
  */
-import { type CompiledPlan, deltaParamValues } from '@pgtrickle/dvm';
+import type { CompiledPlan } from '@pgtrickle/dvm';
 import type pg from 'pg';
+import type { AutoFullCap } from './auto-cost.js';
 import type { StreamTableRow } from './catalog/rows.js';
 import { BEGIN_READ_COMMITTED, type Conn, isConnectionError, sqlState } from './db.js';
 import { keptExecuteSql } from './prepared.js';
@@ -26,11 +27,11 @@ import {
   lastLockAnswer,
   lockedFrom,
   lockLiteralSql,
-  PREFLIGHT_PARAMS,
   type Preflight,
   preflightFrom,
   preflightStatement,
   type RefreshLock,
+  windowRead,
 } from './refresh-preflight.js';
 
 /** What {@link openInOneRoundTrip} read: the lock's answer and the preflight. */
@@ -74,13 +75,12 @@ export async function openInOneRoundTrip(
   expected: CompiledPlan,
   buffers: readonly string[],
   hiddenOids: readonly number[],
+  cap: AutoFullCap | null,
+  autoFullRatio: number,
 ): Promise<OpenedRefresh | null> {
   const last = lastLockAnswer(conn, buffers);
   if (last === null) return null;
-  const window =
-    seen.frontier !== null && !seen.needsReinit
-      ? { sql: expected.inspectSql(PREFLIGHT_PARAMS + 1), values: deltaParamValues(expected, seen.frontier) }
-      : null;
+  const window = windowRead(expected, seen, cap, autoFullRatio);
   const costSamples = seen.requestedMode === 'AUTO';
   const { text, values } = preflightStatement(
     seen,

@@ -33,13 +33,20 @@
  */
 
 import {
+  type CompiledPlan,
+  deltaParamValues,
   PREPARED_WINDOW_MAX_CHANGES,
   quoteLiteral,
   type WindowInspection,
   windowFromRows,
 } from '@pgtrickle/dvm';
 import type pg from 'pg';
-import { costSamplesFromRows, costSamplesSql, type RefreshCostSample } from './auto-cost.js';
+import {
+  type AutoFullCap,
+  costSamplesFromRows,
+  costSamplesSql,
+  type RefreshCostSample,
+} from './auto-cost.js';
 import { readersExistSql } from './catalog/read-dependencies.js';
 import { type DependencyRow, ST_COLUMNS, type StreamTableRow, toDependency, toRow } from './catalog/rows.js';
 import { cat } from './catalog/schema.js';
@@ -213,6 +220,38 @@ export interface WindowRead {
 
 /** The parameters the preflight has before a {@link WindowRead}'s. */
 export const PREFLIGHT_PARAMS = 8;
+
+/** A count cap no window reaches (the largest bigint): an AUTO table's window counted in full. */
+const UNCAPPED = '9223372036854775807';
+
+/**
+ * The window read of the preflight for the DIFFERENTIAL plan `expected` of `row` (null when the
+ * table has no frontier or is to be reinitialised). An AUTO table counts its window only up to
+ * where its history already sends it FULL (`cap`; the refresh counts it in full when the history
+ * read now does not: dvm `runRefresh`); before its first preflight it has no cap and counts under
+ * the same statement with a floor no window reaches, so the text is one prepared statement from its
+ * first refresh on, whichever way the refresh opens.
+ */
+export function windowRead(
+  expected: CompiledPlan,
+  row: StreamTableRow,
+  cap: AutoFullCap | null,
+  defaultRatio: number,
+): { readonly sql: string; readonly values: unknown[] } | null {
+  if (row.frontier === null || row.needsReinit) return null;
+  const auto = row.requestedMode === 'AUTO';
+  const capValues = !auto
+    ? []
+    : [
+        cap === null || cap.count === null ? null : String(cap.count),
+        row.autoThreshold ?? defaultRatio,
+        cap === null ? UNCAPPED : String(cap.floor),
+      ];
+  return {
+    sql: expected.inspectSql(PREFLIGHT_PARAMS + 1, auto),
+    values: [...deltaParamValues(expected, row.frontier), ...capValues],
+  };
+}
 
 /** The sorted distinct SELECT grantees (other than its owner) of relation `oid` (an SQL expression), as an array (NULL: none). */
 function selectGranteesSql(oid: string): string {

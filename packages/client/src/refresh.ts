@@ -18,7 +18,6 @@ import {
   baseBuffer,
   type CompiledPlan,
   DvmError,
-  deltaParamValues,
   type FullParallelVerdict,
   type RefreshResult,
   runRefresh,
@@ -41,7 +40,7 @@ import { evolveStorageAndView, preparePublicView, storageNameOf } from './public
 import { RELAYOUT_REASON, relayoutStorage } from './refresh-layout.js';
 import type { LookMemory } from './refresh-look.js';
 import { openInOneRoundTrip } from './refresh-open.js';
-import { lockForRefresh, PREFLIGHT_PARAMS, type Preflight, preflight } from './refresh-preflight.js';
+import { lockForRefresh, type Preflight, preflight, windowRead } from './refresh-preflight.js';
 import { isQuiet, markQuiet, QUIET_REASON } from './refresh-quiet.js';
 import { leftToClean, refreshTrims } from './refresh-trim.js';
 import { compileAsOwner, sourcesHiddenFromOwner } from './security/owner-compile.js';
@@ -280,6 +279,8 @@ export async function refreshInTransaction(
           expected,
           buffers,
           expectedSources(engine, pgtId),
+          engine.autoFullCaps.get(pgtId) ?? null,
+          engine.autoFullRatio,
         )
       : null;
   const locked =
@@ -318,23 +319,9 @@ export async function refreshInTransaction(
   // One read: the sources, the storage, its guard, its readers, the sources' fingerprints, and
   // (the owner being the connection's role) the owner's search_path set, what it may not see and
   // the window of the expected plan.
-  // An AUTO table counts its window only up to where its history already sends it FULL (the
-  // refresh counts it in full when the history read now does not: dvm `runRefresh`).
-  const cap = row.requestedMode === 'AUTO' ? (engine.autoFullCaps.get(pgtId) ?? null) : null;
-  const capValues =
-    cap === null
-      ? []
-      : [
-          cap.count === null ? null : String(cap.count),
-          row.autoThreshold ?? engine.autoFullRatio,
-          String(cap.floor),
-        ];
   const inspect =
-    expected !== null && locked?.buffersExist === true && row.frontier !== null && !row.needsReinit
-      ? {
-          sql: expected.inspectSql(PREFLIGHT_PARAMS + 1, cap !== null),
-          values: [...deltaParamValues(expected, row.frontier), ...capValues],
-        }
+    expected !== null && locked?.buffersExist === true
+      ? windowRead(expected, row, engine.autoFullCaps.get(pgtId) ?? null, engine.autoFullRatio)
       : null;
   // The preflight runs with a generic plan and sets the caller's plan_cache_mode back, or keeps the
   // generic plan for a small window's delta statement and the record when the buffers it reads
