@@ -237,7 +237,7 @@ export function windowRead(
   row: StreamTableRow,
   cap: AutoFullCap | null,
   defaultRatio: number,
-): { readonly sql: string; readonly values: unknown[] } | null {
+): WindowRead | null {
   if (row.frontier === null || row.needsReinit) return null;
   const auto = row.requestedMode === 'AUTO';
   const capValues = !auto
